@@ -1,0 +1,79 @@
+"""The shared vocabulary of the CRM tables: table names, columns, activity types, outcomes and codes.
+
+Every module that names a table, a column or a code imports it from here, so that the contract,
+the generator, the features and the guardrail cannot drift apart.
+"""
+
+TABLES = ("accounts", "leads", "activities", "deals")
+
+ACCOUNT_COLUMNS = (
+    "account_id",  # str, unique
+    "name",  # str
+    "domain",  # str, e.g. "acme.com"
+    "industry",  # str, e.g. "software"
+    "employee_count",  # int >= 1
+    "annual_revenue",  # float >= 0, in USD
+    "country",  # ISO 3166 alpha-2, e.g. "US"
+    "tech_stack",  # str, ";"-separated lowercase tools, e.g. "salesforce;snowflake"; may be empty
+    "created_at",  # datetime (naive, UTC): when the company was founded / first known
+)
+LEAD_COLUMNS = (
+    "lead_id",  # str, unique
+    "account_id",  # str, references accounts.account_id
+    "email",  # str
+    "job_title",  # str, messy free text ("VP Sales", "vp of sales", "student")
+    "lead_source",  # str, one of LEAD_SOURCES (other values allowed, mapped to "other")
+    "created_at",  # datetime (naive, UTC)
+)
+ACTIVITY_COLUMNS = (
+    "lead_id",  # str, references leads.lead_id
+    "occurred_at",  # datetime (naive, UTC)
+    "activity_type",  # str, one of ACTIVITY_TYPES
+)
+DEAL_COLUMNS = (
+    "deal_id",  # str, unique
+    "lead_id",  # str, references leads.lead_id
+    "account_id",  # str, references accounts.account_id
+    "created_at",  # datetime (naive, UTC): the snapshot time for training
+    "closed_at",  # datetime or missing (open deals)
+    "outcome",  # one of OUTCOMES
+    "amount",  # float >= 0
+    "lost_reason",  # one of LOST_REASONS when outcome == "lost", else missing
+)
+TABLE_COLUMNS = {
+    "accounts": ACCOUNT_COLUMNS,
+    "leads": LEAD_COLUMNS,
+    "activities": ACTIVITY_COLUMNS,
+    "deals": DEAL_COLUMNS,
+}
+TABLE_KEYS = {"accounts": "account_id", "leads": "lead_id", "activities": None, "deals": "deal_id"}
+
+ACTIVITY_TYPES = (
+    "pricing_page",
+    "demo_request",
+    "case_study",
+    "webinar",
+    "blog",
+    "email_open",
+    "email_click",
+    "careers_page",
+    "unsubscribe",
+)
+HIGH_INTENT_ACTIVITIES = ("pricing_page", "demo_request")
+NEGATIVE_ACTIVITIES = ("careers_page", "unsubscribe")
+
+OUTCOMES = ("won", "lost", "open")
+LOST_REASONS = ("bad_fit", "no_budget", "competitor", "timing", "unresponsive", "duplicate")
+
+LEAD_SOURCES = ("organic_search", "paid_search", "referral", "event", "outbound", "partner", "content", "other")
+
+# Disqualification reason codes of the ICP guardrail: a fixed list.
+DISQUALIFY_REASONS = (
+    "competitor",
+    "wrong_persona",
+    "free_email",
+    "outside_geography",
+    "bad_fit",
+    "duplicate",
+    "unsubscribed",
+)
