@@ -1,0 +1,41 @@
+"""Printing for the CLI: one rich console, tables from frames, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(highlight=False)
+T = TypeVar("T")
+
+
+def frame_table(frame: pd.DataFrame, title: str | None = None, float_format: str = "{:.3f}") -> Table:
+    """A rich table of a small frame."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(value, float_format) for value in row))
+    return table
+
+
+def _cell(value: object, float_format: str) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else float_format.format(value)
+    return str(value)
+
+
+def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a progress bar (quiet when the console is not a terminal)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)

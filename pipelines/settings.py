@@ -1,0 +1,107 @@
+"""The pipeline's configuration: one typed object, loaded from YAML, overridable on the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from features.config import FeatureConfig, ICPConfig
+from models.config import ModelConfig
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+DEFAULT_CONFIG = DEFAULTS_DIR / "leadscore.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_NAME = "leadscore"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or invalid."""
+
+
+class RegistryConfig(BaseModel):
+    """Where runs and models are tracked, and the promotion gate's tolerances."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_name: str = DEFAULT_MODEL_NAME
+    experiment: str = "leadscore"
+    auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
+    ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
+
+
+class ScoringConfig(BaseModel):
+    """Batch scoring: chunking, reasons and the quarantine limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chunk_size: int = Field(50_000, ge=1)
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)  # above this share the run exits with code 5
+    positive_reasons: int = Field(3, ge=0)
+    negative_reasons: int = Field(2, ge=0)
+
+
+class PipelineConfig(BaseModel):
+    """Everything a run needs besides the data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    icp: ICPConfig = Field(default_factory=ICPConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: no such configuration file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
+    """Load the config (default: the shipped one), with `icp_file` resolved and `key.sub=value` overrides."""
+    path = path or DEFAULT_CONFIG
+    data = _read_yaml(path)
+    icp_file = data.pop("icp_file", None)
+    if icp_file and "icp" not in data:
+        data["icp"] = _read_yaml((path.parent / icp_file).resolve())
+    for override in overrides or []:
+        if "=" not in override:
+            raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
+        key, raw = override.split("=", 1)
+        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: invalid configuration:\n{error}") from error
+
+
+def load_icp(path: Path) -> ICPConfig:
+    """Load a stand-alone ICP definition."""
+    try:
+        return ICPConfig.model_validate(_read_yaml(path))
+    except ValidationError as error:
+        raise ConfigError(f"{path}: invalid ICP definition:\n{error}") from error
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI when set, else the sqlite store under the project's mlflow/ folder."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow' / 'mlflow.db'}"
