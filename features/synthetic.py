@@ -97,6 +97,7 @@ class GeneratorConfig(BaseModel):
     deal_share: float = 0.85  # share of leads that become a deal (the rest stay leads to be scored)
     intercept: float = -2.2
     season_amplitude: float = 0.15
+    dirty_rows: int = Field(0, ge=0)  # rows per kind of defect planted, as real CRM exports have them
     # A shift of mechanism from this date on (for retraining scenarios): industry -> extra log-odds.
     shift_from: str | None = None
     shift_industry_effect: dict[str, float] = Field(default_factory=dict)
@@ -129,7 +130,27 @@ def generate_history(cfg: GeneratorConfig | None = None) -> SyntheticHistory:
     logit = _true_logit(cfg, acc, lead, pre)
     deals, truth, lead = _deals(rng, cfg, lead, logit, end)
     activities = _activity_table(rng, lead, pre, end)
+    if cfg.dirty_rows:
+        accounts, leads, activities, deals = _plant_defects(rng, cfg.dirty_rows, accounts, leads, activities, deals)
     return SyntheticHistory(accounts=accounts, leads=leads, activities=activities, deals=deals, truth=truth)
+
+
+def _plant_defects(
+    rng: np.random.Generator, k: int, accounts: pd.DataFrame, leads: pd.DataFrame, activities: pd.DataFrame,
+    deals: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Plant `k` rows of each defect the data contract must catch (the rest of the data is untouched)."""
+    accounts, leads, activities, deals = accounts.copy(), leads.copy(), activities.copy(), deals.copy()
+    accounts.loc[rng.choice(len(accounts), k, replace=False), "employee_count"] = -1
+    rows = rng.choice(len(activities), 2 * k, replace=False)
+    activities.loc[rows[:k], "activity_type"] = "chat_message"
+    activities.loc[rows[k:], "lead_id"] = "L_UNKNOWN"
+    closed = np.flatnonzero(deals["closed_at"].notna().to_numpy())
+    bad = rng.choice(closed, k, replace=False)
+    deals.loc[bad, "closed_at"] = deals.loc[bad, "created_at"] - pd.Timedelta(days=3)
+    leads = pd.concat([leads, leads.iloc[rng.choice(len(leads), k, replace=False)]], ignore_index=True)
+    leads.loc[rng.choice(len(leads), k, replace=False), "email"] = "no-email-given"
+    return accounts, leads, activities, deals
 
 
 def _accounts(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipelines import exit_codes
-from pipelines.console import console
+from pipelines.console import console, frame_table
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
@@ -40,6 +40,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same tables.")] = 7,
     end: Annotated[str, typer.Option(help="The history runs up to (not including) this date.")] = "2026-10-01",
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    dirty_rows: Annotated[int, typer.Option(help="Plant this many rows of each data defect.")] = 0,
 ) -> None:
     """Write a synthetic CRM history whose conversion mechanism is known.
 
@@ -51,10 +52,50 @@ def generate(
     from features.synthetic import GeneratorConfig
     from pipelines.generate import run_generate
 
-    cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end)
+    cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
     history = run_generate(cfg, out, fmt)
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+
+
+@app.command()
+def validate(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")],
+    quarantine: Annotated[Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")] = Path(
+        "quarantine.csv"
+    ),
+    as_of: Annotated[str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")] = None,
+) -> None:
+    """Check CRM tables against the data contract; invalid rows go to the quarantine file with reasons.
+
+    Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
+    """
+    import pandas as pd
+
+    from pipelines.io import read_tables
+    from pipelines.validate import quarantine_summary, run_validate
+
+    result = run_validate(read_tables(input_dir), pd.Timestamp(as_of) if as_of else None, quarantine)
+    console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
+    if len(result.quarantine):
+        console.print(frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}"))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("demo-output"),
+    accounts: Annotated[int, typer.Option(help="Accounts in the synthetic history.")] = 5000,
+    months: Annotated[int, typer.Option(help="Months of synthetic history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic history.")] = 7,
+) -> None:
+    """Run the whole flow on built-in synthetic CRM data: generate, validate, and report.
+
+    Example: leadscore demo --out demo-output
+    """
+    from features.synthetic import GeneratorConfig
+    from pipelines.demo import run_demo
+
+    run_demo(out, GeneratorConfig(accounts=accounts, months=months, seed=seed, dirty_rows=5))
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ def frame_table(frame: pd.DataFrame, title: str | None = None, float_format: str
 def _cell(value: object, float_format: str) -> str:
     if isinstance(value, float):
         return "" if pd.isna(value) else float_format.format(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
