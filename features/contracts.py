@@ -1,0 +1,501 @@
+"""The data contract of the four CRM tables: coerce, check, split each table into valid rows and quarantine.
+
+Nothing is dropped without a trace: every input row is either in `ValidationResult.valid` or in
+`ValidationResult.quarantine`, which says per rejected row which column, which check and which value failed.
+
+Order of work per table:
+1. required columns present (else `ContractError`: no row of that table can be valid);
+2. coercion, column by column, recording values that do not parse ("parse(datetime)", "parse(number)");
+3. the pandera schema (`table_schema`), validated lazily on the coerced frame: nulls, ranges, vocabularies,
+   row rules across columns, duplicate ids, timestamps after `as_of`;
+4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
+
+Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12"),
+timestamps naive UTC `datetime64` (tz-aware input is converted to UTC, then the tz dropped; the unit is
+whatever pandas chose), employee_count, annual_revenue and amount `float64`, other text `str`.
+Extra columns are kept untouched. Duplicate ids: the first occurrence in input order is kept, later ones are
+quarantined, whether or not the first one is itself valid.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+from pandas.tseries.api import guess_datetime_format
+from pandera.config import ValidationDepth, config_context
+from pandera.errors import SchemaErrors
+
+from features.vocab import ACTIVITY_TYPES, LOST_REASONS, OUTCOMES, TABLE_COLUMNS, TABLE_KEYS, TABLES
+
+QUARANTINE_COLUMNS = ("table", "row", "key", "column", "check", "value", "reason")
+MISSING_VALUE = "<missing>"  # how a missing offending value is written in quarantine.value
+
+CLOSED_OUTCOMES = ("won", "lost")
+
+# Short rule names (quarantine.check) and the sentence (quarantine.reason) each one stands for.
+CHECK_REASONS = {
+    "parse(datetime)": "{column} could not be read as a date and time.",
+    "parse(number)": "{column} could not be read as a finite number.",
+    "not_null": "{column} is required but missing.",
+    "unique": "{column} repeats the id of an earlier row; the first occurrence is kept.",
+    "ge(1)": "{column} must be at least 1.",
+    "ge(0)": "{column} must not be negative.",
+    "contains('@')": "{column} does not look like an email address (no '@').",
+    "isin(ACTIVITY_TYPES)": "{column} is not one of the known activity types.",
+    "isin(OUTCOMES)": "{column} must be one of won, lost or open.",
+    "isin(LOST_REASONS) when lost": "A lost deal needs a lost_reason from the known list.",
+    "notnull when won/lost": "A won or lost deal needs a closed_at timestamp.",
+    "null when open": "An open deal must not have a closed_at timestamp.",
+    "closed_at >= created_at": "The deal was closed before it was created.",
+    "not after as_of": "The timestamp is in the future of the snapshot (as_of).",
+    "references unknown lead": "lead_id does not match any lead.",
+    "references unknown account": "account_id does not match any account.",
+    "parent lead quarantined": "The lead this row belongs to was quarantined.",
+    "parent account quarantined": "The account this row belongs to was quarantined.",
+}
+
+
+class ContractError(ValueError):
+    """A table cannot be validated at all (unknown table, missing or duplicated column)."""
+
+
+class AccountingError(AssertionError):
+    """Rows were lost: read != valid + quarantined for some table (a bug, never a data problem)."""
+
+
+Kind = Literal["id", "text", "timestamp", "number"]
+
+
+@dataclass(frozen=True)
+class _Field:
+    kind: Kind
+    nullable: bool = True
+    checks: tuple[pa.Check, ...] = ()
+
+
+def _check(factory, *args, name: str, **kwargs) -> pa.Check:
+    # pandera reports `error` in failure_cases.check: set it to our short rule name.
+    assert name in CHECK_REASONS, name
+    return factory(*args, name=name, error=name, **kwargs)
+
+
+# Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,
+# revenue, founding date) are often incomplete in real CRMs and the model copes with missing values, so a gap
+# there does not quarantine the account (and with it all its leads).
+_FIELDS: dict[str, dict[str, _Field]] = {
+    "accounts": {
+        "account_id": _Field("id", nullable=False),
+        "name": _Field("text"),
+        "domain": _Field("text"),
+        "industry": _Field("text"),
+        "employee_count": _Field("number", checks=(_check(pa.Check.ge, 1, name="ge(1)"),)),
+        "annual_revenue": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"),)),
+        "country": _Field("text"),
+        "tech_stack": _Field("text"),
+        "created_at": _Field("timestamp"),
+    },
+    "leads": {
+        "lead_id": _Field("id", nullable=False),
+        "account_id": _Field("id", nullable=False),
+        "email": _Field(
+            "text", nullable=False, checks=(_check(pa.Check.str_contains, "@", name="contains('@')"),)
+        ),
+        "job_title": _Field("text"),
+        "lead_source": _Field("text"),
+        "created_at": _Field("timestamp", nullable=False),
+    },
+    "activities": {
+        "lead_id": _Field("id", nullable=False),
+        "occurred_at": _Field("timestamp", nullable=False),
+        "activity_type": _Field(
+            "text",
+            nullable=False,
+            checks=(_check(pa.Check.isin, ACTIVITY_TYPES, name="isin(ACTIVITY_TYPES)"),),
+        ),
+    },
+    "deals": {
+        "deal_id": _Field("id", nullable=False),
+        "lead_id": _Field("id", nullable=False),
+        "account_id": _Field("id", nullable=False),
+        "created_at": _Field("timestamp", nullable=False),
+        "closed_at": _Field("timestamp"),
+        "outcome": _Field(
+            "text", nullable=False, checks=(_check(pa.Check.isin, OUTCOMES, name="isin(OUTCOMES)"),)
+        ),
+        "amount": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"),)),
+        "lost_reason": _Field("text"),
+    },
+}
+assert {t: tuple(f) for t, f in _FIELDS.items()} == TABLE_COLUMNS
+
+_PANDERA_DTYPE = {"id": str, "text": str, "timestamp": pa.DateTime, "number": float}
+
+
+def _deal_row_checks() -> tuple[tuple[pa.Check, str], ...]:
+    """Deal rules across columns, each with the column it is reported on."""
+    lost, closed, opened = (
+        lambda d: d["outcome"].eq("lost"),
+        lambda d: d["outcome"].isin(CLOSED_OUTCOMES),
+        lambda d: d["outcome"].eq("open"),
+    )
+    return (
+        (
+            _check(
+                pa.Check,
+                lambda d: ~lost(d) | d["lost_reason"].isin(LOST_REASONS),
+                name="isin(LOST_REASONS) when lost",
+            ),
+            "lost_reason",
+        ),
+        (
+            _check(pa.Check, lambda d: ~closed(d) | d["closed_at"].notna(), name="notnull when won/lost"),
+            "closed_at",
+        ),
+        (_check(pa.Check, lambda d: ~opened(d) | d["closed_at"].isna(), name="null when open"), "closed_at"),
+        # NaT compares False, so a missing date never fails here.
+        (
+            _check(pa.Check, lambda d: ~(d["closed_at"] < d["created_at"]), name="closed_at >= created_at"),
+            "closed_at",
+        ),
+    )
+
+
+_ROW_CHECK_COLUMN = {check.error: column for check, column in _deal_row_checks()}
+
+
+def _as_of_timestamp(as_of) -> pd.Timestamp | None:
+    if as_of is None:
+        return None
+    ts = pd.Timestamp(as_of)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of one table, for frames already coerced (see module docstring).
+
+    With `as_of`, every timestamp column also checks "not after as_of".
+    """
+    _known_table(name)
+    as_of = _as_of_timestamp(as_of)
+    key = TABLE_KEYS[name]
+    columns = {}
+    for column, field in _FIELDS[name].items():
+        checks = list(field.checks)
+        if field.kind == "timestamp" and as_of is not None:
+            checks.append(_check(pa.Check.le, as_of, name="not after as_of"))
+        columns[column] = pa.Column(
+            _PANDERA_DTYPE[field.kind],
+            checks=checks,
+            nullable=field.nullable,
+            unique=column == key,
+            report_duplicates="exclude_first",
+        )
+    frame_checks = [check for check, _ in _deal_row_checks()] if name == "deals" else []
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False, name=name)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Valid rows per table (coerced, index reset), the quarantine, and how many rows were read."""
+
+    valid: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    read: dict[str, int]
+
+    def counts(self) -> pd.DataFrame:
+        """Per table: rows read, valid, quarantined (distinct input rows), and whether they add up."""
+        tables = [t for t in TABLES if t in self.read]
+        quarantined = self.quarantine.drop_duplicates(["table", "row"])["table"].value_counts()
+        counts = pd.DataFrame(
+            {
+                "table": tables,
+                "read": [self.read[t] for t in tables],
+                "valid": [len(self.valid[t]) for t in tables],
+                "quarantined": [int(quarantined.get(t, 0)) for t in tables],
+            }
+        )
+        counts["accounted"] = counts["read"] == counts["valid"] + counts["quarantined"]
+        return counts
+
+    def assert_accounted(self) -> None:
+        """Raise AccountingError unless read == valid + quarantined for every table."""
+        counts = self.counts()
+        bad = counts[~counts["accounted"]]
+        if len(bad):
+            raise AccountingError(f"rows not accounted for:\n{bad.to_string(index=False)}")
+
+
+def validate_table(
+    name: str, df: pd.DataFrame, as_of: pd.Timestamp | None = None, row_offset: int = 0
+) -> ValidationResult:
+    """Validate one table on its own (no cross-table checks), e.g. a chunk in batch scoring.
+
+    `row_offset` is added to quarantine.row, so chunks can report rows of the whole input.
+    """
+    checked = _check_table(name, df, _as_of_timestamp(as_of))
+    return _result({name: checked}, row_offset)
+
+
+def validate_tables(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp | None = None) -> ValidationResult:
+    """Validate the CRM tables, each on its own and then against each other.
+
+    Cross-table checks run only against parent tables that are present (e.g. "deals" may be absent at
+    scoring): leads -> accounts, activities -> leads, deals -> leads and accounts. A row whose parent exists
+    but was quarantined fails "parent ... quarantined"; a row whose parent does not exist at all fails
+    "references unknown ...".
+    """
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ContractError(f"unknown tables {sorted(unknown)}; expected some of {list(TABLES)}")
+    as_of = _as_of_timestamp(as_of)
+    checked = {name: _check_table(name, tables[name], as_of) for name in TABLES if name in tables}
+    # Parents before children, so that a quarantined account cascades to its leads, and a lead to its rows.
+    references = (
+        ("leads", "account_id", "accounts", "account"),
+        ("activities", "lead_id", "leads", "lead"),
+        ("deals", "lead_id", "leads", "lead"),
+        ("deals", "account_id", "accounts", "account"),
+    )
+    for child, column, parent, noun in references:
+        if child in checked and parent in checked:
+            checked[child].add(_reference_failures(checked[child], column, checked[parent], noun))
+    return _result(checked, 0)
+
+
+class _Checked:
+    """One table in progress: the raw input, the coerced frame (both with positional RangeIndex), failures."""
+
+    def __init__(self, name: str, raw: pd.DataFrame, coerced: pd.DataFrame, failures: list[pd.DataFrame]):
+        self.name, self.raw, self.coerced, self.failures = name, raw, coerced, failures
+
+    def add(self, failures: pd.DataFrame) -> None:
+        self.failures.append(failures)
+
+    def failed_rows(self) -> np.ndarray:
+        rows = [f["row"].to_numpy() for f in self.failures if len(f)]
+        return np.unique(np.concatenate(rows)) if rows else np.array([], dtype=np.int64)
+
+    def valid_mask(self) -> np.ndarray:
+        mask = np.ones(len(self.coerced), dtype=bool)
+        mask[self.failed_rows()] = False
+        return mask
+
+
+def _known_table(name: str) -> None:
+    if name not in _FIELDS:
+        raise ContractError(f"unknown table {name!r}; expected one of {list(TABLES)}")
+
+
+def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None) -> _Checked:
+    _known_table(name)
+    duplicated = df.columns[df.columns.duplicated()].tolist()
+    if duplicated:
+        raise ContractError(f"table {name!r} has duplicated columns {duplicated}")
+    missing = [c for c in _FIELDS[name] if c not in df.columns]
+    if missing:
+        raise ContractError(f"table {name!r} is missing required column(s) {missing}; no row can be valid")
+    raw = df.reset_index(drop=True)
+    coerced, failures = _coerce(name, raw)
+    failures.append(_schema_failures(table_schema(name, as_of), coerced, failures))
+    return _Checked(name, raw, coerced, failures)
+
+
+def _failures(rows, column: str, check: str) -> pd.DataFrame:
+    rows = np.asarray(rows, dtype=np.int64)
+    return pd.DataFrame({"row": rows, "column": column, "check": check})
+
+
+def _coerce(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Coerce the contract columns one by one; values that were present but do not parse are failures."""
+    coerced = raw.copy(deep=False)
+    failures = []
+    for column, field in _FIELDS[name].items():
+        values = raw[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        if field.kind == "id":
+            coerced[column] = _as_id(values)
+        elif field.kind == "text":
+            coerced[column] = values.astype("str")
+        else:
+            parse = _as_timestamp if field.kind == "timestamp" else _as_number
+            parsed, unparsed = parse(values)
+            coerced[column] = parsed
+            if unparsed.any():
+                failures.append(
+                    _failures(np.flatnonzero(unparsed), column, f"parse({_PARSE_NAME[field.kind]})")
+                )
+    return coerced, failures
+
+
+_PARSE_NAME = {"timestamp": "datetime", "number": "number"}
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """Missing, or text that is empty after stripping (CSV readers and CRMs write both)."""
+    blank = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        empty = values.astype("str").str.strip().eq("").fillna(True).to_numpy(dtype=bool)
+        blank = blank | empty
+    return blank
+
+
+def _as_id(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        if (present == np.floor(present)).all():  # 12.0 came from an int column with gaps: "12", not "12.0"
+            values = values.astype("Int64")
+    ids = values.astype("str").str.strip()
+    return ids.where(ids.ne(""))
+
+
+def _as_timestamp(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None), np.zeros(len(values), dtype=bool)
+    if pd.api.types.is_datetime64_dtype(values):
+        return values, np.zeros(len(values), dtype=bool)
+    if pd.api.types.is_numeric_dtype(values):  # epoch numbers have no agreed unit: refuse them
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]"), values.notna().to_numpy()
+    blank = _blank(values)
+    source = values.where(~blank)
+    # Vectorised parsers first (ISO 8601, then the format guessed from the leftovers); only values that fail
+    # both go through the slow per-element parser (ambiguous dates read month first).
+    parsed = pd.to_datetime(source, errors="coerce", utc=True, format="ISO8601")
+    for format in (_guess_format(source[parsed.isna().to_numpy() & ~blank]), "mixed"):
+        retry = parsed.isna().to_numpy() & ~blank
+        if format and retry.any():
+            with warnings.catch_warnings():  # as in _guess_format
+                warnings.simplefilter("ignore", UserWarning)
+                parsed[retry] = pd.to_datetime(source[retry], errors="coerce", utc=True, format=format)
+    unparsed = parsed.isna().to_numpy() & ~blank
+    return parsed.dt.tz_localize(None), unparsed
+
+
+def _guess_format(values: pd.Series, tries: int = 5) -> str | None:
+    for value in values.iloc[:tries].astype("str"):
+        with warnings.catch_warnings():  # pandas warns when it guesses day first; we do not print
+            warnings.simplefilter("ignore", UserWarning)
+            found = guess_datetime_format(value)
+        if found:
+            return found
+    return None
+
+
+def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype(float)
+    blank = _blank(values)
+    parsed = pd.to_numeric(values.where(~blank), errors="coerce").astype("float64")
+    unparsed = ~np.isfinite(parsed.to_numpy()) & ~blank
+    return parsed, unparsed
+
+
+def _schema_failures(
+    schema: pa.DataFrameSchema, coerced: pd.DataFrame, earlier: list[pd.DataFrame]
+) -> pd.DataFrame:
+    """Lazy pandera validation of the coerced frame, as (row, column, check) failures."""
+    # Pandera can be switched off by environment variables; the contract must not be.
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            schema.validate(coerced, lazy=True)
+        except SchemaErrors as err:
+            cases = err.failure_cases
+        else:
+            return _failures([], "", "")
+    rows = pd.to_numeric(cases["index"], errors="coerce")
+    if rows.isna().any():
+        # After our own coercion this cannot be a data problem (dtype failures have no row): it is a bug.
+        raise ContractError(f"table {schema.name!r}: pandera failures without a row:\n{cases[rows.isna()]}")
+    check = cases["check"].replace({"not_nullable": "not_null", "field_uniqueness": "unique"})
+    unrecognised = sorted(set(check) - set(CHECK_REASONS))
+    if unrecognised:
+        raise ContractError(f"table {schema.name!r}: unexpected pandera failures {unrecognised}")
+    column = check.map(_ROW_CHECK_COLUMN).fillna(cases["column"])
+    found = pd.DataFrame(
+        {"row": rows.astype(np.int64), "column": column.astype("str"), "check": check.astype("str")}
+    )
+    found = found.drop_duplicates()  # frame-wide checks report every column of a failing row
+    # A value that did not parse is now missing: its other failures (not_null, ...) would only repeat that.
+    parse_failures = [f for f in earlier if len(f)]
+    if parse_failures:
+        unparsed = pd.concat(parse_failures)[["row", "column"]]
+        seen = found.merge(unparsed, on=["row", "column"], how="left", indicator=True)["_merge"].eq("both")
+        found = found[~seen.to_numpy()]
+    return found.reset_index(drop=True)
+
+
+def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: str) -> pd.DataFrame:
+    ids = child.coerced[column]
+    parent_ids = parent.coerced[TABLE_KEYS[parent.name]].dropna()
+    valid_ids = parent.coerced.loc[parent.valid_mask(), TABLE_KEYS[parent.name]].dropna()
+    known = _isin(ids, parent_ids)
+    ok = _isin(ids, valid_ids) | ids.isna().to_numpy()  # a missing id already failed "not_null"
+    return pd.concat(
+        [
+            _failures(np.flatnonzero(~ok & known), column, f"parent {noun} quarantined"),
+            _failures(np.flatnonzero(~ok & ~known), column, f"references unknown {noun}"),
+        ]
+    )
+
+
+def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """Series.isin for ids, through pyarrow: pandas' arrow-string isin loops in Python over `allowed`."""
+    found = pc.is_in(pyarrow.array(values.astype("str")), value_set=pyarrow.array(allowed.astype("str")))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _result(checked: dict[str, _Checked], row_offset: int) -> ValidationResult:
+    valid = {}
+    parts = []
+    for name, table in checked.items():
+        valid[name] = table.coerced[table.valid_mask()].reset_index(drop=True)
+        failures = [f for f in table.failures if len(f)]
+        if failures:
+            parts.append(_quarantine_rows(table, pd.concat(failures, ignore_index=True), row_offset))
+    quarantine = pd.concat(parts, ignore_index=True) if parts else _empty_quarantine()
+    read = {name: len(table.raw) for name, table in checked.items()}
+    result = ValidationResult(valid=valid, quarantine=quarantine, read=read)
+    result.assert_accounted()
+    return result
+
+
+def _quarantine_rows(table: _Checked, failures: pd.DataFrame, row_offset: int) -> pd.DataFrame:
+    """Turn (row, column, check) failures into quarantine rows with key, offending value and reason."""
+    failures = failures.sort_values("row", kind="stable").reset_index(drop=True)
+    rows = failures["row"].to_numpy()
+    key_column = TABLE_KEYS[table.name]
+    key = table.coerced[key_column].to_numpy()[rows] if key_column else np.full(len(rows), np.nan)
+    value = pd.Series(MISSING_VALUE, index=failures.index, dtype="str")
+    for column, group in failures.groupby("column", sort=False).groups.items():
+        raw = table.raw[column].iloc[rows[group]]
+        if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw):
+            raw = raw.astype(object)  # str(Timestamp) always shows the time, as it does in object columns
+        text = raw.astype("str").where(raw.notna(), MISSING_VALUE)
+        value[group] = text.to_numpy()
+    pairs = failures[["column", "check"]].drop_duplicates()
+    pairs["reason"] = [CHECK_REASONS[k].format(column=c) for c, k in pairs.itertuples(index=False)]
+    reason = failures.merge(pairs, on=["column", "check"], how="left")["reason"]  # one sentence per kind
+    return pd.DataFrame(
+        {
+            "table": table.name,
+            "row": rows + row_offset,
+            "key": pd.array(key, dtype="str"),
+            "column": failures["column"].astype("str"),
+            "check": failures["check"].astype("str"),
+            "value": value,
+            "reason": reason.astype("str"),
+        }
+    )
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
+    frame["row"] = frame["row"].astype(np.int64)
+    return frame
