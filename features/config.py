@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.vocab import ACTIVITY_TYPES
+from features.vocab import ACTIVITY_TYPES, DISQUALIFY_REASONS
 
 
 class _Strict(BaseModel):
@@ -64,41 +64,81 @@ class FeatureConfig(_Strict):
 
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in"]
+_ORDERING_OPS = (">", ">=", "<", "<=")
+_MEMBERSHIP_OPS = ("in", "not_in")
+
+# Seniority levels the feature builder derives from job titles (see build_features); personas name these.
+SENIORITY_LEVELS = (
+    "c_level", "vp", "director", "manager", "individual_contributor", "student", "intern", "job_seeker",
+    "unknown",
+)
+# The ICP criteria that set the fit tier; criterion_weights is keyed by these names.
+ICP_CRITERIA = ("industry", "employee_range", "revenue_range", "geography", "tech", "persona")
+# Columns written by the guardrail itself: extra rules may not read them.
+ICP_OUTPUT_COLUMNS = ("fit_tier", "icp_fit_share", "disqualified", "disqualify_reasons", "disqualify_detail")
 
 
 class ExtraRule(_Strict):
-    """One extra ICP rule: a simple condition on a feature column."""
+    """One extra ICP rule: a simple condition `<feature> <op> <value>` on a feature column.
 
-    name: str
-    feature: str
+    action "criterion": a lead meeting it earns `weight` towards its fit share.
+    action "disqualify": a lead meeting it is disqualified with `reason` (a DISQUALIFY_REASONS code).
+    A missing feature value never meets the condition (not even for "!=" or "not_in").
+    """
+
+    name: str = Field(min_length=1)
+    feature: str = Field(min_length=1)
     op: Op
-    value: float | str | bool | list[str] | list[float]
+    value: float | bool | str | tuple[float, ...] | tuple[str, ...]
     action: Literal["disqualify", "criterion"] = "criterion"
     reason: str = "bad_fit"  # reason code when action == "disqualify"
-    weight: float = 1.0  # weight when action == "criterion"
-    description: str = ""
+    weight: float = Field(1.0, ge=0)  # weight when action == "criterion"
+    description: str = ""  # the rule in words, used in disqualify_detail
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExtraRule:
+        if self.reason not in DISQUALIFY_REASONS:
+            raise ValueError(
+                f"extra rule {self.name!r}: reason {self.reason!r} is not a disqualify reason code; "
+                f"use one of {list(DISQUALIFY_REASONS)}"
+            )
+        if self.feature in ICP_OUTPUT_COLUMNS:
+            raise ValueError(f"extra rule {self.name!r}: {self.feature!r} is an output of the guardrail")
+        is_list = isinstance(self.value, tuple)
+        if self.op in _MEMBERSHIP_OPS and not is_list:
+            raise ValueError(f"extra rule {self.name!r}: op {self.op!r} needs a list, got {self.value!r}")
+        if self.op not in _MEMBERSHIP_OPS and is_list:
+            raise ValueError(f"extra rule {self.name!r}: op {self.op!r} needs a single value, got a list")
+        if self.op in _ORDERING_OPS and (isinstance(self.value, bool) or not isinstance(self.value, float)):
+            raise ValueError(f"extra rule {self.name!r}: op {self.op!r} needs a number, got {self.value!r}")
+        return self
+
+
+def _default_criterion_weights() -> dict[str, float]:
+    return dict.fromkeys(ICP_CRITERIA, 1.0)
 
 
 class ICPConfig(_Strict):
-    """The ideal customer profile: criteria that set the fit tier, hard rules that disqualify."""
+    """The ideal customer profile: criteria that set the fit tier, hard rules that disqualify.
+
+    Domains, industries, tech, personas and regions are compared in lower case, countries in upper case
+    (ISO 3166 alpha-2); the validator normalises them. pipelines/defaults/icp.yaml documents every field.
+    """
 
     target_industries: tuple[str, ...] = ("software", "fintech", "ecommerce", "healthcare_it", "media")
-    employee_range: tuple[int, int] = (50, 5000)
-    revenue_range: tuple[float, float] = (5e6, 1e9)
+    employee_range: tuple[int, int] = (50, 5000)  # inclusive
+    revenue_range: tuple[float, float] = (5e6, 1e9)  # inclusive, USD
     served_regions: tuple[str, ...] = ("north_america", "europe")
+    served_countries: tuple[str, ...] = ()  # in-market too, whatever their region
     desired_tech: tuple[str, ...] = ("salesforce", "hubspot", "segment", "snowflake", "marketo")
     free_email_domains: tuple[str, ...] = (
         "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com", "proton.me",
         "gmx.de", "mail.ru", "yandex.ru",
     )
     competitor_domains: tuple[str, ...] = ("rivalscore.io", "leadgenius.ai", "scoreforce.com")
+    target_seniorities: tuple[str, ...] = ("c_level", "vp", "director", "manager")  # the persona criterion
     excluded_personas: tuple[str, ...] = ("student", "intern", "job_seeker")
-    criterion_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "industry": 1.0, "employee_range": 1.0, "revenue_range": 1.0, "geography": 1.0, "tech": 1.0,
-            "persona": 1.0,
-        }
-    )
+    criterion_weights: dict[str, float] = Field(default_factory=_default_criterion_weights)
     tier_a_min_share: float = Field(0.8, ge=0, le=1)  # share of the criteria weight met for tier A
     tier_b_min_share: float = Field(0.5, ge=0, le=1)
     disqualify_free_email: bool = True
@@ -106,10 +146,60 @@ class ICPConfig(_Strict):
     exclude_disqualified_in_training: bool = True
     extra_rules: tuple[ExtraRule, ...] = ()
 
+    @field_validator(
+        "target_industries", "served_regions", "desired_tech", "free_email_domains", "competitor_domains",
+        "target_seniorities", "excluded_personas", mode="after",
+    )
+    @classmethod
+    def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in values)
+
+    @field_validator("served_countries", mode="after")
+    @classmethod
+    def _upper(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().upper() for v in values)
+
+    @field_validator("criterion_weights", mode="after")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = set(weights) - set(ICP_CRITERIA)
+        if unknown:
+            raise ValueError(
+                f"criterion_weights names unknown criteria {sorted(unknown)}; known: {list(ICP_CRITERIA)}"
+            )
+        negative = sorted(k for k, w in weights.items() if w < 0)
+        if negative:
+            raise ValueError(f"criterion_weights must be >= 0; negative for {negative}")
+        # A criterion left out keeps its default weight 1.0; set 0 to switch it off.
+        return {**_default_criterion_weights(), **weights}
+
     @model_validator(mode="after")
-    def _ordered(self) -> ICPConfig:
-        if self.employee_range[0] > self.employee_range[1] or self.revenue_range[0] > self.revenue_range[1]:
-            raise ValueError("employee_range and revenue_range must be (low, high) with low <= high")
+    def _consistent(self) -> ICPConfig:
+        ranges = {"employee_range": self.employee_range, "revenue_range": self.revenue_range}
+        for name, (low, high) in ranges.items():
+            if low < 0 or low > high:
+                raise ValueError(f"{name} must be [low, high] with 0 <= low <= high, got [{low}, {high}]")
         if self.tier_b_min_share > self.tier_a_min_share:
             raise ValueError("tier_b_min_share must not exceed tier_a_min_share")
+        for name in ("target_seniorities", "excluded_personas"):
+            unknown = set(getattr(self, name)) - set(SENIORITY_LEVELS)
+            if unknown:
+                raise ValueError(
+                    f"{name} names unknown seniorities {sorted(unknown)}; known: {list(SENIORITY_LEVELS)}"
+                )
+        both = set(self.target_seniorities) & set(self.excluded_personas)
+        if both:
+            raise ValueError(f"seniorities {sorted(both)} are both targeted and excluded")
+        if self.disqualify_outside_geography and not (self.served_regions or self.served_countries):
+            raise ValueError(
+                "served_regions and served_countries are both empty: every lead would be outside geography"
+            )
+        names = [rule.name for rule in self.extra_rules]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"extra_rules names must be unique; repeated: {duplicated}")
+        criteria_weight = sum(self.criterion_weights.values())
+        criteria_weight += sum(r.weight for r in self.extra_rules if r.action == "criterion")
+        if criteria_weight <= 0:
+            raise ValueError("criterion_weights and criterion extra rules sum to 0: no fit tier can be set")
         return self
