@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +32,24 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+@contextmanager
+def expected_failures() -> Iterator[None]:
+    """Turn the errors a user can fix into a one-line message and the exit code that names them."""
+    from features.contracts import ContractError
+    from models.gate import InsufficientDataError
+    from pipelines.io import InputError
+    from pipelines.settings import ConfigError
+
+    try:
+        yield
+    except (InputError, ContractError, ConfigError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(exit_codes.BAD_INPUT) from error
+    except InsufficientDataError as error:
+        console.print(f"[red]not enough data to train:[/red] {error}")
+        raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
 
 
 @app.command()
@@ -75,10 +95,73 @@ def validate(
     from pipelines.io import read_tables
     from pipelines.validate import quarantine_summary, run_validate
 
-    result = run_validate(read_tables(input_dir), pd.Timestamp(as_of) if as_of else None, quarantine)
+    with expected_failures():
+        result = run_validate(read_tables(input_dir), pd.Timestamp(as_of) if as_of else None, quarantine)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}"))
+
+
+def _config(config: Path | None, overrides: list[str] | None):
+    from pipelines.settings import load_config
+
+    return load_config(config, overrides)
+
+
+@app.command()
+def train(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")],
+    config: Annotated[Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
+    ] = None,
+    force: Annotated[
+        str | None, typer.Option(help="Promote to champion even if the gate refuses; give the reason.")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
+    ] = None,
+) -> None:
+    """Train the conversion model on closed deals, compare it with the baselines, log and register it.
+
+    The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if it is
+    no worse than the current champion on the same test window (or, for the first model, beats the points
+    model). Runs are tracked in MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
+
+    Examples:
+
+      leadscore train --input data/crm
+
+      leadscore train --input data/crm --set model.split.test_fraction=0.25 --set model.seed=3
+
+      leadscore train --input data/crm --force "new ICP approved by sales leadership"
+    """
+    from pipelines.io import read_frame, read_tables
+    from pipelines.train import run_train
+
+    with expected_failures():
+        cfg = _config(config, set_)
+        tables = read_tables(input_dir)
+        truth_frame = read_frame(truth) if truth else None
+        result = run_train(
+            tables, cfg, truth=truth_frame, force_reason=force, source=str(input_dir), config_path=config
+        )
+    print_training_summary(result)
+
+
+def print_training_summary(result) -> None:
+    """The comparison table, the guardrail's report, and the gate's decision."""
+    from features.icp import excluded_counts_frame
+    from pipelines.train import summary_table
+
+    console.print(frame_table(result.data.counts, title="rows read, valid and quarantined"))
+    console.print(frame_table(result.data.win_rate_by_tier, title="win rate by ICP fit tier (all closed deals)"))
+    console.print(frame_table(excluded_counts_frame(result.data.excluded), title="excluded from training by the ICP guardrail"))
+    console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
+    if "oracle_auc" in result.evaluation.extra:
+        console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")
+    if result.decision is not None:
+        console.print(f"model version {result.version}: {result.decision.summary()}")
 
 
 @app.command()

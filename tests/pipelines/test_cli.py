@@ -1,0 +1,59 @@
+"""End-to-end CLI: generate, validate, help texts and exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from pipelines import exit_codes
+from pipelines.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands_with_examples():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("generate", "validate", "train", "demo"):
+        assert command in result.output
+    assert "Examples" in result.output and "Exit codes" in result.output
+    generate_help = runner.invoke(app, ["generate", "--help"])
+    assert "--accounts" in generate_help.output and "Example" in generate_help.output
+
+
+def test_console_script_is_installed():
+    bin_dir = Path(sys.executable).parent
+    out = subprocess.run([str(bin_dir / "leadscore"), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "leadscore" in out.stdout
+
+
+def test_generate_then_validate_accounts_for_every_row(tmp_path):
+    data = tmp_path / "crm"
+    result = runner.invoke(
+        app, ["generate", "--accounts", "200", "--months", "6", "--seed", "1", "--out", str(data), "--dirty-rows", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in data.iterdir()} == {
+        "accounts.parquet", "leads.parquet", "activities.parquet", "deals.parquet", "truth.parquet"
+    }
+    quarantine = tmp_path / "q.csv"
+    result = runner.invoke(app, ["validate", "--input", str(data), "--quarantine", str(quarantine)])
+    assert result.exit_code == 0, result.output
+    q = pd.read_csv(quarantine)
+    assert {"table", "row", "column", "check", "value", "reason"} <= set(q.columns)
+    assert {"isin(ACTIVITY_TYPES)", "ge(1)", "unique", "closed_at >= created_at"} <= set(q["check"])
+    assert "accounted" in result.output
+
+
+def test_generate_is_deterministic_and_writes_csv(tmp_path):
+    for name in ("a", "b"):
+        runner.invoke(app, ["generate", "--accounts", "50", "--months", "3", "--out", str(tmp_path / name), "--format", "csv"])
+    assert (tmp_path / "a" / "deals.csv").read_text() == (tmp_path / "b" / "deals.csv").read_text()
+
+
+def test_missing_input_folder_exits_with_bad_input_code(tmp_path):
+    result = runner.invoke(app, ["validate", "--input", str(tmp_path / "nope")])
+    assert result.exit_code == exit_codes.BAD_INPUT
+    assert "not a folder" in " ".join(result.output.split())
