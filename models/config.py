@@ -1,0 +1,141 @@
+"""Typed configuration of the conversion model, its baselines and its evaluation (values live in YAML)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(_Strict):
+    """How closed deals are divided into train, validation (early stopping + calibration) and test windows.
+
+    out_of_time: rows ordered by snapshot time; the oldest go to train, the next `valid_fraction` of rows to
+    validation, the most recent `test_fraction` to test. `valid_start` and `test_start`, when given, fix the
+    window boundaries instead of the fractions (train < valid_start <= valid < test_start <= test).
+    grouped_random: for data without dates; whole accounts are drawn at random into each window.
+    """
+
+    method: Literal["out_of_time", "grouped_random"] = "out_of_time"
+    valid_fraction: float = Field(0.15, gt=0, lt=1)
+    test_fraction: float = Field(0.15, gt=0, lt=1)
+    valid_start: datetime | None = None
+    test_start: datetime | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SplitConfig:
+        if self.valid_fraction + self.test_fraction >= 1:
+            raise ValueError("valid_fraction + test_fraction must leave some rows for training (sum < 1)")
+        if (self.valid_start is None) != (self.test_start is None):
+            raise ValueError("give both valid_start and test_start, or neither")
+        if (
+            self.valid_start is not None
+            and self.test_start is not None
+            and self.valid_start >= self.test_start
+        ):
+            raise ValueError("valid_start must be earlier than test_start")
+        return self
+
+
+class LightGBMConfig(_Strict):
+    """LightGBM parameters. No class weights on purpose: reweighting distorts the probabilities."""
+
+    learning_rate: float = Field(0.05, gt=0)
+    num_leaves: int = Field(31, ge=2)
+    max_depth: int = -1
+    min_child_samples: int = Field(50, ge=1)
+    n_estimators: int = Field(2000, ge=1)  # upper bound; early stopping picks the number of trees
+    early_stopping_rounds: int = Field(100, ge=1)
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l1: float = Field(0.0, ge=0)
+    lambda_l2: float = Field(1.0, ge=0)
+    min_data_per_group: int = Field(50, ge=1)  # rows a category needs to get its own split
+    cat_smooth: float = Field(10.0, ge=0)
+    max_bin: int = Field(255, ge=2)
+    deterministic: bool = True
+    num_threads: int = Field(2, ge=1)
+    verbosity: int = -1
+
+
+class PointsConfig(_Strict):
+    """The hand-made points model sales teams use, as a baseline.
+
+    Presence-based: each rule adds its points once when it fires, however many times the activity happened
+    (a lead with five pricing-page visits gets +15, not +75). That is how most CRM scoring templates work
+    and it keeps the score bounded. Activity rules look at the `window_days` window, i.e. the feature column
+    `n_{activity}_{window_days}d`:
+
+    | weight          | fires when                                   |
+    | --------------- | -------------------------------------------- |
+    | demo_request    | n_demo_request_{w}d > 0                      |
+    | pricing_page    | n_pricing_page_{w}d > 0                      |
+    | case_study      | n_case_study_{w}d > 0                        |
+    | blog            | n_blog_{w}d > 0                              |
+    | careers_page    | n_careers_page_{w}d > 0                      |
+    | c_level         | seniority == "c_level"                       |
+    | free_email      | email_domain_type == "free"                  |
+    | competitor      | email_domain_type == "competitor"            |
+    | unsubscribe     | unsubscribed is true (any time before)       |
+    | inactive_60d    | inactive_60d is true                         |
+    """
+
+    demo_request: float = 30.0
+    pricing_page: float = 15.0
+    case_study: float = 10.0
+    blog: float = 5.0
+    c_level: float = 20.0
+    careers_page: float = -10.0
+    free_email: float = -5.0
+    unsubscribe: float = -25.0
+    competitor: float = -50.0
+    inactive_60d: float = -15.0
+    window_days: int = Field(90, ge=1)
+
+
+class GradeConfig(_Strict):
+    """Grades A-D by share of leads, cut points frozen on the validation window's calibrated scores.
+
+    A = the top `a_share` of leads, B the next `b_share`, C the next `c_share`, D the rest.
+    """
+
+    a_share: float = Field(0.10, gt=0, lt=1)
+    b_share: float = Field(0.20, gt=0, lt=1)
+    c_share: float = Field(0.30, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _leaves_room_for_d(self) -> GradeConfig:
+        if self.a_share + self.b_share + self.c_share >= 1:
+            raise ValueError("a_share + b_share + c_share must be below 1 (grade D takes the rest)")
+        return self
+
+    def shares(self) -> dict[str, float]:
+        return {"A": self.a_share, "B": self.b_share, "C": self.c_share}
+
+
+class ModelConfig(_Strict):
+    """Everything the conversion model training and evaluation need besides the data."""
+
+    seed: int = 42
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    min_won: int = Field(40, ge=1)  # training window minimum (Dynamics 365 asks for 40 won and 40 lost)
+    min_lost: int = Field(40, ge=1)
+    min_valid_per_class: int = Field(
+        10, ge=1
+    )  # won and lost needed in validation to early-stop and calibrate
+    lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
+    calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
+    calibration_cv_folds: int = Field(5, ge=2)  # "auto" picks the method by cross-validated Brier score
+    bootstrap_rounds: int = Field(200, ge=0)
+    ece_bins: int = Field(10, ge=1)
+    points: PointsConfig = Field(default_factory=PointsConfig)
+    grades: GradeConfig = Field(default_factory=GradeConfig)
+    segment_min_rows: int = Field(100, ge=1)  # segments with fewer rows get counts but no metrics
+    logistic_c: float = Field(1.0, gt=0)
+    logistic_min_frequency: int = Field(20, ge=1)  # rarer categories are pooled as "infrequent"
