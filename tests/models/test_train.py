@@ -1,0 +1,159 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.config import ModelConfig
+from models.evaluate import brier_score, expected_calibration_error, oracle_auc, roc_auc
+from models.splits import out_of_time_split
+from models.train import fit_calibrator, prepare_matrix, train_conversion_model
+
+
+@pytest.fixture(scope="module")
+def split(leads):
+    return out_of_time_split(leads.frame["snapshot_at"], 0.15, 0.15)
+
+
+@pytest.fixture(scope="module")
+def model(leads, split, small_config):
+    return train_conversion_model(
+        leads.frame, leads.y, leads.features, leads.categorical, split, small_config
+    )
+
+
+def test_prepare_matrix_freezes_levels_and_casts_types():
+    train = pd.DataFrame(
+        {
+            "industry": pd.Series(["b", "a", None, "a"], dtype="str"),
+            "n": [1, 2, 3, 4],
+            "flag": [True, False, True, False],
+        }
+    )
+    X, levels = prepare_matrix(train, ["industry", "n", "flag"], ["industry"])
+    assert levels == {"industry": ["a", "b"]}
+    assert isinstance(X["industry"].dtype, pd.CategoricalDtype)
+    assert list(X["industry"].cat.categories) == ["a", "b"]
+    assert X["n"].dtype == float and X["flag"].tolist() == [1.0, 0.0, 1.0, 0.0]
+
+    later = pd.DataFrame(
+        {"industry": pd.Series(["c", "b"], dtype="str"), "n": [5, None], "flag": [None, True]}
+    )
+    Y, same = prepare_matrix(later, ["industry", "n", "flag"], ["industry"], levels)
+    assert same == levels and list(Y["industry"].cat.categories) == ["a", "b"]
+    assert pd.isna(Y["industry"].iloc[0]) and Y["industry"].iloc[1] == "b"  # unseen level -> missing
+    assert np.isnan(Y["n"].iloc[1]) and np.isnan(Y["flag"].iloc[0])
+
+
+def test_prepare_matrix_errors_are_clear():
+    frame = pd.DataFrame({"industry": pd.Series(["a"], dtype="str"), "n": [1.0]})
+    with pytest.raises(KeyError, match="missing"):
+        prepare_matrix(frame, ["industry", "n", "gone"], ["industry"])
+    with pytest.raises(ValueError, match="categorical"):
+        prepare_matrix(frame, ["industry", "n"], [])
+
+
+def test_lightgbm_beats_constant_and_nears_oracle(model, fresh_leads):
+    p = model.predict_proba(fresh_leads.frame)
+    y = fresh_leads.y
+    constant_brier = brier_score(y, np.full(len(y), y.mean()))
+    assert brier_score(y, p) < constant_brier - 0.01
+    assert roc_auc(y, p) > 0.68
+    assert roc_auc(y, p) > oracle_auc(y, fresh_leads.true_p) - 0.05  # 2,100 training rows only
+    assert expected_calibration_error(y, p) < 0.05
+    assert 0 < model.best_iteration <= 300
+
+
+def test_same_seed_same_model(leads, split, small_config, model):
+    again = train_conversion_model(
+        leads.frame, leads.y, leads.features, leads.categorical, split, small_config
+    )
+    assert again.best_iteration == model.best_iteration
+    assert np.array_equal(again.predict_proba(leads.frame), model.predict_proba(leads.frame))
+    assert again.grade_thresholds == model.grade_thresholds
+
+
+def test_unseen_category_is_treated_as_missing(model, leads):
+    rows = leads.frame.iloc[:5].copy()
+    unseen, missing = rows.copy(), rows.copy()
+    unseen["industry"] = "aerospace"
+    missing["industry"] = pd.Series([None] * 5, dtype="str", index=rows.index)
+    assert np.array_equal(model.predict_proba(unseen), model.predict_proba(missing))
+    assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_contributions_add_up_to_the_raw_score(model, leads):
+    rows = leads.frame.iloc[:50]
+    contrib = model.contributions(rows)
+    assert list(contrib.columns) == [*leads.features, "bias"]
+    assert contrib.index.equals(rows.index)
+    np.testing.assert_allclose(contrib.sum(axis=1).to_numpy(), model.predict_raw(rows), atol=1e-8)
+
+
+def test_calibration_report_and_grades(model, leads, split):
+    report = model.calibration_report
+    assert report["method"] in {"isotonic", "sigmoid"} and set(report["cv_brier"]) == {"isotonic", "sigmoid"}
+    for window in ("valid", "test"):
+        assert {"brier_before", "brier_after", "ece_before", "ece_after"} <= set(report[window])
+    thresholds = model.grade_thresholds
+    assert list(thresholds) == ["A", "B", "C"] and thresholds["A"] > thresholds["B"] > thresholds["C"]
+    grades = model.grade(leads.frame.iloc[split.valid])
+    shares = grades.value_counts(normalize=True)
+    assert abs(shares["A"] - 0.10) < 0.03 and abs(shares["D"] - 0.40) < 0.05
+
+
+def test_trained_model_pickles(model, leads):
+    clone = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(
+        clone.predict_proba(leads.frame.iloc[:100]), model.predict_proba(leads.frame.iloc[:100])
+    )
+
+
+def _miscalibrated(fresh_leads):
+    # An overconfident, shifted model: right ranking, wrong probabilities.
+    true_logit = np.log(fresh_leads.true_p / (1 - fresh_leads.true_p))
+    return 2.5 * true_logit + 1.0, fresh_leads.y
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "auto"])
+def test_calibration_repairs_a_miscalibrated_model(fresh_leads, method):
+    raw, y = _miscalibrated(fresh_leads)
+    fit, held = slice(0, 10000), slice(10000, None)
+    calibrator = fit_calibrator(raw[fit], y[fit], method, seed=0)
+    before = expected_calibration_error(y[held], 1 / (1 + np.exp(-raw[held])))
+    after = expected_calibration_error(y[held], calibrator.predict(raw[held]))
+    assert before > 0.1
+    assert after < 0.03
+    if method == "auto":
+        assert calibrator.method in {"isotonic", "sigmoid"} and calibrator.cv_brier
+    # sigmoid finds the true mapping back: slope 1/2.5, intercept -1/2.5
+    if method == "sigmoid":
+        assert abs(calibrator.slope - 0.4) < 0.05 and abs(calibrator.intercept + 0.4) < 0.1
+
+
+def test_calibrators_clip_and_pickle():
+    raw = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    y = np.array([0, 0, 1, 0, 1, 1])
+    iso = fit_calibrator(raw, y, "isotonic")
+    assert iso.predict(np.array([-100.0]))[0] == iso.predict(np.array([-2.0]))[0]
+    assert iso.predict(np.array([100.0]))[0] == iso.predict(np.array([3.0]))[0]
+    assert ((iso.predict(raw) > 0) & (iso.predict(raw) < 1)).all()
+    none = fit_calibrator(raw, y, "none")
+    np.testing.assert_allclose(none.predict(np.array([0.0])), [0.5])
+    clone = pickle.loads(pickle.dumps(iso))
+    assert np.array_equal(clone.predict(raw), iso.predict(raw))
+    with pytest.raises(ValueError, match="unknown calibration"):
+        fit_calibrator(raw, y, "beta")
+
+
+def test_no_calibration_option(leads, split, small_config):
+    cfg = small_config.model_copy(update={"calibration": "none"})
+    m = train_conversion_model(leads.frame, leads.y, leads.features, leads.categorical, split, cfg)
+    np.testing.assert_allclose(
+        m.predict_proba(leads.frame.iloc[:20]), m.predict_uncalibrated(leads.frame.iloc[:20])
+    )
+
+
+def test_model_config_forbids_unknown_keys():
+    with pytest.raises(ValueError):
+        ModelConfig(seeed=1)
