@@ -22,8 +22,8 @@ class SplitConfig(_Strict):
     """
 
     method: Literal["out_of_time", "grouped_random"] = "out_of_time"
-    valid_fraction: float = Field(0.15, gt=0, lt=1)
-    test_fraction: float = Field(0.15, gt=0, lt=1)
+    valid_fraction: float = Field(default=0.15, gt=0, lt=1)
+    test_fraction: float = Field(default=0.15, gt=0, lt=1)
     valid_start: datetime | None = None
     test_start: datetime | None = None
 
@@ -45,22 +45,22 @@ class SplitConfig(_Strict):
 class LightGBMConfig(_Strict):
     """LightGBM parameters. No class weights on purpose: reweighting distorts the probabilities."""
 
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, ge=2)
+    learning_rate: float = Field(default=0.05, gt=0)
+    num_leaves: int = Field(default=31, ge=2)
     max_depth: int = -1
-    min_child_samples: int = Field(50, ge=1)
-    n_estimators: int = Field(2000, ge=1)  # upper bound; early stopping picks the number of trees
-    early_stopping_rounds: int = Field(100, ge=1)
-    feature_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_fraction: float = Field(0.8, gt=0, le=1)
-    bagging_freq: int = Field(1, ge=0)
-    lambda_l1: float = Field(0.0, ge=0)
-    lambda_l2: float = Field(1.0, ge=0)
-    min_data_per_group: int = Field(50, ge=1)  # rows a category needs to get its own split
-    cat_smooth: float = Field(10.0, ge=0)
-    max_bin: int = Field(255, ge=2)
+    min_child_samples: int = Field(default=50, ge=1)
+    n_estimators: int = Field(default=2000, ge=1)  # upper bound; early stopping picks the number of trees
+    early_stopping_rounds: int = Field(default=100, ge=1)
+    feature_fraction: float = Field(default=0.8, gt=0, le=1)
+    bagging_fraction: float = Field(default=0.8, gt=0, le=1)
+    bagging_freq: int = Field(default=1, ge=0)
+    lambda_l1: float = Field(default=0.0, ge=0)
+    lambda_l2: float = Field(default=1.0, ge=0)
+    min_data_per_group: int = Field(default=50, ge=1)  # rows a category needs to get its own split
+    cat_smooth: float = Field(default=10.0, ge=0)
+    max_bin: int = Field(default=255, ge=2)
     deterministic: bool = True
-    num_threads: int = Field(2, ge=1)
+    num_threads: int = Field(default=2, ge=1)
     verbosity: int = -1
 
 
@@ -96,7 +96,7 @@ class PointsConfig(_Strict):
     unsubscribe: float = -25.0
     competitor: float = -50.0
     inactive_60d: float = -15.0
-    window_days: int = Field(90, ge=1)
+    window_days: int = Field(default=90, ge=1)
 
 
 class GradeConfig(_Strict):
@@ -105,9 +105,9 @@ class GradeConfig(_Strict):
     A = the top `a_share` of leads, B the next `b_share`, C the next `c_share`, D the rest.
     """
 
-    a_share: float = Field(0.10, gt=0, lt=1)
-    b_share: float = Field(0.20, gt=0, lt=1)
-    c_share: float = Field(0.30, gt=0, lt=1)
+    a_share: float = Field(default=0.10, gt=0, lt=1)
+    b_share: float = Field(default=0.20, gt=0, lt=1)
+    c_share: float = Field(default=0.30, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _leaves_room_for_d(self) -> GradeConfig:
@@ -124,18 +124,19 @@ class ModelConfig(_Strict):
 
     seed: int = 42
     split: SplitConfig = Field(default_factory=SplitConfig)
-    min_won: int = Field(40, ge=1)  # training window minimum (Dynamics 365 asks for 40 won and 40 lost)
-    min_lost: int = Field(40, ge=1)
-    min_valid_per_class: int = Field(
-        10, ge=1
-    )  # won and lost needed in validation to early-stop and calibrate
+    # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
+    min_won: int = Field(default=40, ge=1)
+    min_lost: int = Field(default=40, ge=1)
+    # Won and lost deals needed in the validation window to early-stop and calibrate.
+    min_valid_per_class: int = Field(default=10, ge=1)
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
-    calibration_cv_folds: int = Field(5, ge=2)  # "auto" picks the method by cross-validated Brier score
-    bootstrap_rounds: int = Field(200, ge=0)
-    ece_bins: int = Field(10, ge=1)
+    # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the validation window.
+    calibration_cv_folds: int = Field(default=5, ge=2)
+    bootstrap_rounds: int = Field(default=200, ge=0)
+    ece_bins: int = Field(default=10, ge=1)
     points: PointsConfig = Field(default_factory=PointsConfig)
     grades: GradeConfig = Field(default_factory=GradeConfig)
-    segment_min_rows: int = Field(100, ge=1)  # segments with fewer rows get counts but no metrics
-    logistic_c: float = Field(1.0, gt=0)
-    logistic_min_frequency: int = Field(20, ge=1)  # rarer categories are pooled as "infrequent"
+    segment_min_rows: int = Field(default=100, ge=1)  # segments with fewer rows get counts but no metrics
+    logistic_c: float = Field(default=1.0, gt=0)
+    logistic_min_frequency: int = Field(default=20, ge=1)  # rarer categories are pooled as "infrequent"
