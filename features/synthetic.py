@@ -86,7 +86,7 @@ class GeneratorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    accounts: int = Field(5000, ge=1)
+    accounts: int = Field(8000, ge=1)
     months: int = Field(24, ge=1)
     seed: int = 7
     end: str = "2026-10-01"  # the history runs up to, not including, this date
@@ -297,8 +297,8 @@ def _true_logit(cfg: GeneratorConfig, acc: dict, lead: dict, pre: dict) -> np.nd
     served = np.isin(acc["country"][a], SERVED_COUNTRIES)
     persona_effect = np.array([p[2] for p in PERSONAS])[lead["persona"]]
     fit = (
-        0.55 * in_industry + 0.45 * in_size + 0.25 * in_revenue + 0.3 * np.minimum(acc["tech_overlap"][a], 3)
-        + persona_effect + np.asarray(SOURCE_EFFECT)[lead["source"]] - 0.4 * lead["free"]
+        0.8 * in_industry + 0.6 * in_size + 0.3 * in_revenue + 0.35 * np.minimum(acc["tech_overlap"][a], 3)
+        + persona_effect + 1.5 * np.asarray(SOURCE_EFFECT)[lead["source"]] - 0.4 * lead["free"]
     )
     demo = _count(pre, n, "demo_request", 90)
     pricing30 = _count(pre, n, "pricing_page", 30)

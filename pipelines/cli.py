@@ -146,28 +146,54 @@ def train(
         result = run_train(
             tables, cfg, truth=truth_frame, force_reason=force, source=str(input_dir), config_path=config
         )
+    from pipelines.summary import print_training_summary
+
     print_training_summary(result)
 
 
-def print_training_summary(result) -> None:
-    """The comparison table, the guardrail's report, and the gate's decision."""
-    from features.icp import excluded_counts_frame
-    from pipelines.train import summary_table
+@app.command()
+def score(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities (deals optional).")],
+    as_of: Annotated[str, typer.Option(help="Score as of this date: only earlier events count.")],
+    output: Annotated[Path, typer.Option(help="Scores file, .parquet or .csv (quarantine written beside it).")],
+    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
+    reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
+    config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
+) -> None:
+    """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
-    console.print(frame_table(result.data.counts, title="rows read, valid and quarantined"))
-    console.print(frame_table(result.data.win_rate_by_tier, title="win rate by ICP fit tier (all closed deals)"))
-    console.print(frame_table(excluded_counts_frame(result.data.excluded), title="excluded from training by the ICP guardrail"))
-    console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
-    if "oracle_auc" in result.evaluation.extra:
-        console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")
-    if result.decision is not None:
-        console.print(f"model version {result.version}: {result.decision.summary()}")
+    Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
+    already closed; the summary says how many of each. Re-running for the same as-of rewrites the same file.
+
+    Example: leadscore score --input data/crm --as-of 2026-10-01 --output scores/2026-10-01.parquet
+    """
+    import pandas as pd
+
+    from pipelines.io import read_tables
+    from pipelines.score import grade_counts, quarantine_path_for, run_score, top_leads
+    from pipelines.tracking import load_scorer
+
+    with expected_failures():
+        cfg = _config(config, None)
+        tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
+        scorer = load_scorer(model)
+        result = run_score(scorer, tables, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons)
+    console.print(frame_table(result.accounting, title="leads"))
+    console.print(frame_table(grade_counts(result.scores), title="grades"))
+    console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
+    console.print(f"wrote {output} and {quarantine_path_for(output)} (model {scorer.model_name} v{scorer.model_version})")
+    if result.quarantined_share > cfg.scoring.max_quarantine_share:
+        console.print(
+            f"[red]{result.quarantined_share:.1%} of leads quarantined, above the allowed "
+            f"{cfg.scoring.max_quarantine_share:.1%}[/red]"
+        )
+        raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("demo-output"),
-    accounts: Annotated[int, typer.Option(help="Accounts in the synthetic history.")] = 5000,
+    accounts: Annotated[int, typer.Option(help="Accounts in the synthetic history.")] = 8000,
     months: Annotated[int, typer.Option(help="Months of synthetic history.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic history.")] = 7,
 ) -> None:

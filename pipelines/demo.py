@@ -10,6 +10,11 @@ from features.synthetic import GeneratorConfig
 from pipelines.console import console, frame_table
 from pipelines.generate import run_generate
 from pipelines.io import read_tables
+from pipelines.score import grade_counts, run_score, top_leads
+from pipelines.settings import load_config, tracking_uri
+from pipelines.summary import print_training_summary
+from pipelines.tracking import load_scorer
+from pipelines.train import run_train
 from pipelines.validate import quarantine_summary, run_validate
 
 
@@ -26,3 +31,17 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(frame_table(quarantine_summary(result).head(10), title="quarantine by check"))
+
+    console.rule("3. train: features, ICP guardrail, LightGBM + calibration, baselines, MLflow")
+    cfg = load_config()
+    tables = read_tables(data_dir)
+    trained = run_train(tables, cfg, truth=history.truth, source=str(data_dir), trigger="leadscore demo")
+    print_training_summary(trained)
+
+    console.rule("4. score the open leads with the champion")
+    scorer = load_scorer(f"models:/{cfg.registry.model_name}@champion")
+    scored = run_score(scorer, tables, as_of, out / "scores.parquet", cfg.scoring.chunk_size)
+    console.print(frame_table(scored.accounting, title="leads"))
+    console.print(frame_table(grade_counts(scored.scores), title="grades"))
+    console.print(frame_table(top_leads(scored.scores), title="top 10 open leads"))
+    console.print(f"scores: {out / 'scores.parquet'}; MLflow: {tracking_uri()}")

@@ -98,7 +98,9 @@ def test_drift_shift_raises_conversion_of_the_shifted_industry():
     a, b = generate_history(base), generate_history(shifted)
 
     def mean_p(h):
-        deals = h.deals.merge(h.truth, on="deal_id").merge(h.accounts[["account_id", "industry"]], on="account_id")
+        deals = h.deals.merge(h.truth, on="deal_id").merge(
+            h.accounts[["account_id", "industry"]], on="account_id"
+        )
         mask = (deals["industry"] == "manufacturing") & (deals["created_at"] >= "2026-04-01")
         return deals.loc[mask, "true_probability"].mean()
 

@@ -1,0 +1,72 @@
+"""The feature frame: fit and intent features of a lead at a point in time, for training and scoring.
+
+One implementation serves both: training builds it at each deal's created_at, scoring at `as_of`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.config import FeatureConfig, ICPConfig
+from features.fit import FIT_FEATURES, fit_features
+from features.intent import intent_feature_names, intent_features
+
+KEY_COLUMNS = ("lead_id", "snapshot_at", "deal_id")
+CATEGORICAL_FEATURES = (
+    "industry",
+    "employee_band",
+    "revenue_band",
+    "country",
+    "region",
+    "seniority",
+    "department",
+    "email_domain_type",
+    "lead_source",
+)
+
+
+def build_features(
+    tables: dict[str, pd.DataFrame], snapshots: pd.DataFrame, config: FeatureConfig, icp: ICPConfig
+) -> pd.DataFrame:
+    """One row per snapshot (same order, RangeIndex): keys, fit features, intent features.
+
+    `snapshots` has lead_id and snapshot_at (deal_id is carried through when present). Only events
+    strictly before snapshot_at are visible. All columns are built, also those in
+    config.exclude_features; feature_groups leaves those out of the model's inputs.
+    """
+    missing = {"lead_id", "snapshot_at"} - set(snapshots.columns)
+    if missing:
+        raise ValueError(f"snapshots lacks columns {sorted(missing)}")
+    snapshots = snapshots.reset_index(drop=True)
+    keys = snapshots[[c for c in KEY_COLUMNS if c in snapshots.columns]]
+    fit = fit_features(snapshots, tables["leads"], tables["accounts"], config, icp)
+    intent = intent_features(snapshots, tables["leads"], tables["activities"], config)
+    return pd.concat([keys, fit, intent], axis=1)
+
+
+def training_snapshots(deals: pd.DataFrame) -> pd.DataFrame:
+    """One snapshot per deal, at the moment the deal was created."""
+    return pd.DataFrame(
+        {
+            "deal_id": deals["deal_id"],
+            "lead_id": deals["lead_id"],
+            "snapshot_at": pd.to_datetime(deals["created_at"]),
+        }
+    ).reset_index(drop=True)
+
+
+def scoring_snapshots(leads: pd.DataFrame, as_of: pd.Timestamp | str) -> pd.DataFrame:
+    """One snapshot per lead, all at `as_of`."""
+    lead_id = leads["lead_id"].reset_index(drop=True)
+    return pd.DataFrame(
+        {"lead_id": lead_id, "snapshot_at": pd.Series(pd.Timestamp(as_of), index=lead_id.index)}
+    )
+
+
+def feature_groups(config: FeatureConfig) -> dict[str, list[str]]:
+    """The model's input columns by kind, without config.exclude_features."""
+    excluded = set(config.exclude_features)
+    return {
+        "fit": [c for c in FIT_FEATURES if c not in excluded],
+        "intent": [c for c in intent_feature_names(config) if c not in excluded],
+    }

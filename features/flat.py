@@ -1,0 +1,168 @@
+"""Flat lead exports (one row per lead, columns as some CRM wrote them) made model-ready by a source spec.
+
+A SourceSpec says which column is the id, which the label, which columns describe who the lead is
+(fit: categorical or numeric), which what they did (intent: numeric), which must never reach a model
+(leaky: filled in after the outcome was known) and which to drop for other reasons. Column names in the
+spec are the export's own; `renames` gives the names the features get. Pipelines read the YAML and
+call SourceSpec.model_validate on the dict; nothing here touches disk.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ColumnKind = Literal["categorical", "numeric"]
+
+
+class SourceSpec(BaseModel):
+    """How to read one flat lead export."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    id_column: str = Field(min_length=1)
+    label_column: str = Field(min_length=1)
+    positive_labels: tuple[str | int | float | bool, ...] = Field(min_length=1)
+    timestamp_column: str | None = None
+    fit_columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    intent_columns: tuple[str, ...] = ()
+    leaky_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it leaks
+    drop_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it is not a feature
+    missing_values: tuple[str, ...] = ()  # placeholder values meaning "not given", e.g. "Select"
+    renames: dict[str, str] = Field(default_factory=dict)  # export column -> feature name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceSpec:
+        if not self.fit_columns and not self.intent_columns:
+            raise ValueError(f"source {self.name!r}: no fit or intent columns, nothing to model")
+        roles = {
+            "id_column": [self.id_column],
+            "label_column": [self.label_column],
+            "timestamp_column": [self.timestamp_column] if self.timestamp_column else [],
+            "fit_columns": list(self.fit_columns),
+            "intent_columns": list(self.intent_columns),
+            "leaky_columns": list(self.leaky_columns),
+            "drop_columns": list(self.drop_columns),
+        }
+        seen: dict[str, str] = {}
+        for role, columns in roles.items():
+            for column in columns:
+                if column in seen:
+                    raise ValueError(
+                        f"source {self.name!r}: column {column!r} is in {seen[column]} and {role}"
+                    )
+                seen[column] = role
+        kept = [self.id_column, *roles["timestamp_column"], *self.fit_columns, *self.intent_columns]
+        stray = sorted(set(self.renames) - set(kept))
+        if stray:
+            raise ValueError(f"source {self.name!r}: renames name columns that are not kept: {stray}")
+        outputs = [self.renames.get(c, c) for c in kept]
+        repeated = sorted({c for c in outputs if outputs.count(c) > 1})
+        if repeated:
+            raise ValueError(f"source {self.name!r}: renames give several columns the name {repeated}")
+        reasonless = sorted(
+            c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
+        )
+        if reasonless:
+            raise ValueError(f"source {self.name!r}: say why these columns are excluded: {reasonless}")
+        return self
+
+    def feature_name(self, column: str) -> str:
+        return self.renames.get(column, column)
+
+    def declared_columns(self) -> set[str]:
+        """Every export column the spec gives a role."""
+        named = {self.id_column, self.label_column, *self.fit_columns, *self.intent_columns}
+        named |= set(self.leaky_columns) | set(self.drop_columns)
+        return named | ({self.timestamp_column} if self.timestamp_column else set())
+
+
+def flat_feature_groups(spec: SourceSpec) -> dict[str, list[str]]:
+    """The model's input columns by kind, under their feature names."""
+    return {
+        "fit": [spec.feature_name(c) for c in spec.fit_columns],
+        "intent": [spec.feature_name(c) for c in spec.intent_columns],
+    }
+
+
+def flat_categorical_features(spec: SourceSpec) -> list[str]:
+    return [spec.feature_name(c) for c, kind in spec.fit_columns.items() if kind == "categorical"]
+
+
+def undeclared_columns(frame: pd.DataFrame, spec: SourceSpec) -> list[str]:
+    """Export columns the spec says nothing about (build_flat_features leaves them out)."""
+    return [c for c in frame.columns if c not in spec.declared_columns()]
+
+
+def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Model-ready features (RangeIndex) and the 0/1 label (None when the export has no label column).
+
+    Columns: the id, the timestamp when the spec has one, then fit and intent features under their
+    feature names. Categoricals are str, numerics float; placeholder values are missing; leaky, dropped
+    and undeclared columns are gone.
+    """
+    required = [spec.id_column, *spec.fit_columns, *spec.intent_columns]
+    if spec.timestamp_column:
+        required.append(spec.timestamp_column)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"source {spec.name!r}: the export lacks columns {missing}")
+    frame = frame.reset_index(drop=True)
+    columns: dict[str, pd.Series] = {spec.feature_name(spec.id_column): frame[spec.id_column].astype("str")}
+    if spec.timestamp_column:
+        columns[spec.feature_name(spec.timestamp_column)] = pd.to_datetime(
+            frame[spec.timestamp_column], errors="coerce"
+        )
+    for column, kind in spec.fit_columns.items():
+        values = without_placeholders(frame[column], spec.missing_values)
+        columns[spec.feature_name(column)] = (
+            as_categorical(values) if kind == "categorical" else as_numeric(values)
+        )
+    for column in spec.intent_columns:
+        columns[spec.feature_name(column)] = as_numeric(
+            without_placeholders(frame[column], spec.missing_values)
+        )
+    features = pd.DataFrame(columns)
+    label = flat_label(frame, spec) if spec.label_column in frame.columns else None
+    return features, label
+
+
+def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
+    """1 where the label column holds one of the positive values (compared as text), else 0."""
+    raw = frame[spec.label_column].reset_index(drop=True)
+    if raw.isna().any():
+        raise ValueError(f"source {spec.name!r}: {int(raw.isna().sum())} rows have no {spec.label_column!r}")
+    positive = {_label_text(v) for v in spec.positive_labels}
+    text = raw.map(_label_text)
+    return text.isin(positive).astype("int64").rename(spec.label_column)
+
+
+def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd.Series:
+    """Values with the placeholders (compared after stripping blanks) set missing."""
+    if not placeholders:
+        return values
+    is_placeholder = values.astype("str").str.strip().isin(placeholders)
+    return values.mask(is_placeholder)
+
+
+def as_categorical(values: pd.Series) -> pd.Series:
+    """Text with surrounding blanks removed; empty text and missing values stay missing."""
+    text = values.astype("str").str.strip()
+    return text.mask(text == "").astype("str")
+
+
+def as_numeric(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _label_text(value: object) -> str:
+    """Labels compare as text, so 1, 1.0, "1" and True all read "1"."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

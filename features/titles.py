@@ -1,0 +1,119 @@
+"""Job-title normalisation: messy free text to a seniority level and a department.
+
+Titles are cleaned (lower case, dots dropped, punctuation to spaces), then matched against ordered
+regex rules: the first rule that matches wins. Rules run once per distinct title, so a million
+leads with a few thousand distinct titles cost a few thousand regex tests per rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SENIORITY_UNKNOWN = "unknown"
+DEPARTMENT_OTHER = "other"
+
+# Order matters: personas that disqualify come first ("Marketing Intern" is an intern, not marketing
+# staff), "vice president" is rewritten to "vp" during cleaning so "president" can mean the top job.
+SENIORITY_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "job_seeker",
+        r"looking for (?:work|a job|job|a role|new|opportunit)|job ?seeker|seeking (?:work|employment|a job"
+        r"|new|opportunit)|\bunemployed\b|open to (?:work|opportunit)|between jobs|career break",
+    ),
+    ("intern", r"\bintern\b|\binternship\b|\bwerkstudent\b|\bapprentice\b|\btrainee\b"),
+    (
+        "student",
+        r"\bstudents?\b|\b(?:mba|phd|msc|ms|ma|bsc|ba|master s|masters|doctoral) candidate\b|\bundergrad"
+        r"|\bgrad student\b|\bpostgrad|\bfreshman\b|\bsophomore\b|\bpupil\b",
+    ),
+    (
+        "c_level",
+        r"\bchief\b|\bc[eotfmirp]o\b|\bcdo\b|\bcso\b|\bcco\b|\bciso\b|\bchro\b|\bfounder\b|\bcofounder\b"
+        r"|^owner\b|\b(?:business|company|shop|store|agency) owner\b|\bpresident\b"
+        r"|\bmanaging director\b|\bmanaging partner\b|\bchairman\b|\bchairwoman\b",
+    ),
+    ("vp", r"\b[aes]?vp\b|\bvice president\b"),
+    ("director", r"\bdirector\b|\bdir\b|\bhead\b"),
+    (
+        "manager",
+        r"\bmanager\b|\bmgr\b|\bmanaging\b|\b(?:team|tech|technical|project) lead\b|\blead$|^lead (?:engineer"
+        r"|developer|designer|analyst|consultant)\b|\bsupervisor\b|\bforeman\b",
+    ),
+    (
+        "individual_contributor",
+        r"engineer|developer|programmer|analyst|specialist|representative|\brep\b|associate|coordinator"
+        r"|consultant|designer|scientist|administrator|\badmin\b|accountant|recruiter|architect|executive"
+        r"|assistant|strategist|\bsdr\b|\bbdr\b|\bae\b|marketer|technician|\bagent\b|\bclerk\b|writer"
+        r"|\bstaff\b|\bsr\b|\bsenior\b|\bjr\b|\bjunior\b|\bofficer\b|\bbuyer\b|\bplanner\b|\bteacher\b"
+        r"|auditor|\bowner\b",
+    ),
+)
+
+DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "sales",
+        r"\bsales\b|\bcro\b|revenue|business development|\bbizdev\b|\bbdr\b|\bsdr\b|\bae\b"
+        r"|account executive|account manager|\bpartnerships?\b|\bselling\b",
+    ),
+    (
+        "marketing",
+        r"marketing|\bcmo\b|\bgrowth\b|\bbrand|\bcontent\b|\bseo\b|\bsem\b|demand gen|lead gen|communications"
+        r"|\bpr\b|social media|\bcampaign|\bmarketer\b",
+    ),
+    (
+        "engineering",
+        r"engineer|developer|software|\bcto\b|chief technology|devops|programmer|data scien|architect"
+        r"|\br&d\b|machine learning|\bml\b",
+    ),
+    (
+        "it",
+        r"\bit\b|information technology|\bcio\b|chief information|sysadmin|systems? administrator|network"
+        r"|help ?desk|infrastructure|\bciso\b|security|database admin",
+    ),
+    (
+        "finance",
+        r"financ|\bcfo\b|accountant|accounting|controller|treasur|\bfp&a\b|\baudit|bookkeep|\btax\b",
+    ),
+    ("hr", r"\bhr\b|human resources|\bpeople\b|talent|recruit|\bchro\b|\bhiring\b"),
+    (
+        "operations",
+        r"operations|\bops\b|\bcoo\b|chief operating|supply chain|logistics|procurement|purchasing",
+    ),
+    (
+        "executive",
+        r"\bceo\b|chief executive|founder|^owner\b|\b(?:business|company|shop|store|agency) owner\b"
+        r"|\bpresident\b|managing director|general manager"
+        r"|managing partner|chairman|chairwoman|\bboard\b",
+    ),
+)
+
+
+def clean_titles(titles: pd.Series) -> pd.Series:
+    """Lower-case titles with dots dropped, other punctuation as spaces, "vice president" as "vp"."""
+    text = titles.astype("str").fillna("").str.lower()
+    text = text.str.replace(".", "", regex=False)
+    text = text.str.replace(r"[^a-z0-9&]+", " ", regex=True)
+    text = text.str.replace(r"\bco founder\b", "cofounder", regex=True)
+    text = text.str.replace(r"\bvice president\b", "vp", regex=True)
+    return text.str.strip()
+
+
+def normalise_titles(titles: pd.Series) -> pd.DataFrame:
+    """Seniority and department for each title (same index); unmatched titles are unknown / other."""
+    codes, distinct = pd.factorize(clean_titles(titles), use_na_sentinel=False)
+    distinct = pd.Series(distinct, dtype="str")
+    seniority = _first_match(distinct, SENIORITY_RULES, SENIORITY_UNKNOWN)
+    department = _first_match(distinct, DEPARTMENT_RULES, DEPARTMENT_OTHER)
+    return pd.DataFrame(
+        {
+            "seniority": pd.Series(seniority[codes], index=titles.index, dtype="str"),
+            "department": pd.Series(department[codes], index=titles.index, dtype="str"),
+        }
+    )
+
+
+def _first_match(text: pd.Series, rules: tuple[tuple[str, str], ...], default: str) -> np.ndarray:
+    conditions = [text.str.contains(pattern, regex=True).to_numpy(dtype=bool) for _, pattern in rules]
+    labels = [label for label, _ in rules]
+    return np.select(conditions, labels, default=default).astype(object)

@@ -1,0 +1,45 @@
+"""The scoring artifact: an MLflow pyfunc around the LeadScorer (the one place that knows MLflow's format).
+
+Input: flat lead rows (see models/lead_input.py), strings in; categories are rebuilt inside from the
+training levels. Output: one row of scores and reasons per lead.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel
+
+from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
+from models.scorer import LeadScorer
+
+SCORER_ARTIFACT = "scorer"
+
+
+class LeadScoreModel(PythonModel):
+    """pyfunc: lead rows in, scores with reasons out."""
+
+    def __init__(self) -> None:
+        self.scorer: LeadScorer | None = None
+
+    def load_context(self, context: Any) -> None:
+        with open(context.artifacts[SCORER_ARTIFACT], "rb") as handle:
+            self.scorer = pickle.load(handle)
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Score lead rows; a malformed row is a client error (HTTP 400 when served), never a 500."""
+        assert self.scorer is not None, "load_context was not called"
+        as_of = pd.Timestamp((params or {}).get("as_of") or pd.Timestamp.now(tz="UTC").tz_localize(None))
+        try:
+            rows = check_lead_rows(model_input)
+            tables, snapshots = lead_rows_to_tables(rows, as_of)
+        except LeadInputError as error:
+            raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
+        frame = self.scorer.feature_frame(tables, snapshots)
+        scores = self.scorer.score_frame(frame, reasons=bool((params or {}).get("reasons", True)))
+        scores["as_of"] = scores["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return scores.reset_index(drop=True)

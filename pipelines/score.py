@@ -1,0 +1,119 @@
+"""Job: score every open lead as of a date with a registered model, in chunks, and account for every row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.scorer import LeadScorer
+from pipelines.console import progress
+from pipelines.io import write_frame
+from pipelines.validate import run_validate
+
+
+@dataclass
+class ScoreResult:
+    scores: pd.DataFrame
+    quarantine: pd.DataFrame
+    accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed)
+
+    @property
+    def quarantined_share(self) -> float:
+        row = self.accounting.set_index("status")["leads"]
+        return float(row.get("quarantined", 0) / max(row.get("read", 0), 1))
+
+
+def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored)."""
+    if deals is None or len(deals) == 0:
+        return leads, leads.iloc[0:0]
+    closed = deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"]
+    is_closed = leads["lead_id"].isin(closed)
+    return leads[~is_closed], leads[is_closed]
+
+
+def score_in_chunks(
+    scorer: LeadScorer, tables: dict[str, pd.DataFrame], leads: pd.DataFrame, as_of: pd.Timestamp, chunk_size: int,
+    reasons: bool = True,
+) -> pd.DataFrame:
+    """Score `leads` chunk by chunk (bounded memory for features and explanations), with a progress bar."""
+    starts = range(0, len(leads), chunk_size)
+    activities = tables["activities"]
+    parts = []
+    for start in progress(starts, "scoring leads", total=len(starts)):
+        chunk = leads.iloc[start : start + chunk_size]
+        chunk_tables = {
+            "accounts": tables["accounts"],
+            "leads": chunk,
+            "activities": activities[activities["lead_id"].isin(chunk["lead_id"])],
+        }
+        parts.append(scorer.score_tables(chunk_tables, as_of, reasons=reasons))
+    if not parts:
+        return scorer.score_tables({**tables, "leads": leads}, as_of, reasons=reasons)
+    return pd.concat(parts, ignore_index=True)
+
+
+def rank(scores: pd.DataFrame) -> pd.DataFrame:
+    """Best first: every qualified lead above every disqualified one, then by score; ties by lead_id."""
+    ordered = scores.sort_values(["rank_score", "lead_id"], ascending=[False, True], kind="stable")
+    return ordered.reset_index(drop=True)
+
+
+def run_score(
+    scorer: LeadScorer,
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    output: Path | None,
+    chunk_size: int = 50_000,
+    reasons: bool = True,
+) -> ScoreResult:
+    """Validate as of `as_of`, score the open leads, write scores and quarantine atomically."""
+    validation = run_validate(tables, as_of=as_of)
+    valid = validation.valid
+    to_score, closed = open_leads(valid["leads"], valid.get("deals"))
+    scores = rank(score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons))
+    quarantine = validation.quarantine
+    read = validation.read["leads"]
+    lead_quarantined = quarantine.loc[quarantine["table"] == "leads", "row"].nunique()
+    accounting = pd.DataFrame(
+        {
+            "status": ["read", "scored", "quarantined", "not scored: deal already closed"],
+            "leads": [read, len(scores), lead_quarantined, len(closed)],
+        }
+    )
+    if read != len(scores) + lead_quarantined + len(closed):
+        raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
+    if output is not None:
+        write_frame(scores, output)
+        write_frame(quarantine, quarantine_path_for(output))
+    return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+
+
+def quarantine_path_for(output: Path) -> Path:
+    """scores.parquet -> scores.quarantine.csv (CSV, so that anyone can open it)."""
+    return output.with_name(f"{output.stem}.quarantine.csv")
+
+
+def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The best `n` leads with their grade and reasons, for the console."""
+    top = scores.head(n)
+    return pd.DataFrame(
+        {
+            "lead": top["lead_id"],
+            "score": top["score"].round(3),
+            "grade": top["grade"],
+            "tier": top["fit_tier"],
+            "intent": top["intent_band"],
+            "reasons": top["reasons"].str.slice(0, 160),
+        }
+    )
+
+
+def grade_counts(scores: pd.DataFrame) -> pd.DataFrame:
+    counts = scores["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+    return pd.DataFrame({"grade": counts.index, "leads": counts.to_numpy(), "mean_score": [
+        float(scores.loc[scores["grade"] == g, "score"].mean()) if c else np.nan for g, c in counts.items()
+    ]})
