@@ -16,6 +16,7 @@ import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.icp import exclude_disqualified, win_rate_by_tier
+from models.gate import check_minimum_data
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.promotion import GateDecision
 from models.scorer import LeadScorer, feature_frame, intent_cutpoints_from
@@ -100,6 +101,7 @@ def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
 
 def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tuple[LeadScorer, Split]:
     """Fit the calibrated model on the split and bundle it as the scorer."""
+    check_minimum_data(data.y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
     split = make_split(data.frame, cfg)
     groups = feature_groups(cfg.features)
     names = groups["fit"] + groups["intent"]
