@@ -84,7 +84,11 @@ def extra_contenders(result: Any, cfg: PipelineConfig) -> dict[str, dict[str, fl
     predictions["hist_gradient_boosting"] = hgb.fit(X_train, y_train).predict_proba(X_test)[:, 1]
     return {
         name: evaluate(
-            y_test, p, bootstrap_rounds=cfg.model.bootstrap_rounds, seed=cfg.model.seed, ece_bins=cfg.model.ece_bins
+            y_test,
+            p,
+            bootstrap_rounds=cfg.model.bootstrap_rounds,
+            seed=cfg.model.seed,
+            ece_bins=cfg.model.ece_bins,
         )
         for name, p in predictions.items()
     }
@@ -156,7 +160,10 @@ def _fold_split(train_valid: np.ndarray, test: np.ndarray, seed: int, valid_shar
     shuffled = np.random.default_rng(seed).permutation(train_valid)
     n_valid = int(round(valid_share * len(shuffled)))
     return Split(
-        train=np.sort(shuffled[n_valid:]), valid=np.sort(shuffled[:n_valid]), test=np.sort(test), method="kfold"
+        train=np.sort(shuffled[n_valid:]),
+        valid=np.sort(shuffled[:n_valid]),
+        test=np.sort(test),
+        method="kfold",
     )
 
 
@@ -170,7 +177,11 @@ def x_education_section(folds: int = 5, seed: int = 0) -> list[str]:
     categorical = flat_categorical_features(spec)
     y = label.to_numpy(dtype=int)
     cfg = load_config().model
-    aucs: dict[str, list[float]] = {"our LightGBM (calibrated)": [], "logistic regression": [], "default LightGBM": []}
+    aucs: dict[str, list[float]] = {
+        "our LightGBM (calibrated)": [],
+        "logistic regression": [],
+        "default LightGBM": [],
+    }
     began = time.perf_counter()
     for fold, (train_valid, test) in enumerate(
         StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, y)
@@ -182,7 +193,12 @@ def x_education_section(folds: int = 5, seed: int = 0) -> list[str]:
         # The baselines need no validation window: they are fit on all four training folds.
         fit_frame = features.iloc[train_valid]
         logistic = fit_logistic_regression(
-            fit_frame, y[train_valid], names, categorical, cfg.seed, c=cfg.logistic_c,
+            fit_frame,
+            y[train_valid],
+            names,
+            categorical,
+            cfg.seed,
+            c=cfg.logistic_c,
             min_frequency=cfg.logistic_min_frequency,
         )
         aucs["logistic regression"].append(roc_auc(y[test], logistic.predict_proba(test_frame)))
@@ -214,7 +230,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def training_time_section(deal_counts: tuple[int, ...], register_largest: bool = True) -> list[str]:
-    from pipelines.train import evaluate_scorer, training_data, train_scorer
+    from pipelines.train import evaluate_scorer, train_scorer, training_data
 
     cfg = load_config()
     rows: list[list[Any]] = []
@@ -231,9 +247,16 @@ def training_time_section(deal_counts: tuple[int, ...], register_largest: bool =
         reference = reference or total
         rows.append(
             [
-                f"{len(data.frame):,}", f"{accounts:,}", f"{len(tables['activities']):,}",
-                f"{gen_s:.1f}", f"{feat_s:.1f}", f"{fit_s:.1f}", f"{eval_s:.1f}", f"{total:.1f}",
-                f"{total / reference:.1f}x", f"{scorer.model.best_iteration}",
+                f"{len(data.frame):,}",
+                f"{accounts:,}",
+                f"{len(tables['activities']):,}",
+                f"{gen_s:.1f}",
+                f"{feat_s:.1f}",
+                f"{fit_s:.1f}",
+                f"{eval_s:.1f}",
+                f"{total:.1f}",
+                f"{total / reference:.1f}x",
+                f"{scorer.model.best_iteration}",
             ]
         )
         largest = (tables, history, len(data.frame))
@@ -241,15 +264,24 @@ def training_time_section(deal_counts: tuple[int, ...], register_largest: bool =
     lines = [
         *_table(
             [
-                "closed deals kept", "accounts", "activities", "generate s", "features s",
-                "fit + calibrate s", "baselines + eval s", "run_train s (sum)", "vs smallest", "trees",
+                "closed deals kept",
+                "accounts",
+                "activities",
+                "generate s",
+                "features s",
+                "fit + calibrate s",
+                "baselines + eval s",
+                "run_train s (sum)",
+                "vs smallest",
+                "trees",
             ],
             rows,
         ),
         "",
-        "features = validation + build_features + ICP guardrail; fit = LightGBM with early stopping, calibration, "
-        "grade cut points and the scorer's intent bands; baselines + eval = points model, logistic regression "
-        "and every metric on the test window (200 bootstrap rounds). Generation is not part of training.",
+        "features = validation + build_features + ICP guardrail; fit = LightGBM with early stopping, "
+        "calibration, grade cut points and the scorer's intent bands; baselines + eval = points model, "
+        "logistic regression and every metric on the test window (200 bootstrap rounds). Generation is not "
+        "part of training.",
     ]
     if register_largest and largest is not None:
         tables, history, n = largest
@@ -307,13 +339,18 @@ def scoring_section(result: Any, n_rows: int = SCORE_ROWS, repeats: int = 3) -> 
         "booster.predict pred_contrib=True (prepared matrix)": _median_seconds(
             lambda: model.booster.predict(X, pred_contrib=True, num_iteration=it), repeats
         ),
-        "scorer.score_frame(reasons=False)": _median_seconds(lambda: scorer.score_frame(frame, reasons=False), repeats),
-        "scorer.score_frame(reasons=True)": _median_seconds(lambda: scorer.score_frame(frame, reasons=True), repeats),
+        "scorer.score_frame(reasons=False)": _median_seconds(
+            lambda: scorer.score_frame(frame, reasons=False), repeats
+        ),
+        "scorer.score_frame(reasons=True)": _median_seconds(
+            lambda: scorer.score_frame(frame, reasons=True), repeats
+        ),
     }
     keys = list(timings)
     rows = [[name, f"{s * 1000:,.0f}", f"{n_rows / s:,.0f}"] for name, s in timings.items()]
     return [
-        f"{n_rows:,} feature rows, {len(model.feature_names)} features, {it} trees; medians of {repeats} runs.",
+        f"{n_rows:,} feature rows, {len(model.feature_names)} features, {it} trees; "
+        f"medians of {repeats} runs.",
         "",
         *_table(["path", "ms", "rows/s"], rows),
         "",
@@ -350,8 +387,12 @@ def run(sections: tuple[str, ...] = SECTIONS, quick: bool = False) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes only (smoke test)")
     args = parser.parse_args()
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())

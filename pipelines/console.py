@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console(highlight=False)
+if not console.is_terminal:  # logs of scheduled runs: wide enough that tables are not cut
+    console.width = 160
 T = TypeVar("T")
 
 

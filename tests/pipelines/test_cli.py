@@ -57,3 +57,32 @@ def test_missing_input_folder_exits_with_bad_input_code(tmp_path):
     result = runner.invoke(app, ["validate", "--input", str(tmp_path / "nope")])
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "not a folder" in " ".join(result.output.split())
+
+
+def test_train_then_score_end_to_end(tmp_path, mlflow_store):
+    data = tmp_path / "crm"
+    runner.invoke(app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", str(data)])
+    result = runner.invoke(
+        app, ["train", "--input", str(data), "--truth", str(data / "truth.parquet"), "--set", "model.bootstrap_rounds=20"]
+    )
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "win rate by ICP fit tier" in flat and "points_model" in flat and "promoted" in flat
+    out = tmp_path / "scores" / "2026-10-01.parquet"
+    args = ["score", "--input", str(data), "--as-of", "2026-10-01", "--output", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first = pd.read_parquet(out)
+    assert {"score", "grade", "fit_tier", "intent_band", "reasons", "model_version"} <= set(first.columns)
+    assert (tmp_path / "scores" / "2026-10-01.quarantine.csv").exists()
+    assert runner.invoke(app, args).exit_code == 0  # idempotent re-run for the same as-of
+    pd.testing.assert_frame_equal(first, pd.read_parquet(out))
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []  # no temporary files left
+
+
+def test_train_on_too_little_data_exits_with_not_enough_data(tmp_path, mlflow_store):
+    data = tmp_path / "crm"
+    runner.invoke(app, ["generate", "--accounts", "40", "--months", "6", "--out", str(data)])
+    result = runner.invoke(app, ["train", "--input", str(data)])
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA
+    assert "not enough" in " ".join(result.output.split())
