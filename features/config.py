@@ -45,11 +45,27 @@ class FeatureConfig(_Strict):
     revenue_band_edges: tuple[float, ...] = (0.0, 1e6, 1e7, 5e7, 2.5e8, 1e9)
     region_by_country: dict[str, str] = Field(
         default_factory=lambda: {
-            "US": "north_america", "CA": "north_america", "MX": "latin_america", "BR": "latin_america",
-            "AR": "latin_america", "GB": "europe", "DE": "europe", "FR": "europe", "NL": "europe",
-            "ES": "europe", "IT": "europe", "SE": "europe", "IE": "europe", "PL": "europe",
-            "IN": "asia_pacific", "SG": "asia_pacific", "AU": "asia_pacific", "JP": "asia_pacific",
-            "CN": "asia_pacific", "AE": "middle_east_africa", "ZA": "middle_east_africa",
+            "US": "north_america",
+            "CA": "north_america",
+            "MX": "latin_america",
+            "BR": "latin_america",
+            "AR": "latin_america",
+            "GB": "europe",
+            "DE": "europe",
+            "FR": "europe",
+            "NL": "europe",
+            "ES": "europe",
+            "IT": "europe",
+            "SE": "europe",
+            "IE": "europe",
+            "PL": "europe",
+            "IN": "asia_pacific",
+            "SG": "asia_pacific",
+            "AU": "asia_pacific",
+            "JP": "asia_pacific",
+            "CN": "asia_pacific",
+            "AE": "middle_east_africa",
+            "ZA": "middle_east_africa",
             "NG": "middle_east_africa",
         }
     )
@@ -69,7 +85,14 @@ _MEMBERSHIP_OPS = ("in", "not_in")
 
 # Seniority levels the feature builder derives from job titles (see build_features); personas name these.
 SENIORITY_LEVELS = (
-    "c_level", "vp", "director", "manager", "individual_contributor", "student", "intern", "job_seeker",
+    "c_level",
+    "vp",
+    "director",
+    "manager",
+    "individual_contributor",
+    "student",
+    "intern",
+    "job_seeker",
     "unknown",
 )
 # The ICP criteria that set the fit tier; criterion_weights is keyed by these names.
@@ -132,8 +155,16 @@ class ICPConfig(_Strict):
     served_countries: tuple[str, ...] = ()  # in-market too, whatever their region
     desired_tech: tuple[str, ...] = ("salesforce", "hubspot", "segment", "snowflake", "marketo")
     free_email_domains: tuple[str, ...] = (
-        "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "icloud.com", "proton.me",
-        "gmx.de", "mail.ru", "yandex.ru",
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "aol.com",
+        "icloud.com",
+        "proton.me",
+        "gmx.de",
+        "mail.ru",
+        "yandex.ru",
     )
     competitor_domains: tuple[str, ...] = ("rivalscore.io", "leadgenius.ai", "scoreforce.com")
     target_seniorities: tuple[str, ...] = ("c_level", "vp", "director", "manager")  # the persona criterion
@@ -147,8 +178,14 @@ class ICPConfig(_Strict):
     extra_rules: tuple[ExtraRule, ...] = ()
 
     @field_validator(
-        "target_industries", "served_regions", "desired_tech", "free_email_domains", "competitor_domains",
-        "target_seniorities", "excluded_personas", mode="after",
+        "target_industries",
+        "served_regions",
+        "desired_tech",
+        "free_email_domains",
+        "competitor_domains",
+        "target_seniorities",
+        "excluded_personas",
+        mode="after",
     )
     @classmethod
     def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:

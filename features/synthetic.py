@@ -29,17 +29,73 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.vocab import ACTIVITY_TYPES
 
 INDUSTRIES = (
-    "software", "fintech", "ecommerce", "healthcare_it", "media",
-    "manufacturing", "retail", "education", "government", "nonprofit", "logistics",
+    "software",
+    "fintech",
+    "ecommerce",
+    "healthcare_it",
+    "media",
+    "manufacturing",
+    "retail",
+    "education",
+    "government",
+    "nonprofit",
+    "logistics",
 )
 TARGET_INDUSTRIES = ("software", "fintech", "ecommerce", "healthcare_it", "media")
 INDUSTRY_WEIGHTS = (0.2, 0.1, 0.1, 0.07, 0.06, 0.12, 0.1, 0.08, 0.06, 0.05, 0.06)
 
-COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL", "ES", "SE", "IE", "BR", "MX", "IN", "SG", "AU", "JP", "ZA", "AE")
-COUNTRY_WEIGHTS = (0.34, 0.06, 0.1, 0.08, 0.05, 0.04, 0.03, 0.02, 0.02, 0.05, 0.03, 0.07, 0.03, 0.04, 0.02, 0.01, 0.01)
+COUNTRIES = (
+    "US",
+    "CA",
+    "GB",
+    "DE",
+    "FR",
+    "NL",
+    "ES",
+    "SE",
+    "IE",
+    "BR",
+    "MX",
+    "IN",
+    "SG",
+    "AU",
+    "JP",
+    "ZA",
+    "AE",
+)
+COUNTRY_WEIGHTS = (
+    0.34,
+    0.06,
+    0.1,
+    0.08,
+    0.05,
+    0.04,
+    0.03,
+    0.02,
+    0.02,
+    0.05,
+    0.03,
+    0.07,
+    0.03,
+    0.04,
+    0.02,
+    0.01,
+    0.01,
+)
 SERVED_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL", "ES", "SE", "IE")
 
-TECH = ("salesforce", "hubspot", "segment", "snowflake", "marketo", "zendesk", "shopify", "sap", "oracle", "excel")
+TECH = (
+    "salesforce",
+    "hubspot",
+    "segment",
+    "snowflake",
+    "marketo",
+    "zendesk",
+    "shopify",
+    "sap",
+    "oracle",
+    "excel",
+)
 DESIRED_TECH = ("salesforce", "hubspot", "segment", "snowflake", "marketo")
 TECH_RATES = (0.35, 0.3, 0.15, 0.15, 0.12, 0.25, 0.15, 0.12, 0.1, 0.3)
 
@@ -52,17 +108,75 @@ SOURCE_EFFECT = (0.0, -0.1, 0.5, 0.2, -0.3, 0.3, -0.05)
 
 # (true seniority, weight, effect on log-odds, messy titles as people type them)
 PERSONAS = (
-    ("c_level", 0.07, 0.6, ("CEO", "Chief Executive Officer", "CEO & Founder", "Co-founder and CTO",
-                             "Chief Revenue Officer", "CMO", "cfo", "Founder")),
-    ("vp", 0.1, 0.5, ("VP Sales", "vp of sales", "Vice President, Marketing", "VP Engineering", "SVP Revenue",
-                       "VP, Growth")),
-    ("director", 0.15, 0.35, ("Director of Sales", "Sales Director", "Head of Growth", "Head of Marketing",
-                               "Dir. Operations", "director it")),
-    ("manager", 0.2, 0.15, ("Marketing Manager", "Sales Manager", "Marketing Ops Manager",
-                             "Engineering Manager", "mgr, finance", "Team Lead Sales")),
-    ("individual_contributor", 0.33, 0.0, ("Account Executive", "SDR", "Software Engineer",
-                                            "Sr. Software Engineer", "Data Analyst", "marketing specialist",
-                                            "Consultant", "Accountant")),
+    (
+        "c_level",
+        0.07,
+        0.6,
+        (
+            "CEO",
+            "Chief Executive Officer",
+            "CEO & Founder",
+            "Co-founder and CTO",
+            "Chief Revenue Officer",
+            "CMO",
+            "cfo",
+            "Founder",
+        ),
+    ),
+    (
+        "vp",
+        0.1,
+        0.5,
+        (
+            "VP Sales",
+            "vp of sales",
+            "Vice President, Marketing",
+            "VP Engineering",
+            "SVP Revenue",
+            "VP, Growth",
+        ),
+    ),
+    (
+        "director",
+        0.15,
+        0.35,
+        (
+            "Director of Sales",
+            "Sales Director",
+            "Head of Growth",
+            "Head of Marketing",
+            "Dir. Operations",
+            "director it",
+        ),
+    ),
+    (
+        "manager",
+        0.2,
+        0.15,
+        (
+            "Marketing Manager",
+            "Sales Manager",
+            "Marketing Ops Manager",
+            "Engineering Manager",
+            "mgr, finance",
+            "Team Lead Sales",
+        ),
+    ),
+    (
+        "individual_contributor",
+        0.33,
+        0.0,
+        (
+            "Account Executive",
+            "SDR",
+            "Software Engineer",
+            "Sr. Software Engineer",
+            "Data Analyst",
+            "marketing specialist",
+            "Consultant",
+            "Accountant",
+        ),
+    ),
     ("student", 0.05, -3.0, ("student", "Student", "MBA Candidate", "PhD student", "Graduate Student")),
     ("intern", 0.02, -2.5, ("Intern", "Marketing Intern", "summer intern")),
     ("job_seeker", 0.02, -3.0, ("looking for work", "Job Seeker", "Open to work")),
@@ -71,12 +185,26 @@ PERSONAS = (
 
 # Monthly activity rate before the deal, for an average lead, and the rate multiplier per unit of interest.
 ACTIVITY_BASE_RATE = {
-    "pricing_page": 0.6, "demo_request": 0.12, "case_study": 0.35, "webinar": 0.2, "blog": 1.2,
-    "email_open": 3.0, "email_click": 0.6, "careers_page": 0.1, "unsubscribe": 0.015,
+    "pricing_page": 0.6,
+    "demo_request": 0.12,
+    "case_study": 0.35,
+    "webinar": 0.2,
+    "blog": 1.2,
+    "email_open": 3.0,
+    "email_click": 0.6,
+    "careers_page": 0.1,
+    "unsubscribe": 0.015,
 }
 ACTIVITY_INTEREST_SLOPE = {
-    "pricing_page": 0.8, "demo_request": 1.0, "case_study": 0.6, "webinar": 0.5, "blog": 0.3,
-    "email_open": 0.3, "email_click": 0.5, "careers_page": -0.2, "unsubscribe": -0.8,
+    "pricing_page": 0.8,
+    "demo_request": 1.0,
+    "case_study": 0.6,
+    "webinar": 0.5,
+    "blog": 0.3,
+    "email_open": 0.3,
+    "email_click": 0.5,
+    "careers_page": -0.2,
+    "unsubscribe": -0.8,
 }
 LOST_REASONS_COMMON = ("no_budget", "timing", "unresponsive", "competitor")
 
@@ -115,7 +243,12 @@ class SyntheticHistory:
     truth: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"accounts": self.accounts, "leads": self.leads, "activities": self.activities, "deals": self.deals}
+        return {
+            "accounts": self.accounts,
+            "leads": self.leads,
+            "activities": self.activities,
+            "deals": self.deals,
+        }
 
 
 def generate_history(cfg: GeneratorConfig | None = None) -> SyntheticHistory:
@@ -131,12 +264,18 @@ def generate_history(cfg: GeneratorConfig | None = None) -> SyntheticHistory:
     deals, truth, lead = _deals(rng, cfg, lead, logit, end)
     activities = _activity_table(rng, lead, pre, end)
     if cfg.dirty_rows:
-        accounts, leads, activities, deals = _plant_defects(rng, cfg.dirty_rows, accounts, leads, activities, deals)
+        accounts, leads, activities, deals = _plant_defects(
+            rng, cfg.dirty_rows, accounts, leads, activities, deals
+        )
     return SyntheticHistory(accounts=accounts, leads=leads, activities=activities, deals=deals, truth=truth)
 
 
 def _plant_defects(
-    rng: np.random.Generator, k: int, accounts: pd.DataFrame, leads: pd.DataFrame, activities: pd.DataFrame,
+    rng: np.random.Generator,
+    k: int,
+    accounts: pd.DataFrame,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
     deals: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Plant `k` rows of each defect the data contract must catch (the rest of the data is untouched)."""
@@ -185,14 +324,24 @@ def _accounts(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[pd.DataFr
     )
     overlap = has_tech[:, [TECH.index(t) for t in DESIRED_TECH]].sum(axis=1)
     acc = {
-        "id": ids, "domain": accounts["domain"].to_numpy(), "industry": industry, "employees": employees,
-        "revenue": revenue, "country": country, "tech_overlap": overlap, "competitor": competitor,
+        "id": ids,
+        "domain": accounts["domain"].to_numpy(),
+        "industry": industry,
+        "employees": employees,
+        "revenue": revenue,
+        "country": country,
+        "tech_overlap": overlap,
+        "competitor": competitor,
     }
     return accounts, acc
 
 
 def _leads(
-    rng: np.random.Generator, cfg: GeneratorConfig, acc: dict[str, np.ndarray], start: pd.Timestamp, end: pd.Timestamp
+    rng: np.random.Generator,
+    cfg: GeneratorConfig,
+    acc: dict[str, np.ndarray],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     per_account = 1 + rng.poisson(cfg.leads_per_account - 1, len(acc["id"]))
     account_idx = np.repeat(np.arange(len(acc["id"])), per_account)
@@ -206,7 +355,9 @@ def _leads(
         mask = persona == k
         title[mask] = rng.choice(titles, size=int(mask.sum()))
     source = rng.choice(len(LEAD_SOURCES), size=n, p=_norm(SOURCE_WEIGHTS))
-    first = rng.choice(np.array(["ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo"]), n)
+    first = rng.choice(
+        np.array(["ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo"]), n
+    )
     local = np.char.add(np.char.add(first, "."), np.arange(n).astype(str))
     free = rng.random(n) < cfg.free_email_share
     domain = acc["domain"][account_idx].astype(object)
@@ -228,9 +379,16 @@ def _leads(
     )
     interest = rng.normal(0.0, 1.0, n)
     lead = {
-        "id": ids, "account": account_idx, "persona": persona, "source": source, "free": free,
-        "duplicate": duplicate >= 0, "created_days": created_days, "interest": interest,
-        "start": np.full(n, start.value), "span_days": np.full(n, span_days, dtype=float),
+        "id": ids,
+        "account": account_idx,
+        "persona": persona,
+        "source": source,
+        "free": free,
+        "duplicate": duplicate >= 0,
+        "created_days": created_days,
+        "interest": interest,
+        "start": np.full(n, start.value),
+        "span_days": np.full(n, span_days, dtype=float),
     }
     return leads, lead
 
@@ -297,8 +455,13 @@ def _true_logit(cfg: GeneratorConfig, acc: dict, lead: dict, pre: dict) -> np.nd
     served = np.isin(acc["country"][a], SERVED_COUNTRIES)
     persona_effect = np.array([p[2] for p in PERSONAS])[lead["persona"]]
     fit = (
-        0.8 * in_industry + 0.6 * in_size + 0.3 * in_revenue + 0.35 * np.minimum(acc["tech_overlap"][a], 3)
-        + persona_effect + 1.5 * np.asarray(SOURCE_EFFECT)[lead["source"]] - 0.4 * lead["free"]
+        0.8 * in_industry
+        + 0.6 * in_size
+        + 0.3 * in_revenue
+        + 0.35 * np.minimum(acc["tech_overlap"][a], 3)
+        + persona_effect
+        + 1.5 * np.asarray(SOURCE_EFFECT)[lead["source"]]
+        - 0.4 * lead["free"]
     )
     demo = _count(pre, n, "demo_request", 90)
     pricing30 = _count(pre, n, "pricing_page", 30)
@@ -312,8 +475,14 @@ def _true_logit(cfg: GeneratorConfig, acc: dict, lead: dict, pre: dict) -> np.nd
     np.minimum.at(last_age, pre["lead"], pre["age"])
     recency_days = np.minimum(last_age, 120.0)
     intent = (
-        0.9 * np.log1p(demo) + 0.5 * np.log1p(pricing30) + 0.2 * np.log1p(pricing90) + 0.3 * np.log1p(case)
-        + 0.2 * np.log1p(webinar) + 0.25 * np.log1p(click) - 0.35 * np.log1p(careers) - 1.2 * unsub
+        0.9 * np.log1p(demo)
+        + 0.5 * np.log1p(pricing30)
+        + 0.2 * np.log1p(pricing90)
+        + 0.3 * np.log1p(case)
+        + 0.2 * np.log1p(webinar)
+        + 0.25 * np.log1p(click)
+        - 0.35 * np.log1p(careers)
+        - 1.2 * unsub
         - 0.012 * recency_days
     )
     # Out-of-market accounts engage like buyers but convert at a fraction of the rate.
@@ -382,8 +551,12 @@ def _deals(
         }
     )
     lead = {
-        **lead, "has_deal": has_deal, "won": won & is_closed & has_deal, "lost": ~won & is_closed & has_deal,
-        "snapshot": snapshot, "closed": closed,
+        **lead,
+        "has_deal": has_deal,
+        "won": won & is_closed & has_deal,
+        "lost": ~won & is_closed & has_deal,
+        "snapshot": snapshot,
+        "closed": closed,
     }
     return deals, truth, lead
 

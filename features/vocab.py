@@ -65,7 +65,16 @@ NEGATIVE_ACTIVITIES = ("careers_page", "unsubscribe")
 OUTCOMES = ("won", "lost", "open")
 LOST_REASONS = ("bad_fit", "no_budget", "competitor", "timing", "unresponsive", "duplicate")
 
-LEAD_SOURCES = ("organic_search", "paid_search", "referral", "event", "outbound", "partner", "content", "other")
+LEAD_SOURCES = (
+    "organic_search",
+    "paid_search",
+    "referral",
+    "event",
+    "outbound",
+    "partner",
+    "content",
+    "other",
+)
 
 # Disqualification reason codes of the ICP guardrail: a fixed list.
 DISQUALIFY_REASONS = (

@@ -30,7 +30,9 @@ class LeadScoreModel(PythonModel):
         with open(context.artifacts[SCORER_ARTIFACT], "rb") as handle:
             self.scorer = pickle.load(handle)
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Score lead rows; a malformed row is a client error (HTTP 400 when served), never a 500."""
         assert self.scorer is not None, "load_context was not called"
         as_of = pd.Timestamp((params or {}).get("as_of") or pd.Timestamp.now(tz="UTC").tz_localize(None))

@@ -51,14 +51,24 @@ class Evaluation:
 
 
 def fit_baselines(
-    frame: pd.DataFrame, y: np.ndarray, split: Split, feature_names: list[str], categorical: list[str], cfg: ModelConfig
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    split: Split,
+    feature_names: list[str],
+    categorical: list[str],
+    cfg: ModelConfig,
 ) -> Baselines:
     """The points model (calibrated on the train window) and logistic regression, on the model's split."""
     train = frame.iloc[split.train]
     points = PointsModel(cfg.points).fit(train, y[split.train], seed=cfg.seed)
     logistic = fit_logistic_regression(
-        train, y[split.train], feature_names, categorical, cfg.seed,
-        c=cfg.logistic_c, min_frequency=cfg.logistic_min_frequency,
+        train,
+        y[split.train],
+        feature_names,
+        categorical,
+        cfg.seed,
+        c=cfg.logistic_c,
+        min_frequency=cfg.logistic_min_frequency,
     )
     return Baselines(points=points, logistic=logistic)
 
@@ -88,11 +98,18 @@ def evaluate_on_test(
     if true_probability is not None:
         predictions["oracle"] = true_probability[split.test]
     comparison = compare_models(
-        y_test, predictions, scores=scores, bootstrap_rounds=cfg.bootstrap_rounds, seed=cfg.seed, ece_bins=cfg.ece_bins
+        y_test,
+        predictions,
+        scores=scores,
+        bootstrap_rounds=cfg.bootstrap_rounds,
+        seed=cfg.seed,
+        ece_bins=cfg.ece_bins,
     )
     grades = assign_grades(p_model, model.grade_thresholds)
     segments = segment_metrics(
-        y_test, p_model, test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True),
+        y_test,
+        p_model,
+        test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True),
         min_rows=cfg.segment_min_rows,
     )
     test_scores = pd.DataFrame(

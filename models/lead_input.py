@@ -28,7 +28,10 @@ LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
     "country": (False, "str"),
     "tech_stack": (False, "str"),
     "account_created_at": (False, "time"),
-    "activities": (False, "str"),  # JSON: [{"activity_type": "pricing_page", "occurred_at": "2026-09-30T10:00:00"}]
+    "activities": (
+        False,
+        "str",
+    ),  # JSON: [{"activity_type": "pricing_page", "occurred_at": "2026-09-30T10:00:00"}]
     "as_of": (False, "time"),  # the snapshot; defaults to the scoring call's as_of
 }
 
@@ -46,7 +49,11 @@ def _times(values: pd.Series, field: str) -> pd.Series:
     bad = values.notna() & (values.astype("str") != "") & parsed.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(row, field, f"{values.iloc[row]!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)")
+        raise _fail(
+            row,
+            field,
+            f"{values.iloc[row]!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)",
+        )
     return parsed
 
 
@@ -101,15 +108,27 @@ def _activities(rows: pd.DataFrame) -> pd.DataFrame:
             if not isinstance(item, dict) or "activity_type" not in item or "occurred_at" not in item:
                 raise _fail(i, "activities", "each item needs activity_type and occurred_at")
             if item["activity_type"] not in ACTIVITY_TYPES:
-                raise _fail(i, "activities", f"unknown activity_type {item['activity_type']!r}; known: {list(ACTIVITY_TYPES)}")
+                raise _fail(
+                    i,
+                    "activities",
+                    f"unknown activity_type {item['activity_type']!r}; known: {list(ACTIVITY_TYPES)}",
+                )
             lead_ids.append(lead_id)
             times.append(item["occurred_at"])
             kinds.append(item["activity_type"])
     occurred = _times(pd.Series(times, dtype=object), "activities.occurred_at")
-    return pd.DataFrame({"lead_id": pd.Series(lead_ids, dtype="str"), "occurred_at": occurred, "activity_type": pd.Series(kinds, dtype="str")})
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(lead_ids, dtype="str"),
+            "occurred_at": occurred,
+            "activity_type": pd.Series(kinds, dtype="str"),
+        }
+    )
 
 
-def lead_rows_to_tables(rows: pd.DataFrame, as_of: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def lead_rows_to_tables(
+    rows: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`)."""
     account_id = rows["account_id"].where(rows["account_id"].notna(), "ACCOUNT_OF_" + rows["lead_id"])
     accounts = pd.DataFrame(
@@ -147,7 +166,9 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     if lead_ids is not None:
         leads = leads[leads["lead_id"].isin(lead_ids)]
     accounts = tables["accounts"].rename(columns={"created_at": "account_created_at"}).drop(columns=["name"])
-    rows = leads.rename(columns={"created_at": "lead_created_at"}).merge(accounts, on="account_id", how="left")
+    rows = leads.rename(columns={"created_at": "lead_created_at"}).merge(
+        accounts, on="account_id", how="left"
+    )
     acts = tables["activities"]
     acts = acts[acts["lead_id"].isin(rows["lead_id"])]
     stamped = acts.assign(occurred_at=acts["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f"))

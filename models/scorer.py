@@ -62,7 +62,9 @@ class LeadScorer:
         """Features and ICP columns for the snapshots: the one implementation."""
         return feature_frame(tables, snapshots, self.features, self.icp)
 
-    def score_tables(self, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
+    def score_tables(
+        self, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
+    ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
         return self.score_frame(self.feature_frame(tables, snapshots), reasons=reasons)
@@ -97,7 +99,9 @@ class LeadScorer:
             by_concept = concept_contributions(contributions, self.model.feature_names)
             words = top_reasons(frame, by_concept, self.positive_reasons, self.negative_reasons)
             out["intent_band"] = intent_band(intent, self.intent_cutpoints)
-            out["reasons"] = _with_disqualification(words["reasons"], frame["disqualify_detail"], disqualified)
+            out["reasons"] = _with_disqualification(
+                words["reasons"], frame["disqualify_detail"], disqualified
+            )
             out["reasons_positive"] = words["reasons_positive"].astype("str")
             out["reasons_negative"] = words["reasons_negative"].astype("str")
             out["fit_contribution"] = fit.to_numpy()
@@ -137,4 +141,6 @@ def intent_cutpoints_from(intent_contribution: pd.Series) -> tuple[float, float]
 def _with_disqualification(reasons: pd.Series, detail: pd.Series, disqualified: pd.Series) -> pd.Series:
     """A disqualified lead's reasons start with why it was disqualified."""
     prefix = "disqualified: " + detail.astype("str") + "; "
-    return pd.Series(np.where(disqualified, prefix + reasons.astype("str"), reasons.astype("str")), index=reasons.index)
+    return pd.Series(
+        np.where(disqualified, prefix + reasons.astype("str"), reasons.astype("str")), index=reasons.index
+    )

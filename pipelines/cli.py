@@ -54,11 +54,15 @@ def expected_failures() -> Iterator[None]:
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write accounts, leads, activities, deals, truth.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write accounts, leads, activities, deals, truth.")
+    ],
     accounts: Annotated[int, typer.Option(help="Number of accounts (companies); about 3 leads each.")] = 5000,
     months: Annotated[int, typer.Option(help="Months of history, ending at --end.")] = 24,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same tables.")] = 7,
-    end: Annotated[str, typer.Option(help="The history runs up to (not including) this date.")] = "2026-10-01",
+    end: Annotated[
+        str, typer.Option(help="The history runs up to (not including) this date.")
+    ] = "2026-10-01",
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     dirty_rows: Annotated[int, typer.Option(help="Plant this many rows of each data defect.")] = 0,
 ) -> None:
@@ -80,11 +84,15 @@ def generate(
 
 @app.command()
 def validate(
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")],
-    quarantine: Annotated[Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")] = Path(
-        "quarantine.csv"
-    ),
-    as_of: Annotated[str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")] = None,
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")
+    ],
+    quarantine: Annotated[
+        Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")
+    ] = Path("quarantine.csv"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")
+    ] = None,
 ) -> None:
     """Check CRM tables against the data contract; invalid rows go to the quarantine file with reasons.
 
@@ -99,7 +107,9 @@ def validate(
         result = run_validate(read_tables(input_dir), pd.Timestamp(as_of) if as_of else None, quarantine)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
-        console.print(frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}"))
+        console.print(
+            frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}")
+        )
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -110,8 +120,12 @@ def _config(config: Path | None, overrides: list[str] | None):
 
 @app.command()
 def train(
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")],
-    config: Annotated[Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")] = None,
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")
+    ],
+    config: Annotated[
+        Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
     ] = None,
@@ -153,9 +167,13 @@ def train(
 
 @app.command()
 def score(
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with accounts, leads, activities (deals optional).")],
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with accounts, leads, activities (deals optional).")
+    ],
     as_of: Annotated[str, typer.Option(help="Score as of this date: only earlier events count.")],
-    output: Annotated[Path, typer.Option(help="Scores file, .parquet or .csv (quarantine written beside it).")],
+    output: Annotated[
+        Path, typer.Option(help="Scores file, .parquet or .csv (quarantine written beside it).")
+    ],
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
@@ -181,7 +199,9 @@ def score(
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(grade_counts(result.scores), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
-    console.print(f"wrote {output} and {quarantine_path_for(output)} (model {scorer.model_name} v{scorer.model_version})")
+    console.print(
+        f"wrote {output} and {quarantine_path_for(output)} (model {scorer.model_name} v{scorer.model_version})"
+    )
     if result.quarantined_share > cfg.scoring.max_quarantine_share:
         console.print(
             f"[red]{result.quarantined_share:.1%} of leads quarantined, above the allowed "

@@ -20,7 +20,9 @@ def frame_table(frame: pd.DataFrame, title: str | None = None, float_format: str
     """A rich table of a small frame."""
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
+            frame[column]
+        )
         table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*(_cell(value, float_format) for value in row))

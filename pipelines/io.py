@@ -86,7 +86,9 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
         path = table_path(folder, name)
         if path is None:
             if name in required:
-                raise InputError(f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)")
+                raise InputError(
+                    f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
+                )
             continue
         tables[name] = read_frame(path)
     return tables

@@ -36,7 +36,11 @@ def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.Data
 
 
 def score_in_chunks(
-    scorer: LeadScorer, tables: dict[str, pd.DataFrame], leads: pd.DataFrame, as_of: pd.Timestamp, chunk_size: int,
+    scorer: LeadScorer,
+    tables: dict[str, pd.DataFrame],
+    leads: pd.DataFrame,
+    as_of: pd.Timestamp,
+    chunk_size: int,
     reasons: bool = True,
 ) -> pd.DataFrame:
     """Score `leads` chunk by chunk (bounded memory for features and explanations), with a progress bar."""
@@ -114,6 +118,13 @@ def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 def grade_counts(scores: pd.DataFrame) -> pd.DataFrame:
     counts = scores["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
-    return pd.DataFrame({"grade": counts.index, "leads": counts.to_numpy(), "mean_score": [
-        float(scores.loc[scores["grade"] == g, "score"].mean()) if c else np.nan for g, c in counts.items()
-    ]})
+    return pd.DataFrame(
+        {
+            "grade": counts.index,
+            "leads": counts.to_numpy(),
+            "mean_score": [
+                float(scores.loc[scores["grade"] == g, "score"].mean()) if c else np.nan
+                for g, c in counts.items()
+            ],
+        }
+    )

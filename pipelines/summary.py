@@ -16,7 +16,9 @@ def print_training_summary(result: TrainResult) -> None:
     from pipelines.train import summary_table
 
     console.print(frame_table(result.data.counts, title="rows read, valid and quarantined"))
-    console.print(frame_table(result.data.win_rate_by_tier, title="win rate by ICP fit tier (all closed deals)"))
+    console.print(
+        frame_table(result.data.win_rate_by_tier, title="win rate by ICP fit tier (all closed deals)")
+    )
     excluded = excluded_counts_frame(result.data.excluded)
     console.print(frame_table(excluded, title="closed deals excluded from training by the ICP guardrail"))
     console.print(

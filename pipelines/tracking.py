@@ -24,8 +24,15 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 ARTIFACT_PATH = "model"
 # Pinned like pyproject.toml: letting mlflow infer requirements costs about 3 s per logged model.
 PIP_REQUIREMENTS = [
-    "mlflow==3.17.2", "lightgbm==4.7.0", "pandas==3.1.1", "numpy==2.4.6", "scikit-learn==1.9.1",
-    "pydantic==2.14.4", "pyarrow==25.0.1", "pandera[pandas]==0.35.0", "pyyaml==6.0.4",
+    "mlflow==3.17.2",
+    "lightgbm==4.7.0",
+    "pandas==3.1.1",
+    "numpy==2.4.6",
+    "scikit-learn==1.9.1",
+    "pydantic==2.14.4",
+    "pyarrow==25.0.1",
+    "pandera[pandas]==0.35.0",
+    "pyyaml==6.0.4",
 ]
 
 
@@ -59,7 +66,11 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
 def git_commit() -> str:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -85,15 +96,19 @@ def example_lead_rows(tables: dict[str, pd.DataFrame], n: int = 2) -> pd.DataFra
     from models.lead_input import tables_to_lead_rows
 
     acts = tables["activities"]
-    busy = acts["lead_id"].value_counts().index[:n].tolist() if len(acts) else tables["leads"]["lead_id"][:n].tolist()
+    busy = (
+        acts["lead_id"].value_counts().index[:n].tolist()
+        if len(acts)
+        else tables["leads"]["lead_id"][:n].tolist()
+    )
     return tables_to_lead_rows(tables, busy)
 
 
 def log_scorer(scorer: LeadScorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
     """Log the scorer as the pyfunc artifact (signature + input example) and optionally register it."""
-    import mlflow
     from mlflow.models import infer_signature
 
+    import mlflow
     from models.artifact import SCORER_ARTIFACT, LeadScoreModel
 
     example = example_lead_rows(tables)
@@ -146,28 +161,42 @@ def log_training_run(
 ) -> None:
     """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated."""
     import mlflow
-
     from pipelines.train import metrics_for_logging
 
     setup(cfg.registry.experiment)
     with mlflow.start_run(run_name=f"train {datetime.now(UTC):%Y-%m-%d %H:%M}") as run:
         mlflow.set_tags(
-            {"source": source, "data_fingerprint": data_fingerprint(tables), "git_commit": git_commit(),
-             "trigger": trigger, "split": json.dumps(result.split.summary(), default=str)}
+            {
+                "source": source,
+                "data_fingerprint": data_fingerprint(tables),
+                "git_commit": git_commit(),
+                "trigger": trigger,
+                "split": json.dumps(result.split.summary(), default=str),
+            }
         )
         mlflow.log_params(_flat_params(cfg))
         mlflow.log_dict(cfg.model_dump(mode="json"), "config.json")
-        mlflow.log_dict({"features": result.scorer.model.feature_names,
-                         "categorical": result.scorer.model.categorical}, "features.json")
+        mlflow.log_dict(
+            {"features": result.scorer.model.feature_names, "categorical": result.scorer.model.categorical},
+            "features.json",
+        )
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
         mlflow.log_metrics(metrics)
         ev = result.evaluation
-        _log_frames({
-            "comparison": ev.comparison, "gains": ev.gains, "reliability": ev.reliability, "by_grade": ev.by_grade,
-            "by_tier": ev.by_tier, "segments": ev.segments, "win_rate_by_tier_all_closed": result.data.win_rate_by_tier,
-            "quarantine": result.data.quarantine, "row_counts": result.data.counts,
-            "importance": result.scorer.model.feature_importance(),
-        })
+        _log_frames(
+            {
+                "comparison": ev.comparison,
+                "gains": ev.gains,
+                "reliability": ev.reliability,
+                "by_grade": ev.by_grade,
+                "by_tier": ev.by_tier,
+                "segments": ev.segments,
+                "win_rate_by_tier_all_closed": result.data.win_rate_by_tier,
+                "quarantine": result.data.quarantine,
+                "row_counts": result.data.counts,
+                "importance": result.scorer.model.feature_importance(),
+            }
+        )
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
@@ -178,7 +207,6 @@ def log_training_run(
 def gate(result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, trigger: str) -> GateDecision:
     """Alias the new version `challenger`; move `champion` to it if the promotion gate (or --force) says so."""
     from mlflow import MlflowClient
-
     from models.promotion import GateDecision, promotion_decision
 
     client = MlflowClient()
@@ -187,9 +215,11 @@ def gate(result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, 
     comparison = result.evaluation.comparison.set_index("model")
     champion = comparison.loc["champion"].to_dict() if "champion" in comparison.index else None
     decision = promotion_decision(
-        comparison.loc["model"].to_dict(), champion,
+        comparison.loc["model"].to_dict(),
+        champion,
         comparison.loc["points_model"].to_dict(),
-        auc_tolerance=cfg.registry.auc_tolerance, ece_tolerance=cfg.registry.ece_tolerance,
+        auc_tolerance=cfg.registry.auc_tolerance,
+        ece_tolerance=cfg.registry.ece_tolerance,
     )
     if force_reason and not decision.promote:
         decision = GateDecision(True, (*decision.reasons, f"forced: {force_reason}"), decision.compared)
@@ -235,8 +265,9 @@ def _version_of(model_uri: str) -> str:
 
 def load_champion(model_name: str) -> LeadScorer | None:
     """The current champion's scorer, or None when there is none yet."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from mlflow import MlflowClient
 
     setup()
     try:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.icp import exclude_disqualified, win_rate_by_tier
-from models.gate import check_minimum_data
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
+from models.gate import check_minimum_data
 from models.promotion import GateDecision
 from models.scorer import LeadScorer, feature_frame, intent_cutpoints_from
 from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at
@@ -51,7 +51,9 @@ class TrainResult:
     version: str | None = None
 
 
-def training_data(tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
+def training_data(
+    tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None
+) -> TrainingData:
     """Validate, build the features of every closed deal at its creation, apply and report the guardrail."""
     validation = run_validate(tables)
     valid = validation.valid
@@ -93,7 +95,9 @@ def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
     """Out of time by the deal's creation (default), or grouped by account when the data has no dates."""
     split_cfg = cfg.model.split
     if split_cfg.method == "grouped_random":
-        return grouped_random_split(frame["account_id"], split_cfg.valid_fraction, split_cfg.test_fraction, cfg.model.seed)
+        return grouped_random_split(
+            frame["account_id"], split_cfg.valid_fraction, split_cfg.test_fraction, cfg.model.seed
+        )
     if split_cfg.valid_start is not None and split_cfg.test_start is not None:
         return out_of_time_split_at(frame["snapshot_at"], split_cfg.valid_start, split_cfg.test_start)
     return out_of_time_split(frame["snapshot_at"], split_cfg.valid_fraction, split_cfg.test_fraction)
@@ -122,7 +126,11 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
 
 
 def evaluate_scorer(
-    data: TrainingData, scorer: LeadScorer, split: Split, cfg: PipelineConfig, champion: LeadScorer | None,
+    data: TrainingData,
+    scorer: LeadScorer,
+    split: Split,
+    cfg: PipelineConfig,
+    champion: LeadScorer | None,
     tables: dict[str, pd.DataFrame] | None,
 ) -> Evaluation:
     """Baselines on the same split; every contender (and the champion, if any) on the same test rows."""
@@ -160,15 +168,32 @@ def run_train(
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion, tables)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
     if register:
-        tracking.log_training_run(result, cfg, tables, source=source, config_path=config_path,
-                                  force_reason=force_reason, trigger=trigger)
+        tracking.log_training_run(
+            result,
+            cfg,
+            tables,
+            source=source,
+            config_path=config_path,
+            force_reason=force_reason,
+            trigger=trigger,
+        )
     return result
 
 
 def summary_table(evaluation: Evaluation) -> pd.DataFrame:
     """The short comparison printed at the end of training: AUC (interval), PR AUC, Brier, ECE, lift."""
     table = evaluation.comparison[
-        ["model", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier", "ece", "lift_top10", "capture_top20"]
+        [
+            "model",
+            "roc_auc",
+            "roc_auc_low",
+            "roc_auc_high",
+            "pr_auc",
+            "brier",
+            "ece",
+            "lift_top10",
+            "capture_top20",
+        ]
     ].copy()
     return table.rename(
         columns={"roc_auc_low": "auc_low", "roc_auc_high": "auc_high", "capture_top20": "wins_in_top20%"}
@@ -181,7 +206,9 @@ def metrics_for_logging(result: TrainResult) -> dict[str, Any]:
     for row in result.evaluation.comparison.to_dict("records"):
         prefix = "" if row["model"] == "model" else f"{row['model']}_"
         out.update({f"{prefix}{k}": v for k, v in row.items() if k != "model"})
-    out.update({f"calibration_{k}": v for k, v in result.scorer.model.calibration_report.items() if _is_number(v)})
+    out.update(
+        {f"calibration_{k}": v for k, v in result.scorer.model.calibration_report.items() if _is_number(v)}
+    )
     out.update({f"icp_excluded_{k}": v for k, v in result.data.excluded.items()})
     out["excluded_too_recent"] = result.data.too_recent
     out.update({f"train_{k}": v for k, v in result.scorer.model.training_counts.items() if _is_number(v)})

@@ -24,4 +24,6 @@ def run_validate(
 def quarantine_summary(result: ValidationResult) -> pd.DataFrame:
     """Quarantined rows per table and check, most frequent first."""
     q = result.quarantine.drop_duplicates(["table", "row", "check"])
-    return q.groupby(["table", "check"]).size().rename("rows").reset_index().sort_values("rows", ascending=False)
+    return (
+        q.groupby(["table", "check"]).size().rename("rows").reset_index().sort_values("rows", ascending=False)
+    )

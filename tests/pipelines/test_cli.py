@@ -32,11 +32,28 @@ def test_console_script_is_installed():
 def test_generate_then_validate_accounts_for_every_row(tmp_path):
     data = tmp_path / "crm"
     result = runner.invoke(
-        app, ["generate", "--accounts", "200", "--months", "6", "--seed", "1", "--out", str(data), "--dirty-rows", "2"]
+        app,
+        [
+            "generate",
+            "--accounts",
+            "200",
+            "--months",
+            "6",
+            "--seed",
+            "1",
+            "--out",
+            str(data),
+            "--dirty-rows",
+            "2",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert {p.name for p in data.iterdir()} == {
-        "accounts.parquet", "leads.parquet", "activities.parquet", "deals.parquet", "truth.parquet"
+        "accounts.parquet",
+        "leads.parquet",
+        "activities.parquet",
+        "deals.parquet",
+        "truth.parquet",
     }
     quarantine = tmp_path / "q.csv"
     result = runner.invoke(app, ["validate", "--input", str(data), "--quarantine", str(quarantine)])
@@ -49,7 +66,20 @@ def test_generate_then_validate_accounts_for_every_row(tmp_path):
 
 def test_generate_is_deterministic_and_writes_csv(tmp_path):
     for name in ("a", "b"):
-        runner.invoke(app, ["generate", "--accounts", "50", "--months", "3", "--out", str(tmp_path / name), "--format", "csv"])
+        runner.invoke(
+            app,
+            [
+                "generate",
+                "--accounts",
+                "50",
+                "--months",
+                "3",
+                "--out",
+                str(tmp_path / name),
+                "--format",
+                "csv",
+            ],
+        )
     assert (tmp_path / "a" / "deals.csv").read_text() == (tmp_path / "b" / "deals.csv").read_text()
 
 
@@ -61,9 +91,20 @@ def test_missing_input_folder_exits_with_bad_input_code(tmp_path):
 
 def test_train_then_score_end_to_end(tmp_path, mlflow_store):
     data = tmp_path / "crm"
-    runner.invoke(app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", str(data)])
+    runner.invoke(
+        app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", str(data)]
+    )
     result = runner.invoke(
-        app, ["train", "--input", str(data), "--truth", str(data / "truth.parquet"), "--set", "model.bootstrap_rounds=20"]
+        app,
+        [
+            "train",
+            "--input",
+            str(data),
+            "--truth",
+            str(data / "truth.parquet"),
+            "--set",
+            "model.bootstrap_rounds=20",
+        ],
     )
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 
+from mlflow import MlflowClient
 from models.gate import InsufficientDataError
 from pipelines.score import run_score
 from pipelines.tracking import load_champion, load_scorer
@@ -53,7 +53,11 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     assert first.decision.promote and first.version == "1"
     # A deliberately worse challenger: only lead source and department as features.
     crippled = fast_config.model_copy(
-        update={"features": fast_config.features.model_copy(update={"exclude_features": _all_but(first, ["lead_source", "department"])})}
+        update={
+            "features": fast_config.features.model_copy(
+                update={"exclude_features": _all_but(first, ["lead_source", "department"])}
+            )
+        }
     )
     worse = run_train(tables, crippled, truth=truth)
     assert not worse.decision.promote
