@@ -9,7 +9,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test system-deps lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,10 @@ $(DEVSTAMP): pyproject.toml $(STAMP)
 demo: $(STAMP)
 	$(BIN)/leadscore demo
 
-test: $(DEVSTAMP)
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(DEVSTAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(DEVSTAMP)
