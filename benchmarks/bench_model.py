@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -364,6 +365,10 @@ def scoring_section(result: Any, n_rows: int = SCORE_ROWS, repeats: int = 3) -> 
 SECTIONS = ("quality", "xedu", "train", "score")
 
 
+def _progress(message: str) -> None:
+    print(f"bench_model: {message}", file=sys.stderr, flush=True)
+
+
 def run(sections: tuple[str, ...] = SECTIONS, quick: bool = False) -> str:
     """All requested sections as one Markdown string (quick: small sizes, for a smoke test)."""
     quality_accounts = (2_000,) if quick else QUALITY_ACCOUNTS
@@ -371,16 +376,20 @@ def run(sections: tuple[str, ...] = SECTIONS, quick: bool = False) -> str:
     out: list[str] = []
     result = None
     if "quality" in sections or "score" in sections:
+        _progress("quality ...")
         seconds, (lines, result) = _timed(lambda: quality_section(quality_accounts))
         if "quality" in sections:
             out += ["## Model quality on synthetic data", "", *lines, "", f"_{seconds:.0f} s_", ""]
     if "xedu" in sections:
+        _progress("X Education ...")
         seconds, lines = _timed(x_education_section)
         out += ["## X Education 5-fold AUC", "", *lines, "", f"_{seconds:.0f} s_", ""]
     if "train" in sections:
+        _progress("training time ...")
         seconds, lines = _timed(lambda: training_time_section(deal_counts))
         out += ["## Training time", "", *lines, "", f"_{seconds:.0f} s_", ""]
     if "score" in sections and result is not None:
+        _progress("scoring speed ...")
         seconds, lines = _timed(lambda: scoring_section(result))
         out += ["## Scoring speed", "", *lines, "", f"_{seconds:.0f} s_", ""]
     return "\n".join(out)

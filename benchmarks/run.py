@@ -83,6 +83,10 @@ def run_model(quick: bool) -> tuple[str, float, str]:
     return markdown, time.perf_counter() - began, shown
 
 
+def _load(values: tuple[float, float, float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
 def _demote(markdown: str) -> str:
     """Nest a benchmark's own headings one level under this file's section heading."""
     return "\n".join("#" + line if line.startswith("#") else line for line in markdown.splitlines())
@@ -104,6 +108,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     began = time.perf_counter()
     print("benchmarks: features ...", file=sys.stderr, flush=True)
     features_md, features_s, features_cmd = run_features(args.quick)
@@ -122,6 +127,9 @@ def main() -> None:
             *machine_lines(),
             f"- Total run time: {total:.0f} s (features {features_s:.0f} s, model {model_s:.0f} s)"
             + (" -- QUICK MODE, small sizes" if args.quick else ""),
+            f"- Load average (1, 5, 15 min) before the run: {_load(load_before)}; after: "
+            f"{_load(os.getloadavg())}. A 5-minute load well above 1 means other processes shared the "
+            "CPUs: LightGBM with 2 threads on 2 busy cores slows down many times.",
             "",
             "Times on a shared machine are noisy: compare ratios measured in the same run, not absolute "
             "seconds across runs.",

@@ -75,11 +75,27 @@ def _high_intent_recency_text(frame: pd.DataFrame) -> pd.Series:
     return out.where(days.isna(), "last pricing visit or demo request " + whole + " days ago")
 
 
+HIGHLIGHTS = (
+    ("demo_request", "demo request", "demo requests"),
+    ("pricing_page", "pricing-page visit", "pricing-page visits"),
+    ("case_study", "case study", "case studies"),
+    ("webinar", "webinar", "webinars"),
+)
+
+
 def _engagement_text(frame: pd.DataFrame) -> pd.Series:
+    """'active on 19 days in the last 90, picking up this week (6 pricing-page visits in 7 days)'."""
     days = _num(frame, "active_days_90d").fillna(0).astype(int).astype(str)
     velocity = _num(frame, "velocity_7_30").fillna(0)
     trend = np.where(velocity >= 1, ", picking up this week", np.where(velocity > 0, "", ", quiet this week"))
-    return "active on " + days + " days in the last 90" + trend
+    counts = pd.concat([_num(frame, f"n_{a}_7d").fillna(0).rename(a) for a, _, _ in HIGHLIGHTS], axis=1)
+    top = counts.to_numpy().argmax(axis=1)
+    n = counts.to_numpy()[np.arange(len(frame)), top].astype(int)
+    one = np.asarray([words for _, words, _ in HIGHLIGHTS], dtype=object)[top]
+    many = np.asarray([words for _, _, words in HIGHLIGHTS], dtype=object)[top]
+    label = np.where(n == 1, one, many)
+    highlight = np.where(n > 0, " (" + n.astype(str) + " " + label + " in 7 days)", "")
+    return "active on " + days + " days in the last 90" + trend + highlight
 
 
 def _unsubscribe_text(frame: pd.DataFrame) -> pd.Series:

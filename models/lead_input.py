@@ -177,5 +177,7 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     )
     rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
     for column in ("lead_created_at", "account_created_at"):
-        rows[column] = rows[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    for column in ("employee_count", "annual_revenue"):  # floats: a missing value must not break the schema
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
     return rows[[c for c in LEAD_INPUT_COLUMNS if c in rows.columns]].reset_index(drop=True)

@@ -177,13 +177,18 @@ def score(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
+    engine: Annotated[str, typer.Option(help="pandas (in process) or spark (local Spark, the spark extra).")] = "pandas",
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
     Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
     already closed; the summary says how many of each. Re-running for the same as-of rewrites the same file.
 
-    Example: leadscore score --input data/crm --as-of 2026-10-01 --output scores/2026-10-01.parquet
+    Examples:
+
+      leadscore score --input data/crm --as-of 2026-10-01 --output scores/2026-10-01.parquet
+
+      leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
     """
     import pandas as pd
 
@@ -195,7 +200,9 @@ def score(
         cfg = _config(config, None)
         tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
         scorer = load_scorer(model)
-        result = run_score(scorer, tables, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons)
+        result = run_score(
+            scorer, tables, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons, engine=engine, model_uri=model
+        )
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(grade_counts(result.scores), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
@@ -208,6 +215,29 @@ def score(
             f"{cfg.scoring.max_quarantine_share:.1%}[/red]"
         )
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5001,
+    workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
+) -> None:
+    """Serve the model online: POST lead rows to /invocations, get scores and reasons back as JSON.
+
+    Runs `mlflow models serve` for the registered champion in this environment. A malformed request gets a
+    4xx answer whose message names the field.
+
+    Example:
+
+      leadscore serve --port 5001 &
+
+      curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
+    """
+    from pipelines.serve import run_serve
+
+    run_serve(model, host, port, workers)
 
 
 @app.command()

@@ -73,12 +73,28 @@ def run_score(
     output: Path | None,
     chunk_size: int = 50_000,
     reasons: bool = True,
+    engine: str = "pandas",
+    model_uri: str | None = None,
 ) -> ScoreResult:
-    """Validate as of `as_of`, score the open leads, write scores and quarantine atomically."""
+    """Validate as of `as_of`, score the open leads, write scores and quarantine atomically.
+
+    engine "pandas" scores in this process, chunk by chunk; "spark" sends the same leads through the same
+    artifact as a Spark UDF (needs `model_uri` and the `spark` extra).
+    """
     validation = run_validate(tables, as_of=as_of)
     valid = validation.valid
     to_score, closed = open_leads(valid["leads"], valid.get("deals"))
-    scores = rank(score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons))
+    if engine == "spark":
+        from pipelines.spark import score_tables_with_spark
+
+        if model_uri is None:
+            raise ValueError("the spark engine needs the model URI")
+        scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
+    elif engine == "pandas":
+        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
+    else:
+        raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+    scores = rank(scored)
     quarantine = validation.quarantine
     read = validation.read["leads"]
     lead_quarantined = quarantine.loc[quarantine["table"] == "leads", "row"].nunique()

@@ -197,11 +197,25 @@ def log_training_run(
                 "importance": result.scorer.model.feature_importance(),
             }
         )
+        # The artifact carries its own version, so every score it writes names it; registration is the next one.
+        result.scorer.model_version = next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
-    result.scorer.model_version = result.version
+    if result.version != result.scorer.model_version:
+        raise RuntimeError(
+            f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
+            "another training run registered a version at the same time; retrain"
+        )
     result.decision = gate(result, cfg, force_reason=force_reason, trigger=trigger)
+
+
+def next_version(model_name: str) -> str:
+    """The version number the registry will give the next registration of `model_name`."""
+    from mlflow import MlflowClient
+
+    versions = MlflowClient().search_model_versions(f"name='{model_name}'")
+    return str(max((int(v.version) for v in versions), default=0) + 1)
 
 
 def gate(result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, trigger: str) -> GateDecision:

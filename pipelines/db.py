@@ -1,0 +1,569 @@
+"""CRM history from, and scores to, a SQL database: DuckDB embedded (a file, no server) or PostgreSQL.
+
+URLs are SQLAlchemy style:
+  duckdb:///data/leadscore.duckdb    a file relative to the working directory (four slashes: an absolute path)
+  postgresql://user@host:5432/crm    PostgreSQL through psycopg 3; the password from PGPASSWORD or ~/.pgpass
+                                     (or in the URL, which then shows in `ps`); postgresql+psycopg:// is the same.
+
+DuckDB goes through its own Python API (duckdb-engine's column reflection breaks on SQLAlchemy 2.1), PostgreSQL
+through SQLAlchemy + psycopg with COPY for bulk writes. Both sit behind one small `_Backend` interface.
+
+Every write is one transaction: a failure anywhere (an error, a killed process, a lost connection) leaves the
+tables as they were before the run, never half of a run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.vocab import TABLES
+from pipelines.io import DATETIME_COLUMNS, InputError
+
+DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
+INSERT_BATCH_ROWS = 50_000  # rows per COPY / INSERT statement (bounded memory for the encoded batch)
+RUN_KEY = ("as_of", "model_version")  # one scoring run; re-writing a run replaces its rows
+
+_URL = re.compile(r"^(duckdb|postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class DatabaseError(InputError):
+    """The database cannot be reached, or a table or query cannot be read (bad or missing input)."""
+
+
+class DatabaseWriteError(RuntimeError):
+    """Writing to the database failed; the transaction was rolled back and nothing of this run was kept."""
+
+
+# --- URLs and table names ---------------------------------------------------------------------------------
+
+
+def is_database_url(value: str | Path | None) -> bool:
+    """True for duckdb:///..., postgresql://..., postgresql+psycopg://... (a file path is not a URL)."""
+    return isinstance(value, str) and bool(_URL.match(value))
+
+
+def display_url(url: str) -> str:
+    """The URL with its password hidden, for messages, logs and MLflow."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: show only the scheme
+        return url.split("://", 1)[0] + "://..."
+
+
+def _dialect(url: str) -> str:
+    if not is_database_url(url):
+        raise DatabaseError(f"{url!r} is not a database URL (duckdb:///file.duckdb or postgresql://host/db)")
+    return "duckdb" if url.lower().startswith("duckdb") else "postgresql"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table name, optionally schema-qualified ("crm.accounts"); quoted in SQL, so case-sensitive."""
+
+    schema: str | None
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> TableRef:
+        parts = text.split(".")
+        if len(parts) > 2 or not all(_IDENTIFIER.match(p) for p in parts):
+            raise DatabaseError(
+                f"{text!r} is not a table name (letters, digits, underscores; optionally schema.table)"
+            )
+        return cls(None, parts[0]) if len(parts) == 1 else cls(parts[0], parts[1])
+
+    @property
+    def sql(self) -> str:
+        return ".".join(f'"{p}"' for p in (self.schema, self.name) if p is not None)
+
+    def with_suffix(self, suffix: str) -> TableRef:
+        return TableRef(self.schema, self.name + suffix)
+
+    def __str__(self) -> str:
+        return ".".join(p for p in (self.schema, self.name) if p is not None)
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+# --- the two backends ----------------------------------------------------------------------------------------
+
+
+class _Backend:
+    """What the readers and writers need from a database, inside one open transaction."""
+
+    def read(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        """Run one statement; the number of rows it changed."""
+        raise NotImplementedError
+
+    def param(self, name: str) -> str:
+        """The placeholder of a named parameter."""
+        raise NotImplementedError
+
+    def has_table(self, ref: TableRef) -> bool:
+        raise NotImplementedError
+
+    def columns(self, ref: TableRef) -> list[str]:
+        raise NotImplementedError
+
+    def insert(self, ref: TableRef, frame: pd.DataFrame) -> None:
+        """Append the rows of `frame` (one batch) to the table's columns of the same names."""
+        raise NotImplementedError
+
+    def lock(self, ref: TableRef) -> None:
+        """Serialise writers of `ref` until the transaction ends (readers are never blocked)."""
+
+    def index(self, ref: TableRef, columns: tuple[str, ...], unique: bool) -> None:
+        """Create an index on `columns` if missing (where the database profits from one)."""
+
+
+class _DuckDB(_Backend):
+    def __init__(self, con):
+        self.con = con
+
+    def read(self, sql, params=None):
+        return self.con.execute(sql, params or {}).df()
+
+    def execute(self, sql, params=None):
+        result = self.con.execute(sql, params or {}).fetchall()
+        return int(result[0][0]) if result and isinstance(result[0][0], int | np.integer) else 0
+
+    def param(self, name):
+        return f"${name}"
+
+    def has_table(self, ref):
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name "
+            "AND table_schema = coalesce($schema, current_schema())",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchone()
+        return bool(found and found[0])
+
+    def columns(self, ref):
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $name "
+            "AND table_schema = coalesce($schema, current_schema()) ORDER BY ordinal_position",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def insert(self, ref, frame):
+        names = ", ".join(_quote(c) for c in frame.columns)
+        self.con.register("_leadscore_batch", frame)
+        try:
+            self.con.execute(f"INSERT INTO {ref.sql} ({names}) SELECT {names} FROM _leadscore_batch")
+        finally:
+            self.con.unregister("_leadscore_batch")
+
+
+class _Postgres(_Backend):
+    def __init__(self, conn):
+        self.conn = conn  # a SQLAlchemy Connection inside a transaction
+
+    def read(self, sql, params=None):
+        from sqlalchemy import text
+
+        return pd.read_sql_query(text(sql), self.conn, params=params)
+
+    def execute(self, sql, params=None):
+        from sqlalchemy import text
+
+        return max(self.conn.execute(text(sql), params or {}).rowcount, 0)
+
+    def param(self, name):
+        return f":{name}"
+
+    def has_table(self, ref):
+        from sqlalchemy import inspect
+
+        return inspect(self.conn).has_table(ref.name, schema=ref.schema)
+
+    def columns(self, ref):
+        from sqlalchemy import inspect
+
+        return [c["name"] for c in inspect(self.conn).get_columns(ref.name, schema=ref.schema)]
+
+    def insert(self, ref, frame):
+        names = ", ".join(_quote(c) for c in frame.columns)
+        raw = self.conn.connection.driver_connection  # the psycopg connection, same transaction
+        with raw.cursor() as cursor, cursor.copy(f"COPY {ref.sql} ({names}) FROM STDIN") as copy:
+            copy.write(copy_text(frame))
+
+    def lock(self, ref):
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
+
+    def index(self, ref, columns, unique):
+        name = _quote(f"{ref.name}_{'_'.join(columns)}_{'key' if unique else 'idx'}"[:63])
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        self.execute(f"CREATE {kind} IF NOT EXISTS {name} ON {ref.sql} ({', '.join(map(_quote, columns))})")
+
+
+@contextmanager
+def _transaction(url: str, write: bool) -> Iterator[_Backend]:
+    """One transaction on the database of `url`: committed if the block succeeds, rolled back otherwise."""
+    if _dialect(url) == "duckdb":
+        with _duckdb_transaction(url, write) as backend:
+            yield backend
+    else:
+        with _postgres_transaction(url, write) as backend:
+            yield backend
+
+
+@contextmanager
+def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
+    import duckdb
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database or ":memory:"
+    if database != ":memory:":
+        path = Path(database)
+        if write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
+    try:
+        con = duckdb.connect(database, read_only=not write and database != ":memory:")
+    except duckdb.Error as error:
+        raise DatabaseError(f"{display_url(url)}: cannot open: {error}") from error
+    try:
+        con.begin()
+        yield _DuckDB(con)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.close()
+
+
+def _postgres_engine(url: str):
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the installed driver
+    return create_engine(parsed, poolclass=NullPool)
+
+
+@contextmanager
+def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
+    from sqlalchemy.exc import OperationalError
+
+    engine = _postgres_engine(url)
+    try:
+        try:
+            conn = engine.connect()
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseError(f"{display_url(url)}: cannot connect: {reason}") from error
+        with conn:
+            if not write:  # every table read from the same snapshot, even while the CRM is being written
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield _Postgres(conn)
+    finally:
+        engine.dispose()
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+    from sqlalchemy.exc import DBAPIError
+
+    return (duckdb.Error, DBAPIError)
+
+
+def _first_line(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def read_tables_from_db(
+    url: str,
+    table_names: dict[str, str] | None = None,
+    queries: dict[str, str] | None = None,
+    required: tuple[str, ...] = TABLES,
+) -> dict[str, pd.DataFrame]:
+    """Read the CRM tables from a database, all from one snapshot.
+
+    Each CRM table comes from `queries[name]` (any SELECT) if given, else from the table
+    `table_names.get(name, name)`. Tables not in `required` are read when they exist. Timestamp columns
+    come back as naive UTC datetimes; the data contract (pipelines.validate) then applies as for files.
+    """
+    table_names, queries = table_names or {}, queries or {}
+    _check_names(table_names, "table name")
+    _check_names(queries, "query")
+    tables = {}
+    with _transaction(url, write=False) as db:
+        for name in TABLES:
+            if name in queries:
+                sql, source = queries[name], f"the query for {name!r}"
+            else:
+                ref = TableRef.parse(table_names.get(name, name))
+                if not db.has_table(ref):
+                    if name in required:
+                        raise DatabaseError(
+                            f"{display_url(url)}: table {str(ref)!r} (for {name}) not found; name another "
+                            f"with {name}=SCHEMA.TABLE or give a query for it"
+                        )
+                    continue
+                sql, source = f"SELECT * FROM {ref.sql}", f"table {str(ref)!r}"
+            try:
+                tables[name] = normalise_read(db.read(sql))
+            except _database_errors() as error:
+                raise DatabaseError(f"{display_url(url)}: cannot read {source}: {_first_line(error)}") from error
+    return tables
+
+
+def _check_names(mapping: dict[str, str], what: str) -> None:
+    unknown = sorted(set(mapping) - set(TABLES))
+    if unknown:
+        raise DatabaseError(f"{what} given for unknown table(s) {unknown}; the CRM tables are {', '.join(TABLES)}")
+
+
+def normalise_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamp columns as naive UTC datetimes (TIMESTAMPTZ converted; all-NULL columns typed), rest as read."""
+    for column in DATETIME_COLUMNS:
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            frame[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("datetime", "empty"):
+            frame[column] = pd.to_datetime(values, utc=True).dt.tz_localize(None)
+    return frame
+
+
+def read_scores_from_db(
+    url: str, table: str, as_of: pd.Timestamp | None = None, model_version: str | None = None
+) -> pd.DataFrame:
+    """The rows of a scores (or quarantine) table, optionally of one run, best first within each run."""
+    ref = TableRef.parse(table)
+    with _transaction(url, write=False) as db:
+        if not db.has_table(ref):
+            raise DatabaseError(f"{display_url(url)}: table {str(ref)!r} not found")
+        columns = db.columns(ref)
+        where, params = _run_filter(db, as_of, model_version)
+        order = [c for c in ("as_of", "model_version") if c in columns]
+        order += ["rank_score DESC"] if "rank_score" in columns else []
+        order += [c for c in ("lead_id", "row") if c in columns]
+        order_by = f" ORDER BY {', '.join(order)}" if order else ""
+        return normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
+
+
+def _run_filter(
+    db: _Backend, as_of: pd.Timestamp | None, model_version: str | None
+) -> tuple[str, dict[str, Any]]:
+    conditions, params = [], {}
+    if as_of is not None:
+        conditions.append(f'"as_of" = {db.param("as_of")}')
+        params["as_of"] = pd.Timestamp(as_of).to_pydatetime()
+    if model_version is not None:
+        conditions.append(f'"model_version" = {db.param("model_version")}')
+        params["model_version"] = str(model_version)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+# --- writing -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoresWritten:
+    """What one scoring run wrote: rows per table, and how many rows of an earlier write of it were replaced."""
+
+    table: str
+    rows: int
+    replaced: int
+    quarantine_table: str
+    quarantine_rows: int
+    quarantine_replaced: int
+
+
+def write_tables_to_db(
+    url: str, tables: dict[str, pd.DataFrame], table_names: dict[str, str] | None = None
+) -> None:
+    """Replace each table (dropped and re-created from the frame's columns), all in one transaction."""
+    table_names = table_names or {}
+    with _writing(url, "tables") as db:
+        for name, frame in tables.items():
+            ref = TableRef.parse(table_names.get(name, name))
+            db.lock(ref)
+            db.execute(f"DROP TABLE IF EXISTS {ref.sql}")
+            frame = prepare_for_write(frame)
+            db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
+            _insert(db, ref, frame)
+
+
+def write_scores_to_db(
+    url: str,
+    table: str,
+    scores: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    as_of: pd.Timestamp,
+    model_version: str,
+) -> ScoresWritten:
+    """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
+
+    Rows carry the run's key (as_of, model_version); an earlier write of the same run is replaced, other runs
+    are kept. Tables are created if missing (typed from the frames) and get columns added if the frames have
+    new ones. On any failure the transaction rolls back: readers see the previous state or the new run whole.
+    """
+    ref = TableRef.parse(table)
+    quarantine_ref = ref.with_suffix("_quarantine")
+    run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
+    run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
+    with _writing(url, str(ref)) as db:
+        db.lock(ref)
+        replaced = _replace_run(db, ref, run_scores, as_of, model_version, unique=("lead_id",))
+        quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, model_version)
+    return ScoresWritten(
+        table=str(ref),
+        rows=len(run_scores),
+        replaced=replaced,
+        quarantine_table=str(quarantine_ref),
+        quarantine_rows=len(run_quarantine),
+        quarantine_replaced=quarantine_replaced,
+    )
+
+
+@contextmanager
+def _writing(url: str, what: str) -> Iterator[_Backend]:
+    """A write transaction whose database errors become DatabaseWriteError (after the rollback)."""
+    try:
+        with _transaction(url, write=True) as db:
+            yield db
+    except _database_errors() as error:
+        raise DatabaseWriteError(
+            f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}"
+        ) from error
+
+
+def with_run_key(
+    frame: pd.DataFrame, as_of: pd.Timestamp, model_version: str, first: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """`frame` with the run's as_of and model_version columns in front (they must agree if already there)."""
+    as_of, model_version = pd.Timestamp(as_of), str(model_version)
+    for column, value in (("as_of", as_of), ("model_version", model_version)):
+        if column in frame.columns and len(frame) and not (frame[column] == value).all():
+            raise ValueError(f"frame's {column} differs from the run's {value!r}")
+    out = frame.drop(columns=[c for c in RUN_KEY if c in frame.columns]).copy()
+    out.insert(0, "as_of", pd.Series(as_of, index=out.index, dtype="datetime64[us]"))
+    out.insert(1, "model_version", pd.Series(model_version, index=out.index, dtype="str"))
+    order = [*RUN_KEY, *first, *(c for c in out.columns if c not in (*RUN_KEY, *first))]
+    return prepare_for_write(out[order])
+
+
+def _replace_run(
+    db: _Backend,
+    ref: TableRef,
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp,
+    model_version: str,
+    unique: tuple[str, ...] | None = None,
+) -> int:
+    """Create or widen the table, delete the run's earlier rows, insert the new ones; rows replaced."""
+    if not db.has_table(ref):
+        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
+    else:
+        existing = set(db.columns(ref))
+        for column in (c for c in frame.columns if c not in existing):
+            db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {sql_type(frame[column])}")
+    db.index(ref, (*RUN_KEY, *(unique or ())), unique=unique is not None)
+    where, params = _run_filter(db, as_of, model_version)
+    replaced = db.execute(f"DELETE FROM {ref.sql}{where}", params)
+    _insert(db, ref, frame)
+    return replaced
+
+
+def _insert(db: _Backend, ref: TableRef, frame: pd.DataFrame) -> None:
+    for start in range(0, len(frame), INSERT_BATCH_ROWS):
+        db.insert(ref, frame.iloc[start : start + INSERT_BATCH_ROWS])
+
+
+def sql_type(values: pd.Series) -> str:
+    """The column type for a pandas column: BOOLEAN, BIGINT, DOUBLE PRECISION, TIMESTAMP or TEXT."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE PRECISION"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP"
+    return "TEXT"
+
+
+def _column_definitions(frame: pd.DataFrame) -> str:
+    return ", ".join(f"{_quote(c)} {sql_type(frame[c])}" for c in frame.columns)
+
+
+def prepare_for_write(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns in the types the databases take: timestamps naive UTC, object and category columns typed."""
+    out = frame.reset_index(drop=True).copy(deep=False)
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = values.astype(object).astype("str")
+        elif values.dtype == object:
+            out[column] = _typed_object_column(values)
+    return out
+
+
+def _typed_object_column(values: pd.Series) -> pd.Series:
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "boolean":
+        return values.astype("boolean")
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        return pd.to_numeric(values)
+    if kind in ("datetime", "datetime64"):
+        return pd.to_datetime(values, utc=True).dt.tz_localize(None)
+    return values.astype("str")
+
+
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def copy_text(frame: pd.DataFrame) -> str:
+    """The rows of `frame` in PostgreSQL's COPY text format (tab-separated, \\N for NULL), built column-wise."""
+    if frame.empty:
+        return ""
+    columns = [_copy_column(frame[c]) for c in frame.columns]
+    lines = columns[0].str.cat(columns[1:], sep="\t") if len(columns) > 1 else columns[0]
+    return lines.str.cat(sep="\n") + "\n"
+
+
+def _copy_column(values: pd.Series) -> pd.Series:
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values.dtype):
+        text = pd.Series(np.where(values.fillna(False).to_numpy(dtype=bool), "t", "f"), dtype="str")
+    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+        text = values.astype("datetime64[us]").astype("str")
+    elif pd.api.types.is_numeric_dtype(values.dtype):
+        text = values.astype("str")
+    else:
+        text = values.astype("str")
+        for raw, escaped in _COPY_ESCAPES:
+            text = text.str.replace(raw, escaped, regex=False)
+    return text.reset_index(drop=True).where(~missing, "\\N")

@@ -1,0 +1,214 @@
+"""One artifact everywhere: in-process, batch and the online endpoint give the same scores and reasons."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import scoring_snapshots
+from models.lead_input import tables_to_lead_rows
+from pipelines.score import run_score
+from pipelines.serve import serve_command, serve_environment
+from pipelines.settings import load_config
+from pipelines.tracking import load_scorer
+from pipelines.train import run_train
+
+AS_OF = pd.Timestamp("2026-10-01")
+URI = "models:/leadscore@champion"
+COMPARED = ["lead_id", "score", "grade", "fit_tier", "intent_band", "disqualified", "disqualify_reasons", "reasons"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow")
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    yield os.environ["MLFLOW_TRACKING_URI"]
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+@pytest.fixture(scope="module")
+def champion(small_history, store):
+    run_train(small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), truth=small_history.truth)
+    return load_scorer(URI)
+
+
+@pytest.fixture(scope="module")
+def sample_leads(small_history):
+    """Busy open leads that are not duplicates (online, a lead is scored alone and cannot see its twins)."""
+    tables = small_history.tables()
+    busy = tables["activities"]["lead_id"].value_counts().index
+    emails = tables["leads"].set_index("lead_id")["email"]
+    unique = set(emails[~emails.duplicated(keep=False)].index)
+    deals = tables["deals"]
+    closed = set(deals.loc[deals["outcome"] != "open", "lead_id"])
+    return [lead for lead in busy if lead in unique and lead not in closed][:25]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(champion):
+    port = _free_port()
+    proc = subprocess.Popen(
+        serve_command(URI, "127.0.0.1", port, 1), env=serve_environment(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/ping", timeout=1)
+            break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the model server did not start within 90 s")
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _records(rows: pd.DataFrame) -> list[dict]:
+    return json.loads(rows.to_json(orient="records"))
+
+
+def _in_process(champion, rows):
+    from models.artifact import LeadScoreModel
+
+    model = LeadScoreModel()
+    model.scorer = champion
+    return model.predict(None, rows, params={"as_of": str(AS_OF)})
+
+
+def test_batch_online_and_in_process_give_identical_scores(small_history, champion, server, sample_leads):
+    tables = small_history.tables()
+    rows = tables_to_lead_rows(tables, sample_leads)
+    local = _in_process(champion, rows).set_index("lead_id").sort_index()
+    status, answer = _post(server, {"dataframe_records": _records(rows), "params": {"as_of": str(AS_OF)}})
+    assert status == 200
+    online = pd.DataFrame(answer["predictions"]).set_index("lead_id").sort_index()
+    batch = run_score(champion, tables, AS_OF, None).scores.set_index("lead_id").loc[local.index]
+    for other in (online, batch):
+        np.testing.assert_allclose(other["score"].to_numpy(float), local["score"].to_numpy(float), rtol=1e-9)
+        for column in COMPARED[2:]:
+            assert other[column].astype(str).tolist() == local[column].astype(str).tolist(), column
+    assert (online["model_version"] == "1").all() and (local["model_version"] == "1").all()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"activities": '[{"activity_type": "chat", "occurred_at": "2026-09-01"}]'}, "activities"),
+        ({"activities": "not json"}, "activities"),
+        ({"employee_count": "many"}, "employee_count"),
+        ({"lead_created_at": "yesterday-ish"}, "lead_created_at"),
+    ],
+)
+def test_malformed_request_gets_400_naming_the_field(small_history, server, sample_leads, change, field):
+    record = {**_records(tables_to_lead_rows(small_history.tables(), sample_leads[:1]))[0], **change}
+    status, answer = _post(server, {"dataframe_records": [record]})
+    assert status == 400
+    assert field in answer["message"]
+
+
+def test_missing_required_field_gets_400(small_history, server, sample_leads):
+    record = _records(tables_to_lead_rows(small_history.tables(), sample_leads[:1]))[0]
+    del record["email"]
+    status, answer = _post(server, {"dataframe_records": [record]})
+    assert status == 400 and "email" in answer["message"]
+
+
+def test_more_pricing_page_visits_raise_the_score_and_name_the_pricing_page(small_history, champion, sample_leads):
+    tables = small_history.tables()
+    lead = sample_leads[-1]
+    base = tables_to_lead_rows(tables, [lead])
+    activities = json.loads(base.loc[0, "activities"])
+    scores, texts = [], []
+    for visits in (0, 3, 6):
+        extra = [{"activity_type": "pricing_page", "occurred_at": f"2026-09-{25 + k % 5:02d}T10:00:00"} for k in range(visits)]
+        rows = base.assign(activities=json.dumps(activities + extra))
+        out = _in_process(champion, rows).iloc[0]
+        scores.append(out["score"])
+        texts.append(out["reasons_positive"])
+    assert scores[0] < min(scores[1], scores[2])
+    assert "pricing" not in texts[0]
+    assert "pricing" in texts[1] and "pricing" in texts[2]  # the new visits are named among the positives
+
+
+def test_scoring_snapshots_match_the_artifact_path(small_history, champion, sample_leads):
+    """The batch path (tables) and the online path (lead rows) build the same feature rows."""
+    from models.lead_input import check_lead_rows, lead_rows_to_tables
+
+    tables = small_history.tables()
+    rows = check_lead_rows(tables_to_lead_rows(tables, sample_leads))
+    online_tables, snapshots = lead_rows_to_tables(rows, AS_OF)
+    online = champion.feature_frame(online_tables, snapshots).set_index("lead_id").sort_index()
+    leads = tables["leads"][tables["leads"]["lead_id"].isin(sample_leads)]
+    batch = champion.feature_frame(tables, scoring_snapshots(leads, AS_OF)).set_index("lead_id").sort_index()
+    names = champion.model.feature_names
+    pd.testing.assert_frame_equal(online[names], batch[names], check_dtype=False, rtol=1e-9)
+
+
+KILL_MID_WRITE = """
+import os, signal, sys
+import pandas as pd
+from pipelines.cli import app
+
+def half_then_die(self, path, *args, **kwargs):
+    with open(path, "wb") as handle:
+        handle.write(b"PAR1 partial bytes of a scores file")
+        handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+pd.DataFrame.to_parquet = half_then_die
+sys.argv = ["leadscore", *sys.argv[1:]]
+app()
+"""
+
+
+def test_killed_batch_run_leaves_no_partial_output(tmp_path, small_history, champion, store):
+    """SIGKILL in the middle of writing the scores: no output file; the next run cleans up and succeeds."""
+    from pipelines.io import write_tables
+
+    data = tmp_path / "crm"
+    write_tables(small_history.tables(), data)
+    output = tmp_path / "scores.parquet"
+    args = ["score", "--input", str(data), "--as-of", "2026-10-01", "--output", str(output), "--model", URI]
+    killed = subprocess.run([sys.executable, "-c", KILL_MID_WRITE, *args], capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the killed run's temporary file
+    leadscore = os.path.join(os.path.dirname(sys.executable), "leadscore")
+    finished = subprocess.run([leadscore, *args], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert len(pd.read_parquet(output)) > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
