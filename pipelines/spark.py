@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pandas as pd
 
@@ -23,6 +24,7 @@ def local_spark_session(app_name: str = "leadscore"):
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this environment's packages
     return (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
