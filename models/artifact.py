@@ -15,6 +15,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
+from models.flat_scorer import FlatScorer
 from models.scorer import LeadScorer
 
 SCORER_ARTIFACT = "scorer"
@@ -24,7 +25,7 @@ class LeadScoreModel(PythonModel):
     """pyfunc: lead rows in, scores with reasons out."""
 
     def __init__(self) -> None:
-        self.scorer: LeadScorer | None = None
+        self.scorer: LeadScorer | FlatScorer | None = None
 
     def load_context(self, context: Any) -> None:
         with open(context.artifacts[SCORER_ARTIFACT], "rb") as handle:
@@ -36,6 +37,10 @@ class LeadScoreModel(PythonModel):
         """Score lead rows; a malformed row is a client error (HTTP 400 when served), never a 500."""
         assert self.scorer is not None, "load_context was not called"
         as_of = pd.Timestamp((params or {}).get("as_of") or pd.Timestamp.now(tz="UTC").tz_localize(None))
+        if isinstance(self.scorer, FlatScorer):  # a flat-export model takes the export's own rows
+            scores = self.scorer.score_rows(model_input, as_of, reasons=bool((params or {}).get("reasons", True)))
+            scores["as_of"] = scores["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+            return scores.reset_index(drop=True)
         try:
             rows = check_lead_rows(model_input)
             tables, snapshots = lead_rows_to_tables(rows, as_of)

@@ -27,7 +27,7 @@ SEGMENT_COLUMNS = ("industry", "region", "lead_source")
 
 @dataclass
 class Baselines:
-    points: PointsModel
+    points: PointsModel | None  # None for a flat export: the points rules need the event features
     logistic: LogisticBaseline
 
 
@@ -57,10 +57,11 @@ def fit_baselines(
     feature_names: list[str],
     categorical: list[str],
     cfg: ModelConfig,
+    with_points: bool = True,
 ) -> Baselines:
     """The points model (calibrated on the train window) and logistic regression, on the model's split."""
     train = frame.iloc[split.train]
-    points = PointsModel(cfg.points).fit(train, y[split.train], seed=cfg.seed)
+    points = PointsModel(cfg.points).fit(train, y[split.train], seed=cfg.seed) if with_points else None
     logistic = fit_logistic_regression(
         train,
         y[split.train],
@@ -89,10 +90,12 @@ def evaluate_on_test(
     p_model = model.predict_proba(test)
     predictions = {
         "model": p_model,
-        "points_model": baselines.points.predict_proba(test),
-        "logistic_regression": baselines.logistic.predict_proba(test),
     }
-    scores = {"points_model": baselines.points.score(test).to_numpy()}
+    scores = {}
+    if baselines.points is not None:
+        predictions["points_model"] = baselines.points.predict_proba(test)
+        scores["points_model"] = baselines.points.score(test).to_numpy()
+    predictions["logistic_regression"] = baselines.logistic.predict_proba(test)
     if champion_probability is not None:
         predictions["champion"] = champion_probability
     if true_probability is not None:
@@ -106,11 +109,11 @@ def evaluate_on_test(
         ece_bins=cfg.ece_bins,
     )
     grades = assign_grades(p_model, model.grade_thresholds)
-    segments = segment_metrics(
-        y_test,
-        p_model,
-        test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True),
-        min_rows=cfg.segment_min_rows,
+    segment_columns = [c for c in SEGMENT_COLUMNS if c in test.columns]
+    segments = (
+        segment_metrics(y_test, p_model, test[segment_columns].reset_index(drop=True), min_rows=cfg.segment_min_rows)
+        if segment_columns
+        else pd.DataFrame()
     )
     test_scores = pd.DataFrame(
         {
@@ -120,7 +123,7 @@ def evaluate_on_test(
             "won": y_test,
             "grade": grades.to_numpy(),
             **{name: values for name, values in predictions.items()},
-            "points": scores["points_model"],
+            "points": scores.get("points_model"),
         }
     )
     extra: dict[str, Any] = {}
@@ -129,7 +132,7 @@ def evaluate_on_test(
     return Evaluation(
         comparison=comparison,
         gains=gains_table(y_test, p_model),
-        points_gains=gains_table(y_test, scores["points_model"]),
+        points_gains=gains_table(y_test, scores["points_model"]) if scores else pd.DataFrame(),
         reliability=reliability_table(y_test, p_model, cfg.ece_bins),
         by_grade=conversion_by(y_test, grades),
         by_tier=conversion_by(y_test, test["fit_tier"]) if "fit_tier" in test.columns else pd.DataFrame(),

@@ -27,6 +27,7 @@ def promotion_decision(
     auc_tolerance: float,
     ece_tolerance: float,
     data_gate_met: bool = True,
+    baseline_name: str = "points model",
 ) -> GateDecision:
     """Decide on promotion from test-window metrics (keys `roc_auc` and `ece`) measured on the same rows.
 
@@ -41,14 +42,14 @@ def promotion_decision(
     compared = {"challenger_auc": c_auc, "challenger_ece": c_ece}
     if champion is None:
         if points_model is None:
-            reasons.append("no champion and no points model to compare with")
+            reasons.append(f"no champion and no {baseline_name} to compare with")
             return GateDecision(False, tuple(reasons), compared)
         p_auc = float(points_model["roc_auc"])
         compared["points_auc"] = p_auc
         beats = c_auc > p_auc
         ok = ok and beats
         reasons.append(
-            f"first model: AUC {c_auc:.3f} {'beats' if beats else 'does not beat'} the points model's {p_auc:.3f}"
+            f"first model: AUC {c_auc:.3f} {'beats' if beats else 'does not beat'} the {baseline_name}'s {p_auc:.3f}"
         )
         return GateDecision(ok, tuple(reasons), compared)
     h_auc, h_ece = float(champion["roc_auc"]), float(champion["ece"])

@@ -135,6 +135,10 @@ def train(
     truth: Annotated[
         Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
     ] = None,
+    source_spec: Annotated[
+        str | None,
+        typer.Option(help="--input is a flat lead export (CSV/Parquet) described by this spec (file or shipped name)."),
+    ] = None,
 ) -> None:
     """Train the conversion model on closed deals, compare it with the baselines, log and register it.
 
@@ -149,10 +153,23 @@ def train(
       leadscore train --input data/crm --set model.split.test_fraction=0.25 --set model.seed=3
 
       leadscore train --input data/crm --force "new ICP approved by sales leadership"
+
+      leadscore train --input Leads.csv --source-spec x_education      # a flat export, shipped spec
     """
     from pipelines.io import read_frame, read_tables
     from pipelines.train import run_train
 
+    if source_spec:
+        from pipelines.settings import load_source_spec
+        from pipelines.summary import print_training_summary
+        from pipelines.train import run_train_flat
+
+        with expected_failures():
+            cfg = _config(config, set_)
+            spec = load_source_spec(source_spec)
+            result = run_train_flat(read_frame(input_dir), spec, cfg, force_reason=force, source=str(input_dir))
+        print_training_summary(result)
+        return
     with expected_failures():
         cfg = _config(config, set_)
         tables = read_tables(input_dir)
@@ -192,17 +209,28 @@ def score(
     """
     import pandas as pd
 
-    from pipelines.io import read_tables
-    from pipelines.score import grade_counts, quarantine_path_for, run_score, top_leads
+    from models.flat_scorer import FlatScorer
+    from pipelines.io import read_frame, read_tables
+    from pipelines.score import grade_counts, quarantine_path_for, run_score, run_score_flat, top_leads
     from pipelines.tracking import load_scorer
 
     with expected_failures():
         cfg = _config(config, None)
-        tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
         scorer = load_scorer(model)
-        result = run_score(
-            scorer, tables, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons, engine=engine, model_uri=model
-        )
+        if isinstance(scorer, FlatScorer):
+            result = run_score_flat(scorer, read_frame(input_dir), pd.Timestamp(as_of), output, reasons)
+        else:
+            tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
+            result = run_score(
+                scorer,
+                tables,
+                pd.Timestamp(as_of),
+                output,
+                cfg.scoring.chunk_size,
+                reasons,
+                engine=engine,
+                model_uri=model,
+            )
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(grade_counts(result.scores), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))

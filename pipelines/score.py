@@ -112,6 +112,17 @@ def run_score(
     return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
 
 
+def run_score_flat(scorer, rows: pd.DataFrame, as_of: pd.Timestamp, output: Path | None, reasons: bool = True) -> ScoreResult:
+    """Score every row of a flat export with a flat-export model; write the scores atomically."""
+    scores = rank(scorer.score_rows(rows, as_of, reasons).reset_index(drop=True))
+    accounting = pd.DataFrame({"status": ["read", "scored", "quarantined"], "leads": [len(rows), len(scores), 0]})
+    quarantine = pd.DataFrame(columns=["table", "row", "key", "column", "check", "value", "reason"])
+    if output is not None:
+        write_frame(scores, output)
+        write_frame(quarantine, quarantine_path_for(output))
+    return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+
+
 def quarantine_path_for(output: Path) -> Path:
     """scores.parquet -> scores.quarantine.csv (CSV, so that anyone can open it)."""
     return output.with_name(f"{output.stem}.quarantine.csv")

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from features.config import FeatureConfig, ICPConfig
+from features.flat import SourceSpec
 from models.config import ModelConfig
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -100,6 +101,20 @@ def load_icp(path: Path) -> ICPConfig:
         return ICPConfig.model_validate(_read_yaml(path))
     except ValidationError as error:
         raise ConfigError(f"{path}: invalid ICP definition:\n{error}") from error
+
+
+SPECS_DIR = Path(__file__).parent / "specs"
+
+
+def load_source_spec(path_or_name: str) -> SourceSpec:
+    """A flat-export source spec from a YAML file, or a shipped one by name (e.g. "x_education")."""
+    path = Path(path_or_name)
+    if not path.exists() and (SPECS_DIR / f"{path_or_name}.yaml").exists():
+        path = SPECS_DIR / f"{path_or_name}.yaml"
+    try:
+        return SourceSpec.model_validate(_read_yaml(path))
+    except ValidationError as error:
+        raise ConfigError(f"{path}: invalid source spec:\n{error}") from error
 
 
 def tracking_uri() -> str:

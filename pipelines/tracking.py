@@ -104,6 +104,19 @@ def example_lead_rows(tables: dict[str, pd.DataFrame], n: int = 2) -> pd.DataFra
     return tables_to_lead_rows(tables, busy)
 
 
+def example_input(scorer: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The artifact's input example: lead rows for event tables, raw export rows for a flat export."""
+    from models.flat_scorer import FlatScorer
+
+    if isinstance(scorer, FlatScorer):
+        spec = scorer.spec
+        columns = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else [])]
+        columns += [*spec.fit_columns, *spec.intent_columns]
+        rows = tables["export"][columns].head(2).reset_index(drop=True)
+        return rows.astype({c: float for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])})
+    return example_lead_rows(tables)
+
+
 def log_scorer(scorer: LeadScorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
     """Log the scorer as the pyfunc artifact (signature + input example) and optionally register it."""
     from mlflow.models import infer_signature
@@ -111,7 +124,7 @@ def log_scorer(scorer: LeadScorer, tables: dict[str, pd.DataFrame], registered_n
     import mlflow
     from models.artifact import SCORER_ARTIFACT, LeadScoreModel
 
-    example = example_lead_rows(tables)
+    example = example_input(scorer, tables)
     as_of = str(pd.Timestamp.now().floor("s"))
     output = scorer_for_example(scorer, example, as_of)
     signature = infer_signature(example, output, params={"as_of": as_of, "reasons": True})
@@ -228,12 +241,14 @@ def gate(result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, 
     client.set_registered_model_alias(name, CHALLENGER, version)
     comparison = result.evaluation.comparison.set_index("model")
     champion = comparison.loc["champion"].to_dict() if "champion" in comparison.index else None
+    baseline = "points_model" if "points_model" in comparison.index else "logistic_regression"
     decision = promotion_decision(
         comparison.loc["model"].to_dict(),
         champion,
-        comparison.loc["points_model"].to_dict(),
+        comparison.loc[baseline].to_dict(),
         auc_tolerance=cfg.registry.auc_tolerance,
         ece_tolerance=cfg.registry.ece_tolerance,
+        baseline_name=baseline.replace("_", " "),
     )
     if force_reason and not decision.promote:
         decision = GateDecision(True, (*decision.reasons, f"forced: {force_reason}"), decision.compared)

@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
+from features.contracts import ContractError
+from features.flat import SourceSpec, build_flat_features, flat_categorical_features, flat_feature_groups
 from features.icp import exclude_disqualified, win_rate_by_tier
+from models.flat_scorer import FlatScorer
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.gate import check_minimum_data
 from models.promotion import GateDecision
@@ -42,7 +45,7 @@ class TrainingData:
 
 @dataclass
 class TrainResult:
-    scorer: LeadScorer
+    scorer: LeadScorer | FlatScorer
     data: TrainingData
     split: Split
     evaluation: Evaluation
@@ -177,6 +180,64 @@ def run_train(
             force_reason=force_reason,
             trigger=trigger,
         )
+    return result
+
+
+def run_train_flat(
+    rows: pd.DataFrame,
+    spec: SourceSpec,
+    cfg: PipelineConfig,
+    *,
+    register: bool = True,
+    force_reason: str | None = None,
+    source: str = "",
+    trigger: str = "leadscore train",
+) -> TrainResult:
+    """Train on a flat lead export described by a source spec: the same model, calibration and gate.
+
+    Out of time on the spec's timestamp when it has one, else a random split grouped by the lead id. There
+    is no points model (its rules need the event features): the first model must beat logistic regression.
+    """
+    from pipelines import tracking
+
+    features, label = build_flat_features(rows, spec)
+    if label is None:
+        raise ContractError(f"source {spec.name!r}: the export has no label column {spec.label_column!r}")
+    id_name = spec.feature_name(spec.id_column)
+    times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else pd.NaT
+    frame = features.assign(lead_id=features[id_name].astype("str"), snapshot_at=times, account_id=features[id_name])
+    y = label.to_numpy(dtype=int)
+    check_minimum_data(y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
+    method = "out_of_time" if spec.timestamp_column else "grouped_random"
+    split_cfg = cfg.model.split.model_copy(update={"method": method})
+    split = make_split(frame, cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": split_cfg})}))
+    groups = flat_feature_groups(spec)
+    names = groups["fit"] + groups["intent"]
+    categorical = [c for c in flat_categorical_features(spec) if c in names]
+    model = train_conversion_model(frame, y, names, categorical, split, cfg.model)
+    scorer = FlatScorer(
+        spec=spec, model=model, positive_reasons=cfg.scoring.positive_reasons,
+        negative_reasons=cfg.scoring.negative_reasons, model_name=cfg.registry.model_name,
+    )
+    intent = model.contributions(frame.iloc[split.valid])[[c for c in groups["intent"] if c in names]].sum(axis=1)
+    scorer.intent_cutpoints = intent_cutpoints_from(intent)
+    baselines = fit_baselines(frame, y, split, names, categorical, cfg.model, with_points=False)
+    champion = tracking.load_champion(cfg.registry.model_name) if register else None
+    champion_p = None
+    if isinstance(champion, FlatScorer) and champion.spec == spec:
+        champion_p = champion.model.predict_proba(champion.feature_frame(rows.iloc[frame.index[split.test]]))
+    evaluation = evaluate_on_test(frame, y, split, model, baselines, cfg.model, None, champion_p)
+    empty = pd.DataFrame()
+    data = TrainingData(
+        frame=frame, y=y, excluded={}, too_recent=0, win_rate_by_tier=empty, quarantine=empty,
+        counts=pd.DataFrame({"table": [spec.name], "read": [len(rows)], "valid": [len(frame)], "quarantined": [0],
+                             "accounted": [True]}),
+        true_probability=None,
+    )
+    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
+    if register:
+        tracking.log_training_run(result, cfg, {"export": rows}, source=source, config_path=None,
+                                  force_reason=force_reason, trigger=trigger)
     return result
 
 
