@@ -211,7 +211,8 @@ def score(
 
     from models.flat_scorer import FlatScorer
     from pipelines.io import read_frame, read_tables
-    from pipelines.score import grade_counts, quarantine_path_for, run_score, run_score_flat, top_leads
+    from pipelines.score import quarantine_path_for, run_score, run_score_flat, top_leads
+    from pipelines.stream import run_score_streaming
     from pipelines.tracking import load_scorer
 
     with expected_failures():
@@ -219,6 +220,8 @@ def score(
         scorer = load_scorer(model)
         if isinstance(scorer, FlatScorer):
             result = run_score_flat(scorer, read_frame(input_dir), pd.Timestamp(as_of), output, reasons)
+        elif engine == "pandas" and input_dir.is_dir():
+            result = run_score_streaming(scorer, input_dir, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons)
         else:
             tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
             result = run_score(
@@ -232,7 +235,7 @@ def score(
                 model_uri=model,
             )
     console.print(frame_table(result.accounting, title="leads"))
-    console.print(frame_table(grade_counts(result.scores), title="grades"))
+    console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
     console.print(
         f"wrote {output} and {quarantine_path_for(output)} (model {scorer.model_name} v{scorer.model_version})"

@@ -19,6 +19,10 @@ class ScoreResult:
     scores: pd.DataFrame
     quarantine: pd.DataFrame
     accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed)
+    grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
+
+    def grade_summary(self) -> pd.DataFrame:
+        return grade_counts(self.grades if self.grades is not None else self.scores)
 
     @property
     def quarantined_share(self) -> float:

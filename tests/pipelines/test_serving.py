@@ -180,16 +180,21 @@ def test_scoring_snapshots_match_the_artifact_path(small_history, champion, samp
 
 KILL_MID_WRITE = """
 import os, signal, sys
-import pandas as pd
+import pyarrow.parquet as pq
 from pipelines.cli import app
 
-def half_then_die(self, path, *args, **kwargs):
-    with open(path, "wb") as handle:
-        handle.write(b"PAR1 partial bytes of a scores file")
-        handle.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
+original_init, original_write = pq.ParquetWriter.__init__, pq.ParquetWriter.write_table
 
-pd.DataFrame.to_parquet = half_then_die
+def remember_path(self, where, *args, **kwargs):
+    self.leadscore_path = str(where)
+    original_init(self, where, *args, **kwargs)
+
+def write_then_die(self, table, *args, **kwargs):
+    original_write(self, table, *args, **kwargs)
+    if ".scores.parquet." in self.leadscore_path:  # the final output's temporary file, partly written
+        os.kill(os.getpid(), signal.SIGKILL)
+
+pq.ParquetWriter.__init__, pq.ParquetWriter.write_table = remember_path, write_then_die
 sys.argv = ["leadscore", *sys.argv[1:]]
 app()
 """
