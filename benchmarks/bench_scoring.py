@@ -29,15 +29,23 @@ BIN = Path(sys.executable).parent
 
 
 def _env(store: Path) -> dict[str, str]:
-    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
 
 
 def _train_champion(work: Path, env: dict[str, str]) -> Path:
     data = work / "train-data"
-    subprocess.run([BIN / "leadscore", "generate", "--out", str(data)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [BIN / "leadscore", "generate", "--out", str(data)], env=env, check=True, capture_output=True
+    )
     subprocess.run(
         [BIN / "leadscore", "train", "--input", str(data), "--set", "model.bootstrap_rounds=20"],
-        env=env, check=True, capture_output=True,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return data
 
@@ -84,14 +92,21 @@ def _online_latency(data: Path, env: dict[str, str], requests: int) -> tuple[flo
     busy = tables["activities"]["lead_id"].value_counts().index[:requests].tolist()
     rows = tables_to_lead_rows(tables, busy)
     bodies = [
-        json.dumps({"dataframe_records": json.loads(rows.iloc[[i]].to_json(orient="records")),
-                    "params": {"as_of": "2026-10-01"}}).encode()
+        json.dumps(
+            {
+                "dataframe_records": json.loads(rows.iloc[[i]].to_json(orient="records")),
+                "params": {"as_of": "2026-10-01"},
+            }
+        ).encode()
         for i in range(len(rows))
     ]
     port = _free_port()
     server = subprocess.Popen(
-        [BIN / "leadscore", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        [BIN / "leadscore", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -103,7 +118,9 @@ def _online_latency(data: Path, env: dict[str, str], requests: int) -> tuple[flo
                 time.sleep(0.5)
 
         def call(body: bytes) -> float:
-            request = urllib.request.Request(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
+            )
             start = time.perf_counter()
             with urllib.request.urlopen(request, timeout=30) as response:
                 response.read()
@@ -128,12 +145,21 @@ def run(leads: int = 2_000_000, requests: int = 300) -> str:
         big = work / "big"
         _generate_big(leads, big)
         out = work / "scores.parquet"
-        score = [BIN / "leadscore", "score", "--input", str(big), "--as-of", "2026-10-01", "--output", str(out)]
+        score = [
+            BIN / "leadscore",
+            "score",
+            "--input",
+            str(big),
+            "--as-of",
+            "2026-10-01",
+            "--output",
+            str(out),
+        ]
         seconds, peak, output = _peak_rss_of([*map(str, score), "--no-reasons"], env)
         read = next((line for line in output.splitlines() if "read" in line), "")
         p50, p99, mean = _online_latency(data, env, requests)
         lines = [
-            f"| measure | value | target |",
+            "| measure | value | target |",
             "| --- | ---: | --- |",
             f"| batch, {leads:,} leads, no reasons: peak memory | {peak:.2f} GiB | under 2 GiB |",
             f"| batch, {leads:,} leads, no reasons: wall time | {seconds:.0f} s | |",

@@ -14,8 +14,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
-from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
 from models.flat_scorer import FlatScorer
+from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
 from models.scorer import LeadScorer
 
 SCORER_ARTIFACT = "scorer"
@@ -38,7 +38,9 @@ class LeadScoreModel(PythonModel):
         assert self.scorer is not None, "load_context was not called"
         as_of = pd.Timestamp((params or {}).get("as_of") or pd.Timestamp.now(tz="UTC").tz_localize(None))
         if isinstance(self.scorer, FlatScorer):  # a flat-export model takes the export's own rows
-            scores = self.scorer.score_rows(model_input, as_of, reasons=bool((params or {}).get("reasons", True)))
+            scores = self.scorer.score_rows(
+                model_input, as_of, reasons=bool((params or {}).get("reasons", True))
+            )
             scores["as_of"] = scores["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%S")
             return scores.reset_index(drop=True)
         try:

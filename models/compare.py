@@ -111,7 +111,9 @@ def evaluate_on_test(
     grades = assign_grades(p_model, model.grade_thresholds)
     segment_columns = [c for c in SEGMENT_COLUMNS if c in test.columns]
     segments = (
-        segment_metrics(y_test, p_model, test[segment_columns].reset_index(drop=True), min_rows=cfg.segment_min_rows)
+        segment_metrics(
+            y_test, p_model, test[segment_columns].reset_index(drop=True), min_rows=cfg.segment_min_rows
+        )
         if segment_columns
         else pd.DataFrame()
     )

@@ -29,9 +29,7 @@ def _series(values: Sequence | np.ndarray | pd.Series) -> pd.Series:
     return values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(values)
 
 
-def _numeric_shares(
-    reference: pd.Series, current: pd.Series, bins: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _numeric_shares(reference: pd.Series, current: pd.Series, bins: int) -> tuple[np.ndarray, np.ndarray]:
     ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
     cur = pd.to_numeric(current, errors="coerce").to_numpy(dtype=float)
     known = ref[~np.isnan(ref)]
@@ -87,6 +85,18 @@ def psi_level(value: float) -> str:
     return "stable"
 
 
+def readable_number(value: float) -> str:
+    """12.3, 158, 4,250, 23.8M: three significant digits, thousands separated, millions and billions named."""
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:.3g}B"
+    if size >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if size >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
 def _summary(values: pd.Series) -> str:
     """A one-phrase description of a column: the median of numbers, the most common category and its share."""
     if len(values) == 0:
@@ -95,7 +105,7 @@ def _summary(values: pd.Series) -> str:
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.notna().sum() == 0:
             return "all missing"
-        return f"median {float(numbers.median()):.3g}"
+        return f"median {readable_number(float(numbers.median()))}"
     shares = values.astype("str").fillna(MISSING).value_counts(normalize=True)
     return f"{shares.index[0]} ({shares.iloc[0]:.0%})"
 

@@ -60,19 +60,25 @@ def _email_text(frame: pd.DataFrame) -> pd.Series:
     )
 
 
+def _days_ago(days: pd.Series) -> pd.Series:
+    """'today', '1 day ago', '12 days ago'."""
+    whole = days.fillna(0).round().astype(int)
+    text = whole.astype(str) + np.where(whole == 1, " day ago", " days ago")
+    return text.where(whole > 0, "today")
+
+
 def _recency_text(frame: pd.DataFrame) -> pd.Series:
     days = _num(frame, "days_since_last_activity")
     whole = days.fillna(0).round().astype(int).astype(str)
     out = pd.Series("no recorded activity", index=frame.index, dtype="str")
-    out = out.where(days.isna(), "last activity " + whole + " days ago")
+    out = out.where(days.isna(), "last activity " + _days_ago(days))
     return out.where(~(days >= 60), "no activity for " + whole + " days")
 
 
 def _high_intent_recency_text(frame: pd.DataFrame) -> pd.Series:
     days = _num(frame, "days_since_last_high_intent")
-    whole = days.fillna(0).round().astype(int).astype(str)
     out = pd.Series("never visited pricing or asked for a demo", index=frame.index, dtype="str")
-    return out.where(days.isna(), "last pricing visit or demo request " + whole + " days ago")
+    return out.where(days.isna(), "last pricing visit or demo request " + _days_ago(days))
 
 
 HIGHLIGHTS = (
@@ -95,7 +101,11 @@ def _engagement_text(frame: pd.DataFrame) -> pd.Series:
     many = np.asarray([words for _, _, words in HIGHLIGHTS], dtype=object)[top]
     label = np.where(n == 1, one, many)
     highlight = np.where(n > 0, " (" + n.astype(str) + " " + label + " in 7 days)", "")
-    return "active on " + days + " days in the last 90" + trend + highlight
+    active = np.where(
+        days == "0", "no activity in the last 90 days", "active on " + days + " days in the last 90"
+    )
+    active = np.where(days == "1", "active on 1 day in the last 90", active)
+    return pd.Series(active + trend + highlight, index=frame.index, dtype="str")
 
 
 def _unsubscribe_text(frame: pd.DataFrame) -> pd.Series:

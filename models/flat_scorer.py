@@ -46,12 +46,16 @@ class FlatScorer:
     def score_frame(self, frame: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
         contributions = self.model.contributions(frame)
         names = self.model.feature_names
-        score = pd.Series(self.model.calibrator.predict(contributions.sum(axis=1).to_numpy()), index=frame.index)
+        score = pd.Series(
+            self.model.calibrator.predict(contributions.sum(axis=1).to_numpy()), index=frame.index
+        )
         groups = self.groups
         fit = contributions[[c for c in groups["fit"] if c in names]].sum(axis=1)
         intent = contributions[[c for c in groups["intent"] if c in names]].sum(axis=1)
         labels = {self.spec.feature_name(c): c for c in [*self.spec.fit_columns, *self.spec.intent_columns]}
-        words = flat_reasons(frame, contributions[names], self.positive_reasons, self.negative_reasons, labels)
+        words = flat_reasons(
+            frame, contributions[names], self.positive_reasons, self.negative_reasons, labels
+        )
         out = pd.DataFrame(
             {
                 "lead_id": frame[self.spec.feature_name(self.spec.id_column)].astype("str"),
@@ -96,7 +100,10 @@ def flat_reasons(
     rows = np.arange(len(values))[:, None]
     ranked, text = values[rows, order], sentences[rows, order]
     pos = [np.where(ranked[:, k] >= 0.02, text[:, k], "") for k in range(min(positive, values.shape[1]))]
-    neg = [np.where(ranked[:, -1 - k] <= -0.02, text[:, -1 - k], "") for k in range(min(negative, values.shape[1]))]
+    neg = [
+        np.where(ranked[:, -1 - k] <= -0.02, text[:, -1 - k], "")
+        for k in range(min(negative, values.shape[1]))
+    ]
     n = len(frame)
     signed = [np.where(p == "", "", "+ " + p.astype(object)) for p in pos] + [
         np.where(p == "", "", "- " + p.astype(object)) for p in neg

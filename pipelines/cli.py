@@ -185,6 +185,10 @@ def train(
             help="--input is a flat lead export (CSV/Parquet) described by this spec (file or shipped name)."
         ),
     ] = None,
+    card_dir: Annotated[
+        Path | None,
+        typer.Option(help="Also write the model card here (it is always logged to the MLflow run)."),
+    ] = None,
     input_table: InputTables = None,
     query: InputQueries = None,
 ) -> None:
@@ -234,6 +238,7 @@ def train(
             force_reason=force,
             source=describe_source(input_dir),
             config_path=config,
+            card_dir=card_dir,
         )
     from pipelines.summary import print_training_summary
 
@@ -358,6 +363,130 @@ def serve(
     from pipelines.serve import run_serve
 
     run_serve(model, host, port, workers)
+
+
+@app.command()
+def retrain(
+    input_dir: Annotated[str, typer.Option("--input", help=INPUT_HELP + " The full history.")],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            help="Retrain as the data were known on this date (e.g. today): later events are ignored."
+        ),
+    ],
+    config: Annotated[
+        Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for retrain_report.md and the model card (always logged to MLflow)."),
+    ] = None,
+    trailing_quarters: Annotated[
+        int | None,
+        typer.Option(help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."),
+    ] = None,
+    backtest_days: Annotated[
+        int | None, typer.Option(help="Backtest the champion on the leads as they were this many days ago.")
+    ] = None,
+    force: Annotated[
+        str | None, typer.Option(help="Promote to champion even if the gate refuses; give the reason.")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
+    ] = None,
+    card: Annotated[bool, typer.Option(help="Write the model card (charts and explanations).")] = True,
+) -> None:
+    """Quarterly retrain: a challenger on the trailing window against the champion on the latest mature quarter.
+
+    The evaluation quarter is the latest calendar quarter that ended at least model.maturity_days before
+    --as-of; the challenger tunes on the quarter before it and trains on the trailing quarters before that.
+    Both models are scored on the same leads, the promotion gate decides, and its verdict, reasons and
+    compared metrics are tagged on the new version. The report adds drift (PSI per input and for the score,
+    and the segments the champion now misses) and a backtest (the champion's grades --backtest-days ago
+    against what closed since). Exit code 0 when the challenger was promoted, 6 when it was not.
+
+    Examples:
+
+      leadscore retrain --input data/crm --as-of 2026-07-01
+
+      leadscore retrain --input data/crm --as-of 2026-07-01 --out reports/2026Q3 --trailing-quarters 6
+    """
+    from pipelines.retrain import retrain_command
+
+    code = retrain_command(
+        input_dir,
+        as_of,
+        config=config,
+        set_=set_,
+        out=out,
+        force=force,
+        truth=truth,
+        trailing_quarters=trailing_quarters,
+        backtest_days=backtest_days,
+        card=card,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def history(
+    model_name: Annotated[
+        str | None, typer.Option("--model-name", help="Registered model (default: registry.model_name).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Run configuration YAML (registry section).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.")] = None,
+) -> None:
+    """The audit trail: every registered version, newest first, with the promotion gate's decision, its reasons,
+    the metrics it compared, who or what triggered it and the date the data were taken as of.
+
+    Examples:
+
+      leadscore history
+
+      leadscore history --limit 8
+    """
+    from pipelines.history import history_command
+
+    raise typer.Exit(history_command(model_name, config, limit))
+
+
+@app.command()
+def card(
+    input_dir: Annotated[
+        str, typer.Option("--input", help=INPUT_HELP + " The tables the version was trained on.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Registered version: models:/<name>@<alias> or models:/<name>/<version>.")
+    ] = "models:/leadscore@champion",
+    out: Annotated[Path, typer.Option(help="Folder for model_card.html and model_card.md.")] = Path(
+        "model-card"
+    ),
+    previous: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare with this version instead of the previous champion, e.g. models:/leadscore/3."
+        ),
+    ] = None,
+    log: Annotated[
+        bool, typer.Option(help="Also attach the card to the version's MLflow run under card/.")
+    ] = True,
+    input_table: InputTables = None,
+    query: InputQueries = None,
+) -> None:
+    """Write the model card of a registered version for sales leadership: a self-contained HTML page (charts
+    embedded) and its Markdown twin. Training writes one automatically and logs it to the run.
+
+    Example: leadscore card --model models:/leadscore@champion --input data/crm --out model-card
+    """
+    from pipelines.card import card_from_registry
+
+    with expected_failures():
+        tables = _read_input(input_dir, input_table, query)
+        html_path, md_path = card_from_registry(model, tables, out, previous_uri=previous, log=log)
+    console.print(f"wrote {html_path} and {md_path}")
 
 
 @app.command()

@@ -35,7 +35,14 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     console.rule("3. train: features, ICP guardrail, LightGBM + calibration, baselines, MLflow")
     cfg = load_config()
     tables = read_tables(data_dir)
-    trained = run_train(tables, cfg, truth=history.truth, source=str(data_dir), trigger="leadscore demo")
+    trained = run_train(
+        tables,
+        cfg,
+        truth=history.truth,
+        source=str(data_dir),
+        trigger="leadscore demo",
+        card_dir=out / "card",
+    )
     print_training_summary(trained)
 
     console.rule("4. score the open leads with the champion")
@@ -45,3 +52,7 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     console.print(frame_table(grade_counts(scored.scores), title="grades"))
     console.print(frame_table(top_leads(scored.scores), title="top 10 open leads"))
     console.print(f"scores: {out / 'scores.parquet'}; MLflow: {tracking_uri()}")
+    if trained.card_paths:
+        console.print(
+            f"model card for sales leadership: {trained.card_paths[0]} (Markdown: {trained.card_paths[1]})"
+        )

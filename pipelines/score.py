@@ -116,10 +116,14 @@ def run_score(
     return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
 
 
-def run_score_flat(scorer, rows: pd.DataFrame, as_of: pd.Timestamp, output: Path | None, reasons: bool = True) -> ScoreResult:
+def run_score_flat(
+    scorer, rows: pd.DataFrame, as_of: pd.Timestamp, output: Path | None, reasons: bool = True
+) -> ScoreResult:
     """Score every row of a flat export with a flat-export model; write the scores atomically."""
     scores = rank(scorer.score_rows(rows, as_of, reasons).reset_index(drop=True))
-    accounting = pd.DataFrame({"status": ["read", "scored", "quarantined"], "leads": [len(rows), len(scores), 0]})
+    accounting = pd.DataFrame(
+        {"status": ["read", "scored", "quarantined"], "leads": [len(rows), len(scores), 0]}
+    )
     quarantine = pd.DataFrame(columns=["table", "row", "key", "column", "check", "value", "reason"])
     if output is not None:
         write_frame(scores, output)

@@ -13,8 +13,19 @@ def serve_command(model_uri: str, host: str, port: int, workers: int) -> list[st
     """The `mlflow models serve` command line for the artifact, in this environment (no conda, no virtualenv)."""
     mlflow_bin = Path(sys.executable).parent / "mlflow"
     return [
-        str(mlflow_bin), "models", "serve", "-m", model_uri, "--host", host, "--port", str(port),
-        "--workers", str(workers), "--env-manager", "local",
+        str(mlflow_bin),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--env-manager",
+        "local",
     ]
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from features.config import FeatureConfig, ICPConfig
 from features.flat import SourceSpec
@@ -32,6 +33,7 @@ class RegistryConfig(BaseModel):
     experiment: str = "leadscore"
     auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
     ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
+    model_card: bool = True  # write the model card at the end of every training run and log it to the run
 
 
 class ScoringConfig(BaseModel):
@@ -45,6 +47,43 @@ class ScoringConfig(BaseModel):
     negative_reasons: int = Field(2, ge=0)
 
 
+def current_user() -> str:
+    """$USER, else the login name the system knows, else "unknown" (e.g. a container without a user)."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class RetrainConfig(BaseModel):
+    """The quarterly retrain: window length, drift thresholds, backtest horizon, and who is asking."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Training window: this many calendar quarters before the validation quarter.
+    trailing_quarters: int = Field(8, ge=1)
+    # PSI at or above psi_threshold: the input "moved" and is named in the card; at or above psi_watch: "watch".
+    psi_threshold: float = Field(0.2, gt=0)
+    psi_watch: float = Field(0.1, gt=0)
+    # A segment (category of an input) "shifted" when the champion misses its win rate by this much beyond
+    # its overall miss on the quarter (and by 3 standard errors); segments under gap_min_rows are skipped.
+    gap_threshold: float = Field(0.1, gt=0, lt=1)
+    gap_min_rows: int = Field(30, ge=1)
+    # The backtest scores the leads as they were this many days before as_of.
+    backtest_days: int = Field(90, ge=1)
+    # Recorded as gate.trigger on the new version; {user} is replaced by $USER (or the login name).
+    trigger: str = "leadscore retrain by {user}"
+
+    @model_validator(mode="after")
+    def _watch_below_threshold(self) -> RetrainConfig:
+        if self.psi_watch > self.psi_threshold:
+            raise ValueError("psi_watch must not exceed psi_threshold")
+        return self
+
+    def trigger_text(self) -> str:
+        return self.trigger.replace("{user}", current_user())
+
+
 class PipelineConfig(BaseModel):
     """Everything a run needs besides the data."""
 
@@ -55,6 +94,7 @@ class PipelineConfig(BaseModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -35,14 +35,20 @@ def local_spark_session(app_name: str = "leadscore"):
     )
 
 
-def score_rows_with_spark(spark, model_uri: str, rows: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True):
+def score_rows_with_spark(
+    spark, model_uri: str, rows: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True
+):
     """Score flat lead rows through the artifact as a Spark UDF; returns a Spark DataFrame of score rows."""
-    import mlflow
     from pyspark.sql import functions as F
+
+    import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
     udf = mlflow.pyfunc.spark_udf(
-        spark, model_uri, result_type=RESULT_SCHEMA, env_manager="local",
+        spark,
+        model_uri,
+        result_type=RESULT_SCHEMA,
+        env_manager="local",
         params={"as_of": str(as_of), "reasons": reasons},
     )
     frame = spark.createDataFrame(rows.astype(object).where(rows.notna(), None))
@@ -51,7 +57,11 @@ def score_rows_with_spark(spark, model_uri: str, rows: pd.DataFrame, as_of: pd.T
 
 
 def score_tables_with_spark(
-    model_uri: str, tables: dict[str, pd.DataFrame], leads: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True
+    model_uri: str,
+    tables: dict[str, pd.DataFrame],
+    leads: pd.DataFrame,
+    as_of: pd.Timestamp,
+    reasons: bool = True,
 ) -> pd.DataFrame:
     """Score `leads` (with their accounts and activities from `tables`) on a local Spark session."""
     rows = tables_to_lead_rows({**tables, "leads": leads})

@@ -67,7 +67,9 @@ def partition(folder: Path, work: Path, count: int) -> Parts:
         if path is None:
             if table == "deals":
                 continue
-            raise InputError(f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)")
+            raise InputError(
+                f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
+            )
         writers: dict[int, pq.ParquetWriter] = {}
         lead_parts = []
         offset = 0
@@ -135,9 +137,14 @@ def run_score_streaming(
     quarantine_parts = [accounts_check.quarantine]
     with tempfile.TemporaryDirectory(prefix="leadscore-parts-") as tmp:
         work = Path(tmp)
-        n_leads = pq.ParquetFile(table_path(folder, "leads")).metadata.num_rows if format_of(
-            table_path(folder, "leads")  # type: ignore[arg-type]
-        ) == "parquet" else None
+        n_leads = (
+            pq.ParquetFile(table_path(folder, "leads")).metadata.num_rows
+            if format_of(
+                table_path(folder, "leads")  # type: ignore[arg-type]
+            )
+            == "parquet"
+            else None
+        )
         count = max(1, -(-(n_leads or chunk_size) // chunk_size))
         parts = partition(folder, work, count)
         counts = {"scored": 0, "quarantined": 0, "closed": 0}
@@ -150,23 +157,31 @@ def run_score_streaming(
                     tables[table] = frame
             if "leads" not in tables:
                 continue
-            tables.setdefault("activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW]))
+            tables.setdefault(
+                "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
+            )
             rows = {t: f for t, f in tables.items() if t != "accounts"}
             check = validate_tables(tables, as_of=as_of)
             part_quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
             quarantine_parts.append(_with_input_rows(part_quarantine, rows))
             valid = check.valid
             to_score, closed = open_leads(valid["leads"], valid.get("deals"))
-            scores = scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons) if len(to_score) else None
+            scores = (
+                scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons)
+                if len(to_score)
+                else None
+            )
             counts["quarantined"] += part_quarantine.loc[part_quarantine["table"] == "leads", "row"].nunique()
             counts["closed"] += len(closed)
             if scores is not None:
                 counts["scored"] += len(scores)
                 scores.to_parquet(work / f"scores-{part:04d}.parquet", index=False)
                 ranks.append(scores[["lead_id", "rank_score", "score", "grade"]].assign(part=part))
-        quarantine = pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True) if any(
-            len(q) for q in quarantine_parts
-        ) else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+        quarantine = (
+            pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True)
+            if any(len(q) for q in quarantine_parts)
+            else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+        )
         _write_ranked(work, ranks, output)
     write_frame(quarantine, quarantine_path_for(output))
     read = parts.read.get("leads", 0)
@@ -178,7 +193,9 @@ def run_score_streaming(
     )
     if read != counts["scored"] + counts["quarantined"] + counts["closed"]:
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
-    top = pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
+    top = (
+        pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
+    )
     summary = pd.concat(ranks, ignore_index=True) if ranks else None
     return ScoreResult(scores=top, quarantine=quarantine, accounting=accounting, grades=summary)
 

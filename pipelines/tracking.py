@@ -208,6 +208,8 @@ def log_training_run(
                 "quarantine": result.data.quarantine,
                 "row_counts": result.data.counts,
                 "importance": result.scorer.model.feature_importance(),
+                "test_scores": ev.test_scores,
+                "points_gains": ev.points_gains,
             }
         )
         # The artifact carries its own version, so every score it writes names it; registration is the next one.

@@ -7,7 +7,7 @@ minimum-data gate -> LightGBM + calibration -> baselines -> evaluation -> scorer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapsh
 from features.contracts import ContractError
 from features.flat import SourceSpec, build_flat_features, flat_categorical_features, flat_feature_groups
 from features.icp import exclude_disqualified, win_rate_by_tier
-from models.flat_scorer import FlatScorer
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
+from models.flat_scorer import FlatScorer
 from models.gate import check_minimum_data
 from models.promotion import GateDecision
 from models.scorer import LeadScorer, feature_frame, intent_cutpoints_from
@@ -52,6 +52,8 @@ class TrainResult:
     decision: GateDecision | None = None
     run_id: str | None = None
     version: str | None = None
+    card_paths: tuple[Path, Path] | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def training_data(
@@ -161,8 +163,9 @@ def run_train(
     source: str = "",
     config_path: Path | None = None,
     trigger: str = "leadscore train",
+    card_dir: Path | None = None,
 ) -> TrainResult:
-    """Train, evaluate, and (with `register`) log, register and gate the model in MLflow."""
+    """Train, evaluate, and (with `register`) log, register and gate the model in MLflow, and write its card."""
     from pipelines import tracking
 
     data = training_data(tables, cfg, truth)
@@ -180,7 +183,25 @@ def run_train(
             force_reason=force_reason,
             trigger=trigger,
         )
+        if cfg.registry.model_card:
+            attach_card(result, cfg, tables, champion, card_dir)
     return result
+
+
+def attach_card(
+    result: TrainResult,
+    cfg: PipelineConfig,
+    tables: dict[str, pd.DataFrame],
+    previous: Any,
+    card_dir: Path | None,
+) -> None:
+    """Write the model card of the new version and log it to its run; a failure warns, it does not undo the run."""
+    from pipelines.card import card_after_training
+
+    try:
+        result.card_paths = card_after_training(result, cfg, tables, previous, out_dir=card_dir)
+    except Exception as error:  # noqa: BLE001 - the version is registered and gated already
+        result.warnings.append(f"the model card could not be written: {error}")
 
 
 def run_train_flat(
@@ -205,21 +226,30 @@ def run_train_flat(
         raise ContractError(f"source {spec.name!r}: the export has no label column {spec.label_column!r}")
     id_name = spec.feature_name(spec.id_column)
     times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else pd.NaT
-    frame = features.assign(lead_id=features[id_name].astype("str"), snapshot_at=times, account_id=features[id_name])
+    frame = features.assign(
+        lead_id=features[id_name].astype("str"), snapshot_at=times, account_id=features[id_name]
+    )
     y = label.to_numpy(dtype=int)
     check_minimum_data(y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
     method = "out_of_time" if spec.timestamp_column else "grouped_random"
     split_cfg = cfg.model.split.model_copy(update={"method": method})
-    split = make_split(frame, cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": split_cfg})}))
+    split = make_split(
+        frame, cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": split_cfg})})
+    )
     groups = flat_feature_groups(spec)
     names = groups["fit"] + groups["intent"]
     categorical = [c for c in flat_categorical_features(spec) if c in names]
     model = train_conversion_model(frame, y, names, categorical, split, cfg.model)
     scorer = FlatScorer(
-        spec=spec, model=model, positive_reasons=cfg.scoring.positive_reasons,
-        negative_reasons=cfg.scoring.negative_reasons, model_name=cfg.registry.model_name,
+        spec=spec,
+        model=model,
+        positive_reasons=cfg.scoring.positive_reasons,
+        negative_reasons=cfg.scoring.negative_reasons,
+        model_name=cfg.registry.model_name,
     )
-    intent = model.contributions(frame.iloc[split.valid])[[c for c in groups["intent"] if c in names]].sum(axis=1)
+    intent = model.contributions(frame.iloc[split.valid])[[c for c in groups["intent"] if c in names]].sum(
+        axis=1
+    )
     scorer.intent_cutpoints = intent_cutpoints_from(intent)
     baselines = fit_baselines(frame, y, split, names, categorical, cfg.model, with_points=False)
     champion = tracking.load_champion(cfg.registry.model_name) if register else None
@@ -229,15 +259,37 @@ def run_train_flat(
     evaluation = evaluate_on_test(frame, y, split, model, baselines, cfg.model, None, champion_p)
     empty = pd.DataFrame()
     data = TrainingData(
-        frame=frame, y=y, excluded={}, too_recent=0, win_rate_by_tier=empty, quarantine=empty,
-        counts=pd.DataFrame({"table": [spec.name], "read": [len(rows)], "valid": [len(frame)], "quarantined": [0],
-                             "accounted": [True]}),
+        frame=frame,
+        y=y,
+        excluded={},
+        too_recent=0,
+        win_rate_by_tier=empty,
+        quarantine=empty,
+        counts=pd.DataFrame(
+            {
+                "table": [spec.name],
+                "read": [len(rows)],
+                "valid": [len(frame)],
+                "quarantined": [0],
+                "accounted": [True],
+            }
+        ),
         true_probability=None,
     )
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
     if register:
-        tracking.log_training_run(result, cfg, {"export": rows}, source=source, config_path=None,
-                                  force_reason=force_reason, trigger=trigger)
+        tracking.log_training_run(
+            result,
+            cfg,
+            {"export": rows},
+            source=source,
+            config_path=None,
+            force_reason=force_reason,
+            trigger=trigger,
+        )
+        if cfg.registry.model_card:
+            previous = champion if isinstance(champion, FlatScorer) and champion.spec == spec else None
+            attach_card(result, cfg, {}, previous, None)
     return result
 
 

@@ -24,5 +24,5 @@ def mlflow_store(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def fast_config():
-    """The shipped config with fewer bootstrap rounds (speed) and otherwise unchanged."""
-    return load_config(overrides=["model.bootstrap_rounds=20"])
+    """The shipped config with fewer bootstrap rounds and no model card (speed; the card has its own tests)."""
+    return load_config(overrides=["model.bootstrap_rounds=20", "registry.model_card=false"])

@@ -133,7 +133,12 @@ def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_sto
     from pipelines.db import read_scores_from_db
 
     db = f"duckdb:///{tmp_path / 'crm.duckdb'}"
-    assert runner.invoke(app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", db]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", db]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["train", "--input", db, "--set", "model.bootstrap_rounds=20"])
     assert result.exit_code == 0, result.output
     args = ["score", "--input", db, "--as-of", "2026-10-01", "--output", db, "--table", "lead_scores"]

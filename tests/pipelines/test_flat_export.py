@@ -20,7 +20,15 @@ def _export(n: int = 900) -> pd.DataFrame:
 def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     export = tmp_path / "Leads.csv"
     _export().to_csv(export, index=False)
-    args = ["train", "--input", str(export), "--source-spec", "x_education", "--set", "model.bootstrap_rounds=20"]
+    args = [
+        "train",
+        "--input",
+        str(export),
+        "--source-spec",
+        "x_education",
+        "--set",
+        "model.bootstrap_rounds=20",
+    ]
     # On this tiny, linear fixture logistic regression may edge out LightGBM: --force records why it goes live.
     result = runner.invoke(app, [*args, "--force", "first flat-export model"])
     assert result.exit_code == 0, result.output
@@ -30,7 +38,9 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     out = tmp_path / "scores.csv"
     new_leads = _export(60).drop(columns=["Converted"])
     new_leads.to_csv(tmp_path / "new.csv", index=False)
-    result = runner.invoke(app, ["score", "--input", str(tmp_path / "new.csv"), "--as-of", "2026-10-01", "--output", str(out)])
+    result = runner.invoke(
+        app, ["score", "--input", str(tmp_path / "new.csv"), "--as-of", "2026-10-01", "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out)
     assert len(scores) == 60 and scores["score"].between(0, 1).all()
@@ -44,7 +54,9 @@ def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
     from pipelines.train import run_train_flat
 
     spec = load_source_spec("x_education")
-    result = run_train_flat(_export(), spec, load_config(overrides=["model.bootstrap_rounds=20"]), register=False)
+    result = run_train_flat(
+        _export(), spec, load_config(overrides=["model.bootstrap_rounds=20"]), register=False
+    )
     used = set(result.scorer.model.feature_names)
     leaky = {spec.feature_name(c) for c in spec.leaky_columns} | set(spec.leaky_columns)
     assert not used & leaky

@@ -24,7 +24,16 @@ from pipelines.train import run_train
 
 AS_OF = pd.Timestamp("2026-10-01")
 URI = "models:/leadscore@champion"
-COMPARED = ["lead_id", "score", "grade", "fit_tier", "intent_band", "disqualified", "disqualify_reasons", "reasons"]
+COMPARED = [
+    "lead_id",
+    "score",
+    "grade",
+    "fit_tier",
+    "intent_band",
+    "disqualified",
+    "disqualify_reasons",
+    "reasons",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +50,11 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def champion(small_history, store):
-    run_train(small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), truth=small_history.truth)
+    run_train(
+        small_history.tables(),
+        load_config(overrides=["model.bootstrap_rounds=20"]),
+        truth=small_history.truth,
+    )
     return load_scorer(URI)
 
 
@@ -67,8 +80,11 @@ def _free_port() -> int:
 def server(champion):
     port = _free_port()
     proc = subprocess.Popen(
-        serve_command(URI, "127.0.0.1", port, 1), env=serve_environment(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        serve_command(URI, "127.0.0.1", port, 1),
+        env=serve_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -147,14 +163,19 @@ def test_missing_required_field_gets_400(small_history, server, sample_leads):
     assert status == 400 and "email" in answer["message"]
 
 
-def test_more_pricing_page_visits_raise_the_score_and_name_the_pricing_page(small_history, champion, sample_leads):
+def test_more_pricing_page_visits_raise_the_score_and_name_the_pricing_page(
+    small_history, champion, sample_leads
+):
     tables = small_history.tables()
     lead = sample_leads[-1]
     base = tables_to_lead_rows(tables, [lead])
     activities = json.loads(base.loc[0, "activities"])
     scores, texts = [], []
     for visits in (0, 3, 6):
-        extra = [{"activity_type": "pricing_page", "occurred_at": f"2026-09-{25 + k % 5:02d}T10:00:00"} for k in range(visits)]
+        extra = [
+            {"activity_type": "pricing_page", "occurred_at": f"2026-09-{25 + k % 5:02d}T10:00:00"}
+            for k in range(visits)
+        ]
         rows = base.assign(activities=json.dumps(activities + extra))
         out = _in_process(champion, rows).iloc[0]
         scores.append(out["score"])

@@ -1,0 +1,134 @@
+"""The audit trail: every registered version of the model, with the promotion gate's verdict, its reasons,
+the metrics it compared, who or what triggered it, and (for retrains) the date the data were taken as of.
+
+The trail lives on the model versions' tags in the MLflow registry (gate.* written by the promotion gate,
+retrain.* by `leadscore retrain`); this module only reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HISTORY_COLUMNS = (
+    "version",
+    "created",
+    "aliases",
+    "decision",
+    "reasons",
+    "metrics",
+    "trigger",
+    "gate_date",
+    "as_of",
+    "evaluation_quarter",
+    "compared_with",
+)
+
+
+def promotion_history(model_name: str) -> pd.DataFrame:
+    """One row per registered version of `model_name`, newest first.
+
+    Columns: version, created (registration time, naive UTC), aliases (comma-joined, e.g. "champion"),
+    decision (promoted / refused / "" when no gate ran), reasons (the gate's checks, " | "-joined), metrics
+    (JSON of the metrics compared), trigger, gate_date, as_of and evaluation_quarter (retrains only),
+    compared_with (the champion version a retrain measured the challenger against). Empty when the model has
+    no version.
+    """
+    from mlflow import MlflowClient
+    from pipelines.tracking import setup
+
+    setup()
+    client = MlflowClient()
+    versions = client.search_model_versions(f"name='{model_name}'")
+    aliases = _aliases_by_version(client, model_name) if versions else {}
+    rows = []
+    for v in versions:  # one row per registered version
+        tags = dict(v.tags or {})
+        rows.append(
+            {
+                "version": int(v.version),
+                "created": pd.Timestamp(int(v.creation_timestamp), unit="ms"),
+                "aliases": ",".join(aliases.get(str(v.version), [])),
+                "decision": tags.get("gate.decision", ""),
+                "reasons": tags.get("gate.reasons", ""),
+                "metrics": tags.get("gate.metrics", ""),
+                "trigger": tags.get("gate.trigger", ""),
+                "gate_date": tags.get("gate.date", ""),
+                "as_of": tags.get("retrain.as_of", ""),
+                "evaluation_quarter": tags.get("retrain.evaluation_quarter", ""),
+                "compared_with": tags.get("retrain.champion_version", ""),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    frame = frame.astype({c: "str" for c in HISTORY_COLUMNS if c not in ("version", "created")})
+    return frame.sort_values("version", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _aliases_by_version(client: Any, model_name: str) -> dict[str, list[str]]:
+    """version -> its aliases, sorted (searched versions do not carry their aliases)."""
+    by_version: dict[str, list[str]] = {}
+    for alias, version in sorted(client.get_registered_model(model_name).aliases.items()):
+        by_version.setdefault(str(version), []).append(alias)
+    return by_version
+
+
+def metrics_in_words(metrics_json: str) -> str:
+    """'{"challenger_auc": 0.79, "champion_auc": 0.78}' -> 'challenger_auc 0.790, champion_auc 0.780'."""
+    if not metrics_json:
+        return ""
+    try:
+        metrics = json.loads(metrics_json)
+    except json.JSONDecodeError:
+        return metrics_json
+    return ", ".join(f"{k} {v:.3f}" if isinstance(v, int | float) else f"{k} {v}" for k, v in metrics.items())
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The columns `leadscore history` prints, in words."""
+    return pd.DataFrame(
+        {
+            "version": history["version"].astype("str"),
+            "registered": pd.to_datetime(history["created"]).dt.strftime("%Y-%m-%d %H:%M"),
+            "data as of": history["as_of"],
+            "aliases": history["aliases"],
+            "decision": history["decision"].replace("", "(no gate)"),
+            "reasons": history["reasons"].str.replace(" | ", "; ", regex=False),
+            "metrics compared": history["metrics"].map(metrics_in_words),
+            "trigger": history["trigger"],
+        }
+    )
+
+
+def history_command(
+    model_name: str | None = None, config: Path | None = None, limit: int | None = None
+) -> int:
+    """`leadscore history`: print every version's promotion or refusal, newest first. Returns the exit code
+    (0; 3 when the configuration cannot be read)."""
+    from pipelines import exit_codes
+    from pipelines.console import console, frame_table
+    from pipelines.settings import ConfigError, load_config
+
+    try:
+        name = model_name or load_config(config).registry.model_name
+    except ConfigError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return exit_codes.BAD_INPUT
+    history = promotion_history(name)
+    if history.empty:
+        console.print(
+            f"No registered versions of {name!r} yet: `leadscore train` or `leadscore retrain` first."
+        )
+        return exit_codes.OK
+    shown = history.head(limit) if limit else history
+    promoted = int((history["decision"] == "promoted").sum())
+    refused = int((history["decision"] == "refused").sum())
+    console.print(
+        frame_table(
+            history_table(shown),
+            title=f"{name}: {len(history)} versions, {promoted} promoted, {refused} refused (newest first)",
+        )
+    )
+    return exit_codes.OK
