@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -63,17 +62,23 @@ def _generate_big(leads: int, out: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+MEASURE = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stdout.write(done.stdout + done.stderr)\n"
+    "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(done.returncode)\n"
+)
+
+
 def _peak_rss_of(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Seconds and peak resident memory (GiB) of a child command, and its output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak resident memory (GiB) of one command, measured by a fresh parent of its own."""
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(done.stdout + done.stderr)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kib <= before:
-        peak_kib = before  # getrusage keeps the largest child so far; run the biggest job first
+    peak_kib = int(done.stdout.rsplit("PEAK_KIB", 1)[1].split()[0])
     return seconds, peak_kib / 1024**2, done.stdout
 
 

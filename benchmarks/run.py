@@ -60,18 +60,31 @@ def machine_lines() -> list[str]:
     ]
 
 
-def run_features(quick: bool) -> tuple[str, float, str]:
-    """The feature benchmark's Markdown (its stdout), its run time and its command line."""
-    args = ["--leads", "5000", "--activities", "100000", "--repeats", "1"] if quick else []
-    command = [sys.executable, "-m", "benchmarks.bench_features", *args]
+def run_script(module: str, args: list[str]) -> tuple[str, float, str]:
+    """A benchmark script's Markdown (its stdout), its run time and its command line."""
+    command = [sys.executable, "-m", f"benchmarks.{module}", *args]
     began = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - began
-    shown = " ".join([".venv/bin/python -m benchmarks.bench_features", *args])
+    shown = " ".join([f".venv/bin/python -m benchmarks.{module}", *args])
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         return f"**Failed** (exit code {done.returncode}):\n\n```\n{tail}\n```", seconds, shown
     return done.stdout.strip(), seconds, shown
+
+
+def run_features(quick: bool) -> tuple[str, float, str]:
+    return run_script(
+        "bench_features", ["--leads", "5000", "--activities", "100000", "--repeats", "1"] if quick else []
+    )
+
+
+def run_generator(quick: bool) -> tuple[str, float, str]:
+    return run_script("bench_generator", [])
+
+
+def run_scoring(quick: bool) -> tuple[str, float, str]:
+    return run_script("bench_scoring", ["--leads", "20000", "--requests", "30"] if quick else [])
 
 
 def run_model(quick: bool) -> tuple[str, float, str]:
@@ -110,10 +123,16 @@ def main() -> None:
 
     load_before = os.getloadavg()
     began = time.perf_counter()
+    print("benchmarks: generator ...", file=sys.stderr, flush=True)
+    generator_md, generator_s, generator_cmd = run_generator(args.quick)
     print("benchmarks: features ...", file=sys.stderr, flush=True)
     features_md, features_s, features_cmd = run_features(args.quick)
     print(f"benchmarks: features done in {features_s:.0f} s; model ...", file=sys.stderr, flush=True)
     model_md, model_s, model_cmd = run_model(args.quick)
+    print(
+        "benchmarks: scoring at scale (2,000,000 leads) and online latency ...", file=sys.stderr, flush=True
+    )
+    scoring_md, scoring_s, scoring_cmd = run_scoring(args.quick)
     total = time.perf_counter() - began
     print(f"benchmarks: model done in {model_s:.0f} s; total {total:.0f} s", file=sys.stderr, flush=True)
 
@@ -125,7 +144,8 @@ def main() -> None:
             "See benchmarks/README.md for what each table measures.",
             "",
             *machine_lines(),
-            f"- Total run time: {total:.0f} s (features {features_s:.0f} s, model {model_s:.0f} s)"
+            f"- Total run time: {total:.0f} s (generator {generator_s:.0f} s, features {features_s:.0f} s, "
+            f"model {model_s:.0f} s, scoring {scoring_s:.0f} s)"
             + (" -- QUICK MODE, small sizes" if args.quick else ""),
             f"- Load average (1, 5, 15 min) before the run: {_load(load_before)}; after: "
             f"{_load(os.getloadavg())}. A 5-minute load well above 1 means other processes shared the "
@@ -133,6 +153,12 @@ def main() -> None:
             "",
             "Times on a shared machine are noisy: compare ratios measured in the same run, not absolute "
             "seconds across runs.",
+            "",
+            "# Synthetic CRM history",
+            "",
+            f"Reproduce: `{generator_cmd}`",
+            "",
+            _demote(generator_md),
             "",
             "# Feature pipeline",
             "",
@@ -146,6 +172,12 @@ def main() -> None:
             "`score` reuses the largest quality run's model)",
             "",
             _demote(model_md),
+            "",
+            "# Scoring at scale and online",
+            "",
+            f"Reproduce: `{scoring_cmd}`",
+            "",
+            _demote(scoring_md),
             "",
         ]
     )
