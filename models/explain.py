@@ -255,16 +255,19 @@ def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[s
     return summed
 
 
-def _sentences(frame: pd.DataFrame, concepts: Sequence[str]) -> np.ndarray:
-    """n_rows x n_concepts array of sentences."""
+def _sentences(frame: pd.DataFrame, concepts: Sequence[str], needed: np.ndarray) -> np.ndarray:
+    """n_rows x n_concepts array of sentences, built only where `needed` (a reason is shown), else ""."""
     texts = {name: text for name, _, text in CONCEPTS}
-    columns = []
-    for concept in concepts:
+    out = np.full((len(frame), len(concepts)), "", dtype=object)
+    for j, concept in enumerate(concepts):
+        rows = np.flatnonzero(needed[:, j])
+        if len(rows) == 0:
+            continue
         if concept in texts:
-            columns.append(texts[concept](frame).astype("str").to_numpy(dtype=object))
+            out[rows, j] = texts[concept](frame.iloc[rows]).astype("str").to_numpy(dtype=object)
         else:
-            columns.append(np.full(len(frame), concept.replace("_", " "), dtype=object))
-    return np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=object)
+            out[rows, j] = concept.replace("_", " ")
+    return out
 
 
 def top_reasons(
@@ -276,10 +279,14 @@ def top_reasons(
     a rounding error. Columns: reasons_positive, reasons_negative, reasons ('+ ...; - ...').
     """
     values = by_concept.to_numpy(dtype=float)
-    sentences = _sentences(frame, list(by_concept.columns))
     order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))[:, None]
     ranked_values = values[rows, order]
+    n_concepts = values.shape[1]
+    shown = np.zeros_like(values, dtype=bool)  # only the sentences that will be shown are written
+    shown_ranks = [*range(min(positive, n_concepts)), *range(n_concepts - min(negative, n_concepts), n_concepts)]
+    shown[rows, order[:, shown_ranks] if shown_ranks else order[:, :0]] = True
+    sentences = _sentences(frame, list(by_concept.columns), shown)
     ranked_sentences = sentences[rows, order]
     pos = [
         _join(ranked_sentences[:, k], ranked_values[:, k] >= min_abs)

@@ -61,18 +61,28 @@ def prepare_matrix(
         raise ValueError(f"categorical columns not among the features: {unknown_categorical}")
     learn = levels is None
     levels = dict(levels) if levels is not None else {}
+    numeric = [name for name in feature_names if name not in categorical]
+    numbers = _numeric_block(frame, numeric)
     columns: dict[str, Any] = {}
     for name in feature_names:  # a loop over columns, not rows
-        col = frame[name]
         if name in categorical:
-            values = col.astype("str")
+            values = frame[name].astype("str")
             if learn:
                 levels[name] = category_levels(values)
             known = levels[name]
             columns[name] = pd.Categorical(values.where(values.isin(known)), categories=known)
         else:
-            columns[name] = _to_float(col)
+            columns[name] = numbers[name]
     return pd.DataFrame(columns, index=frame.index), levels
+
+
+def _numeric_block(frame: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """Float arrays of the numeric features: one conversion of the whole block, column by column on failure."""
+    try:
+        block = frame[names].to_numpy(dtype=float, na_value=np.nan)
+        return {name: block[:, j] for j, name in enumerate(names)}
+    except (TypeError, ValueError):  # text or odd objects somewhere: find and name the column
+        return {name: _to_float(frame[name]) for name in names}
 
 
 def lightgbm_params(cfg: LightGBMConfig, seed: int) -> dict[str, Any]:
