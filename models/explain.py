@@ -284,7 +284,10 @@ def top_reasons(
     ranked_values = values[rows, order]
     n_concepts = values.shape[1]
     shown = np.zeros_like(values, dtype=bool)  # only the sentences that will be shown are written
-    shown_ranks = [*range(min(positive, n_concepts)), *range(n_concepts - min(negative, n_concepts), n_concepts)]
+    shown_ranks = [
+        *range(min(positive, n_concepts)),
+        *range(n_concepts - min(negative, n_concepts), n_concepts),
+    ]
     shown[rows, order[:, shown_ranks] if shown_ranks else order[:, :0]] = True
     sentences = _sentences(frame, list(by_concept.columns), shown)
     ranked_sentences = sentences[rows, order]
