@@ -38,6 +38,18 @@ InputQueries = Annotated[
 ]
 
 
+ConfigFile = Annotated[Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")]
+Overrides = Annotated[
+    list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
+]
+ForceReason = Annotated[
+    str | None, typer.Option(help="Promote to champion even if the gate refuses; give the reason.")
+]
+TruthFile = Annotated[
+    Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
+]
+
+
 def _read_input(input_: str, input_table: list[str] | None, query: list[str] | None, required=None):
     from features.vocab import TABLES
     from pipelines.sources import parse_assignments, read_input
@@ -167,18 +179,10 @@ def train(
     input_dir: Annotated[
         str, typer.Option("--input", help=INPUT_HELP + " With --source-spec: a flat export file.")
     ],
-    config: Annotated[
-        Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
-    ] = None,
-    force: Annotated[
-        str | None, typer.Option(help="Promote to champion even if the gate refuses; give the reason.")
-    ] = None,
-    truth: Annotated[
-        Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
-    ] = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
+    force: ForceReason = None,
+    truth: TruthFile = None,
     source_spec: Annotated[
         str | None,
         typer.Option(
@@ -374,12 +378,8 @@ def retrain(
             help="Retrain as the data were known on this date (e.g. today): later events are ignored."
         ),
     ],
-    config: Annotated[
-        Path | None, typer.Option(help="Run configuration YAML (default: the shipped one).")
-    ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override one config value, e.g. --set model.seed=3.")
-    ] = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for retrain_report.md and the model card (always logged to MLflow)."),
@@ -391,12 +391,8 @@ def retrain(
     backtest_days: Annotated[
         int | None, typer.Option(help="Backtest the champion on the leads as they were this many days ago.")
     ] = None,
-    force: Annotated[
-        str | None, typer.Option(help="Promote to champion even if the gate refuses; give the reason.")
-    ] = None,
-    truth: Annotated[
-        Path | None, typer.Option(help="Synthetic data only: true probabilities, to report the oracle AUC.")
-    ] = None,
+    force: ForceReason = None,
+    truth: TruthFile = None,
     card: Annotated[bool, typer.Option(help="Write the model card (charts and explanations).")] = True,
 ) -> None:
     """Quarterly retrain: a challenger on the trailing window against the champion on the latest mature quarter.
