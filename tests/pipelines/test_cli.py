@@ -16,11 +16,12 @@ runner = CliRunner()
 def test_help_lists_commands_with_examples():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("generate", "validate", "train", "demo"):
+    for command in ("generate", "validate", "train", "score", "serve", "card", "retrain", "history", "demo"):
         assert command in result.output
     assert "Examples" in result.output and "Exit codes" in result.output
-    generate_help = runner.invoke(app, ["generate", "--help"])
-    assert "--accounts" in generate_help.output and "Example" in generate_help.output
+    for command in ("generate", "validate", "train", "score", "serve", "card", "retrain", "history"):
+        text = runner.invoke(app, [command, "--help"]).output
+        assert "Example" in text, command
 
 
 def test_console_script_is_installed():
