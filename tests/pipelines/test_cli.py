@@ -151,3 +151,13 @@ def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_sto
     assert set(scores["model_version"]) == {"1"}
     missing_table = runner.invoke(app, args[:-2])
     assert missing_table.exit_code == 2 and "--table" in missing_table.output
+
+
+def test_demo_runs_the_whole_flow_on_small_data(tmp_path, mlflow_store):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--accounts", "2500", "--months", "18"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    for expected in ("data contract", "win rate by ICP fit tier", "points_model", "oracle AUC", "top 10 open leads"):
+        assert expected in flat, expected
+    assert (out / "scores.parquet").exists() and (out / "card" / "model_card.html").exists()
