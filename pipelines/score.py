@@ -146,7 +146,7 @@ def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
             "grade": top["grade"],
             "tier": top["fit_tier"],
             "intent": top["intent_band"],
-            "reasons": top["reasons"].str.slice(0, 160),
+            "reasons": top["reasons"],
         }
     )
 
