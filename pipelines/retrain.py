@@ -646,9 +646,9 @@ def log_retrain(result: RetrainResult, rcfg: RetrainConfig, cfg: PipelineConfig,
     for key, value in metrics.items():
         if pd.notna(value):
             client.log_metric(run_id, key, float(value))
-    for key, value in tags.items():
-        client.set_model_version_tag(cfg.registry.model_name, version, key, value)
-        client.set_tag(run_id, key, value)
+    for key, text in tags.items():
+        client.set_model_version_tag(cfg.registry.model_name, version, key, text)
+        client.set_tag(run_id, key, text)
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def print_training_summary(result: TrainResult) -> None:
         console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")
     if result.decision is not None:
         console.print(f"model version {result.version}: {result.decision.summary()}")
-    if getattr(result, "card_paths", None):
+    if result.card_paths is not None:
         console.print(f"model card: {result.card_paths[0]}")
-    for warning in getattr(result, "warnings", []):
+    for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -16,6 +16,7 @@ import pandas as pd
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 
 if TYPE_CHECKING:
+    from models.flat_scorer import FlatScorer
     from models.promotion import GateDecision
     from models.scorer import LeadScorer
     from pipelines.train import TrainResult
@@ -117,7 +118,7 @@ def example_input(scorer: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return example_lead_rows(tables)
 
 
-def log_scorer(scorer: LeadScorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
+def log_scorer(scorer: LeadScorer | FlatScorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
     """Log the scorer as the pyfunc artifact (signature + input example) and optionally register it."""
     from mlflow.models import infer_signature
 
