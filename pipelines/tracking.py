@@ -118,7 +118,9 @@ def example_input(scorer: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return example_lead_rows(tables)
 
 
-def log_scorer(scorer: LeadScorer | FlatScorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
+def log_scorer(
+    scorer: LeadScorer | FlatScorer, tables: dict[str, pd.DataFrame], registered_name: str | None
+) -> Any:
     """Log the scorer as the pyfunc artifact (signature + input example) and optionally register it."""
     from mlflow.models import infer_signature
 
@@ -145,7 +147,7 @@ def log_scorer(scorer: LeadScorer | FlatScorer, tables: dict[str, pd.DataFrame],
         )
 
 
-def scorer_for_example(scorer: LeadScorer, rows: pd.DataFrame, as_of: str) -> pd.DataFrame:
+def scorer_for_example(scorer: LeadScorer | FlatScorer, rows: pd.DataFrame, as_of: str) -> pd.DataFrame:
     from models.artifact import LeadScoreModel
 
     model = LeadScoreModel()

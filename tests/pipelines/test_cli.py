@@ -158,6 +158,12 @@ def test_demo_runs_the_whole_flow_on_small_data(tmp_path, mlflow_store):
     result = runner.invoke(app, ["demo", "--out", str(out), "--accounts", "2500", "--months", "18"])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    for expected in ("data contract", "win rate by ICP fit tier", "points_model", "oracle AUC", "top 10 open leads"):
+    for expected in (
+        "data contract",
+        "win rate by ICP fit tier",
+        "points_model",
+        "oracle AUC",
+        "top 10 open leads",
+    ):
         assert expected in flat, expected
     assert (out / "scores.parquet").exists() and (out / "card" / "model_card.html").exists()
