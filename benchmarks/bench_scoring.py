@@ -161,18 +161,22 @@ def run(leads: int = 2_000_000, requests: int = 300) -> str:
             str(out),
         ]
         seconds, peak, output = _peak_rss_of([*map(str, score), "--no-reasons"], env)
+        seconds_r, peak_r, _ = _peak_rss_of(list(map(str, score)), env)
         read = next((line for line in output.splitlines() if "read" in line), "")
+        scored = next((line for line in output.splitlines() if "scored" in line), "")
         p50, p99, mean = _online_latency(data, env, requests)
         lines = [
             "| measure | value | target |",
             "| --- | ---: | --- |",
             f"| batch, {leads:,} leads, no reasons: peak memory | {peak:.2f} GiB | under 2 GiB |",
             f"| batch, {leads:,} leads, no reasons: wall time | {seconds:.0f} s | |",
+            f"| batch, {leads:,} leads, with reasons: peak memory | {peak_r:.2f} GiB | under 2 GiB |",
+            f"| batch, {leads:,} leads, with reasons: wall time | {seconds_r:.0f} s | |",
             f"| online, 1 lead with reasons: p50 | {p50:.1f} ms | at most 10 ms |",
             f"| online, 1 lead with reasons: p99 | {p99:.1f} ms | at most 25 ms |",
             f"| online, 1 lead with reasons: mean | {mean:.1f} ms | |",
             "",
-            f"Batch accounting line: `{read.strip()}`",
+            f"Batch accounting lines: `{read.strip()}`, `{scored.strip()}`",
         ]
         return "\n".join(lines)
     finally:
