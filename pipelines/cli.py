@@ -269,6 +269,7 @@ def score(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
+    set_: Overrides = None,
     engine: Annotated[
         str, typer.Option(help="pandas (in process) or spark (local Spark, the spark extra).")
     ] = "pandas",
@@ -305,7 +306,7 @@ def score(
     when = pd.Timestamp(as_of)
     to_database = is_database_url(output)
     with expected_failures():
-        cfg = _config(config, None)
+        cfg = _config(config, set_)
         scorer = load_scorer(model)
         flat = isinstance(scorer, FlatScorer)
         streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database

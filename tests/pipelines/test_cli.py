@@ -167,3 +167,24 @@ def test_demo_runs_the_whole_flow_on_small_data(tmp_path, mlflow_store):
     ):
         assert expected in flat, expected
     assert (out / "scores.parquet").exists() and (out / "card" / "model_card.html").exists()
+
+
+def test_score_exits_5_when_too_many_leads_are_quarantined(tmp_path, mlflow_store):
+    clean, dirty = tmp_path / "clean", tmp_path / "dirty"
+    runner.invoke(
+        app, ["generate", "--accounts", "2500", "--months", "18", "--seed", "5", "--out", str(clean)]
+    )
+    assert (
+        runner.invoke(app, ["train", "--input", str(clean), "--set", "registry.model_card=false"]).exit_code
+        == 0
+    )
+    runner.invoke(
+        app, ["generate", "--accounts", "300", "--months", "6", "--out", str(dirty), "--dirty-rows", "20"]
+    )
+    args = ["score", "--input", str(dirty), "--as-of", "2026-10-01", "--output", str(tmp_path / "s.csv")]
+    assert (
+        runner.invoke(app, args).exit_code == exit_codes.QUARANTINE_OVER_LIMIT
+    )  # planted defects and their cascades: over 5 %
+    relaxed = runner.invoke(app, [*args, "--set", "scoring.max_quarantine_share=0.2"])
+    assert relaxed.exit_code == 0, relaxed.output
+    assert (tmp_path / "s.csv").exists() and (tmp_path / "s.quarantine.csv").exists()
