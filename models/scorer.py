@@ -6,7 +6,7 @@ what makes every kind of scoring run the one feature implementation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,6 @@ class LeadScorer:
     negative_reasons: int = 2
     model_name: str = "leadscore"
     model_version: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def groups(self) -> dict[str, list[str]]:
@@ -132,9 +131,13 @@ def intent_band(intent_contribution: pd.Series, cutpoints: tuple[float, float]) 
     return pd.Series(band, index=intent_contribution.index, dtype="str")
 
 
-def intent_cutpoints_from(intent_contribution: pd.Series) -> tuple[float, float]:
-    """Medium from the median, high from the 80th percentile of a reference window's intent contributions."""
-    values = intent_contribution.to_numpy(dtype=float)
+def intent_cutpoints_from(
+    model: TrainedModel, reference: pd.DataFrame, intent_features: list[str]
+) -> tuple[float, float]:
+    """Medium from the median, high from the 80th percentile of the intent features' contribution (log-odds)
+    on a reference window (the validation window)."""
+    contributions = model.contributions(reference)
+    values = contributions[[c for c in intent_features if c in contributions.columns]].sum(axis=1).to_numpy()
     return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.8))
 
 

@@ -111,8 +111,7 @@ def run_score(
     if read != len(scores) + lead_quarantined + len(closed):
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
     if output is not None:
-        write_frame(scores, output)
-        write_frame(quarantine, quarantine_path_for(output))
+        write_scores_file(scores, quarantine, output)
     return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
 
 
@@ -126,9 +125,13 @@ def run_score_flat(
     )
     quarantine = pd.DataFrame(columns=["table", "row", "key", "column", "check", "value", "reason"])
     if output is not None:
-        write_frame(scores, output)
-        write_frame(quarantine, quarantine_path_for(output))
+        write_scores_file(scores, quarantine, output)
     return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+
+
+def write_scores_file(scores: pd.DataFrame, quarantine: pd.DataFrame, output: Path) -> list[Path]:
+    """The scores (Parquet or CSV by suffix) and the quarantine CSV beside them, each written atomically."""
+    return [write_frame(scores, output), write_frame(quarantine, quarantine_path_for(output))]
 
 
 def quarantine_path_for(output: Path) -> Path:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from features.vocab import TABLES
-from pipelines.io import InputError, read_tables, write_frame, write_tables
+from pipelines.io import InputError, read_tables, write_tables
 
 if TYPE_CHECKING:
     from pipelines.score import ScoreResult
@@ -106,9 +106,6 @@ def write_score_output(
         ]
     if table:
         raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
-    from pipelines.score import quarantine_path_for
+    from pipelines.score import write_scores_file
 
-    path = Path(location)
-    write_frame(result.scores, path)
-    write_frame(result.quarantine, quarantine_path_for(path))
-    return [str(path), str(quarantine_path_for(path))]
+    return [str(p) for p in write_scores_file(result.scores, result.quarantine, Path(location))]

@@ -48,6 +48,13 @@ def _batches(path: Path) -> Iterator[pd.DataFrame]:
         yield from pd.read_csv(path, chunksize=BATCH_ROWS)
 
 
+def _row_count(path: Path) -> int:
+    """Rows of a table file: Parquet from its metadata, CSV by reading one column in batches."""
+    if format_of(path) == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    return sum(len(chunk) for chunk in pd.read_csv(path, usecols=["lead_id"], chunksize=BATCH_ROWS))
+
+
 def _hash_part(keys: pd.Series, count: int) -> np.ndarray:
     return (pd.util.hash_array(keys.astype("str").to_numpy(dtype=object)) % count).astype(int)
 
@@ -132,20 +139,15 @@ def run_score_streaming(
     accounts_path = table_path(folder, "accounts")
     if accounts_path is None:
         raise InputError(f"{folder}: table 'accounts' is missing (expected accounts.parquet or accounts.csv)")
+    leads_path = table_path(folder, "leads")
+    if leads_path is None:
+        raise InputError(f"{folder}: table 'leads' is missing (expected leads.parquet or leads.csv)")
     accounts_check = validate_table("accounts", read_frame(accounts_path), as_of=as_of)
     accounts = accounts_check.valid["accounts"]
     quarantine_parts = [accounts_check.quarantine]
     with tempfile.TemporaryDirectory(prefix="leadscore-parts-") as tmp:
         work = Path(tmp)
-        n_leads = (
-            pq.ParquetFile(table_path(folder, "leads")).metadata.num_rows
-            if format_of(
-                table_path(folder, "leads")  # type: ignore[arg-type]
-            )
-            == "parquet"
-            else None
-        )
-        count = max(1, -(-(n_leads or chunk_size) // chunk_size))
+        count = max(1, -(-_row_count(leads_path) // chunk_size))
         parts = partition(folder, work, count)
         counts = {"scored": 0, "quarantined": 0, "closed": 0}
         ranks = []

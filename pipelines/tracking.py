@@ -283,8 +283,10 @@ def load_scorer(model_uri: str) -> LeadScorer:
     setup()
     model = mlflow.pyfunc.load_model(model_uri)
     scorer = model.unwrap_python_model().scorer
-    if not scorer.model_version and model_uri.startswith("models:/"):
-        scorer.model_version = str(model.metadata.run_id and _version_of(model_uri))
+    if not scorer.model_version and model_uri.startswith(
+        "models:/"
+    ):  # artifacts logged before versions were bundled
+        scorer.model_version = _version_of(model_uri)
     return scorer
 
 

@@ -124,9 +124,7 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
         negative_reasons=cfg.scoring.negative_reasons,
         model_name=model_name,
     )
-    valid = data.frame.iloc[split.valid]
-    intent = scorer.model.contributions(valid)[[c for c in groups["intent"] if c in names]].sum(axis=1)
-    scorer.intent_cutpoints = intent_cutpoints_from(intent)
+    scorer.intent_cutpoints = intent_cutpoints_from(model, data.frame.iloc[split.valid], groups["intent"])
     return scorer, split
 
 
@@ -247,10 +245,7 @@ def run_train_flat(
         negative_reasons=cfg.scoring.negative_reasons,
         model_name=cfg.registry.model_name,
     )
-    intent = model.contributions(frame.iloc[split.valid])[[c for c in groups["intent"] if c in names]].sum(
-        axis=1
-    )
-    scorer.intent_cutpoints = intent_cutpoints_from(intent)
+    scorer.intent_cutpoints = intent_cutpoints_from(model, frame.iloc[split.valid], groups["intent"])
     baselines = fit_baselines(frame, y, split, names, categorical, cfg.model, with_points=False)
     champion = tracking.load_champion(cfg.registry.model_name) if register else None
     champion_p = None
