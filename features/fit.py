@@ -4,15 +4,24 @@ Firmographics are taken as they stand in the accounts table (the CRM keeps no hi
 only time-dependent fit features are company_age_years and is_duplicate, both computed against the
 snapshot time. Missing categorical values read "unknown" (region: "other"), so every categorical
 column is a plain string column without gaps.
+
+The same code serves one lead online and millions in a batch, so the work is done on numpy arrays
+and in plain Python over the *distinct* texts of a column (factorised once), not with per-call
+pandas string methods; the results are those of pandas' str methods (pyarrow-backed "str" dtype).
 """
 
 from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.titles import normalise_titles
+from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
 UNKNOWN = "unknown"
@@ -36,6 +45,23 @@ FIT_FEATURES = (
 )
 # Gmail ignores dots in the local part; every provider here ignores a "+tag".
 _DOTLESS_DOMAINS = ("gmail.com", "googlemail.com")
+_STR = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+# A column's values: a numpy array, or an extension array for pandas' own dtypes ("str", tz-aware...).
+Values: TypeAlias = np.ndarray | pd.api.extensions.ExtensionArray
+# pandas' str methods give Python `re` results (they use pyarrow's RE2 only where it agrees), so the
+# patterns run here in `re` as they were written for pandas.
+_EMAIL_DOMAIN = re.compile(r"@([^@\s]+)$")
+_PLUS_TAG = re.compile(r"\+[^@]*@")
+_MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
+_SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
+_FEW = 16  # up to this many rows, plain Python beats pandas' per-call overhead
+
+
+class _Text(NamedTuple):
+    """A text column factorised: each row's position in `texts` (-1 when missing) and the distinct texts."""
+
+    codes: np.ndarray
+    texts: list[str]
 
 
 def fit_features(
@@ -46,48 +72,85 @@ def fit_features(
     icp: ICPConfig,
 ) -> pd.DataFrame:
     """The FIT_FEATURES columns, one row per snapshot row (same index)."""
-    lead = _rows_for(leads, "lead_id", snapshots["lead_id"])
-    account = _rows_for(accounts, "account_id", lead["account_id"])
-    snapshot_at = pd.to_datetime(snapshots["snapshot_at"]).reset_index(drop=True)
-    employees = pd.to_numeric(account["employee_count"], errors="coerce").astype(float)
-    revenue = pd.to_numeric(account["annual_revenue"], errors="coerce").astype(float)
-    country = _text(account["country"]).str.upper().fillna(UNKNOWN)
-    overlap, stack_size = tech_counts(account["tech_stack"], icp.desired_tech)
-    titles = normalise_titles(lead["job_title"])
-    duplicate_since = duplicate_since_times(leads)
-    features = pd.DataFrame(
-        {
-            "industry": _text(account["industry"]).str.lower().fillna(UNKNOWN),
-            "employee_count": employees,
-            "employee_band": band_labels(
-                employees, config.employee_band_edges, count_band_names(config.employee_band_edges)
-            ),
-            "annual_revenue": revenue,
-            "revenue_band": band_labels(
-                revenue, config.revenue_band_edges, money_band_names(config.revenue_band_edges)
-            ),
-            "country": country,
-            "region": region_of(country, config.region_by_country),
-            "company_age_years": years_between(pd.to_datetime(account["created_at"]), snapshot_at),
-            "tech_overlap_count": overlap,
-            "tech_stack_size": stack_size,
-            "seniority": titles["seniority"],
-            "department": titles["department"],
-            "email_domain_type": email_domain_type(lead["email"], account["domain"], icp),
-            "lead_source": normalise_lead_source(lead["lead_source"]),
-            "is_duplicate": is_duplicate_at(lead["lead_id"], duplicate_since, snapshot_at),
-        }
+    lead_ids = _numpy(_column(snapshots, "lead_id"))
+    lead_at = _first_positions(_column(leads, "lead_id"), lead_ids)
+    account_at = _first_positions(
+        _column(accounts, "account_id"), _values_at(_column(leads, "account_id"), lead_at)
     )
-    features.index = snapshots.index
-    return features
+    snapshot_at = _times(_column(snapshots, "snapshot_at"))
+    emails = _stripped_lower(_read_text(_column(leads, "email")))  # of all leads: duplicates need them
+    features = {
+        **_company_features(accounts, account_at, snapshot_at, config, icp),
+        **_person_features(leads, lead_at),
+        "email_domain_type": _domain_types(
+            _Text(_take(emails.codes, lead_at), emails.texts),
+            _text_at(_column(accounts, "domain"), account_at),
+            icp,
+        ),
+        "is_duplicate": _is_duplicate(lead_ids, *_repeats(leads, emails), snapshot_at),
+    }
+    return _frame({name: features[name] for name in FIT_FEATURES}, snapshots.index)
+
+
+def _company_features(
+    accounts: pd.DataFrame,
+    account_at: np.ndarray,
+    snapshot_at: np.ndarray,
+    config: FeatureConfig,
+    icp: ICPConfig,
+) -> dict[str, np.ndarray]:
+    """The firmographic features of the accounts at the positions."""
+    employees = _numbers_at(_column(accounts, "employee_count"), account_at)
+    revenue = _numbers_at(_column(accounts, "annual_revenue"), account_at)
+    industry = _text_at(_column(accounts, "industry"), account_at)
+    country = _text_at(_column(accounts, "country"), account_at)
+    countries = [*_cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
+    overlap, stack_size = _tech_counts(
+        _text_at(_column(accounts, "tech_stack"), account_at), icp.desired_tech
+    )
+    created_at = _times_at(_column(accounts, "created_at"), account_at)
+    return {
+        "industry": _per_row([*_cased(industry.texts, upper=False), UNKNOWN], industry.codes),
+        "employee_count": employees,
+        "employee_band": _bands(
+            employees, config.employee_band_edges, _names_of(count_band_names, config.employee_band_edges)
+        ),
+        "annual_revenue": revenue,
+        "revenue_band": _bands(
+            revenue, config.revenue_band_edges, _names_of(money_band_names, config.revenue_band_edges)
+        ),
+        "country": _per_row(countries, country.codes),
+        "region": _per_row(_regions(countries, config.region_by_country), country.codes),
+        "company_age_years": _years_between(created_at, snapshot_at),
+        "tech_overlap_count": overlap,
+        "tech_stack_size": stack_size,
+    }
+
+
+def _person_features(leads: pd.DataFrame, lead_at: np.ndarray) -> dict[str, np.ndarray]:
+    """Seniority, department and lead source of the leads at the positions."""
+    title = _text_at(_column(leads, "job_title"), lead_at)
+    seniority, department = title_labels([*title.texts, ""])  # "" stands for a missing title
+    return {
+        "seniority": _per_row(seniority, title.codes),
+        "department": _per_row(department, title.codes),
+        "lead_source": _lead_sources(_text_at(_column(leads, "lead_source"), lead_at)),
+    }
+
+
+def _frame(columns: dict[str, Values], index: pd.Index) -> pd.DataFrame:
+    """The columns as a frame, object arrays as "str" columns."""
+    texts = [name for name, values in columns.items() if values.dtype == object]
+    if texts:  # converted in one go: a conversion's fixed cost is larger than its work on one row
+        combined = _str(np.concatenate([columns[name] for name in texts]))
+        size = len(index)
+        columns.update({name: combined[i * size : (i + 1) * size] for i, name in enumerate(texts)})
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def band_labels(values: pd.Series, edges: tuple[float, ...], names: list[str]) -> pd.Series:
     """The name of the band [edge_i, edge_i+1) of each value; "unknown" below the first edge or missing."""
-    position = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right") - 1
-    known = (position >= 0) & values.notna().to_numpy()
-    bands = np.where(known, np.asarray(names, dtype=object)[np.clip(position, 0, None)], UNKNOWN)
-    return pd.Series(bands, index=values.index, dtype="str")
+    return pd.Series(_str(_bands(values.to_numpy(dtype=float), edges, names)), index=values.index)
 
 
 def count_band_names(edges: tuple[int, ...]) -> list[str]:
@@ -104,34 +167,27 @@ def money_band_names(edges: tuple[float, ...]) -> list[str]:
 
 def region_of(country: pd.Series, region_by_country: dict[str, str]) -> pd.Series:
     """The sales region of an ISO country code, "other" when the country is not mapped."""
-    upper = {code.upper(): region for code, region in region_by_country.items()}
-    return country.map(upper).fillna("other").astype("str")
+    codes, distinct = pd.factorize(country.to_numpy())
+    regions = _per_row([*_regions(distinct.tolist(), region_by_country), "other"], codes)
+    return pd.Series(_str(regions), index=country.index, name=country.name)
 
 
 def years_between(start: pd.Series, end: pd.Series) -> pd.Series:
     """Years from start to end (NaN when start is missing, 0 when start is after end)."""
-    days = (end.reset_index(drop=True) - start.reset_index(drop=True)) / pd.Timedelta(days=1)
-    return pd.Series((days / DAYS_PER_YEAR).clip(lower=0).to_numpy(dtype=float), index=start.index)
+    return pd.Series(_years_between(_times(_values(start)), _times(_values(end))), index=start.index)
 
 
 def tech_counts(tech_stack: pd.Series, desired: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
     """How many desired tools are in each ';'-joined stack, and how many distinct tools it lists."""
-    codes, stacks = pd.factorize(_text(tech_stack).fillna("").str.lower(), use_na_sentinel=False)
-    tools = pd.Series(stacks, dtype="str").str.split(";").explode().str.strip()
-    tools = tools[tools != ""].reset_index().drop_duplicates()
-    tools.columns = ["stack", "tool"]
-    size = np.bincount(tools["stack"].to_numpy(), minlength=len(stacks))
-    wanted = tools["stack"][tools["tool"].isin(desired)].to_numpy()
-    overlap = np.bincount(wanted, minlength=len(stacks))
-    return (
-        pd.Series(overlap[codes], index=tech_stack.index, dtype="int64"),
-        pd.Series(size[codes], index=tech_stack.index, dtype="int64"),
-    )
+    overlap, size = _tech_counts(_read_text(_values(tech_stack)), desired)
+    return pd.Series(overlap, index=tech_stack.index), pd.Series(size, index=tech_stack.index)
 
 
 def email_domains(email: pd.Series) -> pd.Series:
     """The lower-case domain after the last "@" (missing when there is none)."""
-    return _text(email).str.strip().str.lower().str.extract(r"@([^@\s]+)$", expand=False)
+    text = _stripped_lower(_read_text(_values(email)))
+    domains = _per_row([*(_domain_of(t) for t in text.texts), None], text.codes)
+    return pd.Series(_str(domains), index=email.index, name=email.name)
 
 
 def email_domain_type(email: pd.Series, account_domain: pd.Series, icp: ICPConfig) -> pd.Series:
@@ -139,27 +195,14 @@ def email_domain_type(email: pd.Series, account_domain: pd.Series, icp: ICPConfi
 
     An email without a domain reads "unknown": it is neither shown to be free nor to be business.
     """
-    domain = email_domains(email)
-    company = _text(account_domain).str.strip().str.lower()
-    competitor = _is_domain_of(domain, icp.competitor_domains) | _is_domain_of(
-        company, icp.competitor_domains
-    )
-    free = domain.isin(icp.free_email_domains)
-    kind = np.select(
-        [competitor.to_numpy(), free.to_numpy(), domain.isna().to_numpy()],
-        ["competitor", "free", UNKNOWN],
-        default="business",
-    )
-    return pd.Series(kind, index=email.index, dtype="str")
+    emails = _stripped_lower(_read_text(_values(email)))
+    kinds = _domain_types(emails, _read_text(_values(account_domain)), icp)
+    return pd.Series(_str(kinds), index=email.index)
 
 
 def normalised_emails(email: pd.Series) -> pd.Series:
     """Emails as the mailbox they reach: lower case, "+tag" dropped, Gmail dots dropped."""
-    text = _text(email).str.strip().str.lower().str.replace(r"\+[^@]*@", "@", regex=True)
-    parts = text.str.extract(r"^(?P<local>[^@]*)@(?P<domain>[^@\s]+)$")
-    dotless = parts["domain"].isin(_DOTLESS_DOMAINS)
-    local = parts["local"].where(~dotless, parts["local"].str.replace(".", "", regex=False))
-    return (local + "@" + parts["domain"]).astype("str")
+    return pd.Series(_str(_mailboxes(_stripped_lower(_read_text(_values(email))))), index=email.index)
 
 
 def duplicate_since_times(leads: pd.DataFrame) -> pd.Series:
@@ -168,50 +211,307 @@ def duplicate_since_times(leads: pd.DataFrame) -> pd.Series:
     Indexed by lead_id; leads that are the first with their mailbox (or have no valid email) are
     absent. Ties in created_at go to the smaller lead_id, so exactly one lead per mailbox is the original.
     """
-    frame = pd.DataFrame(
-        {
-            "lead_id": leads["lead_id"].to_numpy(),
-            "mailbox": normalised_emails(leads["email"]).to_numpy(),
-            "created_at": pd.to_datetime(leads["created_at"]).to_numpy(),
-        }
-    ).dropna(subset=["mailbox"])
-    frame = frame.sort_values(["mailbox", "created_at", "lead_id"], kind="stable")
-    first_created = frame.groupby("mailbox", sort=False)["created_at"].transform("first")
-    later = frame["mailbox"].duplicated(keep="first")
-    repeats = frame.loc[later, ["lead_id"]].assign(since=first_created[later])
-    return repeats.drop_duplicates("lead_id").set_index("lead_id")["since"]
+    lead_ids = leads["lead_id"].to_numpy()
+    mailboxes = _mailboxes(_stripped_lower(_read_text(_values(leads["email"]))))
+    rows, since = _duplicate_since(lead_ids, mailboxes, _times(_values(leads["created_at"])))
+    # The index type is inferred from all lead ids (as a frame of them would be), then subset.
+    return pd.Series(since, index=pd.Index(lead_ids, name="lead_id")[rows], name="since")
 
 
 def is_duplicate_at(lead_id: pd.Series, duplicate_since: pd.Series, snapshot_at: pd.Series) -> pd.Series:
     """True when an earlier lead with the same mailbox existed strictly before the snapshot."""
-    # reindex, not map: Series.map with a datetime-valued Series fails on pandas 3 string keys.
-    since = pd.Series(pd.to_datetime(duplicate_since.reindex(lead_id.to_numpy()).to_numpy()))
-    flags = (since < snapshot_at.reset_index(drop=True)).fillna(False).to_numpy(dtype=bool)
+    if not duplicate_since.index.is_unique:
+        raise ValueError("cannot reindex on an axis with duplicate labels")
+    flags = _is_duplicate(
+        lead_id.to_numpy(),
+        _values(duplicate_since.index),
+        _times(_values(duplicate_since)),
+        _times(_values(snapshot_at)),
+    )
     return pd.Series(flags, index=lead_id.index, dtype=bool)
 
 
 def normalise_lead_source(source: pd.Series) -> pd.Series:
     """Lead source as a vocabulary code ("Paid Search" -> paid_search); anything else is "other"."""
-    code = _text(source).str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
-    return code.where(code.isin(LEAD_SOURCES), "other").astype("str")
+    return pd.Series(_str(_lead_sources(_read_text(_values(source)))), index=source.index, name=source.name)
 
 
-def _rows_for(table: pd.DataFrame, key: str, ids: pd.Series) -> pd.DataFrame:
-    """The rows of `table` whose `key` equals each id, in order (all-missing rows for unknown ids)."""
-    unique = table.drop_duplicates(key, keep="first").set_index(key, drop=False)
-    return unique.reindex(ids.to_numpy()).reset_index(drop=True)
+# --- columns and rows of a table --------------------------------------------------------------
 
 
-def _is_domain_of(domain: pd.Series, owners: tuple[str, ...]) -> pd.Series:
-    """Whether each domain is one of `owners` or a subdomain of one."""
+def _column(frame: pd.DataFrame, name: str) -> Values:
+    """frame[name]'s values."""
+    return _values(frame[name])
+
+
+def _values(column: pd.Series | pd.Index) -> Values:
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+
+
+def _series(values: Values) -> pd.Series:
+    """The values as a Series of their own dtype (for the pandas fallbacks of unusual dtypes)."""
+    return pd.Series(values, dtype=values.dtype, copy=False)
+
+
+def _numpy(values: Values) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else values.to_numpy()
+
+
+def _is_numpy(values: Values, kinds: str) -> bool:
+    return isinstance(values, np.ndarray) and values.dtype.kind in kinds
+
+
+def _first_positions(keys: Values, ids: np.ndarray) -> np.ndarray:
+    """Position of the first key equal to each id, -1 when there is none.
+
+    As reindexing the keys (de-duplicated) on the ids finds them.
+    """
+    values = _numpy(keys)
+    if pd.isna(values).any():  # whether a missing id finds a missing key depends on pandas' types
+        index = pd.Index(keys, dtype=keys.dtype)
+        first = np.flatnonzero(~index.duplicated(keep="first"))
+        found = index[first].get_indexer(ids)
+        return np.where(found < 0, -1, np.append(first, -1)[found])
+    first_of = dict(zip(reversed(values.tolist()), range(len(values) - 1, -1, -1), strict=True))
+    return np.array([first_of.get(key, -1) for key in ids.tolist()], dtype=np.intp)
+
+
+def _values_at(values: Values, positions: np.ndarray) -> np.ndarray:
+    """The values at positions, NaN at -1 (as reindex gives them)."""
+    return np.append(_numpy(values), np.nan)[positions]
+
+
+def _take(codes: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """codes at positions, -1 at position -1."""
+    return np.append(codes, -1)[positions]
+
+
+def _reindexed(values: Values, positions: np.ndarray) -> pd.Series:
+    """The values at positions, missing at -1 (with reindex's dtype changes)."""
+    return _series(values).reindex(positions)
+
+
+def _text_at(values: Values, positions: np.ndarray) -> _Text:
+    """The text of the values at positions (missing at -1), as astype("str") reads it."""
+    if values.dtype != _STR:
+        return _read_text(_values(_reindexed(values, positions)))
+    text = _read_text(values)
+    return _Text(_take(text.codes, positions), text.texts)
+
+
+def _numbers_at(values: Values, positions: np.ndarray) -> np.ndarray:
+    """pd.to_numeric(errors="coerce").astype(float) of the values at positions (NaN at -1)."""
+    if _is_numpy(values, "iuf"):
+        return np.append(values.astype(float), np.nan)[positions]
+    return pd.to_numeric(_reindexed(values, positions), errors="coerce").astype(float).to_numpy()
+
+
+def _times_at(values: Values, positions: np.ndarray) -> np.ndarray:
+    """pd.to_datetime of the values at positions (NaT at -1), as a datetime64 array."""
+    if _is_numpy(values, "M"):
+        return np.append(values, np.array(["NaT"], dtype=values.dtype))[positions]
+    return _times(_values(_reindexed(values, positions)))
+
+
+def _times(values: Values) -> np.ndarray:
+    """pd.to_datetime of the values as a datetime64 array (time-zone aware times as naive UTC)."""
+    if _is_numpy(values, "M"):
+        return values
+    times = pd.to_datetime(_series(values))
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert(None)
+    return times.to_numpy()
+
+
+# --- text, one distinct value at a time ---------------------------------------------------------
+
+
+def _read_text(values: Values) -> _Text:
+    """The values as astype("str") reads them, factorised."""
+    if values.dtype != _STR:
+        values = _series(values).astype(_STR).array
+    return _Text(*_factorize(_numpy(values)))
+
+
+def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """pd.factorize of an array of str and missing values (plain Python for a few values: faster)."""
+    if len(texts) > _FEW:
+        codes, distinct = pd.factorize(texts)
+        return codes, distinct.tolist()
+    position: dict[str, int] = {}
+    codes = [position.setdefault(t, len(position)) if isinstance(t, str) else -1 for t in texts]
+    return np.array(codes, dtype=np.intp), list(position)
+
+
+def _per_row(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
+    """values[code] for each row's code: one value per distinct text, then the one for a missing text."""
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table[codes]
+
+
+def _str(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    return pd.array(values, dtype=_STR)
+
+
+def _stripped_lower(text: _Text) -> _Text:
+    """The texts stripped and lower case, as pandas' .str.strip().str.lower() gives them."""
+    return _Text(text.codes, _cased([t.strip() for t in text.texts], upper=False))
+
+
+def _cased(texts: list[str], upper: bool) -> list[str]:
+    """The texts lower (or upper) cased exactly as pandas' str.lower() (str.upper()) does it."""
+    if all(text.isascii() for text in texts):
+        return [text.upper() if upper else text.lower() for text in texts]
+    # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ", "ß").
+    series = pd.Series(texts, dtype=_STR)
+    return (series.str.upper() if upper else series.str.lower()).tolist()
+
+
+def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[str]:
+    """The region of each country code ("other" when not mapped)."""
+    upper = {code.upper(): region for code, region in region_by_country.items()}
+    regions = [upper.get(country) for country in countries]
+    return ["other" if pd.isna(region) else str(region) for region in regions]
+
+
+def _tech_counts(stacks: _Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: how many desired tools its stack lists, and how many distinct tools."""
+    wanted = set(desired)
+    tools = [
+        {tool.strip() for tool in stack.split(";")} - {""} for stack in _cased(stacks.texts, upper=False)
+    ]
+    overlap = np.array([*(len(t & wanted) for t in tools), 0], dtype=np.int64)
+    size = np.array([*(len(t) for t in tools), 0], dtype=np.int64)
+    return overlap[stacks.codes], size[stacks.codes]
+
+
+def _domain_of(email: str) -> str | None:
+    """The domain of a stripped lower-case email, None when there is none."""
+    match = _EMAIL_DOMAIN.search(email)
+    return None if match is None else match.group(1)
+
+
+def _mailbox_of(email: str) -> str | None:
+    """The mailbox a stripped lower-case email reaches, None when it is not an email."""
+    match = _MAILBOX.search(_PLUS_TAG.sub("@", email) if "+" in email else email)
+    if match is None:
+        return None
+    local, domain = match.groups()
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def _domain_types(emails: _Text, company_domains: _Text, icp: ICPConfig) -> np.ndarray:
+    """email_domain_type per row, from stripped lower-case emails and the company domains."""
+    domains = [_domain_of(text) for text in emails.texts]
+    is_competitor = _domain_test(icp.competitor_domains)
+    free = set(icp.free_email_domains)
+
+    def kind(domain: str | None) -> str:
+        if domain is not None and is_competitor(domain):
+            return "competitor"
+        return UNKNOWN if domain is None else "free" if domain in free else "business"
+
+    kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
+    company = np.array(
+        [*(is_competitor(domain) for domain in _stripped_lower(company_domains).texts), False], dtype=bool
+    )
+    return np.where(company[company_domains.codes], "competitor", kinds).astype(object)
+
+
+@functools.cache
+def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a domain is one of `owners` or a subdomain of one."""
     if not owners:
-        return pd.Series(False, index=domain.index)
+        return lambda domain: False
     suffixes = "|".join(d.replace(".", r"\.") for d in owners)
-    return domain.str.contains(rf"(?:^|\.)(?:{suffixes})$", regex=True).fillna(False).astype(bool)
+    pattern = re.compile(rf"(?:^|\.)(?:{suffixes})$")
+    return lambda domain: pattern.search(domain) is not None
 
 
-def _text(column: pd.Series) -> pd.Series:
-    return column.astype("str")
+def _lead_sources(sources: _Text) -> np.ndarray:
+    """Lead source codes per row ("other" outside the vocabulary)."""
+    codes = [_SOURCE_SEPARATORS.sub("_", text) for text in _stripped_lower(sources).texts]
+    return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
+
+
+# --- numbers and times -------------------------------------------------------------------------
+
+
+@functools.cache
+def _names_of(band_names: Callable[[tuple[float, ...]], list[str]], edges: tuple[float, ...]) -> list[str]:
+    return band_names(edges)
+
+
+def _bands(values: np.ndarray, edges: tuple[float, ...], names: list[str]) -> np.ndarray:
+    position = np.searchsorted(np.asarray(edges, dtype=float), values, side="right") - 1
+    known = (position >= 0) & ~np.isnan(values)
+    return np.where(known, np.asarray(names, dtype=object)[np.clip(position, 0, None)], UNKNOWN)
+
+
+def _years_between(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    years = (end - start) / np.timedelta64(1, "D") / DAYS_PER_YEAR
+    return np.where(years < 0, 0.0, years)
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def _mailboxes(emails: _Text) -> np.ndarray:
+    """The mailbox of each row's stripped lower-case email (None when it is not an email)."""
+    return _per_row([*(_mailbox_of(text) for text in emails.texts), None], emails.codes)
+
+
+def _repeats(leads: pd.DataFrame, emails: _Text) -> tuple[np.ndarray, np.ndarray]:
+    """Lead ids that repeat an earlier lead's mailbox, and when that first lead was created."""
+    lead_ids = _numpy(_column(leads, "lead_id"))
+    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(_column(leads, "created_at")))
+    return lead_ids[rows], since
+
+
+def _duplicate_since(
+    lead_ids: np.ndarray, mailboxes: np.ndarray, created_at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of leads that repeat an earlier lead's mailbox (the first such row per lead_id), and since when.
+
+    Rows with a mailbox are sorted by mailbox, created_at and lead_id (missing last, ties in table
+    order); the first row of each mailbox is the original, the others are repeats.
+    """
+    valid = np.flatnonzero(~pd.isna(mailboxes))
+    if len(valid) < 2:
+        return valid[:0], created_at[:0]
+    times = created_at[valid]
+    mailbox = _sort_ranks(mailboxes[valid])
+    lead = _sort_ranks(lead_ids[valid])
+    time = np.where(np.isnat(times), np.iinfo(np.int64).max, times.view(np.int64))
+    order = np.lexsort((lead, time, mailbox))
+    mailbox, lead, times = mailbox[order], lead[order], times[order]
+    first = np.concatenate([[True], mailbox[1:] != mailbox[:-1]])
+    since = times[first][np.cumsum(first) - 1]
+    repeats = np.flatnonzero(~first)
+    kept = repeats[np.sort(np.unique(lead[repeats], return_index=True)[1])]
+    return valid[order][kept], since[kept]
+
+
+def _sort_ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among the distinct values in sorted order; missing values rank last.
+
+    The values are typed as a frame column of them would be (texts as "str", sorted in pyarrow).
+    """
+    codes, distinct = pd.factorize(pd.Index(values), sort=True)
+    return np.where(codes < 0, len(distinct), codes)
+
+
+def _is_duplicate(
+    lead_ids: np.ndarray, repeat_ids: Values, since: np.ndarray, snapshot_at: np.ndarray
+) -> np.ndarray:
+    """Whether each lead is a repeat (repeat_ids, since) whose original was created before the snapshot."""
+    if len(repeat_ids) == 0:
+        return np.zeros(len(lead_ids), dtype=bool)
+    at = _first_positions(repeat_ids, lead_ids)
+    return np.append(since, np.array(["NaT"], dtype=since.dtype))[at] < snapshot_at
 
 
 def _money(value: float) -> str:

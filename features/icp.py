@@ -3,14 +3,20 @@
 Pure functions over the feature frame (see features/build.py). The guardrail outranks the model: a
 disqualified lead keeps its model score, but `guard_grade` and `guarded_rank_score` keep it out of the top
 grade and below every qualified lead.
+
+The same code serves one lead and millions: pandas charges per call, so the work is done on numpy arrays,
+text once per distinct value, and the output frame is built once.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from features.config import ExtraRule, ICPConfig
 from features.vocab import DISQUALIFY_REASONS
@@ -33,6 +39,8 @@ REQUIRED_COLUMNS = (
     "unsubscribed",
 )
 OPTIONAL_EMAIL_DOMAIN = "email_domain"
+# The text columns apply_icp reads (email_domain, with its many distinct values, is read on its own).
+_TEXT_COLUMNS = ("industry", "seniority", "country", "region", "email_domain_type")
 
 # Each reason code in words, for reports and the model card.
 REASON_LABELS = {
@@ -48,6 +56,15 @@ REASON_LABELS = {
 # Disqualified leads rank at score - DISQUALIFIED_RANK_OFFSET: below every qualified probability in [0, 1].
 DISQUALIFIED_RANK_OFFSET = 2.0
 _SHARE_TOLERANCE = 1e-9  # so that 4 of 5 equal weights meets a 0.8 threshold despite float rounding
+_STR = pandas_dtype("str")  # resolved once: pandas parses a dtype name on every call
+# The ";"-joined reason codes of every combination of code bits (bit i: DISQUALIFY_REASONS[i]).
+_JOINED_REASONS = np.array(
+    [
+        ";".join(code for i, code in enumerate(DISQUALIFY_REASONS) if bits >> i & 1)
+        for bits in range(1 << len(DISQUALIFY_REASONS))
+    ],
+    dtype=object,
+)
 
 
 def apply_icp(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
@@ -59,18 +76,23 @@ def apply_icp(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
     A missing value never meets a criterion and never fires a rule.
     """
     _require_columns(features, REQUIRED_COLUMNS + tuple(rule.feature for rule in icp.extra_rules))
-    share = fit_share(features, icp)
-    tier = fit_tier_from_share(share, icp)
-    reasons, detail = _disqualification(features, icp)
+    columns = _Columns(features, texts=_TEXT_COLUMNS)
+    met = _criteria(columns, icp)
+    share = _share(met, icp)
+    n_rows = len(features)
+    code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), n_rows)
+    # The three text columns converted to pandas' str in one call: it is costly per call.
+    text = pd.array(np.concatenate([_tiers(share, icp), _JOINED_REASONS[code_bits], detail]), dtype=_STR)
     return pd.DataFrame(
         {
-            "fit_tier": tier,
+            "fit_tier": text[:n_rows],
             "icp_fit_share": share,
-            "disqualified": reasons != "",
-            "disqualify_reasons": reasons,
-            "disqualify_detail": detail,
+            "disqualified": code_bits != 0,
+            "disqualify_reasons": text[n_rows : 2 * n_rows],
+            "disqualify_detail": text[2 * n_rows :],
         },
         index=features.index,
+        copy=False,
     )
 
 
@@ -82,52 +104,168 @@ def with_icp_columns(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
 
 def criteria_met(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
     """Whether each lead meets each ICP criterion and each criterion extra rule (column "rule:<name>")."""
-    low_emp, high_emp = icp.employee_range
-    low_rev, high_rev = icp.revenue_range
-    met = {
-        "industry": _lower(features["industry"]).isin(icp.target_industries),
-        "employee_range": _numeric(features["employee_count"]).between(low_emp, high_emp),
-        "revenue_range": _numeric(features["annual_revenue"]).between(low_rev, high_rev),
-        "geography": in_served_market(features, icp),
-        "tech": _numeric(features["tech_overlap_count"]) >= 1,
-        "persona": _lower(features["seniority"]).isin(icp.target_seniorities),
-    }
-    for rule in icp.extra_rules:
-        if rule.action == "criterion":
-            met[f"rule:{rule.name}"] = rule_condition(features[rule.feature], rule)
-    return pd.DataFrame(met, index=features.index).astype(bool)
+    return pd.DataFrame(_criteria(_Columns(features), icp), index=features.index)
 
 
 def fit_share(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
     """Share (0..1) of the total criteria weight that the lead meets."""
-    met = criteria_met(features, icp)
-    weights = dict(icp.criterion_weights)
-    weights.update({f"rule:{r.name}": r.weight for r in icp.extra_rules if r.action == "criterion"})
-    weight_vector = pd.Series(weights)[met.columns].to_numpy(dtype=float)
-    share = met.to_numpy(dtype=float) @ weight_vector / weight_vector.sum()
+    share = _share(_criteria(_Columns(features), icp), icp)
     return pd.Series(share, index=features.index, name="icp_fit_share")
 
 
 def fit_tier_from_share(share: pd.Series, icp: ICPConfig) -> pd.Series:
     """A if share >= tier_a_min_share, B if >= tier_b_min_share, else C."""
-    tier = np.select(
-        [share >= icp.tier_a_min_share - _SHARE_TOLERANCE, share >= icp.tier_b_min_share - _SHARE_TOLERANCE],
-        ["A", "B"],
-        default="C",
-    )
-    return pd.Series(tier, index=share.index, dtype="str", name="fit_tier")
+    tier = _tiers(share.to_numpy(dtype=float), icp)
+    return pd.Series(tier, index=share.index, dtype=_STR, name="fit_tier")
 
 
 def in_served_market(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
     """True when the lead's country is in served_countries or its region in served_regions."""
-    country = features["country"].astype("str").str.strip().str.upper()
-    return (country.isin(icp.served_countries) | _lower(features["region"]).isin(icp.served_regions)).astype(
-        bool
-    )
+    return pd.Series(_served(_Columns(features), icp), index=features.index)
 
 
 def rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
     """Whether each value meets `<feature> <op> <value>`; missing values never do."""
+    return pd.Series(_rule_hits(column, rule), index=column.index, name=column.name)
+
+
+class _Text(NamedTuple):
+    """A column read as text (as astype("str") reads it), one code per row and the distinct texts.
+
+    Work is done once per distinct text, then spread to the rows by the codes; code -1 marks a missing value.
+    """
+
+    codes: np.ndarray
+    texts: list[str]
+
+    def per_row(
+        self, per_text: list[Any], missing: Any, dtype: type = object, rows: Any = slice(None)
+    ) -> np.ndarray:
+        """The value of each row's text (or of these rows'), from one value per distinct text and one for
+        missing values."""
+        return np.array([*per_text, missing], dtype=dtype)[self.codes[rows]]  # code -1 picks `missing`
+
+    def isin(self, allowed: tuple[str, ...]) -> np.ndarray:
+        allowed_set = set(allowed)
+        return self.per_row([text in allowed_set for text in self.texts], False, bool)
+
+
+class _Columns:
+    """The feature columns, each read and normalised once: every pandas call costs, even on one row.
+
+    The text columns named up front are read together, with one factorisation for all of them.
+    """
+
+    def __init__(self, features: pd.DataFrame, texts: tuple[str, ...] = ()) -> None:
+        self.features = features
+        self._read: dict[tuple[str, str], Any] = {}
+        if texts:
+            for name, text in zip(texts, _read_texts([self.raw(name) for name in texts]), strict=True):
+                self._read["text", name] = text
+
+    def raw(self, name: str) -> pd.Series:
+        return self._cached("raw", name, lambda: self.features[name])
+
+    def text(self, name: str) -> _Text:
+        return self._cached("text", name, lambda: _read_texts([self.raw(name)])[0])
+
+    def lower(self, name: str) -> _Text:
+        """Like .astype("str").str.strip().str.lower()."""
+        return self._cached("lower", name, lambda: _cased(self.text(name), upper=False))
+
+    def upper(self, name: str) -> _Text:
+        """Like .astype("str").str.strip().str.upper()."""
+        return self._cached("upper", name, lambda: _cased(self.text(name), upper=True))
+
+    def numbers(self, name: str) -> np.ndarray:
+        return self._cached("numbers", name, lambda: _numbers(self.raw(name)))
+
+    def flag(self, name: str) -> np.ndarray:
+        return self._cached("flag", name, lambda: _flag_values(self.raw(name)))
+
+    def _cached(self, kind: str, name: str, read: Callable[[], Any]) -> Any:
+        value = self._read.get((kind, name))
+        if value is None:
+            value = self._read[kind, name] = read()
+        return value
+
+
+def _criteria(columns: _Columns, icp: ICPConfig) -> dict[str, np.ndarray]:
+    """Whether each row meets each criterion (and each criterion extra rule), as bool arrays."""
+    low_emp, high_emp = icp.employee_range
+    low_rev, high_rev = icp.revenue_range
+    met = {
+        "industry": columns.lower("industry").isin(icp.target_industries),
+        "employee_range": _between(columns.numbers("employee_count"), low_emp, high_emp),
+        "revenue_range": _between(columns.numbers("annual_revenue"), low_rev, high_rev),
+        "geography": _served(columns, icp),
+        "tech": columns.numbers("tech_overlap_count") >= 1,
+        "persona": columns.lower("seniority").isin(icp.target_seniorities),
+    }
+    for rule in icp.extra_rules:
+        if rule.action == "criterion":
+            met[f"rule:{rule.name}"] = _rule_hits(columns.raw(rule.feature), rule)
+    return met
+
+
+def _share(met: dict[str, np.ndarray], icp: ICPConfig) -> np.ndarray:
+    """Share of the criteria weight met per row."""
+    weights = dict(icp.criterion_weights)
+    weights.update({f"rule:{r.name}": r.weight for r in icp.extra_rules if r.action == "criterion"})
+    weight_vector = np.array([weights[name] for name in met], dtype=float)
+    # Rows x criteria in column-major order, like DataFrame.to_numpy gives it: the same float sums, bit for bit.
+    matrix = np.array(list(met.values()), dtype=float).T
+    return matrix @ weight_vector / weight_vector.sum()
+
+
+def _tiers(share: np.ndarray, icp: ICPConfig) -> np.ndarray:
+    tier_a = share >= icp.tier_a_min_share - _SHARE_TOLERANCE
+    tier_b = share >= icp.tier_b_min_share - _SHARE_TOLERANCE
+    return np.array(FIT_TIERS, dtype=object)[np.where(tier_a, 0, np.where(tier_b, 1, 2))]
+
+
+def _served(columns: _Columns, icp: ICPConfig) -> np.ndarray:
+    return columns.upper("country").isin(icp.served_countries) | columns.lower("region").isin(
+        icp.served_regions
+    )
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+_TEXT_TESTS: dict[str, Callable[[str, Any], bool]] = {
+    "in": lambda text, value: text in value,
+    "not_in": lambda text, value: text not in value,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def _rule_hits(column: pd.Series, rule: ExtraRule) -> np.ndarray:
+    """rule_condition as a bool array.
+
+    Text columns tested against text and number columns compared with a number are done once per distinct
+    text or with numpy; every other combination goes through pandas, whose type rules decide.
+    """
+    value = rule.value
+    members = value if isinstance(value, tuple) else (value,)
+    if column.dtype == _STR and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
+        text = _read_texts([column])[0]
+        test = _TEXT_TESTS[rule.op]
+        return text.per_row([test(t, value) for t in text.texts], False, bool)
+    is_number_column = isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf"
+    if is_number_column and rule.op in _COMPARISONS and not isinstance(value, str | tuple):
+        values = column.to_numpy()
+        return _COMPARISONS[rule.op](values, value) & ~pd.isna(values)
+    return _pandas_rule_condition(column, rule).to_numpy(dtype=bool)
+
+
+def _pandas_rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
     value = rule.value
     members = list(value) if isinstance(value, tuple) else [value]
     try:
@@ -155,113 +293,106 @@ def rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
     return (hit.fillna(False).astype(bool) & column.notna()).astype(bool)
 
 
-def _disqualification(features: pd.DataFrame, icp: ICPConfig) -> tuple[pd.Series, pd.Series]:
-    """The ";"-joined reason codes and the "; "-joined words of the hard rules that fired."""
-    rules = _hard_rules(features, icp)
-    code_bits = np.zeros(len(features), dtype=np.int64)
-    detail = np.full(len(features), "", dtype=object)
-    for code, fired, words in rules:
-        code_bits |= fired.astype(np.int64) << DISQUALIFY_REASONS.index(code)
-        rows = np.flatnonzero(fired)
-        if rows.size:  # words are built only for the rows the rule fired on
-            text = _as_text(words(fired), rows.size)
-            so_far = detail[rows]
-            detail[rows] = np.where(so_far == "", text, so_far + "; " + text)
-    # Few distinct code combinations exist: join the codes once per combination, then broadcast.
-    combinations, which = np.unique(code_bits, return_inverse=True)
-    joined = [";".join(c for i, c in enumerate(DISQUALIFY_REASONS) if bits >> i & 1) for bits in combinations]
-    reasons = pd.Categorical.from_codes(which.reshape(-1), categories=pd.Index(joined, dtype="str"))
-    return (
-        pd.Series(reasons, index=features.index, name="disqualify_reasons").astype("str"),
-        pd.Series(detail, index=features.index, dtype="str", name="disqualify_detail"),
-    )
+# The words of a hard rule for the rows it fired on (their positions), one text per row.
+Words = Callable[[np.ndarray], np.ndarray]
 
 
-Words = Callable[[np.ndarray], "pd.Series | str"]
+def _disqualification(
+    rules: list[tuple[str, np.ndarray, Words]], n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the bits of the reason codes (bit i: DISQUALIFY_REASONS[i]) and the "; "-joined words."""
+    fired = np.array([mask for _, mask, _ in rules], dtype=bool)  # rules x rows
+    bits = np.array([1 << DISQUALIFY_REASONS.index(code) for code, _, _ in rules], dtype=np.int64)
+    code_bits = np.bitwise_or.reduce(fired * bits[:, np.newaxis], axis=0)
+    detail = np.full(n_rows, "", dtype=object)
+    for i in np.flatnonzero(fired.any(axis=1)):  # words only for the rules that fired, on their rows
+        _, _, words = rules[i]
+        rows = np.flatnonzero(fired[i])
+        text = words(rows)
+        so_far = detail[rows]
+        detail[rows] = np.where(so_far == "", text, so_far + "; " + text)
+    return code_bits, detail
 
 
-def _hard_rules(features: pd.DataFrame, icp: ICPConfig) -> list[tuple[str, np.ndarray, Words]]:
-    """(reason code, fired mask, words for the fired rows) per hard rule; built-in rules come first."""
-    domain_type = _lower(features["email_domain_type"])
-    seniority = _lower(features["seniority"])
-    email_domain = _email_domain(features)
-    country = features["country"].astype("str").str.strip().str.upper()
-    has_country = features["country"].notna() & (country != "")
+def _hard_rules(
+    columns: _Columns, icp: ICPConfig, in_market: np.ndarray
+) -> list[tuple[str, np.ndarray, Words]]:
+    """(reason code, fired mask, words for the fired rows) per hard rule; built-in rules come first.
 
-    rules: list[tuple[str, pd.Series, Words]] = [
+    `in_market` is the geography criterion (see _served), already at hand.
+    """
+    domain_type = columns.lower("email_domain_type")
+    seniority = columns.lower("seniority")
+    email_domain = columns.lower(OPTIONAL_EMAIL_DOMAIN) if OPTIONAL_EMAIL_DOMAIN in columns.features else None
+
+    def persona_words(rows: np.ndarray) -> np.ndarray:
+        words = [f"job title reads as {s.replace('_', ' ')}, an excluded persona" for s in seniority.texts]
+        return seniority.per_row(words, "", rows=rows)
+
+    rules: list[tuple[str, np.ndarray, Words]] = [
         (
             "competitor",
-            domain_type == "competitor",
+            domain_type.isin(("competitor",)),
             _domain_words(
                 email_domain, "email domain {} is a competitor", "email or company domain is a competitor's"
             ),
         ),
-        (
-            "wrong_persona",
-            seniority.isin(icp.excluded_personas),
-            lambda m: (
-                "job title reads as "
-                + seniority[m].str.replace("_", " ", regex=False)
-                + ", an excluded persona"
-            ),
-        ),
+        ("wrong_persona", seniority.isin(icp.excluded_personas), persona_words),
     ]
     if icp.disqualify_free_email:
         rules.append(
             (
                 "free_email",
-                domain_type == "free",
+                domain_type.isin(("free",)),
                 _domain_words(email_domain, "email domain {} is a free email provider", "free email address"),
             )
         )
     if icp.disqualify_outside_geography:
-        region = _lower(features["region"])
-        rules.append(
-            (
-                "outside_geography",
-                has_country & ~in_served_market(features, icp),
-                lambda m: (
-                    "country "
-                    + country[m]
-                    + " ("
-                    + region[m].fillna("unknown region").str.replace("_", " ", regex=False)
-                    + ") is outside the served geography"
-                ),
+        country = columns.upper("country")
+        region = columns.lower("region")
+        has_country = country.per_row([text != "" for text in country.texts], False, bool)
+
+        def geography_words(rows: np.ndarray) -> np.ndarray:
+            country_words = country.per_row([f"country {c} (" for c in country.texts], "", rows=rows)
+            region_words = region.per_row(
+                [f"{r.replace('_', ' ')}) is outside the served geography" for r in region.texts],
+                "unknown region) is outside the served geography",
+                rows=rows,
             )
-        )
+            return country_words + region_words
+
+        rules.append(("outside_geography", has_country & ~in_market, geography_words))
     rules += [
         (
             "duplicate",
-            _flag(features["is_duplicate"]),
-            lambda m: "duplicate of an earlier lead with the same email",
+            columns.flag("is_duplicate"),
+            _same_words("duplicate of an earlier lead with the same email"),
         ),
-        ("unsubscribed", _flag(features["unsubscribed"]), lambda m: "unsubscribed from email"),
+        ("unsubscribed", columns.flag("unsubscribed"), _same_words("unsubscribed from email")),
     ]
     for rule in icp.extra_rules:
         if rule.action == "disqualify":
-            rules.append(
-                (rule.reason, rule_condition(features[rule.feature], rule), _extra_rule_words(features, rule))
-            )
-    return [(code, fired.to_numpy(dtype=bool), words) for code, fired, words in rules]
+            column = columns.raw(rule.feature)
+            rules.append((rule.reason, _rule_hits(column, rule), _extra_rule_words(column, rule)))
+    return rules
 
 
-def _domain_words(domain: pd.Series | None, template: str, fallback: str) -> Words:
+def _same_words(words: str) -> Words:
+    return lambda rows: np.full(rows.size, words, dtype=object)
+
+
+def _domain_words(domain: _Text | None, template: str, fallback: str) -> Words:
     """Words naming the email domain where it is known, the fallback words elsewhere."""
     if domain is None:
-        return lambda m: fallback
-    before, after = template.split("{}")
-
-    def words(mask: np.ndarray) -> pd.Series:
-        fired = domain[mask]
-        return (before + fired + after).where(fired.notna() & (fired != ""), fallback)
-
-    return words
+        return _same_words(fallback)
+    words = [template.format(d) if d != "" else fallback for d in domain.texts]
+    return lambda rows: domain.per_row(words, fallback, rows=rows)
 
 
-def _extra_rule_words(features: pd.DataFrame, rule: ExtraRule) -> Words:
+def _extra_rule_words(column: pd.Series, rule: ExtraRule) -> Words:
     label = rule.description or f"rule {rule.name}: {rule.feature} {rule.op} {_show(rule.value)}"
-    column = features[rule.feature]
-    return lambda m: label + f" ({rule.feature} is " + column[m].astype("str") + ")"
+    before = label + f" ({rule.feature} is "
+    return lambda rows: before + column.iloc[rows].astype(_STR).to_numpy(dtype=object) + ")"
 
 
 def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -313,17 +444,21 @@ def guarded_rank_score(score: pd.Series, disqualified: pd.Series) -> pd.Series:
     With scores being probabilities in [0, 1], every qualified lead sorts above every disqualified one and
     the order within each group is the score's order. Missing scores stay missing.
     """
-    finite = score.dropna()
-    if ((finite < 0) | (finite > 1)).any():
+    if not _in_unit_interval(score):
         raise ValueError("guarded_rank_score expects scores in [0, 1] (calibrated probabilities)")
     dq = _aligned_flag(disqualified, score.index)
-    return score.astype(float).where(~dq, score - DISQUALIFIED_RANK_OFFSET).rename("rank_score")
+    if score.dtype != np.float64:  # pandas decides how other dtypes subtract and combine
+        return score.astype(float).where(~dq, score - DISQUALIFIED_RANK_OFFSET).rename("rank_score")
+    values = score.to_numpy()
+    rank = np.where(dq, values - DISQUALIFIED_RANK_OFFSET, values)
+    return pd.Series(rank, index=score.index, name="rank_score")
 
 
 def guard_grade(grade: pd.Series, disqualified: pd.Series) -> pd.Series:
     """The grade, with disqualified leads set to the lowest grade "D" (never the top grade)."""
     dq = _aligned_flag(disqualified, grade.index)
-    return grade.astype("str").where(~dq, LOWEST_GRADE)
+    values = np.where(dq, LOWEST_GRADE, grade.astype(_STR).to_numpy(dtype=object))
+    return pd.Series(pd.array(values, dtype=_STR), index=grade.index, name=grade.name)
 
 
 def win_rate_by_tier(frame: pd.DataFrame) -> pd.DataFrame:
@@ -358,36 +493,60 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise ValueError(f"the ICP guardrail needs columns {missing}, missing from the frame")
 
 
-def _lower(column: pd.Series) -> pd.Series:
-    return column.astype("str").str.strip().str.lower()
+def _read_texts(columns: list[pd.Series]) -> list[_Text]:
+    """The columns as astype("str") reads them, factorised together (they share the distinct texts)."""
+    arrays = [(column if column.dtype == _STR else column.astype(_STR)).to_numpy() for column in columns]
+    codes, texts = pd.factorize(np.concatenate(arrays))  # missing values get code -1
+    distinct = texts.tolist()
+    return [_Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
 
 
-def _numeric(column: pd.Series) -> pd.Series:
-    return pd.to_numeric(column, errors="coerce").astype(float)
+def _cased(text: _Text, upper: bool) -> _Text:
+    """The texts stripped and lower (or upper) cased, exactly as pandas' .str.strip().str.lower() does."""
+    if all(t.isascii() for t in text.texts):
+        cased = [t.strip().upper() if upper else t.strip().lower() for t in text.texts]
+    else:  # beyond ASCII, pyarrow (pandas' engine) and Python differ on some whitespace and case mappings
+        stripped = pd.Series(text.texts, dtype=_STR).str.strip()
+        cased = (stripped.str.upper() if upper else stripped.str.lower()).tolist()
+    return _Text(text.codes, cased)
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Like pd.to_numeric(errors="coerce").astype(float), as an array."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").astype(float).to_numpy()
+
+
+def _between(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return (values >= low) & (values <= high)
+
+
+def _flag_values(column: pd.Series) -> np.ndarray:
+    """A boolean column with missing values read as False, as an array."""
+    if column.dtype == np.dtype(bool):
+        return column.to_numpy()
+    return column.astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _flag(column: pd.Series) -> pd.Series:
     """A boolean column with missing values read as False."""
-    return column.astype("boolean").fillna(False).astype(bool)
+    return pd.Series(_flag_values(column), index=column.index, name=column.name)
 
 
-def _aligned_flag(disqualified: pd.Series, index: pd.Index) -> pd.Series:
+def _aligned_flag(disqualified: pd.Series, index: pd.Index) -> np.ndarray:
     """The disqualified flags on exactly this index: a misaligned flag must not quietly mean "qualified"."""
     if not disqualified.index.equals(index):
         raise ValueError("disqualified must have the same index as the scores or grades it guards")
-    return _flag(disqualified)
+    return _flag_values(disqualified)
 
 
-def _email_domain(features: pd.DataFrame) -> pd.Series | None:
-    if OPTIONAL_EMAIL_DOMAIN not in features.columns:
-        return None
-    return _lower(features[OPTIONAL_EMAIL_DOMAIN])
-
-
-def _as_text(words: pd.Series | str, size: int) -> np.ndarray:
-    if isinstance(words, str):
-        return np.full(size, words, dtype=object)
-    return words.astype("str").fillna("").to_numpy(dtype=object)
+def _in_unit_interval(score: pd.Series) -> bool:
+    if score.dtype == np.float64:
+        values = score.to_numpy()
+        return not np.any((values < 0) | (values > 1))  # NaN compares False: missing scores pass
+    finite = score.dropna()
+    return not ((finite < 0) | (finite > 1)).any()
 
 
 def _show(value: object) -> str:

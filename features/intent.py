@@ -90,7 +90,7 @@ def intent_features(
         "inactive_60d": np.isnan(since_last) | (since_last > config.inactive_after_days),
         "lead_age_days": np.clip(lead_age, 0, None),
     }
-    return pd.DataFrame(columns, index=snapshots.index)[intent_feature_names(config)]
+    return pd.DataFrame({name: columns[name] for name in intent_feature_names(config)}, index=snapshots.index)
 
 
 def visible_pairs(
@@ -205,7 +205,10 @@ def _nanoseconds(times: pd.Series) -> np.ndarray:
 
 
 def _lead_created(lead_id: pd.Series, leads: pd.DataFrame) -> np.ndarray:
-    created = pd.to_datetime(leads["created_at"])
-    by_lead = pd.Series(created.to_numpy(), index=leads["lead_id"].to_numpy())
-    by_lead = by_lead[~by_lead.index.duplicated(keep="first")]
-    return _nanoseconds(by_lead.reindex(lead_id.to_numpy()))
+    """created_at (ns) of each snapshot's lead, from the lead's first row; NaT for an unknown lead."""
+    row_code = lookup_codes(leads["lead_id"], leads["lead_id"])
+    rows = np.flatnonzero(row_code >= 0)[::-1]  # leads without a lead_id have no code
+    first_row = np.zeros(row_code.max() + 1 if len(rows) else 0, dtype=np.int64)
+    first_row[row_code[rows]] = rows  # rows run backwards and the last write wins: the first row per lead
+    created = np.append(_nanoseconds(leads["created_at"])[first_row], _NAT)
+    return created[lookup_codes(lead_id, leads["lead_id"])]  # code -1 (unknown lead) picks NaT

@@ -94,26 +94,64 @@ DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
 
 def clean_titles(titles: pd.Series) -> pd.Series:
     """Lower-case titles with dots dropped, other punctuation as spaces, "vice president" as "vp"."""
-    text = titles.astype("str").fillna("").str.lower()
-    text = text.str.replace(".", "", regex=False)
-    text = text.str.replace(r"[^a-z0-9&]+", " ", regex=True)
-    text = text.str.replace(r"\bco founder\b", "cofounder", regex=True)
-    text = text.str.replace(r"\bvice president\b", "vp", regex=True)
-    return text.str.strip()
+    codes, distinct = _factorised(titles)
+    cleaned = np.array([*_clean_texts(distinct), ""], dtype=object)  # the last one for missing titles
+    return pd.Series(pd.array(cleaned[codes], dtype=_STR), index=titles.index, name=titles.name)
 
 
 def normalise_titles(titles: pd.Series) -> pd.DataFrame:
     """Seniority and department for each title (same index); unmatched titles are unknown / other."""
-    codes, distinct = pd.factorize(clean_titles(titles), use_na_sentinel=False)
-    distinct = pd.Series(distinct, dtype="str")
-    seniority = _first_match(distinct, SENIORITY_RULES, SENIORITY_UNKNOWN)
-    department = _first_match(distinct, DEPARTMENT_RULES, DEPARTMENT_OTHER)
+    codes, distinct = _factorised(titles)
+    seniority, department = title_labels([*distinct, ""])  # the last one for missing titles
     return pd.DataFrame(
         {
-            "seniority": pd.Series(seniority[codes], index=titles.index, dtype="str"),
-            "department": pd.Series(department[codes], index=titles.index, dtype="str"),
-        }
+            "seniority": pd.array(np.array(seniority, dtype=object)[codes], dtype=_STR),
+            "department": pd.array(np.array(department, dtype=object)[codes], dtype=_STR),
+        },
+        index=titles.index,
     )
+
+
+def title_labels(titles: list[str]) -> tuple[list[str], list[str]]:
+    """Seniority and department of each title text (one entry per text; pass each distinct text once)."""
+    cleaned = _clean_texts(titles)
+    return (
+        _first_match(cleaned, SENIORITY_RULES, SENIORITY_UNKNOWN),
+        _first_match(cleaned, DEPARTMENT_RULES, DEPARTMENT_OTHER),
+    )
+
+
+def _clean_texts(titles: list[str]) -> list[str]:
+    """clean_titles for a list of title texts."""
+    return [_clean(title) for title in _lower(titles)]
+
+
+# As written for pandas' str.replace, which gives Python `re` results.
+_NOT_WORD = re.compile(r"[^a-z0-9&]+")
+_CO_FOUNDER = re.compile(r"\bco founder\b")
+_VICE_PRESIDENT = re.compile(r"\bvice president\b")
+_STR = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+
+
+def _clean(title: str) -> str:
+    text = _NOT_WORD.sub(" ", title.replace(".", ""))
+    text = _CO_FOUNDER.sub("cofounder", text)
+    return _VICE_PRESIDENT.sub("vp", text).strip()
+
+
+def _lower(texts: list[str]) -> list[str]:
+    """The texts lower-cased exactly as pandas' str.lower() does it."""
+    if all(text.isascii() for text in texts):
+        return [text.lower() for text in texts]
+    # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ").
+    return pd.Series(texts, dtype=_STR).str.lower().tolist()
+
+
+def _factorised(titles: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes into the distinct title texts (as astype("str") reads them); -1 for a missing title."""
+    text = titles if titles.dtype == _STR else titles.astype(_STR)
+    codes, distinct = pd.factorize(text.to_numpy())
+    return codes, distinct.tolist()
 
 
 @functools.cache
@@ -121,11 +159,11 @@ def _compiled(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, re.Pattern
     return tuple((label, re.compile(pattern)) for label, pattern in rules)
 
 
-def _first_match(text: pd.Series, rules: tuple[tuple[str, str], ...], default: str) -> np.ndarray:
-    """The label of the first rule matching each distinct title (a loop over distinct titles, not leads)."""
+def _first_match(titles: list[str], rules: tuple[tuple[str, str], ...], default: str) -> list[str]:
+    """The label of the first rule matching each clean title."""
     compiled = _compiled(rules)
 
     def label_of(title: str) -> str:
         return next((label for label, pattern in compiled if pattern.search(title)), default)
 
-    return np.array([label_of(title) for title in text.tolist()], dtype=object)
+    return [label_of(title) for title in titles]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
@@ -41,8 +42,7 @@ class LeadScoreModel(PythonModel):
             scores = self.scorer.score_rows(
                 model_input, as_of, reasons=bool((params or {}).get("reasons", True))
             )
-            scores["as_of"] = scores["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-            return scores.reset_index(drop=True)
+            return _with_text_times(scores)
         try:
             rows = check_lead_rows(model_input)
             tables, snapshots = lead_rows_to_tables(rows, as_of)
@@ -50,5 +50,10 @@ class LeadScoreModel(PythonModel):
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
         frame = self.scorer.feature_frame(tables, snapshots)
         scores = self.scorer.score_frame(frame, reasons=bool((params or {}).get("reasons", True)))
-        scores["as_of"] = scores["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-        return scores.reset_index(drop=True)
+        return _with_text_times(scores)
+
+
+def _with_text_times(scores: pd.DataFrame) -> pd.DataFrame:
+    """as_of as ISO 8601 text (JSON and Spark carry no pandas timestamps), on a fresh RangeIndex."""
+    seconds = scores["as_of"].to_numpy(dtype="datetime64[s]")
+    return scores.assign(as_of=np.datetime_as_string(seconds, unit="s")).reset_index(drop=True)

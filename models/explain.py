@@ -3,82 +3,133 @@
 Features of one concept (the pricing page over 7, 30 and 90 days, say) are summed into one contribution, so
 a reason speaks of the pricing page once. Each concept has a sentence built from the lead's values, the same
 sentence whether the concept pushed the score up or down; the sign decides whether it is listed among the
-positive or the negative reasons. Everything is vectorised over rows.
+positive or the negative reasons. Contributions are summed with numpy over all rows; sentences are written
+only for the reasons shown, from those rows' values, so one lead costs little and a batch stays fast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from pandas.errors import IntCastingNaNError
 
-Text = Callable[[pd.DataFrame], pd.Series]
+Text = Callable[[pd.DataFrame, np.ndarray], list[str]]  # (frame, row positions) -> one sentence per row
 
 
-def _num(frame: pd.DataFrame, column: str) -> pd.Series:
+def _num(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Float values of `column` at `rows`, NaN where missing or not a number (as pd.to_numeric coerces)."""
     if column not in frame.columns:
-        return pd.Series(np.nan, index=frame.index, dtype=float)
-    return pd.to_numeric(frame[column], errors="coerce").astype(float)
+        return np.full(len(rows), np.nan)
+    values = frame[column]
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        return values.to_numpy()[rows].astype(float)
+    return pd.to_numeric(values.iloc[rows], errors="coerce").astype(float).to_numpy()
 
 
-def _str(frame: pd.DataFrame, column: str) -> pd.Series:
+def _str(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[str]:
+    """Text values of `column` at `rows`, 'unknown' where missing."""
     if column not in frame.columns:
-        return pd.Series("unknown", index=frame.index, dtype="str")
-    return frame[column].astype("str").where(frame[column].notna(), "unknown")
+        return ["unknown"] * len(rows)
+    values = frame[column]
+    if isinstance(values.dtype, pd.StringDtype):
+        return [v if isinstance(v, str) else "unknown" for v in values.to_numpy(dtype=object)[rows]]
+    part = values.iloc[rows]
+    return part.astype("str").where(part.notna(), "unknown").tolist()
 
 
-def _count_words(n: pd.Series) -> pd.Series:
+def _flag(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Boolean values of `column` at `rows` (False when the column is absent)."""
+    if column not in frame.columns:
+        return np.zeros(len(rows), dtype=bool)
+    values = frame[column]
+    if values.dtype == np.dtype(bool):
+        return values.to_numpy()[rows]
+    return values.iloc[rows].astype(bool).to_numpy()
+
+
+def _filled(values: np.ndarray) -> np.ndarray:
+    """NaN as 0."""
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def _ints(values: np.ndarray) -> list[int]:
+    """Whole numbers (NaN as 0, fractions cut off), refusing infinities as pandas' astype(int) does."""
+    filled = _filled(values)
+    if not np.isfinite(filled).all():
+        raise IntCastingNaNError("Cannot convert non-finite values (NA or inf) to integer")
+    return filled.astype(int).tolist()
+
+
+def _rounded(values: np.ndarray) -> list[int]:
+    """Nearest whole numbers (NaN as 0, halves to even)."""
+    return _ints(np.round(values))
+
+
+def _times(n: int, word: str = "time") -> str:
     """'1 time' / '3 times'."""
-    n = n.fillna(0).astype(int)
-    return n.astype(str) + np.where(n == 1, " time", " times")
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _activity_text(activity: str, phrase: str, absent: str) -> Text:
     """'visited the pricing page 3 times in the last 7 days', from the shortest window with activity."""
 
-    def text(frame: pd.DataFrame) -> pd.Series:
-        out = pd.Series(absent, index=frame.index, dtype="str")
+    def text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+        out = [absent] * len(rows)
         for window in (90, 30, 7):  # the shortest window with activity wins, so it is written last
-            n = _num(frame, f"n_{activity}_{window}d")
-            seen = n.fillna(0) > 0
-            out = out.where(~seen, f"{phrase} " + _count_words(n) + f" in the last {window} days")
+            n = _num(frame, f"n_{activity}_{window}d", rows)
+            counts = _ints(n)
+            for i in np.flatnonzero(n > 0).tolist():
+                out[i] = f"{phrase} {_times(counts[i])} in the last {window} days"
         return out
 
     return text
 
 
-def _email_text(frame: pd.DataFrame) -> pd.Series:
-    clicks = _num(frame, "n_email_click_30d").fillna(0)
-    opens = _num(frame, "n_email_open_30d").fillna(0)
-    out = pd.Series("no email opened or clicked in the last 30 days", index=frame.index, dtype="str")
-    out = out.where(
-        opens == 0, "opened " + _count_words(opens).str.replace("time", "email") + " in the last 30 days"
-    )
-    return out.where(
-        clicks == 0, "clicked " + _count_words(clicks).str.replace("time", "email link") + " in 30 days"
-    )
+def _email_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    clicks = _num(frame, "n_email_click_30d", rows)
+    opens = _num(frame, "n_email_open_30d", rows)
+    clicked, opened = (_filled(clicks) != 0).tolist(), (_filled(opens) != 0).tolist()
+    return [
+        f"clicked {_times(c, 'email link')} in 30 days"
+        if has_click
+        else f"opened {_times(o, 'email')} in the last 30 days"
+        if has_open
+        else "no email opened or clicked in the last 30 days"
+        for c, o, has_click, has_open in zip(_ints(clicks), _ints(opens), clicked, opened, strict=True)
+    ]
 
 
-def _days_ago(days: pd.Series) -> pd.Series:
+def _days_ago(whole: int) -> str:
     """'today', '1 day ago', '12 days ago'."""
-    whole = days.fillna(0).round().astype(int)
-    text = whole.astype(str) + np.where(whole == 1, " day ago", " days ago")
-    return text.where(whole > 0, "today")
+    return "today" if whole <= 0 else _times(whole, "day") + " ago"
 
 
-def _recency_text(frame: pd.DataFrame) -> pd.Series:
-    days = _num(frame, "days_since_last_activity")
-    whole = days.fillna(0).round().astype(int).astype(str)
-    out = pd.Series("no recorded activity", index=frame.index, dtype="str")
-    out = out.where(days.isna(), "last activity " + _days_ago(days))
-    return out.where(~(days >= 60), "no activity for " + whole + " days")
+def _recency_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    days = _num(frame, "days_since_last_activity", rows)
+    return [
+        "no recorded activity"
+        if missing
+        else f"no activity for {whole} days"
+        if old
+        else "last activity " + _days_ago(whole)
+        for whole, missing, old in zip(
+            _rounded(days), np.isnan(days).tolist(), (days >= 60).tolist(), strict=True
+        )
+    ]
 
 
-def _high_intent_recency_text(frame: pd.DataFrame) -> pd.Series:
-    days = _num(frame, "days_since_last_high_intent")
-    out = pd.Series("never visited pricing or asked for a demo", index=frame.index, dtype="str")
-    return out.where(days.isna(), "last pricing visit or demo request " + _days_ago(days))
+def _high_intent_recency_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    days = _num(frame, "days_since_last_high_intent", rows)
+    return [
+        "never visited pricing or asked for a demo"
+        if missing
+        else "last pricing visit or demo request " + _days_ago(whole)
+        for whole, missing in zip(_rounded(days), np.isnan(days).tolist(), strict=True)
+    ]
 
 
 HIGHLIGHTS = (
@@ -89,95 +140,88 @@ HIGHLIGHTS = (
 )
 
 
-def _engagement_text(frame: pd.DataFrame) -> pd.Series:
+def _engagement_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
     """'active on 19 days in the last 90, picking up this week (6 pricing-page visits in 7 days)'."""
-    days = _num(frame, "active_days_90d").fillna(0).astype(int).astype(str)
-    velocity = _num(frame, "velocity_7_30").fillna(0)
-    trend = np.where(velocity >= 1, ", picking up this week", np.where(velocity > 0, "", ", quiet this week"))
-    counts = pd.concat([_num(frame, f"n_{a}_7d").fillna(0).rename(a) for a, _, _ in HIGHLIGHTS], axis=1)
-    top = counts.to_numpy().argmax(axis=1)
-    n = counts.to_numpy()[np.arange(len(frame)), top].astype(int)
-    one = np.asarray([words for _, words, _ in HIGHLIGHTS], dtype=object)[top]
-    many = np.asarray([words for _, _, words in HIGHLIGHTS], dtype=object)[top]
-    label = np.where(n == 1, one, many)
-    highlight = np.where(n > 0, " (" + n.astype(str) + " " + label + " in 7 days)", "")
-    active = np.where(
-        days == "0", "no activity in the last 90 days", "active on " + days + " days in the last 90"
-    )
-    active = np.where(days == "1", "active on 1 day in the last 90", active)
-    return pd.Series(active + trend + highlight, index=frame.index, dtype="str")
+    days = _ints(_num(frame, "active_days_90d", rows))
+    velocity = _filled(_num(frame, "velocity_7_30", rows))
+    counts = _filled(np.column_stack([_num(frame, f"n_{a}_7d", rows) for a, _, _ in HIGHLIGHTS]))
+    top = counts.argmax(axis=1)  # the first of the most frequent
+    highlight_n = counts.max(axis=1).astype(int)
+    out = []
+    for d, v, k, n in zip(days, velocity.tolist(), top.tolist(), highlight_n.tolist(), strict=True):
+        active = (
+            "no activity in the last 90 days" if d == 0 else f"active on {_times(d, 'day')} in the last 90"
+        )
+        trend = ", picking up this week" if v >= 1 else "" if v > 0 else ", quiet this week"
+        _, one, many = HIGHLIGHTS[k]
+        highlight = f" ({n} {one if n == 1 else many} in 7 days)" if n > 0 else ""
+        out.append(active + trend + highlight)
+    return out
 
 
-def _unsubscribe_text(frame: pd.DataFrame) -> pd.Series:
-    flag = frame["unsubscribed"].astype(bool) if "unsubscribed" in frame.columns else False
-    return pd.Series(
-        np.where(flag, "unsubscribed from emails", "still subscribed to emails"), index=frame.index
-    )
+def _unsubscribe_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [
+        "unsubscribed from emails" if flag else "still subscribed to emails"
+        for flag in _flag(frame, "unsubscribed", rows).tolist()
+    ]
 
 
-def _size_text(frame: pd.DataFrame) -> pd.Series:
-    return "company size " + _str(frame, "employee_band") + " employees"
+def _size_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [f"company size {band} employees" for band in _str(frame, "employee_band", rows)]
 
 
-def _revenue_text(frame: pd.DataFrame) -> pd.Series:
-    return "annual revenue band " + _str(frame, "revenue_band")
+def _revenue_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [f"annual revenue band {band}" for band in _str(frame, "revenue_band", rows)]
 
 
-def _geo_text(frame: pd.DataFrame) -> pd.Series:
-    return "based in " + _str(frame, "country") + " (" + _str(frame, "region").str.replace("_", " ") + ")"
+def _geo_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    countries, regions = _str(frame, "country", rows), _str(frame, "region", rows)
+    return [f"based in {c} ({r.replace('_', ' ')})" for c, r in zip(countries, regions, strict=True)]
 
 
-def _tech_text(frame: pd.DataFrame) -> pd.Series:
-    n = _num(frame, "tech_overlap_count").fillna(0).astype(int)
-    return pd.Series(
-        np.where(
-            n > 0, "uses " + n.astype(str) + " of the tools in the ICP", "uses none of the tools in the ICP"
-        ),
-        index=frame.index,
-    )
+def _tech_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [
+        f"uses {n} of the tools in the ICP" if n > 0 else "uses none of the tools in the ICP"
+        for n in _ints(_num(frame, "tech_overlap_count", rows))
+    ]
 
 
-def _persona_text(frame: pd.DataFrame) -> pd.Series:
-    return "seniority: " + _str(frame, "seniority").str.replace("_", " ")
+def _persona_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return ["seniority: " + v.replace("_", " ") for v in _str(frame, "seniority", rows)]
 
 
-def _domain_text(frame: pd.DataFrame) -> pd.Series:
-    kind = _str(frame, "email_domain_type")
-    words = {
-        "business": "business email address",
-        "free": "free email address",
-        "competitor": "competitor email domain",
-    }
-    return kind.map(words).fillna("email domain unknown").astype("str")
+DOMAIN_WORDS = {
+    "business": "business email address",
+    "free": "free email address",
+    "competitor": "competitor email domain",
+}
+
+
+def _domain_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [DOMAIN_WORDS.get(kind, "email domain unknown") for kind in _str(frame, "email_domain_type", rows)]
 
 
 def _plain(prefix: str, column: str) -> Text:
-    return lambda frame: prefix + _str(frame, column).str.replace("_", " ")
+    return lambda frame, rows: [prefix + v.replace("_", " ") for v in _str(frame, column, rows)]
 
 
-def _years_text(frame: pd.DataFrame) -> pd.Series:
-    years = _num(frame, "company_age_years")
-    return pd.Series(
-        np.where(
-            years.isna(),
-            "company age unknown",
-            "company founded " + years.fillna(0).round().astype(int).astype(str) + " years ago",
-        ),
-        index=frame.index,
-    )
+def _years_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    years = _num(frame, "company_age_years", rows)
+    return [
+        "company age unknown" if missing else f"company founded {whole} years ago"
+        for whole, missing in zip(_rounded(years), np.isnan(years).tolist(), strict=True)
+    ]
 
 
-def _lead_age_text(frame: pd.DataFrame) -> pd.Series:
-    return (
-        "lead created " + _num(frame, "lead_age_days").fillna(0).round().astype(int).astype(str) + " days ago"
-    )
+def _lead_age_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [f"lead created {whole} days ago" for whole in _rounded(_num(frame, "lead_age_days", rows))]
 
 
-def _duplicate_text(frame: pd.DataFrame) -> pd.Series:
-    flag = frame["is_duplicate"].astype(bool) if "is_duplicate" in frame.columns else False
-    return pd.Series(
-        np.where(flag, "duplicate of an earlier lead", "first lead with this email"), index=frame.index
-    )
+def _duplicate_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    return [
+        "duplicate of an earlier lead" if flag else "first lead with this email"
+        for flag in _flag(frame, "is_duplicate", rows).tolist()
+    ]
 
 
 # concept -> (feature-name test, sentence); the first concept whose test matches a feature owns it.
@@ -248,25 +292,65 @@ def concept_of(feature: str) -> str:
     return feature
 
 
+class _Layout(NamedTuple):
+    features: pd.Index  # the feature names
+    concepts: pd.Index  # the concepts, in order of first appearance among the features
+    positions: np.ndarray  # per concept its features' positions, left-padded with len(features) (a zero)
+
+
+@lru_cache(maxsize=32)
+def _concept_layout(feature_names: tuple[str, ...]) -> _Layout:
+    """Which features sum into which concept; computed once per list of feature names."""
+    concepts = [concept_of(f) for f in feature_names]
+    names = list(dict.fromkeys(concepts))
+    members = [[i for i, c in enumerate(concepts) if c == name] for name in names]
+    width = max((len(m) for m in members), default=0)
+    pad = len(feature_names)
+    positions = np.array([[pad] * (width - len(m)) + m for m in members], dtype=np.intp)
+    return _Layout(
+        pd.Index(feature_names, dtype="str"),
+        pd.Index(names, dtype="str"),
+        positions.reshape(len(names), width),
+    )
+
+
+def _feature_values(contributions: pd.DataFrame, features: pd.Index) -> np.ndarray:
+    """The features' contributions as floats, taken by position when the frame starts with the features
+    (as the model's contributions do), which saves a column lookup per call."""
+    values = contributions.to_numpy()
+    if values.dtype == np.float64 and contributions.columns[: len(features)].equals(features):
+        return values[:, : len(features)]
+    return contributions[list(features)].to_numpy(dtype=float)
+
+
+def _group_sums(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Per row, the sum of values[:, positions[g]] for each group g, NaN counting as 0. Each row's sums depend
+    on that row alone, so a lead gets the same reasons scored alone or in a batch."""
+    padded = np.concatenate([values, np.zeros((len(values), 1))], axis=1)
+    return np.nansum(padded[:, positions], axis=2)
+
+
 def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[str]) -> pd.DataFrame:
-    """Contributions summed per concept (columns: concepts, in CONCEPTS order then the unclaimed features)."""
-    concepts = pd.Series([concept_of(f) for f in feature_names], index=list(feature_names))
-    summed = contributions[list(feature_names)].T.groupby(concepts.to_numpy(), sort=False).sum().T
-    return summed
+    """Contributions summed per concept (columns: concepts in order of first appearance in `feature_names`,
+    an unclaimed feature being its own concept)."""
+    layout = _concept_layout(tuple(feature_names))
+    sums = _group_sums(_feature_values(contributions, layout.features), layout.positions)
+    return pd.DataFrame(sums, index=contributions.index, columns=layout.concepts.copy())
 
 
-def _sentences(frame: pd.DataFrame, concepts: Sequence[str], needed: np.ndarray) -> np.ndarray:
+_TEXT_DTYPE = pd.api.types.pandas_dtype("str")
+_REASON_COLUMNS = pd.Index(["reasons_positive", "reasons_negative", "reasons"], dtype="str")
+_TEXTS: dict[str, Text] = {name: text for name, _, text in CONCEPTS}
+
+
+def _sentences(frame: pd.DataFrame, concepts: np.ndarray, needed: np.ndarray) -> np.ndarray:
     """n_rows x n_concepts array of sentences, built only where `needed` (a reason is shown), else ""."""
-    texts = {name: text for name, _, text in CONCEPTS}
     out = np.full((len(frame), len(concepts)), "", dtype=object)
-    for j, concept in enumerate(concepts):
+    for j in np.flatnonzero(needed.any(axis=0)).tolist():
         rows = np.flatnonzero(needed[:, j])
-        if len(rows) == 0:
-            continue
-        if concept in texts:
-            out[rows, j] = texts[concept](frame.iloc[rows]).astype("str").to_numpy(dtype=object)
-        else:
-            out[rows, j] = concept.replace("_", " ")
+        concept = concepts[j]
+        text = _TEXTS.get(concept)
+        out[rows, j] = text(frame, rows) if text is not None else concept.replace("_", " ")
     return out
 
 
@@ -289,34 +373,34 @@ def top_reasons(
         *range(n_concepts - min(negative, n_concepts), n_concepts),
     ]
     shown[rows, order[:, shown_ranks] if shown_ranks else order[:, :0]] = True
-    sentences = _sentences(frame, list(by_concept.columns), shown)
+    sentences = _sentences(frame, by_concept.columns.to_numpy(dtype=object), shown)
     ranked_sentences = sentences[rows, order]
-    pos = [
-        _join(ranked_sentences[:, k], ranked_values[:, k] >= min_abs)
-        for k in range(min(positive, values.shape[1]))
-    ]
-    neg = [
-        _join(ranked_sentences[:, -1 - k], ranked_values[:, -1 - k] <= -min_abs)
-        for k in range(min(negative, values.shape[1]))
-    ]
-    positive_text = _combine(pos, "; ", len(frame))
-    negative_text = _combine(neg, "; ", len(frame))
-    both = _combine([_prefix(pos, "+ "), _prefix(neg, "- ")], "; ", len(frame))
+    n_positive, n_negative = min(positive, n_concepts), min(negative, n_concepts)
+    kept_positive = np.where(ranked_values[:, :n_positive] >= min_abs, ranked_sentences[:, :n_positive], "")
+    lowest_values, lowest_sentences = (
+        ranked_values[:, ::-1][:, :n_negative],
+        ranked_sentences[:, ::-1][:, :n_negative],
+    )
+    kept_negative = np.where(lowest_values <= -min_abs, lowest_sentences, "")
+    texts = np.array(
+        [_reason_texts(p, n) for p, n in zip(kept_positive.tolist(), kept_negative.tolist(), strict=True)],
+        dtype=object,
+    ).reshape(len(frame), 3)
+    # pandas would infer "str" for these text columns (object when empty); naming the dtype is faster
     return pd.DataFrame(
-        {"reasons_positive": positive_text, "reasons_negative": negative_text, "reasons": both},
-        index=frame.index,
+        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=_TEXT_DTYPE if len(frame) else None
     )
 
 
-def _join(sentences: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    return np.where(keep, sentences, "")
-
-
-def _prefix(parts: list[np.ndarray], sign: str) -> np.ndarray:
-    if not parts:
-        return np.array([], dtype=object)
-    joined = _combine(parts, "; " + sign, len(parts[0]))
-    return np.where(joined == "", "", sign + joined.astype(object))
+def _reason_texts(positive: list[str], negative: list[str]) -> tuple[str, str, str]:
+    """'a; b', 'c' and '+ a; + b; - c' from one row's positive and negative sentences ('' = not shown)."""
+    shown_positive = [s for s in positive if s]
+    shown_negative = [s for s in negative if s]
+    signed = [
+        *(["+ " + "; + ".join(shown_positive)] if shown_positive else []),
+        *(["- " + "; - ".join(shown_negative)] if shown_negative else []),
+    ]
+    return "; ".join(shown_positive), "; ".join(shown_negative), "; ".join(signed)
 
 
 def _combine(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:

@@ -2,11 +2,16 @@
 
 A row carries the lead, its account and its recent activities (a JSON list), all as strings or numbers,
 so that the same artifact serves `mlflow models serve`, `spark_udf` and in-process calls.
+
+Checking and conversion work on plain Python values column by column: an online request is one row, and
+pandas' per-call overhead would cost more than the scoring itself.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +39,12 @@ LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
     ),  # JSON: [{"activity_type": "pricing_page", "occurred_at": "2026-09-30T10:00:00"}]
     "as_of": (False, "time"),  # the snapshot; defaults to the scoring call's as_of
 }
+_NAT = np.iinfo(np.int64).min
+_KNOWN_ACTIVITIES = frozenset(ACTIVITY_TYPES)
+
+# Checked lead rows: one array per field of LEAD_INPUT_COLUMNS (object arrays of str or None for text,
+# float for numbers, datetime64[ns] for times).
+CheckedRows = dict[str, np.ndarray]
 
 
 class LeadInputError(ValueError):
@@ -44,118 +55,181 @@ def _fail(row: int, field: str, message: str) -> LeadInputError:
     return LeadInputError(f"row {row}, field '{field}': {message}")
 
 
-def _times(values: pd.Series, field: str) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
-    bad = values.notna() & (values.astype("str") != "") & parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(
-            row,
-            field,
-            f"{values.iloc[row]!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)",
-        )
-    return parsed
+def _is_missing(value: Any) -> bool:
+    return (
+        value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+    )
 
 
-def _numbers(values: pd.Series, field: str) -> pd.Series:
-    parsed = pd.to_numeric(values, errors="coerce")
-    bad = values.notna() & parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(row, field, f"{values.iloc[row]!r} is not a number")
-    return parsed.astype(float)
+def parse_time(value: Any) -> int:
+    """Nanoseconds since the epoch of a date and time (time zones converted to UTC); the int64 minimum for
+    a missing value. Raises ValueError for anything that is not a date and time."""
+    if _is_missing(value) or value == "":
+        return _NAT
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValueError(str(error)) from error
+    if stamp is pd.NaT:
+        return _NAT
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.value)
 
 
-def check_lead_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with every known field present and typed; raises LeadInputError naming row and field."""
+def _times(values: list[Any], field: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int64)
+    for row, value in enumerate(values):
+        try:
+            out[row] = parse_time(value)
+        except ValueError:
+            raise _fail(
+                row, field, f"{value!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)"
+            ) from None
+    return out.view("datetime64[ns]")
+
+
+def _numbers(values: list[Any], field: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=float)
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            out[row] = np.nan
+            continue
+        try:
+            out[row] = float(value)
+        except (ValueError, TypeError):
+            raise _fail(row, field, f"{value!r} is not a number") from None
+    return out
+
+
+def _texts(values: list[Any]) -> np.ndarray:
+    return np.array([None if _is_missing(v) else str(v) for v in values], dtype=object)
+
+
+def check_lead_rows(rows: pd.DataFrame) -> CheckedRows:
+    """Every known field present and typed; raises LeadInputError naming the row and the field."""
     if not isinstance(rows, pd.DataFrame):
         raise LeadInputError("expected a table of lead rows")
     unknown = [c for c in rows.columns if c not in LEAD_INPUT_COLUMNS]
     if unknown:
         raise LeadInputError(f"unknown field(s) {unknown}; known fields: {list(LEAD_INPUT_COLUMNS)}")
-    rows = rows.reset_index(drop=True)
-    out = {}
+    n_rows = len(rows)
+    out: CheckedRows = {}
     for field, (required, kind) in LEAD_INPUT_COLUMNS.items():
         if field not in rows.columns:
             if required:
                 raise LeadInputError(f"field '{field}' is required")
-            values = pd.Series([None] * len(rows), dtype=object)
+            values: list[Any] = [None] * n_rows
         else:
-            values = rows[field].astype(object).where(rows[field].notna(), None)
-        if required and values.isna().any():
-            raise _fail(int(np.flatnonzero(values.isna().to_numpy())[0]), field, "is required")
+            values = rows[field].tolist()
+        if required:
+            for row, value in enumerate(values):
+                if _is_missing(value):
+                    raise _fail(row, field, "is required")
         if kind == "time":
             out[field] = _times(values, field)
         elif kind == "num":
             out[field] = _numbers(values, field)
         else:
-            out[field] = values.astype("str").where(values.notna(), None)
-    return pd.DataFrame(out)
+            out[field] = _texts(values)
+    return out
 
 
-def _activities(rows: pd.DataFrame) -> pd.DataFrame:
-    lead_ids, times, kinds = [], [], []
-    for i, (lead_id, raw) in enumerate(zip(rows["lead_id"], rows["activities"], strict=True)):
-        if raw is None or raw == "":
-            continue
+def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
+    """(occurred_at in ns, activity_type) of one row's activities JSON."""
+    if raw is None or raw == "":
+        return []
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise _fail(row, "activities", f"not valid JSON ({error.msg})") from error
+    if not isinstance(items, list):
+        raise _fail(row, "activities", "must be a JSON list of {activity_type, occurred_at}")
+    out = []
+    for k, item in enumerate(items):
+        if not isinstance(item, dict) or "activity_type" not in item or "occurred_at" not in item:
+            raise _fail(row, "activities", "each item needs activity_type and occurred_at")
+        if item["activity_type"] not in _KNOWN_ACTIVITIES:
+            raise _fail(
+                row,
+                "activities",
+                f"unknown activity_type {item['activity_type']!r}; known: {list(ACTIVITY_TYPES)}",
+            )
         try:
-            items = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise _fail(i, "activities", f"not valid JSON ({error.msg})") from error
-        if not isinstance(items, list):
-            raise _fail(i, "activities", "must be a JSON list of {activity_type, occurred_at}")
-        for item in items:
-            if not isinstance(item, dict) or "activity_type" not in item or "occurred_at" not in item:
-                raise _fail(i, "activities", "each item needs activity_type and occurred_at")
-            if item["activity_type"] not in ACTIVITY_TYPES:
-                raise _fail(
-                    i,
-                    "activities",
-                    f"unknown activity_type {item['activity_type']!r}; known: {list(ACTIVITY_TYPES)}",
-                )
+            occurred = parse_time(item["occurred_at"])
+        except ValueError:
+            raise _fail(
+                row,
+                f"activities[{k}].occurred_at",
+                f"{item['occurred_at']!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)",
+            ) from None
+        out.append((occurred, item["activity_type"]))
+    return out
+
+
+def _activities(rows: CheckedRows) -> pd.DataFrame:
+    lead_ids, times, kinds = [], [], []
+    for row, (lead_id, raw) in enumerate(zip(rows["lead_id"], rows["activities"], strict=True)):
+        for occurred, kind in _activity_items(row, raw):
             lead_ids.append(lead_id)
-            times.append(item["occurred_at"])
-            kinds.append(item["activity_type"])
-    occurred = _times(pd.Series(times, dtype=object), "activities.occurred_at")
+            times.append(occurred)
+            kinds.append(kind)
     return pd.DataFrame(
         {
             "lead_id": pd.Series(lead_ids, dtype="str"),
-            "occurred_at": occurred,
+            "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
             "activity_type": pd.Series(kinds, dtype="str"),
         }
     )
 
 
+def _first_of_each(keys: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct key, in order."""
+    _, first = np.unique(keys, return_index=True)
+    return np.sort(first)
+
+
 def lead_rows_to_tables(
-    rows: pd.DataFrame, as_of: pd.Timestamp
+    rows: CheckedRows, as_of: pd.Timestamp
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`)."""
-    account_id = rows["account_id"].where(rows["account_id"].notna(), "ACCOUNT_OF_" + rows["lead_id"])
+    lead_id = rows["lead_id"]
+    account_id = np.array(
+        [
+            a if a is not None else f"ACCOUNT_OF_{lead}"
+            for a, lead in zip(rows["account_id"], lead_id, strict=True)
+        ],
+        dtype=object,
+    )
+    first = _first_of_each(account_id)
+    tech_stack = np.array([t if t is not None else "" for t in rows["tech_stack"]], dtype=object)
     accounts = pd.DataFrame(
         {
-            "account_id": account_id.astype("str"),
-            "name": account_id.astype("str"),
-            "domain": rows["domain"],
-            "industry": rows["industry"],
-            "employee_count": rows["employee_count"],
-            "annual_revenue": rows["annual_revenue"],
-            "country": rows["country"],
-            "tech_stack": rows["tech_stack"].fillna(""),
-            "created_at": rows["account_created_at"],
-        }
-    ).drop_duplicates("account_id")
-    snapshot_at = rows["as_of"].fillna(pd.Timestamp(as_of))
-    leads = pd.DataFrame(
-        {
-            "lead_id": rows["lead_id"].astype("str"),
-            "account_id": account_id.astype("str"),
-            "email": rows["email"].astype("str"),
-            "job_title": rows["job_title"],
-            "lead_source": rows["lead_source"],
-            "created_at": rows["lead_created_at"].fillna(snapshot_at),
+            "account_id": account_id[first],
+            "name": account_id[first],
+            "domain": rows["domain"][first],
+            "industry": rows["industry"][first],
+            "employee_count": rows["employee_count"][first],
+            "annual_revenue": rows["annual_revenue"][first],
+            "country": rows["country"][first],
+            "tech_stack": tech_stack[first],
+            "created_at": rows["account_created_at"][first],
         }
     )
-    tables = {"accounts": accounts.reset_index(drop=True), "leads": leads, "activities": _activities(rows)}
+    default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
+    snapshot_at = np.where(np.isnat(rows["as_of"]), default_snapshot, rows["as_of"])
+    created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
+    leads = pd.DataFrame(
+        {
+            "lead_id": lead_id,
+            "account_id": account_id,
+            "email": rows["email"],
+            "job_title": rows["job_title"],
+            "lead_source": rows["lead_source"],
+            "created_at": created_at,
+        }
+    )
+    tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows)}
     snapshots = pd.DataFrame({"lead_id": leads["lead_id"], "snapshot_at": snapshot_at})
     return tables, snapshots
 

@@ -69,51 +69,64 @@ class LeadScorer:
         return self.score_frame(self.feature_frame(tables, snapshots), reasons=reasons)
 
     def score_frame(self, frame: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
-        """Scores for a frame of features + ICP columns (one row per snapshot)."""
+        """Scores for a frame of features + ICP columns (one row per snapshot).
+
+        Works on arrays and builds the output frame once: one online lead must not pay pandas' per-call
+        overhead a few dozen times.
+        """
         if reasons:
             contributions = self.model.contributions(frame)
-            raw = contributions.sum(axis=1).to_numpy()
+            raw = contributions.to_numpy().sum(axis=1)
         else:
             raw = self.model.predict_raw(frame)
         score = pd.Series(self.model.calibrator.predict(raw), index=frame.index)
-        disqualified = frame["disqualified"].astype(bool)
-        out = pd.DataFrame(
-            {
-                "lead_id": frame["lead_id"].astype("str"),
-                "as_of": pd.to_datetime(frame["snapshot_at"]),
-                "score": score,
-                "grade": guard_grade(assign_grades(score, self.model.grade_thresholds), disqualified),
-                "rank_score": guarded_rank_score(score, disqualified),
-                "fit_tier": frame["fit_tier"],
-                "disqualified": disqualified,
-                "disqualify_reasons": frame["disqualify_reasons"],
-                "disqualify_detail": frame["disqualify_detail"],
-            },
-            index=frame.index,
-        )
+        disqualified = pd.Series(frame["disqualified"].to_numpy(dtype=bool), index=frame.index)
+        columns: dict[str, object] = {
+            "lead_id": frame["lead_id"].astype("str"),
+            "as_of": pd.to_datetime(frame["snapshot_at"]),
+            "score": score,
+            "grade": guard_grade(assign_grades(score, self.model.grade_thresholds), disqualified),
+            "rank_score": guarded_rank_score(score, disqualified),
+            "fit_tier": frame["fit_tier"],
+            "intent_band": pd.NA,
+            "disqualified": disqualified,
+            "disqualify_reasons": frame["disqualify_reasons"],
+            "disqualify_detail": frame["disqualify_detail"],
+            "reasons": "",
+            "reasons_positive": "",
+            "reasons_negative": "",
+            "fit_contribution": np.nan,
+            "intent_contribution": np.nan,
+            "model_name": self.model_name,
+            "model_version": str(self.model_version),
+        }
         if reasons:
-            groups = self.groups
-            fit = contributions[[c for c in groups["fit"] if c in contributions.columns]].sum(axis=1)
-            intent = contributions[[c for c in groups["intent"] if c in contributions.columns]].sum(axis=1)
-            by_concept = concept_contributions(contributions, self.model.feature_names)
-            words = top_reasons(frame, by_concept, self.positive_reasons, self.negative_reasons)
-            out["intent_band"] = intent_band(intent, self.intent_cutpoints)
-            out["reasons"] = _with_disqualification(
-                words["reasons"], frame["disqualify_detail"], disqualified
-            )
-            out["reasons_positive"] = words["reasons_positive"].astype("str")
-            out["reasons_negative"] = words["reasons_negative"].astype("str")
-            out["fit_contribution"] = fit.to_numpy()
-            out["intent_contribution"] = intent.to_numpy()
-        else:
-            out["intent_band"] = pd.NA
-            for column in ("reasons", "reasons_positive", "reasons_negative"):
-                out[column] = ""
-            out["fit_contribution"] = np.nan
-            out["intent_contribution"] = np.nan
-        out["model_name"] = self.model_name
-        out["model_version"] = str(self.model_version)
-        return out[list(SCORE_COLUMNS)]
+            columns |= self._explained(frame, contributions, disqualified.to_numpy())
+        return pd.DataFrame({name: columns[name] for name in SCORE_COLUMNS}, index=frame.index)
+
+    def _explained(
+        self, frame: pd.DataFrame, contributions: pd.DataFrame, disqualified: np.ndarray
+    ) -> dict[str, object]:
+        """The reason columns: fit and intent contributions, intent band and the reasons in words."""
+        values = contributions.to_numpy()
+        position = {name: j for j, name in enumerate(contributions.columns)}
+        groups = self.groups
+        fit = values[:, [position[c] for c in groups["fit"] if c in position]].sum(axis=1)
+        intent = values[:, [position[c] for c in groups["intent"] if c in position]].sum(axis=1)
+        by_concept = concept_contributions(contributions, self.model.feature_names)
+        words = top_reasons(frame, by_concept, self.positive_reasons, self.negative_reasons)
+        return {
+            "intent_band": intent_band_of(intent, self.intent_cutpoints),
+            "reasons": _with_disqualification(
+                words["reasons"].to_numpy(dtype=object),
+                frame["disqualify_detail"].to_numpy(dtype=object),
+                disqualified,
+            ),
+            "reasons_positive": words["reasons_positive"].astype("str"),
+            "reasons_negative": words["reasons_negative"].astype("str"),
+            "fit_contribution": fit,
+            "intent_contribution": intent,
+        }
 
 
 def feature_frame(
@@ -126,9 +139,14 @@ def feature_frame(
 
 def intent_band(intent_contribution: pd.Series, cutpoints: tuple[float, float]) -> pd.Series:
     """low / medium / high from the intent features' contribution (log-odds), cut points frozen in training."""
-    values = intent_contribution.to_numpy(dtype=float)
-    band = np.where(values >= cutpoints[1], "high", np.where(values >= cutpoints[0], "medium", "low"))
+    band = intent_band_of(intent_contribution.to_numpy(dtype=float), cutpoints)
     return pd.Series(band, index=intent_contribution.index, dtype="str")
+
+
+def intent_band_of(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:
+    """intent_band on an array."""
+    high, medium = intent_contribution >= cutpoints[1], intent_contribution >= cutpoints[0]
+    return np.where(high, "high", np.where(medium, "medium", "low")).astype(object)
 
 
 def intent_cutpoints_from(
@@ -141,9 +159,9 @@ def intent_cutpoints_from(
     return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.8))
 
 
-def _with_disqualification(reasons: pd.Series, detail: pd.Series, disqualified: pd.Series) -> pd.Series:
+def _with_disqualification(reasons: np.ndarray, detail: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
     """A disqualified lead's reasons start with why it was disqualified."""
-    prefix = "disqualified: " + detail.astype("str") + "; "
-    return pd.Series(
-        np.where(disqualified, prefix + reasons.astype("str"), reasons.astype("str")), index=reasons.index
-    )
+    out = reasons.astype(object)
+    for row in np.flatnonzero(disqualified):  # a loop over the disqualified rows only
+        out[row] = f"disqualified: {detail[row]}; {reasons[row]}"
+    return out
