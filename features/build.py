@@ -8,8 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.fit import FIT_FEATURES, fit_features
-from features.intent import intent_feature_names, intent_features
+from features.fit import FIT_FEATURES, fit_columns
+from features.frames import frame_of
+from features.intent import intent_columns, intent_feature_names
 
 KEY_COLUMNS = ("lead_id", "snapshot_at", "deal_id")
 CATEGORICAL_FEATURES = (
@@ -38,10 +39,10 @@ def build_features(
     if missing:
         raise ValueError(f"snapshots lacks columns {sorted(missing)}")
     snapshots = snapshots.reset_index(drop=True)
-    keys = snapshots[[c for c in KEY_COLUMNS if c in snapshots.columns]]
-    fit = fit_features(snapshots, tables["leads"], tables["accounts"], config, icp)
-    intent = intent_features(snapshots, tables["leads"], tables["activities"], config)
-    return pd.concat([keys, fit, intent], axis=1)
+    keys = {c: snapshots[c].array for c in KEY_COLUMNS if c in snapshots.columns}
+    fit = fit_columns(snapshots, tables["leads"], tables["accounts"], config, icp)
+    intent = intent_columns(snapshots, tables["leads"], tables["activities"], config)
+    return frame_of({**keys, **fit, **intent}, snapshots.index)  # one frame built: cheaper than a concat
 
 
 def training_snapshots(deals: pd.DataFrame) -> pd.DataFrame:

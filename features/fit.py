@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
+from features.frames import frame_of
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -72,6 +73,17 @@ def fit_features(
     icp: ICPConfig,
 ) -> pd.DataFrame:
     """The FIT_FEATURES columns, one row per snapshot row (same index)."""
+    return frame_of(fit_columns(snapshots, leads, accounts, config, icp), snapshots.index)
+
+
+def fit_columns(
+    snapshots: pd.DataFrame,
+    leads: pd.DataFrame,
+    accounts: pd.DataFrame,
+    config: FeatureConfig,
+    icp: ICPConfig,
+) -> dict[str, np.ndarray]:
+    """fit_features as arrays, in FIT_FEATURES order (text as object arrays)."""
     lead_ids = _numpy(_column(snapshots, "lead_id"))
     lead_at = _first_positions(_column(leads, "lead_id"), lead_ids)
     account_at = _first_positions(
@@ -89,7 +101,7 @@ def fit_features(
         ),
         "is_duplicate": _is_duplicate(lead_ids, *_repeats(leads, emails), snapshot_at),
     }
-    return _frame({name: features[name] for name in FIT_FEATURES}, snapshots.index)
+    return {name: features[name] for name in FIT_FEATURES}
 
 
 def _company_features(
@@ -136,16 +148,6 @@ def _person_features(leads: pd.DataFrame, lead_at: np.ndarray) -> dict[str, np.n
         "department": _per_row(department, title.codes),
         "lead_source": _lead_sources(_text_at(_column(leads, "lead_source"), lead_at)),
     }
-
-
-def _frame(columns: dict[str, Values], index: pd.Index) -> pd.DataFrame:
-    """The columns as a frame, object arrays as "str" columns."""
-    texts = [name for name, values in columns.items() if values.dtype == object]
-    if texts:  # converted in one go: a conversion's fixed cost is larger than its work on one row
-        combined = _str(np.concatenate([columns[name] for name in texts]))
-        size = len(index)
-        columns.update({name: combined[i * size : (i + 1) * size] for i, name in enumerate(texts)})
-    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def band_labels(values: pd.Series, edges: tuple[float, ...], names: list[str]) -> pd.Series:

@@ -55,6 +55,7 @@ REASON_LABELS = {
 
 # Disqualified leads rank at score - DISQUALIFIED_RANK_OFFSET: below every qualified probability in [0, 1].
 DISQUALIFIED_RANK_OFFSET = 2.0
+_NOT_PROBABILITIES = "guarded_rank_score expects scores in [0, 1] (calibrated probabilities)"
 _SHARE_TOLERANCE = 1e-9  # so that 4 of 5 equal weights meets a 0.8 threshold despite float rounding
 _STR = pandas_dtype("str")  # resolved once: pandas parses a dtype name on every call
 # The ";"-joined reason codes of every combination of code bits (bit i: DISQUALIFY_REASONS[i]).
@@ -444,21 +445,31 @@ def guarded_rank_score(score: pd.Series, disqualified: pd.Series) -> pd.Series:
     With scores being probabilities in [0, 1], every qualified lead sorts above every disqualified one and
     the order within each group is the score's order. Missing scores stay missing.
     """
-    if not _in_unit_interval(score):
-        raise ValueError("guarded_rank_score expects scores in [0, 1] (calibrated probabilities)")
     dq = _aligned_flag(disqualified, score.index)
     if score.dtype != np.float64:  # pandas decides how other dtypes subtract and combine
+        if not _in_unit_interval(score.dropna().to_numpy(dtype=float)):
+            raise ValueError(_NOT_PROBABILITIES)
         return score.astype(float).where(~dq, score - DISQUALIFIED_RANK_OFFSET).rename("rank_score")
-    values = score.to_numpy()
-    rank = np.where(dq, values - DISQUALIFIED_RANK_OFFSET, values)
-    return pd.Series(rank, index=score.index, name="rank_score")
+    return pd.Series(guarded_ranks(score.to_numpy(), dq), index=score.index, name="rank_score")
+
+
+def guarded_ranks(score: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
+    """guarded_rank_score on arrays of float scores and bool flags."""
+    if not _in_unit_interval(score):
+        raise ValueError(_NOT_PROBABILITIES)
+    return np.where(disqualified, score - DISQUALIFIED_RANK_OFFSET, score)
 
 
 def guard_grade(grade: pd.Series, disqualified: pd.Series) -> pd.Series:
     """The grade, with disqualified leads set to the lowest grade "D" (never the top grade)."""
     dq = _aligned_flag(disqualified, grade.index)
-    values = np.where(dq, LOWEST_GRADE, grade.astype(_STR).to_numpy(dtype=object))
+    values = guarded_grades(grade.astype(_STR).to_numpy(dtype=object), dq)
     return pd.Series(pd.array(values, dtype=_STR), index=grade.index, name=grade.name)
+
+
+def guarded_grades(grade: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
+    """guard_grade on arrays of grades and bool flags."""
+    return np.where(disqualified, LOWEST_GRADE, grade)
 
 
 def win_rate_by_tier(frame: pd.DataFrame) -> pd.DataFrame:
@@ -541,12 +552,8 @@ def _aligned_flag(disqualified: pd.Series, index: pd.Index) -> np.ndarray:
     return _flag_values(disqualified)
 
 
-def _in_unit_interval(score: pd.Series) -> bool:
-    if score.dtype == np.float64:
-        values = score.to_numpy()
-        return not np.any((values < 0) | (values > 1))  # NaN compares False: missing scores pass
-    finite = score.dropna()
-    return not ((finite < 0) | (finite > 1)).any()
+def _in_unit_interval(score: np.ndarray) -> bool:
+    return not np.any((score < 0) | (score > 1))  # NaN compares False: missing scores pass
 
 
 def _show(value: object) -> str:

@@ -63,6 +63,13 @@ def intent_features(
 
     A snapshot of a lead created at or after snapshot_at sees no activity at all.
     """
+    return pd.DataFrame(intent_columns(snapshots, leads, activities, config), index=snapshots.index)
+
+
+def intent_columns(
+    snapshots: pd.DataFrame, leads: pd.DataFrame, activities: pd.DataFrame, config: FeatureConfig
+) -> dict[str, np.ndarray]:
+    """intent_features as arrays, in intent_feature_names order."""
     snapshot_ns = _nanoseconds(snapshots["snapshot_at"])
     if (snapshot_ns == _NAT).any():
         raise ValueError("snapshot_at has missing values")
@@ -90,7 +97,7 @@ def intent_features(
         "inactive_60d": np.isnan(since_last) | (since_last > config.inactive_after_days),
         "lead_age_days": np.clip(lead_age, 0, None),
     }
-    return pd.DataFrame({name: columns[name] for name in intent_feature_names(config)}, index=snapshots.index)
+    return {name: columns[name] for name in intent_feature_names(config)}
 
 
 def visible_pairs(
@@ -139,15 +146,17 @@ def lookup_codes(values: pd.Series, universe: pd.Series) -> np.ndarray:
     Arrow's hash lookup when both sides are text (about ten times faster than pandas on a million
     ids), pandas otherwise; both number the distinct values in order of first appearance.
     """
-    distinct = pd.unique(universe.to_numpy())
     try:
-        table = pa.array(distinct, from_pandas=True)
+        table = pc.unique(pa.array(universe, from_pandas=True))  # in order of first appearance
         if pa.types.is_string(table.type) or pa.types.is_large_string(table.type):
-            looked_up = pa.array(values, from_pandas=True).cast(table.type)
+            looked_up = pa.array(values, from_pandas=True)
+            if looked_up.type != table.type:
+                looked_up = looked_up.cast(table.type)
             found = pc.index_in(looked_up, value_set=table, skip_nulls=True)
-            return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            return np.asarray(found.fill_null(-1)).astype(np.int64)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         pass
+    distinct = pd.unique(universe.to_numpy())
     codes = pd.Index(distinct).get_indexer(values.to_numpy()).astype(np.int64)
     return np.where(values.isna().to_numpy(), -1, codes)
 

@@ -6,6 +6,7 @@ training levels. Output: one row of scores and reasons per lead.
 
 from __future__ import annotations
 
+import gc
 import pickle
 from typing import Any
 
@@ -31,6 +32,9 @@ class LeadScoreModel(PythonModel):
     def load_context(self, context: Any) -> None:
         with open(context.artifacts[SCORER_ARTIFACT], "rb") as handle:
             self.scorer = pickle.load(handle)
+        # What is loaded now lives as long as the server: keep it out of the garbage collector's full
+        # passes, which otherwise walk these hundreds of thousands of objects during some requests.
+        gc.freeze()
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -56,4 +60,5 @@ class LeadScoreModel(PythonModel):
 def _with_text_times(scores: pd.DataFrame) -> pd.DataFrame:
     """as_of as ISO 8601 text (JSON and Spark carry no pandas timestamps), on a fresh RangeIndex."""
     seconds = scores["as_of"].to_numpy(dtype="datetime64[s]")
-    return scores.assign(as_of=np.datetime_as_string(seconds, unit="s")).reset_index(drop=True)
+    scores = scores.assign(as_of=np.datetime_as_string(seconds, unit="s"))
+    return scores if scores.index.equals(pd.RangeIndex(len(scores))) else scores.reset_index(drop=True)

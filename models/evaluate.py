@@ -274,9 +274,15 @@ def assign_grades(
 ) -> pd.Series:
     """Grade of each lead from frozen cut points: the best grade whose lower bound the probability reaches."""
     index = p.index if isinstance(p, pd.Series) else None
-    p_arr = np.asarray(p, dtype=float)
-    grades = np.select([p_arr >= t for t in thresholds.values()], list(thresholds), default=last_grade)
+    grades = grade_labels(np.asarray(p, dtype=float), thresholds, last_grade)
     return pd.Series(grades, index=index, name="grade", dtype="str")
+
+
+def grade_labels(p: np.ndarray, thresholds: Mapping[str, float], last_grade: str = "D") -> np.ndarray:
+    """assign_grades on an array of probabilities, as an object array of grades."""
+    return np.select([p >= t for t in thresholds.values()], list(thresholds), default=last_grade).astype(
+        object
+    )
 
 
 def _group_labels(groups: Sequence | np.ndarray | pd.Series) -> pd.Series:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.frames import frame_of
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "str", "num", "time"
@@ -174,11 +175,11 @@ def _activities(rows: CheckedRows) -> pd.DataFrame:
             lead_ids.append(lead_id)
             times.append(occurred)
             kinds.append(kind)
-    return pd.DataFrame(
+    return frame_of(
         {
-            "lead_id": pd.Series(lead_ids, dtype="str"),
+            "lead_id": np.array(lead_ids, dtype=object),
             "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
-            "activity_type": pd.Series(kinds, dtype="str"),
+            "activity_type": np.array(kinds, dtype=object),
         }
     )
 
@@ -203,7 +204,7 @@ def lead_rows_to_tables(
     )
     first = _first_of_each(account_id)
     tech_stack = np.array([t if t is not None else "" for t in rows["tech_stack"]], dtype=object)
-    accounts = pd.DataFrame(
+    accounts = frame_of(
         {
             "account_id": account_id[first],
             "name": account_id[first],
@@ -219,7 +220,7 @@ def lead_rows_to_tables(
     default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
     snapshot_at = np.where(np.isnat(rows["as_of"]), default_snapshot, rows["as_of"])
     created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
-    leads = pd.DataFrame(
+    leads = frame_of(
         {
             "lead_id": lead_id,
             "account_id": account_id,
@@ -230,7 +231,7 @@ def lead_rows_to_tables(
         }
     )
     tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows)}
-    snapshots = pd.DataFrame({"lead_id": leads["lead_id"], "snapshot_at": snapshot_at})
+    snapshots = pd.DataFrame({"lead_id": leads["lead_id"], "snapshot_at": snapshot_at}, copy=False)
     return tables, snapshots
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 
 from features.build import build_features, feature_groups, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
-from features.icp import apply_icp, guard_grade, guarded_rank_score
-from models.evaluate import assign_grades
+from features.frames import frame_of
+from features.icp import apply_icp, guarded_grades, guarded_ranks
+from models.evaluate import grade_labels
 from models.explain import concept_contributions, top_reasons
 from models.train import TrainedModel
 
@@ -79,14 +80,14 @@ class LeadScorer:
             raw = contributions.to_numpy().sum(axis=1)
         else:
             raw = self.model.predict_raw(frame)
-        score = pd.Series(self.model.calibrator.predict(raw), index=frame.index)
-        disqualified = pd.Series(frame["disqualified"].to_numpy(dtype=bool), index=frame.index)
+        score = self.model.calibrator.predict(raw)
+        disqualified = frame["disqualified"].to_numpy(dtype=bool)
         columns: dict[str, object] = {
-            "lead_id": frame["lead_id"].astype("str"),
+            "lead_id": frame["lead_id"].to_numpy(dtype=object),
             "as_of": pd.to_datetime(frame["snapshot_at"]),
             "score": score,
-            "grade": guard_grade(assign_grades(score, self.model.grade_thresholds), disqualified),
-            "rank_score": guarded_rank_score(score, disqualified),
+            "grade": guarded_grades(grade_labels(score, self.model.grade_thresholds), disqualified),
+            "rank_score": guarded_ranks(score, disqualified),
             "fit_tier": frame["fit_tier"],
             "intent_band": pd.NA,
             "disqualified": disqualified,
@@ -101,8 +102,8 @@ class LeadScorer:
             "model_version": str(self.model_version),
         }
         if reasons:
-            columns |= self._explained(frame, contributions, disqualified.to_numpy())
-        return pd.DataFrame({name: columns[name] for name in SCORE_COLUMNS}, index=frame.index)
+            columns |= self._explained(frame, contributions, disqualified)
+        return frame_of({name: columns[name] for name in SCORE_COLUMNS}, frame.index)
 
     def _explained(
         self, frame: pd.DataFrame, contributions: pd.DataFrame, disqualified: np.ndarray
@@ -122,8 +123,8 @@ class LeadScorer:
                 frame["disqualify_detail"].to_numpy(dtype=object),
                 disqualified,
             ),
-            "reasons_positive": words["reasons_positive"].astype("str"),
-            "reasons_negative": words["reasons_negative"].astype("str"),
+            "reasons_positive": words["reasons_positive"].to_numpy(dtype=object),
+            "reasons_negative": words["reasons_negative"].to_numpy(dtype=object),
             "fit_contribution": fit,
             "intent_contribution": intent,
         }

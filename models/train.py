@@ -115,10 +115,17 @@ def _check_features(frame: pd.DataFrame, feature_names: Sequence[str], categoric
 def _numeric_block(frame: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
     """Float arrays of the numeric features: one conversion of the whole block, column by column on failure."""
     try:
-        block = frame[names].to_numpy(dtype=float, na_value=np.nan)
+        block = _columns(frame, names).to_numpy(dtype=float, na_value=np.nan)
         return {name: block[:, j] for j, name in enumerate(names)}
     except (TypeError, ValueError):  # text or odd objects somewhere: find and name the column
         return {name: _to_float(frame[name]) for name in names}
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """frame[names], taken by position when the column names are unique (half the cost on one row)."""
+    if not frame.columns.is_unique:
+        return frame[names]
+    return frame.iloc[:, frame.columns.get_indexer(names)]
 
 
 def prediction_threads(n_rows: int, configured: int) -> int:
