@@ -7,7 +7,14 @@ import pytest
 from models.config import ModelConfig
 from models.evaluate import brier_score, expected_calibration_error, oracle_auc, roc_auc
 from models.splits import out_of_time_split
-from models.train import fit_calibrator, prepare_matrix, train_conversion_model
+from models.train import (
+    SMALL_INPUT_ROWS,
+    category_codes,
+    fit_calibrator,
+    prediction_threads,
+    prepare_matrix,
+    train_conversion_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +164,30 @@ def test_no_calibration_option(leads, split, small_config):
 def test_model_config_forbids_unknown_keys():
     with pytest.raises(ValueError):
         ModelConfig(seeed=1)
+
+
+def test_encoded_matrix_scores_exactly_as_the_pandas_matrix(model, fresh_leads):
+    """Scoring feeds the booster category codes in a float array; LightGBM must see what the pandas
+    Categorical matrix gives it, also for unseen and missing levels, one row or many."""
+    frame = fresh_leads.frame.copy()
+    frame.loc[frame.index[:40], "industry"] = "never seen in training"
+    frame.loc[frame.index[40:80], "seniority"] = None
+    it = model.best_iteration
+    through_pandas = model.booster.predict(model.matrix(frame), raw_score=True, num_iteration=it)
+    np.testing.assert_array_equal(model.predict_raw(frame), through_pandas)
+    contributions = model.booster.predict(model.matrix(frame), pred_contrib=True, num_iteration=it)
+    np.testing.assert_array_equal(model.contributions(frame).to_numpy(), contributions)
+    for row in (0, 45, 100):
+        np.testing.assert_array_equal(model.predict_raw(frame.iloc[[row]]), through_pandas[[row]])
+
+
+def test_category_codes_follow_the_frozen_levels():
+    values = pd.Series(["b", None, "zz", "a", "b"], dtype="str")
+    assert category_codes(values, ["a", "b"]).tolist() == [1, -1, -1, 0, 1]
+    assert category_codes(pd.Series([1, 2], dtype=int), ["1"]).tolist() == [0, -1]  # compared as text
+
+
+def test_small_inputs_are_predicted_on_one_thread():
+    assert prediction_threads(1, 8) == 1
+    assert prediction_threads(SMALL_INPUT_ROWS - 1, 8) == 1
+    assert prediction_threads(SMALL_INPUT_ROWS, 8) == 8

@@ -1,0 +1,32 @@
+import numpy as np
+import pandas as pd
+
+from features.frames import TEXT, frame_of
+
+
+def test_text_columns_become_str_columns_and_the_rest_is_untouched():
+    index = pd.Index([7, 3], name="row")
+    frame = frame_of(
+        {
+            "name": np.array(["a", None], dtype=object),
+            "n": np.array([1, 2]),
+            "when": np.array(["2026-01-01", "NaT"], dtype="datetime64[ns]"),
+            "other": np.array(["x", "y"], dtype=object),
+            "flag": np.array([True, False]),
+        },
+        index,
+    )
+    assert list(frame.columns) == ["name", "n", "when", "other", "flag"]
+    assert frame.index.equals(index)
+    assert frame["name"].dtype == TEXT and frame["other"].dtype == TEXT
+    assert frame["name"].tolist()[0] == "a" and pd.isna(frame["name"].iloc[1])
+    assert frame["other"].tolist() == ["x", "y"]
+    assert frame["n"].dtype == np.int64 and frame["flag"].dtype == bool
+    assert frame["when"].dtype.kind == "M"
+
+
+def test_no_rows_and_no_text_columns():
+    empty = frame_of({"name": np.array([], dtype=object), "n": np.array([], dtype=float)})
+    assert len(empty) == 0 and empty["name"].dtype == TEXT
+    numbers = frame_of({"n": np.array([1.5])})
+    assert numbers["n"].tolist() == [1.5]

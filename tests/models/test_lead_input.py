@@ -1,0 +1,80 @@
+"""The online/Spark row format: checks that name the row and the field, and the tables it becomes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+def _row(**change) -> dict:
+    row = {
+        "lead_id": "L1",
+        "email": "ana@acme.com",
+        "job_title": "VP Sales",
+        "employee_count": 250,
+        "lead_created_at": "2026-09-01T08:00:00",
+        "account_id": "A1",
+        "activities": json.dumps([{"activity_type": "pricing_page", "occurred_at": "2026-09-30T10:00:00"}]),
+    }
+    return {**row, **change}
+
+
+def test_rows_become_the_crm_tables_with_the_snapshot_at_as_of():
+    rows = pd.DataFrame([_row(), _row(lead_id="L2", account_id=None, employee_count="12", activities=None)])
+    tables, snapshots = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    assert tables["leads"]["lead_id"].tolist() == ["L1", "L2"]
+    assert tables["leads"]["account_id"].tolist() == ["A1", "ACCOUNT_OF_L2"]
+    assert tables["accounts"]["employee_count"].tolist() == [250.0, 12.0]
+    assert tables["activities"]["lead_id"].tolist() == ["L1"]
+    assert tables["activities"]["occurred_at"].tolist() == [pd.Timestamp("2026-09-30T10:00:00")]
+    assert (snapshots["snapshot_at"] == AS_OF).all()
+    assert tables["leads"]["job_title"].dtype == tables["leads"]["email"].dtype == "str"
+
+
+def test_times_with_a_zone_are_read_as_utc_and_a_row_as_of_wins():
+    rows = pd.DataFrame([_row(lead_created_at="2026-09-01T10:00:00+02:00", as_of="2026-09-15T00:00:00")])
+    tables, snapshots = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    assert tables["leads"]["created_at"].iloc[0] == pd.Timestamp("2026-09-01T08:00:00")
+    assert snapshots["snapshot_at"].iloc[0] == pd.Timestamp("2026-09-15")
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({"email": None}, "row 1, field 'email': is required"),
+        ({"employee_count": "many"}, "row 1, field 'employee_count': 'many' is not a number"),
+        ({"lead_created_at": "soon"}, "row 1, field 'lead_created_at'"),
+        ({"activities": "[1, 2"}, "row 1, field 'activities': not valid JSON"),
+        (
+            {
+                "activities": json.dumps(
+                    [
+                        {"activity_type": "blog", "occurred_at": "2026-09-01"},
+                        {"activity_type": "blog", "occurred_at": "later"},
+                    ]
+                )
+            },
+            "row 1, field 'activities[1].occurred_at'",
+        ),
+        (
+            {"activities": json.dumps([{"activity_type": "chat", "occurred_at": "2026-09-01"}])},
+            "unknown activity_type 'chat'",
+        ),
+    ],
+)
+def test_a_bad_value_is_named_by_row_and_field(change, names):
+    rows = pd.DataFrame([_row(), _row(lead_id="L2", **change)])
+    with pytest.raises(LeadInputError) as error:
+        lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    assert names in str(error.value)
+
+
+def test_unknown_fields_are_refused():
+    with pytest.raises(LeadInputError, match="unknown field"):
+        check_lead_rows(pd.DataFrame([_row(favourite_colour="blue")]))
+    assert np.isnan(check_lead_rows(pd.DataFrame([_row(employee_count=None)]))["employee_count"][0])
