@@ -1,7 +1,7 @@
 """Frames from arrays, at a cost per call that suits one online lead as well as a batch.
 
 pandas charges a fixed cost per conversion; turning each text column into pandas' "str" dtype on its own
-costs more than all the work on a one-lead frame, so the text columns are converted together.
+costs more than all the work on a one-lead frame, so the text columns of a small frame are converted together.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 
 TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+# Text columns converted together share one buffer; in a large batch that would keep every text column in
+# memory for as long as any one of them is used, so only small frames are converted in one call.
+FEW_ROWS = 1_000
 
 
 def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataFrame:
@@ -21,8 +24,12 @@ def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataF
         for name, values in columns.items()
         if isinstance(values, np.ndarray) and values.dtype.kind == "O"
     ]
-    if texts:
-        size = len(columns[texts[0]])
+    if not texts:
+        return pd.DataFrame(columns, index=index, copy=False)
+    size = len(columns[texts[0]])
+    if size <= FEW_ROWS:
         combined = pd.array(np.concatenate([columns[name] for name in texts]), dtype=TEXT)
-        columns = {**columns, **{name: combined[i * size : (i + 1) * size] for i, name in enumerate(texts)}}
-    return pd.DataFrame(columns, index=index, copy=False)
+        converted = {name: combined[i * size : (i + 1) * size] for i, name in enumerate(texts)}
+    else:
+        converted = {name: pd.array(columns[name], dtype=TEXT) for name in texts}
+    return pd.DataFrame({**columns, **converted}, index=index, copy=False)

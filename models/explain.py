@@ -325,9 +325,13 @@ def _feature_values(contributions: pd.DataFrame, features: pd.Index) -> np.ndarr
 
 def _group_sums(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Per row, the sum of values[:, positions[g]] for each group g, NaN counting as 0. Each row's sums depend
-    on that row alone, so a lead gets the same reasons scored alone or in a batch."""
+    on that row alone, so a lead gets the same reasons scored alone or in a batch. One group at a time: a
+    rows x groups x members array would cost gigabytes on a large batch."""
     padded = np.concatenate([values, np.zeros((len(values), 1))], axis=1)
-    return np.nansum(padded[:, positions], axis=2)
+    sums = np.empty((len(values), len(positions)))
+    for g, members in enumerate(positions):
+        sums[:, g] = np.nansum(padded[:, members], axis=1)
+    return sums
 
 
 def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[str]) -> pd.DataFrame:

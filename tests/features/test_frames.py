@@ -30,3 +30,12 @@ def test_no_rows_and_no_text_columns():
     assert len(empty) == 0 and empty["name"].dtype == TEXT
     numbers = frame_of({"n": np.array([1.5])})
     assert numbers["n"].tolist() == [1.5]
+
+
+def test_large_frames_convert_each_text_column_on_its_own():
+    """The same values and dtype either way; a large frame's columns do not share one buffer."""
+    n = 1_500
+    columns = {"a": np.array(["x"] * n, dtype=object), "b": np.array(["y"] * n, dtype=object)}
+    frame = frame_of(columns)
+    assert frame["a"].dtype == frame["b"].dtype == TEXT
+    assert set(frame["a"]) == {"x"} and set(frame["b"]) == {"y"}
