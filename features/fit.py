@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.frames import frame_of
+from features.text import TEXT, Text, cased
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -46,7 +47,6 @@ FIT_FEATURES = (
 )
 # Gmail ignores dots in the local part; every provider here ignores a "+tag".
 _DOTLESS_DOMAINS = ("gmail.com", "googlemail.com")
-_STR = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
 # A column's values: a numpy array, or an extension array for pandas' own dtypes ("str", tz-aware...).
 Values: TypeAlias = np.ndarray | pd.api.extensions.ExtensionArray
 # pandas' str methods give Python `re` results (they use pyarrow's RE2 only where it agrees), so the
@@ -56,13 +56,6 @@ _PLUS_TAG = re.compile(r"\+[^@]*@")
 _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _FEW = 16  # up to this many rows, plain Python beats pandas' per-call overhead
-
-
-class _Text(NamedTuple):
-    """A text column factorised: each row's position in `texts` (-1 when missing) and the distinct texts."""
-
-    codes: np.ndarray
-    texts: list[str]
 
 
 def fit_features(
@@ -95,7 +88,7 @@ def fit_columns(
         **_company_features(accounts, account_at, snapshot_at, config, icp),
         **_person_features(leads, lead_at),
         "email_domain_type": _domain_types(
-            _Text(_take(emails.codes, lead_at), emails.texts),
+            Text(_take(emails.codes, lead_at), emails.texts),
             _text_at(_column(accounts, "domain"), account_at),
             icp,
         ),
@@ -116,13 +109,13 @@ def _company_features(
     revenue = _numbers_at(_column(accounts, "annual_revenue"), account_at)
     industry = _text_at(_column(accounts, "industry"), account_at)
     country = _text_at(_column(accounts, "country"), account_at)
-    countries = [*_cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
+    countries = [*cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
     overlap, stack_size = _tech_counts(
         _text_at(_column(accounts, "tech_stack"), account_at), icp.desired_tech
     )
     created_at = _times_at(_column(accounts, "created_at"), account_at)
     return {
-        "industry": _per_row([*_cased(industry.texts, upper=False), UNKNOWN], industry.codes),
+        "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
         "employee_count": employees,
         "employee_band": _bands(
             employees, config.employee_band_edges, _names_of(count_band_names, config.employee_band_edges)
@@ -293,12 +286,12 @@ def _reindexed(values: Values, positions: np.ndarray) -> pd.Series:
     return _series(values).reindex(positions)
 
 
-def _text_at(values: Values, positions: np.ndarray) -> _Text:
+def _text_at(values: Values, positions: np.ndarray) -> Text:
     """The text of the values at positions (missing at -1), as astype("str") reads it."""
-    if values.dtype != _STR:
+    if values.dtype != TEXT:
         return _read_text(_values(_reindexed(values, positions)))
     text = _read_text(values)
-    return _Text(_take(text.codes, positions), text.texts)
+    return Text(_take(text.codes, positions), text.texts)
 
 
 def _numbers_at(values: Values, positions: np.ndarray) -> np.ndarray:
@@ -328,11 +321,11 @@ def _times(values: Values) -> np.ndarray:
 # --- text, one distinct value at a time ---------------------------------------------------------
 
 
-def _read_text(values: Values) -> _Text:
+def _read_text(values: Values) -> Text:
     """The values as astype("str") reads them, factorised."""
-    if values.dtype != _STR:
-        values = _series(values).astype(_STR).array
-    return _Text(*_factorize(_numpy(values)))
+    if values.dtype != TEXT:
+        values = _series(values).astype(TEXT).array
+    return Text(*_factorize(_numpy(values)))
 
 
 def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -353,21 +346,12 @@ def _per_row(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
 
 
 def _str(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    return pd.array(values, dtype=_STR)
+    return pd.array(values, dtype=TEXT)
 
 
-def _stripped_lower(text: _Text) -> _Text:
+def _stripped_lower(text: Text) -> Text:
     """The texts stripped and lower case, as pandas' .str.strip().str.lower() gives them."""
-    return _Text(text.codes, _cased([t.strip() for t in text.texts], upper=False))
-
-
-def _cased(texts: list[str], upper: bool) -> list[str]:
-    """The texts lower (or upper) cased exactly as pandas' str.lower() (str.upper()) does it."""
-    if all(text.isascii() for text in texts):
-        return [text.upper() if upper else text.lower() for text in texts]
-    # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ", "ß").
-    series = pd.Series(texts, dtype=_STR)
-    return (series.str.upper() if upper else series.str.lower()).tolist()
+    return Text(text.codes, cased([t.strip() for t in text.texts], upper=False))
 
 
 def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[str]:
@@ -377,12 +361,10 @@ def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[st
     return ["other" if pd.isna(region) else str(region) for region in regions]
 
 
-def _tech_counts(stacks: _Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per row: how many desired tools its stack lists, and how many distinct tools."""
     wanted = set(desired)
-    tools = [
-        {tool.strip() for tool in stack.split(";")} - {""} for stack in _cased(stacks.texts, upper=False)
-    ]
+    tools = [{tool.strip() for tool in stack.split(";")} - {""} for stack in cased(stacks.texts, upper=False)]
     overlap = np.array([*(len(t & wanted) for t in tools), 0], dtype=np.int64)
     size = np.array([*(len(t) for t in tools), 0], dtype=np.int64)
     return overlap[stacks.codes], size[stacks.codes]
@@ -405,7 +387,7 @@ def _mailbox_of(email: str) -> str | None:
     return f"{local}@{domain}"
 
 
-def _domain_types(emails: _Text, company_domains: _Text, icp: ICPConfig) -> np.ndarray:
+def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.ndarray:
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
     domains = [_domain_of(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
@@ -433,7 +415,7 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
     return lambda domain: pattern.search(domain) is not None
 
 
-def _lead_sources(sources: _Text) -> np.ndarray:
+def _lead_sources(sources: Text) -> np.ndarray:
     """Lead source codes per row ("other" outside the vocabulary)."""
     codes = [_SOURCE_SEPARATORS.sub("_", text) for text in _stripped_lower(sources).texts]
     return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
@@ -461,12 +443,12 @@ def _years_between(start: np.ndarray, end: np.ndarray) -> np.ndarray:
 # --- duplicates --------------------------------------------------------------------------------
 
 
-def _mailboxes(emails: _Text) -> np.ndarray:
+def _mailboxes(emails: Text) -> np.ndarray:
     """The mailbox of each row's stripped lower-case email (None when it is not an email)."""
     return _per_row([*(_mailbox_of(text) for text in emails.texts), None], emails.codes)
 
 
-def _repeats(leads: pd.DataFrame, emails: _Text) -> tuple[np.ndarray, np.ndarray]:
+def _repeats(leads: pd.DataFrame, emails: Text) -> tuple[np.ndarray, np.ndarray]:
     """Lead ids that repeat an earlier lead's mailbox, and when that first lead was created."""
     lead_ids = _numpy(_column(leads, "lead_id"))
     rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(_column(leads, "created_at")))

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+from features.text import TEXT
+
 # Text columns converted together share one buffer; in a large batch that would keep every text column in
 # memory for as long as any one of them is used, so only small frames are converted in one call.
 FEW_ROWS = 1_000

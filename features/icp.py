@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import pandas_dtype
 
 from features.config import ExtraRule, ICPConfig
+from features.text import TEXT, Text, cased, stripped
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")
@@ -57,7 +57,6 @@ REASON_LABELS = {
 DISQUALIFIED_RANK_OFFSET = 2.0
 _NOT_PROBABILITIES = "guarded_rank_score expects scores in [0, 1] (calibrated probabilities)"
 _SHARE_TOLERANCE = 1e-9  # so that 4 of 5 equal weights meets a 0.8 threshold despite float rounding
-_STR = pandas_dtype("str")  # resolved once: pandas parses a dtype name on every call
 # The ";"-joined reason codes of every combination of code bits (bit i: DISQUALIFY_REASONS[i]).
 _JOINED_REASONS = np.array(
     [
@@ -83,7 +82,7 @@ def apply_icp(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
     n_rows = len(features)
     code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), n_rows)
     # The three text columns converted to pandas' str in one call: it is costly per call.
-    text = pd.array(np.concatenate([_tiers(share, icp), _JOINED_REASONS[code_bits], detail]), dtype=_STR)
+    text = pd.array(np.concatenate([_tiers(share, icp), _JOINED_REASONS[code_bits], detail]), dtype=TEXT)
     return pd.DataFrame(
         {
             "fit_tier": text[:n_rows],
@@ -117,7 +116,7 @@ def fit_share(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
 def fit_tier_from_share(share: pd.Series, icp: ICPConfig) -> pd.Series:
     """A if share >= tier_a_min_share, B if >= tier_b_min_share, else C."""
     tier = _tiers(share.to_numpy(dtype=float), icp)
-    return pd.Series(tier, index=share.index, dtype=_STR, name="fit_tier")
+    return pd.Series(tier, index=share.index, dtype=TEXT, name="fit_tier")
 
 
 def in_served_market(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
@@ -128,27 +127,6 @@ def in_served_market(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
 def rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
     """Whether each value meets `<feature> <op> <value>`; missing values never do."""
     return pd.Series(_rule_hits(column, rule), index=column.index, name=column.name)
-
-
-class _Text(NamedTuple):
-    """A column read as text (as astype("str") reads it), one code per row and the distinct texts.
-
-    Work is done once per distinct text, then spread to the rows by the codes; code -1 marks a missing value.
-    """
-
-    codes: np.ndarray
-    texts: list[str]
-
-    def per_row(
-        self, per_text: list[Any], missing: Any, dtype: type = object, rows: Any = slice(None)
-    ) -> np.ndarray:
-        """The value of each row's text (or of these rows'), from one value per distinct text and one for
-        missing values."""
-        return np.array([*per_text, missing], dtype=dtype)[self.codes[rows]]  # code -1 picks `missing`
-
-    def isin(self, allowed: tuple[str, ...]) -> np.ndarray:
-        allowed_set = set(allowed)
-        return self.per_row([text in allowed_set for text in self.texts], False, bool)
 
 
 class _Columns:
@@ -167,14 +145,14 @@ class _Columns:
     def raw(self, name: str) -> pd.Series:
         return self._cached("raw", name, lambda: self.features[name])
 
-    def text(self, name: str) -> _Text:
+    def text(self, name: str) -> Text:
         return self._cached("text", name, lambda: _read_texts([self.raw(name)])[0])
 
-    def lower(self, name: str) -> _Text:
+    def lower(self, name: str) -> Text:
         """Like .astype("str").str.strip().str.lower()."""
         return self._cached("lower", name, lambda: _cased(self.text(name), upper=False))
 
-    def upper(self, name: str) -> _Text:
+    def upper(self, name: str) -> Text:
         """Like .astype("str").str.strip().str.upper()."""
         return self._cached("upper", name, lambda: _cased(self.text(name), upper=True))
 
@@ -255,7 +233,7 @@ def _rule_hits(column: pd.Series, rule: ExtraRule) -> np.ndarray:
     """
     value = rule.value
     members = value if isinstance(value, tuple) else (value,)
-    if column.dtype == _STR and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
+    if column.dtype == TEXT and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
         text = _read_texts([column])[0]
         test = _TEXT_TESTS[rule.op]
         return text.per_row([test(t, value) for t in text.texts], False, bool)
@@ -382,7 +360,7 @@ def _same_words(words: str) -> Words:
     return lambda rows: np.full(rows.size, words, dtype=object)
 
 
-def _domain_words(domain: _Text | None, template: str, fallback: str) -> Words:
+def _domain_words(domain: Text | None, template: str, fallback: str) -> Words:
     """Words naming the email domain where it is known, the fallback words elsewhere."""
     if domain is None:
         return _same_words(fallback)
@@ -393,7 +371,7 @@ def _domain_words(domain: _Text | None, template: str, fallback: str) -> Words:
 def _extra_rule_words(column: pd.Series, rule: ExtraRule) -> Words:
     label = rule.description or f"rule {rule.name}: {rule.feature} {rule.op} {_show(rule.value)}"
     before = label + f" ({rule.feature} is "
-    return lambda rows: before + column.iloc[rows].astype(_STR).to_numpy(dtype=object) + ")"
+    return lambda rows: before + column.iloc[rows].astype(TEXT).to_numpy(dtype=object) + ")"
 
 
 def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -463,8 +441,8 @@ def guarded_ranks(score: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
 def guard_grade(grade: pd.Series, disqualified: pd.Series) -> pd.Series:
     """The grade, with disqualified leads set to the lowest grade "D" (never the top grade)."""
     dq = _aligned_flag(disqualified, grade.index)
-    values = guarded_grades(grade.astype(_STR).to_numpy(dtype=object), dq)
-    return pd.Series(pd.array(values, dtype=_STR), index=grade.index, name=grade.name)
+    values = guarded_grades(grade.astype(TEXT).to_numpy(dtype=object), dq)
+    return pd.Series(pd.array(values, dtype=TEXT), index=grade.index, name=grade.name)
 
 
 def guarded_grades(grade: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
@@ -504,22 +482,17 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
         raise ValueError(f"the ICP guardrail needs columns {missing}, missing from the frame")
 
 
-def _read_texts(columns: list[pd.Series]) -> list[_Text]:
+def _read_texts(columns: list[pd.Series]) -> list[Text]:
     """The columns as astype("str") reads them, factorised together (they share the distinct texts)."""
-    arrays = [(column if column.dtype == _STR else column.astype(_STR)).to_numpy() for column in columns]
+    arrays = [(column if column.dtype == TEXT else column.astype(TEXT)).to_numpy() for column in columns]
     codes, texts = pd.factorize(np.concatenate(arrays))  # missing values get code -1
     distinct = texts.tolist()
-    return [_Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
+    return [Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
 
 
-def _cased(text: _Text, upper: bool) -> _Text:
+def _cased(text: Text, upper: bool) -> Text:
     """The texts stripped and lower (or upper) cased, exactly as pandas' .str.strip().str.lower() does."""
-    if all(t.isascii() for t in text.texts):
-        cased = [t.strip().upper() if upper else t.strip().lower() for t in text.texts]
-    else:  # beyond ASCII, pyarrow (pandas' engine) and Python differ on some whitespace and case mappings
-        stripped = pd.Series(text.texts, dtype=_STR).str.strip()
-        cased = (stripped.str.upper() if upper else stripped.str.lower()).tolist()
-    return _Text(text.codes, cased)
+    return Text(text.codes, cased(stripped(text.texts), upper))
 
 
 def _numbers(column: pd.Series) -> np.ndarray:

@@ -13,6 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from features.text import TEXT, cased
+
 SENIORITY_UNKNOWN = "unknown"
 DEPARTMENT_OTHER = "other"
 
@@ -96,7 +98,7 @@ def clean_titles(titles: pd.Series) -> pd.Series:
     """Lower-case titles with dots dropped, other punctuation as spaces, "vice president" as "vp"."""
     codes, distinct = _factorised(titles)
     cleaned = np.array([*_clean_texts(distinct), ""], dtype=object)  # the last one for missing titles
-    return pd.Series(pd.array(cleaned[codes], dtype=_STR), index=titles.index, name=titles.name)
+    return pd.Series(pd.array(cleaned[codes], dtype=TEXT), index=titles.index, name=titles.name)
 
 
 def normalise_titles(titles: pd.Series) -> pd.DataFrame:
@@ -105,8 +107,8 @@ def normalise_titles(titles: pd.Series) -> pd.DataFrame:
     seniority, department = title_labels([*distinct, ""])  # the last one for missing titles
     return pd.DataFrame(
         {
-            "seniority": pd.array(np.array(seniority, dtype=object)[codes], dtype=_STR),
-            "department": pd.array(np.array(department, dtype=object)[codes], dtype=_STR),
+            "seniority": pd.array(np.array(seniority, dtype=object)[codes], dtype=TEXT),
+            "department": pd.array(np.array(department, dtype=object)[codes], dtype=TEXT),
         },
         index=titles.index,
     )
@@ -123,14 +125,13 @@ def title_labels(titles: list[str]) -> tuple[list[str], list[str]]:
 
 def _clean_texts(titles: list[str]) -> list[str]:
     """clean_titles for a list of title texts."""
-    return [_clean(title) for title in _lower(titles)]
+    return [_clean(title) for title in cased(titles, upper=False)]
 
 
 # As written for pandas' str.replace, which gives Python `re` results.
 _NOT_WORD = re.compile(r"[^a-z0-9&]+")
 _CO_FOUNDER = re.compile(r"\bco founder\b")
 _VICE_PRESIDENT = re.compile(r"\bvice president\b")
-_STR = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
 
 
 def _clean(title: str) -> str:
@@ -139,17 +140,9 @@ def _clean(title: str) -> str:
     return _VICE_PRESIDENT.sub("vp", text).strip()
 
 
-def _lower(texts: list[str]) -> list[str]:
-    """The texts lower-cased exactly as pandas' str.lower() does it."""
-    if all(text.isascii() for text in texts):
-        return [text.lower() for text in texts]
-    # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ").
-    return pd.Series(texts, dtype=_STR).str.lower().tolist()
-
-
 def _factorised(titles: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes into the distinct title texts (as astype("str") reads them); -1 for a missing title."""
-    text = titles if titles.dtype == _STR else titles.astype(_STR)
+    text = titles if titles.dtype == TEXT else titles.astype(TEXT)
     codes, distinct = pd.factorize(text.to_numpy())
     return codes, distinct.tolist()
 

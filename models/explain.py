@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.errors import IntCastingNaNError
 
+from features.text import TEXT
+
 Text = Callable[[pd.DataFrame, np.ndarray], list[str]]  # (frame, row positions) -> one sentence per row
 
 
@@ -342,7 +344,6 @@ def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[s
     return pd.DataFrame(sums, index=contributions.index, columns=layout.concepts.copy())
 
 
-_TEXT_DTYPE = pd.api.types.pandas_dtype("str")
 _REASON_COLUMNS = pd.Index(["reasons_positive", "reasons_negative", "reasons"], dtype="str")
 _TEXTS: dict[str, Text] = {name: text for name, _, text in CONCEPTS}
 
@@ -392,7 +393,7 @@ def top_reasons(
     ).reshape(len(frame), 3)
     # pandas would infer "str" for these text columns (object when empty); naming the dtype is faster
     return pd.DataFrame(
-        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=_TEXT_DTYPE if len(frame) else None
+        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=TEXT if len(frame) else None
     )
 
 

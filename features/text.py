@@ -1,0 +1,53 @@
+"""Text columns in the feature code: pandas' "str" dtype, and work done once per distinct text.
+
+The feature code reads a text column as its codes into the distinct texts, works on those texts in plain
+Python, and spreads the results back to the rows: one lead and a million cost the same per distinct text.
+Case and whitespace follow pandas' own .str methods exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+
+
+class Text(NamedTuple):
+    """A column read as text (as astype("str") reads it), one code per row and the distinct texts.
+
+    Work is done once per distinct text, then spread to the rows by the codes; code -1 marks a missing value.
+    """
+
+    codes: np.ndarray
+    texts: list[str]
+
+    def per_row(
+        self, per_text: list[Any], missing: Any, dtype: type = object, rows: Any = slice(None)
+    ) -> np.ndarray:
+        """The value of each row's text (or of these rows'), from one value per distinct text and one for
+        missing values."""
+        return np.array([*per_text, missing], dtype=dtype)[self.codes[rows]]  # code -1 picks `missing`
+
+    def isin(self, allowed: tuple[str, ...]) -> np.ndarray:
+        allowed_set = set(allowed)
+        return self.per_row([text in allowed_set for text in self.texts], False, bool)
+
+
+def cased(texts: list[str], upper: bool) -> list[str]:
+    """The texts lower (or upper) cased exactly as pandas' str.lower() (str.upper()) does it."""
+    if all(text.isascii() for text in texts):
+        return [text.upper() if upper else text.lower() for text in texts]
+    # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ", "ß").
+    series = pd.Series(texts, dtype=TEXT)
+    return (series.str.upper() if upper else series.str.lower()).tolist()
+
+
+def stripped(texts: list[str]) -> list[str]:
+    """The texts without leading and trailing whitespace, exactly as pandas' str.strip() gives them."""
+    if all(text.isascii() for text in texts):
+        return [text.strip() for text in texts]
+    # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
+    return pd.Series(texts, dtype=TEXT).str.strip().tolist()
