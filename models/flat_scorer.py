@@ -15,7 +15,7 @@ import pandas as pd
 from features.flat import SourceSpec, build_flat_features, flat_feature_groups
 from models.evaluate import assign_grades
 from models.explain import _combine
-from models.scorer import SCORE_COLUMNS, intent_band
+from models.scorer import SCORE_COLUMNS, group_contribution, intent_band
 from models.train import TrainedModel
 
 
@@ -50,8 +50,8 @@ class FlatScorer:
             self.model.calibrator.predict(contributions.sum(axis=1).to_numpy()), index=frame.index
         )
         groups = self.groups
-        fit = contributions[[c for c in groups["fit"] if c in names]].sum(axis=1)
-        intent = contributions[[c for c in groups["intent"] if c in names]].sum(axis=1)
+        fit = group_contribution(contributions[names], groups["fit"])
+        intent = group_contribution(contributions[names], groups["intent"])
         labels = {self.spec.feature_name(c): c for c in [*self.spec.fit_columns, *self.spec.intent_columns]}
         words = flat_reasons(
             frame, contributions[names], self.positive_reasons, self.negative_reasons, labels
@@ -69,8 +69,8 @@ class FlatScorer:
                 "disqualify_reasons": "",
                 "disqualify_detail": "",
                 **{column: words[column] for column in ("reasons", "reasons_positive", "reasons_negative")},
-                "fit_contribution": fit.to_numpy(),
-                "intent_contribution": intent.to_numpy(),
+                "fit_contribution": fit,
+                "intent_contribution": intent,
                 "model_name": self.model_name,
                 "model_version": str(self.model_version),
             },

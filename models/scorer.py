@@ -109,15 +109,13 @@ class LeadScorer:
         self, frame: pd.DataFrame, contributions: pd.DataFrame, disqualified: np.ndarray
     ) -> dict[str, object]:
         """The reason columns: fit and intent contributions, intent band and the reasons in words."""
-        values = contributions.to_numpy()
-        position = {name: j for j, name in enumerate(contributions.columns)}
         groups = self.groups
-        fit = values[:, [position[c] for c in groups["fit"] if c in position]].sum(axis=1)
-        intent = values[:, [position[c] for c in groups["intent"] if c in position]].sum(axis=1)
+        fit = group_contribution(contributions, groups["fit"])
+        intent = group_contribution(contributions, groups["intent"])
         by_concept = concept_contributions(contributions, self.model.feature_names)
         words = top_reasons(frame, by_concept, self.positive_reasons, self.negative_reasons)
         return {
-            "intent_band": intent_band_of(intent, self.intent_cutpoints),
+            "intent_band": intent_band(intent, self.intent_cutpoints),
             "reasons": _with_disqualification(
                 words["reasons"].to_numpy(dtype=object),
                 frame["disqualify_detail"].to_numpy(dtype=object),
@@ -138,14 +136,8 @@ def feature_frame(
     return pd.concat([frame, apply_icp(frame, icp)], axis=1)
 
 
-def intent_band(intent_contribution: pd.Series, cutpoints: tuple[float, float]) -> pd.Series:
+def intent_band(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:
     """low / medium / high from the intent features' contribution (log-odds), cut points frozen in training."""
-    band = intent_band_of(intent_contribution.to_numpy(dtype=float), cutpoints)
-    return pd.Series(band, index=intent_contribution.index, dtype="str")
-
-
-def intent_band_of(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:
-    """intent_band on an array."""
     high, medium = intent_contribution >= cutpoints[1], intent_contribution >= cutpoints[0]
     return np.where(high, "high", np.where(medium, "medium", "low")).astype(object)
 
@@ -155,9 +147,15 @@ def intent_cutpoints_from(
 ) -> tuple[float, float]:
     """Medium from the median, high from the 80th percentile of the intent features' contribution (log-odds)
     on a reference window (the validation window)."""
-    contributions = model.contributions(reference)
-    values = contributions[[c for c in intent_features if c in contributions.columns]].sum(axis=1).to_numpy()
+    values = group_contribution(model.contributions(reference), intent_features)
     return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.8))
+
+
+def group_contribution(contributions: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """Per row, the summed contribution (log-odds) of those `features` that are among the contributions'
+    columns (the fit or the intent features, say)."""
+    position = {name: j for j, name in enumerate(contributions.columns)}
+    return contributions.to_numpy()[:, [position[c] for c in features if c in position]].sum(axis=1)
 
 
 def _with_disqualification(reasons: np.ndarray, detail: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
