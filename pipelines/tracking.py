@@ -130,7 +130,9 @@ def log_scorer(
     example = example_input(scorer, tables)
     as_of = str(pd.Timestamp.now().floor("s"))
     output = scorer_for_example(scorer, example, as_of)
-    signature = infer_signature(example, output, params={"as_of": as_of, "reasons": True})
+    # as_of defaults to "" (score as of the request's time): a timestamp here would become the default of
+    # every request that leaves it out, and score leads as of the training day for as long as the model serves.
+    signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
         path.write_bytes(pickle.dumps(scorer))

@@ -140,6 +140,17 @@ def test_batch_online_and_in_process_give_identical_scores(small_history, champi
     assert (online["model_version"] == "1").all() and (local["model_version"] == "1").all()
 
 
+def test_a_request_without_as_of_is_scored_as_of_now(small_history, champion, sample_leads):
+    import mlflow
+
+    assert mlflow.models.get_model_info(URI).signature.params.to_dict()[0]["default"] == ""
+    rows = tables_to_lead_rows(small_history.tables(), sample_leads[:2])
+    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    scored = mlflow.pyfunc.load_model(URI).predict(rows)
+    after = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    assert ((pd.to_datetime(scored["as_of"]) >= before) & (pd.to_datetime(scored["as_of"]) <= after)).all()
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
