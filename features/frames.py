@@ -1,12 +1,15 @@
-"""Frames from arrays, at a cost per call that suits one online lead as well as a batch.
+"""Tables as frames or as named arrays, at a cost per call that suits one online lead as well as a batch.
 
-pandas charges a fixed cost per conversion; turning each text column into pandas' "str" dtype on its own
-costs more than all the work on a one-lead frame, so the text columns of a small frame are converted together.
+pandas charges a fixed cost per call: building a frame, reading a column back (a new Series each time),
+converting a text column. On one lead those costs add up to more than all the feature and model work, so
+the scoring path hands tables along as named numpy arrays (`Table`) and builds one frame, at the end.
+Training and the reports keep DataFrames; the feature code reads both through `column`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,25 @@ from features.text import TEXT
 # Text columns converted together share one buffer; in a large batch that would keep every text column in
 # memory for as long as any one of them is used, so only small frames are converted in one call.
 FEW_ROWS = 1_000
+
+# A table: a DataFrame, or a mapping of column name to an array (all of one length) with pandas' dtypes:
+# numpy arrays (text as object arrays of str, None where missing) or pandas extension arrays.
+Table: TypeAlias = pd.DataFrame | Mapping[str, Any]
+
+
+def column(table: Table, name: str) -> Any:
+    """The values of a table's column: a numpy array, or an extension array for pandas' own dtypes."""
+    values = table[name]
+    if isinstance(values, pd.Series):
+        return values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
+    return values
+
+
+def n_rows(table: Table) -> int:
+    """The number of rows of a table."""
+    if isinstance(table, pd.DataFrame):
+        return len(table)
+    return len(next(iter(table.values()))) if len(table) else 0
 
 
 def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataFrame:
