@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.fit import FIT_FEATURES, fit_columns
-from features.frames import frame_of
+from features.frames import Table, frame_of
 from features.intent import intent_columns, intent_feature_names
 
 KEY_COLUMNS = ("lead_id", "snapshot_at", "deal_id")
@@ -27,7 +27,7 @@ CATEGORICAL_FEATURES = (
 
 
 def build_features(
-    tables: dict[str, pd.DataFrame], snapshots: pd.DataFrame, config: FeatureConfig, icp: ICPConfig
+    tables: dict[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
 ) -> pd.DataFrame:
     """One row per snapshot (same order, RangeIndex): keys, fit features, intent features.
 
@@ -35,14 +35,24 @@ def build_features(
     strictly before snapshot_at are visible. All columns are built, also those in
     config.exclude_features; feature_groups leaves those out of the model's inputs.
     """
-    missing = {"lead_id", "snapshot_at"} - set(snapshots.columns)
+    return frame_of(feature_columns(tables, snapshots, config, icp))  # one frame built: cheaper than a concat
+
+
+def feature_columns(
+    tables: dict[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
+) -> dict[str, object]:
+    """build_features as named arrays (text as object arrays): what scoring passes on without a frame."""
+    missing = [c for c in ("lead_id", "snapshot_at") if c not in snapshots]
     if missing:
-        raise ValueError(f"snapshots lacks columns {sorted(missing)}")
-    snapshots = snapshots.reset_index(drop=True)
-    keys = {c: snapshots[c].array for c in KEY_COLUMNS if c in snapshots.columns}
+        raise ValueError(f"snapshots lacks columns {missing}")
+    if isinstance(snapshots, pd.DataFrame):
+        snapshots = snapshots.reset_index(drop=True)
+        keys = {c: snapshots[c].array for c in KEY_COLUMNS if c in snapshots}  # keys keep their dtypes
+    else:
+        keys = {c: snapshots[c] for c in KEY_COLUMNS if c in snapshots}
     fit = fit_columns(snapshots, tables["leads"], tables["accounts"], config, icp)
     intent = intent_columns(snapshots, tables["leads"], tables["activities"], config)
-    return frame_of({**keys, **fit, **intent}, snapshots.index)  # one frame built: cheaper than a concat
+    return {**keys, **fit, **intent}
 
 
 def training_snapshots(deals: pd.DataFrame) -> pd.DataFrame:

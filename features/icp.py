@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
-from features.text import TEXT, Text, cased, stripped
+from features.frames import Table, column, frame_of, n_rows
+from features.text import TEXT, Text, cased, is_plain_text, stripped, text_array
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")
@@ -67,7 +68,7 @@ _JOINED_REASONS = np.array(
 )
 
 
-def apply_icp(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
+def apply_icp(features: Table, icp: ICPConfig) -> pd.DataFrame:
     """Fit tier and disqualification for every row of a feature frame.
 
     Returns a frame with the same index and the columns fit_tier (A/B/C), icp_fit_share (0..1, share of the
@@ -75,25 +76,24 @@ def apply_icp(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
     order, "" when qualified) and disqualify_detail (the rules that fired, in words, "; "-joined).
     A missing value never meets a criterion and never fires a rule.
     """
+    index = features.index if isinstance(features, pd.DataFrame) else None
+    return frame_of(icp_columns(features, icp), index)
+
+
+def icp_columns(features: Table, icp: ICPConfig) -> dict[str, np.ndarray]:
+    """apply_icp's columns as named arrays (text as object arrays)."""
     _require_columns(features, REQUIRED_COLUMNS + tuple(rule.feature for rule in icp.extra_rules))
     columns = _Columns(features, texts=_TEXT_COLUMNS)
     met = _criteria(columns, icp)
     share = _share(met, icp)
-    n_rows = len(features)
-    code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), n_rows)
-    # The three text columns converted to pandas' str in one call: it is costly per call.
-    text = pd.array(np.concatenate([_tiers(share, icp), _JOINED_REASONS[code_bits], detail]), dtype=TEXT)
-    return pd.DataFrame(
-        {
-            "fit_tier": text[:n_rows],
-            "icp_fit_share": share,
-            "disqualified": code_bits != 0,
-            "disqualify_reasons": text[n_rows : 2 * n_rows],
-            "disqualify_detail": text[2 * n_rows :],
-        },
-        index=features.index,
-        copy=False,
-    )
+    code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), n_rows(features))
+    return {
+        "fit_tier": _tiers(share, icp),
+        "icp_fit_share": share,
+        "disqualified": code_bits != 0,
+        "disqualify_reasons": _JOINED_REASONS[code_bits],
+        "disqualify_detail": detail,
+    }
 
 
 def with_icp_columns(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def in_served_market(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
 
 def rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
     """Whether each value meets `<feature> <op> <value>`; missing values never do."""
-    return pd.Series(_rule_hits(column, rule), index=column.index, name=column.name)
+    return pd.Series(_rule_hits(_values(column), rule), index=column.index, name=column.name)
 
 
 class _Columns:
@@ -135,15 +135,16 @@ class _Columns:
     The text columns named up front are read together, with one factorisation for all of them.
     """
 
-    def __init__(self, features: pd.DataFrame, texts: tuple[str, ...] = ()) -> None:
+    def __init__(self, features: Table, texts: tuple[str, ...] = ()) -> None:
         self.features = features
         self._read: dict[tuple[str, str], Any] = {}
         if texts:
             for name, text in zip(texts, _read_texts([self.raw(name) for name in texts]), strict=True):
                 self._read["text", name] = text
 
-    def raw(self, name: str) -> pd.Series:
-        return self._cached("raw", name, lambda: self.features[name])
+    def raw(self, name: str) -> Any:
+        """The column's values (a numpy or an extension array)."""
+        return self._cached("raw", name, lambda: column(self.features, name))
 
     def text(self, name: str) -> Text:
         return self._cached("text", name, lambda: _read_texts([self.raw(name)])[0])
@@ -225,7 +226,7 @@ _TEXT_TESTS: dict[str, Callable[[str, Any], bool]] = {
 }
 
 
-def _rule_hits(column: pd.Series, rule: ExtraRule) -> np.ndarray:
+def _rule_hits(column: Any, rule: ExtraRule) -> np.ndarray:
     """rule_condition as a bool array.
 
     Text columns tested against text and number columns compared with a number are done once per distinct
@@ -233,15 +234,15 @@ def _rule_hits(column: pd.Series, rule: ExtraRule) -> np.ndarray:
     """
     value = rule.value
     members = value if isinstance(value, tuple) else (value,)
-    if column.dtype == TEXT and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
+    is_text = column.dtype == TEXT or is_plain_text(column)
+    if is_text and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
         text = _read_texts([column])[0]
         test = _TEXT_TESTS[rule.op]
         return text.per_row([test(t, value) for t in text.texts], False, bool)
     is_number_column = isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf"
     if is_number_column and rule.op in _COMPARISONS and not isinstance(value, str | tuple):
-        values = column.to_numpy()
-        return _COMPARISONS[rule.op](values, value) & ~pd.isna(values)
-    return _pandas_rule_condition(column, rule).to_numpy(dtype=bool)
+        return _COMPARISONS[rule.op](column, value) & ~pd.isna(column)
+    return _pandas_rule_condition(pd.Series(column, copy=False), rule).to_numpy(dtype=bool)
 
 
 def _pandas_rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
@@ -368,10 +369,10 @@ def _domain_words(domain: Text | None, template: str, fallback: str) -> Words:
     return lambda rows: domain.per_row(words, fallback, rows=rows)
 
 
-def _extra_rule_words(column: pd.Series, rule: ExtraRule) -> Words:
+def _extra_rule_words(column: Any, rule: ExtraRule) -> Words:
     label = rule.description or f"rule {rule.name}: {rule.feature} {rule.op} {_show(rule.value)}"
     before = label + f" ({rule.feature} is "
-    return lambda rows: before + column.iloc[rows].astype(TEXT).to_numpy(dtype=object) + ")"
+    return lambda rows: before + pd.Series(column[rows]).astype(TEXT).to_numpy(dtype=object) + ")"
 
 
 def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -476,15 +477,15 @@ def win_rate_by_tier(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
+def _require_columns(frame: Table, columns: tuple[str, ...]) -> None:
+    missing = [c for c in dict.fromkeys(columns) if c not in frame]
     if missing:
         raise ValueError(f"the ICP guardrail needs columns {missing}, missing from the frame")
 
 
-def _read_texts(columns: list[pd.Series]) -> list[Text]:
-    """The columns as astype("str") reads them, factorised together (they share the distinct texts)."""
-    arrays = [(column if column.dtype == TEXT else column.astype(TEXT)).to_numpy() for column in columns]
+def _read_texts(columns: list[Any]) -> list[Text]:
+    """The columns' values as astype("str") reads them, factorised together (they share the distinct texts)."""
+    arrays = [text_array(values) for values in columns]
     codes, texts = pd.factorize(np.concatenate(arrays))  # missing values get code -1
     distinct = texts.tolist()
     return [Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
@@ -495,34 +496,38 @@ def _cased(text: Text, upper: bool) -> Text:
     return Text(text.codes, cased(stripped(text.texts), upper))
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
-    """Like pd.to_numeric(errors="coerce").astype(float), as an array."""
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
-        return column.to_numpy(dtype=float)
-    return pd.to_numeric(column, errors="coerce").astype(float).to_numpy()
+def _numbers(values: Any) -> np.ndarray:
+    """Like pd.to_numeric(errors="coerce").astype(float) of the values, as an array."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        return values.astype(float)
+    return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
 
 
 def _between(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return (values >= low) & (values <= high)
 
 
-def _flag_values(column: pd.Series) -> np.ndarray:
-    """A boolean column with missing values read as False, as an array."""
-    if column.dtype == np.dtype(bool):
-        return column.to_numpy()
-    return column.astype("boolean").fillna(False).to_numpy(dtype=bool)
+def _flag_values(values: Any) -> np.ndarray:
+    """Boolean values with missing values read as False, as an array."""
+    if values.dtype == np.dtype(bool):
+        return np.asarray(values)
+    return pd.Series(values, copy=False).astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _flag(column: pd.Series) -> pd.Series:
     """A boolean column with missing values read as False."""
-    return pd.Series(_flag_values(column), index=column.index, name=column.name)
+    return pd.Series(_flag_values(_values(column)), index=column.index, name=column.name)
 
 
 def _aligned_flag(disqualified: pd.Series, index: pd.Index) -> np.ndarray:
     """The disqualified flags on exactly this index: a misaligned flag must not quietly mean "qualified"."""
     if not disqualified.index.equals(index):
         raise ValueError("disqualified must have the same index as the scores or grades it guards")
-    return _flag_values(disqualified)
+    return _flag_values(_values(disqualified))
+
+
+def _values(series: pd.Series) -> Any:
+    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
 
 
 def _in_unit_interval(score: np.ndarray) -> bool:

@@ -52,9 +52,10 @@ class LeadScoreModel(PythonModel):
             tables, snapshots = lead_rows_to_tables(rows, as_of)
         except LeadInputError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
-        frame = self.scorer.feature_frame(tables, snapshots)
-        scores = self.scorer.score_frame(frame, reasons=bool((params or {}).get("reasons", True)))
-        return _with_text_times(scores)
+        features = self.scorer.feature_columns(tables, snapshots)
+        return self.scorer.score_frame(
+            features, reasons=bool((params or {}).get("reasons", True)), as_of_text=True
+        )
 
 
 def _with_text_times(scores: pd.DataFrame) -> pd.DataFrame:

@@ -17,40 +17,41 @@ import numpy as np
 import pandas as pd
 from pandas.errors import IntCastingNaNError
 
-from features.text import TEXT
+from features.frames import Table, column
+from features.text import TEXT, is_plain_text
 
-Text = Callable[[pd.DataFrame, np.ndarray], list[str]]  # (frame, row positions) -> one sentence per row
+Text = Callable[[Table, np.ndarray], list[str]]  # (features, row positions) -> one sentence per row
 
 
-def _num(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
-    """Float values of `column` at `rows`, NaN where missing or not a number (as pd.to_numeric coerces)."""
-    if column not in frame.columns:
+def _num(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
+    """Float values of column `name` at `rows`, NaN where missing or not a number (as pd.to_numeric coerces)."""
+    if name not in frame:
         return np.full(len(rows), np.nan)
-    values = frame[column]
+    values = column(frame, name)[rows]
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
-        return values.to_numpy()[rows].astype(float)
-    return pd.to_numeric(values.iloc[rows], errors="coerce").astype(float).to_numpy()
+        return values.astype(float)
+    return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
 
 
-def _str(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[str]:
-    """Text values of `column` at `rows`, 'unknown' where missing."""
-    if column not in frame.columns:
+def _str(frame: Table, name: str, rows: np.ndarray) -> list[str]:
+    """Text values of column `name` at `rows`, 'unknown' where missing."""
+    if name not in frame:
         return ["unknown"] * len(rows)
-    values = frame[column]
-    if isinstance(values.dtype, pd.StringDtype):
-        return [v if isinstance(v, str) else "unknown" for v in values.to_numpy(dtype=object)[rows]]
-    part = values.iloc[rows]
+    values = column(frame, name)[rows]
+    if isinstance(values.dtype, pd.StringDtype) or is_plain_text(values):
+        return [v if isinstance(v, str) else "unknown" for v in np.asarray(values, dtype=object).tolist()]
+    part = pd.Series(values, copy=False)
     return part.astype("str").where(part.notna(), "unknown").tolist()
 
 
-def _flag(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
-    """Boolean values of `column` at `rows` (False when the column is absent)."""
-    if column not in frame.columns:
+def _flag(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
+    """Boolean values of column `name` at `rows` (False when the column is absent)."""
+    if name not in frame:
         return np.zeros(len(rows), dtype=bool)
-    values = frame[column]
+    values = column(frame, name)[rows]
     if values.dtype == np.dtype(bool):
-        return values.to_numpy()[rows]
-    return values.iloc[rows].astype(bool).to_numpy()
+        return np.asarray(values)
+    return pd.Series(values, copy=False).astype(bool).to_numpy()
 
 
 def _filled(values: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ def _times(n: int, word: str = "time") -> str:
 def _activity_text(activity: str, phrase: str, absent: str) -> Text:
     """'visited the pricing page 3 times in the last 7 days', from the shortest window with activity."""
 
-    def text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    def text(frame: Table, rows: np.ndarray) -> list[str]:
         out = [absent] * len(rows)
         for window in (90, 30, 7):  # the shortest window with activity wins, so it is written last
             n = _num(frame, f"n_{activity}_{window}d", rows)
@@ -91,7 +92,7 @@ def _activity_text(activity: str, phrase: str, absent: str) -> Text:
     return text
 
 
-def _email_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _email_text(frame: Table, rows: np.ndarray) -> list[str]:
     clicks = _num(frame, "n_email_click_30d", rows)
     opens = _num(frame, "n_email_open_30d", rows)
     clicked, opened = (_filled(clicks) != 0).tolist(), (_filled(opens) != 0).tolist()
@@ -110,7 +111,7 @@ def _days_ago(whole: int) -> str:
     return "today" if whole <= 0 else _times(whole, "day") + " ago"
 
 
-def _recency_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _recency_text(frame: Table, rows: np.ndarray) -> list[str]:
     days = _num(frame, "days_since_last_activity", rows)
     return [
         "no recorded activity"
@@ -124,7 +125,7 @@ def _recency_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
     ]
 
 
-def _high_intent_recency_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _high_intent_recency_text(frame: Table, rows: np.ndarray) -> list[str]:
     days = _num(frame, "days_since_last_high_intent", rows)
     return [
         "never visited pricing or asked for a demo"
@@ -142,7 +143,7 @@ HIGHLIGHTS = (
 )
 
 
-def _engagement_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _engagement_text(frame: Table, rows: np.ndarray) -> list[str]:
     """'active on 19 days in the last 90, picking up this week (6 pricing-page visits in 7 days)'."""
     days = _ints(_num(frame, "active_days_90d", rows))
     velocity = _filled(_num(frame, "velocity_7_30", rows))
@@ -161,34 +162,34 @@ def _engagement_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
     return out
 
 
-def _unsubscribe_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _unsubscribe_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [
         "unsubscribed from emails" if flag else "still subscribed to emails"
         for flag in _flag(frame, "unsubscribed", rows).tolist()
     ]
 
 
-def _size_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _size_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [f"company size {band} employees" for band in _str(frame, "employee_band", rows)]
 
 
-def _revenue_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _revenue_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [f"annual revenue band {band}" for band in _str(frame, "revenue_band", rows)]
 
 
-def _geo_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _geo_text(frame: Table, rows: np.ndarray) -> list[str]:
     countries, regions = _str(frame, "country", rows), _str(frame, "region", rows)
     return [f"based in {c} ({r.replace('_', ' ')})" for c, r in zip(countries, regions, strict=True)]
 
 
-def _tech_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _tech_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [
         f"uses {n} of the tools in the ICP" if n > 0 else "uses none of the tools in the ICP"
         for n in _ints(_num(frame, "tech_overlap_count", rows))
     ]
 
 
-def _persona_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _persona_text(frame: Table, rows: np.ndarray) -> list[str]:
     return ["seniority: " + v.replace("_", " ") for v in _str(frame, "seniority", rows)]
 
 
@@ -199,7 +200,7 @@ DOMAIN_WORDS = {
 }
 
 
-def _domain_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _domain_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [DOMAIN_WORDS.get(kind, "email domain unknown") for kind in _str(frame, "email_domain_type", rows)]
 
 
@@ -207,7 +208,7 @@ def _plain(prefix: str, column: str) -> Text:
     return lambda frame, rows: [prefix + v.replace("_", " ") for v in _str(frame, column, rows)]
 
 
-def _years_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _years_text(frame: Table, rows: np.ndarray) -> list[str]:
     years = _num(frame, "company_age_years", rows)
     return [
         "company age unknown" if missing else f"company founded {whole} years ago"
@@ -215,11 +216,11 @@ def _years_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
     ]
 
 
-def _lead_age_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _lead_age_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [f"lead created {whole} days ago" for whole in _rounded(_num(frame, "lead_age_days", rows))]
 
 
-def _duplicate_text(frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+def _duplicate_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [
         "duplicate of an earlier lead" if flag else "first lead with this email"
         for flag in _flag(frame, "is_duplicate", rows).tolist()
@@ -344,13 +345,20 @@ def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[s
     return pd.DataFrame(sums, index=contributions.index, columns=layout.concepts.copy())
 
 
+def concept_sums(values: np.ndarray, feature_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """concept_contributions of a contributions array whose first columns are `feature_names`: the sums and
+    the concepts."""
+    layout = _concept_layout(tuple(feature_names))
+    return _group_sums(values[:, : len(feature_names)], layout.positions), layout.concepts.tolist()
+
+
 _REASON_COLUMNS = pd.Index(["reasons_positive", "reasons_negative", "reasons"], dtype="str")
 _TEXTS: dict[str, Text] = {name: text for name, _, text in CONCEPTS}
 
 
-def _sentences(frame: pd.DataFrame, concepts: np.ndarray, needed: np.ndarray) -> np.ndarray:
+def _sentences(frame: Table, concepts: np.ndarray, needed: np.ndarray) -> np.ndarray:
     """n_rows x n_concepts array of sentences, built only where `needed` (a reason is shown), else ""."""
-    out = np.full((len(frame), len(concepts)), "", dtype=object)
+    out = np.full(needed.shape, "", dtype=object)
     for j in np.flatnonzero(needed.any(axis=0)).tolist():
         rows = np.flatnonzero(needed[:, j])
         concept = concepts[j]
@@ -367,7 +375,25 @@ def top_reasons(
     A concept counts only when its contribution is at least `min_abs` in log-odds, so that a reason is never
     a rounding error. Columns: reasons_positive, reasons_negative, reasons ('+ ...; - ...').
     """
-    values = by_concept.to_numpy(dtype=float)
+    texts = reason_texts(
+        frame, by_concept.to_numpy(dtype=float), by_concept.columns.tolist(), positive, negative, min_abs
+    )
+    # pandas would infer "str" for these text columns (object when empty); naming the dtype is faster
+    return pd.DataFrame(
+        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=TEXT if len(frame) else None
+    )
+
+
+def reason_texts(
+    frame: Table,
+    values: np.ndarray,
+    concepts: list[str],
+    positive: int = 3,
+    negative: int = 2,
+    min_abs: float = 0.02,
+) -> np.ndarray:
+    """top_reasons from the concept sums (rows x concepts) as an object array: rows x (reasons_positive,
+    reasons_negative, reasons)."""
     order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))[:, None]
     ranked_values = values[rows, order]
@@ -378,7 +404,7 @@ def top_reasons(
         *range(n_concepts - min(negative, n_concepts), n_concepts),
     ]
     shown[rows, order[:, shown_ranks] if shown_ranks else order[:, :0]] = True
-    sentences = _sentences(frame, by_concept.columns.to_numpy(dtype=object), shown)
+    sentences = _sentences(frame, np.array(concepts, dtype=object), shown)
     ranked_sentences = sentences[rows, order]
     n_positive, n_negative = min(positive, n_concepts), min(negative, n_concepts)
     kept_positive = np.where(ranked_values[:, :n_positive] >= min_abs, ranked_sentences[:, :n_positive], "")
@@ -387,14 +413,10 @@ def top_reasons(
         ranked_sentences[:, ::-1][:, :n_negative],
     )
     kept_negative = np.where(lowest_values <= -min_abs, lowest_sentences, "")
-    texts = np.array(
+    return np.array(
         [_reason_texts(p, n) for p, n in zip(kept_positive.tolist(), kept_negative.tolist(), strict=True)],
         dtype=object,
-    ).reshape(len(frame), 3)
-    # pandas would infer "str" for these text columns (object when empty); naming the dtype is faster
-    return pd.DataFrame(
-        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=TEXT if len(frame) else None
-    )
+    ).reshape(len(values), 3)
 
 
 def _reason_texts(positive: list[str], negative: list[str]) -> tuple[str, str, str]:

@@ -50,8 +50,9 @@ class FlatScorer:
             self.model.calibrator.predict(contributions.sum(axis=1).to_numpy()), index=frame.index
         )
         groups = self.groups
-        fit = group_contribution(contributions[names], groups["fit"])
-        intent = group_contribution(contributions[names], groups["intent"])
+        values = contributions.to_numpy()
+        fit = group_contribution(values, names, groups["fit"])
+        intent = group_contribution(values, names, groups["intent"])
         labels = {self.spec.feature_name(c): c for c in [*self.spec.fit_columns, *self.spec.intent_columns]}
         words = flat_reasons(
             frame, contributions[names], self.positive_reasons, self.negative_reasons, labels

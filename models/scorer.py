@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.build import build_features, feature_groups, scoring_snapshots
+from features.build import feature_columns, feature_groups, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
-from features.frames import frame_of
-from features.icp import apply_icp, guarded_grades, guarded_ranks
+from features.frames import Table, column, frame_of
+from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
-from models.explain import concept_contributions, top_reasons
+from models.explain import concept_sums, reason_texts
 from models.train import TrainedModel
 
 SCORE_COLUMNS = (
@@ -58,41 +58,46 @@ class LeadScorer:
     def groups(self) -> dict[str, list[str]]:
         return feature_groups(self.features)
 
-    def feature_frame(self, tables: dict[str, pd.DataFrame], snapshots: pd.DataFrame) -> pd.DataFrame:
+    def feature_frame(self, tables: dict[str, Table], snapshots: Table) -> pd.DataFrame:
         """Features and ICP columns for the snapshots: the one implementation."""
-        return feature_frame(tables, snapshots, self.features, self.icp)
+        return frame_of(self.feature_columns(tables, snapshots))
 
-    def score_tables(
-        self, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
-    ) -> pd.DataFrame:
+    def feature_columns(self, tables: dict[str, Table], snapshots: Table) -> dict[str, object]:
+        """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
+        return scoring_columns(tables, snapshots, self.features, self.icp)
+
+    def score_tables(self, tables: dict[str, Table], as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
-        return self.score_frame(self.feature_frame(tables, snapshots), reasons=reasons)
+        return self.score_frame(self.feature_columns(tables, snapshots), reasons=reasons)
 
-    def score_frame(self, frame: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
-        """Scores for a frame of features + ICP columns (one row per snapshot).
+    def score_frame(self, frame: Table, reasons: bool = True, as_of_text: bool = False) -> pd.DataFrame:
+        """Scores for features + ICP columns (one row per snapshot): a frame, or named arrays.
 
         Works on arrays and builds the output frame once: one online lead must not pay pandas' per-call
-        overhead a few dozen times.
+        overhead a few dozen times. With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
         """
         if reasons:
-            contributions = self.model.contributions(frame)
-            raw = contributions.to_numpy().sum(axis=1)
+            contributions = self.model.contribution_values(frame)
+            raw = contributions.sum(axis=1)
         else:
             raw = self.model.predict_raw(frame)
         score = self.model.calibrator.predict(raw)
-        disqualified = frame["disqualified"].to_numpy(dtype=bool)
+        disqualified = np.asarray(column(frame, "disqualified"), dtype=bool)
+        as_of = column(frame, "snapshot_at")
+        if not (isinstance(as_of, np.ndarray) and as_of.dtype.kind == "M"):
+            as_of = pd.to_datetime(pd.Series(as_of, copy=False)).array
         columns: dict[str, object] = {
-            "lead_id": frame["lead_id"].to_numpy(dtype=object),
-            "as_of": pd.to_datetime(frame["snapshot_at"]),
+            "lead_id": np.asarray(column(frame, "lead_id"), dtype=object),
+            "as_of": _iso_seconds(as_of) if as_of_text else as_of,
             "score": score,
             "grade": guarded_grades(grade_labels(score, self.model.grade_thresholds), disqualified),
             "rank_score": guarded_ranks(score, disqualified),
-            "fit_tier": frame["fit_tier"],
+            "fit_tier": column(frame, "fit_tier"),
             "intent_band": pd.NA,
             "disqualified": disqualified,
-            "disqualify_reasons": frame["disqualify_reasons"],
-            "disqualify_detail": frame["disqualify_detail"],
+            "disqualify_reasons": column(frame, "disqualify_reasons"),
+            "disqualify_detail": column(frame, "disqualify_detail"),
             "reasons": "",
             "reasons_positive": "",
             "reasons_negative": "",
@@ -103,37 +108,40 @@ class LeadScorer:
         }
         if reasons:
             columns |= self._explained(frame, contributions, disqualified)
-        return frame_of({name: columns[name] for name in SCORE_COLUMNS}, frame.index)
+        index = frame.index if isinstance(frame, pd.DataFrame) else None
+        return frame_of({name: columns[name] for name in SCORE_COLUMNS}, index)
 
-    def _explained(
-        self, frame: pd.DataFrame, contributions: pd.DataFrame, disqualified: np.ndarray
-    ) -> dict[str, object]:
+    def _explained(self, frame: Table, contributions: np.ndarray, disqualified: np.ndarray) -> dict[str, object]:
         """The reason columns: fit and intent contributions, intent band and the reasons in words."""
-        groups = self.groups
-        fit = group_contribution(contributions, groups["fit"])
-        intent = group_contribution(contributions, groups["intent"])
-        by_concept = concept_contributions(contributions, self.model.feature_names)
-        words = top_reasons(frame, by_concept, self.positive_reasons, self.negative_reasons)
+        names = self.model.feature_names
+        fit = group_contribution(contributions, names, self.groups["fit"])
+        intent = group_contribution(contributions, names, self.groups["intent"])
+        sums, concepts = concept_sums(contributions, names)
+        words = reason_texts(frame, sums, concepts, self.positive_reasons, self.negative_reasons)
+        detail = np.asarray(column(frame, "disqualify_detail"), dtype=object)
         return {
             "intent_band": intent_band(intent, self.intent_cutpoints),
-            "reasons": _with_disqualification(
-                words["reasons"].to_numpy(dtype=object),
-                frame["disqualify_detail"].to_numpy(dtype=object),
-                disqualified,
-            ),
-            "reasons_positive": words["reasons_positive"].to_numpy(dtype=object),
-            "reasons_negative": words["reasons_negative"].to_numpy(dtype=object),
+            "reasons": _with_disqualification(words[:, 2], detail, disqualified),
+            "reasons_positive": words[:, 0],
+            "reasons_negative": words[:, 1],
             "fit_contribution": fit,
             "intent_contribution": intent,
         }
 
 
 def feature_frame(
-    tables: dict[str, pd.DataFrame], snapshots: pd.DataFrame, features: FeatureConfig, icp: ICPConfig
+    tables: dict[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
 ) -> pd.DataFrame:
     """Features plus the ICP guardrail's columns (fit tier, disqualification) for each snapshot."""
-    frame = build_features(tables, snapshots, features, icp)
-    return pd.concat([frame, apply_icp(frame, icp)], axis=1)
+    return frame_of(scoring_columns(tables, snapshots, features, icp))
+
+
+def scoring_columns(
+    tables: dict[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+) -> dict[str, object]:
+    """feature_frame as named arrays (text as object arrays)."""
+    columns = feature_columns(tables, snapshots, features, icp)
+    return columns | icp_columns(columns, icp)
 
 
 def intent_band(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:
@@ -147,15 +155,20 @@ def intent_cutpoints_from(
 ) -> tuple[float, float]:
     """Medium from the median, high from the 80th percentile of the intent features' contribution (log-odds)
     on a reference window (the validation window)."""
-    values = group_contribution(model.contributions(reference), intent_features)
+    values = group_contribution(model.contribution_values(reference), model.feature_names, intent_features)
     return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.8))
 
 
-def group_contribution(contributions: pd.DataFrame, features: list[str]) -> np.ndarray:
-    """Per row, the summed contribution (log-odds) of those `features` that are among the contributions'
-    columns (the fit or the intent features, say)."""
-    position = {name: j for j, name in enumerate(contributions.columns)}
-    return contributions.to_numpy()[:, [position[c] for c in features if c in position]].sum(axis=1)
+def group_contribution(contributions: np.ndarray, names: list[str], features: list[str]) -> np.ndarray:
+    """Per row, the summed contribution (log-odds) of those `features` that are among `names`, the columns of
+    the contributions array (the fit or the intent features, say)."""
+    position = {name: j for j, name in enumerate(names)}
+    return contributions[:, [position[c] for c in features if c in position]].sum(axis=1)
+
+
+def _iso_seconds(times: object) -> np.ndarray:
+    """Times as ISO 8601 text to the second (JSON and Spark carry no pandas timestamps)."""
+    return np.datetime_as_string(np.asarray(times, dtype="datetime64[s]"), unit="s").astype(object)
 
 
 def _with_disqualification(reasons: np.ndarray, detail: np.ndarray, disqualified: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
+from features.frames import FEW_VALUES, Table, column, n_rows
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import assign_grades, brier_score, expected_calibration_error, grade_cutpoints
 from models.gate import check_minimum_data
@@ -43,13 +44,18 @@ def category_levels(col: pd.Series) -> list[str]:
     return sorted(col.dropna().astype("str").unique().tolist())
 
 
-def category_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
+def category_codes(values: Any, levels: Sequence[str]) -> np.ndarray:
     """The position of each value (as a string) among `levels`, -1 when missing or not a level.
 
-    Values are looked up once per distinct value, so one row and a million rows cost the same per value.
+    Values are looked up once per distinct value, so one row and a million rows cost the same per value;
+    a few values are looked up one by one (factorising them costs more).
     """
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    objects = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
     position = {level: i for i, level in enumerate(levels)}
+    if len(objects) <= FEW_VALUES:
+        found = [-1 if pd.isna(value) else position.get(str(value), -1) for value in objects.tolist()]
+        return np.array(found, dtype=np.int64)
+    codes, distinct = pd.factorize(objects, use_na_sentinel=True)
     looked_up = np.array([position.get(str(value), -1) for value in distinct] + [-1], dtype=np.int64)
     return looked_up[codes]  # code -1 (missing) picks the trailing -1
 
@@ -82,7 +88,7 @@ def prepare_matrix(
 
 
 def encoded_matrix(
-    frame: pd.DataFrame,
+    frame: Table,
     feature_names: Sequence[str],
     categorical: Sequence[str],
     levels: dict[str, list[str]],
@@ -93,18 +99,18 @@ def encoded_matrix(
     _check_features(frame, feature_names, categorical)
     numeric = [name for name in feature_names if name not in categorical]
     numbers = _numeric_block(frame, numeric)
-    out = np.empty((len(frame), len(feature_names)), dtype=float)
+    out = np.empty((n_rows(frame), len(feature_names)), dtype=float)
     for j, name in enumerate(feature_names):
         if name in categorical:
-            codes = category_codes(frame[name], levels[name])
+            codes = category_codes(column(frame, name), levels[name])
             out[:, j] = np.where(codes >= 0, codes, np.nan)
         else:
             out[:, j] = numbers[name]
     return out
 
 
-def _check_features(frame: pd.DataFrame, feature_names: Sequence[str], categorical: Sequence[str]) -> None:
-    missing = [name for name in feature_names if name not in frame.columns]
+def _check_features(frame: Table, feature_names: Sequence[str], categorical: Sequence[str]) -> None:
+    missing = [name for name in feature_names if name not in frame]
     if missing:
         raise KeyError(f"feature columns missing from the frame: {missing}")
     unknown_categorical = [name for name in categorical if name not in feature_names]
@@ -112,13 +118,23 @@ def _check_features(frame: pd.DataFrame, feature_names: Sequence[str], categoric
         raise ValueError(f"categorical columns not among the features: {unknown_categorical}")
 
 
-def _numeric_block(frame: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
-    """Float arrays of the numeric features: one conversion of the whole block, column by column on failure."""
+def _numeric_block(frame: Table, names: list[str]) -> dict[str, np.ndarray]:
+    """Float arrays of the numeric features: one conversion of a frame's whole block, column by column on
+    failure (or when the table is named arrays already)."""
+    if not isinstance(frame, pd.DataFrame):
+        return {name: _float_values(column(frame, name), name) for name in names}
     try:
         block = _columns(frame, names).to_numpy(dtype=float, na_value=np.nan)
         return {name: block[:, j] for j, name in enumerate(names)}
     except (TypeError, ValueError):  # text or odd objects somewhere: find and name the column
         return {name: _to_float(frame[name]) for name in names}
+
+
+def _float_values(values: Any, name: str) -> np.ndarray:
+    """Float values of a numeric column's values (see _to_float)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return values.astype(float)
+    return _to_float(pd.Series(values, name=name, copy=False))
 
 
 def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -336,18 +352,18 @@ class TrainedModel:
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         return prepare_matrix(frame, self.feature_names, self.categorical, self.levels)[0]
 
-    def encoded(self, frame: pd.DataFrame) -> np.ndarray:
+    def encoded(self, frame: Table) -> np.ndarray:
         """The model matrix as LightGBM sees it (see encoded_matrix): what scoring feeds the booster."""
         return encoded_matrix(frame, self.feature_names, self.categorical, self.levels)
 
-    def _predict(self, frame: pd.DataFrame, **kind: bool) -> np.ndarray:
-        threads = prediction_threads(len(frame), int(self.booster.params.get("num_threads", 0) or 0))
+    def _predict(self, frame: Table, **kind: bool) -> np.ndarray:
+        threads = prediction_threads(n_rows(frame), int(self.booster.params.get("num_threads", 0) or 0))
         values = self.booster.predict(
             self.encoded(frame), num_iteration=self.best_iteration, num_threads=threads, **kind
         )
         return np.asarray(values)
 
-    def predict_raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_raw(self, frame: Table) -> np.ndarray:
         """Uncalibrated log-odds margin of each row (the sum of its contributions)."""
         return self._predict(frame, raw_score=True)
 
@@ -365,8 +381,12 @@ class TrainedModel:
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """TreeSHAP contributions in log-odds: a column per feature plus "bias"; rows sum to predict_raw."""
-        values = self._predict(frame, pred_contrib=True)
+        values = self.contribution_values(frame)
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=frame.index)
+
+    def contribution_values(self, frame: Table) -> np.ndarray:
+        """contributions as an array: rows x (feature_names, then the bias)."""
+        return self._predict(frame, pred_contrib=True)
 
     def feature_importance(self) -> pd.DataFrame:
         """Total gain and split count per feature, highest gain first."""
