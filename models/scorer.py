@@ -66,7 +66,9 @@ class LeadScorer:
         """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
         return scoring_columns(tables, snapshots, self.features, self.icp)
 
-    def score_tables(self, tables: dict[str, Table], as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
+    def score_tables(
+        self, tables: dict[str, Table], as_of: pd.Timestamp, reasons: bool = True
+    ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
         return self.score_frame(self.feature_columns(tables, snapshots), reasons=reasons)
@@ -111,7 +113,9 @@ class LeadScorer:
         index = frame.index if isinstance(frame, pd.DataFrame) else None
         return frame_of({name: columns[name] for name in SCORE_COLUMNS}, index)
 
-    def _explained(self, frame: Table, contributions: np.ndarray, disqualified: np.ndarray) -> dict[str, object]:
+    def _explained(
+        self, frame: Table, contributions: np.ndarray, disqualified: np.ndarray
+    ) -> dict[str, object]:
         """The reason columns: fit and intent contributions, intent band and the reasons in words."""
         names = self.model.feature_names
         fit = group_contribution(contributions, names, self.groups["fit"])

@@ -50,7 +50,9 @@ def category_codes(values: Any, levels: Sequence[str]) -> np.ndarray:
     Values are looked up once per distinct value, so one row and a million rows cost the same per value;
     a few values are looked up one by one (factorising them costs more).
     """
-    objects = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    objects = (
+        values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    )
     position = {level: i for i, level in enumerate(levels)}
     if len(objects) <= FEW_VALUES:
         found = [-1 if pd.isna(value) else position.get(str(value), -1) for value in objects.tolist()]
