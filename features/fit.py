@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.frames import frame_of
+from features.frames import FEW_ROWS, Table, column, frame_of
 from features.text import TEXT, Text, cased
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
@@ -59,37 +59,33 @@ _FEW = 16  # up to this many rows, plain Python beats pandas' per-call overhead
 
 
 def fit_features(
-    snapshots: pd.DataFrame,
-    leads: pd.DataFrame,
-    accounts: pd.DataFrame,
-    config: FeatureConfig,
-    icp: ICPConfig,
+    snapshots: Table, leads: Table, accounts: Table, config: FeatureConfig, icp: ICPConfig
 ) -> pd.DataFrame:
-    """The FIT_FEATURES columns, one row per snapshot row (same index)."""
-    return frame_of(fit_columns(snapshots, leads, accounts, config, icp), snapshots.index)
+    """The FIT_FEATURES columns, one row per snapshot row (same index; a RangeIndex for named arrays)."""
+    index = snapshots.index if isinstance(snapshots, pd.DataFrame) else None
+    return frame_of(fit_columns(snapshots, leads, accounts, config, icp), index)
 
 
 def fit_columns(
-    snapshots: pd.DataFrame,
-    leads: pd.DataFrame,
-    accounts: pd.DataFrame,
-    config: FeatureConfig,
-    icp: ICPConfig,
+    snapshots: Table, leads: Table, accounts: Table, config: FeatureConfig, icp: ICPConfig
 ) -> dict[str, np.ndarray]:
-    """fit_features as arrays, in FIT_FEATURES order (text as object arrays)."""
-    lead_ids = _numpy(_column(snapshots, "lead_id"))
-    lead_at = _first_positions(_column(leads, "lead_id"), lead_ids)
+    """fit_features as arrays, in FIT_FEATURES order (text as object arrays).
+
+    Each table is a DataFrame or named arrays (features.frames.Table); both give the same arrays.
+    """
+    lead_ids = _numpy(_keys(snapshots, "lead_id"))
+    lead_at = _first_positions(_keys(leads, "lead_id"), lead_ids)
     account_at = _first_positions(
-        _column(accounts, "account_id"), _values_at(_column(leads, "account_id"), lead_at)
+        _keys(accounts, "account_id"), _values_at(_keys(leads, "account_id"), lead_at)
     )
-    snapshot_at = _times(_column(snapshots, "snapshot_at"))
-    emails = _stripped_lower(_read_text(_column(leads, "email")))  # of all leads: duplicates need them
+    snapshot_at = _times(column(snapshots, "snapshot_at"))
+    emails = _stripped_lower(_read_text(column(leads, "email")))  # of all leads: duplicates need them
     features = {
         **_company_features(accounts, account_at, snapshot_at, config, icp),
         **_person_features(leads, lead_at),
         "email_domain_type": _domain_types(
             Text(_take(emails.codes, lead_at), emails.texts),
-            _text_at(_column(accounts, "domain"), account_at),
+            _text_at(column(accounts, "domain"), account_at),
             icp,
         ),
         "is_duplicate": _is_duplicate(lead_ids, *_repeats(leads, emails), snapshot_at),
@@ -98,22 +94,20 @@ def fit_columns(
 
 
 def _company_features(
-    accounts: pd.DataFrame,
+    accounts: Table,
     account_at: np.ndarray,
     snapshot_at: np.ndarray,
     config: FeatureConfig,
     icp: ICPConfig,
 ) -> dict[str, np.ndarray]:
     """The firmographic features of the accounts at the positions."""
-    employees = _numbers_at(_column(accounts, "employee_count"), account_at)
-    revenue = _numbers_at(_column(accounts, "annual_revenue"), account_at)
-    industry = _text_at(_column(accounts, "industry"), account_at)
-    country = _text_at(_column(accounts, "country"), account_at)
+    employees = _numbers_at(column(accounts, "employee_count"), account_at)
+    revenue = _numbers_at(column(accounts, "annual_revenue"), account_at)
+    industry = _text_at(column(accounts, "industry"), account_at)
+    country = _text_at(column(accounts, "country"), account_at)
     countries = [*cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
-    overlap, stack_size = _tech_counts(
-        _text_at(_column(accounts, "tech_stack"), account_at), icp.desired_tech
-    )
-    created_at = _times_at(_column(accounts, "created_at"), account_at)
+    overlap, stack_size = _tech_counts(_text_at(column(accounts, "tech_stack"), account_at), icp.desired_tech)
+    created_at = _times_at(column(accounts, "created_at"), account_at)
     return {
         "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
         "employee_count": employees,
@@ -132,14 +126,14 @@ def _company_features(
     }
 
 
-def _person_features(leads: pd.DataFrame, lead_at: np.ndarray) -> dict[str, np.ndarray]:
+def _person_features(leads: Table, lead_at: np.ndarray) -> dict[str, np.ndarray]:
     """Seniority, department and lead source of the leads at the positions."""
-    title = _text_at(_column(leads, "job_title"), lead_at)
+    title = _text_at(column(leads, "job_title"), lead_at)
     seniority, department = title_labels([*title.texts, ""])  # "" stands for a missing title
     return {
         "seniority": _per_row(seniority, title.codes),
         "department": _per_row(department, title.codes),
-        "lead_source": _lead_sources(_text_at(_column(leads, "lead_source"), lead_at)),
+        "lead_source": _lead_sources(_text_at(column(leads, "lead_source"), lead_at)),
     }
 
 
@@ -234,9 +228,17 @@ def normalise_lead_source(source: pd.Series) -> pd.Series:
 # --- columns and rows of a table --------------------------------------------------------------
 
 
-def _column(frame: pd.DataFrame, name: str) -> Values:
-    """frame[name]'s values."""
-    return _values(frame[name])
+def _keys(table: Table, name: str) -> Values:
+    """A column of keys or ids, typed as a frame of the table types it: frame_of makes named arrays' object
+    columns text, NaN where missing.
+
+    Whether a missing id finds a missing key (_first_positions) depends on both: pandas matches NaN, but
+    an id array of None alone finds nothing.
+    """
+    values = column(table, name)
+    if isinstance(table, pd.DataFrame) or not _is_numpy(values, "O") or not pd.isna(values).any():
+        return values
+    return pd.array(values, dtype=TEXT)
 
 
 def _values(column: pd.Series | pd.Index) -> Values:
@@ -288,7 +290,7 @@ def _reindexed(values: Values, positions: np.ndarray) -> pd.Series:
 
 def _text_at(values: Values, positions: np.ndarray) -> Text:
     """The text of the values at positions (missing at -1), as astype("str") reads it."""
-    if values.dtype != TEXT:
+    if not _is_plain_text(values) and values.dtype != TEXT:
         return _read_text(_values(_reindexed(values, positions)))
     text = _read_text(values)
     return Text(_take(text.codes, positions), text.texts)
@@ -323,9 +325,22 @@ def _times(values: Values) -> np.ndarray:
 
 def _read_text(values: Values) -> Text:
     """The values as astype("str") reads them, factorised."""
-    if values.dtype != TEXT:
+    if not _is_plain_text(values) and values.dtype != TEXT:
         values = _series(values).astype(TEXT).array
     return Text(*_factorize(_numpy(values)))
+
+
+def _is_plain_text(values: Values) -> bool:
+    """Whether values are a few texts as named arrays hold them: an object array of str and None.
+
+    astype("str") would only turn None into NaN, and _factorize gives both code -1: such text is read
+    as it is, without the conversion's fixed cost.
+    """
+    return (
+        _is_numpy(values, "O")
+        and len(values) <= FEW_ROWS
+        and all(value is None or isinstance(value, str) for value in values.tolist())
+    )
 
 
 def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -448,10 +463,10 @@ def _mailboxes(emails: Text) -> np.ndarray:
     return _per_row([*(_mailbox_of(text) for text in emails.texts), None], emails.codes)
 
 
-def _repeats(leads: pd.DataFrame, emails: Text) -> tuple[np.ndarray, np.ndarray]:
+def _repeats(leads: Table, emails: Text) -> tuple[np.ndarray, np.ndarray]:
     """Lead ids that repeat an earlier lead's mailbox, and when that first lead was created."""
-    lead_ids = _numpy(_column(leads, "lead_id"))
-    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(_column(leads, "created_at")))
+    lead_ids = _numpy(_keys(leads, "lead_id"))
+    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(column(leads, "created_at")))
     return lead_ids[rows], since
 
 
@@ -482,8 +497,13 @@ def _duplicate_since(
 def _sort_ranks(values: np.ndarray) -> np.ndarray:
     """Each value's rank among the distinct values in sorted order; missing values rank last.
 
-    The values are typed as a frame column of them would be (texts as "str", sorted in pyarrow).
+    The values are typed as a frame column of them would be (texts as "str", sorted in pyarrow). A few
+    texts are ranked in Python: its order of str is pyarrow's (code points, as UTF-8 bytes sort).
     """
+    if _is_plain_text(values):
+        texts = values.tolist()
+        rank = {text: i for i, text in enumerate(sorted({text for text in texts if text is not None}))}
+        return np.array([rank.get(text, len(rank)) for text in texts], dtype=np.intp)
     codes, distinct = pd.factorize(pd.Index(values), sort=True)
     return np.where(codes < 0, len(distinct), codes)
 

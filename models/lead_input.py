@@ -3,8 +3,9 @@
 A row carries the lead, its account and its recent activities (a JSON list), all as strings or numbers,
 so that the same artifact serves `mlflow models serve`, `spark_udf` and in-process calls.
 
-Checking and conversion work on plain Python values column by column: an online request is one row, and
-pandas' per-call overhead would cost more than the scoring itself.
+Checking and conversion work on plain Python values column by column, and the tables are named numpy
+arrays, not frames: an online request is one row, and pandas' per-call overhead would cost more than the
+scoring itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.frames import frame_of
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "str", "num", "time"
@@ -46,6 +46,8 @@ _KNOWN_ACTIVITIES = frozenset(ACTIVITY_TYPES)
 # Checked lead rows: one array per field of LEAD_INPUT_COLUMNS (object arrays of str or None for text,
 # float for numbers, datetime64[ns] for times).
 CheckedRows = dict[str, np.ndarray]
+# A table as named arrays of the same kinds (a features.frames.Table).
+Arrays = dict[str, np.ndarray]
 
 
 class LeadInputError(ValueError):
@@ -168,20 +170,18 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
     return out
 
 
-def _activities(rows: CheckedRows) -> pd.DataFrame:
+def _activities(rows: CheckedRows) -> Arrays:
     lead_ids, times, kinds = [], [], []
     for row, (lead_id, raw) in enumerate(zip(rows["lead_id"], rows["activities"], strict=True)):
         for occurred, kind in _activity_items(row, raw):
             lead_ids.append(lead_id)
             times.append(occurred)
             kinds.append(kind)
-    return frame_of(
-        {
-            "lead_id": np.array(lead_ids, dtype=object),
-            "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
-            "activity_type": np.array(kinds, dtype=object),
-        }
-    )
+    return {
+        "lead_id": np.array(lead_ids, dtype=object),
+        "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
+        "activity_type": np.array(kinds, dtype=object),
+    }
 
 
 def _first_of_each(keys: np.ndarray) -> np.ndarray:
@@ -190,10 +190,12 @@ def _first_of_each(keys: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
-def lead_rows_to_tables(
-    rows: CheckedRows, as_of: pd.Timestamp
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`)."""
+def lead_rows_to_tables(rows: CheckedRows, as_of: pd.Timestamp) -> tuple[dict[str, Arrays], Arrays]:
+    """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`).
+
+    Tables and snapshots are named arrays (text as object arrays of str or None, times datetime64[ns],
+    numbers float): one online lead must not pay for building frames.
+    """
     lead_id = rows["lead_id"]
     account_id = np.array(
         [
@@ -204,35 +206,30 @@ def lead_rows_to_tables(
     )
     first = _first_of_each(account_id)
     tech_stack = np.array([t if t is not None else "" for t in rows["tech_stack"]], dtype=object)
-    accounts = frame_of(
-        {
-            "account_id": account_id[first],
-            "name": account_id[first],
-            "domain": rows["domain"][first],
-            "industry": rows["industry"][first],
-            "employee_count": rows["employee_count"][first],
-            "annual_revenue": rows["annual_revenue"][first],
-            "country": rows["country"][first],
-            "tech_stack": tech_stack[first],
-            "created_at": rows["account_created_at"][first],
-        }
-    )
+    accounts = {
+        "account_id": account_id[first],
+        "name": account_id[first],
+        "domain": rows["domain"][first],
+        "industry": rows["industry"][first],
+        "employee_count": rows["employee_count"][first],
+        "annual_revenue": rows["annual_revenue"][first],
+        "country": rows["country"][first],
+        "tech_stack": tech_stack[first],
+        "created_at": rows["account_created_at"][first],
+    }
     default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
     snapshot_at = np.where(np.isnat(rows["as_of"]), default_snapshot, rows["as_of"])
     created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
-    leads = frame_of(
-        {
-            "lead_id": lead_id,
-            "account_id": account_id,
-            "email": rows["email"],
-            "job_title": rows["job_title"],
-            "lead_source": rows["lead_source"],
-            "created_at": created_at,
-        }
-    )
+    leads = {
+        "lead_id": lead_id,
+        "account_id": account_id,
+        "email": rows["email"],
+        "job_title": rows["job_title"],
+        "lead_source": rows["lead_source"],
+        "created_at": created_at,
+    }
     tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows)}
-    snapshots = pd.DataFrame({"lead_id": leads["lead_id"], "snapshot_at": snapshot_at}, copy=False)
-    return tables, snapshots
+    return tables, {"lead_id": lead_id, "snapshot_at": snapshot_at}
 
 
 def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | None = None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.frames import frame_of
 from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
 
 AS_OF = pd.Timestamp("2026-10-01")
@@ -31,16 +32,83 @@ def test_rows_become_the_crm_tables_with_the_snapshot_at_as_of():
     assert tables["leads"]["account_id"].tolist() == ["A1", "ACCOUNT_OF_L2"]
     assert tables["accounts"]["employee_count"].tolist() == [250.0, 12.0]
     assert tables["activities"]["lead_id"].tolist() == ["L1"]
-    assert tables["activities"]["occurred_at"].tolist() == [pd.Timestamp("2026-09-30T10:00:00")]
+    assert tables["activities"]["occurred_at"].tolist() == [pd.Timestamp("2026-09-30T10:00:00").value]
     assert (snapshots["snapshot_at"] == AS_OF).all()
-    assert tables["leads"]["job_title"].dtype == tables["leads"]["email"].dtype == "str"
+
+
+def test_the_tables_are_named_arrays_with_the_columns_of_the_crm_frames():
+    """Text as object arrays (None where missing), times datetime64[ns], numbers float: as frames, the
+    tables are what they were when they were built as frames."""
+    rows = pd.DataFrame(
+        [_row(), _row(lead_id="L2", account_id=None, employee_count="12", job_title=None, activities="[]")]
+    )
+    tables, snapshots = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    created = pd.to_datetime(["2026-09-01T08:00:00"] * 2).as_unit("ns")
+    expected = {
+        "accounts": pd.DataFrame(
+            {
+                "account_id": ["A1", "ACCOUNT_OF_L2"],
+                "name": ["A1", "ACCOUNT_OF_L2"],
+                "domain": pd.array([None, None], dtype="str"),
+                "industry": pd.array([None, None], dtype="str"),
+                "employee_count": [250.0, 12.0],
+                "annual_revenue": [np.nan, np.nan],
+                "country": pd.array([None, None], dtype="str"),
+                "tech_stack": ["", ""],
+                "created_at": pd.to_datetime([None, None]).as_unit("ns"),
+            }
+        ),
+        "leads": pd.DataFrame(
+            {
+                "lead_id": ["L1", "L2"],
+                "account_id": ["A1", "ACCOUNT_OF_L2"],
+                "email": ["ana@acme.com", "ana@acme.com"],
+                "job_title": ["VP Sales", None],
+                "lead_source": pd.array([None, None], dtype="str"),
+                "created_at": created,
+            }
+        ),
+        "activities": pd.DataFrame(
+            {
+                "lead_id": ["L1"],
+                "occurred_at": pd.to_datetime(["2026-09-30T10:00:00"]).as_unit("ns"),
+                "activity_type": ["pricing_page"],
+            }
+        ),
+    }
+    assert list(tables) == list(expected)
+    for name, frame in expected.items():
+        table = tables[name]
+        assert list(table) == list(frame.columns)
+        for column, values in table.items():
+            assert isinstance(values, np.ndarray) and len(values) == len(frame), (name, column)
+            assert values.dtype in (object, np.float64, "datetime64[ns]"), (name, column)
+            if values.dtype == object:
+                assert all(v is None or isinstance(v, str) for v in values.tolist()), (name, column)
+        pd.testing.assert_frame_equal(frame_of(table), frame, check_exact=True)
+    assert tables["leads"]["job_title"].tolist() == ["VP Sales", None]
+    assert list(snapshots) == ["lead_id", "snapshot_at"]
+    assert snapshots["lead_id"].tolist() == ["L1", "L2"] and snapshots["lead_id"].dtype == object
+    assert snapshots["snapshot_at"].dtype == "datetime64[ns]"
+    assert snapshots["snapshot_at"].tolist() == [AS_OF.value, AS_OF.value]
+
+
+def test_no_activities_give_empty_typed_arrays():
+    tables, _ = lead_rows_to_tables(check_lead_rows(pd.DataFrame([_row(activities=None)])), AS_OF)
+    activities = tables["activities"]
+    assert [len(v) for v in activities.values()] == [0, 0, 0]
+    assert [v.dtype for v in activities.values()] == [
+        np.dtype(object),
+        np.dtype("datetime64[ns]"),
+        np.dtype(object),
+    ]
 
 
 def test_times_with_a_zone_are_read_as_utc_and_a_row_as_of_wins():
     rows = pd.DataFrame([_row(lead_created_at="2026-09-01T10:00:00+02:00", as_of="2026-09-15T00:00:00")])
     tables, snapshots = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
-    assert tables["leads"]["created_at"].iloc[0] == pd.Timestamp("2026-09-01T08:00:00")
-    assert snapshots["snapshot_at"].iloc[0] == pd.Timestamp("2026-09-15")
+    assert tables["leads"]["created_at"][0] == np.datetime64("2026-09-01T08:00:00")
+    assert snapshots["snapshot_at"][0] == np.datetime64("2026-09-15")
 
 
 @pytest.mark.parametrize(
