@@ -92,6 +92,10 @@ def test_notebook_runs_without_errors(name, notebook_env, tmp_path):
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
+        # A busy machine can deliver a cell's output after the cell finished: wait for it (after the default
+        # 4 s the output is silently dropped, and the check below fails for no reason).
+        iopub_timeout=120,
+        raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working directory
     )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails

@@ -198,15 +198,12 @@ def test_more_pricing_page_visits_raise_the_score_and_name_the_pricing_page(
 
 def test_scoring_snapshots_match_the_artifact_path(small_history, champion, sample_leads):
     """The batch path (tables) and the online path (lead rows) build the same feature rows."""
-    from features.frames import frame_of
     from models.lead_input import check_lead_rows, lead_rows_to_tables
 
     tables = small_history.tables()
     rows = check_lead_rows(tables_to_lead_rows(tables, sample_leads))
-    online_tables, snapshots = lead_rows_to_tables(rows, AS_OF)
-    # The online tables are named arrays; as frames (what they were before) they give the batch's rows.
-    online_tables = {name: frame_of(table) for name, table in online_tables.items()}
-    online = champion.feature_frame(online_tables, frame_of(snapshots)).set_index("lead_id").sort_index()
+    online_tables, snapshots = lead_rows_to_tables(rows, AS_OF)  # named arrays, not frames
+    online = champion.feature_frame(online_tables, snapshots).set_index("lead_id").sort_index()
     leads = tables["leads"][tables["leads"]["lead_id"].isin(sample_leads)]
     batch = champion.feature_frame(tables, scoring_snapshots(leads, AS_OF)).set_index("lead_id").sort_index()
     names = champion.model.feature_names
