@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.frames import FEW_ROWS, Table, column, frame_of
+from features.frames import FEW_VALUES, Table, column, frame_of, is_plain_text
 from features.text import TEXT, Text, cased
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
@@ -55,7 +55,6 @@ _EMAIL_DOMAIN = re.compile(r"@([^@\s]+)$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
 _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
-_FEW = 16  # up to this many rows, plain Python beats pandas' per-call overhead
 
 
 def fit_features(
@@ -290,7 +289,7 @@ def _reindexed(values: Values, positions: np.ndarray) -> pd.Series:
 
 def _text_at(values: Values, positions: np.ndarray) -> Text:
     """The text of the values at positions (missing at -1), as astype("str") reads it."""
-    if not _is_plain_text(values) and values.dtype != TEXT:
+    if not is_plain_text(values) and values.dtype != TEXT:
         return _read_text(_values(_reindexed(values, positions)))
     text = _read_text(values)
     return Text(_take(text.codes, positions), text.texts)
@@ -325,27 +324,14 @@ def _times(values: Values) -> np.ndarray:
 
 def _read_text(values: Values) -> Text:
     """The values as astype("str") reads them, factorised."""
-    if not _is_plain_text(values) and values.dtype != TEXT:
+    if not is_plain_text(values) and values.dtype != TEXT:
         values = _series(values).astype(TEXT).array
     return Text(*_factorize(_numpy(values)))
 
 
-def _is_plain_text(values: Values) -> bool:
-    """Whether values are a few texts as named arrays hold them: an object array of str and None.
-
-    astype("str") would only turn None into NaN, and _factorize gives both code -1: such text is read
-    as it is, without the conversion's fixed cost.
-    """
-    return (
-        _is_numpy(values, "O")
-        and len(values) <= FEW_ROWS
-        and all(value is None or isinstance(value, str) for value in values.tolist())
-    )
-
-
 def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """pd.factorize of an array of str and missing values (plain Python for a few values: faster)."""
-    if len(texts) > _FEW:
+    if len(texts) > FEW_VALUES:
         codes, distinct = pd.factorize(texts)
         return codes, distinct.tolist()
     position: dict[str, int] = {}
@@ -500,7 +486,7 @@ def _sort_ranks(values: np.ndarray) -> np.ndarray:
     The values are typed as a frame column of them would be (texts as "str", sorted in pyarrow). A few
     texts are ranked in Python: its order of str is pyarrow's (code points, as UTF-8 bytes sort).
     """
-    if _is_plain_text(values):
+    if is_plain_text(values):
         texts = values.tolist()
         rank = {text: i for i, text in enumerate(sorted({text for text in texts if text is not None}))}
         return np.array([rank.get(text, len(rank)) for text in texts], dtype=np.intp)

@@ -58,3 +58,24 @@ def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataF
     else:
         converted = {name: pd.array(columns[name], dtype=TEXT) for name in texts}
     return pd.DataFrame({**columns, **converted}, index=index, copy=False)
+
+
+def text_array(values: Any) -> np.ndarray:
+    """The values as astype("str") reads them, as an object array (NaN or None where missing).
+
+    A small object array that already holds only str and None (the scoring path's text) is its own answer:
+    converting it through pandas' "str" dtype would change nothing and cost more than the work on one lead.
+    """
+    if is_plain_text(values):
+        return values
+    if getattr(values, "dtype", None) != TEXT:
+        values = pd.Series(values, copy=False).astype(TEXT).array
+    return values.to_numpy()
+
+
+def is_plain_text(values: Any) -> bool:
+    """Whether the values are text as named arrays hold it, and few: an object array of str and None of at
+    most FEW_ROWS values (checked value by value). astype("str") would only turn None into NaN."""
+    if not (isinstance(values, np.ndarray) and values.dtype == object and len(values) <= FEW_ROWS):
+        return False
+    return all(value is None or isinstance(value, str) for value in values.tolist())

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
-from features.frames import Table, column, frame_of, n_rows
-from features.text import TEXT, Text, cased, is_plain_text, stripped, text_array
+from features.frames import Table, column, frame_of, is_plain_text, n_rows, text_array
+from features.text import TEXT, Text, cased, stripped
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")

@@ -51,23 +51,3 @@ def stripped(texts: list[str]) -> list[str]:
         return [text.strip() for text in texts]
     # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
     return pd.Series(texts, dtype=TEXT).str.strip().tolist()
-
-
-def text_array(values: Any, few: int = 1_000) -> np.ndarray:
-    """The values as astype("str") reads them, as an object array (NaN or None where missing).
-
-    A small object array that already holds only str and None (the scoring path's text) is its own answer:
-    converting it through pandas' "str" dtype would change nothing and cost more than the work on one lead.
-    """
-    if is_plain_text(values, few):
-        return values
-    if getattr(values, "dtype", None) != TEXT:
-        values = pd.Series(values, copy=False).astype(TEXT).array
-    return values.to_numpy()
-
-
-def is_plain_text(values: Any, few: int = 1_000) -> bool:
-    """Whether the values are a small object array of str and None only (checked value by value)."""
-    if not (isinstance(values, np.ndarray) and values.dtype == object and len(values) <= few):
-        return False
-    return all(value is None or type(value) is str for value in values.tolist())

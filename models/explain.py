@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.errors import IntCastingNaNError
 
-from features.frames import Table, column
-from features.text import TEXT, is_plain_text
+from features.frames import Table, column, is_plain_text
+from features.text import TEXT
 
 Text = Callable[[Table, np.ndarray], list[str]]  # (features, row positions) -> one sentence per row
 
