@@ -176,8 +176,8 @@ def _latencies(command: list[str], env: dict[str, str], bodies: list[bytes]) -> 
         pairs = [(call(body, None), call(body, kept)) for body in bodies]
         kept.close()
         return {
-            "new connection": np.array([a for a, _ in pairs]),
-            "kept connection": np.array([b for _, b in pairs]),
+            "a new connection per request": np.array([a for a, _ in pairs]),
+            "one connection kept open": np.array([b for _, b in pairs]),
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
