@@ -105,8 +105,15 @@ def _numbers(values: list[Any], field: str) -> np.ndarray:
     return out
 
 
-def _texts(values: list[Any]) -> np.ndarray:
-    return np.array([None if _is_missing(v) else str(v) for v in values], dtype=object)
+def _texts(values: list[Any], field: str) -> np.ndarray:
+    texts = [None if _is_missing(v) else str(v) for v in values]
+    for row, text in enumerate(texts):
+        if text is not None and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # JSON can carry a lone surrogate ("\ud800"), which is no text
+                raise _fail(row, field, f"{text!r} is not valid Unicode text") from None
+    return np.array(texts, dtype=object)
 
 
 def check_lead_rows(rows: pd.DataFrame) -> CheckedRows:
@@ -134,7 +141,7 @@ def check_lead_rows(rows: pd.DataFrame) -> CheckedRows:
         elif kind == "num":
             out[field] = _numbers(values, field)
         else:
-            out[field] = _texts(values)
+            out[field] = _texts(values, field)
     return out
 
 

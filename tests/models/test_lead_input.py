@@ -146,3 +146,13 @@ def test_unknown_fields_are_refused():
     with pytest.raises(LeadInputError, match="unknown field"):
         check_lead_rows(pd.DataFrame([_row(favourite_colour="blue")]))
     assert np.isnan(check_lead_rows(pd.DataFrame([_row(employee_count=None)]))["employee_count"][0])
+
+
+def test_a_lone_surrogate_is_named_by_row_and_field():
+    """JSON may carry "\\ud800", which is no Unicode text: it is refused by name, not met later as a crash."""
+    rows = pd.DataFrame([_row(), _row(lead_id="L2", job_title="VP \ud800")], dtype=object)
+    with pytest.raises(LeadInputError, match="row 1, field 'job_title'.*not valid Unicode"):
+        check_lead_rows(rows)
+    assert check_lead_rows(pd.DataFrame([_row(job_title="Directrice générale")]))["job_title"][0] == (
+        "Directrice générale"
+    )
