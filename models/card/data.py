@@ -1,0 +1,664 @@
+"""What the card needs: its settings, CardData (everything it shows, already computed) and
+build_card_data with the helpers that compute it from a training result's pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from features.icp import excluded_counts_frame
+from models.card.formatting import NBSP, _day, _has_date, _pct
+from models.compare import SEGMENT_COLUMNS, Evaluation
+from models.config import ModelConfig
+from models.drift import drift_table, psi
+from models.evaluate import MISSING_GROUP, assign_grades, evaluate, gains_table, roc_auc
+from models.explain import concept_contributions, concept_of
+from models.flat_scorer import FlatScorer
+from models.scorer import LeadScorer
+from models.splits import Split
+
+AnyScorer = LeadScorer | FlatScorer
+
+# Column of Evaluation.test_scores that ranks each contender (the points model ranks by its raw points).
+RANKING_COLUMN = {
+    "model": "model",
+    "points_model": "points",
+    "logistic_regression": "logistic_regression",
+    "champion": "champion",
+    "oracle": "oracle",
+}
+SEGMENT_NAMES = {"industry": "Industry", "region": "Region", "lead_source": "Lead source"}
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """Choices of the card that are not model configuration."""
+
+    retrain_every_days: int = 91  # the next scheduled retrain is this long after training
+    top_share: float = 0.20  # the headline: "working the top 20 % of leads ..."
+    shap_sample_rows: int = 500  # test rows explained for the drivers section
+    beeswarm_features: int = 12
+    importance_concepts: int = 12
+    drift_rows: int = 10
+    seed: int = 0
+
+
+@dataclass
+class ExampleLead:
+    """One test-window lead as a rep would see it, with what happened to it."""
+
+    label: str  # e.g. "the highest-scored lead"
+    lead_id: str
+    score: float
+    grade: str
+    fit_tier: str
+    intent_band: str
+    won: bool
+    facts: str  # industry, size, seniority, region, lead source in words
+    reasons_positive: list[str]
+    reasons_negative: list[str]
+
+
+@dataclass
+class CardData:
+    """Everything the card shows, already computed; render_card turns it into HTML and Markdown."""
+
+    model_name: str
+    model_version: str  # "" when the model was not registered
+    run_id: str
+    trained_at: pd.Timestamp
+    next_retrain: pd.Timestamp
+    decision: str  # the promotion gate's summary, "" when there was no gate
+    previous_version: str  # the previous champion's version ("" when none or unknown)
+    has_previous: bool  # False for the first version
+    split_method: str
+    guardrail: bool  # False for a flat export: no ICP columns, nothing disqualified
+    unit: str  # what a training row is, in words: "closed deals" (CRM history) or "leads" (flat export)
+    windows: pd.DataFrame  # window, start, end, deals, won, win_rate
+    n_deals: int  # closed deals used (after the guardrail and the maturity rule)
+    base_rate: float  # over all usable closed deals
+    excluded: pd.DataFrame  # reason, label, excluded (every code, then total)
+    too_recent: int
+    maturity_days: int
+    minimum_data: dict[str, int]  # min_won, min_lost, train_won, train_lost, min_valid, valid_won, valid_lost
+    row_counts: pd.DataFrame  # the data contract: table, read, valid, quarantined
+    comparison: pd.DataFrame  # Evaluation.comparison plus pr_auc_low / pr_auc_high
+    gains: pd.DataFrame
+    points_gains: pd.DataFrame | None  # None without a points model (flat exports)
+    champion_gains: pd.DataFrame | None
+    reliability: pd.DataFrame
+    by_grade: pd.DataFrame
+    champion_by_grade: pd.DataFrame | None
+    grade_shares: dict[str, float]  # designed share of leads per grade (validation window)
+    by_tier: pd.DataFrame  # test window
+    win_rate_by_tier_all: pd.DataFrame  # every closed deal, disqualified ones included
+    segments: pd.DataFrame  # per segment value: n, wins, win rate, AUC of model / points / champion
+    segment_min_rows: int
+    test_scores: pd.DataFrame  # won, model, points, [champion], ... on the test rows
+    importance: pd.DataFrame  # per concept: kind, n_features, gain_share, mean_abs_shap, shap_share
+    shap_sample: pd.DataFrame  # long: feature (label), shap, value_rank (0..1, NaN for categories)
+    shap_rows: int
+    examples: list[ExampleLead]
+    window_drift: pd.DataFrame  # drift_table(training window, test window) with a concept column
+    score_psi_window: float  # the model's scores, validation window vs test window
+    version_drift: pd.DataFrame | None  # previous version's training window vs this one's
+    score_psi_version: float | None  # previous champion vs this model, same test leads
+    grade_change_share: float | None  # share of test leads whose grade differs from the previous champion's
+    score_samples: dict[str, np.ndarray]  # label -> scores, for the distribution chart
+    change_log: list[str]
+    limitations: list[tuple[str, str]]  # (title, text)
+    oracle_auc: float | None
+    settings: CardSettings = field(default_factory=CardSettings)
+
+
+def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
+    """Whether the test scores hold a complete column (a flat export's "points" column is all missing)."""
+    return column is not None and column in scores.columns and bool(scores[column].notna().all())
+
+
+def bootstrap_pr_auc_interval(
+    y: np.ndarray, score: np.ndarray, *, rounds: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the PR AUC (average precision); NaN without rounds or wins."""
+    y_arr, s_arr = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
+    if rounds <= 0 or len(y_arr) == 0 or y_arr.sum() == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):  # a loop over bootstrap rounds, each one vectorised over the rows
+        idx = rng.integers(0, len(y_arr), size=len(y_arr))
+        if y_arr[idx].sum() > 0:
+            values.append(average_precision_score(y_arr[idx], s_arr[idx]))
+    if not values:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def with_pr_intervals(
+    comparison: pd.DataFrame, test_scores: pd.DataFrame, rounds: int, seed: int
+) -> pd.DataFrame:
+    """The comparison with pr_auc_low / pr_auc_high per contender (NaN when its scores are not at hand)."""
+    out = comparison.copy()
+    lows, highs = [], []
+    for name in out["model"]:  # a handful of contenders
+        column = RANKING_COLUMN.get(name)
+        if has_scores(test_scores, column) and "won" in test_scores.columns:
+            low, high = bootstrap_pr_auc_interval(
+                test_scores["won"].to_numpy(), test_scores[column].to_numpy(), rounds=rounds, seed=seed
+            )
+        else:
+            low, high = float("nan"), float("nan")
+        lows.append(low)
+        highs.append(high)
+    out["pr_auc_low"], out["pr_auc_high"] = lows, highs
+    return out
+
+
+def segment_comparison(test_scores: pd.DataFrame, segments: pd.DataFrame, min_rows: int) -> pd.DataFrame:
+    """Per value of each segment column: leads, wins, win rate, mean predicted, and the ROC AUC of the model,
+    the points model and (when scored) the champion on that segment's test leads. Segments under `min_rows`
+    leads get counts only (enough = False)."""
+    y = test_scores["won"].to_numpy(dtype=float)
+    contenders = {
+        name: test_scores[column].to_numpy(dtype=float)
+        for name, column in (("model", "model"), ("points_model", "points"), ("champion", "champion"))
+        if has_scores(test_scores, column)
+    }
+    rows = []
+    for column in segments.columns:  # loops over segment values, not over leads
+        labels = segments[column].astype("str").fillna(MISSING_GROUP).to_numpy()
+        for value in np.unique(labels):
+            mask = labels == value
+            enough = bool(mask.sum() >= min_rows)
+            row: dict[str, Any] = {
+                "segment": column,
+                "value": str(value),
+                "n": int(mask.sum()),
+                "n_won": int(y[mask].sum()),
+                "win_rate": float(y[mask].mean()),
+                "mean_predicted": float(test_scores["model"].to_numpy(dtype=float)[mask].mean()),
+                "enough": enough,
+            }
+            for name, score in contenders.items():
+                row[f"auc_{name}"] = roc_auc(y[mask], score[mask]) if enough else float("nan")
+            rows.append(row)
+    columns = ["segment", "value", "n", "n_won", "win_rate", "mean_predicted", "enough"]
+    return pd.DataFrame(rows, columns=[*columns, *(f"auc_{name}" for name in contenders)])
+
+
+def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:
+    times = pd.to_datetime(frame["snapshot_at"])
+    rows = []
+    for name, idx in (("training", split.train), ("validation", split.valid), ("test", split.test)):
+        rows.append(
+            {
+                "window": name,
+                "start": times.iloc[idx].min(),
+                "end": times.iloc[idx].max(),
+                "deals": len(idx),
+                "won": int(y[idx].sum()),
+                "win_rate": float(y[idx].mean()) if len(idx) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def importance_by_concept(scorer: AnyScorer, sample: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per business concept: the LightGBM gain and the mean |SHAP| (log-odds) on `sample`, each as a share;
+    and the per-feature contributions of the sample."""
+    model = scorer.model
+    gain = model.feature_importance()
+    gain["concept"] = gain["feature"].map(concept_of)
+    contributions = model.contributions(sample)
+    by_concept = concept_contributions(contributions, model.feature_names).abs().mean()
+    intent = set(scorer.groups["intent"])
+    kind = (
+        gain.assign(intent=gain["feature"].isin(intent)).groupby("concept")["intent"].mean()
+    )  # share of a concept's features that are intent features
+    table = pd.DataFrame(
+        {
+            "concept": by_concept.index.astype("str"),
+            "mean_abs_shap": by_concept.to_numpy(dtype=float),
+        }
+    )
+    table["kind"] = np.where(table["concept"].map(kind).fillna(0) >= 0.5, "intent", "fit")
+    table["n_features"] = table["concept"].map(gain.groupby("concept").size()).fillna(0).astype(int)
+    gain_by_concept = gain.groupby("concept")["gain"].sum()
+    total_gain = gain_by_concept.sum()
+    table["gain_share"] = table["concept"].map(gain_by_concept).fillna(0) / (total_gain or 1.0)
+    table["shap_share"] = table["mean_abs_shap"] / (table["mean_abs_shap"].sum() or 1.0)
+    table = table.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+    return table[
+        ["concept", "kind", "n_features", "gain_share", "mean_abs_shap", "shap_share"]
+    ], contributions
+
+
+def feature_label(feature: str) -> str:
+    """'n_pricing_page_30d' -> 'pricing page, 30 days'; other names with spaces for underscores."""
+    if feature.startswith("n_") and feature.endswith("d") and feature.rsplit("_", 1)[-1][:-1].isdigit():
+        what, window = feature[2:].rsplit("_", 1)
+        return f"{what.replace('_', ' ')}, {window[:-1]} days"
+    return feature.replace("_", " ")
+
+
+def shap_beeswarm_frame(
+    sample: pd.DataFrame, contributions: pd.DataFrame, feature_names: Sequence[str], top: int
+) -> pd.DataFrame:
+    """Long frame for the SHAP summary: the `top` features by mean |SHAP|, each sample row's contribution and
+    its feature value's rank within the sample (0 low .. 1 high; NaN for categories and missing values)."""
+    names = list(feature_names)
+    mean_abs = contributions[names].abs().mean().sort_values(ascending=False, kind="stable")
+    chosen = mean_abs.index[:top].tolist()
+    values = sample[chosen]
+    numeric = [c for c in chosen if pd.api.types.is_numeric_dtype(values[c]) or values[c].dtype == bool]
+    ranks = pd.DataFrame(np.nan, index=values.index, columns=chosen)
+    if numeric:
+        ranks[numeric] = values[numeric].astype(float).rank(pct=True)
+    shap_long = contributions[chosen].melt(var_name="feature", value_name="shap")
+    rank_long = ranks.melt(var_name="feature", value_name="value_rank")
+    return pd.DataFrame(
+        {
+            "feature": shap_long["feature"].map(feature_label).astype("str"),
+            "order": shap_long["feature"].map({f: i for i, f in enumerate(chosen)}).astype(int),
+            "shap": shap_long["shap"].to_numpy(dtype=float),
+            "value_rank": rank_long["value_rank"].to_numpy(dtype=float),
+        }
+    )
+
+
+def _facts(frame: pd.DataFrame) -> pd.Series:
+    def words(column: str, suffix: str = "") -> pd.Series:
+        if column not in frame.columns:
+            return pd.Series("", index=frame.index, dtype="str")
+        values = frame[column].astype("str").fillna("unknown").str.replace("_", " ")
+        return values + suffix
+
+    wanted = (
+        ("industry", "", ""),
+        ("employee_band", "", " employees"),
+        ("seniority", "", ""),
+        ("region", "", ""),
+        ("lead_source", "via ", ""),
+    )
+    parts = [prefix + words(column, suffix) for column, prefix, suffix in wanted if column in frame.columns]
+    if not parts:
+        return pd.Series("", index=frame.index, dtype="str")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + " \u00b7 " + part
+    return out
+
+
+def example_leads(
+    scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.ndarray, as_of: pd.Timestamp
+) -> list[ExampleLead]:
+    """The highest-scored, a middle and the lowest-scored test lead, scored with their reasons."""
+    if len(test) == 0:
+        return []
+    order = np.argsort(-p, kind="stable")
+    picks = {
+        "The highest-scored lead": int(order[0]),
+        "A lead from the middle of the list": int(order[len(order) // 2]),
+        "The lowest-scored lead": int(order[-1]),
+    }
+    rows = test.iloc[list(picks.values())]
+    if isinstance(scorer, FlatScorer):
+        scored = scorer.score_frame(rows, as_of, reasons=True).reset_index(drop=True)
+    else:
+        scored = scorer.score_frame(rows, reasons=True).reset_index(drop=True)
+    facts = _facts(rows).reset_index(drop=True)
+    out = []
+    for i, (label, position) in enumerate(picks.items()):  # three leads
+        row = scored.iloc[i]
+        out.append(
+            ExampleLead(
+                label=label,
+                lead_id=str(row["lead_id"]),
+                score=float(row["score"]),
+                grade=str(row["grade"]),
+                fit_tier=str(row["fit_tier"]),
+                intent_band=str(row["intent_band"]),
+                won=bool(y[position]),
+                facts=str(facts.iloc[i]) or "no company details in the data",
+                reasons_positive=[r for r in str(row["reasons_positive"]).split("; ") if r],
+                reasons_negative=[r for r in str(row["reasons_negative"]).split("; ") if r],
+            )
+        )
+    return out
+
+
+def _window_rows(frame: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+    if start is None or end is None:
+        return frame.iloc[0:0]
+    times = pd.to_datetime(frame["snapshot_at"])
+    return frame[(times >= pd.Timestamp(start)) & (times < pd.Timestamp(end))]
+
+
+def _with_concepts(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    out.insert(1, "concept", out["feature"].map(concept_of).astype("str"))
+    return out
+
+
+def change_log(
+    scorer: AnyScorer,
+    previous: AnyScorer | None,
+    windows: pd.DataFrame,
+    comparison: pd.DataFrame,
+    version: str,
+    trained_at: pd.Timestamp,
+    decision: str,
+    history: Sequence[str],
+    unit: str = "closed deals",
+) -> list[str]:
+    """What changed in this version, in words: data window, features, calibration, ICP, gate verdict."""
+    train = windows.set_index("window").loc["training"]
+    name = f"Version {version}" if version else "This model (not registered)"
+    lines = [
+        f"{name}, trained {_day(trained_at)} on {int(train['deals']):,} {unit}"
+        + (f" created {_day(train['start'])} to {_day(train['end'])}." if _has_date(train["start"]) else ".")
+    ]
+    model = scorer.model
+    if previous is None:
+        lines.append("First version: there is no earlier model to compare with.")
+    else:
+        old = previous.model
+        label = f"version {previous.model_version}" if previous.model_version else "the previous champion"
+        added = sorted(set(model.feature_names) - set(old.feature_names))
+        removed = sorted(set(old.feature_names) - set(model.feature_names))
+        lines.append(
+            f"Compared with {label}: "
+            + (f"{len(added)} features added ({', '.join(map(feature_label, added[:6]))}); " if added else "")
+            + (
+                f"{len(removed)} features removed ({', '.join(map(feature_label, removed[:6]))}); "
+                if removed
+                else ""
+            )
+            + ("same features; " if not added and not removed else "")
+            + f"{model.best_iteration} trees (was {old.best_iteration}); calibration {model.calibrator.method} "
+            f"(was {old.calibrator.method})."
+        )
+        old_window = (old.split_summary.get("train_start"), old.split_summary.get("valid_start"))
+        new_window = (model.split_summary.get("train_start"), model.split_summary.get("valid_start"))
+        if all(old_window) and all(new_window):
+            lines.append(
+                f"Training window unchanged: {_day(new_window[0])} to {_day(new_window[1])}."
+                if old_window == new_window
+                else f"Training window moved: {_day(old_window[0])} to {_day(old_window[1])} before, "
+                f"{_day(new_window[0])} to {_day(new_window[1])} now."
+            )
+        if isinstance(previous, LeadScorer) and isinstance(scorer, LeadScorer):
+            lines.append(
+                "ICP definition "
+                + ("unchanged." if previous.icp == scorer.icp else "changed since that version.")
+            )
+        a_now, a_old = model.grade_thresholds.get("A"), old.grade_thresholds.get("A")
+        if a_now is not None and a_old is not None:
+            lines.append(
+                f"Grade A starts at a score of {_pct(a_now)}"
+                + (" as before." if _pct(a_now) == _pct(a_old) else f" (was {_pct(a_old)}).")
+            )
+        rows = comparison.set_index("model")
+        if "champion" in rows.index:
+            lines.append(
+                f"On the same test leads: ROC AUC {rows.loc['model', 'roc_auc']:.3f} against "
+                f"{rows.loc['champion', 'roc_auc']:.3f} for {label}."
+            )
+    if decision:
+        lines.append(f"Promotion gate: {decision}.")
+    lines.extend(history)
+    return lines
+
+
+def limitations(
+    segments: pd.DataFrame,
+    min_rows: int,
+    window_drift: pd.DataFrame,
+    reliability: pd.DataFrame,
+    n_deals: int,
+    next_retrain: pd.Timestamp,
+    synthetic: bool,
+    notes: Sequence[str],
+    unit: str = "closed deals",
+) -> list[tuple[str, str]]:
+    """The limitations and risks section, each item computed from this version's numbers."""
+    items = [
+        (
+            "Feedback loop",
+            f"The model learns from {n_deals:,} {unit} whose outcome is known, i.e. leads reps chose to work. "
+            "Leads nobody worked never get an outcome, so the model cannot know how they would have done. If "
+            "reps only call A and B leads from now on, the next training data will say little about C and D "
+            "leads. Keep a small share of outreach for lower grades so the model keeps learning.",
+        )
+    ]
+    small = segments[~segments["enough"]] if len(segments) else segments
+    if len(small):
+        listed = ", ".join(
+            f"{SEGMENT_NAMES.get(s, s).lower()} {v.replace('_', ' ')} ({n:,})"
+            for s, v, n in small[["segment", "value", "n"]].head(12).itertuples(index=False)
+        )
+        more = f" and {len(small) - 12} more" if len(small) > 12 else ""
+        items.append(
+            (
+                "Segments with little data",
+                f"{len(small)} segments have fewer than {min_rows:,} leads in the test window, too few to "
+                f"measure ranking quality: {listed}{more}. Treat scores there with more caution.",
+            )
+        )
+    shifted = window_drift[window_drift["psi"] >= 0.1] if len(window_drift) else window_drift
+    if len(shifted):
+        names = ", ".join(
+            f"{feature_label(f)} (PSI {v:.2f})"
+            for f, v in shifted[["feature", "psi"]].head(5).itertuples(index=False)
+        )
+        drift_text = (
+            f"{len(shifted)} inputs already moved between the training and the test window: {names}. "
+            "Lead behaviour, campaigns and markets change; a model trained on last year's leads slowly "
+            "loses touch."
+        )
+    else:
+        drift_text = (
+            "No input moved noticeably between the training and the test window (every PSI below 0.1), but "
+            "lead behaviour, campaigns and markets change; a model trained on last year's leads slowly loses "
+            "touch."
+        )
+    items.append(("Drift", drift_text + f" The next scheduled retrain is {_day(next_retrain)}."))
+    off = reliability[(reliability["gap"].abs() >= 0.10) & (reliability["n"] >= 20)]
+    if len(off):
+        bands = ", ".join(
+            f"{_pct(lo)}{NBSP}to{NBSP}{_pct(hi)} (won {_pct(rate)})"
+            for lo, hi, rate in off[["p_low", "p_high", "observed_rate"]].itertuples(index=False)
+        )
+        items.append(
+            (
+                "Calibration",
+                f"In some score bands the observed win rate is 10 points or more away from the score: {bands}. "
+                "Use the scores to rank leads; read them as exact chances with care in those bands.",
+            )
+        )
+    if synthetic:
+        items.append(
+            (
+                "Synthetic data",
+                "These numbers come from a synthetic CRM history (the demo), not from real customers.",
+            )
+        )
+    items.extend(("Note", note) for note in notes)
+    return items
+
+
+def build_card_data(
+    *,
+    scorer: AnyScorer,
+    evaluation: Evaluation,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    split: Split,
+    excluded: Mapping[str, int],
+    too_recent: int,
+    win_rate_by_tier_all: pd.DataFrame,
+    row_counts: pd.DataFrame,
+    model_cfg: ModelConfig,
+    trained_at: pd.Timestamp,
+    run_id: str = "",
+    version: str = "",
+    decision: str = "",
+    previous: AnyScorer | None = None,
+    previous_test_p: np.ndarray | None = None,
+    history: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    settings: CardSettings | None = None,
+) -> CardData:
+    """Compute everything the card shows from a training result's pieces.
+
+    `frame` and `y` are the closed deals the model was trained and tested on (TrainingData.frame / .y) and
+    `split` their windows; `evaluation` was measured on split.test in the same order. `previous` is the
+    champion this version was compared with; its test-window probabilities come from
+    evaluation.test_scores["champion"] or `previous_test_p`. `history` adds registry lines to the change log,
+    `notes` adds items to the limitations.
+    """
+    settings = settings or CardSettings()
+    y = np.asarray(y, dtype=int)
+    trained_at = pd.Timestamp(trained_at)
+    test = frame.iloc[split.test]
+    scores = evaluation.test_scores.reset_index(drop=True).copy()
+    if previous_test_p is not None:
+        scores["champion"] = np.asarray(previous_test_p, dtype=float)
+    prev_p = scores["champion"].to_numpy(dtype=float) if "champion" in scores.columns else None
+    if previous is None:
+        prev_p = None
+        scores = scores.drop(columns=["champion"], errors="ignore")
+    y_test = scores["won"].to_numpy(dtype=int)
+    p_test = scores["model"].to_numpy(dtype=float)
+
+    windows = _windows(frame, y, split)
+    guardrail = "fit_tier" in frame.columns
+    unit = "closed deals" if guardrail else "leads"
+    segment_frame = test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True)
+    segments = segment_comparison(scores, segment_frame, model_cfg.segment_min_rows)
+
+    sample = test.sample(min(len(test), settings.shap_sample_rows), random_state=settings.seed)
+    importance, contributions = importance_by_concept(scorer, sample)
+    beeswarm = shap_beeswarm_frame(
+        sample, contributions, scorer.model.feature_names, settings.beeswarm_features
+    )
+
+    window_drift = _with_concepts(drift_table(frame.iloc[split.train], test, scorer.model.feature_names))
+    p_valid = scorer.model.predict_proba(frame.iloc[split.valid])
+    score_samples = {"validation window": p_valid, "test window": p_test}
+    version_drift, score_psi_version, grade_change, champion_gains, champion_by_grade = (None,) * 5
+    if previous is not None:
+        old = previous.model.split_summary
+        reference = _window_rows(frame, old.get("train_start"), old.get("valid_start"))
+        if len(reference):
+            common = [f for f in scorer.model.feature_names if f in set(previous.model.feature_names)]
+            version_drift = _with_concepts(drift_table(reference, frame.iloc[split.train], common))
+        if prev_p is not None:
+            score_psi_version = psi(prev_p, p_test)
+            old_grades = assign_grades(prev_p, previous.model.grade_thresholds)
+            grade_change = float((old_grades.to_numpy() != scores["grade"].astype("str").to_numpy()).mean())
+            champion_gains = gains_table(y_test, prev_p)
+            champion_by_grade = _conversion_by_grade(y_test, old_grades)
+            score_samples["previous champion, test window"] = prev_p
+
+    next_retrain = trained_at + pd.Timedelta(days=settings.retrain_every_days)
+    comparison = evaluation.comparison
+    if prev_p is not None and "champion" not in set(comparison["model"]):
+        # The champion was scored here rather than at training: measure it like the other contenders.
+        champion_row = evaluate(
+            y_test,
+            prev_p,
+            bootstrap_rounds=model_cfg.bootstrap_rounds,
+            seed=model_cfg.seed,
+            ece_bins=model_cfg.ece_bins,
+        )
+        comparison = pd.concat(
+            [comparison, pd.DataFrame([{"model": "champion", **champion_row}])], ignore_index=True
+        )
+    comparison = with_pr_intervals(comparison, scores, model_cfg.bootstrap_rounds, model_cfg.seed)
+    counts = scorer.model.training_counts
+    minimum = {
+        "min_won": model_cfg.min_won,
+        "min_lost": model_cfg.min_lost,
+        "train_won": int(counts.get("n_won", y[split.train].sum())),
+        "train_lost": int(counts.get("n_lost", len(split.train) - y[split.train].sum())),
+        "min_valid": model_cfg.min_valid_per_class,
+        "valid_won": int(y[split.valid].sum()),
+        "valid_lost": int(len(split.valid) - y[split.valid].sum()),
+    }
+    oracle = evaluation.extra.get("oracle_auc")
+    return CardData(
+        model_name=scorer.model_name,
+        model_version=str(version or scorer.model_version or ""),
+        run_id=run_id,
+        trained_at=trained_at,
+        next_retrain=next_retrain,
+        decision=decision,
+        previous_version=str(previous.model_version) if previous is not None else "",
+        has_previous=previous is not None,
+        split_method=split.method,
+        guardrail=guardrail,
+        unit=unit,
+        windows=windows,
+        n_deals=len(frame),
+        base_rate=float(y.mean()) if len(y) else float("nan"),
+        excluded=excluded_counts_frame(dict(excluded)),
+        too_recent=int(too_recent),
+        maturity_days=model_cfg.maturity_days,
+        minimum_data=minimum,
+        row_counts=row_counts,
+        comparison=comparison,
+        gains=evaluation.gains,
+        points_gains=evaluation.points_gains if len(evaluation.points_gains) else None,
+        champion_gains=champion_gains,
+        reliability=evaluation.reliability,
+        by_grade=evaluation.by_grade,
+        champion_by_grade=champion_by_grade,
+        grade_shares={**model_cfg.grades.shares(), "D": 1 - sum(model_cfg.grades.shares().values())},
+        by_tier=evaluation.by_tier,
+        win_rate_by_tier_all=win_rate_by_tier_all,
+        segments=segments,
+        segment_min_rows=model_cfg.segment_min_rows,
+        test_scores=scores,
+        importance=importance,
+        shap_sample=beeswarm,
+        shap_rows=len(sample),
+        examples=example_leads(scorer, test, p_test, y_test, trained_at),
+        window_drift=window_drift,
+        score_psi_window=psi(p_valid, p_test) if len(p_valid) and len(p_test) else float("nan"),
+        version_drift=version_drift,
+        score_psi_version=score_psi_version,
+        grade_change_share=grade_change,
+        score_samples=score_samples,
+        change_log=change_log(
+            scorer, previous, windows, comparison, str(version or ""), trained_at, decision, history, unit
+        ),
+        limitations=limitations(
+            segments,
+            model_cfg.segment_min_rows,
+            window_drift,
+            evaluation.reliability,
+            len(frame),
+            next_retrain,
+            synthetic=oracle is not None,
+            notes=notes,
+            unit=unit,
+        ),
+        oracle_auc=float(oracle) if oracle is not None else None,
+        settings=settings,
+    )
+
+
+def _conversion_by_grade(y: np.ndarray, grades: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({"group": grades.astype("str").to_numpy(), "won": y})
+    table = frame.groupby("group").agg(leads=("won", "size"), won=("won", "sum")).reset_index()
+    table["win_rate"] = table["won"] / table["leads"]
+    table["share_of_leads"] = table["leads"] / len(frame)
+    return table

@@ -1,0 +1,669 @@
+"""The document as data: the blocks a section is made of (Para, Bullets, Tiles, Heading, Table, Chart,
+ChartRow, Example) and the seven sections built from CardData, for render.py to turn into HTML and Markdown
+alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.icp import REASON_LABELS
+from models.card.charts import (
+    chart_beeswarm,
+    chart_calibration,
+    chart_drift,
+    chart_gains,
+    chart_grades,
+    chart_importance,
+    chart_roc_pr,
+)
+from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
+from models.card.formatting import DASH, _day, _has_date, _int, _interval, _num, _pct, _times, _top_key
+from models.card.words import contender_label, summary_sentences, summary_tiles
+from models.drift import psi_level
+
+SECTION_IDS = ("summary", "intended-use", "data", "performance", "drivers", "drift", "limitations")
+CONTENDER_ORDER = ("model", "champion", "points_model", "logistic_regression", "oracle")
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Tiles:
+    items: list[tuple[str, str]]
+
+
+@dataclass
+class Heading:
+    text: str
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str
+    note: str = ""
+    numeric: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class Chart:
+    name: str
+    png: bytes
+    alt: str
+    half: bool = False  # a one-panel chart alone in its row: half the page width
+
+
+@dataclass
+class ChartRow:
+    charts: list[Chart]
+
+
+@dataclass
+class Example:
+    lead: ExampleLead
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[Any]
+
+
+def _table(frame: pd.DataFrame, caption: str, note: str = "", text_columns: int = 1) -> Table:
+    columns = [str(c) for c in frame.columns]
+    rows = [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    numeric = [i >= text_columns for i in range(len(columns))]
+    return Table(columns, rows, caption, note, numeric)
+
+
+def section_summary(data: CardData) -> Section:
+    return Section(
+        "summary",
+        "1. Summary",
+        [Tiles(summary_tiles(data)), Bullets(summary_sentences(data))],
+    )
+
+
+def section_intended_use(data: CardData) -> Section:
+    shares = data.grade_shares
+    return Section(
+        "intended-use",
+        "2. Intended use and out of scope",
+        [
+            Para(
+                "The model ranks open leads by their chance of turning into a won deal, so reps call the "
+                "most promising ones first. Each lead gets a score (its estimated chance of winning), a "
+                f"grade (A = the top {_pct(shares['A'])}, B the next {_pct(shares['B'])}, C the next "
+                f"{_pct(shares['C'])}, D the rest) and the reasons behind it, in plain words."
+            ),
+            Heading("Use it to"),
+            Bullets(
+                [
+                    "decide the order in which leads are worked and how fast they are followed up;",
+                    "route A and B leads to senior reps and C and D leads to nurture campaigns;",
+                    "see at a glance why a lead scores high or low (the reasons shown with each score).",
+                ]
+            ),
+            Heading("Do not use it to"),
+            Bullets(
+                [
+                    "ignore inbound leads: a lead who asked for a demo still gets a reply, whatever its grade;",
+                    "explain why deals are won: the model finds patterns that go with winning, it does not "
+                    "show cause and effect (visiting the pricing page does not make a lead buy);",
+                    "judge reps, set quotas or compensation, or decide anything about individual people;",
+                    *(
+                        [
+                            "rank leads the ICP guardrail disqualified (competitors, students, free email and "
+                            "the other reasons below): they are always graded D and listed last, whatever "
+                            "their score.",
+                        ]
+                        if data.guardrail
+                        else []
+                    ),
+                ]
+            ),
+        ],
+    )
+
+
+def section_data(data: CardData) -> Section:
+    windows = data.windows.set_index("window")
+    minimum = data.minimum_data
+    passed = (
+        minimum["train_won"] >= minimum["min_won"]
+        and minimum["train_lost"] >= minimum["min_lost"]
+        and minimum["valid_won"] >= minimum["min_valid"]
+        and minimum["valid_lost"] >= minimum["min_valid"]
+    )
+    excluded_total = int(data.excluded.set_index("reason").loc["total", "excluded"])
+    dated = _has_date(data.windows["start"].iloc[0])
+    if data.split_method == "out_of_time":
+        how = (
+            "Rows are split by date: the model learns from the oldest, is tuned on the next ones and is tested "
+            "on the most recent, which it never saw, just as it will meet next month's leads."
+        )
+    else:
+        how = (
+            "The data has no usable dates, so whole accounts (or leads) were drawn at random into the "
+            "training, tuning and test sets; none is on two sides."
+        )
+    target = (
+        "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "
+        "deals are not used. Each lead is described as it was on the day its deal was created, so the model "
+        "never sees what happened later. "
+        if data.guardrail
+        else "A lead counts as won when the export marks it as converted. The export's columns that only fill "
+        "in after a lead converts were left out, so the model sees what was known before. "
+    )
+    unit = data.unit
+
+    def window_words(name: str) -> str:
+        row = windows.loc[name]
+        when = f" created {_day(row['start'])} to {_day(row['end'])}" if dated else ""
+        return f"{_int(row['deals'])} {unit}{when}"
+
+    bullets = [
+        f"{data.n_deals:,} {unit} used, {_pct(data.base_rate)} of them won (the base rate).",
+        f"Training: {window_words('training')}; tuning (early stopping, calibration, grade cut-offs): "
+        f"{window_words('validation')}; test: {window_words('test')}, {_pct(windows.loc['test', 'win_rate'])} "
+        "won.",
+    ]
+    if data.guardrail:
+        bullets += [
+            f"{excluded_total:,} closed deals were left out by the ICP guardrail (table below): disqualified "
+            "leads do not teach the model.",
+            f"{data.too_recent:,} closed deals created in the last {data.maturity_days} days of the history were "
+            "left out as too recent: only the quick ones have closed yet, which would skew the win rate.",
+        ]
+    else:
+        bullets.append("The ICP guardrail does not apply to a flat export: no lead was left out by it.")
+    bullets.append(
+        f"Minimum-data check {'passed' if passed else 'NOT passed'}: the training window has "
+        f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
+        f"and {minimum['min_lost']:,} required); the tuning window {minimum['valid_won']:,} won and "
+        f"{minimum['valid_lost']:,} lost (at least {minimum['min_valid']:,} each)."
+    )
+    columns: dict[str, Any] = {
+        "window": data.windows["window"].replace({"validation": "tuning (validation)"}),
+    }
+    if dated:
+        columns["created from"] = data.windows["start"].map(_day)
+        columns["to"] = data.windows["end"].map(_day)
+    columns.update(
+        {
+            unit: data.windows["deals"].map(_int),
+            "won": data.windows["won"].map(_int),
+            "win rate": data.windows["win_rate"].map(_pct),
+        }
+    )
+    blocks: list[Any] = [
+        Para(target + how),
+        Bullets(bullets),
+        _table(pd.DataFrame(columns), "Training, tuning and test windows", text_columns=3 if dated else 1),
+    ]
+    if data.guardrail:
+        excluded = data.excluded
+        excluded_table = pd.DataFrame(
+            {
+                "reason": [
+                    REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
+                ],
+                "code": excluded["reason"],
+                "closed deals excluded": excluded["excluded"].map(_int),
+            }
+        )
+        blocks.append(
+            _table(excluded_table, "Closed deals excluded by the ICP guardrail, per reason", text_columns=2)
+        )
+    counts = data.row_counts
+    if len(counts):
+        contract = pd.DataFrame(
+            {
+                "table": counts["table"],
+                "rows read": counts["read"].map(_int),
+                "valid": counts["valid"].map(_int),
+                "quarantined (bad data)": counts["quarantined"].map(_int),
+            }
+        )
+        blocks.append(_table(contract, "Data contract: rows read, valid and quarantined"))
+    return Section("data", "3. Target, windows and data", blocks)
+
+
+def _comparison_table(data: CardData) -> Table:
+    key = _top_key(data.settings.top_share)
+    rows = []
+    order = {name: i for i, name in enumerate(CONTENDER_ORDER)}
+    records = sorted(data.comparison.to_dict("records"), key=lambda r: order.get(r["model"], len(order)))
+    for row in records:
+        rows.append(
+            [
+                contender_label(row["model"], data),
+                _interval(row["roc_auc"], row.get("roc_auc_low"), row.get("roc_auc_high")),
+                _interval(row["pr_auc"], row.get("pr_auc_low"), row.get("pr_auc_high")),
+                _num(row["brier"]),
+                _num(row["ece"]),
+                _pct(row["capture_top10"]),
+                _pct(row[f"capture_{key}"]),
+                _pct(row["capture_top30"]),
+                _times(row[f"lift_{key}"]),
+            ]
+        )
+    columns = [
+        "contender",
+        "ROC AUC (95 % interval)",
+        "PR AUC (95 % interval)",
+        "Brier",
+        "ECE",
+        "wins in top 10 %",
+        f"wins in top {_pct(data.settings.top_share)}",
+        "wins in top 30 %",
+        f"lift at {_pct(data.settings.top_share)}",
+    ]
+    return Table(
+        columns,
+        rows,
+        "Every contender on the same test leads",
+        "ROC AUC: chance that a won lead is ranked above a lost one. PR AUC: precision averaged over all "
+        "cut-offs (random order gets the base rate). Brier and ECE: how far scores are from outcomes "
+        "(lower is better). Wins in top x %: share of all won deals among the x % best-scored leads. "
+        "Intervals: bootstrap over the test leads.",
+        [False] + [True] * 8,
+    )
+
+
+def _decile_table(data: CardData) -> Table:
+    gains, points = data.gains, data.points_gains
+    frame = pd.DataFrame(
+        {
+            "decile": gains["decile"].map(str),
+            "leads": gains["leads"].map(_int),
+            "won": gains["won"].map(_int),
+            "win rate": gains["win_rate"].map(_pct),
+            "share of wins so far": gains["cumulative_capture"].map(_pct),
+            "lift": gains["lift"].map(_times),
+        }
+    )
+    if points is not None:
+        frame["points model: win rate"] = points["win_rate"].map(_pct)
+        frame["points model: wins so far"] = points["cumulative_capture"].map(_pct)
+    if data.champion_gains is not None:
+        frame["previous champion: wins so far"] = data.champion_gains["cumulative_capture"].map(_pct)
+    return _table(
+        frame,
+        "Decile table: test leads ranked by score, cut into ten equal slices (1 = best)",
+        "Points-model slices share out tied scores in proportion." if points is not None else "",
+    )
+
+
+def _grade_table(data: CardData) -> Table:
+    grades = data.by_grade.set_index("group")
+    frame = pd.DataFrame(
+        {
+            "grade": grades.index,
+            "designed share": [_pct(data.grade_shares.get(g)) for g in grades.index],
+            "share of test leads": grades["share_of_leads"].map(_pct),
+            "leads": grades["leads"].map(_int),
+            "won": grades["won"].map(_int),
+            "win rate": grades["win_rate"].map(_pct),
+            "share of all wins": grades["share_of_wins"].map(_pct),
+        }
+    )
+    if data.champion_by_grade is not None:
+        old = data.champion_by_grade.set_index("group").reindex(grades.index)
+        frame["previous champion: win rate"] = old["win_rate"].map(_pct).to_numpy()
+        frame["previous champion: share"] = old["share_of_leads"].map(_pct).to_numpy()
+    return _table(
+        frame,
+        "Conversion by grade (test window)",
+        "Designed share: grade cut-offs were frozen so that each grade holds this share of the tuning window.",
+    )
+
+
+def _tier_table(data: CardData) -> Table:
+    all_closed = data.win_rate_by_tier_all.set_index("fit_tier")
+    tiers = data.by_tier.set_index("group").reindex(all_closed.index) if len(data.by_tier) else None
+    frame = pd.DataFrame({"ICP fit tier": all_closed.index})
+    if tiers is not None:
+        frame["test leads"] = tiers["leads"].map(_int).to_numpy()
+        frame["test win rate"] = tiers["win_rate"].map(_pct).to_numpy()
+    frame["all closed deals"] = all_closed["closed_deals"].map(_int).to_numpy()
+    frame["win rate, all closed deals"] = all_closed["win_rate"].map(_pct).to_numpy()
+    return _table(
+        frame,
+        "Win rate by ICP fit tier",
+        "All closed deals include the ones the guardrail disqualified; the test window holds qualified "
+        "leads only.",
+    )
+
+
+def _segment_table(data: CardData) -> Table:
+    seg = data.segments
+    has_champion = "auc_champion" in seg.columns
+    frame = pd.DataFrame(
+        {
+            "segment": seg["segment"].map(lambda s: SEGMENT_NAMES.get(s, s)),
+            "value": seg["value"].str.replace("_", " "),
+            "test leads": seg["n"].map(_int),
+            "won": seg["n_won"].map(_int),
+            "win rate": seg["win_rate"].map(_pct),
+            "mean score": seg["mean_predicted"].map(_pct),
+            "ROC AUC: this model": seg["auc_model"].map(_num),
+        }
+    )
+    if "auc_points_model" in seg.columns:
+        frame["ROC AUC: points model"] = seg["auc_points_model"].map(_num)
+    if has_champion:
+        frame["ROC AUC: previous champion"] = seg["auc_champion"].map(_num)
+    return _table(
+        frame,
+        "Per segment (test window): is the model as good everywhere?",
+        f"{DASH} : fewer than {data.segment_min_rows:,} test leads, too few to measure ranking quality. "
+        "Mean score against win rate shows whether a segment is over- or under-scored.",
+        text_columns=2,
+    )
+
+
+def performance_sentences(data: CardData) -> list[str]:
+    rows = data.comparison.set_index("model")
+    model = rows.loc["model"]
+    out = [
+        f"All numbers below are measured on the {int(model['n']):,} "
+        + ("most recent " if data.split_method == "out_of_time" else "held-out ")
+        + f"{data.unit} (the test window), which the model never saw while learning.",
+    ]
+    first_decile = data.gains.iloc[0]
+    last_decile = data.gains.iloc[-1]
+    out.append(
+        f"The best-scored tenth of leads won {_pct(first_decile['win_rate'])} of the time, the worst-scored "
+        f"tenth {_pct(last_decile['win_rate'])}; the average was {_pct(model['base_rate'])}."
+    )
+    worst = data.reliability.loc[data.reliability["gap"].abs().idxmax()] if len(data.reliability) else None
+    calibration = (
+        f"Scores are calibrated to within {model['ece'] * 100:.0f} percentage points on average (ECE "
+        f"{_num(model['ece'])}, Brier {_num(model['brier'])})"
+    )
+    if worst is not None:
+        side = "above" if worst["gap"] > 0 else "below"
+        calibration += (
+            f"; the largest gap is for scores of {_pct(worst['p_low'])} to {_pct(worst['p_high'])}, where the "
+            f"win rate was {abs(worst['gap']) * 100:.0f} percentage points {side} the score"
+        )
+    out.append(calibration + ".")
+    segments = data.segments
+    measured = segments[segments["enough"] & segments["auc_model"].notna()] if len(segments) else segments
+    if len(measured):
+        lowest = measured.loc[measured["auc_model"].idxmin()]
+        highest = measured.loc[measured["auc_model"].idxmax()]
+        out.append(
+            f"Across the {len(measured)} segments large enough to measure, ROC AUC runs from "
+            f"{_num(lowest['auc_model'])} ({SEGMENT_NAMES.get(lowest['segment'], lowest['segment']).lower()} "
+            f"{lowest['value'].replace('_', ' ')}) to {_num(highest['auc_model'])} "
+            f"({SEGMENT_NAMES.get(highest['segment'], highest['segment']).lower()} "
+            f"{highest['value'].replace('_', ' ')})."
+        )
+    if data.oracle_auc is not None:
+        out.append(
+            f"On this synthetic history the true probabilities themselves reach a ROC AUC of "
+            f"{_num(data.oracle_auc)}: no model can rank better than that."
+        )
+    return out
+
+
+def section_performance(data: CardData) -> Section:
+    champion = data.champion_gains is not None
+    rivals = (
+        "this model, the points model and the previous champion"
+        if champion
+        else "this model and the points model"
+    )
+    return Section(
+        "performance",
+        "4. Performance on the "
+        + ("out-of-time test window" if data.split_method == "out_of_time" else "held-out test set"),
+        [
+            Bullets(performance_sentences(data)),
+            _comparison_table(data),
+            ChartRow(
+                [
+                    Chart(
+                        "gains",
+                        chart_gains(data),
+                        "Gains chart: share of won deals reached against share of leads worked, for "
+                        f"{rivals}; and the win rate per decile.",
+                    )
+                ]
+            ),
+            _decile_table(data),
+            ChartRow(
+                [
+                    Chart(
+                        "roc_pr",
+                        chart_roc_pr(data),
+                        f"ROC and precision-recall curves of {rivals} on the test leads.",
+                    )
+                ]
+            ),
+            ChartRow(
+                [
+                    Chart(
+                        "calibration",
+                        chart_calibration(data),
+                        "Reliability chart: the score given against the share of leads that actually won, "
+                        "per score band; and how many test leads fall in each band.",
+                    )
+                ]
+            ),
+            ChartRow(
+                [
+                    Chart(
+                        "grades",
+                        chart_grades(data),
+                        "Win rate and share of leads per grade A to D"
+                        + (", and win rate per ICP fit tier." if len(data.win_rate_by_tier_all) else "."),
+                        half=not len(data.win_rate_by_tier_all),
+                    )
+                ]
+            ),
+            _grade_table(data),
+            *([_tier_table(data)] if len(data.win_rate_by_tier_all) else []),
+            *([_segment_table(data)] if len(data.segments) else []),
+        ],
+    )
+
+
+def drivers_sentences(data: CardData) -> list[str]:
+    top = data.importance.head(3)
+    intent_share = float(data.importance.loc[data.importance["kind"] == "intent", "shap_share"].sum())
+    names = [str(c) for c in top["concept"]]
+    return [
+        f"What moves a score most: {', '.join(names[:-1])} and {names[-1]}; together "
+        f"{_pct(top['shap_share'].sum())} of the movement in scores."
+        if len(names) > 1
+        else f"What moves a score most: {names[0] if names else DASH}.",
+        f"{_pct(intent_share)} of a score's movement comes from what the lead did (visits, demo requests, "
+        f"email engagement, recency) and {_pct(1 - intent_share)} from who the lead is (industry, size, role, "
+        "region, source).",
+        "Related features are summed into one business concept (for example the pricing-page visits over 7, "
+        "30 and 90 days), the same concepts the reasons next to each score speak of.",
+    ]
+
+
+def section_drivers(data: CardData) -> Section:
+    imp = data.importance
+    frame = pd.DataFrame(
+        {
+            "concept": imp["concept"],
+            "kind": np.where(imp["kind"] == "intent", "what they did", "who they are"),
+            "features": imp["n_features"].map(_int),
+            "share of score movement (SHAP)": imp["shap_share"].map(lambda v: _pct(v, 1)),
+            "mean |SHAP| (log-odds)": imp["mean_abs_shap"].map(_num),
+            "share of tree gain": imp["gain_share"].map(lambda v: _pct(v, 1)),
+        }
+    )
+    return Section(
+        "drivers",
+        "5. Drivers: what the score is made of",
+        [
+            Bullets(drivers_sentences(data)),
+            ChartRow(
+                [
+                    Chart(
+                        "importance",
+                        chart_importance(data),
+                        "Bar chart: share of the score's movement per business concept, intent and fit "
+                        "coloured apart.",
+                    ),
+                    Chart(
+                        "shap_summary",
+                        chart_beeswarm(data),
+                        "SHAP summary: for the most influential features, each dot is one test lead, placed "
+                        "by how much the feature raised or lowered its score and coloured by the feature's "
+                        "value.",
+                    ),
+                ]
+            ),
+            _table(
+                frame,
+                f"Importance by business concept ({data.shap_rows:,} test leads explained)",
+                "SHAP: how far each concept moves a lead's score, on average, in log-odds. Tree gain: how much "
+                "the model's trees rely on the concept while learning.",
+                text_columns=2,
+            ),
+            Heading("Three example leads from the test window, as a rep sees them"),
+            *[Example(lead) for lead in data.examples],
+        ],
+    )
+
+
+def drift_sentences(data: CardData) -> list[str]:
+    out = []
+    if data.has_previous:
+        who = f"version {data.previous_version}" if data.previous_version else "the previous champion"
+        if data.score_psi_version is not None:
+            out.append(
+                f"Against {who} on the same test leads: score distribution PSI {data.score_psi_version:.3f} "
+                f"({psi_level(data.score_psi_version)}); "
+                f"{_pct(data.grade_change_share)} of the leads would get a different grade."
+            )
+        if data.version_drift is not None and len(data.version_drift):
+            moved = data.version_drift[data.version_drift["psi"] >= 0.1]
+            out.append(
+                f"Training data against {who}'s training window: "
+                + (
+                    f"{len(moved)} of {len(data.version_drift)} inputs shifted (PSI at least 0.1), the most "
+                    f"{feature_label(moved.iloc[0]['feature'])} (PSI {moved.iloc[0]['psi']:.2f})."
+                    if len(moved)
+                    else f"no input shifted noticeably (every PSI below 0.1 across "
+                    f"{len(data.version_drift)} inputs)."
+                )
+            )
+    else:
+        out.append("First version: there is no previous version to compare with.")
+    drift = data.window_drift
+    moved = drift[drift["psi"] >= 0.1]
+    out.append(
+        "Within this version's history, from the training to the test window: "
+        + (
+            f"{len(moved)} of {len(drift)} inputs shifted (PSI at least 0.1), the most "
+            f"{feature_label(moved.iloc[0]['feature'])} (PSI {moved.iloc[0]['psi']:.2f}); "
+            if len(moved)
+            else f"no input shifted noticeably (every PSI below 0.1 across {len(drift)} inputs); "
+        )
+        + f"the score distribution moved by PSI {_num(data.score_psi_window)} ({psi_level(data.score_psi_window)}) "
+        "from the tuning to the test window."
+    )
+    out.append(
+        f"Next scheduled retrain: {_day(data.next_retrain)} ({data.settings.retrain_every_days} days after "
+        "training)."
+    )
+    return out
+
+
+def _drift_frame(table: pd.DataFrame, rows: int, reference: str, current: str) -> pd.DataFrame:
+    top = table.head(rows)
+    return pd.DataFrame(
+        {
+            "input": top["feature"].map(feature_label),
+            "concept": top["concept"],
+            "PSI": top["psi"].map(_num),
+            "shift": top["level"],
+            reference: top["reference_summary"],
+            current: top["current_summary"],
+        }
+    )
+
+
+def section_drift(data: CardData) -> Section:
+    blocks: list[Any] = [Bullets(drift_sentences(data))]
+    blocks.append(
+        ChartRow(
+            [
+                Chart(
+                    "drift",
+                    chart_drift(data),
+                    "Population stability index of the inputs that moved most, and the distribution of the "
+                    "scores in the tuning and the test window"
+                    + (
+                        " and of the previous champion on the test leads."
+                        if data.score_psi_version is not None
+                        else "."
+                    ),
+                )
+            ]
+        )
+    )
+    if data.version_drift is not None and len(data.version_drift):
+        blocks.append(
+            _table(
+                _drift_frame(data.version_drift, data.settings.drift_rows, "before", "now"),
+                "Largest shifts since the previous version (its training window against this one's)",
+                "PSI below 0.1: stable; 0.1 to 0.25: moderate shift; above 0.25: major shift.",
+                text_columns=2,
+            )
+        )
+    blocks.append(
+        _table(
+            _drift_frame(data.window_drift, data.settings.drift_rows, "training window", "test window"),
+            "Largest shifts from the training window to the test window",
+            "PSI below 0.1: stable; 0.1 to 0.25: moderate shift; above 0.25: major shift.",
+            text_columns=2,
+        )
+    )
+    blocks.append(Heading("Change log"))
+    blocks.append(Bullets(data.change_log))
+    return Section("drift", "6. Drift and change", blocks)
+
+
+def section_limitations(data: CardData) -> Section:
+    return Section(
+        "limitations",
+        "7. Limitations and risks",
+        [Bullets([f"**{title}.** {text}" for title, text in data.limitations])],
+    )
+
+
+def card_sections(data: CardData) -> list[Section]:
+    """The seven sections in order (ids in SECTION_IDS)."""
+    return [
+        section_summary(data),
+        section_intended_use(data),
+        section_data(data),
+        section_performance(data),
+        section_drivers(data),
+        section_drift(data),
+        section_limitations(data),
+    ]

@@ -1,0 +1,165 @@
+"""The card's points in words: contender names, the 30-second summary, the gate verdict and the summary
+tiles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from models.card.data import CardData
+from models.card.formatting import NBSP, _finite, _num, _pct, _times, _top_key
+
+
+def _version_name(data: CardData) -> str:
+    return f"v{data.model_version}" if data.model_version else "(not registered)"
+
+
+def contender_label(name: str, data: CardData) -> str:
+    labels = {
+        "model": f"This model (v{data.model_version})" if data.model_version else "This model",
+        "points_model": "Points model",
+        "logistic_regression": "Logistic regression",
+        "champion": f"Previous champion (v{data.previous_version})"
+        if data.previous_version
+        else "Previous champion",
+        "oracle": "Oracle (true chances)",
+    }
+    return labels.get(name, name.replace("_", " "))
+
+
+def _capture_phrase(mine: float, theirs: float, who: str) -> str:
+    diff = mine - theirs
+    if abs(diff) < 0.02:
+        return f"about as many as {who}"
+    points = f"{abs(diff) * 100:.0f}{NBSP}percentage points"
+    return f"{points} {'more' if diff > 0 else 'fewer'} than {who}"
+
+
+def _auc_phrase(row: Mapping[str, float], other: float, who: str) -> str:
+    auc = float(row["roc_auc"])
+    low, high = float(row.get("roc_auc_low", np.nan)), float(row.get("roc_auc_high", np.nan))
+    if _finite(low) and low > other:
+        return f"clearly better than {who} ({_num(other)}: below this model's whole interval)"
+    if _finite(high) and high < other:
+        return f"clearly worse than {who} ({_num(other)})"
+    if abs(auc - other) < 0.005:
+        return f"level with {who} ({_num(other)})"
+    side = "ahead of" if auc > other else "behind"
+    return f"a little {side} {who} ({_num(other)}), within the margin of error"
+
+
+def baseline_of(rows: pd.DataFrame) -> tuple[str, str] | None:
+    """The baseline the summary compares with: the points model, or logistic regression without one (flat
+    exports); (name, words) or None."""
+    for name, words in (("points_model", "the points model"), ("logistic_regression", "logistic regression")):
+        if name in rows.index:
+            return name, words
+    return None
+
+
+def summary_sentences(data: CardData) -> list[str]:
+    """The 30-second summary: what working the top leads buys, against the points model and the champion."""
+    rows = data.comparison.set_index("model")
+    baseline = baseline_of(rows)
+    model = rows.loc["model"]
+    share, key = data.settings.top_share, _top_key(data.settings.top_share)
+    capture, lift = model[f"capture_{key}"], model[f"lift_{key}"]
+    out = [
+        f"Working the top {_pct(share)} of leads ranked by this model reaches {_pct(capture)} of the deals "
+        f"won, {_times(lift)} the average."
+    ]
+    if baseline is not None:
+        name, words = baseline
+        points = rows.loc[name]
+        out.append(
+            f"{words[0].upper()}{words[1:]}'s top {_pct(share)} reaches {_pct(points[f'capture_{key}'])} of the "
+            f"won deals ({_times(points[f'lift_{key}'])}): this model finds "
+            f"{_capture_phrase(capture, points[f'capture_{key}'], words)} for the same effort."
+        )
+    if "champion" in rows.index:
+        champion = rows.loc["champion"]
+        out.append(
+            f"The {contender_label('champion', data).lower()} reaches {_pct(champion[f'capture_{key}'])} on the "
+            f"same leads: this version finds "
+            f"{_capture_phrase(capture, champion[f'capture_{key}'], 'the previous champion')}."
+        )
+    elif data.has_previous:
+        out.append(
+            f"The {contender_label('champion', data).lower()} was not scored on these test leads, so it "
+            "cannot be compared here."
+        )
+    else:
+        out.append("This is the first version: there is no previous champion to compare with.")
+    grades = data.by_grade.set_index("group")
+    if {"A", "D"} <= set(grades.index):
+        out.append(
+            f"Grade A leads ({_pct(grades.loc['A', 'share_of_leads'])} of leads) won "
+            f"{_pct(grades.loc['A', 'win_rate'])} of the time, grade D leads "
+            f"({_pct(grades.loc['D', 'share_of_leads'])} of leads) {_pct(grades.loc['D', 'win_rate'])}; "
+            f"on average {_pct(model['base_rate'])} of these leads won."
+        )
+    auc_words = "Ranking quality over all leads (ROC AUC; 0.5 is a coin toss, 1 is perfect) is " + _num(
+        model["roc_auc"]
+    )
+    if baseline is not None:
+        auc_words += ", " + _auc_phrase(model, rows.loc[baseline[0], "roc_auc"], baseline[1])
+    if "champion" in rows.index:
+        auc_words += "; against the previous champion: " + _auc_phrase(
+            model, rows.loc["champion", "roc_auc"], "it"
+        )
+    out.append(auc_words + ".")
+    out.append(
+        f"A score is a probability: leads in the test window were given {_pct(model['mean_predicted'])} on "
+        f"average and {_pct(model['base_rate'])} won; per score band the typical gap is "
+        f"{model['ece'] * 100:.0f} percentage points."
+    )
+    if data.decision:
+        out.append(gate_sentence(data))
+    return out
+
+
+def gate_sentence(data: CardData) -> str:
+    """The promotion gate's verdict in one sentence (its checks are in the change log)."""
+    name = f"Version {data.model_version}" if data.model_version else "This model"
+    forced = [part for part in data.decision.split("; ") if part.startswith("forced: ")]
+    if forced:
+        return f"{name} was made the champion by override ({forced[0].removeprefix('forced: ')}); see the change log."
+    if data.decision.startswith("promoted"):
+        return f"{name} passed the promotion gate and became the champion; the gate's checks are in the change log."
+    return f"{name} did not pass the promotion gate and is not the champion; the gate's checks are in the change log."
+
+
+def summary_tiles(data: CardData) -> list[tuple[str, str]]:
+    rows = data.comparison.set_index("model")
+    model = rows.loc["model"]
+    key = _top_key(data.settings.top_share)
+    grades = data.by_grade.set_index("group")
+    baseline = baseline_of(rows)
+    points = rows.loc[baseline[0]] if baseline is not None else None
+    short = {"points_model": "points model", "logistic_regression": "logistic regression"}
+    who = short[baseline[0]] if baseline is not None else ""
+    tiles = [
+        (
+            _pct(model[f"capture_{key}"]),
+            f"of won deals in the top {_pct(data.settings.top_share)} of leads"
+            + (f" ({who} {_pct(points[f'capture_{key}'])})" if points is not None else ""),
+        ),
+        (_times(model[f"lift_{key}"]), "the average win rate in those leads"),
+    ]
+    if "A" in grades.index:
+        tiles.append(
+            (
+                _pct(grades.loc["A", "win_rate"]),
+                f"win rate of grade A leads ({_pct(model['base_rate'])} overall)",
+            )
+        )
+    tiles.append(
+        (
+            _num(model["roc_auc"], 2),
+            "ranking quality, ROC AUC"
+            + (f" ({who} {_num(points['roc_auc'], 2)})" if points is not None else ""),
+        )
+    )
+    return tiles
