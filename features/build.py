@@ -5,6 +5,8 @@ One implementation serves both: training builds it at each deal's created_at, sc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
@@ -27,7 +29,7 @@ CATEGORICAL_FEATURES = (
 
 
 def build_features(
-    tables: dict[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
 ) -> pd.DataFrame:
     """One row per snapshot (same order, RangeIndex): keys, fit features, intent features.
 
@@ -39,7 +41,7 @@ def build_features(
 
 
 def feature_columns(
-    tables: dict[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
 ) -> dict[str, object]:
     """build_features as named arrays (text as object arrays): what scoring passes on without a frame."""
     missing = [c for c in ("lead_id", "snapshot_at") if c not in snapshots]

@@ -6,6 +6,7 @@ what makes every kind of scoring run the one feature implementation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,16 +59,16 @@ class LeadScorer:
     def groups(self) -> dict[str, list[str]]:
         return feature_groups(self.features)
 
-    def feature_frame(self, tables: dict[str, Table], snapshots: Table) -> pd.DataFrame:
+    def feature_frame(self, tables: Mapping[str, Table], snapshots: Table) -> pd.DataFrame:
         """Features and ICP columns for the snapshots: the one implementation."""
         return frame_of(self.feature_columns(tables, snapshots))
 
-    def feature_columns(self, tables: dict[str, Table], snapshots: Table) -> dict[str, object]:
+    def feature_columns(self, tables: Mapping[str, Table], snapshots: Table) -> dict[str, object]:
         """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
         return scoring_columns(tables, snapshots, self.features, self.icp)
 
     def score_tables(
-        self, tables: dict[str, Table], as_of: pd.Timestamp, reasons: bool = True
+        self, tables: Mapping[str, Table], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
@@ -134,14 +135,14 @@ class LeadScorer:
 
 
 def feature_frame(
-    tables: dict[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
 ) -> pd.DataFrame:
     """Features plus the ICP guardrail's columns (fit tier, disqualification) for each snapshot."""
     return frame_of(scoring_columns(tables, snapshots, features, icp))
 
 
 def scoring_columns(
-    tables: dict[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
 ) -> dict[str, object]:
     """feature_frame as named arrays (text as object arrays)."""
     columns = feature_columns(tables, snapshots, features, icp)
