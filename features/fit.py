@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.frames import FEW_VALUES, Table, column, frame_of, is_plain_text
-from features.text import TEXT, Text, cased
+from features.frames import Table, column, frame_of, is_plain_text
+from features.text import TEXT, Text, cased, factorize_texts
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -326,17 +326,7 @@ def _read_text(values: Values) -> Text:
     """The values as astype("str") reads them, factorised."""
     if not is_plain_text(values) and values.dtype != TEXT:
         values = _series(values).astype(TEXT).array
-    return Text(*_factorize(_numpy(values)))
-
-
-def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """pd.factorize of an array of str and missing values (plain Python for a few values: faster)."""
-    if len(texts) > FEW_VALUES:
-        codes, distinct = pd.factorize(texts)
-        return codes, distinct.tolist()
-    position: dict[str, int] = {}
-    codes = [position.setdefault(t, len(position)) if isinstance(t, str) else -1 for t in texts]
-    return np.array(codes, dtype=np.intp), list(position)
+    return Text(*factorize_texts(_numpy(values)))
 
 
 def _per_row(values: Sequence[object], codes: np.ndarray) -> np.ndarray:

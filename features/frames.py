@@ -19,8 +19,6 @@ from features.text import TEXT
 # Text columns converted together share one buffer; in a large batch that would keep every text column in
 # memory for as long as any one of them is used, so only small frames are converted in one call.
 FEW_ROWS = 1_000
-# Up to this many values, a plain Python loop costs less than one pandas call.
-FEW_VALUES = 16
 
 # A table: a DataFrame, or a mapping of column name to an array (all of one length) with pandas' dtypes:
 # numpy arrays (text as object arrays of str, None where missing) or pandas extension arrays.

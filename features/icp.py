@@ -19,7 +19,7 @@ import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
 from features.frames import Table, column, frame_of, is_plain_text, n_rows, text_array
-from features.text import TEXT, Text, cased, stripped
+from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")
@@ -486,8 +486,7 @@ def _require_columns(frame: Table, columns: tuple[str, ...]) -> None:
 def _read_texts(columns: list[Any]) -> list[Text]:
     """The columns' values as astype("str") reads them, factorised together (they share the distinct texts)."""
     arrays = [text_array(values) for values in columns]
-    codes, texts = pd.factorize(np.concatenate(arrays))  # missing values get code -1
-    distinct = texts.tolist()
+    codes, distinct = factorize_texts(np.concatenate(arrays))  # missing values get code -1
     return [Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+# Up to this many values, a plain Python loop costs less than one pandas call.
+FEW_VALUES = 16
 
 
 class Text(NamedTuple):
@@ -51,3 +53,13 @@ def stripped(texts: list[str]) -> list[str]:
         return [text.strip() for text in texts]
     # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
     return pd.Series(texts, dtype=TEXT).str.strip().tolist()
+
+
+def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """pd.factorize of an array of str and missing values (plain Python for a few values: faster)."""
+    if len(texts) > FEW_VALUES:
+        codes, distinct = pd.factorize(texts)
+        return codes, distinct.tolist()
+    position: dict[str, int] = {}
+    codes = [position.setdefault(t, len(position)) if isinstance(t, str) else -1 for t in texts]
+    return np.array(codes, dtype=np.intp), list(position)

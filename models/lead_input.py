@@ -124,14 +124,16 @@ def check_lead_rows(rows: pd.DataFrame) -> CheckedRows:
     if unknown:
         raise LeadInputError(f"unknown field(s) {unknown}; known fields: {list(LEAD_INPUT_COLUMNS)}")
     n_rows = len(rows)
+    # One conversion of the whole table to Python values (a column read at a time costs more on one row).
+    given = dict(zip(rows.columns, rows.to_numpy(dtype=object).T.tolist(), strict=True))
     out: CheckedRows = {}
     for field, (required, kind) in LEAD_INPUT_COLUMNS.items():
-        if field not in rows.columns:
+        if field not in given:
             if required:
                 raise LeadInputError(f"field '{field}' is required")
             values: list[Any] = [None] * n_rows
         else:
-            values = rows[field].tolist()
+            values = given[field]
         if required:
             for row, value in enumerate(values):
                 if _is_missing(value):

@@ -106,8 +106,9 @@ class LeadScorer:
             "reasons_negative": "",
             "fit_contribution": np.nan,
             "intent_contribution": np.nan,
-            "model_name": self.model_name,
-            "model_version": str(self.model_version),
+            # arrays, not scalars: they join the other text columns' one conversion (pandas' broadcast costs)
+            "model_name": np.full(len(score), self.model_name, dtype=object),
+            "model_version": np.full(len(score), str(self.model_version), dtype=object),
         }
         if reasons:
             columns |= self._explained(frame, contributions, disqualified)

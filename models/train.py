@@ -16,7 +16,8 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
-from features.frames import FEW_VALUES, Table, column, n_rows
+from features.frames import Table, column, n_rows
+from features.text import FEW_VALUES
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import assign_grades, brier_score, expected_calibration_error, grade_cutpoints
 from models.gate import check_minimum_data
