@@ -319,7 +319,7 @@ def test_card_is_logged_at_training_and_rebuilt_from_the_registry(
     assert "not the ones this version was trained on" not in text
 
 
-def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history):
+def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_store):
     from pipelines.io import InputError
 
     with pytest.raises(InputError, match="registered model"):
