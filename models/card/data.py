@@ -16,7 +16,7 @@ from models.card.formatting import NBSP, _day, _has_date, _pct
 from models.compare import SEGMENT_COLUMNS, Evaluation
 from models.config import ModelConfig
 from models.drift import drift_table, psi
-from models.evaluate import MISSING_GROUP, assign_grades, evaluate, gains_table, roc_auc
+from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
 from models.explain import concept_contributions, concept_of
 from models.flat_scorer import FlatScorer
 from models.scorer import LeadScorer
@@ -46,6 +46,10 @@ class CardSettings:
     importance_concepts: int = 12
     drift_rows: int = 10
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not any(abs(self.top_share - share) < 1e-9 for share in TOP_SHARES):
+            raise ValueError(f"top_share must be one of {TOP_SHARES} (the shares the evaluation measures)")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from models.card import (
     DASH,
     NBSP,
     SECTION_IDS,
+    CardSettings,
     build_card_data,
     contender_label,
     drift_sentences,
@@ -342,3 +343,9 @@ def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config
     assert "The ICP guardrail does not apply to a flat export" in text
     assert len(data.examples) == 3 and all(e.reasons_positive or e.reasons_negative for e in data.examples)
     assert "held-out test set" in plain(markdown)
+
+
+def test_a_headline_share_the_evaluation_does_not_measure_is_refused_by_name():
+    assert CardSettings(top_share=0.30).top_share == 0.30
+    with pytest.raises(ValueError, match="top_share must be one of"):
+        CardSettings(top_share=0.25)
