@@ -40,6 +40,13 @@ def n_rows(table: Table) -> int:
     return len(next(iter(table.values()))) if len(table) else 0
 
 
+def numbers(values: Any) -> np.ndarray:
+    """A column's values as pd.to_numeric(errors="coerce").astype(float) reads them, as an array."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        return values.astype(float)
+    return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
+
+
 def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataFrame:
     """A frame of the columns (arrays of equal length), object arrays as "str" columns (None/NaN missing)."""
     texts = [

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
-from features.frames import Table, column, frame_of, is_plain_text, n_rows, text_array
+from features.frames import Table, column, frame_of, is_plain_text, n_rows, numbers, text_array
 from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
 
@@ -158,7 +158,7 @@ class _Columns:
         return self._cached("upper", name, lambda: _cased(self.text(name), upper=True))
 
     def numbers(self, name: str) -> np.ndarray:
-        return self._cached("numbers", name, lambda: _numbers(self.raw(name)))
+        return self._cached("numbers", name, lambda: numbers(self.raw(name)))
 
     def flag(self, name: str) -> np.ndarray:
         return self._cached("flag", name, lambda: _flag_values(self.raw(name)))
@@ -493,13 +493,6 @@ def _read_texts(columns: list[Any]) -> list[Text]:
 def _cased(text: Text, upper: bool) -> Text:
     """The texts stripped and lower (or upper) cased, exactly as pandas' .str.strip().str.lower() does."""
     return Text(text.codes, cased(stripped(text.texts), upper))
-
-
-def _numbers(values: Any) -> np.ndarray:
-    """Like pd.to_numeric(errors="coerce").astype(float) of the values, as an array."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
-        return values.astype(float)
-    return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
 
 
 def _between(values: np.ndarray, low: float, high: float) -> np.ndarray:

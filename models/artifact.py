@@ -10,7 +10,6 @@ import gc
 import pickle
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
@@ -18,7 +17,7 @@ from mlflow.pyfunc import PythonModel
 
 from models.flat_scorer import FlatScorer
 from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
-from models.scorer import LeadScorer
+from models.scorer import LeadScorer, iso_seconds
 
 SCORER_ARTIFACT = "scorer"
 
@@ -60,6 +59,5 @@ class LeadScoreModel(PythonModel):
 
 def _with_text_times(scores: pd.DataFrame) -> pd.DataFrame:
     """as_of as ISO 8601 text (JSON and Spark carry no pandas timestamps), on a fresh RangeIndex."""
-    seconds = scores["as_of"].to_numpy(dtype="datetime64[s]")
-    scores = scores.assign(as_of=np.datetime_as_string(seconds, unit="s"))
+    scores = scores.assign(as_of=iso_seconds(scores["as_of"]))
     return scores if scores.index.equals(pd.RangeIndex(len(scores))) else scores.reset_index(drop=True)

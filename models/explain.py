@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.errors import IntCastingNaNError
 
-from features.frames import Table, column, is_plain_text
+from features.frames import Table, column, is_plain_text, numbers
 from features.text import TEXT
 
 Text = Callable[[Table, np.ndarray], list[str]]  # (features, row positions) -> one sentence per row
@@ -27,10 +27,7 @@ def _num(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
     """Float values of column `name` at `rows`, NaN where missing or not a number (as pd.to_numeric coerces)."""
     if name not in frame:
         return np.full(len(rows), np.nan)
-    values = column(frame, name)[rows]
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
-        return values.astype(float)
-    return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
+    return numbers(column(frame, name)[rows])
 
 
 def _str(frame: Table, name: str, rows: np.ndarray) -> list[str]:

@@ -80,15 +80,17 @@ def parse_time(value: Any) -> int:
     return int(stamp.value)
 
 
+def _not_a_time(value: Any) -> str:
+    return f"{value!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)"
+
+
 def _times(values: list[Any], field: str) -> np.ndarray:
     out = np.empty(len(values), dtype=np.int64)
     for row, value in enumerate(values):
         try:
             out[row] = parse_time(value)
         except ValueError:
-            raise _fail(
-                row, field, f"{value!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)"
-            ) from None
+            raise _fail(row, field, _not_a_time(value)) from None
     return out.view("datetime64[ns]")
 
 
@@ -170,11 +172,7 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
         try:
             occurred = parse_time(item["occurred_at"])
         except ValueError:
-            raise _fail(
-                row,
-                f"activities[{k}].occurred_at",
-                f"{item['occurred_at']!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)",
-            ) from None
+            raise _fail(row, f"activities[{k}].occurred_at", _not_a_time(item["occurred_at"])) from None
         out.append((occurred, item["activity_type"]))
     return out
 

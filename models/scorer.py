@@ -61,7 +61,7 @@ class LeadScorer:
 
     def feature_frame(self, tables: Mapping[str, Table], snapshots: Table) -> pd.DataFrame:
         """Features and ICP columns for the snapshots: the one implementation."""
-        return frame_of(self.feature_columns(tables, snapshots))
+        return feature_frame(tables, snapshots, self.features, self.icp)
 
     def feature_columns(self, tables: Mapping[str, Table], snapshots: Table) -> dict[str, object]:
         """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
@@ -92,7 +92,7 @@ class LeadScorer:
             as_of = pd.to_datetime(pd.Series(as_of, copy=False)).array
         columns: dict[str, object] = {
             "lead_id": np.asarray(column(frame, "lead_id"), dtype=object),
-            "as_of": _iso_seconds(as_of) if as_of_text else as_of,
+            "as_of": iso_seconds(as_of) if as_of_text else as_of,
             "score": score,
             "grade": guarded_grades(grade_labels(score, self.model.grade_thresholds), disqualified),
             "rank_score": guarded_ranks(score, disqualified),
@@ -172,7 +172,7 @@ def group_contribution(contributions: np.ndarray, names: list[str], features: li
     return contributions[:, [position[c] for c in features if c in position]].sum(axis=1)
 
 
-def _iso_seconds(times: object) -> np.ndarray:
+def iso_seconds(times: object) -> np.ndarray:
     """Times as ISO 8601 text to the second (JSON and Spark carry no pandas timestamps)."""
     return np.datetime_as_string(np.asarray(times, dtype="datetime64[s]"), unit="s").astype(object)
 

@@ -607,6 +607,15 @@ def _drift_frame(table: pd.DataFrame, rows: int, reference: str, current: str) -
     )
 
 
+def _drift_table(frame: pd.DataFrame, caption: str) -> Table:
+    return _table(
+        frame,
+        caption,
+        "PSI below 0.1: stable; 0.1 to 0.25: moderate shift; above 0.25: major shift.",
+        text_columns=2,
+    )
+
+
 def section_drift(data: CardData) -> Section:
     blocks: list[Any] = [Bullets(drift_sentences(data))]
     blocks.append(
@@ -628,19 +637,15 @@ def section_drift(data: CardData) -> Section:
     )
     if data.version_drift is not None and len(data.version_drift):
         blocks.append(
-            _table(
+            _drift_table(
                 _drift_frame(data.version_drift, data.settings.drift_rows, "before", "now"),
                 "Largest shifts since the previous version (its training window against this one's)",
-                "PSI below 0.1: stable; 0.1 to 0.25: moderate shift; above 0.25: major shift.",
-                text_columns=2,
             )
         )
     blocks.append(
-        _table(
+        _drift_table(
             _drift_frame(data.window_drift, data.settings.drift_rows, "training window", "test window"),
             "Largest shifts from the training window to the test window",
-            "PSI below 0.1: stable; 0.1 to 0.25: moderate shift; above 0.25: major shift.",
-            text_columns=2,
         )
     )
     blocks.append(Heading("Change log"))
