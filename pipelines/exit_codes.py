@@ -7,3 +7,4 @@ BAD_INPUT = 3  # input missing or unreadable, or a table misses a required colum
 NOT_ENOUGH_DATA = 4  # training refused by the minimum-data gate: widen the window or lower the minimum
 QUARANTINE_OVER_LIMIT = 5  # the run finished, but more rows than allowed went to quarantine
 NOT_PROMOTED = 6  # retrain finished, the challenger was not promoted (not an error for most schedulers)
+EVIDENCE_BROKEN = 7  # the gate refused: the new data or outcomes look broken (the champion collapsed on them)
