@@ -152,33 +152,17 @@ def card_after_training(
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _parse_model_uri(model_uri: str) -> tuple[str, str, str]:
-    """models:/name@alias -> (name, "alias", alias); models:/name/3 -> (name, "version", "3")."""
-    if not model_uri.startswith("models:/"):
+def _model_version(model_uri: str) -> Any:
+    """The registered version a card is written for (runs:/ and paths have no registry record)."""
+    from pipelines.registry import resolve_version
+
+    version = resolve_version(model_uri)
+    if version is None:
         raise InputError(
             f"{model_uri}: the card needs a registered model, e.g. models:/leadscore@champion or "
             "models:/leadscore/3"
         )
-    rest = model_uri.removeprefix("models:/")
-    if "@" in rest:
-        name, alias = rest.split("@", 1)
-        return name, "alias", alias
-    name, _, version = rest.rpartition("/")
-    if not name or not version:
-        raise InputError(f"{model_uri}: expected models:/<name>@<alias> or models:/<name>/<version>")
-    return name, "version", version
-
-
-def _model_version(client: Any, model_uri: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    name, kind, ref = _parse_model_uri(model_uri)
-    try:
-        if kind == "alias":
-            return client.get_model_version_by_alias(name, ref)
-        return client.get_model_version(name, ref)
-    except MlflowException as error:
-        raise InputError(f"{model_uri}: no such registered model version ({error.message})") from error
+    return version
 
 
 def _gate_summary(tags: dict[str, str]) -> str:
@@ -274,7 +258,7 @@ def card_from_registry(
 
     tracking.setup()
     client = MlflowClient()
-    version = _model_version(client, model_uri)
+    version = _model_version(model_uri)
     run = client.get_run(version.run_id)
     cfg = _logged_config(client, version.run_id)
     logged = _read_logged_frames(client, version.run_id)

@@ -14,7 +14,8 @@ from pipelines.console import console, frame_table
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
-    "4 not enough data to train, 5 quarantine over the allowed share, 6 challenger not promoted."
+    "4 not enough data or no learnable signal, 5 quarantine over the allowed share, 6 challenger not promoted, "
+    "7 not promoted because the new data or outcomes look broken."
 )
 
 INPUT_HELP = (
@@ -198,9 +199,12 @@ def train(
 ) -> None:
     """Train the conversion model on closed deals, compare it with the baselines, log and register it.
 
-    The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if it is
-    no worse than the current champion on the same test window (or, for the first model, beats the points
-    model). Runs are tracked in MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
+    The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if, on
+    the same test rows (paired bootstrap intervals), it has signal (AUC interval above 0.5) and is not worse
+    than the champion beyond the noise, or, for the first model, beats its strongest baseline (points model,
+    logistic regression). Exit 6 when not promoted, 7 when the champion collapsed on the new data (the data
+    or outcomes look broken), 4 when there is not enough data or no learnable signal. Runs are tracked in
+    MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
 
     Examples:
 
@@ -230,7 +234,7 @@ def train(
                 read_frame(Path(input_dir)), spec, cfg, force_reason=force, source=input_dir
             )
         print_training_summary(result)
-        return
+        raise typer.Exit(gate_exit_code(result.decision))
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
@@ -247,6 +251,14 @@ def train(
     from pipelines.summary import print_training_summary
 
     print_training_summary(result)
+    raise typer.Exit(gate_exit_code(result.decision))
+
+
+def gate_exit_code(decision) -> int:
+    """0 promoted, 6 not promoted, 7 refused because the evidence looks broken (a scheduler can alert on 7)."""
+    if decision is None or decision.promote:
+        return exit_codes.OK
+    return exit_codes.EVIDENCE_BROKEN if decision.status == "evidence_broken" else exit_codes.NOT_PROMOTED
 
 
 @app.command()
@@ -365,8 +377,13 @@ def serve(
 
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
+    from pipelines.registry import resolve_version
     from pipelines.serve import run_serve
 
+    with expected_failures():
+        resolve_version(
+            model
+        )  # a missing champion or alias: exit 3 with a sentence, before the server starts
     run_serve(model, host, port, workers)
 
 

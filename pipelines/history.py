@@ -20,6 +20,7 @@ HISTORY_COLUMNS = (
     "decision",
     "reasons",
     "metrics",
+    "evidence",
     "trigger",
     "gate_date",
     "as_of",
@@ -55,6 +56,7 @@ def promotion_history(model_name: str) -> pd.DataFrame:
                 "decision": tags.get("gate.decision", ""),
                 "reasons": tags.get("gate.reasons", ""),
                 "metrics": tags.get("gate.metrics", ""),
+                "evidence": tags.get("gate.evidence", ""),
                 "trigger": tags.get("gate.trigger", ""),
                 "gate_date": tags.get("gate.date", ""),
                 "as_of": tags.get("retrain.as_of", ""),
@@ -86,6 +88,20 @@ def metrics_in_words(metrics_json: str) -> str:
     return ", ".join(f"{k} {v:.3f}" if isinstance(v, int | float) else f"{k} {v}" for k, v in metrics.items())
 
 
+def evidence_in_words(evidence_json: str) -> str:
+    """The gate's evidence tag as lines: 'AUC gain over logistic regression +0.012 (+0.004 to +0.020, 1,203 rows)'."""
+    if not evidence_json:
+        return ""
+    try:
+        items = json.loads(evidence_json)
+    except json.JSONDecodeError:
+        return evidence_json
+    return "; ".join(
+        f"{e['what']} {e['value']:+.3f} ({e['low']:+.3f} to {e['high']:+.3f}, {e['rows']:,} rows)"
+        for e in items
+    )
+
+
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """The columns `leadscore history` prints, in words."""
     return pd.DataFrame(
@@ -96,6 +112,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
             "aliases": history["aliases"],
             "decision": history["decision"].replace("", "(no gate)"),
             "reasons": history["reasons"].str.replace(" | ", "; ", regex=False),
+            "evidence": history["evidence"].map(evidence_in_words),
             "metrics compared": history["metrics"].map(metrics_in_words),
             "trigger": history["trigger"],
         }
@@ -124,7 +141,7 @@ def history_command(
         return exit_codes.OK
     shown = history.head(limit) if limit else history
     promoted = int((history["decision"] == "promoted").sum())
-    refused = int((history["decision"] == "refused").sum())
+    refused = int(history["decision"].isin(["refused", "evidence_broken"]).sum())
     console.print(
         frame_table(
             history_table(shown),

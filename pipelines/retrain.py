@@ -585,7 +585,8 @@ def _champion_info(model_name: str) -> tuple[str, str] | None:
     from mlflow.exceptions import MlflowException
 
     from mlflow import MlflowClient
-    from pipelines.tracking import CHAMPION, setup
+    from pipelines.registry import CHAMPION
+    from pipelines.tracking import setup
 
     setup()
     try:
@@ -805,10 +806,15 @@ def retrain_command(
         console.print(f"[red]error:[/red] {error}")
         return exit_codes.BAD_INPUT
     print_retrain_summary(result, rcfg, console, frame_table)
-    return exit_codes.OK if result.promoted else exit_codes.NOT_PROMOTED
+    if result.promoted:
+        return exit_codes.OK
+    broken = result.decision is not None and result.decision.status == "evidence_broken"
+    return exit_codes.EVIDENCE_BROKEN if broken else exit_codes.NOT_PROMOTED
 
 
 def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig, console: Any, frame_table: Any) -> None:
+    from pipelines.summary import print_gate_decision
+
     w = result.windows
     console.print(
         f"[bold]Retrain as of {_day(w.as_of)}[/bold]: version {result.version}, trained "
@@ -836,10 +842,8 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig, console: A
             frame_table(result.backtest.table, title="Backtest: the champion's grades, then and now")
         )
         console.print(backtest_sentence(result.backtest))
-    decision = result.decision
-    if decision is not None:
-        colour = "green" if decision.promote else "yellow"
-        console.print(f"[{colour}]{decision.summary()}[/{colour}]")
+    if result.decision is not None:
+        print_gate_decision(result.version, result.decision)
     for path in result.paths:
         console.print(f"wrote {path}")
     for warning in result.warnings:

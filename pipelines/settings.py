@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,6 +33,18 @@ class RegistryConfig(BaseModel):
     experiment: str = "leadscore"
     auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
     ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
+    # The gate decides on intervals: a paired bootstrap of the test window at this confidence.
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    bootstrap_rounds: int = Field(1000, ge=100)
+    # Fewer won or lost deals than this in the test window: the gate refuses rather than decide on noise.
+    min_test_won: int = Field(20, ge=1)
+    min_test_lost: int = Field(20, ge=1)
+    # The champion's AUC interval on the new window ending this far below its registered interval: the new
+    # data or outcomes look broken.
+    broken_margin: float = Field(0.02, ge=0)
+    # A first model must not be worse than its strongest baseline beyond the noise ("not_worse"), or must be
+    # better than it ("better": the lower bound of the AUC gain above 0).
+    first_model_rule: Literal["not_worse", "better"] = "not_worse"
     model_card: bool = True  # write the model card at the end of every training run and log it to the run
 
 
