@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from models.evaluate import expected_calibration_error, paired_bootstrap, percentile_interval, roc_auc
 
 Status = Literal["promoted", "refused", "evidence_broken"]
+BASELINES = ("points_model", "logistic_regression")
 
 
 @dataclass(frozen=True)
@@ -237,3 +239,33 @@ def decide_promotion(
     )
     status: Status = "promoted" if auc_ok and ece_ok else "refused"
     return GateDecision(status, tuple(reasons), compared, tuple(evidence))
+
+
+def decide_on_test_scores(
+    test_scores: pd.DataFrame,
+    rules: GateRules,
+    *,
+    champion_version: str | None,
+    champion: ChampionRecord | None,
+) -> GateDecision:
+    """decide_promotion on the evaluation's test-score table (columns won, model, the baselines and, when the
+    champion could be scored on these rows, champion). A champion that exists but could not be scored here is
+    a refusal: it never changes silently."""
+    if champion_version is not None and "champion" not in test_scores.columns:
+        return GateDecision(
+            "refused",
+            (
+                f"the champion (version {champion_version}) could not be scored on this test window (it was "
+                "trained on another source or spec), so the two cannot be compared; if this model should "
+                'replace it, say why with --force "reason"',
+            ),
+        )
+    baselines = {name: test_scores[name].to_numpy(dtype=float) for name in BASELINES if name in test_scores}
+    return decide_promotion(
+        test_scores["won"].to_numpy(dtype=int),
+        test_scores["model"].to_numpy(dtype=float),
+        baselines,
+        rules,
+        champion_p=None if champion_version is None else test_scores["champion"].to_numpy(dtype=float),
+        champion=champion,
+    )

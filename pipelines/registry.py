@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from pipelines.train import TrainResult
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-BASELINES = ("points_model", "logistic_regression")
 
 
 class ModelNotFoundError(InputError):
@@ -153,28 +152,14 @@ def gate_rules(cfg: PipelineConfig) -> Any:
 
 def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
     """The promotion gate's verdict on a trained (not yet aliased) version, from its test window."""
-    from models.promotion import GateDecision, decide_promotion
+    from models.promotion import decide_on_test_scores
 
-    scores = result.evaluation.test_scores
-    rules = gate_rules(cfg)
     champion = champion_version(cfg.registry.model_name)
-    if champion is not None and "champion" not in scores.columns:
-        return GateDecision(
-            "refused",
-            (
-                f"the champion (version {champion.version}) could not be scored on this test window (it was "
-                "trained on another source or spec), so the two cannot be compared; if this model should "
-                'replace it, say why with --force "reason"',
-            ),
-        )
-    baselines = {name: scores[name].to_numpy() for name in BASELINES if name in scores.columns}
-    return decide_promotion(
-        scores["won"].to_numpy(dtype=int),
-        scores["model"].to_numpy(dtype=float),
-        baselines,
-        rules,
-        champion_p=scores["champion"].to_numpy(dtype=float) if champion is not None else None,
-        champion=champion_record(cfg.registry.model_name) if champion is not None else None,
+    return decide_on_test_scores(
+        result.evaluation.test_scores,
+        gate_rules(cfg),
+        champion_version=None if champion is None else str(champion.version),
+        champion=None if champion is None else champion_record(cfg.registry.model_name),
     )
 
 
