@@ -164,6 +164,19 @@ def decide_promotion(
     own = Evidence("AUC", point["model"], *interval(auc["model"]), rows)
     evidence = [own]
     reasons = []
+    if champion_p is not None:
+        now = Evidence("champion AUC on this window", point["champion"], *interval(auc["champion"]), rows)
+        evidence.append(now)
+        # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
+        if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
+            reasons.append(
+                f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
+                f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
+                f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
+                "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the "
+                "deals table before retraining"
+            )
+            return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
     if not own.low > 0.5:
         reasons.append(
             f"no evidence of signal: {own.words(signed=False)} includes 0.5 (a model that ranks at random); "
@@ -194,17 +207,6 @@ def decide_promotion(
         )
         return GateDecision("promoted" if ok else "refused", tuple(reasons), compared, tuple(evidence))
 
-    now = Evidence("champion AUC on this window", point["champion"], *interval(auc["champion"]), rows)
-    evidence.append(now)
-    if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
-        reasons.append(
-            f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
-            f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
-            f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
-            "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the deals "
-            "table before retraining"
-        )
-        return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
     auc_diff = Evidence(
         "AUC difference with the champion",
         point["model"] - point["champion"],
