@@ -113,6 +113,11 @@ class GateDecision:
         return GateDecision("promoted", (*self.reasons, f"forced: {reason}"), self.compared, self.evidence)
 
 
+def status_of_tag(tag: str) -> Status:
+    """The Status a `gate.decision` tag records (versions registered before evidence_broken say "refused")."""
+    return "promoted" if tag == "promoted" else "evidence_broken" if tag == "evidence_broken" else "refused"
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -38,13 +37,10 @@ def promotion_history(model_name: str) -> pd.DataFrame:
     compared_with (the champion version a retrain measured the challenger against). Empty when the model has
     no version.
     """
-    from mlflow import MlflowClient
-    from pipelines.tracking import setup
+    from pipelines.registry import aliases_by_version, model_versions
 
-    setup()
-    client = MlflowClient()
-    versions = client.search_model_versions(f"name='{model_name}'")
-    aliases = _aliases_by_version(client, model_name) if versions else {}
+    versions = model_versions(model_name)
+    aliases = aliases_by_version(model_name) if versions else {}
     rows = []
     for v in versions:  # one row per registered version
         tags = dict(v.tags or {})
@@ -67,14 +63,6 @@ def promotion_history(model_name: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     frame = frame.astype({c: "str" for c in HISTORY_COLUMNS if c not in ("version", "created")})
     return frame.sort_values("version", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _aliases_by_version(client: Any, model_name: str) -> dict[str, list[str]]:
-    """version -> its aliases, sorted (searched versions do not carry their aliases)."""
-    by_version: dict[str, list[str]] = {}
-    for alias, version in sorted(client.get_registered_model(model_name).aliases.items()):
-        by_version.setdefault(str(version), []).append(alias)
-    return by_version
 
 
 def metrics_in_words(metrics_json: str) -> str:

@@ -1,4 +1,5 @@
 """The MLflow model registry: versions, aliases, the champion and its record, the promotion gate's verdicts.
+The one module that uses MlflowClient (runs are logged with mlflow's fluent API in pipelines/tracking.py).
 
 The gate's rules are pure (models/promotion.py); this module feeds them the test window and the champion's
 record, moves the aliases and writes the audit tags.
@@ -7,7 +8,9 @@ record, moves the aliases and writes the audit tags.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.io import InputError
@@ -191,3 +194,46 @@ def record_decision(client: Any, name: str, version: str, decision: GateDecision
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
+
+
+def model_versions(model_name: str) -> list[Any]:
+    """Every registered version of `model_name` (ModelVersion objects), newest first."""
+    versions = _client().search_model_versions(f"name='{model_name}'")
+    return sorted(versions, key=lambda v: int(v.version), reverse=True)
+
+
+def aliases_by_version(model_name: str) -> dict[str, list[str]]:
+    """version -> its aliases, sorted (searched versions do not carry their aliases)."""
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases_of(_client(), model_name).items():
+        by_version.setdefault(version, []).append(alias)
+    return by_version
+
+
+def run_of(run_id: str) -> Any:
+    """The MLflow run a version was logged in (its info, params, metrics and tags)."""
+    return _client().get_run(run_id)
+
+
+def download_run_artifact(run_id: str, path: str, destination: str) -> Path:
+    """A run's artifact (file or folder) copied under `destination`; MlflowException or OSError if missing."""
+    return Path(_client().download_artifacts(run_id, path, destination))
+
+
+def attach_to_run(run_id: str, files: Iterable[Path], artifact_path: str) -> None:
+    """Log local files as artifacts of an existing run."""
+    client = _client()
+    for path in files:
+        client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def record_findings(
+    model_name: str, version: str, run_id: str, tags: Mapping[str, str], metrics: Mapping[str, float]
+) -> None:
+    """Tags on the version and its run, and metrics on the run (e.g. a retrain's drift and backtest)."""
+    client = _client()
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, float(value))
+    for key, text in tags.items():
+        client.set_model_version_tag(model_name, version, key, text)
+        client.set_tag(run_id, key, text)

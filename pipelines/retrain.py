@@ -582,28 +582,20 @@ def _md(frame: pd.DataFrame) -> str:
 
 def _champion_info(model_name: str) -> tuple[str, str] | None:
     """(version, run_id) of the current champion, or None."""
-    from mlflow.exceptions import MlflowException
+    from pipelines.registry import champion_version
 
-    from mlflow import MlflowClient
-    from pipelines.registry import CHAMPION
-    from pipelines.tracking import setup
-
-    setup()
-    try:
-        version = MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
-    return str(version.version), str(version.run_id)
+    version = champion_version(model_name)
+    return None if version is None else (str(version.version), str(version.run_id))
 
 
 def _logged_frame(run_id: str, path: str) -> pd.DataFrame | None:
     from mlflow.exceptions import MlflowException
 
-    from mlflow import MlflowClient
+    from pipelines.registry import download_run_artifact
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            return pd.read_csv(MlflowClient().download_artifacts(run_id, path, tmp))
+            return pd.read_csv(download_run_artifact(run_id, path, tmp))
         except (MlflowException, OSError):
             return None
 
@@ -611,9 +603,8 @@ def _logged_frame(run_id: str, path: str) -> pd.DataFrame | None:
 def log_retrain(result: RetrainResult, rcfg: RetrainConfig, cfg: PipelineConfig, report: str) -> None:
     """Drift and backtest tables, the report and their headline metrics on the new version's run; the
     retrain's windows and findings as tags on the version (next to the gate's own tags)."""
-    from mlflow import MlflowClient
+    from pipelines.registry import attach_to_run, record_findings
 
-    client = MlflowClient()
     run_id, version = result.train.run_id, result.train.version
     if run_id is None or version is None:
         return
@@ -623,33 +614,29 @@ def log_retrain(result: RetrainResult, rcfg: RetrainConfig, cfg: PipelineConfig,
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / REPORT_NAME).write_text(report, encoding="utf-8")
-        client.log_artifact(run_id, str(folder / REPORT_NAME), artifact_path="retrain")
+        attach_to_run(run_id, [folder / REPORT_NAME], "retrain")
         if result.drift is not None:
             (folder / "drift.csv").write_text(result.drift.table.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "drift.csv"), artifact_path="drift")
+            attach_to_run(run_id, [folder / "drift.csv"], "drift")
             metrics["drift_psi_score"] = result.drift.score_psi
             metrics["drift_features_moved"] = len(result.drift.moved)
             metrics["drift_features_shifted"] = len(result.drift.shifted)
             tags["drift.moved"] = ",".join(result.drift.moved)
             tags["drift.shifted"] = ",".join(result.drift.shifted)
             (folder / "segments.csv").write_text(result.drift.segments.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "segments.csv"), artifact_path="drift")
+            attach_to_run(run_id, [folder / "segments.csv"], "drift")
             tags["drift.score_psi"] = f"{result.drift.score_psi:.4f}"
         if result.backtest is not None:
             (folder / "backtest.csv").write_text(result.backtest.table.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "backtest.csv"), artifact_path="backtest")
+            attach_to_run(run_id, [folder / "backtest.csv"], "backtest")
             metrics.update(
                 backtest_auc=result.backtest.auc,
                 backtest_leads=result.backtest.n_leads,
                 backtest_won=result.backtest.n_won,
             )
             tags["backtest.summary"] = backtest_sentence(result.backtest)
-    for key, value in metrics.items():
-        if pd.notna(value):
-            client.log_metric(run_id, key, float(value))
-    for key, text in tags.items():
-        client.set_model_version_tag(cfg.registry.model_name, version, key, text)
-        client.set_tag(run_id, key, text)
+    finite = {key: value for key, value in metrics.items() if pd.notna(value)}
+    record_findings(cfg.registry.model_name, version, run_id, tags, finite)
 
 
 # ------------------------------------------------------------------------------------------------------
