@@ -12,6 +12,7 @@ from features.synthetic import GeneratorConfig, generate_history
 from mlflow import MlflowClient
 from models.evaluate import roc_auc
 from models.gate import InsufficientDataError
+from models.monitoring import segment_gaps
 from pipelines import exit_codes
 from pipelines.history import history_command, promotion_history
 from pipelines.io import write_tables
@@ -23,7 +24,6 @@ from pipelines.retrain import (
     retrain_command,
     retrain_windows,
     run_retrain,
-    segment_gaps,
     tables_as_of,
     training_tables,
 )
@@ -254,7 +254,9 @@ def test_year_has_promotions_and_refusals_each_recorded_with_reasons(year):
     assert history["evidence"].str.contains('"low"').all()  # every verdict keeps its intervals
     assert "first model" in history.loc[history["version"] == 1, "reasons"].item()
     refused = history[history["decision"] != "promoted"]
-    assert refused["reasons"].str.contains("beyond the noise|look broken|no evidence").all()  # names the check
+    assert (
+        refused["reasons"].str.contains("beyond the noise|look broken|no evidence").all()
+    )  # names the check
     client = MlflowClient()
     champion = client.get_model_version_by_alias("leadscore", "champion").version
     assert history.loc[history["decision"] == "promoted", "version"].max() == int(champion)
