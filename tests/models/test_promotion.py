@@ -127,3 +127,19 @@ def test_decisions_are_reproducible_for_a_seed(seed):
     first = decide_promotion(y, p, {"logistic_regression": q}, RULES)
     again = decide_promotion(y, p, {"logistic_regression": q}, RULES)
     assert first == again
+
+
+def test_a_champion_that_could_not_be_scored_on_the_test_rows_is_never_replaced_silently():
+    import pandas as pd
+
+    from models.promotion import decide_on_test_scores
+
+    y, signal, rng = _window()
+    scores = pd.DataFrame(
+        {"won": y, "model": _probability(signal, rng, 0.3), "logistic_regression": rng.random(len(y))}
+    )
+    without_champion = decide_on_test_scores(scores, RULES, champion_version=None, champion=None)
+    assert without_champion.promote and "first model" in without_champion.summary()
+    not_comparable = decide_on_test_scores(scores, RULES, champion_version="4", champion=None)
+    assert not_comparable.status == "refused"
+    assert "version 4" in not_comparable.summary() and "--force" in not_comparable.summary()
