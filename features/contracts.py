@@ -380,9 +380,7 @@ def _known_table(name: str) -> None:
         raise ContractError(f"unknown table {name!r}; expected one of {list(TABLES)}")
 
 
-def _check_table(
-    name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, formats: DateFormats
-) -> _Checked:
+def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, formats: DateFormats) -> _Checked:
     _known_table(name)
     duplicated = df.columns[df.columns.duplicated()].tolist()
     if duplicated:

@@ -81,7 +81,9 @@ class DateFormats(BaseModel):
     def _known_columns(self) -> DateFormats:
         for table, columns in self.date_formats.items():
             if table not in TIMESTAMP_COLUMNS:
-                raise ValueError(f"date_formats: {table!r} is not a CRM table ({', '.join(TIMESTAMP_COLUMNS)})")
+                raise ValueError(
+                    f"date_formats: {table!r} is not a CRM table ({', '.join(TIMESTAMP_COLUMNS)})"
+                )
             for column, fmt in columns.items():
                 if column not in TIMESTAMP_COLUMNS[table]:
                     known = ", ".join(TIMESTAMP_COLUMNS[table])

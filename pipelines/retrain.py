@@ -712,7 +712,9 @@ def run_retrain(
         left_out=left_out,
     )
     if champion is not None:
-        result.drift = drift_report(champion, run_validate(known).valid, windows, rcfg)
+        result.drift = drift_report(
+            champion, run_validate(known, date_formats=cfg.input).valid, windows, rcfg
+        )
     report = retrain_report_markdown(result, rcfg)
     log_retrain(result, rcfg, cfg, report)
     if out_dir is not None:
