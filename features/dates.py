@@ -26,7 +26,7 @@ TIMESTAMP_COLUMNS: dict[str, tuple[str, ...]] = {
     "deals": ("created_at", "closed_at"),
 }
 
-_SAMPLE = 200  # distinct non-ISO values looked at to describe a column's format
+_GUESSES = 20  # distinct non-ISO values whose format is guessed (every distinct value is then tried)
 
 
 class DateFormatError(ValueError):
@@ -150,23 +150,24 @@ def _to_utc(values: pd.Series, fmt: str) -> pd.Series:
 
 def _refuse_other_formats(leftovers: pd.Series) -> None:
     """Raise DateFormatError when some leftovers are dates in a non-ISO format; return if none is a date."""
-    distinct = pd.unique(leftovers.astype("str").str.strip().to_numpy(dtype=object))[:_SAMPLE]
-    dates, formats = [], []
-    for value in distinct:
-        found = [f for f in _candidate_formats(value) if not pd.isna(_one(value, f))]
-        if found:
-            dates.append(value)
-            formats.extend(f for f in found if f not in formats)
-    if not dates:
+    distinct = pd.Series(pd.unique(leftovers.astype("str").str.strip().to_numpy(dtype=object)), dtype=object)
+    formats = []
+    for value in distinct.iloc[:_GUESSES]:
+        formats.extend(f for f in _candidate_formats(value) if f not in formats)
+    reads = {f: _to_naive(distinct, f) for f in formats}
+    dates = np.zeros(len(distinct), dtype=bool)
+    for read in reads.values():
+        dates |= read.notna().to_numpy()
+    if not dates.any():
         return
-    fitting = [f for f in formats if all(not pd.isna(_one(v, f)) for v in dates)] or formats
-    if len(fitting) > 1:
-        # Two values that the fitting formats read differently show the ambiguity best.
-        differ = [v for v in dates if len({_one(v, f) for f in fitting}) > 1] or dates
-        examples = differ[:2]
-    else:
-        examples = dates[:2]
-    raise DateFormatError([str(v) for v in examples], fitting)
+    fitting = [f for f, read in reads.items() if read.notna().to_numpy()[dates].all()]
+    fitting = fitting or [f for f, read in reads.items() if read.notna().any()]
+    examples = distinct[dates]
+    if len(fitting) > 1:  # two values that the fitting formats read differently show the ambiguity best
+        readings = pd.concat([reads[f][dates] for f in fitting], axis=1)
+        differ = readings.nunique(axis=1, dropna=False).to_numpy() > 1
+        examples = examples[differ] if differ.any() else examples
+    raise DateFormatError([str(v) for v in examples.iloc[:2]], fitting)
 
 
 def _candidate_formats(value: str) -> list[str]:
@@ -181,7 +182,5 @@ def _candidate_formats(value: str) -> list[str]:
     return found
 
 
-def _one(value: str, fmt: str) -> pd.Timestamp:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return pd.to_datetime(value, errors="coerce", format=fmt)
+def _to_naive(values: pd.Series, fmt: str) -> pd.Series:
+    return _to_utc(values, fmt).dt.tz_localize(None)
