@@ -317,6 +317,21 @@ def validate_tables(
     return _result(checked, 0)
 
 
+def with_timestamps(tables: dict[str, pd.DataFrame], date_formats: DateFormats | None = None) -> dict:
+    """The tables with each timestamp column parsed as the contract parses it, for jobs that filter by time
+    before validating (retrain). A column with values that are no date at all stays as it is, for the
+    contract to quarantine; dates in a format nobody named raise ContractError."""
+    formats = date_formats or DateFormats()
+    out = dict(tables)
+    for name, frame in tables.items():
+        for column in TIMESTAMP_COLUMNS.get(name, ()):
+            if column in frame.columns:
+                parsed, unparsed = _as_timestamp(frame[column], name, column, formats)
+                if not unparsed.any():
+                    out[name] = out[name].assign(**{column: parsed.to_numpy()})
+    return out
+
+
 def _future_ids(leads: _Checked) -> pd.Series:
     """Lead ids that only rows created after as_of carry."""
     ids = leads.coerced["lead_id"]

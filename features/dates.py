@@ -51,7 +51,7 @@ class DateFormatError(ValueError):
         return f"{where} holds {what}; they are never guessed: set {setting}, or write them as ISO 8601"
 
 
-def _check_format(fmt: str) -> str:
+def check_format(fmt: str) -> str:
     """A strftime pattern that writes and reads back a date and time (else ValueError)."""
     probe = pd.Timestamp("2026-03-25 13:45:30")
     try:
@@ -75,7 +75,7 @@ class DateFormats(BaseModel):
     @field_validator("date_format")
     @classmethod
     def _valid_default(cls, fmt: str | None) -> str | None:
-        return None if fmt is None else _check_format(fmt)
+        return None if fmt is None else check_format(fmt)
 
     @model_validator(mode="after")
     def _known_columns(self) -> DateFormats:
@@ -88,7 +88,7 @@ class DateFormats(BaseModel):
                 if column not in TIMESTAMP_COLUMNS[table]:
                     known = ", ".join(TIMESTAMP_COLUMNS[table])
                     raise ValueError(f"date_formats.{table}: {column!r} is not a timestamp column ({known})")
-                _check_format(fmt)
+                check_format(fmt)
         return self
 
     def format_for(self, table: str, column: str) -> str | None:

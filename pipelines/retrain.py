@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import training_snapshots
+from features.contracts import with_timestamps
 from models.drift import drift_table, psi
 from models.evaluate import conversion_by, roc_auc
 from models.gate import InsufficientDataError
@@ -680,7 +681,7 @@ def run_retrain(
 
     as_of = pd.Timestamp(as_of)
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
-    known = tables_as_of(tables, as_of)
+    known = tables_as_of(with_timestamps(tables, cfg.input), as_of)  # dates read as the contract reads them
     train_input, left_out = training_tables(known, windows)
     check_windows(train_input["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)

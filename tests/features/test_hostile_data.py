@@ -4,9 +4,10 @@ its deals, and rows from after as_of counted as not created yet. Small frames bu
 import pandas as pd
 import pytest
 
-from features.contracts import ContractError, validate_tables
+from features.contracts import ContractError, validate_tables, with_timestamps
 from features.countries import alpha2_countries
 from features.dates import DateFormatError, DateFormats, parse_timestamps
+from features.flat import SourceSpec, build_flat_features
 
 AS_OF = pd.Timestamp("2024-06-01")
 
@@ -182,3 +183,38 @@ def test_a_backfill_counts_later_leads_and_their_rows_as_not_created_yet(contrac
     assert set(result.valid["leads"]["lead_id"]) == {"L1", "L2"}
     assert not (result.quarantine["table"] == "leads").any()
     _assert_accounted(result)
+
+
+# --- a flat export's timestamp column ---------------------------------------------------------------------
+
+
+def test_a_flat_export_reads_its_timestamps_with_the_one_parser():
+    spec = SourceSpec(
+        name="crm-x",
+        id_column="id",
+        label_column="converted",
+        positive_labels=(1,),
+        timestamp_column="created",
+        fit_columns={"size": "numeric"},
+    )
+    export = pd.DataFrame(
+        {"id": [1, 2], "converted": [1, 0], "size": [10, 20], "created": ["04/03/2026", "05/03/2026"]}
+    )
+    with pytest.raises(ContractError, match=r"'crm-x', column 'created'.*'04/03/2026'.*date_format"):
+        build_flat_features(export, spec)
+    named = SourceSpec.model_validate({**spec.model_dump(), "date_format": "%d/%m/%Y"})
+    features, _ = build_flat_features(export, named)
+    assert features["created"].tolist() == [pd.Timestamp("2026-03-04"), pd.Timestamp("2026-03-05")]
+
+
+def test_with_timestamps_reads_dates_as_the_contract_does_for_jobs_that_filter_first(contract_good_tables):
+    tables = contract_good_tables
+    tables["deals"]["created_at"] = ["15/01/2024", "20/01/2024", "01/03/2024"]
+    tables["leads"]["created_at"] = ["2024-01-02", "soon", "2024-02-01T00:00:00+01:00"]
+    with pytest.raises(ContractError, match="'deals', column 'created_at'"):
+        with_timestamps(tables)
+    out = with_timestamps(tables, DateFormats(date_format="%d/%m/%Y"))
+    assert out["deals"]["created_at"].tolist() == list(
+        pd.to_datetime(["2024-01-15", "2024-01-20", "2024-03-01"])
+    )
+    assert out["leads"]["created_at"].tolist() == ["2024-01-02", "soon", "2024-02-01T00:00:00+01:00"]  # left
