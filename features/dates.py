@@ -151,7 +151,7 @@ def _to_utc(values: pd.Series, fmt: str) -> pd.Series:
 def _refuse_other_formats(leftovers: pd.Series) -> None:
     """Raise DateFormatError when some leftovers are dates in a non-ISO format; return if none is a date."""
     distinct = pd.Series(pd.unique(leftovers.astype("str").str.strip().to_numpy(dtype=object)), dtype=object)
-    formats = []
+    formats: list[str] = []
     for value in distinct.iloc[:_GUESSES]:
         formats.extend(f for f in _candidate_formats(value) if f not in formats)
     reads = {f: _to_naive(distinct, f) for f in formats}
