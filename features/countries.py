@@ -19,12 +19,17 @@ import pycountry
 
 # Codes in common use that ISO 3166 reserves for another name.
 _ALIASES = {"UK": "GB"}
+# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine).
+PLACEHOLDERS = frozenset(
+    {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
+)
 
 
 def alpha2_countries(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Alpha-2 codes (missing where the value is missing or blank), and a mask of values that are no country."""
+    """Alpha-2 codes (missing where the value is missing, blank or a placeholder such as "n/a" or "unknown"),
+    and a mask of values that are no country."""
     text = values.astype("str").str.strip()
-    present = (values.notna() & text.ne("")).to_numpy()
+    present = (values.notna() & text.ne("") & ~text.str.casefold().isin(PLACEHOLDERS)).to_numpy()
     codes, distinct = pd.factorize(text.where(present))
     mapped = [alpha2(value) for value in distinct]
     found = np.array([*[code is not None for code in mapped], False])[codes]

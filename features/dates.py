@@ -26,6 +26,8 @@ TIMESTAMP_COLUMNS: dict[str, tuple[str, ...]] = {
     "deals": ("created_at", "closed_at"),
 }
 
+# Day-month layouts with two-digit years, which pandas does not guess, tried on every column besides its guesses.
+_TWO_DIGIT_YEARS = ("%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d-%m-%y", "%m-%d-%y")
 _GUESSES = 20  # distinct non-ISO values whose format is guessed (every distinct value is then tried)
 
 
@@ -151,7 +153,7 @@ def _to_utc(values: pd.Series, fmt: str) -> pd.Series:
 def _refuse_other_formats(leftovers: pd.Series) -> None:
     """Raise DateFormatError when some leftovers are dates in a non-ISO format; return if none is a date."""
     distinct = pd.Series(pd.unique(leftovers.astype("str").str.strip().to_numpy(dtype=object)), dtype=object)
-    formats: list[str] = []
+    formats: list[str] = list(_TWO_DIGIT_YEARS)
     for value in distinct.iloc[:_GUESSES]:
         formats.extend(f for f in _candidate_formats(value) if f not in formats)
     reads = {f: _to_naive(distinct, f) for f in formats}
@@ -176,10 +178,15 @@ def _candidate_formats(value: str) -> list[str]:
         warnings.simplefilter("ignore", UserWarning)
         for dayfirst in (False, True):
             fmt = guess_datetime_format(value, dayfirst=dayfirst)
-            # Year-dash-first is the ISO layout: such a value failed as an invalid date, not another format.
-            if fmt and not fmt.startswith("%Y-") and fmt not in found:
+            if fmt and not _year_day_month(fmt) and fmt not in found:
                 found.append(fmt)
     return found
+
+
+def _year_day_month(fmt: str) -> bool:
+    """Year, then day, then month: a layout nobody writes, which pandas offers for ISO-like typos (2026-13-05)."""
+    day, month = fmt.find("%d"), fmt.find("%m")
+    return fmt.startswith("%Y") and -1 < day < month
 
 
 def _to_naive(values: pd.Series, fmt: str) -> pd.Series:

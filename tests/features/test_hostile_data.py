@@ -218,3 +218,29 @@ def test_with_timestamps_reads_dates_as_the_contract_does_for_jobs_that_filter_f
         pd.to_datetime(["2024-01-15", "2024-01-20", "2024-03-01"])
     )
     assert out["leads"]["created_at"].tolist() == ["2024-01-02", "soon", "2024-02-01T00:00:00+01:00"]  # left
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        (["04/03/26", "05/03/26"], "%d/%m/%y"),  # two-digit years, which pandas does not guess
+        (["2026-03-04 10:00:00 UTC", "2026-03-05 11:00:00 UTC"], "%Y-%m-%d %H:%M:%S %Z"),
+        (["Mar 4 2026", "Mar 5 2026"], "%b %d %Y"),
+    ],
+)
+def test_other_layouts_are_refused_until_named_then_read(values, fmt):
+    series = pd.Series(values, dtype="str")
+    with pytest.raises(DateFormatError) as caught:
+        parse_timestamps(series)
+    assert fmt in caught.value.formats
+    parsed, unparsed = parse_timestamps(series, fmt)
+    assert parsed.tolist() == [
+        pd.Timestamp("2026-03-04 10:00") if "UTC" in values[0] else pd.Timestamp("2026-03-04"),
+        parsed.iloc[1],
+    ]
+    assert parsed.iloc[1] - parsed.iloc[0] >= pd.Timedelta(days=1) and not unparsed.any()
+
+
+def test_country_placeholders_are_missing_not_quarantined():
+    codes, unmapped = alpha2_countries(pd.Series(["n/a", "Unknown", "-", "Atlantis"]))
+    assert codes.iloc[:3].isna().all() and unmapped.tolist() == [False, False, False, True]
