@@ -335,6 +335,8 @@ def with_timestamps(tables: dict[str, pd.DataFrame], date_formats: DateFormats |
 def _future_ids(leads: _Checked) -> pd.Series:
     """Lead ids that only rows created after as_of carry."""
     ids = leads.coerced["lead_id"]
+    if not leads.future.any():
+        return pd.Series([], dtype="str")
     now = set(ids[~leads.future].dropna())
     return pd.Series([i for i in ids[leads.future].dropna().unique() if i not in now], dtype="str")
 
