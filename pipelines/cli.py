@@ -146,27 +146,45 @@ def validate(
         Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")
     ] = Path("quarantine.csv"),
     as_of: Annotated[
-        str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")
+        str | None,
+        typer.Option(
+            help="Snapshot time: later timestamps are quarantined; leads and deals created later are "
+            "counted as not created yet."
+        ),
     ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Run configuration YAML (input date formats, quarantine limit).")
+    ] = None,
+    set_: Overrides = None,
     input_table: InputTables = None,
     query: InputQueries = None,
 ) -> None:
     """Check CRM tables against the data contract; invalid rows go to the quarantine file with reasons.
 
+    Exits 5 when more leads than scoring.max_quarantine_share are quarantined, as `score` does.
+
     Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
     """
     import pandas as pd
 
-    from pipelines.validate import quarantine_summary, run_validate
+    from pipelines.validate import quarantine_summary, run_validate, validation_share
 
     with expected_failures():
+        cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, pd.Timestamp(as_of) if as_of else None, quarantine)
+        result = run_validate(tables, pd.Timestamp(as_of) if as_of else None, quarantine, cfg.input)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(
             frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}")
         )
+    share, limit = validation_share(result), cfg.scoring.max_quarantine_share
+    if share > limit:
+        console.print(
+            f"[red]{share:.1%} of leads quarantined, above the allowed {limit:.1%} "
+            f"(scoring.max_quarantine_share); see {quarantine}[/red]"
+        )
+        raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -324,7 +342,7 @@ def score(
         streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
         if streaming:  # writes its own output, part by part
             result = run_score_streaming(
-                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons
+                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons, cfg.input
             )
             written = [f"{output}", f"{quarantine_path_for(Path(output))}"]
         else:
@@ -343,6 +361,7 @@ def score(
                     reasons,
                     engine=engine,
                     model_uri=model,
+                    date_formats=cfg.input,
                 )
             written = write_score_output(output, table, result, when, scorer.model_version)
     console.print(frame_table(result.accounting, title="leads"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.dates import iso_or_unchanged
 from features.vocab import TABLES
 
 FORMATS = ("parquet", "csv")
@@ -58,15 +59,15 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """Read one Parquet or CSV file; CSV timestamp columns are parsed."""
+    """Read one Parquet or CSV file; CSV timestamp columns are parsed when they are all ISO 8601."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if format_of(path) == "parquet":
         return pd.read_parquet(path)
     frame = pd.read_csv(path)
     for column in DATETIME_COLUMNS:
-        if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column], errors="coerce")
+        if column in frame.columns:  # all ISO 8601, else left as text for the contract (features.dates)
+            frame[column] = iso_or_unchanged(frame[column])
     return frame
 
 

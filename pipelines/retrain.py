@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.contracts import with_timestamps
 from models.gate import InsufficientDataError
 from models.monitoring import Backtest, DriftReport, DriftThresholds, Window, backtest_of, drift_between
 from pipelines.io import atomic_path
@@ -486,7 +487,7 @@ def run_retrain(
 
     as_of = pd.Timestamp(as_of)
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
-    known = tables_as_of(tables, as_of)
+    known = tables_as_of(with_timestamps(tables, cfg.input), as_of)  # dates read as the contract reads them
     train_input, left_out = training_tables(known, windows)
     check_windows(train_input["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)
@@ -518,7 +519,9 @@ def run_retrain(
         left_out=left_out,
     )
     if champion is not None:
-        result.drift = drift_report(champion, run_validate(known).valid, windows, rcfg)
+        result.drift = drift_report(
+            champion, run_validate(known, date_formats=cfg.input).valid, windows, rcfg
+        )
     report = retrain_report_markdown(result, rcfg)
     log_retrain(result, rcfg, cfg, report)
     if out_dir is not None:

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from features.config import FeatureConfig, ICPConfig
+from features.dates import DateFormats
 from features.flat import SourceSpec
 from models.config import ModelConfig
 
@@ -101,6 +102,7 @@ class PipelineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    input: DateFormats = Field(default_factory=DateFormats)  # how non-ISO dates in the input are written
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     icp: ICPConfig = Field(default_factory=ICPConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -129,6 +131,14 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def _override_value(raw: str) -> Any:
+    """A --set value read as YAML (3, true, [7, 30]); text YAML cannot read (e.g. %d/%m/%Y) stays text."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
     """Load the config (default: the shipped one), with `icp_file` resolved and `key.sub=value` overrides."""
     path = path or DEFAULT_CONFIG
@@ -140,7 +150,7 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         if "=" not in override:
             raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
         key, raw = override.split("=", 1)
-        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+        _set_dotted(data, key.strip(), _override_value(raw))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:

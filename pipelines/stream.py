@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
+from features.dates import DateFormats
 from features.fit import normalised_emails
 from models.scorer import LeadScorer
 from pipelines.console import progress
 from pipelines.io import InputError, atomic_path, format_of, read_frame, table_path, write_frame
-from pipelines.score import ScoreResult, open_leads, quarantine_path_for
+from pipelines.score import NOT_CREATED, ScoreResult, open_leads, quarantine_path_for
 
 ROW = "_input_row"  # each row's position in its input file, kept through the partitioning for the quarantine
 BATCH_ROWS = 200_000
@@ -134,6 +135,7 @@ def run_score_streaming(
     output: Path,
     chunk_size: int = 50_000,
     reasons: bool = True,
+    date_formats: DateFormats | None = None,
 ) -> ScoreResult:
     """Score the open leads of the tables in `folder` part by part; write scores and quarantine atomically."""
     accounts_path = table_path(folder, "accounts")
@@ -142,14 +144,16 @@ def run_score_streaming(
     leads_path = table_path(folder, "leads")
     if leads_path is None:
         raise InputError(f"{folder}: table 'leads' is missing (expected leads.parquet or leads.csv)")
-    accounts_check = validate_table("accounts", read_frame(accounts_path), as_of=as_of)
+    accounts_check = validate_table(
+        "accounts", read_frame(accounts_path), as_of=as_of, date_formats=date_formats
+    )
     accounts = accounts_check.valid["accounts"]
     quarantine_parts = [accounts_check.quarantine]
     with tempfile.TemporaryDirectory(prefix="leadscore-parts-") as tmp:
         work = Path(tmp)
         count = max(1, -(-_row_count(leads_path) // chunk_size))
         parts = partition(folder, work, count)
-        counts = {"scored": 0, "quarantined": 0, "closed": 0}
+        counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
         for part in progress(range(count), "scoring parts", total=count):
             tables = {"accounts": accounts}
@@ -163,7 +167,7 @@ def run_score_streaming(
                 "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
             )
             rows = {t: f for t, f in tables.items() if t != "accounts"}
-            check = validate_tables(tables, as_of=as_of)
+            check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
             part_quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
             quarantine_parts.append(_with_input_rows(part_quarantine, rows))
             valid = check.valid
@@ -175,6 +179,7 @@ def run_score_streaming(
             )
             counts["quarantined"] += part_quarantine.loc[part_quarantine["table"] == "leads", "row"].nunique()
             counts["closed"] += len(closed)
+            counts["later"] += check.not_created.get("leads", 0)
             if scores is not None:
                 counts["scored"] += len(scores)
                 scores.to_parquet(work / f"scores-{part:04d}.parquet", index=False)
@@ -189,11 +194,11 @@ def run_score_streaming(
     read = parts.read.get("leads", 0)
     accounting = pd.DataFrame(
         {
-            "status": ["read", "scored", "quarantined", "not scored: deal already closed"],
-            "leads": [read, counts["scored"], counts["quarantined"], counts["closed"]],
+            "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
+            "leads": [read, counts["scored"], counts["quarantined"], counts["closed"], counts["later"]],
         }
     )
-    if read != counts["scored"] + counts["quarantined"] + counts["closed"]:
+    if read != counts["scored"] + counts["quarantined"] + counts["closed"] + counts["later"]:
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
     top = (
         pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
