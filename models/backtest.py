@@ -58,7 +58,9 @@ class BacktestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     contenders: tuple[Contender, ...] = CONTENDERS  # catboost_default runs only when catboost is installed
-    valid_fraction: float = Field(0.15, gt=0, lt=1)  # leadscore's validation share of each fold's training rows
+    valid_fraction: float = Field(
+        0.15, gt=0, lt=1
+    )  # leadscore's validation share of each fold's training rows
     test_fraction: float = Field(0.2, gt=0, lt=1)  # out of time / rolling: the latest share of rows tested
     baseline_iterations: int | None = Field(None, ge=1)  # None: each library's default number of trees
 
@@ -98,6 +100,7 @@ class FoldResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # contender -> the reason it has no score
     skipped: str | None = None  # the whole fold was skipped (one class), and why
+    test_won_share: float = float("nan")
 
     def summary(self) -> dict[str, Any]:
         fold = self.fold
@@ -105,6 +108,7 @@ class FoldResult:
             "fold": fold.name,
             "n_train": len(fold.train),
             "n_test": len(fold.test),
+            "test_won_share": self.test_won_share,
             "status": "skipped" if self.skipped else "ok",
         }
         if fold.test_start is not None and fold.test_end is not None:
@@ -150,7 +154,9 @@ def _cut_times(times: pd.Series, shares: Sequence[float]) -> list[pd.Timestamp]:
     rows_before = np.concatenate([[0], np.cumsum(counts)[:-1]])
     cuts = []
     for share in shares:
-        position = min(int(np.searchsorted(rows_before, share * len(values), side="left")), len(unique_times) - 1)
+        position = min(
+            int(np.searchsorted(rows_before, share * len(values), side="left")), len(unique_times) - 1
+        )
         cuts.append(pd.Timestamp(unique_times[position]))
     return cuts
 
@@ -164,7 +170,9 @@ def rolling_folds(times: pd.Series, windows: int, test_fraction: float) -> list[
         raise ValueError("test_fraction must be between 0 and 1")
     values = pd.to_datetime(times).to_numpy()
     if pd.isna(values).any():
-        raise ValueError(f"{int(pd.isna(values).sum())} rows have no time; a time-ordered fold needs one per row")
+        raise ValueError(
+            f"{int(pd.isna(values).sum())} rows have no time; a time-ordered fold needs one per row"
+        )
     shares = [1 - test_fraction + test_fraction * i / windows for i in range(windows)]
     starts = _cut_times(times, shares)
     ends = [*starts[1:], None]
@@ -196,9 +204,7 @@ def out_of_time_folds(times: pd.Series, test_fraction: float) -> list[Fold]:
     return rolling_folds(times, 1, test_fraction)
 
 
-def inner_split(
-    y: np.ndarray, times: pd.Series | None, valid_fraction: float, seed: int
-) -> Split:
+def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, seed: int) -> Split:
     """Train / validation positions inside one fold's training rows (no test rows): the latest
     `valid_fraction` by time when there are times, a stratified random draw otherwise."""
     positions = np.arange(len(y))
@@ -329,7 +335,8 @@ def contenders_for(data: BacktestData, cfg: BacktestConfig) -> list[str]:
     names = [
         name
         for name in cfg.contenders
-        if (name != "points_model" or data.with_points) and (name != "catboost_default" or catboost_available())
+        if (name != "points_model" or data.with_points)
+        and (name != "catboost_default" or catboost_available())
     ]
     return [*names, "oracle"] if data.true_probability is not None else names
 
@@ -364,11 +371,11 @@ def evaluate_fold(
     """Every contender trained on the fold's training rows and measured on its test rows.
 
     A fold whose test or training rows hold one class is skipped (with the reason). A contender that
-    refuses to train (InsufficientDataError, e.g. the minimum-data gate or no learnable signal, or a
-    baseline that cannot fit) is recorded with its reason; the other contenders still run.
+    refuses to train (InsufficientDataError or a subclass: the minimum-data gate, no learnable signal)
+    is recorded with its reason; the other contenders still run.
     """
-    result = FoldResult(fold=fold)
     y_test = data.y[fold.test]
+    result = FoldResult(fold=fold, test_won_share=float(y_test.mean()) if len(y_test) else float("nan"))
     result.skipped = _one_class(y_test, "test") or _one_class(data.y[fold.train], "training")
     if result.skipped:
         return result
