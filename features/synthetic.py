@@ -233,7 +233,9 @@ class GeneratorConfig(BaseModel):
     # Drift knobs for development scenarios (see SCENARIOS); the defaults leave the history unchanged.
     scenario: str | None = None  # the name of the scenario these knobs came from, for the record
     intercept_trend: float = 0.0  # extra log-odds added linearly over the history (0 at start, this at end)
-    interest_trend: float = 0.0  # lead interest (hence activity) rises linearly by this over the history
+    activity_trend: float = (
+        0.0  # activity rates grow by exp(this) over the history (log-scale, linear in time)
+    )
     annual_amplitude: float = 0.0  # yearly cycle of conversion, peaking in December
     new_sources_from: str | None = None  # from this date some leads come from sources never seen before
     new_source_share: float = Field(0.0, ge=0, le=1)
@@ -246,7 +248,7 @@ class GeneratorConfig(BaseModel):
 SCENARIOS: dict[str, dict[str, object]] = {
     "base_rate_shift": {"intercept_trend": 2.0},
     "concept_shift": {"shift_at": 0.5, "shift_industry_effect": {"manufacturing": 2.0}},
-    "numeric_trend": {"interest_trend": 2.0},
+    "numeric_trend": {"activity_trend": 2.0},
     "new_levels": {
         "new_sources_at": 0.6,
         "new_source_share": 0.3,
@@ -421,8 +423,6 @@ def _leads(
         }
     )
     interest = rng.normal(0.0, 1.0, n)
-    if cfg.interest_trend:
-        interest = interest + cfg.interest_trend * created_days / span_days
     source_names, source_extra = _new_sources(cfg, np.asarray(LEAD_SOURCES)[source], created_at, n)
     if cfg.new_sources_from is not None:
         leads["lead_source"] = source_names
@@ -436,6 +436,7 @@ def _leads(
         "created_days": created_days,
         "interest": interest,
         "source_extra": source_extra,
+        "activity_boost": np.exp(cfg.activity_trend * created_days / span_days),
         "start": np.full(n, start.value),
         "span_days": np.full(n, span_days, dtype=float),
     }
@@ -490,7 +491,7 @@ def _pre_deal_activity(rng: np.random.Generator, lead: dict[str, np.ndarray]) ->
     lead_rows, ages, types = [], [], []
     for k, name in enumerate(ACTIVITY_TYPES):
         slope = ACTIVITY_INTEREST_SLOPE[name]
-        rate = ACTIVITY_BASE_RATE[name] * np.exp(slope * lead["interest"])
+        rate = ACTIVITY_BASE_RATE[name] * np.exp(slope * lead["interest"]) * lead["activity_boost"]
         if name in ("blog", "webinar", "careers_page"):
             rate = rate * np.where(engages_anyway, 3.0, 1.0)
         count = rng.poisson(rate * lifetime / 30.0)

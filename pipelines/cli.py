@@ -118,22 +118,42 @@ def generate(
     ] = "2026-10-01",
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     dirty_rows: Annotated[int, typer.Option(help="Plant this many rows of each data defect.")] = 0,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="A drift scenario for backtests: base_rate_shift, concept_shift, numeric_trend, new_levels, "
+            "seasonality or no_signal (default: none, the demo data's stable mechanism)."
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic CRM history whose conversion mechanism is known.
 
     The folder gets accounts, leads, activities and deals in the data contract's shape, and truth with each
     deal's true conversion probability (for the oracle AUC).
 
+    Scenarios change the mechanism over the history: base_rate_shift (the win rate climbs), concept_shift
+    (manufacturing starts converting from mid-history), numeric_trend (activity grows out of the early
+    range), new_levels (new lead sources appear late), seasonality (a yearly cycle), no_signal (every deal
+    has the same chance, whatever its features). Truth is written for each.
+
     Examples:
 
       leadscore generate --accounts 16700 --months 12 --seed 1 --out /tmp/big
 
+      leadscore generate --accounts 3000 --scenario concept_shift --out /tmp/concept
+
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
-    from features.synthetic import GeneratorConfig
+    from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
     from pipelines.generate import run_generate
 
     cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            raise typer.BadParameter(
+                f"unknown scenario; choose one of {', '.join(SCENARIOS)}", param_hint="--scenario"
+            )
+        cfg = scenario_config(scenario, cfg)
     history = run_generate(cfg, out, fmt)
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
