@@ -24,6 +24,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
 from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regression
 from models.config import ModelConfig
@@ -326,7 +327,8 @@ def predict_contender(
         X_train, X_test = _capped_levels(X_train, X_test)
         options = {"max_iter": iterations} if iterations else {}
         hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **options)
-        return Prediction(hgb.fit(X_train, y_train).predict_proba(X_test)[:, 1])
+        with threadpool_limits(model_cfg.lightgbm.num_threads, user_api="openmp"):  # as many as LightGBM
+            return Prediction(hgb.fit(X_train, y_train).predict_proba(X_test)[:, 1])
     raise ValueError(f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}")
 
 
