@@ -22,7 +22,13 @@ from models.gate import InsufficientDataError
 from tests.models.conftest import make_leads
 
 FAST = BacktestConfig(
-    contenders=("leadscore", "points_model", "logistic_regression", "hist_gradient_boosting", "lightgbm_default"),
+    contenders=(
+        "leadscore",
+        "points_model",
+        "logistic_regression",
+        "hist_gradient_boosting",
+        "lightgbm_default",
+    ),
     baseline_iterations=20,
 )
 
