@@ -408,8 +408,8 @@ def mean_metrics(results: Sequence[FoldResult]) -> dict[str, dict[str, float]]:
     for name, rows in by_contender.items():
         summary: dict[str, float] = {}
         for metric in METRICS:
-            values = [row[metric] for row in rows if not math.isnan(row[metric])]
-            summary[metric] = float(np.mean(values)) if values else float("nan")
+            measured = [row[metric] for row in rows if not math.isnan(row[metric])]
+            summary[metric] = float(np.mean(measured)) if measured else float("nan")
         aucs = [row["roc_auc"] for row in rows if not math.isnan(row["roc_auc"])]
         summary["roc_auc_std"] = float(np.std(aucs)) if len(aucs) > 1 else float("nan")
         summary["folds"] = len(rows)

@@ -339,6 +339,10 @@ def evaluate(
     from pipelines.sources import describe_source
 
     plan = _fold_plan(folds, seed, out_of_time, rolling, test_fraction)
+    if source_spec and truth:
+        raise typer.BadParameter(
+            "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
+        )
     with expected_failures():
         cfg = _config(config, set_)
         if plan.folds == 0 and test_fraction is None:

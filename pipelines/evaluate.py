@@ -128,7 +128,10 @@ def crm_data(
 
 def flat_data(rows: pd.DataFrame, spec: SourceSpec) -> BacktestData:
     """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column."""
-    features, label = build_flat_features(rows, spec)
+    try:
+        features, label = build_flat_features(rows, spec)
+    except ValueError as error:  # a column the spec names is missing, or a label is empty
+        raise InputError(f"{error}; fix the export or the source spec") from error
     if label is None:
         raise InputError(f"source {spec.name!r}: the export has no label column {spec.label_column!r}")
     id_name = spec.feature_name(spec.id_column)

@@ -141,3 +141,13 @@ def test_generate_a_scenario_writes_its_truth(tmp_path):
     assert np.ptp(truth["true_probability"].to_numpy()) < 1e-12
     bad = runner.invoke(app, ["generate", "--scenario", "earthquake", "--out", str(tmp_path / "x")])
     assert bad.exit_code == exit_codes.USAGE and "concept_shift" in _flat(bad.output)
+
+
+def test_an_export_missing_a_spec_column_exits_3_naming_it(tmp_path):
+    export = tmp_path / "Leads.csv"
+    _export(100).drop(columns=["Lead Origin"]).to_csv(export, index=False)
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(export), "--source-spec", "x_education", "--folds", "3"]
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT
+    assert "Lead Origin" in _flat(result.output)
