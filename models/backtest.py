@@ -41,7 +41,7 @@ Contender = Literal[
     "lightgbm_default",
     "catboost_default",
 ]
-CONTENDERS: tuple[str, ...] = (
+CONTENDERS: tuple[Contender, ...] = (
     "leadscore",
     "points_model",
     "logistic_regression",
@@ -314,7 +314,9 @@ def predict_contender(
             **options,
         )
         booster.fit(_text_and_numbers(train, names, categorical), y_train)
-        return Prediction(booster.predict_proba(_text_and_numbers(test, names, categorical))[:, 1])
+        return Prediction(
+            np.asarray(booster.predict_proba(_text_and_numbers(test, names, categorical)))[:, 1]
+        )
     X_train, levels = prepare_matrix(train, names, categorical)
     X_test, _ = prepare_matrix(test, names, categorical, levels)
     if name == "lightgbm_default":
@@ -322,7 +324,7 @@ def predict_contender(
         classifier = lgb.LGBMClassifier(
             random_state=seed, verbosity=-1, n_jobs=model_cfg.lightgbm.num_threads, **options
         )
-        return Prediction(classifier.fit(X_train, y_train).predict_proba(X_test)[:, 1])
+        return Prediction(np.asarray(classifier.fit(X_train, y_train).predict_proba(X_test))[:, 1])
     if name == "hist_gradient_boosting":
         X_train, X_test = _capped_levels(X_train, X_test)
         options = {"max_iter": iterations} if iterations else {}
@@ -334,7 +336,7 @@ def predict_contender(
 
 def contenders_for(data: BacktestData, cfg: BacktestConfig) -> list[str]:
     """The configured contenders that apply to these data (and are installed), then the oracle if known."""
-    names = [
+    names: list[str] = [
         name
         for name in cfg.contenders
         if (name != "points_model" or data.with_points)
