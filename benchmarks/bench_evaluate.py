@@ -8,7 +8,7 @@ accounts, 24 months, seed 7, plus the stable default mechanism for reference. Ou
 earliest 80 % of labelled deals by creation time, test on the latest 20 %; rolling = the latest 30 % in 3
 consecutive windows, each trained only on the deals before it. X Education: Leads.csv with
 pipelines/specs/x_education.yaml, StratifiedKFold(5, shuffle=True, random_state=0). Calls
-pipelines.evaluate.run_evaluate (the function behind the command), shipped configuration.
+pipelines.evaluate.run_evaluate (the function behind the command), shipped configuration on one thread.
 
 Prints Markdown; with --update-results also writes it into benchmarks/RESULTS.md as the "Backtests" section
 (replacing that section only, atomically), so the other sections need not be rerun.
@@ -174,12 +174,12 @@ def run(accounts: int = 1500, quick: bool = False, jobs: int = 2, xedu_csv: Path
             "**These numbers are with the training as it was before issue 17's time-robust training landed** "
             "(one late validation window, early stopping and calibration on it); rerun after merging.",
             "",
-            "### Out of time (and X Education 5-fold)",
+            "## Out of time (and X Education 5-fold)",
             "",
             *missing,
             *_table(out_of_time),
             "",
-            "### Rolling origin",
+            "## Rolling origin",
             "",
             *_table(rolling),
             "",
