@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+BENCHSTAMP := $(VENV)/.installed-bench
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -21,6 +22,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(DEVSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,spark]"
+	touch $@
+
+$(BENCHSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	touch $@
 
 demo: $(STAMP)
@@ -39,7 +44,7 @@ lint: $(DEVSTAMP)
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(BENCHSTAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:

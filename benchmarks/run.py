@@ -96,6 +96,15 @@ def run_model(quick: bool) -> tuple[str, float, str]:
     return markdown, time.perf_counter() - began, shown
 
 
+def run_backtests(quick: bool) -> tuple[str, float, str]:
+    from benchmarks import bench_evaluate
+
+    began = time.perf_counter()
+    markdown = bench_evaluate.run(quick=quick)
+    shown = ".venv/bin/python -m benchmarks.bench_evaluate" + (" --quick" if quick else "")
+    return markdown, time.perf_counter() - began, shown
+
+
 def _load(values: tuple[float, float, float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
@@ -133,6 +142,10 @@ def main() -> None:
         "benchmarks: scoring at scale (2,000,000 leads) and online latency ...", file=sys.stderr, flush=True
     )
     scoring_md, scoring_s, scoring_cmd = run_scoring(args.quick)
+    print(
+        "benchmarks: backtests (leadscore evaluate on the drift scenarios) ...", file=sys.stderr, flush=True
+    )
+    backtest_md, backtest_s, backtest_cmd = run_backtests(args.quick)
     total = time.perf_counter() - began
     print(f"benchmarks: model done in {model_s:.0f} s; total {total:.0f} s", file=sys.stderr, flush=True)
 
@@ -145,7 +158,7 @@ def main() -> None:
             "",
             *machine_lines(),
             f"- Total run time: {total:.0f} s (generator {generator_s:.0f} s, features {features_s:.0f} s, "
-            f"model {model_s:.0f} s, scoring {scoring_s:.0f} s)"
+            f"model {model_s:.0f} s, scoring {scoring_s:.0f} s, backtests {backtest_s:.0f} s)"
             + (" -- QUICK MODE, small sizes" if args.quick else ""),
             f"- Load average (1, 5, 15 min) before the run: {_load(load_before)}; after: "
             f"{_load(os.getloadavg())}. A 5-minute load well above 1 means other processes shared the "
@@ -178,6 +191,12 @@ def main() -> None:
             f"Reproduce: `{scoring_cmd}`",
             "",
             _demote(scoring_md),
+            "",
+            "# Backtests (leadscore evaluate)",
+            "",
+            f"Reproduce: `{backtest_cmd}`",
+            "",
+            _demote(backtest_md),
             "",
         ]
     )

@@ -230,6 +230,51 @@ class GeneratorConfig(BaseModel):
     shift_from: str | None = None
     shift_industry_effect: dict[str, float] = Field(default_factory=dict)
     shift_source_effect: dict[str, float] = Field(default_factory=dict)
+    # Drift knobs for development scenarios (see SCENARIOS); the defaults leave the history unchanged.
+    scenario: str | None = None  # the name of the scenario these knobs came from, for the record
+    intercept_trend: float = 0.0  # extra log-odds added linearly over the history (0 at start, this at end)
+    activity_trend: float = (
+        0.0  # activity rates grow by exp(this) over the history (log-scale, linear in time)
+    )
+    annual_amplitude: float = 0.0  # yearly cycle of conversion, peaking in December
+    new_sources_from: str | None = None  # from this date some leads come from sources never seen before
+    new_source_share: float = Field(0.0, ge=0, le=1)
+    new_source_effect: dict[str, float] = Field(default_factory=dict)  # new source -> extra log-odds
+    no_signal: bool = False  # every deal converts with the same probability, whatever its features
+
+
+# Name -> how each drift scenario departs from the default history. Dates are placed by share of the
+# history (0 = its start, 1 = its end), so a scenario works for any --months and --end.
+SCENARIOS: dict[str, dict[str, object]] = {
+    "base_rate_shift": {"intercept_trend": 2.0},
+    "concept_shift": {"shift_at": 0.5, "shift_industry_effect": {"manufacturing": 2.0}},
+    "numeric_trend": {"activity_trend": 2.0},
+    "new_levels": {
+        "new_sources_at": 0.6,
+        "new_source_share": 0.3,
+        "new_source_effect": {"ai_assistant": 1.2, "marketplace": 0.6},
+    },
+    "seasonality": {"annual_amplitude": 0.8, "season_amplitude": 0.4},
+    "no_signal": {"no_signal": True},
+}
+
+
+def scenario_config(name: str, cfg: GeneratorConfig | None = None) -> GeneratorConfig:
+    """`cfg` (default: the demo history) with the drift of scenario `name`; ValueError for an unknown name."""
+    cfg = cfg or GeneratorConfig()
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+    update = dict(SCENARIOS[name])
+    for share_key, date_key in (("shift_at", "shift_from"), ("new_sources_at", "new_sources_from")):
+        if share_key in update:
+            update[date_key] = _date_at_share(cfg, float(update.pop(share_key)))  # type: ignore[arg-type]
+    return cfg.model_copy(update={**update, "scenario": name})
+
+
+def _date_at_share(cfg: GeneratorConfig, share: float) -> str:
+    end = pd.Timestamp(cfg.end)
+    start = end - pd.DateOffset(months=cfg.months)
+    return (start + (end - start) * share).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -378,6 +423,9 @@ def _leads(
         }
     )
     interest = rng.normal(0.0, 1.0, n)
+    source_names, source_extra = _new_sources(cfg, np.asarray(LEAD_SOURCES)[source], created_at, n)
+    if cfg.new_sources_from is not None:
+        leads["lead_source"] = source_names
     lead = {
         "id": ids,
         "account": account_idx,
@@ -387,10 +435,31 @@ def _leads(
         "duplicate": duplicate >= 0,
         "created_days": created_days,
         "interest": interest,
+        "source_extra": source_extra,
+        "activity_boost": np.exp(cfg.activity_trend * created_days / span_days),
         "start": np.full(n, start.value),
         "span_days": np.full(n, span_days, dtype=float),
     }
     return leads, lead
+
+
+def _new_sources(
+    cfg: GeneratorConfig, names: np.ndarray, created_at: pd.DatetimeIndex, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lead source names and their extra log-odds: from `new_sources_from` a share of leads come from new
+    sources. Drawn from a generator of its own, so the rest of the history is the same as without them."""
+    extra = np.zeros(n)
+    if cfg.new_sources_from is None or not cfg.new_source_effect or not cfg.new_source_share:
+        return names, extra
+    rng = np.random.default_rng([cfg.seed, 1])
+    late = np.asarray(created_at >= pd.Timestamp(cfg.new_sources_from))
+    moved = late & (rng.random(n) < cfg.new_source_share)
+    new_names = np.asarray(list(cfg.new_source_effect), dtype=object)
+    picked = rng.integers(0, len(new_names), n)
+    names = names.astype(object)
+    names[moved] = new_names[picked[moved]]
+    extra[moved] = np.asarray(list(cfg.new_source_effect.values()), dtype=float)[picked[moved]]
+    return names.astype(str), extra
 
 
 def _pick_duplicates(
@@ -422,7 +491,7 @@ def _pre_deal_activity(rng: np.random.Generator, lead: dict[str, np.ndarray]) ->
     lead_rows, ages, types = [], [], []
     for k, name in enumerate(ACTIVITY_TYPES):
         slope = ACTIVITY_INTEREST_SLOPE[name]
-        rate = ACTIVITY_BASE_RATE[name] * np.exp(slope * lead["interest"])
+        rate = ACTIVITY_BASE_RATE[name] * np.exp(slope * lead["interest"]) * lead["activity_boost"]
         if name in ("blog", "webinar", "careers_page"):
             rate = rate * np.where(engages_anyway, 3.0, 1.0)
         count = rng.poisson(rate * lifetime / 30.0)
@@ -490,10 +559,23 @@ def _true_logit(cfg: GeneratorConfig, acc: dict, lead: dict, pre: dict) -> np.nd
     month = _snapshot_months(lead)
     season = cfg.season_amplitude * np.cos(2 * np.pi * (month % 3 - 2) / 3)
     logit = cfg.intercept + fit + intent - 1.0 * ~served + season
-    logit = logit + _shift(cfg, lead, industry)
+    logit = logit + _shift(cfg, lead, industry) + _drift(cfg, lead, month)
     logit = np.where(acc["competitor"][a], -4.5, logit)
     logit = np.where(np.isin(lead["persona_name"], ("student", "job_seeker")), np.minimum(logit, -3.5), logit)
+    if cfg.no_signal:  # the same chance for every deal: the base rate of the mechanism above
+        rate = float(np.mean(1.0 / (1.0 + np.exp(-logit))))
+        logit = np.full(n, np.log(rate / (1 - rate)))
     return logit
+
+
+def _drift(cfg: GeneratorConfig, lead: dict, month: np.ndarray) -> np.ndarray:
+    """Extra log-odds of the drift scenarios: a trend over time, a yearly cycle, new lead sources."""
+    out = lead["source_extra"].copy()
+    if cfg.intercept_trend:
+        out += cfg.intercept_trend * lead["snapshot_days"] / lead["span_days"]
+    if cfg.annual_amplitude:
+        out += cfg.annual_amplitude * np.cos(2 * np.pi * (month - 12) / 12)
+    return out
 
 
 def _shift(cfg: GeneratorConfig, lead: dict, industry: np.ndarray) -> np.ndarray:

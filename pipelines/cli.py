@@ -72,6 +72,7 @@ app = typer.Typer(
         "  leadscore demo                                   # the whole flow on built-in synthetic data\n\n"
         "  leadscore generate --accounts 5000 --months 24 --seed 7 --out data/synthetic\n\n"
         "  leadscore validate --input data/synthetic --quarantine quarantine.csv\n\n"
+        "  leadscore evaluate --input data/synthetic --out-of-time --output results.json\n\n"
         f"{EXIT_CODES_HELP}"
     ),
     no_args_is_help=True,
@@ -118,22 +119,42 @@ def generate(
     ] = "2026-10-01",
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     dirty_rows: Annotated[int, typer.Option(help="Plant this many rows of each data defect.")] = 0,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="A drift scenario for backtests: base_rate_shift, concept_shift, numeric_trend, new_levels, "
+            "seasonality or no_signal (default: none, the demo data's stable mechanism)."
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic CRM history whose conversion mechanism is known.
 
     The folder gets accounts, leads, activities and deals in the data contract's shape, and truth with each
     deal's true conversion probability (for the oracle AUC).
 
+    Scenarios change the mechanism over the history: base_rate_shift (the win rate climbs), concept_shift
+    (manufacturing starts converting from mid-history), numeric_trend (activity grows out of the early
+    range), new_levels (new lead sources appear late), seasonality (a yearly cycle), no_signal (every deal
+    has the same chance, whatever its features). Truth is written for each.
+
     Examples:
 
       leadscore generate --accounts 16700 --months 12 --seed 1 --out /tmp/big
 
+      leadscore generate --accounts 3000 --scenario concept_shift --out /tmp/concept
+
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
-    from features.synthetic import GeneratorConfig
+    from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
     from pipelines.generate import run_generate
 
     cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            raise typer.BadParameter(
+                f"unknown scenario; choose one of {', '.join(SCENARIOS)}", param_hint="--scenario"
+            )
+        cfg = scenario_config(scenario, cfg)
     history = run_generate(cfg, out, fmt)
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
@@ -277,6 +298,135 @@ def gate_exit_code(decision) -> int:
     if decision is None or decision.promote:
         return exit_codes.OK
     return exit_codes.EVIDENCE_BROKEN if decision.status == "evidence_broken" else exit_codes.NOT_PROMOTED
+
+
+@app.command()
+def evaluate(
+    input_dir: Annotated[
+        str, typer.Option("--input", help=INPUT_HELP + " With --source-spec: a flat export file.")
+    ],
+    source_spec: Annotated[
+        str | None,
+        typer.Option(
+            help="--input is a flat lead export (CSV/Parquet) described by this spec (file or shipped name)."
+        ),
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option(help="Stratified K-fold over the labelled rows in input order (default 5).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="With --folds: StratifiedKFold's random_state.")] = 0,
+    out_of_time: Annotated[
+        bool, typer.Option("--out-of-time", help="Train on the earliest rows by time, test on the latest.")
+    ] = False,
+    rolling: Annotated[
+        int | None,
+        typer.Option(help="N consecutive test windows at the end, each trained only on earlier rows."),
+    ] = None,
+    test_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="With --out-of-time / --rolling: the latest share of rows tested (default evaluate.test_fraction)."
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write every fold's metrics here as JSON.")] = None,
+    truth: TruthFile = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
+    input_table: InputTables = None,
+    query: InputQueries = None,
+) -> None:
+    """Backtest leadscore's default pipeline against baselines on the same folds, before trusting it.
+
+    Labelled rows are the mature closed deals (CRM tables) or the labelled rows of a flat export. Each
+    fold trains leadscore's default pipeline, the points model (CRM tables), logistic regression,
+    HistGradientBoosting, default LightGBM and default CatBoost (when installed: pip install -e .[bench])
+    on the fold's training rows only, and reports ROC AUC, PR AUC, log loss and ECE on its test rows, per
+    fold and on average; with --truth, also the oracle (the synthetic data's true probabilities).
+    A fold whose test rows hold one class is skipped and said; a contender that refuses to train
+    (not enough data, no learnable signal) is recorded for that fold.
+
+    Examples:
+
+      leadscore evaluate --input data/crm --folds 5 --seed 0
+
+      leadscore evaluate --input data/synthetic --truth data/synthetic/truth.parquet --out-of-time --output results.json
+
+      leadscore evaluate --input data/crm --rolling 4 --test-fraction 0.4
+
+      leadscore evaluate --input Leads.csv --source-spec x_education --folds 5 --output xedu.json
+    """
+    from pipelines.console import progress
+    from pipelines.evaluate import (
+        FoldPlan,
+        NoTimeColumnError,
+        crm_data,
+        flat_data,
+        print_report,
+        run_evaluate,
+        write_results,
+    )
+    from pipelines.io import read_frame
+    from pipelines.sources import describe_source
+
+    plan = _fold_plan(folds, seed, out_of_time, rolling, test_fraction)
+    if source_spec and truth:
+        raise typer.BadParameter(
+            "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
+        )
+    with expected_failures():
+        cfg = _config(config, set_)
+        if plan.folds == 0 and test_fraction is None:
+            plan = FoldPlan(windows=plan.windows, test_fraction=cfg.evaluate.test_fraction)
+        if source_spec:
+            from pipelines.settings import load_source_spec
+
+            data = flat_data(read_frame(Path(input_dir)), load_source_spec(source_spec))
+        else:
+            tables = _read_input(input_dir, input_table, query)
+            data = crm_data(tables, cfg, read_frame(truth) if truth else None)
+        try:
+            report = run_evaluate(data, plan, cfg, source=describe_source(input_dir), progress=progress)
+        except NoTimeColumnError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(exit_codes.USAGE) from error
+        if output is not None:
+            write_results(report, output)
+    print_report(report)
+    if output is not None:
+        console.print(f"wrote {output}")
+
+
+def _fold_plan(
+    folds: int | None, seed: int, out_of_time: bool, rolling: int | None, test_fraction: float | None
+):
+    """The fold plan of the command line; BadParameter (exit 2) for a contradictory or impossible one."""
+    from pipelines.evaluate import FoldPlan
+
+    asked = [
+        name
+        for name, on in (
+            ("--folds", folds is not None),
+            ("--out-of-time", out_of_time),
+            ("--rolling", rolling is not None),
+        )
+        if on
+    ]
+    if len(asked) > 1:
+        raise typer.BadParameter(
+            f"choose one of --folds, --out-of-time and --rolling, not {' and '.join(asked)}"
+        )
+    if test_fraction is not None and not 0 < test_fraction < 1:
+        raise typer.BadParameter("must be between 0 and 1, e.g. 0.2", param_hint="--test-fraction")
+    if out_of_time or rolling is not None:
+        if rolling is not None and rolling < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--rolling")
+        return FoldPlan(windows=rolling or 1, test_fraction=test_fraction or 0.2)
+    if test_fraction is not None:
+        raise typer.BadParameter("--test-fraction goes with --out-of-time or --rolling, not with --folds")
+    k = 5 if folds is None else folds
+    if k < 2:
+        raise typer.BadParameter("must be at least 2", param_hint="--folds")
+    return FoldPlan(folds=k, seed=seed)
 
 
 @app.command()

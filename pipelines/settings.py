@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
 from features.flat import SourceSpec
+from models.backtest import BacktestConfig
 from models.config import ModelConfig
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -109,6 +110,7 @@ class PipelineConfig(BaseModel):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    evaluate: BacktestConfig = Field(default_factory=BacktestConfig)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,294 @@
+"""Job: backtest leadscore's default pipeline against baselines on the same folds (`leadscore evaluate`).
+
+Reads top to bottom: labelled rows (closed mature deals of CRM tables, or a flat export's labelled rows)
+-> folds (stratified k-fold, out of time, or rolling) -> every contender per fold -> metrics per fold and
+on average -> a console table and an atomic JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.build import CATEGORICAL_FEATURES, feature_groups
+from features.flat import SourceSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from models.backtest import (
+    BacktestData,
+    Fold,
+    FoldResult,
+    check_enough_labels,
+    contenders_for,
+    evaluate_fold,
+    kfold_folds,
+    mean_metrics,
+    rolling_folds,
+)
+from pipelines.io import InputError, atomic_path
+from pipelines.settings import PipelineConfig
+
+
+class NoTimeColumnError(ValueError):
+    """A time-ordered backtest was asked of data without a time column (a command-line mistake)."""
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """How to cut folds: `folds` > 0 for stratified k-fold, else `windows` time-ordered test windows
+    (1 = out of time)."""
+
+    folds: int = 0
+    seed: int = 0
+    windows: int = 0
+    test_fraction: float = 0.2
+
+    @property
+    def mode(self) -> str:
+        if self.folds:
+            return "kfold"
+        return "out_of_time" if self.windows == 1 else "rolling"
+
+    def describe(self) -> str:
+        if self.folds:
+            return f"stratified {self.folds}-fold (seed {self.seed})"
+        if self.windows == 1:
+            return f"out of time (latest {self.test_fraction:.0%} tested)"
+        return f"rolling, {self.windows} windows (latest {self.test_fraction:.0%} tested)"
+
+
+@dataclass
+class BacktestReport:
+    plan: FoldPlan
+    counts: dict[str, int]
+    contenders: list[str]
+    results: list[FoldResult]
+    mean: dict[str, dict[str, float]]
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _finite(
+            {
+                "source": self.source,
+                "mode": self.plan.mode,
+                "plan": self.plan.describe(),
+                "folds_asked": self.plan.folds or self.plan.windows,
+                "seed": self.plan.seed if self.plan.folds else None,
+                "test_fraction": None if self.plan.folds else self.plan.test_fraction,
+                "labelled": self.counts,
+                "contenders": self.contenders,
+                "folds": [result.summary() for result in self.results],
+                "mean": self.mean,
+                "notes": self.notes,
+            }
+        )
+
+
+def _finite(value: Any) -> Any:
+    """NaN -> None, so the JSON is standard."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# Labelled rows -------------------------------------------------------------------------------------------
+
+
+def crm_data(
+    tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None = None
+) -> BacktestData:
+    """Mature closed deals as training builds them (contract, features at creation, ICP guardrail)."""
+    from pipelines.train import training_data
+
+    data = training_data(tables, cfg, truth)
+    groups = feature_groups(cfg.features)
+    names = groups["fit"] + groups["intent"]
+    return BacktestData(
+        frame=data.frame,
+        y=data.y,
+        feature_names=names,
+        categorical=[c for c in CATEGORICAL_FEATURES if c in names],
+        times=data.frame["snapshot_at"].reset_index(drop=True),
+        true_probability=data.true_probability,
+        with_points=True,
+    )
+
+
+def flat_data(rows: pd.DataFrame, spec: SourceSpec) -> BacktestData:
+    """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column."""
+    try:
+        features, label = build_flat_features(rows, spec)
+    except ValueError as error:  # a column the spec names is missing, or a label is empty
+        raise InputError(f"{error}; fix the export or the source spec") from error
+    if label is None:
+        raise InputError(f"source {spec.name!r}: the export has no label column {spec.label_column!r}")
+    id_name = spec.feature_name(spec.id_column)
+    times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else None
+    frame = features.assign(
+        lead_id=features[id_name].astype("str"),
+        snapshot_at=times if times is not None else pd.NaT,
+        account_id=features[id_name],
+    )
+    groups = flat_feature_groups(spec)
+    names = groups["fit"] + groups["intent"]
+    return BacktestData(
+        frame=frame,
+        y=label.to_numpy(dtype=int),
+        feature_names=names,
+        categorical=[c for c in flat_categorical_features(spec) if c in names],
+        times=times,
+        with_points=False,
+    )
+
+
+# Folds and the run ---------------------------------------------------------------------------------------
+
+
+def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[Fold]:
+    """The folds of the plan, after checking the data can give them (InsufficientDataError names counts)."""
+    model = cfg.model
+    if plan.folds:
+        check_enough_labels(data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost)
+        return kfold_folds(data.y, plan.folds, plan.seed)
+    what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
+    if data.times is None:
+        raise NoTimeColumnError(
+            f"{what} needs a time per row, and these data have none (the source spec has no "
+            "timestamp_column); use --folds K for stratified folds instead"
+        )
+    missing = int(pd.isna(data.times).sum())
+    if missing:
+        raise InputError(
+            f"{missing} of {len(data.times)} labelled rows have no readable time in the timestamp column; "
+            f"{what} needs one on every row: fix or drop those rows, or use --folds K"
+        )
+    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
+    try:
+        return rolling_folds(data.times, plan.windows, plan.test_fraction)
+    except ValueError as error:
+        from models.gate import InsufficientDataError
+
+        raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
+
+
+Progress = Callable[[Iterable[Fold], str, int], Iterator[Fold]]
+
+
+def run_evaluate(
+    data: BacktestData,
+    plan: FoldPlan,
+    cfg: PipelineConfig,
+    *,
+    source: str = "",
+    progress: Progress | None = None,
+) -> BacktestReport:
+    """Every fold of the plan, every contender on each; metrics per fold and their means."""
+    folds = make_folds(data, plan, cfg)
+    contenders = contenders_for(data, cfg.evaluate)
+    notes = []
+    if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
+        notes.append("CatBoost is not installed (pip install -e .[bench]): left out")
+    iterator: Iterable[Fold] = (
+        progress(folds, f"{plan.describe()}", len(folds)) if progress is not None else folds
+    )
+    results = [evaluate_fold(data, fold, cfg.model, cfg.evaluate, contenders) for fold in iterator]
+    for result in results:
+        if result.skipped:
+            notes.append(f"{result.fold.name} skipped: {result.skipped}")
+        for name, reason in result.refused.items():
+            notes.append(f"{result.fold.name}: {name} refused to train: {reason}")
+    return BacktestReport(
+        plan=plan,
+        counts=data.counts(),
+        contenders=contenders,
+        results=results,
+        mean=mean_metrics(results),
+        source=source,
+        notes=notes,
+    )
+
+
+# Output --------------------------------------------------------------------------------------------------
+
+
+def write_results(report: BacktestReport, path: Path) -> Path:
+    """The report as JSON, written atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return path
+
+
+def mean_table(report: BacktestReport) -> pd.DataFrame:
+    """One row per contender: mean ROC AUC (and its spread), PR AUC, log loss, ECE, folds counted, and the
+    AUC of every fold."""
+    rows = []
+    for name in report.contenders:
+        mean = report.mean.get(name)
+        per_fold = [
+            f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-"
+            for r in report.results
+            if not r.skipped
+        ]
+        rows.append(
+            {
+                "contender": name,
+                "roc_auc": mean["roc_auc"] if mean else float("nan"),
+                "auc_std": mean["roc_auc_std"] if mean else float("nan"),
+                "pr_auc": mean["pr_auc"] if mean else float("nan"),
+                "log_loss": mean["log_loss"] if mean else float("nan"),
+                "ece": mean["ece"] if mean else float("nan"),
+                "folds": int(mean["folds"]) if mean else 0,
+                "AUC per fold": ", ".join(per_fold),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fold_table(report: BacktestReport) -> pd.DataFrame:
+    """One row per fold: its size, its test window when cut by time, and its status."""
+    rows = []
+    for result in report.results:
+        fold = result.fold
+        row: dict[str, Any] = {
+            "fold": fold.name,
+            "train rows": len(fold.train),
+            "test rows": len(fold.test),
+            "test won share": result.test_won_share,
+        }
+        if fold.test_start is not None and fold.test_end is not None:
+            row["test window"] = f"{fold.test_start:%Y-%m-%d} .. {fold.test_end:%Y-%m-%d}"
+        row["status"] = "skipped" if result.skipped else ("ok" if not result.refused else "some refused")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def print_report(report: BacktestReport) -> None:
+    """The folds, the contenders' means (with each fold's AUC) and what was skipped or refused."""
+    from pipelines.console import console, frame_table
+
+    counts = report.counts
+    console.print(
+        f"{report.source or 'data'}: {counts['rows']:,} labelled rows ({counts['won']:,} won, "
+        f"{counts['lost']:,} lost); {report.plan.describe()}"
+    )
+    console.print(frame_table(fold_table(report), title="folds"))
+    console.print(
+        frame_table(
+            mean_table(report),
+            title="mean over folds (ROC AUC and PR AUC rank; log loss and ECE of the probabilities)",
+        )
+    )
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/yellow]")

@@ -1,0 +1,153 @@
+"""`leadscore evaluate` end to end through the CLI, and `leadscore generate --scenario`."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import StratifiedKFold
+from typer.testing import CliRunner
+
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.io import write_tables
+from tests.features.test_flat import x_education_fixture
+
+runner = CliRunner()
+FAST = [
+    "--set",
+    "model.lightgbm.num_threads=1",
+    "--set",
+    "model.lightgbm.learning_rate=0.1",
+    "--set",
+    "evaluate.baseline_iterations=20",
+    "--set",
+    "evaluate.contenders=[leadscore, points_model, logistic_regression, lightgbm_default]",
+]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def crm(small_history, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crm")
+    write_tables({**small_history.tables(), "truth": small_history.truth}, folder)
+    return folder
+
+
+def _export(n: int) -> pd.DataFrame:
+    frame = x_education_fixture(n)
+    frame.loc[frame["Converted"] == 1, "Total Time Spent on Website"] += 900  # a learnable signal
+    return frame
+
+
+def test_out_of_time_on_crm_tables_writes_every_contender_and_the_oracle(crm, tmp_path):
+    out = tmp_path / "results.json"
+    args = ["evaluate", "--input", str(crm), "--truth", str(crm / "truth.parquet"), "--out-of-time"]
+    result = runner.invoke(app, [*args, "--output", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["mode"] == "out_of_time" and len(report["folds"]) == 1
+    fold = report["folds"][0]
+    assert fold["status"] == "ok" and fold["n_train"] + fold["n_test"] == report["labelled"]["rows"]
+    assert set(fold["metrics"]) == {
+        "leadscore",
+        "points_model",
+        "logistic_regression",
+        "lightgbm_default",
+        "oracle",
+    }
+    assert report["mean"]["leadscore"]["roc_auc"] > 0.65
+    assert report["mean"]["oracle"]["roc_auc"] > report["mean"]["points_model"]["roc_auc"]
+    assert "leadscore" in result.output and "oracle" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # written atomically, nothing left over
+
+
+def test_rolling_windows_on_crm_tables_follow_each_other(crm, tmp_path):
+    out = tmp_path / "rolling.json"
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--input",
+            str(crm),
+            "--rolling",
+            "2",
+            "--test-fraction",
+            "0.3",
+            "--output",
+            str(out),
+            *FAST,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    folds = json.loads(out.read_text())["folds"]
+    assert [f["fold"] for f in folds] == ["window 1", "window 2"]
+    assert folds[0]["test_end"] < folds[1]["test_start"]
+    assert folds[1]["n_train"] == folds[0]["n_train"] + folds[0]["n_test"]  # the second trains on the first
+
+
+def test_kfold_on_a_flat_export_uses_scikit_learns_folds(tmp_path):
+    export = tmp_path / "Leads.csv"
+    frame = _export(600)
+    frame.to_csv(export, index=False)
+    out = tmp_path / "kfold.json"
+    args = ["evaluate", "--input", str(export), "--source-spec", "x_education", "--folds", "3", "--seed", "1"]
+    result = runner.invoke(app, [*args, "--output", str(out), *FAST, "--set", "model.min_won=20"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    y = frame["Converted"].to_numpy()
+    expected = [len(test) for _, test in StratifiedKFold(3, shuffle=True, random_state=1).split(frame, y)]
+    assert [f["n_test"] for f in report["folds"]] == expected
+    assert "points_model" not in report["contenders"] and "oracle" not in report["contenders"]
+    assert all(f["metrics"]["leadscore"]["roc_auc"] > 0.7 for f in report["folds"])
+
+
+def test_out_of_time_on_data_without_times_exits_2_with_a_sentence(tmp_path):
+    export = tmp_path / "Leads.csv"
+    _export(300).to_csv(export, index=False)
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(export), "--source-spec", "x_education", "--out-of-time", *FAST]
+    )
+    assert result.exit_code == exit_codes.USAGE
+    assert "needs a time per row" in _flat(result.output) and "--folds" in result.output
+
+
+def test_too_little_labelled_data_for_the_folds_exits_4_naming_the_counts(tmp_path):
+    export = tmp_path / "Leads.csv"
+    _export(30).to_csv(export, index=False)
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(export), "--source-spec", "x_education", "--folds", "5"]
+    )
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA
+    assert "10 won and 20 lost" in _flat(result.output)
+
+
+def test_contradictory_modes_are_a_command_line_error(crm):
+    result = runner.invoke(app, ["evaluate", "--input", str(crm), "--folds", "3", "--out-of-time"])
+    assert result.exit_code == exit_codes.USAGE
+    assert "choose one of" in _flat(result.output)
+
+
+def test_generate_a_scenario_writes_its_truth(tmp_path):
+    out = tmp_path / "no_signal"
+    args = ["generate", "--accounts", "300", "--months", "12", "--scenario", "no_signal", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    truth = pd.read_parquet(out / "truth.parquet")
+    assert len(truth) == len(pd.read_parquet(out / "deals.parquet"))
+    assert np.ptp(truth["true_probability"].to_numpy()) < 1e-12
+    bad = runner.invoke(app, ["generate", "--scenario", "earthquake", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == exit_codes.USAGE and "concept_shift" in _flat(bad.output)
+
+
+def test_an_export_missing_a_spec_column_exits_3_naming_it(tmp_path):
+    export = tmp_path / "Leads.csv"
+    _export(100).drop(columns=["Lead Origin"]).to_csv(export, index=False)
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(export), "--source-spec", "x_education", "--folds", "3"]
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT
+    assert "Lead Origin" in _flat(result.output)
