@@ -307,11 +307,13 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
         return f"{leads} has no rows (a header at most); export the leads again"
     if quarantined == read:
         return f"all {read:,} leads were quarantined: {main_causes(result.quarantine)}"
-    closed = read - quarantined
-    return (
-        f"of {read:,} leads, {quarantined:,} were quarantined and {closed:,} already have a closed deal"
-        + (f" (quarantine: {main_causes(result.quarantine)})" if quarantined else "")
+    not_scored = ", ".join(
+        f"{status.removeprefix('not scored: ')}: {leads:,}"
+        for status, leads in result.accounting.itertuples(index=False)
+        if str(status).startswith("not scored") and leads
     )
+    causes = f" ({main_causes(result.quarantine)})" if quarantined else ""
+    return f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored ({not_scored})"
 
 
 def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
