@@ -57,10 +57,11 @@ def hostile_tables() -> dict[str, pd.DataFrame]:
     - a new lead whose email reaches the same mailbox as an open lead (the duplicate rule);
     - a copy of a lead with a lost deal under a new id and mailbox, its deal copied too (never scored).
     """
-    history = generate_history(GeneratorConfig(accounts=45, months=12, seed=11, dirty_rows=2))
+    history = generate_history(GeneratorConfig(accounts=15, months=12, seed=11, dirty_rows=2))
     tables = {name: frame.copy() for name, frame in history.tables().items()}
     leads, deals = tables["leads"], tables["deals"]
-    open_lead = leads[~leads["lead_id"].isin(deals["lead_id"])].iloc[0]
+    valid = validate_tables(tables, as_of=AS_OF).valid["leads"]["lead_id"]
+    open_lead = leads[~leads["lead_id"].isin(deals["lead_id"]) & leads["lead_id"].isin(valid)].iloc[0]
     lost = deals[deals["outcome"] == "lost"].iloc[0]
     lost_lead = leads[leads["lead_id"] == lost["lead_id"]].iloc[0]
     repeated = leads.iloc[[3]].assign(email="someone.else@elsewhere.example")
