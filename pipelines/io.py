@@ -75,7 +75,9 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
     with open(path, encoding=encoding, newline="") as handle:
         header = handle.readline()
     if not header.strip():
-        raise InputError(f"{path}: the first line is empty, expected the column names; export the table again")
+        raise InputError(
+            f"{path}: the first line is empty, expected the column names; export the table again"
+        )
     counts = {d: header.count(d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equal counts: comma
     if counts[delimiter] == 0:
@@ -114,9 +116,7 @@ def normalise_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """The contract's column names for columns that differ only in case or surrounding spaces."""
     known = set(TABLE_COLUMNS.get(table, ()))
     renames = {
-        c: str(c).strip().lower()
-        for c in frame.columns
-        if c not in known and str(c).strip().lower() in known
+        c: str(c).strip().lower() for c in frame.columns if c not in known and str(c).strip().lower() in known
     }
     return frame.rename(columns=renames) if renames else frame
 
@@ -133,7 +133,8 @@ def _unreadable(path: Path, error: Exception) -> InputError:
 
 def _read_csv(path: Path, table: str | None, **options):
     found = csv_format(path)
-    text = {"dtype": "str"} if table else {}  # CRM tables as written: ids keep leading zeros; the contract coerces
+    # CRM tables as written (ids keep leading zeros); the contract coerces each column.
+    text = {"dtype": "str"} if table else {}
     return pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, **text, **options)
 
 
@@ -150,14 +151,23 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)
+            frame = normalise_columns(frame, table) if table else frame
             for column in DATETIME_COLUMNS:
                 if column in frame.columns:
-                    frame[column] = pd.to_datetime(frame[column], errors="coerce")
+                    frame[column] = _datetimes_or_text(frame[column])
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
         raise _unreadable(path, error) from error
     return normalise_columns(frame, table) if table else frame
+
+
+def _datetimes_or_text(values: pd.Series) -> pd.Series:
+    """Timestamps parsed; a column pandas refuses as a whole (mixed UTC offsets) stays text for the contract."""
+    try:
+        return pd.to_datetime(values, errors="coerce")
+    except ValueError:
+        return values
 
 
 def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:

@@ -290,7 +290,9 @@ def check_scoreable(result: ScoreResult, output: Path | None, leads: str = "the 
     why = nothing_to_score_reason(result, leads)
     if why is None:
         return
-    kept = f"the previous {output} is kept" if output is not None and output.exists() else "nothing was written"
+    kept = (
+        f"the previous {output} is kept" if output is not None and output.exists() else "nothing was written"
+    )
     where = ""
     if output is not None and len(result.quarantine):
         failed = write_frame(result.quarantine, failed_quarantine_path_for(output))

@@ -296,7 +296,9 @@ def run_score_streaming(
         if read != counts["scored"] + counts["quarantined"] + counts["closed"]:
             raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
         summary = pd.concat(ranks, ignore_index=True) if ranks else None
-        result = ScoreResult(scores=pd.DataFrame(), quarantine=quarantine, accounting=accounting, grades=summary)
+        result = ScoreResult(
+            scores=pd.DataFrame(), quarantine=quarantine, accounting=accounting, grades=summary
+        )
         check_scoreable(result, output, str(inputs["leads"]))
         remove_stale_staged(output)
         staged = staged_path(output)

@@ -125,7 +125,9 @@ def test_outputs_do_not_depend_on_the_part_size(tmp_path, crm, scorer, hostile_t
         )
     whole_scores, whole_quarantine, whole_manifest, _ = outputs[10**6]
     for size, (scores, quarantine, manifest, _) in outputs.items():
-        pd.testing.assert_frame_equal(scores, whole_scores, check_exact=True, obj=f"scores at part size {size}")
+        pd.testing.assert_frame_equal(
+            scores, whole_scores, check_exact=True, obj=f"scores at part size {size}"
+        )
         assert quarantine == whole_quarantine, f"quarantine at part size {size}"
         assert manifest["leads"] == whole_manifest["leads"], size
     read, scored, quarantined, not_scored = accounted(whole_manifest)
@@ -222,8 +224,6 @@ def test_nothing_to_score_keeps_the_previous_run(tmp_path, crm, cli, case, as_of
 
 
 # --- 3. unreadable input and bad arguments: exit 3 (or 2) and a sentence -------------------------------------
-
-
 
 
 def test_a_zero_byte_csv_names_the_file(tmp_path, crm, cli):
@@ -452,4 +452,6 @@ def test_detected_formats_round_trip_through_read_tables(tmp_path, hostile_table
     tables = io.read_tables(folder)
     assert list(tables["deals"].columns) == list(hostile_tables["deals"].columns)
     assert len(tables["deals"]) == len(hostile_tables["deals"])
-    assert np.array_equal(tables["deals"]["deal_id"].to_numpy(), hostile_tables["deals"]["deal_id"].to_numpy())
+    assert np.array_equal(
+        tables["deals"]["deal_id"].to_numpy(), hostile_tables["deals"]["deal_id"].to_numpy()
+    )
