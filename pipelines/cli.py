@@ -159,13 +159,12 @@ def validate(
 
     Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
     """
-    import pandas as pd
-
     from pipelines.validate import quarantine_summary, run_validate
 
+    when = _as_of(as_of) if as_of else None
     with expected_failures():
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, pd.Timestamp(as_of) if as_of else None, quarantine)
+        result = run_validate(tables, when, quarantine)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(

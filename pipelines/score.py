@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.scorer import LeadScorer
+from models.scorer import SCORE_COLUMNS, LeadScorer
 from pipelines.console import progress
 from pipelines.io import (
     InputError,
@@ -124,7 +124,11 @@ def run_score(
             raise ValueError("the spark engine needs the model URI")
         scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
     elif engine == "pandas":
-        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
+        scored = (
+            score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
+            if len(to_score)
+            else pd.DataFrame(columns=list(SCORE_COLUMNS))  # nothing to score: the model is not called
+        )
     else:
         raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
     scores = rank(scored)

@@ -24,6 +24,7 @@ from pipelines import exit_codes, io
 from pipelines.cli import app
 from pipelines.io import PARTS_PREFIX, write_tables
 from pipelines.score import (
+    NothingToScore,
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
@@ -291,10 +292,26 @@ def test_column_names_in_other_case_or_with_spaces_are_matched(
     pd.testing.assert_frame_equal(pd.read_parquet(output), clean_scores)
 
 
-def test_as_of_that_is_not_a_date_is_a_bad_command_line(tmp_path, crm, cli):
-    result = cli("score", "--input", str(crm), "--as-of", "banana", "--output", str(tmp_path / "s.parquet"))
+@pytest.mark.parametrize("command", ["score", "validate"])
+def test_as_of_that_is_not_a_date_is_a_bad_command_line(tmp_path, crm, cli, command):
+    args = ["--input", str(crm), "--as-of", "banana"]
+    result = cli(command, *args, *(["--output", str(tmp_path / "s.parquet")] if command == "score" else []))
     assert result.exit_code == exit_codes.USAGE
     assert "'banana' is not a date" in flat(result.output) and "--as-of 2026-10-01" in flat(result.output)
+
+
+@pytest.mark.parametrize("case", ["thousands separators", "header-only leads"])
+def test_nothing_to_score_in_memory_keeps_the_previous_run(tmp_path, crm, scorer, case):
+    output = tmp_path / "out" / "scores.csv"
+    run_score(scorer, io.read_tables(crm), AS_OF, output)
+    before = _published(output)
+    (_with_thousands_separators if case == "thousands separators" else _header_only_leads)(crm)
+    with pytest.raises(NothingToScore, match="nothing to score") as raised:
+        run_score(scorer, io.read_tables(crm), AS_OF, output)
+    assert _published(output) == before
+    counts = raised.value.result.accounting.set_index("status")["leads"]
+    assert counts["read"] == counts["quarantined"] + counts["not scored: deal already closed"]
+    assert counts["scored"] == 0
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
