@@ -331,9 +331,10 @@ def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
         roots.drop_duplicates(["table", "row", "column", "check"])
         .groupby(["table", "column", "check"], sort=False)
         .agg(rows=("row", "size"), value=("value", "first"), reason=("reason", "first"))
-        .sort_values("rows", ascending=False, kind="stable")
-        .head(top)
         .reset_index()
+        .assign(lead_side=lambda f: f["table"].isin(["accounts", "leads"]))  # what keeps leads from a score
+        .sort_values(["lead_side", "rows"], ascending=False, kind="stable")
+        .head(top)
     )
     hints = {
         "not after as_of": " (is --as-of before the data?)",
