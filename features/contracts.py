@@ -11,15 +11,22 @@ Order of work per table:
 4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
 
 Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12"),
-timestamps naive UTC `datetime64` (tz-aware input is converted to UTC, then the tz dropped; the unit is
-whatever pandas chose), employee_count, annual_revenue and amount `float64`, other text `str`.
+timestamps naive UTC `datetime64` through `features.dates.parse_timestamps` (ISO 8601, or the format named
+for the column in `DateFormats`; dates in any other format stop the table with `ContractError`; tz-aware input
+is converted to UTC, then the tz dropped; the unit is whatever pandas chose), the accounts' country an ISO
+alpha-2 code (`features.countries`), employee_count, annual_revenue and amount `float64`, other text `str`.
+
+With `as_of`, a lead or deal created after it did not exist yet: it is neither valid nor quarantined but
+counted as "not created yet" (`ValidationResult.not_created`), and so are the activities and deals of such a
+lead. A lead whose deal was quarantined and may have closed (anything but a clean open deal, or a deal closed
+after `as_of`) is quarantined with it: its status is unknown, so it must never be scored as open.
 Extra columns are kept untouched. Duplicate ids: the first occurrence in input order is kept, later ones are
 quarantined, whether or not the first one is itself valid.
 """
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,10 +35,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
-from pandas.tseries.api import guess_datetime_format
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
+from features.countries import alpha2_countries
+from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, parse_timestamps
 from features.vocab import ACTIVITY_TYPES, LOST_REASONS, OUTCOMES, TABLE_COLUMNS, TABLE_KEYS, TABLES
 
 QUARANTINE_COLUMNS = ("table", "row", "key", "column", "check", "value", "reason")
@@ -43,6 +51,7 @@ CLOSED_OUTCOMES = ("won", "lost")
 CHECK_REASONS = {
     "parse(datetime)": "{column} could not be read as a date and time.",
     "parse(number)": "{column} could not be read as a finite number.",
+    "iso country": "{column} is not a country name or ISO 3166 code; write its two-letter code, e.g. US or DE.",
     "not_null": "{column} is required but missing.",
     "unique": "{column} repeats the id of an earlier row; the first occurrence is kept.",
     "ge(1)": "{column} must be at least 1.",
@@ -59,6 +68,10 @@ CHECK_REASONS = {
     "references unknown account": "account_id does not match any account.",
     "parent lead quarantined": "The lead this row belongs to was quarantined.",
     "parent account quarantined": "The account this row belongs to was quarantined.",
+    "deal quarantined": (
+        "A deal of this lead was quarantined and may have closed (won or lost), so the lead cannot count as "
+        "open; fix that deal row."
+    ),
 }
 
 
@@ -70,7 +83,7 @@ class AccountingError(AssertionError):
     """Rows were lost: read != valid + quarantined for some table (a bug, never a data problem)."""
 
 
-Kind = Literal["id", "text", "timestamp", "number"]
+Kind = Literal["id", "text", "timestamp", "number", "country"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "industry": _Field("text"),
         "employee_count": _Field("number", checks=(_check(pa.Check.ge, 1, name="ge(1)"),)),
         "annual_revenue": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"),)),
-        "country": _Field("text"),
+        "country": _Field("country"),
         "tech_stack": _Field("text"),
         "created_at": _Field("timestamp"),
     },
@@ -134,8 +147,13 @@ _FIELDS: dict[str, dict[str, _Field]] = {
     },
 }
 assert {t: tuple(f) for t, f in _FIELDS.items()} == TABLE_COLUMNS
+assert {t: tuple(c for c, f in fs.items() if f.kind == "timestamp") for t, fs in _FIELDS.items()} == (
+    TIMESTAMP_COLUMNS
+)
+# The column saying when a row came into existence: after as_of, the row is "not created yet".
+_CREATED = {"leads": "created_at", "deals": "created_at"}
 
-_PANDERA_DTYPE = {"id": str, "text": str, "timestamp": pa.DateTime, "number": float}
+_PANDERA_DTYPE = {"id": str, "text": str, "timestamp": pa.DateTime, "number": float, "country": str}
 
 
 def _deal_row_checks() -> tuple[tuple[pa.Check, str], ...]:
@@ -180,7 +198,8 @@ def _as_of_timestamp(as_of) -> pd.Timestamp | None:
 def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSchema:
     """The pandera schema of one table, for frames already coerced (see module docstring).
 
-    With `as_of`, every timestamp column also checks "not after as_of".
+    With `as_of`, every timestamp column also checks "not after as_of", except the creation time of leads and
+    deals (such rows are not created yet, see the module docstring).
     """
     _known_table(name)
     as_of = _as_of_timestamp(as_of)
@@ -188,7 +207,7 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
     columns = {}
     for column, field in _FIELDS[name].items():
         checks = list(field.checks)
-        if field.kind == "timestamp" and as_of is not None:
+        if field.kind == "timestamp" and as_of is not None and _CREATED.get(name) != column:
             checks.append(_check(pa.Check.le, as_of, name="not after as_of"))
         columns[column] = pa.Column(
             _PANDERA_DTYPE[field.kind],
@@ -203,14 +222,17 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """Valid rows per table (coerced, index reset), the quarantine, and how many rows were read."""
+    """Valid rows per table (coerced, index reset), the quarantine, how many rows were read, and how many were
+    created after as_of (neither valid nor quarantined)."""
 
     valid: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     read: dict[str, int]
+    not_created: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def counts(self) -> pd.DataFrame:
-        """Per table: rows read, valid, quarantined (distinct input rows), and whether they add up."""
+        """Per table: rows read, valid, quarantined (distinct input rows), not created yet, and whether they
+        add up."""
         tables = [t for t in TABLES if t in self.read]
         quarantined = self.quarantine.drop_duplicates(["table", "row"])["table"].value_counts()
         counts = pd.DataFrame(
@@ -219,13 +241,15 @@ class ValidationResult:
                 "read": [self.read[t] for t in tables],
                 "valid": [len(self.valid[t]) for t in tables],
                 "quarantined": [int(quarantined.get(t, 0)) for t in tables],
+                "not created yet": [self.not_created.get(t, 0) for t in tables],
             }
         )
-        counts["accounted"] = counts["read"] == counts["valid"] + counts["quarantined"]
+        added = counts["valid"] + counts["quarantined"] + counts["not created yet"]
+        counts["accounted"] = counts["read"] == added
         return counts
 
     def assert_accounted(self) -> None:
-        """Raise AccountingError unless read == valid + quarantined for every table."""
+        """Raise AccountingError unless read == valid + quarantined + not created yet for every table."""
         counts = self.counts()
         bad = counts[~counts["accounted"]]
         if len(bad):
@@ -233,57 +257,137 @@ class ValidationResult:
 
 
 def validate_table(
-    name: str, df: pd.DataFrame, as_of: pd.Timestamp | None = None, row_offset: int = 0
+    name: str,
+    df: pd.DataFrame,
+    as_of: pd.Timestamp | None = None,
+    row_offset: int = 0,
+    date_formats: DateFormats | None = None,
 ) -> ValidationResult:
     """Validate one table on its own (no cross-table checks), e.g. a chunk in batch scoring.
 
     `row_offset` is added to quarantine.row, so chunks can report rows of the whole input.
     """
-    checked = _check_table(name, df, _as_of_timestamp(as_of))
+    checked = _check_table(name, df, _as_of_timestamp(as_of), date_formats or DateFormats())
     return _result({name: checked}, row_offset)
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp | None = None) -> ValidationResult:
+def validate_tables(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp | None = None,
+    date_formats: DateFormats | None = None,
+) -> ValidationResult:
     """Validate the CRM tables, each on its own and then against each other.
 
     Cross-table checks run only against parent tables that are present (e.g. "deals" may be absent at
-    scoring): leads -> accounts, activities -> leads, deals -> leads and accounts. A row whose parent exists
-    but was quarantined fails "parent ... quarantined"; a row whose parent does not exist at all fails
-    "references unknown ...".
+    scoring): leads -> accounts, deals -> accounts, leads -> their quarantined deals ("deal quarantined"),
+    activities and deals -> leads. A row whose parent exists but was quarantined fails "parent ...
+    quarantined"; a row whose parent does not exist at all fails "references unknown ...".
     """
     unknown = set(tables) - set(TABLES)
     if unknown:
         raise ContractError(f"unknown tables {sorted(unknown)}; expected some of {list(TABLES)}")
     as_of = _as_of_timestamp(as_of)
-    checked = {name: _check_table(name, tables[name], as_of) for name in TABLES if name in tables}
+    formats = date_formats or DateFormats()
+    checked = {name: _check_table(name, tables[name], as_of, formats) for name in TABLES if name in tables}
+    if "leads" in checked:
+        for child in ("activities", "deals"):
+            if child in checked:
+                table = checked[child]
+                table.future = table.future | _isin(table.coerced["lead_id"], _future_ids(checked["leads"]))
     # Parents before children, so that a quarantined account cascades to its leads, and a lead to its rows.
-    references = (
+    for child, column, parent, noun in (
         ("leads", "account_id", "accounts", "account"),
-        ("activities", "lead_id", "leads", "lead"),
-        ("deals", "lead_id", "leads", "lead"),
         ("deals", "account_id", "accounts", "account"),
-    )
-    for child, column, parent, noun in references:
+    ):
         if child in checked and parent in checked:
             checked[child].add(_reference_failures(checked[child], column, checked[parent], noun))
+    causes = np.array([], dtype=np.int64)
+    if "leads" in checked and "deals" in checked:
+        failures, causes = _unclear_deal_failures(checked["leads"], checked["deals"], as_of)
+        checked["leads"].add(failures)
+    for child, column, parent, noun in (
+        ("activities", "lead_id", "leads", "lead"),
+        ("deals", "lead_id", "leads", "lead"),
+    ):
+        if child in checked and parent in checked:
+            found = _reference_failures(checked[child], column, checked[parent], noun)
+            if child == "deals":  # the deal that quarantined its lead does not also follow it there
+                found = found[~(found["row"].isin(causes) & found["check"].eq("parent lead quarantined"))]
+            checked[child].add(found)
     return _result(checked, 0)
+
+
+def with_timestamps(tables: dict[str, pd.DataFrame], date_formats: DateFormats | None = None) -> dict:
+    """The tables with each timestamp column parsed as the contract parses it, for jobs that filter by time
+    before validating (retrain). A column with values that are no date at all stays as it is, for the
+    contract to quarantine; dates in a format nobody named raise ContractError."""
+    formats = date_formats or DateFormats()
+    out = dict(tables)
+    for name, frame in tables.items():
+        for column in TIMESTAMP_COLUMNS.get(name, ()):
+            if column in frame.columns:
+                parsed, unparsed = _as_timestamp(frame[column], name, column, formats)
+                if not unparsed.any():
+                    out[name] = out[name].assign(**{column: parsed.to_numpy()})
+    return out
+
+
+def _future_ids(leads: _Checked) -> pd.Series:
+    """Lead ids that only rows created after as_of carry."""
+    ids = leads.coerced["lead_id"]
+    if not leads.future.any():
+        return pd.Series([], dtype="str")
+    now = set(ids[~leads.future].dropna())
+    return pd.Series([i for i in ids[leads.future].dropna().unique() if i not in now], dtype="str")
+
+
+def _unclear_deal_failures(
+    leads: _Checked, deals: _Checked, as_of: pd.Timestamp | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leads with a quarantined deal that may have closed, as failures; and the rows of those deals.
+
+    Only a deal that is cleanly open (outcome open, no closed_at), or closed after as_of (open then), leaves
+    its lead open; any other quarantined deal (won or lost with a bad amount, outcome "pending"...) may
+    have closed, so whether its lead is open is unknown.
+    """
+    bad = np.zeros(len(deals.coerced), dtype=bool)
+    bad[deals.failed_rows()] = True
+    bad &= ~deals.future
+    coerced = deals.coerced
+    open_then = coerced["outcome"].eq("open").to_numpy() & coerced["closed_at"].isna().to_numpy()
+    if as_of is not None:
+        open_then |= (coerced["closed_at"] > as_of).to_numpy()
+    unclear = bad & ~open_then & coerced["lead_id"].notna().to_numpy()
+    ids = coerced.loc[unclear, "lead_id"]
+    hit = _isin(leads.coerced["lead_id"], ids) & ~leads.future
+    return _failures(np.flatnonzero(hit), "lead_id", "deal quarantined"), np.flatnonzero(unclear)
 
 
 class _Checked:
     """One table in progress: the raw input, the coerced frame (both with positional RangeIndex), failures."""
 
-    def __init__(self, name: str, raw: pd.DataFrame, coerced: pd.DataFrame, failures: list[pd.DataFrame]):
+    def __init__(
+        self,
+        name: str,
+        raw: pd.DataFrame,
+        coerced: pd.DataFrame,
+        failures: list[pd.DataFrame],
+        future: np.ndarray,
+    ):
         self.name, self.raw, self.coerced, self.failures = name, raw, coerced, failures
+        self.future = future  # rows created after as_of, and the rows of such leads: not created yet
 
     def add(self, failures: pd.DataFrame) -> None:
         self.failures.append(failures)
 
     def failed_rows(self) -> np.ndarray:
+        """Rows with a failure, except those not created yet (their failures are not reported)."""
         rows = [f["row"].to_numpy() for f in self.failures if len(f)]
-        return np.unique(np.concatenate(rows)) if rows else np.array([], dtype=np.int64)
+        failed = np.unique(np.concatenate(rows)).astype(np.int64) if rows else np.array([], dtype=np.int64)
+        return failed[~self.future[failed]]
 
     def valid_mask(self) -> np.ndarray:
-        mask = np.ones(len(self.coerced), dtype=bool)
+        mask = ~self.future.copy()
         mask[self.failed_rows()] = False
         return mask
 
@@ -293,7 +397,7 @@ def _known_table(name: str) -> None:
         raise ContractError(f"unknown table {name!r}; expected one of {list(TABLES)}")
 
 
-def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None) -> _Checked:
+def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, formats: DateFormats) -> _Checked:
     _known_table(name)
     duplicated = df.columns[df.columns.duplicated()].tolist()
     if duplicated:
@@ -302,9 +406,12 @@ def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None) -> _Ch
     if missing:
         raise ContractError(f"table {name!r} is missing required column(s) {missing}; no row can be valid")
     raw = df.reset_index(drop=True)
-    coerced, failures = _coerce(name, raw)
+    coerced, failures = _coerce(name, raw, formats)
     failures.append(_schema_failures(table_schema(name, as_of), coerced, failures))
-    return _Checked(name, raw, coerced, failures)
+    future = np.zeros(len(raw), dtype=bool)
+    if as_of is not None and name in _CREATED:
+        future = (coerced[_CREATED[name]] > as_of).to_numpy(dtype=bool).copy()
+    return _Checked(name, raw, coerced, failures, future)
 
 
 def _failures(rows, column: str, check: str) -> pd.DataFrame:
@@ -312,7 +419,7 @@ def _failures(rows, column: str, check: str) -> pd.DataFrame:
     return pd.DataFrame({"row": rows, "column": column, "check": check})
 
 
-def _coerce(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Coerce the contract columns one by one; values that were present but do not parse are failures."""
     coerced = raw.copy(deep=False)
     failures = []
@@ -324,9 +431,15 @@ def _coerce(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFra
             coerced[column] = _as_id(values)
         elif field.kind == "text":
             coerced[column] = values.astype("str")
+        elif field.kind == "country":
+            coerced[column], unmapped = alpha2_countries(values)
+            if unmapped.any():
+                failures.append(_failures(np.flatnonzero(unmapped), column, "iso country"))
         else:
-            parse = _as_timestamp if field.kind == "timestamp" else _as_number
-            parsed, unparsed = parse(values)
+            if field.kind == "timestamp":
+                parsed, unparsed = _as_timestamp(values, name, column, formats)
+            else:
+                parsed, unparsed = _as_number(values)
             coerced[column] = parsed
             if unparsed.any():
                 failures.append(
@@ -338,15 +451,6 @@ def _coerce(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFra
 _PARSE_NAME = {"timestamp": "datetime", "number": "number"}
 
 
-def _blank(values: pd.Series) -> np.ndarray:
-    """Missing, or text that is empty after stripping (CSV readers and CRMs write both)."""
-    blank = values.isna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        empty = values.astype("str").str.strip().eq("").fillna(True).to_numpy(dtype=bool)
-        blank = blank | empty
-    return blank
-
-
 def _as_id(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values):
         present = values.dropna()
@@ -356,44 +460,26 @@ def _as_id(values: pd.Series) -> pd.Series:
     return ids.where(ids.ne(""))
 
 
-def _as_timestamp(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.tz_localize(None), np.zeros(len(values), dtype=bool)
-    if pd.api.types.is_datetime64_dtype(values):
-        return values, np.zeros(len(values), dtype=bool)
-    if pd.api.types.is_numeric_dtype(values):  # epoch numbers have no agreed unit: refuse them
-        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]"), values.notna().to_numpy()
-    blank = _blank(values)
-    source = values.where(~blank)
-    # Vectorised parsers first (ISO 8601, then the format guessed from the leftovers); only values that fail
-    # both go through the slow per-element parser (ambiguous dates read month first).
-    parsed = pd.to_datetime(source, errors="coerce", utc=True, format="ISO8601")
-    for format in (_guess_format(source[parsed.isna().to_numpy() & ~blank]), "mixed"):
-        retry = parsed.isna().to_numpy() & ~blank
-        if format and retry.any():
-            with warnings.catch_warnings():  # as in _guess_format
-                warnings.simplefilter("ignore", UserWarning)
-                parsed[retry] = pd.to_datetime(source[retry], errors="coerce", utc=True, format=format)
-    unparsed = parsed.isna().to_numpy() & ~blank
-    return parsed.dt.tz_localize(None), unparsed
-
-
-def _guess_format(values: pd.Series, tries: int = 5) -> str | None:
-    for value in values.iloc[:tries].astype("str"):
-        with warnings.catch_warnings():  # pandas warns when it guesses day first; we do not print
-            warnings.simplefilter("ignore", UserWarning)
-            found = guess_datetime_format(value)
-        if found:
-            return found
-    return None
+def _as_timestamp(
+    values: pd.Series, table: str, column: str, formats: DateFormats
+) -> tuple[pd.Series, np.ndarray]:
+    fmt = formats.format_for(table, column)
+    try:
+        return parse_timestamps(values, fmt)
+    except DateFormatError as error:
+        setting = (
+            f"input.date_formats.{table}.{column} (or input.date_format for every column) in the "
+            f"configuration, e.g. --set input.date_formats.{table}.{column}='{error.formats[0]}'"
+        )
+        raise ContractError(error.describe(f"table {table!r}, column {column!r}", setting)) from error
 
 
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_bool_dtype(values):
         values = values.astype(float)
-    blank = _blank(values)
-    parsed = pd.to_numeric(values.where(~blank), errors="coerce").astype("float64")
-    unparsed = ~np.isfinite(parsed.to_numpy()) & ~blank
+    missing = blank(values)
+    parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
+    unparsed = ~np.isfinite(parsed.to_numpy()) & ~missing
     return parsed, unparsed
 
 
@@ -458,10 +544,14 @@ def _result(checked: dict[str, _Checked], row_offset: int) -> ValidationResult:
         valid[name] = table.coerced[table.valid_mask()].reset_index(drop=True)
         failures = [f for f in table.failures if len(f)]
         if failures:
-            parts.append(_quarantine_rows(table, pd.concat(failures, ignore_index=True), row_offset))
+            found = pd.concat(failures, ignore_index=True)
+            found = found[~table.future[found["row"].to_numpy()]]  # not created yet: not bad data
+            if len(found):
+                parts.append(_quarantine_rows(table, found.reset_index(drop=True), row_offset))
     quarantine = pd.concat(parts, ignore_index=True) if parts else _empty_quarantine()
     read = {name: len(table.raw) for name, table in checked.items()}
-    result = ValidationResult(valid=valid, quarantine=quarantine, read=read)
+    not_created = {name: int(table.future.sum()) for name, table in checked.items()}
+    result = ValidationResult(valid=valid, quarantine=quarantine, read=read, not_created=not_created)
     result.assert_accounted()
     return result
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from features.contracts import ContractError
+from features.dates import DateFormatError, check_format, parse_timestamps
 
 ColumnKind = Literal["categorical", "numeric"]
 
@@ -28,12 +31,18 @@ class SourceSpec(BaseModel):
     label_column: str = Field(min_length=1)
     positive_labels: tuple[str | int | float | bool, ...] = Field(min_length=1)
     timestamp_column: str | None = None
+    date_format: str | None = None  # how timestamp_column is written when not ISO 8601, e.g. "%d/%m/%Y %H:%M"
     fit_columns: dict[str, ColumnKind] = Field(default_factory=dict)
     intent_columns: tuple[str, ...] = ()
     leaky_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it leaks
     drop_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it is not a feature
     missing_values: tuple[str, ...] = ()  # placeholder values meaning "not given", e.g. "Select"
     renames: dict[str, str] = Field(default_factory=dict)  # export column -> feature name
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, fmt: str | None) -> str | None:
+        return None if fmt is None else check_format(fmt)
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceSpec:
@@ -114,8 +123,8 @@ def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataF
     frame = frame.reset_index(drop=True)
     columns: dict[str, pd.Series] = {spec.feature_name(spec.id_column): frame[spec.id_column].astype("str")}
     if spec.timestamp_column:
-        columns[spec.feature_name(spec.timestamp_column)] = pd.to_datetime(
-            frame[spec.timestamp_column], errors="coerce"
+        columns[spec.feature_name(spec.timestamp_column)] = flat_timestamps(
+            frame[spec.timestamp_column], spec
         )
     for column, kind in spec.fit_columns.items():
         values = without_placeholders(frame[column], spec.missing_values)
@@ -129,6 +138,16 @@ def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataF
     features = pd.DataFrame(columns)
     label = flat_label(frame, spec) if spec.label_column in frame.columns else None
     return features, label
+
+
+def flat_timestamps(values: pd.Series, spec: SourceSpec) -> pd.Series:
+    """The timestamp column through the one date parser (ISO 8601, else the spec's date_format); values that
+    are no date at all are missing, as before. A format nobody named raises ContractError (exit 3)."""
+    try:
+        return parse_timestamps(values, spec.date_format)[0]
+    except DateFormatError as error:
+        where = f"source {spec.name!r}, column {spec.timestamp_column!r}"
+        raise ContractError(error.describe(where, "date_format in the source spec")) from error
 
 
 def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:

@@ -8,7 +8,7 @@ coarse score (points) is not flattered or punished by the row order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,13 @@ def roc_auc(y: Sequence | np.ndarray, score: Sequence | np.ndarray) -> float:
     return _auc_from_groups(groups, n_groups, y_arr, np.ones_like(y_arr))
 
 
+def bootstrap_weights(n: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
+    """Row weights of each bootstrap round (how often each of `n` rows was drawn), from one seeded stream."""
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):  # a loop over bootstrap rounds, each one vectorised over the rows
+        yield np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
+
+
 def bootstrap_auc_interval(
     y: Sequence | np.ndarray, score: Sequence | np.ndarray, *, rounds: int, seed: int, level: float = 0.95
 ) -> tuple[float, float]:
@@ -63,16 +70,18 @@ def bootstrap_auc_interval(
     if rounds <= 0 or len(y_arr) == 0:
         return float("nan"), float("nan")
     groups, n_groups = _tie_groups(s_arr)
-    rng = np.random.default_rng(seed)
-    n = len(y_arr)
-    aucs = np.empty(rounds)
-    for r in range(rounds):  # a loop over bootstrap rounds, each one vectorised over the rows
-        weight = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
-        aucs[r] = _auc_from_groups(groups, n_groups, y_arr, weight)
-    if np.isnan(aucs).all():
+    aucs = np.array(
+        [_auc_from_groups(groups, n_groups, y_arr, w) for w in bootstrap_weights(len(y_arr), rounds, seed)]
+    )
+    return percentile_interval(aucs, level)
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central `level` interval of bootstrap samples (NaN rounds ignored; NaN when all are NaN)."""
+    if len(samples) == 0 or np.isnan(samples).all():
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(aucs, [tail, 100 - tail])
+    low, high = np.nanpercentile(samples, [tail, 100 - tail])
     return float(low), float(high)
 
 
@@ -357,3 +366,37 @@ def segment_metrics(
 def oracle_auc(y: Sequence | np.ndarray, true_p: Sequence | np.ndarray) -> float:
     """The AUC of the true conversion probabilities (synthetic data only): the ceiling for any model."""
     return roc_auc(y, true_p)
+
+
+def _weighted_ece(y: np.ndarray, p: np.ndarray, bins: np.ndarray, n_bins: int, weight: np.ndarray) -> float:
+    """expected_calibration_error with row weights (bins precomputed): sum over bins of |wins - predicted|."""
+    total = weight.sum()
+    wins = np.bincount(bins, weights=weight * y, minlength=n_bins)
+    predicted = np.bincount(bins, weights=weight * p, minlength=n_bins)
+    return float(np.abs(wins - predicted).sum() / total) if total else float("nan")
+
+
+def paired_bootstrap(
+    y: Sequence | np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    *,
+    rounds: int,
+    seed: int,
+    ece_bins: int = 10,
+) -> dict[str, dict[str, np.ndarray]]:
+    """AUC and ECE of every contender on the same resampled rows, round by round (a paired bootstrap).
+
+    Returns {"roc_auc": {name: samples}, "ece": {name: samples}}; a difference between two contenders'
+    samples is the bootstrap distribution of their difference on these rows.
+    """
+    y_arr = np.asarray(y, dtype=float)
+    arrays = {name: _arrays(y_arr, p)[1] for name, p in predictions.items()}
+    groups = {name: _tie_groups(p) for name, p in arrays.items()}
+    bins = {name: _bin_index(p, ece_bins) for name, p in arrays.items()}
+    auc = {name: np.empty(rounds) for name in arrays}
+    ece = {name: np.empty(rounds) for name in arrays}
+    for r, weight in enumerate(bootstrap_weights(len(y_arr), rounds, seed)):
+        for name, p in arrays.items():  # a handful of contenders
+            auc[name][r] = _auc_from_groups(*groups[name], y_arr, weight)
+            ece[name][r] = _weighted_ece(y_arr, p, bins[name], ece_bins, weight)
+    return {"roc_auc": auc, "ece": ece}

@@ -1,65 +1,278 @@
-"""The promotion gate: may a challenger replace the champion? Pure: metrics in, a decision out."""
+"""The promotion gate: may a new model version go live? Pure: test-window predictions in, a decision out.
+
+Every comparison is made on the same test rows with a paired bootstrap (the same resampled rows for every
+contender in a round), so a verdict rests on the difference and its interval, not on two numbers that noise
+alone could order either way:
+
+- too few won or lost deals in the test window: refused, nothing is decided on noise;
+- the new model's own AUC interval must lie above 0.5 (a model trained on shuffled outcomes has none);
+- a first model (no champion) is compared with its strongest baseline (points model, logistic regression):
+  by default it must not be worse beyond the noise; with first_model_rule "better" the lower bound of its AUC
+  gain must be above 0 (strict: where a baseline is already near the best possible ranking, e.g. synthetic
+  data, no model can pass it);
+- with a champion: the champion is re-scored on the same rows first. If it now falls far below what it had on
+  its own test window (its interval now ends below the one it was registered with), the new data or outcomes
+  look broken and the gate refuses with its own status; otherwise the challenger replaces it unless it is
+  worse beyond the noise: AUC (upper bound of the difference below -auc_tolerance) or calibration (lower bound
+  of the ECE difference above ece_tolerance).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from models.evaluate import expected_calibration_error, paired_bootstrap, percentile_interval, roc_auc
+
+Status = Literal["promoted", "refused", "evidence_broken"]
+BASELINES = ("points_model", "logistic_regression")
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """The gate's settings (from the registry section of the configuration)."""
+
+    auc_tolerance: float = 0.005
+    ece_tolerance: float = 0.01
+    min_test_won: int = 20
+    min_test_lost: int = 20
+    confidence: float = 0.95
+    bootstrap_rounds: int = 1000
+    broken_margin: float = 0.02
+    seed: int = 0
+    ece_bins: int = 10
+    # A first model must be "not_worse" than its strongest baseline beyond the noise, or "better" (the lower
+    # bound of its AUC gain above 0).
+    first_model_rule: Literal["not_worse", "better"] = "not_worse"
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    """What the champion measured on its own test window when it was registered."""
+
+    version: str
+    roc_auc: float
+    roc_auc_low: float
+    roc_auc_high: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One compared quantity on the test rows: its value or difference and the bootstrap interval."""
+
+    what: str  # e.g. "AUC gain over logistic regression"
+    value: float
+    low: float
+    high: float
+    rows: int
+
+    def words(self, signed: bool = True) -> str:
+        fmt = "+.3f" if signed else ".3f"
+        return (
+            f"{self.what} {self.value:{fmt}} (interval {self.low:{fmt}} to {self.high:{fmt}}, "
+            f"{self.rows:,} deals)"
+        )
+
+    def as_dict(self) -> dict[str, float | str | int]:
+        return {
+            "what": self.what,
+            "value": round(self.value, 4),
+            "low": round(self.low, 4),
+            "high": round(self.high, 4),
+            "rows": self.rows,
+        }
 
 
 @dataclass(frozen=True)
 class GateDecision:
-    """Whether to promote, and every check in words (for the registry's audit tags and the card)."""
+    """The verdict, every check in words, the compared metrics and the evidence (for tags, history, card)."""
 
-    promote: bool
+    status: Status
     reasons: tuple[str, ...]
     compared: dict[str, float] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def promote(self) -> bool:
+        return self.status == "promoted"
 
     def summary(self) -> str:
-        verdict = "promoted" if self.promote else "not promoted"
-        return f"{verdict}: " + "; ".join(self.reasons)
+        verdict = {
+            "promoted": "promoted",
+            "refused": "not promoted",
+            "evidence_broken": "evidence looks broken",
+        }
+        return f"{verdict[self.status]}: " + "; ".join(self.reasons)
+
+    def forced(self, reason: str) -> GateDecision:
+        """The same decision overridden by a person (`--force`), with their reason on record."""
+        return GateDecision("promoted", (*self.reasons, f"forced: {reason}"), self.compared, self.evidence)
 
 
-def promotion_decision(
-    challenger: Mapping[str, float],
-    champion: Mapping[str, float] | None,
-    points_model: Mapping[str, float] | None,
+def status_of_tag(tag: str) -> Status:
+    """The Status a `gate.decision` tag records (versions registered before evidence_broken say "refused")."""
+    return "promoted" if tag == "promoted" else "evidence_broken" if tag == "evidence_broken" else "refused"
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def decide_promotion(
+    y: np.ndarray,
+    model_p: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    rules: GateRules,
     *,
-    auc_tolerance: float,
-    ece_tolerance: float,
-    data_gate_met: bool = True,
-    baseline_name: str = "points model",
+    champion_p: np.ndarray | None = None,
+    champion: ChampionRecord | None = None,
 ) -> GateDecision:
-    """Decide on promotion from test-window metrics (keys `roc_auc` and `ece`) measured on the same rows.
+    """The gate's verdict for a new version from its predictions on the test window.
 
-    With a champion: the challenger's AUC may be at most `auc_tolerance` below it and its ECE at most
-    `ece_tolerance` above. Without one, the first model must beat the points model's AUC.
+    `baselines` maps a baseline's name to its scores on the same rows (the points model, logistic regression);
+    `champion_p` are the current champion's predictions on those rows and `champion` its registered record.
+    A champion that exists but could not be scored on these rows must not reach here as `None`: the caller
+    refuses instead, so the champion never changes silently.
     """
-    reasons: list[str] = []
-    ok = data_gate_met
-    if not data_gate_met:
-        reasons.append("the minimum-data gate was not met")
-    c_auc, c_ece = float(challenger["roc_auc"]), float(challenger["ece"])
-    compared = {"challenger_auc": c_auc, "challenger_ece": c_ece}
-    if champion is None:
-        if points_model is None:
-            reasons.append(f"no champion and no {baseline_name} to compare with")
-            return GateDecision(False, tuple(reasons), compared)
-        p_auc = float(points_model["roc_auc"])
-        compared["points_auc"] = p_auc
-        beats = c_auc > p_auc
-        ok = ok and beats
-        reasons.append(
-            f"first model: AUC {c_auc:.3f} {'beats' if beats else 'does not beat'} the {baseline_name}'s {p_auc:.3f}"
+    y = np.asarray(y, dtype=int)
+    n_won, n_lost = int(y.sum()), int(len(y) - y.sum())
+    compared: dict[str, float] = {"test_won": n_won, "test_lost": n_lost}
+    if n_won < rules.min_test_won or n_lost < rules.min_test_lost:
+        return GateDecision(
+            "refused",
+            (
+                f"the test window has {n_won} won and {n_lost} lost deals; the gate needs at least "
+                f"{rules.min_test_won} won and {rules.min_test_lost} lost to decide (registry.min_test_won, "
+                "registry.min_test_lost): use a longer history or a larger model.split.test_fraction",
+            ),
+            compared,
         )
-        return GateDecision(ok, tuple(reasons), compared)
-    h_auc, h_ece = float(champion["roc_auc"]), float(champion["ece"])
-    compared.update({"champion_auc": h_auc, "champion_ece": h_ece})
-    auc_ok = c_auc >= h_auc - auc_tolerance
-    ece_ok = c_ece <= h_ece + ece_tolerance
+    contenders = {"model": np.asarray(model_p, dtype=float)}
+    contenders.update({name: np.asarray(p, dtype=float) for name, p in baselines.items()})
+    if champion_p is not None:
+        contenders["champion"] = np.asarray(champion_p, dtype=float)
+    samples = paired_bootstrap(
+        y, contenders, rounds=rules.bootstrap_rounds, seed=rules.seed, ece_bins=rules.ece_bins
+    )
+    auc, ece = samples["roc_auc"], samples["ece"]
+    point = {name: roc_auc(y, p) for name, p in contenders.items()}
+    compared.update({f"{name}_auc": value for name, value in point.items()})
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        return percentile_interval(values, rules.confidence)
+
+    rows = len(y)
+    own = Evidence("AUC", point["model"], *interval(auc["model"]), rows)
+    evidence = [own]
+    reasons = []
+    if champion_p is not None:
+        now = Evidence("champion AUC on this window", point["champion"], *interval(auc["champion"]), rows)
+        evidence.append(now)
+        # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
+        if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
+            reasons.append(
+                f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
+                f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
+                f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
+                "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the "
+                "deals table before retraining"
+            )
+            return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
+    if not own.low > 0.5:
+        reasons.append(
+            f"no evidence of signal: {own.words(signed=False)} includes 0.5 (a model that ranks at random); "
+            "check that the outcomes are joined to the right leads"
+        )
+        return GateDecision("refused", tuple(reasons), compared, tuple(evidence))
+    reasons.append(f"signal: {own.words(signed=False)} is above 0.5")
+
+    if champion_p is None:
+        if not baselines:
+            reasons.append("no champion and no baseline to compare with")
+            return GateDecision("refused", tuple(reasons), compared, tuple(evidence))
+        strongest = max(baselines, key=lambda name: point[name])
+        gain = Evidence(
+            f"AUC gain over {_label(strongest)}",
+            point["model"] - point[strongest],
+            *interval(auc["model"] - auc[strongest]),
+            rows,
+        )
+        evidence.append(gain)
+        if rules.first_model_rule == "better":
+            ok, verdict = gain.low > 0, "is above 0" if gain.low > 0 else "does not show that it is better"
+        else:
+            ok = gain.high >= -rules.auc_tolerance
+            verdict = "not worse beyond the noise" if ok else "worse beyond the noise"
+        reasons.append(
+            f"first model: {gain.words()} ({_label(strongest)} is its strongest baseline): {verdict}"
+        )
+        return GateDecision("promoted" if ok else "refused", tuple(reasons), compared, tuple(evidence))
+
+    auc_diff = Evidence(
+        "AUC difference with the champion",
+        point["model"] - point["champion"],
+        *interval(auc["model"] - auc["champion"]),
+        rows,
+    )
+    ece_diff = Evidence(
+        "ECE difference with the champion",
+        expected_calibration_error(y, contenders["model"])
+        - expected_calibration_error(y, contenders["champion"]),
+        *interval(ece["model"] - ece["champion"]),
+        rows,
+    )
+    evidence += [auc_diff, ece_diff]
+    auc_ok = auc_diff.high >= -rules.auc_tolerance
+    ece_ok = ece_diff.low <= rules.ece_tolerance
     reasons.append(
-        f"AUC {c_auc:.3f} vs champion {h_auc:.3f} (tolerance {auc_tolerance:.3f}): {'ok' if auc_ok else 'worse'}"
+        f"{auc_diff.words()}: "
+        + (
+            "not worse beyond the noise"
+            if auc_ok
+            else f"worse beyond the noise and the {rules.auc_tolerance} tolerance"
+        )
     )
     reasons.append(
-        f"ECE {c_ece:.3f} vs champion {h_ece:.3f} (tolerance {ece_tolerance:.3f}): {'ok' if ece_ok else 'worse'}"
+        f"{ece_diff.words()}: "
+        + (
+            "calibration not worse beyond the noise"
+            if ece_ok
+            else f"calibration worse beyond the noise and the {rules.ece_tolerance} tolerance"
+        )
     )
-    return GateDecision(ok and auc_ok and ece_ok, tuple(reasons), compared)
+    status: Status = "promoted" if auc_ok and ece_ok else "refused"
+    return GateDecision(status, tuple(reasons), compared, tuple(evidence))
+
+
+def decide_on_test_scores(
+    test_scores: pd.DataFrame,
+    rules: GateRules,
+    *,
+    champion_version: str | None,
+    champion: ChampionRecord | None,
+) -> GateDecision:
+    """decide_promotion on the evaluation's test-score table (columns won, model, the baselines and, when the
+    champion could be scored on these rows, champion). A champion that exists but could not be scored here is
+    a refusal: it never changes silently."""
+    if champion_version is not None and "champion" not in test_scores.columns:
+        return GateDecision(
+            "refused",
+            (
+                f"the champion (version {champion_version}) could not be scored on this test window (it was "
+                "trained on another source or spec), so the two cannot be compared; if this model should "
+                'replace it, say why with --force "reason"',
+            ),
+        )
+    baselines = {name: test_scores[name].to_numpy(dtype=float) for name in BASELINES if name in test_scores}
+    return decide_promotion(
+        test_scores["won"].to_numpy(dtype=int),
+        test_scores["model"].to_numpy(dtype=float),
+        baselines,
+        rules,
+        champion_p=None if champion_version is None else test_scores["champion"].to_numpy(dtype=float),
+        champion=champion,
+    )

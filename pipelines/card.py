@@ -116,11 +116,9 @@ def write_card(
 
 def log_card_to_run(run_id: str, paths: tuple[Path, ...] | list[Path]) -> None:
     """Attach the card files to an existing MLflow run, under card/."""
-    from mlflow import MlflowClient
+    from pipelines.registry import attach_to_run
 
-    client = MlflowClient()
-    for path in paths:
-        client.log_artifact(run_id, str(path), artifact_path=CARD_ARTIFACT_DIR)
+    attach_to_run(run_id, paths, CARD_ARTIFACT_DIR)
 
 
 def card_after_training(
@@ -152,50 +150,34 @@ def card_after_training(
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _parse_model_uri(model_uri: str) -> tuple[str, str, str]:
-    """models:/name@alias -> (name, "alias", alias); models:/name/3 -> (name, "version", "3")."""
-    if not model_uri.startswith("models:/"):
+def _model_version(model_uri: str) -> Any:
+    """The registered version a card is written for (runs:/ and paths have no registry record)."""
+    from pipelines.registry import resolve_version
+
+    version = resolve_version(model_uri)
+    if version is None:
         raise InputError(
             f"{model_uri}: the card needs a registered model, e.g. models:/leadscore@champion or "
             "models:/leadscore/3"
         )
-    rest = model_uri.removeprefix("models:/")
-    if "@" in rest:
-        name, alias = rest.split("@", 1)
-        return name, "alias", alias
-    name, _, version = rest.rpartition("/")
-    if not name or not version:
-        raise InputError(f"{model_uri}: expected models:/<name>@<alias> or models:/<name>/<version>")
-    return name, "version", version
-
-
-def _model_version(client: Any, model_uri: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    name, kind, ref = _parse_model_uri(model_uri)
-    try:
-        if kind == "alias":
-            return client.get_model_version_by_alias(name, ref)
-        return client.get_model_version(name, ref)
-    except MlflowException as error:
-        raise InputError(f"{model_uri}: no such registered model version ({error.message})") from error
+    return version
 
 
 def _gate_summary(tags: dict[str, str]) -> str:
     decision = tags.get("gate.decision")
     if not decision:
         return ""
-    verdict = "promoted" if decision == "promoted" else "not promoted"
+    verdict = {"promoted": "promoted", "evidence_broken": "evidence looks broken"}.get(
+        decision, "not promoted"
+    )
     return f"{verdict}: " + "; ".join(r for r in tags.get("gate.reasons", "").split(" | ") if r)
 
 
 def registry_history(model_name: str, before: str | None = None, limit: int = 5) -> list[str]:
     """One line per earlier registered version (newest first): date and the gate's verdict."""
-    from mlflow import MlflowClient
+    from pipelines.registry import model_versions
 
-    versions = MlflowClient().search_model_versions(f"name='{model_name}'")
-    earlier = [v for v in versions if before is None or int(v.version) < int(before)]
-    earlier.sort(key=lambda v: int(v.version), reverse=True)
+    earlier = [v for v in model_versions(model_name) if before is None or int(v.version) < int(before)]
     lines = []
     for v in earlier[:limit]:
         day = pd.Timestamp(int(v.creation_timestamp), unit="ms").strftime("%Y-%m-%d")
@@ -207,30 +189,32 @@ def registry_history(model_name: str, before: str | None = None, limit: int = 5)
 def previous_champion_version(model_name: str, version: str) -> str | None:
     """The newest version below `version` that the gate promoted: the champion this version was measured
     against."""
-    from mlflow import MlflowClient
+    from pipelines.registry import model_versions
 
-    versions = MlflowClient().search_model_versions(f"name='{model_name}'")
     promoted = [
         int(v.version)
-        for v in versions
+        for v in model_versions(model_name)
         if int(v.version) < int(version) and v.tags.get("gate.decision") == "promoted"
     ]
     return str(max(promoted)) if promoted else None
 
 
-def _read_logged_frames(client: Any, run_id: str) -> dict[str, pd.DataFrame]:
+def _read_logged_frames(run_id: str) -> dict[str, pd.DataFrame]:
+    from pipelines.registry import download_run_artifact
+
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(client.download_artifacts(run_id, EVALUATION_DIR, tmp))
+        folder = download_run_artifact(run_id, EVALUATION_DIR, tmp)
         frames = {path.stem: pd.read_csv(path) for path in folder.glob("*.csv")}
         frames.update({path.stem: pd.read_parquet(path) for path in folder.glob("*.parquet")})
     return frames
 
 
-def _logged_config(client: Any, run_id: str) -> PipelineConfig:
+def _logged_config(run_id: str) -> PipelineConfig:
+    from pipelines.registry import download_run_artifact
     from pipelines.settings import PipelineConfig
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(client.download_artifacts(run_id, "config.json", tmp))
+        path = download_run_artifact(run_id, "config.json", tmp)
         return PipelineConfig.model_validate(json.loads(path.read_text()))
 
 
@@ -265,19 +249,17 @@ def card_from_registry(
     training data. The previous champion is the newest earlier version the gate promoted (or
     `previous_uri`). With `log`, the card is also attached to the version's run under card/.
     """
-    from mlflow import MlflowClient
     from models.compare import evaluate_on_test, fit_baselines
-    from models.promotion import GateDecision
+    from models.promotion import GateDecision, status_of_tag
     from models.scorer import LeadScorer
     from pipelines import tracking
+    from pipelines.registry import run_of
     from pipelines.train import TrainResult, make_split, training_data
 
-    tracking.setup()
-    client = MlflowClient()
-    version = _model_version(client, model_uri)
-    run = client.get_run(version.run_id)
-    cfg = _logged_config(client, version.run_id)
-    logged = _read_logged_frames(client, version.run_id)
+    version = _model_version(model_uri)
+    run = run_of(version.run_id)
+    cfg = _logged_config(version.run_id)
+    logged = _read_logged_frames(version.run_id)
     scorer = tracking.load_scorer(f"models:/{version.name}/{version.version}")
     scorer.model_version = str(version.version)
     if not isinstance(scorer, LeadScorer):
@@ -320,10 +302,8 @@ def card_from_registry(
     tags = dict(version.tags or {})
     decision = None
     if tags.get("gate.decision"):
-        decision = GateDecision(
-            tags["gate.decision"] == "promoted",
-            tuple(r for r in tags.get("gate.reasons", "").split(" | ") if r),
-        )
+        reasons = tuple(r for r in tags.get("gate.reasons", "").split(" | ") if r)
+        decision = GateDecision(status_of_tag(tags["gate.decision"]), reasons)
     result = TrainResult(
         scorer=scorer,
         data=data,

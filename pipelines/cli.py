@@ -14,7 +14,8 @@ from pipelines.console import console, frame_table
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
-    "4 not enough data to train, 5 quarantine over the allowed share, 6 challenger not promoted."
+    "4 not enough data or no learnable signal, 5 quarantine over the allowed share, 6 challenger not promoted, "
+    "7 not promoted because the new data or outcomes look broken."
 )
 
 INPUT_HELP = (
@@ -150,26 +151,44 @@ def validate(
         Path, typer.Option(help="Where to write the quarantined rows (.csv or .parquet).")
     ] = Path("quarantine.csv"),
     as_of: Annotated[
-        str | None, typer.Option(help="Snapshot time: later timestamps are quarantined.")
+        str | None,
+        typer.Option(
+            help="Snapshot time: later timestamps are quarantined; leads and deals created later are "
+            "counted as not created yet."
+        ),
     ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Run configuration YAML (input date formats, quarantine limit).")
+    ] = None,
+    set_: Overrides = None,
     input_table: InputTables = None,
     query: InputQueries = None,
 ) -> None:
     """Check CRM tables against the data contract; invalid rows go to the quarantine file with reasons.
 
+    Exits 5 when more leads than scoring.max_quarantine_share are quarantined, as `score` does.
+
     Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
     """
-    from pipelines.validate import quarantine_summary, run_validate
+    from pipelines.validate import quarantine_summary, run_validate, validation_share
 
     when = _as_of(as_of) if as_of else None
     with expected_failures():
+        cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, when, quarantine)
+        result = run_validate(tables, when, quarantine, cfg.input)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(
             frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}")
         )
+    share, limit = validation_share(result), cfg.scoring.max_quarantine_share
+    if share > limit:
+        console.print(
+            f"[red]{share:.1%} of leads quarantined, above the allowed {limit:.1%} "
+            f"(scoring.max_quarantine_share); see {quarantine}[/red]"
+        )
+        raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
 
 
 def _as_of(text: str, option: str = "--as-of"):
@@ -218,9 +237,12 @@ def train(
 ) -> None:
     """Train the conversion model on closed deals, compare it with the baselines, log and register it.
 
-    The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if it is
-    no worse than the current champion on the same test window (or, for the first model, beats the points
-    model). Runs are tracked in MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
+    The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if, on
+    the same test rows (paired bootstrap intervals), it has signal (AUC interval above 0.5) and is not worse
+    than the champion beyond the noise, or, for the first model, beats its strongest baseline (points model,
+    logistic regression). Exit 6 when not promoted, 7 when the champion collapsed on the new data (the data
+    or outcomes look broken), 4 when there is not enough data or no learnable signal. Runs are tracked in
+    MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
 
     Examples:
 
@@ -250,7 +272,7 @@ def train(
                 read_frame(Path(input_dir)), spec, cfg, force_reason=force, source=input_dir
             )
         print_training_summary(result)
-        return
+        raise typer.Exit(gate_exit_code(result.decision))
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
@@ -267,6 +289,14 @@ def train(
     from pipelines.summary import print_training_summary
 
     print_training_summary(result)
+    raise typer.Exit(gate_exit_code(result.decision))
+
+
+def gate_exit_code(decision) -> int:
+    """0 promoted, 6 not promoted, 7 refused because the evidence looks broken (a scheduler can alert on 7)."""
+    if decision is None or decision.promote:
+        return exit_codes.OK
+    return exit_codes.EVIDENCE_BROKEN if decision.status == "evidence_broken" else exit_codes.NOT_PROMOTED
 
 
 @app.command()
@@ -338,7 +368,7 @@ def score(
         streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
         if streaming:  # publishes its own output, part by part
             result = run_score_streaming(
-                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons
+                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons, cfg.input
             )
             written = [output, f"{quarantine_path_for(Path(output))}", f"{manifest_path_for(Path(output))}"]
         else:
@@ -359,6 +389,7 @@ def score(
                     reasons,
                     engine=engine,
                     model_uri=model,
+                    date_formats=cfg.input,
                 )
                 fingerprint = tables_fingerprint(tables)
             check_scoreable(result, None if to_database else Path(output))
@@ -399,8 +430,13 @@ def serve(
 
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
+    from pipelines.registry import resolve_version
     from pipelines.serve import run_serve
 
+    with expected_failures():
+        resolve_version(
+            model
+        )  # a missing champion or alias: exit 3 with a sentence, before the server starts
     run_serve(model, host, port, workers)
 
 

@@ -10,6 +10,7 @@ from features.synthetic import GeneratorConfig
 from pipelines.console import console, frame_table
 from pipelines.generate import run_generate
 from pipelines.io import read_tables
+from pipelines.registry import CHALLENGER, CHAMPION, champion_version
 from pipelines.score import grade_counts, run_score, top_leads
 from pipelines.settings import load_config, tracking_uri
 from pipelines.summary import print_training_summary
@@ -45,8 +46,14 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     )
     print_training_summary(trained)
 
-    console.rule("4. score the open leads with the champion")
-    scorer = load_scorer(f"models:/{cfg.registry.model_name}@champion")
+    alias = CHAMPION if champion_version(cfg.registry.model_name) is not None else CHALLENGER
+    console.rule(f"4. score the open leads with the {alias}")
+    if alias == CHALLENGER:
+        console.print(
+            "[yellow]The gate has not promoted any version, so there is no champion; the demo scores with the "
+            "challenger to show the output. A scheduled job would keep scoring with the champion.[/yellow]"
+        )
+    scorer = load_scorer(f"models:/{cfg.registry.model_name}@{alias}")
     scored = run_score(scorer, tables, as_of, out / "scores.parquet", cfg.scoring.chunk_size)
     console.print(frame_table(scored.accounting, title="leads"))
     console.print(frame_table(grade_counts(scored.scores), title="grades"))

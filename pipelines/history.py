@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ HISTORY_COLUMNS = (
     "decision",
     "reasons",
     "metrics",
+    "evidence",
     "trigger",
     "gate_date",
     "as_of",
@@ -37,13 +37,10 @@ def promotion_history(model_name: str) -> pd.DataFrame:
     compared_with (the champion version a retrain measured the challenger against). Empty when the model has
     no version.
     """
-    from mlflow import MlflowClient
-    from pipelines.tracking import setup
+    from pipelines.registry import aliases_by_version, model_versions
 
-    setup()
-    client = MlflowClient()
-    versions = client.search_model_versions(f"name='{model_name}'")
-    aliases = _aliases_by_version(client, model_name) if versions else {}
+    versions = model_versions(model_name)
+    aliases = aliases_by_version(model_name) if versions else {}
     rows = []
     for v in versions:  # one row per registered version
         tags = dict(v.tags or {})
@@ -55,6 +52,7 @@ def promotion_history(model_name: str) -> pd.DataFrame:
                 "decision": tags.get("gate.decision", ""),
                 "reasons": tags.get("gate.reasons", ""),
                 "metrics": tags.get("gate.metrics", ""),
+                "evidence": tags.get("gate.evidence", ""),
                 "trigger": tags.get("gate.trigger", ""),
                 "gate_date": tags.get("gate.date", ""),
                 "as_of": tags.get("retrain.as_of", ""),
@@ -65,14 +63,6 @@ def promotion_history(model_name: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     frame = frame.astype({c: "str" for c in HISTORY_COLUMNS if c not in ("version", "created")})
     return frame.sort_values("version", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _aliases_by_version(client: Any, model_name: str) -> dict[str, list[str]]:
-    """version -> its aliases, sorted (searched versions do not carry their aliases)."""
-    by_version: dict[str, list[str]] = {}
-    for alias, version in sorted(client.get_registered_model(model_name).aliases.items()):
-        by_version.setdefault(str(version), []).append(alias)
-    return by_version
 
 
 def metrics_in_words(metrics_json: str) -> str:
@@ -86,6 +76,20 @@ def metrics_in_words(metrics_json: str) -> str:
     return ", ".join(f"{k} {v:.3f}" if isinstance(v, int | float) else f"{k} {v}" for k, v in metrics.items())
 
 
+def evidence_in_words(evidence_json: str) -> str:
+    """The gate's evidence tag as lines: 'AUC gain over logistic regression +0.012 (+0.004 to +0.020, 1,203 rows)'."""
+    if not evidence_json:
+        return ""
+    try:
+        items = json.loads(evidence_json)
+    except json.JSONDecodeError:
+        return evidence_json
+    return "; ".join(
+        f"{e['what']} {e['value']:+.3f} ({e['low']:+.3f} to {e['high']:+.3f}, {e['rows']:,} rows)"
+        for e in items
+    )
+
+
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
     """The columns `leadscore history` prints, in words."""
     return pd.DataFrame(
@@ -96,6 +100,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
             "aliases": history["aliases"],
             "decision": history["decision"].replace("", "(no gate)"),
             "reasons": history["reasons"].str.replace(" | ", "; ", regex=False),
+            "evidence": history["evidence"].map(evidence_in_words),
             "metrics compared": history["metrics"].map(metrics_in_words),
             "trigger": history["trigger"],
         }
@@ -124,7 +129,7 @@ def history_command(
         return exit_codes.OK
     shown = history.head(limit) if limit else history
     promoted = int((history["decision"] == "promoted").sum())
-    refused = int((history["decision"] == "refused").sum())
+    refused = int(history["decision"].isin(["refused", "evidence_broken"]).sum())
     console.print(
         frame_table(
             history_table(shown),

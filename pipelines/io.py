@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.dates import iso_or_unchanged
 from features.vocab import TABLE_COLUMNS, TABLES
 from pipelines.console import console
 
@@ -139,7 +140,7 @@ def _read_csv(path: Path, table: str | None, **options):
 
 
 def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
-    """Read one Parquet or CSV file; CSV timestamp columns are parsed.
+    """Read one Parquet or CSV file; CSV timestamp columns are parsed when they are all ISO 8601.
 
     With `table` (a CRM table's name), CSV values are read as text and column names are matched to the
     table's contract columns without case or surrounding spaces.
@@ -152,22 +153,15 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
         else:
             frame = _read_csv(path, table)
             frame = normalise_columns(frame, table) if table else frame
+            # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
                 if column in frame.columns:
-                    frame[column] = _datetimes_or_text(frame[column])
+                    frame[column] = iso_or_unchanged(frame[column])
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
         raise _unreadable(path, error) from error
     return normalise_columns(frame, table) if table else frame
-
-
-def _datetimes_or_text(values: pd.Series) -> pd.Series:
-    """Timestamps parsed; a column pandas refuses as a whole (mixed UTC offsets) stays text for the contract."""
-    try:
-        return pd.to_datetime(values, errors="coerce")
-    except ValueError:
-        return values
 
 
 def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:

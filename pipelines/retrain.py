@@ -37,10 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from features.build import training_snapshots
-from models.drift import drift_table, psi
-from models.evaluate import conversion_by, roc_auc
+from features.contracts import with_timestamps
 from models.gate import InsufficientDataError
+from models.monitoring import Backtest, DriftReport, DriftThresholds, Window, backtest_of, drift_between
 from pipelines.io import atomic_path
 from pipelines.settings import PipelineConfig, RetrainConfig, current_user  # noqa: F401 (re-exported)
 
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
     from pipelines.train import TrainResult
 
 QUARTER = pd.DateOffset(months=3)
-SCORE_ROW = "score"  # the drift table's row for the champion's score
-GRADES = ("A", "B", "C", "D")
-GAP_Z = 3.0  # standard errors a segment's miss must reach to count as shifted
 REPORT_NAME = "retrain_report.md"
 DRIFT_ARTIFACT = "drift/drift.csv"
 REPORT_ROWS = 15  # rows of the drift and segment tables shown in the report (all of them are logged)
@@ -94,34 +90,6 @@ class RetrainWindows:
             "test_end": _day(self.test_end),
             "evaluation_quarter": self.evaluation_quarter,
         }
-
-
-@dataclass
-class DriftReport:
-    """PSI per model input and for the champion's score, champion's training window -> evaluation quarter."""
-
-    table: pd.DataFrame  # feature, kind, psi, status, reference/current summaries, row counts; "score" first
-    score_psi: float
-    moved: list[str]  # inputs whose PSI is at least psi_threshold, largest first
-    watch: list[str]  # inputs between psi_watch and psi_threshold
-    segments: pd.DataFrame  # the champion's errors by segment (see segment_gaps)
-    shifted: list[str]  # inputs with at least one shifted segment, largest |z| first
-    reference: str  # the reference window in words
-    current: str
-
-
-@dataclass
-class Backtest:
-    """The champion's grades as of `scored_at`, against what happened to those leads by `as_of`."""
-
-    scored_at: pd.Timestamp
-    as_of: pd.Timestamp
-    model_version: str
-    table: pd.DataFrame  # grade, leads, won, win_rate, share_of_leads, share_of_wins, promised_win_rate
-    n_leads: int
-    n_won: int
-    auc: float
-    a_beats_d: bool | None  # None when grade A or D has no closed lead
 
 
 @dataclass
@@ -269,143 +237,28 @@ def retrain_pipeline_config(cfg: PipelineConfig, windows: RetrainWindows) -> Pip
 # ------------------------------------------------------------------------------------------------------
 
 
-def _status(values: pd.Series, rcfg: RetrainConfig) -> pd.Series:
-    status = np.where(
-        values >= rcfg.psi_threshold, "moved", np.where(values >= rcfg.psi_watch, "watch", "stable")
-    )
-    return pd.Series(status, index=values.index, dtype="str").where(values.notna(), "")
-
-
-def _closed_deal_frame(
-    scorer: LeadScorer, tables: dict[str, pd.DataFrame], deals: pd.DataFrame
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The scorer's features for closed deals at their creation, ICP-disqualified ones left out (as in
-    training), and the labels."""
-    closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
-    frame = scorer.feature_frame(tables, training_snapshots(closed))
-    keep = ~frame["disqualified"].astype(bool).to_numpy()
-    return frame[keep].reset_index(drop=True), (closed["outcome"].to_numpy()[keep] == "won").astype(int)
-
-
 def drift_report(
-    champion: LeadScorer,
-    known: dict[str, pd.DataFrame],
-    windows: RetrainWindows,
-    rcfg: RetrainConfig,
+    champion: LeadScorer, known: dict[str, pd.DataFrame], windows: RetrainWindows, rcfg: RetrainConfig
 ) -> DriftReport | None:
-    """PSI of the champion's inputs and score, its training window against the evaluation quarter (None
-    when either window has no closed, qualified deal). `known` are the validated tables known at as_of.
-
-    The reference is the champion's own training window (from its split summary); a champion trained on a
-    grouped split has no dates, so the retrain's training window stands in.
-    """
-    deals = known["deals"]
-    created = pd.to_datetime(deals["created_at"])
+    """The champion's drift from its own training window (or, for a champion trained on a grouped split
+    without dates, this retrain's training window) to the evaluation quarter."""
     summary = champion.model.split_summary
     ref_start, ref_end = summary.get("train_start"), summary.get("valid_start")
     if ref_start and ref_end:
-        reference = (
-            f"version {champion.model_version}'s training window, {_day(ref_start)} to {_day(ref_end)}"
+        reference = Window(
+            pd.Timestamp(ref_start),
+            pd.Timestamp(ref_end),
+            f"version {champion.model_version}'s training window, {_day(ref_start)} to {_day(ref_end)}",
         )
-        ref_start, ref_end = pd.Timestamp(ref_start), pd.Timestamp(ref_end)
     else:
-        reference = (
-            f"this retrain's training window, {_day(windows.train_start)} to {_day(windows.valid_start)}"
+        reference = Window(
+            windows.train_start,
+            windows.valid_start,
+            f"this retrain's training window, {_day(windows.train_start)} to {_day(windows.valid_start)}",
         )
-        ref_start, ref_end = windows.train_start, windows.valid_start
-    current = f"evaluation quarter {windows.evaluation_quarter}"
-    ref_frame, _ = _closed_deal_frame(champion, known, deals[(created >= ref_start) & (created < ref_end)])
-    cur_frame, cur_y = _closed_deal_frame(
-        champion, known, deals[(created >= windows.test_start) & (created < windows.test_end)]
-    )
-    if len(ref_frame) == 0 or len(cur_frame) == 0:
-        return None
-    names = champion.model.feature_names
-    table = drift_table(ref_frame, cur_frame, names)
-    ref_score = champion.model.predict_proba(ref_frame)
-    cur_score = champion.model.predict_proba(cur_frame)
-    score_psi = psi(ref_score, cur_score)
-    score_row = {
-        "feature": SCORE_ROW,
-        "kind": "score",
-        "psi": score_psi,
-        "reference_summary": f"median {np.median(ref_score):.3g}",
-        "current_summary": f"median {np.median(cur_score):.3g}",
-        "n_reference": len(ref_frame),
-        "n_current": len(cur_frame),
-    }
-    table = pd.concat([pd.DataFrame([score_row]), table], ignore_index=True)
-    table["status"] = _status(table["psi"], rcfg)
-    table = table[
-        [
-            "feature",
-            "kind",
-            "psi",
-            "status",
-            "reference_summary",
-            "current_summary",
-            "n_reference",
-            "n_current",
-        ]
-    ]
-    inputs = table[table["feature"] != SCORE_ROW]
-    categorical = [c for c in champion.model.categorical if c in cur_frame.columns]
-    segments = segment_gaps(cur_frame, cur_y, cur_score, categorical, rcfg.gap_min_rows, rcfg.gap_threshold)
-    shifted = segments.loc[segments["status"] == "shifted", "feature"].drop_duplicates().tolist()
-    return DriftReport(
-        table=table,
-        score_psi=float(score_psi),
-        moved=inputs.loc[inputs["status"] == "moved", "feature"].tolist(),
-        watch=inputs.loc[inputs["status"] == "watch", "feature"].tolist(),
-        segments=segments,
-        shifted=shifted,
-        reference=reference,
-        current=current,
-    )
-
-
-def segment_gaps(
-    frame: pd.DataFrame,
-    y: np.ndarray,
-    p: np.ndarray,
-    columns: list[str],
-    min_rows: int,
-    gap_threshold: float,
-    z_threshold: float = GAP_Z,
-) -> pd.DataFrame:
-    """Where the model was wrong: per category of each column (with at least `min_rows` rows), the actual
-    win rate against the mean prediction.
-
-    `gap` is (win rate - predicted) minus the same difference over all rows, so that a quarter that is
-    simply better or worse overall does not flag every segment; `z` divides it by the binomial standard
-    error of the segment. A segment is "shifted" when |gap| >= gap_threshold and |z| >= z_threshold.
-    Columns: feature, value, n, won, win_rate, predicted, gap, z, status; largest |z| first.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    offset = float(y.mean() - p.mean()) if len(y) else 0.0
-    parts = []
-    for column in columns:  # a loop over columns; the rows are grouped
-        values = frame[column].astype("str").fillna("(missing)").to_numpy()
-        grouped = (
-            pd.DataFrame({"value": values, "won": y, "p": p})
-            .groupby("value", sort=True)
-            .agg(n=("won", "size"), won=("won", "sum"), win_rate=("won", "mean"), predicted=("p", "mean"))
-            .reset_index()
-        )
-        grouped.insert(0, "feature", column)
-        parts.append(grouped[grouped["n"] >= min_rows])
-    columns_out = ["feature", "value", "n", "won", "win_rate", "predicted", "gap", "z", "status"]
-    if not parts:
-        return pd.DataFrame(columns=columns_out)
-    table = pd.concat(parts, ignore_index=True)
-    table["won"] = table["won"].astype(int)
-    table["gap"] = table["win_rate"] - table["predicted"] - offset
-    base = np.clip(table["predicted"] + offset, 0.01, 0.99)
-    table["z"] = table["gap"] / np.sqrt(base * (1 - base) / table["n"])
-    flagged = (table["gap"].abs() >= gap_threshold) & (table["z"].abs() >= z_threshold)
-    table["status"] = np.where(flagged, "shifted", "")
-    order = table["z"].abs().sort_values(ascending=False, kind="stable").index
-    return table.loc[order, columns_out].reset_index(drop=True)
+    current = Window(windows.test_start, windows.test_end, f"evaluation quarter {windows.evaluation_quarter}")
+    thresholds = DriftThresholds(rcfg.psi_threshold, rcfg.psi_watch, rcfg.gap_min_rows, rcfg.gap_threshold)
+    return drift_between(champion, known, reference, current, thresholds)
 
 
 def run_backtest(
@@ -415,48 +268,14 @@ def run_backtest(
     days: int,
     promised: pd.DataFrame | None = None,
 ) -> Backtest | None:
-    """The champion's grades for the leads open `days` before `as_of` (features as they were then), and the
-    conversion by grade of those whose deal closed since. None when none closed.
-
-    `promised` is the champion's own by-grade table from its evaluation (group, win_rate), shown beside.
-    """
+    """The champion scores the leads open `days` before `as_of`, as they were then; backtest_of compares its
+    grades with what closed since (None when none closed)."""
     from pipelines.score import run_score
 
     scored_at = pd.Timestamp(as_of) - pd.Timedelta(days=days)
-    then = tables_as_of(known, scored_at)
-    scores = run_score(champion, then, scored_at, output=None, reasons=False).scores
-    deals = known["deals"]
-    closed_at = pd.to_datetime(deals["closed_at"])
-    since = deals[(closed_at >= scored_at) & deals["outcome"].isin(["won", "lost"])]
-    outcome = (since["outcome"] == "won").groupby(since["lead_id"].astype("str")).max()
-    scored = scores[scores["lead_id"].isin(outcome.index)].reset_index(drop=True)
-    if len(scored) == 0:
-        return None
-    y = outcome.reindex(scored["lead_id"]).to_numpy(dtype=int)
-    table = conversion_by(y, scored["grade"].astype("str"))
-    table = (
-        table.set_index("group")
-        .reindex(list(GRADES))
-        .rename_axis("grade")
-        .reset_index()
-        .fillna({"leads": 0, "won": 0})
-        .astype({"leads": int, "won": int})
-    )
-    if promised is not None and {"group", "win_rate"} <= set(promised.columns):
-        table["promised_win_rate"] = table["grade"].map(
-            promised.set_index(promised["group"].astype("str"))["win_rate"]
-        )
-    rates = table.set_index("grade")["win_rate"]
-    a_beats_d = None if pd.isna(rates["A"]) or pd.isna(rates["D"]) else bool(rates["A"] > rates["D"])
-    return Backtest(
-        scored_at=scored_at,
-        as_of=pd.Timestamp(as_of),
-        model_version=str(champion.model_version),
-        table=table,
-        n_leads=len(scored),
-        n_won=int(y.sum()),
-        auc=roc_auc(y, scored["score"].to_numpy(dtype=float)),
-        a_beats_d=a_beats_d,
+    scores = run_score(champion, tables_as_of(known, scored_at), scored_at, output=None, reasons=False).scores
+    return backtest_of(
+        scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
     )
 
 
@@ -582,27 +401,20 @@ def _md(frame: pd.DataFrame) -> str:
 
 def _champion_info(model_name: str) -> tuple[str, str] | None:
     """(version, run_id) of the current champion, or None."""
-    from mlflow.exceptions import MlflowException
+    from pipelines.registry import champion_version
 
-    from mlflow import MlflowClient
-    from pipelines.tracking import CHAMPION, setup
-
-    setup()
-    try:
-        version = MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
-    return str(version.version), str(version.run_id)
+    version = champion_version(model_name)
+    return None if version is None else (str(version.version), str(version.run_id))
 
 
 def _logged_frame(run_id: str, path: str) -> pd.DataFrame | None:
     from mlflow.exceptions import MlflowException
 
-    from mlflow import MlflowClient
+    from pipelines.registry import download_run_artifact
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            return pd.read_csv(MlflowClient().download_artifacts(run_id, path, tmp))
+            return pd.read_csv(download_run_artifact(run_id, path, tmp))
         except (MlflowException, OSError):
             return None
 
@@ -610,9 +422,8 @@ def _logged_frame(run_id: str, path: str) -> pd.DataFrame | None:
 def log_retrain(result: RetrainResult, rcfg: RetrainConfig, cfg: PipelineConfig, report: str) -> None:
     """Drift and backtest tables, the report and their headline metrics on the new version's run; the
     retrain's windows and findings as tags on the version (next to the gate's own tags)."""
-    from mlflow import MlflowClient
+    from pipelines.registry import attach_to_run, record_findings
 
-    client = MlflowClient()
     run_id, version = result.train.run_id, result.train.version
     if run_id is None or version is None:
         return
@@ -622,33 +433,29 @@ def log_retrain(result: RetrainResult, rcfg: RetrainConfig, cfg: PipelineConfig,
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / REPORT_NAME).write_text(report, encoding="utf-8")
-        client.log_artifact(run_id, str(folder / REPORT_NAME), artifact_path="retrain")
+        attach_to_run(run_id, [folder / REPORT_NAME], "retrain")
         if result.drift is not None:
             (folder / "drift.csv").write_text(result.drift.table.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "drift.csv"), artifact_path="drift")
+            attach_to_run(run_id, [folder / "drift.csv"], "drift")
             metrics["drift_psi_score"] = result.drift.score_psi
             metrics["drift_features_moved"] = len(result.drift.moved)
             metrics["drift_features_shifted"] = len(result.drift.shifted)
             tags["drift.moved"] = ",".join(result.drift.moved)
             tags["drift.shifted"] = ",".join(result.drift.shifted)
             (folder / "segments.csv").write_text(result.drift.segments.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "segments.csv"), artifact_path="drift")
+            attach_to_run(run_id, [folder / "segments.csv"], "drift")
             tags["drift.score_psi"] = f"{result.drift.score_psi:.4f}"
         if result.backtest is not None:
             (folder / "backtest.csv").write_text(result.backtest.table.to_csv(index=False))
-            client.log_artifact(run_id, str(folder / "backtest.csv"), artifact_path="backtest")
+            attach_to_run(run_id, [folder / "backtest.csv"], "backtest")
             metrics.update(
                 backtest_auc=result.backtest.auc,
                 backtest_leads=result.backtest.n_leads,
                 backtest_won=result.backtest.n_won,
             )
             tags["backtest.summary"] = backtest_sentence(result.backtest)
-    for key, value in metrics.items():
-        if pd.notna(value):
-            client.log_metric(run_id, key, float(value))
-    for key, text in tags.items():
-        client.set_model_version_tag(cfg.registry.model_name, version, key, text)
-        client.set_tag(run_id, key, text)
+    finite = {key: value for key, value in metrics.items() if pd.notna(value)}
+    record_findings(cfg.registry.model_name, version, run_id, tags, finite)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -680,7 +487,7 @@ def run_retrain(
 
     as_of = pd.Timestamp(as_of)
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
-    known = tables_as_of(tables, as_of)
+    known = tables_as_of(with_timestamps(tables, cfg.input), as_of)  # dates read as the contract reads them
     train_input, left_out = training_tables(known, windows)
     check_windows(train_input["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)
@@ -712,7 +519,9 @@ def run_retrain(
         left_out=left_out,
     )
     if champion is not None:
-        result.drift = drift_report(champion, run_validate(known).valid, windows, rcfg)
+        result.drift = drift_report(
+            champion, run_validate(known, date_formats=cfg.input).valid, windows, rcfg
+        )
     report = retrain_report_markdown(result, rcfg)
     log_retrain(result, rcfg, cfg, report)
     if out_dir is not None:
@@ -805,10 +614,15 @@ def retrain_command(
         console.print(f"[red]error:[/red] {error}")
         return exit_codes.BAD_INPUT
     print_retrain_summary(result, rcfg, console, frame_table)
-    return exit_codes.OK if result.promoted else exit_codes.NOT_PROMOTED
+    if result.promoted:
+        return exit_codes.OK
+    broken = result.decision is not None and result.decision.status == "evidence_broken"
+    return exit_codes.EVIDENCE_BROKEN if broken else exit_codes.NOT_PROMOTED
 
 
 def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig, console: Any, frame_table: Any) -> None:
+    from pipelines.summary import print_gate_decision
+
     w = result.windows
     console.print(
         f"[bold]Retrain as of {_day(w.as_of)}[/bold]: version {result.version}, trained "
@@ -836,10 +650,8 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig, console: A
             frame_table(result.backtest.table, title="Backtest: the champion's grades, then and now")
         )
         console.print(backtest_sentence(result.backtest))
-    decision = result.decision
-    if decision is not None:
-        colour = "green" if decision.promote else "yellow"
-        console.print(f"[{colour}]{decision.summary()}[/{colour}]")
+    if result.decision is not None:
+        print_gate_decision(result.version, result.decision)
     for path in result.paths:
         console.print(f"wrote {path}")
     for warning in result.warnings:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.dates import DateFormats
 from models.scorer import SCORE_COLUMNS, LeadScorer
 from pipelines.console import progress
 from pipelines.io import (
@@ -27,7 +28,7 @@ from pipelines.io import (
     write_frame,
     writing,
 )
-from pipelines.validate import run_validate
+from pipelines.validate import quarantined_lead_share, run_validate
 
 CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
 
@@ -36,7 +37,7 @@ CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
 class ScoreResult:
     scores: pd.DataFrame
     quarantine: pd.DataFrame
-    accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed)
+    accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed, not created yet)
     grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
 
     def grade_summary(self) -> pd.DataFrame:
@@ -45,10 +46,14 @@ class ScoreResult:
     @property
     def quarantined_share(self) -> float:
         row = self.accounting.set_index("status")["leads"]
-        return float(row.get("quarantined", 0) / max(row.get("read", 0), 1))
+        later = int(row.get(NOT_CREATED, 0))
+        return quarantined_lead_share(int(row.get("quarantined", 0)), int(row.get("read", 0)), later)
 
     def count(self, status: str) -> int:
         return int(self.accounting.set_index("status")["leads"].get(status, 0))
+
+
+NOT_CREATED = "not scored: created after as_of"
 
 
 class NothingToScore(InputError):
@@ -60,7 +65,11 @@ class NothingToScore(InputError):
 
 
 def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored)."""
+    """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored).
+
+    `leads` and `deals` are the contract's valid rows: a lead whose quarantined deal may have closed is
+    already quarantined with it (features.contracts, "deal quarantined"), so it never reaches here as open.
+    """
     if deals is None or len(deals) == 0:
         return leads, leads.iloc[0:0]
     closed = deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"]
@@ -108,13 +117,14 @@ def run_score(
     reasons: bool = True,
     engine: str = "pandas",
     model_uri: str | None = None,
+    date_formats: DateFormats | None = None,
 ) -> ScoreResult:
     """Validate as of `as_of`, score the open leads, write scores and quarantine atomically.
 
     engine "pandas" scores in this process, chunk by chunk; "spark" sends the same leads through the same
     artifact as a Spark UDF (needs `model_uri` and the `spark` extra).
     """
-    validation = run_validate(tables, as_of=as_of)
+    validation = run_validate(tables, as_of=as_of, date_formats=date_formats)
     valid = validation.valid
     to_score, closed = open_leads(valid["leads"], valid.get("deals"))
     if engine == "spark":
@@ -135,13 +145,14 @@ def run_score(
     quarantine = validation.quarantine
     read = validation.read["leads"]
     lead_quarantined = quarantine.loc[quarantine["table"] == "leads", "row"].nunique()
+    later = validation.not_created.get("leads", 0)
     accounting = pd.DataFrame(
         {
-            "status": ["read", "scored", "quarantined", "not scored: deal already closed"],
-            "leads": [read, len(scores), lead_quarantined, len(closed)],
+            "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
+            "leads": [read, len(scores), lead_quarantined, len(closed), later],
         }
     )
-    if read != len(scores) + lead_quarantined + len(closed):
+    if read != len(scores) + lead_quarantined + len(closed) + later:
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
     result = ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
     if output is not None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from features.config import FeatureConfig, ICPConfig
+from features.dates import DateFormats
 from features.flat import SourceSpec
 from models.config import ModelConfig
 
@@ -33,6 +34,18 @@ class RegistryConfig(BaseModel):
     experiment: str = "leadscore"
     auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
     ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
+    # The gate decides on intervals: a paired bootstrap of the test window at this confidence.
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    bootstrap_rounds: int = Field(1000, ge=100)
+    # Fewer won or lost deals than this in the test window: the gate refuses rather than decide on noise.
+    min_test_won: int = Field(20, ge=1)
+    min_test_lost: int = Field(20, ge=1)
+    # The champion's AUC interval on the new window ending this far below its registered interval: the new
+    # data or outcomes look broken.
+    broken_margin: float = Field(0.02, ge=0)
+    # A first model must not be worse than its strongest baseline beyond the noise ("not_worse"), or must be
+    # better than it ("better": the lower bound of the AUC gain above 0).
+    first_model_rule: Literal["not_worse", "better"] = "not_worse"
     model_card: bool = True  # write the model card at the end of every training run and log it to the run
 
 
@@ -89,6 +102,7 @@ class PipelineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    input: DateFormats = Field(default_factory=DateFormats)  # how non-ISO dates in the input are written
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     icp: ICPConfig = Field(default_factory=ICPConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -117,6 +131,14 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def _override_value(raw: str) -> Any:
+    """A --set value read as YAML (3, true, [7, 30]); text YAML cannot read (e.g. %d/%m/%Y) stays text."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
     """Load the config (default: the shipped one), with `icp_file` resolved and `key.sub=value` overrides."""
     path = path or DEFAULT_CONFIG
@@ -128,7 +150,7 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         if "=" not in override:
             raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
         key, raw = override.split("=", 1)
-        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+        _set_dotted(data, key.strip(), _override_value(raw))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:

@@ -25,6 +25,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table, validate_tables
+from features.dates import DateFormats
 from features.fit import normalised_emails
 from features.vocab import LEAD_COLUMNS, TABLES
 from models.scorer import LeadScorer
@@ -41,6 +42,7 @@ from pipelines.io import (
     writing,
 )
 from pipelines.score import (
+    NOT_CREATED,
     ScoreResult,
     check_scoreable,
     files_fingerprint,
@@ -227,6 +229,7 @@ def run_score_streaming(
     output: Path,
     chunk_size: int = 50_000,
     reasons: bool = True,
+    date_formats: DateFormats | None = None,
 ) -> ScoreResult:
     """Score the open leads of the tables in `folder` part by part; publish scores, quarantine and manifest.
 
@@ -239,7 +242,8 @@ def run_score_streaming(
             raise InputError(
                 f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
             )
-    accounts_check = validate_table("accounts", read_frame(inputs["accounts"], table="accounts"), as_of=as_of)
+    accounts = read_frame(inputs["accounts"], table="accounts")
+    accounts_check = validate_table("accounts", accounts, as_of=as_of, date_formats=date_formats)
     accounts = accounts_check.valid["accounts"]
     account_rows = accounts_check.quarantine
     bad_accounts = set(account_rows["key"].astype("str")) - set(accounts["account_id"].astype("str"))
@@ -248,7 +252,7 @@ def run_score_streaming(
         leads_part, count = lead_parts(inputs["leads"], lambda rows: max(1, -(-rows // chunk_size)))
         with writing(work):
             parts = partition(folder, work, count, leads_part)
-        counts = {"scored": 0, "quarantined": 0, "closed": 0}
+        counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
         for part in progress(range(count), "scoring parts", total=count):
             tables = {"accounts": accounts}
@@ -263,7 +267,7 @@ def run_score_streaming(
                 "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
             )
             rows = {t: f for t, f in tables.items() if t != "accounts"}
-            check = validate_tables(tables, as_of=as_of)
+            check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
             part_quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
             part_quarantine = _as_in_whole_input(_with_input_rows(part_quarantine, rows), bad_accounts)
             quarantine_parts.append(part_quarantine)
@@ -276,6 +280,7 @@ def run_score_streaming(
             )
             counts["quarantined"] += part_quarantine.loc[part_quarantine["table"] == "leads", "row"].nunique()
             counts["closed"] += len(closed)
+            counts["later"] += check.not_created.get("leads", 0)
             if scores is not None:
                 counts["scored"] += len(scores)
                 with writing(work):
@@ -289,11 +294,11 @@ def run_score_streaming(
         read = parts.read.get("leads", 0)
         accounting = pd.DataFrame(
             {
-                "status": ["read", "scored", "quarantined", "not scored: deal already closed"],
-                "leads": [read, counts["scored"], counts["quarantined"], counts["closed"]],
+                "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
+                "leads": [read, counts["scored"], counts["quarantined"], counts["closed"], counts["later"]],
             }
         )
-        if read != counts["scored"] + counts["quarantined"] + counts["closed"]:
+        if read != sum(counts.values()):
             raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
         summary = pd.concat(ranks, ignore_index=True) if ranks else None
         result = ScoreResult(

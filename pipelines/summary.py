@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pipelines.console import console, frame_table
 
 if TYPE_CHECKING:
+    from models.promotion import GateDecision
     from pipelines.train import TrainResult
 
 
@@ -29,8 +30,17 @@ def print_training_summary(result: TrainResult) -> None:
     if "oracle_auc" in result.evaluation.extra:
         console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")
     if result.decision is not None:
-        console.print(f"model version {result.version}: {result.decision.summary()}")
+        print_gate_decision(result.version, result.decision)
     if result.card_paths is not None:
         console.print(f"model card: {result.card_paths[0]}")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def print_gate_decision(version: str | None, decision: GateDecision) -> None:
+    """The verdict in colour, then each check on its own line."""
+    colour = {"promoted": "green", "refused": "yellow", "evidence_broken": "red"}[decision.status]
+    verdict = decision.summary().split(":", 1)[0]
+    console.print(f"[{colour}]model version {version}: {verdict}[/{colour}]")
+    for reason in decision.reasons:
+        console.print(f"  - {reason}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import pickle
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,11 +20,9 @@ from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 
 if TYPE_CHECKING:
     from models.flat_scorer import FlatScorer
-    from models.promotion import GateDecision
     from models.scorer import LeadScorer
     from pipelines.train import TrainResult
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 ARTIFACT_PATH = "model"
 # Pinned like pyproject.toml: letting mlflow infer requirements costs about 3 s per logged model.
 PIP_REQUIREMENTS = [
@@ -45,16 +46,35 @@ def setup(experiment: str | None = None) -> str:
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
-        location = None
-        if uri.startswith("sqlite:///"):
-            location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-        mlflow.create_experiment(experiment, artifact_location=location)
+    with _store_lock(uri):
+        if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
+            location = None
+            if uri.startswith("sqlite:///"):
+                location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+            mlflow.create_experiment(experiment, artifact_location=location)
     if experiment is not None:
         mlflow.set_experiment(experiment)
     return uri
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Hold a file lock beside a local sqlite store while it is created or migrated and the experiment made:
+    two jobs starting at once on a fresh store would otherwise race in mlflow's schema migration."""
+    import mlflow
+
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.parent / f".{database.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.search_experiments(max_results=1)  # creates and migrates the store under the lock
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
@@ -181,6 +201,7 @@ def log_training_run(
 ) -> None:
     """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated."""
     import mlflow
+    from pipelines import registry
     from pipelines.train import metrics_for_logging
 
     setup(cfg.registry.experiment)
@@ -220,7 +241,7 @@ def log_training_run(
             }
         )
         # The artifact carries its own version, so every score it writes names it; registration is the next one.
-        result.scorer.model_version = next_version(cfg.registry.model_name)
+        result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
@@ -229,89 +250,37 @@ def log_training_run(
             f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
             "another training run registered a version at the same time; retrain"
         )
-    result.decision = gate(result, cfg, force_reason=force_reason, trigger=trigger)
-
-
-def next_version(model_name: str) -> str:
-    """The version number the registry will give the next registration of `model_name`."""
-    from mlflow import MlflowClient
-
-    versions = MlflowClient().search_model_versions(f"name='{model_name}'")
-    return str(max((int(v.version) for v in versions), default=0) + 1)
-
-
-def gate(result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, trigger: str) -> GateDecision:
-    """Alias the new version `challenger`; move `champion` to it if the promotion gate (or --force) says so."""
-    from mlflow import MlflowClient
-    from models.promotion import GateDecision, promotion_decision
-
-    client = MlflowClient()
-    name, version = cfg.registry.model_name, str(result.version)
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    comparison = result.evaluation.comparison.set_index("model")
-    champion = comparison.loc["champion"].to_dict() if "champion" in comparison.index else None
-    baseline = "points_model" if "points_model" in comparison.index else "logistic_regression"
-    decision = promotion_decision(
-        comparison.loc["model"].to_dict(),
-        champion,
-        comparison.loc[baseline].to_dict(),
-        auc_tolerance=cfg.registry.auc_tolerance,
-        ece_tolerance=cfg.registry.ece_tolerance,
-        baseline_name=baseline.replace("_", " "),
-    )
-    if force_reason and not decision.promote:
-        decision = GateDecision(True, (*decision.reasons, f"forced: {force_reason}"), decision.compared)
-    record_decision(client, name, version, decision, trigger)
-    if decision.promote:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    return decision
-
-
-def record_decision(client: Any, name: str, version: str, decision: GateDecision, trigger: str) -> None:
-    """The audit trail: the gate's verdict, reasons and compared metrics as tags on the model version."""
-    tags = {
-        "gate.decision": "promoted" if decision.promote else "refused",
-        "gate.date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "gate.reasons": " | ".join(decision.reasons),
-        "gate.metrics": json.dumps({k: round(v, 4) for k, v in decision.compared.items()}),
-        "gate.trigger": trigger,
-    }
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
+    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
 def load_scorer(model_uri: str) -> LeadScorer:
-    """The LeadScorer inside a logged or registered artifact (e.g. models:/leadscore@champion)."""
+    """The scorer inside a logged or registered artifact (e.g. models:/leadscore@champion); a URI that names
+    nothing raises ModelNotFoundError (exit 3) with a sentence naming the store, versions and aliases."""
+    from mlflow.exceptions import MlflowException
+
     import mlflow
+    from pipelines.registry import ModelNotFoundError, resolve_version
 
     setup()
-    model = mlflow.pyfunc.load_model(model_uri)
+    version = resolve_version(model_uri)
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as error:
+        raise ModelNotFoundError(
+            f"{model_uri}: no model could be loaded from the tracking store {tracking_uri()} ({error}); give "
+            "--model a registered version such as models:/leadscore/1, or a run's model URI"
+        ) from error
     scorer = model.unwrap_python_model().scorer
-    if not scorer.model_version and model_uri.startswith(
-        "models:/"
-    ):  # artifacts logged before versions were bundled
-        scorer.model_version = _version_of(model_uri)
+    if not scorer.model_version and version is not None:  # artifacts logged before versions were bundled
+        scorer.model_version = str(version.version)
     return scorer
-
-
-def _version_of(model_uri: str) -> str:
-    from mlflow import MlflowClient
-
-    name, _, ref = model_uri.removeprefix("models:/").partition("@")
-    if ref:
-        return str(MlflowClient().get_model_version_by_alias(name, ref).version)
-    return model_uri.rsplit("/", 1)[-1]
 
 
 def load_champion(model_name: str) -> LeadScorer | None:
     """The current champion's scorer, or None when there is none yet."""
-    from mlflow.exceptions import MlflowException
-
-    from mlflow import MlflowClient
+    from pipelines.registry import CHAMPION, champion_version
 
     setup()
-    try:
-        MlflowClient().get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
+    if champion_version(model_name) is None:
         return None
     return load_scorer(f"models:/{model_name}@{CHAMPION}")

@@ -60,7 +60,7 @@ def training_data(
     tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None
 ) -> TrainingData:
     """Validate, build the features of every closed deal at its creation, apply and report the guardrail."""
-    validation = run_validate(tables)
+    validation = run_validate(tables, date_formats=cfg.input)
     valid = validation.valid
     deals = valid["deals"]
     closed, too_recent = mature_closed_deals(deals, cfg.model.maturity_days)

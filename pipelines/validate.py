@@ -7,18 +7,37 @@ from pathlib import Path
 import pandas as pd
 
 from features.contracts import ValidationResult, validate_tables
+from features.dates import DateFormats
 from pipelines.io import write_frame
 
 
 def run_validate(
-    tables: dict[str, pd.DataFrame], as_of: pd.Timestamp | None = None, quarantine_path: Path | None = None
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp | None = None,
+    quarantine_path: Path | None = None,
+    date_formats: DateFormats | None = None,
 ) -> ValidationResult:
     """Validate the tables; write the quarantine (if a path is given); check every row is accounted for."""
-    result = validate_tables(tables, as_of=as_of)
+    result = validate_tables(tables, as_of=as_of, date_formats=date_formats)
     result.assert_accounted()
     if quarantine_path is not None:
         write_frame(result.quarantine, quarantine_path)
     return result
+
+
+def quarantined_lead_share(quarantined: int, read: int, not_created: int = 0) -> float:
+    """The share of leads quarantined among those that existed as of the run (what exit code 5 measures)."""
+    return quarantined / max(read - not_created, 1)
+
+
+def validation_share(result: ValidationResult) -> float:
+    """quarantined_lead_share of a validation, as `score` measures it on the same input."""
+    if "leads" not in result.read:
+        return 0.0
+    counts = result.counts().set_index("table").loc["leads"]
+    return quarantined_lead_share(
+        int(counts["quarantined"]), int(counts["read"]), int(counts["not created yet"])
+    )
 
 
 def quarantine_summary(result: ValidationResult) -> pd.DataFrame:

@@ -126,6 +126,12 @@ def gate_sentence(data: CardData) -> str:
     forced = [part for part in data.decision.split("; ") if part.startswith("forced: ")]
     if forced:
         return f"{name} was made the champion by override ({forced[0].removeprefix('forced: ')}); see the change log."
+    if data.decision.startswith("evidence looks broken"):
+        return (
+            f"{name} was not promoted: the champion scored far worse on the new data than on its own test "
+            "window, so the new data or outcomes look broken (check the deals feed); the gate's checks are in "
+            "the change log."
+        )
     if data.decision.startswith("promoted"):
         return f"{name} passed the promotion gate and became the champion; the gate's checks are in the change log."
     return f"{name} did not pass the promotion gate and is not the champion; the gate's checks are in the change log."

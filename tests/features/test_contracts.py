@@ -14,6 +14,7 @@ from features.contracts import (
     validate_table,
     validate_tables,
 )
+from features.dates import DateFormats
 from features.vocab import TABLE_COLUMNS, TABLE_KEYS, TABLES
 
 
@@ -124,7 +125,7 @@ BAD_ROWS = [
     ("leads", 2, "account_id", "A404", "references unknown account", "A404"),
     ("deals", 2, "deal_id", "D1", "unique", "D1"),
     ("activities", 1, "occurred_at", LATE, "not after as_of", "2024-07-01 00:00:00"),
-    ("leads", 0, "created_at", LATE, "not after as_of", "2024-07-01 00:00:00"),
+    ("accounts", 1, "created_at", LATE, "not after as_of", "2024-07-01 00:00:00"),
     ("deals", 0, "closed_at", None, "notnull when won/lost", MISSING_VALUE),
     ("deals", 2, "closed_at", pd.Timestamp("2024-03-05"), "null when open", "2024-03-05 00:00:00"),
     ("deals", 1, "lost_reason", "too_expensive", "isin(LOST_REASONS) when lost", "too_expensive"),
@@ -176,7 +177,8 @@ def test_unparseable_values_are_found_by_row_even_in_mixed_columns(contract_good
     accounts["created_at"] = pd.Series(
         ["2020-01-01", "31.12.2019", "2020-13-45", pd.Timestamp("2021-01-01"), "", "yesterday"], dtype=object
     )
-    result = validate_table("accounts", accounts)
+    # 31.12.2019 is read only because its format is named (features.dates never guesses one).
+    result = validate_table("accounts", accounts, date_formats=DateFormats(date_format="%d.%m.%Y"))
     q = result.quarantine
     got = set(zip(q["row"], q["column"], q["check"], q["value"], strict=True))
     assert got == {

@@ -1,26 +1,145 @@
-from models.promotion import promotion_decision
+"""The promotion gate on simulated test windows: decisions on paired intervals, refusal of noise and of
+broken evidence."""
 
-TOL = {"auc_tolerance": 0.005, "ece_tolerance": 0.01}
+import numpy as np
+import pytest
 
+from models.promotion import ChampionRecord, GateRules, decide_promotion
 
-def test_first_model_must_beat_the_points_model():
-    better = promotion_decision({"roc_auc": 0.8, "ece": 0.02}, None, {"roc_auc": 0.7, "ece": 0.1}, **TOL)
-    worse = promotion_decision({"roc_auc": 0.65, "ece": 0.02}, None, {"roc_auc": 0.7, "ece": 0.1}, **TOL)
-    assert better.promote and not worse.promote
-    assert "does not beat" in worse.summary()
-
-
-def test_challenger_within_tolerance_is_promoted_worse_is_refused():
-    champion = {"roc_auc": 0.80, "ece": 0.02}
-    assert promotion_decision({"roc_auc": 0.797, "ece": 0.025}, champion, None, **TOL).promote
-    low_auc = promotion_decision({"roc_auc": 0.78, "ece": 0.02}, champion, None, **TOL)
-    bad_calibration = promotion_decision({"roc_auc": 0.81, "ece": 0.05}, champion, None, **TOL)
-    assert not low_auc.promote and "AUC 0.780 vs champion 0.800" in low_auc.summary()
-    assert not bad_calibration.promote and "ECE 0.050" in bad_calibration.summary()
+RULES = GateRules(bootstrap_rounds=300)
 
 
-def test_data_gate_blocks_promotion():
-    decision = promotion_decision(
-        {"roc_auc": 0.9, "ece": 0.01}, {"roc_auc": 0.8, "ece": 0.02}, None, data_gate_met=False, **TOL
+def _window(n=2000, seed=0, strength=1.5):
+    """Outcomes and a latent signal: y is drawn from the signal, so a score close to it ranks well."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(strength * signal - 1)))).astype(int)
+    return y, signal, rng
+
+
+def _probability(signal, rng, noise):
+    """A calibrated-ish probability from a noisy view of the signal (more noise: a weaker model)."""
+    return 1 / (1 + np.exp(-(1.5 * (signal + rng.normal(scale=noise, size=len(signal))) - 1)))
+
+
+def test_a_random_model_is_refused_for_lack_of_signal():
+    y, signal, rng = _window()
+    shuffled = rng.permutation(_probability(signal, rng, 0.3))
+    decision = decide_promotion(y, shuffled, {"logistic_regression": rng.random(len(y))}, RULES)
+    assert decision.status == "refused"
+    assert "no evidence of signal" in decision.summary() and "includes 0.5" in decision.summary()
+
+
+def test_a_first_model_as_good_as_its_strongest_baseline_is_promoted_a_worse_one_refused():
+    y, signal, rng = _window()
+    model = _probability(signal, rng, 0.3)
+    as_good = _probability(signal, rng, 0.3)
+    assert decide_promotion(
+        y, model, {"logistic_regression": as_good, "points_model": rng.random(len(y))}, RULES
+    ).promote
+    weak = _probability(signal, rng, 1.5)
+    refused = decide_promotion(y, weak, {"logistic_regression": as_good}, RULES)
+    assert not refused.promote and "worse beyond the noise" in refused.summary()
+    assert refused.evidence[-1].what == "AUC gain over logistic regression" and refused.evidence[-1].high < 0
+
+
+def test_the_strict_first_model_rule_needs_a_gain_whose_interval_is_above_zero():
+    y, signal, rng = _window()
+    strict = GateRules(bootstrap_rounds=300, first_model_rule="better")
+    model = _probability(signal, rng, 0.3)
+    equal = decide_promotion(y, model, {"logistic_regression": _probability(signal, rng, 0.3)}, strict)
+    better = decide_promotion(y, model, {"logistic_regression": _probability(signal, rng, 1.5)}, strict)
+    assert not equal.promote and "does not show that it is better" in equal.summary()
+    assert better.promote
+
+
+def test_a_test_window_too_small_to_decide_is_refused_naming_the_counts():
+    y, signal, rng = _window(n=60)
+    decision = decide_promotion(y, _probability(signal, rng, 0.1), {}, RULES)
+    won = int(y.sum())
+    assert not decision.promote
+    assert (
+        f"{won} won and {60 - won} lost" in decision.summary()
+        and "registry.min_test_won" in decision.summary()
     )
-    assert not decision.promote and "minimum-data gate" in decision.summary()
+
+
+def _record(y, p):
+    from models.evaluate import bootstrap_auc_interval, roc_auc
+
+    low, high = bootstrap_auc_interval(y, p, rounds=300, seed=1)
+    return ChampionRecord("1", roc_auc(y, p), low, high)
+
+
+def test_a_challenger_of_the_same_quality_is_promoted_a_clearly_worse_one_refused():
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.4)
+    record = _record(y, champion_p)
+    same = decide_promotion(
+        y, _probability(signal, rng, 0.4), {}, RULES, champion_p=champion_p, champion=record
+    )
+    assert same.promote, same.summary()
+    worse = decide_promotion(
+        y, _probability(signal, rng, 1.5), {}, RULES, champion_p=champion_p, champion=record
+    )
+    assert worse.status == "refused" and "AUC difference with the champion" in worse.summary()
+
+
+def test_a_challenger_with_much_worse_calibration_is_refused():
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.3)
+    overconfident = np.clip(champion_p * 2.2, 0, 1)  # same ranking, probabilities far too high
+    decision = decide_promotion(
+        y, overconfident, {}, RULES, champion_p=champion_p, champion=_record(y, champion_p)
+    )
+    assert decision.status == "refused" and "calibration worse beyond the noise" in decision.summary()
+
+
+def test_shuffled_outcomes_make_the_champion_collapse_and_the_evidence_is_called_broken():
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.3)
+    record = _record(y, champion_p)  # what the champion had on its own, honest test window
+    shuffled_y = rng.permutation(y)
+    challenger_p = rng.random(len(y))  # a model trained on shuffled outcomes
+    decision = decide_promotion(shuffled_y, challenger_p, {}, RULES, champion_p=champion_p, champion=record)
+    assert decision.status == "evidence_broken"
+    assert "look broken" in decision.summary() and f"{record.roc_auc:.3f}" in decision.summary()
+    # a challenger that looks good on the broken window changes nothing: the data is the suspect
+    lucky = shuffled_y * 0.2 + rng.random(len(y))
+    broken = decide_promotion(shuffled_y, lucky, {}, RULES, champion_p=champion_p, champion=record)
+    assert broken.status == "evidence_broken"
+    # on the honest window the same champion is not called broken
+    honest = decide_promotion(y, champion_p, {}, RULES, champion_p=champion_p, champion=record)
+    assert honest.status == "promoted"
+
+
+def test_forcing_keeps_the_checks_and_records_the_reason():
+    y, signal, rng = _window()
+    decision = decide_promotion(y, rng.random(len(y)), {}, RULES).forced("approved by sales leadership")
+    assert decision.promote and decision.reasons[-1] == "forced: approved by sales leadership"
+    assert "no evidence of signal" in decision.summary()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_decisions_are_reproducible_for_a_seed(seed):
+    y, signal, rng = _window(seed=seed)
+    p, q = _probability(signal, rng, 0.5), _probability(signal, rng, 0.5)
+    first = decide_promotion(y, p, {"logistic_regression": q}, RULES)
+    again = decide_promotion(y, p, {"logistic_regression": q}, RULES)
+    assert first == again
+
+
+def test_a_champion_that_could_not_be_scored_on_the_test_rows_is_never_replaced_silently():
+    import pandas as pd
+
+    from models.promotion import decide_on_test_scores
+
+    y, signal, rng = _window()
+    scores = pd.DataFrame(
+        {"won": y, "model": _probability(signal, rng, 0.3), "logistic_regression": rng.random(len(y))}
+    )
+    without_champion = decide_on_test_scores(scores, RULES, champion_version=None, champion=None)
+    assert without_champion.promote and "first model" in without_champion.summary()
+    not_comparable = decide_on_test_scores(scores, RULES, champion_version="4", champion=None)
+    assert not_comparable.status == "refused"
+    assert "version 4" in not_comparable.summary() and "--force" in not_comparable.summary()

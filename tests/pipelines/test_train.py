@@ -1,5 +1,6 @@
 """Training job: data gates, the registry's promotion gate, reproducibility, behaviour of the scores."""
 
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,6 +72,34 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     assert refused.tags["gate.decision"] == "refused" and "AUC" in refused.tags["gate.reasons"]
     forced = run_train(tables, crippled, truth=truth, force_reason="testing the override")
     assert forced.decision.promote and "forced: testing the override" in forced.decision.summary()
+
+
+def _shuffled_outcomes(tables, seed=0):
+    """The same history with the outcomes of closed deals shuffled among them (a broken join, say)."""
+    deals = tables["deals"].copy()
+    closed = deals["outcome"].isin(["won", "lost"]).to_numpy()
+    outcomes = deals.loc[closed, "outcome"].to_numpy()
+    deals.loc[closed, "outcome"] = np.random.default_rng(seed).permutation(outcomes)
+    deals.loc[closed, "lost_reason"] = np.where(deals.loc[closed, "outcome"] == "lost", "timing", None)
+    return {**tables, "deals": deals}
+
+
+def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, fast_config, mlflow_store):
+    tables = small_history.tables()
+    shuffled_first = run_train(_shuffled_outcomes(tables), fast_config)
+    assert not shuffled_first.decision.promote
+    assert "no evidence of signal" in shuffled_first.decision.summary()
+    good = run_train(tables, fast_config)  # a good model after a refused bad one
+    assert good.decision.promote, good.decision.summary()
+    shuffled = run_train(_shuffled_outcomes(tables, seed=1), fast_config)
+    assert not shuffled.decision.promote
+    assert shuffled.decision.status in ("refused", "evidence_broken")
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias("leadscore", "champion").version) == good.version
+    tags = client.get_model_version("leadscore", shuffled.version).tags
+    assert tags["gate.decision"] == shuffled.decision.status
+    evidence = json.loads(tags["gate.evidence"])
+    assert evidence[0]["what"] == "AUC" and evidence[0]["low"] <= evidence[0]["value"] <= evidence[0]["high"]
 
 
 def _all_but(result, keep):

@@ -1,0 +1,239 @@
+"""The MLflow model registry: versions, aliases, the champion and its record, the promotion gate's verdicts.
+The one module that uses MlflowClient (runs are logged with mlflow's fluent API in pipelines/tracking.py).
+
+The gate's rules are pure (models/promotion.py); this module feeds them the test window and the champion's
+record, moves the aliases and writes the audit tags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.io import InputError
+from pipelines.settings import PipelineConfig, tracking_uri
+
+if TYPE_CHECKING:
+    from models.promotion import ChampionRecord, GateDecision
+    from pipelines.train import TrainResult
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+class ModelNotFoundError(InputError):
+    """A model URI names no registered model, version or alias in the tracking store (exit code 3)."""
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+    from pipelines.tracking import setup
+
+    setup()
+    return MlflowClient()
+
+
+def parse_model_uri(model_uri: str) -> tuple[str, str | None, str | None] | None:
+    """models:/NAME@ALIAS -> (NAME, ALIAS, None); models:/NAME/VERSION -> (NAME, None, VERSION); else None."""
+    if not model_uri.startswith("models:/"):
+        return None
+    rest = model_uri.removeprefix("models:/").strip("/")
+    if "@" in rest:
+        name, _, alias = rest.partition("@")
+        return name, alias, None
+    name, _, version = rest.rpartition("/")
+    return (name, None, version) if name else (rest, None, None)
+
+
+def aliases_of(client: Any, name: str) -> dict[str, str]:
+    """alias -> version of a registered model (empty when the model is not registered)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return {alias: str(v) for alias, v in sorted(client.get_registered_model(name).aliases.items())}
+    except MlflowException:
+        return {}
+
+
+def _not_found(model_uri: str, name: str, client: Any, problem: str) -> ModelNotFoundError:
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    aliases = aliases_of(client, name)
+    store = tracking_uri()
+    if not versions:
+        models = sorted(m.name for m in client.search_registered_models())
+        known = f" (it has: {', '.join(models)})" if models else " (it has no registered model)"
+        return ModelNotFoundError(
+            f"{model_uri}: the tracking store {store} has no version of model {name!r}{known}; train one "
+            "with `leadscore train --input ...`, or point MLFLOW_TRACKING_URI at the store that holds it"
+        )
+    alias_words = ", ".join(f"{a} -> version {v}" for a, v in aliases.items()) or "no aliases"
+    suggestion = f"models:/{name}@{CHALLENGER}" if CHALLENGER in aliases else f"models:/{name}/{versions[-1]}"
+    hint = ""
+    if problem == f"no alias {CHAMPION!r}":
+        hint = " (the promotion gate has not promoted any version yet: `leadscore history` says why)"
+    return ModelNotFoundError(
+        f"{model_uri}: model {name!r} in the tracking store {store} has {problem}{hint}; it has versions "
+        f"{', '.join(map(str, versions))} and {alias_words}. Use --model {suggestion} to use that version, "
+        'or promote one with `leadscore train --force "why"`'
+    )
+
+
+def resolve_version(model_uri: str) -> Any | None:
+    """The registered ModelVersion a models:/ URI names (None for runs:/ and paths); ModelNotFoundError with a
+    sentence naming the store, the model, its versions and aliases when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    parsed = parse_model_uri(model_uri)
+    if parsed is None:
+        return None
+    name, alias, version = parsed
+    client = _client()
+    try:
+        if alias:
+            return client.get_model_version_by_alias(name, alias)
+        if version and version.isdigit():
+            return client.get_model_version(name, version)
+    except MlflowException:
+        pass
+    problem = f"no alias {alias!r}" if alias else f"no version {version!r}" if version else "no version given"
+    raise _not_found(model_uri, name, client, problem)
+
+
+def next_version(model_name: str) -> str:
+    """The version number the registry will give the next registration of `model_name`."""
+    versions = _client().search_model_versions(f"name='{model_name}'")
+    return str(max((int(v.version) for v in versions), default=0) + 1)
+
+
+def champion_version(model_name: str) -> Any | None:
+    """The champion's ModelVersion, or None when no version has been promoted yet."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _client().get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def champion_record(model_name: str) -> ChampionRecord | None:
+    """What the champion measured on its own test window at registration (None if it was not logged)."""
+    from models.promotion import ChampionRecord
+
+    version = champion_version(model_name)
+    if version is None or not version.run_id:
+        return None
+    metrics = _client().get_run(version.run_id).data.metrics
+    if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
+        return None
+    return ChampionRecord(
+        version=str(version.version),
+        roc_auc=float(metrics["roc_auc"]),
+        roc_auc_low=float(metrics["roc_auc_low"]),
+        roc_auc_high=float(metrics["roc_auc_high"]),
+    )
+
+
+def gate_rules(cfg: PipelineConfig) -> Any:
+    from models.promotion import GateRules
+
+    r = cfg.registry
+    return GateRules(
+        auc_tolerance=r.auc_tolerance,
+        ece_tolerance=r.ece_tolerance,
+        min_test_won=r.min_test_won,
+        min_test_lost=r.min_test_lost,
+        confidence=r.confidence,
+        bootstrap_rounds=r.bootstrap_rounds,
+        broken_margin=r.broken_margin,
+        seed=cfg.model.seed,
+        ece_bins=cfg.model.ece_bins,
+        first_model_rule=r.first_model_rule,
+    )
+
+
+def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
+    """The promotion gate's verdict on a trained (not yet aliased) version, from its test window."""
+    from models.promotion import decide_on_test_scores
+
+    champion = champion_version(cfg.registry.model_name)
+    return decide_on_test_scores(
+        result.evaluation.test_scores,
+        gate_rules(cfg),
+        champion_version=None if champion is None else str(champion.version),
+        champion=None if champion is None else champion_record(cfg.registry.model_name),
+    )
+
+
+def apply_gate(
+    result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, trigger: str
+) -> GateDecision:
+    """Alias the new version `challenger`; move `champion` to it if the gate (or --force) says so; record why."""
+    client = _client()
+    name, version = cfg.registry.model_name, str(result.version)
+    decision = gate_decision(result, cfg)
+    if force_reason and not decision.promote:
+        decision = decision.forced(force_reason)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    record_decision(client, name, version, decision, trigger)
+    if decision.promote:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return decision
+
+
+def record_decision(client: Any, name: str, version: str, decision: GateDecision, trigger: str) -> None:
+    """The audit trail: the gate's verdict, reasons, compared metrics and evidence as tags on the version."""
+    tags = {
+        "gate.decision": decision.status,
+        "gate.date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "gate.reasons": " | ".join(decision.reasons),
+        "gate.metrics": json.dumps({k: round(float(v), 4) for k, v in decision.compared.items()}),
+        "gate.evidence": json.dumps([e.as_dict() for e in decision.evidence]),
+        "gate.trigger": trigger,
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+
+
+def model_versions(model_name: str) -> list[Any]:
+    """Every registered version of `model_name` (ModelVersion objects), newest first."""
+    versions = _client().search_model_versions(f"name='{model_name}'")
+    return sorted(versions, key=lambda v: int(v.version), reverse=True)
+
+
+def aliases_by_version(model_name: str) -> dict[str, list[str]]:
+    """version -> its aliases, sorted (searched versions do not carry their aliases)."""
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases_of(_client(), model_name).items():
+        by_version.setdefault(version, []).append(alias)
+    return by_version
+
+
+def run_of(run_id: str) -> Any:
+    """The MLflow run a version was logged in (its info, params, metrics and tags)."""
+    return _client().get_run(run_id)
+
+
+def download_run_artifact(run_id: str, path: str, destination: str) -> Path:
+    """A run's artifact (file or folder) copied under `destination`; MlflowException or OSError if missing."""
+    return Path(_client().download_artifacts(run_id, path, destination))
+
+
+def attach_to_run(run_id: str, files: Iterable[Path], artifact_path: str) -> None:
+    """Log local files as artifacts of an existing run."""
+    client = _client()
+    for path in files:
+        client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def record_findings(
+    model_name: str, version: str, run_id: str, tags: Mapping[str, str], metrics: Mapping[str, float]
+) -> None:
+    """Tags on the version and its run, and metrics on the run (e.g. a retrain's drift and backtest)."""
+    client = _client()
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, float(value))
+    for key, text in tags.items():
+        client.set_model_version_tag(model_name, version, key, text)
+        client.set_tag(run_id, key, text)

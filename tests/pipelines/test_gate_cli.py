@@ -1,0 +1,100 @@
+"""The promotion gate through the command line: exit codes a scheduler can act on, and a missing champion
+answered with a sentence instead of a traceback."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.generate import run_generate
+
+from .conftest import SMALL
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory):
+    """The small synthetic history on disk, and a copy whose closed deals have shuffled outcomes."""
+    root = tmp_path_factory.mktemp("gate")
+    run_generate(SMALL, root / "crm")
+    shuffled = root / "shuffled"
+    shuffled.mkdir()
+    for path in (root / "crm").glob("*.parquet"):
+        frame = pd.read_parquet(path)
+        if path.stem == "deals":
+            closed = frame["outcome"].isin(["won", "lost"]).to_numpy()
+            frame.loc[closed, "outcome"] = np.random.default_rng(0).permutation(frame.loc[closed, "outcome"])
+            frame.loc[closed, "lost_reason"] = np.where(
+                frame.loc[closed, "outcome"] == "lost", "timing", None
+            )
+        frame.to_parquet(shuffled / path.name)
+    return root
+
+
+FAST = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
+
+
+def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(crm, mlflow_store, tmp_path):
+    trained = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST])
+    assert trained.exit_code == exit_codes.NOT_PROMOTED, trained.output
+    assert "not promoted" in trained.output and "no evidence of signal" in trained.output
+
+    scored = runner.invoke(
+        app,
+        [
+            "score",
+            "--input",
+            str(crm / "crm"),
+            "--as-of",
+            "2026-10-01",
+            "--output",
+            str(tmp_path / "s.parquet"),
+        ],
+    )
+    assert scored.exit_code == exit_codes.BAD_INPUT, scored.output
+    text = " ".join(scored.output.split())
+    assert "no alias 'champion'" in text and mlflow_store in text
+    assert "challenger -> version 1" in text and "--model models:/leadscore@challenger" in text
+    assert "Traceback" not in scored.output
+    assert not (tmp_path / "s.parquet").exists()
+
+    served = runner.invoke(app, ["serve", "--port", "5999"])
+    assert served.exit_code == exit_codes.BAD_INPUT and "no alias 'champion'" in " ".join(
+        served.output.split()
+    )
+    card = runner.invoke(app, ["card", "--input", str(crm / "crm"), "--out", str(tmp_path / "card")])
+    assert card.exit_code == exit_codes.BAD_INPUT and "no alias 'champion'" in " ".join(card.output.split())
+
+
+def test_an_unknown_model_name_is_named_with_the_store(crm, mlflow_store, tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--input",
+            str(crm / "crm"),
+            "--as-of",
+            "2026-10-01",
+            "--output",
+            str(tmp_path / "s.parquet"),
+            "--model",
+            "models:/nosuch@champion",
+        ],
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT
+    assert "has no version of model 'nosuch'" in " ".join(result.output.split())
+
+
+def test_a_good_model_is_promoted_with_exit_0_and_history_shows_the_evidence(crm, mlflow_store):
+    first = runner.invoke(app, ["train", "--input", str(crm / "crm"), *FAST])
+    assert first.exit_code == exit_codes.OK, first.output
+    shuffled = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST])
+    assert shuffled.exit_code in (exit_codes.NOT_PROMOTED, exit_codes.EVIDENCE_BROKEN), shuffled.output
+    history = runner.invoke(app, ["history"])
+    assert history.exit_code == 0
+    text = " ".join(history.output.split())
+    assert "1 promoted, 1" in text
+    assert "AUC +0." in text and "rows)" in text  # the evidence: value (low to high, rows)
