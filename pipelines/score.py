@@ -330,7 +330,11 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
         if str(status).startswith("not scored") and leads
     )
     causes = f" ({main_causes(result.quarantine)})" if quarantined else ""
-    return f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored ({not_scored})"
+    later = " (is --as-of before the data?)" if result.count(NOT_CREATED) else ""
+    return (
+        f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored "
+        f"({not_scored}){later}"
+    )
 
 
 def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:

@@ -104,10 +104,11 @@ def accounted(manifest_or_result) -> tuple[int, int, int, int]:
 
 
 def closed_lead_ids(tables: dict[str, pd.DataFrame]) -> set[str]:
-    """Leads with a valid won or lost deal as of AS_OF (a deal quarantined for another field is the subject
-    of the deal-status rule, tested with the contract)."""
-    deals = validate_tables(tables, as_of=AS_OF).valid["deals"]
-    return set(deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"].astype(str))
+    """Leads with a won or lost deal in the input, valid or not, unless it closed after AS_OF."""
+    deals = tables["deals"]
+    closed_at = pd.to_datetime(deals["closed_at"], errors="coerce")
+    closed = deals["outcome"].isin(["won", "lost"]) & ~(closed_at > AS_OF)
+    return set(deals.loc[closed, "lead_id"].astype(str))
 
 
 # --- 1. rules across rows hold for every part size --------------------------------------------------------
@@ -210,6 +211,10 @@ def test_nothing_to_score_keeps_the_previous_run(tmp_path, crm, cli, case, as_of
     assert "KeyError" not in text and result.exception is None or isinstance(result.exception, SystemExit)
     assert _published(output) == before  # scores, quarantine and manifest untouched
     assert verify_published(output) == []
+    leads_read = len(pd.read_csv(crm / "leads.csv"))
+    if case == "as-of before the data":  # every lead was created later: not created yet, none quarantined
+        assert f"created after as_of: {leads_read:,}" in text and "is --as-of before the data?" in text
+        return
     failed = pd.read_csv(failed_quarantine_path_for(output))
     assert str(failed_quarantine_path_for(output)) in text
     if case == "header-only leads":
@@ -221,7 +226,7 @@ def test_nothing_to_score_keeps_the_previous_run(tmp_path, crm, cli, case, as_of
         assert (unknown["table"] == "deals").sum() == deals
     else:
         leads = failed[failed["table"] == "leads"]["row"].nunique()
-        assert leads == len(pd.read_csv(crm / "leads.csv"))  # every lead read is accounted for: quarantined
+        assert leads == leads_read  # every lead read is accounted for: quarantined
 
 
 # --- 3. unreadable input and bad arguments: exit 3 (or 2) and a sentence -------------------------------------
