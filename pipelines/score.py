@@ -127,20 +127,18 @@ def run_score(
     validation = run_validate(tables, as_of=as_of, date_formats=date_formats)
     valid = validation.valid
     to_score, closed = open_leads(valid["leads"], valid.get("deals"))
-    if engine == "spark":
+    if engine not in ("pandas", "spark"):
+        raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+    if len(to_score) == 0:  # nothing to score: the model is not called (check_scoreable says why)
+        scored = pd.DataFrame(columns=list(SCORE_COLUMNS))
+    elif engine == "spark":
         from pipelines.spark import score_tables_with_spark
 
         if model_uri is None:
             raise ValueError("the spark engine needs the model URI")
         scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
-    elif engine == "pandas":
-        scored = (
-            score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
-            if len(to_score)
-            else pd.DataFrame(columns=list(SCORE_COLUMNS))  # nothing to score: the model is not called
-        )
     else:
-        raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
     scores = rank(scored)
     quarantine = validation.quarantine
     read = validation.read["leads"]
