@@ -1,6 +1,6 @@
 """Readers and writers: CRM tables from a folder, frames to Parquet or CSV, always written atomically.
 
-Reading: a CSV's encoding (UTF-8, else Windows-1252, else Latin-1) and delimiter (comma, semicolon, tab or
+Reading: a CSV's encoding (UTF-8, UTF-16 with its byte-order mark, else Windows-1252, else Latin-1) and delimiter (comma, semicolon, tab or
 pipe, from its header line) are detected, and any choice other than UTF-8 and comma is said on the console.
 Column names of the CRM tables are matched without case and surrounding spaces ("Lead_ID " is lead_id).
 A file that cannot be read at all is an `InputError` naming the file, the problem and the fix.
@@ -90,16 +90,18 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
 
 
 def _describe(found: CsvFormat) -> str:
-    encoding = {"cp1252": "Windows-1252 (not valid UTF-8)", "latin-1": "Latin-1 (not valid UTF-8)"}.get(
-        found.encoding, found.encoding.upper()
-    )
+    names = {"cp1252": "Windows-1252 (not valid UTF-8)", "latin-1": "Latin-1 (not valid UTF-8)"}
+    encoding = names.get(found.encoding, found.encoding.upper())
     return f"{encoding} text with {DELIMITER_NAMES[found.delimiter]}-separated columns"
 
 
 def _encoding(path: Path, block: int = 1 << 20) -> str:
     """utf-8 (utf-8-sig with a byte-order mark) when the whole file decodes, else the first fallback that does."""
     with open(path, "rb") as handle:
-        bom = handle.read(3) == codecs.BOM_UTF8
+        start = handle.read(3)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"  # "Unicode text" from Excel
+    bom = start == codecs.BOM_UTF8
     for encoding in ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -113,12 +115,20 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
     return "latin-1"  # not reached: latin-1 decodes every byte
 
 
-def normalise_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
     """The contract's column names for columns that differ only in case or surrounding spaces."""
     known = set(TABLE_COLUMNS.get(table, ()))
     renames = {
         c: str(c).strip().lower() for c in frame.columns if c not in known and str(c).strip().lower() in known
     }
+    names = [renames.get(c, c) for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1 and n in known})
+    if repeated:
+        same = [str(c) for c in frame.columns if renames.get(c, c) in repeated]
+        raise InputError(
+            f"{source or f'table {table!r}'}: columns {same} all read as {repeated} (case and spaces are "
+            "ignored); keep one of them"
+        )
     return frame.rename(columns=renames) if renames else frame
 
 
@@ -152,7 +162,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)
-            frame = normalise_columns(frame, table) if table else frame
+            frame = normalise_columns(frame, table, path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
                 if column in frame.columns:
@@ -161,7 +171,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
         raise _unreadable(path, error) from error
-    return normalise_columns(frame, table) if table else frame
+    return normalise_columns(frame, table, path) if table else frame
 
 
 def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
@@ -172,7 +182,7 @@ def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
         else:
             batches = _read_csv(path, table, chunksize=rows)
         for batch in batches:
-            yield normalise_columns(batch, table)
+            yield normalise_columns(batch, table, path)
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:

@@ -281,6 +281,40 @@ def test_latin1_and_semicolon_csvs_are_read_and_the_choice_is_said(tmp_path, crm
     pd.testing.assert_frame_equal(pd.read_parquet(output), clean_scores)
 
 
+def test_utf16_and_tab_separated_csvs_are_read_and_the_choice_is_said(tmp_path, crm, cli, clean_scores):
+    (crm / "leads.csv").write_text((crm / "leads.csv").read_text(), encoding="utf-16")
+    _rewrite_csv(crm, "activities", sep="\t")
+    output = tmp_path / "s.parquet"
+    result = _score(cli, crm, output)
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "leads.csv as UTF-16 text" in text and "activities.csv as UTF-8 text with tab-separated" in text
+    pd.testing.assert_frame_equal(pd.read_parquet(output), clean_scores)
+
+
+def test_a_ragged_csv_line_names_the_file_and_the_line(tmp_path, crm, cli):
+    lines = (crm / "deals.csv").read_text().split("\n")
+    lines[5] += ",one,too many"
+    (crm / "deals.csv").write_text("\n".join(lines))
+    result = _score(cli, crm, tmp_path / "s.parquet")
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    text = flat(result.output)
+    assert "deals.csv: cannot be read as CSV" in text and "line 6" in text
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_two_columns_that_read_as_one_are_refused(tmp_path, crm, cli, scorer, streaming):
+    header, rows = (crm / "leads.csv").read_text().split("\n", 1)
+    (crm / "leads.csv").write_text(header + ",Email \n" + rows.replace("\n", ",x@example.com\n"))
+    if streaming:
+        result = _score(cli, crm, tmp_path / "s.parquet")
+        assert result.exit_code == exit_codes.BAD_INPUT, result.output
+        assert "leads.csv: columns ['email', 'Email '] all read as ['email']" in flat(result.output)
+    else:
+        with pytest.raises(io.InputError, match="keep one of them"):
+            io.read_tables(crm)
+
+
 @pytest.mark.parametrize("streaming", [True, False])
 def test_column_names_in_other_case_or_with_spaces_are_matched(
     tmp_path, crm, cli, scorer, clean_scores, streaming
