@@ -1,7 +1,8 @@
 """Readers and writers: CRM tables from a folder, frames to Parquet or CSV, always written atomically.
 
-Reading: a CSV's encoding (UTF-8, UTF-16 with its byte-order mark, else Windows-1252, else Latin-1) and delimiter (comma, semicolon, tab or
-pipe, from its header line) are detected, and any choice other than UTF-8 and comma is said on the console.
+Reading: a CSV's encoding (UTF-8, UTF-16 with its byte-order mark, else Windows-1252, else Latin-1) and
+delimiter (comma, semicolon, tab or pipe, from its header line) are detected, and any choice other than UTF-8
+and comma is said on the console.
 Column names of the CRM tables are matched without case and surrounding spaces ("Lead_ID " is lead_id).
 A file that cannot be read at all is an `InputError` naming the file, the problem and the fix.
 
