@@ -169,7 +169,12 @@ def group_contribution(contributions: np.ndarray, names: list[str], features: li
     """Per row, the summed contribution (log-odds) of those `features` that are among `names`, the columns of
     the contributions array (the fit or the intent features, say)."""
     position = {name: j for j, name in enumerate(names)}
-    return contributions[:, [position[c] for c in features if c in position]].sum(axis=1)
+    total = np.zeros(len(contributions))
+    for j in [position[c] for c in features if c in position]:
+        # Column by column, so a row's sum does not depend on how many rows are scored with it (numpy's
+        # row sums round differently for one row and for many).
+        total += contributions[:, j]
+    return total
 
 
 def iso_seconds(times: object) -> np.ndarray:

@@ -87,12 +87,17 @@ def expected_failures() -> Iterator[None]:
     from features.contracts import ContractError
     from models.gate import InsufficientDataError
     from pipelines.db import DatabaseWriteError
-    from pipelines.io import InputError
+    from pipelines.io import InputError, OutputError
+    from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
 
     try:
         yield
-    except (InputError, ContractError, ConfigError) as error:
+    except NothingToScore as error:
+        console.print(frame_table(error.result.accounting, title="leads"))
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(exit_codes.BAD_INPUT) from error
+    except (InputError, ContractError, ConfigError, OutputError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
@@ -186,14 +191,13 @@ def validate(
 
     Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
     """
-    import pandas as pd
-
     from pipelines.validate import quarantine_summary, run_validate, validation_share
 
+    when = _as_of(as_of) if as_of else None
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, pd.Timestamp(as_of) if as_of else None, quarantine, cfg.input)
+        result = run_validate(tables, when, quarantine, cfg.input)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(
@@ -206,6 +210,22 @@ def validate(
             f"(scoring.max_quarantine_share); see {quarantine}[/red]"
         )
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
+
+
+def _as_of(text: str, option: str = "--as-of"):
+    """The as-of option as a timestamp; anything that is not a date is a bad command line (exit 2)."""
+    import pandas as pd
+
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        when = pd.NaT
+    if when is pd.NaT:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; give a date or an ISO 8601 time, e.g. {option} 2026-10-01",
+            param_hint=option,
+        )
+    return when
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -471,33 +491,41 @@ def score(
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
     """
-    import pandas as pd
-
     from models.flat_scorer import FlatScorer
     from pipelines.db import is_database_url
     from pipelines.io import read_frame
-    from pipelines.score import quarantine_path_for, run_score, run_score_flat, top_leads
+    from pipelines.score import (
+        check_scoreable,
+        manifest_path_for,
+        quarantine_path_for,
+        run_score,
+        run_score_flat,
+        tables_fingerprint,
+        top_leads,
+    )
     from pipelines.sources import write_score_output
     from pipelines.stream import run_score_streaming
     from pipelines.tracking import load_scorer
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
-    when = pd.Timestamp(as_of)
+    when = _as_of(as_of)
     to_database = is_database_url(output)
     with expected_failures():
         cfg = _config(config, set_)
         scorer = load_scorer(model)
         flat = isinstance(scorer, FlatScorer)
         streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
-        if streaming:  # writes its own output, part by part
+        if streaming:  # publishes its own output, part by part
             result = run_score_streaming(
                 scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons, cfg.input
             )
-            written = [f"{output}", f"{quarantine_path_for(Path(output))}"]
+            written = [output, f"{quarantine_path_for(Path(output))}", f"{manifest_path_for(Path(output))}"]
         else:
             if flat:
-                result = run_score_flat(scorer, read_frame(Path(input_dir)), when, None, reasons)
+                rows = read_frame(Path(input_dir))
+                result = run_score_flat(scorer, rows, when, None, reasons)
+                fingerprint = tables_fingerprint({"rows": rows})
             else:
                 tables = _read_input(
                     input_dir, input_table, query, required=("accounts", "leads", "activities")
@@ -513,7 +541,13 @@ def score(
                     model_uri=model,
                     date_formats=cfg.input,
                 )
-            written = write_score_output(output, table, result, when, scorer.model_version)
+                fingerprint = tables_fingerprint(tables)
+            check_scoreable(result, None if to_database else Path(output))
+            written = write_score_output(
+                output, table, result, when, scorer.model_version, scorer.model_name, fingerprint
+            )
+            if not to_database:
+                written.append(f"{manifest_path_for(Path(output))}")
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))

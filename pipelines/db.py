@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.vocab import TABLES
-from pipelines.io import DATETIME_COLUMNS, InputError
+from pipelines.io import DATETIME_COLUMNS, InputError, normalise_columns
 
 DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
 INSERT_BATCH_ROWS = 50_000  # rows per COPY / INSERT statement (bounded memory for the encoded batch)
@@ -335,7 +335,7 @@ def read_tables_from_db(
                     continue
                 sql, source = f"SELECT * FROM {ref.sql}", f"table {str(ref)!r}"
             try:
-                tables[name] = normalise_read(db.read(sql))
+                tables[name] = normalise_read(normalise_columns(db.read(sql), name))
             except _database_errors() as error:
                 raise DatabaseError(
                     f"{display_url(url)}: cannot read {source}: {_first_line(error)}"

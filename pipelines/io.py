@@ -1,40 +1,193 @@
-"""Readers and writers: CRM tables from a folder, frames to Parquet or CSV, always written atomically."""
+"""Readers and writers: CRM tables from a folder, frames to Parquet or CSV, always written atomically.
+
+Reading: a CSV's encoding (UTF-8, UTF-16 with its byte-order mark, else Windows-1252, else Latin-1) and
+delimiter (comma, semicolon, tab or pipe, from its header line) are detected, and any choice other than UTF-8
+and comma is said on the console.
+Column names of the CRM tables are matched without case and surrounding spaces ("Lead_ID " is lead_id).
+A file that cannot be read at all is an `InputError` naming the file, the problem and the fix.
+
+Writing: every file goes to a temporary file beside its target first and is renamed onto it, with the mode
+the umask gives (a BI reader of the folder can read it). Several files that belong together (a scoring run's
+scores, quarantine and manifest) are published by `publish_together`: renamed one by one, and if one rename
+fails the files already renamed are put back as they were.
+"""
 
 from __future__ import annotations
 
+import codecs
+import errno
+import functools
+import hashlib
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.dates import iso_or_unchanged
-from features.vocab import TABLES
+from features.vocab import TABLE_COLUMNS, TABLES
+from pipelines.console import console
 
 FORMATS = ("parquet", "csv")
 DATETIME_COLUMNS = ("created_at", "closed_at", "occurred_at", "snapshot_at", "as_of")
+ENCODINGS = ("utf-8", "cp1252", "latin-1")  # tried in this order; latin-1 reads any byte
+DELIMITERS = (",", ";", "\t", "|")  # the first wins a tie
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+PARTS_PREFIX = ".leadscore-parts-"  # a scoring run's private working folder, beside its output
 
 
 class InputError(ValueError):
     """The input folder or file cannot be read as CRM tables."""
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it onto `target` only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a run that was killed mid-write
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+class OutputError(RuntimeError):
+    """An output cannot be written (read-only folder, full disk, no permission); nothing was published."""
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str
+    delimiter: str
+
+
+def csv_format(path: Path) -> CsvFormat:
+    """The encoding and the delimiter of a CSV file, detected; said on the console when not UTF-8 / comma."""
+    stat = path.stat()
+    return _csv_format(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
+    """csv_format, once per file version (a streamed file is read several times; the note is said once)."""
+    if size == 0:
+        raise InputError(
+            f"{path}: the file is empty (0 bytes), not even a header line; export the table again"
+        )
+    encoding = _encoding(path)
+    with open(path, encoding=encoding, newline="") as handle:
+        header = handle.readline()
+    if not header.strip():
+        raise InputError(
+            f"{path}: the first line is empty, expected the column names; export the table again"
+        )
+    counts = {d: header.count(d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equal counts: comma
+    if counts[delimiter] == 0:
+        delimiter = ","
+    found = CsvFormat(encoding, delimiter)
+    if encoding not in ("utf-8", "utf-8-sig") or delimiter != ",":
+        console.print(f"note: read {path} as {_describe(found)}")
+    return found
+
+
+def _describe(found: CsvFormat) -> str:
+    names = {"cp1252": "Windows-1252 (not valid UTF-8)", "latin-1": "Latin-1 (not valid UTF-8)"}
+    encoding = names.get(found.encoding, found.encoding.upper())
+    return f"{encoding} text with {DELIMITER_NAMES[found.delimiter]}-separated columns"
+
+
+def _encoding(path: Path, block: int = 1 << 20) -> str:
+    """utf-8 (utf-8-sig with a byte-order mark) when the whole file decodes, else the first fallback that does."""
+    with open(path, "rb") as handle:
+        start = handle.read(3)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"  # "Unicode text" from Excel
+    bom = start == codecs.BOM_UTF8
+    for encoding in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(block):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return "utf-8-sig" if encoding == "utf-8" and bom else encoding
+    return "latin-1"  # not reached: latin-1 decodes every byte
+
+
+def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
+    """The contract's column names for columns that differ only in case or surrounding spaces."""
+    known = set(TABLE_COLUMNS.get(table, ()))
+    renames = {
+        c: str(c).strip().lower() for c in frame.columns if c not in known and str(c).strip().lower() in known
+    }
+    names = [renames.get(c, c) for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1 and n in known})
+    if repeated:
+        same = [str(c) for c in frame.columns if renames.get(c, c) in repeated]
+        raise InputError(
+            f"{source or f'table {table!r}'}: columns {same} all read as {repeated} (case and spaces are "
+            "ignored); keep one of them"
+        )
+    return frame.rename(columns=renames) if renames else frame
+
+
+def _unreadable(path: Path, error: Exception) -> InputError:
+    """The one sentence for a file that the reader refused."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if format_of(path) == "parquet":
+        return InputError(
+            f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
+        )
+    return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+def _read_csv(path: Path, table: str | None, **options):
+    found = csv_format(path)
+    # CRM tables as written (ids keep leading zeros); the contract coerces each column.
+    text = {"dtype": "str"} if table else {}
+    return pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, **text, **options)
+
+
+def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
+    """Read one Parquet or CSV file; CSV timestamp columns are parsed when they are all ISO 8601.
+
+    With `table` (a CRM table's name), CSV values are read as text and column names are matched to the
+    table's contract columns without case or surrounding spaces.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
     try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+        if format_of(path) == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = _read_csv(path, table)
+            frame = normalise_columns(frame, table, path) if table else frame
+            # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
+            for column in DATETIME_COLUMNS:
+                if column in frame.columns:
+                    frame[column] = iso_or_unchanged(frame[column])
+    except InputError:
+        raise
+    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
+        raise _unreadable(path, error) from error
+    return normalise_columns(frame, table, path) if table else frame
+
+
+def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
+    """A CRM table file in batches of about `rows` rows (Parquet by batches, CSV by chunks, values as text)."""
+    try:
+        if format_of(path) == "parquet":
+            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
+        else:
+            batches = _read_csv(path, table, chunksize=rows)
+        for batch in batches:
+            yield normalise_columns(batch, table, path)
+    except InputError:
+        raise
+    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
+        raise _unreadable(path, error) from error
 
 
 def format_of(path: Path) -> str:
@@ -45,30 +198,6 @@ def format_of(path: Path) -> str:
     if suffix == "csv":
         return "csv"
     raise InputError(f"{path}: unknown format {path.suffix!r}; use .parquet or .csv")
-
-
-def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    """Write one frame atomically, as Parquet or CSV by the file's suffix."""
-    fmt = format_of(path)
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-    return path
-
-
-def read_frame(path: Path) -> pd.DataFrame:
-    """Read one Parquet or CSV file; CSV timestamp columns are parsed when they are all ISO 8601."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if format_of(path) == "parquet":
-        return pd.read_parquet(path)
-    frame = pd.read_csv(path)
-    for column in DATETIME_COLUMNS:
-        if column in frame.columns:  # all ISO 8601, else left as text for the contract (features.dates)
-            frame[column] = iso_or_unchanged(frame[column])
-    return frame
 
 
 def table_path(folder: Path, name: str) -> Path | None:
@@ -93,8 +222,124 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
                     f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
                 )
             continue
-        tables[name] = read_frame(path)
+        tables[name] = read_frame(path, table=name)
     return tables
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, in hex."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+
+def published_mode() -> int:
+    """The mode a new file gets under the current umask (0644 under the usual 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an operating-system error while writing `path` into an OutputError that names it and the fix."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(_cannot_write(path, error)) from error
+
+
+def _cannot_write(path: Path, error: OSError) -> str:
+    why = error.strerror or str(error)
+    fix = {
+        errno.ENOSPC: "free some space on that disk or write elsewhere",
+        errno.EDQUOT: "free some space on that disk or write elsewhere",
+        errno.EROFS: "the file system is read-only: write elsewhere",
+        errno.EACCES: "give this user write permission on the folder or write elsewhere",
+        errno.EPERM: "give this user write permission on the folder or write elsewhere",
+    }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
+    return f"cannot write {path}: {why}; {fix}. Nothing of this run was published"
+
+
+def staged_path(target: Path) -> Path:
+    """A new empty temporary file beside `target` (same folder, so a rename publishes it)."""
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    return Path(tmp)
+
+
+def remove_stale_staged(target: Path) -> None:
+    """Remove temporary files of `target` left by a run that was killed mid-write."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` only if the block succeeds."""
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staged(target)
+    tmp_path = staged_path(target)
+    try:
+        yield tmp_path
+        with writing(target):
+            os.chmod(tmp_path, published_mode())
+            os.replace(tmp_path, target)
+    except OSError as error:
+        raise OutputError(_cannot_write(target, error)) from error
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def publish_together(staged: list[tuple[Path, Path]]) -> None:
+    """Rename each staged file onto its target, in order; all or nothing when a rename fails.
+
+    The targets' previous versions are kept as hard links until every rename has succeeded; on a failure
+    the renamed targets get them back (or are removed when they had none). A process killed between two
+    renames cannot undo them: put the file that vouches for the others (a manifest) last.
+    """
+    mode = published_mode()
+    backups: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, target in staged:
+            with writing(target):
+                backup = None
+                if target.exists():
+                    backup = target.with_name(f".{target.name}.previous.tmp")
+                    backup.unlink(missing_ok=True)
+                    os.link(target, backup)
+                os.chmod(tmp, mode)
+                backups.append((target, backup))
+                os.replace(tmp, target)
+    except BaseException:
+        for target, backup in reversed(backups):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    finally:
+        for _, backup in backups:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    """Write one frame atomically, as Parquet or CSV by the file's suffix."""
+    fmt = format_of(path)
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+    return path
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:
@@ -102,3 +347,54 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parq
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {FORMATS}")
     return [write_frame(frame, folder / f"{name}.{fmt}") for name, frame in tables.items()]
+
+
+# --- a run's private working folder ------------------------------------------------------------------------
+
+
+@contextmanager
+def private_workdir(beside: Path) -> Iterator[Path]:
+    """An owner-only (0700) folder beside `beside` (same file system), removed at the end.
+
+    Folders left by killed runs (their process is gone) are removed first: they hold input rows.
+    """
+    parent = beside.parent
+    with writing(parent):
+        parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_workdirs(parent)
+        folder = Path(tempfile.mkdtemp(prefix=PARTS_PREFIX, dir=parent))  # mkdtemp: mode 0700
+        os.chmod(folder, 0o700)
+        (folder / "pid").write_text(str(os.getpid()))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_workdirs(parent: Path) -> list[Path]:
+    """Remove the working folders in `parent` whose run is no longer alive; the ones removed."""
+    removed = []
+    for folder in parent.glob(f"{PARTS_PREFIX}*"):
+        if folder.is_dir() and not _alive(folder / "pid"):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):  # no pid (yet): a run that is starting now, or one killed at its start
+        try:
+            return time.time() - pid_file.parent.stat().st_mtime < 60
+        except OSError:
+            return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True

@@ -1,18 +1,36 @@
-"""Job: score every open lead as of a date with a registered model, in chunks, and account for every row."""
+"""Job: score every open lead as of a date with a registered model, in chunks, and account for every row.
+
+A run's outputs are published together or not at all (see `publish_run`): the scores, the quarantine CSV
+beside them and a manifest JSON that names both files' sha256, written last. When no lead can be scored,
+nothing is published, the previous run's files stay as they were, and `NothingToScore` says why.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.dates import DateFormats
-from models.scorer import LeadScorer
+from models.scorer import SCORE_COLUMNS, LeadScorer
 from pipelines.console import progress
-from pipelines.io import write_frame
+from pipelines.io import (
+    InputError,
+    file_digest,
+    format_of,
+    publish_together,
+    remove_stale_staged,
+    staged_path,
+    write_frame,
+    writing,
+)
 from pipelines.validate import quarantined_lead_share, run_validate
+
+CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
 
 
 @dataclass
@@ -31,8 +49,19 @@ class ScoreResult:
         later = int(row.get(NOT_CREATED, 0))
         return quarantined_lead_share(int(row.get("quarantined", 0)), int(row.get("read", 0)), later)
 
+    def count(self, status: str) -> int:
+        return int(self.accounting.set_index("status")["leads"].get(status, 0))
+
 
 NOT_CREATED = "not scored: created after as_of"
+
+
+class NothingToScore(InputError):
+    """No lead could be scored; nothing was published and the previous output stays as it was."""
+
+    def __init__(self, message: str, result: ScoreResult):
+        super().__init__(message)
+        self.result = result
 
 
 def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,16 +127,18 @@ def run_score(
     validation = run_validate(tables, as_of=as_of, date_formats=date_formats)
     valid = validation.valid
     to_score, closed = open_leads(valid["leads"], valid.get("deals"))
-    if engine == "spark":
+    if engine not in ("pandas", "spark"):
+        raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+    if len(to_score) == 0:  # nothing to score: the model is not called (check_scoreable says why)
+        scored = pd.DataFrame(columns=list(SCORE_COLUMNS))
+    elif engine == "spark":
         from pipelines.spark import score_tables_with_spark
 
         if model_uri is None:
             raise ValueError("the spark engine needs the model URI")
         scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
-    elif engine == "pandas":
-        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
     else:
-        raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
     scores = rank(scored)
     quarantine = validation.quarantine
     read = validation.read["leads"]
@@ -121,9 +152,13 @@ def run_score(
     )
     if read != len(scores) + lead_quarantined + len(closed) + later:
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
+    result = ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
     if output is not None:
-        write_scores_file(scores, quarantine, output)
-    return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+        check_scoreable(result, output)
+        fingerprint = tables_fingerprint(tables)
+        manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
+        write_scores_file(scores, quarantine, output, manifest)
+    return result
 
 
 def run_score_flat(
@@ -135,19 +170,194 @@ def run_score_flat(
         {"status": ["read", "scored", "quarantined"], "leads": [len(rows), len(scores), 0]}
     )
     quarantine = pd.DataFrame(columns=["table", "row", "key", "column", "check", "value", "reason"])
+    result = ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
     if output is not None:
-        write_scores_file(scores, quarantine, output)
-    return ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+        check_scoreable(result, output)
+        fingerprint = tables_fingerprint({"rows": rows})
+        manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
+        write_scores_file(scores, quarantine, output, manifest)
+    return result
 
 
-def write_scores_file(scores: pd.DataFrame, quarantine: pd.DataFrame, output: Path) -> list[Path]:
-    """The scores (Parquet or CSV by suffix) and the quarantine CSV beside them, each written atomically."""
-    return [write_frame(scores, output), write_frame(quarantine, quarantine_path_for(output))]
+def tables_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
+    """A short hash of the input tables' content (as the training run logs it)."""
+    from pipelines.tracking import data_fingerprint
+
+    return data_fingerprint(tables)
+
+
+def files_fingerprint(paths: dict[str, Path]) -> str:
+    """A short hash of input files' names and bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(paths):
+        digest.update(f"{name}={paths[name].name}:{file_digest(paths[name])};".encode())
+    return digest.hexdigest()[:16]
+
+
+def run_manifest(
+    result: ScoreResult, as_of: pd.Timestamp, model_name: str, model_version: str, input_fingerprint: str
+) -> dict:
+    """What a run was: counts, as-of, model, input fingerprint, time; `publish_run` adds the files."""
+    not_scored = {
+        status.removeprefix("not scored: "): int(leads)
+        for status, leads in result.accounting.itertuples(index=False)
+        if str(status).startswith("not scored")
+    }
+    return {
+        "as_of": pd.Timestamp(as_of).isoformat(),
+        "model_name": str(model_name),
+        "model_version": str(model_version),
+        "input_fingerprint": input_fingerprint,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "leads": {
+            "read": result.count("read"),
+            "scored": result.count("scored"),
+            "quarantined": result.count("quarantined"),
+            "not_scored": not_scored,
+        },
+        "quarantine_rows": len(result.quarantine),
+    }
+
+
+def write_scores_file(
+    scores: pd.DataFrame, quarantine: pd.DataFrame, output: Path, manifest: dict
+) -> list[Path]:
+    """Stage the scores (Parquet or CSV by suffix), then publish them with the quarantine and the manifest."""
+    format_of(output)  # an unknown suffix is refused before anything is written
+    remove_stale_staged(output)
+    staged = staged_path(output)
+    try:
+        with writing(output):
+            if format_of(output) == "parquet":
+                scores.to_parquet(staged, index=False)
+            else:
+                scores.to_csv(staged, index=False)
+        return publish_run(staged, quarantine, output, manifest)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, manifest: dict) -> list[Path]:
+    """Publish a run: the staged scores file, the quarantine and the manifest, together or not at all.
+
+    Everything is written to temporary files beside `output` first. Then the quarantine, the scores and the
+    manifest are renamed into place in that order; a failed rename puts back what was already renamed. The
+    manifest, last, names the sha256 of both files: a run killed between two renames leaves files that no
+    longer match the manifest beside them, which `verify_published` reports.
+    """
+    q_path, m_path = quarantine_path_for(output), manifest_path_for(output)
+    for path in (q_path, m_path):
+        remove_stale_staged(path)
+    q_staged, m_staged = staged_path(q_path), staged_path(m_path)
+    try:
+        with writing(q_path):
+            quarantine.to_csv(q_staged, index=False)
+        files = {
+            "scores": {"file": output.name, "sha256": file_digest(staged_scores)},
+            "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},
+        }
+        with writing(m_path):
+            m_staged.write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n")
+        publish_together([(q_staged, q_path), (staged_scores, output), (m_staged, m_path)])
+    finally:
+        for path in (q_staged, m_staged):
+            path.unlink(missing_ok=True)
+    return [output, q_path, m_path]
+
+
+def verify_published(output: Path) -> list[str]:
+    """What is wrong with a published run (empty when the scores and quarantine match their manifest)."""
+    m_path = manifest_path_for(output)
+    if not m_path.exists():
+        return [f"{m_path}: no manifest; the files beside it are not a complete published run"]
+    files = json.loads(m_path.read_text())["files"]
+    problems = []
+    for role, entry in files.items():
+        path = output.with_name(entry["file"])
+        if not path.exists():
+            problems.append(f"{path}: missing ({role} of the run in {m_path.name})")
+        elif file_digest(path) != entry["sha256"]:
+            problems.append(f"{path}: not the {role} of the run in {m_path.name} (sha256 differs)")
+    return problems
 
 
 def quarantine_path_for(output: Path) -> Path:
     """scores.parquet -> scores.quarantine.csv (CSV, so that anyone can open it)."""
     return output.with_name(f"{output.stem}.quarantine.csv")
+
+
+def manifest_path_for(output: Path) -> Path:
+    """scores.parquet -> scores.manifest.json."""
+    return output.with_name(f"{output.stem}.manifest.json")
+
+
+def failed_quarantine_path_for(output: Path) -> Path:
+    """scores.parquet -> scores.failed-run.quarantine.csv: the quarantine of a run that published nothing."""
+    return output.with_name(f"{output.stem}.failed-run.quarantine.csv")
+
+
+def check_scoreable(result: ScoreResult, output: Path | None, leads: str = "the leads table") -> None:
+    """Raise NothingToScore (after writing its quarantine beside `output`) when no lead was scored."""
+    why = nothing_to_score_reason(result, leads)
+    if why is None:
+        return
+    kept = (
+        f"the previous {output} is kept" if output is not None and output.exists() else "nothing was written"
+    )
+    where = ""
+    if output is not None and len(result.quarantine):
+        failed = write_frame(result.quarantine, failed_quarantine_path_for(output))
+        where = f"; this run's quarantined rows are in {failed}"
+    raise NothingToScore(f"nothing to score: {why}; {kept}{where}", result)
+
+
+def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table") -> str | None:
+    """Why no lead was scored, in one sentence; None when some were."""
+    if result.count("scored") > 0:
+        return None
+    read, quarantined = result.count("read"), result.count("quarantined")
+    if read == 0:
+        return f"{leads} has no rows (a header at most); export the leads again"
+    if quarantined == read:
+        return f"all {read:,} leads were quarantined: {main_causes(result.quarantine)}"
+    not_scored = ", ".join(
+        f"{status.removeprefix('not scored: ')}: {leads:,}"
+        for status, leads in result.accounting.itertuples(index=False)
+        if str(status).startswith("not scored") and leads
+    )
+    causes = f" ({main_causes(result.quarantine)})" if quarantined else ""
+    later = " (is --as-of before the data?)" if result.count(NOT_CREATED) else ""
+    return (
+        f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored "
+        f"({not_scored}){later}"
+    )
+
+
+def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
+    """The most frequent root causes of a quarantine (cascades left out), with an example value and a hint."""
+    roots = quarantine[~quarantine["check"].isin(CASCADE_CHECKS)]
+    if roots.empty:
+        return "see the quarantine file"
+    counted = (
+        roots.drop_duplicates(["table", "row", "column", "check"])
+        .groupby(["table", "column", "check"], sort=False)
+        .agg(rows=("row", "size"), value=("value", "first"), reason=("reason", "first"))
+        .reset_index()
+        .assign(lead_side=lambda f: f["table"].isin(["accounts", "leads"]))  # what keeps leads from a score
+        .sort_values(["lead_side", "rows"], ascending=False, kind="stable")
+        .head(top)
+    )
+    hints = {
+        "not after as_of": " (is --as-of before the data?)",
+        "parse(number)": " (numbers must be plain, e.g. 1200.5, without thousands separators)",
+    }
+    return "; ".join(
+        f"{r.table}.{r.column} failed {r.check} in {r.rows:,} rows, e.g. {r.value!r}: {r.reason.rstrip('.')}"
+        f"{hints.get(r.check, '')}"
+        for r in counted.itertuples(index=False)
+    )
 
 
 def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:

@@ -84,11 +84,14 @@ def write_score_output(
     result: ScoreResult,
     as_of: pd.Timestamp,
     model_version: str,
+    model_name: str = "leadscore",
+    input_fingerprint: str = "",
 ) -> list[str]:
     """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
 
     To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
-    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it.
+    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
+    published together with the run's manifest (pipelines.score.publish_run).
     """
     if is_database_url(location):
         from pipelines.db import display_url, write_scores_to_db
@@ -106,6 +109,8 @@ def write_score_output(
         ]
     if table:
         raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
-    from pipelines.score import write_scores_file
+    from pipelines.score import run_manifest, write_scores_file
 
-    return [str(p) for p in write_scores_file(result.scores, result.quarantine, Path(location))]
+    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
+    scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
+    return [str(scores), str(quarantine)]

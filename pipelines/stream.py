@@ -1,14 +1,18 @@
 """Batch scoring of very many leads with bounded memory.
 
-One pass over the input files splits leads, activities and deals into parts by a hash of lead_id (each part
-holds every row of its leads, so the contract's cross-table checks still work inside a part); then each part
-is validated, scored and written; a last pass adds the global rank. Memory holds the accounts and one part,
-never the whole input. The output and the quarantine are written atomically.
+A first pass over the leads' ids and emails groups the lead rows that must be judged together: rows with
+the same lead_id (the contract keeps the first and quarantines the others) and leads with the same mailbox
+(the duplicate rule). Each group goes whole to one part, chosen by a hash of its first lead_id; activities
+and deals follow their lead. So every rule across rows (duplicates, cascades, a closed deal keeping its lead
+from being scored) sees in a part what it sees in the whole input, and the outputs do not depend on the part
+size. The accounts are validated once; a lead of a quarantined account is reported as in the whole input.
+Then each part is validated and scored, and a last pass writes the scores best first. Memory holds the
+accounts, the leads' ids and mailboxes, and one part. The parts live in an owner-only folder beside the
+output; the scores, the quarantine and the manifest are published together (pipelines.score.publish_run).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +21,35 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
+from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats
 from features.fit import normalised_emails
+from features.vocab import LEAD_COLUMNS, TABLES
 from models.scorer import LeadScorer
 from pipelines.console import progress
-from pipelines.io import InputError, atomic_path, format_of, read_frame, table_path, write_frame
-from pipelines.score import NOT_CREATED, ScoreResult, open_leads, quarantine_path_for
+from pipelines.io import (
+    InputError,
+    format_of,
+    iter_frames,
+    private_workdir,
+    read_frame,
+    remove_stale_staged,
+    staged_path,
+    table_path,
+    writing,
+)
+from pipelines.score import (
+    NOT_CREATED,
+    ScoreResult,
+    check_scoreable,
+    files_fingerprint,
+    open_leads,
+    publish_run,
+    run_manifest,
+)
 
 ROW = "_input_row"  # each row's position in its input file, kept through the partitioning for the quarantine
 BATCH_ROWS = 200_000
@@ -40,36 +65,79 @@ class Parts:
         return self.folder / f"{table}-{part:04d}.parquet"
 
 
-def _batches(path: Path) -> Iterator[pd.DataFrame]:
-    """A table in batches of rows (Parquet by row groups and batches, CSV by chunks)."""
-    if format_of(path) == "parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-            yield batch.to_pandas()
-    else:
-        yield from pd.read_csv(path, chunksize=BATCH_ROWS)
+def _batches(path: Path, table: str) -> Iterator[pd.DataFrame]:
+    """A table in batches of rows, each with the column lead_id (else an InputError naming the file)."""
+    for batch in iter_frames(path, BATCH_ROWS, table):
+        if "lead_id" not in batch.columns:
+            raise InputError(f"{path}: column 'lead_id' is missing; the {table} table needs it")
+        yield batch
 
 
-def _row_count(path: Path) -> int:
-    """Rows of a table file: Parquet from its metadata, CSV by reading one column in batches."""
-    if format_of(path) == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
-    return sum(len(chunk) for chunk in pd.read_csv(path, usecols=["lead_id"], chunksize=BATCH_ROWS))
+def _hash_part(keys: np.ndarray, count: int) -> np.ndarray:
+    return (pd.util.hash_array(np.asarray(keys, dtype=object)) % count).astype(int)
 
 
-def _hash_part(keys: pd.Series, count: int) -> np.ndarray:
-    return (pd.util.hash_array(keys.astype("str").to_numpy(dtype=object)) % count).astype(int)
+def id_keys(values: pd.Series, table: str, offset: int) -> np.ndarray:
+    """lead_id as the contract reads it (stripped text, 12.0 as "12"); a missing id gets a key of its own row."""
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        if (present == np.floor(present)).all():
+            values = values.astype("Int64")
+    text = values.astype("str").str.strip()
+    missing = (values.isna() | text.eq("")).to_numpy(dtype=bool)
+    keys = text.to_numpy(dtype=object)
+    rows = np.flatnonzero(missing)
+    keys[rows] = [f"\0{table}:{offset + r}" for r in rows]
+    return keys
 
 
-def _lead_parts(leads: pd.DataFrame, count: int) -> np.ndarray:
-    """Leads go to parts by their mailbox, so that duplicates (same email, other lead_id) meet in one part."""
-    mailbox = normalised_emails(leads["email"]) if "email" in leads.columns else leads["lead_id"]
-    return _hash_part(mailbox.fillna(leads["lead_id"].astype("str")), count)
+def _mailboxes(leads: pd.DataFrame) -> np.ndarray:
+    """The mailbox of each lead with an email that can be valid (has an '@'), else None."""
+    if "email" not in leads.columns:
+        return np.full(len(leads), None, dtype=object)
+    usable = leads["email"].astype("str").str.contains("@", regex=False).fillna(False).to_numpy(dtype=bool)
+    boxes = normalised_emails(leads["email"]).to_numpy(dtype=object)
+    boxes[~usable] = None
+    return boxes
 
 
-def partition(folder: Path, work: Path, count: int) -> Parts:
-    """Split leads (by mailbox), then activities and deals (by their lead's part) into `count` parts."""
+def lead_groups(ids: np.ndarray, mailboxes: np.ndarray) -> np.ndarray:
+    """For each lead row, the first lead_id (input order) of its group: rows linked by lead_id or by mailbox."""
+    if len(ids) == 0:
+        return np.array([], dtype=object)
+    id_codes, id_values = pd.factorize(ids)
+    box_codes, box_values = pd.factorize(pd.Series(mailboxes, dtype=object))
+    has_box = box_codes >= 0
+    nodes = len(id_values) + len(box_values)
+    edges = coo_matrix(
+        (np.ones(int(has_box.sum())), (id_codes[has_box], len(id_values) + box_codes[has_box])),
+        shape=(nodes, nodes),
+    )
+    _, labels = connected_components(edges, directed=False)
+    group = labels[id_codes]
+    first_row = pd.Series(np.arange(len(ids))).groupby(group).transform("first").to_numpy()
+    return np.asarray(ids, dtype=object)[first_row]
+
+
+def lead_parts(path: Path, count_for) -> tuple[np.ndarray, int]:
+    """The part of every lead row (its group's), and the number of parts (`count_for(rows)`)."""
+    ids, boxes = [], []
+    offset = 0
+    for batch in _batches(path, "leads"):
+        ids.append(id_keys(batch["lead_id"], "leads", offset))
+        boxes.append(_mailboxes(batch))
+        offset += len(batch)
+    all_ids = np.concatenate(ids) if ids else np.array([], dtype=object)
+    all_boxes = np.concatenate(boxes) if boxes else np.array([], dtype=object)
+    count = count_for(len(all_ids))
+    return _hash_part(lead_groups(all_ids, all_boxes), count), count
+
+
+def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> Parts:
+    """Write leads (to `leads_part`), then activities and deals (to their lead's part) as `count` parts."""
     read: dict[str, int] = {}
-    part_of_lead: pd.Series | None = None
+    part_of_lead = pd.Series(dtype=int)
+    lead_parts_seen = []
     for table in ("leads", "activities", "deals"):
         path = table_path(folder, table)
         if path is None:
@@ -79,23 +147,19 @@ def partition(folder: Path, work: Path, count: int) -> Parts:
                 f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
             )
         writers: dict[int, pq.ParquetWriter] = {}
-        lead_parts = []
         offset = 0
         try:
-            for batch in _batches(path):
-                if "lead_id" not in batch.columns:
-                    raise InputError(f"{path}: column 'lead_id' is missing")
+            for batch in _batches(path, table):
+                keys = id_keys(batch["lead_id"], table, offset)
+                if table == "leads":
+                    parts = leads_part[offset : offset + len(batch)]
+                    lead_parts_seen.append(pd.Series(parts, index=keys))
+                else:
+                    known = pd.Series(keys).map(part_of_lead)
+                    parts = known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
                 batch[ROW] = np.arange(offset, offset + len(batch))
                 offset += len(batch)
                 batch = batch.astype({c: "str" for c in batch.columns if batch[c].dtype == object})
-                if table == "leads":
-                    parts = _lead_parts(batch, count)
-                    lead_parts.append(pd.Series(parts, index=batch["lead_id"].astype("str").to_numpy()))
-                else:
-                    assert part_of_lead is not None
-                    known = batch["lead_id"].astype("str").map(part_of_lead)
-                    parts = known.fillna(pd.Series(_hash_part(batch["lead_id"], count), index=batch.index))
-                    parts = parts.to_numpy(dtype=int)
                 for part in np.unique(parts):
                     chunk = pa.Table.from_pandas(batch[parts == part], preserve_index=False)
                     if part not in writers:
@@ -104,8 +168,8 @@ def partition(folder: Path, work: Path, count: int) -> Parts:
         finally:
             for writer in writers.values():
                 writer.close()
-        if table == "leads":
-            combined = pd.concat(lead_parts) if lead_parts else pd.Series(dtype=int)
+        if table == "leads" and lead_parts_seen:
+            combined = pd.concat(lead_parts_seen)  # rows of one lead_id share a group, hence a part
             part_of_lead = combined[~combined.index.duplicated(keep="first")]
         read[table] = offset
     return Parts(folder=work, count=count, read=read)
@@ -128,6 +192,36 @@ def _with_input_rows(quarantine: pd.DataFrame, frames: dict[str, pd.DataFrame]) 
     return out
 
 
+def _as_in_whole_input(quarantine: pd.DataFrame, bad_accounts: set[str]) -> pd.DataFrame:
+    """A part sees only the valid accounts: its references to a quarantined one read as in the whole input."""
+    if quarantine.empty or not bad_accounts:
+        return quarantine
+    mask = quarantine["check"].eq("references unknown account") & quarantine["value"].astype(
+        "str"
+    ).str.strip().isin(bad_accounts)
+    if not mask.any():
+        return quarantine
+    out = quarantine.copy()
+    out.loc[mask, "check"] = "parent account quarantined"
+    out.loc[mask, "reason"] = CHECK_REASONS["parent account quarantined"].format(column="account_id")
+    return out
+
+
+def _in_input_order(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantine rows by table (accounts, leads, activities, deals), then input row; a row's checks in order."""
+    order = quarantine["table"].map({t: i for i, t in enumerate(TABLES)})
+    return (
+        quarantine.assign(_table=order)
+        .sort_values(["_table", "row"], kind="stable")
+        .drop(columns="_table")
+        .reset_index(drop=True)
+    )
+
+
+def _empty_leads() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in (*LEAD_COLUMNS, ROW)})
+
+
 def run_score_streaming(
     scorer: LeadScorer,
     folder: Path,
@@ -137,22 +231,27 @@ def run_score_streaming(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
 ) -> ScoreResult:
-    """Score the open leads of the tables in `folder` part by part; write scores and quarantine atomically."""
-    accounts_path = table_path(folder, "accounts")
-    if accounts_path is None:
-        raise InputError(f"{folder}: table 'accounts' is missing (expected accounts.parquet or accounts.csv)")
-    leads_path = table_path(folder, "leads")
-    if leads_path is None:
-        raise InputError(f"{folder}: table 'leads' is missing (expected leads.parquet or leads.csv)")
-    accounts_check = validate_table(
-        "accounts", read_frame(accounts_path), as_of=as_of, date_formats=date_formats
-    )
+    """Score the open leads of the tables in `folder` part by part; publish scores, quarantine and manifest.
+
+    Raises NothingToScore (and publishes nothing) when no lead can be scored.
+    """
+    format_of(output)  # an unknown output suffix is refused before any work
+    inputs = {t: p for t in TABLES if (p := table_path(folder, t)) is not None}
+    for table in ("accounts", "leads"):
+        if table not in inputs:
+            raise InputError(
+                f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
+            )
+    accounts = read_frame(inputs["accounts"], table="accounts")
+    accounts_check = validate_table("accounts", accounts, as_of=as_of, date_formats=date_formats)
     accounts = accounts_check.valid["accounts"]
-    quarantine_parts = [accounts_check.quarantine]
-    with tempfile.TemporaryDirectory(prefix="leadscore-parts-") as tmp:
-        work = Path(tmp)
-        count = max(1, -(-_row_count(leads_path) // chunk_size))
-        parts = partition(folder, work, count)
+    account_rows = accounts_check.quarantine
+    bad_accounts = set(account_rows["key"].astype("str")) - set(accounts["account_id"].astype("str"))
+    quarantine_parts = [account_rows]
+    with private_workdir(output) as work:
+        leads_part, count = lead_parts(inputs["leads"], lambda rows: max(1, -(-rows // chunk_size)))
+        with writing(work):
+            parts = partition(folder, work, count, leads_part)
         counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
         for part in progress(range(count), "scoring parts", total=count):
@@ -161,15 +260,17 @@ def run_score_streaming(
                 frame = _read_part(parts, table, part)
                 if frame is not None:
                     tables[table] = frame
-            if "leads" not in tables:
-                continue
+            if len(tables) == 1:
+                continue  # an empty part
+            tables.setdefault("leads", _empty_leads())
             tables.setdefault(
                 "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
             )
             rows = {t: f for t, f in tables.items() if t != "accounts"}
             check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
             part_quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
-            quarantine_parts.append(_with_input_rows(part_quarantine, rows))
+            part_quarantine = _as_in_whole_input(_with_input_rows(part_quarantine, rows), bad_accounts)
+            quarantine_parts.append(part_quarantine)
             valid = check.valid
             to_score, closed = open_leads(valid["leads"], valid.get("deals"))
             scores = (
@@ -182,58 +283,68 @@ def run_score_streaming(
             counts["later"] += check.not_created.get("leads", 0)
             if scores is not None:
                 counts["scored"] += len(scores)
-                scores.to_parquet(work / f"scores-{part:04d}.parquet", index=False)
+                with writing(work):
+                    scores.to_parquet(work / f"scores-{part:04d}.parquet", index=False)
                 ranks.append(scores[["lead_id", "rank_score", "score", "grade"]].assign(part=part))
         quarantine = (
-            pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True)
+            _in_input_order(pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True))
             if any(len(q) for q in quarantine_parts)
             else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
         )
-        _write_ranked(work, ranks, output)
-    write_frame(quarantine, quarantine_path_for(output))
-    read = parts.read.get("leads", 0)
-    accounting = pd.DataFrame(
-        {
-            "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
-            "leads": [read, counts["scored"], counts["quarantined"], counts["closed"], counts["later"]],
-        }
-    )
-    if read != counts["scored"] + counts["quarantined"] + counts["closed"] + counts["later"]:
-        raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
-    top = (
+        read = parts.read.get("leads", 0)
+        accounting = pd.DataFrame(
+            {
+                "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
+                "leads": [read, counts["scored"], counts["quarantined"], counts["closed"], counts["later"]],
+            }
+        )
+        if read != sum(counts.values()):
+            raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
+        summary = pd.concat(ranks, ignore_index=True) if ranks else None
+        result = ScoreResult(
+            scores=pd.DataFrame(), quarantine=quarantine, accounting=accounting, grades=summary
+        )
+        check_scoreable(result, output, str(inputs["leads"]))
+        remove_stale_staged(output)
+        staged = staged_path(output)
+        try:
+            with writing(output):
+                _write_ranked(work, ranks, staged, format_of(output))
+            manifest = run_manifest(
+                result, as_of, scorer.model_name, scorer.model_version, files_fingerprint(inputs)
+            )
+            publish_run(staged, quarantine, output, manifest)
+        finally:
+            staged.unlink(missing_ok=True)
+    result.scores = (
         pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
     )
-    summary = pd.concat(ranks, ignore_index=True) if ranks else None
-    return ScoreResult(scores=top, quarantine=quarantine, accounting=accounting, grades=summary)
+    return result
 
 
-def _write_ranked(work: Path, ranks: list[pd.DataFrame], output: Path) -> None:
+def _write_ranked(work: Path, ranks: list[pd.DataFrame], target: Path, fmt: str) -> None:
     """Write all parts' scores best first (qualified above disqualified, then score, then lead_id)."""
-    if not ranks:
-        write_frame(pd.DataFrame(), output)
-        return
     order = pd.concat(ranks, ignore_index=True).sort_values(
         ["rank_score", "lead_id"], ascending=[False, True], kind="stable"
     )
     order["position"] = np.arange(len(order))
     # Write in slices of the global order; each slice reads only the parts it needs.
     slice_rows = 200_000
-    with atomic_path(output) as tmp:
-        writer = None
-        csv_header = True
-        for start in range(0, len(order), slice_rows):
-            piece = order.iloc[start : start + slice_rows]
-            frames = []
-            for part, wanted in piece.groupby("part"):
-                scores = pd.read_parquet(work / f"scores-{part:04d}.parquet")
-                frames.append(scores.merge(wanted[["lead_id", "position"]], on="lead_id"))
-            block = pd.concat(frames).sort_values("position").drop(columns="position")
-            if format_of(output) == "parquet":
-                table = pa.Table.from_pandas(block, preserve_index=False)
-                writer = writer or pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-            else:
-                block.to_csv(tmp, mode="w" if csv_header else "a", header=csv_header, index=False)
-                csv_header = False
-        if writer is not None:
-            writer.close()
+    writer = None
+    csv_header = True
+    for start in range(0, len(order), slice_rows):
+        piece = order.iloc[start : start + slice_rows]
+        frames = []
+        for part, wanted in piece.groupby("part"):
+            scores = pd.read_parquet(work / f"scores-{part:04d}.parquet")
+            frames.append(scores.merge(wanted[["lead_id", "position"]], on="lead_id"))
+        block = pd.concat(frames).sort_values("position").drop(columns="position")
+        if fmt == "parquet":
+            table = pa.Table.from_pandas(block, preserve_index=False)
+            writer = writer or pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema))
+        else:
+            block.to_csv(target, mode="w" if csv_header else "a", header=csv_header, index=False)
+            csv_header = False
+    if writer is not None:
+        writer.close()
