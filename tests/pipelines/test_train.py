@@ -1,6 +1,7 @@
 """Training job: data gates, the registry's promotion gate, reproducibility, behaviour of the scores."""
 
 import json
+
 import numpy as np
 import pandas as pd
 import pytest
