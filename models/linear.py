@@ -130,7 +130,9 @@ def fit_linear_score(
             owner += [(j, "value"), (j, "missing")][: len(columns)]
     design = np.hstack(blocks) if blocks else np.zeros((n, 0))
     model = LogisticRegression(C=c, solver="newton-cholesky", max_iter=200, random_state=seed)
-    with threadpool_limits(limits=1, user_api="blas"):  # small products: BLAS threads cost more than they save
+    with threadpool_limits(
+        limits=1, user_api="blas"
+    ):  # small products: BLAS threads cost more than they save
         model.fit(design, np.asarray(y, dtype=int))
     coef, means = model.coef_[0], design.mean(axis=0)
     value_coef, missing_coef, offsets = np.zeros(p), np.zeros(p), np.zeros(p)
