@@ -130,16 +130,20 @@ class SelectionConfig(_Strict):
     rows before its held-out block), or into grouped stratified folds when the rows have no time order. The
     number of trees and the contender are the ones with the lowest mean out-of-fold log loss; the final model
     is refitted on every learning row with them.
-    contenders: "lightgbm" (plain boosted trees) and "linear_lightgbm" (trees boosted from a regularised
-    logistic regression's log-odds, which can extrapolate a trend the trees cannot).
+    contenders: "lightgbm" (plain boosted trees), "linear_lightgbm" (trees boosted from a regularised
+    logistic regression's log-odds, which can extrapolate a trend the trees cannot) and "blend" (w * plain
+    trees + (1 - w) * that logistic regression, w on a grid by the same out-of-fold log loss).
     Training stops with "no learnable signal" when the `signal_confidence` bootstrap interval of the
     out-of-fold AUC includes 0.5 (`check_signal: false` turns this off).
     """
 
     folds: int = Field(default=3, ge=2)
-    contenders: list[Literal["lightgbm", "linear_lightgbm"]] = Field(
-        default_factory=lambda: ["lightgbm", "linear_lightgbm"], min_length=1
+    contenders: list[Literal["lightgbm", "linear_lightgbm", "blend"]] = Field(
+        default_factory=lambda: ["lightgbm", "linear_lightgbm", "blend"], min_length=1
     )
+    # Inverse L2 strengths tried for the logistic regression of "linear_lightgbm" and "blend" (on
+    # standardised inputs); the one with the lowest out-of-fold log loss of its own is used.
+    linear_c: list[float] = Field(default_factory=lambda: [0.03, 0.1, 0.3, 1.0], min_length=1)
     check_signal: bool = True
     signal_confidence: float = Field(default=0.95, gt=0, lt=1)
 

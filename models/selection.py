@@ -79,6 +79,43 @@ class BoostingResult:
     fold_log_loss: list[float]
     oof_raw: np.ndarray  # out-of-fold log-odds of every held-out row (NaN for rows never held out)
     curve: list[float] = field(default_factory=list)
+    tree_weight: float = 1.0  # a blend's weight of the trees' log-odds (the linear part gets 1 - this)
+
+
+def fold_log_losses(y: np.ndarray, raw: np.ndarray, folds: Sequence[Fold]) -> np.ndarray:
+    """Mean log loss of the log-odds `raw` on each fold's held-out rows."""
+    y = np.asarray(y, dtype=float)
+    return np.array([np.mean(np.logaddexp(0.0, raw[held]) - y[held] * raw[held]) for _, held in folds])
+
+
+def best_blend(
+    y: np.ndarray,
+    trees: BoostingResult,
+    linear_held: Sequence[np.ndarray],
+    folds: Sequence[Fold],
+    steps: int = 20,
+) -> BoostingResult:
+    """The blend w * trees + (1 - w) * linear of out-of-fold log-odds with the lowest row-weighted mean
+    held-out log loss, w on a grid of `steps` + 1 points from 0 to 1 (the trees' own tree count)."""
+    linear_oof = np.full(len(trees.oof_raw), np.nan)
+    for (_, held), margin in zip(folds, linear_held, strict=True):
+        linear_oof[held] = margin
+    weights = np.array([len(held) for _, held in folds], dtype=float)
+    weights /= weights.sum()
+    best: tuple[float, float, np.ndarray] | None = None
+    for w in np.linspace(1.0, 0.0, steps + 1):  # from all trees down, so a tie keeps more trees
+        losses = fold_log_losses(y, w * trees.oof_raw + (1 - w) * linear_oof, folds)
+        if best is None or float(losses @ weights) < best[1] - 1e-12:
+            best = (float(w), float(losses @ weights), losses)
+    assert best is not None
+    w, loss, losses = best
+    return BoostingResult(
+        trees=trees.trees,
+        log_loss=loss,
+        fold_log_loss=[float(v) for v in losses],
+        oof_raw=w * trees.oof_raw + (1 - w) * linear_oof,
+        tree_weight=w,
+    )
 
 
 def cross_validated_boosting(

@@ -32,8 +32,10 @@ from models.linear import LinearScore, fit_linear_score
 from models.selection import (
     BoostingResult,
     Fold,
+    best_blend,
     cross_validated_boosting,
     fold_auc_interval,
+    fold_log_losses,
     grouped_folds,
     time_ordered_folds,
     usable_folds,
@@ -404,8 +406,11 @@ class TrainedModel:
     calibration_report: dict[str, Any]
     split_summary: dict[str, Any] = field(default_factory=dict)
     training_counts: dict[str, int] = field(default_factory=dict)
-    # The linear part the trees were boosted from (the "linear_lightgbm" contender), None for plain trees.
+    # The linear part: the trees were boosted from it ("linear_lightgbm") or blended with it ("blend"); None
+    # for plain trees. The log-odds are tree_weight * trees + linear_weight * linear.
     linear: LinearScore | None = None
+    tree_weight: float = 1.0
+    linear_weight: float = 1.0
     # How the model was chosen: folds, each contender's out-of-fold log loss, the choice, the signal check
     # and the features the drift check dropped (see train_conversion_model).
     selection: dict[str, Any] = field(default_factory=dict)
@@ -423,10 +428,9 @@ class TrainedModel:
         values = np.asarray(
             self.booster.predict(X, num_iteration=self.best_iteration, num_threads=threads, **kind)
         )
-        if self.linear is not None:  # the trees were boosted from the linear log-odds: add them back
-            values = values + (
-                self.linear.contributions(X) if kind.get("pred_contrib") else self.linear.margin(X)
-            )
+        if self.linear is not None:  # boosted from or blended with the linear log-odds: add them
+            linear = self.linear.contributions(X) if kind.get("pred_contrib") else self.linear.margin(X)
+            values = self.tree_weight * values + self.linear_weight * linear
         return values
 
     def predict_raw(self, frame: Table) -> np.ndarray:
@@ -519,13 +523,13 @@ def train_conversion_model(
     if len(rows) < cfg.lightgbm.single_thread_below_rows:
         params["num_threads"] = 1
 
-    def linear_on(positions: np.ndarray) -> LinearScore:
+    def linear_on(positions: np.ndarray, c: float) -> LinearScore:
         return fit_linear_score(
             codes[positions],
             y_learn[positions],
             np.array([name in set(categorical) for name in names]),
             {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
-            c=cfg.logistic_c,
+            c=c,
             min_frequency=cfg.logistic_min_frequency,
             clip=cfg.logistic_clip,
             seed=cfg.seed,
@@ -534,17 +538,39 @@ def train_conversion_model(
     dataset = lgb.Dataset(
         X, label=y_learn.astype(float), categorical_feature=categorical, params=params, free_raw_data=False
     ).construct()
-    results = {}
-    for contender in cfg.selection.contenders:  # one or two contenders
-        inits = None
-        if contender == "linear_lightgbm":
-            inits = []
+    contenders = cfg.selection.contenders
+    linear_folds, linear_c, linear_losses = None, cfg.selection.linear_c[0], {}
+    if "linear_lightgbm" in contenders or "blend" in contenders:
+        by_c = {}
+        for c in cfg.selection.linear_c:  # the regularisation strength, by the same folds
+            margins = []
             for fit, held in folds:  # the linear part of each fold sees only that fold's fitted rows
-                linear_fit = linear_on(fit)
-                inits.append((linear_fit.margin(codes[fit]), linear_fit.margin(codes[held])))
-        results[contender] = cross_validated_boosting(
+                linear_fit = linear_on(fit, c)
+                margins.append((linear_fit.margin(codes[fit]), linear_fit.margin(codes[held])))
+            oof = np.zeros(len(y_learn))
+            for (_, held), (_, margin) in zip(folds, margins, strict=True):
+                oof[held] = margin
+            held_rows = np.array([len(held) for _, held in folds], dtype=float)
+            linear_losses[c] = float(fold_log_losses(y_learn, oof, folds) @ (held_rows / held_rows.sum()))
+            by_c[c] = margins
+        linear_c = min(linear_losses, key=lambda c: linear_losses[c])
+        linear_folds = by_c[linear_c]
+
+    def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
+        return cross_validated_boosting(
             dataset, X, folds, inits, params, cfg.lightgbm.n_estimators, cfg.lightgbm.early_stopping_rounds
         )
+
+    results: dict[str, BoostingResult] = {}
+    for contender in contenders:  # at most three contenders
+        if contender == "lightgbm":
+            results[contender] = boosted(None)
+        elif contender == "linear_lightgbm":
+            results[contender] = boosted(linear_folds)
+    if "blend" in contenders:
+        assert linear_folds is not None
+        trees = results["lightgbm"] if "lightgbm" in results else boosted(None)
+        results["blend"] = best_blend(y_learn, trees, [held for _, held in linear_folds], folds)
     chosen = min(results, key=lambda name: results[name].log_loss)  # the first listed on a tie
     best = results[chosen]
     auc, low, high = fold_auc_interval(
@@ -558,14 +584,17 @@ def train_conversion_model(
     recent = folds[-1][1] if fold_kind == "time_ordered" else np.sort(np.concatenate([h for _, h in folds]))
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, (auc, low, high), cfg)
     selection["calibration_rows"] = int(len(recent))
+    if linear_losses:
+        selection["linear_c"] = linear_c
+        selection["linear_c_log_loss"] = linear_losses
     if cfg.selection.check_signal and not low > 0.5:
         raise NoSignalError(_no_signal_message(auc, low, high, folds, fold_kind, cfg))
 
-    linear = linear_on(np.arange(len(y_learn))) if chosen == "linear_lightgbm" else None
+    linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
     final_set = lgb.Dataset(
         X,
         label=y_learn.astype(float),
-        init_score=linear.margin(codes) if linear is not None else None,
+        init_score=linear.margin(codes) if linear is not None and chosen == "linear_lightgbm" else None,
         categorical_feature=categorical,
         params=params,
     )
@@ -601,6 +630,8 @@ def train_conversion_model(
         split_summary=split.summary(),
         training_counts=counts,
         linear=linear,
+        tree_weight=best.tree_weight,
+        linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
     )
     if len(split.test):
@@ -677,7 +708,10 @@ def _selection_record(
     signal: tuple[float, float, float],
     cfg: ModelConfig,
 ) -> dict[str, Any]:
-    losses = ", ".join(f"{name} {r.log_loss:.4f} ({r.trees} trees)" for name, r in results.items())
+    weight = {name: f", tree weight {r.tree_weight:.2f}" for name, r in results.items() if name == "blend"}
+    losses = ", ".join(
+        f"{name} {r.log_loss:.4f} ({r.trees} trees{weight.get(name, '')})" for name, r in results.items()
+    )
     return {
         "folds": fold_kind,
         "n_folds": len(folds),
@@ -685,6 +719,7 @@ def _selection_record(
         "fold_rows": [[int(len(fit)), int(len(held))] for fit, held in folds],
         "contenders": {
             name: {"log_loss": r.log_loss, "trees": r.trees, "fold_log_loss": r.fold_log_loss}
+            | ({"tree_weight": r.tree_weight} if name == "blend" else {})
             for name, r in results.items()
         },
         "chosen": chosen,

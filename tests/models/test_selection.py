@@ -76,11 +76,12 @@ def test_selection_is_recorded_and_refits_on_the_learning_window(leads, split, s
     model = _train(leads, split, small_config)
     sel = model.selection
     assert sel["folds"] == "time_ordered" and sel["n_folds"] == 3
-    assert set(sel["contenders"]) == {"lightgbm", "linear_lightgbm"}
+    assert set(sel["contenders"]) == {"lightgbm", "linear_lightgbm", "blend"}
+    assert 0 <= sel["contenders"]["blend"]["tree_weight"] <= 1
     chosen = sel["contenders"][sel["chosen"]]
     assert chosen["log_loss"] == min(c["log_loss"] for c in sel["contenders"].values())
     assert model.best_iteration == chosen["trees"] == model.booster.current_iteration()
-    assert (model.linear is not None) == (sel["chosen"] == "linear_lightgbm")
+    assert (model.linear is not None) == (sel["chosen"] in ("linear_lightgbm", "blend"))
     assert 0.5 < sel["oof_auc_low"] <= sel["oof_auc"] <= sel["oof_auc_high"]
     assert sum(held for _, held in sel["fold_rows"]) < len(split.train) + len(split.valid)
     assert sel["fold_rows"][-1][0] + sel["fold_rows"][-1][1] == len(split.train) + len(split.valid)
