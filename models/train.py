@@ -296,12 +296,14 @@ def _fit_sigmoid(raw: np.ndarray, y: np.ndarray, ridge: float = 1e-4, max_iter: 
 
 
 def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    """Centred isotonic regression: one knot per step of the isotonic fit, at the middle of the step, joined
+    linearly. The map rises strictly between its first and last knot, so the leads of one step are not tied
+    (a step function gives a whole grade one score and erases the ranking inside it)."""
     model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-    return Calibrator(
-        "isotonic",
-        knots_x=np.asarray(model.X_thresholds_, dtype=float),
-        knots_y=np.asarray(model.y_thresholds_, dtype=float),
-    )
+    x, p = np.asarray(model.X_thresholds_, dtype=float), np.asarray(model.y_thresholds_, dtype=float)
+    levels, step = np.unique(p, return_inverse=True)  # the step levels rise with x
+    centres = np.bincount(step, weights=x) / np.bincount(step)
+    return Calibrator("isotonic", knots_x=centres, knots_y=levels)
 
 
 _FITTERS = {"sigmoid": _fit_sigmoid, "isotonic": _fit_isotonic}
