@@ -589,7 +589,7 @@ def train_conversion_model(
     if linear_losses:
         selection["linear_c"] = linear_c
         selection["linear_c_log_loss"] = linear_losses
-    if cfg.selection.check_signal and not low > 0.5:
+    if cfg.selection.check_signal and not (low > 0.5 and auc >= cfg.selection.min_auc):
         raise NoSignalError(_no_signal_message(auc, low, high, folds, fold_kind, cfg))
 
     linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
@@ -738,11 +738,16 @@ def _no_signal_message(
     auc: float, low: float, high: float, folds: list[Fold], fold_kind: str, cfg: ModelConfig
 ) -> str:
     held = sum(len(h) for _, h in folds)
+    why = (
+        "which includes 0.5"
+        if not low > 0.5
+        else f"and the AUC is below model.selection.min_auc {cfg.selection.min_auc:.2f}"
+    )
     return (
         f"no learnable signal: the {fold_kind.replace('_', '-')} out-of-fold ROC AUC is {auc:.3f} "
-        f"({cfg.selection.signal_confidence:.0%} interval {low:.3f} to {high:.3f}, which includes 0.5) on "
-        f"{held} held-out rows in {len(folds)} folds of the learning window, so the features tell won from "
-        "lost deals no better than chance and no model was trained. Check that the label column holds the "
-        "outcome of these rows (won = 1), that the features are filled in and known when the lead is "
-        "scored, and that there is enough closed history."
+        f"({cfg.selection.signal_confidence:.0%} interval {low:.3f} to {high:.3f}, {why}) on {held} held-out "
+        f"rows in {len(folds)} folds of the learning window, so the features tell won from lost deals no "
+        "better than chance and no model was trained. Check that the label column holds the outcome of these "
+        "rows (won = 1), that the features are filled in and known when the lead is scored, and that there "
+        "is enough closed history."
     )
