@@ -51,10 +51,12 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray | None, n_folds: int, seed: 
     y = np.asarray(y, dtype=int)
     n_folds = max(2, min(n_folds, int(y.sum()), int((1 - y).sum())))
     X = np.zeros((len(y), 1))
-    if groups is None:
+    keys = None
+    if groups is not None:
+        keys = pd.Series(np.asarray(groups, dtype=object)).astype("str").fillna("\x00").to_numpy(dtype=object)
+    if keys is None or len(pd.unique(keys)) == len(keys):  # no groups, or one row each: plain stratified
         splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         return [(np.sort(a), np.sort(b)) for a, b in splitter.split(X, y)]
-    keys = pd.Series(np.asarray(groups, dtype=object)).astype("str").fillna("\x00").to_numpy(dtype=object)
     splitter_g = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return [(np.sort(a), np.sort(b)) for a, b in splitter_g.split(X, y, groups=keys)]
 
