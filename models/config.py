@@ -125,6 +125,10 @@ class GradeConfig(_Strict):
         return {"A": self.a_share, "B": self.b_share, "C": self.c_share}
 
 
+Contender = Literal["lightgbm", "linear_lightgbm", "blend"]
+CONTENDERS: tuple[Contender, ...] = ("lightgbm", "linear_lightgbm", "blend")
+
+
 class SelectionConfig(_Strict):
     """How the model is chosen inside the learning window (train + validation; the test window is never read).
 
@@ -140,9 +144,7 @@ class SelectionConfig(_Strict):
     """
 
     folds: int = Field(default=3, ge=2)
-    contenders: list[Literal["lightgbm", "linear_lightgbm", "blend"]] = Field(
-        default_factory=lambda: ["lightgbm", "linear_lightgbm", "blend"], min_length=1
-    )
+    contenders: list[Contender] = Field(default_factory=lambda: list(CONTENDERS), min_length=1)
     # Inverse L2 strengths tried for the logistic regression of "linear_lightgbm" and "blend" (on
     # standardised inputs); the one with the lowest out-of-fold log loss of its own is used.
     linear_c: list[float] = Field(default_factory=lambda: [0.1, 1.0], min_length=1)

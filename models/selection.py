@@ -32,7 +32,7 @@ def time_ordered_folds(times: pd.Series | np.ndarray, n_folds: int) -> list[Fold
     n = len(values)
     unique_times, counts = np.unique(values, return_counts=True)
     rows_before = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    starts = []
+    starts: list[np.datetime64] = []
     for k in range(n_folds):  # the cut time of each held-out block
         share = (k + 2) / (n_folds + 2)
         position = min(int(np.searchsorted(rows_before, share * n, side="left")), len(unique_times) - 1)
@@ -137,8 +137,8 @@ def cross_validated_boosting(
     """
     boosters = []
     for k, (fit, held) in enumerate(folds):  # a loop over the folds
-        fit_set = dataset.subset(fit).construct()
-        held_set = dataset.subset(held).construct()
+        fit_set = dataset.subset(fit.tolist()).construct()
+        held_set = dataset.subset(held.tolist()).construct()
         if init_scores is not None:
             fit_set.set_init_score(init_scores[k][0])
             held_set.set_init_score(init_scores[k][1])
