@@ -106,7 +106,8 @@ class PointsConfig(_Strict):
 
 
 class GradeConfig(_Strict):
-    """Grades A-D by share of leads, cut points frozen on the validation window's calibrated scores.
+    """Grades A-D by share of leads, cut points frozen on the calibrated scores of the most recent labelled
+    rows (the last selection fold's held-out block, scored out of fold).
 
     A = the top `a_share` of leads, B the next `b_share`, C the next `c_share`, D the rest.
     """
@@ -177,14 +178,14 @@ class ModelConfig(_Strict):
     # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
     min_won: int = Field(default=40, ge=1)
     min_lost: int = Field(default=40, ge=1)
-    # Won and lost deals needed in the validation window to early-stop and calibrate.
+    # Won and lost deals needed in the validation window (the newest part of the learning window).
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
     maturity_days: int = Field(120, ge=0)
     min_valid_per_class: int = Field(default=10, ge=1)
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
-    # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the validation window.
+    # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the calibration rows.
     calibration_cv_folds: int = Field(default=5, ge=2)
     bootstrap_rounds: int = Field(default=200, ge=0)
     ece_bins: int = Field(default=10, ge=1)

@@ -448,7 +448,7 @@ class TrainedModel:
         return self.calibrator.predict(self.predict_raw(frame))
 
     def grade(self, frame: pd.DataFrame) -> pd.Series:
-        """Grade A-D from the cut points frozen on the validation window."""
+        """Grade A-D from the cut points frozen on the most recent labelled rows (see train_conversion_model)."""
         return assign_grades(pd.Series(self.predict_proba(frame), index=frame.index), self.grade_thresholds)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
