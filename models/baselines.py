@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from models.config import PointsConfig
+from models.linear import signed_log1p
 from models.train import CalibrationMethod, Calibrator, _to_float, fit_calibrator
 
 MISSING_CATEGORY = "(missing)"
@@ -104,9 +105,10 @@ class PointsModel:
         return self.calibrator.predict(self.score(frame).to_numpy())
 
 
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """sign(x) * log(1 + |x|): tames heavy tails (revenue, headcount, counts) for a linear model."""
-    return np.sign(x) * np.log1p(np.abs(x))
+def clipped(x: np.ndarray, limit: float) -> np.ndarray:
+    """Standardised values clipped to +-limit: an input far outside the training range (a trending series,
+    a typo) moves the log-odds by at most coef * limit instead of without bound."""
+    return np.clip(x, -limit, limit)
 
 
 def _linear_inputs(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
@@ -139,9 +141,11 @@ def fit_logistic_regression(
     c: float = 1.0,
     min_frequency: int = 20,
     max_iter: int = 2000,
+    clip: float = 5.0,
 ) -> LogisticBaseline:
-    """Impute (median + missing indicator), signed log1p and scale numerics; one-hot categoricals (rare levels
-    pooled, unseen levels ignored); unweighted L2 logistic regression."""
+    """Impute (median + missing indicator), signed log1p, scale and clip (to +-`clip` standard deviations)
+    numerics; one-hot categoricals (rare levels pooled, unseen levels ignored); unweighted L2 logistic
+    regression."""
     categorical = [c_ for c_ in feature_names if c_ in set(categorical)]
     numeric = [c_ for c_ in feature_names if c_ not in set(categorical)]
     numeric_steps = Pipeline(
@@ -149,6 +153,7 @@ def fit_logistic_regression(
             ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
             ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
             ("scale", StandardScaler()),
+            ("clip", FunctionTransformer(clipped, kw_args={"limit": clip}, feature_names_out="one-to-one")),
         ]
     )
     encoder = OneHotEncoder(handle_unknown="ignore", min_frequency=min_frequency, sparse_output=False)

@@ -59,17 +59,20 @@ def fit_baselines(
     cfg: ModelConfig,
     with_points: bool = True,
 ) -> Baselines:
-    """The points model (calibrated on the train window) and logistic regression, on the model's split."""
-    train = frame.iloc[split.train]
-    points = PointsModel(cfg.points).fit(train, y[split.train], seed=cfg.seed) if with_points else None
+    """The points model (calibrated) and logistic regression, fitted on the rows the model learns from: the
+    split's train and validation windows (never the test window)."""
+    learn = np.sort(np.concatenate([split.train, split.valid]))
+    rows, y_learn = frame.iloc[learn], y[learn]
+    points = PointsModel(cfg.points).fit(rows, y_learn, seed=cfg.seed) if with_points else None
     logistic = fit_logistic_regression(
-        train,
-        y[split.train],
+        rows,
+        y_learn,
         feature_names,
         categorical,
         cfg.seed,
         c=cfg.logistic_c,
         min_frequency=cfg.logistic_min_frequency,
+        clip=cfg.logistic_clip,
     )
     return Baselines(points=points, logistic=logistic)
 

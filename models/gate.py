@@ -10,6 +10,10 @@ class InsufficientDataError(ValueError):
     """Too few won or lost deals to train (or validate) a model that means anything."""
 
 
+class NoSignalError(InsufficientDataError):
+    """The features do not tell won from lost deals out of time; the message begins "no learnable signal: "."""
+
+
 def check_minimum_data(
     y: pd.Series | np.ndarray, min_won: int, min_lost: int, window: str = "training"
 ) -> dict[str, int]:

@@ -18,9 +18,28 @@ from sklearn.model_selection import StratifiedKFold
 
 from features.frames import Table, column, n_rows
 from features.text import FEW_VALUES
+from models.adversarial import adversarial_auc, time_identifying
 from models.config import LightGBMConfig, ModelConfig
-from models.evaluate import assign_grades, brier_score, expected_calibration_error, grade_cutpoints
-from models.gate import check_minimum_data
+from models.evaluate import (
+    assign_grades,
+    brier_score,
+    expected_calibration_error,
+    grade_cutpoints,
+    roc_auc,
+)
+from models.gate import InsufficientDataError, NoSignalError, check_minimum_data
+from models.linear import LinearScore, fit_linear_score
+from models.selection import (
+    BoostingResult,
+    Fold,
+    best_blend,
+    cross_validated_boosting,
+    fold_auc_interval,
+    fold_log_losses,
+    grouped_folds,
+    time_ordered_folds,
+    usable_folds,
+)
 from models.splits import Split
 
 CalibrationMethod = Literal["auto", "isotonic", "sigmoid", "none"]
@@ -277,12 +296,14 @@ def _fit_sigmoid(raw: np.ndarray, y: np.ndarray, ridge: float = 1e-4, max_iter: 
 
 
 def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    """Centred isotonic regression: one knot per step of the isotonic fit, at the middle of the step, joined
+    linearly. The map rises strictly between its first and last knot, so the leads of one step are not tied
+    (a step function gives a whole grade one score and erases the ranking inside it)."""
     model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-    return Calibrator(
-        "isotonic",
-        knots_x=np.asarray(model.X_thresholds_, dtype=float),
-        knots_y=np.asarray(model.y_thresholds_, dtype=float),
-    )
+    x, p = np.asarray(model.X_thresholds_, dtype=float), np.asarray(model.y_thresholds_, dtype=float)
+    levels, step = np.unique(p, return_inverse=True)  # the step levels rise with x
+    centres = np.bincount(step, weights=x) / np.bincount(step)
+    return Calibrator("isotonic", knots_x=centres, knots_y=levels)
 
 
 _FITTERS = {"sigmoid": _fit_sigmoid, "isotonic": _fit_isotonic}
@@ -295,16 +316,25 @@ def fit_calibrator(
     *,
     seed: int = 0,
     cv_folds: int = 5,
+    increasing: bool = False,
 ) -> Calibrator:
     """Fit a calibrator on validation scores. "auto" picks isotonic or sigmoid by the lower out-of-fold Brier
     score in a stratified cross-validation inside the validation window (sigmoid on a tie), then refits it on
-    the whole window, so the choice is not made on the data the calibrator was fitted on."""
+    the whole window, so the choice is not made on the data the calibrator was fitted on.
+
+    With `increasing`, a map that would not rise with the score is refused (NoSignalError): a Platt slope at or
+    below 0 reverses or erases the ranking, and so does an isotonic fit that is flat ("auto" then falls back
+    to sigmoid)."""
     raw = np.asarray(raw_valid, dtype=float)
     y = np.asarray(y_valid, dtype=int)
     if method == "none":
         return Calibrator("none")
     if method in _FITTERS:
-        return _FITTERS[method](raw, y)
+        return (
+            _increasing_or_refused(_FITTERS[method](raw, y), raw, y)
+            if increasing
+            else _FITTERS[method](raw, y)
+        )
     if method != "auto":
         raise ValueError(f"unknown calibration method {method!r}; use auto, isotonic, sigmoid or none")
     folds = min(cv_folds, int(y.sum()), int((1 - y).sum()))
@@ -318,8 +348,35 @@ def fit_calibrator(
     cv_brier = {name: brier_score(y, pred) for name, pred in out_of_fold.items()}
     best = "isotonic" if cv_brier["isotonic"] < cv_brier["sigmoid"] else "sigmoid"
     calibrator = _FITTERS[best](raw, y)
+    if increasing and best == "isotonic" and not is_increasing(calibrator):
+        calibrator = _FITTERS["sigmoid"](raw, y)
+    if increasing:
+        calibrator = _increasing_or_refused(calibrator, raw, y)
     calibrator.cv_brier = cv_brier
     return calibrator
+
+
+def is_increasing(calibrator: Calibrator) -> bool:
+    """Does the map rise with the score (Platt slope above 0; an isotonic fit that is not flat)?"""
+    if calibrator.method == "sigmoid":
+        return calibrator.slope > 0
+    if calibrator.method == "isotonic":
+        assert calibrator.knots_y is not None
+        return bool(np.ptp(calibrator.knots_y) > 0)
+    return True
+
+
+def _increasing_or_refused(calibrator: Calibrator, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    if is_increasing(calibrator):
+        return calibrator
+    shape = f"Platt slope {calibrator.slope:.3g}" if calibrator.method == "sigmoid" else "a flat isotonic map"
+    raise NoSignalError(
+        f"no learnable signal: on the most recent labelled window ({len(y)} rows, {int(y.sum())} won) the "
+        f"win rate does not rise with the model's score (calibration: {shape}, ROC AUC "
+        f"{roc_auc(y, raw):.3f}), so its scores would rank leads backwards or all alike. Check that the "
+        "outcome is labelled the same way across time and that the features are known when the lead is "
+        "scored; retrain when more recent deals have closed."
+    )
 
 
 def _calibration_metrics(
@@ -351,6 +408,14 @@ class TrainedModel:
     calibration_report: dict[str, Any]
     split_summary: dict[str, Any] = field(default_factory=dict)
     training_counts: dict[str, int] = field(default_factory=dict)
+    # The linear part: the trees were boosted from it ("linear_lightgbm") or blended with it ("blend"); None
+    # for plain trees. The log-odds are tree_weight * trees + linear_weight * linear.
+    linear: LinearScore | None = None
+    tree_weight: float = 1.0
+    linear_weight: float = 1.0
+    # How the model was chosen: folds, each contender's out-of-fold log loss, the choice, the signal check
+    # and the features the drift check dropped (see train_conversion_model).
+    selection: dict[str, Any] = field(default_factory=dict)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         return prepare_matrix(frame, self.feature_names, self.categorical, self.levels)[0]
@@ -361,13 +426,17 @@ class TrainedModel:
 
     def _predict(self, frame: Table, **kind: bool) -> np.ndarray:
         threads = prediction_threads(n_rows(frame), int(self.booster.params.get("num_threads", 0) or 0))
-        values = self.booster.predict(
-            self.encoded(frame), num_iteration=self.best_iteration, num_threads=threads, **kind
+        X = self.encoded(frame)
+        values = np.asarray(
+            self.booster.predict(X, num_iteration=self.best_iteration, num_threads=threads, **kind)
         )
-        return np.asarray(values)
+        if self.linear is not None:  # boosted from or blended with the linear log-odds: add them
+            linear = self.linear.contributions(X) if kind.get("pred_contrib") else self.linear.margin(X)
+            values = self.tree_weight * values + self.linear_weight * linear
+        return values
 
     def predict_raw(self, frame: Table) -> np.ndarray:
-        """Uncalibrated log-odds margin of each row (the sum of its contributions)."""
+        """Uncalibrated log-odds margin of each row (the sum of its contributions; the linear part included)."""
         return self._predict(frame, raw_score=True)
 
     def predict_uncalibrated(self, frame: pd.DataFrame) -> np.ndarray:
@@ -379,11 +448,12 @@ class TrainedModel:
         return self.calibrator.predict(self.predict_raw(frame))
 
     def grade(self, frame: pd.DataFrame) -> pd.Series:
-        """Grade A-D from the cut points frozen on the validation window."""
+        """Grade A-D from the cut points frozen on the most recent labelled rows (see train_conversion_model)."""
         return assign_grades(pd.Series(self.predict_proba(frame), index=frame.index), self.grade_thresholds)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """TreeSHAP contributions in log-odds: a column per feature plus "bias"; rows sum to predict_raw."""
+        """Contributions in log-odds (TreeSHAP, plus the linear part's coef * (x - mean) per feature when the
+        trees were boosted from it): a column per feature plus "bias"; rows sum to predict_raw."""
         values = self.contribution_values(frame)
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=frame.index)
 
@@ -414,12 +484,23 @@ def train_conversion_model(
     split: Split,
     cfg: ModelConfig,
 ) -> TrainedModel:
-    """Gate, fit LightGBM on the train window with early stopping on the validation window, calibrate on the
-    validation window, and freeze the grade cut points on the validation window's calibrated scores.
+    """Gate, choose and fit the model on the learning window (the split's train + validation rows), calibrate
+    it on the most recent labelled rows, and freeze the grade cut points there. The test rows are only scored.
+
+    1. Folds inside the learning window: expanding windows by snapshot time (grouped stratified folds when the
+       rows have no time order), see models.selection.
+    2. Drift check: features that alone tell the most recent block from the older rows (absolute dates,
+       trending series) are dropped unless the config keeps them (model.drift).
+    3. Each contender (plain LightGBM; LightGBM boosted from a regularised logistic regression's log-odds) is
+       boosted on every fold in lockstep; its tree count is the one with the lowest mean held-out log loss,
+       and the contender with the lower loss is chosen.
+    4. No signal: when the interval of the chosen contender's out-of-fold AUC includes 0.5, NoSignalError.
+    5. The final model is refitted on every learning row with that choice; the calibrator (monotone
+       increasing, or refused) is fitted on the out-of-fold scores of the most recent held-out block.
 
     `frame` and `y` are aligned by position; `split` holds positions into them. The calibration report gives
-    Brier and ECE before and after calibration on the validation window (in-sample for the calibrator, so
-    optimistic) and on the test window (honest).
+    Brier and ECE before and after calibration on the calibration rows and on the test window (honest);
+    `selection` records every choice and the numbers behind it.
     """
     labels = np.asarray(y)
     if len(labels) != len(frame):
@@ -431,37 +512,242 @@ def train_conversion_model(
     )
     labels = labels.astype(int)
 
-    X_train, levels = prepare_matrix(frame.iloc[split.train], feature_names, categorical)
-    X_valid, _ = prepare_matrix(frame.iloc[split.valid], feature_names, categorical, levels)
-    y_train, y_valid, y_test = labels[split.train], labels[split.valid], labels[split.test]
-    booster = fit_lightgbm(X_train, y_train, X_valid, y_valid, cfg)
-    best_iteration = int(booster.best_iteration)
+    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
+    rows, y_learn = frame.iloc[learn], labels[learn]
+    folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
+    drift = drift_check(rows, folds, fold_kind, feature_names, categorical, cfg)
+    names = [name for name in feature_names if name not in set(drift["dropped"])]
+    categorical = [name for name in categorical if name in names]
 
-    raw_valid = np.asarray(booster.predict(X_valid, raw_score=True, num_iteration=best_iteration))
+    X, levels = prepare_matrix(rows, names, categorical)
+    codes = encoded_matrix(rows, names, categorical, levels)
+    params = lightgbm_params(cfg.lightgbm, cfg.seed)
+    if len(rows) < cfg.lightgbm.single_thread_below_rows:
+        params["num_threads"] = 1
+
+    def linear_on(positions: np.ndarray, c: float) -> LinearScore:
+        return fit_linear_score(
+            codes[positions],
+            y_learn[positions],
+            np.array([name in set(categorical) for name in names]),
+            {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
+            c=c,
+            min_frequency=cfg.logistic_min_frequency,
+            clip=cfg.logistic_clip,
+            seed=cfg.seed,
+        )
+
+    dataset = lgb.Dataset(
+        X, label=y_learn.astype(float), categorical_feature=categorical, params=params, free_raw_data=False
+    ).construct()
+    contenders = cfg.selection.contenders
+    linear_folds, linear_c, linear_losses = None, cfg.selection.linear_c[0], {}
+    if "linear_lightgbm" in contenders or "blend" in contenders:
+        by_c = {}
+        for c in cfg.selection.linear_c:  # the regularisation strength, by the same folds
+            margins = []
+            for fit, held in folds:  # the linear part of each fold sees only that fold's fitted rows
+                linear_fit = linear_on(fit, c)
+                margins.append((linear_fit.margin(codes[fit]), linear_fit.margin(codes[held])))
+            oof = np.zeros(len(y_learn))
+            for (_, held), (_, margin) in zip(folds, margins, strict=True):
+                oof[held] = margin
+            held_rows = np.array([len(held) for _, held in folds], dtype=float)
+            linear_losses[c] = float(fold_log_losses(y_learn, oof, folds) @ (held_rows / held_rows.sum()))
+            by_c[c] = margins
+        linear_c = min(linear_losses, key=lambda c: linear_losses[c])
+        linear_folds = by_c[linear_c]
+
+    def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
+        return cross_validated_boosting(
+            dataset, X, folds, inits, params, cfg.lightgbm.n_estimators, cfg.lightgbm.early_stopping_rounds
+        )
+
+    results: dict[str, BoostingResult] = {}
+    for contender in contenders:  # at most three contenders
+        if contender == "lightgbm":
+            results[contender] = boosted(None)
+        elif contender == "linear_lightgbm":
+            results[contender] = boosted(linear_folds)
+    if "blend" in contenders:
+        assert linear_folds is not None
+        trees = results["lightgbm"] if "lightgbm" in results else boosted(None)
+        results["blend"] = best_blend(y_learn, trees, [held for _, held in linear_folds], folds)
+    chosen = min(results, key=lambda name: results[name].log_loss)  # the first listed on a tie
+    best = results[chosen]
+    auc, low, high = fold_auc_interval(
+        y_learn,
+        best.oof_raw,
+        folds,
+        rounds=cfg.bootstrap_rounds,
+        seed=cfg.seed,
+        level=cfg.selection.signal_confidence,
+    )
+    recent = folds[-1][1] if fold_kind == "time_ordered" else np.sort(np.concatenate([h for _, h in folds]))
+    selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, (auc, low, high), cfg)
+    selection["calibration_rows"] = int(len(recent))
+    if linear_losses:
+        selection["linear_c"] = linear_c
+        selection["linear_c_log_loss"] = linear_losses
+    if cfg.selection.check_signal and not (low > 0.5 and auc >= cfg.selection.min_auc):
+        raise NoSignalError(_no_signal_message(auc, low, high, folds, fold_kind, cfg))
+
+    linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
+    final_set = lgb.Dataset(
+        X,
+        label=y_learn.astype(float),
+        init_score=linear.margin(codes) if linear is not None and chosen == "linear_lightgbm" else None,
+        categorical_feature=categorical,
+        params=params,
+    )
+    booster = lgb.train(params, final_set, num_boost_round=best.trees)
+    booster.params["num_threads"] = cfg.lightgbm.num_threads  # what scoring a large input may use
+
+    raw_recent, y_recent = best.oof_raw[recent], y_learn[recent]
+    window = "most recent held-out block" if fold_kind == "time_ordered" else "out-of-fold"
+    check_minimum_data(y_recent, 2, 2, window=f"calibration ({window})")
     calibrator = fit_calibrator(
-        raw_valid, y_valid, cfg.calibration, seed=cfg.seed, cv_folds=cfg.calibration_cv_folds
+        raw_recent,
+        y_recent,
+        cfg.calibration,
+        seed=cfg.seed,
+        cv_folds=cfg.calibration_cv_folds,
+        increasing=True,
     )
     report: dict[str, Any] = {
         "method": calibrator.method,
         "requested": cfg.calibration,
         "cv_brier": dict(calibrator.cv_brier),
-        "valid": _calibration_metrics(y_valid, raw_valid, calibrator, cfg.ece_bins),
+        "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
     }
-    if len(split.test):
-        X_test, _ = prepare_matrix(frame.iloc[split.test], feature_names, categorical, levels)
-        raw_test = np.asarray(booster.predict(X_test, raw_score=True, num_iteration=best_iteration))
-        report["test"] = _calibration_metrics(y_test, raw_test, calibrator, cfg.ece_bins)
-
-    thresholds = grade_cutpoints(calibrator.predict(raw_valid), cfg.grades.shares())
-    return TrainedModel(
+    model = TrainedModel(
         booster=booster,
         calibrator=calibrator,
         levels=levels,
-        feature_names=feature_names,
+        feature_names=names,
         categorical=categorical,
-        best_iteration=best_iteration,
-        grade_thresholds=thresholds,
+        best_iteration=best.trees,
+        grade_thresholds=grade_cutpoints(calibrator.predict(raw_recent), cfg.grades.shares()),
         calibration_report=report,
         split_summary=split.summary(),
         training_counts=counts,
+        linear=linear,
+        tree_weight=best.tree_weight,
+        linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
+        selection=selection,
+    )
+    if len(split.test):
+        raw_test = model.predict_raw(frame.iloc[split.test])
+        report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
+    return model
+
+
+def learning_folds(
+    rows: pd.DataFrame, y: np.ndarray, split: Split, cfg: ModelConfig
+) -> tuple[list[Fold], str, int]:
+    """The folds inside the learning rows: time-ordered when every row has a snapshot time and the split is
+    not grouped_random, else grouped by account and stratified; the folds lacking a class are skipped.
+    Returns the folds, their kind and how many were skipped."""
+    times = rows["snapshot_at"] if "snapshot_at" in rows.columns else None
+    timed = split.method != "grouped_random" and times is not None and bool(times.notna().all())
+    if timed:
+        assert times is not None
+        folds, kind = time_ordered_folds(times, cfg.selection.folds), "time_ordered"
+    else:
+        groups = rows["account_id"].to_numpy() if "account_id" in rows.columns else None
+        folds, kind = grouped_folds(y, groups, cfg.selection.folds, cfg.seed), "grouped"
+    kept, skipped = usable_folds(folds, y)
+    if len(kept) < 2:
+        raise InsufficientDataError(
+            f"the learning window's {len(y)} rows ({int(y.sum())} won) give {len(kept)} usable "
+            f"{kind.replace('_', '-')} folds of the {cfg.selection.folds} asked (each fold needs won and lost "
+            "deals on both sides, and distinct snapshot times to cut at); load more history, or lower "
+            "model.selection.folds."
+        )
+    return kept, kind, skipped
+
+
+def drift_check(
+    rows: pd.DataFrame,
+    folds: list[Fold],
+    fold_kind: str,
+    feature_names: list[str],
+    categorical: list[str],
+    cfg: ModelConfig,
+) -> dict[str, Any]:
+    """The adversarial check on the learning rows (most recent held-out block against the older rows) and
+    the features it drops; a record of what it did."""
+    if not cfg.drift.enabled:
+        return {"checked": False, "why": "model.drift.enabled is false", "dropped": []}
+    if fold_kind != "time_ordered":
+        return {"checked": False, "why": "the rows have no time order", "dropped": []}
+    recent = np.zeros(len(rows), dtype=bool)
+    recent[folds[-1][1]] = True
+    aucs = adversarial_auc(rows, recent, feature_names, categorical)
+    flagged = time_identifying(aucs, cfg.drift.adversarial_auc)
+    dropped = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+    record: dict[str, Any] = {
+        "checked": True,
+        "threshold": cfg.drift.adversarial_auc,
+        "recent_rows": int(recent.sum()),
+        "auc": {name: round(float(value), 4) for name, value in aucs.head(10).items()},
+        "flagged": flagged,
+        "kept": [name for name in flagged if name not in dropped],
+        "dropped": dropped,
+    }
+    if len(dropped) == len(feature_names):
+        record |= {"dropped": [], "why": "every feature was flagged; none dropped"}
+    return record
+
+
+def _selection_record(
+    results: dict[str, BoostingResult],
+    chosen: str,
+    folds: list[Fold],
+    fold_kind: str,
+    skipped: int,
+    drift: dict[str, Any],
+    signal: tuple[float, float, float],
+    cfg: ModelConfig,
+) -> dict[str, Any]:
+    weight = {name: f", tree weight {r.tree_weight:.2f}" for name, r in results.items() if name == "blend"}
+    losses = ", ".join(
+        f"{name} {r.log_loss:.4f} ({r.trees} trees{weight.get(name, '')})" for name, r in results.items()
+    )
+    return {
+        "folds": fold_kind,
+        "n_folds": len(folds),
+        "skipped_folds": skipped,
+        "fold_rows": [[int(len(fit)), int(len(held))] for fit, held in folds],
+        "contenders": {
+            name: {"log_loss": r.log_loss, "trees": r.trees, "fold_log_loss": r.fold_log_loss}
+            | ({"tree_weight": r.tree_weight} if name == "blend" else {})
+            for name, r in results.items()
+        },
+        "chosen": chosen,
+        "why": f"lowest mean {fold_kind.replace('_', '-')} out-of-fold log loss: {losses}",
+        "oof_auc": signal[0],
+        "oof_auc_low": signal[1],
+        "oof_auc_high": signal[2],
+        "signal_confidence": cfg.selection.signal_confidence,
+        "drift": drift,
+    }
+
+
+def _no_signal_message(
+    auc: float, low: float, high: float, folds: list[Fold], fold_kind: str, cfg: ModelConfig
+) -> str:
+    held = sum(len(h) for _, h in folds)
+    why = (
+        "which includes 0.5"
+        if not low > 0.5
+        else f"and the AUC is below model.selection.min_auc {cfg.selection.min_auc:.2f}"
+    )
+    return (
+        f"no learnable signal: the {fold_kind.replace('_', '-')} out-of-fold ROC AUC is {auc:.3f} "
+        f"({cfg.selection.signal_confidence:.0%} interval {low:.3f} to {high:.3f}, {why}) on {held} held-out "
+        f"rows in {len(folds)} folds of the learning window, so the features tell won from lost deals no "
+        "better than chance and no model was trained. Check that the label column holds the outcome of these "
+        "rows (won = 1), that the features are filled in and known when the lead is scored, and that there "
+        "is enough closed history."
     )

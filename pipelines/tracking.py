@@ -221,6 +221,11 @@ def log_training_run(
             {"features": result.scorer.model.feature_names, "categorical": result.scorer.model.categorical},
             "features.json",
         )
+        # How the model was chosen: contenders, fold log losses, drift check (see models/train.py).
+        selection = getattr(result.scorer.model, "selection", None) or {}
+        if selection:
+            mlflow.log_dict(selection, "selection.json")
+            mlflow.set_tag("model_chosen", str(selection.get("chosen", "")))
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
         mlflow.log_metrics(metrics)
         ev = result.evaluation

@@ -320,7 +320,25 @@ def metrics_for_logging(result: TrainResult) -> dict[str, Any]:
     out.update({f"icp_excluded_{k}": v for k, v in result.data.excluded.items()})
     out["excluded_too_recent"] = result.data.too_recent
     out.update({f"train_{k}": v for k, v in result.scorer.model.training_counts.items() if _is_number(v)})
+    out.update(selection_metrics(getattr(result.scorer.model, "selection", None) or {}))
     out.update(result.evaluation.extra)
+    return out
+
+
+def selection_metrics(selection: dict[str, Any]) -> dict[str, float]:
+    """How the model was chosen, as numbers: each contender's out-of-fold log loss and trees, the out-of-fold
+    AUC and its interval, how many features the drift check dropped (the words are in selection.json)."""
+    if not selection.get("contenders"):
+        return {}
+    out: dict[str, float] = {
+        f"selection_{name}_{key}": float(value)
+        for name, record in selection["contenders"].items()
+        for key, value in record.items()
+        if _is_number(value)
+    }
+    out |= {f"selection_{k}": float(selection[k]) for k in ("oof_auc", "oof_auc_low", "oof_auc_high")}
+    out["selection_n_folds"] = float(selection["n_folds"])
+    out["selection_dropped_features"] = float(len(selection.get("drift", {}).get("dropped", [])))
     return out
 
 

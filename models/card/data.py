@@ -415,9 +415,51 @@ def change_log(
                 f"On the same test leads: ROC AUC {rows.loc['model', 'roc_auc']:.3f} against "
                 f"{rows.loc['champion', 'roc_auc']:.3f} for {label}."
             )
+    lines.extend(selection_lines(getattr(model, "selection", None) or {}))
     if decision:
         lines.append(f"Promotion gate: {decision}.")
     lines.extend(history)
+    return lines
+
+
+CONTENDER_NAMES = {
+    "lightgbm": "LightGBM",
+    "linear_lightgbm": "LightGBM boosted from a logistic regression",
+    "blend": "a blend of LightGBM and a logistic regression",
+}
+
+
+def selection_lines(selection: Mapping[str, Any]) -> list[str]:
+    """How training chose the model and which features the drift check left out, in words (none for a
+    model trained before training recorded its choice)."""
+    if not selection.get("contenders"):
+        return []
+    chosen = selection["chosen"]
+    record = selection["contenders"][chosen]
+    weight = f", tree weight {record['tree_weight']:.2f}" if "tree_weight" in record else ""
+    folds = "time-ordered" if selection["folds"] == "time_ordered" else "grouped"
+    losses = "; ".join(
+        f"{CONTENDER_NAMES.get(name, name)} {c['log_loss']:.4f}"
+        for name, c in selection["contenders"].items()
+    )
+    lines = [
+        f"Model chosen: {CONTENDER_NAMES.get(chosen, chosen)} ({record['trees']} trees{weight}), the lowest "
+        f"out-of-fold log loss on {selection['n_folds']} {folds} folds inside the training window ({losses}); "
+        f"out-of-fold ROC AUC {selection['oof_auc']:.3f} ({selection['oof_auc_low']:.3f} to "
+        f"{selection['oof_auc_high']:.3f})."
+    ]
+    drift = selection.get("drift", {})
+    if drift.get("dropped"):
+        lines.append(
+            f"Left out as time-identifying (alone, each tells the most recent deals from older ones with AUC "
+            f">= {drift['threshold']}): {', '.join(map(feature_label, drift['dropped']))}."
+        )
+    if drift.get("kept"):
+        lines.append(
+            "Time-identifying but kept (model.drift.keep): "
+            + ", ".join(map(feature_label, drift["kept"]))
+            + "."
+        )
     return lines
 
 

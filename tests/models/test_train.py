@@ -173,9 +173,16 @@ def test_encoded_matrix_scores_exactly_as_the_pandas_matrix(model, fresh_leads):
     frame.loc[frame.index[:40], "industry"] = "never seen in training"
     frame.loc[frame.index[40:80], "seniority"] = None
     it = model.best_iteration
+    linear = model.linear  # the linear part boosted from or blended with, when chosen: it reads the codes
+    encoded = model.encoded(frame)
     through_pandas = model.booster.predict(model.matrix(frame), raw_score=True, num_iteration=it)
-    np.testing.assert_array_equal(model.predict_raw(frame), through_pandas)
     contributions = model.booster.predict(model.matrix(frame), pred_contrib=True, num_iteration=it)
+    if linear is not None:
+        through_pandas = model.tree_weight * through_pandas + model.linear_weight * linear.margin(encoded)
+        contributions = model.tree_weight * contributions + model.linear_weight * linear.contributions(
+            encoded
+        )
+    np.testing.assert_array_equal(model.predict_raw(frame), through_pandas)
     np.testing.assert_array_equal(model.contributions(frame).to_numpy(), contributions)
     for row in (0, 45, 100):
         np.testing.assert_array_equal(model.predict_raw(frame.iloc[[row]]), through_pandas[[row]])

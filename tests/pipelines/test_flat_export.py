@@ -61,3 +61,16 @@ def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
     leaky = {spec.feature_name(c) for c in spec.leaky_columns} | set(spec.leaky_columns)
     assert not used & leaky
     assert "Tags" in spec.leaky_columns and spec.feature_name("Total Time Spent on Website") in used
+
+
+def test_an_export_without_signal_is_refused_with_exit_4(tmp_path, mlflow_store):
+    """Labels drawn independently of every feature: no model, exit 4 and a sentence saying why."""
+    frame = x_education_fixture(900)
+    frame["Converted"] = (pd.Series(range(900)).sample(frac=1, random_state=5).to_numpy() % 5 < 2).astype(int)
+    export = tmp_path / "Leads.csv"
+    frame.to_csv(export, index=False)
+    result = runner.invoke(app, ["train", "--input", str(export), "--source-spec", "x_education"])
+    assert result.exit_code == 4, result.output
+    flat = " ".join(result.output.split())
+    assert "no learnable signal: the grouped out-of-fold ROC AUC is" in flat
+    assert "Traceback" not in result.output

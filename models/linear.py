@@ -1,0 +1,163 @@
+"""A regularised logistic regression on the model matrix whose log-odds split additively by feature.
+
+It reads the float array LightGBM is fed (`models.train.encoded_matrix`: numbers, and category codes with NaN
+for a missing or unseen level), so scoring one lead costs a few numpy operations. Design columns:
+- a numeric feature: missing -> the training median plus a missing indicator; signed log1p; standardised
+  on the training rows; clipped to +-`clip` standard deviations, so a value far outside the training range
+  moves the log-odds by a bounded amount (it still extrapolates, unlike trees, up to that bound);
+- a categorical feature: one column per level with at least `min_frequency` training rows, one for the
+  rarer levels, one for missing (and unseen) values.
+Contributions: a feature's is sum_k coef_k * (x_k - mean_k) over its design columns (means on the training
+rows), and the bias is the intercept plus sum_k coef_k * mean_k, so they add up to the log-odds exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """sign(x) * log(1 + |x|): tames heavy tails (revenue, headcount, counts) for a linear model."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+@dataclass
+class LinearScore:
+    """A fitted linear log-odds over the encoded matrix (see the module docstring); plain arrays only."""
+
+    is_categorical: np.ndarray  # bool per feature
+    medians: np.ndarray  # numeric features: imputation value (0 for categorical)
+    centres: np.ndarray  # numeric features: mean of signed_log1p on the training rows
+    scales: np.ndarray  # and its standard deviation (1 when constant)
+    clip: float
+    value_coef: np.ndarray  # numeric features: coefficient of the standardised value (0 for categorical)
+    missing_coef: np.ndarray  # numeric features: coefficient of the missing indicator
+    offsets: np.ndarray  # per feature: sum_k coef_k * mean_k over its design columns (numeric features)
+    code_tables: dict[int, np.ndarray]  # categorical feature j -> contribution per code, the last for missing
+    bias: float
+
+    def standardised(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Clipped standardised numeric values and missing indicators (categorical columns: zeros)."""
+        missing = np.isnan(X) & ~self.is_categorical
+        filled = np.where(missing, self.medians, np.nan_to_num(X))
+        z = np.clip((signed_log1p(filled) - self.centres) / self.scales, -self.clip, self.clip)
+        return np.where(self.is_categorical, 0.0, z), missing.astype(float)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """rows x (features, then the bias): each feature's share of the log-odds; rows sum to `margin`."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        z, missing = self.standardised(X)
+        out = np.empty((X.shape[0], X.shape[1] + 1))
+        out[:, :-1] = z * self.value_coef + missing * self.missing_coef - self.offsets
+        for j, table in self.code_tables.items():  # a loop over the categorical columns
+            codes = X[:, j]
+            index = np.where(np.isnan(codes), len(table) - 1, np.nan_to_num(codes)).astype(np.int64)
+            out[:, j] = table[np.clip(index, 0, len(table) - 1)]
+        out[:, -1] = self.bias
+        return out
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """The log-odds of each row."""
+        return self.contributions(X).sum(axis=1)
+
+
+def _numeric_design(x: np.ndarray, clip: float) -> tuple[list[np.ndarray], float, float, float]:
+    missing = np.isnan(x)
+    median = float(np.median(x[~missing])) if (~missing).any() else 0.0
+    logged = signed_log1p(np.where(missing, median, x))
+    centre, scale = float(logged.mean()), float(logged.std())
+    scale = scale if scale > 1e-12 else 1.0
+    columns = [np.clip((logged - centre) / scale, -clip, clip)]
+    if missing.any():
+        columns.append(missing.astype(float))
+    return columns, median, centre, scale
+
+
+def _category_slots(codes: np.ndarray, n_levels: int, min_frequency: int) -> tuple[np.ndarray, int]:
+    """Per code (the last for missing), its design column among the feature's own columns; and how many."""
+    missing = np.isnan(codes)
+    counts = np.bincount(codes[~missing].astype(np.int64), minlength=n_levels)
+    kept = np.flatnonzero(counts >= min_frequency)
+    slot = np.full(n_levels + 1, -1, dtype=np.int64)
+    slot[kept] = np.arange(len(kept))
+    n_columns = len(kept)
+    rare = np.flatnonzero((counts > 0) & (counts < min_frequency))
+    if len(rare) or (counts == 0).any():  # rare and never-seen levels share one column
+        slot[:n_levels][slot[:n_levels] < 0] = n_columns
+        n_columns += 1
+    slot[n_levels] = n_columns  # missing (and unseen, which the encoded matrix also makes NaN)
+    return slot, n_columns + 1
+
+
+def fit_linear_score(
+    X: np.ndarray,
+    y: np.ndarray,
+    is_categorical: np.ndarray,
+    n_levels: dict[int, int],
+    *,
+    c: float,
+    min_frequency: int,
+    clip: float,
+    seed: int,
+) -> LinearScore:
+    """L2 logistic regression (inverse strength `c`) on the design columns of the encoded matrix `X`.
+
+    `n_levels` gives, per categorical column index, how many levels its codes run over.
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    is_categorical = np.asarray(is_categorical, dtype=bool)
+    medians, centres, scales = np.zeros(p), np.zeros(p), np.ones(p)
+    blocks: list[np.ndarray] = []
+    owner: list[tuple[int, str]] = []  # per design column: its feature and its kind
+    slots: dict[int, np.ndarray] = {}
+    for j in range(p):  # a loop over the features
+        if is_categorical[j]:
+            slot, width = _category_slots(X[:, j], n_levels[j], min_frequency)
+            index = np.where(np.isnan(X[:, j]), n_levels[j], np.nan_to_num(X[:, j])).astype(np.int64)
+            block = np.zeros((n, width))
+            block[np.arange(n), slot[index]] = 1.0
+            blocks.append(block)
+            owner += [(j, "level")] * width
+            slots[j] = slot
+        else:
+            columns, medians[j], centres[j], scales[j] = _numeric_design(X[:, j], clip)
+            blocks.append(np.column_stack(columns))
+            owner += [(j, "value"), (j, "missing")][: len(columns)]
+    design = np.hstack(blocks) if blocks else np.zeros((n, 0))
+    model = LogisticRegression(C=c, solver="newton-cholesky", max_iter=200, random_state=seed)
+    with threadpool_limits(
+        limits=1, user_api="blas"
+    ):  # small products: BLAS threads cost more than they save
+        model.fit(design, np.asarray(y, dtype=int))
+    coef, means = model.coef_[0], design.mean(axis=0)
+    value_coef, missing_coef, offsets = np.zeros(p), np.zeros(p), np.zeros(p)
+    start = 0
+    code_tables: dict[int, np.ndarray] = {}
+    for j in range(p):  # collect each feature's coefficients back from its design columns
+        width = sum(1 for o in owner if o[0] == j)
+        w, m = coef[start : start + width], means[start : start + width]
+        offset = float(w @ m)
+        if is_categorical[j]:
+            code_tables[j] = w[slots[j]] - offset
+        else:
+            value_coef[j] = w[0]
+            missing_coef[j] = w[1] if width > 1 else 0.0
+            offsets[j] = offset
+        start += width
+    return LinearScore(
+        is_categorical=is_categorical,
+        medians=medians,
+        centres=centres,
+        scales=scales,
+        clip=float(clip),
+        value_coef=value_coef,
+        missing_coef=missing_coef,
+        offsets=offsets,
+        code_tables=code_tables,
+        bias=float(model.intercept_[0] + coef @ means),
+    )

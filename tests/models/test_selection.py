@@ -1,0 +1,215 @@
+"""Time-robust training: folds inside the learning window, the linear contender, the drift check, monotone
+calibration and the no-signal refusal (issue 17, item 2)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.adversarial import adversarial_auc, time_identifying
+from models.baselines import fit_logistic_regression
+from models.config import DriftConfig, SelectionConfig
+from models.gate import InsufficientDataError, NoSignalError
+from models.selection import grouped_folds, time_ordered_folds
+from models.splits import Split, grouped_random_split, out_of_time_split
+from models.train import fit_calibrator, train_conversion_model
+
+
+@pytest.fixture(scope="module")
+def split(leads):
+    return out_of_time_split(leads.frame["snapshot_at"], 0.15, 0.15)
+
+
+def _train(leads, split, cfg, frame=None, y=None, features=None):
+    return train_conversion_model(
+        leads.frame if frame is None else frame,
+        leads.y if y is None else y,
+        leads.features if features is None else features,
+        leads.categorical,
+        split,
+        cfg,
+    )
+
+
+def test_time_ordered_folds_expand_and_hold_out_newer_rows():
+    times = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.repeat(np.arange(100), 10), unit="D")
+    folds = time_ordered_folds(pd.Series(times).sample(frac=1, random_state=0).to_numpy(), 3)
+    assert len(folds) == 3
+    shuffled = pd.Series(times).sample(frac=1, random_state=0).to_numpy()
+    previous_end = None
+    for fit, held in folds:
+        assert len(np.intersect1d(fit, held)) == 0
+        assert shuffled[fit].max() < shuffled[held].min()  # fit on the past, hold out the future
+        if previous_end is not None:
+            assert shuffled[held].min() > previous_end  # blocks follow one another
+        previous_end = shuffled[held].max()
+    assert [len(fit) for fit, _ in folds] == [400, 600, 800]
+    assert shuffled[folds[-1][1]].max() == shuffled.max()
+
+
+def test_grouped_folds_keep_groups_together():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 60, size=600).astype(str)
+    y = rng.integers(0, 2, size=600)
+    for fit, held in grouped_folds(y, groups, 3, seed=1):
+        assert not set(groups[fit]) & set(groups[held])
+
+
+def test_choices_never_read_the_test_rows(leads, split, small_config):
+    """Garbling the test window's labels and features changes nothing the training chose or learnt."""
+    frame, y = leads.frame.copy(), leads.y.copy()
+    rng = np.random.default_rng(3)
+    test_rows = frame.index[split.test]
+    for name in leads.features:
+        frame.loc[test_rows, name] = frame.loc[test_rows, name].to_numpy()[rng.permutation(len(test_rows))]
+    frame.loc[test_rows, "employee_count"] = 1e9  # would be flagged by the drift check if it were read
+    y[split.test] = 1 - y[split.test]
+    honest = _train(leads, split, small_config)
+    garbled = _train(leads, split, small_config, frame=frame, y=y)
+    assert garbled.selection == honest.selection
+    assert garbled.feature_names == honest.feature_names
+    learning = leads.frame.iloc[np.r_[split.train, split.valid]]
+    np.testing.assert_array_equal(garbled.predict_raw(learning), honest.predict_raw(learning))
+    assert garbled.grade_thresholds == honest.grade_thresholds
+
+
+def test_selection_is_recorded_and_refits_on_the_learning_window(leads, split, small_config):
+    model = _train(leads, split, small_config)
+    sel = model.selection
+    assert sel["folds"] == "time_ordered" and sel["n_folds"] == 3
+    assert set(sel["contenders"]) == {"lightgbm", "linear_lightgbm", "blend"}
+    assert 0 <= sel["contenders"]["blend"]["tree_weight"] <= 1
+    chosen = sel["contenders"][sel["chosen"]]
+    assert chosen["log_loss"] == min(c["log_loss"] for c in sel["contenders"].values())
+    assert model.best_iteration == chosen["trees"] == model.booster.current_iteration()
+    assert (model.linear is not None) == (sel["chosen"] in ("linear_lightgbm", "blend"))
+    assert 0.5 < sel["oof_auc_low"] <= sel["oof_auc"] <= sel["oof_auc_high"]
+    assert sum(held for _, held in sel["fold_rows"]) < len(split.train) + len(split.valid)
+    assert sel["fold_rows"][-1][0] + sel["fold_rows"][-1][1] == len(split.train) + len(split.valid)
+
+
+def test_linear_contender_contributions_add_up_to_the_raw_score(leads, split, small_config, fresh_leads):
+    cfg = small_config.model_copy(update={"selection": SelectionConfig(contenders=["linear_lightgbm"])})
+    model = _train(leads, split, cfg)
+    assert model.linear is not None and model.selection["chosen"] == "linear_lightgbm"
+    rows = fresh_leads.frame.iloc[:300].copy()
+    rows.loc[rows.index[:20], "industry"] = "never seen in training"
+    rows.loc[rows.index[20:40], "employee_count"] = np.nan
+    rows.loc[rows.index[40:60], "employee_count"] = 1e12  # far outside the training range
+    contributions = model.contributions(rows)
+    assert list(contributions.columns) == [*model.feature_names, "bias"]
+    np.testing.assert_allclose(contributions.sum(axis=1), model.predict_raw(rows), atol=1e-9)
+    np.testing.assert_allclose(model.predict_raw(rows.iloc[[5]]), model.predict_raw(rows)[[5]], atol=1e-12)
+    # The linear part is additive by feature: changing one feature moves only its own contribution.
+    changed = rows.copy()
+    changed["n_demo_request_90d"] = changed["n_demo_request_90d"] + 3
+    delta = model.linear.contributions(model.encoded(changed)) - model.linear.contributions(
+        model.encoded(rows)
+    )
+    moved = np.flatnonzero(np.abs(delta).max(axis=0) > 0)
+    assert [model.feature_names[j] for j in moved] == ["n_demo_request_90d"]
+    # Demo requests raise the chance of winning in the synthetic mechanism: the linear part learnt that.
+    assert (delta[:, moved[0]] > 0).all()
+    assert np.isfinite(model.predict_proba(rows)).all()
+
+
+def test_a_trending_feature_is_flagged_and_dropped(leads, split, small_config):
+    frame = leads.frame.copy()
+    days = (frame["snapshot_at"] - frame["snapshot_at"].min()).dt.days.to_numpy()
+    frame["macro_index"] = 100 + 0.05 * days + np.random.default_rng(0).normal(0, 1, len(frame))
+    frame["created_month"] = frame["snapshot_at"].dt.strftime("%Y-%m").astype("str")
+    features = [*leads.features, "macro_index"]
+    model = train_conversion_model(
+        frame,
+        leads.y,
+        [*features, "created_month"],
+        [*leads.categorical, "created_month"],
+        split,
+        small_config,
+    )
+    drift = model.selection["drift"]
+    assert drift["checked"] and set(drift["dropped"]) == {"macro_index", "created_month"}
+    assert drift["auc"]["macro_index"] > 0.95 and drift["auc"]["created_month"] > 0.95
+    assert "macro_index" not in model.feature_names and "created_month" not in model.feature_names
+    assert set(model.feature_names) == set(leads.features)  # the lead's own features are not flagged
+    assert model.predict_raw(frame.iloc[split.test]).shape == (len(split.test),)
+
+    keep = small_config.model_copy(update={"drift": DriftConfig(keep=["macro_index"])})
+    kept = train_conversion_model(frame, leads.y, features, leads.categorical, split, keep)
+    assert "macro_index" in kept.feature_names and kept.selection["drift"]["kept"] == ["macro_index"]
+    off = small_config.model_copy(update={"drift": DriftConfig(enabled=False)})
+    unchecked = train_conversion_model(frame, leads.y, features, leads.categorical, split, off)
+    assert "macro_index" in unchecked.feature_names and not unchecked.selection["drift"]["checked"]
+
+
+def test_adversarial_check_scores_features():
+    rng = np.random.default_rng(1)
+    n = 2000
+    recent = np.arange(n) >= 1600
+    frame = pd.DataFrame(
+        {
+            "trend": np.arange(n) + rng.normal(0, 50, n),
+            "noise": rng.normal(size=n),
+            "month": pd.Series(np.where(recent, "2024-12", "2024-01"), dtype="str"),
+            "segment": pd.Series(rng.choice(["a", "b"], n), dtype="str"),
+        }
+    )
+    aucs = adversarial_auc(frame, recent, list(frame.columns), ["month", "segment"])
+    assert aucs["trend"] > 0.95 and aucs["month"] > 0.99
+    assert aucs["noise"] < 0.56 and aucs["segment"] < 0.56
+    assert set(time_identifying(aucs, 0.8)) == {"month", "trend"}
+    assert time_identifying(aucs, 0.8, keep=["trend"]) == ["month"]
+
+
+def test_decreasing_calibration_is_refused():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(2 * raw))).astype(int)  # wins fall as the score rises
+    for method in ("sigmoid", "auto", "isotonic"):
+        with pytest.raises(NoSignalError, match="^no learnable signal: .*does not rise"):
+            fit_calibrator(raw, y, method, increasing=True)
+    assert fit_calibrator(raw, y, "sigmoid").slope < 0  # a baseline's calibration may still fall
+    rising = fit_calibrator(raw, 1 - y, "auto", increasing=True)
+    assert np.all(np.diff(rising.predict(np.sort(raw))) >= 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shuffled_labels_are_refused(leads, split, small_config, seed):
+    y = np.random.default_rng(seed).permutation(leads.y)
+    with pytest.raises(NoSignalError) as raised:
+        _train(leads, split, small_config, y=y)
+    message = str(raised.value)
+    assert message.startswith("no learnable signal: ") and "includes 0.5" in message  # not only the floor
+    assert "interval" in message and "label" in message
+    assert isinstance(raised.value, InsufficientDataError)  # the CLI maps it to exit 4
+
+
+def test_signal_check_can_be_turned_off(leads, split, small_config):
+    y = np.random.default_rng(0).permutation(leads.y)
+    cfg = small_config.model_copy(update={"selection": SelectionConfig(check_signal=False)})
+    try:
+        model = _train(leads, split, cfg, y=y)
+    except NoSignalError as error:  # the calibration may still refuse a map that falls
+        assert "does not rise" in str(error)
+    else:
+        assert model.selection["oof_auc_low"] <= 0.5
+
+
+def test_empty_test_window_and_grouped_split(leads, split, small_config):
+    no_test = Split(train=split.train, valid=split.valid, test=np.array([], dtype=int), method="out_of_time")
+    model = _train(leads, no_test, small_config)
+    assert "test" not in model.calibration_report and model.selection["folds"] == "time_ordered"
+    grouped = grouped_random_split(leads.frame["account_id"], 0.15, 0.15, seed=0)
+    grouped_model = _train(leads, grouped, small_config)
+    assert grouped_model.selection["folds"] == "grouped"
+    assert not grouped_model.selection["drift"]["checked"]
+    assert np.isfinite(grouped_model.predict_proba(leads.frame.iloc[grouped.test])).all()
+
+
+def test_logistic_baseline_is_bounded_outside_the_training_range(leads):
+    model = fit_logistic_regression(leads.frame, leads.y, leads.features, leads.categorical, seed=0, clip=5.0)
+    rows = leads.frame.iloc[:50].copy()
+    far, farther = rows.copy(), rows.copy()
+    far["employee_count"], farther["employee_count"] = 1e12, 1e30
+    np.testing.assert_allclose(model.predict_proba(far), model.predict_proba(farther))  # clipped
+    p = model.predict_proba(far)
+    assert ((p > 1e-4) & (p < 1 - 1e-4)).all()
