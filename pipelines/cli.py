@@ -85,7 +85,7 @@ app = typer.Typer(
 def expected_failures() -> Iterator[None]:
     """Turn the errors a user can fix into a one-line message and the exit code that names them."""
     from features.contracts import ContractError
-    from models.gate import InsufficientDataError
+    from models.gate import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
     from pipelines.score import NothingToScore
@@ -101,7 +101,8 @@ def expected_failures() -> Iterator[None]:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
-        console.print(f"[red]not enough data to train:[/red] {error}")
+        headline = "refused" if isinstance(error, NoSignalError) else "not enough data to train"
+        console.print(f"[red]{headline}:[/red] {error}")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
     except DatabaseWriteError as error:
         console.print(f"[red]error:[/red] {error}")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import with_timestamps
-from models.gate import InsufficientDataError
+from models.gate import InsufficientDataError, NoSignalError
 from models.monitoring import Backtest, DriftReport, DriftThresholds, Window, backtest_of, drift_between
 from pipelines.io import atomic_path
 from pipelines.settings import PipelineConfig, RetrainConfig, current_user  # noqa: F401 (re-exported)
@@ -608,7 +608,8 @@ def retrain_command(
             tables, cfg, rcfg, as_of_ts, truth_frame, force, out_dir=out, card=card, source=str(input_dir)
         )
     except InsufficientDataError as error:
-        console.print(f"[red]not enough data to retrain:[/red] {error}")
+        headline = "refused" if isinstance(error, NoSignalError) else "not enough data to retrain"
+        console.print(f"[red]{headline}:[/red] {error}")
         return exit_codes.NOT_ENOUGH_DATA
     except (InputError, ContractError, ConfigError) as error:
         console.print(f"[red]error:[/red] {error}")
