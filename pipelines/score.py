@@ -8,7 +8,7 @@ nothing is published, the previous run's files stay as they were, and `NothingTo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,9 +28,7 @@ from pipelines.io import (
     write_frame,
     writing,
 )
-from pipelines.validate import quarantined_lead_share, run_validate
-
-CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
+from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantined_lead_share, run_validate
 
 
 @dataclass
@@ -39,6 +37,7 @@ class ScoreResult:
     quarantine: pd.DataFrame
     accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed, not created yet)
     grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
+    rows_read: dict[str, int] = field(default_factory=dict)  # rows read per table
 
     def grade_summary(self) -> pd.DataFrame:
         return grade_counts(self.grades if self.grades is not None else self.scores)
@@ -48,6 +47,10 @@ class ScoreResult:
         row = self.accounting.set_index("status")["leads"]
         later = int(row.get(NOT_CREATED, 0))
         return quarantined_lead_share(int(row.get("quarantined", 0)), int(row.get("read", 0)), later)
+
+    def table_shares(self) -> dict[str, float]:
+        """Per table, the share of rows quarantined for a rule of their own (see own_quarantine_shares)."""
+        return own_quarantine_shares(self.quarantine, self.rows_read)
 
     def count(self, status: str) -> int:
         return int(self.accounting.set_index("status")["leads"].get(status, 0))
@@ -152,7 +155,7 @@ def run_score(
     )
     if read != len(scores) + lead_quarantined + len(closed) + later:
         raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
-    result = ScoreResult(scores=scores, quarantine=quarantine, accounting=accounting)
+    result = ScoreResult(scores, quarantine, accounting, rows_read=dict(validation.read))
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(tables)

@@ -302,7 +302,11 @@ def run_score_streaming(
             raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
         summary = pd.concat(ranks, ignore_index=True) if ranks else None
         result = ScoreResult(
-            scores=pd.DataFrame(), quarantine=quarantine, accounting=accounting, grades=summary
+            scores=pd.DataFrame(),
+            quarantine=quarantine,
+            accounting=accounting,
+            grades=summary,
+            rows_read={**parts.read, "accounts": accounts_check.read["accounts"]},
         )
         check_scoreable(result, output, str(inputs["leads"]))
         remove_stale_staged(output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,31 @@ def validation_share(result: ValidationResult) -> float:
     return quarantined_lead_share(
         int(counts["quarantined"]), int(counts["read"]), int(counts["not created yet"])
     )
+
+
+CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
+
+
+def own_quarantine_shares(quarantine: pd.DataFrame, read: Mapping[str, int]) -> dict[str, float]:
+    """Per table, the share of rows read that broke a rule of their own. Rows that only followed a quarantined
+    lead or account are left out (the lead's share counts them), so a feed whose activities are all unusable
+    (every activity type unknown, say) shows up here even when every lead is fine."""
+    own = quarantine[~quarantine["check"].isin(CASCADE_CHECKS)].drop_duplicates(["table", "row"])
+    rows = own.groupby("table").size()
+    return {table: int(rows.get(table, 0)) / n for table, n in read.items() if n}
+
+
+def over_limit(lead_share: float, table_shares: Mapping[str, float], limit: float) -> str | None:
+    """The sentence saying what went over scoring.max_quarantine_share (exit 5), or None."""
+    if lead_share > limit:
+        return f"{lead_share:.1%} of leads quarantined, above the allowed {limit:.1%} (scoring.max_quarantine_share)"
+    worst = max(table_shares, key=lambda t: table_shares[t], default=None)
+    if worst is not None and table_shares[worst] > limit:
+        return (
+            f"{table_shares[worst]:.1%} of the {worst} rows broke a rule of the contract, above the allowed "
+            f"{limit:.1%} (scoring.max_quarantine_share); their leads were scored without them"
+        )
+    return None
 
 
 def quarantine_summary(result: ValidationResult) -> pd.DataFrame:

@@ -37,8 +37,17 @@ def crm(tmp_path_factory):
 FAST = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
 
 
-def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(crm, mlflow_store, tmp_path):
+def test_shuffled_outcomes_are_refused_at_training_with_exit_4(crm, mlflow_store):
     trained = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST])
+    assert trained.exit_code == exit_codes.NOT_ENOUGH_DATA, trained.output
+    assert "refused: no learnable signal" in " ".join(trained.output.split())
+
+
+NO_SIGNAL_CHECK = ["--set", "model.selection.check_signal=false"]  # let the model through to the gate
+
+
+def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(crm, mlflow_store, tmp_path):
+    trained = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST, *NO_SIGNAL_CHECK])
     assert trained.exit_code == exit_codes.NOT_PROMOTED, trained.output
     assert "not promoted" in trained.output and "no evidence of signal" in trained.output
 
@@ -91,8 +100,9 @@ def test_an_unknown_model_name_is_named_with_the_store(crm, mlflow_store, tmp_pa
 def test_a_good_model_is_promoted_with_exit_0_and_history_shows_the_evidence(crm, mlflow_store):
     first = runner.invoke(app, ["train", "--input", str(crm / "crm"), *FAST])
     assert first.exit_code == exit_codes.OK, first.output
-    shuffled = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST])
-    assert shuffled.exit_code in (exit_codes.NOT_PROMOTED, exit_codes.EVIDENCE_BROKEN), shuffled.output
+    shuffled = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST, *NO_SIGNAL_CHECK])
+    assert shuffled.exit_code == exit_codes.EVIDENCE_BROKEN, shuffled.output
+    assert "look broken" in " ".join(shuffled.output.split())
     history = runner.invoke(app, ["history"])
     assert history.exit_code == 0
     text = " ".join(history.output.split())

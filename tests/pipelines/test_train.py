@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mlflow import MlflowClient
-from models.gate import InsufficientDataError
+from models.gate import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
 from pipelines.tracking import load_champion, load_scorer
 from pipelines.train import run_train
@@ -87,12 +87,22 @@ def _shuffled_outcomes(tables, seed=0):
 
 def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, fast_config, mlflow_store):
     tables = small_history.tables()
-    shuffled_first = run_train(_shuffled_outcomes(tables), fast_config)
+    with pytest.raises(NoSignalError, match="no learnable signal"):
+        run_train(_shuffled_outcomes(tables), fast_config)
+    # Past the training check (switched off), the gate refuses on its own.
+    unchecked = fast_config.model_copy(
+        update={
+            "model": fast_config.model.model_copy(
+                update={"selection": fast_config.model.selection.model_copy(update={"check_signal": False})}
+            )
+        }
+    )
+    shuffled_first = run_train(_shuffled_outcomes(tables), unchecked)
     assert not shuffled_first.decision.promote
     assert "no evidence of signal" in shuffled_first.decision.summary()
     good = run_train(tables, fast_config)  # a good model after a refused bad one
     assert good.decision.promote, good.decision.summary()
-    shuffled = run_train(_shuffled_outcomes(tables, seed=1), fast_config)
+    shuffled = run_train(_shuffled_outcomes(tables, seed=1), unchecked)
     assert not shuffled.decision.promote
     assert shuffled.decision.status in ("refused", "evidence_broken")
     client = MlflowClient()
