@@ -66,7 +66,7 @@ NOT_IN_FUTURE = "not in the future"  # a time later than the request's arrival (
 CLOCK_SKEW = pd.Timedelta(days=1)  # a client's clock or time zone may run this far ahead of ours
 _NAT = np.iinfo(np.int64).min
 _KNOWN_ACTIVITIES = frozenset(ACTIVITY_TYPES)
-_EMAIL_LIKE = re.compile(r"[^\s'\"]*@[^\s'\"]*")
+_EMAIL_LIKE = re.compile(r"[^\s'\"]+@[^\s'\"]+")
 _SHOWN_CHARS = 60  # a refused value is quoted up to this many characters
 
 # Checked lead rows: one array per field of LEAD_INPUT_COLUMNS (object arrays of str or None for text,
@@ -93,7 +93,7 @@ def without_emails(text: str) -> str:
 
 def shown(value: Any) -> str:
     """A refused value as quoted in a message: short, and never an email address."""
-    text = repr(value)
+    text = repr(value.item() if isinstance(value, np.generic) else value)
     if len(text) > _SHOWN_CHARS:
         text = f"{text[: _SHOWN_CHARS - 5]}...{text[-1]} ({len(str(value)):,} characters)"
     return without_emails(text)
@@ -286,7 +286,7 @@ def check_params(
     if unknown:
         raise _fail(
             "params",
-            ", ".join(shown(k) for k in unknown),
+            ", ".join(without_emails(str(k)) for k in unknown),
             f"unknown parameter; the known ones are {', '.join(PARAMS)}",
             "known parameters only",
         )

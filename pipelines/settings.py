@@ -47,6 +47,17 @@ class ScoringConfig(BaseModel):
     negative_reasons: int = Field(2, ge=0)
 
 
+class ServingConfig(BaseModel):
+    """Online scoring (`leadscore serve`): request limits and worker processes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_bytes: int = Field(1_048_576, ge=1)  # a larger request body is answered 413, unread
+    max_text_chars: int = Field(1_000, ge=1)  # a longer text field (not the activities list) is answered 400
+    workers: int | None = Field(None, ge=1)  # worker processes; none: one per core
+    keep_alive_seconds: int = Field(5, ge=1)  # an idle client connection is closed after this long
+
+
 def current_user() -> str:
     """$USER, else the login name the system knows, else "unknown" (e.g. a container without a user)."""
     try:
@@ -95,6 +106,7 @@ class PipelineConfig(BaseModel):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
