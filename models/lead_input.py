@@ -216,7 +216,8 @@ def _check_contract(field: str, values: np.ndarray) -> None:
     present = np.flatnonzero(~pd.isna(values))
     if not len(present):
         return
-    series = pd.Series(values[present], copy=False)
+    # an object Series: pandas would otherwise infer its string dtype, which costs more than the check
+    series = pd.Series(values[present], dtype=values.dtype, copy=False)
     for check in checks:
         passed = _passes(check, series)
         if not passed.all():
@@ -237,12 +238,12 @@ def _passes(check: Any, series: pd.Series) -> np.ndarray:
     return np.broadcast_to(np.asarray(result, dtype=bool), series.shape)
 
 
-def _unknown_fields(rows: pd.DataFrame) -> None:
-    unknown = [c for c in rows.columns if c not in LEAD_INPUT_COLUMNS]
+def _unknown_fields(given: dict[Any, list[Any]]) -> None:
+    unknown = [c for c in given if c not in LEAD_INPUT_COLUMNS]
     if not unknown:
         return
-    first = rows[unknown[0]].notna().to_numpy()
-    row = int(np.argmax(first)) if first.any() else 0
+    present = [not _is_missing(v) for v in given[unknown[0]]]
+    row = present.index(True) if any(present) else 0
     names = ", ".join(repr(without_emails(str(c))) for c in unknown)
     raise LeadInputError(
         f"row {row}, field {names}: unknown field{'s' if len(unknown) > 1 else ''}; "
@@ -250,15 +251,25 @@ def _unknown_fields(rows: pd.DataFrame) -> None:
     )
 
 
-def check_lead_rows(rows: pd.DataFrame, max_text_chars: int | None = None) -> CheckedRows:
-    """Every known field present, typed and within the data contract; raises LeadInputError naming the row,
-    the field and the rule. `max_text_chars` caps each text field (not the activities list)."""
-    if not isinstance(rows, pd.DataFrame):
+def _columns(rows: pd.DataFrame | list[dict[str, Any]]) -> tuple[dict[Any, list[Any]], int]:
+    """Each field's values as a Python list (missing where a record lacks it), and the number of rows."""
+    if isinstance(rows, pd.DataFrame):
+        # One conversion of the whole table to Python values (a column read at a time costs more on one row).
+        return dict(zip(rows.columns, rows.to_numpy(dtype=object).T.tolist(), strict=True)), len(rows)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise LeadInputError("expected a table of lead rows")
-    _unknown_fields(rows)
-    n_rows = len(rows)
-    # One conversion of the whole table to Python values (a column read at a time costs more on one row).
-    given = dict(zip(rows.columns, rows.to_numpy(dtype=object).T.tolist(), strict=True))
+    fields = dict.fromkeys(key for record in rows for key in record)
+    return {field: [record.get(field) for record in rows] for field in fields}, len(rows)
+
+
+def check_lead_rows(
+    rows: pd.DataFrame | list[dict[str, Any]], max_text_chars: int | None = None
+) -> CheckedRows:
+    """Every known field present, typed and within the data contract; raises LeadInputError naming the row,
+    the field and the rule. Rows are a frame or JSON records (the server's, without building a frame).
+    `max_text_chars` caps each text field (not the activities list)."""
+    given, n_rows = _columns(rows)
+    _unknown_fields(given)
     out: CheckedRows = {}
     for field, (required, kind) in LEAD_INPUT_COLUMNS.items():
         values: list[Any] = given.get(field, [None] * n_rows)

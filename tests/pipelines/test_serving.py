@@ -441,3 +441,21 @@ def test_the_artifact_examples_are_made_up_not_training_rows(small_history, cham
         text = Path(folder, name).read_text()
         assert "example.com" in text
         assert not [value for value in real if isinstance(value, str) and value in text], name
+
+
+@pytest.mark.parametrize("reasons", [True, False])
+def test_predictions_json_writes_what_mlflow_writes(champion, reasons):
+    from io import StringIO
+
+    from mlflow.pyfunc.scoring_server import predictions_to_json
+
+    from models.artifact import LeadScoreModel
+    from pipelines.serve import predictions_json
+
+    model = LeadScoreModel()
+    model.scorer = champion
+    rows = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}, {**LEAD, "lead_id": "L-3"}]
+    scores = model.predict(None, rows, params={"as_of": "2026-10-01", "reasons": reasons})
+    expected = StringIO()
+    predictions_to_json(scores, expected)
+    assert predictions_json(scores) == expected.getvalue()
