@@ -158,13 +158,15 @@ def _start_server(command: list[str], env: dict[str, str]) -> tuple[subprocess.P
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    for _ in range(120):
+    deadline = time.time() + 180
+    while time.time() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-            break
+            return server, port
         except OSError:
             time.sleep(0.5)
-    return server, port
+    os.killpg(server.pid, signal.SIGKILL)
+    raise RuntimeError(f"{command[0]} did not answer /ping within 180 s")
 
 
 def _call(port: int, body: bytes, connection: http.client.HTTPConnection | None) -> float:

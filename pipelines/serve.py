@@ -107,6 +107,7 @@ def run_serve(
             workers=workers,
             access_log=False,
             timeout_keep_alive=serving.keep_alive_seconds,
+            timeout_worker_healthcheck=serving.healthcheck_seconds,
         )
 
 

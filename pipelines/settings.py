@@ -56,6 +56,9 @@ class ServingConfig(BaseModel):
     max_text_chars: int = Field(1_000, ge=1)  # a longer text field (not the activities list) is answered 400
     workers: int | None = Field(None, ge=1)  # worker processes; none: one per core
     keep_alive_seconds: int = Field(5, ge=1)  # an idle client connection is closed after this long
+    # A worker that does not answer uvicorn's health check for this long is restarted. Loading the model on
+    # a busy machine holds the interpreter for seconds: uvicorn's default of 5 s killed workers at start-up.
+    healthcheck_seconds: int = Field(60, ge=1)
 
 
 def current_user() -> str:
