@@ -29,6 +29,7 @@ from mlflow.utils.proto_json_utils import NumpyEncoder
 # whatever copy of it an artifact carries.
 from models.flat_scorer import FlatScorer
 from models.lead_input import LeadInputError, shown, without_emails
+from models.scorer import score_records
 from pipelines.settings import ServingConfig, tracking_uri
 
 MODEL_ENV = "LEADSCORE_SERVE_MODEL"  # the downloaded artifact's folder, for every worker
@@ -167,8 +168,8 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         python_model = model.unwrap_python_model()
         if _is_flat(python_model):  # a flat export's columns are typed by the signature, as MLflow does
             scores = model.predict(pd.DataFrame.from_records(records), params=params)
-        else:  # the records go straight to the lead input contract: no frame to build for one lead
-            scores = python_model.predict(None, records, params=params)
+        else:  # records in, records out: no frame to build (and take apart) for one lead
+            scores = score_records(python_model.score_columns(records, params))
     except LeadInputError as error:
         return _error(400, str(error))
     except MlflowException as error:
@@ -179,6 +180,8 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
     except Exception:  # a bug, not the client's input: the log gets the traceback, the client a sentence
         _logger.exception("scoring failed")
         return _internal_error()
+    if isinstance(scores, list):
+        return 200, json.dumps({"predictions": scores}, cls=NumpyEncoder)
     if not isinstance(scores, pd.DataFrame):
         result = StringIO()
         predictions_to_json(scores, result)
