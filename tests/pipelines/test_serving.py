@@ -444,18 +444,25 @@ def test_the_artifact_examples_are_made_up_not_training_rows(small_history, cham
 
 
 @pytest.mark.parametrize("reasons", [True, False])
-def test_predictions_json_writes_what_mlflow_writes(champion, reasons):
+def test_the_server_writes_the_json_mlflow_writes(champion, reasons):
+    """The server scores records without building frames and writes its own JSON: the same text as MLflow's
+    predictions_to_json of the artifact's predict."""
     from io import StringIO
 
     from mlflow.pyfunc.scoring_server import predictions_to_json
+    from mlflow.utils.proto_json_utils import NumpyEncoder
 
     from models.artifact import LeadScoreModel
+    from models.scorer import score_records
     from pipelines.serve import predictions_json
 
     model = LeadScoreModel()
     model.scorer = champion
     rows = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}, {**LEAD, "lead_id": "L-3"}]
-    scores = model.predict(None, rows, params={"as_of": "2026-10-01", "reasons": reasons})
+    params = {"as_of": "2026-10-01", "reasons": reasons}
+    scores = model.predict(None, pd.DataFrame(rows), params=params)
     expected = StringIO()
     predictions_to_json(scores, expected)
+    records = score_records(model.score_columns(rows, params))
+    assert json.dumps({"predictions": records}, cls=NumpyEncoder) == expected.getvalue()
     assert predictions_json(scores) == expected.getvalue()
