@@ -1,8 +1,8 @@
 """Job: serve the champion online: MLflow's scoring app, behind a body-size cap, one uvicorn worker per core.
 
 `leadscore serve` downloads the artifact once, then runs uvicorn on `create_app` (an import string, so that
-several worker processes can each build the app). The app is `mlflow.pyfunc.scoring_server.init(model)`:
-/ping, /health and /version are MLflow's own; /invocations is replaced by `invocations`, which takes the same
+several worker processes can each build the app). /ping, /health and /version are answered by MLflow's own
+app (`mlflow.pyfunc.scoring_server.init(model)`); POST /invocations by `Invocations`, which takes the same
 JSON (`dataframe_records` or `dataframe_split`, and `params`) and answers the same `{"predictions": [...]}`,
 but checks the request with the lead input contract and answers every client error with a 4xx whose message
 names the row, the field and the rule (never a stack trace, never an email address). `BodyLimit` refuses a
@@ -114,36 +114,56 @@ def run_serve(
 
 def create_app() -> Any:
     """The ASGI app of one worker, from the environment `run_serve` prepared."""
+    from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
     from mlflow.pyfunc import load_model
     from mlflow.pyfunc.scoring_server import init
 
     settings = ServingConfig.model_validate_json(os.environ.get(SETTINGS_ENV) or "{}")
     model = load_model(os.environ[MODEL_ENV])
     model.unwrap_python_model().max_text_chars = settings.max_text_chars
-    app = init(model)
-    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/invocations"]
-    app.add_route("/invocations", invocations_endpoint(model), methods=["POST"])
-    return BodyLimit(app, settings.max_body_bytes)
+    mlflow_app = init(model)  # /ping, /health and /version; its /invocations is never reached
+    invocations = Invocations(mlflow_app, model, float(MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()))
+    return BodyLimit(invocations, settings.max_body_bytes)
 
 
-def invocations_endpoint(model: Any) -> Callable[[Any], Awaitable[Any]]:
-    """The /invocations handler: the body read (BodyLimit has capped it), scored on this worker's one
-    scoring thread (requests queue in arrival order; the event loop stays free for /ping)."""
-    import asyncio
+class Invocations:
+    """ASGI: POST /invocations answered here, every other request by MLflow's app. The body (BodyLimit has
+    capped it) is scored on this worker's one scoring thread (requests queue in arrival order; the event
+    loop stays free for /ping). Answering here, not as a route of MLflow's FastAPI app, spares each request
+    that app's middleware, a large share of the cost of scoring one lead."""
 
-    from starlette.responses import Response
+    def __init__(self, app: Any, model: Any, timeout_seconds: float) -> None:
+        self.app, self.model, self.timeout = app, model, timeout_seconds
+        self.scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-scoring")
 
-    scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-scoring")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/invocations" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        import asyncio
 
-    async def invocations(request: Any) -> Response:
-        content_type = request.headers.get("content-type", "")
-        body = await request.body()
-        status, text = await asyncio.get_running_loop().run_in_executor(
-            scoring, answer, model, body, content_type
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+        work = asyncio.get_running_loop().run_in_executor(
+            self.scoring, answer, self.model, b"".join(chunks), content_type
         )
-        return Response(content=text, status_code=status, media_type="application/json")
-
-    return invocations
+        try:
+            status, text = await asyncio.wait_for(work, self.timeout)
+        except TimeoutError:
+            status, text = _error(
+                504,
+                f"scoring took longer than {self.timeout:.0f} s (MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT): "
+                "send fewer leads per request",
+                "TIMEOUT",
+            )
+        await _send_json(send, status, status, text)
 
 
 def _error(status: int, message: str, code: str = "BAD_REQUEST") -> tuple[int, str]:
