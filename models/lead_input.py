@@ -219,11 +219,11 @@ def _check_contract(field: str, values: np.ndarray) -> None:
     for check in checks:
         passed = _passes(check, values[present])
         if not passed.all():
-            row = int(present[np.argmin(passed)])
-            sentence = CHECK_REASONS[check.error].format(column=field)
+            row, rule = int(present[np.argmin(passed)]), str(check.error)
+            sentence = CHECK_REASONS[rule].format(column=field)
             if field != "email":
                 sentence = f"{sentence[:-1]}, got {shown(values[row])}."
-            raise _fail(row, field, sentence, check.error)
+            raise _fail(row, field, sentence, rule)
 
 
 # The contract's builtin checks on a few values, with their own parameters (check.statistics): calling a
@@ -404,11 +404,12 @@ def _iso(time: int) -> str:
 
 def _not_after(row: int, field: str, time: int, as_of: np.datetime64) -> None:
     """The contract's rule for a time later than the row's snapshot (a date in the year 3000, say)."""
-    if time != _NAT and time > as_of.view(np.int64):
+    limit = int(as_of.view(np.int64))
+    if time != _NAT and time > limit:
         raise _fail(
             row,
             field,
-            f"{_iso(time)} is after as_of {_iso(as_of.view(np.int64))}. {CHECK_REASONS[NOT_AFTER_AS_OF]}",
+            f"{_iso(time)} is after as_of {_iso(limit)}. {CHECK_REASONS[NOT_AFTER_AS_OF]}",
             NOT_AFTER_AS_OF,
         )
 
