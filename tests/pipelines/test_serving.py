@@ -466,3 +466,36 @@ def test_the_server_writes_the_json_mlflow_writes(champion, reasons):
     records = score_records(model.score_columns(rows, params))
     assert json.dumps({"predictions": records}, cls=NumpyEncoder) == expected.getvalue()
     assert predictions_json(scores) == expected.getvalue()
+
+
+def test_serve_without_a_model_exits_3_with_a_sentence(mlflow_store):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", "models:/leadscore@champion", "--port", "0"])
+    assert result.exit_code == 3, result.output
+    assert "no model at models:/leadscore@champion" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["serve", "--set", "serving.max_body_bytes=0"])
+    assert result.exit_code == 3 and "max_body_bytes" in result.output
+
+
+def test_a_flat_export_example_holds_no_row_of_the_export():
+    from pipelines.tracking import example_export_rows
+
+    export = pd.DataFrame(
+        {
+            "Lead Number": np.arange(100, 160),
+            "Prospect Email": [f"person{i}@corp{i}.com" for i in range(60)],
+            "Lead Source": ["Google"] * 40 + ["Referral"] * 20,
+            "TotalVisits": np.arange(60, dtype=float),
+            "Converted": np.arange(60) % 2,
+        }
+    )
+    columns = ["Lead Number", "Prospect Email", "Lead Source", "TotalVisits"]
+    example = example_export_rows(export, columns, "Lead Number")
+    assert example["Lead Number"].tolist() == [1.0, 2.0]  # made up, typed as the export's ids
+    assert example["Prospect Email"].tolist()[0] == "example"  # no value shared by 10 rows: none shown
+    assert example["Lead Source"].tolist()[0] == "Google"  # a category shared by many rows
+    assert example["TotalVisits"].tolist()[0] == pytest.approx(29.5)  # the median, not a row's value
+    assert example.iloc[1].drop("Lead Number").isna().all()
