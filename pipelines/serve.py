@@ -163,7 +163,7 @@ class Invocations:
                 "send fewer leads per request",
                 "TIMEOUT",
             )
-        await _send_json(send, status, status, text)
+        await _send_json(send, status, text)
 
 
 def _error(status: int, message: str, code: str = "BAD_REQUEST") -> tuple[int, str]:
@@ -310,9 +310,9 @@ class BodyLimit:
         if length is not None:
             size = int(length) if length.isdigit() else None
             if size is None:
-                await _send_json(send, 400, *_error(400, "Content-Length is not a number of bytes"))
+                await _send_json(send, *_error(400, "Content-Length is not a number of bytes (rule: HTTP)"))
             elif size > self.max_bytes:
-                await _send_json(send, 413, *self._too_large(size))
+                await _send_json(send, *self._too_large(size))
             else:
                 await self.app(scope, receive, send)
             return
@@ -325,7 +325,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await _send_json(send, 413, *self._too_large(None))
+                await _send_json(send, *self._too_large(None))
                 return
             if not message.get("more_body", False):
                 break
@@ -350,7 +350,7 @@ class BodyLimit:
         )
 
 
-async def _send_json(send: Send, status: int, _: int, text: str) -> None:
+async def _send_json(send: Send, status: int, text: str) -> None:
     body = text.encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
