@@ -499,3 +499,33 @@ def test_a_flat_export_example_holds_no_row_of_the_export():
     assert example["Lead Source"].tolist()[0] == "Google"  # a category shared by many rows
     assert example["TotalVisits"].tolist()[0] == pytest.approx(29.5)  # the median, not a row's value
     assert example.iloc[1].drop("Lead Number").isna().all()
+
+
+def test_dataframe_split_and_records_give_the_same_answer(champion):
+    from models.artifact import LeadScoreModel
+    from pipelines.serve import answer
+
+    class Served:  # what the server holds: the pyfunc model, unwrapped to ours
+        def __init__(self, python_model):
+            self.python_model = python_model
+
+        def unwrap_python_model(self):
+            return self.python_model
+
+    model = LeadScoreModel()
+    model.scorer = champion
+    records = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}]
+    columns = list(LEAD)
+    split = {"columns": columns, "data": [[row.get(c) for c in columns] for row in records]}
+    by_records = answer(
+        Served(model),
+        json.dumps({"dataframe_records": records, "params": ON_TIME}).encode(),
+        "application/json",
+    )
+    by_split = answer(
+        Served(model), json.dumps({"dataframe_split": split, "params": ON_TIME}).encode(), "application/json"
+    )
+    assert by_records[0] == 200 and by_records == by_split
+    short = {"columns": columns, "data": [[1, 2]]}
+    status, text = answer(Served(model), json.dumps({"dataframe_split": short}).encode(), "application/json")
+    assert status == 400 and "row 0" in json.loads(text)["message"]
