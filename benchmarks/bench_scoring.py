@@ -1,6 +1,7 @@
 """Scoring at scale: peak memory of batch scoring 2,000,000 leads, and online latency through the endpoint.
 
 Run: .venv/bin/python -m benchmarks.bench_scoring [--leads 2000000] [--requests 300] [--online-only]
+     .venv/bin/python -m benchmarks.bench_scoring --concurrent-only [--clients 8] [--per-client 100]
 
 Peak memory is the maximum resident set of the `leadscore score` process (a child process, so nothing else of
 this script counts), read from getrusage. Online latency is one lead per request, with reasons, sequential,
@@ -9,6 +10,13 @@ that opens a connection per request and one that keeps its connection open. The 
 `mlflow models serve` with a model that does nothing (its own round trip: HTTP, JSON, signature checks),
 running at the same time: each lead goes to both servers in turn, so both see the same machine. Also
 measured: the artifact's predict in-process, without a server.
+
+Under concurrent load (`concurrent_lines`): 8 clients, each with its own kept-open connection, send one lead
+per request as fast as they are answered, N requests each (bounded in time too), to one server at a time:
+`leadscore serve` with its default workers (one per core), `leadscore serve --workers 1`, and the do-nothing
+model under `mlflow models serve` with as many workers; throughput (answered requests per second of wall
+time), p50 and p99 of the round trip. Then the same load on `leadscore serve` while one more client sends a
+50 MB body: the time until its 413, and the other requests' p50 and p99 meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -149,13 +158,15 @@ def _start_server(command: list[str], env: dict[str, str]) -> tuple[subprocess.P
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    for _ in range(120):
+    deadline = time.time() + 180
+    while time.time() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-            break
+            return server, port
         except OSError:
             time.sleep(0.5)
-    return server, port
+    os.killpg(server.pid, signal.SIGKILL)
+    raise RuntimeError(f"{command[0]} did not answer /ping within 180 s")
 
 
 def _call(port: int, body: bytes, connection: http.client.HTTPConnection | None) -> float:
@@ -267,7 +278,116 @@ def online_lines(data: Path, work: Path, env: dict[str, str], requests: int) -> 
     ]
 
 
-def run(leads: int = 2_000_000, requests: int = 300, online_only: bool = False) -> str:
+def _load(
+    port: int, bodies: list[bytes], clients: int, per_client: int, seconds: float
+) -> tuple[float, np.ndarray]:
+    """Wall time and round trips (ms) of `clients` clients sending `per_client` requests each (at most
+    `seconds` long), each on its own kept-open connection, all started together."""
+    times: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[str] = []
+    start_together = threading.Barrier(clients + 1)
+    deadline = time.perf_counter() + seconds + 60
+
+    def client(k: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        start_together.wait()
+        for i in range(per_client):
+            if time.perf_counter() > deadline:
+                break
+            try:
+                times[k].append(_call(port, bodies[(k * per_client + i) % len(bodies)], connection))
+            except (OSError, RuntimeError, http.client.HTTPException) as error:
+                failures.append(repr(error))
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline = time.perf_counter() + seconds
+    start_together.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed under load, e.g. {failures[0]}")
+    return wall, np.concatenate([np.array(t) for t in times])
+
+
+def _big_request(port: int, size: int, after: float, out: dict[str, float]) -> None:
+    """After `after` seconds, one request with a `size`-byte body: the seconds until its answer, and its status."""
+    body = b'{"dataframe_records": [{"lead_id": "L-big", "email": "big@example.com", "job_title": "'
+    body += b"x" * (size - len(body) - 4) + b'"}]}'
+    time.sleep(after)
+    start = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    out["seconds"], out["status"] = time.perf_counter() - start, response.status
+    connection.close()
+
+
+def concurrent_lines(
+    data: Path, work: Path, env: dict[str, str], clients: int = 8, per_client: int = 100, seconds: float = 30
+) -> list[str]:
+    """Throughput, p50 and p99 under `clients` concurrent clients, per server; and a 50 MB request meanwhile."""
+    from pipelines.serve import default_workers
+
+    bodies = _request_bodies(data, 200)
+    echo = _echo_model(work, env)
+    cores = default_workers()
+    commands = {
+        f"leadscore serve ({cores} workers, the default)": [str(BIN / "leadscore"), "serve"],
+        "leadscore serve --workers 1": [str(BIN / "leadscore"), "serve", "--workers", "1"],
+        f"reference: a model that does nothing, mlflow models serve --workers {cores}": [
+            *[str(BIN / "mlflow"), "models", "serve", "-m", str(echo), "--env-manager", "local"],
+            *["--workers", str(cores)],
+        ],
+    }
+    lines = []
+    results = {}
+    for name, command in commands.items():
+        server, port = _start_server(command, env)
+        try:
+            _load(port, bodies, clients, 5, seconds)  # warm-up: every worker loads and runs once
+            wall, times = _load(port, bodies, clients, per_client, seconds)
+            results[name] = len(times) / wall
+            lines.append(
+                f"| {clients} clients x {per_client}, {name}: throughput / p50 / p99 | {len(times) / wall:.0f} "
+                f"req/s / {np.percentile(times, 50):.0f} / {np.percentile(times, 99):.0f} ms | "
+                + ("at least 70 req/s (1.6 x 44); p99 at most 150 ms |" if "default" in name else "|")
+            )
+            if "default" in name:
+                big: dict[str, float] = {}
+                sender = threading.Thread(target=_big_request, args=(port, 50_000_000, 1.0, big))
+                sender.start()
+                wall, times = _load(port, bodies, clients, per_client, seconds)
+                sender.join()
+                lines += [
+                    f"| the same, while one more client sends a 50 MB body: answered {big['status']:.0f} in | "
+                    f"{big['seconds'] * 1000:.0f} ms | 413 in under 1 s |",
+                    f"| the same: the other requests' throughput / p50 / p99 meanwhile | {len(times) / wall:.0f} "
+                    f"req/s / {np.percentile(times, 50):.0f} / {np.percentile(times, 99):.0f} ms | p99 at most "
+                    "150 ms |",
+                ]
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+    ours, one = results[next(iter(commands))], results["leadscore serve --workers 1"]
+    return [*lines, f"| throughput, default workers / 1 worker (same run) | {ours / one:.2f}x | |"]
+
+
+def run(
+    leads: int = 2_000_000,
+    requests: int = 300,
+    online_only: bool = False,
+    concurrent_only: bool = False,
+    clients: int = 8,
+    per_client: int = 100,
+) -> str:
     work = Path(tempfile.mkdtemp(prefix="leadscore-bench-scoring-"))
     try:
         store = work / "mlflow"
@@ -276,10 +396,13 @@ def run(leads: int = 2_000_000, requests: int = 300, online_only: bool = False) 
         data = _train_champion(work, env)
         lines = ["| measure | value | target |", "| --- | ---: | --- |"]
         accounting = ""
+        if concurrent_only:
+            return "\n".join([*lines, *concurrent_lines(data, work, env, clients, per_client)])
         if not online_only:
             lines_batch, accounting = _batch_lines(leads, work, env)
             lines += lines_batch
         lines += online_lines(data, work, env, requests)
+        lines += concurrent_lines(data, work, env, clients, per_client)
         return "\n".join([*lines, "", accounting] if accounting else lines)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -308,5 +431,10 @@ if __name__ == "__main__":
     parser.add_argument("--leads", type=int, default=2_000_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--online-only", action="store_true", help="skip the 2,000,000-lead batch")
+    parser.add_argument("--concurrent-only", action="store_true", help="only the concurrent online load")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--per-client", type=int, default=100, help="requests per client and server")
     args = parser.parse_args()
-    print(run(args.leads, args.requests, args.online_only))
+    print(
+        run(args.leads, args.requests, args.online_only, args.concurrent_only, args.clients, args.per_client)
+    )

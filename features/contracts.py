@@ -589,3 +589,10 @@ def _empty_quarantine() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
     frame["row"] = frame["row"].astype(np.int64)
     return frame
+
+
+def column_checks(table: str, column: str) -> tuple[pa.Check, ...]:
+    """The contract's value checks of one column (its name in quarantine.check is `check.error`), for callers
+    that check values outside a frame, such as one online lead."""
+    _known_table(table)
+    return _FIELDS[table][column].checks

@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.contracts import CHECK_REASONS, column_checks
 from features.vocab import ACTIVITY_TYPES
 
-# column -> (required, kind) ; kind: "str", "num", "time"
+# column -> (required, kind) ; kind: "id", "str", "num", "time"
 LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
-    "lead_id": (True, "str"),
+    "lead_id": (True, "id"),
     "email": (True, "str"),
     "job_title": (False, "str"),
     "lead_source": (False, "str"),
     "lead_created_at": (False, "time"),
-    "account_id": (False, "str"),
+    "account_id": (False, "id"),
     "domain": (False, "str"),
     "industry": (False, "str"),
     "employee_count": (False, "num"),
@@ -40,8 +43,31 @@ LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
     ),  # JSON: [{"activity_type": "pricing_page", "occurred_at": "2026-09-30T10:00:00"}]
     "as_of": (False, "time"),  # the snapshot; defaults to the scoring call's as_of
 }
+# The batch contract's (table, column) behind each field: its value checks apply online too (one contract).
+CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
+    "lead_id": ("leads", "lead_id"),
+    "email": ("leads", "email"),
+    "job_title": ("leads", "job_title"),
+    "lead_source": ("leads", "lead_source"),
+    "lead_created_at": ("leads", "created_at"),
+    "account_id": ("accounts", "account_id"),
+    "domain": ("accounts", "domain"),
+    "industry": ("accounts", "industry"),
+    "employee_count": ("accounts", "employee_count"),
+    "annual_revenue": ("accounts", "annual_revenue"),
+    "country": ("accounts", "country"),
+    "tech_stack": ("accounts", "tech_stack"),
+    "account_created_at": ("accounts", "created_at"),
+}
+ACTIVITY_KEYS = ("activity_type", "occurred_at")
+PARAMS = ("as_of", "reasons")  # what a request's params may hold
+NOT_AFTER_AS_OF = "not after as_of"  # the contract's rule for a time later than the snapshot
+NOT_IN_FUTURE = "not in the future"  # a time later than the request's arrival (plus a day of clock skew)
+CLOCK_SKEW = pd.Timedelta(days=1)  # a client's clock or time zone may run this far ahead of ours
 _NAT = np.iinfo(np.int64).min
 _KNOWN_ACTIVITIES = frozenset(ACTIVITY_TYPES)
+_EMAIL_LIKE = re.compile(r"[^\s'\"]+@[^\s'\"]+")
+_SHOWN_CHARS = 60  # a refused value is quoted up to this many characters
 
 # Checked lead rows: one array per field of LEAD_INPUT_COLUMNS (object arrays of str or None for text,
 # float for numbers, datetime64[ns] for times).
@@ -51,11 +77,26 @@ Arrays = dict[str, np.ndarray]
 
 
 class LeadInputError(ValueError):
-    """A lead row that cannot be scored; the message names the row and the field."""
+    """A lead row that cannot be scored; the message names the row, the field and the rule, and never
+    quotes an email address."""
 
 
-def _fail(row: int, field: str, message: str) -> LeadInputError:
-    return LeadInputError(f"row {row}, field '{field}': {message}")
+def _fail(row: int | str, field: str, message: str, rule: str | None = None) -> LeadInputError:
+    where = row if isinstance(row, str) else f"row {row}"
+    return LeadInputError(f"{where}, field '{field}': {message}" + (f" (rule: {rule})" if rule else ""))
+
+
+def without_emails(text: str) -> str:
+    """`text` with anything that looks like an email address replaced by <email>."""
+    return _EMAIL_LIKE.sub("<email>", text)
+
+
+def shown(value: Any) -> str:
+    """A refused value as quoted in a message: short, and never an email address."""
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    if len(text) > _SHOWN_CHARS:
+        text = f"{text[: _SHOWN_CHARS - 5]}...{text[-1]} ({len(str(value)):,} characters)"
+    return without_emails(text)
 
 
 def _is_missing(value: Any) -> bool:
@@ -64,24 +105,48 @@ def _is_missing(value: Any) -> bool:
     )
 
 
+def _json_kind(value: Any) -> str | None:
+    """'a JSON object', 'a JSON list', 'true or false' for values that are no scalar of text or number."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list | tuple):
+        return "a JSON list"
+    if isinstance(value, bool | np.bool_):
+        return "true or false"
+    return None
+
+
+_LATEST, _EARLIEST = pd.Timestamp.max.floor("D"), pd.Timestamp.min.ceil("D")
+
+
 def parse_time(value: Any) -> int:
     """Nanoseconds since the epoch of a date and time (time zones converted to UTC); the int64 minimum for
-    a missing value. Raises ValueError for anything that is not a date and time."""
+    a missing value. Raises ValueError, with a sentence, for anything that is not a date and time this model
+    can work with."""
     if _is_missing(value) or value == "":
         return _NAT
+    if _json_kind(value) or isinstance(value, int | float | np.number):
+        raise ValueError(
+            f"{shown(value)} is not a date and time (use ISO 8601 text, e.g. 2026-09-30T10:00:00)"
+        )
     try:
         stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError) as error:
-        raise ValueError(str(error)) from error
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(_not_a_time(value)) from None
     if stamp is pd.NaT:
         return _NAT
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.value)
+    try:
+        return int(stamp.as_unit("ns").value)
+    except (ValueError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        raise ValueError(
+            f"{shown(value)} is outside the times this model can score ({_EARLIEST.date()} to {_LATEST.date()})"
+        ) from None
 
 
 def _not_a_time(value: Any) -> str:
-    return f"{value!r} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)"
+    return f"{shown(value)} is not a date and time (use ISO 8601, e.g. 2026-09-30T10:00:00)"
 
 
 def _times(values: list[Any], field: str) -> np.ndarray:
@@ -89,8 +154,8 @@ def _times(values: list[Any], field: str) -> np.ndarray:
     for row, value in enumerate(values):
         try:
             out[row] = parse_time(value)
-        except ValueError:
-            raise _fail(row, field, _not_a_time(value)) from None
+        except ValueError as error:
+            raise _fail(row, field, str(error), "parse(datetime)") from None
     return out.view("datetime64[ns]")
 
 
@@ -101,52 +166,173 @@ def _numbers(values: list[Any], field: str) -> np.ndarray:
             out[row] = np.nan
             continue
         try:
+            if _json_kind(value):
+                raise TypeError
             out[row] = float(value)
-        except (ValueError, TypeError):
-            raise _fail(row, field, f"{value!r} is not a number") from None
+        except (ValueError, TypeError, OverflowError):
+            raise _fail(row, field, f"{shown(value)} is not a number", "parse(number)") from None
+        if not math.isfinite(out[row]):
+            raise _fail(row, field, f"{shown(value)} is not a finite number", "parse(number)")
     return out
 
 
-def _texts(values: list[Any], field: str) -> np.ndarray:
-    texts = [None if _is_missing(v) else str(v) for v in values]
-    for row, text in enumerate(texts):
-        if text is not None and not text.isascii():
+def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = False) -> np.ndarray:
+    texts: list[str | None] = []
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            texts.append(None)
+            continue
+        kind = _json_kind(value)
+        if kind:
+            raise _fail(row, field, f"must be text, not {kind}", "text")
+        if is_id and isinstance(value, float) and value.is_integer():
+            value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
+        text = str(value).strip() if is_id else str(value)
+        if max_chars is not None and len(text) > max_chars and field != "activities":
+            raise _fail(
+                row,
+                field,
+                f"is {len(text):,} characters long, more than the {max_chars:,} accepted",
+                "serving.max_text_chars",
+            )
+        if not text.isascii():
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:  # JSON can carry a lone surrogate ("\ud800"), which is no text
-                raise _fail(row, field, f"{text!r} is not valid Unicode text") from None
+                what = "the value" if field == "email" else shown(text)
+                raise _fail(row, field, f"{what} is not valid Unicode text", "text") from None
+        texts.append(None if is_id and text == "" else text)
     return np.array(texts, dtype=object)
 
 
-def check_lead_rows(rows: pd.DataFrame) -> CheckedRows:
-    """Every known field present and typed; raises LeadInputError naming the row and the field."""
-    if not isinstance(rows, pd.DataFrame):
+def _check_contract(field: str, values: np.ndarray) -> None:
+    """The batch contract's value checks of the field's column (e.g. employee_count at least 1)."""
+    if field not in CONTRACT_COLUMNS:
+        return
+    table, column = CONTRACT_COLUMNS[field]
+    checks = column_checks(table, column)
+    if not checks:
+        return
+    present = np.flatnonzero(~pd.isna(values))
+    if not len(present):
+        return
+    for check in checks:
+        passed = _passes(check, values[present])
+        if not passed.all():
+            row, rule = int(present[np.argmin(passed)]), str(check.error)
+            sentence = CHECK_REASONS[rule].format(column=field)
+            if field != "email":
+                sentence = f"{sentence[:-1]}, got {shown(values[row])}."
+            raise _fail(row, field, sentence, rule)
+
+
+# The contract's builtin checks on a few values, with their own parameters (check.statistics): calling a
+# pandera check on a one-row Series costs more than scoring the lead. Any other check is called as it is;
+# tests/models/test_lead_input.py holds both ways to the same answers.
+_ON_ARRAYS: dict[str, Callable[..., np.ndarray]] = {
+    "greater_than_or_equal_to": lambda values, min_value: values >= min_value,
+    "str_contains": lambda values, pattern: np.array([re.search(pattern, v) is not None for v in values]),
+}
+
+
+def _passes(check: Any, values: np.ndarray) -> np.ndarray:
+    """Which (present) values pass one of the contract's checks."""
+    on_arrays = _ON_ARRAYS.get(getattr(check._check_fn, "__name__", ""))
+    if on_arrays is not None:
+        result = on_arrays(values, **check.statistics)
+    else:
+        result = check(pd.Series(values, dtype=values.dtype, copy=False)).check_output
+    return np.broadcast_to(np.asarray(result, dtype=bool), values.shape)
+
+
+def _unknown_fields(given: dict[Any, list[Any]]) -> None:
+    unknown = [c for c in given if c not in LEAD_INPUT_COLUMNS]
+    if not unknown:
+        return
+    present = [not _is_missing(v) for v in given[unknown[0]]]
+    row = present.index(True) if any(present) else 0
+    names = ", ".join(repr(without_emails(str(c))) for c in unknown)
+    raise LeadInputError(
+        f"row {row}, field {names}: unknown field{'s' if len(unknown) > 1 else ''}; "
+        f"the known fields are {', '.join(LEAD_INPUT_COLUMNS)} (rule: known fields only)"
+    )
+
+
+def _columns(rows: pd.DataFrame | list[dict[str, Any]]) -> tuple[dict[Any, list[Any]], int]:
+    """Each field's values as a Python list (missing where a record lacks it), and the number of rows."""
+    if isinstance(rows, pd.DataFrame):
+        # One conversion of the whole table to Python values (a column read at a time costs more on one row).
+        return dict(zip(rows.columns, rows.to_numpy(dtype=object).T.tolist(), strict=True)), len(rows)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise LeadInputError("expected a table of lead rows")
-    unknown = [c for c in rows.columns if c not in LEAD_INPUT_COLUMNS]
-    if unknown:
-        raise LeadInputError(f"unknown field(s) {unknown}; known fields: {list(LEAD_INPUT_COLUMNS)}")
-    n_rows = len(rows)
-    # One conversion of the whole table to Python values (a column read at a time costs more on one row).
-    given = dict(zip(rows.columns, rows.to_numpy(dtype=object).T.tolist(), strict=True))
+    fields = dict.fromkeys(key for record in rows for key in record)
+    return {field: [record.get(field) for record in rows] for field in fields}, len(rows)
+
+
+def check_lead_rows(
+    rows: pd.DataFrame | list[dict[str, Any]], max_text_chars: int | None = None
+) -> CheckedRows:
+    """Every known field present, typed and within the data contract; raises LeadInputError naming the row,
+    the field and the rule. Rows are a frame or JSON records (the server's, without building a frame).
+    `max_text_chars` caps each text field (not the activities list)."""
+    given, n_rows = _columns(rows)
+    _unknown_fields(given)
     out: CheckedRows = {}
     for field, (required, kind) in LEAD_INPUT_COLUMNS.items():
-        if field not in given:
-            if required:
-                raise LeadInputError(f"field '{field}' is required")
-            values: list[Any] = [None] * n_rows
-        else:
-            values = given[field]
-        if required:
-            for row, value in enumerate(values):
-                if _is_missing(value):
-                    raise _fail(row, field, "is required")
+        values: list[Any] = given.get(field, [None] * n_rows)
         if kind == "time":
             out[field] = _times(values, field)
         elif kind == "num":
             out[field] = _numbers(values, field)
         else:
-            out[field] = _texts(values, field)
+            out[field] = _texts(values, field, max_text_chars, is_id=kind == "id")
+        if required:
+            missing = pd.isna(out[field])
+            if missing.any():
+                raise _fail(int(np.argmax(missing)), field, "is required", "not_null")
+        _check_contract(field, out[field])
     return out
+
+
+def check_params(
+    params: dict[str, Any] | None, latest: pd.Timestamp | None = None
+) -> tuple[pd.Timestamp | None, bool]:
+    """A request's as_of (None: not given) and whether to add reasons; raises LeadInputError naming the
+    parameter and the rule. An as_of after `latest` (the request's arrival plus CLOCK_SKEW) is refused."""
+    params = params or {}
+    unknown = [k for k in params if k not in PARAMS]
+    if unknown:
+        raise _fail(
+            "params",
+            ", ".join(without_emails(str(k)) for k in unknown),
+            f"unknown parameter; the known ones are {', '.join(PARAMS)}",
+            "known parameters only",
+        )
+    reasons = params.get("reasons", True)
+    if not isinstance(reasons, bool | np.bool_):
+        raise _fail("params", "reasons", f"{shown(reasons)} is not true or false", "boolean")
+    try:
+        stamp = parse_time(params.get("as_of"))
+    except ValueError as error:
+        raise _fail("params", "as_of", str(error), "parse(datetime)") from None
+    if stamp == _NAT:
+        return None, bool(reasons)
+    if latest is not None:
+        _not_in_future("params", "as_of", stamp, latest)
+    return pd.Timestamp(stamp), bool(reasons)
+
+
+def _not_in_future(row: int | str, field: str, time: int, latest: pd.Timestamp) -> None:
+    """A time after `latest` (the request's arrival plus CLOCK_SKEW) has not happened yet: refused."""
+    if time != _NAT and time > latest.value:
+        arrived = _iso((latest - CLOCK_SKEW).value)
+        raise _fail(
+            row,
+            field,
+            f"{_iso(time)} is in the future (the request arrived at {arrived} UTC); a score is as of a "
+            "moment that has happened, from events that have happened",
+            NOT_IN_FUTURE,
+        )
 
 
 def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
@@ -156,31 +342,52 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
     try:
         items = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise _fail(row, "activities", f"not valid JSON ({error.msg})") from error
+        raise _fail(row, "activities", f"not valid JSON ({error.msg})", "JSON list") from error
+    except RecursionError:
+        raise _fail(
+            row, "activities", "is nested too deeply; it must be a flat JSON list", "JSON list"
+        ) from None
     if not isinstance(items, list):
-        raise _fail(row, "activities", "must be a JSON list of {activity_type, occurred_at}")
+        raise _fail(row, "activities", "must be a JSON list of {activity_type, occurred_at}", "JSON list")
     out = []
     for k, item in enumerate(items):
         if not isinstance(item, dict) or "activity_type" not in item or "occurred_at" not in item:
-            raise _fail(row, "activities", "each item needs activity_type and occurred_at")
-        if item["activity_type"] not in _KNOWN_ACTIVITIES:
+            raise _fail(
+                row, f"activities[{k}]", "each item needs activity_type and occurred_at", "activity item"
+            )
+        extra = [key for key in item if key not in ACTIVITY_KEYS]
+        if extra:
+            raise _fail(
+                row,
+                f"activities[{k}]",
+                f"unknown key(s) {', '.join(shown(key) for key in extra)}; an item has activity_type and "
+                "occurred_at only",
+                "known fields only",
+            )
+        kind = item["activity_type"]
+        if not isinstance(kind, str) or kind not in _KNOWN_ACTIVITIES:
             raise _fail(
                 row,
                 "activities",
-                f"unknown activity_type {item['activity_type']!r}; known: {list(ACTIVITY_TYPES)}",
+                f"unknown activity_type {shown(kind)}; known: {list(ACTIVITY_TYPES)}",
+                "isin(ACTIVITY_TYPES)",
             )
         try:
             occurred = parse_time(item["occurred_at"])
-        except ValueError:
-            raise _fail(row, f"activities[{k}].occurred_at", _not_a_time(item["occurred_at"])) from None
-        out.append((occurred, item["activity_type"]))
+        except ValueError as error:
+            raise _fail(row, f"activities[{k}].occurred_at", str(error), "parse(datetime)") from None
+        if occurred == _NAT:
+            raise _fail(row, f"activities[{k}].occurred_at", "is required", "not_null")
+        out.append((occurred, kind))
     return out
 
 
-def _activities(rows: CheckedRows) -> Arrays:
+def _activities(rows: CheckedRows, latest: pd.Timestamp | None) -> Arrays:
     lead_ids, times, kinds = [], [], []
     for row, (lead_id, raw) in enumerate(zip(rows["lead_id"], rows["activities"], strict=True)):
-        for occurred, kind in _activity_items(row, raw):
+        for k, (occurred, kind) in enumerate(_activity_items(row, raw)):
+            if latest is not None:
+                _not_in_future(row, f"activities[{k}].occurred_at", occurred, latest)
             lead_ids.append(lead_id)
             times.append(occurred)
             kinds.append(kind)
@@ -191,17 +398,38 @@ def _activities(rows: CheckedRows) -> Arrays:
     }
 
 
+def _iso(time: int) -> str:
+    return str(np.int64(time).view("datetime64[ns]").astype("datetime64[s]"))
+
+
+def _not_after(row: int, field: str, time: int, as_of: np.datetime64) -> None:
+    """The contract's rule for a time later than the row's snapshot (a date in the year 3000, say)."""
+    limit = int(as_of.view(np.int64))
+    if time != _NAT and time > limit:
+        raise _fail(
+            row,
+            field,
+            f"{_iso(time)} is after as_of {_iso(limit)}. {CHECK_REASONS[NOT_AFTER_AS_OF]}",
+            NOT_AFTER_AS_OF,
+        )
+
+
 def _first_of_each(keys: np.ndarray) -> np.ndarray:
     """Positions of the first occurrence of each distinct key, in order."""
     _, first = np.unique(keys, return_index=True)
     return np.sort(first)
 
 
-def lead_rows_to_tables(rows: CheckedRows, as_of: pd.Timestamp) -> tuple[dict[str, Arrays], Arrays]:
+def lead_rows_to_tables(
+    rows: CheckedRows, as_of: pd.Timestamp, latest: pd.Timestamp | None = None
+) -> tuple[dict[str, Arrays], Arrays]:
     """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`).
 
     Tables and snapshots are named arrays (text as object arrays of str or None, times datetime64[ns],
-    numbers float): one online lead must not pay for building frames.
+    numbers float): one online lead must not pay for building frames. A lead or account created after its
+    row's snapshot is refused (the batch contract's "not after as_of"); with `latest` (the request's arrival
+    plus CLOCK_SKEW), so are a snapshot or an activity after it. An activity after the snapshot but not in
+    the future is history the snapshot does not see yet (a backfill), as in batch features.
     """
     lead_id = rows["lead_id"]
     account_id = np.array(
@@ -226,6 +454,14 @@ def lead_rows_to_tables(rows: CheckedRows, as_of: pd.Timestamp) -> tuple[dict[st
     }
     default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
     snapshot_at = np.where(np.isnat(rows["as_of"]), default_snapshot, rows["as_of"])
+    if latest is not None and (snapshot_at > np.datetime64(latest.value, "ns")).any():
+        row = int(np.argmax(snapshot_at > np.datetime64(latest.value, "ns")))
+        _not_in_future(row, "as_of", int(snapshot_at[row].view(np.int64)), latest)
+    for field in ("lead_created_at", "account_created_at"):
+        later = rows[field] > snapshot_at  # NaT compares False
+        if later.any():
+            row = int(np.argmax(later))
+            _not_after(row, field, int(rows[field][row].view(np.int64)), snapshot_at[row])
     created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
     leads = {
         "lead_id": lead_id,
@@ -235,7 +471,7 @@ def lead_rows_to_tables(rows: CheckedRows, as_of: pd.Timestamp) -> tuple[dict[st
         "lead_source": rows["lead_source"],
         "created_at": created_at,
     }
-    tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows)}
+    tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows, latest)}
     return tables, {"lead_id": lead_id, "snapshot_at": snapshot_at}
 
 

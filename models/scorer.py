@@ -80,6 +80,14 @@ class LeadScorer:
         Works on arrays and builds the output frame once: one online lead must not pay pandas' per-call
         overhead a few dozen times. With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
         """
+        index = frame.index if isinstance(frame, pd.DataFrame) else None
+        return frame_of(self.score_columns(frame, reasons, as_of_text), index)
+
+    def score_columns(
+        self, frame: Table, reasons: bool = True, as_of_text: bool = False
+    ) -> dict[str, object]:
+        """score_frame's columns, in order, as arrays (or one value for every row), before any frame is
+        built: the online server writes them to JSON directly."""
         if reasons:
             contributions = self.model.contribution_values(frame)
             raw = contributions.sum(axis=1)
@@ -112,8 +120,7 @@ class LeadScorer:
         }
         if reasons:
             columns |= self._explained(frame, contributions, disqualified)
-        index = frame.index if isinstance(frame, pd.DataFrame) else None
-        return frame_of({name: columns[name] for name in SCORE_COLUMNS}, index)
+        return {name: columns[name] for name in SCORE_COLUMNS}
 
     def _explained(
         self, frame: Table, contributions: np.ndarray, disqualified: np.ndarray
@@ -175,6 +182,17 @@ def group_contribution(contributions: np.ndarray, names: list[str], features: li
         # row sums round differently for one row and for many).
         total += contributions[:, j]
     return total
+
+
+def score_records(columns: dict[str, object]) -> list[dict[str, object]]:
+    """score_columns as one dict of Python values per lead (JSON-ready; a missing text is None)."""
+    size = len(np.asarray(columns["lead_id"]))
+    lists = []
+    for values in columns.values():
+        items = values.tolist() if hasattr(values, "tolist") else [values] * size
+        lists.append([None if v is pd.NA else v for v in items])
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def iso_seconds(times: object) -> np.ndarray:

@@ -573,12 +573,18 @@ def serve(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 5001,
-    workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
+    ] = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
 ) -> None:
     """Serve the model online: POST lead rows to /invocations, get scores and reasons back as JSON.
 
-    Runs `mlflow models serve` for the registered champion in this environment. A malformed request gets a
-    4xx answer whose message names the field.
+    Runs MLflow's scoring app for the registered champion under uvicorn, one worker process per core. A
+    body over serving.max_body_bytes gets 413; a malformed request gets 400 with a message naming the row,
+    the field and the rule.
 
     Example:
 
@@ -587,13 +593,16 @@ def serve(
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
     from pipelines.registry import resolve_version
-    from pipelines.serve import run_serve
+    from pipelines.serve import ServeError, run_serve
 
     with expected_failures():
-        resolve_version(
-            model
-        )  # a missing champion or alias: exit 3 with a sentence, before the server starts
-    run_serve(model, host, port, workers)
+        cfg = _config(config, set_)
+        resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
+        try:
+            run_serve(model, host, port, workers, cfg.serving)
+        except ServeError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(exit_codes.BAD_INPUT) from error
 
 
 @app.command()

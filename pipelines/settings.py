@@ -61,6 +61,20 @@ class ScoringConfig(BaseModel):
     negative_reasons: int = Field(2, ge=0)
 
 
+class ServingConfig(BaseModel):
+    """Online scoring (`leadscore serve`): request limits and worker processes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_bytes: int = Field(1_048_576, ge=1)  # a larger request body is answered 413, unread
+    max_text_chars: int = Field(1_000, ge=1)  # a longer text field (not the activities list) is answered 400
+    workers: int | None = Field(None, ge=1)  # worker processes; none: one per core
+    keep_alive_seconds: int = Field(5, ge=1)  # an idle client connection is closed after this long
+    # A worker that does not answer uvicorn's health check for this long is restarted. Loading the model on
+    # a busy machine holds the interpreter for seconds: uvicorn's default of 5 s killed workers at start-up.
+    healthcheck_seconds: int = Field(60, ge=1)
+
+
 def current_user() -> str:
     """$USER, else the login name the system knows, else "unknown" (e.g. a container without a user)."""
     try:
@@ -111,6 +125,7 @@ class PipelineConfig(BaseModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     evaluate: BacktestConfig = Field(default_factory=BacktestConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

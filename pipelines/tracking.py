@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
@@ -114,30 +115,80 @@ def _flat_params(cfg: PipelineConfig) -> dict[str, str]:
     return flat
 
 
-def example_lead_rows(tables: dict[str, pd.DataFrame], n: int = 2) -> pd.DataFrame:
-    """A few real lead rows in the artifact's input format, for the signature and input example."""
-    from models.lead_input import tables_to_lead_rows
+# The artifact's input example: made up (the README's example lead), never a row of the training data. The
+# second row holds only the required fields, so that the signature marks every other field optional.
+EXAMPLE_LEAD = {
+    "lead_id": "L-1001",
+    "email": "maria.lopez@example.com",
+    "job_title": "VP of Sales",
+    "lead_source": "referral",
+    "lead_created_at": "2026-08-03T09:12:00",
+    "account_id": "ACC-77",
+    "domain": "example.com",
+    "industry": "software",
+    "employee_count": 420.0,
+    "annual_revenue": 38000000.0,
+    "country": "US",
+    "tech_stack": "salesforce;segment;snowflake",
+    "account_created_at": "2012-01-01T00:00:00",
+    "activities": json.dumps(
+        [
+            {"activity_type": "pricing_page", "occurred_at": "2026-09-28T10:02:00"},
+            {"activity_type": "pricing_page", "occurred_at": "2026-09-29T16:40:00"},
+            {"activity_type": "demo_request", "occurred_at": "2026-09-30T08:15:00"},
+        ]
+    ),
+    "as_of": "2026-10-01T00:00:00",
+}
+EXAMPLE_MINIMAL_LEAD = {"lead_id": "L-1002", "email": "sam.lee@example.org"}
+EXAMPLE_ROWS_SHARED_BY = 10  # a flat export's text value enters its example only when this many rows share it
 
-    acts = tables["activities"]
-    busy = (
-        acts["lead_id"].value_counts().index[:n].tolist()
-        if len(acts)
-        else tables["leads"]["lead_id"][:n].tolist()
-    )
-    return tables_to_lead_rows(tables, busy)
+
+def example_lead_rows() -> pd.DataFrame:
+    """Two made-up lead rows in the artifact's input format, for the signature and input example."""
+    minimal = {field: None for field in EXAMPLE_LEAD} | EXAMPLE_MINIMAL_LEAD
+    return pd.DataFrame([EXAMPLE_LEAD, minimal]).astype({"employee_count": float, "annual_revenue": float})
+
+
+def example_export_rows(export: pd.DataFrame, columns: list[str], id_column: str) -> pd.DataFrame:
+    """Two made-up rows of a flat export, typed like its columns: ids 1 and 2 (or EXAMPLE-1, EXAMPLE-2), each
+    number column's median, each text column's most common value when at least EXAMPLE_ROWS_SHARED_BY rows
+    share it (else "example"), times a fixed date; the second row leaves everything but the id empty. Never a
+    real row."""
+    first: dict[str, Any] = {}
+    for column in columns:
+        values = export[column]
+        if column == id_column:
+            first[column] = 1.0 if pd.api.types.is_numeric_dtype(values) else "EXAMPLE-1"
+        elif pd.api.types.is_numeric_dtype(values):  # booleans too: numbers in the signature, as before
+            present = values.dropna().astype(float)
+            first[column] = float(present.median()) if len(present) else np.nan
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            first[column] = pd.Timestamp("2026-01-01")
+        else:
+            counts = values.dropna().astype(str).value_counts()
+            shared = len(counts) and counts.iloc[0] >= EXAMPLE_ROWS_SHARED_BY
+            first[column] = (
+                counts.index[0] if shared else "example"
+            )  # a type for the signature, no one's text
+    second = {column: None for column in columns} | {
+        id_column: 2.0 if first[id_column] == 1.0 else "EXAMPLE-2"
+    }
+    rows = pd.DataFrame([first, second], columns=columns)
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(export[c])]
+    return rows.astype({c: float for c in numeric})
 
 
 def example_input(scorer: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The artifact's input example: lead rows for event tables, raw export rows for a flat export."""
+    """The artifact's input example, made up: lead rows for event tables, export rows for a flat export."""
     from models.flat_scorer import FlatScorer
 
     if isinstance(scorer, FlatScorer):
         spec = scorer.spec
         columns = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else [])]
         columns += [*spec.fit_columns, *spec.intent_columns]
-        rows = tables["export"][columns].head(2).reset_index(drop=True)
-        return rows.astype({c: float for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])})
-    return example_lead_rows(tables)
+        return example_export_rows(tables["export"], columns, spec.id_column)
+    return example_lead_rows()
 
 
 def log_scorer(

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -102,15 +103,20 @@ def server(champion):
     proc.wait(timeout=30)
 
 
-def _post(url: str, body: dict) -> tuple[int, dict]:
+def _post_raw(url: str, body: bytes) -> tuple[int, str]:
     request = urllib.request.Request(
-        f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, error.read().decode()
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    status, text = _post_raw(url, json.dumps(body).encode())
+    return status, json.loads(text)
 
 
 def _records(rows: pd.DataFrame) -> list[dict]:
@@ -264,3 +270,262 @@ def test_scoring_named_arrays_equals_scoring_the_frame(small_history, champion, 
         expected = champion.score_frame(frame, reasons=reasons)
         pd.testing.assert_frame_equal(champion.score_frame(columns, reasons=reasons), expected)
         assert expected["disqualified"].any() or len(part) == 1  # the guardrail's columns are exercised
+
+
+EMAIL = "maria.lopez@acme-analytics.com"
+LEAD = {
+    "lead_id": "L-1001",
+    "email": EMAIL,
+    "job_title": "VP of Sales",
+    "lead_source": "referral",
+    "lead_created_at": "2026-08-03T09:12:00",
+    "account_id": "ACC-77",
+    "domain": "acme-analytics.com",
+    "industry": "software",
+    "employee_count": 420,
+    "annual_revenue": 38000000,
+    "country": "US",
+    "tech_stack": "salesforce;segment;snowflake",
+    "account_created_at": "2012-01-01T00:00:00",
+    "activities": json.dumps(
+        [
+            {"activity_type": "pricing_page", "occurred_at": "2026-09-28T10:02:00"},
+            {"activity_type": "demo_request", "occurred_at": "2026-09-30T08:15:00"},
+        ]
+    ),
+}
+ON_TIME = {"as_of": "2026-10-01"}
+
+
+def _activity(when: str) -> str:
+    return json.dumps([{"activity_type": "blog", "occurred_at": when}])
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"dataframe_records": [LEAD], "params": {"as_of": "3000-01-01"}}, ["params", "'as_of'", "rule: "]),
+        (
+            {"dataframe_records": [LEAD], "params": {"as_of": "banana"}},
+            ["params", "'as_of'", "parse(datetime)"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "activities": _activity("3000-01-01")}], "params": ON_TIME},
+            ["row 0", "activities[0].occurred_at", "rule: "],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "activities": _activity("2100-01-01")}], "params": ON_TIME},
+            ["row 0", "activities[0].occurred_at", "not in the future"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "activities": "[" * 20_000 + "]" * 20_000}], "params": ON_TIME},
+            ["row 0", "'activities'", "nested too deeply"],
+        ),
+        (
+            {"dataframe_records": [LEAD, {**LEAD, "lead_id": "L-2", "employee_cnt": 12}], "params": ON_TIME},
+            ["row 1", "'employee_cnt'", "unknown field", "known fields only"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "employee_count": -5}], "params": ON_TIME},
+            ["row 0", "'employee_count'", "ge(1)"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "email": "maria.lopez at acme"}], "params": ON_TIME},
+            ["row 0", "'email'", "contains('@')"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "job_title": "VP " * 100_000}], "params": ON_TIME},
+            ["row 0", "'job_title'", "serving.max_text_chars"],
+        ),
+        (
+            {"dataframe_records": [{**LEAD, "job_title": {"who": EMAIL}}], "params": ON_TIME},
+            ["row 0", "'job_title'", "must be text"],
+        ),
+        (
+            {"dataframe_records": [LEAD], "params": {"as_off": "2026-10-01"}},
+            ["params", "'as_off'", "unknown"],
+        ),
+        ({"dataframe_recs": [LEAD]}, ["body", "unknown key(s) 'dataframe_recs'"]),
+    ],
+)
+def test_every_bad_request_gets_400_naming_row_field_and_rule(server, body, names):
+    status, text = _post_raw(server, json.dumps(body).encode())
+    assert status == 400, text
+    message = json.loads(text)["message"]
+    for name in names:
+        assert name in message, (name, message)
+    assert "Traceback" not in text and 'File "' not in text
+    assert EMAIL not in text and "maria" not in text
+
+
+def test_a_deeply_nested_body_gets_400(server):
+    status, text = _post_raw(server, b'{"dataframe_records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert status == 400 and "nested too deeply" in json.loads(text)["message"]
+    status, text = _post_raw(server, b'{"dataframe_records": [')
+    assert status == 400 and "not valid JSON" in json.loads(text)["message"]
+
+
+def test_a_body_over_the_cap_gets_413_at_once_and_the_server_keeps_serving(server):
+    import http.client
+
+    port = int(server.rsplit(":", 1)[1])
+    big = json.dumps({"dataframe_records": [{**LEAD, "job_title": "x" * 5_000_000}]}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    start = time.perf_counter()
+    connection.request("POST", "/invocations", body=big, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    text = response.read().decode()
+    assert response.status == 413 and time.perf_counter() - start < 5
+    assert "serving.max_body_bytes" in json.loads(text)["message"] and "maria" not in text
+    # the same connection goes on (the rest of the body was discarded, not read into memory)
+    small = json.dumps({"dataframe_records": [LEAD], "params": ON_TIME}).encode()
+    connection.request("POST", "/invocations", body=small, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200 and json.loads(response.read())["predictions"][0]["lead_id"] == "L-1001"
+    # a chunked body (no Content-Length) is cut off at the cap too
+    chunks = (b"x" * 1_000_000 for _ in range(5))
+    connection.request(
+        "POST", "/invocations", body=chunks, headers={"Content-Type": "application/json"}, encode_chunked=True
+    )
+    response = connection.getresponse()
+    assert response.status == 413 and "serving.max_body_bytes" in response.read().decode()
+    connection.close()
+    assert urllib.request.urlopen(f"{server}/ping", timeout=5).status == 200
+
+
+def test_a_row_as_of_is_honoured(server, champion):
+    rows = [{**LEAD, "as_of": "2026-09-29T00:00:00"}, {**LEAD, "lead_id": "L-1002"}]
+    status, answer = _post(server, {"dataframe_records": rows, "params": ON_TIME})
+    assert status == 200, answer
+    online = pd.DataFrame(answer["predictions"])
+    assert online["as_of"].tolist() == ["2026-09-29T00:00:00", "2026-10-01T00:00:00"]
+    # the first row is scored as of its own as_of: as a request with that as_of for every row
+    expected = _in_process(champion, pd.DataFrame([LEAD]).assign(as_of="2026-09-29T00:00:00"))
+    assert online.loc[0, "score"] == pytest.approx(expected.loc[0, "score"], rel=1e-9)
+    assert online.loc[0, "score"] != pytest.approx(online.loc[1, "score"], rel=1e-6)  # the demo request: 9-30
+
+
+def test_ping_health_and_version_answer_as_mlflow_does(server):
+    import mlflow
+
+    for path in ("/ping", "/health"):
+        assert urllib.request.urlopen(f"{server}{path}", timeout=5).status == 200
+    assert urllib.request.urlopen(f"{server}/version", timeout=5).read().decode() == mlflow.__version__
+
+
+def test_a_failure_inside_the_server_is_500_with_a_sentence_not_a_traceback():
+    from pipelines.serve import answer
+
+    class Broken:
+        def unwrap_python_model(self):
+            return self
+
+        def predict(self, context, rows, params=None):
+            raise KeyError("grade")
+
+    body = json.dumps({"dataframe_records": [LEAD]}).encode()
+    status, text = answer(Broken(), body, "application/json")
+    assert status == 500 and "server log" in json.loads(text)["message"]
+    assert "Traceback" not in text and "grade" not in text and EMAIL not in text
+    status, text = answer(Broken(), b"a,b", "text/csv")
+    assert status == 415 and "application/json" in json.loads(text)["message"]
+
+
+def test_the_artifact_examples_are_made_up_not_training_rows(small_history, champion):
+    import mlflow
+
+    folder = mlflow.artifacts.download_artifacts(URI)
+    tables = small_history.tables()
+    real = set(tables["leads"]["email"]) | set(tables["leads"]["lead_id"]) | set(tables["accounts"]["domain"])
+    for name in ("input_example.json", "serving_input_example.json"):
+        text = Path(folder, name).read_text()
+        assert "example.com" in text
+        assert not [value for value in real if isinstance(value, str) and value in text], name
+
+
+@pytest.mark.parametrize("reasons", [True, False])
+def test_the_server_writes_the_json_mlflow_writes(champion, reasons):
+    """The server scores records without building frames and writes its own JSON: the same text as MLflow's
+    predictions_to_json of the artifact's predict."""
+    from io import StringIO
+
+    from mlflow.pyfunc.scoring_server import predictions_to_json
+    from mlflow.utils.proto_json_utils import NumpyEncoder
+
+    from models.artifact import LeadScoreModel
+    from models.scorer import score_records
+    from pipelines.serve import predictions_json
+
+    model = LeadScoreModel()
+    model.scorer = champion
+    rows = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}, {**LEAD, "lead_id": "L-3"}]
+    params = {"as_of": "2026-10-01", "reasons": reasons}
+    scores = model.predict(None, pd.DataFrame(rows), params=params)
+    expected = StringIO()
+    predictions_to_json(scores, expected)
+    records = score_records(model.score_columns(rows, params))
+    assert json.dumps({"predictions": records}, cls=NumpyEncoder) == expected.getvalue()
+    assert predictions_json(scores) == expected.getvalue()
+
+
+def test_serve_without_a_model_exits_3_with_a_sentence(mlflow_store):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", "models:/leadscore@champion", "--port", "0"])
+    assert result.exit_code == 3, result.output
+    assert "no model at models:/leadscore@champion" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["serve", "--set", "serving.max_body_bytes=0"])
+    assert result.exit_code == 3 and "max_body_bytes" in result.output
+
+
+def test_a_flat_export_example_holds_no_row_of_the_export():
+    from pipelines.tracking import example_export_rows
+
+    export = pd.DataFrame(
+        {
+            "Lead Number": np.arange(100, 160),
+            "Prospect Email": [f"person{i}@corp{i}.com" for i in range(60)],
+            "Lead Source": ["Google"] * 40 + ["Referral"] * 20,
+            "TotalVisits": np.arange(60, dtype=float),
+            "Converted": np.arange(60) % 2,
+        }
+    )
+    columns = ["Lead Number", "Prospect Email", "Lead Source", "TotalVisits"]
+    example = example_export_rows(export, columns, "Lead Number")
+    assert example["Lead Number"].tolist() == [1.0, 2.0]  # made up, typed as the export's ids
+    assert example["Prospect Email"].tolist()[0] == "example"  # no value shared by 10 rows: none shown
+    assert example["Lead Source"].tolist()[0] == "Google"  # a category shared by many rows
+    assert example["TotalVisits"].tolist()[0] == pytest.approx(29.5)  # the median, not a row's value
+    assert example.iloc[1].drop("Lead Number").isna().all()
+
+
+def test_dataframe_split_and_records_give_the_same_answer(champion):
+    from models.artifact import LeadScoreModel
+    from pipelines.serve import answer
+
+    class Served:  # what the server holds: the pyfunc model, unwrapped to ours
+        def __init__(self, python_model):
+            self.python_model = python_model
+
+        def unwrap_python_model(self):
+            return self.python_model
+
+    model = LeadScoreModel()
+    model.scorer = champion
+    records = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}]
+    columns = list(LEAD)
+    split = {"columns": columns, "data": [[row.get(c) for c in columns] for row in records]}
+    by_records = answer(
+        Served(model),
+        json.dumps({"dataframe_records": records, "params": ON_TIME}).encode(),
+        "application/json",
+    )
+    by_split = answer(
+        Served(model), json.dumps({"dataframe_split": split, "params": ON_TIME}).encode(), "application/json"
+    )
+    assert by_records[0] == 200 and by_records == by_split
+    short = {"columns": columns, "data": [[1, 2]]}
+    status, text = answer(Served(model), json.dumps({"dataframe_split": short}).encode(), "application/json")
+    assert status == 400 and "row 0" in json.loads(text)["message"]
