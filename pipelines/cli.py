@@ -242,15 +242,17 @@ def train(
 
     if source_spec:
         from pipelines.settings import load_source_spec
+        from pipelines.spec import read_training_export
         from pipelines.summary import print_training_summary
         from pipelines.train import run_train_flat
 
         with expected_failures():
             cfg = _config(config, set_)
             spec = load_source_spec(source_spec)
-            result = run_train_flat(
-                read_frame(Path(input_dir)), spec, cfg, force_reason=force, source=input_dir
-            )
+            rows, notes = read_training_export(Path(input_dir), spec)
+            for note in notes:
+                console.print(f"note: {note}")
+            result = run_train_flat(rows, spec, cfg, force_reason=force, source=input_dir)
         print_training_summary(result)
         raise typer.Exit(gate_exit_code(result.decision))
     with expected_failures():
@@ -347,7 +349,10 @@ def score(
             written = [f"{output}", f"{quarantine_path_for(Path(output))}"]
         else:
             if flat:
-                result = run_score_flat(scorer, read_frame(Path(input_dir)), when, None, reasons)
+                from pipelines.spec import read_spec_export
+
+                rows = read_spec_export(Path(input_dir), scorer.spec)  # its delimiter and encoding
+                result = run_score_flat(scorer, rows, when, None, reasons)
             else:
                 tables = _read_input(
                     input_dir, input_table, query, required=("accounts", "leads", "activities")
