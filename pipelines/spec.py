@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from features.contracts import ContractError
 from features.flat import SourceSpec, closed_rows, did_you_mean, label_outcomes, undeclared_columns
-from features.spec_check import SpecReport, check_spec
+from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.io import InputError, atomic_path, format_of
 from pipelines.settings import ConfigError, load_source_spec
@@ -107,7 +107,8 @@ def read_training_export(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, li
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         columns = [str(c) for c in frame.columns]
-        hints = ", ".join(f"{c!r}{did_you_mean(c, columns)}" for c in missing)
+        roles = spec_roles(spec)
+        hints = ", ".join(f"{c!r} ({roles[c]}){did_you_mean(c, columns)}" for c in missing)
         raise ContractError(
             f"{path}: the export lacks columns the spec {spec.name!r} needs: {hints}; fix the spec or the "
             "export (leadscore spec check lists every difference)"

@@ -28,11 +28,11 @@ def _base(n: int, seed: int) -> tuple[np.random.Generator, pd.DataFrame, np.ndar
     sessions = np.maximum(1, np.round(pageviews / rng.uniform(1.5, 4, n))).astype(int)
     forms = rng.poisson(0.6, n)
     logit = (
-        -1.6
-        + 0.55 * np.log1p(pageviews)
-        + 0.6 * forms
-        + np.array([INDUSTRY_EFFECT.get(i, 0.0) for i in industry])
-        + 0.25 * (np.log(employees) - 4.5)
+        -3.0
+        + 1.1 * np.log1p(pageviews)
+        + 0.9 * forms
+        + 1.5 * np.array([INDUSTRY_EFFECT.get(i, 0.0) for i in industry])
+        + 0.4 * (np.log(employees) - 4.5)
     )
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     is_open = rng.random(n) < 0.25
