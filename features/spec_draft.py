@@ -96,7 +96,9 @@ def draft_spec(
     label_column = label if label is not None else guess_label(frame, rules)
     if label_column not in frame.columns:
         hint = did_you_mean(label_column, [str(c) for c in frame.columns])
-        raise DraftError(f"{source} has no column {label_column!r}{hint}; pass --label with one of its columns")
+        raise DraftError(
+            f"{source} has no column {label_column!r}{hint}; pass --label with one of its columns"
+        )
     id_column = guess_id(frame, rules, exclude=label_column, source=source)
     draft.spec |= {"id_column": id_column, "label_column": label_column}
     draft.notes["id_column"] = f"unique in all {len(frame):,} rows, id-like name"
@@ -345,19 +347,31 @@ def column_role(
     if filled == 0:
         return "drop", "", "Never filled in: no information."
     if distinct == 1:
-        return "drop", "", f"Constant {_plain(values.dropna().iloc[0])!r} in every filled row: no information."
+        return (
+            "drop",
+            "",
+            f"Constant {_plain(values.dropna().iloc[0])!r} in every filled row: no information.",
+        )
     if audit is not None and audit["flagged"]:
         return "leaky", "", f"Leak audit: {audit['explanation']}"
     leak_word = has_word(column, rules.leaky_words)
     if leak_word:
-        return "leaky", "", (
-            f"Its name ({leak_word!r}) says it is written by sales or the CRM after the lead came in; "
-            "move it to fit_columns only if it is known when the lead arrives."
+        return (
+            "leaky",
+            "",
+            (
+                f"Its name ({leak_word!r}) says it is written by sales or the CRM after the lead came in; "
+                "move it to fit_columns only if it is known when the lead arrives."
+            ),
         )
     if str(column) in dates:
         return "drop", "", "A date other than the creation date: not a feature as it is."
     if name_words(column) in {name_words(w) for w in rules.contact_words}:
-        return "drop", "", "A contact detail or record-keeping field: not a property that predicts conversion."
+        return (
+            "drop",
+            "",
+            "A contact detail or record-keeping field: not a property that predicts conversion.",
+        )
     numeric = numeric_values(values, rules)
     if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
         return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
@@ -421,12 +435,27 @@ def render_spec(draft: Draft) -> str:
     """The draft as YAML text with its comments (valid for yaml.safe_load + SourceSpec.model_validate)."""
     lines = [f"# {line}" for line in draft.header]
     if draft.questions:
-        lines += ["#", "# QUESTIONS the draft could not decide (answer them, then run `leadscore spec check`):"]
+        lines += [
+            "#",
+            "# QUESTIONS the draft could not decide (answer them, then run `leadscore spec check`):",
+        ]
         lines += [f"#  - {q}" for q in draft.questions]
     lines.append("")
     spec = draft.spec
-    for key in ("name", "description", "delimiter", "encoding", "id_column", "label_column", "positive_labels",
-                "negative_labels", "open_labels", "timestamp_column", "date_format", "missing_values"):
+    for key in (
+        "name",
+        "description",
+        "delimiter",
+        "encoding",
+        "id_column",
+        "label_column",
+        "positive_labels",
+        "negative_labels",
+        "open_labels",
+        "timestamp_column",
+        "date_format",
+        "missing_values",
+    ):
         if key in spec:
             lines.append(_line(f"{key}: {_scalar(spec[key])}", draft.notes.get(key)))
     lines.append("")

@@ -327,7 +327,6 @@ def score(
 
     from models.flat_scorer import FlatScorer
     from pipelines.db import is_database_url
-    from pipelines.io import read_frame
     from pipelines.score import quarantine_path_for, run_score, run_score_flat, top_leads
     from pipelines.sources import write_score_output
     from pipelines.stream import run_score_streaming
@@ -348,7 +347,7 @@ def score(
             )
             written = [f"{output}", f"{quarantine_path_for(Path(output))}"]
         else:
-            if flat:
+            if isinstance(scorer, FlatScorer):  # narrowed for the spec
                 from pipelines.spec import read_spec_export
 
                 rows = read_spec_export(Path(input_dir), scorer.spec)  # its delimiter and encoding
@@ -562,12 +561,16 @@ app.add_typer(spec_app)
 
 @spec_app.command("draft")
 def spec_draft(
-    input_path: Annotated[Path, typer.Option("--input", help="The export: a CSV (any delimiter) or Parquet file.")],
+    input_path: Annotated[
+        Path, typer.Option("--input", help="The export: a CSV (any delimiter) or Parquet file.")
+    ],
     out: Annotated[Path, typer.Option(help="Where to write the drafted spec (YAML with comments).")],
     label: Annotated[
         str | None, typer.Option(help="The outcome column (default: guessed, e.g. Converted, Lead Status).")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="The spec's name (default: the --out file's stem).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The spec's name (default: the --out file's stem).")
+    ] = None,
     rules: Annotated[
         Path | None, typer.Option(help="Drafting rules YAML (default: pipelines/defaults/spec_draft.yaml).")
     ] = None,
@@ -586,7 +589,9 @@ def spec_draft(
     from pipelines.spec import run_spec_draft
 
     with expected_failures():
-        result = run_spec_draft(input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite)
+        result = run_spec_draft(
+            input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite
+        )
     spec = result.draft.spec
     console.print(
         f"wrote {result.path}: id {spec['id_column']!r}, label {spec['label_column']!r} "
@@ -603,7 +608,9 @@ def spec_draft(
             "questions, then run leadscore spec check"
         )
         raise typer.Exit(exit_codes.BAD_INPUT)
-    console.print(f"next: review it, then leadscore spec check --input {input_path} --source-spec {result.path}")
+    console.print(
+        f"next: review it, then leadscore spec check --input {input_path} --source-spec {result.path}"
+    )
 
 
 @spec_app.command("check")

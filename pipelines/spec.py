@@ -122,7 +122,9 @@ def read_training_export(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, li
         )
     closed, n_open = closed_rows(frame, spec)
     if n_open:
-        notes.append(f"{n_open:,} open rows (open_labels) left out of training; they are scored, not learned from")
+        notes.append(
+            f"{n_open:,} open rows (open_labels) left out of training; they are scored, not learned from"
+        )
     return closed, notes
 
 

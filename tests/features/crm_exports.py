@@ -68,8 +68,13 @@ def hubspot_contacts_export(n: int = 400, seed: int = 0) -> pd.DataFrame:
     )
     became_customer = (created + pd.to_timedelta(rng.integers(5, 90, n), unit="D")).where(outcome == "won")
     last_activity = created + pd.to_timedelta(rng.integers(0, 120 * 24, n), unit="h")
-    hubspot_score = np.clip(a["pageviews"] * 2 + np.where(outcome == "won", 40, 0) + rng.integers(0, 20, n), 0, 100)
-    email = [f"{f.lower()}.{last.lower()}{i}@example.com" for i, (f, last) in enumerate(zip(a["first"], a["last"]))]
+    hubspot_score = np.clip(
+        a["pageviews"] * 2 + np.where(outcome == "won", 40, 0) + rng.integers(0, 20, n), 0, 100
+    )
+    email = [
+        f"{f.lower()}.{last.lower()}{i}@example.com"
+        for i, (f, last) in enumerate(zip(a["first"], a["last"], strict=True))
+    ]
     return pd.DataFrame(
         {
             "Record ID": 5001 + np.arange(n) * 7,
@@ -82,8 +87,18 @@ def hubspot_contacts_export(n: int = 400, seed: int = 0) -> pd.DataFrame:
             "Lifecycle Stage": stage,
             "Lead Status": status,
             "Contact owner": rng.choice(["Sam Lee", "Ria Patel", "Tom Ford"], n),
-            "Original Source": rng.choice(["Organic Search", "Paid Search", "Direct Traffic", "Referrals",
-                                           "Social Media", "Email Marketing", "Offline Sources"], n),
+            "Original Source": rng.choice(
+                [
+                    "Organic Search",
+                    "Paid Search",
+                    "Direct Traffic",
+                    "Referrals",
+                    "Social Media",
+                    "Email Marketing",
+                    "Offline Sources",
+                ],
+                n,
+            ),
             "Industry": a["industry"],
             "Number of Employees": a["employees"],
             "Annual Revenue": a["revenue"],
@@ -121,7 +136,9 @@ def salesforce_leads_report(n: int = 400, seed: int = 1) -> pd.DataFrame:
             "Company / Account": [f"Acct {i}" for i in rng.permutation(n)],
             "Email": [f"lead{i}@example.org" for i in range(n)],
             "Phone": [f"(555) 010-{i:04d}" for i in range(n)],
-            "Lead Source": rng.choice(["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"], n),
+            "Lead Source": rng.choice(
+                ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"], n
+            ),
             "Lead Status": status,
             "Converted": (outcome == "won").astype(int),
             "Rating": rating,

@@ -185,7 +185,10 @@ def test_check_names_a_renamed_column_with_did_you_mean_and_lists_undeclared(tmp
     frame["Custom Field"] = 1
     report = check_spec(frame, shipped("hubspot_contacts"))
     assert not report.ok
-    assert report.missing == {"Job Title": "fit_columns"} and "did you mean 'job title'" in report.hints["Job Title"]
+    assert (
+        report.missing == {"Job Title": "fit_columns"}
+        and "did you mean 'job title'" in report.hints["Job Title"]
+    )
     assert report.undeclared == ["job title", "Custom Field"]
 
 
@@ -200,4 +203,6 @@ def test_check_lists_label_values_outside_the_lists(tmp_path):
 def test_missing_feature_columns_get_a_did_you_mean():
     spec = SourceSpec.model_validate(_small_spec())
     with pytest.raises(ContractError, match="'Seats' \\(did you mean 'seats'\\?\\)"):
-        build_flat_features(pd.DataFrame({"id": [1], "won": ["yes"], "Plan": ["a"], "Visits": [1], "seats": 1}), spec)
+        build_flat_features(
+            pd.DataFrame({"id": [1], "won": ["yes"], "Plan": ["a"], "Visits": [1], "seats": 1}), spec
+        )

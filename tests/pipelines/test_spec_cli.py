@@ -55,7 +55,9 @@ def test_delimiter_and_encoding_are_detected_written_and_honoured(tmp_path):
     result = runner.invoke(app, ["spec", "check", "--input", str(export), "--source-spec", str(spec_path)])
     assert result.exit_code == 0, result.output
     # The shipped spec says comma and utf-8: the same file is refused with the setting to change.
-    result = runner.invoke(app, ["spec", "check", "--input", str(export), "--source-spec", "salesforce_leads"])
+    result = runner.invoke(
+        app, ["spec", "check", "--input", str(export), "--source-spec", "salesforce_leads"]
+    )
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "encoding in the source spec" in flat(result.output) or "delimiter" in flat(result.output)
 
@@ -63,7 +65,9 @@ def test_delimiter_and_encoding_are_detected_written_and_honoured(tmp_path):
 def test_check_flags_a_renamed_column_with_did_you_mean(tmp_path):
     frame = hubspot_contacts_export().rename(columns={"Number of Pageviews": "Number of Page Views"})
     export = write(frame, tmp_path / "contacts.csv")
-    result = runner.invoke(app, ["spec", "check", "--input", str(export), "--source-spec", "hubspot_contacts"])
+    result = runner.invoke(
+        app, ["spec", "check", "--input", str(export), "--source-spec", "hubspot_contacts"]
+    )
     assert result.exit_code == exit_codes.BAD_INPUT
     text = flat(result.output)
     assert "'Number of Pageviews' (intent_columns) (did you mean 'Number of Page Views'?)" in text
@@ -116,7 +120,17 @@ def test_draft_refuses_an_empty_export(case, tmp_path):
 def test_draft_with_a_label_the_export_lacks(tmp_path):
     export = write(hubspot_contacts_export(n=60), tmp_path / "c.csv")
     result = runner.invoke(
-        app, ["spec", "draft", "--input", str(export), "--label", "Lifecycle stage ", "--out", str(tmp_path / "s.yaml")]
+        app,
+        [
+            "spec",
+            "draft",
+            "--input",
+            str(export),
+            "--label",
+            "Lifecycle stage ",
+            "--out",
+            str(tmp_path / "s.yaml"),
+        ],
     )
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "did you mean 'Lifecycle Stage'?" in flat(result.output)
@@ -128,7 +142,9 @@ def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
 
     export = write(hubspot_contacts_export(n=800), tmp_path / "contacts.csv")
     spec_path = tmp_path / "contacts.yaml"
-    assert runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)]).exit_code == 0
+    )
     spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
     rows, notes = read_training_export(export, spec)
     assert notes == ["187 open rows (open_labels) left out of training; they are scored, not learned from"]
