@@ -373,6 +373,8 @@ def column_role(
             "A contact detail or record-keeping field: not a property that predicts conversion.",
         )
     numeric = numeric_values(values, rules)
+    if numeric is not None and _row_number(numeric, filled, len(values)):
+        return "drop", "", "A row number: whole numbers, unique and in order in every row."
     if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
         return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
     if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:
@@ -397,6 +399,13 @@ def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
             "during follow-up, move it to leaky_columns"
         )
     return text
+
+
+def _row_number(numbers: pd.Series, filled: int, rows: int) -> bool:
+    if filled < rows or not numbers.is_unique:
+        return False
+    whole = bool((numbers % 1 == 0).all())
+    return whole and (numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing)
 
 
 def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:

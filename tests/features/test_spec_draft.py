@@ -68,7 +68,9 @@ def test_every_column_gets_exactly_one_role_and_reasons_are_given(tmp_path):
 def test_x_education_draft_finds_id_label_leaks_and_constants():
     frame = x_education_fixture(200)
     frame["Magazine"] = "No"
+    frame.insert(0, "Unnamed: 0", range(200))  # a CSV written with its index
     spec, _ = drafted(frame)
+    assert "row number" in spec.drop_columns["Unnamed: 0"]
     assert (spec.id_column, spec.label_column) == ("Prospect ID", "Converted")
     assert spec.positive_labels == (1,) and spec.negative_labels == (0,) and spec.open_labels == ()
     assert "Constant" in spec.drop_columns["Magazine"]
