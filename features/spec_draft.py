@@ -101,7 +101,11 @@ def draft_spec(
         )
     id_column = guess_id(frame, rules, exclude=label_column, source=source)
     draft.spec |= {"id_column": id_column, "label_column": label_column}
-    draft.notes["id_column"] = f"unique in all {len(frame):,} rows, id-like name"
+    draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
+        ", id-like name"
+        if is_id_name(id_column, rules)
+        else ": QUESTION: its name is not id-like, is it the record id?"
+    )
     draft.notes["label_column"] = "given with --label" if label else "guessed from its name and values"
     outcome = _add_labels(draft, frame[label_column], rules)
 
@@ -162,16 +166,19 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
 
 
 def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
-    """The first column with an id-like name whose values are filled in and unique in every row."""
-    for column in frame.columns:
-        values = frame[column]
-        if column == exclude or not is_id_name(column, rules):
-            continue
-        if values.notna().all() and values.is_unique:
+    """The first column with an id-like name whose values are filled in and unique in every row; else the
+    first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
+    unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
+    for column in unique:
+        if is_id_name(column, rules):
+            return str(column)
+    for column in unique:
+        text = frame[column].astype("str")
+        if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
             return str(column)
     raise DraftError(
-        f"no column of {source} with an id-like name ({', '.join(rules.id_words)}) is filled in and unique "
-        "in every row; add one (a record id) to the export"
+        f"no column of {source} is filled in and unique in every row, so none can be the lead id; add the "
+        "record id to the export"
     )
 
 

@@ -120,11 +120,36 @@ def test_an_ambiguous_creation_date_is_a_question():
     assert "QUESTION: its dates could be read as" in text
 
 
+def test_a_dynamics_like_export_with_unseen_names():
+    n = 80
+    frame = pd.DataFrame(
+        {
+            "(Do Not Modify) Lead": [f"{i:08x}-77aa-ef11-8e4f-000d3a5b1c2d" for i in range(n)],
+            "Topic": [f"Interested in plan {i}" for i in range(n)],
+            "Status": ["Open", "Qualified", "Disqualified", "Qualified"] * (n // 4),
+            "Created On": [f"2025-{m:02d}-1{d} 09:30" for m, d in zip(range(1, 9), range(8), strict=True)]
+            * (n // 8),
+            "Lead Source": ["Web", "Partner", "Trade Show", "Web", "Partner"] * (n // 5),
+            "Email": [f"p{i}@example.com" for i in range(n)],
+        }
+    )
+    spec, text = drafted(frame)
+    assert spec.id_column == "(Do Not Modify) Lead" and "QUESTION: its name is not id-like" in text
+    assert (spec.label_column, spec.timestamp_column) == ("Status", "Created On")
+    assert (spec.positive_labels, spec.negative_labels, spec.open_labels) == (
+        ("Qualified",),
+        ("Disqualified",),
+        ("Open",),
+    )
+    assert "Free text" in spec.drop_columns["Topic"] and "Email" in spec.drop_columns
+    assert spec.fit_columns == {"Lead Source": "categorical"}
+
+
 def test_no_label_or_no_id_is_refused_with_the_fix():
     with pytest.raises(DraftError, match="--label"):
         drafted(pd.DataFrame({"Lead ID": [1, 2], "Plan": ["a", "b"]}))
     with pytest.raises(DraftError, match="unique in every row"):
-        drafted(pd.DataFrame({"Lead ID": [1, 1], "Converted": [1, 0], "Plan": ["a", "b"]}))
+        drafted(pd.DataFrame({"Lead ID": [1, 1], "Converted": [1, 0], "Plan": ["a", "a"]}))
     with pytest.raises(DraftError, match="no rows"):
         drafted(pd.DataFrame({"Lead ID": [], "Converted": []}))
 
