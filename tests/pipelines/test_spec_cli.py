@@ -117,6 +117,17 @@ def test_draft_refuses_an_empty_export(case, tmp_path):
     assert not (tmp_path / "s.yaml").exists()
 
 
+def test_draft_with_broken_rules_exits_3(tmp_path):
+    export = write(hubspot_contacts_export(n=60), tmp_path / "c.csv")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("label_names: [converted]\n")
+    result = runner.invoke(
+        app,
+        ["spec", "draft", "--input", str(export), "--out", str(tmp_path / "s.yaml"), "--rules", str(rules)],
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT and "invalid spec-draft rules" in flat(result.output)
+
+
 def test_draft_with_a_label_the_export_lacks(tmp_path):
     export = write(hubspot_contacts_export(n=60), tmp_path / "c.csv")
     result = runner.invoke(
@@ -146,8 +157,12 @@ def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
         runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)]).exit_code == 0
     )
     spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    write(hubspot_contacts_export(n=800).assign(**{"Custom Field": 1}), export)  # a column added since
     rows, notes = read_training_export(export, spec)
-    assert notes == ["187 open rows (open_labels) left out of training; they are scored, not learned from"]
+    assert notes == [
+        "1 export columns are not in the spec and are not used: 'Custom Field'",
+        "187 open rows (open_labels) left out of training; they are scored, not learned from",
+    ]
     assert len(rows) == 800 - 187 and not rows["Lifecycle Stage"].isin(spec.open_labels).any()
     result = run_train_flat(rows, spec, fast_config, register=False)
     used = set(result.scorer.model.feature_names)
