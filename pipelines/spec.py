@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from features.contracts import ContractError
-from features.flat import SourceSpec, closed_rows, did_you_mean, label_outcomes, undeclared_columns
+from features.flat import SourceSpec, closed_rows, did_you_mean, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.io import InputError, atomic_path, format_of
@@ -179,10 +179,6 @@ def run_spec_check(input_path: Path, spec_path: str) -> tuple[SourceSpec, SpecRe
     """Compare an export with a spec (file or shipped name)."""
     spec = load_source_spec(spec_path)
     return spec, check_spec(read_spec_export(input_path, spec), spec)
-
-
-def outcome_counts(frame: pd.DataFrame, spec: SourceSpec) -> dict[str, int]:
-    return {k: int(n) for k, n in label_outcomes(frame, spec).value_counts().items()}
 
 
 def _existing(path: Path) -> Path:
