@@ -3,12 +3,15 @@
 A SourceSpec says which column is the id, which the label, which columns describe who the lead is
 (fit: categorical or numeric), which what they did (intent: numeric), which must never reach a model
 (leaky: filled in after the outcome was known) and which to drop for other reasons. Column names in the
-spec are the export's own; `renames` gives the names the features get. Pipelines read the YAML and
+spec are the export's own; `renames` gives the names the features get. The label's values are won
+(positive_labels), lost (negative_labels) or still open (open_labels); a spec without negative_labels reads
+every value that is not won (nor open) as lost, as specs did before the lists existed. Pipelines read the YAML and
 call SourceSpec.model_validate on the dict; nothing here touches disk.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 import pandas as pd
@@ -30,6 +33,10 @@ class SourceSpec(BaseModel):
     id_column: str = Field(min_length=1)
     label_column: str = Field(min_length=1)
     positive_labels: tuple[str | int | float | bool, ...] = Field(min_length=1)
+    negative_labels: tuple[str | int | float | bool, ...] = ()  # lost; empty: every other value is lost
+    open_labels: tuple[str | int | float | bool, ...] = ()  # still undecided: never trained on as lost
+    delimiter: str = Field(default=",", min_length=1, max_length=1)  # of a CSV export
+    encoding: str = "utf-8"  # of a CSV export, e.g. "cp1252"
     timestamp_column: str | None = None
     date_format: str | None = None  # how timestamp_column is written when not ISO 8601, e.g. "%d/%m/%Y %H:%M"
     fit_columns: dict[str, ColumnKind] = Field(default_factory=dict)
@@ -48,6 +55,15 @@ class SourceSpec(BaseModel):
     def _consistent(self) -> SourceSpec:
         if not self.fit_columns and not self.intent_columns:
             raise ValueError(f"source {self.name!r}: no fit or intent columns, nothing to model")
+        lists = {"positive_labels": self.positive_labels, "negative_labels": self.negative_labels}
+        lists["open_labels"] = self.open_labels
+        listed: dict[str, str] = {}
+        for role, values in lists.items():
+            for value in values:
+                text = _label_text(value)
+                if text in listed:
+                    raise ValueError(f"source {self.name!r}: label {value!r} is in {listed[text]} and {role}")
+                listed[text] = role
         roles = {
             "id_column": [self.id_column],
             "label_column": [self.label_column],
@@ -119,7 +135,11 @@ def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataF
         required.append(spec.timestamp_column)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ValueError(f"source {spec.name!r}: the export lacks columns {missing}")
+        hints = [f"{c!r}{did_you_mean(c, list(frame.columns))}" for c in missing]
+        raise ContractError(
+            f"source {spec.name!r}: the export lacks the spec's columns {', '.join(hints)}; "
+            "fix the names in the spec (leadscore spec check lists them all)"
+        )
     frame = frame.reset_index(drop=True)
     columns: dict[str, pd.Series] = {spec.feature_name(spec.id_column): frame[spec.id_column].astype("str")}
     if spec.timestamp_column:
@@ -151,13 +171,67 @@ def flat_timestamps(values: pd.Series, spec: SourceSpec) -> pd.Series:
 
 
 def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
-    """1 where the label column holds one of the positive values (compared as text), else 0."""
+    """1 where the label column holds a won value, 0 where lost (compared as text); open rows are <NA>.
+
+    Int64 when some rows are open (train on `closed_rows` only), else int64. A value in none of the lists of
+    a spec that names its lost values, or a missing label, raises ContractError: never relabelled silently.
+    """
+    outcome = label_outcomes(frame, spec)
+    unknown = outcome == "unknown"
+    if unknown.any():
+        raise ContractError(unexpected_labels_sentence(spec, frame[spec.label_column][unknown.to_numpy()]))
+    if (outcome == "missing").any():
+        raise ContractError(
+            f"source {spec.name!r}: {int((outcome == 'missing').sum())} rows have no {spec.label_column!r}; "
+            "fill it in or leave those rows out of the export"
+        )
+    label = (outcome == "won").astype("int64").rename(spec.label_column)
+    if (outcome == "open").any():
+        return label.astype("Int64").mask(outcome == "open")
+    return label
+
+
+def label_outcomes(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
+    """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
-    if raw.isna().any():
-        raise ValueError(f"source {spec.name!r}: {int(raw.isna().sum())} rows have no {spec.label_column!r}")
-    positive = {_label_text(v) for v in spec.positive_labels}
     text = raw.map(_label_text)
-    return text.isin(positive).astype("int64").rename(spec.label_column)
+    won = text.isin({_label_text(v) for v in spec.positive_labels})
+    is_open = text.isin({_label_text(v) for v in getattr(spec, "open_labels", ())})
+    negatives = getattr(spec, "negative_labels", ())
+    lost = text.isin({_label_text(v) for v in negatives}) if negatives else ~(won | is_open)
+    outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
+    outcome[lost.to_numpy()] = "lost"
+    outcome[is_open.to_numpy()] = "open"
+    outcome[won.to_numpy()] = "won"
+    outcome[raw.isna().to_numpy()] = "missing"
+    return outcome
+
+
+def closed_rows(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataFrame, int]:
+    """The rows whose label is won or lost (the only ones to train on), and how many open rows were left."""
+    outcome = label_outcomes(frame, spec).to_numpy()
+    is_open = outcome == "open"
+    return frame.loc[~is_open], int(is_open.sum())
+
+
+def unexpected_labels_sentence(spec: SourceSpec, values: pd.Series) -> str:
+    counts = values.map(_label_text).value_counts()
+    shown = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(5).items())
+    return (
+        f"source {spec.name!r}: label column {spec.label_column!r} holds values that are not in "
+        f"positive_labels, negative_labels or open_labels: {shown}; add each one to the list it belongs to"
+    )
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """' (did you mean 'X'?)' for the closest candidate, compared without case, blanks and punctuation."""
+    keyed = {_name_key(c): c for c in candidates}
+    close = difflib.get_close_matches(_name_key(name), list(keyed), n=1, cutoff=0.75)
+    return f" (did you mean {keyed[close[0]]!r}?)" if close else ""
+
+
+def _name_key(name: object) -> str:
+    return "".join(ch for ch in str(name).casefold() if ch.isalnum())
 
 
 def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd.Series:

@@ -289,15 +289,17 @@ def train(
 
     if source_spec:
         from pipelines.settings import load_source_spec
+        from pipelines.spec import read_training_export
         from pipelines.summary import print_training_summary
         from pipelines.train import run_train_flat
 
         with expected_failures():
             cfg = _config(config, set_)
             spec = load_source_spec(source_spec)
-            result = run_train_flat(
-                read_frame(Path(input_dir)), spec, cfg, force_reason=force, source=input_dir
-            )
+            rows, notes = read_training_export(Path(input_dir), spec)
+            for note in notes:
+                console.print(f"note: {note}")
+            result = run_train_flat(rows, spec, cfg, force_reason=force, source=input_dir)
         print_training_summary(result)
         raise typer.Exit(gate_exit_code(result.decision))
     with expected_failures():
@@ -499,7 +501,6 @@ def score(
     """
     from models.flat_scorer import FlatScorer
     from pipelines.db import is_database_url
-    from pipelines.io import read_frame
     from pipelines.score import (
         check_scoreable,
         manifest_path_for,
@@ -528,8 +529,10 @@ def score(
             )
             written = [output, f"{quarantine_path_for(Path(output))}", f"{manifest_path_for(Path(output))}"]
         else:
-            if flat:
-                rows = read_frame(Path(input_dir))
+            if isinstance(scorer, FlatScorer):  # narrowed for the spec
+                from pipelines.spec import read_spec_export
+
+                rows = read_spec_export(Path(input_dir), scorer.spec)  # its delimiter and encoding
                 result = run_score_flat(scorer, rows, when, None, reasons)
                 fingerprint = tables_fingerprint({"rows": rows})
             else:
@@ -736,6 +739,108 @@ def demo(
     from pipelines.demo import run_demo
 
     run_demo(out, GeneratorConfig(accounts=accounts, months=months, seed=seed, dirty_rows=5))
+
+
+spec_app = typer.Typer(
+    name="spec",
+    help=(
+        "Draft and check the source spec of a flat lead export (one row per lead, e.g. a HubSpot or Salesforce "
+        "CSV export).\n\n"
+        "Examples:\n\n"
+        "  leadscore spec draft --input contacts.csv --out specs/contacts.yaml\n\n"
+        "  leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml\n\n"
+        f"{EXIT_CODES_HELP}"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(spec_app)
+
+
+@spec_app.command("draft")
+def spec_draft(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="The export: a CSV (any delimiter) or Parquet file.")
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the drafted spec (YAML with comments).")],
+    label: Annotated[
+        str | None, typer.Option(help="The outcome column (default: guessed, e.g. Converted, Lead Status).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The spec's name (default: the --out file's stem).")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="Drafting rules YAML (default: pipelines/defaults/spec_draft.yaml).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+) -> None:
+    """Draft a source spec from an export: delimiter and encoding, the id, the label with its won / lost / open
+    values, the creation date, and a role for every column (fit, intent, leaky, drop) with its reason; the leak
+    audit marks suspects leaky with its evidence. What it cannot decide is left as a QUESTION comment.
+
+    Examples:
+
+      leadscore spec draft --input contacts.csv --out specs/contacts.yaml
+
+      leadscore spec draft --input leads_report.csv --label "Lead Status" --out specs/salesforce.yaml
+    """
+    from pipelines.spec import run_spec_draft
+
+    with expected_failures():
+        result = run_spec_draft(
+            input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite
+        )
+    spec = result.draft.spec
+    console.print(
+        f"wrote {result.path}: id {spec['id_column']!r}, label {spec['label_column']!r} "
+        f"({result.draft.notes['positive_labels']}; {result.draft.notes['negative_labels']}; "
+        f"{result.draft.notes['open_labels']}), time {spec['timestamp_column']!r}, "
+        f"{len(spec['fit_columns'])} fit, {len(spec['intent_columns'])} intent, "
+        f"{len(spec['leaky_columns'])} leaky, {len(spec['drop_columns'])} dropped columns"
+    )
+    for question in result.draft.questions:
+        console.print(f"QUESTION: {question}")
+    if result.valid_error:
+        console.print(
+            f"[red]error:[/red] {result.path} is not a valid spec yet ({result.valid_error}); answer its "
+            "questions, then run leadscore spec check"
+        )
+        raise typer.Exit(exit_codes.BAD_INPUT)
+    console.print(
+        f"next: review it, then leadscore spec check --input {input_path} --source-spec {result.path}"
+    )
+
+
+@spec_app.command("check")
+def spec_check(
+    input_path: Annotated[Path, typer.Option("--input", help="The export: a CSV or Parquet file.")],
+    source_spec: Annotated[str, typer.Option(help="The spec: a YAML file or a shipped name (x_education).")],
+) -> None:
+    """Check a spec against an export: spec columns missing from the export (with a did-you-mean), export
+    columns the spec gives no role, label values in none of won / lost / open. Exit 3 when anything is wrong.
+
+    Example: leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml
+    """
+    from pipelines.spec import run_spec_check
+
+    with expected_failures():
+        spec, report = run_spec_check(input_path, source_spec)
+    for warning in report.warnings:
+        console.print(f"warning: {warning}")
+    if not report.ok:
+        for problem in report.problems:
+            console.print(f"- {problem}")
+        console.print(
+            f"[red]error:[/red] the spec {source_spec} does not fit {input_path} ({len(report.problems)} "
+            "problems above); fix the spec or the export and check again"
+        )
+        raise typer.Exit(exit_codes.BAD_INPUT)
+    counts = ", ".join(f"{n:,} {k}" for k, n in report.outcomes.items())
+    console.print(
+        f"ok: {source_spec} fits {input_path}: {report.rows:,} rows; label {spec.label_column!r}: {counts}; "
+        f"{len(spec.fit_columns)} fit, {len(spec.intent_columns)} intent, {len(spec.leaky_columns)} leaky, "
+        f"{len(spec.drop_columns)} dropped columns"
+    )
 
 
 def main() -> None:

@@ -1,0 +1,105 @@
+"""Does a source spec fit an export? Missing columns (with a did-you-mean), undeclared columns, label values.
+
+Pure: a frame and a SourceSpec in, a SpecReport out. `pipelines/spec.py` reads the files and prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.dates import DateFormatError, parse_timestamps
+from features.flat import SourceSpec, did_you_mean, label_outcomes
+
+
+@dataclass
+class SpecReport:
+    """What `spec check` found; `problems` are sentences that make the check fail, `warnings` do not."""
+
+    rows: int
+    missing: dict[str, str] = field(default_factory=dict)  # spec column -> its role
+    hints: dict[str, str] = field(default_factory=dict)  # spec column -> " (did you mean 'X'?)" or ""
+    undeclared: list[str] = field(default_factory=list)
+    unexpected_labels: dict[str, int] = field(default_factory=dict)  # label value -> rows
+    outcomes: dict[str, int] = field(default_factory=dict)  # won / lost / open / missing -> rows
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def spec_roles(spec: SourceSpec) -> dict[str, str]:
+    """Every column the spec names, with its role."""
+    roles = {spec.id_column: "id_column", spec.label_column: "label_column"}
+    if spec.timestamp_column:
+        roles[spec.timestamp_column] = "timestamp_column"
+    roles |= {c: "fit_columns" for c in spec.fit_columns}
+    roles |= {c: "intent_columns" for c in spec.intent_columns}
+    roles |= {c: "leaky_columns" for c in spec.leaky_columns}
+    return roles | {c: "drop_columns" for c in spec.drop_columns}
+
+
+def check_spec(frame: pd.DataFrame, spec: SourceSpec) -> SpecReport:
+    """Compare the export's columns and label values with the spec."""
+    columns = [str(c) for c in frame.columns]
+    report = SpecReport(rows=len(frame))
+    if not len(frame):
+        report.problems.append("the export has a header but no rows")
+    for column, role in spec_roles(spec).items():
+        if column not in frame.columns:
+            report.missing[column] = role
+            report.hints[column] = did_you_mean(column, columns)
+    if report.missing:
+        named = ", ".join(f"{c!r} ({role}){report.hints[c]}" for c, role in report.missing.items())
+        report.problems.append(f"the spec names columns the export does not have: {named}")
+    report.undeclared = [c for c in columns if c not in spec.declared_columns()]
+    if report.undeclared:
+        report.problems.append(
+            f"{len(report.undeclared)} export columns have no role in the spec and would be left out silently: "
+            f"{', '.join(repr(c) for c in report.undeclared)}; give each one a role (fit_columns, "
+            "intent_columns, or leaky_columns / drop_columns with the reason)"
+        )
+    if spec.label_column in frame.columns and len(frame):
+        _check_labels(frame, spec, report)
+    if spec.timestamp_column and spec.timestamp_column in frame.columns:
+        try:
+            parse_timestamps(frame[spec.timestamp_column], spec.date_format)
+        except DateFormatError as error:
+            report.problems.append(
+                error.describe(f"timestamp column {spec.timestamp_column!r}", "date_format in the spec")
+            )
+    return report
+
+
+def _check_labels(frame: pd.DataFrame, spec: SourceSpec, report: SpecReport) -> None:
+    outcome = label_outcomes(frame, spec)
+    report.outcomes = {k: int(n) for k, n in outcome.value_counts().items() if k != "unknown"}
+    unknown = (outcome == "unknown").to_numpy()
+    if unknown.any():
+        values = frame[spec.label_column][unknown].astype("str").str.strip()
+        report.unexpected_labels = {str(k): int(n) for k, n in values.value_counts().items()}
+        shown = ", ".join(f"{k!r} ({n} rows)" for k, n in report.unexpected_labels.items())
+        report.problems.append(
+            f"label column {spec.label_column!r} holds values in none of positive_labels, negative_labels "
+            f"and open_labels: {shown}; add each one to the list it belongs to"
+        )
+    if report.outcomes.get("missing"):
+        report.problems.append(
+            f"{report.outcomes['missing']} rows have no value in the label column {spec.label_column!r}"
+        )
+    if not spec.negative_labels:
+        lost = frame[spec.label_column][(outcome == "lost").to_numpy()].astype("str").str.strip()
+        shown = ", ".join(repr(v) for v in lost.value_counts().index[:6])
+        report.warnings.append(
+            f"the spec has no negative_labels, so every label value that is not won counts as lost ({shown}); "
+            "list the lost values in negative_labels and the undecided ones in open_labels, so open leads "
+            "are not trained on as losses"
+        )
+    if not report.outcomes.get("won") or not report.outcomes.get("lost"):
+        report.warnings.append(
+            f"the label has {report.outcomes.get('won', 0)} won and {report.outcomes.get('lost', 0)} lost rows: "
+            "training needs both"
+        )

@@ -1,0 +1,496 @@
+"""Draft a source spec from a flat export: the id, the label with its won / lost / open values, the time
+column, and a role for every other column, each with its reason; what cannot be decided stays a question.
+
+Pure: an export frame and DraftRules (pipelines/defaults/spec_draft.yaml) in, a Draft out; `render_spec`
+writes the Draft as commented YAML text. pipelines/spec.py reads the export and writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.dates import DateFormatError, parse_timestamps
+from features.flat import _label_text, did_you_mean
+from features.leak_audit import leak_audit
+
+
+class DraftError(ValueError):
+    """The export cannot be drafted (no id or label column found): one sentence with the fix."""
+
+
+class DraftRules(BaseModel):
+    """Word lists and thresholds the drafter decides with (see pipelines/defaults/spec_draft.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label_names: list[str]
+    lost_words: list[str]
+    won_words: list[str]
+    open_words: list[str]
+    id_words: list[str]
+    time_words: list[str]
+    intent_words: list[str]
+    leaky_words: list[str]
+    contact_words: list[str]
+    placeholders: list[str]
+    placeholder_prefixes: list[str]
+    free_text_share: float = Field(gt=0, le=1)
+    numeric_share: float = Field(gt=0, le=1)
+    audit_auc: float = Field(gt=0.5, le=1)
+    fill_gap: float = Field(gt=0, le=1)
+
+
+@dataclass
+class Draft:
+    """A SourceSpec-shaped dict, and the comments that go beside its keys and columns."""
+
+    spec: dict[str, Any]
+    notes: dict[str, str] = field(default_factory=dict)  # top-level key -> comment
+    column_notes: dict[str, str] = field(default_factory=dict)  # export column -> comment
+    questions: list[str] = field(default_factory=list)  # what the drafter could not decide
+    header: list[str] = field(default_factory=list)
+
+
+def name_words(name: object) -> str:
+    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.casefold()).split())
+
+
+def has_word(name: object, words: list[str]) -> str | None:
+    """The first word or phrase of `words` found whole in the name, else None."""
+    padded = f" {name_words(name)} "
+    return next((w for w in words if f" {name_words(w)} " in padded), None)
+
+
+def is_id_name(name: object, rules: DraftRules) -> bool:
+    """An id-like name: its last word is one of rules.id_words ("Record ID", "Lead Number", "lead_id")."""
+    words = name_words(name).split()
+    return bool(words) and words[-1] in {name_words(w) for w in rules.id_words}
+
+
+def label_class(value: object, rules: DraftRules) -> str | None:
+    """'won', 'lost', 'open' or None for one label value, by the rules' words (lost first)."""
+    text = name_words(_label_text(value))
+    for outcome, words in (("lost", rules.lost_words), ("won", rules.won_words), ("open", rules.open_words)):
+        if text in {name_words(w) for w in words}:
+            return outcome
+    return None
+
+
+def draft_spec(
+    frame: pd.DataFrame, rules: DraftRules, name: str, label: str | None = None, source: str = "the export"
+) -> Draft:
+    """Propose a spec for `frame` (the export as read); raises DraftError when no id or label can be found."""
+    if frame.empty:
+        raise DraftError(f"{source} has no rows: nothing to draft from")
+    frame = frame.reset_index(drop=True)
+    draft = Draft(spec={"name": name, "description": f"Drafted from {source}; review every line."})
+    label_column = label if label is not None else guess_label(frame, rules)
+    if label_column not in frame.columns:
+        hint = did_you_mean(label_column, [str(c) for c in frame.columns])
+        raise DraftError(
+            f"{source} has no column {label_column!r}{hint}; pass --label with one of its columns"
+        )
+    id_column = guess_id(frame, rules, exclude=label_column, source=source)
+    draft.spec |= {"id_column": id_column, "label_column": label_column}
+    draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
+        ", id-like name"
+        if is_id_name(id_column, rules)
+        else ": QUESTION: its name is not id-like, is it the record id?"
+    )
+    draft.notes["label_column"] = "given with --label" if label else "guessed from its name and values"
+    outcome = _add_labels(draft, frame[label_column], rules)
+
+    placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
+    dates = date_columns(frame.drop(columns=[id_column, label_column]), rules)
+    _add_timestamp(draft, dates, rules)
+    timestamp = draft.spec["timestamp_column"]
+    draft.spec["missing_values"] = placeholders
+    if placeholders:
+        draft.notes["missing_values"] = "values that mean 'not given' (found in the export)"
+
+    rest = [c for c in frame.columns if c not in (id_column, label_column, timestamp)]
+    audit = _audit(frame, rest, outcome, dates, timestamp, placeholders, rules, draft)
+    fit: dict[str, str] = {}
+    intent: list[str] = []
+    leaky: dict[str, str] = {}
+    drop: dict[str, str] = {}
+    for column in rest:
+        values = _without(frame[column], placeholders)
+        role, kind, why = column_role(column, values, dates, audit.get(column), rules)
+        if role == "fit":
+            fit[column] = kind
+        elif role == "intent":
+            intent.append(column)
+        elif role == "leaky":
+            leaky[column] = why
+        else:
+            drop[column] = why
+        if role in ("fit", "intent"):
+            draft.column_notes[column] = why
+    draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
+    kept = [id_column, *([timestamp] if timestamp else []), *fit, *intent]
+    draft.spec["renames"] = feature_names(kept)
+    if not fit and not intent:
+        draft.questions.append("no column could be a fit or intent feature: give at least one a role")
+    return draft
+
+
+def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
+    """The label column: a name from rules.label_names whose values read best as won / lost / open."""
+    keys = [name_words(n) for n in rules.label_names]
+    best: tuple | None = None
+    for column in frame.columns:
+        words = name_words(column)
+        if words not in keys:
+            continue
+        classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
+        rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
+        candidate = (*rank, -keys.index(words))
+        if best is None or candidate > best[0]:
+            best = (candidate, column)
+    if best is None:
+        raise DraftError(
+            "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
+            "pass --label COLUMN"
+        )
+    return str(best[1])
+
+
+def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
+    """The first column with an id-like name whose values are filled in and unique in every row; else the
+    first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
+    unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
+    for column in unique:
+        if is_id_name(column, rules):
+            return str(column)
+    for column in unique:
+        text = frame[column].astype("str")
+        if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
+            return str(column)
+    raise DraftError(
+        f"no column of {source} is filled in and unique in every row, so none can be the lead id; add the "
+        "record id to the export"
+    )
+
+
+def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
+    """Fill positive / negative / open labels; return each row's outcome ('won', 'lost', 'open' or '?')."""
+    counts = values.value_counts(dropna=True)
+    lists: dict[str, list] = {"won": [], "lost": [], "open": []}
+    unsure = []
+    for value, n in counts.items():
+        outcome = label_class(value, rules)
+        if outcome is None:
+            unsure.append((value, n))
+        else:
+            lists[outcome].append(_plain(value))
+    if not lists["won"]:
+        raise DraftError(
+            f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "
+            "pass --label with the column that says a lead converted"
+        )
+    draft.spec |= {
+        "positive_labels": lists["won"],
+        "negative_labels": lists["lost"],
+        "open_labels": lists["open"],
+    }
+    text = values.map(_label_text)
+    outcome = pd.Series("?", index=values.index, dtype="str")
+    for key, listed in lists.items():
+        outcome[text.isin({_label_text(v) for v in listed}).to_numpy()] = key
+    for key, spec_key in (("won", "positive_labels"), ("lost", "negative_labels"), ("open", "open_labels")):
+        draft.notes[spec_key] = f"{key}: {int((outcome == key).sum()):,} rows"
+    draft.notes["open_labels"] += ", scored but never trained on"
+    if not lists["lost"]:
+        draft.notes["negative_labels"] += "; empty: every value that is not won or open counts as lost"
+    for value, n in unsure:
+        draft.questions.append(
+            f"label value {_plain(value)!r} ({n:,} rows) is won, lost or open? Add it to positive_labels, "
+            "negative_labels or open_labels"
+        )
+    if values.isna().any():
+        draft.questions.append(
+            f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
+        )
+    return outcome
+
+
+def _plain(value: object) -> str | int | float | bool:
+    """A label value as YAML can write it (numpy scalars to Python)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
+    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export."""
+    words = {w.casefold() for w in rules.placeholders}
+    prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
+    found: set[str] = set()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        for value in values.dropna().astype("str").str.strip().unique():
+            folded = value.casefold()
+            if folded in words or (prefixes and folded.startswith(prefixes)):
+                found.add(value)
+    return sorted(found)
+
+
+@dataclass
+class DateColumn:
+    times: pd.Series
+    date_format: str | None
+    formats: list[str]  # when ambiguous: the formats it could be
+
+
+def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn]:
+    """Columns whose filled values are (almost all) dates: ISO 8601, or one other format."""
+    found = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            found[str(column)] = DateColumn(values, None, [])
+            continue
+        if pd.api.types.is_numeric_dtype(values) or values.notna().sum() == 0:
+            continue
+        sample = values.dropna().astype("str").head(50)
+        if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() > 0.9:
+            continue
+        try:
+            times, unparsed = parse_timestamps(values)
+            fmt, formats = None, []
+        except DateFormatError as error:
+            formats = list(error.formats)
+            fmt = formats[0] if len(formats) == 1 else None
+            times, unparsed = parse_timestamps(values, fmt or formats[0])
+        if unparsed.sum() <= 0.1 * values.notna().sum():
+            found[str(column)] = DateColumn(times, fmt, formats if len(formats) > 1 else [])
+    return found
+
+
+def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
+    created = [c for c in dates if has_word(c, rules.time_words)]
+    draft.spec["timestamp_column"] = created[0] if created else None
+    draft.spec["date_format"] = None
+    if not created:
+        draft.notes["timestamp_column"] = "no creation date found: the split will be random, not out of time"
+        if dates:
+            draft.questions.append(
+                f"is one of {', '.join(map(repr, dates))} the date the lead was created? If so, name it in "
+                "timestamp_column (and remove it from the other roles)"
+            )
+        return
+    column = dates[created[0]]
+    draft.notes["timestamp_column"] = "when the lead was created: the split is out of time on it"
+    if column.formats:
+        draft.notes["date_format"] = (
+            f"QUESTION: its dates could be read as {' or '.join(column.formats)}; name the right one"
+        )
+        draft.questions.append(
+            f"timestamp column {created[0]!r}: could be {' or '.join(column.formats)}; set date_format"
+        )
+    elif column.date_format:
+        draft.spec["date_format"] = column.date_format
+        draft.notes["date_format"] = "the only format its dates can be read in"
+    else:
+        draft.notes["date_format"] = "ISO 8601"
+
+
+def _audit(
+    frame: pd.DataFrame,
+    columns: list,
+    outcome: pd.Series,
+    dates: dict[str, DateColumn],
+    timestamp: str | None,
+    placeholders: list[str],
+    rules: DraftRules,
+    draft: Draft,
+) -> dict[str, Any]:
+    """The leak audit of every candidate column on the won and lost rows: column -> its audit row."""
+    closed = outcome.isin(["won", "lost"]).to_numpy()
+    y = (outcome[closed] == "won").astype("int64").reset_index(drop=True)
+    if y.nunique() < 2 or min(int(y.sum()), int((1 - y).sum())) < 5:
+        draft.header.append("The leak audit was not run: it needs at least 5 won and 5 lost rows.")
+        return {}
+    features = pd.DataFrame(
+        {
+            str(c): (dates[str(c)].times if str(c) in dates else _without(frame[c], placeholders))
+            for c in columns
+        }
+    )
+    features = features.loc[closed].reset_index(drop=True)
+    snapshot = dates[timestamp].times[closed].reset_index(drop=True) if timestamp else None
+    audit = leak_audit(features, y, snapshot_at=snapshot, auc_threshold=rules.audit_auc)
+    draft.header.append(
+        f"Leak audit on the {int(closed.sum()):,} won and lost rows (AUC threshold {rules.audit_auc}):"
+        f" {int(audit['flagged'].sum())} columns flagged."
+    )
+    return {row["feature"]: row for row in audit.to_dict("records")}
+
+
+def column_role(
+    column: object,
+    values: pd.Series,
+    dates: dict[str, DateColumn],
+    audit: dict[str, Any] | None,
+    rules: DraftRules,
+) -> tuple[str, str, str]:
+    """(role, kind, reason) of one column: role fit / intent / leaky / drop, kind categorical / numeric."""
+    filled = int(values.notna().sum())
+    distinct = int(values.nunique(dropna=True))
+    if filled == 0:
+        return "drop", "", "Never filled in: no information."
+    if distinct == 1:
+        return (
+            "drop",
+            "",
+            f"Constant {_plain(values.dropna().iloc[0])!r} in every filled row: no information.",
+        )
+    if audit is not None and audit["flagged"]:
+        return "leaky", "", f"Leak audit: {audit['explanation']}"
+    leak_word = has_word(column, rules.leaky_words)
+    if leak_word:
+        return (
+            "leaky",
+            "",
+            (
+                f"Its name ({leak_word!r}) says it is written by sales or the CRM after the lead came in; "
+                "move it to fit_columns only if it is known when the lead arrives."
+            ),
+        )
+    if str(column) in dates:
+        return "drop", "", "A date other than the creation date: not a feature as it is."
+    if name_words(column) in {name_words(w) for w in rules.contact_words}:
+        return (
+            "drop",
+            "",
+            "A contact detail or record-keeping field: not a property that predicts conversion.",
+        )
+    numeric = numeric_values(values, rules)
+    if numeric is not None and _row_number(numeric, filled, len(values)):
+        return "drop", "", "A row number: whole numbers, unique and in order in every row."
+    if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
+        return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
+    if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:
+        return "drop", "", f"Free text: {distinct:,} distinct values in {filled:,} filled rows."
+    evidence = _evidence(audit, rules)
+    intent_word = has_word(column, rules.intent_words)
+    if numeric is not None and intent_word:
+        return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
+    kind = "numeric" if numeric is not None else "categorical"
+    what = f"{distinct:,} values" if kind == "categorical" else "a number"
+    return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
+    if audit is None or pd.isna(audit["auc"]):
+        return ""
+    text = f"; audit AUC {audit['auc']:.2f}"
+    pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
+    if abs(pos - neg) >= rules.fill_gap:
+        text += (
+            f". QUESTION: filled in for {pos:.0%} of won and {neg:.0%} of lost rows: if sales fill it in "
+            "during follow-up, move it to leaky_columns"
+        )
+    return text
+
+
+def _row_number(numbers: pd.Series, filled: int, rows: int) -> bool:
+    if filled < rows or not numbers.is_unique:
+        return False
+    whole = bool((numbers % 1 == 0).all())
+    return whole and (numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing)
+
+
+def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
+    """The column as numbers when (almost) all filled values are numbers, else None. Yes/No stays text."""
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    numbers = pd.to_numeric(values, errors="coerce")
+    filled = values.notna().sum()
+    return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
+
+
+def feature_names(columns: list) -> dict[str, str]:
+    """snake_case feature names for the kept columns (only where they differ), unique."""
+    renames: dict[str, str] = {}
+    used: set[str] = set()
+    for column in columns:
+        base = name_words(column).replace(" ", "_") or "column"
+        candidate, n = base, 2
+        while candidate in used:
+            candidate, n = f"{base}_{n}", n + 1
+        used.add(candidate)
+        if candidate != column:
+            renames[str(column)] = candidate
+    return renames
+
+
+def _without(values: pd.Series, placeholders: list[str]) -> pd.Series:
+    if not placeholders or pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.mask(values.astype("str").str.strip().isin(placeholders))
+
+
+def render_spec(draft: Draft) -> str:
+    """The draft as YAML text with its comments (valid for yaml.safe_load + SourceSpec.model_validate)."""
+    lines = [f"# {line}" for line in draft.header]
+    if draft.questions:
+        lines += [
+            "#",
+            "# QUESTIONS the draft could not decide (answer them, then run `leadscore spec check`):",
+        ]
+        lines += [f"#  - {q}" for q in draft.questions]
+    lines.append("")
+    spec = draft.spec
+    for key in (
+        "name",
+        "description",
+        "delimiter",
+        "encoding",
+        "id_column",
+        "label_column",
+        "positive_labels",
+        "negative_labels",
+        "open_labels",
+        "timestamp_column",
+        "date_format",
+        "missing_values",
+    ):
+        if key in spec:
+            lines.append(_line(f"{key}: {_scalar(spec[key])}", draft.notes.get(key)))
+    lines.append("")
+    lines.append("fit_columns:" + ("" if spec["fit_columns"] else " {}"))
+    for column, kind in spec["fit_columns"].items():
+        lines.append(_line(f"  {_scalar(column)}: {kind}", draft.column_notes.get(column)))
+    lines.append("intent_columns:" + ("" if spec["intent_columns"] else " []"))
+    for column in spec["intent_columns"]:
+        lines.append(_line(f"  - {_scalar(column)}", draft.column_notes.get(column)))
+    for key in ("leaky_columns", "drop_columns", "renames"):
+        lines.append(f"{key}:" + ("" if spec[key] else " {}"))
+        lines += [f"  {_scalar(column)}: {_scalar(value)}" for column, value in spec[key].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(value: object) -> str:
+    """A YAML flow scalar or list: JSON's double-quoted strings are valid YAML."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _line(text: str, note: str | None) -> str:
+    return f"{text}  # {' '.join(note.split())}" if note else text

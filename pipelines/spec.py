@@ -1,0 +1,189 @@
+"""Flat exports and their source specs on disk: read an export (delimiter and encoding), draft a spec, check one."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from features.contracts import ContractError
+from features.flat import SourceSpec, closed_rows, did_you_mean, undeclared_columns
+from features.spec_check import SpecReport, check_spec, spec_roles
+from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
+from pipelines.io import InputError, atomic_path, format_of
+from pipelines.settings import ConfigError, load_source_spec
+
+RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
+ENCODINGS = ("utf-8", "cp1252", "latin-1")  # tried in this order; latin-1 reads any bytes
+DELIMITERS = ",;\t|"
+
+
+def load_draft_rules(path: Path | None = None) -> DraftRules:
+    path = path or RULES_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: no such rules file")
+    try:
+        return DraftRules.model_validate(yaml.safe_load(path.read_text()) or {})
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ConfigError(f"{path}: invalid spec-draft rules:\n{error}") from error
+
+
+def detect_csv_format(path: Path) -> tuple[str, str]:
+    """(delimiter, encoding) of a CSV export: utf-8 (utf-8-sig with a BOM), else cp1252, else latin-1;
+    the delimiter by csv.Sniffer among , ; tab |, else the one that splits the header the most."""
+    raw = _existing(path).read_bytes()
+    if not raw.strip():
+        raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+    encoding, text = _decode(raw)
+    sample = text[:65536]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0]
+        delimiter = max(DELIMITERS, key=header.count)
+    return delimiter, encoding
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", raw.decode("utf-8-sig")
+    for encoding in ENCODINGS:
+        try:
+            return encoding, raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")
+
+
+def read_export(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
+    """A flat export (CSV with the given delimiter and encoding, or Parquet); an empty export is refused."""
+    path = _existing(path)
+    if format_of(path) == "parquet":
+        frame = pd.read_parquet(path)
+    else:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+        try:
+            frame = pd.read_csv(path, sep=delimiter, encoding=encoding)
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"{path}: not readable as {encoding} ({error.reason} at byte {error.start}); set encoding in "
+                "the source spec (e.g. cp1252 or latin-1)"
+            ) from error
+        except pd.errors.EmptyDataError as error:
+            raise InputError(f"{path}: no header and no rows; export it again") from error
+        except pd.errors.ParserError as error:
+            raise InputError(
+                f"{path}: not readable as CSV with delimiter {delimiter!r} ({error}); check delimiter in the "
+                "source spec"
+            ) from error
+        if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
+            raise InputError(
+                f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "
+                "set delimiter in the source spec to the one the export uses"
+            )
+    if frame.empty:
+        raise InputError(f"{path}: the export has a header but no rows")
+    return frame
+
+
+def read_spec_export(path: Path, spec: SourceSpec) -> pd.DataFrame:
+    """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8)."""
+    return read_export(path, getattr(spec, "delimiter", ","), getattr(spec, "encoding", "utf-8"))
+
+
+def read_training_export(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, list[str]]:
+    """The won and lost rows of an export, and notes to print (open rows left out, undeclared columns).
+
+    Columns the model needs that the export lacks raise ContractError with a did-you-mean.
+    """
+    frame = read_spec_export(path, spec)
+    needed = [spec.id_column, spec.label_column, *spec.fit_columns, *spec.intent_columns]
+    needed += [spec.timestamp_column] if spec.timestamp_column else []
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        columns = [str(c) for c in frame.columns]
+        roles = spec_roles(spec)
+        hints = ", ".join(f"{c!r} ({roles[c]}){did_you_mean(c, columns)}" for c in missing)
+        raise ContractError(
+            f"{path}: the export lacks columns the spec {spec.name!r} needs: {hints}; fix the spec or the "
+            "export (leadscore spec check lists every difference)"
+        )
+    notes = []
+    undeclared = undeclared_columns(frame, spec)
+    if undeclared:
+        notes.append(
+            f"{len(undeclared)} export columns are not in the spec and are not used: "
+            f"{', '.join(map(repr, undeclared))}"
+        )
+    closed, n_open = closed_rows(frame, spec)
+    if n_open:
+        notes.append(
+            f"{n_open:,} open rows (open_labels) left out of training; they are scored, not learned from"
+        )
+    return closed, notes
+
+
+@dataclass
+class DraftResult:
+    draft: Draft
+    text: str
+    path: Path
+    valid_error: str | None  # why the draft is not yet a valid spec, else None
+
+
+def run_spec_draft(
+    input_path: Path,
+    out: Path,
+    label: str | None = None,
+    name: str | None = None,
+    rules_path: Path | None = None,
+    overwrite: bool = False,
+) -> DraftResult:
+    """Read the export, draft its spec, write it (atomically) and check it parses as a SourceSpec."""
+    if out.exists() and not overwrite:
+        raise InputError(f"{out}: already exists; pass --overwrite to replace it, or choose another --out")
+    rules = load_draft_rules(rules_path)
+    csv_file = format_of(_existing(input_path)) == "csv"
+    delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
+    frame = read_export(input_path, delimiter, encoding)
+    try:
+        draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name)
+    except DraftError as error:
+        raise InputError(f"{input_path}: {error}") from error
+    draft.header[:0] = [
+        f"Source spec drafted by `leadscore spec draft` from {input_path.name} ({len(frame):,} rows x "
+        f"{frame.shape[1]} columns). Review every line before training: the reasons are the drafter's, "
+        "not yours yet.",
+    ]
+    if csv_file:
+        draft.spec |= {"delimiter": delimiter, "encoding": encoding}
+        draft.notes["delimiter"] = "detected"
+        draft.notes["encoding"] = "detected"
+    text = render_spec(draft)
+    with atomic_path(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    try:
+        SourceSpec.model_validate(yaml.safe_load(text))
+        problem = None
+    except ValidationError as error:
+        problem = "; ".join(e["msg"] for e in error.errors())
+    return DraftResult(draft=draft, text=text, path=out, valid_error=problem)
+
+
+def run_spec_check(input_path: Path, spec_path: str) -> tuple[SourceSpec, SpecReport]:
+    """Compare an export with a spec (file or shipped name)."""
+    spec = load_source_spec(spec_path)
+    return spec, check_spec(read_spec_export(input_path, spec), spec)
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not an export file (.csv or .parquet)")
+    return path
