@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import CHECK_REASONS, column_checks
+from features.countries import PLACEHOLDERS, alpha2
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -129,8 +130,8 @@ def parse_time(value: Any) -> int:
         raise ValueError(
             f"{shown(value)} is not a date and time (use ISO 8601 text, e.g. 2026-09-30T10:00:00)"
         )
-    try:
-        stamp = pd.Timestamp(value)
+    try:  # ISO 8601 only, as in batch (features.dates): "04/03/2026" is refused, never guessed month-first
+        stamp = pd.to_datetime(value, format="ISO8601") if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
         raise ValueError(_not_a_time(value)) from None
     if stamp is pd.NaT:
@@ -420,6 +421,21 @@ def _first_of_each(keys: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
+def _alpha2_countries(values: np.ndarray) -> np.ndarray:
+    """Country names and codes as alpha-2 (features.countries, as the batch contract reads them); a value that
+    is no country is refused naming its row."""
+    out = np.empty(len(values), dtype=object)
+    for row, value in enumerate(values):  # online: a few rows
+        text = "" if value is None else str(value).strip()
+        if not text or text.casefold() in PLACEHOLDERS:
+            out[row] = None
+            continue
+        out[row] = alpha2(text)
+        if out[row] is None:
+            raise _fail(row, "country", f"{shown(value)} is not a country name or ISO code", "iso country")
+    return out
+
+
 def lead_rows_to_tables(
     rows: CheckedRows, as_of: pd.Timestamp, latest: pd.Timestamp | None = None
 ) -> tuple[dict[str, Arrays], Arrays]:
@@ -448,7 +464,7 @@ def lead_rows_to_tables(
         "industry": rows["industry"][first],
         "employee_count": rows["employee_count"][first],
         "annual_revenue": rows["annual_revenue"][first],
-        "country": rows["country"][first],
+        "country": _alpha2_countries(rows["country"])[first],
         "tech_stack": tech_stack[first],
         "created_at": rows["account_created_at"][first],
     }

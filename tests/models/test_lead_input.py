@@ -331,3 +331,19 @@ def test_the_contract_checks_online_answer_as_pandera_does():
                     continue  # a number check on text, say: not a pairing the contract meets
                 assert _passes(check, values).tolist() == expected.tolist(), (table, column, check.error)
     assert set(_ON_ARRAYS) <= seen  # every shortcut stands for a check the contract has
+
+
+def test_countries_are_read_as_the_batch_contract_reads_them():
+    rows = pd.DataFrame([_row(country="USA"), _row(lead_id="L2", account_id="A2", country="Deutschland")])
+    tables, _ = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    assert tables["accounts"]["country"].tolist() == ["US", "DE"]
+    atlantis = pd.DataFrame([_row(), _row(lead_id="L2", account_id="A2", country="Atlantis")])
+    with pytest.raises(LeadInputError, match=r"row 1, field 'country'.*not a country.*iso country"):
+        lead_rows_to_tables(check_lead_rows(atlantis), AS_OF)
+
+
+@pytest.mark.parametrize("value", ["04/03/2026", "03.04.2026 10:00", "March 4 2026"])
+def test_times_that_are_not_iso_8601_are_refused_never_guessed(value):
+    rows = pd.DataFrame([_row(lead_created_at=value)])
+    with pytest.raises(LeadInputError, match="row 0, field 'lead_created_at'.*ISO 8601"):
+        lead_rows_to_tables(check_lead_rows(rows), AS_OF)
