@@ -105,6 +105,22 @@ def run_backtests(quick: bool) -> tuple[str, float, str]:
     return markdown, time.perf_counter() - began, shown
 
 
+def run_gate(quick: bool) -> tuple[str, float, str]:
+    from benchmarks import bench_gate
+
+    began = time.perf_counter()
+    seeds = 2 if quick else 20
+    markdown = "\n\n".join(
+        [
+            bench_gate.run(seeds, 2500, 18),
+            "With the gate alone:",
+            bench_gate.run(seeds, 2500, 18, gate_only=True),
+        ]
+    )
+    shown = f".venv/bin/python -m benchmarks.bench_gate --seeds {seeds} [--gate-only]"
+    return markdown, time.perf_counter() - began, shown
+
+
 def _load(values: tuple[float, float, float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
@@ -146,6 +162,8 @@ def main() -> None:
         "benchmarks: backtests (leadscore evaluate on the drift scenarios) ...", file=sys.stderr, flush=True
     )
     backtest_md, backtest_s, backtest_cmd = run_backtests(args.quick)
+    print("benchmarks: promotion gate over seeds ...", file=sys.stderr, flush=True)
+    gate_md, gate_s, gate_cmd = run_gate(args.quick)
     total = time.perf_counter() - began
     print(f"benchmarks: model done in {model_s:.0f} s; total {total:.0f} s", file=sys.stderr, flush=True)
 
@@ -158,8 +176,8 @@ def main() -> None:
             "",
             *machine_lines(),
             f"- Total run time: {total:.0f} s (generator {generator_s:.0f} s, features {features_s:.0f} s, "
-            f"model {model_s:.0f} s, scoring {scoring_s:.0f} s, backtests {backtest_s:.0f} s)"
-            + (" -- QUICK MODE, small sizes" if args.quick else ""),
+            f"model {model_s:.0f} s, scoring {scoring_s:.0f} s, backtests {backtest_s:.0f} s, "
+            f"gate {gate_s:.0f} s)" + (" -- QUICK MODE, small sizes" if args.quick else ""),
             f"- Load average (1, 5, 15 min) before the run: {_load(load_before)}; after: "
             f"{_load(os.getloadavg())}. A 5-minute load well above 1 means other processes shared the "
             "CPUs: LightGBM with 2 threads on 2 busy cores slows down many times.",
@@ -197,6 +215,12 @@ def main() -> None:
             f"Reproduce: `{backtest_cmd}`",
             "",
             _demote(backtest_md),
+            "",
+            "# Promotion gate",
+            "",
+            f"Reproduce: `{gate_cmd}`",
+            "",
+            _demote(gate_md),
             "",
         ]
     )
