@@ -315,7 +315,7 @@ def test_card_is_logged_at_training_and_rebuilt_from_the_registry(
     assert model_row.search(first).group(0) == model_row.search(again).group(0)
     text = visible_text(again)
     assert "leadscore v1" in text and "Version 1 passed the promotion gate and became the champion" in text
-    assert "Promotion gate: promoted: first model: AUC" in text
+    assert "Promotion gate: promoted: signal: AUC" in text and "first model: AUC gain over" in text
     assert f"MLflow run {result.run_id}" in text
     assert "not the ones this version was trained on" not in text
 

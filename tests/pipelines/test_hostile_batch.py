@@ -249,6 +249,19 @@ def test_validate_exits_5_over_the_quarantine_limit_as_score_does(tmp_path, hist
     assert _validate(folder, tmp_path / "q.csv", *relaxed)[0].exit_code == 0
 
 
+def test_unusable_activities_exit_5_even_when_every_lead_is_fine(tmp_path, history, scorer):
+    tables = _tables(history)
+    tables["activities"]["activity_type"] = "page_view"  # a feed whose types the contract does not know
+    folder = _write(tables, tmp_path / "crm")
+    validated, said = _validate(folder, tmp_path / "q.csv")
+    assert validated.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, said
+    assert "of the activities rows broke a rule of the contract" in said
+    result, said = _score(folder, tmp_path / "scores.csv")
+    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, said
+    assert "of the activities rows broke a rule" in said
+    _assert_accounted(tables, tmp_path / "scores.csv")
+
+
 def test_a_backfill_counts_leads_created_later_as_not_created_yet(tmp_path, history, scorer):
     tables = _tables(history)
     as_of = pd.Timestamp("2026-04-01")

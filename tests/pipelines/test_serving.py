@@ -475,7 +475,8 @@ def test_serve_without_a_model_exits_3_with_a_sentence(mlflow_store):
 
     result = CliRunner().invoke(app, ["serve", "--model", "models:/leadscore@champion", "--port", "0"])
     assert result.exit_code == 3, result.output
-    assert "no model at models:/leadscore@champion" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "models:/leadscore@champion" in said and "has no version of model 'leadscore'" in said
     result = CliRunner().invoke(app, ["serve", "--set", "serving.max_body_bytes=0"])
     assert result.exit_code == 3 and "max_body_bytes" in result.output
 
