@@ -171,9 +171,6 @@ def run(accounts: int = 1500, quick: bool = False, jobs: int = 2, xedu_csv: Path
             "times), baselines with library defaults on all of each fold's training rows. Best non-oracle AUC "
             f"in bold. One thread per model, {jobs} processes; {seconds:.0f} s in all.",
             "",
-            "**These numbers are with the training as it was before issue 17's time-robust training landed** "
-            "(one late validation window, early stopping and calibration on it); rerun after merging.",
-            "",
             "## Out of time (and X Education 5-fold)",
             "",
             *missing,
