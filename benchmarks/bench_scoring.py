@@ -141,6 +141,8 @@ mlflow.pyfunc.save_model(sys.argv[1], python_model=Echo(), signature=signature)
 
 def _echo_model(work: Path, env: dict[str, str]) -> Path:
     path = work / "echo-model"
+    if path.exists():  # saved by the sequential section of the same run
+        return path
     subprocess.run([sys.executable, "-c", ECHO_MODEL, str(path)], env=env, check=True, capture_output=True)
     return path
 
