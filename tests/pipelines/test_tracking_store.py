@@ -1,0 +1,21 @@
+"""The local MLflow store: jobs that start at once on a fresh store do not race in its creation."""
+
+import subprocess
+import sys
+
+SETUP = "from pipelines.tracking import setup; setup('leadscore'); print('ok')"
+
+
+def test_jobs_starting_at_once_on_a_fresh_store_both_succeed(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    env = {"MLFLOW_TRACKING_URI": uri, "PATH": "/usr/bin:/bin"}
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SETUP], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [job.communicate(timeout=180) for job in jobs]
+    for job, (out, err) in zip(jobs, results, strict=True):
+        assert job.returncode == 0, err[-2000:]
+        assert out.strip().endswith("ok")
