@@ -716,7 +716,7 @@ def card(
 
     Example: leadscore card --model models:/leadscore@champion --input data/crm --out model-card
     """
-    from pipelines.card import card_from_registry
+    from pipelines.card_rebuild import card_from_registry
 
     with expected_failures():
         tables = _read_input(input_dir, input_table, query)

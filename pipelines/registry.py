@@ -29,7 +29,7 @@ class ModelNotFoundError(InputError):
 
 def _client() -> Any:
     from mlflow import MlflowClient
-    from pipelines.tracking import setup
+    from pipelines.store import setup
 
     setup()
     return MlflowClient()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import pickle
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
+from pipelines.store import setup
 
 if TYPE_CHECKING:
     from models.flat_scorer import FlatScorer
@@ -39,43 +37,6 @@ PIP_REQUIREMENTS = [
     "uvloop==0.23.0",  # the model server's faster event loop and HTTP parser (see pyproject.toml)
     "httptools==0.9.0",
 ]
-
-
-def setup(experiment: str | None = None) -> str:
-    """Point MLflow at the tracking URI; create the experiment with artifacts under mlflow/ when local."""
-    import mlflow
-
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    with _store_lock(uri):
-        if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
-            location = None
-            if uri.startswith("sqlite:///"):
-                location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-            mlflow.create_experiment(experiment, artifact_location=location)
-    if experiment is not None:
-        mlflow.set_experiment(experiment)
-    return uri
-
-
-@contextmanager
-def _store_lock(uri: str) -> Iterator[None]:
-    """Hold a file lock beside a local sqlite store while it is created or migrated and the experiment made:
-    two jobs starting at once on a fresh store would otherwise race in mlflow's schema migration."""
-    import mlflow
-
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    database = Path(uri.removeprefix("sqlite:///"))
-    database.parent.mkdir(parents=True, exist_ok=True)
-    with open(database.parent / f".{database.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            mlflow.search_experiments(max_results=1)  # creates and migrates the store under the lock
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
@@ -253,7 +214,6 @@ def log_training_run(
     """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated."""
     import mlflow
     from pipelines import registry
-    from pipelines.train import metrics_for_logging
 
     setup(cfg.registry.experiment)
     with mlflow.start_run(run_name=f"train {datetime.now(UTC):%Y-%m-%d %H:%M}") as run:
@@ -340,3 +300,41 @@ def load_champion(model_name: str) -> LeadScorer | None:
     if champion_version(model_name) is None:
         return None
     return load_scorer(f"models:/{model_name}@{CHAMPION}")
+
+
+def metrics_for_logging(result: TrainResult) -> dict[str, Any]:
+    """Flat metric names for MLflow: model metrics plain, others prefixed by contender."""
+    out: dict[str, Any] = {}
+    for row in result.evaluation.comparison.to_dict("records"):
+        prefix = "" if row["model"] == "model" else f"{row['model']}_"
+        out.update({f"{prefix}{k}": v for k, v in row.items() if k != "model"})
+    out.update(
+        {f"calibration_{k}": v for k, v in result.scorer.model.calibration_report.items() if _is_number(v)}
+    )
+    out.update({f"icp_excluded_{k}": v for k, v in result.data.excluded.items()})
+    out["excluded_too_recent"] = result.data.too_recent
+    out.update({f"train_{k}": v for k, v in result.scorer.model.training_counts.items() if _is_number(v)})
+    out.update(selection_metrics(getattr(result.scorer.model, "selection", None) or {}))
+    out.update(result.evaluation.extra)
+    return out
+
+
+def selection_metrics(selection: dict[str, Any]) -> dict[str, float]:
+    """How the model was chosen, as numbers: each contender's out-of-fold log loss and trees, the out-of-fold
+    AUC and its interval, how many features the drift check dropped (the words are in selection.json)."""
+    if not selection.get("contenders"):
+        return {}
+    out: dict[str, float] = {
+        f"selection_{name}_{key}": float(value)
+        for name, record in selection["contenders"].items()
+        for key, value in record.items()
+        if _is_number(value)
+    }
+    out |= {f"selection_{k}": float(selection[k]) for k in ("oof_auc", "oof_auc_low", "oof_auc_high")}
+    out["selection_n_folds"] = float(selection["n_folds"])
+    out["selection_dropped_features"] = float(len(selection.get("drift", {}).get("dropped", [])))
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)

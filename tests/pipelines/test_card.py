@@ -33,9 +33,9 @@ from pipelines.card import (
     MARKDOWN_NAME,
     card_after_training,
     card_data_for,
-    card_from_registry,
     write_card,
 )
+from pipelines.card_rebuild import card_from_registry
 from pipelines.train import run_train
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")

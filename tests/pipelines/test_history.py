@@ -7,7 +7,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from pipelines import exit_codes
 from pipelines.history import HISTORY_COLUMNS, history_command, history_table, promotion_history
-from pipelines.tracking import setup
+from pipelines.store import setup
 
 
 def _register(tmp_path, name: str, tags_per_version: list[dict[str, str]]) -> MlflowClient:

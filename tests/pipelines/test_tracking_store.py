@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-SETUP = "from pipelines.tracking import setup; setup('leadscore'); print('ok')"
+SETUP = "from pipelines.store import setup; setup('leadscore'); print('ok')"
 
 
 def test_jobs_starting_at_once_on_a_fresh_store_both_succeed(tmp_path):

@@ -1,0 +1,197 @@
+"""Job: `leadscore card` for a registered version, rebuilt from its MLflow run and the CRM tables it was
+trained on (the card written at training is pipelines.card's)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pipelines.card import EVALUATION_DIR, log_card_to_run, registry_history, write_card
+from pipelines.io import InputError
+
+if TYPE_CHECKING:
+    from pipelines.settings import PipelineConfig
+
+
+def _model_version(model_uri: str) -> Any:
+    """The registered version a card is written for (runs:/ and paths have no registry record)."""
+    from pipelines.registry import resolve_version
+
+    version = resolve_version(model_uri)
+    if version is None:
+        raise InputError(
+            f"{model_uri}: the card needs a registered model, e.g. models:/leadscore@champion or "
+            "models:/leadscore/3"
+        )
+    return version
+
+
+def previous_champion_version(model_name: str, version: str) -> str | None:
+    """The newest version below `version` that the gate promoted: the champion this version was measured
+    against."""
+    from pipelines.registry import model_versions
+
+    promoted = [
+        int(v.version)
+        for v in model_versions(model_name)
+        if int(v.version) < int(version) and v.tags.get("gate.decision") == "promoted"
+    ]
+    return str(max(promoted)) if promoted else None
+
+
+def _read_logged_frames(run_id: str) -> dict[str, pd.DataFrame]:
+    from pipelines.registry import download_run_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = download_run_artifact(run_id, EVALUATION_DIR, tmp)
+        frames = {path.stem: pd.read_csv(path) for path in folder.glob("*.csv")}
+        frames.update({path.stem: pd.read_parquet(path) for path in folder.glob("*.parquet")})
+    return frames
+
+
+def _logged_config(run_id: str) -> PipelineConfig:
+    from pipelines.registry import download_run_artifact
+    from pipelines.settings import PipelineConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = download_run_artifact(run_id, "config.json", tmp)
+        return PipelineConfig.model_validate(json.loads(path.read_text()))
+
+
+def _logged_or(frames: dict[str, pd.DataFrame], name: str, fallback: pd.DataFrame) -> pd.DataFrame:
+    return frames.get(name, fallback)
+
+
+def _aligned_test_scores(logged: pd.DataFrame, recomputed: pd.DataFrame) -> pd.DataFrame | None:
+    """The logged test scores in the order of the rebuilt test window (matched on deal_id), or None."""
+    if "deal_id" not in logged.columns or len(logged) != len(recomputed):
+        return None
+    by_deal = logged.set_index(logged["deal_id"].astype("str"))
+    keys = recomputed["deal_id"].astype("str")
+    if not keys.isin(by_deal.index).all():
+        return None
+    return by_deal.loc[keys.to_numpy()].reset_index(drop=True)
+
+
+def card_from_registry(
+    model_uri: str,
+    tables: dict[str, pd.DataFrame],
+    out_dir: Path,
+    *,
+    previous_uri: str | None = None,
+    log: bool = True,
+) -> tuple[Path, Path]:
+    """The card of a registered version, rebuilt from its MLflow run and the CRM tables it was trained on.
+
+    Headline metrics (the comparison with the points model, the champion at the time and the oracle) are the
+    ones logged at training; the feature rows behind the drivers, examples and drift are rebuilt from
+    `tables` with the run's logged configuration, and a note in the card says so if they differ from the
+    training data. The previous champion is the newest earlier version the gate promoted (or
+    `previous_uri`). With `log`, the card is also attached to the version's run under card/.
+    """
+    from models.compare import evaluate_on_test, fit_baselines
+    from models.promotion import GateDecision, status_of_tag
+    from models.scorer import LeadScorer
+    from pipelines import tracking
+    from pipelines.registry import run_of
+    from pipelines.train import TrainResult, make_split, training_data
+
+    version = _model_version(model_uri)
+    run = run_of(version.run_id)
+    cfg = _logged_config(version.run_id)
+    logged = _read_logged_frames(version.run_id)
+    scorer = tracking.load_scorer(f"models:/{version.name}/{version.version}")
+    scorer.model_version = str(version.version)
+    if not isinstance(scorer, LeadScorer):
+        raise InputError(
+            f"{model_uri}: version {version.version} was trained on a flat export; its card is written at "
+            "training (MLflow run, card/), rebuilding it needs the export rather than CRM tables"
+        )
+
+    data = training_data(tables, cfg, truth=None)
+    split = make_split(data.frame, cfg)
+    names = scorer.model.feature_names
+    baselines = fit_baselines(data.frame, data.y, split, names, scorer.model.categorical, cfg.model)
+    evaluation = evaluate_on_test(data.frame, data.y, split, scorer.model, baselines, cfg.model)
+    notes = _consistency_notes(run, tables, evaluation.comparison, logged)
+    recomputed_scores = evaluation.test_scores
+    logged_scores = (
+        _aligned_test_scores(logged["test_scores"], recomputed_scores) if "test_scores" in logged else None
+    )
+    evaluation.comparison = _logged_or(logged, "comparison", evaluation.comparison)
+    for name in ("gains", "points_gains", "reliability", "by_grade", "by_tier", "segments"):
+        setattr(evaluation, name, _logged_or(logged, name, getattr(evaluation, name)))
+    if logged_scores is not None:
+        evaluation.test_scores = logged_scores
+    if "oracle_auc" in run.data.metrics:
+        evaluation.extra["oracle_auc"] = run.data.metrics["oracle_auc"]
+    data.win_rate_by_tier = _logged_or(logged, "win_rate_by_tier_all_closed", data.win_rate_by_tier)
+    data.counts = _logged_or(logged, "row_counts", data.counts)
+
+    previous_ref = previous_uri
+    if previous_ref is None:
+        previous_version = previous_champion_version(version.name, str(version.version))
+        previous_ref = f"models:/{version.name}/{previous_version}" if previous_version else None
+    previous = tracking.load_scorer(previous_ref) if previous_ref else None
+    if previous is not None and "champion" not in evaluation.comparison["model"].tolist():
+        notes.append(
+            "The previous champion was not scored on this version's test leads at training; its comparison "
+            "rows are left out, its drift figures are computed from the given input."
+        )
+
+    tags = dict(version.tags or {})
+    decision = None
+    if tags.get("gate.decision"):
+        reasons = tuple(r for r in tags.get("gate.reasons", "").split(" | ") if r)
+        decision = GateDecision(status_of_tag(tags["gate.decision"]), reasons)
+    result = TrainResult(
+        scorer=scorer,
+        data=data,
+        split=split,
+        evaluation=evaluation,
+        decision=decision,
+        run_id=version.run_id,
+        version=str(version.version),
+    )
+    paths = write_card(
+        result,
+        out_dir,
+        previous,
+        tables,
+        cfg=cfg,
+        trained_at=pd.Timestamp(run.info.start_time, unit="ms"),
+        history=registry_history(version.name, before=str(version.version)),
+        notes=notes,
+    )
+    if log:
+        log_card_to_run(version.run_id, paths)
+    return paths
+
+
+def _consistency_notes(
+    run: Any, tables: dict[str, pd.DataFrame], recomputed: pd.DataFrame, logged: dict[str, pd.DataFrame]
+) -> list[str]:
+    """Say in the card when the given input is not the data the version was trained on."""
+    from pipelines.tracking import data_fingerprint
+
+    notes = []
+    logged_print = run.data.tags.get("data_fingerprint")
+    if logged_print and logged_print != data_fingerprint(tables):
+        notes.append(
+            "The CRM tables given to build this card are not the ones this version was trained on "
+            f"(fingerprint {data_fingerprint(tables)}, trained on {logged_print}). Headline metrics are the "
+            "ones logged at training; examples, drivers and drift come from the given tables."
+        )
+    if "comparison" in logged:
+        logged_auc = logged["comparison"].set_index("model").loc["model", "roc_auc"]
+        again = recomputed.set_index("model").loc["model", "roc_auc"]
+        if abs(float(logged_auc) - float(again)) > 1e-6:
+            notes.append(
+                f"Re-evaluated on the given tables the ROC AUC is {again:.3f}; {logged_auc:.3f} was logged at "
+                "training (shown above)."
+            )
+    return notes

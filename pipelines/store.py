@@ -1,0 +1,47 @@
+"""The MLflow tracking store: where it is, and (a local sqlite file) created and migrated under a lock."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipelines.settings import tracking_uri
+
+
+def setup(experiment: str | None = None) -> str:
+    """Point MLflow at the tracking URI; create the experiment with artifacts under mlflow/ when local."""
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    with _store_lock(uri):
+        if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
+            location = None
+            if uri.startswith("sqlite:///"):
+                location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+            mlflow.create_experiment(experiment, artifact_location=location)
+    if experiment is not None:
+        mlflow.set_experiment(experiment)
+    return uri
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Hold a file lock beside a local sqlite store while it is created or migrated and the experiment made:
+    two jobs starting at once on a fresh store would otherwise race in mlflow's schema migration."""
+    import mlflow
+
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.parent / f".{database.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.search_experiments(max_results=1)  # creates and migrates the store under the lock
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
