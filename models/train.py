@@ -197,36 +197,6 @@ def lightgbm_params(cfg: LightGBMConfig, seed: int) -> dict[str, Any]:
     }
 
 
-def fit_lightgbm(
-    X_train: pd.DataFrame,
-    y_train: np.ndarray | pd.Series,
-    X_valid: pd.DataFrame,
-    y_valid: np.ndarray | pd.Series,
-    cfg: ModelConfig,
-) -> lgb.Booster:
-    """Boosted trees with early stopping on the validation log loss; `booster.best_iteration` is set."""
-    categorical = [c for c in X_train.columns if isinstance(X_train[c].dtype, pd.CategoricalDtype)]
-    train_set = lgb.Dataset(
-        X_train, label=np.asarray(y_train, dtype=float), categorical_feature=categorical, free_raw_data=True
-    )
-    valid_set = lgb.Dataset(
-        X_valid, label=np.asarray(y_valid, dtype=float), categorical_feature=categorical, reference=train_set
-    )
-    booster = lgb.train(
-        lightgbm_params(cfg.lightgbm, cfg.seed),
-        train_set,
-        num_boost_round=cfg.lightgbm.n_estimators,
-        valid_sets=[valid_set],
-        valid_names=["valid"],
-        callbacks=[
-            lgb.early_stopping(cfg.lightgbm.early_stopping_rounds, first_metric_only=True, verbose=False)
-        ],
-    )
-    if booster.best_iteration <= 0:  # no early stop happened: all rounds were useful
-        booster.best_iteration = booster.current_iteration()
-    return booster
-
-
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
