@@ -1,7 +1,8 @@
 """Countries as ISO 3166 alpha-2 codes, from whatever a CRM wrote: "US", "usa", "United States", "Deutschland".
 
-One function, `alpha2_countries`, used by the accounts contract, so training, batch and online scoring read a
-country the same way. The names come from pycountry (ISO 3166 and its translations, shipped with the package,
+One rule, `read_country`, for one value: the accounts contract applies it to each distinct value of a column
+(`alpha2_countries`) and online scoring to each lead, so training, batch and online read a country the same
+way. The names come from pycountry (ISO 3166 and its translations, shipped with the package,
 no network): alpha-2, alpha-3 and numeric codes, English names (official and common), then the names in every
 language pycountry translates (a name two languages give to different countries is not used). What cannot be
 mapped comes back as unmapped, for the contract to quarantine.
@@ -27,15 +28,22 @@ PLACEHOLDERS = frozenset(
 
 def alpha2_countries(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Alpha-2 codes (missing where the value is missing, blank or a placeholder such as "n/a" or "unknown"),
-    and a mask of values that are no country."""
-    text = values.astype("str").str.strip()
-    present = (values.notna() & text.ne("") & ~text.str.casefold().isin(PLACEHOLDERS)).to_numpy()
-    codes, distinct = pd.factorize(text.where(present))
-    mapped = [alpha2(value) for value in distinct]
-    found = np.array([*[code is not None for code in mapped], False])[codes]
-    out = np.array([*mapped, None], dtype=object)[codes]
-    result = pd.Series(out, index=values.index, dtype="str", name=values.name)
-    return result, present & ~found
+    and a mask of values that are no country. Each distinct value is read once (read_country)."""
+    codes, distinct = pd.factorize(values.astype("str").where(values.notna()))
+    read = [read_country(value) for value in distinct] + [(None, True)]  # code -1 (missing) reads the last
+    out = np.array([code for code, _ in read], dtype=object)[codes]
+    is_country = np.array([ok for _, ok in read])[codes]
+    return pd.Series(out, index=values.index, dtype="str", name=values.name), ~is_country
+
+
+def read_country(text: str) -> tuple[str | None, bool]:
+    """One value: (its alpha-2 code, True); (None, True) when blank or a placeholder such as "n/a" (not given);
+    (None, False) when it is no country."""
+    key = text.strip()
+    if not key or key.casefold() in PLACEHOLDERS:
+        return None, True
+    code = alpha2(key)
+    return code, code is not None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import CHECK_REASONS, column_checks
-from features.countries import PLACEHOLDERS, alpha2
+from features.countries import read_country
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -436,12 +436,8 @@ def _alpha2_countries(values: np.ndarray) -> np.ndarray:
     is no country is refused naming its row."""
     out = np.empty(len(values), dtype=object)
     for row, value in enumerate(values):  # online: a few rows
-        text = "" if value is None else str(value).strip()
-        if not text or text.casefold() in PLACEHOLDERS:
-            out[row] = None
-            continue
-        out[row] = alpha2(text)
-        if out[row] is None:
+        out[row], is_country = read_country("" if value is None else str(value))
+        if not is_country:
             raise _fail(row, "country", f"{shown(value)} is not a country name or ISO code", "iso country")
     return out
 
