@@ -30,6 +30,11 @@ from models.evaluate import expected_calibration_error, paired_bootstrap, percen
 
 Status = Literal["promoted", "refused", "evidence_broken"]
 BASELINES = ("points_model", "logistic_regression")
+VERDICTS: dict[Status, str] = {
+    "promoted": "promoted",
+    "refused": "not promoted",
+    "evidence_broken": "evidence looks broken",
+}
 
 
 @dataclass(frozen=True)
@@ -100,22 +105,17 @@ class GateDecision:
     def promote(self) -> bool:
         return self.status == "promoted"
 
+    @property
+    def verdict(self) -> str:
+        """The verdict in words: promoted, not promoted, evidence looks broken."""
+        return VERDICTS[self.status]
+
     def summary(self) -> str:
-        verdict = {
-            "promoted": "promoted",
-            "refused": "not promoted",
-            "evidence_broken": "evidence looks broken",
-        }
-        return f"{verdict[self.status]}: " + "; ".join(self.reasons)
+        return f"{self.verdict}: " + "; ".join(self.reasons)
 
     def forced(self, reason: str) -> GateDecision:
         """The same decision overridden by a person (`--force`), with their reason on record."""
         return GateDecision("promoted", (*self.reasons, f"forced: {reason}"), self.compared, self.evidence)
-
-
-def status_of_tag(tag: str) -> Status:
-    """The Status a `gate.decision` tag records (versions registered before evidence_broken say "refused")."""
-    return "promoted" if tag == "promoted" else "evidence_broken" if tag == "evidence_broken" else "refused"
 
 
 def _label(name: str) -> str:

@@ -145,29 +145,20 @@ def card_after_training(
 
 
 # ----------------------------------------------------------------------------------------------------------
-# The card of a registered version: `leadscore card --model URI --input DIR --out DIR`
+# Earlier versions in the registry, for the card's change log
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _gate_summary(tags: dict[str, str]) -> str:
-    decision = tags.get("gate.decision")
-    if not decision:
-        return ""
-    verdict = {"promoted": "promoted", "evidence_broken": "evidence looks broken"}.get(
-        decision, "not promoted"
-    )
-    return f"{verdict}: " + "; ".join(r for r in tags.get("gate.reasons", "").split(" | ") if r)
 
 
 def registry_history(model_name: str, before: str | None = None, limit: int = 5) -> list[str]:
     """One line per earlier registered version (newest first): date and the gate's verdict."""
-    from pipelines.registry import model_versions
+    from pipelines.registry import decision_from_tags, model_versions
 
     earlier = [v for v in model_versions(model_name) if before is None or int(v.version) < int(before)]
     lines = []
     for v in earlier[:limit]:
         day = pd.Timestamp(int(v.creation_timestamp), unit="ms").strftime("%Y-%m-%d")
-        verdict = _gate_summary(v.tags) or "no gate decision recorded"
+        decision = decision_from_tags(v.tags or {})
+        verdict = decision.summary() if decision else "no gate decision recorded"
         lines.append(f"Earlier: version {v.version} registered {day}, {verdict}.")
     return lines
 

@@ -94,10 +94,9 @@ def card_from_registry(
     `previous_uri`). With `log`, the card is also attached to the version's run under card/.
     """
     from models.compare import evaluate_on_test, fit_baselines
-    from models.promotion import GateDecision, status_of_tag
     from models.scorer import LeadScorer
     from pipelines import tracking
-    from pipelines.registry import run_of
+    from pipelines.registry import decision_from_tags, run_of
     from pipelines.train import TrainResult, make_split, training_data
 
     version = _model_version(model_uri)
@@ -144,10 +143,7 @@ def card_from_registry(
         )
 
     tags = dict(version.tags or {})
-    decision = None
-    if tags.get("gate.decision"):
-        reasons = tuple(r for r in tags.get("gate.reasons", "").split(" | ") if r)
-        decision = GateDecision(status_of_tag(tags["gate.decision"]), reasons)
+    decision = decision_from_tags(tags)
     result = TrainResult(
         scorer=scorer,
         data=data,

@@ -17,7 +17,7 @@ from pipelines.io import InputError
 from pipelines.settings import PipelineConfig, tracking_uri
 
 if TYPE_CHECKING:
-    from models.promotion import ChampionRecord, GateDecision
+    from models.promotion import ChampionRecord, GateDecision, GateRules, Status
     from pipelines.train import TrainResult
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -117,12 +117,11 @@ def champion_version(model_name: str) -> Any | None:
         return None
 
 
-def champion_record(model_name: str) -> ChampionRecord | None:
-    """What the champion measured on its own test window at registration (None if it was not logged)."""
+def champion_record(version: Any) -> ChampionRecord | None:
+    """What a version (the champion) measured on its own test window at registration (None if not logged)."""
     from models.promotion import ChampionRecord
 
-    version = champion_version(model_name)
-    if version is None or not version.run_id:
+    if not version.run_id:
         return None
     metrics = _client().get_run(version.run_id).data.metrics
     if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
@@ -135,7 +134,7 @@ def champion_record(model_name: str) -> ChampionRecord | None:
     )
 
 
-def gate_rules(cfg: PipelineConfig) -> Any:
+def gate_rules(cfg: PipelineConfig) -> GateRules:
     from models.promotion import GateRules
 
     r = cfg.registry
@@ -162,7 +161,7 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         result.evaluation.test_scores,
         gate_rules(cfg),
         champion_version=None if champion is None else str(champion.version),
-        champion=None if champion is None else champion_record(cfg.registry.model_name),
+        champion=None if champion is None else champion_record(champion),
     )
 
 
@@ -180,6 +179,21 @@ def apply_gate(
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
     return decision
+
+
+def decision_from_tags(tags: Mapping[str, str]) -> GateDecision | None:
+    """The gate's verdict and reasons as record_decision tagged them on a version (None when no gate ran).
+    Versions tagged before evidence_broken existed say "refused"."""
+    from models.promotion import GateDecision
+
+    tag = tags.get("gate.decision")
+    if not tag:
+        return None
+    status: Status = (
+        "promoted" if tag == "promoted" else "evidence_broken" if tag == "evidence_broken" else "refused"
+    )
+    reasons = tuple(r for r in tags.get("gate.reasons", "").split(" | ") if r)
+    return GateDecision(status, reasons)
 
 
 def record_decision(client: Any, name: str, version: str, decision: GateDecision, trigger: str) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pipelines.settings import tracking_uri
 
+_READY: set[str] = set()  # tracking URIs whose store this process has created or checked under the lock
+
 
 def setup(experiment: str | None = None) -> str:
     """Point MLflow at the tracking URI; create the experiment with artifacts under mlflow/ when local."""
@@ -16,12 +18,15 @@ def setup(experiment: str | None = None) -> str:
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    if uri in _READY and experiment is None:
+        return uri  # created and migrated by an earlier call in this process
     with _store_lock(uri):
         if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
             location = None
             if uri.startswith("sqlite:///"):
                 location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
             mlflow.create_experiment(experiment, artifact_location=location)
+    _READY.add(uri)
     if experiment is not None:
         mlflow.set_experiment(experiment)
     return uri

@@ -40,7 +40,6 @@ def print_training_summary(result: TrainResult) -> None:
 def print_gate_decision(version: str | None, decision: GateDecision) -> None:
     """The verdict in colour, then each check on its own line."""
     colour = {"promoted": "green", "refused": "yellow", "evidence_broken": "red"}[decision.status]
-    verdict = decision.summary().split(":", 1)[0]
-    console.print(f"[{colour}]model version {version}: {verdict}[/{colour}]")
+    console.print(f"[{colour}]model version {version}: {decision.verdict}[/{colour}]")
     for reason in decision.reasons:
         console.print(f"  - {reason}")

@@ -296,7 +296,6 @@ def load_champion(model_name: str) -> LeadScorer | None:
     """The current champion's scorer, or None when there is none yet."""
     from pipelines.registry import CHAMPION, champion_version
 
-    setup()
     if champion_version(model_name) is None:
         return None
     return load_scorer(f"models:/{model_name}@{CHAMPION}")
