@@ -22,10 +22,8 @@ import sys
 import time
 from collections import Counter
 
-import numpy as np
-
 from features.build import feature_groups
-from features.synthetic import GeneratorConfig, generate_history
+from features.synthetic import GeneratorConfig, generate_history, with_shuffled_outcomes
 from models.gate import InsufficientDataError
 from models.promotion import ChampionRecord, decide_on_test_scores
 from pipelines.registry import gate_rules
@@ -38,15 +36,6 @@ SCENARIOS = {
     "same-quality challenger": "promoted at least 18 of 20",
     "better challenger": "promoted 20 of 20",
 }
-
-
-def shuffled_outcomes(tables: dict, seed: int) -> dict:
-    """The same tables with the closed deals' outcomes shuffled among them."""
-    deals = tables["deals"].copy()
-    closed = deals["outcome"].isin(["won", "lost"]).to_numpy()
-    deals.loc[closed, "outcome"] = np.random.default_rng(seed).permutation(deals.loc[closed, "outcome"])
-    deals.loc[closed, "lost_reason"] = np.where(deals.loc[closed, "outcome"] == "lost", "timing", None)
-    return {**tables, "deals": deals}
 
 
 def _train(data, tables: dict, cfg: PipelineConfig, champion=None):
@@ -79,7 +68,7 @@ def _verdict(cfg: PipelineConfig, evaluation, champion_evaluation=None) -> str:
 
 def run_seed(seed: int, accounts: int, months: int, cfg: PipelineConfig) -> dict[str, str]:
     tables = generate_history(GeneratorConfig(accounts=accounts, months=months, seed=seed)).tables()
-    shuffled = shuffled_outcomes(tables, seed)
+    shuffled = with_shuffled_outcomes(tables, seed)
     real, noise = training_data(tables, cfg, truth=None), training_data(shuffled, cfg, truth=None)
     verdicts: dict[str, str] = {}
     trained = _train(real, tables, cfg)

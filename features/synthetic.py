@@ -706,3 +706,13 @@ def _join_flags(flags: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def _norm(weights: tuple[float, ...]) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     return w / w.sum()
+
+
+def with_shuffled_outcomes(tables: dict[str, pd.DataFrame], seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The same tables with the closed deals' outcomes shuffled among them (what a broken join does): no
+    feature can predict them any more. Lost deals get a valid lost_reason, won ones none."""
+    deals = tables["deals"].copy()
+    closed = deals["outcome"].isin(["won", "lost"]).to_numpy()
+    deals.loc[closed, "outcome"] = np.random.default_rng(seed).permutation(deals.loc[closed, "outcome"])
+    deals.loc[closed, "lost_reason"] = deals.loc[closed, "outcome"].map({"lost": "timing"})
+    return {**tables, "deals": deals}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import lightgbm as lgb
 import numpy as np
@@ -41,14 +41,7 @@ Contender = Literal[
     "lightgbm_default",
     "catboost_default",
 ]
-CONTENDERS: tuple[Contender, ...] = (
-    "leadscore",
-    "points_model",
-    "logistic_regression",
-    "hist_gradient_boosting",
-    "lightgbm_default",
-    "catboost_default",
-)
+CONTENDERS: tuple[Contender, ...] = get_args(Contender)
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
 HGB_MAX_LEVELS = 250  # HistGradientBoosting takes at most 255 categories per feature (less its own reserve)
 

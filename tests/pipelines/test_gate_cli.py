@@ -1,11 +1,11 @@
 """The promotion gate through the command line: exit codes a scheduler can act on, and a missing champion
 answered with a sentence instead of a traceback."""
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.synthetic import with_shuffled_outcomes
 from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.generate import run_generate
@@ -22,16 +22,15 @@ def crm(tmp_path_factory):
     run_generate(SMALL, root / "crm")
     shuffled = root / "shuffled"
     shuffled.mkdir()
-    for path in (root / "crm").glob("*.parquet"):
-        frame = pd.read_parquet(path)
-        if path.stem == "deals":
-            closed = frame["outcome"].isin(["won", "lost"]).to_numpy()
-            frame.loc[closed, "outcome"] = np.random.default_rng(0).permutation(frame.loc[closed, "outcome"])
-            frame.loc[closed, "lost_reason"] = np.where(
-                frame.loc[closed, "outcome"] == "lost", "timing", None
-            )
-        frame.to_parquet(shuffled / path.name)
+    tables = {path.stem: pd.read_parquet(path) for path in (root / "crm").glob("*.parquet")}
+    for name, frame in with_shuffled_outcomes(tables).items():
+        frame.to_parquet(shuffled / f"{name}.parquet")
     return root
+
+
+def _score(crm, output, *extra):
+    args = ["score", "--input", str(crm / "crm"), "--as-of", "2026-10-01", "--output", str(output), *extra]
+    return runner.invoke(app, args)
 
 
 FAST = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
@@ -51,18 +50,7 @@ def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(cr
     assert trained.exit_code == exit_codes.NOT_PROMOTED, trained.output
     assert "not promoted" in trained.output and "no evidence of signal" in trained.output
 
-    scored = runner.invoke(
-        app,
-        [
-            "score",
-            "--input",
-            str(crm / "crm"),
-            "--as-of",
-            "2026-10-01",
-            "--output",
-            str(tmp_path / "s.parquet"),
-        ],
-    )
+    scored = _score(crm, tmp_path / "s.parquet")
     assert scored.exit_code == exit_codes.BAD_INPUT, scored.output
     text = " ".join(scored.output.split())
     assert "no alias 'champion'" in text and mlflow_store in text
@@ -79,20 +67,7 @@ def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(cr
 
 
 def test_an_unknown_model_name_is_named_with_the_store(crm, mlflow_store, tmp_path):
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            "--input",
-            str(crm / "crm"),
-            "--as-of",
-            "2026-10-01",
-            "--output",
-            str(tmp_path / "s.parquet"),
-            "--model",
-            "models:/nosuch@champion",
-        ],
-    )
+    result = _score(crm, tmp_path / "s.parquet", "--model", "models:/nosuch@champion")
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "has no version of model 'nosuch'" in " ".join(result.output.split())
 

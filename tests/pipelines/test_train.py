@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.synthetic import with_shuffled_outcomes
 from mlflow import MlflowClient
 from models.gate import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
@@ -75,20 +76,10 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     assert forced.decision.promote and "forced: testing the override" in forced.decision.summary()
 
 
-def _shuffled_outcomes(tables, seed=0):
-    """The same history with the outcomes of closed deals shuffled among them (a broken join, say)."""
-    deals = tables["deals"].copy()
-    closed = deals["outcome"].isin(["won", "lost"]).to_numpy()
-    outcomes = deals.loc[closed, "outcome"].to_numpy()
-    deals.loc[closed, "outcome"] = np.random.default_rng(seed).permutation(outcomes)
-    deals.loc[closed, "lost_reason"] = np.where(deals.loc[closed, "outcome"] == "lost", "timing", None)
-    return {**tables, "deals": deals}
-
-
 def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, fast_config, mlflow_store):
     tables = small_history.tables()
     with pytest.raises(NoSignalError, match="no learnable signal"):
-        run_train(_shuffled_outcomes(tables), fast_config)
+        run_train(with_shuffled_outcomes(tables), fast_config)
     # Past the training check (switched off), the gate refuses on its own.
     unchecked = fast_config.model_copy(
         update={
@@ -97,12 +88,12 @@ def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, f
             )
         }
     )
-    shuffled_first = run_train(_shuffled_outcomes(tables), unchecked)
+    shuffled_first = run_train(with_shuffled_outcomes(tables), unchecked)
     assert not shuffled_first.decision.promote
     assert "no evidence of signal" in shuffled_first.decision.summary()
     good = run_train(tables, fast_config)  # a good model after a refused bad one
     assert good.decision.promote, good.decision.summary()
-    shuffled = run_train(_shuffled_outcomes(tables, seed=1), unchecked)
+    shuffled = run_train(with_shuffled_outcomes(tables, seed=1), unchecked)
     assert not shuffled.decision.promote
     assert shuffled.decision.status in ("refused", "evidence_broken")
     client = MlflowClient()
