@@ -66,7 +66,7 @@ def over_limit(lead_share: float, table_shares: Mapping[str, float], limit: floa
     if worst is not None and table_shares[worst] > limit:
         return (
             f"{table_shares[worst]:.1%} of the {worst} rows broke a rule of the contract, above the allowed "
-            f"{limit:.1%} (scoring.max_quarantine_share); their leads were scored without them"
+            f"{limit:.1%} (scoring.max_quarantine_share); the run went on without them"
         )
     return None
 
