@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,10 @@ import typer
 
 from pipelines import exit_codes
 from pipelines.console import console, frame_table
+
+# pandera imports pyspark.pandas whenever the spark extra is installed, and pyspark then warns about pandas 3
+# on every command; the warning is about pyspark's pandas API, which leadscore does not use.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
@@ -664,6 +669,71 @@ def retrain(
         card=card,
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def queue(
+    scores: Annotated[
+        Path, typer.Option(help="A scores file published by `leadscore score` (.parquet or .csv).")
+    ],
+    reps: Annotated[int, typer.Option(help="Reps making calls.")],
+    per_rep: Annotated[int, typer.Option(help="Calls each rep makes a day.")],
+    output: Annotated[Path, typer.Option(help="The call list (.csv or .parquet), written atomically.")],
+    days: Annotated[int, typer.Option(help="Days the list covers.")] = 1,
+    senior_reps: Annotated[
+        int, typer.Option(help="Of the reps, how many are senior: they get grades A and B first.")
+    ] = 0,
+    exploration: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the calls drawn at random below the cut (default queue.exploration_share; 0: off)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the exploration draw (default queue.seed).")
+    ] = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
+) -> None:
+    """Today's call list from the latest scores: the reps' capacity filled best first, disqualified leads never
+    called, grades A and B routed to senior reps, and an exploration slice of leads drawn at random from below
+    the cut (flagged), so the next retrain learns what low scores are worth.
+
+    The summary compares the plan's expected wins with a plain score-ordered list and a random one.
+
+    Examples:
+
+      leadscore queue --scores scores/2026-10-01.parquet --reps 6 --per-rep 40 --output calls.csv
+
+      leadscore queue --scores scores.parquet --reps 8 --senior-reps 2 --per-rep 30 --days 5 --output week.csv
+
+      leadscore queue --scores scores.parquet --reps 4 --per-rep 25 --exploration 0 --output calls.csv
+    """
+    from models.queue import Capacity, QueueError
+    from pipelines.queue import calls_by_rep, expected_wins_table, plan_sentences, run_queue
+
+    with expected_failures():
+        cfg = _config(config, set_).queue
+    updates = {k: v for k, v in (("exploration_share", exploration), ("seed", seed)) if v is not None}
+    if updates:
+        from pydantic import ValidationError
+
+        try:
+            cfg = cfg.model_validate(cfg.model_dump() | updates)
+        except ValidationError as error:
+            raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
+    capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    with expected_failures():
+        try:
+            plan = run_queue(scores, capacity, cfg, output)
+        except QueueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(exit_codes.USAGE) from error
+    console.print(frame_table(calls_by_rep(plan), title="calls by rep and day", float_format="{:.2f}"))
+    console.print(frame_table(expected_wins_table(plan), title="expected wins", float_format="{:.2f}"))
+    for line in plan_sentences(plan, cfg):
+        console.print(line)
+    console.print(f"wrote {output}")
 
 
 @app.command()
