@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,10 @@ from pipelines.console import console, frame_table
 # pandera imports pyspark.pandas whenever the spark extra is installed, and pyspark then warns about pandas 3
 # on every command; the warning is about pyspark's pandas API, which leadscore does not use.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+# MLflow's own INFO lines, pickling warning and download bars are not for a leadscore user: the summary says
+# what happened. Errors still show; MLFLOW_LOGGING_LEVEL=INFO shows everything again.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
@@ -107,7 +112,8 @@ def expected_failures() -> Iterator[None]:
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
         headline = "refused" if isinstance(error, NoSignalError) else "not enough data to train"
-        console.print(f"[red]{headline}:[/red] {error}")
+        said = str(error).startswith("not enough")  # the message already says it
+        console.print(f"[red]{headline}:[/red] {error}" if not said else f"[red]{error}[/red]")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
     except DatabaseWriteError as error:
         console.print(f"[red]error:[/red] {error}")
