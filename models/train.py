@@ -27,7 +27,7 @@ from models.evaluate import (
     grade_cutpoints,
     roc_auc,
 )
-from models.gate import InsufficientDataError, NoSignalError, check_minimum_data
+from models.minimum_data import InsufficientDataError, NoSignalError, check_minimum_data
 from models.linear import LinearScore, fit_linear_score
 from models.selection import (
     BoostingResult,

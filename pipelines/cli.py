@@ -85,7 +85,7 @@ app = typer.Typer(
 def expected_failures() -> Iterator[None]:
     """Turn the errors a user can fix into a one-line message and the exit code that names them."""
     from features.contracts import ContractError
-    from models.gate import InsufficientDataError, NoSignalError
+    from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
     from pipelines.score import NothingToScore

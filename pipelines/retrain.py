@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import with_timestamps
-from models.gate import InsufficientDataError, NoSignalError
+from models.minimum_data import InsufficientDataError, NoSignalError
 from models.monitoring import Backtest, DriftReport, DriftThresholds, Window, backtest_of, drift_between
 from pipelines.io import atomic_path
 from pipelines.settings import PipelineConfig, RetrainConfig, current_user  # noqa: F401 (re-exported)
@@ -187,7 +187,7 @@ def training_tables(
 
 def check_windows(deals: pd.DataFrame, windows: RetrainWindows) -> pd.DataFrame:
     """Closed, won and lost deals per window; InsufficientDataError when the validation or evaluation quarter
-    has no won or no lost deal (the training window is checked by the training job's minimum-data gate)."""
+    has no won or no lost deal (the training window is checked by the training job's minimum-data check)."""
     created = pd.to_datetime(deals["created_at"])
     won = (deals["outcome"] == "won").to_numpy()
     lost = (deals["outcome"] == "lost").to_numpy()

@@ -11,7 +11,7 @@ import pytest
 from features.synthetic import GeneratorConfig, generate_history
 from mlflow import MlflowClient
 from models.evaluate import roc_auc
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from models.monitoring import segment_gaps
 from pipelines import exit_codes
 from pipelines.history import history_command, promotion_history
