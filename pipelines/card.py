@@ -126,19 +126,22 @@ def card_after_training(
     tables: dict[str, pd.DataFrame],
     previous: AnyScorer | None,
     out_dir: Path | None = None,
+    *,
+    notes: list[str] | None = None,
 ) -> tuple[Path, Path] | None:
-    """The end of a training run: write the card (to `out_dir`, or a temporary folder) and log it to the run.
+    """The end of a training run: write the card (to `out_dir`, or a temporary folder) and log it to the run;
+    `notes` (e.g. a retrain's findings) are added to its limitations.
 
     Returns the paths when `out_dir` is given; with a temporary folder the card lives only in MLflow.
     """
     history = registry_history(cfg.registry.model_name, before=result.version) if result.version else []
     if out_dir is not None:
-        paths = write_card(result, out_dir, previous, tables, cfg=cfg, history=history)
+        paths = write_card(result, out_dir, previous, tables, cfg=cfg, history=history, notes=notes)
         if result.run_id:
             log_card_to_run(result.run_id, paths)
         return paths
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_card(result, Path(tmp), previous, tables, cfg=cfg, history=history)
+        paths = write_card(result, Path(tmp), previous, tables, cfg=cfg, history=history, notes=notes)
         if result.run_id:
             log_card_to_run(result.run_id, paths)
     return None

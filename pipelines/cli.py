@@ -82,8 +82,9 @@ app = typer.Typer(
 
 
 @contextmanager
-def expected_failures() -> Iterator[None]:
-    """Turn the errors a user can fix into a one-line message and the exit code that names them."""
+def expected_failures(job: str = "train") -> Iterator[None]:
+    """Turn the errors a user can fix into a one-line message and the exit code that names them (`job` names
+    what there is not enough data for)."""
     from features.contracts import ContractError
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
@@ -101,7 +102,7 @@ def expected_failures() -> Iterator[None]:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
-        headline = "refused" if isinstance(error, NoSignalError) else "not enough data to train"
+        headline = "refused" if isinstance(error, NoSignalError) else f"not enough data to {job}"
         console.print(f"[red]{headline}:[/red] {error}")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
     except DatabaseWriteError as error:
@@ -625,10 +626,13 @@ def retrain(
     ] = None,
     trailing_quarters: Annotated[
         int | None,
-        typer.Option(help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."),
+        typer.Option(
+            min=1, help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."
+        ),
     ] = None,
     backtest_days: Annotated[
-        int | None, typer.Option(help="Backtest the champion on the leads as they were this many days ago.")
+        int | None,
+        typer.Option(min=1, help="Backtest the champion on the leads as they were this many days ago."),
     ] = None,
     force: ForceReason = None,
     truth: TruthFile = None,
@@ -649,21 +653,41 @@ def retrain(
 
       leadscore retrain --input data/crm --as-of 2026-07-01 --out reports/2026Q3 --trailing-quarters 6
     """
-    from pipelines.retrain import retrain_command
+    from pipelines.io import read_frame
+    from pipelines.retrain import run_retrain
+    from pipelines.settings import RetrainConfig
+    from pipelines.sources import read_input
+    from pipelines.summary import print_retrain_summary
 
-    code = retrain_command(
-        input_dir,
-        as_of,
-        config=config,
-        set_=set_,
-        out=out,
-        force=force,
-        truth=truth,
-        trailing_quarters=trailing_quarters,
-        backtest_days=backtest_days,
-        card=card,
-    )
-    raise typer.Exit(code)
+    with expected_failures("retrain"):
+        when = _retrain_as_of(as_of)
+        cfg = _config(config, set_)
+        updates = {"trailing_quarters": trailing_quarters, "backtest_days": backtest_days}
+        rcfg = RetrainConfig.model_validate(
+            {**cfg.retrain.model_dump(), **{k: v for k, v in updates.items() if v is not None}}
+        )
+        tables = read_input(input_dir)
+        truth_frame = read_frame(truth) if truth else None
+        result = run_retrain(
+            tables, cfg, rcfg, when, truth_frame, force, out_dir=out, card=card, source=input_dir
+        )
+    print_retrain_summary(result, rcfg)
+    raise typer.Exit(gate_exit_code(result.decision) if result.decision else exit_codes.NOT_PROMOTED)
+
+
+def _retrain_as_of(value: str):
+    """Retrain's --as-of: a plain date or time; anything else is bad input (exit 3), as it always was."""
+    import pandas as pd
+
+    from pipelines.io import InputError
+
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError as error:
+        raise InputError(f"--as-of {value!r}: not a date; use e.g. 2026-07-01") from error
+    if pd.isna(ts) or ts.tzinfo is not None:
+        raise InputError(f"--as-of {value!r}: give a plain date or time (UTC, no time zone), e.g. 2026-07-01")
+    return ts
 
 
 @app.command()
