@@ -715,8 +715,13 @@ def history(
 @app.command()
 def card(
     input_dir: Annotated[
-        str, typer.Option("--input", help=INPUT_HELP + " The tables the version was trained on.")
-    ],
+        str | None,
+        typer.Option(
+            "--input",
+            help=INPUT_HELP + " The tables the version was trained on: needed only with --previous, or for a "
+            "version logged before training recorded its card's data.",
+        ),
+    ] = None,
     model: Annotated[
         str, typer.Option(help="Registered version: models:/<name>@<alias> or models:/<name>/<version>.")
     ] = "models:/leadscore@champion",
@@ -736,15 +741,25 @@ def card(
     query: InputQueries = None,
 ) -> None:
     """Write the model card of a registered version for sales leadership: a self-contained HTML page (charts
-    embedded) and its Markdown twin. Training writes one automatically and logs it to the run.
+    embedded) and its Markdown twin. Training writes one automatically and logs it to the run with the data it
+    shows; this renders the same card again from that data, without scoring anything. With --previous (or
+    for a version logged before its card's data was), the card is rebuilt from the --input tables.
 
-    Example: leadscore card --model models:/leadscore@champion --input data/crm --out model-card
+    Examples:
+
+      leadscore card --model models:/leadscore@champion --out model-card
+
+      leadscore card --model models:/leadscore/4 --previous models:/leadscore/2 --input data/crm
     """
-    from pipelines.card_rebuild import card_from_registry
+    from pipelines.card_rebuild import card_of_version
+
+    def read_tables():
+        return _read_input(input_dir, input_table, query)
 
     with expected_failures():
-        tables = _read_input(input_dir, input_table, query)
-        html_path, md_path = card_from_registry(model, tables, out, previous_uri=previous, log=log)
+        html_path, md_path = card_of_version(
+            model, out, read_tables if input_dir else None, previous_uri=previous, log=log
+        )
     console.print(f"wrote {html_path} and {md_path}")
 
 
