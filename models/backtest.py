@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regression
 from models.config import ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from models.splits import Split
 from models.train import prepare_matrix, train_conversion_model
 
@@ -368,7 +368,7 @@ def evaluate_fold(
     """Every contender trained on the fold's training rows and measured on its test rows.
 
     A fold whose test or training rows hold one class is skipped (with the reason). A contender that
-    refuses to train (InsufficientDataError or a subclass: the minimum-data gate, no learnable signal)
+    refuses to train (InsufficientDataError or a subclass: the minimum-data check, no learnable signal)
     is recorded with its reason; the other contenders still run.
     """
     y_test = data.y[fold.test]

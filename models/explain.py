@@ -427,7 +427,7 @@ def _reason_texts(positive: list[str], negative: list[str]) -> tuple[str, str, s
     return "; ".join(shown_positive), "; ".join(shown_negative), "; ".join(signed)
 
 
-def _combine(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
+def join_nonempty(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Join non-empty strings element-wise with `sep`."""
     out = np.full(n, "", dtype=object)
     for part in parts:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from features.flat import SourceSpec, build_flat_features, flat_feature_groups
 from models.evaluate import assign_grades
-from models.explain import _combine
+from models.explain import join_nonempty as _combine
 from models.scorer import SCORE_COLUMNS, group_contribution, intent_band
 from models.train import TrainedModel
 

@@ -27,8 +27,8 @@ from models.evaluate import (
     grade_cutpoints,
     roc_auc,
 )
-from models.gate import InsufficientDataError, NoSignalError, check_minimum_data
 from models.linear import LinearScore, fit_linear_score
+from models.minimum_data import InsufficientDataError, NoSignalError, check_minimum_data
 from models.selection import (
     BoostingResult,
     Fold,
@@ -47,7 +47,7 @@ _PROBABILITY_FLOOR = 1e-6  # a calibrated lead is never certain to win or to los
 SMALL_INPUT_ROWS = 1_000  # fewer rows than this are scored on one thread
 
 
-def _to_float(col: pd.Series) -> np.ndarray:
+def float_values(col: pd.Series) -> np.ndarray:
     """Float values of a numeric or boolean column (nullable Int64/boolean and object bools too)."""
     values = pd.to_numeric(col, errors="coerce").astype(float)
     not_numbers = values.isna() & col.notna()
@@ -149,14 +149,14 @@ def _numeric_block(frame: Table, names: list[str]) -> dict[str, np.ndarray]:
         block = _columns(frame, names).to_numpy(dtype=float, na_value=np.nan)
         return {name: block[:, j] for j, name in enumerate(names)}
     except (TypeError, ValueError):  # text or odd objects somewhere: find and name the column
-        return {name: _to_float(frame[name]) for name in names}
+        return {name: float_values(frame[name]) for name in names}
 
 
 def _float_values(values: Any, name: str) -> np.ndarray:
-    """Float values of a numeric column's values (see _to_float)."""
+    """Float values of a numeric column's values (see float_values)."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
         return values.astype(float)
-    return _to_float(pd.Series(values, name=name, copy=False))
+    return float_values(pd.Series(values, name=name, copy=False))
 
 
 def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Job: train the conversion model on closed deals, compare it, log it to MLflow, register it, gate it.
 
 Reads top to bottom as the architecture: tables -> contract -> features -> ICP guardrail -> split ->
-minimum-data gate -> LightGBM + calibration -> baselines -> evaluation -> scorer -> MLflow run -> registry
+minimum-data check -> LightGBM + calibration -> baselines -> evaluation -> scorer -> MLflow run -> registry
 -> promotion gate.
 """
 
@@ -20,7 +20,7 @@ from features.flat import SourceSpec, build_flat_features, flat_categorical_feat
 from features.icp import exclude_disqualified, win_rate_by_tier
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.flat_scorer import FlatScorer
-from models.gate import check_minimum_data
+from models.minimum_data import check_minimum_data
 from models.promotion import GateDecision
 from models.scorer import LeadScorer, feature_frame, intent_cutpoints_from
 from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at
