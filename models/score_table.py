@@ -72,6 +72,7 @@ SCORE_KINDS: dict[str, str] = {name: _kind(column.dtype.type) for name, column i
 # The pandas dtype of each kind in a published scores frame (times to the microsecond, as Parquet keeps them).
 KIND_DTYPES = {"text": "str", "time": "datetime64[us]", "number": "float64", "flag": "bool"}
 SCORE_DTYPES: dict[str, str] = {name: KIND_DTYPES[kind] for name, kind in SCORE_KINDS.items()}
+_PANDAS_DTYPES = {name: pd.Series(dtype=dtype).dtype for name, dtype in SCORE_DTYPES.items()}
 
 # The order of published scores: every qualified lead above every disqualified one (rank_score), then by
 # score; ties by lead_id. (column, ascending) pairs, so that SQL readers order the same way.
@@ -95,8 +96,10 @@ def empty_scores() -> pd.DataFrame:
 
 
 def with_score_dtypes(scores: pd.DataFrame) -> pd.DataFrame:
-    """`scores` in the published dtypes (for an engine that returns its own, e.g. Spark's object text)."""
-    return scores.astype(SCORE_DTYPES)
+    """`scores` in the published dtypes (Spark's object text, a column of missing values without reasons);
+    `scores` itself when it has them already."""
+    differ = {name: dtype for name, dtype in _PANDAS_DTYPES.items() if scores[name].dtype != dtype}
+    return scores.astype(differ) if differ else scores
 
 
 def validated(scores: pd.DataFrame) -> pd.DataFrame:
@@ -121,8 +124,8 @@ def dtype_mismatches(scores: pd.DataFrame) -> list[str]:
         return [f"columns {list(scores.columns)} are not {list(SCORE_COLUMNS)}"]
     return [
         f"{name} is {scores[name].dtype}, not {dtype}"
-        for name, dtype in SCORE_DTYPES.items()
-        if scores[name].dtype != pd.Series(dtype=dtype).dtype
+        for name, dtype in _PANDAS_DTYPES.items()
+        if scores[name].dtype != dtype
     ]
 
 

@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from features.dates import DateFormats
-from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, empty_scores, rank, validated
+from models.score_table import (
+    CREATED_LATER,
+    DEAL_CLOSED,
+    LeadCounts,
+    empty_scores,
+    rank,
+    validated,
+    with_score_dtypes,
+)
 from models.scorer import LeadScorer
 from pipelines.console import progress
 from pipelines.io import (
@@ -138,7 +146,7 @@ def run_score(
         scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
     else:
         scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
-    scores = validated(rank(scored))
+    scores = validated(with_score_dtypes(rank(scored)))
     quarantine = validation.quarantine
     leads = LeadCounts(
         read=validation.read["leads"],

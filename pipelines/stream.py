@@ -28,7 +28,7 @@ from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table
 from features.dates import DateFormats
 from features.fit import normalised_emails
 from features.vocab import LEAD_COLUMNS, TABLES
-from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated
+from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
 from models.scorer import LeadScorer
 from pipelines.console import progress
 from pipelines.io import (
@@ -275,7 +275,7 @@ def run_score_streaming(
             valid = check.valid
             to_score, closed = open_leads(valid["leads"], valid.get("deals"))
             scores = (
-                scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons)
+                with_score_dtypes(scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons))
                 if len(to_score)
                 else None
             )
