@@ -113,4 +113,7 @@ def test_lead_counts_add_up_or_raise():
 def test_a_route_without_reasons_to_skip_lists_only_its_three_counts():
     counts = LeadCounts(read=3, scored=3, quarantined=0)
     assert counts.frame()["status"].tolist() == ["read", "scored", "quarantined"]
-    assert counts.not_scored_text() == "" and counts.sentence() == "3 leads read: 3 scored, 0 quarantined, 0 not scored"
+    assert (
+        counts.not_scored_text() == ""
+        and counts.sentence() == "3 leads read: 3 scored, 0 quarantined, 0 not scored"
+    )
