@@ -12,6 +12,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -53,7 +54,10 @@ class ScoreTable(pa.DataFrameModel):
         ordered = True  # in this order
 
 
-SCHEMA = ScoreTable.to_schema()
+with warnings.catch_warnings():
+    # Building the schema makes pandera try pyspark.pandas, which warns under pandas 3 (pyspark is an extra).
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    SCHEMA = ScoreTable.to_schema()
 SCORE_COLUMNS: tuple[str, ...] = tuple(SCHEMA.columns)
 
 
