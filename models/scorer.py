@@ -18,28 +18,8 @@ from features.frames import Table, column, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
+from models.score_table import SCORE_COLUMNS
 from models.train import TrainedModel
-
-SCORE_COLUMNS = (
-    "lead_id",
-    "as_of",
-    "score",
-    "grade",
-    "rank_score",
-    "fit_tier",
-    "intent_band",
-    "disqualified",
-    "disqualify_reasons",
-    "disqualify_detail",
-    "reasons",
-    "reasons_positive",
-    "reasons_negative",
-    "fit_contribution",
-    "intent_contribution",
-    "model_name",
-    "model_version",
-)
-INTENT_BANDS = ("low", "medium", "high")
 
 
 @dataclass
