@@ -94,8 +94,8 @@ def _tables() -> dict[str, pd.DataFrame]:
     return {"accounts": accounts, "leads": leads, "activities": activities, "deals": deals}
 
 
-def _build(tables, snapshots):
-    return build_features(tables, snapshots, CONFIG, ICP)
+def _build(tables, snapshots) -> pd.DataFrame:
+    return build_features(tables, snapshots, CONFIG, ICP).to_frame()
 
 
 def _row(frame: pd.DataFrame, lead_id: str) -> pd.Series:
@@ -223,7 +223,7 @@ def test_inactive_after_config_days():
     row = _row(_build(tables, scoring_snapshots(tables["leads"], T)), "L3")  # last activity 70 days ago
     assert row["inactive_60d"]
     config = FeatureConfig(inactive_after_days=90)
-    row = _row(build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP), "L3")
+    row = _row(build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP).to_frame(), "L3")
     assert not row["inactive_60d"]
 
 
@@ -317,7 +317,7 @@ def test_feature_groups_leave_out_excluded_features():
 def test_config_windows_name_the_count_columns():
     tables = _tables()
     config = FeatureConfig(windows_days=(14,))
-    features = build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP)
+    features = build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP).to_frame()
     assert "n_pricing_page_14d" in features.columns and "n_pricing_page_7d" not in features.columns
     assert _row(features, "L1")["n_activities_14d"] == 3
 
