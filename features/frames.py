@@ -90,7 +90,9 @@ def as_table(table: Table | pd.DataFrame | Mapping[str, Any]) -> Table:
 
 def column_values(values: pd.Series) -> np.ndarray:
     """A column's values in the table's kinds: text as an object array of str and None, numbers as int,
-    float or bool (NaN for a missing number), times as naive UTC datetime64 (NaT for a missing time)."""
+    float or bool (NaN for a missing number), times as naive UTC datetime64 (NaT for a missing time).
+
+    An object column of numbers and flags is read as float; of anything else, as astype("str") reads it."""
     dtype = values.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert(None).to_numpy()
@@ -103,9 +105,16 @@ def column_values(values: pd.Series) -> np.ndarray:
             return values.to_numpy(dtype=dtype.numpy_dtype)  # type: ignore[union-attr]
         return values.to_numpy(dtype=float, na_value=np.nan)
     objects = values.to_numpy(dtype=object)
-    if all(value is None or isinstance(value, str) for value in objects.tolist()):
-        return objects
+    present = [value for value in objects.tolist() if not _is_missing(value)]
+    if all(isinstance(value, str) for value in present):
+        return np.where(pd.isna(objects), None, objects) if len(present) < len(objects) else objects
+    if all(isinstance(value, int | float | np.number | np.bool_) for value in present):  # bool is an int
+        return pd.to_numeric(pd.Series(objects), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return pd.Series(objects, dtype=object).astype(TEXT).to_numpy(dtype=object, na_value=None)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def numbers(values: np.ndarray) -> np.ndarray:
