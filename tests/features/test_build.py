@@ -356,11 +356,10 @@ def test_a_missing_id_finds_a_missing_key_as_reindexing_does():
     tables = _tables()
     tables["accounts"].loc[2, "account_id"] = None  # A3: software, 5000 employees
     tables["leads"].loc[5, "account_id"] = None  # L6 (Intern)
-    tables["leads"].loc[3, "lead_id"] = None  # L4 (no title, account A3)
+    tables["leads"].loc[3, ["lead_id", "account_id"]] = [None, "A1"]  # L4 (no title)
     snapshots = pd.DataFrame({"lead_id": pd.array(["L6", None], dtype="str"), "snapshot_at": [T, T]})
     features = _build(tables, snapshots)
-    assert features["industry"].tolist() == ["software", "software"]  # both at A3 ("unknown" if not found)
-    assert features["employee_band"].tolist() == ["5000+", "5000+"]
+    assert features["employee_band"].tolist() == ["5000+", "50-199"]  # at A3 and A1 ("unknown" if not found)
     assert features["seniority"].tolist() == ["intern", "unknown"]
 
 
