@@ -150,7 +150,8 @@ def _first_positions(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def _values_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The values at positions, missing at -1 (None for text, NaN otherwise)."""
-    return np.append(values, None if values.dtype == object else np.nan)[positions]
+    missing = np.array([None] if values.dtype == object else [np.nan])
+    return np.append(values, missing)[positions]
 
 
 def _take(codes: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -70,7 +70,7 @@ class Table(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def __or__(self, other: Mapping[str, Any]) -> Table:  # type: ignore[override]
+    def __or__(self, other: Mapping[str, Any]) -> Table:
         """This table's columns and the other's (the other's win), as a new table."""
         return Table({**{name: self[name] for name in self}, **other}, self.n_rows)
 
@@ -102,12 +102,12 @@ def column_values(values: pd.Series) -> np.ndarray:
         return values.to_numpy(dtype=object, na_value=None)
     if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         if not values.hasnans:  # nullable integers, floats or flags without a gap: their numpy type
-            return values.to_numpy(dtype=dtype.numpy_dtype)  # type: ignore[union-attr]
+            return values.to_numpy(dtype=dtype.numpy_dtype)
         return values.to_numpy(dtype=float, na_value=np.nan)
     objects = values.to_numpy(dtype=object)
     present = [value for value in objects.tolist() if not _is_missing(value)]
     if all(isinstance(value, str) for value in present):
-        return np.where(pd.isna(objects), None, objects) if len(present) < len(objects) else objects
+        return np.where(pd.isna(objects), np.array(None), objects) if len(present) < len(objects) else objects
     if all(isinstance(value, int | float | np.number | np.bool_) for value in present):  # bool is an int
         return pd.to_numeric(pd.Series(objects), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return pd.Series(objects, dtype=object).astype(TEXT).to_numpy(dtype=object, na_value=None)

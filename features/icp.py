@@ -23,7 +23,6 @@ from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")
-GRADES = ("A", "B", "C", "D")
 LOWEST_GRADE = "D"
 
 # The feature columns the guardrail reads; `email_domain` is optional and only sharpens the words.

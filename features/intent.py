@@ -56,7 +56,6 @@ class VisiblePairs:
     age_days: np.ndarray  # snapshot_at - occurred_at, in days (> 0)
     activity: np.ndarray  # index into ACTIVITY_TYPES
     day: np.ndarray  # calendar day of the activity (days since 1970-01-01)
-    count_per_row: np.ndarray  # visible activities per snapshot row
 
 
 def intent_columns(
@@ -136,7 +135,6 @@ def visible_pairs(
         age_days=(snapshot_ns[row] - act_ns[act]) / NS_PER_DAY,
         activity=act_type[act],
         day=act_ns[act] // NS_PER_DAY,
-        count_per_row=count,
     )
 
 
