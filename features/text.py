@@ -41,7 +41,7 @@ class Text(NamedTuple):
 
 
 def cased(texts: list[str], upper: bool) -> list[str]:
-    """The texts lower (or upper) cased exactly as pandas' str.lower() (str.upper()) does it."""
+    """The texts lower (or upper) cased as pandas' str.lower() (str.upper()) does it."""
     if all(text.isascii() for text in texts):
         return [text.upper() if upper else text.lower() for text in texts]
     # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ", "ß").
@@ -50,7 +50,7 @@ def cased(texts: list[str], upper: bool) -> list[str]:
 
 
 def stripped(texts: list[str]) -> list[str]:
-    """The texts without leading and trailing whitespace, exactly as pandas' str.strip() gives them."""
+    """The texts without leading and trailing whitespace, as pandas' str.strip() gives them."""
     if all(text.isascii() for text in texts):
         return [text.strip() for text in texts]
     # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
