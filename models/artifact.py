@@ -72,7 +72,7 @@ class LeadScoreModel(PythonModel):
             tables, snapshots = lead_rows_to_tables(checked, as_of or now, latest=now + CLOCK_SKEW)
         except LeadInputError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
-        features = self.scorer.feature_columns(tables, snapshots)
+        features = self.scorer.guarded_features(tables, snapshots)
         return self.scorer.score_columns(features, reasons=reasons, as_of_text=True)
 
 

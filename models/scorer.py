@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.build import feature_columns, feature_groups, scoring_snapshots
+from features.build import build_features, feature_groups, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
-from features.frames import Table, column, frame_of
+from features.frames import Table, as_table, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
@@ -39,56 +39,60 @@ class LeadScorer:
     def groups(self) -> dict[str, list[str]]:
         return feature_groups(self.features)
 
-    def feature_frame(self, tables: Mapping[str, Table], snapshots: Table) -> pd.DataFrame:
-        """Features and ICP columns for the snapshots: the one implementation."""
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], snapshots: Table | pd.DataFrame
+    ) -> pd.DataFrame:
+        """Features and ICP columns for the snapshots, as a frame (training and reports)."""
         return feature_frame(tables, snapshots, self.features, self.icp)
 
-    def feature_columns(self, tables: Mapping[str, Table], snapshots: Table) -> dict[str, object]:
-        """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
-        return scoring_columns(tables, snapshots, self.features, self.icp)
+    def guarded_features(
+        self, tables: Mapping[str, Table | pd.DataFrame], snapshots: Table | pd.DataFrame
+    ) -> Table:
+        """Features and ICP columns for the snapshots, as a table: what scoring reads."""
+        return guarded_features(tables, snapshots, self.features, self.icp)
 
     def score_tables(
-        self, tables: Mapping[str, Table], as_of: pd.Timestamp, reasons: bool = True
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
-        return self.score_frame(self.feature_columns(tables, snapshots), reasons=reasons)
+        return self.score_frame(self.guarded_features(tables, snapshots), reasons=reasons)
 
-    def score_frame(self, frame: Table, reasons: bool = True, as_of_text: bool = False) -> pd.DataFrame:
-        """Scores for features + ICP columns (one row per snapshot): a frame, or named arrays.
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
+        """Scores for features + ICP columns (one row per snapshot); a frame keeps its index.
 
-        Works on arrays and builds the output frame once: one online lead must not pay pandas' per-call
-        overhead a few dozen times. With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
+        With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
         """
         index = frame.index if isinstance(frame, pd.DataFrame) else None
         return frame_of(self.score_columns(frame, reasons, as_of_text), index)
 
     def score_columns(
-        self, frame: Table, reasons: bool = True, as_of_text: bool = False
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
     ) -> dict[str, object]:
         """score_frame's columns, in order, as arrays (or one value for every row), before any frame is
         built: the online server writes them to JSON directly."""
+        frame = as_table(frame)
         if reasons:
             contributions = self.model.contribution_values(frame)
             raw = contributions.sum(axis=1)
         else:
             raw = self.model.predict_raw(frame)
         score = self.model.calibrator.predict(raw)
-        disqualified = np.asarray(column(frame, "disqualified"), dtype=bool)
-        as_of = column(frame, "snapshot_at")
-        if not (isinstance(as_of, np.ndarray) and as_of.dtype.kind == "M"):
-            as_of = pd.to_datetime(pd.Series(as_of, copy=False)).array
+        disqualified = frame["disqualified"].astype(bool)
+        as_of = frame["snapshot_at"]
         columns: dict[str, object] = {
-            "lead_id": np.asarray(column(frame, "lead_id"), dtype=object),
+            "lead_id": frame["lead_id"].astype(object),
             "as_of": iso_seconds(as_of) if as_of_text else as_of,
             "score": score,
             "grade": guarded_grades(grade_labels(score, self.model.grade_thresholds), disqualified),
             "rank_score": guarded_ranks(score, disqualified),
-            "fit_tier": column(frame, "fit_tier"),
+            "fit_tier": frame["fit_tier"],
             "intent_band": pd.NA,
             "disqualified": disqualified,
-            "disqualify_reasons": column(frame, "disqualify_reasons"),
-            "disqualify_detail": column(frame, "disqualify_detail"),
+            "disqualify_reasons": frame["disqualify_reasons"],
+            "disqualify_detail": frame["disqualify_detail"],
             "reasons": "",
             "reasons_positive": "",
             "reasons_negative": "",
@@ -111,7 +115,7 @@ class LeadScorer:
         intent = group_contribution(contributions, names, self.groups["intent"])
         sums, concepts = concept_sums(contributions, names)
         words = reason_texts(frame, sums, concepts, self.positive_reasons, self.negative_reasons)
-        detail = np.asarray(column(frame, "disqualify_detail"), dtype=object)
+        detail = frame["disqualify_detail"]
         return {
             "intent_band": intent_band(intent, self.intent_cutpoints),
             "reasons": _with_disqualification(words[:, 2], detail, disqualified),
@@ -123,18 +127,24 @@ class LeadScorer:
 
 
 def feature_frame(
-    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table | pd.DataFrame],
+    snapshots: Table | pd.DataFrame,
+    features: FeatureConfig,
+    icp: ICPConfig,
 ) -> pd.DataFrame:
+    """guarded_features as a frame (RangeIndex), for training and reports."""
+    return guarded_features(tables, snapshots, features, icp).to_frame()
+
+
+def guarded_features(
+    tables: Mapping[str, Table | pd.DataFrame],
+    snapshots: Table | pd.DataFrame,
+    features: FeatureConfig,
+    icp: ICPConfig,
+) -> Table:
     """Features plus the ICP guardrail's columns (fit tier, disqualification) for each snapshot."""
-    return frame_of(scoring_columns(tables, snapshots, features, icp))
-
-
-def scoring_columns(
-    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
-) -> dict[str, object]:
-    """feature_frame as named arrays (text as object arrays)."""
-    columns = feature_columns(tables, snapshots, features, icp)
-    return columns | icp_columns(columns, icp)
+    built = build_features(tables, snapshots, features, icp)
+    return built | icp_columns(built, icp)
 
 
 def intent_band(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:
