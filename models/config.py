@@ -170,19 +170,6 @@ class DriftConfig(_Strict):
     keep: list[str] = Field(default_factory=list)
 
 
-class ShiftConfig(_Strict):
-    """How training follows a base rate that moves over time (a growing funnel, a season).
-
-    recency_half_life_days: training rows (the selection folds' and the final model's) are weighted by
-    0.5 ** (age / this), age in days before the newest learning row, so recent deals count more; None: every
-    row counts the same. match_latest_rate: after the monotone calibration, one log-odds shift moves the
-    final model's mean calibrated probability on the most recent labelled block to that block's win rate.
-    """
-
-    recency_half_life_days: float | None = Field(default=None, gt=0)
-    match_latest_rate: bool = False
-
-
 class ModelConfig(_Strict):
     """Everything the conversion model training and evaluation need besides the data."""
 
@@ -212,4 +199,3 @@ class ModelConfig(_Strict):
     logistic_clip: float = Field(default=5.0, gt=0)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
-    shift: ShiftConfig = Field(default_factory=ShiftConfig)

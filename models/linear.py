@@ -103,12 +103,10 @@ def fit_linear_score(
     min_frequency: int,
     clip: float,
     seed: int,
-    weights: np.ndarray | None = None,
 ) -> LinearScore:
     """L2 logistic regression (inverse strength `c`) on the design columns of the encoded matrix `X`.
 
-    `n_levels` gives, per categorical column index, how many levels its codes run over; `weights`, when
-    given, weigh the rows (scaled to mean 1, so `c` keeps its meaning).
+    `n_levels` gives, per categorical column index, how many levels its codes run over.
     """
     X = np.asarray(X, dtype=float)
     n, p = X.shape
@@ -135,11 +133,7 @@ def fit_linear_score(
     with threadpool_limits(
         limits=1, user_api="blas"
     ):  # small products: BLAS threads cost more than they save
-        model.fit(
-            design,
-            np.asarray(y, dtype=int),
-            sample_weight=None if weights is None else np.asarray(weights) / np.mean(weights),
-        )
+        model.fit(design, np.asarray(y, dtype=int))
     coef, means = model.coef_[0], design.mean(axis=0)
     value_coef, missing_coef, offsets = np.zeros(p), np.zeros(p), np.zeros(p)
     start = 0

@@ -46,13 +46,6 @@ def time_ordered_folds(times: pd.Series | np.ndarray, n_folds: int) -> list[Fold
     return folds
 
 
-def recency_weights(times: pd.Series | np.ndarray, half_life_days: float) -> np.ndarray:
-    """0.5 ** (age / half_life_days) per row, age in days before the newest time: recent rows count more."""
-    values = pd.to_datetime(pd.Series(np.asarray(times))).to_numpy()
-    age_days = (values.max() - values) / np.timedelta64(1, "D")
-    return np.power(0.5, age_days.astype(float) / half_life_days)
-
-
 def grouped_folds(y: np.ndarray, groups: np.ndarray | None, n_folds: int, seed: int) -> list[Fold]:
     """Stratified folds keeping each group (account) on one side, for rows without a time order."""
     y = np.asarray(y, dtype=int)
@@ -135,15 +128,12 @@ def cross_validated_boosting(
     params: dict,
     max_trees: int,
     patience: int,
-    weights: np.ndarray | None = None,
 ) -> BoostingResult:
     """Boost one model per fold in lockstep and stop when the row-weighted mean held-out log loss has not
     improved for `patience` rounds; the tree count is the one with the lowest mean.
 
     `dataset` is the constructed learning Dataset (folds are its subsets, sharing its bins); `init_scores`,
-    per fold, the starting log-odds of the fitted and held-out rows (None: start from the base rate);
-    `weights`, per learning row, the weight of a fitted row (scaled to mean 1 in each fold; held-out rows
-    are scored unweighted).
+    per fold, the starting log-odds of the fitted and held-out rows (None: start from the base rate).
     """
     boosters = []
     for k, (fit, held) in enumerate(folds):  # a loop over the folds
@@ -152,8 +142,6 @@ def cross_validated_boosting(
         if init_scores is not None:
             fit_set.set_init_score(init_scores[k][0])
             held_set.set_init_score(init_scores[k][1])
-        if weights is not None:
-            fit_set.set_weight(weights[fit] / weights[fit].mean())
         booster = lgb.Booster(params=params, train_set=fit_set)
         booster.add_valid(held_set, "held")
         boosters.append(booster)

@@ -31,7 +31,6 @@ from models.gate import InsufficientDataError, NoSignalError, check_minimum_data
 from models.linear import LinearScore, fit_linear_score
 from models.selection import (
     BoostingResult,
-    recency_weights,
     Fold,
     best_blend,
     cross_validated_boosting,
@@ -218,9 +217,6 @@ class Calibrator:
     knots_x: np.ndarray | None = None
     knots_y: np.ndarray | None = None
     cv_brier: dict[str, float] = field(default_factory=dict)  # "auto" only: the cross-validated choice
-    # Log-odds added after the map: the prior shift that moves the mean probability to the latest win rate
-    # (model.shift.match_latest_rate); 0 leaves the map as it is.
-    shift: float = 0.0
 
     def predict(self, raw: np.ndarray | Sequence[float]) -> np.ndarray:
         raw_arr = np.asarray(raw, dtype=float)
@@ -229,10 +225,7 @@ class Calibrator:
             p = np.interp(raw_arr, self.knots_x, self.knots_y)
         else:
             p = _expit(self.slope * raw_arr + self.intercept)
-        p = np.clip(p, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
-        if self.shift:
-            p = np.clip(_expit(np.log(p / (1 - p)) + self.shift), _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
-        return p
+        return np.clip(p, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
 
 
 def _logistic_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray, ridge: float) -> float:
@@ -331,22 +324,6 @@ def fit_calibrator(
         calibrator = _increasing_or_refused(calibrator, raw, y)
     calibrator.cv_brier = cv_brier
     return calibrator
-
-
-def prior_shift(p: np.ndarray, rate: float, max_iter: int = 50) -> float:
-    """The log-odds shift d with mean(expit(logit(p) + d)) = rate (Newton steps; the mean rises with d).
-
-    A rate of 0 or 1 is clipped to the probability floor, so the shift stays finite."""
-    logit = np.log(p / (1 - p))
-    target = float(np.clip(rate, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR))
-    d = 0.0
-    for _ in range(max_iter):  # Newton steps on a monotone function of one variable
-        q = _expit(logit + d)
-        gap, slope = float(q.mean()) - target, float((q * (1 - q)).mean())
-        if abs(gap) < 1e-10 or slope <= 0:
-            break
-        d -= float(np.clip(gap / slope, -2.0, 2.0))  # a bounded step: the sigmoid flattens far out
-    return float(d)
 
 
 def is_increasing(calibrator: Calibrator) -> bool:
@@ -512,11 +489,6 @@ def train_conversion_model(
     names = [name for name in feature_names if name not in set(drift["dropped"])]
     categorical = [name for name in categorical if name in names]
 
-    weights = (
-        recency_weights(rows["snapshot_at"], cfg.shift.recency_half_life_days)
-        if fold_kind == "time_ordered" and cfg.shift.recency_half_life_days is not None
-        else None
-    )
     X, levels = prepare_matrix(rows, names, categorical)
     codes = encoded_matrix(rows, names, categorical, levels)
     params = lightgbm_params(cfg.lightgbm, cfg.seed)
@@ -533,7 +505,6 @@ def train_conversion_model(
             min_frequency=cfg.logistic_min_frequency,
             clip=cfg.logistic_clip,
             seed=cfg.seed,
-            weights=None if weights is None else weights[positions],
         )
 
     dataset = lgb.Dataset(
@@ -559,14 +530,7 @@ def train_conversion_model(
 
     def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
         return cross_validated_boosting(
-            dataset,
-            X,
-            folds,
-            inits,
-            params,
-            cfg.lightgbm.n_estimators,
-            cfg.lightgbm.early_stopping_rounds,
-            weights=weights,
+            dataset, X, folds, inits, params, cfg.lightgbm.n_estimators, cfg.lightgbm.early_stopping_rounds
         )
 
     results: dict[str, BoostingResult] = {}
@@ -603,7 +567,6 @@ def train_conversion_model(
         X,
         label=y_learn.astype(float),
         init_score=linear.margin(codes) if linear is not None and chosen == "linear_lightgbm" else None,
-        weight=None if weights is None else weights / weights.mean(),
         categorical_feature=categorical,
         params=params,
     )
@@ -643,17 +606,6 @@ def train_conversion_model(
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
     )
-    if cfg.shift.match_latest_rate:  # the final model's level on the latest block, moved to its win rate
-        before = calibrator.predict(model.predict_raw(rows.iloc[recent]))
-        calibrator.shift = prior_shift(before, float(y_recent.mean()))
-        report["prior_shift"] = {
-            "rows": int(len(recent)),
-            "win_rate": float(y_recent.mean()),
-            "mean_before": float(before.mean()),
-            "shift": calibrator.shift,
-        }
-        report["valid"] = _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins)
-        model.grade_thresholds = grade_cutpoints(calibrator.predict(raw_recent), cfg.grades.shares())
     if len(split.test):
         raw_test = model.predict_raw(frame.iloc[split.test])
         report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
