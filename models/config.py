@@ -187,6 +187,10 @@ class ModelConfig(_Strict):
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
     # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the calibration rows.
     calibration_cv_folds: int = Field(default=5, ge=2)
+    # ... on at least this many calibration rows; on fewer, "auto" is sigmoid. Isotonic on the few hundred
+    # rows of a recent window overfits: always sigmoid there lowered the out-of-time log loss of every drift
+    # scenario where the choice differed (benchmarks/RESULTS.md, "Backtests").
+    calibration_isotonic_min_rows: int = Field(default=1000, ge=0)
     bootstrap_rounds: int = Field(default=200, ge=0)
     ece_bins: int = Field(default=10, ge=1)
     points: PointsConfig = Field(default_factory=PointsConfig)

@@ -287,10 +287,12 @@ def fit_calibrator(
     seed: int = 0,
     cv_folds: int = 5,
     increasing: bool = False,
+    isotonic_min_rows: int = 0,
 ) -> Calibrator:
     """Fit a calibrator on validation scores. "auto" picks isotonic or sigmoid by the lower out-of-fold Brier
     score in a stratified cross-validation inside the validation window (sigmoid on a tie), then refits it on
-    the whole window, so the choice is not made on the data the calibrator was fitted on.
+    the whole window, so the choice is not made on the data the calibrator was fitted on. On fewer than
+    `isotonic_min_rows` rows "auto" is sigmoid: a step function fitted on a few hundred rows overfits them.
 
     With `increasing`, a map that would not rise with the score is refused (NoSignalError): a Platt slope at or
     below 0 reverses or erases the ranking, and so does an isotonic fit that is flat ("auto" then falls back
@@ -307,6 +309,9 @@ def fit_calibrator(
         )
     if method != "auto":
         raise ValueError(f"unknown calibration method {method!r}; use auto, isotonic, sigmoid or none")
+    if len(y) < isotonic_min_rows:
+        sigmoid = _fit_sigmoid(raw, y)
+        return _increasing_or_refused(sigmoid, raw, y) if increasing else sigmoid
     folds = min(cv_folds, int(y.sum()), int((1 - y).sum()))
     if folds < 2:
         raise ValueError("calibration needs at least 2 won and 2 lost deals in the validation window")
@@ -583,11 +588,13 @@ def train_conversion_model(
         seed=cfg.seed,
         cv_folds=cfg.calibration_cv_folds,
         increasing=True,
+        isotonic_min_rows=cfg.calibration_isotonic_min_rows,
     )
     report: dict[str, Any] = {
         "method": calibrator.method,
         "requested": cfg.calibration,
         "cv_brier": dict(calibrator.cv_brier),
+        "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
         "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
     }
     model = TrainedModel(
