@@ -9,6 +9,7 @@ from models.evaluate import brier_score, expected_calibration_error, oracle_auc,
 from models.splits import out_of_time_split
 from models.train import (
     SMALL_INPUT_ROWS,
+    calibration_rows,
     category_codes,
     fit_calibrator,
     prediction_threads,
@@ -209,3 +210,16 @@ def test_small_inputs_are_predicted_on_one_thread():
     assert prediction_threads(1, 8) == 1
     assert prediction_threads(SMALL_INPUT_ROWS - 1, 8) == 1
     assert prediction_threads(SMALL_INPUT_ROWS, 8) == 8
+
+
+def test_calibration_rows_take_newer_blocks_until_enough_rows():
+    folds = [
+        (np.arange(0, 40), np.arange(40, 60)),
+        (np.arange(0, 60), np.arange(60, 80)),
+        (np.arange(0, 80), np.arange(80, 100)),
+    ]
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 20), np.arange(80, 100))
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 21), np.arange(60, 100))
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 10_000), np.arange(40, 100))
+    grouped = [(np.arange(50, 100), np.arange(0, 50)), (np.arange(0, 50), np.arange(50, 100))]
+    assert np.array_equal(calibration_rows(grouped, "grouped", 1), np.arange(100))
