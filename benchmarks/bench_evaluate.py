@@ -56,7 +56,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _row(label: str, split: str, report: BacktestReport) -> list[str]:
-    """AUC per contender (best non-oracle in bold), leadscore's ECE, its margin and the oracle's AUC."""
+    """AUC per contender (best non-oracle in bold), leadscore's ECE, its margin, the oracle's AUC and ECE (the
+    ECE that the true probabilities themselves get on these few test rows: the floor of the noise)."""
     auc = {name: report.mean.get(name, {}).get("roc_auc", float("nan")) for name, _ in SHOWN}
     finite = {name: value for name, value in auc.items() if not math.isnan(value)}
     best = max(finite, key=lambda name: finite[name]) if finite else None
@@ -65,6 +66,7 @@ def _row(label: str, split: str, report: BacktestReport) -> list[str]:
     baselines = [value for name, value in finite.items() if name != "leadscore"]
     margin = leadscore.get("roc_auc", float("nan")) - max(baselines) if baselines else float("nan")
     oracle = report.mean.get("oracle", {}).get("roc_auc", float("nan"))
+    oracle_ece = report.mean.get("oracle", {}).get("ece", float("nan"))
     refused = sum(1 for r in report.results if "leadscore" in r.refused)
     folds = [r for r in report.results if not r.skipped]
     refusals = f"{refused}/{len(folds)}" if refused else "0"
@@ -77,6 +79,7 @@ def _row(label: str, split: str, report: BacktestReport) -> list[str]:
         f"{margin:+.4f}" if not math.isnan(margin) else "-",
         _fmt(oracle, 4),
         _fmt(oracle - leadscore.get("roc_auc", float("nan")), 4) if not math.isnan(oracle) else "-",
+        _fmt(oracle_ece),
         refusals,
     ]
 
@@ -90,6 +93,7 @@ def _table(rows: list[list[str]]) -> list[str]:
         "leadscore - best baseline",
         "oracle",
         "oracle - leadscore",
+        "oracle ECE",
         "leadscore refused",
     ]
     lines = [
