@@ -152,8 +152,9 @@ def run(
     cfg = load_config(overrides=overrides)
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        skip_xedu = quick or xedu_csv is None
-        xedu_job = None if skip_xedu else pool.submit(x_education_report, cfg, xedu_csv)  # the longest: first
+        xedu_job = None
+        if not quick and xedu_csv is not None:  # the longest: first
+            xedu_job = pool.submit(x_education_report, cfg, xedu_csv)
         jobs_ = [pool.submit(scenario_reports, accounts, cfg, name) for name in names]
         scenarios = [job.result() for job in jobs_]
         xedu = xedu_job.result() if xedu_job is not None else None
