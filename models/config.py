@@ -107,7 +107,7 @@ class PointsConfig(_Strict):
 
 class GradeConfig(_Strict):
     """Grades A-D by share of leads, cut points frozen on the calibrated scores of the most recent labelled
-    rows (the last selection fold's held-out block, scored out of fold).
+    rows (the calibration rows: the latest selection folds' held-out blocks, scored out of fold).
 
     A = the top `a_share` of leads, B the next `b_share`, C the next `c_share`, D the rest.
     """
@@ -186,7 +186,15 @@ class ModelConfig(_Strict):
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
     # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the calibration rows.
+    # The calibrator is fitted on the most recent out-of-fold block of the time-ordered selection folds, and
+    # on the next older blocks too until they hold this many rows: a map fitted on a few hundred recent rows
+    # is noisier than the level moves (measured on the drift scenarios: benchmarks/RESULTS.md, "Backtests").
+    calibration_min_rows: int = Field(default=1000, ge=0)
     calibration_cv_folds: int = Field(default=5, ge=2)
+    # ... on at least this many calibration rows; on fewer, "auto" is sigmoid. Isotonic on the few hundred
+    # rows of a recent window overfits: always sigmoid there lowered the out-of-time log loss of every drift
+    # scenario where the choice differed (benchmarks/RESULTS.md, "Backtests").
+    calibration_isotonic_min_rows: int = Field(default=1000, ge=0)
     bootstrap_rounds: int = Field(default=200, ge=0)
     ece_bins: int = Field(default=10, ge=1)
     points: PointsConfig = Field(default_factory=PointsConfig)

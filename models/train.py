@@ -255,10 +255,12 @@ def fit_calibrator(
     seed: int = 0,
     cv_folds: int = 5,
     increasing: bool = False,
+    isotonic_min_rows: int = 0,
 ) -> Calibrator:
     """Fit a calibrator on validation scores. "auto" picks isotonic or sigmoid by the lower out-of-fold Brier
     score in a stratified cross-validation inside the validation window (sigmoid on a tie), then refits it on
-    the whole window, so the choice is not made on the data the calibrator was fitted on.
+    the whole window, so the choice is not made on the data the calibrator was fitted on. On fewer than
+    `isotonic_min_rows` rows "auto" is sigmoid: a step function fitted on a few hundred rows overfits them.
 
     With `increasing`, a map that would not rise with the score is refused (NoSignalError): a Platt slope at or
     below 0 reverses or erases the ranking, and so does an isotonic fit that is flat ("auto" then falls back
@@ -275,6 +277,9 @@ def fit_calibrator(
         )
     if method != "auto":
         raise ValueError(f"unknown calibration method {method!r}; use auto, isotonic, sigmoid or none")
+    if len(y) < isotonic_min_rows:
+        sigmoid = _fit_sigmoid(raw, y)
+        return _increasing_or_refused(sigmoid, raw, y) if increasing else sigmoid
     folds = min(cv_folds, int(y.sum()), int((1 - y).sum()))
     if folds < 2:
         raise ValueError("calibration needs at least 2 won and 2 lost deals in the validation window")
@@ -450,7 +455,8 @@ def train_conversion_model(
        and the contender with the lower loss is chosen.
     4. No signal: when the interval of the chosen contender's out-of-fold AUC includes 0.5, NoSignalError.
     5. The final model is refitted on every learning row with that choice; the calibrator (monotone
-       increasing, or refused) is fitted on the out-of-fold scores of the most recent held-out block.
+       increasing, or refused) is fitted on the out-of-fold scores of the most recent held-out blocks
+       (the newest, and older ones until model.calibration_min_rows rows; see calibration_rows).
 
     `frame` and `y` are aligned by position; `split` holds positions into them. The calibration report gives
     Brier and ECE before and after calibration on the calibration rows and on the test window (honest);
@@ -537,7 +543,7 @@ def train_conversion_model(
         seed=cfg.seed,
         level=cfg.selection.signal_confidence,
     )
-    recent = folds[-1][1] if fold_kind == "time_ordered" else np.sort(np.concatenate([h for _, h in folds]))
+    recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, (auc, low, high), cfg)
     selection["calibration_rows"] = int(len(recent))
     if linear_losses:
@@ -558,7 +564,7 @@ def train_conversion_model(
     booster.params["num_threads"] = cfg.lightgbm.num_threads  # what scoring a large input may use
 
     raw_recent, y_recent = best.oof_raw[recent], y_learn[recent]
-    window = "most recent held-out block" if fold_kind == "time_ordered" else "out-of-fold"
+    window = "most recent held-out blocks" if fold_kind == "time_ordered" else "out-of-fold"
     check_minimum_data(y_recent, 2, 2, window=f"calibration ({window})")
     calibrator = fit_calibrator(
         raw_recent,
@@ -567,11 +573,13 @@ def train_conversion_model(
         seed=cfg.seed,
         cv_folds=cfg.calibration_cv_folds,
         increasing=True,
+        isotonic_min_rows=cfg.calibration_isotonic_min_rows,
     )
     report: dict[str, Any] = {
         "method": calibrator.method,
         "requested": cfg.calibration,
         "cv_brier": dict(calibrator.cv_brier),
+        "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
         "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
     }
     model = TrainedModel(
@@ -592,6 +600,20 @@ def train_conversion_model(
         raw_test = model.predict_raw(frame.iloc[split.test])
         report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
     return model
+
+
+def calibration_rows(folds: list[Fold], fold_kind: str, min_rows: int) -> np.ndarray:
+    """The rows the calibrator is fitted on: time-ordered, the most recent held-out blocks, newest first,
+    until they hold `min_rows` rows (the latest level, with enough rows for a stable map); grouped, every
+    held-out row."""
+    if fold_kind != "time_ordered":
+        return np.sort(np.concatenate([held for _, held in folds]))
+    blocks: list[np.ndarray] = []
+    for _, held in reversed(folds):  # newest block first
+        blocks.append(held)
+        if sum(len(b) for b in blocks) >= min_rows:
+            break
+    return np.sort(np.concatenate(blocks))
 
 
 def learning_folds(

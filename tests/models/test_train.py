@@ -11,6 +11,7 @@ from models.train import (
     SMALL_INPUT_ROWS,
     FeatureEncoder,
     TrainedModel,
+    calibration_rows,
     fit_calibrator,
     prediction_threads,
     train_conversion_model,
@@ -130,7 +131,11 @@ def test_contributions_add_up_to_the_raw_score(model, leads):
 
 def test_calibration_report_and_grades(model, leads, split):
     report = model.calibration_report
-    assert report["method"] in {"isotonic", "sigmoid"} and set(report["cv_brier"]) == {"isotonic", "sigmoid"}
+    methods = {"isotonic", "sigmoid"}
+    if report["valid"]["n"] >= report["isotonic_min_rows"]:  # "auto" cross-validated its choice
+        assert report["method"] in methods and set(report["cv_brier"]) == methods
+    else:  # too few recent rows for a step function
+        assert report["method"] == "sigmoid" and report["cv_brier"] == {}
     for window in ("valid", "test"):
         assert {"brier_before", "brier_after", "ece_before", "ece_after"} <= set(report[window])
     thresholds = model.grade_thresholds
@@ -167,6 +172,14 @@ def test_calibration_repairs_a_miscalibrated_model(fresh_leads, method):
     # sigmoid finds the true mapping back: slope 1/2.5, intercept -1/2.5
     if method == "sigmoid":
         assert abs(calibrator.slope - 0.4) < 0.05 and abs(calibrator.intercept + 0.4) < 0.1
+
+
+def test_auto_calibration_is_sigmoid_below_isotonic_min_rows(fresh_leads):
+    raw, y = _miscalibrated(fresh_leads)
+    few = fit_calibrator(raw[:800], y[:800], "auto", seed=0, isotonic_min_rows=1000)
+    assert few.method == "sigmoid" and few.cv_brier == {}
+    many = fit_calibrator(raw[:3000], y[:3000], "auto", seed=0, isotonic_min_rows=1000)
+    assert set(many.cv_brier) == {"isotonic", "sigmoid"}
 
 
 def test_calibrators_clip_and_pickle():
@@ -223,3 +236,16 @@ def test_small_inputs_are_predicted_on_one_thread():
     assert prediction_threads(1, 8) == 1
     assert prediction_threads(SMALL_INPUT_ROWS - 1, 8) == 1
     assert prediction_threads(SMALL_INPUT_ROWS, 8) == 8
+
+
+def test_calibration_rows_take_newer_blocks_until_enough_rows():
+    folds = [
+        (np.arange(0, 40), np.arange(40, 60)),
+        (np.arange(0, 60), np.arange(60, 80)),
+        (np.arange(0, 80), np.arange(80, 100)),
+    ]
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 20), np.arange(80, 100))
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 21), np.arange(60, 100))
+    assert np.array_equal(calibration_rows(folds, "time_ordered", 10_000), np.arange(40, 100))
+    grouped = [(np.arange(50, 100), np.arange(0, 50)), (np.arange(0, 50), np.arange(50, 100))]
+    assert np.array_equal(calibration_rows(grouped, "grouped", 1), np.arange(100))
