@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pipelines.io import atomic_path
+from pipelines.io import InputError, atomic_path
 
 if TYPE_CHECKING:
     from models.card import AnyScorer, CardData, CardSettings
@@ -87,6 +87,42 @@ def card_data_for(
         open_as_of=open_as_of,
         open_note=open_note,
     )
+
+
+CALL_COLUMNS = ("lead_id", "score", "exploration")
+
+
+def exploration_from_calls(calls: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The exploration slice of past call lists (`leadscore queue` output) with the outcomes the CRM's deals
+    now hold: a lead counts as won when one of its deals closed as won, lost when they all closed as lost."""
+    from models.queue import exploration_outcomes
+
+    deals = tables.get("deals")
+    if deals is None or not len(deals):
+        raise InputError(
+            "the exploration slice needs the CRM's deals table for the calls' outcomes (--input)"
+        )
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    won = (closed["outcome"] == "won").groupby(closed["lead_id"].astype("str")).max().astype(int)
+    calls = calls.assign(lead_id=calls["lead_id"].astype("str"))
+    return exploration_outcomes(calls, won)
+
+
+def read_call_lists(paths: list[Path]) -> pd.DataFrame:
+    """Past call lists, one after the other (InputError naming a file that is not one)."""
+    from pipelines.io import read_frame
+
+    frames = []
+    for path in paths:
+        frame = read_frame(path)
+        missing = [c for c in CALL_COLUMNS if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{path}: not a call list from leadscore queue (no {', '.join(missing)}); give the file "
+                "`leadscore queue` wrote"
+            )
+        frames.append(frame[list(CALL_COLUMNS)])
+    return pd.concat(frames, ignore_index=True)
 
 
 OPEN_TIME_COLUMNS = (("leads", "created_at"), ("activities", "occurred_at"), ("deals", "created_at"))

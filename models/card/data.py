@@ -127,6 +127,9 @@ class CardData:
     open_as_of: pd.Timestamp | None = None
     open_note: str = ""
     chosen_model: str = ""  # the contender training chose, as a CONTENDER_NAMES key ("" when not recorded)
+    # The exploration slice of past call lists (models.queue.exploration_outcomes), when call lists with
+    # outcomes were given to `leadscore card --calls`; None otherwise (the card then has no such section).
+    exploration: pd.DataFrame | None = None
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:

@@ -330,3 +330,42 @@ def why_this_model_sentences(data: CardData) -> list[str]:
     else:
         out.append(f"{why}: it {reasons}{chosen}.")
     return out
+
+
+def exploration_sentences(data: CardData) -> list[str]:
+    """The exploration slice of past call lists: how its calls converted against what their scores expected
+    and against the ranked calls, and what it cost in wins."""
+    table = data.exploration
+    if table is None:
+        return []
+    rows = table.set_index("calls")
+    explored, ranked = rows.loc["exploration"], rows.loc["ranked"]
+    n = int(explored["with_outcome"])
+    if n == 0:
+        return ["None of the exploration calls has an outcome yet: the slice is measured once they close."]
+    rate, expected = float(explored["win_rate"]), float(explored["expected_win_rate"])
+    out = [
+        f"Each call list keeps a small random share of calls for leads ranked below the cut, so the model keeps "
+        f"learning how such leads really do. Of those calls, {n:,} have an outcome: {int(explored['won']):,} won "
+        f"({pct_text(rate)}), where their scores expected {pct_text(expected)}."
+    ]
+    if int(ranked["with_outcome"]):
+        ranked_rate = float(ranked["win_rate"])
+        cost = n * (ranked_rate - rate)
+        out.append(
+            f"The ranked calls won {pct_text(ranked_rate)} ({int(ranked['with_outcome']):,} with an outcome): "
+            + (
+                f"the exploration calls cost about {cost:,.0f} won deals against as many ranked calls."
+                if cost >= 0.5
+                else "the exploration calls cost no wins against as many ranked calls."
+            )
+        )
+    if n < 30:
+        out.append("Too few outcomes yet to say whether the model ranks these leads right.")
+    elif rate > expected + 0.05:
+        out.append("These leads won more often than their scores said: the next retrain learns from them.")
+    elif rate < expected - 0.05:
+        out.append("These leads won less often than their scores said.")
+    else:
+        out.append("These leads won about as often as their scores said: the model ranks them right.")
+    return out

@@ -24,6 +24,7 @@ from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
 from models.card.first_page import (
     call_first_sentences,
     cannot_do_sentences,
+    exploration_sentences,
     how_good_sentences,
     open_lead_blocks_text,
     open_lead_table,
@@ -793,13 +794,23 @@ def section_limitations(data: CardData) -> Section:
     )
 
 
+def section_exploration(data: CardData) -> Section:
+    return Section(
+        "exploration",
+        "5. Calls outside the ranking: the exploration slice",
+        [Bullets(exploration_sentences(data))],
+    )
+
+
 def card_sections(data: CardData) -> list[Section]:
-    """The body's sections, then the appendix's (ids in SECTION_IDS)."""
+    """The body's sections, then the appendix's (ids in SECTION_IDS; with past call lists, the exploration
+    section closes the body)."""
     return [
         section_summary(data),
         section_intended_use(data),
         section_drivers(data),
         section_limitations(data),
+        *([section_exploration(data)] if data.exploration is not None else []),
         section_data(data),
         section_performance(data),
         section_drivers_detail(data),

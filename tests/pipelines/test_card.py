@@ -585,3 +585,75 @@ def test_an_old_card_record_without_open_leads_still_loads_and_says_so(card):
     assert "open leads were not counted: this card was recorded before open leads were counted" in (
         visible_text(page)
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The exploration slice of past call lists (leadscore card --calls)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _past_calls(card, explored: int = 60, ranked: int = 200) -> pd.DataFrame:
+    """A past call list over leads whose deals have closed since: the lowest-scored test leads explored, the
+    best-scored ranked, as `leadscore queue` flags them."""
+    scores = card["result"].evaluation.test_scores
+    frame = card["result"].data.frame.iloc[card["result"].split.test].reset_index(drop=True)
+    order = np.argsort(-scores["model"].to_numpy(), kind="stable")
+    picks = np.concatenate([order[:ranked], order[-explored:]])
+    return pd.DataFrame(
+        {
+            "lead_id": frame["lead_id"].to_numpy()[picks],
+            "score": scores["model"].to_numpy()[picks],
+            "exploration": np.r_[np.zeros(ranked, bool), np.ones(explored, bool)],
+        }
+    )
+
+
+def test_the_exploration_slice_is_measured_on_the_calls_outcomes_and_shown_only_when_given(card):
+    from pipelines.card import exploration_from_calls
+
+    calls = _past_calls(card)
+    table = exploration_from_calls(calls, card["tables"]).set_index("calls")
+    deals = card["tables"]["deals"]
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    won_leads = set(closed.loc[closed["outcome"] == "won", "lead_id"].astype(str))
+    explored = calls[calls["exploration"]]
+    assert table.loc["exploration", "with_outcome"] == len(explored)
+    assert table.loc["exploration", "won"] == explored["lead_id"].isin(won_leads).sum()
+    assert table.loc["exploration", "expected_win_rate"] == pytest.approx(explored["score"].mean())
+
+    assert "exploration" not in re.findall(r'<section id="([^"]+)"', card["html"])  # not given: not shown
+    data = dataclasses.replace(card["data"], exploration=table.reset_index())
+    page, markdown = render_card(data)
+    ids = re.findall(r'<section id="([^"]+)"', page)
+    assert ids == [*BODY_IDS, "exploration", *APPENDIX_IDS]
+    body = body_text(data)
+    rate = table.loc["exploration", "won"] / len(explored)
+    assert (
+        f"{len(explored):,} have an outcome: {table.loc['exploration', 'won']:,} won ({pct(rate)})"
+        in plain(body)
+    )
+    assert "cost about" in body or "cost no wins" in body
+    assert jargon_in(body) == []
+    again = card_from_record(card_record(data))
+    pd.testing.assert_frame_equal(again.exploration, data.exploration, check_exact=True)
+    assert render_card(again) == (page, markdown)
+
+
+def test_calls_need_the_crm_tables_and_a_call_list(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.card import read_call_lists
+    from pipelines.cli import app
+    from pipelines.io import InputError
+
+    calls = tmp_path / "calls.csv"
+    pd.DataFrame({"lead_id": ["L1"], "score": [0.2], "exploration": [True]}).to_csv(calls, index=False)
+    run = CliRunner().invoke(app, ["card", "--calls", str(calls), "--out", str(tmp_path / "x")])
+    assert run.exit_code == exit_codes.USAGE and "--input" in run.output and "Traceback" not in run.output
+    wrong = tmp_path / "scores.csv"
+    pd.DataFrame({"lead_id": ["L1"], "score": [0.2]}).to_csv(wrong, index=False)
+    with pytest.raises(
+        InputError, match=r"scores.csv: not a call list from leadscore queue \(no exploration\)"
+    ):
+        read_call_lists([calls, wrong])
+    assert len(read_call_lists([calls, calls])) == 2
