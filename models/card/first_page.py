@@ -321,7 +321,7 @@ def why_this_model_sentences(data: CardData) -> list[str]:
         out.append(gate)
         return out
     why = "Why it ships anyway" if ties_or_worse else "Why it ships"
-    if not ties_or_worse:
+    if verdicts and not ties_or_worse:
         out.append(f"{why}: it does better than the simple alternatives on these leads.")
         why = "Also"
     if gate:
