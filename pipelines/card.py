@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pipelines.io import atomic_path
+from pipelines.io import InputError, atomic_path
 
 if TYPE_CHECKING:
     from models.card import AnyScorer, CardData, CardSettings
@@ -57,10 +57,12 @@ def card_data_for(
     notes: list[str] | None = None,
     settings: CardSettings | None = None,
 ) -> CardData:
-    """CardData of a training result (pure apart from reading the tables it is given)."""
+    """CardData of a training result (pure apart from reading the tables it is given); with CRM tables,
+    today's open leads are scored with the new model for the first page's grade counts."""
     from models.card import build_card_data
 
     decision = result.decision.summary() if result.decision is not None else ""
+    open_scores, open_as_of, open_note = open_lead_scores(result.scorer, tables, cfg)
     return build_card_data(
         scorer=result.scorer,
         evaluation=result.evaluation,
@@ -81,7 +83,90 @@ def card_data_for(
         history=history or [],
         notes=notes or [],
         settings=settings,
+        open_scores=open_scores,
+        open_as_of=open_as_of,
+        open_note=open_note,
     )
+
+
+CALL_COLUMNS = ("lead_id", "score", "exploration")
+
+
+def exploration_from_calls(calls: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The exploration slice of past call lists (`leadscore queue` output) with the outcomes the CRM's deals
+    now hold: a lead counts as won when one of its deals closed as won, lost when they all closed as lost."""
+    from models.queue import exploration_outcomes
+
+    deals = tables.get("deals")
+    if deals is None or not len(deals):
+        raise InputError(
+            "the exploration slice needs the CRM's deals table for the calls' outcomes (--input)"
+        )
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    won = (closed["outcome"] == "won").groupby(closed["lead_id"].astype("str")).max().astype(int)
+    calls = calls.assign(lead_id=calls["lead_id"].astype("str"))
+    return exploration_outcomes(calls, won)
+
+
+def read_call_lists(paths: list[Path]) -> pd.DataFrame:
+    """Past call lists, one after the other (InputError naming a file that is not one)."""
+    from pipelines.io import read_frame
+
+    frames = []
+    for path in paths:
+        frame = read_frame(path)
+        missing = [c for c in CALL_COLUMNS if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{path}: not a call list from leadscore queue (no {', '.join(missing)}); give the file "
+                "`leadscore queue` wrote"
+            )
+        frames.append(frame[list(CALL_COLUMNS)])
+    return pd.concat(frames, ignore_index=True)
+
+
+OPEN_TIME_COLUMNS = (("leads", "created_at"), ("activities", "occurred_at"), ("deals", "created_at"))
+
+
+def history_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The end of the history: the midnight after its latest lead, activity or deal (None without dates)."""
+    latest = []
+    for table, column in (*OPEN_TIME_COLUMNS, ("deals", "closed_at")):
+        if table in tables and column in tables[table].columns and len(tables[table]):
+            latest.append(pd.to_datetime(tables[table][column]).max())
+    latest = [t for t in latest if pd.notna(t)]
+    return pd.Timestamp(max(latest)).ceil("D") if latest else None
+
+
+def open_lead_scores(
+    scorer: AnyScorer, tables: dict[str, pd.DataFrame] | None, cfg: PipelineConfig
+) -> tuple[pd.DataFrame | None, pd.Timestamp | None, str]:
+    """Today's open leads (no deal or an open one at the end of the history) scored with `scorer`, reasons
+    off; (scores, as_of, "") or (None, None, why there are none). CRM tables only: a flat export's open rows
+    are left out before training, so its card has no open leads."""
+    from models.scorer import LeadScorer
+    from pipelines.score import open_leads, score_in_chunks
+    from pipelines.validate import run_validate
+
+    if not isinstance(scorer, LeadScorer):
+        return (
+            None,
+            None,
+            "a flat export's open rows are not part of training, so this card has no open leads",
+        )
+    if not tables or "leads" not in tables:
+        return (
+            None,
+            None,
+            "the CRM tables were not at hand when this card was made, so open leads were not counted",
+        )
+    valid = run_validate(tables, date_formats=cfg.input).valid
+    as_of = history_end(valid)
+    to_score, _ = open_leads(valid["leads"], valid.get("deals"))
+    if as_of is None or len(to_score) == 0:
+        return None, None, "the history has no open leads at its end"
+    scores = score_in_chunks(scorer, valid, to_score, as_of, cfg.scoring.chunk_size, reasons=False)
+    return scores, as_of, ""
 
 
 def write_card_files(data: CardData, out_dir: Path) -> tuple[Path, Path]:

@@ -5,6 +5,7 @@ version was trained on (the card written at training is pipelines.card's)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
@@ -71,14 +72,18 @@ def logged_card_data(run_id: str) -> CardData | None:
     return card_from_record(files) if files else None
 
 
-def card_from_logged_data(model_uri: str, out_dir: Path, *, log: bool = True) -> tuple[Path, Path] | None:
+def card_from_logged_data(
+    model_uri: str, out_dir: Path, *, log: bool = True, exploration: pd.DataFrame | None = None
+) -> tuple[Path, Path] | None:
     """The card of a registered version rendered from the data logged with it at training: the same card as
-    then, nothing scored again. None when the version's run has no such data. With `log`, the card files are
-    attached to the run again under card/."""
+    then, nothing scored again (with `exploration`, plus the exploration slice of past call lists). None when
+    the version's run has no such data. With `log`, the card files are attached to the run again under card/."""
     version = _model_version(model_uri)
     data = logged_card_data(version.run_id)
     if data is None:
         return None
+    if exploration is not None:
+        data = dataclasses.replace(data, exploration=exploration)
     paths = write_card_files(data, out_dir)
     if log:
         log_card_to_run(version.run_id, paths)
@@ -126,9 +131,25 @@ def card_of_version(
     *,
     previous_uri: str | None = None,
     log: bool = True,
+    calls: list[Path] | None = None,
 ) -> tuple[Path, Path]:
     """`leadscore card`: from the data logged at training when there is some and no `previous_uri`, else
-    rebuilt from the run and the tables `read_tables` reads (InputError when it is None)."""
+    rebuilt from the run and the tables `read_tables` reads (InputError when it is None). With `calls` (past
+    call lists, rendered from the logged data only), the card reports their exploration slice, with the
+    outcomes the tables' deals hold."""
+    if calls:
+        from pipelines.card import exploration_from_calls, read_call_lists
+
+        if read_tables is None or previous_uri is not None:
+            raise InputError(
+                "--calls reports the exploration slice on the card logged at training: give --input (the CRM "
+                "tables holding the calls' outcomes) and no --previous"
+            )
+        exploration = exploration_from_calls(read_call_lists(calls), read_tables())
+        paths = card_from_logged_data(model_uri, out_dir, log=log, exploration=exploration)
+        if paths is None:
+            raise InputError(f"{model_uri}: its run has no card data, so --calls cannot be added to its card")
+        return paths
     if previous_uri is None:
         paths = card_from_logged_data(model_uri, out_dir, log=log)
         if paths is not None:

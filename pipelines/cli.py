@@ -815,6 +815,14 @@ def card(
     ] = True,
     input_table: InputTables = None,
     query: InputQueries = None,
+    calls: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calls",
+            help="A past call list written by `leadscore queue` (repeatable): the card reports how its "
+            "exploration slice converted, with the outcomes in the --input tables' deals.",
+        ),
+    ] = None,
 ) -> None:
     """Write the model card of a registered version for sales leadership: a self-contained HTML page (charts
     embedded) and its Markdown twin. Training writes one automatically and logs it to the run with the data it
@@ -826,15 +834,23 @@ def card(
       leadscore card --model models:/leadscore@champion --out model-card
 
       leadscore card --model models:/leadscore/4 --previous models:/leadscore/2 --input data/crm
+
+      leadscore card --calls calls-2026-10-01.csv --input data/crm     # with the exploration slice
     """
     from pipelines.card_rebuild import card_of_version
+
+    if calls and (not input_dir or previous):
+        raise typer.BadParameter(
+            "--calls needs --input (the CRM tables holding the calls' outcomes) and no --previous",
+            param_hint="--calls",
+        )
 
     def read_tables():
         return _read_input(input_dir, input_table, query)
 
     with expected_failures():
         html_path, md_path = card_of_version(
-            model, out, read_tables if input_dir else None, previous_uri=previous, log=log
+            model, out, read_tables if input_dir else None, previous_uri=previous, log=log, calls=calls
         )
     console.print(f"wrote {html_path} and {md_path}")
 

@@ -9,21 +9,27 @@ it leaves the charts out and names each one (with its description) so that it st
 from __future__ import annotations
 
 from models.card.data import AnyScorer, CardData, CardSettings, build_card_data
-from models.card.render import render_card
-from models.card.sections import SECTION_IDS, drift_sentences
+from models.card.first_page import JARGON, jargon_in
+from models.card.render import body_text, render_card
+from models.card.sections import APPENDIX_IDS, BODY_IDS, SECTION_IDS, drift_sentences
 from models.card.words import contender_label, summary_sentences
 from models.formatting import DASH, NBSP
 
 __all__ = [
+    "APPENDIX_IDS",
     "AnyScorer",
+    "BODY_IDS",
+    "JARGON",
     "CardData",
     "CardSettings",
     "DASH",
     "NBSP",
     "SECTION_IDS",
+    "body_text",
     "build_card_data",
     "contender_label",
     "drift_sentences",
+    "jargon_in",
     "render_card",
     "summary_sentences",
 ]

@@ -264,7 +264,7 @@ def chart_importance(data: CardData) -> bytes:
         fontsize=8.5,
         loc="lower right",
     )
-    ax.set_xlabel("share of the score's movement (mean |SHAP|)")
+    ax.set_xlabel("share of the score's movement")
     ax.set_title("What moves a score", loc="left", fontsize=11)
     _percent_axis(ax.xaxis)
     ax.grid(axis="y", visible=False)

@@ -46,6 +46,8 @@ class CardSettings:
     importance_concepts: int = 12
     drift_rows: int = 10
     seed: int = 0
+    call_a_within_days: int = 1  # the first page's advice: reach grade A leads within this many working days
+    call_b_within_days: int = 5  # and grade B leads within this many
 
     def __post_init__(self) -> None:
         if not any(abs(self.top_share - share) < 1e-9 for share in TOP_SHARES):
@@ -118,6 +120,16 @@ class CardData:
     limitations: list[tuple[str, str]]  # (title, text)
     oracle_auc: float | None
     settings: CardSettings = field(default_factory=CardSettings)
+    # Today's open leads (the end of the training data), scored with this model at training; None when not
+    # counted (a flat export, no open leads, or a card recorded before they were counted: open_note says why).
+    open_grades: pd.DataFrame | None = None  # grade, leads, disqualified, qualified (A to D)
+    open_reasons: pd.DataFrame | None = None  # reason (code), leads: disqualified open leads per reason
+    open_as_of: pd.Timestamp | None = None
+    open_note: str = ""
+    chosen_model: str = ""  # the contender training chose, as a CONTENDER_NAMES key ("" when not recorded)
+    # The exploration slice of past call lists (models.queue.exploration_outcomes), when call lists with
+    # outcomes were given to `leadscore card --calls`; None otherwise (the card then has no such section).
+    exploration: pd.DataFrame | None = None
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -504,18 +516,16 @@ def limitations(
         )
     shifted = window_drift[window_drift["psi"] >= 0.1] if len(window_drift) else window_drift
     if len(shifted):
-        names = ", ".join(
-            f"{feature_label(f)} (PSI {v:.2f})"
-            for f, v in shifted[["feature", "psi"]].head(5).itertuples(index=False)
-        )
+        names = ", ".join(feature_label(f) for f in shifted["feature"].head(5))
         drift_text = (
-            f"{len(shifted)} inputs already moved between the training and the test window: {names}. "
+            f"{len(shifted)} inputs already moved between the training and the test window: {names} (how "
+            "far each moved is in the appendix). "
             "Lead behaviour, campaigns and markets change; a model trained on last year's leads slowly "
             "loses touch."
         )
     else:
         drift_text = (
-            "No input moved noticeably between the training and the test window (every PSI below 0.1), but "
+            "No input moved noticeably between the training and the test window (the appendix measures each), but "
             "lead behaviour, campaigns and markets change; a model trained on last year's leads slowly loses "
             "touch."
         )
@@ -565,6 +575,9 @@ def build_card_data(
     history: Sequence[str] = (),
     notes: Sequence[str] = (),
     settings: CardSettings | None = None,
+    open_scores: pd.DataFrame | None = None,
+    open_as_of: pd.Timestamp | None = None,
+    open_note: str = "",
 ) -> CardData:
     """Compute everything the card shows from a training result's pieces.
 
@@ -572,7 +585,8 @@ def build_card_data(
     `split` their windows; `evaluation` was measured on split.test in the same order. `previous` is the
     champion this version was compared with; its test-window probabilities come from
     evaluation.test_scores["champion"] or `previous_test_p`. `history` adds registry lines to the change log,
-    `notes` adds items to the limitations.
+    `notes` adds items to the limitations. `open_scores` are today's open leads scored with this model (grade,
+    disqualified, disqualify_reasons), as of `open_as_of`; without them `open_note` says why.
     """
     settings = settings or CardSettings()
     y = np.asarray(y, dtype=int)
@@ -703,6 +717,41 @@ def build_card_data(
         ),
         oracle_auc=float(oracle) if oracle is not None else None,
         settings=settings,
+        open_grades=open_grade_counts(open_scores) if open_scores is not None else None,
+        open_reasons=open_disqualify_reasons(open_scores) if open_scores is not None else None,
+        open_as_of=pd.Timestamp(open_as_of) if open_scores is not None and open_as_of is not None else None,
+        open_note=open_note,
+        chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
+    )
+
+
+GRADES = ("A", "B", "C", "D")
+
+
+def open_grade_counts(scores: pd.DataFrame) -> pd.DataFrame:
+    """Open leads per grade A to D: all of them, the disqualified (always D) and the qualified."""
+    grade = scores["grade"].astype("str").to_numpy()
+    disqualified = scores["disqualified"].astype(bool).to_numpy()
+    rows = [
+        {
+            "grade": g,
+            "leads": int((grade == g).sum()),
+            "disqualified": int(((grade == g) & disqualified).sum()),
+            "qualified": int(((grade == g) & ~disqualified).sum()),
+        }
+        for g in GRADES
+    ]
+    return pd.DataFrame(rows, columns=["grade", "leads", "disqualified", "qualified"])
+
+
+def open_disqualify_reasons(scores: pd.DataFrame) -> pd.DataFrame:
+    """Disqualified open leads per ICP reason code (a lead can have several), most first."""
+    disqualified = scores["disqualified"].astype(bool).to_numpy()
+    codes = scores.loc[disqualified, "disqualify_reasons"].astype("str").str.split(";").explode().str.strip()
+    counts = codes[codes.ne("") & codes.ne("nan")].value_counts()
+    table = pd.DataFrame({"reason": counts.index.astype("str"), "leads": counts.to_numpy(dtype="int64")})
+    return table.sort_values(["leads", "reason"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
     )
 
 

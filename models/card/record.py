@@ -55,6 +55,8 @@ def card_from_record(files: Mapping[str, bytes]) -> CardData:
         raise CardRecordError(f"card record format {meta.get('format')!r}, this code reads {RECORD_FORMAT}")
     values: dict[str, Any] = {}
     for item in dataclasses.fields(CardData):
+        if item.name not in meta["fields"] and _has_default(item):
+            continue  # a field added after the record was written: its default (the card says it was not kept)
         if item.name not in meta["fields"]:
             raise CardRecordError(f"the card record has no {item.name!r}")
         value = meta["fields"][item.name]
@@ -65,6 +67,10 @@ def card_from_record(files: Mapping[str, bytes]) -> CardData:
         else:
             values[item.name] = value
     return CardData(**values)
+
+
+def _has_default(item: dataclasses.Field) -> bool:
+    return item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
 
 
 def _plain(value: Any) -> Any:
@@ -81,6 +87,7 @@ def _timestamp(value: Any) -> str | None:
 _ENCODE: dict[str, Any] = {
     "trained_at": _timestamp,
     "next_retrain": _timestamp,
+    "open_as_of": _timestamp,
     "score_samples": lambda samples: {
         label: {"dtype": str(np.asarray(p).dtype), "values": np.asarray(p).tolist()}
         for label, p in samples.items()
@@ -92,6 +99,7 @@ _ENCODE: dict[str, Any] = {
 _DECODE: dict[str, Any] = {
     "trained_at": lambda text: None if text is None else pd.Timestamp(text),
     "next_retrain": lambda text: None if text is None else pd.Timestamp(text),
+    "open_as_of": lambda text: None if text is None else pd.Timestamp(text),
     "score_samples": lambda samples: {
         label: np.asarray(sample["values"], dtype=sample["dtype"]) for label, sample in samples.items()
     },

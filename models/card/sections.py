@@ -21,6 +21,16 @@ from models.card.charts import (
     chart_roc_pr,
 )
 from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
+from models.card.first_page import (
+    call_first_sentences,
+    cannot_do_sentences,
+    exploration_sentences,
+    how_good_sentences,
+    open_lead_blocks_text,
+    open_lead_table,
+    what_the_score_is,
+    why_this_model_sentences,
+)
 from models.card.words import contender_label, summary_sentences, summary_tiles
 from models.drift import psi_level
 from models.formatting import (
@@ -35,7 +45,10 @@ from models.formatting import (
     top_key,
 )
 
-SECTION_IDS = ("summary", "intended-use", "data", "performance", "drivers", "drift", "limitations")
+# The body (a VP's pages, no metric names: first_page.JARGON) and then the appendix (metrics, technical detail).
+BODY_IDS = ("summary", "intended-use", "drivers", "limitations")
+APPENDIX_IDS = ("data", "performance", "drivers-detail", "drift")
+SECTION_IDS = (*BODY_IDS, *APPENDIX_IDS)
 CONTENDER_ORDER = ("model", "champion", "points_model", "logistic_regression", "oracle")
 
 
@@ -74,6 +87,7 @@ class Chart:
     png: bytes
     alt: str
     half: bool = False  # a one-panel chart alone in its row: half the page width
+    says: str = ""  # the chart's point in one plain sentence, shown above its description
 
 
 @dataclass
@@ -91,6 +105,7 @@ class Section:
     id: str
     title: str
     blocks: list[Any]
+    appendix: bool = False
 
 
 def _table(frame: pd.DataFrame, caption: str, note: str = "", text_columns: int = 1) -> Table:
@@ -100,12 +115,98 @@ def _table(frame: pd.DataFrame, caption: str, note: str = "", text_columns: int 
     return Table(columns, rows, caption, note, numeric)
 
 
+def first_page_tiles(data: CardData) -> list[tuple[str, str]]:
+    """The summary tiles without the ranking-quality tile: today's grade A leads instead."""
+    tiles = [t for t in summary_tiles(data) if "ROC AUC" not in t[1]]
+    open_grades = data.open_grades
+    if open_grades is not None and int(open_grades["leads"].sum()):
+        a = int(open_grades.set_index("grade").loc["A", "leads"]) if "A" in set(open_grades["grade"]) else 0
+        tiles.append(
+            (
+                f"{a:,}",
+                f"grade A leads open on {day_text(data.open_as_of)} (of {int(open_grades['leads'].sum()):,} "
+                "open leads)",
+            )
+        )
+    return tiles
+
+
+def gains_says(data: CardData) -> str:
+    rows = data.comparison.set_index("model")
+    key, share = top_key(data.settings.top_share), pct_text(data.settings.top_share)
+    said = f"Working the top {share} of the list reaches {pct_text(rows.loc['model', f'capture_{key}'])} of the wins"
+    if "points_model" in rows.index:
+        said += (
+            f"; the points model's top {share} reaches {pct_text(rows.loc['points_model', f'capture_{key}'])}"
+        )
+    return said + "."
+
+
+def grades_says(data: CardData) -> str:
+    grades = data.by_grade.set_index("group")
+    parts = [f"{g} {pct_text(grades.loc[g, 'win_rate'])}" for g in ("A", "B", "C", "D") if g in grades.index]
+    return f"Share of leads that won, per grade: {', '.join(parts)}; call the top grades first."
+
+
 def section_summary(data: CardData) -> Section:
-    return Section(
-        "summary",
-        "1. Summary",
-        [Tiles(summary_tiles(data)), Bullets(summary_sentences(data))],
-    )
+    """The first page, for sales leadership (first_page.py has its words)."""
+    paragraphs, open_table = open_lead_blocks_text(data)
+    with_tiers = bool(len(data.win_rate_by_tier_all))
+    blocks: list[Any] = [
+        Para(what_the_score_is(data)),
+        Tiles(first_page_tiles(data)),
+        Heading("How good it is"),
+        Bullets(how_good_sentences(data)),
+        ChartRow(
+            [
+                Chart(
+                    "gains",
+                    chart_gains(data),
+                    "Left: share of won deals reached against share of leads worked, best-scored first, for "
+                    + (
+                        "this model, the points model and the previous champion"
+                        if data.champion_gains is not None
+                        else "this model and the points model"
+                        if data.points_gains is not None
+                        else "this model"
+                    )
+                    + "; right: the share of leads that won in each tenth of the list.",
+                    says=gains_says(data),
+                )
+            ]
+        ),
+        Heading("What the grades mean in today's open leads"),
+        *[Para(p) for p in paragraphs],
+    ]
+    if open_table is not None:
+        blocks.append(
+            _table(
+                open_lead_table(data, open_table),
+                f"Open leads per grade on {day_text(data.open_as_of)}, and how each grade did in the test window",
+                "Disqualified leads are always D; the test window holds qualified leads only.",
+            )
+        )
+    blocks += [
+        Heading("Whom to call first"),
+        Bullets(call_first_sentences(data)),
+        ChartRow(
+            [
+                Chart(
+                    "grades",
+                    chart_grades(data),
+                    "Share of leads that won and share of leads per grade A to D in the test window"
+                    + (", and per ICP fit tier." if with_tiers else "."),
+                    half=not with_tiers,
+                    says=grades_says(data),
+                )
+            ]
+        ),
+        Heading("What the model cannot do"),
+        Bullets(cannot_do_sentences(data)),
+        Heading("Why this model, rather than the points model or a plain logistic regression"),
+        Bullets(why_this_model_sentences(data)),
+    ]
+    return Section("summary", "1. For sales leadership: the score on one page", blocks)
 
 
 def section_intended_use(data: CardData) -> Section:
@@ -138,7 +239,7 @@ def section_intended_use(data: CardData) -> Section:
                     *(
                         [
                             "rank leads the ICP guardrail disqualified (competitors, students, free email and "
-                            "the other reasons below): they are always graded D and listed last, whatever "
+                            "the other reasons in the appendix): they are always graded D and listed last, whatever "
                             "their score.",
                         ]
                         if data.guardrail
@@ -250,7 +351,7 @@ def section_data(data: CardData) -> Section:
             }
         )
         blocks.append(_table(contract, "Data contract: rows read, valid and quarantined"))
-    return Section("data", "3. Target, windows and data", blocks)
+    return Section("data", "Appendix A. Target, windows and data", blocks, appendix=True)
 
 
 def _comparison_table(data: CardData) -> Table:
@@ -440,23 +541,17 @@ def section_performance(data: CardData) -> Section:
         if champion
         else "this model and the points model"
     )
+    model = data.comparison.set_index("model").loc["model"]
     return Section(
         "performance",
-        "4. Performance on the "
+        "Appendix B. Performance on the "
         + ("out-of-time test window" if data.split_method == "out_of_time" else "held-out test set"),
         [
+            Heading("The first page in numbers"),
+            Bullets(summary_sentences(data)),
+            Heading("On the test window"),
             Bullets(performance_sentences(data)),
             _comparison_table(data),
-            ChartRow(
-                [
-                    Chart(
-                        "gains",
-                        chart_gains(data),
-                        "Gains chart: share of won deals reached against share of leads worked, for "
-                        f"{rivals}; and the win rate per decile.",
-                    )
-                ]
-            ),
             _decile_table(data),
             ChartRow(
                 [
@@ -464,6 +559,8 @@ def section_performance(data: CardData) -> Section:
                         "roc_pr",
                         chart_roc_pr(data),
                         f"ROC and precision-recall curves of {rivals} on the test leads.",
+                        says=f"The higher and further left a curve, the better the ranking; this model's ROC AUC is "
+                        f"{num_text(model['roc_auc'])}.",
                     )
                 ]
             ),
@@ -474,17 +571,8 @@ def section_performance(data: CardData) -> Section:
                         chart_calibration(data),
                         "Reliability chart: the score given against the share of leads that actually won, "
                         "per score band; and how many test leads fall in each band.",
-                    )
-                ]
-            ),
-            ChartRow(
-                [
-                    Chart(
-                        "grades",
-                        chart_grades(data),
-                        "Win rate and share of leads per grade A to D"
-                        + (", and win rate per ICP fit tier." if len(data.win_rate_by_tier_all) else "."),
-                        half=not len(data.win_rate_by_tier_all),
+                        says=f"Scores match what happened: on average {model['ece'] * 100:.0f} percentage points "
+                        "apart per score band.",
                     )
                 ]
             ),
@@ -492,6 +580,7 @@ def section_performance(data: CardData) -> Section:
             *([_tier_table(data)] if len(data.win_rate_by_tier_all) else []),
             *([_segment_table(data)] if len(data.segments) else []),
         ],
+        appendix=True,
     )
 
 
@@ -513,6 +602,37 @@ def drivers_sentences(data: CardData) -> list[str]:
 
 
 def section_drivers(data: CardData) -> Section:
+    top = data.importance.head(1)
+    says = (
+        f"{top['concept'].iloc[0][:1].upper()}{top['concept'].iloc[0][1:]} moves scores most: "
+        f"{pct_text(top['shap_share'].iloc[0])} of the movement."
+        if len(top)
+        else ""
+    )
+    return Section(
+        "drivers",
+        "3. What moves a score, with three example leads",
+        [
+            Bullets(drivers_sentences(data)),
+            ChartRow(
+                [
+                    Chart(
+                        "importance",
+                        chart_importance(data),
+                        "Bar chart: share of the score's movement per business concept, what the lead did and "
+                        "who the lead is coloured apart.",
+                        half=True,
+                        says=says,
+                    )
+                ]
+            ),
+            Heading("Three example leads from the test window, as a rep sees them"),
+            *[Example(lead) for lead in data.examples],
+        ],
+    )
+
+
+def section_drivers_detail(data: CardData) -> Section:
     imp = data.importance
     frame = pd.DataFrame(
         {
@@ -525,24 +645,18 @@ def section_drivers(data: CardData) -> Section:
         }
     )
     return Section(
-        "drivers",
-        "5. Drivers: what the score is made of",
+        "drivers-detail",
+        "Appendix C. Drivers in detail",
         [
-            Bullets(drivers_sentences(data)),
             ChartRow(
                 [
-                    Chart(
-                        "importance",
-                        chart_importance(data),
-                        "Bar chart: share of the score's movement per business concept, intent and fit "
-                        "coloured apart.",
-                    ),
                     Chart(
                         "shap_summary",
                         chart_beeswarm(data),
                         "SHAP summary: for the most influential features, each dot is one test lead, placed "
                         "by how much the feature raised or lowered its score and coloured by the feature's "
                         "value.",
+                        says="Dots to the right raised a lead's chance, dots to the left lowered it.",
                     ),
                 ]
             ),
@@ -553,9 +667,8 @@ def section_drivers(data: CardData) -> Section:
                 "the model's trees rely on the concept while learning.",
                 text_columns=2,
             ),
-            Heading("Three example leads from the test window, as a rep sees them"),
-            *[Example(lead) for lead in data.examples],
         ],
+        appendix=True,
     )
 
 
@@ -634,13 +747,14 @@ def section_drift(data: CardData) -> Section:
                 Chart(
                     "drift",
                     chart_drift(data),
-                    "Population stability index of the inputs that moved most, and the distribution of the "
+                    "Population stability index (PSI) of the inputs that moved most, and the distribution of the "
                     "scores in the tuning and the test window"
                     + (
                         " and of the previous champion on the test leads."
                         if data.score_psi_version is not None
                         else "."
                     ),
+                    says=drift_says(data),
                 )
             ]
         )
@@ -660,25 +774,45 @@ def section_drift(data: CardData) -> Section:
     )
     blocks.append(Heading("Change log"))
     blocks.append(Bullets(data.change_log))
-    return Section("drift", "6. Drift and change", blocks)
+    return Section("drift", "Appendix D. Drift and change", blocks, appendix=True)
+
+
+def drift_says(data: CardData) -> str:
+    moved = (
+        data.window_drift[data.window_drift["psi"] >= 0.1] if len(data.window_drift) else data.window_drift
+    )
+    if len(moved):
+        return f"{len(moved)} inputs moved noticeably between the training and the test window; bars past 0.1 did."
+    return "No input moved noticeably between the training and the test window: every bar is short of 0.1."
 
 
 def section_limitations(data: CardData) -> Section:
     return Section(
         "limitations",
-        "7. Limitations and risks",
+        "4. Limitations and risks",
         [Bullets([f"**{title}.** {text}" for title, text in data.limitations])],
     )
 
 
+def section_exploration(data: CardData) -> Section:
+    return Section(
+        "exploration",
+        "5. Calls outside the ranking: the exploration slice",
+        [Bullets(exploration_sentences(data))],
+    )
+
+
 def card_sections(data: CardData) -> list[Section]:
-    """The seven sections in order (ids in SECTION_IDS)."""
+    """The body's sections, then the appendix's (ids in SECTION_IDS; with past call lists, the exploration
+    section closes the body)."""
     return [
         section_summary(data),
         section_intended_use(data),
+        section_drivers(data),
+        section_limitations(data),
+        *([section_exploration(data)] if data.exploration is not None else []),
         section_data(data),
         section_performance(data),
-        section_drivers(data),
+        section_drivers_detail(data),
         section_drift(data),
-        section_limitations(data),
     ]

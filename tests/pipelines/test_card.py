@@ -19,13 +19,18 @@ import pandas as pd
 import pytest
 
 from models.card import (
+    APPENDIX_IDS,
+    BODY_IDS,
     DASH,
+    JARGON,
     NBSP,
     SECTION_IDS,
     CardSettings,
+    body_text,
     build_card_data,
     contender_label,
     drift_sentences,
+    jargon_in,
     render_card,
     summary_sentences,
 )
@@ -66,6 +71,7 @@ def shared_card(history, cfg) -> dict[str, object]:
             html=html_path.read_text(encoding="utf-8"),
             md=md_path.read_text(encoding="utf-8"),
             cfg=cfg,
+            tables=tables,
         )
     return _SHARED
 
@@ -113,9 +119,20 @@ def test_every_section_is_there_in_order_in_both_twins(card):
     assert ids == list(SECTION_IDS)
     anchors = re.findall(r'<a id="([^"]+)"></a>', card["md"])
     assert anchors == list(SECTION_IDS)
-    for title in ("Summary", "Intended use", "Target, windows and data", "Performance", "Drivers", "Drift"):
+    for title in (
+        "For sales leadership",
+        "Intended use",
+        "What moves a score",
+        "Limitations and risks",
+        "Appendix A. Target, windows and data",
+        "Appendix B. Performance",
+        "Appendix C. Drivers in detail",
+        "Appendix D. Drift",
+    ):
         assert title in card["html"] and title in card["md"]
-    assert "Limitations and risks" in card["md"]
+    appendix = card["html"].index("Appendix: the numbers behind the first page")
+    assert all(card["html"].index(f'<section id="{i}"') < appendix for i in BODY_IDS)
+    assert all(card["html"].index(f'<section id="{i}"') > appendix for i in APPENDIX_IDS)
 
 
 @pytest.mark.parametrize("twin", ["html", "md"])
@@ -422,6 +439,8 @@ def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config
     assert "The ICP guardrail does not apply to a flat export" in text
     assert len(data.examples) == 3 and all(e.reasons_positive or e.reasons_negative for e in data.examples)
     assert "held-out test set" in plain(markdown)
+    assert data.open_grades is None and "open leads were not counted: a flat export" in text
+    assert jargon_in(body_text(data)) == [], jargon_in(body_text(data))
     assert render_card(card_from_record(card_record(data))) == (
         page,
         markdown,
@@ -432,3 +451,209 @@ def test_a_headline_share_the_evaluation_does_not_measure_is_refused_by_name():
     assert CardSettings(top_share=0.30).top_share == 0.30
     with pytest.raises(ValueError, match="top_share must be one of"):
         CardSettings(top_share=0.25)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The first page, for sales leadership, and the body without metric names
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_jargon_in_finds_each_metric_name_as_a_whole_word():
+    assert jargon_in("ROC AUC 0.79, ECE and Brier; mean |SHAP| in log-odds; PSI 0.1") == [
+        "AUC",
+        "ECE",
+        "Brier",
+        "SHAP",
+        "log-odds",
+        "PSI",
+    ]
+    assert jargon_in("recent deals, a psychic, Ecuador, shape") == []  # inside other words: not a metric
+
+
+def test_the_body_names_no_metric_and_the_appendix_keeps_them(card):
+    data = card["data"]
+    body = body_text(data)
+    assert "For sales leadership" in body and "Limitations and risks" in body
+    assert "Appendix" not in body
+    assert jargon_in(body) == [], jargon_in(body)
+    md = plain(card["md"])
+    appendix = md[md.index("Appendix: the numbers behind the first page") :]
+    for word in JARGON:
+        assert re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", appendix), word
+
+
+def test_every_chart_carries_one_plain_sentence(card):
+    says = re.findall(r'<figcaption><span class="says">([^<]+)</span>', card["html"])
+    assert len(says) == len(re.findall(r"<figure", card["html"])) >= 6
+    for sentence in says:
+        assert sentence.endswith(".") and len(sentence) > 20
+        assert sentence.count(". ") == 0, sentence  # one sentence
+    for name in ("gains", "grades", "importance"):  # the body's charts
+        line = next(x for x in card["md"].splitlines() if x.startswith(f"> Chart ({name},"))
+        assert jargon_in(line) == [], line
+
+
+def test_open_leads_per_grade_are_the_open_leads_scored_at_the_end_of_the_history(card):
+    from pipelines.score import run_score
+
+    data, result, tables = card["data"], card["result"], card["tables"]
+    assert data.open_as_of == pd.Timestamp(tables["activities"]["occurred_at"].max()).ceil("D")
+    scored = run_score(result.scorer, tables, data.open_as_of, None, reasons=False).scores
+    grades = data.open_grades.set_index("grade")
+    assert list(grades.index) == ["A", "B", "C", "D"]
+    expected = scored["grade"].value_counts().reindex(list("ABCD"), fill_value=0)
+    assert grades["leads"].tolist() == expected.tolist() and grades["leads"].sum() == len(scored) > 0
+    assert grades["disqualified"].sum() == scored["disqualified"].sum() > 0
+    assert grades.loc[["A", "B", "C"], "disqualified"].sum() == 0  # disqualified leads are always D
+    reasons = scored.loc[scored["disqualified"], "disqualify_reasons"].str.split(";").explode()
+    assert data.open_reasons.set_index("reason")["leads"].to_dict() == reasons.value_counts().to_dict()
+
+    first = " ".join(
+        visible_text(re.search(r'<section id="summary">.*?</section>', card["html"], re.S).group(0)).split()
+    )
+    total, disqualified = int(grades["leads"].sum()), int(grades["disqualified"].sum())
+    assert f"{total:,} leads were open" in first
+    assert f"{grades.loc['A', 'leads']:,} are grade A" in first
+    assert f"Why D is large. {disqualified:,} of the open leads" in first
+    top_reason = data.open_reasons.iloc[0]
+    assert f"({top_reason['leads']:,})" in first
+    assert f"the {grades.loc['A', 'leads']:,} grade A leads open today" in first
+    assert "reach them within 1 working day" in first
+
+
+def test_the_first_page_says_how_good_it_is_in_wins_against_the_points_model(card):
+    data = card["data"]
+    rows = data.comparison.set_index("model")
+    model, points = rows.loc["model"], rows.loc["points_model"]
+    n = int(model["n"])
+    wins = model["base_rate"] * n
+    mine, theirs = round(model["capture_top20"] * wins), round(points["capture_top20"] * wins)
+    first = plain(card["md"]).split("## 2.")[0]
+    assert (
+        f"the best-scored {round(0.2 * n):,} by this model hold {mine:,} of the {round(wins):,} wins" in first
+    )
+    assert f"by the points model hold {theirs:,}" in first
+    verdict = (
+        f"{mine - theirs:,} more won deals"
+        if mine > theirs
+        else f"{theirs - mine:,} fewer won deals"
+        if mine < theirs
+        else "as many won deals"
+    )
+    assert f"{verdict} for the same number of calls" in first
+
+
+def _with_rival(data, name, *, auc, capture):
+    comparison = data.comparison.copy()
+    at = comparison["model"] == name
+    comparison.loc[at, "roc_auc"] = auc
+    comparison.loc[at, "capture_top20"] = capture
+    return dataclasses.replace(data, comparison=comparison)
+
+
+def test_why_this_model_calls_a_tie_a_tie_and_a_win_a_win(card):
+    from models.card.first_page import why_this_model_sentences
+
+    data = dataclasses.replace(card["data"], decision="promoted: first model: ... not worse beyond the noise")
+    model = data.comparison.set_index("model").loc["model"]
+    tie = plain(
+        " ".join(
+            why_this_model_sentences(
+                _with_rival(data, "logistic_regression", auc=model["roc_auc"], capture=model["capture_top20"])
+            )
+        )
+    )
+    assert "it is a tie" in tie and "Why it ships anyway" in tie and "not to rank worse" in tie
+    assert "does better" not in tie
+    beaten = _with_rival(data, "logistic_regression", auc=model["roc_auc_low"] - 0.05, capture=0.01)
+    beaten = _with_rival(beaten, "points_model", auc=model["roc_auc_low"] - 0.05, capture=0.01)
+    win = plain(" ".join(why_this_model_sentences(beaten)))
+    assert "tie" not in win and "anyway" not in win and "Why it ships: it does better" in win
+    refused = plain(" ".join(why_this_model_sentences(dataclasses.replace(data, decision="not promoted: x"))))
+    assert "did not pass the promotion gate" in refused and "ships" not in refused
+
+
+def test_an_old_card_record_without_open_leads_still_loads_and_says_so(card):
+    files = card_record(card["data"])
+    meta = json.loads(files["card.json"])
+    for name in ("open_grades", "open_reasons", "open_as_of", "open_note", "chosen_model"):
+        meta["fields"].pop(name)
+    meta["fields"]["settings"].pop("call_a_within_days")
+    old = card_from_record({**files, "card.json": json.dumps(meta).encode()})
+    assert old.open_grades is None and old.open_as_of is None and old.settings.call_a_within_days == 1
+    page, _ = render_card(old)
+    assert "open leads were not counted: this card was recorded before open leads were counted" in (
+        visible_text(page)
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The exploration slice of past call lists (leadscore card --calls)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _past_calls(card, explored: int = 60, ranked: int = 200) -> pd.DataFrame:
+    """A past call list over leads whose deals have closed since: the lowest-scored test leads explored, the
+    best-scored ranked, as `leadscore queue` flags them."""
+    scores = card["result"].evaluation.test_scores
+    frame = card["result"].data.frame.iloc[card["result"].split.test].reset_index(drop=True)
+    order = np.argsort(-scores["model"].to_numpy(), kind="stable")
+    picks = np.concatenate([order[:ranked], order[-explored:]])
+    return pd.DataFrame(
+        {
+            "lead_id": frame["lead_id"].to_numpy()[picks],
+            "score": scores["model"].to_numpy()[picks],
+            "exploration": np.r_[np.zeros(ranked, bool), np.ones(explored, bool)],
+        }
+    )
+
+
+def test_the_exploration_slice_is_measured_on_the_calls_outcomes_and_shown_only_when_given(card):
+    from pipelines.card import exploration_from_calls
+
+    calls = _past_calls(card)
+    table = exploration_from_calls(calls, card["tables"]).set_index("calls")
+    deals = card["tables"]["deals"]
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    won_leads = set(closed.loc[closed["outcome"] == "won", "lead_id"].astype(str))
+    explored = calls[calls["exploration"]]
+    assert table.loc["exploration", "with_outcome"] == len(explored)
+    assert table.loc["exploration", "won"] == explored["lead_id"].isin(won_leads).sum()
+    assert table.loc["exploration", "expected_win_rate"] == pytest.approx(explored["score"].mean())
+
+    assert "exploration" not in re.findall(r'<section id="([^"]+)"', card["html"])  # not given: not shown
+    data = dataclasses.replace(card["data"], exploration=table.reset_index())
+    page, markdown = render_card(data)
+    ids = re.findall(r'<section id="([^"]+)"', page)
+    assert ids == [*BODY_IDS, "exploration", *APPENDIX_IDS]
+    body = body_text(data)
+    rate = table.loc["exploration", "won"] / len(explored)
+    assert (
+        f"{len(explored):,} have an outcome: {table.loc['exploration', 'won']:,} won ({pct(rate)})"
+        in plain(body)
+    )
+    assert "cost about" in body or "cost no wins" in body
+    assert jargon_in(body) == []
+    again = card_from_record(card_record(data))
+    pd.testing.assert_frame_equal(again.exploration, data.exploration, check_exact=True)
+    assert render_card(again) == (page, markdown)
+
+
+def test_calls_need_the_crm_tables_and_a_call_list(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.card import read_call_lists
+    from pipelines.cli import app
+    from pipelines.io import InputError
+
+    calls = tmp_path / "calls.csv"
+    pd.DataFrame({"lead_id": ["L1"], "score": [0.2], "exploration": [True]}).to_csv(calls, index=False)
+    run = CliRunner().invoke(app, ["card", "--calls", str(calls), "--out", str(tmp_path / "x")])
+    assert run.exit_code == exit_codes.USAGE and "--input" in run.output and "Traceback" not in run.output
+    wrong = tmp_path / "scores.csv"
+    pd.DataFrame({"lead_id": ["L1"], "score": [0.2]}).to_csv(wrong, index=False)
+    with pytest.raises(
+        InputError, match=r"scores.csv: not a call list from leadscore queue \(no exploration\)"
+    ):
+        read_call_lists([calls, wrong])
+    assert len(read_call_lists([calls, calls])) == 2

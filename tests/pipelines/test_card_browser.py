@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.card import SECTION_IDS
+from models.card import BODY_IDS, SECTION_IDS, jargon_in
 from tests.pipelines.test_card import shared_card
 
 CHROMIUM_FLAGS = (
@@ -44,6 +44,9 @@ window.addEventListener("load", () => {
     hidden: sections.filter((s) => s.offsetHeight < 40).map((s) => s.id),
     headerColor: getComputedStyle(document.querySelector("header")).backgroundColor,
     height: document.documentElement.scrollHeight,
+    firstPage: document.querySelector("section#summary").innerText,
+    firstPageImages: Array.from(document.querySelectorAll("section#summary img")).filter(ok).length,
+    bodyText: BODY_IDS.map((id) => document.getElementById(id).innerText).join("\\n"),
   };
   const out = document.createElement("pre");
   out.id = "card-check";
@@ -89,7 +92,8 @@ def card_page(small_history, fast_config, tmp_path) -> Path:
 def test_card_renders_in_chromium_with_every_image_and_section(card_page, tmp_path):
     binary = chromium()
     checked = tmp_path / "checked.html"
-    checked.write_text(card_page.read_text().replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    script = CHECK_SCRIPT.replace("BODY_IDS", json.dumps(list(BODY_IDS)))
+    checked.write_text(card_page.read_text().replace("</body>", script + "</body>"), encoding="utf-8")
     dom = run_chromium(binary, tmp_path / "profile-dom", "--dump-dom", checked.as_uri())
     found = re.search(r'<pre id="card-check">(.*?)</pre>', dom.stdout, re.S)
     assert found, f"no report from the page (exit {dom.returncode}): {dom.stderr[-2000:]}"
@@ -100,6 +104,12 @@ def test_card_renders_in_chromium_with_every_image_and_section(card_page, tmp_pa
     assert report["hidden"] == []
     assert report["headerColor"] == "rgb(20, 54, 93)"  # the inline stylesheet applied
     assert report["height"] > 4000
+    # The first page as the browser shows it: a VP's words, no metric names, with its charts loaded.
+    first = report["firstPage"]
+    assert "For sales leadership" in first and "Whom to call first" in first and "open leads" in first
+    assert jargon_in(first) == [], jargon_in(first)
+    assert report["firstPageImages"] == 2
+    assert jargon_in(report["bodyText"]) == [], jargon_in(report["bodyText"])
 
     shot = tmp_path / "card.png"
     result = run_chromium(
