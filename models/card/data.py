@@ -19,6 +19,7 @@ from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, 
 from models.explain import concept_contributions, concept_of
 from models.flat_scorer import FlatScorer
 from models.formatting import NBSP, day_text, has_date, pct_text
+from models.score_table import GRADES
 from models.scorer import LeadScorer
 from models.splits import Split
 
@@ -725,7 +726,6 @@ def build_card_data(
     )
 
 
-GRADES = ("A", "B", "C", "D")
 
 
 def open_grade_counts(scores: pd.DataFrame) -> pd.DataFrame:
