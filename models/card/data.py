@@ -726,8 +726,6 @@ def build_card_data(
     )
 
 
-
-
 def open_grade_counts(scores: pd.DataFrame) -> pd.DataFrame:
     """Open leads per grade A to D: all of them, the disqualified (always D) and the qualified."""
     grade = scores["grade"].astype("str").to_numpy()
