@@ -176,14 +176,6 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         raise ConfigError(f"{path}: invalid configuration:\n{error}") from error
 
 
-def load_icp(path: Path) -> ICPConfig:
-    """Load a stand-alone ICP definition."""
-    try:
-        return ICPConfig.model_validate(_read_yaml(path))
-    except ValidationError as error:
-        raise ConfigError(f"{path}: invalid ICP definition:\n{error}") from error
-
-
 SPECS_DIR = Path(__file__).parent / "specs"
 
 
