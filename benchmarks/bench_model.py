@@ -243,7 +243,7 @@ def training_time_section(deal_counts: tuple[int, ...], register_largest: bool =
         tables = history.tables()
         feat_s, data = _timed(lambda t=tables: training_data(t, cfg, None))
         fit_s, (scorer, split) = _timed(lambda d=data: train_scorer(d, cfg, cfg.registry.model_name))
-        eval_s, _ = _timed(lambda d=data, s=scorer, sp=split: evaluate_scorer(d, s, sp, cfg, None, None))
+        eval_s, _ = _timed(lambda d=data, s=scorer, sp=split: evaluate_scorer(d, s, sp, cfg, None))
         total = feat_s + fit_s + eval_s
         reference = reference or total
         rows.append(

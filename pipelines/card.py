@@ -35,10 +35,8 @@ def previous_test_probabilities(
     scores = result.evaluation.test_scores
     if "champion" in scores.columns:
         return scores["champion"].to_numpy(dtype=float)
-    from models.scorer import LeadScorer
-
-    if tables is None or not isinstance(previous, LeadScorer):
-        return None  # a flat-export champion is scored at training, on the same export, or not at all
+    if tables is None or previous.input != result.scorer.input:
+        return None  # a champion that reads another input cannot score these rows
     test = result.data.frame.iloc[result.split.test]
     frame = previous.feature_frame(tables, test[["deal_id", "lead_id", "snapshot_at"]])
     return previous.model.predict_proba(frame)

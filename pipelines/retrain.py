@@ -45,7 +45,7 @@ from pipelines.settings import PipelineConfig, RetrainConfig, current_user  # no
 
 if TYPE_CHECKING:
     from models.promotion import GateDecision
-    from models.scorer import LeadScorer
+    from models.scorer import Scorer
     from pipelines.train import TrainResult
 
 QUARTER = pd.DateOffset(months=3)
@@ -238,7 +238,7 @@ def retrain_pipeline_config(cfg: PipelineConfig, windows: RetrainWindows) -> Pip
 
 
 def drift_report(
-    champion: LeadScorer, known: dict[str, pd.DataFrame], windows: RetrainWindows, rcfg: RetrainConfig
+    champion: Scorer, known: dict[str, pd.DataFrame], windows: RetrainWindows, rcfg: RetrainConfig
 ) -> DriftReport | None:
     """The champion's drift from its own training window (or, for a champion trained on a grouped split
     without dates, this retrain's training window) to the evaluation quarter."""
@@ -262,7 +262,7 @@ def drift_report(
 
 
 def run_backtest(
-    champion: LeadScorer,
+    champion: Scorer,
     known: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
     days: int,
@@ -482,6 +482,7 @@ def run_retrain(
     logged to the new version's run in any case.
     """
     from pipelines import tracking
+    from pipelines.sources import CrmSource
     from pipelines.train import run_train
     from pipelines.validate import run_validate
 
@@ -503,12 +504,11 @@ def run_retrain(
     backtest = run_backtest(champion, known, as_of, rcfg.backtest_days, promised) if champion else None
 
     train = run_train(
-        train_input,
+        CrmSource(train_input, location=source),
         train_cfg,
         truth=truth,
         register=True,
         force_reason=force_reason,
-        source=source,
         trigger=rcfg.trigger_text(),
     )
     result = RetrainResult(
@@ -542,7 +542,7 @@ def _write_card(
     result: RetrainResult,
     cfg: PipelineConfig,
     tables: dict[str, pd.DataFrame],
-    champion: LeadScorer | None,
+    champion: Scorer | None,
     rcfg: RetrainConfig,
     out_dir: Path | None,
 ) -> list[Path]:
@@ -591,8 +591,8 @@ def retrain_command(
     from pipelines import exit_codes
     from pipelines.console import console, frame_table
     from pipelines.io import InputError, read_frame
+    from pipelines.locations import read_input
     from pipelines.settings import ConfigError, load_config
-    from pipelines.sources import read_input
 
     try:
         as_of_ts = _parse_as_of(as_of)

@@ -28,7 +28,7 @@ from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table
 from features.dates import DateFormats
 from features.fit import normalised_emails
 from features.vocab import LEAD_COLUMNS, TABLES
-from models.scorer import LeadScorer
+from models.scorer import Scorer
 from pipelines.console import progress
 from pipelines.io import (
     InputError,
@@ -223,7 +223,7 @@ def _empty_leads() -> pd.DataFrame:
 
 
 def run_score_streaming(
-    scorer: LeadScorer,
+    scorer: Scorer,
     folder: Path,
     as_of: pd.Timestamp,
     output: Path,

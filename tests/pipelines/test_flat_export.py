@@ -51,11 +51,12 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
 
 def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
     from pipelines.settings import load_config, load_source_spec
-    from pipelines.train import run_train_flat
+    from pipelines.sources import ExportSource
+    from pipelines.train import run_train
 
     spec = load_source_spec("x_education")
-    result = run_train_flat(
-        _export(), spec, load_config(overrides=["model.bootstrap_rounds=20"]), register=False
+    result = run_train(
+        ExportSource(_export(), spec), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
     )
     used = set(result.scorer.model.feature_names)
     leaky = {spec.feature_name(c) for c in spec.leaky_columns} | set(spec.leaky_columns)
