@@ -62,7 +62,11 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     from pipelines.serve import answer
 
     model = mlflow.pyfunc.load_model("models:/leadscore@champion")
-    rows = new_leads.head(3).astype(object).where(new_leads.head(3).notna(), None).to_dict("records")
+    sent = new_leads.head(3)
+    sent = sent.astype(
+        {c: float for c in sent.select_dtypes("number").columns}
+    )  # doubles, as the signature has
+    rows = sent.astype(object).where(sent.notna(), None).to_dict("records")
     body = json.dumps({"dataframe_records": rows, "params": {"as_of": "2026-10-01"}}).encode()
     status, text = answer(model, body, "application/json")
     assert status == 200, text
