@@ -1,21 +1,18 @@
-"""Locations: where the jobs read CRM tables from and write scores to, a folder of files or a database URL.
+"""Locations: where the jobs read and write CRM tables, a folder of files or a database URL.
 
 The commands take `--input` / `--output` as text and hand it here; a database URL (duckdb:///...,
-postgresql://...) goes to pipelines.db, anything else is a path and goes to pipelines.io as before.
+postgresql://...) goes to pipelines.db, anything else is a path and goes to pipelines.io. Scores are
+published by the score job (pipelines/score_job.py), to the same two kinds of location.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from features.vocab import TABLES
 from pipelines.io import InputError, read_tables, write_tables
-
-if TYPE_CHECKING:
-    from pipelines.score import ScoreResult
 
 
 def is_database_url(value: str | Path | None) -> bool:
@@ -76,41 +73,3 @@ def write_tables_output(
         write_tables_to_db(str(location), tables)
         return [f"{display_url(str(location))} tables {', '.join(tables)}"]
     return [str(p) for p in write_tables(tables, Path(location), fmt)]
-
-
-def write_score_output(
-    location: str | Path,
-    table: str | None,
-    result: ScoreResult,
-    as_of: pd.Timestamp,
-    model_version: str,
-    model_name: str = "leadscore",
-    input_fingerprint: str = "",
-) -> list[str]:
-    """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
-
-    To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
-    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
-    published together with the run's manifest (pipelines.score.publish_run).
-    """
-    if is_database_url(location):
-        from pipelines.db import display_url, write_scores_to_db
-
-        if not table:
-            raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
-        written = write_scores_to_db(
-            str(location), table, result.scores, result.quarantine, as_of, model_version
-        )
-        where = display_url(str(location))
-        replaced = f", replacing {written.replaced:,} rows of the same run" if written.replaced else ""
-        return [
-            f"{where} table {written.table}: {written.rows:,} scores{replaced}",
-            f"{where} table {written.quarantine_table}: {written.quarantine_rows:,} quarantined rows",
-        ]
-    if table:
-        raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
-    from pipelines.score import run_manifest, write_scores_file
-
-    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
-    scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
-    return [str(scores), str(quarantine)]

@@ -27,10 +27,9 @@ from pipelines.io import (
     write_frame,
     writing,
 )
-from pipelines.sources import Source, as_source, check_scorer_reads, open_leads, score_in_chunks
+from pipelines.sources import Source, as_source, check_scorer_reads
+from pipelines.sources import open_leads as open_leads  # a CRM-table helper, found here before
 from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantined_lead_share
-
-__all__ = ["open_leads", "score_in_chunks"]  # CRM-table helpers (pipelines.sources), found here before
 
 
 @dataclass

@@ -12,14 +12,17 @@ from pathlib import Path
 import pandas as pd
 
 from models.scorer import Scorer
-from pipelines.locations import is_database_url, write_score_output
+from pipelines.io import InputError
+from pipelines.locations import is_database_url
 from pipelines.score import (
     ScoreResult,
     check_scoreable,
     manifest_path_for,
     quarantine_path_for,
+    run_manifest,
     run_score,
     tables_fingerprint,
+    write_scores_file,
 )
 from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, check_scorer_reads
@@ -71,3 +74,39 @@ def run_score_job(
     if not to_database:
         written.append(str(manifest_path_for(Path(output))))
     return result, written
+
+
+def write_score_output(
+    location: str | Path,
+    table: str | None,
+    result: ScoreResult,
+    as_of: pd.Timestamp,
+    model_version: str,
+    model_name: str = "leadscore",
+    input_fingerprint: str = "",
+) -> list[str]:
+    """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
+
+    To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
+    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
+    published together with the run's manifest (pipelines.score.publish_run).
+    """
+    if is_database_url(location):
+        from pipelines.db import display_url, write_scores_to_db
+
+        if not table:
+            raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
+        written = write_scores_to_db(
+            str(location), table, result.scores, result.quarantine, as_of, model_version
+        )
+        where = display_url(str(location))
+        replaced = f", replacing {written.replaced:,} rows of the same run" if written.replaced else ""
+        return [
+            f"{where} table {written.table}: {written.rows:,} scores{replaced}",
+            f"{where} table {written.quarantine_table}: {written.quarantine_rows:,} quarantined rows",
+        ]
+    if table:
+        raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
+    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
+    scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
+    return [str(scores), str(quarantine)]

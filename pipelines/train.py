@@ -20,9 +20,11 @@ from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at
 from models.train import train_conversion_model
 from pipelines.settings import PipelineConfig
-from pipelines.sources import Source, TrainingData, as_source, mature_closed_deals, training_data
+from pipelines.sources import Source, TrainingData, as_source
 
-__all__ = ["TrainingData", "mature_closed_deals", "training_data"]  # where callers have found them
+# CRM-table training data (pipelines.sources), found here before
+from pipelines.sources import mature_closed_deals as mature_closed_deals
+from pipelines.sources import training_data as training_data
 
 
 @dataclass
