@@ -143,6 +143,9 @@ class CrmTablesInput:
         return reader.crm_tables()
 
 
+CRM_TABLES = CrmTablesInput()
+
+
 @dataclass
 class LeadScorer:
     """Everything needed to score a lead the way the model was trained (a Scorer for CRM tables)."""
@@ -158,7 +161,7 @@ class LeadScorer:
 
     @property
     def input(self) -> CrmTablesInput:
-        return CrmTablesInput()
+        return CRM_TABLES
 
     @property
     def groups(self) -> dict[str, list[str]]:

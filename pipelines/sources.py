@@ -26,7 +26,7 @@ from features.frames import Table
 from features.icp import exclude_disqualified, win_rate_by_tier
 from features.vocab import TABLES
 from models.flat_scorer import EXPORT_TABLE, ExportInput, FlatScorer
-from models.scorer import CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
+from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
 from models.train import TrainedModel
 from pipelines.console import progress
 from pipelines.locations import describe_location, read_input
@@ -202,7 +202,7 @@ class CrmSource:
 
     @property
     def input(self) -> CrmTablesInput:
-        return CrmTablesInput()
+        return CRM_TABLES
 
     @cached_property
     def tables(self) -> dict[str, pd.DataFrame]:
