@@ -284,12 +284,19 @@ def train(
       leadscore train --input duckdb:///data/leadscore.duckdb
     """
     from pipelines.io import read_frame
+    from pipelines.locations import parse_assignments
+    from pipelines.settings import load_source_spec
+    from pipelines.sources import training_source
     from pipelines.summary import print_training_summary
     from pipelines.train import run_train
 
     with expected_failures():
         cfg = _config(config, set_)
-        source = _training_source(input_dir, source_spec, input_table, query)
+        spec = load_source_spec(source_spec) if source_spec else None
+        table_names = parse_assignments(input_table, "--input-table")
+        source, notes = training_source(input_dir, spec, table_names, parse_assignments(query, "--query"))
+        for note in notes:
+            console.print(f"note: {note}")
         truth_frame = read_frame(truth) if truth else None
         result = run_train(
             source,
@@ -301,25 +308,6 @@ def train(
         )
     print_training_summary(result)
     raise typer.Exit(gate_exit_code(result.decision))
-
-
-def _training_source(
-    input_: str, source_spec: str | None, input_table: list[str] | None, query: list[str] | None
-):
-    """CRM tables at `input_`, or, with a source spec, the won and lost rows of the export at `input_` (what
-    is left out is printed as notes)."""
-    from pipelines.sources import CrmSource, ExportSource
-
-    if not source_spec:
-        return CrmSource(_read_input(input_, input_table, query), location=input_)
-    from pipelines.settings import load_source_spec
-    from pipelines.spec import read_training_export
-
-    spec = load_source_spec(source_spec)
-    rows, notes = read_training_export(Path(input_), spec)
-    for note in notes:
-        console.print(f"note: {note}")
-    return ExportSource(rows, spec, location=input_)
 
 
 def gate_exit_code(decision) -> int:

@@ -31,7 +31,7 @@ from models.train import TrainedModel
 from pipelines.console import progress
 from pipelines.locations import describe_location, read_input
 from pipelines.settings import PipelineConfig
-from pipelines.spec import read_spec_export
+from pipelines.spec import read_spec_export, read_training_export
 from pipelines.validate import run_validate
 
 SCORING_TABLES = ("accounts", "leads", "activities")  # deals are optional when scoring
@@ -166,6 +166,20 @@ class ScoringReader:
     def flat_export(self, spec: ExportSpec) -> Source:
         path = Path(self.location)
         return ExportSource(rows=read_spec_export(path, spec), spec=spec, location=str(path))
+
+
+def training_source(
+    location: str,
+    spec: ExportSpec | None = None,
+    table_names: dict[str, str] | None = None,
+    queries: dict[str, str] | None = None,
+) -> tuple[Source, list[str]]:
+    """What to train on: the CRM tables at `location` (a folder or a database), or, with a spec, the won and
+    lost rows of the export there; and notes on what was left out (open rows, columns the spec does not use)."""
+    if spec is None:
+        return CrmSource(read_input(location, table_names, queries), location=location), []
+    rows, notes = read_training_export(Path(location), spec)
+    return ExportSource(rows, spec, location=location), notes
 
 
 def source_for(
