@@ -110,7 +110,7 @@ def time_build(tables, snapshots, repeats: int) -> tuple[float, pd.DataFrame]:
     seconds = []
     for _ in range(repeats):
         began = time.perf_counter()
-        features = build_features(tables, snapshots, config, icp)
+        features = build_features(tables, snapshots, config, icp).to_frame()
         seconds.append(time.perf_counter() - began)
     return statistics.median(seconds), features
 

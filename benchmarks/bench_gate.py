@@ -24,7 +24,7 @@ from collections import Counter
 
 from features.build import feature_groups
 from features.synthetic import GeneratorConfig, generate_history, with_shuffled_outcomes
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from models.promotion import ChampionRecord, decide_on_test_scores
 from pipelines.registry import gate_rules
 from pipelines.settings import PipelineConfig, load_config

@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.fit import FIT_FEATURES, fit_columns
-from features.frames import Table, frame_of
+from features.frames import Table, as_table
 from features.intent import intent_columns, intent_feature_names
 
 KEY_COLUMNS = ("lead_id", "snapshot_at", "deal_id")
@@ -29,32 +29,27 @@ CATEGORICAL_FEATURES = (
 
 
 def build_features(
-    tables: Mapping[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
-) -> pd.DataFrame:
-    """One row per snapshot (same order, RangeIndex): keys, fit features, intent features.
+    tables: Mapping[str, Table | pd.DataFrame],
+    snapshots: Table | pd.DataFrame,
+    config: FeatureConfig,
+    icp: ICPConfig,
+) -> Table:
+    """One row per snapshot (same order): keys, fit features, intent features.
 
     `snapshots` has lead_id and snapshot_at (deal_id is carried through when present). Only events
     strictly before snapshot_at are visible. All columns are built, also those in
-    config.exclude_features; feature_groups leaves those out of the model's inputs.
+    config.exclude_features; feature_groups leaves those out of the model's inputs. Frames are read as
+    tables here (features.frames): the feature code reads arrays only.
     """
-    return frame_of(feature_columns(tables, snapshots, config, icp))  # one frame built: cheaper than a concat
-
-
-def feature_columns(
-    tables: Mapping[str, Table], snapshots: Table, config: FeatureConfig, icp: ICPConfig
-) -> dict[str, object]:
-    """build_features as named arrays (text as object arrays): what scoring passes on without a frame."""
+    snapshots = as_table(snapshots)
     missing = [c for c in ("lead_id", "snapshot_at") if c not in snapshots]
     if missing:
         raise ValueError(f"snapshots lacks columns {missing}")
-    if isinstance(snapshots, pd.DataFrame):
-        snapshots = snapshots.reset_index(drop=True)
-        keys = {c: snapshots[c].array for c in KEY_COLUMNS if c in snapshots}  # keys keep their dtypes
-    else:
-        keys = {c: snapshots[c] for c in KEY_COLUMNS if c in snapshots}
-    fit = fit_columns(snapshots, tables["leads"], tables["accounts"], config, icp)
-    intent = intent_columns(snapshots, tables["leads"], tables["activities"], config)
-    return {**keys, **fit, **intent}
+    leads, accounts, activities = (as_table(tables[name]) for name in ("leads", "accounts", "activities"))
+    keys = {c: snapshots[c] for c in KEY_COLUMNS if c in snapshots}
+    fit = fit_columns(snapshots, leads, accounts, config, icp)
+    intent = intent_columns(snapshots, leads, activities, config)
+    return Table({**keys, **fit, **intent}, snapshots.n_rows)
 
 
 def training_snapshots(deals: pd.DataFrame) -> pd.DataFrame:

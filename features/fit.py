@@ -15,13 +15,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.frames import Table, column, frame_of, is_plain_text
+from features.frames import Table, column_values, numbers
 from features.text import TEXT, Text, cased, factorize_texts
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
@@ -47,8 +46,6 @@ FIT_FEATURES = (
 )
 # Gmail ignores dots in the local part; every provider here ignores a "+tag".
 _DOTLESS_DOMAINS = ("gmail.com", "googlemail.com")
-# A column's values: a numpy array, or an extension array for pandas' own dtypes ("str", tz-aware...).
-Values: TypeAlias = np.ndarray | pd.api.extensions.ExtensionArray
 # pandas' str methods give Python `re` results (they use pyarrow's RE2 only where it agrees), so the
 # patterns run here in `re` as they were written for pandas.
 _EMAIL_DOMAIN = re.compile(r"@([^@\s]+)$")
@@ -57,34 +54,21 @@ _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 
 
-def fit_features(
-    snapshots: Table, leads: Table, accounts: Table, config: FeatureConfig, icp: ICPConfig
-) -> pd.DataFrame:
-    """The FIT_FEATURES columns, one row per snapshot row (same index; a RangeIndex for named arrays)."""
-    index = snapshots.index if isinstance(snapshots, pd.DataFrame) else None
-    return frame_of(fit_columns(snapshots, leads, accounts, config, icp), index)
-
-
 def fit_columns(
     snapshots: Table, leads: Table, accounts: Table, config: FeatureConfig, icp: ICPConfig
 ) -> dict[str, np.ndarray]:
-    """fit_features as arrays, in FIT_FEATURES order (text as object arrays).
-
-    Each table is a DataFrame or named arrays (features.frames.Table); both give the same arrays.
-    """
-    lead_ids = _numpy(_keys(snapshots, "lead_id"))
-    lead_at = _first_positions(_keys(leads, "lead_id"), lead_ids)
-    account_at = _first_positions(
-        _keys(accounts, "account_id"), _values_at(_keys(leads, "account_id"), lead_at)
-    )
-    snapshot_at = _times(column(snapshots, "snapshot_at"))
-    emails = _stripped_lower(_read_text(column(leads, "email")))  # of all leads: duplicates need them
+    """The FIT_FEATURES columns, one row per snapshot row, in FIT_FEATURES order (text as object arrays)."""
+    lead_ids = snapshots["lead_id"]
+    lead_at = _first_positions(leads["lead_id"], lead_ids)
+    account_at = _first_positions(accounts["account_id"], _values_at(leads["account_id"], lead_at))
+    snapshot_at = _times(snapshots["snapshot_at"])
+    emails = _stripped_lower(_read_text(leads["email"]))  # of all leads: duplicates need them
     features = {
         **_company_features(accounts, account_at, snapshot_at, config, icp),
         **_person_features(leads, lead_at),
         "email_domain_type": _domain_types(
             Text(_take(emails.codes, lead_at), emails.texts),
-            _text_at(column(accounts, "domain"), account_at),
+            _text_at(accounts["domain"], account_at),
             icp,
         ),
         "is_duplicate": _is_duplicate(lead_ids, *_repeats(leads, emails), snapshot_at),
@@ -100,13 +84,13 @@ def _company_features(
     icp: ICPConfig,
 ) -> dict[str, np.ndarray]:
     """The firmographic features of the accounts at the positions."""
-    employees = _numbers_at(column(accounts, "employee_count"), account_at)
-    revenue = _numbers_at(column(accounts, "annual_revenue"), account_at)
-    industry = _text_at(column(accounts, "industry"), account_at)
-    country = _text_at(column(accounts, "country"), account_at)
+    employees = _numbers_at(accounts["employee_count"], account_at)
+    revenue = _numbers_at(accounts["annual_revenue"], account_at)
+    industry = _text_at(accounts["industry"], account_at)
+    country = _text_at(accounts["country"], account_at)
     countries = [*cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
-    overlap, stack_size = _tech_counts(_text_at(column(accounts, "tech_stack"), account_at), icp.desired_tech)
-    created_at = _times_at(column(accounts, "created_at"), account_at)
+    overlap, stack_size = _tech_counts(_text_at(accounts["tech_stack"], account_at), icp.desired_tech)
+    created_at = _times_at(accounts["created_at"], account_at)
     return {
         "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
         "employee_count": employees,
@@ -127,18 +111,13 @@ def _company_features(
 
 def _person_features(leads: Table, lead_at: np.ndarray) -> dict[str, np.ndarray]:
     """Seniority, department and lead source of the leads at the positions."""
-    title = _text_at(column(leads, "job_title"), lead_at)
+    title = _text_at(leads["job_title"], lead_at)
     seniority, department = title_labels([*title.texts, ""])  # "" stands for a missing title
     return {
         "seniority": _per_row(seniority, title.codes),
         "department": _per_row(department, title.codes),
-        "lead_source": _lead_sources(_text_at(column(leads, "lead_source"), lead_at)),
+        "lead_source": _lead_sources(_text_at(leads["lead_source"], lead_at)),
     }
-
-
-def band_labels(values: pd.Series, edges: tuple[float, ...], names: list[str]) -> pd.Series:
-    """The name of the band [edge_i, edge_i+1) of each value; "unknown" below the first edge or missing."""
-    return pd.Series(_str(_bands(values.to_numpy(dtype=float), edges, names)), index=values.index)
 
 
 def count_band_names(edges: tuple[int, ...]) -> list[str]:
@@ -153,128 +132,26 @@ def money_band_names(edges: tuple[float, ...]) -> list[str]:
     return [*closed, f"{_money(edges[-1])}+"]
 
 
-def region_of(country: pd.Series, region_by_country: dict[str, str]) -> pd.Series:
-    """The sales region of an ISO country code, "other" when the country is not mapped."""
-    codes, distinct = pd.factorize(country.to_numpy())
-    regions = _per_row([*_regions(distinct.tolist(), region_by_country), "other"], codes)
-    return pd.Series(_str(regions), index=country.index, name=country.name)
-
-
-def years_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Years from start to end (NaN when start is missing, 0 when start is after end)."""
-    return pd.Series(_years_between(_times(_values(start)), _times(_values(end))), index=start.index)
-
-
-def tech_counts(tech_stack: pd.Series, desired: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
-    """How many desired tools are in each ';'-joined stack, and how many distinct tools it lists."""
-    overlap, size = _tech_counts(_read_text(_values(tech_stack)), desired)
-    return pd.Series(overlap, index=tech_stack.index), pd.Series(size, index=tech_stack.index)
-
-
-def email_domains(email: pd.Series) -> pd.Series:
-    """The lower-case domain after the last "@" (missing when there is none)."""
-    text = _stripped_lower(_read_text(_values(email)))
-    domains = _per_row([*(_domain_of(t) for t in text.texts), None], text.codes)
-    return pd.Series(_str(domains), index=email.index, name=email.name)
-
-
-def email_domain_type(email: pd.Series, account_domain: pd.Series, icp: ICPConfig) -> pd.Series:
-    """competitor (email or account domain is a competitor's, subdomains included), free, business.
-
-    An email without a domain reads "unknown": it is neither shown to be free nor to be business.
-    """
-    emails = _stripped_lower(_read_text(_values(email)))
-    kinds = _domain_types(emails, _read_text(_values(account_domain)), icp)
-    return pd.Series(_str(kinds), index=email.index)
-
-
 def normalised_emails(email: pd.Series) -> pd.Series:
     """Emails as the mailbox they reach: lower case, "+tag" dropped, Gmail dots dropped."""
-    return pd.Series(_str(_mailboxes(_stripped_lower(_read_text(_values(email))))), index=email.index)
-
-
-def duplicate_since_times(leads: pd.DataFrame) -> pd.Series:
-    """For each lead that repeats an earlier lead's mailbox: when that first lead was created.
-
-    Indexed by lead_id; leads that are the first with their mailbox (or have no valid email) are
-    absent. Ties in created_at go to the smaller lead_id, so exactly one lead per mailbox is the original.
-    """
-    lead_ids = leads["lead_id"].to_numpy()
-    mailboxes = _mailboxes(_stripped_lower(_read_text(_values(leads["email"]))))
-    rows, since = _duplicate_since(lead_ids, mailboxes, _times(_values(leads["created_at"])))
-    # The index type is inferred from all lead ids (as a frame of them would be), then subset.
-    return pd.Series(since, index=pd.Index(lead_ids, name="lead_id")[rows], name="since")
-
-
-def is_duplicate_at(lead_id: pd.Series, duplicate_since: pd.Series, snapshot_at: pd.Series) -> pd.Series:
-    """True when an earlier lead with the same mailbox existed strictly before the snapshot."""
-    if not duplicate_since.index.is_unique:
-        raise ValueError("cannot reindex on an axis with duplicate labels")
-    flags = _is_duplicate(
-        lead_id.to_numpy(),
-        _values(duplicate_since.index),
-        _times(_values(duplicate_since)),
-        _times(_values(snapshot_at)),
-    )
-    return pd.Series(flags, index=lead_id.index, dtype=bool)
-
-
-def normalise_lead_source(source: pd.Series) -> pd.Series:
-    """Lead source as a vocabulary code ("Paid Search" -> paid_search); anything else is "other"."""
-    return pd.Series(_str(_lead_sources(_read_text(_values(source)))), index=source.index, name=source.name)
+    mailboxes = _mailboxes(_stripped_lower(_read_text(column_values(email))))
+    return pd.Series(pd.array(mailboxes, dtype=TEXT), index=email.index)
 
 
 # --- columns and rows of a table --------------------------------------------------------------
 
 
-def _keys(table: Table, name: str) -> Values:
-    """A column of keys or ids, typed as a frame of the table types it: frame_of makes named arrays' object
-    columns text, NaN where missing.
-
-    Whether a missing id finds a missing key (_first_positions) depends on both: pandas matches NaN, but
-    an id array of None alone finds nothing.
-    """
-    values = column(table, name)
-    if isinstance(table, pd.DataFrame) or not _is_numpy(values, "O") or not pd.isna(values).any():
-        return values
-    return pd.array(values, dtype=TEXT)
-
-
-def _values(column: pd.Series | pd.Index) -> Values:
-    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
-
-
-def _series(values: Values) -> pd.Series:
-    """The values as a Series of their own dtype (for the pandas fallbacks of unusual dtypes)."""
-    return pd.Series(values, dtype=values.dtype, copy=False)
-
-
-def _numpy(values: Values) -> np.ndarray:
-    return values if isinstance(values, np.ndarray) else values.to_numpy()
-
-
-def _is_numpy(values: Values, kinds: str) -> bool:
-    return isinstance(values, np.ndarray) and values.dtype.kind in kinds
-
-
-def _first_positions(keys: Values, ids: np.ndarray) -> np.ndarray:
-    """Position of the first key equal to each id, -1 when there is none.
-
-    As reindexing the keys (de-duplicated) on the ids finds them.
-    """
-    values = _numpy(keys)
-    if pd.isna(values).any():  # whether a missing id finds a missing key depends on pandas' types
-        index = pd.Index(keys, dtype=keys.dtype)
-        first = np.flatnonzero(~index.duplicated(keep="first"))
-        found = index[first].get_indexer(ids)
-        return np.where(found < 0, -1, np.append(first, -1)[found])
-    first_of = dict(zip(reversed(values.tolist()), range(len(values) - 1, -1, -1), strict=True))
+def _first_positions(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Position of the first key equal to each id, -1 when there is none (a missing id finds a missing key,
+    as reindexing on the keys would)."""
+    first_of = dict(zip(reversed(keys.tolist()), range(len(keys) - 1, -1, -1), strict=True))
     return np.array([first_of.get(key, -1) for key in ids.tolist()], dtype=np.intp)
 
 
-def _values_at(values: Values, positions: np.ndarray) -> np.ndarray:
-    """The values at positions, NaN at -1 (as reindex gives them)."""
-    return np.append(_numpy(values), np.nan)[positions]
+def _values_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The values at positions, missing at -1 (None for text, NaN otherwise)."""
+    missing = np.array([None] if values.dtype == object else [np.nan])
+    return np.append(values, missing)[positions]
 
 
 def _take(codes: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -282,38 +159,28 @@ def _take(codes: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.append(codes, -1)[positions]
 
 
-def _reindexed(values: Values, positions: np.ndarray) -> pd.Series:
-    """The values at positions, missing at -1 (with reindex's dtype changes)."""
-    return _series(values).reindex(positions)
-
-
-def _text_at(values: Values, positions: np.ndarray) -> Text:
-    """The text of the values at positions (missing at -1), as astype("str") reads it."""
-    if not is_plain_text(values) and values.dtype != TEXT:
-        return _read_text(_values(_reindexed(values, positions)))
+def _text_at(values: np.ndarray, positions: np.ndarray) -> Text:
+    """The text of the values at positions (missing at -1)."""
     text = _read_text(values)
     return Text(_take(text.codes, positions), text.texts)
 
 
-def _numbers_at(values: Values, positions: np.ndarray) -> np.ndarray:
-    """pd.to_numeric(errors="coerce").astype(float) of the values at positions (NaN at -1)."""
-    if _is_numpy(values, "iuf"):
-        return np.append(values.astype(float), np.nan)[positions]
-    return pd.to_numeric(_reindexed(values, positions), errors="coerce").astype(float).to_numpy()
+def _numbers_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The values at positions as numbers (see features.frames.numbers), NaN at -1."""
+    return np.append(numbers(values), np.nan)[positions]
 
 
-def _times_at(values: Values, positions: np.ndarray) -> np.ndarray:
-    """pd.to_datetime of the values at positions (NaT at -1), as a datetime64 array."""
-    if _is_numpy(values, "M"):
-        return np.append(values, np.array(["NaT"], dtype=values.dtype))[positions]
-    return _times(_values(_reindexed(values, positions)))
+def _times_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The times at positions, NaT at -1."""
+    times = _times(values)
+    return np.append(times, np.array(["NaT"], dtype=times.dtype))[positions]
 
 
-def _times(values: Values) -> np.ndarray:
-    """pd.to_datetime of the values as a datetime64 array (time-zone aware times as naive UTC)."""
-    if _is_numpy(values, "M"):
+def _times(values: np.ndarray) -> np.ndarray:
+    """The values as a naive datetime64 array (text read by pd.to_datetime, time-zone aware times as UTC)."""
+    if values.dtype.kind == "M":
         return values
-    times = pd.to_datetime(_series(values))
+    times = pd.to_datetime(pd.Series(values, copy=False))
     if isinstance(times.dtype, pd.DatetimeTZDtype):
         times = times.dt.tz_convert(None)
     return times.to_numpy()
@@ -322,11 +189,11 @@ def _times(values: Values) -> np.ndarray:
 # --- text, one distinct value at a time ---------------------------------------------------------
 
 
-def _read_text(values: Values) -> Text:
-    """The values as astype("str") reads them, factorised."""
-    if not is_plain_text(values) and values.dtype != TEXT:
-        values = _series(values).astype(TEXT).array
-    return Text(*factorize_texts(_numpy(values)))
+def _read_text(values: np.ndarray) -> Text:
+    """A text column factorised (a column of another kind is read as astype("str") reads it)."""
+    if values.dtype != object:
+        values = column_values(pd.Series(values, copy=False).astype(TEXT))
+    return Text(*factorize_texts(values))
 
 
 def _per_row(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
@@ -334,10 +201,6 @@ def _per_row(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
     table = np.empty(len(values), dtype=object)
     table[:] = values
     return table[codes]
-
-
-def _str(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    return pd.array(values, dtype=TEXT)
 
 
 def _stripped_lower(text: Text) -> Text:
@@ -441,8 +304,8 @@ def _mailboxes(emails: Text) -> np.ndarray:
 
 def _repeats(leads: Table, emails: Text) -> tuple[np.ndarray, np.ndarray]:
     """Lead ids that repeat an earlier lead's mailbox, and when that first lead was created."""
-    lead_ids = _numpy(_keys(leads, "lead_id"))
-    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(column(leads, "created_at")))
+    lead_ids = leads["lead_id"]
+    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(leads["created_at"]))
     return lead_ids[rows], since
 
 
@@ -473,19 +336,16 @@ def _duplicate_since(
 def _sort_ranks(values: np.ndarray) -> np.ndarray:
     """Each value's rank among the distinct values in sorted order; missing values rank last.
 
-    The values are typed as a frame column of them would be (texts as "str", sorted in pyarrow). A few
-    texts are ranked in Python: its order of str is pyarrow's (code points, as UTF-8 bytes sort).
+    Text sorts by code points, as pyarrow sorts it (UTF-8 bytes).
     """
-    if is_plain_text(values):
-        texts = values.tolist()
-        rank = {text: i for i, text in enumerate(sorted({text for text in texts if text is not None}))}
-        return np.array([rank.get(text, len(rank)) for text in texts], dtype=np.intp)
-    codes, distinct = pd.factorize(pd.Index(values), sort=True)
-    return np.where(codes < 0, len(distinct), codes)
+    keys = values.tolist()
+    present = sorted({key for key in keys if key is not None and key == key})  # NaN != NaN
+    rank = {key: i for i, key in enumerate(present)}
+    return np.array([rank.get(key, len(rank)) for key in keys], dtype=np.intp)
 
 
 def _is_duplicate(
-    lead_ids: np.ndarray, repeat_ids: Values, since: np.ndarray, snapshot_at: np.ndarray
+    lead_ids: np.ndarray, repeat_ids: np.ndarray, since: np.ndarray, snapshot_at: np.ndarray
 ) -> np.ndarray:
     """Whether each lead is a repeat (repeat_ids, since) whose original was created before the snapshot."""
     if len(repeat_ids) == 0:

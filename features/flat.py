@@ -60,7 +60,7 @@ class ExportSpec(BaseModel):
         listed: dict[str, str] = {}
         for role, values in lists.items():
             for value in values:
-                text = _label_text(value)
+                text = label_text(value)
                 if text in listed:
                     raise ValueError(f"spec {self.name!r}: label {value!r} is in {listed[text]} and {role}")
                 listed[text] = role
@@ -196,11 +196,11 @@ def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
 def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
-    text = raw.map(_label_text)
-    won = text.isin({_label_text(v) for v in spec.positive_labels})
-    is_open = text.isin({_label_text(v) for v in getattr(spec, "open_labels", ())})
+    text = raw.map(label_text)
+    won = text.isin({label_text(v) for v in spec.positive_labels})
+    is_open = text.isin({label_text(v) for v in getattr(spec, "open_labels", ())})
     negatives = getattr(spec, "negative_labels", ())
-    lost = text.isin({_label_text(v) for v in negatives}) if negatives else ~(won | is_open)
+    lost = text.isin({label_text(v) for v in negatives}) if negatives else ~(won | is_open)
     outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
     outcome[lost.to_numpy()] = "lost"
     outcome[is_open.to_numpy()] = "open"
@@ -217,7 +217,7 @@ def closed_rows(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, in
 
 
 def unexpected_labels_sentence(spec: ExportSpec, values: pd.Series) -> str:
-    counts = values.map(_label_text).value_counts()
+    counts = values.map(label_text).value_counts()
     shown = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(5).items())
     return (
         f"spec {spec.name!r}: label column {spec.label_column!r} holds values that are not in "
@@ -254,7 +254,7 @@ def as_numeric(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def _label_text(value: object) -> str:
+def label_text(value: object) -> str:
     """Labels compare as text, so 1, 1.0, "1" and True all read "1"."""
     if isinstance(value, bool):
         return "1" if value else "0"

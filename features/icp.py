@@ -1,7 +1,7 @@
 """The ICP guardrail: fit tier A/B/C from the ideal customer profile, and hard disqualification rules.
 
 Pure functions over the feature frame (see features/build.py). The guardrail outranks the model: a
-disqualified lead keeps its model score, but `guard_grade` and `guarded_rank_score` keep it out of the top
+disqualified lead keeps its model score, but `guarded_grades` and `guarded_ranks` keep it out of the top
 grade and below every qualified lead.
 
 The same code serves one lead and millions: pandas charges per call, so the work is done on numpy arrays,
@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
-from features.frames import Table, column, frame_of, is_plain_text, n_rows, numbers, text_array
+from features.frames import Table, column_values, numbers
 from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
 
 FIT_TIERS = ("A", "B", "C")
-GRADES = ("A", "B", "C", "D")
 LOWEST_GRADE = "D"
 
 # The feature columns the guardrail reads; `email_domain` is optional and only sharpens the words.
@@ -40,7 +39,7 @@ REQUIRED_COLUMNS = (
     "unsubscribed",
 )
 OPTIONAL_EMAIL_DOMAIN = "email_domain"
-# The text columns apply_icp reads (email_domain, with its many distinct values, is read on its own).
+# The text columns icp_columns reads (email_domain, with its many distinct values, is read on its own).
 _TEXT_COLUMNS = ("industry", "seniority", "country", "region", "email_domain_type")
 
 # Each reason code in words, for reports and the model card.
@@ -56,7 +55,7 @@ REASON_LABELS = {
 
 # Disqualified leads rank at score - DISQUALIFIED_RANK_OFFSET: below every qualified probability in [0, 1].
 DISQUALIFIED_RANK_OFFSET = 2.0
-_NOT_PROBABILITIES = "guarded_rank_score expects scores in [0, 1] (calibrated probabilities)"
+_NOT_PROBABILITIES = "guarded_ranks expects scores in [0, 1] (calibrated probabilities)"
 _SHARE_TOLERANCE = 1e-9  # so that 4 of 5 equal weights meets a 0.8 threshold despite float rounding
 # The ";"-joined reason codes of every combination of code bits (bit i: DISQUALIFY_REASONS[i]).
 _JOINED_REASONS = np.array(
@@ -68,25 +67,19 @@ _JOINED_REASONS = np.array(
 )
 
 
-def apply_icp(features: Table, icp: ICPConfig) -> pd.DataFrame:
-    """Fit tier and disqualification for every row of a feature frame.
-
-    Returns a frame with the same index and the columns fit_tier (A/B/C), icp_fit_share (0..1, share of the
-    criteria weight met), disqualified (bool), disqualify_reasons (";"-joined codes in DISQUALIFY_REASONS
-    order, "" when qualified) and disqualify_detail (the rules that fired, in words, "; "-joined).
-    A missing value never meets a criterion and never fires a rule.
-    """
-    index = features.index if isinstance(features, pd.DataFrame) else None
-    return frame_of(icp_columns(features, icp), index)
-
-
 def icp_columns(features: Table, icp: ICPConfig) -> dict[str, np.ndarray]:
-    """apply_icp's columns as named arrays (text as object arrays)."""
+    """Fit tier and disqualification for every row of the features.
+
+    The columns: fit_tier (A/B/C), icp_fit_share (0..1, share of the criteria weight met), disqualified
+    (bool), disqualify_reasons (";"-joined codes in DISQUALIFY_REASONS order, "" when qualified) and
+    disqualify_detail (the rules that fired, in words, "; "-joined). A missing value never meets a criterion
+    and never fires a rule.
+    """
     _require_columns(features, REQUIRED_COLUMNS + tuple(rule.feature for rule in icp.extra_rules))
     columns = _Columns(features, texts=_TEXT_COLUMNS)
     met = _criteria(columns, icp)
     share = _share(met, icp)
-    code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), n_rows(features))
+    code_bits, detail = _disqualification(_hard_rules(columns, icp, met["geography"]), features.n_rows)
     return {
         "fit_tier": _tiers(share, icp),
         "icp_fit_share": share,
@@ -94,39 +87,6 @@ def icp_columns(features: Table, icp: ICPConfig) -> dict[str, np.ndarray]:
         "disqualify_reasons": _JOINED_REASONS[code_bits],
         "disqualify_detail": detail,
     }
-
-
-def with_icp_columns(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
-    """The feature frame with the apply_icp columns added (replacing them if already present)."""
-    icp_columns = apply_icp(features, icp)
-    return pd.concat([features.drop(columns=list(icp_columns.columns), errors="ignore"), icp_columns], axis=1)
-
-
-def criteria_met(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
-    """Whether each lead meets each ICP criterion and each criterion extra rule (column "rule:<name>")."""
-    return pd.DataFrame(_criteria(_Columns(features), icp), index=features.index)
-
-
-def fit_share(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
-    """Share (0..1) of the total criteria weight that the lead meets."""
-    share = _share(_criteria(_Columns(features), icp), icp)
-    return pd.Series(share, index=features.index, name="icp_fit_share")
-
-
-def fit_tier_from_share(share: pd.Series, icp: ICPConfig) -> pd.Series:
-    """A if share >= tier_a_min_share, B if >= tier_b_min_share, else C."""
-    tier = _tiers(share.to_numpy(dtype=float), icp)
-    return pd.Series(tier, index=share.index, dtype=TEXT, name="fit_tier")
-
-
-def in_served_market(features: pd.DataFrame, icp: ICPConfig) -> pd.Series:
-    """True when the lead's country is in served_countries or its region in served_regions."""
-    return pd.Series(_served(_Columns(features), icp), index=features.index)
-
-
-def rule_condition(column: pd.Series, rule: ExtraRule) -> pd.Series:
-    """Whether each value meets `<feature> <op> <value>`; missing values never do."""
-    return pd.Series(_rule_hits(_values(column), rule), index=column.index, name=column.name)
 
 
 class _Columns:
@@ -142,9 +102,9 @@ class _Columns:
             for name, text in zip(texts, _read_texts([self.raw(name) for name in texts]), strict=True):
                 self._read["text", name] = text
 
-    def raw(self, name: str) -> Any:
-        """The column's values (a numpy or an extension array)."""
-        return self._cached("raw", name, lambda: column(self.features, name))
+    def raw(self, name: str) -> np.ndarray:
+        """The column's values."""
+        return self.features[name]
 
     def text(self, name: str) -> Text:
         return self._cached("text", name, lambda: _read_texts([self.raw(name)])[0])
@@ -161,7 +121,7 @@ class _Columns:
         return self._cached("numbers", name, lambda: numbers(self.raw(name)))
 
     def flag(self, name: str) -> np.ndarray:
-        return self._cached("flag", name, lambda: _flag_values(self.raw(name)))
+        return self._cached("flag", name, lambda: flags(self.raw(name)))
 
     def _cached(self, kind: str, name: str, read: Callable[[], Any]) -> Any:
         value = self._read.get((kind, name))
@@ -226,20 +186,20 @@ _TEXT_TESTS: dict[str, Callable[[str, Any], bool]] = {
 }
 
 
-def _rule_hits(column: Any, rule: ExtraRule) -> np.ndarray:
-    """rule_condition as a bool array.
+def _rule_hits(column: np.ndarray, rule: ExtraRule) -> np.ndarray:
+    """Whether each value meets `<feature> <op> <value>`; missing values never do.
 
     Text columns tested against text and number columns compared with a number are done once per distinct
     text or with numpy; every other combination goes through pandas, whose type rules decide.
     """
     value = rule.value
     members = value if isinstance(value, tuple) else (value,)
-    is_text = column.dtype == TEXT or is_plain_text(column)
+    is_text = column.dtype == object
     if is_text and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
         text = _read_texts([column])[0]
         test = _TEXT_TESTS[rule.op]
         return text.per_row([test(t, value) for t in text.texts], False, bool)
-    is_number_column = isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf"
+    is_number_column = column.dtype.kind in "biuf"
     if is_number_column and rule.op in _COMPARISONS and not isinstance(value, str | tuple):
         return _COMPARISONS[rule.op](column, value) & ~pd.isna(column)
     return _pandas_rule_condition(pd.Series(column, copy=False), rule).to_numpy(dtype=bool)
@@ -378,13 +338,13 @@ def _extra_rule_words(column: Any, rule: ExtraRule) -> Words:
 def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """Training rows without the disqualified ones, and how many were excluded per reason code.
 
-    `frame` carries the apply_icp columns. Counts have every DISQUALIFY_REASONS code (0 when none) and
+    `frame` carries the icp_columns columns. Counts have every DISQUALIFY_REASONS code (0 when none) and
     "total"; a row with several reasons counts once under each and once in total. When
     icp.exclude_disqualified_in_training is False nothing is dropped, but the counts are still those that
     would have been excluded. The kept frame keeps the original index.
     """
     _require_columns(frame, ("disqualified", "disqualify_reasons"))
-    disqualified = _flag(frame["disqualified"])
+    disqualified = flags(column_values(frame["disqualified"]))
     counts = disqualify_reason_counts(frame.loc[disqualified, "disqualify_reasons"])
     kept = frame.loc[~disqualified] if icp.exclude_disqualified_in_training else frame
     return kept, counts
@@ -418,36 +378,19 @@ def excluded_counts_frame(counts: dict[str, int]) -> pd.DataFrame:
     )
 
 
-def guarded_rank_score(score: pd.Series, disqualified: pd.Series) -> pd.Series:
+def guarded_ranks(score: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
     """A sortable value: the score for qualified leads, score - 2 for disqualified ones.
 
     With scores being probabilities in [0, 1], every qualified lead sorts above every disqualified one and
     the order within each group is the score's order. Missing scores stay missing.
     """
-    dq = _aligned_flag(disqualified, score.index)
-    if score.dtype != np.float64:  # pandas decides how other dtypes subtract and combine
-        if not _in_unit_interval(score.dropna().to_numpy(dtype=float)):
-            raise ValueError(_NOT_PROBABILITIES)
-        return score.astype(float).where(~dq, score - DISQUALIFIED_RANK_OFFSET).rename("rank_score")
-    return pd.Series(guarded_ranks(score.to_numpy(), dq), index=score.index, name="rank_score")
-
-
-def guarded_ranks(score: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
-    """guarded_rank_score on arrays of float scores and bool flags."""
     if not _in_unit_interval(score):
         raise ValueError(_NOT_PROBABILITIES)
     return np.where(disqualified, score - DISQUALIFIED_RANK_OFFSET, score)
 
 
-def guard_grade(grade: pd.Series, disqualified: pd.Series) -> pd.Series:
-    """The grade, with disqualified leads set to the lowest grade "D" (never the top grade)."""
-    dq = _aligned_flag(disqualified, grade.index)
-    values = guarded_grades(grade.astype(TEXT).to_numpy(dtype=object), dq)
-    return pd.Series(pd.array(values, dtype=TEXT), index=grade.index, name=grade.name)
-
-
 def guarded_grades(grade: np.ndarray, disqualified: np.ndarray) -> np.ndarray:
-    """guard_grade on arrays of grades and bool flags."""
+    """The grades, with disqualified leads set to the lowest grade "D" (never the top grade)."""
     return np.where(disqualified, LOWEST_GRADE, grade)
 
 
@@ -483,15 +426,16 @@ def _require_columns(frame: Table, columns: tuple[str, ...]) -> None:
         raise ValueError(f"the ICP guardrail needs columns {missing}, missing from the frame")
 
 
-def _read_texts(columns: list[Any]) -> list[Text]:
-    """The columns' values as astype("str") reads them, factorised together (they share the distinct texts)."""
-    arrays = [text_array(values) for values in columns]
+def _read_texts(columns: list[np.ndarray]) -> list[Text]:
+    """Text columns factorised together (they share the distinct texts); a column of another kind is read as
+    astype("str") reads it."""
+    arrays = [values if values.dtype == object else _as_text(values) for values in columns]
     codes, distinct = factorize_texts(np.concatenate(arrays))  # missing values get code -1
     return [Text(part, distinct) for part in codes.reshape(len(arrays), len(arrays[0]))]
 
 
 def _cased(text: Text, upper: bool) -> Text:
-    """The texts stripped and lower (or upper) cased, exactly as pandas' .str.strip().str.lower() does."""
+    """The texts stripped and lower (or upper) cased, as pandas' .str.strip().str.lower() does."""
     return Text(text.codes, cased(stripped(text.texts), upper))
 
 
@@ -499,27 +443,15 @@ def _between(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return (values >= low) & (values <= high)
 
 
-def _flag_values(values: Any) -> np.ndarray:
-    """Boolean values with missing values read as False, as an array."""
+def flags(values: np.ndarray) -> np.ndarray:
+    """Boolean values with missing values read as False."""
     if values.dtype == np.dtype(bool):
-        return np.asarray(values)
+        return values
     return pd.Series(values, copy=False).astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def _flag(column: pd.Series) -> pd.Series:
-    """A boolean column with missing values read as False."""
-    return pd.Series(_flag_values(_values(column)), index=column.index, name=column.name)
-
-
-def _aligned_flag(disqualified: pd.Series, index: pd.Index) -> np.ndarray:
-    """The disqualified flags on exactly this index: a misaligned flag must not quietly mean "qualified"."""
-    if not disqualified.index.equals(index):
-        raise ValueError("disqualified must have the same index as the scores or grades it guards")
-    return _flag_values(_values(disqualified))
-
-
-def _values(series: pd.Series) -> Any:
-    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+def _as_text(values: np.ndarray) -> np.ndarray:
+    return column_values(pd.Series(values, copy=False).astype(TEXT))
 
 
 def _in_unit_interval(score: np.ndarray) -> bool:

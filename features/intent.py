@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.config import FeatureConfig
-from features.frames import FEW_ROWS, Table, column
-from features.text import TEXT
+from features.frames import Table
+from features.text import FEW_VALUES
 from features.vocab import ACTIVITY_TYPES, HIGH_INTENT_ACTIVITIES
 
 NS_PER_DAY = 86_400 * 10**9
@@ -56,29 +56,19 @@ class VisiblePairs:
     age_days: np.ndarray  # snapshot_at - occurred_at, in days (> 0)
     activity: np.ndarray  # index into ACTIVITY_TYPES
     day: np.ndarray  # calendar day of the activity (days since 1970-01-01)
-    count_per_row: np.ndarray  # visible activities per snapshot row
-
-
-def intent_features(snapshots: Table, leads: Table, activities: Table, config: FeatureConfig) -> pd.DataFrame:
-    """The intent columns, one row per snapshot row (same index; a RangeIndex for named arrays).
-
-    A snapshot of a lead created at or after snapshot_at sees no activity at all.
-    """
-    index = snapshots.index if isinstance(snapshots, pd.DataFrame) else None
-    return pd.DataFrame(intent_columns(snapshots, leads, activities, config), index=index)
 
 
 def intent_columns(
     snapshots: Table, leads: Table, activities: Table, config: FeatureConfig
 ) -> dict[str, np.ndarray]:
-    """intent_features as arrays, in intent_feature_names order.
+    """The intent columns, one row per snapshot row, in intent_feature_names order.
 
-    Each table is a DataFrame or named arrays (features.frames.Table); both give the same arrays.
+    A snapshot of a lead created at or after snapshot_at sees no activity at all.
     """
-    snapshot_ns = _nanoseconds(column(snapshots, "snapshot_at"))
+    snapshot_ns = _nanoseconds(snapshots["snapshot_at"])
     if (snapshot_ns == _NAT).any():
         raise ValueError("snapshot_at has missing values")
-    lead_id = column(snapshots, "lead_id")
+    lead_id = snapshots["lead_id"]
     created = _lead_created(lead_id, leads)
     not_yet_created = (created != _NAT) & (created >= snapshot_ns)
     pairs = visible_pairs(lead_id, snapshot_ns, not_yet_created, activities)
@@ -106,15 +96,17 @@ def intent_columns(
     return {name: columns[name] for name in intent_feature_names(config)}
 
 
-def visible_pairs(lead_id: Any, snapshot_ns: np.ndarray, hide: np.ndarray, activities: Table) -> VisiblePairs:
+def visible_pairs(
+    lead_id: np.ndarray, snapshot_ns: np.ndarray, hide: np.ndarray, activities: Table
+) -> VisiblePairs:
     """Pair each snapshot row with its lead's activities strictly before snapshot_at (none where hide).
 
-    lead_id: the snapshots' lead ids (an array, numpy or extension).
+    lead_id: the snapshots' lead ids.
     """
     snap_lead = lookup_codes(lead_id, lead_id)
-    act_lead = lookup_codes(column(activities, "lead_id"), lead_id)
-    act_type = lookup_codes(column(activities, "activity_type"), _ACTIVITY_TYPES)
-    act_ns = _nanoseconds(column(activities, "occurred_at"))
+    act_lead = lookup_codes(activities["lead_id"], lead_id)
+    act_type = lookup_codes(activities["activity_type"], _ACTIVITY_TYPES)
+    act_ns = _nanoseconds(activities["occurred_at"])
     keep = (act_lead >= 0) & (act_type >= 0) & (act_ns != _NAT)
     act_lead, act_type, act_ns = act_lead[keep], act_type[keep], act_ns[keep]
 
@@ -143,60 +135,39 @@ def visible_pairs(lead_id: Any, snapshot_ns: np.ndarray, hide: np.ndarray, activ
         age_days=(snapshot_ns[row] - act_ns[act]) / NS_PER_DAY,
         activity=act_type[act],
         day=act_ns[act] // NS_PER_DAY,
-        count_per_row=count,
     )
 
 
-def lookup_codes(values: Any, universe: Any) -> np.ndarray:
+def lookup_codes(values: np.ndarray, universe: np.ndarray) -> np.ndarray:
     """An integer code per value: its position among the distinct values of `universe`, -1 when absent.
 
-    values and universe are arrays (numpy or extension). Arrow's hash lookup when both sides are text
-    (about ten times faster than pandas on a million ids), pandas otherwise, a Python dict for a few
-    texts (Arrow's and pandas' fixed cost per call would dominate); all number the distinct values,
-    a missing one included, in order of first appearance. A missing value gets -1.
+    The distinct values, a missing one included, are numbered in order of first appearance; a missing
+    value gets -1. Text is looked up with Arrow's hash table (about ten times faster than pandas on a
+    million ids), a few values in a Python dict (Arrow's fixed cost per call would dominate), anything
+    else with pandas.
     """
-    if len(values) + len(universe) <= FEW_ROWS:
-        texts, known = _text_list(values), _text_list(universe)
-        if texts is not None and known is not None:
-            return _few_codes(texts, known)
-    try:
-        table = pc.unique(pa.array(universe, from_pandas=True))  # in order of first appearance
-        if pa.types.is_string(table.type) or pa.types.is_large_string(table.type):
-            looked_up = pa.array(values, from_pandas=True)
-            if looked_up.type != table.type:
-                looked_up = looked_up.cast(table.type)
-            found = pc.index_in(looked_up, value_set=table, skip_nulls=True)
-            return np.asarray(found.fill_null(-1)).astype(np.int64)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        pass
-    distinct = pd.unique(_numpy(universe))
-    codes = pd.Index(distinct).get_indexer(_numpy(values)).astype(np.int64)
-    return np.where(pd.isna(_numpy(values)), -1, codes)
+    if len(values) + len(universe) <= FEW_VALUES:
+        return _few_codes(values.tolist(), universe.tolist())
+    if values.dtype == object and universe.dtype == object:
+        table = pc.unique(pa.array(universe, type=pa.large_string()))  # in order of first appearance
+        found = pc.index_in(pa.array(values, type=pa.large_string()), value_set=table, skip_nulls=True)
+        return np.asarray(found.fill_null(-1)).astype(np.int64)
+    codes = pd.Index(pd.unique(universe)).get_indexer(values).astype(np.int64)
+    return np.where(pd.isna(values), -1, codes)
 
 
-def _few_codes(texts: list[str | None], universe: list[str | None]) -> np.ndarray:
-    """lookup_codes of a few texts (None where missing), in plain Python."""
-    position: dict[str | None, int] = {}
-    for text in universe:
-        position.setdefault(text, len(position))  # a missing value (None) takes a position, as in Arrow
-    return np.array([-1 if text is None else position.get(text, -1) for text in texts], dtype=np.int64)
-
-
-def _text_list(values: Any) -> list[str | None] | None:
-    """Text values (pandas' "str", or an object array of str and None) as a list, None where missing;
-    None for values that are not text."""
-    if isinstance(values, np.ndarray):
-        if values.dtype != object:
-            return None
-        listed = values.tolist()
-        return listed if all(v is None or isinstance(v, str) for v in listed) else None
-    if values.dtype == TEXT:
-        return [v if isinstance(v, str) else None for v in values.tolist()]
-    return None
-
-
-def _numpy(values: Any) -> np.ndarray:
-    return values if isinstance(values, np.ndarray) else values.to_numpy()
+def _few_codes(values: list[Any], universe: list[Any]) -> np.ndarray:
+    """lookup_codes of a few values, in plain Python."""
+    position: dict[Any, int] = {}
+    for value in universe:
+        if value is not None and value == value:  # NaN != NaN: a missing value takes a position, unnamed
+            position.setdefault(value, len(position))
+        else:
+            position.setdefault(None, len(position))
+    return np.array(
+        [-1 if value is None or value != value else position.get(value, -1) for value in values],
+        dtype=np.int64,
+    )
 
 
 def _counts_by_type(pairs: VisiblePairs, n_rows: int, mask: np.ndarray) -> np.ndarray:
@@ -248,20 +219,19 @@ _ACTIVITY_TYPES = np.array(ACTIVITY_TYPES, dtype=object)
 _HIGH_INTENT = np.isin(_ACTIVITY_TYPES, HIGH_INTENT_ACTIVITIES)  # per activity type code
 
 
-def _nanoseconds(times: Any) -> np.ndarray:
-    """Naive timestamps as int64 nanoseconds since the epoch (NaT as the int64 minimum), any unit."""
-    if isinstance(times, np.ndarray) and times.dtype == "datetime64[ns]":
-        return times.view(np.int64)
-    series = pd.Series(times, dtype=times.dtype, copy=False)
-    return pd.to_datetime(series).to_numpy(dtype="datetime64[ns]").view(np.int64)
+def _nanoseconds(times: np.ndarray) -> np.ndarray:
+    """Naive times as int64 nanoseconds since the epoch (NaT as the int64 minimum), any unit."""
+    if times.dtype != "datetime64[ns]":
+        times = pd.to_datetime(pd.Series(times, copy=False)).to_numpy(dtype="datetime64[ns]")
+    return times.view(np.int64)
 
 
-def _lead_created(lead_id: Any, leads: Table) -> np.ndarray:
+def _lead_created(lead_id: np.ndarray, leads: Table) -> np.ndarray:
     """created_at (ns) of each snapshot's lead, from the lead's first row; NaT for an unknown lead."""
-    lead_ids = column(leads, "lead_id")
+    lead_ids = leads["lead_id"]
     row_code = lookup_codes(lead_ids, lead_ids)
     rows = np.flatnonzero(row_code >= 0)[::-1]  # leads without a lead_id have no code
     first_row = np.zeros(row_code.max() + 1 if len(rows) else 0, dtype=np.int64)
     first_row[row_code[rows]] = rows  # rows run backwards and the last write wins: the first row per lead
-    created = np.append(_nanoseconds(column(leads, "created_at"))[first_row], _NAT)
+    created = np.append(_nanoseconds(leads["created_at"])[first_row], _NAT)
     return created[lookup_codes(lead_id, lead_ids)]  # code -1 (unknown lead) picks NaT

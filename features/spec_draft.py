@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import _label_text, did_you_mean
+from features.flat import did_you_mean, label_text
 from features.leak_audit import leak_audit
 
 
@@ -78,7 +78,7 @@ def is_id_name(name: object, rules: DraftRules) -> bool:
 
 def label_class(value: object, rules: DraftRules) -> str | None:
     """'won', 'lost', 'open' or None for one label value, by the rules' words (lost first)."""
-    text = name_words(_label_text(value))
+    text = name_words(label_text(value))
     for outcome, words in (("lost", rules.lost_words), ("won", rules.won_words), ("open", rules.open_words)):
         if text in {name_words(w) for w in words}:
             return outcome
@@ -203,10 +203,10 @@ def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series
         "negative_labels": lists["lost"],
         "open_labels": lists["open"],
     }
-    text = values.map(_label_text)
+    text = values.map(label_text)
     outcome = pd.Series("?", index=values.index, dtype="str")
     for key, listed in lists.items():
-        outcome[text.isin({_label_text(v) for v in listed}).to_numpy()] = key
+        outcome[text.isin({label_text(v) for v in listed}).to_numpy()] = key
     for key, spec_key in (("won", "positive_labels"), ("lost", "negative_labels"), ("open", "open_labels")):
         draft.notes[spec_key] = f"{key}: {int((outcome == key).sum()):,} rows"
     draft.notes["open_labels"] += ", scored but never trained on"

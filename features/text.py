@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
-# Up to this many values, a plain Python loop costs less than one pandas call.
-FEW_VALUES = 16
+# Up to this many values, a plain Python loop costs less than one pandas or Arrow call (a fixed cost of
+# tens of microseconds): the one size switch of the feature code, inside the few functions that look up or
+# number text, which give the same answer either way.
+FEW_VALUES = 256
 
 
 class Text(NamedTuple):
@@ -39,7 +41,7 @@ class Text(NamedTuple):
 
 
 def cased(texts: list[str], upper: bool) -> list[str]:
-    """The texts lower (or upper) cased exactly as pandas' str.lower() (str.upper()) does it."""
+    """The texts lower (or upper) cased as pandas' str.lower() (str.upper()) does it."""
     if all(text.isascii() for text in texts):
         return [text.upper() if upper else text.lower() for text in texts]
     # Beyond ASCII, pyarrow (pandas' engine) and Python differ on some case mappings ("İ", "ß").
@@ -48,7 +50,7 @@ def cased(texts: list[str], upper: bool) -> list[str]:
 
 
 def stripped(texts: list[str]) -> list[str]:
-    """The texts without leading and trailing whitespace, exactly as pandas' str.strip() gives them."""
+    """The texts without leading and trailing whitespace, as pandas' str.strip() gives them."""
     if all(text.isascii() for text in texts):
         return [text.strip() for text in texts]
     # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
@@ -56,7 +58,7 @@ def stripped(texts: list[str]) -> list[str]:
 
 
 def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """pd.factorize of an array of str and missing values (plain Python for a few values: faster)."""
+    """pd.factorize of an array of str and None (plain Python for a few values: faster)."""
     if len(texts) > FEW_VALUES:
         codes, distinct = pd.factorize(texts)
         return codes, distinct.tolist()

@@ -10,10 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-import numpy as np
-import pandas as pd
-
-from features.text import TEXT, cased
+from features.text import cased
 
 SENIORITY_UNKNOWN = "unknown"
 DEPARTMENT_OTHER = "other"
@@ -94,26 +91,6 @@ DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def clean_titles(titles: pd.Series) -> pd.Series:
-    """Lower-case titles with dots dropped, other punctuation as spaces, "vice president" as "vp"."""
-    codes, distinct = _factorised(titles)
-    cleaned = np.array([*_clean_texts(distinct), ""], dtype=object)  # the last one for missing titles
-    return pd.Series(pd.array(cleaned[codes], dtype=TEXT), index=titles.index, name=titles.name)
-
-
-def normalise_titles(titles: pd.Series) -> pd.DataFrame:
-    """Seniority and department for each title (same index); unmatched titles are unknown / other."""
-    codes, distinct = _factorised(titles)
-    seniority, department = title_labels([*distinct, ""])  # the last one for missing titles
-    return pd.DataFrame(
-        {
-            "seniority": pd.array(np.array(seniority, dtype=object)[codes], dtype=TEXT),
-            "department": pd.array(np.array(department, dtype=object)[codes], dtype=TEXT),
-        },
-        index=titles.index,
-    )
-
-
 def title_labels(titles: list[str]) -> tuple[list[str], list[str]]:
     """Seniority and department of each title text (one entry per text; pass each distinct text once)."""
     cleaned = _clean_texts(titles)
@@ -124,7 +101,7 @@ def title_labels(titles: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _clean_texts(titles: list[str]) -> list[str]:
-    """clean_titles for a list of title texts."""
+    """Lower-case titles with dots dropped, other punctuation as spaces, "vice president" as "vp"."""
     return [_clean(title) for title in cased(titles, upper=False)]
 
 
@@ -138,13 +115,6 @@ def _clean(title: str) -> str:
     text = _NOT_WORD.sub(" ", title.replace(".", ""))
     text = _CO_FOUNDER.sub("cofounder", text)
     return _VICE_PRESIDENT.sub("vp", text).strip()
-
-
-def _factorised(titles: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Codes into the distinct title texts (as astype("str") reads them); -1 for a missing title."""
-    text = titles if titles.dtype == TEXT else titles.astype(TEXT)
-    codes, distinct = pd.factorize(text.to_numpy())
-    return codes, distinct.tolist()
 
 
 @functools.cache

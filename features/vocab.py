@@ -60,7 +60,6 @@ ACTIVITY_TYPES = (
     "unsubscribe",
 )
 HIGH_INTENT_ACTIVITIES = ("pricing_page", "demo_request")
-NEGATIVE_ACTIVITIES = ("careers_page", "unsubscribe")
 
 OUTCOMES = ("won", "lost", "open")
 LOST_REASONS = ("bad_fit", "no_budget", "competitor", "timing", "unresponsive", "duplicate")

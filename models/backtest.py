@@ -29,9 +29,9 @@ from threadpoolctl import threadpool_limits
 from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regression
 from models.config import ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from models.splits import Split
-from models.train import prepare_matrix, train_conversion_model
+from models.train import FeatureEncoder, train_conversion_model
 
 Contender = Literal[
     "leadscore",
@@ -256,7 +256,7 @@ def _capped_levels(X_train: pd.DataFrame, X_test: pd.DataFrame) -> tuple[pd.Data
 
 def _text_and_numbers(frame: pd.DataFrame, names: list[str], categorical: list[str]) -> pd.DataFrame:
     """Categoricals as text (missing -> a level of its own), numerics as float: what CatBoost takes."""
-    X, _ = prepare_matrix(frame, names, categorical)
+    X = FeatureEncoder(names, categorical).fit(frame).frame(frame)
     for name in categorical:
         X[name] = frame[name].astype("str").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
     return X
@@ -310,8 +310,8 @@ def predict_contender(
         return Prediction(
             np.asarray(booster.predict_proba(_text_and_numbers(test, names, categorical)))[:, 1]
         )
-    X_train, levels = prepare_matrix(train, names, categorical)
-    X_test, _ = prepare_matrix(test, names, categorical, levels)
+    encoder = FeatureEncoder(names, categorical).fit(train)
+    X_train, X_test = encoder.frame(train), encoder.frame(test)
     if name == "lightgbm_default":
         options = {"n_estimators": iterations} if iterations else {}
         classifier = lgb.LGBMClassifier(
@@ -368,7 +368,7 @@ def evaluate_fold(
     """Every contender trained on the fold's training rows and measured on its test rows.
 
     A fold whose test or training rows hold one class is skipped (with the reason). A contender that
-    refuses to train (InsufficientDataError or a subclass: the minimum-data gate, no learnable signal)
+    refuses to train (InsufficientDataError or a subclass: the minimum-data check, no learnable signal)
     is recorded with its reason; the other contenders still run.
     """
     y_test = data.y[fold.test]

@@ -16,7 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from models.config import PointsConfig
 from models.linear import signed_log1p
-from models.train import CalibrationMethod, Calibrator, _to_float, fit_calibrator
+from models.train import CalibrationMethod, Calibrator, fit_calibrator, float_values
 
 MISSING_CATEGORY = "(missing)"
 
@@ -112,7 +112,7 @@ def clipped(x: np.ndarray, limit: float) -> np.ndarray:
 
 
 def _linear_inputs(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
-    columns: dict[str, np.ndarray] = {name: _to_float(frame[name]) for name in numeric}
+    columns: dict[str, np.ndarray] = {name: float_values(frame[name]) for name in numeric}
     for name in categorical:
         columns[name] = frame[name].astype("str").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
     return pd.DataFrame(columns, index=frame.index)

@@ -31,13 +31,13 @@ def _arrays(y: Sequence | np.ndarray | pd.Series, p: Sequence | np.ndarray | pd.
     return y_arr, p_arr
 
 
-def _tie_groups(score: np.ndarray) -> tuple[np.ndarray, int]:
+def tie_groups(score: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense rank of each score (0 = lowest) and the number of distinct scores."""
     uniques, inverse = np.unique(score, return_inverse=True)
     return inverse, len(uniques)
 
 
-def _auc_from_groups(groups: np.ndarray, n_groups: int, y: np.ndarray, weight: np.ndarray) -> float:
+def auc_from_groups(groups: np.ndarray, n_groups: int, y: np.ndarray, weight: np.ndarray) -> float:
     """Mann-Whitney AUC with row weights; ties count one half."""
     pos = np.bincount(groups, weights=weight * y, minlength=n_groups)
     neg = np.bincount(groups, weights=weight * (1 - y), minlength=n_groups)
@@ -51,8 +51,8 @@ def _auc_from_groups(groups: np.ndarray, n_groups: int, y: np.ndarray, weight: n
 def roc_auc(y: Sequence | np.ndarray, score: Sequence | np.ndarray) -> float:
     """Area under the ROC curve (NaN when only one class is present)."""
     y_arr, s_arr = _arrays(y, score)
-    groups, n_groups = _tie_groups(s_arr)
-    return _auc_from_groups(groups, n_groups, y_arr, np.ones_like(y_arr))
+    groups, n_groups = tie_groups(s_arr)
+    return auc_from_groups(groups, n_groups, y_arr, np.ones_like(y_arr))
 
 
 def bootstrap_weights(n: int, rounds: int, seed: int) -> Iterator[np.ndarray]:
@@ -69,9 +69,9 @@ def bootstrap_auc_interval(
     y_arr, s_arr = _arrays(y, score)
     if rounds <= 0 or len(y_arr) == 0:
         return float("nan"), float("nan")
-    groups, n_groups = _tie_groups(s_arr)
+    groups, n_groups = tie_groups(s_arr)
     aucs = np.array(
-        [_auc_from_groups(groups, n_groups, y_arr, w) for w in bootstrap_weights(len(y_arr), rounds, seed)]
+        [auc_from_groups(groups, n_groups, y_arr, w) for w in bootstrap_weights(len(y_arr), rounds, seed)]
     )
     return percentile_interval(aucs, level)
 
@@ -89,7 +89,7 @@ def expected_wins_in_top(
     y: np.ndarray, score: np.ndarray, counts: Sequence[float] | np.ndarray
 ) -> np.ndarray:
     """Expected wins among the `counts` highest-scored rows, ties shared out as under random tie-breaking."""
-    groups, n_groups = _tie_groups(score)
+    groups, n_groups = tie_groups(score)
     # Distinct scores from the highest down: rows and wins per score, and how many rows rank above each.
     rows = np.bincount(groups, minlength=n_groups)[::-1].astype(float)
     wins = np.bincount(groups, weights=y, minlength=n_groups)[::-1]
@@ -391,12 +391,12 @@ def paired_bootstrap(
     """
     y_arr = np.asarray(y, dtype=float)
     arrays = {name: _arrays(y_arr, p)[1] for name, p in predictions.items()}
-    groups = {name: _tie_groups(p) for name, p in arrays.items()}
+    groups = {name: tie_groups(p) for name, p in arrays.items()}
     bins = {name: _bin_index(p, ece_bins) for name, p in arrays.items()}
     auc = {name: np.empty(rounds) for name in arrays}
     ece = {name: np.empty(rounds) for name in arrays}
     for r, weight in enumerate(bootstrap_weights(len(y_arr), rounds, seed)):
         for name, p in arrays.items():  # a handful of contenders
-            auc[name][r] = _auc_from_groups(*groups[name], y_arr, weight)
+            auc[name][r] = auc_from_groups(*groups[name], y_arr, weight)
             ece[name][r] = _weighted_ece(y_arr, p, bins[name], ece_bins, weight)
     return {"roc_auc": auc, "ece": ece}

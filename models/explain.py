@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.errors import IntCastingNaNError
 
-from features.frames import Table, column, is_plain_text, numbers
-from features.text import TEXT
+from features.frames import Table, numbers
 
 Text = Callable[[Table, np.ndarray], list[str]]  # (features, row positions) -> one sentence per row
 
@@ -27,28 +26,21 @@ def _num(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
     """Float values of column `name` at `rows`, NaN where missing or not a number (as pd.to_numeric coerces)."""
     if name not in frame:
         return np.full(len(rows), np.nan)
-    return numbers(column(frame, name)[rows])
+    return numbers(frame[name][rows])
 
 
 def _str(frame: Table, name: str, rows: np.ndarray) -> list[str]:
     """Text values of column `name` at `rows`, 'unknown' where missing."""
     if name not in frame:
         return ["unknown"] * len(rows)
-    values = column(frame, name)[rows]
-    if isinstance(values.dtype, pd.StringDtype) or is_plain_text(values):
-        return [v if isinstance(v, str) else "unknown" for v in np.asarray(values, dtype=object).tolist()]
-    part = pd.Series(values, copy=False)
-    return part.astype("str").where(part.notna(), "unknown").tolist()
+    return [v if isinstance(v, str) else "unknown" for v in frame[name][rows].tolist()]
 
 
-def _flag(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
+def _yes(frame: Table, name: str, rows: np.ndarray) -> np.ndarray:
     """Boolean values of column `name` at `rows` (False when the column is absent)."""
     if name not in frame:
         return np.zeros(len(rows), dtype=bool)
-    values = column(frame, name)[rows]
-    if values.dtype == np.dtype(bool):
-        return np.asarray(values)
-    return pd.Series(values, copy=False).astype(bool).to_numpy()
+    return frame[name][rows].astype(bool)
 
 
 def _filled(values: np.ndarray) -> np.ndarray:
@@ -162,7 +154,7 @@ def _engagement_text(frame: Table, rows: np.ndarray) -> list[str]:
 def _unsubscribe_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [
         "unsubscribed from emails" if flag else "still subscribed to emails"
-        for flag in _flag(frame, "unsubscribed", rows).tolist()
+        for flag in _yes(frame, "unsubscribed", rows).tolist()
     ]
 
 
@@ -220,7 +212,7 @@ def _lead_age_text(frame: Table, rows: np.ndarray) -> list[str]:
 def _duplicate_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [
         "duplicate of an earlier lead" if flag else "first lead with this email"
-        for flag in _flag(frame, "is_duplicate", rows).tolist()
+        for flag in _yes(frame, "is_duplicate", rows).tolist()
     ]
 
 
@@ -349,7 +341,6 @@ def concept_sums(values: np.ndarray, feature_names: Sequence[str]) -> tuple[np.n
     return _group_sums(values[:, : len(feature_names)], layout.positions), layout.concepts.tolist()
 
 
-_REASON_COLUMNS = pd.Index(["reasons_positive", "reasons_negative", "reasons"], dtype="str")
 _TEXTS: dict[str, Text] = {name: text for name, _, text in CONCEPTS}
 
 
@@ -364,23 +355,6 @@ def _sentences(frame: Table, concepts: np.ndarray, needed: np.ndarray) -> np.nda
     return out
 
 
-def top_reasons(
-    frame: pd.DataFrame, by_concept: pd.DataFrame, positive: int = 3, negative: int = 2, min_abs: float = 0.02
-) -> pd.DataFrame:
-    """The top `positive` and `negative` reasons per row, as '; '-joined sentences.
-
-    A concept counts only when its contribution is at least `min_abs` in log-odds, so that a reason is never
-    a rounding error. Columns: reasons_positive, reasons_negative, reasons ('+ ...; - ...').
-    """
-    texts = reason_texts(
-        frame, by_concept.to_numpy(dtype=float), by_concept.columns.tolist(), positive, negative, min_abs
-    )
-    # pandas would infer "str" for these text columns (object when empty); naming the dtype is faster
-    return pd.DataFrame(
-        texts, index=frame.index, columns=_REASON_COLUMNS.copy(), dtype=TEXT if len(frame) else None
-    )
-
-
 def reason_texts(
     frame: Table,
     values: np.ndarray,
@@ -389,8 +363,13 @@ def reason_texts(
     negative: int = 2,
     min_abs: float = 0.02,
 ) -> np.ndarray:
-    """top_reasons from the concept sums (rows x concepts) as an object array: rows x (reasons_positive,
-    reasons_negative, reasons)."""
+    """The top `positive` and `negative` reasons per row, from the concept sums (rows x concepts), as
+    '; '-joined sentences in an object array: rows x (reasons_positive, reasons_negative, reasons, the last
+    as '+ ...; - ...').
+
+    A concept counts only when its contribution is at least `min_abs` in log-odds, so that a reason is never
+    a rounding error.
+    """
     order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))[:, None]
     ranked_values = values[rows, order]
@@ -427,7 +406,7 @@ def _reason_texts(positive: list[str], negative: list[str]) -> tuple[str, str, s
     return "; ".join(shown_positive), "; ".join(shown_negative), "; ".join(signed)
 
 
-def _combine(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
+def join_nonempty(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
     """Join non-empty strings element-wise with `sep`."""
     out = np.full(n, "", dtype=object)
     for part in parts:

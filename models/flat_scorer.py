@@ -18,7 +18,7 @@ from features.config import ICPConfig
 from features.flat import ExportSpec, build_flat_features, flat_feature_groups
 from features.frames import Table
 from models.evaluate import assign_grades
-from models.explain import _combine
+from models.explain import join_nonempty as _combine
 from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
 from models.train import TrainedModel
 
@@ -63,13 +63,15 @@ class FlatScorer:
     def icp(self) -> ICPConfig | None:
         return None
 
-    def feature_frame(self, tables: Mapping[str, Table], rows: Table) -> pd.DataFrame:
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], rows: Table | pd.DataFrame
+    ) -> pd.DataFrame:
         """Model-ready features of raw export rows (placeholders to missing, leaky columns gone); an export's
         rows carry their own facts, so `tables` adds nothing."""
-        return build_flat_features(pd.DataFrame(rows), self.spec)[0]
+        return build_flat_features(_frame(rows), self.spec)[0]
 
     def score_tables(
-        self, tables: Mapping[str, Table], as_of: pd.Timestamp, reasons: bool = True
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Scores for the raw rows of the export, as of `as_of`."""
         features = self.feature_frame(tables, tables[EXPORT_TABLE])
@@ -92,9 +94,11 @@ class FlatScorer:
             scores = scores.reset_index(drop=True)
         return dict(scores.items())
 
-    def score_frame(self, frame: Table, reasons: bool = True, as_of_text: bool = False) -> pd.DataFrame:
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
         """Scores for feature rows (as feature_frame builds them, plus snapshot_at: the as-of of each row)."""
-        frame = pd.DataFrame(frame)
+        frame = _frame(frame)
         contributions = self.model.contributions(frame)
         names = self.model.feature_names
         score = pd.Series(
@@ -131,6 +135,10 @@ class FlatScorer:
         if not reasons:
             out[["reasons", "reasons_positive", "reasons_negative"]] = ""
         return out[list(SCORE_COLUMNS)]
+
+
+def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:
+    return rows if isinstance(rows, pd.DataFrame) else rows.to_frame()
 
 
 def _value_words(frame: pd.DataFrame, column: str, label: str) -> np.ndarray:

@@ -3,9 +3,9 @@
 A row carries the lead, its account and its recent activities (a JSON list), all as strings or numbers,
 so that the same artifact serves `mlflow models serve`, `spark_udf` and in-process calls.
 
-Checking and conversion work on plain Python values column by column, and the tables are named numpy
-arrays, not frames: an online request is one row, and pandas' per-call overhead would cost more than the
-scoring itself.
+Checking and conversion work on plain Python values column by column, and the tables are the scoring
+path's tables (features.frames.Table), not frames: an online request is one row, and pandas' per-call
+overhead would cost more than the scoring itself.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.contracts import CHECK_REASONS, column_checks
 from features.countries import read_country
+from features.frames import Table
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -71,11 +72,9 @@ _KNOWN_ACTIVITIES = frozenset(ACTIVITY_TYPES)
 _EMAIL_LIKE = re.compile(r"[^\s'\"]+@[^\s'\"]+")
 _SHOWN_CHARS = 60  # a refused value is quoted up to this many characters
 
-# Checked lead rows: one array per field of LEAD_INPUT_COLUMNS (object arrays of str or None for text,
-# float for numbers, datetime64[ns] for times).
+# Checked lead rows: one array per field of LEAD_INPUT_COLUMNS, in a Table's kinds (object arrays of str or
+# None for text, float for numbers, datetime64[ns] for times).
 CheckedRows = dict[str, np.ndarray]
-# A table as named arrays of the same kinds (a features.frames.Table).
-Arrays = dict[str, np.ndarray]
 
 
 class LeadInputError(ValueError):
@@ -393,7 +392,7 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
     return out
 
 
-def _activities(rows: CheckedRows, latest: pd.Timestamp | None) -> Arrays:
+def _activities(rows: CheckedRows, latest: pd.Timestamp | None) -> Table:
     lead_ids, times, kinds = [], [], []
     for row, (lead_id, raw) in enumerate(zip(rows["lead_id"], rows["activities"], strict=True)):
         for k, (occurred, kind) in enumerate(_activity_items(row, raw)):
@@ -402,11 +401,13 @@ def _activities(rows: CheckedRows, latest: pd.Timestamp | None) -> Arrays:
             lead_ids.append(lead_id)
             times.append(occurred)
             kinds.append(kind)
-    return {
-        "lead_id": np.array(lead_ids, dtype=object),
-        "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
-        "activity_type": np.array(kinds, dtype=object),
-    }
+    return Table(
+        {
+            "lead_id": np.array(lead_ids, dtype=object),
+            "occurred_at": np.array(times, dtype=np.int64).view("datetime64[ns]"),
+            "activity_type": np.array(kinds, dtype=object),
+        }
+    )
 
 
 def _iso(time: int) -> str:
@@ -444,11 +445,11 @@ def _alpha2_countries(values: np.ndarray) -> np.ndarray:
 
 def lead_rows_to_tables(
     rows: CheckedRows, as_of: pd.Timestamp, latest: pd.Timestamp | None = None
-) -> tuple[dict[str, Arrays], Arrays]:
+) -> tuple[dict[str, Table], Table]:
     """CRM tables for checked lead rows, and the snapshots (each row's as_of, else `as_of`).
 
-    Tables and snapshots are named arrays (text as object arrays of str or None, times datetime64[ns],
-    numbers float): one online lead must not pay for building frames. A lead or account created after its
+    Tables and snapshots are Tables (text as object arrays of str or None, times datetime64[ns], numbers
+    float): one online lead must not pay for building frames. A lead or account created after its
     row's snapshot is refused (the batch contract's "not after as_of"); with `latest` (the request's arrival
     plus CLOCK_SKEW), so are a snapshot or an activity after it. An activity after the snapshot but not in
     the future is history the snapshot does not see yet (a backfill), as in batch features.
@@ -463,17 +464,19 @@ def lead_rows_to_tables(
     )
     first = _first_of_each(account_id)
     tech_stack = np.array([t if t is not None else "" for t in rows["tech_stack"]], dtype=object)
-    accounts = {
-        "account_id": account_id[first],
-        "name": account_id[first],
-        "domain": rows["domain"][first],
-        "industry": rows["industry"][first],
-        "employee_count": rows["employee_count"][first],
-        "annual_revenue": rows["annual_revenue"][first],
-        "country": _alpha2_countries(rows["country"])[first],
-        "tech_stack": tech_stack[first],
-        "created_at": rows["account_created_at"][first],
-    }
+    accounts = Table(
+        {
+            "account_id": account_id[first],
+            "name": account_id[first],
+            "domain": rows["domain"][first],
+            "industry": rows["industry"][first],
+            "employee_count": rows["employee_count"][first],
+            "annual_revenue": rows["annual_revenue"][first],
+            "country": _alpha2_countries(rows["country"])[first],
+            "tech_stack": tech_stack[first],
+            "created_at": rows["account_created_at"][first],
+        }
+    )
     default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
     snapshot_at = np.where(np.isnat(rows["as_of"]), default_snapshot, rows["as_of"])
     if latest is not None and (snapshot_at > np.datetime64(latest.value, "ns")).any():
@@ -485,16 +488,18 @@ def lead_rows_to_tables(
             row = int(np.argmax(later))
             _not_after(row, field, int(rows[field][row].view(np.int64)), snapshot_at[row])
     created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
-    leads = {
-        "lead_id": lead_id,
-        "account_id": account_id,
-        "email": rows["email"],
-        "job_title": rows["job_title"],
-        "lead_source": rows["lead_source"],
-        "created_at": created_at,
-    }
+    leads = Table(
+        {
+            "lead_id": lead_id,
+            "account_id": account_id,
+            "email": rows["email"],
+            "job_title": rows["job_title"],
+            "lead_source": rows["lead_source"],
+            "created_at": created_at,
+        }
+    )
     tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows, latest)}
-    return tables, {"lead_id": lead_id, "snapshot_at": snapshot_at}
+    return tables, Table({"lead_id": lead_id, "snapshot_at": snapshot_at})
 
 
 def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | None = None) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """A regularised logistic regression on the model matrix whose log-odds split additively by feature.
 
-It reads the float array LightGBM is fed (`models.train.encoded_matrix`: numbers, and category codes with NaN
-for a missing or unseen level), so scoring one lead costs a few numpy operations. Design columns:
+It reads the float array LightGBM is fed (`models.train.FeatureEncoder.transform`: numbers, and category
+codes with NaN for a missing or unseen level), so scoring one lead costs a few numpy operations. Design columns:
 - a numeric feature: missing -> the training median plus a missing indicator; signed log1p; standardised
   on the training rows; clipped to +-`clip` standard deviations, so a value far outside the training range
   moves the log-odds by a bounded amount (it still extrapolates, unlike trees, up to that bound);

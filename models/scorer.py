@@ -19,36 +19,17 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from features.build import feature_columns, feature_groups, scoring_snapshots
+from features.build import build_features, feature_groups, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
 from features.flat import ExportSpec
-from features.frames import Table, column, frame_of
+from features.frames import Table, as_table, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
 from models.lead_input import check_lead_rows, lead_rows_to_tables
+from models.score_table import SCORE_COLUMNS
 from models.train import TrainedModel
 
-SCORE_COLUMNS = (
-    "lead_id",
-    "as_of",
-    "score",
-    "grade",
-    "rank_score",
-    "fit_tier",
-    "intent_band",
-    "disqualified",
-    "disqualify_reasons",
-    "disqualify_detail",
-    "reasons",
-    "reasons_positive",
-    "reasons_negative",
-    "fit_contribution",
-    "intent_contribution",
-    "model_name",
-    "model_version",
-)
-INTENT_BANDS = ("low", "medium", "high")
 Reading = TypeVar("Reading", covariant=True)
 Read = TypeVar("Read")
 
@@ -102,18 +83,22 @@ class Scorer(Protocol):
         """The ICP guardrail it applies (None: none, every lead qualified)."""
         ...
 
-    def feature_frame(self, tables: Mapping[str, Table], rows: Table) -> pd.DataFrame:
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], rows: Table | pd.DataFrame
+    ) -> pd.DataFrame:
         """Model-ready features of `rows`: snapshots of CRM leads read against `tables`, or an export's own rows
         (which carry their facts)."""
         ...
 
     def score_tables(
-        self, tables: Mapping[str, Table], as_of: pd.Timestamp, reasons: bool = True
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """The score table of every lead of the input tables ("leads", or an "export"), as of `as_of`."""
         ...
 
-    def score_frame(self, frame: Table, reasons: bool = True, as_of_text: bool = False) -> pd.DataFrame:
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
         """The score table of feature rows (as feature_frame builds them, with lead_id and snapshot_at)."""
         ...
 
@@ -167,20 +152,24 @@ class LeadScorer:
     def groups(self) -> dict[str, list[str]]:
         return feature_groups(self.features)
 
-    def feature_frame(self, tables: Mapping[str, Table], snapshots: Table) -> pd.DataFrame:
-        """Features and ICP columns for the snapshots: the one implementation."""
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], snapshots: Table | pd.DataFrame
+    ) -> pd.DataFrame:
+        """Features and ICP columns for the snapshots, as a frame (training and reports)."""
         return feature_frame(tables, snapshots, self.features, self.icp)
 
-    def feature_columns(self, tables: Mapping[str, Table], snapshots: Table) -> dict[str, object]:
-        """feature_frame as named arrays: what scoring passes on (see features/frames.py)."""
-        return scoring_columns(tables, snapshots, self.features, self.icp)
+    def guarded_features(
+        self, tables: Mapping[str, Table | pd.DataFrame], snapshots: Table | pd.DataFrame
+    ) -> Table:
+        """Features and ICP columns for the snapshots, as a table: what scoring reads."""
+        return guarded_features(tables, snapshots, self.features, self.icp)
 
     def score_tables(
-        self, tables: Mapping[str, Table], as_of: pd.Timestamp, reasons: bool = True
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
-        return self.score_frame(self.feature_columns(tables, snapshots), reasons=reasons)
+        return self.score_frame(self.guarded_features(tables, snapshots), reasons=reasons)
 
     def score_request(
         self,
@@ -194,43 +183,43 @@ class LeadScorer:
         """Online lead rows (see models/lead_input.py) checked, turned into tables and scored."""
         checked = check_lead_rows(rows, max_text_chars=max_text_chars)
         tables, snapshots = lead_rows_to_tables(checked, as_of, latest=latest)
-        return self.score_columns(self.feature_columns(tables, snapshots), reasons=reasons, as_of_text=True)
+        return self.score_columns(self.guarded_features(tables, snapshots), reasons=reasons, as_of_text=True)
 
-    def score_frame(self, frame: Table, reasons: bool = True, as_of_text: bool = False) -> pd.DataFrame:
-        """Scores for features + ICP columns (one row per snapshot): a frame, or named arrays.
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
+        """Scores for features + ICP columns (one row per snapshot); a frame keeps its index.
 
-        Works on arrays and builds the output frame once: one online lead must not pay pandas' per-call
-        overhead a few dozen times. With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
+        With `as_of_text`, as_of is ISO 8601 text (for JSON and Spark).
         """
         index = frame.index if isinstance(frame, pd.DataFrame) else None
         return frame_of(self.score_columns(frame, reasons, as_of_text), index)
 
     def score_columns(
-        self, frame: Table, reasons: bool = True, as_of_text: bool = False
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
     ) -> dict[str, object]:
         """score_frame's columns, in order, as arrays (or one value for every row), before any frame is
         built: the online server writes them to JSON directly."""
+        frame = as_table(frame)
         if reasons:
             contributions = self.model.contribution_values(frame)
             raw = contributions.sum(axis=1)
         else:
             raw = self.model.predict_raw(frame)
         score = self.model.calibrator.predict(raw)
-        disqualified = np.asarray(column(frame, "disqualified"), dtype=bool)
-        as_of = column(frame, "snapshot_at")
-        if not (isinstance(as_of, np.ndarray) and as_of.dtype.kind == "M"):
-            as_of = pd.to_datetime(pd.Series(as_of, copy=False)).array
+        disqualified = frame["disqualified"].astype(bool)
+        as_of = frame["snapshot_at"]
         columns: dict[str, object] = {
-            "lead_id": np.asarray(column(frame, "lead_id"), dtype=object),
+            "lead_id": frame["lead_id"].astype(object),
             "as_of": iso_seconds(as_of) if as_of_text else as_of,
             "score": score,
             "grade": guarded_grades(grade_labels(score, self.model.grade_thresholds), disqualified),
             "rank_score": guarded_ranks(score, disqualified),
-            "fit_tier": column(frame, "fit_tier"),
+            "fit_tier": frame["fit_tier"],
             "intent_band": pd.NA,
             "disqualified": disqualified,
-            "disqualify_reasons": column(frame, "disqualify_reasons"),
-            "disqualify_detail": column(frame, "disqualify_detail"),
+            "disqualify_reasons": frame["disqualify_reasons"],
+            "disqualify_detail": frame["disqualify_detail"],
             "reasons": "",
             "reasons_positive": "",
             "reasons_negative": "",
@@ -253,7 +242,7 @@ class LeadScorer:
         intent = group_contribution(contributions, names, self.groups["intent"])
         sums, concepts = concept_sums(contributions, names)
         words = reason_texts(frame, sums, concepts, self.positive_reasons, self.negative_reasons)
-        detail = np.asarray(column(frame, "disqualify_detail"), dtype=object)
+        detail = frame["disqualify_detail"]
         return {
             "intent_band": intent_band(intent, self.intent_cutpoints),
             "reasons": _with_disqualification(words[:, 2], detail, disqualified),
@@ -265,18 +254,24 @@ class LeadScorer:
 
 
 def feature_frame(
-    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+    tables: Mapping[str, Table | pd.DataFrame],
+    snapshots: Table | pd.DataFrame,
+    features: FeatureConfig,
+    icp: ICPConfig,
 ) -> pd.DataFrame:
+    """guarded_features as a frame (RangeIndex), for training and reports."""
+    return guarded_features(tables, snapshots, features, icp).to_frame()
+
+
+def guarded_features(
+    tables: Mapping[str, Table | pd.DataFrame],
+    snapshots: Table | pd.DataFrame,
+    features: FeatureConfig,
+    icp: ICPConfig,
+) -> Table:
     """Features plus the ICP guardrail's columns (fit tier, disqualification) for each snapshot."""
-    return frame_of(scoring_columns(tables, snapshots, features, icp))
-
-
-def scoring_columns(
-    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
-) -> dict[str, object]:
-    """feature_frame as named arrays (text as object arrays)."""
-    columns = feature_columns(tables, snapshots, features, icp)
-    return columns | icp_columns(columns, icp)
+    built = build_features(tables, snapshots, features, icp)
+    return built | icp_columns(built, icp)
 
 
 def intent_band(intent_contribution: np.ndarray, cutpoints: tuple[float, float]) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from models.evaluate import _auc_from_groups, _tie_groups, roc_auc
+from models.evaluate import auc_from_groups, roc_auc, tie_groups
 
 Fold = tuple[np.ndarray, np.ndarray]  # (fit positions, held-out positions) into the learning rows
 
@@ -188,13 +188,13 @@ def fold_auc_interval(
     if rounds <= 0:
         return point, point, point
     rng = np.random.default_rng(seed)
-    prepared = [(_tie_groups(score[held]), y[held].astype(float)) for _, held in folds]
+    prepared = [(tie_groups(score[held]), y[held].astype(float)) for _, held in folds]
     aucs = np.zeros(rounds)
     for w, ((groups, n_groups), y_held) in zip(weights, prepared, strict=True):  # folds
         n = len(y_held)
         for r in range(rounds):  # bootstrap rounds, each vectorised over the fold's rows
             draw = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
-            aucs[r] += w * _auc_from_groups(groups, n_groups, y_held, draw)
+            aucs[r] += w * auc_from_groups(groups, n_groups, y_held, draw)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(aucs, [tail, 100 - tail])
     return point, float(low), float(high)

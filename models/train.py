@@ -16,8 +16,8 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
-from features.frames import Table, column, n_rows
-from features.text import FEW_VALUES
+from features.frames import Table, as_table
+from features.text import factorize_texts
 from models.adversarial import adversarial_auc, time_identifying
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
@@ -27,8 +27,8 @@ from models.evaluate import (
     grade_cutpoints,
     roc_auc,
 )
-from models.gate import InsufficientDataError, NoSignalError, check_minimum_data
 from models.linear import LinearScore, fit_linear_score
+from models.minimum_data import InsufficientDataError, NoSignalError, check_minimum_data
 from models.selection import (
     BoostingResult,
     Fold,
@@ -47,7 +47,7 @@ _PROBABILITY_FLOOR = 1e-6  # a calibrated lead is never certain to win or to los
 SMALL_INPUT_ROWS = 1_000  # fewer rows than this are scored on one thread
 
 
-def _to_float(col: pd.Series) -> np.ndarray:
+def float_values(col: pd.Series) -> np.ndarray:
     """Float values of a numeric or boolean column (nullable Int64/boolean and object bools too)."""
     values = pd.to_numeric(col, errors="coerce").astype(float)
     not_numbers = values.isna() & col.notna()
@@ -59,111 +59,79 @@ def _to_float(col: pd.Series) -> np.ndarray:
     return values.to_numpy()
 
 
-def category_levels(col: pd.Series) -> list[str]:
-    """The sorted distinct non-missing values of a categorical column, as strings."""
-    return sorted(col.dropna().astype("str").unique().tolist())
+class FeatureEncoder:
+    """The model matrix of a table, with scikit-learn's contract: `fit` learns the levels of the categorical
+    features (`levels_`, sorted distinct values as text), `transform` gives the float matrix LightGBM is fed.
 
-
-def category_codes(values: Any, levels: Sequence[str]) -> np.ndarray:
-    """The position of each value (as a string) among `levels`, -1 when missing or not a level.
-
-    Values are looked up once per distinct value, so one row and a million rows cost the same per value;
-    a few values are looked up one by one (factorising them costs more).
+    In that matrix a categorical column holds its category codes (NaN when missing or not a level: LightGBM
+    handles it like an unseen value) and every other feature its float value. Plain attributes only, so it
+    pickles small and does not depend on the scikit-learn version.
     """
-    objects = (
-        values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-    )
+
+    def __init__(self, feature_names: Sequence[str], categorical: Sequence[str]) -> None:
+        self.feature_names = list(feature_names)
+        self.categorical = list(categorical)
+
+    def fit(self, X: Table | pd.DataFrame, y: Any = None) -> FeatureEncoder:
+        """Learn the levels of the categorical features."""
+        table = self._checked(X)
+        self.levels_ = {name: _levels(table[name]) for name in self.categorical}
+        return self
+
+    def transform(self, X: Table | pd.DataFrame) -> np.ndarray:
+        """The model matrix as one float array: rows x feature_names."""
+        table = self._checked(X)
+        out = np.empty((table.n_rows, len(self.feature_names)), dtype=float)
+        for j, name in enumerate(self.feature_names):  # a loop over columns, not rows
+            if name in self.levels_:
+                codes = _category_codes(table[name], self.levels_[name])
+                out[:, j] = np.where(codes >= 0, codes, np.nan)
+            else:
+                out[:, j] = _float_values(table[name], name)
+        return out
+
+    def frame(self, X: Table | pd.DataFrame) -> pd.DataFrame:
+        """The matrix as LightGBM's pandas input (training needs it): categorical features as pandas
+        Categoricals of the levels, the rest float; a frame's index is kept."""
+        values = self.transform(X)
+        columns: dict[str, Any] = {}
+        for j, name in enumerate(self.feature_names):
+            if name in self.levels_:
+                codes = np.where(np.isnan(values[:, j]), -1, values[:, j]).astype(np.int64)
+                columns[name] = pd.Categorical.from_codes(codes, categories=self.levels_[name])
+            else:
+                columns[name] = values[:, j]
+        return pd.DataFrame(columns, index=X.index if isinstance(X, pd.DataFrame) else None)
+
+    def _checked(self, X: Table | pd.DataFrame) -> Table:
+        missing = [name for name in self.feature_names if name not in X]
+        if missing:
+            raise KeyError(f"feature columns missing from the frame: {missing}")
+        unknown_categorical = [name for name in self.categorical if name not in self.feature_names]
+        if unknown_categorical:
+            raise ValueError(f"categorical columns not among the features: {unknown_categorical}")
+        return as_table(X)
+
+
+def _levels(values: np.ndarray) -> list[str]:
+    """The sorted distinct non-missing values of a categorical column, as text."""
+    return sorted({str(value) for value in values[~pd.isna(values)].tolist()})
+
+
+def _category_codes(values: np.ndarray, levels: Sequence[str]) -> np.ndarray:
+    """The position of each value (as text) among `levels`, -1 when missing or not a level; looked up once
+    per distinct value, so one row and a million rows cost the same per value."""
+    codes, distinct = factorize_texts(values) if values.dtype == object else pd.factorize(values)
     position = {level: i for i, level in enumerate(levels)}
-    if len(objects) <= FEW_VALUES:
-        found = [-1 if pd.isna(value) else position.get(str(value), -1) for value in objects.tolist()]
-        return np.array(found, dtype=np.int64)
-    codes, distinct = pd.factorize(objects, use_na_sentinel=True)
-    looked_up = np.array([position.get(str(value), -1) for value in distinct] + [-1], dtype=np.int64)
+    looked_up = np.array([position.get(str(value), -1) for value in list(distinct)] + [-1], dtype=np.int64)
     return looked_up[codes]  # code -1 (missing) picks the trailing -1
 
 
-def prepare_matrix(
-    frame: pd.DataFrame,
-    feature_names: Sequence[str],
-    categorical: Sequence[str],
-    levels: dict[str, list[str]] | None = None,
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """The model matrix: feature columns in order, categoricals as pandas Categorical, everything else float.
-
-    With `levels=None` the category levels are learnt from `frame` (training); otherwise they are the frozen
-    training levels and any value not among them becomes missing, which LightGBM handles like an unseen value.
-    """
-    _check_features(frame, feature_names, categorical)
-    learn = levels is None
-    levels = dict(levels) if levels is not None else {}
-    numbers = _numeric_block(frame, [name for name in feature_names if name not in categorical])
-    columns: dict[str, Any] = {}
-    for name in feature_names:  # a loop over columns, not rows
-        if name in categorical:
-            if learn:
-                levels[name] = category_levels(frame[name])
-            codes = category_codes(frame[name], levels[name])
-            columns[name] = pd.Categorical.from_codes(codes, categories=levels[name])
-        else:
-            columns[name] = numbers[name]
-    return pd.DataFrame(columns, index=frame.index), levels
-
-
-def encoded_matrix(
-    frame: Table,
-    feature_names: Sequence[str],
-    categorical: Sequence[str],
-    levels: dict[str, list[str]],
-) -> np.ndarray:
-    """The same matrix as prepare_matrix with frozen levels, as one float array: a categorical column holds
-    its category codes (NaN when missing or unseen), which is exactly what LightGBM makes of a pandas
-    Categorical with the training categories. No pandas frame is built, which matters for one lead."""
-    _check_features(frame, feature_names, categorical)
-    numeric = [name for name in feature_names if name not in categorical]
-    numbers = _numeric_block(frame, numeric)
-    out = np.empty((n_rows(frame), len(feature_names)), dtype=float)
-    for j, name in enumerate(feature_names):
-        if name in categorical:
-            codes = category_codes(column(frame, name), levels[name])
-            out[:, j] = np.where(codes >= 0, codes, np.nan)
-        else:
-            out[:, j] = numbers[name]
-    return out
-
-
-def _check_features(frame: Table, feature_names: Sequence[str], categorical: Sequence[str]) -> None:
-    missing = [name for name in feature_names if name not in frame]
-    if missing:
-        raise KeyError(f"feature columns missing from the frame: {missing}")
-    unknown_categorical = [name for name in categorical if name not in feature_names]
-    if unknown_categorical:
-        raise ValueError(f"categorical columns not among the features: {unknown_categorical}")
-
-
-def _numeric_block(frame: Table, names: list[str]) -> dict[str, np.ndarray]:
-    """Float arrays of the numeric features: one conversion of a frame's whole block, column by column on
-    failure (or when the table is named arrays already)."""
-    if not isinstance(frame, pd.DataFrame):
-        return {name: _float_values(column(frame, name), name) for name in names}
-    try:
-        block = _columns(frame, names).to_numpy(dtype=float, na_value=np.nan)
-        return {name: block[:, j] for j, name in enumerate(names)}
-    except (TypeError, ValueError):  # text or odd objects somewhere: find and name the column
-        return {name: _to_float(frame[name]) for name in names}
-
-
-def _float_values(values: Any, name: str) -> np.ndarray:
-    """Float values of a numeric column's values (see _to_float)."""
-    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+def _float_values(values: np.ndarray, name: str) -> np.ndarray:
+    """Float values of a numeric feature (see float_values)."""
+    if values.dtype.kind in "biuf":
         return values.astype(float)
-    return _to_float(pd.Series(values, name=name, copy=False))
-
-
-def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """frame[names], taken by position when the column names are unique (half the cost on one row)."""
-    if not frame.columns.is_unique:
-        return frame[names]
-    return frame.iloc[:, frame.columns.get_indexer(names)]
+    return float_values(pd.Series(values, name=name, copy=False))
 
 
 def prediction_threads(n_rows: int, configured: int) -> int:
@@ -370,9 +338,7 @@ class TrainedModel:
 
     booster: lgb.Booster
     calibrator: Calibrator
-    levels: dict[str, list[str]]
-    feature_names: list[str]
-    categorical: list[str]
+    encoder: FeatureEncoder  # fitted: the features, in order, and the levels of the categorical ones
     best_iteration: int
     grade_thresholds: dict[str, float]
     calibration_report: dict[str, Any]
@@ -387,16 +353,34 @@ class TrainedModel:
     # and the features the drift check dropped (see train_conversion_model).
     selection: dict[str, Any] = field(default_factory=dict)
 
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return prepare_matrix(frame, self.feature_names, self.categorical, self.levels)[0]
+    @property
+    def feature_names(self) -> list[str]:
+        return self.encoder.feature_names
 
-    def encoded(self, frame: Table) -> np.ndarray:
-        """The model matrix as LightGBM sees it (see encoded_matrix): what scoring feeds the booster."""
-        return encoded_matrix(frame, self.feature_names, self.categorical, self.levels)
+    @property
+    def categorical(self) -> list[str]:
+        return self.encoder.categorical
 
-    def _predict(self, frame: Table, **kind: bool) -> np.ndarray:
-        threads = prediction_threads(n_rows(frame), int(self.booster.params.get("num_threads", 0) or 0))
-        X = self.encoded(frame)
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A model pickled before the encoder existed kept its levels and features itself."""
+        if "encoder" not in state:
+            encoder = FeatureEncoder(state.pop("feature_names"), state.pop("categorical"))
+            encoder.levels_ = state.pop("levels")
+            state["encoder"] = encoder
+        self.__dict__.update(state)
+
+    def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
+        """The model matrix as LightGBM's pandas input (see FeatureEncoder.frame)."""
+        return self.encoder.frame(frame)
+
+    def encoded(self, frame: Table | pd.DataFrame) -> np.ndarray:
+        """The model matrix as LightGBM sees it (see FeatureEncoder.transform): what scoring feeds the booster."""
+        return self.encoder.transform(frame)
+
+    def _predict(self, frame: Table | pd.DataFrame, **kind: bool) -> np.ndarray:
+        table = as_table(frame)
+        threads = prediction_threads(table.n_rows, int(self.booster.params.get("num_threads", 0) or 0))
+        X = self.encoder.transform(table)
         values = np.asarray(
             self.booster.predict(X, num_iteration=self.best_iteration, num_threads=threads, **kind)
         )
@@ -405,7 +389,7 @@ class TrainedModel:
             values = self.tree_weight * values + self.linear_weight * linear
         return values
 
-    def predict_raw(self, frame: Table) -> np.ndarray:
+    def predict_raw(self, frame: Table | pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds margin of each row (the sum of its contributions; the linear part included)."""
         return self._predict(frame, raw_score=True)
 
@@ -427,7 +411,7 @@ class TrainedModel:
         values = self.contribution_values(frame)
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=frame.index)
 
-    def contribution_values(self, frame: Table) -> np.ndarray:
+    def contribution_values(self, frame: Table | pd.DataFrame) -> np.ndarray:
         """contributions as an array: rows x (feature_names, then the bias)."""
         return self._predict(frame, pred_contrib=True)
 
@@ -489,8 +473,8 @@ def train_conversion_model(
     names = [name for name in feature_names if name not in set(drift["dropped"])]
     categorical = [name for name in categorical if name in names]
 
-    X, levels = prepare_matrix(rows, names, categorical)
-    codes = encoded_matrix(rows, names, categorical, levels)
+    encoder = FeatureEncoder(names, categorical).fit(rows)
+    X, codes, levels = encoder.frame(rows), encoder.transform(rows), encoder.levels_
     params = lightgbm_params(cfg.lightgbm, cfg.seed)
     if len(rows) < cfg.lightgbm.single_thread_below_rows:
         params["num_threads"] = 1
@@ -593,9 +577,7 @@ def train_conversion_model(
     model = TrainedModel(
         booster=booster,
         calibrator=calibrator,
-        levels=levels,
-        feature_names=names,
-        categorical=categorical,
+        encoder=encoder,
         best_iteration=best.trees,
         grade_thresholds=grade_cutpoints(calibrator.predict(raw_recent), cfg.grades.shares()),
         calibration_report=report,

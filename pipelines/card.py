@@ -1,6 +1,7 @@
-"""Job: the model card. Written at the end of every training run and on demand for a registered version
-(`leadscore card --model models:/leadscore@champion --input DIR --out DIR`), as model_card.html (self-contained,
-charts embedded) and model_card.md, both logged to the model's MLflow run under card/.
+"""Job: the model card. Written at the end of every training run as model_card.html (self-contained, charts
+embedded) and model_card.md, both logged to the model's MLflow run under card/, with the data they were
+rendered from under card/data/ (models/card/record.py), from which `leadscore card --model URI --out DIR`
+renders the same card again (pipelines/card_rebuild.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 HTML_NAME, MARKDOWN_NAME = "model_card.html", "model_card.md"
 CARD_ARTIFACT_DIR = "card"
+CARD_DATA_DIR = "card/data"  # the CardData the logged card was rendered from
 EVALUATION_DIR = "evaluation"
 
 
@@ -111,11 +113,22 @@ def write_card(
     return write_card_files(data, out_dir)
 
 
-def log_card_to_run(run_id: str, paths: tuple[Path, ...] | list[Path]) -> None:
-    """Attach the card files to an existing MLflow run, under card/."""
+def log_card_to_run(run_id: str, paths: tuple[Path, ...] | list[Path], data: CardData | None = None) -> None:
+    """Attach the card files to an existing MLflow run, under card/, and with `data` the record they were
+    rendered from, under card/data/."""
+    from models.card.record import card_record
     from pipelines.registry import attach_to_run
 
     attach_to_run(run_id, paths, CARD_ARTIFACT_DIR)
+    if data is None:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for name, content in card_record(data).items():
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            files.append(path)
+        attach_to_run(run_id, files, CARD_DATA_DIR)
 
 
 def card_after_training(
@@ -124,21 +137,25 @@ def card_after_training(
     tables: dict[str, pd.DataFrame],
     previous: AnyScorer | None,
     out_dir: Path | None = None,
+    *,
+    notes: list[str] | None = None,
 ) -> tuple[Path, Path] | None:
-    """The end of a training run: write the card (to `out_dir`, or a temporary folder) and log it to the run.
+    """The end of a training run: write the card (to `out_dir`, or a temporary folder) and log it to the run;
+    `notes` (e.g. a retrain's findings) are added to its limitations.
 
     Returns the paths when `out_dir` is given; with a temporary folder the card lives only in MLflow.
     """
     history = registry_history(cfg.registry.model_name, before=result.version) if result.version else []
+    data = card_data_for(result, cfg, previous=previous, tables=tables, history=history, notes=notes)
     if out_dir is not None:
-        paths = write_card(result, out_dir, previous, tables, cfg=cfg, history=history)
+        paths = write_card_files(data, out_dir)
         if result.run_id:
-            log_card_to_run(result.run_id, paths)
+            log_card_to_run(result.run_id, paths, data)
         return paths
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_card(result, Path(tmp), previous, tables, cfg=cfg, history=history)
+        paths = write_card_files(data, Path(tmp))
         if result.run_id:
-            log_card_to_run(result.run_id, paths)
+            log_card_to_run(result.run_id, paths, data)
     return None
 
 

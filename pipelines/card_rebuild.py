@@ -1,19 +1,30 @@
-"""Job: `leadscore card` for a registered version, rebuilt from its MLflow run and the CRM tables it was
-trained on (the card written at training is pipelines.card's)."""
+"""Job: `leadscore card` for a registered version. The card is rendered again from the data logged with it at
+training (card/data/ in its run: the same card, nothing scored again); for a version logged before training
+recorded that data, or against another `--previous` version, it is rebuilt from the run and the CRM tables the
+version was trained on (the card written at training is pipelines.card's)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pipelines.card import EVALUATION_DIR, log_card_to_run, registry_history, write_card
+from pipelines.card import (
+    CARD_DATA_DIR,
+    EVALUATION_DIR,
+    log_card_to_run,
+    registry_history,
+    write_card,
+    write_card_files,
+)
 from pipelines.io import InputError
 
 if TYPE_CHECKING:
+    from models.card import CardData
     from pipelines.settings import PipelineConfig
 
 
@@ -41,6 +52,37 @@ def previous_champion_version(model_name: str, version: str) -> str | None:
         if int(v.version) < int(version) and v.tags.get("gate.decision") == "promoted"
     ]
     return str(max(promoted)) if promoted else None
+
+
+def logged_card_data(run_id: str) -> CardData | None:
+    """The CardData logged with the run's card at training, or None when the run has none (logged before
+    training recorded it)."""
+    from mlflow.exceptions import MlflowException
+
+    from models.card.record import card_from_record
+    from pipelines.registry import download_run_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            folder = download_run_artifact(run_id, CARD_DATA_DIR, tmp)
+        except (MlflowException, OSError):
+            return None
+        files = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+    return card_from_record(files) if files else None
+
+
+def card_from_logged_data(model_uri: str, out_dir: Path, *, log: bool = True) -> tuple[Path, Path] | None:
+    """The card of a registered version rendered from the data logged with it at training: the same card as
+    then, nothing scored again. None when the version's run has no such data. With `log`, the card files are
+    attached to the run again under card/."""
+    version = _model_version(model_uri)
+    data = logged_card_data(version.run_id)
+    if data is None:
+        return None
+    paths = write_card_files(data, out_dir)
+    if log:
+        log_card_to_run(version.run_id, paths)
+    return paths
 
 
 def _read_logged_frames(run_id: str) -> dict[str, pd.DataFrame]:
@@ -77,6 +119,29 @@ def _aligned_test_scores(logged: pd.DataFrame, recomputed: pd.DataFrame) -> pd.D
     return by_deal.loc[keys.to_numpy()].reset_index(drop=True)
 
 
+def card_of_version(
+    model_uri: str,
+    out_dir: Path,
+    read_tables: Callable[[], dict[str, pd.DataFrame]] | None,
+    *,
+    previous_uri: str | None = None,
+    log: bool = True,
+) -> tuple[Path, Path]:
+    """`leadscore card`: from the data logged at training when there is some and no `previous_uri`, else
+    rebuilt from the run and the tables `read_tables` reads (InputError when it is None)."""
+    if previous_uri is None:
+        paths = card_from_logged_data(model_uri, out_dir, log=log)
+        if paths is not None:
+            return paths
+    if read_tables is None:
+        if previous_uri:
+            why = f"comparing it with {previous_uri} rebuilds its card"
+        else:
+            why = "its run has no card data (logged before training recorded it), so its card is rebuilt"
+        raise InputError(f"{model_uri}: {why} from the CRM tables it was trained on; give them with --input")
+    return card_from_registry(model_uri, read_tables(), out_dir, previous_uri=previous_uri, log=log)
+
+
 def card_from_registry(
     model_uri: str,
     tables: dict[str, pd.DataFrame],
@@ -85,7 +150,8 @@ def card_from_registry(
     previous_uri: str | None = None,
     log: bool = True,
 ) -> tuple[Path, Path]:
-    """The card of a registered version, rebuilt from its MLflow run and the CRM tables it was trained on.
+    """The card of a registered version, rebuilt from its MLflow run and the CRM tables it was trained on
+    (for versions logged before training recorded the card's data, or against another previous version).
 
     Headline metrics (the comparison with the points model, the champion at the time and the oracle) are the
     ones logged at training; the feature rows behind the drivers, examples and drift are rebuilt from

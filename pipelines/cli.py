@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +13,14 @@ import typer
 
 from pipelines import exit_codes
 from pipelines.console import console, frame_table
+
+# pandera imports pyspark.pandas whenever the spark extra is installed, and pyspark then warns about pandas 3
+# on every command; the warning is about pyspark's pandas API, which leadscore does not use.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+# MLflow's own INFO lines, pickling warning and download bars are not for a leadscore user: the summary says
+# what happened. Errors still show; MLFLOW_LOGGING_LEVEL=INFO shows everything again.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
@@ -82,10 +92,11 @@ app = typer.Typer(
 
 
 @contextmanager
-def expected_failures() -> Iterator[None]:
-    """Turn the errors a user can fix into a one-line message and the exit code that names them."""
+def expected_failures(job: str = "train") -> Iterator[None]:
+    """Turn the errors a user can fix into a one-line message and the exit code that names them (`job` names
+    what there is not enough data for)."""
     from features.contracts import ContractError
-    from models.gate import InsufficientDataError, NoSignalError
+    from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
     from pipelines.score import NothingToScore
@@ -101,8 +112,9 @@ def expected_failures() -> Iterator[None]:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
-        headline = "refused" if isinstance(error, NoSignalError) else "not enough data to train"
-        console.print(f"[red]{headline}:[/red] {error}")
+        headline = "refused" if isinstance(error, NoSignalError) else f"not enough data to {job}"
+        said = str(error).startswith("not enough")  # the message already says it
+        console.print(f"[red]{headline}:[/red] {error}" if not said else f"[red]{error}[/red]")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
     except DatabaseWriteError as error:
         console.print(f"[red]error:[/red] {error}")
@@ -574,10 +586,13 @@ def retrain(
     ] = None,
     trailing_quarters: Annotated[
         int | None,
-        typer.Option(help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."),
+        typer.Option(
+            min=1, help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."
+        ),
     ] = None,
     backtest_days: Annotated[
-        int | None, typer.Option(help="Backtest the champion on the leads as they were this many days ago.")
+        int | None,
+        typer.Option(min=1, help="Backtest the champion on the leads as they were this many days ago."),
     ] = None,
     force: ForceReason = None,
     truth: TruthFile = None,
@@ -598,21 +613,106 @@ def retrain(
 
       leadscore retrain --input data/crm --as-of 2026-07-01 --out reports/2026Q3 --trailing-quarters 6
     """
-    from pipelines.retrain import retrain_command
+    from pipelines.io import read_frame
+    from pipelines.locations import read_input
+    from pipelines.retrain import run_retrain
+    from pipelines.settings import RetrainConfig
+    from pipelines.summary import print_retrain_summary
 
-    code = retrain_command(
-        input_dir,
-        as_of,
-        config=config,
-        set_=set_,
-        out=out,
-        force=force,
-        truth=truth,
-        trailing_quarters=trailing_quarters,
-        backtest_days=backtest_days,
-        card=card,
-    )
-    raise typer.Exit(code)
+    with expected_failures("retrain"):
+        when = _retrain_as_of(as_of)
+        cfg = _config(config, set_)
+        updates = {"trailing_quarters": trailing_quarters, "backtest_days": backtest_days}
+        rcfg = RetrainConfig.model_validate(
+            {**cfg.retrain.model_dump(), **{k: v for k, v in updates.items() if v is not None}}
+        )
+        tables = read_input(input_dir)
+        truth_frame = read_frame(truth) if truth else None
+        result = run_retrain(
+            tables, cfg, rcfg, when, truth_frame, force, out_dir=out, card=card, source=input_dir
+        )
+    print_retrain_summary(result, rcfg)
+    raise typer.Exit(gate_exit_code(result.decision) if result.decision else exit_codes.NOT_PROMOTED)
+
+
+def _retrain_as_of(value: str):
+    """Retrain's --as-of: a plain date or time; anything else is bad input (exit 3), as it always was."""
+    import pandas as pd
+
+    from pipelines.io import InputError
+
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError as error:
+        raise InputError(f"--as-of {value!r}: not a date; use e.g. 2026-07-01") from error
+    if pd.isna(ts) or ts.tzinfo is not None:
+        raise InputError(f"--as-of {value!r}: give a plain date or time (UTC, no time zone), e.g. 2026-07-01")
+    return ts
+
+
+@app.command()
+def queue(
+    scores: Annotated[
+        Path, typer.Option(help="A scores file published by `leadscore score` (.parquet or .csv).")
+    ],
+    reps: Annotated[int, typer.Option(help="Reps making calls.")],
+    per_rep: Annotated[int, typer.Option(help="Calls each rep makes a day.")],
+    output: Annotated[Path, typer.Option(help="The call list (.csv or .parquet), written atomically.")],
+    days: Annotated[int, typer.Option(help="Days the list covers.")] = 1,
+    senior_reps: Annotated[
+        int, typer.Option(help="Of the reps, how many are senior: they get grades A and B first.")
+    ] = 0,
+    exploration: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the calls drawn at random below the cut (default queue.exploration_share; 0: off)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the exploration draw (default queue.seed).")
+    ] = None,
+    config: ConfigFile = None,
+    set_: Overrides = None,
+) -> None:
+    """Today's call list from the latest scores: the reps' capacity filled best first, disqualified leads never
+    called, grades A and B routed to senior reps, and an exploration slice of leads drawn at random from below
+    the cut (flagged), so the next retrain learns what low scores are worth.
+
+    The summary compares the plan's expected wins with a plain score-ordered list and a random one.
+
+    Examples:
+
+      leadscore queue --scores scores/2026-10-01.parquet --reps 6 --per-rep 40 --output calls.csv
+
+      leadscore queue --scores scores.parquet --reps 8 --senior-reps 2 --per-rep 30 --days 5 --output week.csv
+
+      leadscore queue --scores scores.parquet --reps 4 --per-rep 25 --exploration 0 --output calls.csv
+    """
+    from models.queue import Capacity, QueueError
+    from pipelines.queue import calls_by_rep, expected_wins_table, plan_sentences, run_queue
+
+    with expected_failures():
+        cfg = _config(config, set_).queue
+    updates = {k: v for k, v in (("exploration_share", exploration), ("seed", seed)) if v is not None}
+    if updates:
+        from pydantic import ValidationError
+
+        try:
+            cfg = cfg.model_validate(cfg.model_dump() | updates)
+        except ValidationError as error:
+            raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
+    capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    with expected_failures():
+        try:
+            plan = run_queue(scores, capacity, cfg, output)
+        except QueueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(exit_codes.USAGE) from error
+    console.print(frame_table(calls_by_rep(plan), title="calls by rep and day", float_format="{:.2f}"))
+    console.print(frame_table(expected_wins_table(plan), title="expected wins", float_format="{:.2f}"))
+    for line in plan_sentences(plan, cfg):
+        console.print(line)
+    console.print(f"wrote {output}")
 
 
 @app.command()
@@ -640,8 +740,13 @@ def history(
 @app.command()
 def card(
     input_dir: Annotated[
-        str, typer.Option("--input", help=INPUT_HELP + " The tables the version was trained on.")
-    ],
+        str | None,
+        typer.Option(
+            "--input",
+            help=INPUT_HELP + " The tables the version was trained on: needed only with --previous, or for a "
+            "version logged before training recorded its card's data.",
+        ),
+    ] = None,
     model: Annotated[
         str, typer.Option(help="Registered version: models:/<name>@<alias> or models:/<name>/<version>.")
     ] = "models:/leadscore@champion",
@@ -661,15 +766,25 @@ def card(
     query: InputQueries = None,
 ) -> None:
     """Write the model card of a registered version for sales leadership: a self-contained HTML page (charts
-    embedded) and its Markdown twin. Training writes one automatically and logs it to the run.
+    embedded) and its Markdown twin. Training writes one automatically and logs it to the run with the data it
+    shows; this renders the same card again from that data, without scoring anything. With --previous (or
+    for a version logged before its card's data was), the card is rebuilt from the --input tables.
 
-    Example: leadscore card --model models:/leadscore@champion --input data/crm --out model-card
+    Examples:
+
+      leadscore card --model models:/leadscore@champion --out model-card
+
+      leadscore card --model models:/leadscore/4 --previous models:/leadscore/2 --input data/crm
     """
-    from pipelines.card_rebuild import card_from_registry
+    from pipelines.card_rebuild import card_of_version
+
+    def read_tables():
+        return _read_input(input_dir, input_table, query)
 
     with expected_failures():
-        tables = _read_input(input_dir, input_table, query)
-        html_path, md_path = card_from_registry(model, tables, out, previous_uri=previous, log=log)
+        html_path, md_path = card_of_version(
+            model, out, read_tables if input_dir else None, previous_uri=previous, log=log
+        )
     console.print(f"wrote {html_path} and {md_path}")
 
 

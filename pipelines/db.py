@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.vocab import TABLES
+from models.score_table import RANKING, SCORE_DTYPES
 from pipelines.io import DATETIME_COLUMNS, InputError, normalise_columns
 
 DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
@@ -377,9 +378,10 @@ def read_scores_from_db(
             raise DatabaseError(f"{display_url(url)}: table {str(ref)!r} not found")
         columns = db.columns(ref)
         where, params = _run_filter(db, as_of, model_version)
-        order: list[str] = [_quote(c) for c in ("as_of", "model_version") if c in columns]
-        order += ['"rank_score" DESC'] if "rank_score" in columns else []
-        order += [_quote(c) for c in ("lead_id", "row") if c in columns]
+        order: list[str] = [_quote(c) for c in RUN_KEY if c in columns]
+        # best first within a run, as models.score_table.rank orders a frame
+        order += [f"{_quote(c)}{'' if up else ' DESC'}" for c, up in RANKING if c in columns]
+        order += [_quote("row")] if "row" in columns else []
         order_by = f" ORDER BY {', '.join(order)}" if order else ""
         return normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
 
@@ -449,7 +451,9 @@ def write_scores_to_db(
     run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
     with _writing(url, str(ref)) as db:
         db.lock(ref)
-        replaced = _replace_run(db, ref, run_scores, as_of, model_version, unique=("lead_id",))
+        replaced = _replace_run(
+            db, ref, run_scores, as_of, model_version, unique=("lead_id",), types=SCORE_SQL_TYPES
+        )
         quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, model_version)
     return ScoresWritten(
         table=str(ref),
@@ -495,15 +499,21 @@ def _replace_run(
     as_of: pd.Timestamp,
     model_version: str,
     unique: tuple[str, ...] | None = None,
+    types: dict[str, str] | None = None,
 ) -> int:
-    """Create or widen the table, delete the run's earlier rows, insert the new ones; rows replaced."""
+    """Create or widen the table, delete the run's earlier rows, insert the new ones; rows replaced.
+
+    `types` names the SQL type of known columns (the score table's); others are typed from the frame.
+    """
+    types = types or {}
     if not db.has_table(ref):
-        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
+        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame, types)})")
         db.index(ref, (*RUN_KEY, *(unique or ())), unique=unique is not None)
     else:  # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
         existing = set(db.columns(ref))
         for column in (c for c in frame.columns if c not in existing):
-            db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {sql_type(frame[column])}")
+            kind = types.get(column) or sql_type(frame[column])
+            db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
     where, params = _run_filter(db, as_of, model_version)
     replaced = db.execute(f"DELETE FROM {ref.sql}{where}", params)
     _insert(db, ref, frame)
@@ -529,8 +539,14 @@ def sql_type(values: pd.Series) -> str:
     return "TEXT"
 
 
-def _column_definitions(frame: pd.DataFrame) -> str:
-    return ", ".join(f"{_quote(c)} {sql_type(frame[c])}" for c in frame.columns)
+# The SQL type of each score table column, from its published dtype (models/score_table.py).
+SCORE_SQL_TYPES = {name: sql_type(pd.Series(dtype=dtype)) for name, dtype in SCORE_DTYPES.items()}
+
+
+def _column_definitions(frame: pd.DataFrame, types: dict[str, str] | None = None) -> str:
+    """Column names and SQL types: from `types` where it names the column, else from the frame's dtype."""
+    types = types or {}
+    return ", ".join(f"{_quote(c)} {types.get(c) or sql_type(frame[c])}" for c in frame.columns)
 
 
 def prepare_for_write(frame: pd.DataFrame) -> pd.DataFrame:

@@ -178,7 +178,7 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     try:
         return rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
-        from models.gate import InsufficientDataError
+        from models.minimum_data import InsufficientDataError
 
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
 

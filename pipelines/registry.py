@@ -8,10 +8,14 @@ record, moves the aliases and writes the audit tags.
 from __future__ import annotations
 
 import json
+import posixpath
+import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from pipelines.io import InputError
 from pipelines.settings import PipelineConfig, tracking_uri
@@ -239,6 +243,28 @@ def attach_to_run(run_id: str, files: Iterable[Path], artifact_path: str) -> Non
     client = _client()
     for path in files:
         client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def attach_texts(run_id: str, texts: Mapping[str, str]) -> None:
+    """Log texts as files of an existing run, each under its artifact path (e.g. "drift/drift.csv")."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for artifact, text in texts.items():
+            folder, name = posixpath.split(artifact)
+            path = Path(tmp) / artifact
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            attach_to_run(run_id, [path], folder)
+
+
+def run_frame(run_id: str, path: str) -> pd.DataFrame | None:
+    """A CSV artifact of a run as a frame, or None when the run has none at `path`."""
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return pd.read_csv(download_run_artifact(run_id, path, tmp))
+        except (MlflowException, OSError):
+            return None
 
 
 def record_findings(

@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from features.dates import DateFormats
-from models.scorer import SCORE_COLUMNS, Scorer
+from models.score_table import (
+    CREATED_LATER,
+    DEAL_CLOSED,
+    LeadCounts,
+    empty_scores,
+    rank,
+    validated,
+    with_score_dtypes,
+)
+from models.scorer import Scorer
 from pipelines.io import (
     InputError,
     file_digest,
@@ -36,28 +45,29 @@ from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantine
 class ScoreResult:
     scores: pd.DataFrame
     quarantine: pd.DataFrame
-    accounting: pd.DataFrame  # leads read, scored, quarantined, not scored (deal closed, not created yet)
+    leads: LeadCounts  # leads read, scored, quarantined, not scored (deal closed, not created yet)
     grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
     rows_read: dict[str, int] = field(default_factory=dict)  # rows read per table
+
+    @property
+    def accounting(self) -> pd.DataFrame:
+        """The lead counts as a status / leads table (the console's)."""
+        return self.leads.frame()
 
     def grade_summary(self) -> pd.DataFrame:
         return grade_counts(self.grades if self.grades is not None else self.scores)
 
     @property
     def quarantined_share(self) -> float:
-        row = self.accounting.set_index("status")["leads"]
-        later = int(row.get(NOT_CREATED, 0))
-        return quarantined_lead_share(int(row.get("quarantined", 0)), int(row.get("read", 0)), later)
+        later = self.leads.not_scored.get(CREATED_LATER, 0)
+        return quarantined_lead_share(self.leads.quarantined, self.leads.read, later)
 
     def table_shares(self) -> dict[str, float]:
         """Per table, the share of rows quarantined for a rule of their own (see own_quarantine_shares)."""
         return own_quarantine_shares(self.quarantine, self.rows_read)
 
     def count(self, status: str) -> int:
-        return int(self.accounting.set_index("status")["leads"].get(status, 0))
-
-
-NOT_CREATED = "not scored: created after as_of"
+        return self.leads.count(status)
 
 
 class NothingToScore(InputError):
@@ -66,12 +76,6 @@ class NothingToScore(InputError):
     def __init__(self, message: str, result: ScoreResult):
         super().__init__(message)
         self.result = result
-
-
-def rank(scores: pd.DataFrame) -> pd.DataFrame:
-    """Best first: every qualified lead above every disqualified one, then by score; ties by lead_id."""
-    ordered = scores.sort_values(["rank_score", "lead_id"], ascending=[False, True], kind="stable")
-    return ordered.reset_index(drop=True)
 
 
 def run_score(
@@ -98,29 +102,29 @@ def run_score(
     rows = source.scoring_rows(as_of, date_formats)
     validation, to_score, closed = rows.validation, rows.to_score, rows.closed
     if len(to_score) == 0:  # nothing to score: the model is not called (check_scoreable says why)
-        scored = pd.DataFrame(columns=list(SCORE_COLUMNS))
+        scored = empty_scores()
     else:
         scored = source.score(scorer, rows, as_of, chunk_size, reasons, engine, model_uri)
-    scores = rank(scored)
+    scores = validated(with_score_dtypes(rank(scored)))
     quarantine = validation.quarantine
-    read = validation.read["leads"]
-    lead_quarantined = quarantine.loc[quarantine["table"] == "leads", "row"].nunique()
-    later = validation.not_created.get("leads", 0)
-    accounting = pd.DataFrame(
-        {
-            "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
-            "leads": [read, len(scores), lead_quarantined, len(closed), later],
-        }
+    leads = LeadCounts(
+        read=validation.read["leads"],
+        scored=len(scores),
+        quarantined=lead_quarantine_rows(quarantine),
+        not_scored={DEAL_CLOSED: len(closed), CREATED_LATER: validation.not_created.get("leads", 0)},
     )
-    if read != len(scores) + lead_quarantined + len(closed) + later:
-        raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
-    result = ScoreResult(scores, quarantine, accounting, rows_read=dict(validation.read))
+    result = ScoreResult(scores, quarantine, leads, rows_read=dict(validation.read))
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(source.tables)
         manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
         write_scores_file(scores, quarantine, output, manifest)
     return result
+
+
+def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:
+    """How many lead rows a quarantine holds (a row failing several checks counts once)."""
+    return int(quarantine.loc[quarantine["table"] == "leads", "row"].nunique())
 
 
 def tables_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
@@ -144,11 +148,7 @@ def run_manifest(
     result: ScoreResult, as_of: pd.Timestamp, model_name: str, model_version: str, input_fingerprint: str
 ) -> dict:
     """What a run was: counts, as-of, model, input fingerprint, time; `publish_run` adds the files."""
-    not_scored = {
-        status.removeprefix("not scored: "): int(leads)
-        for status, leads in result.accounting.itertuples(index=False)
-        if str(status).startswith("not scored")
-    }
+    not_scored = {reason: int(leads) for reason, leads in result.leads.not_scored.items()}
     return {
         "as_of": pd.Timestamp(as_of).isoformat(),
         "model_name": str(model_name),
@@ -266,13 +266,9 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
         return f"{leads} has no rows (a header at most); export the leads again"
     if quarantined == read:
         return f"all {read:,} leads were quarantined: {main_causes(result.quarantine)}"
-    not_scored = ", ".join(
-        f"{status.removeprefix('not scored: ')}: {leads:,}"
-        for status, leads in result.accounting.itertuples(index=False)
-        if str(status).startswith("not scored") and leads
-    )
+    not_scored = result.leads.not_scored_text()
     causes = f" ({main_causes(result.quarantine)})" if quarantined else ""
-    later = " (is --as-of before the data?)" if result.count(NOT_CREATED) else ""
+    later = " (is --as-of before the data?)" if result.leads.not_scored.get(CREATED_LATER) else ""
     return (
         f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored "
         f"({not_scored}){later}"

@@ -15,6 +15,7 @@ from features.dates import DateFormats
 from features.flat import ExportSpec
 from models.backtest import BacktestConfig
 from models.config import ModelConfig
+from models.queue import QueueConfig
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 DEFAULT_CONFIG = DEFAULTS_DIR / "leadscore.yaml"
@@ -124,6 +125,7 @@ class PipelineConfig(BaseModel):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
     evaluate: BacktestConfig = Field(default_factory=BacktestConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
 

@@ -8,15 +8,20 @@ import sys
 import pandas as pd
 
 from models.lead_input import tables_to_lead_rows
+from models.score_table import SCORE_KINDS, with_score_dtypes
 from pipelines.settings import tracking_uri
 
-# The artifact's output, as Spark sees it (one struct per lead).
-RESULT_SCHEMA = (
-    "lead_id string, as_of string, score double, grade string, rank_score double, fit_tier string, "
-    "intent_band string, disqualified boolean, disqualify_reasons string, disqualify_detail string, "
-    "reasons string, reasons_positive string, reasons_negative string, fit_contribution double, "
-    "intent_contribution double, model_name string, model_version string"
-)
+# Spark's type for each kind of score column. The artifact writes times as ISO 8601 text (JSON and Spark
+# carry no pandas timestamps), so a time crosses as a string; score_tables_with_spark reads it back.
+SPARK_TYPES = {"text": "string", "time": "string", "number": "double", "flag": "boolean"}
+
+
+def result_schema() -> str:
+    """The artifact's output as Spark sees it (one struct per lead): a DDL string from the score table."""
+    return ", ".join(f"{name} {SPARK_TYPES[kind]}" for name, kind in SCORE_KINDS.items())
+
+
+RESULT_SCHEMA = result_schema()
 
 
 def local_spark_session(app_name: str = "leadscore"):
@@ -67,5 +72,4 @@ def score_tables_with_spark(
     rows = tables_to_lead_rows({**tables, "leads": leads})
     spark = local_spark_session()
     scored = score_rows_with_spark(spark, model_uri, rows, as_of, reasons).toPandas()
-    scored["as_of"] = pd.to_datetime(scored["as_of"])
-    return scored
+    return with_score_dtypes(scored)

@@ -28,6 +28,7 @@ from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table
 from features.dates import DateFormats
 from features.fit import normalised_emails
 from features.vocab import LEAD_COLUMNS, TABLES
+from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
 from models.scorer import Scorer
 from pipelines.console import progress
 from pipelines.io import (
@@ -42,10 +43,10 @@ from pipelines.io import (
     writing,
 )
 from pipelines.score import (
-    NOT_CREATED,
     ScoreResult,
     check_scoreable,
     files_fingerprint,
+    lead_quarantine_rows,
     open_leads,
     publish_run,
     run_manifest,
@@ -274,11 +275,11 @@ def run_score_streaming(
             valid = check.valid
             to_score, closed = open_leads(valid["leads"], valid.get("deals"))
             scores = (
-                scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons)
+                with_score_dtypes(scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons))
                 if len(to_score)
                 else None
             )
-            counts["quarantined"] += part_quarantine.loc[part_quarantine["table"] == "leads", "row"].nunique()
+            counts["quarantined"] += lead_quarantine_rows(part_quarantine)
             counts["closed"] += len(closed)
             counts["later"] += check.not_created.get("leads", 0)
             if scores is not None:
@@ -291,20 +292,17 @@ def run_score_streaming(
             if any(len(q) for q in quarantine_parts)
             else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
         )
-        read = parts.read.get("leads", 0)
-        accounting = pd.DataFrame(
-            {
-                "status": ["read", "scored", "quarantined", "not scored: deal already closed", NOT_CREATED],
-                "leads": [read, counts["scored"], counts["quarantined"], counts["closed"], counts["later"]],
-            }
+        leads = LeadCounts(
+            read=parts.read.get("leads", 0),
+            scored=counts["scored"],
+            quarantined=counts["quarantined"],
+            not_scored={DEAL_CLOSED: counts["closed"], CREATED_LATER: counts["later"]},
         )
-        if read != sum(counts.values()):
-            raise AssertionError(f"lead rows not accounted for:\n{accounting.to_string(index=False)}")
         summary = pd.concat(ranks, ignore_index=True) if ranks else None
         result = ScoreResult(
             scores=pd.DataFrame(),
             quarantine=quarantine,
-            accounting=accounting,
+            leads=leads,
             grades=summary,
             rows_read={**parts.read, "accounts": accounts_check.read["accounts"]},
         )
@@ -327,10 +325,8 @@ def run_score_streaming(
 
 
 def _write_ranked(work: Path, ranks: list[pd.DataFrame], target: Path, fmt: str) -> None:
-    """Write all parts' scores best first (qualified above disqualified, then score, then lead_id)."""
-    order = pd.concat(ranks, ignore_index=True).sort_values(
-        ["rank_score", "lead_id"], ascending=[False, True], kind="stable"
-    )
+    """Write all parts' scores best first (models.score_table.rank), each slice checked against the table."""
+    order = rank(pd.concat(ranks, ignore_index=True))
     order["position"] = np.arange(len(order))
     # Write in slices of the global order; each slice reads only the parts it needs.
     slice_rows = 200_000
@@ -343,6 +339,7 @@ def _write_ranked(work: Path, ranks: list[pd.DataFrame], target: Path, fmt: str)
             scores = pd.read_parquet(work / f"scores-{part:04d}.parquet")
             frames.append(scores.merge(wanted[["lead_id", "position"]], on="lead_id"))
         block = pd.concat(frames).sort_values("position").drop(columns="position")
+        validated(block)
         if fmt == "parquet":
             table = pa.Table.from_pandas(block, preserve_index=False)
             writer = writer or pq.ParquetWriter(target, table.schema)

@@ -8,6 +8,8 @@ from pipelines.console import console, frame_table
 
 if TYPE_CHECKING:
     from models.promotion import GateDecision
+    from pipelines.retrain import RetrainResult
+    from pipelines.settings import RetrainConfig
     from pipelines.train import TrainResult
 
 
@@ -43,3 +45,43 @@ def print_gate_decision(version: str | None, decision: GateDecision) -> None:
     console.print(f"[{colour}]model version {version}: {decision.verdict}[/{colour}]")
     for reason in decision.reasons:
         console.print(f"  - {reason}")
+
+
+def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:
+    """The windows, challenger against champion, drift, the backtest, the gate's decision and what was written."""
+    from models.formatting import iso_day
+    from pipelines.retrain_report import COMPARISON_COLUMNS, backtest_sentence, drift_sentences
+
+    w = result.windows
+    console.print(
+        f"[bold]Retrain as of {iso_day(w.as_of)}[/bold]: version {result.version}, trained "
+        f"{iso_day(w.train_start)} to {iso_day(w.valid_start)}, evaluated on {w.evaluation_quarter}"
+        + (
+            f" against champion version {result.champion_version}"
+            if result.champion_version
+            else " (no champion yet)"
+        )
+    )
+    console.print(
+        frame_table(result.comparison()[list(COMPARISON_COLUMNS)], title=f"On {w.evaluation_quarter}")
+    )
+    if result.drift is not None:
+        top = result.drift.table.head(12)[
+            ["feature", "psi", "status", "reference_summary", "current_summary"]
+        ]
+        console.print(frame_table(top, title="Drift (PSI), champion's training window -> evaluation quarter"))
+        gaps = result.drift.segments.head(8)
+        console.print(frame_table(gaps, title="The champion's errors by segment on the evaluation quarter"))
+        for sentence in drift_sentences(result.drift, rcfg)[1:]:
+            console.print(sentence)
+    if result.backtest is not None:
+        console.print(
+            frame_table(result.backtest.table, title="Backtest: the champion's grades, then and now")
+        )
+        console.print(backtest_sentence(result.backtest))
+    if result.decision is not None:
+        print_gate_decision(result.version, result.decision)
+    for path in result.paths:
+        console.print(f"wrote {path}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -1,7 +1,7 @@
 """Job: train the conversion model on closed deals, compare it, log it to MLflow, register it, gate it.
 
 Reads top to bottom as the architecture: source (CRM tables or a flat export, pipelines/sources.py) ->
-contract -> features -> ICP guardrail -> split -> minimum-data gate -> LightGBM + calibration -> baselines ->
+contract -> features -> ICP guardrail -> split -> minimum-data check -> LightGBM + calibration -> baselines ->
 evaluation -> scorer -> MLflow run -> registry -> promotion gate.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
-from models.gate import check_minimum_data
+from models.minimum_data import check_minimum_data
 from models.promotion import GateDecision
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at

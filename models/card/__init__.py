@@ -9,10 +9,10 @@ it leaves the charts out and names each one (with its description) so that it st
 from __future__ import annotations
 
 from models.card.data import AnyScorer, CardData, CardSettings, build_card_data
-from models.card.formatting import DASH, NBSP
 from models.card.render import render_card
 from models.card.sections import SECTION_IDS, drift_sentences
 from models.card.words import contender_label, summary_sentences
+from models.formatting import DASH, NBSP
 
 __all__ = [
     "AnyScorer",

@@ -12,12 +12,12 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from features.icp import excluded_counts_frame
-from models.card.formatting import NBSP, _day, _has_date, _pct
 from models.compare import SEGMENT_COLUMNS, Evaluation
 from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
 from models.explain import concept_contributions, concept_of
+from models.formatting import NBSP, day_text, has_date, pct_text
 from models.scorer import Scorer
 from models.splits import Split
 
@@ -360,8 +360,12 @@ def change_log(
     train = windows.set_index("window").loc["training"]
     name = f"Version {version}" if version else "This model (not registered)"
     lines = [
-        f"{name}, trained {_day(trained_at)} on {int(train['deals']):,} {unit}"
-        + (f" created {_day(train['start'])} to {_day(train['end'])}." if _has_date(train["start"]) else ".")
+        f"{name}, trained {day_text(trained_at)} on {int(train['deals']):,} {unit}"
+        + (
+            f" created {day_text(train['start'])} to {day_text(train['end'])}."
+            if has_date(train["start"])
+            else "."
+        )
     ]
     model = scorer.model
     if previous is None:
@@ -387,10 +391,10 @@ def change_log(
         new_window = (model.split_summary.get("train_start"), model.split_summary.get("valid_start"))
         if all(old_window) and all(new_window):
             lines.append(
-                f"Training window unchanged: {_day(new_window[0])} to {_day(new_window[1])}."
+                f"Training window unchanged: {day_text(new_window[0])} to {day_text(new_window[1])}."
                 if old_window == new_window
-                else f"Training window moved: {_day(old_window[0])} to {_day(old_window[1])} before, "
-                f"{_day(new_window[0])} to {_day(new_window[1])} now."
+                else f"Training window moved: {day_text(old_window[0])} to {day_text(old_window[1])} before, "
+                f"{day_text(new_window[0])} to {day_text(new_window[1])} now."
             )
         if previous.icp is not None and scorer.icp is not None:  # both apply an ICP guardrail
             lines.append(
@@ -400,8 +404,8 @@ def change_log(
         a_now, a_old = model.grade_thresholds.get("A"), old.grade_thresholds.get("A")
         if a_now is not None and a_old is not None:
             lines.append(
-                f"Grade A starts at a score of {_pct(a_now)}"
-                + (" as before." if _pct(a_now) == _pct(a_old) else f" (was {_pct(a_old)}).")
+                f"Grade A starts at a score of {pct_text(a_now)}"
+                + (" as before." if pct_text(a_now) == pct_text(a_old) else f" (was {pct_text(a_old)}).")
             )
         rows = comparison.set_index("model")
         if "champion" in rows.index:
@@ -509,11 +513,11 @@ def limitations(
             "lead behaviour, campaigns and markets change; a model trained on last year's leads slowly loses "
             "touch."
         )
-    items.append(("Drift", drift_text + f" The next scheduled retrain is {_day(next_retrain)}."))
+    items.append(("Drift", drift_text + f" The next scheduled retrain is {day_text(next_retrain)}."))
     off = reliability[(reliability["gap"].abs() >= 0.10) & (reliability["n"] >= 20)]
     if len(off):
         bands = ", ".join(
-            f"{_pct(lo)}{NBSP}to{NBSP}{_pct(hi)} (won {_pct(rate)})"
+            f"{pct_text(lo)}{NBSP}to{NBSP}{pct_text(hi)} (won {pct_text(rate)})"
             for lo, hi, rate in off[["p_low", "p_high", "observed_rate"]].itertuples(index=False)
         )
         items.append(

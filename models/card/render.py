@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from models.card.data import CardData, ExampleLead
-from models.card.formatting import NBSP, _day, _pct
 from models.card.sections import (
     Bullets,
     Chart,
@@ -21,7 +20,8 @@ from models.card.sections import (
     Tiles,
     card_sections,
 )
-from models.card.words import _version_name
+from models.card.words import version_name
+from models.formatting import NBSP, day_text, pct_text
 
 CSS = """
 * { box-sizing: border-box; }
@@ -123,7 +123,7 @@ def _html_example(lead: ExampleLead) -> str:
     )
     return (
         f'<div class="example"><h4>{html.escape(lead.label)}</h4>'
-        f'<div><span class="score">{_pct(lead.score)}</span> grade {html.escape(lead.grade)}, fit tier '
+        f'<div><span class="score">{pct_text(lead.score)}</span> grade {html.escape(lead.grade)}, fit tier '
         f"{html.escape(lead.fit_tier)}, {html.escape(lead.intent_band)} intent</div>"
         f'<div class="facts">{html.escape(lead.lead_id)} \u00b7 {html.escape(lead.facts)}</div>'
         f"<ul>{plus}{minus}</ul><div>This deal {outcome}.</div></div>"
@@ -165,14 +165,14 @@ _HTML_BLOCK: dict[type, Callable[[Any], str]] = {
 
 
 def _title(data: CardData) -> str:
-    return f"Model card: {data.model_name} {_version_name(data)}"
+    return f"Model card: {data.model_name} {version_name(data)}"
 
 
 def _meta(data: CardData) -> str:
     run = f" \u00b7 MLflow run {data.run_id}" if data.run_id else ""
     return (
-        f"Lead scoring model \u00b7 trained {_day(data.trained_at)} \u00b7 next retrain "
-        f"{_day(data.next_retrain)}{run}"
+        f"Lead scoring model \u00b7 trained {day_text(data.trained_at)} \u00b7 next retrain "
+        f"{day_text(data.next_retrain)}{run}"
     )
 
 
@@ -225,7 +225,7 @@ def _md_table(table: Table) -> str:
 def _md_example(lead: ExampleLead) -> str:
     outcome = "went on to win" if lead.won else "was lost"
     lines = [
-        f"**{lead.label}**: {_pct(lead.score)}, grade {lead.grade}, fit tier {lead.fit_tier}, "
+        f"**{lead.label}**: {pct_text(lead.score)}, grade {lead.grade}, fit tier {lead.fit_tier}, "
         f"{lead.intent_band} intent ({lead.lead_id} \u00b7 {lead.facts}). This deal {outcome}.",
         "",
         *(f"- + {r}" for r in lead.reasons_positive),

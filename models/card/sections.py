@@ -21,9 +21,19 @@ from models.card.charts import (
     chart_roc_pr,
 )
 from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
-from models.card.formatting import DASH, _day, _has_date, _int, _interval, _num, _pct, _times, _top_key
 from models.card.words import contender_label, summary_sentences, summary_tiles
 from models.drift import psi_level
+from models.formatting import (
+    DASH,
+    count_text,
+    day_text,
+    has_date,
+    interval_text,
+    num_text,
+    pct_text,
+    times_text,
+    top_key,
+)
 
 SECTION_IDS = ("summary", "intended-use", "data", "performance", "drivers", "drift", "limitations")
 CONTENDER_ORDER = ("model", "champion", "points_model", "logistic_regression", "oracle")
@@ -107,8 +117,8 @@ def section_intended_use(data: CardData) -> Section:
             Para(
                 "The model ranks open leads by their chance of turning into a won deal, so reps call the "
                 "most promising ones first. Each lead gets a score (its estimated chance of winning), a "
-                f"grade (A = the top {_pct(shares['A'])}, B the next {_pct(shares['B'])}, C the next "
-                f"{_pct(shares['C'])}, D the rest) and the reasons behind it, in plain words."
+                f"grade (A = the top {pct_text(shares['A'])}, B the next {pct_text(shares['B'])}, C the next "
+                f"{pct_text(shares['C'])}, D the rest) and the reasons behind it, in plain words."
             ),
             Heading("Use it to"),
             Bullets(
@@ -150,7 +160,7 @@ def section_data(data: CardData) -> Section:
         and minimum["valid_lost"] >= minimum["min_valid"]
     )
     excluded_total = int(data.excluded.set_index("reason").loc["total", "excluded"])
-    dated = _has_date(data.windows["start"].iloc[0])
+    dated = has_date(data.windows["start"].iloc[0])
     if data.split_method == "out_of_time":
         how = (
             "Rows are split by date: the model learns from the oldest, is tuned on the next ones and is tested "
@@ -173,13 +183,13 @@ def section_data(data: CardData) -> Section:
 
     def window_words(name: str) -> str:
         row = windows.loc[name]
-        when = f" created {_day(row['start'])} to {_day(row['end'])}" if dated else ""
-        return f"{_int(row['deals'])} {unit}{when}"
+        when = f" created {day_text(row['start'])} to {day_text(row['end'])}" if dated else ""
+        return f"{count_text(row['deals'])} {unit}{when}"
 
     bullets = [
-        f"{data.n_deals:,} {unit} used, {_pct(data.base_rate)} of them won (the base rate).",
+        f"{data.n_deals:,} {unit} used, {pct_text(data.base_rate)} of them won (the base rate).",
         f"Training: {window_words('training')}; tuning (early stopping, calibration, grade cut-offs): "
-        f"{window_words('validation')}; test: {window_words('test')}, {_pct(windows.loc['test', 'win_rate'])} "
+        f"{window_words('validation')}; test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} "
         "won.",
     ]
     if data.guardrail:
@@ -201,13 +211,13 @@ def section_data(data: CardData) -> Section:
         "window": data.windows["window"].replace({"validation": "tuning (validation)"}),
     }
     if dated:
-        columns["created from"] = data.windows["start"].map(_day)
-        columns["to"] = data.windows["end"].map(_day)
+        columns["created from"] = data.windows["start"].map(day_text)
+        columns["to"] = data.windows["end"].map(day_text)
     columns.update(
         {
-            unit: data.windows["deals"].map(_int),
-            "won": data.windows["won"].map(_int),
-            "win rate": data.windows["win_rate"].map(_pct),
+            unit: data.windows["deals"].map(count_text),
+            "won": data.windows["won"].map(count_text),
+            "win rate": data.windows["win_rate"].map(pct_text),
         }
     )
     blocks: list[Any] = [
@@ -223,7 +233,7 @@ def section_data(data: CardData) -> Section:
                     REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
                 ],
                 "code": excluded["reason"],
-                "closed deals excluded": excluded["excluded"].map(_int),
+                "closed deals excluded": excluded["excluded"].map(count_text),
             }
         )
         blocks.append(
@@ -234,9 +244,9 @@ def section_data(data: CardData) -> Section:
         contract = pd.DataFrame(
             {
                 "table": counts["table"],
-                "rows read": counts["read"].map(_int),
-                "valid": counts["valid"].map(_int),
-                "quarantined (bad data)": counts["quarantined"].map(_int),
+                "rows read": counts["read"].map(count_text),
+                "valid": counts["valid"].map(count_text),
+                "quarantined (bad data)": counts["quarantined"].map(count_text),
             }
         )
         blocks.append(_table(contract, "Data contract: rows read, valid and quarantined"))
@@ -244,7 +254,7 @@ def section_data(data: CardData) -> Section:
 
 
 def _comparison_table(data: CardData) -> Table:
-    key = _top_key(data.settings.top_share)
+    key = top_key(data.settings.top_share)
     rows = []
     order = {name: i for i, name in enumerate(CONTENDER_ORDER)}
     records = sorted(data.comparison.to_dict("records"), key=lambda r: order.get(r["model"], len(order)))
@@ -252,14 +262,14 @@ def _comparison_table(data: CardData) -> Table:
         rows.append(
             [
                 contender_label(row["model"], data),
-                _interval(row["roc_auc"], row.get("roc_auc_low"), row.get("roc_auc_high")),
-                _interval(row["pr_auc"], row.get("pr_auc_low"), row.get("pr_auc_high")),
-                _num(row["brier"]),
-                _num(row["ece"]),
-                _pct(row["capture_top10"]),
-                _pct(row[f"capture_{key}"]),
-                _pct(row["capture_top30"]),
-                _times(row[f"lift_{key}"]),
+                interval_text(row["roc_auc"], row.get("roc_auc_low"), row.get("roc_auc_high")),
+                interval_text(row["pr_auc"], row.get("pr_auc_low"), row.get("pr_auc_high")),
+                num_text(row["brier"]),
+                num_text(row["ece"]),
+                pct_text(row["capture_top10"]),
+                pct_text(row[f"capture_{key}"]),
+                pct_text(row["capture_top30"]),
+                times_text(row[f"lift_{key}"]),
             ]
         )
     columns = [
@@ -269,9 +279,9 @@ def _comparison_table(data: CardData) -> Table:
         "Brier",
         "ECE",
         "wins in top 10 %",
-        f"wins in top {_pct(data.settings.top_share)}",
+        f"wins in top {pct_text(data.settings.top_share)}",
         "wins in top 30 %",
-        f"lift at {_pct(data.settings.top_share)}",
+        f"lift at {pct_text(data.settings.top_share)}",
     ]
     return Table(
         columns,
@@ -290,18 +300,18 @@ def _decile_table(data: CardData) -> Table:
     frame = pd.DataFrame(
         {
             "decile": gains["decile"].map(str),
-            "leads": gains["leads"].map(_int),
-            "won": gains["won"].map(_int),
-            "win rate": gains["win_rate"].map(_pct),
-            "share of wins so far": gains["cumulative_capture"].map(_pct),
-            "lift": gains["lift"].map(_times),
+            "leads": gains["leads"].map(count_text),
+            "won": gains["won"].map(count_text),
+            "win rate": gains["win_rate"].map(pct_text),
+            "share of wins so far": gains["cumulative_capture"].map(pct_text),
+            "lift": gains["lift"].map(times_text),
         }
     )
     if points is not None:
-        frame["points model: win rate"] = points["win_rate"].map(_pct)
-        frame["points model: wins so far"] = points["cumulative_capture"].map(_pct)
+        frame["points model: win rate"] = points["win_rate"].map(pct_text)
+        frame["points model: wins so far"] = points["cumulative_capture"].map(pct_text)
     if data.champion_gains is not None:
-        frame["previous champion: wins so far"] = data.champion_gains["cumulative_capture"].map(_pct)
+        frame["previous champion: wins so far"] = data.champion_gains["cumulative_capture"].map(pct_text)
     return _table(
         frame,
         "Decile table: test leads ranked by score, cut into ten equal slices (1 = best)",
@@ -314,18 +324,18 @@ def _grade_table(data: CardData) -> Table:
     frame = pd.DataFrame(
         {
             "grade": grades.index,
-            "designed share": [_pct(data.grade_shares.get(g)) for g in grades.index],
-            "share of test leads": grades["share_of_leads"].map(_pct),
-            "leads": grades["leads"].map(_int),
-            "won": grades["won"].map(_int),
-            "win rate": grades["win_rate"].map(_pct),
-            "share of all wins": grades["share_of_wins"].map(_pct),
+            "designed share": [pct_text(data.grade_shares.get(g)) for g in grades.index],
+            "share of test leads": grades["share_of_leads"].map(pct_text),
+            "leads": grades["leads"].map(count_text),
+            "won": grades["won"].map(count_text),
+            "win rate": grades["win_rate"].map(pct_text),
+            "share of all wins": grades["share_of_wins"].map(pct_text),
         }
     )
     if data.champion_by_grade is not None:
         old = data.champion_by_grade.set_index("group").reindex(grades.index)
-        frame["previous champion: win rate"] = old["win_rate"].map(_pct).to_numpy()
-        frame["previous champion: share"] = old["share_of_leads"].map(_pct).to_numpy()
+        frame["previous champion: win rate"] = old["win_rate"].map(pct_text).to_numpy()
+        frame["previous champion: share"] = old["share_of_leads"].map(pct_text).to_numpy()
     return _table(
         frame,
         "Conversion by grade (test window)",
@@ -338,10 +348,10 @@ def _tier_table(data: CardData) -> Table:
     tiers = data.by_tier.set_index("group").reindex(all_closed.index) if len(data.by_tier) else None
     frame = pd.DataFrame({"ICP fit tier": all_closed.index})
     if tiers is not None:
-        frame["test leads"] = tiers["leads"].map(_int).to_numpy()
-        frame["test win rate"] = tiers["win_rate"].map(_pct).to_numpy()
-    frame["all closed deals"] = all_closed["closed_deals"].map(_int).to_numpy()
-    frame["win rate, all closed deals"] = all_closed["win_rate"].map(_pct).to_numpy()
+        frame["test leads"] = tiers["leads"].map(count_text).to_numpy()
+        frame["test win rate"] = tiers["win_rate"].map(pct_text).to_numpy()
+    frame["all closed deals"] = all_closed["closed_deals"].map(count_text).to_numpy()
+    frame["win rate, all closed deals"] = all_closed["win_rate"].map(pct_text).to_numpy()
     return _table(
         frame,
         "Win rate by ICP fit tier",
@@ -357,17 +367,17 @@ def _segment_table(data: CardData) -> Table:
         {
             "segment": seg["segment"].map(lambda s: SEGMENT_NAMES.get(s, s)),
             "value": seg["value"].str.replace("_", " "),
-            "test leads": seg["n"].map(_int),
-            "won": seg["n_won"].map(_int),
-            "win rate": seg["win_rate"].map(_pct),
-            "mean score": seg["mean_predicted"].map(_pct),
-            "ROC AUC: this model": seg["auc_model"].map(_num),
+            "test leads": seg["n"].map(count_text),
+            "won": seg["n_won"].map(count_text),
+            "win rate": seg["win_rate"].map(pct_text),
+            "mean score": seg["mean_predicted"].map(pct_text),
+            "ROC AUC: this model": seg["auc_model"].map(num_text),
         }
     )
     if "auc_points_model" in seg.columns:
-        frame["ROC AUC: points model"] = seg["auc_points_model"].map(_num)
+        frame["ROC AUC: points model"] = seg["auc_points_model"].map(num_text)
     if has_champion:
-        frame["ROC AUC: previous champion"] = seg["auc_champion"].map(_num)
+        frame["ROC AUC: previous champion"] = seg["auc_champion"].map(num_text)
     return _table(
         frame,
         "Per segment (test window): is the model as good everywhere?",
@@ -388,18 +398,18 @@ def performance_sentences(data: CardData) -> list[str]:
     first_decile = data.gains.iloc[0]
     last_decile = data.gains.iloc[-1]
     out.append(
-        f"The best-scored tenth of leads won {_pct(first_decile['win_rate'])} of the time, the worst-scored "
-        f"tenth {_pct(last_decile['win_rate'])}; the average was {_pct(model['base_rate'])}."
+        f"The best-scored tenth of leads won {pct_text(first_decile['win_rate'])} of the time, the worst-scored "
+        f"tenth {pct_text(last_decile['win_rate'])}; the average was {pct_text(model['base_rate'])}."
     )
     worst = data.reliability.loc[data.reliability["gap"].abs().idxmax()] if len(data.reliability) else None
     calibration = (
         f"Scores are calibrated to within {model['ece'] * 100:.0f} percentage points on average (ECE "
-        f"{_num(model['ece'])}, Brier {_num(model['brier'])})"
+        f"{num_text(model['ece'])}, Brier {num_text(model['brier'])})"
     )
     if worst is not None:
         side = "above" if worst["gap"] > 0 else "below"
         calibration += (
-            f"; the largest gap is for scores of {_pct(worst['p_low'])} to {_pct(worst['p_high'])}, where the "
+            f"; the largest gap is for scores of {pct_text(worst['p_low'])} to {pct_text(worst['p_high'])}, where the "
             f"win rate was {abs(worst['gap']) * 100:.0f} percentage points {side} the score"
         )
     out.append(calibration + ".")
@@ -410,15 +420,15 @@ def performance_sentences(data: CardData) -> list[str]:
         highest = measured.loc[measured["auc_model"].idxmax()]
         out.append(
             f"Across the {len(measured)} segments large enough to measure, ROC AUC runs from "
-            f"{_num(lowest['auc_model'])} ({SEGMENT_NAMES.get(lowest['segment'], lowest['segment']).lower()} "
-            f"{lowest['value'].replace('_', ' ')}) to {_num(highest['auc_model'])} "
+            f"{num_text(lowest['auc_model'])} ({SEGMENT_NAMES.get(lowest['segment'], lowest['segment']).lower()} "
+            f"{lowest['value'].replace('_', ' ')}) to {num_text(highest['auc_model'])} "
             f"({SEGMENT_NAMES.get(highest['segment'], highest['segment']).lower()} "
             f"{highest['value'].replace('_', ' ')})."
         )
     if data.oracle_auc is not None:
         out.append(
             f"On this synthetic history the true probabilities themselves reach a ROC AUC of "
-            f"{_num(data.oracle_auc)}: no model can rank better than that."
+            f"{num_text(data.oracle_auc)}: no model can rank better than that."
         )
     return out
 
@@ -491,11 +501,11 @@ def drivers_sentences(data: CardData) -> list[str]:
     names = [str(c) for c in top["concept"]]
     return [
         f"What moves a score most: {', '.join(names[:-1])} and {names[-1]}; together "
-        f"{_pct(top['shap_share'].sum())} of the movement in scores."
+        f"{pct_text(top['shap_share'].sum())} of the movement in scores."
         if len(names) > 1
         else f"What moves a score most: {names[0] if names else DASH}.",
-        f"{_pct(intent_share)} of a score's movement comes from what the lead did (visits, demo requests, "
-        f"email engagement, recency) and {_pct(1 - intent_share)} from who the lead is (industry, size, role, "
+        f"{pct_text(intent_share)} of a score's movement comes from what the lead did (visits, demo requests, "
+        f"email engagement, recency) and {pct_text(1 - intent_share)} from who the lead is (industry, size, role, "
         "region, source).",
         "Related features are summed into one business concept (for example the pricing-page visits over 7, "
         "30 and 90 days), the same concepts the reasons next to each score speak of.",
@@ -508,10 +518,10 @@ def section_drivers(data: CardData) -> Section:
         {
             "concept": imp["concept"],
             "kind": np.where(imp["kind"] == "intent", "what they did", "who they are"),
-            "features": imp["n_features"].map(_int),
-            "share of score movement (SHAP)": imp["shap_share"].map(lambda v: _pct(v, 1)),
-            "mean |SHAP| (log-odds)": imp["mean_abs_shap"].map(_num),
-            "share of tree gain": imp["gain_share"].map(lambda v: _pct(v, 1)),
+            "features": imp["n_features"].map(count_text),
+            "share of score movement (SHAP)": imp["shap_share"].map(lambda v: pct_text(v, 1)),
+            "mean |SHAP| (log-odds)": imp["mean_abs_shap"].map(num_text),
+            "share of tree gain": imp["gain_share"].map(lambda v: pct_text(v, 1)),
         }
     )
     return Section(
@@ -557,7 +567,7 @@ def drift_sentences(data: CardData) -> list[str]:
             out.append(
                 f"Against {who} on the same test leads: score distribution PSI {data.score_psi_version:.3f} "
                 f"({psi_level(data.score_psi_version)}); "
-                f"{_pct(data.grade_change_share)} of the leads would get a different grade."
+                f"{pct_text(data.grade_change_share)} of the leads would get a different grade."
             )
         if data.version_drift is not None and len(data.version_drift):
             moved = data.version_drift[data.version_drift["psi"] >= 0.1]
@@ -583,11 +593,11 @@ def drift_sentences(data: CardData) -> list[str]:
             if len(moved)
             else f"no input shifted noticeably (every PSI below 0.1 across {len(drift)} inputs); "
         )
-        + f"the score distribution moved by PSI {_num(data.score_psi_window)} ({psi_level(data.score_psi_window)}) "
+        + f"the score distribution moved by PSI {num_text(data.score_psi_window)} ({psi_level(data.score_psi_window)}) "
         "from the tuning to the test window."
     )
     out.append(
-        f"Next scheduled retrain: {_day(data.next_retrain)} ({data.settings.retrain_every_days} days after "
+        f"Next scheduled retrain: {day_text(data.next_retrain)} ({data.settings.retrain_every_days} days after "
         "training)."
     )
     return out
@@ -599,7 +609,7 @@ def _drift_frame(table: pd.DataFrame, rows: int, reference: str, current: str) -
         {
             "input": top["feature"].map(feature_label),
             "concept": top["concept"],
-            "PSI": top["psi"].map(_num),
+            "PSI": top["psi"].map(num_text),
             "shift": top["level"],
             reference: top["reference_summary"],
             current: top["current_summary"],

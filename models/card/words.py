@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from models.card.data import CardData
-from models.card.formatting import NBSP, _finite, _num, _pct, _times, _top_key
+from models.formatting import NBSP, is_finite, num_text, pct_text, times_text, top_key
 
 
-def _version_name(data: CardData) -> str:
+def version_name(data: CardData) -> str:
     return f"v{data.model_version}" if data.model_version else "(not registered)"
 
 
@@ -40,14 +40,14 @@ def _capture_phrase(mine: float, theirs: float, who: str) -> str:
 def _auc_phrase(row: Mapping[str, float], other: float, who: str) -> str:
     auc = float(row["roc_auc"])
     low, high = float(row.get("roc_auc_low", np.nan)), float(row.get("roc_auc_high", np.nan))
-    if _finite(low) and low > other:
-        return f"clearly better than {who} ({_num(other)}: below this model's whole interval)"
-    if _finite(high) and high < other:
-        return f"clearly worse than {who} ({_num(other)})"
+    if is_finite(low) and low > other:
+        return f"clearly better than {who} ({num_text(other)}: below this model's whole interval)"
+    if is_finite(high) and high < other:
+        return f"clearly worse than {who} ({num_text(other)})"
     if abs(auc - other) < 0.005:
-        return f"level with {who} ({_num(other)})"
+        return f"level with {who} ({num_text(other)})"
     side = "ahead of" if auc > other else "behind"
-    return f"a little {side} {who} ({_num(other)}), within the margin of error"
+    return f"a little {side} {who} ({num_text(other)}), within the margin of error"
 
 
 def baseline_of(rows: pd.DataFrame) -> tuple[str, str] | None:
@@ -64,24 +64,25 @@ def summary_sentences(data: CardData) -> list[str]:
     rows = data.comparison.set_index("model")
     baseline = baseline_of(rows)
     model = rows.loc["model"]
-    share, key = data.settings.top_share, _top_key(data.settings.top_share)
+    share, key = data.settings.top_share, top_key(data.settings.top_share)
     capture, lift = model[f"capture_{key}"], model[f"lift_{key}"]
     out = [
-        f"Working the top {_pct(share)} of leads ranked by this model reaches {_pct(capture)} of the deals "
-        f"won, {_times(lift)} the average."
+        f"Working the top {pct_text(share)} of leads ranked by this model reaches {pct_text(capture)} of the deals "
+        f"won, {times_text(lift)} the average."
     ]
     if baseline is not None:
         name, words = baseline
         points = rows.loc[name]
         out.append(
-            f"{words[0].upper()}{words[1:]}'s top {_pct(share)} reaches {_pct(points[f'capture_{key}'])} of the "
-            f"won deals ({_times(points[f'lift_{key}'])}): this model finds "
+            f"{words[0].upper()}{words[1:]}'s top {pct_text(share)} reaches "
+            f"{pct_text(points[f'capture_{key}'])} of the won deals ({times_text(points[f'lift_{key}'])}): "
+            "this model finds "
             f"{_capture_phrase(capture, points[f'capture_{key}'], words)} for the same effort."
         )
     if "champion" in rows.index:
         champion = rows.loc["champion"]
         out.append(
-            f"The {contender_label('champion', data).lower()} reaches {_pct(champion[f'capture_{key}'])} on the "
+            f"The {contender_label('champion', data).lower()} reaches {pct_text(champion[f'capture_{key}'])} on the "
             f"same leads: this version finds "
             f"{_capture_phrase(capture, champion[f'capture_{key}'], 'the previous champion')}."
         )
@@ -95,12 +96,12 @@ def summary_sentences(data: CardData) -> list[str]:
     grades = data.by_grade.set_index("group")
     if {"A", "D"} <= set(grades.index):
         out.append(
-            f"Grade A leads ({_pct(grades.loc['A', 'share_of_leads'])} of leads) won "
-            f"{_pct(grades.loc['A', 'win_rate'])} of the time, grade D leads "
-            f"({_pct(grades.loc['D', 'share_of_leads'])} of leads) {_pct(grades.loc['D', 'win_rate'])}; "
-            f"on average {_pct(model['base_rate'])} of these leads won."
+            f"Grade A leads ({pct_text(grades.loc['A', 'share_of_leads'])} of leads) won "
+            f"{pct_text(grades.loc['A', 'win_rate'])} of the time, grade D leads "
+            f"({pct_text(grades.loc['D', 'share_of_leads'])} of leads) {pct_text(grades.loc['D', 'win_rate'])}; "
+            f"on average {pct_text(model['base_rate'])} of these leads won."
         )
-    auc_words = "Ranking quality over all leads (ROC AUC; 0.5 is a coin toss, 1 is perfect) is " + _num(
+    auc_words = "Ranking quality over all leads (ROC AUC; 0.5 is a coin toss, 1 is perfect) is " + num_text(
         model["roc_auc"]
     )
     if baseline is not None:
@@ -111,8 +112,8 @@ def summary_sentences(data: CardData) -> list[str]:
         )
     out.append(auc_words + ".")
     out.append(
-        f"A score is a probability: leads in the test window were given {_pct(model['mean_predicted'])} on "
-        f"average and {_pct(model['base_rate'])} won; per score band the typical gap is "
+        f"A score is a probability: leads in the test window were given {pct_text(model['mean_predicted'])} on "
+        f"average and {pct_text(model['base_rate'])} won; per score band the typical gap is "
         f"{model['ece'] * 100:.0f} percentage points."
     )
     if data.decision:
@@ -140,7 +141,7 @@ def gate_sentence(data: CardData) -> str:
 def summary_tiles(data: CardData) -> list[tuple[str, str]]:
     rows = data.comparison.set_index("model")
     model = rows.loc["model"]
-    key = _top_key(data.settings.top_share)
+    key = top_key(data.settings.top_share)
     grades = data.by_grade.set_index("group")
     baseline = baseline_of(rows)
     points = rows.loc[baseline[0]] if baseline is not None else None
@@ -148,24 +149,24 @@ def summary_tiles(data: CardData) -> list[tuple[str, str]]:
     who = short[baseline[0]] if baseline is not None else ""
     tiles = [
         (
-            _pct(model[f"capture_{key}"]),
-            f"of won deals in the top {_pct(data.settings.top_share)} of leads"
-            + (f" ({who} {_pct(points[f'capture_{key}'])})" if points is not None else ""),
+            pct_text(model[f"capture_{key}"]),
+            f"of won deals in the top {pct_text(data.settings.top_share)} of leads"
+            + (f" ({who} {pct_text(points[f'capture_{key}'])})" if points is not None else ""),
         ),
-        (_times(model[f"lift_{key}"]), "the average win rate in those leads"),
+        (times_text(model[f"lift_{key}"]), "the average win rate in those leads"),
     ]
     if "A" in grades.index:
         tiles.append(
             (
-                _pct(grades.loc["A", "win_rate"]),
-                f"win rate of grade A leads ({_pct(model['base_rate'])} overall)",
+                pct_text(grades.loc["A", "win_rate"]),
+                f"win rate of grade A leads ({pct_text(model['base_rate'])} overall)",
             )
         )
     tiles.append(
         (
-            _num(model["roc_auc"], 2),
+            num_text(model["roc_auc"], 2),
             "ranking quality, ROC AUC"
-            + (f" ({who} {_num(points['roc_auc'], 2)})" if points is not None else ""),
+            + (f" ({who} {num_text(points['roc_auc'], 2)})" if points is not None else ""),
         )
     )
     return tiles

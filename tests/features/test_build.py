@@ -12,6 +12,7 @@ from features.build import (
     training_snapshots,
 )
 from features.config import FeatureConfig, ICPConfig
+from features.intent import lookup_codes
 from features.vocab import ACTIVITY_TYPES
 
 T = pd.Timestamp("2024-06-01")
@@ -94,8 +95,8 @@ def _tables() -> dict[str, pd.DataFrame]:
     return {"accounts": accounts, "leads": leads, "activities": activities, "deals": deals}
 
 
-def _build(tables, snapshots):
-    return build_features(tables, snapshots, CONFIG, ICP)
+def _build(tables, snapshots) -> pd.DataFrame:
+    return build_features(tables, snapshots, CONFIG, ICP).to_frame()
 
 
 def _row(frame: pd.DataFrame, lead_id: str) -> pd.Series:
@@ -223,7 +224,7 @@ def test_inactive_after_config_days():
     row = _row(_build(tables, scoring_snapshots(tables["leads"], T)), "L3")  # last activity 70 days ago
     assert row["inactive_60d"]
     config = FeatureConfig(inactive_after_days=90)
-    row = _row(build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP), "L3")
+    row = _row(build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP).to_frame(), "L3")
     assert not row["inactive_60d"]
 
 
@@ -317,7 +318,7 @@ def test_feature_groups_leave_out_excluded_features():
 def test_config_windows_name_the_count_columns():
     tables = _tables()
     config = FeatureConfig(windows_days=(14,))
-    features = build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP)
+    features = build_features(tables, scoring_snapshots(tables["leads"], T), config, ICP).to_frame()
     assert "n_pricing_page_14d" in features.columns and "n_pricing_page_7d" not in features.columns
     assert _row(features, "L1")["n_activities_14d"] == 3
 
@@ -347,3 +348,57 @@ def test_activities_of_unknown_type_or_time_are_ignored():
     )
     tables["activities"] = pd.concat([tables["activities"], odd], ignore_index=True)
     pd.testing.assert_frame_equal(_build(tables, scoring_snapshots(tables["leads"], T)), expected)
+
+
+def test_a_missing_id_finds_a_missing_key_as_reindexing_does():
+    """A lead without an account id finds the account without one; a snapshot without a lead id, the lead
+    without one (rows the contract would quarantine, read the way pandas reindexes them)."""
+    tables = _tables()
+    tables["accounts"].loc[2, "account_id"] = None  # A3: software, 5000 employees
+    tables["leads"].loc[5, "account_id"] = None  # L6 (Intern)
+    tables["leads"].loc[3, ["lead_id", "account_id"]] = [None, "A1"]  # L4 (no title)
+    snapshots = pd.DataFrame({"lead_id": pd.array(["L6", None], dtype="str"), "snapshot_at": [T, T]})
+    features = _build(tables, snapshots)
+    assert features["employee_band"].tolist() == ["5000+", "50-199"]  # at A3 and A1 ("unknown" if not found)
+    assert features["seniority"].tolist() == ["intern", "unknown"]
+
+
+@pytest.mark.parametrize("filler", [0, 1_500])
+def test_duplicate_ties_go_to_the_smaller_lead_id_in_code_point_order(filler):
+    """Leads created at the same moment with one mailbox: the smallest lead id is the original ("L10" before
+    "L9", "Zoe" before "Élise"), among a few leads and among many."""
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L9", "L10", "Zoe", "Élise", "M1", *(f"F{i}" for i in range(filler))],
+            "account_id": "A1",
+            "email": [
+                "same@acme.com",
+                "Same@acme.com ",
+                "z@acme.com",
+                "z+x@acme.com",
+                None,
+                *(f"f{i}@acme.com" for i in range(filler)),
+            ],
+            "job_title": None,
+            "lead_source": None,
+            "created_at": pd.Timestamp("2024-01-01"),
+        }
+    )
+    tables = {**_tables(), "leads": leads}
+    snapshots = pd.DataFrame({"lead_id": ["L9", "L10", "Zoe", "Élise", "M1"], "snapshot_at": [T] * 5})
+    assert _build(tables, snapshots)["is_duplicate"].tolist() == [True, False, False, True, False]
+
+
+def test_lookup_codes_number_the_universe_in_order_of_first_appearance():
+    """A missing value of the universe takes a position; a missing or absent value gets -1; the same for a
+    few values and for many."""
+    universe = np.array(["b", None, "a", "b"], dtype=object)
+    values = np.array(["a", "b", None, "c", "b"], dtype=object)
+    assert lookup_codes(values, universe).tolist() == [2, 0, -1, -1, 0]
+    many = np.concatenate([values, np.array(["z"] * 1_000, dtype=object)])
+    assert lookup_codes(many, universe)[: len(values)].tolist() == [2, 0, -1, -1, 0]
+    assert lookup_codes(values, np.array([None, None], dtype=object)).tolist() == [-1] * 5
+    assert lookup_codes(values[:0], universe).dtype == np.int64
+    numbers = np.array([3.0, np.nan, 1.0])
+    assert lookup_codes(numbers, np.array([1.0, 3.0])).tolist() == [1, -1, 0]
+    assert lookup_codes(np.repeat(numbers, 200), np.array([1.0, 3.0]))[::200].tolist() == [1, -1, 0]

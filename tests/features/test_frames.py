@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from features.frames import TEXT, frame_of
+from features.frames import TEXT, Table, as_table, frame_of
 
 
 def test_text_columns_become_str_columns_and_the_rest_is_untouched():
@@ -39,3 +39,33 @@ def test_large_frames_convert_each_text_column_on_its_own():
     frame = frame_of(columns)
     assert frame["a"].dtype == frame["b"].dtype == TEXT
     assert set(frame["a"]) == {"x"} and set(frame["b"]) == {"y"}
+
+
+def test_a_frame_is_read_as_a_table_in_three_kinds_once_per_column():
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["a", None], dtype="str"),
+            "mixed": pd.Series([1, "b"], dtype=object),
+            "count": pd.array([3, None], dtype="Int64"),
+            "whole": pd.array([3, 4], dtype="Int64"),
+            "when": pd.to_datetime(["2026-01-01T10:00:00+02:00", None], utc=True),
+            "flag": [True, False],
+        }
+    )
+    table = as_table(frame)
+    assert table.n_rows == 2 and list(table) == list(frame.columns) and "text" in table
+    assert table["text"].dtype == object and table["text"].tolist() == ["a", None]
+    assert table["mixed"].tolist() == ["1", "b"]  # as astype("str") reads it
+    assert table["count"].dtype == float and np.isnan(table["count"][1])
+    assert table["whole"].dtype == np.int64
+    assert table["when"][0] == np.datetime64("2026-01-01T08:00:00") and np.isnat(table["when"][1])
+    assert table["flag"].dtype == bool
+    assert table["text"] is table["text"]  # converted once
+    assert as_table(table) is table
+
+
+def test_tables_join_and_become_frames():
+    table = Table({"a": np.array(["x"], dtype=object)}) | {"n": np.array([1.5])}
+    frame = table.to_frame()
+    assert list(frame.columns) == ["a", "n"] and frame["a"].dtype == TEXT
+    assert Table({}, n_rows=4).n_rows == 4

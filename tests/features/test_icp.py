@@ -11,14 +11,14 @@ import yaml
 from pydantic import ValidationError
 
 from features.config import ExtraRule, ICPConfig
+from features.frames import as_table, frame_of
 from features.icp import (
-    apply_icp,
     exclude_disqualified,
     excluded_counts_frame,
-    guard_grade,
-    guarded_rank_score,
+    guarded_grades,
+    guarded_ranks,
+    icp_columns,
     win_rate_by_tier,
-    with_icp_columns,
 )
 from features.vocab import DISQUALIFY_REASONS
 
@@ -53,8 +53,18 @@ def frame(*changes: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def guardrail(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
+    """icp_columns of a feature frame (read as the scoring path reads it), as a frame on its index."""
+    return frame_of(icp_columns(as_table(features), icp), features.index)
+
+
+def with_guardrail(features: pd.DataFrame, icp: ICPConfig) -> pd.DataFrame:
+    """The feature frame with the guardrail's columns, as training has it."""
+    return pd.concat([features, guardrail(features, icp)], axis=1)
+
+
 def icp_row(change: dict, icp: ICPConfig | None = None) -> pd.Series:
-    return apply_icp(frame(change), icp or ICPConfig()).iloc[0]
+    return guardrail(frame(change), icp or ICPConfig()).iloc[0]
 
 
 # ---- the shipped example
@@ -181,7 +191,7 @@ def test_tiers_follow_the_share_of_criteria_met_and_missing_values_do_not_count(
             "annual_revenue": np.nan,
         },  # 2/6
     )
-    out = apply_icp(features, ICPConfig())
+    out = guardrail(features, ICPConfig())
     assert out["fit_tier"].tolist() == ["A", "A", "B", "B", "C"]
     assert out["icp_fit_share"].tolist() == pytest.approx([1, 5 / 6, 4 / 6, 3 / 6, 2 / 6])
     assert out.index.equals(features.index)
@@ -195,7 +205,7 @@ def test_criterion_weights_change_the_tier():
 
 
 def test_output_columns_and_dtypes():
-    out = apply_icp(frame({}, {"seniority": "student"}), ICPConfig())
+    out = guardrail(frame({}, {"seniority": "student"}), ICPConfig())
     assert list(out.columns) == [
         "fit_tier",
         "icp_fit_share",
@@ -209,30 +219,9 @@ def test_output_columns_and_dtypes():
     assert out["disqualify_reasons"].dtype == "str"
 
 
-def test_index_is_preserved():
-    features = frame({}, {"seniority": "intern"})
-    features.index = [10, 20]
-    out = apply_icp(features, ICPConfig())
-    assert out.index.tolist() == [10, 20]
-    assert out.loc[20, "disqualify_reasons"] == "wrong_persona"
-
-
-def test_with_icp_columns_appends_to_the_features():
-    features = frame({})
-    out = with_icp_columns(with_icp_columns(features, ICPConfig()), ICPConfig())
-    assert list(out.columns) == [
-        *features.columns,
-        "fit_tier",
-        "icp_fit_share",
-        "disqualified",
-        "disqualify_reasons",
-        "disqualify_detail",
-    ]
-
-
 def test_missing_feature_column_is_a_clear_error():
     with pytest.raises(ValueError, match=r"needs columns \['seniority'\]"):
-        apply_icp(frame({}).drop(columns="seniority"), ICPConfig())
+        guardrail(frame({}).drop(columns="seniority"), ICPConfig())
 
 
 # ---- hard rules
@@ -244,17 +233,18 @@ def test_competitor_with_the_most_intent_is_disqualified_graded_d_and_ranked_las
         {"engagement_score": 3.0, "email_domain": "acme.com"},
         {"engagement_score": 1.0, "industry": "mining", "email_domain": "mine.com"},
     )
-    out = apply_icp(features, ICPConfig())
+    out = guardrail(features, ICPConfig())
     assert out["disqualified"].tolist() == [True, False, False]
     assert out.loc[0, "disqualify_reasons"] == "competitor"
     assert out.loc[0, "disqualify_detail"] == "email domain rivalscore.io is a competitor"
 
-    score = pd.Series([0.97, 0.40, 0.05])  # the model loves the competitor
-    grade = pd.Series(["A", "B", "D"], dtype="str")
-    assert guard_grade(grade, out["disqualified"]).tolist() == ["D", "B", "D"]
-    rank = guarded_rank_score(score, out["disqualified"])
+    score = np.array([0.97, 0.40, 0.05])  # the model loves the competitor
+    grade = np.array(["A", "B", "D"], dtype=object)
+    disqualified = out["disqualified"].to_numpy()
+    assert guarded_grades(grade, disqualified).tolist() == ["D", "B", "D"]
+    rank = guarded_ranks(score, disqualified)
     assert rank[0] < rank[[1, 2]].min()
-    assert rank.sort_values(ascending=False).index.tolist() == [1, 2, 0]
+    assert np.argsort(-rank).tolist() == [1, 2, 0]
 
 
 def test_competitor_words_without_an_email_domain_column():
@@ -304,7 +294,7 @@ def test_missing_country_is_not_outside_geography_but_misses_the_criterion():
 
 def test_served_countries_extend_the_served_regions():
     icp = ICPConfig(served_countries=("AU",))
-    out = apply_icp(
+    out = guardrail(
         frame({"country": "AU", "region": "asia_pacific"}, {"country": "JP", "region": "asia_pacific"}), icp
     )
     assert out["disqualified"].tolist() == [False, True]
@@ -313,7 +303,7 @@ def test_served_countries_extend_the_served_regions():
 
 def test_free_email_and_geography_rules_can_be_switched_off():
     icp = ICPConfig(disqualify_free_email=False, disqualify_outside_geography=False)
-    out = apply_icp(frame({"email_domain_type": "free"}, {"country": "BR", "region": "latin_america"}), icp)
+    out = guardrail(frame({"email_domain_type": "free"}, {"country": "BR", "region": "latin_america"}), icp)
     assert not out["disqualified"].any()
     assert out.loc[1, "fit_tier"] == "A"  # 5 of 6: the geography criterion still counts
 
@@ -360,7 +350,7 @@ def test_extra_disqualify_rule_gives_its_reason_and_words():
             ),
         )
     )
-    out = apply_icp(
+    out = guardrail(
         frame({"employee_count": 4.0}, {"lead_source": "paid_search"}, {"employee_count": np.nan}, {}), icp
     )
     assert out["disqualify_reasons"].tolist() == ["bad_fit", "bad_fit", "", ""]
@@ -401,7 +391,7 @@ def test_extra_criterion_rule_adds_to_the_fit_share():
             ExtraRule(name="not_hr", feature="department", op="!=", value="hr"),
         )
     )
-    out = apply_icp(frame({}, {"lead_source": "event"}, {"lead_source": None, "department": None}), icp)
+    out = guardrail(frame({}, {"lead_source": "event"}, {"lead_source": None, "department": None}), icp)
     assert out["icp_fit_share"].tolist() == pytest.approx([9 / 9, 7 / 9, 6 / 9])
     assert out["fit_tier"].tolist() == ["A", "B", "B"]
     assert not out["disqualified"].any()
@@ -410,16 +400,16 @@ def test_extra_criterion_rule_adds_to_the_fit_share():
 def test_extra_rule_on_a_boolean_and_on_a_missing_column():
     inactive = ExtraRule(name="inactive", feature="inactive_60d", op="==", value=True, action="disqualify")
     icp = ICPConfig(extra_rules=(inactive,))
-    out = apply_icp(frame({"inactive_60d": True}, {"inactive_60d": False}), icp)
+    out = guardrail(frame({"inactive_60d": True}, {"inactive_60d": False}), icp)
     assert out["disqualified"].tolist() == [True, False]
     with pytest.raises(ValueError, match=r"needs columns \['inactive_60d'\]"):
-        apply_icp(frame({}), icp)
+        guardrail(frame({}), icp)
 
 
 def test_extra_rule_comparing_text_with_a_number_is_a_clear_error():
     icp = ICPConfig(extra_rules=(ExtraRule(name="bad", feature="industry", op=">", value=3),))
     with pytest.raises(ValueError, match="extra rule 'bad': cannot compare column 'industry'"):
-        apply_icp(frame({}), icp)
+        guardrail(frame({}), icp)
 
 
 # ---- training exclusion
@@ -433,7 +423,7 @@ def icp_frame() -> pd.DataFrame:
         {"is_duplicate": True},
         {"country": "BR", "region": "latin_america", "unsubscribed": True},
     )
-    return with_icp_columns(features, ICPConfig())
+    return with_guardrail(features, ICPConfig())
 
 
 def test_exclude_disqualified_counts_per_reason_and_total():
@@ -471,22 +461,22 @@ def test_excluded_counts_frame_lists_every_reason_then_the_total():
 # ---- scoring guard
 
 
-def test_guarded_rank_score_keeps_order_within_groups_and_puts_disqualified_last():
-    score = pd.Series([0.9, 0.0, 1.0, 0.3, 0.5, np.nan])
-    dq = pd.Series([True, False, True, False, False, True])
-    rank = guarded_rank_score(score, dq)
-    assert rank[~dq].min() > rank[dq].max()
+def test_guarded_ranks_keep_order_within_groups_and_put_disqualified_last():
+    score = np.array([0.9, 0.0, 1.0, 0.3, 0.5, np.nan])
+    dq = np.array([True, False, True, False, False, True])
+    rank = guarded_ranks(score, dq)
+    assert np.nanmin(rank[~dq]) > np.nanmax(rank[dq])
     assert rank[~dq].tolist() == score[~dq].tolist()
-    assert rank[dq].dropna().rank().tolist() == score[dq].dropna().rank().tolist()
+    assert np.argsort(rank[dq][:2]).tolist() == np.argsort(score[dq][:2]).tolist()
     assert np.isnan(rank[5])
     with pytest.raises(ValueError, match=r"scores in \[0, 1\]"):
-        guarded_rank_score(pd.Series([3.0]), pd.Series([False]))
+        guarded_ranks(np.array([3.0]), np.array([False]))
 
 
-def test_guard_grade_only_touches_disqualified_leads():
-    grade = pd.Series(["A", "A", "B", "C", "D"], dtype="str")
-    dq = pd.Series([True, False, True, False, True])
-    assert guard_grade(grade, dq).tolist() == ["D", "A", "D", "C", "D"]
+def test_guarded_grades_only_touch_disqualified_leads():
+    grade = np.array(["A", "A", "B", "C", "D"], dtype=object)
+    dq = np.array([True, False, True, False, True])
+    assert guarded_grades(grade, dq).tolist() == ["D", "A", "D", "C", "D"]
 
 
 # ---- win rate by tier
@@ -515,16 +505,8 @@ def test_seniority_vocabulary_matches_the_title_normaliser():
     assert produced == set(SENIORITY_LEVELS)
 
 
-def test_guards_refuse_flags_on_another_index():
-    dq = pd.Series([True, False], index=[5, 6])
-    with pytest.raises(ValueError, match="same index"):
-        guard_grade(pd.Series(["A", "B"], dtype="str"), dq)
-    with pytest.raises(ValueError, match="same index"):
-        guarded_rank_score(pd.Series([0.5, 0.4]), dq)
-
-
 def test_empty_frame_gives_empty_outputs_and_zero_counts():
-    out = with_icp_columns(frame({}).iloc[:0], ICPConfig())
+    out = with_guardrail(frame({}).iloc[:0], ICPConfig())
     assert len(out) == 0
     assert out["disqualify_reasons"].dtype == "str"
     kept, counts = exclude_disqualified(out, ICPConfig())

@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
 
-from features.titles import normalise_titles
+from features.build import build_features
+from features.config import FeatureConfig, ICPConfig
+from features.titles import title_labels
 
 TITLES = [
     # (title as typed, seniority, department)
@@ -44,14 +46,40 @@ TITLES = [
 
 @pytest.mark.parametrize(("title", "seniority", "department"), TITLES)
 def test_title_normalisation_table(title, seniority, department):
-    result = normalise_titles(pd.Series([title]))
-    assert (result.loc[0, "seniority"], result.loc[0, "department"]) == (seniority, department)
+    assert title_labels([title]) == ([seniority], [department])
 
 
-def test_missing_titles_are_unknown_and_index_is_kept():
-    titles = pd.Series(["VP Sales", None, "VP SALES"], index=[10, 20, 30])
-    result = normalise_titles(titles)
-    assert list(result.index) == [10, 20, 30]
-    assert result["seniority"].tolist() == ["vp", "unknown", "vp"]
-    assert result["department"].tolist() == ["sales", "other", "sales"]
-    assert result["seniority"].dtype == "str"
+def test_missing_titles_are_unknown_and_case_does_not_matter():
+    """As the features read them: a lead without a title is an unknown seniority in the other department."""
+    n = 3
+    at = pd.Timestamp("2024-06-01")
+    tables = {
+        "accounts": pd.DataFrame(
+            {
+                "account_id": ["A1"],
+                "domain": ["acme.com"],
+                "industry": ["software"],
+                "employee_count": [50.0],
+                "annual_revenue": [1e6],
+                "country": ["US"],
+                "tech_stack": [""],
+                "created_at": [at],
+            }
+        ),
+        "leads": pd.DataFrame(
+            {
+                "lead_id": ["L1", "L2", "L3"],
+                "account_id": ["A1"] * n,
+                "email": ["a@acme.com", "b@acme.com", "c@acme.com"],
+                "job_title": pd.array(["VP Sales", None, "VP SALES"], dtype="str"),
+                "lead_source": ["event"] * n,
+                "created_at": [at] * n,
+            }
+        ),
+        "activities": pd.DataFrame({"lead_id": [], "occurred_at": pd.to_datetime([]), "activity_type": []}),
+    }
+    snapshots = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "snapshot_at": [at] * n})
+    features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
+    assert features["seniority"].tolist() == ["vp", "unknown", "vp"]
+    assert features["department"].tolist() == ["sales", "other", "sales"]
+    assert features["seniority"].dtype == "str"

@@ -18,7 +18,7 @@ from models.backtest import (
     out_of_time_folds,
     rolling_folds,
 )
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from tests.models.conftest import make_leads
 
 FAST = BacktestConfig(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.frames import frame_of
+from features.frames import Table
 from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
 
 AS_OF = pd.Timestamp("2026-10-01")
@@ -36,9 +36,9 @@ def test_rows_become_the_crm_tables_with_the_snapshot_at_as_of():
     assert (snapshots["snapshot_at"] == AS_OF).all()
 
 
-def test_the_tables_are_named_arrays_with_the_columns_of_the_crm_frames():
-    """Text as object arrays (None where missing), times datetime64[ns], numbers float: as frames, the
-    tables are what they were when they were built as frames."""
+def test_the_tables_are_tables_with_the_columns_of_the_crm_frames():
+    """Text as object arrays (None where missing), times datetime64[ns], numbers float (a Table's kinds): as
+    frames, the tables are what the CRM tables are."""
     rows = pd.DataFrame(
         [_row(), _row(lead_id="L2", account_id=None, employee_count="12", job_title=None, activities="[]")]
     )
@@ -85,7 +85,8 @@ def test_the_tables_are_named_arrays_with_the_columns_of_the_crm_frames():
             assert values.dtype in (object, np.float64, "datetime64[ns]"), (name, column)
             if values.dtype == object:
                 assert all(v is None or isinstance(v, str) for v in values.tolist()), (name, column)
-        pd.testing.assert_frame_equal(frame_of(table), frame, check_exact=True)
+        assert isinstance(table, Table)
+        pd.testing.assert_frame_equal(table.to_frame(), frame, check_exact=True)
     assert tables["leads"]["job_title"].tolist() == ["VP Sales", None]
     assert list(snapshots) == ["lead_id", "snapshot_at"]
     assert snapshots["lead_id"].tolist() == ["L1", "L2"] and snapshots["lead_id"].dtype == object

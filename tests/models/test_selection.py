@@ -8,7 +8,7 @@ import pytest
 from models.adversarial import adversarial_auc, time_identifying
 from models.baselines import fit_logistic_regression
 from models.config import DriftConfig, SelectionConfig
-from models.gate import InsufficientDataError, NoSignalError
+from models.minimum_data import InsufficientDataError, NoSignalError
 from models.selection import grouped_folds, time_ordered_folds
 from models.splits import Split, grouped_random_split, out_of_time_split
 from models.train import fit_calibrator, train_conversion_model

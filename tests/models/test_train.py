@@ -9,10 +9,10 @@ from models.evaluate import brier_score, expected_calibration_error, oracle_auc,
 from models.splits import out_of_time_split
 from models.train import (
     SMALL_INPUT_ROWS,
-    category_codes,
+    FeatureEncoder,
+    TrainedModel,
     fit_calibrator,
     prediction_threads,
-    prepare_matrix,
     train_conversion_model,
 )
 
@@ -29,7 +29,7 @@ def model(leads, split, small_config):
     )
 
 
-def test_prepare_matrix_freezes_levels_and_casts_types():
+def test_the_encoder_learns_levels_and_freezes_them():
     train = pd.DataFrame(
         {
             "industry": pd.Series(["b", "a", None, "a"], dtype="str"),
@@ -37,27 +37,58 @@ def test_prepare_matrix_freezes_levels_and_casts_types():
             "flag": [True, False, True, False],
         }
     )
-    X, levels = prepare_matrix(train, ["industry", "n", "flag"], ["industry"])
-    assert levels == {"industry": ["a", "b"]}
+    encoder = FeatureEncoder(["industry", "n", "flag"], ["industry"])
+    assert encoder.fit(train) is encoder
+    assert encoder.levels_ == {"industry": ["a", "b"]}
+    X = encoder.frame(train)
     assert isinstance(X["industry"].dtype, pd.CategoricalDtype)
     assert list(X["industry"].cat.categories) == ["a", "b"]
     assert X["n"].dtype == float and X["flag"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    np.testing.assert_array_equal(encoder.transform(train)[:, 0], [1, 0, np.nan, 0])
 
     later = pd.DataFrame(
         {"industry": pd.Series(["c", "b"], dtype="str"), "n": [5, None], "flag": [None, True]}
     )
-    Y, same = prepare_matrix(later, ["industry", "n", "flag"], ["industry"], levels)
-    assert same == levels and list(Y["industry"].cat.categories) == ["a", "b"]
+    Y = encoder.frame(later)
+    assert encoder.levels_ == {"industry": ["a", "b"]} and list(Y["industry"].cat.categories) == ["a", "b"]
     assert pd.isna(Y["industry"].iloc[0]) and Y["industry"].iloc[1] == "b"  # unseen level -> missing
     assert np.isnan(Y["n"].iloc[1]) and np.isnan(Y["flag"].iloc[0])
 
 
-def test_prepare_matrix_errors_are_clear():
+def test_the_encoder_compares_categories_as_text():
+    encoder = FeatureEncoder(["code"], ["code"]).fit(pd.DataFrame({"code": [1, 3]}))
+    assert encoder.levels_ == {"code": ["1", "3"]}
+    matrix = encoder.transform(pd.DataFrame({"code": [1, 2, 3]}))
+    np.testing.assert_array_equal(matrix[:, 0], [0, np.nan, 1])
+    many = pd.DataFrame(
+        {"code": pd.Series(["3", None, "zz", "1"] * 100, dtype="str")}
+    )  # past the few-values loop
+    np.testing.assert_array_equal(encoder.transform(many)[:4, 0], [1, np.nan, np.nan, 0])
+
+
+def test_encoder_errors_are_clear():
     frame = pd.DataFrame({"industry": pd.Series(["a"], dtype="str"), "n": [1.0]})
     with pytest.raises(KeyError, match="missing"):
-        prepare_matrix(frame, ["industry", "n", "gone"], ["industry"])
+        FeatureEncoder(["industry", "n", "gone"], ["industry"]).fit(frame)
     with pytest.raises(ValueError, match="categorical"):
-        prepare_matrix(frame, ["industry", "n"], [])
+        FeatureEncoder(["industry", "n"], ["industry", "other"]).fit(frame)
+    with pytest.raises(ValueError, match="list it among the categorical features"):
+        FeatureEncoder(["industry", "n"], []).fit(frame).transform(frame)
+
+
+def test_a_model_pickled_before_the_encoder_scores_the_same(model, fresh_leads):
+    """Models registered before the encoder kept levels, feature_names and categorical themselves."""
+    state = dict(model.__dict__)
+    encoder = state.pop("encoder")
+    state |= {
+        "levels": encoder.levels_,
+        "feature_names": encoder.feature_names,
+        "categorical": encoder.categorical,
+    }
+    old = TrainedModel.__new__(TrainedModel)
+    old.__setstate__(state)
+    assert old.feature_names == model.feature_names and old.encoder.levels_ == encoder.levels_
+    np.testing.assert_array_equal(old.predict_raw(fresh_leads.frame), model.predict_raw(fresh_leads.frame))
 
 
 def test_lightgbm_beats_constant_and_nears_oracle(model, fresh_leads):
@@ -186,12 +217,6 @@ def test_encoded_matrix_scores_exactly_as_the_pandas_matrix(model, fresh_leads):
     np.testing.assert_array_equal(model.contributions(frame).to_numpy(), contributions)
     for row in (0, 45, 100):
         np.testing.assert_array_equal(model.predict_raw(frame.iloc[[row]]), through_pandas[[row]])
-
-
-def test_category_codes_follow_the_frozen_levels():
-    values = pd.Series(["b", None, "zz", "a", "b"], dtype="str")
-    assert category_codes(values, ["a", "b"]).tolist() == [1, -1, -1, 0, 1]
-    assert category_codes(pd.Series([1, 2], dtype=int), ["1"]).tolist() == [0, -1]  # compared as text
 
 
 def test_small_inputs_are_predicted_on_one_thread():

@@ -7,12 +7,14 @@ import atexit
 import base64
 import copy
 import dataclasses
+import json
 import re
 import shutil
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -27,15 +29,18 @@ from models.card import (
     render_card,
     summary_sentences,
 )
+from models.card.record import CardRecordError, card_from_record, card_record
 from models.explain import concept_of
+from pipelines import exit_codes
 from pipelines.card import (
     HTML_NAME,
     MARKDOWN_NAME,
     card_after_training,
     card_data_for,
+    log_card_to_run,
     write_card,
 )
-from pipelines.card_rebuild import card_from_registry
+from pipelines.card_rebuild import card_from_registry, card_of_version
 from pipelines.train import run_train
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
@@ -283,29 +288,103 @@ def test_write_card_writes_both_files_atomically(card):
     assert html_path.stat().st_mode & 0o044  # readable by others: a report to share
 
 
-@pytest.mark.slow
-def test_card_is_logged_at_training_and_rebuilt_from_the_registry(
-    small_history, fast_config, mlflow_store, tmp_path
-):
-    from mlflow import MlflowClient
+def test_card_record_keeps_every_field_exactly_and_renders_the_same_card(card):
+    data = card["data"]
+    files = card_record(data)
+    assert all(isinstance(content, bytes) for content in files.values())
+    again = card_from_record(files)
+    for item in dataclasses.fields(data):
+        before, after = getattr(data, item.name), getattr(again, item.name)
+        if isinstance(before, pd.DataFrame):
+            pd.testing.assert_frame_equal(after, before, check_exact=True)
+        elif item.name == "score_samples":
+            assert list(after) == list(before)
+            for label, values in before.items():
+                assert after[label].dtype == values.dtype and np.array_equal(after[label], values)
+        else:
+            assert after == before or (before != before and after != after), item.name  # NaN == NaN
+    assert render_card(again) == render_card(data)
+
+
+def test_a_card_record_of_another_format_is_refused_by_name(card):
+    files = card_record(card["data"])
+    meta = json.loads(files["card.json"])
+    meta["format"] = 99
+    with pytest.raises(CardRecordError, match="format 99"):
+        card_from_record({**files, "card.json": json.dumps(meta).encode()})
+    with pytest.raises(CardRecordError, match="card.json"):
+        card_from_record({k: v for k, v in files.items() if k != "card.json"})
+
+
+def _registered(small_history, fast_config):
+    """The shared training run logged and registered as version 1 (a copy: the shared one stays untouched)."""
     from pipelines.tracking import log_training_run
 
     tables = small_history.tables()
     shared = shared_card(small_history, fast_config)["result"]
-    result = dataclasses.replace(
-        shared, scorer=copy.copy(shared.scorer)
-    )  # registered; the shared one untouched
+    result = dataclasses.replace(shared, scorer=copy.copy(shared.scorer))
     log_training_run(
         result, fast_config, tables, location="test", config_path=None, force_reason=None, trigger="test"
     )
     assert result.version == "1" and result.decision.promote
+    return result, tables
+
+
+@pytest.mark.slow
+def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_again(
+    small_history, fast_config, mlflow_store, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from mlflow import MlflowClient
+    from pipelines import card_rebuild
+    from pipelines.cli import app
+
+    result, tables = _registered(small_history, fast_config)
     trained = card_after_training(
         result, fast_config, tables, previous=None, out_dir=tmp_path / "at_training"
     )
-    logged = {Path(a.path).name for a in MlflowClient().list_artifacts(result.run_id, "card")}
-    assert logged == {HTML_NAME, MARKDOWN_NAME}
+    client = MlflowClient()
+    assert {Path(a.path).name for a in client.list_artifacts(result.run_id, "card")} == {
+        HTML_NAME,
+        MARKDOWN_NAME,
+        "data",
+    }
+    assert "card.json" in {Path(a.path).name for a in client.list_artifacts(result.run_id, "card/data")}
 
-    rebuilt = card_from_registry("models:/leadscore@champion", tables, tmp_path / "from_registry", log=False)
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the card was rebuilt from the tables instead of the logged data")
+
+    monkeypatch.setattr(card_rebuild, "card_from_registry", no_rebuild)
+    out = tmp_path / "again"
+    run = CliRunner().invoke(
+        app, ["card", "--model", "models:/leadscore@champion", "--out", str(out), "--no-log"]
+    )
+    assert run.exit_code == 0, run.output
+    for path in trained:
+        assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.slow
+def test_a_version_logged_without_card_data_is_rebuilt_from_the_tables(
+    small_history, fast_config, mlflow_store, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result, tables = _registered(small_history, fast_config)
+    trained = write_card(result, tmp_path / "at_training", tables=tables, cfg=fast_config)
+    log_card_to_run(result.run_id, trained)  # as training logged it before the card's data was recorded
+
+    run = CliRunner().invoke(
+        app, ["card", "--model", "models:/leadscore@champion", "--out", str(tmp_path / "x")]
+    )
+    assert run.exit_code == exit_codes.BAD_INPUT and "--input" in run.output and "Traceback" not in run.output
+
+    rebuilt = card_of_version(
+        "models:/leadscore@champion", tmp_path / "from_registry", lambda: tables, log=False
+    )
     first, again = trained[0].read_text(), rebuilt[0].read_text()
     summary = re.compile(r'<section id="summary">.*?</section>', re.S)
     assert summary.search(first).group(0) == summary.search(again).group(0)
@@ -345,6 +424,10 @@ def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config
     assert "The ICP guardrail does not apply to a flat export" in text
     assert len(data.examples) == 3 and all(e.reasons_positive or e.reasons_negative for e in data.examples)
     assert "held-out test set" in plain(markdown)
+    assert render_card(card_from_record(card_record(data))) == (
+        page,
+        markdown,
+    )  # no points model: None frames
 
 
 def test_a_headline_share_the_evaluation_does_not_measure_is_refused_by_name():

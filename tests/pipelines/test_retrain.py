@@ -8,26 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.as_of import tables_as_of
 from features.synthetic import GeneratorConfig, generate_history
 from mlflow import MlflowClient
 from models.evaluate import roc_auc
-from models.gate import InsufficientDataError
+from models.minimum_data import InsufficientDataError
 from models.monitoring import segment_gaps
+from models.retrain import check_windows, retrain_windows, training_tables
 from pipelines import exit_codes
 from pipelines.history import history_command, promotion_history
 from pipelines.io import write_tables
-from pipelines.retrain import (
-    REPORT_NAME,
-    RetrainConfig,
-    RetrainResult,
-    check_windows,
-    retrain_command,
-    retrain_windows,
-    run_retrain,
-    tables_as_of,
-    training_tables,
-)
-from pipelines.settings import load_config
+from pipelines.retrain import RetrainResult, run_retrain
+from pipelines.retrain_report import REPORT_NAME
+from pipelines.settings import RetrainConfig, load_config
 from pipelines.tracking import load_scorer
 
 # ------------------------------------------------------------------------------------------------------
@@ -132,9 +125,25 @@ def test_retrain_config_checks_thresholds_and_names_the_user(monkeypatch):
     assert RetrainConfig(trigger="cron quarterly").trigger_text() == "cron quarterly"
 
 
-def test_retrain_command_rejects_a_date_that_is_not_one(tmp_path, capsys):
-    assert retrain_command(tmp_path, "next tuesday") == exit_codes.BAD_INPUT
-    assert "not a date" in capsys.readouterr().out
+def retrain_command(data: Path, as_of: str, *options: str) -> tuple[int, str]:
+    """`leadscore retrain --input data --as-of as_of *options`: its exit code and what it printed."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["retrain", "--input", str(data), "--as-of", as_of, *options])
+    return result.exit_code, result.output
+
+
+def test_retrain_command_rejects_a_date_that_is_not_one(tmp_path):
+    code, out = retrain_command(tmp_path, "next tuesday")
+    assert code == exit_codes.BAD_INPUT and "not a date" in out
+
+
+@pytest.mark.parametrize("option", ["--trailing-quarters", "--backtest-days"])
+def test_retrain_command_rejects_a_window_of_zero_as_a_bad_command_line(tmp_path, option):
+    code, out = retrain_command(tmp_path, "2026-01-01", option, "0")
+    assert code == exit_codes.USAGE and "Traceback" not in out
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -233,13 +242,9 @@ def year(tmp_path_factory):
 
 
 def _via_command(data: Path, as_of: str) -> tuple[int, str]:
-    from pipelines.console import console
-
-    with console.capture() as captured:
-        code = retrain_command(
-            data, as_of, set_=["model.bootstrap_rounds=20"], trailing_quarters=4, card=False
-        )
-    return code, captured.get()
+    return retrain_command(
+        data, as_of, "--set", "model.bootstrap_rounds=20", "--trailing-quarters", "4", "--no-card"
+    )
 
 
 def _auc(result: RetrainResult, model: str) -> float:
@@ -341,7 +346,7 @@ def test_history_command_lists_every_version_with_its_decision(year, capsys):
         assert as_of in out
 
 
-def test_retrain_too_early_for_the_history_exits_with_not_enough_data(year, capsys):
-    code = retrain_command(year.data, "2024-03-01", set_=["model.bootstrap_rounds=20"], card=False)
+def test_retrain_too_early_for_the_history_exits_with_not_enough_data(year):
+    code, out = retrain_command(year.data, "2024-03-01", "--set", "model.bootstrap_rounds=20", "--no-card")
     assert code == exit_codes.NOT_ENOUGH_DATA
-    assert "Pick a later --as-of" in capsys.readouterr().out
+    assert "not enough data to retrain" in out and "Pick a later --as-of" in out

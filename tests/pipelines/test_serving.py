@@ -257,21 +257,6 @@ def test_killed_batch_run_leaves_no_partial_output(tmp_path, small_history, cham
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-@pytest.mark.parametrize("reasons", [True, False])
-def test_scoring_named_arrays_equals_scoring_the_frame(small_history, champion, reasons):
-    """The scoring path passes features as named arrays; a feature frame scores exactly the same."""
-    tables = small_history.tables()
-    snapshots = scoring_snapshots(tables["leads"], AS_OF)
-    for rows in (slice(None), slice(3, 4)):
-        part = snapshots.iloc[rows].reset_index(drop=True)
-        columns = champion.feature_columns(tables, part)
-        frame = champion.feature_frame(tables, part)
-        assert isinstance(columns, dict) and len(frame) == len(part)
-        expected = champion.score_frame(frame, reasons=reasons)
-        pd.testing.assert_frame_equal(champion.score_frame(columns, reasons=reasons), expected)
-        assert expected["disqualified"].any() or len(part) == 1  # the guardrail's columns are exercised
-
-
 EMAIL = "maria.lopez@acme-analytics.com"
 LEAD = {
     "lead_id": "L-1001",

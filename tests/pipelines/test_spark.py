@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.score_table import dtype_mismatches
 from pipelines.score import run_score
 from pipelines.settings import load_config
 from pipelines.tracking import load_scorer
@@ -29,6 +30,7 @@ def test_spark_and_pandas_give_the_same_scores_and_reasons(small_history, tmp_pa
     pandas_scores = run_score(load_scorer(uri), tables, AS_OF, None).scores
     spark_scores = run_score(None, tables, AS_OF, None, engine="spark", model_uri=uri).scores
     assert len(spark_scores) == len(pandas_scores) > 0
+    assert dtype_mismatches(spark_scores) == [] == dtype_mismatches(pandas_scores)  # the score table
     a = pandas_scores.set_index("lead_id").sort_index()
     b = spark_scores.set_index("lead_id").sort_index()
     np.testing.assert_allclose(b["score"].to_numpy(float), a["score"].to_numpy(float), rtol=1e-9)

@@ -8,7 +8,7 @@ import pytest
 
 from features.synthetic import with_shuffled_outcomes
 from mlflow import MlflowClient
-from models.gate import InsufficientDataError, NoSignalError
+from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
 from pipelines.tracking import load_champion, load_scorer
 from pipelines.train import run_train

@@ -1,4 +1,4 @@
-"""The minimum-data gate: refuse to train a conversion model on too few won or lost deals."""
+"""The minimum-data check: refuse to train a conversion model on too few won or lost deals."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def check_minimum_data(
 ) -> dict[str, int]:
     """Raise InsufficientDataError unless `y` (1 = won, 0 = lost) has `min_won` wins and `min_lost` losses.
 
-    Returns the counts when the gate passes, so the caller can log them.
+    Returns the counts when the check passes, so the caller can log them.
     """
     labels = np.asarray(y)
     if pd.isna(labels).any():

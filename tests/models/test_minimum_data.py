@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 from models.config import ModelConfig
-from models.gate import InsufficientDataError, check_minimum_data
+from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.splits import out_of_time_split
 from models.train import train_conversion_model
 
 
-def test_gate_passes_and_returns_counts():
+def test_minimum_data_passes_and_returns_counts():
     y = np.array([1] * 40 + [0] * 60)
     assert check_minimum_data(y, 40, 40) == {"n_won": 40, "n_lost": 60}
 
@@ -36,7 +36,7 @@ def test_one_class_history_has_its_own_message():
         check_minimum_data(np.array([], dtype=int), 40, 40)
 
 
-def test_gate_is_a_value_error_and_rejects_bad_labels():
+def test_minimum_data_error_is_a_value_error_and_rejects_bad_labels():
     assert issubclass(InsufficientDataError, ValueError)
     with pytest.raises(ValueError, match="1 \\(won\\) or 0"):
         check_minimum_data(np.array([0, 1, 2]), 1, 1)

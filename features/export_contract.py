@@ -1,0 +1,127 @@
+"""The row contract of a flat lead export: rows that break it go to quarantine with the reason, never silently
+into the model.
+
+A repeated id would put the same lead in the training and the test window (a flattering test) and score it
+twice; a row without an id cannot be scored back into a CRM; a number written "1,234" or "n/a" would
+otherwise be read as missing without a word; a time that is no date cannot be placed in time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.contracts import QUARANTINE_COLUMNS
+from features.dates import DateFormatError, parse_timestamps
+from features.flat import ExportSpec, without_placeholders
+
+EXPORT_TABLE = "export"
+# A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
+Finding = tuple[np.ndarray, str, str, str | list[str]]
+
+
+def numeric_columns(spec: ExportSpec) -> list[str]:
+    """The export columns the spec reads as numbers: numeric fit columns and every intent column."""
+    return [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
+
+
+def missing_id_rows(ids: pd.Series) -> np.ndarray:
+    """Rows whose id is missing or blank."""
+    return (ids.isna() | ids.astype("str").str.strip().eq("")).to_numpy()
+
+
+def repeated_id_rows(ids: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """Rows whose id (compared as trimmed text) already appeared on an earlier row; the first one is kept."""
+    text = ids.astype("str").str.strip()
+    return (text.duplicated(keep="first") & ~pd.Series(missing, index=ids.index)).to_numpy()
+
+
+def not_a_number_rows(values: pd.Series) -> np.ndarray:
+    """Rows with a value given that is not a finite number (text, "1,234", inf)."""
+    given = values.notna() & values.astype("str").str.strip().ne("")
+    parsed = pd.to_numeric(values, errors="coerce").astype("float64")
+    return (given & ~np.isfinite(parsed)).to_numpy()
+
+
+def not_a_date_rows(values: pd.Series, date_format: str | None) -> np.ndarray:
+    """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format)."""
+    given = values.notna() & values.astype("str").str.strip().ne("")
+    try:
+        parsed = parse_timestamps(values, date_format)[0]
+    except DateFormatError:
+        return np.zeros(len(values), dtype=bool)  # the whole column's format: refused by the reader, exit 3
+    return (given & parsed.isna()).to_numpy()
+
+
+def number_reason(column: str, sample: str) -> str:
+    """Why a value is not a number, with the fix."""
+    if any(sep in sample for sep in (",", "'", " ")) and any(ch.isdigit() for ch in sample):
+        return (
+            f"{column} is not a number: numbers written with separators ({sample!r}); export numbers without "
+            "thousands separators, with a point as the decimal mark"
+        )
+    return f"{column} is not a number ({sample!r}); add the value to missing_values in the spec if it means 'not given'"
+
+
+def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that keep the contract (original index kept) and the quarantine (QUARANTINE_COLUMNS; row is
+    the 0-based position in the export, key its id)."""
+    frame = frame.reset_index(drop=True)
+    ids = frame[spec.id_column]
+    found: list[Finding] = []
+    missing = missing_id_rows(ids)
+    found.append((missing, spec.id_column, "not_null", f"{spec.id_column} is missing: the lead has no id"))
+    found.append(
+        (
+            repeated_id_rows(ids, missing),
+            spec.id_column,
+            "unique",
+            f"{spec.id_column} repeats an earlier row's id: a lead is one row; the first row is kept",
+        )
+    )
+    for column in numeric_columns(spec):
+        if column not in frame.columns:
+            continue
+        values = without_placeholders(frame[column], spec.missing_values)
+        rows = not_a_number_rows(values)
+        reasons = [number_reason(column, str(value)) for value in values[rows]]
+        found.append((rows, column, "is_number", reasons))
+    if spec.timestamp_column and spec.timestamp_column in frame.columns:
+        rows = not_a_date_rows(frame[spec.timestamp_column], spec.date_format)
+        how = (
+            f"the format {spec.date_format!r}"
+            if spec.date_format
+            else "ISO 8601 (or set date_format in the spec)"
+        )
+        reason = f"{spec.timestamp_column} is not a date in {how}"
+        found.append((rows, spec.timestamp_column, "is_date", reason))
+    quarantine = _quarantine_frame(frame, ids, found)
+    bad = np.zeros(len(frame), dtype=bool)
+    for rows, *_ in found:
+        bad |= rows
+    return frame.loc[~bad], quarantine
+
+
+def _quarantine_frame(frame: pd.DataFrame, ids: pd.Series, found: list[Finding]) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame(
+            {
+                "table": EXPORT_TABLE,
+                "row": np.flatnonzero(rows),
+                "key": ids[rows].astype("str").to_numpy(),
+                "column": column,
+                "check": check,
+                "value": frame.loc[rows, column].astype("str").to_numpy(),
+                "reason": reason,
+            }
+        )
+        for rows, column, check, reason in found
+        if rows.any()
+    ]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
+    return (
+        pd.concat(parts, ignore_index=True)
+        .sort_values(["row", "column"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -1,0 +1,68 @@
+"""Numbers and dates in words: as the model card prints them (percentages, multiples, counts, days and
+intervals, with a dash where a number cannot be measured), and as the retrain's report and tags print them
+(ISO days, plain percentages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NBSP = "\u00a0"
+DASH = "\u2014"  # shown where a number cannot be measured; every table says why
+
+
+def is_finite(x: Any) -> bool:
+    try:
+        return x is not None and bool(np.isfinite(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct_text(x: Any, digits: int = 0) -> str:
+    return f"{float(x) * 100:.{digits}f}{NBSP}%" if is_finite(x) else DASH
+
+
+def num_text(x: Any, digits: int = 3) -> str:
+    return f"{float(x):.{digits}f}" if is_finite(x) else DASH
+
+
+def times_text(x: Any) -> str:
+    return f"{float(x):.1f}\u00d7" if is_finite(x) else DASH
+
+
+def count_text(x: Any) -> str:
+    return f"{int(round(float(x))):,}" if is_finite(x) else DASH
+
+
+def day_text(x: Any) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return DASH
+    stamp = pd.Timestamp(x)
+    return DASH if pd.isna(stamp) else f"{stamp.day} {stamp:%b %Y}"
+
+
+def has_date(x: Any) -> bool:
+    return x is not None and not pd.isna(x)
+
+
+def interval_text(value: Any, low: Any, high: Any) -> str:
+    if is_finite(low) and is_finite(high):
+        return f"{num_text(value)} ({num_text(low)}\u2013{num_text(high)})"
+    return num_text(value)
+
+
+def top_key(share: float) -> str:
+    return f"top{round(share * 100)}"
+
+
+def iso_day(value: Any) -> str:
+    """2026-02-01, or the full ISO time when it is not midnight (the retrain's windows, report and tags)."""
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+
+
+def pct_or_na(value: Any) -> str:
+    """12%, or n/a when missing (the retrain's report)."""
+    return "n/a" if pd.isna(value) else f"{float(value):.0%}"

@@ -1,0 +1,84 @@
+"""Job: `leadscore queue`, today's call list from the latest published scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from models.queue import CallPlan, Capacity, QueueConfig, plan_calls
+from pipelines.io import InputError, read_frame, write_frame
+from pipelines.score import verify_published
+
+NEEDED_COLUMNS = ("lead_id", "as_of", "score", "grade", "rank_score", "fit_tier", "disqualified", "reasons")
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """A published scores file (checked against its manifest), with the columns the queue needs."""
+    if not path.exists():
+        raise InputError(f"{path}: no such scores file; run `leadscore score ... --output {path}` first")
+    problems = verify_published(path)
+    if problems:
+        raise InputError(f"{problems[0]}; score again to publish a complete run")
+    scores = read_frame(path)
+    missing = [c for c in NEEDED_COLUMNS if c not in scores.columns]
+    if missing:
+        raise InputError(f"{path}: not a leadscore scores file (no column {', '.join(missing)})")
+    if scores.empty:
+        raise InputError(f"{path}: the scores file holds no lead; there is nobody to call")
+    return scores.assign(disqualified=scores["disqualified"].astype("str").str.lower().isin(["true", "1"]))
+
+
+def run_queue(scores_path: Path, capacity: Capacity, cfg: QueueConfig, output: Path) -> CallPlan:
+    """Read the scores, plan the calls, write the call list atomically."""
+    plan = plan_calls(read_scores(scores_path), capacity, cfg)
+    write_frame(plan.calls, output)
+    return plan
+
+
+def expected_wins_table(plan: CallPlan) -> pd.DataFrame:
+    """The plan's expected wins against a score-ordered list and a random list of the same length."""
+    expected = plan.expected
+    return pd.DataFrame(
+        {
+            "list": ["this plan", "score-ordered, no exploration", "random"],
+            "expected_wins": [expected.plan, expected.score_ordered, expected.random],
+        }
+    )
+
+
+def calls_by_rep(plan: CallPlan) -> pd.DataFrame:
+    """Calls per rep and day, with the grades and the explored leads among them."""
+    calls = plan.calls
+    table = calls.groupby(["rep", "day"], sort=False).agg(
+        calls=("lead_id", "size"),
+        grade_a_b=("grade", lambda g: int(g.isin(["A", "B"]).sum())),
+        exploration=("exploration", "sum"),
+        expected_wins=("score", "sum"),
+    )
+    return table.reset_index()
+
+
+def plan_sentences(plan: CallPlan, cfg: QueueConfig) -> list[str]:
+    """What the console says after the tables."""
+    calls = plan.calls
+    explored = int(calls["exploration"].sum())
+    expected = plan.expected
+    lines = [
+        f"{len(calls):,} calls planned from {plan.callable_leads:,} open leads that can be called "
+        f"({plan.disqualified_leads:,} disqualified leads are never called)."
+    ]
+    if explored:
+        chance = calls.loc[calls["exploration"], "exploration_chance"].iloc[0]
+        lines.append(
+            f"{explored} calls ({cfg.exploration_share:.0%} of capacity) go to leads drawn at random from below "
+            f"the cut (each had a {chance:.1%} chance), flagged in the exploration column: their outcomes tell "
+            f"the next retrain what low scores are worth. Cost: {expected.exploration_cost:.2f} expected wins."
+        )
+    else:
+        lines.append(
+            "Exploration is off (queue.exploration_share is 0): only the best-scored leads are called."
+        )
+    if expected.random > 0:
+        lines.append(f"The plan expects {expected.plan / expected.random:.1f}x the wins of a random list.")
+    return lines

@@ -1,0 +1,142 @@
+"""The retrain's findings in words: the Markdown report, the sentences for the model card and the console,
+and the comparison columns they show. Pure: a RetrainResult in, text out (the job is pipelines/retrain.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from models.formatting import iso_day, pct_or_na
+
+if TYPE_CHECKING:
+    from models.monitoring import Backtest, DriftReport
+    from pipelines.retrain import RetrainResult
+    from pipelines.settings import RetrainConfig
+
+REPORT_NAME = "retrain_report.md"
+DRIFT_ARTIFACT = "drift/drift.csv"
+REPORT_ROWS = 15  # rows of the drift and segment tables shown in the report (all of them are logged)
+COMPARISON_COLUMNS = (
+    "model",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "pr_auc",
+    "brier",
+    "ece",
+    "lift_top10",
+    "n",
+    "n_won",
+)
+
+
+def drift_sentences(drift: DriftReport, rcfg: RetrainConfig) -> list[str]:
+    psi_of = drift.table.set_index("feature")["psi"]
+    moved = ", ".join(f"{f} (PSI {psi_of[f]:.2f})" for f in drift.moved) or "none"
+    shifted = drift.segments[drift.segments["status"] == "shifted"]
+    gaps = "; ".join(
+        f"{row.feature} = {row.value}: won {row.win_rate:.0%}, predicted {row.predicted:.0%}"
+        for row in shifted.head(6).itertuples()
+    )
+    return [
+        f"Drift, the {drift.current} against {drift.reference}: the champion's score moved by PSI "
+        f"{drift.score_psi:.3f}.",
+        f"Inputs whose mix moved (PSI at least {rcfg.psi_threshold:g}): {moved}.",
+        f"To watch (PSI {rcfg.psi_watch:g} to {rcfg.psi_threshold:g}): {', '.join(drift.watch) or 'none'}.",
+        f"Inputs whose conversion shifted (the champion off by {rcfg.gap_threshold:.0%} or more beyond its "
+        f"overall miss): {', '.join(drift.shifted) or 'none'}" + (f" ({gaps})." if gaps else "."),
+    ]
+
+
+def backtest_sentence(backtest: Backtest) -> str:
+    rates = backtest.table.set_index("grade")["win_rate"]
+    verdict = {
+        True: "grade A converted more than grade D, as promised",
+        False: "grade A did NOT convert more than grade D",
+        None: "grade A or D had no closed lead to compare",
+    }[backtest.a_beats_d]
+    return (
+        f"Backtest of version {backtest.model_version}: scored the open leads as of {iso_day(backtest.scored_at)}; "
+        f"{backtest.n_leads:,} of them closed by {iso_day(backtest.as_of)} ({backtest.n_won:,} won). "
+        f"Win rate A {pct_or_na(rates['A'])}, D {pct_or_na(rates['D'])}: {verdict}; AUC {backtest.auc:.3f}."
+    )
+
+
+def card_notes(result: RetrainResult, rcfg: RetrainConfig) -> list[str]:
+    """Plain sentences for the model card: windows, drift, backtest."""
+    w = result.windows
+    notes = [
+        f"Retrain as of {iso_day(w.as_of)}: trained on deals created {iso_day(w.train_start)} to "
+        f"{iso_day(w.valid_start)}, tuned on {iso_day(w.valid_start)} to {iso_day(w.test_start)}, evaluated on "
+        f"{w.evaluation_quarter} ({iso_day(w.test_start)} to {iso_day(w.test_end)}), the latest quarter whose "
+        "deals had all had the maturity period to close; closed deals created after it were left out "
+        f"({result.left_out.get('after_evaluation_quarter', 0):,})."
+    ]
+    if result.drift is not None:
+        notes.extend(drift_sentences(result.drift, rcfg))
+    if result.backtest is not None:
+        notes.append(backtest_sentence(result.backtest))
+    return notes
+
+
+def retrain_report_markdown(result: RetrainResult, rcfg: RetrainConfig) -> str:
+    """The comparison report: windows, challenger against champion, the gate, drift and backtest."""
+    w = result.windows
+    decision = result.decision
+    verdict = "promoted to champion" if result.promoted else "NOT promoted"
+    against = f"version {result.champion_version}" if result.champion_version else "no champion (first model)"
+    lines = [
+        f"# Retrain as of {iso_day(w.as_of)}: version {result.version} {verdict}",
+        "",
+        f"Measured against: {against}.",
+        "",
+        "## Gate",
+        "",
+        *[f"- {reason}" for reason in (decision.reasons if decision else ())],
+        "",
+        "## Windows",
+        "",
+        _md(pd.DataFrame([w.as_dict()])),
+        "",
+        f"## Challenger against champion on {w.evaluation_quarter}",
+        "",
+        _md(result.comparison()[list(COMPARISON_COLUMNS)]),
+        "",
+    ]
+    if result.drift is not None:
+        lines += ["## Drift", "", *[f"- {s}" for s in drift_sentences(result.drift, rcfg)], ""]
+        lines += [
+            _md(result.drift.table.head(REPORT_ROWS)),
+            "",
+            f"All inputs: {DRIFT_ARTIFACT} in the run.",
+            "",
+        ]
+        lines += [
+            "### The champion's errors by segment",
+            "",
+            _md(result.drift.segments.head(REPORT_ROWS)),
+            "",
+        ]
+    if result.backtest is not None:
+        lines += ["## Backtest", "", backtest_sentence(result.backtest), "", _md(result.backtest.table), ""]
+        lines += [
+            "Only the leads whose deal closed within the window count: quick decisions and deals already under "
+            "way at the start, so the win rates are not the ones a full quarter would show. The promised win "
+            "rates are the champion's own, on its test quarter; the check is the order of the grades.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _md(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float | np.floating):
+            return "" if pd.isna(value) else f"{value:.3f}"
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
