@@ -17,12 +17,12 @@ import pandas as pd
 from features.build import training_snapshots
 from models.drift import drift_table, psi
 from models.evaluate import conversion_by, roc_auc
+from models.score_table import GRADES
 
 if TYPE_CHECKING:
     from models.scorer import Scorer
 
 SCORE_ROW = "score"  # the drift table's row for the model's score
-GRADES = ("A", "B", "C", "D")
 GAP_Z = 3.0  # standard errors a segment's miss must reach to count as shifted
 
 

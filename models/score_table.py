@@ -21,8 +21,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from features.icp import GRADES
-
+GRADES = ("A", "B", "C", "D")  # best first; a disqualified lead always gets the last
 INTENT_BANDS = ("low", "medium", "high")
 
 
