@@ -25,7 +25,7 @@ import yaml
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
-from features.flat import SourceSpec, build_flat_features, without_placeholders
+from features.flat import ExportSpec, build_flat_features, without_placeholders
 from features.leak_audit import leak_audit
 from features.vocab import ACTIVITY_TYPES, LEAD_SOURCES
 
@@ -163,7 +163,7 @@ def _generator_tables(n_leads: int):
 def x_education_tables(csv: Path, spec_path: Path) -> list[str]:
     if not csv.exists():
         return [f"X Education export not found at {csv}: skipped."]
-    spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    spec = ExportSpec.model_validate(yaml.safe_load(spec_path.read_text()))
     frame = pd.read_csv(csv)
     began = time.perf_counter()
     features, label = build_flat_features(frame, spec)

@@ -45,7 +45,7 @@ def _train(data, tables: dict, cfg: PipelineConfig, champion=None):
         scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     except InsufficientDataError:
         return None
-    return scorer, evaluate_scorer(data, scorer, split, cfg, champion, tables)
+    return scorer, evaluate_scorer(data, scorer, split, cfg, champion)
 
 
 def _record(evaluation, version: str = "1") -> ChampionRecord:

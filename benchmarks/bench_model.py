@@ -35,7 +35,7 @@ import yaml
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
-from features.flat import SourceSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
 from features.synthetic import GeneratorConfig, generate_history
 from models.baselines import fit_logistic_regression
 from models.evaluate import evaluate, roc_auc
@@ -171,7 +171,7 @@ def _fold_split(train_valid: np.ndarray, test: np.ndarray, seed: int, valid_shar
 def x_education_section(folds: int = 5, seed: int = 0) -> list[str]:
     if not X_EDUCATION_CSV.exists():
         return [f"X Education export not found at {X_EDUCATION_CSV}: skipped."]
-    spec = SourceSpec.model_validate(yaml.safe_load(X_EDUCATION_SPEC.read_text()))
+    spec = ExportSpec.model_validate(yaml.safe_load(X_EDUCATION_SPEC.read_text()))
     features, label = build_flat_features(pd.read_csv(X_EDUCATION_CSV), spec)
     groups = flat_feature_groups(spec)
     names = groups["fit"] + groups["intent"]
@@ -243,7 +243,7 @@ def training_time_section(deal_counts: tuple[int, ...], register_largest: bool =
         tables = history.tables()
         feat_s, data = _timed(lambda t=tables: training_data(t, cfg, None))
         fit_s, (scorer, split) = _timed(lambda d=data: train_scorer(d, cfg, cfg.registry.model_name))
-        eval_s, _ = _timed(lambda d=data, s=scorer, sp=split: evaluate_scorer(d, s, sp, cfg, None, None))
+        eval_s, _ = _timed(lambda d=data, s=scorer, sp=split: evaluate_scorer(d, s, sp, cfg, None))
         total = feat_s + fit_s + eval_s
         reference = reference or total
         rows.append(

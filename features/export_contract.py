@@ -13,14 +13,14 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import SourceSpec, without_placeholders
+from features.flat import ExportSpec, without_placeholders
 
 EXPORT_TABLE = "export"
 # A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
 Finding = tuple[np.ndarray, str, str, str | list[str]]
 
 
-def numeric_columns(spec: SourceSpec) -> list[str]:
+def numeric_columns(spec: ExportSpec) -> list[str]:
     """The export columns the spec reads as numbers: numeric fit columns and every intent column."""
     return [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
 
@@ -63,7 +63,7 @@ def number_reason(column: str, sample: str) -> str:
     return f"{column} is not a number ({sample!r}); add the value to missing_values in the spec if it means 'not given'"
 
 
-def check_export(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows that keep the contract (original index kept) and the quarantine (QUARANTINE_COLUMNS; row is
     the 0-based position in the export, key its id)."""
     frame = frame.reset_index(drop=True)

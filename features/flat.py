@@ -1,12 +1,12 @@
-"""Flat lead exports (one row per lead, columns as some CRM wrote them) made model-ready by a source spec.
+"""Flat lead exports (one row per lead, columns as some CRM wrote them) made model-ready by an export spec.
 
-A SourceSpec says which column is the id, which the label, which columns describe who the lead is
-(fit: categorical or numeric), which what they did (intent: numeric), which must never reach a model
-(leaky: filled in after the outcome was known) and which to drop for other reasons. Column names in the
-spec are the export's own; `renames` gives the names the features get. The label's values are won
-(positive_labels), lost (negative_labels) or still open (open_labels); a spec without negative_labels reads
-every value that is not won (nor open) as lost, as specs did before the lists existed. Pipelines read the YAML and
-call SourceSpec.model_validate on the dict; nothing here touches disk.
+An ExportSpec (the user's YAML, given with `--source-spec`) says which column is the id, which the label,
+which columns describe who the lead is (fit: categorical or numeric), which what they did (intent: numeric),
+which must never reach a model (leaky: filled in after the outcome was known) and which to drop for other
+reasons. Column names in the spec are the export's own; `renames` gives the names the features get. The
+label's values are won (positive_labels), lost (negative_labels) or still open (open_labels); a spec without
+negative_labels reads every value that is not won (nor open) as lost, as specs did before the lists existed.
+Pipelines read the YAML and call ExportSpec.model_validate on the dict; nothing here touches disk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from features.dates import DateFormatError, check_format, parse_timestamps
 ColumnKind = Literal["categorical", "numeric"]
 
 
-class SourceSpec(BaseModel):
+class ExportSpec(BaseModel):
     """How to read one flat lead export."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,9 +52,9 @@ class SourceSpec(BaseModel):
         return None if fmt is None else check_format(fmt)
 
     @model_validator(mode="after")
-    def _consistent(self) -> SourceSpec:
+    def _consistent(self) -> ExportSpec:
         if not self.fit_columns and not self.intent_columns:
-            raise ValueError(f"source {self.name!r}: no fit or intent columns, nothing to model")
+            raise ValueError(f"spec {self.name!r}: no fit or intent columns, nothing to model")
         lists = {"positive_labels": self.positive_labels, "negative_labels": self.negative_labels}
         lists["open_labels"] = self.open_labels
         listed: dict[str, str] = {}
@@ -62,7 +62,7 @@ class SourceSpec(BaseModel):
             for value in values:
                 text = label_text(value)
                 if text in listed:
-                    raise ValueError(f"source {self.name!r}: label {value!r} is in {listed[text]} and {role}")
+                    raise ValueError(f"spec {self.name!r}: label {value!r} is in {listed[text]} and {role}")
                 listed[text] = role
         roles = {
             "id_column": [self.id_column],
@@ -77,23 +77,21 @@ class SourceSpec(BaseModel):
         for role, columns in roles.items():
             for column in columns:
                 if column in seen:
-                    raise ValueError(
-                        f"source {self.name!r}: column {column!r} is in {seen[column]} and {role}"
-                    )
+                    raise ValueError(f"spec {self.name!r}: column {column!r} is in {seen[column]} and {role}")
                 seen[column] = role
         kept = [self.id_column, *roles["timestamp_column"], *self.fit_columns, *self.intent_columns]
         stray = sorted(set(self.renames) - set(kept))
         if stray:
-            raise ValueError(f"source {self.name!r}: renames name columns that are not kept: {stray}")
+            raise ValueError(f"spec {self.name!r}: renames name columns that are not kept: {stray}")
         outputs = [self.renames.get(c, c) for c in kept]
         repeated = sorted({c for c in outputs if outputs.count(c) > 1})
         if repeated:
-            raise ValueError(f"source {self.name!r}: renames give several columns the name {repeated}")
+            raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )
         if reasonless:
-            raise ValueError(f"source {self.name!r}: say why these columns are excluded: {reasonless}")
+            raise ValueError(f"spec {self.name!r}: say why these columns are excluded: {reasonless}")
         return self
 
     def feature_name(self, column: str) -> str:
@@ -106,7 +104,11 @@ class SourceSpec(BaseModel):
         return named | ({self.timestamp_column} if self.timestamp_column else set())
 
 
-def flat_feature_groups(spec: SourceSpec) -> dict[str, list[str]]:
+# The name before ExportSpec: artifacts pickled then refer to features.flat.SourceSpec and still load.
+SourceSpec = ExportSpec
+
+
+def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:
     """The model's input columns by kind, under their feature names."""
     return {
         "fit": [spec.feature_name(c) for c in spec.fit_columns],
@@ -114,16 +116,16 @@ def flat_feature_groups(spec: SourceSpec) -> dict[str, list[str]]:
     }
 
 
-def flat_categorical_features(spec: SourceSpec) -> list[str]:
+def flat_categorical_features(spec: ExportSpec) -> list[str]:
     return [spec.feature_name(c) for c, kind in spec.fit_columns.items() if kind == "categorical"]
 
 
-def undeclared_columns(frame: pd.DataFrame, spec: SourceSpec) -> list[str]:
+def undeclared_columns(frame: pd.DataFrame, spec: ExportSpec) -> list[str]:
     """Export columns the spec says nothing about (build_flat_features leaves them out)."""
     return [c for c in frame.columns if c not in spec.declared_columns()]
 
 
-def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Series | None]:
+def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, pd.Series | None]:
     """Model-ready features (RangeIndex) and the 0/1 label (None when the export has no label column).
 
     Columns: the id, the timestamp when the spec has one, then fit and intent features under their
@@ -137,7 +139,7 @@ def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataF
     if missing:
         hints = [f"{c!r}{did_you_mean(c, list(frame.columns))}" for c in missing]
         raise ContractError(
-            f"source {spec.name!r}: the export lacks the spec's columns {', '.join(hints)}; "
+            f"spec {spec.name!r}: the export lacks the spec's columns {', '.join(hints)}; "
             "fix the names in the spec (leadscore spec check lists them all)"
         )
     frame = frame.reset_index(drop=True)
@@ -160,17 +162,17 @@ def build_flat_features(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataF
     return features, label
 
 
-def flat_timestamps(values: pd.Series, spec: SourceSpec) -> pd.Series:
+def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:
     """The timestamp column through the one date parser (ISO 8601, else the spec's date_format); values that
     are no date at all are missing, as before. A format nobody named raises ContractError (exit 3)."""
     try:
         return parse_timestamps(values, spec.date_format)[0]
     except DateFormatError as error:
-        where = f"source {spec.name!r}, column {spec.timestamp_column!r}"
+        where = f"spec {spec.name!r}, column {spec.timestamp_column!r}"
         raise ContractError(error.describe(where, "date_format in the source spec")) from error
 
 
-def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
+def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """1 where the label column holds a won value, 0 where lost (compared as text); open rows are <NA>.
 
     Int64 when some rows are open (train on `closed_rows` only), else int64. A value in none of the lists of
@@ -182,7 +184,7 @@ def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
         raise ContractError(unexpected_labels_sentence(spec, frame[spec.label_column][unknown.to_numpy()]))
     if (outcome == "missing").any():
         raise ContractError(
-            f"source {spec.name!r}: {int((outcome == 'missing').sum())} rows have no {spec.label_column!r}; "
+            f"spec {spec.name!r}: {int((outcome == 'missing').sum())} rows have no {spec.label_column!r}; "
             "fill it in or leave those rows out of the export"
         )
     label = (outcome == "won").astype("int64").rename(spec.label_column)
@@ -191,7 +193,7 @@ def flat_label(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
     return label
 
 
-def label_outcomes(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
+def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
     text = raw.map(label_text)
@@ -207,18 +209,18 @@ def label_outcomes(frame: pd.DataFrame, spec: SourceSpec) -> pd.Series:
     return outcome
 
 
-def closed_rows(frame: pd.DataFrame, spec: SourceSpec) -> tuple[pd.DataFrame, int]:
+def closed_rows(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, int]:
     """The rows whose label is won or lost (the only ones to train on), and how many open rows were left."""
     outcome = label_outcomes(frame, spec).to_numpy()
     is_open = outcome == "open"
     return frame.loc[~is_open], int(is_open.sum())
 
 
-def unexpected_labels_sentence(spec: SourceSpec, values: pd.Series) -> str:
+def unexpected_labels_sentence(spec: ExportSpec, values: pd.Series) -> str:
     counts = values.map(label_text).value_counts()
     shown = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(5).items())
     return (
-        f"source {spec.name!r}: label column {spec.label_column!r} holds values that are not in "
+        f"spec {spec.name!r}: label column {spec.label_column!r} holds values that are not in "
         f"positive_labels, negative_labels or open_labels: {shown}; add each one to the list it belongs to"
     )
 

@@ -1,6 +1,6 @@
 """Does a source spec fit an export? Missing columns (with a did-you-mean), undeclared columns, label values.
 
-Pure: a frame and a SourceSpec in, a SpecReport out. `pipelines/spec.py` reads the files and prints it.
+Pure: a frame and a ExportSpec in, a SpecReport out. `pipelines/spec.py` reads the files and prints it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import SourceSpec, did_you_mean, label_outcomes
+from features.flat import ExportSpec, did_you_mean, label_outcomes
 
 
 @dataclass
@@ -31,7 +31,7 @@ class SpecReport:
         return not self.problems
 
 
-def spec_roles(spec: SourceSpec) -> dict[str, str]:
+def spec_roles(spec: ExportSpec) -> dict[str, str]:
     """Every column the spec names, with its role."""
     roles = {spec.id_column: "id_column", spec.label_column: "label_column"}
     if spec.timestamp_column:
@@ -42,7 +42,7 @@ def spec_roles(spec: SourceSpec) -> dict[str, str]:
     return roles | {c: "drop_columns" for c in spec.drop_columns}
 
 
-def check_spec(frame: pd.DataFrame, spec: SourceSpec) -> SpecReport:
+def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
     """Compare the export's columns and label values with the spec."""
     columns = [str(c) for c in frame.columns]
     report = SpecReport(rows=len(frame))
@@ -74,7 +74,7 @@ def check_spec(frame: pd.DataFrame, spec: SourceSpec) -> SpecReport:
     return report
 
 
-def _check_labels(frame: pd.DataFrame, spec: SourceSpec, report: SpecReport) -> None:
+def _check_labels(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> None:
     outcome = label_outcomes(frame, spec)
     report.outcomes = {k: int(n) for k, n in outcome.value_counts().items() if k != "unknown"}
     unknown = (outcome == "unknown").to_numpy()

@@ -49,7 +49,7 @@ class DraftRules(BaseModel):
 
 @dataclass
 class Draft:
-    """A SourceSpec-shaped dict, and the comments that go beside its keys and columns."""
+    """An ExportSpec-shaped dict, and the comments that go beside its keys and columns."""
 
     spec: dict[str, Any]
     notes: dict[str, str] = field(default_factory=dict)  # top-level key -> comment
@@ -448,7 +448,7 @@ def _without(values: pd.Series, placeholders: list[str]) -> pd.Series:
 
 
 def render_spec(draft: Draft) -> str:
-    """The draft as YAML text with its comments (valid for yaml.safe_load + SourceSpec.model_validate)."""
+    """The draft as YAML text with its comments (valid for yaml.safe_load + ExportSpec.model_validate)."""
     lines = [f"# {line}" for line in draft.header]
     if draft.questions:
         lines += [

@@ -1,29 +1,49 @@
-"""The scorer for a flat lead export (one row per lead, engagement already aggregated, a source spec).
+"""The scorer for a flat lead export (one row per lead, engagement already aggregated, an export spec).
 
-Same output columns as the event-table scorer, so batch, online and the card treat both alike. A flat export
-carries no ICP attributes in the contract's shape, so the guardrail is not applied (fit_tier is empty and no
-lead is disqualified); its reasons name the export's own columns and values.
+It keeps the Scorer contract of models/scorer.py, so batch, online and the card treat it as they treat the
+CRM-table scorer. A flat export carries no ICP attributes in the contract's shape, so the guardrail is not
+applied (fit_tier is empty and no lead is disqualified); its reasons name the export's own columns and values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.flat import SourceSpec, build_flat_features, flat_feature_groups
+from features.config import ICPConfig
+from features.flat import ExportSpec, build_flat_features, flat_feature_groups
+from features.frames import Table
 from models.evaluate import assign_grades
 from models.explain import join_nonempty as _combine
-from models.scorer import SCORE_COLUMNS, group_contribution, intent_band
+from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
 from models.train import TrainedModel
+
+EXPORT_TABLE = "export"  # the name of a flat export among a scorer's input tables
+
+
+@dataclass(frozen=True)
+class ExportInput:
+    """The input of a FlatScorer: rows of a flat export, read with its spec."""
+
+    spec: ExportSpec
+    typed_by_signature: bool = True
+
+    def describe(self) -> str:
+        return f"a flat export (spec {self.spec.name!r})"
+
+    def read(self, reader: InputReader[Read]) -> Read:
+        return reader.flat_export(self.spec)
 
 
 @dataclass
 class FlatScorer:
-    """Everything needed to score rows of a flat export the way the model was trained."""
+    """Everything needed to score rows of a flat export the way the model was trained (a Scorer)."""
 
-    spec: SourceSpec
+    spec: ExportSpec
     model: TrainedModel
     intent_cutpoints: tuple[float, float] = (0.0, 0.5)
     positive_reasons: int = 3
@@ -32,18 +52,53 @@ class FlatScorer:
     model_version: str = ""
 
     @property
+    def input(self) -> ExportInput:
+        return ExportInput(self.spec)
+
+    @property
     def groups(self) -> dict[str, list[str]]:
         return flat_feature_groups(self.spec)
 
-    def feature_frame(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Model-ready features of raw export rows (placeholders to missing, leaky columns gone)."""
-        return build_flat_features(rows, self.spec)[0]
+    @property
+    def icp(self) -> ICPConfig | None:
+        return None
 
-    def score_rows(self, rows: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
-        """Scores for raw export rows."""
-        return self.score_frame(self.feature_frame(rows), as_of, reasons)
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], rows: Table | pd.DataFrame
+    ) -> pd.DataFrame:
+        """Model-ready features of raw export rows (placeholders to missing, leaky columns gone); an export's
+        rows carry their own facts, so `tables` adds nothing."""
+        return build_flat_features(_frame(rows), self.spec)[0]
 
-    def score_frame(self, frame: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True) -> pd.DataFrame:
+    def score_tables(
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
+    ) -> pd.DataFrame:
+        """Scores for the raw rows of the export, as of `as_of`."""
+        features = self.feature_frame(tables, tables[EXPORT_TABLE])
+        return self.score_frame(features.assign(snapshot_at=pd.Timestamp(as_of)), reasons)
+
+    def score_request(
+        self,
+        rows: pd.DataFrame | list[dict[str, Any]],
+        as_of: pd.Timestamp,
+        reasons: bool,
+        *,
+        latest: pd.Timestamp,
+        max_text_chars: int | None,
+    ) -> dict[str, object]:
+        """Export rows (typed by the artifact's signature) scored, as_of as ISO 8601 text, on a RangeIndex."""
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+        scores = self.score_tables({EXPORT_TABLE: frame}, as_of, reasons)
+        scores = scores.assign(as_of=iso_seconds(scores["as_of"]))
+        if not scores.index.equals(pd.RangeIndex(len(scores))):
+            scores = scores.reset_index(drop=True)
+        return dict(scores.items())
+
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
+        """Scores for feature rows (as feature_frame builds them, plus snapshot_at: the as-of of each row)."""
+        frame = _frame(frame)
         contributions = self.model.contributions(frame)
         names = self.model.feature_names
         score = pd.Series(
@@ -60,7 +115,7 @@ class FlatScorer:
         out = pd.DataFrame(
             {
                 "lead_id": frame[self.spec.feature_name(self.spec.id_column)].astype("str"),
-                "as_of": pd.Timestamp(as_of),
+                "as_of": iso_seconds(frame["snapshot_at"]) if as_of_text else frame["snapshot_at"],
                 "score": score,
                 "grade": assign_grades(score, self.model.grade_thresholds),
                 "rank_score": score,
@@ -80,6 +135,10 @@ class FlatScorer:
         if not reasons:
             out[["reasons", "reasons_positive", "reasons_negative"]] = ""
         return out[list(SCORE_COLUMNS)]
+
+
+def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:
+    return rows if isinstance(rows, pd.DataFrame) else rows.to_frame()
 
 
 def _value_words(frame: pd.DataFrame, column: str, label: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from models.evaluate import conversion_by, roc_auc
 from models.score_table import GRADES
 
 if TYPE_CHECKING:
-    from models.scorer import LeadScorer
+    from models.scorer import Scorer
 
 SCORE_ROW = "score"  # the drift table's row for the model's score
 GAP_Z = 3.0  # standard errors a segment's miss must reach to count as shifted
@@ -80,7 +80,7 @@ def psi_status(values: pd.Series, thresholds: DriftThresholds) -> pd.Series:
 
 
 def closed_deal_frame(
-    scorer: LeadScorer, tables: dict[str, pd.DataFrame], deals: pd.DataFrame
+    scorer: Scorer, tables: dict[str, pd.DataFrame], deals: pd.DataFrame
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The scorer's features for closed deals at their creation, ICP-disqualified ones left out (as in
     training), and the labels."""
@@ -91,7 +91,7 @@ def closed_deal_frame(
 
 
 def drift_between(
-    scorer: LeadScorer,
+    scorer: Scorer,
     tables: dict[str, pd.DataFrame],
     reference: Window,
     current: Window,

@@ -2,29 +2,138 @@
 
 Training builds it; the MLflow artifact pickles it; batch, online and Spark scoring all call it. That is
 what makes every kind of scoring run the one feature implementation.
+
+`Scorer` is the contract every scorer keeps: `LeadScorer` here (CRM tables) and `FlatScorer`
+(models/flat_scorer.py, a flat export read with its ExportSpec). Routes never ask which one they hold: a
+scorer's `input` (a `ScorerInput`) says what it reads, compares equal to the input of any scorer that reads
+the same rows, and hands the pipelines' reader the right call (`read`), so that pipelines/sources.py can
+build the matching source without looking at the scorer's type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from features.build import build_features, feature_groups, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
+from features.flat import ExportSpec
 from features.frames import Table, as_table, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
+from models.lead_input import check_lead_rows, lead_rows_to_tables
 from models.score_table import SCORE_COLUMNS
 from models.train import TrainedModel
+
+Reading = TypeVar("Reading", covariant=True)
+Read = TypeVar("Read")
+
+
+class InputReader(Protocol[Reading]):
+    """What reads a scorer's input: one call per kind of input (pipelines/sources.py implements it)."""
+
+    def crm_tables(self) -> Reading: ...
+
+    def flat_export(self, spec: ExportSpec) -> Reading: ...
+
+
+class ScorerInput(Protocol):
+    """What a scorer reads. Two scorers with equal inputs can score each other's rows."""
+
+    @property
+    def typed_by_signature(self) -> bool:
+        """Online rows are typed by the artifact's signature (an export's own columns), rather than checked
+        by the lead input contract (models/lead_input.py)."""
+        ...
+
+    def describe(self) -> str:
+        """The input in words, for messages: "CRM tables", "a flat export (spec 'x_education')"."""
+        ...
+
+    def read(self, reader: InputReader[Read]) -> Read:
+        """The reader's answer for this kind of input."""
+        ...
+
+
+class Scorer(Protocol):
+    """The contract of every scorer: input rows in, the score table (SCORE_COLUMNS) out."""
+
+    model: TrainedModel
+    model_name: str
+    model_version: str
+    intent_cutpoints: tuple[float, float]
+
+    @property
+    def input(self) -> ScorerInput:
+        """What it reads (CRM tables, or an export with its spec)."""
+        ...
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        """The model's features by kind: "fit" and "intent"."""
+        ...
+
+    @property
+    def icp(self) -> ICPConfig | None:
+        """The ICP guardrail it applies (None: none, every lead qualified)."""
+        ...
+
+    def feature_frame(
+        self, tables: Mapping[str, Table | pd.DataFrame], rows: Table | pd.DataFrame
+    ) -> pd.DataFrame:
+        """Model-ready features of `rows`: snapshots of CRM leads read against `tables`, or an export's own rows
+        (which carry their facts)."""
+        ...
+
+    def score_tables(
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
+    ) -> pd.DataFrame:
+        """The score table of every lead of the input tables ("leads", or an "export"), as of `as_of`."""
+        ...
+
+    def score_frame(
+        self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
+    ) -> pd.DataFrame:
+        """The score table of feature rows (as feature_frame builds them, with lead_id and snapshot_at)."""
+        ...
+
+    def score_request(
+        self,
+        rows: pd.DataFrame | list[dict[str, Any]],
+        as_of: pd.Timestamp,
+        reasons: bool,
+        *,
+        latest: pd.Timestamp,
+        max_text_chars: int | None,
+    ) -> dict[str, object]:
+        """The score table's columns for online rows, as_of as ISO 8601 text; LeadInputError for a bad row."""
+        ...
+
+
+@dataclass(frozen=True)
+class CrmTablesInput:
+    """The input of a LeadScorer: CRM tables (accounts, leads, activities, and deals for training)."""
+
+    typed_by_signature: bool = False
+
+    def describe(self) -> str:
+        return "CRM tables"
+
+    def read(self, reader: InputReader[Read]) -> Read:
+        return reader.crm_tables()
+
+
+CRM_TABLES = CrmTablesInput()
 
 
 @dataclass
 class LeadScorer:
-    """Everything needed to score a lead the way the model was trained."""
+    """Everything needed to score a lead the way the model was trained (a Scorer for CRM tables)."""
 
     features: FeatureConfig
     icp: ICPConfig
@@ -34,6 +143,10 @@ class LeadScorer:
     negative_reasons: int = 2
     model_name: str = "leadscore"
     model_version: str = ""
+
+    @property
+    def input(self) -> CrmTablesInput:
+        return CRM_TABLES
 
     @property
     def groups(self) -> dict[str, list[str]]:
@@ -57,6 +170,20 @@ class LeadScorer:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         snapshots = scoring_snapshots(tables["leads"], as_of)
         return self.score_frame(self.guarded_features(tables, snapshots), reasons=reasons)
+
+    def score_request(
+        self,
+        rows: pd.DataFrame | list[dict[str, Any]],
+        as_of: pd.Timestamp,
+        reasons: bool,
+        *,
+        latest: pd.Timestamp,
+        max_text_chars: int | None,
+    ) -> dict[str, object]:
+        """Online lead rows (see models/lead_input.py) checked, turned into tables and scored."""
+        checked = check_lead_rows(rows, max_text_chars=max_text_chars)
+        tables, snapshots = lead_rows_to_tables(checked, as_of, latest=latest)
+        return self.score_columns(self.guarded_features(tables, snapshots), reasons=reasons, as_of_text=True)
 
     def score_frame(
         self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False

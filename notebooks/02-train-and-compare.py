@@ -83,7 +83,7 @@ print("champion:", f"version {champion.model_version}" if champion is not None e
 # top 10% and the share of all wins caught in the top 20%.
 
 # %%
-evaluation = evaluate_scorer(data, scorer, split, cfg, champion, tables)
+evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
 display(summary_table(evaluation))
 if "oracle_auc" in evaluation.extra:
     print(f"oracle AUC (true probabilities): {evaluation.extra['oracle_auc']:.3f}")
@@ -159,7 +159,7 @@ if REGISTER:
         result,
         cfg,
         tables,
-        source=f"notebooks/02-train-and-compare, deals created from {WINDOW_START} to {WINDOW_END}",
+        location=f"notebooks/02-train-and-compare, deals created from {WINDOW_START} to {WINDOW_END}",
         config_path=None,
         force_reason=None,
         trigger="notebook 02-train-and-compare",

@@ -37,10 +37,8 @@ def previous_test_probabilities(
     scores = result.evaluation.test_scores
     if "champion" in scores.columns:
         return scores["champion"].to_numpy(dtype=float)
-    from models.scorer import LeadScorer
-
-    if tables is None or not isinstance(previous, LeadScorer):
-        return None  # a flat-export champion is scored at training, on the same export, or not at all
+    if tables is None or previous.input != result.scorer.input:
+        return None  # a champion that reads another input cannot score these rows
     test = result.data.frame.iloc[result.split.test]
     frame = previous.feature_frame(tables, test[["deal_id", "lead_id", "snapshot_at"]])
     return previous.model.predict_proba(frame)
@@ -144,11 +142,11 @@ def open_lead_scores(
     """Today's open leads (no deal or an open one at the end of the history) scored with `scorer`, reasons
     off; (scores, as_of, "") or (None, None, why there are none). CRM tables only: a flat export's open rows
     are left out before training, so its card has no open leads."""
-    from models.scorer import LeadScorer
-    from pipelines.score import open_leads, score_in_chunks
+    from models.scorer import CRM_TABLES
+    from pipelines.sources import open_leads, score_in_chunks
     from pipelines.validate import run_validate
 
-    if not isinstance(scorer, LeadScorer):
+    if scorer.input != CRM_TABLES:
         return (
             None,
             None,

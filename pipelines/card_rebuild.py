@@ -181,7 +181,7 @@ def card_from_registry(
     `previous_uri`). With `log`, the card is also attached to the version's run under card/.
     """
     from models.compare import evaluate_on_test, fit_baselines
-    from models.scorer import LeadScorer
+    from models.scorer import CRM_TABLES
     from pipelines import tracking
     from pipelines.registry import decision_from_tags, run_of
     from pipelines.train import TrainResult, make_split, training_data
@@ -192,10 +192,10 @@ def card_from_registry(
     logged = _read_logged_frames(version.run_id)
     scorer = tracking.load_scorer(f"models:/{version.name}/{version.version}")
     scorer.model_version = str(version.version)
-    if not isinstance(scorer, LeadScorer):
+    if scorer.input != CRM_TABLES:
         raise InputError(
-            f"{model_uri}: version {version.version} was trained on a flat export; its card is written at "
-            "training (MLflow run, card/), rebuilding it needs the export rather than CRM tables"
+            f"{model_uri}: version {version.version} was trained on {scorer.input.describe()}; its card is "
+            "written at training (MLflow run, card/), rebuilding it needs the export rather than CRM tables"
         )
 
     data = training_data(tables, cfg, truth=None)

@@ -63,7 +63,7 @@ TruthFile = Annotated[
 
 def _read_input(input_: str, input_table: list[str] | None, query: list[str] | None, required=None):
     from features.vocab import TABLES
-    from pipelines.sources import parse_assignments, read_input
+    from pipelines.locations import parse_assignments, read_input
 
     return read_input(
         input_,
@@ -296,39 +296,28 @@ def train(
       leadscore train --input duckdb:///data/leadscore.duckdb
     """
     from pipelines.io import read_frame
-    from pipelines.sources import describe_source
+    from pipelines.locations import parse_assignments
+    from pipelines.settings import load_source_spec
+    from pipelines.sources import training_source
+    from pipelines.summary import print_training_summary
     from pipelines.train import run_train
 
-    if source_spec:
-        from pipelines.settings import load_source_spec
-        from pipelines.spec import read_training_export
-        from pipelines.summary import print_training_summary
-        from pipelines.train import run_train_flat
-
-        with expected_failures():
-            cfg = _config(config, set_)
-            spec = load_source_spec(source_spec)
-            rows, notes = read_training_export(Path(input_dir), spec)
-            for note in notes:
-                console.print(f"note: {note}")
-            result = run_train_flat(rows, spec, cfg, force_reason=force, source=input_dir)
-        print_training_summary(result)
-        raise typer.Exit(gate_exit_code(result.decision))
     with expected_failures():
         cfg = _config(config, set_)
-        tables = _read_input(input_dir, input_table, query)
+        spec = load_source_spec(source_spec) if source_spec else None
+        table_names = parse_assignments(input_table, "--input-table")
+        source, notes = training_source(input_dir, spec, table_names, parse_assignments(query, "--query"))
+        for note in notes:
+            console.print(f"note: {note}")
         truth_frame = read_frame(truth) if truth else None
         result = run_train(
-            tables,
+            source,
             cfg,
             truth=truth_frame,
             force_reason=force,
-            source=describe_source(input_dir),
             config_path=config,
             card_dir=card_dir,
         )
-    from pipelines.summary import print_training_summary
-
     print_training_summary(result)
     raise typer.Exit(gate_exit_code(result.decision))
 
@@ -406,7 +395,7 @@ def evaluate(
         write_results,
     )
     from pipelines.io import read_frame
-    from pipelines.sources import describe_source
+    from pipelines.locations import describe_location
 
     plan = _fold_plan(folds, seed, out_of_time, rolling, test_fraction)
     if source_spec and truth:
@@ -425,7 +414,7 @@ def evaluate(
             tables = _read_input(input_dir, input_table, query)
             data = crm_data(tables, cfg, read_frame(truth) if truth else None)
         try:
-            report = run_evaluate(data, plan, cfg, source=describe_source(input_dir), progress=progress)
+            report = run_evaluate(data, plan, cfg, source=describe_location(input_dir), progress=progress)
         except NoTimeColumnError as error:
             console.print(f"[red]error:[/red] {error}")
             raise typer.Exit(exit_codes.USAGE) from error
@@ -511,64 +500,24 @@ def score(
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
     """
-    from models.flat_scorer import FlatScorer
     from pipelines.db import is_database_url
-    from pipelines.score import (
-        check_scoreable,
-        manifest_path_for,
-        quarantine_path_for,
-        run_score,
-        run_score_flat,
-        tables_fingerprint,
-        top_leads,
-    )
-    from pipelines.sources import write_score_output
-    from pipelines.stream import run_score_streaming
+    from pipelines.locations import parse_assignments
+    from pipelines.score import top_leads
+    from pipelines.score_job import run_score_job
+    from pipelines.sources import source_for
     from pipelines.tracking import load_scorer
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
     when = _as_of(as_of)
-    to_database = is_database_url(output)
     with expected_failures():
         cfg = _config(config, set_)
         scorer = load_scorer(model)
-        flat = isinstance(scorer, FlatScorer)
-        streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
-        if streaming:  # publishes its own output, part by part
-            result = run_score_streaming(
-                scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons, cfg.input
-            )
-            written = [output, f"{quarantine_path_for(Path(output))}", f"{manifest_path_for(Path(output))}"]
-        else:
-            if isinstance(scorer, FlatScorer):  # narrowed for the spec
-                from pipelines.spec import read_spec_export
-
-                rows = read_spec_export(Path(input_dir), scorer.spec)  # its delimiter and encoding
-                result = run_score_flat(scorer, rows, when, None, reasons)
-                fingerprint = tables_fingerprint({"rows": rows})
-            else:
-                tables = _read_input(
-                    input_dir, input_table, query, required=("accounts", "leads", "activities")
-                )
-                result = run_score(
-                    scorer,
-                    tables,
-                    when,
-                    None,
-                    cfg.scoring.chunk_size,
-                    reasons,
-                    engine=engine,
-                    model_uri=model,
-                    date_formats=cfg.input,
-                )
-                fingerprint = tables_fingerprint(tables)
-            check_scoreable(result, None if to_database else Path(output))
-            written = write_score_output(
-                output, table, result, when, scorer.model_version, scorer.model_name, fingerprint
-            )
-            if not to_database:
-                written.append(f"{manifest_path_for(Path(output))}")
+        table_names = parse_assignments(input_table, "--input-table")
+        source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
+        result, written = run_score_job(
+            scorer, source, when, output, cfg, table=table, reasons=reasons, engine=engine, model_uri=model
+        )
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
@@ -665,9 +614,9 @@ def retrain(
       leadscore retrain --input data/crm --as-of 2026-07-01 --out reports/2026Q3 --trailing-quarters 6
     """
     from pipelines.io import read_frame
+    from pipelines.locations import read_input
     from pipelines.retrain import run_retrain
     from pipelines.settings import RetrainConfig
-    from pipelines.sources import read_input
     from pipelines.summary import print_retrain_summary
 
     with expected_failures("retrain"):

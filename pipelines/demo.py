@@ -13,6 +13,7 @@ from pipelines.io import read_tables
 from pipelines.registry import CHALLENGER, CHAMPION, champion_version
 from pipelines.score import grade_counts, run_score, top_leads
 from pipelines.settings import load_config, tracking_uri
+from pipelines.sources import CrmSource
 from pipelines.summary import print_training_summary
 from pipelines.tracking import load_scorer
 from pipelines.train import run_train
@@ -37,10 +38,9 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     cfg = load_config()
     tables = read_tables(data_dir)
     trained = run_train(
-        tables,
+        CrmSource(tables, location=str(data_dir)),
         cfg,
         truth=history.truth,
-        source=str(data_dir),
         trigger="leadscore demo",
         card_dir=out / "card",
     )

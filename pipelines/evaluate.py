@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups
-from features.flat import SourceSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
 from models.backtest import (
     BacktestData,
     Fold,
@@ -126,14 +126,14 @@ def crm_data(
     )
 
 
-def flat_data(rows: pd.DataFrame, spec: SourceSpec) -> BacktestData:
+def flat_data(rows: pd.DataFrame, spec: ExportSpec) -> BacktestData:
     """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column."""
     try:
         features, label = build_flat_features(rows, spec)
     except ValueError as error:  # a column the spec names is missing, or a label is empty
         raise InputError(f"{error}; fix the export or the source spec") from error
     if label is None:
-        raise InputError(f"source {spec.name!r}: the export has no label column {spec.label_column!r}")
+        raise InputError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
     id_name = spec.feature_name(spec.id_column)
     times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else None
     frame = features.assign(

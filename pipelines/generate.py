@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from features.synthetic import GeneratorConfig, SyntheticHistory, generate_history
-from pipelines.sources import write_tables_output
+from pipelines.locations import write_tables_output
 
 
 def run_generate(cfg: GeneratorConfig, out: str | Path, fmt: str = "parquet") -> SyntheticHistory:

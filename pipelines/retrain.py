@@ -43,7 +43,7 @@ from pipelines.settings import PipelineConfig, RetrainConfig
 
 if TYPE_CHECKING:
     from models.promotion import GateDecision
-    from models.scorer import LeadScorer
+    from models.scorer import Scorer
     from pipelines.train import TrainResult
 
 
@@ -93,7 +93,7 @@ def retrain_pipeline_config(cfg: PipelineConfig, windows: RetrainWindows) -> Pip
 
 
 def drift_report(
-    champion: LeadScorer, known: dict[str, pd.DataFrame], windows: RetrainWindows, rcfg: RetrainConfig
+    champion: Scorer, known: dict[str, pd.DataFrame], windows: RetrainWindows, rcfg: RetrainConfig
 ) -> DriftReport | None:
     """The champion's drift from its own training window to the evaluation quarter (models/retrain.py's
     drift_windows), on validated tables."""
@@ -103,7 +103,7 @@ def drift_report(
 
 
 def run_backtest(
-    champion: LeadScorer,
+    champion: Scorer,
     known: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
     days: int,
@@ -174,6 +174,7 @@ def run_retrain(
     """
     from pipelines import tracking
     from pipelines.registry import champion_version, run_frame
+    from pipelines.sources import CrmSource
     from pipelines.train import run_train
     from pipelines.validate import run_validate
 
@@ -195,12 +196,11 @@ def run_retrain(
         backtest = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
 
     train = run_train(
-        train_input,
+        CrmSource(train_input, location=source),
         train_cfg,
         truth=truth,
         register=True,
         force_reason=force_reason,
-        source=source,
         trigger=rcfg.trigger_text(),
     )
     result = RetrainResult(

@@ -25,8 +25,7 @@ from models.score_table import (
     validated,
     with_score_dtypes,
 )
-from models.scorer import LeadScorer
-from pipelines.console import progress
+from models.scorer import Scorer
 from pipelines.io import (
     InputError,
     file_digest,
@@ -37,7 +36,9 @@ from pipelines.io import (
     write_frame,
     writing,
 )
-from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantined_lead_share, run_validate
+from pipelines.sources import Source, as_source, check_scorer_reads
+from pipelines.sources import open_leads as open_leads  # a CRM-table helper, found here before
+from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantined_lead_share
 
 
 @dataclass
@@ -77,47 +78,9 @@ class NothingToScore(InputError):
         self.result = result
 
 
-def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored).
-
-    `leads` and `deals` are the contract's valid rows: a lead whose quarantined deal may have closed is
-    already quarantined with it (features.contracts, "deal quarantined"), so it never reaches here as open.
-    """
-    if deals is None or len(deals) == 0:
-        return leads, leads.iloc[0:0]
-    closed = deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"]
-    is_closed = leads["lead_id"].isin(closed)
-    return leads[~is_closed], leads[is_closed]
-
-
-def score_in_chunks(
-    scorer: LeadScorer,
-    tables: dict[str, pd.DataFrame],
-    leads: pd.DataFrame,
-    as_of: pd.Timestamp,
-    chunk_size: int,
-    reasons: bool = True,
-) -> pd.DataFrame:
-    """Score `leads` chunk by chunk (bounded memory for features and explanations), with a progress bar."""
-    starts = range(0, len(leads), chunk_size)
-    activities = tables["activities"]
-    parts = []
-    for start in progress(starts, "scoring leads", total=len(starts)):
-        chunk = leads.iloc[start : start + chunk_size]
-        chunk_tables = {
-            "accounts": tables["accounts"],
-            "leads": chunk,
-            "activities": activities[activities["lead_id"].isin(chunk["lead_id"])],
-        }
-        parts.append(scorer.score_tables(chunk_tables, as_of, reasons=reasons))
-    if not parts:
-        return scorer.score_tables({**tables, "leads": leads}, as_of, reasons=reasons)
-    return pd.concat(parts, ignore_index=True)
-
-
 def run_score(
-    scorer: LeadScorer,
-    tables: dict[str, pd.DataFrame],
+    scorer: Scorer,
+    source: Source | dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
     output: Path | None,
     chunk_size: int = 50_000,
@@ -128,24 +91,20 @@ def run_score(
 ) -> ScoreResult:
     """Validate as of `as_of`, score the open leads, write scores and quarantine atomically.
 
-    engine "pandas" scores in this process, chunk by chunk; "spark" sends the same leads through the same
+    `source`: what the scorer reads (CRM tables, as a dict of frames or a CrmSource; or an ExportSource).
+    engine "pandas" scores in this process, chunk by chunk; "spark" sends the same CRM leads through the same
     artifact as a Spark UDF (needs `model_uri` and the `spark` extra).
     """
-    validation = run_validate(tables, as_of=as_of, date_formats=date_formats)
-    valid = validation.valid
-    to_score, closed = open_leads(valid["leads"], valid.get("deals"))
+    source = as_source(source)
+    check_scorer_reads(scorer, source, model_uri or "the model")
     if engine not in ("pandas", "spark"):
         raise ValueError(f"unknown engine {engine!r}; use pandas or spark")
+    rows = source.scoring_rows(as_of, date_formats)
+    validation, to_score, closed = rows.validation, rows.to_score, rows.closed
     if len(to_score) == 0:  # nothing to score: the model is not called (check_scoreable says why)
         scored = empty_scores()
-    elif engine == "spark":
-        from pipelines.spark import score_tables_with_spark
-
-        if model_uri is None:
-            raise ValueError("the spark engine needs the model URI")
-        scored = score_tables_with_spark(model_uri, valid, to_score, as_of, reasons)
     else:
-        scored = score_in_chunks(scorer, valid, to_score, as_of, chunk_size, reasons)
+        scored = source.score(scorer, rows, as_of, chunk_size, reasons, engine, model_uri)
     scores = validated(with_score_dtypes(rank(scored)))
     quarantine = validation.quarantine
     leads = LeadCounts(
@@ -157,23 +116,7 @@ def run_score(
     result = ScoreResult(scores, quarantine, leads, rows_read=dict(validation.read))
     if output is not None:
         check_scoreable(result, output)
-        fingerprint = tables_fingerprint(tables)
-        manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
-        write_scores_file(scores, quarantine, output, manifest)
-    return result
-
-
-def run_score_flat(
-    scorer, rows: pd.DataFrame, as_of: pd.Timestamp, output: Path | None, reasons: bool = True
-) -> ScoreResult:
-    """Score every row of a flat export with a flat-export model; write the scores atomically."""
-    scores = rank(scorer.score_rows(rows, as_of, reasons).reset_index(drop=True))
-    accounting = LeadCounts(read=len(rows), scored=len(scores), quarantined=0)
-    quarantine = pd.DataFrame(columns=["table", "row", "key", "column", "check", "value", "reason"])
-    result = ScoreResult(scores=scores, quarantine=quarantine, leads=accounting)
-    if output is not None:
-        check_scoreable(result, output)
-        fingerprint = tables_fingerprint({"rows": rows})
+        fingerprint = tables_fingerprint(source.tables)
         manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
         write_scores_file(scores, quarantine, output, manifest)
     return result

@@ -27,7 +27,7 @@ from mlflow.utils.proto_json_utils import NumpyEncoder
 
 # Imported before any model is loaded, so the server runs this installation's code (as batch scoring does),
 # whatever copy of it an artifact carries.
-from models.flat_scorer import FlatScorer
+from models.flat_scorer import FlatScorer  # noqa: F401 - see above
 from models.lead_input import LeadInputError, shown, without_emails
 from models.scorer import score_records
 from pipelines.settings import ServingConfig, tracking_uri
@@ -186,7 +186,7 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
     try:
         records, params = request_rows(body)
         python_model = model.unwrap_python_model()
-        if _is_flat(python_model):  # a flat export's columns are typed by the signature, as MLflow does
+        if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
             scores = model.predict(pd.DataFrame.from_records(records), params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
             scores = score_records(python_model.score_columns(records, params))
@@ -224,10 +224,6 @@ def _internal_error() -> tuple[int, str]:
         "the server failed to score this request (not a problem with your input); the server log has the details",
         "INTERNAL_ERROR",
     )
-
-
-def _is_flat(python_model: Any) -> bool:
-    return isinstance(getattr(python_model, "scorer", None), FlatScorer)
 
 
 def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
-from features.flat import SourceSpec
+from features.flat import ExportSpec
 from models.backtest import BacktestConfig
 from models.config import ModelConfig
 from models.queue import QueueConfig
@@ -179,13 +179,13 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
 SPECS_DIR = Path(__file__).parent / "specs"
 
 
-def load_source_spec(path_or_name: str) -> SourceSpec:
-    """A flat-export source spec from a YAML file, or a shipped one by name (e.g. "x_education")."""
+def load_source_spec(path_or_name: str) -> ExportSpec:
+    """A flat export's spec (the --source-spec file) from YAML, or a shipped one by name (e.g. "x_education")."""
     path = Path(path_or_name)
     if not path.exists() and (SPECS_DIR / f"{path_or_name}.yaml").exists():
         path = SPECS_DIR / f"{path_or_name}.yaml"
     try:
-        return SourceSpec.model_validate(_read_yaml(path))
+        return ExportSpec.model_validate(_read_yaml(path))
     except ValidationError as error:
         raise ConfigError(f"{path}: invalid source spec:\n{error}") from error
 

@@ -1,116 +1,483 @@
-"""Where the jobs read CRM tables from and write scores to: a folder of files, or a database URL.
+"""Sources: what a model learns from and what it scores, CRM tables or a flat export with its spec.
 
-The commands take `--input` / `--output` as text and hand it here; a database URL (duckdb:///...,
-postgresql://...) goes to pipelines.db, anything else is a path and goes to pipelines.io as before.
+Both kinds keep one contract, `Source`: a source yields the training data (feature frame, labels, times,
+groups, quarantine and counts), bundles a fitted model as the scorer that reads it, and hands out the rows
+to score as of a date with the account of every row read. Its `input` equals the `input` of every scorer
+that can score it (models/scorer.py), and `source_for(scorer, ...)` builds the source a scorer reads without
+asking for the scorer's type. Where the files or tables live (a folder, a database URL) is
+pipelines/locations.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
+from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
+from features.contracts import QUARANTINE_COLUMNS, ContractError, ValidationResult
+from features.dates import DateFormats
+from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.frames import Table
+from features.icp import exclude_disqualified, win_rate_by_tier
 from features.vocab import TABLES
-from pipelines.io import InputError, read_tables, write_tables
+from models.flat_scorer import EXPORT_TABLE, ExportInput, FlatScorer
+from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
+from models.train import TrainedModel
+from pipelines.console import progress
+from pipelines.locations import describe_location, read_input
+from pipelines.settings import PipelineConfig
+from pipelines.spec import read_spec_export, read_training_export
+from pipelines.validate import run_validate
 
-if TYPE_CHECKING:
-    from pipelines.score import ScoreResult
-
-
-def is_database_url(value: str | Path | None) -> bool:
-    from pipelines.db import is_database_url as is_url
-
-    return is_url(value)
-
-
-def describe_source(location: str | Path) -> str:
-    """How to name an input or output in messages and MLflow: database URLs without their password."""
-    if is_database_url(location):
-        from pipelines.db import display_url
-
-        return display_url(str(location))
-    return str(location)
+SCORING_TABLES = ("accounts", "leads", "activities")  # deals are optional when scoring
 
 
-def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
-    """["accounts=SELECT ...", ...] from a repeatable NAME=VALUE option -> {"accounts": "SELECT ..."}."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not value.strip():
-            raise InputError(f"{option} {item!r}: expected TABLE=VALUE, e.g. {option} accounts=crm.accounts")
-        if name not in TABLES:
-            raise InputError(f"{option} {item!r}: {name!r} is not a CRM table ({', '.join(TABLES)})")
-        out[name] = value.strip()
-    return out
+@dataclass
+class TrainingData:
+    """Closed deals (or labelled export rows) as a feature frame, their labels, and what the guardrail and the
+    contract removed; `source` is where they came from."""
+
+    frame: pd.DataFrame  # features, plus lead_id, snapshot_at (the row's time) and account_id (its group)
+    y: np.ndarray
+    excluded: dict[str, int]  # per ICP disqualification reason, and "total"
+    too_recent: int  # closed deals left out because younger than model.maturity_days
+    win_rate_by_tier: pd.DataFrame
+    quarantine: pd.DataFrame
+    counts: pd.DataFrame
+    true_probability: np.ndarray | None
+    source: Source = field(repr=False)
 
 
-def read_input(
-    location: str | Path,
+@dataclass
+class ScoringRows:
+    """What a source holds to score as of a date."""
+
+    validation: ValidationResult  # valid rows per table, quarantine, rows read, rows not created yet
+    to_score: pd.DataFrame  # the leads to score: valid, and without a closed deal
+    closed: pd.DataFrame  # valid leads not scored: their deal has closed
+
+
+class Source(Protocol):
+    """CRM tables or a flat export: what training and scoring read."""
+
+    @property
+    def input(self) -> ScorerInput:
+        """The kind of rows it holds; a scorer whose input equals it can score them."""
+        ...
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The input as read (fingerprinted, and the artifact's example is made from it)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where it was read from, in words (database URLs without their password); "" when not known."""
+        ...
+
+    @property
+    def stream_folder(self) -> Path | None:
+        """A folder of CRM table files nobody has read yet, which scoring can stream part by part; else None."""
+        ...
+
+    def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
+        """The labelled rows to learn from, with what the contract and the guardrail left out."""
+        ...
+
+    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
+        """The configuration training uses on this source (`cfg` itself where every setting applies)."""
+        ...
+
+    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
+        """The model's candidate features by kind ("fit", "intent")."""
+        ...
+
+    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
+        """Which of the candidate features are categorical."""
+        ...
+
+    @property
+    def has_points_model(self) -> bool:
+        """Whether the points model (rules on the CRM features) can be compared on it."""
+        ...
+
+    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> Scorer:
+        """The fitted model bundled as the scorer that reads this kind of input."""
+        ...
+
+    def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
+        """The rows a scorer of this input builds features of (Scorer.feature_frame) for those training rows."""
+        ...
+
+    def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
+        """The rows to score as of `as_of`, checked against the contract."""
+        ...
+
+    def score(
+        self,
+        scorer: Scorer,
+        rows: ScoringRows,
+        as_of: pd.Timestamp,
+        chunk_size: int,
+        reasons: bool,
+        engine: str = "pandas",
+        model_uri: str | None = None,
+    ) -> pd.DataFrame:
+        """The score table of `rows.to_score` (unranked)."""
+        ...
+
+
+def as_source(source: Source | dict[str, pd.DataFrame]) -> Source:
+    """A source as given, or CRM tables given as a dict of frames."""
+    return CrmSource(tables=source) if isinstance(source, dict) else source
+
+
+def check_scorer_reads(scorer: Scorer, source: Source, model: str = "the model") -> None:
+    """ContractError (exit 3) unless the scorer reads this kind of input."""
+    if scorer.input != source.input:
+        raise ContractError(
+            f"{model} was trained on {scorer.input.describe()} and cannot score {source.input.describe()}"
+            + (f" ({source.location})" if source.location else "")
+            + "; give --input what it was trained on, or --model a model trained on this input"
+        )
+
+
+@dataclass
+class ScoringReader:
+    """Reads the input a scorer takes (models.scorer.InputReader) from `location` for scoring."""
+
+    location: str
+    table_names: dict[str, str] | None = None
+    queries: dict[str, str] | None = None
+
+    def crm_tables(self) -> Source:
+        return CrmSource(
+            location=self.location,
+            table_names=self.table_names,
+            queries=self.queries,
+            required=SCORING_TABLES,
+        )
+
+    def flat_export(self, spec: ExportSpec) -> Source:
+        path = Path(self.location)
+        return ExportSource(rows=read_spec_export(path, spec), spec=spec, location=str(path))
+
+
+def training_source(
+    location: str,
+    spec: ExportSpec | None = None,
     table_names: dict[str, str] | None = None,
     queries: dict[str, str] | None = None,
-    required: tuple[str, ...] = TABLES,
-) -> dict[str, pd.DataFrame]:
-    """The CRM tables from a database URL (tables renamed or replaced by queries) or from a folder of files."""
-    if is_database_url(location):
-        from pipelines.db import read_tables_from_db
+) -> tuple[Source, list[str]]:
+    """What to train on: the CRM tables at `location` (a folder or a database), or, with a spec, the won and
+    lost rows of the export there; and notes on what was left out (open rows, columns the spec does not use)."""
+    if spec is None:
+        return CrmSource(read_input(location, table_names, queries), location=location), []
+    rows, notes = read_training_export(Path(location), spec)
+    return ExportSource(rows, spec, location=location), notes
 
-        return read_tables_from_db(str(location), table_names, queries, required)
-    if table_names or queries:
-        raise InputError(
-            f"{location}: table names and queries apply only to a database --input "
-            "(duckdb:///file.duckdb or postgresql://host/db)"
+
+def source_for(
+    scorer: Scorer,
+    location: str,
+    table_names: dict[str, str] | None = None,
+    queries: dict[str, str] | None = None,
+) -> Source:
+    """The source a scorer reads at `location`: CRM tables (a folder or a database, read when first needed)
+    or an export (read with the spec the model was trained with)."""
+    return scorer.input.read(ScoringReader(location, table_names, queries))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# CRM tables
+# ----------------------------------------------------------------------------------------------------------
+
+
+class CrmSource:
+    """Accounts, leads, activities and deals: given as frames, or read from `location` when first needed."""
+
+    def __init__(
+        self,
+        tables: dict[str, pd.DataFrame] | None = None,
+        *,
+        location: str = "",
+        table_names: dict[str, str] | None = None,
+        queries: dict[str, str] | None = None,
+        required: tuple[str, ...] = TABLES,
+    ) -> None:
+        self.given = tables
+        self.raw_location = location
+        self.table_names, self.queries, self.required = table_names, queries, required
+
+    @property
+    def input(self) -> CrmTablesInput:
+        return CRM_TABLES
+
+    @cached_property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self.given is not None:
+            return self.given
+        return read_input(self.raw_location, self.table_names, self.queries, self.required)
+
+    @property
+    def location(self) -> str:
+        return describe_location(self.raw_location) if self.raw_location else ""
+
+    @property
+    def stream_folder(self) -> Path | None:
+        if self.given is not None or "tables" in self.__dict__ or not Path(self.raw_location).is_dir():
+            return None
+        return Path(self.raw_location)
+
+    def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
+        return training_data(self.tables, cfg, truth, source=self)
+
+    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
+        return cfg
+
+    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
+        return feature_groups(cfg.features)
+
+    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
+        groups = self.feature_groups(cfg)
+        return [c for c in CATEGORICAL_FEATURES if c in groups["fit"] + groups["intent"]]
+
+    @property
+    def has_points_model(self) -> bool:
+        return True
+
+    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
+        return LeadScorer(
+            features=cfg.features,
+            icp=cfg.icp,
+            model=model,
+            positive_reasons=cfg.scoring.positive_reasons,
+            negative_reasons=cfg.scoring.negative_reasons,
+            model_name=cfg.registry.model_name,
         )
-    return read_tables(Path(location), required)
+
+    def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
+        return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
+
+    def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
+        validation = run_validate(self.tables, as_of=as_of, date_formats=date_formats)
+        to_score, closed = open_leads(validation.valid["leads"], validation.valid.get("deals"))
+        return ScoringRows(validation=validation, to_score=to_score, closed=closed)
+
+    def score(
+        self,
+        scorer: Scorer,
+        rows: ScoringRows,
+        as_of: pd.Timestamp,
+        chunk_size: int,
+        reasons: bool,
+        engine: str = "pandas",
+        model_uri: str | None = None,
+    ) -> pd.DataFrame:
+        """Chunk by chunk in this process ("pandas"), or through the artifact as a Spark UDF ("spark": needs
+        `model_uri` and the spark extra)."""
+        valid = rows.validation.valid
+        if engine == "spark":
+            from pipelines.spark import score_tables_with_spark
+
+            if model_uri is None:
+                raise ValueError("the spark engine needs the model URI")
+            return score_tables_with_spark(model_uri, valid, rows.to_score, as_of, reasons)
+        return score_in_chunks(scorer, valid, rows.to_score, as_of, chunk_size, reasons)
 
 
-def write_tables_output(
-    location: str | Path, tables: dict[str, pd.DataFrame], fmt: str = "parquet"
-) -> list[str]:
-    """Write tables to a database (each table replaced, one transaction) or as files in a folder."""
-    if is_database_url(location):
-        from pipelines.db import display_url, write_tables_to_db
+def training_data(
+    tables: dict[str, pd.DataFrame],
+    cfg: PipelineConfig,
+    truth: pd.DataFrame | None,
+    source: Source | None = None,
+) -> TrainingData:
+    """Validate, build the features of every closed deal at its creation, apply and report the guardrail."""
+    validation = run_validate(tables, date_formats=cfg.input)
+    valid = validation.valid
+    deals = valid["deals"]
+    closed, too_recent = mature_closed_deals(deals, cfg.model.maturity_days)
+    frame = feature_frame(valid, training_snapshots(closed), cfg.features, cfg.icp)
+    frame["outcome"] = closed["outcome"].to_numpy()
+    frame["account_id"] = closed["account_id"].to_numpy()
+    by_tier = win_rate_by_tier(frame)
+    kept, excluded = exclude_disqualified(frame, cfg.icp)
+    kept = kept.reset_index(drop=True)
+    true_p = None
+    if truth is not None:
+        true_p = kept["deal_id"].map(truth.set_index("deal_id")["true_probability"]).to_numpy(dtype=float)
+        true_p = None if np.isnan(true_p).any() else true_p
+    return TrainingData(
+        frame=kept,
+        y=(kept["outcome"] == "won").to_numpy(dtype=int),
+        excluded=excluded,
+        too_recent=too_recent,
+        win_rate_by_tier=by_tier,
+        quarantine=validation.quarantine,
+        counts=validation.counts(),
+        true_probability=true_p,
+        source=source if source is not None else CrmSource(tables),
+    )
 
-        write_tables_to_db(str(location), tables)
-        return [f"{display_url(str(location))} tables {', '.join(tables)}"]
-    return [str(p) for p in write_tables(tables, Path(location), fmt)]
+
+def mature_closed_deals(deals: pd.DataFrame, maturity_days: int) -> tuple[pd.DataFrame, int]:
+    """Won and lost deals created at least `maturity_days` before the newest deal; and how many were too recent."""
+    closed = deals[deals["outcome"].isin(["won", "lost"])]
+    if len(deals) == 0:
+        return closed.reset_index(drop=True), 0
+    horizon = deals["created_at"].max() - pd.Timedelta(days=maturity_days)
+    mature = closed[closed["created_at"] <= horizon]
+    return mature.reset_index(drop=True), len(closed) - len(mature)
 
 
-def write_score_output(
-    location: str | Path,
-    table: str | None,
-    result: ScoreResult,
-    as_of: pd.Timestamp,
-    model_version: str,
-    model_name: str = "leadscore",
-    input_fingerprint: str = "",
-) -> list[str]:
-    """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
+def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored).
 
-    To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
-    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
-    published together with the run's manifest (pipelines.score.publish_run).
+    `leads` and `deals` are the contract's valid rows: a lead whose quarantined deal may have closed is
+    already quarantined with it (features.contracts, "deal quarantined"), so it never reaches here as open.
     """
-    if is_database_url(location):
-        from pipelines.db import display_url, write_scores_to_db
+    if deals is None or len(deals) == 0:
+        return leads, leads.iloc[0:0]
+    closed = deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"]
+    is_closed = leads["lead_id"].isin(closed)
+    return leads[~is_closed], leads[is_closed]
 
-        if not table:
-            raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
-        written = write_scores_to_db(
-            str(location), table, result.scores, result.quarantine, as_of, model_version
+
+def score_in_chunks(
+    scorer: Scorer,
+    tables: dict[str, pd.DataFrame],
+    leads: pd.DataFrame,
+    as_of: pd.Timestamp,
+    chunk_size: int,
+    reasons: bool = True,
+) -> pd.DataFrame:
+    """Score `leads` chunk by chunk (bounded memory for features and explanations), with a progress bar."""
+    starts = range(0, len(leads), chunk_size)
+    activities = tables["activities"]
+    parts = []
+    for start in progress(starts, "scoring leads", total=len(starts)):
+        chunk = leads.iloc[start : start + chunk_size]
+        chunk_tables = {
+            "accounts": tables["accounts"],
+            "leads": chunk,
+            "activities": activities[activities["lead_id"].isin(chunk["lead_id"])],
+        }
+        parts.append(scorer.score_tables(chunk_tables, as_of, reasons=reasons))
+    if not parts:
+        return scorer.score_tables({**tables, "leads": leads}, as_of, reasons=reasons)
+    return pd.concat(parts, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A flat export read with its spec
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportSource:
+    """The rows of a flat lead export (one row per lead) and the spec they are read with."""
+
+    rows: pd.DataFrame
+    spec: ExportSpec
+    location: str = ""
+
+    @property
+    def input(self) -> ExportInput:
+        return ExportInput(self.spec)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {EXPORT_TABLE: self.rows}
+
+    @property
+    def stream_folder(self) -> Path | None:
+        return None
+
+    def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
+        """Every row is a labelled lead (read_training_export leaves the open ones out); its id is its group.
+        Nothing is quarantined and there is no guardrail; synthetic truth does not exist for an export."""
+        spec = self.spec
+        features, label = build_flat_features(self.rows, spec)
+        if label is None:
+            raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
+        id_name = spec.feature_name(spec.id_column)
+        times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else pd.NaT
+        frame = features.assign(
+            lead_id=features[id_name].astype("str"), snapshot_at=times, account_id=features[id_name]
         )
-        where = display_url(str(location))
-        replaced = f", replacing {written.replaced:,} rows of the same run" if written.replaced else ""
-        return [
-            f"{where} table {written.table}: {written.rows:,} scores{replaced}",
-            f"{where} table {written.quarantine_table}: {written.quarantine_rows:,} quarantined rows",
-        ]
-    if table:
-        raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
-    from pipelines.score import run_manifest, write_scores_file
+        counts = pd.DataFrame(
+            {
+                "table": [spec.name],
+                "read": [len(self.rows)],
+                "valid": [len(frame)],
+                "quarantined": [0],
+                "accounted": [True],
+            }
+        )
+        return TrainingData(
+            frame=frame,
+            y=label.to_numpy(dtype=int),
+            excluded={},
+            too_recent=0,
+            win_rate_by_tier=pd.DataFrame(),
+            quarantine=pd.DataFrame(),
+            counts=counts,
+            true_probability=None,
+            source=self,
+        )
 
-    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
-    scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
-    return [str(scores), str(quarantine)]
+    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
+        """`cfg`, except that an export without a timestamp column is split at random grouped by its id: an
+        out-of-time split (the default) needs dates."""
+        split = cfg.model.split
+        if self.spec.timestamp_column or split.method != "out_of_time":
+            return cfg
+        grouped = split.model_copy(update={"method": "grouped_random"})
+        return cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": grouped})})
+
+    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
+        return flat_feature_groups(self.spec)
+
+    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
+        return flat_categorical_features(self.spec)
+
+    @property
+    def has_points_model(self) -> bool:
+        return False  # its rules need the CRM features
+
+    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> FlatScorer:
+        return FlatScorer(
+            spec=self.spec,
+            model=model,
+            positive_reasons=cfg.scoring.positive_reasons,
+            negative_reasons=cfg.scoring.negative_reasons,
+            model_name=cfg.registry.model_name,
+        )
+
+    def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
+        return self.rows.iloc[data.frame.index[positions]]
+
+    def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
+        """Every row is scored: the export's rows are leads, read as they are (its spec types them)."""
+        read = len(self.rows)
+        quarantine = pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+        validation = ValidationResult(valid={"leads": self.rows}, quarantine=quarantine, read={"leads": read})
+        return ScoringRows(validation=validation, to_score=self.rows, closed=self.rows.iloc[0:0])
+
+    def score(
+        self,
+        scorer: Scorer,
+        rows: ScoringRows,
+        as_of: pd.Timestamp,
+        chunk_size: int,
+        reasons: bool,
+        engine: str = "pandas",
+        model_uri: str | None = None,
+    ) -> pd.DataFrame:
+        """In this process, in one piece (an export is one file read whole); `engine` is not used."""
+        return scorer.score_tables({EXPORT_TABLE: rows.to_score}, as_of, reasons).reset_index(drop=True)

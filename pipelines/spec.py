@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from features.contracts import ContractError
-from features.flat import SourceSpec, closed_rows, did_you_mean, undeclared_columns
+from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.io import InputError, atomic_path, format_of
@@ -91,12 +91,12 @@ def read_export(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd
     return frame
 
 
-def read_spec_export(path: Path, spec: SourceSpec) -> pd.DataFrame:
+def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8)."""
     return read_export(path, getattr(spec, "delimiter", ","), getattr(spec, "encoding", "utf-8"))
 
 
-def read_training_export(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, list[str]]:
+def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
     """The won and lost rows of an export, and notes to print (open rows left out, undeclared columns).
 
     Columns the model needs that the export lacks raise ContractError with a did-you-mean.
@@ -144,7 +144,7 @@ def run_spec_draft(
     rules_path: Path | None = None,
     overwrite: bool = False,
 ) -> DraftResult:
-    """Read the export, draft its spec, write it (atomically) and check it parses as a SourceSpec."""
+    """Read the export, draft its spec, write it (atomically) and check it parses as a ExportSpec."""
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists; pass --overwrite to replace it, or choose another --out")
     rules = load_draft_rules(rules_path)
@@ -168,14 +168,14 @@ def run_spec_draft(
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     try:
-        SourceSpec.model_validate(yaml.safe_load(text))
+        ExportSpec.model_validate(yaml.safe_load(text))
         problem = None
     except ValidationError as error:
         problem = "; ".join(e["msg"] for e in error.errors())
     return DraftResult(draft=draft, text=text, path=out, valid_error=problem)
 
 
-def run_spec_check(input_path: Path, spec_path: str) -> tuple[SourceSpec, SpecReport]:
+def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecReport]:
     """Compare an export with a spec (file or shipped name)."""
     spec = load_source_spec(spec_path)
     return spec, check_spec(read_spec_export(input_path, spec), spec)

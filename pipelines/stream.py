@@ -29,7 +29,7 @@ from features.dates import DateFormats
 from features.fit import normalised_emails
 from features.vocab import LEAD_COLUMNS, TABLES
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
-from models.scorer import LeadScorer
+from models.scorer import Scorer
 from pipelines.console import progress
 from pipelines.io import (
     InputError,
@@ -224,7 +224,7 @@ def _empty_leads() -> pd.DataFrame:
 
 
 def run_score_streaming(
-    scorer: LeadScorer,
+    scorer: Scorer,
     folder: Path,
     as_of: pd.Timestamp,
     output: Path,

@@ -18,8 +18,8 @@ from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 from pipelines.store import setup
 
 if TYPE_CHECKING:
-    from models.flat_scorer import FlatScorer
-    from models.scorer import LeadScorer
+    from features.flat import ExportSpec
+    from models.scorer import Scorer
     from pipelines.train import TrainResult
 
 ARTIFACT_PATH = "model"
@@ -140,21 +140,29 @@ def example_export_rows(export: pd.DataFrame, columns: list[str], id_column: str
     return rows.astype({c: float for c in numeric})
 
 
-def example_input(scorer: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The artifact's input example, made up: lead rows for event tables, export rows for a flat export."""
-    from models.flat_scorer import FlatScorer
+class ExampleReader:
+    """The artifact's input example for the input a scorer reads (a models.scorer.InputReader)."""
 
-    if isinstance(scorer, FlatScorer):
-        spec = scorer.spec
+    def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.tables = tables
+
+    def crm_tables(self) -> pd.DataFrame:
+        return example_lead_rows()
+
+    def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
+        from models.flat_scorer import EXPORT_TABLE
+
         columns = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else [])]
         columns += [*spec.fit_columns, *spec.intent_columns]
-        return example_export_rows(tables["export"], columns, spec.id_column)
-    return example_lead_rows()
+        return example_export_rows(self.tables[EXPORT_TABLE], columns, spec.id_column)
 
 
-def log_scorer(
-    scorer: LeadScorer | FlatScorer, tables: dict[str, pd.DataFrame], registered_name: str | None
-) -> Any:
+def example_input(scorer: Scorer, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The artifact's input example, made up: lead rows for CRM tables, export rows for a flat export."""
+    return scorer.input.read(ExampleReader(tables))
+
+
+def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name: str | None) -> Any:
     """Log the scorer as the pyfunc artifact (signature + input example) and optionally register it."""
     from mlflow.models import infer_signature
 
@@ -183,7 +191,7 @@ def log_scorer(
         )
 
 
-def scorer_for_example(scorer: LeadScorer | FlatScorer, rows: pd.DataFrame, as_of: str) -> pd.DataFrame:
+def scorer_for_example(scorer: Scorer, rows: pd.DataFrame, as_of: str) -> pd.DataFrame:
     from models.artifact import LeadScoreModel
 
     model = LeadScoreModel()
@@ -206,12 +214,14 @@ def log_training_run(
     cfg: PipelineConfig,
     tables: dict[str, pd.DataFrame],
     *,
-    source: str,
+    location: str,
     config_path: Path | None,
     force_reason: str | None,
     trigger: str,
 ) -> None:
-    """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated."""
+    """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated.
+
+    `location` (the "input" tag) names where the training input was read from."""
     import mlflow
     from pipelines import registry
 
@@ -219,7 +229,7 @@ def log_training_run(
     with mlflow.start_run(run_name=f"train {datetime.now(UTC):%Y-%m-%d %H:%M}") as run:
         mlflow.set_tags(
             {
-                "source": source,
+                "input": location,
                 "data_fingerprint": data_fingerprint(tables),
                 "git_commit": git_commit(),
                 "trigger": trigger,
@@ -269,7 +279,7 @@ def log_training_run(
     result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
-def load_scorer(model_uri: str) -> LeadScorer:
+def load_scorer(model_uri: str) -> Scorer:
     """The scorer inside a logged or registered artifact (e.g. models:/leadscore@champion); a URI that names
     nothing raises ModelNotFoundError (exit 3) with a sentence naming the store, versions and aliases."""
     from mlflow.exceptions import MlflowException
@@ -292,7 +302,7 @@ def load_scorer(model_uri: str) -> LeadScorer:
     return scorer
 
 
-def load_champion(model_name: str) -> LeadScorer | None:
+def load_champion(model_name: str) -> Scorer | None:
     """The current champion's scorer, or None when there is none yet."""
     from pipelines.registry import CHAMPION, champion_version
 

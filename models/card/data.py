@@ -17,13 +17,12 @@ from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
 from models.explain import concept_contributions, concept_of
-from models.flat_scorer import FlatScorer
 from models.formatting import NBSP, day_text, has_date, pct_text
 from models.score_table import GRADES
-from models.scorer import LeadScorer
+from models.scorer import Scorer
 from models.splits import Split
 
-AnyScorer = LeadScorer | FlatScorer
+AnyScorer = Scorer  # the scorer contract (models/scorer.py), for CRM tables or a flat export
 
 # Column of Evaluation.test_scores that ranks each contender (the points model ranks by its raw points).
 RANKING_COLUMN = {
@@ -313,9 +312,7 @@ def _facts(frame: pd.DataFrame) -> pd.Series:
     return out
 
 
-def example_leads(
-    scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.ndarray, as_of: pd.Timestamp
-) -> list[ExampleLead]:
+def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.ndarray) -> list[ExampleLead]:
     """The highest-scored, a middle and the lowest-scored test lead, scored with their reasons."""
     if len(test) == 0:
         return []
@@ -326,10 +323,7 @@ def example_leads(
         "The lowest-scored lead": int(order[-1]),
     }
     rows = test.iloc[list(picks.values())]
-    if isinstance(scorer, FlatScorer):
-        scored = scorer.score_frame(rows, as_of, reasons=True).reset_index(drop=True)
-    else:
-        scored = scorer.score_frame(rows, reasons=True).reset_index(drop=True)
+    scored = scorer.score_frame(rows, reasons=True).reset_index(drop=True)
     facts = _facts(rows).reset_index(drop=True)
     out = []
     for i, (label, position) in enumerate(picks.items()):  # three leads
@@ -415,7 +409,7 @@ def change_log(
                 else f"Training window moved: {day_text(old_window[0])} to {day_text(old_window[1])} before, "
                 f"{day_text(new_window[0])} to {day_text(new_window[1])} now."
             )
-        if isinstance(previous, LeadScorer) and isinstance(scorer, LeadScorer):
+        if previous.icp is not None and scorer.icp is not None:  # both apply an ICP guardrail
             lines.append(
                 "ICP definition "
                 + ("unchanged." if previous.icp == scorer.icp else "changed since that version.")
@@ -695,7 +689,7 @@ def build_card_data(
         importance=importance,
         shap_sample=beeswarm,
         shap_rows=len(sample),
-        examples=example_leads(scorer, test, p_test, y_test, trained_at),
+        examples=example_leads(scorer, test, p_test, y_test),
         window_drift=window_drift,
         score_psi_window=psi(p_valid, p_test) if len(p_valid) and len(p_test) else float("nan"),
         version_drift=version_drift,

@@ -9,7 +9,7 @@ from features.contracts import validate_tables
 from features.vocab import TABLES
 from pipelines import db
 from pipelines.io import InputError
-from pipelines.sources import describe_source, parse_assignments, read_input, write_tables_output
+from pipelines.locations import describe_location, parse_assignments, read_input, write_tables_output
 
 
 def _names(prefix: str) -> dict[str, str]:
@@ -43,9 +43,9 @@ def test_url_detection_and_password_hiding():
     assert db.is_database_url("postgresql+psycopg://scorer@db/crm")
     assert not db.is_database_url("data/crm")
     assert not db.is_database_url("scores/2026-10-01.parquet")
-    shown = describe_source("postgresql://scorer:s3cret@db.internal/crm")
+    shown = describe_location("postgresql://scorer:s3cret@db.internal/crm")
     assert "s3cret" not in shown and "scorer" in shown and "db.internal/crm" in shown
-    assert describe_source("data/crm") == "data/crm"
+    assert describe_location("data/crm") == "data/crm"
 
 
 def test_table_names_must_be_plain_identifiers():

@@ -9,8 +9,9 @@ from features.synthetic import GeneratorConfig
 from features.vocab import TABLES
 from pipelines import db
 from pipelines.io import InputError
+from pipelines.locations import read_input, write_tables_output
 from pipelines.score import quarantine_path_for, run_score
-from pipelines.sources import read_input, write_score_output, write_tables_output
+from pipelines.score_job import write_score_output
 
 AS_OF = pd.Timestamp(GeneratorConfig().end)
 SCORING_TABLES = ("accounts", "leads", "activities")

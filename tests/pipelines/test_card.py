@@ -341,7 +341,7 @@ def _registered(small_history, fast_config):
     shared = shared_card(small_history, fast_config)["result"]
     result = dataclasses.replace(shared, scorer=copy.copy(shared.scorer))
     log_training_run(
-        result, fast_config, tables, source="test", config_path=None, force_reason=None, trigger="test"
+        result, fast_config, tables, location="test", config_path=None, force_reason=None, trigger="test"
     )
     assert result.version == "1" and result.decision.promote
     return result, tables
@@ -425,10 +425,12 @@ def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_st
 
 def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config):
     from pipelines.settings import load_source_spec
-    from pipelines.train import run_train_flat
+    from pipelines.sources import ExportSource
+    from pipelines.train import run_train
     from tests.pipelines.test_flat_export import _export
 
-    result = run_train_flat(_export(900), load_source_spec("x_education"), fast_config, register=False)
+    spec = load_source_spec("x_education")
+    result = run_train(ExportSource(_export(900), spec), fast_config, register=False)
     data = card_data_for(result, fast_config, trained_at=TRAINED_AT)
     page, markdown = render_card(data)
     assert re.findall(r'<section id="([^"]+)"', page) == list(SECTION_IDS)

@@ -1,9 +1,19 @@
 """Training and scoring on a flat lead export described by a source spec (X Education's shape)."""
 
+import json
+
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
+from features.contracts import ContractError
+from features.flat import closed_rows
 from pipelines.cli import app
+from pipelines.score import run_score
+from pipelines.settings import load_source_spec
+from pipelines.sources import ExportSource
+from pipelines.train import run_train
+from tests.features.crm_exports import hubspot_contacts_export
 from tests.features.test_flat import x_education_fixture
 
 runner = CliRunner()
@@ -47,20 +57,56 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     assert scores["reasons"].str.contains("Total Time Spent on Website").any()
     assert (scores["model_version"] == 1).all()
     assert scores["score"].is_monotonic_decreasing
+    # Served online, the same artifact answers the export's own rows (typed by its signature) as batch did.
+    import mlflow
+    from pipelines.serve import answer
+
+    model = mlflow.pyfunc.load_model("models:/leadscore@champion")
+    sent = new_leads.head(3)
+    sent = sent.astype(
+        {c: float for c in sent.select_dtypes("number").columns}
+    )  # doubles, as the signature has
+    rows = sent.astype(object).where(sent.notna(), None).to_dict("records")
+    body = json.dumps({"dataframe_records": rows, "params": {"as_of": "2026-10-01"}}).encode()
+    status, text = answer(model, body, "application/json")
+    assert status == 200, text
+    online = pd.DataFrame(json.loads(text)["predictions"]).set_index("lead_id")
+    batch = scores.assign(lead_id=scores["lead_id"].astype(str)).set_index("lead_id").loc[online.index]
+    assert online["score"].to_numpy() == pytest.approx(batch["score"].to_numpy())
+    assert (online["reasons"] == batch["reasons"]).all() and (online["as_of"] == "2026-10-01T00:00:00").all()
 
 
 def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
-    from pipelines.settings import load_config, load_source_spec
-    from pipelines.train import run_train_flat
+    from pipelines.settings import load_config
 
     spec = load_source_spec("x_education")
-    result = run_train_flat(
-        _export(), spec, load_config(overrides=["model.bootstrap_rounds=20"]), register=False
+    result = run_train(
+        ExportSource(_export(), spec), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
     )
     used = set(result.scorer.model.feature_names)
     leaky = {spec.feature_name(c) for c in spec.leaky_columns} | set(spec.leaky_columns)
     assert not used & leaky
     assert "Tags" in spec.leaky_columns and spec.feature_name("Total Time Spent on Website") in used
+    # The export has no dates: the default (out of time) cannot apply, so the split is grouped by lead.
+    assert result.split.method == "grouped_random"
+    # A scorer reads what it was trained on, and says so rather than failing inside.
+    with pytest.raises(
+        ContractError, match="trained on a flat export .spec 'x_education'. and cannot score CRM"
+    ):
+        run_score(result.scorer, {"leads": pd.DataFrame()}, pd.Timestamp("2026-10-01"), None)
+
+
+@pytest.mark.parametrize("method", ["out_of_time", "grouped_random"])
+def test_the_split_method_of_a_dated_export_comes_from_the_config(method):
+    from pipelines.settings import load_config
+
+    spec = load_source_spec("hubspot_contacts")
+    rows, _ = closed_rows(hubspot_contacts_export(n=800), spec)
+    cfg = load_config(
+        overrides=["model.bootstrap_rounds=20", "registry.model_card=false", f"model.split.method={method}"]
+    )
+    result = run_train(ExportSource(rows, spec), cfg, register=False)
+    assert result.split.method == method
 
 
 def test_an_export_without_signal_is_refused_with_exit_4(tmp_path, mlflow_store):

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from features.flat import SourceSpec
+from features.flat import ExportSpec
 from pipelines import exit_codes
 from pipelines.cli import app
 from tests.features.crm_exports import hubspot_contacts_export, salesforce_leads_report
@@ -36,7 +36,7 @@ def test_draft_then_check_a_hubspot_export(tmp_path):
     result = runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)])
     assert result.exit_code == 0, result.output
     assert "id 'Record ID', label 'Lifecycle Stage'" in flat(result.output)
-    spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    spec = ExportSpec.model_validate(yaml.safe_load(spec_path.read_text()))
     assert spec.name == "contacts" and spec.timestamp_column == "Create Date"
     result = runner.invoke(app, ["spec", "check", "--input", str(export), "--source-spec", str(spec_path)])
     assert result.exit_code == 0, result.output
@@ -50,7 +50,7 @@ def test_delimiter_and_encoding_are_detected_written_and_honoured(tmp_path):
     spec_path = tmp_path / "sf.yaml"
     result = runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)])
     assert result.exit_code == 0, result.output
-    spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    spec = ExportSpec.model_validate(yaml.safe_load(spec_path.read_text()))
     assert (spec.delimiter, spec.encoding, spec.date_format) == (";", "cp1252", "%d/%m/%Y")
     result = runner.invoke(app, ["spec", "check", "--input", str(export), "--source-spec", str(spec_path)])
     assert result.exit_code == 0, result.output
@@ -148,15 +148,16 @@ def test_draft_with_a_label_the_export_lacks(tmp_path):
 
 
 def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
+    from pipelines.sources import ExportSource
     from pipelines.spec import read_training_export
-    from pipelines.train import run_train_flat
+    from pipelines.train import run_train
 
     export = write(hubspot_contacts_export(n=800), tmp_path / "contacts.csv")
     spec_path = tmp_path / "contacts.yaml"
     assert (
         runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)]).exit_code == 0
     )
-    spec = SourceSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    spec = ExportSpec.model_validate(yaml.safe_load(spec_path.read_text()))
     write(hubspot_contacts_export(n=800).assign(**{"Custom Field": 1}), export)  # a column added since
     rows, notes = read_training_export(export, spec)
     assert notes == [
@@ -164,7 +165,7 @@ def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
         "187 open rows (open_labels) left out of training; they are scored, not learned from",
     ]
     assert len(rows) == 800 - 187 and not rows["Lifecycle Stage"].isin(spec.open_labels).any()
-    result = run_train_flat(rows, spec, fast_config, register=False)
+    result = run_train(ExportSource(rows, spec), fast_config, register=False)
     used = set(result.scorer.model.feature_names)
     assert not used & {spec.feature_name(c) for c in [*spec.leaky_columns, *spec.drop_columns]}
     model_auc = result.evaluation.comparison.set_index("model").loc["model", "roc_auc"]

@@ -1,0 +1,112 @@
+"""The `score` job end to end: the source the model reads, scored as of a date and published.
+
+A folder of CRM tables scored in process is streamed part by part (pipelines/stream.py, bounded memory),
+which publishes its own files; anything else (a database, Spark, a flat export) is scored by `run_score` and
+written to a file or a database table (pipelines/locations.py). Every route accounts for every row read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from models.scorer import Scorer
+from pipelines.io import InputError
+from pipelines.locations import is_database_url
+from pipelines.score import (
+    ScoreResult,
+    check_scoreable,
+    manifest_path_for,
+    quarantine_path_for,
+    run_manifest,
+    run_score,
+    tables_fingerprint,
+    write_scores_file,
+)
+from pipelines.settings import PipelineConfig
+from pipelines.sources import Source, check_scorer_reads
+from pipelines.stream import run_score_streaming
+
+
+def run_score_job(
+    scorer: Scorer,
+    source: Source,
+    as_of: pd.Timestamp,
+    output: str,
+    cfg: PipelineConfig,
+    *,
+    table: str | None = None,
+    reasons: bool = True,
+    engine: str = "pandas",
+    model_uri: str | None = None,
+) -> tuple[ScoreResult, list[str]]:
+    """Score `source` with `scorer` as of `as_of` and publish to `output` (a file, or a database URL with
+    `table`); the result and what was written, one line each."""
+    to_database = is_database_url(output)
+    folder = source.stream_folder
+    if folder is not None and engine == "pandas" and not to_database:  # publishes its own output
+        check_scorer_reads(scorer, source, model_uri or "the model")
+        path = Path(output)
+        result = run_score_streaming(scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input)
+        return result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
+    result = run_score(
+        scorer,
+        source,
+        as_of,
+        None,
+        cfg.scoring.chunk_size,
+        reasons,
+        engine=engine,
+        model_uri=model_uri,
+        date_formats=cfg.input,
+    )
+    check_scoreable(result, None if to_database else Path(output))
+    written = write_score_output(
+        output,
+        table,
+        result,
+        as_of,
+        scorer.model_version,
+        scorer.model_name,
+        tables_fingerprint(source.tables),
+    )
+    if not to_database:
+        written.append(str(manifest_path_for(Path(output))))
+    return result, written
+
+
+def write_score_output(
+    location: str | Path,
+    table: str | None,
+    result: ScoreResult,
+    as_of: pd.Timestamp,
+    model_version: str,
+    model_name: str = "leadscore",
+    input_fingerprint: str = "",
+) -> list[str]:
+    """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
+
+    To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
+    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
+    published together with the run's manifest (pipelines.score.publish_run).
+    """
+    if is_database_url(location):
+        from pipelines.db import display_url, write_scores_to_db
+
+        if not table:
+            raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
+        written = write_scores_to_db(
+            str(location), table, result.scores, result.quarantine, as_of, model_version
+        )
+        where = display_url(str(location))
+        replaced = f", replacing {written.replaced:,} rows of the same run" if written.replaced else ""
+        return [
+            f"{where} table {written.table}: {written.rows:,} scores{replaced}",
+            f"{where} table {written.quarantine_table}: {written.quarantine_rows:,} quarantined rows",
+        ]
+    if table:
+        raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
+    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
+    scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
+    return [str(scores), str(quarantine)]
