@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from features.config import ICPConfig
+from features.export_contract import EXPORT_TABLE  # a flat export's name among a scorer's input tables
 from features.flat import ExportSpec, build_flat_features, flat_feature_groups
 from features.frames import Table
 from models.evaluate import assign_grades
-from models.explain import join_nonempty as _combine
+from models.explain import join_nonempty
 from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
 from models.train import TrainedModel
-
-EXPORT_TABLE = "export"  # the name of a flat export among a scorer's input tables
 
 
 @dataclass(frozen=True)
@@ -170,9 +169,9 @@ def flat_reasons(
     ]
     return pd.DataFrame(
         {
-            "reasons": _combine(signed, "; ", n),
-            "reasons_positive": _combine(pos, "; ", n),
-            "reasons_negative": _combine(neg, "; ", n),
+            "reasons": join_nonempty(signed, "; ", n),
+            "reasons_positive": join_nonempty(pos, "; ", n),
+            "reasons_negative": join_nonempty(neg, "; ", n),
         },
         index=frame.index,
     )

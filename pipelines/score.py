@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.dates import DateFormats
+from features.export_contract import EXPORT_TABLE
 from models.score_table import (
     CREATED_LATER,
     DEAL_CLOSED,
@@ -123,8 +124,9 @@ def run_score(
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:
-    """How many lead rows a quarantine holds (a row failing several checks counts once)."""
-    return int(quarantine.loc[quarantine["table"] == "leads", "row"].nunique())
+    """How many lead rows a quarantine holds (a row failing several checks counts once): rows of the leads
+    table, or of a flat export, whose rows are leads."""
+    return int(quarantine.loc[quarantine["table"].isin(["leads", EXPORT_TABLE]), "row"].nunique())
 
 
 def tables_fingerprint(tables: dict[str, pd.DataFrame]) -> str:

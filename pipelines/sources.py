@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
-from features.contracts import QUARANTINE_COLUMNS, ContractError, ValidationResult
+from features.contracts import ContractError, ValidationResult
 from features.dates import DateFormats
+from features.export_contract import EXPORT_TABLE, check_export
 from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
 from features.frames import Table
 from features.icp import exclude_disqualified, win_rate_by_tier
 from features.vocab import TABLES
-from models.flat_scorer import EXPORT_TABLE, ExportInput, FlatScorer
+from models.flat_scorer import ExportInput, FlatScorer
 from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
 from models.train import TrainedModel
 from pipelines.console import progress
@@ -400,11 +401,14 @@ class ExportSource:
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         """Every row is a labelled lead (read_training_export leaves the open ones out); its id is its group.
-        Nothing is quarantined and there is no guardrail; synthetic truth does not exist for an export."""
+        Rows that break the export's contract (features/export_contract.py) are quarantined, not trained on;
+        there is no guardrail; synthetic truth does not exist for an export."""
         spec = self.spec
-        features, label = build_flat_features(self.rows, spec)
+        valid, quarantine = check_export(self.rows, spec)
+        features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
+        features.index = label.index = valid.index  # positions in the export, as rows_of reads them
         id_name = spec.feature_name(spec.id_column)
         times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else pd.NaT
         frame = features.assign(
@@ -415,7 +419,7 @@ class ExportSource:
                 "table": [spec.name],
                 "read": [len(self.rows)],
                 "valid": [len(frame)],
-                "quarantined": [0],
+                "quarantined": [len(self.rows) - len(frame)],
                 "accounted": [True],
             }
         )
@@ -425,7 +429,7 @@ class ExportSource:
             excluded={},
             too_recent=0,
             win_rate_by_tier=pd.DataFrame(),
-            quarantine=pd.DataFrame(),
+            quarantine=quarantine,
             counts=counts,
             true_probability=None,
             source=self,
@@ -463,11 +467,13 @@ class ExportSource:
         return self.rows.iloc[data.frame.index[positions]]
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
-        """Every row is scored: the export's rows are leads, read as they are (its spec types them)."""
-        read = len(self.rows)
-        quarantine = pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
-        validation = ValidationResult(valid={"leads": self.rows}, quarantine=quarantine, read={"leads": read})
-        return ScoringRows(validation=validation, to_score=self.rows, closed=self.rows.iloc[0:0])
+        """Every row that keeps the export's contract is scored (its spec types it); the others go to the
+        quarantine with their reasons."""
+        valid, quarantine = check_export(self.rows, self.spec)
+        validation = ValidationResult(
+            valid={"leads": valid}, quarantine=quarantine, read={"leads": len(self.rows)}
+        )
+        return ScoringRows(validation=validation, to_score=valid, closed=valid.iloc[0:0])
 
     def score(
         self,

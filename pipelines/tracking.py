@@ -150,7 +150,7 @@ class ExampleReader:
         return example_lead_rows()
 
     def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
-        from models.flat_scorer import EXPORT_TABLE
+        from features.export_contract import EXPORT_TABLE
 
         columns = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else [])]
         columns += [*spec.fit_columns, *spec.intent_columns]

@@ -120,3 +120,33 @@ def test_an_export_without_signal_is_refused_with_exit_4(tmp_path, mlflow_store)
     flat = " ".join(result.output.split())
     assert "no learnable signal: the grouped out-of-fold ROC AUC is" in flat
     assert "Traceback" not in result.output
+
+
+def _broken(frame: pd.DataFrame) -> pd.DataFrame:
+    """An export with a repeated id, a missing id and a number written with a separator."""
+    broken = pd.concat([frame, frame.head(1)], ignore_index=True)  # the first lead again, at the end
+    broken["TotalVisits"] = broken["TotalVisits"].astype(object)
+    broken.loc[1, "Prospect ID"] = None
+    broken.loc[2, "TotalVisits"] = "1,234"
+    return broken
+
+
+def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_scoring(tmp_path):
+    from pipelines.settings import load_config
+
+    spec = load_source_spec("x_education")
+    export = _broken(_export())
+    cfg = load_config(overrides=["model.bootstrap_rounds=20"])
+    trained = run_train(ExportSource(export, spec), cfg, register=False)
+    assert trained.data.counts.loc[0, ["read", "valid", "quarantined"]].tolist() == [901, 898, 3]
+    assert sorted(trained.data.quarantine["check"]) == ["is_number", "not_null", "unique"]
+    assert len(trained.data.frame) == 898 and trained.data.frame["lead_id"].is_unique
+
+    new = _broken(_export(60)).drop(columns=["Converted"])
+    result = run_score(
+        trained.scorer, ExportSource(new, spec), pd.Timestamp("2026-10-01"), tmp_path / "s.csv"
+    )
+    assert result.leads.count("read") == 61 and result.leads.count("quarantined") == 3
+    assert len(result.scores) == 58 and result.scores["lead_id"].is_unique
+    quarantine = pd.read_csv(tmp_path / "s.quarantine.csv")
+    assert set(quarantine["row"]) == {1, 2, 60} and "thousands separators" in " ".join(quarantine["reason"])
