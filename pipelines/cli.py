@@ -483,6 +483,10 @@ def score(
     ] = "pandas",
     input_table: InputTables = None,
     query: InputQueries = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="With --engine spark: the master URL (default: spark-submit's, else local[*])."),
+    ] = None,
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
@@ -497,7 +501,7 @@ def score(
       leadscore score --input "$DB" --as-of 2026-10-01 --output "$DB" --table analytics.lead_scores
       (DB=postgresql://leadscore@db:5432/crm)
 
-      leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
+      leadscore score --input data/crm --as-of 2026-10-01 --output scores.parquet --engine spark
     """
     from models.flat_scorer import FlatScorer
     from pipelines.db import is_database_url
@@ -518,12 +522,31 @@ def score(
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
     when = _as_of(as_of)
     to_database = is_database_url(output)
+    if spark_master is not None:
+        from pipelines.spark_job import master_problem
+
+        if engine != "spark" or master_problem(spark_master):
+            why = master_problem(spark_master) if engine == "spark" else "goes with --engine spark"
+            raise typer.BadParameter(str(why), param_hint="--spark-master")
     with expected_failures():
         cfg = _config(config, set_)
         scorer = load_scorer(model)
         flat = isinstance(scorer, FlatScorer)
         streaming = not flat and engine == "pandas" and Path(input_dir).is_dir() and not to_database
-        if streaming:  # publishes its own output, part by part
+        on_spark = not flat and engine == "spark" and Path(input_dir).is_dir() and not to_database
+        if on_spark:  # Spark reads the folder and publishes the output (pipelines/spark_job.py)
+            from pipelines.spark_job import BadMasterError, score_folder_on_spark
+
+            try:
+                result = score_folder_on_spark(
+                    spark_master, scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size,
+                    reasons, cfg.input,
+                )  # fmt: skip
+            except BadMasterError as error:
+                console.print(f"[red]error:[/red] {error}")
+                raise typer.Exit(exit_codes.USAGE) from error
+            written = [output, f"{quarantine_path_for(Path(output))}", f"{manifest_path_for(Path(output))}"]
+        elif streaming:  # publishes its own output, part by part
             result = run_score_streaming(
                 scorer, Path(input_dir), when, Path(output), cfg.scoring.chunk_size, reasons, cfg.input
             )

@@ -79,7 +79,9 @@ SCORE_SCHEMA = (
 QUARANTINE_SCHEMA = (
     "table string, row long, key string, column string, check string, value string, reason string"
 )
-PART_OUTPUT_SCHEMA = f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {SCORE_SCHEMA}, closed long, later long"
+PART_OUTPUT_SCHEMA = (
+    f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {SCORE_SCHEMA}, closed long, later long"
+)
 SCORE_NAMES = [f.split()[0] for f in SCORE_SCHEMA.split(", ")]
 MASTER_URL = re.compile(
     r"^(local(\[(\d+|\*)(,\s*\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+|mesos://.+)$"
@@ -93,16 +95,20 @@ class BadMasterError(ValueError):
 # --- the session ------------------------------------------------------------------------------------------
 
 
+def master_problem(master: str) -> str | None:
+    """Why `master` is not a Spark master URL, or None."""
+    if MASTER_URL.match(master.strip()):
+        return None
+    return f"{master!r} is not a Spark master URL; use local[*], local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT"
+
+
 def spark_session(master: str | None = None, app_name: str = "leadscore", conf: dict | None = None):
     """The active Spark session (spark-submit, a notebook), else a new one on `master` (default: what
     spark-submit set, else local[*]). A master that is not a Spark URL raises BadMasterError naming it."""
     from pyspark.sql import SparkSession
 
-    if master is not None and not MASTER_URL.match(master.strip()):
-        raise BadMasterError(
-            f"--spark-master {master!r} is not a Spark master URL; use local[*], local[N], spark://HOST:PORT, "
-            "yarn or k8s://HOST:PORT"
-        )
+    if master is not None and master_problem(master):
+        raise BadMasterError(f"--spark-master: {master_problem(master)}")
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
@@ -277,7 +283,9 @@ def lead_labels(leads):
         step = nodes.withColumn("_l", by_key)
         by_box = F.when(F.col(BOX).isNull(), F.col("_l")).otherwise(F.min("_l").over(Window.partitionBy(BOX)))
         step = step.withColumn("_l", by_box)
-        changed = step.select(ROW, KEY, BOX, F.col("_l").alias(LABEL), (F.col("_l") != F.col(LABEL)).alias("_c"))
+        changed = step.select(
+            ROW, KEY, BOX, F.col("_l").alias(LABEL), (F.col("_l") != F.col(LABEL)).alias("_c")
+        )
         changed = changed.localCheckpoint()
         moved = changed.filter("_c").count()
         nodes = changed.drop("_c")
@@ -408,7 +416,9 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
         accounts_columns = layout.columns["accounts"]
         tables.setdefault("accounts", pd.DataFrame({c: pd.Series(dtype="str") for c in accounts_columns}))
         tables.setdefault("leads", pd.DataFrame({c: pd.Series(dtype="str") for c in (*leads_columns, ROW)}))
-        tables.setdefault("activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW]))
+        tables.setdefault(
+            "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
+        )
         accounts = tables.pop("accounts").drop(columns=[ROW], errors="ignore").reset_index(drop=True)
         tables = {"accounts": accounts, **tables}
         rows_of = {t: f for t, f in tables.items() if t != "accounts"}
@@ -485,8 +495,9 @@ class SparkScores:
 
         totals = self.parts.agg(
             F.sum(F.when(F.col(KIND) == "score", 1).otherwise(0)).alias("scored"),
-            F.countDistinct(F.when((F.col(KIND) == "quarantine") & (F.col("table") == "leads"), F.col("row")))
-            .alias("quarantined"),
+            F.countDistinct(
+                F.when((F.col(KIND) == "quarantine") & (F.col("table") == "leads"), F.col("row"))
+            ).alias("quarantined"),
             F.sum("closed").alias("closed"),
             F.sum("later").alias("later"),
         ).first()
@@ -510,7 +521,10 @@ class SparkScores:
         from pyspark.sql import functions as F
 
         own = self.quarantine.filter(~F.col("check").isin(*CASCADE_CHECKS, *NOT_KNOWN_YET))
-        rows = {r["table"]: int(r["n"]) for r in own.groupBy("table").agg(F.countDistinct("row").alias("n")).collect()}
+        rows = {
+            r["table"]: int(r["n"])
+            for r in own.groupBy("table").agg(F.countDistinct("row").alias("n")).collect()
+        }
         return {table: rows.get(table, 0) / n for table, n in read.items() if n}
 
     def grades(self) -> pd.DataFrame:
@@ -740,7 +754,9 @@ def run_score_spark(
                 saved.scores.write.parquet(str(staged))
                 _clean_spark_folder(staged)
             _write_csv(saved.quarantine, q_staged, work)
-            manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, _fingerprint(paths))
+            manifest = run_manifest(
+                result, as_of, scorer.model_name, scorer.model_version, _fingerprint(paths)
+            )
             manifest["quarantine_rows"] = quarantine_rows
             publish_folder_run(staged, q_staged, output, manifest)
         finally:
@@ -860,3 +876,26 @@ def verify_published(output: Path) -> list[str]:
         if found != entry["sha256"]:
             problems.append(f"{path}: not the {role} of the run in {m_path.name} (sha256 differs)")
     return problems
+
+
+def score_folder_on_spark(
+    master: str | None,
+    scorer,
+    folder: Path,
+    as_of: pd.Timestamp,
+    output: Path,
+    chunk_size: int = 50_000,
+    reasons: bool = True,
+    date_formats: DateFormats | None = None,
+) -> SparkScoreResult:
+    """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
+    else on a new one on `master`, stopped at the end."""
+    from pyspark.sql import SparkSession
+
+    started = SparkSession.getActiveSession() is None
+    spark = spark_session(master)
+    try:
+        return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)
+    finally:
+        if started:
+            spark.stop()
