@@ -565,8 +565,9 @@ def score_spark_tables(
 
     Returns SparkScores: `.scores` (a Spark DataFrame, one row per scored lead, best first) and
     `.quarantine` (every row that broke the contract, with its reason), the same rows the pandas path
-    gives. Nothing is computed until you use them, and no table is collected to the driver. The scorer is
-    broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
+    gives. The lead groups are found now (a few Spark jobs; counts reach the driver); the scoring runs once,
+    when you first use them (its output is persisted), and no table is collected to the driver. The scorer
+    is broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
     read as the pandas path reads a CSV); `nanos` the timestamp columns read as nanoseconds since 1970
     (see read_spark_tables); `paths` the tables' files, for messages.
 
@@ -578,6 +579,7 @@ def score_spark_tables(
         )
         scores.scores.write.mode("overwrite").saveAsTable("analytics.lead_scores")
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     for name in REQUIRED:
@@ -658,7 +660,7 @@ def score_spark_tables(
         wide = wide.unionByName(selected, allowMissingColumns=True)
     scorer_ref = _shared(spark, scorer)
     run = _score_part(scorer_ref, layout, as_of, reasons, date_formats)
-    parts = wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
+    parts = wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
     return SparkScores(parts=parts, accounts_quarantine=accounts_quarantine, tables=dict(tables))
 
 
@@ -721,6 +723,7 @@ def run_score_spark(
         with writing(work):
             job.parts.write.mode("overwrite").parquet(str(work / "parts.parquet"))
             job.accounts_quarantine.write.mode("overwrite").parquet(str(work / "accounts.parquet"))
+        job.parts.unpersist()
         saved = SparkScores(
             parts=spark.read.parquet(str(work / "parts.parquet")),
             accounts_quarantine=spark.read.parquet(str(work / "accounts.parquet")),
@@ -746,7 +749,6 @@ def run_score_spark(
                 f"nothing to score: {why}; {kept}; this run's quarantined rows are in {failed}", result
             )
         result.grade_table = saved.grades()
-        result.scores = saved.scores.limit(10).toPandas()  # the top ten leads, for the console
         staged = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
         q_staged = work / "quarantine.csv"
         try:
@@ -761,7 +763,22 @@ def run_score_spark(
             publish_folder_run(staged, q_staged, output, manifest)
         finally:
             shutil.rmtree(staged, ignore_errors=True)
+    result.scores = top_rows(output, 10)  # for the console, read from the published files
     return result
+
+
+def top_rows(folder: Path, n: int) -> pd.DataFrame:
+    """The first `n` rows of a folder of Parquet part files written best first (read here, not collected)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    batches = []
+    for path in sorted(folder.glob("part-*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=n):
+            batches.append(batch)
+            if sum(len(b) for b in batches) >= n:
+                return pa.Table.from_batches(batches).to_pandas().head(n)
+    return pa.Table.from_batches(batches).to_pandas() if batches else pd.DataFrame(columns=SCORE_NAMES)
 
 
 def _write_csv(frame, target: Path, work: Path) -> Path:
