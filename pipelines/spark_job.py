@@ -36,6 +36,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -251,7 +252,7 @@ def _id_key_udf(table: str, missing_own: bool):
     its own row when `missing_own` (leads, activities, deals, as in the streaming path), else null."""
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")
+    @pandas_udf("string")  # type: ignore[call-overload]
     def keys(values: pd.Series, rows: pd.Series) -> pd.Series:
         out = pd.Series(id_keys(values, table, 0), dtype=object)
         own = out.str.startswith("\0")
@@ -467,8 +468,8 @@ class SparkScores:
     views of it plus the accounts' quarantine. `read` counts the lead rows (a Spark count).
     """
 
-    parts: object
-    accounts_quarantine: object
+    parts: Any  # pyspark DataFrames (pyspark is an optional dependency)
+    accounts_quarantine: Any
     tables: dict = field(default_factory=dict)
 
     @property
