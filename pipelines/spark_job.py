@@ -117,7 +117,8 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         builder = builder.master(master.strip())
-    local = master is None or master.strip().startswith("local")
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started this driver (and set the master)
+    local = master.strip().startswith("local") if master is not None else not submitted
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
