@@ -484,6 +484,10 @@ def score(
     ] = "pandas",
     input_table: InputTables = None,
     query: InputQueries = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="With --engine spark: the master URL (default: spark-submit's, else local[*])."),
+    ] = None,
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
@@ -498,26 +502,46 @@ def score(
       leadscore score --input "$DB" --as-of 2026-10-01 --output "$DB" --table analytics.lead_scores
       (DB=postgresql://leadscore@db:5432/crm)
 
-      leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --engine spark --model models:/leadscore/3
+      leadscore score --input data/crm --as-of 2026-10-01 --output scores.parquet --engine spark
     """
     from pipelines.db import is_database_url
     from pipelines.locations import parse_assignments
     from pipelines.score import top_leads
     from pipelines.score_job import run_score_job
     from pipelines.sources import source_for
+    from pipelines.spark_job import BadMasterError
     from pipelines.tracking import load_scorer
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
     when = _as_of(as_of)
+    if spark_master is not None:
+        from pipelines.spark_job import master_problem
+
+        if engine != "spark" or master_problem(spark_master):
+            why = master_problem(spark_master) if engine == "spark" else "goes with --engine spark"
+            raise typer.BadParameter(str(why), param_hint="--spark-master")
     with expected_failures():
         cfg = _config(config, set_)
         scorer = load_scorer(model)
         table_names = parse_assignments(input_table, "--input-table")
         source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
-        result, written = run_score_job(
-            scorer, source, when, output, cfg, table=table, reasons=reasons, engine=engine, model_uri=model
-        )
+        try:
+            result, written = run_score_job(
+                scorer,
+                source,
+                when,
+                output,
+                cfg,
+                table=table,
+                reasons=reasons,
+                engine=engine,
+                model_uri=model,
+                spark_master=spark_master,
+            )
+        except BadMasterError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(exit_codes.USAGE) from error
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))

@@ -8,6 +8,7 @@ written to a file or a database table (pipelines/locations.py). Every route acco
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -28,6 +29,9 @@ from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, check_scorer_reads
 from pipelines.stream import run_score_streaming
 
+if TYPE_CHECKING:
+    from pipelines.spark_job import SparkScoreResult
+
 
 def run_score_job(
     scorer: Scorer,
@@ -40,15 +44,26 @@ def run_score_job(
     reasons: bool = True,
     engine: str = "pandas",
     model_uri: str | None = None,
-) -> tuple[ScoreResult, list[str]]:
+    spark_master: str | None = None,
+) -> tuple[ScoreResult | SparkScoreResult, list[str]]:
     """Score `source` with `scorer` as of `as_of` and publish to `output` (a file, or a database URL with
     `table`); the result and what was written, one line each."""
     to_database = is_database_url(output)
     folder = source.stream_folder
-    if folder is not None and engine == "pandas" and not to_database:  # publishes its own output
+    if folder is not None and not to_database:  # streamed in parts, in process or on Spark: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)
-        result = run_score_streaming(scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input)
+        result: ScoreResult | SparkScoreResult
+        if engine == "spark":
+            from pipelines.spark_job import score_folder_on_spark
+
+            result = score_folder_on_spark(
+                spark_master, scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+            )
+        else:
+            result = run_score_streaming(
+                scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+            )
         return result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
     result = run_score(
         scorer,

@@ -16,9 +16,12 @@ from pipelines.settings import tracking_uri
 SPARK_TYPES = {"text": "string", "time": "string", "number": "double", "flag": "boolean"}
 
 
-def result_schema() -> str:
-    """The artifact's output as Spark sees it (one struct per lead): a DDL string from the score table."""
-    return ", ".join(f"{name} {SPARK_TYPES[kind]}" for name, kind in SCORE_KINDS.items())
+def result_schema(time_type: str = "string") -> str:
+    """The score table as Spark sees it, a DDL string derived from the score table's schema. The artifact's
+    output (one struct per lead) carries times as text; Spark's own scoring (pipelines/spark_job.py) keeps
+    them as `timestamp_ntz`."""
+    types = SPARK_TYPES | {"time": time_type}
+    return ", ".join(f"{name} {types[kind]}" for name, kind in SCORE_KINDS.items())
 
 
 RESULT_SCHEMA = result_schema()

@@ -1,0 +1,909 @@
+"""Scoring on Spark, end to end: Spark DataFrames in, Spark DataFrames out, nothing collected to the driver.
+
+The same plan as the streaming path (pipelines/stream.py), with Spark doing the moving:
+
+1. Every row gets its position in its input (`_input_row`, for the quarantine) and its keys, computed by the
+   project's own pandas functions in Pandas UDFs (lead_id as the contract reads it, the lead's mailbox, the
+   account_id).
+2. Lead rows linked by lead_id or by mailbox form a group (label propagation in Spark: each round takes the
+   smallest label per lead_id, then per mailbox, until no label changes; one count per round reaches the
+   driver). A group goes whole to one part (a hash of its label): every rule across lead rows (a repeated
+   lead_id, the duplicate-lead rule) sees in its part what it sees in the whole input. Activities and deals
+   follow their lead; a row whose lead does not exist goes to the part of its own lead_id.
+3. The accounts are validated by account_id groups (every row of one account_id in one group, in input
+   order); the valid ones go to every part holding one of their leads or deals, and the ids of quarantined
+   accounts too (so a lead of a quarantined account is reported as in the whole input).
+4. `groupBy(part).applyInPandas` runs, per part, the same pandas validation (features.contracts) and the
+   same scorer as the pandas paths and returns score rows, quarantine rows and one row of counts.
+5. The accounting (read = scored + quarantined + not scored) and the per-table shares are Spark
+   aggregations; only these numbers, the row counts of the input partitions and the top ten leads reach
+   the driver.
+
+`score_spark_tables` is the Python entry point (Spark DataFrames in and out, for your own cluster or a
+Databricks notebook); `run_score_spark` is what `leadscore score --engine spark` runs: it reads a folder of
+Parquet or CSV with Spark and publishes the scores (a folder of Parquet part files, best first), the
+quarantine CSV and the manifest together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
+from features.dates import DateFormats, iso_or_unchanged
+from features.vocab import LEAD_COLUMNS, TABLES
+from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
+from pipelines.io import (
+    DATETIME_COLUMNS,
+    InputError,
+    file_digest,
+    normalise_columns,
+    private_workdir,
+    writing,
+)
+from pipelines.score import (
+    ScoreResult,
+    failed_quarantine_path_for,
+    manifest_path_for,
+    quarantine_path_for,
+    run_manifest,
+)
+from pipelines.sources import open_leads
+from pipelines.spark import result_schema
+from pipelines.stream import ROW, _as_in_whole_input, _mailboxes, _with_input_rows, id_keys
+from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
+
+PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
+KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
+BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
+REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
+MAX_ROUNDS = 100  # label propagation rounds; a chain of leads linked by mailboxes longer than this is refused
+
+# The scores as Spark sees them (from the score table's schema), as_of a timestamp without time zone.
+SCORE_SCHEMA = result_schema(time_type="timestamp_ntz")
+QUARANTINE_SCHEMA = (
+    "table string, row long, key string, column string, check string, value string, reason string"
+)
+PART_OUTPUT_SCHEMA = (
+    f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {SCORE_SCHEMA}, closed long, later long"
+)
+SCORE_NAMES = [f.split()[0] for f in SCORE_SCHEMA.split(", ")]
+MASTER_URL = re.compile(
+    r"^(local(\[(\d+|\*)(,\s*\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+|mesos://.+)$"
+)
+
+
+class BadMasterError(ValueError):
+    """The --spark-master value is not a master URL Spark can use (a bad command line)."""
+
+
+# --- the session ------------------------------------------------------------------------------------------
+
+
+def master_problem(master: str) -> str | None:
+    """Why `master` is not a Spark master URL, or None."""
+    if MASTER_URL.match(master.strip()):
+        return None
+    return f"{master!r} is not a Spark master URL; use local[*], local[N], spark://HOST:PORT, yarn or k8s://HOST:PORT"
+
+
+def spark_session(master: str | None = None, app_name: str = "leadscore", conf: dict | None = None):
+    """The active Spark session (spark-submit, a notebook), else a new one on `master` (default: what
+    spark-submit set, else local[*]). A master that is not a Spark URL raises BadMasterError naming it."""
+    from pyspark.sql import SparkSession
+
+    if master is not None and master_problem(master):
+        raise BadMasterError(f"--spark-master: {master_problem(master)}")
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this environment's packages
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master.strip())
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started this driver (and set the master)
+    local = master.strip().startswith("local") if master is not None else not submitted
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
+    for name, value in (conf or {}).items():
+        builder = builder.config(name, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as error:  # Spark reports a bad master as a JVM error of some kind
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BadMasterError(f"--spark-master {master!r}: Spark could not start on it ({first})") from error
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def spark_table_path(folder: Path, name: str) -> Path | None:
+    """`<name>.parquet` (a file or a folder of part files, preferred) or `<name>.csv` in `folder`, or None."""
+    for suffix in (".parquet", ".csv"):
+        candidate = folder / f"{name}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_spark_tables(spark, folder: Path) -> tuple[dict, set[str], dict[str, list[str]]]:
+    """The CRM tables of a folder as Spark DataFrames, column names as the contract names them; the names
+    of the tables read from CSV (values as text, as the pandas path reads them); and per table the
+    timestamp columns stored in nanoseconds (pandas' default), which Spark reads as nanoseconds since
+    1970 (spark.sql.legacy.parquet.nanosAsLong, carried as text) for the parts to turn back into the same
+    timestamps."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of CRM tables (expected {', '.join(TABLES)})")
+    tables, text, nanos = {}, set(), {}
+    for name in TABLES:
+        path = spark_table_path(folder, name)
+        if path is None:
+            if name in REQUIRED:
+                raise InputError(
+                    f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
+                )
+            continue
+        try:
+            if path.suffix == ".parquet":
+                nanos[name] = nanosecond_columns(path)
+                if nanos[name]:
+                    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+                frame = spark.read.parquet(str(path))
+            else:
+                frame = _read_csv(spark, path)
+                text.add(name)
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise InputError(f"{path}: Spark cannot read it ({first}); export the table again") from error
+        for column in nanos.get(name, []):  # exact as text: a gap would make the parts' int64 a float64
+            frame = frame.withColumn(column, frame[f"`{column}`"].cast("string"))
+        tables[name] = contract_names(frame, name, path)
+        renamed = dict(zip(frame.columns, tables[name].columns, strict=True))
+        nanos[name] = [renamed[c] for c in nanos.get(name, [])]
+    return tables, text, {t: c for t, c in nanos.items() if c}
+
+
+def nanosecond_columns(path: Path) -> list[str]:
+    """The timestamp columns of a Parquet file (or folder) stored in nanoseconds: Spark cannot read them as
+    timestamps. Reads the schema only."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        schema = ds.dataset(str(path), format="parquet").schema
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error}); export the table again") from error
+    return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+
+
+def _read_csv(spark, path: Path):
+    """A CSV file as text columns, with the encoding and delimiter the pandas path would find."""
+    from pipelines.io import csv_format
+
+    found = csv_format(path) if path.is_file() else None
+    reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
+    if found is not None:
+        reader = reader.option("encoding", found.encoding).option("sep", found.delimiter)
+    return reader.csv(str(path))
+
+
+def contract_names(frame, table: str, source: object = None):
+    """Columns renamed as pipelines.io.normalise_columns renames them (case and surrounding spaces)."""
+    names = list(normalise_columns(pd.DataFrame(columns=frame.columns), table, source).columns)
+    return frame.toDF(*names) if names != frame.columns else frame
+
+
+def check_columns(tables: dict, paths: dict | None = None) -> None:
+    """The refusals of the streaming path for a missing or repeated column, in its order and words, from the
+    schemas alone: the accounts' contract, then lead_id in leads, activities and deals (naming the file),
+    then the other tables' contract."""
+    paths = paths or {}
+    if "accounts" in tables:
+        validate_table("accounts", pd.DataFrame(columns=tables["accounts"].columns))
+    for name in ("leads", "activities", "deals"):
+        if name in tables and "lead_id" not in tables[name].columns:
+            where = paths.get(name) or f"table {name!r}"
+            raise InputError(f"{where}: column 'lead_id' is missing; the {name} table needs it")
+    for name in ("leads", "activities", "deals"):
+        if name in tables:
+            validate_table(name, pd.DataFrame(columns=tables[name].columns))
+
+
+# --- keys and parts ---------------------------------------------------------------------------------------
+
+
+def with_input_rows(frame):
+    """`frame` with `_input_row`, each row's position in the input (in the order Spark reads it: a file's row
+    order for one file). Only the row count of each input partition reaches the driver."""
+    from pyspark.sql import functions as F
+
+    numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
+    pid = F.shiftright(F.col("_mid"), 33)
+    sizes = numbered.groupBy(pid.alias("p")).count().collect()  # one small row per input partition
+    offsets, total = {}, 0
+    for row in sorted(sizes, key=lambda r: r["p"]):
+        offsets[int(row["p"])] = total
+        total += int(row["count"])
+    if not offsets:
+        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid")
+    start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
+    local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
+    return numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
+
+
+def _id_key_udf(table: str, missing_own: bool):
+    """lead_id / account_id as the contract reads it (pipelines.stream.id_keys). A missing id gets a key of
+    its own row when `missing_own` (leads, activities, deals, as in the streaming path), else null."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")  # type: ignore[call-overload]
+    def keys(values: pd.Series, rows: pd.Series) -> pd.Series:
+        out = pd.Series(id_keys(values, table, 0), dtype=object)
+        own = out.str.startswith("\0")
+        out[own] = [f"\0{table}:{r}" for r in rows[own]] if missing_own else None
+        return out
+
+    return keys
+
+
+def _mailbox_udf():
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")
+    def boxes(emails: pd.Series) -> pd.Series:
+        return pd.Series(_mailboxes(pd.DataFrame({"email": emails})), dtype=object)
+
+    return boxes
+
+
+def lead_labels(leads):
+    """(key, label) per lead row: rows linked by lead_id or by mailbox share a label (the smallest key of
+    their group). Label propagation; one count per round reaches the driver."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    nodes = leads.select(ROW, KEY, BOX, F.col(KEY).alias(LABEL)).localCheckpoint()
+    for _ in range(MAX_ROUNDS):
+        by_key = F.min(LABEL).over(Window.partitionBy(KEY))
+        step = nodes.withColumn("_l", by_key)
+        by_box = F.when(F.col(BOX).isNull(), F.col("_l")).otherwise(F.min("_l").over(Window.partitionBy(BOX)))
+        step = step.withColumn("_l", by_box)
+        changed = step.select(
+            ROW, KEY, BOX, F.col("_l").alias(LABEL), (F.col("_l") != F.col(LABEL)).alias("_c")
+        )
+        changed = changed.localCheckpoint()
+        moved = changed.filter("_c").count()
+        nodes = changed.drop("_c")
+        if moved == 0:
+            return nodes
+    raise InputError(
+        f"leads: rows linked by shared mailboxes form a chain longer than {MAX_ROUNDS}; check the leads' emails"
+    )
+
+
+def part_count(rows: int, chunk_size: int) -> int:
+    return max(1, -(-rows // chunk_size))
+
+
+def _part_of(column, count: int):
+    from pyspark.sql import functions as F
+
+    return F.pmod(F.xxhash64(column), F.lit(count)).cast("int")
+
+
+# --- the accounts -----------------------------------------------------------------------------------------
+
+
+def _accounts_quarantine(accounts, columns: list[str], count: int, as_of, date_formats, layout):
+    """The accounts' quarantine rows, validated by account_id groups (all rows of one id together)."""
+    from pyspark.sql import functions as F
+
+    def validate(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.sort_values(ROW, kind="stable").reset_index(drop=True)
+        raw = _as_read(
+            frame[columns],
+            layout.integral.get("accounts", {}),
+            "accounts" in layout.text,
+            layout.nanos.get("accounts", []),
+        )
+        check = validate_table("accounts", raw, as_of=as_of, date_formats=date_formats)
+        q = check.quarantine
+        q = q.assign(row=frame[ROW].to_numpy()[q["row"].astype(int).to_numpy()]) if len(q) else q
+        return _quarantine_out(q)
+
+    grouped = accounts.withColumn(PART, _part_of(F.col(ACCOUNT), count)).select(PART, ROW, *_quoted(columns))
+    return grouped.groupBy(PART).applyInPandas(validate, f"{SEQ} long, {QUARANTINE_SCHEMA}")
+
+
+def _quarantine_out(q: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({c: q[c].astype(object) for c in QUARANTINE_COLUMNS}) if len(q) else None
+    if out is None:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in QUARANTINE_COLUMNS})
+    out["row"] = pd.to_numeric(out["row"]).astype("int64")
+    out.insert(0, SEQ, np.arange(len(out), dtype="int64"))
+    return out.where(out.notna(), None)
+
+
+# --- one part ---------------------------------------------------------------------------------------------
+
+
+def _quoted(columns):
+    from pyspark.sql import functions as F
+
+    return [F.col(f"`{c}`") for c in columns]
+
+
+def _as_read(
+    frame: pd.DataFrame, integral: dict[str, str], text: bool, nanos: list[str] | tuple = ()
+) -> pd.DataFrame:
+    """A table's rows as the pandas path reads them: Spark's nullable integers back to int64 (or float64 with
+    gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text with pandas' missing-value words
+    missing and all-ISO timestamp columns parsed (pipelines.io.read_frame)."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    frame = frame.copy()
+    for column in nanos:
+        frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
+    for column, kind in integral.items():
+        if column in nanos:
+            continue
+        values = frame[column]
+        if values.notna().all():
+            frame[column] = values.astype("bool" if kind == "boolean" else "int64")
+    if text:
+        for column in frame.columns:
+            if column == ROW:
+                continue
+            values = frame[column].astype("str")
+            frame[column] = values.where(values.notna() & ~values.isin(STR_NA_VALUES))
+        for column in DATETIME_COLUMNS:
+            if column in frame.columns:
+                frame[column] = iso_or_unchanged(frame[column])
+    return frame
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which columns each table brings to the wide frame of the parts, and their Spark types."""
+
+    columns: dict[str, list[str]]
+    integral: dict[str, dict[str, str]]  # per table: column -> "integer" or "boolean" (see _as_read)
+    text: frozenset[str]
+    nanos: dict[str, list[str]]  # per table: timestamp columns read as nanoseconds since 1970
+
+
+def _wide(table: str, column: str) -> str:
+    return f"{table}__{column}"
+
+
+def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool, date_formats):
+    """The function each part runs (pandas in, pandas out): pipelines.stream's per-part validation and
+    scoring, returning score rows, quarantine rows and one row of counts."""
+
+    def run(frame: pd.DataFrame) -> pd.DataFrame:
+        scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
+        tables: dict[str, pd.DataFrame] = {}
+        for table, columns in layout.columns.items():
+            rows = frame[frame[TABLE] == table]
+            if rows.empty:
+                continue
+            rows = rows.sort_values(ROW, kind="stable")
+            raw = pd.DataFrame(
+                {c: rows[_wide(table, c)].to_numpy() for c in columns} | {ROW: rows[ROW].to_numpy()}
+            )
+            raw = raw.astype({c: rows[_wide(table, c)].dtype for c in columns})
+            tables[table] = _as_read(
+                raw, layout.integral.get(table, {}), table in layout.text, layout.nanos.get(table, [])
+            )
+        bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
+        bad_accounts = set(bad.astype("str"))
+        leads_columns = layout.columns.get("leads", list(LEAD_COLUMNS))
+        accounts_columns = layout.columns["accounts"]
+        tables.setdefault("accounts", pd.DataFrame({c: pd.Series(dtype="str") for c in accounts_columns}))
+        tables.setdefault("leads", pd.DataFrame({c: pd.Series(dtype="str") for c in (*leads_columns, ROW)}))
+        tables.setdefault(
+            "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
+        )
+        accounts = tables.pop("accounts").drop(columns=[ROW], errors="ignore").reset_index(drop=True)
+        tables = {"accounts": accounts, **tables}
+        rows_of = {t: f for t, f in tables.items() if t != "accounts"}
+        check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
+        quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
+        quarantine = _as_in_whole_input(_with_input_rows(quarantine, rows_of), bad_accounts)
+        valid = check.valid
+        to_score, closed = open_leads(valid["leads"], valid.get("deals"))
+        pieces = [_quarantine_out(quarantine).assign(**{KIND: "quarantine"})]
+        if len(to_score):
+            scores = scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons)
+            scores = pd.DataFrame({c: scores[c] for c in SCORE_NAMES})
+            scores["as_of"] = pd.to_datetime(scores["as_of"])
+            pieces.append(scores.astype({"lead_id": object}).assign(**{KIND: "score"}))
+        counts = {"closed": len(closed), "later": check.not_created.get("leads", 0)}
+        pieces.append(pd.DataFrame({KIND: ["counts"], **{k: [v] for k, v in counts.items()}}))
+        out = pd.concat([p for p in pieces if len(p)], ignore_index=True)
+        return _with_output_columns(out)
+
+    return run
+
+
+def _with_output_columns(out: pd.DataFrame) -> pd.DataFrame:
+    names = [f.split()[0] for f in PART_OUTPUT_SCHEMA.split(", ")]
+    for name in names:
+        if name not in out.columns:
+            out[name] = None
+    out = out[names].copy()
+    for name in names:
+        values = out[name]
+        if name in (SEQ, "row", "closed", "later"):
+            out[name] = pd.array(values, dtype="Int64")
+        elif values.dtype.kind not in "fbM":  # text (pandas' arrow strings reach Arrow as chunked arrays)
+            out[name] = values.astype(object).where(values.notna(), None)
+    return out
+
+
+# --- the whole job ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SparkScores:
+    """What `score_spark_tables` returns: Spark DataFrames, nothing collected.
+
+    `parts` holds every part's output (score rows, quarantine rows, counts); `scores` and `quarantine` are
+    views of it plus the accounts' quarantine. `read` counts the lead rows (a Spark count).
+    """
+
+    parts: Any  # pyspark DataFrames (pyspark is an optional dependency)
+    accounts_quarantine: Any
+    tables: dict = field(default_factory=dict)
+
+    @property
+    def scores(self):
+        """One row per scored lead, SCORE_SCHEMA columns, best first (qualified above disqualified)."""
+        from pyspark.sql import functions as F
+
+        rows = self.parts.filter(F.col(KIND) == "score").select(*SCORE_NAMES)
+        return rows.orderBy(F.col("rank_score").desc(), F.col("lead_id").asc())
+
+    @property
+    def quarantine(self):
+        """The quarantined rows with their reasons, by table (accounts, leads, activities, deals) and row."""
+        from pyspark.sql import functions as F
+
+        parts = self.parts.filter(F.col(KIND) == "quarantine").select(SEQ, *QUARANTINE_COLUMNS)
+        rows = self.accounts_quarantine.select(SEQ, *QUARANTINE_COLUMNS).unionByName(parts)
+        order = F.create_map(*[x for i, t in enumerate(TABLES) for x in (F.lit(t), F.lit(i))])[F.col("table")]
+        return rows.orderBy(order, F.col("row"), F.col(SEQ)).select(*QUARANTINE_COLUMNS)
+
+    def accounting(self) -> LeadCounts:
+        """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
+        from pyspark.sql import functions as F
+
+        totals = self.parts.agg(
+            F.sum(F.when(F.col(KIND) == "score", 1).otherwise(0)).alias("scored"),
+            F.countDistinct(
+                F.when((F.col(KIND) == "quarantine") & (F.col("table") == "leads"), F.col("row"))
+            ).alias("quarantined"),
+            F.sum("closed").alias("closed"),
+            F.sum("later").alias("later"),
+        ).first()
+        n = {k: int(totals[k] or 0) for k in ("scored", "quarantined", "closed", "later")}
+        read = self.tables["leads"].count()
+        not_scored = {DEAL_CLOSED: n["closed"], CREATED_LATER: n["later"]}
+        return LeadCounts(read, n["scored"], n["quarantined"], not_scored)  # raises unless they add up
+
+    def rows_read(self) -> dict[str, int]:
+        return {name: frame.count() for name, frame in self.tables.items()}
+
+    def table_shares(self, read: dict[str, int]) -> dict[str, float]:
+        """pipelines.validate.own_quarantine_shares, as a Spark aggregation."""
+        from pyspark.sql import functions as F
+
+        own = self.quarantine.filter(~F.col("check").isin(*CASCADE_CHECKS, *NOT_KNOWN_YET))
+        rows = {
+            r["table"]: int(r["n"])
+            for r in own.groupBy("table").agg(F.countDistinct("row").alias("n")).collect()
+        }
+        return {table: rows.get(table, 0) / n for table, n in read.items() if n}
+
+    def grades(self) -> pd.DataFrame:
+        """Leads and mean score per grade (A to D), a Spark aggregation."""
+        from pyspark.sql import functions as F
+
+        found = {
+            r["grade"]: (int(r["leads"]), float(r["mean_score"]))
+            for r in self.parts.filter(F.col(KIND) == "score")
+            .groupBy("grade")
+            .agg(F.count("*").alias("leads"), F.mean("score").alias("mean_score"))
+            .collect()
+        }
+        grades = ["A", "B", "C", "D"]
+        return pd.DataFrame(
+            {
+                "grade": grades,
+                "leads": [found.get(g, (0, np.nan))[0] for g in grades],
+                "mean_score": [found.get(g, (0, np.nan))[1] for g in grades],
+            }
+        )
+
+
+def score_spark_tables(
+    tables: dict,
+    scorer,
+    as_of: pd.Timestamp,
+    chunk_size: int = 50_000,
+    reasons: bool = True,
+    date_formats: DateFormats | None = None,
+    text_tables: frozenset[str] | set[str] = frozenset(),
+    paths: dict | None = None,
+    nanos: dict[str, list[str]] | None = None,
+) -> SparkScores:
+    """Score the open leads of Spark DataFrames `tables` ("accounts", "leads", "activities", optional
+    "deals"; column names as the contract names them) with `scorer` (a LeadScorer, e.g.
+    `pipelines.tracking.load_scorer("models:/leadscore@champion")`), as of `as_of`.
+
+    Returns SparkScores: `.scores` (a Spark DataFrame, one row per scored lead, best first) and
+    `.quarantine` (every row that broke the contract, with its reason), the same rows the pandas path
+    gives. The lead groups are found now (a few Spark jobs; counts reach the driver); the scoring runs once,
+    when you first use them (its output is persisted), and no table is collected to the driver. The scorer
+    is broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
+    read as the pandas path reads a CSV); `nanos` the timestamp columns read as nanoseconds since 1970
+    (see read_spark_tables); `paths` the tables' files, for messages.
+
+    Example (a Databricks notebook, or any session)::
+
+        scores = score_spark_tables(
+            {t: spark.table(f"crm.{t}") for t in ("accounts", "leads", "activities", "deals")},
+            load_scorer("models:/leadscore@champion"), pd.Timestamp("2026-10-01"),
+        )
+        scores.scores.write.mode("overwrite").saveAsTable("analytics.lead_scores")
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    for name in REQUIRED:
+        if name not in tables:
+            raise InputError(f"table {name!r} is missing; score_spark_tables needs {', '.join(REQUIRED)}")
+    check_columns(tables, paths)
+    spark = tables["leads"].sparkSession
+    as_of = pd.Timestamp(as_of)
+    text = frozenset(text_tables)
+    numbered = {name: with_input_rows(frame) for name, frame in tables.items()}
+    columns = {name: list(frame.columns) for name, frame in tables.items()}
+
+    leads = numbered["leads"]
+    leads = leads.withColumn(KEY, _id_key_udf("leads", True)(F.col("lead_id"), F.col(ROW)))
+    leads = leads.withColumn(BOX, _mailbox_udf()(F.col("email").cast("string")))
+    leads = leads.withColumn(ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW)))
+    leads = leads.localCheckpoint()
+    count = part_count(leads.count(), chunk_size)
+    labels = lead_labels(leads)
+    lead_part = labels.select(ROW, _part_of(F.col(LABEL), count).alias(PART))
+    leads = leads.join(lead_part, on=ROW)
+    part_of_key = leads.select(KEY, PART).dropDuplicates([KEY])
+
+    routed = {"leads": leads}
+    for name in ("activities", "deals"):
+        if name not in numbered:
+            continue
+        rows = numbered[name].withColumn(KEY, _id_key_udf(name, True)(F.col("lead_id"), F.col(ROW)))
+        rows = rows.join(part_of_key, on=KEY, how="left")
+        rows = rows.withColumn(PART, F.coalesce(F.col(PART), _part_of(F.col(KEY), count)))
+        if name == "deals":
+            rows = rows.withColumn(ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW)))
+        routed[name] = rows
+
+    accounts = numbered["accounts"].withColumn(
+        ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW))
+    )
+    layout = _Layout(
+        columns=columns,
+        integral={
+            name: {
+                f.name: ("boolean" if f.dataType.typeName() == "boolean" else "integer")
+                for f in tables[name].schema.fields
+                if f.dataType.typeName() in ("integer", "long", "short", "byte", "boolean")
+            }
+            for name in tables
+        },
+        text=text,
+        nanos=dict(nanos or {}),
+    )
+    accounts_count = part_count(accounts.count(), chunk_size)
+    accounts_quarantine = _accounts_quarantine(
+        accounts, columns["accounts"], accounts_count, as_of, date_formats, layout
+    ).localCheckpoint()
+    bad_rows = accounts_quarantine.select(F.col("row").alias(ROW)).distinct()
+    valid_accounts = accounts.join(bad_rows, on=ROW, how="left_anti")
+    wanted = routed["leads"].select(PART, ACCOUNT)
+    if "deals" in routed:
+        wanted = wanted.unionByName(routed["deals"].select(PART, ACCOUNT))
+    wanted = wanted.filter(F.col(ACCOUNT).isNotNull()).distinct()
+    routed["accounts"] = valid_accounts.join(wanted, on=ACCOUNT)
+    bad_ids = (
+        accounts_quarantine.select(F.trim(F.col("key")).alias(ACCOUNT))
+        .filter(F.col(ACCOUNT).isNotNull())
+        .distinct()
+        .join(valid_accounts.select(ACCOUNT), on=ACCOUNT, how="left_anti")
+    )
+    bad = bad_ids.join(wanted, on=ACCOUNT).select(PART, F.col(ACCOUNT).alias(_wide(BAD, "key")))
+
+    wide = bad.withColumn(TABLE, F.lit(BAD)).withColumn(ROW, F.lit(None).cast("long"))
+    for name, rows in routed.items():
+        selected = rows.select(
+            F.lit(name).alias(TABLE),
+            F.col(PART),
+            F.col(ROW),
+            *[F.col(f"`{c}`").alias(_wide(name, c)) for c in columns[name]],
+        )
+        wide = wide.unionByName(selected, allowMissingColumns=True)
+    scorer_ref = _shared(spark, scorer)
+    run = _score_part(scorer_ref, layout, as_of, reasons, date_formats)
+    parts = wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
+    return SparkScores(parts=parts, accounts_quarantine=accounts_quarantine, tables=dict(tables))
+
+
+def _shared(spark, scorer):
+    """The scorer as a broadcast variable (loaded once per executor), or itself where there is no
+    SparkContext (Spark Connect): then it travels with the function."""
+    try:
+        return spark.sparkContext.broadcast(scorer)
+    except Exception:  # Spark Connect has no SparkContext
+        return scorer
+
+
+# --- publishing -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SparkScoreResult(ScoreResult):
+    """A ScoreResult whose counts were computed in Spark: `scores` holds the top ten leads only, and the
+    quarantine stays in its file (its row count and per-table shares are here)."""
+
+    shares: dict[str, float] = field(default_factory=dict)
+    quarantine_rows: int = 0
+    grade_table: pd.DataFrame | None = None
+
+    def grade_summary(self) -> pd.DataFrame:
+        return self.grade_table if self.grade_table is not None else super().grade_summary()
+
+    def table_shares(self) -> dict[str, float]:
+        return self.shares
+
+    @property
+    def quarantined_share(self) -> float:
+        later = self.leads.not_scored.get(CREATED_LATER, 0)
+        return quarantined_lead_share(self.count("quarantined"), self.count("read"), later)
+
+
+def run_score_spark(
+    spark,
+    scorer,
+    folder: Path,
+    as_of: pd.Timestamp,
+    output: Path,
+    chunk_size: int = 50_000,
+    reasons: bool = True,
+    date_formats: DateFormats | None = None,
+) -> SparkScoreResult:
+    """Read the tables of `folder` with Spark, score them, and publish the scores (a folder of Parquet part
+    files, best first), the quarantine CSV and the manifest together. Raises NothingToScore (publishing
+    nothing but the failed run's quarantine) when no lead can be scored."""
+    from pipelines.score import NothingToScore, nothing_to_score_reason
+
+    if output.suffix.lower() != ".parquet":
+        raise InputError(
+            f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
+        )
+    tables, text, nanos = read_spark_tables(spark, folder)
+    paths = {name: spark_table_path(folder, name) for name in tables}
+    job = score_spark_tables(tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos)
+    with private_workdir(output) as work:
+        with writing(work):
+            job.parts.write.mode("overwrite").parquet(str(work / "parts.parquet"))
+            job.accounts_quarantine.write.mode("overwrite").parquet(str(work / "accounts.parquet"))
+        job.parts.unpersist()
+        saved = SparkScores(
+            parts=spark.read.parquet(str(work / "parts.parquet")),
+            accounts_quarantine=spark.read.parquet(str(work / "accounts.parquet")),
+            tables=tables,
+        )
+        accounting = saved.accounting()
+        rows_read = saved.rows_read()
+        quarantine_rows = saved.quarantine.count()
+        result = SparkScoreResult(
+            scores=pd.DataFrame(columns=SCORE_NAMES),
+            quarantine=pd.DataFrame(columns=list(QUARANTINE_COLUMNS)),
+            leads=accounting,
+            rows_read=rows_read,
+            shares=saved.table_shares(rows_read),
+            quarantine_rows=quarantine_rows,
+        )
+        why = nothing_to_score_reason(result, str(spark_table_path(folder, "leads")))
+        if why is not None:
+            failed = failed_quarantine_path_for(output)
+            _write_csv(saved.quarantine, failed, work)
+            kept = f"the previous {output} is kept" if output.exists() else "nothing was written"
+            raise NothingToScore(
+                f"nothing to score: {why}; {kept}; this run's quarantined rows are in {failed}", result
+            )
+        result.grade_table = saved.grades()
+        staged = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+        q_staged = work / "quarantine.csv"
+        try:
+            with writing(output):
+                saved.scores.write.parquet(str(staged))
+                _clean_spark_folder(staged)
+            _write_csv(saved.quarantine, q_staged, work)
+            manifest = run_manifest(
+                result, as_of, scorer.model_name, scorer.model_version, _fingerprint(paths)
+            )
+            manifest["quarantine_rows"] = quarantine_rows
+            publish_folder_run(staged, q_staged, output, manifest)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    result.scores = top_rows(output, 10)  # for the console, read from the published files
+    return result
+
+
+def top_rows(folder: Path, n: int) -> pd.DataFrame:
+    """The first `n` rows of a folder of Parquet part files written best first (read here, not collected)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    batches = []
+    for path in sorted(folder.glob("part-*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=n):
+            batches.append(batch)
+            if sum(len(b) for b in batches) >= n:
+                return pa.Table.from_batches(batches).to_pandas().head(n)
+    return pa.Table.from_batches(batches).to_pandas() if batches else pd.DataFrame(columns=SCORE_NAMES)
+
+
+def _write_csv(frame, target: Path, work: Path) -> Path:
+    """A Spark DataFrame as one CSV file (header, values as pandas writes them), written on an executor."""
+    folder = work / f"csv-{uuid.uuid4().hex}"
+    with writing(target):
+        (
+            frame.coalesce(1)
+            .write.option("header", True)
+            .option("escape", '"')
+            .option("ignoreLeadingWhiteSpace", False)
+            .option("ignoreTrailingWhiteSpace", False)
+            .option("emptyValue", "")
+            .csv(str(folder))
+        )
+        written = sorted(folder.glob("part-*"))
+        if written:
+            shutil.move(str(written[0]), target)
+        else:  # no rows: a header only
+            target.write_text(",".join(QUARANTINE_COLUMNS) + "\n")
+        shutil.rmtree(folder, ignore_errors=True)
+    return target
+
+
+def _clean_spark_folder(folder: Path) -> None:
+    """Keep only the part files of a folder Spark wrote (no _SUCCESS marker, no .crc checksums)."""
+    for path in folder.iterdir():
+        if path.name.startswith(("_", ".")):
+            path.unlink()
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over a folder's files: each name and its sha256, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        digest.update(f"{path.name}:{file_digest(path)};".encode())
+    return digest.hexdigest()
+
+
+def _fingerprint(paths: dict[str, Path | None]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(paths):
+        path = paths[name]
+        if path is None:
+            continue
+        value = folder_digest(path) if path.is_dir() else file_digest(path)
+        digest.update(f"{name}={path.name}:{value};".encode())
+    return digest.hexdigest()[:16]
+
+
+def publish_folder_run(staged: Path, q_staged: Path, output: Path, manifest: dict) -> list[Path]:
+    """Publish a Spark run: the quarantine, the scores folder and the manifest, renamed into place in that
+    order (as pipelines.score.publish_run does for a file); a failed rename puts back what was renamed."""
+    q_path, m_path = quarantine_path_for(output), manifest_path_for(output)
+    files = {
+        "scores": {"file": output.name, "sha256": folder_digest(staged)},
+        "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},
+    }
+    m_staged = m_path.with_name(f".{m_path.name}.{uuid.uuid4().hex}.tmp")
+    with writing(m_path):
+        m_staged.write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n")
+    moves = [(q_staged, q_path), (staged, output), (m_staged, m_path)]
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for source, target in moves:
+            with writing(target):
+                backup = None
+                if target.exists():
+                    backup = target.with_name(f".{target.name}.previous-{uuid.uuid4().hex}.tmp")
+                    os.replace(target, backup)
+                done.append((target, backup))
+                if source.is_file():
+                    os.chmod(source, 0o666 & ~_umask())
+                os.replace(source, target)  # the staged files are beside the output: same file system
+    except BaseException:
+        for target, backup in reversed(done):
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+            if backup is not None:
+                os.replace(backup, target)
+        raise
+    finally:
+        m_staged.unlink(missing_ok=True)
+    for _, backup in done:
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True) if backup.is_dir() else backup.unlink(missing_ok=True)
+    return [output, q_path, m_path]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def verify_published(output: Path) -> list[str]:
+    """pipelines.score.verify_published for a Spark run (its scores are a folder): what is wrong, if
+    anything, between the published files and their manifest."""
+    m_path = manifest_path_for(output)
+    if not m_path.exists():
+        return [f"{m_path}: no manifest; the files beside it are not a complete published run"]
+    files = json.loads(m_path.read_text())["files"]
+    problems = []
+    for role, entry in files.items():
+        path = output.with_name(entry["file"])
+        if not path.exists():
+            problems.append(f"{path}: missing ({role} of the run in {m_path.name})")
+            continue
+        found = folder_digest(path) if path.is_dir() else file_digest(path)
+        if found != entry["sha256"]:
+            problems.append(f"{path}: not the {role} of the run in {m_path.name} (sha256 differs)")
+    return problems
+
+
+def score_folder_on_spark(
+    master: str | None,
+    scorer,
+    folder: Path,
+    as_of: pd.Timestamp,
+    output: Path,
+    chunk_size: int = 50_000,
+    reasons: bool = True,
+    date_formats: DateFormats | None = None,
+) -> SparkScoreResult:
+    """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
+    else on a new one on `master`, stopped at the end."""
+    from pyspark.sql import SparkSession
+
+    started = SparkSession.getActiveSession() is None
+    spark = spark_session(master)
+    try:
+        return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)
+    finally:
+        if started:
+            spark.stop()

@@ -1,0 +1,144 @@
+"""Scoring on Spark end to end (pipelines/spark_job.py): the same scores and quarantine as the pandas path,
+nothing collected to the driver, and the pandas path's refusals."""
+
+import io
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.synthetic import GeneratorConfig, generate_history
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.io import write_tables
+from pipelines.score import manifest_path_for, quarantine_path_for, run_score
+from pipelines.settings import load_config
+from pipelines.train import run_train
+
+pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
+if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine and in CI
+    pytest.skip("Spark needs Java", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+AS_OF = pd.Timestamp("2026-10-01")
+RESULT_LIMIT = 64 * 1024  # spark.driver.maxResultSize: a few KiB per task result is Spark's own overhead
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pipelines.spark_job import spark_session
+
+    session = spark_session(
+        "local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "8",
+            "spark.default.parallelism": "2",
+            "spark.driver.maxResultSize": str(RESULT_LIMIT),
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def scorer(small_history):
+    return run_train(
+        small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
+    ).scorer
+
+
+@pytest.fixture(scope="module")
+def dirty():
+    """Dirty CRM tables: the generator's planted defects (bad types, dates, countries, duplicates...)."""
+    return generate_history(GeneratorConfig(accounts=150, months=12, seed=9, dirty_rows=3)).tables()
+
+
+def _score(folder, output, *extra):
+    return runner.invoke(
+        app,
+        ["score", "--input", str(folder), "--as-of", str(AS_OF.date()), "--output", str(output), *extra],
+    )
+
+
+@pytest.fixture()
+def collected(monkeypatch):
+    """The number of rows of every DataFrame the driver collects (collect, toPandas, take, first...)."""
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    sizes: list[int] = []
+    for name in ("collect", "toPandas", "take", "tail", "toLocalIterator"):
+        original = getattr(DataFrame, name)
+
+        def recorded(self, *args, _original=original, **kwargs):
+            out = _original(self, *args, **kwargs)
+            out = list(out) if not hasattr(out, "__len__") else out
+            sizes.append(len(out))
+            return out
+
+        monkeypatch.setattr(DataFrame, name, recorded)
+    return sizes
+
+
+def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+
+
+def test_spark_scores_and_quarantine_equal_the_pandas_path_and_nothing_is_collected(
+    tmp_path, spark, scorer, dirty, monkeypatch, collected
+):
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
+    write_tables(dirty, tmp_path / "crm", "parquet")
+    output = tmp_path / "out" / "scores.parquet"
+    result = _score(tmp_path / "crm", output, "--engine", "spark", "--set", "scoring.chunk_size=100")
+    assert result.exit_code == 0, result.output
+    expected = run_score(scorer, dirty, AS_OF, None)
+    assert output.is_dir() and len(list(output.glob("part-*.parquet"))) >= 1
+    pd.testing.assert_frame_equal(pd.read_parquet(output), expected.scores)  # every column, best first
+    quarantine = pd.read_csv(quarantine_path_for(output))
+    assert set(quarantine["table"]) == {"accounts", "leads", "activities", "deals"}
+    pd.testing.assert_frame_equal(quarantine, _as_written(expected.quarantine))
+    manifest = json.loads(manifest_path_for(output).read_text())
+    counts = expected.accounting.set_index("status")["leads"]
+    assert manifest["leads"]["read"] == counts["read"] and manifest["leads"]["scored"] == counts["scored"]
+    assert manifest["leads"]["quarantined"] == counts["quarantined"]
+    assert manifest["quarantine_rows"] == len(expected.quarantine)
+    from pipelines.spark_job import verify_published
+
+    assert verify_published(output) == []
+    # Only counts reached the driver (a row per input partition, grade or table at most), never a table;
+    # collecting one shows up here.
+    assert collected and max(collected) <= 8, collected
+    spark.read.parquet(str(tmp_path / "crm" / "activities.parquet")).collect()
+    assert collected[-1] == len(dirty["activities"]) > 8
+
+
+def test_a_missing_table_or_column_exits_3_with_the_pandas_sentence(
+    tmp_path, spark, scorer, dirty, monkeypatch, collected
+):
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
+    cases = {
+        "no activity_type": {**dirty, "activities": dirty["activities"].drop(columns="activity_type")},
+        "no lead_id": {**dirty, "deals": dirty["deals"].drop(columns="lead_id")},
+        "no industry": {**dirty, "accounts": dirty["accounts"].drop(columns="industry")},
+        "no activities": {t: f for t, f in dirty.items() if t != "activities"},
+    }
+    for case, tables in cases.items():
+        folder = tmp_path / case.replace(" ", "_")
+        write_tables(tables, folder, "parquet")
+        pandas_run = _score(folder, tmp_path / "pandas" / "scores.parquet")
+        spark_run = _score(folder, tmp_path / "spark" / "scores.parquet", "--engine", "spark")
+        assert pandas_run.exit_code == spark_run.exit_code == exit_codes.BAD_INPUT, (case, spark_run.output)
+        said = [line for line in spark_run.output.splitlines() if "error" in line]
+        assert said and said == [line for line in pandas_run.output.splitlines() if "error" in line], case
+
+
+def test_a_bad_master_url_exits_2_naming_it(tmp_path):
+    result = _score(
+        tmp_path, tmp_path / "scores.parquet", "--engine", "spark", "--spark-master", "sprak://x:7077"
+    )
+    assert result.exit_code == exit_codes.USAGE
+    assert "sprak://x:7077" in result.output and "not a Spark master URL" in result.output
