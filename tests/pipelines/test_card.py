@@ -36,18 +36,17 @@ from pipelines.card import (
     write_card,
 )
 from pipelines.card_rebuild import card_from_registry
-from pipelines.train import run_train
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
 
 
-def shared_card(history, cfg) -> dict[str, object]:
-    """One training run and its card written by write_card, shared by the card tests here and in
-    test_card_browser.py (training and rendering are the slow parts)."""
+def shared_card(result, history, cfg) -> dict[str, object]:
+    """The session's training run (`trained_small`: small_history, fast config, truth) and its card written by
+    write_card, shared by the card tests here and in test_card_browser.py (training and rendering are the slow
+    parts)."""
     if not _SHARED:
         tables = history.tables()
-        result = run_train(tables, cfg, truth=history.truth, register=False)
         data = card_data_for(result, cfg, tables=tables, trained_at=TRAINED_AT)
         scratch = Path(tempfile.mkdtemp(prefix="leadscore-card-"))
         atexit.register(shutil.rmtree, scratch, ignore_errors=True)
@@ -66,8 +65,8 @@ def shared_card(history, cfg) -> dict[str, object]:
 
 
 @pytest.fixture()
-def card(small_history, fast_config):
-    return shared_card(small_history, fast_config)
+def card(trained_small, small_history, fast_config):
+    return shared_card(trained_small, small_history, fast_config)
 
 
 class _Text(HTMLParser):
@@ -285,13 +284,13 @@ def test_write_card_writes_both_files_atomically(card):
 
 @pytest.mark.slow
 def test_card_is_logged_at_training_and_rebuilt_from_the_registry(
-    small_history, fast_config, mlflow_store, tmp_path
+    trained_small, small_history, fast_config, mlflow_store, tmp_path
 ):
     from mlflow import MlflowClient
     from pipelines.tracking import log_training_run
 
     tables = small_history.tables()
-    shared = shared_card(small_history, fast_config)["result"]
+    shared = shared_card(trained_small, small_history, fast_config)["result"]
     result = dataclasses.replace(
         shared, scorer=copy.copy(shared.scorer)
     )  # registered; the shared one untouched

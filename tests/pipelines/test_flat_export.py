@@ -1,6 +1,7 @@
 """Training and scoring on a flat lead export described by a source spec (X Education's shape)."""
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
@@ -17,6 +18,7 @@ def _export(n: int = 900) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # trains and scores end to end through the CLI
 def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     export = tmp_path / "Leads.csv"
     _export().to_csv(export, index=False)
