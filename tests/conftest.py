@@ -70,16 +70,20 @@ def small_scorer(trained_small):
 @dataclass(frozen=True)
 class ChampionStore:
     uri: str  # MLFLOW_TRACKING_URI of the store
-    versions: tuple[tuple[str, tuple[str, ...]], ...]  # (version, aliases) as registered; must not change
+    registry: tuple  # aliases, versions and their tags as registered (registry_state); must not change
+
+    def check_unchanged(self) -> None:
+        assert registry_state(self.uri) == self.registry, "a test changed the shared champion store"
 
 
-def registry_state() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The versions of `leadscore` in the current store, each with its aliases."""
+def registry_state(uri: str) -> tuple:
+    """The aliases of `leadscore` in the store at `uri`, and its versions each with its tags."""
     from mlflow import MlflowClient
 
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    aliases = tuple(sorted(client.get_registered_model("leadscore").aliases.items()))
     found = client.search_model_versions("name='leadscore'")
-    return tuple(sorted((str(v.version), tuple(sorted(v.aliases))) for v in found))
+    return aliases, tuple(sorted((str(v.version), tuple(sorted(v.tags.items()))) for v in found))
 
 
 @pytest.fixture(scope="session")
@@ -92,17 +96,17 @@ def shared_champion_store(small_history, empty_mlflow_db, tmp_path_factory) -> C
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         run_train(small_history.tables(), load_config(overrides=FAST_OVERRIDES), truth=small_history.truth)
-        return ChampionStore(uri, registry_state())
+        return ChampionStore(uri, registry_state(uri))
 
 
 @pytest.fixture()
 def champion_store(shared_champion_store, monkeypatch) -> Iterator[str]:
     """MLFLOW_TRACKING_URI set, for this test, to the shared store holding a champion; the test only reads it.
 
-    After the test the registry must be as it was (same versions, same aliases): a test that registers,
-    promotes or moves an alias needs its own `mlflow_store`.
+    After the test the registry must be as it was (same versions, tags and aliases): a test that registers,
+    promotes, tags or moves an alias needs its own `mlflow_store`.
     """
     monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_champion_store.uri)
     yield shared_champion_store.uri
     assert os.environ["MLFLOW_TRACKING_URI"] == shared_champion_store.uri
-    assert registry_state() == shared_champion_store.versions, "a test changed the shared champion store"
+    shared_champion_store.check_unchanged()

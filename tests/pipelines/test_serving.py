@@ -20,7 +20,6 @@ from models.lead_input import tables_to_lead_rows
 from pipelines.score import run_score
 from pipelines.serve import serve_command, serve_environment
 from pipelines.tracking import load_scorer
-from tests.conftest import registry_state
 
 AS_OF = pd.Timestamp("2026-10-01")
 URI = "models:/leadscore@champion"
@@ -42,7 +41,7 @@ def store(shared_champion_store):
     old = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = shared_champion_store.uri
     yield os.environ["MLFLOW_TRACKING_URI"]
-    assert registry_state() == shared_champion_store.versions, "a test here changed the shared champion store"
+    shared_champion_store.check_unchanged()
     if old is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
