@@ -9,6 +9,7 @@ unchanged.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -87,15 +88,23 @@ def registry_state(uri: str) -> tuple:
 
 
 @pytest.fixture(scope="session")
-def shared_champion_store(small_history, empty_mlflow_db, tmp_path_factory) -> ChampionStore:
-    """A private MLflow store whose only model version (1, `leadscore@champion`) is trained on `small_history`."""
+def shared_champion_store(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> ChampionStore:
+    """A private MLflow store whose only model version (1, `leadscore@champion`) is `trained_small` registered
+    as run_train(register=True) registers it (on an empty store the evaluation has no champion to compare)."""
     from pipelines.settings import load_config
-    from pipelines.train import run_train
+    from pipelines.tracking import log_training_run
 
     uri = new_store(empty_mlflow_db, tmp_path_factory.mktemp("champion-store"))
+    # A copy: registering sets the version, run and decision on the result and the version on its scorer.
+    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer), warnings=[])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", uri)
-        run_train(small_history.tables(), load_config(overrides=FAST_OVERRIDES), truth=small_history.truth)
+        cfg = load_config(overrides=FAST_OVERRIDES)
+        tables = small_history.tables()
+        log_training_run(
+            result, cfg, tables, source="", config_path=None, force_reason=None, trigger="leadscore train"
+        )
+        assert result.decision.promote, result.decision.summary()
         return ChampionStore(uri, registry_state(uri))
 
 
