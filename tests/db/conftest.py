@@ -1,4 +1,4 @@
-"""Fixtures for the database tests: a real PostgreSQL server for the session, DuckDB files, a trained scorer.
+"""Fixtures for the database tests: a real PostgreSQL server for the session, DuckDB files, the trained scorer.
 
 The server is Debian's postgresql (installed by scripts/install-system-deps.sh from `make test`): a fresh
 cluster in a temporary folder, on 127.0.0.1 and a free port, trust authentication, stopped at the end of the
@@ -21,7 +21,6 @@ import pytest
 from features.synthetic import GeneratorConfig, generate_history
 
 SMALL_HISTORY = GeneratorConfig(accounts=300, months=6)
-TRAINING_HISTORY = GeneratorConfig(accounts=2500, months=18, seed=5)
 
 
 def postgres_bin() -> Path | None:
@@ -123,13 +122,6 @@ def crm_history():
 
 
 @pytest.fixture(scope="session")
-def trained_scorer():
-    """A real LeadScorer trained once per session on a small synthetic history (a few seconds)."""
-    from pipelines.settings import load_config
-    from pipelines.train import run_train
-
-    history = generate_history(TRAINING_HISTORY)
-    cfg = load_config(overrides=["model.bootstrap_rounds=20"])
-    scorer = run_train(history.tables(), cfg, register=False).scorer
-    scorer.model_version = "1"  # as if registered: the version is half of a scoring run's key
-    return history, scorer
+def trained_scorer(small_history, small_scorer):
+    """The session's small history and the LeadScorer trained once on it, as version 1 (tests/conftest.py)."""
+    return small_history, small_scorer

@@ -213,7 +213,7 @@ def test_model_config_forbids_unknown_keys():
 def test_encoded_matrix_scores_exactly_as_the_pandas_matrix(model, fresh_leads):
     """Scoring feeds the booster category codes in a float array; LightGBM must see what the pandas
     Categorical matrix gives it, also for unseen and missing levels, one row or many."""
-    frame = fresh_leads.frame.copy()
+    frame = fresh_leads.frame.iloc[:2000].copy()  # 2,000 of the 20,000 rows: exact equality needs no more
     frame.loc[frame.index[:40], "industry"] = "never seen in training"
     frame.loc[frame.index[40:80], "seniority"] = None
     it = model.best_iteration

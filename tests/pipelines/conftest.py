@@ -1,23 +1,24 @@
-"""Shared fixtures for pipeline tests: a small synthetic history and a private MLflow store per test."""
+"""Fixtures for pipeline tests: a private MLflow store per test and the fast config.
+
+`small_history`, the shared trained models and the shared read-only champion store are in tests/conftest.py.
+"""
 
 import pytest
 
-from features.synthetic import GeneratorConfig, generate_history
 from pipelines.settings import load_config
+from tests.conftest import FAST_OVERRIDES, SMALL, new_store
 
-SMALL = GeneratorConfig(accounts=2500, months=18, seed=5)
-
-
-@pytest.fixture(scope="session")
-def small_history():
-    return generate_history(SMALL)
+__all__ = ["SMALL"]  # tests here import it from this module
 
 
 @pytest.fixture()
-def mlflow_store(tmp_path, monkeypatch):
-    """Point MLflow at a fresh sqlite store in tmp_path (never the project's mlflow/ folder)."""
-    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
-    (tmp_path / "mlflow").mkdir()
+def mlflow_store(tmp_path, monkeypatch, empty_mlflow_db):
+    """Point MLflow at a fresh sqlite store in tmp_path (never the project's mlflow/ folder).
+
+    The store is a copy of one created and migrated once per session; creating a store from nothing is
+    tested in test_tracking_store.py.
+    """
+    uri = new_store(empty_mlflow_db, tmp_path / "mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 
@@ -25,4 +26,4 @@ def mlflow_store(tmp_path, monkeypatch):
 @pytest.fixture()
 def fast_config():
     """The shipped config with fewer bootstrap rounds and no model card (speed; the card has its own tests)."""
-    return load_config(overrides=["model.bootstrap_rounds=20", "registry.model_card=false"])
+    return load_config(overrides=FAST_OVERRIDES)

@@ -82,13 +82,14 @@ def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Completed
 
 
 @pytest.fixture()
-def card_page(small_history, fast_config, tmp_path) -> Path:
+def card_page(trained_small, small_history, fast_config, tmp_path) -> Path:
     card = shared_card(small_history, fast_config)
     page = tmp_path / "model_card.html"
     page.write_text(card["html"], encoding="utf-8")
     return page
 
 
+@pytest.mark.slow  # a headless browser
 def test_card_renders_in_chromium_with_every_image_and_section(card_page, tmp_path):
     binary = chromium()
     checked = tmp_path / "checked.html"

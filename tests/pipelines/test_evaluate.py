@@ -43,6 +43,7 @@ def _export(n: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # a backtest: every contender trained per fold
 def test_out_of_time_on_crm_tables_writes_every_contender_and_the_oracle(crm, tmp_path):
     out = tmp_path / "results.json"
     args = ["evaluate", "--input", str(crm), "--truth", str(crm / "truth.parquet"), "--out-of-time"]
@@ -65,6 +66,7 @@ def test_out_of_time_on_crm_tables_writes_every_contender_and_the_oracle(crm, tm
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # written atomically, nothing left over
 
 
+@pytest.mark.slow  # a backtest: every contender trained per fold
 def test_rolling_windows_on_crm_tables_follow_each_other(crm, tmp_path):
     out = tmp_path / "rolling.json"
     result = runner.invoke(

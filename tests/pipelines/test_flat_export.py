@@ -27,6 +27,7 @@ def _export(n: int = 900) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # trains and scores end to end through the CLI
 def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     export = tmp_path / "Leads.csv"
     _export().to_csv(export, index=False)

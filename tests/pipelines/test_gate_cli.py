@@ -45,6 +45,7 @@ def test_shuffled_outcomes_are_refused_at_training_with_exit_4(crm, mlflow_store
 NO_SIGNAL_CHECK = ["--set", "model.selection.check_signal=false"]  # let the model through to the gate
 
 
+@pytest.mark.slow  # trains end to end through the CLI
 def test_a_refused_first_model_exits_6_and_scoring_without_a_champion_exits_3(crm, mlflow_store, tmp_path):
     trained = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST, *NO_SIGNAL_CHECK])
     assert trained.exit_code == exit_codes.NOT_PROMOTED, trained.output
@@ -72,6 +73,7 @@ def test_an_unknown_model_name_is_named_with_the_store(crm, mlflow_store, tmp_pa
     assert "has no version of model 'nosuch'" in " ".join(result.output.split())
 
 
+@pytest.mark.slow  # two trainings end to end through the CLI
 def test_a_good_model_is_promoted_with_exit_0_and_history_shows_the_evidence(crm, mlflow_store):
     first = runner.invoke(app, ["train", "--input", str(crm / "crm"), *FAST])
     assert first.exit_code == exit_codes.OK, first.output

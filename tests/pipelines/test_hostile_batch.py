@@ -1,8 +1,8 @@
 """Hostile batch input, end to end through `validate` and `score`: every case ends in a clear exit code and
 sentence, every lead read is scored, quarantined or counted as not scored, and no closed lead is ever scored.
 
-The corpus is built here from a small synthetic history (no data files); the model is trained once in process
-and handed to `score` in place of the registry.
+The corpus is built here from a small synthetic history (no data files); the session's model, trained once in
+process on another history of the same generator, is handed to `score` in place of the registry.
 """
 
 import re
@@ -16,8 +16,6 @@ from features.synthetic import GeneratorConfig, generate_history
 from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.score import quarantine_path_for
-from pipelines.settings import load_config
-from pipelines.train import run_train
 
 runner = CliRunner()
 AS_OF = pd.Timestamp("2026-10-01")  # the history's end
@@ -30,9 +28,9 @@ def history():
 
 
 @pytest.fixture(scope="module")
-def trained(history):
-    cfg = load_config(overrides=["model.bootstrap_rounds=5", "registry.model_card=false"])
-    return run_train(history.tables(), cfg, register=False).scorer
+def trained(small_scorer):
+    """The session's scorer (trained once on small_history, same generator as `history`); read-only."""
+    return small_scorer
 
 
 @pytest.fixture()

@@ -31,23 +31,15 @@ from pipelines.score import (
     run_score,
     verify_published,
 )
-from pipelines.settings import load_config
 from pipelines.stream import run_score_streaming
-from pipelines.train import run_train
 
 AS_OF = pd.Timestamp("2026-10-01")
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def scorer(small_history):
-    scorer = run_train(
-        small_history.tables(),
-        load_config(overrides=["model.bootstrap_rounds=20", "registry.model_card=false"]),
-        register=False,
-    ).scorer
-    scorer.model_version = "1"
-    return scorer
+def scorer(small_scorer):
+    return small_scorer  # trained once per session on small_history (tests/conftest.py); read-only
 
 
 @pytest.fixture(scope="module")

@@ -251,6 +251,7 @@ def _auc(result: RetrainResult, model: str) -> float:
     return float(result.train.evaluation.comparison.set_index("model").loc[model, "roc_auc"])
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_year_has_promotions_and_refusals_each_recorded_with_reasons(year):
     history = promotion_history("leadscore")
     assert history["version"].tolist() == [5, 4, 3, 2, 1]  # newest first
@@ -276,6 +277,7 @@ def test_year_has_promotions_and_refusals_each_recorded_with_reasons(year):
     )
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_first_retrain_after_the_shift_names_the_shifted_inputs(year):
     first = year.retrains[0]
     assert first.windows.evaluation_quarter == "2025Q3" and first.champion_version == "1"
@@ -290,6 +292,7 @@ def test_first_retrain_after_the_shift_names_the_shifted_inputs(year):
     assert before.drift is None and before.backtest is None and before.promoted
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_new_champion_beats_the_old_one_on_the_new_quarter(year):
     last = year.retrains[-1]
     promoted = [r for r in year.retrains if r is not None and r.promoted]
@@ -304,6 +307,7 @@ def test_new_champion_beats_the_old_one_on_the_new_quarter(year):
     assert new_auc > old_auc + 0.015, (new_auc, old_auc)  # seen: 0.799 against 0.771
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_backtest_checks_the_live_model_on_leads_that_closed_since(year):
     backtest = year.retrains[0].backtest
     assert backtest.model_version == "1"
@@ -314,6 +318,7 @@ def test_backtest_checks_the_live_model_on_leads_that_closed_since(year):
     assert backtest.table["promised_win_rate"].notna().all()  # the champion's own evaluation, beside
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_report_card_and_run_artifacts(year):
     first = year.retrains[0]
     report = (year.cards / REPORT_NAME).read_text()
@@ -331,6 +336,7 @@ def test_report_card_and_run_artifacts(year):
     assert tags["gate.trigger"] == "simulated year"
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_retrain_command_prints_the_comparison_and_the_verdict(year):
     out = year.command_output
     assert "Retrain as of 2026-05-01" in out and "2025Q4" in out
@@ -338,6 +344,7 @@ def test_retrain_command_prints_the_comparison_and_the_verdict(year):
     assert "promoted" in out
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_history_command_lists_every_version_with_its_decision(year, capsys):
     assert history_command("leadscore") == exit_codes.OK
     out = capsys.readouterr().out
@@ -346,6 +353,7 @@ def test_history_command_lists_every_version_with_its_decision(year, capsys):
         assert as_of in out
 
 
+@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
 def test_retrain_too_early_for_the_history_exits_with_not_enough_data(year):
     code, out = retrain_command(year.data, "2024-03-01", "--set", "model.bootstrap_rounds=20", "--no-card")
     assert code == exit_codes.NOT_ENOUGH_DATA

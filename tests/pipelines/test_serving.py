@@ -19,9 +19,7 @@ from features.build import scoring_snapshots
 from models.lead_input import tables_to_lead_rows
 from pipelines.score import run_score
 from pipelines.serve import serve_command, serve_environment
-from pipelines.settings import load_config
 from pipelines.tracking import load_scorer
-from pipelines.train import run_train
 
 AS_OF = pd.Timestamp("2026-10-01")
 URI = "models:/leadscore@champion"
@@ -38,11 +36,12 @@ COMPARED = [
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mlflow")
+def store(shared_champion_store):
+    """The session's shared store holding a champion (tests/conftest.py), for this module; only read here."""
     old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = shared_champion_store.uri
     yield os.environ["MLFLOW_TRACKING_URI"]
+    shared_champion_store.check_unchanged()
     if old is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
@@ -50,12 +49,7 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def champion(small_history, store):
-    run_train(
-        small_history.tables(),
-        load_config(overrides=["model.bootstrap_rounds=20"]),
-        truth=small_history.truth,
-    )
+def champion(store):
     return load_scorer(URI)
 
 
@@ -238,6 +232,7 @@ app()
 """
 
 
+@pytest.mark.slow  # two `leadscore score` processes on the whole history
 def test_killed_batch_run_leaves_no_partial_output(tmp_path, small_history, champion, store):
     """SIGKILL in the middle of writing the scores: no output file; the next run cleans up and succeeds."""
     from pipelines.io import write_tables

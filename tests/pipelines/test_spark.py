@@ -9,9 +9,7 @@ import pytest
 
 from models.score_table import dtype_mismatches
 from pipelines.score import run_score
-from pipelines.settings import load_config
 from pipelines.tracking import load_scorer
-from pipelines.train import run_train
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
 if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine and in CI
@@ -20,9 +18,8 @@ if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine
 AS_OF = pd.Timestamp("2026-10-01")
 
 
-def test_spark_and_pandas_give_the_same_scores_and_reasons(small_history, tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    run_train(small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]))
+@pytest.mark.slow  # starts a Spark session (a JVM and Python workers)
+def test_spark_and_pandas_give_the_same_scores_and_reasons(small_history, champion_store):
     tables = small_history.tables()
     sample = tables["leads"].sample(60, random_state=1)
     tables = {**tables, "leads": sample}

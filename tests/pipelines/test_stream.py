@@ -6,18 +6,14 @@ import pytest
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.io import write_tables
 from pipelines.score import run_score
-from pipelines.settings import load_config
 from pipelines.stream import run_score_streaming
-from pipelines.train import run_train
 
 AS_OF = pd.Timestamp("2026-10-01")
 
 
 @pytest.fixture(scope="module")
-def scorer(small_history):
-    return run_train(
-        small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
-    ).scorer
+def scorer(small_scorer):
+    return small_scorer  # trained once per session on small_history (tests/conftest.py); read-only
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

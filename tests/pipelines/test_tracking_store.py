@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 SETUP = "from pipelines.store import setup; setup('leadscore'); print('ok')"
 
 
+@pytest.mark.slow  # three processes each import mlflow and migrate a store
 def test_jobs_starting_at_once_on_a_fresh_store_both_succeed(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     env = {"MLFLOW_TRACKING_URI": uri, "PATH": "/usr/bin:/bin"}

@@ -31,14 +31,14 @@ def test_all_won_history_is_refused_with_its_own_message(small_history, fast_con
         run_train({**tables, "deals": deals}, fast_config, register=False)
 
 
-def test_same_data_config_and_seed_give_identical_metrics(small_history, fast_config):
-    a = run_train(small_history.tables(), fast_config, truth=small_history.truth, register=False)
+def test_same_data_config_and_seed_give_identical_metrics(small_history, fast_config, trained_small):
+    a = trained_small  # the session's run with the same data, config and seed (tests/conftest.py)
     b = run_train(small_history.tables(), fast_config, truth=small_history.truth, register=False)
     pd.testing.assert_frame_equal(a.evaluation.comparison, b.evaluation.comparison)
 
 
-def test_model_beats_points_model_and_reports_guardrail(small_history, fast_config):
-    result = run_train(small_history.tables(), fast_config, truth=small_history.truth, register=False)
+def test_model_beats_points_model_and_reports_guardrail(trained_small):
+    result = trained_small  # run_train(small_history, fast config, truth), shared by the session
     metrics = result.evaluation.comparison.set_index("model")["roc_auc"]
     assert metrics["model"] > metrics["points_model"]
     assert metrics["oracle"] - metrics["model"] < 0.05
@@ -48,6 +48,7 @@ def test_model_beats_points_model_and_reports_guardrail(small_history, fast_conf
     assert not result.data.frame["disqualified"].any()  # bad leads do not teach the model
 
 
+@pytest.mark.slow  # four trainings into one registry
 def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better(
     small_history, fast_config, mlflow_store
 ):
@@ -76,6 +77,7 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     assert forced.decision.promote and "forced: testing the override" in forced.decision.summary()
 
 
+@pytest.mark.slow  # four trainings into one registry
 def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, fast_config, mlflow_store):
     tables = small_history.tables()
     with pytest.raises(NoSignalError, match="no learnable signal"):
@@ -109,8 +111,8 @@ def _all_but(result, keep):
 
 
 @pytest.fixture()
-def champion(small_history, fast_config, mlflow_store):
-    run_train(small_history.tables(), fast_config, truth=small_history.truth)
+def champion(champion_store):
+    """The champion of the session's shared store (trained on small_history, fast config); read-only."""
     return load_champion("leadscore")
 
 

@@ -1,0 +1,121 @@
+"""Fixtures shared by every test package: one small synthetic history, trained on once per session.
+
+Training is the slow part of the suite, so the models here are trained once and shared. They are read-only by
+contract: a test that changes a scorer, a result or a registry takes a copy, or trains into its own
+`mlflow_store` (tests/pipelines/conftest.py). `champion_store` checks after every test that its registry is
+unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from features.synthetic import GeneratorConfig, generate_history
+
+SMALL = GeneratorConfig(accounts=2500, months=18, seed=5)
+FAST_OVERRIDES = ["model.bootstrap_rounds=20", "registry.model_card=false"]
+CHAMPION_URI = "models:/leadscore@champion"
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_db(tmp_path_factory) -> Path:
+    """An empty MLflow sqlite store, created and migrated once per session (seconds each time otherwise)."""
+    from mlflow import MlflowClient
+
+    database = tmp_path_factory.mktemp("empty-mlflow") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments(max_results=1)
+    return database
+
+
+def new_store(empty_mlflow_db: Path, folder: Path) -> str:
+    """A fresh store in `folder` (a copy of the empty one): its MLFLOW_TRACKING_URI."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(empty_mlflow_db, folder / "mlflow.db")
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def small_history():
+    return generate_history(SMALL)
+
+
+@pytest.fixture(scope="session")
+def trained_small(small_history):
+    """run_train on `small_history` (with its truth, not registered) under the fast config: the TrainResult."""
+    from pipelines.settings import load_config
+    from pipelines.train import run_train
+
+    cfg = load_config(overrides=FAST_OVERRIDES)
+    return run_train(small_history.tables(), cfg, truth=small_history.truth, register=False)
+
+
+@pytest.fixture(scope="session")
+def small_scorer(trained_small):
+    """The scorer of `trained_small` as if registered as version 1 (the version is half of a run's key).
+
+    A shallow copy, so that the version set here never shows in `trained_small`.
+    """
+    scorer = copy.copy(trained_small.scorer)
+    scorer.model_version = "1"
+    return scorer
+
+
+@dataclass(frozen=True)
+class ChampionStore:
+    uri: str  # MLFLOW_TRACKING_URI of the store
+    registry: tuple  # aliases, versions and their tags as registered (registry_state); must not change
+
+    def check_unchanged(self) -> None:
+        assert registry_state(self.uri) == self.registry, "a test changed the shared champion store"
+
+
+def registry_state(uri: str) -> tuple:
+    """The aliases of `leadscore` in the store at `uri`, and its versions each with its tags."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    aliases = tuple(sorted(client.get_registered_model("leadscore").aliases.items()))
+    found = client.search_model_versions("name='leadscore'")
+    return aliases, tuple(sorted((str(v.version), tuple(sorted(v.tags.items()))) for v in found))
+
+
+@pytest.fixture(scope="session")
+def shared_champion_store(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> ChampionStore:
+    """A private MLflow store whose only model version (1, `leadscore@champion`) is `trained_small` registered
+    as run_train(register=True) registers it (on an empty store the evaluation has no champion to compare)."""
+    from pipelines.settings import load_config
+    from pipelines.tracking import log_training_run
+
+    uri = new_store(empty_mlflow_db, tmp_path_factory.mktemp("champion-store"))
+    # A copy: registering sets the version, run and decision on the result and the version on its scorer.
+    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer), warnings=[])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        cfg = load_config(overrides=FAST_OVERRIDES)
+        tables = small_history.tables()
+        log_training_run(
+            result, cfg, tables, source="", config_path=None, force_reason=None, trigger="leadscore train"
+        )
+        assert result.decision.promote, result.decision.summary()
+        return ChampionStore(uri, registry_state(uri))
+
+
+@pytest.fixture()
+def champion_store(shared_champion_store, monkeypatch) -> Iterator[str]:
+    """MLFLOW_TRACKING_URI set, for this test, to the shared store holding a champion; the test only reads it.
+
+    After the test the registry must be as it was (same versions, tags and aliases): a test that registers,
+    promotes, tags or moves an alias needs its own `mlflow_store`.
+    """
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_champion_store.uri)
+    yield shared_champion_store.uri
+    assert os.environ["MLFLOW_TRACKING_URI"] == shared_champion_store.uri
+    shared_champion_store.check_unchanged()
