@@ -19,7 +19,7 @@ from pipelines.io import InputError, atomic_path
 if TYPE_CHECKING:
     from models.card import AnyScorer, CardData, CardSettings
     from pipelines.settings import PipelineConfig
-    from pipelines.train import TrainResult
+    from pipelines.train_result import TrainResult
 
 HTML_NAME, MARKDOWN_NAME = "model_card.html", "model_card.md"
 CARD_ARTIFACT_DIR = "card"

@@ -22,7 +22,7 @@ from pipelines.settings import PipelineConfig, tracking_uri
 
 if TYPE_CHECKING:
     from models.promotion import ChampionRecord, GateDecision, GateRules, Status
-    from pipelines.train import TrainResult
+    from pipelines.train_result import TrainResult
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 

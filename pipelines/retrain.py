@@ -27,7 +27,6 @@ pipelines/retrain_report.py's; the command is `leadscore retrain` (pipelines/cli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,46 +37,17 @@ from features.contracts import with_timestamps
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
 from pipelines.io import atomic_path
-from pipelines.retrain_report import REPORT_NAME, backtest_sentence, card_notes, retrain_report_markdown
+from pipelines.retrain_report import (
+    REPORT_NAME,
+    RetrainResult,
+    backtest_sentence,
+    card_notes,
+    retrain_report_markdown,
+)
 from pipelines.settings import PipelineConfig, RetrainConfig
 
 if TYPE_CHECKING:
-    from models.promotion import GateDecision
     from models.scorer import Scorer
-    from pipelines.train import TrainResult
-
-
-@dataclass
-class RetrainResult:
-    windows: RetrainWindows
-    train: TrainResult
-    champion_version: str | None  # the champion the challenger was measured against
-    drift: DriftReport | None = None
-    backtest: Backtest | None = None
-    left_out: dict[str, int] = field(default_factory=dict)  # closed deals outside the windows
-    paths: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def decision(self) -> GateDecision | None:
-        return self.train.decision
-
-    @property
-    def promoted(self) -> bool:
-        return bool(self.train.decision and self.train.decision.promote)
-
-    @property
-    def version(self) -> str | None:
-        return self.train.version
-
-    def comparison(self) -> pd.DataFrame:
-        """Challenger (and champion, when there is one) on the evaluation quarter."""
-        table = self.train.evaluation.comparison
-        rows = table[table["model"].isin(["model", "champion", "points_model"])].copy()
-        rows["model"] = rows["model"].map(
-            {"model": "challenger", "champion": "champion", "points_model": "points_model"}
-        )
-        return rows.reset_index(drop=True)
 
 
 def retrain_pipeline_config(cfg: PipelineConfig, windows: RetrainWindows) -> PipelineConfig:

@@ -3,6 +3,8 @@ and the comparison columns they show. Pure: a RetrainResult in, text out (the jo
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,8 +14,10 @@ from models.formatting import iso_day, pct_or_na
 
 if TYPE_CHECKING:
     from models.monitoring import Backtest, DriftReport
-    from pipelines.retrain import RetrainResult
+    from models.promotion import GateDecision
+    from models.retrain import RetrainWindows
     from pipelines.settings import RetrainConfig
+    from pipelines.train_result import TrainResult
 
 REPORT_NAME = "retrain_report.md"
 DRIFT_ARTIFACT = "drift/drift.csv"
@@ -30,6 +34,39 @@ COMPARISON_COLUMNS = (
     "n",
     "n_won",
 )
+
+
+@dataclass
+class RetrainResult:
+    windows: RetrainWindows
+    train: TrainResult
+    champion_version: str | None  # the champion the challenger was measured against
+    drift: DriftReport | None = None
+    backtest: Backtest | None = None
+    left_out: dict[str, int] = field(default_factory=dict)  # closed deals outside the windows
+    paths: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> GateDecision | None:
+        return self.train.decision
+
+    @property
+    def promoted(self) -> bool:
+        return bool(self.train.decision and self.train.decision.promote)
+
+    @property
+    def version(self) -> str | None:
+        return self.train.version
+
+    def comparison(self) -> pd.DataFrame:
+        """Challenger (and champion, when there is one) on the evaluation quarter."""
+        table = self.train.evaluation.comparison
+        rows = table[table["model"].isin(["model", "champion", "points_model"])].copy()
+        rows["model"] = rows["model"].map(
+            {"model": "challenger", "champion": "champion", "points_model": "points_model"}
+        )
+        return rows.reset_index(drop=True)
 
 
 def drift_sentences(drift: DriftReport, rcfg: RetrainConfig) -> list[str]:

@@ -20,7 +20,7 @@ from pipelines.store import setup
 if TYPE_CHECKING:
     from features.flat import ExportSpec
     from models.scorer import Scorer
-    from pipelines.train import TrainResult
+    from pipelines.train_result import TrainResult
 
 ARTIFACT_PATH = "model"
 # Pinned like pyproject.toml: letting mlflow infer requirements costs about 3 s per logged model.

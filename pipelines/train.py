@@ -7,7 +7,6 @@ evaluation -> scorer -> MLflow run -> registry -> promotion gate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import pandas as pd
 
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import check_minimum_data
-from models.promotion import GateDecision
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at
 from models.train import train_conversion_model
@@ -25,19 +23,7 @@ from pipelines.sources import Source, TrainingData, as_source
 # CRM-table training data (pipelines.sources), found here before
 from pipelines.sources import mature_closed_deals as mature_closed_deals
 from pipelines.sources import training_data as training_data
-
-
-@dataclass
-class TrainResult:
-    scorer: Scorer
-    data: TrainingData
-    split: Split
-    evaluation: Evaluation
-    decision: GateDecision | None = None
-    run_id: str | None = None
-    version: str | None = None
-    card_paths: tuple[Path, Path] | None = None
-    warnings: list[str] = field(default_factory=list)
+from pipelines.train_result import TrainResult as TrainResult  # where callers found it before
 
 
 def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
