@@ -62,7 +62,7 @@ from pipelines.score import (
 )
 from pipelines.sources import open_leads
 from pipelines.spark import result_schema
-from pipelines.stream import ROW, _as_in_whole_input, _mailboxes, _with_input_rows, id_keys
+from pipelines.stream import ROW, as_in_whole_input, id_keys, mailboxes, quarantine_with_input_rows
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
@@ -264,7 +264,7 @@ def _mailbox_udf():
 
     @pandas_udf("string")
     def boxes(emails: pd.Series) -> pd.Series:
-        return pd.Series(_mailboxes(pd.DataFrame({"email": emails})), dtype=object)
+        return pd.Series(mailboxes(pd.DataFrame({"email": emails})), dtype=object)
 
     return boxes
 
@@ -422,7 +422,7 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
         rows_of = {t: f for t, f in tables.items() if t != "accounts"}
         check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
         quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
-        quarantine = _as_in_whole_input(_with_input_rows(quarantine, rows_of), bad_accounts)
+        quarantine = as_in_whole_input(quarantine_with_input_rows(quarantine, rows_of), bad_accounts)
         valid = check.valid
         to_score, closed = open_leads(valid["leads"], valid.get("deals"))
         pieces = [_quarantine_out(quarantine).assign(**{KIND: "quarantine"})]

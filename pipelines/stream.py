@@ -92,7 +92,7 @@ def id_keys(values: pd.Series, table: str, offset: int) -> np.ndarray:
     return keys
 
 
-def _mailboxes(leads: pd.DataFrame) -> np.ndarray:
+def mailboxes(leads: pd.DataFrame) -> np.ndarray:
     """The mailbox of each lead with an email that can be valid (has an '@'), else None."""
     if "email" not in leads.columns:
         return np.full(len(leads), None, dtype=object)
@@ -126,7 +126,7 @@ def lead_parts(path: Path, count_for) -> tuple[np.ndarray, int]:
     offset = 0
     for batch in _batches(path, "leads"):
         ids.append(id_keys(batch["lead_id"], "leads", offset))
-        boxes.append(_mailboxes(batch))
+        boxes.append(mailboxes(batch))
         offset += len(batch)
     all_ids = np.concatenate(ids) if ids else np.array([], dtype=object)
     all_boxes = np.concatenate(boxes) if boxes else np.array([], dtype=object)
@@ -181,7 +181,7 @@ def _read_part(parts: Parts, table: str, part: int) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _with_input_rows(quarantine: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def quarantine_with_input_rows(quarantine: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Quarantine rows of a part, renumbered to the row numbers of the input files."""
     if quarantine.empty:
         return quarantine
@@ -193,7 +193,7 @@ def _with_input_rows(quarantine: pd.DataFrame, frames: dict[str, pd.DataFrame]) 
     return out
 
 
-def _as_in_whole_input(quarantine: pd.DataFrame, bad_accounts: set[str]) -> pd.DataFrame:
+def as_in_whole_input(quarantine: pd.DataFrame, bad_accounts: set[str]) -> pd.DataFrame:
     """A part sees only the valid accounts: its references to a quarantined one read as in the whole input."""
     if quarantine.empty or not bad_accounts:
         return quarantine
@@ -270,7 +270,9 @@ def run_score_streaming(
             rows = {t: f for t, f in tables.items() if t != "accounts"}
             check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
             part_quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
-            part_quarantine = _as_in_whole_input(_with_input_rows(part_quarantine, rows), bad_accounts)
+            part_quarantine = as_in_whole_input(
+                quarantine_with_input_rows(part_quarantine, rows), bad_accounts
+            )
             quarantine_parts.append(part_quarantine)
             valid = check.valid
             to_score, closed = open_leads(valid["leads"], valid.get("deals"))
