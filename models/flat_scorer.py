@@ -67,7 +67,9 @@ class FlatScorer:
     ) -> pd.DataFrame:
         """Model-ready features of raw export rows (placeholders to missing, leaky columns gone); an export's
         rows carry their own facts, so `tables` adds nothing."""
-        return build_flat_features(_frame(rows), self.spec)[0]
+        # Scoring needs no label: an open row's label is empty, which training would refuse.
+        unlabelled = _frame(rows).drop(columns=[self.spec.label_column], errors="ignore")
+        return build_flat_features(unlabelled, self.spec)[0]
 
     def score_tables(
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True

@@ -461,13 +461,19 @@ def _fold_plan(
 @app.command()
 def score(
     input_dir: Annotated[str, typer.Option("--input", help=INPUT_HELP + " Deals are optional.")],
-    as_of: Annotated[str, typer.Option(help="Score as of this date: only earlier events count.")],
     output: Annotated[
         str,
         typer.Option(
             help="Scores file (.parquet/.csv, quarantine CSV beside it) or a database URL (with --table)."
         ),
     ],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Score as of this date: only earlier events count. Required for CRM tables; for a flat "
+            "export the default is the export's latest time (its spec's time column), else now."
+        ),
+    ] = None,
     table: Annotated[
         str | None,
         typer.Option(
@@ -514,7 +520,7 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
-    when = _as_of(as_of)
+    when = _as_of(as_of) if as_of is not None else None
     if spark_master is not None:
         from pipelines.spark_job import master_problem
 
@@ -526,6 +532,12 @@ def score(
         scorer = load_scorer(model)
         table_names = parse_assignments(input_table, "--input-table")
         source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
+        when = when if when is not None else source.default_as_of()
+        if when is None:
+            raise typer.BadParameter(
+                "needed to score CRM tables (events after it do not count), e.g. --as-of 2026-10-01",
+                param_hint="--as-of",
+            )
         try:
             result, written = run_score_job(
                 scorer,

@@ -22,7 +22,14 @@ from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapsh
 from features.contracts import ContractError, ValidationResult
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE, check_export
-from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.flat import (
+    ExportSpec,
+    build_flat_features,
+    flat_categorical_features,
+    flat_feature_groups,
+    flat_timestamps,
+    label_outcomes,
+)
 from features.frames import Table
 from features.icp import exclude_disqualified, win_rate_by_tier
 from features.vocab import TABLES
@@ -84,6 +91,10 @@ class Source(Protocol):
     @property
     def stream_folder(self) -> Path | None:
         """A folder of CRM table files nobody has read yet, which scoring can stream part by part; else None."""
+        ...
+
+    def default_as_of(self) -> pd.Timestamp | None:
+        """The time to score as of when none is given (None: the user must give one)."""
         ...
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
@@ -228,6 +239,9 @@ class CrmSource:
     @property
     def location(self) -> str:
         return describe_location(self.raw_location) if self.raw_location else ""
+
+    def default_as_of(self) -> pd.Timestamp | None:
+        return None  # events after any date could be in the tables: the user names the date
 
     @property
     def stream_folder(self) -> Path | None:
@@ -399,6 +413,16 @@ class ExportSource:
     def stream_folder(self) -> Path | None:
         return None
 
+    def default_as_of(self) -> pd.Timestamp | None:
+        """The export's latest time when the spec names a time column, else now (UTC, to the second): an
+        export is a snapshot, its rows already hold what happened before it was taken."""
+        spec = self.spec
+        if spec.timestamp_column and spec.timestamp_column in self.rows.columns:
+            latest = flat_timestamps(self.rows[spec.timestamp_column], spec).max()
+            if pd.notna(latest):
+                return pd.Timestamp(latest)
+        return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         """Every row is a labelled lead (read_training_export leaves the open ones out); its id is its group.
         Rows that break the export's contract (features/export_contract.py) are quarantined, not trained on;
@@ -467,13 +491,17 @@ class ExportSource:
         return self.rows.iloc[data.frame.index[positions]]
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
-        """Every row that keeps the export's contract is scored (its spec types it); the others go to the
-        quarantine with their reasons."""
+        """The open rows that keep the export's contract are scored (its spec types them); rows whose label
+        says won or lost are closed, not scored (a converted lead needs no score); rows that break the
+        contract go to the quarantine with their reasons."""
         valid, quarantine = check_export(self.rows, self.spec)
         validation = ValidationResult(
             valid={"leads": valid}, quarantine=quarantine, read={"leads": len(self.rows)}
         )
-        return ScoringRows(validation=validation, to_score=valid, closed=valid.iloc[0:0])
+        closed = np.zeros(len(valid), dtype=bool)
+        if self.spec.label_column in valid.columns:
+            closed = label_outcomes(valid, self.spec).isin(["won", "lost"]).to_numpy()
+        return ScoringRows(validation=validation, to_score=valid.loc[~closed], closed=valid.loc[closed])
 
     def score(
         self,

@@ -102,7 +102,7 @@ def shared_champion_store(small_history, trained_small, empty_mlflow_db, tmp_pat
         cfg = load_config(overrides=FAST_OVERRIDES)
         tables = small_history.tables()
         log_training_run(
-            result, cfg, tables, source="", config_path=None, force_reason=None, trigger="leadscore train"
+            result, cfg, tables, location="", config_path=None, force_reason=None, trigger="leadscore train"
         )
         assert result.decision.promote, result.decision.summary()
         return ChampionStore(uri, registry_state(uri))

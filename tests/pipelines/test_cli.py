@@ -186,3 +186,12 @@ def test_score_exits_5_when_too_many_leads_are_quarantined(tmp_path, champion_st
     relaxed = runner.invoke(app, [*args, "--set", "scoring.max_quarantine_share=0.2"])
     assert relaxed.exit_code == 0, relaxed.output
     assert (tmp_path / "s.csv").exists() and (tmp_path / "s.quarantine.csv").exists()
+
+
+def test_score_of_crm_tables_without_as_of_names_the_option(tmp_path, champion_store):
+    data = tmp_path / "crm"
+    runner.invoke(app, ["generate", "--accounts", "100", "--months", "3", "--out", str(data)])
+    result = runner.invoke(app, ["score", "--input", str(data), "--output", str(tmp_path / "s.csv")])
+    assert result.exit_code == exit_codes.USAGE
+    assert "--as-of" in result.output and "needed to score CRM tables" in " ".join(result.output.split())
+    assert not (tmp_path / "s.csv").exists()

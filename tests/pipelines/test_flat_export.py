@@ -151,3 +151,19 @@ def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_sco
     assert len(result.scores) == 58 and result.scores["lead_id"].is_unique
     quarantine = pd.read_csv(tmp_path / "s.quarantine.csv")
     assert set(quarantine["row"]) == {1, 2, 60} and "thousands separators" in " ".join(quarantine["reason"])
+
+
+def test_closed_export_rows_are_not_scored_and_as_of_defaults_to_the_export(tmp_path):
+    from pipelines.settings import load_config
+
+    spec = load_source_spec("x_education")
+    cfg = load_config(overrides=["model.bootstrap_rounds=20"])
+    trained = run_train(ExportSource(_export(), spec), cfg, register=False)
+    new = _export(60).astype({"Converted": object})
+    new.loc[:29, "Converted"] = None  # still open: no outcome yet
+    source = ExportSource(new, spec)
+    assert source.default_as_of() is not None  # no time column in this spec: now
+    result = run_score(trained.scorer, source, source.default_as_of(), None)
+    assert result.leads.count("scored") == 30
+    assert result.leads.count("not scored: deal already closed") == 30
+    assert set(result.scores["lead_id"]) == set(new.loc[:29, "Prospect ID"])
