@@ -494,6 +494,13 @@ def score(
         str | None,
         typer.Option(help="With --engine spark: the master URL (default: spark-submit's, else local[*])."),
     ] = None,
+    crm_format: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write <output>.<format>.csv for the CRM's import: hubspot or salesforce (crm_export in "
+            "the config: field names, pass-through columns)."
+        ),
+    ] = None,
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
@@ -509,6 +516,8 @@ def score(
       (DB=postgresql://leadscore@db:5432/crm)
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.parquet --engine spark
+
+      leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --crm-format hubspot
     """
     from pipelines.db import is_database_url
     from pipelines.locations import parse_assignments
@@ -554,6 +563,11 @@ def score(
         except BadMasterError as error:
             console.print(f"[red]error:[/red] {error}")
             raise typer.Exit(exit_codes.USAGE) from error
+        if crm_format is not None:
+            from pipelines.score_job import write_crm_file
+
+            scores = result.scores if engine == "pandas" and source.stream_folder is None else None
+            written.append(str(write_crm_file(output, crm_format, cfg, source, scores)))
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))

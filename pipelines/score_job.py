@@ -125,3 +125,41 @@ def write_score_output(
     manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
     scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
     return [str(scores), str(quarantine)]
+
+
+def crm_path_for(output: Path, crm_format: str) -> Path:
+    """scores.parquet -> scores.hubspot.csv: the CRM import file beside the published scores."""
+    return output.with_name(f"{output.stem}.{crm_format}.csv")
+
+
+def write_crm_file(
+    output: str, crm_format: str, cfg: PipelineConfig, source: Source, scores: pd.DataFrame | None = None
+) -> Path:
+    """The published scores of `output` as `crm_format`'s import file (its id and field names, reasons cut to
+    a text field), with the leads-table columns `crm_export.pass_through` names, written atomically beside it.
+
+    Pass-through columns (an email, a company) go to this file only, never to the console or MLflow."""
+    from models.crm_export import crm_rows
+    from pipelines.io import write_frame
+
+    if is_database_url(output):
+        raise InputError("--crm-format writes a file beside the scores; give a file --output, not a database")
+    fields = cfg.crm_export.formats.get(crm_format)
+    if fields is None:
+        known = ", ".join(sorted(cfg.crm_export.formats))
+        raise InputError(f"--crm-format {crm_format!r} is not configured (crm_export.formats has {known})")
+    path = Path(output)
+    if scores is None:  # streamed: read what was published (ids as text, as they were written)
+        scores = (
+            pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"lead_id": str})
+        )
+    published = scores
+    leads = source.lead_rows() if cfg.crm_export.pass_through else None
+    if leads is not None:
+        missing = [c for c in cfg.crm_export.pass_through if c not in leads.columns]
+        if missing:
+            raise InputError(
+                f"crm_export.pass_through names {', '.join(map(repr, missing))}, which the leads lack; "
+                "fix the setting"
+            )
+    return write_frame(crm_rows(published, fields, cfg.crm_export, leads), crm_path_for(path, crm_format))

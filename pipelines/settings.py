@@ -15,6 +15,7 @@ from features.dates import DateFormats
 from features.flat import ExportSpec
 from models.backtest import BacktestConfig
 from models.config import ModelConfig
+from models.crm_export import CrmExportConfig
 from models.queue import QueueConfig
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -126,6 +127,7 @@ class PipelineConfig(BaseModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
+    crm_export: CrmExportConfig = Field(default_factory=CrmExportConfig)
     evaluate: BacktestConfig = Field(default_factory=BacktestConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
 

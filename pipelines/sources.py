@@ -97,6 +97,10 @@ class Source(Protocol):
         """The time to score as of when none is given (None: the user must give one)."""
         ...
 
+    def lead_rows(self) -> pd.DataFrame:
+        """The leads as read, with a `lead_id` column (for columns passed through to a CRM file)."""
+        ...
+
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         """The labelled rows to learn from, with what the contract and the guardrail left out."""
         ...
@@ -242,6 +246,15 @@ class CrmSource:
 
     def default_as_of(self) -> pd.Timestamp | None:
         return None  # events after any date could be in the tables: the user names the date
+
+    def lead_rows(self) -> pd.DataFrame:
+        folder = self.stream_folder
+        if folder is not None:  # only the leads file, not every table
+            from pipelines.io import read_frame, table_path
+
+            path = table_path(folder, "leads")
+            return read_frame(path, "leads") if path is not None else pd.DataFrame({"lead_id": []})
+        return self.tables["leads"]
 
     @property
     def stream_folder(self) -> Path | None:
@@ -422,6 +435,9 @@ class ExportSource:
             if pd.notna(latest):
                 return pd.Timestamp(latest)
         return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+
+    def lead_rows(self) -> pd.DataFrame:
+        return self.rows.assign(lead_id=self.rows[self.spec.id_column].astype("str"))
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         """Every row is a labelled lead (read_training_export leaves the open ones out); its id is its group.

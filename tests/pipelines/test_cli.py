@@ -195,3 +195,22 @@ def test_score_of_crm_tables_without_as_of_names_the_option(tmp_path, champion_s
     assert result.exit_code == exit_codes.USAGE
     assert "--as-of" in result.output and "needed to score CRM tables" in " ".join(result.output.split())
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_score_writes_a_crm_import_file_beside_the_scores(tmp_path, champion_store):
+    data = tmp_path / "crm"
+    runner.invoke(app, ["generate", "--accounts", "150", "--months", "4", "--out", str(data)])
+    out = tmp_path / "s.csv"
+    args = ["score", "--input", str(data), "--as-of", "2026-10-01", "--output", str(out)]
+    result = runner.invoke(
+        app, [*args, "--crm-format", "salesforce", "--set", "crm_export.pass_through=[email]"]
+    )
+    assert result.exit_code == 0, result.output
+    crm = pd.read_csv(tmp_path / "s.salesforce.csv", dtype={"Id": str})
+    scores = pd.read_csv(out, dtype={"lead_id": str})
+    assert list(crm.columns) == ["Id", "Lead_Score__c", "Lead_Grade__c", "Lead_Score_Reasons__c", "email"]
+    assert crm["Id"].tolist() == scores["lead_id"].tolist()
+    assert crm["Lead_Score_Reasons__c"].str.len().max() <= 255
+    assert crm["email"].str.contains("@").all() and "@" not in result.output  # never printed
+    unknown = runner.invoke(app, [*args, "--crm-format", "pipedrive"])
+    assert unknown.exit_code == exit_codes.BAD_INPUT and "pipedrive" in unknown.output
