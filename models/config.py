@@ -141,7 +141,8 @@ class SelectionConfig(_Strict):
     logistic regression's log-odds, which can extrapolate a trend the trees cannot) and "blend" (w * plain
     trees + (1 - w) * that logistic regression, w on a grid by the same out-of-fold log loss).
     Training stops with "no learnable signal" when the `signal_confidence` bootstrap interval of the
-    out-of-fold AUC includes 0.5, or the AUC is below `min_auc` (`check_signal: false` turns this off).
+    out-of-fold AUC includes 0.5, the AUC is below `min_auc`, or the calibration map on the latest window
+    falls as the score rises (`check_signal: false` turns all three off; the promotion gate still judges).
     """
 
     folds: int = Field(default=3, ge=2)

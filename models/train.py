@@ -572,7 +572,7 @@ def train_conversion_model(
         cfg.calibration,
         seed=cfg.seed,
         cv_folds=cfg.calibration_cv_folds,
-        increasing=True,
+        increasing=cfg.selection.check_signal,  # switched off: the gate alone judges the model
         isotonic_min_rows=cfg.calibration_isotonic_min_rows,
     )
     report: dict[str, Any] = {
