@@ -24,8 +24,9 @@ def test_spark_and_pandas_give_the_same_scores_and_reasons(small_history, champi
     sample = tables["leads"].sample(60, random_state=1)
     tables = {**tables, "leads": sample}
     uri = "models:/leadscore@champion"
-    pandas_scores = run_score(load_scorer(uri), tables, AS_OF, None).scores
-    spark_scores = run_score(None, tables, AS_OF, None, engine="spark", model_uri=uri).scores
+    scorer = load_scorer(uri)
+    pandas_scores = run_score(scorer, tables, AS_OF, None).scores
+    spark_scores = run_score(scorer, tables, AS_OF, None, engine="spark", model_uri=uri).scores
     assert len(spark_scores) == len(pandas_scores) > 0
     assert dtype_mismatches(spark_scores) == [] == dtype_mismatches(pandas_scores)  # the score table
     a = pandas_scores.set_index("lead_id").sort_index()
