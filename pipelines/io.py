@@ -232,6 +232,17 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def path_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder of files (each name and its sha256, in name order: a Spark run's
+    part files)."""
+    if not path.is_dir():
+        return file_digest(path)
+    digest = hashlib.sha256()
+    for part in sorted(p for p in path.iterdir() if p.is_file()):
+        digest.update(f"{part.name}:{file_digest(part)};".encode())
+    return digest.hexdigest()
+
+
 # --- writing ---------------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from pipelines.io import (
     InputError,
     file_digest,
     format_of,
+    path_digest,
     publish_together,
     remove_stale_staged,
     staged_path,
@@ -224,7 +225,7 @@ def verify_published(output: Path) -> list[str]:
         path = output.with_name(entry["file"])
         if not path.exists():
             problems.append(f"{path}: missing ({role} of the run in {m_path.name})")
-        elif file_digest(path) != entry["sha256"]:
+        elif path_digest(path) != entry["sha256"]:  # a file, or a Spark run's folder of parts
             problems.append(f"{path}: not the {role} of the run in {m_path.name} (sha256 differs)")
     return problems
 

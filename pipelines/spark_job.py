@@ -50,6 +50,7 @@ from pipelines.io import (
     InputError,
     file_digest,
     normalise_columns,
+    path_digest,
     private_workdir,
     writing,
 )
@@ -801,21 +802,13 @@ def _clean_spark_folder(folder: Path) -> None:
             path.unlink()
 
 
-def folder_digest(folder: Path) -> str:
-    """sha256 over a folder's files: each name and its sha256, in name order."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        digest.update(f"{path.name}:{file_digest(path)};".encode())
-    return digest.hexdigest()
-
-
 def _fingerprint(paths: dict[str, Path | None]) -> str:
     digest = hashlib.sha256()
     for name in sorted(paths):
         path = paths[name]
         if path is None:
             continue
-        value = folder_digest(path) if path.is_dir() else file_digest(path)
+        value = path_digest(path)
         digest.update(f"{name}={path.name}:{value};".encode())
     return digest.hexdigest()[:16]
 
@@ -825,7 +818,7 @@ def publish_folder_run(staged: Path, q_staged: Path, output: Path, manifest: dic
     order (as pipelines.score.publish_run does for a file); a failed rename puts back what was renamed."""
     q_path, m_path = quarantine_path_for(output), manifest_path_for(output)
     files = {
-        "scores": {"file": output.name, "sha256": folder_digest(staged)},
+        "scores": {"file": output.name, "sha256": path_digest(staged)},
         "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},
     }
     m_staged = m_path.with_name(f".{m_path.name}.{uuid.uuid4().hex}.tmp")
@@ -865,25 +858,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def verify_published(output: Path) -> list[str]:
-    """pipelines.score.verify_published for a Spark run (its scores are a folder): what is wrong, if
-    anything, between the published files and their manifest."""
-    m_path = manifest_path_for(output)
-    if not m_path.exists():
-        return [f"{m_path}: no manifest; the files beside it are not a complete published run"]
-    files = json.loads(m_path.read_text())["files"]
-    problems = []
-    for role, entry in files.items():
-        path = output.with_name(entry["file"])
-        if not path.exists():
-            problems.append(f"{path}: missing ({role} of the run in {m_path.name})")
-            continue
-        found = folder_digest(path) if path.is_dir() else file_digest(path)
-        if found != entry["sha256"]:
-            problems.append(f"{path}: not the {role} of the run in {m_path.name} (sha256 differs)")
-    return problems
 
 
 def score_folder_on_spark(

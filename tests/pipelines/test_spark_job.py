@@ -106,7 +106,7 @@ def test_spark_scores_and_quarantine_equal_the_pandas_path_and_nothing_is_collec
     assert manifest["leads"]["read"] == counts["read"] and manifest["leads"]["scored"] == counts["scored"]
     assert manifest["leads"]["quarantined"] == counts["quarantined"]
     assert manifest["quarantine_rows"] == len(expected.quarantine)
-    from pipelines.spark_job import verify_published
+    from pipelines.score import verify_published
 
     assert verify_published(output) == []
     # Only counts reached the driver (a row per input partition, grade or table at most), never a table;
