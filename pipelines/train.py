@@ -15,7 +15,7 @@ import pandas as pd
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import check_minimum_data
 from models.scorer import Scorer, intent_cutpoints_from
-from models.splits import Split, grouped_random_split, out_of_time_split, out_of_time_split_at
+from models.splits import Split, split_from_config
 from models.train import train_conversion_model
 from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, TrainingData, as_source
@@ -28,14 +28,9 @@ from pipelines.train_result import TrainResult as TrainResult  # where callers f
 
 def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
     """Out of time by the deal's creation (default), or grouped by account when the data has no dates."""
-    split_cfg = cfg.model.split
-    if split_cfg.method == "grouped_random":
-        return grouped_random_split(
-            frame["account_id"], split_cfg.valid_fraction, split_cfg.test_fraction, cfg.model.seed
-        )
-    if split_cfg.valid_start is not None and split_cfg.test_start is not None:
-        return out_of_time_split_at(frame["snapshot_at"], split_cfg.valid_start, split_cfg.test_start)
-    return out_of_time_split(frame["snapshot_at"], split_cfg.valid_fraction, split_cfg.test_fraction)
+    return split_from_config(
+        cfg.model.split, snapshot_at=frame["snapshot_at"], groups=frame["account_id"], seed=cfg.model.seed
+    )
 
 
 def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tuple[Scorer, Split]:
