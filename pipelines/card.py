@@ -60,7 +60,7 @@ def card_data_for(
     from models.card import build_card_data
 
     decision = result.decision.summary() if result.decision is not None else ""
-    open_scores, open_as_of, open_note = open_lead_scores(result.scorer, tables, cfg)
+    open_scores, open_as_of, open_note = open_lead_scores(result, tables, cfg)
     return build_card_data(
         scorer=result.scorer,
         evaluation=result.evaluation,
@@ -137,33 +137,30 @@ def history_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
 
 
 def open_lead_scores(
-    scorer: AnyScorer, tables: dict[str, pd.DataFrame] | None, cfg: PipelineConfig
+    result: TrainResult, tables: dict[str, pd.DataFrame] | None, cfg: PipelineConfig
 ) -> tuple[pd.DataFrame | None, pd.Timestamp | None, str]:
-    """Today's open leads (no deal or an open one at the end of the history) scored with `scorer`, reasons
-    off; (scores, as_of, "") or (None, None, why there are none). CRM tables only: a flat export's open rows
-    are left out before training, so its card has no open leads."""
-    from models.scorer import CRM_TABLES
-    from pipelines.sources import open_leads, score_in_chunks
+    """Today's open leads scored with the new model, reasons off, as `leadscore score` would score them:
+    (scores, as_of, "") or (None, None, why there are none). CRM tables are scored as of the end of their
+    history; a flat export as of its own time (its latest timestamp, else now)."""
     from pipelines.validate import run_validate
 
-    if scorer.input != CRM_TABLES:
-        return (
-            None,
-            None,
-            "a flat export's open rows are not part of training, so this card has no open leads",
-        )
-    if not tables or "leads" not in tables:
-        return (
-            None,
-            None,
-            "the CRM tables were not at hand when this card was made, so open leads were not counted",
-        )
-    valid = run_validate(tables, date_formats=cfg.input).valid
-    as_of = history_end(valid)
-    to_score, _ = open_leads(valid["leads"], valid.get("deals"))
-    if as_of is None or len(to_score) == 0:
-        return None, None, "the history has no open leads at its end"
-    scores = score_in_chunks(scorer, valid, to_score, as_of, cfg.scoring.chunk_size, reasons=False)
+    source, scorer = result.data.source, result.scorer
+    as_of = source.default_as_of()
+    where = "the history" if as_of is None else "the export"
+    if as_of is None:  # CRM tables: the end of the history, read from the tables at hand
+        if not tables or "leads" not in tables:
+            return (
+                None,
+                None,
+                "the CRM tables were not at hand when this card was made, so open leads were not counted",
+            )
+        as_of = history_end(run_validate(tables, date_formats=cfg.input).valid)
+    if as_of is None:
+        return None, None, "the history has no dates, so it has no end to count open leads at"
+    rows = source.scoring_rows(as_of, cfg.input)
+    if len(rows.to_score) == 0:
+        return None, None, f"{where} has no open leads at its end"
+    scores = source.score(scorer, rows, as_of, cfg.scoring.chunk_size, reasons=False)
     return scores, as_of, ""
 
 

@@ -25,6 +25,7 @@ from features.export_contract import EXPORT_TABLE, check_export
 from features.flat import (
     ExportSpec,
     build_flat_features,
+    closed_rows,
     flat_categorical_features,
     flat_feature_groups,
     flat_timestamps,
@@ -190,8 +191,9 @@ def training_source(
     table_names: dict[str, str] | None = None,
     queries: dict[str, str] | None = None,
 ) -> tuple[Source, list[str]]:
-    """What to train on: the CRM tables at `location` (a folder or a database), or, with a spec, the won and
-    lost rows of the export there; and notes on what was left out (open rows, columns the spec does not use)."""
+    """What to train on: the CRM tables at `location` (a folder or a database), or, with a spec, the export
+    there (trained on its won and lost rows); and notes on what was left out (open rows, columns the spec
+    does not use)."""
     if spec is None:
         return CrmSource(read_input(location, table_names, queries), location=location), []
     rows, notes = read_training_export(Path(location), spec)
@@ -440,11 +442,13 @@ class ExportSource:
         return self.rows.assign(lead_id=self.rows[self.spec.id_column].astype("str"))
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
-        """Every row is a labelled lead (read_training_export leaves the open ones out); its id is its group.
+        """The won and lost rows are the labelled leads (open rows are scored, not learned from); a row's id is
+        its group.
         Rows that break the export's contract (features/export_contract.py) are quarantined, not trained on;
         there is no guardrail; synthetic truth does not exist for an export."""
         spec = self.spec
-        valid, quarantine = check_export(self.rows, spec)
+        closed, _ = closed_rows(self.rows, spec)
+        valid, quarantine = check_export(closed, spec)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
@@ -457,9 +461,9 @@ class ExportSource:
         counts = pd.DataFrame(
             {
                 "table": [spec.name],
-                "read": [len(self.rows)],
+                "read": [len(closed)],
                 "valid": [len(frame)],
-                "quarantined": [len(self.rows) - len(frame)],
+                "quarantined": [len(closed) - len(frame)],
                 "accounted": [True],
             }
         )
@@ -504,7 +508,7 @@ class ExportSource:
         )
 
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
-        return self.rows.iloc[data.frame.index[positions]]
+        return self.rows.loc[data.frame.index[positions]]
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
         """The open rows that keep the export's contract are scored (its spec types them); rows whose label

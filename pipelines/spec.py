@@ -97,7 +97,8 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
 
 
 def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
-    """The won and lost rows of an export, and notes to print (open rows left out, undeclared columns).
+    """An export to train on (every row: the source trains on the won and lost ones and can score the open
+    ones) and notes to print (open rows left out of training, undeclared columns).
 
     Columns the model needs that the export lacks raise ContractError with a did-you-mean.
     """
@@ -120,12 +121,12 @@ def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, li
             f"{len(undeclared)} export columns are not in the spec and are not used: "
             f"{', '.join(map(repr, undeclared))}"
         )
-    closed, n_open = closed_rows(frame, spec)
+    _, n_open = closed_rows(frame, spec)
     if n_open:
         notes.append(
             f"{n_open:,} open rows (open_labels) left out of training; they are scored, not learned from"
         )
-    return closed, notes
+    return frame, notes
 
 
 @dataclass

@@ -164,8 +164,12 @@ def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
         "1 export columns are not in the spec and are not used: 'Custom Field'",
         "187 open rows (open_labels) left out of training; they are scored, not learned from",
     ]
-    assert len(rows) == 800 - 187 and not rows["Lifecycle Stage"].isin(spec.open_labels).any()
+    assert len(rows) == 800  # the source keeps the open rows to score them
     result = run_train(ExportSource(rows, spec), fast_config, register=False)
+    assert result.data.counts["read"].tolist() == [800 - 187]  # it learns from the won and lost ones only
+    trained_ids = set(result.data.frame["lead_id"])
+    open_ids = set(rows.loc[rows["Lifecycle Stage"].isin(spec.open_labels), spec.id_column].astype(str))
+    assert open_ids and not trained_ids & open_ids
     used = set(result.scorer.model.feature_names)
     assert not used & {spec.feature_name(c) for c in [*spec.leaky_columns, *spec.drop_columns]}
     model_auc = result.evaluation.comparison.set_index("model").loc["model", "roc_auc"]
