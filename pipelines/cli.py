@@ -388,14 +388,14 @@ def evaluate(
     from pipelines.evaluate import (
         FoldPlan,
         NoTimeColumnError,
-        crm_data,
-        flat_data,
+        backtest_data,
         print_report,
         run_evaluate,
         write_results,
     )
     from pipelines.io import read_frame
     from pipelines.locations import describe_location
+    from pipelines.sources import CrmSource
 
     plan = _fold_plan(folds, seed, out_of_time, rolling, test_fraction)
     if source_spec and truth:
@@ -408,11 +408,15 @@ def evaluate(
             plan = FoldPlan(windows=plan.windows, test_fraction=cfg.evaluate.test_fraction)
         if source_spec:
             from pipelines.settings import load_source_spec
+            from pipelines.sources import training_source
 
-            data = flat_data(read_frame(Path(input_dir)), load_source_spec(source_spec))
+            source, notes = training_source(input_dir, load_source_spec(source_spec))
+            for note in notes:
+                console.print(f"[yellow]note:[/yellow] {note}")
+            data = backtest_data(source, cfg)
         else:
             tables = _read_input(input_dir, input_table, query)
-            data = crm_data(tables, cfg, read_frame(truth) if truth else None)
+            data = backtest_data(CrmSource(tables), cfg, read_frame(truth) if truth else None)
         try:
             report = run_evaluate(data, plan, cfg, source=describe_location(input_dir), progress=progress)
         except NoTimeColumnError as error:

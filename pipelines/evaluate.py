@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.build import CATEGORICAL_FEATURES, feature_groups
-from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.flat import ExportSpec
 from models.backtest import (
     BacktestData,
     Fold,
@@ -31,7 +30,8 @@ from models.backtest import (
     rolling_folds,
 )
 from pipelines.io import InputError, atomic_path
-from pipelines.settings import PipelineConfig
+from pipelines.settings import PipelineConfig, load_config
+from pipelines.sources import CrmSource, ExportSource, Source
 
 
 class NoTimeColumnError(ValueError):
@@ -106,51 +106,34 @@ def _finite(value: Any) -> Any:
 # Labelled rows -------------------------------------------------------------------------------------------
 
 
-def crm_data(
-    tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None = None
-) -> BacktestData:
-    """Mature closed deals as training builds them (contract, features at creation, ICP guardrail)."""
-    from pipelines.train import training_data
-
-    data = training_data(tables, cfg, truth)
-    groups = feature_groups(cfg.features)
+def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | None = None) -> BacktestData:
+    """The labelled rows training would learn from (contract, features, guardrail), from either source:
+    mature closed deals of CRM tables, or the won and lost rows of an export."""
+    data = source.training_data(cfg, truth)
+    groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
+    times = data.frame["snapshot_at"].reset_index(drop=True)
     return BacktestData(
         frame=data.frame,
         y=data.y,
         feature_names=names,
-        categorical=[c for c in CATEGORICAL_FEATURES if c in names],
-        times=data.frame["snapshot_at"].reset_index(drop=True),
+        categorical=[c for c in source.categorical_features(cfg) if c in names],
+        times=times if times.notna().any() else None,  # an export without a timestamp column has none
         true_probability=data.true_probability,
-        with_points=True,
+        with_points=source.has_points_model,
     )
 
 
-def flat_data(rows: pd.DataFrame, spec: ExportSpec) -> BacktestData:
-    """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column."""
-    try:
-        features, label = build_flat_features(rows, spec)
-    except ValueError as error:  # a column the spec names is missing, or a label is empty
-        raise InputError(f"{error}; fix the export or the source spec") from error
-    if label is None:
-        raise InputError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
-    id_name = spec.feature_name(spec.id_column)
-    times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else None
-    frame = features.assign(
-        lead_id=features[id_name].astype("str"),
-        snapshot_at=times if times is not None else pd.NaT,
-        account_id=features[id_name],
-    )
-    groups = flat_feature_groups(spec)
-    names = groups["fit"] + groups["intent"]
-    return BacktestData(
-        frame=frame,
-        y=label.to_numpy(dtype=int),
-        feature_names=names,
-        categorical=[c for c in flat_categorical_features(spec) if c in names],
-        times=times,
-        with_points=False,
-    )
+def crm_data(
+    tables: dict[str, pd.DataFrame], cfg: PipelineConfig, truth: pd.DataFrame | None = None
+) -> BacktestData:
+    """`backtest_data` of CRM tables."""
+    return backtest_data(CrmSource(tables), cfg, truth)
+
+
+def flat_data(rows: pd.DataFrame, spec: ExportSpec, cfg: PipelineConfig | None = None) -> BacktestData:
+    """`backtest_data` of an export read with its spec (the shipped configuration unless `cfg` is given)."""
+    return backtest_data(ExportSource(rows, spec), cfg if cfg is not None else load_config(None))
 
 
 # Folds and the run ---------------------------------------------------------------------------------------

@@ -153,3 +153,25 @@ def test_an_export_missing_a_spec_column_exits_3_naming_it(tmp_path):
     )
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "Lead Origin" in _flat(result.output)
+
+
+def test_an_export_is_read_as_its_spec_says_and_only_its_won_and_lost_rows_are_folded(tmp_path):
+    """The backtest reads an export the way training does: the spec's delimiter, its open rows left out."""
+    import yaml
+
+    from pipelines.settings import load_source_spec
+    from tests.features.crm_exports import hubspot_contacts_export
+
+    spec = load_source_spec("hubspot_contacts").model_copy(update={"name": "semicolons", "delimiter": ";"})
+    spec_path = tmp_path / "semicolons.yaml"
+    spec_path.write_text(yaml.safe_dump(spec.model_dump(mode="json")))
+    frame = hubspot_contacts_export(n=800)
+    export = tmp_path / "contacts.csv"
+    frame.to_csv(export, index=False, sep=";")
+    out = tmp_path / "kfold.json"
+    args = ["evaluate", "--input", str(export), "--source-spec", str(spec_path), "--folds", "3"]
+    result = runner.invoke(app, [*args, "--output", str(out), *FAST, "--set", "model.min_won=20"])
+    assert result.exit_code == 0, result.output
+    closed = ~frame["Lifecycle Stage"].isin(spec.open_labels)
+    assert json.loads(out.read_text())["labelled"]["rows"] == int(closed.sum()) < len(frame)
+    assert "open rows (open_labels) left out of training" in _flat(result.output)
