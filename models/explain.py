@@ -217,10 +217,10 @@ def _buying_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
             )
         return out
     demo_90d = _filled(_num(frame, "n_demo_request_90d", rows)).tolist()
-    # The last activity of all being the last pricing visit, "no activity for 40 days" says it already.
-    other_activity_since = np.array(_rounded(last)) != np.array(
-        _rounded(_num(frame, "days_since_last_activity", rows))
-    )
+    # Unless the lead did something else at least a week after its last pricing visit or demo request,
+    # "no activity for 40 days" says it already.
+    since_any = _filled(_num(frame, "days_since_last_activity", rows))
+    other_activity_since = (last - since_any) >= 7
     return [
         ("never visited pricing or asked for a demo", True)
         if missing
