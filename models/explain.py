@@ -427,6 +427,7 @@ SIGN_WORDS: dict[str, tuple[str | None, str]] = {
 }
 
 
+@lru_cache(maxsize=4096)  # a batch repeats the same few hundred sentences
 def reads_as(concept: str, sentence: str, up: bool) -> bool:
     """Whether `sentence` of `concept` reads as good news (`up`) or bad news: never the other's words, and
     a concept with words for good news must use them."""
@@ -546,23 +547,34 @@ def _side(
         return concept, text, value
     signed = values if up else -values
     order = np.argsort(-signed, axis=1, kind="stable")
+    ranked = np.take_along_axis(signed, order, axis=1)
     filled = np.zeros(n, dtype=np.intp)
-    every = np.arange(n)
     for rank in range(m):
-        column = order[:, rank]
-        strength = signed[every, column]
-        open_rows = (filled < slots) & (strength >= minimum)
-        if not open_rows.any():
+        open_rows = np.flatnonzero((filled < slots) & (ranked[:, rank] >= minimum))
+        if len(open_rows) == 0:
             break  # ranked by strength: no later concept reaches the minimum either
-        for j in np.unique(column[open_rows]).tolist():
-            rows = np.flatnonzero(open_rows & (column == j))
+        columns = order[open_rows, rank]
+        strength = ranked[open_rows, rank]
+        for j in sorted(set(columns.tolist())):
+            of_j = columns == j
+            rows = open_rows[of_j]
             name = concepts[j]
             phrases = WORDS.get(name, _fallback(name))(frame, rows, up)
-            for i, (sentence, absent) in zip(rows.tolist(), phrases, strict=True):
-                if sentence and (not absent or strength[i] >= absence) and reads_as(name, sentence, up):
-                    slot = filled[i]
-                    concept[i, slot], text[i, slot], value[i, slot] = name, sentence, values[i, j]
-                    filled[i] += 1
+            strong = strength[of_j] >= absence
+            keep = np.array(
+                [
+                    bool(sentence) and (strong_enough or not absent) and reads_as(name, sentence, up)
+                    for (sentence, absent), strong_enough in zip(phrases, strong.tolist(), strict=True)
+                ],
+                dtype=bool,
+            ).reshape(len(rows))
+            kept, slot = rows[keep], filled[rows[keep]]
+            concept[kept, slot] = name
+            text[kept, slot] = [
+                sentence for (sentence, _), k in zip(phrases, keep.tolist(), strict=True) if k
+            ]
+            value[kept, slot] = values[kept, j]
+            filled[kept] += 1
     return concept, text, value
 
 
@@ -615,23 +627,27 @@ def reason_texts(
     reasons_negative, reasons), the last signed and ordered by the size of the contribution whatever its
     sign ('- no activity for 40 days; + came in through referral')."""
     chosen = choose_reasons(frame, values, concepts, positive, negative, min_abs, min_absence)
-    out = np.empty((len(values), 3), dtype=object)
-    for i, (texts, contributions) in enumerate(zip(chosen.text.tolist(), chosen.value.tolist(), strict=True)):
-        out[i] = _reason_texts(texts[:positive], texts[positive:], contributions)
-    return out
-
-
-def _reason_texts(positive: list[str], negative: list[str], values: list[float]) -> tuple[str, str, str]:
-    """'a; b', 'c' and '+ a; - c; + b' from one row's positive and negative sentences ('' = not shown) and
-    their contributions (positives first, as the sentences)."""
-    signed = [("+ " if k < len(positive) else "- ") + s for k, s in enumerate(positive + negative)]
-    shown = [k for k, s in enumerate(positive + negative) if s]
-    by_size = sorted(shown, key=lambda k: -abs(values[k]))  # stable: a tie keeps the positive first
-    return (
-        "; ".join(s for s in positive if s),
-        "; ".join(s for s in negative if s),
-        "; ".join(signed[k] for k in by_size),
+    n, texts = len(values), chosen.text
+    signs = np.array(["+ "] * positive + ["- "] * negative, dtype=object)
+    signed = np.where(texts != "", signs + texts, "")
+    size = np.where(np.isnan(chosen.value), -np.inf, np.abs(chosen.value))
+    by_size = np.take_along_axis(
+        signed, np.argsort(-size, axis=1, kind="stable"), axis=1
+    )  # a tie: plus first
+    return np.column_stack(
+        [
+            _joined(texts[:, :positive], n),
+            _joined(texts[:, positive:], n),
+            _joined(by_size, n),
+        ]
     )
+
+
+def _joined(texts: np.ndarray, n: int) -> np.ndarray:
+    """Each row's non-empty sentences joined with '; ', as an object array of n."""
+    out = np.empty(n, dtype=object)
+    out[:] = ["; ".join([t for t in row if t]) for row in texts.tolist()]
+    return out
 
 
 def join_nonempty(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:
