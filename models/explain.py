@@ -1,14 +1,19 @@
 """Reasons a sales rep understands, from TreeSHAP contributions and the lead's own values.
 
-Features of one concept (the pricing page over 7, 30 and 90 days, say) are summed into one contribution, so
-a reason speaks of the pricing page once. Each concept has a sentence built from the lead's values, the same
-sentence whether the concept pushed the score up or down; the sign decides whether it is listed among the
-positive or the negative reasons. Contributions are summed with numpy over all rows; sentences are written
-only for the reasons shown, from those rows' values, so one lead costs little and a batch stays fast.
+Features that tell of one thing (the pricing page over 7, 30 and 90 days, or every measure of activity) are
+summed into one reason concept, so a reason speaks of it once. A concept's words depend on the sign of its
+contribution: as good news it says what the lead did ("visited the pricing page 3 times in the last 7
+days"), as bad news what is missing ("no pricing-page visit or demo request for 40 days", "only 1 active
+day in the last 90"); where nothing true reads as the sign (an absence that raised a score, say "no blog
+reading") the reason is not shown and the next concept takes its place. A reason needs a minimum
+contribution, a larger one when it tells of an absence. Contributions are summed with numpy over all rows;
+sentences are written only for the candidates, from those rows' values, so one lead costs little and a
+batch stays fast.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -66,33 +71,87 @@ def _times(n: int, word: str = "time") -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _activity_text(activity: str, phrase: str, absent: str) -> Text:
-    """'visited the pricing page 3 times in the last 7 days', from the shortest window with activity."""
+Phrase = tuple[
+    str, bool
+]  # (sentence, whether it tells of an absence); "" where nothing true agrees with the sign
+Words = Callable[[Table, np.ndarray, bool], list[Phrase]]  # (features, row positions, raised the score)
 
-    def text(frame: Table, rows: np.ndarray) -> list[str]:
-        out = [absent] * len(rows)
-        for window in (90, 30, 7):  # the shortest window with activity wins, so it is written last
-            n = _num(frame, f"n_{activity}_{window}d", rows)
-            counts = _ints(n)
-            for i in np.flatnonzero(n > 0).tolist():
-                out[i] = f"{phrase} {_times(counts[i])} in the last {window} days"
-        return out
-
-    return text
+FEW = 2  # at most this many of a wanted activity reads as "only N" when it lowered a score
 
 
-def _email_text(frame: Table, rows: np.ndarray) -> list[str]:
+def _shortest(frame: Table, activity: str, rows: np.ndarray) -> tuple[list[int], list[int]]:
+    """Per row, the count of `activity` in the shortest window with any (7, 30 or 90 days) and that window
+    (0, 0 where none in 90 days)."""
+    counts, windows = [0] * len(rows), [0] * len(rows)
+    for window in (90, 30, 7):  # the shortest window with activity wins, so it is written last
+        n = _num(frame, f"n_{activity}_{window}d", rows)
+        whole = _ints(n)
+        for i in np.flatnonzero(n > 0).tolist():
+            counts[i], windows[i] = whole[i], window
+    return counts, windows
+
+
+def _wanted(activity: str, done: str, unit: str, absent: str) -> Words:
+    """An activity that reads as interest. Raising the score: 'read a case study 2 times in the last 30 days'.
+    Lowering it: its absence, or 'only 1 case study read in the last 90 days' (at most FEW of them; more of
+    an activity that reads as interest cannot honestly be worded as bad news, so it is not shown)."""
+
+    def words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+        if up:
+            counts, windows = _shortest(frame, activity, rows)
+            return [
+                (f"{done} {_times(n)} in the last {w} days", False) if n > 0 else ("", False)
+                for n, w in zip(counts, windows, strict=True)
+            ]
+        return [
+            (absent, True)
+            if n == 0
+            else (f"only {_times(n, unit)} in the last 90 days", False)
+            if n <= FEW
+            else ("", False)
+            for n in _ints(_num(frame, f"n_{activity}_90d", rows))
+        ]
+
+    return words
+
+
+def _careers_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    """Careers-page visits are what job seekers do: as bad news the visits, as good news their absence."""
+    counts, windows = _shortest(frame, "careers_page", rows)
+    if up:
+        none = "no sign of job hunting (no careers-page visit in the last 90 days)"
+        return [(none, True) if n == 0 else ("", False) for n in counts]
+    return [
+        (f"visited the careers page {_times(n)} in the last {w} days, as job seekers do", False)
+        if n > 0
+        else ("", False)
+        for n, w in zip(counts, windows, strict=True)
+    ]
+
+
+def _email_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
     clicks = _num(frame, "n_email_click_30d", rows)
     opens = _num(frame, "n_email_open_30d", rows)
     clicked, opened = (_filled(clicks) != 0).tolist(), (_filled(opens) != 0).tolist()
-    return [
-        f"clicked {_times(c, 'email link')} in 30 days"
-        if has_click
-        else f"opened {_times(o, 'email')} in the last 30 days"
-        if has_open
-        else "no email opened or clicked in the last 30 days"
-        for c, o, has_click, has_open in zip(_ints(clicks), _ints(opens), clicked, opened, strict=True)
-    ]
+    out: list[Phrase] = []
+    for c, o, has_click, has_open in zip(_ints(clicks), _ints(opens), clicked, opened, strict=True):
+        if up:
+            out.append(
+                (f"clicked {_times(c, 'email link')} in 30 days", False)
+                if has_click
+                else (f"opened {_times(o, 'email')} in the last 30 days", False)
+                if has_open
+                else ("", False)
+            )
+        else:
+            out.append(
+                ("no email opened or clicked in the last 30 days", True)
+                if not (has_click or has_open)
+                else (f"only {_times(o, 'email')} opened in the last 30 days", False)
+                if not has_click and o <= FEW
+                else ("", False)
+            )
+    return out
 
 
 def _days_ago(whole: int) -> str:
@@ -100,66 +159,136 @@ def _days_ago(whole: int) -> str:
     return "today" if whole <= 0 else _times(whole, "day") + " ago"
 
 
-def _recency_text(frame: Table, rows: np.ndarray) -> list[str]:
+def _activity_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    """All activity together (recency, active days, trend, counts): one concept, so a lead never hears both
+    'no activity for 300 days' and 'no activity in the last 90 days'. Good news: 'active on 19 days in the
+    last 90, picking up this week'; bad news: 'no recorded activity', 'no activity for 12 days', 'only 1
+    active day in the last 90'."""
     days = _num(frame, "days_since_last_activity", rows)
-    return [
-        "no recorded activity"
-        if missing
-        else f"no activity for {whole} days"
-        if old
-        else "last activity " + _days_ago(whole)
-        for whole, missing, old in zip(
-            _rounded(days), np.isnan(days).tolist(), (days >= 60).tolist(), strict=True
-        )
-    ]
-
-
-def _high_intent_recency_text(frame: Table, rows: np.ndarray) -> list[str]:
-    days = _num(frame, "days_since_last_high_intent", rows)
-    return [
-        "never visited pricing or asked for a demo"
-        if missing
-        else "last pricing visit or demo request " + _days_ago(whole)
-        for whole, missing in zip(_rounded(days), np.isnan(days).tolist(), strict=True)
-    ]
-
-
-HIGHLIGHTS = (
-    ("demo_request", "demo request", "demo requests"),
-    ("pricing_page", "pricing-page visit", "pricing-page visits"),
-    ("case_study", "case study", "case studies"),
-    ("webinar", "webinar", "webinars"),
-)
-
-
-def _engagement_text(frame: Table, rows: np.ndarray) -> list[str]:
-    """'active on 19 days in the last 90, picking up this week (6 pricing-page visits in 7 days)'."""
-    days = _ints(_num(frame, "active_days_90d", rows))
-    velocity = _filled(_num(frame, "velocity_7_30", rows))
-    counts = _filled(np.column_stack([_num(frame, f"n_{a}_7d", rows) for a, _, _ in HIGHLIGHTS]))
-    top = counts.argmax(axis=1)  # the first of the most frequent
-    highlight_n = counts.max(axis=1).astype(int)
-    out = []
-    for d, v, k, n in zip(days, velocity.tolist(), top.tolist(), highlight_n.tolist(), strict=True):
-        active = (
-            "no activity in the last 90 days" if d == 0 else f"active on {_times(d, 'day')} in the last 90"
-        )
-        trend = ", picking up this week" if v >= 1 else "" if v > 0 else ", quiet this week"
-        _, one, many = HIGHLIGHTS[k]
-        highlight = f" ({n} {one if n == 1 else many} in 7 days)" if n > 0 else ""
-        out.append(active + trend + highlight)
+    active = _ints(_num(frame, "active_days_90d", rows))
+    velocity = _filled(_num(frame, "velocity_7_30", rows)).tolist()
+    out: list[Phrase] = []
+    for d, whole, missing, a, v in zip(
+        days.tolist(), _rounded(days), np.isnan(days).tolist(), active, velocity, strict=True
+    ):
+        if up:
+            trend = (
+                ", picking up this week" if v >= 1 else f", last active {_days_ago(whole)}" if d < 7 else ""
+            )
+            out.append(
+                (f"active on {_times(a, 'day')} in the last 90{trend}", False) if a > 0 else ("", False)
+            )
+        elif missing:
+            out.append(("no recorded activity", True))
+        elif d >= 7:
+            out.append((f"no activity for {whole} days", True))
+        else:
+            out.append((f"only {_times(a, 'active day')} in the last 90", False) if a <= FEW else ("", False))
     return out
 
 
-def _unsubscribe_text(frame: Table, rows: np.ndarray) -> list[str]:
+def _buying_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    """Demo requests, pricing-page visits and the days since the last of either: one concept, so a lead never
+    hears 'never visited pricing or asked for a demo' beside 'no pricing-page visit in the last 90 days'."""
+    last = _num(frame, "days_since_last_high_intent", rows)
+    if up:
+        demos, demo_windows = _shortest(frame, "demo_request", rows)
+        visits, visit_windows = _shortest(frame, "pricing_page", rows)
+        out: list[Phrase] = []
+        for d, dw, p, pw, whole, missing in zip(
+            demos, demo_windows, visits, visit_windows, _rounded(last), np.isnan(last).tolist(), strict=True
+        ):
+            parts = (
+                [
+                    f"requested a demo {_times(d)} and visited the pricing page {_times(p)} in the last {dw} days"
+                ]
+                if d > 0 and p > 0 and dw == pw
+                else [
+                    *([f"requested a demo {_times(d)} in the last {dw} days"] if d > 0 else []),
+                    *([f"visited the pricing page {_times(p)} in the last {pw} days"] if p > 0 else []),
+                ]
+            )
+            out.append(
+                (" and ".join(parts), False)
+                if parts
+                else ("", False)
+                if missing
+                else (f"visited pricing or asked for a demo {_days_ago(whole)}", False)
+            )
+        return out
+    demo_90d = _filled(_num(frame, "n_demo_request_90d", rows)).tolist()
+    # Unless the lead did something else at least a week after its last pricing visit or demo request,
+    # "no activity for 40 days" says it already.
+    since_any = _filled(_num(frame, "days_since_last_activity", rows))
+    other_activity_since = (last - since_any) >= 7
     return [
-        "unsubscribed from emails" if flag else "still subscribed to emails"
-        for flag in _yes(frame, "unsubscribed", rows).tolist()
+        ("never visited pricing or asked for a demo", True)
+        if missing
+        else (f"no pricing-page visit or demo request for {whole} days", True)
+        if d >= 30 and other
+        else ("no demo request in the last 90 days", True)
+        if demos == 0
+        else ("", False)
+        for d, whole, missing, demos, other in zip(
+            last.tolist(),
+            _rounded(last),
+            np.isnan(last).tolist(),
+            demo_90d,
+            other_activity_since.tolist(),
+            strict=True,
+        )
     ]
 
 
+def _unsubscribe_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    flags = _yes(frame, "unsubscribed", rows) | (_filled(_num(frame, "n_unsubscribe_90d", rows)) > 0)
+    if up:
+        return [("", False) if flag else ("still subscribed to emails", True) for flag in flags.tolist()]
+    return [("unsubscribed from emails", False) if flag else ("", False) for flag in flags.tolist()]
+
+
+def _tech_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    counts = _ints(_num(frame, "tech_overlap_count", rows))
+    if up:
+        return [(f"uses {n} of the tools in the ICP", False) if n > 0 else ("", False) for n in counts]
+    return [
+        ("uses none of the tools in the ICP", True)
+        if n == 0
+        else (f"uses only {n} of the tools in the ICP", False)
+        if n <= FEW
+        else ("", False)
+        for n in counts
+    ]
+
+
+DOMAIN_WORDS = {
+    "business": "business email address",
+    "free": "free email address",
+    "competitor": "competitor email domain",
+}
+
+
+def _domain_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    """A business address as good news; a free or competitor address, or none known, as bad news."""
+    kinds = _str(frame, "email_domain_type", rows)
+    return [
+        (DOMAIN_WORDS.get(kind, "email domain unknown"), False) if (kind == "business") == up else ("", False)
+        for kind in kinds
+    ]
+
+
+def _duplicate_words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+    flags = _yes(frame, "is_duplicate", rows).tolist()
+    if up:
+        return [("", False) if flag else ("first lead with this email", True) for flag in flags]
+    return [("duplicate of an earlier lead", False) if flag else ("", False) for flag in flags]
+
+
 def _size_text(frame: Table, rows: np.ndarray) -> list[str]:
-    return [f"company size {band} employees" for band in _str(frame, "employee_band", rows)]
+    return [
+        "company size unknown" if band == "unknown" else f"company size {band} employees"
+        for band in _str(frame, "employee_band", rows)
+    ]
 
 
 def _revenue_text(frame: Table, rows: np.ndarray) -> list[str]:
@@ -171,26 +300,8 @@ def _geo_text(frame: Table, rows: np.ndarray) -> list[str]:
     return [f"based in {c} ({r.replace('_', ' ')})" for c, r in zip(countries, regions, strict=True)]
 
 
-def _tech_text(frame: Table, rows: np.ndarray) -> list[str]:
-    return [
-        f"uses {n} of the tools in the ICP" if n > 0 else "uses none of the tools in the ICP"
-        for n in _ints(_num(frame, "tech_overlap_count", rows))
-    ]
-
-
 def _persona_text(frame: Table, rows: np.ndarray) -> list[str]:
     return ["seniority: " + v.replace("_", " ") for v in _str(frame, "seniority", rows)]
-
-
-DOMAIN_WORDS = {
-    "business": "business email address",
-    "free": "free email address",
-    "competitor": "competitor email domain",
-}
-
-
-def _domain_text(frame: Table, rows: np.ndarray) -> list[str]:
-    return [DOMAIN_WORDS.get(kind, "email domain unknown") for kind in _str(frame, "email_domain_type", rows)]
 
 
 def _plain(prefix: str, column: str) -> Text:
@@ -206,82 +317,141 @@ def _years_text(frame: Table, rows: np.ndarray) -> list[str]:
 
 
 def _lead_age_text(frame: Table, rows: np.ndarray) -> list[str]:
-    return [f"lead created {whole} days ago" for whole in _rounded(_num(frame, "lead_age_days", rows))]
-
-
-def _duplicate_text(frame: Table, rows: np.ndarray) -> list[str]:
+    days = _num(frame, "lead_age_days", rows)
     return [
-        "duplicate of an earlier lead" if flag else "first lead with this email"
-        for flag in _yes(frame, "is_duplicate", rows).tolist()
+        "lead creation date unknown" if missing else f"lead created {whole} days ago"
+        for whole, missing in zip(_rounded(days), np.isnan(days).tolist(), strict=True)
     ]
 
 
-# concept -> (feature-name test, sentence); the first concept whose test matches a feature owns it.
-CONCEPTS: tuple[tuple[str, Callable[[str], bool], Text], ...] = (
-    (
-        "pricing page",
-        lambda f: f.startswith("n_pricing_page_"),
-        _activity_text(
-            "pricing_page", "visited the pricing page", "no pricing-page visit in the last 90 days"
-        ),
-    ),
-    (
-        "demo requests",
-        lambda f: f.startswith("n_demo_request_"),
-        _activity_text("demo_request", "requested a demo", "no demo request in the last 90 days"),
-    ),
-    (
-        "case studies",
-        lambda f: f.startswith("n_case_study_"),
-        _activity_text("case_study", "read a case study", "no case study read in the last 90 days"),
-    ),
-    (
-        "webinars",
-        lambda f: f.startswith("n_webinar_"),
-        _activity_text("webinar", "attended a webinar", "no webinar in the last 90 days"),
-    ),
-    (
-        "blog",
-        lambda f: f.startswith("n_blog_"),
-        _activity_text("blog", "read the blog", "no blog reading in the last 90 days"),
-    ),
-    ("email engagement", lambda f: f.startswith(("n_email_open_", "n_email_click_")), _email_text),
-    (
-        "careers page",
-        lambda f: f.startswith("n_careers_page_"),
-        _activity_text("careers_page", "visited the careers page", "no careers-page visit"),
-    ),
-    ("unsubscribed", lambda f: f.startswith("n_unsubscribe_") or f == "unsubscribed", _unsubscribe_text),
-    ("recency", lambda f: f in ("days_since_last_activity", "inactive_60d"), _recency_text),
-    ("high-intent recency", lambda f: f == "days_since_last_high_intent", _high_intent_recency_text),
+def _fact(text: Text) -> Words:
+    """A fact about the lead (its industry, size, age) read the same either way: the model learned whether it
+    goes with more or fewer wins. An unknown value is only ever bad news (missing information), an absence."""
+
+    def words(frame: Table, rows: np.ndarray, up: bool) -> list[Phrase]:
+        return [
+            (("", False) if up else (s, True)) if "unknown" in s else (s, False) for s in text(frame, rows)
+        ]
+
+    return words
+
+
+# concept -> feature-name test; the first concept whose test matches a feature owns it. These are the
+# concepts of the card's importance table; reasons merge some of them (REASON_CONCEPTS).
+CONCEPTS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("pricing page", lambda f: f.startswith("n_pricing_page_")),
+    ("demo requests", lambda f: f.startswith("n_demo_request_")),
+    ("case studies", lambda f: f.startswith("n_case_study_")),
+    ("webinars", lambda f: f.startswith("n_webinar_")),
+    ("blog", lambda f: f.startswith("n_blog_")),
+    ("email engagement", lambda f: f.startswith(("n_email_open_", "n_email_click_"))),
+    ("careers page", lambda f: f.startswith("n_careers_page_")),
+    ("unsubscribed", lambda f: f.startswith("n_unsubscribe_") or f == "unsubscribed"),
+    ("recency", lambda f: f in ("days_since_last_activity", "inactive_60d")),
+    ("high-intent recency", lambda f: f == "days_since_last_high_intent"),
     (
         "engagement",
         lambda f: (
             f.startswith("n_activities_") or f in ("engagement_score", "velocity_7_30", "active_days_90d")
         ),
-        _engagement_text,
     ),
-    ("industry", lambda f: f == "industry", _plain("industry: ", "industry")),
-    ("company size", lambda f: f in ("employee_count", "employee_band"), _size_text),
-    ("revenue", lambda f: f in ("annual_revenue", "revenue_band"), _revenue_text),
-    ("geography", lambda f: f in ("country", "region"), _geo_text),
-    ("tech stack", lambda f: f.startswith("tech_"), _tech_text),
-    ("seniority", lambda f: f == "seniority", _persona_text),
-    ("department", lambda f: f == "department", _plain("department: ", "department")),
-    ("email domain", lambda f: f == "email_domain_type", _domain_text),
-    ("lead source", lambda f: f == "lead_source", _plain("came in through ", "lead_source")),
-    ("company age", lambda f: f == "company_age_years", _years_text),
-    ("lead age", lambda f: f == "lead_age_days", _lead_age_text),
-    ("duplicate", lambda f: f == "is_duplicate", _duplicate_text),
+    ("industry", lambda f: f == "industry"),
+    ("company size", lambda f: f in ("employee_count", "employee_band")),
+    ("revenue", lambda f: f in ("annual_revenue", "revenue_band")),
+    ("geography", lambda f: f in ("country", "region")),
+    ("tech stack", lambda f: f.startswith("tech_")),
+    ("seniority", lambda f: f == "seniority"),
+    ("department", lambda f: f == "department"),
+    ("email domain", lambda f: f == "email_domain_type"),
+    ("lead source", lambda f: f == "lead_source"),
+    ("company age", lambda f: f == "company_age_years"),
+    ("lead age", lambda f: f == "lead_age_days"),
+    ("duplicate", lambda f: f == "is_duplicate"),
 )
+
+# Concepts that tell of one thing and so give one reason: their contributions are summed.
+REASON_CONCEPTS = {
+    "recency": "activity",
+    "engagement": "activity",
+    "pricing page": "pricing and demo",
+    "demo requests": "pricing and demo",
+    "high-intent recency": "pricing and demo",
+}
+
+# Concepts of one kind of activity: for a lead with no activity in the last 90 days their absences are one
+# fact, told once by "activity" ("no activity for 200 days") with their contributions added to it.
+ACTIVITY_KINDS = ("pricing and demo", "case studies", "webinars", "blog", "email engagement", "careers page")
+
+# reason concept -> its words, as good news (it raised the score) and as bad news (it lowered it)
+WORDS: dict[str, Words] = {
+    "pricing and demo": _buying_words,
+    "case studies": _wanted(
+        "case_study", "read a case study", "case study read", "no case study read in the last 90 days"
+    ),
+    "webinars": _wanted("webinar", "attended a webinar", "webinar", "no webinar in the last 90 days"),
+    "blog": _wanted("blog", "read the blog", "blog visit", "no blog reading in the last 90 days"),
+    "email engagement": _email_words,
+    "careers page": _careers_words,
+    "unsubscribed": _unsubscribe_words,
+    "activity": _activity_words,
+    "industry": _fact(_plain("industry: ", "industry")),
+    "company size": _fact(_size_text),
+    "revenue": _fact(_revenue_text),
+    "geography": _fact(_geo_text),
+    "tech stack": _tech_words,
+    "seniority": _fact(_persona_text),
+    "department": _fact(_plain("department: ", "department")),
+    "email domain": _domain_words,
+    "lead source": _fact(_plain("came in through ", "lead_source")),
+    "company age": _fact(_years_text),
+    "lead age": _fact(_lead_age_text),
+    "duplicate": _duplicate_words,
+}
+
+# reason concept -> (what good news starts with, what bad news says): a reason's words must read as its
+# sign, which reason_texts checks for every sentence it shows (and the tests check against the sentences).
+# A concept without good words states a fact that reads either way; "unknown" is bad news for every concept.
+_NO = r"^(no |only |never )"
+SIGN_WORDS: dict[str, tuple[str | None, str]] = {
+    "pricing and demo": (r"^(requested a demo|visited the pricing page|visited pricing)", _NO),
+    "activity": (r"^active on", _NO + r"|quiet"),
+    "case studies": (r"^read a case study", _NO),
+    "webinars": (r"^attended a webinar", _NO),
+    "blog": (r"^read the blog", _NO),
+    "email engagement": (r"^(clicked|opened) ", _NO),
+    "careers page": (r"^no sign of job hunting", r"^visited the careers page"),
+    "unsubscribed": (r"^still subscribed", r"^unsubscribed"),
+    "tech stack": (r"^uses \d+ of", r"^uses (none|only)"),
+    "email domain": (r"^business", r"^(free|competitor)"),
+    "duplicate": (r"^first lead", r"^duplicate"),
+}
+
+
+@lru_cache(maxsize=4096)  # a batch repeats the same few hundred sentences
+def reads_as(concept: str, sentence: str, up: bool) -> bool:
+    """Whether `sentence` of `concept` reads as good news (`up`) or bad news: never the other's words, and
+    a concept with words for good news must use them."""
+    good, bad = SIGN_WORDS.get(concept, (None, r"$^"))
+    says_good = good is not None and re.search(good, sentence) is not None
+    says_bad = re.search(bad, sentence) is not None or "unknown" in sentence
+    if up:
+        return not says_bad and (says_good or good is None)
+    return not says_good and (says_bad or good is None)
 
 
 def concept_of(feature: str) -> str:
     """The business concept a feature belongs to (its own name when no concept claims it)."""
-    for name, test, _ in CONCEPTS:
+    for name, test in CONCEPTS:
         if test(feature):
             return name
     return feature
+
+
+def reason_concept_of(feature: str) -> str:
+    """The concept a feature speaks for in reasons: concept_of, with the concepts that tell of one thing
+    merged (recency and engagement are "activity")."""
+    concept = concept_of(feature)
+    return REASON_CONCEPTS.get(concept, concept)
 
 
 class _Layout(NamedTuple):
@@ -291,9 +461,11 @@ class _Layout(NamedTuple):
 
 
 @lru_cache(maxsize=32)
-def _concept_layout(feature_names: tuple[str, ...]) -> _Layout:
-    """Which features sum into which concept; computed once per list of feature names."""
-    concepts = [concept_of(f) for f in feature_names]
+def _concept_layout(feature_names: tuple[str, ...], for_reasons: bool = False) -> _Layout:
+    """Which features sum into which concept (reason concepts `for_reasons`); computed once per list of
+    feature names."""
+    concept = reason_concept_of if for_reasons else concept_of
+    concepts = [concept(f) for f in feature_names]
     names = list(dict.fromkeys(concepts))
     members = [[i for i, c in enumerate(concepts) if c == name] for name in names]
     width = max((len(m) for m in members), default=0)
@@ -335,24 +507,111 @@ def concept_contributions(contributions: pd.DataFrame, feature_names: Sequence[s
 
 
 def concept_sums(values: np.ndarray, feature_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """concept_contributions of a contributions array whose first columns are `feature_names`: the sums and
-    the concepts."""
-    layout = _concept_layout(tuple(feature_names))
+    """Contributions summed per reason concept (reason_concept_of), of a contributions array whose first
+    columns are `feature_names`: the sums and the concepts."""
+    layout = _concept_layout(tuple(feature_names), for_reasons=True)
     return _group_sums(values[:, : len(feature_names)], layout.positions), layout.concepts.tolist()
 
 
-_TEXTS: dict[str, Text] = {name: text for name, _, text in CONCEPTS}
+class Chosen(NamedTuple):
+    """The reasons shown per row: `positive` slots (largest contribution first), then `negative` slots
+    (most negative first); a slot with no reason has concept and text "" and value NaN."""
+
+    concept: np.ndarray  # rows x slots, object
+    text: np.ndarray  # rows x slots, object
+    value: np.ndarray  # rows x slots, float: the concept's contribution (log-odds)
 
 
-def _sentences(frame: Table, concepts: np.ndarray, needed: np.ndarray) -> np.ndarray:
-    """n_rows x n_concepts array of sentences, built only where `needed` (a reason is shown), else ""."""
-    out = np.full(needed.shape, "", dtype=object)
-    for j in np.flatnonzero(needed.any(axis=0)).tolist():
-        rows = np.flatnonzero(needed[:, j])
-        concept = concepts[j]
-        text = _TEXTS.get(concept)
-        out[rows, j] = text(frame, rows) if text is not None else concept.replace("_", " ")
+def _fallback(concept: str) -> Words:
+    """A concept with no words of its own (a feature no concept claims): its name, read either way."""
+    return lambda frame, rows, up: [(concept.replace("_", " "), False)] * len(rows)
+
+
+def _side(
+    frame: Table,
+    values: np.ndarray,
+    concepts: list[str],
+    slots: int,
+    up: bool,
+    minimum: float,
+    absence: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reasons of one sign per row, strongest first: a concept counts when its contribution is at least
+    `minimum` (`absence` for words that tell of an absence) and it has true words that read as its sign;
+    a concept without such words leaves its place to the next."""
+    n, m = values.shape
+    concept = np.full((n, slots), "", dtype=object)
+    text = np.full((n, slots), "", dtype=object)
+    value = np.full((n, slots), np.nan)
+    if slots == 0 or m == 0:
+        return concept, text, value
+    signed = values if up else -values
+    order = np.argsort(-signed, axis=1, kind="stable")
+    ranked = np.take_along_axis(signed, order, axis=1)
+    filled = np.zeros(n, dtype=np.intp)
+    for rank in range(m):
+        open_rows = np.flatnonzero((filled < slots) & (ranked[:, rank] >= minimum))
+        if len(open_rows) == 0:
+            break  # ranked by strength: no later concept reaches the minimum either
+        columns = order[open_rows, rank]
+        strength = ranked[open_rows, rank]
+        for j in sorted(set(columns.tolist())):
+            of_j = columns == j
+            rows = open_rows[of_j]
+            name = concepts[j]
+            phrases = WORDS.get(name, _fallback(name))(frame, rows, up)
+            strong = strength[of_j] >= absence
+            keep = np.array(
+                [
+                    bool(sentence) and (strong_enough or not absent) and reads_as(name, sentence, up)
+                    for (sentence, absent), strong_enough in zip(phrases, strong.tolist(), strict=True)
+                ],
+                dtype=bool,
+            ).reshape(len(rows))
+            kept, slot = rows[keep], filled[rows[keep]]
+            concept[kept, slot] = name
+            text[kept, slot] = [
+                sentence for (sentence, _), k in zip(phrases, keep.tolist(), strict=True) if k
+            ]
+            value[kept, slot] = values[kept, j]
+            filled[kept] += 1
+    return concept, text, value
+
+
+def _dormant_as_one(frame: Table, values: np.ndarray, concepts: list[str]) -> np.ndarray:
+    """The concept sums with, on rows with no activity in the last 90 days, every ACTIVITY_KINDS concept
+    added into "activity": "no recorded activity" says all their absences at once."""
+    if "activity" not in concepts:
+        return values
+    kinds = [j for j, c in enumerate(concepts) if c in ACTIVITY_KINDS]
+    days = _num(frame, "days_since_last_activity", np.arange(len(values)))
+    dormant = np.isnan(days) | (days >= 90)
+    if not kinds or not dormant.any():
+        return values
+    out = values.copy()
+    activity = concepts.index("activity")
+    for j in kinds:  # column by column: a row's sum must not depend on the rows scored with it
+        out[dormant, activity] += values[dormant, j]
+    out[np.ix_(dormant, kinds)] = 0.0
     return out
+
+
+def choose_reasons(
+    frame: Table,
+    values: np.ndarray,
+    concepts: list[str],
+    positive: int = 3,
+    negative: int = 2,
+    min_abs: float = 0.05,
+    min_absence: float = 0.1,
+) -> Chosen:
+    """Up to `positive` and `negative` reasons per row from the concept sums (rows x concepts): at most one
+    per concept, each at least `min_abs` in log-odds (`min_absence` when its words tell of an absence), in
+    words that read as its sign, ordered by the size of the contribution."""
+    values = _dormant_as_one(frame, values, concepts)
+    up = _side(frame, values, concepts, positive, True, min_abs, min_absence)
+    down = _side(frame, values, concepts, negative, False, min_abs, min_absence)
+    return Chosen(*(np.concatenate(pair, axis=1) for pair in zip(up, down, strict=True)))
 
 
 def reason_texts(
@@ -361,49 +620,34 @@ def reason_texts(
     concepts: list[str],
     positive: int = 3,
     negative: int = 2,
-    min_abs: float = 0.02,
+    min_abs: float = 0.05,
+    min_absence: float = 0.1,
 ) -> np.ndarray:
-    """The top `positive` and `negative` reasons per row, from the concept sums (rows x concepts), as
-    '; '-joined sentences in an object array: rows x (reasons_positive, reasons_negative, reasons, the last
-    as '+ ...; - ...').
-
-    A concept counts only when its contribution is at least `min_abs` in log-odds, so that a reason is never
-    a rounding error.
-    """
-    order = np.argsort(-values, axis=1, kind="stable")
-    rows = np.arange(len(values))[:, None]
-    ranked_values = values[rows, order]
-    n_concepts = values.shape[1]
-    shown = np.zeros_like(values, dtype=bool)  # only the sentences that will be shown are written
-    shown_ranks = [
-        *range(min(positive, n_concepts)),
-        *range(n_concepts - min(negative, n_concepts), n_concepts),
-    ]
-    shown[rows, order[:, shown_ranks] if shown_ranks else order[:, :0]] = True
-    sentences = _sentences(frame, np.array(concepts, dtype=object), shown)
-    ranked_sentences = sentences[rows, order]
-    n_positive, n_negative = min(positive, n_concepts), min(negative, n_concepts)
-    kept_positive = np.where(ranked_values[:, :n_positive] >= min_abs, ranked_sentences[:, :n_positive], "")
-    lowest_values, lowest_sentences = (
-        ranked_values[:, ::-1][:, :n_negative],
-        ranked_sentences[:, ::-1][:, :n_negative],
+    """choose_reasons as '; '-joined sentences in an object array: rows x (reasons_positive,
+    reasons_negative, reasons), the last signed and ordered by the size of the contribution whatever its
+    sign ('- no activity for 40 days; + came in through referral')."""
+    chosen = choose_reasons(frame, values, concepts, positive, negative, min_abs, min_absence)
+    n, texts = len(values), chosen.text
+    signs = np.array(["+ "] * positive + ["- "] * negative, dtype=object)
+    signed = np.where(texts != "", signs + texts, "")
+    size = np.where(np.isnan(chosen.value), -np.inf, np.abs(chosen.value))
+    by_size = np.take_along_axis(
+        signed, np.argsort(-size, axis=1, kind="stable"), axis=1
+    )  # a tie: plus first
+    return np.column_stack(
+        [
+            _joined(texts[:, :positive], n),
+            _joined(texts[:, positive:], n),
+            _joined(by_size, n),
+        ]
     )
-    kept_negative = np.where(lowest_values <= -min_abs, lowest_sentences, "")
-    return np.array(
-        [_reason_texts(p, n) for p, n in zip(kept_positive.tolist(), kept_negative.tolist(), strict=True)],
-        dtype=object,
-    ).reshape(len(values), 3)
 
 
-def _reason_texts(positive: list[str], negative: list[str]) -> tuple[str, str, str]:
-    """'a; b', 'c' and '+ a; + b; - c' from one row's positive and negative sentences ('' = not shown)."""
-    shown_positive = [s for s in positive if s]
-    shown_negative = [s for s in negative if s]
-    signed = [
-        *(["+ " + "; + ".join(shown_positive)] if shown_positive else []),
-        *(["- " + "; - ".join(shown_negative)] if shown_negative else []),
-    ]
-    return "; ".join(shown_positive), "; ".join(shown_negative), "; ".join(signed)
+def _joined(texts: np.ndarray, n: int) -> np.ndarray:
+    """Each row's non-empty sentences joined with '; ', as an object array of n."""
+    out = np.empty(n, dtype=object)
+    out[:] = ["; ".join([t for t in row if t]) for row in texts.tolist()]
+    return out
 
 
 def join_nonempty(parts: Sequence[np.ndarray], sep: str, n: int) -> np.ndarray:

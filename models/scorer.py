@@ -141,6 +141,8 @@ class LeadScorer:
     intent_cutpoints: tuple[float, float] = (0.0, 0.5)  # intent contribution (log-odds) for medium and high
     positive_reasons: int = 3
     negative_reasons: int = 2
+    min_reason_contribution: float = 0.05  # log-odds a reason needs to be shown
+    min_absence_contribution: float = 0.1  # log-odds a reason telling of an absence needs
     model_name: str = "leadscore"
     model_version: str = ""
 
@@ -241,7 +243,15 @@ class LeadScorer:
         fit = group_contribution(contributions, names, self.groups["fit"])
         intent = group_contribution(contributions, names, self.groups["intent"])
         sums, concepts = concept_sums(contributions, names)
-        words = reason_texts(frame, sums, concepts, self.positive_reasons, self.negative_reasons)
+        words = reason_texts(
+            frame,
+            sums,
+            concepts,
+            self.positive_reasons,
+            self.negative_reasons,
+            self.min_reason_contribution,
+            self.min_absence_contribution,
+        )
         detail = frame["disqualify_detail"]
         return {
             "intent_band": intent_band(intent, self.intent_cutpoints),

@@ -61,6 +61,10 @@ class ScoringConfig(BaseModel):
     max_quarantine_share: float = Field(0.05, ge=0, le=1)  # above this share the run exits with code 5
     positive_reasons: int = Field(3, ge=0)
     negative_reasons: int = Field(2, ge=0)
+    # A reason is shown when its concept moves the score by at least this much (log-odds); a reason that tells
+    # of an absence ("no demo request in the last 90 days") needs at least min_absence_contribution.
+    min_reason_contribution: float = Field(0.05, ge=0)
+    min_absence_contribution: float = Field(0.1, ge=0)
 
 
 class ServingConfig(BaseModel):

@@ -288,6 +288,8 @@ class CrmSource:
             model=model,
             positive_reasons=cfg.scoring.positive_reasons,
             negative_reasons=cfg.scoring.negative_reasons,
+            min_reason_contribution=cfg.scoring.min_reason_contribution,
+            min_absence_contribution=cfg.scoring.min_absence_contribution,
             model_name=cfg.registry.model_name,
         )
 
