@@ -72,23 +72,34 @@ def read_export(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd
         except UnicodeDecodeError as error:
             raise InputError(
                 f"{path}: not readable as {encoding} ({error.reason} at byte {error.start}); set encoding in "
-                "the source spec (e.g. cp1252 or latin-1)"
+                f"the source spec to the one the export uses{_looks_like(path, 'encoding')}"
             ) from error
         except pd.errors.EmptyDataError as error:
             raise InputError(f"{path}: no header and no rows; export it again") from error
         except pd.errors.ParserError as error:
+            parser_error = " ".join(str(error).split())
             raise InputError(
-                f"{path}: not readable as CSV with delimiter {delimiter!r} ({error}); check delimiter in the "
-                "source spec"
+                f"{path}: not readable as CSV with delimiter {delimiter!r} ({parser_error}); set delimiter in "
+                f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "
-                "set delimiter in the source spec to the one the export uses"
+                f"set delimiter in the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             )
     if frame.empty:
         raise InputError(f"{path}: the export has a header but no rows")
     return frame
+
+
+def _looks_like(path: Path, setting: str) -> str:
+    """ ", which looks like ';': delimiter: ';'" from sniffing the file, or "" when nothing can be told."""
+    try:
+        delimiter, encoding = detect_csv_format(path)
+    except (InputError, OSError):
+        return ""
+    value = delimiter if setting == "delimiter" else encoding
+    return f" (it looks like {setting}: {value!r})"
 
 
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
