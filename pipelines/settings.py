@@ -61,6 +61,9 @@ class ScoringConfig(BaseModel):
     max_quarantine_share: float = Field(0.05, ge=0, le=1)  # above this share the run exits with code 5
     positive_reasons: int = Field(3, ge=0)
     negative_reasons: int = Field(2, ge=0)
+    # Score trend against the last run of the same model name: a lead whose score moved by at most this much
+    # (a probability, e.g. 0.05 = 5 points out of 100) is steady, else rising or falling.
+    trend_steady: float = Field(0.05, ge=0, lt=1)
 
 
 class ServingConfig(BaseModel):
