@@ -114,7 +114,7 @@ def comparable_run(
         rows = previous[["lead_id", "score", "grade"]]
         return rows, f"trend against model {model_name}'s scores as of {_day(then)} at {where}"
     carried = {"trend", "previous_score", "previous_grade"} <= set(previous.columns) and bool(
-        previous["trend"].fillna("").astype(str).ne("").any()
+        previous["trend"].astype("str").fillna("").ne("").any()
     )
     if not carried:
         return None, f"previous scores at {where} are of this run's as-of ({_day(now)}) and had no trend: no trend"

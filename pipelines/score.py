@@ -318,9 +318,9 @@ def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
             "reasons": top["reasons"],
         }
     )
-    trend = top["trend"].fillna("").astype(str) if "trend" in top.columns else pd.Series(dtype="str")
+    trend = top["trend"].astype("str").fillna("") if "trend" in top.columns else pd.Series(dtype="str")
     if trend.ne("").any():  # e.g. "rising C→A"
-        out.insert(3, "trend", (trend + " " + top["grade_jump"].fillna("").astype(str)).str.strip())
+        out.insert(3, "trend", (trend + " " + top["grade_jump"].astype("str").fillna("")).str.strip())
     return out
 
 
