@@ -20,9 +20,9 @@ from features.flat import ExportSpec, build_flat_features, flat_feature_groups
 from features.frames import Table
 from models.evaluate import assign_grades
 from models.explain import join_nonempty
-from models.trend import NO_TREND
 from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
 from models.train import TrainedModel
+from models.trend import NO_TREND
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,10 @@ def comparable_run(
     if pd.isna(then):
         return None, f"previous scores at {where} have no as_of: no trend"
     if then > now:
-        return None, f"previous scores at {where} are as of {_day(then)}, after this run's {_day(now)}: no trend"
+        return (
+            None,
+            f"previous scores at {where} are as of {_day(then)}, after this run's {_day(now)}: no trend",
+        )
     if then < now:
         rows = previous[["lead_id", "score", "grade"]]
         return rows, f"trend against model {model_name}'s scores as of {_day(then)} at {where}"
@@ -117,7 +120,10 @@ def comparable_run(
         previous["trend"].astype("str").fillna("").ne("").any()
     )
     if not carried:
-        return None, f"previous scores at {where} are of this run's as-of ({_day(now)}) and had no trend: no trend"
+        return (
+            None,
+            f"previous scores at {where} are of this run's as-of ({_day(now)}) and had no trend: no trend",
+        )
     before = previous.loc[previous["previous_score"].notna(), ["lead_id", "previous_score", "previous_grade"]]
     rows = before.set_axis(["lead_id", "score", "grade"], axis=1)
     return rows, f"a re-run of {_day(now)} at {where}: the trend is kept against the run before it"

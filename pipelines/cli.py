@@ -548,7 +548,9 @@ def score(
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
     if previous is not None and not trend:
-        raise typer.BadParameter("--previous compares for the trend; drop it or --no-trend", param_hint="--previous")
+        raise typer.BadParameter(
+            "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"
+        )
     when = _as_of(as_of) if as_of is not None else None
     if spark_master is not None:
         from pipelines.spark_job import master_problem

@@ -406,7 +406,9 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             return None
         missing = [c for c in (*PREVIOUS_COLUMNS, "model_version") if c not in db.columns(ref)]
         if missing:
-            raise DatabaseError(f"{display_url(url)}: table {str(ref)!r} lacks the column(s) {', '.join(missing)}")
+            raise DatabaseError(
+                f"{display_url(url)}: table {str(ref)!r} lacks the column(s) {', '.join(missing)}"
+            )
         names = ", ".join(_quote(c) for c in ("as_of", "model_version", "model_name"))
         earlier = {"as_of": pd.Timestamp(as_of).to_pydatetime()}
         runs = db.read(f'SELECT DISTINCT {names} FROM {ref.sql} WHERE "as_of" < {db.param("as_of")}', earlier)

@@ -20,7 +20,14 @@ import pandas as pd
 
 from models.score_table import validated, with_score_dtypes
 from models.scorer import Scorer
-from models.trend import PREVIOUS_COLUMNS, TREND_COLUMNS, TrendReport, comparable_run, trend_counts, with_trend
+from models.trend import (
+    PREVIOUS_COLUMNS,
+    TREND_COLUMNS,
+    TrendReport,
+    comparable_run,
+    trend_counts,
+    with_trend,
+)
 from pipelines.io import InputError, format_of
 from pipelines.locations import is_database_url
 from pipelines.score import (
@@ -191,7 +198,9 @@ def previous_scores(
         try:
             frame = read_previous_scores(output, str(table), model_name, as_of)
         except Exception as error:  # any failure to read an optional input: said, and no trend
-            return PreviousScores(None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True)
+            return PreviousScores(
+                None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
+            )
         if frame is None:
             return PreviousScores(None, f"no earlier scores in {where}: the trend starts with the next run")
     else:
@@ -199,19 +208,26 @@ def previous_scores(
         where = str(path)
         if not path.exists():
             if previous is None:
-                return PreviousScores(None, f"no previous scores at {where}: the trend starts with the next run")
+                return PreviousScores(
+                    None, f"no previous scores at {where}: the trend starts with the next run"
+                )
             return PreviousScores(None, f"--previous {where}: no such file: no trend", True)
         try:
             frame = read_previous_file(path)
         except Exception as error:  # any failure to read an optional input: said, and no trend
-            return PreviousScores(None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True)
+            return PreviousScores(
+                None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
+            )
     rows, sentence = comparable_run(frame, model_name, as_of, where)
     return PreviousScores(rows, sentence, warning=rows is None)
 
 
 def read_previous_file(path: Path) -> pd.DataFrame:
     """A published scores file's (or Spark folder's) columns a trend needs, those of them it has."""
-    wanted = [*PREVIOUS_COLUMNS, *(c for c in TREND_COLUMNS if c in ("trend", "previous_score", "previous_grade"))]
+    wanted = [
+        *PREVIOUS_COLUMNS,
+        *(c for c in TREND_COLUMNS if c in ("trend", "previous_score", "previous_grade")),
+    ]
     if format_of(path) == "parquet":
         import pyarrow.dataset as ds
 

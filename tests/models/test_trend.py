@@ -52,7 +52,10 @@ def test_another_model_a_later_run_or_missing_columns_give_no_trend_and_say_why(
     other = comparable_run(run(["a"], [0.4], ["C"], model="leadscore_eu"), "leadscore", NOW, "s.csv")
     assert other == (None, "previous scores at s.csv came from model leadscore_eu, not leadscore: no trend")
     later = comparable_run(run(["a"], [0.4], ["C"], as_of="2026-11-01"), "leadscore", NOW, "s.csv")
-    assert later == (None, "previous scores at s.csv are as of 2026-11-01, after this run's 2026-10-01: no trend")
+    assert later == (
+        None,
+        "previous scores at s.csv are as of 2026-11-01, after this run's 2026-10-01: no trend",
+    )
     lacking = comparable_run(scores(["a"], [0.4], ["C"]), "leadscore", NOW, "s.csv")
     assert lacking == (None, "previous scores at s.csv lack the column(s) as_of, model_name: no trend")
     empty = comparable_run(run([], [], []), "leadscore", NOW, "s.csv")
@@ -68,3 +71,13 @@ def test_a_rerun_of_the_same_as_of_keeps_the_trend_against_the_run_before():
     assert "re-run" in sentence
     untrended = with_trend(scores(["a"], [0.7], ["A"]), None, 0.05).assign(model_name="leadscore", as_of=NOW)
     assert comparable_run(untrended, "leadscore", NOW, "s")[0] is None
+
+
+def test_a_crm_format_with_a_trend_field_carries_the_trend_and_grade_jump():
+    from models.crm_export import CrmExportConfig, CrmFields, crm_rows
+
+    trended = with_trend(scores(["a", "b"], [0.8, 0.3], ["A", "C"]), scores(["a"], [0.4], ["C"]), 0.05)
+    plain = CrmFields(id="Id", score="S", grade="G", reasons="R")
+    rows = crm_rows(trended.assign(reasons=""), plain.model_copy(update={"trend": "T"}), CrmExportConfig())
+    assert rows["T"].tolist() == ["rising C→A", "new"]
+    assert "T" not in crm_rows(trended.assign(reasons=""), plain, CrmExportConfig()).columns  # off by default

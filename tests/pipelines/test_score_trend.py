@@ -82,8 +82,11 @@ def test_second_run_at_the_same_output_gets_trend_and_a_rerun_keeps_it(tmp_path,
     assert_trend_matches(now, before)
     text = " ".join(second.output.split())
     assert "trend against the last run" in text and "scores as of 2026-09-01" in text
-    shown = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in second.output.splitlines()
-             if line.count("│") == 3 and line.split("│")[1].strip() in ("rising", "falling", "new", "grade up")}
+    shown = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in second.output.splitlines()
+        if line.count("│") == 3 and line.split("│")[1].strip() in ("rising", "falling", "new", "grade up")
+    }
     jumps = now["grade_jump"].fillna("")
     up = sum(j != "" and j[0] > j[-1] for j in jumps)  # "C→A": the letters run backwards when it rose
     assert shown == {
@@ -115,7 +118,9 @@ def test_previous_option_compares_dated_outputs_and_no_trend_leaves_it_empty(
     off = runner.invoke(app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--no-trend"])
     assert off.exit_code == 0, off.output
     assert pd.read_csv(dated[NOW])["trend"].isna().all()  # empty text
-    both = runner.invoke(app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--no-trend", "--previous", "x"])
+    both = runner.invoke(
+        app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--no-trend", "--previous", "x"]
+    )
     assert both.exit_code == 2 and "--previous" in both.output
 
 
@@ -156,7 +161,9 @@ def test_an_unreadable_previous_file_is_a_warning_and_no_trend(tmp_path, run, sm
     previous = tmp_path / "previous.parquet" if content.startswith(b"\x00") else tmp_path / "previous.csv"
     previous.write_bytes(content)
     result, _ = run(small_scorer, NOW, tmp_path / "scores.parquet", previous=str(previous))
-    assert result.trend.warning and why in result.trend.sentence and result.trend.sentence.endswith("no trend")
+    assert (
+        result.trend.warning and why in result.trend.sentence and result.trend.sentence.endswith("no trend")
+    )
     assert (pd.read_parquet(tmp_path / "scores.parquet")["trend"] == "").all()
 
 
@@ -171,7 +178,10 @@ def test_database_runs_get_the_trend_against_the_tables_earlier_run(tmp_path, ru
     assert (before["trend"] == "").all()
     assert_trend_matches(now, before)
     counts = result.trend.counts.set_index("trend")["leads"]
-    assert counts["rising"] == (now["trend"] == "rising").sum() and counts["new"] == (now["trend"] == "new").sum()
+    assert (
+        counts["rising"] == (now["trend"] == "rising").sum()
+        and counts["new"] == (now["trend"] == "new").sum()
+    )
     # Re-writing the same run compares with the earlier as-of again, not with itself.
     run(small_scorer, NOW, url, table=table)
     again = db.read_scores_from_db(url, table, pd.Timestamp(NOW))
