@@ -12,6 +12,7 @@ comes from another model leaves the trend empty and says why in one sentence; it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,8 +190,10 @@ class PreviousScores:
 def previous_scores(
     output: str, table: str | None, previous: str | None, model_name: str, as_of: pd.Timestamp
 ) -> PreviousScores:
-    """The last run to compare with: the file `previous`, else the run at `output` (a file, or the table's
-    latest earlier run). Never raises for a bad previous run: the sentence says why there is no trend."""
+    """The last run to compare with: the file `previous`; else the run at `output` (a file, or the table's
+    latest earlier run); else, for a new file (dated outputs, scores/2026-10-01.parquet), the latest run of
+    `model_name` published beside it before `as_of` (by the manifests). Never raises for a bad previous run:
+    the sentence says why there is no trend."""
     from pipelines.db import display_url, read_previous_scores
 
     if previous is None and is_database_url(output):
@@ -205,11 +208,13 @@ def previous_scores(
             return PreviousScores(None, f"no earlier scores in {where}: the trend starts with the next run")
     else:
         path = Path(previous if previous is not None else output)
+        if previous is None and not path.exists():
+            path = latest_run_beside(path, model_name, as_of) or path
         where = str(path)
         if not path.exists():
             if previous is None:
                 return PreviousScores(
-                    None, f"no previous scores at {where}: the trend starts with the next run"
+                    None, f"no previous scores at {where} or beside it: the trend starts with the next run"
                 )
             return PreviousScores(None, f"--previous {where}: no such file: no trend", True)
         try:
@@ -220,6 +225,22 @@ def previous_scores(
             )
     rows, sentence = comparable_run(frame, model_name, as_of, where)
     return PreviousScores(rows, sentence, warning=rows is None)
+
+
+def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Path | None:
+    """The scores of the latest run of `model_name` before `as_of` published in `output`'s folder (read from
+    the manifests beside it: as_of, model name, scores file), or None. An unreadable manifest is skipped."""
+    found: dict[pd.Timestamp, Path] = {}
+    for manifest in output.parent.glob("*.manifest.json") if output.parent.is_dir() else []:
+        try:
+            run = json.loads(manifest.read_text())
+            when = pd.Timestamp(run["as_of"])
+            scores = manifest.with_name(run["files"]["scores"]["file"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if run.get("model_name") == model_name and when < pd.Timestamp(as_of) and scores.exists():
+            found[when] = scores
+    return found[max(found)] if found else None
 
 
 def read_previous_file(path: Path) -> pd.DataFrame:

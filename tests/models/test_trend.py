@@ -81,3 +81,13 @@ def test_a_crm_format_with_a_trend_field_carries_the_trend_and_grade_jump():
     rows = crm_rows(trended.assign(reasons=""), plain.model_copy(update={"trend": "T"}), CrmExportConfig())
     assert rows["T"].tolist() == ["rising C→A", "new"]
     assert "T" not in crm_rows(trended.assign(reasons=""), plain, CrmExportConfig()).columns  # off by default
+
+
+def test_previous_scores_that_are_not_probabilities_or_grades_give_no_trend():
+    bad_grade = comparable_run(run(["a", "b"], [0.4, 0.3], ["C", "Z"]), "leadscore", NOW, "s.csv")
+    assert bad_grade == (
+        None,
+        "previous scores at s.csv hold 1 row whose grade is not a leadscore grade (e.g. 'Z'): no trend",
+    )
+    bad_score = comparable_run(run(["a"], ["high"], ["C"]), "leadscore", NOW, "s.csv")
+    assert bad_score[0] is None and "score is not a leadscore score (e.g. 'high')" in bad_score[1]

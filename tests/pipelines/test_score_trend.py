@@ -102,24 +102,29 @@ def test_second_run_at_the_same_output_gets_trend_and_a_rerun_keeps_it(tmp_path,
     assert "re-run" in " ".join(third.output.split())
 
 
-def test_previous_option_compares_dated_outputs_and_no_trend_leaves_it_empty(
-    tmp_path, champion_store, crm_folder
-):
+def test_dated_outputs_find_the_last_run_beside_them_or_take_previous(tmp_path, champion_store, crm_folder):
     dated = {day: tmp_path / f"{day}.csv" for day in (BEFORE, NOW)}
     base = ["score", "--input", str(crm_folder), "--no-reasons", "--set", f"scoring.trend_steady={STEADY}"]
     assert runner.invoke(app, [*base, "--as-of", BEFORE, "--output", str(dated[BEFORE])]).exit_code == 0
-    result = runner.invoke(
-        app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--previous", str(dated[BEFORE])]
-    )
-    assert result.exit_code == 0, result.output
     before = pd.read_csv(dated[BEFORE], dtype={"lead_id": str})
+    found = runner.invoke(app, [*base, "--as-of", NOW, "--output", str(dated[NOW])])  # as the nightly cron
+    assert found.exit_code == 0, found.output
     assert_trend_matches(pd.read_csv(dated[NOW], dtype={"lead_id": str}), before)
+    said = f"scores as of {BEFORE} at {dated[BEFORE]}"
+    assert "".join(said.split()) in "".join(found.output.split())  # whichever line rich wraps it at
+
+    elsewhere = tmp_path / "elsewhere" / "scores.parquet"
+    given = runner.invoke(
+        app, [*base, "--as-of", NOW, "--output", str(elsewhere), "--previous", str(dated[BEFORE])]
+    )
+    assert given.exit_code == 0, given.output
+    assert_trend_matches(pd.read_parquet(elsewhere), before)
 
     off = runner.invoke(app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--no-trend"])
     assert off.exit_code == 0, off.output
     assert pd.read_csv(dated[NOW])["trend"].isna().all()  # empty text
     both = runner.invoke(
-        app, [*base, "--as-of", NOW, "--output", str(dated[NOW]), "--no-trend", "--previous", "x"]
+        app, [*base, "--as-of", NOW, "--output", str(elsewhere), "--no-trend", "--previous", "x"]
     )
     assert both.exit_code == 2 and "--previous" in both.output
 
@@ -155,6 +160,10 @@ def test_scores_of_another_model_name_give_no_trend_and_say_so(tmp_path, run, sm
     [
         (b"\x00\x01 not a scores file", "cannot read the previous scores at"),
         (b"lead_id,score\nL1,0.5\n", "lack the column(s) as_of, grade, model_name"),
+        (
+            b"lead_id,as_of,score,grade,model_name\nL1,2026-09-01,0.5,Z,leadscore\n",
+            "grade is not a leadscore",
+        ),
     ],
 )
 def test_an_unreadable_previous_file_is_a_warning_and_no_trend(tmp_path, run, small_scorer, content, why):
