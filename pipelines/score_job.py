@@ -67,8 +67,9 @@ def run_score_job(
     """Score `source` with `scorer` as of `as_of` and publish to `output` (a file, or a database URL with
     `table`); the result and what was written, one line each.
 
-    With `trend`, every lead is compared with the last run of the same model name: `previous` (an earlier
-    scores file) when given, else the run being replaced at `output`; `result.trend` reports it."""
+    With `trend`, every lead is compared with the last run of the same model name (see previous_scores):
+    `previous` (an earlier scores file) when given, else the run at or beside `output`; `result.trend`
+    reports it. Spark scoring of a folder leaves the trend empty and says so."""
     to_database = is_database_url(output)
     folder = source.stream_folder
     steady = cfg.scoring.trend_steady
