@@ -224,7 +224,12 @@ def previous_scores(
             return PreviousScores(
                 None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
             )
-    rows, sentence = comparable_run(frame, model_name, as_of, where)
+    try:
+        rows, sentence = comparable_run(frame, model_name, as_of, where)
+    except (TypeError, ValueError) as error:  # e.g. as_of with a time zone: not a run leadscore published
+        return PreviousScores(
+            None, f"previous scores at {where} are not comparable: {_why(error)}: no trend", True
+        )
     return PreviousScores(rows, sentence, warning=rows is None)
 
 

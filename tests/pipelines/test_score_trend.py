@@ -217,3 +217,31 @@ def test_spark_folder_scoring_says_its_trend_is_empty(tmp_path, small_scorer, cr
     )
     assert result.trend.warning and "spark engine" in result.trend.sentence
     assert (pd.read_parquet(published)["trend"] == "").all()
+
+
+def test_previous_scores_no_scoring_needed(tmp_path):
+    """The look-up alone: the latest earlier run of the same model beside a new output, and hostile files."""
+    import json
+
+    from pipelines.score_job import previous_scores
+
+    def published(name, model, as_of):
+        scores = tmp_path / f"{name}.csv"
+        scores.write_text(f"lead_id,as_of,score,grade,model_name\nL1,{as_of},0.5,B,{model}\n")
+        manifest = {"as_of": as_of, "model_name": model, "files": {"scores": {"file": scores.name}}}
+        (tmp_path / f"{name}.manifest.json").write_text(json.dumps(manifest))
+
+    published("a", "leadscore", "2026-08-01T00:00:00")
+    published("b", "leadscore", "2026-09-01T00:00:00")
+    published("c", "leadscore_eu", "2026-09-15T00:00:00")  # another model: never picked
+    published("d", "leadscore", "2026-11-01T00:00:00")  # later than this run
+    (tmp_path / "broken.manifest.json").write_text("{not json")
+    found = previous_scores(str(tmp_path / "new.csv"), None, None, "leadscore", pd.Timestamp(NOW))
+    assert found.rows is not None and not found.warning and str(tmp_path / "b.csv") in found.sentence
+
+    zoned = tmp_path / "zoned.csv"
+    zoned.write_text("lead_id,as_of,score,grade,model_name\nL1,2026-09-01T00:00:00+02:00,0.5,A,leadscore\n")
+    odd = previous_scores(str(tmp_path / "new.csv"), None, str(zoned), "leadscore", pd.Timestamp(NOW))
+    assert odd.rows is None and odd.warning and odd.sentence.endswith("no trend")
+    gone = previous_scores(str(tmp_path / "new.csv"), None, str(tmp_path / "nope.csv"), "leadscore", NOW)
+    assert gone.warning and gone.sentence == f"--previous {tmp_path / 'nope.csv'}: no such file: no trend"
