@@ -15,6 +15,7 @@ class CrmFields(BaseModel):
     score: str
     grade: str
     reasons: str
+    trend: str | None = None  # the score trend ("rising C→A") when set; a custom field the CRM must have
 
 
 class CrmExportConfig(BaseModel):
@@ -70,6 +71,9 @@ def crm_rows(
             fields.reasons: short_reasons(scores["reasons"], cfg.max_reason_chars).to_numpy(),
         }
     )
+    if fields.trend and "trend" in scores.columns:
+        jump = scores["grade_jump"].astype("str").fillna("")
+        out[fields.trend] = (scores["trend"].astype("str").fillna("") + " " + jump).str.strip().to_numpy()
     if cfg.pass_through:
         if leads is None:
             raise ValueError("crm_export.pass_through needs the leads table")

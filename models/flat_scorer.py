@@ -22,6 +22,7 @@ from models.evaluate import assign_grades
 from models.explain import join_nonempty
 from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
 from models.train import TrainedModel
+from models.trend import NO_TREND
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class FlatScorer:
                 "intent_contribution": intent,
                 "model_name": self.model_name,
                 "model_version": str(self.model_version),
+                **NO_TREND,
             },
             index=frame.index,
         )

@@ -1,7 +1,8 @@
 """The score table every scoring route publishes, the order it is published in, and the count of lead rows.
 
 - `ScoreTable`, a pandera DataFrameModel, is the one definition of the table's columns and types: batch
-  (file, streamed parts, database), Spark and online all give these columns. `SCORE_COLUMNS`, the pandas
+  (file, streamed parts, database), Spark and online all give these columns, the trend columns included
+  (empty where there is no previous run to compare with). `SCORE_COLUMNS`, the pandas
   dtypes of a published file (`SCORE_DTYPES`) and each column's kind (`SCORE_KINDS`, from which
   pipelines/spark.py writes its DDL and pipelines/db.py its SQL types) derive from it.
 - `rank` is the one order of published scores: best first.
@@ -20,6 +21,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
+
+from models.trend import TRENDS
 
 GRADES = ("A", "B", "C", "D")  # best first; a disqualified lead always gets the last
 INTENT_BANDS = ("low", "medium", "high")
@@ -47,6 +50,13 @@ class ScoreTable(pa.DataFrameModel):
     intent_contribution: Series[float] = pa.Field(nullable=True)
     model_name: Series[str]
     model_version: Series[str]
+    # The trend against the last run of the same model name (models/trend.py); empty (missing, "") when there
+    # is none to compare with: a first run, another model's scores, online scoring, Spark folder scoring.
+    previous_score: Series[float] = pa.Field(ge=0.0, le=1.0, nullable=True)
+    score_change: Series[float] = pa.Field(ge=-1.0, le=1.0, nullable=True)
+    trend: Series[str] = pa.Field(isin=("", *TRENDS))
+    previous_grade: Series[str] = pa.Field(isin=("", *GRADES))
+    grade_jump: Series[str]  # "C→A" when the grade changed, else ""
 
     class Config:
         strict = True  # no other column

@@ -29,6 +29,7 @@ from models.explain import concept_sums, reason_texts
 from models.lead_input import check_lead_rows, lead_rows_to_tables
 from models.score_table import SCORE_COLUMNS
 from models.train import TrainedModel
+from models.trend import NO_TREND
 
 Reading = TypeVar("Reading", covariant=True)
 Read = TypeVar("Read")
@@ -230,6 +231,7 @@ class LeadScorer:
             # arrays, not scalars: they join the other text columns' one conversion (pandas' broadcast costs)
             "model_name": np.full(len(score), self.model_name, dtype=object),
             "model_version": np.full(len(score), str(self.model_version), dtype=object),
+            **NO_TREND,  # the scoring job fills the trend in against the last run (pipelines/score_job.py)
         }
         if reasons:
             columns |= self._explained(frame, contributions, disqualified)

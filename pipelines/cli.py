@@ -505,12 +505,27 @@ def score(
             "the config: field names, pass-through columns)."
         ),
     ] = None,
+    previous: Annotated[
+        str | None,
+        typer.Option(
+            help="An earlier scores file (.parquet/.csv) to compare with for the trend; default: the scores "
+            "being replaced at --output (a file, or the table's latest earlier run)."
+        ),
+    ] = None,
+    trend: Annotated[
+        bool,
+        typer.Option(
+            help="Give each lead its previous score, change, trend (rising, falling, steady, new) and grade "
+            "jump against the last run of the same model name (steady: scoring.trend_steady)."
+        ),
+    ] = True,
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
     Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
     already closed; the summary says how many of each. Re-running for the same as-of rewrites the same output.
-    A folder input is streamed in parts of scoring.chunk_size leads (bounded memory).
+    A folder input is streamed in parts of scoring.chunk_size leads (bounded memory). Each lead's trend is
+    against the last run of the same model name (another model's scores: no trend, and the summary says so).
 
     Examples:
 
@@ -522,6 +537,9 @@ def score(
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.parquet --engine spark
 
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --crm-format hubspot
+
+      leadscore score --input data/crm --as-of 2026-10-08 --output scores/2026-10-08.parquet
+      --previous scores/2026-10-01.parquet
     """
     from pipelines.db import is_database_url
     from pipelines.locations import parse_assignments
@@ -533,6 +551,10 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    if previous is not None and not trend:
+        raise typer.BadParameter(
+            "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"
+        )
     when = _as_of(as_of) if as_of is not None else None
     if spark_master is not None:
         from pipelines.spark_job import master_problem
@@ -563,6 +585,8 @@ def score(
                 engine=engine,
                 model_uri=model,
                 spark_master=spark_master,
+                trend=trend,
+                previous=previous,
             )
         except BadMasterError as error:
             console.print(f"[red]error:[/red] {error}")
@@ -574,6 +598,10 @@ def score(
             written.append(str(write_crm_file(output, crm_format, cfg, source, scores)))
     console.print(frame_table(result.accounting, title="leads"))
     console.print(frame_table(result.grade_summary(), title="grades"))
+    if result.trend is not None:
+        if result.trend.counts is not None:
+            console.print(frame_table(result.trend.counts, title="trend against the last run"))
+        console.print(("[yellow]warning:[/yellow] " if result.trend.warning else "") + result.trend.sentence)
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
     for line in written:
         console.print(f"wrote {line}")

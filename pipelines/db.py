@@ -383,7 +383,58 @@ def read_scores_from_db(
         order += [f"{_quote(c)}{'' if up else ' DESC'}" for c, up in RANKING if c in columns]
         order += [_quote("row")] if "row" in columns else []
         order_by = f" ORDER BY {', '.join(order)}" if order else ""
-        return normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
+        frame = normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
+    # A number column all NULL (no trend yet, no reasons) comes back from PostgreSQL as objects.
+    for column in (c for c, dtype in SCORE_DTYPES.items() if dtype == "float64" and c in frame.columns):
+        if frame[column].dtype == object:
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """The last run in a scores table before `as_of` to compare a new run with: the latest earlier run of
+    `model_name` (its highest version at that as-of), else the latest earlier run of any model (whose name
+    then says why there is no trend); lead_id, as_of, score, grade and model_name. None when the table (or the
+    DuckDB file) does not exist yet or holds no earlier run. A table lacking a column raises DatabaseError."""
+    from models.trend import PREVIOUS_COLUMNS
+
+    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+        return None
+    ref = TableRef.parse(table)
+    with _transaction(url, write=False) as db:
+        if not db.has_table(ref):
+            return None
+        missing = [c for c in (*PREVIOUS_COLUMNS, "model_version") if c not in db.columns(ref)]
+        if missing:
+            raise DatabaseError(
+                f"{display_url(url)}: table {str(ref)!r} lacks the column(s) {', '.join(missing)}"
+            )
+        names = ", ".join(_quote(c) for c in ("as_of", "model_version", "model_name"))
+        earlier = {"as_of": pd.Timestamp(as_of).to_pydatetime()}
+        runs = db.read(f'SELECT DISTINCT {names} FROM {ref.sql} WHERE "as_of" < {db.param("as_of")}', earlier)
+        if runs.empty:
+            return None
+        runs = normalise_read(runs)
+        same = runs[runs["model_name"].astype(str) == str(model_name)]
+        pick = (same if len(same) else runs).assign(
+            _number=lambda f: pd.to_numeric(f["model_version"], errors="coerce")
+        )
+        last = pick.sort_values(["as_of", "_number", "model_version"], na_position="first").iloc[-1]
+        where = " AND ".join(f"{_quote(c)} = {db.param(c)}" for c in ("as_of", "model_version", "model_name"))
+        params = {
+            "as_of": pd.Timestamp(last["as_of"]).to_pydatetime(),
+            "model_version": str(last["model_version"]),
+            "model_name": str(last["model_name"]),
+        }
+        columns = ", ".join(_quote(c) for c in PREVIOUS_COLUMNS)
+        return normalise_read(db.read(f"SELECT {columns} FROM {ref.sql} WHERE {where}", params))
+
+
+def _duckdb_file_exists(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database or ":memory:"
+    return database == ":memory:" or Path(database).exists()
 
 
 def _run_filter(

@@ -27,6 +27,7 @@ from models.score_table import (
     with_score_dtypes,
 )
 from models.scorer import Scorer
+from models.trend import TrendReport
 from pipelines.io import (
     InputError,
     file_digest,
@@ -50,6 +51,7 @@ class ScoreResult:
     leads: LeadCounts  # leads read, scored, quarantined, not scored (deal closed, not created yet)
     grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
     rows_read: dict[str, int] = field(default_factory=dict)  # rows read per table
+    trend: TrendReport | None = None  # the trend against the last run (pipelines/score_job.py), when asked
 
     @property
     def accounting(self) -> pd.DataFrame:
@@ -304,9 +306,9 @@ def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
 
 
 def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The best `n` leads with their grade and reasons, for the console."""
+    """The best `n` leads with their grade, trend (when the run has one) and reasons, for the console."""
     top = scores.head(n)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "lead": top["lead_id"],
             "score": top["score"].round(3),
@@ -316,6 +318,10 @@ def top_leads(scores: pd.DataFrame, n: int = 10) -> pd.DataFrame:
             "reasons": top["reasons"],
         }
     )
+    trend = top["trend"].astype("str").fillna("") if "trend" in top.columns else pd.Series(dtype="str")
+    if trend.ne("").any():  # e.g. "rising C→A"
+        out.insert(3, "trend", (trend + " " + top["grade_jump"].astype("str").fillna("")).str.strip())
+    return out
 
 
 def grade_counts(scores: pd.DataFrame) -> pd.DataFrame:

@@ -3,17 +3,33 @@
 A folder of CRM tables scored in process is streamed part by part (pipelines/stream.py, bounded memory),
 which publishes its own files; anything else (a database, Spark, a flat export) is scored by `run_score` and
 written to a file or a database table (pipelines/locations.py). Every route accounts for every row read.
+
+Before publishing, each lead gets its trend against the last run of the same model name (models/trend.py):
+the scores being replaced at the output (a file, or the table's latest earlier run), or `--previous`. Only
+lead_id, score and grade of that run are held in memory. A previous run that cannot be read, lacks columns or
+comes from another model leaves the trend empty and says why in one sentence; it never stops the run.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from models.score_table import validated, with_score_dtypes
 from models.scorer import Scorer
-from pipelines.io import InputError
+from models.trend import (
+    PREVIOUS_COLUMNS,
+    TREND_COLUMNS,
+    TrendReport,
+    comparable_run,
+    trend_counts,
+    with_trend,
+)
+from pipelines.io import InputError, format_of
 from pipelines.locations import is_database_url
 from pipelines.score import (
     ScoreResult,
@@ -45,11 +61,23 @@ def run_score_job(
     engine: str = "pandas",
     model_uri: str | None = None,
     spark_master: str | None = None,
+    trend: bool = True,
+    previous: str | None = None,
 ) -> tuple[ScoreResult | SparkScoreResult, list[str]]:
     """Score `source` with `scorer` as of `as_of` and publish to `output` (a file, or a database URL with
-    `table`); the result and what was written, one line each."""
+    `table`); the result and what was written, one line each.
+
+    With `trend`, every lead is compared with the last run of the same model name (see previous_scores):
+    `previous` (an earlier scores file) when given, else the run at or beside `output`; `result.trend`
+    reports it. Spark scoring of a folder leaves the trend empty and says so."""
     to_database = is_database_url(output)
     folder = source.stream_folder
+    steady = cfg.scoring.trend_steady
+    last = (
+        previous_scores(output, table, previous, scorer.model_name, as_of)
+        if trend and not (folder is not None and engine == "spark" and not to_database)
+        else None
+    )
     if folder is not None and not to_database:  # streamed in parts, in process or on Spark: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)
@@ -60,10 +88,26 @@ def run_score_job(
             result = score_folder_on_spark(
                 spark_master, scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
             )
+            if trend:  # Spark's parts are not joined with the last run: the columns stay empty
+                result.trend = TrendReport(
+                    "the spark engine does not compare with the previous run yet: the trend columns are "
+                    "empty (score with --engine pandas for a trend)",
+                    warning=True,
+                )
         else:
+            rows = last.rows if last is not None else None
             result = run_score_streaming(
-                scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+                scorer,
+                folder,
+                as_of,
+                path,
+                cfg.scoring.chunk_size,
+                reasons,
+                cfg.input,
+                add_trend=lambda block: with_trend(block, rows, steady),
             )
+            if last is not None and result.grades is not None:
+                result.trend = last.report(with_trend(result.grades, rows, steady))
         return result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
     result = run_score(
         scorer,
@@ -77,6 +121,9 @@ def run_score_job(
         date_formats=cfg.input,
     )
     check_scoreable(result, None if to_database else Path(output))
+    if last is not None:
+        result.scores = validated(with_score_dtypes(with_trend(result.scores, last.rows, steady)))
+        result.trend = last.report(result.scores)
     written = write_score_output(
         output,
         table,
@@ -125,6 +172,107 @@ def write_score_output(
     manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
     scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
     return [str(scores), str(quarantine)]
+
+
+@dataclass(frozen=True)
+class PreviousScores:
+    """The run a new run is compared with (lead_id, score, grade; None: no trend) and one sentence about it."""
+
+    rows: pd.DataFrame | None
+    sentence: str
+    warning: bool = False  # a previous run was there but cannot be compared with
+
+    def report(self, scores: pd.DataFrame) -> TrendReport:
+        """What the console says of the trend of `scores` (their leads per trend, when there was a run)."""
+        counts = trend_counts(scores) if self.rows is not None else None
+        return TrendReport(self.sentence, counts, self.warning)
+
+
+def previous_scores(
+    output: str, table: str | None, previous: str | None, model_name: str, as_of: pd.Timestamp
+) -> PreviousScores:
+    """The last run to compare with: the file `previous`; else the run at `output` (a file, or the table's
+    latest earlier run); else, for a new file (dated outputs, scores/2026-10-01.parquet), the latest run of
+    `model_name` published beside it before `as_of` (by the manifests). Never raises for a bad previous run:
+    the sentence says why there is no trend."""
+    from pipelines.db import display_url, read_previous_scores
+
+    if previous is None and is_database_url(output):
+        where = f"{display_url(output)} table {table}"
+        try:
+            frame = read_previous_scores(output, str(table), model_name, as_of)
+        except Exception as error:  # any failure to read an optional input: said, and no trend
+            return PreviousScores(
+                None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
+            )
+        if frame is None:
+            return PreviousScores(None, f"no earlier scores in {where}: the trend starts with the next run")
+    else:
+        path = Path(previous if previous is not None else output)
+        if previous is None and not path.exists():
+            path = latest_run_beside(path, model_name, as_of) or path
+        where = str(path)
+        if not path.exists():
+            if previous is None:
+                return PreviousScores(
+                    None, f"no previous scores at {where} or beside it: the trend starts with the next run"
+                )
+            return PreviousScores(None, f"--previous {where}: no such file: no trend", True)
+        try:
+            frame = read_previous_file(path)
+        except Exception as error:  # any failure to read an optional input: said, and no trend
+            return PreviousScores(
+                None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
+            )
+    try:
+        rows, sentence = comparable_run(frame, model_name, as_of, where)
+    except (TypeError, ValueError) as error:  # e.g. as_of with a time zone: not a run leadscore published
+        return PreviousScores(
+            None, f"previous scores at {where} are not comparable: {_why(error)}: no trend", True
+        )
+    return PreviousScores(rows, sentence, warning=rows is None)
+
+
+def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Path | None:
+    """The scores of the latest run of `model_name` before `as_of` published in `output`'s folder (read from
+    the manifests beside it: as_of, model name, scores file), or None. An unreadable manifest is skipped."""
+    found: dict[pd.Timestamp, Path] = {}
+    for manifest in output.parent.glob("*.manifest.json") if output.parent.is_dir() else []:
+        try:
+            run = json.loads(manifest.read_text())
+            when = pd.Timestamp(run["as_of"])
+            scores = manifest.with_name(run["files"]["scores"]["file"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if run.get("model_name") == model_name and when < pd.Timestamp(as_of) and scores.exists():
+            found[when] = scores
+    return found[max(found)] if found else None
+
+
+def read_previous_file(path: Path) -> pd.DataFrame:
+    """A published scores file's (or Spark folder's) columns a trend needs, those of them it has."""
+    wanted = [
+        *PREVIOUS_COLUMNS,
+        *(c for c in TREND_COLUMNS if c in ("trend", "previous_score", "previous_grade")),
+    ]
+    if format_of(path) == "parquet":
+        import pyarrow.dataset as ds
+
+        present = set(ds.dataset(str(path), format="parquet").schema.names)
+        return pd.read_parquet(path, columns=[c for c in wanted if c in present])
+    present = set(pd.read_csv(path, nrows=0).columns)
+    text = {c: "str" for c in ("lead_id", "grade", "model_name", "trend", "previous_grade")}
+    columns = [c for c in wanted if c in present]
+    frame = pd.read_csv(path, usecols=columns, dtype={c: t for c, t in text.items() if c in columns})
+    if "as_of" in frame.columns:
+        frame["as_of"] = pd.to_datetime(frame["as_of"], errors="coerce")
+    return frame
+
+
+def _why(error: Exception) -> str:
+    """An error's own first line (what a user can act on), without the traceback."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def crm_path_for(output: Path, crm_format: str) -> Path:

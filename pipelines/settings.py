@@ -65,6 +65,9 @@ class ScoringConfig(BaseModel):
     # of an absence ("no demo request in the last 90 days") needs at least min_absence_contribution.
     min_reason_contribution: float = Field(0.05, ge=0)
     min_absence_contribution: float = Field(0.1, ge=0)
+    # Score trend against the last run of the same model name: a lead whose score moved by at most this much
+    # (a probability, e.g. 0.05 = 5 points out of 100) is steady, else rising or falling.
+    trend_steady: float = Field(0.05, ge=0, lt=1)
 
 
 class ServingConfig(BaseModel):

@@ -13,7 +13,7 @@ output; the scores, the quarantine and the manifest are published together (pipe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,10 +231,12 @@ def run_score_streaming(
     chunk_size: int = 50_000,
     reasons: bool = True,
     date_formats: DateFormats | None = None,
+    add_trend: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> ScoreResult:
     """Score the open leads of the tables in `folder` part by part; publish scores, quarantine and manifest.
 
-    Raises NothingToScore (and publishes nothing) when no lead can be scored.
+    `add_trend` fills each written slice's trend columns (pipelines/score_job.py). Raises NothingToScore (and
+    publishes nothing) when no lead can be scored.
     """
     format_of(output)  # an unknown output suffix is refused before any work
     inputs = {t: p for t in TABLES if (p := table_path(folder, t)) is not None}
@@ -313,7 +315,7 @@ def run_score_streaming(
         staged = staged_path(output)
         try:
             with writing(output):
-                _write_ranked(work, ranks, staged, format_of(output))
+                _write_ranked(work, ranks, staged, format_of(output), add_trend)
             manifest = run_manifest(
                 result, as_of, scorer.model_name, scorer.model_version, files_fingerprint(inputs)
             )
@@ -326,7 +328,13 @@ def run_score_streaming(
     return result
 
 
-def _write_ranked(work: Path, ranks: list[pd.DataFrame], target: Path, fmt: str) -> None:
+def _write_ranked(
+    work: Path,
+    ranks: list[pd.DataFrame],
+    target: Path,
+    fmt: str,
+    add_trend: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> None:
     """Write all parts' scores best first (models.score_table.rank), each slice checked against the table."""
     order = rank(pd.concat(ranks, ignore_index=True))
     order["position"] = np.arange(len(order))
@@ -341,6 +349,8 @@ def _write_ranked(work: Path, ranks: list[pd.DataFrame], target: Path, fmt: str)
             scores = pd.read_parquet(work / f"scores-{part:04d}.parquet")
             frames.append(scores.merge(wanted[["lead_id", "position"]], on="lead_id"))
         block = pd.concat(frames).sort_values("position").drop(columns="position")
+        if add_trend is not None:
+            block = with_score_dtypes(add_trend(block))
         validated(block)
         if fmt == "parquet":
             table = pa.Table.from_pandas(block, preserve_index=False)

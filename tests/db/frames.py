@@ -37,6 +37,12 @@ def fake_scores(n: int, as_of: str, model_version: str = "3", seed: int = 0) -> 
             "intent_contribution": rng.normal(size=n),
             "model_name": pd.Series("leadscore", index=range(n), dtype="str"),
             "model_version": pd.Series(model_version, index=range(n), dtype="str"),
+            "previous_score": np.nan,
+            "score_change": np.nan,
+            **{
+                c: pd.Series("", index=range(n), dtype="str")
+                for c in ("trend", "previous_grade", "grade_jump")
+            },
         }
     )
     return frame.sort_values(["rank_score", "lead_id"], ascending=[False, True]).reset_index(drop=True)

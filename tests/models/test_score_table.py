@@ -17,6 +17,7 @@ from models.score_table import (
     rank,
     validated,
 )
+from models.trend import TREND_COLUMNS
 
 
 def scores(n: int = 4) -> pd.DataFrame:
@@ -42,6 +43,11 @@ def scores(n: int = 4) -> pd.DataFrame:
             "intent_contribution": score,
             "model_name": pd.Series("leadscore", index=range(n), dtype="str"),
             "model_version": pd.Series("1", index=range(n), dtype="str"),
+            "previous_score": np.nan,
+            "score_change": np.nan,
+            "trend": text,
+            "previous_grade": text,
+            "grade_jump": text,
         }
     )
     return frame
@@ -51,7 +57,8 @@ def test_the_column_list_and_dtypes_come_from_the_model():
     from models.scorer import SCORE_COLUMNS as EXPORTED
 
     assert EXPORTED == SCORE_COLUMNS
-    assert len(SCORE_COLUMNS) == 17 and SCORE_COLUMNS[:3] == ("lead_id", "as_of", "score")
+    assert len(SCORE_COLUMNS) == 22 and SCORE_COLUMNS[:3] == ("lead_id", "as_of", "score")
+    assert SCORE_COLUMNS[-5:] == TREND_COLUMNS  # always there, empty without a previous run
     assert SCORE_DTYPES["as_of"] == "datetime64[us]" and SCORE_DTYPES["disqualified"] == "bool"
     assert dtype_mismatches(scores()) == []
     assert dtype_mismatches(empty_scores()) == []
@@ -79,6 +86,13 @@ def test_a_valid_table_passes_and_a_broken_one_is_named():
         validated(good.assign(extra=1))
     with pytest.raises(ScoreTableError):
         validated(good[list(reversed(SCORE_COLUMNS))])
+
+
+def test_a_trend_outside_its_words_is_named():
+    good = scores().assign(trend=pd.Series(["rising", "new", "", "steady"], dtype="str"))
+    validated(good)
+    with pytest.raises(ScoreTableError, match="trend failed isin"):
+        validated(good.assign(trend=pd.Series(["up", "", "", ""], dtype="str")))
 
 
 def test_scored_without_reasons_the_band_and_contributions_may_be_missing():
