@@ -39,7 +39,8 @@ def spec_roles(spec: ExportSpec) -> dict[str, str]:
     roles |= {c: "fit_columns" for c in spec.fit_columns}
     roles |= {c: "intent_columns" for c in spec.intent_columns}
     roles |= {c: "leaky_columns" for c in spec.leaky_columns}
-    return roles | {c: "drop_columns" for c in spec.drop_columns}
+    roles |= {c: "drop_columns" for c in spec.drop_columns}
+    return {f"{c}": f"icp_columns.{a}" for a, c in spec.icp_columns.items() if c not in roles} | roles
 
 
 def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
