@@ -51,10 +51,47 @@ CRITERION_OF: dict[str, str] = {
 }
 # A header that asks a question ("What is your current occupation", "Do you want updates") loses the words
 # before what it asks about ("occupation", "want updates").
-QUESTION_STARTS = frozenset("what which who whom whose how why when where".split())
-QUESTION_AUXILIARIES = frozenset("is are was were do does did have has can could would will should".split())
-QUESTION_WORDS = QUESTION_STARTS | QUESTION_AUXILIARIES | frozenset(
-    "you your yours we our us i my me the a an current currently please".split()
+QUESTION_STARTS = frozenset(["what", "which", "who", "whom", "whose", "how", "why", "when", "where"])
+QUESTION_AUXILIARIES = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+    ]
+)
+QUESTION_WORDS = (
+    QUESTION_STARTS
+    | QUESTION_AUXILIARIES
+    | frozenset(
+        [
+            "you",
+            "your",
+            "yours",
+            "we",
+            "our",
+            "us",
+            "i",
+            "my",
+            "me",
+            "the",
+            "a",
+            "an",
+            "current",
+            "currently",
+            "please",
+        ]
+    )
 )
 
 
@@ -136,7 +173,9 @@ class ExportSpec(BaseModel):
     def _check_labels_and_icp(self, kept: list[str]) -> None:
         unlabelled = sorted(set(self.labels) - set(self.fit_columns) - set(self.intent_columns))
         if unlabelled:
-            raise ValueError(f"spec {self.name!r}: labels name columns that are not fit or intent: {unlabelled}")
+            raise ValueError(
+                f"spec {self.name!r}: labels name columns that are not fit or intent: {unlabelled}"
+            )
         blank = sorted(c for c, text in self.labels.items() if not text.strip())
         if blank:
             raise ValueError(f"spec {self.name!r}: labels give these columns no text: {blank}")
@@ -148,10 +187,14 @@ class ExportSpec(BaseModel):
                     f"{barred[column]}: the guardrail may not read the outcome"
                 )
         if self.icp and not self.icp_columns:
-            raise ValueError(f"spec {self.name!r}: icp settings without icp_columns; map the columns they read")
+            raise ValueError(
+                f"spec {self.name!r}: icp settings without icp_columns; map the columns they read"
+            )
         unknown = sorted(set(self.icp) - set(ICPConfig.model_fields))
         if unknown:
-            raise ValueError(f"spec {self.name!r}: icp names unknown settings {unknown}; see pipelines/defaults/icp.yaml")
+            raise ValueError(
+                f"spec {self.name!r}: icp names unknown settings {unknown}; see pipelines/defaults/icp.yaml"
+            )
         try:
             ICPConfig.model_validate(self.icp)
         except ValidationError as error:
@@ -222,7 +265,9 @@ def export_icp(spec: ExportSpec, base: ICPConfig) -> ICPConfig | None:
     merged["criterion_weights"] = {**weights, "tech": 0.0}
     if "country" not in spec.icp_columns:
         merged["disqualify_outside_geography"] = False
-    readable = set(_attribute_names()) | set(flat_feature_groups(spec)["fit"] + flat_feature_groups(spec)["intent"])
+    readable = set(_attribute_names()) | set(
+        flat_feature_groups(spec)["fit"] + flat_feature_groups(spec)["intent"]
+    )
     merged["extra_rules"] = [r for r in merged["extra_rules"] if r["feature"] in readable]
     try:
         return ICPConfig.model_validate(merged)
@@ -239,7 +284,11 @@ def _attribute_names() -> tuple[str, ...]:
 
 def has_fit_criteria(icp: ICPConfig) -> bool:
     """Whether any criterion weighs something (else there is no fit tier to give)."""
-    return sum(icp.criterion_weights.values()) + sum(r.weight for r in icp.extra_rules if r.action == "criterion") > 0
+    return (
+        sum(icp.criterion_weights.values())
+        + sum(r.weight for r in icp.extra_rules if r.action == "criterion")
+        > 0
+    )
 
 
 def flat_guardrail(
@@ -293,7 +342,9 @@ def icp_attributes(
         "employee_count": as_numeric(given("employee_count")).to_numpy(),
         "annual_revenue": as_numeric(given("annual_revenue")).to_numpy(),
         "country": country,
-        "region": np.array([upper_regions.get(c, "other") if c is not None else None for c in country], dtype=object),
+        "region": np.array(
+            [upper_regions.get(c, "other") if c is not None else None for c in country], dtype=object
+        ),
         "tech_overlap_count": np.zeros(n, dtype=np.int64),
         "seniority": np.array(seniority, dtype=object)[codes],
         "department": np.array(department, dtype=object)[codes],

@@ -131,7 +131,9 @@ class FlatScorer:
         fit = group_contribution(values, names, groups["fit"])
         intent = group_contribution(values, names, groups["intent"])
         spec = self.spec
-        labels = {spec.feature_name(c): spec.reason_label(c) for c in [*spec.fit_columns, *spec.intent_columns]}
+        labels = {
+            spec.feature_name(c): spec.reason_label(c) for c in [*spec.fit_columns, *spec.intent_columns]
+        }
         words = flat_reasons(
             frame, contributions[names], self.positive_reasons, self.negative_reasons, labels
         )

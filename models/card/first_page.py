@@ -29,7 +29,7 @@ def what_the_score_is(data: CardData) -> str:
     learned = (
         "who the lead is (industry, size, role, region, source) and what it did (site visits, demo requests, "
         "email, how recently it was active)"
-        if data.guardrail
+        if not data.flat_export
         else "what the lead export says about each lead"
     )
     return (
@@ -205,8 +205,20 @@ def call_first_sentences(data: CardData) -> list[str]:
             "Why quickly: how recently a lead was active is among what moves a score most, so a lead's score "
             "drops as it goes quiet."
         )
-    out.append("Whatever the grade, a lead who asks for a demo still gets a reply.")
+    out.append(f"Whatever the grade, {inbound_lead(data)} still gets a reply.")
     return out
+
+
+def not_a_cause(data: CardData) -> str:
+    """An example of a pattern that is no cause, from a signal the data has."""
+    if data.flat_export:
+        return "a value that goes with converting does not make a lead convert"
+    return "visiting the pricing page does not make a lead buy"
+
+
+def inbound_lead(data: CardData) -> str:
+    """Who always gets a reply, in the words of the signals the data has."""
+    return "a lead who asks for a demo" if data.demo_signal else "a lead who gets in touch"
 
 
 def _days(n: int) -> str:
@@ -216,12 +228,11 @@ def _days(n: int) -> str:
 def cannot_do_sentences(data: CardData) -> list[str]:
     source = (
         "what the CRM records (who the lead is and its tracked activity)"
-        if data.guardrail
+        if not data.flat_export
         else ("the columns of the export")
     )
     out = [
-        "It cannot tell why deals are won: it finds patterns that go with winning, not causes (visiting the "
-        "pricing page does not make a lead buy).",
+        f"It cannot tell why deals are won: it finds patterns that go with winning, not causes ({not_a_cause(data)}).",
         f"It knows only {source}: a good conversation or a budget it was never told about is invisible to it.",
         f"It learns only from leads reps chose to work ({data.n_deals:,} {data.unit} with a known outcome): "
         "leads nobody worked have no outcome, so it knows little about them.",
