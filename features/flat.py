@@ -258,11 +258,12 @@ def export_icp(spec: ExportSpec, base: ICPConfig) -> ICPConfig | None:
     if not spec.icp_columns:
         return None
     merged = {**base.model_dump(), **spec.icp}
-    weights = dict(merged["criterion_weights"])
-    for attribute, criterion in CRITERION_OF.items():
-        if attribute not in spec.icp_columns:
-            weights[criterion] = 0.0
-    merged["criterion_weights"] = {**weights, "tech": 0.0}
+    if set(CRITERION_OF) & set(spec.icp_columns):  # else no fit tier is given (flat_guardrail), weights stay
+        weights = dict(merged["criterion_weights"])
+        for attribute, criterion in CRITERION_OF.items():
+            if attribute not in spec.icp_columns:
+                weights[criterion] = 0.0
+        merged["criterion_weights"] = {**weights, "tech": 0.0}
     if "country" not in spec.icp_columns:
         merged["disqualify_outside_geography"] = False
     readable = set(_attribute_names()) | set(
@@ -282,12 +283,10 @@ def _attribute_names() -> tuple[str, ...]:
     return (*REQUIRED_COLUMNS, OPTIONAL_EMAIL_DOMAIN, "department", "lead_source")
 
 
-def has_fit_criteria(icp: ICPConfig) -> bool:
-    """Whether any criterion weighs something (else there is no fit tier to give)."""
-    return (
-        sum(icp.criterion_weights.values())
-        + sum(r.weight for r in icp.extra_rules if r.action == "criterion")
-        > 0
+def has_fit_criteria(spec: ExportSpec, icp: ICPConfig) -> bool:
+    """Whether the export can have a fit tier: a mapped attribute feeds a criterion, or an extra rule is one."""
+    return bool(set(CRITERION_OF) & set(spec.icp_columns)) or any(
+        r.action == "criterion" for r in icp.extra_rules
     )
 
 
@@ -299,7 +298,7 @@ def flat_guardrail(
     attributes = icp_attributes(rows, spec, icp, regions)
     readable = {name: column_values(features[name]) for name in features.columns}
     columns = icp_columns(Table({**readable, **attributes}, len(rows)), icp)
-    if not has_fit_criteria(icp):
+    if not has_fit_criteria(spec, icp):
         columns["fit_tier"] = np.full(len(rows), "", dtype=object)
     return columns
 

@@ -149,8 +149,8 @@ class FlatScorer:
                 "grade": guarded_grades(grade.to_numpy(dtype=object), disqualified),
                 "rank_score": guarded_ranks(score.to_numpy(), disqualified),
                 "fit_tier": frame["fit_tier"].to_numpy(dtype=object) if guarded else "",
-                # No intent columns, no intent to band: empty rather than the same band for every lead.
-                "intent_band": intent_band(intent, self.intent_cutpoints) if spec.intent_columns else "",
+                # No intent columns, no intent to band: missing rather than the same band for every lead.
+                "intent_band": intent_band(intent, self.intent_cutpoints) if spec.intent_columns else pd.NA,
                 "disqualified": disqualified,
                 "disqualify_reasons": frame["disqualify_reasons"].to_numpy(dtype=object) if guarded else "",
                 "disqualify_detail": detail,

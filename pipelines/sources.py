@@ -473,8 +473,8 @@ class ExportSource:
             {
                 "table": [spec.name],
                 "read": [len(self.rows)],
-                "valid": [len(frame)],
-                "quarantined": [len(self.rows) - len(frame)],
+                "valid": [len(valid)],
+                "quarantined": [len(self.rows) - len(valid)],
                 "accounted": [True],
             }
         )

@@ -317,10 +317,10 @@ def why_this_model_sentences(data: CardData) -> list[str]:
         )
     else:
         gate = "it passed the promotion gate (its checks are in the change log)"
+    split = ", and how much of the score is fit and how much is intent" if data.intent_signal else ""
     reasons = (
-        "gives every lead its reasons in the words reps see (what raised and what lowered its score, and "
-        "how much of the score is fit and how much is intent); in leadscore the logistic regression is only a "
-        "yardstick, with no such reasons"
+        f"gives every lead its reasons in the words reps see (what raised and what lowered its score{split}); "
+        "in leadscore the logistic regression is only a yardstick, with no such reasons"
     )
     chosen = {
         "blend": ". The shipped model is itself a blend of a logistic regression and gradient-boosted trees, "
