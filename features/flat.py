@@ -311,9 +311,10 @@ def icp_attributes(
     meets no criterion and fires no rule). Countries become alpha-2 codes, titles seniorities."""
     rows = rows.reset_index(drop=True)
     n = len(rows)
+    mapped: dict[str, str] = {str(a): c for a, c in spec.icp_columns.items()}
 
     def given(attribute: str) -> pd.Series:
-        column = spec.icp_columns.get(attribute)
+        column = mapped.get(attribute)
         if column is None:
             return pd.Series([None] * n, dtype=object)
         if column not in rows.columns:
@@ -331,8 +332,7 @@ def icp_attributes(
     upper_regions = {code.upper(): region for code, region in regions.items()}
     title = text("job_title", lower=False)
     codes, distinct = factorize_texts(title)
-    seniority, department = title_labels([*distinct, ""])
-    seniority[-1] = department[-1] = None  # a missing title is no persona
+    seniority, department = title_labels(distinct)  # code -1 (no title) picks the None at the end: no persona
     email = text("email")
     email_codes, emails = factorize_texts(email)
     no_company = Text(np.full(n, -1, dtype=np.intp), [])
@@ -345,8 +345,8 @@ def icp_attributes(
             [upper_regions.get(c, "other") if c is not None else None for c in country], dtype=object
         ),
         "tech_overlap_count": np.zeros(n, dtype=np.int64),
-        "seniority": np.array(seniority, dtype=object)[codes],
-        "department": np.array(department, dtype=object)[codes],
+        "seniority": np.array([*seniority, None], dtype=object)[codes],
+        "department": np.array([*department, None], dtype=object)[codes],
         "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
         OPTIONAL_EMAIL_DOMAIN: column_values(pd.Series(email, dtype=object).str.extract(r"@([^@\s]+)$")[0]),
         "lead_source": text("lead_source"),

@@ -409,7 +409,7 @@ def evaluate(
         if source_spec:
             from pipelines.settings import load_source_spec
 
-            data = flat_data(read_frame(Path(input_dir)), load_source_spec(source_spec))
+            data = flat_data(read_frame(Path(input_dir)), load_source_spec(source_spec), cfg)
         else:
             tables = _read_input(input_dir, input_table, query)
             data = crm_data(tables, cfg, read_frame(truth) if truth else None)

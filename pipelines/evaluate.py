@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups
-from features.flat import ExportSpec, build_flat_features, flat_categorical_features, flat_feature_groups
+from features.flat import (
+    ExportSpec,
+    build_flat_features,
+    export_icp,
+    flat_categorical_features,
+    flat_feature_groups,
+    flat_guardrail,
+)
+from features.icp import exclude_disqualified
 from models.backtest import (
     BacktestData,
     Fold,
@@ -126,10 +134,19 @@ def crm_data(
     )
 
 
-def flat_data(rows: pd.DataFrame, spec: ExportSpec) -> BacktestData:
-    """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column."""
+def flat_data(rows: pd.DataFrame, spec: ExportSpec, cfg: PipelineConfig | None = None) -> BacktestData:
+    """The labelled rows of a flat export, featurised by its source spec; times from its timestamp column.
+    With `cfg`, the rows the spec's ICP disqualifies are left out, as training leaves them out."""
     try:
         features, label = build_flat_features(rows, spec)
+        icp = export_icp(spec, cfg.icp) if cfg is not None else None
+        if icp is not None and cfg is not None and label is not None:
+            guard = flat_guardrail(rows, features, spec, icp, cfg.features.region_by_country)
+            kept = exclude_disqualified(features.assign(**guard), icp)[0].index
+            features, label = (
+                features.loc[kept].reset_index(drop=True),
+                label.loc[kept].reset_index(drop=True),
+            )
     except ValueError as error:  # a column the spec names is missing, or a label is empty
         raise InputError(f"{error}; fix the export or the source spec") from error
     if label is None:

@@ -250,3 +250,16 @@ def test_an_icp_column_missing_from_the_export_exits_3_naming_it(tmp_path, mlflo
     )
     assert result.exit_code == 3, result.output
     assert "Email" in result.output and "E-mail" in result.output
+
+
+def test_the_backtest_of_an_export_leaves_out_the_leads_training_leaves_out():
+    from pipelines.evaluate import flat_data
+
+    frame, _ = _hubspot_with_bad_leads(n=300)
+    rows, _ = closed_rows(frame, HUBSPOT)
+    cfg = load_config()
+    trained_on = ExportSource(rows, HUBSPOT).training_data(cfg, None)
+    backtest = flat_data(rows, HUBSPOT, cfg)
+    assert len(backtest.y) == len(trained_on.y) == len(rows) - trained_on.excluded["total"]
+    assert set(backtest.frame["lead_id"]) == set(trained_on.frame["lead_id"])
+    assert len(flat_data(rows, HUBSPOT).y) == len(rows)  # without the configuration: every labelled row
