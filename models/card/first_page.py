@@ -209,6 +209,16 @@ def call_first_sentences(data: CardData) -> list[str]:
     return out
 
 
+def disqualified_kinds(data: CardData) -> str:
+    """The kinds of disqualified leads, in words: those the guardrail left out of this training where it left
+    any out (an export whose spec maps few ICP columns has few), else the usual ones."""
+    excluded = data.excluded.set_index("reason")["excluded"] if len(data.excluded) else pd.Series(dtype=int)
+    found = [REASON_LABELS[r] for r, n in excluded.items() if r in REASON_LABELS and n > 0]
+    if not data.flat_export or not found:
+        return "competitors, students, free email"
+    return ", ".join(found[:3])
+
+
 def not_a_cause(data: CardData) -> str:
     """An example of a pattern that is no cause, from a signal the data has."""
     if data.flat_export:
@@ -241,8 +251,8 @@ def cannot_do_sentences(data: CardData) -> list[str]:
     if data.guardrail:
         count = f" {count_text(table['disqualified'].sum())}" if table is not None else ""
         out.append(
-            f"It does not rank the{count} disqualified leads (competitors, students, free email and the other "
-            "ICP reasons): they are always D and listed last."
+            f"It does not rank the{count} disqualified leads ({disqualified_kinds(data)} and the other ICP "
+            "reasons): they are always D and listed last."
         )
     small = data.segments[~data.segments["enough"]] if len(data.segments) else data.segments
     if len(small):

@@ -24,6 +24,7 @@ from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
 from models.card.first_page import (
     call_first_sentences,
     cannot_do_sentences,
+    disqualified_kinds,
     exploration_sentences,
     how_good_sentences,
     inbound_lead,
@@ -240,9 +241,8 @@ def section_intended_use(data: CardData) -> Section:
                     "judge reps, set quotas or compensation, or decide anything about individual people;",
                     *(
                         [
-                            "rank leads the ICP guardrail disqualified (competitors, students, free email and "
-                            "the other reasons in the appendix): they are always graded D and listed last, whatever "
-                            "their score.",
+                            f"rank leads the ICP guardrail disqualified ({disqualified_kinds(data)} and the other "
+                            "reasons in the appendix): they are always graded D and listed last, whatever their score.",
                         ]
                         if data.guardrail
                         else []
@@ -463,12 +463,12 @@ def _tier_table(data: CardData) -> Table:
     if tiers is not None:
         frame["test leads"] = tiers["leads"].map(count_text).to_numpy()
         frame["test win rate"] = tiers["win_rate"].map(pct_text).to_numpy()
-    frame["all closed deals"] = all_closed["closed_deals"].map(count_text).to_numpy()
-    frame["win rate, all closed deals"] = all_closed["win_rate"].map(pct_text).to_numpy()
+    frame[f"all {data.unit}"] = all_closed["closed_deals"].map(count_text).to_numpy()
+    frame[f"win rate, all {data.unit}"] = all_closed["win_rate"].map(pct_text).to_numpy()
     return _table(
         frame,
         "Win rate by ICP fit tier",
-        "All closed deals include the ones the guardrail disqualified; the test window holds qualified "
+        f"All {data.unit} include the ones the guardrail disqualified; the test window holds qualified "
         "leads only.",
     )
 
