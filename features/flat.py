@@ -200,6 +200,14 @@ class ExportSpec(BaseModel):
         except ValidationError as error:
             raise ValueError(f"spec {self.name!r}: icp: {_first_error(error)}") from None
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A spec pickled in an artifact before a field existed loads with that field's default."""
+        values = state.get("__dict__", {})
+        for name, info in type(self).model_fields.items():
+            if name not in values and not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+        super().__setstate__(state)
+
     def feature_name(self, column: str) -> str:
         return self.renames.get(column, column)
 

@@ -263,3 +263,18 @@ def test_the_backtest_of_an_export_leaves_out_the_leads_training_leaves_out():
     assert len(backtest.y) == len(trained_on.y) == len(rows) - trained_on.excluded["total"]
     assert set(backtest.frame["lead_id"]) == set(trained_on.frame["lead_id"])
     assert len(flat_data(rows, HUBSPOT).y) == len(rows)  # without the configuration: every labelled row
+
+
+def test_a_spec_pickled_before_labels_and_icp_existed_loads_with_the_guardrail_off():
+    import pickle
+
+    spec = load_source_spec("x_education")
+    state = spec.__getstate__()
+    old = {
+        **state,
+        "__dict__": {k: v for k, v in state["__dict__"].items() if k not in ("labels", "icp_columns", "icp")},
+    }
+    loaded = ExportSpec.__new__(ExportSpec)
+    loaded.__setstate__(pickle.loads(pickle.dumps(old)))
+    assert loaded.labels == {} and loaded.icp_columns == {} and export_icp(loaded, ICPConfig()) is None
+    assert loaded.reason_label("What is your current occupation") == "occupation"
