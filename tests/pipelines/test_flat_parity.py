@@ -278,3 +278,14 @@ def test_a_spec_pickled_before_labels_and_icp_existed_loads_with_the_guardrail_o
     loaded.__setstate__(pickle.loads(pickle.dumps(old)))
     assert loaded.labels == {} and loaded.icp_columns == {} and export_icp(loaded, ICPConfig()) is None
     assert loaded.reason_label("What is your current occupation") == "occupation"
+
+
+def test_spec_check_warns_when_the_guardrail_is_off():
+    from features.spec_check import check_spec
+
+    frame = hubspot_contacts_export(n=40)
+    assert not [w for w in check_spec(frame, HUBSPOT).warnings if "icp_columns" in w]
+    off = check_spec(frame, HUBSPOT.model_copy(update={"icp_columns": {}}))
+    assert off.ok and any("ICP guardrail is off" in w for w in off.warnings)
+    missing = check_spec(frame.rename(columns={"Email": "E-mail"}), HUBSPOT)
+    assert missing.missing == {"Email": "drop_columns"} and "E-mail" in missing.hints["Email"]
