@@ -6,21 +6,93 @@ which must never reach a model (leaky: filled in after the outcome was known) an
 reasons. Column names in the spec are the export's own; `renames` gives the names the features get. The
 label's values are won (positive_labels), lost (negative_labels) or still open (open_labels); a spec without
 negative_labels reads every value that is not won (nor open) as lost, as specs did before the lists existed.
+`labels` gives a column the readable name its reasons use (else a cleaned header, `clean_label`).
+
+`icp_columns` maps export columns to the ICP attributes the guardrail reads (industry, employee count, revenue,
+country, email, job title, lead source) and `icp` overrides ICP settings for this export (e.g. its served
+countries): with them the CRM path's fit tiers and disqualification rules (features/icp.py) apply to the
+export; a criterion whose attribute is not mapped weighs nothing and a rule whose attribute is missing never
+fires. Without icp_columns the guardrail is off (fit_tier empty, nobody disqualified).
 Pipelines read the YAML and call ExportSpec.model_validate on the dict; nothing here touches disk.
 """
 
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+import re
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from features.config import ICPConfig
 from features.contracts import ContractError
+from features.countries import alpha2_countries
 from features.dates import DateFormatError, check_format, parse_timestamps
+from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
+from features.frames import Table, column_values
+from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
+from features.text import Text, factorize_texts
+from features.titles import title_labels
 
 ColumnKind = Literal["categorical", "numeric"]
+IcpAttribute = Literal[
+    "industry", "employee_count", "annual_revenue", "country", "email", "job_title", "lead_source"
+]
+# The ICP criterion an attribute feeds; a criterion whose attribute is not mapped weighs nothing (tech is never
+# in an export). Email feeds the competitor and free-email rules, lead source only extra rules.
+CRITERION_OF: dict[str, str] = {
+    "industry": "industry",
+    "employee_count": "employee_range",
+    "annual_revenue": "revenue_range",
+    "country": "geography",
+    "job_title": "persona",
+}
+# A header that asks a question ("What is your current occupation", "Do you want updates") loses the words
+# before what it asks about ("occupation", "want updates").
+QUESTION_STARTS = frozenset(["what", "which", "who", "whom", "whose", "how", "why", "when", "where"])
+QUESTION_AUXILIARIES = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+    ]
+)
+QUESTION_WORDS = (
+    QUESTION_STARTS
+    | QUESTION_AUXILIARIES
+    | frozenset(
+        [
+            "you",
+            "your",
+            "yours",
+            "we",
+            "our",
+            "us",
+            "i",
+            "my",
+            "me",
+            "the",
+            "a",
+            "an",
+            "current",
+            "currently",
+            "please",
+        ]
+    )
+)
 
 
 class ExportSpec(BaseModel):
@@ -45,6 +117,9 @@ class ExportSpec(BaseModel):
     drop_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it is not a feature
     missing_values: tuple[str, ...] = ()  # placeholder values meaning "not given", e.g. "Select"
     renames: dict[str, str] = Field(default_factory=dict)  # export column -> feature name
+    labels: dict[str, str] = Field(default_factory=dict)  # fit or intent column -> readable name in reasons
+    icp_columns: dict[IcpAttribute, str] = Field(default_factory=dict)  # ICP attribute -> export column
+    icp: dict[str, Any] = Field(default_factory=dict)  # ICP settings for this export, over the config's
 
     @field_validator("date_format")
     @classmethod
@@ -92,7 +167,46 @@ class ExportSpec(BaseModel):
         )
         if reasonless:
             raise ValueError(f"spec {self.name!r}: say why these columns are excluded: {reasonless}")
+        self._check_labels_and_icp(kept)
         return self
+
+    def _check_labels_and_icp(self, kept: list[str]) -> None:
+        unlabelled = sorted(set(self.labels) - set(self.fit_columns) - set(self.intent_columns))
+        if unlabelled:
+            raise ValueError(
+                f"spec {self.name!r}: labels name columns that are not fit or intent: {unlabelled}"
+            )
+        blank = sorted(c for c, text in self.labels.items() if not text.strip())
+        if blank:
+            raise ValueError(f"spec {self.name!r}: labels give these columns no text: {blank}")
+        barred = {self.label_column: "label_column", **dict.fromkeys(self.leaky_columns, "leaky_columns")}
+        for attribute, column in self.icp_columns.items():
+            if column in barred:
+                raise ValueError(
+                    f"spec {self.name!r}: icp_columns maps {attribute} to {column!r}, which is in "
+                    f"{barred[column]}: the guardrail may not read the outcome"
+                )
+        if self.icp and not self.icp_columns:
+            raise ValueError(
+                f"spec {self.name!r}: icp settings without icp_columns; map the columns they read"
+            )
+        unknown = sorted(set(self.icp) - set(ICPConfig.model_fields))
+        if unknown:
+            raise ValueError(
+                f"spec {self.name!r}: icp names unknown settings {unknown}; see pipelines/defaults/icp.yaml"
+            )
+        try:
+            ICPConfig.model_validate(self.icp)
+        except ValidationError as error:
+            raise ValueError(f"spec {self.name!r}: icp: {_first_error(error)}") from None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A spec pickled in an artifact before a field existed loads with that field's default."""
+        values = state.get("__dict__", {})
+        for name, info in type(self).model_fields.items():
+            if name not in values and not info.is_required():
+                values[name] = info.get_default(call_default_factory=True)
+        super().__setstate__(state)
 
     def feature_name(self, column: str) -> str:
         return self.renames.get(column, column)
@@ -100,12 +214,153 @@ class ExportSpec(BaseModel):
     def declared_columns(self) -> set[str]:
         """Every export column the spec gives a role."""
         named = {self.id_column, self.label_column, *self.fit_columns, *self.intent_columns}
-        named |= set(self.leaky_columns) | set(self.drop_columns)
+        named |= set(self.leaky_columns) | set(self.drop_columns) | set(self.icp_columns.values())
         return named | ({self.timestamp_column} if self.timestamp_column else set())
+
+    def input_columns(self) -> list[str]:
+        """The export columns scoring reads: the id, the time, fit, intent and ICP columns (once each)."""
+        columns = [self.id_column, *([self.timestamp_column] if self.timestamp_column else [])]
+        columns += [*self.fit_columns, *self.intent_columns, *self.icp_columns.values()]
+        return list(dict.fromkeys(columns))
+
+    def reason_label(self, column: str) -> str:
+        """The name a column's reasons use: its label in the spec, else its cleaned header."""
+        return self.labels.get(column) or clean_label(column)
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def clean_label(header: str) -> str:
+    """A header as a reason reads it: lower case, words only, a question's leading words removed
+    ("What is your current occupation" -> "occupation", "TotalVisits" -> "total visits")."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(header))
+    words = re.findall(r"[^\W_]+", spaced.casefold())
+    asks = bool(words) and (
+        words[0] in QUESTION_STARTS
+        or (words[0] in QUESTION_AUXILIARIES and len(words) > 1 and words[1] in {"you", "your", "we", "i"})
+    )
+    start = 0
+    while asks and start < len(words) - 1 and words[start] in QUESTION_WORDS:
+        start += 1
+    return " ".join(words[start:]) or str(header)
 
 
 # The name before ExportSpec: artifacts pickled then refer to features.flat.SourceSpec and still load.
 SourceSpec = ExportSpec
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The ICP guardrail on an export
+# ----------------------------------------------------------------------------------------------------------
+
+
+def export_icp(spec: ExportSpec, base: ICPConfig) -> ICPConfig | None:
+    """The ICP the guardrail applies to this export: `base` (the config's) with the spec's icp settings over
+    it; criteria whose attribute the spec does not map weigh nothing, the geography rule needs a country.
+    None when the spec maps no ICP attribute (the guardrail is off). A spec whose settings make no valid ICP
+    raises ContractError."""
+    if not spec.icp_columns:
+        return None
+    merged = {**base.model_dump(), **spec.icp}
+    if set(CRITERION_OF) & set(spec.icp_columns):  # else no fit tier is given (flat_guardrail), weights stay
+        weights = dict(merged["criterion_weights"])
+        for attribute, criterion in CRITERION_OF.items():
+            if attribute not in spec.icp_columns:
+                weights[criterion] = 0.0
+        merged["criterion_weights"] = {**weights, "tech": 0.0}
+    if "country" not in spec.icp_columns:
+        merged["disqualify_outside_geography"] = False
+    readable = set(_attribute_names()) | set(
+        flat_feature_groups(spec)["fit"] + flat_feature_groups(spec)["intent"]
+    )
+    merged["extra_rules"] = [r for r in merged["extra_rules"] if r["feature"] in readable]
+    try:
+        return ICPConfig.model_validate(merged)
+    except ValidationError as error:
+        raise ContractError(
+            f"spec {spec.name!r}: its icp settings over the configuration's ICP are not valid "
+            f"({_first_error(error)}); fix the icp section of the spec"
+        ) from None
+
+
+def _attribute_names() -> tuple[str, ...]:
+    return (*REQUIRED_COLUMNS, OPTIONAL_EMAIL_DOMAIN, "department", "lead_source")
+
+
+def has_fit_criteria(spec: ExportSpec, icp: ICPConfig) -> bool:
+    """Whether the export can have a fit tier: a mapped attribute feeds a criterion, or an extra rule is one."""
+    return bool(set(CRITERION_OF) & set(spec.icp_columns)) or any(
+        r.action == "criterion" for r in icp.extra_rules
+    )
+
+
+def flat_guardrail(
+    rows: pd.DataFrame, features: pd.DataFrame, spec: ExportSpec, icp: ICPConfig, regions: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """features/icp.py's fit tier and disqualification for raw export rows (and their features, which extra
+    rules may read), positionally; fit_tier is "" when no mapped attribute feeds a criterion."""
+    attributes = icp_attributes(rows, spec, icp, regions)
+    readable = {name: column_values(features[name]) for name in features.columns}
+    columns = icp_columns(Table({**readable, **attributes}, len(rows)), icp)
+    if not has_fit_criteria(spec, icp):
+        columns["fit_tier"] = np.full(len(rows), "", dtype=object)
+    return columns
+
+
+def icp_attributes(
+    rows: pd.DataFrame, spec: ExportSpec, icp: ICPConfig, regions: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """The columns the guardrail reads (features/icp.py REQUIRED_COLUMNS and the email domain), from the
+    export's mapped columns; an attribute that is not mapped, or a value that is not given, is missing (it
+    meets no criterion and fires no rule). Countries become alpha-2 codes, titles seniorities."""
+    rows = rows.reset_index(drop=True)
+    n = len(rows)
+    mapped: dict[str, str] = {str(a): c for a, c in spec.icp_columns.items()}
+
+    def given(attribute: str) -> pd.Series:
+        column = mapped.get(attribute)
+        if column is None:
+            return pd.Series([None] * n, dtype=object)
+        if column not in rows.columns:
+            raise ContractError(
+                f"spec {spec.name!r}: icp_columns maps {attribute} to {column!r}, which the export lacks"
+                f"{did_you_mean(column, [str(c) for c in rows.columns])}; fix the name in the spec"
+            )
+        return as_categorical(without_placeholders(rows[column], spec.missing_values))
+
+    def text(attribute: str, lower: bool = True) -> np.ndarray:
+        values = given(attribute)
+        return column_values((values.str.lower() if lower else values).astype("str"))
+
+    country = column_values(alpha2_countries(given("country"))[0])
+    upper_regions = {code.upper(): region for code, region in regions.items()}
+    title = text("job_title", lower=False)
+    codes, distinct = factorize_texts(title)
+    seniority, department = title_labels(distinct)  # code -1 (no title) picks the None at the end: no persona
+    email = text("email")
+    email_codes, emails = factorize_texts(email)
+    no_company = Text(np.full(n, -1, dtype=np.intp), [])
+    return {
+        "industry": text("industry"),
+        "employee_count": as_numeric(given("employee_count")).to_numpy(),
+        "annual_revenue": as_numeric(given("annual_revenue")).to_numpy(),
+        "country": country,
+        "region": np.array(
+            [upper_regions.get(c, "other") if c is not None else None for c in country], dtype=object
+        ),
+        "tech_overlap_count": np.zeros(n, dtype=np.int64),
+        "seniority": np.array([*seniority, None], dtype=object)[codes],
+        "department": np.array([*department, None], dtype=object)[codes],
+        "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
+        OPTIONAL_EMAIL_DOMAIN: column_values(pd.Series(email, dtype=object).str.extract(r"@([^@\s]+)$")[0]),
+        "lead_source": text("lead_source"),
+        "is_duplicate": np.zeros(n, dtype=bool),
+        "unsubscribed": np.zeros(n, dtype=bool),
+    }
 
 
 def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:

@@ -39,7 +39,8 @@ def spec_roles(spec: ExportSpec) -> dict[str, str]:
     roles |= {c: "fit_columns" for c in spec.fit_columns}
     roles |= {c: "intent_columns" for c in spec.intent_columns}
     roles |= {c: "leaky_columns" for c in spec.leaky_columns}
-    return roles | {c: "drop_columns" for c in spec.drop_columns}
+    roles |= {c: "drop_columns" for c in spec.drop_columns}
+    return {f"{c}": f"icp_columns.{a}" for a, c in spec.icp_columns.items() if c not in roles} | roles
 
 
 def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
@@ -64,6 +65,12 @@ def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
         )
     if spec.label_column in frame.columns and len(frame):
         _check_labels(frame, spec, report)
+    if not spec.icp_columns:
+        report.warnings.append(
+            "the spec has no icp_columns, so the ICP guardrail is off for this export: fit_tier stays empty and "
+            "no competitor, student, free-email or out-of-market lead is disqualified; map the columns that "
+            "hold industry, employee_count, annual_revenue, country, email, job_title or lead_source"
+        )
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         try:
             parse_timestamps(frame[spec.timestamp_column], spec.date_format)

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import did_you_mean, label_text
+from features.flat import IcpAttribute, clean_label, did_you_mean, label_text
 from features.leak_audit import leak_audit
 
 
@@ -45,6 +45,7 @@ class DraftRules(BaseModel):
     numeric_share: float = Field(gt=0, le=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
+    icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
 
 
 @dataclass
@@ -139,6 +140,13 @@ def draft_spec(
     draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
     kept = [id_column, *([timestamp] if timestamp else []), *fit, *intent]
     draft.spec["renames"] = feature_names(kept)
+    draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
+    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky})
+    if not draft.spec["icp_columns"]:
+        draft.questions.append(
+            "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
+            "source): the ICP guardrail is off; map columns in icp_columns to switch it on"
+        )
     if not fit and not intent:
         draft.questions.append("no column could be a fit or intent feature: give at least one a role")
     return draft
@@ -426,6 +434,18 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
 
 
+def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str]) -> dict[str, str]:
+    """ICP attribute -> the export column whose whole name is one of rules.icp_names (the first name listed
+    that a column has), never a label or leaky column and never one column for two attributes."""
+    by_name = {name_words(c): str(c) for c in frame.columns if c not in exclude}
+    mapped: dict[str, str] = {}
+    for attribute, names in rules.icp_names.items():
+        column = next((by_name[n] for n in map(name_words, names) if n in by_name), None)
+        if column is not None and column not in mapped.values():
+            mapped[attribute] = column
+    return mapped
+
+
 def feature_names(columns: list) -> dict[str, str]:
     """snake_case feature names for the kept columns (only where they differ), unique."""
     renames: dict[str, str] = {}
@@ -484,6 +504,17 @@ def render_spec(draft: Draft) -> str:
     for key in ("leaky_columns", "drop_columns", "renames"):
         lines.append(f"{key}:" + ("" if spec[key] else " {}"))
         lines += [f"  {_scalar(column)}: {_scalar(value)}" for column, value in spec[key].items()]
+    lines.append("# Readable names the reasons use (lower case, question words removed): edit freely.")
+    lines.append("labels:" + ("" if spec.get("labels") else " {}"))
+    lines += [f"  {_scalar(column)}: {_scalar(value)}" for column, value in spec.get("labels", {}).items()]
+    lines.append(
+        "# The ICP guardrail (fit tiers, disqualification) reads these columns, found by their names; a rule "
+        "whose column is not mapped is off. Add icp: settings (e.g. served_countries) for this export only."
+    )
+    lines.append("icp_columns:" + ("" if spec.get("icp_columns") else " {}"))
+    lines += [
+        f"  {attribute}: {_scalar(column)}" for attribute, column in spec.get("icp_columns", {}).items()
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,11 @@
 """The scorer for a flat lead export (one row per lead, engagement already aggregated, an export spec).
 
 It keeps the Scorer contract of models/scorer.py, so batch, online and the card treat it as they treat the
-CRM-table scorer. A flat export carries no ICP attributes in the contract's shape, so the guardrail is not
-applied (fit_tier is empty and no lead is disqualified); its reasons name the export's own columns and values.
+CRM-table scorer. Where the spec maps export columns to ICP attributes (`guardrail` is then the ICP,
+features.flat.export_icp), fit tiers and disqualifications apply as for CRM leads: a disqualified lead is
+graded D, ranked below every qualified one, and its reasons start with why. Without a mapping fit_tier is
+empty and nobody is disqualified; without intent columns intent_band is empty. Its reasons name the export's
+columns by their labels in the spec (else cleaned headers) and their values.
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ import pandas as pd
 
 from features.config import ICPConfig
 from features.export_contract import EXPORT_TABLE  # a flat export's name among a scorer's input tables
-from features.flat import ExportSpec, build_flat_features, flat_feature_groups
+from features.flat import ExportSpec, build_flat_features, flat_feature_groups, flat_guardrail
 from features.frames import Table
+from features.icp import guarded_grades, guarded_ranks
 from models.evaluate import assign_grades
 from models.explain import join_nonempty
-from models.scorer import SCORE_COLUMNS, InputReader, Read, group_contribution, intent_band, iso_seconds
+from models.scorer import (
+    SCORE_COLUMNS,
+    InputReader,
+    Read,
+    _with_disqualification,
+    group_contribution,
+    intent_band,
+    iso_seconds,
+)
 from models.train import TrainedModel
 from models.trend import NO_TREND
 
@@ -50,6 +62,10 @@ class FlatScorer:
     negative_reasons: int = 2
     model_name: str = "leadscore"
     model_version: str = ""
+    # The ICP applied to the export (None: guardrail off) and the region of each country code. Class-level
+    # defaults, so artifacts pickled before these fields existed load with the guardrail off.
+    guardrail: ICPConfig | None = None
+    regions: tuple[tuple[str, str], ...] = ()
 
     @property
     def input(self) -> ExportInput:
@@ -61,16 +77,21 @@ class FlatScorer:
 
     @property
     def icp(self) -> ICPConfig | None:
-        return None
+        return self.guardrail
 
     def feature_frame(
         self, tables: Mapping[str, Table | pd.DataFrame], rows: Table | pd.DataFrame
     ) -> pd.DataFrame:
-        """Model-ready features of raw export rows (placeholders to missing, leaky columns gone); an export's
-        rows carry their own facts, so `tables` adds nothing."""
+        """Model-ready features of raw export rows (placeholders to missing, leaky columns gone), with the
+        guardrail's columns (fit_tier, disqualified, ...) when the spec maps ICP attributes; an export's rows
+        carry their own facts, so `tables` adds nothing."""
         # Scoring needs no label: an open row's label is empty, which training would refuse.
         unlabelled = _frame(rows).drop(columns=[self.spec.label_column], errors="ignore")
-        return build_flat_features(unlabelled, self.spec)[0]
+        features = build_flat_features(unlabelled, self.spec)[0]
+        if self.guardrail is None:
+            return features
+        guard = flat_guardrail(unlabelled, features, self.spec, self.guardrail, dict(self.regions))
+        return features.assign(**guard)
 
     def score_tables(
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
@@ -110,23 +131,36 @@ class FlatScorer:
         values = contributions.to_numpy()
         fit = group_contribution(values, names, groups["fit"])
         intent = group_contribution(values, names, groups["intent"])
-        labels = {self.spec.feature_name(c): c for c in [*self.spec.fit_columns, *self.spec.intent_columns]}
+        spec = self.spec
+        labels = {
+            spec.feature_name(c): spec.reason_label(c) for c in [*spec.fit_columns, *spec.intent_columns]
+        }
         words = flat_reasons(
             frame, contributions[names], self.positive_reasons, self.negative_reasons, labels
         )
+        grade = assign_grades(score, self.model.grade_thresholds)
+        guarded = self.guardrail is not None and "disqualified" in frame.columns
+        disqualified = frame["disqualified"].to_numpy(dtype=bool) if guarded else np.zeros(len(frame), bool)
+        detail = frame["disqualify_detail"].to_numpy(dtype=object) if guarded else ""
         out = pd.DataFrame(
             {
-                "lead_id": frame[self.spec.feature_name(self.spec.id_column)].astype("str"),
+                "lead_id": frame[spec.feature_name(spec.id_column)].astype("str"),
                 "as_of": iso_seconds(frame["snapshot_at"]) if as_of_text else frame["snapshot_at"],
                 "score": score,
-                "grade": assign_grades(score, self.model.grade_thresholds),
-                "rank_score": score,
-                "fit_tier": "",
-                "intent_band": intent_band(intent, self.intent_cutpoints),
-                "disqualified": False,
-                "disqualify_reasons": "",
-                "disqualify_detail": "",
-                **{column: words[column] for column in ("reasons", "reasons_positive", "reasons_negative")},
+                "grade": guarded_grades(grade.to_numpy(dtype=object), disqualified),
+                "rank_score": guarded_ranks(score.to_numpy(), disqualified),
+                "fit_tier": frame["fit_tier"].to_numpy(dtype=object) if guarded else "",
+                # No intent columns, no intent to band: missing rather than the same band for every lead.
+                "intent_band": intent_band(intent, self.intent_cutpoints) if spec.intent_columns else pd.NA,
+                "disqualified": disqualified,
+                "disqualify_reasons": frame["disqualify_reasons"].to_numpy(dtype=object) if guarded else "",
+                "disqualify_detail": detail,
+                "reasons": _with_disqualification(
+                    words["reasons"].to_numpy(dtype=object), np.asarray(detail, dtype=object), disqualified
+                )
+                if guarded
+                else words["reasons"],
+                **{column: words[column] for column in ("reasons_positive", "reasons_negative")},
                 "fit_contribution": fit,
                 "intent_contribution": intent,
                 "model_name": self.model_name,

@@ -26,8 +26,10 @@ from features.flat import (
     ExportSpec,
     build_flat_features,
     closed_rows,
+    export_icp,
     flat_categorical_features,
     flat_feature_groups,
+    flat_guardrail,
     flat_timestamps,
     label_outcomes,
 )
@@ -447,34 +449,47 @@ class ExportSource:
         """The won and lost rows are the labelled leads (open rows are scored, not learned from); a row's id is
         its group.
         Rows that break the export's contract (features/export_contract.py) are quarantined, not trained on;
-        there is no guardrail; synthetic truth does not exist for an export."""
+        where the spec maps ICP attributes, disqualified leads do not teach the model (as closed deals of CRM
+        tables, features/icp.py exclude_disqualified); synthetic truth does not exist for an export."""
         spec = self.spec
         closed, _ = closed_rows(self.rows, spec)
         valid, quarantine = check_export(closed, spec)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
+        icp = export_icp(spec, cfg.icp)
+        if icp is not None:
+            features = features.assign(
+                **flat_guardrail(valid, features, spec, icp, cfg.features.region_by_country)
+            )
         features.index = label.index = valid.index  # positions in the export, as rows_of reads them
         id_name = spec.feature_name(spec.id_column)
         times = features[spec.feature_name(spec.timestamp_column)] if spec.timestamp_column else pd.NaT
         frame = features.assign(
             lead_id=features[id_name].astype("str"), snapshot_at=times, account_id=features[id_name]
         )
+        excluded: dict[str, int] = {}
+        by_tier = pd.DataFrame()
+        if icp is not None:
+            frame["outcome"] = np.where(label.to_numpy(dtype=int) == 1, "won", "lost")
+            by_tier = win_rate_by_tier(frame) if (frame["fit_tier"] != "").any() else pd.DataFrame()
+            frame, excluded = exclude_disqualified(frame, icp)
+            label = label.loc[frame.index]
         counts = pd.DataFrame(
             {
                 "table": [spec.name],
                 "read": [len(closed)],
-                "valid": [len(frame)],
-                "quarantined": [len(closed) - len(frame)],
+                "valid": [len(valid)],
+                "quarantined": [len(closed) - len(valid)],
                 "accounted": [True],
             }
         )
         return TrainingData(
             frame=frame,
             y=label.to_numpy(dtype=int),
-            excluded={},
+            excluded=excluded,
             too_recent=0,
-            win_rate_by_tier=pd.DataFrame(),
+            win_rate_by_tier=by_tier,
             quarantine=quarantine,
             counts=counts,
             true_probability=None,
@@ -507,6 +522,8 @@ class ExportSource:
             positive_reasons=cfg.scoring.positive_reasons,
             negative_reasons=cfg.scoring.negative_reasons,
             model_name=cfg.registry.model_name,
+            guardrail=export_icp(self.spec, cfg.icp),
+            regions=tuple(cfg.features.region_by_country.items()),
         )
 
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:

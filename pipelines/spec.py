@@ -114,8 +114,7 @@ def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, li
     Columns the model needs that the export lacks raise ContractError with a did-you-mean.
     """
     frame = read_spec_export(path, spec)
-    needed = [spec.id_column, spec.label_column, *spec.fit_columns, *spec.intent_columns]
-    needed += [spec.timestamp_column] if spec.timestamp_column else []
+    needed = [spec.label_column, *spec.input_columns()]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         columns = [str(c) for c in frame.columns]

@@ -19,15 +19,24 @@ def print_training_summary(result: TrainResult) -> None:
     from pipelines.train import summary_table
 
     console.print(frame_table(result.data.counts, title="rows read, valid and quarantined"))
-    console.print(
-        frame_table(result.data.win_rate_by_tier, title="win rate by ICP fit tier (all closed deals)")
-    )
-    excluded = excluded_counts_frame(result.data.excluded)
-    console.print(frame_table(excluded, title="closed deals excluded from training by the ICP guardrail"))
-    console.print(
-        f"also left out: {result.data.too_recent:,} closed deals younger than the maturity window "
-        "(only the quick ones have closed yet)"
-    )
+    export = getattr(result.data.source, "spec", None) is not None  # a flat export: its rows are leads
+    unit = "labelled leads" if export else "closed deals"
+    if len(result.data.win_rate_by_tier):
+        console.print(
+            frame_table(result.data.win_rate_by_tier, title=f"win rate by ICP fit tier (all {unit})")
+        )
+    if result.data.excluded or not export:
+        excluded = excluded_counts_frame(result.data.excluded)
+        console.print(frame_table(excluded, title=f"{unit} excluded from training by the ICP guardrail"))
+    else:
+        console.print(
+            "the ICP guardrail is off: the export's spec maps no column to an ICP attribute (icp_columns)"
+        )
+    if not export:
+        console.print(
+            f"also left out: {result.data.too_recent:,} closed deals younger than the maturity window "
+            "(only the quick ones have closed yet)"
+        )
     console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
     if "oracle_auc" in result.evaluation.extra:
         console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")

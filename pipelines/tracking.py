@@ -152,9 +152,7 @@ class ExampleReader:
     def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
         from features.export_contract import EXPORT_TABLE
 
-        columns = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else [])]
-        columns += [*spec.fit_columns, *spec.intent_columns]
-        return example_export_rows(self.tables[EXPORT_TABLE], columns, spec.id_column)
+        return example_export_rows(self.tables[EXPORT_TABLE], spec.input_columns(), spec.id_column)
 
 
 def example_input(scorer: Scorer, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -236,7 +236,7 @@ def chart_grades(data: CardData) -> bytes:
         0.4,
         color=COLORS["fit"],
         alpha=0.55,
-        label="all closed deals (incl. disqualified)",
+        label=f"all {data.unit} (incl. disqualified)",
     )
     right.set_xticks(x, [f"tier {t}" for t in labels])
     right.set_title("Win rate by ICP fit tier", loc="left", fontsize=11)

@@ -3,6 +3,7 @@ build_card_data with the helpers that compute it from a training result's pieces
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +84,7 @@ class CardData:
     previous_version: str  # the previous champion's version ("" when none or unknown)
     has_previous: bool  # False for the first version
     split_method: str
-    guardrail: bool  # False for a flat export: no ICP columns, nothing disqualified
+    guardrail: bool  # False for a flat export whose spec maps no ICP columns: nothing disqualified
     unit: str  # what a training row is, in words: "closed deals" (CRM history) or "leads" (flat export)
     windows: pd.DataFrame  # window, start, end, deals, won, win_rate
     n_deals: int  # closed deals used (after the guardrail and the maturity rule)
@@ -130,6 +131,11 @@ class CardData:
     # The exploration slice of past call lists (models.queue.exploration_outcomes), when call lists with
     # outcomes were given to `leadscore card --calls`; None otherwise (the card then has no such section).
     exploration: pd.DataFrame | None = None
+    # The signals the data has, so the card's words follow them: a flat export (not CRM tables), whether it
+    # has intent columns (else no intent band) and a demo-request signal (else no "asked for a demo").
+    flat_export: bool = False
+    intent_signal: bool = True
+    demo_signal: bool = True
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -310,6 +316,21 @@ def _facts(frame: pd.DataFrame) -> pd.Series:
     for part in parts[1:]:
         out = out + " \u00b7 " + part
     return out
+
+
+_DEMO = re.compile(r"\bdemos?\b")
+
+
+def data_signals(scorer: AnyScorer) -> tuple[bool, bool, bool]:
+    """(a flat export, it has intent columns, it has a demo-request signal): CRM tables have every signal;
+    an export has what its spec's fit and intent columns (names, feature names, labels) say."""
+    spec = getattr(scorer, "spec", None)
+    if spec is None:
+        return False, True, True
+    columns = [*spec.fit_columns, *spec.intent_columns]
+    names = [*columns, *(spec.feature_name(c) for c in columns), *spec.labels.values()]
+    words = " ".join(names).casefold().replace("_", " ")
+    return True, bool(spec.intent_columns), _DEMO.search(words) is not None
 
 
 def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.ndarray) -> list[ExampleLead]:
@@ -598,8 +619,9 @@ def build_card_data(
     p_test = scores["model"].to_numpy(dtype=float)
 
     windows = _windows(frame, y, split)
-    guardrail = "fit_tier" in frame.columns
-    unit = "closed deals" if guardrail else "leads"
+    flat_export, intent_signal, demo_signal = data_signals(scorer)
+    guardrail = "disqualified" in frame.columns
+    unit = "leads" if flat_export else "closed deals"
     segment_frame = test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True)
     segments = segment_comparison(scores, segment_frame, model_cfg.segment_min_rows)
 
@@ -665,6 +687,9 @@ def build_card_data(
         split_method=split.method,
         guardrail=guardrail,
         unit=unit,
+        flat_export=flat_export,
+        intent_signal=intent_signal,
+        demo_signal=demo_signal,
         windows=windows,
         n_deals=len(frame),
         base_rate=float(y.mean()) if len(y) else float("nan"),

@@ -29,7 +29,7 @@ def what_the_score_is(data: CardData) -> str:
     learned = (
         "who the lead is (industry, size, role, region, source) and what it did (site visits, demo requests, "
         "email, how recently it was active)"
-        if data.guardrail
+        if not data.flat_export
         else "what the lead export says about each lead"
     )
     return (
@@ -205,8 +205,30 @@ def call_first_sentences(data: CardData) -> list[str]:
             "Why quickly: how recently a lead was active is among what moves a score most, so a lead's score "
             "drops as it goes quiet."
         )
-    out.append("Whatever the grade, a lead who asks for a demo still gets a reply.")
+    out.append(f"Whatever the grade, {inbound_lead(data)} still gets a reply.")
     return out
+
+
+def disqualified_kinds(data: CardData) -> str:
+    """The kinds of disqualified leads, in words: those the guardrail left out of this training where it left
+    any out (an export whose spec maps few ICP columns has few), else the usual ones."""
+    excluded = data.excluded.set_index("reason")["excluded"] if len(data.excluded) else pd.Series(dtype=int)
+    found = [REASON_LABELS[r] for r, n in excluded.items() if r in REASON_LABELS and n > 0]
+    if not data.flat_export or not found:
+        return "competitors, students, free email"
+    return ", ".join(found[:3])
+
+
+def not_a_cause(data: CardData) -> str:
+    """An example of a pattern that is no cause, from a signal the data has."""
+    if data.flat_export:
+        return "a value that goes with converting does not make a lead convert"
+    return "visiting the pricing page does not make a lead buy"
+
+
+def inbound_lead(data: CardData) -> str:
+    """Who always gets a reply, in the words of the signals the data has."""
+    return "a lead who asks for a demo" if data.demo_signal else "a lead who gets in touch"
 
 
 def _days(n: int) -> str:
@@ -216,12 +238,11 @@ def _days(n: int) -> str:
 def cannot_do_sentences(data: CardData) -> list[str]:
     source = (
         "what the CRM records (who the lead is and its tracked activity)"
-        if data.guardrail
+        if not data.flat_export
         else ("the columns of the export")
     )
     out = [
-        "It cannot tell why deals are won: it finds patterns that go with winning, not causes (visiting the "
-        "pricing page does not make a lead buy).",
+        f"It cannot tell why deals are won: it finds patterns that go with winning, not causes ({not_a_cause(data)}).",
         f"It knows only {source}: a good conversation or a budget it was never told about is invisible to it.",
         f"It learns only from leads reps chose to work ({data.n_deals:,} {data.unit} with a known outcome): "
         "leads nobody worked have no outcome, so it knows little about them.",
@@ -230,8 +251,8 @@ def cannot_do_sentences(data: CardData) -> list[str]:
     if data.guardrail:
         count = f" {count_text(table['disqualified'].sum())}" if table is not None else ""
         out.append(
-            f"It does not rank the{count} disqualified leads (competitors, students, free email and the other "
-            "ICP reasons): they are always D and listed last."
+            f"It does not rank the{count} disqualified leads ({disqualified_kinds(data)} and the other ICP "
+            "reasons): they are always D and listed last."
         )
     small = data.segments[~data.segments["enough"]] if len(data.segments) else data.segments
     if len(small):
@@ -306,10 +327,10 @@ def why_this_model_sentences(data: CardData) -> list[str]:
         )
     else:
         gate = "it passed the promotion gate (its checks are in the change log)"
+    split = ", and how much of the score is fit and how much is intent" if data.intent_signal else ""
     reasons = (
-        "gives every lead its reasons in the words reps see (what raised and what lowered its score, and "
-        "how much of the score is fit and how much is intent); in leadscore the logistic regression is only a "
-        "yardstick, with no such reasons"
+        f"gives every lead its reasons in the words reps see (what raised and what lowered its score{split}); "
+        "in leadscore the logistic regression is only a yardstick, with no such reasons"
     )
     chosen = {
         "blend": ". The shipped model is itself a blend of a logistic regression and gradient-boosted trees, "

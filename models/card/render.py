@@ -129,8 +129,8 @@ def _html_example(lead: ExampleLead) -> str:
     )
     return (
         f'<div class="example"><h4>{html.escape(lead.label)}</h4>'
-        f'<div><span class="score">{pct_text(lead.score)}</span> grade {html.escape(lead.grade)}, fit tier '
-        f"{html.escape(lead.fit_tier)}, {html.escape(lead.intent_band)} intent</div>"
+        f'<div><span class="score">{pct_text(lead.score)}</span> grade {html.escape(lead.grade)}'
+        f"{html.escape(_tier_and_intent(lead))}</div>"
         f'<div class="facts">{html.escape(lead.lead_id)} \u00b7 {html.escape(lead.facts)}</div>'
         f"<ul>{plus}{minus}</ul><div>This deal {outcome}.</div></div>"
     )
@@ -236,11 +236,23 @@ def _md_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def _tier_and_intent(lead: ExampleLead) -> str:
+    """ ", fit tier A, high intent", leaving out what the data has not (an export without ICP or intent
+    columns)."""
+    parts = [f"fit tier {lead.fit_tier}" if _given(lead.fit_tier) else "", ""]
+    parts[1] = f"{lead.intent_band} intent" if _given(lead.intent_band) else ""
+    return "".join(f", {p}" for p in parts if p)
+
+
+def _given(value: str) -> bool:
+    return value not in ("", "nan", "<NA>", "None")
+
+
 def _md_example(lead: ExampleLead) -> str:
     outcome = "went on to win" if lead.won else "was lost"
     lines = [
-        f"**{lead.label}**: {pct_text(lead.score)}, grade {lead.grade}, fit tier {lead.fit_tier}, "
-        f"{lead.intent_band} intent ({lead.lead_id} \u00b7 {lead.facts}). This deal {outcome}.",
+        f"**{lead.label}**: {pct_text(lead.score)}, grade {lead.grade}{_tier_and_intent(lead)} "
+        f"({lead.lead_id} \u00b7 {lead.facts}). This deal {outcome}.",
         "",
         *(f"- + {r}" for r in lead.reasons_positive),
         *(f"- \u2212 {r}" for r in lead.reasons_negative),

@@ -24,8 +24,11 @@ from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
 from models.card.first_page import (
     call_first_sentences,
     cannot_do_sentences,
+    disqualified_kinds,
     exploration_sentences,
     how_good_sentences,
+    inbound_lead,
+    not_a_cause,
     open_lead_blocks_text,
     open_lead_table,
     what_the_score_is,
@@ -232,15 +235,14 @@ def section_intended_use(data: CardData) -> Section:
             Heading("Do not use it to"),
             Bullets(
                 [
-                    "ignore inbound leads: a lead who asked for a demo still gets a reply, whatever its grade;",
+                    f"ignore inbound leads: {inbound_lead(data)} still gets a reply, whatever its grade;",
                     "explain why deals are won: the model finds patterns that go with winning, it does not "
-                    "show cause and effect (visiting the pricing page does not make a lead buy);",
+                    f"show cause and effect ({not_a_cause(data)});",
                     "judge reps, set quotas or compensation, or decide anything about individual people;",
                     *(
                         [
-                            "rank leads the ICP guardrail disqualified (competitors, students, free email and "
-                            "the other reasons in the appendix): they are always graded D and listed last, whatever "
-                            "their score.",
+                            f"rank leads the ICP guardrail disqualified ({disqualified_kinds(data)} and the other "
+                            "reasons in the appendix): they are always graded D and listed last, whatever their score.",
                         ]
                         if data.guardrail
                         else []
@@ -276,7 +278,7 @@ def section_data(data: CardData) -> Section:
         "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "
         "deals are not used. Each lead is described as it was on the day its deal was created, so the model "
         "never sees what happened later. "
-        if data.guardrail
+        if not data.flat_export
         else "A lead counts as won when the export marks it as converted. The export's columns that only fill "
         "in after a lead converts were left out, so the model sees what was known before. "
     )
@@ -294,14 +296,20 @@ def section_data(data: CardData) -> Section:
         "won.",
     ]
     if data.guardrail:
-        bullets += [
-            f"{excluded_total:,} closed deals were left out by the ICP guardrail (table below): disqualified "
-            "leads do not teach the model.",
-            f"{data.too_recent:,} closed deals created in the last {data.maturity_days} days of the history were "
-            "left out as too recent: only the quick ones have closed yet, which would skew the win rate.",
-        ]
+        bullets.append(
+            f"{excluded_total:,} {unit} were left out by the ICP guardrail (table below): disqualified "
+            "leads do not teach the model."
+        )
     else:
-        bullets.append("The ICP guardrail does not apply to a flat export: no lead was left out by it.")
+        bullets.append(
+            "The ICP guardrail is off for this export: its spec maps no column to an ICP attribute "
+            "(icp_columns), so no lead was left out or disqualified and fit tiers are empty."
+        )
+    if not data.flat_export:
+        bullets.append(
+            f"{data.too_recent:,} closed deals created in the last {data.maturity_days} days of the history were "
+            "left out as too recent: only the quick ones have closed yet, which would skew the win rate."
+        )
     bullets.append(
         f"Minimum-data check {'passed' if passed else 'NOT passed'}: the training window has "
         f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
@@ -334,11 +342,15 @@ def section_data(data: CardData) -> Section:
                     REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
                 ],
                 "code": excluded["reason"],
-                "closed deals excluded": excluded["excluded"].map(count_text),
+                f"{unit} excluded": excluded["excluded"].map(count_text),
             }
         )
         blocks.append(
-            _table(excluded_table, "Closed deals excluded by the ICP guardrail, per reason", text_columns=2)
+            _table(
+                excluded_table,
+                f"{unit[0].upper()}{unit[1:]} excluded by the ICP guardrail, per reason",
+                text_columns=2,
+            )
         )
     counts = data.row_counts
     if len(counts):
@@ -451,12 +463,12 @@ def _tier_table(data: CardData) -> Table:
     if tiers is not None:
         frame["test leads"] = tiers["leads"].map(count_text).to_numpy()
         frame["test win rate"] = tiers["win_rate"].map(pct_text).to_numpy()
-    frame["all closed deals"] = all_closed["closed_deals"].map(count_text).to_numpy()
-    frame["win rate, all closed deals"] = all_closed["win_rate"].map(pct_text).to_numpy()
+    frame[f"all {data.unit}"] = all_closed["closed_deals"].map(count_text).to_numpy()
+    frame[f"win rate, all {data.unit}"] = all_closed["win_rate"].map(pct_text).to_numpy()
     return _table(
         frame,
         "Win rate by ICP fit tier",
-        "All closed deals include the ones the guardrail disqualified; the test window holds qualified "
+        f"All {data.unit} include the ones the guardrail disqualified; the test window holds qualified "
         "leads only.",
     )
 
@@ -593,12 +605,34 @@ def drivers_sentences(data: CardData) -> list[str]:
         f"{pct_text(top['shap_share'].sum())} of the movement in scores."
         if len(names) > 1
         else f"What moves a score most: {names[0] if names else DASH}.",
-        f"{pct_text(intent_share)} of a score's movement comes from what the lead did (visits, demo requests, "
-        f"email engagement, recency) and {pct_text(1 - intent_share)} from who the lead is (industry, size, role, "
-        "region, source).",
-        "Related features are summed into one business concept (for example the pricing-page visits over 7, "
-        "30 and 90 days), the same concepts the reasons next to each score speak of.",
+        movement_sentence(data, intent_share),
+        *(
+            []
+            if data.flat_export
+            else [
+                "Related features are summed into one business concept (for example the pricing-page visits "
+                "over 7, 30 and 90 days), the same concepts the reasons next to each score speak of."
+            ]
+        ),
     ]
+
+
+def movement_sentence(data: CardData, intent_share: float) -> str:
+    """How much of a score comes from what the lead did and from who it is, in the words of the data."""
+    if not data.intent_signal:
+        return (
+            "This export has no intent columns (what a lead did), so every score comes from who the lead is and "
+            "scores carry no intent band."
+        )
+    did, who = (
+        ("the export's intent columns", "its fit columns")
+        if data.flat_export
+        else ("visits, demo requests, email engagement, recency", "industry, size, role, region, source")
+    )
+    return (
+        f"{pct_text(intent_share)} of a score's movement comes from what the lead did ({did}) and "
+        f"{pct_text(1 - intent_share)} from who the lead is ({who})."
+    )
 
 
 def section_drivers(data: CardData) -> Section:

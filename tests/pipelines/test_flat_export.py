@@ -55,9 +55,10 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out)
     assert len(scores) == 60 and scores["score"].between(0, 1).all()
-    assert scores["reasons"].str.contains("Total Time Spent on Website").any()
+    assert scores["reasons"].str.contains("time on website").any()  # the label the spec gives the column
     assert (scores["model_version"] == 1).all()
-    assert scores["score"].is_monotonic_decreasing
+    assert scores["rank_score"].is_monotonic_decreasing  # the guardrail's order: disqualified leads last
+    assert scores.loc[scores["disqualified"], "grade"].eq("D").all()
     # Served online, the same artifact answers the export's own rows (typed by its signature) as batch did.
     import mlflow
     from pipelines.serve import answer
@@ -141,7 +142,8 @@ def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_sco
     trained = run_train(ExportSource(export, spec), cfg, register=False)
     assert trained.data.counts.loc[0, ["read", "valid", "quarantined"]].tolist() == [901, 898, 3]
     assert sorted(trained.data.quarantine["check"]) == ["is_number", "not_null", "unique"]
-    assert len(trained.data.frame) == 898 and trained.data.frame["lead_id"].is_unique
+    out_of_market = trained.data.excluded["total"]  # the spec's ICP: X Education serves India
+    assert len(trained.data.frame) == 898 - out_of_market and trained.data.frame["lead_id"].is_unique
 
     new = _broken(_export(60)).drop(columns=["Converted"])
     result = run_score(
