@@ -171,6 +171,21 @@ class DriftConfig(_Strict):
     keep: list[str] = Field(default_factory=list)
 
 
+class TargetStatsConfig(_Strict):
+    """Target statistics (models/target_stats.py): the smoothed win rate of each categorical level, and of
+    each pair of levels of two categorical features with 3 to `pair_max_levels` levels (at most `max_pairs`
+    pairs), appended to the model matrix as numbers. Training rows are encoded out of fold (`folds`
+    stratified folds), so no row's encoding uses its own label; inside model selection each fold fits them on
+    its own fitted rows only. `smoothing` pulls a level's rate towards the overall win rate by that many rows.
+    """
+
+    enabled: bool = False
+    smoothing: float = Field(default=10.0, ge=0)
+    folds: int = Field(default=5, ge=2)
+    pair_max_levels: int = Field(default=10, ge=3)
+    max_pairs: int = Field(default=50, ge=0)
+
+
 class ModelConfig(_Strict):
     """Everything the conversion model training and evaluation need besides the data."""
 
@@ -208,3 +223,4 @@ class ModelConfig(_Strict):
     logistic_clip: float = Field(default=5.0, gt=0)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)
