@@ -94,14 +94,15 @@ def test_fold_back_hands_a_pair_to_both_features():
 @pytest.fixture(scope="module")
 def stats_model(leads, small_config):
     split = out_of_time_split(leads.frame["snapshot_at"], 0.15, 0.15)
-    cfg = small_config.model_copy(update={"target_stats": TargetStatsConfig(enabled=True)})
+    cfg = small_config.model_copy(update={"target_stats": TargetStatsConfig(enabled=True, max_pairs=3)})
     return train_conversion_model(leads.frame, leads.y, leads.features, leads.categorical, split, cfg)
 
 
 def test_the_model_scores_with_its_fitted_rates_and_explains_per_feature(stats_model, leads):
     model = stats_model
     assert model.target_stats is not None
-    assert model.selection["target_stats"]["columns"][0] == "win_rate__industry"
+    columns = model.selection["target_stats"]["columns"]
+    assert columns[0] == "win_rate__industry" and columns[-1] == "win_rate__industry__email_domain_type"
     rows = leads.frame.iloc[:300]
     contributions = model.contributions(rows)
     assert list(contributions.columns) == [*leads.features, "bias"]
@@ -131,7 +132,7 @@ def test_unseen_levels_score_like_missing_with_rates(stats_model, leads):
 
 def test_same_seed_same_rates_and_scores_after_pickling(stats_model, leads, small_config):
     split = out_of_time_split(leads.frame["snapshot_at"], 0.15, 0.15)
-    cfg = small_config.model_copy(update={"target_stats": TargetStatsConfig(enabled=True)})
+    cfg = small_config.model_copy(update={"target_stats": TargetStatsConfig(enabled=True, max_pairs=3)})
     again = train_conversion_model(leads.frame, leads.y, leads.features, leads.categorical, split, cfg)
     assert again.target_stats is not None and stats_model.target_stats is not None
     for mine, theirs in zip(again.target_stats.tables_, stats_model.target_stats.tables_, strict=True):
