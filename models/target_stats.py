@@ -28,8 +28,9 @@ def stat_groups(
 ) -> list[tuple[int, ...]]:
     """Column groups to encode: every categorical feature alone, then pairs of categorical features that
     each have at least 3 and at most `pair_max_levels` levels (in feature order, at most `max_pairs`)."""
-    singles = [(j,) for j, name in enumerate(feature_names) if name in levels]
-    small = [j for (j,) in singles if 3 <= len(levels[feature_names[j]]) <= pair_max_levels]
+    categorical = [j for j, name in enumerate(feature_names) if name in levels]
+    small = [j for j in categorical if 3 <= len(levels[feature_names[j]]) <= pair_max_levels]
+    singles: list[tuple[int, ...]] = [(j,) for j in categorical]
     return singles + list(combinations(small, 2))[:max_pairs]
 
 
