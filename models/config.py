@@ -171,6 +171,23 @@ class DriftConfig(_Strict):
     keep: list[str] = Field(default_factory=list)
 
 
+class TargetStatsConfig(_Strict):
+    """Target statistics (models/target_stats.py): the smoothed win rate of each categorical level appended to
+    the trees' matrix as a number, beside the native categorical. Training rows are encoded out of fold
+    (`folds` stratified folds), so no row's encoding uses its own label; inside model selection each fold
+    fits them on its own fitted rows only. `smoothing` pulls a level's rate towards the overall win rate by
+    that many rows. `max_pairs` > 0 also encodes pairs of categorical features with 3 to `pair_max_levels`
+    levels each (in feature order): off by default, it won on X Education and lost on the drift scenarios
+    out of time (benchmarks/RESULTS.md, "Target statistics").
+    """
+
+    enabled: bool = True
+    smoothing: float = Field(default=10.0, ge=0)
+    folds: int = Field(default=5, ge=2)
+    pair_max_levels: int = Field(default=10, ge=3)
+    max_pairs: int = Field(default=0, ge=0)
+
+
 class ModelConfig(_Strict):
     """Everything the conversion model training and evaluation need besides the data."""
 
@@ -208,3 +225,4 @@ class ModelConfig(_Strict):
     logistic_clip: float = Field(default=5.0, gt=0)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)

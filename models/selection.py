@@ -128,17 +128,23 @@ def cross_validated_boosting(
     params: dict,
     max_trees: int,
     patience: int,
+    fold_sets: Sequence[tuple[lgb.Dataset, lgb.Dataset, pd.DataFrame]] | None = None,
 ) -> BoostingResult:
     """Boost one model per fold in lockstep and stop when the row-weighted mean held-out log loss has not
     improved for `patience` rounds; the tree count is the one with the lowest mean.
 
     `dataset` is the constructed learning Dataset (folds are its subsets, sharing its bins); `init_scores`,
     per fold, the starting log-odds of the fitted and held-out rows (None: start from the base rate).
+    `fold_sets`, when given, are each fold's own (fitted Dataset, held-out Dataset, held-out matrix) instead
+    of subsets: columns fitted on the fold's fitted rows only (target statistics) differ from fold to fold.
     """
     boosters = []
     for k, (fit, held) in enumerate(folds):  # a loop over the folds
-        fit_set = dataset.subset(fit.tolist()).construct()
-        held_set = dataset.subset(held.tolist()).construct()
+        if fold_sets is None:
+            fit_set = dataset.subset(fit.tolist()).construct()
+            held_set = dataset.subset(held.tolist()).construct()
+        else:
+            fit_set, held_set = fold_sets[k][0], fold_sets[k][1]
         if init_scores is not None:
             fit_set.set_init_score(init_scores[k][0])
             held_set.set_init_score(init_scores[k][1])
@@ -164,7 +170,8 @@ def cross_validated_boosting(
             break
     oof = np.full(len(X), np.nan)
     for k, (_, held) in enumerate(folds):
-        raw = boosters[k].predict(X.iloc[held], raw_score=True, num_iteration=best)
+        X_held = X.iloc[held] if fold_sets is None else fold_sets[k][2]
+        raw = boosters[k].predict(X_held, raw_score=True, num_iteration=best)
         oof[held] = np.asarray(raw) + (init_scores[k][1] if init_scores is not None else 0.0)
     return BoostingResult(
         trees=best,

@@ -41,6 +41,7 @@ from models.selection import (
     usable_folds,
 )
 from models.splits import Split
+from models.target_stats import TargetStats, stat_groups
 
 CalibrationMethod = Literal["auto", "isotonic", "sigmoid", "none"]
 _PROBABILITY_FLOOR = 1e-6  # a calibrated lead is never certain to win or to lose
@@ -357,6 +358,9 @@ class TrainedModel:
     # How the model was chosen: folds, each contender's out-of-fold log loss, the choice, the signal check
     # and the features the drift check dropped (see train_conversion_model).
     selection: dict[str, Any] = field(default_factory=dict)
+    # Win rates of categorical levels and pairs appended to the matrix the trees read (model.target_stats);
+    # None when off. The linear part never reads them.
+    target_stats: TargetStats | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -375,8 +379,13 @@ class TrainedModel:
         self.__dict__.update(state)
 
     def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
-        """The model matrix as LightGBM's pandas input (see FeatureEncoder.frame)."""
-        return self.encoder.frame(frame)
+        """The model matrix as LightGBM's pandas input (see FeatureEncoder.frame), target statistics appended."""
+        X = self.encoder.frame(frame)
+        if self.target_stats is None:
+            return X
+        return with_target_stats(
+            X, self.target_stats, self.target_stats.transform(self.encoder.transform(frame))
+        )
 
     def encoded(self, frame: Table | pd.DataFrame) -> np.ndarray:
         """The model matrix as LightGBM sees it (see FeatureEncoder.transform): what scoring feeds the booster."""
@@ -386,9 +395,13 @@ class TrainedModel:
         table = as_table(frame)
         threads = prediction_threads(table.n_rows, int(self.booster.params.get("num_threads", 0) or 0))
         X = self.encoder.transform(table)
+        stats = self.target_stats
+        trees_X = X if stats is None else np.hstack([X, stats.transform(X)])
         values = np.asarray(
-            self.booster.predict(X, num_iteration=self.best_iteration, num_threads=threads, **kind)
+            self.booster.predict(trees_X, num_iteration=self.best_iteration, num_threads=threads, **kind)
         )
+        if stats is not None and kind.get("pred_contrib"):  # hand each win-rate column back to its features
+            values = stats.fold_back(values)
         if self.linear is not None:  # boosted from or blended with the linear log-odds: add them
             linear = self.linear.contributions(X) if kind.get("pred_contrib") else self.linear.margin(X)
             values = self.tree_weight * values + self.linear_weight * linear
@@ -421,15 +434,15 @@ class TrainedModel:
         return self._predict(frame, pred_contrib=True)
 
     def feature_importance(self) -> pd.DataFrame:
-        """Total gain and split count per feature, highest gain first."""
+        """Total gain and split count per feature (a win-rate column's shared by its features), highest gain
+        first."""
+        gain = self.booster.feature_importance("gain", iteration=self.best_iteration)
+        splits = self.booster.feature_importance("split", iteration=self.best_iteration)
+        if self.target_stats is not None:
+            both = np.vstack([gain, splits]).astype(float)
+            gain, splits = self.target_stats.fold_back(np.hstack([both, np.zeros((2, 1))]))[:, :-1]
         return (
-            pd.DataFrame(
-                {
-                    "feature": self.feature_names,
-                    "gain": self.booster.feature_importance("gain", iteration=self.best_iteration),
-                    "splits": self.booster.feature_importance("split", iteration=self.best_iteration),
-                }
-            )
+            pd.DataFrame({"feature": self.feature_names, "gain": gain, "splits": splits})
             .sort_values("gain", ascending=False, kind="stable")
             .reset_index(drop=True)
         )
@@ -500,6 +513,48 @@ def train_conversion_model(
     dataset = lgb.Dataset(
         X, label=y_learn.astype(float), categorical_feature=categorical, params=params, free_raw_data=False
     ).construct()
+    stats_cfg = cfg.target_stats
+    groups = (
+        stat_groups(names, levels, stats_cfg.pair_max_levels, stats_cfg.max_pairs)
+        if stats_cfg.enabled
+        else []
+    )
+
+    def new_stats() -> TargetStats:
+        return TargetStats(
+            groups,
+            {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
+            len(names),
+            smoothing=stats_cfg.smoothing,
+            folds=stats_cfg.folds,
+            seed=cfg.seed,
+        )
+
+    fold_sets = None
+    if groups:  # each fold fits its win rates on its own fitted rows: the held-out labels stay unseen
+        fold_sets = []
+        for fit, held in folds:
+            fold_stats = new_stats()
+            fit_X = with_target_stats(
+                X.iloc[fit], fold_stats, fold_stats.fit_transform(codes[fit], y_learn[fit])
+            )
+            held_X = with_target_stats(X.iloc[held], fold_stats, fold_stats.transform(codes[held]))
+            fit_set = lgb.Dataset(
+                fit_X,
+                label=y_learn[fit].astype(float),
+                categorical_feature=categorical,
+                params=params,
+                free_raw_data=False,
+            ).construct()
+            held_set = lgb.Dataset(
+                held_X,
+                label=y_learn[held].astype(float),
+                reference=fit_set,
+                categorical_feature=categorical,
+                params=params,
+                free_raw_data=False,
+            ).construct()
+            fold_sets.append((fit_set, held_set, held_X))
     contenders = cfg.selection.contenders
     linear_folds, linear_c, linear_losses = None, cfg.selection.linear_c[0], {}
     if "linear_lightgbm" in contenders or "blend" in contenders:
@@ -520,7 +575,14 @@ def train_conversion_model(
 
     def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
         return cross_validated_boosting(
-            dataset, X, folds, inits, params, cfg.lightgbm.n_estimators, cfg.lightgbm.early_stopping_rounds
+            dataset,
+            X,
+            folds,
+            inits,
+            params,
+            cfg.lightgbm.n_estimators,
+            cfg.lightgbm.early_stopping_rounds,
+            fold_sets,
         )
 
     results: dict[str, BoostingResult] = {}
@@ -553,6 +615,19 @@ def train_conversion_model(
         raise NoSignalError(_no_signal_message(auc, low, high, folds, fold_kind, cfg))
 
     linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
+    stats = new_stats() if groups else None
+    if stats is not None:
+        X = with_target_stats(X, stats, stats.fit_transform(codes, y_learn))
+        selection["target_stats"] = {
+            "columns": stats.names(names),
+            "smoothing": stats_cfg.smoothing,
+            "folds": stats_cfg.folds,
+        }
+    else:
+        selection["target_stats"] = {
+            "columns": [],
+            "why": "off (model.target_stats.enabled)" if not stats_cfg.enabled else "no categorical features",
+        }
     final_set = lgb.Dataset(
         X,
         label=y_learn.astype(float),
@@ -595,11 +670,18 @@ def train_conversion_model(
         tree_weight=best.tree_weight,
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
+        target_stats=stats,
     )
     if len(split.test):
         raw_test = model.predict_raw(frame.iloc[split.test])
         report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
     return model
+
+
+def with_target_stats(X: pd.DataFrame, stats: TargetStats, values: np.ndarray) -> pd.DataFrame:
+    """The pandas matrix with the win-rate columns appended (named by TargetStats.names)."""
+    names = stats.names(list(X.columns[: stats.n_features]))
+    return pd.concat([X, pd.DataFrame(values, columns=names, index=X.index)], axis=1)
 
 
 def calibration_rows(folds: list[Fold], fold_kind: str, min_rows: int) -> np.ndarray:

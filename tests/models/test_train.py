@@ -221,6 +221,8 @@ def test_encoded_matrix_scores_exactly_as_the_pandas_matrix(model, fresh_leads):
     encoded = model.encoded(frame)
     through_pandas = model.booster.predict(model.matrix(frame), raw_score=True, num_iteration=it)
     contributions = model.booster.predict(model.matrix(frame), pred_contrib=True, num_iteration=it)
+    if model.target_stats is not None:  # the win-rate columns' contributions go back to their features
+        contributions = model.target_stats.fold_back(contributions)
     if linear is not None:
         through_pandas = model.tree_weight * through_pandas + model.linear_weight * linear.margin(encoded)
         contributions = model.tree_weight * contributions + model.linear_weight * linear.contributions(
