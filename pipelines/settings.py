@@ -193,6 +193,12 @@ def load_source_spec(path_or_name: str) -> ExportSpec:
     path = Path(path_or_name)
     if not path.exists() and (SPECS_DIR / f"{path_or_name}.yaml").exists():
         path = SPECS_DIR / f"{path_or_name}.yaml"
+    if not path.exists():
+        shipped = ", ".join(sorted(p.stem for p in SPECS_DIR.glob("*.yaml")))
+        raise ConfigError(
+            f"--source-spec {path_or_name}: no such spec file, and not a shipped spec ({shipped}); give the path "
+            "of your spec's YAML, or draft one with `leadscore spec draft --input your.csv --out spec.yaml`"
+        )
     try:
         return ExportSpec.model_validate(_read_yaml(path))
     except ValidationError as error:

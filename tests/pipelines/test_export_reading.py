@@ -22,3 +22,12 @@ def test_a_cp1252_export_read_as_utf8_names_the_encoding_it_uses(tmp_path):
     with pytest.raises(InputError, match=r"not readable as utf-8 .*it looks like encoding: 'cp1252'"):
         read_export(path, encoding="utf-8")
     assert read_export(path, encoding="cp1252")["Company Name"].iloc[0] == "Société Générale"
+
+
+def test_an_unknown_source_spec_names_the_shipped_ones_and_how_to_draft_one():
+    from pipelines.settings import ConfigError, load_source_spec
+
+    with pytest.raises(
+        ConfigError, match=r"nospec: no such spec file.*hubspot_contacts.*x_education.*spec draft"
+    ):
+        load_source_spec("nospec")
