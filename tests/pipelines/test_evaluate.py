@@ -164,7 +164,9 @@ def test_an_export_is_read_as_its_spec_says_and_only_its_won_and_lost_rows_are_f
     from pipelines.settings import load_source_spec
     from tests.features.crm_exports import hubspot_contacts_export
 
-    spec = load_source_spec("hubspot_contacts").model_copy(update={"name": "semicolons", "delimiter": ";"})
+    spec = load_source_spec("hubspot_contacts").model_copy(
+        update={"name": "semicolons", "delimiter": ";", "icp_columns": {}, "icp": {}}  # guardrail off
+    )
     spec_path = tmp_path / "semicolons.yaml"
     spec_path.write_text(yaml.safe_dump(spec.model_dump(mode="json")))
     frame = hubspot_contacts_export(n=800)
