@@ -50,6 +50,17 @@ def run_score_job(
     `table`); the result and what was written, one line each."""
     to_database = is_database_url(output)
     folder = source.stream_folder
+    if engine == "spark" and not to_database:  # a folder or Spark tables by name: read by Spark, published
+        from pipelines.spark_job import score_folder_on_spark, spark_input_of
+
+        where = spark_input_of(source)
+        if where is not None:
+            check_scorer_reads(scorer, source, model_uri or "the model")
+            path = Path(output)
+            spark_result = score_folder_on_spark(
+                spark_master, scorer, where, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+            )
+            return spark_result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
     if folder is not None and not to_database:  # streamed in parts, in process or on Spark: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)

@@ -34,6 +34,8 @@ import re
 import shutil
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,17 @@ class SparkInput:
         if name in self.table_names:
             return f"Spark table {self.table_names[name]!r}"
         return str(self.path(name) or self.folder)
+
+
+def spark_input_of(source: Any) -> SparkInput | None:
+    """Where Spark reads a CRM source named by a location: a folder or `spark:DB`, with its --input-table
+    names; None for tables given as frames, a database URL, queries or a flat export."""
+    location = str(getattr(source, "raw_location", "") or "")
+    if getattr(source, "given", None) is not None or getattr(source, "queries", None):
+        return None
+    if location.startswith("spark:") or (location and Path(location).is_dir()):
+        return SparkInput.parse(location, getattr(source, "table_names", None))
+    return None
 
 
 def read_spark_tables(
@@ -501,9 +514,7 @@ def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.Data
     accounts_columns = layout.columns["accounts"]
     tables.setdefault("accounts", pd.DataFrame({c: pd.Series(dtype="str") for c in accounts_columns}))
     tables.setdefault("leads", pd.DataFrame({c: pd.Series(dtype="str") for c in (*leads_columns, ROW)}))
-    tables.setdefault(
-        "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
-    )
+    tables.setdefault("activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW]))
     accounts = tables.pop("accounts").drop(columns=[ROW], errors="ignore").reset_index(drop=True)
     return {"accounts": accounts, **tables}, bad_accounts
 
@@ -976,6 +987,20 @@ def _umask() -> int:
     return mask
 
 
+@contextmanager
+def session_for(master: str | None, conf: dict | None = None) -> Iterator[Any]:
+    """The active Spark session (spark-submit, a notebook), else a new one on `master`, stopped at the end."""
+    from pyspark.sql import SparkSession
+
+    started = SparkSession.getActiveSession() is None
+    spark = spark_session(master, conf=conf)
+    try:
+        yield spark
+    finally:
+        if started:
+            spark.stop()
+
+
 def score_folder_on_spark(
     master: str | None,
     scorer,
@@ -988,12 +1013,5 @@ def score_folder_on_spark(
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
     else on a new one on `master`, stopped at the end."""
-    from pyspark.sql import SparkSession
-
-    started = SparkSession.getActiveSession() is None
-    spark = spark_session(master)
-    try:
+    with session_for(master) as spark:
         return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)
-    finally:
-        if started:
-            spark.stop()

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import pickle
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.contracts import QUARANTINE_COLUMNS, AccountingError
+from features.dates import DateFormats
 from features.vocab import TABLES
 from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, feature_frame
 from models.train import TrainedModel
 from pipelines.settings import PipelineConfig
-from pipelines.sources import TrainingData, labelled_training_data
+from pipelines.sources import Source, TrainingData, labelled_training_data
 from pipelines.spark_job import (
     KIND,
     PART,
@@ -143,7 +144,7 @@ class SparkCrmSource:
         self.raw_location = location
         self.deal_rows: dict[str, int] = {}  # deal_id -> the deal's input row
         self._routed: Routed | None = None
-        self._date_formats = None
+        self._date_formats: DateFormats | None = None
 
     @property
     def input(self) -> CrmTablesInput:
@@ -197,7 +198,8 @@ class SparkCrmSource:
             zip(frame["deal_id"].astype("str"), frame.pop(ROW).astype("int64"), strict=True)
         )
         features = frame.drop(columns=["outcome", "account_id"])
-        return labelled_training_data(features, closed, too_recent, quarantine, counts, cfg, truth, self)
+        source = cast(Source, self)  # a training source: what scoring needs is pipelines/spark_job.py's
+        return labelled_training_data(features, closed, too_recent, quarantine, counts, cfg, truth, source)
 
     def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
         return cfg
