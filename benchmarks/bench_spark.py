@@ -83,12 +83,13 @@ def train(cache: Path, env: dict[str, str]) -> None:
 
 
 class TreeSampler(threading.Thread):
-    """Peak RSS of a process's JVM children and of its Python workers (summed), sampled every half second."""
+    """Peak RSS of a process (the Python driver), of its JVM children and of its Python workers (summed),
+    sampled every half second (a run stopped at its timeout has no getrusage figure: the sampled one stands)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid, self.done = pid, threading.Event()
-        self.jvm_mib = self.workers_mib = 0.0
+        self.jvm_mib = self.workers_mib = self.driver_mib = 0.0
 
     def run(self) -> None:
         import psutil
@@ -100,6 +101,7 @@ class TreeSampler(threading.Thread):
         while not self.done.is_set():
             workers = 0
             try:
+                self.driver_mib = max(self.driver_mib, root.memory_info().rss / 2**20)
                 children = root.children(recursive=True)
             except psutil.Error:
                 break
@@ -158,7 +160,11 @@ def score(args: list[str], env: dict[str, str], timeout: float) -> dict:
 
 
 def _peaks(sampler: TreeSampler) -> dict:
-    return {"jvm_mib": sampler.jvm_mib, "workers_mib": sampler.workers_mib}
+    return {
+        "jvm_mib": sampler.jvm_mib,
+        "workers_mib": sampler.workers_mib,
+        "driver_sampled_mib": sampler.driver_mib,
+    }
 
 
 def run(sizes: list[int], master: str, cache: Path, timeout: float, engines: list[str]) -> list[dict]:
@@ -198,7 +204,7 @@ def main() -> None:
     for row in run(args.leads, args.master, args.cache, args.timeout, args.engines):
         done = f"{row['seconds']:>7.1f} s" if row["finished"] else f"stopped after {row['seconds']:.0f} s"
         rate = f"{row['scored_per_second']:>8.1f} scored/s" if row["finished"] else ""
-        driver = f"driver {row['driver_mib']:>7.1f} MiB" if row["finished"] else ""
+        driver = f"driver {row.get('driver_mib', row['driver_sampled_mib']):>7.1f} MiB"
         print(
             f"{row['leads']:>9,} leads  {row['engine']:<6}  {done}  {rate}  {driver}  "
             f"JVM {row['jvm_mib']:>7.1f} MiB  workers {row['workers_mib']:>7.1f} MiB  load {row['load_before']}"

@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
-from features.contracts import QUARANTINE_COLUMNS, AccountingError
+from features.contracts import QUARANTINE_COLUMNS, AccountingError, validate_tables
 from features.dates import DateFormats
 from features.vocab import TABLES
 from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, feature_frame
 from models.train import TrainedModel
+from pipelines.io import InputError
 from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, TrainingData, labelled_training_data
 from pipelines.spark_job import (
@@ -117,7 +118,10 @@ def gather_training_frame(blobs: list[bytes], maturity_days: int) -> tuple[pd.Da
     order; those created within `maturity_days` of the newest valid deal left out); how many were too
     recent; and the valid rows per table. The frame keeps `_input_row` (the deal's row)."""
     payloads = [pickle.loads(b) for b in blobs]
-    frame = pd.concat([p["frame"] for p in payloads], ignore_index=True)
+    if not payloads:  # no part at all: the input has no rows
+        raise InputError("the CRM tables have no rows to train on; check the --input")
+    frames = [p["frame"] for p in payloads if len(p["frame"])]  # an empty frame's dtypes would change them
+    frame = pd.concat(frames or [payloads[0]["frame"]], ignore_index=True)
     frame = frame.sort_values(ROW, kind="stable").reset_index(drop=True)
     valid: dict[str, int] = {}
     for payload in payloads:
@@ -180,6 +184,8 @@ class SparkCrmSource:
         from pyspark.sql import functions as F
 
         tables = self.read[0]
+        # A missing or repeated column: the pandas training path's refusal, from the schemas alone.
+        validate_tables({name: pd.DataFrame(columns=frame.columns) for name, frame in tables.items()})
         self._routed = routed = self.routed(cfg)
         self._date_formats = cfg.input
         run = _train_part(routed.layout, cfg.input, cfg.features, cfg.icp)
