@@ -15,7 +15,8 @@ memory of
   spark.driver.memory), and
 - the Python workers (the executors' pandas code: the peak of their summed RSS).
 A run that does not finish within --timeout seconds is stopped and reported as such. The machine's load
-average is printed with each row (the benchmark machine is shared).
+average is printed with each row (the benchmark machine is shared). Results: benchmarks/RESULTS.md, "Scoring on
+Spark against the pandas path".
 """
 
 from __future__ import annotations
