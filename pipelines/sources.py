@@ -333,7 +333,9 @@ def training_data(
     frame = feature_frame(valid, training_snapshots(closed), cfg.features, cfg.icp)
     source = source if source is not None else CrmSource(tables)
     counts = validation.counts()
-    return labelled_training_data(frame, closed, too_recent, validation.quarantine, counts, cfg, truth, source)
+    return labelled_training_data(
+        frame, closed, too_recent, validation.quarantine, counts, cfg, truth, source
+    )
 
 
 def labelled_training_data(
