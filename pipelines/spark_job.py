@@ -21,8 +21,9 @@ The same plan as the streaming path (pipelines/stream.py), with Spark doing the 
 
 `score_spark_tables` is the Python entry point (Spark DataFrames in and out, for your own cluster or a
 Databricks notebook); `run_score_spark` is what `leadscore score --engine spark` runs: it reads a folder of
-Parquet or CSV with Spark and publishes the scores (a folder of Parquet part files, best first), the
-quarantine CSV and the manifest together.
+Parquet, CSV or Delta, or Spark tables by name (SparkInput), with Spark and publishes the scores (a folder
+of Parquet part files, best first), the quarantine CSV and the manifest together. Training on Spark
+(pipelines/spark_train.py) shares steps 1 to 4 (route_parts, part_tables, checked_part).
 """
 
 from __future__ import annotations
