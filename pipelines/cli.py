@@ -273,6 +273,17 @@ def train(
     ] = None,
     input_table: InputTables = None,
     query: InputQueries = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="pandas (in process) or spark: the closed deals' features built on Spark, only they are "
+            "collected (the spark extra)."
+        ),
+    ] = "pandas",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="With --engine spark: the master URL (default: spark-submit's, else local[*])."),
+    ] = None,
 ) -> None:
     """Train the conversion model on closed deals, compare it with the baselines, log and register it.
 
@@ -294,6 +305,10 @@ def train(
       leadscore train --input Leads.csv --source-spec x_education      # a flat export, shipped spec
 
       leadscore train --input duckdb:///data/leadscore.duckdb
+
+      leadscore train --input data/crm --engine spark --spark-master "local[*]"
+
+      leadscore train --input spark:crm --engine spark      # the Spark tables crm.accounts, crm.leads, ...
     """
     from pipelines.io import read_frame
     from pipelines.locations import parse_assignments
@@ -302,24 +317,67 @@ def train(
     from pipelines.summary import print_training_summary
     from pipelines.train import run_train
 
+    _check_engine(engine, spark_master, spark_ok=source_spec is None and not query)
     with expected_failures():
         cfg = _config(config, set_)
         spec = load_source_spec(source_spec) if source_spec else None
         table_names = parse_assignments(input_table, "--input-table")
-        source, notes = training_source(input_dir, spec, table_names, parse_assignments(query, "--query"))
-        for note in notes:
-            console.print(f"note: {note}")
         truth_frame = read_frame(truth) if truth else None
-        result = run_train(
-            source,
-            cfg,
-            truth=truth_frame,
-            force_reason=force,
-            config_path=config,
-            card_dir=card_dir,
-        )
+        if engine == "spark":
+            result = _train_on_spark(
+                input_dir, table_names, spark_master, cfg, truth_frame, force, config, card_dir
+            )
+        else:
+            source, notes = training_source(input_dir, spec, table_names, parse_assignments(query, "--query"))
+            for note in notes:
+                console.print(f"note: {note}")
+            result = run_train(
+                source,
+                cfg,
+                truth=truth_frame,
+                force_reason=force,
+                config_path=config,
+                card_dir=card_dir,
+            )
     print_training_summary(result)
     raise typer.Exit(gate_exit_code(result.decision))
+
+
+def _check_engine(engine: str, spark_master: str | None, spark_ok: bool = True) -> None:
+    """BadParameter (exit 2) for an unknown engine, a master without --engine spark, or a master that is not a
+    Spark URL (naming it)."""
+    from pipelines.spark_job import master_problem
+
+    if engine not in ("pandas", "spark"):
+        raise typer.BadParameter(f"{engine!r}: use pandas or spark", param_hint="--engine")
+    if engine == "spark" and not spark_ok:
+        raise typer.BadParameter(
+            "spark trains on CRM tables (not --source-spec or --query)", param_hint="--engine"
+        )
+    if spark_master is not None and (engine != "spark" or master_problem(spark_master)):
+        why = master_problem(spark_master) if engine == "spark" else "goes with --engine spark"
+        raise typer.BadParameter(str(why), param_hint="--spark-master")
+
+
+def _train_on_spark(input_dir, table_names, spark_master, cfg, truth, force, config, card_dir):
+    """run_train on the CRM tables as Spark reads them (pipelines/spark_train.py); a master Spark cannot
+    start on exits 2."""
+    from pipelines.locations import describe_location
+    from pipelines.spark_job import BadMasterError, SparkInput, session_for
+    from pipelines.spark_train import SparkCrmSource
+    from pipelines.train import run_train
+
+    where = SparkInput.parse(input_dir, table_names)
+    location = input_dir if where.folder is None else describe_location(input_dir)
+    try:
+        with session_for(spark_master) as spark:
+            source = SparkCrmSource(spark, where, cfg.scoring.chunk_size, location=location)
+            return run_train(
+                source, cfg, truth=truth, force_reason=force, config_path=config, card_dir=card_dir
+            )
+    except BadMasterError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(exit_codes.USAGE) from error
 
 
 def gate_exit_code(decision) -> int:
@@ -556,12 +614,7 @@ def score(
             "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"
         )
     when = _as_of(as_of) if as_of is not None else None
-    if spark_master is not None:
-        from pipelines.spark_job import master_problem
-
-        if engine != "spark" or master_problem(spark_master):
-            why = master_problem(spark_master) if engine == "spark" else "goes with --engine spark"
-            raise typer.BadParameter(str(why), param_hint="--spark-master")
+    _check_engine(engine, spark_master)
     with expected_failures():
         cfg = _config(config, set_)
         scorer = load_scorer(model)

@@ -73,41 +73,40 @@ def run_score_job(
     to_database = is_database_url(output)
     folder = source.stream_folder
     steady = cfg.scoring.trend_steady
-    last = (
-        previous_scores(output, table, previous, scorer.model_name, as_of)
-        if trend and not (folder is not None and engine == "spark" and not to_database)
-        else None
-    )
-    if folder is not None and not to_database:  # streamed in parts, in process or on Spark: publishes itself
-        check_scorer_reads(scorer, source, model_uri or "the model")
-        path = Path(output)
-        result: ScoreResult | SparkScoreResult
-        if engine == "spark":
-            from pipelines.spark_job import score_folder_on_spark
+    if engine == "spark" and not to_database:  # a folder or Spark tables by name: read by Spark, published
+        from pipelines.spark_job import score_folder_on_spark, spark_input_of
 
-            result = score_folder_on_spark(
-                spark_master, scorer, folder, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+        where = spark_input_of(source)
+        if where is not None:
+            check_scorer_reads(scorer, source, model_uri or "the model")
+            path = Path(output)
+            spark_result = score_folder_on_spark(
+                spark_master, scorer, where, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
             )
             if trend:  # Spark's parts are not joined with the last run: the columns stay empty
-                result.trend = TrendReport(
+                spark_result.trend = TrendReport(
                     "the spark engine does not compare with the previous run yet: the trend columns are "
                     "empty (score with --engine pandas for a trend)",
                     warning=True,
                 )
-        else:
-            rows = last.rows if last is not None else None
-            result = run_score_streaming(
-                scorer,
-                folder,
-                as_of,
-                path,
-                cfg.scoring.chunk_size,
-                reasons,
-                cfg.input,
-                add_trend=lambda block: with_trend(block, rows, steady),
-            )
-            if last is not None and result.grades is not None:
-                result.trend = last.report(with_trend(result.grades, rows, steady))
+            return spark_result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
+    last = previous_scores(output, table, previous, scorer.model_name, as_of) if trend else None
+    if folder is not None and not to_database:  # streamed in parts in this process: publishes itself
+        check_scorer_reads(scorer, source, model_uri or "the model")
+        path = Path(output)
+        rows = last.rows if last is not None else None
+        result = run_score_streaming(
+            scorer,
+            folder,
+            as_of,
+            path,
+            cfg.scoring.chunk_size,
+            reasons,
+            cfg.input,
+            add_trend=lambda block: with_trend(block, rows, steady),
+        )
+        if last is not None and result.grades is not None:
+            result.trend = last.report(with_trend(result.grades, rows, steady))
         return result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
     result = run_score(
         scorer,

@@ -337,6 +337,25 @@ def training_data(
     deals = valid["deals"]
     closed, too_recent = mature_closed_deals(deals, cfg.model.maturity_days)
     frame = feature_frame(valid, training_snapshots(closed), cfg.features, cfg.icp)
+    source = source if source is not None else CrmSource(tables)
+    counts = validation.counts()
+    return labelled_training_data(
+        frame, closed, too_recent, validation.quarantine, counts, cfg, truth, source
+    )
+
+
+def labelled_training_data(
+    frame: pd.DataFrame,
+    closed: pd.DataFrame,
+    too_recent: int,
+    quarantine: pd.DataFrame,
+    counts: pd.DataFrame,
+    cfg: PipelineConfig,
+    truth: pd.DataFrame | None,
+    source: Source,
+) -> TrainingData:
+    """The feature frame of the mature closed deals `closed` (same rows, same order) with their outcome and
+    account, the guardrail applied and reported (also what `leadscore train --engine spark` gathers)."""
     frame["outcome"] = closed["outcome"].to_numpy()
     frame["account_id"] = closed["account_id"].to_numpy()
     by_tier = win_rate_by_tier(frame)
@@ -352,10 +371,10 @@ def training_data(
         excluded=excluded,
         too_recent=too_recent,
         win_rate_by_tier=by_tier,
-        quarantine=validation.quarantine,
-        counts=validation.counts(),
+        quarantine=quarantine,
+        counts=counts,
         true_probability=true_p,
-        source=source if source is not None else CrmSource(tables),
+        source=source,
     )
 
 

@@ -21,8 +21,9 @@ The same plan as the streaming path (pipelines/stream.py), with Spark doing the 
 
 `score_spark_tables` is the Python entry point (Spark DataFrames in and out, for your own cluster or a
 Databricks notebook); `run_score_spark` is what `leadscore score --engine spark` runs: it reads a folder of
-Parquet or CSV with Spark and publishes the scores (a folder of Parquet part files, best first), the
-quarantine CSV and the manifest together.
+Parquet, CSV or Delta, or Spark tables by name (SparkInput), with Spark and publishes the scores (a folder
+of Parquet part files, best first), the quarantine CSV and the manifest together. Training on Spark
+(pipelines/spark_train.py) shares steps 1 to 4 (route_parts, part_tables, checked_part).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import re
 import shutil
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,34 +134,91 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
 # --- reading ----------------------------------------------------------------------------------------------
 
 
-def spark_table_path(folder: Path, name: str) -> Path | None:
-    """`<name>.parquet` (a file or a folder of part files, preferred) or `<name>.csv` in `folder`, or None."""
-    for suffix in (".parquet", ".csv"):
-        candidate = folder / f"{name}{suffix}"
+def spark_table_path(folder: Path | None, name: str) -> Path | None:
+    """`<name>.parquet` (a file or a folder of part files, preferred), `<name>.csv`, or a Delta table
+    (`<name>.delta` or `<name>`, a folder with a _delta_log) in `folder`, or None."""
+    if folder is None:
+        return None
+    for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.delta"):
         if candidate.exists():
             return candidate
+    plain = folder / name
+    return plain if (plain / "_delta_log").is_dir() else None
+
+
+def is_delta(path: Path) -> bool:
+    return path.is_dir() and (path / "_delta_log").is_dir()
+
+
+@dataclass(frozen=True)
+class SparkInput:
+    """Where Spark reads the CRM tables: a folder of files (Parquet, CSV or Delta), Spark tables by name
+    (`table_names`: a catalog table or view, e.g. a Delta table on Databricks), or both (a name wins)."""
+
+    folder: Path | None = None
+    table_names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, location: str, table_names: dict[str, str] | None = None) -> SparkInput:
+        """`spark:DB` (the tables DB.accounts, DB.leads, ... of the Spark catalog) or a folder; with
+        --input-table names for some tables."""
+        names = dict(table_names or {})
+        if location.startswith("spark:"):
+            database = location.removeprefix("spark:").strip().strip(".")
+            prefix = f"{database}." if database else ""
+            return cls(None, {t: f"{prefix}{t}" for t in TABLES} | names)
+        return cls(Path(location), names)
+
+    def path(self, name: str) -> Path | None:
+        return None if name in self.table_names else spark_table_path(self.folder, name)
+
+    def describe(self, name: str) -> str:
+        if name in self.table_names:
+            return f"Spark table {self.table_names[name]!r}"
+        return str(self.path(name) or self.folder)
+
+
+def spark_input_of(source: Any) -> SparkInput | None:
+    """Where Spark reads a CRM source named by a location: a folder or `spark:DB`, with its --input-table
+    names; None for tables given as frames, a database URL, queries or a flat export."""
+    location = str(getattr(source, "raw_location", "") or "")
+    if getattr(source, "given", None) is not None or getattr(source, "queries", None):
+        return None
+    if location.startswith("spark:") or (location and Path(location).is_dir()):
+        return SparkInput.parse(location, getattr(source, "table_names", None))
     return None
 
 
-def read_spark_tables(spark, folder: Path) -> tuple[dict, set[str], dict[str, list[str]]]:
-    """The CRM tables of a folder as Spark DataFrames, column names as the contract names them; the names
-    of the tables read from CSV (values as text, as the pandas path reads them); and per table the
-    timestamp columns stored in nanoseconds (pandas' default), which Spark reads as nanoseconds since
-    1970 (spark.sql.legacy.parquet.nanosAsLong, carried as text) for the parts to turn back into the same
-    timestamps."""
-    if not folder.is_dir():
+def read_spark_tables(
+    spark, source: Path | SparkInput, required: tuple[str, ...] = REQUIRED
+) -> tuple[dict, set[str], dict[str, list[str]]]:
+    """The CRM tables of a folder (or Spark tables by name) as Spark DataFrames, column names as the
+    contract names them; the names of the tables read from CSV (values as text, as the pandas path reads
+    them); and per table the timestamp columns stored in nanoseconds (pandas' default), which Spark reads
+    as nanoseconds since 1970 (spark.sql.legacy.parquet.nanosAsLong, carried as text) for the parts to turn
+    back into the same timestamps."""
+    where = source if isinstance(source, SparkInput) else SparkInput(source)
+    folder = where.folder
+    if folder is not None and not folder.is_dir() and not set(required) <= set(where.table_names):
         raise InputError(f"{folder}: not a folder of CRM tables (expected {', '.join(TABLES)})")
     tables, text, nanos = {}, set(), {}
     for name in TABLES:
-        path = spark_table_path(folder, name)
+        if name in where.table_names:
+            frame = _read_named(spark, where.table_names[name], name, name in required)
+            if frame is not None:
+                tables[name] = contract_names(frame, name, where.describe(name))
+            continue
+        path = where.path(name)
         if path is None:
-            if name in REQUIRED:
+            if name in required:
                 raise InputError(
                     f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
                 )
             continue
         try:
-            if path.suffix == ".parquet":
+            if is_delta(path):
+                frame = spark.read.format("delta").load(str(path))
+            elif path.suffix == ".parquet":
                 nanos[name] = nanosecond_columns(path)
                 if nanos[name]:
                     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
@@ -168,13 +228,33 @@ def read_spark_tables(spark, folder: Path) -> tuple[dict, set[str], dict[str, li
                 text.add(name)
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise InputError(f"{path}: Spark cannot read it ({first}); export the table again") from error
+            fix = "install delta-spark and configure the session for it" if is_delta(path) else None
+            raise InputError(
+                f"{path}: Spark cannot read it ({first}); {fix or 'export the table again'}"
+            ) from error
         for column in nanos.get(name, []):  # exact as text: a gap would make the parts' int64 a float64
             frame = frame.withColumn(column, frame[f"`{column}`"].cast("string"))
         tables[name] = contract_names(frame, name, path)
         renamed = dict(zip(frame.columns, tables[name].columns, strict=True))
         nanos[name] = [renamed[c] for c in nanos.get(name, [])]
     return tables, text, {t: c for t, c in nanos.items() if c}
+
+
+def _read_named(spark, table: str, name: str, required: bool):
+    """Spark table `table` (a catalog table or a view) for the CRM table `name`; None when it does not
+    exist and `name` is optional; InputError naming it when it is required."""
+    try:
+        exists = spark.catalog.tableExists(table)
+    except Exception:  # an unparsable name
+        exists = False
+    if not exists:
+        if not required:
+            return None
+        raise InputError(
+            f"Spark table {table!r} (the {name} table) does not exist; name an existing table with "
+            f"--input-table {name}=DATABASE.TABLE"
+        )
+    return spark.table(table)
 
 
 def nanosecond_columns(path: Path) -> list[str]:
@@ -396,34 +476,7 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
 
     def run(frame: pd.DataFrame) -> pd.DataFrame:
         scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
-        tables: dict[str, pd.DataFrame] = {}
-        for table, columns in layout.columns.items():
-            rows = frame[frame[TABLE] == table]
-            if rows.empty:
-                continue
-            rows = rows.sort_values(ROW, kind="stable")
-            raw = pd.DataFrame(
-                {c: rows[_wide(table, c)].to_numpy() for c in columns} | {ROW: rows[ROW].to_numpy()}
-            )
-            raw = raw.astype({c: rows[_wide(table, c)].dtype for c in columns})
-            tables[table] = _as_read(
-                raw, layout.integral.get(table, {}), table in layout.text, layout.nanos.get(table, [])
-            )
-        bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
-        bad_accounts = set(bad.astype("str"))
-        leads_columns = layout.columns.get("leads", list(LEAD_COLUMNS))
-        accounts_columns = layout.columns["accounts"]
-        tables.setdefault("accounts", pd.DataFrame({c: pd.Series(dtype="str") for c in accounts_columns}))
-        tables.setdefault("leads", pd.DataFrame({c: pd.Series(dtype="str") for c in (*leads_columns, ROW)}))
-        tables.setdefault(
-            "activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW])
-        )
-        accounts = tables.pop("accounts").drop(columns=[ROW], errors="ignore").reset_index(drop=True)
-        tables = {"accounts": accounts, **tables}
-        rows_of = {t: f for t, f in tables.items() if t != "accounts"}
-        check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
-        quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
-        quarantine = as_in_whole_input(quarantine_with_input_rows(quarantine, rows_of), bad_accounts)
+        check, quarantine = checked_part(*part_tables(frame, layout), as_of, date_formats)
         valid = check.valid
         to_score, closed = open_leads(valid["leads"], valid.get("deals"))
         pieces = [_quarantine_out(quarantine).assign(**{KIND: "quarantine"})]
@@ -438,6 +491,45 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
         return _with_output_columns(out)
 
     return run
+
+
+def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """A part's rows as the pandas path reads its tables (each row with its input row, `_input_row`), and
+    the ids of the quarantined accounts its rows reference."""
+    tables: dict[str, pd.DataFrame] = {}
+    for table, columns in layout.columns.items():
+        rows = frame[frame[TABLE] == table]
+        if rows.empty:
+            continue
+        rows = rows.sort_values(ROW, kind="stable")
+        raw = pd.DataFrame(
+            {c: rows[_wide(table, c)].to_numpy() for c in columns} | {ROW: rows[ROW].to_numpy()}
+        )
+        raw = raw.astype({c: rows[_wide(table, c)].dtype for c in columns})
+        tables[table] = _as_read(
+            raw, layout.integral.get(table, {}), table in layout.text, layout.nanos.get(table, [])
+        )
+    bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
+    bad_accounts = set(bad.astype("str"))
+    leads_columns = layout.columns.get("leads", list(LEAD_COLUMNS))
+    accounts_columns = layout.columns["accounts"]
+    tables.setdefault("accounts", pd.DataFrame({c: pd.Series(dtype="str") for c in accounts_columns}))
+    tables.setdefault("leads", pd.DataFrame({c: pd.Series(dtype="str") for c in (*leads_columns, ROW)}))
+    tables.setdefault("activities", pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type", ROW]))
+    accounts = tables.pop("accounts").drop(columns=[ROW], errors="ignore").reset_index(drop=True)
+    return {"accounts": accounts, **tables}, bad_accounts
+
+
+def checked_part(
+    tables: dict[str, pd.DataFrame], bad_accounts: set[str], as_of: pd.Timestamp | None, date_formats
+):
+    """A part's tables validated (pipelines.stream's per-part validation): the ValidationResult and the
+    part's quarantine rows numbered as in the whole input."""
+    rows_of = {t: f for t, f in tables.items() if t != "accounts"}
+    check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
+    quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
+    quarantine = as_in_whole_input(quarantine_with_input_rows(quarantine, rows_of), bad_accounts)
+    return check, quarantine
 
 
 def _with_output_columns(out: pd.DataFrame) -> pd.DataFrame:
@@ -572,14 +664,45 @@ def score_spark_tables(
         scores.scores.write.mode("overwrite").saveAsTable("analytics.lead_scores")
     """
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
     for name in REQUIRED:
         if name not in tables:
             raise InputError(f"table {name!r} is missing; score_spark_tables needs {', '.join(REQUIRED)}")
+    as_of = pd.Timestamp(as_of)
+    routed = route_parts(tables, chunk_size, as_of, date_formats, text_tables, paths, nanos)
+    scorer_ref = _shared(routed.spark, scorer)
+    run = _score_part(scorer_ref, routed.layout, as_of, reasons, date_formats)
+    parts = routed.wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
+    parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
+    return SparkScores(parts=parts, accounts_quarantine=routed.accounts_quarantine, tables=dict(tables))
+
+
+@dataclass
+class Routed:
+    """The rows of the four tables in one wide frame, each row in its part (`PART`): a lead group with its
+    activities, deals and accounts (and the ids of its quarantined accounts); and the accounts' quarantine."""
+
+    wide: Any
+    layout: _Layout
+    accounts_quarantine: Any
+    spark: Any
+
+
+def route_parts(
+    tables: dict,
+    chunk_size: int,
+    as_of: pd.Timestamp | None,
+    date_formats: DateFormats | None,
+    text_tables: frozenset[str] | set[str] = frozenset(),
+    paths: dict | None = None,
+    nanos: dict[str, list[str]] | None = None,
+) -> Routed:
+    """Steps 1 to 3 of the module's plan, shared by scoring and training (as_of None: training validates
+    every row, as the pandas training path does)."""
+    from pyspark.sql import functions as F
+
     check_columns(tables, paths)
     spark = tables["leads"].sparkSession
-    as_of = pd.Timestamp(as_of)
     text = frozenset(text_tables)
     numbered = {name: with_input_rows(frame) for name, frame in tables.items()}
     columns = {name: list(frame.columns) for name, frame in tables.items()}
@@ -650,10 +773,7 @@ def score_spark_tables(
             *[F.col(f"`{c}`").alias(_wide(name, c)) for c in columns[name]],
         )
         wide = wide.unionByName(selected, allowMissingColumns=True)
-    scorer_ref = _shared(spark, scorer)
-    run = _score_part(scorer_ref, layout, as_of, reasons, date_formats)
-    parts = wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
-    return SparkScores(parts=parts, accounts_quarantine=accounts_quarantine, tables=dict(tables))
+    return Routed(wide=wide, layout=layout, accounts_quarantine=accounts_quarantine, spark=spark)
 
 
 def _shared(spark, scorer):
@@ -692,24 +812,25 @@ class SparkScoreResult(ScoreResult):
 def run_score_spark(
     spark,
     scorer,
-    folder: Path,
+    folder: Path | SparkInput,
     as_of: pd.Timestamp,
     output: Path,
     chunk_size: int = 50_000,
     reasons: bool = True,
     date_formats: DateFormats | None = None,
 ) -> SparkScoreResult:
-    """Read the tables of `folder` with Spark, score them, and publish the scores (a folder of Parquet part
-    files, best first), the quarantine CSV and the manifest together. Raises NothingToScore (publishing
-    nothing but the failed run's quarantine) when no lead can be scored."""
+    """Read the tables of `folder` (or Spark tables by name) with Spark, score them, and publish the scores
+    (a folder of Parquet part files, best first), the quarantine CSV and the manifest together. Raises
+    NothingToScore (publishing nothing but the failed run's quarantine) when no lead can be scored."""
     from pipelines.score import NothingToScore, nothing_to_score_reason
 
     if output.suffix.lower() != ".parquet":
         raise InputError(
             f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
         )
-    tables, text, nanos = read_spark_tables(spark, folder)
-    paths = {name: spark_table_path(folder, name) for name in tables}
+    where = folder if isinstance(folder, SparkInput) else SparkInput(folder)
+    tables, text, nanos = read_spark_tables(spark, where)
+    paths = {name: where.describe(name) for name in tables}
     job = score_spark_tables(tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos)
     with private_workdir(output) as work:
         with writing(work):
@@ -732,7 +853,7 @@ def run_score_spark(
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
         )
-        why = nothing_to_score_reason(result, str(spark_table_path(folder, "leads")))
+        why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
             failed = failed_quarantine_path_for(output)
             _write_csv(saved.quarantine, failed, work)
@@ -749,7 +870,7 @@ def run_score_spark(
                 _clean_spark_folder(staged)
             _write_csv(saved.quarantine, q_staged, work)
             manifest = run_manifest(
-                result, as_of, scorer.model_name, scorer.model_version, _fingerprint(paths)
+                result, as_of, scorer.model_name, scorer.model_version, input_fingerprint(where, tables)
             )
             manifest["quarantine_rows"] = quarantine_rows
             publish_folder_run(staged, q_staged, output, manifest)
@@ -802,14 +923,21 @@ def _clean_spark_folder(folder: Path) -> None:
             path.unlink()
 
 
-def _fingerprint(paths: dict[str, Path | None]) -> str:
+def input_fingerprint(where: SparkInput, tables: dict) -> str:
+    """A short hash of the input: each file's digest (pipelines.io.path_digest); a Spark table by name is
+    hashed in Spark (its row count and the sum of its rows' xxhash64, a number reaching the driver)."""
+    from pyspark.sql import functions as F
+
     digest = hashlib.sha256()
-    for name in sorted(paths):
-        path = paths[name]
-        if path is None:
+    for name in sorted(tables):
+        path = where.path(name)
+        if path is not None:
+            digest.update(f"{name}={path.name}:{path_digest(path)};".encode())
             continue
-        value = path_digest(path)
-        digest.update(f"{name}={path.name}:{value};".encode())
+        frame = tables[name]
+        row_hash = F.xxhash64(*[F.col(f"`{c}`") for c in frame.columns]).cast("decimal(38,0)")
+        total = frame.agg(F.count("*").alias("n"), F.sum(row_hash).alias("h")).first()
+        digest.update(f"{name}={where.describe(name)}:{total['n']}:{total['h']};".encode())
     return digest.hexdigest()[:16]
 
 
@@ -860,10 +988,24 @@ def _umask() -> int:
     return mask
 
 
+@contextmanager
+def session_for(master: str | None, conf: dict | None = None) -> Iterator[Any]:
+    """The active Spark session (spark-submit, a notebook), else a new one on `master`, stopped at the end."""
+    from pyspark.sql import SparkSession
+
+    started = SparkSession.getActiveSession() is None
+    spark = spark_session(master, conf=conf)
+    try:
+        yield spark
+    finally:
+        if started:
+            spark.stop()
+
+
 def score_folder_on_spark(
     master: str | None,
     scorer,
-    folder: Path,
+    folder: Path | SparkInput,
     as_of: pd.Timestamp,
     output: Path,
     chunk_size: int = 50_000,
@@ -872,12 +1014,5 @@ def score_folder_on_spark(
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
     else on a new one on `master`, stopped at the end."""
-    from pyspark.sql import SparkSession
-
-    started = SparkSession.getActiveSession() is None
-    spark = spark_session(master)
-    try:
+    with session_for(master) as spark:
         return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)
-    finally:
-        if started:
-            spark.stop()

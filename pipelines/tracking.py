@@ -213,13 +213,15 @@ def log_training_run(
     tables: dict[str, pd.DataFrame],
     *,
     location: str,
+    fingerprint: str | None = None,
     config_path: Path | None,
     force_reason: str | None,
     trigger: str,
 ) -> None:
     """One MLflow run: config, fingerprint, commit, features, metrics, tables; the model registered and gated.
 
-    `location` (the "input" tag) names where the training input was read from."""
+    `location` (the "input" tag) names where the training input was read from; `fingerprint`, when given,
+    is the input's fingerprint (tables that stay in Spark), else data_fingerprint(tables)."""
     import mlflow
     from pipelines import registry
 
@@ -228,7 +230,7 @@ def log_training_run(
         mlflow.set_tags(
             {
                 "input": location,
-                "data_fingerprint": data_fingerprint(tables),
+                "data_fingerprint": fingerprint or data_fingerprint(tables),
                 "git_commit": git_commit(),
                 "trigger": trigger,
                 "split": json.dumps(result.split.summary(), default=str),

@@ -64,8 +64,12 @@ def evaluate_scorer(
     )
     champion_p = None
     if champion is not None and champion.input == source.input:
-        rows = source.rows_of(data, split.test)
-        champion_p = champion.model.predict_proba(champion.feature_frame(source.tables, rows))
+        on_spark = getattr(source, "champion_probabilities", None)  # Spark: built on the executors
+        if on_spark is not None:
+            champion_p = on_spark(data, champion, split.test)
+        else:
+            rows = source.rows_of(data, split.test)
+            champion_p = champion.model.predict_proba(champion.feature_frame(source.tables, rows))
     return evaluate_on_test(
         data.frame, data.y, split, scorer.model, baselines, cfg.model, data.true_probability, champion_p
     )
@@ -103,6 +107,7 @@ def run_train(
             cfg,
             source.tables,
             location=source.location,
+            fingerprint=getattr(source, "fingerprint", None),  # Spark: its tables stay in Spark
             config_path=config_path,
             force_reason=force_reason,
             trigger=trigger,
