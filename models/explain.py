@@ -200,8 +200,33 @@ def _plain(prefix: str, column: str) -> Text:
 def _years_text(frame: Table, rows: np.ndarray) -> list[str]:
     years = _num(frame, "company_age_years", rows)
     return [
-        "company age unknown" if missing else f"company founded {whole} years ago"
+        # company_age_years comes from accounts.founded_year only (never from the CRM record's created_at)
+        "founding year unknown" if missing else f"company founded {_times(whole, 'year')} ago"
         for whole, missing in zip(_rounded(years), np.isnan(years).tolist(), strict=True)
+    ]
+
+
+_MONTHS = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _month_text(frame: Table, rows: np.ndarray) -> list[str]:
+    return [
+        f"time of year: {_MONTHS[m]}" if 1 <= m <= 12 else "time of year"
+        for m in _rounded(_num(frame, "month_of_year", rows))
     ]
 
 
@@ -272,6 +297,7 @@ CONCEPTS: tuple[tuple[str, Callable[[str], bool], Text], ...] = (
     ("lead source", lambda f: f == "lead_source", _plain("came in through ", "lead_source")),
     ("company age", lambda f: f == "company_age_years", _years_text),
     ("lead age", lambda f: f == "lead_age_days", _lead_age_text),
+    ("time of year", lambda f: f == "month_of_year", _month_text),
     ("duplicate", lambda f: f == "is_duplicate", _duplicate_text),
 )
 
