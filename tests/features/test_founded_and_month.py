@@ -217,3 +217,22 @@ def test_flat_export_month_is_the_rows_time_in_training_and_as_of_in_scoring():
     no_time, _ = build_flat_features(export, _spec(None))
     assert "month_of_year" not in no_time.columns
     assert "month_of_year" not in flat_feature_groups(_spec(None))["fit"]
+
+
+def test_the_shipped_drift_check_keeps_the_month_even_when_a_recent_block_looks_new():
+    from models.train import drift_check
+    from pipelines.settings import load_config
+
+    older = np.tile(np.arange(1.0, 13.0), 20)  # every month, for years
+    recent = np.tile([1.0, 2.0, 3.0], 40)  # the newest block: January to March only
+    noise = np.random.default_rng(0).normal(size=len(older) + len(recent))
+    rows = pd.DataFrame({"month_of_year": np.r_[older, recent], "noise": noise})
+    held_out = np.arange(len(older), len(rows))
+    folds = [(np.arange(len(older)), held_out)]
+    model = load_config().model
+    names = ["month_of_year", "noise"]
+    record = drift_check(rows, folds, "time_ordered", names, [], model)
+    assert record["flagged"] == ["month_of_year"] and record["kept"] == ["month_of_year"]
+    assert record["dropped"] == []
+    unkept = model.model_copy(update={"drift": model.drift.model_copy(update={"keep": []})})
+    assert drift_check(rows, folds, "time_ordered", names, [], unkept)["dropped"] == ["month_of_year"]
