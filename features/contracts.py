@@ -169,9 +169,8 @@ _FIELDS: dict[str, dict[str, _Field]] = {
     },
 }
 assert {t: tuple(c for c, f in fs.items() if not f.optional) for t, fs in _FIELDS.items()} == TABLE_COLUMNS
-assert {
-    t: tuple(c for c, f in fs.items() if f.optional) for t, fs in _FIELDS.items() if t in OPTIONAL_COLUMNS
-} == (OPTIONAL_COLUMNS)
+_OPTIONAL = {t: tuple(c for c, f in fs.items() if f.optional) for t, fs in _FIELDS.items()}
+assert {t: c for t, c in _OPTIONAL.items() if c} == OPTIONAL_COLUMNS
 assert {t: tuple(c for c, f in fs.items() if f.kind == "timestamp") for t, fs in _FIELDS.items()} == (
     TIMESTAMP_COLUMNS
 )
@@ -236,10 +235,8 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
     columns = {}
     for column, field in _FIELDS[name].items():
         checks = list(field.checks)
-        checked_against_as_of = (name, column) not in _NOT_CHECKED_AGAINST_AS_OF and _CREATED.get(
-            name
-        ) != column
-        if as_of is not None and field.kind == "timestamp" and checked_against_as_of:
+        later_is_fine = _CREATED.get(name) == column or (name, column) in _NOT_CHECKED_AGAINST_AS_OF
+        if as_of is not None and field.kind == "timestamp" and not later_is_fine:
             checks.append(_check(pa.Check.le, as_of, name="not after as_of"))
         if as_of is not None and (name, column) == ("accounts", "founded_year"):
             checks.append(_check(pa.Check.le, as_of.year, name="year not after as_of"))
