@@ -9,6 +9,7 @@ only for the reasons shown, from those rows' values, so one lead costs little an
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -206,28 +207,9 @@ def _years_text(frame: Table, rows: np.ndarray) -> list[str]:
     ]
 
 
-_MONTHS = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 def _month_text(frame: Table, rows: np.ndarray) -> list[str]:
-    return [
-        f"time of year: {_MONTHS[m]}" if 1 <= m <= 12 else "time of year"
-        for m in _rounded(_num(frame, "month_of_year", rows))
-    ]
+    months = _rounded(_num(frame, "month_of_year", rows))
+    return [f"time of year: {calendar.month_name[m]}" if 1 <= m <= 12 else "time of year" for m in months]
 
 
 def _lead_age_text(frame: Table, rows: np.ndarray) -> list[str]:

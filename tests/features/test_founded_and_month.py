@@ -236,3 +236,16 @@ def test_the_shipped_drift_check_keeps_the_month_even_when_a_recent_block_looks_
     assert record["dropped"] == []
     unkept = model.model_copy(update={"drift": model.drift.model_copy(update={"keep": []})})
     assert drift_check(rows, folds, "time_ordered", names, [], unkept)["dropped"] == ["month_of_year"]
+
+
+def test_reasons_name_the_founding_year_and_the_time_of_year_in_words():
+    from features.frames import Table
+    from models.explain import reason_texts
+
+    frame = Table({"company_age_years": np.array([14.0, np.nan]), "month_of_year": np.array([12.0, 1.0])})
+    values = np.array([[0.5, 0.3], [0.5, 0.3]])
+    positive = reason_texts(frame, values, ["company age", "time of year"])[:, 0].tolist()
+    assert positive == [
+        "company founded 14 years ago; time of year: December",
+        "founding year unknown; time of year: January",
+    ]
