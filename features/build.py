@@ -1,6 +1,8 @@
 """The feature frame: fit and intent features of a lead at a point in time, for training and scoring.
 
-One implementation serves both: training builds it at each deal's created_at, scoring at `as_of`.
+One implementation serves both: training builds it at each deal's created_at, scoring at `as_of`. The
+month of that snapshot (features.season) joins the fit group: at scoring it is the same for every lead, so it
+moves their level, not their intent band.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from features.config import FeatureConfig, ICPConfig
 from features.fit import FIT_FEATURES, fit_columns
 from features.frames import Table, as_table
 from features.intent import intent_columns, intent_feature_names
+from features.season import SEASON_FEATURES, month_of_year
 
 KEY_COLUMNS = ("lead_id", "snapshot_at", "deal_id")
 CATEGORICAL_FEATURES = (
@@ -34,7 +37,7 @@ def build_features(
     config: FeatureConfig,
     icp: ICPConfig,
 ) -> Table:
-    """One row per snapshot (same order): keys, fit features, intent features.
+    """One row per snapshot (same order): keys, fit features, the snapshot's month, intent features.
 
     `snapshots` has lead_id and snapshot_at (deal_id is carried through when present). Only events
     strictly before snapshot_at are visible. All columns are built, also those in
@@ -49,7 +52,8 @@ def build_features(
     keys = {c: snapshots[c] for c in KEY_COLUMNS if c in snapshots}
     fit = fit_columns(snapshots, leads, accounts, config, icp)
     intent = intent_columns(snapshots, leads, activities, config)
-    return Table({**keys, **fit, **intent}, snapshots.n_rows)
+    season = {"month_of_year": month_of_year(snapshots["snapshot_at"])}
+    return Table({**keys, **fit, **season, **intent}, snapshots.n_rows)
 
 
 def training_snapshots(deals: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +79,6 @@ def feature_groups(config: FeatureConfig) -> dict[str, list[str]]:
     """The model's input columns by kind, without config.exclude_features."""
     excluded = set(config.exclude_features)
     return {
-        "fit": [c for c in FIT_FEATURES if c not in excluded],
+        "fit": [c for c in (*FIT_FEATURES, *SEASON_FEATURES) if c not in excluded],
         "intent": [c for c in intent_feature_names(config) if c not in excluded],
     }

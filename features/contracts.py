@@ -20,7 +20,8 @@ With `as_of`, a lead or deal created after it did not exist yet: it is neither v
 counted as "not created yet" (`ValidationResult.not_created`), and so are the activities and deals of such a
 lead. A lead whose deal was quarantined and may have closed (anything but a clean open deal, or a deal closed
 after `as_of`) is quarantined with it: its status is unknown, so it must never be scored as open.
-Extra columns are kept untouched. Duplicate ids: the first occurrence in input order is kept, later ones are
+An optional column (accounts.founded_year) is checked when the table has it. Extra columns are kept
+untouched. Duplicate ids: the first occurrence in input order is kept, later ones are
 quarantined, whether or not the first one is itself valid.
 """
 
@@ -40,7 +41,15 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, parse_timestamps
-from features.vocab import ACTIVITY_TYPES, LOST_REASONS, OUTCOMES, TABLE_COLUMNS, TABLE_KEYS, TABLES
+from features.vocab import (
+    ACTIVITY_TYPES,
+    LOST_REASONS,
+    OPTIONAL_COLUMNS,
+    OUTCOMES,
+    TABLE_COLUMNS,
+    TABLE_KEYS,
+    TABLES,
+)
 
 QUARANTINE_COLUMNS = ("table", "row", "key", "column", "check", "value", "reason")
 MISSING_VALUE = "<missing>"  # how a missing offending value is written in quarantine.value
@@ -56,6 +65,9 @@ CHECK_REASONS = {
     "unique": "{column} repeats the id of an earlier row; the first occurrence is kept.",
     "ge(1)": "{column} must be at least 1.",
     "ge(0)": "{column} must not be negative.",
+    "ge(1800)": "{column} must be a year from 1800 on.",
+    "whole year": "{column} must be a whole year, e.g. 1998.",
+    "year not after as_of": "{column} is later than the year of the snapshot (as_of): the company did not exist yet.",
     "contains('@')": "{column} does not look like an email address (no '@').",
     "isin(ACTIVITY_TYPES)": "{column} is not one of the known activity types.",
     "isin(OUTCOMES)": "{column} must be one of won, lost or open.",
@@ -91,6 +103,7 @@ class _Field:
     kind: Kind
     nullable: bool = True
     checks: tuple[pa.Check, ...] = ()
+    optional: bool = False  # the table may lack the column (vocab.OPTIONAL_COLUMNS)
 
 
 def _check(factory, *args, name: str, **kwargs) -> pa.Check:
@@ -100,8 +113,9 @@ def _check(factory, *args, name: str, **kwargs) -> pa.Check:
 
 
 # Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,
-# revenue, founding date) are often incomplete in real CRMs and the model copes with missing values, so a gap
-# there does not quarantine the account (and with it all its leads).
+# revenue, founding year) are often incomplete in real CRMs and the model copes with missing values, so a gap
+# there does not quarantine the account (and with it all its leads). accounts.created_at is when the account
+# record was created in the CRM, not when the company was founded (that is the optional founded_year).
 _FIELDS: dict[str, dict[str, _Field]] = {
     "accounts": {
         "account_id": _Field("id", nullable=False),
@@ -113,6 +127,14 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "country": _Field("country"),
         "tech_stack": _Field("text"),
         "created_at": _Field("timestamp"),
+        "founded_year": _Field(
+            "number",
+            checks=(
+                _check(pa.Check.ge, 1800, name="ge(1800)"),
+                _check(pa.Check, lambda s: s == np.floor(s), name="whole year"),
+            ),
+            optional=True,
+        ),
     },
     "leads": {
         "lead_id": _Field("id", nullable=False),
@@ -146,12 +168,17 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "lost_reason": _Field("text"),
     },
 }
-assert {t: tuple(f) for t, f in _FIELDS.items()} == TABLE_COLUMNS
+assert {t: tuple(c for c, f in fs.items() if not f.optional) for t, fs in _FIELDS.items()} == TABLE_COLUMNS
+_OPTIONAL = {t: tuple(c for c, f in fs.items() if f.optional) for t, fs in _FIELDS.items()}
+assert {t: c for t, c in _OPTIONAL.items() if c} == OPTIONAL_COLUMNS
 assert {t: tuple(c for c, f in fs.items() if f.kind == "timestamp") for t, fs in _FIELDS.items()} == (
     TIMESTAMP_COLUMNS
 )
 # The column saying when a row came into existence: after as_of, the row is "not created yet".
 _CREATED = {"leads": "created_at", "deals": "created_at"}
+# Accounts are reference data that leads point to (features.as_of keeps them whole): an account record created
+# after a backfill's as_of is neither a defect nor hidden; a lead's own created_at places it in time.
+_NOT_CHECKED_AGAINST_AS_OF = {("accounts", "created_at")}
 
 _PANDERA_DTYPE = {"id": str, "text": str, "timestamp": pa.DateTime, "number": float, "country": str}
 
@@ -199,7 +226,8 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
     """The pandera schema of one table, for frames already coerced (see module docstring).
 
     With `as_of`, every timestamp column also checks "not after as_of", except the creation time of leads and
-    deals (such rows are not created yet, see the module docstring).
+    deals (such rows are not created yet, see the module docstring) and of account records (reference data);
+    accounts.founded_year checks that it is not after the year of as_of. Optional columns may be absent.
     """
     _known_table(name)
     as_of = _as_of_timestamp(as_of)
@@ -207,12 +235,16 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
     columns = {}
     for column, field in _FIELDS[name].items():
         checks = list(field.checks)
-        if field.kind == "timestamp" and as_of is not None and _CREATED.get(name) != column:
+        later_is_fine = _CREATED.get(name) == column or (name, column) in _NOT_CHECKED_AGAINST_AS_OF
+        if as_of is not None and field.kind == "timestamp" and not later_is_fine:
             checks.append(_check(pa.Check.le, as_of, name="not after as_of"))
+        if as_of is not None and (name, column) == ("accounts", "founded_year"):
+            checks.append(_check(pa.Check.le, as_of.year, name="year not after as_of"))
         columns[column] = pa.Column(
             _PANDERA_DTYPE[field.kind],
             checks=checks,
             nullable=field.nullable,
+            required=not field.optional,
             unique=column == key,
             report_duplicates="exclude_first",
         )
@@ -402,7 +434,7 @@ def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, format
     duplicated = df.columns[df.columns.duplicated()].tolist()
     if duplicated:
         raise ContractError(f"table {name!r} has duplicated columns {duplicated}")
-    missing = [c for c in _FIELDS[name] if c not in df.columns]
+    missing = [c for c, f in _FIELDS[name].items() if c not in df.columns and not f.optional]
     if missing:
         raise ContractError(f"table {name!r} is missing required column(s) {missing}; no row can be valid")
     raw = df.reset_index(drop=True)
@@ -424,6 +456,8 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
     coerced = raw.copy(deep=False)
     failures = []
     for column, field in _FIELDS[name].items():
+        if column not in raw.columns:  # an optional column the table does not have
+            continue
         values = raw[column]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype(object)

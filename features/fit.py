@@ -1,9 +1,10 @@
 """Fit features: who the lead is and what company they work for, as known at the snapshot.
 
 Firmographics are taken as they stand in the accounts table (the CRM keeps no history of them); the
-only time-dependent fit features are company_age_years and is_duplicate, both computed against the
-snapshot time. Missing categorical values read "unknown" (region: "other"), so every categorical
-column is a plain string column without gaps.
+only time-dependent fit features are company_age_years (from the optional accounts.founded_year, missing
+without it: accounts.created_at is when the CRM record was created, which says nothing about the company)
+and is_duplicate, both computed against the snapshot time. Missing categorical values read "unknown"
+(region: "other"), so every categorical column is a plain string column without gaps.
 
 The same code serves one lead online and millions in a batch, so the work is done on numpy arrays
 and in plain Python over the *distinct* texts of a column (factorised once), not with per-call
@@ -26,7 +27,6 @@ from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
 UNKNOWN = "unknown"
-DAYS_PER_YEAR = 365.25
 FIT_FEATURES = (
     "industry",
     "employee_count",
@@ -90,7 +90,11 @@ def _company_features(
     country = _text_at(accounts["country"], account_at)
     countries = [*cased(country.texts, upper=True), UNKNOWN]  # the last one for a missing country
     overlap, stack_size = _tech_counts(_text_at(accounts["tech_stack"], account_at), icp.desired_tech)
-    created_at = _times_at(accounts["created_at"], account_at)
+    founded = (
+        _numbers_at(accounts["founded_year"], account_at)
+        if "founded_year" in accounts
+        else np.full(len(account_at), np.nan)
+    )
     return {
         "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
         "employee_count": employees,
@@ -103,7 +107,7 @@ def _company_features(
         ),
         "country": _per_row(countries, country.codes),
         "region": _per_row(_regions(countries, config.region_by_country), country.codes),
-        "company_age_years": _years_between(created_at, snapshot_at),
+        "company_age_years": _age_in_years(founded, snapshot_at),
         "tech_overlap_count": overlap,
         "tech_stack_size": stack_size,
     }
@@ -289,9 +293,12 @@ def _bands(values: np.ndarray, edges: tuple[float, ...], names: list[str]) -> np
     return np.where(known, np.asarray(names, dtype=object)[np.clip(position, 0, None)], UNKNOWN)
 
 
-def _years_between(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    years = (end - start) / np.timedelta64(1, "D") / DAYS_PER_YEAR
-    return np.where(years < 0, 0.0, years)
+def _age_in_years(founded_year: np.ndarray, snapshot_at: np.ndarray) -> np.ndarray:
+    """Whole years from the founding year to the snapshot's year; missing when either is missing or the
+    company was founded after the snapshot's year (the data contradict each other)."""
+    snapshot_year = snapshot_at.astype("datetime64[Y]").astype(np.int64) + 1970
+    years = np.where(np.isnat(snapshot_at), np.nan, snapshot_year - founded_year)
+    return np.where(years < 0, np.nan, years)
 
 
 # --- duplicates --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from features.dates import DateFormatError, check_format, parse_timestamps
 from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
+from features.season import SEASON_FEATURES, month_of_year
 from features.text import Text, factorize_texts
 from features.titles import title_labels
 
@@ -366,9 +367,25 @@ def icp_attributes(
 def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:
     """The model's input columns by kind, under their feature names."""
     return {
-        "fit": [spec.feature_name(c) for c in spec.fit_columns],
+        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(_season_features(spec)),
         "intent": [spec.feature_name(c) for c in spec.intent_columns],
     }
+
+
+def _season_features(spec: ExportSpec) -> tuple[str, ...]:
+    """The month of the snapshot (features.season) for an export with a time column, unless the spec already
+    gives one of its own columns that name."""
+    if not spec.timestamp_column:
+        return ()
+    names = {spec.feature_name(c) for c in [*spec.fit_columns, *spec.intent_columns]}
+    return tuple(c for c in SEASON_FEATURES if c not in names)
+
+
+def season_at(features: pd.DataFrame, spec: ExportSpec, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Scoring's features with the month of `as_of` (the snapshot), not of each row's creation."""
+    if "month_of_year" not in _season_features(spec):
+        return features
+    return features.assign(month_of_year=month_of_year(pd.Series([pd.Timestamp(as_of)]))[0])
 
 
 def flat_categorical_features(spec: ExportSpec) -> list[str]:
@@ -383,9 +400,10 @@ def undeclared_columns(frame: pd.DataFrame, spec: ExportSpec) -> list[str]:
 def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, pd.Series | None]:
     """Model-ready features (RangeIndex) and the 0/1 label (None when the export has no label column).
 
-    Columns: the id, the timestamp when the spec has one, then fit and intent features under their
-    feature names. Categoricals are str, numerics float; placeholder values are missing; leaky, dropped
-    and undeclared columns are gone.
+    Columns: the id, the timestamp and its month_of_year (features.season) when the spec has one, then fit and
+    intent features under their feature names; scoring replaces the month by as_of's (season_at).
+    Categoricals are str, numerics float; placeholder values are missing; leaky, dropped and undeclared
+    columns are gone.
     """
     required = [spec.id_column, *spec.fit_columns, *spec.intent_columns]
     if spec.timestamp_column:
@@ -403,6 +421,10 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
         columns[spec.feature_name(spec.timestamp_column)] = flat_timestamps(
             frame[spec.timestamp_column], spec
         )
+        if "month_of_year" in _season_features(spec):  # training's snapshot: the row's own time
+            columns["month_of_year"] = pd.Series(
+                month_of_year(columns[spec.feature_name(spec.timestamp_column)])
+            )
     for column, kind in spec.fit_columns.items():
         values = without_placeholders(frame[column], spec.missing_values)
         columns[spec.feature_name(column)] = (

@@ -12,7 +12,9 @@ The mechanism (all on the log-odds scale, evaluated at the deal's creation time,
 - a small seasonal effect (deals created near quarter end close more often) and lead source;
 - traps: students and job seekers engage but do not buy, competitors research the pricing page heavily and
   never buy, out-of-market accounts engage like buyers but convert at a fraction of the rate.
-Outcomes are Bernoulli draws from that probability; after a deal is created, won deals see a burst of
+The accounts carry the company's founding year (founded_year; no part of the mechanism) and when their CRM
+record was created (created_at, shortly before the account's first lead). Outcomes are Bernoulli draws from
+that probability; after a deal is created, won deals see a burst of
 buying activity and lost ones go cold, so any feature that looks past the snapshot leaks the label.
 
 Everything is vectorised numpy; the same seed gives the same tables.
@@ -304,6 +306,7 @@ def generate_history(cfg: GeneratorConfig | None = None) -> SyntheticHistory:
     start = end - pd.DateOffset(months=cfg.months)
     accounts, acc = _accounts(rng, cfg)
     leads, lead = _leads(rng, cfg, acc, start, end)
+    accounts = accounts.assign(created_at=_record_dates(cfg, lead, leads["created_at"]))
     pre, lead = _pre_deal_activity(rng, lead)
     logit = _true_logit(cfg, acc, lead, pre)
     deals, truth, lead = _deals(rng, cfg, lead, logit, end)
@@ -354,6 +357,7 @@ def _accounts(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[pd.DataFr
     industry[competitor] = "software"
     missing_industry = rng.random(n) < 0.03
     founded = pd.to_datetime("1960-01-01") + pd.to_timedelta(rng.integers(0, 365 * 64, n), unit="D")
+    # created_at (when the CRM record was created) is set once the leads exist: see _record_dates.
     accounts = pd.DataFrame(
         {
             "account_id": ids,
@@ -364,7 +368,8 @@ def _accounts(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[pd.DataFr
             "annual_revenue": revenue.astype(float),
             "country": country,
             "tech_stack": tech_stack,
-            "created_at": founded,
+            "created_at": pd.NaT,
+            "founded_year": np.asarray(founded.year, dtype="int64"),
         }
     )
     overlap = has_tech[:, [TECH.index(t) for t in DESIRED_TECH]].sum(axis=1)
@@ -379,6 +384,16 @@ def _accounts(rng: np.random.Generator, cfg: GeneratorConfig) -> tuple[pd.DataFr
         "competitor": competitor,
     }
     return accounts, acc
+
+
+def _record_dates(cfg: GeneratorConfig, lead: dict[str, np.ndarray], lead_created: pd.Series) -> pd.Series:
+    """When each account's CRM record was created: some days before its first lead (an account is entered
+    with, or a little before, its first contact). Drawn from a generator of its own, so the rest of the
+    history (and the truth) is the same as before record dates existed."""
+    rng = np.random.default_rng([cfg.seed, 2])
+    first = pd.Series(lead_created.to_numpy()).groupby(lead["account"]).min().sort_index()
+    gap = pd.to_timedelta(np.round(rng.exponential(30.0, len(first)) * 86400), unit="s")
+    return pd.Series(first.to_numpy() - gap.to_numpy())
 
 
 def _leads(

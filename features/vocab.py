@@ -15,8 +15,12 @@ ACCOUNT_COLUMNS = (
     "annual_revenue",  # float >= 0, in USD
     "country",  # ISO 3166 alpha-2, e.g. "US"
     "tech_stack",  # str, ";"-separated lowercase tools, e.g. "salesforce;snowflake"; may be empty
-    "created_at",  # datetime (naive, UTC): when the company was founded / first known
+    "created_at",  # datetime (naive, UTC) or missing: when the account record was created in the CRM
 )
+# Columns a table may have; when present the contract checks them, when absent the feature is missing.
+OPTIONAL_COLUMNS = {
+    "accounts": ("founded_year",),  # int or missing: the year the company was founded (company_age_years)
+}
 LEAD_COLUMNS = (
     "lead_id",  # str, unique
     "account_id",  # str, references accounts.account_id

@@ -13,6 +13,7 @@ batch stays fast.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -311,9 +312,15 @@ def _plain(prefix: str, column: str) -> Text:
 def _years_text(frame: Table, rows: np.ndarray) -> list[str]:
     years = _num(frame, "company_age_years", rows)
     return [
-        "company age unknown" if missing else f"company founded {whole} years ago"
+        # company_age_years comes from accounts.founded_year only (never from the CRM record's created_at)
+        "founding year unknown" if missing else f"company founded {_times(whole, 'year')} ago"
         for whole, missing in zip(_rounded(years), np.isnan(years).tolist(), strict=True)
     ]
+
+
+def _month_text(frame: Table, rows: np.ndarray) -> list[str]:
+    months = _rounded(_num(frame, "month_of_year", rows))
+    return [f"time of year: {calendar.month_name[m]}" if 1 <= m <= 12 else "time of year" for m in months]
 
 
 def _lead_age_text(frame: Table, rows: np.ndarray) -> list[str]:
@@ -366,6 +373,7 @@ CONCEPTS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("lead source", lambda f: f == "lead_source"),
     ("company age", lambda f: f == "company_age_years"),
     ("lead age", lambda f: f == "lead_age_days"),
+    ("time of year", lambda f: f == "month_of_year"),
     ("duplicate", lambda f: f == "is_duplicate"),
 )
 
@@ -405,6 +413,7 @@ WORDS: dict[str, Words] = {
     "lead source": _fact(_plain("came in through ", "lead_source")),
     "company age": _fact(_years_text),
     "lead age": _fact(_lead_age_text),
+    "time of year": _fact(_month_text),
     "duplicate": _duplicate_words,
 }
 

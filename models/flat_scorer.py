@@ -19,7 +19,13 @@ import pandas as pd
 
 from features.config import ICPConfig
 from features.export_contract import EXPORT_TABLE  # a flat export's name among a scorer's input tables
-from features.flat import ExportSpec, build_flat_features, flat_feature_groups, flat_guardrail
+from features.flat import (
+    ExportSpec,
+    build_flat_features,
+    flat_feature_groups,
+    flat_guardrail,
+    season_at,
+)
 from features.frames import Table
 from features.icp import guarded_grades, guarded_ranks
 from models.evaluate import assign_grades
@@ -97,7 +103,7 @@ class FlatScorer:
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Scores for the raw rows of the export, as of `as_of`."""
-        features = self.feature_frame(tables, tables[EXPORT_TABLE])
+        features = season_at(self.feature_frame(tables, tables[EXPORT_TABLE]), self.spec, as_of)
         return self.score_frame(features.assign(snapshot_at=pd.Timestamp(as_of)), reasons)
 
     def score_request(

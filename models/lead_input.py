@@ -39,7 +39,8 @@ LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
     "annual_revenue": (False, "num"),
     "country": (False, "str"),
     "tech_stack": (False, "str"),
-    "account_created_at": (False, "time"),
+    "account_created_at": (False, "time"),  # when the account's CRM record was created (not used by features)
+    "account_founded_year": (False, "num"),  # the year the company was founded: company_age_years
     "activities": (
         False,
         "str",
@@ -61,6 +62,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
     "country": ("accounts", "country"),
     "tech_stack": ("accounts", "tech_stack"),
     "account_created_at": ("accounts", "created_at"),
+    "account_founded_year": ("accounts", "founded_year"),
 }
 ACTIVITY_KEYS = ("activity_type", "occurred_at")
 PARAMS = ("as_of", "reasons")  # what a request's params may hold
@@ -426,6 +428,16 @@ def _not_after(row: int, field: str, time: int, as_of: np.datetime64) -> None:
         )
 
 
+def _founded_not_after(founded_year: np.ndarray, snapshot_at: np.ndarray) -> None:
+    """The contract's rule for a founding year later than the year of the row's snapshot."""
+    later = founded_year > snapshot_at.astype("datetime64[Y]").astype(np.int64) + 1970  # NaN compares False
+    if later.any():
+        row = int(np.argmax(later))
+        rule = "year not after as_of"
+        sentence = CHECK_REASONS[rule].format(column="account_founded_year")
+        raise _fail(row, "account_founded_year", f"{sentence[:-1]}, got {shown(founded_year[row])}.", rule)
+
+
 def _first_of_each(keys: np.ndarray) -> np.ndarray:
     """Positions of the first occurrence of each distinct key, in order."""
     _, first = np.unique(keys, return_index=True)
@@ -450,7 +462,8 @@ def lead_rows_to_tables(
 
     Tables and snapshots are Tables (text as object arrays of str or None, times datetime64[ns], numbers
     float): one online lead must not pay for building frames. A lead or account created after its
-    row's snapshot is refused (the batch contract's "not after as_of"); with `latest` (the request's arrival
+    row's snapshot is refused (the batch contract's "not after as_of"; an account's record may be newer, and
+    its founding year must not be after the snapshot's); with `latest` (the request's arrival
     plus CLOCK_SKEW), so are a snapshot or an activity after it. An activity after the snapshot but not in
     the future is history the snapshot does not see yet (a backfill), as in batch features.
     """
@@ -475,6 +488,7 @@ def lead_rows_to_tables(
             "country": _alpha2_countries(rows["country"])[first],
             "tech_stack": tech_stack[first],
             "created_at": rows["account_created_at"][first],
+            "founded_year": rows["account_founded_year"][first],
         }
     )
     default_snapshot = np.int64(parse_time(as_of)).view("datetime64[ns]")
@@ -482,11 +496,12 @@ def lead_rows_to_tables(
     if latest is not None and (snapshot_at > np.datetime64(latest.value, "ns")).any():
         row = int(np.argmax(snapshot_at > np.datetime64(latest.value, "ns")))
         _not_in_future(row, "as_of", int(snapshot_at[row].view(np.int64)), latest)
-    for field in ("lead_created_at", "account_created_at"):
-        later = rows[field] > snapshot_at  # NaT compares False
-        if later.any():
-            row = int(np.argmax(later))
-            _not_after(row, field, int(rows[field][row].view(np.int64)), snapshot_at[row])
+    # The lead's creation must not follow its snapshot; the account record's may (reference data, as in batch).
+    later = rows["lead_created_at"] > snapshot_at  # NaT compares False
+    if later.any():
+        row = int(np.argmax(later))
+        _not_after(row, "lead_created_at", int(rows["lead_created_at"][row].view(np.int64)), snapshot_at[row])
+    _founded_not_after(rows["account_founded_year"], snapshot_at)
     created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
     leads = Table(
         {
@@ -507,7 +522,11 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     leads = tables["leads"]
     if lead_ids is not None:
         leads = leads[leads["lead_id"].isin(lead_ids)]
-    accounts = tables["accounts"].rename(columns={"created_at": "account_created_at"}).drop(columns=["name"])
+    accounts = (
+        tables["accounts"]
+        .rename(columns={"created_at": "account_created_at", "founded_year": "account_founded_year"})
+        .drop(columns=["name"])
+    )
     rows = leads.rename(columns={"created_at": "lead_created_at"}).merge(
         accounts, on="account_id", how="left"
     )
@@ -520,6 +539,12 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    for column in ("employee_count", "annual_revenue"):  # floats: a missing value must not break the schema
+    for column in (
+        "employee_count",
+        "annual_revenue",
+        "account_founded_year",
+    ):  # floats: a gap must not break
+        if column not in rows.columns:  # founded_year is optional in the accounts table
+            continue
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
     return rows[[c for c in LEAD_INPUT_COLUMNS if c in rows.columns]].reset_index(drop=True)

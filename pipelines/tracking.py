@@ -91,7 +91,8 @@ EXAMPLE_LEAD = {
     "annual_revenue": 38000000.0,
     "country": "US",
     "tech_stack": "salesforce;segment;snowflake",
-    "account_created_at": "2012-01-01T00:00:00",
+    "account_created_at": "2025-06-02T00:00:00",
+    "account_founded_year": 2012.0,
     "activities": json.dumps(
         [
             {"activity_type": "pricing_page", "occurred_at": "2026-09-28T10:02:00"},

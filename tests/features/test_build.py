@@ -31,7 +31,8 @@ def _tables() -> dict[str, pd.DataFrame]:
             "annual_revenue": [2.5e7, 5e5, 2e9],
             "country": ["us", "BR", None],
             "tech_stack": ["salesforce;snowflake;excel", "", "hubspot; Salesforce;hubspot"],
-            "created_at": pd.to_datetime(["2014-06-01", "2025-01-01", "2000-01-01"]),
+            "created_at": pd.to_datetime(["2014-06-01", "2025-01-01", "2000-01-01"]),  # CRM record created
+            "founded_year": [2014, 2025, 2000],
         }
     )
     leads = pd.DataFrame(
@@ -242,11 +243,11 @@ def test_fit_features_from_account_and_lead():
     l1, l3, l4 = _row(features, "L1"), _row(features, "L3"), _row(features, "L4")
     assert (l1["industry"], l1["employee_band"], l1["revenue_band"]) == ("software", "50-199", "10M-50M")
     assert (l1["country"], l1["region"]) == ("US", "north_america")
-    assert l1["company_age_years"] == pytest.approx(10.0, abs=0.01)
+    assert l1["company_age_years"] == 10.0  # founded 2014, snapshot in 2024
     assert (l1["tech_overlap_count"], l1["tech_stack_size"]) == (2, 3)
     assert (l1["seniority"], l1["department"], l1["lead_source"]) == ("vp", "sales", "event")
     assert (l3["industry"], l3["employee_band"], l3["revenue_band"]) == ("unknown", "1-9", "0-1M")
-    assert l3["company_age_years"] == 0.0  # founded after the snapshot: clipped, not negative
+    assert math.isnan(l3["company_age_years"])  # founded after the snapshot's year: unknown, not negative
     assert (l3["tech_overlap_count"], l3["tech_stack_size"]) == (0, 0)
     assert (l4["employee_band"], l4["revenue_band"]) == ("5000+", "1B+")
     assert (l4["country"], l4["region"]) == ("unknown", "other")

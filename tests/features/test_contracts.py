@@ -125,7 +125,6 @@ BAD_ROWS = [
     ("leads", 2, "account_id", "A404", "references unknown account", "A404"),
     ("deals", 2, "deal_id", "D1", "unique", "D1"),
     ("activities", 1, "occurred_at", LATE, "not after as_of", "2024-07-01 00:00:00"),
-    ("accounts", 1, "created_at", LATE, "not after as_of", "2024-07-01 00:00:00"),
     ("deals", 0, "closed_at", None, "notnull when won/lost", MISSING_VALUE),
     ("deals", 2, "closed_at", pd.Timestamp("2024-03-05"), "null when open", "2024-03-05 00:00:00"),
     ("deals", 1, "lost_reason", "too_expensive", "isin(LOST_REASONS) when lost", "too_expensive"),

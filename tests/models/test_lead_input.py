@@ -56,6 +56,7 @@ def test_the_tables_are_tables_with_the_columns_of_the_crm_frames():
                 "country": pd.array([None, None], dtype="str"),
                 "tech_stack": ["", ""],
                 "created_at": pd.to_datetime([None, None]).as_unit("ns"),
+                "founded_year": [np.nan, np.nan],
             }
         ),
         "leads": pd.DataFrame(
