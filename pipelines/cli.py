@@ -599,6 +599,7 @@ def score(
       leadscore score --input data/crm --as-of 2026-10-08 --output scores/2026-10-08.parquet
       --previous scores/2026-10-01.parquet
     """
+    from models.scorer import CRM_TABLES
     from pipelines.db import is_database_url
     from pipelines.locations import parse_assignments
     from pipelines.score import top_leads
@@ -655,6 +656,11 @@ def score(
         if result.trend.counts is not None:
             console.print(frame_table(result.trend.counts, title="trend against the last run"))
         console.print(("[yellow]warning:[/yellow] " if result.trend.warning else "") + result.trend.sentence)
+    if scorer.input == CRM_TABLES and "deals" not in result.rows_read:
+        console.print(
+            f"[yellow]warning:[/yellow] {input_dir} has no deals table: every valid lead was scored as open, "
+            "leads whose deal already closed included; add the deals table to leave them out"
+        )
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
     for line in written:
         console.print(f"wrote {line}")
