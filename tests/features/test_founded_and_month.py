@@ -247,5 +247,10 @@ def test_reasons_name_the_founding_year_and_the_time_of_year_in_words():
     positive = reason_texts(frame, values, ["company age", "time of year"])[:, 0].tolist()
     assert positive == [
         "company founded 14 years ago; time of year: December",
+        "time of year: January",  # an unknown founding year never reads as good news
+    ]
+    negative = reason_texts(frame, -values, ["company age", "time of year"])[:, 1].tolist()
+    assert negative == [
+        "company founded 14 years ago; time of year: December",
         "founding year unknown; time of year: January",
     ]
