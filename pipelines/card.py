@@ -40,7 +40,8 @@ def previous_test_probabilities(
     if tables is None or previous.input != result.scorer.input:
         return None  # a champion that reads another input cannot score these rows
     test = result.data.frame.iloc[result.split.test]
-    frame = previous.feature_frame(tables, test[["deal_id", "lead_id", "snapshot_at"]])
+    built_from = result.data.valid_tables if result.data.valid_tables is not None else tables
+    frame = previous.feature_frame(built_from, test[["deal_id", "lead_id", "snapshot_at"]])
     return previous.model.predict_proba(frame)
 
 

@@ -62,6 +62,13 @@ class TrainingData:
     counts: pd.DataFrame
     true_probability: np.ndarray | None
     source: Source = field(repr=False)
+    # CRM tables: the tables as the contract left them, which the features were built from (a champion's
+    # features on the same rows must be built from them too, never from the raw tables)
+    valid_tables: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    def feature_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables a scorer builds the features of these rows from."""
+        return self.valid_tables if self.valid_tables is not None else self.source.tables
 
 
 @dataclass
@@ -339,9 +346,11 @@ def training_data(
     frame = feature_frame(valid, training_snapshots(closed), cfg.features, cfg.icp)
     source = source if source is not None else CrmSource(tables)
     counts = validation.counts()
-    return labelled_training_data(
+    data = labelled_training_data(
         frame, closed, too_recent, validation.quarantine, counts, cfg, truth, source
     )
+    data.valid_tables = valid
+    return data
 
 
 def labelled_training_data(

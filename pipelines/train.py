@@ -69,7 +69,7 @@ def evaluate_scorer(
             champion_p = on_spark(data, champion, split.test)
         else:
             rows = source.rows_of(data, split.test)
-            champion_p = champion.model.predict_proba(champion.feature_frame(source.tables, rows))
+            champion_p = champion.model.predict_proba(champion.feature_frame(data.feature_tables(), rows))
     return evaluate_on_test(
         data.frame, data.y, split, scorer.model, baselines, cfg.model, data.true_probability, champion_p
     )
