@@ -422,6 +422,7 @@ def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_st
         card_from_registry("runs:/abc/model", small_history.tables(), tmp_path)
 
 
+@pytest.mark.slow  # trains on a flat export
 def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config):
     from pipelines.settings import load_source_spec
     from pipelines.sources import ExportSource

@@ -22,6 +22,7 @@ from pipelines.retrain import RetrainResult, run_retrain
 from pipelines.retrain_report import REPORT_NAME
 from pipelines.settings import RetrainConfig, load_config
 from pipelines.tracking import load_scorer
+from tests.conftest import new_store
 
 # ------------------------------------------------------------------------------------------------------
 # Windows and the tables as known at a date
@@ -198,7 +199,7 @@ class Year:
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory):
+def year(tmp_path_factory, empty_mlflow_db):
     """An initial champion and four quarterly retrains over a market that shifts on 2025-07-01.
 
     The timeline follows from the maturity rule (120 days): a retrain as of A is evaluated on the latest
@@ -209,7 +210,7 @@ def year(tmp_path_factory):
     (challengers trained before the shift could be learnt are about as good as the champion).
     """
     folder = tmp_path_factory.mktemp("year")
-    (folder / "mlflow").mkdir()
+    store = new_store(empty_mlflow_db, folder / "mlflow")  # a copy of the session's migrated empty store
     history = generate_history(YEAR)
     tables = channel_dies(history.tables(), "event", SHIFT, share=0.95)
     data = folder / "crm"
@@ -217,7 +218,7 @@ def year(tmp_path_factory):
     cfg = load_config(overrides=["model.bootstrap_rounds=20"])
     rcfg = RetrainConfig(trailing_quarters=4, trigger="simulated year")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}")
+        mp.setenv("MLFLOW_TRACKING_URI", store)
         mp.setenv("USER", "test-suite")
         initial = run_retrain(tables, cfg, rcfg, INITIAL, truth=history.truth, card=False)
         retrains, exit_code, output = [], None, ""
