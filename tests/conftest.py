@@ -25,6 +25,29 @@ FAST_OVERRIDES = ["model.bootstrap_rounds=20", "registry.model_card=false"]
 CHAMPION_URI = "models:/leadscore@champion"
 
 
+# A test that needs the session's trained model or a store holding it is end to end (train, register, score):
+# `slow` without saying so, so that `pytest -m "not slow"` stays the unit tests.
+NEEDS_A_MODEL = {"trained_small", "small_scorer", "shared_champion_store", "champion_store"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so that it sees the marks added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests needing a trained model are marked `slow`; then the modules with the most slow tests go first,
+    each module kept whole and in its own order.
+
+    The suite runs on two pytest-xdist workers, one module at a time each (`--dist loadfile`, addopts in
+    pyproject.toml): starting the long modules first keeps one worker from being left with them at the end.
+    """
+    for item in items:
+        if NEEDS_A_MODEL & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    slow: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        slow[module] = slow.get(module, 0) + (item.get_closest_marker("slow") is not None)
+    items.sort(key=lambda item: -slow[item.nodeid.split("::")[0]])  # stable: order inside a module kept
+
+
 @pytest.fixture(scope="session")
 def empty_mlflow_db(tmp_path_factory) -> Path:
     """An empty MLflow sqlite store, created and migrated once per session (seconds each time otherwise)."""
@@ -87,25 +110,36 @@ def registry_state(uri: str) -> tuple:
     return aliases, tuple(sorted((str(v.version), tuple(sorted(v.tags.items()))) for v in found))
 
 
+def register_champion(uri: str, history, trained) -> None:
+    """Register the TrainResult `trained` (run_train on `history`, not registered) in the store at `uri` as
+    run_train(register=True) would, as its first version and champion: cheaper than training again."""
+    from pipelines.settings import load_config
+    from pipelines.tracking import log_training_run
+
+    # A copy: registering sets the version, run and decision on the result and the version on its scorer.
+    result = dataclasses.replace(trained, scorer=copy.copy(trained.scorer), warnings=[])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        cfg = load_config(overrides=FAST_OVERRIDES)
+        log_training_run(
+            result,
+            cfg,
+            history.tables(),
+            location="",
+            config_path=None,
+            force_reason=None,
+            trigger="leadscore train",
+        )
+    assert result.decision.promote, result.decision.summary()
+
+
 @pytest.fixture(scope="session")
 def shared_champion_store(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> ChampionStore:
     """A private MLflow store whose only model version (1, `leadscore@champion`) is `trained_small` registered
     as run_train(register=True) registers it (on an empty store the evaluation has no champion to compare)."""
-    from pipelines.settings import load_config
-    from pipelines.tracking import log_training_run
-
     uri = new_store(empty_mlflow_db, tmp_path_factory.mktemp("champion-store"))
-    # A copy: registering sets the version, run and decision on the result and the version on its scorer.
-    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer), warnings=[])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
-        cfg = load_config(overrides=FAST_OVERRIDES)
-        tables = small_history.tables()
-        log_training_run(
-            result, cfg, tables, location="", config_path=None, force_reason=None, trigger="leadscore train"
-        )
-        assert result.decision.promote, result.decision.summary()
-        return ChampionStore(uri, registry_state(uri))
+    register_champion(uri, small_history, trained_small)
+    return ChampionStore(uri, registry_state(uri))
 
 
 @pytest.fixture()

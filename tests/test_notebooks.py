@@ -6,6 +6,7 @@ that an API change broke, which is how notebooks usually rot.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,9 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from features.synthetic import GeneratorConfig, generate_history
-from pipelines.settings import load_config
-from pipelines.train import run_train
+from tests.conftest import new_store, register_champion
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = ("01-explore-deal-history", "02-train-and-compare", "03-explain-and-review")
@@ -56,7 +55,7 @@ def test_ipynb_is_in_sync_with_its_script_and_stripped(name):
 
 
 @pytest.fixture(scope="module")
-def notebook_env(tmp_path_factory):
+def notebook_env(tmp_path_factory, small_history, trained_small, empty_mlflow_db):
     """Small data, a private MLflow store holding a champion, and a python3 kernel from this interpreter.
 
     The kernel inherits this environment, so the notebooks never touch the project's mlflow/ folder. The
@@ -74,13 +73,12 @@ def notebook_env(tmp_path_factory):
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEADSCORE_NOTEBOOK_SMALL", "1")
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}")
+        patch.setenv("MLFLOW_TRACKING_URI", new_store(empty_mlflow_db, root / "mlflow"))
         patch.setenv("JUPYTER_PATH", str(root / "jupyter"))
         patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        # A champion in the registry, so that notebook 02's comparison with it runs too.
-        history = generate_history(GeneratorConfig(accounts=1500, months=18, seed=6))
-        cfg = load_config(overrides=["model.bootstrap_rounds=20"])
-        run_train(history.tables(), cfg, register=True, force_reason="a champion for the notebook tests")
+        # A champion in the registry, so that notebook 02's comparison with it runs too: the session's model
+        # (tests/conftest.py), registered rather than trained again.
+        register_champion(os.environ["MLFLOW_TRACKING_URI"], small_history, trained_small)
         yield root
 
 

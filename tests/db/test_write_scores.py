@@ -191,6 +191,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a writer subprocess, killed
 def test_a_writer_killed_mid_run_leaves_the_previous_run_whole(database, tmp_path):
     url, prefix = database
     table = f"{prefix}lead_scores"

@@ -46,18 +46,17 @@ from pipelines.card import (
     write_card,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
-from pipelines.train import run_train
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
 
 
-def shared_card(history, cfg) -> dict[str, object]:
-    """One training run and its card written by write_card, shared by the card tests here and in
-    test_card_browser.py (training and rendering are the slow parts)."""
+def shared_card(history, cfg, trained) -> dict[str, object]:
+    """The session's training run on `history` (`trained_small`, tests/conftest.py) and its card written by
+    write_card, shared by the card tests here and in test_card_browser.py (rendering is the slow part)."""
     if not _SHARED:
         tables = history.tables()
-        result = run_train(tables, cfg, truth=history.truth, register=False)
+        result = trained
         data = card_data_for(result, cfg, tables=tables, trained_at=TRAINED_AT)
         scratch = Path(tempfile.mkdtemp(prefix="leadscore-card-"))
         atexit.register(shutil.rmtree, scratch, ignore_errors=True)
@@ -77,8 +76,8 @@ def shared_card(history, cfg) -> dict[str, object]:
 
 
 @pytest.fixture()
-def card(small_history, fast_config):
-    return shared_card(small_history, fast_config)
+def card(small_history, fast_config, trained_small):
+    return shared_card(small_history, fast_config, trained_small)
 
 
 class _Text(HTMLParser):
@@ -333,12 +332,12 @@ def test_a_card_record_of_another_format_is_refused_by_name(card):
         card_from_record({k: v for k, v in files.items() if k != "card.json"})
 
 
-def _registered(small_history, fast_config):
+def _registered(small_history, fast_config, trained_small):
     """The shared training run logged and registered as version 1 (a copy: the shared one stays untouched)."""
     from pipelines.tracking import log_training_run
 
     tables = small_history.tables()
-    shared = shared_card(small_history, fast_config)["result"]
+    shared = shared_card(small_history, fast_config, trained_small)["result"]
     result = dataclasses.replace(shared, scorer=copy.copy(shared.scorer))
     log_training_run(
         result, fast_config, tables, location="test", config_path=None, force_reason=None, trigger="test"
@@ -349,7 +348,7 @@ def _registered(small_history, fast_config):
 
 @pytest.mark.slow
 def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_again(
-    small_history, fast_config, mlflow_store, tmp_path, monkeypatch
+    small_history, fast_config, trained_small, mlflow_store, tmp_path, monkeypatch
 ):
     from typer.testing import CliRunner
 
@@ -357,7 +356,7 @@ def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_agai
     from pipelines import card_rebuild
     from pipelines.cli import app
 
-    result, tables = _registered(small_history, fast_config)
+    result, tables = _registered(small_history, fast_config, trained_small)
     trained = card_after_training(
         result, fast_config, tables, previous=None, out_dir=tmp_path / "at_training"
     )
@@ -384,13 +383,13 @@ def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_agai
 
 @pytest.mark.slow
 def test_a_version_logged_without_card_data_is_rebuilt_from_the_tables(
-    small_history, fast_config, mlflow_store, tmp_path
+    small_history, fast_config, trained_small, mlflow_store, tmp_path
 ):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
-    result, tables = _registered(small_history, fast_config)
+    result, tables = _registered(small_history, fast_config, trained_small)
     trained = write_card(result, tmp_path / "at_training", tables=tables, cfg=fast_config)
     log_card_to_run(result.run_id, trained)  # as training logged it before the card's data was recorded
 
@@ -423,6 +422,7 @@ def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_st
         card_from_registry("runs:/abc/model", small_history.tables(), tmp_path)
 
 
+@pytest.mark.slow  # trains on a flat export
 def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config):
     from pipelines.settings import load_source_spec
     from pipelines.sources import ExportSource

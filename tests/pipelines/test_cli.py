@@ -25,6 +25,7 @@ def test_help_lists_commands_with_examples():
         assert "Example" in text, command
 
 
+@pytest.mark.slow  # a subprocess imports the CLI
 def test_console_script_is_installed():
     bin_dir = Path(sys.executable).parent
     out = subprocess.run([str(bin_dir / "leadscore"), "--help"], capture_output=True, text=True, timeout=60)
@@ -107,6 +108,8 @@ def test_train_then_score_end_to_end(tmp_path, mlflow_store):
             str(data / "truth.parquet"),
             "--set",
             "model.bootstrap_rounds=20",
+            "--set",
+            "registry.model_card=false",  # the card at training: test_card.py and the demo below
         ],
     )
     assert result.exit_code == 0, result.output
@@ -143,7 +146,8 @@ def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_sto
         ).exit_code
         == 0
     )
-    result = runner.invoke(app, ["train", "--input", db, "--set", "model.bootstrap_rounds=20"])
+    fast = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
+    result = runner.invoke(app, ["train", "--input", db, *fast])
     assert result.exit_code == 0, result.output
     args = ["score", "--input", db, "--as-of", "2026-10-01", "--output", db, "--table", "lead_scores"]
     for _ in range(2):  # idempotent: the second run replaces the first

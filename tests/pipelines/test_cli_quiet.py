@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a subprocess imports the CLI
 def test_a_command_prints_no_library_warnings(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_LOGGING")}
     done = subprocess.run(
@@ -24,6 +27,7 @@ def test_a_command_prints_no_library_warnings(tmp_path: Path):
     assert "Warning" not in done.stderr and "Warning" not in done.stdout, done.stderr
 
 
+@pytest.mark.slow  # subprocesses import the CLI
 def test_mlflow_logs_errors_only_unless_asked(tmp_path: Path):
     code = "import os, pipelines.cli; print(os.environ['MLFLOW_LOGGING_LEVEL'])"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_LOGGING")}

@@ -93,6 +93,7 @@ def test_rolling_windows_on_crm_tables_follow_each_other(crm, tmp_path):
     assert folds[1]["n_train"] == folds[0]["n_train"] + folds[0]["n_test"]  # the second trains on the first
 
 
+@pytest.mark.slow  # a backtest: every contender trained per fold
 def test_kfold_on_a_flat_export_uses_scikit_learns_folds(tmp_path):
     export = tmp_path / "Leads.csv"
     frame = _export(600)

@@ -78,6 +78,7 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     assert (online["reasons"] == batch["reasons"]).all() and (online["as_of"] == "2026-10-01T00:00:00").all()
 
 
+@pytest.mark.slow  # trains on the export
 def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
     from pipelines.settings import load_config
 
@@ -98,6 +99,7 @@ def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
         run_score(result.scorer, {"leads": pd.DataFrame()}, pd.Timestamp("2026-10-01"), None)
 
 
+@pytest.mark.slow  # trains on the export
 @pytest.mark.parametrize("method", ["out_of_time", "grouped_random"])
 def test_the_split_method_of_a_dated_export_comes_from_the_config(method):
     from pipelines.settings import load_config
@@ -111,6 +113,7 @@ def test_the_split_method_of_a_dated_export_comes_from_the_config(method):
     assert result.split.method == method
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_an_export_without_signal_is_refused_with_exit_4(tmp_path, mlflow_store):
     """Labels drawn independently of every feature: no model, exit 4 and a sentence saying why."""
     frame = x_education_fixture(900)
@@ -133,6 +136,7 @@ def _broken(frame: pd.DataFrame) -> pd.DataFrame:
     return broken
 
 
+@pytest.mark.slow  # trains and scores the export
 def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_scoring(tmp_path):
     from pipelines.settings import load_config
 
@@ -155,6 +159,7 @@ def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_sco
     assert set(quarantine["row"]) == {1, 2, 60} and "thousands separators" in " ".join(quarantine["reason"])
 
 
+@pytest.mark.slow  # trains and scores the export
 def test_closed_export_rows_are_not_scored_and_as_of_defaults_to_the_export(tmp_path):
     from pipelines.settings import load_config
 

@@ -36,6 +36,7 @@ def _score(crm, output, *extra):
 FAST = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_shuffled_outcomes_are_refused_at_training_with_exit_4(crm, mlflow_store):
     trained = runner.invoke(app, ["train", "--input", str(crm / "shuffled"), *FAST])
     assert trained.exit_code == exit_codes.NOT_ENOUGH_DATA, trained.output

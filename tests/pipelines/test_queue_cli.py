@@ -87,8 +87,13 @@ def test_missing_or_tampered_scores_are_bad_input(published: Path, tmp_path: Pat
     missing = queue(
         "--scores", str(tmp_path / "none.parquet"), "--reps", "1", "--per-rep", "1", "--output", str(out)
     )
-    assert missing.exit_code == exit_codes.BAD_INPUT and "no such scores file" in missing.output
+    # Sentences wrap at the console's width wherever the (temporary) path ends: compare them unwrapped.
+    assert missing.exit_code == exit_codes.BAD_INPUT and "no such scores file" in " ".join(
+        missing.output.split()
+    )
     score_table(n=10).to_parquet(published)  # not the file its manifest names
     tampered = queue("--scores", str(published), "--reps", "1", "--per-rep", "1", "--output", str(out))
-    assert tampered.exit_code == exit_codes.BAD_INPUT and "sha256 differs" in tampered.output
+    assert tampered.exit_code == exit_codes.BAD_INPUT and "sha256 differs" in " ".join(
+        tampered.output.split()
+    )
     assert not out.exists()

@@ -11,18 +11,14 @@ from models.score_table import SCORE_COLUMNS, SCORE_KINDS, dtype_mismatches
 from pipelines import db
 from pipelines.io import write_tables
 from pipelines.score import run_score
-from pipelines.settings import load_config
 from pipelines.stream import run_score_streaming
-from pipelines.train import run_train
 
 AS_OF = pd.Timestamp("2026-10-01")
 
 
 @pytest.fixture(scope="module")
-def scorer(small_history):
-    return run_train(
-        small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
-    ).scorer
+def scorer(trained_small):
+    return trained_small.scorer  # the session's model (tests/conftest.py); only read here
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,6 @@ from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.io import write_tables
 from pipelines.score import manifest_path_for, quarantine_path_for, run_score
-from pipelines.settings import load_config
-from pipelines.train import run_train
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
 if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine and in CI
@@ -45,10 +43,8 @@ def spark():
 
 
 @pytest.fixture(scope="module")
-def scorer(small_history):
-    return run_train(
-        small_history.tables(), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
-    ).scorer
+def scorer(trained_small):
+    return trained_small.scorer  # the session's model (tests/conftest.py); only read here
 
 
 @pytest.fixture(scope="module")

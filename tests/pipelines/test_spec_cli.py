@@ -147,6 +147,7 @@ def test_draft_with_a_label_the_export_lacks(tmp_path):
     assert "did you mean 'Lifecycle Stage'?" in flat(result.output)
 
 
+@pytest.mark.slow  # trains on the export
 def test_a_drafted_spec_trains_on_won_and_lost_rows_only(tmp_path, fast_config):
     from pipelines.sources import ExportSource
     from pipelines.spec import read_training_export
