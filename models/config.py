@@ -200,6 +200,9 @@ class ModelConfig(_Strict):
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
     maturity_days: int = Field(120, ge=0)
+    # Training stops (exit 5) when more than this share of a table's rows broke a rule of the data contract:
+    # a model would learn from what a broken feed left, and be promoted with exit 0.
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)
     min_valid_per_class: int = Field(default=10, ge=1)
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"

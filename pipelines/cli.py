@@ -101,9 +101,13 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from pipelines.io import InputError, OutputError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
+    from pipelines.train import TrainingQuarantineError
 
     try:
         yield
+    except TrainingQuarantineError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT) from error
     except NothingToScore as error:
         console.print(frame_table(error.result.accounting, title="leads"))
         console.print(f"[red]error:[/red] {error}")

@@ -24,6 +24,7 @@ from pipelines.sources import Source, TrainingData, as_source
 from pipelines.sources import mature_closed_deals as mature_closed_deals
 from pipelines.sources import training_data as training_data
 from pipelines.train_result import TrainResult as TrainResult  # where callers found it before
+from pipelines.validate import own_quarantine_shares
 
 
 def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
@@ -75,6 +76,28 @@ def evaluate_scorer(
     )
 
 
+class TrainingQuarantineError(Exception):
+    """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
+
+
+def check_training_quarantine(data: TrainingData, limit: float) -> None:
+    """Stop before training on what a broken feed left: TrainingQuarantineError naming the worst table's share
+    of rows that broke a rule of their own (rows that only followed a quarantined lead are not counted)."""
+    read = dict(zip(data.counts["table"], data.counts["read"], strict=True))
+    if len(read) == 1:  # a flat export: one table, whatever its quarantine calls it
+        read = {table: next(iter(read.values())) for table in set(data.quarantine["table"])} or read
+    shares = own_quarantine_shares(data.quarantine, read)
+    worst = max(shares, key=lambda table: shares[table], default=None)
+    if worst is None or shares[worst] <= limit:
+        return
+    raise TrainingQuarantineError(
+        f"{shares[worst]:.1%} of the {worst} rows broke a rule of the data contract, above the allowed "
+        f"{limit:.1%} (model.max_quarantine_share), so no model was trained on what is left; "
+        "`leadscore validate --input ... --quarantine q.csv` lists them: fix the feed, or raise the setting "
+        "(--set model.max_quarantine_share=0.2)"
+    )
+
+
 def run_train(
     source: Source | dict[str, pd.DataFrame],
     cfg: PipelineConfig,
@@ -97,6 +120,7 @@ def run_train(
 
     source = as_source(source)
     data = source.training_data(cfg, truth)
+    check_training_quarantine(data, cfg.model.max_quarantine_share)
     scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     champion = tracking.load_champion(cfg.registry.model_name) if register else None
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
