@@ -262,7 +262,7 @@ def test_the_backtest_of_an_export_leaves_out_the_leads_training_leaves_out():
     backtest = flat_data(rows, HUBSPOT, cfg)
     assert len(backtest.y) == len(trained_on.y) == len(rows) - trained_on.excluded["total"]
     assert set(backtest.frame["lead_id"]) == set(trained_on.frame["lead_id"])
-    assert len(flat_data(rows, HUBSPOT).y) == len(rows)  # without the configuration: every labelled row
+    assert len(flat_data(rows, HUBSPOT).y) == len(trained_on.y)  # no configuration given: the shipped one
 
 
 def test_a_spec_pickled_before_labels_and_icp_existed_loads_with_the_guardrail_off():
