@@ -71,7 +71,10 @@ print(
 
 # %%
 shap.summary_plot(
-    contributions[model.feature_names].to_numpy(), model.matrix(test), max_display=15, show=False
+    contributions[model.feature_names].to_numpy(),
+    model.matrix(test)[model.feature_names],  # a category's win-rate column is folded into the category
+    max_display=15,
+    show=False,
 )
 plt.show()
 

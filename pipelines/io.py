@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.dates import iso_or_unchanged
-from features.vocab import TABLE_COLUMNS, TABLES
+from features.vocab import OPTIONAL_COLUMNS, TABLE_COLUMNS, TABLES
 from pipelines.console import console
 
 FORMATS = ("parquet", "csv")
@@ -117,8 +117,9 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
 
 
 def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
-    """The contract's column names for columns that differ only in case or surrounding spaces."""
-    known = set(TABLE_COLUMNS.get(table, ()))
+    """The contract's column names (optional ones too) for columns that differ only in case or surrounding
+    spaces."""
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
     renames = {
         c: str(c).strip().lower() for c in frame.columns if c not in known and str(c).strip().lower() in known
     }

@@ -204,10 +204,10 @@ def test_spark_folder_scoring_says_its_trend_is_empty(tmp_path, small_scorer, cr
     published = tmp_path / "scores.parquet"
     shutil.copytree(crm_folder, tmp_path / "crm")
 
-    def fake_spark(master, scorer, folder, as_of, output, *rest):
+    def fake_spark(master, scorer, where, as_of, output, *rest):
         from pipelines.stream import run_score_streaming
 
-        return run_score_streaming(scorer, folder, as_of, output, 10_000, False)
+        return run_score_streaming(scorer, where.folder, as_of, output, 10_000, False)
 
     monkeypatch.setattr(spark_job, "score_folder_on_spark", fake_spark)
     source = source_for(small_scorer, str(tmp_path / "crm"))
