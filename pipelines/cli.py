@@ -247,6 +247,13 @@ def _as_of(text: str, option: str = "--as-of"):
             f"{text!r} is not a date; give a date or an ISO 8601 time, e.g. {option} 2026-10-01",
             param_hint=option,
         )
+    now = pd.Timestamp.now("UTC")
+    if (when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")) > now + pd.Timedelta(days=1):
+        # every recency would count up to a day that has not come: scores that look fine and are wrong
+        raise typer.BadParameter(
+            f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
+            param_hint=option,
+        )
     return when
 
 

@@ -332,6 +332,15 @@ def test_as_of_that_is_not_a_date_is_a_bad_command_line(tmp_path, crm, cli, comm
     assert "'banana' is not a date" in flat(result.output) and "--as-of 2026-10-01" in flat(result.output)
 
 
+@pytest.mark.parametrize("command", ["score", "validate"])
+def test_as_of_in_the_future_is_a_bad_command_line(tmp_path, crm, cli, command):
+    args = ["--input", str(crm), "--as-of", "2099-01-01"]
+    result = cli(command, *args, *(["--output", str(tmp_path / "s.parquet")] if command == "score" else []))
+    assert result.exit_code == exit_codes.USAGE
+    assert "'2099-01-01' is in the future" in flat(result.output) and "earlier date" in flat(result.output)
+    assert not (tmp_path / "s.parquet").exists()
+
+
 @pytest.mark.parametrize("case", ["thousands separators", "header-only leads"])
 def test_nothing_to_score_in_memory_keeps_the_previous_run(tmp_path, crm, scorer, case):
     output = tmp_path / "out" / "scores.csv"
