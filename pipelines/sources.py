@@ -291,16 +291,7 @@ class CrmSource:
         return True
 
     def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
-        return LeadScorer(
-            features=cfg.features,
-            icp=cfg.icp,
-            model=model,
-            positive_reasons=cfg.scoring.positive_reasons,
-            negative_reasons=cfg.scoring.negative_reasons,
-            min_reason_contribution=cfg.scoring.min_reason_contribution,
-            min_absence_contribution=cfg.scoring.min_absence_contribution,
-            model_name=cfg.registry.model_name,
-        )
+        return crm_scorer(model, cfg)
 
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
         return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
@@ -330,6 +321,21 @@ class CrmSource:
                 raise ValueError("the spark engine needs the model URI")
             return score_tables_with_spark(model_uri, valid, rows.to_score, as_of, reasons)
         return score_in_chunks(scorer, valid, rows.to_score, as_of, chunk_size, reasons)
+
+
+def crm_scorer(model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
+    """The scorer of a model trained on CRM tables (in process or on Spark), with the configuration's
+    features, guardrail and reason settings."""
+    return LeadScorer(
+        features=cfg.features,
+        icp=cfg.icp,
+        model=model,
+        positive_reasons=cfg.scoring.positive_reasons,
+        negative_reasons=cfg.scoring.negative_reasons,
+        min_reason_contribution=cfg.scoring.min_reason_contribution,
+        min_absence_contribution=cfg.scoring.min_absence_contribution,
+        model_name=cfg.registry.model_name,
+    )
 
 
 def training_data(

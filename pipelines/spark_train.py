@@ -29,7 +29,7 @@ from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, feature_frame
 from models.train import TrainedModel
 from pipelines.io import InputError
 from pipelines.settings import PipelineConfig
-from pipelines.sources import Source, TrainingData, labelled_training_data
+from pipelines.sources import Source, TrainingData, crm_scorer, labelled_training_data
 from pipelines.spark_job import (
     KIND,
     PART,
@@ -222,14 +222,7 @@ class SparkCrmSource:
         return True
 
     def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
-        return LeadScorer(
-            features=cfg.features,
-            icp=cfg.icp,
-            model=model,
-            positive_reasons=cfg.scoring.positive_reasons,
-            negative_reasons=cfg.scoring.negative_reasons,
-            model_name=cfg.registry.model_name,
-        )
+        return crm_scorer(model, cfg)  # the same scorer as CRM tables trained in process
 
     def rows_of(self, data: TrainingData, positions: np.ndarray):
         return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
