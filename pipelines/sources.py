@@ -225,7 +225,33 @@ def source_for(
 # ----------------------------------------------------------------------------------------------------------
 
 
-class CrmSource:
+class CrmTrainingShape:
+    """What every source of CRM tables does the same way when training, wherever its features are built (in
+    this process, or on Spark): the configuration as given, the CRM feature groups, the points model, the
+    LeadScorer, and deals' rows for a champion."""
+
+    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
+        return cfg
+
+    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
+        return feature_groups(cfg.features)
+
+    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
+        groups = self.feature_groups(cfg)
+        return [c for c in CATEGORICAL_FEATURES if c in groups["fit"] + groups["intent"]]
+
+    @property
+    def has_points_model(self) -> bool:
+        return True
+
+    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
+        return crm_scorer(model, cfg)
+
+    def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
+        return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
+
+
+class CrmSource(CrmTrainingShape):
     """Accounts, leads, activities and deals: given as frames, or read from `location` when first needed."""
 
     def __init__(
@@ -275,26 +301,6 @@ class CrmSource:
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         return training_data(self.tables, cfg, truth, source=self)
-
-    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
-        return cfg
-
-    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
-        return feature_groups(cfg.features)
-
-    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
-        groups = self.feature_groups(cfg)
-        return [c for c in CATEGORICAL_FEATURES if c in groups["fit"] + groups["intent"]]
-
-    @property
-    def has_points_model(self) -> bool:
-        return True
-
-    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
-        return crm_scorer(model, cfg)
-
-    def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
-        return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
         validation = run_validate(self.tables, as_of=as_of, date_formats=date_formats)

@@ -21,15 +21,14 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
+from features.build import training_snapshots
 from features.contracts import QUARANTINE_COLUMNS, AccountingError, validate_tables
 from features.dates import DateFormats
 from features.vocab import TABLES
-from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, feature_frame
-from models.train import TrainedModel
+from models.scorer import CRM_TABLES, CrmTablesInput, feature_frame
 from pipelines.io import InputError
 from pipelines.settings import PipelineConfig
-from pipelines.sources import Source, TrainingData, crm_scorer, labelled_training_data
+from pipelines.sources import CrmTrainingShape, Source, TrainingData, labelled_training_data
 from pipelines.spark_job import (
     KIND,
     PART,
@@ -136,7 +135,7 @@ def gather_training_frame(blobs: list[bytes], maturity_days: int) -> tuple[pd.Da
     return kept, int((~mature).sum()), valid
 
 
-class SparkCrmSource:
+class SparkCrmSource(CrmTrainingShape):
     """CRM tables read by Spark (a folder of Parquet, CSV or Delta, or Spark tables by name) for training:
     the features are built on the executors, the rest is the CRM source's (pipelines.sources.CrmSource).
 
@@ -206,26 +205,6 @@ class SparkCrmSource:
         features = frame.drop(columns=["outcome", "account_id"])
         source = cast(Source, self)  # a training source: what scoring needs is pipelines/spark_job.py's
         return labelled_training_data(features, closed, too_recent, quarantine, counts, cfg, truth, source)
-
-    def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
-        return cfg
-
-    def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
-        return feature_groups(cfg.features)
-
-    def categorical_features(self, cfg: PipelineConfig) -> list[str]:
-        groups = self.feature_groups(cfg)
-        return [c for c in CATEGORICAL_FEATURES if c in groups["fit"] + groups["intent"]]
-
-    @property
-    def has_points_model(self) -> bool:
-        return True
-
-    def scorer(self, model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
-        return crm_scorer(model, cfg)  # the same scorer as CRM tables trained in process
-
-    def rows_of(self, data: TrainingData, positions: np.ndarray):
-        return data.frame.iloc[positions][["deal_id", "lead_id", "snapshot_at"]]
 
     def champion_probabilities(self, data: TrainingData, champion, positions: np.ndarray) -> np.ndarray:
         """The champion's probabilities on these training rows, its features built on the executors from
