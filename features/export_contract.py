@@ -3,7 +3,9 @@ into the model.
 
 A repeated id would put the same lead in the training and the test window (a flattering test) and score it
 twice; a row without an id cannot be scored back into a CRM; a number written "1,234" or "n/a" would
-otherwise be read as missing without a word; a time that is no date cannot be placed in time.
+otherwise be read as missing without a word; a time that is no date cannot be placed in time; a label value in
+none of the spec's lists (a typo of "Closed Won", a stage added to the CRM) is neither trained on nor scored as
+an open lead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import ExportSpec, without_placeholders
+from features.flat import ExportSpec, label_outcomes, label_text, without_placeholders
 
 EXPORT_TABLE = "export"
 # A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
@@ -51,6 +53,38 @@ def not_a_date_rows(values: pd.Series, date_format: str | None) -> np.ndarray:
     except DateFormatError:
         return np.zeros(len(values), dtype=bool)  # the whole column's format: refused by the reader, exit 3
     return (given & parsed.isna()).to_numpy()
+
+
+def quarantine_unknown_labels(
+    valid: pd.DataFrame, quarantine: pd.DataFrame, spec: ExportSpec
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """At scoring: rows whose label value is in none of the spec's lists join the quarantine (training refuses
+    them instead: the spec must say what they are before anything learns from them)."""
+    if spec.label_column not in valid.columns:
+        return valid, quarantine
+    rows = unknown_label_rows(valid, spec)
+    if not rows.any():
+        return valid, quarantine
+    reasons = [label_reason(spec, value) for value in valid.loc[rows, spec.label_column]]
+    found = _quarantine_frame(
+        valid, valid[spec.id_column], [(rows, spec.label_column, "label_in_spec", reasons)]
+    )
+    found["row"] = valid.index[rows]  # positions in the export, as check_export numbers them
+    merged = pd.concat([quarantine, found], ignore_index=True) if len(quarantine) else found
+    return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+
+
+def unknown_label_rows(frame: pd.DataFrame, spec: ExportSpec) -> np.ndarray:
+    """Rows whose label is in none of the spec's label lists (only a spec that names its lost values has any)."""
+    return (label_outcomes(frame, spec) == "unknown").to_numpy()
+
+
+def label_reason(spec: ExportSpec, value: object) -> str:
+    """Why a label value is refused, with the fix."""
+    return (
+        f"{spec.label_column} {label_text(value)!r} is in none of positive_labels, negative_labels or open_labels "
+        f"of spec {spec.name!r}: add it to the list it belongs to"
+    )
 
 
 def number_reason(column: str, sample: str) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.contracts import ContractError, ValidationResult
 from features.dates import DateFormats
-from features.export_contract import EXPORT_TABLE, check_export
+from features.export_contract import EXPORT_TABLE, check_export, quarantine_unknown_labels
 from features.flat import (
     ExportSpec,
     build_flat_features,
@@ -452,6 +452,17 @@ def score_in_chunks(
 # ----------------------------------------------------------------------------------------------------------
 
 
+def at_export_rows(
+    valid: pd.DataFrame, quarantine: pd.DataFrame, positions: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """check_export numbers the rows of what it was given; put valid rows and quarantine rows back at their
+    positions in the whole export (`positions`: the export position of each row it was given)."""
+    valid = valid.set_axis(positions[valid.index])
+    if len(quarantine):
+        quarantine = quarantine.assign(row=positions[quarantine["row"].to_numpy(dtype="int64")])
+    return valid, quarantine
+
+
 @dataclass
 class ExportSource:
     """The rows of a flat lead export (one row per lead) and the spec they are read with."""
@@ -492,8 +503,8 @@ class ExportSource:
         where the spec maps ICP attributes, disqualified leads do not teach the model (as closed deals of CRM
         tables, features/icp.py exclude_disqualified); synthetic truth does not exist for an export."""
         spec = self.spec
-        closed, _ = closed_rows(self.rows, spec)
-        valid, quarantine = check_export(closed, spec)
+        closed, _ = closed_rows(self.rows.reset_index(drop=True), spec)
+        valid, quarantine = at_export_rows(*check_export(closed, spec), closed.index)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
@@ -567,13 +578,13 @@ class ExportSource:
         )
 
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
-        return self.rows.loc[data.frame.index[positions]]
+        return self.rows.iloc[data.frame.index[positions]]
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
         """The open rows that keep the export's contract are scored (its spec types them); rows whose label
         says won or lost are closed, not scored (a converted lead needs no score); rows that break the
         contract go to the quarantine with their reasons."""
-        valid, quarantine = check_export(self.rows, self.spec)
+        valid, quarantine = quarantine_unknown_labels(*check_export(self.rows, self.spec), self.spec)
         validation = ValidationResult(
             valid={"leads": valid}, quarantine=quarantine, read={"leads": len(self.rows)}
         )

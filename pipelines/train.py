@@ -80,6 +80,15 @@ class TrainingQuarantineError(Exception):
     """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
 
 
+def most_broken_rule(quarantine: pd.DataFrame, table: str) -> str:
+    """The rule most of a table's quarantined rows broke, with the first such row's reason."""
+    rows = quarantine.loc[quarantine["table"] == table]
+    rule = rows["check"].astype("str") + " on column '" + rows["column"].astype("str") + "'"
+    most = rule.value_counts().index[0]
+    first = rows.loc[rule == most].iloc[0]
+    return f"most broke {most} (first at row {first['row']}: {str(first['reason']).rstrip('.')})"
+
+
 def check_training_quarantine(data: TrainingData, limit: float) -> None:
     """Stop before training on what a broken feed left: TrainingQuarantineError naming the worst table's share
     of rows that broke a rule of their own (rows that only followed a quarantined lead are not counted)."""
@@ -93,6 +102,7 @@ def check_training_quarantine(data: TrainingData, limit: float) -> None:
     raise TrainingQuarantineError(
         f"{shares[worst]:.1%} of the {worst} rows broke a rule of the data contract, above the allowed "
         f"{limit:.1%} (model.max_quarantine_share), so no model was trained on what is left; "
+        f"{most_broken_rule(data.quarantine, worst)}; "
         "`leadscore validate --input ... --quarantine q.csv` lists them: fix the feed, or raise the setting "
         "(--set model.max_quarantine_share=0.2)"
     )
