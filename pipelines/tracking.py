@@ -174,6 +174,8 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
     # as_of defaults to "" (score as of the request's time): a timestamp here would become the default of
     # every request that leaves it out, and score leads as of the training day for as long as the model serves.
     signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
+    if not scorer.input.typed_by_signature:
+        signature = with_numbers_checked_by_the_scorer(signature)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
         path.write_bytes(pickle.dumps(scorer))
@@ -188,6 +190,20 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
             pip_requirements=PIP_REQUIREMENTS,
             registered_model_name=registered_name,
         )
+
+
+def with_numbers_checked_by_the_scorer(signature: Any) -> Any:
+    """The signature with its number columns typed Any: the scorer checks CRM rows itself (a number, 420 or
+    420.0, else a 400 naming the row), and MLflow's own check refuses an integer column declared double
+    (int64 to float64 is not "safe" to it), so `predict` in process would refuse `employee_count: 420`."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
+
+    columns = [
+        ColSpec(AnyType(), spec.name, required=False) if spec.type == DataType.double else spec
+        for spec in signature.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 
 
 def scorer_for_example(scorer: Scorer, rows: pd.DataFrame, as_of: str) -> pd.DataFrame:
