@@ -174,12 +174,6 @@ def _numbers_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.append(numbers(values), np.nan)[positions]
 
 
-def _times_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """The times at positions, NaT at -1."""
-    times = _times(values)
-    return np.append(times, np.array(["NaT"], dtype=times.dtype))[positions]
-
-
 def _times(values: np.ndarray) -> np.ndarray:
     """The values as a naive datetime64 array (text read by pd.to_datetime, time-zone aware times as UTC)."""
     if values.dtype.kind == "M":
