@@ -155,7 +155,10 @@ def open_lead_scores(
                 None,
                 "the CRM tables were not at hand when this card was made, so open leads were not counted",
             )
-        as_of = history_end(run_validate(tables, date_formats=cfg.input).valid)
+        valid = result.data.valid_tables  # validated for training already; the same rules without an as-of
+        as_of = history_end(
+            valid if valid is not None else run_validate(tables, date_formats=cfg.input).valid
+        )
     if as_of is None:
         return None, None, "the history has no dates, so it has no end to count open leads at"
     rows = source.scoring_rows(as_of, cfg.input)
