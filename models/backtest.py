@@ -85,6 +85,7 @@ class Fold:
     test: np.ndarray
     test_start: pd.Timestamp | None = None
     test_end: pd.Timestamp | None = None
+    not_known: int = 0  # earlier rows left out of training: their outcome was not known at test_start
 
 
 @dataclass
@@ -103,6 +104,7 @@ class FoldResult:
             "fold": fold.name,
             "n_train": len(fold.train),
             "n_test": len(fold.test),
+            "n_not_known": fold.not_known,
             "test_won_share": self.test_won_share,
             "status": "skipped" if self.skipped else "ok",
         }
@@ -211,7 +213,7 @@ def known_at_cutoff(
     closed = pd.to_datetime(known_at).to_numpy()[fold.train]
     horizon = (fold.test_start - pd.Timedelta(days=maturity_days)).to_datetime64()
     known = ~pd.isna(closed) & (closed < fold.test_start.to_datetime64()) & (created <= horizon)
-    return replace(fold, train=fold.train[known])
+    return replace(fold, train=fold.train[known], not_known=int((~known).sum()))
 
 
 def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, seed: int) -> Split:

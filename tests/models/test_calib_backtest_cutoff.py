@@ -45,6 +45,7 @@ def test_only_rows_closed_before_the_cutoff_and_mature_at_it_are_trained_on():
     )
     assert late.all()
     np.testing.assert_array_equal(kept.test, fold.test)
+    assert kept.not_known == len(dropped)
 
 
 def test_a_deal_without_a_close_is_never_trained_on():
