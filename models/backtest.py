@@ -201,9 +201,7 @@ def out_of_time_folds(times: pd.Series, test_fraction: float) -> list[Fold]:
     return rolling_folds(times, 1, test_fraction)
 
 
-def known_at_cutoff(
-    fold: Fold, times: pd.Series, known_at: pd.Series, maturity_days: int
-) -> Fold:
+def known_at_cutoff(fold: Fold, times: pd.Series, known_at: pd.Series, maturity_days: int) -> Fold:
     """The fold with only the training rows `leadscore train` could learn from at its test window's start:
     closed before that start and created at least `maturity_days` before it (the maturity rule of
     training). Without it a backtest trains on outcomes that came after the cutoff."""

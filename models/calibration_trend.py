@@ -95,8 +95,14 @@ def trend_shift(
     held = np.flatnonzero(~np.isnan(lags))
     slope, se = level_trend(y[held].astype(float), oof_raw[held], lags[held])
     horizon = days.max() + maturity_days - days.mean() - float(lags[calibration_rows].mean())
-    clear = se > 0 and abs(slope / se) >= min_z and _in_both_halves(y, oof_raw, lags, days, held, slope, min_z / 2)
-    return LevelTrend(slope=slope, se=se, horizon_days=float(horizon), shift=slope * horizon if clear else 0.0)
+    clear = (
+        se > 0
+        and abs(slope / se) >= min_z
+        and _in_both_halves(y, oof_raw, lags, days, held, slope, min_z / 2)
+    )
+    return LevelTrend(
+        slope=slope, se=se, horizon_days=float(horizon), shift=slope * horizon if clear else 0.0
+    )
 
 
 def _in_both_halves(

@@ -660,7 +660,13 @@ def train_conversion_model(
     }
     if cfg.calibration_trend_min_z is not None and fold_kind == "time_ordered":
         trend = trend_shift(
-            y_learn, best.oof_raw, folds, rows["snapshot_at"], recent, cfg.maturity_days, cfg.calibration_trend_min_z
+            y_learn,
+            best.oof_raw,
+            folds,
+            rows["snapshot_at"],
+            recent,
+            cfg.maturity_days,
+            cfg.calibration_trend_min_z,
         )
         calibrator = shifted(calibrator, trend.shift)
         report["trend"] = trend.record()

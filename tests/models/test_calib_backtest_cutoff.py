@@ -13,9 +13,7 @@ def _deals(n: int = 400, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     created = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n), unit="D")
     closed = created + pd.to_timedelta(rng.integers(5, 200, n), unit="D")
-    return pd.DataFrame(
-        {"deal_id": [f"D{i}" for i in range(n)], "created_at": created, "closed_at": closed}
-    )
+    return pd.DataFrame({"deal_id": [f"D{i}" for i in range(n)], "created_at": created, "closed_at": closed})
 
 
 def _data(deals: pd.DataFrame, known: bool = True) -> BacktestData:
