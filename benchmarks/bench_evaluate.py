@@ -7,7 +7,8 @@ Run: .venv/bin/python -m benchmarks.bench_evaluate [--accounts 1500] [--jobs 2] 
 Scenarios come from `leadscore generate --scenario NAME` (features.synthetic.SCENARIOS) with --accounts
 accounts, 24 months, seed 7, plus the stable default mechanism for reference. Out of time = train on the
 earliest 80 % of labelled deals by creation time, test on the latest 20 %; rolling = the latest 30 % in 3
-consecutive windows, each trained only on the deals before it. X Education: Leads.csv with
+consecutive windows, each trained only on the deals before it whose outcome was known at its start
+(models.backtest.known_at_cutoff). X Education: Leads.csv with
 pipelines/specs/x_education.yaml, StratifiedKFold(5, shuffle=True, random_state=0). Calls
 pipelines.evaluate.run_evaluate (the function behind the command), shipped configuration on one thread.
 
