@@ -7,7 +7,8 @@ Run: .venv/bin/python -m benchmarks.bench_evaluate [--accounts 1500] [--jobs 2] 
 Scenarios come from `leadscore generate --scenario NAME` (features.synthetic.SCENARIOS) with --accounts
 accounts, 24 months, seed 7, plus the stable default mechanism for reference. Out of time = train on the
 earliest 80 % of labelled deals by creation time, test on the latest 20 %; rolling = the latest 30 % in 3
-consecutive windows, each trained only on the deals before it. X Education: Leads.csv with
+consecutive windows, each trained only on the deals before it whose outcome was known at its start
+(models.backtest.known_at_cutoff). X Education: Leads.csv with
 pipelines/specs/x_education.yaml, StratifiedKFold(5, shuffle=True, random_state=0). Calls
 pipelines.evaluate.run_evaluate (the function behind the command), shipped configuration on one thread.
 
@@ -178,8 +179,9 @@ def run(
             f"Synthetic histories: {accounts:,} accounts, 24 months, seed 7, one per scenario of "
             "`leadscore generate --scenario` (and `stable`, the default mechanism); labelled rows = mature "
             "closed deals kept by the ICP guardrail. Out of time: the latest 20 % of them by creation "
-            "time tested, trained on the rest; rolling: the latest 30 % in 3 consecutive windows, each trained "
-            "only on earlier deals (means over the windows). X Education: stratified 5-fold (seed 0), means "
+            "time tested; rolling: the latest 30 % in 3 consecutive windows (means over the windows); each "
+            "window trained only on the deals whose outcome was known at its start (closed before it, created "
+            "model.maturity_days before it). X Education: stratified 5-fold (seed 0), means "
             f"over the folds. Contenders: {contenders}; leadscore = `train_conversion_model` on each fold's "
             "training rows (its validation window the latest 15 % of them, or a stratified 15 % without "
             "times), baselines with library defaults on all of each fold's training rows. Best non-oracle AUC "

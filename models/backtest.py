@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 import lightgbm as lgb
@@ -70,6 +70,7 @@ class BacktestData:
     times: pd.Series | None = None  # one timestamp per row, or None when the data have no time column
     true_probability: np.ndarray | None = None  # synthetic data: the generator's truth (the oracle)
     with_points: bool = True  # the points model needs CRM event features
+    known_at: pd.Series | None = None  # when each row's outcome became known (a deal's close), if recorded
 
     def counts(self) -> dict[str, int]:
         return {"rows": len(self.y), "won": int((self.y == 1).sum()), "lost": int((self.y == 0).sum())}
@@ -84,6 +85,7 @@ class Fold:
     test: np.ndarray
     test_start: pd.Timestamp | None = None
     test_end: pd.Timestamp | None = None
+    not_known: int = 0  # earlier rows left out of training: their outcome was not known at test_start
 
 
 @dataclass
@@ -102,6 +104,7 @@ class FoldResult:
             "fold": fold.name,
             "n_train": len(fold.train),
             "n_test": len(fold.test),
+            "n_not_known": fold.not_known,
             "test_won_share": self.test_won_share,
             "status": "skipped" if self.skipped else "ok",
         }
@@ -196,6 +199,19 @@ def rolling_folds(times: pd.Series, windows: int, test_fraction: float) -> list[
 def out_of_time_folds(times: pd.Series, test_fraction: float) -> list[Fold]:
     """One fold: train on rows earlier than the latest `test_fraction`, test on those latest rows."""
     return rolling_folds(times, 1, test_fraction)
+
+
+def known_at_cutoff(fold: Fold, times: pd.Series, known_at: pd.Series, maturity_days: int) -> Fold:
+    """The fold with only the training rows `leadscore train` could learn from at its test window's start:
+    closed before that start and created at least `maturity_days` before it (the maturity rule of
+    training). Without it a backtest trains on outcomes that came after the cutoff."""
+    if fold.test_start is None:
+        return fold
+    created = pd.to_datetime(times).to_numpy()[fold.train]
+    closed = pd.to_datetime(known_at).to_numpy()[fold.train]
+    horizon = (fold.test_start - pd.Timedelta(days=maturity_days)).to_datetime64()
+    known = ~pd.isna(closed) & (closed < fold.test_start.to_datetime64()) & (created <= horizon)
+    return replace(fold, train=fold.train[known], not_known=int((~known).sum()))
 
 
 def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, seed: int) -> Split:

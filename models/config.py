@@ -216,6 +216,10 @@ class ModelConfig(_Strict):
     # rows of a recent window overfits: always sigmoid there lowered the out-of-time log loss of every drift
     # scenario where the choice differed (benchmarks/RESULTS.md, "Backtests").
     calibration_isotonic_min_rows: int = Field(default=1000, ge=0)
+    # Base-rate tracking (models.calibration_trend): a drift of the win rate measured out of fold on the
+    # time-ordered folds is extrapolated to the first day of scoring (maturity_days after the newest deal)
+    # when its slope is at least this many standard errors from 0; None switches it off.
+    calibration_trend_min_z: float | None = Field(default=3.0, gt=0)
     bootstrap_rounds: int = Field(default=200, ge=0)
     ece_bins: int = Field(default=10, ge=1)
     points: PointsConfig = Field(default_factory=PointsConfig)

@@ -19,6 +19,7 @@ from sklearn.model_selection import StratifiedKFold
 from features.frames import Table, as_table
 from features.text import factorize_texts
 from models.adversarial import adversarial_auc, time_identifying
+from models.calibration_trend import shifted, trend_shift
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
     assign_grades,
@@ -657,6 +658,18 @@ def train_conversion_model(
         "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
         "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
     }
+    if cfg.calibration_trend_min_z is not None and fold_kind == "time_ordered":
+        trend = trend_shift(
+            y_learn,
+            best.oof_raw,
+            folds,
+            rows["snapshot_at"],
+            recent,
+            cfg.maturity_days,
+            cfg.calibration_trend_min_z,
+        )
+        calibrator = shifted(calibrator, trend.shift)
+        report["trend"] = trend.record()
     model = TrainedModel(
         booster=booster,
         calibrator=calibrator,

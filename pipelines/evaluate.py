@@ -26,6 +26,7 @@ from models.backtest import (
     contenders_for,
     evaluate_fold,
     kfold_folds,
+    known_at_cutoff,
     mean_metrics,
     rolling_folds,
 )
@@ -121,7 +122,18 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         times=times if times.notna().any() else None,  # an export without a timestamp column has none
         true_probability=data.true_probability,
         with_points=source.has_points_model,
+        known_at=closed_at(data.frame, data.valid_tables),
     )
+
+
+def closed_at(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None) -> pd.Series | None:
+    """When each labelled deal closed (its outcome became known), from the deals table; None for rows
+    without deals (an export)."""
+    deals = (tables or {}).get("deals")
+    if deals is None or "deal_id" not in frame or "closed_at" not in deals:
+        return None
+    by_deal = pd.to_datetime(deals.drop_duplicates("deal_id").set_index("deal_id")["closed_at"])
+    return frame["deal_id"].map(by_deal).reset_index(drop=True)
 
 
 def crm_data(
@@ -159,11 +171,14 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         )
     check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     try:
-        return rolling_folds(data.times, plan.windows, plan.test_fraction)
+        folds = rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
         from models.minimum_data import InsufficientDataError
 
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
+    if data.known_at is None:
+        return folds
+    return [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
 
 
 Progress = Callable[[Iterable[Fold], str, int], Iterator[Fold]]
