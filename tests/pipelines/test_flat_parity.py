@@ -161,6 +161,7 @@ def _x_education_without_intent() -> tuple[pd.DataFrame, ExportSpec]:
     return frame, spec
 
 
+@pytest.mark.slow  # trains, scores and renders a card end to end
 def test_an_export_without_intent_or_icp_columns_has_empty_bands_tiers_and_card_words_to_match(fast_config):
     frame, spec = _x_education_without_intent()
     trained = run_train(ExportSource(frame, spec), fast_config, register=False)
