@@ -84,6 +84,7 @@ def empty_mlflow_db(run_folder) -> Path:
             building.parent.mkdir()
             MlflowClient(tracking_uri=f"sqlite:///{building}").search_experiments(max_results=1)
             building.replace(database)
+            building.parent.rmdir()
     return database
 
 
