@@ -1,18 +1,22 @@
-"""Fixtures shared by every test package: one small synthetic history, trained on once per session.
+"""Fixtures shared by every test package: one small synthetic history, trained on once per run.
 
-Training is the slow part of the suite, so the models here are trained once and shared. They are read-only by
-contract: a test that changes a scorer, a result or a registry takes a copy, or trains into its own
-`mlflow_store` (tests/pipelines/conftest.py). `champion_store` checks after every test that its registry is
-unchanged.
+Training is the slow part of the suite, so the models here are trained once and shared, also between the
+pytest-xdist workers of a run (the first worker to need one builds it under a lock and leaves it in the run's
+temporary folder; the others read it). They are read-only by contract: a test that changes a scorer, a result
+or a registry takes a copy, or trains into its own `mlflow_store` (tests/pipelines/conftest.py).
+`champion_store` checks after every test that its registry is unchanged.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import fcntl
 import os
+import pickle
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +53,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def empty_mlflow_db(tmp_path_factory) -> Path:
-    """An empty MLflow sqlite store, created and migrated once per session (seconds each time otherwise)."""
+def run_folder(tmp_path_factory, worker_id) -> Path:
+    """A folder shared by the pytest-xdist workers of this run (the session's temporary folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@contextmanager
+def built_once(path: Path) -> Iterator[bool]:
+    """Hold a lock beside `path` and say whether `path` is still to be built: the first worker of a run to
+    need it builds it (writing it last, or atomically), the others wait and use it."""
+    with open(path.parent / f".{path.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield not path.exists()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_db(run_folder) -> Path:
+    """An empty MLflow sqlite store, created and migrated once per run (seconds each time otherwise)."""
     from mlflow import MlflowClient
 
-    database = tmp_path_factory.mktemp("empty-mlflow") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{database}").search_experiments(max_results=1)
+    database = run_folder / "empty-mlflow.db"
+    with built_once(database) as to_build:
+        if to_build:
+            building = run_folder / "empty-mlflow-building" / "mlflow.db"
+            shutil.rmtree(building.parent, ignore_errors=True)  # a worker that died while building it
+            building.parent.mkdir()
+            MlflowClient(tracking_uri=f"sqlite:///{building}").search_experiments(max_results=1)
+            building.replace(database)
+            building.parent.rmdir()
     return database
 
 
@@ -71,13 +101,24 @@ def small_history():
 
 
 @pytest.fixture(scope="session")
-def trained_small(small_history):
-    """run_train on `small_history` (with its truth, not registered) under the fast config: the TrainResult."""
+def trained_small(small_history, run_folder):
+    """run_train on `small_history` (with its truth, not registered) under the fast config: the TrainResult.
+
+    Trained by the first worker that needs it; the others unpickle its copy (as the artifact does the scorer).
+    """
     from pipelines.settings import load_config
     from pipelines.train import run_train
 
-    cfg = load_config(overrides=FAST_OVERRIDES)
-    return run_train(small_history.tables(), cfg, truth=small_history.truth, register=False)
+    saved = run_folder / "trained-small.pkl"
+    with built_once(saved) as to_build:
+        if not to_build:
+            return pickle.loads(saved.read_bytes())
+        cfg = load_config(overrides=FAST_OVERRIDES)
+        result = run_train(small_history.tables(), cfg, truth=small_history.truth, register=False)
+        building = saved.with_suffix(".building")
+        building.write_bytes(pickle.dumps(result))
+        building.replace(saved)
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +151,10 @@ def registry_state(uri: str) -> tuple:
     return aliases, tuple(sorted((str(v.version), tuple(sorted(v.tags.items()))) for v in found))
 
 
-def register_champion(uri: str, history, trained) -> None:
+def register_champion(uri: str, history, trained):
     """Register the TrainResult `trained` (run_train on `history`, not registered) in the store at `uri` as
-    run_train(register=True) would, as its first version and champion: cheaper than training again."""
+    run_train(register=True) would on a store without a champion, and promote it: cheaper than training
+    again. Returns the registered copy (its version, run and decision set)."""
     from pipelines.settings import load_config
     from pipelines.tracking import log_training_run
 
@@ -131,14 +173,25 @@ def register_champion(uri: str, history, trained) -> None:
             trigger="leadscore train",
         )
     assert result.decision.promote, result.decision.summary()
+    return result
 
 
 @pytest.fixture(scope="session")
-def shared_champion_store(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> ChampionStore:
+def shared_champion_store(small_history, trained_small, empty_mlflow_db, run_folder) -> ChampionStore:
     """A private MLflow store whose only model version (1, `leadscore@champion`) is `trained_small` registered
-    as run_train(register=True) registers it (on an empty store the evaluation has no champion to compare)."""
-    uri = new_store(empty_mlflow_db, tmp_path_factory.mktemp("champion-store"))
-    register_champion(uri, small_history, trained_small)
+    as run_train(register=True) registers it (on an empty store the evaluation has no champion to compare).
+
+    One store for the run: the first worker that needs it registers the model, the others read the same store.
+    """
+    folder = run_folder / "champion-store"
+    registered = run_folder / "champion-store.registered"  # written once the registration is complete
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    with built_once(registered) as to_build:
+        if to_build:
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that died while registering
+            new_store(empty_mlflow_db, folder)
+            register_champion(uri, small_history, trained_small)
+            registered.write_text(uri)
     return ChampionStore(uri, registry_state(uri))
 
 

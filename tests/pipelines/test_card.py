@@ -44,6 +44,7 @@ from pipelines.card import (
     card_data_for,
     log_card_to_run,
     write_card,
+    write_card_files,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
 
@@ -52,8 +53,9 @@ _SHARED: dict[str, object] = {}
 
 
 def shared_card(history, cfg, trained) -> dict[str, object]:
-    """The session's training run on `history` (`trained_small`, tests/conftest.py) and its card written by
-    write_card, shared by the card tests here and in test_card_browser.py (rendering is the slow part)."""
+    """The session's training run on `history` (`trained_small`, tests/conftest.py), its card data and the card
+    write_card_files wrote from it, shared by the card tests here and in test_card_browser.py (building the
+    data and rendering are the slow part; write_card, both in one, is tested below)."""
     if not _SHARED:
         tables = history.tables()
         result = trained
@@ -61,7 +63,7 @@ def shared_card(history, cfg, trained) -> dict[str, object]:
         scratch = Path(tempfile.mkdtemp(prefix="leadscore-card-"))
         atexit.register(shutil.rmtree, scratch, ignore_errors=True)
         folder = scratch / "card"
-        html_path, md_path = write_card(result, folder, tables=tables, cfg=cfg, trained_at=TRAINED_AT)
+        html_path, md_path = write_card_files(data, folder)
         _SHARED.update(
             result=result,
             data=data,
@@ -319,7 +321,7 @@ def test_card_record_keeps_every_field_exactly_and_renders_the_same_card(card):
                 assert after[label].dtype == values.dtype and np.array_equal(after[label], values)
         else:
             assert after == before or (before != before and after != after), item.name  # NaN == NaN
-    assert render_card(again) == render_card(data)
+    assert render_card(again) == (card["html"], card["md"])  # the card rendered from `data`, as written
 
 
 def test_a_card_record_of_another_format_is_refused_by_name(card):

@@ -163,7 +163,7 @@ def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_sto
 @pytest.mark.slow  # generates, trains and scores end to end
 def test_demo_runs_the_whole_flow_on_small_data(tmp_path, mlflow_store):
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out), "--accounts", "2500", "--months", "18"])
+    result = runner.invoke(app, ["demo", "--out", str(out), "--accounts", "1500", "--months", "18"])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     for expected in (

@@ -160,6 +160,7 @@ def test_an_export_missing_a_spec_column_exits_3_naming_it(tmp_path):
     assert "Lead Origin" in _flat(result.output)
 
 
+@pytest.mark.slow  # a backtest: every contender trained per fold
 def test_an_export_is_read_as_its_spec_says_and_only_its_won_and_lost_rows_are_folded(tmp_path):
     """The backtest reads an export the way training does: the spec's delimiter, its open rows left out."""
     import yaml

@@ -58,6 +58,7 @@ def _hubspot_with_bad_leads(n: int = 800) -> tuple[pd.DataFrame, dict[str, str]]
 
 @pytest.fixture(scope="module")
 def hubspot_scored():
+    """Trained on the export's closed rows and every row scored: the tests using it are end to end (slow)."""
     frame, bad = _hubspot_with_bad_leads()
     rows, _ = closed_rows(frame, HUBSPOT)
     trained = run_train(ExportSource(rows, HUBSPOT), load_config(overrides=FAST_OVERRIDES), register=False)
@@ -66,6 +67,7 @@ def hubspot_scored():
     return frame, bad, trained, scored.scores
 
 
+@pytest.mark.slow  # trains and scores an export (hubspot_scored)
 def test_disqualified_export_leads_do_not_teach_the_model(hubspot_scored):
     frame, _, trained, _ = hubspot_scored
     excluded = trained.data.excluded
@@ -81,6 +83,7 @@ def test_disqualified_export_leads_do_not_teach_the_model(hubspot_scored):
     assert set(trained.data.win_rate_by_tier["fit_tier"]) == {"A", "B", "C"}
 
 
+@pytest.mark.slow  # trains and scores an export (hubspot_scored)
 def test_competitor_student_and_free_email_leads_are_graded_d_and_ranked_below_every_qualified_one(
     hubspot_scored,
 ):
@@ -99,6 +102,7 @@ def test_competitor_student_and_free_email_leads_are_graded_d_and_ranked_below_e
     assert set(scores["intent_band"]) <= {"low", "medium", "high"}  # the export has intent columns
 
 
+@pytest.mark.slow  # trains and scores an export (hubspot_scored)
 def test_reasons_name_columns_by_the_specs_labels(hubspot_scored):
     _, _, _, scores = hubspot_scored
     reasons = " ".join(scores["reasons"])
@@ -161,6 +165,7 @@ def _x_education_without_intent() -> tuple[pd.DataFrame, ExportSpec]:
     return frame, spec
 
 
+@pytest.mark.slow  # trains, scores and renders a card end to end
 def test_an_export_without_intent_or_icp_columns_has_empty_bands_tiers_and_card_words_to_match(fast_config):
     frame, spec = _x_education_without_intent()
     trained = run_train(ExportSource(frame, spec), fast_config, register=False)

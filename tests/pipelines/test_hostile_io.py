@@ -108,7 +108,7 @@ def closed_lead_ids(tables: dict[str, pd.DataFrame]) -> set[str]:
 
 def test_outputs_do_not_depend_on_the_part_size(tmp_path, crm, scorer, hostile_tables):
     outputs = {}
-    for size in (1, 7, 100, 10**6):
+    for size in (1, 7, 10**6):  # one lead a part, several parts, one part (58 leads)
         output = tmp_path / f"size-{size}" / "scores.parquet"
         result = run_score_streaming(scorer, crm, AS_OF, output, chunk_size=size)
         outputs[size] = (

@@ -234,13 +234,16 @@ app()
 """
 
 
-@pytest.mark.slow  # two `leadscore score` processes on the whole history
-def test_killed_batch_run_leaves_no_partial_output(tmp_path, small_history, champion, store):
-    """SIGKILL in the middle of writing the scores: no output file; the next run cleans up and succeeds."""
+@pytest.mark.slow  # two `leadscore score` processes
+def test_killed_batch_run_leaves_no_partial_output(tmp_path, champion, store):
+    """SIGKILL in the middle of writing the scores: no output file; the next run cleans up and succeeds.
+
+    A small history of its own (300 accounts): what is tested is the write, not the amount scored."""
+    from features.synthetic import GeneratorConfig, generate_history
     from pipelines.io import write_tables
 
     data = tmp_path / "crm"
-    write_tables(small_history.tables(), data)
+    write_tables(generate_history(GeneratorConfig(accounts=300, months=6)).tables(), data)
     output = tmp_path / "scores.parquet"
     args = ["score", "--input", str(data), "--as-of", "2026-10-01", "--output", str(output), "--model", URI]
     killed = subprocess.run([sys.executable, "-c", KILL_MID_WRITE, *args], capture_output=True, timeout=300)

@@ -12,6 +12,7 @@ from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
 from pipelines.tracking import load_champion, load_scorer
 from pipelines.train import run_train
+from tests.conftest import register_champion
 
 
 def test_minimum_data_gate_refuses_with_a_clear_message(small_history, fast_config):
@@ -48,12 +49,13 @@ def test_model_beats_points_model_and_reports_guardrail(trained_small):
     assert not result.data.frame["disqualified"].any()  # bad leads do not teach the model
 
 
-@pytest.mark.slow  # four trainings into one registry
+@pytest.mark.slow  # three trainings into one registry
 def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better(
-    small_history, fast_config, mlflow_store
+    small_history, trained_small, fast_config, mlflow_store
 ):
     tables, truth = small_history.tables(), small_history.truth
-    first = run_train(tables, fast_config, truth=truth)
+    # The first model: the session's run on the same data and config, registered as run_train would.
+    first = register_champion(mlflow_store, small_history, trained_small)
     assert first.decision.promote and first.version == "1"
     # A deliberately worse challenger: only lead source and department as features.
     crippled = fast_config.model_copy(
@@ -77,8 +79,10 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     assert forced.decision.promote and "forced: testing the override" in forced.decision.summary()
 
 
-@pytest.mark.slow  # four trainings into one registry
-def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, fast_config, mlflow_store):
+@pytest.mark.slow  # three trainings into one registry
+def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(
+    small_history, trained_small, fast_config, mlflow_store
+):
     tables = small_history.tables()
     with pytest.raises(NoSignalError, match="no learnable signal"):
         run_train(with_shuffled_outcomes(tables), fast_config)
@@ -93,8 +97,9 @@ def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(small_history, f
     shuffled_first = run_train(with_shuffled_outcomes(tables), unchecked)
     assert not shuffled_first.decision.promote
     assert "no evidence of signal" in shuffled_first.decision.summary()
-    good = run_train(tables, fast_config)  # a good model after a refused bad one
-    assert good.decision.promote, good.decision.summary()
+    # A good model after a refused bad one (no champion yet): the session's run, registered as run_train would.
+    good = register_champion(mlflow_store, small_history, trained_small)
+    assert good.decision.promote and good.version == "2", good.decision.summary()
     shuffled = run_train(with_shuffled_outcomes(tables, seed=1), unchecked)
     assert not shuffled.decision.promote
     assert shuffled.decision.status in ("refused", "evidence_broken")
