@@ -144,7 +144,7 @@ def explicit_settings() -> set[str]:
     from pyspark import SparkConf, SparkContext
 
     try:
-        SparkContext._ensure_initialized()  # type: ignore[attr-defined]  # the JVM gateway reads them
+        SparkContext._ensure_initialized()  # the JVM gateway reads them
     except Exception:  # no gateway to ask (e.g. Spark Connect): leadscore's settings are only defaults
         return set()
     return {name for name, _ in SparkConf().getAll()}
