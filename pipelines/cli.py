@@ -381,7 +381,7 @@ def _train_on_spark(input_dir, table_names, spark_master, cfg, truth, force, con
     where = SparkInput.parse(input_dir, table_names)
     location = input_dir if where.folder is None else describe_location(input_dir)
     try:
-        with session_for(spark_master) as spark:
+        with session_for(spark_master, cfg.spark.session_conf()) as spark:
             source = SparkCrmSource(spark, where, cfg.scoring.chunk_size, location=location)
             return run_train(
                 source, cfg, truth=truth, force_reason=force, config_path=config, card_dir=card_dir

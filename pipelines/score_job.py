@@ -80,8 +80,9 @@ def run_score_job(
         if where is not None:
             check_scorer_reads(scorer, source, model_uri or "the model")
             path = Path(output)
+            chunk, conf = cfg.scoring.chunk_size, cfg.spark.session_conf()
             spark_result = score_folder_on_spark(
-                spark_master, scorer, where, as_of, path, cfg.scoring.chunk_size, reasons, cfg.input
+                spark_master, scorer, where, as_of, path, chunk, reasons, cfg.input, conf
             )
             if trend:  # Spark's parts are not joined with the last run: the columns stay empty
                 spark_result.trend = TrendReport(

@@ -70,6 +70,27 @@ class ScoringConfig(BaseModel):
     trend_steady: float = Field(0.05, ge=0, lt=1)
 
 
+class SparkConfig(BaseModel):
+    """The Spark settings leadscore gives a session it starts itself (`--engine spark` without spark-submit or
+    a notebook); a setting spark-submit, spark-defaults.conf or the cluster gives explicitly wins."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shuffle_partitions: int = Field(8, ge=1)  # spark.sql.shuffle.partitions (Spark's default: 200)
+    adaptive: bool = True  # spark.sql.adaptive.enabled: coalesce small shuffle partitions
+    python_worker_reuse: bool = True  # spark.python.worker.reuse: a worker imports the project once
+    arrow_batch_rows: int = Field(10_000, ge=1)  # spark.sql.execution.arrow.maxRecordsPerBatch
+
+    def session_conf(self) -> dict[str, str]:
+        """These settings as Spark configuration keys and values."""
+        return {
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.sql.adaptive.enabled": str(self.adaptive).lower(),
+            "spark.python.worker.reuse": str(self.python_worker_reuse).lower(),
+            "spark.sql.execution.arrow.maxRecordsPerBatch": str(self.arrow_batch_rows),
+        }
+
+
 class ServingConfig(BaseModel):
     """Online scoring (`leadscore serve`): request limits and worker processes."""
 
@@ -137,6 +158,7 @@ class PipelineConfig(BaseModel):
     crm_export: CrmExportConfig = Field(default_factory=CrmExportConfig)
     evaluate: BacktestConfig = Field(default_factory=BacktestConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -46,6 +46,7 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged
+from features.keys import id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
@@ -66,7 +67,7 @@ from pipelines.score import (
 )
 from pipelines.sources import open_leads
 from pipelines.spark import result_schema
-from pipelines.stream import ROW, as_in_whole_input, id_keys, mailboxes, quarantine_with_input_rows
+from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
@@ -105,7 +106,9 @@ def master_problem(master: str) -> str | None:
 
 def spark_session(master: str | None = None, app_name: str = "leadscore", conf: dict | None = None):
     """The active Spark session (spark-submit, a notebook), else a new one on `master` (default: what
-    spark-submit set, else local[*]). A master that is not a Spark URL raises BadMasterError naming it."""
+    spark-submit set, else local[*]) with the settings `conf` (e.g. PipelineConfig.spark.session_conf()) that
+    spark-submit or spark-defaults.conf do not set. A master that is not a Spark URL raises BadMasterError
+    naming it."""
     from pyspark.sql import SparkSession
 
     if master is not None and master_problem(master):
@@ -122,13 +125,29 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
-    for name, value in (conf or {}).items():
+    for name, value in settings_to_give(conf or {}, explicit_settings()).items():
         builder = builder.config(name, value)
     try:
         return builder.getOrCreate()
     except Exception as error:  # Spark reports a bad master as a JVM error of some kind
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise BadMasterError(f"--spark-master {master!r}: Spark could not start on it ({first})") from error
+
+
+def settings_to_give(conf: dict[str, str], given: set[str]) -> dict[str, str]:
+    """The settings of `conf` that spark-submit or spark-defaults.conf (`given`) do not set."""
+    return {name: value for name, value in conf.items() if name not in given}
+
+
+def explicit_settings() -> set[str]:
+    """The Spark settings spark-submit or spark-defaults.conf give this driver (they win over leadscore's)."""
+    from pyspark import SparkConf, SparkContext
+
+    try:
+        SparkContext._ensure_initialized()  # the JVM gateway reads them
+    except Exception:  # no gateway to ask (e.g. Spark Connect): leadscore's settings are only defaults
+        return set()
+    return {name for name, _ in SparkConf().getAll()}
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -306,9 +325,10 @@ def check_columns(tables: dict, paths: dict | None = None) -> None:
 # --- keys and parts ---------------------------------------------------------------------------------------
 
 
-def with_input_rows(frame):
+def with_input_rows(frame) -> tuple[Any, int]:
     """`frame` with `_input_row`, each row's position in the input (in the order Spark reads it: a file's row
-    order for one file). Only the row count of each input partition reaches the driver."""
+    order for one file), and its number of rows. Only the row count of each input partition reaches the
+    driver."""
     from pyspark.sql import functions as F
 
     numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
@@ -319,14 +339,15 @@ def with_input_rows(frame):
         offsets[int(row["p"])] = total
         total += int(row["count"])
     if not offsets:
-        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid")
+        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid"), 0
     start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
-    return numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
+    return numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid"), total
 
 
 def _id_key_udf(table: str, missing_own: bool):
-    """lead_id / account_id as the contract reads it (pipelines.stream.id_keys). A missing id gets a key of
+    """lead_id / account_id as the contract reads it (features.keys.id_keys: a light
+    import for the Python workers). A missing id gets a key of
     its own row when `missing_own` (leads, activities, deals, as in the streaming path), else null."""
     from pyspark.sql.functions import pandas_udf
 
@@ -561,6 +582,7 @@ class SparkScores:
     parts: Any  # pyspark DataFrames (pyspark is an optional dependency)
     accounts_quarantine: Any
     tables: dict = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)  # rows read per table, counted while routing
 
     @property
     def scores(self):
@@ -593,12 +615,13 @@ class SparkScores:
             F.sum("later").alias("later"),
         ).first()
         n = {k: int(totals[k] or 0) for k in ("scored", "quarantined", "closed", "later")}
-        read = self.tables["leads"].count()
+        read = self.rows_read()["leads"]
         not_scored = {DEAL_CLOSED: n["closed"], CREATED_LATER: n["later"]}
         return LeadCounts(read, n["scored"], n["quarantined"], not_scored)  # raises unless they add up
 
     def rows_read(self) -> dict[str, int]:
-        return {name: frame.count() for name, frame in self.tables.items()}
+        """Rows read per table: as counted while routing, else Spark counts."""
+        return self.read or {name: frame.count() for name, frame in self.tables.items()}
 
     def table_shares(self, read: dict[str, int]) -> dict[str, float]:
         """pipelines.validate.own_quarantine_shares, as a Spark aggregation."""
@@ -674,7 +697,7 @@ def score_spark_tables(
     run = _score_part(scorer_ref, routed.layout, as_of, reasons, date_formats)
     parts = routed.wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
     parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
-    return SparkScores(parts=parts, accounts_quarantine=routed.accounts_quarantine, tables=dict(tables))
+    return SparkScores(parts, routed.accounts_quarantine, dict(tables), dict(routed.read))
 
 
 @dataclass
@@ -686,6 +709,8 @@ class Routed:
     layout: _Layout
     accounts_quarantine: Any
     spark: Any
+    parts: int  # how many parts the leads make (chunk_size leads each)
+    read: dict[str, int]  # rows read per table
 
 
 def route_parts(
@@ -704,7 +729,9 @@ def route_parts(
     check_columns(tables, paths)
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
-    numbered = {name: with_input_rows(frame) for name, frame in tables.items()}
+    numbered_and_read = {name: with_input_rows(frame) for name, frame in tables.items()}
+    numbered = {name: frame for name, (frame, _) in numbered_and_read.items()}
+    read = {name: n for name, (_, n) in numbered_and_read.items()}
     columns = {name: list(frame.columns) for name, frame in tables.items()}
 
     leads = numbered["leads"]
@@ -712,7 +739,7 @@ def route_parts(
     leads = leads.withColumn(BOX, _mailbox_udf()(F.col("email").cast("string")))
     leads = leads.withColumn(ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW)))
     leads = leads.localCheckpoint()
-    count = part_count(leads.count(), chunk_size)
+    count = part_count(read["leads"], chunk_size)
     labels = lead_labels(leads)
     lead_part = labels.select(ROW, _part_of(F.col(LABEL), count).alias(PART))
     leads = leads.join(lead_part, on=ROW)
@@ -745,7 +772,7 @@ def route_parts(
         text=text,
         nanos=dict(nanos or {}),
     )
-    accounts_count = part_count(accounts.count(), chunk_size)
+    accounts_count = part_count(read["accounts"], chunk_size)
     accounts_quarantine = _accounts_quarantine(
         accounts, columns["accounts"], accounts_count, as_of, date_formats, layout
     ).localCheckpoint()
@@ -773,7 +800,8 @@ def route_parts(
             *[F.col(f"`{c}`").alias(_wide(name, c)) for c in columns[name]],
         )
         wide = wide.unionByName(selected, allowMissingColumns=True)
-    return Routed(wide=wide, layout=layout, accounts_quarantine=accounts_quarantine, spark=spark)
+    wide = wide.repartition(count, PART)  # one task per part (at most), whatever the shuffle partitions
+    return Routed(wide, layout, accounts_quarantine, spark, count, read)
 
 
 def _shared(spark, scorer):
@@ -841,6 +869,7 @@ def run_score_spark(
             parts=spark.read.parquet(str(work / "parts.parquet")),
             accounts_quarantine=spark.read.parquet(str(work / "accounts.parquet")),
             tables=tables,
+            read=job.read,
         )
         accounting = saved.accounting()
         rows_read = saved.rows_read()
@@ -1011,8 +1040,9 @@ def score_folder_on_spark(
     chunk_size: int = 50_000,
     reasons: bool = True,
     date_formats: DateFormats | None = None,
+    conf: dict[str, str] | None = None,
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
-    else on a new one on `master`, stopped at the end."""
-    with session_for(master) as spark:
+    else on a new one on `master` with the settings `conf` (spark_session), stopped at the end."""
+    with session_for(master, conf) as spark:
         return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)

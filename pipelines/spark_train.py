@@ -192,7 +192,7 @@ class SparkCrmSource(CrmTrainingShape):
         parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
         blobs = [r[BLOB] for r in parts.filter(F.col(KIND) == "features").select(BLOB).collect()]
         frame, too_recent, valid = gather_training_frame(blobs, cfg.model.maturity_days)
-        job = SparkScores(parts=parts, accounts_quarantine=routed.accounts_quarantine, tables=tables)
+        job = SparkScores(parts, routed.accounts_quarantine, tables, dict(routed.read))
         quarantine = job.quarantine.toPandas()  # the rows that broke the contract, logged with the run
         quarantine = quarantine.astype({c: "str" for c in QUARANTINE_COLUMNS if c != "row"})
         quarantine["row"] = quarantine["row"].astype("int64")

@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats
-from features.fit import normalised_emails
+from features.keys import id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
 from models.scorer import Scorer
@@ -76,30 +76,6 @@ def _batches(path: Path, table: str) -> Iterator[pd.DataFrame]:
 
 def _hash_part(keys: np.ndarray, count: int) -> np.ndarray:
     return (pd.util.hash_array(np.asarray(keys, dtype=object)) % count).astype(int)
-
-
-def id_keys(values: pd.Series, table: str, offset: int) -> np.ndarray:
-    """lead_id as the contract reads it (stripped text, 12.0 as "12"); a missing id gets a key of its own row."""
-    if pd.api.types.is_float_dtype(values):
-        present = values.dropna()
-        if (present == np.floor(present)).all():
-            values = values.astype("Int64")
-    text = values.astype("str").str.strip()
-    missing = (values.isna() | text.eq("")).to_numpy(dtype=bool)
-    keys = text.to_numpy(dtype=object)
-    rows = np.flatnonzero(missing)
-    keys[rows] = [f"\0{table}:{offset + r}" for r in rows]
-    return keys
-
-
-def mailboxes(leads: pd.DataFrame) -> np.ndarray:
-    """The mailbox of each lead with an email that can be valid (has an '@'), else None."""
-    if "email" not in leads.columns:
-        return np.full(len(leads), None, dtype=object)
-    usable = leads["email"].astype("str").str.contains("@", regex=False).fillna(False).to_numpy(dtype=bool)
-    boxes = normalised_emails(leads["email"]).to_numpy(dtype=object)
-    boxes[~usable] = None
-    return boxes
 
 
 def lead_groups(ids: np.ndarray, mailboxes: np.ndarray) -> np.ndarray:

@@ -27,3 +27,15 @@ def mlflow_store(tmp_path, monkeypatch, empty_mlflow_db):
 def fast_config():
     """The shipped config with fewer bootstrap rounds and no model card (speed; the card has its own tests)."""
     return load_config(overrides=FAST_OVERRIDES)
+
+
+@pytest.fixture(scope="session")
+def spark_local():
+    """One local Spark session (2 cores, 8 shuffle partitions) shared by the Spark tests of this process."""
+    from pipelines.spark_job import spark_session
+
+    conf = {"spark.sql.shuffle.partitions": "8", "spark.default.parallelism": "2"}
+    session = spark_session("local[2]", conf=conf | {"spark.ui.showConsoleProgress": "false"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

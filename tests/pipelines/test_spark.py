@@ -18,7 +18,8 @@ if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine
 AS_OF = pd.Timestamp("2026-10-01")
 
 
-@pytest.mark.slow  # starts a Spark session (a JVM and Python workers)
+@pytest.mark.slow  # a Spark session (a JVM and Python workers)
+@pytest.mark.usefixtures("spark_local")  # the process's shared session: local_spark_session gets it
 def test_spark_and_pandas_give_the_same_scores_and_reasons(small_history, champion_store):
     tables = small_history.tables()
     sample = tables["leads"].sample(60, random_state=1)

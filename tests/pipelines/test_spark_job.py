@@ -26,20 +26,14 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from pipelines.spark_job import spark_session
-
-    session = spark_session(
-        "local[2]",
-        conf={
-            "spark.sql.shuffle.partitions": "8",
-            "spark.default.parallelism": "2",
-            "spark.driver.maxResultSize": str(RESULT_LIMIT),
-        },
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_local):
+    """The shared session, the driver refusing any result over RESULT_LIMIT while this module runs (Spark
+    reads spark.driver.maxResultSize from its live configuration for every new stage)."""
+    conf = spark_local.sparkContext._jsc.sc().conf()
+    before = conf.get("spark.driver.maxResultSize", "1g")
+    conf.set("spark.driver.maxResultSize", str(RESULT_LIMIT))
+    yield spark_local
+    conf.set("spark.driver.maxResultSize", before)
 
 
 @pytest.fixture(scope="module")

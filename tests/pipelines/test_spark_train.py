@@ -28,13 +28,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from pipelines.spark_job import spark_session
-
-    session = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "8"})
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_local):
+    return spark_local  # one session per test process (tests/pipelines/conftest.py)
 
 
 @pytest.fixture(scope="module")
