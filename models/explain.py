@@ -467,6 +467,7 @@ class _Layout(NamedTuple):
     features: pd.Index  # the feature names
     concepts: pd.Index  # the concepts, in order of first appearance among the features
     positions: np.ndarray  # per concept its features' positions, left-padded with len(features) (a zero)
+    names: tuple[str, ...]  # the concepts as plain strings (an Index of text is slow to list on every call)
 
 
 @lru_cache(maxsize=32)
@@ -484,6 +485,7 @@ def _concept_layout(feature_names: tuple[str, ...], for_reasons: bool = False) -
         pd.Index(feature_names, dtype="str"),
         pd.Index(names, dtype="str"),
         positions.reshape(len(names), width),
+        tuple(names),
     )
 
 
@@ -528,7 +530,7 @@ def concept_sums(values: np.ndarray, feature_names: Sequence[str]) -> tuple[np.n
     """Contributions summed per reason concept (reason_concept_of), of a contributions array whose first
     columns are `feature_names`: the sums and the concepts."""
     layout = _concept_layout(tuple(feature_names), for_reasons=True)
-    return _group_sums(values[:, : len(feature_names)], layout.positions), layout.concepts.tolist()
+    return _group_sums(values[:, : len(feature_names)], layout.positions), list(layout.names)
 
 
 class Chosen(NamedTuple):
@@ -562,31 +564,22 @@ def _side(
     n, m = values.shape
     signed = values if up else -values
     order = np.argsort(-signed, axis=1, kind="stable")
-    ranked = np.take_along_axis(signed, order, axis=1)
+    ranked = signed[np.arange(n)[:, None], order]
     eligible = (ranked >= minimum).sum(axis=1)  # ranked by strength: the eligible ranks come first
     texts = np.full((n, m), "", dtype=object)
     kept = np.zeros((n, m), dtype=bool)
-    tried, found = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    tried = np.zeros(n, dtype=np.intp)
+    rank = np.arange(m)
     while slots > 0:
-        rows, ranks = _next_candidates(tried, np.minimum(slots - found, eligible - tried))
+        wanted = np.minimum(slots - kept.sum(axis=1), eligible - tried)
+        rows, ranks = np.nonzero((rank >= tried[:, None]) & (rank < (tried + wanted)[:, None]))
         if len(rows) == 0:
             break
-        columns = order[rows, ranks]
         texts[rows, ranks], kept[rows, ranks] = _candidate_words(
-            frame, rows, columns, ranked[rows, ranks] >= absence, concepts, up
+            frame, rows, order[rows, ranks], ranked[rows, ranks] >= absence, concepts, up
         )
-        tried += np.bincount(rows, minlength=n)
-        found += np.bincount(rows, weights=kept[rows, ranks], minlength=n).astype(np.intp)
+        tried += wanted
     return _in_slots(kept, texts, order, values, np.array(concepts, dtype=object), slots)
-
-
-def _next_candidates(tried: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row and rank of each candidate to try next: per row, `wanted` ranks from its `tried`-th on."""
-    wanted = np.maximum(wanted, 0)
-    rows = np.repeat(np.arange(len(tried)), wanted)
-    starts = np.cumsum(wanted) - wanted  # where each row's candidates begin among all
-    ranks = tried[rows] + np.arange(len(rows)) - starts[rows]
-    return rows, ranks
 
 
 def _candidate_words(
@@ -594,9 +587,9 @@ def _candidate_words(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's sentence (row `rows[i]`, concept `columns[i]`) and whether it is shown: true words
     that read as its sign, telling of an absence only when `strong` (at least the absence minimum)."""
-    sentences = np.full(len(rows), "", dtype=object)
-    shown = np.zeros(len(rows), dtype=bool)
-    for j in np.unique(columns).tolist():  # one call per concept, for all its candidate rows
+    sentences = np.empty(len(rows), dtype=object)
+    shown = np.empty(len(rows), dtype=bool)
+    for j in set(columns.tolist()):  # one call per concept, for all its candidate rows
         at = np.flatnonzero(columns == j)
         name = concepts[j]
         phrases = WORDS.get(name, _fallback(name))(frame, rows[at], up)
@@ -616,9 +609,9 @@ def _in_slots(
     concept = np.full((n, slots), "", dtype=object)
     text = np.full((n, slots), "", dtype=object)
     value = np.full((n, slots), np.nan)
-    slot = np.cumsum(kept, axis=1) - 1
-    rows, ranks = np.nonzero(kept & (slot < slots))
-    columns, at = order[rows, ranks], slot[rows, ranks]
+    rows, ranks = np.nonzero(kept)  # at most `slots` per row, in rank order
+    at = np.cumsum(kept, axis=1)[rows, ranks] - 1
+    columns = order[rows, ranks]
     concept[rows, at] = names[columns]
     text[rows, at] = texts[rows, ranks]
     value[rows, at] = values[rows, columns]
@@ -632,15 +625,14 @@ def _dormant_as_one(frame: Table, values: np.ndarray, concepts: list[str]) -> np
         return values
     kinds = [j for j, c in enumerate(concepts) if c in ACTIVITY_KINDS]
     days = _num(frame, "days_since_last_activity", np.arange(len(values)))
-    dormant = np.isnan(days) | (days >= 90)
-    if not kinds or not dormant.any():
+    dormant = np.flatnonzero(np.isnan(days) | (days >= 90))
+    if not kinds or len(dormant) == 0:
         return values
     out = values.copy()
     activity = concepts.index("activity")
     # a running sum, one concept after another: a row's sum must not depend on the rows scored with it
-    added = np.cumsum(values[np.ix_(dormant, [activity, *kinds])], axis=1)[:, -1]
-    out[dormant, activity] = added
-    out[np.ix_(dormant, kinds)] = 0.0
+    out[dormant, activity] = np.cumsum(values[dormant][:, [activity, *kinds]], axis=1)[:, -1]
+    out[dormant[:, None], kinds] = 0.0
     return out
 
 
