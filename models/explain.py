@@ -498,7 +498,8 @@ def _feature_values(contributions: pd.DataFrame, features: pd.Index) -> np.ndarr
     return contributions[list(features)].to_numpy(dtype=float)
 
 
-ROW_BLOCK = 4096  # rows summed at once: a rows x groups x members array of a whole large batch costs gigabytes
+# Rows summed at once: a rows x groups x members array of a whole large batch would cost gigabytes.
+ROW_BLOCK = 4096
 
 
 def _group_sums(values: np.ndarray, positions: np.ndarray) -> np.ndarray:

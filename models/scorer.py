@@ -13,8 +13,8 @@ build the matching source without looking at the scorer's type.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -310,14 +310,14 @@ def group_contribution(contributions: np.ndarray, names: list[str], features: li
         return np.zeros(len(contributions))
     # A running sum, column after column, so a row's sum does not depend on how many rows are scored with it
     # (numpy's row sums round differently for one row and for many); + 0.0 as the sum started from 0 did.
-    return np.cumsum(contributions[:, columns], axis=1)[:, -1] + 0.0
+    return np.cumsum(contributions[:, list(columns)], axis=1)[:, -1] + 0.0
 
 
 @lru_cache(maxsize=64)
-def _positions_of(names: tuple[str, ...], features: tuple[str, ...]) -> list[int]:
+def _positions_of(names: tuple[str, ...], features: tuple[str, ...]) -> tuple[int, ...]:
     """The positions in `names` of those `features` that are among them, in the order of `features`."""
     position = {name: j for j, name in enumerate(names)}
-    return [position[c] for c in features if c in position]
+    return tuple(position[c] for c in features if c in position)
 
 
 def score_records(columns: dict[str, object]) -> list[dict[str, object]]:
