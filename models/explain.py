@@ -594,11 +594,13 @@ def _candidate_words(
         at = np.flatnonzero(columns == j)
         name = concepts[j]
         phrases = WORDS.get(name, _fallback(name))(frame, rows[at], up)
-        sentences[at] = [sentence for sentence, _ in phrases]
-        shown[at] = [
-            bool(sentence) and (strong_enough or not absent) and reads_as(name, sentence, up)
-            for (sentence, absent), strong_enough in zip(phrases, strong[at].tolist(), strict=True)
-        ]
+        texts = [sentence for sentence, _ in phrases]
+        absent = np.array([tells_of_absence for _, tells_of_absence in phrases], dtype=bool)
+        reads = {sentence: reads_as(name, sentence, up) for sentence in set(texts)}  # a few hundred at most
+        sentences[at] = texts
+        shown[at] = (
+            (sentences[at] != "") & (strong[at] | ~absent) & np.array([reads[t] for t in texts], dtype=bool)
+        )
     return sentences, shown
 
 
