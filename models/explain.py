@@ -467,6 +467,7 @@ class _Layout(NamedTuple):
     features: pd.Index  # the feature names
     concepts: pd.Index  # the concepts, in order of first appearance among the features
     positions: np.ndarray  # per concept its features' positions, left-padded with len(features) (a zero)
+    names: tuple[str, ...]  # the concepts as plain strings (an Index of text is slow to list on every call)
 
 
 @lru_cache(maxsize=32)
@@ -484,6 +485,7 @@ def _concept_layout(feature_names: tuple[str, ...], for_reasons: bool = False) -
         pd.Index(feature_names, dtype="str"),
         pd.Index(names, dtype="str"),
         positions.reshape(len(names), width),
+        tuple(names),
     )
 
 
@@ -496,14 +498,24 @@ def _feature_values(contributions: pd.DataFrame, features: pd.Index) -> np.ndarr
     return contributions[list(features)].to_numpy(dtype=float)
 
 
+# Rows summed at once: a rows x groups x members array of a whole large batch would cost gigabytes.
+ROW_BLOCK = 4096
+
+
 def _group_sums(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Per row, the sum of values[:, positions[g]] for each group g, NaN counting as 0. Each row's sums depend
-    on that row alone, so a lead gets the same reasons scored alone or in a batch. One group at a time: a
-    rows x groups x members array would cost gigabytes on a large batch."""
-    padded = np.concatenate([values, np.zeros((len(values), 1))], axis=1)
-    sums = np.empty((len(values), len(positions)))
-    for g, members in enumerate(positions):
-        sums[:, g] = np.nansum(padded[:, members], axis=1)
+    """Per row, the sum of values[:, positions[g]] for each group g, NaN counting as 0: all groups at once, a
+    block of rows at a time. Each sum adds its members one after another (a running sum), so a row's sums
+    depend on that row alone and a lead gets the same reasons scored alone or in a batch (numpy's row sums
+    add eight or more numbers in another order for one row than for many)."""
+    n, width = len(values), positions.shape[1]
+    padded = np.zeros((n, values.shape[1] + 1))
+    np.copyto(padded[:, :-1], values, where=~np.isnan(values))
+    if width == 0:
+        return np.zeros((n, len(positions)))
+    sums = np.empty((n, len(positions)))
+    for start in range(0, n, ROW_BLOCK):
+        members = padded[start : start + ROW_BLOCK][:, positions]
+        sums[start : start + ROW_BLOCK] = np.cumsum(members, axis=2)[:, :, -1]
     return sums
 
 
@@ -519,7 +531,7 @@ def concept_sums(values: np.ndarray, feature_names: Sequence[str]) -> tuple[np.n
     """Contributions summed per reason concept (reason_concept_of), of a contributions array whose first
     columns are `feature_names`: the sums and the concepts."""
     layout = _concept_layout(tuple(feature_names), for_reasons=True)
-    return _group_sums(values[:, : len(feature_names)], layout.positions), layout.concepts.tolist()
+    return _group_sums(values[:, : len(feature_names)], layout.positions), list(layout.names)
 
 
 class Chosen(NamedTuple):
@@ -547,43 +559,65 @@ def _side(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The reasons of one sign per row, strongest first: a concept counts when its contribution is at least
     `minimum` (`absence` for words that tell of an absence) and it has true words that read as its sign;
-    a concept without such words leaves its place to the next."""
+    a concept without such words leaves its place to the next. Words are written for the strongest
+    candidates only, a round at a time: each row with open slots tries as many next candidates as it has
+    slots open, all rows and concepts of a round together."""
     n, m = values.shape
+    signed = values if up else -values
+    order = np.argsort(-signed, axis=1, kind="stable")
+    ranked = signed[np.arange(n)[:, None], order]
+    eligible = (ranked >= minimum).sum(axis=1)  # ranked by strength: the eligible ranks come first
+    texts = np.full((n, m), "", dtype=object)
+    kept = np.zeros((n, m), dtype=bool)
+    tried = np.zeros(n, dtype=np.intp)
+    rank = np.arange(m)
+    while slots > 0:
+        wanted = np.minimum(slots - kept.sum(axis=1), eligible - tried)
+        rows, ranks = np.nonzero((rank >= tried[:, None]) & (rank < (tried + wanted)[:, None]))
+        if len(rows) == 0:
+            break
+        texts[rows, ranks], kept[rows, ranks] = _candidate_words(
+            frame, rows, order[rows, ranks], ranked[rows, ranks] >= absence, concepts, up
+        )
+        tried += wanted
+    return _in_slots(kept, texts, order, values, np.array(concepts, dtype=object), slots)
+
+
+def _candidate_words(
+    frame: Table, rows: np.ndarray, columns: np.ndarray, strong: np.ndarray, concepts: list[str], up: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's sentence (row `rows[i]`, concept `columns[i]`) and whether it is shown: true words
+    that read as its sign, telling of an absence only when `strong` (at least the absence minimum)."""
+    sentences = np.empty(len(rows), dtype=object)
+    shown = np.empty(len(rows), dtype=bool)
+    for j in set(columns.tolist()):  # one call per concept, for all its candidate rows
+        at = np.flatnonzero(columns == j)
+        name = concepts[j]
+        phrases = WORDS.get(name, _fallback(name))(frame, rows[at], up)
+        texts = [sentence for sentence, _ in phrases]
+        absent = np.array([tells_of_absence for _, tells_of_absence in phrases], dtype=bool)
+        reads = {sentence: reads_as(name, sentence, up) for sentence in set(texts)}  # a few hundred at most
+        sentences[at] = texts
+        shown[at] = (
+            (sentences[at] != "") & (strong[at] | ~absent) & np.array([reads[t] for t in texts], dtype=bool)
+        )
+    return sentences, shown
+
+
+def _in_slots(
+    kept: np.ndarray, texts: np.ndarray, order: np.ndarray, values: np.ndarray, names: np.ndarray, slots: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concept, text and value per row and slot: the row's kept candidates (rows x ranks) in rank order."""
+    n = len(kept)
     concept = np.full((n, slots), "", dtype=object)
     text = np.full((n, slots), "", dtype=object)
     value = np.full((n, slots), np.nan)
-    if slots == 0 or m == 0:
-        return concept, text, value
-    signed = values if up else -values
-    order = np.argsort(-signed, axis=1, kind="stable")
-    ranked = np.take_along_axis(signed, order, axis=1)
-    filled = np.zeros(n, dtype=np.intp)
-    for rank in range(m):
-        open_rows = np.flatnonzero((filled < slots) & (ranked[:, rank] >= minimum))
-        if len(open_rows) == 0:
-            break  # ranked by strength: no later concept reaches the minimum either
-        columns = order[open_rows, rank]
-        strength = ranked[open_rows, rank]
-        for j in sorted(set(columns.tolist())):
-            of_j = columns == j
-            rows = open_rows[of_j]
-            name = concepts[j]
-            phrases = WORDS.get(name, _fallback(name))(frame, rows, up)
-            strong = strength[of_j] >= absence
-            keep = np.array(
-                [
-                    bool(sentence) and (strong_enough or not absent) and reads_as(name, sentence, up)
-                    for (sentence, absent), strong_enough in zip(phrases, strong.tolist(), strict=True)
-                ],
-                dtype=bool,
-            ).reshape(len(rows))
-            kept, slot = rows[keep], filled[rows[keep]]
-            concept[kept, slot] = name
-            text[kept, slot] = [
-                sentence for (sentence, _), k in zip(phrases, keep.tolist(), strict=True) if k
-            ]
-            value[kept, slot] = values[kept, j]
-            filled[kept] += 1
+    rows, ranks = np.nonzero(kept)  # at most `slots` per row, in rank order
+    at = np.cumsum(kept, axis=1)[rows, ranks] - 1
+    columns = order[rows, ranks]
+    concept[rows, at] = names[columns]
+    text[rows, at] = texts[rows, ranks]
+    value[rows, at] = values[rows, columns]
     return concept, text, value
 
 
@@ -594,14 +628,14 @@ def _dormant_as_one(frame: Table, values: np.ndarray, concepts: list[str]) -> np
         return values
     kinds = [j for j, c in enumerate(concepts) if c in ACTIVITY_KINDS]
     days = _num(frame, "days_since_last_activity", np.arange(len(values)))
-    dormant = np.isnan(days) | (days >= 90)
-    if not kinds or not dormant.any():
+    dormant = np.flatnonzero(np.isnan(days) | (days >= 90))
+    if not kinds or len(dormant) == 0:
         return values
     out = values.copy()
     activity = concepts.index("activity")
-    for j in kinds:  # column by column: a row's sum must not depend on the rows scored with it
-        out[dormant, activity] += values[dormant, j]
-    out[np.ix_(dormant, kinds)] = 0.0
+    # a running sum, one concept after another: a row's sum must not depend on the rows scored with it
+    out[dormant, activity] = np.cumsum(values[dormant][:, [activity, *kinds]], axis=1)[:, -1]
+    out[dormant[:, None], kinds] = 0.0
     return out
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -241,9 +242,9 @@ class LeadScorer:
         self, frame: Table, contributions: np.ndarray, disqualified: np.ndarray
     ) -> dict[str, object]:
         """The reason columns: fit and intent contributions, intent band and the reasons in words."""
-        names = self.model.feature_names
-        fit = group_contribution(contributions, names, self.groups["fit"])
-        intent = group_contribution(contributions, names, self.groups["intent"])
+        names, groups = self.model.feature_names, self.groups
+        fit = group_contribution(contributions, names, groups["fit"])
+        intent = group_contribution(contributions, names, groups["intent"])
         sums, concepts = concept_sums(contributions, names)
         words = reason_texts(
             frame,
@@ -304,13 +305,19 @@ def intent_cutpoints_from(
 def group_contribution(contributions: np.ndarray, names: list[str], features: list[str]) -> np.ndarray:
     """Per row, the summed contribution (log-odds) of those `features` that are among `names`, the columns of
     the contributions array (the fit or the intent features, say)."""
+    columns = _positions_of(tuple(names), tuple(features))
+    if not columns:
+        return np.zeros(len(contributions))
+    # A running sum, column after column, so a row's sum does not depend on how many rows are scored with it
+    # (numpy's row sums round differently for one row and for many); + 0.0 as the sum started from 0 did.
+    return np.cumsum(contributions[:, list(columns)], axis=1)[:, -1] + 0.0
+
+
+@lru_cache(maxsize=64)
+def _positions_of(names: tuple[str, ...], features: tuple[str, ...]) -> tuple[int, ...]:
+    """The positions in `names` of those `features` that are among them, in the order of `features`."""
     position = {name: j for j, name in enumerate(names)}
-    total = np.zeros(len(contributions))
-    for j in [position[c] for c in features if c in position]:
-        # Column by column, so a row's sum does not depend on how many rows are scored with it (numpy's
-        # row sums round differently for one row and for many).
-        total += contributions[:, j]
-    return total
+    return tuple(position[c] for c in features if c in position)
 
 
 def score_records(columns: dict[str, object]) -> list[dict[str, object]]:
