@@ -14,14 +14,10 @@ constant on the log-odds scale, so the calibration stays monotone increasing. Pu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from models.train import Calibrator
 
 Fold = tuple[np.ndarray, np.ndarray]
 DAY = np.timedelta64(1, "D")
@@ -122,14 +118,3 @@ def _in_both_halves(
         if part_se <= 0 or np.sign(part) != np.sign(slope) or abs(part / part_se) < min_z:
             return False
     return True
-
-
-def shifted(calibrator: Calibrator, shift: float) -> Calibrator:
-    """The calibrator with `shift` added to its output's log-odds (the map stays monotone increasing)."""
-    if shift == 0.0:
-        return calibrator
-    if calibrator.method == "isotonic":
-        assert calibrator.knots_y is not None
-        knots = np.clip(calibrator.knots_y, 1e-6, 1 - 1e-6)
-        return replace(calibrator, knots_y=1.0 / (1.0 + np.exp(-(np.log(knots / (1 - knots)) + shift))))
-    return replace(calibrator, intercept=calibrator.intercept + shift)

@@ -7,7 +7,7 @@ up to); the calibrator maps that margin to a calibrated probability (`predict_pr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedKFold
 from features.frames import Table, as_table
 from features.text import factorize_texts
 from models.adversarial import adversarial_auc, time_identifying
-from models.calibration_trend import shifted, trend_shift
+from models.calibration_trend import trend_shift
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
     assign_grades,
@@ -196,6 +196,16 @@ class Calibrator:
         else:
             p = _expit(self.slope * raw_arr + self.intercept)
         return np.clip(p, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
+
+    def shifted(self, shift: float) -> Calibrator:
+        """This map with `shift` added to its output's log-odds (it stays monotone increasing)."""
+        if shift == 0.0:
+            return self
+        if self.method == "isotonic":
+            assert self.knots_y is not None
+            knots = np.clip(self.knots_y, 1e-6, 1 - 1e-6)
+            return replace(self, knots_y=1.0 / (1.0 + np.exp(-(np.log(knots / (1 - knots)) + shift))))
+        return replace(self, intercept=self.intercept + shift)
 
 
 def _logistic_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray, ridge: float) -> float:
@@ -668,7 +678,7 @@ def train_conversion_model(
             cfg.maturity_days,
             cfg.calibration_trend_min_z,
         )
-        calibrator = shifted(calibrator, trend.shift)
+        calibrator = calibrator.shifted(trend.shift)
         report["trend"] = trend.record()
     model = TrainedModel(
         booster=booster,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calibration_trend import fold_lags, level_trend, shifted, trend_shift
+from models.calibration_trend import fold_lags, level_trend, trend_shift
 from models.splits import out_of_time_split
 from models.train import Calibrator, fit_calibrator, train_conversion_model
 from tests.models.conftest import make_leads
@@ -76,14 +76,14 @@ def test_a_shift_moves_the_log_odds_and_keeps_the_map_increasing(method):
     raw = rng.normal(0, 1.5, 3000)
     y = (rng.random(3000) < _expit(raw)).astype(int)
     calibrator = fit_calibrator(raw, y, method, isotonic_min_rows=0)
-    moved = shifted(calibrator, 0.5)
+    moved = calibrator.shifted(0.5)
     grid = calibrator.knots_x if method == "isotonic" else np.linspace(-3, 3, 200)  # exact at the knots
     before, after = calibrator.predict(grid), moved.predict(grid)
     assert np.all(np.diff(after) >= 0) and after[-1] > after[0]
     middle = (before > 0.05) & (before < 0.95)
     logit = np.log(after / (1 - after)) - np.log(before / (1 - before))
     np.testing.assert_allclose(logit[middle], 0.5, atol=1e-6)
-    assert shifted(calibrator, 0.0) is calibrator
+    assert calibrator.shifted(0.0) is calibrator
     assert isinstance(moved, Calibrator) and calibrator.predict(grid).tolist() == before.tolist()
 
 
