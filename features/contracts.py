@@ -106,6 +106,11 @@ class _Field:
     optional: bool = False  # the table may lack the column (vocab.OPTIONAL_COLUMNS)
 
 
+def is_whole_number(values):
+    """Whole numbers (a year: 1998 or 1998.0, not 1998.5), element-wise on a Series or an array."""
+    return values == np.floor(values)
+
+
 def _check(factory, *args, name: str, **kwargs) -> pa.Check:
     # pandera reports `error` in failure_cases.check: set it to our short rule name.
     assert name in CHECK_REASONS, name
@@ -131,7 +136,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
             "number",
             checks=(
                 _check(pa.Check.ge, 1800, name="ge(1800)"),
-                _check(pa.Check, lambda s: s == np.floor(s), name="whole year"),
+                _check(pa.Check, is_whole_number, name="whole year"),
             ),
             optional=True,
         ),

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contracts import CHECK_REASONS, column_checks
+from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
 from features.frames import Table
 from features.vocab import ACTIVITY_TYPES
@@ -244,6 +244,7 @@ def _check_contract(field: str, values: np.ndarray) -> None:
 _ON_ARRAYS: dict[str, Callable[..., np.ndarray]] = {
     "greater_than_or_equal_to": lambda values, min_value: values >= min_value,
     "str_contains": lambda values, pattern: np.array([re.search(pattern, v) is not None for v in values]),
+    "is_whole_number": lambda values: is_whole_number(values.astype("float64")),
 }
 
 

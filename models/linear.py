@@ -54,9 +54,11 @@ class LinearScore:
         out = np.empty((X.shape[0], X.shape[1] + 1))
         out[:, :-1] = z * self.value_coef + missing * self.missing_coef - self.offsets
         for j, table in self.code_tables.items():  # a loop over the categorical columns
-            codes = X[:, j]
-            index = np.where(np.isnan(codes), len(table) - 1, np.nan_to_num(codes)).astype(np.int64)
-            out[:, j] = table[np.clip(index, 0, len(table) - 1)]
+            codes, last = X[:, j], len(table) - 1
+            index = np.where(np.isnan(codes), last, codes).astype(np.int64)
+            np.minimum(index, last, out=index)  # (np.clip costs more than scoring a lead's column)
+            np.maximum(index, 0, out=index)
+            out[:, j] = table[index]
         out[:, -1] = self.bias
         return out
 

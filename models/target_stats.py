@@ -64,10 +64,12 @@ class TargetStats:
         """One integer key per row: the codes of the group's columns (missing = one past the last level)."""
         key = np.zeros(len(codes), dtype=np.int64)
         for j in group:
-            column = codes[:, j]
             n = self.n_levels[j]
-            code = np.where(np.isnan(column), n, np.nan_to_num(column)).astype(np.int64)
-            key = key * (n + 1) + np.clip(code, 0, n)
+            column = codes[:, j]
+            code = np.where(np.isnan(column), n, column).astype(np.int64)
+            np.minimum(code, n, out=code)  # a level past the fitted ones (or missing) is n
+            np.maximum(code, 0, out=code)
+            key = key * (n + 1) + code
         return key
 
     def _size(self, group: tuple[int, ...]) -> int:
