@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.frames import Table, column_values, numbers
+from features.frames import Table, column_values, naive_times, numbers
 from features.text import TEXT, Text, cased, factorize_texts
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
@@ -61,7 +61,7 @@ def fit_columns(
     lead_ids = snapshots["lead_id"]
     lead_at = _first_positions(leads["lead_id"], lead_ids)
     account_at = _first_positions(accounts["account_id"], _values_at(leads["account_id"], lead_at))
-    snapshot_at = _times(snapshots["snapshot_at"])
+    snapshot_at = naive_times(snapshots["snapshot_at"])
     emails = _stripped_lower(_read_text(leads["email"]))  # of all leads: duplicates need them
     features = {
         **_company_features(accounts, account_at, snapshot_at, config, icp),
@@ -172,16 +172,6 @@ def _text_at(values: np.ndarray, positions: np.ndarray) -> Text:
 def _numbers_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The values at positions as numbers (see features.frames.numbers), NaN at -1."""
     return np.append(numbers(values), np.nan)[positions]
-
-
-def _times(values: np.ndarray) -> np.ndarray:
-    """The values as a naive datetime64 array (text read by pd.to_datetime, time-zone aware times as UTC)."""
-    if values.dtype.kind == "M":
-        return values
-    times = pd.to_datetime(pd.Series(values, copy=False))
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert(None)
-    return times.to_numpy()
 
 
 # --- text, one distinct value at a time ---------------------------------------------------------
@@ -306,7 +296,7 @@ def _mailboxes(emails: Text) -> np.ndarray:
 def _repeats(leads: Table, emails: Text) -> tuple[np.ndarray, np.ndarray]:
     """Lead ids that repeat an earlier lead's mailbox, and when that first lead was created."""
     lead_ids = leads["lead_id"]
-    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), _times(leads["created_at"]))
+    rows, since = _duplicate_since(lead_ids, _mailboxes(emails), naive_times(leads["created_at"]))
     return lead_ids[rows], since
 
 

@@ -88,6 +88,17 @@ def as_table(table: Table | pd.DataFrame | Mapping[str, Any]) -> Table:
     return Table(table)
 
 
+def naive_times(values: np.ndarray | pd.Series) -> np.ndarray:
+    """The values as a naive datetime64 array (text read by pd.to_datetime, time-zone aware times as UTC)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "M":
+        return values
+    times = pd.to_datetime(pd.Series(values, copy=False))
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert(None)
+    return times.to_numpy()
+
+
 def column_values(values: pd.Series) -> np.ndarray:
     """A column's values in the table's kinds: text as an object array of str and None, numbers as int,
     float or bool (NaN for a missing number), times as naive UTC datetime64 (NaT for a missing time).
@@ -122,6 +133,16 @@ def numbers(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "biuf":
         return values.astype(float)
     return pd.to_numeric(pd.Series(values, copy=False), errors="coerce").astype(float).to_numpy()
+
+
+def code_positions(codes: np.ndarray, last: int) -> np.ndarray:
+    """Category codes (floats, NaN for missing) as positions in a lookup table of `last` + 1 entries whose
+    last is for a missing value: NaN and codes past the last go there, codes below 0 to the first. (On one
+    row np.clip and np.nan_to_num cost more than the lookup.)"""
+    positions = np.where(np.isnan(codes), last, codes).astype(np.int64)
+    np.minimum(positions, last, out=positions)
+    np.maximum(positions, 0, out=positions)
+    return positions
 
 
 def frame_of(columns: dict[str, Any], index: pd.Index | None = None) -> pd.DataFrame:

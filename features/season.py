@@ -10,17 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.frames import naive_times
+
 SEASON_FEATURES = ("month_of_year",)
 
 
 def month_of_year(times: np.ndarray | pd.Series) -> np.ndarray:
     """1 (January) to 12 (December) per time, as floats; NaN for a missing time. Text is read by
     pd.to_datetime, and time-zone aware times as UTC."""
-    values = np.asarray(times)
-    if values.dtype.kind != "M":
-        parsed = pd.to_datetime(pd.Series(times, copy=False))
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_convert(None)
-        values = parsed.to_numpy()
+    values = naive_times(times)
     months = values.astype("datetime64[M]").astype(np.int64) % 12 + 1
     return np.where(np.isnat(values), np.nan, months.astype(float))

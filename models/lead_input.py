@@ -540,12 +540,7 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    for column in (
-        "employee_count",
-        "annual_revenue",
-        "account_founded_year",
-    ):  # floats: a gap must not break
-        if column not in rows.columns:  # founded_year is optional in the accounts table
-            continue
+    numbers = [c for c in ("employee_count", "annual_revenue", "account_founded_year") if c in rows.columns]
+    for column in numbers:  # floats: a gap must not break the schema (founded_year is optional)
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
     return rows[[c for c in LEAD_INPUT_COLUMNS if c in rows.columns]].reset_index(drop=True)

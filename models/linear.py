@@ -19,6 +19,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from features.frames import code_positions
+
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """sign(x) * log(1 + |x|): tames heavy tails (revenue, headcount, counts) for a linear model."""
@@ -54,11 +56,7 @@ class LinearScore:
         out = np.empty((X.shape[0], X.shape[1] + 1))
         out[:, :-1] = z * self.value_coef + missing * self.missing_coef - self.offsets
         for j, table in self.code_tables.items():  # a loop over the categorical columns
-            codes, last = X[:, j], len(table) - 1
-            index = np.where(np.isnan(codes), last, codes).astype(np.int64)
-            np.minimum(index, last, out=index)  # (np.clip costs more than scoring a lead's column)
-            np.maximum(index, 0, out=index)
-            out[:, j] = table[index]
+            out[:, j] = table[code_positions(X[:, j], len(table) - 1)]
         out[:, -1] = self.bias
         return out
 

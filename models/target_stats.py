@@ -22,6 +22,8 @@ from itertools import combinations
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
+from features.frames import code_positions
+
 
 def stat_groups(
     feature_names: Sequence[str], levels: dict[str, list[str]], pair_max_levels: int, max_pairs: int
@@ -65,11 +67,7 @@ class TargetStats:
         key = np.zeros(len(codes), dtype=np.int64)
         for j in group:
             n = self.n_levels[j]
-            column = codes[:, j]
-            code = np.where(np.isnan(column), n, column).astype(np.int64)
-            np.minimum(code, n, out=code)  # a level past the fitted ones (or missing) is n
-            np.maximum(code, 0, out=code)
-            key = key * (n + 1) + code
+            key = key * (n + 1) + code_positions(codes[:, j], n)  # missing (or past the levels) is n
         return key
 
     def _size(self, group: tuple[int, ...]) -> int:

@@ -203,8 +203,8 @@ class Calibrator:
             return self
         if self.method == "isotonic":
             assert self.knots_y is not None
-            knots = np.clip(self.knots_y, 1e-6, 1 - 1e-6)
-            return replace(self, knots_y=1.0 / (1.0 + np.exp(-(np.log(knots / (1 - knots)) + shift))))
+            knots = np.clip(self.knots_y, _PROBABILITY_FLOOR, 1 - _PROBABILITY_FLOOR)
+            return replace(self, knots_y=_expit(np.log(knots / (1 - knots)) + shift))
         return replace(self, intercept=self.intercept + shift)
 
 
