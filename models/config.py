@@ -162,13 +162,18 @@ class DriftConfig(_Strict):
     """The adversarial check: can a feature alone tell the most recent labelled window from the older rows?
 
     A feature whose AUC at that (e.g. an absolute date or month, a macro series that trends) reaches
-    `adversarial_auc` identifies time rather than the lead, and is dropped from the model unless listed in
-    `keep`. `enabled: false` skips the check. Data without a time order is not checked.
+    `adversarial_auc` identifies time rather than the lead. Unless listed in `keep`: a category is dropped
+    from the model (its newest levels were never seen before); a number is dropped too with
+    `numbers: drop`, and with `numbers: linear` (the default) only the linear part of the model reads it:
+    trees learn a trending number as "which period was this" and cannot extrapolate it beyond the training
+    range, while the linear part can. The contenders then compete as usual (plain trees do not see it).
+    `enabled: false` skips the check. Data without a time order is not checked.
     """
 
     enabled: bool = True
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
+    numbers: Literal["linear", "drop"] = "linear"
 
 
 class TargetStatsConfig(_Strict):
@@ -216,6 +221,10 @@ class ModelConfig(_Strict):
     # rows of a recent window overfits: always sigmoid there lowered the out-of-time log loss of every drift
     # scenario where the choice differed (benchmarks/RESULTS.md, "Backtests").
     calibration_isotonic_min_rows: int = Field(default=1000, ge=0)
+    # The isotonic map's lowest and highest steps hold at least this many rows (pooled with their
+    # neighbours): an end step of a few rows sits at 0 or 1, and every lead scored beyond the calibrated range
+    # (a macro series or count out of its training range) would get that certainty.
+    calibration_isotonic_end_rows: int = Field(default=30, ge=0)
     # Base-rate tracking (models.calibration_trend): a drift of the win rate measured out of fold on the
     # time-ordered folds is extrapolated to the first day of scoring (maturity_days after the newest deal)
     # when its slope is at least this many standard errors from 0; None switches it off.

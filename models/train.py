@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -245,18 +246,29 @@ def _fit_sigmoid(raw: np.ndarray, y: np.ndarray, ridge: float = 1e-4, max_iter: 
     return Calibrator("sigmoid", slope=float(slope), intercept=float(w[1] - slope * centre))
 
 
-def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+def _fit_isotonic(raw: np.ndarray, y: np.ndarray, end_rows: int = 0) -> Calibrator:
     """Centred isotonic regression: one knot per step of the isotonic fit, at the middle of the step, joined
     linearly. The map rises strictly between its first and last knot, so the leads of one step are not tied
-    (a step function gives a whole grade one score and erases the ranking inside it)."""
+    (a step function gives a whole grade one score and erases the ranking inside it).
+
+    The lowest and the highest steps are pooled with their neighbours until each holds `end_rows` rows: a
+    step of a few rows at either end sits at 0 or 1, and every score beyond the fitted range (a lead unlike
+    those calibrated on) would get that certainty."""
     model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
     x, p = np.asarray(model.X_thresholds_, dtype=float), np.asarray(model.y_thresholds_, dtype=float)
     levels, step = np.unique(p, return_inverse=True)  # the step levels rise with x
+    if end_rows > 0 and len(levels) > 2:
+        row_step = np.clip(np.searchsorted(levels, model.predict(raw)), 0, len(levels) - 1)
+        rows = np.bincount(row_step, minlength=len(levels))
+        won = np.bincount(row_step, weights=y.astype(float), minlength=len(levels))
+        low = int(np.searchsorted(np.cumsum(rows), end_rows))  # steps 0..low make the lowest
+        high = len(levels) - 1 - int(np.searchsorted(np.cumsum(rows[::-1]), end_rows))
+        if low < high:
+            group = np.clip(np.arange(len(levels)), low, high)
+            rows, won = np.bincount(group, weights=rows)[low:], np.bincount(group, weights=won)[low:]
+            levels, step = won / rows, group[step] - low
     centres = np.bincount(step, weights=x) / np.bincount(step)
     return Calibrator("isotonic", knots_x=centres, knots_y=levels)
-
-
-_FITTERS = {"sigmoid": _fit_sigmoid, "isotonic": _fit_isotonic}
 
 
 def fit_calibrator(
@@ -268,24 +280,25 @@ def fit_calibrator(
     cv_folds: int = 5,
     increasing: bool = False,
     isotonic_min_rows: int = 0,
+    isotonic_end_rows: int = 0,
 ) -> Calibrator:
     """Fit a calibrator on validation scores. "auto" picks isotonic or sigmoid by the lower out-of-fold Brier
     score in a stratified cross-validation inside the validation window (sigmoid on a tie), then refits it on
     the whole window, so the choice is not made on the data the calibrator was fitted on. On fewer than
     `isotonic_min_rows` rows "auto" is sigmoid: a step function fitted on a few hundred rows overfits them.
+    The isotonic map's end steps hold `isotonic_end_rows` rows at least (see _fit_isotonic).
 
     With `increasing`, a map that would not rise with the score is refused (NoSignalError): a Platt slope at or
     below 0 reverses or erases the ranking, and so does an isotonic fit that is flat ("auto" then falls back
     to sigmoid)."""
     raw = np.asarray(raw_valid, dtype=float)
     y = np.asarray(y_valid, dtype=int)
+    fitters = {"sigmoid": _fit_sigmoid, "isotonic": partial(_fit_isotonic, end_rows=isotonic_end_rows)}
     if method == "none":
         return Calibrator("none")
-    if method in _FITTERS:
+    if method in fitters:
         return (
-            _increasing_or_refused(_FITTERS[method](raw, y), raw, y)
-            if increasing
-            else _FITTERS[method](raw, y)
+            _increasing_or_refused(fitters[method](raw, y), raw, y) if increasing else fitters[method](raw, y)
         )
     if method != "auto":
         raise ValueError(f"unknown calibration method {method!r}; use auto, isotonic, sigmoid or none")
@@ -296,15 +309,15 @@ def fit_calibrator(
     if folds < 2:
         raise ValueError("calibration needs at least 2 won and 2 lost deals in the validation window")
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    out_of_fold = {name: np.empty(len(y)) for name in _FITTERS}
+    out_of_fold = {name: np.empty(len(y)) for name in fitters}
     for fit_idx, held_idx in splitter.split(raw.reshape(-1, 1), y):  # a loop over folds
-        for name, fitter in _FITTERS.items():
+        for name, fitter in fitters.items():
             out_of_fold[name][held_idx] = fitter(raw[fit_idx], y[fit_idx]).predict(raw[held_idx])
     cv_brier = {name: brier_score(y, pred) for name, pred in out_of_fold.items()}
     best = "isotonic" if cv_brier["isotonic"] < cv_brier["sigmoid"] else "sigmoid"
-    calibrator = _FITTERS[best](raw, y)
+    calibrator = fitters[best](raw, y)
     if increasing and best == "isotonic" and not is_increasing(calibrator):
-        calibrator = _FITTERS["sigmoid"](raw, y)
+        calibrator = fitters["sigmoid"](raw, y)
     if increasing:
         calibrator = _increasing_or_refused(calibrator, raw, y)
     calibrator.cv_brier = cv_brier
@@ -366,6 +379,9 @@ class TrainedModel:
     linear: LinearScore | None = None
     tree_weight: float = 1.0
     linear_weight: float = 1.0
+    # Time-identifying numbers only the linear part reads (model.drift.numbers): the trees were trained with
+    # them missing (unused when the chosen contender has no linear part).
+    linear_only: list[str] = field(default_factory=list)
     # How the model was chosen: folds, each contender's out-of-fold log loss, the choice, the signal check
     # and the features the drift check dropped (see train_conversion_model).
     selection: dict[str, Any] = field(default_factory=dict)
@@ -387,11 +403,13 @@ class TrainedModel:
             encoder = FeatureEncoder(state.pop("feature_names"), state.pop("categorical"))
             encoder.levels_ = state.pop("levels")
             state["encoder"] = encoder
+        state.setdefault("linear_only", [])
         self.__dict__.update(state)
 
     def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
         """The model matrix as LightGBM's pandas input (see FeatureEncoder.frame), target statistics appended."""
         X = self.encoder.frame(frame)
+        X[self.linear_only] = np.nan
         if self.target_stats is None:
             return X
         return with_target_stats(
@@ -408,6 +426,9 @@ class TrainedModel:
         X = self.encoder.transform(table)
         stats = self.target_stats
         trees_X = X if stats is None else np.hstack([X, stats.transform(X)])
+        if self.linear_only:  # the trees were trained with these as missing
+            trees_X = trees_X.copy() if trees_X is X else trees_X
+            trees_X[:, self._linear_only_positions()] = np.nan
         values = np.asarray(
             self.booster.predict(trees_X, num_iteration=self.best_iteration, num_threads=threads, **kind)
         )
@@ -417,6 +438,10 @@ class TrainedModel:
             linear = self.linear.contributions(X) if kind.get("pred_contrib") else self.linear.margin(X)
             values = self.tree_weight * values + self.linear_weight * linear
         return values
+
+    def _linear_only_positions(self) -> list[int]:
+        names = self.encoder.feature_names
+        return [names.index(name) for name in self.linear_only]
 
     def predict_raw(self, frame: Table | pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds margin of each row (the sum of its contributions; the linear part included)."""
@@ -473,7 +498,8 @@ def train_conversion_model(
     1. Folds inside the learning window: expanding windows by snapshot time (grouped stratified folds when the
        rows have no time order), see models.selection.
     2. Drift check: features that alone tell the most recent block from the older rows (absolute dates,
-       trending series) are dropped unless the config keeps them (model.drift).
+       trending series) are dropped unless the config keeps them (model.drift); such numbers are read by the
+       linear part only (the trees see them as missing), unless model.drift.numbers is "drop".
     3. Each contender (plain LightGBM; LightGBM boosted from a regularised logistic regression's log-odds) is
        boosted on every fold in lockstep; its tree count is the one with the lowest mean held-out log loss,
        and the contender with the lower loss is chosen.
@@ -504,7 +530,9 @@ def train_conversion_model(
     categorical = [name for name in categorical if name in names]
 
     encoder = FeatureEncoder(names, categorical).fit(rows)
+    linear_only = list(drift["linear_only"])
     X, codes, levels = encoder.frame(rows), encoder.transform(rows), encoder.levels_
+    X[linear_only] = np.nan  # the trees never split on them; the linear part reads them from `codes`
     params = lightgbm_params(cfg.lightgbm, cfg.seed)
     if len(rows) < cfg.lightgbm.single_thread_below_rows:
         params["num_threads"] = 1
@@ -660,6 +688,7 @@ def train_conversion_model(
         cv_folds=cfg.calibration_cv_folds,
         increasing=cfg.selection.check_signal,  # switched off: the gate alone judges the model
         isotonic_min_rows=cfg.calibration_isotonic_min_rows,
+        isotonic_end_rows=cfg.calibration_isotonic_end_rows,
     )
     report: dict[str, Any] = {
         "method": calibrator.method,
@@ -690,6 +719,7 @@ def train_conversion_model(
         split_summary=split.summary(),
         training_counts=counts,
         linear=linear,
+        linear_only=linear_only,
         tree_weight=best.tree_weight,
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
@@ -754,28 +784,35 @@ def drift_check(
     categorical: list[str],
     cfg: ModelConfig,
 ) -> dict[str, Any]:
-    """The adversarial check on the learning rows (most recent held-out block against the older rows) and
-    the features it drops; a record of what it did."""
+    """The adversarial check on the learning rows (most recent held-out block against the older rows): the
+    features it drops, and the numbers only the linear part reads (model.drift.numbers); a record of it."""
     if not cfg.drift.enabled:
-        return {"checked": False, "why": "model.drift.enabled is false", "dropped": []}
+        return {"checked": False, "why": "model.drift.enabled is false", "dropped": [], "linear_only": []}
     if fold_kind != "time_ordered":
-        return {"checked": False, "why": "the rows have no time order", "dropped": []}
+        return {"checked": False, "why": "the rows have no time order", "dropped": [], "linear_only": []}
     recent = np.zeros(len(rows), dtype=bool)
     recent[folds[-1][1]] = True
     aucs = adversarial_auc(rows, recent, feature_names, categorical)
     flagged = time_identifying(aucs, cfg.drift.adversarial_auc)
-    dropped = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+    has_linear_part = bool({"linear_lightgbm", "blend"} & set(cfg.selection.contenders))
+    linear_only = [
+        name
+        for name in left_out
+        if name not in set(categorical) and cfg.drift.numbers == "linear" and has_linear_part
+    ]
     record: dict[str, Any] = {
         "checked": True,
         "threshold": cfg.drift.adversarial_auc,
         "recent_rows": int(recent.sum()),
         "auc": {name: round(float(value), 4) for name, value in aucs.head(10).items()},
         "flagged": flagged,
-        "kept": [name for name in flagged if name not in dropped],
-        "dropped": dropped,
+        "kept": [name for name in flagged if name not in left_out],
+        "dropped": [name for name in left_out if name not in linear_only],
+        "linear_only": linear_only,
     }
-    if len(dropped) == len(feature_names):
-        record |= {"dropped": [], "why": "every feature was flagged; none dropped"}
+    if len(left_out) == len(feature_names):
+        record |= {"dropped": [], "linear_only": [], "why": "every feature was flagged; none left out"}
     return record
 
 

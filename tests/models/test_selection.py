@@ -4,6 +4,7 @@ calibration and the no-signal refusal (issue 17, item 2)."""
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import log_loss, roc_auc_score
 
 from models.adversarial import adversarial_auc, time_identifying
 from models.baselines import fit_logistic_regression
@@ -112,7 +113,9 @@ def test_linear_contender_contributions_add_up_to_the_raw_score(leads, split, sm
     assert np.isfinite(model.predict_proba(rows)).all()
 
 
-def test_a_trending_feature_is_flagged_and_dropped(leads, split, small_config):
+def test_a_trending_category_is_dropped_and_a_trending_number_is_left_to_the_linear_part(
+    leads, split, small_config
+):
     frame = leads.frame.copy()
     days = (frame["snapshot_at"] - frame["snapshot_at"].min()).dt.days.to_numpy()
     frame["macro_index"] = 100 + 0.05 * days + np.random.default_rng(0).normal(0, 1, len(frame))
@@ -127,18 +130,56 @@ def test_a_trending_feature_is_flagged_and_dropped(leads, split, small_config):
         small_config,
     )
     drift = model.selection["drift"]
-    assert drift["checked"] and set(drift["dropped"]) == {"macro_index", "created_month"}
+    assert drift["checked"] and drift["dropped"] == ["created_month"]
+    assert drift["linear_only"] == ["macro_index"] == model.linear_only
     assert drift["auc"]["macro_index"] > 0.95 and drift["auc"]["created_month"] > 0.95
-    assert "macro_index" not in model.feature_names and "created_month" not in model.feature_names
-    assert set(model.feature_names) == set(leads.features)  # the lead's own features are not flagged
+    assert "created_month" not in model.feature_names and "macro_index" in model.feature_names
+    position = model.feature_names.index("macro_index")
+    assert model.booster.feature_importance("split")[position] == 0  # the trees never split on it
     assert model.predict_raw(frame.iloc[split.test]).shape == (len(split.test),)
 
+    dropping = small_config.model_copy(update={"drift": DriftConfig(numbers="drop")})
+    dropped = train_conversion_model(frame, leads.y, features, leads.categorical, split, dropping)
+    assert dropped.selection["drift"]["dropped"] == ["macro_index"] and not dropped.linear_only
+    assert "macro_index" not in dropped.feature_names
+    assert set(dropped.feature_names) == set(leads.features)  # the lead's own features are not flagged
     keep = small_config.model_copy(update={"drift": DriftConfig(keep=["macro_index"])})
     kept = train_conversion_model(frame, leads.y, features, leads.categorical, split, keep)
     assert "macro_index" in kept.feature_names and kept.selection["drift"]["kept"] == ["macro_index"]
+    assert not kept.linear_only
     off = small_config.model_copy(update={"drift": DriftConfig(enabled=False)})
     unchecked = train_conversion_model(frame, leads.y, features, leads.categorical, split, off)
     assert "macro_index" in unchecked.feature_names and not unchecked.selection["drift"]["checked"]
+
+
+def test_a_macro_series_that_leaves_its_range_still_ranks_and_levels_the_newest_leads(leads, small_config):
+    """The win rate follows a macro series that trends out of its training range (as interest rates do):
+    read by the linear part it carries the newest leads' level and order; dropped, it cannot."""
+    frame = leads.frame.copy()
+    rng = np.random.default_rng(5)
+    days = (frame["snapshot_at"] - frame["snapshot_at"].min()).dt.days.to_numpy()
+    frame["rate"] = 5.0 - 4.0 * np.clip((days - 300) / 430, 0, 1) + rng.normal(0, 0.3, len(frame))
+    logit = np.log(leads.true_p / (1 - leads.true_p)) - 1.0 - 0.6 * (frame["rate"].to_numpy() - 5.0)
+    y = (rng.random(len(frame)) < 1 / (1 + np.exp(-logit))).astype(int)
+    split = out_of_time_split(frame["snapshot_at"], 0.15, 0.15)
+    features = [*leads.features, "rate"]
+
+    def fit(numbers: str):
+        cfg = small_config.model_copy(update={"drift": DriftConfig(numbers=numbers)})
+        model = train_conversion_model(frame, y, features, leads.categorical, split, cfg)
+        return model, model.predict_proba(frame.iloc[split.test])
+
+    linear, p_linear = fit("linear")
+    dropped, p_dropped = fit("drop")
+    assert linear.linear_only == ["rate"] and linear.linear is not None
+    y_test = y[split.test]
+    assert roc_auc_score(y_test, p_linear) > roc_auc_score(y_test, p_dropped) + 0.01
+    assert log_loss(y_test, p_linear) < log_loss(y_test, p_dropped)
+    assert abs(p_linear.mean() - y_test.mean()) < abs(p_dropped.mean() - y_test.mean())
+    # each lead's reasons still add up: the series' share is the linear part's alone
+    contributions = linear.contribution_values(frame.iloc[split.test])
+    assert np.allclose(contributions.sum(axis=1), linear.predict_raw(frame.iloc[split.test]))
+    assert np.abs(contributions[:, linear.feature_names.index("rate")]).max() > 0
 
 
 def test_adversarial_check_scores_features():

@@ -182,6 +182,26 @@ def test_auto_calibration_is_sigmoid_below_isotonic_min_rows(fresh_leads):
     assert set(many.cv_brier) == {"isotonic", "sigmoid"}
 
 
+def test_isotonic_end_steps_hold_enough_rows_so_scores_beyond_the_range_are_never_certain(fresh_leads):
+    """A few top-scored rows all won make isotonic's last step 1.0: every lead scored above the calibrated
+    range would be called certain. Pooled to `isotonic_end_rows` rows, the ends are the pooled win rates."""
+    raw, y = _miscalibrated(fresh_leads)
+    raw, y = raw[:2000].copy(), y[:2000].copy()
+    top, bottom = np.argsort(raw)[-8:], np.argsort(raw)[:8]
+    y[top], y[bottom] = 1, 0
+    plain = fit_calibrator(raw, y, "isotonic")
+    pooled = fit_calibrator(raw, y, "isotonic", isotonic_end_rows=30)
+    beyond = np.array([raw.min() - 5.0, raw.max() + 5.0])
+    assert plain.predict(beyond)[1] > 0.999 and plain.predict(beyond)[0] < 0.001
+    low, high = pooled.predict(beyond)
+    order = np.argsort(raw)
+    assert high == pytest.approx(y[order[-30:]].mean(), abs=0.15) and high < 0.99
+    assert low == pytest.approx(y[order[:30]].mean(), abs=0.15) and low > 0.0
+    assert (np.diff(pooled.knots_y) > 0).all() and len(pooled.knots_y) < len(plain.knots_y)
+    middle = (raw > np.quantile(raw, 0.2)) & (raw < np.quantile(raw, 0.8))  # the inside is untouched
+    np.testing.assert_allclose(pooled.predict(raw[middle]), plain.predict(raw[middle]), atol=1e-12)
+
+
 def test_calibrators_clip_and_pickle():
     raw = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
     y = np.array([0, 0, 1, 0, 1, 1])
