@@ -359,6 +359,7 @@ def selection_metrics(selection: dict[str, Any]) -> dict[str, float]:
     out |= {f"selection_{k}": float(selection[k]) for k in ("oof_auc", "oof_auc_low", "oof_auc_high")}
     out["selection_n_folds"] = float(selection["n_folds"])
     out["selection_dropped_features"] = float(len(selection.get("drift", {}).get("dropped", [])))
+    out["selection_linear_only_features"] = float(len(selection.get("drift", {}).get("linear_only", [])))
     return out
 
 

@@ -486,6 +486,12 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             f"Left out as time-identifying (alone, each tells the most recent deals from older ones with AUC "
             f">= {drift['threshold']}): {', '.join(map(feature_label, drift['dropped']))}."
         )
+    if drift.get("linear_only"):
+        lines.append(
+            "Time-identifying numbers read by the linear part only (it extrapolates them; trees cannot): "
+            + ", ".join(map(feature_label, drift["linear_only"]))
+            + "."
+        )
     if drift.get("kept"):
         lines.append(
             "Time-identifying but kept (model.drift.keep): "

@@ -8,6 +8,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from models.adversarial import adversarial_auc, time_identifying
 from models.baselines import fit_logistic_regression
+from models.card.data import selection_lines
 from models.config import DriftConfig, SelectionConfig
 from models.minimum_data import InsufficientDataError, NoSignalError
 from models.selection import grouped_folds, time_ordered_folds
@@ -134,6 +135,9 @@ def test_a_trending_category_is_dropped_and_a_trending_number_is_left_to_the_lin
     assert drift["linear_only"] == ["macro_index"] == model.linear_only
     assert drift["auc"]["macro_index"] > 0.95 and drift["auc"]["created_month"] > 0.95
     assert "created_month" not in model.feature_names and "macro_index" in model.feature_names
+    card = " ".join(selection_lines(model.selection))
+    assert "Time-identifying numbers read by the linear part only" in card and "macro index" in card
+    assert "Left out as time-identifying" in card and "created month" in card
     position = model.feature_names.index("macro_index")
     assert model.booster.feature_importance("split")[position] == 0  # the trees never split on it
     assert model.predict_raw(frame.iloc[split.test]).shape == (len(split.test),)
