@@ -235,7 +235,12 @@ def test_the_shipped_drift_check_keeps_the_month_even_when_a_recent_block_looks_
     assert record["flagged"] == ["month_of_year"] and record["kept"] == ["month_of_year"]
     assert record["dropped"] == []
     unkept = model.model_copy(update={"drift": model.drift.model_copy(update={"keep": []})})
-    assert drift_check(rows, folds, "time_ordered", names, [], unkept)["dropped"] == ["month_of_year"]
+    record = drift_check(rows, folds, "time_ordered", names, [], unkept)
+    assert record["linear_only"] == ["month_of_year"] and record["dropped"] == []  # a number
+    dropping = model.model_copy(
+        update={"drift": model.drift.model_copy(update={"keep": [], "numbers": "drop"})}
+    )
+    assert drift_check(rows, folds, "time_ordered", names, [], dropping)["dropped"] == ["month_of_year"]
 
 
 def test_reasons_name_the_founding_year_and_the_time_of_year_in_words():
