@@ -6,7 +6,7 @@ up to); the calibrator maps that margin to a calibrated probability (`predict_pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Literal
@@ -293,7 +293,10 @@ def fit_calibrator(
     to sigmoid)."""
     raw = np.asarray(raw_valid, dtype=float)
     y = np.asarray(y_valid, dtype=int)
-    fitters = {"sigmoid": _fit_sigmoid, "isotonic": partial(_fit_isotonic, end_rows=isotonic_end_rows)}
+    fitters: dict[str, Callable[[np.ndarray, np.ndarray], Calibrator]] = {
+        "sigmoid": _fit_sigmoid,
+        "isotonic": partial(_fit_isotonic, end_rows=isotonic_end_rows),
+    }
     if method == "none":
         return Calibrator("none")
     if method in fitters:
