@@ -71,6 +71,7 @@ class BacktestData:
     true_probability: np.ndarray | None = None  # synthetic data: the generator's truth (the oracle)
     with_points: bool = True  # the points model needs CRM event features
     known_at: pd.Series | None = None  # when each row's outcome became known (a deal's close), if recorded
+    left_out: list[str] = field(default_factory=list)  # what was read but is not here, and why (sentences)
 
     def counts(self) -> dict[str, int]:
         return {"rows": len(self.y), "won": int((self.y == 1).sum()), "lost": int((self.y == 0).sum())}

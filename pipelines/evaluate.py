@@ -32,7 +32,9 @@ from models.backtest import (
 )
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import PipelineConfig, load_config
-from pipelines.sources import CrmSource, ExportSource, Source
+from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
+from pipelines.train import check_training_quarantine, most_broken_rule
+from pipelines.validate import CASCADE_CHECKS
 
 
 class NoTimeColumnError(ValueError):
@@ -109,8 +111,10 @@ def _finite(value: Any) -> Any:
 
 def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | None = None) -> BacktestData:
     """The labelled rows training would learn from (contract, features, guardrail), from either source:
-    mature closed deals of CRM tables, or the won and lost rows of an export."""
+    mature closed deals of CRM tables, or the won and lost rows of an export. Stops where training would
+    (TrainingQuarantineError: too many rows broke the contract) and says what it left out."""
     data = source.training_data(cfg, truth)
+    check_training_quarantine(data, cfg.model.max_quarantine_share)
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
     times = data.frame["snapshot_at"].reset_index(drop=True)
@@ -123,7 +127,31 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         true_probability=data.true_probability,
         with_points=source.has_points_model,
         known_at=closed_at(data.frame, data.valid_tables),
+        left_out=left_out_notes(data),
     )
+
+
+def left_out_notes(data: TrainingData) -> list[str]:
+    """What training leaves out of these rows, as it would: quarantined rows per table (with the rule most of
+    them broke), leads the ICP guardrail disqualified, deals too recent to have matured."""
+    notes = []
+    own = data.quarantine.loc[~data.quarantine["check"].isin(CASCADE_CHECKS)]
+    for table, rows in own.groupby("table", sort=False)["row"]:
+        n = int(rows.nunique())
+        notes.append(
+            f"{n:,} {table} row{'s' if n != 1 else ''} quarantined and left out, as training would: "
+            f"{most_broken_rule(data.quarantine, str(table))}"
+        )
+    excluded = int(data.excluded.get("total", 0))
+    if excluded:
+        notes.append(
+            f"{excluded:,} labelled rows disqualified by the ICP guardrail and left out, as training would"
+        )
+    if data.too_recent:
+        notes.append(
+            f"{data.too_recent:,} closed deals younger than model.maturity_days left out, as training would"
+        )
+    return notes
 
 
 def closed_at(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None) -> pd.Series | None:
@@ -195,7 +223,7 @@ def run_evaluate(
     """Every fold of the plan, every contender on each; metrics per fold and their means."""
     folds = make_folds(data, plan, cfg)
     contenders = contenders_for(data, cfg.evaluate)
-    notes = []
+    notes = list(data.left_out)
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
         notes.append("CatBoost is not installed (pip install -e .[bench]): left out")
     iterator: Iterable[Fold] = (

@@ -196,15 +196,39 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
     icp_file = data.pop("icp_file", None)
     if icp_file and "icp" not in data:
         data["icp"] = _read_yaml((path.parent / icp_file).resolve())
+    given: dict[str, str] = {}
     for override in overrides or []:
         if "=" not in override:
             raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
         key, raw = override.split("=", 1)
         _set_dotted(data, key.strip(), _override_value(raw))
+        given[key.strip()] = override
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{path}: invalid configuration:\n{error}") from error
+        raise ConfigError(config_problems(error, path, given)) from error
+
+
+def config_problems(error: ValidationError, path: Path, overrides: dict[str, str]) -> str:
+    """One sentence per invalid setting: where it came from (a --set override or the file), the setting, what
+    is wrong and the value found."""
+    problems = []
+    for problem in error.errors():
+        setting = ".".join(str(part) for part in problem["loc"])
+        origin = next(
+            (
+                f"--set {text}"
+                for key, text in overrides.items()
+                if setting == key or setting.startswith(key + ".")
+            ),
+            str(path),
+        )
+        found = repr(problem.get("input"))
+        found = found if len(found) <= 80 else found[:77] + "..."
+        problems.append(f"{origin}: setting {setting}: {problem['msg']} (found {found})")
+    return (
+        "invalid configuration: " + "; ".join(problems) + "; fix the value, or leave it out for the default"
+    )
 
 
 SPECS_DIR = Path(__file__).parent / "specs"

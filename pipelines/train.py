@@ -101,7 +101,7 @@ def check_training_quarantine(data: TrainingData, limit: float) -> None:
         return
     raise TrainingQuarantineError(
         f"{shares[worst]:.1%} of the {worst} rows broke a rule of the data contract, above the allowed "
-        f"{limit:.1%} (model.max_quarantine_share), so no model was trained on what is left; "
+        f"{limit:.1%} (model.max_quarantine_share), so nothing was trained on what is left; "
         f"{most_broken_rule(data.quarantine, worst)}; "
         "`leadscore validate --input ... --quarantine q.csv` lists them: fix the feed, or raise the setting "
         "(--set model.max_quarantine_share=0.2)"

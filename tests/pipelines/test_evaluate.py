@@ -183,3 +183,29 @@ def test_an_export_is_read_as_its_spec_says_and_only_its_won_and_lost_rows_are_f
     closed = ~frame["Lifecycle Stage"].isin(spec.open_labels)
     assert json.loads(out.read_text())["labelled"]["rows"] == int(closed.sum()) < len(frame)
     assert "open rows (open_labels) left out of training" in _flat(result.output)
+
+
+def test_rows_training_would_quarantine_are_said_and_too_many_stop_as_training_does(tmp_path):
+    """The backtest learns from what training would: rows that break the contract are left out and said
+    (console and JSON), and a share over model.max_quarantine_share stops with exit 5, as `train` does."""
+    frame = _export(300)
+    frame["TotalVisits"] = frame["TotalVisits"].astype(object)
+    frame.loc[[3, 50], "TotalVisits"] = "lots"  # 2 of 300 rows: below the 5 % allowed
+    export, out = tmp_path / "Leads.csv", tmp_path / "kfold.json"
+    frame.to_csv(export, index=False)
+    args = ["evaluate", "--input", str(export), "--source-spec", "x_education", "--folds", "3"]
+    only_lr = ["--set", "evaluate.contenders=[logistic_regression]", "--set", "model.min_won=20"]
+    result = runner.invoke(app, [*args, "--output", str(out), *only_lr])
+    assert result.exit_code == 0, result.output
+    said = _flat(result.output)
+    assert "2 export rows quarantined and left out, as training would" in said and "TotalVisits" in said
+    report = json.loads(out.read_text())
+    assert report["labelled"]["rows"] == 298
+    assert any("2 export rows quarantined" in note for note in report["notes"])
+
+    frame.loc[::10, "TotalVisits"] = "lots"  # 10 % of the rows
+    frame.to_csv(export, index=False)
+    result = runner.invoke(app, [*args, *only_lr])
+    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
+    said = _flat(result.output)
+    assert "model.max_quarantine_share" in said and "TotalVisits" in said and "Traceback" not in said

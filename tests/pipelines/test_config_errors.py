@@ -1,0 +1,42 @@
+"""A bad setting is one sentence naming where it came from (a --set override or the file), the setting, what
+is wrong and the value found; never pydantic's report."""
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.settings import ConfigError, load_config
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("model.seed=abc", "--set model.seed=abc: setting model.seed: Input should be a valid integer"),
+        ("evaluate.contenders=[leadscore, xgboost]", "setting evaluate.contenders.1: Input should be"),
+        (
+            "model.nonsense=3",
+            "--set model.nonsense=3: setting model.nonsense: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_a_bad_override_is_named_as_the_override(override, said):
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides=[override])
+    message = str(caught.value)
+    assert said in message and "\n" not in message and "errors.pydantic.dev" not in message
+    assert "leadscore.yaml" not in message  # the shipped file is not to blame
+
+
+def test_a_bad_value_in_a_config_file_names_the_file(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("model:\n  min_won: -3\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: setting model\.min_won: .*\(found -3\)"):
+        load_config(config)
+
+
+def test_the_cli_says_it_in_one_sentence_with_the_bad_input_code(tmp_path):
+    result = CliRunner().invoke(app, ["train", "--input", str(tmp_path), "--set", "model.seed=abc"])
+    assert result.exit_code == exit_codes.BAD_INPUT
+    assert "--set model.seed=abc: setting model.seed" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
