@@ -46,6 +46,7 @@ from pipelines.card import (
     write_card_files,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
+from pipelines.train_result import TrainResult
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
@@ -351,7 +352,7 @@ def _registered(small_history, fast_config, trained_small):
 @dataclasses.dataclass(frozen=True)
 class CardAtTraining:
     uri: str  # MLFLOW_TRACKING_URI of the store holding version 1; read only
-    result: object  # the shared run as registered there (version 1, its run and decision)
+    result: TrainResult  # the shared run as registered there (version 1, its run and decision)
     paths: tuple[Path, Path]  # the card card_after_training wrote and logged, with its data, to that run
 
 
