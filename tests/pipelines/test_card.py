@@ -3,14 +3,13 @@ Markdown twin, the files, and the MLflow round trip (card logged at training, re
 
 from __future__ import annotations
 
-import atexit
 import base64
 import copy
 import dataclasses
 import json
+import pickle
 import re
 import shutil
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -47,26 +46,36 @@ from pipelines.card import (
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
 from pipelines.train_result import TrainResult
+from tests.conftest import built_once
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
 
 
-def shared_card(history, cfg, trained) -> dict[str, object]:
+def shared_card(history, cfg, trained, run_folder: Path) -> dict[str, object]:
     """The session's training run on `history` (`trained_small`, tests/conftest.py), its card data and the card
     write_card_files wrote from it, shared by the card tests here and in test_card_browser.py (building the
     data and rendering are the slow part; write_card, both in one, is tested below through card_of_version's
-    rebuild)."""
+    rebuild).
+
+    Built once per run, as `trained_small` is: the first pytest-xdist worker to need it writes the card into
+    the run's folder and pickles its data beside it; the others read both."""
     if not _SHARED:
         tables = history.tables()
-        result = trained
-        data = card_data_for(result, cfg, tables=tables, trained_at=TRAINED_AT)
-        scratch = Path(tempfile.mkdtemp(prefix="leadscore-card-"))
-        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-        folder = scratch / "card"
-        html_path, md_path = write_card_files(data, folder)
+        folder, saved = run_folder / "shared-card", run_folder / "shared-card-data.pkl"
+        with built_once(saved) as to_build:
+            if to_build:
+                data = card_data_for(trained, cfg, tables=tables, trained_at=TRAINED_AT)
+                shutil.rmtree(folder, ignore_errors=True)  # a worker that died while writing it
+                write_card_files(data, folder)
+                building = saved.with_suffix(".building")
+                building.write_bytes(pickle.dumps(data))
+                building.replace(saved)
+            else:
+                data = pickle.loads(saved.read_bytes())
+        html_path, md_path = folder / HTML_NAME, folder / MARKDOWN_NAME
         _SHARED.update(
-            result=result,
+            result=trained,
             data=data,
             html_path=html_path,
             md_path=md_path,
@@ -79,8 +88,8 @@ def shared_card(history, cfg, trained) -> dict[str, object]:
 
 
 @pytest.fixture()
-def card(small_history, fast_config, trained_small):
-    return shared_card(small_history, fast_config, trained_small)
+def card(small_history, fast_config, trained_small, run_folder):
+    return shared_card(small_history, fast_config, trained_small, run_folder)
 
 
 class _Text(HTMLParser):
@@ -340,8 +349,7 @@ def _registered(small_history, fast_config, trained_small):
     from pipelines.tracking import log_training_run
 
     tables = small_history.tables()
-    shared = shared_card(small_history, fast_config, trained_small)["result"]
-    result = dataclasses.replace(shared, scorer=copy.copy(shared.scorer))
+    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer))
     log_training_run(
         result, fast_config, tables, location="test", config_path=None, force_reason=None, trigger="test"
     )
