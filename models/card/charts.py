@@ -20,13 +20,16 @@ COLORS = {
     "fit": "#5b8fd0",
     "intent": "#2e9e6f",
 }
+DPI = 100  # the charts' resolution: laid out and drawn at it
 GRADE_COLORS = {"A": "#1f5fa8", "B": "#5b8fd0", "C": "#9dbde6", "D": "#d5dfec"}
 
 
 def _figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # one renderer for the layout and the drawing (text sizes measured once)
     axes = fig.subplots(1, ncols)
     for ax in np.atleast_1d(axes):
         ax.spines[["top", "right"]].set_visible(False)
@@ -36,9 +39,17 @@ def _figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
 
 
 def _png(fig: Any) -> bytes:
+    # savefig under a layout engine draws the figure twice, a dry pass to lay it out and the real one: lay it
+    # out here instead, with the renderer the canvas then draws with (the same layout, the same pixels), and
+    # draw it once.
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+    fig.patch.set_facecolor("white")
     buffer = io.BytesIO()
     # Fast zlib level: a few percent larger files, a fifth less rendering time.
-    fig.savefig(buffer, format="png", dpi=100, facecolor="white", pil_kwargs={"compress_level": 1})
+    fig.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

@@ -311,6 +311,8 @@ def render_card(data: CardData) -> tuple[str, str]:
     """The card as (self-contained HTML, Markdown twin). Sections carry the ids in SECTION_IDS."""
     import matplotlib
 
+    sections = card_sections(data)
+    # The charts are drawn as the HTML asks for them (the Markdown twin and body_text draw none).
     with matplotlib.rc_context({"font.size": 10, "axes.titleweight": "bold", "font.family": "DejaVu Sans"}):
-        sections = card_sections(data)
-    return to_html(data, sections), to_markdown(data, sections)
+        page = to_html(data, sections)
+    return page, to_markdown(data, sections)

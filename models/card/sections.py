@@ -4,7 +4,9 @@ alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -87,10 +89,14 @@ class Table:
 @dataclass
 class Chart:
     name: str
-    png: bytes
+    draw: Callable[[], bytes]  # the chart's PNG, drawn when first asked for (the Markdown twin needs none)
     alt: str
     half: bool = False  # a one-panel chart alone in its row: half the page width
     says: str = ""  # the chart's point in one plain sentence, shown above its description
+
+    @cached_property
+    def png(self) -> bytes:
+        return self.draw()
 
 
 @dataclass
@@ -164,7 +170,7 @@ def section_summary(data: CardData) -> Section:
             [
                 Chart(
                     "gains",
-                    chart_gains(data),
+                    partial(chart_gains, data),
                     "Left: share of won deals reached against share of leads worked, best-scored first, for "
                     + (
                         "this model, the points model and the previous champion"
@@ -196,7 +202,7 @@ def section_summary(data: CardData) -> Section:
             [
                 Chart(
                     "grades",
-                    chart_grades(data),
+                    partial(chart_grades, data),
                     "Share of leads that won and share of leads per grade A to D in the test window"
                     + (", and per ICP fit tier." if with_tiers else "."),
                     half=not with_tiers,
@@ -569,7 +575,7 @@ def section_performance(data: CardData) -> Section:
                 [
                     Chart(
                         "roc_pr",
-                        chart_roc_pr(data),
+                        partial(chart_roc_pr, data),
                         f"ROC and precision-recall curves of {rivals} on the test leads.",
                         says=f"The higher and further left a curve, the better the ranking; this model's ROC AUC is "
                         f"{num_text(model['roc_auc'])}.",
@@ -580,7 +586,7 @@ def section_performance(data: CardData) -> Section:
                 [
                     Chart(
                         "calibration",
-                        chart_calibration(data),
+                        partial(chart_calibration, data),
                         "Reliability chart: the score given against the share of leads that actually won, "
                         "per score band; and how many test leads fall in each band.",
                         says=f"Scores match what happened: on average {model['ece'] * 100:.0f} percentage points "
@@ -652,7 +658,7 @@ def section_drivers(data: CardData) -> Section:
                 [
                     Chart(
                         "importance",
-                        chart_importance(data),
+                        partial(chart_importance, data),
                         "Bar chart: share of the score's movement per business concept, what the lead did and "
                         "who the lead is coloured apart.",
                         half=True,
@@ -686,7 +692,7 @@ def section_drivers_detail(data: CardData) -> Section:
                 [
                     Chart(
                         "shap_summary",
-                        chart_beeswarm(data),
+                        partial(chart_beeswarm, data),
                         "SHAP summary: for the most influential features, each dot is one test lead, placed "
                         "by how much the feature raised or lowered its score and coloured by the feature's "
                         "value.",
@@ -780,7 +786,7 @@ def section_drift(data: CardData) -> Section:
             [
                 Chart(
                     "drift",
-                    chart_drift(data),
+                    partial(chart_drift, data),
                     "Population stability index (PSI) of the inputs that moved most, and the distribution of the "
                     "scores in the tuning and the test window"
                     + (

@@ -3,14 +3,13 @@ Markdown twin, the files, and the MLflow round trip (card logged at training, re
 
 from __future__ import annotations
 
-import atexit
 import base64
 import copy
 import dataclasses
 import json
+import pickle
 import re
 import shutil
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -43,29 +42,40 @@ from pipelines.card import (
     card_after_training,
     card_data_for,
     log_card_to_run,
-    write_card,
     write_card_files,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
+from pipelines.train_result import TrainResult
+from tests.conftest import built_once
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
 
 
-def shared_card(history, cfg, trained) -> dict[str, object]:
+def shared_card(history, cfg, trained, run_folder: Path) -> dict[str, object]:
     """The session's training run on `history` (`trained_small`, tests/conftest.py), its card data and the card
     write_card_files wrote from it, shared by the card tests here and in test_card_browser.py (building the
-    data and rendering are the slow part; write_card, both in one, is tested below)."""
+    data and rendering are the slow part; write_card, both in one, is tested below through card_of_version's
+    rebuild).
+
+    Built once per run, as `trained_small` is: the first pytest-xdist worker to need it writes the card into
+    the run's folder and pickles its data beside it; the others read both."""
     if not _SHARED:
         tables = history.tables()
-        result = trained
-        data = card_data_for(result, cfg, tables=tables, trained_at=TRAINED_AT)
-        scratch = Path(tempfile.mkdtemp(prefix="leadscore-card-"))
-        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-        folder = scratch / "card"
-        html_path, md_path = write_card_files(data, folder)
+        folder, saved = run_folder / "shared-card", run_folder / "shared-card-data.pkl"
+        with built_once(saved) as to_build:
+            if to_build:
+                data = card_data_for(trained, cfg, tables=tables, trained_at=TRAINED_AT)
+                shutil.rmtree(folder, ignore_errors=True)  # a worker that died while writing it
+                write_card_files(data, folder)
+                building = saved.with_suffix(".building")
+                building.write_bytes(pickle.dumps(data))
+                building.replace(saved)
+            else:
+                data = pickle.loads(saved.read_bytes())
+        html_path, md_path = folder / HTML_NAME, folder / MARKDOWN_NAME
         _SHARED.update(
-            result=result,
+            result=trained,
             data=data,
             html_path=html_path,
             md_path=md_path,
@@ -78,8 +88,8 @@ def shared_card(history, cfg, trained) -> dict[str, object]:
 
 
 @pytest.fixture()
-def card(small_history, fast_config, trained_small):
-    return shared_card(small_history, fast_config, trained_small)
+def card(small_history, fast_config, trained_small, run_folder):
+    return shared_card(small_history, fast_config, trained_small, run_folder)
 
 
 class _Text(HTMLParser):
@@ -339,8 +349,7 @@ def _registered(small_history, fast_config, trained_small):
     from pipelines.tracking import log_training_run
 
     tables = small_history.tables()
-    shared = shared_card(small_history, fast_config, trained_small)["result"]
-    result = dataclasses.replace(shared, scorer=copy.copy(shared.scorer))
+    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer))
     log_training_run(
         result, fast_config, tables, location="test", config_path=None, force_reason=None, trigger="test"
     )
@@ -348,9 +357,34 @@ def _registered(small_history, fast_config, trained_small):
     return result, tables
 
 
+@dataclasses.dataclass(frozen=True)
+class CardAtTraining:
+    uri: str  # MLFLOW_TRACKING_URI of the store holding version 1; read only
+    result: TrainResult  # the shared run as registered there (version 1, its run and decision)
+    paths: tuple[Path, Path]  # the card card_after_training wrote and logged, with its data, to that run
+
+
+@pytest.fixture(scope="module")
+def card_at_training(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> CardAtTraining:
+    """The shared run registered as version 1 in a private store, and its card written and logged (with the
+    data it was rendered from) as training does at its end: shared by the tests that only read them."""
+    from pipelines.settings import load_config
+    from tests.conftest import FAST_OVERRIDES, new_store
+
+    folder = tmp_path_factory.mktemp("card-at-training")
+    uri = new_store(empty_mlflow_db, folder / "mlflow")
+    cfg = load_config(overrides=FAST_OVERRIDES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        result, tables = _registered(small_history, cfg, trained_small)
+        paths = card_after_training(result, cfg, tables, previous=None, out_dir=folder / "at_training")
+    assert paths is not None
+    return CardAtTraining(uri, result, paths)
+
+
 @pytest.mark.slow
 def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_again(
-    small_history, fast_config, trained_small, mlflow_store, tmp_path, monkeypatch
+    card_at_training, tmp_path, monkeypatch
 ):
     from typer.testing import CliRunner
 
@@ -358,10 +392,8 @@ def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_agai
     from pipelines import card_rebuild
     from pipelines.cli import app
 
-    result, tables = _registered(small_history, fast_config, trained_small)
-    trained = card_after_training(
-        result, fast_config, tables, previous=None, out_dir=tmp_path / "at_training"
-    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", card_at_training.uri)
+    result, trained = card_at_training.result, card_at_training.paths
     client = MlflowClient()
     assert {Path(a.path).name for a in client.list_artifacts(result.run_id, "card")} == {
         HTML_NAME,
@@ -385,15 +417,17 @@ def test_leadscore_card_renders_the_card_logged_at_training_without_scoring_agai
 
 @pytest.mark.slow
 def test_a_version_logged_without_card_data_is_rebuilt_from_the_tables(
-    small_history, fast_config, trained_small, mlflow_store, tmp_path
+    small_history, fast_config, trained_small, card_at_training, mlflow_store, tmp_path
 ):
     from typer.testing import CliRunner
 
     from pipelines.cli import app
 
     result, tables = _registered(small_history, fast_config, trained_small)
-    trained = write_card(result, tmp_path / "at_training", tables=tables, cfg=fast_config)
-    log_card_to_run(result.run_id, trained)  # as training logged it before the card's data was recorded
+    # The card of the same version 1 written at training (card_at_training's store, the same run registered
+    # the same way), logged as training logged it before the card's data was recorded.
+    trained = card_at_training.paths
+    log_card_to_run(result.run_id, trained)
 
     run = CliRunner().invoke(
         app, ["card", "--model", "models:/leadscore@champion", "--out", str(tmp_path / "x")]

@@ -82,8 +82,8 @@ def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Completed
 
 
 @pytest.fixture()
-def card_page(trained_small, small_history, fast_config, tmp_path) -> Path:
-    card = shared_card(small_history, fast_config, trained_small)
+def card_page(trained_small, small_history, fast_config, run_folder, tmp_path) -> Path:
+    card = shared_card(small_history, fast_config, trained_small, run_folder)
     page = tmp_path / "model_card.html"
     page.write_text(card["html"], encoding="utf-8")
     return page

@@ -39,6 +39,8 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
         "x_education",
         "--set",
         "model.bootstrap_rounds=20",
+        "--set",
+        "registry.model_card=false",  # the card of a flat export: test_card.py
     ]
     # On this tiny, linear fixture logistic regression may edge out LightGBM: --force records why it goes live.
     result = runner.invoke(app, [*args, "--force", "first flat-export model"])
@@ -78,14 +80,21 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     assert (online["reasons"] == batch["reasons"]).all() and (online["as_of"] == "2026-10-01T00:00:00").all()
 
 
-@pytest.mark.slow  # trains on the export
-def test_leaky_columns_never_reach_the_model(tmp_path, mlflow_store):
+@pytest.fixture(scope="module")
+def trained_export():
+    """run_train on `_export()` (X Education's spec, not registered), shared by the tests that only read it."""
     from pipelines.settings import load_config
 
     spec = load_source_spec("x_education")
-    result = run_train(
+    return run_train(
         ExportSource(_export(), spec), load_config(overrides=["model.bootstrap_rounds=20"]), register=False
     )
+
+
+@pytest.mark.slow  # trains on the export
+def test_leaky_columns_never_reach_the_model(trained_export):
+    spec = load_source_spec("x_education")
+    result = trained_export
     used = set(result.scorer.model.feature_names)
     leaky = {spec.feature_name(c) for c in spec.leaky_columns} | set(spec.leaky_columns)
     assert not used & leaky
@@ -160,12 +169,9 @@ def test_export_rows_that_break_the_contract_are_quarantined_in_training_and_sco
 
 
 @pytest.mark.slow  # trains and scores the export
-def test_closed_export_rows_are_not_scored_and_as_of_defaults_to_the_export(tmp_path):
-    from pipelines.settings import load_config
-
+def test_closed_export_rows_are_not_scored_and_as_of_defaults_to_the_export(trained_export):
     spec = load_source_spec("x_education")
-    cfg = load_config(overrides=["model.bootstrap_rounds=20"])
-    trained = run_train(ExportSource(_export(), spec), cfg, register=False)
+    trained = trained_export
     new = _export(60).astype({"Converted": object})
     new.loc[:29, "Converted"] = None  # still open: no outcome yet
     source = ExportSource(new, spec)

@@ -25,6 +25,7 @@ def test_win_rates_fitted_in_training_score_batch_and_online_alike(tmp_path, mlf
     _export(900).to_csv(export, index=False)
     args = ["train", "--input", str(export), "--source-spec", "x_education"]
     args += ["--set", "model.bootstrap_rounds=20", "--set", "model.target_stats.enabled=true"]
+    args += ["--set", "registry.model_card=false"]  # the card is not what this tests (test_card.py)
     result = runner.invoke(app, [*args, "--force", "target statistics test"])
     assert result.exit_code == 0, result.output
 

@@ -1,6 +1,9 @@
 """Training job: data gates, the registry's promotion gate, reproducibility, behaviour of the scores."""
 
+import copy
+import dataclasses
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,9 +13,11 @@ from features.synthetic import with_shuffled_outcomes
 from mlflow import MlflowClient
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
-from pipelines.tracking import load_champion, load_scorer
+from pipelines.settings import load_config
+from pipelines.tracking import load_champion, load_scorer, log_training_run
 from pipelines.train import run_train
-from tests.conftest import register_champion
+from pipelines.train_result import TrainResult
+from tests.conftest import FAST_OVERRIDES, new_store, register_champion
 
 
 def test_minimum_data_gate_refuses_with_a_clear_message(small_history, fast_config):
@@ -32,10 +37,14 @@ def test_all_won_history_is_refused_with_its_own_message(small_history, fast_con
         run_train({**tables, "deals": deals}, fast_config, register=False)
 
 
-def test_same_data_config_and_seed_give_identical_metrics(small_history, fast_config, trained_small):
+def test_same_data_config_and_seed_give_identical_metrics(trained_small, gate_runs):
     a = trained_small  # the session's run with the same data, config and seed (tests/conftest.py)
-    b = run_train(small_history.tables(), fast_config, truth=small_history.truth, register=False)
-    pd.testing.assert_frame_equal(a.evaluation.comparison, b.evaluation.comparison)
+    b = gate_runs.better  # trained again on them (and registered, so also measured against the champion)
+    rivals = b.evaluation.comparison["model"] != "champion"
+    assert not rivals.all()  # the champion's row is the one more
+    pd.testing.assert_frame_equal(
+        a.evaluation.comparison, b.evaluation.comparison[rivals].reset_index(drop=True)
+    )
 
 
 def test_model_beats_points_model_and_reports_guardrail(trained_small):
@@ -49,34 +58,76 @@ def test_model_beats_points_model_and_reports_guardrail(trained_small):
     assert not result.data.frame["disqualified"].any()  # bad leads do not teach the model
 
 
-@pytest.mark.slow  # three trainings into one registry
-def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better(
-    small_history, trained_small, fast_config, mlflow_store
-):
+@dataclass
+class GateRuns:
+    """One registry taken through the gate's cases in order, and what the registry said after each."""
+
+    uri: str
+    first: TrainResult  # the session's run registered on the empty store: version 1
+    worse: TrainResult  # a crippled challenger, trained and gated by run_train: version 2
+    better: TrainResult  # trained again on the same data and config by run_train: version 3
+    after_better: dict[str, str]  # the aliases once version 3 was gated
+    forced: TrainResult  # the crippled challenger registered again with --force's reason: version 4
+
+
+@pytest.fixture(scope="module")
+def gate_runs(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -> GateRuns:
+    """Trainings into one private registry, shared by the tests that read it (the slow part is training)."""
+    uri = new_store(empty_mlflow_db, tmp_path_factory.mktemp("gate") / "mlflow")
+    cfg = load_config(overrides=FAST_OVERRIDES)
     tables, truth = small_history.tables(), small_history.truth
-    # The first model: the session's run on the same data and config, registered as run_train would.
-    first = register_champion(mlflow_store, small_history, trained_small)
-    assert first.decision.promote and first.version == "1"
-    # A deliberately worse challenger: only lead source and department as features.
-    crippled = fast_config.model_copy(
-        update={
-            "features": fast_config.features.model_copy(
-                update={"exclude_features": _all_but(first, ["lead_source", "department"])}
-            )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        # The first model: the session's run on the same data and config, registered as run_train would.
+        first = register_champion(uri, small_history, trained_small)
+        # A deliberately worse challenger: only lead source and department as features.
+        crippled = cfg.model_copy(
+            update={
+                "features": cfg.features.model_copy(
+                    update={"exclude_features": _all_but(first, ["lead_source", "department"])}
+                )
+            }
+        )
+        worse = run_train(tables, crippled, truth=truth)
+        better = run_train(tables, cfg, truth=truth, force_reason=None)
+        client = MlflowClient()
+        after_better = {
+            alias: str(client.get_model_version_by_alias("leadscore", alias).version)
+            for alias in ("champion", "challenger")
         }
-    )
-    worse = run_train(tables, crippled, truth=truth)
-    assert not worse.decision.promote
+        # The same crippled model (same data, config and seed) again, forced: registered as run_train
+        # registers it with --force, without training it a second time.
+        forced = dataclasses.replace(worse, scorer=copy.copy(worse.scorer), warnings=[])
+        log_training_run(
+            forced,
+            crippled,
+            tables,
+            location="",
+            config_path=None,
+            force_reason="testing the override",
+            trigger="leadscore train",
+        )
+    return GateRuns(uri, first, worse, better, after_better, forced)
+
+
+@pytest.mark.slow  # reads the trainings of gate_runs
+def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better(gate_runs, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", gate_runs.uri)
+    first, worse, better = gate_runs.first, gate_runs.worse, gate_runs.better
+    assert first.decision.promote and first.version == "1"
+    assert not worse.decision.promote and worse.version == "2"
     assert "worse" in worse.decision.summary()
-    better = run_train(tables, fast_config, truth=truth, force_reason=None)
-    assert better.decision.promote  # same model as the champion: within tolerance
+    assert better.decision.promote and better.version == "3"  # same model as the champion: within tolerance
+    assert gate_runs.after_better == {"champion": "3", "challenger": "3"}
     client = MlflowClient()
-    assert str(client.get_model_version_by_alias("leadscore", "champion").version) == "3"
-    assert str(client.get_model_version_by_alias("leadscore", "challenger").version) == "3"
     refused = client.get_model_version("leadscore", "2")
     assert refused.tags["gate.decision"] == "refused" and "AUC" in refused.tags["gate.reasons"]
-    forced = run_train(tables, crippled, truth=truth, force_reason="testing the override")
+    forced = gate_runs.forced
     assert forced.decision.promote and "forced: testing the override" in forced.decision.summary()
+    assert (
+        forced.version == "4"
+        and str(client.get_model_version_by_alias("leadscore", "champion").version) == "4"
+    )
 
 
 @pytest.mark.slow  # three trainings into one registry
