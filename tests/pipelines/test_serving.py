@@ -234,12 +234,16 @@ app()
 """
 
 
-@pytest.mark.slow  # two `leadscore score` processes
+@pytest.mark.slow  # a `leadscore score` process, killed
 def test_killed_batch_run_leaves_no_partial_output(tmp_path, champion, store):
     """SIGKILL in the middle of writing the scores: no output file; the next run cleans up and succeeds.
 
-    A small history of its own (300 accounts): what is tested is the write, not the amount scored."""
+    A small history of its own (300 accounts): what is tested is the write, not the amount scored. Only the
+    killed run needs a process of its own; the next one runs in this process (the same command line)."""
+    from typer.testing import CliRunner
+
     from features.synthetic import GeneratorConfig, generate_history
+    from pipelines.cli import app
     from pipelines.io import write_tables
 
     data = tmp_path / "crm"
@@ -250,9 +254,8 @@ def test_killed_batch_run_leaves_no_partial_output(tmp_path, champion, store):
     assert killed.returncode == -signal.SIGKILL
     assert not output.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the killed run's temporary file
-    leadscore = os.path.join(os.path.dirname(sys.executable), "leadscore")
-    finished = subprocess.run([leadscore, *args], capture_output=True, text=True, timeout=300)
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    finished = CliRunner().invoke(app, args)
+    assert finished.exit_code == 0, finished.output
     assert len(pd.read_parquet(output)) > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
