@@ -98,9 +98,7 @@ def test_missing_input_folder_exits_with_bad_input_code(tmp_path):
 @pytest.mark.slow  # generates, trains and scores end to end
 def test_train_then_score_end_to_end(tmp_path, mlflow_store):
     data = tmp_path / "crm"
-    runner.invoke(
-        app, ["generate", *SMALL_CRM, "--out", str(data)]
-    )
+    runner.invoke(app, ["generate", *SMALL_CRM, "--out", str(data)])
     result = runner.invoke(
         app,
         [
@@ -143,12 +141,7 @@ def test_generate_train_and_score_through_a_duckdb_database(tmp_path, mlflow_sto
     from pipelines.db import read_scores_from_db
 
     db = f"duckdb:///{tmp_path / 'crm.duckdb'}"
-    assert (
-        runner.invoke(
-            app, ["generate", *SMALL_CRM, "--out", db]
-        ).exit_code
-        == 0
-    )
+    assert runner.invoke(app, ["generate", *SMALL_CRM, "--out", db]).exit_code == 0
     fast = ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"]
     result = runner.invoke(app, ["train", "--input", db, *fast])
     assert result.exit_code == 0, result.output

@@ -153,7 +153,7 @@ def test_retrain_command_rejects_a_window_of_zero_as_a_bad_command_line(tmp_path
 
 SHIFT = "2025-07-01"
 YEAR = GeneratorConfig(
-    accounts=4000,
+    accounts=3000,  # the checks below hold with margin; a training's time grows with the history (was 4000)
     months=36,
     seed=11,
     end="2026-11-01",
@@ -306,7 +306,7 @@ def test_new_champion_beats_the_old_one_on_the_new_quarter(year):
     new = load_scorer("models:/leadscore@champion")
     old_auc = roc_auc(y, old.model.predict_proba(test))
     new_auc = roc_auc(y, new.model.predict_proba(test))
-    assert new_auc > old_auc + 0.015, (new_auc, old_auc)  # seen: 0.799 against 0.771
+    assert new_auc > old_auc + 0.015, (new_auc, old_auc)  # seen: 0.749 against 0.726
 
 
 @pytest.mark.slow  # a simulated year: five trainings over a 36-month history
