@@ -37,19 +37,32 @@ NEEDS_A_MODEL = {"trained_small", "small_scorer", "shared_champion_store", "cham
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so that it sees the marks added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests needing a trained model are marked `slow`; then the modules with the most slow tests go first,
-    each module kept whole and in its own order.
+    each module kept whole and in its own order, except that the second is the first one needing no model.
 
     The suite runs on two pytest-xdist workers, one module at a time each (`--dist loadfile`, addopts in
     pyproject.toml): starting the long modules first keeps one worker from being left with them at the end.
+    The workers start on the first and the second module: if both needed the session's model, one would sit
+    waiting while the other trains it (`built_once`).
     """
+    needs_a_model: set[str] = set()
     for item in items:
         if NEEDS_A_MODEL & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+            needs_a_model.add(module_of(item))
     slow: dict[str, int] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
-        slow[module] = slow.get(module, 0) + (item.get_closest_marker("slow") is not None)
-    items.sort(key=lambda item: -slow[item.nodeid.split("::")[0]])  # stable: order inside a module kept
+        slow[module_of(item)] = slow.get(module_of(item), 0) + (item.get_closest_marker("slow") is not None)
+    order = sorted(slow, key=lambda module: -slow[module])  # stable: the collection's order among equals
+    without_a_model = [module for module in order[1:] if module not in needs_a_model and slow[module]]
+    if order and order[0] in needs_a_model and without_a_model:
+        order.remove(without_a_model[0])
+        order.insert(1, without_a_model[0])
+    rank = {module: k for k, module in enumerate(order)}
+    items.sort(key=lambda item: rank[module_of(item)])  # stable: order inside a module kept
+
+
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 @pytest.fixture(scope="session")

@@ -95,6 +95,7 @@ def test_notebook_runs_without_errors(name, notebook_env, tmp_path):
         iopub_timeout=120,
         raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working directory
+        shutdown_kernel="immediate",  # the outputs are in: no waiting for the kernel to wind down
     )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]

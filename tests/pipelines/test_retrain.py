@@ -153,7 +153,7 @@ def test_retrain_command_rejects_a_window_of_zero_as_a_bad_command_line(tmp_path
 
 SHIFT = "2025-07-01"
 YEAR = GeneratorConfig(
-    accounts=4000,
+    accounts=3000,  # the checks below hold with margin; a training's time grows with the history (was 4000)
     months=36,
     seed=11,
     end="2026-11-01",
@@ -162,7 +162,9 @@ YEAR = GeneratorConfig(
     shift_source_effect={"event": -2.0},  # and the event channel stops converting ...
 )
 INITIAL = "2025-11-01"  # the first champion: evaluated on 2025Q2, before the shift
-RETRAINS = ("2026-02-01", "2026-05-01", "2026-08-01", "2026-11-01")  # evaluated on 2025Q3 .. 2026Q2
+# Evaluated on 2025Q3, 2025Q4 and 2026Q2: the quarter between is left out (one training less; the checks below
+# see a refusal and promotions without it).
+RETRAINS = ("2026-02-01", "2026-05-01", "2026-11-01")
 COMMAND_RETRAIN = 1  # this one goes through `retrain_command`, from files, as the CLI would
 
 
@@ -200,12 +202,12 @@ class Year:
 
 @pytest.fixture(scope="module")
 def year(tmp_path_factory, empty_mlflow_db):
-    """An initial champion and four quarterly retrains over a market that shifts on 2025-07-01.
+    """An initial champion and three quarterly retrains over a market that shifts on 2025-07-01.
 
     The timeline follows from the maturity rule (120 days): a retrain as of A is evaluated on the latest
     quarter ending by A - 120 days, so the retrain of 2026-02-01 is the first whose evaluation quarter
-    (2025Q3) is after the shift, and the challengers of 2026-08-01 and 2026-11-01 are the first with
-    post-shift deals in their training window (trailing_quarters=4 so that they weigh in sooner). Nothing is
+    (2025Q3) is after the shift, and the challenger of 2026-11-01 is the first (of these) with
+    post-shift deals in its training window (trailing_quarters=4 so that they weigh in sooner). Nothing is
     made worse on purpose: whether a challenger is promoted is the gate's own verdict on the intervals
     (challengers trained before the shift could be learnt are about as good as the champion).
     """
@@ -253,10 +255,10 @@ def _auc(result: RetrainResult, model: str) -> float:
     return float(result.train.evaluation.comparison.set_index("model").loc[model, "roc_auc"])
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_year_has_promotions_and_refusals_each_recorded_with_reasons(year):
     history = promotion_history("leadscore")
-    assert history["version"].tolist() == [5, 4, 3, 2, 1]  # newest first
+    assert history["version"].tolist() == [4, 3, 2, 1]  # newest first
     assert set(history["decision"]) <= {"promoted", "refused", "evidence_broken"}
     assert (history["reasons"].str.len() > 0).all() and (history["metrics"].str.len() > 0).all()
     assert history["evidence"].str.contains('"low"').all()  # every verdict keeps its intervals
@@ -279,7 +281,7 @@ def test_year_has_promotions_and_refusals_each_recorded_with_reasons(year):
     )
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_first_retrain_after_the_shift_names_the_shifted_inputs(year):
     first = year.retrains[0]
     assert first.windows.evaluation_quarter == "2025Q3" and first.champion_version == "1"
@@ -294,7 +296,7 @@ def test_first_retrain_after_the_shift_names_the_shifted_inputs(year):
     assert before.drift is None and before.backtest is None and before.promoted
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_new_champion_beats_the_old_one_on_the_new_quarter(year):
     last = year.retrains[-1]
     promoted = [r for r in year.retrains if r is not None and r.promoted]
@@ -306,10 +308,10 @@ def test_new_champion_beats_the_old_one_on_the_new_quarter(year):
     new = load_scorer("models:/leadscore@champion")
     old_auc = roc_auc(y, old.model.predict_proba(test))
     new_auc = roc_auc(y, new.model.predict_proba(test))
-    assert new_auc > old_auc + 0.015, (new_auc, old_auc)  # seen: 0.799 against 0.771
+    assert new_auc > old_auc + 0.015, (new_auc, old_auc)  # seen: 0.749 against 0.726
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_backtest_checks_the_live_model_on_leads_that_closed_since(year):
     backtest = year.retrains[0].backtest
     assert backtest.model_version == "1"
@@ -320,7 +322,7 @@ def test_backtest_checks_the_live_model_on_leads_that_closed_since(year):
     assert backtest.table["promised_win_rate"].notna().all()  # the champion's own evaluation, beside
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_report_card_and_run_artifacts(year):
     first = year.retrains[0]
     report = (year.cards / REPORT_NAME).read_text()
@@ -338,7 +340,7 @@ def test_report_card_and_run_artifacts(year):
     assert tags["gate.trigger"] == "simulated year"
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_retrain_command_prints_the_comparison_and_the_verdict(year):
     out = year.command_output
     assert "Retrain as of 2026-05-01" in out and "2025Q4" in out
@@ -346,16 +348,16 @@ def test_retrain_command_prints_the_comparison_and_the_verdict(year):
     assert "promoted" in out
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_history_command_lists_every_version_with_its_decision(year, capsys):
     assert history_command("leadscore") == exit_codes.OK
     out = capsys.readouterr().out
-    assert "5 versions" in out and "promoted" in out and "refused" in out
+    assert "4 versions" in out and "promoted" in out and "refused" in out
     for as_of in (INITIAL, *RETRAINS):
         assert as_of in out
 
 
-@pytest.mark.slow  # a simulated year: five trainings over a 36-month history
+@pytest.mark.slow  # a simulated year: four trainings over a 36-month history
 def test_retrain_too_early_for_the_history_exits_with_not_enough_data(year):
     code, out = retrain_command(year.data, "2024-03-01", "--set", "model.bootstrap_rounds=20", "--no-card")
     assert code == exit_codes.NOT_ENOUGH_DATA
