@@ -205,7 +205,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run before it is stopped")
     parser.add_argument("--engines", nargs="+", default=["pandas", "spark"], choices=["pandas", "spark"])
     parser.add_argument(
-        "--set", dest="sets", action="append", default=[], help="a setting for every run, e.g. spark.adaptive=false"
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        help="a setting for every run, e.g. spark.adaptive=false",
     )
     args = parser.parse_args()
     for row in run(args.leads, args.master, args.cache, args.timeout, args.engines, args.sets):

@@ -47,10 +47,10 @@ if __name__ == "__main__":
 
     # Spark reads the daemon's port from its stdout and drains its stderr only after that: nothing an import
     # prints may reach either before the port is written.
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            preload()
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        preload()
     from pyspark.daemon import manager
 
     manager()

@@ -15,7 +15,9 @@ if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine
     pytest.skip("Spark needs Java", allow_module_level=True)
 
 pytestmark = pytest.mark.slow
-SPACES = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and not 0xD800 <= ord(c) < 0xE000)
+SPACES = "".join(
+    c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and not 0xD800 <= ord(c) < 0xE000
+)
 
 
 def _expected(values: pd.Series, table: str, own: bool) -> list:
@@ -28,7 +30,17 @@ def test_spark_keys_equal_the_pandas_keys(spark_local):
     from pipelines.spark_job import id_key
     from pipelines.stream import ROW
 
-    texts = [f"{s}L-1{s}" for s in SPACES] + ["x\u200bx", " \u200b", "", "   ", None, "\0L", "a\0", "L 2", "7"]
+    texts = [f"{s}L-1{s}" for s in SPACES] + [
+        "x\u200bx",
+        " \u200b",
+        "",
+        "   ",
+        None,
+        "\0L",
+        "a\0",
+        "L 2",
+        "7",
+    ]
     texts += ["\u00a0", "\ufeffL", "L\r\n", "\t\x1c 9 \x1f"]
     longs = [12, None, 0, -3, 2**40]
     ints = [7, 0, None, -1]
