@@ -85,7 +85,13 @@ def test_spark_scores_and_quarantine_equal_the_pandas_path_and_nothing_is_collec
     monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
     write_tables(dirty, tmp_path / "crm", "parquet")
     output = tmp_path / "out" / "scores.parquet"
-    result = _score(tmp_path / "crm", output, "--engine", "spark", "--set", f"scoring.chunk_size={CHUNK}")
+    chunks = [
+        "--set",
+        f"scoring.chunk_size={CHUNK}",
+        "--set",
+        "scoring.max_quarantine_share=0.2",
+    ]  # small and dirty
+    result = _score(tmp_path / "crm", output, "--engine", "spark", *chunks)
     assert result.exit_code == 0, result.output
     assert part_count(len(dirty["leads"]), CHUNK) >= 8
     expected = run_score(scorer, dirty, AS_OF, None)
