@@ -46,12 +46,25 @@ def test_spark_keys_equal_the_pandas_keys(spark_local):
     ints = [7, 0, None, -1]
     columns = {"text": texts, "long": longs, "int": ints}
     n = max(map(len, columns.values()))
-    rows = [tuple(v[i] if i < len(v) else None for v in columns.values()) + (i,) for i in range(n)]
-    frame = spark_local.createDataFrame(rows, f"text string, long long, int int, {ROW} long")
+    padded = {c: v + [None] * (n - len(v)) for c, v in columns.items()}
+    rows = pd.DataFrame(
+        {
+            "text": pd.Series(padded["text"], dtype=object),
+            "long": pd.array(padded["long"], dtype="Int64"),
+            "int": pd.array(padded["int"], dtype="Int32"),
+            ROW: range(n),
+        }
+    )
+    arrow = "spark.sql.execution.arrow.pyspark.enabled"
+    before = spark_local.conf.get(arrow)
+    spark_local.conf.set(arrow, "true")  # the rows reach the JVM through Arrow: no Python worker is started
+    try:
+        frame = spark_local.createDataFrame(rows, f"text string, long long, int int, {ROW} long")
+    finally:
+        spark_local.conf.set(arrow, before)
     keys = [id_key(frame, c, "activities", own).alias(f"{c}-{own}") for c in columns for own in (True, False)]
     got = frame.select(*keys).collect()  # one small job
-    for c, values in columns.items():
-        values = values + [None] * (n - len(values))
+    for c, values in padded.items():
         as_read = pd.Series(values, dtype=object if c == "text" else "float64")  # Arrow's pandas for the UDF
         for own in (True, False):
             assert [r[f"{c}-{own}"] for r in got] == _expected(as_read, "activities", own), (c, own)
