@@ -1,7 +1,7 @@
 """Scoring on Spark (pipelines/spark_job.py) against the pandas streaming path, as leads grow.
 
 Run: .venv/bin/python -m benchmarks.bench_spark [--leads 200000 2000000] [--master local[2]]
-     [--cache /tmp/leadscore-bench-spark] [--timeout 900] [--engines pandas spark]
+     [--cache /tmp/leadscore-bench-spark] [--timeout 900] [--engines pandas spark] [--set NAME=VALUE ...]
 
 For each size: a synthetic history of about that many leads (3 per account, 12 months) is generated once into
 the cache folder (Parquet; reused by later runs), and a model is trained once on the default synthetic
@@ -168,7 +168,9 @@ def _peaks(sampler: TreeSampler) -> dict:
     }
 
 
-def run(sizes: list[int], master: str, cache: Path, timeout: float, engines: list[str]) -> list[dict]:
+def run(
+    sizes: list[int], master: str, cache: Path, timeout: float, engines: list[str], sets: list[str] = ()
+) -> list[dict]:
     rows = []
     cache.mkdir(parents=True, exist_ok=True)
     env = _env(cache)
@@ -180,6 +182,7 @@ def run(sizes: list[int], master: str, cache: Path, timeout: float, engines: lis
         for engine in engines:
             out = cache / "out" / f"scores-{engine}-{leads}.parquet"
             extra = ["--engine", "spark", "--spark-master", master] if engine == "spark" else []
+            extra += [x for setting in sets for x in ("--set", setting)]
             load = os.getloadavg()[0]
             measured = score([*common, "--output", str(out), *extra], env, timeout)
             row = {"leads": leads, "engine": engine, "load_before": round(load, 1), "load_after": None}
@@ -201,8 +204,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run before it is stopped")
     parser.add_argument("--engines", nargs="+", default=["pandas", "spark"], choices=["pandas", "spark"])
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        help="a setting for every run, e.g. spark.adaptive=false",
+    )
     args = parser.parse_args()
-    for row in run(args.leads, args.master, args.cache, args.timeout, args.engines):
+    for row in run(args.leads, args.master, args.cache, args.timeout, args.engines, args.sets):
         done = f"{row['seconds']:>7.1f} s" if row["finished"] else f"stopped after {row['seconds']:.0f} s"
         rate = f"{row['scored_per_second']:>8.1f} scored/s" if row["finished"] else ""
         driver = f"driver {row.get('driver_mib', row['driver_sampled_mib']):>7.1f} MiB"

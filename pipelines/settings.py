@@ -80,15 +80,22 @@ class SparkConfig(BaseModel):
     adaptive: bool = True  # spark.sql.adaptive.enabled: coalesce small shuffle partitions
     python_worker_reuse: bool = True  # spark.python.worker.reuse: a worker imports the project once
     arrow_batch_rows: int = Field(10_000, ge=1)  # spark.sql.execution.arrow.maxRecordsPerBatch
+    preload_workers: bool = True  # spark.python.daemon.module=pipelines.spark_daemon: workers fork loaded
+    worker_threads: int | None = Field(1, ge=1)  # OMP_NUM_THREADS of the Python workers (None: all cores)
 
     def session_conf(self) -> dict[str, str]:
         """These settings as Spark configuration keys and values."""
-        return {
+        conf = {
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
             "spark.sql.adaptive.enabled": str(self.adaptive).lower(),
             "spark.python.worker.reuse": str(self.python_worker_reuse).lower(),
             "spark.sql.execution.arrow.maxRecordsPerBatch": str(self.arrow_batch_rows),
         }
+        if self.preload_workers:
+            conf["spark.python.daemon.module"] = "pipelines.spark_daemon"
+        if self.worker_threads is not None:
+            conf["spark.executorEnv.OMP_NUM_THREADS"] = str(self.worker_threads)
+        return conf
 
 
 class ServingConfig(BaseModel):

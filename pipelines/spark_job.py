@@ -345,6 +345,27 @@ def with_input_rows(frame) -> tuple[Any, int]:
     return numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid"), total
 
 
+# The characters str.strip() (and so features.keys.id_keys) strips: Python's whitespace, as a Java regex class.
+STRIPPED = r"[\t\n\x0B\f\r\x1C-\x1F \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+SQL_KEY_TYPES = ("string", "integer", "long", "short", "byte")
+
+
+def id_key(frame, column: str, table: str, missing_own: bool):
+    """The column of `frame` as features.keys.id_keys reads it (see _id_key_udf): a Spark expression for text
+    and integer columns (no Python worker sees the rows), the Pandas UDF for any other type."""
+    from pyspark.sql import functions as F
+
+    kind = frame.schema[column].dataType.typeName()
+    if kind not in SQL_KEY_TYPES:
+        return _id_key_udf(table, missing_own)(F.col(f"`{column}`"), F.col(ROW))
+    text = F.col(f"`{column}`").cast("string")
+    if kind == "string":
+        text = F.regexp_replace(text, rf"\A{STRIPPED}+|{STRIPPED}+\z", "")
+    own = F.concat(F.lit(f"\0{table}:"), F.col(ROW).cast("string")) if missing_own else F.lit(None)
+    missing = text.isNull() | (text == "") | text.startswith("\0")
+    return F.when(missing, own.cast("string")).otherwise(text)
+
+
 def _id_key_udf(table: str, missing_own: bool):
     """lead_id / account_id as the contract reads it (features.keys.id_keys: a light
     import for the Python workers). A missing id gets a key of
@@ -735,9 +756,9 @@ def route_parts(
     columns = {name: list(frame.columns) for name, frame in tables.items()}
 
     leads = numbered["leads"]
-    leads = leads.withColumn(KEY, _id_key_udf("leads", True)(F.col("lead_id"), F.col(ROW)))
+    leads = leads.withColumn(KEY, id_key(leads, "lead_id", "leads", True))
     leads = leads.withColumn(BOX, _mailbox_udf()(F.col("email").cast("string")))
-    leads = leads.withColumn(ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW)))
+    leads = leads.withColumn(ACCOUNT, id_key(leads, "account_id", "accounts", False))
     leads = leads.localCheckpoint()
     count = part_count(read["leads"], chunk_size)
     labels = lead_labels(leads)
@@ -749,15 +770,15 @@ def route_parts(
     for name in ("activities", "deals"):
         if name not in numbered:
             continue
-        rows = numbered[name].withColumn(KEY, _id_key_udf(name, True)(F.col("lead_id"), F.col(ROW)))
+        rows = numbered[name].withColumn(KEY, id_key(numbered[name], "lead_id", name, True))
         rows = rows.join(part_of_key, on=KEY, how="left")
         rows = rows.withColumn(PART, F.coalesce(F.col(PART), _part_of(F.col(KEY), count)))
         if name == "deals":
-            rows = rows.withColumn(ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW)))
+            rows = rows.withColumn(ACCOUNT, id_key(rows, "account_id", "accounts", False))
         routed[name] = rows
 
     accounts = numbered["accounts"].withColumn(
-        ACCOUNT, _id_key_udf("accounts", False)(F.col("account_id"), F.col(ROW))
+        ACCOUNT, id_key(numbered["accounts"], "account_id", "accounts", False)
     )
     layout = _Layout(
         columns=columns,

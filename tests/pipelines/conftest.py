@@ -31,10 +31,12 @@ def fast_config():
 
 @pytest.fixture(scope="session")
 def spark_local():
-    """One local Spark session (2 cores, 8 shuffle partitions) shared by the Spark tests of this process."""
+    """One local Spark session (2 cores, 8 shuffle partitions) shared by the Spark tests of this process, with
+    the settings leadscore gives a session it starts (PipelineConfig.spark: Python workers forked with the
+    scoring code imported, one OpenMP thread each)."""
     from pipelines.spark_job import spark_session
 
-    conf = {"spark.sql.shuffle.partitions": "8", "spark.default.parallelism": "2"}
+    conf = load_config().spark.session_conf() | {"spark.default.parallelism": "2"}
     session = spark_session("local[2]", conf=conf | {"spark.ui.showConsoleProgress": "false"})
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -14,6 +14,7 @@ from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.io import write_tables
 from pipelines.score import manifest_path_for, quarantine_path_for, run_score
+from pipelines.spark_job import part_count
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
 if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine and in CI
@@ -21,6 +22,7 @@ if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine
 
 pytestmark = pytest.mark.slow
 AS_OF = pd.Timestamp("2026-10-01")
+CHUNK = 30  # leads per part: the dirty history's 247 leads make 9 parts
 RESULT_LIMIT = 64 * 1024  # spark.driver.maxResultSize: a few KiB per task result is Spark's own overhead
 runner = CliRunner()
 
@@ -44,7 +46,7 @@ def scorer(trained_small):
 @pytest.fixture(scope="module")
 def dirty():
     """Dirty CRM tables: the generator's planted defects (bad types, dates, countries, duplicates...)."""
-    return generate_history(GeneratorConfig(accounts=150, months=12, seed=9, dirty_rows=3)).tables()
+    return generate_history(GeneratorConfig(accounts=80, months=12, seed=9, dirty_rows=3)).tables()
 
 
 def _score(folder, output, *extra):
@@ -83,8 +85,15 @@ def test_spark_scores_and_quarantine_equal_the_pandas_path_and_nothing_is_collec
     monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
     write_tables(dirty, tmp_path / "crm", "parquet")
     output = tmp_path / "out" / "scores.parquet"
-    result = _score(tmp_path / "crm", output, "--engine", "spark", "--set", "scoring.chunk_size=100")
+    chunks = [
+        "--set",
+        f"scoring.chunk_size={CHUNK}",
+        "--set",
+        "scoring.max_quarantine_share=0.2",
+    ]  # small and dirty
+    result = _score(tmp_path / "crm", output, "--engine", "spark", *chunks)
     assert result.exit_code == 0, result.output
+    assert part_count(len(dirty["leads"]), CHUNK) >= 8
     expected = run_score(scorer, dirty, AS_OF, None)
     assert output.is_dir() and len(list(output.glob("part-*.parquet"))) >= 1
     pd.testing.assert_frame_equal(pd.read_parquet(output), expected.scores)  # every column, best first

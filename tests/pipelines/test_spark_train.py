@@ -38,6 +38,16 @@ def dirty():
     return generate_history(GeneratorConfig(accounts=300, months=12, seed=9, dirty_rows=3)).tables()
 
 
+@pytest.fixture(scope="module")
+def expected(dirty, tmp_path_factory):
+    """The pandas path's training on the dirty tables as read from Parquet (the same run as from CSV: the
+    tables read the same), shared by the tests that compare Spark with it."""
+    folder = tmp_path_factory.mktemp("pandas") / "crm"
+    write_tables(dirty, folder, "parquet")
+    tables = read_tables(folder)
+    return tables, run_train(tables, load_config(overrides=FAST), register=False)
+
+
 @pytest.fixture()
 def collected(monkeypatch):
     """The number of rows of every DataFrame the driver collects."""
@@ -62,15 +72,14 @@ def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_spark_training_equals_the_pandas_path_and_collects_only_the_feature_frame(
-    tmp_path, spark, dirty, collected
+    tmp_path, spark, dirty, expected, collected
 ):
     from pipelines.spark_job import SparkInput, part_count
     from pipelines.spark_train import SparkCrmSource
 
     write_tables(dirty, tmp_path / "crm", "parquet")
     cfg = load_config(overrides=FAST)
-    tables = read_tables(tmp_path / "crm")
-    expected = run_train(tables, cfg, register=False)
+    tables, expected = expected
     source = SparkCrmSource(spark, SparkInput(tmp_path / "crm"), chunk_size=CHUNK)
     got = run_train(source, cfg, register=False)
     assert part_count(len(dirty["leads"]), CHUNK) >= 8
@@ -102,11 +111,13 @@ def test_spark_training_equals_the_pandas_path_and_collects_only_the_feature_fra
     np.testing.assert_allclose(on_spark, in_pandas, rtol=1e-12)
 
 
-def test_train_engine_spark_on_a_csv_folder_logs_the_pandas_paths_model(tmp_path, spark, dirty, mlflow_store):
+def test_train_engine_spark_on_a_csv_folder_logs_the_pandas_paths_model(
+    tmp_path, spark, dirty, expected, mlflow_store
+):
     import mlflow
 
     write_tables(dirty, tmp_path / "crm", "csv")
-    expected = run_train(read_tables(tmp_path / "crm"), load_config(overrides=FAST), register=False)
+    _, expected = expected
     args = [
         "train",
         "--input",
