@@ -798,12 +798,11 @@ def drift_check(
     aucs = adversarial_auc(rows, recent, feature_names, categorical)
     flagged = time_identifying(aucs, cfg.drift.adversarial_auc)
     left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
-    has_linear_part = bool({"linear_lightgbm", "blend"} & set(cfg.selection.contenders))
-    linear_only = [
-        name
-        for name in left_out
-        if name not in set(categorical) and cfg.drift.numbers == "linear" and has_linear_part
-    ]
+    to_linear = cfg.drift.numbers == "linear" and bool(
+        {"linear_lightgbm", "blend"} & set(cfg.selection.contenders)
+    )
+    numbers = [name for name in left_out if name not in set(categorical)]
+    linear_only = numbers if to_linear else []
     record: dict[str, Any] = {
         "checked": True,
         "threshold": cfg.drift.adversarial_auc,

@@ -34,7 +34,7 @@ from pipelines.io import InputError, atomic_path
 from pipelines.settings import PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
 from pipelines.train import check_training_quarantine, most_broken_rule
-from pipelines.validate import CASCADE_CHECKS
+from pipelines.validate import own_quarantine_rows
 
 
 class NoTimeColumnError(ValueError):
@@ -135,9 +135,7 @@ def left_out_notes(data: TrainingData) -> list[str]:
     """What training leaves out of these rows, as it would: quarantined rows per table (with the rule most of
     them broke), leads the ICP guardrail disqualified, deals too recent to have matured."""
     notes = []
-    own = data.quarantine.loc[~data.quarantine["check"].isin(CASCADE_CHECKS)]
-    for table, rows in own.groupby("table", sort=False)["row"]:
-        n = int(rows.nunique())
+    for table, n in own_quarantine_rows(data.quarantine).items():
         notes.append(
             f"{n:,} {table} row{'s' if n != 1 else ''} quarantined and left out, as training would: "
             f"{most_broken_rule(data.quarantine, str(table))}"

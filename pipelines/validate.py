@@ -47,14 +47,19 @@ CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
 NOT_KNOWN_YET = ("not after as_of",)
 
 
-def own_quarantine_shares(quarantine: pd.DataFrame, read: Mapping[str, int]) -> dict[str, float]:
-    """Per table, the share of rows read that broke a rule of their own. Rows that only followed a quarantined
-    lead or account are left out (the lead's share counts them), so a feed whose activities are all unusable
-    (every activity type unknown, say) shows up here even when every lead is fine. Rows dated after as_of
-    are not counted (NOT_KNOWN_YET)."""
+def own_quarantine_rows(quarantine: pd.DataFrame) -> pd.Series:
+    """Per table, how many rows broke a rule of their own (each row once). Rows that only followed a
+    quarantined lead or account are left out (the lead counts them), and so are rows dated after as_of
+    (NOT_KNOWN_YET)."""
     own = quarantine[~quarantine["check"].isin((*CASCADE_CHECKS, *NOT_KNOWN_YET))]
-    own = own.drop_duplicates(["table", "row"])
-    rows = own.groupby("table").size()
+    return own.drop_duplicates(["table", "row"]).groupby("table", sort=False).size()
+
+
+def own_quarantine_shares(quarantine: pd.DataFrame, read: Mapping[str, int]) -> dict[str, float]:
+    """Per table, the share of rows read that broke a rule of their own (own_quarantine_rows), so a feed whose
+    activities are all unusable (every activity type unknown, say) shows up here even when every lead is
+    fine."""
+    rows = own_quarantine_rows(quarantine)
     return {table: int(rows.get(table, 0)) / n for table, n in read.items() if n}
 
 
