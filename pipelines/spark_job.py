@@ -367,9 +367,9 @@ def id_key(frame, column: str, table: str, missing_own: bool):
 
 
 def _id_key_udf(table: str, missing_own: bool):
-    """lead_id / account_id as the contract reads it (features.keys.id_keys: a light
-    import for the Python workers). A missing id gets a key of
-    its own row when `missing_own` (leads, activities, deals, as in the streaming path), else null."""
+    """lead_id / account_id as the contract reads it (features.keys.id_keys: a light import for the Python
+    workers). A missing id gets a key of its own row when `missing_own` (leads, activities, deals, as in the
+    streaming path), else null."""
     from pyspark.sql.functions import pandas_udf
 
     @pandas_udf("string")  # type: ignore[call-overload]
