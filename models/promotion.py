@@ -206,7 +206,8 @@ def decide_promotion(
             ok, verdict = gain.low > 0, "is above 0" if gain.low > 0 else "does not show that it is better"
         else:
             ok = gain.high >= -rules.auc_tolerance
-            verdict = "not worse beyond the noise" if ok else "worse beyond the noise"
+            beyond = f"beyond the noise and the {rules.auc_tolerance} tolerance"
+            verdict = f"not worse {beyond}" if ok else f"worse {beyond}"
         reasons.append(
             f"first model: {gain.words()} ({_label(strongest)} is its strongest baseline): {verdict}"
         )
@@ -231,7 +232,7 @@ def decide_promotion(
     reasons.append(
         f"{auc_diff.words()}: "
         + (
-            "not worse beyond the noise"
+            f"not worse beyond the noise and the {rules.auc_tolerance} tolerance"
             if auc_ok
             else f"worse beyond the noise and the {rules.auc_tolerance} tolerance"
         )
@@ -239,7 +240,7 @@ def decide_promotion(
     reasons.append(
         f"{ece_diff.words()}: "
         + (
-            "calibration not worse beyond the noise"
+            f"calibration not worse beyond the noise and the {rules.ece_tolerance} tolerance"
             if ece_ok
             else f"calibration worse beyond the noise and the {rules.ece_tolerance} tolerance"
         )

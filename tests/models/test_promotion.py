@@ -143,3 +143,18 @@ def test_a_champion_that_could_not_be_scored_on_the_test_rows_is_never_replaced_
     not_comparable = decide_on_test_scores(scores, RULES, champion_version="4", champion=None)
     assert not_comparable.status == "refused"
     assert "version 4" in not_comparable.summary() and "--force" in not_comparable.summary()
+
+
+def test_a_first_model_slightly_worse_inside_the_tolerance_is_promoted_and_the_reason_names_the_tolerance():
+    y, signal, rng = _window(n=4000)
+    baseline = _probability(signal, rng, 0.3)
+    slightly_worse = 1 / (
+        1 + np.exp(-(np.log(baseline / (1 - baseline)) + rng.normal(scale=0.12, size=len(y))))
+    )
+    decision = decide_promotion(y, slightly_worse, {"logistic_regression": baseline}, RULES)
+    gain = decision.evidence[-1]
+    assert gain.high < 0 < gain.high + RULES.auc_tolerance  # worse beyond the noise, inside the tolerance
+    assert decision.promote and "not worse beyond the noise and the 0.005 tolerance" in decision.summary()
+    no_tolerance = GateRules(bootstrap_rounds=300, auc_tolerance=0.0)
+    refused = decide_promotion(y, slightly_worse, {"logistic_regression": baseline}, no_tolerance)
+    assert not refused.promote and "worse beyond the noise and the 0.0 tolerance" in refused.summary()
