@@ -2,7 +2,7 @@
 (stratified 5-fold), every contender on the same folds.
 
 Run: .venv/bin/python -m benchmarks.bench_evaluate [--accounts 1500] [--jobs 2] [--quick] [--update-results]
-     [--scenarios stable,seasonality] [--xedu PATH | --no-xedu]
+     [--no-rolling] [--scenarios stable,seasonality] [--xedu PATH | --no-xedu]
 
 Scenarios come from `leadscore generate --scenario NAME` (features.synthetic.SCENARIOS) with --accounts
 accounts, 24 months, seed 7, plus the stable default mechanism for reference. Out of time = train on the
@@ -105,9 +105,10 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def scenario_reports(
-    accounts: int, cfg: PipelineConfig, name: str
-) -> tuple[str, BacktestReport, BacktestReport]:
-    """Out-of-time and rolling reports of one scenario's history ("stable": the default mechanism)."""
+    accounts: int, cfg: PipelineConfig, name: str, rolling: bool = True
+) -> tuple[str, BacktestReport, BacktestReport | None]:
+    """Out-of-time and rolling reports of one scenario's history ("stable": the default mechanism); no
+    rolling report when `rolling` is False."""
     _progress(f"scenario {name}")
     base = GeneratorConfig(accounts=accounts, months=24, seed=7)
     history = generate_history(base if name == "stable" else scenario_config(name, base))
@@ -115,7 +116,7 @@ def scenario_reports(
     return (
         name,
         run_evaluate(data, OUT_OF_TIME, cfg, source=name),
-        run_evaluate(data, ROLLING, cfg, source=name),
+        run_evaluate(data, ROLLING, cfg, source=name) if rolling else None,
     )
 
 
@@ -129,9 +130,13 @@ def x_education_report(cfg: PipelineConfig, path: Path = X_EDUCATION_CSV) -> Bac
 
 
 def _notes(reports: list[tuple[str, BacktestReport]]) -> list[str]:
-    lines = []
+    """Each report's notes, a note said for a data set's out-of-time report not repeated for its rolling one."""
+    lines, said = [], set()
     for label, report in reports:
-        lines += [f"- {label}, {report.plan.describe()}: {note}" for note in report.notes]
+        for note in report.notes:
+            if (label, note) not in said:
+                lines.append(f"- {label}, {report.plan.describe()}: {note}")
+                said.add((label, note))
     return lines
 
 
@@ -141,10 +146,12 @@ def run(
     jobs: int = 2,
     xedu_csv: Path | None = X_EDUCATION_CSV,
     only: list[str] | None = None,
+    rolling: bool = True,
 ) -> str:
     """Every scenario and X Education, `jobs` at a time in separate processes, each on one thread (on 2
     shared cores a second OpenMP thread mostly spins: 10x the CPU time for the same trees, measured).
-    `only` keeps those scenarios (default: all); `xedu_csv` None leaves X Education out."""
+    `only` keeps those scenarios (default: all); `xedu_csv` None leaves X Education out; `rolling` False
+    leaves the rolling-origin backtests out."""
     overrides = ["model.lightgbm.num_threads=1"]
     names = [name for name in ["stable", *SCENARIOS] if only is None or name in only]
     if quick:
@@ -156,12 +163,12 @@ def run(
         xedu_job = None
         if not quick and xedu_csv is not None:  # the longest: first
             xedu_job = pool.submit(x_education_report, cfg, xedu_csv)
-        jobs_ = [pool.submit(scenario_reports, accounts, cfg, name) for name in names]
+        jobs_ = [pool.submit(scenario_reports, accounts, cfg, name, rolling) for name in names]
         scenarios = [job.result() for job in jobs_]
         xedu = xedu_job.result() if xedu_job is not None else None
     seconds = time.perf_counter() - began
     out_of_time = [_row(name, "out of time", oot) for name, oot, _ in scenarios]
-    rolling = [_row(name, "rolling, 3 windows", roll) for name, _, roll in scenarios]
+    rolling_rows = [_row(name, "rolling, 3 windows", roll) for name, _, roll in scenarios if roll is not None]
     if xedu is not None:
         out_of_time.append(_row("X Education", "5-fold", xedu))
     missing = (
@@ -171,7 +178,7 @@ def run(
     )
     first = scenarios[0][1] if scenarios else xedu
     contenders = ", ".join(first.contenders) if first is not None else "-"
-    all_reports = [(n, r) for n, oot, roll in scenarios for r in (oot, roll)]
+    all_reports = [(n, r) for n, oot, roll in scenarios for r in (oot, roll) if r is not None]
     if xedu is not None:
         all_reports.append(("X Education", xedu))
     return "\n".join(
@@ -192,10 +199,7 @@ def run(
             *missing,
             *_table(out_of_time),
             "",
-            "## Rolling origin",
-            "",
-            *_table(rolling),
-            "",
+            *(["## Rolling origin", "", *_table(rolling_rows), ""] if rolling_rows else []),
             "Targets (issue 17): every drift scenario out of time: leadscore >= best baseline + 0.01, within "
             "0.02 of the oracle, ECE <= 0.03; X Education 5-fold >= CatBoost default; no_signal refused "
             "(exit 4) in every seed.",
@@ -234,6 +238,9 @@ def main() -> None:
         help=f"comma-separated subset of stable,{','.join(SCENARIOS)} (default: all)",
     )
     parser.add_argument("--quick", action="store_true", help="two small scenarios, few trees (a smoke test)")
+    parser.add_argument(
+        "--no-rolling", action="store_true", help="out of time only: no rolling-origin backtests"
+    )
     parser.add_argument("--update-results", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args()
     known = {"stable", *SCENARIOS}
@@ -241,7 +248,14 @@ def main() -> None:
         parser.error(
             f"unknown scenario(s) {sorted(set(args.scenarios) - known)}; choose from {sorted(known)}"
         )
-    markdown = run(args.accounts, args.quick, args.jobs, None if args.no_xedu else args.xedu, args.scenarios)
+    markdown = run(
+        args.accounts,
+        args.quick,
+        args.jobs,
+        None if args.no_xedu else args.xedu,
+        args.scenarios,
+        rolling=not args.no_rolling,
+    )
     print(markdown)
     if args.update_results:
         command = ".venv/bin/python -m benchmarks.bench_evaluate" + (
@@ -253,6 +267,8 @@ def main() -> None:
             command += " --no-xedu"
         if args.scenarios:
             command += f" --scenarios {','.join(args.scenarios)}"
+        if args.no_rolling:
+            command += " --no-rolling"
         update_results(markdown, command)
         _progress(f"wrote {RESULTS}")
 
