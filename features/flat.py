@@ -136,7 +136,7 @@ class ExportSpec(BaseModel):
         listed: dict[str, str] = {}
         for role, values in lists.items():
             for value in values:
-                text = label_text(value)
+                text = label_key(value)
                 if text in listed:
                     raise ValueError(f"spec {self.name!r}: label {value!r} is in {listed[text]} and {role}")
                 listed[text] = role
@@ -473,11 +473,11 @@ def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
 def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
-    text = raw.map(label_text)
-    won = text.isin({label_text(v) for v in spec.positive_labels})
-    is_open = text.isin({label_text(v) for v in getattr(spec, "open_labels", ())})
+    text = raw.map(label_key)
+    won = text.isin({label_key(v) for v in spec.positive_labels})
+    is_open = text.isin({label_key(v) for v in getattr(spec, "open_labels", ())})
     negatives = getattr(spec, "negative_labels", ())
-    lost = text.isin({label_text(v) for v in negatives}) if negatives else ~(won | is_open)
+    lost = text.isin({label_key(v) for v in negatives}) if negatives else ~(won | is_open)
     outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
     outcome[lost.to_numpy()] = "lost"
     outcome[is_open.to_numpy()] = "open"
@@ -538,3 +538,25 @@ def label_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+# YAML reads an unquoted Yes/No/true/off as a boolean and pandas reads a TRUE/FALSE column as one, so a spec's
+# `positive_labels: [Yes]` and an export's "Yes" (or a spec's "TRUE" and pandas' True) must compare equal.
+TRUE_WORDS = frozenset(["true", "yes", "on"])
+FALSE_WORDS = frozenset(["false", "no", "off"])
+DECIMAL = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def label_key(value: object) -> str:
+    """How a label value is compared with the spec's lists: its text (label_text), with the words YAML and
+    pandas read as booleans as "1" and "0", and a whole number written as text ("1.0", a CSV column that also
+    holds words) as that number ("1")."""
+    text = label_text(value)
+    folded = text.casefold()
+    if folded in TRUE_WORDS:
+        return "1"
+    if folded in FALSE_WORDS:
+        return "0"
+    if DECIMAL.fullmatch(text) and float(text).is_integer():
+        return str(int(float(text)))
+    return text

@@ -1,0 +1,174 @@
+"""Hostile inputs, second sweep: flat exports whose labels, ids, headers or lines are written in ways that gave
+a wrong answer with exit 0, a misleading sentence or a traceback; each test holds one class of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from features.export_contract import check_export
+from features.flat import ExportSpec, flat_label, label_outcomes
+from models.trend import comparable_run, with_trend
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.io import InputError
+from pipelines.spec import read_export, read_spec_export
+
+runner = CliRunner()
+
+
+def flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+SPEC_YAML = """
+name: tiny
+id_column: Lead ID
+label_column: Converted
+positive_labels: {won}
+negative_labels: {lost}
+open_labels: {open}
+fit_columns: {{Source: categorical}}
+intent_columns: [Visits]
+"""
+
+
+def spec_of(won: str, lost: str, open_: str = "[]") -> ExportSpec:
+    """A spec as a user writes it in YAML (so `[Yes]` is what YAML makes of it: a boolean)."""
+    return ExportSpec.model_validate(yaml.safe_load(SPEC_YAML.format(won=won, lost=lost, open=open_)))
+
+
+def export(labels: list, ids: list | None = None) -> pd.DataFrame:
+    n = len(labels)
+    return pd.DataFrame(
+        {
+            "Lead ID": ids if ids is not None else [f"L{i}" for i in range(n)],
+            "Source": ["Google", "Referral"] * (n // 2) + ["Google"] * (n % 2),
+            "Visits": np.arange(n),
+            "Converted": labels,
+        }
+    )
+
+
+# --- label values: the same value written two ways is one value ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("won", "lost", "open_", "labels"),
+    [
+        ("[Yes]", "[No]", "[]", ["Yes", "No", "Yes", "No"]),  # YAML reads Yes/No as booleans, the CSV as text
+        ('["TRUE"]', '["FALSE"]', "[]", [True, False, True, False]),  # pandas reads TRUE/FALSE as booleans
+        ("[true]", "[false]", "[]", ["true", "FALSE", "True", "false"]),
+        ("[1]", "[0]", "[open]", ["1.0", "0.0", "1.0", "open"]),  # a column with a word is read as text
+    ],
+)
+def test_label_values_that_yaml_or_pandas_read_as_booleans_or_numbers_match_their_text(won, lost, open_, labels):
+    spec = spec_of(won, lost, open_)
+    frame = export(labels)
+    outcomes = label_outcomes(frame, spec).tolist()
+    expected = ["won", "lost", "won", "open" if labels[-1] == "open" else "lost"]
+    assert outcomes == expected
+    label = flat_label(frame, spec)
+    assert label.iloc[:3].tolist() == [1, 0, 1]
+
+
+def test_yes_no_labels_written_unquoted_in_the_spec_pass_spec_check(tmp_path):
+    path = tmp_path / "leads.csv"
+    export(["Yes", "No"] * 10).to_csv(path, index=False)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(SPEC_YAML.format(won="[Yes]", lost="[No]", open="[]"))
+    result = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec_path)])
+    assert result.exit_code == 0, result.output
+    assert "10 won, 10 lost" in flat(result.output)
+
+
+def test_a_label_value_outside_the_lists_is_still_refused():
+    frame = export(["Yes", "No", "Maybe", "No"])
+    assert label_outcomes(frame, spec_of("[Yes]", "[No]")).tolist() == ["won", "lost", "unknown", "lost"]
+
+
+# --- ids: read as written ----------------------------------------------------------------------------------
+
+
+def test_an_export_id_is_read_as_written_not_as_a_number(tmp_path):
+    """"00012" and "12" are two leads (read as numbers they were one, and one was quarantined as a repeat);
+    numeric ids with a blank row stayed numbers but became "660001.0"."""
+    spec = spec_of("[1]", "[0]")
+    path = tmp_path / "leads.csv"
+    ids = ["00012", "12", "660001", None, "660002"]
+    export([1, 0, 1, 0, 1], ids=ids).to_csv(path, index=False)
+    frame = read_spec_export(path, spec)
+    assert frame["Lead ID"].tolist()[:3] == ["00012", "12", "660001"]
+    valid, quarantine = check_export(frame, spec)
+    assert valid["Lead ID"].tolist() == ["00012", "12", "660001", "660002"]
+    assert quarantine[["row", "check"]].values.tolist() == [[3, "not_null"]]
+
+
+# --- headers: two cells that read as one column ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["Visits", "Visits ", "visits"])
+def test_header_cells_that_read_as_one_column_are_refused_naming_them(tmp_path, second):
+    """pandas renamed the second "Visits" to "Visits.1" and the spec read the first, silently (exit 0)."""
+    path = tmp_path / "leads.csv"
+    frame = export([1, 0] * 5)
+    frame[second + "_"] = 0
+    text = frame.to_csv(index=False).replace(second + "_", second, 1)
+    path.write_text(text)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(SPEC_YAML.format(won="[1]", lost="[0]", open="[]"))
+    with pytest.raises(InputError, match="read as one"):
+        read_spec_export(path, spec_of("[1]", "[0]"))
+    result = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec_path)])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert f"'Visits', '{second}'" in flat(result.output) and "keep one of them" in flat(result.output)
+
+
+def test_trailing_empty_header_cells_are_not_repeated_columns(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text(export([1, 0] * 3).to_csv(index=False).replace("\n", ",,\n"))
+    frame = read_export(path)
+    assert len(frame) == 6 and frame["Visits"].tolist() == list(range(6))
+
+
+# --- a ragged line: the sentence names the line, not a delimiter it already uses ----------------------------
+
+
+def test_a_line_with_more_fields_than_the_header_is_named_without_a_wrong_delimiter_hint(tmp_path):
+    path = tmp_path / "leads.csv"
+    lines = export([1, 0] * 5).to_csv(index=False).splitlines()
+    lines[4] += ",extra"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as error:
+        read_export(path)
+    said = str(error.value)
+    assert "line 5" in said and "more fields than the header" in said
+    assert "it looks like delimiter" not in said
+
+
+# --- the trend of a re-run whose first write found only new leads -----------------------------------------
+
+
+def test_a_rerun_whose_first_write_had_only_new_leads_keeps_them_new():
+    """The first write of an as-of compared with an earlier run and found every lead new; re-running that
+    as-of kept the trend against no rows at all, and with_trend indexed an empty array (a traceback)."""
+    as_of = pd.Timestamp("2026-10-01")
+    first = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "as_of": as_of,
+            "score": [0.4, 0.6],
+            "grade": ["C", "B"],
+            "model_name": "leadscore",
+            "trend": ["new", "new"],
+            "previous_score": [np.nan, np.nan],
+            "previous_grade": ["", ""],
+        }
+    )
+    rows, sentence = comparable_run(first, "leadscore", as_of, "scores.csv")
+    assert rows is not None and rows.empty and "re-run" in sentence
+    again = with_trend(first[["lead_id", "score", "grade"]], rows, 0.05)
+    assert again["trend"].tolist() == ["new", "new"] and again["previous_score"].isna().all()
