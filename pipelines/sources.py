@@ -26,6 +26,7 @@ from features.flat import (
     ExportSpec,
     build_flat_features,
     closed_rows,
+    disguised_labels,
     export_icp,
     flat_categorical_features,
     flat_feature_groups,
@@ -526,6 +527,10 @@ class ExportSource:
             by_tier = win_rate_by_tier(frame) if (frame["fit_tier"] != "").any() else pd.DataFrame()
             frame, excluded = exclude_disqualified(frame, icp)
             label = label.loc[frame.index]
+        leak = cfg.model.leak_auc
+        found = disguised_labels(frame, label.to_numpy(dtype=int), spec, leak) if leak is not None else None
+        if found:
+            raise ContractError(found)
         counts = pd.DataFrame(
             {
                 "table": [spec.name],

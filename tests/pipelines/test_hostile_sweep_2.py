@@ -172,3 +172,66 @@ def test_a_rerun_whose_first_write_had_only_new_leads_keeps_them_new():
     assert rows is not None and rows.empty and "re-run" in sentence
     again = with_trend(first[["lead_id", "score", "grade"]], rows, 0.05)
     assert again["trend"].tolist() == ["new", "new"] and again["previous_score"].isna().all()
+
+
+# --- the label in disguise: a leak a hand-written spec lets through -------------------------------------------
+
+
+def _leaky_export(n: int = 400) -> tuple[pd.DataFrame, ExportSpec]:
+    rng = np.random.default_rng(0)
+    won = rng.random(n) < 0.4
+    visits = rng.poisson(3, n) + 3 * won  # a real, imperfect signal
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [f"L{i}" for i in range(n)],
+            "Source": rng.choice(["Google", "Referral", "Chat"], n),
+            "Visits": visits,
+            "Status": np.where(won, "Closed - Converted", "Closed - Lost"),  # the outcome, in other words
+            "Days To Close": np.where(won, rng.integers(5, 90, n), np.nan),  # filled in once it converted
+            "Converted": won.astype(int),
+        }
+    )
+    text = SPEC_YAML.format(won="[1]", lost="[0]", open="[]")
+    spec = yaml.safe_load(text) | {
+        "fit_columns": {"Source": "categorical", "Status": "categorical"},
+        "intent_columns": ["Visits", "Days To Close"],
+    }
+    return frame, ExportSpec.model_validate(spec)
+
+
+def test_a_column_that_alone_tells_won_from_lost_stops_training_naming_it():
+    """Trained on, the model scored AUC 1.000 on its test window and was promoted with exit 0."""
+    from features.contracts import ContractError
+    from pipelines.settings import load_config
+    from pipelines.sources import ExportSource
+
+    frame, spec = _leaky_export()
+    with pytest.raises(ContractError) as error:
+        ExportSource(frame, spec).training_data(load_config(), None)
+    said = str(error.value)
+    assert "'Status' (AUC 1.000)" in said and "'Days To Close'" in said and "leaky_columns" in said
+    assert "'Visits'" not in said and "'Source'" not in said  # real signal is no leak
+    honest = spec.model_copy(
+        update={
+            "fit_columns": {"Source": "categorical"},
+            "intent_columns": ("Visits",),
+            "leaky_columns": {"Status": "set by sales", "Days To Close": "after the outcome"},
+        }
+    )
+    data = ExportSource(frame, honest).training_data(load_config(), None)
+    assert len(data.y) == len(frame)
+    off = load_config(overrides=["model.leak_auc=null"])
+    assert len(ExportSource(frame, spec).training_data(off, None).y) == len(frame)
+
+
+def test_evaluate_refuses_the_label_in_disguise_as_train_does(tmp_path):
+    frame, spec = _leaky_export()
+    path = tmp_path / "leads.csv"
+    frame.to_csv(path, index=False)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec.model_dump(mode="json")))
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(path), "--source-spec", str(spec_path), "--folds", "3"]
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "'Status' (AUC 1.000), 'Days To Close' (AUC 1.000) alone tell won from lost" in flat(result.output)
