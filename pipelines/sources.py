@@ -486,13 +486,16 @@ class ExportSource:
 
     def default_as_of(self) -> pd.Timestamp | None:
         """The export's latest time when the spec names a time column, else now (UTC, to the second): an
-        export is a snapshot, its rows already hold what happened before it was taken."""
+        export is a snapshot, its rows already hold what happened before it was taken. Never later than now:
+        a time in the future (a typo, 2031) would score every lead as of then, which `--as-of` refuses; rows
+        created after as-of are not scored (scoring_rows)."""
         spec = self.spec
+        now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
         if spec.timestamp_column and spec.timestamp_column in self.rows.columns:
             latest = flat_timestamps(self.rows[spec.timestamp_column], spec).max()
             if pd.notna(latest):
-                return pd.Timestamp(latest)
-        return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+                return min(pd.Timestamp(latest), now)
+        return now
 
     def lead_rows(self) -> pd.DataFrame:
         return self.rows.assign(lead_id=self.rows[self.spec.id_column].astype("str"))
@@ -590,8 +593,15 @@ class ExportSource:
         says won or lost are closed, not scored (a converted lead needs no score); rows that break the
         contract go to the quarantine with their reasons."""
         valid, quarantine = quarantine_unknown_labels(*check_export(self.rows, self.spec), self.spec)
+        later = np.zeros(len(valid), dtype=bool)  # created after as_of: not there yet (a backfill), not scored
+        if self.spec.timestamp_column:
+            later = (flat_timestamps(valid[self.spec.timestamp_column], self.spec) > as_of).to_numpy()
+        valid = valid.loc[~later]
         validation = ValidationResult(
-            valid={"leads": valid}, quarantine=quarantine, read={"leads": len(self.rows)}
+            valid={"leads": valid},
+            quarantine=quarantine,
+            read={"leads": len(self.rows)},
+            not_created={"leads": int(later.sum())},
         )
         closed = np.zeros(len(valid), dtype=bool)
         if self.spec.label_column in valid.columns:

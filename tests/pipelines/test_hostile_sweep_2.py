@@ -15,6 +15,7 @@ from models.trend import comparable_run, with_trend
 from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.io import InputError
+from pipelines.sources import ExportSource
 from pipelines.spec import read_export, read_spec_export
 
 runner = CliRunner()
@@ -235,3 +236,29 @@ def test_evaluate_refuses_the_label_in_disguise_as_train_does(tmp_path):
     )
     assert result.exit_code == exit_codes.BAD_INPUT, result.output
     assert "'Status' (AUC 1.000), 'Days To Close' (AUC 1.000) alone tell won from lost" in flat(result.output)
+
+
+# --- as-of and the export's own times ----------------------------------------------------------------------
+
+
+def _dated_spec() -> ExportSpec:
+    return spec_of("[1]", "[0]", "[open]").model_copy(update={"timestamp_column": "Created"})
+
+
+def test_export_rows_created_after_as_of_are_not_scored_and_counted():
+    """Scored as of 2024-01-01, leads created in 2025 were all scored (a backfill that saw the future)."""
+    frame = export(["open"] * 4).assign(Created=["2024-12-01", "2025-01-02", "2025-03-01", None])
+    rows = ExportSource(frame, _dated_spec()).scoring_rows(pd.Timestamp("2025-01-01"), None)
+    assert rows.to_score["Lead ID"].tolist() == ["L0", "L3"]  # a row without a time cannot be placed later
+    assert rows.validation.not_created == {"leads": 2} and rows.validation.read == {"leads": 4}
+
+
+def test_the_default_as_of_of_an_export_is_never_after_now():
+    """A creation time in the future (a typo) made it the default as-of: every lead scored as of 2031."""
+    frame = export(["open"] * 2).assign(Created=["2025-01-02", "2031-01-01"])
+    source = ExportSource(frame, _dated_spec())
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    as_of = source.default_as_of()
+    assert as_of <= now and as_of >= now - pd.Timedelta(minutes=5)
+    rows = source.scoring_rows(as_of, None)
+    assert rows.to_score["Lead ID"].tolist() == ["L0"] and rows.validation.not_created == {"leads": 1}
