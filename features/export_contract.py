@@ -22,9 +22,16 @@ EXPORT_TABLE = "export"
 Finding = tuple[np.ndarray, str, str, str | list[str]]
 
 
+NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
+
+
 def numeric_columns(spec: ExportSpec) -> list[str]:
-    """The export columns the spec reads as numbers: numeric fit columns and every intent column."""
-    return [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
+    """The export columns the spec reads as numbers: numeric fit columns, every intent column, and the columns
+    icp_columns maps to a number (employee count, revenue): a revenue written "$1,200,000" would otherwise be
+    read as not given, and the guardrail's revenue criterion silently never met."""
+    columns = [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
+    icp = [spec.icp_columns[a] for a in NUMERIC_ICP_ATTRIBUTES if a in spec.icp_columns]  # type: ignore[index]
+    return list(dict.fromkeys([*columns, *icp]))
 
 
 def missing_id_rows(ids: pd.Series) -> np.ndarray:

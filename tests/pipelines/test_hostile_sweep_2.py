@@ -262,3 +262,40 @@ def test_the_default_as_of_of_an_export_is_never_after_now():
     assert as_of <= now and as_of >= now - pd.Timedelta(minutes=5)
     rows = source.scoring_rows(as_of, None)
     assert rows.to_score["Lead ID"].tolist() == ["L0"] and rows.validation.not_created == {"leads": 1}
+
+
+# --- numbers written with separators or signs: never a category, never a silent gap in the guardrail -------
+
+
+def test_an_icp_revenue_written_with_signs_is_quarantined_not_read_as_not_given():
+    """icp_columns mapped annual_revenue to a column the spec does not model: "$1,200,000" was read as not
+    given (the revenue criterion silently never met), with exit 0."""
+    spec = spec_of("[1]", "[0]").model_copy(update={"icp_columns": {"annual_revenue": "Revenue"}})
+    frame = export([1, 0, 1, 0]).assign(Revenue=["$1,200,000", "2500000", None, "n/a"])
+    valid, quarantine = check_export(frame, spec)
+    assert valid["Lead ID"].tolist() == ["L1", "L2"]
+    assert quarantine[["row", "column", "check"]].values.tolist() == [
+        [0, "Revenue", "is_number"],
+        [3, "Revenue", "is_number"],
+    ]
+    assert "separators" in quarantine["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("written", ["{:,}", "${}", "{}%", "€ {:,}"])
+def test_draft_never_makes_numbers_with_separators_a_category_or_an_icp_number(tmp_path, written):
+    """"12%" was drafted a categorical fit column with a level per value; "76,630" free text, yet mapped to
+    annual_revenue, whose every value would then be quarantined."""
+    rng = np.random.default_rng(1)
+    frame = export([1, 0] * 30).assign(
+        Source=rng.choice(["Google", "Referral", "Chat"], 60),
+        Visits=rng.integers(0, 9, 60),
+        Revenue=[written.format(v) for v in rng.integers(1000, 90000, 60)],
+    )
+    path = tmp_path / "leads.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "spec.yaml"
+    result = runner.invoke(app, ["spec", "draft", "--input", str(path), "--out", str(out), "--label", "Converted"])
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load(out.read_text())
+    assert "Revenue" in spec["drop_columns"] and "separators or signs" in spec["drop_columns"]["Revenue"]
+    assert "annual_revenue" not in (spec.get("icp_columns") or {})
