@@ -187,7 +187,8 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         records, params = request_rows(body)
         python_model = model.unwrap_python_model()
         if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
-            scores = model.predict(pd.DataFrame.from_records(records), params=params)
+            frame = whole_numbers_as_doubles(pd.DataFrame.from_records(records), model)
+            scores = model.predict(frame, params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
             scores = score_records(python_model.score_columns(records, params))
     except LeadInputError as error:
@@ -209,13 +210,32 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
     return 200, predictions_json(scores)
 
 
+def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
+    """The request's columns of whole numbers as doubles where the signature asks for doubles: JSON has one
+    number type (JavaScript sends 3.0 as 3), and MLflow refuses int64 for a double ("can not safely
+    convert"), which answered a valid lead with 400."""
+    from mlflow.types import DataType
+
+    schema = model.metadata.get_input_schema()
+    if schema is None:
+        return frame
+    doubles = {c.name for c in schema.inputs if getattr(c, "type", None) == DataType.double}
+    whole = [c for c in frame.columns if c in doubles and pd.api.types.is_integer_dtype(frame[c])]
+    return frame.astype(dict.fromkeys(whole, "float64")) if whole else frame
+
+
 def predictions_json(scores: pd.DataFrame) -> str:
     """`{"predictions": [...]}` as MLflow's predictions_to_json writes it for a frame, at half the cost
-    (one conversion of the frame to Python values, not pandas' to_dict)."""
+    (one conversion of the frame to Python values, not pandas' to_dict); a missing value is null, never NaN
+    (which is no JSON: a browser's JSON.parse refuses the whole answer)."""
     columns = [str(c) for c in scores.columns]
     rows = scores.to_numpy(dtype=object).tolist()
-    records = [{c: None if v is pd.NA else v for c, v in zip(columns, row, strict=True)} for row in rows]
+    records = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
     return json.dumps({"predictions": records}, cls=NumpyEncoder)
+
+
+def _json_value(value: Any) -> Any:
+    return None if value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
 def _internal_error() -> tuple[int, str]:

@@ -299,3 +299,67 @@ def test_draft_never_makes_numbers_with_separators_a_category_or_an_icp_number(t
     spec = yaml.safe_load(out.read_text())
     assert "Revenue" in spec["drop_columns"] and "separators or signs" in spec["drop_columns"]["Revenue"]
     assert "annual_revenue" not in (spec.get("icp_columns") or {})
+
+
+# --- online scoring of a flat export's rows: refused where batch would not score them ----------------------
+
+
+def _online_row(**changes) -> dict:
+    return {"Lead ID": "X1", "Created": "2026-05-01", "Source": "Google", "Visits": 3.0} | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"Visits": float("inf")}, "row 0, field 'Visits': Visits is not a number ('inf')"),  # was scored A
+        ({"Lead ID": "  "}, "field 'Lead ID': Lead ID is missing"),  # was scored, lead_id "  "
+        ({"Created": "yesterday"}, "field 'Created': Created is not a date"),  # was scored
+        ({"Created": "01/05/2026"}, "could be read either as"),  # was a 500
+        ({"Created": "2026-11-01"}, "created after as_of"),  # was scored
+        ({"Source": ["Google"]}, "field 'Source': must be one value, not a list"),  # was scored as "['Google']"
+        ({"Source": "x" * 50}, "more than the 40 accepted"),
+    ],
+)
+def test_an_online_export_row_batch_would_not_score_is_refused_naming_row_field_and_rule(changes, said):
+    from models.flat_scorer import checked_request
+    from models.lead_input import LeadInputError
+
+    frame = pd.DataFrame.from_records([_online_row(**changes)])
+    with pytest.raises(LeadInputError) as error:
+        checked_request(frame, _dated_spec(), pd.Timestamp("2026-10-01"), max_text_chars=40)
+    assert said in str(error.value) and "(rule: " in str(error.value)
+
+
+def test_an_online_request_with_a_repeated_id_or_a_left_out_column():
+    from models.flat_scorer import checked_request
+    from models.lead_input import LeadInputError
+
+    with pytest.raises(LeadInputError, match="row 1, field 'Lead ID': Lead ID repeats"):
+        checked_request(pd.DataFrame([_online_row(), _online_row()]), _dated_spec(), pd.Timestamp("2026-10-01"), None)
+    # A column the signature calls optional and the request leaves out is missing, not a 500.
+    frame = pd.DataFrame.from_records([{k: v for k, v in _online_row().items() if k != "Visits"}])
+    checked = checked_request(frame, _dated_spec(), pd.Timestamp("2026-10-01"), None)
+    assert checked["Visits"].isna().all()
+
+
+def test_whole_numbers_are_doubles_for_the_signature_and_missing_scores_are_null_in_json():
+    """JavaScript sends 3.0 as 3: MLflow refused int64 for a double column (400 for a valid lead); and a
+    flat export's empty previous_score went out as NaN, which is no JSON."""
+    import json
+
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from pipelines.serve import predictions_json, whole_numbers_as_doubles
+
+    class Model:
+        class metadata:  # noqa: N801 - the attribute MLflow's PyFuncModel has
+            @staticmethod
+            def get_input_schema():
+                return ModelSignature(Schema([ColSpec("string", "Lead ID"), ColSpec("double", "Visits")])).inputs
+
+    frame = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": 3}]), Model)
+    assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]
+    text = predictions_json(pd.DataFrame({"lead_id": ["X1"], "previous_score": [np.nan], "score": [0.5]}))
+    assert json.loads(text) == {"predictions": [{"lead_id": "X1", "previous_score": None, "score": 0.5}]}
+    assert "NaN" not in text
