@@ -64,7 +64,10 @@ def read_export(
 ) -> pd.DataFrame:
     """A flat export (CSV with the given delimiter and encoding, or Parquet); an empty export is refused.
 
-    `text_columns` of a CSV are read as written (an id "00123" stays "00123", not the number 123, and a
+    Only an empty cell is missing: a token such as "N/A", "null" or "None" is read as written, so that the
+    spec's missing_values decides what it means (else a number column quarantines it, as the README says),
+    never pandas' list of missing-value words ("NA" is also Namibia's country code). `text_columns` of a CSV
+    are read as written (an id "00123" stays "00123", not the number 123, and a
     column of numeric ids with a blank does not become "660737.0"). Two header cells that read as one column
     (the same name, or names that differ only in case or surrounding spaces) are refused: pandas would
     rename the second one and the spec would read whichever it names, silently.
@@ -78,7 +81,14 @@ def read_export(
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
             _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
-            frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=dict.fromkeys(text_columns, "str"))
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                encoding=encoding,
+                dtype=dict.fromkeys(text_columns, "str"),
+                keep_default_na=False,  # only an empty cell is missing; "N/A", "null", "NA" (Namibia) as written
+                na_values=[""],
+            )
         except UnicodeDecodeError as error:
             raise InputError(
                 f"{path}: not readable as {encoding} ({error.reason} at byte {error.start}); set encoding in "

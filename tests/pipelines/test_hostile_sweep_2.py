@@ -342,15 +342,12 @@ def test_an_online_request_with_a_repeated_id_or_a_left_out_column():
     assert checked["Visits"].isna().all()
 
 
-def test_whole_numbers_are_doubles_for_the_signature_and_missing_scores_are_null_in_json():
-    """JavaScript sends 3.0 as 3: MLflow refused int64 for a double column (400 for a valid lead); and a
-    flat export's empty previous_score went out as NaN, which is no JSON."""
-    import json
-
+def test_whole_numbers_are_doubles_for_the_signature():
+    """JavaScript sends 3.0 as 3: MLflow refused int64 for a double column (400 for a valid lead)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    from pipelines.serve import predictions_json, whole_numbers_as_doubles
+    from pipelines.serve import whole_numbers_as_doubles
 
     class Model:
         class metadata:  # noqa: N801 - the attribute MLflow's PyFuncModel has
@@ -360,6 +357,5 @@ def test_whole_numbers_are_doubles_for_the_signature_and_missing_scores_are_null
 
     frame = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": 3}]), Model)
     assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]
-    text = predictions_json(pd.DataFrame({"lead_id": ["X1"], "previous_score": [np.nan], "score": [0.5]}))
-    assert json.loads(text) == {"predictions": [{"lead_id": "X1", "previous_score": None, "score": 0.5}]}
-    assert "NaN" not in text
+    kept = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": True}]), Model)
+    assert kept["Visits"].dtype == bool  # not a number: MLflow still refuses it
