@@ -18,6 +18,7 @@ Pipelines read the YAML and call ExportSpec.model_validate on the dict; nothing 
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from typing import Any, Literal
@@ -127,6 +128,18 @@ class ExportSpec(BaseModel):
     @classmethod
     def _date_format(cls, fmt: str | None) -> str | None:
         return None if fmt is None else check_format(fmt)
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, encoding: str) -> str:
+        """An encoding Python knows (an unknown one failed deep in the CSV reader with a traceback)."""
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {encoding!r}; use one Python knows, e.g. utf-8, cp1252 or latin-1"
+            ) from None
+        return encoding
 
     @model_validator(mode="after")
     def _consistent(self) -> ExportSpec:

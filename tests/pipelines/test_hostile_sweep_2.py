@@ -359,3 +359,13 @@ def test_whole_numbers_are_doubles_for_the_signature():
     assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]
     kept = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": True}]), Model)
     assert kept["Visits"].dtype == bool  # not a number: MLflow still refuses it
+
+
+def test_a_spec_with_an_unknown_encoding_is_an_invalid_spec_not_a_traceback(tmp_path):
+    path = tmp_path / "leads.csv"
+    export([1, 0] * 5).to_csv(path, index=False)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(SPEC_YAML.format(won="[1]", lost="[0]", open="[]") + "encoding: klingon\n")
+    result = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec_path)])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "unknown encoding 'klingon'" in flat(result.output)
