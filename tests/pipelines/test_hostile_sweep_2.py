@@ -369,3 +369,18 @@ def test_a_spec_with_an_unknown_encoding_is_an_invalid_spec_not_a_traceback(tmp_
     result = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec_path)])
     assert result.exit_code == exit_codes.BAD_INPUT, result.output
     assert "unknown encoding 'klingon'" in flat(result.output)
+
+
+def test_spec_check_fails_a_text_column_the_spec_calls_numeric_and_counts_rows_to_quarantine(tmp_path):
+    """It said ok (exit 0); train then quarantined every row and stopped with exit 5."""
+    path = tmp_path / "leads.csv"
+    frame = export([1, 0] * 10).assign(Visits=["many"] * 20)
+    frame.loc[3, "Lead ID"] = "L2"  # a repeated id: a warning with the count, not a failure
+    frame.to_csv(path, index=False)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(SPEC_YAML.format(won="[1]", lost="[0]", open="[]"))
+    result = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec_path)])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    text = flat(result.output)
+    assert "20 of 20 rows break rule is_number on column 'Visits'" in text and "make it categorical" in text
+    assert "1 of 20 rows break rule unique on column 'Lead ID'" in text
