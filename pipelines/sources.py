@@ -385,7 +385,7 @@ def labelled_training_data(
     kept = kept.reset_index(drop=True)
     true_p = None
     if truth is not None:
-        true_p = kept["deal_id"].map(truth.set_index("deal_id")["true_probability"]).to_numpy(dtype=float)
+        true_p = kept["deal_id"].map(truth_probabilities(truth)).to_numpy(dtype=float)
         true_p = None if np.isnan(true_p).any() else true_p
     return TrainingData(
         frame=kept,
@@ -398,6 +398,24 @@ def labelled_training_data(
         true_probability=true_p,
         source=source,
     )
+
+
+def truth_probabilities(truth: pd.DataFrame) -> pd.Series:
+    """The --truth file's true_probability by deal_id; ContractError (exit 3) naming what is wrong with it
+    (a column missing, an id repeated, a probability that is no number in [0, 1]) instead of a traceback."""
+    fix = "give the truth file `leadscore generate` wrote beside the data (deal_id, true_probability)"
+    missing = [c for c in ("deal_id", "true_probability") if c not in truth.columns]
+    if missing:
+        raise ContractError(f"--truth lacks the column(s) {', '.join(map(repr, missing))}; {fix}")
+    ids = truth["deal_id"].astype("str")
+    if ids.duplicated().any():
+        raise ContractError(f"--truth repeats deal_id {ids[ids.duplicated()].iloc[0]!r}; {fix}")
+    p = pd.to_numeric(truth["true_probability"], errors="coerce")
+    bad = p.isna() | (p < 0) | (p > 1)
+    if bad.any():
+        value = truth["true_probability"][bad].tolist()[0]
+        raise ContractError(f"--truth true_probability {value!r} is not a probability in [0, 1]; {fix}")
+    return pd.Series(p.to_numpy(dtype=float), index=ids)
 
 
 def mature_closed_deals(deals: pd.DataFrame, maturity_days: int) -> tuple[pd.DataFrame, int]:

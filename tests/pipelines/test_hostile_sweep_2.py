@@ -384,3 +384,27 @@ def test_spec_check_fails_a_text_column_the_spec_calls_numeric_and_counts_rows_t
     text = flat(result.output)
     assert "20 of 20 rows break rule is_number on column 'Visits'" in text and "make it categorical" in text
     assert "1 of 20 rows break rule unique on column 'Lead ID'" in text
+
+
+# --- a synthetic truth file that is not one -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("truth", "said"),
+    [
+        (pd.DataFrame({"x": ["D1"], "y": [0.5]}), "lacks the column(s) 'deal_id', 'true_probability'"),
+        (pd.DataFrame({"deal_id": ["D1"], "true_probability": ["abc"]}), "'abc' is not a probability"),
+        (pd.DataFrame({"deal_id": ["D1"], "true_probability": [1.5]}), "1.5 is not a probability"),
+        (pd.DataFrame({"deal_id": ["D1", "D1"], "true_probability": [0.1, 0.2]}), "repeats deal_id 'D1'"),
+    ],
+)
+def test_a_truth_file_that_is_not_one_is_named_not_a_traceback(truth, said):
+    """evaluate and train --truth with such a file ended in a KeyError or ValueError traceback (exit 1)."""
+    from features.contracts import ContractError
+    from pipelines.sources import truth_probabilities
+
+    with pytest.raises(ContractError, match="--truth") as error:
+        truth_probabilities(truth)
+    assert said in str(error.value)
+    good = truth_probabilities(pd.DataFrame({"deal_id": ["D1", "D2"], "true_probability": ["0.25", 1]}))
+    assert good.to_dict() == {"D1": 0.25, "D2": 1.0}
