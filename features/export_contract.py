@@ -30,7 +30,7 @@ def numeric_columns(spec: ExportSpec) -> list[str]:
     icp_columns maps to a number (employee count, revenue): a revenue written "$1,200,000" would otherwise be
     read as not given, and the guardrail's revenue criterion silently never met."""
     columns = [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
-    icp = [spec.icp_columns[a] for a in NUMERIC_ICP_ATTRIBUTES if a in spec.icp_columns]  # type: ignore[index]
+    icp = [c for a, c in spec.icp_columns.items() if a in NUMERIC_ICP_ATTRIBUTES]
     return list(dict.fromkeys([*columns, *icp]))
 
 

@@ -98,7 +98,9 @@ def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> No
         if check == "is_number" and rows > len(frame) / 2:
             separators = "separators" in found["reason"].iloc[0]
             report.problems.append(
-                sentence if separators else f"{sentence}; if the column is text, make it categorical in fit_columns"
+                sentence
+                if separators
+                else f"{sentence}; if the column is text, make it categorical in fit_columns"
             )
         else:
             report.warnings.append(sentence)

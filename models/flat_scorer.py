@@ -19,19 +19,13 @@ import pandas as pd
 
 from features.config import ICPConfig
 from features.contracts import ContractError
-from features.export_contract import (  # EXPORT_TABLE: a flat export's name among a scorer's input tables
-    EXPORT_TABLE,
-    check_export,
-    label_reason,
-    unknown_label_rows,
-)
+from features.export_contract import EXPORT_TABLE, check_export  # EXPORT_TABLE: an export among the tables
 from features.flat import (
     ExportSpec,
     build_flat_features,
     flat_feature_groups,
     flat_guardrail,
     flat_timestamps,
-    label_outcomes,
     season_at,
 )
 from features.frames import Table
@@ -195,17 +189,19 @@ def checked_request(
 ) -> pd.DataFrame:
     """An online request's export rows, refused (LeadInputError naming the row, the field and the rule) where
     batch scoring would not score them: what the export's contract quarantines (no id, a repeated id, inf or
-    a number that is none, a time that is no date), a label in none of the spec's lists or one that says the
-    lead is closed, a lead created after as_of, a value that is no single text or number, a text longer than
-    serving.max_text_chars. A column the spec reads that the request leaves out is missing (the signature
-    calls it optional)."""
+    a number that is none, a time that is no date), a lead created after as_of, a value that is no single
+    text or number, a text longer than serving.max_text_chars. A column the spec reads that the request
+    leaves out is missing (the signature calls it optional). The label is not an input of the signature:
+    MLflow drops it before the rows get here."""
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
     frame = frame.assign(**dict.fromkeys(absent, None)) if absent else frame
     for column in frame.columns:
         for row, value in enumerate(frame[column].tolist()):
             if isinstance(value, list | dict | tuple):
-                raise LeadInputError(f"row {row}, field {column!r}: must be one value, not a list (rule: scalar)")
+                raise LeadInputError(
+                    f"row {row}, field {column!r}: must be one value, not a list (rule: scalar)"
+                )
             if max_text_chars is not None and isinstance(value, str) and len(value) > max_text_chars:
                 raise LeadInputError(
                     f"row {row}, field {column!r}: is {len(value):,} characters long, more than the "
@@ -217,17 +213,6 @@ def checked_request(
         raise LeadInputError(
             f"row {first['row']}, field {first['column']!r}: {first['reason']} (rule: {first['check']})"
         )
-    if spec.label_column in frame.columns:
-        unknown = unknown_label_rows(frame, spec)
-        outcome = label_outcomes(frame, spec).to_numpy()
-        for row in np.flatnonzero(unknown | np.isin(outcome, ["won", "lost"])):
-            value = frame[spec.label_column].iloc[row]
-            why = (
-                label_reason(spec, value)
-                if unknown[row]
-                else f"{spec.label_column} says the lead is {outcome[row]}: a closed lead is not scored"
-            )
-            raise LeadInputError(f"row {row}, field {spec.label_column!r}: {why} (rule: label_in_spec)")
     if spec.timestamp_column:
         try:
             times = flat_timestamps(frame[spec.timestamp_column], spec)

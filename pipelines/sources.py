@@ -611,7 +611,8 @@ class ExportSource:
         says won or lost are closed, not scored (a converted lead needs no score); rows that break the
         contract go to the quarantine with their reasons."""
         valid, quarantine = quarantine_unknown_labels(*check_export(self.rows, self.spec), self.spec)
-        later = np.zeros(len(valid), dtype=bool)  # created after as_of: not there yet (a backfill), not scored
+        # Created after as_of: not there yet (a backfill), not scored.
+        later = np.zeros(len(valid), dtype=bool)
         if self.spec.timestamp_column:
             later = (flat_timestamps(valid[self.spec.timestamp_column], self.spec) > as_of).to_numpy()
         valid = valid.loc[~later]

@@ -142,7 +142,10 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
     its id column as text, as written."""
     return read_export(
-        path, getattr(spec, "delimiter", ","), getattr(spec, "encoding", "utf-8"), text_columns=(spec.id_column,)
+        path,
+        getattr(spec, "delimiter", ","),
+        getattr(spec, "encoding", "utf-8"),
+        text_columns=(spec.id_column,),
     )
 
 

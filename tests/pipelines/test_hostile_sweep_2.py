@@ -66,7 +66,9 @@ def export(labels: list, ids: list | None = None) -> pd.DataFrame:
         ("[1]", "[0]", "[open]", ["1.0", "0.0", "1.0", "open"]),  # a column with a word is read as text
     ],
 )
-def test_label_values_that_yaml_or_pandas_read_as_booleans_or_numbers_match_their_text(won, lost, open_, labels):
+def test_label_values_that_yaml_or_pandas_read_as_booleans_or_numbers_match_their_text(
+    won, lost, open_, labels
+):
     spec = spec_of(won, lost, open_)
     frame = export(labels)
     outcomes = label_outcomes(frame, spec).tolist()
@@ -95,7 +97,7 @@ def test_a_label_value_outside_the_lists_is_still_refused():
 
 
 def test_an_export_id_is_read_as_written_not_as_a_number(tmp_path):
-    """"00012" and "12" are two leads (read as numbers they were one, and one was quarantined as a repeat);
+    """The ids "00012" and "12" are two leads (read as numbers they were one, and one was quarantined as a repeat);
     numeric ids with a blank row stayed numbers but became "660001.0"."""
     spec = spec_of("[1]", "[0]")
     path = tmp_path / "leads.csv"
@@ -283,7 +285,7 @@ def test_an_icp_revenue_written_with_signs_is_quarantined_not_read_as_not_given(
 
 @pytest.mark.parametrize("written", ["{:,}", "${}", "{}%", "€ {:,}"])
 def test_draft_never_makes_numbers_with_separators_a_category_or_an_icp_number(tmp_path, written):
-    """"12%" was drafted a categorical fit column with a level per value; "76,630" free text, yet mapped to
+    """A column of "12%" was drafted a categorical fit column with a level per value; "76,630" free text, yet mapped to
     annual_revenue, whose every value would then be quarantined."""
     rng = np.random.default_rng(1)
     frame = export([1, 0] * 30).assign(
@@ -294,7 +296,9 @@ def test_draft_never_makes_numbers_with_separators_a_category_or_an_icp_number(t
     path = tmp_path / "leads.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "spec.yaml"
-    result = runner.invoke(app, ["spec", "draft", "--input", str(path), "--out", str(out), "--label", "Converted"])
+    result = runner.invoke(
+        app, ["spec", "draft", "--input", str(path), "--out", str(out), "--label", "Converted"]
+    )
     assert result.exit_code == 0, result.output
     spec = yaml.safe_load(out.read_text())
     assert "Revenue" in spec["drop_columns"] and "separators or signs" in spec["drop_columns"]["Revenue"]
@@ -316,7 +320,7 @@ def _online_row(**changes) -> dict:
         ({"Created": "yesterday"}, "field 'Created': Created is not a date"),  # was scored
         ({"Created": "01/05/2026"}, "could be read either as"),  # was a 500
         ({"Created": "2026-11-01"}, "created after as_of"),  # was scored
-        ({"Source": ["Google"]}, "field 'Source': must be one value, not a list"),  # was scored as "['Google']"
+        ({"Source": ["Google"]}, "field 'Source': must be one value"),  # was scored as "['Google']"
         ({"Source": "x" * 50}, "more than the 40 accepted"),
     ],
 )
@@ -335,7 +339,9 @@ def test_an_online_request_with_a_repeated_id_or_a_left_out_column():
     from models.lead_input import LeadInputError
 
     with pytest.raises(LeadInputError, match="row 1, field 'Lead ID': Lead ID repeats"):
-        checked_request(pd.DataFrame([_online_row(), _online_row()]), _dated_spec(), pd.Timestamp("2026-10-01"), None)
+        checked_request(
+            pd.DataFrame([_online_row(), _online_row()]), _dated_spec(), pd.Timestamp("2026-10-01"), None
+        )
     # A column the signature calls optional and the request leaves out is missing, not a 500.
     frame = pd.DataFrame.from_records([{k: v for k, v in _online_row().items() if k != "Visits"}])
     checked = checked_request(frame, _dated_spec(), pd.Timestamp("2026-10-01"), None)
@@ -353,7 +359,9 @@ def test_whole_numbers_are_doubles_for_the_signature():
         class metadata:  # noqa: N801 - the attribute MLflow's PyFuncModel has
             @staticmethod
             def get_input_schema():
-                return ModelSignature(Schema([ColSpec("string", "Lead ID"), ColSpec("double", "Visits")])).inputs
+                return ModelSignature(
+                    Schema([ColSpec("string", "Lead ID"), ColSpec("double", "Visits")])
+                ).inputs
 
     frame = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": 3}]), Model)
     assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]
