@@ -74,7 +74,7 @@ def read_export(
     """
     path = _existing(path)
     if format_of(path) == "parquet":
-        frame = pd.read_parquet(path)
+        frame = _whole_numbers_as_text(pd.read_parquet(path), text_columns)
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
@@ -125,6 +125,21 @@ def _looks_like(path: Path, setting: str) -> str:
         return ""
     value = delimiter if setting == "delimiter" else encoding
     return f" (it looks like {setting}: {value!r})"
+
+
+def _whole_numbers_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Parquet `columns` of whole numbers stored as floats (an id column with a gap) as the text of the whole
+    number: 660737, not "660737.0"."""
+    for column in columns:
+        values = frame[column] if column in frame.columns else None
+        if values is None or not pd.api.types.is_float_dtype(values):
+            continue
+        given = values.dropna()
+        if len(given) and bool((given % 1 == 0).all()):
+            frame = frame.assign(
+                **{column: pd.Series([None if pd.isna(v) else str(int(v)) for v in values], dtype=object)}
+            )
+    return frame
 
 
 def _refuse_repeated_columns(path: Path, names: list[str]) -> None:

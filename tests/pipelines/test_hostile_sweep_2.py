@@ -110,6 +110,13 @@ def test_an_export_id_is_read_as_written_not_as_a_number(tmp_path):
     assert quarantine[["row", "check"]].values.tolist() == [[3, "not_null"]]
 
 
+def test_a_parquet_export_with_whole_number_ids_stored_as_floats_reads_them_as_whole_numbers(tmp_path):
+    path = tmp_path / "leads.parquet"
+    export([1, 0, 1], ids=[660001.0, np.nan, 660003.0]).to_parquet(path)
+    frame = read_spec_export(path, spec_of("[1]", "[0]"))
+    assert frame["Lead ID"].tolist() == ["660001", None, "660003"]
+
+
 # --- headers: two cells that read as one column ------------------------------------------------------------
 
 
