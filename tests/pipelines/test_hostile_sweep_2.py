@@ -423,3 +423,21 @@ def test_a_truth_file_that_is_not_one_is_named_not_a_traceback(truth, said):
     assert said in str(error.value)
     good = truth_probabilities(pd.DataFrame({"deal_id": ["D1", "D2"], "true_probability": ["0.25", 1]}))
     assert good.to_dict() == {"D1": 0.25, "D2": 1.0}
+
+
+def test_evaluate_names_an_unwritable_output_before_training_any_fold(tmp_path, monkeypatch):
+    """It trained every fold (a minute on a small export) and then failed to write the results."""
+    import pipelines.evaluate
+
+    def never(*args, **kwargs):
+        raise AssertionError("the folds ran before the output was found unwritable")
+
+    monkeypatch.setattr(pipelines.evaluate, "run_evaluate", never)
+    (tmp_path / "a-file").write_text("x")
+    result = runner.invoke(
+        app,
+        ["evaluate", "--input", str(tmp_path / "none.csv"), "--source-spec", "x_education", "--output"]
+        + [str(tmp_path / "a-file" / "results.json")],
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "cannot write" in flat(result.output) and "a-file/results.json" in flat(result.output)
