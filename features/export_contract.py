@@ -81,6 +81,31 @@ def quarantine_unknown_labels(
     return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
+def quarantine_future_times(
+    valid: pd.DataFrame, quarantine: pd.DataFrame, spec: ExportSpec, now: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """In training: rows whose time is after `now` (the run's clock, naive UTC) join the quarantine (rule
+    not_in_future): an export holds what happened before it was taken, so a 2031 is a typo, and such rows
+    would sit in the out-of-time test window as its most recent leads."""
+    column = spec.timestamp_column
+    if not column or column not in valid.columns:
+        return valid, quarantine
+    try:
+        times = parse_timestamps(valid[column], spec.date_format)[0]
+    except DateFormatError:
+        return valid, quarantine  # the whole column's format: refused by the reader, exit 3
+    rows = (times > now).to_numpy()
+    if not rows.any():
+        return valid, quarantine
+    reason = (
+        f"{column} is after the time of this run ({now:%Y-%m-%d %H:%M} UTC): a lead created in the future"
+    )
+    found = _quarantine_frame(valid, valid[spec.id_column], [(rows, column, "not_in_future", reason)])
+    found["row"] = valid.index[rows]  # positions in the export, as check_export numbers them
+    merged = pd.concat([quarantine, found], ignore_index=True) if len(quarantine) else found
+    return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+
+
 def unknown_label_rows(frame: pd.DataFrame, spec: ExportSpec) -> np.ndarray:
     """Rows whose label is in none of the spec's label lists (only a spec that names its lost values has any)."""
     return (label_outcomes(frame, spec) == "unknown").to_numpy()

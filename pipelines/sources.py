@@ -21,7 +21,12 @@ import pandas as pd
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.contracts import ContractError, ValidationResult
 from features.dates import DateFormats
-from features.export_contract import EXPORT_TABLE, check_export, quarantine_unknown_labels
+from features.export_contract import (
+    EXPORT_TABLE,
+    check_export,
+    quarantine_future_times,
+    quarantine_unknown_labels,
+)
 from features.flat import (
     ExportSpec,
     build_flat_features,
@@ -527,6 +532,8 @@ class ExportSource:
         spec = self.spec
         closed, _ = closed_rows(self.rows.reset_index(drop=True), spec)
         valid, quarantine = at_export_rows(*check_export(closed, spec), closed.index)
+        now = pd.Timestamp.now("UTC").tz_localize(None)
+        valid, quarantine = quarantine_future_times(valid, quarantine, spec, now)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")

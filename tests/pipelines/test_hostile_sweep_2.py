@@ -441,3 +441,22 @@ def test_evaluate_names_an_unwritable_output_before_training_any_fold(tmp_path, 
     )
     assert result.exit_code == exit_codes.BAD_INPUT, result.output
     assert "cannot write" in flat(result.output) and "a-file/results.json" in flat(result.output)
+
+
+def test_a_training_row_created_in_the_future_is_quarantined():
+    """A 2031 typo was trained on, as the newest lead of the out-of-time test window."""
+    from pipelines.settings import load_config
+
+    rng = np.random.default_rng(2)
+    n = 40
+    frame = export(list(rng.integers(0, 2, n))).assign(
+        Source=rng.choice(["Google", "Referral", "Chat"], n),
+        Visits=rng.integers(0, 9, n),
+        Created=[f"2025-{1 + i % 12:02d}-01" for i in range(n)],
+    )
+    frame.loc[7, "Created"] = "2031-01-01"
+    data = ExportSource(frame, _dated_spec()).training_data(load_config(), None)
+    assert len(data.y) == n - 1 and 7 not in data.frame.index
+    row = data.quarantine.loc[data.quarantine["check"] == "not_in_future"]
+    assert row[["row", "column", "value"]].values.tolist() == [[7, "Created", "2031-01-01"]]
+    assert data.counts[["read", "valid", "quarantined"]].values.tolist() == [[n, n - 1, 1]]
