@@ -211,17 +211,24 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
 
 
 def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
-    """The request's columns of whole numbers as doubles where the signature asks for doubles: JSON has one
-    number type (JavaScript sends 3.0 as 3), and MLflow refuses int64 for a double ("can not safely
-    convert"), which answered a valid lead with 400."""
+    """The request's columns of whole numbers as the signature types them: doubles where it asks for doubles
+    (JSON has one number type, JavaScript sends 3.0 as 3, and MLflow refuses int64 for a double: "can not
+    safely convert", a 400 for a valid lead), and their text where it asks for text (an export whose ids are
+    numbers, e.g. 660737, has them as text)."""
     from mlflow.types import DataType
 
     schema = model.metadata.get_input_schema()
     if schema is None:
         return frame
-    doubles = {c.name for c in schema.inputs if getattr(c, "type", None) == DataType.double}
-    whole = [c for c in frame.columns if c in doubles and pd.api.types.is_integer_dtype(frame[c])]
-    return frame.astype(dict.fromkeys(whole, "float64")) if whole else frame
+    kinds = {c.name: getattr(c, "type", None) for c in schema.inputs}
+    whole = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
+    doubles = [c for c in whole if kinds.get(c) == DataType.double]
+    texts = [c for c in whole if kinds.get(c) == DataType.string]
+    if doubles:
+        frame = frame.astype(dict.fromkeys(doubles, "float64"))
+    if texts:
+        frame = frame.assign(**{c: frame[c].astype("str").astype(object) for c in texts})
+    return frame
 
 
 def predictions_json(scores: pd.DataFrame) -> str:

@@ -356,7 +356,8 @@ def test_an_online_request_with_a_repeated_id_or_a_left_out_column():
 
 
 def test_whole_numbers_are_doubles_for_the_signature():
-    """JavaScript sends 3.0 as 3: MLflow refused int64 for a double column (400 for a valid lead)."""
+    """JavaScript sends 3.0 as 3: MLflow refused int64 for a double column (400 for a valid lead), and a
+    numeric id (660737) for the text the export's ids are read as."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -370,8 +371,8 @@ def test_whole_numbers_are_doubles_for_the_signature():
                     Schema([ColSpec("string", "Lead ID"), ColSpec("double", "Visits")])
                 ).inputs
 
-    frame = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": 3}]), Model)
-    assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]
+    frame = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": 7, "Visits": 3}]), Model)
+    assert frame["Visits"].dtype == "float64" and frame["Lead ID"].tolist() == ["7"]  # a numeric id as text
     kept = whole_numbers_as_doubles(pd.DataFrame.from_records([{"Lead ID": "7", "Visits": True}]), Model)
     assert kept["Visits"].dtype == bool  # not a number: MLflow still refuses it
 
