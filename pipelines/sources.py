@@ -24,8 +24,8 @@ from features.dates import DateFormats
 from features.export_contract import (
     EXPORT_TABLE,
     check_export,
-    quarantine_future_times,
     quarantine_unknown_labels,
+    quarantine_untimed,
 )
 from features.flat import (
     ExportSpec,
@@ -533,7 +533,8 @@ class ExportSource:
         closed, _ = closed_rows(self.rows.reset_index(drop=True), spec)
         valid, quarantine = at_export_rows(*check_export(closed, spec), closed.index)
         now = pd.Timestamp.now("UTC").tz_localize(None)
-        valid, quarantine = quarantine_future_times(valid, quarantine, spec, now)
+        out_of_time = self.training_config(cfg).model.split.method == "out_of_time"
+        valid, quarantine = quarantine_untimed(valid, quarantine, spec, now, need_time=out_of_time)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")

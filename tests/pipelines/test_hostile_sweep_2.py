@@ -461,3 +461,22 @@ def test_a_training_row_created_in_the_future_is_quarantined():
     row = data.quarantine.loc[data.quarantine["check"] == "not_in_future"]
     assert row[["row", "column", "value"]].values.tolist() == [[7, "Created", "2031-01-01"]]
     assert data.counts[["read", "valid", "quarantined"]].values.tolist() == [[n, n - 1, 1]]
+
+
+def test_training_rows_without_a_time_are_quarantined_when_the_split_is_out_of_time():
+    """The out-of-time split raised "N rows have no snapshot time" as a traceback (exit 1)."""
+    from pipelines.settings import load_config
+
+    rng = np.random.default_rng(3)
+    n = 40
+    frame = export(list(rng.integers(0, 2, n))).assign(
+        Source=rng.choice(["Google", "Referral", "Chat"], n),
+        Visits=rng.integers(0, 9, n),
+        Created=[None if i % 10 == 0 else f"2025-{1 + i % 12:02d}-01" for i in range(n)],
+    )
+    data = ExportSource(frame, _dated_spec()).training_data(load_config(), None)
+    untimed = data.quarantine.loc[data.quarantine["check"] == "not_null", "row"].tolist()
+    assert untimed == [0, 10, 20, 30] and len(data.y) == n - 4
+    assert "grouped_random" in data.quarantine["reason"].iloc[0]
+    grouped = load_config(overrides=["model.split.method=grouped_random"])
+    assert len(ExportSource(frame, _dated_spec()).training_data(grouped, None).y) == n  # no time needed
