@@ -22,9 +22,16 @@ EXPORT_TABLE = "export"
 Finding = tuple[np.ndarray, str, str, str | list[str]]
 
 
+NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
+
+
 def numeric_columns(spec: ExportSpec) -> list[str]:
-    """The export columns the spec reads as numbers: numeric fit columns and every intent column."""
-    return [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
+    """The export columns the spec reads as numbers: numeric fit columns, every intent column, and the columns
+    icp_columns maps to a number (employee count, revenue): a revenue written "$1,200,000" would otherwise be
+    read as not given, and the guardrail's revenue criterion silently never met."""
+    columns = [c for c, kind in spec.fit_columns.items() if kind == "numeric"] + list(spec.intent_columns)
+    icp = [c for a, c in spec.icp_columns.items() if a in NUMERIC_ICP_ATTRIBUTES]
+    return list(dict.fromkeys([*columns, *icp]))
 
 
 def missing_id_rows(ids: pd.Series) -> np.ndarray:
@@ -71,6 +78,46 @@ def quarantine_unknown_labels(
     )
     found["row"] = valid.index[rows]  # positions in the export, as check_export numbers them
     merged = pd.concat([quarantine, found], ignore_index=True) if len(quarantine) else found
+    return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+
+
+def quarantine_untimed(
+    valid: pd.DataFrame, quarantine: pd.DataFrame, spec: ExportSpec, now: pd.Timestamp, need_time: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """In training: rows whose time is after `now` (the run's clock, naive UTC) join the quarantine (rule
+    not_in_future: an export holds what happened before it was taken, so a 2031 is a typo, and such a row
+    would sit in the out-of-time test window as its newest lead); with `need_time` (an out-of-time split),
+    so do rows without a time (rule not_null: the split cannot place them; it raised a traceback)."""
+    column = spec.timestamp_column
+    if not column or column not in valid.columns:
+        return valid, quarantine
+    try:
+        times = parse_timestamps(valid[column], spec.date_format)[0]
+    except DateFormatError:
+        return valid, quarantine  # the whole column's format: refused by the reader, exit 3
+    future = (times > now).to_numpy()
+    untimed = times.isna().to_numpy() & need_time
+    found: list[Finding] = [
+        (
+            future,
+            column,
+            "not_in_future",
+            f"{column} is after the time of this run ({now:%Y-%m-%d %H:%M} UTC): a lead created in the future",
+        ),
+        (
+            untimed,
+            column,
+            "not_null",
+            f"{column} is missing: the out-of-time split places every lead by its time; fill it in, or set "
+            "model.split.method: grouped_random",
+        ),
+    ]
+    rows = future | untimed
+    if not rows.any():
+        return valid, quarantine
+    new = _quarantine_frame(valid, valid[spec.id_column], found)
+    new["row"] = valid.index[new["row"].to_numpy(dtype="int64")]  # positions in the export
+    merged = pd.concat([quarantine, new], ignore_index=True) if len(quarantine) else new
     return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 

@@ -18,6 +18,7 @@ Pipelines read the YAML and call ExportSpec.model_validate on the dict; nothing 
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from features.dates import DateFormatError, check_format, parse_timestamps
 from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
+from features.leak_audit import leak_audit
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import Text, factorize_texts
 from features.titles import title_labels
@@ -127,6 +129,18 @@ class ExportSpec(BaseModel):
     def _date_format(cls, fmt: str | None) -> str | None:
         return None if fmt is None else check_format(fmt)
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, encoding: str) -> str:
+        """An encoding Python knows (an unknown one failed deep in the CSV reader with a traceback)."""
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {encoding!r}; use one Python knows, e.g. utf-8, cp1252 or latin-1"
+            ) from None
+        return encoding
+
     @model_validator(mode="after")
     def _consistent(self) -> ExportSpec:
         if not self.fit_columns and not self.intent_columns:
@@ -136,7 +150,7 @@ class ExportSpec(BaseModel):
         listed: dict[str, str] = {}
         for role, values in lists.items():
             for value in values:
-                text = label_text(value)
+                text = label_key(value)
                 if text in listed:
                     raise ValueError(f"spec {self.name!r}: label {value!r} is in {listed[text]} and {role}")
                 listed[text] = role
@@ -439,6 +453,28 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
     return features, label
 
 
+def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, threshold: float) -> str | None:
+    """Why training must not go on when a fit or intent column alone tells won from lost with a leak audit
+    AUC of `threshold` or more (the outcome in disguise: a status, a date filled in once the lead converted),
+    naming the columns and the fix; None when no column does. The model would score 1.0 on its test window
+    and be promoted with exit 0, and score open leads, which lack the column's telling values, at random."""
+    export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
+    columns = [c for c in features.columns if c in export_name]
+    if not columns or len(np.unique(y)) < 2:
+        return None
+    audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
+    leaks = audit.loc[audit["auc"].fillna(0) >= threshold]
+    if leaks.empty:
+        return None
+    named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in leaks.itertuples())
+    return (
+        f"spec {spec.name!r}: {named} alone tell{'s' * (len(leaks) == 1)} won from lost on the {len(y):,} won "
+        "and lost rows: most likely filled in after the outcome was known (a leak); move "
+        f"{'it' if len(leaks) == 1 else 'them'} to leaky_columns with why (if it is "
+        "known before the outcome, --set model.leak_auc=null switches this check off)"
+    )
+
+
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:
     """The timestamp column through the one date parser (ISO 8601, else the spec's date_format); values that
     are no date at all are missing, as before. A format nobody named raises ContractError (exit 3)."""
@@ -473,11 +509,11 @@ def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
 def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
-    text = raw.map(label_text)
-    won = text.isin({label_text(v) for v in spec.positive_labels})
-    is_open = text.isin({label_text(v) for v in getattr(spec, "open_labels", ())})
+    text = raw.map(label_key)
+    won = text.isin({label_key(v) for v in spec.positive_labels})
+    is_open = text.isin({label_key(v) for v in getattr(spec, "open_labels", ())})
     negatives = getattr(spec, "negative_labels", ())
-    lost = text.isin({label_text(v) for v in negatives}) if negatives else ~(won | is_open)
+    lost = text.isin({label_key(v) for v in negatives}) if negatives else ~(won | is_open)
     outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
     outcome[lost.to_numpy()] = "lost"
     outcome[is_open.to_numpy()] = "open"
@@ -538,3 +574,25 @@ def label_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+# YAML reads an unquoted Yes/No/true/off as a boolean and pandas reads a TRUE/FALSE column as one, so a spec's
+# `positive_labels: [Yes]` and an export's "Yes" (or a spec's "TRUE" and pandas' True) must compare equal.
+TRUE_WORDS = frozenset(["true", "yes", "on"])
+FALSE_WORDS = frozenset(["false", "no", "off"])
+DECIMAL = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def label_key(value: object) -> str:
+    """How a label value is compared with the spec's lists: its text (label_text), with the words YAML and
+    pandas read as booleans as "1" and "0", and a whole number written as text ("1.0", a CSV column that also
+    holds words) as that number ("1")."""
+    text = label_text(value)
+    folded = text.casefold()
+    if folded in TRUE_WORDS:
+        return "1"
+    if folded in FALSE_WORDS:
+        return "0"
+    if DECIMAL.fullmatch(text) and float(text).is_integer():
+        return str(int(float(text)))
+    return text

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from features.dates import DateFormatError, parse_timestamps
+from features.export_contract import check_export
 from features.flat import ExportSpec, did_you_mean, label_outcomes
 
 
@@ -78,7 +79,31 @@ def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
             report.problems.append(
                 error.describe(f"timestamp column {spec.timestamp_column!r}", "date_format in the spec")
             )
+    if spec.id_column in frame.columns and len(frame):
+        _check_rows(frame, spec, report)
     return report
+
+
+def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> None:
+    """The rows the export's contract would quarantine, per column and rule: a problem when a column breaks
+    its rule in most rows (a text column the spec calls numeric: every row would be quarantined and training
+    stop), else a warning with the counts."""
+    _, quarantine = check_export(frame, spec)
+    for (column, check), found in quarantine.groupby(["column", "check"], sort=False):
+        rows = int(found["row"].nunique())
+        sentence = (
+            f"{rows:,} of {len(frame):,} rows break rule {check} on column {column!r} and would be "
+            f"quarantined, e.g. {found['reason'].iloc[0]}"
+        )
+        if check == "is_number" and rows > len(frame) / 2:
+            separators = "separators" in found["reason"].iloc[0]
+            report.problems.append(
+                sentence
+                if separators
+                else f"{sentence}; if the column is text, make it categorical in fit_columns"
+            )
+        else:
+            report.warnings.append(sentence)
 
 
 def _check_labels(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> None:

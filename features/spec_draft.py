@@ -388,6 +388,15 @@ def column_role(
             "A contact detail or record-keeping field: not a property that predicts conversion.",
         )
     numeric = numeric_values(values, rules)
+    if numeric is None and written_numbers(values, rules) is not None:
+        sample = str(values.dropna().iloc[0])
+        return (
+            "drop",
+            "",
+            f"QUESTION: numbers written with separators or signs ({sample!r}), which a spec never reads as "
+            "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
+            "then give the column a role",
+        )
     if numeric is not None and _row_number(numeric, filled, len(values)):
         return "drop", "", "A row number: whole numbers, unique and in order in every row."
     if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
@@ -434,15 +443,36 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
 
 
+def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
+    """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
+    and percent signs are taken out ("$1,200", "12%", "1.234,5"), else None."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    text = values.dropna().astype("str").str.strip()
+    marked = text.str.contains(r"\d", regex=True) & text.str.contains(r"[,$€£¥%\s']", regex=True)
+    if not len(text) or marked.sum() < rules.numeric_share * len(text) / 2:
+        return None
+    bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
+    numbers = pd.to_numeric(bare, errors="coerce")
+    return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None
+
+
+NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
+
+
 def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str]) -> dict[str, str]:
     """ICP attribute -> the export column whose whole name is one of rules.icp_names (the first name listed
-    that a column has), never a label or leaky column and never one column for two attributes."""
+    that a column has), never a label or leaky column and never one column for two attributes; employee count
+    and revenue only from a column of numbers (a range "51-200" or "$1,200" would be quarantined as no number)."""
     by_name = {name_words(c): str(c) for c in frame.columns if c not in exclude}
     mapped: dict[str, str] = {}
     for attribute, names in rules.icp_names.items():
         column = next((by_name[n] for n in map(name_words, names) if n in by_name), None)
-        if column is not None and column not in mapped.values():
-            mapped[attribute] = column
+        if column is None or column in mapped.values():
+            continue
+        if attribute in NUMERIC_ICP_ATTRIBUTES and numeric_values(frame[column].dropna(), rules) is None:
+            continue
+        mapped[attribute] = column
     return mapped
 
 

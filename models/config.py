@@ -208,6 +208,10 @@ class ModelConfig(_Strict):
     # Training stops (exit 5) when more than this share of a table's rows broke a rule of the data contract:
     # a model would learn from what a broken feed left, and be promoted with exit 0.
     max_quarantine_share: float = Field(0.05, ge=0, le=1)
+    # A flat export's fit or intent column that alone tells won from lost this well (single-column AUC, leak
+    # audit) is the outcome in disguise: training refuses it (exit 3) until the spec lists it in leaky_columns;
+    # None switches the check off.
+    leak_auc: float | None = Field(default=0.99, gt=0.5, le=1)
     min_valid_per_class: int = Field(default=10, ge=1)
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"

@@ -18,18 +18,21 @@ import numpy as np
 import pandas as pd
 
 from features.config import ICPConfig
-from features.export_contract import EXPORT_TABLE  # a flat export's name among a scorer's input tables
+from features.contracts import ContractError
+from features.export_contract import EXPORT_TABLE, check_export  # EXPORT_TABLE: an export among the tables
 from features.flat import (
     ExportSpec,
     build_flat_features,
     flat_feature_groups,
     flat_guardrail,
+    flat_timestamps,
     season_at,
 )
 from features.frames import Table
 from features.icp import guarded_grades, guarded_ranks
 from models.evaluate import assign_grades
 from models.explain import join_nonempty
+from models.lead_input import LeadInputError
 from models.scorer import (
     SCORE_COLUMNS,
     InputReader,
@@ -117,6 +120,7 @@ class FlatScorer:
     ) -> dict[str, object]:
         """Export rows (typed by the artifact's signature) scored, as_of as ISO 8601 text, on a RangeIndex."""
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+        frame = checked_request(frame, self.spec, as_of, max_text_chars)
         scores = self.score_tables({EXPORT_TABLE: frame}, as_of, reasons)
         scores = scores.assign(as_of=iso_seconds(scores["as_of"]))
         if not scores.index.equals(pd.RangeIndex(len(scores))):
@@ -178,6 +182,49 @@ class FlatScorer:
         if not reasons:
             out[["reasons", "reasons_positive", "reasons_negative"]] = ""
         return out[list(SCORE_COLUMNS)]
+
+
+def checked_request(
+    frame: pd.DataFrame, spec: ExportSpec, as_of: pd.Timestamp, max_text_chars: int | None
+) -> pd.DataFrame:
+    """An online request's export rows, refused (LeadInputError naming the row, the field and the rule) where
+    batch scoring would not score them: what the export's contract quarantines (no id, a repeated id, inf or
+    a number that is none, a time that is no date), a lead created after as_of, a value that is no single
+    text or number, a text longer than serving.max_text_chars. A column the spec reads that the request
+    leaves out is missing (the signature calls it optional). The label is not an input of the signature:
+    MLflow drops it before the rows get here."""
+    frame = frame.reset_index(drop=True)
+    absent = [c for c in spec.input_columns() if c not in frame.columns]
+    frame = frame.assign(**dict.fromkeys(absent, None)) if absent else frame
+    for column in frame.columns:
+        for row, value in enumerate(frame[column].tolist()):
+            if isinstance(value, list | dict | tuple):
+                raise LeadInputError(
+                    f"row {row}, field {column!r}: must be one value, not a list (rule: scalar)"
+                )
+            if max_text_chars is not None and isinstance(value, str) and len(value) > max_text_chars:
+                raise LeadInputError(
+                    f"row {row}, field {column!r}: is {len(value):,} characters long, more than the "
+                    f"{max_text_chars:,} accepted (rule: serving.max_text_chars)"
+                )
+    _, quarantine = check_export(frame, spec)
+    if len(quarantine):
+        first = quarantine.iloc[0]
+        raise LeadInputError(
+            f"row {first['row']}, field {first['column']!r}: {first['reason']} (rule: {first['check']})"
+        )
+    if spec.timestamp_column:
+        try:
+            times = flat_timestamps(frame[spec.timestamp_column], spec)
+        except ContractError as error:
+            raise LeadInputError(f"field {spec.timestamp_column!r}: {error} (rule: date_format)") from None
+        later = np.flatnonzero((times > as_of).to_numpy())
+        if len(later):
+            raise LeadInputError(
+                f"row {later[0]}, field {spec.timestamp_column!r}: the lead was created after as_of "
+                f"({pd.Timestamp(as_of).isoformat()}): it cannot be scored as of then (rule: created by as_of)"
+            )
+    return frame
 
 
 def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:

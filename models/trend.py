@@ -47,8 +47,10 @@ def with_trend(scores: pd.DataFrame, previous: pd.DataFrame | None, steady: floa
         return scores.assign(**NO_TREND)
     at = positions(previous["lead_id"], scores["lead_id"])
     found = at >= 0
-    before = np.where(found, previous["score"].to_numpy(dtype=float)[at], np.nan)
-    grade_before = np.where(found, previous["grade"].to_numpy(dtype=object)[at], "")
+    before = np.full(len(scores), np.nan)  # indexed where found only: `previous` may hold no rows at all
+    before[found] = previous["score"].to_numpy(dtype=float)[at[found]]
+    grade_before = np.full(len(scores), "", dtype=object)
+    grade_before[found] = previous["grade"].to_numpy(dtype=object)[at[found]]
     grade = scores["grade"].to_numpy(dtype=object)
     change = scores["score"].to_numpy(dtype=float) - before
     trend = np.select([~found, change > steady, change < -steady], ["new", "rising", "falling"], "steady")

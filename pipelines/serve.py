@@ -187,7 +187,8 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         records, params = request_rows(body)
         python_model = model.unwrap_python_model()
         if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
-            scores = model.predict(pd.DataFrame.from_records(records), params=params)
+            frame = whole_numbers_as_doubles(pd.DataFrame.from_records(records), model)
+            scores = model.predict(frame, params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
             scores = score_records(python_model.score_columns(records, params))
     except LeadInputError as error:
@@ -207,6 +208,27 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         predictions_to_json(scores, result)
         return 200, result.getvalue()
     return 200, predictions_json(scores)
+
+
+def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
+    """The request's columns of whole numbers as the signature types them: doubles where it asks for doubles
+    (JSON has one number type, JavaScript sends 3.0 as 3, and MLflow refuses int64 for a double: "can not
+    safely convert", a 400 for a valid lead), and their text where it asks for text (an export whose ids are
+    numbers, e.g. 660737, has them as text)."""
+    from mlflow.types import DataType
+
+    schema = model.metadata.get_input_schema()
+    if schema is None:
+        return frame
+    kinds = {c.name: getattr(c, "type", None) for c in schema.inputs}
+    whole = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
+    doubles = [c for c in whole if kinds.get(c) == DataType.double]
+    texts = [c for c in whole if kinds.get(c) == DataType.string]
+    if doubles:
+        frame = frame.astype(dict.fromkeys(doubles, "float64"))
+    if texts:
+        frame = frame.assign(**{c: frame[c].astype("str").astype(object) for c in texts})
+    return frame
 
 
 def predictions_json(scores: pd.DataFrame) -> str:

@@ -21,11 +21,17 @@ import pandas as pd
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.contracts import ContractError, ValidationResult
 from features.dates import DateFormats
-from features.export_contract import EXPORT_TABLE, check_export, quarantine_unknown_labels
+from features.export_contract import (
+    EXPORT_TABLE,
+    check_export,
+    quarantine_unknown_labels,
+    quarantine_untimed,
+)
 from features.flat import (
     ExportSpec,
     build_flat_features,
     closed_rows,
+    disguised_labels,
     export_icp,
     flat_categorical_features,
     flat_feature_groups,
@@ -384,7 +390,7 @@ def labelled_training_data(
     kept = kept.reset_index(drop=True)
     true_p = None
     if truth is not None:
-        true_p = kept["deal_id"].map(truth.set_index("deal_id")["true_probability"]).to_numpy(dtype=float)
+        true_p = kept["deal_id"].map(truth_probabilities(truth)).to_numpy(dtype=float)
         true_p = None if np.isnan(true_p).any() else true_p
     return TrainingData(
         frame=kept,
@@ -397,6 +403,24 @@ def labelled_training_data(
         true_probability=true_p,
         source=source,
     )
+
+
+def truth_probabilities(truth: pd.DataFrame) -> pd.Series:
+    """The --truth file's true_probability by deal_id; ContractError (exit 3) naming what is wrong with it
+    (a column missing, an id repeated, a probability that is no number in [0, 1]) instead of a traceback."""
+    fix = "give the truth file `leadscore generate` wrote beside the data (deal_id, true_probability)"
+    missing = [c for c in ("deal_id", "true_probability") if c not in truth.columns]
+    if missing:
+        raise ContractError(f"--truth lacks the column(s) {', '.join(map(repr, missing))}; {fix}")
+    ids = truth["deal_id"].astype("str")
+    if ids.duplicated().any():
+        raise ContractError(f"--truth repeats deal_id {ids[ids.duplicated()].iloc[0]!r}; {fix}")
+    p = pd.to_numeric(truth["true_probability"], errors="coerce")
+    bad = p.isna() | (p < 0) | (p > 1)
+    if bad.any():
+        value = truth["true_probability"][bad].tolist()[0]
+        raise ContractError(f"--truth true_probability {value!r} is not a probability in [0, 1]; {fix}")
+    return pd.Series(p.to_numpy(dtype=float), index=ids)
 
 
 def mature_closed_deals(deals: pd.DataFrame, maturity_days: int) -> tuple[pd.DataFrame, int]:
@@ -485,13 +509,16 @@ class ExportSource:
 
     def default_as_of(self) -> pd.Timestamp | None:
         """The export's latest time when the spec names a time column, else now (UTC, to the second): an
-        export is a snapshot, its rows already hold what happened before it was taken."""
+        export is a snapshot, its rows already hold what happened before it was taken. Never later than now:
+        a time in the future (a typo, 2031) would score every lead as of then, which `--as-of` refuses; rows
+        created after as-of are not scored (scoring_rows)."""
         spec = self.spec
+        now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
         if spec.timestamp_column and spec.timestamp_column in self.rows.columns:
             latest = flat_timestamps(self.rows[spec.timestamp_column], spec).max()
             if pd.notna(latest):
-                return pd.Timestamp(latest)
-        return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+                return min(pd.Timestamp(latest), now)
+        return now
 
     def lead_rows(self) -> pd.DataFrame:
         return self.rows.assign(lead_id=self.rows[self.spec.id_column].astype("str"))
@@ -505,6 +532,9 @@ class ExportSource:
         spec = self.spec
         closed, _ = closed_rows(self.rows.reset_index(drop=True), spec)
         valid, quarantine = at_export_rows(*check_export(closed, spec), closed.index)
+        now = pd.Timestamp.now("UTC").tz_localize(None)
+        out_of_time = self.training_config(cfg).model.split.method == "out_of_time"
+        valid, quarantine = quarantine_untimed(valid, quarantine, spec, now, need_time=out_of_time)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
@@ -526,6 +556,10 @@ class ExportSource:
             by_tier = win_rate_by_tier(frame) if (frame["fit_tier"] != "").any() else pd.DataFrame()
             frame, excluded = exclude_disqualified(frame, icp)
             label = label.loc[frame.index]
+        leak = cfg.model.leak_auc
+        found = disguised_labels(frame, label.to_numpy(dtype=int), spec, leak) if leak is not None else None
+        if found:
+            raise ContractError(found)
         counts = pd.DataFrame(
             {
                 "table": [spec.name],
@@ -585,8 +619,16 @@ class ExportSource:
         says won or lost are closed, not scored (a converted lead needs no score); rows that break the
         contract go to the quarantine with their reasons."""
         valid, quarantine = quarantine_unknown_labels(*check_export(self.rows, self.spec), self.spec)
+        # Created after as_of: not there yet (a backfill), not scored.
+        later = np.zeros(len(valid), dtype=bool)
+        if self.spec.timestamp_column:
+            later = (flat_timestamps(valid[self.spec.timestamp_column], self.spec) > as_of).to_numpy()
+        valid = valid.loc[~later]
         validation = ValidationResult(
-            valid={"leads": valid}, quarantine=quarantine, read={"leads": len(self.rows)}
+            valid={"leads": valid},
+            quarantine=quarantine,
+            read={"leads": len(self.rows)},
+            not_created={"leads": int(later.sum())},
         )
         closed = np.zeros(len(valid), dtype=bool)
         if self.spec.label_column in valid.columns:

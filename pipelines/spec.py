@@ -59,16 +59,36 @@ def _decode(raw: bytes) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes any bytes")
 
 
-def read_export(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
-    """A flat export (CSV with the given delimiter and encoding, or Parquet); an empty export is refused."""
+def read_export(
+    path: Path, delimiter: str = ",", encoding: str = "utf-8", text_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A flat export (CSV with the given delimiter and encoding, or Parquet); an empty export is refused.
+
+    Only an empty cell is missing: a token such as "N/A", "null" or "None" is read as written, so that the
+    spec's missing_values decides what it means (else a number column quarantines it, as the README says),
+    never pandas' list of missing-value words ("NA" is also Namibia's country code). `text_columns` of a CSV
+    are read as written (an id "00123" stays "00123", not the number 123, and a
+    column of numeric ids with a blank does not become "660737.0"). Two header cells that read as one column
+    (the same name, or names that differ only in case or surrounding spaces) are refused: pandas would
+    rename the second one and the spec would read whichever it names, silently.
+    """
     path = _existing(path)
     if format_of(path) == "parquet":
-        frame = pd.read_parquet(path)
+        frame = _whole_numbers_as_text(pd.read_parquet(path), text_columns)
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
         try:
-            frame = pd.read_csv(path, sep=delimiter, encoding=encoding)
+            header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
+            _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                encoding=encoding,
+                dtype=dict.fromkeys(text_columns, "str"),
+                keep_default_na=False,  # only an empty cell is missing; "N/A", "null", "NA" (Namibia) as written
+                na_values=[""],
+            )
         except UnicodeDecodeError as error:
             raise InputError(
                 f"{path}: not readable as {encoding} ({error.reason} at byte {error.start}); set encoding in "
@@ -78,6 +98,11 @@ def read_export(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd
             raise InputError(f"{path}: no header and no rows; export it again") from error
         except pd.errors.ParserError as error:
             parser_error = " ".join(str(error).split())
+            if _looks_like(path, "delimiter") == f" (it looks like delimiter: {delimiter!r})":
+                raise InputError(
+                    f"{path}: not readable as CSV ({parser_error}): that line has more fields than the header; "
+                    f"quote the values that hold {delimiter!r}, or remove the extra fields"
+                ) from error
             raise InputError(
                 f"{path}: not readable as CSV with delimiter {delimiter!r} ({parser_error}); set delimiter in "
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
@@ -102,9 +127,41 @@ def _looks_like(path: Path, setting: str) -> str:
     return f" (it looks like {setting}: {value!r})"
 
 
+def _whole_numbers_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Parquet `columns` of whole numbers stored as floats (an id column with a gap) as the text of the whole
+    number: 660737, not "660737.0"."""
+    for column in columns:
+        values = frame[column] if column in frame.columns else None
+        if values is None or not pd.api.types.is_float_dtype(values):
+            continue
+        given = values.dropna()
+        if len(given) and bool((given % 1 == 0).all()):
+            frame = frame.assign(
+                **{column: pd.Series([None if pd.isna(v) else str(int(v)) for v in values], dtype=object)}
+            )
+    return frame
+
+
+def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
+    keys = [name.strip().casefold() for name in names]
+    repeated = [name for name, key in zip(names, keys, strict=True) if key and keys.count(key) > 1]
+    if repeated:
+        raise InputError(
+            f"{path}: the header has columns that read as one ({', '.join(map(repr, repeated))}; case and "
+            "surrounding spaces are ignored); keep one of them or rename the others, so that the spec reads "
+            "the column you mean"
+        )
+
+
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
-    """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8)."""
-    return read_export(path, getattr(spec, "delimiter", ","), getattr(spec, "encoding", "utf-8"))
+    """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
+    its id column as text, as written."""
+    return read_export(
+        path,
+        getattr(spec, "delimiter", ","),
+        getattr(spec, "encoding", "utf-8"),
+        text_columns=(spec.id_column,),
+    )
 
 
 def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
