@@ -565,6 +565,9 @@ def limitations(
                 "Use the scores to rank leads; read them as exact chances with care in those bands.",
             )
         )
+    level = level_gap(reliability)
+    if level is not None:
+        items.append(level)
     if synthetic:
         items.append(
             (
@@ -574,6 +577,27 @@ def limitations(
         )
     items.extend(("Note", note) for note in notes)
     return items
+
+
+def level_gap(reliability: pd.DataFrame, min_gap: float = 0.03) -> tuple[str, str] | None:
+    """A limitation item when the test window's mean score and its won share differ by `min_gap` or more: the
+    level follows the win rate one retrain late (learnt from the newest deals whose outcome is known)."""
+    n = reliability["n"].to_numpy(dtype=float) if len(reliability) else np.zeros(0)
+    if n.sum() == 0:
+        return None
+    mean_score = float(n @ reliability["mean_predicted"].to_numpy(dtype=float) / n.sum())
+    won_share = float(n @ reliability["observed_rate"].to_numpy(dtype=float) / n.sum())
+    if abs(won_share - mean_score) < min_gap:
+        return None
+    direction = "below" if mean_score < won_share else "above"
+    return (
+        "Level",
+        f"In the test window the scores averaged {pct_text(mean_score)} while {pct_text(won_share)} of those deals "
+        f"were won: the scores sit {direction} the newest win rate by {abs(won_share - mean_score) * 100:.0f} "
+        "points. Their level is learnt from the newest deals whose outcome is known, so when the win rate moves "
+        "the scores follow one retrain late. The ranking is not affected; a forecast that adds up scores "
+        "should correct for this gap.",
+    )
 
 
 def build_card_data(

@@ -1,0 +1,31 @@
+"""The card's "Level" limitation: said when the test window's scores sit off its won share, from the numbers."""
+
+import numpy as np
+
+from models.card.data import level_gap
+from models.evaluate import reliability_table
+
+
+def _window(rate_shift: float, n: int = 4000, seed: int = 0):
+    """Scores and outcomes whose true chance is the score moved by `rate_shift` on the log-odds scale."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.9, n)
+    truth = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + rate_shift)))
+    return (rng.random(n) < truth).astype(int), p
+
+
+def test_scores_below_a_risen_win_rate_are_said_with_both_numbers():
+    y, p = _window(0.8)
+    item = level_gap(reliability_table(y, p))
+    assert item is not None
+    title, text = item
+    assert title == "Level" and "below the newest win rate" in text
+    assert f"{p.mean() * 100:.0f}" in text and f"{y.mean() * 100:.0f}" in text
+
+
+def test_scores_above_a_fallen_win_rate_say_above_and_calibrated_scores_say_nothing():
+    y, p = _window(-0.8)
+    assert "above the newest win rate" in level_gap(reliability_table(y, p))[1]
+    y, p = _window(0.0)
+    assert level_gap(reliability_table(y, p)) is None
+    assert level_gap(reliability_table(y[:0], p[:0])) is None
