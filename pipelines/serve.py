@@ -22,6 +22,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.utils.proto_json_utils import NumpyEncoder
 
@@ -202,7 +203,7 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         _logger.exception("scoring failed")
         return _internal_error()
     if isinstance(scores, list):
-        return 200, json.dumps({"predictions": scores}, cls=NumpyEncoder)
+        return 200, predictions_text(scores)
     if not isinstance(scores, pd.DataFrame):
         result = StringIO()
         predictions_to_json(scores, result)
@@ -233,11 +234,23 @@ def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
 
 def predictions_json(scores: pd.DataFrame) -> str:
     """`{"predictions": [...]}` as MLflow's predictions_to_json writes it for a frame, at half the cost
-    (one conversion of the frame to Python values, not pandas' to_dict)."""
+    (one conversion of the frame to Python values, not pandas' to_dict), with null for a missing number."""
     columns = [str(c) for c in scores.columns]
     rows = scores.to_numpy(dtype=object).tolist()
-    records = [{c: None if v is pd.NA else v for c, v in zip(columns, row, strict=True)} for row in rows]
-    return json.dumps({"predictions": records}, cls=NumpyEncoder)
+    return predictions_text([dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def predictions_text(records: list[dict[str, object]]) -> str:
+    """`{"predictions": records}` as JSON, a missing or infinite number as null: MLflow writes NaN, which is
+    not JSON (a browser's JSON.parse refuses the whole answer), e.g. a new lead's previous_score."""
+    clean = [
+        {c: None if v is pd.NA or _not_finite(v) else v for c, v in record.items()} for record in records
+    ]
+    return json.dumps({"predictions": clean}, cls=NumpyEncoder, allow_nan=False)
+
+
+def _not_finite(value: object) -> bool:
+    return isinstance(value, float | np.floating) and not np.isfinite(value)
 
 
 def _internal_error() -> tuple[int, str]:
