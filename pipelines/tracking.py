@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import pickle
 import subprocess
 import tempfile
@@ -298,6 +299,14 @@ def log_training_run(
     result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
+def mlflow_warnings_shown() -> bool:
+    """Whether mlflow's warnings on loading a model reach anyone (MLFLOW_LOGGING_LEVEL; the CLI sets ERROR).
+    When not, `load_model(suppress_warnings=True)` skips their checks: comparing the model's requirements
+    with the installed packages scans every installed distribution, a second or more per process."""
+    names = ("mlflow.pyfunc", "mlflow.utils.requirements_utils")
+    return any(logging.getLogger(name).isEnabledFor(logging.WARNING) for name in names)
+
+
 def load_scorer(model_uri: str) -> Scorer:
     """The scorer inside a logged or registered artifact (e.g. models:/leadscore@champion); a URI that names
     nothing raises ModelNotFoundError (exit 3) with a sentence naming the store, versions and aliases."""
@@ -309,7 +318,7 @@ def load_scorer(model_uri: str) -> Scorer:
     setup()
     version = resolve_version(model_uri)
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
+        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=not mlflow_warnings_shown())
     except (MlflowException, OSError) as error:
         raise ModelNotFoundError(
             f"{model_uri}: no model could be loaded from the tracking store {tracking_uri()} ({error}); give "
