@@ -271,9 +271,14 @@ def record_findings(
     model_name: str, version: str, run_id: str, tags: Mapping[str, str], metrics: Mapping[str, float]
 ) -> None:
     """Tags on the version and its run, and metrics on the run (e.g. a retrain's drift and backtest)."""
+    from mlflow.entities import Metric, RunTag
+
     client = _client()
-    for key, value in metrics.items():
-        client.log_metric(run_id, key, float(value))
     for key, text in tags.items():
         client.set_model_version_tag(model_name, version, key, text)
-        client.set_tag(run_id, key, text)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        tags=[RunTag(key, text) for key, text in tags.items()],
+    )

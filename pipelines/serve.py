@@ -119,8 +119,10 @@ def create_app() -> Any:
     from mlflow.pyfunc import load_model
     from mlflow.pyfunc.scoring_server import init
 
+    from pipelines.tracking import mlflow_warnings_shown
+
     settings = ServingConfig.model_validate_json(os.environ.get(SETTINGS_ENV) or "{}")
-    model = load_model(os.environ[MODEL_ENV])
+    model = load_model(os.environ[MODEL_ENV], suppress_warnings=not mlflow_warnings_shown())
     model.unwrap_python_model().max_text_chars = settings.max_text_chars
     mlflow_app = init(model)  # /ping, /health and /version; its /invocations is never reached
     invocations = Invocations(mlflow_app, model, float(MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()))

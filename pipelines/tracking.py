@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import pickle
 import subprocess
 import tempfile
@@ -264,8 +265,6 @@ def log_training_run(
         if selection:
             mlflow.log_dict(selection, "selection.json")
             mlflow.set_tag("model_chosen", str(selection.get("chosen", "")))
-        metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
-        mlflow.log_metrics(metrics)
         ev = result.evaluation
         _log_frames(
             {
@@ -286,6 +285,10 @@ def log_training_run(
         # The artifact carries its own version, so every score it writes names it; registration is the next one.
         result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
+        # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
+        # onto the model with one query per metric (about 100 queries, a second per training).
+        metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
+        mlflow.log_metrics(metrics, model_id=info.model_id)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
     if result.version != result.scorer.model_version:
@@ -294,6 +297,14 @@ def log_training_run(
             "another training run registered a version at the same time; retrain"
         )
     result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
+
+
+def mlflow_warnings_shown() -> bool:
+    """Whether mlflow's warnings on loading a model reach anyone (MLFLOW_LOGGING_LEVEL; the CLI sets ERROR).
+    When not, `load_model(suppress_warnings=True)` skips their checks: comparing the model's requirements
+    with the installed packages scans every installed distribution, a second or more per process."""
+    names = ("mlflow.pyfunc", "mlflow.utils.requirements_utils")
+    return any(logging.getLogger(name).isEnabledFor(logging.WARNING) for name in names)
 
 
 def load_scorer(model_uri: str) -> Scorer:
@@ -307,7 +318,7 @@ def load_scorer(model_uri: str) -> Scorer:
     setup()
     version = resolve_version(model_uri)
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
+        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=not mlflow_warnings_shown())
     except (MlflowException, OSError) as error:
         raise ModelNotFoundError(
             f"{model_uri}: no model could be loaded from the tracking store {tracking_uri()} ({error}); give "

@@ -244,11 +244,21 @@ def test_a_corrupt_parquet_file_names_the_file(tmp_path, crm, cli):
     assert isinstance(result.exception, SystemExit)
 
 
-@pytest.fixture()
-def clean_scores(tmp_path, crm, cli) -> pd.DataFrame:
-    output = tmp_path / "clean" / "scores.parquet"
-    assert _score(cli, crm, output).exit_code == 0
+@pytest.fixture(scope="module")
+def scored_clean(tmp_path_factory, hostile_tables, scorer) -> pd.DataFrame:
+    """`leadscore score` on the module's tables as `crm` writes them, once for the tests that compare with it."""
+    folder = tmp_path_factory.mktemp("clean")
+    write_tables(hostile_tables, folder / "crm", "csv")
+    output = folder / "scores.parquet"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
+        assert _score(lambda *args: runner.invoke(app, list(args)), folder / "crm", output).exit_code == 0
     return pd.read_parquet(output)
+
+
+@pytest.fixture()
+def clean_scores(scored_clean) -> pd.DataFrame:
+    return scored_clean.copy()  # a test's own copy
 
 
 def _rewrite_csv(folder: Path, table: str, **to_csv) -> None:
