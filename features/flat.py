@@ -34,7 +34,6 @@ from features.dates import DateFormatError, check_format, parse_timestamps
 from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
-from features.leak_audit import leak_audit
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import Text, factorize_texts
 from features.titles import title_labels
@@ -451,28 +450,6 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
     features = pd.DataFrame(columns)
     label = flat_label(frame, spec) if spec.label_column in frame.columns else None
     return features, label
-
-
-def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, threshold: float) -> str | None:
-    """Why training must not go on when a fit or intent column alone tells won from lost with a leak audit
-    AUC of `threshold` or more (the outcome in disguise: a status, a date filled in once the lead converted),
-    naming the columns and the fix; None when no column does. The model would score 1.0 on its test window
-    and be promoted with exit 0, and score open leads, which lack the column's telling values, at random."""
-    export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
-    columns = [c for c in features.columns if c in export_name]
-    if not columns or len(np.unique(y)) < 2:
-        return None
-    audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
-    leaks = audit.loc[audit["auc"].fillna(0) >= threshold]
-    if leaks.empty:
-        return None
-    named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in leaks.itertuples())
-    return (
-        f"spec {spec.name!r}: {named} alone tell{'s' * (len(leaks) == 1)} won from lost on the {len(y):,} won "
-        "and lost rows: most likely filled in after the outcome was known (a leak); move "
-        f"{'it' if len(leaks) == 1 else 'them'} to leaky_columns with why (if it is "
-        "known before the outcome, --set model.leak_auc=null switches this check off)"
-    )
 
 
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:

@@ -15,6 +15,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from features.flat import ExportSpec
+
 AUDIT_COLUMNS = (
     "feature",
     "kind",
@@ -202,3 +204,25 @@ def _as_float(column: pd.Series) -> np.ndarray:
         ns = column.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(float)
         return np.where(column.isna().to_numpy(), np.nan, ns)
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, threshold: float) -> str | None:
+    """Why training must not go on when a fit or intent column alone tells won from lost with a leak audit
+    AUC of `threshold` or more (the outcome in disguise: a status, a date filled in once the lead converted),
+    naming the columns and the fix; None when no column does. The model would score 1.0 on its test window
+    and be promoted with exit 0, and score open leads, which lack the column's telling values, at random."""
+    export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
+    columns = [c for c in features.columns if c in export_name]
+    if not columns or len(np.unique(y)) < 2:
+        return None
+    audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
+    leaks = audit.loc[audit["auc"].fillna(0) >= threshold]
+    if leaks.empty:
+        return None
+    named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in leaks.itertuples())
+    return (
+        f"spec {spec.name!r}: {named} alone tell{'s' * (len(leaks) == 1)} won from lost on the {len(y):,} won "
+        "and lost rows: most likely filled in after the outcome was known (a leak); move "
+        f"{'it' if len(leaks) == 1 else 'them'} to leaky_columns with why (if it is "
+        "known before the outcome, --set model.leak_auc=null switches this check off)"
+    )

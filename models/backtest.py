@@ -16,47 +16,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regression
-from models.config import ModelConfig
+from models.config import BACKTEST_CONTENDERS as CONTENDERS
+from models.config import BacktestConfig, ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
 from models.minimum_data import InsufficientDataError
 from models.splits import Split
 from models.train import FeatureEncoder, train_conversion_model
 
-Contender = Literal[
-    "leadscore",
-    "points_model",
-    "logistic_regression",
-    "hist_gradient_boosting",
-    "lightgbm_default",
-    "catboost_default",
-]
-CONTENDERS: tuple[Contender, ...] = get_args(Contender)
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
 HGB_MAX_LEVELS = 250  # HistGradientBoosting takes at most 255 categories per feature (less its own reserve)
-
-
-class BacktestConfig(BaseModel):
-    """Settings of `leadscore evaluate` (the `evaluate:` section of the run configuration)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    contenders: tuple[Contender, ...] = CONTENDERS  # catboost_default runs only when catboost is installed
-    valid_fraction: float = Field(
-        0.15, gt=0, lt=1
-    )  # leadscore's validation share of each fold's training rows
-    test_fraction: float = Field(0.2, gt=0, lt=1)  # out of time / rolling: the latest share of rows tested
-    baseline_iterations: int | None = Field(None, ge=1)  # None: each library's default number of trees
 
 
 @dataclass

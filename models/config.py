@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -246,3 +246,27 @@ class ModelConfig(_Strict):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)
+
+
+BacktestContender = Literal[
+    "leadscore",
+    "points_model",
+    "logistic_regression",
+    "hist_gradient_boosting",
+    "lightgbm_default",
+    "catboost_default",
+]
+BACKTEST_CONTENDERS: tuple[BacktestContender, ...] = get_args(BacktestContender)
+
+
+class BacktestConfig(BaseModel):
+    """Settings of `leadscore evaluate` (the `evaluate:` section of the run configuration)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contenders: tuple[BacktestContender, ...] = BACKTEST_CONTENDERS  # catboost_default only when installed
+    valid_fraction: float = Field(
+        0.15, gt=0, lt=1
+    )  # leadscore's validation share of each fold's training rows
+    test_fraction: float = Field(0.2, gt=0, lt=1)  # out of time / rolling: the latest share of rows tested
+    baseline_iterations: int | None = Field(None, ge=1)  # None: each library's default number of trees

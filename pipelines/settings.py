@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
 from features.flat import ExportSpec
-from models.backtest import BacktestConfig
-from models.config import ModelConfig
+from models.config import BacktestConfig, ModelConfig
 from models.crm_export import CrmExportConfig
 from models.queue import QueueConfig
 

@@ -31,7 +31,6 @@ from features.flat import (
     ExportSpec,
     build_flat_features,
     closed_rows,
-    disguised_labels,
     export_icp,
     flat_categorical_features,
     flat_feature_groups,
@@ -41,6 +40,7 @@ from features.flat import (
 )
 from features.frames import Table
 from features.icp import exclude_disqualified, win_rate_by_tier
+from features.leak_audit import disguised_labels
 from features.vocab import TABLES
 from models.flat_scorer import ExportInput, FlatScorer
 from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
