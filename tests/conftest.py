@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from features.synthetic import GeneratorConfig, generate_history
+from tests.xdist_scope import pytest_xdist_make_scheduler  # noqa: F401 - the Spark modules on one worker
 
 SMALL = GeneratorConfig(accounts=2500, months=18, seed=5)
 FAST_OVERRIDES = ["model.bootstrap_rounds=20", "registry.model_card=false"]
