@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -487,10 +488,10 @@ def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
     raw = frame[spec.label_column].reset_index(drop=True)
     text = raw.map(label_key)
-    won = text.isin({label_key(v) for v in spec.positive_labels})
-    is_open = text.isin({label_key(v) for v in getattr(spec, "open_labels", ())})
+    won = text.isin(spec_label_keys(spec.positive_labels))
+    is_open = text.isin(spec_label_keys(getattr(spec, "open_labels", ())))
     negatives = getattr(spec, "negative_labels", ())
-    lost = text.isin({label_key(v) for v in negatives}) if negatives else ~(won | is_open)
+    lost = text.isin(spec_label_keys(negatives)) if negatives else ~(won | is_open)
     outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
     outcome[lost.to_numpy()] = "lost"
     outcome[is_open.to_numpy()] = "open"
@@ -553,23 +554,31 @@ def label_text(value: object) -> str:
     return str(value).strip()
 
 
-# YAML reads an unquoted Yes/No/true/off as a boolean and pandas reads a TRUE/FALSE column as one, so a spec's
-# `positive_labels: [Yes]` and an export's "Yes" (or a spec's "TRUE" and pandas' True) must compare equal.
-TRUE_WORDS = frozenset(["true", "yes", "on"])
-FALSE_WORDS = frozenset(["false", "no", "off"])
+# YAML reads an unquoted Yes/No/On/Off as a boolean (so a spec's `positive_labels: [Yes]` holds True), and
+# pandas reads a TRUE/FALSE column as booleans (so a spec's "TRUE" must meet True).
+YAML_TRUE_WORDS = frozenset(["yes", "Yes", "YES", "on", "On", "ON"])
+YAML_FALSE_WORDS = frozenset(["no", "No", "NO", "off", "Off", "OFF"])
 DECIMAL = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
 def label_key(value: object) -> str:
-    """How a label value is compared with the spec's lists: its text (label_text), with the words YAML and
-    pandas read as booleans as "1" and "0", and a whole number written as text ("1.0", a CSV column that also
+    """How an export's label value is compared with the spec's lists: its text (label_text, so True is "1"),
+    "true"/"false" in any case as "1"/"0", and a whole number written as text ("1.0", a CSV column that also
     holds words) as that number ("1")."""
     text = label_text(value)
-    folded = text.casefold()
-    if folded in TRUE_WORDS:
-        return "1"
-    if folded in FALSE_WORDS:
-        return "0"
+    if text.casefold() in ("true", "false"):
+        return "1" if text.casefold() == "true" else "0"
     if DECIMAL.fullmatch(text) and float(text).is_integer():
         return str(int(float(text)))
     return text
+
+
+def spec_label_keys(values: Sequence[object]) -> set[str]:
+    """The label_keys a spec's list matches: a boolean there (YAML's reading of an unquoted Yes or On) also
+    matches the words YAML reads as it, so [Yes] meets an export's "Yes"; a 1 or "1" does not meet "yes"."""
+    keys = set()
+    for value in values:
+        keys.add(label_key(value))
+        if isinstance(value, bool):
+            keys |= YAML_TRUE_WORDS if value else YAML_FALSE_WORDS
+    return keys

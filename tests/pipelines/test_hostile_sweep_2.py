@@ -93,6 +93,14 @@ def test_a_label_value_outside_the_lists_is_still_refused():
     assert label_outcomes(frame, spec_of("[Yes]", "[No]")).tolist() == ["won", "lost", "unknown", "lost"]
 
 
+def test_a_word_in_a_numeric_label_column_is_not_read_as_a_number():
+    """A 0/1 label column with stray "yes"/"no" rows is a broken feed: those rows are unknown, not won or lost
+    (reading "yes" as 1 remapped a fifth of the outcomes and the gate called the evidence broken, exit 7)."""
+    frame = export([1, "yes", 0, "no", "on", "TRUE"])
+    outcomes = label_outcomes(frame, spec_of("[1]", "[0]")).tolist()
+    assert outcomes == ["won", "unknown", "lost", "unknown", "unknown", "won"]
+
+
 # --- ids: read as written ----------------------------------------------------------------------------------
 
 
