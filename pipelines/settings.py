@@ -173,10 +173,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}; fix the file") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what the YAML parser found wrong, on one line: "line 2, column 1: expected ..."."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return (
+        where + " ".join(str(problem).split()) + (f" ({' '.join(str(context).split())})" if context else "")
+    )
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -254,7 +265,12 @@ def load_source_spec(path_or_name: str) -> ExportSpec:
     try:
         return ExportSpec.model_validate(_read_yaml(path))
     except ValidationError as error:
-        raise ConfigError(f"{path}: invalid source spec:\n{error}") from error
+        problems = []
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "the spec"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            problems.append(f"{field}: {message}")
+        raise ConfigError(f"{path}: invalid source spec: {'; '.join(problems)}; fix the spec file") from error
 
 
 def tracking_uri() -> str:

@@ -40,3 +40,26 @@ def test_the_cli_says_it_in_one_sentence_with_the_bad_input_code(tmp_path):
     assert result.exit_code == exit_codes.BAD_INPUT
     assert "--set model.seed=abc: setting model.seed" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_broken_yaml_file_or_spec_is_one_sentence_naming_the_file_line_and_field(tmp_path):
+    """PyYAML's report ran over five lines with "<unicode string>"; pydantic's over several with a URL."""
+    from pipelines.settings import load_source_spec
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model:\n  seed: [7\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(broken)
+    said = str(error.value)
+    assert said.startswith(f"{broken}: not valid YAML: line 3, column 1: ") and "\n" not in said
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: x\nid_column: a\nlabel_column: b\npositive_labels: [1]\nfit_columns: {c: weird}\nbogus: 3\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_source_spec(str(spec))
+    said = str(error.value)
+    assert "\n" not in said and "https://" not in said
+    assert (
+        "fit_columns.c: Input should be 'categorical' or 'numeric'" in said and "bogus: Extra inputs" in said
+    )
