@@ -452,17 +452,22 @@ def test_evaluate_names_an_unwritable_output_before_training_any_fold(tmp_path, 
     assert "cannot write" in flat(result.output) and "a-file/results.json" in flat(result.output)
 
 
+def _dated_export(n: int, seed: int, created: list) -> pd.DataFrame:
+    """`n` export rows with random labels, sources and visits, created at `created`."""
+    rng = np.random.default_rng(seed)
+    return export(list(rng.integers(0, 2, n))).assign(
+        Source=rng.choice(["Google", "Referral", "Chat"], n),
+        Visits=rng.integers(0, 9, n),
+        Created=created,
+    )
+
+
 def test_a_training_row_created_in_the_future_is_quarantined():
     """A 2031 typo was trained on, as the newest lead of the out-of-time test window."""
     from pipelines.settings import load_config
 
-    rng = np.random.default_rng(2)
     n = 40
-    frame = export(list(rng.integers(0, 2, n))).assign(
-        Source=rng.choice(["Google", "Referral", "Chat"], n),
-        Visits=rng.integers(0, 9, n),
-        Created=[f"2025-{1 + i % 12:02d}-01" for i in range(n)],
-    )
+    frame = _dated_export(n, seed=2, created=[f"2025-{1 + i % 12:02d}-01" for i in range(n)])
     frame.loc[7, "Created"] = "2031-01-01"
     data = ExportSource(frame, _dated_spec()).training_data(load_config(), None)
     assert len(data.y) == n - 1 and 7 not in data.frame.index
@@ -475,12 +480,9 @@ def test_training_rows_without_a_time_are_quarantined_when_the_split_is_out_of_t
     """The out-of-time split raised "N rows have no snapshot time" as a traceback (exit 1)."""
     from pipelines.settings import load_config
 
-    rng = np.random.default_rng(3)
     n = 40
-    frame = export(list(rng.integers(0, 2, n))).assign(
-        Source=rng.choice(["Google", "Referral", "Chat"], n),
-        Visits=rng.integers(0, 9, n),
-        Created=[None if i % 10 == 0 else f"2025-{1 + i % 12:02d}-01" for i in range(n)],
+    frame = _dated_export(
+        n, seed=3, created=[None if i % 10 == 0 else f"2025-{1 + i % 12:02d}-01" for i in range(n)]
     )
     data = ExportSource(frame, _dated_spec()).training_data(load_config(), None)
     untimed = data.quarantine.loc[data.quarantine["check"] == "not_null", "row"].tolist()
