@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+        _refuse_utf8_read_as_single_byte(path, encoding)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
             _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
@@ -115,6 +117,26 @@ def read_export(
     if frame.empty:
         raise InputError(f"{path}: the export has a header but no rows")
     return frame
+
+
+def _refuse_utf8_read_as_single_byte(path: Path, encoding: str, sample: int = 4 << 20) -> None:
+    """A spec's single-byte encoding (cp1252, latin-1...) for a file whose non-ASCII text is valid UTF-8 is
+    refused: every accented letter would read as two wrong ones ("é" as "Ã©"), new category levels that
+    nothing said. Text in a single-byte encoding is almost never valid UTF-8 once it holds such letters."""
+    if codecs.lookup(encoding).name.startswith(("utf-8", "utf-16", "utf-32")):
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(sample)
+    if head.isascii():
+        return
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a letter cut at the sample's end
+    except UnicodeDecodeError:
+        return
+    raise InputError(
+        f"{path}: the source spec says encoding {encoding}, but the file is UTF-8 text (its accented letters "
+        f"would read as two wrong ones each, e.g. 'é' as 'Ã©'); set encoding: utf-8 in the source spec"
+    )
 
 
 def _looks_like(path: Path, setting: str) -> str:

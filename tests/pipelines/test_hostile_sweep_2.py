@@ -490,3 +490,22 @@ def test_training_rows_without_a_time_are_quarantined_when_the_split_is_out_of_t
     assert "grouped_random" in data.quarantine["reason"].iloc[0]
     grouped = load_config(overrides=["model.split.method=grouped_random"])
     assert len(ExportSource(frame, _dated_spec()).training_data(grouped, None).y) == n  # no time needed
+
+
+def test_a_utf8_export_under_a_single_byte_encoding_spec_is_refused_naming_the_fix(tmp_path):
+    """A spec saying cp1252 read a UTF-8 export as mojibake without a word ('Zürich' as 'ZÃ¼rich')."""
+    from pipelines.io import InputError
+    from pipelines.spec import read_export
+
+    path = tmp_path / "leads.csv"
+    path.write_text("Lead ID,City,Converted\nL1,Zürich,1\nL2,Köln,0\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        read_export(path, encoding="cp1252")
+    assert "set encoding: utf-8" in str(error.value) and str(path) in str(error.value)
+    assert read_export(path, encoding="utf-8")["City"].tolist() == ["Zürich", "Köln"]
+    single = tmp_path / "single.csv"
+    single.write_bytes("Lead ID,City,Converted\nL1,Zürich,1\n".encode("cp1252"))
+    assert read_export(single, encoding="cp1252")["City"].tolist() == ["Zürich"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("Lead ID,City,Converted\nL1,Paris,1\n")
+    assert read_export(plain, encoding="cp1252")["City"].tolist() == ["Paris"]
