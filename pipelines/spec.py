@@ -15,6 +15,7 @@ from features.contracts import ContractError
 from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
+from pipelines.console import console
 from pipelines.io import InputError, atomic_path, format_of
 from pipelines.settings import ConfigError, load_source_spec
 
@@ -114,9 +115,24 @@ def read_export(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "
                 f"set delimiter in the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             )
+        frame = without_blank_tail(frame, path)
     if frame.empty:
         raise InputError(f"{path}: the export has a header but no rows")
     return frame
+
+
+def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The export without the rows after its last row with a value (",,,," lines, as spreadsheets write below
+    the data), said on the console: they hold no lead, yet each was quarantined as "no id" and enough of them
+    stopped a run over the quarantine limit. A blank row between leads stays, and is quarantined."""
+    filled = frame.notna().any(axis=1).to_numpy()
+    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
+    if last == len(frame):
+        return frame
+    console.print(
+        f"note: {path}: {len(frame) - last:,} empty rows after the last lead (every cell blank) skipped"
+    )
+    return frame.iloc[:last]
 
 
 def _refuse_utf8_read_as_single_byte(path: Path, encoding: str, sample: int = 4 << 20) -> None:

@@ -509,3 +509,16 @@ def test_a_utf8_export_under_a_single_byte_encoding_spec_is_refused_naming_the_f
     plain = tmp_path / "plain.csv"
     plain.write_text("Lead ID,City,Converted\nL1,Paris,1\n")
     assert read_export(plain, encoding="cp1252")["City"].tolist() == ["Paris"]
+
+
+def test_blank_rows_a_spreadsheet_writes_after_the_data_are_skipped_and_said(tmp_path, capsys):
+    """Each ",,," line below the data was quarantined as "no id"; 30 of them stopped a 100-lead run (exit 5)."""
+    from pipelines.spec import read_export
+
+    path = tmp_path / "leads.csv"
+    rows = [f"L{i},Google,{i % 2}" for i in range(4)]
+    path.write_text("Lead ID,Source,Converted\n" + "\n".join([rows[0], ",,", *rows[1:], *[",,"] * 30]) + "\n")
+    frame = read_export(path)
+    assert frame["Lead ID"].isna().tolist() == [False, True, False, False, False]
+    assert len(frame) == 5  # the blank row between leads stays (quarantined later); the 30 after them go
+    assert "30 empty rows after the last lead" in " ".join(capsys.readouterr().out.split())
