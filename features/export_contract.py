@@ -15,14 +15,11 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import ExportSpec, label_outcomes, label_text, without_placeholders
+from features.flat import NUMERIC_ICP_ATTRIBUTES, ExportSpec, label_outcomes, label_text, without_placeholders
 
 EXPORT_TABLE = "export"
 # A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
 Finding = tuple[np.ndarray, str, str, str | list[str]]
-
-
-NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
 
 
 def numeric_columns(spec: ExportSpec) -> list[str]:
@@ -73,12 +70,9 @@ def quarantine_unknown_labels(
     if not rows.any():
         return valid, quarantine
     reasons = [label_reason(spec, value) for value in valid.loc[rows, spec.label_column]]
-    found = _quarantine_frame(
-        valid, valid[spec.id_column], [(rows, spec.label_column, "label_in_spec", reasons)]
+    return _moved_to_quarantine(
+        valid, quarantine, spec, [(rows, spec.label_column, "label_in_spec", reasons)]
     )
-    found["row"] = valid.index[rows]  # positions in the export, as check_export numbers them
-    merged = pd.concat([quarantine, found], ignore_index=True) if len(quarantine) else found
-    return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
 def quarantine_untimed(
@@ -112,11 +106,19 @@ def quarantine_untimed(
             "model.split.method: grouped_random",
         ),
     ]
-    rows = future | untimed
+    return _moved_to_quarantine(valid, quarantine, spec, found)
+
+
+def _moved_to_quarantine(
+    valid: pd.DataFrame, quarantine: pd.DataFrame, spec: ExportSpec, found: list[Finding]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`valid` without the rows of `found`, and `quarantine` with them added (rows numbered by their position
+    in the export, `valid`'s index, as check_export numbers them)."""
+    rows = np.logical_or.reduce([mask for mask, *_ in found])
     if not rows.any():
         return valid, quarantine
     new = _quarantine_frame(valid, valid[spec.id_column], found)
-    new["row"] = valid.index[new["row"].to_numpy(dtype="int64")]  # positions in the export
+    new["row"] = valid.index[new["row"].to_numpy(dtype="int64")]
     merged = pd.concat([quarantine, new], ignore_index=True) if len(quarantine) else new
     return valid.loc[~rows], merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 

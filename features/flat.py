@@ -43,6 +43,8 @@ ColumnKind = Literal["categorical", "numeric"]
 IcpAttribute = Literal[
     "industry", "employee_count", "annual_revenue", "country", "email", "job_title", "lead_source"
 ]
+# The ICP attributes read as numbers: a column mapped to one is checked as a number column.
+NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
 # The ICP criterion an attribute feeds; a criterion whose attribute is not mapped weighs nothing (tech is never
 # in an export). Email feeds the competitor and free-email rules, lead source only extra rules.
 CRITERION_OF: dict[str, str] = {

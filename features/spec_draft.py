@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import IcpAttribute, clean_label, did_you_mean, label_text
+from features.flat import NUMERIC_ICP_ATTRIBUTES, IcpAttribute, clean_label, did_you_mean, label_text
 from features.leak_audit import leak_audit
 
 
@@ -455,9 +455,6 @@ def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
     numbers = pd.to_numeric(bare, errors="coerce")
     return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None
-
-
-NUMERIC_ICP_ATTRIBUTES = ("employee_count", "annual_revenue")
 
 
 def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str]) -> dict[str, str]:

@@ -239,20 +239,24 @@ def predictions_json(scores: pd.DataFrame) -> str:
     (one conversion of the frame to Python values, not pandas' to_dict), with null for a missing number."""
     columns = [str(c) for c in scores.columns]
     rows = scores.to_numpy(dtype=object).tolist()
-    return predictions_text([dict(zip(columns, row, strict=True)) for row in rows])
+    return _predictions_dump([{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows])
 
 
 def predictions_text(records: list[dict[str, object]]) -> str:
     """`{"predictions": records}` as JSON, a missing or infinite number as null: MLflow writes NaN, which is
     not JSON (a browser's JSON.parse refuses the whole answer), e.g. a new lead's previous_score."""
-    clean = [
-        {c: None if v is pd.NA or _not_finite(v) else v for c, v in record.items()} for record in records
-    ]
-    return json.dumps({"predictions": clean}, cls=NumpyEncoder, allow_nan=False)
+    return _predictions_dump([{c: _json_value(v) for c, v in record.items()} for record in records])
 
 
-def _not_finite(value: object) -> bool:
-    return isinstance(value, float | np.floating) and not np.isfinite(value)
+def _json_value(value: object) -> object:
+    """None for pandas' NA and for a number that is not finite; the value otherwise."""
+    if value is pd.NA or (isinstance(value, float | np.floating) and not np.isfinite(value)):
+        return None
+    return value
+
+
+def _predictions_dump(records: list[dict[str, object]]) -> str:
+    return json.dumps({"predictions": records}, cls=NumpyEncoder, allow_nan=False)
 
 
 def _internal_error() -> tuple[int, str]:
