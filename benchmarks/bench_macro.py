@@ -7,8 +7,11 @@ Each export is generated here (seeded, with the true probability of every row), 
 export, and backtested out of time with `leadscore evaluate`'s function (pipelines.evaluate.run_evaluate):
 train on the earliest 80 % by creation time, test on the latest 20 %. leadscore runs twice: with the shipped
 `model.drift.numbers: linear` (a time-identifying number is read by the linear part only) and with `drop`
-(left out, as before). Variants: "macro" (the win rate rises as the rate falls), "reverse" (it falls), and
-"null" (the series trend but do not move the win rate: what the linear part costs when they carry nothing).
+(left out, as before). Variants: "macro" (the win rate rises as the rate falls), "reverse" (it falls),
+"null" (the series trend but do not move the win rate: what the linear part costs when they carry nothing),
+and "calendar" (the issue's funnel B: the series carry nothing, an absolute calendar month "2023-07" is a
+category whose newest levels training never saw, and the win rate rises by 1 log-odds over the history,
+unseen by any column).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +29,10 @@ from models.backtest import BacktestData
 from pipelines.evaluate import FoldPlan, flat_data, run_evaluate
 from pipelines.settings import PipelineConfig, load_config
 
-VARIANTS = {"macro": 1.0, "reverse": -1.0, "null": 0.0}
+# variant -> (the macro series' effect on the log-odds, the hidden rise of the log-odds over the history)
+VARIANTS = {"macro": (1.0, 0.0), "reverse": (-1.0, 0.0), "null": (0.0, 0.0), "calendar": (0.0, 1.0)}
 JOBS = ["admin", "blue-collar", "technician", "services", "management", "retired", "student", "entrepreneur"]
-SPEC = {
+SPEC: dict[str, Any] = {
     "name": "macro_funnel",
     "id_column": "lead_id",
     "label_column": "y",
@@ -49,9 +54,10 @@ SPEC = {
 }
 
 
-def macro_export(seed: int, rows: int, effect: float) -> tuple[pd.DataFrame, np.ndarray]:
+def macro_export(seed: int, rows: int, effect: float, rise: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
     """The export and each row's true win probability; `effect` scales the macro series' part of the
-    log-odds (0: they trend but carry nothing)."""
+    log-odds (0: they trend but carry nothing); `rise` > 0 adds that much log-odds from the first to the last
+    day, seen by no column, and a "period" column (the calendar month, e.g. "2023-07")."""
     rng = np.random.default_rng(seed)
     days = np.sort(rng.uniform(0, 900, rows))
     t = days / 900
@@ -76,6 +82,7 @@ def macro_export(seed: int, rows: int, effect: float) -> tuple[pd.DataFrame, np.
         - 0.12 * (campaign - 1)
         + 1.6 * (outcome == "success")
         + 0.02 * np.abs(age - 45) * (age > 60)
+        + rise * t
     )
     p = 1 / (1 + np.exp(-logit))
     won = rng.random(rows) < p
@@ -96,7 +103,15 @@ def macro_export(seed: int, rows: int, effect: float) -> tuple[pd.DataFrame, np.
             "y": np.where(won, "yes", "no"),
         }
     )
+    if rise:
+        frame.insert(frame.columns.get_loc("month") + 1, "period", created.strftime("%Y-%m"))
     return frame, p
+
+
+def spec_for(variant: str) -> ExportSpec:
+    """SPEC, with the calendar month as a category for the "calendar" variant."""
+    fit = dict(SPEC["fit_columns"]) | ({"period": "categorical"} if VARIANTS[variant][1] else {})
+    return ExportSpec.model_validate(SPEC | {"fit_columns": fit})
 
 
 def with_drift_numbers(cfg: PipelineConfig, numbers: str) -> PipelineConfig:
@@ -121,7 +136,6 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
     cfg = load_config(overrides=["model.lightgbm.num_threads=1"])
-    spec = ExportSpec.model_validate(SPEC)
     header = (
         "| export | seed | test win rate | leadscore (linear) | leadscore (drop) | logistic reg. "
         "| LightGBM default | oracle | leadscore ECE (linear / drop) |"
@@ -131,8 +145,8 @@ def main() -> None:
     for variant in args.variants.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             print(f"bench_macro: {variant} seed {seed}", file=sys.stderr, flush=True)
-            rows, truth = macro_export(seed, args.rows, VARIANTS[variant])
-            data = flat_data(rows, spec, cfg)
+            rows, truth = macro_export(seed, args.rows, *VARIANTS[variant])
+            data = flat_data(rows, spec_for(variant), cfg)
             data.true_probability = truth[data.frame.index.to_numpy()]  # the frame keeps export positions
             shipped = backtest(data, cfg, ["leadscore", "logistic_regression", "lightgbm_default"])
             dropped = backtest(data, with_drift_numbers(cfg, "drop"), ["leadscore"])
