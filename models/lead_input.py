@@ -445,6 +445,36 @@ def _first_of_each(keys: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
+ACCOUNT_FIELDS = (
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "tech_stack",
+    "account_created_at",
+    "account_founded_year",
+)
+
+
+def _account_keys(account_id: np.ndarray, rows: CheckedRows) -> np.ndarray:
+    """The account each row's lead is scored with: its account_id, unless an earlier row gave that account_id
+    other account fields (rows taken at different times, or a bad join). Each row carries its own account, so
+    such a row keeps its own values under "<account_id>@row<k>" instead of silently taking the earlier row's."""
+    records = zip(*(rows[field] for field in ACCOUNT_FIELDS), strict=True)
+    keys = np.empty(len(account_id), dtype=object)
+    first_record: dict[str, tuple] = {}
+    key_of: dict[tuple, str] = {}
+    for row, values in enumerate(records):  # online: a few rows; a Spark batch: one pass in Python
+        record = tuple(None if value is None or pd.isna(value) else value for value in values)
+        account = account_id[row]
+        if first_record.setdefault(account, record) == record:
+            keys[row] = account
+        else:
+            keys[row] = key_of.setdefault((account, record), f"{account}@row{row}")
+    return keys
+
+
 def _alpha2_countries(values: np.ndarray) -> np.ndarray:
     """Country names and codes as alpha-2 (features.countries, as the batch contract reads them); a value that
     is no country is refused naming its row."""
@@ -476,11 +506,12 @@ def lead_rows_to_tables(
         ],
         dtype=object,
     )
-    first = _first_of_each(account_id)
+    account_key = _account_keys(account_id, rows)
+    first = _first_of_each(account_key)
     tech_stack = np.array([t if t is not None else "" for t in rows["tech_stack"]], dtype=object)
     accounts = Table(
         {
-            "account_id": account_id[first],
+            "account_id": account_key[first],
             "name": account_id[first],
             "domain": rows["domain"][first],
             "industry": rows["industry"][first],
@@ -507,7 +538,7 @@ def lead_rows_to_tables(
     leads = Table(
         {
             "lead_id": lead_id,
-            "account_id": account_id,
+            "account_id": account_key,
             "email": rows["email"],
             "job_title": rows["job_title"],
             "lead_source": rows["lead_source"],

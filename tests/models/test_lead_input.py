@@ -36,6 +36,19 @@ def test_rows_become_the_crm_tables_with_the_snapshot_at_as_of():
     assert (snapshots["snapshot_at"] == AS_OF).all()
 
 
+def test_each_lead_gets_the_account_fields_of_its_own_row():
+    """Rows sharing an account_id but not its fields (taken at different times, or a bad join): each lead is
+    scored with its own row's account, never silently with an earlier row's; rows that agree share one."""
+    sizes = [None, 8000, 55, 8000]
+    rows = pd.DataFrame([_row(lead_id=f"L{k}", employee_count=size) for k, size in enumerate(sizes)])
+    tables, _ = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    accounts = tables["accounts"].to_frame().set_index("account_id")
+    given = accounts.loc[tables["leads"]["account_id"], "employee_count"].to_numpy()
+    np.testing.assert_array_equal(given, np.array(sizes, dtype=float))
+    assert tables["leads"]["account_id"].tolist() == ["A1", "A1@row1", "A1@row2", "A1@row1"]
+    assert accounts["name"].tolist() == ["A1"] * 3
+
+
 def test_the_tables_are_tables_with_the_columns_of_the_crm_frames():
     """Text as object arrays (None where missing), times datetime64[ns], numbers float (a Table's kinds): as
     frames, the tables are what the CRM tables are."""
