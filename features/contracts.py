@@ -565,7 +565,8 @@ def _schema_failures(
         return _NO_FAILURES  # no row to fail (dtypes are checked by `_check_dtypes`)
     with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
-            schema.validate(coerced, lazy=True, inplace=True)  # nothing to coerce: no copy
+            # Nothing to coerce, so no deep copy; a shallow one, as pandera attaches the schema to the frame.
+            schema.validate(coerced.copy(deep=False), lazy=True, inplace=True)
         except SchemaErrors as err:
             cases = err.failure_cases
         else:
