@@ -266,7 +266,11 @@ def _schemas(name: str, as_of: pd.Timestamp | None) -> tuple[pa.DataFrameSchema,
     failure frames even when it passes; `_check_dtypes` checks them instead) and without the columns it has
     nothing else to check in (each costs pandera a millisecond)."""
     schema = table_schema(name, as_of)
-    idle = [c for c, column in schema.columns.items() if column.nullable and not column.unique and not column.checks]
+    idle = [
+        c
+        for c, column in schema.columns.items()
+        if column.nullable and not column.unique and not column.checks
+    ]
     checked = schema.remove_columns(idle)
     return schema, checked.update_columns({column: {"dtype": None} for column in checked.columns})
 
@@ -595,7 +599,7 @@ def _schema_failures(
 
 def _check_dtypes(schema: pa.DataFrameSchema, coerced: pd.DataFrame) -> None:
     """The schema's dtypes, as pandera checks them; after our own coercion a wrong one is a bug."""
-    dtypes = dict(zip(coerced.columns, coerced.dtypes))
+    dtypes = coerced.dtypes.to_dict()
     for name, column in schema.columns.items():
         if name in dtypes and not _dtype_ok(column.dtype, dtypes[name]):
             raise ContractError(
@@ -607,7 +611,7 @@ def _check_dtypes(schema: pa.DataFrameSchema, coerced: pd.DataFrame) -> None:
 @functools.lru_cache(maxsize=256)
 def _dtype_ok(expected, dtype) -> bool:
     # pandera would accept an object column whose values all are strings; our coercion never makes one.
-    return dtype != object and bool(np.all(expected.check(Engine.dtype(dtype))))
+    return not pd.api.types.is_object_dtype(dtype) and bool(np.all(expected.check(Engine.dtype(dtype))))
 
 
 def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: str) -> pd.DataFrame:
@@ -627,7 +631,9 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
 
 def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
     """Series.isin for ids, through pyarrow: pandas' arrow-string isin loops in Python over `allowed`."""
-    values, allowed = (s if isinstance(s.dtype, pd.StringDtype) else s.astype("str") for s in (values, allowed))
+    values, allowed = (
+        s if isinstance(s.dtype, pd.StringDtype) else s.astype("str") for s in (values, allowed)
+    )
     found = pc.is_in(pyarrow.array(values), value_set=pyarrow.array(allowed))
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
@@ -689,7 +695,9 @@ def _empty_quarantine() -> pd.DataFrame:
     return _EMPTY_QUARANTINE.copy()  # building it takes milliseconds
 
 
-_EMPTY_QUARANTINE = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS}).astype({"row": np.int64})
+_EMPTY_QUARANTINE = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS}).astype(
+    {"row": np.int64}
+)
 
 
 def column_checks(table: str, column: str) -> tuple[pa.Check, ...]:
