@@ -7,7 +7,8 @@ Order of work per table:
 1. required columns present (else `ContractError`: no row of that table can be valid);
 2. coercion, column by column, recording values that do not parse ("parse(datetime)", "parse(number)");
 3. the pandera schema (`table_schema`), validated lazily on the coerced frame: nulls, ranges, vocabularies,
-   row rules across columns, duplicate ids, timestamps after `as_of`;
+   row rules across columns, duplicate ids, timestamps after `as_of`; its dtypes, which the coercion sets, are
+   checked apart (a wrong one is a bug: `ContractError`);
 4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
 
 Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12"),
@@ -476,7 +477,7 @@ def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, format
     return _Checked(name, raw, coerced, failures, future)
 
 
-def _failures(rows, column: str, check) -> pd.DataFrame:
+def _failures(rows, column: str, check: str | list[str]) -> pd.DataFrame:
     """(row, column, check) failures; `check` one name, or one per row."""
     if not len(rows):
         return _NO_FAILURES  # shared: failure frames are never changed in place
