@@ -345,7 +345,7 @@ def validate_tables(
     as_of = _as_of_timestamp(as_of)
     formats = date_formats or DateFormats()
     checked = {name: _check_table(name, tables[name], as_of, formats) for name in TABLES if name in tables}
-    if "leads" in checked:
+    if "leads" in checked and checked["leads"].future.any():
         for child in ("activities", "deals"):
             if child in checked:
                 table = checked[child]
