@@ -7,7 +7,8 @@ Order of work per table:
 1. required columns present (else `ContractError`: no row of that table can be valid);
 2. coercion, column by column, recording values that do not parse ("parse(datetime)", "parse(number)");
 3. the pandera schema (`table_schema`), validated lazily on the coerced frame: nulls, ranges, vocabularies,
-   row rules across columns, duplicate ids, timestamps after `as_of`;
+   row rules across columns, duplicate ids, timestamps after `as_of`; its dtypes, which the coercion sets, are
+   checked apart (a wrong one is a bug: `ContractError`);
 4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
 
 Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12"),
@@ -28,6 +29,7 @@ quarantined, whether or not the first one is itself valid.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +39,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 from pandera.config import ValidationDepth, config_context
+from pandera.engines.pandas_engine import Engine
 from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
@@ -257,6 +260,22 @@ def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSc
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False, name=name)
 
 
+@functools.lru_cache(maxsize=256)
+def _schemas(name: str, as_of: pd.Timestamp | None) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    """`table_schema`, built once per table and as_of (it takes milliseconds), and what `_schema_failures`
+    validates with: the same schema without its dtypes (pandera's dtype check of a string column builds
+    failure frames even when it passes; `_check_dtypes` checks them instead) and without the columns it has
+    nothing else to check in (each costs pandera a millisecond)."""
+    schema = table_schema(name, as_of)
+    idle = [
+        c
+        for c, column in schema.columns.items()
+        if column.nullable and not column.unique and not column.checks
+    ]
+    checked = schema.remove_columns(idle)
+    return schema, checked.update_columns({column: {"dtype": None} for column in checked.columns})
+
+
 @dataclass(frozen=True)
 class ValidationResult:
     """Valid rows per table (coerced, index reset), the quarantine, how many rows were read, and how many were
@@ -326,7 +345,7 @@ def validate_tables(
     as_of = _as_of_timestamp(as_of)
     formats = date_formats or DateFormats()
     checked = {name: _check_table(name, tables[name], as_of, formats) for name in TABLES if name in tables}
-    if "leads" in checked:
+    if "leads" in checked and checked["leads"].future.any():
         for child in ("activities", "deals"):
             if child in checked:
                 table = checked[child]
@@ -348,7 +367,7 @@ def validate_tables(
     ):
         if child in checked and parent in checked:
             found = _reference_failures(checked[child], column, checked[parent], noun)
-            if child == "deals":  # the deal that quarantined its lead does not also follow it there
+            if child == "deals" and len(found):  # the deal that quarantined its lead does not follow it there
                 found = found[~(found["row"].isin(causes) & found["check"].eq("parent lead quarantined"))]
             checked[child].add(found)
     return _result(checked, 0)
@@ -390,6 +409,8 @@ def _unclear_deal_failures(
     bad = np.zeros(len(deals.coerced), dtype=bool)
     bad[deals.failed_rows()] = True
     bad &= ~deals.future
+    if not bad.any():
+        return _NO_FAILURES, np.array([], dtype=np.int64)
     coerced = deals.coerced
     open_then = coerced["outcome"].eq("open").to_numpy() & coerced["closed_at"].isna().to_numpy()
     if as_of is not None:
@@ -415,7 +436,8 @@ class _Checked:
         self.future = future  # rows created after as_of, and the rows of such leads: not created yet
 
     def add(self, failures: pd.DataFrame) -> None:
-        self.failures.append(failures)
+        if len(failures):
+            self.failures.append(failures)
 
     def failed_rows(self) -> np.ndarray:
         """Rows with a failure, except those not created yet (their failures are not reported)."""
@@ -444,16 +466,25 @@ def _check_table(name: str, df: pd.DataFrame, as_of: pd.Timestamp | None, format
         raise ContractError(f"table {name!r} is missing required column(s) {missing}; no row can be valid")
     raw = df.reset_index(drop=True)
     coerced, failures = _coerce(name, raw, formats)
-    failures.append(_schema_failures(table_schema(name, as_of), coerced, failures))
+    schema, without_dtypes = _schemas(name, as_of)
+    _check_dtypes(schema, coerced)
+    found = _schema_failures(without_dtypes, coerced, failures)
+    if len(found):
+        failures.append(found)
     future = np.zeros(len(raw), dtype=bool)
     if as_of is not None and name in _CREATED:
         future = (coerced[_CREATED[name]] > as_of).to_numpy(dtype=bool).copy()
     return _Checked(name, raw, coerced, failures, future)
 
 
-def _failures(rows, column: str, check: str) -> pd.DataFrame:
-    rows = np.asarray(rows, dtype=np.int64)
-    return pd.DataFrame({"row": rows, "column": column, "check": check})
+def _failures(rows, column: str, check: str | list[str]) -> pd.DataFrame:
+    """(row, column, check) failures; `check` one name, or one per row."""
+    if not len(rows):
+        return _NO_FAILURES  # shared: failure frames are never changed in place
+    return pd.DataFrame({"row": np.asarray(rows, dtype=np.int64), "column": column, "check": check})
+
+
+_NO_FAILURES = pd.DataFrame({"row": np.array([], dtype=np.int64), "column": "", "check": ""})
 
 
 def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -469,7 +500,7 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
         if field.kind == "id":
             coerced[column] = _as_id(values)
         elif field.kind == "text":
-            coerced[column] = values.astype("str")
+            coerced[column] = _as_text(values)
         elif field.kind == "country":
             coerced[column], unmapped = alpha2_countries(values)
             if unmapped.any():
@@ -495,8 +526,13 @@ def _as_id(values: pd.Series) -> pd.Series:
         present = values.dropna()
         if (present == np.floor(present)).all():  # 12.0 came from an int column with gaps: "12", not "12.0"
             values = values.astype("Int64")
-    ids = values.astype("str").str.strip()
-    return ids.where(ids.ne(""))
+    ids = _as_text(values).str.strip()
+    empty = ids.to_numpy() == ""
+    return ids.where(~empty) if empty.any() else ids
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return values if values.dtype == "str" else values.astype("str")  # astype costs even when it does nothing
 
 
 def _as_timestamp(
@@ -516,6 +552,9 @@ def _as_timestamp(
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_bool_dtype(values):
         values = values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):  # nothing to parse
+        parsed = values.astype("float64")
+        return parsed, ~np.isfinite(parsed.to_numpy()) & values.notna().to_numpy()
     missing = blank(values)
     parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
     unparsed = ~np.isfinite(parsed.to_numpy()) & ~missing
@@ -527,13 +566,16 @@ def _schema_failures(
 ) -> pd.DataFrame:
     """Lazy pandera validation of the coerced frame, as (row, column, check) failures."""
     # Pandera can be switched off by environment variables; the contract must not be.
+    if coerced.empty:
+        return _NO_FAILURES  # no row to fail (dtypes are checked by `_check_dtypes`)
     with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
-            schema.validate(coerced, lazy=True)
+            # Nothing to coerce, so no deep copy; a shallow one, as pandera attaches the schema to the frame.
+            schema.validate(coerced.copy(deep=False), lazy=True, inplace=True)
         except SchemaErrors as err:
             cases = err.failure_cases
         else:
-            return _failures([], "", "")
+            return _NO_FAILURES
     rows = pd.to_numeric(cases["index"], errors="coerce")
     if rows.isna().any():
         # After our own coercion this cannot be a data problem (dtype failures have no row): it is a bug.
@@ -556,42 +598,68 @@ def _schema_failures(
     return found.reset_index(drop=True)
 
 
+def _check_dtypes(schema: pa.DataFrameSchema, coerced: pd.DataFrame) -> None:
+    """The schema's dtypes, as pandera checks them; after our own coercion a wrong one is a bug."""
+    dtypes = coerced.dtypes.to_dict()
+    for name, column in schema.columns.items():
+        if name in dtypes and not _dtype_ok(column.dtype, dtypes[name]):
+            raise ContractError(
+                f"table {schema.name!r}: column {name!r} was coerced to {dtypes[name]}, not {column.dtype} "
+                "as the contract says (a bug in the coercion)"
+            )
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype_ok(expected, dtype) -> bool:
+    # pandera would accept an object column whose values all are strings; our coercion never makes one.
+    return not pd.api.types.is_object_dtype(dtype) and bool(np.all(expected.check(Engine.dtype(dtype))))
+
+
 def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: str) -> pd.DataFrame:
     ids = child.coerced[column]
+    if ids.empty:
+        return _NO_FAILURES
     parent_ids = parent.coerced[TABLE_KEYS[parent.name]].dropna()
     valid_ids = parent.coerced.loc[parent.valid_mask(), TABLE_KEYS[parent.name]].dropna()
-    known = _isin(ids, parent_ids)
     ok = _isin(ids, valid_ids) | ids.isna().to_numpy()  # a missing id already failed "not_null"
-    return pd.concat(
-        [
-            _failures(np.flatnonzero(~ok & known), column, f"parent {noun} quarantined"),
-            _failures(np.flatnonzero(~ok & ~known), column, f"references unknown {noun}"),
-        ]
-    )
+    if ok.all():
+        return _NO_FAILURES
+    known = _isin(ids, parent_ids)
+    quarantined, unknown = np.flatnonzero(~ok & known), np.flatnonzero(~ok & ~known)
+    check = [f"parent {noun} quarantined"] * len(quarantined) + [f"references unknown {noun}"] * len(unknown)
+    return _failures(np.concatenate([quarantined, unknown]), column, check)
 
 
 def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
     """Series.isin for ids, through pyarrow: pandas' arrow-string isin loops in Python over `allowed`."""
-    found = pc.is_in(pyarrow.array(values.astype("str")), value_set=pyarrow.array(allowed.astype("str")))
+    values, allowed = (
+        s if isinstance(s.dtype, pd.StringDtype) else s.astype("str") for s in (values, allowed)
+    )
+    found = pc.is_in(pyarrow.array(values), value_set=pyarrow.array(allowed))
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _result(checked: dict[str, _Checked], row_offset: int) -> ValidationResult:
     valid = {}
     parts = []
+    quarantined = dict.fromkeys(checked, 0)
     for name, table in checked.items():
-        valid[name] = table.coerced[table.valid_mask()].reset_index(drop=True)
+        mask = table.valid_mask()
+        valid[name] = table.coerced if mask.all() else table.coerced[mask].reset_index(drop=True)
         failures = [f for f in table.failures if len(f)]
         if failures:
             found = pd.concat(failures, ignore_index=True)
             found = found[~table.future[found["row"].to_numpy()]]  # not created yet: not bad data
             if len(found):
                 parts.append(_quarantine_rows(table, found.reset_index(drop=True), row_offset))
+                quarantined[name] = parts[-1]["row"].nunique()
     quarantine = pd.concat(parts, ignore_index=True) if parts else _empty_quarantine()
     read = {name: len(table.raw) for name, table in checked.items()}
     not_created = {name: int(table.future.sum()) for name, table in checked.items()}
     result = ValidationResult(valid=valid, quarantine=quarantine, read=read, not_created=not_created)
-    result.assert_accounted()
+    # What assert_accounted checks, without building the counts frame on every call (milliseconds).
+    if any(read[n] != len(valid[n]) + quarantined[n] + not_created[n] for n in checked):
+        result.assert_accounted()
     return result
 
 
@@ -625,9 +693,12 @@ def _quarantine_rows(table: _Checked, failures: pd.DataFrame, row_offset: int) -
 
 
 def _empty_quarantine() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
-    frame["row"] = frame["row"].astype(np.int64)
-    return frame
+    return _EMPTY_QUARANTINE.copy()  # building it takes milliseconds
+
+
+_EMPTY_QUARANTINE = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS}).astype(
+    {"row": np.int64}
+)
 
 
 def column_checks(table: str, column: str) -> tuple[pa.Check, ...]:
