@@ -209,6 +209,16 @@ def shared_champion_store(small_history, trained_small, empty_mlflow_db, run_fol
     return ChampionStore(uri, registry_state(uri))
 
 
+def point_mlflow_at(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLFLOW_TRACKING_URI for this test, and MLflow's current tracking URI too: a command run in this process
+    by an earlier test (pipelines.store.setup) left MLflow pointed at that test's store, and MLflow prefers
+    its current URI to the variable."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+
+
 @pytest.fixture()
 def champion_store(shared_champion_store, monkeypatch) -> Iterator[str]:
     """MLFLOW_TRACKING_URI set, for this test, to the shared store holding a champion; the test only reads it.
@@ -216,7 +226,7 @@ def champion_store(shared_champion_store, monkeypatch) -> Iterator[str]:
     After the test the registry must be as it was (same versions, tags and aliases): a test that registers,
     promotes, tags or moves an alias needs its own `mlflow_store`.
     """
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_champion_store.uri)
+    point_mlflow_at(shared_champion_store.uri, monkeypatch)
     yield shared_champion_store.uri
     assert os.environ["MLFLOW_TRACKING_URI"] == shared_champion_store.uri
     shared_champion_store.check_unchanged()

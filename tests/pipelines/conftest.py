@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pipelines.settings import load_config
-from tests.conftest import FAST_OVERRIDES, SMALL, new_store
+from tests.conftest import FAST_OVERRIDES, SMALL, new_store, point_mlflow_at
 
 __all__ = ["SMALL"]  # tests here import it from this module
 
@@ -21,7 +21,7 @@ def mlflow_store(tmp_path, monkeypatch, empty_mlflow_db):
     tested in test_tracking_store.py.
     """
     uri = new_store(empty_mlflow_db, tmp_path / "mlflow")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    point_mlflow_at(uri, monkeypatch)
     return uri
 
 

@@ -22,6 +22,7 @@ from models.lead_input import tables_to_lead_rows
 from pipelines.score import run_score
 from pipelines.serve import serve_command, serve_environment
 from pipelines.tracking import load_scorer
+from tests.conftest import point_mlflow_at
 
 AS_OF = pd.Timestamp("2026-10-01")
 URI = "models:/leadscore@champion"
@@ -40,14 +41,10 @@ COMPARED = [
 @pytest.fixture(scope="module")
 def store(shared_champion_store):
     """The session's shared store holding a champion (tests/conftest.py), for this module; only read here."""
-    old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = shared_champion_store.uri
-    yield os.environ["MLFLOW_TRACKING_URI"]
+    with pytest.MonkeyPatch.context() as patch:
+        point_mlflow_at(shared_champion_store.uri, patch)
+        yield shared_champion_store.uri
     shared_champion_store.check_unchanged()
-    if old is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = old
 
 
 @pytest.fixture(scope="module")

@@ -33,3 +33,19 @@ def test_jobs_starting_at_once_on_a_fresh_store_both_succeed(tmp_path):
         assert job.exitcode == 0, f"a job failed (exit code {job.exitcode}); its error is above"
         assert receiving.poll() and receiving.recv() == "ok"
     assert (tmp_path / "mlflow" / "mlflow.db").exists()
+
+
+def test_a_test_store_wins_over_the_store_an_earlier_command_left_mlflow_at(tmp_path, monkeypatch):
+    """A command (pipelines.store.setup) sets MLflow's current URI, which MLflow prefers to the variable: a
+    later test in the same process pointed at its own store must read that store, not the earlier one (the
+    in-process pyfunc tests read a registry that was not theirs when they ran after test_serving)."""
+    import mlflow
+    from pipelines.store import setup
+    from tests.conftest import point_mlflow_at
+
+    with pytest.MonkeyPatch.context() as earlier:
+        earlier.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'earlier.db'}")
+        setup()
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    point_mlflow_at(mine, monkeypatch)
+    assert mlflow.get_tracking_uri() == mine
