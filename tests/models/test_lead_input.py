@@ -49,6 +49,15 @@ def test_each_lead_gets_the_account_fields_of_its_own_row():
     assert accounts["name"].tolist() == ["A1"] * 3
 
 
+def test_a_lead_twice_in_one_request_is_refused_naming_both_rows():
+    """Two rows of one lead would pool their activity lists (counted twice) and share the first row's fields."""
+    rows = [_row(), _row(lead_id="L2"), _row(as_of="2026-09-30T00:00:00")]
+    with pytest.raises(
+        LeadInputError, match=r"row 2, field 'lead_id': 'L1' is also row 0's.*\(rule: unique\)"
+    ):
+        check_lead_rows(rows)
+
+
 def test_the_tables_are_tables_with_the_columns_of_the_crm_frames():
     """Text as object arrays (None where missing), times datetime64[ns], numbers float (a Table's kinds): as
     frames, the tables are what the CRM tables are."""
