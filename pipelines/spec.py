@@ -7,6 +7,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import ValidationError
@@ -53,6 +54,11 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
 def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig", raw.decode("utf-8-sig")
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # "Unicode text" from Excel
+        try:
+            return "utf-16", raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ENCODINGS:
         try:
             return encoding, raw.decode(encoding)
@@ -80,6 +86,7 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+        encoding = _utf16_by_its_mark(path, encoding)
         _refuse_utf8_read_as_single_byte(path, encoding)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
@@ -122,17 +129,36 @@ def read_export(
 
 
 def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """The export without the rows after its last row with a value (",,,," lines, as spreadsheets write below
-    the data), said on the console: they hold no lead, yet each was quarantined as "no id" and enough of them
-    stopped a run over the quarantine limit. A blank row between leads stays, and is quarantined."""
-    filled = frame.notna().any(axis=1).to_numpy()
-    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
-    if last == len(frame):
+    """The export without its rows that hold no value at all (",,,," lines, as spreadsheets write below the
+    data or between blocks of it), said on the console with how many: they hold no lead, yet each was
+    quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
+    their index, each row's position in the file, so a quarantine still names a row as the file numbers it
+    (ExportSource maps its positions back through that index)."""
+    filled = frame.notna().to_numpy().any(axis=1)
+    if filled.all():
         return frame
+    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
+    inside = int((~filled[:last]).sum())
+    said = [f"{len(frame) - last:,} after the last lead"] if last < len(frame) else []
+    if inside:
+        where = ", ".join(str(int(i)) for i in np.flatnonzero(~filled[:last])[:5])
+        said.insert(0, f"{inside:,} between leads (rows {where}{', ...' if inside > 5 else ''})")
     console.print(
-        f"note: {path}: {len(frame) - last:,} empty rows after the last lead (every cell blank) skipped"
+        f"note: {path}: {int((~filled).sum()):,} empty rows (every cell blank) skipped, not read as leads: "
+        f"{' and '.join(said)}"
     )
-    return frame.iloc[:last]
+    return frame.loc[filled]
+
+
+def _utf16_by_its_mark(path: Path, encoding: str) -> str:
+    """utf-16 for a file that starts with UTF-16's byte-order mark (Excel's "Unicode text"), whatever the
+    spec says, said on the console: the mark leaves no doubt, and read as utf-8 the file is unreadable."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or codecs.lookup(encoding).name.startswith("utf-16"):
+        return encoding
+    console.print(f"note: read {path} as UTF-16 (the file starts with its byte-order mark; the spec says {encoding})")
+    return "utf-16"
 
 
 def _refuse_utf8_read_as_single_byte(path: Path, encoding: str, sample: int = 4 << 20) -> None:
@@ -202,14 +228,9 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     )
 
 
-def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
-    """An export to train on (every row: the source trains on the won and lost ones and can score the open
-    ones) and notes to print (open rows left out of training, undeclared columns).
-
-    Columns the model needs that the export lacks raise ContractError with a did-you-mean.
-    """
-    frame = read_spec_export(path, spec)
-    needed = [spec.label_column, *spec.input_columns()]
+def refuse_missing_columns(frame: pd.DataFrame, spec: ExportSpec, path: Path, needed: list[str]) -> None:
+    """ContractError (exit 3) naming the `needed` spec columns the export lacks, each with its role and a
+    did-you-mean (a header in other case or with a trailing space is a near name, never matched silently)."""
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         columns = [str(c) for c in frame.columns]
@@ -219,6 +240,16 @@ def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, li
             f"{path}: the export lacks columns the spec {spec.name!r} needs: {hints}; fix the spec or the "
             "export (leadscore spec check lists every difference)"
         )
+
+
+def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
+    """An export to train on (every row: the source trains on the won and lost ones and can score the open
+    ones) and notes to print (open rows left out of training, undeclared columns).
+
+    Columns the model needs that the export lacks raise ContractError with a did-you-mean.
+    """
+    frame = read_spec_export(path, spec)
+    refuse_missing_columns(frame, spec, path, [spec.label_column, *spec.input_columns()])
     notes = []
     undeclared = undeclared_columns(frame, spec)
     if undeclared:
@@ -256,7 +287,7 @@ def run_spec_draft(
     rules = load_draft_rules(rules_path)
     csv_file = format_of(_existing(input_path)) == "csv"
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
-    frame = read_export(input_path, delimiter, encoding)
+    frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
     try:
         draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name)
     except DraftError as error:
@@ -284,7 +315,7 @@ def run_spec_draft(
 def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecReport]:
     """Compare an export with a spec (file or shipped name)."""
     spec = load_source_spec(spec_path)
-    return spec, check_spec(read_spec_export(input_path, spec), spec)
+    return spec, check_spec(read_spec_export(input_path, spec).reset_index(drop=True), spec)
 
 
 def _existing(path: Path) -> Path:
