@@ -129,7 +129,7 @@ class ExportSpec(BaseModel):
     @field_validator("date_format")
     @classmethod
     def _date_format(cls, fmt: str | None) -> str | None:
-        return None if fmt is None or fmt in EPOCH_UNITS else check_format(fmt)
+        return fmt if fmt is None or fmt in EPOCH_UNITS else check_format(fmt)
 
     @field_validator("encoding")
     @classmethod
@@ -455,10 +455,11 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
     return features, label
 
 
-# date_format of a timestamp column written as epoch numbers: its unit. A whole number from 1970-01-01 to
-# EPOCH_END in that unit is a time; any other value is no date (quarantined), never a guess at another unit.
+# date_format of a timestamp column written as epoch numbers: its unit. A whole number from EPOCH_RANGE's
+# start to its end in that unit is a time; any other value is no date (quarantined), never a guess at another
+# unit: seconds read as milliseconds fall in January 1970, milliseconds read as seconds after 2100.
 EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms"}
-EPOCH_END = pd.Timestamp("2100-01-01")
+EPOCH_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-01-01"))
 
 
 def export_timestamps(values: pd.Series, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
@@ -470,11 +471,16 @@ def export_timestamps(values: pd.Series, date_format: str | None) -> tuple[pd.Se
         return parse_timestamps(values, date_format)
     text = values.astype(object).where(values.notna(), None)
     numbers = pd.to_numeric(pd.Series(text, index=values.index).map(_epoch_text), errors="coerce")
-    end = (EPOCH_END - pd.Timestamp("1970-01-01")) // pd.Timedelta(1, unit=unit)
-    ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= 0) & (numbers < end)
+    start, end = (epoch_number(t, date_format or "") for t in EPOCH_RANGE)
+    ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)
     times = pd.to_datetime(numbers.where(ok), unit=unit)
     given = ~pd.Series(text, index=values.index).map(_blank_text).to_numpy(bool)
     return times, given & ~ok.to_numpy(bool)
+
+
+def epoch_number(time: pd.Timestamp, date_format: str) -> int:
+    """`time` as a whole number of the epoch unit `date_format` names ("epoch_s", "epoch_ms")."""
+    return (time - pd.Timestamp("1970-01-01")) // pd.Timedelta(1, unit=EPOCH_UNITS[date_format])
 
 
 def _epoch_text(value: object) -> object:

@@ -620,7 +620,7 @@ class ExportSource:
     def _at_file_rows(self, quarantine: pd.DataFrame) -> pd.DataFrame:
         """Quarantine rows numbered as in the file: the reader skipped rows with every cell blank and kept
         each row's position in the file as its index (pipelines.spec.without_blank_tail)."""
-        if not len(quarantine) or isinstance(self.rows.index, pd.RangeIndex):
+        if not len(quarantine) or self.rows.index.equals(pd.RangeIndex(len(self.rows))):
             return quarantine
         return quarantine.assign(row=self.rows.index[quarantine["row"].to_numpy(dtype="int64")])
 

@@ -129,12 +129,17 @@ def read_export(
 
 
 def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """The export without its rows that hold no value at all (",,,," lines, as spreadsheets write below the
+    """The export without its rows that hold no value at all (",,,," or " , ," lines, as spreadsheets write below the
     data or between blocks of it), said on the console with how many: they hold no lead, yet each was
     quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
     (ExportSource maps its positions back through that index)."""
-    filled = frame.notna().to_numpy().any(axis=1)
+    filled = np.zeros(len(frame), dtype=bool)
+    for _, values in frame.items():  # a cell of spaces is as blank as an empty one
+        given = values.notna().to_numpy()
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            given = given & values.astype("str").str.strip().ne("").to_numpy(dtype=bool)
+        filled |= given
     if filled.all():
         return frame
     last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0

@@ -125,12 +125,19 @@ def example_export_rows(
     share it (else "example"), times a fixed date (the `time_column` written as text: in its `date_format`,
     else ISO 8601, never "example", which the scorer refuses as no date); the second row leaves everything but
     the id empty. Never a real row."""
+    from features.flat import EPOCH_UNITS
+
     first: dict[str, Any] = {}
     for column in columns:
         values = export[column]
         if column == id_column:
             first[column] = 1.0 if pd.api.types.is_numeric_dtype(values) else "EXAMPLE-1"
-        elif column == time_column and (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        elif column == time_column and date_format in EPOCH_UNITS:  # seconds or ms since 1970, a whole number
+            unit = pd.Timedelta(1, unit=EPOCH_UNITS[date_format])
+            first[column] = float((pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")) // unit)
+        elif column == time_column and not (
+            pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+        ):
             day = pd.Timestamp("2026-01-01")
             first[column] = day.strftime(date_format) if date_format else day.isoformat()
         elif pd.api.types.is_numeric_dtype(values):  # booleans too: numbers in the signature, as before
