@@ -150,6 +150,11 @@ def number_reason(column: str, sample: str) -> str:
             f"{column} is not a number: numbers written with separators ({sample!r}); export numbers without "
             "thousands separators, with a point as the decimal mark"
         )
+    if any(sign in sample for sign in "%$€£¥") and any(ch.isdigit() for ch in sample):
+        return (
+            f"{column} is not a number: a number written with a sign ({sample!r}); export plain numbers "
+            "(12 for 12%, 1200 for $1200)"
+        )
     return f"{column} is not a number ({sample!r}); add the value to missing_values in the spec if it means 'not given'"
 
 

@@ -73,6 +73,7 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
         raise InputError(
             f"{path}: the file is empty (0 bytes), not even a header line; export the table again"
         )
+    refuse_non_text_csv(path)
     encoding = _encoding(path)
     with open(path, encoding=encoding, newline="") as handle:
         header = handle.readline()
@@ -116,6 +117,46 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
     return "latin-1"  # not reached: latin-1 decodes every byte
 
 
+# The first bytes of files that are no CSV text, whatever their name says: read as text they gave an
+# "encoding" error that pointed at the wrong fix (set encoding: latin-1).
+_NOT_TEXT = {
+    b"\x1f\x8b": "a gzip-compressed file: decompress it (gunzip) and give the .csv inside",
+    b"PK\x03\x04": "a zip archive (an Excel .xlsx is one): save the sheet as CSV, or unzip the .csv inside",
+    b"PAR1": "a Parquet file: name it .parquet",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook: save the sheet as CSV",
+    b"BZh": "a bzip2-compressed file: decompress it and give the .csv inside",
+    b"\xfd7zXZ": "an xz-compressed file: decompress it and give the .csv inside",
+}
+
+
+def refuse_non_text_csv(path: Path) -> None:
+    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet...) and the fix."""
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    for magic, what in _NOT_TEXT.items():
+        if start.startswith(magic):
+            raise InputError(f"{path}: not CSV text but {what}")
+
+
+def missing_path(path: Path) -> InputError:
+    """The sentence for a path that cannot be opened: a link to nothing or in a loop is said as such."""
+    if path.is_symlink():
+        return InputError(
+            f"{path}: a symbolic link that leads nowhere (to {os.readlink(path)!r}: missing, or a loop of "
+            "links); point it at the file, or give the file itself"
+        )
+    return InputError(f"{path}: no such file")
+
+
+def readable_file(path: Path) -> Path:
+    """`path`, or the InputError for a missing file, a broken link or a folder where a table file belongs."""
+    if not path.exists():
+        raise missing_path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a table file; give the table as one .csv or .parquet file")
+    return path
+
+
 def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
     """The contract's column names (optional ones too) for columns that differ only in case or surrounding
     spaces."""
@@ -157,8 +198,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     With `table` (a CRM table's name), CSV values are read as text and column names are matched to the
     table's contract columns without case or surrounding spaces.
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    readable_file(path)
     try:
         if format_of(path) == "parquet":
             frame = pd.read_parquet(path)
@@ -178,6 +218,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
 
 def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
     """A CRM table file in batches of about `rows` rows (Parquet by batches, CSV by chunks, values as text)."""
+    readable_file(path)
     try:
         if format_of(path) == "parquet":
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
@@ -198,6 +239,10 @@ def format_of(path: Path) -> str:
         return "parquet"
     if suffix == "csv":
         return "csv"
+    if suffix in ("xlsx", "xls", "xlsm", "ods"):
+        raise InputError(f"{path}: a spreadsheet workbook, not a table file; save the sheet as CSV (or Parquet)")
+    if suffix in ("gz", "zip", "bz2", "xz"):
+        raise InputError(f"{path}: a compressed file; decompress it and give the .csv or .parquet inside")
     raise InputError(f"{path}: unknown format {path.suffix!r}; use .parquet or .csv")
 
 
@@ -205,9 +250,15 @@ def table_path(folder: Path, name: str) -> Path | None:
     """The file of table `name` in `folder` (Parquet preferred), or None."""
     for suffix in (".parquet", ".csv"):
         candidate = folder / f"{name}{suffix}"
-        if candidate.exists():
+        if candidate.exists() or candidate.is_symlink():  # a broken link is said by the reader, not "missing"
             return candidate
     return None
+
+
+def other_formats(folder: Path, name: str) -> str:
+    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format."""
+    found = sorted(p.name for p in folder.glob(f"{name}.*") if p.suffix.lower() not in (".parquet", ".csv"))
+    return f" (found {', '.join(found[:3])}: save it as .csv or .parquet)" if found else ""
 
 
 def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
@@ -221,6 +272,7 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
             if name in required:
                 raise InputError(
                     f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
+                    f"{other_formats(folder, name)}"
                 )
             continue
         tables[name] = read_frame(path, table=name)

@@ -17,7 +17,7 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, format_of
+from pipelines.io import InputError, atomic_path, format_of, missing_path, refuse_non_text_csv
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -39,6 +39,7 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
     """(delimiter, encoding) of a CSV export: utf-8 (utf-8-sig with a BOM), else cp1252, else latin-1;
     the delimiter by csv.Sniffer among , ; tab |, else the one that splits the header the most."""
     raw = _existing(path).read_bytes()
+    refuse_non_text_csv(path)
     if not raw.strip():
         raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
     encoding, text = _decode(raw)
@@ -86,6 +87,7 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+        refuse_non_text_csv(path)
         encoding = _utf16_by_its_mark(path, encoding)
         _refuse_utf8_read_as_single_byte(path, encoding)
         try:
@@ -325,7 +327,7 @@ def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecRe
 
 def _existing(path: Path) -> Path:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise missing_path(path)
     if path.is_dir():
         raise InputError(f"{path}: a folder, not an export file (.csv or .parquet)")
     return path

@@ -234,3 +234,58 @@ def test_scoring_an_export_whose_header_is_not_the_specs_exits_3_with_did_you_me
     export(4, stage="Open").rename(columns={"Lead ID": header}).to_csv(path, index=False)
     with pytest.raises(ContractError, match=r"lacks columns .*'Lead ID' \(id_column\) \(did you mean"):
         ScoringReader(str(path)).flat_export(spec_of())
+
+
+# --- files that are no CSV text, links to nothing, folders and workbooks -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (lambda text: __import__("gzip").compress(text.encode()), "gzip-compressed"),
+        (lambda text: b"PK\x03\x04" + text.encode(), r"zip archive \(an Excel .xlsx is one\)"),
+        (lambda text: b"PAR1" + text.encode(), "a Parquet file: name it .parquet"),
+    ],
+)
+def test_a_file_named_csv_that_is_no_text_is_named_for_what_it_is(tmp_path, content, said):
+    """A gzip file named .csv was "not readable as utf-8 ... it looks like encoding latin-1": the wrong fix."""
+    from pipelines.io import InputError, read_frame
+
+    text = export(3, stage="Open").to_csv(index=False)
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content(text))
+    for read in (lambda: read_spec_export(path, spec_of()), lambda: read_frame(path, table="leads")):
+        with pytest.raises(InputError, match=said):
+            read()
+    result = runner.invoke(app, ["spec", "draft", "--input", str(path), "--out", str(tmp_path / "s.yaml")])
+    assert result.exit_code == exit_codes.BAD_INPUT and "not CSV text but" in flat(result.output)
+
+
+def test_a_link_to_nothing_a_folder_and_a_workbook_are_named_as_such(tmp_path):
+    from pipelines.io import InputError, iter_frames, read_frame, read_tables
+
+    loop = tmp_path / "leads.csv"
+    loop.symlink_to(loop)
+    for read in (
+        lambda: read_spec_export(loop, spec_of()),
+        lambda: read_frame(loop, table="leads"),
+        lambda: next(iter_frames(loop, 10, "leads")),
+    ):
+        with pytest.raises(InputError, match="symbolic link that leads nowhere"):
+            read()
+    folder = tmp_path / "crm"
+    (folder / "leads.csv").mkdir(parents=True)
+    with pytest.raises(InputError, match="a folder, not a table file"):
+        read_frame(folder / "leads.csv", table="leads")
+    (folder / "accounts.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match=r"found accounts.xlsx: save it as .csv"):
+        read_tables(folder)
+    with pytest.raises(InputError, match="spreadsheet workbook.*save the sheet as CSV"):
+        read_spec_export(folder / "accounts.xlsx", spec_of())
+
+
+def test_numbers_written_with_a_sign_are_quarantined_with_the_fix_that_works():
+    frame = export(3, stage="Open").assign(Visits=["12%", "$5", "7"])
+    _, quarantine = check_export(frame, spec_of())
+    assert quarantine["row"].tolist() == [0, 1]
+    assert all("written with a sign" in r and "missing_values" not in r for r in quarantine["reason"])
