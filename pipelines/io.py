@@ -22,11 +22,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -157,6 +158,59 @@ def readable_file(path: Path) -> Path:
     return path
 
 
+def blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write): they hold no row."""
+    filled = np.zeros(len(frame), dtype=bool)
+    for _, values in frame.items():
+        given = values.notna().to_numpy()
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            given = given & values.astype("str").str.strip().ne("").to_numpy(dtype=bool)
+        filled |= given
+    return ~filled
+
+
+_SAID_BLANK: set[tuple[Path, int, int]] = set()
+
+
+def say_blank_rows(path: Path, rows: np.ndarray) -> None:
+    """One note per file version: how many blank rows were skipped, and the first few (0-based, as the
+    quarantine numbers rows)."""
+    stat = path.stat()
+    key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
+    if not len(rows) or key in _SAID_BLANK:
+        return
+    _SAID_BLANK.add(key)
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    console.print(
+        f"note: {path}: {len(rows):,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
+        "the quarantine numbers rows as in the file"
+    )
+
+
+def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """`frame` without its blank rows, said; the rows kept keep their index (their row in the file), which
+    run_validate and the streamed parts use to number quarantined rows as in the file."""
+    blank = blank_rows(frame)
+    if not blank.any():
+        return frame
+    say_blank_rows(path, frame.index.to_numpy()[blank])
+    return frame.loc[~blank]
+
+
+def at_input_rows(quarantine: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Quarantine rows (positions in the frames validated) as rows of the input files: a frame whose blank
+    rows the reader skipped keeps each row's position in its file as its index."""
+    if quarantine.empty:
+        return quarantine
+    rows = quarantine["row"].to_numpy(dtype="int64").copy()
+    for table, frame in tables.items():
+        if frame.index.equals(pd.RangeIndex(len(frame))):
+            continue
+        mask = (quarantine["table"] == table).to_numpy()
+        rows[mask] = frame.index.to_numpy()[rows[mask]]
+    return quarantine.assign(row=rows)
+
+
 def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
     """The contract's column names (optional ones too) for columns that differ only in case or surrounding
     spaces."""
@@ -204,7 +258,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)
-            frame = normalise_columns(frame, table, path) if table else frame
+            frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
                 if column in frame.columns:
@@ -224,8 +278,17 @@ def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
         else:
             batches = _read_csv(path, table, chunksize=rows)
-        for batch in batches:
+        start, skipped = 0, []
+        for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
+            batch.index = pd.RangeIndex(start, start + len(batch))
+            start += len(batch)
+            if format_of(path) == "csv":
+                blank = blank_rows(batch)
+                skipped.append(batch.index.to_numpy()[blank])
+                batch = batch.loc[~blank]
             yield normalise_columns(batch, table, path)
+        if skipped:
+            say_blank_rows(path, np.concatenate(skipped))
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:

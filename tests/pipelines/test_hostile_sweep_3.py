@@ -289,3 +289,69 @@ def test_numbers_written_with_a_sign_are_quarantined_with_the_fix_that_works():
     _, quarantine = check_export(frame, spec_of())
     assert quarantine["row"].tolist() == [0, 1]
     assert all("written with a sign" in r and "missing_values" not in r for r in quarantine["reason"])
+
+
+# --- blank rows in CRM table files: skipped and said on every path, rows numbered as in the file --------------
+
+
+@pytest.fixture
+def small_crm(small_history):
+    return {k: v.copy() for k, v in small_history.tables().items()}
+
+
+def _with_blank_rows(tables: dict, folder, table: str, at: tuple[int, ...]) -> None:
+    """Write the tables as CSV, with blank lines (",,,,") inserted before the data rows `at` of `table`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        lines = frame.to_csv(index=False).splitlines()
+        if name == table:
+            blank = "," * (frame.shape[1] - 1)
+            for position in sorted(at, reverse=True):
+                lines.insert(position + 1, blank)
+        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_blank_rows_in_crm_tables_are_skipped_and_quarantine_rows_stay_file_rows(tmp_path, small_crm, capsys):
+    """A ",,,," line between leads was quarantined (not_null on every column) and counted towards exit 5;
+    a bad row after it must still carry its row in the file, on the in-memory and the streamed path."""
+    from pipelines.io import iter_frames, read_tables
+    from pipelines.validate import run_validate
+
+    tables = small_crm
+    leads = tables["leads"]
+    leads["email"] = leads["email"].astype(object)
+    leads.loc[10, "email"] = "no at sign"
+    _with_blank_rows(tables, tmp_path / "crm", "leads", at=(2, 5))  # two blank rows before lead 10
+    read = read_tables(tmp_path / "crm")
+    assert "2 empty rows" in flat(capsys.readouterr().out)
+    assert len(read["leads"]) == len(leads)
+    result = run_validate(read, as_of=pd.Timestamp("2030-01-01"))
+    bad = result.quarantine[(result.quarantine["table"] == "leads") & (result.quarantine["column"] == "email")]
+    assert bad["row"].tolist() == [12]  # lead 10 sits on data row 12 of the file
+    file_rows = pd.read_csv(tmp_path / "crm" / "leads.csv", skip_blank_lines=False, dtype=str)
+    assert file_rows.iloc[12]["lead_id"] == leads.loc[10, "lead_id"]
+    assert not (result.quarantine["check"] == "not_null").any()  # no blank row quarantined
+    streamed = pd.concat(iter_frames(tmp_path / "crm" / "leads.csv", 7, "leads"))
+    assert streamed.index.tolist() == [i for i in range(len(leads) + 2) if i not in (2, 6)]  # blank rows
+
+
+def test_score_streams_a_crm_folder_with_blank_rows_like_one_without(tmp_path, small_crm, small_scorer):
+    """The streamed scoring path skips blank rows as validate does; scores match, quarantine rows are file rows."""
+    from pipelines.stream import run_score_streaming
+
+    tables = small_crm
+    tables["leads"]["email"] = tables["leads"]["email"].astype(object)
+    tables["leads"].loc[10, "email"] = "no at sign"
+    _with_blank_rows(tables, tmp_path / "plain", "leads", at=())
+    _with_blank_rows(tables, tmp_path / "blank", "leads", at=(2, 5))
+    as_of = pd.Timestamp("2026-10-01")
+    runs = {}
+    for name in ("plain", "blank"):
+        output = tmp_path / name / "scores.parquet"
+        runs[name] = (run_score_streaming(small_scorer, tmp_path / name, as_of, output, 7), output)
+    (plain, plain_out), (blank, blank_out) = runs["plain"], runs["blank"]
+    assert blank.leads == plain.leads
+    pd.testing.assert_frame_equal(pd.read_parquet(blank_out), pd.read_parquet(plain_out))
+    rows = blank.quarantine.loc[blank.quarantine["table"] == "leads", "row"].tolist()
+    assert 12 in rows and 10 not in rows
+    assert plain.quarantine.loc[plain.quarantine["table"] == "leads", "row"].tolist().count(10) >= 1
