@@ -170,6 +170,7 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 _SAID_BLANK: set[tuple[Path, int, int]] = set()
+FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
 
 
 def say_blank_rows(path: Path, rows: np.ndarray) -> None:
@@ -194,17 +195,19 @@ def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if not blank.any():
         return frame
     say_blank_rows(path, frame.index.to_numpy()[blank])
-    return frame.loc[~blank]
+    kept = frame.loc[~blank]
+    kept.attrs[FILE_ROWS] = True  # the index is the row in the file (at_input_rows)
+    return kept
 
 
 def at_input_rows(quarantine: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Quarantine rows (positions in the frames validated) as rows of the input files: a frame whose blank
-    rows the reader skipped keeps each row's position in its file as its index."""
+    rows the reader skipped keeps each row's position in its file as its index, and says so in its attrs."""
     if quarantine.empty:
         return quarantine
     rows = quarantine["row"].to_numpy(dtype="int64").copy()
     for table, frame in tables.items():
-        if frame.index.equals(pd.RangeIndex(len(frame))):
+        if not frame.attrs.get(FILE_ROWS):  # a frame built in process: rows are numbered by position
             continue
         mask = (quarantine["table"] == table).to_numpy()
         rows[mask] = frame.index.to_numpy()[rows[mask]]

@@ -199,7 +199,7 @@ class ScoringReader:
         path = Path(self.location)
         rows = read_spec_export(path, spec)
         refuse_missing_columns(rows, spec, path, spec.input_columns())  # a KeyError traceback before
-        return ExportSource(rows=rows, spec=spec, location=str(path))
+        return ExportSource.read(rows, spec, location=str(path))
 
 
 def training_source(
@@ -214,7 +214,7 @@ def training_source(
     if spec is None:
         return CrmSource(read_input(location, table_names, queries), location=location), []
     rows, notes = read_training_export(Path(location), spec)
-    return ExportSource(rows, spec, location=location), notes
+    return ExportSource.read(rows, spec, location=location), notes
 
 
 def source_for(
@@ -496,6 +496,15 @@ class ExportSource:
     rows: pd.DataFrame
     spec: ExportSpec
     location: str = ""
+    file_rows: np.ndarray | None = None  # each row's row in the file, when the reader skipped blank rows
+
+    @classmethod
+    def read(cls, rows: pd.DataFrame, spec: ExportSpec, location: str = "") -> ExportSource:
+        """The source of rows as pipelines.spec read them: their index is their row in the file (blank rows
+        skipped), kept as `file_rows` for the quarantine, and the rows are renumbered by position."""
+        if rows.index.equals(pd.RangeIndex(len(rows))):
+            return cls(rows, spec, location=location)
+        return cls(rows.reset_index(drop=True), spec, location=location, file_rows=rows.index.to_numpy())
 
     @property
     def input(self) -> ExportInput:
@@ -618,11 +627,11 @@ class ExportSource:
         return self.rows.iloc[data.frame.index[positions]]
 
     def _at_file_rows(self, quarantine: pd.DataFrame) -> pd.DataFrame:
-        """Quarantine rows numbered as in the file: the reader skipped rows with every cell blank and kept
-        each row's position in the file as its index (pipelines.spec.without_blank_tail)."""
-        if not len(quarantine) or self.rows.index.equals(pd.RangeIndex(len(self.rows))):
+        """Quarantine rows numbered as in the file: the reader skipped rows with every cell blank
+        (pipelines.spec.without_blank_tail) and `read` kept each row's row in the file."""
+        if not len(quarantine) or self.file_rows is None:
             return quarantine
-        return quarantine.assign(row=self.rows.index[quarantine["row"].to_numpy(dtype="int64")])
+        return quarantine.assign(row=self.file_rows[quarantine["row"].to_numpy(dtype="int64")])
 
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
         """The open rows that keep the export's contract are scored (its spec types them); rows whose label

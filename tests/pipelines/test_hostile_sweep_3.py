@@ -85,7 +85,7 @@ def test_blank_rows_between_leads_are_skipped_said_and_the_quarantine_keeps_file
     said = flat(capsys.readouterr().out)
     assert "4 empty rows" in said and "2 between leads" in said and "2 after the last lead" in said
     assert rows["Lead ID"].tolist() == frame["Lead ID"].tolist()  # no lead lost, no blank read as one
-    scoring = ExportSource(rows, spec_of(), location=str(path)).scoring_rows(pd.Timestamp("2026-01-01"), None)
+    scoring = ExportSource.read(rows, spec_of(), str(path)).scoring_rows(pd.Timestamp("2026-01-01"), None)
     quarantine = scoring.validation.quarantine
     assert quarantine["row"].tolist() == [6] and quarantine["key"].tolist() == ["00004"]
     assert pd.read_csv(path, skip_blank_lines=False, dtype=str).iloc[6]["Lead ID"] == "00004"  # row 6 of the file is that lead
@@ -101,7 +101,7 @@ def test_training_quarantine_names_file_rows_after_blank_rows(tmp_path):
     lines[1:1] = [",,,,", ",,,,"]
     path = tmp_path / "leads.csv"
     path.write_text("\n".join(lines) + "\n")
-    data = ExportSource(read_spec_export(path, spec_of()), spec_of(), str(path)).training_data(
+    data = ExportSource.read(read_spec_export(path, spec_of()), spec_of(), str(path)).training_data(
         _config(), None
     )
     assert data.quarantine["row"].tolist() == [7] and data.quarantine["key"].tolist() == ["00005"]
