@@ -308,7 +308,7 @@ EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
 
 
 def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | None:
-    """"epoch_s" or "epoch_ms" for a numeric column that holds times as seconds or milliseconds since 1970:
+    """The unit ("epoch_s" or "epoch_ms") of a numeric column that holds times as seconds or milliseconds since 1970:
     its name says time (a creation word, or date, time, timestamp, epoch, unix, at) and every value is a
     whole number between 2000-01-01 and 2100-01-01 in that unit (features.flat.EPOCH_RANGE, the range the
     spec then reads; the two units' ranges do not overlap); else None."""

@@ -306,7 +306,9 @@ def format_of(path: Path) -> str:
     if suffix == "csv":
         return "csv"
     if suffix in ("xlsx", "xls", "xlsm", "ods"):
-        raise InputError(f"{path}: a spreadsheet workbook, not a table file; save the sheet as CSV (or Parquet)")
+        raise InputError(
+            f"{path}: a spreadsheet workbook, not a table file; save the sheet as CSV (or Parquet)"
+        )
     if suffix in ("gz", "zip", "bz2", "xz"):
         raise InputError(f"{path}: a compressed file; decompress it and give the .csv or .parquet inside")
     raise InputError(f"{path}: unknown format {path.suffix!r}; use .parquet or .csv")

@@ -162,9 +162,13 @@ def _utf16_by_its_mark(path: Path, encoding: str) -> str:
     spec says, said on the console: the mark leaves no doubt, and read as utf-8 the file is unreadable."""
     with open(path, "rb") as handle:
         start = handle.read(2)
-    if start not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or codecs.lookup(encoding).name.startswith("utf-16"):
+    if start not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or codecs.lookup(encoding).name.startswith(
+        "utf-16"
+    ):
         return encoding
-    console.print(f"note: read {path} as UTF-16 (the file starts with its byte-order mark; the spec says {encoding})")
+    console.print(
+        f"note: read {path} as UTF-16 (the file starts with its byte-order mark; the spec says {encoding})"
+    )
     return "utf-16"
 
 

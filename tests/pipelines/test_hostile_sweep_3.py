@@ -88,7 +88,8 @@ def test_blank_rows_between_leads_are_skipped_said_and_the_quarantine_keeps_file
     scoring = ExportSource.read(rows, spec_of(), str(path)).scoring_rows(pd.Timestamp("2026-01-01"), None)
     quarantine = scoring.validation.quarantine
     assert quarantine["row"].tolist() == [6] and quarantine["key"].tolist() == ["00004"]
-    assert pd.read_csv(path, skip_blank_lines=False, dtype=str).iloc[6]["Lead ID"] == "00004"  # row 6 of the file is that lead
+    in_file = pd.read_csv(path, skip_blank_lines=False, dtype=str)
+    assert in_file.iloc[6]["Lead ID"] == "00004"  # row 6 of the file is that lead
     assert scoring.validation.read == {"leads": 6}  # read = scored + quarantined: blank rows are not leads
     assert len(scoring.to_score) + len(quarantine) == 6
 
@@ -326,7 +327,9 @@ def test_blank_rows_in_crm_tables_are_skipped_and_quarantine_rows_stay_file_rows
     assert "2 empty rows" in flat(capsys.readouterr().out)
     assert len(read["leads"]) == len(leads)
     result = run_validate(read, as_of=pd.Timestamp("2030-01-01"))
-    bad = result.quarantine[(result.quarantine["table"] == "leads") & (result.quarantine["column"] == "email")]
+    bad = result.quarantine[
+        (result.quarantine["table"] == "leads") & (result.quarantine["column"] == "email")
+    ]
     assert bad["row"].tolist() == [12]  # lead 10 sits on data row 12 of the file
     file_rows = pd.read_csv(tmp_path / "crm" / "leads.csv", skip_blank_lines=False, dtype=str)
     assert file_rows.iloc[12]["lead_id"] == leads.loc[10, "lead_id"]
