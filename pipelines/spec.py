@@ -17,7 +17,7 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, format_of, missing_path, refuse_non_text_csv
+from pipelines.io import InputError, atomic_path, blank_rows, format_of, missing_path, refuse_non_text_csv
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -136,12 +136,7 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
     (ExportSource maps its positions back through that index)."""
-    filled = np.zeros(len(frame), dtype=bool)
-    for _, values in frame.items():  # a cell of spaces is as blank as an empty one
-        given = values.notna().to_numpy()
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            given = given & values.astype("str").str.strip().ne("").to_numpy(dtype=bool)
-        filled |= given
+    filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
     if filled.all():
         return frame
     last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
