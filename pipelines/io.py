@@ -169,18 +169,14 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return ~filled
 
 
-_SAID_BLANK: set[tuple[Path, int, int]] = set()
 FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
 
 
 def say_blank_rows(path: Path, rows: np.ndarray) -> None:
-    """One note per file version: how many blank rows were skipped, and the first few (0-based, as the
-    quarantine numbers rows)."""
-    stat = path.stat()
-    key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
-    if not len(rows) or key in _SAID_BLANK:
+    """Say how many blank rows of `path` were skipped, and the first few (0-based, as the quarantine numbers
+    rows)."""
+    if not len(rows):
         return
-    _SAID_BLANK.add(key)
     shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
     console.print(
         f"note: {path}: {len(rows):,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
@@ -273,7 +269,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     return normalise_columns(frame, table, path) if table else frame
 
 
-def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
+def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
     """A CRM table file in batches of about `rows` rows (Parquet by batches, CSV by chunks, values as text)."""
     readable_file(path)
     try:
@@ -290,7 +286,7 @@ def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
                 skipped.append(batch.index.to_numpy()[blank])
                 batch = batch.loc[~blank]
             yield normalise_columns(batch, table, path)
-        if skipped:
+        if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
     except InputError:
         raise

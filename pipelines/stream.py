@@ -67,9 +67,9 @@ class Parts:
         return self.folder / f"{table}-{part:04d}.parquet"
 
 
-def _batches(path: Path, table: str) -> Iterator[pd.DataFrame]:
+def _batches(path: Path, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
     """A table in batches of rows, each with the column lead_id (else an InputError naming the file)."""
-    for batch in iter_frames(path, BATCH_ROWS, table):
+    for batch in iter_frames(path, BATCH_ROWS, table, say):
         if "lead_id" not in batch.columns:
             raise InputError(f"{path}: column 'lead_id' is missing; the {table} table needs it")
         yield batch
@@ -101,7 +101,7 @@ def lead_parts(path: Path, count_for) -> tuple[np.ndarray, int]:
     """The part of every lead row (its group's), and the number of parts (`count_for(rows)`)."""
     ids, boxes = [], []
     offset = 0
-    for batch in _batches(path, "leads"):
+    for batch in _batches(path, "leads", say=False):  # partition reads the file again, and says
         ids.append(id_keys(batch["lead_id"], "leads", offset))
         boxes.append(mailboxes(batch))
         offset += len(batch)
