@@ -14,8 +14,15 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS
-from features.dates import DateFormatError, parse_timestamps
-from features.flat import NUMERIC_ICP_ATTRIBUTES, ExportSpec, label_outcomes, label_text, without_placeholders
+from features.dates import DateFormatError
+from features.flat import (
+    NUMERIC_ICP_ATTRIBUTES,
+    ExportSpec,
+    export_timestamps,
+    label_outcomes,
+    label_text,
+    without_placeholders,
+)
 
 EXPORT_TABLE = "export"
 # A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
@@ -53,7 +60,7 @@ def not_a_date_rows(values: pd.Series, date_format: str | None) -> np.ndarray:
     """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format)."""
     given = values.notna() & values.astype("str").str.strip().ne("")
     try:
-        parsed = parse_timestamps(values, date_format)[0]
+        parsed = export_timestamps(values, date_format)[0]
     except DateFormatError:
         return np.zeros(len(values), dtype=bool)  # the whole column's format: refused by the reader, exit 3
     return (given & parsed.isna()).to_numpy()
@@ -86,7 +93,7 @@ def quarantine_untimed(
     if not column or column not in valid.columns:
         return valid, quarantine
     try:
-        times = parse_timestamps(valid[column], spec.date_format)[0]
+        times = export_timestamps(valid[column], spec.date_format)[0]
     except DateFormatError:
         return valid, quarantine  # the whole column's format: refused by the reader, exit 3
     future = (times > now).to_numpy()
@@ -143,6 +150,11 @@ def number_reason(column: str, sample: str) -> str:
             f"{column} is not a number: numbers written with separators ({sample!r}); export numbers without "
             "thousands separators, with a point as the decimal mark"
         )
+    if any(sign in sample for sign in "%$€£¥") and any(ch.isdigit() for ch in sample):
+        return (
+            f"{column} is not a number: a number written with a sign ({sample!r}); export plain numbers "
+            "(12 for 12%, 1200 for $1200)"
+        )
     return f"{column} is not a number ({sample!r}); add the value to missing_values in the spec if it means 'not given'"
 
 
@@ -171,10 +183,12 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         found.append((rows, column, "is_number", reasons))
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         rows = not_a_date_rows(frame[spec.timestamp_column], spec.date_format)
+        epoch = pd.api.types.is_numeric_dtype(frame[spec.timestamp_column])
         how = (
             f"the format {spec.date_format!r}"
             if spec.date_format
-            else "ISO 8601 (or set date_format in the spec)"
+            else "ISO 8601 (or set date_format in the spec"
+            + ("; epoch_s or epoch_ms for seconds or milliseconds since 1970)" if epoch else ")")
         )
         reason = f"{spec.timestamp_column} is not a date in {how}"
         found.append((rows, spec.timestamp_column, "is_date", reason))

@@ -17,7 +17,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.dates import DateFormatError, parse_timestamps
-from features.flat import NUMERIC_ICP_ATTRIBUTES, IcpAttribute, clean_label, did_you_mean, label_text
+from features.flat import (
+    EPOCH_RANGE,
+    EPOCH_UNITS,
+    NUMERIC_ICP_ATTRIBUTES,
+    IcpAttribute,
+    clean_label,
+    did_you_mean,
+    epoch_number,
+    export_timestamps,
+    label_text,
+)
 from features.leak_audit import leak_audit
 
 
@@ -272,7 +282,12 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if pd.api.types.is_datetime64_any_dtype(values):
             found[str(column)] = DateColumn(values, None, [])
             continue
-        if pd.api.types.is_numeric_dtype(values) or values.notna().sum() == 0:
+        if pd.api.types.is_numeric_dtype(values) and values.notna().any():
+            epoch = epoch_unit(column, values, rules)
+            if epoch:
+                found[str(column)] = DateColumn(export_timestamps(values, epoch)[0], epoch, [])
+            continue
+        if values.notna().sum() == 0:
             continue
         sample = values.dropna().astype("str").head(50)
         if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() > 0.9:
@@ -287,6 +302,26 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if unparsed.sum() <= 0.1 * values.notna().sum():
             found[str(column)] = DateColumn(times, fmt, formats if len(formats) > 1 else [])
     return found
+
+
+EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
+
+
+def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | None:
+    """The unit ("epoch_s" or "epoch_ms") of a numeric column that holds times as seconds or milliseconds since 1970:
+    its name says time (a creation word, or date, time, timestamp, epoch, unix, at) and every value is a
+    whole number between 2000-01-01 and 2100-01-01 in that unit (features.flat.EPOCH_RANGE, the range the
+    spec then reads; the two units' ranges do not overlap); else None."""
+    if not has_word(column, [*rules.time_words, *EPOCH_NAME_WORDS]) or pd.api.types.is_bool_dtype(values):
+        return None
+    numbers = values.dropna().astype("float64")
+    if not len(numbers) or not bool((numbers % 1 == 0).all()):
+        return None
+    for fmt in EPOCH_UNITS:
+        low, high = (epoch_number(t, fmt) for t in EPOCH_RANGE)
+        if bool(numbers.between(low, high, inclusive="left").all()):
+            return fmt
+    return None
 
 
 def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
@@ -309,6 +344,12 @@ def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules
         )
         draft.questions.append(
             f"timestamp column {created[0]!r}: could be {' or '.join(column.formats)}; set date_format"
+        )
+    elif column.date_format in EPOCH_UNITS:
+        draft.spec["date_format"] = column.date_format
+        unit = "seconds" if column.date_format == "epoch_s" else "milliseconds"
+        draft.notes["date_format"] = (
+            f"{unit} since 1970: every value a whole number between 2000 and 2100 in {unit}"
         )
     elif column.date_format:
         draft.spec["date_format"] = column.date_format

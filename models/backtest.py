@@ -100,17 +100,25 @@ class FoldResult:
 # Folds --------------------------------------------------------------------------------------------------
 
 
-def check_enough_labels(y: np.ndarray, what: str, per_class: int, min_won: int, min_lost: int) -> None:
-    """InsufficientDataError naming the counts unless `y` has `per_class` of each class for the folds asked
-    and the training minimum (min_won / min_lost) overall."""
+def check_enough_labels(
+    y: np.ndarray, what: str, per_class: int, min_won: int, min_lost: int, per_fold: int = 1
+) -> None:
+    """InsufficientDataError naming the counts unless `y` has `per_fold` rows of each class for each of the
+    `per_class` test folds (or windows) asked, and the training minimum (min_won / min_lost) overall."""
     won, lost = int((y == 1).sum()), int((y == 0).sum())
-    need_won, need_lost = max(per_class, min_won), max(per_class, min_lost)
+    need = per_class * per_fold
+    need_won, need_lost = max(need, min_won), max(need, min_lost)
     if won < need_won or lost < need_lost:
+        each = (
+            f"{per_fold} of each class in each of the {per_class} test folds, evaluate.min_test_rows_per_class"
+            if per_fold > 1
+            else f"{per_class} of each so that every test fold has both"
+        )
         raise InsufficientDataError(
             f"too little labelled data for {what}: {won} won and {lost} lost labelled rows; it needs at "
-            f"least {need_won} won and {need_lost} lost ({per_class} of each so that every test fold has "
-            f"both, and model.min_won={min_won} / model.min_lost={min_lost} to train). Ask for fewer "
-            "folds or windows, or give more labelled history."
+            f"least {need_won} won and {need_lost} lost ({each}, and model.min_won={min_won} / "
+            f"model.min_lost={min_lost} to train). Ask for fewer folds or windows, or give more labelled "
+            "history."
         )
 
 

@@ -270,3 +270,4 @@ class BacktestConfig(BaseModel):
     )  # leadscore's validation share of each fold's training rows
     test_fraction: float = Field(0.2, gt=0, lt=1)  # out of time / rolling: the latest share of rows tested
     baseline_iterations: int | None = Field(None, ge=1)  # None: each library's default number of trees
+    min_test_rows_per_class: int = Field(10, ge=1)  # a test fold or window with fewer of a class says nothing

@@ -180,8 +180,11 @@ def flat_data(rows: pd.DataFrame, spec: ExportSpec, cfg: PipelineConfig | None =
 def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[Fold]:
     """The folds of the plan, after checking the data can give them (InsufficientDataError names counts)."""
     model = cfg.model
+    per_fold = cfg.evaluate.min_test_rows_per_class
     if plan.folds:
-        check_enough_labels(data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost)
+        check_enough_labels(
+            data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost, per_fold=per_fold
+        )
         return kfold_folds(data.y, plan.folds, plan.seed)
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
     if data.times is None:
@@ -202,9 +205,27 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         from models.minimum_data import InsufficientDataError
 
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
+    _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is None:
         return folds
     return [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+
+
+def _enough_tested(y: np.ndarray, folds: list[Fold], what: str, per_fold: int) -> None:
+    """InsufficientDataError naming the counts unless the tested rows hold `per_fold` won and lost rows per
+    window: 400 windows of 3 rows each would print 400 meaningless AUCs after hours of training."""
+    tested = y[np.concatenate([f.test for f in folds])]
+    won, lost = int((tested == 1).sum()), int((tested == 0).sum())
+    need = len(folds) * per_fold
+    if won < need or lost < need:
+        from models.minimum_data import InsufficientDataError
+
+        raise InsufficientDataError(
+            f"too little labelled data for {what}: the tested rows hold {won} won and {lost} lost; "
+            f"{len(folds)} window(s) need at least {need} of each ({per_fold} per window, "
+            "evaluate.min_test_rows_per_class). Ask for fewer windows, a larger --test-fraction, or give more "
+            "labelled history."
+        )
 
 
 Progress = Callable[[Iterable[Fold], str, int], Iterator[Fold]]

@@ -22,11 +22,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -73,6 +74,7 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
         raise InputError(
             f"{path}: the file is empty (0 bytes), not even a header line; export the table again"
         )
+    refuse_non_text_csv(path)
     encoding = _encoding(path)
     with open(path, encoding=encoding, newline="") as handle:
         header = handle.readline()
@@ -116,6 +118,98 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
     return "latin-1"  # not reached: latin-1 decodes every byte
 
 
+# The first bytes of files that are no CSV text, whatever their name says: read as text they gave an
+# "encoding" error that pointed at the wrong fix (set encoding: latin-1).
+_NOT_TEXT = {
+    b"\x1f\x8b": "a gzip-compressed file: decompress it (gunzip) and give the .csv inside",
+    b"PK\x03\x04": "a zip archive (an Excel .xlsx is one): save the sheet as CSV, or unzip the .csv inside",
+    b"PAR1": "a Parquet file: name it .parquet",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook: save the sheet as CSV",
+    b"BZh": "a bzip2-compressed file: decompress it and give the .csv inside",
+    b"\xfd7zXZ": "an xz-compressed file: decompress it and give the .csv inside",
+}
+
+
+def refuse_non_text_csv(path: Path) -> None:
+    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet...) and the fix."""
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    for magic, what in _NOT_TEXT.items():
+        if start.startswith(magic):
+            raise InputError(f"{path}: not CSV text but {what}")
+
+
+def missing_path(path: Path) -> InputError:
+    """The sentence for a path that cannot be opened: a link to nothing or in a loop is said as such."""
+    if path.is_symlink():
+        return InputError(
+            f"{path}: a symbolic link that leads nowhere (to {os.readlink(path)!r}: missing, or a loop of "
+            "links); point it at the file, or give the file itself"
+        )
+    return InputError(f"{path}: no such file")
+
+
+def readable_file(path: Path) -> Path:
+    """`path`, or the InputError for a missing file, a broken link or a folder where a table file belongs."""
+    if not path.exists():
+        raise missing_path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a table file; give the table as one .csv or .parquet file")
+    return path
+
+
+def blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write): they hold no row."""
+    filled = np.zeros(len(frame), dtype=bool)
+    for _, values in frame.items():
+        given = values.notna().to_numpy()
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            given = given & values.astype("str").str.strip().ne("").to_numpy(dtype=bool)
+        filled |= given
+    return ~filled
+
+
+FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
+
+
+def say_blank_rows(path: Path, rows: np.ndarray) -> None:
+    """Say how many blank rows of `path` were skipped, and the first few (0-based, as the quarantine numbers
+    rows)."""
+    if not len(rows):
+        return
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    console.print(
+        f"note: {path}: {len(rows):,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
+        "the quarantine numbers rows as in the file"
+    )
+
+
+def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """`frame` without its blank rows, said; the rows kept keep their index (their row in the file), which
+    run_validate and the streamed parts use to number quarantined rows as in the file."""
+    blank = blank_rows(frame)
+    if not blank.any():
+        return frame
+    say_blank_rows(path, frame.index.to_numpy()[blank])
+    kept = frame.loc[~blank]
+    kept.attrs[FILE_ROWS] = True  # the index is the row in the file (at_input_rows)
+    return kept
+
+
+def at_input_rows(quarantine: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Quarantine rows (positions in the frames validated) as rows of the input files: a frame whose blank
+    rows the reader skipped keeps each row's position in its file as its index, and says so in its attrs."""
+    if quarantine.empty:
+        return quarantine
+    rows = quarantine["row"].to_numpy(dtype="int64").copy()
+    for table, frame in tables.items():
+        if not frame.attrs.get(FILE_ROWS):  # a frame built in process: rows are numbered by position
+            continue
+        mask = (quarantine["table"] == table).to_numpy()
+        rows[mask] = frame.index.to_numpy()[rows[mask]]
+    return quarantine.assign(row=rows)
+
+
 def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
     """The contract's column names (optional ones too) for columns that differ only in case or surrounding
     spaces."""
@@ -157,14 +251,13 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     With `table` (a CRM table's name), CSV values are read as text and column names are matched to the
     table's contract columns without case or surrounding spaces.
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    readable_file(path)
     try:
         if format_of(path) == "parquet":
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)
-            frame = normalise_columns(frame, table, path) if table else frame
+            frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
                 if column in frame.columns:
@@ -176,15 +269,25 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     return normalise_columns(frame, table, path) if table else frame
 
 
-def iter_frames(path: Path, rows: int, table: str) -> Iterator[pd.DataFrame]:
+def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
     """A CRM table file in batches of about `rows` rows (Parquet by batches, CSV by chunks, values as text)."""
+    readable_file(path)
     try:
         if format_of(path) == "parquet":
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
         else:
             batches = _read_csv(path, table, chunksize=rows)
-        for batch in batches:
+        start, skipped = 0, []
+        for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
+            batch.index = pd.RangeIndex(start, start + len(batch))
+            start += len(batch)
+            if format_of(path) == "csv":
+                blank = blank_rows(batch)
+                skipped.append(batch.index.to_numpy()[blank])
+                batch = batch.loc[~blank]
             yield normalise_columns(batch, table, path)
+        if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
+            say_blank_rows(path, np.concatenate(skipped))
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
@@ -198,6 +301,12 @@ def format_of(path: Path) -> str:
         return "parquet"
     if suffix == "csv":
         return "csv"
+    if suffix in ("xlsx", "xls", "xlsm", "ods"):
+        raise InputError(
+            f"{path}: a spreadsheet workbook, not a table file; save the sheet as CSV (or Parquet)"
+        )
+    if suffix in ("gz", "zip", "bz2", "xz"):
+        raise InputError(f"{path}: a compressed file; decompress it and give the .csv or .parquet inside")
     raise InputError(f"{path}: unknown format {path.suffix!r}; use .parquet or .csv")
 
 
@@ -205,9 +314,15 @@ def table_path(folder: Path, name: str) -> Path | None:
     """The file of table `name` in `folder` (Parquet preferred), or None."""
     for suffix in (".parquet", ".csv"):
         candidate = folder / f"{name}{suffix}"
-        if candidate.exists():
+        if candidate.exists() or candidate.is_symlink():  # a broken link is said by the reader, not "missing"
             return candidate
     return None
+
+
+def other_formats(folder: Path, name: str) -> str:
+    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format."""
+    found = sorted(p.name for p in folder.glob(f"{name}.*") if p.suffix.lower() not in (".parquet", ".csv"))
+    return f" (found {', '.join(found[:3])}: save it as .csv or .parquet)" if found else ""
 
 
 def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
@@ -221,6 +336,7 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
             if name in required:
                 raise InputError(
                     f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
+                    f"{other_formats(folder, name)}"
                 )
             continue
         tables[name] = read_frame(path, table=name)

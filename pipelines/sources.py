@@ -48,7 +48,7 @@ from models.train import TrainedModel
 from pipelines.console import progress
 from pipelines.locations import describe_location, read_input
 from pipelines.settings import PipelineConfig
-from pipelines.spec import read_spec_export, read_training_export
+from pipelines.spec import read_spec_export, read_training_export, refuse_missing_columns
 from pipelines.validate import run_validate
 
 SCORING_TABLES = ("accounts", "leads", "activities")  # deals are optional when scoring
@@ -197,7 +197,9 @@ class ScoringReader:
 
     def flat_export(self, spec: ExportSpec) -> Source:
         path = Path(self.location)
-        return ExportSource(rows=read_spec_export(path, spec), spec=spec, location=str(path))
+        rows = read_spec_export(path, spec)
+        refuse_missing_columns(rows, spec, path, spec.input_columns())  # a KeyError traceback before
+        return ExportSource.read(rows, spec, location=str(path))
 
 
 def training_source(
@@ -212,7 +214,7 @@ def training_source(
     if spec is None:
         return CrmSource(read_input(location, table_names, queries), location=location), []
     rows, notes = read_training_export(Path(location), spec)
-    return ExportSource(rows, spec, location=location), notes
+    return ExportSource.read(rows, spec, location=location), notes
 
 
 def source_for(
@@ -494,6 +496,15 @@ class ExportSource:
     rows: pd.DataFrame
     spec: ExportSpec
     location: str = ""
+    file_rows: np.ndarray | None = None  # each row's row in the file, when the reader skipped blank rows
+
+    @classmethod
+    def read(cls, rows: pd.DataFrame, spec: ExportSpec, location: str = "") -> ExportSource:
+        """The source of rows as pipelines.spec read them: their index is their row in the file (blank rows
+        skipped), kept as `file_rows` for the quarantine, and the rows are renumbered by position."""
+        if rows.index.equals(pd.RangeIndex(len(rows))):
+            return cls(rows, spec, location=location)
+        return cls(rows.reset_index(drop=True), spec, location=location, file_rows=rows.index.to_numpy())
 
     @property
     def input(self) -> ExportInput:
@@ -535,6 +546,7 @@ class ExportSource:
         now = pd.Timestamp.now("UTC").tz_localize(None)
         out_of_time = self.training_config(cfg).model.split.method == "out_of_time"
         valid, quarantine = quarantine_untimed(valid, quarantine, spec, now, need_time=out_of_time)
+        quarantine = self._at_file_rows(quarantine)
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
@@ -614,11 +626,20 @@ class ExportSource:
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:
         return self.rows.iloc[data.frame.index[positions]]
 
+    def _at_file_rows(self, quarantine: pd.DataFrame) -> pd.DataFrame:
+        """Quarantine rows numbered as in the file: the reader skipped rows with every cell blank
+        (pipelines.spec.without_blank_tail) and `read` kept each row's row in the file."""
+        if not len(quarantine) or self.file_rows is None:
+            return quarantine
+        return quarantine.assign(row=self.file_rows[quarantine["row"].to_numpy(dtype="int64")])
+
     def scoring_rows(self, as_of: pd.Timestamp, date_formats: DateFormats | None) -> ScoringRows:
         """The open rows that keep the export's contract are scored (its spec types them); rows whose label
         says won or lost are closed, not scored (a converted lead needs no score); rows that break the
         contract go to the quarantine with their reasons."""
-        valid, quarantine = quarantine_unknown_labels(*check_export(self.rows, self.spec), self.spec)
+        rows = self.rows.reset_index(drop=True)
+        valid, quarantine = quarantine_unknown_labels(*check_export(rows, self.spec), self.spec)
+        quarantine = self._at_file_rows(quarantine)
         # Created after as_of: not there yet (a backfill), not scored.
         later = np.zeros(len(valid), dtype=bool)
         if self.spec.timestamp_column:

@@ -7,6 +7,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, format_of
+from pipelines.io import InputError, atomic_path, blank_rows, format_of, missing_path, refuse_non_text_csv
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -38,6 +39,7 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
     """(delimiter, encoding) of a CSV export: utf-8 (utf-8-sig with a BOM), else cp1252, else latin-1;
     the delimiter by csv.Sniffer among , ; tab |, else the one that splits the header the most."""
     raw = _existing(path).read_bytes()
+    refuse_non_text_csv(path)
     if not raw.strip():
         raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
     encoding, text = _decode(raw)
@@ -53,6 +55,11 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
 def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig", raw.decode("utf-8-sig")
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # "Unicode text" from Excel
+        try:
+            return "utf-16", raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ENCODINGS:
         try:
             return encoding, raw.decode(encoding)
@@ -80,6 +87,8 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
+        refuse_non_text_csv(path)
+        encoding = _utf16_by_its_mark(path, encoding)
         _refuse_utf8_read_as_single_byte(path, encoding)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
@@ -122,17 +131,40 @@ def read_export(
 
 
 def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """The export without the rows after its last row with a value (",,,," lines, as spreadsheets write below
-    the data), said on the console: they hold no lead, yet each was quarantined as "no id" and enough of them
-    stopped a run over the quarantine limit. A blank row between leads stays, and is quarantined."""
-    filled = frame.notna().any(axis=1).to_numpy()
-    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
-    if last == len(frame):
+    """The export without its rows that hold no value at all (",,,," or " , ," lines, as spreadsheets write below the
+    data or between blocks of it), said on the console with how many: they hold no lead, yet each was
+    quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
+    their index, each row's position in the file, so a quarantine still names a row as the file numbers it
+    (ExportSource maps its positions back through that index)."""
+    filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
+    if filled.all():
         return frame
+    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
+    inside = int((~filled[:last]).sum())
+    said = [f"{len(frame) - last:,} after the last lead"] if last < len(frame) else []
+    if inside:
+        where = ", ".join(str(int(i)) for i in np.flatnonzero(~filled[:last])[:5])
+        said.insert(0, f"{inside:,} between leads (rows {where}{', ...' if inside > 5 else ''})")
     console.print(
-        f"note: {path}: {len(frame) - last:,} empty rows after the last lead (every cell blank) skipped"
+        f"note: {path}: {int((~filled).sum()):,} empty rows (every cell blank) skipped, not read as leads: "
+        f"{' and '.join(said)}"
     )
-    return frame.iloc[:last]
+    return frame.loc[filled]
+
+
+def _utf16_by_its_mark(path: Path, encoding: str) -> str:
+    """utf-16 for a file that starts with UTF-16's byte-order mark (Excel's "Unicode text"), whatever the
+    spec says, said on the console: the mark leaves no doubt, and read as utf-8 the file is unreadable."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or codecs.lookup(encoding).name.startswith(
+        "utf-16"
+    ):
+        return encoding
+    console.print(
+        f"note: read {path} as UTF-16 (the file starts with its byte-order mark; the spec says {encoding})"
+    )
+    return "utf-16"
 
 
 def _refuse_utf8_read_as_single_byte(path: Path, encoding: str, sample: int = 4 << 20) -> None:
@@ -202,14 +234,9 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     )
 
 
-def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
-    """An export to train on (every row: the source trains on the won and lost ones and can score the open
-    ones) and notes to print (open rows left out of training, undeclared columns).
-
-    Columns the model needs that the export lacks raise ContractError with a did-you-mean.
-    """
-    frame = read_spec_export(path, spec)
-    needed = [spec.label_column, *spec.input_columns()]
+def refuse_missing_columns(frame: pd.DataFrame, spec: ExportSpec, path: Path, needed: list[str]) -> None:
+    """ContractError (exit 3) naming the `needed` spec columns the export lacks, each with its role and a
+    did-you-mean (a header in other case or with a trailing space is a near name, never matched silently)."""
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         columns = [str(c) for c in frame.columns]
@@ -219,6 +246,16 @@ def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, li
             f"{path}: the export lacks columns the spec {spec.name!r} needs: {hints}; fix the spec or the "
             "export (leadscore spec check lists every difference)"
         )
+
+
+def read_training_export(path: Path, spec: ExportSpec) -> tuple[pd.DataFrame, list[str]]:
+    """An export to train on (every row: the source trains on the won and lost ones and can score the open
+    ones) and notes to print (open rows left out of training, undeclared columns).
+
+    Columns the model needs that the export lacks raise ContractError with a did-you-mean.
+    """
+    frame = read_spec_export(path, spec)
+    refuse_missing_columns(frame, spec, path, [spec.label_column, *spec.input_columns()])
     notes = []
     undeclared = undeclared_columns(frame, spec)
     if undeclared:
@@ -256,7 +293,7 @@ def run_spec_draft(
     rules = load_draft_rules(rules_path)
     csv_file = format_of(_existing(input_path)) == "csv"
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
-    frame = read_export(input_path, delimiter, encoding)
+    frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
     try:
         draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name)
     except DraftError as error:
@@ -284,12 +321,12 @@ def run_spec_draft(
 def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecReport]:
     """Compare an export with a spec (file or shipped name)."""
     spec = load_source_spec(spec_path)
-    return spec, check_spec(read_spec_export(input_path, spec), spec)
+    return spec, check_spec(read_spec_export(input_path, spec).reset_index(drop=True), spec)
 
 
 def _existing(path: Path) -> Path:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise missing_path(path)
     if path.is_dir():
         raise InputError(f"{path}: a folder, not an export file (.csv or .parquet)")
     return path

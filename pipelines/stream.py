@@ -33,6 +33,7 @@ from models.scorer import Scorer
 from pipelines.console import progress
 from pipelines.io import (
     InputError,
+    at_input_rows,
     format_of,
     iter_frames,
     private_workdir,
@@ -66,9 +67,9 @@ class Parts:
         return self.folder / f"{table}-{part:04d}.parquet"
 
 
-def _batches(path: Path, table: str) -> Iterator[pd.DataFrame]:
+def _batches(path: Path, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
     """A table in batches of rows, each with the column lead_id (else an InputError naming the file)."""
-    for batch in iter_frames(path, BATCH_ROWS, table):
+    for batch in iter_frames(path, BATCH_ROWS, table, say):
         if "lead_id" not in batch.columns:
             raise InputError(f"{path}: column 'lead_id' is missing; the {table} table needs it")
         yield batch
@@ -100,7 +101,7 @@ def lead_parts(path: Path, count_for) -> tuple[np.ndarray, int]:
     """The part of every lead row (its group's), and the number of parts (`count_for(rows)`)."""
     ids, boxes = [], []
     offset = 0
-    for batch in _batches(path, "leads"):
+    for batch in _batches(path, "leads", say=False):  # partition reads the file again, and says
         ids.append(id_keys(batch["lead_id"], "leads", offset))
         boxes.append(mailboxes(batch))
         offset += len(batch)
@@ -134,7 +135,7 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
                 else:
                     known = pd.Series(keys).map(part_of_lead)
                     parts = known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
-                batch[ROW] = np.arange(offset, offset + len(batch))
+                batch[ROW] = batch.index.to_numpy()  # its row in the file (iter_frames: blank rows skipped)
                 offset += len(batch)
                 batch = batch.astype({c: "str" for c in batch.columns if batch[c].dtype == object})
                 for part in np.unique(parts):
@@ -224,7 +225,7 @@ def run_score_streaming(
     accounts = read_frame(inputs["accounts"], table="accounts")
     accounts_check = validate_table("accounts", accounts, as_of=as_of, date_formats=date_formats)
     accounts = accounts_check.valid["accounts"]
-    account_rows = accounts_check.quarantine
+    account_rows = at_input_rows(accounts_check.quarantine, {"accounts": accounts})
     bad_accounts = set(account_rows["key"].astype("str")) - set(accounts["account_id"].astype("str"))
     quarantine_parts = [account_rows]
     with private_workdir(output) as work:

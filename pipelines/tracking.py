@@ -113,16 +113,33 @@ def example_lead_rows() -> pd.DataFrame:
     return pd.DataFrame([EXAMPLE_LEAD, minimal]).astype({"employee_count": float, "annual_revenue": float})
 
 
-def example_export_rows(export: pd.DataFrame, columns: list[str], id_column: str) -> pd.DataFrame:
+def example_export_rows(
+    export: pd.DataFrame,
+    columns: list[str],
+    id_column: str,
+    time_column: str | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Two made-up rows of a flat export, typed like its columns: ids 1 and 2 (or EXAMPLE-1, EXAMPLE-2), each
     number column's median, each text column's most common value when at least EXAMPLE_ROWS_SHARED_BY rows
-    share it (else "example"), times a fixed date; the second row leaves everything but the id empty. Never a
-    real row."""
+    share it (else "example"), times a fixed date (the `time_column` written as text: in its `date_format`,
+    else ISO 8601, never "example", which the scorer refuses as no date); the second row leaves everything but
+    the id empty. Never a real row."""
+    from features.flat import EPOCH_UNITS
+
     first: dict[str, Any] = {}
     for column in columns:
         values = export[column]
         if column == id_column:
             first[column] = 1.0 if pd.api.types.is_numeric_dtype(values) else "EXAMPLE-1"
+        elif column == time_column and date_format in EPOCH_UNITS:  # seconds or ms since 1970, a whole number
+            unit = pd.Timedelta(1, unit=EPOCH_UNITS[date_format])
+            first[column] = float((pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")) // unit)
+        elif column == time_column and not (
+            pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+        ):
+            day = pd.Timestamp("2026-01-01")
+            first[column] = day.strftime(date_format) if date_format else day.isoformat()
         elif pd.api.types.is_numeric_dtype(values):  # booleans too: numbers in the signature, as before
             present = values.dropna().astype(float)
             first[column] = float(present.median()) if len(present) else np.nan
@@ -154,7 +171,13 @@ class ExampleReader:
     def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
         from features.export_contract import EXPORT_TABLE
 
-        return example_export_rows(self.tables[EXPORT_TABLE], spec.input_columns(), spec.id_column)
+        return example_export_rows(
+            self.tables[EXPORT_TABLE],
+            spec.input_columns(),
+            spec.id_column,
+            spec.timestamp_column,
+            spec.date_format,
+        )
 
 
 def example_input(scorer: Scorer, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

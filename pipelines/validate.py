@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from features.contracts import ValidationResult, validate_tables
 from features.dates import DateFormats
-from pipelines.io import write_frame
+from pipelines.io import at_input_rows, write_frame
 
 
 def run_validate(
@@ -21,6 +22,7 @@ def run_validate(
     """Validate the tables; write the quarantine (if a path is given); check every row is accounted for."""
     result = validate_tables(tables, as_of=as_of, date_formats=date_formats)
     result.assert_accounted()
+    result = dataclasses.replace(result, quarantine=at_input_rows(result.quarantine, tables))  # file rows
     if quarantine_path is not None:
         write_frame(result.quarantine, quarantine_path)
     return result
