@@ -16,6 +16,7 @@ from features.contracts import ContractError
 from features.export_contract import check_export
 from features.flat import ExportSpec, export_timestamps, flat_timestamps
 from features.spec_check import check_spec
+from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import check_enough_labels
 from models.minimum_data import InsufficientDataError
 from pipelines import exit_codes
@@ -295,9 +296,15 @@ def test_numbers_written_with_a_sign_are_quarantined_with_the_fix_that_works():
 # --- blank rows in CRM table files: skipped and said on every path, rows numbered as in the file --------------
 
 
+@pytest.fixture(scope="module")
+def tiny_history():
+    return generate_history(GeneratorConfig(accounts=120, months=8, seed=3)).tables()
+
+
 @pytest.fixture
-def small_crm(small_history):
-    return {k: v.copy() for k, v in small_history.tables().items()}
+def small_crm(tiny_history):
+    """A few hundred leads (streaming SMALL's 7,591 in parts of 7 took minutes)."""
+    return {k: v.copy() for k, v in tiny_history.items()}
 
 
 def _with_blank_rows(tables: dict, folder, table: str, at: tuple[int, ...]) -> None:
@@ -351,7 +358,7 @@ def test_score_streams_a_crm_folder_with_blank_rows_like_one_without(tmp_path, s
     runs = {}
     for name in ("plain", "blank"):
         output = tmp_path / name / "scores.parquet"
-        runs[name] = (run_score_streaming(small_scorer, tmp_path / name, as_of, output, 7), output)
+        runs[name] = (run_score_streaming(small_scorer, tmp_path / name, as_of, output, 60), output)
     (plain, plain_out), (blank, blank_out) = runs["plain"], runs["blank"]
     assert blank.leads == plain.leads
     pd.testing.assert_frame_equal(pd.read_parquet(blank_out), pd.read_parquet(plain_out))
