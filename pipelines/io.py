@@ -149,12 +149,14 @@ def missing_path(path: Path) -> InputError:
     return InputError(f"{path}: no such file")
 
 
-def readable_file(path: Path) -> Path:
-    """`path`, or the InputError for a missing file, a broken link or a folder where a table file belongs."""
+def readable_file(
+    path: Path, expected: str = "a table file; give the table as one .csv or .parquet file"
+) -> Path:
+    """`path`, or the InputError for a missing file, a broken link or a folder where `expected` belongs."""
     if not path.exists():
         raise missing_path(path)
     if path.is_dir():
-        raise InputError(f"{path}: a folder, not a table file; give the table as one .csv or .parquet file")
+        raise InputError(f"{path}: a folder, not {expected}")
     return path
 
 

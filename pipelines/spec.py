@@ -17,7 +17,7 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, blank_rows, format_of, missing_path, refuse_non_text_csv
+from pipelines.io import InputError, atomic_path, blank_rows, format_of, readable_file, refuse_non_text_csv
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -325,8 +325,4 @@ def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecRe
 
 
 def _existing(path: Path) -> Path:
-    if not path.exists():
-        raise missing_path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: a folder, not an export file (.csv or .parquet)")
-    return path
+    return readable_file(path, "an export file (.csv or .parquet)")
