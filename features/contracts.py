@@ -61,8 +61,14 @@ CLOSED_OUTCOMES = ("won", "lost")
 
 # Short rule names (quarantine.check) and the sentence (quarantine.reason) each one stands for.
 CHECK_REASONS = {
-    "parse(datetime)": "{column} could not be read as a date and time.",
-    "parse(number)": "{column} could not be read as a finite number.",
+    "parse(datetime)": (
+        "{column} could not be read as a date and time; write it as ISO 8601 (2026-09-30T10:00:00) or in the "
+        "format input.date_formats names for the column, or leave it empty."
+    ),
+    "parse(number)": (
+        "{column} could not be read as a finite number; write plain numbers (1234.5: no thousands separator, "
+        "a point as the decimal mark, no % or currency sign), or leave it empty when not known."
+    ),
     "iso country": "{column} is not a country name or ISO 3166 code; write its two-letter code, e.g. US or DE.",
     "not_null": "{column} is required but missing.",
     "unique": "{column} repeats the id of an earlier row; the first occurrence is kept.",

@@ -195,6 +195,12 @@ def test_unparseable_values_are_found_by_row_even_in_mixed_columns(contract_good
         pd.Timestamp("2021-01-01"),
     ]
     assert pd.isna(valid["created_at"].iloc[3])  # empty text is missing, and accounts.created_at is optional
+    # Each reason names the fix, not only the failure (a '1,000' needs writing without its separator).
+    reasons = dict(zip(q["check"], q["reason"], strict=False))
+    assert (
+        "no thousands separator" in reasons["parse(number)"] and "leave it empty" in reasons["parse(number)"]
+    )
+    assert "ISO 8601" in reasons["parse(datetime)"] and "input.date_formats" in reasons["parse(datetime)"]
 
 
 def test_epoch_numbers_in_a_timestamp_column_are_refused(contract_good_tables):
