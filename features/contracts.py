@@ -75,6 +75,12 @@ CHECK_REASONS = {
     "ge(1)": "{column} must be at least 1.",
     "ge(0)": "{column} must not be negative.",
     "ge(1800)": "{column} must be a year from 1800 on.",
+    "not before 1990": (
+        "{column} is before 1990: a CRM date that old is a placeholder (such as 1970-01-01, time zero), not "
+        "when it happened; leave it empty when not known."
+    ),
+    "le(10000000)": "{column} is above 10,000,000: no company has that many employees; check the export's unit.",
+    "le(1e13)": "{column} is above 10 trillion: no company or deal is that large; check the export's unit.",
     "whole year": "{column} must be a whole year, e.g. 1998.",
     "year not after as_of": "{column} is later than the year of the snapshot (as_of): the company did not exist yet.",
     "contains('@')": "{column} does not look like an email address (no '@').",
@@ -126,6 +132,13 @@ def _check(factory, *args, name: str, **kwargs) -> pa.Check:
     return factory(*args, name=name, error=name, **kwargs)
 
 
+# Values no CRM holds for real: a date before 1990 is a placeholder (1970-01-01 is time zero) and would pass
+# for a lead decades old; a size or an amount that large is a unit or export error, not a company.
+_NOT_BEFORE_1990 = _check(pa.Check.ge, pd.Timestamp("1990-01-01"), name="not before 1990")
+_AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
+_AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
+
+
 # Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,
 # revenue, founding year) are often incomplete in real CRMs and the model copes with missing values, so a gap
 # there does not quarantine the account (and with it all its leads). accounts.created_at is when the account
@@ -136,11 +149,11 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "name": _Field("text"),
         "domain": _Field("text"),
         "industry": _Field("text"),
-        "employee_count": _Field("number", checks=(_check(pa.Check.ge, 1, name="ge(1)"),)),
-        "annual_revenue": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"),)),
+        "employee_count": _Field("number", checks=(_check(pa.Check.ge, 1, name="ge(1)"), _AT_MOST_EMPLOYEES)),
+        "annual_revenue": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"), _AT_MOST_MONEY)),
         "country": _Field("country"),
         "tech_stack": _Field("text"),
-        "created_at": _Field("timestamp"),
+        "created_at": _Field("timestamp", checks=(_NOT_BEFORE_1990,)),
         "founded_year": _Field(
             "number",
             checks=(
@@ -158,11 +171,11 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
         "job_title": _Field("text"),
         "lead_source": _Field("text"),
-        "created_at": _Field("timestamp", nullable=False),
+        "created_at": _Field("timestamp", nullable=False, checks=(_NOT_BEFORE_1990,)),
     },
     "activities": {
         "lead_id": _Field("id", nullable=False),
-        "occurred_at": _Field("timestamp", nullable=False),
+        "occurred_at": _Field("timestamp", nullable=False, checks=(_NOT_BEFORE_1990,)),
         "activity_type": _Field(
             "text",
             nullable=False,
@@ -173,12 +186,12 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "deal_id": _Field("id", nullable=False),
         "lead_id": _Field("id", nullable=False),
         "account_id": _Field("id", nullable=False),
-        "created_at": _Field("timestamp", nullable=False),
-        "closed_at": _Field("timestamp"),
+        "created_at": _Field("timestamp", nullable=False, checks=(_NOT_BEFORE_1990,)),
+        "closed_at": _Field("timestamp", checks=(_NOT_BEFORE_1990,)),
         "outcome": _Field(
             "text", nullable=False, checks=(_check(pa.Check.isin, OUTCOMES, name="isin(OUTCOMES)"),)
         ),
-        "amount": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"),)),
+        "amount": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"), _AT_MOST_MONEY)),
         "lost_reason": _Field("text"),
     },
 }

@@ -56,14 +56,18 @@ def not_a_number_rows(values: pd.Series) -> np.ndarray:
     return (given & ~np.isfinite(parsed)).to_numpy()
 
 
-def not_a_date_rows(values: pd.Series, date_format: str | None) -> np.ndarray:
-    """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format)."""
+EARLIEST_DATE = pd.Timestamp("1990-01-01")  # as the CRM tables' contract: older is a placeholder (time zero)
+
+
+def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), and rows
+    whose time is before EARLIEST_DATE."""
     given = values.notna() & values.astype("str").str.strip().ne("")
     try:
         parsed = export_timestamps(values, date_format)[0]
-    except DateFormatError:
-        return np.zeros(len(values), dtype=bool)  # the whole column's format: refused by the reader, exit 3
-    return (given & parsed.isna()).to_numpy()
+    except DateFormatError:  # the whole column's format: refused by the reader, exit 3
+        return np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
+    return (given & parsed.isna()).to_numpy(), (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
 
 
 def quarantine_unknown_labels(
@@ -182,7 +186,7 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         reasons = [number_reason(column, str(value)) for value in values[rows]]
         found.append((rows, column, "is_number", reasons))
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
-        rows = not_a_date_rows(frame[spec.timestamp_column], spec.date_format)
+        rows, early = bad_date_rows(frame[spec.timestamp_column], spec.date_format)
         epoch = pd.api.types.is_numeric_dtype(frame[spec.timestamp_column])
         how = (
             f"the format {spec.date_format!r}"
@@ -192,6 +196,11 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         )
         reason = f"{spec.timestamp_column} is not a date in {how}"
         found.append((rows, spec.timestamp_column, "is_date", reason))
+        placeholder = (
+            f"{spec.timestamp_column} is before 1990: a CRM date that old is a placeholder (such as 1970-01-01, "
+            "time zero), not when the lead came; leave it empty when not known"
+        )
+        found.append((early, spec.timestamp_column, "not before 1990", placeholder))
     quarantine = _quarantine_frame(frame, ids, found)
     bad = np.zeros(len(frame), dtype=bool)
     for rows, *_ in found:

@@ -243,6 +243,7 @@ def _check_contract(field: str, values: np.ndarray) -> None:
 # tests/models/test_lead_input.py holds both ways to the same answers.
 _ON_ARRAYS: dict[str, Callable[..., np.ndarray]] = {
     "greater_than_or_equal_to": lambda values, min_value: values >= min_value,
+    "less_than_or_equal_to": lambda values, max_value: values <= max_value,
     "str_contains": lambda values, pattern: np.array([re.search(pattern, v) is not None for v in values]),
     "is_whole_number": lambda values: is_whole_number(values.astype("float64")),
 }

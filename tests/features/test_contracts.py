@@ -116,6 +116,11 @@ BAD_ROWS = [
     ("accounts", 1, "employee_count", -5, "ge(1)", "-5"),
     ("accounts", 0, "annual_revenue", -1.5, "ge(0)", "-1.5"),
     ("deals", 0, "amount", -3.0, "ge(0)", "-3.0"),
+    # Values no CRM holds for real: a placeholder date (time zero) and sizes that are unit or export errors.
+    ("leads", 1, "created_at", pd.Timestamp("1970-01-01"), "not before 1990", "1970-01-01 00:00:00"),
+    ("activities", 2, "occurred_at", "1900-01-01", "not before 1990", "1900-01-01"),
+    ("accounts", 1, "employee_count", 1e308, "le(10000000)", "1e+308"),
+    ("deals", 0, "amount", "5e15", "le(1e13)", "5e15"),
     ("leads", 1, "created_at", "not a date", "parse(datetime)", "not a date"),
     ("accounts", 0, "employee_count", "lots", "parse(number)", "lots"),
     ("deals", 0, "closed_at", pd.Timestamp("2024-01-01"), "closed_at >= created_at", "2024-01-01 00:00:00"),

@@ -1,6 +1,7 @@
 """The online/Spark row format: checks that name the row and the field, and the tables it becomes."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,21 @@ def test_a_lead_twice_in_one_request_is_refused_naming_both_rows():
         LeadInputError, match=r"row 2, field 'lead_id': 'L1' is also row 0's.*\(rule: unique\)"
     ):
         check_lead_rows(rows)
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"lead_created_at": "1970-01-01T00:00:00"}, "not before 1990"),
+        ({"employee_count": 1e308}, "le(10000000)"),
+        ({"annual_revenue": 2e13}, "le(1e13)"),
+    ],
+)
+def test_placeholder_dates_and_impossible_sizes_are_refused_as_in_batch(change, rule):
+    with pytest.raises(
+        LeadInputError, match=rf"row 0, field '{next(iter(change))}'.*\(rule: {re.escape(rule)}\)"
+    ):
+        check_lead_rows([_row(**change)])
 
 
 def test_the_tables_are_tables_with_the_columns_of_the_crm_frames():

@@ -365,3 +365,16 @@ def test_score_streams_a_crm_folder_with_blank_rows_like_one_without(tmp_path, s
     rows = blank.quarantine.loc[blank.quarantine["table"] == "leads", "row"].tolist()
     assert 12 in rows and 10 not in rows
     assert plain.quarantine.loc[plain.quarantine["table"] == "leads", "row"].tolist().count(10) >= 1
+
+
+# --- placeholder dates: before 1990 is time zero or a default, not when a lead came -------------------------
+
+
+def test_an_export_date_before_1990_is_quarantined_as_a_placeholder():
+    """1970-01-01 (time zero) scored as a lead 56 years old, with exit 0; it is quarantined as in CRM tables."""
+    frame = export(4, stage="Open")
+    frame.loc[1, "Created"] = "1970-01-01T00:00:00"
+    valid, quarantine = check_export(frame, spec_of())
+    assert valid.index.tolist() == [0, 2, 3]
+    hit = quarantine.set_index("row").loc[1]
+    assert hit["check"] == "not before 1990" and "placeholder" in hit["reason"]
