@@ -118,15 +118,24 @@ def _config():
 # --- more folds than the labelled rows can fill --------------------------------------------------------------
 
 
-def test_more_folds_than_the_labels_fill_exit_4_naming_the_counts_before_training(tmp_path):
-    """--folds 400 on 100 won and 100 lost rows ran 400 folds of one or two rows each (hours, meaningless AUCs)."""
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        (["--folds", "400"], ["400 folds", "won and", "evaluate.min_test_rows_per_class"]),
+        (["--rolling", "30"], ["30 window(s) need at least 300 of each"]),
+    ],
+)
+def test_more_folds_or_windows_than_the_labels_fill_exit_4_naming_the_counts_before_training(
+    tmp_path, asked, said
+):
+    """--folds 400 on 100 won and 100 lost rows ran 400 folds of one or two rows each (hours, meaningless AUCs);
+    --rolling 30 as many tiny windows."""
     path = tmp_path / "leads.csv"
     export(200).to_csv(path, index=False)
-    args = ["evaluate", "--input", str(path), "--source-spec", write_spec(tmp_path), "--folds", "400"]
+    args = ["evaluate", "--input", str(path), "--source-spec", write_spec(tmp_path), *asked]
     result = runner.invoke(app, [*args, "--set", "model.min_won=5", "--set", "model.min_lost=5"])
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
-    said = flat(result.output)
-    assert "400 folds" in said and "won and" in said and "evaluate.min_test_rows_per_class" in said
+    assert all(words in flat(result.output) for words in said), result.output
     assert "Traceback" not in result.output
 
 
@@ -135,15 +144,6 @@ def test_each_test_fold_needs_the_configured_rows_of_each_class():
     check_enough_labels(y, "3 folds", 3, 1, 1, per_fold=10)  # 10 won per fold: enough
     with pytest.raises(InsufficientDataError, match="30 won and 60 lost.*at least 40 won and 40 lost"):
         check_enough_labels(y, "4 folds", 4, 1, 1, per_fold=10)
-
-
-def test_more_rolling_windows_than_the_tested_rows_fill_exit_4(tmp_path):
-    path = tmp_path / "leads.csv"
-    export(200).to_csv(path, index=False)
-    args = ["evaluate", "--input", str(path), "--source-spec", write_spec(tmp_path), "--rolling", "30"]
-    result = runner.invoke(app, [*args, "--set", "model.min_won=5", "--set", "model.min_lost=5"])
-    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
-    assert "30 window(s) need at least 300 of each" in flat(result.output)
 
 
 # --- epoch times ---------------------------------------------------------------------------------------------
