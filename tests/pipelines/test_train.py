@@ -208,8 +208,14 @@ def test_a_demo_request_raises_the_score_and_shows_in_the_reasons(small_history,
 def test_competitor_with_the_most_intent_is_disqualified_and_never_top(small_history, champion):
     tables = small_history.tables()
     as_of = pd.Timestamp("2026-10-01")
-    leads = tables["leads"]
-    competitor = leads.loc[leads["email"].str.endswith("@rivalscore.io"), "lead_id"].iloc[0]
+    # A lead without a deal (so it is scored) gets a competitor's address (icp.yaml's competitor_domains):
+    # the test does not depend on the history drawing one.
+    leads = tables["leads"].copy()
+    open_lead = ~leads["lead_id"].isin(tables["deals"]["lead_id"]) & (leads["created_at"] < as_of)
+    at = leads.index[open_lead][0]
+    leads.loc[at, "email"] = "buyer@rivalscore.io"
+    tables = {**tables, "leads": leads}
+    competitor = leads.loc[at, "lead_id"]
     burst = pd.DataFrame(
         {
             "lead_id": competitor,
