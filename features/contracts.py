@@ -63,7 +63,8 @@ CLOSED_OUTCOMES = ("won", "lost")
 CHECK_REASONS = {
     "parse(datetime)": (
         "{column} could not be read as a date and time; write it as ISO 8601 (2026-09-30T10:00:00) or in the "
-        "format input.date_formats names for the column, or leave it empty."
+        "format input.date_formats names for the column (a strftime pattern, or epoch_s / epoch_ms for "
+        "seconds or milliseconds since 1970), or leave it empty."
     ),
     "parse(number)": (
         "{column} could not be read as a finite number; write plain numbers (1234.5: no thousands separator, "

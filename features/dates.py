@@ -53,6 +53,19 @@ class DateFormatError(ValueError):
         return f"{where} holds {what}; they are never guessed: set {setting}, or write them as ISO 8601"
 
 
+# A format naming an epoch unit: times written as whole seconds or milliseconds since 1970 (API and
+# spreadsheet exports). A whole number from EPOCH_RANGE's start to its end in that unit is a time; any other
+# value is no date (quarantined), never a guess at another unit: seconds read as milliseconds fall in January
+# 1970, milliseconds read as seconds after 2100.
+EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms"}
+EPOCH_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-01-01"))
+
+
+def named_format(fmt: str) -> str:
+    """A format a column may be named with: an epoch unit (EPOCH_UNITS) or a strftime pattern (check_format)."""
+    return fmt if fmt in EPOCH_UNITS else check_format(fmt)
+
+
 def check_format(fmt: str) -> str:
     """A strftime pattern that writes and reads back a date and time (else ValueError)."""
     probe = pd.Timestamp("2026-03-25 13:45:30")
@@ -77,7 +90,7 @@ class DateFormats(BaseModel):
     @field_validator("date_format")
     @classmethod
     def _valid_default(cls, fmt: str | None) -> str | None:
-        return None if fmt is None else check_format(fmt)
+        return None if fmt is None else named_format(fmt)
 
     @model_validator(mode="after")
     def _known_columns(self) -> DateFormats:
@@ -90,7 +103,7 @@ class DateFormats(BaseModel):
                 if column not in TIMESTAMP_COLUMNS[table]:
                     known = ", ".join(TIMESTAMP_COLUMNS[table])
                     raise ValueError(f"date_formats.{table}: {column!r} is not a timestamp column ({known})")
-                check_format(fmt)
+                named_format(fmt)
         return self
 
     def format_for(self, table: str, column: str) -> str | None:
@@ -107,17 +120,45 @@ def blank(values: pd.Series) -> np.ndarray:
     return missing
 
 
+def epoch_number(time: pd.Timestamp, fmt: str) -> int:
+    """`time` as a whole number of the epoch unit `fmt` names ("epoch_s", "epoch_ms")."""
+    return (time - pd.Timestamp("1970-01-01")) // pd.Timedelta(1, unit=EPOCH_UNITS[fmt])
+
+
+def _epoch_times(values: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
+    text = values.astype(object).where(values.notna(), None)
+    numbers = pd.to_numeric(pd.Series(text, index=values.index).map(_epoch_text), errors="coerce")
+    start, end = (epoch_number(t, fmt) for t in EPOCH_RANGE)
+    ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)
+    times = pd.to_datetime(numbers.where(ok), unit=EPOCH_UNITS[fmt])
+    given = ~pd.Series(text, index=values.index).map(_blank_text).to_numpy(bool)
+    return times, given & ~ok.to_numpy(bool)
+
+
+def _epoch_text(value: object) -> object:
+    """A cell as a number's text ("1717171717", " 1717171717.0 "), or None for a blank."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else "no number"
+    return str(value).strip() or None
+
+
+def _blank_text(value: object) -> bool:
+    return value is None or not str(value).strip()
+
+
 def parse_timestamps(values: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
     """Naive UTC timestamps, and a mask of present values that are not dates (for the quarantine).
 
     ISO 8601 first; then `fmt` (when named) for what is left. With no `fmt`, leftovers that are dates in
-    some other format raise DateFormatError: never guessed, never dropped. Epoch numbers have no agreed
-    unit and count as unparsed.
+    some other format raise DateFormatError: never guessed, never dropped. Epoch numbers are read only when
+    `fmt` names their unit (EPOCH_UNITS); otherwise they count as unparsed.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").dt.tz_localize(None), np.zeros(len(values), dtype=bool)
     if pd.api.types.is_datetime64_dtype(values):
         return values, np.zeros(len(values), dtype=bool)
+    if fmt in EPOCH_UNITS:
+        return _epoch_times(values, fmt)
     if pd.api.types.is_numeric_dtype(values):
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]"), values.notna().to_numpy()
     missing = blank(values)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from features.config import ICPConfig
 from features.contracts import ContractError
 from features.countries import alpha2_countries
-from features.dates import DateFormatError, check_format, parse_timestamps
+from features.dates import DateFormatError, named_format, parse_timestamps
 from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
@@ -129,7 +129,7 @@ class ExportSpec(BaseModel):
     @field_validator("date_format")
     @classmethod
     def _date_format(cls, fmt: str | None) -> str | None:
-        return fmt if fmt is None or fmt in EPOCH_UNITS else check_format(fmt)
+        return None if fmt is None else named_format(fmt)
 
     @field_validator("encoding")
     @classmethod
@@ -455,43 +455,10 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
     return features, label
 
 
-# date_format of a timestamp column written as epoch numbers: its unit. A whole number from EPOCH_RANGE's
-# start to its end in that unit is a time; any other value is no date (quarantined), never a guess at another
-# unit: seconds read as milliseconds fall in January 1970, milliseconds read as seconds after 2100.
-EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms"}
-EPOCH_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-01-01"))
-
-
 def export_timestamps(values: pd.Series, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
-    """An export's timestamp column as naive UTC times, and the mask of present values that are no date:
-    ISO 8601, else `date_format` (features.dates), or epoch numbers when it names their unit ("epoch_s",
-    "epoch_ms"; a spreadsheet or API export writes times as seconds or milliseconds since 1970)."""
-    unit = EPOCH_UNITS.get(date_format or "")
-    if unit is None:
-        return parse_timestamps(values, date_format)
-    text = values.astype(object).where(values.notna(), None)
-    numbers = pd.to_numeric(pd.Series(text, index=values.index).map(_epoch_text), errors="coerce")
-    start, end = (epoch_number(t, date_format or "") for t in EPOCH_RANGE)
-    ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)
-    times = pd.to_datetime(numbers.where(ok), unit=unit)
-    given = ~pd.Series(text, index=values.index).map(_blank_text).to_numpy(bool)
-    return times, given & ~ok.to_numpy(bool)
-
-
-def epoch_number(time: pd.Timestamp, date_format: str) -> int:
-    """`time` as a whole number of the epoch unit `date_format` names ("epoch_s", "epoch_ms")."""
-    return (time - pd.Timestamp("1970-01-01")) // pd.Timedelta(1, unit=EPOCH_UNITS[date_format])
-
-
-def _epoch_text(value: object) -> object:
-    """A cell as a number's text ("1717171717", " 1717171717.0 "), or None for a blank."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else "no number"
-    return str(value).strip() or None
-
-
-def _blank_text(value: object) -> bool:
-    return value is None or not str(value).strip()
+    """An export's timestamp column as naive UTC times, and the mask of present values that are no date
+    (features.dates.parse_timestamps: ISO 8601, else `date_format`, or epoch numbers in the unit it names)."""
+    return parse_timestamps(values, date_format)
 
 
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:

@@ -16,15 +16,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.dates import DateFormatError, parse_timestamps
+from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
 from features.flat import (
-    EPOCH_RANGE,
-    EPOCH_UNITS,
     NUMERIC_ICP_ATTRIBUTES,
     IcpAttribute,
     clean_label,
     did_you_mean,
-    epoch_number,
     export_timestamps,
     label_text,
 )
@@ -310,7 +307,7 @@ EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
 def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | None:
     """The unit ("epoch_s" or "epoch_ms") of a numeric column that holds times as seconds or milliseconds since 1970:
     its name says time (a creation word, or date, time, timestamp, epoch, unix, at) and every value is a
-    whole number between 2000-01-01 and 2100-01-01 in that unit (features.flat.EPOCH_RANGE, the range the
+    whole number between 2000-01-01 and 2100-01-01 in that unit (features.dates.EPOCH_RANGE, the range the
     spec then reads; the two units' ranges do not overlap); else None."""
     if not has_word(column, [*rules.time_words, *EPOCH_NAME_WORDS]) or pd.api.types.is_bool_dtype(values):
         return None

@@ -125,7 +125,7 @@ def example_export_rows(
     share it (else "example"), times a fixed date (the `time_column` written as text: in its `date_format`,
     else ISO 8601, never "example", which the scorer refuses as no date); the second row leaves everything but
     the id empty. Never a real row."""
-    from features.flat import EPOCH_UNITS
+    from features.dates import EPOCH_UNITS
 
     first: dict[str, Any] = {}
     for column in columns:

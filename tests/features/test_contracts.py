@@ -215,6 +215,22 @@ def test_epoch_numbers_in_a_timestamp_column_are_refused(contract_good_tables):
     assert (result.quarantine["check"] == "parse(datetime)").sum() == 5
 
 
+def test_epoch_numbers_are_read_when_the_column_is_named_with_their_unit(contract_good_tables):
+    """An API export writes times as milliseconds since 1970: input.date_formats names the unit, as an export's
+    spec does; a value outside 2000-2100 in that unit (seconds sent as milliseconds) is no date."""
+    activities = contract_good_tables["activities"]
+    stamps = [pd.Timestamp("2024-03-01 10:00:00") + pd.Timedelta(days=k) for k in range(5)]
+    millis = [int(t.value // 1_000_000) for t in stamps]
+    millis[4] = millis[4] // 1000  # seconds, in a millisecond column
+    activities["occurred_at"] = millis
+    formats = DateFormats(date_formats={"activities": {"occurred_at": "epoch_ms"}})
+    result = validate_table("activities", activities, date_formats=formats)
+    assert result.valid["activities"]["occurred_at"].tolist() == stamps[:4]
+    assert result.quarantine["row"].tolist() == [4]
+    with pytest.raises(ValueError, match="epoch_ns"):
+        DateFormats(date_formats={"activities": {"occurred_at": "epoch_ns"}})
+
+
 def test_a_row_with_several_failures_is_counted_once(contract_good_tables):
     tables = contract_good_tables
     _set(tables, "deals", 1, "outcome", "pending")
