@@ -222,10 +222,10 @@ def run_score_streaming(
             raise InputError(
                 f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
             )
-    accounts = read_frame(inputs["accounts"], table="accounts")
-    accounts_check = validate_table("accounts", accounts, as_of=as_of, date_formats=date_formats)
+    read_accounts = read_frame(inputs["accounts"], table="accounts")
+    accounts_check = validate_table("accounts", read_accounts, as_of=as_of, date_formats=date_formats)
     accounts = accounts_check.valid["accounts"]
-    account_rows = at_input_rows(accounts_check.quarantine, {"accounts": accounts})
+    account_rows = at_input_rows(accounts_check.quarantine, {"accounts": read_accounts})  # rows as read
     bad_accounts = set(account_rows["key"].astype("str")) - set(accounts["account_id"].astype("str"))
     quarantine_parts = [account_rows]
     with private_workdir(output) as work:

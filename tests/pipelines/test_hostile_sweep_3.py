@@ -367,6 +367,22 @@ def test_score_streams_a_crm_folder_with_blank_rows_like_one_without(tmp_path, s
     assert plain.quarantine.loc[plain.quarantine["table"] == "leads", "row"].tolist().count(10) >= 1
 
 
+def test_streamed_scoring_numbers_a_bad_account_by_its_row_in_the_file(tmp_path, small_crm, small_scorer):
+    """Blank rows in accounts.csv: the streamed path numbered quarantined accounts through the index of the
+    valid accounts (which carried the reader's mark), not of the accounts as read."""
+    from pipelines.stream import run_score_streaming
+
+    tables = small_crm
+    tables["accounts"]["employee_count"] = tables["accounts"]["employee_count"].astype(object)
+    tables["accounts"].loc[len(tables["accounts"]) - 1, "employee_count"] = -5  # the last account: row n + 1
+    _with_blank_rows(tables, tmp_path / "crm", "accounts", at=(2, 5))
+    result = run_score_streaming(
+        small_scorer, tmp_path / "crm", pd.Timestamp("2026-10-01"), tmp_path / "s.pq", 60
+    )
+    rows = result.quarantine.loc[result.quarantine["table"] == "accounts", "row"].tolist()
+    assert rows == [len(tables["accounts"]) + 1]
+
+
 # --- placeholder dates: before 1990 is time zero or a default, not when a lead came -------------------------
 
 
