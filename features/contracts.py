@@ -135,7 +135,8 @@ def _check(factory, *args, name: str, **kwargs) -> pa.Check:
 
 # Values no CRM holds for real: a date before 1990 is a placeholder (1970-01-01 is time zero) and would pass
 # for a lead decades old; a size or an amount that large is a unit or export error, not a company.
-_NOT_BEFORE_1990 = _check(pa.Check.ge, pd.Timestamp("1990-01-01"), name="not before 1990")
+EARLIEST_DATE = pd.Timestamp("1990-01-01")
+_NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
 

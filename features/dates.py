@@ -127,11 +127,11 @@ def epoch_number(time: pd.Timestamp, fmt: str) -> int:
 
 def _epoch_times(values: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     text = values.astype(object).where(values.notna(), None)
-    numbers = pd.to_numeric(pd.Series(text, index=values.index).map(_epoch_text), errors="coerce")
+    numbers = pd.to_numeric(text.map(_epoch_text), errors="coerce")
     start, end = (epoch_number(t, fmt) for t in EPOCH_RANGE)
     ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)
     times = pd.to_datetime(numbers.where(ok), unit=EPOCH_UNITS[fmt])
-    given = ~pd.Series(text, index=values.index).map(_blank_text).to_numpy(bool)
+    given = ~blank(values)
     return times, given & ~ok.to_numpy(bool)
 
 
@@ -140,10 +140,6 @@ def _epoch_text(value: object) -> object:
     if value is None or isinstance(value, bool):
         return None if value is None else "no number"
     return str(value).strip() or None
-
-
-def _blank_text(value: object) -> bool:
-    return value is None or not str(value).strip()
 
 
 def parse_timestamps(values: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:

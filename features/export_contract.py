@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contracts import QUARANTINE_COLUMNS
-from features.dates import DateFormatError
+from features.contracts import CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS
+from features.dates import DateFormatError, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
-    export_timestamps,
     label_outcomes,
     label_text,
     without_placeholders,
@@ -56,15 +55,12 @@ def not_a_number_rows(values: pd.Series) -> np.ndarray:
     return (given & ~np.isfinite(parsed)).to_numpy()
 
 
-EARLIEST_DATE = pd.Timestamp("1990-01-01")  # as the CRM tables' contract: older is a placeholder (time zero)
-
-
 def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), and rows
     whose time is before EARLIEST_DATE."""
     given = values.notna() & values.astype("str").str.strip().ne("")
     try:
-        parsed = export_timestamps(values, date_format)[0]
+        parsed = parse_timestamps(values, date_format)[0]
     except DateFormatError:  # the whole column's format: refused by the reader, exit 3
         return np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
     return (given & parsed.isna()).to_numpy(), (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
@@ -97,7 +93,7 @@ def quarantine_untimed(
     if not column or column not in valid.columns:
         return valid, quarantine
     try:
-        times = export_timestamps(valid[column], spec.date_format)[0]
+        times = parse_timestamps(valid[column], spec.date_format)[0]
     except DateFormatError:
         return valid, quarantine  # the whole column's format: refused by the reader, exit 3
     future = (times > now).to_numpy()
@@ -196,10 +192,7 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         )
         reason = f"{spec.timestamp_column} is not a date in {how}"
         found.append((rows, spec.timestamp_column, "is_date", reason))
-        placeholder = (
-            f"{spec.timestamp_column} is before 1990: a CRM date that old is a placeholder (such as 1970-01-01, "
-            "time zero), not when the lead came; leave it empty when not known"
-        )
+        placeholder = CHECK_REASONS["not before 1990"].format(column=spec.timestamp_column).removesuffix(".")
         found.append((early, spec.timestamp_column, "not before 1990", placeholder))
     quarantine = _quarantine_frame(frame, ids, found)
     bad = np.zeros(len(frame), dtype=bool)

@@ -455,18 +455,12 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
     return features, label
 
 
-def export_timestamps(values: pd.Series, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
-    """An export's timestamp column as naive UTC times, and the mask of present values that are no date
-    (features.dates.parse_timestamps: ISO 8601, else `date_format`, or epoch numbers in the unit it names)."""
-    return parse_timestamps(values, date_format)
-
-
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:
     """The timestamp column through the one date parser (ISO 8601, else the spec's date_format, or epoch
     numbers in its unit); values that are no date at all are missing, as before. A format nobody named raises
     ContractError (exit 3)."""
     try:
-        return export_timestamps(values, spec.date_format)[0]
+        return parse_timestamps(values, spec.date_format)[0]
     except DateFormatError as error:
         where = f"spec {spec.name!r}, column {spec.timestamp_column!r}"
         raise ContractError(error.describe(where, "date_format in the source spec")) from error

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.dates import DateFormatError
+from features.dates import DateFormatError, parse_timestamps
 from features.export_contract import check_export
-from features.flat import ExportSpec, did_you_mean, export_timestamps, label_outcomes
+from features.flat import ExportSpec, did_you_mean, label_outcomes
 
 
 @dataclass
@@ -74,7 +74,7 @@ def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
         )
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         try:
-            export_timestamps(frame[spec.timestamp_column], spec.date_format)
+            parse_timestamps(frame[spec.timestamp_column], spec.date_format)
         except DateFormatError as error:
             report.problems.append(
                 error.describe(f"timestamp column {spec.timestamp_column!r}", "date_format in the spec")

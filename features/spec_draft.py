@@ -22,7 +22,6 @@ from features.flat import (
     IcpAttribute,
     clean_label,
     did_you_mean,
-    export_timestamps,
     label_text,
 )
 from features.leak_audit import leak_audit
@@ -282,7 +281,7 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if pd.api.types.is_numeric_dtype(values) and values.notna().any():
             epoch = epoch_unit(column, values, rules)
             if epoch:
-                found[str(column)] = DateColumn(export_timestamps(values, epoch)[0], epoch, [])
+                found[str(column)] = DateColumn(parse_timestamps(values, epoch)[0], epoch, [])
             continue
         if values.notna().sum() == 0:
             continue

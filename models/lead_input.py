@@ -312,17 +312,17 @@ def check_lead_rows(
 def _each_lead_once(lead_ids: np.ndarray) -> None:
     """A lead is one row of a request, as it is one row of the leads table: two rows of one lead would pool
     their activities (each row's list counted once more) and score both with the first row's fields."""
-    first = _first_of_each(lead_ids)
-    if len(first) < len(lead_ids):
-        repeat = int(np.flatnonzero(~np.isin(np.arange(len(lead_ids)), first))[0])
-        earlier = int(np.flatnonzero(lead_ids == lead_ids[repeat])[0])
-        raise _fail(
-            repeat,
-            "lead_id",
-            f"{shown(lead_ids[repeat])} is also row {earlier}'s: a lead is one row of a request; score another "
-            "snapshot of it in a request of its own",
-            "unique",
-        )
+    first_row: dict[str, int] = {}
+    for row, lead_id in enumerate(lead_ids):
+        earlier = first_row.setdefault(lead_id, row)
+        if earlier != row:
+            raise _fail(
+                row,
+                "lead_id",
+                f"{shown(lead_id)} is also row {earlier}'s: a lead is one row of a request; score another "
+                "snapshot of it in a request of its own",
+                "unique",
+            )
 
 
 def check_params(

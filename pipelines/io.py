@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.dates import iso_or_unchanged
+from features.dates import blank, iso_or_unchanged
 from features.vocab import OPTIONAL_COLUMNS, TABLE_COLUMNS, TABLES
 from pipelines.console import console
 
@@ -164,10 +164,7 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write): they hold no row."""
     filled = np.zeros(len(frame), dtype=bool)
     for _, values in frame.items():
-        given = values.notna().to_numpy()
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            given = given & values.astype("str").str.strip().ne("").to_numpy(dtype=bool)
-        filled |= given
+        filled |= ~blank(values)
     return ~filled
 
 
@@ -275,15 +272,16 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
     """A CRM table file in batches of about `rows` rows (Parquet by batches, CSV by chunks, values as text)."""
     readable_file(path)
     try:
-        if format_of(path) == "parquet":
-            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
-        else:
+        csv_file = format_of(path) == "csv"
+        if csv_file:
             batches = _read_csv(path, table, chunksize=rows)
+        else:
+            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
         start, skipped = 0, []
         for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
-            if format_of(path) == "csv":
+            if csv_file:
                 blank = blank_rows(batch)
                 skipped.append(batch.index.to_numpy()[blank])
                 batch = batch.loc[~blank]

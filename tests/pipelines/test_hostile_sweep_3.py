@@ -13,8 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from features.contracts import ContractError
+from features.dates import parse_timestamps
 from features.export_contract import check_export
-from features.flat import ExportSpec, export_timestamps, flat_timestamps
+from features.flat import ExportSpec, flat_timestamps
 from features.spec_check import check_spec
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import check_enough_labels
@@ -171,7 +172,7 @@ def test_epoch_times_are_drafted_with_their_unit_and_read_under_the_spec(tmp_pat
 
 def test_epoch_values_out_of_range_or_not_whole_are_no_date_never_another_unit():
     values = pd.Series([1_700_000_000, 1_700_000_000_000, 1.5e9 + 0.5, 42, "soon", None, " "], dtype=object)
-    times, unparsed = export_timestamps(values, "epoch_s")
+    times, unparsed = parse_timestamps(values, "epoch_s")
     assert times.iloc[0] == pd.Timestamp("2023-11-14 22:13:20")
     assert unparsed.tolist() == [False, True, True, True, True, False, False]
     frame = export(3).assign(Created=[1_700_000_000, 42, 4_200_000_000])
