@@ -171,14 +171,15 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
 FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
 
 
-def say_blank_rows(path: Path, rows: np.ndarray) -> None:
-    """Say how many blank rows of `path` were skipped, and the first few (0-based, as the quarantine numbers
-    rows)."""
-    if not len(rows):
+def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
+    """Say how many blank rows of `path` were skipped (`count`, else all of `rows`), and the first few (0-based,
+    as the quarantine numbers rows)."""
+    count = len(rows) if count is None else count
+    if not count:
         return
-    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if count > 5 else "")
     console.print(
-        f"note: {path}: {len(rows):,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
+        f"note: {path}: {count:,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
         "the quarantine numbers rows as in the file"
     )
 

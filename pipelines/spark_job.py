@@ -56,6 +56,7 @@ from pipelines.io import (
     normalise_columns,
     path_digest,
     private_workdir,
+    say_blank_rows,
     writing,
 )
 from pipelines.score import (
@@ -72,6 +73,7 @@ from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_s
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
 KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
+BLANK = "_blank"  # a row with every cell blank (a CSV's ",,," line): skipped, as pipelines.io skips it
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
 MAX_ROUNDS = 100  # label propagation rounds; a chain of leads linked by mailboxes longer than this is refused
@@ -325,24 +327,50 @@ def check_columns(tables: dict, paths: dict | None = None) -> None:
 # --- keys and parts ---------------------------------------------------------------------------------------
 
 
-def with_input_rows(frame) -> tuple[Any, int]:
+def with_input_rows(frame, skip_blank: bool = False, path: object = None) -> tuple[Any, int]:
     """`frame` with `_input_row`, each row's position in the input (in the order Spark reads it: a file's row
     order for one file), and its number of rows. Only the row count of each input partition reaches the
-    driver."""
+    driver. `skip_blank` (a CSV file at `path`): rows with every cell empty or spaces are left out and said,
+    as pipelines.io's readers leave them out; the rows kept keep their position in the file."""
     from pyspark.sql import functions as F
 
     numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
+    if skip_blank:
+        numbered = numbered.withColumn(BLANK, blank_row(frame.columns))
     pid = F.shiftright(F.col("_mid"), 33)
-    sizes = numbered.groupBy(pid.alias("p")).count().collect()  # one small row per input partition
-    offsets, total = {}, 0
-    for row in sorted(sizes, key=lambda r: r["p"]):
+    blanks = F.sum(F.col(BLANK).cast("long")) if skip_blank else F.lit(0)
+    sizes = (
+        numbered.groupBy(pid.alias("p")).agg(F.count(F.lit(1)).alias("n"), blanks.alias("blank")).collect()
+    )
+    offsets, total, skipped = {}, 0, 0
+    for row in sorted(sizes, key=lambda r: r["p"]):  # one small row per input partition
         offsets[int(row["p"])] = total
-        total += int(row["count"])
+        total += int(row["n"])
+        skipped += int(row["blank"] or 0)
     if not offsets:
         return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid"), 0
     start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
-    return numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid"), total
+    numbered = numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
+    if skipped:
+        first = numbered.filter(F.col(BLANK)).select(ROW).orderBy(ROW).limit(6).collect()
+        say_blank_rows(path, np.array([r[ROW] for r in first]), count=skipped)
+    if skip_blank:
+        numbered = numbered.filter(~F.col(BLANK)).drop(BLANK)
+    return numbered, total - skipped
+
+
+def blank_row(columns: list[str]):
+    """True for a row whose every cell is missing or whitespace only (features.dates.blank, per row)."""
+    from pyspark.sql import functions as F
+
+    cells = [
+        F.col(f"`{c}`").isNull() | F.col(f"`{c}`").cast("string").rlike(f"^{STRIPPED}*$") for c in columns
+    ]
+    every = cells[0]
+    for cell in cells[1:]:
+        every = every & cell
+    return every
 
 
 # The characters str.strip() (and so features.keys.id_keys) strips: Python's whitespace, as a Java regex class.
@@ -750,7 +778,10 @@ def route_parts(
     check_columns(tables, paths)
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
-    numbered_and_read = {name: with_input_rows(frame) for name, frame in tables.items()}
+    numbered_and_read = {
+        name: with_input_rows(frame, name in text, (paths or {}).get(name, name))
+        for name, frame in tables.items()
+    }
     numbered = {name: frame for name, (frame, _) in numbered_and_read.items()}
     read = {name: n for name, (_, n) in numbered_and_read.items()}
     columns = {name: list(frame.columns) for name, frame in tables.items()}

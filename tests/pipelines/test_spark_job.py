@@ -115,6 +115,49 @@ def test_spark_scores_and_quarantine_equal_the_pandas_path_and_nothing_is_collec
     assert collected[-1] == len(dirty["activities"]) > 8
 
 
+def _with_blank_rows(frame: pd.DataFrame, every: int, spaces: bool) -> pd.DataFrame:
+    """`frame` with a row of every cell blank (empty, or spaces) after every `every`-th row."""
+    rows = []
+    for start in range(0, len(frame), every):
+        rows.append(frame.iloc[start : start + every].astype("object"))
+        rows.append(pd.DataFrame([[" " if spaces else None] * frame.shape[1]], columns=frame.columns))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_blank_csv_rows_are_skipped_and_said_as_the_pandas_path_skips_them(
+    tmp_path, spark, scorer, dirty, monkeypatch
+):
+    """A CSV folder with blank rows (every cell empty or spaces) between leads and activities scores on Spark
+    as on the pandas path: the blank rows skipped and said, not quarantined; bad rows numbered as in the file."""
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
+    tables = {
+        **dirty,
+        "leads": _with_blank_rows(dirty["leads"], 9, spaces=False),
+        "activities": _with_blank_rows(dirty["activities"], 50, spaces=True),
+    }
+    write_tables(tables, tmp_path / "crm", "csv")
+    limits = ["--set", f"scoring.chunk_size={CHUNK}", "--set", "scoring.max_quarantine_share=0.2"]
+    pandas_run = _score(tmp_path / "crm", tmp_path / "pandas" / "scores.parquet", *limits)
+    spark_out = tmp_path / "spark" / "scores.parquet"
+    spark_run = _score(tmp_path / "crm", spark_out, "--engine", "spark", *limits)
+    assert pandas_run.exit_code == spark_run.exit_code == 0, spark_run.output
+    notes = [line for line in spark_run.output.splitlines() if "empty rows" in line]
+    assert len(notes) == 2 and notes == [
+        line for line in pandas_run.output.splitlines() if "empty rows" in line
+    ]
+    expected = pd.read_parquet(tmp_path / "pandas" / "scores.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(spark_out), expected)
+    quarantine = pd.read_csv(quarantine_path_for(spark_out))
+    pd.testing.assert_frame_equal(
+        quarantine, pd.read_csv(quarantine_path_for(tmp_path / "pandas" / "scores.parquet"))
+    )
+    in_file = pd.read_csv(tmp_path / "crm" / "leads.csv", dtype=str, skip_blank_lines=False)
+    bad_leads = quarantine[quarantine["table"] == "leads"]
+    assert len(bad_leads) and in_file.loc[bad_leads["row"], "lead_id"].notna().all()  # rows as in the file
+    spark_manifest = json.loads(manifest_path_for(spark_out).read_text())
+    assert spark_manifest["leads"]["read"] == len(dirty["leads"])  # blank rows are not leads
+
+
 def test_a_missing_table_or_column_exits_3_with_the_pandas_sentence(
     tmp_path, spark, scorer, dirty, monkeypatch, collected
 ):
