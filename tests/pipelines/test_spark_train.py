@@ -40,10 +40,9 @@ def dirty():
 
 @pytest.fixture(scope="module")
 def expected(dirty, tmp_path_factory):
-    """The pandas path's training on the dirty tables as read from Parquet (the same run as from CSV: the
-    tables read the same), shared by the tests that compare Spark with it."""
+    """The pandas path's training on the dirty tables as read from CSV, to compare Spark's with."""
     folder = tmp_path_factory.mktemp("pandas") / "crm"
-    write_tables(dirty, folder, "parquet")
+    write_tables(dirty, folder, "csv")
     tables = read_tables(folder)
     return tables, run_train(tables, load_config(overrides=FAST), register=False)
 
@@ -71,17 +70,34 @@ def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
 
 
-def test_spark_training_equals_the_pandas_path_and_collects_only_the_feature_frame(
-    tmp_path, spark, dirty, expected, collected
+def test_train_engine_spark_on_csv_equals_the_pandas_path_logs_its_model_and_collects_only_features(
+    tmp_path, spark, dirty, expected, collected, mlflow_store, monkeypatch
 ):
-    from pipelines.spark_job import SparkInput, part_count
+    """`leadscore train --engine spark` on a CSV folder: the training frame, quarantine, counts and model of
+    the pandas path on the same files, logged as that model, with only the parts'
+    feature frames and the quarantine rows collected to the driver. One Spark training serves every check
+    (the run_train of the command recorded): a Spark training is the slowest thing the suite does."""
+    import mlflow
+    import pipelines.train
+    from pipelines.spark_job import part_count
     from pipelines.spark_train import SparkCrmSource
 
-    write_tables(dirty, tmp_path / "crm", "parquet")
-    cfg = load_config(overrides=FAST)
+    runs = []
+    original = pipelines.train.run_train
+
+    def recorded(source, *args, **kwargs):
+        runs.append((source, original(source, *args, **kwargs)))
+        return runs[-1][1]
+
+    monkeypatch.setattr(pipelines.train, "run_train", recorded)
+    write_tables(dirty, tmp_path / "crm", "csv")
+    options = [*FAST, f"scoring.chunk_size={CHUNK}"]
+    args = ["train", "--input", str(tmp_path / "crm"), "--engine", "spark"]
+    result = runner.invoke(app, [*args, *[x for s in options for x in ("--set", s)]])
+    assert result.exit_code in (exit_codes.OK, exit_codes.NOT_PROMOTED), result.output
+    ((source, got),) = runs
+    assert isinstance(source, SparkCrmSource)
     tables, expected = expected
-    source = SparkCrmSource(spark, SparkInput(tmp_path / "crm"), chunk_size=CHUNK)
-    got = run_train(source, cfg, register=False)
     assert part_count(len(dirty["leads"]), CHUNK) >= 4
 
     # Same rows, features and labels, in the same order; same guardrail, quarantine and counts.
@@ -93,13 +109,18 @@ def test_spark_training_equals_the_pandas_path_and_collects_only_the_feature_fra
     assert set(expected.data.quarantine["table"]) == {"accounts", "leads", "activities", "deals"}
     pd.testing.assert_frame_equal(_as_written(got.data.quarantine), _as_written(expected.data.quarantine))
     pd.testing.assert_frame_equal(got.data.win_rate_by_tier, expected.data.win_rate_by_tier)
-    # The same model (same seed): the same metrics and probabilities.
+    # The same model (same seed): the same metrics and probabilities, and the run logs them.
     pd.testing.assert_frame_equal(got.evaluation.comparison, expected.evaluation.comparison)
     assert got.scorer.intent_cutpoints == expected.scorer.intent_cutpoints
     np.testing.assert_array_equal(
         got.scorer.model.predict_proba(got.data.frame),
         expected.scorer.model.predict_proba(expected.data.frame),
     )
+    run = mlflow.search_runs(experiment_names=[load_config().registry.experiment]).iloc[0]
+    model = expected.evaluation.comparison.set_index("model").loc["model"]
+    assert run["metrics.roc_auc"] == pytest.approx(model["roc_auc"], rel=1e-12)
+    assert run["metrics.brier"] == pytest.approx(model["brier"], rel=1e-12)
+    assert len(run["tags.data_fingerprint"]) == 16
     # Only the parts' feature frames (one row per part) and the quarantine rows reached the driver.
     assert collected and max(collected) <= len(expected.data.quarantine) < len(dirty["activities"]), collected
 
@@ -109,30 +130,6 @@ def test_spark_training_equals_the_pandas_path_and_collects_only_the_feature_fra
     rows = got.data.frame.iloc[test][["deal_id", "lead_id", "snapshot_at"]]
     in_pandas = expected.scorer.model.predict_proba(expected.scorer.feature_frame(tables, rows))
     np.testing.assert_allclose(on_spark, in_pandas, rtol=1e-12)
-
-
-def test_train_engine_spark_on_a_csv_folder_logs_the_pandas_paths_model(
-    tmp_path, spark, dirty, expected, mlflow_store
-):
-    import mlflow
-
-    write_tables(dirty, tmp_path / "crm", "csv")
-    _, expected = expected
-    args = [
-        "train",
-        "--input",
-        str(tmp_path / "crm"),
-        "--engine",
-        "spark",
-        *[x for s in FAST for x in ("--set", s)],
-    ]
-    result = runner.invoke(app, args)
-    assert result.exit_code in (exit_codes.OK, exit_codes.NOT_PROMOTED), result.output
-    run = mlflow.search_runs(experiment_names=[load_config().registry.experiment]).iloc[0]
-    model = expected.evaluation.comparison.set_index("model").loc["model"]
-    assert run["metrics.roc_auc"] == pytest.approx(model["roc_auc"], rel=1e-12)
-    assert run["metrics.brier"] == pytest.approx(model["brier"], rel=1e-12)
-    assert len(run["tags.data_fingerprint"]) == 16
 
 
 def test_bad_input_on_spark_training_exits_3_with_the_pandas_sentence(tmp_path, spark, dirty):
