@@ -40,9 +40,10 @@ def dirty():
 
 @pytest.fixture(scope="module")
 def expected(dirty, tmp_path_factory):
-    """The pandas path's training on the dirty tables as read from CSV, to compare Spark's with."""
+    """The pandas path's training on the dirty tables as read from Parquet, to compare Spark's with (Spark's
+    CSV reading is compared with the pandas path's in test_spark_job.py)."""
     folder = tmp_path_factory.mktemp("pandas") / "crm"
-    write_tables(dirty, folder, "csv")
+    write_tables(dirty, folder, "parquet")
     tables = read_tables(folder)
     return tables, run_train(tables, load_config(overrides=FAST), register=False)
 
@@ -70,10 +71,10 @@ def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
 
 
-def test_train_engine_spark_on_csv_equals_the_pandas_path_logs_its_model_and_collects_only_features(
+def test_train_engine_spark_equals_the_pandas_path_logs_its_model_and_collects_only_features(
     tmp_path, spark, dirty, expected, collected, mlflow_store, monkeypatch
 ):
-    """`leadscore train --engine spark` on a CSV folder: the training frame, quarantine, counts and model of
+    """`leadscore train --engine spark` on a Parquet folder: the training frame, quarantine, counts and model of
     the pandas path on the same files, logged as that model, with only the parts'
     feature frames and the quarantine rows collected to the driver. One Spark training serves every check
     (the run_train of the command recorded): a Spark training is the slowest thing the suite does."""
@@ -90,7 +91,7 @@ def test_train_engine_spark_on_csv_equals_the_pandas_path_logs_its_model_and_col
         return runs[-1][1]
 
     monkeypatch.setattr(pipelines.train, "run_train", recorded)
-    write_tables(dirty, tmp_path / "crm", "csv")
+    write_tables(dirty, tmp_path / "crm", "parquet")
     options = [*FAST, f"scoring.chunk_size={CHUNK}"]
     args = ["train", "--input", str(tmp_path / "crm"), "--engine", "spark"]
     result = runner.invoke(app, [*args, *[x for s in options for x in ("--set", s)]])
