@@ -96,6 +96,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     """Turn the errors a user can fix into a one-line message and the exit code that names them (`job` names
     what there is not enough data for)."""
     from features.contracts import ContractError
+    from features.icp import ICPRuleError
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
@@ -112,7 +113,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         console.print(frame_table(error.result.accounting, title="leads"))
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
-    except (InputError, ContractError, ConfigError, OutputError) as error:
+    except (InputError, ContractError, ConfigError, OutputError, ICPRuleError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:

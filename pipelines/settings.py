@@ -32,8 +32,9 @@ class RegistryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_name: str = DEFAULT_MODEL_NAME
-    experiment: str = "leadscore"
+    # MLflow refuses a model name with "/" or ":" (they separate the parts of a models:/ URI)
+    model_name: str = Field(DEFAULT_MODEL_NAME, min_length=1, pattern=r"^[^/:]+$")
+    experiment: str = Field("leadscore", min_length=1)
     auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
     ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
     # The gate decides on intervals: a paired bootstrap of the test window at this confidence.
@@ -166,12 +167,72 @@ class PipelineConfig(BaseModel):
     serving: ServingConfig = Field(default_factory=ServingConfig)
     spark: SparkConfig = Field(default_factory=SparkConfig)
 
+    @model_validator(mode="after")
+    def _served_regions_exist(self) -> PipelineConfig:
+        """A served region no country maps to (a typo, `north_amercia`) would put every lead of that region
+        outside the geography, disqualified, without a word."""
+        known = {region.strip().lower() for region in self.features.region_by_country.values()} | {"other"}
+        unknown = sorted(set(self.icp.served_regions) - known)
+        if unknown:
+            raise ValueError(
+                f"icp.served_regions names {unknown}, a region no country of features.region_by_country "
+                f"maps to; known: {sorted(known)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _points_window_counted(self) -> PipelineConfig:
+        """The points model reads the activity counts of model.points.window_days: without that window in
+        features.windows_days training ended in a KeyError."""
+        if self.model.points.window_days not in self.features.windows_days:
+            raise ValueError(
+                f"model.points.window_days {self.model.points.window_days} is not one of "
+                f"features.windows_days {list(self.features.windows_days)}; the points model counts activities "
+                "over that window: add it to features.windows_days or change model.points.window_days"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _excluded_features_exist(self) -> PipelineConfig:
+        """A name in features.exclude_features that is no feature (a typo of the one the leak audit flagged)
+        excluded nothing, and the feature it meant stayed in the model, silently."""
+        from features.build import FIT_FEATURES, SEASON_FEATURES, intent_feature_names
+
+        known = [*FIT_FEATURES, *SEASON_FEATURES, *intent_feature_names(self.features)]
+        unknown = [name for name in self.features.exclude_features if name not in known]
+        if unknown:
+            raise ValueError(
+                f"features.exclude_features names {unknown}, which are no features of CRM tables (a flat "
+                f"export leaves a column out with its spec's leaky_columns or drop_columns); known: {known}"
+            )
+        return self
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a key written twice in one mapping is an error: PyYAML lets the
+    last one win silently, so `seed: 1` then `seed: 2` (or two `scoring:` sections) ran on half the file."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor": its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}; fix the file") from error
     if not isinstance(data, dict):
@@ -211,6 +272,8 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
     path = path or DEFAULT_CONFIG
     data = _read_yaml(path)
     icp_file = data.pop("icp_file", None)
+    if icp_file is not None and not isinstance(icp_file, str):
+        raise ConfigError(f"{path}: setting icp_file: expected the path of a YAML file (found {icp_file!r})")
     if icp_file and "icp" not in data:
         data["icp"] = _read_yaml((path.parent / icp_file).resolve())
     given: dict[str, str] = {}
@@ -232,17 +295,25 @@ def config_problems(error: ValidationError, path: Path, overrides: dict[str, str
     problems = []
     for problem in error.errors():
         setting = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
         origin = next(
             (
                 f"--set {text}"
                 for key, text in overrides.items()
-                if setting == key or setting.startswith(key + ".")
+                if setting == key
+                or setting.startswith(key + ".")
+                # a check across the settings of a section (or of sections) names them in its message
+                or (key.startswith(f"{setting}.") and key.rsplit(".", 1)[-1] in message)
+                or (not setting and key in message)
             ),
             str(path),
         )
+        if not setting:  # the message names the settings; the value found is the whole configuration
+            problems.append(f"{origin}: {message}")
+            continue
         found = repr(problem.get("input"))
         found = found if len(found) <= 80 else found[:77] + "..."
-        problems.append(f"{origin}: setting {setting}: {problem['msg']} (found {found})")
+        problems.append(f"{origin}: setting {setting}: {message} (found {found})")
     return (
         "invalid configuration: " + "; ".join(problems) + "; fix the value, or leave it out for the default"
     )

@@ -1,0 +1,162 @@
+"""Fourth hostile sweep: configuration, command line, online requests, registry and outputs.
+
+Every case here once gave a wrong answer with exit 0 (a setting that silently meant something else) or a
+traceback; now it is one sentence naming the setting (or file, row, field) and the fix, with the README's code.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from features.config import FeatureConfig, ICPConfig
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.settings import ConfigError, load_config
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- configuration -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "model:\n  seed: 1\n  seed: 2\n",
+            "line 3, column 3: the key 'seed' is written twice in one mapping",
+        ),
+        (
+            "scoring:\n  chunk_size: 5\nscoring:\n  positive_reasons: 1\n",
+            "line 3, column 1: the key 'scoring' is written twice in one mapping",
+        ),
+    ],
+)
+def test_a_key_written_twice_is_refused_not_won_by_the_last(tmp_path, text, said):
+    """PyYAML lets the last of two equal keys win: the first `scoring:` section was dropped without a word."""
+    config = tmp_path / "run.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=f"run.yaml: not valid YAML: {said}"):
+        load_config(config)
+
+
+def test_anchors_and_merge_keys_still_read(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "scoring:\n  <<: {chunk_size: 7}\n  positive_reasons: 1\nqueue:\n  senior_grades: &s [A]\n"
+    )
+    cfg = load_config(config)
+    assert (cfg.scoring.chunk_size, cfg.scoring.positive_reasons, cfg.queue.senior_grades) == (7, 1, ("A",))
+
+
+def test_an_icp_file_that_is_not_a_path_is_named_not_a_traceback(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("icp_file: [a, b]\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: setting icp_file: expected the path of a YAML file"):
+        load_config(config)
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        # NaN compares false with everything: a weight, range or cut point holding it matched nothing
+        (
+            "icp.criterion_weights.industry=.nan",
+            "icp.criterion_weights.industry: Input should be a finite number",
+        ),
+        (
+            "icp.criterion_weights.industry=.inf",
+            "icp.criterion_weights.industry: Input should be a finite number",
+        ),
+        ("icp.revenue_range=[.nan, 1e9]", "revenue_range holds NaN"),
+        (
+            "features.activity_weights.demo_request={weight: nan, half_life_days: 30}",
+            "Input should be a finite",
+        ),
+        ("features.revenue_band_edges=[0, .nan, 1e7]", "revenue_band_edges holds NaN"),
+        # out of order, the bands (found by binary search) put leads in the wrong band
+        ("features.employee_band_edges=[50, 10, 200]", "employee_band_edges must be increasing cut points"),
+        # a window twice gave two features one name (the model then refused its own input: a traceback)
+        ("features.windows_days=[30, 30, 90]", "windows_days must be whole days >= 1, each once"),
+        ("features.windows_days=[-7, 30, 90]", "windows_days must be whole days >= 1, each once"),
+        ("features.windows_days=[7, 30]", "model.points.window_days 90 is not one of features.windows_days"),
+        (
+            "features.inactive_after_days=-5",
+            "features.inactive_after_days: Input should be greater than or equal",
+        ),
+        # a country or region that is none never matched: its leads were disqualified as outside geography
+        (
+            "icp.served_countries=[XX, Atlantis]",
+            "served_countries names ['XX', 'Atlantis'], which are no countries",
+        ),
+        (
+            "icp.served_regions=[north_amercia]",
+            "icp.served_regions names ['north_amercia'], a region no country",
+        ),
+        ("features.region_by_country={XX: europe}", "region_by_country names ['XX'], which are no countries"),
+        # a typo in the leak audit's exclusion excluded nothing: the leaky feature stayed in the model
+        (
+            "features.exclude_features=[industri]",
+            "features.exclude_features names ['industri'], which are no",
+        ),
+        # MLflow refused these at registration, after the whole training: a traceback
+        ("registry.model_name=a/b", "registry.model_name: String should match pattern"),
+        ("registry.model_name=''", "registry.model_name: String should have at least 1 character"),
+        ("registry.experiment=''", "registry.experiment: String should have at least 1 character"),
+        # a grade that is none routed nothing to the senior reps
+        ("queue.senior_grades=[a, b]", "queue.senior_grades.0: Input should be 'A', 'B', 'C' or 'D'"),
+    ],
+)
+def test_a_setting_that_would_silently_mean_something_else_is_refused_naming_it(override, said):
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides=[override])
+    message = str(caught.value)
+    assert said in message, message
+    assert f"--set {override}" in message and "\n" not in message and "Value error" not in message
+
+
+def test_countries_in_the_icp_are_read_as_the_data_contract_reads_them():
+    cfg = load_config(
+        overrides=[
+            "icp.served_countries=[USA, Deutschland, uk]",
+            "features.region_by_country={usa: north_america}",
+            "icp.served_regions=[north_america]",
+        ]
+    )
+    assert cfg.icp.served_countries == ("US", "DE", "GB")
+    assert cfg.features.region_by_country == {"US": "north_america"}
+    assert ICPConfig().served_countries == () and FeatureConfig().region_by_country["US"] == "north_america"
+
+
+def test_the_shipped_configuration_and_its_explicit_defaults_still_load():
+    shipped = load_config()
+    assert shipped == load_config(overrides=["features.exclude_features=[month_of_year]"]).model_copy(
+        update={"features": shipped.features}
+    )
+    assert shipped.queue.senior_grades == ("A", "B") and shipped.icp.served_regions == (
+        "north_america",
+        "europe",
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_crm(tmp_path_factory):
+    from features.synthetic import GeneratorConfig, generate_history
+
+    folder = tmp_path_factory.mktemp("tiny-crm")
+    for name, frame in generate_history(GeneratorConfig(accounts=120, months=8, seed=3)).tables().items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_an_extra_rule_on_a_feature_that_does_not_exist_exits_3_naming_it(tiny_crm, mlflow_store):
+    """The guardrail's ValueError ended training in a traceback (exit 1)."""
+    rule = "icp.extra_rules=[{name: big, feature: employees, op: '>', value: 3}]"
+    result = CliRunner().invoke(app, ["train", "--input", str(tiny_crm), "--set", rule])
+    said = one_line(result.output)
+    assert result.exit_code == exit_codes.BAD_INPUT, said
+    assert "setting icp.extra_rules: the ICP guardrail needs columns ['employees'] (rule 'big' reads" in said
+    assert "'employee_count'" in said and "Traceback" not in said
