@@ -251,11 +251,21 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     )
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, override: str) -> None:
     keys = dotted.split(".")
+    if not all(key.strip() for key in keys):
+        raise ConfigError(
+            f"--set {override}: {dotted!r} is no setting; write section.key=value, e.g. model.seed=3"
+        )
     node = data
-    for key in keys[:-1]:
+    for depth, key in enumerate(keys[:-1]):
         node = node.setdefault(key, {})
+        if not isinstance(node, dict):  # e.g. model.seed.x=3, or evaluate.contenders.0=x (a list)
+            section = ".".join(keys[: depth + 1])
+            raise ConfigError(
+                f"--set {override}: {section} is a value ({node!r}), not a section with settings; "
+                f"set it whole, e.g. --set {section}=..."
+            )
     node[keys[-1]] = value
 
 
@@ -281,7 +291,7 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         if "=" not in override:
             raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
         key, raw = override.split("=", 1)
-        _set_dotted(data, key.strip(), _override_value(raw))
+        _set_dotted(data, key.strip(), _override_value(raw), override)
         given[key.strip()] = override
     try:
         return PipelineConfig.model_validate(data)

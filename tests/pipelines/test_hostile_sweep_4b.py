@@ -160,3 +160,24 @@ def test_an_extra_rule_on_a_feature_that_does_not_exist_exits_3_naming_it(tiny_c
     assert result.exit_code == exit_codes.BAD_INPUT, said
     assert "setting icp.extra_rules: the ICP guardrail needs columns ['employees'] (rule 'big' reads" in said
     assert "'employee_count'" in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("model.seed.x=3", "--set model.seed.x=3: model.seed is a value (42), not a section with settings"),
+        (
+            "evaluate.contenders.0=leadscore",
+            "--set evaluate.contenders.0=leadscore: evaluate.contenders is a value",
+        ),
+        ("model..seed=3", "--set model..seed=3: 'model..seed' is no setting; write section.key=value"),
+        ("=3", "--set =3: '' is no setting"),
+    ],
+)
+def test_an_override_path_through_a_value_or_with_an_empty_part_is_named(override, said):
+    """Setting below a number or a list ended in a TypeError traceback; `model..seed` blamed the shipped file."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides=[override])
+    assert said in str(caught.value)
+    result = CliRunner().invoke(app, ["validate", "--input", "nowhere", "--set", override])
+    assert result.exit_code == exit_codes.BAD_INPUT and said in one_line(result.output), result.output
