@@ -168,10 +168,31 @@ def generate(
 
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
+    import pandas as pd
+    from pydantic import ValidationError
+
     from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
     from pipelines.generate import run_generate
+    from pipelines.io import FORMATS
 
-    cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r} is no table format; use one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    try:
+        cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    except ValidationError as error:  # e.g. --accounts 0: a traceback before
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        raise typer.BadParameter(
+            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
+        ) from None
+    try:
+        end_date = pd.Timestamp(end)
+    except (ValueError, TypeError, OverflowError):
+        end_date = pd.NaT
+    if end_date is pd.NaT:
+        raise typer.BadParameter(f"{end!r} is not a date; e.g. --end 2026-10-01", param_hint="--end")
     if scenario is not None:
         if scenario not in SCENARIOS:
             raise typer.BadParameter(
@@ -219,6 +240,7 @@ def validate(
     )
 
     when = _as_of(as_of) if as_of else None
+    _refuse_overwriting([input_dir], [quarantine], "--quarantine")
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
@@ -256,6 +278,39 @@ def _as_of(text: str, option: str = "--as-of"):
             param_hint=option,
         )
     return when
+
+
+def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:
+    """An output that is one of the run's input files, or a CRM table's file in the input folder, would be
+    replaced by the run (`score --output crm/leads.csv` wrote the scores over the leads, exit 0): a bad
+    command line (exit 2), said before anything is read or written."""
+    from features.vocab import TABLES
+    from pipelines.locations import is_database_url
+
+    for given in inputs:
+        if given is None or is_database_url(given) or str(given).startswith("spark:"):
+            continue
+        source = Path(given).resolve()
+        for path in written:
+            target = path.resolve()
+            in_folder = source.is_dir() and any(
+                target.is_relative_to(source / table)  # the table's file, or its folder of parts
+                or (target.parent == source and target.name.split(".")[0].lower() == table)
+                for table in TABLES
+            )
+            if target == source or in_folder:
+                what = "the input" if target == source else "a table of the input"
+                raise typer.BadParameter(
+                    f"{path} would replace {what} {given}; write it elsewhere", param_hint=option
+                )
+
+
+def _published(output: str | Path) -> list[Path]:
+    """The files a scoring run publishes at a file --output (scores, quarantine, manifest, failed run)."""
+    from pipelines.score import failed_quarantine_path_for, manifest_path_for, quarantine_path_for
+
+    path = Path(output)
+    return [path, quarantine_path_for(path), manifest_path_for(path), failed_quarantine_path_for(path)]
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -472,6 +527,8 @@ def evaluate(
         raise typer.BadParameter(
             "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
         )
+    if output is not None:
+        _refuse_overwriting([input_dir, truth], [output], "--output")
     with expected_failures():
         cfg = _config(config, set_)
         if output is not None:  # an unwritable --output is said now, not after every fold has been trained
@@ -626,6 +683,8 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    if not is_database_url(output):
+        _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(
             "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"
@@ -693,7 +752,7 @@ def score(
 def serve(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 5001,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 5001,
     workers: Annotated[
         int | None,
         typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
@@ -714,8 +773,12 @@ def serve(
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
     from pipelines.registry import resolve_version
-    from pipelines.serve import ServeError, run_serve
+    from pipelines.serve import ServeError, check_listen, run_serve
 
+    try:
+        check_listen(host, port)
+    except ServeError as error:
+        raise typer.BadParameter(str(error), param_hint="--port") from error
     with expected_failures():
         cfg = _config(config, set_)
         resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
@@ -859,6 +922,7 @@ def queue(
         except ValidationError as error:
             raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():
         try:
             plan = run_queue(scores, capacity, cfg, output)
@@ -1023,6 +1087,7 @@ def spec_draft(
     """
     from pipelines.spec import run_spec_draft
 
+    _refuse_overwriting([input_path], [out], "--out")
     with expected_failures():
         result = run_spec_draft(
             input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite

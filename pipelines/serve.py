@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -85,6 +86,21 @@ def download_model(model_uri: str, folder: str) -> str:
             f"no model at {model_uri} in the tracking store {tracking_uri()} ({error.__class__.__name__}): "
             "train one with `leadscore train`, or pass --model with a registered version, e.g. "
             "models:/leadscore/1"
+        ) from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """ServeError naming the address when the server could not listen there (a port in use, a host that is
+    not this machine's): uvicorn ended in an OSError traceback, after the model was downloaded."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as error:  # socket.gaierror too
+        raise ServeError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); give another --port (or stop what "
+            "uses it), or a --host of this machine"
         ) from None
 
 

@@ -232,7 +232,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file")
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:  # a folder, no permission, a binary file: a traceback
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read the configuration ({reason}); give a YAML file") from error
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}; fix the file") from error
     if not isinstance(data, dict):

@@ -181,3 +181,85 @@ def test_an_override_path_through_a_value_or_with_an_empty_part_is_named(overrid
     assert said in str(caught.value)
     result = CliRunner().invoke(app, ["validate", "--input", "nowhere", "--set", override])
     assert result.exit_code == exit_codes.BAD_INPUT and said in one_line(result.output), result.output
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+
+def test_an_output_that_is_an_input_table_is_a_bad_command_line_and_the_input_is_kept(tmp_path, tiny_crm):
+    """`score --output crm/leads.csv` wrote the scores over the leads table, exit 0."""
+    import shutil
+
+    crm = tmp_path / "crm"
+    shutil.copytree(tiny_crm, crm)
+    before = {path.name: path.read_bytes() for path in crm.iterdir()}
+    scores = tmp_path / "scores.parquet"
+    scores.write_bytes(b"not read")
+    runs = {
+        "--output": [
+            "score",
+            "--input",
+            str(crm),
+            "--as-of",
+            "2026-01-01",
+            "--output",
+            str(crm / "leads.parquet"),
+        ],
+        "--quarantine": ["validate", "--input", str(crm), "--quarantine", str(crm / "deals.csv")],
+        "--out": [
+            "spec",
+            "draft",
+            "--input",
+            str(crm / "leads.parquet"),
+            "--out",
+            str(crm / "leads.parquet"),
+        ],
+    }
+    queue = ["queue", "--scores", str(scores), "--reps", "1", "--per-rep", "1", "--output", str(scores)]
+    for option, args in [*runs.items(), ("--output", queue)]:
+        result = CliRunner().invoke(app, [*args, "--overwrite"] if args[0] == "spec" else args)
+        said = one_line(result.output)
+        assert result.exit_code == exit_codes.USAGE, said
+        assert (
+            f"Invalid value for {option}" in said and "would replace" in said and "write it elsewhere" in said
+        )
+    assert {path.name: path.read_bytes() for path in crm.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["--accounts", "0"],
+            "Invalid value for --accounts: Input should be greater than or equal to 1 (found 0)",
+        ),
+        (["--end", "someday"], "Invalid value for --end: 'someday' is not a date"),
+        (["--format", "xlsx"], "Invalid value for --format: 'xlsx' is no table format"),
+    ],
+)
+def test_generate_with_a_bad_option_is_a_bad_command_line_not_a_traceback(tmp_path, args, said):
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "g"), *args])
+    assert result.exit_code == exit_codes.USAGE and said in one_line(result.output), result.output
+
+
+def test_a_configuration_that_is_a_folder_or_not_text_is_named(tmp_path):
+    binary = tmp_path / "run.yaml"
+    binary.write_bytes(b"\xff\xfe\x00model")
+    for path, reason in [(tmp_path, "Is a directory"), (binary, "not UTF-8 text")]:
+        with pytest.raises(
+            ConfigError, match=f"cannot read the configuration \\({reason}\\); give a YAML file"
+        ):
+            load_config(path)
+
+
+def test_serve_on_a_port_in_use_is_a_bad_command_line_before_anything_loads(mlflow_store):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    said = one_line(result.output)
+    assert result.exit_code == exit_codes.USAGE, said
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in said
