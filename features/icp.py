@@ -18,9 +18,12 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
+from features.fit import UNKNOWN
 from features.frames import Table, column_values, numbers
 from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
+
+_NO_COUNTRY = UNKNOWN.upper()  # the fit features' missing country, in upper case as countries are compared
 
 FIT_TIERS = ("A", "B", "C")
 LOWEST_GRADE = "D"
@@ -291,7 +294,9 @@ def _hard_rules(
     if icp.disqualify_outside_geography:
         country = columns.upper("country")
         region = columns.lower("region")
-        has_country = country.per_row([text != "" for text in country.texts], False, bool)
+        # the fit features write a missing country (empty, or a placeholder such as "n/a") as "unknown": no
+        # country, never a country outside the geography (every lead without one was disqualified)
+        has_country = country.per_row([text not in ("", _NO_COUNTRY) for text in country.texts], False, bool)
 
         def geography_words(rows: np.ndarray) -> np.ndarray:
             country_words = country.per_row([f"country {c} (" for c in country.texts], "", rows=rows)

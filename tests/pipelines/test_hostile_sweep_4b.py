@@ -263,3 +263,29 @@ def test_serve_on_a_port_in_use_is_a_bad_command_line_before_anything_loads(mlfl
     said = one_line(result.output)
     assert result.exit_code == exit_codes.USAGE, said
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in said
+
+
+# --- the ICP on real features ----------------------------------------------------------------------------
+
+
+def test_a_lead_without_a_country_is_not_disqualified_as_outside_the_geography():
+    """The fit features write a missing country as "unknown", which the guardrail read as a country outside
+    the geography: every lead without a country (or with "n/a") was disqualified, in batch and online alike,
+    though icp.yaml and the README say such a lead is kept."""
+    from features.build import build_features, scoring_snapshots
+    from features.contracts import validate_tables
+    from features.icp import icp_columns
+    from features.synthetic import GeneratorConfig, generate_history
+
+    cfg = load_config()
+    tables = generate_history(GeneratorConfig(accounts=12, months=6, seed=1)).tables()
+    accounts = tables["accounts"]
+    accounts["country"] = accounts["country"].astype("object")
+    accounts.loc[:, "country"] = ["", "n/a", None, "Brazil"] * 3
+    valid = validate_tables(tables).valid
+    leads = valid["leads"].merge(valid["accounts"][["account_id", "country"]], on="account_id")
+    out = icp_columns(
+        build_features(valid, scoring_snapshots(leads, "2026-09-01"), cfg.features, cfg.icp), cfg.icp
+    )
+    outside = ["outside_geography" in reasons for reasons in out["disqualify_reasons"]]
+    assert outside == (leads["country"] == "BR").tolist() and any(outside) and not all(outside)
