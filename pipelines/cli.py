@@ -752,7 +752,7 @@ def score(
 def serve(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 5001,
+    port: Annotated[int, typer.Option(help="Port (0: one the system chooses).", min=0, max=65535)] = 5001,
     workers: Annotated[
         int | None,
         typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
@@ -775,13 +775,13 @@ def serve(
     from pipelines.registry import resolve_version
     from pipelines.serve import ServeError, check_listen, run_serve
 
-    try:
-        check_listen(host, port)
-    except ServeError as error:
-        raise typer.BadParameter(str(error), param_hint="--port") from error
     with expected_failures():
         cfg = _config(config, set_)
         resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
+        try:
+            check_listen(host, port)  # a port in use: exit 2, before the model is downloaded
+        except ServeError as error:
+            raise typer.BadParameter(str(error), param_hint="--port") from error
         try:
             run_serve(model, host, port, workers, cfg.serving)
         except ServeError as error:

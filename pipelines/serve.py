@@ -286,7 +286,7 @@ def _internal_error() -> tuple[int, str]:
 def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The lead rows (records) and params of a JSON body; LeadInputError naming what is wrong."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = (
             f" at line {error.lineno}, column {error.colno}"
@@ -317,6 +317,23 @@ def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | No
             'params: must be a JSON object such as {"as_of": "2026-10-01"} (rule: JSON body)'
         )
     return _records(formats[0], payload[formats[0]]), params
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one that names a field twice is refused (json.loads kept the last silently, so
+    {"lead_id": "L-1", "lead_id": "L-2"} was scored as L-2)."""
+    fields = dict(pairs)
+    if len(fields) < len(pairs):
+        twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+        raise LeadInputError(
+            f"body: the field {shown(twice)} is written twice in one JSON object (rule: JSON body)"
+        )
+    return fields
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are no JSON (Python reads them; NaN then passed as a missing value)."""
+    raise LeadInputError(f"body: {name} is not JSON; leave the field out or send null (rule: JSON body)")
 
 
 def _records(key: str, data: Any) -> list[dict[str, Any]]:

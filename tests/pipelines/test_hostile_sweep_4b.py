@@ -252,9 +252,13 @@ def test_a_configuration_that_is_a_folder_or_not_text_is_named(tmp_path):
             load_config(path)
 
 
-def test_serve_on_a_port_in_use_is_a_bad_command_line_before_anything_loads(mlflow_store):
+def test_serve_on_a_port_in_use_is_a_bad_command_line_before_the_model_loads(mlflow_store, monkeypatch):
+    """uvicorn ended in an OSError traceback (after downloading the model)."""
     import socket
 
+    import pipelines.registry
+
+    monkeypatch.setattr(pipelines.registry, "resolve_version", lambda uri: None)  # as if a champion existed
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -289,3 +293,42 @@ def test_a_lead_without_a_country_is_not_disqualified_as_outside_the_geography()
     )
     outside = ["outside_geography" in reasons for reasons in out["disqualify_reasons"]]
     assert outside == (leads["country"] == "BR").tolist() and any(outside) and not all(outside)
+
+
+# --- online requests ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # json.loads kept the last of two equal keys: the row was scored as L-2, or with the second email
+        (
+            b'{"dataframe_records": [{"lead_id": "L-1", "lead_id": "L-2", "email": "a@b.com"}]}',
+            "body: the field 'lead_id' is written twice in one JSON object (rule: JSON body)",
+        ),
+        (
+            b'{"dataframe_records": [{"lead_id": "L-1", "email": "a@b.com"}], "params": {"as_of": "2026-10-01", '
+            b'"as_of": "2025-01-01"}}',
+            "body: the field 'as_of' is written twice",
+        ),
+        # Python reads NaN, which is no JSON, and passed it on as a missing number
+        (
+            b'{"dataframe_records": [{"lead_id": "L-1", "email": "a@b.com", "employee_count": NaN}]}',
+            "body: NaN is not JSON; leave the field out or send null (rule: JSON body)",
+        ),
+    ],
+)
+def test_a_request_body_that_is_not_plain_json_is_refused_naming_the_field(body, said):
+    from models.lead_input import LeadInputError
+    from pipelines.serve import request_rows
+
+    with pytest.raises(LeadInputError) as caught:
+        request_rows(body)
+    assert said in str(caught.value) and str(caught.value).endswith("(rule: JSON body)")
+
+
+def test_a_plain_json_body_still_reads():
+    from pipelines.serve import request_rows
+
+    rows, params = request_rows(b'{"dataframe_records": [{"lead_id": "L-1", "email": null}], "params": {}}')
+    assert rows == [{"lead_id": "L-1", "email": None}] and params == {}
