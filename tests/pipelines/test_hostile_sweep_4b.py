@@ -332,3 +332,30 @@ def test_a_plain_json_body_still_reads():
 
     rows, params = request_rows(b'{"dataframe_records": [{"lead_id": "L-1", "email": null}], "params": {}}')
     assert rows == [{"lead_id": "L-1", "email": None}] and params == {}
+
+
+# --- registry ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "said"),
+    [
+        ("garbage://x", "UnsupportedModelRegistryStoreURIException"),
+        ("sqlite:///{tmp}/scores.csv", "file is not a database"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["score", "--as-of", "2026-01-01", "--output", "s.parquet"], ["history"]]
+)
+def test_a_tracking_uri_that_is_no_store_exits_3_naming_it(tmp_path, monkeypatch, uri, said, command):
+    """MLflow's exception reached the user as a traceback (exit 1)."""
+    (tmp_path / "scores.csv").write_text("lead_id,score\nL-1,0.5\n")
+    uri = uri.format(tmp=tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    args = [*command[:1], "--input", str(tmp_path), *command[1:]] if command[0] == "score" else command
+    result = CliRunner().invoke(app, args)
+    text = one_line(result.output)
+    assert result.exit_code == exit_codes.BAD_INPUT, text
+    assert f"the tracking store {uri} (MLFLOW_TRACKING_URI) cannot be used" in text and said in text
+    assert "Traceback" not in text
