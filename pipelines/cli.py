@@ -942,7 +942,7 @@ def history(
         str | None, typer.Option("--model-name", help="Registered model (default: registry.model_name).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (registry section).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.", min=1)] = None,
 ) -> None:
     """The audit trail: every registered version, newest first, with the promotion gate's decision, its reasons,
     the metrics it compared, who or what triggered it and the date the data were taken as of.

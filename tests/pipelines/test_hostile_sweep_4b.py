@@ -359,3 +359,10 @@ def test_a_tracking_uri_that_is_no_store_exits_3_naming_it(tmp_path, monkeypatch
     assert result.exit_code == exit_codes.BAD_INPUT, text
     assert f"the tracking store {uri} (MLFLOW_TRACKING_URI) cannot be used" in text and said in text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_history_with_a_limit_below_one_is_a_bad_command_line(mlflow_store, limit):
+    """--limit -1 showed every version but the oldest (pandas' head(-1)) under a title counting them all."""
+    result = CliRunner().invoke(app, ["history", "--limit", limit])
+    assert result.exit_code == exit_codes.USAGE and "--limit" in result.output, result.output
