@@ -366,3 +366,22 @@ def test_history_with_a_limit_below_one_is_a_bad_command_line(mlflow_store, limi
     """--limit -1 showed every version but the oldest (pandas' head(-1)) under a title counting them all."""
     result = CliRunner().invoke(app, ["history", "--limit", limit])
     assert result.exit_code == exit_codes.USAGE and "--limit" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("activities", "said"),
+    [
+        (
+            '[{"activity_type": "blog", "activity_type": "demo_request", "occurred_at": "2026-09-01"}]',
+            "row 0, field 'activities': an item names 'activity_type' twice (rule: JSON list)",
+        ),
+        ('[{"activity_type": "blog", "occurred_at": NaN}]', "row 0, field 'activities': NaN is not JSON"),
+    ],
+)
+def test_an_activities_list_that_is_not_plain_json_is_refused(activities, said):
+    from models.lead_input import LeadInputError, _activity_items
+
+    with pytest.raises(LeadInputError) as caught:
+        _activity_items(0, activities)
+    assert said in str(caught.value)
+    assert _activity_items(0, '[{"activity_type": "blog", "occurred_at": "2026-09-01"}]')[0][1] == "blog"
