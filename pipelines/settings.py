@@ -289,7 +289,11 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
     icp_file = data.pop("icp_file", None)
     if icp_file is not None and not isinstance(icp_file, str):
         raise ConfigError(f"{path}: setting icp_file: expected the path of a YAML file (found {icp_file!r})")
-    if icp_file and "icp" not in data:
+    if icp_file and "icp" in data:  # the file was ignored without a word
+        raise ConfigError(
+            f"{path}: both icp_file ({icp_file}) and an icp: section; keep one of them (the section, or the file)"
+        )
+    if icp_file:
         data["icp"] = _read_yaml((path.parent / icp_file).resolve())
     given: dict[str, str] = {}
     for override in overrides or []:

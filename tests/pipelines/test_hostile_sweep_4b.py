@@ -385,3 +385,13 @@ def test_an_activities_list_that_is_not_plain_json_is_refused(activities, said):
         _activity_items(0, activities)
     assert said in str(caught.value)
     assert _activity_items(0, '[{"activity_type": "blog", "occurred_at": "2026-09-01"}]')[0][1] == "blog"
+
+
+def test_an_icp_file_beside_an_icp_section_is_refused_not_ignored(tmp_path):
+    (tmp_path / "my_icp.yaml").write_text("served_countries: [AU]\n")
+    config = tmp_path / "run.yaml"
+    config.write_text("icp_file: my_icp.yaml\nicp:\n  served_countries: [SG]\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: both icp_file \(my_icp\.yaml\) and an icp: section"):
+        load_config(config)
+    config.write_text("icp_file: my_icp.yaml\n")
+    assert load_config(config).icp.served_countries == ("AU",)
