@@ -277,7 +277,9 @@ def _as_of(text: str, option: str = "--as-of"):
             f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
             param_hint=option,
         )
-    return when
+    # with an offset: the UTC time the data are read in, written so in the manifest (an offset there ended
+    # the next run's trend lookup in a TypeError comparing it with the other runs' naive times)
+    return when.tz_convert("UTC").tz_localize(None) if when.tzinfo else when
 
 
 def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:

@@ -395,3 +395,31 @@ def test_an_icp_file_beside_an_icp_section_is_refused_not_ignored(tmp_path):
         load_config(config)
     config.write_text("icp_file: my_icp.yaml\n")
     assert load_config(config).icp.served_countries == ("AU",)
+
+
+def test_an_as_of_with_an_offset_is_the_utc_time_and_an_old_manifest_with_one_is_compared(tmp_path):
+    """`score --as-of 2026-01-01T00:00:00+05:00` wrote the offset into the manifest, and the next run into
+    that folder ended in a TypeError (offset vs naive times) looking for the previous run."""
+    import json
+
+    import pandas as pd
+
+    from pipelines.cli import _as_of
+    from pipelines.score_job import latest_run_beside
+
+    assert _as_of("2026-01-01T00:00:00+05:00") == pd.Timestamp("2025-12-31T19:00:00")
+    assert _as_of("2026-01-01") == pd.Timestamp("2026-01-01")
+    for name, when in [("old", "2026-01-01T00:00:00+05:00"), ("new", "2026-01-02T00:00:00")]:
+        (tmp_path / f"{name}.parquet").write_bytes(b"")
+        files = {"scores": {"file": f"{name}.parquet"}}
+        manifest = {"as_of": when, "model_name": "leadscore", "files": files}
+        (tmp_path / f"{name}.manifest.json").write_text(json.dumps(manifest))
+    output = tmp_path / "next.parquet"
+    assert (
+        latest_run_beside(output, "leadscore", pd.Timestamp("2026-01-01T12:00:00"))
+        == tmp_path / "old.parquet"
+    )
+    assert (
+        latest_run_beside(output, "leadscore", _as_of("2026-01-03T00:00:00+01:00"))
+        == tmp_path / "new.parquet"
+    )
