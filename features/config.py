@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from features.countries import alpha2
 from features.vocab import ACTIVITY_TYPES, DISQUALIFY_REASONS
+
+# A weight: a finite number (an infinite one makes every share inf / inf, not a number: no tier at all).
+Weight = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="after")
+    def _no_nan(self) -> Any:
+        """NaN (YAML's .nan, the text "nan") compares false with everything, so a range, cut point or rule
+        value holding it passed every check and then matched nothing, or everything, silently."""
+        for name, value in self:
+            if _has_nan(value):
+                raise ValueError(f"{name} holds NaN (not a number); give a number")
+        return self
+
+
+def _has_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, tuple | list):
+        return any(_has_nan(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    return False
+
+
+def _country_codes(values: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """Alpha-2 codes of countries written as codes or names ("USA", "Germany" as the data contract reads
+    them); a value that is no country is refused: it would never match a lead, silently."""
+    codes = [alpha2(value) for value in values]
+    unknown = [value for value, code in zip(values, codes, strict=True) if code is None]
+    if unknown:
+        raise ValueError(
+            f"{name} names {unknown}, which are no countries; give ISO 3166 codes such as US, DE"
+        )
+    return tuple(str(code) for code in codes)
+
 
 class ActivityWeight(_Strict):
     """How much one activity counts in the engagement score, and how fast that fades."""
 
-    weight: float
+    weight: Weight
     half_life_days: float = Field(gt=0)
 
 
@@ -40,7 +76,7 @@ class FeatureConfig(_Strict):
 
     windows_days: tuple[int, ...] = (7, 30, 90)
     activity_weights: dict[str, ActivityWeight] = Field(default_factory=_default_activity_weights)
-    inactive_after_days: int = 60
+    inactive_after_days: int = Field(60, ge=1)
     employee_band_edges: tuple[int, ...] = (1, 10, 50, 200, 1000, 5000)
     revenue_band_edges: tuple[float, ...] = (0.0, 1e6, 1e7, 5e7, 2.5e8, 1e9)
     region_by_country: dict[str, str] = Field(
@@ -76,7 +112,24 @@ class FeatureConfig(_Strict):
         unknown = set(self.activity_weights) - set(ACTIVITY_TYPES)
         if unknown:
             raise ValueError(f"activity_weights names unknown activity types: {sorted(unknown)}")
+        # A window counted twice named two features alike (the model then refused its own input); a window of
+        # 0 days or fewer counts nothing.
+        if any(w < 1 for w in self.windows_days) or len(set(self.windows_days)) < len(self.windows_days):
+            raise ValueError(
+                f"windows_days must be whole days >= 1, each once; got {list(self.windows_days)}"
+            )
+        for name in ("employee_band_edges", "revenue_band_edges"):
+            edges = getattr(self, name)
+            if not edges or any(high <= low for low, high in zip(edges, edges[1:], strict=False)):
+                # the bands are found by binary search: edges out of order put leads in the wrong band
+                raise ValueError(f"{name} must be increasing cut points; got {list(edges)}")
         return self
+
+    @field_validator("region_by_country", mode="after")
+    @classmethod
+    def _country_keys(cls, regions: dict[str, str]) -> dict[str, str]:
+        codes = _country_codes(tuple(regions), "region_by_country")
+        return dict(zip(codes, regions.values(), strict=True))
 
 
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in"]
@@ -115,7 +168,7 @@ class ExtraRule(_Strict):
     value: float | bool | str | tuple[float, ...] | tuple[str, ...]
     action: Literal["disqualify", "criterion"] = "criterion"
     reason: str = "bad_fit"  # reason code when action == "disqualify"
-    weight: float = Field(1.0, ge=0)  # weight when action == "criterion"
+    weight: Weight = Field(1.0, ge=0)  # weight when action == "criterion"
     description: str = ""  # the rule in words, used in disqualify_detail
 
     @model_validator(mode="after")
@@ -169,7 +222,7 @@ class ICPConfig(_Strict):
     competitor_domains: tuple[str, ...] = ("rivalscore.io", "leadgenius.ai", "scoreforce.com")
     target_seniorities: tuple[str, ...] = ("c_level", "vp", "director", "manager")  # the persona criterion
     excluded_personas: tuple[str, ...] = ("student", "intern", "job_seeker")
-    criterion_weights: dict[str, float] = Field(default_factory=_default_criterion_weights)
+    criterion_weights: dict[str, Weight] = Field(default_factory=_default_criterion_weights)
     tier_a_min_share: float = Field(0.8, ge=0, le=1)  # share of the criteria weight met for tier A
     tier_b_min_share: float = Field(0.5, ge=0, le=1)
     disqualify_free_email: bool = True
@@ -194,7 +247,7 @@ class ICPConfig(_Strict):
     @field_validator("served_countries", mode="after")
     @classmethod
     def _upper(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.strip().upper() for v in values)
+        return _country_codes(values, "served_countries")
 
     @field_validator("criterion_weights", mode="after")
     @classmethod

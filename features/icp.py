@@ -18,9 +18,12 @@ import numpy as np
 import pandas as pd
 
 from features.config import ExtraRule, ICPConfig
+from features.fit import UNKNOWN
 from features.frames import Table, column_values, numbers
 from features.text import TEXT, Text, cased, factorize_texts, stripped
 from features.vocab import DISQUALIFY_REASONS
+
+_NO_COUNTRY = UNKNOWN.upper()  # the fit features' missing country, in upper case as countries are compared
 
 FIT_TIERS = ("A", "B", "C")
 LOWEST_GRADE = "D"
@@ -75,7 +78,8 @@ def icp_columns(features: Table, icp: ICPConfig) -> dict[str, np.ndarray]:
     disqualify_detail (the rules that fired, in words, "; "-joined). A missing value never meets a criterion
     and never fires a rule.
     """
-    _require_columns(features, REQUIRED_COLUMNS + tuple(rule.feature for rule in icp.extra_rules))
+    _require_columns(features, REQUIRED_COLUMNS)
+    _require_rule_features(features, icp)
     columns = _Columns(features, texts=_TEXT_COLUMNS)
     met = _criteria(columns, icp)
     share = _share(met, icp)
@@ -290,7 +294,9 @@ def _hard_rules(
     if icp.disqualify_outside_geography:
         country = columns.upper("country")
         region = columns.lower("region")
-        has_country = country.per_row([text != "" for text in country.texts], False, bool)
+        # the fit features write a missing country (empty, or a placeholder such as "n/a") as "unknown": no
+        # country, never a country outside the geography (every lead without one was disqualified)
+        has_country = country.per_row([text not in ("", _NO_COUNTRY) for text in country.texts], False, bool)
 
         def geography_words(rows: np.ndarray) -> np.ndarray:
             country_words = country.per_row([f"country {c} (" for c in country.texts], "", rows=rows)
@@ -418,6 +424,21 @@ def win_rate_by_tier(frame: pd.DataFrame) -> pd.DataFrame:
     closed_deals = table["closed_deals"].replace(0, np.nan)
     table["win_rate"] = (table["won"] / closed_deals).astype(float)
     return table
+
+
+class ICPRuleError(ValueError):
+    """An extra ICP rule reads a feature the frame does not have (a setting to fix, not a defect of the code)."""
+
+
+def _require_rule_features(features: Table, icp: ICPConfig) -> None:
+    unknown = {rule.name: rule.feature for rule in icp.extra_rules if rule.feature not in features}
+    if unknown:
+        known = [c for c in features if c not in ("lead_id", "snapshot_at", "deal_id")]
+        rules = ", ".join(f"rule {name!r} reads {feature!r}" for name, feature in unknown.items())
+        raise ICPRuleError(
+            f"setting icp.extra_rules: the ICP guardrail needs columns {list(dict.fromkeys(unknown.values()))} "
+            f"({rules}), which are no feature columns; known: {known}; fix the rule's feature"
+        )
 
 
 def _require_columns(frame: Table, columns: tuple[str, ...]) -> None:

@@ -366,12 +366,31 @@ def _not_in_future(row: int | str, field: str, time: int, latest: pd.Timestamp) 
         )
 
 
+class _PairsCheck:
+    """json.loads hooks for one row's activities: an item naming a key twice (the last one won silently,
+    {"activity_type": "blog", "activity_type": "demo_request"}) and NaN / Infinity (no JSON) are refused."""
+
+    def __init__(self, row: int) -> None:
+        self.row = row
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        item = dict(pairs)
+        if len(item) < len(pairs):
+            twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+            raise _fail(self.row, "activities", f"an item names {shown(twice)} twice", "JSON list")
+        return item
+
+    def constant(self, name: str) -> Any:
+        raise _fail(self.row, "activities", f"{name} is not JSON", "JSON list")
+
+
 def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
     """(occurred_at in ns, activity_type) of one row's activities JSON."""
     if raw is None or raw == "":
         return []
+    check = _PairsCheck(row)
     try:
-        items = json.loads(raw)
+        items = json.loads(raw, object_pairs_hook=check, parse_constant=check.constant)
     except json.JSONDecodeError as error:
         raise _fail(row, "activities", f"not valid JSON ({error.msg})", "JSON list") from error
     except RecursionError:

@@ -9,6 +9,7 @@ chance each had of being drawn, so their outcomes can be read without bias later
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,8 @@ class QueueConfig(BaseModel):
 
     exploration_share: float = Field(0.05, ge=0, le=0.5)  # of the capacity; 0 switches exploration off
     seed: int = 0  # with the scores' date, fixes which leads the exploration slice draws
-    senior_grades: tuple[str, ...] = ("A", "B")  # routed to senior reps first when there are any
+    # routed to senior reps first when there are any; a grade not in A-D (a typo, "a") would route nothing
+    senior_grades: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B")
 
 
 class QueueError(ValueError):

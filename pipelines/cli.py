@@ -96,6 +96,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     """Turn the errors a user can fix into a one-line message and the exit code that names them (`job` names
     what there is not enough data for)."""
     from features.contracts import ContractError
+    from features.icp import ICPRuleError
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
@@ -112,7 +113,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         console.print(frame_table(error.result.accounting, title="leads"))
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
-    except (InputError, ContractError, ConfigError, OutputError) as error:
+    except (InputError, ContractError, ConfigError, OutputError, ICPRuleError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
@@ -167,10 +168,31 @@ def generate(
 
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
+    import pandas as pd
+    from pydantic import ValidationError
+
     from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
     from pipelines.generate import run_generate
+    from pipelines.io import FORMATS
 
-    cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r} is no table format; use one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    try:
+        cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
+    except ValidationError as error:  # e.g. --accounts 0: a traceback before
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        raise typer.BadParameter(
+            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
+        ) from None
+    try:
+        end_date = pd.Timestamp(end)
+    except (ValueError, TypeError, OverflowError):
+        end_date = pd.NaT
+    if end_date is pd.NaT:
+        raise typer.BadParameter(f"{end!r} is not a date; e.g. --end 2026-10-01", param_hint="--end")
     if scenario is not None:
         if scenario not in SCENARIOS:
             raise typer.BadParameter(
@@ -218,6 +240,7 @@ def validate(
     )
 
     when = _as_of(as_of) if as_of else None
+    _refuse_overwriting([input_dir], [quarantine], "--quarantine")
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
@@ -254,7 +277,42 @@ def _as_of(text: str, option: str = "--as-of"):
             f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
             param_hint=option,
         )
-    return when
+    # with an offset: the UTC time the data are read in, written so in the manifest (an offset there ended
+    # the next run's trend lookup in a TypeError comparing it with the other runs' naive times)
+    return when.tz_convert("UTC").tz_localize(None) if when.tzinfo else when
+
+
+def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:
+    """An output that is one of the run's input files, or a CRM table's file in the input folder, would be
+    replaced by the run (`score --output crm/leads.csv` wrote the scores over the leads, exit 0): a bad
+    command line (exit 2), said before anything is read or written."""
+    from features.vocab import TABLES
+    from pipelines.locations import is_database_url
+
+    for given in inputs:
+        if given is None or is_database_url(given) or str(given).startswith("spark:"):
+            continue
+        source = Path(given).resolve()
+        for path in written:
+            target = path.resolve()
+            in_folder = source.is_dir() and any(
+                target.is_relative_to(source / table)  # the table's file, or its folder of parts
+                or (target.parent == source and target.name.split(".")[0].lower() == table)
+                for table in TABLES
+            )
+            if target == source or in_folder:
+                what = "the input" if target == source else "a table of the input"
+                raise typer.BadParameter(
+                    f"{path} would replace {what} {given}; write it elsewhere", param_hint=option
+                )
+
+
+def _published(output: str | Path) -> list[Path]:
+    """The files a scoring run publishes at a file --output (scores, quarantine, manifest, failed run)."""
+    from pipelines.score import failed_quarantine_path_for, manifest_path_for, quarantine_path_for
+
+    path = Path(output)
+    return [path, quarantine_path_for(path), manifest_path_for(path), failed_quarantine_path_for(path)]
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -471,6 +529,8 @@ def evaluate(
         raise typer.BadParameter(
             "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
         )
+    if output is not None:
+        _refuse_overwriting([input_dir, truth], [output], "--output")
     with expected_failures():
         cfg = _config(config, set_)
         if output is not None:  # an unwritable --output is said now, not after every fold has been trained
@@ -625,6 +685,8 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    if not is_database_url(output):
+        _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(
             "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"
@@ -692,7 +754,7 @@ def score(
 def serve(
     model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 5001,
+    port: Annotated[int, typer.Option(help="Port (0: one the system chooses).", min=0, max=65535)] = 5001,
     workers: Annotated[
         int | None,
         typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
@@ -713,11 +775,15 @@ def serve(
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
     from pipelines.registry import resolve_version
-    from pipelines.serve import ServeError, run_serve
+    from pipelines.serve import ServeError, check_listen, run_serve
 
     with expected_failures():
         cfg = _config(config, set_)
         resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
+        try:
+            check_listen(host, port)  # a port in use: exit 2, before the model is downloaded
+        except ServeError as error:
+            raise typer.BadParameter(str(error), param_hint="--port") from error
         try:
             run_serve(model, host, port, workers, cfg.serving)
         except ServeError as error:
@@ -858,6 +924,7 @@ def queue(
         except ValidationError as error:
             raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():
         try:
             plan = run_queue(scores, capacity, cfg, output)
@@ -877,7 +944,7 @@ def history(
         str | None, typer.Option("--model-name", help="Registered model (default: registry.model_name).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (registry section).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.", min=1)] = None,
 ) -> None:
     """The audit trail: every registered version, newest first, with the promotion gate's decision, its reasons,
     the metrics it compared, who or what triggered it and the date the data were taken as of.
@@ -1022,6 +1089,7 @@ def spec_draft(
     """
     from pipelines.spec import run_spec_draft
 
+    _refuse_overwriting([input_path], [out], "--out")
     with expected_failures():
         result = run_spec_draft(
             input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite

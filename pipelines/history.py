@@ -111,7 +111,7 @@ def history_command(
     model_name: str | None = None, config: Path | None = None, limit: int | None = None
 ) -> int:
     """`leadscore history`: print every version's promotion or refusal, newest first. Returns the exit code
-    (0; 3 when the configuration cannot be read)."""
+    (0; 3 when the configuration or the tracking store cannot be read)."""
     from pipelines import exit_codes
     from pipelines.console import console, frame_table
     from pipelines.settings import ConfigError, load_config
@@ -121,7 +121,13 @@ def history_command(
     except ConfigError as error:
         console.print(f"[red]error:[/red] {error}")
         return exit_codes.BAD_INPUT
-    history = promotion_history(name)
+    from pipelines.store import TrackingStoreError
+
+    try:
+        history = promotion_history(name)
+    except TrackingStoreError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return exit_codes.BAD_INPUT
     if history.empty:
         console.print(
             f"No registered versions of {name!r} yet: `leadscore train` or `leadscore retrain` first."

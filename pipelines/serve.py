@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -85,6 +86,21 @@ def download_model(model_uri: str, folder: str) -> str:
             f"no model at {model_uri} in the tracking store {tracking_uri()} ({error.__class__.__name__}): "
             "train one with `leadscore train`, or pass --model with a registered version, e.g. "
             "models:/leadscore/1"
+        ) from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """ServeError naming the address when the server could not listen there (a port in use, a host that is
+    not this machine's): uvicorn ended in an OSError traceback, after the model was downloaded."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as error:  # socket.gaierror too
+        raise ServeError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); give another --port (or stop what "
+            "uses it), or a --host of this machine"
         ) from None
 
 
@@ -270,7 +286,7 @@ def _internal_error() -> tuple[int, str]:
 def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The lead rows (records) and params of a JSON body; LeadInputError naming what is wrong."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = (
             f" at line {error.lineno}, column {error.colno}"
@@ -301,6 +317,23 @@ def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | No
             'params: must be a JSON object such as {"as_of": "2026-10-01"} (rule: JSON body)'
         )
     return _records(formats[0], payload[formats[0]]), params
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one that names a field twice is refused (json.loads kept the last silently, so
+    {"lead_id": "L-1", "lead_id": "L-2"} was scored as L-2)."""
+    fields = dict(pairs)
+    if len(fields) < len(pairs):
+        twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+        raise LeadInputError(
+            f"body: the field {shown(twice)} is written twice in one JSON object (rule: JSON body)"
+        )
+    return fields
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are no JSON (Python reads them; NaN then passed as a missing value)."""
+    raise LeadInputError(f"body: {name} is not JSON; leave the field out or send null (rule: JSON body)")
 
 
 def _records(key: str, data: Any) -> list[dict[str, Any]]:

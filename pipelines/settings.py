@@ -32,8 +32,9 @@ class RegistryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_name: str = DEFAULT_MODEL_NAME
-    experiment: str = "leadscore"
+    # MLflow refuses a model name with "/" or ":" (they separate the parts of a models:/ URI)
+    model_name: str = Field(DEFAULT_MODEL_NAME, min_length=1, pattern=r"^[^/:]+$")
+    experiment: str = Field("leadscore", min_length=1)
     auc_tolerance: float = Field(0.005, ge=0)  # a challenger may be this much below the champion's AUC
     ece_tolerance: float = Field(0.01, ge=0)  # and this much above its expected calibration error
     # The gate decides on intervals: a paired bootstrap of the test window at this confidence.
@@ -166,12 +167,77 @@ class PipelineConfig(BaseModel):
     serving: ServingConfig = Field(default_factory=ServingConfig)
     spark: SparkConfig = Field(default_factory=SparkConfig)
 
+    @model_validator(mode="after")
+    def _served_regions_exist(self) -> PipelineConfig:
+        """A served region no country maps to (a typo, `north_amercia`) would put every lead of that region
+        outside the geography, disqualified, without a word."""
+        known = {region.strip().lower() for region in self.features.region_by_country.values()} | {"other"}
+        unknown = sorted(set(self.icp.served_regions) - known)
+        if unknown:
+            raise ValueError(
+                f"icp.served_regions names {unknown}, a region no country of features.region_by_country "
+                f"maps to; known: {sorted(known)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _points_window_counted(self) -> PipelineConfig:
+        """The points model reads the activity counts of model.points.window_days: without that window in
+        features.windows_days training ended in a KeyError."""
+        if self.model.points.window_days not in self.features.windows_days:
+            raise ValueError(
+                f"model.points.window_days {self.model.points.window_days} is not one of "
+                f"features.windows_days {list(self.features.windows_days)}; the points model counts activities "
+                "over that window: add it to features.windows_days or change model.points.window_days"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _excluded_features_exist(self) -> PipelineConfig:
+        """A name in features.exclude_features that is no feature (a typo of the one the leak audit flagged)
+        excluded nothing, and the feature it meant stayed in the model, silently."""
+        from features.build import FIT_FEATURES, SEASON_FEATURES, intent_feature_names
+
+        known = [*FIT_FEATURES, *SEASON_FEATURES, *intent_feature_names(self.features)]
+        unknown = [name for name in self.features.exclude_features if name not in known]
+        if unknown:
+            raise ValueError(
+                f"features.exclude_features names {unknown}, which are no features of CRM tables (a flat "
+                f"export leaves a column out with its spec's leaky_columns or drop_columns); known: {known}"
+            )
+        return self
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load's loader, except that a key written twice in one mapping is an error: PyYAML lets the
+    last one win silently, so `seed: 1` then `seed: 2` (or two `scoring:` sections) ran on half the file."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *anchor": its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:  # a folder, no permission, a binary file: a traceback
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read the configuration ({reason}); give a YAML file") from error
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}; fix the file") from error
     if not isinstance(data, dict):
@@ -190,11 +256,21 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     )
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, override: str) -> None:
     keys = dotted.split(".")
+    if not all(key.strip() for key in keys):
+        raise ConfigError(
+            f"--set {override}: {dotted!r} is no setting; write section.key=value, e.g. model.seed=3"
+        )
     node = data
-    for key in keys[:-1]:
+    for depth, key in enumerate(keys[:-1]):
         node = node.setdefault(key, {})
+        if not isinstance(node, dict):  # e.g. model.seed.x=3, or evaluate.contenders.0=x (a list)
+            section = ".".join(keys[: depth + 1])
+            raise ConfigError(
+                f"--set {override}: {section} is a value ({node!r}), not a section with settings; "
+                f"set it whole, e.g. --set {section}=..."
+            )
     node[keys[-1]] = value
 
 
@@ -211,14 +287,20 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
     path = path or DEFAULT_CONFIG
     data = _read_yaml(path)
     icp_file = data.pop("icp_file", None)
-    if icp_file and "icp" not in data:
+    if icp_file is not None and not isinstance(icp_file, str):
+        raise ConfigError(f"{path}: setting icp_file: expected the path of a YAML file (found {icp_file!r})")
+    if icp_file and "icp" in data:  # the file was ignored without a word
+        raise ConfigError(
+            f"{path}: both icp_file ({icp_file}) and an icp: section; keep one of them (the section, or the file)"
+        )
+    if icp_file:
         data["icp"] = _read_yaml((path.parent / icp_file).resolve())
     given: dict[str, str] = {}
     for override in overrides or []:
         if "=" not in override:
             raise ConfigError(f"override {override!r}: expected key.sub=value, e.g. model.seed=3")
         key, raw = override.split("=", 1)
-        _set_dotted(data, key.strip(), _override_value(raw))
+        _set_dotted(data, key.strip(), _override_value(raw), override)
         given[key.strip()] = override
     try:
         return PipelineConfig.model_validate(data)
@@ -232,17 +314,25 @@ def config_problems(error: ValidationError, path: Path, overrides: dict[str, str
     problems = []
     for problem in error.errors():
         setting = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
         origin = next(
             (
                 f"--set {text}"
                 for key, text in overrides.items()
-                if setting == key or setting.startswith(key + ".")
+                if setting == key
+                or setting.startswith(key + ".")
+                # a check across the settings of a section (or of sections) names them in its message
+                or (key.startswith(f"{setting}.") and key.rsplit(".", 1)[-1] in message)
+                or (not setting and key in message)
             ),
             str(path),
         )
+        if not setting:  # the message names the settings; the value found is the whole configuration
+            problems.append(f"{origin}: {message}")
+            continue
         found = repr(problem.get("input"))
         found = found if len(found) <= 80 else found[:77] + "..."
-        problems.append(f"{origin}: setting {setting}: {problem['msg']} (found {found})")
+        problems.append(f"{origin}: setting {setting}: {message} (found {found})")
     return (
         "invalid configuration: " + "; ".join(problems) + "; fix the value, or leave it out for the default"
     )

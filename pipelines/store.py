@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.io import InputError
 from pipelines.settings import tracking_uri
 
 _READY: set[str] = set()  # tracking URIs whose store this process has created or checked under the lock
+
+
+class TrackingStoreError(InputError):
+    """The tracking store cannot be used: an unknown scheme, a file that is no database, a server that does
+    not answer (exit code 3, one sentence naming MLFLOW_TRACKING_URI)."""
 
 
 def setup(experiment: str | None = None) -> str:
@@ -20,6 +26,8 @@ def setup(experiment: str | None = None) -> str:
     mlflow.set_tracking_uri(uri)
     if uri in _READY and experiment is None:
         return uri  # created and migrated by an earlier call in this process
+    if uri not in _READY:
+        check_store(uri)
     with _store_lock(uri):
         if experiment is not None and mlflow.get_experiment_by_name(experiment) is None:
             location = None
@@ -30,6 +38,27 @@ def setup(experiment: str | None = None) -> str:
     if experiment is not None:
         mlflow.set_experiment(experiment)
     return uri
+
+
+def check_store(uri: str) -> None:
+    """TrackingStoreError when the tracking and registry stores at `uri` do not answer a first question
+    (MLflow's own exception, e.g. UnsupportedModelRegistryStoreURIException or sqlite's "file is not a
+    database", reached the user as a traceback)."""
+    from mlflow import MlflowClient
+
+    try:
+        with _store_lock(uri):  # a local sqlite store is created and migrated here, under the lock
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+    except Exception as error:  # noqa: BLE001 - whatever MLflow, SQLAlchemy or requests raise: said, exit 3
+        reason = " ".join(str(error).split())
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
+        raise TrackingStoreError(
+            f"the tracking store {uri} (MLFLOW_TRACKING_URI) cannot be used: {error.__class__.__name__}: {reason}; "
+            "set MLFLOW_TRACKING_URI to a store such as sqlite:///path/mlflow.db or http://host:5000, or unset "
+            "it for the project's mlflow/ folder"
+        ) from None
 
 
 @contextmanager
