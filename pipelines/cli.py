@@ -248,13 +248,16 @@ def _as_of(text: str, option: str = "--as-of"):
             param_hint=option,
         )
     now = pd.Timestamp.now("UTC")
-    if (when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")) > now + pd.Timedelta(days=1):
+    utc = when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")
+    if utc > now + pd.Timedelta(days=1):
         # every recency would count up to a day that has not come: scores that look fine and are wrong
         raise typer.BadParameter(
             f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
             param_hint=option,
         )
-    return when
+    # Naive UTC, as every time of the input is read: a time zone left on it failed where it met them (the
+    # previous run's as-of, a database's as_of column) with a traceback.
+    return utc.tz_localize(None)
 
 
 def _config(config: Path | None, overrides: list[str] | None):

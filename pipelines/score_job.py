@@ -244,6 +244,8 @@ def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Pat
             scores = manifest.with_name(run["files"]["scores"]["file"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
+        if when.tzinfo is not None:  # a manifest written with an offset: the same instant in naive UTC
+            when = when.tz_convert("UTC").tz_localize(None)
         if run.get("model_name") == model_name and when < pd.Timestamp(as_of) and scores.exists():
             found[when] = scores
     return found[max(found)] if found else None
