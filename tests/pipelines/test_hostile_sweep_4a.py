@@ -53,3 +53,73 @@ def test_a_manifest_beside_the_output_with_an_offset_is_compared_as_utc(tmp_path
     assert latest_run_beside(tmp_path / "new.parquet", "leadscore", pd.Timestamp("2026-08-31 22:30")) == (
         tmp_path / "a.parquet"
     )
+
+
+# --- dates after the run in the CRM history a model trains on ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def history():
+    from features.synthetic import GeneratorConfig, generate_history
+
+    return generate_history(GeneratorConfig(accounts=120, months=12, seed=3)).tables()
+
+
+def _training(tables):
+    from pipelines.settings import load_config
+    from pipelines.sources import training_data
+
+    return training_data(tables, load_config(), None)
+
+
+def _copy(history) -> dict[str, pd.DataFrame]:
+    return {name: frame.copy() for name, frame in history.items()}
+
+
+def test_a_deal_dated_after_the_run_neither_trains_nor_moves_the_maturity_horizon(history):
+    """One deal created (and closed) in 2099, a typo, trained with exit 0: it became the newest test deal and
+    moved the maturity horizon past every young deal, so dozens of deals too recent to have closed honestly
+    were trained on. It is left out as not created yet, and the training rows are those without it."""
+    base = _training(_copy(history))
+    tables = _copy(history)
+    deal = (
+        tables["deals"]
+        .iloc[[0]]
+        .assign(
+            deal_id="D-TYPO",
+            created_at=pd.Timestamp("2099-01-01"),
+            closed_at=pd.Timestamp("2099-02-01"),
+            outcome="won",
+            lost_reason=None,
+        )
+    )
+    tables["deals"] = pd.concat([tables["deals"], deal], ignore_index=True)
+    typo = _training(tables)
+    assert typo.too_recent == base.too_recent and typo.too_recent > 0
+    pd.testing.assert_frame_equal(typo.frame, base.frame)
+    counts = typo.counts.set_index("table")
+    assert counts.loc["deals", "not created yet"] == 1 and counts["accounted"].all()
+
+
+def test_activities_and_closes_after_the_run_are_quarantined_not_trained_on(history):
+    """An activity in 2300 and a won deal closed in 2099 (created in the history): named in the quarantine
+    with their rule; the features of every other deal do not move."""
+    base = _training(_copy(history))
+    tables = _copy(history)
+    lead = tables["deals"]["lead_id"].iloc[0]
+    later = pd.DataFrame(
+        {"lead_id": [lead], "occurred_at": [pd.Timestamp("2300-01-01")], "activity_type": ["demo_request"]}
+    )
+    tables["activities"] = pd.concat([tables["activities"], later], ignore_index=True)
+    deals = tables["deals"]
+    won = deals.index[deals["outcome"].eq("won") & deals["lead_id"].ne(lead)][0]
+    deals.loc[won, "closed_at"] = pd.Timestamp("2099-01-01")
+    data = _training(tables)
+    hit = data.quarantine.set_index("table")
+    assert hit.loc["activities", "check"] == "not after as_of"
+    assert (
+        hit.loc["deals", "check"] == "not after as_of"
+        and hit.loc["deals", "key"] == deals.loc[won, "deal_id"]
+    )
+    kept = base.frame[base.frame["deal_id"].ne(deals.loc[won, "deal_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(data.frame, kept)
