@@ -409,6 +409,27 @@ def with_timestamps(tables: dict[str, pd.DataFrame], date_formats: DateFormats |
     return out
 
 
+def split_untimed(
+    tables: dict[str, pd.DataFrame], date_formats: DateFormats | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """`with_timestamps` for a job that places rows in time before validating (retrain), with the rows it
+    cannot place set apart: those with a time that is no date (the contract quarantines them). Returns the
+    other rows, their time columns parsed as the contract parses them, and those rows as read."""
+    formats = date_formats or DateFormats()
+    timed, untimed = {}, {}
+    for name, frame in tables.items():
+        bad = np.zeros(len(frame), dtype=bool)
+        parsed = {}
+        for column in TIMESTAMP_COLUMNS.get(name, ()):
+            if column in frame.columns:
+                times, unparsed = _as_timestamp(frame[column], name, column, formats)
+                parsed[column] = times.to_numpy()
+                bad |= unparsed
+        timed[name] = frame.loc[~bad].assign(**{c: times[~bad] for c, times in parsed.items()})
+        untimed[name] = frame.loc[bad]
+    return timed, untimed
+
+
 def _future_ids(leads: _Checked) -> pd.Series:
     """Lead ids that only rows created after as_of carry."""
     ids = leads.coerced["lead_id"]

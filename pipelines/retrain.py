@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from features.as_of import tables_as_of
-from features.contracts import with_timestamps
+from features.contracts import split_untimed
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
 from pipelines.io import atomic_path
@@ -150,9 +150,16 @@ def run_retrain(
 
     as_of = pd.Timestamp(as_of)
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
-    known = tables_as_of(with_timestamps(tables, cfg.input), as_of)  # dates read as the contract reads them
+    timed, untimed = split_untimed(tables, cfg.input)  # dates read as the contract reads them
+    known = tables_as_of(timed, as_of)
     train_input, left_out = training_tables(known, windows)
     check_windows(train_input["deals"], windows)
+    # A row whose time is no date cannot be placed before or after as_of (it was a traceback): the
+    # training's contract quarantines it, with its value, as `train` does.
+    train_input = {
+        name: pd.concat([frame, untimed[name]], ignore_index=True) if len(untimed.get(name, ())) else frame
+        for name, frame in train_input.items()
+    }
     train_cfg = retrain_pipeline_config(cfg, windows)
 
     name = cfg.registry.model_name

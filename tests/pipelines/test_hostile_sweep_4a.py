@@ -123,3 +123,61 @@ def test_activities_and_closes_after_the_run_are_quarantined_not_trained_on(hist
     )
     kept = base.frame[base.frame["deal_id"].ne(deals.loc[won, "deal_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(data.frame, kept)
+
+
+# --- retrain on a history with a time that is no date: quarantined as `train` does, never a traceback -------
+
+
+def _with_untimed_rows(history) -> dict[str, pd.DataFrame]:
+    """The history as a CSV reader gives it (times as text), a value that is no date in three time columns."""
+    tables = {
+        name: frame.astype({c: "str" for c in frame.columns if c.endswith("_at")})
+        for name, frame in history.items()
+    }
+    tables["leads"].loc[3, "created_at"] = "yesterday"
+    tables["activities"].loc[5, "occurred_at"] = "soon"
+    closed = tables["deals"].index[tables["deals"]["outcome"].eq("won")][0]
+    tables["deals"].loc[closed, "closed_at"] = "n/a"
+    return tables
+
+
+def test_rows_whose_time_is_no_date_are_set_apart_for_the_contract_not_placed_in_time(history):
+    """`retrain` filters by time before validating: a value such as 'yesterday' in leads.created_at or
+    deals.closed_at ended in a pandas traceback. Such rows are set apart, and the contract quarantines them
+    (with their value) when they join the training input."""
+    from features.as_of import tables_as_of
+    from features.contracts import split_untimed, validate_tables
+
+    tables = _with_untimed_rows(history)
+    timed, untimed = split_untimed(tables)
+    assert {name: len(frame) for name, frame in untimed.items()} == {
+        "accounts": 0,
+        "leads": 1,
+        "activities": 1,
+        "deals": 1,
+    }
+    assert all(len(timed[n]) + len(untimed[n]) == len(tables[n]) for n in tables)
+    known = tables_as_of(timed, pd.Timestamp("2026-07-01"))  # raised before
+    assert pd.api.types.is_datetime64_dtype(known["leads"]["created_at"])
+    joined = {n: pd.concat([timed[n], untimed[n]], ignore_index=True) for n in tables}
+    quarantine = validate_tables(joined).quarantine
+    parsed = quarantine[quarantine["check"].eq("parse(datetime)")].set_index("table")["value"].to_dict()
+    assert parsed == {"leads": "yesterday", "activities": "soon", "deals": "n/a"}
+
+
+def test_retrain_on_a_history_with_times_that_are_no_dates_exits_with_a_code_not_a_traceback(
+    tmp_path, history, mlflow_store
+):
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name, frame in _with_untimed_rows(history).items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", "2026-07-01"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output  # a year of 120 accounts: too little
+    assert "not enough data to retrain" in " ".join(result.output.split())
