@@ -181,3 +181,55 @@ def test_retrain_on_a_history_with_times_that_are_no_dates_exits_with_a_code_not
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output  # a year of 120 accounts: too little
     assert "not enough data to retrain" in " ".join(result.output.split())
+
+
+# --- labelled rows that share one or two creation times: not enough to split out of time (exit 4) ---------
+
+
+@pytest.mark.parametrize("days", [1, 2])
+def test_rows_with_too_few_distinct_times_to_split_out_of_time_are_not_enough_data(days):
+    from models.minimum_data import InsufficientDataError
+    from models.splits import out_of_time_split
+
+    times = pd.Series(pd.Timestamp("2025-06-01") + pd.to_timedelta([i % days for i in range(300)], unit="D"))
+    with pytest.raises(InsufficientDataError, match=f"300 rows were created at {days} distinct times"):
+        out_of_time_split(times, 0.15, 0.15)
+
+
+def test_training_an_export_whose_rows_share_one_creation_date_exits_4_naming_the_fix(tmp_path, mlflow_store):
+    """An export written with a date only, every row on the day it was pulled, ended in a ValueError
+    traceback from the out-of-time split."""
+    import numpy as np
+    import yaml
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    rng = np.random.default_rng(0)
+    n = 400
+    pd.DataFrame(
+        {
+            "Lead ID": [f"{i:05d}" for i in range(n)],
+            "Stage": rng.choice(["Won", "Lost"], n),
+            "Created": "2025-06-01",
+            "Source": rng.choice(["web", "ads"], n),
+            "Visits": rng.integers(0, 9, n),
+        }
+    ).to_csv(tmp_path / "x.csv", index=False)
+    spec = {
+        "name": "probe",
+        "id_column": "Lead ID",
+        "label_column": "Stage",
+        "positive_labels": ["Won"],
+        "negative_labels": ["Lost"],
+        "timestamp_column": "Created",
+        "fit_columns": {"Source": "categorical"},
+        "intent_columns": ["Visits"],
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    args = ["train", "--input", str(tmp_path / "x.csv"), "--source-spec", str(tmp_path / "spec.yaml")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+    said = " ".join(result.output.split())
+    assert "rows were created at 1 distinct times" in said and "model.split.method=grouped_random" in said
