@@ -93,7 +93,8 @@ def check_training_quarantine(data: TrainingData, limit: float) -> None:
     """Stop before training on what a broken feed left: TrainingQuarantineError naming the worst table's share
     of rows that broke a rule of their own (rows that only followed a quarantined lead are not counted)."""
     read = dict(zip(data.counts["table"], data.counts["read"], strict=True))
-    if len(read) == 1:  # a flat export: one table, whatever its quarantine calls it
+    export = len(read) == 1
+    if export:  # a flat export: one table, whatever its quarantine calls it
         read = {table: next(iter(read.values())) for table in set(data.quarantine["table"])} or read
     shares = own_quarantine_shares(data.quarantine, read)
     worst = max(shares, key=lambda table: shares[table], default=None)
@@ -103,8 +104,12 @@ def check_training_quarantine(data: TrainingData, limit: float) -> None:
         f"{shares[worst]:.1%} of the {worst} rows broke a rule of the data contract, above the allowed "
         f"{limit:.1%} (model.max_quarantine_share), so nothing was trained on what is left; "
         f"{most_broken_rule(data.quarantine, worst)}; "
-        "`leadscore validate --input ... --quarantine q.csv` lists them: fix the feed, or raise the setting "
-        "(--set model.max_quarantine_share=0.2)"
+        + (  # validate reads CRM tables only
+            "`leadscore spec check --input ... --source-spec ...` counts them per rule"
+            if export
+            else "`leadscore validate --input ... --quarantine q.csv` lists them"
+        )
+        + ": fix the feed, or raise the setting (--set model.max_quarantine_share=0.2)"
     )
 
 

@@ -233,3 +233,44 @@ def test_training_an_export_whose_rows_share_one_creation_date_exits_4_naming_th
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
     said = " ".join(result.output.split())
     assert "rows were created at 1 distinct times" in said and "model.split.method=grouped_random" in said
+
+
+# --- an export whose times are no dates: exit 5 names the command that reads an export ---------------------
+
+
+def test_too_many_broken_export_rows_name_spec_check_not_validate_which_reads_crm_tables():
+    """Exit 5 on an export told the user to run `leadscore validate`, which reads CRM tables only."""
+    import numpy as np
+
+    from features.flat import ExportSpec
+    from pipelines.settings import load_config
+    from pipelines.sources import ExportSource
+    from pipelines.train import TrainingQuarantineError, check_training_quarantine
+
+    rng = np.random.default_rng(0)
+    n = 200
+    rows = pd.DataFrame(
+        {
+            "Lead ID": [f"{i:05d}" for i in range(n)],
+            "Stage": rng.choice(["Won", "Lost"], n),
+            "Created": 2025,  # a year, read from a CSV as a number: no date
+            "Source": rng.choice(["web", "ads"], n),
+        }
+    )
+    spec = ExportSpec.model_validate(
+        {
+            "name": "probe",
+            "id_column": "Lead ID",
+            "label_column": "Stage",
+            "positive_labels": ["Won"],
+            "negative_labels": ["Lost"],
+            "timestamp_column": "Created",
+            "fit_columns": {"Source": "categorical"},
+        }
+    )
+    cfg = load_config()
+    data = ExportSource.read(rows, spec).training_data(cfg, None)
+    with pytest.raises(TrainingQuarantineError) as caught:
+        check_training_quarantine(data, cfg.model.max_quarantine_share)
+    said = str(caught.value)
+    assert "leadscore spec check" in said and "leadscore validate" not in said
