@@ -806,6 +806,12 @@ def _retrain_as_of(value: str):
         raise InputError(f"--as-of {value!r}: not a date; use e.g. 2026-07-01") from error
     if pd.isna(ts) or ts.tzinfo is not None:
         raise InputError(f"--as-of {value!r}: give a plain date or time (UTC, no time zone), e.g. 2026-07-01")
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    if ts > now + pd.Timedelta(days=1):
+        # its evaluation quarter would hold deals too young to have closed honestly, and the gate would act on it
+        raise InputError(
+            f"--as-of {value!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date"
+        )
     return ts
 
 

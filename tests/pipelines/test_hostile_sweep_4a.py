@@ -274,3 +274,29 @@ def test_too_many_broken_export_rows_name_spec_check_not_validate_which_reads_cr
         check_training_quarantine(data, cfg.model.max_quarantine_share)
     said = str(caught.value)
     assert "leadscore spec check" in said and "leadscore validate" not in said
+
+
+# --- retrain --as-of in the future: refused, as score refuses it ------------------------------------------
+
+
+def test_retrain_as_of_in_the_future_is_refused_before_anything_is_trained_or_gated(
+    tmp_path, history, mlflow_store
+):
+    """`retrain --as-of` three months ahead ran with exit 0 and promoted a champion evaluated on a quarter whose
+    deals were too young to have closed honestly (only quick deals, mostly losses, had closed)."""
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name, frame in history.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    later = (pd.Timestamp.now("UTC") + pd.Timedelta(days=90)).strftime("%Y-%m-%d")
+    result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", later])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "is in the future" in " ".join(result.output.split())
+    today = pd.Timestamp.now("UTC").strftime("%Y-%m-%d")  # today is fine: it gets as far as the data
+    result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", today])
+    assert "is in the future" not in " ".join(result.output.split())
