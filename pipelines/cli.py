@@ -192,7 +192,8 @@ def validate(
         str | None,
         typer.Option(
             help="Snapshot time: later timestamps are quarantined; leads and deals created later are "
-            "counted as not created yet."
+            "counted as not created yet. Without it, the history is checked as train reads it (a deal "
+            "created before its lead is quarantined)."
         ),
     ] = None,
     config: Annotated[
@@ -221,7 +222,7 @@ def validate(
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, when, quarantine, cfg.input)
+        result = run_validate(tables, when, quarantine, cfg.input, deals_after_their_lead=when is None)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(

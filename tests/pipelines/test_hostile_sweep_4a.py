@@ -300,3 +300,49 @@ def test_retrain_as_of_in_the_future_is_refused_before_anything_is_trained_or_ga
     today = pd.Timestamp.now("UTC").strftime("%Y-%m-%d")  # today is fine: it gets as far as the data
     result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", today])
     assert "is in the future" not in " ".join(result.output.split())
+
+
+# --- deals created before their lead (a migrated lead record): never trained on with hidden history -------
+
+
+def test_a_deal_created_before_its_lead_is_quarantined_in_training_not_trained_blind(history):
+    """A CRM whose lead records were migrated (created_at the migration day, after their deals) trained with
+    exit 0: at each deal's creation the lead 'did not exist yet', so every activity was hidden, the model
+    learnt from fit alone and was promoted (AUC 0.80 -> 0.64 in the probe). Such deals are quarantined with
+    their rule; the other deals' training rows do not move."""
+    base = _training(_copy(history))
+    tables = _copy(history)
+    deal = tables["deals"].loc[tables["deals"]["outcome"].isin(["won", "lost"])].iloc[0]
+    lead_rows = tables["leads"]["lead_id"].eq(deal["lead_id"])
+    tables["leads"].loc[lead_rows, "created_at"] = deal["created_at"] + pd.Timedelta(days=1)
+    data = _training(tables)
+    hit = data.quarantine[data.quarantine["check"].eq("not before its lead")]
+    assert hit["key"].tolist() == [deal["deal_id"]] and hit["table"].tolist() == ["deals"]
+    assert "created before its lead" in hit["reason"].iloc[0]
+    assert deal["deal_id"] not in set(data.frame["deal_id"])
+    others = set(data.frame["deal_id"])
+    pd.testing.assert_frame_equal(
+        data.frame.reset_index(drop=True),
+        base.frame[base.frame["deal_id"].isin(others)].reset_index(drop=True),
+    )
+
+
+def test_a_history_of_migrated_leads_stops_training_naming_the_rule(history):
+    from pipelines.settings import load_config
+    from pipelines.train import TrainingQuarantineError, check_training_quarantine
+
+    tables = _copy(history)
+    tables["leads"]["created_at"] = pd.Timestamp("2026-09-30")  # every lead record created on migration day
+    data = _training(tables)
+    with pytest.raises(TrainingQuarantineError, match="not before its lead"):
+        check_training_quarantine(data, load_config().model.max_quarantine_share)
+
+
+def test_scoring_does_not_check_deals_against_their_lead(history):
+    """Features at as_of do not depend on it: scoring (validate with --as-of) leaves such deals alone."""
+    from features.contracts import validate_tables
+
+    tables = _copy(history)
+    tables["leads"]["created_at"] = pd.Timestamp("2026-09-30")
+    result = validate_tables(tables, as_of=pd.Timestamp("2026-10-01"))
+    assert not result.quarantine["check"].eq("not before its lead").any()
