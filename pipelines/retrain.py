@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from features.as_of import tables_as_of
-from features.contracts import split_untimed
+from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
 from pipelines.io import atomic_path
@@ -149,6 +149,9 @@ def run_retrain(
     from pipelines.validate import run_validate
 
     as_of = pd.Timestamp(as_of)
+    # A missing or repeated column: train's refusal (exit 3), from the columns alone, before any row is
+    # placed in time (a KeyError traceback, or "0 won and 0 lost deals" without an outcome column, before).
+    validate_tables({name: pd.DataFrame(columns=frame.columns) for name, frame in tables.items()})
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
     timed, untimed = split_untimed(tables, cfg.input)  # dates read as the contract reads them
     known = tables_as_of(timed, as_of)

@@ -346,3 +346,26 @@ def test_scoring_does_not_check_deals_against_their_lead(history):
     tables["leads"]["created_at"] = pd.Timestamp("2026-09-30")
     result = validate_tables(tables, as_of=pd.Timestamp("2026-10-01"))
     assert not result.quarantine["check"].eq("not before its lead").any()
+
+
+# --- retrain on tables that lack a column: train's refusal, not a KeyError or "0 won and 0 lost" ------------
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [("deals", "closed_at"), ("leads", "created_at"), ("deals", "outcome")]
+)
+def test_retrain_on_a_table_without_a_required_column_exits_3_naming_it(
+    tmp_path, history, mlflow_store, table, column
+):
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name, frame in history.items():
+        (frame.drop(columns=[column]) if name == table else frame).to_csv(folder / f"{name}.csv", index=False)
+    result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", "2026-07-01"])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert f"table '{table}' is missing required column(s) ['{column}']" in " ".join(result.output.split())
