@@ -145,7 +145,7 @@ def run_retrain(
     from pipelines import tracking
     from pipelines.registry import champion_version, run_frame
     from pipelines.sources import CrmSource
-    from pipelines.train import run_train
+    from pipelines.train import check_quarantine_share, run_train
     from pipelines.validate import run_validate
 
     as_of = pd.Timestamp(as_of)
@@ -156,13 +156,18 @@ def run_retrain(
     timed, untimed = split_untimed(tables, cfg.input)  # dates read as the contract reads them
     known = tables_as_of(timed, as_of)
     train_input, left_out = training_tables(known, windows)
-    check_windows(train_input["deals"], windows)
     # A row whose time is no date cannot be placed before or after as_of (it was a traceback): the
     # training's contract quarantines it, with its value, as `train` does.
     train_input = {
         name: pd.concat([frame, untimed[name]], ignore_index=True) if len(untimed.get(name, ())) else frame
         for name, frame in train_input.items()
     }
+    # The contract as training applies it, before the windows are counted: a broken feed (outcomes written
+    # WON and LOST) stops with the rule it broke (exit 5), not with "0 won and 0 lost deals" (exit 4).
+    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+    checked = run_validate(train_input, as_of=now, date_formats=cfg.input, deals_after_their_lead=True)
+    check_quarantine_share(checked.quarantine, checked.counts(), cfg.model.max_quarantine_share)
+    check_windows(checked.valid["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)
 
     name = cfg.registry.model_name
