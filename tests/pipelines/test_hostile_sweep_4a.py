@@ -1,6 +1,8 @@
-"""Hostile inputs, fourth sweep (time, history and labels): an --as-of with a time zone, and dates after the
-run in the CRM history a model trains on; each test holds one class of input that gave a traceback or a wrong
-answer with exit 0."""
+"""Hostile inputs, fourth sweep (time, history and labels): an --as-of with a time zone, dates after the run
+in the history a model trains on, times that are no dates and missing columns in a retrain, rows that share
+one creation date, a retrain as of the future, deals created before their lead, a broken outcome feed in a
+retrain, and the fix an export's exit 5 names; each test holds one class of input that gave a traceback, a
+misleading sentence or a wrong answer with exit 0."""
 
 from __future__ import annotations
 
