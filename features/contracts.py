@@ -91,6 +91,11 @@ CHECK_REASONS = {
     "notnull when won/lost": "A won or lost deal needs a closed_at timestamp.",
     "null when open": "An open deal must not have a closed_at timestamp.",
     "closed_at >= created_at": "The deal was closed before it was created.",
+    "not before its lead": (
+        "The deal was created before its lead (leads.created_at): a lead that did not exist yet has no "
+        "history to learn from at the deal's creation; give the lead its first created_at (a migrated or "
+        "re-created lead record keeps the date it came)."
+    ),
     "not after as_of": "The timestamp is in the future of the snapshot (as_of).",
     "references unknown lead": "lead_id does not match any lead.",
     "references unknown account": "account_id does not match any account.",
@@ -352,6 +357,7 @@ def validate_tables(
     tables: dict[str, pd.DataFrame],
     as_of: pd.Timestamp | None = None,
     date_formats: DateFormats | None = None,
+    deals_after_their_lead: bool = False,
 ) -> ValidationResult:
     """Validate the CRM tables, each on its own and then against each other.
 
@@ -359,6 +365,9 @@ def validate_tables(
     scoring): leads -> accounts, deals -> accounts, leads -> their quarantined deals ("deal quarantined"),
     activities and deals -> leads. A row whose parent exists but was quarantined fails "parent ...
     quarantined"; a row whose parent does not exist at all fails "references unknown ...".
+    With `deals_after_their_lead` (training, which builds features at each deal's creation), a deal created
+    before its lead fails "not before its lead": the lead did not exist yet then. Scoring builds them at
+    as_of, where that does not matter, so it does not check it.
     """
     unknown = set(tables) - set(TABLES)
     if unknown:
@@ -380,6 +389,8 @@ def validate_tables(
             checked[child].add(_reference_failures(checked[child], column, checked[parent], noun))
     causes = np.array([], dtype=np.int64)
     if "leads" in checked and "deals" in checked:
+        if deals_after_their_lead:
+            checked["deals"].add(_deals_before_their_lead(checked["leads"], checked["deals"]))
         failures, causes = _unclear_deal_failures(checked["leads"], checked["deals"], as_of)
         checked["leads"].add(failures)
     for child, column, parent, noun in (
@@ -407,6 +418,38 @@ def with_timestamps(tables: dict[str, pd.DataFrame], date_formats: DateFormats |
                 if not unparsed.any():
                     out[name] = out[name].assign(**{column: parsed.to_numpy()})
     return out
+
+
+def split_untimed(
+    tables: dict[str, pd.DataFrame], date_formats: DateFormats | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """`with_timestamps` for a job that places rows in time before validating (retrain), with the rows it
+    cannot place set apart: those with a time that is no date (the contract quarantines them). Returns the
+    other rows, their time columns parsed as the contract parses them, and those rows as read."""
+    formats = date_formats or DateFormats()
+    timed, untimed = {}, {}
+    for name, frame in tables.items():
+        bad = np.zeros(len(frame), dtype=bool)
+        parsed = {}
+        for column in TIMESTAMP_COLUMNS.get(name, ()):
+            if column in frame.columns:
+                times, unparsed = _as_timestamp(frame[column], name, column, formats)
+                parsed[column] = times.to_numpy()
+                bad |= unparsed
+        timed[name] = frame.loc[~bad].assign(**{c: times[~bad] for c, times in parsed.items()})
+        untimed[name] = frame.loc[bad]
+    return timed, untimed
+
+
+def _deals_before_their_lead(leads: _Checked, deals: _Checked) -> pd.DataFrame:
+    """Deals created before their lead's created_at (its first row): at the deal's creation the lead did not
+    exist yet, so its features would hide everything it did (a migrated lead record dated after its deals)."""
+    if deals.coerced.empty or leads.coerced.empty:
+        return _NO_FAILURES
+    first = leads.coerced.dropna(subset=["lead_id"]).drop_duplicates("lead_id")
+    lead_created = first.set_index("lead_id")["created_at"].reindex(deals.coerced["lead_id"]).to_numpy()
+    early = deals.coerced["created_at"].to_numpy() < lead_created  # NaT compares False
+    return _failures(np.flatnonzero(early), "created_at", "not before its lead")
 
 
 def _future_ids(leads: _Checked) -> pd.Series:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.config import SplitConfig
+from models.minimum_data import InsufficientDataError
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,11 @@ def out_of_time_split(
 
     valid_start = first_time_with_share_before(1 - valid_fraction - test_fraction)
     test_start = first_time_with_share_before(1 - test_fraction)
-    if test_start <= valid_start:
-        raise ValueError(
-            "too few distinct snapshot times to cut three windows out of time; give explicit cut dates or "
-            "use split.method: grouped_random"
+    if test_start <= valid_start:  # not enough data to split (exit 4), never a traceback
+        raise InsufficientDataError(
+            f"too few distinct snapshot times to cut train, validation and test windows out of time (the "
+            f"{n:,} rows were created at {len(unique_times):,} distinct times); give explicit cut dates "
+            "(model.split.valid_start and test_start) or --set model.split.method=grouped_random"
         )
     return _split_at(times, valid_start, test_start, "out_of_time")
 

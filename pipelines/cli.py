@@ -214,7 +214,8 @@ def validate(
         str | None,
         typer.Option(
             help="Snapshot time: later timestamps are quarantined; leads and deals created later are "
-            "counted as not created yet."
+            "counted as not created yet. Without it, the history is checked as train reads it (a deal "
+            "created before its lead is quarantined)."
         ),
     ] = None,
     config: Annotated[
@@ -244,7 +245,7 @@ def validate(
     with expected_failures():
         cfg = _config(config, set_)
         tables = _read_input(input_dir, input_table, query)
-        result = run_validate(tables, when, quarantine, cfg.input)
+        result = run_validate(tables, when, quarantine, cfg.input, deals_after_their_lead=when is None)
     console.print(frame_table(result.counts(), title="rows read, valid and quarantined"))
     if len(result.quarantine):
         console.print(
@@ -271,15 +272,16 @@ def _as_of(text: str, option: str = "--as-of"):
             param_hint=option,
         )
     now = pd.Timestamp.now("UTC")
-    if (when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")) > now + pd.Timedelta(days=1):
+    utc = when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")
+    if utc > now + pd.Timedelta(days=1):
         # every recency would count up to a day that has not come: scores that look fine and are wrong
         raise typer.BadParameter(
             f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
             param_hint=option,
         )
-    # with an offset: the UTC time the data are read in, written so in the manifest (an offset there ended
-    # the next run's trend lookup in a TypeError comparing it with the other runs' naive times)
-    return when.tz_convert("UTC").tz_localize(None) if when.tzinfo else when
+    # Naive UTC, as every time of the input is read: a time zone left on it failed where it met them (the
+    # previous run's as-of, a database's as_of column) with a traceback.
+    return utc.tz_localize(None)
 
 
 def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:
@@ -869,6 +871,12 @@ def _retrain_as_of(value: str):
         raise InputError(f"--as-of {value!r}: not a date; use e.g. 2026-07-01") from error
     if pd.isna(ts) or ts.tzinfo is not None:
         raise InputError(f"--as-of {value!r}: give a plain date or time (UTC, no time zone), e.g. 2026-07-01")
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    if ts > now + pd.Timedelta(days=1):
+        # its evaluation quarter would hold deals too young to have closed honestly, and the gate would act on it
+        raise InputError(
+            f"--as-of {value!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date"
+        )
     return ts
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from features.as_of import tables_as_of
-from features.contracts import with_timestamps
+from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
 from pipelines.io import atomic_path
@@ -145,14 +145,29 @@ def run_retrain(
     from pipelines import tracking
     from pipelines.registry import champion_version, run_frame
     from pipelines.sources import CrmSource
-    from pipelines.train import run_train
+    from pipelines.train import check_quarantine_share, run_train
     from pipelines.validate import run_validate
 
     as_of = pd.Timestamp(as_of)
+    # A missing or repeated column: train's refusal (exit 3), from the columns alone, before any row is
+    # placed in time (a KeyError traceback, or "0 won and 0 lost deals" without an outcome column, before).
+    validate_tables({name: pd.DataFrame(columns=frame.columns) for name, frame in tables.items()})
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
-    known = tables_as_of(with_timestamps(tables, cfg.input), as_of)  # dates read as the contract reads them
+    timed, untimed = split_untimed(tables, cfg.input)  # dates read as the contract reads them
+    known = tables_as_of(timed, as_of)
     train_input, left_out = training_tables(known, windows)
-    check_windows(train_input["deals"], windows)
+    # A row whose time is no date cannot be placed before or after as_of (it was a traceback): the
+    # training's contract quarantines it, with its value, as `train` does.
+    train_input = {
+        name: pd.concat([frame, untimed[name]], ignore_index=True) if len(untimed.get(name, ())) else frame
+        for name, frame in train_input.items()
+    }
+    # The contract as training applies it, before the windows are counted: a broken feed (outcomes written
+    # WON and LOST) stops with the rule it broke (exit 5), not with "0 won and 0 lost deals" (exit 4).
+    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+    checked = run_validate(train_input, as_of=now, date_formats=cfg.input, deals_after_their_lead=True)
+    check_quarantine_share(checked.quarantine, checked.counts(), cfg.model.max_quarantine_share)
+    check_windows(checked.valid["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)
 
     name = cfg.registry.model_name

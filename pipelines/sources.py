@@ -358,8 +358,15 @@ def training_data(
     truth: pd.DataFrame | None,
     source: Source | None = None,
 ) -> TrainingData:
-    """Validate, build the features of every closed deal at its creation, apply and report the guardrail."""
-    validation = run_validate(tables, date_formats=cfg.input)
+    """Validate, build the features of every closed deal at its creation, apply and report the guardrail.
+
+    The history is validated as of the run's time: a date after it is a typo (a deal created in 2099 would
+    be the newest test deal and move the maturity horizon past every young deal), so leads and deals created
+    later are left out as not created yet, and other later times are quarantined, as `score --as-of` today
+    treats them. A deal created before its lead is quarantined (a lead record migrated or re-created after
+    its deals): its features at its creation would hide everything the lead did."""
+    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+    validation = run_validate(tables, as_of=now, date_formats=cfg.input, deals_after_their_lead=True)
     valid = validation.valid
     deals = valid["deals"]
     closed, too_recent = mature_closed_deals(deals, cfg.model.maturity_days)

@@ -92,19 +92,29 @@ def most_broken_rule(quarantine: pd.DataFrame, table: str) -> str:
 def check_training_quarantine(data: TrainingData, limit: float) -> None:
     """Stop before training on what a broken feed left: TrainingQuarantineError naming the worst table's share
     of rows that broke a rule of their own (rows that only followed a quarantined lead are not counted)."""
-    read = dict(zip(data.counts["table"], data.counts["read"], strict=True))
-    if len(read) == 1:  # a flat export: one table, whatever its quarantine calls it
-        read = {table: next(iter(read.values())) for table in set(data.quarantine["table"])} or read
-    shares = own_quarantine_shares(data.quarantine, read)
+    check_quarantine_share(data.quarantine, data.counts, limit)
+
+
+def check_quarantine_share(quarantine: pd.DataFrame, counts: pd.DataFrame, limit: float) -> None:
+    """check_training_quarantine of a quarantine and its counts per table (ValidationResult.counts())."""
+    read = dict(zip(counts["table"], counts["read"], strict=True))
+    export = len(read) == 1
+    if export:  # a flat export: one table, whatever its quarantine calls it
+        read = {table: next(iter(read.values())) for table in set(quarantine["table"])} or read
+    shares = own_quarantine_shares(quarantine, read)
     worst = max(shares, key=lambda table: shares[table], default=None)
     if worst is None or shares[worst] <= limit:
         return
     raise TrainingQuarantineError(
         f"{shares[worst]:.1%} of the {worst} rows broke a rule of the data contract, above the allowed "
         f"{limit:.1%} (model.max_quarantine_share), so nothing was trained on what is left; "
-        f"{most_broken_rule(data.quarantine, worst)}; "
-        "`leadscore validate --input ... --quarantine q.csv` lists them: fix the feed, or raise the setting "
-        "(--set model.max_quarantine_share=0.2)"
+        f"{most_broken_rule(quarantine, worst)}; "
+        + (  # validate reads CRM tables only
+            "`leadscore spec check --input ... --source-spec ...` counts them per rule"
+            if export
+            else "`leadscore validate --input ... --quarantine q.csv` lists them"
+        )
+        + ": fix the feed, or raise the setting (--set model.max_quarantine_share=0.2)"
     )
 
 

@@ -18,9 +18,11 @@ def run_validate(
     as_of: pd.Timestamp | None = None,
     quarantine_path: Path | None = None,
     date_formats: DateFormats | None = None,
+    deals_after_their_lead: bool = False,
 ) -> ValidationResult:
-    """Validate the tables; write the quarantine (if a path is given); check every row is accounted for."""
-    result = validate_tables(tables, as_of=as_of, date_formats=date_formats)
+    """Validate the tables; write the quarantine (if a path is given); check every row is accounted for.
+    `deals_after_their_lead`: training's rule (features.contracts.validate_tables)."""
+    result = validate_tables(tables, as_of, date_formats, deals_after_their_lead)
     result.assert_accounted()
     result = dataclasses.replace(result, quarantine=at_input_rows(result.quarantine, tables))  # file rows
     if quarantine_path is not None:
