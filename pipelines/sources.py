@@ -352,6 +352,11 @@ def crm_scorer(model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
     )
 
 
+def run_time() -> pd.Timestamp:
+    """Now, as the naive UTC time a training run validates its history as of (a later date is a typo)."""
+    return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+
+
 def training_data(
     tables: dict[str, pd.DataFrame],
     cfg: PipelineConfig,
@@ -365,8 +370,7 @@ def training_data(
     later are left out as not created yet, and other later times are quarantined, as `score --as-of` today
     treats them. A deal created before its lead is quarantined (a lead record migrated or re-created after
     its deals): its features at its creation would hide everything the lead did."""
-    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
-    validation = run_validate(tables, as_of=now, date_formats=cfg.input, deals_after_their_lead=True)
+    validation = run_validate(tables, as_of=run_time(), date_formats=cfg.input, deals_after_their_lead=True)
     valid = validation.valid
     deals = valid["deals"]
     closed, too_recent = mature_closed_deals(deals, cfg.model.maturity_days)

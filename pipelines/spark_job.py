@@ -591,12 +591,17 @@ def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.Data
 
 
 def checked_part(
-    tables: dict[str, pd.DataFrame], bad_accounts: set[str], as_of: pd.Timestamp | None, date_formats
+    tables: dict[str, pd.DataFrame],
+    bad_accounts: set[str],
+    as_of: pd.Timestamp | None,
+    date_formats,
+    deals_after_their_lead: bool = False,
 ):
-    """A part's tables validated (pipelines.stream's per-part validation): the ValidationResult and the
-    part's quarantine rows numbered as in the whole input."""
+    """A part's tables validated (pipelines.stream's per-part validation; `deals_after_their_lead`:
+    training's rule, features.contracts.validate_tables): the ValidationResult and the part's quarantine rows
+    numbered as in the whole input."""
     rows_of = {t: f for t, f in tables.items() if t != "accounts"}
-    check = validate_tables(tables, as_of=as_of, date_formats=date_formats)
+    check = validate_tables(tables, as_of, date_formats, deals_after_their_lead)
     quarantine = check.quarantine[check.quarantine["table"] != "accounts"]
     quarantine = as_in_whole_input(quarantine_with_input_rows(quarantine, rows_of), bad_accounts)
     return check, quarantine

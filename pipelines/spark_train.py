@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from features.build import training_snapshots
-from features.contracts import QUARANTINE_COLUMNS, AccountingError, validate_tables
+from features.contracts import QUARANTINE_COLUMNS, AccountingError, ValidationResult, validate_tables
 from features.dates import DateFormats
 from features.vocab import TABLES
 from models.scorer import CRM_TABLES, CrmTablesInput, feature_frame
 from pipelines.io import InputError
 from pipelines.settings import PipelineConfig
-from pipelines.sources import CrmTrainingShape, Source, TrainingData, labelled_training_data
+from pipelines.sources import CrmTrainingShape, Source, TrainingData, labelled_training_data, run_time
 from pipelines.spark_job import (
     KIND,
     PART,
@@ -53,10 +53,11 @@ TRAIN_PART_SCHEMA = f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {BLOB} bin
 CHAMPION_SCHEMA = f"{ROW} long, p double"
 
 
-def closed_deal_features(valid: dict[str, pd.DataFrame], features, icp) -> dict[str, Any]:
+def closed_deal_features(check: ValidationResult, features, icp) -> dict[str, Any]:
     """What one part sends to the driver: the feature frame of its valid closed deals at their creation
     (with outcome, account_id, the deal's input row and its creation), the newest valid deal's creation
-    (for the maturity horizon), and how many valid rows each table has."""
+    (for the maturity horizon), and how many valid and not-yet-created rows each table has."""
+    valid = check.valid
     deals = valid.get("deals")
     if deals is None:
         deals = pd.DataFrame(
@@ -70,14 +71,15 @@ def closed_deal_features(valid: dict[str, pd.DataFrame], features, icp) -> dict[
     frame[ROW] = closed[ROW].to_numpy()
     frame[CREATED] = closed["created_at"].to_numpy()
     latest = deals["created_at"].max() if len(deals) else None
-    return {"frame": frame, "latest": latest, "valid": {t: len(f) for t, f in valid.items()}}
+    valid_rows = {t: len(f) for t, f in valid.items()}
+    return {"frame": frame, "latest": latest, "valid": valid_rows, "not_created": dict(check.not_created)}
 
 
-def _train_part(layout, date_formats, features, icp):
+def _train_part(layout, date_formats, features, icp, as_of):
     def run(frame: pd.DataFrame) -> pd.DataFrame:
         tables, bad_accounts = part_tables(frame, layout)
-        check, quarantine = checked_part(tables, bad_accounts, None, date_formats)
-        payload = closed_deal_features(check.valid, features, icp)
+        check, quarantine = checked_part(tables, bad_accounts, as_of, date_formats, True)
+        payload = closed_deal_features(check, features, icp)
         rows = _quarantine_out(quarantine).assign(**{KIND: "quarantine", BLOB: None})
         blob = pd.DataFrame({KIND: ["features"], BLOB: [pickle.dumps(payload)]})
         out = pd.concat([rows, blob], ignore_index=True)
@@ -92,7 +94,7 @@ def _train_part(layout, date_formats, features, icp):
     return run
 
 
-def _champion_part(layout, date_formats, champion_ref, wanted_ref):
+def _champion_part(layout, date_formats, champion_ref, wanted_ref, as_of):
     """Per part: the champion's probability for the wanted deals (input rows), its features built from the
     part's tables as read, as pipelines.train.evaluate_scorer builds them from the whole input."""
 
@@ -100,7 +102,7 @@ def _champion_part(layout, date_formats, champion_ref, wanted_ref):
         champion = champion_ref.value if hasattr(champion_ref, "value") else champion_ref
         wanted = wanted_ref.value if hasattr(wanted_ref, "value") else wanted_ref
         tables, bad_accounts = part_tables(frame, layout)
-        check, _ = checked_part(tables, bad_accounts, None, date_formats)
+        check, _ = checked_part(tables, bad_accounts, as_of, date_formats, True)
         deals = check.valid.get("deals")
         if deals is None or not deals[ROW].isin(wanted).any():
             return pd.DataFrame({ROW: pd.Series(dtype="int64"), "p": pd.Series(dtype="float64")})
@@ -112,27 +114,36 @@ def _champion_part(layout, date_formats, champion_ref, wanted_ref):
     return run
 
 
-def gather_training_frame(blobs: list[bytes], maturity_days: int) -> tuple[pd.DataFrame, int, dict[str, int]]:
+def gather_training_frame(
+    blobs: list[bytes], maturity_days: int
+) -> tuple[pd.DataFrame, int, dict[str, int], dict[str, int]]:
     """The parts' feature frames as the pandas path builds its frame of mature closed deals (deals in input
     order; those created within `maturity_days` of the newest valid deal left out); how many were too
-    recent; and the valid rows per table. The frame keeps `_input_row` (the deal's row)."""
+    recent; and the valid and the not-yet-created rows per table. The frame keeps `_input_row` (the deal's
+    row)."""
     payloads = [pickle.loads(b) for b in blobs]
     if not payloads:  # no part at all: the input has no rows
         raise InputError("the CRM tables have no rows to train on; check the --input")
     frames = [p["frame"] for p in payloads if len(p["frame"])]  # an empty frame's dtypes would change them
     frame = pd.concat(frames or [payloads[0]["frame"]], ignore_index=True)
     frame = frame.sort_values(ROW, kind="stable").reset_index(drop=True)
-    valid: dict[str, int] = {}
-    for payload in payloads:
-        for table, n in payload["valid"].items():
-            valid[table] = valid.get(table, 0) + n
+    valid, not_created = _summed(payloads, "valid"), _summed(payloads, "not_created")
     latest = [p["latest"] for p in payloads if p["latest"] is not None and pd.notna(p["latest"])]
     if not latest:
-        return frame.drop(columns=[CREATED]).iloc[0:0], 0, valid
+        return frame.drop(columns=[CREATED]).iloc[0:0], 0, valid, not_created
     horizon = max(latest) - pd.Timedelta(days=maturity_days)
     mature = (frame[CREATED] <= horizon).to_numpy()
     kept = frame[mature].drop(columns=[CREATED]).reset_index(drop=True)
-    return kept, int((~mature).sum()), valid
+    return kept, int((~mature).sum()), valid, not_created
+
+
+def _summed(payloads: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """The parts' row counts per table under `key`, added up."""
+    total: dict[str, int] = {}
+    for payload in payloads:
+        for table, n in payload[key].items():
+            total[table] = total.get(table, 0) + n
+    return total
 
 
 class SparkCrmSource(CrmTrainingShape):
@@ -148,6 +159,7 @@ class SparkCrmSource(CrmTrainingShape):
         self.deal_rows: dict[str, int] = {}  # deal_id -> the deal's input row
         self._routed: Routed | None = None
         self._date_formats: DateFormats | None = None
+        self._as_of = run_time()  # the history is validated as of the run's time, as the pandas path does
 
     @property
     def input(self) -> CrmTablesInput:
@@ -176,7 +188,7 @@ class SparkCrmSource(CrmTrainingShape):
     def routed(self, cfg: PipelineConfig) -> Routed:
         tables, text, nanos = self.read
         paths = {name: self.where.describe(name) for name in tables}
-        return route_parts(tables, self.chunk_size, None, cfg.input, text, paths, nanos)
+        return route_parts(tables, self.chunk_size, self._as_of, cfg.input, text, paths, nanos)
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         from pyspark import StorageLevel
@@ -187,16 +199,16 @@ class SparkCrmSource(CrmTrainingShape):
         validate_tables({name: pd.DataFrame(columns=frame.columns) for name, frame in tables.items()})
         self._routed = routed = self.routed(cfg)
         self._date_formats = cfg.input
-        run = _train_part(routed.layout, cfg.input, cfg.features, cfg.icp)
+        run = _train_part(routed.layout, cfg.input, cfg.features, cfg.icp, self._as_of)
         parts = routed.wide.groupBy(PART).applyInPandas(run, TRAIN_PART_SCHEMA)
         parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
         blobs = [r[BLOB] for r in parts.filter(F.col(KIND) == "features").select(BLOB).collect()]
-        frame, too_recent, valid = gather_training_frame(blobs, cfg.model.maturity_days)
+        frame, too_recent, valid, not_created = gather_training_frame(blobs, cfg.model.maturity_days)
         job = SparkScores(parts, routed.accounts_quarantine, tables, dict(routed.read))
         quarantine = job.quarantine.toPandas()  # the rows that broke the contract, logged with the run
         quarantine = quarantine.astype({c: "str" for c in QUARANTINE_COLUMNS if c != "row"})
         quarantine["row"] = quarantine["row"].astype("int64")
-        counts = training_counts(job.rows_read(), quarantine, valid)
+        counts = training_counts(job.rows_read(), quarantine, valid, not_created)
         parts.unpersist()
         closed = frame[["outcome", "account_id"]]
         self.deal_rows = dict(
@@ -218,7 +230,11 @@ class SparkCrmSource(CrmTrainingShape):
         wanted = [self.deal_rows[i] for i in ids]
         spark = routed.spark
         run = _champion_part(
-            routed.layout, self._date_formats, _shared(spark, champion), _shared(spark, set(wanted))
+            routed.layout,
+            self._date_formats,
+            _shared(spark, champion),
+            _shared(spark, set(wanted)),
+            self._as_of,
         )
         deals = routed.wide.filter(F.col(TABLE) == "deals").select(PART).distinct()
         parts = routed.wide.join(deals, on=PART)  # only the parts that hold deals
@@ -229,7 +245,9 @@ class SparkCrmSource(CrmTrainingShape):
         return np.array([found[int(r)] for r in wanted], dtype=float)
 
 
-def training_counts(read: dict[str, int], quarantine: pd.DataFrame, valid: dict[str, int]) -> pd.DataFrame:
+def training_counts(
+    read: dict[str, int], quarantine: pd.DataFrame, valid: dict[str, int], not_created: dict[str, int]
+) -> pd.DataFrame:
     """ValidationResult.counts() of the whole input: rows read (Spark counts), valid (the parts' sums; the
     accounts: read less quarantined, as a valid account may sit in several parts) and quarantined (distinct
     input rows); AccountingError unless every table adds up, as pipelines.validate.run_validate checks."""
@@ -242,7 +260,7 @@ def training_counts(read: dict[str, int], quarantine: pd.DataFrame, valid: dict[
             "read": [read[t] for t in tables],
             "valid": [read[t] - q[t] if t == "accounts" else valid.get(t, 0) for t in tables],
             "quarantined": [q[t] for t in tables],
-            "not created yet": [0 for _ in tables],
+            "not created yet": [not_created.get(t, 0) for t in tables],
         }
     )
     added = counts["valid"] + counts["quarantined"] + counts["not created yet"]

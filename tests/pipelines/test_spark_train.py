@@ -34,8 +34,16 @@ def spark(spark_local):
 
 @pytest.fixture(scope="module")
 def dirty():
-    """Dirty CRM tables (planted bad types, dates, countries, duplicates...) with enough closed deals to train."""
-    return generate_history(GeneratorConfig(accounts=300, months=12, seed=9, dirty_rows=3)).tables()
+    """Dirty CRM tables (planted bad types, dates, countries, duplicates...) with enough closed deals to train,
+    and two deals training's own rules catch: one created in 2099 (a typo: not created yet at the run's time)
+    and one created before its lead (quarantined: "not before its lead")."""
+    tables = generate_history(GeneratorConfig(accounts=300, months=12, seed=9, dirty_rows=3)).tables()
+    deals, leads = tables["deals"], tables["leads"]
+    closed = deals[deals["outcome"].isin(["won", "lost"])].head(2).copy()
+    closed["deal_id"] = ["D-TYPO-2099", "D-BEFORE-LEAD"]
+    closed["created_at"] = pd.to_datetime(["2099-01-05T10:00:00", "2020-01-05T10:00:00"]).to_numpy()
+    closed["closed_at"] = pd.to_datetime(["2099-02-05T10:00:00", "2020-02-05T10:00:00"]).to_numpy()
+    return {**tables, "deals": pd.concat([deals, closed], ignore_index=True), "leads": leads}
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +116,8 @@ def test_train_engine_spark_equals_the_pandas_path_logs_its_model_and_collects_o
     assert got.data.excluded == expected.data.excluded and expected.data.excluded["total"] > 0
     pd.testing.assert_frame_equal(got.data.counts, expected.data.counts)
     assert set(expected.data.quarantine["table"]) == {"accounts", "leads", "activities", "deals"}
+    assert "not before its lead" in set(expected.data.quarantine["check"])  # training's own rules, on both
+    assert expected.data.counts.set_index("table").loc["deals", "not created yet"] == 1
     pd.testing.assert_frame_equal(_as_written(got.data.quarantine), _as_written(expected.data.quarantine))
     pd.testing.assert_frame_equal(got.data.win_rate_by_tier, expected.data.win_rate_by_tier)
     # The same model (same seed): the same metrics and probabilities, and the run logs them.
