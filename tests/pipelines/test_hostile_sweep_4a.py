@@ -15,6 +15,21 @@ import typer
 from pipelines.cli import _as_of
 from pipelines.score_job import latest_run_beside
 
+
+def _probe_spec(**extra) -> dict:
+    """A flat-export spec for the probes: Won / Lost in Stage, created at Created, one categorical fit column."""
+    return {
+        "name": "probe",
+        "id_column": "Lead ID",
+        "label_column": "Stage",
+        "positive_labels": ["Won"],
+        "negative_labels": ["Lost"],
+        "timestamp_column": "Created",
+        "fit_columns": {"Source": "categorical"},
+        **extra,
+    }
+
+
 # --- an --as-of with a time zone: read as the same instant in UTC, as every time of the input ---------------
 
 
@@ -219,16 +234,7 @@ def test_training_an_export_whose_rows_share_one_creation_date_exits_4_naming_th
             "Visits": rng.integers(0, 9, n),
         }
     ).to_csv(tmp_path / "x.csv", index=False)
-    spec = {
-        "name": "probe",
-        "id_column": "Lead ID",
-        "label_column": "Stage",
-        "positive_labels": ["Won"],
-        "negative_labels": ["Lost"],
-        "timestamp_column": "Created",
-        "fit_columns": {"Source": "categorical"},
-        "intent_columns": ["Visits"],
-    }
+    spec = _probe_spec(intent_columns=["Visits"])
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     args = ["train", "--input", str(tmp_path / "x.csv"), "--source-spec", str(tmp_path / "spec.yaml")]
     result = CliRunner().invoke(app, args)
@@ -259,17 +265,7 @@ def test_too_many_broken_export_rows_name_spec_check_not_validate_which_reads_cr
             "Source": rng.choice(["web", "ads"], n),
         }
     )
-    spec = ExportSpec.model_validate(
-        {
-            "name": "probe",
-            "id_column": "Lead ID",
-            "label_column": "Stage",
-            "positive_labels": ["Won"],
-            "negative_labels": ["Lost"],
-            "timestamp_column": "Created",
-            "fit_columns": {"Source": "categorical"},
-        }
-    )
+    spec = ExportSpec.model_validate(_probe_spec())
     cfg = load_config()
     data = ExportSource.read(rows, spec).training_data(cfg, None)
     with pytest.raises(TrainingQuarantineError) as caught:
