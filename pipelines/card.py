@@ -143,6 +143,7 @@ def open_lead_scores(
     """Today's open leads scored with the new model, reasons off, as `leadscore score` would score them:
     (scores, as_of, "") or (None, None, why there are none). CRM tables are scored as of the end of their
     history; a flat export as of its own time (its latest timestamp, else now)."""
+    from pipelines.sources import run_time
     from pipelines.validate import run_validate
 
     source, scorer = result.data.source, result.scorer
@@ -155,10 +156,10 @@ def open_lead_scores(
                 None,
                 "the CRM tables were not at hand when this card was made, so open leads were not counted",
             )
-        valid = result.data.valid_tables  # validated for training already; the same rules without an as-of
-        as_of = history_end(
-            valid if valid is not None else run_validate(tables, date_formats=cfg.input).valid
-        )
+        valid = result.data.valid_tables  # validated for training already; else the same rules as training's
+        if valid is None:  # (as of the run's time: a date in 2099 is a typo, not the end of the history)
+            valid = run_validate(tables, as_of=run_time(), date_formats=cfg.input).valid
+        as_of = history_end(valid)
     if as_of is None:
         return None, None, "the history has no dates, so it has no end to count open leads at"
     rows = source.scoring_rows(as_of, cfg.input)

@@ -41,7 +41,9 @@ from pipelines.card import (
     MARKDOWN_NAME,
     card_after_training,
     card_data_for,
+    history_end,
     log_card_to_run,
+    open_lead_scores,
     write_card_files,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
@@ -699,3 +701,19 @@ def test_calls_need_the_crm_tables_and_a_call_list(tmp_path):
     ):
         read_call_lists([calls, wrong])
     assert len(read_call_lists([calls, calls])) == 2
+
+
+def test_open_leads_of_a_card_without_validated_tables_are_counted_at_the_history_end_not_at_a_typo(
+    small_history, fast_config, trained_small
+):
+    """A card made from tables its training did not keep validated (a rebuilt card, a Spark training) finds
+    the history's end with training's rules: an activity dated 2099 (a typo) is not the end of the history."""
+    from pipelines.validate import run_validate
+
+    tables = small_history.tables()
+    typo = tables["activities"].iloc[[0]].copy()
+    typo["occurred_at"] = pd.Timestamp("2099-03-01")
+    with_typo = {**tables, "activities": pd.concat([tables["activities"], typo], ignore_index=True)}
+    data = dataclasses.replace(trained_small.data, valid_tables=None)
+    _, as_of, _ = open_lead_scores(dataclasses.replace(trained_small, data=data), with_typo, fast_config)
+    assert as_of == history_end(run_validate(tables).valid) < pd.Timestamp("2030-01-01")
