@@ -366,6 +366,17 @@ def _not_in_future(row: int | str, field: str, time: int, latest: pd.Timestamp) 
         )
 
 
+def repeated_key(pairs: list[tuple[str, Any]]) -> str | None:
+    """The first key a JSON object's (key, value) pairs name a second time, else None: json.loads keeps the
+    last value of such a key silently (an object_pairs_hook sees them all)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
 class _PairsCheck:
     """json.loads hooks for one row's activities: an item naming a key twice (the last one won silently,
     {"activity_type": "blog", "activity_type": "demo_request"}) and NaN / Infinity (no JSON) are refused."""
@@ -374,11 +385,10 @@ class _PairsCheck:
         self.row = row
 
     def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        item = dict(pairs)
-        if len(item) < len(pairs):
-            twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+        twice = repeated_key(pairs)
+        if twice is not None:
             raise _fail(self.row, "activities", f"an item names {shown(twice)} twice", "JSON list")
-        return item
+        return dict(pairs)
 
     def constant(self, name: str) -> Any:
         raise _fail(self.row, "activities", f"{name} is not JSON", "JSON list")

@@ -30,7 +30,7 @@ from mlflow.utils.proto_json_utils import NumpyEncoder
 # Imported before any model is loaded, so the server runs this installation's code (as batch scoring does),
 # whatever copy of it an artifact carries.
 from models.flat_scorer import FlatScorer  # noqa: F401 - see above
-from models.lead_input import LeadInputError, shown, without_emails
+from models.lead_input import LeadInputError, repeated_key, shown, without_emails
 from models.scorer import score_records
 from pipelines.settings import ServingConfig, tracking_uri
 
@@ -322,13 +322,12 @@ def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | No
 def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object; one that names a field twice is refused (json.loads kept the last silently, so
     {"lead_id": "L-1", "lead_id": "L-2"} was scored as L-2)."""
-    fields = dict(pairs)
-    if len(fields) < len(pairs):
-        twice = next(key for k, (key, _) in enumerate(pairs) if key in dict(pairs[:k]))
+    twice = repeated_key(pairs)
+    if twice is not None:
         raise LeadInputError(
             f"body: the field {shown(twice)} is written twice in one JSON object (rule: JSON body)"
         )
-    return fields
+    return dict(pairs)
 
 
 def _no_constant(name: str) -> Any:
