@@ -271,17 +271,25 @@ def _as_of(text: str, option: str = "--as-of"):
             f"{text!r} is not a date; give a date or an ISO 8601 time, e.g. {option} 2026-10-01",
             param_hint=option,
         )
-    now = pd.Timestamp.now("UTC")
-    utc = when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")
-    if utc > now + pd.Timedelta(days=1):
-        # every recency would count up to a day that has not come: scores that look fine and are wrong
-        raise typer.BadParameter(
-            f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date",
-            param_hint=option,
-        )
     # Naive UTC, as every time of the input is read: a time zone left on it failed where it met them (the
     # previous run's as-of, a database's as_of column) with a traceback.
-    return utc.tz_localize(None)
+    utc = (when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")).tz_localize(None)
+    future = _in_the_future(utc, text)  # every recency would count up to a day that has not come
+    if future:
+        raise typer.BadParameter(future, param_hint=option)
+    return utc
+
+
+def _in_the_future(when, text: str) -> str | None:
+    """The sentence for an as-of (naive UTC) later than a day from now (a day of clock skew allowed), else
+    None: scores as of then look fine and are wrong, and a retrain's evaluation would hold deals too young to
+    have closed."""
+    import pandas as pd
+
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    if when > now + pd.Timedelta(days=1):
+        return f"{text!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date"
+    return None
 
 
 def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:
@@ -871,12 +879,9 @@ def _retrain_as_of(value: str):
         raise InputError(f"--as-of {value!r}: not a date; use e.g. 2026-07-01") from error
     if pd.isna(ts) or ts.tzinfo is not None:
         raise InputError(f"--as-of {value!r}: give a plain date or time (UTC, no time zone), e.g. 2026-07-01")
-    now = pd.Timestamp.now("UTC").tz_localize(None)
-    if ts > now + pd.Timedelta(days=1):
-        # its evaluation quarter would hold deals too young to have closed honestly, and the gate would act on it
-        raise InputError(
-            f"--as-of {value!r} is in the future (it is {now:%Y-%m-%d} UTC); give today or an earlier date"
-        )
+    future = _in_the_future(ts, value)  # the gate would act on an evaluation of deals too young to close
+    if future:
+        raise InputError(f"--as-of {future}")
     return ts
 
 

@@ -144,7 +144,7 @@ def run_retrain(
     """
     from pipelines import tracking
     from pipelines.registry import champion_version, run_frame
-    from pipelines.sources import CrmSource
+    from pipelines.sources import CrmSource, run_time
     from pipelines.train import check_quarantine_share, run_train
     from pipelines.validate import run_validate
 
@@ -164,8 +164,7 @@ def run_retrain(
     }
     # The contract as training applies it, before the windows are counted: a broken feed (outcomes written
     # WON and LOST) stops with the rule it broke (exit 5), not with "0 won and 0 lost deals" (exit 4).
-    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
-    checked = run_validate(train_input, as_of=now, date_formats=cfg.input, deals_after_their_lead=True)
+    checked = run_validate(train_input, as_of=run_time(), date_formats=cfg.input, deals_after_their_lead=True)
     check_quarantine_share(checked.quarantine, checked.counts(), cfg.model.max_quarantine_share)
     check_windows(checked.valid["deals"], windows)
     train_cfg = retrain_pipeline_config(cfg, windows)

@@ -353,7 +353,8 @@ def crm_scorer(model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
 
 
 def run_time() -> pd.Timestamp:
-    """Now, as the naive UTC time a training run validates its history as of (a later date is a typo)."""
+    """Now, as naive UTC to the second: the time a run validates its history as of (a later date is a typo),
+    and the latest time an export is scored as of."""
     return pd.Timestamp.now("UTC").tz_localize(None).floor("s")
 
 
@@ -535,7 +536,7 @@ class ExportSource:
         a time in the future (a typo, 2031) would score every lead as of then, which `--as-of` refuses; rows
         created after as-of are not scored (scoring_rows)."""
         spec = self.spec
-        now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+        now = run_time()
         if spec.timestamp_column and spec.timestamp_column in self.rows.columns:
             latest = flat_timestamps(self.rows[spec.timestamp_column], spec).max()
             if pd.notna(latest):
