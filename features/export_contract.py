@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS
-from features.dates import DateFormatError, parse_timestamps
+from features.dates import DateFormatError, blank, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
@@ -50,20 +50,20 @@ def repeated_id_rows(ids: pd.Series, missing: np.ndarray) -> np.ndarray:
 
 def not_a_number_rows(values: pd.Series) -> np.ndarray:
     """Rows with a value given that is not a finite number (text, "1,234", inf)."""
-    given = values.notna() & values.astype("str").str.strip().ne("")
+    given = ~blank(values)
     parsed = pd.to_numeric(values, errors="coerce").astype("float64")
-    return (given & ~np.isfinite(parsed)).to_numpy()
+    return given & ~np.isfinite(parsed.to_numpy())
 
 
 def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), and rows
     whose time is before EARLIEST_DATE."""
-    given = values.notna() & values.astype("str").str.strip().ne("")
+    given = ~blank(values)
     try:
         parsed = parse_timestamps(values, date_format)[0]
     except DateFormatError:  # the whole column's format: refused by the reader, exit 3
         return np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
-    return (given & parsed.isna()).to_numpy(), (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
+    return given & parsed.isna().to_numpy(), (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
 
 
 def quarantine_unknown_labels(
