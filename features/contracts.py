@@ -43,7 +43,7 @@ from pandera.engines.pandas_engine import Engine
 from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
-from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, parse_timestamps
+from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
 from features.vocab import (
     ACTIVITY_TYPES,
     LOST_REASONS,
@@ -252,8 +252,7 @@ _ROW_CHECK_COLUMN = {check.error: column for check, column in _deal_row_checks()
 def _as_of_timestamp(as_of) -> pd.Timestamp | None:
     if as_of is None:
         return None
-    ts = pd.Timestamp(as_of)
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    return naive_utc(as_of)
 
 
 def table_schema(name: str, as_of: pd.Timestamp | None = None) -> pa.DataFrameSchema:

@@ -120,6 +120,13 @@ def blank(values: pd.Series) -> np.ndarray:
     return missing
 
 
+def naive_utc(when: object) -> pd.Timestamp:
+    """A time as the naive UTC time every input time is read as (one with an offset converted; one without
+    is UTC already)."""
+    ts = pd.Timestamp(when)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
 def epoch_number(time: pd.Timestamp, fmt: str) -> int:
     """`time` as a whole number of the epoch unit `fmt` names ("epoch_s", "epoch_ms")."""
     return (time - pd.Timestamp("1970-01-01")) // pd.Timedelta(1, unit=EPOCH_UNITS[fmt])

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from features.dates import naive_utc
 from models.score_table import validated, with_score_dtypes
 from models.scorer import Scorer
 from models.trend import (
@@ -240,18 +241,13 @@ def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Pat
     for manifest in output.parent.glob("*.manifest.json") if output.parent.is_dir() else []:
         try:
             run = json.loads(manifest.read_text())
-            when = _naive_utc(pd.Timestamp(run["as_of"]))  # a manifest written with an offset: in UTC
+            when = naive_utc(run["as_of"])  # a manifest written with an offset: in UTC
             scores = manifest.with_name(run["files"]["scores"]["file"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if run.get("model_name") == model_name and when < _naive_utc(pd.Timestamp(as_of)) and scores.exists():
+        if run.get("model_name") == model_name and when < naive_utc(as_of) and scores.exists():
             found[when] = scores
     return found[max(found)] if found else None
-
-
-def _naive_utc(when: pd.Timestamp) -> pd.Timestamp:
-    """A time with an offset as the naive UTC time the scores hold (times without one are UTC already)."""
-    return when.tz_convert("UTC").tz_localize(None) if when.tzinfo is not None else when
 
 
 def read_previous_file(path: Path) -> pd.DataFrame:
