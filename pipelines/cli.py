@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from pipelines import exit_codes
-from pipelines.console import console, frame_table
+from pipelines.console import console, frame_table, labelled
 
 # pandera imports pyspark.pandas whenever the spark extra is installed, and pyspark then warns about pandas 3
 # on every command; the warning is about pyspark's pandas API, which leadscore does not use.
@@ -107,22 +108,22 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     try:
         yield
     except TrainingQuarantineError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT) from error
     except NothingToScore as error:
         console.print(frame_table(error.result.accounting, title="leads"))
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except (InputError, ContractError, ConfigError, OutputError, ICPRuleError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
     except InsufficientDataError as error:
         headline = "refused" if isinstance(error, NoSignalError) else f"not enough data to {job}"
         said = str(error).startswith("not enough")  # the message already says it
-        console.print(f"[red]{headline}:[/red] {error}" if not said else f"[red]{error}[/red]")
+        console.print(labelled(f"{headline}:", str(error), "red") if not said else Text(str(error), "red"))
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
     except DatabaseWriteError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.FAILED) from error
 
 
@@ -254,7 +255,7 @@ def validate(
     shares = own_quarantine_shares(result.quarantine, result.read)
     too_many = over_limit(validation_share(result), shares, cfg.scoring.max_quarantine_share)
     if too_many:
-        console.print(f"[red]{too_many}; see {quarantine}[/red]")
+        console.print(f"{too_many}; see {quarantine}", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
 
 
@@ -455,7 +456,7 @@ def _train_on_spark(input_dir, table_names, spark_master, cfg, truth, force, con
                 source, cfg, truth=truth, force_reason=force, config_path=config, card_dir=card_dir
             )
     except BadMasterError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.USAGE) from error
 
 
@@ -555,7 +556,7 @@ def evaluate(
 
             source, notes = training_source(input_dir, load_source_spec(source_spec))
             for note in notes:
-                console.print(f"[yellow]note:[/yellow] {note}")
+                console.print(labelled("note:", note, "yellow"))
             data = backtest_data(source, cfg)
         else:
             tables = _read_input(input_dir, input_table, query)
@@ -563,7 +564,7 @@ def evaluate(
         try:
             report = run_evaluate(data, plan, cfg, source=describe_location(input_dir), progress=progress)
         except NoTimeColumnError as error:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
         if output is not None:
             write_results(report, output)
@@ -730,7 +731,7 @@ def score(
                 previous=previous,
             )
         except BadMasterError as error:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
         if crm_format is not None:
             from pipelines.score_job import write_crm_file
@@ -742,11 +743,19 @@ def score(
     if result.trend is not None:
         if result.trend.counts is not None:
             console.print(frame_table(result.trend.counts, title="trend against the last run"))
-        console.print(("[yellow]warning:[/yellow] " if result.trend.warning else "") + result.trend.sentence)
+        console.print(
+            labelled("warning:", result.trend.sentence, "yellow")
+            if result.trend.warning
+            else result.trend.sentence
+        )
     if scorer.input == CRM_TABLES and "deals" not in result.rows_read:
         console.print(
-            f"[yellow]warning:[/yellow] {input_dir} has no deals table: every valid lead was scored as open, "
-            "leads whose deal already closed included; add the deals table to leave them out"
+            labelled(
+                "warning:",
+                f"{input_dir} has no deals table: every valid lead was scored as open, "
+                "leads whose deal already closed included; add the deals table to leave them out",
+                "yellow",
+            )
         )
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
     for line in written:
@@ -756,7 +765,7 @@ def score(
 
     too_many = over_limit(result.quarantined_share, result.table_shares(), cfg.scoring.max_quarantine_share)
     if too_many:
-        console.print(f"[red]{too_many}; see the quarantine file[/red]")
+        console.print(f"{too_many}; see the quarantine file", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
 
 
@@ -797,7 +806,7 @@ def serve(
         try:
             run_serve(model, host, port, workers, cfg.serving)
         except ServeError as error:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.BAD_INPUT) from error
 
 
@@ -942,7 +951,7 @@ def queue(
         try:
             plan = run_queue(scores, capacity, cfg, output)
         except QueueError as error:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
     console.print(frame_table(calls_by_rep(plan), title="calls by rep and day", float_format="{:.2f}"))
     console.print(frame_table(expected_wins_table(plan), title="expected wins", float_format="{:.2f}"))
@@ -1119,8 +1128,12 @@ def spec_draft(
         console.print(f"QUESTION: {question}")
     if result.valid_error:
         console.print(
-            f"[red]error:[/red] {result.path} is not a valid spec yet ({result.valid_error}); answer its "
-            "questions, then run leadscore spec check"
+            labelled(
+                "error:",
+                f"{result.path} is not a valid spec yet ({result.valid_error}); answer its "
+                "questions, then run leadscore spec check",
+                "red",
+            )
         )
         raise typer.Exit(exit_codes.BAD_INPUT)
     console.print(
@@ -1148,8 +1161,12 @@ def spec_check(
         for problem in report.problems:
             console.print(f"- {problem}")
         console.print(
-            f"[red]error:[/red] the spec {source_spec} does not fit {input_path} ({len(report.problems)} "
-            "problems above); fix the spec or the export and check again"
+            labelled(
+                "error:",
+                f"the spec {source_spec} does not fit {input_path} ({len(report.problems)} "
+                "problems above); fix the spec or the export and check again",
+                "red",
+            )
         )
         raise typer.Exit(exit_codes.BAD_INPUT)
     counts = ", ".join(f"{n:,} {k}" for k, n in report.outcomes.items())

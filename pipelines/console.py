@@ -9,11 +9,20 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-console = Console(highlight=False)
+# Markup off: what is printed holds the user's paths, column names and values, which may contain brackets
+# ("Revenue [EUR]", a folder "crm[/x]") that rich would otherwise read as tags, drop or fail on. Colour is
+# given explicitly (style=..., labelled).
+console = Console(highlight=False, markup=False)
 if not console.is_terminal:  # logs of scheduled runs: wide enough that tables are not cut
     console.width = 160
 T = TypeVar("T")
+
+
+def labelled(label: str, text: str, colour: str) -> Text:
+    """A line whose label alone is coloured ("error:" in red), the rest printed as written."""
+    return Text.assemble((label, colour), " ", text)
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None, float_format: str = "{:.3f}") -> Table:
@@ -39,7 +48,12 @@ def _cell(value: object, float_format: str) -> str:
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """Iterate with a progress bar (quiet when the console is not a terminal)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(description, total=total)
         for item in items:

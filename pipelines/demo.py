@@ -50,8 +50,9 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
     console.rule(f"4. score the open leads with the {alias}")
     if alias == CHALLENGER:
         console.print(
-            "[yellow]The gate has not promoted any version, so there is no champion; the demo scores with the "
-            "challenger to show the output. A scheduled job would keep scoring with the champion.[/yellow]"
+            "The gate has not promoted any version, so there is no champion; the demo scores with the "
+            "challenger to show the output. A scheduled job would keep scoring with the champion.",
+            style="yellow",
         )
     scorer = load_scorer(f"models:/{cfg.registry.model_name}@{alias}")
     scored = run_score(scorer, tables, as_of, out / "scores.parquet", cfg.scoring.chunk_size)

@@ -336,4 +336,4 @@ def print_report(report: BacktestReport) -> None:
         )
     )
     for note in report.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console.print(note, style="yellow")

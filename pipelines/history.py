@@ -113,20 +113,20 @@ def history_command(
     """`leadscore history`: print every version's promotion or refusal, newest first. Returns the exit code
     (0; 3 when the configuration or the tracking store cannot be read)."""
     from pipelines import exit_codes
-    from pipelines.console import console, frame_table
+    from pipelines.console import console, frame_table, labelled
     from pipelines.settings import ConfigError, load_config
 
     try:
         name = model_name or load_config(config).registry.model_name
     except ConfigError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         return exit_codes.BAD_INPUT
     from pipelines.store import TrackingStoreError
 
     try:
         history = promotion_history(name)
     except TrackingStoreError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(labelled("error:", str(error), "red"))
         return exit_codes.BAD_INPUT
     if history.empty:
         console.print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipelines.console import console, frame_table
+from pipelines.console import console, frame_table, labelled
 
 if TYPE_CHECKING:
     from models.promotion import GateDecision
@@ -45,13 +45,13 @@ def print_training_summary(result: TrainResult) -> None:
     if result.card_paths is not None:
         console.print(f"model card: {result.card_paths[0]}")
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(labelled("warning:", warning, "yellow"))
 
 
 def print_gate_decision(version: str | None, decision: GateDecision) -> None:
     """The verdict in colour, then each check on its own line."""
     colour = {"promoted": "green", "refused": "yellow", "evidence_broken": "red"}[decision.status]
-    console.print(f"[{colour}]model version {version}: {decision.verdict}[/{colour}]")
+    console.print(f"model version {version}: {decision.verdict}", style=colour)
     for reason in decision.reasons:
         console.print(f"  - {reason}")
 
@@ -63,12 +63,16 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:
 
     w = result.windows
     console.print(
-        f"[bold]Retrain as of {iso_day(w.as_of)}[/bold]: version {result.version}, trained "
-        f"{iso_day(w.train_start)} to {iso_day(w.valid_start)}, evaluated on {w.evaluation_quarter}"
-        + (
-            f" against champion version {result.champion_version}"
-            if result.champion_version
-            else " (no champion yet)"
+        labelled(
+            f"Retrain as of {iso_day(w.as_of)}:",
+            f"version {result.version}, trained "
+            f"{iso_day(w.train_start)} to {iso_day(w.valid_start)}, evaluated on {w.evaluation_quarter}"
+            + (
+                f" against champion version {result.champion_version}"
+                if result.champion_version
+                else " (no champion yet)"
+            ),
+            "bold",
         )
     )
     console.print(
@@ -93,4 +97,4 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:
     for path in result.paths:
         console.print(f"wrote {path}")
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(labelled("warning:", warning, "yellow"))
