@@ -228,6 +228,9 @@ class ICPConfig(_Strict):
     disqualify_free_email: bool = True
     disqualify_outside_geography: bool = True
     exclude_disqualified_in_training: bool = True
+    # Training stops when the hard rules disqualify more than this share of the won deals: rules that call
+    # most of the customers won bad leads are settings that do not describe the market (e.g. its countries).
+    max_won_disqualified_share: float = Field(0.5, ge=0, le=1)
     extra_rules: tuple[ExtraRule, ...] = ()
 
     @field_validator(

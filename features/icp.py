@@ -356,6 +356,41 @@ def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFr
     return kept, counts
 
 
+# The settings behind each reason, for the sentence that stops training when they disqualify most wins.
+REASON_SETTINGS = {
+    "competitor": "icp.competitor_domains",
+    "wrong_persona": "icp.excluded_personas",
+    "free_email": "icp.free_email_domains (or icp.disqualify_free_email: false)",
+    "outside_geography": "icp.served_countries and icp.served_regions (or icp.disqualify_outside_geography: false)",
+    "bad_fit": "icp.extra_rules",
+    "duplicate": "the leads' duplicate flags in the data",
+    "unsubscribed": "the leads' unsubscribe activities in the data",
+}
+
+
+def won_disqualified_sentence(frame: pd.DataFrame, icp: ICPConfig, where: str) -> str | None:
+    """Why training stops when the hard rules disqualify more than icp.max_won_disqualified_share of the won
+    rows (`frame` has outcome, disqualified and disqualify_reasons), else None. `where` says where the icp
+    settings of this run live (the config, or an export spec's icp: section)."""
+    _require_columns(frame, ("outcome", "disqualified", "disqualify_reasons"))
+    won = frame["outcome"].to_numpy() == "won"
+    disqualified = flags(column_values(frame["disqualified"]))
+    counts = disqualify_reason_counts(frame.loc[won & disqualified, "disqualify_reasons"])
+    n_won = int(won.sum())
+    if n_won == 0 or counts["total"] <= icp.max_won_disqualified_share * n_won:
+        return None
+    top = max(DISQUALIFY_REASONS, key=lambda code: counts[code])
+    limit = icp.max_won_disqualified_share
+    return (
+        f"the ICP guardrail disqualifies {counts['total']:,} of the {n_won:,} won leads "
+        f"({counts['total'] / n_won:.0%}), above icp.max_won_disqualified_share ({limit:.0%}): "
+        "rules that call most of the customers won bad leads would leave the model few customers to learn "
+        f"from and grade leads like them D; {counts[top]:,} of them for {top} ({REASON_LABELS[top]}). Set "
+        f"{REASON_SETTINGS[top]} in {where} to the market the company sells to, or "
+        "--set icp.max_won_disqualified_share=1 to train anyway"
+    )
+
+
 def disqualify_reason_counts(reasons: pd.Series) -> dict[str, int]:
     """Rows per reason code (every code, 0 when absent) and "total" rows with any reason."""
     per_combination = reasons.fillna("").astype("str").value_counts()  # few distinct combinations

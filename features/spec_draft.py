@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.config import ICPConfig
+from features.countries import alpha2_countries
 from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
@@ -52,6 +54,9 @@ class DraftRules(BaseModel):
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
+    # A country outside the served geography is proposed for icp.served_countries when it holds this share of
+    # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
+    served_country_min_won_share: float = Field(0.01, gt=0, le=1)
 
 
 @dataclass
@@ -93,9 +98,16 @@ def label_class(value: object, rules: DraftRules) -> str | None:
 
 
 def draft_spec(
-    frame: pd.DataFrame, rules: DraftRules, name: str, label: str | None = None, source: str = "the export"
+    frame: pd.DataFrame,
+    rules: DraftRules,
+    name: str,
+    label: str | None = None,
+    source: str = "the export",
+    market: Market | None = None,
 ) -> Draft:
-    """Propose a spec for `frame` (the export as read); raises DraftError when no id or label can be found."""
+    """Propose a spec for `frame` (the export as read); raises DraftError when no id or label can be found.
+    With `market` (the configuration's ICP and regions), a mapped country column whose won leads the served
+    geography would mostly disqualify gets served_countries proposed in the spec's icp: section."""
     if frame.empty:
         raise DraftError(f"{source} has no rows: nothing to draft from")
     frame = frame.reset_index(drop=True)
@@ -153,9 +165,62 @@ def draft_spec(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
             "source): the ICP guardrail is off; map columns in icp_columns to switch it on"
         )
+    country = draft.spec["icp_columns"].get("country")
+    if country is not None and market is not None:
+        codes = alpha2_countries(_without(frame[country], placeholders))[0]
+        _propose_served_countries(draft, codes, outcome, market, rules.served_country_min_won_share)
     if not fit and not intent:
         draft.questions.append("no column could be a fit or intent feature: give at least one a role")
     return draft
+
+
+@dataclass(frozen=True)
+class Market:
+    """What the drafter needs of the configuration to check the served geography against the won leads."""
+
+    icp: ICPConfig
+    region_by_country: dict[str, str]
+
+
+def unserved_won_countries(
+    codes: pd.Series, outcome: pd.Series, market: Market, min_share: float
+) -> list[str]:
+    """The alpha-2 codes outside the served geography that hold at least `min_share` of the won rows, most
+    won first; [] unless the geography disqualifies more than icp.max_won_disqualified_share of them."""
+    icp = market.icp
+    regions = {code.upper(): region for code, region in market.region_by_country.items()}
+    won = codes[(outcome == "won").to_numpy()].dropna().astype("str")
+    served = won.isin(icp.served_countries) | won.map(regions).isin(icp.served_regions)
+    n_won = int((outcome == "won").sum())
+    unserved = won[~served]
+    if not icp.disqualify_outside_geography or len(unserved) <= icp.max_won_disqualified_share * n_won:
+        return []
+    per_country = unserved.value_counts()
+    return [str(code) for code, n in per_country.items() if n >= min_share * n_won]
+
+
+def _propose_served_countries(
+    draft: Draft, codes: pd.Series, outcome: pd.Series, market: Market, min_share: float
+) -> None:
+    proposal = unserved_won_countries(codes, outcome, market, min_share)
+    if not proposal:
+        return
+    icp = market.icp
+    served = [*icp.served_countries, *(c for c in proposal if c not in icp.served_countries)]
+    draft.spec["icp"] = {"served_countries": served}
+    draft.notes["icp"] = (
+        f"the configuration serves {', '.join(icp.served_regions) or 'no region'}"
+        + (f" and {', '.join(icp.served_countries)}" if icp.served_countries else "")
+        + f", which would call most won leads out of market; {', '.join(proposal)} "
+        + ("holds" if len(proposal) == 1 else "hold")
+        + f" at least {min_share:.0%} of the won leads"
+        + ("" if len(proposal) == 1 else " each")
+        + ". QUESTION: is this the market the company sells to?"
+    )
+    draft.questions.append(
+        f"served_countries {served} proposed from where the won leads are (the configured served geography "
+        "would disqualify most of them): check the icp: section"
+    )
 
 
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
@@ -579,6 +644,9 @@ def render_spec(draft: Draft) -> str:
     lines += [
         f"  {attribute}: {_scalar(column)}" for attribute, column in spec.get("icp_columns", {}).items()
     ]
+    if spec.get("icp"):
+        lines.append(_line("icp:", draft.notes.get("icp")))
+        lines += [f"  {key}: {_scalar(value)}" for key, value in spec["icp"].items()]
     return "\n".join(lines) + "\n"
 
 

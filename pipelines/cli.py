@@ -1098,6 +1098,13 @@ def spec_draft(
         Path | None, typer.Option(help="Drafting rules YAML (default: pipelines/defaults/spec_draft.yaml).")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run configuration YAML whose ICP the draft checks the won leads' countries against."
+        ),
+    ] = None,
+    set_: Overrides = None,
 ) -> None:
     """Draft a source spec from an export: delimiter and encoding, the id, the label with its won / lost / open
     values, the creation date, and a role for every column (fit, intent, leaky, drop) with its reason; the leak
@@ -1109,12 +1116,20 @@ def spec_draft(
 
       leadscore spec draft --input leads_report.csv --label "Lead Status" --out specs/salesforce.yaml
     """
+    from features.spec_draft import Market
     from pipelines.spec import run_spec_draft
 
     _refuse_overwriting([input_path], [out], "--out")
     with expected_failures():
+        cfg = _config(config, set_)
         result = run_spec_draft(
-            input_path, out, label=label, name=name, rules_path=rules, overwrite=overwrite
+            input_path,
+            out,
+            label=label,
+            name=name,
+            rules_path=rules,
+            overwrite=overwrite,
+            market=Market(cfg.icp, cfg.features.region_by_country),
         )
     spec = result.draft.spec
     console.print(

@@ -39,7 +39,7 @@ from features.flat import (
     label_outcomes,
 )
 from features.frames import Table
-from features.icp import exclude_disqualified, win_rate_by_tier
+from features.icp import exclude_disqualified, win_rate_by_tier, won_disqualified_sentence
 from features.leak_audit import disguised_labels
 from features.vocab import TABLES
 from models.flat_scorer import ExportInput, FlatScorer
@@ -400,6 +400,9 @@ def labelled_training_data(
     frame["outcome"] = closed["outcome"].to_numpy()
     frame["account_id"] = closed["account_id"].to_numpy()
     by_tier = win_rate_by_tier(frame)
+    stop = won_disqualified_sentence(frame, cfg.icp, "the configuration (icp_file, or --set)")
+    if stop:
+        raise ContractError(stop)
     kept, excluded = exclude_disqualified(frame, cfg.icp)
     kept = kept.reset_index(drop=True)
     true_p = None
@@ -578,6 +581,9 @@ class ExportSource:
         if icp is not None:
             frame["outcome"] = np.where(label.to_numpy(dtype=int) == 1, "won", "lost")
             by_tier = win_rate_by_tier(frame) if (frame["fit_tier"] != "").any() else pd.DataFrame()
+            stop = won_disqualified_sentence(frame, icp, f"the icp: section of spec {spec.name!r}")
+            if stop:
+                raise ContractError(stop)
             frame, excluded = exclude_disqualified(frame, icp)
             label = label.loc[frame.index]
         leak = cfg.model.leak_auc

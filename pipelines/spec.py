@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from features.contracts import ContractError
 from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
-from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
+from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
 from pipelines.console import console
 from pipelines.io import InputError, atomic_path, blank_rows, format_of, readable_file, refuse_non_text_csv
 from pipelines.settings import ConfigError, load_source_spec
@@ -286,8 +286,10 @@ def run_spec_draft(
     name: str | None = None,
     rules_path: Path | None = None,
     overwrite: bool = False,
+    market: Market | None = None,
 ) -> DraftResult:
-    """Read the export, draft its spec, write it (atomically) and check it parses as a ExportSpec."""
+    """Read the export, draft its spec (checking the won leads' countries against `market`, the configuration's
+    ICP), write it (atomically) and check it parses as a ExportSpec."""
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists; pass --overwrite to replace it, or choose another --out")
     rules = load_draft_rules(rules_path)
@@ -295,7 +297,7 @@ def run_spec_draft(
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
     frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
     try:
-        draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name)
+        draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name, market=market)
     except DraftError as error:
         raise InputError(f"{input_path}: {error}") from error
     draft.header[:0] = [

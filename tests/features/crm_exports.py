@@ -13,7 +13,7 @@ import pandas as pd
 
 INDUSTRIES = ["Software", "Financial Services", "Retail", "Education", "Healthcare", "Manufacturing"]
 INDUSTRY_EFFECT = {"Software": 0.8, "Financial Services": 0.5, "Retail": -0.2, "Education": -0.6}
-COUNTRIES = ["United States", "Germany", "United Kingdom", "France", "India", "Brazil"]
+COUNTRIES = ["United States", "Germany", "United Kingdom", "France", "India", "Canada"]
 TITLES = ["Head of Sales", "Marketing Manager", "CTO", "Founder", "Student", "Analyst", "VP Operations"]
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Emma", "Femi", "Greta", "Hugo", "Ines", "Jon"]
 LAST = ["Smith", "Garcia", "Müller", "Rossi", "Khan", "Silva", "Dubois", "Novak", "Ito", "Berg"]
