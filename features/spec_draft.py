@@ -14,16 +14,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from features.config import ICPConfig
-from features.countries import alpha2_countries
+from features.contracts import ContractError
 from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
+    ExportSpec,
     IcpAttribute,
     clean_label,
     did_you_mean,
+    export_icp,
+    flat_guardrail,
+    icp_attributes,
     label_text,
 )
 from features.leak_audit import leak_audit
@@ -165,10 +169,8 @@ def draft_spec(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
             "source): the ICP guardrail is off; map columns in icp_columns to switch it on"
         )
-    country = draft.spec["icp_columns"].get("country")
-    if country is not None and market is not None:
-        codes = alpha2_countries(_without(frame[country], placeholders))[0]
-        _propose_served_countries(draft, codes, outcome, market, rules.served_country_min_won_share)
+    if market is not None and draft.spec["icp_columns"]:
+        _propose_market(draft, frame, outcome, market, rules.served_country_min_won_share)
     if not fit and not intent:
         draft.questions.append("no column could be a fit or intent feature: give at least one a role")
     return draft
@@ -182,44 +184,72 @@ class Market:
     region_by_country: dict[str, str]
 
 
-def unserved_won_countries(
-    codes: pd.Series, outcome: pd.Series, market: Market, min_share: float
-) -> list[str]:
-    """The alpha-2 codes outside the served geography that hold at least `min_share` of the won rows, most
-    won first; [] unless the geography disqualifies more than icp.max_won_disqualified_share of them."""
-    icp = market.icp
-    regions = {code.upper(): region for code, region in market.region_by_country.items()}
-    won = codes[(outcome == "won").to_numpy()].dropna().astype("str")
-    served = won.isin(icp.served_countries) | won.map(regions).isin(icp.served_regions)
-    n_won = int((outcome == "won").sum())
-    unserved = won[~served]
-    if not icp.disqualify_outside_geography or len(unserved) <= icp.max_won_disqualified_share * n_won:
-        return []
-    per_country = unserved.value_counts()
-    return [str(code) for code, n in per_country.items() if n >= min_share * n_won]
+# The hard rules the drafter can loosen for an export, and how (the others are the data's, not the market's).
+LOOSENED = ("outside_geography", "free_email", "wrong_persona")
 
 
-def _propose_served_countries(
-    draft: Draft, codes: pd.Series, outcome: pd.Series, market: Market, min_share: float
+def market_proposal(
+    reasons: pd.Series, countries: pd.Series, icp: ICPConfig, min_share: float
+) -> dict[str, Any]:
+    """icp: settings that keep the disqualified share of the won rows at or under
+    icp.max_won_disqualified_share, given each won row's disqualify_reasons (";"-joined codes) and country
+    (alpha-2 or None): the rule disqualifying most of them is loosened first, until the share is under the
+    limit. The geography serves the unserved countries holding `min_share` of the won rows each, a free email
+    stops disqualifying, no persona is excluded. {} when nothing needs loosening."""
+    codes = (
+        reasons.reset_index(drop=True).fillna("").astype("str").str.split(";").map(lambda c: set(c) - {""})
+    )
+    countries = countries.reset_index(drop=True)
+    limit = icp.max_won_disqualified_share * len(codes)
+    proposal: dict[str, Any] = {}
+    while int(codes.map(bool).sum()) > limit:
+        counts = pd.Series([c for row in codes for c in row if c in LOOSENED], dtype="str").value_counts()
+        if counts.empty:
+            break
+        top = str(counts.index[0])
+        cleared = pd.Series(True, index=codes.index)
+        if top == "outside_geography":
+            unserved = countries[codes.map(lambda c: "outside_geography" in c)].dropna().value_counts()
+            added = [str(code) for code, n in unserved.items() if n >= min_share * len(codes)]
+            if not added:
+                break  # no country holds enough of the won leads to be called the market
+            proposal["served_countries"] = [*proposal.get("served_countries", icp.served_countries), *added]
+            cleared = countries.isin(added)
+        elif top == "free_email":
+            proposal["disqualify_free_email"] = False
+        else:
+            proposal["excluded_personas"] = []
+        codes = codes.where(~cleared, codes.map(lambda c, top=top: c - {top}))
+    return proposal
+
+
+def _propose_market(
+    draft: Draft, frame: pd.DataFrame, outcome: pd.Series, market: Market, min_share: float
 ) -> None:
-    proposal = unserved_won_countries(codes, outcome, market, min_share)
+    """Run the guardrail the drafted spec would apply on its won rows; where it disqualifies most of them,
+    propose the icp: settings of market_proposal, with a QUESTION."""
+    try:
+        spec = ExportSpec.model_validate(draft.spec)
+        icp = export_icp(spec, market.icp.model_copy(update={"extra_rules": ()}))
+    except (ValidationError, ContractError):
+        return  # not a valid spec yet: its questions come first
+    if icp is None:
+        return
+    won = frame.loc[(outcome == "won").to_numpy()].reset_index(drop=True)
+    guard = flat_guardrail(won, pd.DataFrame(index=won.index), spec, icp, market.region_by_country)
+    countries = pd.Series(icp_attributes(won, spec, icp, market.region_by_country)["country"], dtype=object)
+    proposal = market_proposal(pd.Series(guard["disqualify_reasons"]), countries, icp, min_share)
     if not proposal:
         return
-    icp = market.icp
-    served = [*icp.served_countries, *(c for c in proposal if c not in icp.served_countries)]
-    draft.spec["icp"] = {"served_countries": served}
+    draft.spec["icp"] = proposal
+    share = f"{icp.max_won_disqualified_share:.0%}"
     draft.notes["icp"] = (
-        f"the configuration serves {', '.join(icp.served_regions) or 'no region'}"
-        + (f" and {', '.join(icp.served_countries)}" if icp.served_countries else "")
-        + f", which would call most won leads out of market; {', '.join(proposal)} "
-        + ("holds" if len(proposal) == 1 else "hold")
-        + f" at least {min_share:.0%} of the won leads"
-        + ("" if len(proposal) == 1 else " each")
-        + ". QUESTION: is this the market the company sells to?"
+        f"the configuration's ICP would disqualify more than {share} of the {len(won):,} won leads (training "
+        "stops); these settings, found from the won leads, keep them in. QUESTION: do they describe the market?"
     )
     draft.questions.append(
-        f"served_countries {served} proposed from where the won leads are (the configured served geography "
-        "would disqualify most of them): check the icp: section"
+        f"icp settings {proposal} proposed because the configuration's ICP would disqualify more than {share} "
+        "of the won leads: check the icp: section"
     )
 
 

@@ -17,7 +17,7 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.flat import closed_rows
 from features.icp import won_disqualified_sentence
-from features.spec_draft import Market, unserved_won_countries
+from features.spec_draft import market_proposal
 from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.settings import load_config, load_source_spec
@@ -52,14 +52,24 @@ def test_training_stops_only_when_more_than_the_share_of_won_leads_is_disqualifi
     )
 
 
-def test_countries_of_won_leads_are_proposed_only_when_the_geography_would_stop_training():
-    market = Market(ICPConfig(), load_config().features.region_by_country)
-    codes = pd.Series(["IN"] * 7 + ["AE", "US", None] + ["US"] * 10)
-    outcome = pd.Series(["won"] * 10 + ["lost"] * 10)
-    assert unserved_won_countries(codes, outcome, market, 0.1) == ["IN", "AE"]
-    assert unserved_won_countries(codes, outcome, market, 0.2) == ["IN"]
-    mostly_served = pd.Series(["US"] * 6 + ["IN"] * 4 + ["US"] * 10)
-    assert unserved_won_countries(mostly_served, outcome, market, 0.1) == []
+def test_the_rule_disqualifying_most_won_leads_is_loosened_until_they_are_under_the_share():
+    icp = ICPConfig()
+    geography = pd.Series(["outside_geography"] * 8 + ["", ""])
+    countries = pd.Series(["IN"] * 6 + ["AE", "BR", "US", "US"])
+    assert market_proposal(geography, countries, icp, 0.1) == {"served_countries": ["IN", "AE", "BR"]}
+    # a country holding less than min_share is not called the market, unless needed and enough
+    assert market_proposal(geography, countries, icp, 0.2) == {"served_countries": ["IN"]}
+    mixed = pd.Series(
+        ["free_email"] * 4 + ["free_email;outside_geography"] * 2 + ["wrong_persona"] * 2 + ["", ""]
+    )
+    assert market_proposal(mixed, countries, icp, 0.1) == {"disqualify_free_email": False}
+    assert market_proposal(mixed, countries, ICPConfig(max_won_disqualified_share=0.1), 0.1) == {
+        "disqualify_free_email": False,
+        "excluded_personas": [],
+        "served_countries": ["IN"],
+    }
+    assert market_proposal(pd.Series(["competitor"] * 8 + ["", ""]), countries, icp, 0.1) == {}
+    assert market_proposal(pd.Series(["free_email"] * 5 + [""] * 5), countries, icp, 0.1) == {}
 
 
 def indian_export(n: int = 300) -> pd.DataFrame:
@@ -81,7 +91,7 @@ def drafted(tmp_path_factory):
 
 def test_the_draft_proposes_the_countries_of_the_won_leads_and_its_spec_trains(drafted):
     export, spec_path, output = drafted
-    assert "served_countries ['IN'] proposed from where the won leads are" in one_line(output)
+    assert "icp settings {'served_countries': ['IN']} proposed because" in one_line(output)
     spec = load_source_spec(str(spec_path))
     assert spec.icp_columns["country"] == "Country" and spec.icp["served_countries"] == ["IN"]
     rows, _ = closed_rows(pd.read_csv(export), spec)
@@ -107,3 +117,18 @@ def test_crm_tables_under_an_icp_serving_elsewhere_stop_training_naming_the_sett
     cfg = load_config(overrides=["icp.served_regions=[middle_east_africa]"])
     with pytest.raises(ContractError, match=r"for outside_geography .*in the configuration"):
         CrmSource(small_history.tables()).training_data(cfg, None)
+
+
+def test_a_consumer_export_whose_customers_write_from_free_mailboxes_is_drafted_to_keep_them(tmp_path):
+    frame = indian_export()
+    frame["Country"] = "United States"
+    frame["Email"] = [f"buyer{i}@gmail.com" for i in range(len(frame))]
+    export = tmp_path / "Leads.csv"
+    frame.to_csv(export, index=False)
+    spec_path = tmp_path / "b2c.yaml"
+    result = runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec_path)])
+    assert result.exit_code == 0, result.output
+    spec = load_source_spec(str(spec_path))
+    assert spec.icp_columns.get("email") == "Email" and spec.icp == {"disqualify_free_email": False}
+    rows, _ = closed_rows(frame, spec)
+    assert ExportSource(rows, spec).training_data(load_config(), None).excluded["total"] == 0
