@@ -198,6 +198,9 @@ def card_from_registry(
             "written at training (MLflow run, card/), rebuilding it needs the export rather than CRM tables"
         )
 
+    # The version exists: its card is rebuilt whatever share of the won deals its ICP disqualified (a check
+    # training makes since icp.max_won_disqualified_share, which versions logged before it never passed).
+    cfg = cfg.model_copy(update={"icp": cfg.icp.model_copy(update={"max_won_disqualified_share": 1.0})})
     data = training_data(tables, cfg, truth=None)
     split = make_split(data.frame, cfg)
     names = scorer.model.feature_names

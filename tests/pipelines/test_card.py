@@ -453,6 +453,22 @@ def test_a_version_logged_without_card_data_is_rebuilt_from_the_tables(
     assert "not the ones this version was trained on" not in text
 
 
+def test_a_version_whose_icp_disqualified_most_wins_still_gets_its_card_rebuilt(
+    small_history, fast_config, trained_small, mlflow_store, tmp_path, monkeypatch
+):
+    """Training stops since icp.max_won_disqualified_share; versions logged before it never passed the check
+    and their cards are rebuilt all the same."""
+    import pipelines.card_rebuild as card_rebuild
+
+    _registered(small_history, fast_config, trained_small)
+    elsewhere = fast_config.model_copy(
+        update={"icp": fast_config.icp.model_copy(update={"served_regions": ("middle_east_africa",)})}
+    )
+    monkeypatch.setattr(card_rebuild, "_logged_config", lambda run_id: elsewhere)
+    paths = card_of_version("models:/leadscore@champion", tmp_path, small_history.tables, log=False)
+    assert "leadscore v1" in visible_text(paths[0].read_text())
+
+
 def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_store):
     from pipelines.io import InputError
 
