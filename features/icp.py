@@ -356,15 +356,21 @@ def exclude_disqualified(frame: pd.DataFrame, icp: ICPConfig) -> tuple[pd.DataFr
     return kept, counts
 
 
-# The settings behind each reason, for the sentence that stops training when they disqualify most wins.
-REASON_SETTINGS = {
-    "competitor": "icp.competitor_domains",
-    "wrong_persona": "icp.excluded_personas",
-    "free_email": "icp.free_email_domains (or icp.disqualify_free_email: false)",
-    "outside_geography": "icp.served_countries and icp.served_regions (or icp.disqualify_outside_geography: false)",
-    "bad_fit": "icp.extra_rules",
-    "duplicate": "the leads' duplicate flags in the data",
-    "unsubscribed": "the leads' unsubscribe activities in the data",
+# What to check when a reason disqualifies most wins ({where}: where this run's icp settings live).
+REASON_FIXES = {
+    "competitor": "check icp.competitor_domains in {where}: it lists domains the customers write from",
+    "wrong_persona": "check icp.excluded_personas in {where}: the customers hold those titles",
+    "free_email": (
+        "remove the customers' providers from icp.free_email_domains, or set icp.disqualify_free_email: false, "
+        "in {where}"
+    ),
+    "outside_geography": (
+        "set icp.served_countries and icp.served_regions in {where} to the market the company sells to (or "
+        "icp.disqualify_outside_geography: false)"
+    ),
+    "bad_fit": "check icp.extra_rules in {where}: a rule disqualifies most customers",
+    "duplicate": "check how the leads table marks duplicates: most won leads are marked as duplicates",
+    "unsubscribed": "check the unsubscribe activities: most won leads have one",
 }
 
 
@@ -385,9 +391,9 @@ def won_disqualified_sentence(frame: pd.DataFrame, icp: ICPConfig, where: str) -
         f"the ICP guardrail disqualifies {counts['total']:,} of the {n_won:,} won leads "
         f"({counts['total'] / n_won:.0%}), above icp.max_won_disqualified_share ({limit:.0%}): "
         "rules that call most of the customers won bad leads would leave the model few customers to learn "
-        f"from and grade leads like them D; {counts[top]:,} of them for {top} ({REASON_LABELS[top]}). Set "
-        f"{REASON_SETTINGS[top]} in {where} to the market the company sells to, or "
-        "--set icp.max_won_disqualified_share=1 to train anyway"
+        f"from and grade leads like them D; {counts[top]:,} of them for {top} ({REASON_LABELS[top]}): "
+        + REASON_FIXES[top].format(where=where)
+        + ", or --set icp.max_won_disqualified_share=1 to train anyway"
     )
 
 

@@ -43,7 +43,7 @@ def test_training_stops_only_when_more_than_the_share_of_won_leads_is_disqualifi
     sentence = one_line(won_disqualified_sentence(frame, ICPConfig(), "the configuration") or "")
     assert "disqualifies 6 of the 10 won leads (60%), above icp.max_won_disqualified_share (50%)" in sentence
     assert "6 of them for outside_geography (outside the served geography)" in sentence
-    assert "Set icp.served_countries and icp.served_regions" in sentence
+    assert "set icp.served_countries and icp.served_regions in the configuration to the market" in sentence
     assert "--set icp.max_won_disqualified_share=1 to train anyway" in sentence
     half = guarded(["won"] * 10 + ["lost"] * 10, ["free_email"] * 5 + [""] * 5 + ["competitor"] * 10)
     assert won_disqualified_sentence(half, ICPConfig(), "the configuration") is None  # lost rows do not count
@@ -110,7 +110,7 @@ def test_an_export_spec_whose_geography_leaves_out_the_won_leads_exits_3_naming_
     assert result.exit_code == exit_codes.BAD_INPUT, result.output
     said = one_line(result.output)
     assert "the ICP guardrail disqualifies" in said and "for outside_geography" in said
-    assert "icp.served_countries and icp.served_regions" in said and "the icp: section of spec" in said
+    assert "set icp.served_countries and icp.served_regions in the icp: section of spec" in said
 
 
 def test_crm_tables_under_an_icp_serving_elsewhere_stop_training_naming_the_setting(small_history):
@@ -132,3 +132,17 @@ def test_a_consumer_export_whose_customers_write_from_free_mailboxes_is_drafted_
     assert spec.icp_columns.get("email") == "Email" and spec.icp == {"disqualify_free_email": False}
     rows, _ = closed_rows(frame, spec)
     assert ExportSource(rows, spec).training_data(load_config(), None).excluded["total"] == 0
+
+
+def test_every_reason_has_its_fix_in_the_sentence():
+    from features.icp import REASON_FIXES
+    from features.vocab import DISQUALIFY_REASONS
+
+    assert set(REASON_FIXES) == set(DISQUALIFY_REASONS)
+    for code in DISQUALIFY_REASONS:
+        frame = guarded(["won"] * 4, [code] * 3 + [""])
+        sentence = won_disqualified_sentence(frame, ICPConfig(), "the configuration") or ""
+        assert (
+            f"3 of them for {code}" in sentence
+            and REASON_FIXES[code].format(where="the configuration") in sentence
+        )
