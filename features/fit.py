@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import TEXT, Text, cased, factorize_texts
+from features.text import TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -96,7 +96,9 @@ def _company_features(
         else np.full(len(account_at), np.nan)
     )
     return {
-        "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
+        "industry": _per_row(
+            [*(level or UNKNOWN for level in levels(industry.texts)), UNKNOWN], industry.codes
+        ),
         "employee_count": employees,
         "employee_band": _bands(
             employees, config.employee_band_edges, _names_of(count_band_names, config.employee_band_edges)
@@ -259,7 +261,7 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
 
 def _lead_sources(sources: Text) -> np.ndarray:
     """Lead source codes per row ("other" outside the vocabulary)."""
-    codes = [_SOURCE_SEPARATORS.sub("_", text) for text in _stripped_lower(sources).texts]
+    codes = [_SOURCE_SEPARATORS.sub("_", text or "") for text in levels(sources.texts)]
     return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
 
 

@@ -1,0 +1,69 @@
+"""Hostile-input sweep 5c: values and identities (ids, text, numbers, categorical levels) on every route."""
+
+import pandas as pd
+
+from features.build import build_features, scoring_snapshots
+from features.config import FeatureConfig, ICPConfig
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+def _one_lead_per_account(industries: list, sources: list) -> dict[str, pd.DataFrame]:
+    """A lead per industry (each on its own account) with the lead source of the same position."""
+    n = len(industries)
+    ids = [f"L{k}" for k in range(n)]
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{k}" for k in range(n)],
+            "name": "Acme",
+            "domain": "acme.com",
+            "industry": pd.array(industries, dtype=object),
+            "employee_count": 120.0,
+            "annual_revenue": 2.5e7,
+            "country": "US",
+            "tech_stack": "salesforce",
+            "created_at": pd.Timestamp("2025-01-01"),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "account_id": accounts["account_id"],
+            "email": [f"a{k}@acme.com" for k in range(n)],
+            "job_title": "VP Sales",
+            "lead_source": pd.array(sources, dtype=object),
+            "created_at": pd.Timestamp("2026-09-01"),
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "lead_id": pd.Series([], dtype=str),
+            "occurred_at": pd.Series([], dtype="datetime64[ns]"),
+            "activity_type": "",
+        }
+    )
+    return {"accounts": accounts, "leads": leads, "activities": activities}
+
+
+def test_a_categorical_level_in_other_case_or_with_spaces_or_invisible_characters_is_the_seen_level():
+    # "Software " (a trailing space, a non-breaking one, a zero-width one) was a level the model never saw:
+    # scored as an unknown industry while the ICP guardrail, which strips, counted it as the target industry.
+    industries = [
+        "software",
+        "Software ",
+        " SOFTWARE\u00a0",
+        "software\u200b",
+        "\u202esoftware",
+        "soft\tware",
+    ]
+    sources = ["referral", "Referral ", "REFERRAL\u200b", "\u00a0referral", "referral\x00", "paid  search"]
+    blank = ["", "  ", "\u200b", None]
+    tables = _one_lead_per_account(industries + blank, sources + ["", " ", "\ufeff", None])
+    features = build_features(
+        tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig()
+    ).to_frame()
+    assert features["industry"].tolist()[:5] == ["software"] * 5
+    assert features["industry"].tolist()[5] == "soft ware"  # a space inside stays a space: another level
+    assert features["industry"].tolist()[6:] == ["unknown"] * 4  # blank is missing, as a missing value is
+    assert features["lead_source"].tolist()[:6] == ["referral"] * 5 + ["paid_search"]
+    assert features["lead_source"].tolist()[6:] == ["other"] * 4
