@@ -1,9 +1,13 @@
 """Hostile-input sweep 5c: values and identities (ids, text, numbers, categorical levels) on every route."""
 
 import pandas as pd
+import pytest
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
+from features.contracts import validate_table
+from features.vocab import TABLE_COLUMNS
+from models.lead_input import LeadInputError, check_lead_rows
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -67,3 +71,21 @@ def test_a_categorical_level_in_other_case_or_with_spaces_or_invisible_character
     assert features["industry"].tolist()[6:] == ["unknown"] * 4  # blank is missing, as a missing value is
     assert features["lead_source"].tolist()[:6] == ["referral"] * 5 + ["paid_search"]
     assert features["lead_source"].tolist()[6:] == ["other"] * 4
+
+
+@pytest.mark.parametrize("written", ["1_000", "١٢٣", "１２３", "\u00a0120", "12%", "1\u00a0200"])
+def test_a_number_batch_quarantines_is_refused_online_not_read_by_python(written):
+    # Python's float() reads "1_000", Arabic-Indic and full-width digits and non-breaking spaces, which the batch
+    # contract quarantines: the same account scored online with 1000 or 123 employees, quarantined in batch.
+    accounts = pd.DataFrame({c: pd.Series([None], dtype=object) for c in TABLE_COLUMNS["accounts"]})
+    accounts = accounts.assign(account_id="A1", employee_count=written)
+    assert validate_table("accounts", accounts).quarantine["check"].tolist() == ["parse(number)"]
+    row = {"lead_id": "L1", "email": "ann@acme.com", "employee_count": written}
+    with pytest.raises(LeadInputError, match=r"row 0, field 'employee_count'.*\(rule: parse\(number\)\)"):
+        check_lead_rows([row])
+
+
+def test_plain_numbers_still_read_online_as_in_batch():
+    for written, read in [(" 120 ", 120.0), ("1e3", 1000.0), ("+.5", 0.5), (42, 42.0), (4.5, 4.5)]:
+        row = {"lead_id": "L1", "email": "ann@acme.com", "annual_revenue": written}
+        assert check_lead_rows([row])["annual_revenue"].tolist() == [read]
