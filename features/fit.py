@@ -48,9 +48,10 @@ FIT_FEATURES = (
 _DOTLESS_DOMAINS = ("gmail.com", "googlemail.com")
 # pandas' str methods give Python `re` results (they use pyarrow's RE2 only where it agrees), so the
 # patterns run here in `re` as they were written for pandas.
-_EMAIL_DOMAIN = re.compile(r"@([^@\s]+)$")
+# A domain's trailing dot (the DNS root: "gmail.com." is gmail.com) is not part of its name.
+_EMAIL_DOMAIN = re.compile(r"@([^@\s]+?)\.*$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
-_MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
+_MAILBOX = re.compile(r"^([^@]*)@([^@\s]+?)\.*$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 
 
@@ -214,8 +215,8 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
     return overlap[stacks.codes], size[stacks.codes]
 
 
-def _domain_of(email: str) -> str | None:
-    """The domain of a stripped lower-case email, None when there is none."""
+def email_domain(email: str) -> str | None:
+    """The domain of a stripped lower-case email (without a trailing dot), None when there is none."""
     match = _EMAIL_DOMAIN.search(email)
     return None if match is None else match.group(1)
 
@@ -233,7 +234,7 @@ def _mailbox_of(email: str) -> str | None:
 
 def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.ndarray:
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
-    domains = [_domain_of(text) for text in emails.texts]
+    domains = [email_domain(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
     free = set(icp.free_email_domains)
 
@@ -244,7 +245,8 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
     kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
     company = np.array(
-        [*(is_competitor(domain) for domain in _stripped_lower(company_domains).texts), False], dtype=bool
+        [*(is_competitor(domain.rstrip(".")) for domain in _stripped_lower(company_domains).texts), False],
+        dtype=bool,
     )
     return np.where(company[company_domains.codes], "competitor", kinds).astype(object)
 

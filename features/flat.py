@@ -32,7 +32,10 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.countries import alpha2_countries
 from features.dates import DateFormatError, named_format, parse_timestamps
-from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
+from features.fit import (
+    _domain_types,
+    email_domain,
+)  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
@@ -373,7 +376,9 @@ def icp_attributes(
         "seniority": np.array([*seniority, None], dtype=object)[codes],
         "department": np.array([*department, None], dtype=object)[codes],
         "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
-        OPTIONAL_EMAIL_DOMAIN: column_values(pd.Series(email, dtype=object).str.extract(r"@([^@\s]+)$")[0]),
+        OPTIONAL_EMAIL_DOMAIN: np.array(
+            [email_domain(e) if isinstance(e, str) else None for e in email], dtype=object
+        ),
         "lead_source": text("lead_source"),
         "is_duplicate": np.zeros(n, dtype=bool),
         "unsubscribed": np.zeros(n, dtype=bool),

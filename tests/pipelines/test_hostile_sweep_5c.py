@@ -12,15 +12,18 @@ from models.lead_input import LeadInputError, check_lead_rows
 AS_OF = pd.Timestamp("2026-10-01")
 
 
-def _one_lead_per_account(industries: list, sources: list) -> dict[str, pd.DataFrame]:
-    """A lead per industry (each on its own account) with the lead source of the same position."""
+def _one_lead_per_account(
+    industries: list, sources: list, emails: list | None = None, domains: list | None = None
+) -> dict[str, pd.DataFrame]:
+    """A lead per industry (each on its own account) with the lead source, email and account domain of the
+    same position (a@acme.com, acme.com by default)."""
     n = len(industries)
     ids = [f"L{k}" for k in range(n)]
     accounts = pd.DataFrame(
         {
             "account_id": [f"A{k}" for k in range(n)],
             "name": "Acme",
-            "domain": "acme.com",
+            "domain": domains or "acme.com",
             "industry": pd.array(industries, dtype=object),
             "employee_count": 120.0,
             "annual_revenue": 2.5e7,
@@ -33,7 +36,7 @@ def _one_lead_per_account(industries: list, sources: list) -> dict[str, pd.DataF
         {
             "lead_id": ids,
             "account_id": accounts["account_id"],
-            "email": [f"a{k}@acme.com" for k in range(n)],
+            "email": emails or [f"a{k}@acme.com" for k in range(n)],
             "job_title": "VP Sales",
             "lead_source": pd.array(sources, dtype=object),
             "created_at": pd.Timestamp("2026-09-01"),
@@ -89,3 +92,22 @@ def test_plain_numbers_still_read_online_as_in_batch():
     for written, read in [(" 120 ", 120.0), ("1e3", 1000.0), ("+.5", 0.5), (42, 42.0), (4.5, 4.5)]:
         row = {"lead_id": "L1", "email": "ann@acme.com", "annual_revenue": written}
         assert check_lead_rows([row])["annual_revenue"].tolist() == [read]
+
+
+def test_an_email_or_company_domain_with_a_trailing_dot_meets_the_same_icp_rules():
+    # "gmail.com." is gmail.com (the DNS root's dot): it was a business domain, so a free or a competitor's
+    # address written with it escaped the guardrail, and the same mailbox with and without it was two leads.
+    emails = ["bob@Gmail.COM.", "eve@rivalscore.io.", "ann@acme.com", "ann@acme.com.", "cy@acme.com"]
+    domains = ["acme.com", "acme.com", "acme.com", "acme.com", "RivalScore.io."]
+    tables = _one_lead_per_account(["software"] * 5, ["referral"] * 5, emails, domains)
+    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=5, freq="D")
+    snapshots = scoring_snapshots(tables["leads"], AS_OF)
+    features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
+    assert features["email_domain_type"].tolist() == [
+        "free",
+        "competitor",
+        "business",
+        "business",
+        "competitor",
+    ]
+    assert features["is_duplicate"].tolist() == [False, False, False, True, False]
