@@ -111,3 +111,26 @@ def test_an_email_or_company_domain_with_a_trailing_dot_meets_the_same_icp_rules
         "competitor",
     ]
     assert features["is_duplicate"].tolist() == [False, False, False, True, False]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([True, False]),
+        pd.Series([True, False], dtype=object),
+        pd.Series([True, False], dtype="boolean"),
+    ],
+)
+def test_true_or_false_in_a_number_column_is_quarantined_in_batch_as_online_refuses_it(column):
+    # A Parquet or database column of flags in employee_count had read as 1 and 0 employees (scored with
+    # exit 0, the 0 quarantined as below 1), while the same value online was refused.
+    accounts = pd.DataFrame({c: pd.Series([None, None], dtype=object) for c in TABLE_COLUMNS["accounts"]})
+    accounts = accounts.assign(account_id=["A1", "A2"], employee_count=column)
+    result = validate_table("accounts", accounts)
+    assert result.valid["accounts"].empty
+    assert result.quarantine[["check", "value"]].values.tolist() == [
+        ["parse(number)", "True"],
+        ["parse(number)", "False"],
+    ]
+    with pytest.raises(LeadInputError, match=r"field 'employee_count'.*\(rule: parse\(number\)\)"):
+        check_lead_rows([{"lead_id": "L1", "email": "ann@acme.com", "employee_count": True}])
