@@ -144,6 +144,8 @@ EARLIEST_DATE = pd.Timestamp("1990-01-01")
 _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
+# The same ceilings for a flat export's columns mapped to these attributes (features/export_contract.py).
+CEILINGS: dict[str, pa.Check] = {"employee_count": _AT_MOST_EMPLOYEES, "annual_revenue": _AT_MOST_MONEY}
 
 
 # Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,

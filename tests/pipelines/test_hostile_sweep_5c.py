@@ -6,7 +6,10 @@ import pytest
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
 from features.contracts import validate_table
+from features.export_contract import check_export
+from features.flat import SourceSpec
 from features.vocab import TABLE_COLUMNS
+from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError, check_lead_rows
 
 AS_OF = pd.Timestamp("2026-10-01")
@@ -134,3 +137,38 @@ def test_true_or_false_in_a_number_column_is_quarantined_in_batch_as_online_refu
     ]
     with pytest.raises(LeadInputError, match=r"field 'employee_count'.*\(rule: parse\(number\)\)"):
         check_lead_rows([{"lead_id": "L1", "email": "ann@acme.com", "employee_count": True}])
+
+
+def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_refused_online():
+    # README: more than 10,000,000 employees or a revenue above 10 trillion is quarantined "in CRM tables,
+    # flat exports and online rows alike"; an export's mapped columns were scored (reasons "annual revenue:
+    # 100,000,000,000,000,001,097,...").
+    spec = SourceSpec.model_validate(
+        {
+            "name": "tiny",
+            "id_column": "id",
+            "label_column": "won",
+            "positive_labels": ["yes"],
+            "fit_columns": {"Employees": "numeric", "Revenue": "numeric"},
+            "icp_columns": {"employee_count": "Employees", "annual_revenue": "Revenue"},
+        }
+    )
+    export = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "won": "no",
+            "Employees": ["10", "20000000", "10000000", "n/a", "12"],
+            "Revenue": ["1e308", "5e6", "1e13", "7", "inf"],
+        }
+    )
+    valid, quarantine = check_export(export, spec)
+    assert valid["id"].tolist() == ["c"]
+    assert quarantine[["row", "column", "check"]].values.tolist() == [
+        [0, "Revenue", "le(1e13)"],
+        [1, "Employees", "le(10000000)"],
+        [3, "Employees", "is_number"],
+        [4, "Revenue", "is_number"],  # not a number: said once, not also above the ceiling
+    ]
+    assert "above 10 trillion" in quarantine["reason"][0]
+    with pytest.raises(LeadInputError, match=r"row 0, field 'Revenue': .*\(rule: le\(1e13\)\)"):
+        checked_request(export.iloc[[0]], spec, AS_OF, None)
