@@ -113,7 +113,7 @@ def read_call_lists(paths: list[Path]) -> pd.DataFrame:
 
     frames = []
     for path in paths:
-        frame = read_frame(path)
+        frame = read_frame(path, ids=("lead_id",))
         missing = [c for c in CALL_COLUMNS if c not in frame.columns]
         if missing:
             raise InputError(

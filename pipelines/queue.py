@@ -20,7 +20,7 @@ def read_scores(path: Path) -> pd.DataFrame:
     problems = verify_published(path)
     if problems:
         raise InputError(f"{problems[0]}; score again to publish a complete run")
-    scores = read_frame(path)
+    scores = read_frame(path, ids=("lead_id",))
     missing = [c for c in NEEDED_COLUMNS if c not in scores.columns]
     if missing:
         raise InputError(f"{path}: not a leadscore scores file (no column {', '.join(missing)})")

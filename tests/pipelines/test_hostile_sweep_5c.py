@@ -11,6 +11,12 @@ from features.flat import SourceSpec
 from features.vocab import TABLE_COLUMNS
 from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError, check_lead_rows
+from models.queue import Capacity, QueueConfig
+from pipelines.card import read_call_lists
+from pipelines.queue import run_queue
+from pipelines.score import write_scores_file
+from pipelines.score_job import read_previous_file
+from tests.models.test_queue import score_table
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -172,3 +178,18 @@ def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_ref
     assert "above 10 trillion" in quarantine["reason"][0]
     with pytest.raises(LeadInputError, match=r"row 0, field 'Revenue': .*\(rule: le\(1e13\)\)"):
         checked_request(export.iloc[[0]], spec, AS_OF, None)
+
+
+def test_lead_ids_in_leadscores_own_csv_files_are_read_back_as_written(tmp_path):
+    # A scores CSV read back by `queue` (and a call list by `card --calls`) had its ids guessed: "007" became
+    # lead 7 on the call list, and "NA" a gap that stopped `queue` with a traceback.
+    ids = ["007", "NA", "1e5", "-5", "null", "L 1,2"]
+    scores = score_table(n=len(ids)).assign(lead_id=ids, disqualified=False)
+    scores = scores.assign(rank_score=scores["score"])
+    published = tmp_path / "scores.csv"
+    write_scores_file(scores, pd.DataFrame({"lead_id": []}), published, {"as_of": "2026-10-01"})
+    calls = tmp_path / "calls.csv"
+    plan = run_queue(published, Capacity(reps=1, per_rep=len(ids)), QueueConfig(exploration_share=0), calls)
+    assert sorted(plan.calls["lead_id"]) == sorted(ids)
+    assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
+    assert sorted(read_previous_file(published)["lead_id"]) == sorted(ids)
