@@ -241,8 +241,9 @@ def _unreadable(path: Path, error: Exception) -> InputError:
 
 def _read_csv(path: Path, table: str | None, ids: tuple[str, ...] = (), **options):
     found = csv_format(path)
-    # CRM tables as written (ids keep leading zeros); the contract coerces each column.
-    text = {"dtype": "str"} if table else {}
+    # CRM tables as written (ids keep leading zeros; "NA" is an id, "N/A" no number): only an empty cell is
+    # missing, as in a Parquet file, a database or Spark's reader; the contract coerces each column.
+    text: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} if table else {}
     if ids:
         header = pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, nrows=0).columns
         text = ids_as_written(header, ids)

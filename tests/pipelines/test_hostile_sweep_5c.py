@@ -5,7 +5,7 @@ import pytest
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
-from features.contracts import validate_table
+from features.contracts import validate_table, validate_tables
 from features.export_contract import check_export
 from features.flat import SourceSpec
 from features.vocab import TABLE_COLUMNS
@@ -13,6 +13,7 @@ from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError, check_lead_rows
 from models.queue import Capacity, QueueConfig
 from pipelines.card import read_call_lists
+from pipelines.io import read_tables, write_tables
 from pipelines.queue import run_queue
 from pipelines.score import write_scores_file
 from pipelines.score_job import read_previous_file
@@ -193,3 +194,25 @@ def test_lead_ids_in_leadscores_own_csv_files_are_read_back_as_written(tmp_path)
     assert sorted(plan.calls["lead_id"]) == sorted(ids)
     assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
     assert sorted(read_previous_file(published)["lead_id"]) == sorted(ids)
+
+
+def test_crm_csv_tables_read_only_an_empty_cell_as_missing_as_parquet_does(tmp_path):
+    # pandas' CSV reader took "NA", "N/A", "NULL" and "None" for gaps: lead "NA" was quarantined as having no
+    # id, and employees "N/A" read as not given, where the same table as Parquet (or in Spark, a database,
+    # online) kept the id and quarantined the number; an industry "N/A" now reads as missing on every route.
+    tables = _one_lead_per_account(["N/A", "NULL", "software"], ["referral"] * 3)
+    tables["leads"]["lead_id"] = ["NA", "None", "007"]
+    tables["accounts"]["employee_count"] = pd.Series(["N/A", None, "12"], dtype=object)
+    read = {}
+    for fmt in ("csv", "parquet"):
+        write_tables(tables, tmp_path / fmt, fmt)
+        read[fmt] = validate_tables(read_tables(tmp_path / fmt, required=("accounts", "leads", "activities")))
+    for fmt in ("csv", "parquet"):
+        assert read[fmt].quarantine[["table", "row", "check", "value"]].values.tolist()[:1] == [
+            ["accounts", 0, "parse(number)", "N/A"]
+        ]
+        assert read[fmt].valid["leads"]["lead_id"].tolist() == ["None", "007"]  # "NA" follows its account
+    features = build_features(
+        read["csv"].valid, scoring_snapshots(read["csv"].valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
+    ).to_frame()
+    assert features["industry"].tolist() == ["unknown", "software"]
