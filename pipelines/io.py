@@ -19,6 +19,7 @@ import errno
 import functools
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -485,6 +486,35 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
         else:
             frame.to_csv(tmp, index=False)
     return path
+
+
+# How a spreadsheet tells a formula: a cell starting with one of these (Excel and Google Sheets run "=...",
+# "+...", "-...", "@...", and a tab or carriage return before them, as a formula when they open a CSV).
+FORMULA_START = re.compile(r"[=+\-@\t\r]")
+
+
+def for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with an apostrophe before each text cell a spreadsheet would read as a formula (OWASP's advice
+    on CSV injection): a reason "+ requested a demo" shows as written, not #NAME?, and a company name
+    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+            continue
+        text = values.astype("str")
+        risky = text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        risky = risky & pd.to_numeric(values.where(risky), errors="coerce").isna().to_numpy()
+        if risky.any():
+            out = out.assign(**{column: values.astype(object).where(~risky, "'" + text)})
+    return out
+
+
+def from_spreadsheets(values: pd.Series) -> pd.Series:
+    """Text cells as they were before `for_spreadsheets` (its apostrophe removed)."""
+    text = values.astype("str")
+    quoted = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
+    return values.where(~quoted, text.str.slice(1)) if quoted.any() else values
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:

@@ -216,3 +216,25 @@ def test_crm_csv_tables_read_only_an_empty_cell_as_missing_as_parquet_does(tmp_p
         read["csv"].valid, scoring_snapshots(read["csv"].valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
     ).to_frame()
     assert features["industry"].tolist() == ["unknown", "software"]
+
+
+def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never_as_formulas(tmp_path):
+    # Every reason starts with + or -: a spreadsheet opening calls.csv ran it as a formula (#NAME? in every
+    # row), and an id "=HYPERLINK(...)" would have run. Numbers stay numbers; card --calls reads the ids back.
+    ids = ["=HYPERLINK(1)", "@SUM(A1)", "-5", "L1", "+1 555"]
+    reasons = ["+ requested a demo", "- no activity for 200 days", "", "+ ok; - not", "\tx"]
+    scores = score_table(n=len(ids)).assign(lead_id=ids, reasons=reasons, disqualified=False)
+    scores = scores.assign(rank_score=scores["score"])
+    published = tmp_path / "scores.parquet"
+    write_scores_file(scores, pd.DataFrame({"lead_id": []}), published, {"as_of": "2026-10-01"})
+    calls = tmp_path / "calls.csv"
+    run_queue(published, Capacity(reps=1, per_rep=len(ids)), QueueConfig(exploration_share=0), calls)
+    written = pd.read_csv(calls, dtype=str, keep_default_na=False).set_index("lead_id")["reasons"].to_dict()
+    assert written == {
+        "'=HYPERLINK(1)": "'+ requested a demo",
+        "'@SUM(A1)": "'- no activity for 200 days",
+        "-5": "",
+        "L1": "'+ ok; - not",
+        "'+1 555": "'\tx",
+    }
+    assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
