@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 
 from features.build import build_features, scoring_snapshots
-from features.config import FeatureConfig, ICPConfig
+from features.config import ExtraRule, FeatureConfig, ICPConfig
 from features.contracts import validate_table, validate_tables
 from features.export_contract import check_export
 from features.flat import SourceSpec
+from features.icp import icp_columns
 from features.vocab import TABLE_COLUMNS
 from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError, check_lead_rows
@@ -238,3 +239,18 @@ def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never
         "'+1 555": "'\tx",
     }
     assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
+
+
+def test_an_extra_icp_rule_on_text_meets_values_whatever_their_case_as_the_icp_lists_do():
+    # Features write industries lower case and countries upper case: a rule `industry == Government` never
+    # fired (exit 0, nobody disqualified) and `country not_in [us]` fired on every lead, US ones included.
+    rules = (
+        ExtraRule(name="gov", feature="industry", op="==", value="Government ", action="disqualify"),
+        ExtraRule(name="abroad", feature="country", op="not_in", value=("us",), action="disqualify"),
+    )
+    tables = _one_lead_per_account(["government", "software"], ["referral"] * 2)
+    tables["accounts"]["country"] = ["US", "DE"]
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    guard = icp_columns(features, ICPConfig(extra_rules=rules, disqualify_outside_geography=False))
+    assert guard["disqualified"].tolist() == [True, True]
+    assert [d.split(":")[0] for d in guard["disqualify_detail"]] == ["rule gov", "rule abroad"]
