@@ -39,7 +39,7 @@ from features.fit import (
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
-from features.text import Text, factorize_texts
+from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
 
 ColumnKind = Literal["categorical", "numeric"]
@@ -544,8 +544,9 @@ def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd
 
 
 def as_categorical(values: pd.Series) -> pd.Series:
-    """Text with surrounding blanks removed; empty text and missing values stay missing."""
-    text = values.astype("str").str.strip()
+    """Text without characters that show as nothing (a zero-width space made "Software" a level the model
+    never saw) and surrounding blanks; empty text and missing values stay missing."""
+    text = values.astype("str").str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
     return text.mask(text == "").astype("str")
 
 

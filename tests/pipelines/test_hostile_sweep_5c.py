@@ -7,7 +7,7 @@ from features.build import build_features, scoring_snapshots
 from features.config import ExtraRule, FeatureConfig, ICPConfig
 from features.contracts import validate_table, validate_tables
 from features.export_contract import check_export
-from features.flat import SourceSpec
+from features.flat import SourceSpec, build_flat_features
 from features.icp import icp_columns
 from features.vocab import TABLE_COLUMNS
 from models.flat_scorer import checked_request
@@ -254,3 +254,27 @@ def test_an_extra_icp_rule_on_text_meets_values_whatever_their_case_as_the_icp_l
     guard = icp_columns(features, ICPConfig(extra_rules=rules, disqualify_outside_geography=False))
     assert guard["disqualified"].tolist() == [True, True]
     assert [d.split(":")[0] for d in guard["disqualify_detail"]] == ["rule gov", "rule abroad"]
+
+
+def test_an_export_level_with_an_invisible_character_is_the_seen_level():
+    # An export's categorical keeps its case (the levels of models already trained on it), but a zero-width
+    # space or a byte-order mark pasted into "pro" made a level the model never saw.
+    spec = SourceSpec.model_validate(
+        {
+            "name": "tiny",
+            "id_column": "id",
+            "label_column": "won",
+            "positive_labels": ["yes"],
+            "fit_columns": {"Plan": "categorical"},
+        }
+    )
+    export = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "won": "no",
+            "Plan": ["pro", "pro\u200b", "\ufeffpro ", "\u200b", "Pro"],
+        }
+    )
+    features, _ = build_flat_features(export, spec)
+    assert features["Plan"].tolist()[:3] == ["pro"] * 3
+    assert pd.isna(features["Plan"][3]) and features["Plan"][4] == "Pro"
