@@ -9,6 +9,7 @@ from features.contracts import validate_table, validate_tables
 from features.export_contract import check_export
 from features.flat import SourceSpec, build_flat_features
 from features.icp import icp_columns
+from features.titles import title_labels
 from features.vocab import TABLE_COLUMNS
 from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError, check_lead_rows
@@ -278,3 +279,12 @@ def test_an_export_level_with_an_invisible_character_is_the_seen_level():
     features, _ = build_flat_features(export, spec)
     assert features["Plan"].tolist()[:3] == ["pro"] * 3
     assert pd.isna(features["Plan"][3]) and features["Plan"][4] == "Pro"
+
+
+def test_a_job_title_split_by_an_invisible_character_reads_as_the_word():
+    # "Stu" + a soft hyphen or a zero-width space + "dent" read as two words: no persona, so a student escaped
+    # the wrong_persona rule (and a "Vice\u200bPresident" was no vp).
+    seniority, _ = title_labels(
+        ["Stu\u00addent", "stu\u200bdent", "Vice President\u200b of Sales", "In\ufefftern"]
+    )
+    assert seniority == ["student", "student", "vp", "intern"]
