@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import TEXT, Text, cased, factorize_texts, levels
+from features.text import INVISIBLE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -216,8 +216,9 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
 
 
 def email_domain(email: str) -> str | None:
-    """The domain of a stripped lower-case email (without a trailing dot), None when there is none."""
-    match = _EMAIL_DOMAIN.search(email)
+    """The domain of a stripped lower-case email (without a trailing dot, nor characters that show as
+    nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None when there is none."""
+    match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
     return None if match is None else match.group(1)
 
 

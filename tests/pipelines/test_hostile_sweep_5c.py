@@ -106,23 +106,26 @@ def test_plain_numbers_still_read_online_as_in_batch():
         assert check_lead_rows([row])["annual_revenue"].tolist() == [read]
 
 
-def test_an_email_or_company_domain_with_a_trailing_dot_meets_the_same_icp_rules():
+def test_an_email_or_company_domain_with_a_trailing_dot_or_an_invisible_character_meets_the_same_icp_rules():
     # "gmail.com." is gmail.com (the DNS root's dot): it was a business domain, so a free or a competitor's
-    # address written with it escaped the guardrail, and the same mailbox with and without it was two leads.
-    emails = ["bob@Gmail.COM.", "eve@rivalscore.io.", "ann@acme.com", "ann@acme.com.", "cy@acme.com"]
-    domains = ["acme.com", "acme.com", "acme.com", "acme.com", "RivalScore.io."]
-    tables = _one_lead_per_account(["software"] * 5, ["referral"] * 5, emails, domains)
-    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=5, freq="D")
+    # address written with it (or with a zero-width space pasted after it) escaped the guardrail, and the
+    # same mailbox with and without the dot was two leads.
+    emails = [
+        "bob@Gmail.COM.",
+        "eve@rivalscore.io.",
+        "ann@acme.com",
+        "ann@acme.com.",
+        "cy@acme.com",
+        "x@gmail.com\u200b",
+    ]
+    domains = ["acme.com", "acme.com", "acme.com", "acme.com", "RivalScore.io.", "acme.com"]
+    tables = _one_lead_per_account(["software"] * 6, ["referral"] * 6, emails, domains)
+    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=6, freq="D")
     snapshots = scoring_snapshots(tables["leads"], AS_OF)
     features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
-    assert features["email_domain_type"].tolist() == [
-        "free",
-        "competitor",
-        "business",
-        "business",
-        "competitor",
-    ]
-    assert features["is_duplicate"].tolist() == [False, False, False, True, False]
+    kinds = ["free", "competitor", "business", "business", "competitor", "free"]
+    assert features["email_domain_type"].tolist() == kinds
+    assert features["is_duplicate"].tolist() == [False, False, False, True, False, False]
 
 
 @pytest.mark.parametrize(
