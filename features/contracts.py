@@ -144,6 +144,8 @@ EARLIEST_DATE = pd.Timestamp("1990-01-01")
 _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
+# The same ceilings for a flat export's columns mapped to these attributes (features/export_contract.py).
+CEILINGS: dict[str, pa.Check] = {"employee_count": _AT_MOST_EMPLOYEES, "annual_revenue": _AT_MOST_MONEY}
 
 
 # Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,
@@ -613,12 +615,17 @@ def _as_timestamp(
 
 
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The values as float64, and the rows given that are no finite number. A true or false is no number
+    (no count of employees, revenue or amount), as online, where it is refused: never 1 or 0."""
     if pd.api.types.is_bool_dtype(values):
-        values = values.astype(float)
+        given = values.notna().to_numpy()
+        return pd.Series(np.nan, index=values.index, dtype="float64"), given
     if pd.api.types.is_numeric_dtype(values):  # nothing to parse
         parsed = values.astype("float64")
         return parsed, ~np.isfinite(parsed.to_numpy()) & values.notna().to_numpy()
     missing = blank(values)
+    if values.dtype == object:  # a true or false among numbers (pd.to_numeric reads it as 1 or 0)
+        values = values.mask(values.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool))
     parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
     unparsed = ~np.isfinite(parsed.to_numpy()) & ~missing
     return parsed, unparsed

@@ -18,12 +18,10 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from features.text import PLACEHOLDERS
+
 # Codes in common use that ISO 3166 reserves for another name.
 _ALIASES = {"UK": "GB"}
-# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine).
-PLACEHOLDERS = frozenset(
-    {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
-)
 
 
 def alpha2_countries(values: pd.Series) -> tuple[pd.Series, np.ndarray]:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import TEXT, Text, cased, factorize_texts
+from features.text import INVISIBLE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -48,9 +48,10 @@ FIT_FEATURES = (
 _DOTLESS_DOMAINS = ("gmail.com", "googlemail.com")
 # pandas' str methods give Python `re` results (they use pyarrow's RE2 only where it agrees), so the
 # patterns run here in `re` as they were written for pandas.
-_EMAIL_DOMAIN = re.compile(r"@([^@\s]+)$")
+# A domain's trailing dot (the DNS root: "gmail.com." is gmail.com) is not part of its name.
+_EMAIL_DOMAIN = re.compile(r"@([^@\s]+?)\.*$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
-_MAILBOX = re.compile(r"^([^@]*)@([^@\s]+)$")
+_MAILBOX = re.compile(r"^([^@]*)@([^@\s]+?)\.*$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 
 
@@ -96,7 +97,9 @@ def _company_features(
         else np.full(len(account_at), np.nan)
     )
     return {
-        "industry": _per_row([*cased(industry.texts, upper=False), UNKNOWN], industry.codes),
+        "industry": _per_row(
+            [*(level or UNKNOWN for level in levels(industry.texts)), UNKNOWN], industry.codes
+        ),
         "employee_count": employees,
         "employee_band": _bands(
             employees, config.employee_band_edges, _names_of(count_band_names, config.employee_band_edges)
@@ -212,9 +215,10 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
     return overlap[stacks.codes], size[stacks.codes]
 
 
-def _domain_of(email: str) -> str | None:
-    """The domain of a stripped lower-case email, None when there is none."""
-    match = _EMAIL_DOMAIN.search(email)
+def email_domain(email: str) -> str | None:
+    """The domain of a stripped lower-case email (without a trailing dot, nor characters that show as
+    nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None when there is none."""
+    match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
     return None if match is None else match.group(1)
 
 
@@ -231,7 +235,7 @@ def _mailbox_of(email: str) -> str | None:
 
 def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.ndarray:
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
-    domains = [_domain_of(text) for text in emails.texts]
+    domains = [email_domain(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
     free = set(icp.free_email_domains)
 
@@ -242,7 +246,8 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
     kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
     company = np.array(
-        [*(is_competitor(domain) for domain in _stripped_lower(company_domains).texts), False], dtype=bool
+        [*(is_competitor(domain.rstrip(".")) for domain in _stripped_lower(company_domains).texts), False],
+        dtype=bool,
     )
     return np.where(company[company_domains.codes], "competitor", kinds).astype(object)
 
@@ -259,7 +264,7 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
 
 def _lead_sources(sources: Text) -> np.ndarray:
     """Lead source codes per row ("other" outside the vocabulary)."""
-    codes = [_SOURCE_SEPARATORS.sub("_", text) for text in _stripped_lower(sources).texts]
+    codes = [_SOURCE_SEPARATORS.sub("_", text or "") for text in levels(sources.texts)]
     return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
 
 

@@ -32,11 +32,14 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.countries import alpha2_countries
 from features.dates import DateFormatError, named_format, parse_timestamps
-from features.fit import _domain_types  # the CRM path's email rule (competitor, free, business), reused
+from features.fit import (
+    _domain_types,
+    email_domain,
+)  # the CRM path's email rule (competitor, free, business), reused
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
-from features.text import Text, factorize_texts
+from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
 
 ColumnKind = Literal["categorical", "numeric"]
@@ -373,7 +376,9 @@ def icp_attributes(
         "seniority": np.array([*seniority, None], dtype=object)[codes],
         "department": np.array([*department, None], dtype=object)[codes],
         "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
-        OPTIONAL_EMAIL_DOMAIN: column_values(pd.Series(email, dtype=object).str.extract(r"@([^@\s]+)$")[0]),
+        OPTIONAL_EMAIL_DOMAIN: np.array(
+            [email_domain(e) if isinstance(e, str) else None for e in email], dtype=object
+        ),
         "lead_source": text("lead_source"),
         "is_duplicate": np.zeros(n, dtype=bool),
         "unsubscribed": np.zeros(n, dtype=bool),
@@ -539,8 +544,9 @@ def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd
 
 
 def as_categorical(values: pd.Series) -> pd.Series:
-    """Text with surrounding blanks removed; empty text and missing values stay missing."""
-    text = values.astype("str").str.strip()
+    """Text without characters that show as nothing (a zero-width space made "Software" a level the model
+    never saw) and surrounding blanks; empty text and missing values stay missing."""
+    text = values.astype("str").str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
     return text.mask(text == "").astype("str")
 
 

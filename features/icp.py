@@ -200,9 +200,13 @@ def _rule_hits(column: np.ndarray, rule: ExtraRule) -> np.ndarray:
     members = value if isinstance(value, tuple) else (value,)
     is_text = column.dtype == object
     if is_text and rule.op in _TEXT_TESTS and all(isinstance(v, str) for v in members):
-        text = _read_texts([column])[0]
+        # Without case or surrounding spaces, as the ICP's lists: features write industries lower case and
+        # countries upper case, so "Government" or [us] would never have matched (and != always).
+        text = _cased(_read_texts([column])[0], upper=False)
+        folded = tuple(str(v).strip().lower() for v in members)
+        wanted = folded if isinstance(value, tuple) else folded[0]
         test = _TEXT_TESTS[rule.op]
-        return text.per_row([test(t, value) for t in text.texts], False, bool)
+        return text.per_row([test(t, wanted) for t in text.texts], False, bool)
     is_number_column = column.dtype.kind in "biuf"
     if is_number_column and rule.op in _COMPARISONS and not isinstance(value, str | tuple):
         return _COMPARISONS[rule.op](column, value) & ~pd.isna(column)

@@ -7,6 +7,7 @@ Case and whitespace follow pandas' own .str methods exactly.
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -55,6 +56,31 @@ def stripped(texts: list[str]) -> list[str]:
         return [text.strip() for text in texts]
     # Beyond ASCII, pyarrow and Python differ on what counts as whitespace.
     return pd.Series(texts, dtype=TEXT).str.strip().tolist()
+
+
+# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine, nor a level).
+PLACEHOLDERS = frozenset(
+    {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
+)
+# Characters that show as nothing (zero-width spaces and joiners, direction marks, a byte-order mark, a soft
+# hyphen) and control characters: pasted into a CRM field they make "software" a level the model never saw.
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def levels(texts: list[str]) -> list[str | None]:
+    """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
+    runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
+    it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
+    the same in training and scoring."""
+    if all(
+        text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
+    ):
+        lower = [text.lower() for text in texts]
+    else:
+        cleaned = [" ".join(_CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in texts]
+        lower = cased(cleaned, upper=False)
+    return [None if not text or text in PLACEHOLDERS else text for text in lower]
 
 
 def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from features.text import cased
+from features.text import INVISIBLE, cased
 
 SENIORITY_UNKNOWN = "unknown"
 DEPARTMENT_OTHER = "other"
@@ -112,7 +112,9 @@ _VICE_PRESIDENT = re.compile(r"\bvice president\b")
 
 
 def _clean(title: str) -> str:
-    text = _NOT_WORD.sub(" ", title.replace(".", ""))
+    # A character that shows as nothing (a soft hyphen, a zero-width space) must not split a word in two:
+    # "Stu\u00addent" is a student.
+    text = _NOT_WORD.sub(" ", INVISIBLE.sub("", title).replace(".", ""))
     text = _CO_FOUNDER.sub("cofounder", text)
     return _VICE_PRESIDENT.sub("vp", text).strip()
 

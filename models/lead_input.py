@@ -178,7 +178,7 @@ def _numbers(values: list[Any], field: str) -> np.ndarray:
             out[row] = np.nan
             continue
         try:
-            if _json_kind(value):
+            if _json_kind(value) or (isinstance(value, str) and not _plain_number_text(value)):
                 raise TypeError
             out[row] = float(value)
         except (ValueError, TypeError, OverflowError):
@@ -186,6 +186,13 @@ def _numbers(values: list[Any], field: str) -> np.ndarray:
         if not math.isfinite(out[row]):
             raise _fail(row, field, f"{shown(value)} is not a finite number", "parse(number)")
     return out
+
+
+def _plain_number_text(text: str) -> bool:
+    """Whether Python's float() may read `text` as the batch contract (pandas) reads it: float() also takes
+    digits of other scripts ("١٢٣", "１２３"), non-breaking spaces and underscores ("1_000"), which batch
+    quarantines as no number."""
+    return text.isascii() and "_" not in text
 
 
 def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = False) -> np.ndarray:

@@ -109,18 +109,18 @@ def exploration_from_calls(calls: pd.DataFrame, tables: dict[str, pd.DataFrame])
 
 def read_call_lists(paths: list[Path]) -> pd.DataFrame:
     """Past call lists, one after the other (InputError naming a file that is not one)."""
-    from pipelines.io import read_frame
+    from pipelines.io import from_spreadsheets, read_frame
 
     frames = []
     for path in paths:
-        frame = read_frame(path)
+        frame = read_frame(path, ids=("lead_id",))
         missing = [c for c in CALL_COLUMNS if c not in frame.columns]
         if missing:
             raise InputError(
                 f"{path}: not a call list from leadscore queue (no {', '.join(missing)}); give the file "
                 "`leadscore queue` wrote"
             )
-        frames.append(frame[list(CALL_COLUMNS)])
+        frames.append(frame[list(CALL_COLUMNS)].assign(lead_id=from_spreadsheets(frame["lead_id"])))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -19,13 +19,15 @@ import errno
 import functools
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,25 +240,40 @@ def _unreadable(path: Path, error: Exception) -> InputError:
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
 
 
-def _read_csv(path: Path, table: str | None, **options):
+def _read_csv(path: Path, table: str | None, ids: tuple[str, ...] = (), **options):
     found = csv_format(path)
-    # CRM tables as written (ids keep leading zeros); the contract coerces each column.
-    text = {"dtype": "str"} if table else {}
+    # CRM tables as written (ids keep leading zeros; "NA" is an id, "N/A" no number): only an empty cell is
+    # missing, as in a Parquet file, a database or Spark's reader; the contract coerces each column.
+    text: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} if table else {}
+    if ids:
+        header = pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, nrows=0).columns
+        text = ids_as_written(header, ids)
     return pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, **text, **options)
 
 
-def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
+def ids_as_written(header: Sequence[str], ids: tuple[str, ...]) -> dict[str, Any]:
+    """read_csv options that read the `ids` columns exactly as written ("007" stays "007", "NA" is an id,
+    not a gap) and an empty cell of any other column as missing."""
+    return {
+        "dtype": {c: "str" for c in ids if c in header},
+        "keep_default_na": False,
+        "na_values": {c: [""] for c in header if c not in ids},
+    }
+
+
+def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read one Parquet or CSV file; CSV timestamp columns are parsed when they are all ISO 8601.
 
     With `table` (a CRM table's name), CSV values are read as text and column names are matched to the
-    table's contract columns without case or surrounding spaces.
+    table's contract columns without case or surrounding spaces. `ids`: columns of a file leadscore wrote
+    (a scores file's or a call list's lead_id) read as written.
     """
     readable_file(path)
     try:
         if format_of(path) == "parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = _read_csv(path, table)
+            frame = _read_csv(path, table, ids)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -469,6 +486,35 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
         else:
             frame.to_csv(tmp, index=False)
     return path
+
+
+# How a spreadsheet tells a formula: a cell starting with one of these (Excel and Google Sheets run "=...",
+# "+...", "-...", "@...", and a tab or carriage return before them, as a formula when they open a CSV).
+FORMULA_START = re.compile(r"[=+\-@\t\r]")
+
+
+def for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with an apostrophe before each text cell a spreadsheet would read as a formula (OWASP's advice
+    on CSV injection): a reason "+ requested a demo" shows as written, not #NAME?, and a company name
+    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+            continue
+        text = values.astype("str")
+        risky = text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        risky = risky & pd.to_numeric(values.where(risky), errors="coerce").isna().to_numpy()
+        if risky.any():
+            out = out.assign(**{column: values.astype(object).where(~risky, "'" + text)})
+    return out
+
+
+def from_spreadsheets(values: pd.Series) -> pd.Series:
+    """Text cells as they were before `for_spreadsheets` (its apostrophe removed)."""
+    text = values.astype("str")
+    quoted = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
+    return values.where(~quoted, text.str.slice(1)) if quoted.any() else values
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:

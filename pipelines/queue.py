@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.queue import CallPlan, Capacity, QueueConfig, plan_calls
-from pipelines.io import InputError, read_frame, write_frame
+from pipelines.io import InputError, for_spreadsheets, format_of, read_frame, write_frame
 from pipelines.score import verify_published
 
 NEEDED_COLUMNS = ("lead_id", "as_of", "score", "grade", "rank_score", "fit_tier", "disqualified", "reasons")
@@ -20,7 +20,7 @@ def read_scores(path: Path) -> pd.DataFrame:
     problems = verify_published(path)
     if problems:
         raise InputError(f"{problems[0]}; score again to publish a complete run")
-    scores = read_frame(path)
+    scores = read_frame(path, ids=("lead_id",))
     missing = [c for c in NEEDED_COLUMNS if c not in scores.columns]
     if missing:
         raise InputError(f"{path}: not a leadscore scores file (no column {', '.join(missing)})")
@@ -32,7 +32,8 @@ def read_scores(path: Path) -> pd.DataFrame:
 def run_queue(scores_path: Path, capacity: Capacity, cfg: QueueConfig, output: Path) -> CallPlan:
     """Read the scores, plan the calls, write the call list atomically."""
     plan = plan_calls(read_scores(scores_path), capacity, cfg)
-    write_frame(plan.calls, output)
+    # A CSV call list is opened in a spreadsheet by the reps: its reasons start with + or -.
+    write_frame(for_spreadsheets(plan.calls) if format_of(output) == "csv" else plan.calls, output)
     return plan
 
 

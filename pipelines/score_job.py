@@ -30,7 +30,7 @@ from models.trend import (
     trend_counts,
     with_trend,
 )
-from pipelines.io import InputError, format_of
+from pipelines.io import InputError, format_of, ids_as_written
 from pipelines.locations import is_database_url
 from pipelines.score import (
     ScoreResult,
@@ -262,9 +262,11 @@ def read_previous_file(path: Path) -> pd.DataFrame:
         present = set(ds.dataset(str(path), format="parquet").schema.names)
         return pd.read_parquet(path, columns=[c for c in wanted if c in present])
     present = set(pd.read_csv(path, nrows=0).columns)
-    text = {c: "str" for c in ("lead_id", "grade", "model_name", "trend", "previous_grade")}
     columns = [c for c in wanted if c in present]
-    frame = pd.read_csv(path, usecols=columns, dtype={c: t for c, t in text.items() if c in columns})
+    text = ("grade", "model_name", "trend", "previous_grade")
+    options = ids_as_written(columns, ("lead_id",))
+    options["dtype"] |= {c: "str" for c in text if c in columns}
+    frame = pd.read_csv(path, usecols=columns, **options)
     if "as_of" in frame.columns:
         frame["as_of"] = pd.to_datetime(frame["as_of"], errors="coerce")
     return frame
@@ -289,7 +291,7 @@ def write_crm_file(
 
     Pass-through columns (an email, a company) go to this file only, never to the console or MLflow."""
     from models.crm_export import crm_rows
-    from pipelines.io import write_frame
+    from pipelines.io import read_frame, write_frame
 
     if is_database_url(output):
         raise InputError("--crm-format writes a file beside the scores; give a file --output, not a database")
@@ -299,9 +301,7 @@ def write_crm_file(
         raise InputError(f"--crm-format {crm_format!r} is not configured (crm_export.formats has {known})")
     path = Path(output)
     if scores is None:  # streamed: read what was published (ids as text, as they were written)
-        scores = (
-            pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"lead_id": str})
-        )
+        scores = pd.read_parquet(path) if path.suffix == ".parquet" else read_frame(path, ids=("lead_id",))
     published = scores
     leads = source.lead_rows() if cfg.crm_export.pass_through else None
     if leads is not None:

@@ -1,0 +1,293 @@
+"""Hostile-input sweep 5c: values and identities (ids, text, numbers, categorical levels) on every route."""
+
+import pandas as pd
+import pytest
+
+from features.build import build_features, scoring_snapshots
+from features.config import ExtraRule, FeatureConfig, ICPConfig
+from features.contracts import validate_table, validate_tables
+from features.export_contract import check_export
+from features.flat import SourceSpec, build_flat_features
+from features.icp import icp_columns
+from features.titles import title_labels
+from features.vocab import TABLE_COLUMNS
+from models.flat_scorer import checked_request
+from models.lead_input import LeadInputError, check_lead_rows
+from models.queue import Capacity, QueueConfig
+from pipelines.card import read_call_lists
+from pipelines.io import read_tables, write_tables
+from pipelines.queue import run_queue
+from pipelines.score import write_scores_file
+from pipelines.score_job import read_previous_file
+from tests.models.test_queue import score_table
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+def _one_lead_per_account(
+    industries: list, sources: list, emails: list | None = None, domains: list | None = None
+) -> dict[str, pd.DataFrame]:
+    """A lead per industry (each on its own account) with the lead source, email and account domain of the
+    same position (a@acme.com, acme.com by default)."""
+    n = len(industries)
+    ids = [f"L{k}" for k in range(n)]
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{k}" for k in range(n)],
+            "name": "Acme",
+            "domain": domains or "acme.com",
+            "industry": pd.array(industries, dtype=object),
+            "employee_count": 120.0,
+            "annual_revenue": 2.5e7,
+            "country": "US",
+            "tech_stack": "salesforce",
+            "created_at": pd.Timestamp("2025-01-01"),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "account_id": accounts["account_id"],
+            "email": emails or [f"a{k}@acme.com" for k in range(n)],
+            "job_title": "VP Sales",
+            "lead_source": pd.array(sources, dtype=object),
+            "created_at": pd.Timestamp("2026-09-01"),
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "lead_id": pd.Series([], dtype=str),
+            "occurred_at": pd.Series([], dtype="datetime64[ns]"),
+            "activity_type": "",
+        }
+    )
+    return {"accounts": accounts, "leads": leads, "activities": activities}
+
+
+def test_a_categorical_level_in_other_case_or_with_spaces_or_invisible_characters_is_the_seen_level():
+    # "Software " (a trailing space, a non-breaking one, a zero-width one) was a level the model never saw:
+    # scored as an unknown industry while the ICP guardrail, which strips, counted it as the target industry.
+    industries = [
+        "software",
+        "Software ",
+        " SOFTWARE\u00a0",
+        "software\u200b",
+        "\u202esoftware",
+        "soft\tware",
+    ]
+    sources = ["referral", "Referral ", "REFERRAL\u200b", "\u00a0referral", "referral\x00", "paid  search"]
+    blank = ["", "  ", "\u200b", None]
+    tables = _one_lead_per_account(industries + blank, sources + ["", " ", "\ufeff", None])
+    features = build_features(
+        tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig()
+    ).to_frame()
+    assert features["industry"].tolist()[:5] == ["software"] * 5
+    assert features["industry"].tolist()[5] == "soft ware"  # a space inside stays a space: another level
+    assert features["industry"].tolist()[6:] == ["unknown"] * 4  # blank is missing, as a missing value is
+    assert features["lead_source"].tolist()[:6] == ["referral"] * 5 + ["paid_search"]
+    assert features["lead_source"].tolist()[6:] == ["other"] * 4
+
+
+@pytest.mark.parametrize("written", ["1_000", "١٢٣", "１２３", "\u00a0120", "12%", "1\u00a0200"])
+def test_a_number_batch_quarantines_is_refused_online_not_read_by_python(written):
+    # Python's float() reads "1_000", Arabic-Indic and full-width digits and non-breaking spaces, which the batch
+    # contract quarantines: the same account scored online with 1000 or 123 employees, quarantined in batch.
+    accounts = pd.DataFrame({c: pd.Series([None], dtype=object) for c in TABLE_COLUMNS["accounts"]})
+    accounts = accounts.assign(account_id="A1", employee_count=written)
+    assert validate_table("accounts", accounts).quarantine["check"].tolist() == ["parse(number)"]
+    row = {"lead_id": "L1", "email": "ann@acme.com", "employee_count": written}
+    with pytest.raises(LeadInputError, match=r"row 0, field 'employee_count'.*\(rule: parse\(number\)\)"):
+        check_lead_rows([row])
+
+
+def test_plain_numbers_still_read_online_as_in_batch():
+    for written, read in [(" 120 ", 120.0), ("1e3", 1000.0), ("+.5", 0.5), (42, 42.0), (4.5, 4.5)]:
+        row = {"lead_id": "L1", "email": "ann@acme.com", "annual_revenue": written}
+        assert check_lead_rows([row])["annual_revenue"].tolist() == [read]
+
+
+def test_an_email_or_company_domain_with_a_trailing_dot_or_an_invisible_character_meets_the_same_icp_rules():
+    # "gmail.com." is gmail.com (the DNS root's dot): it was a business domain, so a free or a competitor's
+    # address written with it (or with a zero-width space pasted after it) escaped the guardrail, and the
+    # same mailbox with and without the dot was two leads.
+    emails = [
+        "bob@Gmail.COM.",
+        "eve@rivalscore.io.",
+        "ann@acme.com",
+        "ann@acme.com.",
+        "cy@acme.com",
+        "x@gmail.com\u200b",
+    ]
+    domains = ["acme.com", "acme.com", "acme.com", "acme.com", "RivalScore.io.", "acme.com"]
+    tables = _one_lead_per_account(["software"] * 6, ["referral"] * 6, emails, domains)
+    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=6, freq="D")
+    snapshots = scoring_snapshots(tables["leads"], AS_OF)
+    features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
+    kinds = ["free", "competitor", "business", "business", "competitor", "free"]
+    assert features["email_domain_type"].tolist() == kinds
+    assert features["is_duplicate"].tolist() == [False, False, False, True, False, False]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([True, False]),
+        pd.Series([True, False], dtype=object),
+        pd.Series([True, False], dtype="boolean"),
+    ],
+)
+def test_true_or_false_in_a_number_column_is_quarantined_in_batch_as_online_refuses_it(column):
+    # A Parquet or database column of flags in employee_count had read as 1 and 0 employees (scored with
+    # exit 0, the 0 quarantined as below 1), while the same value online was refused.
+    accounts = pd.DataFrame({c: pd.Series([None, None], dtype=object) for c in TABLE_COLUMNS["accounts"]})
+    accounts = accounts.assign(account_id=["A1", "A2"], employee_count=column)
+    result = validate_table("accounts", accounts)
+    assert result.valid["accounts"].empty
+    assert result.quarantine[["check", "value"]].values.tolist() == [
+        ["parse(number)", "True"],
+        ["parse(number)", "False"],
+    ]
+    with pytest.raises(LeadInputError, match=r"field 'employee_count'.*\(rule: parse\(number\)\)"):
+        check_lead_rows([{"lead_id": "L1", "email": "ann@acme.com", "employee_count": True}])
+
+
+def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_refused_online():
+    # README: more than 10,000,000 employees or a revenue above 10 trillion is quarantined "in CRM tables,
+    # flat exports and online rows alike"; an export's mapped columns were scored (reasons "annual revenue:
+    # 100,000,000,000,000,001,097,...").
+    spec = SourceSpec.model_validate(
+        {
+            "name": "tiny",
+            "id_column": "id",
+            "label_column": "won",
+            "positive_labels": ["yes"],
+            "fit_columns": {"Employees": "numeric", "Revenue": "numeric"},
+            "icp_columns": {"employee_count": "Employees", "annual_revenue": "Revenue"},
+        }
+    )
+    export = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "won": "no",
+            "Employees": ["10", "20000000", "10000000", "n/a", "12"],
+            "Revenue": ["1e308", "5e6", "1e13", "7", "inf"],
+        }
+    )
+    valid, quarantine = check_export(export, spec)
+    assert valid["id"].tolist() == ["c"]
+    assert quarantine[["row", "column", "check"]].values.tolist() == [
+        [0, "Revenue", "le(1e13)"],
+        [1, "Employees", "le(10000000)"],
+        [3, "Employees", "is_number"],
+        [4, "Revenue", "is_number"],  # not a number: said once, not also above the ceiling
+    ]
+    assert "above 10 trillion" in quarantine["reason"][0]
+    with pytest.raises(LeadInputError, match=r"row 0, field 'Revenue': .*\(rule: le\(1e13\)\)"):
+        checked_request(export.iloc[[0]], spec, AS_OF, None)
+
+
+def test_lead_ids_in_leadscores_own_csv_files_are_read_back_as_written(tmp_path):
+    # A scores CSV read back by `queue` (and a call list by `card --calls`) had its ids guessed: "007" became
+    # lead 7 on the call list, and "NA" a gap that stopped `queue` with a traceback.
+    ids = ["007", "NA", "1e5", "-5", "null", "L 1,2"]
+    scores = score_table(n=len(ids)).assign(lead_id=ids, disqualified=False)
+    scores = scores.assign(rank_score=scores["score"])
+    published = tmp_path / "scores.csv"
+    write_scores_file(scores, pd.DataFrame({"lead_id": []}), published, {"as_of": "2026-10-01"})
+    calls = tmp_path / "calls.csv"
+    plan = run_queue(published, Capacity(reps=1, per_rep=len(ids)), QueueConfig(exploration_share=0), calls)
+    assert sorted(plan.calls["lead_id"]) == sorted(ids)
+    assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
+    assert sorted(read_previous_file(published)["lead_id"]) == sorted(ids)
+
+
+def test_crm_csv_tables_read_only_an_empty_cell_as_missing_as_parquet_does(tmp_path):
+    # pandas' CSV reader took "NA", "N/A", "NULL" and "None" for gaps: lead "NA" was quarantined as having no
+    # id, and employees "N/A" read as not given, where the same table as Parquet (or in Spark, a database,
+    # online) kept the id and quarantined the number; an industry "N/A" now reads as missing on every route.
+    tables = _one_lead_per_account(["N/A", "NULL", "software"], ["referral"] * 3)
+    tables["leads"]["lead_id"] = ["NA", "None", "007"]
+    tables["accounts"]["employee_count"] = pd.Series(["N/A", None, "12"], dtype=object)
+    read = {}
+    for fmt in ("csv", "parquet"):
+        write_tables(tables, tmp_path / fmt, fmt)
+        read[fmt] = validate_tables(read_tables(tmp_path / fmt, required=("accounts", "leads", "activities")))
+    for fmt in ("csv", "parquet"):
+        assert read[fmt].quarantine[["table", "row", "check", "value"]].values.tolist()[:1] == [
+            ["accounts", 0, "parse(number)", "N/A"]
+        ]
+        assert read[fmt].valid["leads"]["lead_id"].tolist() == ["None", "007"]  # "NA" follows its account
+    features = build_features(
+        read["csv"].valid, scoring_snapshots(read["csv"].valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
+    ).to_frame()
+    assert features["industry"].tolist() == ["unknown", "software"]
+
+
+def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never_as_formulas(tmp_path):
+    # Every reason starts with + or -: a spreadsheet opening calls.csv ran it as a formula (#NAME? in every
+    # row), and an id "=HYPERLINK(...)" would have run. Numbers stay numbers; card --calls reads the ids back.
+    ids = ["=HYPERLINK(1)", "@SUM(A1)", "-5", "L1", "+1 555"]
+    reasons = ["+ requested a demo", "- no activity for 200 days", "", "+ ok; - not", "\tx"]
+    scores = score_table(n=len(ids)).assign(lead_id=ids, reasons=reasons, disqualified=False)
+    scores = scores.assign(rank_score=scores["score"])
+    published = tmp_path / "scores.parquet"
+    write_scores_file(scores, pd.DataFrame({"lead_id": []}), published, {"as_of": "2026-10-01"})
+    calls = tmp_path / "calls.csv"
+    run_queue(published, Capacity(reps=1, per_rep=len(ids)), QueueConfig(exploration_share=0), calls)
+    written = pd.read_csv(calls, dtype=str, keep_default_na=False).set_index("lead_id")["reasons"].to_dict()
+    assert written == {
+        "'=HYPERLINK(1)": "'+ requested a demo",
+        "'@SUM(A1)": "'- no activity for 200 days",
+        "-5": "",
+        "L1": "'+ ok; - not",
+        "'+1 555": "'\tx",
+    }
+    assert sorted(read_call_lists([calls])["lead_id"]) == sorted(ids)
+
+
+def test_an_extra_icp_rule_on_text_meets_values_whatever_their_case_as_the_icp_lists_do():
+    # Features write industries lower case and countries upper case: a rule `industry == Government` never
+    # fired (exit 0, nobody disqualified) and `country not_in [us]` fired on every lead, US ones included.
+    rules = (
+        ExtraRule(name="gov", feature="industry", op="==", value="Government ", action="disqualify"),
+        ExtraRule(name="abroad", feature="country", op="not_in", value=("us",), action="disqualify"),
+    )
+    tables = _one_lead_per_account(["government", "software"], ["referral"] * 2)
+    tables["accounts"]["country"] = ["US", "DE"]
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    guard = icp_columns(features, ICPConfig(extra_rules=rules, disqualify_outside_geography=False))
+    assert guard["disqualified"].tolist() == [True, True]
+    assert [d.split(":")[0] for d in guard["disqualify_detail"]] == ["rule gov", "rule abroad"]
+
+
+def test_an_export_level_with_an_invisible_character_is_the_seen_level():
+    # An export's categorical keeps its case (the levels of models already trained on it), but a zero-width
+    # space or a byte-order mark pasted into "pro" made a level the model never saw.
+    spec = SourceSpec.model_validate(
+        {
+            "name": "tiny",
+            "id_column": "id",
+            "label_column": "won",
+            "positive_labels": ["yes"],
+            "fit_columns": {"Plan": "categorical"},
+        }
+    )
+    export = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "won": "no",
+            "Plan": ["pro", "pro\u200b", "\ufeffpro ", "\u200b", "Pro"],
+        }
+    )
+    features, _ = build_flat_features(export, spec)
+    assert features["Plan"].tolist()[:3] == ["pro"] * 3
+    assert pd.isna(features["Plan"][3]) and features["Plan"][4] == "Pro"
+
+
+def test_a_job_title_split_by_an_invisible_character_reads_as_the_word():
+    # "Stu" + a soft hyphen or a zero-width space + "dent" read as two words: no persona, so a student escaped
+    # the wrong_persona rule (and a "Vice\u200bPresident" was no vp).
+    seniority, _ = title_labels(
+        ["Stu\u00addent", "stu\u200bdent", "Vice President\u200b of Sales", "In\ufefftern"]
+    )
+    assert seniority == ["student", "student", "vp", "intern"]
