@@ -44,6 +44,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
+from features.text import NO_VALUE_SPELLINGS
 from features.vocab import (
     ACTIVITY_TYPES,
     LOST_REASONS,
@@ -600,9 +601,19 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values if values.dtype == "str" else values.astype("str")  # astype costs even when it does nothing
 
 
+def without_no_values(values: pd.Series) -> pd.Series:
+    """A number or time column with the text that means no value ("NULL", "N/A", "-": features.text.NO_VALUE,
+    as written or in capitals) missing, as pandas reads it in a CSV, on every route."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return values
+    no_value = values.isin(NO_VALUE_SPELLINGS).to_numpy(dtype=bool)
+    return values.mask(no_value) if no_value.any() else values
+
+
 def _as_timestamp(
     values: pd.Series, table: str, column: str, formats: DateFormats
 ) -> tuple[pd.Series, np.ndarray]:
+    values = without_no_values(values)
     fmt = formats.format_for(table, column)
     try:
         return parse_timestamps(values, fmt)
@@ -617,6 +628,7 @@ def _as_timestamp(
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """The values as float64, and the rows given that are no finite number. A true or false is no number
     (no count of employees, revenue or amount), as online, where it is refused: never 1 or 0."""
+    values = without_no_values(values)
     if pd.api.types.is_bool_dtype(values):
         given = values.notna().to_numpy()
         return pd.Series(np.nan, index=values.index, dtype="float64"), given

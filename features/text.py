@@ -62,6 +62,23 @@ def stripped(texts: list[str]) -> list[str]:
 PLACEHOLDERS = frozenset(
     {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
 )
+# What CRMs, databases and spreadsheets write in a number or time column for "no value" (pandas read these
+# as missing in a CSV; Parquet, Spark and JSON keep them as text): missing on every route, never a value to
+# quarantine as no number or no date. Compared after stripping, without case.
+NO_VALUE = PLACEHOLDERS | {"nan", "#n/a", "<na>", "nil"}
+
+
+# Their spellings as written ("NULL", "Null", "null"): a whole column is checked by hashing, not by text ops.
+NO_VALUE_SPELLINGS = frozenset(
+    spell(word) for word in NO_VALUE for spell in (str.lower, str.upper, str.title, str.capitalize)
+)
+
+
+def is_no_value(value: object) -> bool:
+    """Whether one value is text that means no value (NO_VALUE)."""
+    return isinstance(value, str) and value.strip().lower() in NO_VALUE
+
+
 # Characters that show as nothing (zero-width spaces and joiners, direction marks, a byte-order mark, a soft
 # hyphen) and control characters: pasted into a CRM field they make "software" a level the model never saw.
 INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")

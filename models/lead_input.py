@@ -23,6 +23,7 @@ import pandas as pd
 from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
 from features.frames import Table
+from features.text import is_no_value
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -135,7 +136,7 @@ def parse_time(value: Any) -> int:
     """Nanoseconds since the epoch of a date and time (time zones converted to UTC); the int64 minimum for
     a missing value. Raises ValueError, with a sentence, for anything that is not a date and time this model
     can work with."""
-    if _is_missing(value) or value == "":
+    if _is_missing(value) or value == "" or is_no_value(value):
         return _NAT
     if _json_kind(value) or isinstance(value, int | float | np.number):
         raise ValueError(
@@ -174,7 +175,7 @@ def _times(values: list[Any], field: str) -> np.ndarray:
 def _numbers(values: list[Any], field: str) -> np.ndarray:
     out = np.empty(len(values), dtype=float)
     for row, value in enumerate(values):
-        if _is_missing(value):
+        if _is_missing(value) or is_no_value(value):  # "N/A", "NULL": no value, as batch reads them
             out[row] = np.nan
             continue
         try:

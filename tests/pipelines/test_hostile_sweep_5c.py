@@ -201,26 +201,37 @@ def test_lead_ids_in_leadscores_own_csv_files_are_read_back_as_written(tmp_path)
     assert sorted(read_previous_file(published)["lead_id"]) == sorted(ids)
 
 
-def test_crm_csv_tables_read_only_an_empty_cell_as_missing_as_parquet_does(tmp_path):
-    # pandas' CSV reader took "NA", "N/A", "NULL" and "None" for gaps: lead "NA" was quarantined as having no
-    # id, and employees "N/A" read as not given, where the same table as Parquet (or in Spark, a database,
-    # online) kept the id and quarantined the number; an industry "N/A" now reads as missing on every route.
+def test_crm_tables_read_ids_as_written_and_no_value_words_as_missing_on_every_route(tmp_path):
+    # pandas' CSV reader took "NA", "N/A", "NULL" and "None" for gaps, in every column: lead "NA" was
+    # quarantined as having no id, where the same table as Parquet (or in Spark, a database, online) kept it.
+    # Now ids are read as written on every route, and in number and time columns the words that mean no value
+    # ("N/A", "NULL": features.text.NO_VALUE) are missing on every route, as pandas read them in a CSV (Parquet
+    # had quarantined them as no number); an industry "N/A" reads as missing on every route.
     tables = _one_lead_per_account(["N/A", "NULL", "software"], ["referral"] * 3)
     tables["leads"]["lead_id"] = ["NA", "None", "007"]
-    tables["accounts"]["employee_count"] = pd.Series(["N/A", None, "12"], dtype=object)
+    tables["accounts"]["employee_count"] = pd.Series(["N/A", "NULL", "12"], dtype=object)
     read = {}
     for fmt in ("csv", "parquet"):
         write_tables(tables, tmp_path / fmt, fmt)
         read[fmt] = validate_tables(read_tables(tmp_path / fmt, required=("accounts", "leads", "activities")))
     for fmt in ("csv", "parquet"):
-        assert read[fmt].quarantine[["table", "row", "check", "value"]].values.tolist()[:1] == [
-            ["accounts", 0, "parse(number)", "N/A"]
-        ]
-        assert read[fmt].valid["leads"]["lead_id"].tolist() == ["None", "007"]  # "NA" follows its account
+        assert read[fmt].quarantine.empty
+        assert read[fmt].valid["leads"]["lead_id"].tolist() == ["NA", "None", "007"]
+        assert read[fmt].valid["accounts"]["employee_count"].tolist()[2] == 12.0
+        assert read[fmt].valid["accounts"]["employee_count"].isna().tolist() == [True, True, False]
     features = build_features(
         read["csv"].valid, scoring_snapshots(read["csv"].valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
     ).to_frame()
-    assert features["industry"].tolist() == ["unknown", "software"]
+    assert features["industry"].tolist() == ["unknown", "unknown", "software"]
+
+
+def test_a_no_value_word_in_an_online_number_or_time_is_missing_as_in_batch():
+    from models.lead_input import parse_time
+
+    assert parse_time("N/A") == parse_time(None) and parse_time(" null ") == parse_time(None)
+    for written in ("N/A", "NULL", " - "):
+        row = {"lead_id": "L1", "email": "ann@acme.com", "employee_count": written}
+        assert pd.isna(check_lead_rows([row])["employee_count"]).tolist() == [True]
 
 
 def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never_as_formulas(tmp_path):
