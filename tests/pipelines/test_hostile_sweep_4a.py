@@ -154,7 +154,7 @@ def _with_untimed_rows(history) -> dict[str, pd.DataFrame]:
     tables["leads"].loc[3, "created_at"] = "yesterday"
     tables["activities"].loc[5, "occurred_at"] = "soon"
     closed = tables["deals"].index[tables["deals"]["outcome"].eq("won")][0]
-    tables["deals"].loc[closed, "closed_at"] = "n/a"
+    tables["deals"].loc[closed, "closed_at"] = "tbd"
     return tables
 
 
@@ -179,7 +179,7 @@ def test_rows_whose_time_is_no_date_are_set_apart_for_the_contract_not_placed_in
     joined = {n: pd.concat([timed[n], untimed[n]], ignore_index=True) for n in tables}
     quarantine = validate_tables(joined).quarantine
     parsed = quarantine[quarantine["check"].eq("parse(datetime)")].set_index("table")["value"].to_dict()
-    assert parsed == {"leads": "yesterday", "activities": "soon", "deals": "n/a"}
+    assert parsed == {"leads": "yesterday", "activities": "soon", "deals": "tbd"}
 
 
 def test_retrain_on_a_history_with_times_that_are_no_dates_exits_with_a_code_not_a_traceback(
