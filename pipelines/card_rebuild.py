@@ -55,12 +55,16 @@ def previous_champion_version(model_name: str, version: str) -> str | None:
     return str(max(promoted)) if promoted else None
 
 
+class DamagedCardData(InputError):
+    """The card data logged with a run cannot be read (a file truncated, overwritten or removed)."""
+
+
 def logged_card_data(run_id: str) -> CardData | None:
     """The CardData logged with the run's card at training, or None when the run has none (logged before
-    training recorded it)."""
+    training recorded it); DamagedCardData when its files are there but cannot be read."""
     from mlflow.exceptions import MlflowException
 
-    from models.card.record import card_from_record
+    from models.card.record import CardRecordError, card_from_record
     from pipelines.registry import download_run_artifact
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +73,18 @@ def logged_card_data(run_id: str) -> CardData | None:
         except (MlflowException, OSError):
             return None
         files = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
-    return card_from_record(files) if files else None
+    if not files:
+        return None
+    try:
+        return card_from_record(files)
+    # JSON, UTF-8 and Parquet errors are ValueErrors; a frame named in card.json but missing is a KeyError
+    except (CardRecordError, ValueError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())[:160]
+        raise DamagedCardData(
+            f"the card data logged with run {run_id} ({CARD_DATA_DIR}/ among its artifacts) cannot be read "
+            f"({type(error).__name__}: {reason}); give --input the tables the version was trained on to "
+            "rebuild its card from them"
+        ) from error
 
 
 def card_from_logged_data(
@@ -151,7 +166,12 @@ def card_of_version(
             raise InputError(f"{model_uri}: its run has no card data, so --calls cannot be added to its card")
         return paths
     if previous_uri is None:
-        paths = card_from_logged_data(model_uri, out_dir, log=log)
+        try:
+            paths = card_from_logged_data(model_uri, out_dir, log=log)
+        except DamagedCardData:
+            if read_tables is None:
+                raise
+            paths = None  # rebuilt from the tables below, as for a version logged without card data
         if paths is not None:
             return paths
     if read_tables is None:

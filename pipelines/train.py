@@ -141,8 +141,9 @@ def run_train(
     source = as_source(source)
     data = source.training_data(cfg, truth)
     check_training_quarantine(data, cfg.model.max_quarantine_share)
-    scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
+    # Loaded before training: a champion whose files are damaged stops the run before the minutes of training.
     champion = tracking.load_champion(cfg.registry.model_name) if register else None
+    scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
     if register:
