@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pipelines.io import OutputError
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
-from pipelines.store import setup
+from pipelines.store import artifacts_unwritable, setup
 
 if TYPE_CHECKING:
     from features.flat import ExportSpec
@@ -263,10 +264,33 @@ def log_training_run(
 
     `location` (the "input" tag) names where the training input was read from; `fingerprint`, when given,
     is the input's fingerprint (tables that stay in Spark), else data_fingerprint(tables)."""
-    import mlflow
     from pipelines import registry
 
     setup(cfg.registry.experiment)
+    try:
+        _log_run(result, cfg, tables, location, fingerprint, trigger)
+    except OSError as error:  # a disk that filled, or a folder made read-only since the check before training
+        raise OutputError(artifacts_unwritable(error.filename or "", error)) from error
+    if result.version != result.scorer.model_version:
+        raise RuntimeError(
+            f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
+            "another training run registered a version at the same time; retrain"
+        )
+    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
+
+
+def _log_run(
+    result: TrainResult,
+    cfg: PipelineConfig,
+    tables: dict[str, pd.DataFrame],
+    location: str,
+    fingerprint: str | None,
+    trigger: str,
+) -> None:
+    """log_training_run's MLflow run: tags, parameters, tables, the model logged and registered, metrics."""
+    import mlflow
+    from pipelines import registry
+
     with mlflow.start_run(run_name=f"train {datetime.now(UTC):%Y-%m-%d %H:%M}") as run:
         mlflow.set_tags(
             {
@@ -324,12 +348,6 @@ def log_training_run(
         mlflow.log_metrics(metrics, model_id=info.model_id)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
-    if result.version != result.scorer.model_version:
-        raise RuntimeError(
-            f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
-            "another training run registered a version at the same time; retrain"
-        )
-    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
 def mlflow_warnings_shown() -> bool:

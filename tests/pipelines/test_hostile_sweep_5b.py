@@ -308,3 +308,53 @@ def test_cut_dates_that_leave_a_window_empty_are_not_enough_data_naming_the_date
         out_of_time_split_at(times, "2025-04-01", "2025-07-01")
     said = str(raised.value)
     assert "before 2025-04-01" in said and "retrain.trailing_quarters" in said
+
+
+# --- a store that cannot be written, or is locked ------------------------------------------------------------
+
+
+def test_a_store_whose_artifacts_cannot_be_written_stops_training_before_it_starts(
+    mlflow_store, small_history, fast_config, tmp_path, trained_small
+):
+    """An artifact folder that cannot be written (here a file in its place; a read-only disk, a full one, no
+    permission) ended training, after the minutes of training, in a NotADirectoryError traceback (exit 1)."""
+    import errno
+
+    from pipelines import tracking
+    from pipelines import train as train_module
+    from pipelines.io import OutputError
+
+    (tmp_path / "mlflow" / "artifacts").write_text("not a folder")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            train_module, "train_scorer", lambda *a: pytest.fail("trained before checking the store")
+        )
+        with pytest.raises(OutputError, match=r"artifact folder .*/mlflow/artifacts cannot be written"):
+            train_module.run_train(small_history.tables(), fast_config)
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/store/artifacts/run/model.pkl")
+
+    with pytest.MonkeyPatch.context() as patch:  # the disk fills while the run is logged
+        patch.setattr(tracking, "_log_run", disk_full)
+        with pytest.raises(OutputError, match="model.pkl cannot be written .No space left on device.; give"):
+            tracking.log_training_run(
+                trained_small, fast_config, {}, location="", config_path=None, force_reason=None, trigger="t"
+            )
+
+
+def test_a_locked_sqlite_store_says_so_not_that_it_is_no_store(mlflow_store, monkeypatch):
+    """A store held by another process was called unusable, with the fix of pointing at another store."""
+    from sqlalchemy.exc import OperationalError
+
+    import mlflow
+    from pipelines.store import TrackingStoreError, check_store
+
+    class Locked(mlflow.MlflowClient):  # what a sqlite store answers while another process writes to it
+        def search_experiments(self, *args, **kwargs):
+            raise OperationalError("SELECT name FROM sqlite_master", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(mlflow, "MlflowClient", Locked)
+    with pytest.raises(TrackingStoreError, match="is locked by another process") as raised:
+        check_store(mlflow_store)
+    assert "rerun when it has finished" in str(raised.value) and mlflow_store in str(raised.value)
