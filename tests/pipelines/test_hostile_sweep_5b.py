@@ -358,3 +358,42 @@ def test_a_locked_sqlite_store_says_so_not_that_it_is_no_store(mlflow_store, mon
     with pytest.raises(TrackingStoreError, match="is locked by another process") as raised:
         check_store(mlflow_store)
     assert "rerun when it has finished" in str(raised.value) and mlflow_store in str(raised.value)
+
+
+# --- retrain against a champion of another input ------------------------------------------------------------
+
+
+def test_retrain_against_a_champion_trained_on_an_export_leaves_the_gate_to_refuse(
+    store_copy, small_history, trained_small, monkeypatch
+):
+    """A champion trained on a flat export cannot score CRM tables: its backtest stopped `retrain` with exit 3
+    and "give --input what it was trained on, or --model ...", an option retrain has not. `train` on the same
+    store trains and lets the gate refuse (exit 6, `--force` says why); retrain now does the same."""
+    import dataclasses
+
+    from models.flat_scorer import FlatScorer
+    from models.promotion import GateDecision
+    from pipelines import tracking
+    from pipelines import train as train_module
+    from pipelines.retrain import run_retrain
+    from pipelines.settings import RetrainConfig, load_config, load_source_spec
+    from tests.conftest import FAST_OVERRIDES
+
+    flat = FlatScorer(
+        spec=load_source_spec("x_education"), model=trained_small.scorer.model, model_version="1"
+    )
+    monkeypatch.setattr(tracking, "load_scorer", lambda uri: flat)
+    refused = GateDecision("refused", ("the champion (version 1) could not be scored on this test window",))
+    trained = dataclasses.replace(trained_small, decision=refused, run_id=None, version=None)
+    monkeypatch.setattr(train_module, "run_train", lambda *a, **k: trained)  # the gate's verdict is train's
+
+    result = run_retrain(
+        small_history.tables(),
+        load_config(overrides=FAST_OVERRIDES),
+        RetrainConfig(),
+        "2026-10-01",
+        card=False,
+    )
+    assert result.champion_version == "1" and result.backtest is None and result.drift is None
+    (warning,) = result.warnings
+    assert "was trained on a flat export (spec 'x_education')" in warning and "--force" in warning
