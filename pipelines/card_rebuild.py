@@ -178,6 +178,9 @@ def card_of_version(
         if previous_uri:
             why = f"comparing it with {previous_uri} rebuilds its card"
         else:
+            from pipelines.tracking import load_scorer
+
+            load_scorer(model_uri)  # a version another tool registered has no card data either: said as such
             why = "its run has no card data (logged before training recorded it), so its card is rebuilt"
         raise InputError(f"{model_uri}: {why} from the CRM tables it was trained on; give them with --input")
     return card_from_registry(model_uri, read_tables(), out_dir, previous_uri=previous_uri, log=log)
@@ -200,6 +203,8 @@ def card_from_registry(
     training data. The previous champion is the newest earlier version the gate promoted (or
     `previous_uri`). With `log`, the card is also attached to the version's run under card/.
     """
+    from mlflow.exceptions import MlflowException
+
     from models.compare import evaluate_on_test, fit_baselines
     from models.scorer import CRM_TABLES
     from pipelines import tracking
@@ -207,11 +212,19 @@ def card_from_registry(
     from pipelines.train import TrainResult, make_split, training_data
 
     version = _model_version(model_uri)
-    run = run_of(version.run_id)
-    cfg = _logged_config(version.run_id)
-    logged = _read_logged_frames(version.run_id)
+    # First: a version another tool registered, or whose files are damaged, is named as such (exit 3).
     scorer = tracking.load_scorer(f"models:/{version.name}/{version.version}")
     scorer.model_version = str(version.version)
+    run = run_of(version.run_id)
+    try:
+        cfg = _logged_config(version.run_id)
+        logged = _read_logged_frames(version.run_id)
+    except (MlflowException, OSError) as error:
+        raise InputError(
+            f"{model_uri}: the run {version.run_id} of version {version.version} no longer holds config.json and "
+            f"{EVALUATION_DIR}/ (its artifacts were removed or moved: {type(error).__name__}), so its card cannot "
+            "be rebuilt; restore the run's artifacts from a backup"
+        ) from error
     if scorer.input != CRM_TABLES:
         raise InputError(
             f"{model_uri}: version {version.version} was trained on {scorer.input.describe()}; its card is "

@@ -122,6 +122,8 @@ def test_a_version_another_tool_registered_is_named_not_a_traceback(store_copy, 
     """A pyfunc model another tool registered as `leadscore@champion` ended in AttributeError: no 'scorer'."""
     import mlflow
     from mlflow import MlflowClient
+    from pipelines.card_rebuild import card_of_version
+    from pipelines.io import InputError
 
     class Echo(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
@@ -141,6 +143,12 @@ def test_a_version_another_tool_registered_is_named_not_a_traceback(store_copy, 
         assert run.exit_code == exit_codes.BAD_INPUT, run.output
         said = one_line(run.output)
         assert "version 2 of 'leadscore'" in said and "is no leadscore model (MLflow model Echo" in said, said
+    # its card: no card data ("logged before training recorded it", said before), nor config.json to rebuild
+    # one from (an MlflowException traceback with --input)
+    run = runner.invoke(app, ["card", "--out", str(tmp_path / "card"), "--no-log"])
+    assert run.exit_code == exit_codes.BAD_INPUT and "is no leadscore model" in one_line(run.output)
+    with pytest.raises(InputError, match="is no leadscore model"):
+        card_of_version("models:/leadscore@champion", tmp_path / "card", lambda: {}, log=False)
 
 
 # --- versions deleted in the registry ---------------------------------------------------------------------
@@ -397,3 +405,14 @@ def test_retrain_against_a_champion_trained_on_an_export_leaves_the_gate_to_refu
     assert result.champion_version == "1" and result.backtest is None and result.drift is None
     (warning,) = result.warnings
     assert "was trained on a flat export (spec 'x_education')" in warning and "--force" in warning
+
+
+def test_a_card_rebuilt_from_a_run_whose_artifacts_were_removed_names_the_run(store_copy, tmp_path):
+    """config.json gone from the version's run ended `card --input` in an MlflowException traceback."""
+    from pipelines.card_rebuild import card_of_version
+    from pipelines.io import InputError
+
+    (run_files(store_copy) / "config.json").unlink()
+    with pytest.raises(InputError, match=r"the run \w+ of version 1 no longer holds config.json") as raised:
+        card_of_version("models:/leadscore@champion", tmp_path / "card", lambda: {}, log=False)
+    assert "restore the run's artifacts from a backup" in str(raised.value)
