@@ -100,6 +100,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
+    from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
     from pipelines.train import TrainingQuarantineError
@@ -121,7 +122,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         said = str(error).startswith("not enough")  # the message already says it
         console.print(f"[red]{headline}:[/red] {error}" if not said else f"[red]{error}[/red]")
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
-    except DatabaseWriteError as error:
+    except (DatabaseWriteError, RegistrationRaceError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(exit_codes.FAILED) from error
 

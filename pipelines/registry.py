@@ -31,6 +31,10 @@ class ModelNotFoundError(InputError):
     """A model URI names no registered model, version or alias in the tracking store (exit code 3)."""
 
 
+class RegistrationRaceError(RuntimeError):
+    """Other training runs kept registering versions while this one did (exit code 1, one sentence)."""
+
+
 def _client() -> Any:
     from mlflow import MlflowClient
     from pipelines.store import setup
@@ -121,13 +125,6 @@ def next_version(model_name: str) -> str:
     """The version number the registry will give the next registration of `model_name`."""
     versions = _client().search_model_versions(f"name='{model_name}'")
     return str(max((int(v.version) for v in versions), default=0) + 1)
-
-
-def numbered_after_deleted(model_name: str, expected: str, registered: str) -> bool:
-    """Whether a registration numbered `registered` rather than `expected` skipped only deleted versions (no
-    live version between them, so no other training run registered meanwhile)."""
-    live = {int(v.version) for v in _client().search_model_versions(f"name='{model_name}'")}
-    return int(registered) > int(expected) and not live & set(range(int(expected), int(registered)))
 
 
 def delete_version(model_name: str, version: str, model_id: str | None) -> None:

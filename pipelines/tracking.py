@@ -271,11 +271,6 @@ def log_training_run(
         _log_run(result, cfg, tables, location, fingerprint, trigger)
     except OSError as error:  # a disk that filled, or a folder made read-only since the check before training
         raise OutputError(artifacts_unwritable(error.filename or "", error)) from error
-    if result.version != result.scorer.model_version:
-        raise RuntimeError(
-            f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
-            "another training run registered a version at the same time; retrain"
-        )
     result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
@@ -333,15 +328,23 @@ def _log_run(
         result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
         registered = str(info.registered_model_version)
-        if registered != result.scorer.model_version and registry.numbered_after_deleted(
-            cfg.registry.model_name, result.scorer.model_version, registered
-        ):
+        if registered != result.scorer.model_version:
             # The registry numbers a version after every one it ever held, deleted ones too (no search shows
-            # them), so the artifact names another version than its registration: taken back and logged
-            # again under the number the registry gives next.
+            # them), or another training run registered one meanwhile: the artifact names another version
+            # than its registration. Taken back and logged again under the number the registry gives next.
             registry.delete_version(cfg.registry.model_name, registered, info.model_id)
             result.scorer.model_version = str(int(registered) + 1)
             info = log_scorer(result.scorer, tables, cfg.registry.model_name)
+            if str(info.registered_model_version) != result.scorer.model_version:
+                registry.delete_version(
+                    cfg.registry.model_name, str(info.registered_model_version), info.model_id
+                )
+                raise registry.RegistrationRaceError(
+                    f"model {cfg.registry.model_name!r}: other training runs registered versions while this one "
+                    f"was logging (the registry gave version {info.registered_model_version}, the artifact says "
+                    f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
+                    "have finished"
+                )
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}

@@ -416,3 +416,41 @@ def test_a_card_rebuilt_from_a_run_whose_artifacts_were_removed_names_the_run(st
     with pytest.raises(InputError, match=r"the run \w+ of version 1 no longer holds config.json") as raised:
         card_of_version("models:/leadscore@champion", tmp_path / "card", lambda: {}, log=False)
     assert "restore the run's artifacts from a backup" in str(raised.value)
+
+
+def test_versions_registered_by_other_runs_meanwhile_are_given_way_or_named(
+    store_copy, small_history, trained_small, monkeypatch
+):
+    """Another training run registering while this one logged ended in "RuntimeError: registered as version
+    3, but the artifact says 2" (a traceback, and version 3 left registered without a verdict). Now the
+    version is taken back and logged again under the next number; if others keep registering, one sentence."""
+    from mlflow import MlflowClient
+    from pipelines import tracking
+    from pipelines.registry import RegistrationRaceError, model_versions, version_files
+    from tests.conftest import register_champion
+
+    uri = f"sqlite:///{store_copy / 'mlflow.db'}"
+    client = MlflowClient()
+    source = version_files(client.get_model_version("leadscore", "1"))
+    log_scorer, others = tracking.log_scorer, []
+
+    def another_run_registers_first(*args, **kwargs):
+        others.append(client.create_model_version("leadscore", source).version)
+        return log_scorer(*args, **kwargs)
+
+    monkeypatch.setattr(tracking, "log_scorer", another_run_registers_first)
+    with pytest.raises(RegistrationRaceError, match="other training runs registered versions while this one"):
+        register_champion(uri, small_history, trained_small)
+    assert sorted(int(v.version) for v in model_versions("leadscore")) == [1, *map(int, others)]  # ours gone
+
+    client.delete_registered_model_alias("leadscore", "champion")  # a first model again: the gate promotes it
+    once = iter([True])
+    monkeypatch.setattr(
+        tracking,
+        "log_scorer",
+        lambda *a, **k: (next(once, False) and another_run_registers_first(*a, **k)) or log_scorer(*a, **k),
+    )
+    registered = register_champion(uri, small_history, trained_small)
+    assert (
+        registered.version == registered.scorer.model_version == "8"
+    )  # 6 was the other run's, 7 ours taken back
