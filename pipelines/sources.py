@@ -377,23 +377,12 @@ def settings_not_applied(scorer: Scorer, source: Source, cfg: PipelineConfig) ->
         if trained == now:
             continue
         if isinstance(trained, BaseModel) and isinstance(now, BaseModel):
-            old, new = _flat(trained.model_dump(mode="json")), _flat(now.model_dump(mode="json"))
-            keys = sorted(old.keys() | new.keys())
-            differ += [f"{setting}.{key}" for key in keys if old.get(key) != new.get(key)]
+            old, new = trained.model_dump(mode="json"), now.model_dump(mode="json")
+            keys = sorted(old.keys() & new.keys())  # a field added since the model was pickled is not its
+            differ += [f"{setting}.{key}" for key in keys if old[key] != new[key]]
         else:
             differ.append(setting)
     return sorted(dict.fromkeys(differ))
-
-
-def _flat(settings: dict, prefix: str = "") -> dict[str, object]:
-    """Nested settings as dotted keys (criterion_weights.industry), lists kept whole."""
-    out: dict[str, object] = {}
-    for key, value in settings.items():
-        if isinstance(value, dict) and value:
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def run_time() -> pd.Timestamp:

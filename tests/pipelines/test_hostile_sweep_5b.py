@@ -268,11 +268,13 @@ def test_scoring_settings_the_model_was_not_trained_with_are_named(small_scorer,
             "icp.served_countries=[US]",
             "scoring.positive_reasons=1",
             "features.exclude_features=[month_of_year]",
+            "icp.criterion_weights.industry=2.5",
             "scoring.chunk_size=7",  # read at scoring: not the model's
         ]
     )
     assert settings_not_applied(small_scorer, source, changed) == [
         "features.exclude_features",
+        "icp.criterion_weights",
         "icp.served_countries",
         "scoring.positive_reasons",
     ]
