@@ -268,6 +268,16 @@ def decide_on_test_scores(
                 'replace it, say why with --force "reason"',
             ),
         )
+    if champion_version is not None and champion is None:
+        return GateDecision(
+            "refused",
+            (
+                f"the champion (version {champion_version}) has no record of the AUC and interval it had on its "
+                "own test window (metrics roc_auc, roc_auc_low and roc_auc_high of its MLflow run), so the gate "
+                "cannot check whether the new data look broken; if this model should replace it, say why with "
+                '--force "reason"',
+            ),
+        )
     baselines = {name: test_scores[name].to_numpy(dtype=float) for name in BASELINES if name in test_scores}
     return decide_promotion(
         test_scores["won"].to_numpy(dtype=int),

@@ -60,7 +60,8 @@ def _as_timestamps(snapshot_at: pd.Series | np.ndarray | pd.DatetimeIndex) -> pd
 def _check_not_empty(train: np.ndarray, valid: np.ndarray, test: np.ndarray, hint: str) -> None:
     empty = [name for name, idx in (("train", train), ("valid", valid), ("test", test)) if len(idx) == 0]
     if empty:
-        raise ValueError(f"the split leaves the {', '.join(empty)} window empty; {hint}")
+        # Too little data for the windows asked (exit 4), not a programming error.
+        raise InsufficientDataError(f"the split leaves the {', '.join(empty)} window empty; {hint}")
 
 
 def _split_at(times: pd.Series, valid_start: pd.Timestamp, test_start: pd.Timestamp, method: str) -> Split:
@@ -68,7 +69,14 @@ def _split_at(times: pd.Series, valid_start: pd.Timestamp, test_start: pd.Timest
     train = np.flatnonzero(values < valid_start.to_datetime64())
     valid = np.flatnonzero((values >= valid_start.to_datetime64()) & (values < test_start.to_datetime64()))
     test = np.flatnonzero(values >= test_start.to_datetime64())
-    _check_not_empty(train, valid, test, "move the cut dates or change the fractions")
+    _check_not_empty(
+        train,
+        valid,
+        test,
+        f"train holds the rows before {valid_start:%Y-%m-%d}, validation those up to {test_start:%Y-%m-%d}, "
+        "test the later ones: move the cut dates (model.split.valid_start and test_start; `leadscore retrain` "
+        "sets them from --as-of and retrain.trailing_quarters) or change the fractions",
+    )
     return Split(
         train=train,
         valid=valid,

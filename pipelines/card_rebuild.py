@@ -55,12 +55,16 @@ def previous_champion_version(model_name: str, version: str) -> str | None:
     return str(max(promoted)) if promoted else None
 
 
+class DamagedCardData(InputError):
+    """The card data logged with a run cannot be read (a file truncated, overwritten or removed)."""
+
+
 def logged_card_data(run_id: str) -> CardData | None:
     """The CardData logged with the run's card at training, or None when the run has none (logged before
-    training recorded it)."""
+    training recorded it); DamagedCardData when its files are there but cannot be read."""
     from mlflow.exceptions import MlflowException
 
-    from models.card.record import card_from_record
+    from models.card.record import CardRecordError, card_from_record
     from pipelines.registry import download_run_artifact
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +73,18 @@ def logged_card_data(run_id: str) -> CardData | None:
         except (MlflowException, OSError):
             return None
         files = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
-    return card_from_record(files) if files else None
+    if not files:
+        return None
+    try:
+        return card_from_record(files)
+    # JSON, UTF-8 and Parquet errors are ValueErrors; a frame named in card.json but missing is a KeyError
+    except (CardRecordError, ValueError, KeyError, TypeError) as error:
+        reason = " ".join(str(error).split())[:160]
+        raise DamagedCardData(
+            f"the card data logged with run {run_id} ({CARD_DATA_DIR}/ among its artifacts) cannot be read "
+            f"({type(error).__name__}: {reason}); give --input the tables the version was trained on to "
+            "rebuild its card from them"
+        ) from error
 
 
 def card_from_logged_data(
@@ -151,13 +166,21 @@ def card_of_version(
             raise InputError(f"{model_uri}: its run has no card data, so --calls cannot be added to its card")
         return paths
     if previous_uri is None:
-        paths = card_from_logged_data(model_uri, out_dir, log=log)
+        try:
+            paths = card_from_logged_data(model_uri, out_dir, log=log)
+        except DamagedCardData:
+            if read_tables is None:
+                raise
+            paths = None  # rebuilt from the tables below, as for a version logged without card data
         if paths is not None:
             return paths
     if read_tables is None:
         if previous_uri:
             why = f"comparing it with {previous_uri} rebuilds its card"
         else:
+            from pipelines.tracking import load_scorer
+
+            load_scorer(model_uri)  # a version another tool registered has no card data either: said as such
             why = "its run has no card data (logged before training recorded it), so its card is rebuilt"
         raise InputError(f"{model_uri}: {why} from the CRM tables it was trained on; give them with --input")
     return card_from_registry(model_uri, read_tables(), out_dir, previous_uri=previous_uri, log=log)
@@ -180,6 +203,8 @@ def card_from_registry(
     training data. The previous champion is the newest earlier version the gate promoted (or
     `previous_uri`). With `log`, the card is also attached to the version's run under card/.
     """
+    from mlflow.exceptions import MlflowException
+
     from models.compare import evaluate_on_test, fit_baselines
     from models.scorer import CRM_TABLES
     from pipelines import tracking
@@ -187,11 +212,19 @@ def card_from_registry(
     from pipelines.train import TrainResult, make_split, training_data
 
     version = _model_version(model_uri)
-    run = run_of(version.run_id)
-    cfg = _logged_config(version.run_id)
-    logged = _read_logged_frames(version.run_id)
+    # First: a version another tool registered, or whose files are damaged, is named as such (exit 3).
     scorer = tracking.load_scorer(f"models:/{version.name}/{version.version}")
     scorer.model_version = str(version.version)
+    run = run_of(version.run_id)
+    try:
+        cfg = _logged_config(version.run_id)
+        logged = _read_logged_frames(version.run_id)
+    except (MlflowException, OSError) as error:
+        raise InputError(
+            f"{model_uri}: the run {version.run_id} of version {version.version} no longer holds config.json and "
+            f"{EVALUATION_DIR}/ (its artifacts were removed or moved: {type(error).__name__}), so its card cannot "
+            "be rebuilt; restore the run's artifacts from a backup"
+        ) from error
     if scorer.input != CRM_TABLES:
         raise InputError(
             f"{model_uri}: version {version.version} was trained on {scorer.input.describe()}; its card is "

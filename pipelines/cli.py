@@ -101,6 +101,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
     from pipelines.io import InputError, OutputError
+    from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
     from pipelines.train import TrainingQuarantineError
@@ -122,7 +123,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         said = str(error).startswith("not enough")  # the message already says it
         console.print(labelled(f"{headline}:", str(error), "red") if not said else Text(str(error), "red"))
         raise typer.Exit(exit_codes.NOT_ENOUGH_DATA) from error
-    except DatabaseWriteError as error:
+    except (DatabaseWriteError, RegistrationRaceError) as error:
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.FAILED) from error
 
@@ -324,6 +325,13 @@ def _published(output: str | Path) -> list[Path]:
 
     path = Path(output)
     return [path, quarantine_path_for(path), manifest_path_for(path), failed_quarantine_path_for(path)]
+
+
+def champion_uri(cfg) -> str:
+    """The champion of the configured model name (registry.model_name: what `train` registers)."""
+    from pipelines.registry import CHAMPION
+
+    return f"models:/{cfg.registry.model_name}@{CHAMPION}"
 
 
 def _config(config: Path | None, overrides: list[str] | None):
@@ -629,7 +637,9 @@ def score(
             "<table>_quarantine. Re-running the same --as-of and model replaces that run's rows."
         ),
     ] = None,
-    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
+    model: Annotated[
+        str | None, typer.Option(help="Model URI (default: models:/<registry.model_name>@champion).")
+    ] = None,
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
     config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
     set_: Overrides = None,
@@ -690,7 +700,7 @@ def score(
     from pipelines.locations import parse_assignments
     from pipelines.score import top_leads
     from pipelines.score_job import run_score_job
-    from pipelines.sources import source_for
+    from pipelines.sources import settings_not_applied, source_for
     from pipelines.spark_job import BadMasterError
     from pipelines.tracking import load_scorer
 
@@ -706,9 +716,23 @@ def score(
     _check_engine(engine, spark_master)
     with expected_failures():
         cfg = _config(config, set_)
+        model = model or champion_uri(cfg)
         scorer = load_scorer(model)
         table_names = parse_assignments(input_table, "--input-table")
         source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
+        not_applied = settings_not_applied(scorer, source, cfg)
+        if not_applied:
+            console.print(
+                labelled(
+                    "warning:",
+                    f"model {scorer.model_name} version {scorer.model_version} was trained "
+                    f"with other values of {', '.join(not_applied[:6])}"
+                    + (f" and {len(not_applied) - 6} more" if len(not_applied) > 6 else "")
+                    + " than this run's configuration; the scores follow the model's (they travel in its "
+                    "artifact, so batch, online and Spark score alike): train a new version to apply them",
+                    "yellow",
+                )
+            )
         when = when if when is not None else source.default_as_of()
         if when is None:
             raise typer.BadParameter(
@@ -771,7 +795,9 @@ def score(
 
 @app.command()
 def serve(
-    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/leadscore@champion",
+    model: Annotated[
+        str | None, typer.Option(help="Model URI (default: models:/<registry.model_name>@champion).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: one the system chooses).", min=0, max=65535)] = 5001,
     workers: Annotated[
@@ -798,6 +824,7 @@ def serve(
 
     with expected_failures():
         cfg = _config(config, set_)
+        model = model or champion_uri(cfg)
         resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
         try:
             check_listen(host, port)  # a port in use: exit 2, before the model is downloaded

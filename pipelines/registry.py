@@ -31,6 +31,10 @@ class ModelNotFoundError(InputError):
     """A model URI names no registered model, version or alias in the tracking store (exit code 3)."""
 
 
+class RegistrationRaceError(RuntimeError):
+    """Other training runs kept registering versions while this one did (exit code 1, one sentence)."""
+
+
 def _client() -> Any:
     from mlflow import MlflowClient
     from pipelines.store import setup
@@ -68,6 +72,8 @@ def _not_found(model_uri: str, name: str, client: Any, problem: str) -> ModelNot
     if not versions:
         models = sorted(m.name for m in client.search_registered_models())
         known = f" (it has: {', '.join(models)})" if models else " (it has no registered model)"
+        if name in models:  # registered, and every version deleted since
+            known = " (the model is registered, but every version of it was deleted)"
         return ModelNotFoundError(
             f"{model_uri}: the tracking store {store} has no version of model {name!r}{known}; train one "
             "with `leadscore train --input ...`, or point MLFLOW_TRACKING_URI at the store that holds it"
@@ -105,10 +111,28 @@ def resolve_version(model_uri: str) -> Any | None:
     raise _not_found(model_uri, name, client, problem)
 
 
+def version_files(version: Any) -> str:
+    """Where a registered version's model files are (its source when the store cannot say)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(_client().get_model_version_download_uri(version.name, version.version))
+    except MlflowException:
+        return str(version.source)
+
+
 def next_version(model_name: str) -> str:
     """The version number the registry will give the next registration of `model_name`."""
     versions = _client().search_model_versions(f"name='{model_name}'")
     return str(max((int(v.version) for v in versions), default=0) + 1)
+
+
+def delete_version(model_name: str, version: str, model_id: str | None) -> None:
+    """Take back a registration and its logged model (never gated: it has no alias and no verdict)."""
+    client = _client()
+    client.delete_model_version(model_name, version)
+    if model_id:
+        client.delete_logged_model(model_id)
 
 
 def champion_version(model_name: str) -> Any | None:
@@ -122,12 +146,18 @@ def champion_version(model_name: str) -> Any | None:
 
 
 def champion_record(version: Any) -> ChampionRecord | None:
-    """What a version (the champion) measured on its own test window at registration (None if not logged)."""
+    """What a version (the champion) measured on its own test window at registration (None if not logged, or
+    its run is gone from the store)."""
+    from mlflow.exceptions import MlflowException
+
     from models.promotion import ChampionRecord
 
     if not version.run_id:
         return None
-    metrics = _client().get_run(version.run_id).data.metrics
+    try:
+        metrics = _client().get_run(version.run_id).data.metrics
+    except MlflowException:
+        return None
     if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
         return None
     return ChampionRecord(

@@ -36,6 +36,7 @@ from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
+from models.scorer import CRM_TABLES
 from pipelines.io import atomic_path
 from pipelines.retrain_report import (
     REPORT_NAME,
@@ -173,11 +174,21 @@ def run_retrain(
     champion_record = champion_version(name)
     champion = None
     backtest = None
+    other_input = None
     if champion_record is not None:
         champion = tracking.load_scorer(f"models:/{name}/{champion_record.version}")
         champion.model_version = str(champion_record.version)
-        promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
-        backtest = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
+        # A flat export's model cannot score these tables: no backtest or drift, and the gate refuses.
+        if champion.input != CRM_TABLES:
+            other_input = (
+                f"the champion (version {champion.model_version}) was trained on {champion.input.describe()}, "
+                "so it has no backtest or drift on these CRM tables and the gate cannot compare it with the "
+                'challenger (`--force "reason"` replaces it)'
+            )
+            champion = None
+        else:
+            promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
+            backtest = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
 
     train = run_train(
         CrmSource(train_input, location=source),
@@ -194,6 +205,8 @@ def run_retrain(
         backtest=backtest,
         left_out=left_out,
     )
+    if other_input:
+        result.warnings.append(other_input)
     if champion is not None:
         result.drift = drift_report(
             champion, run_validate(known, date_formats=cfg.input).valid, windows, rcfg

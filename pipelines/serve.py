@@ -111,11 +111,15 @@ def run_serve(
     else one per core)."""
     import uvicorn
 
+    from pipelines.tracking import load_scorer
+
     serving = serving or ServingConfig()
     workers = workers or serving.workers or default_workers()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory(prefix="leadscore-serve-") as folder:
         os.environ[MODEL_ENV] = download_model(model_uri, folder)
+        # Loaded once here: a worker that cannot load it dies, and uvicorn's parent then waits forever.
+        load_scorer(model_uri, os.environ[MODEL_ENV])
         os.environ[SETTINGS_ENV] = serving.model_dump_json()
         uvicorn.run(
             "pipelines.serve:create_app",

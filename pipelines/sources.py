@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
 from features.contracts import ContractError, ValidationResult
@@ -350,6 +351,38 @@ def crm_scorer(model: TrainedModel, cfg: PipelineConfig) -> LeadScorer:
         min_absence_contribution=cfg.scoring.min_absence_contribution,
         model_name=cfg.registry.model_name,
     )
+
+
+# A scorer's field -> the setting it was built from (crm_scorer, ExportSource.scorer). The model, its name,
+# version and intent cut points are the training's own, and an export's spec is the one the scorer reads.
+SETTING_OF_FIELD = {
+    "features": "features",
+    "icp": "icp",
+    "guardrail": "icp",
+    "regions": "features.region_by_country",
+    "positive_reasons": "scoring.positive_reasons",
+    "negative_reasons": "scoring.negative_reasons",
+    "min_reason_contribution": "scoring.min_reason_contribution",
+    "min_absence_contribution": "scoring.min_absence_contribution",
+}
+
+
+def settings_not_applied(scorer: Scorer, source: Source, cfg: PipelineConfig) -> list[str]:
+    """The settings of `cfg` that differ from those `scorer` was trained with (e.g. icp.served_countries):
+    they travel in the artifact, so scoring follows the model's, as online and on Spark."""
+    configured = source.scorer(scorer.model, cfg)
+    differ: list[str] = []
+    for name, setting in SETTING_OF_FIELD.items():
+        trained, now = getattr(scorer, name, None), getattr(configured, name, None)
+        if trained == now:
+            continue
+        if isinstance(trained, BaseModel) and isinstance(now, BaseModel):
+            old, new = trained.model_dump(mode="json"), now.model_dump(mode="json")
+            keys = sorted(old.keys() & new.keys())  # a field added since the model was pickled is not its
+            differ += [f"{setting}.{key}" for key in keys if old[key] != new[key]]
+        else:
+            differ.append(setting)
+    return sorted(dict.fromkeys(differ))
 
 
 def run_time() -> pd.Timestamp:

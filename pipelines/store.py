@@ -54,11 +54,49 @@ def check_store(uri: str) -> None:
     except Exception as error:  # noqa: BLE001 - whatever MLflow, SQLAlchemy or requests raise: said, exit 3
         reason = " ".join(str(error).split())
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
+        if "database is locked" in reason:  # a store that works, held by another process: another fix
+            raise TrackingStoreError(
+                f"the tracking store {uri} (MLFLOW_TRACKING_URI) is locked by another process (a write in "
+                "progress, or a program stopped in the middle of one, such as `sqlite3` left open); rerun when it "
+                "has finished, or end that process"
+            ) from None
         raise TrackingStoreError(
             f"the tracking store {uri} (MLFLOW_TRACKING_URI) cannot be used: {error.__class__.__name__}: {reason}; "
             "set MLFLOW_TRACKING_URI to a store such as sqlite:///path/mlflow.db or http://host:5000, or unset "
             "it for the project's mlflow/ folder"
         ) from None
+
+
+def check_artifacts_writable(experiment: str) -> None:
+    """OutputError naming the folder when the experiment's artifacts cannot be written on this machine (a
+    read-only or full disk, no permission): found before training rather than after, when the run is logged."""
+    import tempfile
+    from urllib.parse import unquote, urlparse
+
+    import mlflow
+    from pipelines.io import OutputError
+
+    setup(experiment)
+    found = mlflow.get_experiment_by_name(experiment)
+    location = urlparse(found.artifact_location) if found is not None else None
+    if location is None or location.scheme not in ("", "file"):
+        return  # a server's artifact store: it answers for itself
+    folder = Path(unquote(location.path))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".leadscore-write-check-"):
+            pass
+    except OSError as error:
+        raise OutputError(artifacts_unwritable(folder, error)) from None
+
+
+def artifacts_unwritable(folder: Path | str, error: OSError) -> str:
+    """One sentence for a tracking store whose artifact folder cannot be written."""
+    return (
+        f"the tracking store's artifact folder {folder} cannot be written ({error.strerror or error}); give the "
+        "account running leadscore write access to it, free disk space, or set MLFLOW_TRACKING_URI to a store "
+        "it can write; no version was registered"
+    )
 
 
 @contextmanager

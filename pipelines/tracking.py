@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pipelines.io import OutputError
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
-from pipelines.store import setup
+from pipelines.store import artifacts_unwritable, setup
 
 if TYPE_CHECKING:
     from features.flat import ExportSpec
@@ -263,10 +264,28 @@ def log_training_run(
 
     `location` (the "input" tag) names where the training input was read from; `fingerprint`, when given,
     is the input's fingerprint (tables that stay in Spark), else data_fingerprint(tables)."""
-    import mlflow
     from pipelines import registry
 
     setup(cfg.registry.experiment)
+    try:
+        _log_run(result, cfg, tables, location, fingerprint, trigger)
+    except OSError as error:  # a disk that filled, or a folder made read-only since the check before training
+        raise OutputError(artifacts_unwritable(error.filename or "", error)) from error
+    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
+
+
+def _log_run(
+    result: TrainResult,
+    cfg: PipelineConfig,
+    tables: dict[str, pd.DataFrame],
+    location: str,
+    fingerprint: str | None,
+    trigger: str,
+) -> None:
+    """log_training_run's MLflow run: tags, parameters, tables, the model logged and registered, metrics."""
+    import mlflow
+    from pipelines import registry
+
     with mlflow.start_run(run_name=f"train {datetime.now(UTC):%Y-%m-%d %H:%M}") as run:
         mlflow.set_tags(
             {
@@ -308,18 +327,30 @@ def log_training_run(
         # The artifact carries its own version, so every score it writes names it; registration is the next one.
         result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
+        registered = str(info.registered_model_version)
+        if registered != result.scorer.model_version:
+            # The registry numbers a version after every one it ever held, deleted ones too (no search shows
+            # them), or another training run registered one meanwhile: the artifact names another version
+            # than its registration. Taken back and logged again under the number the registry gives next.
+            registry.delete_version(cfg.registry.model_name, registered, info.model_id)
+            result.scorer.model_version = str(int(registered) + 1)
+            info = log_scorer(result.scorer, tables, cfg.registry.model_name)
+            if str(info.registered_model_version) != result.scorer.model_version:
+                registry.delete_version(
+                    cfg.registry.model_name, str(info.registered_model_version), info.model_id
+                )
+                raise registry.RegistrationRaceError(
+                    f"model {cfg.registry.model_name!r}: other training runs registered versions while this one "
+                    f"was logging (the registry gave version {info.registered_model_version}, the artifact says "
+                    f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
+                    "have finished"
+                )
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
         mlflow.log_metrics(metrics, model_id=info.model_id)
         result.run_id = run.info.run_id
         result.version = str(info.registered_model_version)
-    if result.version != result.scorer.model_version:
-        raise RuntimeError(
-            f"registered as version {result.version}, but the artifact says {result.scorer.model_version}: "
-            "another training run registered a version at the same time; retrain"
-        )
-    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
 
 
 def mlflow_warnings_shown() -> bool:
@@ -330,9 +361,10 @@ def mlflow_warnings_shown() -> bool:
     return any(logging.getLogger(name).isEnabledFor(logging.WARNING) for name in names)
 
 
-def load_scorer(model_uri: str) -> Scorer:
-    """The scorer inside a logged or registered artifact (e.g. models:/leadscore@champion); a URI that names
-    nothing raises ModelNotFoundError (exit 3) with a sentence naming the store, versions and aliases."""
+def load_scorer(model_uri: str, local_copy: str | None = None) -> Scorer:
+    """The scorer inside a logged or registered artifact (e.g. models:/leadscore@champion), read from
+    `local_copy` when it was downloaded already; a URI that names nothing, a version whose files are damaged
+    or that another tool logged raise ModelNotFoundError (exit 3) with a sentence naming the store and the fix."""
     from mlflow.exceptions import MlflowException
 
     import mlflow
@@ -341,16 +373,57 @@ def load_scorer(model_uri: str) -> Scorer:
     setup()
     version = resolve_version(model_uri)
     try:
-        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=not mlflow_warnings_shown())
+        model = mlflow.pyfunc.load_model(
+            local_copy or model_uri, suppress_warnings=not mlflow_warnings_shown()
+        )
     except (MlflowException, OSError) as error:
+        if version is not None:  # registered, so its files are there or were: missing or damaged
+            raise ModelNotFoundError(damaged_model_sentence(model_uri, version, error)) from error
         raise ModelNotFoundError(
             f"{model_uri}: no model could be loaded from the tracking store {tracking_uri()} ({error}); give "
             "--model a registered version such as models:/leadscore/1, or a run's model URI"
         ) from error
-    scorer = model.unwrap_python_model().scorer
+    except Exception as error:  # noqa: BLE001 - a damaged pickle raises whatever the truncated bytes lead to
+        raise ModelNotFoundError(damaged_model_sentence(model_uri, version, error)) from error
+    scorer = getattr(_python_model(model), "scorer", None)
+    if scorer is None:
+        which = f"version {version.version} of {version.name!r}" if version is not None else "it"
+        raise ModelNotFoundError(
+            f"{model_uri}: {which} in the tracking store {tracking_uri()} is no leadscore model (MLflow model "
+            f"{type(_python_model(model)).__name__}, logged by another tool); give --model a version "
+            "`leadscore train` registered (`leadscore history` lists them)"
+        )
     if not scorer.model_version and version is not None:  # artifacts logged before versions were bundled
         scorer.model_version = str(version.version)
     return scorer
+
+
+def _python_model(model: Any) -> Any:
+    """The Python object inside a pyfunc model (None for other flavours, e.g. a scikit-learn model)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return model.unwrap_python_model()
+    except MlflowException:
+        return None
+
+
+def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseException) -> str:
+    """One sentence for a model whose files are there but cannot be read (a truncated or overwritten pickle)."""
+    from pipelines.registry import version_files
+
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:160]
+    if version is None:
+        return (
+            f"{model_uri}: the model's files are damaged and cannot be loaded ({reason}); give --model a "
+            "registered version such as models:/leadscore/1"
+        )
+    return (
+        f"{model_uri}: the files of version {version.version} of {version.name!r} in the tracking store "
+        f"{tracking_uri()} ({version_files(version)}) are missing or damaged and cannot be loaded ({reason}); restore "
+        "them from a backup, or delete that version in the MLflow UI (its aliases go with it) so that "
+        "`leadscore train` registers a new one, and give --model another registered version meanwhile"
+    )
 
 
 def load_champion(model_name: str) -> Scorer | None:

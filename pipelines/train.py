@@ -137,12 +137,17 @@ def run_train(
     the new test rows, so the gate cannot replace it without --force.
     """
     from pipelines import tracking
+    from pipelines.store import check_artifacts_writable
 
     source = as_source(source)
     data = source.training_data(cfg, truth)
     check_training_quarantine(data, cfg.model.max_quarantine_share)
-    scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
+    # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
+    # written, stops the run before the minutes of training.
     champion = tracking.load_champion(cfg.registry.model_name) if register else None
+    if register:
+        check_artifacts_writable(cfg.registry.experiment)
+    scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
     if register:
