@@ -613,8 +613,15 @@ def _as_timestamp(
 
 
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    # A true/false (a Parquet or database BOOLEAN) is no count or amount: True had read as 1 employee, where
+    # the same file as CSV ("True") was quarantined. Present booleans are not numbers, on every route.
     if pd.api.types.is_bool_dtype(values):
-        values = values.astype(float)
+        return pd.Series(np.nan, index=values.index, dtype="float64"), values.notna().to_numpy()
+    if values.dtype == object:
+        flags = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        if flags.any():
+            parsed, unparsed = _as_number(values.mask(flags))
+            return parsed, unparsed | flags
     if pd.api.types.is_numeric_dtype(values):  # nothing to parse
         parsed = values.astype("float64")
         return parsed, ~np.isfinite(parsed.to_numpy()) & values.notna().to_numpy()

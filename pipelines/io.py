@@ -228,6 +228,39 @@ def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) ->
     return frame.rename(columns=renames) if renames else frame
 
 
+NESTED = (
+    list,
+    tuple,
+    dict,
+    np.ndarray,
+)  # how pandas holds Parquet's and databases' list, map and struct values
+
+
+def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> None:
+    """InputError for a contract column of `table` that holds lists or records (a Parquet or database nested
+    type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
+    without a word, or ended in a traceback."""
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    for column in frame.columns:
+        values = frame[column]
+        if column not in known or values.dtype != object:
+            continue
+        present = values.notna().to_numpy()
+        first = values.iloc[int(present.argmax())] if present.any() else None
+        if isinstance(first, NESTED):  # a typed column: its first value's kind is every value's
+            what = "records (a struct or map)" if isinstance(first, dict) else "lists"
+            hint = " (e.g. 'salesforce;segment')" if column == "tech_stack" else ""
+            raise InputError(
+                f"{source}: column {column!r} of the {table} table holds {what}, e.g. {_shown(first)}, not one "
+                f"value per cell; write it as plain text{hint} or a plain number, and export the table again"
+            )
+
+
+def _shown(value: object) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _unreadable(path: Path, error: Exception) -> InputError:
     """The one sentence for a file that the reader refused."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -266,7 +299,11 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
         raise _unreadable(path, error) from error
-    return normalise_columns(frame, table, path) if table else frame
+    if not table:
+        return frame
+    frame = normalise_columns(frame, table, path)
+    refuse_nested_columns(frame, table, path)
+    return frame
 
 
 def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
@@ -286,7 +323,9 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
                 blank = blank_rows(batch)
                 skipped.append(batch.index.to_numpy()[blank])
                 batch = batch.loc[~blank]
-            yield normalise_columns(batch, table, path)
+            batch = normalise_columns(batch, table, path)
+            refuse_nested_columns(batch, table, path)
+            yield batch
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
     except InputError:

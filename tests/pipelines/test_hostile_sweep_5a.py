@@ -1,0 +1,125 @@
+"""Hostile inputs, fifth sweep (files and types): Parquet and database columns of unusual types (booleans where
+a number belongs, lists and records), and CSV layouts concatenated or annotated by hand; each test holds one
+class of input that gave a traceback, an unclear sentence or a wrong answer with exit 0, and checks that the
+routes (CSV and Parquet, in memory and streamed, files and a database) give the same answer."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from features.synthetic import GeneratorConfig, generate_history
+from pipelines.db import read_tables_from_db
+from pipelines.io import InputError, iter_frames, read_frame, read_tables, write_tables
+from pipelines.tracking import data_fingerprint
+from pipelines.validate import run_validate
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+@pytest.fixture(scope="module")
+def tiny_history():
+    return generate_history(GeneratorConfig(accounts=40, months=8, seed=3)).tables()
+
+
+@pytest.fixture
+def tables(tiny_history):
+    return {name: frame.copy() for name, frame in tiny_history.items()}
+
+
+def _quarantined(result, table: str, column: str) -> list[tuple[int, str]]:
+    q = result.quarantine
+    rows = q[(q["table"] == table) & (q["column"] == column)]
+    return sorted(zip(rows["row"].tolist(), rows["check"].tolist(), strict=True))
+
+
+# --- a boolean where a number belongs: no count, on every route ----------------------------------------------
+
+
+def test_a_boolean_where_a_number_belongs_is_quarantined_as_its_csv_text_is(tmp_path, tables):
+    """accounts.employee_count stored as a Parquet (or database) BOOLEAN read True as 1 employee and scored it,
+    exit 0; the same file as CSV ("True") was quarantined (parse(number)). Both now quarantine it."""
+    flags = tables["accounts"]["employee_count"] > 100
+    tables["accounts"]["employee_count"] = flags
+    write_tables(tables, tmp_path / "pq", "parquet")
+    write_tables(tables, tmp_path / "csv", "csv")
+    as_parquet = run_validate(read_tables(tmp_path / "pq"), as_of=AS_OF)
+    as_csv = run_validate(read_tables(tmp_path / "csv"), as_of=AS_OF)
+    expected = [(row, "parse(number)") for row in range(len(flags))]
+    assert _quarantined(as_parquet, "accounts", "employee_count") == expected
+    assert _quarantined(as_csv, "accounts", "employee_count") == expected
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as con:
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            con.unregister("frame")
+    from_db = run_validate(read_tables_from_db(f"duckdb:///{database}"), as_of=AS_OF)
+    assert _quarantined(from_db, "accounts", "employee_count") == expected
+
+
+def test_python_booleans_among_numbers_are_not_read_as_one_and_zero(tables):
+    amounts = tables["deals"]["amount"].astype(object)
+    amounts.iloc[[0, 1]] = [True, False]
+    result = run_validate({**tables, "deals": tables["deals"].assign(amount=amounts)}, as_of=AS_OF)
+    bad = result.quarantine[
+        (result.quarantine["table"] == "deals") & (result.quarantine["column"] == "amount")
+    ]
+    expected = [[0, "parse(number)", "True"], [1, "parse(number)", "False"]]
+    assert bad[["row", "check", "value"]].values.tolist() == expected
+
+
+# --- lists and records (Parquet and database nested types) -----------------------------------------------------
+
+
+def _with_column(path, column: str, values: pa.Array) -> None:
+    """Replace (or add) `column` of a Parquet file, as a writer other than pandas would (no pandas metadata)."""
+    table = pq.read_table(path)
+    if column in table.column_names:
+        table = table.set_column(table.schema.get_field_index(column), column, values)
+    else:
+        table = table.append_column(column, values)
+    pq.write_table(table.replace_schema_metadata(None), path)
+
+
+def test_a_contract_column_of_lists_or_records_is_refused_naming_file_column_and_fix(tmp_path, tables):
+    """tech_stack as a Parquet list<string>: validate and the streamed score read it as the text
+    "['salesforce' 'segment']" (every tool unknown) and scored with exit 0, the in-memory score ended in a
+    traceback (the fingerprint could not hash a list); a struct job title likewise."""
+    write_tables(tables, tmp_path / "crm", "parquet")
+    accounts, leads = tmp_path / "crm" / "accounts.parquet", tmp_path / "crm" / "leads.parquet"
+    stacks = [s.split(";") if s else [] for s in tables["accounts"]["tech_stack"]]
+    _with_column(accounts, "tech_stack", pa.array(stacks, pa.list_(pa.string())))
+    said = r"accounts.parquet: column 'tech_stack' of the accounts table holds lists, e.g. \[.*plain text"
+    with pytest.raises(InputError, match=said):
+        read_tables(tmp_path / "crm")
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(accounts, 10, "accounts"))
+    titles = [{"title": t, "level": 1} for t in tables["leads"]["job_title"]]
+    _with_column(leads, "job_title", pa.array(titles))
+    with pytest.raises(InputError, match="column 'job_title' of the leads table holds records"):
+        read_frame(leads, "leads")
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"CREATE TABLE accounts AS SELECT * FROM read_parquet('{accounts}')")
+        for name in ("leads", "activities", "deals"):
+            con.register("frame", tables[name])
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            con.unregister("frame")
+    with pytest.raises(
+        InputError, match="table 'accounts': column 'tech_stack' of the accounts table holds lists"
+    ):
+        read_tables_from_db(f"duckdb:///{database}")
+
+
+def test_a_column_of_lists_the_contract_does_not_read_is_left_alone(tmp_path, tables):
+    write_tables(tables, tmp_path / "crm", "parquet")
+    leads = tmp_path / "crm" / "leads.parquet"
+    _with_column(leads, "tags", pa.array([["a", "b"]] * len(tables["leads"]), pa.list_(pa.string())))
+    read = read_tables(tmp_path / "crm")
+    assert data_fingerprint(read) == data_fingerprint(read)  # hashed (as text), no traceback
+    result = run_validate(read, as_of=AS_OF)
+    assert result.quarantine.empty or not (result.quarantine["column"] == "tags").any()
