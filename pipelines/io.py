@@ -256,6 +256,27 @@ def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> No
             )
 
 
+def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:
+    """InputError for a table file whose header holds none of the table's columns: a title or comment line
+    above the column names ("# exported 2026-10-01") became the header, said as every column missing with
+    neither the file nor the cause."""
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    if known & set(frame.columns):
+        return
+    found = ", ".join(repr(str(c))[:40] for c in list(frame.columns)[:3])
+    if format_of(path) == "csv":
+        where = f"the first line ({found}) holds"
+        fix = "the column names must be the first line: remove any line above them"
+    else:
+        where, fix = (
+            f"its columns ({found}) hold",
+            "name the columns as the README's table of CRM tables does",
+        )
+    raise InputError(
+        f"{path}: {where} none of the {table} table's columns ({', '.join(TABLE_COLUMNS[table])}); {fix}"
+    )
+
+
 def _shown(value: object) -> str:
     text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -302,6 +323,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     if not table:
         return frame
     frame = normalise_columns(frame, table, path)
+    refuse_foreign_header(frame, table, path)
     refuse_nested_columns(frame, table, path)
     return frame
 
@@ -324,6 +346,7 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
                 skipped.append(batch.index.to_numpy()[blank])
                 batch = batch.loc[~blank]
             batch = normalise_columns(batch, table, path)
+            refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
             yield batch
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)

@@ -123,3 +123,22 @@ def test_a_column_of_lists_the_contract_does_not_read_is_left_alone(tmp_path, ta
     assert data_fingerprint(read) == data_fingerprint(read)  # hashed (as text), no traceback
     result = run_validate(read, as_of=AS_OF)
     assert result.quarantine.empty or not (result.quarantine["column"] == "tags").any()
+
+
+# --- a line above the header ------------------------------------------------------------------------------------
+
+
+def test_a_comment_line_above_the_header_names_the_file_and_the_fix(tmp_path, tables):
+    """A line "# exported from the CRM" above the column names became the header: validate said "table 'leads' is
+    missing required column(s) [all six]" (no file, no cause), the streamed score "column 'lead_id' is
+    missing"."""
+    write_tables(tables, tmp_path / "crm", "csv")
+    leads = tmp_path / "crm" / "leads.csv"
+    leads.write_text("# exported from the CRM on 2026-10-01\n" + leads.read_text())
+    said = (
+        r"leads.csv: the first line \('# exported from the CRM.*'\) holds none of the leads table's columns"
+    )
+    with pytest.raises(InputError, match=said + r".*remove any line above them"):
+        read_tables(tmp_path / "crm")
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(leads, 10, "leads"))
