@@ -294,9 +294,25 @@ def _unreadable(path: Path, error: Exception) -> InputError:
 
 def _read_csv(path: Path, table: str | None, **options):
     found = csv_format(path)
+    if table:
+        _refuse_repeated_names(path, found, table)
     # CRM tables as written (ids keep leading zeros); the contract coerces each column.
     text = {"dtype": "str"} if table else {}
     return pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, **text, **options)
+
+
+def _refuse_repeated_names(path: Path, found: CsvFormat, table: str) -> None:
+    """InputError for a header that writes a column of the table twice: pandas renames the second one
+    ("lead_source.1", then ignored as unknown), so the first was read whatever the second held. (Names that
+    differ in case or spaces are refused by normalise_columns.)"""
+    header = pd.read_csv(
+        path, encoding=found.encoding, sep=found.delimiter, header=None, nrows=1, dtype="str"
+    )
+    names = [h for h in header.iloc[0].tolist() if isinstance(h, str)]
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    repeated = sorted({n for n in names if n.strip().lower() in known and names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}: the header writes column(s) {repeated} more than once; keep one of them")
 
 
 def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:

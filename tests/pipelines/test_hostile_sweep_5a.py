@@ -142,3 +142,18 @@ def test_a_comment_line_above_the_header_names_the_file_and_the_fix(tmp_path, ta
         read_tables(tmp_path / "crm")
     with pytest.raises(InputError, match=said):
         next(iter_frames(leads, 10, "leads"))
+
+
+def test_a_column_written_twice_in_a_table_header_is_refused_not_read_from_the_first(tmp_path, tables):
+    """The header with "lead_source" twice (an export with a column added at the end): pandas read the second as
+    "lead_source.1", an unknown column, and the first was scored whatever the second held, exit 0."""
+    write_tables(tables, tmp_path / "crm", "csv")
+    leads = tmp_path / "crm" / "leads.csv"
+    lines = leads.read_text().splitlines()
+    rows = [lines[0] + ",lead_source"] + [line + ",webinar" for line in lines[1:]]
+    leads.write_text("\n".join(rows) + "\n")
+    said = r"leads.csv: the header writes column\(s\) \['lead_source'\] more than once; keep one of them"
+    with pytest.raises(InputError, match=said):
+        read_tables(tmp_path / "crm")
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(leads, 10, "leads"))
