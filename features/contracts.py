@@ -612,16 +612,21 @@ def _as_timestamp(
         raise ContractError(error.describe(f"table {table!r}, column {column!r}", setting)) from error
 
 
-def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    # A true/false (a Parquet or database BOOLEAN) is no count or amount: True had read as 1 employee, where
-    # the same file as CSV ("True") was quarantined. Present booleans are not numbers, on every route.
+def true_false_cells(values: pd.Series) -> np.ndarray:
+    """Cells holding a true/false (a Parquet or database BOOLEAN, or Python booleans among other values): no
+    number, though pandas reads True as 1. The same file as CSV ("True") is no number either."""
     if pd.api.types.is_bool_dtype(values):
-        return pd.Series(np.nan, index=values.index, dtype="float64"), values.notna().to_numpy()
+        return values.notna().to_numpy()
     if values.dtype == object:
-        flags = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
-        if flags.any():
-            parsed, unparsed = _as_number(values.mask(flags))
-            return parsed, unparsed | flags
+        return values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    return np.zeros(len(values), dtype=bool)
+
+
+def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    flags = true_false_cells(values)  # True had read as 1 employee
+    if flags.any():
+        parsed, unparsed = _as_number(values.astype(object).mask(flags))
+        return parsed, unparsed | flags
     if pd.api.types.is_numeric_dtype(values):  # nothing to parse
         parsed = values.astype("float64")
         return parsed, ~np.isfinite(parsed.to_numpy()) & values.notna().to_numpy()

@@ -11,9 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from features.export_contract import check_export
+from features.flat import ExportSpec
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.db import read_tables_from_db
 from pipelines.io import InputError, iter_frames, read_frame, read_tables, write_tables
+from pipelines.spec import read_export
 from pipelines.tracking import data_fingerprint
 from pipelines.validate import run_validate
 
@@ -70,6 +73,39 @@ def test_python_booleans_among_numbers_are_not_read_as_one_and_zero(tables):
     ]
     expected = [[0, "parse(number)", "True"], [1, "parse(number)", "False"]]
     assert bad[["row", "check", "value"]].values.tolist() == expected
+
+
+def test_an_export_boolean_in_a_numeric_column_is_quarantined_as_its_csv_text_is(tmp_path):
+    """An intent column stored as a Parquet BOOLEAN read True as 1 form submission and scored it, exit 0; the
+    same export as CSV ("True") was quarantined. Both quarantine it now, with a reason that names the fix."""
+    spec = ExportSpec.model_validate(
+        {
+            "name": "probe",
+            "id_column": "Lead ID",
+            "label_column": "Stage",
+            "positive_labels": ["Won"],
+            "negative_labels": ["Lost"],
+            "fit_columns": {"Source": "categorical"},
+            "intent_columns": ["Forms"],
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "Lead ID": ["a", "b", "c"],
+            "Stage": ["Won", "Lost", "Won"],
+            "Source": ["web", "ads", "web"],
+            "Forms": pd.array([True, False, None], dtype="boolean"),
+        }
+    )
+    frame.to_parquet(tmp_path / "export.parquet")
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    for name in ("export.parquet", "export.csv"):
+        _, quarantine = check_export(read_export(tmp_path / name), spec)
+        assert quarantine[["row", "column", "check"]].values.tolist() == [
+            [0, "Forms", "is_number"],
+            [1, "Forms", "is_number"],
+        ]
+        assert "true/false ('True'); give the column as categorical" in quarantine["reason"].iloc[0]
 
 
 # --- lists and records (Parquet and database nested types) -----------------------------------------------------
