@@ -241,19 +241,34 @@ def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> No
     type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
     without a word, or ended in a traceback."""
     known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
-    for column in frame.columns:
+    found = nested_column(frame, [c for c in frame.columns if c in known])
+    if found is not None:
+        example = " (e.g. 'salesforce;segment')" if found == "tech_stack" else ""
+        raise InputError(f"{source}: {nested_sentence(frame, found, f'of the {table} table ', example)}")
+
+
+def nested_column(frame: pd.DataFrame, columns: list) -> object | None:
+    """The first of `columns` whose values are lists or records, or None."""
+    for column in columns:
         values = frame[column]
-        if column not in known or values.dtype != object:
+        if values.dtype != object:
             continue
         present = values.notna().to_numpy()
         first = values.iloc[int(present.argmax())] if present.any() else None
         if isinstance(first, NESTED):  # a typed column: its first value's kind is every value's
-            what = "records (a struct or map)" if isinstance(first, dict) else "lists"
-            hint = " (e.g. 'salesforce;segment')" if column == "tech_stack" else ""
-            raise InputError(
-                f"{source}: column {column!r} of the {table} table holds {what}, e.g. {_shown(first)}, not one "
-                f"value per cell; write it as plain text{hint} or a plain number, and export the table again"
-            )
+            return column
+    return None
+
+
+def nested_sentence(frame: pd.DataFrame, column: object, where: str = "", example: str = "") -> str:
+    """ "column 'x' holds lists, e.g. [...], not one value per cell; ..." for a column nested_column found."""
+    values = frame[column]
+    first = values.iloc[int(values.notna().to_numpy().argmax())]
+    what = "records (a struct or map)" if isinstance(first, dict) else "lists"
+    return (
+        f"column {str(column)!r} {where}holds {what}, e.g. {_shown(first)}, not one value per cell; write it "
+        f"as plain text{example} or a plain number, and export the table again"
+    )
 
 
 def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:

@@ -17,7 +17,16 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, blank_rows, format_of, readable_file, refuse_non_text_csv
+from pipelines.io import (
+    InputError,
+    atomic_path,
+    blank_rows,
+    format_of,
+    nested_column,
+    nested_sentence,
+    readable_file,
+    refuse_non_text_csv,
+)
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -226,12 +235,18 @@ def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
     its id column as text, as written."""
-    return read_export(
+    frame = read_export(
         path,
         getattr(spec, "delimiter", ","),
         getattr(spec, "encoding", "utf-8"),
         text_columns=(spec.id_column,),
     )
+    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
+    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
+    nested = nested_column(frame, read)
+    if nested is not None:
+        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    return frame
 
 
 def refuse_missing_columns(frame: pd.DataFrame, spec: ExportSpec, path: Path, needed: list[str]) -> None:

@@ -16,7 +16,7 @@ from features.flat import ExportSpec
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.db import read_tables_from_db
 from pipelines.io import InputError, iter_frames, read_frame, read_tables, write_tables
-from pipelines.spec import read_export
+from pipelines.spec import read_export, read_spec_export
 from pipelines.tracking import data_fingerprint
 from pipelines.validate import run_validate
 
@@ -193,3 +193,27 @@ def test_a_column_written_twice_in_a_table_header_is_refused_not_read_from_the_f
         read_tables(tmp_path / "crm")
     with pytest.raises(InputError, match=said):
         next(iter_frames(leads, 10, "leads"))
+
+
+def test_an_export_column_of_lists_the_spec_reads_is_refused_and_one_it_does_not_read_is_kept(tmp_path):
+    """Industry as a Parquet list<string> in an export: read as "['Software']", an unseen level, every open
+    lead scored differently with exit 0."""
+    spec = ExportSpec.model_validate(
+        {
+            "name": "probe",
+            "id_column": "Lead ID",
+            "label_column": "Stage",
+            "positive_labels": ["Won"],
+            "negative_labels": ["Lost"],
+            "fit_columns": {"Industry": "categorical"},
+            "drop_columns": {"Tags": "not a feature"},
+        }
+    )
+    rows = {"Lead ID": ["a", "b"], "Stage": ["Won", "Lost"], "Industry": ["Software", "Retail"]}
+    tags = pa.array([["x"], ["y", "z"]], pa.list_(pa.string()))
+    path = tmp_path / "export.parquet"
+    pq.write_table(pa.table({**rows, "Tags": tags}), path)
+    assert read_spec_export(path, spec)["Industry"].tolist() == ["Software", "Retail"]
+    pq.write_table(pa.table({**rows, "Industry": tags}), path)
+    with pytest.raises(InputError, match=r"export.parquet: column 'Industry' holds lists, e.g. \['x'\]"):
+        read_spec_export(path, spec)
