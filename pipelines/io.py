@@ -271,6 +271,21 @@ def nested_sentence(frame: pd.DataFrame, column: object, where: str = "", exampl
     )
 
 
+def refuse_short_header(frame: pd.DataFrame, path: Path, delimiter: str) -> None:
+    """InputError for a CSV whose every row has more fields than its first line: pandas made the extra leading
+    fields an index and shifted every column (a title line above the header; a delimiter ending every row), so
+    ids were read from another column and every row failed for a reason that was not its own."""
+    if frame.index.equals(pd.RangeIndex(len(frame))):
+        return
+    shown = ", ".join(repr(str(c))[:40] for c in frame.columns[:3])
+    raise InputError(
+        f"{path}: the first line ({shown}...) has fewer fields than the rows below it "
+        f"({frame.shape[1]} against {frame.shape[1] + frame.index.nlevels}): the column names must be the first "
+        f"line, one per field; remove any title or comment line above them, or the {delimiter!r} that ends "
+        "every row"
+    )
+
+
 def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:
     """InputError for a table file whose header holds none of the table's columns: a title or comment line
     above the column names ("# exported 2026-10-01") became the header, said as every column missing with
@@ -342,6 +357,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)
+            refuse_short_header(frame, path, csv_format(path).delimiter)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -370,6 +386,8 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
         start, skipped = 0, []
         for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
+            if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
+                refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
             if csv_file:

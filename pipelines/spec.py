@@ -26,6 +26,7 @@ from pipelines.io import (
     nested_sentence,
     readable_file,
     refuse_non_text_csv,
+    refuse_short_header,
 )
 from pipelines.settings import ConfigError, load_source_spec
 
@@ -128,6 +129,7 @@ def read_export(
                 f"{path}: not readable as CSV with delimiter {delimiter!r} ({parser_error}); set delimiter in "
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
+        refuse_short_header(frame, path, delimiter)
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "

@@ -170,7 +170,8 @@ def test_a_comment_line_above_the_header_names_the_file_and_the_fix(tmp_path, ta
     missing"."""
     write_tables(tables, tmp_path / "crm", "csv")
     leads = tmp_path / "crm" / "leads.csv"
-    leads.write_text("# exported from the CRM on 2026-10-01\n" + leads.read_text())
+    # A spreadsheet pads a title line with delimiters to the width of the table.
+    leads.write_text("# exported from the CRM on 2026-10-01" + "," * 5 + "\n" + leads.read_text())
     said = (
         r"leads.csv: the first line \('# exported from the CRM.*'\) holds none of the leads table's columns"
     )
@@ -217,3 +218,28 @@ def test_an_export_column_of_lists_the_spec_reads_is_refused_and_one_it_does_not
     pq.write_table(pa.table({**rows, "Industry": tags}), path)
     with pytest.raises(InputError, match=r"export.parquet: column 'Industry' holds lists, e.g. \['x'\]"):
         read_spec_export(path, spec)
+
+
+# --- every row with more fields than the header -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["a delimiter ends every row", "a title line above the header"])
+def test_rows_longer_than_the_header_are_refused_not_read_shifted_by_a_column(tmp_path, tables, shape):
+    """pandas takes the extra leading fields of such rows as an index and shifts every column: lead_id read
+    from account_id, each lead quarantined for rules it did not break (exit 5); an export's 'Create Date' read
+    'Sales Qualified Lead', or its rows called "1,045 empty rows" under the title line's one column."""
+    write_tables(tables, tmp_path / "crm", "csv")
+    leads = tmp_path / "crm" / "leads.csv"
+    lines = leads.read_text().splitlines()
+    if shape == "a delimiter ends every row":
+        lines = [lines[0]] + [line + "," for line in lines[1:]]
+    else:
+        lines = ["Leads export"] + lines
+    leads.write_text("\n".join(lines) + "\n")
+    said = r"leads.csv: the first line \(.*\) has fewer fields than the rows below it \(\d+ against \d+\)"
+    with pytest.raises(InputError, match=said + ".*remove any title or comment line above them"):
+        read_tables(tmp_path / "crm")
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(leads, 10, "leads"))
+    with pytest.raises(InputError, match=said):
+        read_export(leads)
