@@ -168,6 +168,32 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return ~filled
 
 
+def header_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that repeat the header, each named cell its column's name (case and surrounding spaces aside): two
+    exports joined end to end. They hold no row, as blank rows hold none."""
+    repeated = np.ones(len(frame), dtype=bool)
+    named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
+    for column in named:
+        text = frame[column].astype("str").str.strip().str.lower()
+        repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
+        if not repeated.any():
+            break
+    return repeated if named else np.zeros(len(frame), dtype=bool)
+
+
+def say_header_rows(path: object, rows: np.ndarray) -> None:
+    """Say how many lines of `path` that repeat its header were skipped, and where (0-based, as the quarantine
+    numbers rows)."""
+    if not len(rows):
+        return
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    console.print(
+        f"note: {path}: {len(rows):,} line{'s' if len(rows) > 1 else ''} repeating the header (files joined end "
+        "to end?) skipped, not read "
+        f"as rows (rows {shown}); the quarantine numbers rows as in the file"
+    )
+
+
 FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
 
 
@@ -185,13 +211,15 @@ def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> 
 
 
 def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """`frame` without its blank rows, said; the rows kept keep their index (their row in the file), which
-    run_validate and the streamed parts use to number quarantined rows as in the file."""
-    blank = blank_rows(frame)
-    if not blank.any():
+    """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
+    index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
+    in the file."""
+    blank, header = blank_rows(frame), header_rows(frame)
+    if not (blank.any() or header.any()):
         return frame
     say_blank_rows(path, frame.index.to_numpy()[blank])
-    kept = frame.loc[~blank]
+    say_header_rows(path, frame.index.to_numpy()[header])
+    kept = frame.loc[~(blank | header)]
     kept.attrs[FILE_ROWS] = True  # the index is the row in the file (at_input_rows)
     return kept
 
@@ -384,22 +412,24 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batches = _read_csv(path, table, chunksize=rows)
         else:
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
-        start, skipped = 0, []
+        start, skipped, headers = 0, [], []
         for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
             if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
                 refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
-            if csv_file:
-                blank = blank_rows(batch)
-                skipped.append(batch.index.to_numpy()[blank])
-                batch = batch.loc[~blank]
             batch = normalise_columns(batch, table, path)
+            if csv_file:
+                blank, header = blank_rows(batch), header_rows(batch)
+                skipped.append(batch.index.to_numpy()[blank])
+                headers.append(batch.index.to_numpy()[header])
+                batch = batch.loc[~(blank | header)]
             refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
             yield batch
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
+            say_header_rows(path, np.concatenate(headers))
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:

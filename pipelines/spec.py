@@ -7,7 +7,6 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 from pydantic import ValidationError
@@ -22,11 +21,13 @@ from pipelines.io import (
     atomic_path,
     blank_rows,
     format_of,
+    header_rows,
     nested_column,
     nested_sentence,
     readable_file,
     refuse_non_text_csv,
     refuse_short_header,
+    say_header_rows,
 )
 from pipelines.settings import ConfigError, load_source_spec
 
@@ -146,7 +147,12 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     data or between blocks of it), said on the console with how many: they hold no lead, yet each was
     quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
-    (ExportSource maps its positions back through that index)."""
+    (ExportSource maps its positions back through that index). Lines that repeat the header (two exports
+    joined end to end) hold no lead either: skipped and said."""
+    header = header_rows(frame)
+    if header.any():
+        say_header_rows(path, frame.index.to_numpy()[header])
+        frame = frame.loc[~header]
     filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
     if filled.all():
         return frame
@@ -154,7 +160,7 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     inside = int((~filled[:last]).sum())
     said = [f"{len(frame) - last:,} after the last lead"] if last < len(frame) else []
     if inside:
-        where = ", ".join(str(int(i)) for i in np.flatnonzero(~filled[:last])[:5])
+        where = ", ".join(str(int(i)) for i in frame.index.to_numpy()[:last][~filled[:last]][:5])
         said.insert(0, f"{inside:,} between leads (rows {where}{', ...' if inside > 5 else ''})")
     console.print(
         f"note: {path}: {int((~filled).sum()):,} empty rows (every cell blank) skipped, not read as leads: "
