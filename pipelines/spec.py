@@ -94,7 +94,7 @@ def read_export(
     """
     path = _existing(path)
     if format_of(path) == "parquet":
-        frame = _whole_numbers_as_text(pd.read_parquet(path), text_columns)
+        frame = _naive_utc_times(_whole_numbers_as_text(pd.read_parquet(path), text_columns))
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
@@ -139,6 +139,15 @@ def read_export(
         frame = without_blank_tail(frame, path)
     if frame.empty:
         raise InputError(f"{path}: the export has a header but no rows")
+    return frame
+
+
+def _naive_utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet times with a time zone as the naive UTC times every input time is read as: left aware, the
+    drafter's leak audit compared them with naive snapshots and ended in a traceback."""
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
     return frame
 
 
@@ -317,10 +326,17 @@ def run_spec_draft(
     csv_file = format_of(_existing(input_path)) == "csv"
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
     frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
+    nested = [c for c in frame.columns if nested_column(frame, [c]) is not None]  # lists, records: no feature
     try:
-        draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name)
+        draft = draft_spec(
+            frame.drop(columns=nested), rules, name or out.stem, label=label, source=input_path.name
+        )
     except DraftError as error:
         raise InputError(f"{input_path}: {error}") from error
+    for column in nested:
+        draft.spec["drop_columns"][column] = (
+            "holds lists or records, not one value per cell; a spec reads plain values"
+        )
     draft.header[:0] = [
         f"Source spec drafted by `leadscore spec draft` from {input_path.name} ({len(frame):,} rows x "
         f"{frame.shape[1]} columns). Review every line before training: the reasons are the drafter's, "

@@ -16,9 +16,11 @@ from features.flat import ExportSpec
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.db import read_tables_from_db
 from pipelines.io import InputError, iter_frames, read_frame, read_tables, write_tables
-from pipelines.spec import read_export, read_spec_export
+from pipelines.settings import load_source_spec
+from pipelines.spec import read_export, read_spec_export, run_spec_draft
 from pipelines.tracking import data_fingerprint
 from pipelines.validate import run_validate
+from tests.features.crm_exports import hubspot_contacts_export
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -274,3 +276,25 @@ def test_a_header_repeated_mid_file_is_skipped_said_and_rows_keep_their_file_num
     assert streamed.index.tolist() == [i for i in range(len(leads) + 1) if i != 4]
     export = read_export(path)
     assert len(export) == len(leads) and 4 not in export.index
+
+
+# --- spec draft on Parquet exports with time zones and nested columns ---------------------------------------
+
+
+def test_spec_draft_reads_a_parquet_export_with_zoned_times_and_a_list_column(tmp_path):
+    """A Parquet export with its creation time zoned (timestamp[us, tz=...]) ended spec draft in a traceback
+    (the leak audit compared aware and naive times), and one with a list column in a traceback too (unhashable
+    arrays); now the times read as naive UTC and the list column is drafted as dropped, with why."""
+    frame = hubspot_contacts_export(300)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    created = pa.array(pd.to_datetime(frame["Create Date"])).cast(pa.timestamp("us", tz="Asia/Kolkata"))
+    table = table.set_column(table.schema.get_field_index("Create Date"), "Create Date", created)
+    tags = pa.array([["a"] if i % 2 else ["b", "c"] for i in range(len(frame))], pa.list_(pa.string()))
+    path = tmp_path / "contacts.parquet"
+    pq.write_table(table.append_column("Tags", tags).replace_schema_metadata(None), path)
+    out = tmp_path / "contacts.yaml"
+    run_spec_draft(path, out, label="Lifecycle Stage")
+    spec = load_source_spec(out)
+    assert spec.timestamp_column == "Create Date"
+    assert "holds lists or records" in spec.drop_columns["Tags"]
+    assert read_spec_export(path, spec)["Create Date"].dt.tz is None
