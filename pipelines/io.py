@@ -382,6 +382,8 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     readable_file(path)
     try:
         if format_of(path) == "parquet":
+            if table:  # a name written twice, said as for CSV before pandas refuses it ("Multiple matches")
+                normalise_columns(pd.DataFrame(columns=pq.read_schema(path).names), table, path)
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table)

@@ -298,3 +298,18 @@ def test_spec_draft_reads_a_parquet_export_with_zoned_times_and_a_list_column(tm
     assert spec.timestamp_column == "Create Date"
     assert "holds lists or records" in spec.drop_columns["Tags"]
     assert read_spec_export(path, spec)["Create Date"].dt.tz is None
+
+
+def test_a_parquet_table_with_a_column_written_twice_is_refused_as_the_streamed_reader_says(tmp_path, tables):
+    """In memory (validate, train) it was "not a readable Parquet file (Multiple matches for FieldRef...);
+    export the table again", the streamed score named the columns."""
+    write_tables(tables, tmp_path / "crm", "parquet")
+    leads = tmp_path / "crm" / "leads.parquet"
+    pq.write_table(
+        pq.read_table(leads).append_column("lead_source", pa.array(["webinar"] * len(tables["leads"]))), leads
+    )
+    said = r"leads.parquet: columns \['lead_source', 'lead_source'\] all read as \['lead_source'\]"
+    with pytest.raises(InputError, match=said):
+        read_tables(tmp_path / "crm")
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(leads, 10, "leads"))
