@@ -340,7 +340,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _unreadable(path: Path, error: Exception) -> InputError:
+def unreadable(path: Path, error: Exception) -> InputError:
     """The one sentence for a file that the reader refused."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if format_of(path) == "parquet":
@@ -396,7 +396,7 @@ def read_frame(path: Path, table: str | None = None) -> pd.DataFrame:
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
-        raise _unreadable(path, error) from error
+        raise unreadable(path, error) from error
     if not table:
         return frame
     frame = normalise_columns(frame, table, path)
@@ -435,7 +435,7 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
-        raise _unreadable(path, error) from error
+        raise unreadable(path, error) from error
 
 
 def format_of(path: Path) -> str:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 from pydantic import ValidationError
 
@@ -28,6 +30,7 @@ from pipelines.io import (
     refuse_non_text_csv,
     refuse_short_header,
     say_header_rows,
+    unreadable,
 )
 from pipelines.settings import ConfigError, load_source_spec
 
@@ -94,7 +97,14 @@ def read_export(
     """
     path = _existing(path)
     if format_of(path) == "parquet":
-        frame = _naive_utc_times(_whole_numbers_as_text(pd.read_parquet(path), text_columns))
+        try:  # a corrupt file, or one name written twice, had ended in pyarrow's traceback
+            _refuse_repeated_columns(path, [str(name) for name in pq.read_schema(path).names])
+            frame = pd.read_parquet(path)
+        except InputError:
+            raise
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise unreadable(path, error) from error
+        frame = _naive_utc_times(_whole_numbers_as_text(frame, text_columns))
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")

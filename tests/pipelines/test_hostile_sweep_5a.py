@@ -313,3 +313,21 @@ def test_a_parquet_table_with_a_column_written_twice_is_refused_as_the_streamed_
         read_tables(tmp_path / "crm")
     with pytest.raises(InputError, match=said):
         next(iter_frames(leads, 10, "leads"))
+
+
+def test_a_corrupt_parquet_export_or_one_with_a_column_written_twice_names_the_file(tmp_path):
+    """spec draft, spec check, train and score on a Parquet export ended in pyarrow's traceback (exit 1) for a
+    file that is no Parquet inside and for a header with a name written twice."""
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1" + b"\0" * 64)
+    with pytest.raises(InputError, match=r"corrupt.parquet: not a readable Parquet file \(.*\); export"):
+        read_export(corrupt)
+    twice = tmp_path / "twice.parquet"
+    pq.write_table(
+        pa.table([pa.array(["a"]), pa.array(["web"]), pa.array(["ads"])], ["Lead ID", "Source", "Source"]),
+        twice,
+    )
+    with pytest.raises(
+        InputError, match=r"twice.parquet: the header has columns that read as one \('Source', 'Source'"
+    ):
+        read_export(twice)
