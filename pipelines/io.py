@@ -187,10 +187,10 @@ def say_header_rows(path: object, rows: np.ndarray) -> None:
     if not len(rows):
         return
     shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    lines = f"{len(rows):,} line{'s' if len(rows) > 1 else ''}"
     console.print(
-        f"note: {path}: {len(rows):,} line{'s' if len(rows) > 1 else ''} repeating the header (files joined end "
-        "to end?) skipped, not read "
-        f"as rows (rows {shown}); the quarantine numbers rows as in the file"
+        f"note: {path}: {lines} repeating the header (files joined end to end?) skipped, not read as rows "
+        f"(rows {shown}); the quarantine numbers rows as in the file"
     )
 
 
@@ -256,12 +256,8 @@ def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) ->
     return frame.rename(columns=renames) if renames else frame
 
 
-NESTED = (
-    list,
-    tuple,
-    dict,
-    np.ndarray,
-)  # how pandas holds Parquet's and databases' list, map and struct values
+# How pandas holds the values of Parquet's and databases' list, map and struct columns.
+NESTED = (list, tuple, dict, np.ndarray)
 
 
 def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> None:
@@ -289,7 +285,7 @@ def nested_column(frame: pd.DataFrame, columns: list) -> object | None:
 
 
 def nested_sentence(frame: pd.DataFrame, column: object, where: str = "", example: str = "") -> str:
-    """ "column 'x' holds lists, e.g. [...], not one value per cell; ..." for a column nested_column found."""
+    """The sentence for a column nested_column found: what it holds, an example and the fix."""
     values = frame[column]
     first = values.iloc[int(values.notna().to_numpy().argmax())]
     what = "records (a struct or map)" if isinstance(first, dict) else "lists"
@@ -322,14 +318,10 @@ def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:
     if known & set(frame.columns):
         return
     found = ", ".join(repr(str(c))[:40] for c in list(frame.columns)[:3])
+    where, fix = f"its columns ({found}) hold", "name the columns as the README's table of CRM tables does"
     if format_of(path) == "csv":
         where = f"the first line ({found}) holds"
         fix = "the column names must be the first line: remove any line above them"
-    else:
-        where, fix = (
-            f"its columns ({found}) hold",
-            "name the columns as the README's table of CRM tables does",
-        )
     raise InputError(
         f"{path}: {where} none of the {table} table's columns ({', '.join(TABLE_COLUMNS[table])}); {fix}"
     )
