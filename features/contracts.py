@@ -625,19 +625,28 @@ def _as_timestamp(
         raise ContractError(error.describe(f"table {table!r}, column {column!r}", setting)) from error
 
 
+def true_false_cells(values: pd.Series) -> np.ndarray:
+    """Cells holding a true/false (a Parquet or database BOOLEAN, or Python booleans among other values): no
+    number, though pandas reads True as 1. The same file as CSV ("True") is no number either."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.notna().to_numpy()
+    if values.dtype == object:
+        return values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    return np.zeros(len(values), dtype=bool)
+
+
 def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """The values as float64, and the rows given that are no finite number. A true or false is no number
     (no count of employees, revenue or amount), as online, where it is refused: never 1 or 0."""
     values = without_no_values(values)
-    if pd.api.types.is_bool_dtype(values):
-        given = values.notna().to_numpy()
-        return pd.Series(np.nan, index=values.index, dtype="float64"), given
+    flags = true_false_cells(values)  # True had read as 1 employee
+    if flags.any():
+        parsed, unparsed = _as_number(values.astype(object).mask(flags))
+        return parsed, unparsed | flags
     if pd.api.types.is_numeric_dtype(values):  # nothing to parse
         parsed = values.astype("float64")
         return parsed, ~np.isfinite(parsed.to_numpy()) & values.notna().to_numpy()
     missing = blank(values)
-    if values.dtype == object:  # a true or false among numbers (pd.to_numeric reads it as 1 or 0)
-        values = values.mask(values.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool))
     parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
     unparsed = ~np.isfinite(parsed.to_numpy()) & ~missing
     return parsed, unparsed

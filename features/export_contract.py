@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contracts import CEILINGS, CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS
+from features.contracts import CEILINGS, CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS, true_false_cells
 from features.dates import DateFormatError, blank, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
@@ -49,10 +49,11 @@ def repeated_id_rows(ids: pd.Series, missing: np.ndarray) -> np.ndarray:
 
 
 def not_a_number_rows(values: pd.Series) -> np.ndarray:
-    """Rows with a value given that is not a finite number (text, "1,234", inf)."""
+    """Rows with a value given that is not a finite number (text, "1,234", inf, a true/false)."""
     given = ~blank(values)
-    parsed = pd.to_numeric(values, errors="coerce").astype("float64")
-    return given & ~np.isfinite(parsed.to_numpy())
+    flags = true_false_cells(values)
+    parsed = pd.to_numeric(values.astype(object).mask(flags) if flags.any() else values, errors="coerce")
+    return given & (~np.isfinite(parsed.astype("float64").to_numpy()) | flags)
 
 
 def ceiling_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
@@ -172,6 +173,11 @@ def number_reason(column: str, sample: str) -> str:
         return (
             f"{column} is not a number: a number written with a sign ({sample!r}); export plain numbers "
             "(12 for 12%, 1200 for $1200)"
+        )
+    if sample in ("True", "False"):
+        return (
+            f"{column} is not a number but true/false ({sample!r}); give the column as categorical in the "
+            "spec's fit_columns"
         )
     return f"{column} is not a number ({sample!r}); add the value to missing_values in the spec if it means 'not given'"
 

@@ -170,6 +170,32 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return ~filled
 
 
+def header_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that repeat the header, each named cell its column's name (case and surrounding spaces aside): two
+    exports joined end to end. They hold no row, as blank rows hold none."""
+    repeated = np.ones(len(frame), dtype=bool)
+    named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
+    for column in named:
+        text = frame[column].astype("str").str.strip().str.lower()
+        repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
+        if not repeated.any():
+            break
+    return repeated if named else np.zeros(len(frame), dtype=bool)
+
+
+def say_header_rows(path: object, rows: np.ndarray) -> None:
+    """Say how many lines of `path` that repeat its header were skipped, and where (0-based, as the quarantine
+    numbers rows)."""
+    if not len(rows):
+        return
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    lines = f"{len(rows):,} line{'s' if len(rows) > 1 else ''}"
+    console.print(
+        f"note: {path}: {lines} repeating the header (files joined end to end?) skipped, not read as rows "
+        f"(rows {shown}); the quarantine numbers rows as in the file"
+    )
+
+
 FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blank_rows
 
 
@@ -187,13 +213,15 @@ def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> 
 
 
 def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """`frame` without its blank rows, said; the rows kept keep their index (their row in the file), which
-    run_validate and the streamed parts use to number quarantined rows as in the file."""
-    blank = blank_rows(frame)
-    if not blank.any():
+    """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
+    index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
+    in the file."""
+    blank, header = blank_rows(frame), header_rows(frame)
+    if not (blank.any() or header.any()):
         return frame
     say_blank_rows(path, frame.index.to_numpy()[blank])
-    kept = frame.loc[~blank]
+    say_header_rows(path, frame.index.to_numpy()[header])
+    kept = frame.loc[~(blank | header)]
     kept.attrs[FILE_ROWS] = True  # the index is the row in the file (at_input_rows)
     return kept
 
@@ -230,7 +258,83 @@ def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) ->
     return frame.rename(columns=renames) if renames else frame
 
 
-def _unreadable(path: Path, error: Exception) -> InputError:
+# How pandas holds the values of Parquet's and databases' list, map and struct columns.
+NESTED = (list, tuple, dict, np.ndarray)
+
+
+def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> None:
+    """InputError for a contract column of `table` that holds lists or records (a Parquet or database nested
+    type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
+    without a word, or ended in a traceback."""
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    found = nested_column(frame, [c for c in frame.columns if c in known])
+    if found is not None:
+        example = " (e.g. 'salesforce;segment')" if found == "tech_stack" else ""
+        raise InputError(f"{source}: {nested_sentence(frame, found, f'of the {table} table ', example)}")
+
+
+def nested_column(frame: pd.DataFrame, columns: list) -> object | None:
+    """The first of `columns` whose values are lists or records, or None."""
+    for column in columns:
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        present = values.notna().to_numpy()
+        first = values.iloc[int(present.argmax())] if present.any() else None
+        if isinstance(first, NESTED):  # a typed column: its first value's kind is every value's
+            return column
+    return None
+
+
+def nested_sentence(frame: pd.DataFrame, column: object, where: str = "", example: str = "") -> str:
+    """The sentence for a column nested_column found: what it holds, an example and the fix."""
+    values = frame[column]
+    first = values.iloc[int(values.notna().to_numpy().argmax())]
+    what = "records (a struct or map)" if isinstance(first, dict) else "lists"
+    return (
+        f"column {str(column)!r} {where}holds {what}, e.g. {_shown(first)}, not one value per cell; write it "
+        f"as plain text{example} or a plain number, and export the table again"
+    )
+
+
+def refuse_short_header(frame: pd.DataFrame, path: Path, delimiter: str) -> None:
+    """InputError for a CSV whose every row has more fields than its first line: pandas made the extra leading
+    fields an index and shifted every column (a title line above the header; a delimiter ending every row), so
+    ids were read from another column and every row failed for a reason that was not its own."""
+    if frame.index.equals(pd.RangeIndex(len(frame))):
+        return
+    shown = ", ".join(repr(str(c))[:40] for c in frame.columns[:3])
+    raise InputError(
+        f"{path}: the first line ({shown}...) has fewer fields than the rows below it "
+        f"({frame.shape[1]} against {frame.shape[1] + frame.index.nlevels}): the column names must be the first "
+        f"line, one per field; remove any title or comment line above them, or the {delimiter!r} that ends "
+        "every row"
+    )
+
+
+def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:
+    """InputError for a table file whose header holds none of the table's columns: a title or comment line
+    above the column names ("# exported 2026-10-01") became the header, said as every column missing with
+    neither the file nor the cause."""
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    if known & set(frame.columns):
+        return
+    found = ", ".join(repr(str(c))[:40] for c in list(frame.columns)[:3])
+    where, fix = f"its columns ({found}) hold", "name the columns as the README's table of CRM tables does"
+    if format_of(path) == "csv":
+        where = f"the first line ({found}) holds"
+        fix = "the column names must be the first line: remove any line above them"
+    raise InputError(
+        f"{path}: {where} none of the {table} table's columns ({', '.join(TABLE_COLUMNS[table])}); {fix}"
+    )
+
+
+def _shown(value: object) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unreadable(path: Path, error: Exception) -> InputError:
     """The one sentence for a file that the reader refused."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if format_of(path) == "parquet":
@@ -242,13 +346,30 @@ def _unreadable(path: Path, error: Exception) -> InputError:
 
 def _read_csv(path: Path, table: str | None, ids: tuple[str, ...] = (), **options):
     found = csv_format(path)
-    # CRM tables as written (ids keep leading zeros; "NA" is an id, "N/A" no number): only an empty cell is
-    # missing, as in a Parquet file, a database or Spark's reader; the contract coerces each column.
+    if table:
+        _refuse_repeated_names(path, found, table)
+    # CRM tables as written (ids keep leading zeros; "NA" is an id): only an empty cell is missing, as in a
+    # Parquet file, a database or Spark's reader; the contract coerces each column (and reads the words that
+    # mean no value in number and time columns as missing: features.text.NO_VALUE).
     text: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} if table else {}
     if ids:
         header = pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, nrows=0).columns
         text = ids_as_written(header, ids)
     return pd.read_csv(path, encoding=found.encoding, sep=found.delimiter, **text, **options)
+
+
+def _refuse_repeated_names(path: Path, found: CsvFormat, table: str) -> None:
+    """InputError for a header that writes a column of the table twice: pandas renames the second one
+    ("lead_source.1", then ignored as unknown), so the first was read whatever the second held. (Names that
+    differ in case or spaces are refused by normalise_columns.)"""
+    header = pd.read_csv(
+        path, encoding=found.encoding, sep=found.delimiter, header=None, nrows=1, dtype="str"
+    )
+    names = [h for h in header.iloc[0].tolist() if isinstance(h, str)]
+    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    repeated = sorted({n for n in names if n.strip().lower() in known and names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}: the header writes column(s) {repeated} more than once; keep one of them")
 
 
 def ids_as_written(header: Sequence[str], ids: tuple[str, ...]) -> dict[str, Any]:
@@ -271,9 +392,12 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
     readable_file(path)
     try:
         if format_of(path) == "parquet":
+            if table:  # a name written twice, said as for CSV before pandas refuses it ("Multiple matches")
+                normalise_columns(pd.DataFrame(columns=pq.read_schema(path).names), table, path)
             frame = pd.read_parquet(path)
         else:
             frame = _read_csv(path, table, ids)
+            refuse_short_header(frame, path, csv_format(path).delimiter)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -282,8 +406,13 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
-        raise _unreadable(path, error) from error
-    return normalise_columns(frame, table, path) if table else frame
+        raise unreadable(path, error) from error
+    if not table:
+        return frame
+    frame = normalise_columns(frame, table, path)
+    refuse_foreign_header(frame, table, path)
+    refuse_nested_columns(frame, table, path)
+    return frame
 
 
 def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
@@ -295,21 +424,28 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batches = _read_csv(path, table, chunksize=rows)
         else:
             batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=rows))
-        start, skipped = 0, []
+        start, skipped, headers = 0, [], []
         for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
+            if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
+                refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
+            batch = normalise_columns(batch, table, path)
             if csv_file:
-                blank = blank_rows(batch)
+                blank, header = blank_rows(batch), header_rows(batch)
                 skipped.append(batch.index.to_numpy()[blank])
-                batch = batch.loc[~blank]
-            yield normalise_columns(batch, table, path)
+                headers.append(batch.index.to_numpy()[header])
+                batch = batch.loc[~(blank | header)]
+            refuse_foreign_header(batch, table, path)
+            refuse_nested_columns(batch, table, path)
+            yield batch
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
+            say_header_rows(path, np.concatenate(headers))
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as error:
-        raise _unreadable(path, error) from error
+        raise unreadable(path, error) from error
 
 
 def format_of(path: Path) -> str:

@@ -7,8 +7,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 from pydantic import ValidationError
 
@@ -17,7 +18,20 @@ from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_colu
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
 from pipelines.console import console
-from pipelines.io import InputError, atomic_path, blank_rows, format_of, readable_file, refuse_non_text_csv
+from pipelines.io import (
+    InputError,
+    atomic_path,
+    blank_rows,
+    format_of,
+    header_rows,
+    nested_column,
+    nested_sentence,
+    readable_file,
+    refuse_non_text_csv,
+    refuse_short_header,
+    say_header_rows,
+    unreadable,
+)
 from pipelines.settings import ConfigError, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
@@ -83,7 +97,14 @@ def read_export(
     """
     path = _existing(path)
     if format_of(path) == "parquet":
-        frame = _whole_numbers_as_text(pd.read_parquet(path), text_columns)
+        try:  # a corrupt file, or one name written twice, had ended in pyarrow's traceback
+            _refuse_repeated_columns(path, [str(name) for name in pq.read_schema(path).names])
+            frame = pd.read_parquet(path)
+        except InputError:
+            raise
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise unreadable(path, error) from error
+        frame = _naive_utc_times(_whole_numbers_as_text(frame, text_columns))
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
@@ -119,6 +140,7 @@ def read_export(
                 f"{path}: not readable as CSV with delimiter {delimiter!r} ({parser_error}); set delimiter in "
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
+        refuse_short_header(frame, path, delimiter)
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "
@@ -130,12 +152,26 @@ def read_export(
     return frame
 
 
+def _naive_utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet times with a time zone as the naive UTC times every input time is read as: left aware, the
+    drafter's leak audit compared them with naive snapshots and ended in a traceback."""
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+    return frame
+
+
 def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The export without its rows that hold no value at all (",,,," or " , ," lines, as spreadsheets write below the
     data or between blocks of it), said on the console with how many: they hold no lead, yet each was
     quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
-    (ExportSource maps its positions back through that index)."""
+    (ExportSource maps its positions back through that index). Lines that repeat the header (two exports
+    joined end to end) hold no lead either: skipped and said."""
+    header = header_rows(frame)
+    if header.any():
+        say_header_rows(path, frame.index.to_numpy()[header])
+        frame = frame.loc[~header]
     filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
     if filled.all():
         return frame
@@ -143,7 +179,7 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     inside = int((~filled[:last]).sum())
     said = [f"{len(frame) - last:,} after the last lead"] if last < len(frame) else []
     if inside:
-        where = ", ".join(str(int(i)) for i in np.flatnonzero(~filled[:last])[:5])
+        where = ", ".join(str(int(i)) for i in frame.index.to_numpy()[:last][~filled[:last]][:5])
         said.insert(0, f"{inside:,} between leads (rows {where}{', ...' if inside > 5 else ''})")
     console.print(
         f"note: {path}: {int((~filled).sum()):,} empty rows (every cell blank) skipped, not read as leads: "
@@ -226,12 +262,18 @@ def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
     its id column as text, as written."""
-    return read_export(
+    frame = read_export(
         path,
         getattr(spec, "delimiter", ","),
         getattr(spec, "encoding", "utf-8"),
         text_columns=(spec.id_column,),
     )
+    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
+    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
+    nested = nested_column(frame, read)
+    if nested is not None:
+        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    return frame
 
 
 def refuse_missing_columns(frame: pd.DataFrame, spec: ExportSpec, path: Path, needed: list[str]) -> None:
@@ -296,10 +338,22 @@ def run_spec_draft(
     csv_file = format_of(_existing(input_path)) == "csv"
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
     frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
+    nested = [c for c in frame.columns if nested_column(frame, [c]) is not None]  # lists, records: no feature
     try:
-        draft = draft_spec(frame, rules, name or out.stem, label=label, source=input_path.name, market=market)
+        draft = draft_spec(
+            frame.drop(columns=nested),
+            rules,
+            name or out.stem,
+            label=label,
+            source=input_path.name,
+            market=market,
+        )
     except DraftError as error:
         raise InputError(f"{input_path}: {error}") from error
+    for column in nested:
+        draft.spec["drop_columns"][column] = (
+            "holds lists or records, not one value per cell; a spec reads plain values"
+        )
     draft.header[:0] = [
         f"Source spec drafted by `leadscore spec draft` from {input_path.name} ({len(frame):,} rows x "
         f"{frame.shape[1]} columns). Review every line before training: the reasons are the drafter's, "

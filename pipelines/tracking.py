@@ -46,8 +46,16 @@ def data_fingerprint(tables: dict[str, pd.DataFrame]) -> str:
     digest = hashlib.sha256()
     for name in sorted(tables):
         digest.update(name.encode())
-        digest.update(pd.util.hash_pandas_object(tables[name], index=False).to_numpy().tobytes())
+        digest.update(_row_hashes(tables[name]).tobytes())
     return digest.hexdigest()[:16]
+
+
+def _row_hashes(table: pd.DataFrame) -> np.ndarray:
+    try:
+        return pd.util.hash_pandas_object(table, index=False).to_numpy()
+    except TypeError:  # a column of lists or records the contract does not read (Parquet, database): as text
+        text = {c: "str" for c in table.columns if table[c].dtype == object}
+        return pd.util.hash_pandas_object(table.astype(text), index=False).to_numpy()
 
 
 def git_commit() -> str:
