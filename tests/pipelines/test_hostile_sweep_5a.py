@@ -5,6 +5,8 @@ routes (CSV and Parquet, in memory and streamed, files and a database) give the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -183,6 +185,14 @@ def test_a_comment_line_above_the_header_names_the_file_and_the_fix(tmp_path, ta
         next(iter_frames(leads, 10, "leads"))
 
 
+def assert_both_readers_refuse(leads: Path, said: str) -> None:
+    """The in-memory reader (validate, train) and the streamed one (score) refuse the leads file alike."""
+    with pytest.raises(InputError, match=said):
+        read_tables(leads.parent)
+    with pytest.raises(InputError, match=said):
+        next(iter_frames(leads, 10, "leads"))
+
+
 def test_a_column_written_twice_in_a_table_header_is_refused_not_read_from_the_first(tmp_path, tables):
     """The header with "lead_source" twice (an export with a column added at the end): pandas read the second as
     "lead_source.1", an unknown column, and the first was scored whatever the second held, exit 0."""
@@ -192,10 +202,7 @@ def test_a_column_written_twice_in_a_table_header_is_refused_not_read_from_the_f
     rows = [lines[0] + ",lead_source"] + [line + ",webinar" for line in lines[1:]]
     leads.write_text("\n".join(rows) + "\n")
     said = r"leads.csv: the header writes column\(s\) \['lead_source'\] more than once; keep one of them"
-    with pytest.raises(InputError, match=said):
-        read_tables(tmp_path / "crm")
-    with pytest.raises(InputError, match=said):
-        next(iter_frames(leads, 10, "leads"))
+    assert_both_readers_refuse(leads, said)
 
 
 def test_an_export_column_of_lists_the_spec_reads_is_refused_and_one_it_does_not_read_is_kept(tmp_path):
@@ -309,10 +316,7 @@ def test_a_parquet_table_with_a_column_written_twice_is_refused_as_the_streamed_
         pq.read_table(leads).append_column("lead_source", pa.array(["webinar"] * len(tables["leads"]))), leads
     )
     said = r"leads.parquet: columns \['lead_source', 'lead_source'\] all read as \['lead_source'\]"
-    with pytest.raises(InputError, match=said):
-        read_tables(tmp_path / "crm")
-    with pytest.raises(InputError, match=said):
-        next(iter_frames(leads, 10, "leads"))
+    assert_both_readers_refuse(leads, said)
 
 
 def test_a_corrupt_parquet_export_or_one_with_a_column_written_twice_names_the_file(tmp_path):
