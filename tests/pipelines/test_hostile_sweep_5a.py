@@ -79,20 +79,18 @@ def test_python_booleans_among_numbers_are_not_read_as_one_and_zero(tables):
     assert bad[["row", "check", "value"]].values.tolist() == expected
 
 
+def probe_spec(**roles) -> ExportSpec:
+    """A small export spec (id "Lead ID", label "Stage": Won or Lost) with the given column roles."""
+    base = {"name": "probe", "id_column": "Lead ID", "label_column": "Stage"}
+    return ExportSpec.model_validate(
+        {**base, "positive_labels": ["Won"], "negative_labels": ["Lost"], **roles}
+    )
+
+
 def test_an_export_boolean_in_a_numeric_column_is_quarantined_as_its_csv_text_is(tmp_path):
     """An intent column stored as a Parquet BOOLEAN read True as 1 form submission and scored it, exit 0; the
     same export as CSV ("True") was quarantined. Both quarantine it now, with a reason that names the fix."""
-    spec = ExportSpec.model_validate(
-        {
-            "name": "probe",
-            "id_column": "Lead ID",
-            "label_column": "Stage",
-            "positive_labels": ["Won"],
-            "negative_labels": ["Lost"],
-            "fit_columns": {"Source": "categorical"},
-            "intent_columns": ["Forms"],
-        }
-    )
+    spec = probe_spec(fit_columns={"Source": "categorical"}, intent_columns=["Forms"])
     frame = pd.DataFrame(
         {
             "Lead ID": ["a", "b", "c"],
@@ -208,17 +206,7 @@ def test_a_column_written_twice_in_a_table_header_is_refused_not_read_from_the_f
 def test_an_export_column_of_lists_the_spec_reads_is_refused_and_one_it_does_not_read_is_kept(tmp_path):
     """Industry as a Parquet list<string> in an export: read as "['Software']", an unseen level, every open
     lead scored differently with exit 0."""
-    spec = ExportSpec.model_validate(
-        {
-            "name": "probe",
-            "id_column": "Lead ID",
-            "label_column": "Stage",
-            "positive_labels": ["Won"],
-            "negative_labels": ["Lost"],
-            "fit_columns": {"Industry": "categorical"},
-            "drop_columns": {"Tags": "not a feature"},
-        }
-    )
+    spec = probe_spec(fit_columns={"Industry": "categorical"}, drop_columns={"Tags": "not a feature"})
     rows = {"Lead ID": ["a", "b"], "Stage": ["Won", "Lost"], "Industry": ["Software", "Retail"]}
     tags = pa.array([["x"], ["y", "z"]], pa.list_(pa.string()))
     path = tmp_path / "export.parquet"
