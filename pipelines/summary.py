@@ -22,9 +22,8 @@ def print_training_summary(result: TrainResult) -> None:
     export = getattr(result.data.source, "spec", None) is not None  # a flat export: its rows are leads
     unit = "labelled leads" if export else "closed deals"
     if len(result.data.win_rate_by_tier):
-        console.print(
-            frame_table(result.data.win_rate_by_tier, title=f"win rate by ICP fit tier (all {unit})")
-        )
+        by_tier = result.data.win_rate_by_tier.rename(columns={"closed_deals": unit.replace(" ", "_")})
+        console.print(frame_table(by_tier, title=f"win rate by ICP fit tier (all {unit})"))
     if result.data.excluded or not export:
         excluded = excluded_counts_frame(result.data.excluded)
         console.print(frame_table(excluded, title=f"{unit} excluded from training by the ICP guardrail"))
