@@ -65,6 +65,7 @@ from pipelines.io import (
 )
 from pipelines.score import (
     ScoreResult,
+    causes_sentence,
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
@@ -78,6 +79,7 @@ from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_s
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
 KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
 BLANK = "_blank"  # a row with every cell blank (a CSV's ",,," line): skipped, as pipelines.io skips it
+ORDER = "_table_order"  # a quarantine row's table's place in TABLES (the quarantine's order)
 HEADER = "_header"  # a line repeating the header (CSV files joined end to end): skipped likewise
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
@@ -708,10 +710,45 @@ class SparkScores:
         """The quarantined rows with their reasons, by table (accounts, leads, activities, deals) and row."""
         from pyspark.sql import functions as F
 
+        rows = self._quarantine_rows()
+        return rows.orderBy(ORDER, F.col("row"), F.col(SEQ)).select(*QUARANTINE_COLUMNS)
+
+    def _quarantine_rows(self):
+        """The quarantine rows, unordered, with their sequence in their part and their table's place."""
+        from pyspark.sql import functions as F
+
         parts = self.parts.filter(F.col(KIND) == "quarantine").select(SEQ, *QUARANTINE_COLUMNS)
         rows = self.accounts_quarantine.select(SEQ, *QUARANTINE_COLUMNS).unionByName(parts)
         order = F.create_map(*[x for i, t in enumerate(TABLES) for x in (F.lit(t), F.lit(i))])[F.col("table")]
-        return rows.orderBy(order, F.col("row"), F.col(SEQ)).select(*QUARANTINE_COLUMNS)
+        return rows.withColumn(ORDER, order)
+
+    def causes(self) -> pd.DataFrame:
+        """pipelines.score.main_causes' counts as a Spark aggregation (a row per table, column and check:
+        distinct rows, first value and reason in the quarantine's order; a few rows reach the driver)."""
+        from pyspark.sql import functions as F
+
+        roots = self._quarantine_rows().filter(~F.col("check").isin(*CASCADE_CHECKS))
+        place = [F.col(ORDER), F.col("row"), F.col(SEQ)]
+        found = (
+            roots.groupBy("table", "column", "check")
+            .agg(
+                F.countDistinct("row").alias("rows"),
+                F.min(F.struct(*place, F.col("reason"))).alias("first"),
+                F.min(F.when(F.col("value").isNotNull(), F.struct(*place, F.col("value")))).alias("valued"),
+            )
+            .collect()
+        )
+        found = sorted(found, key=lambda r: tuple(r["first"])[:3])  # the order they first appear in
+        return pd.DataFrame(
+            {
+                "table": [r["table"] for r in found],
+                "column": [r["column"] for r in found],
+                "check": [r["check"] for r in found],
+                "rows": [int(r["rows"]) for r in found],
+                "value": [r["valued"]["value"] if r["valued"] is not None else None for r in found],
+                "reason": [r["first"]["reason"] for r in found],
+            }
+        )
 
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
@@ -938,6 +975,10 @@ class SparkScoreResult(ScoreResult):
     shares: dict[str, float] = field(default_factory=dict)
     quarantine_rows: int = 0
     grade_table: pd.DataFrame | None = None
+    cause_table: pd.DataFrame | None = None  # SparkScores.causes, counted when nothing was scored
+
+    def main_causes(self) -> str:
+        return causes_sentence(self.cause_table) if self.cause_table is not None else super().main_causes()
 
     def grade_summary(self) -> pd.DataFrame:
         return self.grade_table if self.grade_table is not None else super().grade_summary()
@@ -996,6 +1037,8 @@ def run_score_spark(
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
         )
+        if result.count("scored") == 0:  # the sentence names the main causes, as the pandas path's does
+            result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
             failed = failed_quarantine_path_for(output)

@@ -203,9 +203,9 @@ REFUSED_FILES = {
 def test_a_missing_table_or_column_or_a_refused_file_exits_3_with_the_pandas_sentence(
     tmp_path, spark, scorer, dirty, monkeypatch, collected
 ):
-    """Missing tables and columns, and the files the pandas path refuses (rows longer than the header had been
+    """Missing tables and columns, the files the pandas path refuses (rows longer than the header had been
     scored shifted by Spark with exit 0, a list column read as text with exit 0, the others said as a missing
-    column or Spark's own error)."""
+    column or Spark's own error))."""
     monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: scorer)
     cases = {
         "no activity_type": (
@@ -226,8 +226,38 @@ def test_a_missing_table_or_column_or_a_refused_file_exits_3_with_the_pandas_sen
         pandas_run = _score(folder, tmp_path / "pandas" / "scores.parquet")
         spark_run = _score(folder, tmp_path / "spark" / "scores.parquet", "--engine", "spark")
         assert pandas_run.exit_code == spark_run.exit_code == exit_codes.BAD_INPUT, (case, spark_run.output)
-        said = [line for line in spark_run.output.splitlines() if "error" in line]
-        assert said and said == [line for line in pandas_run.output.splitlines() if "error" in line], case
+        said = _error(spark_run.output)
+        assert said and said == _error(pandas_run.output), case
+
+
+def _error(output: str) -> str:
+    """The error sentence of a command's output, unwrapped, up to the path of a failed run's quarantine."""
+    return " ".join(output.split()).partition("error:")[2].partition("quarantined rows are in")[0]
+
+
+def test_nothing_to_score_names_the_main_causes_counted_in_spark_as_the_pandas_path_does(spark, dirty):
+    """With no lead scored, Spark said "see the quarantine file" where the pandas path names the main causes
+    (pipelines.score.main_causes): the same counts, as a Spark aggregation (SparkScores.causes)."""
+    from features.contracts import QUARANTINE_COLUMNS, validate_tables
+    from pipelines.score import causes_sentence, main_causes
+    from pipelines.spark_job import KIND, SEQ, SparkScores
+
+    every_account_bad = {**dirty, "accounts": dirty["accounts"].assign(employee_count=True)}
+    quarantine = validate_tables(every_account_bad, AS_OF).quarantine[list(QUARANTINE_COLUMNS)]
+    order = quarantine["table"].map(
+        {t: i for i, t in enumerate(("accounts", "leads", "activities", "deals"))}
+    )
+    quarantine = quarantine.assign(_o=order).sort_values(["_o", "row"], kind="stable").drop(columns="_o")
+    rows = quarantine.astype({c: "object" for c in QUARANTINE_COLUMNS if c != "row"}).reset_index(drop=True)
+    rows = rows.assign(**{SEQ: range(len(rows)), KIND: "quarantine"}).astype({"row": "int64"})
+    rows = rows.where(rows.notna(), None)
+    schema = f"{SEQ} long, table string, row long, key string, column string, check string, value string, "
+    schema += f"reason string, {KIND} string"
+    frame = spark.createDataFrame(rows[[SEQ, *QUARANTINE_COLUMNS, KIND]], schema)
+    job = SparkScores(frame.filter("table != 'accounts'"), frame.filter("table = 'accounts'"))
+    expected = main_causes(quarantine)
+    assert "see the quarantine file" not in expected
+    assert causes_sentence(job.causes()) == expected
 
 
 def test_a_bad_master_url_exits_2_naming_it(tmp_path):
