@@ -301,10 +301,9 @@ def causes_sentence(counted: pd.DataFrame, top: int = 2) -> str:
     appear in the quarantine) with its distinct rows and first value and reason (also counted in Spark)."""
     if counted.empty:
         return "see the quarantine file"
+    lead_side = counted["table"].isin(["accounts", "leads"])  # what keeps leads from a score
     counted = (
-        counted.assign(
-            lead_side=lambda f: f["table"].isin(["accounts", "leads"])
-        )  # what keeps leads from a score
+        counted.assign(lead_side=lead_side)
         .sort_values(["lead_side", "rows"], ascending=False, kind="stable")
         .head(top)
     )
