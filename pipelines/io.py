@@ -183,13 +183,14 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     return repeated if named else np.zeros(len(frame), dtype=bool)
 
 
-def say_header_rows(path: object, rows: np.ndarray) -> None:
-    """Say how many lines of `path` that repeat its header were skipped, and where (0-based, as the quarantine
-    numbers rows)."""
-    if not len(rows):
+def say_header_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
+    """Say how many lines of `path` that repeat its header were skipped (`count`, else all of `rows`), and the
+    first few (0-based, as the quarantine numbers rows)."""
+    count = len(rows) if count is None else count
+    if not count:
         return
-    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-    lines = f"{len(rows):,} line{'s' if len(rows) > 1 else ''}"
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if count > 5 else "")
+    lines = f"{count:,} line{'s' if count > 1 else ''}"
     console.print(
         f"note: {path}: {lines} repeating the header (files joined end to end?) skipped, not read as rows "
         f"(rows {shown}); the quarantine numbers rows as in the file"
@@ -342,6 +343,19 @@ def unreadable(path: Path, error: Exception) -> InputError:
             f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
         )
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+def refuse_bad_csv_header(path: Path, table: str, rows: int = 100) -> None:
+    """read_frame's refusals of a CRM table's CSV header (a column written twice, rows longer than the header, a
+    title line above it), from its first `rows` rows: for a reader that reads the rest itself (Spark)."""
+    try:
+        head = _read_csv(path, table, nrows=rows)
+    except InputError:
+        raise
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise unreadable(path, error) from error
+    refuse_short_header(head, path, csv_format(path).delimiter)
+    refuse_foreign_header(normalise_columns(head, table, path), table, path)
 
 
 def _read_csv(path: Path, table: str | None, ids: tuple[str, ...] = (), **options):

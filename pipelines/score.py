@@ -73,6 +73,10 @@ class ScoreResult:
     def count(self, status: str) -> int:
         return self.leads.count(status)
 
+    def main_causes(self) -> str:
+        """The quarantine's most frequent root causes, in words (main_causes)."""
+        return main_causes(self.quarantine)
+
 
 class NothingToScore(InputError):
     """No lead could be scored; nothing was published and the previous output stays as it was."""
@@ -270,9 +274,9 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
     if read == 0:
         return f"{leads} has no rows (a header at most); export the leads again"
     if quarantined == read:
-        return f"all {read:,} leads were quarantined: {main_causes(result.quarantine)}"
+        return f"all {read:,} leads were quarantined: {result.main_causes()}"
     not_scored = result.leads.not_scored_text()
-    causes = f" ({main_causes(result.quarantine)})" if quarantined else ""
+    causes = f" ({result.main_causes()})" if quarantined else ""
     later = " (is --as-of before the data?)" if result.leads.not_scored.get(CREATED_LATER) else ""
     return (
         f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored "
@@ -283,14 +287,23 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
 def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
     """The most frequent root causes of a quarantine (cascades left out), with an example value and a hint."""
     roots = quarantine[~quarantine["check"].isin(CASCADE_CHECKS)]
-    if roots.empty:
-        return "see the quarantine file"
     counted = (
         roots.drop_duplicates(["table", "row", "column", "check"])
         .groupby(["table", "column", "check"], sort=False)
         .agg(rows=("row", "size"), value=("value", "first"), reason=("reason", "first"))
         .reset_index()
-        .assign(lead_side=lambda f: f["table"].isin(["accounts", "leads"]))  # what keeps leads from a score
+    )
+    return causes_sentence(counted, top)
+
+
+def causes_sentence(counted: pd.DataFrame, top: int = 2) -> str:
+    """main_causes' sentence from its counts: a row per table, column and check (in the order they first
+    appear in the quarantine) with its distinct rows and first value and reason (also counted in Spark)."""
+    if counted.empty:
+        return "see the quarantine file"
+    lead_side = counted["table"].isin(["accounts", "leads"])  # what keeps leads from a score
+    counted = (
+        counted.assign(lead_side=lead_side)
         .sort_values(["lead_side", "rows"], ascending=False, kind="stable")
         .head(top)
     )

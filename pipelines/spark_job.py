@@ -47,7 +47,7 @@ import pandas as pd
 from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged
 from features.keys import id_keys, mailboxes
-from features.vocab import LEAD_COLUMNS, TABLES
+from features.vocab import LEAD_COLUMNS, OPTIONAL_COLUMNS, TABLE_COLUMNS, TABLES
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
     DATETIME_COLUMNS,
@@ -56,11 +56,16 @@ from pipelines.io import (
     normalise_columns,
     path_digest,
     private_workdir,
+    refuse_bad_csv_header,
+    refuse_nested_columns,
     say_blank_rows,
+    say_header_rows,
+    unreadable,
     writing,
 )
 from pipelines.score import (
     ScoreResult,
+    causes_sentence,
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
@@ -74,6 +79,8 @@ from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_s
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
 KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
 BLANK = "_blank"  # a row with every cell blank (a CSV's ",,," line): skipped, as pipelines.io skips it
+ORDER = "_table_order"  # a quarantine row's table's place in TABLES (the quarantine's order)
+HEADER = "_header"  # a line repeating the header (CSV files joined end to end): skipped likewise
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
 MAX_ROUNDS = 100  # label propagation rounds; a chain of leads linked by mailboxes longer than this is refused
@@ -240,13 +247,15 @@ def read_spark_tables(
             if is_delta(path):
                 frame = spark.read.format("delta").load(str(path))
             elif path.suffix == ".parquet":
-                nanos[name] = nanosecond_columns(path)
+                nanos[name] = nanosecond_columns(path, name)
                 if nanos[name]:
                     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
                 frame = spark.read.parquet(str(path))
             else:
-                frame = _read_csv(spark, path)
+                frame = _read_csv(spark, path, name)
                 text.add(name)
+        except InputError:
+            raise
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             fix = "install delta-spark and configure the session for it" if is_delta(path) else None
@@ -278,24 +287,32 @@ def _read_named(spark, table: str, name: str, required: bool):
     return spark.table(table)
 
 
-def nanosecond_columns(path: Path) -> list[str]:
-    """The timestamp columns of a Parquet file (or folder) stored in nanoseconds: Spark cannot read them as
-    timestamps. Reads the schema only."""
+def nanosecond_columns(path: Path, table: str) -> list[str]:
+    """The timestamp columns of a Parquet file (or folder) of CRM table `table` stored in nanoseconds: Spark
+    cannot read them as timestamps. Reads the schema only, refusing a corrupt file or a column written twice
+    as pipelines.io.read_frame does."""
     import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
     try:
+        if path.is_file():  # a column written twice is said before pyarrow refuses the file
+            normalise_columns(pd.DataFrame(columns=pq.read_schema(path).names), table, path)
         schema = ds.dataset(str(path), format="parquet").schema
     except (OSError, pa.ArrowException) as error:
-        raise InputError(f"{path}: not a readable Parquet file ({error}); export the table again") from error
+        raise unreadable(path, error) from error
     return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
 
 
-def _read_csv(spark, path: Path):
-    """A CSV file as text columns, with the encoding and delimiter the pandas path would find."""
+def _read_csv(spark, path: Path, table: str):
+    """A CSV file as text columns, with the encoding and delimiter the pandas path would find, its header
+    refused as the pandas path refuses it (a column written twice, rows longer than the header, a title line
+    above it)."""
     from pipelines.io import csv_format
 
     found = csv_format(path) if path.is_file() else None
+    if found is not None:
+        refuse_bad_csv_header(path, table)
     reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
     if found is not None:
         reader = reader.option("encoding", found.encoding).option("sep", found.delimiter)
@@ -313,6 +330,8 @@ def check_columns(tables: dict, paths: dict | None = None) -> None:
     schemas alone: the accounts' contract, then lead_id in leads, activities and deals (naming the file),
     then the other tables' contract."""
     paths = paths or {}
+    for name, frame in tables.items():
+        refuse_nested(frame, name, paths.get(name) or f"table {name!r}")
     if "accounts" in tables:
         validate_table("accounts", pd.DataFrame(columns=tables["accounts"].columns))
     for name in ("leads", "activities", "deals"):
@@ -324,40 +343,81 @@ def check_columns(tables: dict, paths: dict | None = None) -> None:
             validate_table(name, pd.DataFrame(columns=tables[name].columns))
 
 
+def refuse_nested(frame, table: str, source: object) -> None:
+    """pipelines.io.refuse_nested_columns for a Spark DataFrame: a contract column of lists, maps or records
+    (an array, map or struct type) is refused naming it and its first value (one value reaches the driver)."""
+    from pyspark.sql import functions as F
+
+    nested = ("array", "map", "struct")
+    for f in frame.schema.fields:
+        if f.dataType.typeName() not in nested or f.name not in contract_columns(table):
+            continue
+        first = frame.select(F.col(f"`{f.name}`")).filter(F.col(f"`{f.name}`").isNotNull()).first()
+        value: Any = first[0] if first is not None else None
+        value = value.asDict(recursive=True) if hasattr(value, "asDict") else value
+        refuse_nested_columns(pd.DataFrame({f.name: pd.Series([value], dtype=object)}), table, source)
+
+
+def contract_columns(table: str) -> set[str]:
+    return set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+
+
 # --- keys and parts ---------------------------------------------------------------------------------------
 
 
 def with_input_rows(frame, skip_blank: bool = False, path: object = None) -> tuple[Any, int]:
     """`frame` with `_input_row`, each row's position in the input (in the order Spark reads it: a file's row
     order for one file), and its number of rows. Only the row count of each input partition reaches the
-    driver. `skip_blank` (a CSV file at `path`): rows with every cell empty or spaces are left out and said,
-    as pipelines.io's readers leave them out; the rows kept keep their position in the file."""
+    driver. `skip_blank` (a CSV file at `path`): rows with every cell empty or spaces and lines that repeat
+    the header (files joined end to end) are left out and said, as pipelines.io's readers leave them out; the
+    rows kept keep their position in the file."""
     from pyspark.sql import functions as F
 
     numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
     if skip_blank:
         numbered = numbered.withColumn(BLANK, blank_row(frame.columns))
+        numbered = numbered.withColumn(HEADER, header_row(frame.columns))
     pid = F.shiftright(F.col("_mid"), 33)
     blanks = F.sum(F.col(BLANK).cast("long")) if skip_blank else F.lit(0)
+    headers = F.sum(F.col(HEADER).cast("long")) if skip_blank else F.lit(0)
     sizes = (
-        numbered.groupBy(pid.alias("p")).agg(F.count(F.lit(1)).alias("n"), blanks.alias("blank")).collect()
+        numbered.groupBy(pid.alias("p"))
+        .agg(F.count(F.lit(1)).alias("n"), blanks.alias("blank"), headers.alias("header"))
+        .collect()
     )
-    offsets, total, skipped = {}, 0, 0
+    offsets, total, blank, header = {}, 0, 0, 0
     for row in sorted(sizes, key=lambda r: r["p"]):  # one small row per input partition
         offsets[int(row["p"])] = total
         total += int(row["n"])
-        skipped += int(row["blank"] or 0)
+        blank += int(row["blank"] or 0)
+        header += int(row["header"] or 0)
     if not offsets:
         return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid"), 0
     start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
     numbered = numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
-    if skipped:
-        first = numbered.filter(F.col(BLANK)).select(ROW).orderBy(ROW).limit(6).collect()
-        say_blank_rows(path, np.array([r[ROW] for r in first]), count=skipped)
+    for kind, count, say in ((BLANK, blank, say_blank_rows), (HEADER, header, say_header_rows)):
+        if count:
+            first = numbered.filter(F.col(kind)).select(ROW).orderBy(ROW).limit(6).collect()
+            say(path, np.array([r[ROW] for r in first]), count=count)
     if skip_blank:
-        numbered = numbered.filter(~F.col(BLANK)).drop(BLANK)
-    return numbered, total - skipped
+        numbered = numbered.filter(~(F.col(BLANK) | F.col(HEADER))).drop(BLANK, HEADER)
+    return numbered, total - blank - header
+
+
+def header_row(columns: list[str]):
+    """True for a row that repeats the header (pipelines.io.header_rows, per row): each named cell its column's
+    name, case and surrounding spaces aside. Spark names a column without a name _c0, _c1, ..."""
+    from pyspark.sql import functions as F
+
+    named = [c for c in columns if str(c).strip() and not re.fullmatch(r"_c\d+", str(c))]
+    if not named:
+        return F.lit(False)
+    every = F.lit(True)
+    for c in named:
+        text = F.regexp_replace(F.col(f"`{c}`").cast("string"), rf"\A{STRIPPED}+|{STRIPPED}+\z", "")
+        every = every & F.coalesce(F.lower(text) == str(c).strip().lower(), F.lit(False))
+    return every
 
 
 def blank_row(columns: list[str]):
@@ -501,10 +561,9 @@ def _as_read(
     frame: pd.DataFrame, integral: dict[str, str], text: bool, nanos: list[str] | tuple = ()
 ) -> pd.DataFrame:
     """A table's rows as the pandas path reads them: Spark's nullable integers back to int64 (or float64 with
-    gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text with pandas' missing-value words
-    missing and all-ISO timestamp columns parsed (pipelines.io.read_frame)."""
-    from pandas._libs.parsers import STR_NA_VALUES
-
+    gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text as written, only an empty cell
+    missing ("NA" is an id, "NULL" a title: the contract reads no-value words where a number or time belongs),
+    and all-ISO timestamp columns parsed (pipelines.io.read_frame)."""
     frame = frame.copy()
     for column in nanos:
         frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
@@ -519,7 +578,7 @@ def _as_read(
             if column == ROW:
                 continue
             values = frame[column].astype("str")
-            frame[column] = values.where(values.notna() & ~values.isin(STR_NA_VALUES))
+            frame[column] = values.where(values.notna() & (values != ""))
         for column in DATETIME_COLUMNS:
             if column in frame.columns:
                 frame[column] = iso_or_unchanged(frame[column])
@@ -651,10 +710,45 @@ class SparkScores:
         """The quarantined rows with their reasons, by table (accounts, leads, activities, deals) and row."""
         from pyspark.sql import functions as F
 
+        rows = self._quarantine_rows()
+        return rows.orderBy(ORDER, F.col("row"), F.col(SEQ)).select(*QUARANTINE_COLUMNS)
+
+    def _quarantine_rows(self):
+        """The quarantine rows, unordered, with their sequence in their part and their table's place."""
+        from pyspark.sql import functions as F
+
         parts = self.parts.filter(F.col(KIND) == "quarantine").select(SEQ, *QUARANTINE_COLUMNS)
         rows = self.accounts_quarantine.select(SEQ, *QUARANTINE_COLUMNS).unionByName(parts)
         order = F.create_map(*[x for i, t in enumerate(TABLES) for x in (F.lit(t), F.lit(i))])[F.col("table")]
-        return rows.orderBy(order, F.col("row"), F.col(SEQ)).select(*QUARANTINE_COLUMNS)
+        return rows.withColumn(ORDER, order)
+
+    def causes(self) -> pd.DataFrame:
+        """pipelines.score.main_causes' counts as a Spark aggregation (a row per table, column and check:
+        distinct rows, first value and reason in the quarantine's order; a few rows reach the driver)."""
+        from pyspark.sql import functions as F
+
+        roots = self._quarantine_rows().filter(~F.col("check").isin(*CASCADE_CHECKS))
+        place = [F.col(ORDER), F.col("row"), F.col(SEQ)]
+        found = (
+            roots.groupBy("table", "column", "check")
+            .agg(
+                F.countDistinct("row").alias("rows"),
+                F.min(F.struct(*place, F.col("reason"))).alias("first"),
+                F.min(F.when(F.col("value").isNotNull(), F.struct(*place, F.col("value")))).alias("valued"),
+            )
+            .collect()
+        )
+        found = sorted(found, key=lambda r: tuple(r["first"])[:3])  # the order they first appear in
+        return pd.DataFrame(
+            {
+                "table": [r["table"] for r in found],
+                "column": [r["column"] for r in found],
+                "check": [r["check"] for r in found],
+                "rows": [int(r["rows"]) for r in found],
+                "value": [r["valued"]["value"] if r["valued"] is not None else None for r in found],
+                "reason": [r["first"]["reason"] for r in found],
+            }
+        )
 
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
@@ -881,6 +975,10 @@ class SparkScoreResult(ScoreResult):
     shares: dict[str, float] = field(default_factory=dict)
     quarantine_rows: int = 0
     grade_table: pd.DataFrame | None = None
+    cause_table: pd.DataFrame | None = None  # SparkScores.causes, counted when nothing was scored
+
+    def main_causes(self) -> str:
+        return causes_sentence(self.cause_table) if self.cause_table is not None else super().main_causes()
 
     def grade_summary(self) -> pd.DataFrame:
         return self.grade_table if self.grade_table is not None else super().grade_summary()
@@ -939,6 +1037,8 @@ def run_score_spark(
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
         )
+        if result.count("scored") == 0:  # the sentence names the main causes, as the pandas path's does
+            result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
             failed = failed_quarantine_path_for(output)
