@@ -50,6 +50,13 @@ TABLE_COLUMNS = {
     "activities": ACTIVITY_COLUMNS,
     "deals": DEAL_COLUMNS,
 }
+
+
+def contract_columns(table: str) -> set[str]:
+    """The columns the contract reads in `table`, required and optional."""
+    return set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+
+
 TABLE_KEYS = {"accounts": "account_id", "leads": "lead_id", "activities": None, "deals": "deal_id"}
 
 ACTIVITY_TYPES = (

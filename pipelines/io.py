@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.dates import blank, iso_or_unchanged
-from features.vocab import OPTIONAL_COLUMNS, TABLE_COLUMNS, TABLES
+from features.vocab import TABLE_COLUMNS, TABLES, contract_columns
 from pipelines.console import console
 
 FORMATS = ("parquet", "csv")
@@ -244,7 +244,7 @@ def at_input_rows(quarantine: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) 
 def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) -> pd.DataFrame:
     """The contract's column names (optional ones too) for columns that differ only in case or surrounding
     spaces."""
-    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    known = contract_columns(table)
     renames = {
         c: str(c).strip().lower() for c in frame.columns if c not in known and str(c).strip().lower() in known
     }
@@ -267,7 +267,7 @@ def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> No
     """InputError for a contract column of `table` that holds lists or records (a Parquet or database nested
     type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
     without a word, or ended in a traceback."""
-    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    known = contract_columns(table)
     found = nested_column(frame, [c for c in frame.columns if c in known])
     if found is not None:
         example = " (e.g. 'salesforce;segment')" if found == "tech_stack" else ""
@@ -317,7 +317,7 @@ def refuse_foreign_header(frame: pd.DataFrame, table: str, path: Path) -> None:
     """InputError for a table file whose header holds none of the table's columns: a title or comment line
     above the column names ("# exported 2026-10-01") became the header, said as every column missing with
     neither the file nor the cause."""
-    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    known = contract_columns(table)
     if known & set(frame.columns):
         return
     found = ", ".join(repr(str(c))[:40] for c in list(frame.columns)[:3])
@@ -380,7 +380,7 @@ def _refuse_repeated_names(path: Path, found: CsvFormat, table: str) -> None:
         path, encoding=found.encoding, sep=found.delimiter, header=None, nrows=1, dtype="str"
     )
     names = [h for h in header.iloc[0].tolist() if isinstance(h, str)]
-    known = set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
+    known = contract_columns(table)
     repeated = sorted({n for n in names if n.strip().lower() in known and names.count(n) > 1})
     if repeated:
         raise InputError(f"{path}: the header writes column(s) {repeated} more than once; keep one of them")

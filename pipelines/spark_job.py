@@ -47,7 +47,7 @@ import pandas as pd
 from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged
 from features.keys import id_keys, mailboxes
-from features.vocab import LEAD_COLUMNS, OPTIONAL_COLUMNS, TABLE_COLUMNS, TABLES
+from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
     DATETIME_COLUMNS,
@@ -356,10 +356,6 @@ def refuse_nested(frame, table: str, source: object) -> None:
         value: Any = first[0] if first is not None else None
         value = value.asDict(recursive=True) if hasattr(value, "asDict") else value
         refuse_nested_columns(pd.DataFrame({f.name: pd.Series([value], dtype=object)}), table, source)
-
-
-def contract_columns(table: str) -> set[str]:
-    return set(TABLE_COLUMNS.get(table, ())) | set(OPTIONAL_COLUMNS.get(table, ()))
 
 
 # --- keys and parts ---------------------------------------------------------------------------------------
