@@ -327,13 +327,6 @@ def _published(output: str | Path) -> list[Path]:
     return [path, quarantine_path_for(path), manifest_path_for(path), failed_quarantine_path_for(path)]
 
 
-def champion_uri(cfg) -> str:
-    """The champion of the configured model name (registry.model_name: what `train` registers)."""
-    from pipelines.registry import CHAMPION
-
-    return f"models:/{cfg.registry.model_name}@{CHAMPION}"
-
-
 def _config(config: Path | None, overrides: list[str] | None):
     from pipelines.settings import load_config
 
@@ -698,6 +691,7 @@ def score(
     from models.scorer import CRM_TABLES
     from pipelines.db import is_database_url
     from pipelines.locations import parse_assignments
+    from pipelines.registry import champion_uri
     from pipelines.score import top_leads
     from pipelines.score_job import run_score_job
     from pipelines.sources import settings_not_applied, source_for
@@ -716,7 +710,7 @@ def score(
     _check_engine(engine, spark_master)
     with expected_failures():
         cfg = _config(config, set_)
-        model = model or champion_uri(cfg)
+        model = model or champion_uri(cfg.registry.model_name)  # what `train` registers
         scorer = load_scorer(model)
         table_names = parse_assignments(input_table, "--input-table")
         source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
@@ -819,12 +813,12 @@ def serve(
 
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
-    from pipelines.registry import resolve_version
+    from pipelines.registry import champion_uri, resolve_version
     from pipelines.serve import ServeError, check_listen, run_serve
 
     with expected_failures():
         cfg = _config(config, set_)
-        model = model or champion_uri(cfg)
+        model = model or champion_uri(cfg.registry.model_name)  # what `train` registers
         resolve_version(model)  # no champion or an unknown alias: exit 3 naming what exists, before starting
         try:
             check_listen(host, port)  # a port in use: exit 2, before the model is downloaded

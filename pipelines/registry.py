@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
+def champion_uri(model_name: str) -> str:
+    """The model URI of `model_name`'s champion (the alias the gate moves)."""
+    return f"models:/{model_name}@{CHAMPION}"
+
+
 class ModelNotFoundError(InputError):
     """A model URI names no registered model, version or alias in the tracking store (exit code 3)."""
 

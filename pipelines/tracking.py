@@ -436,11 +436,11 @@ def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseExcep
 
 def load_champion(model_name: str) -> Scorer | None:
     """The current champion's scorer, or None when there is none yet."""
-    from pipelines.registry import CHAMPION, champion_version
+    from pipelines.registry import champion_uri, champion_version
 
     if champion_version(model_name) is None:
         return None
-    return load_scorer(f"models:/{model_name}@{CHAMPION}")
+    return load_scorer(champion_uri(model_name))
 
 
 def metrics_for_logging(result: TrainResult) -> dict[str, Any]:
