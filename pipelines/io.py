@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,14 +186,23 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
 def say_header_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
     """Say how many lines of `path` that repeat its header were skipped (`count`, else all of `rows`), and the
     first few (0-based, as the quarantine numbers rows)."""
+    _say_skipped(
+        path,
+        rows,
+        count,
+        lambda n: f"{n:,} line{'s' if n > 1 else ''} repeating the header (files joined end to end?)",
+    )
+
+
+def _say_skipped(path: object, rows: np.ndarray, count: int | None, what: Callable[[int], str]) -> None:
+    """The note for rows of `path` skipped, not read as rows: `what(count)` names them, then the first few."""
     count = len(rows) if count is None else count
     if not count:
         return
     shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if count > 5 else "")
-    lines = f"{count:,} line{'s' if count > 1 else ''}"
     console.print(
-        f"note: {path}: {lines} repeating the header (files joined end to end?) skipped, not read as rows "
-        f"(rows {shown}); the quarantine numbers rows as in the file"
+        f"note: {path}: {what(count)} skipped, not read as rows (rows {shown}); the quarantine numbers rows as "
+        "in the file"
     )
 
 
@@ -203,14 +212,7 @@ FILE_ROWS = "leadscore_index_is_file_row"  # frame.attrs key set by without_blan
 def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
     """Say how many blank rows of `path` were skipped (`count`, else all of `rows`), and the first few (0-based,
     as the quarantine numbers rows)."""
-    count = len(rows) if count is None else count
-    if not count:
-        return
-    shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if count > 5 else "")
-    console.print(
-        f"note: {path}: {count:,} empty rows (every cell blank) skipped, not read as rows (rows {shown}); "
-        "the quarantine numbers rows as in the file"
-    )
+    _say_skipped(path, rows, count, lambda n: f"{n:,} empty rows (every cell blank)")
 
 
 def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
