@@ -32,10 +32,9 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.countries import alpha2_countries
 from features.dates import DateFormatError, named_format, parse_timestamps
-from features.fit import (
-    _domain_types,
-    email_domain,
-)  # the CRM path's email rule (competitor, free, business), reused
+
+# The CRM path's email rule (competitor, free, business) and domain, reused.
+from features.fit import _domain_types, email_domain
 from features.frames import Table, column_values
 from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
@@ -376,9 +375,9 @@ def icp_attributes(
         "seniority": np.array([*seniority, None], dtype=object)[codes],
         "department": np.array([*department, None], dtype=object)[codes],
         "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
-        OPTIONAL_EMAIL_DOMAIN: np.array(
-            [email_domain(e) if isinstance(e, str) else None for e in email], dtype=object
-        ),
+        OPTIONAL_EMAIL_DOMAIN: np.array([*(email_domain(e) for e in emails), None], dtype=object)[
+            email_codes
+        ],
         "lead_source": text("lead_source"),
         "is_duplicate": np.zeros(n, dtype=bool),
         "unsubscribed": np.zeros(n, dtype=bool),
