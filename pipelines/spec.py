@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from features.contracts import ContractError
+from features.dates import parse_timestamps
 from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
@@ -156,8 +157,8 @@ def _naive_utc_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Parquet times with a time zone as the naive UTC times every input time is read as: left aware, the
     drafter's leak audit compared them with naive snapshots and ended in a traceback."""
     for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):  # converted as the one date reader does
+            frame[column] = parse_timestamps(frame[column])[0]
     return frame
 
 
