@@ -9,9 +9,11 @@ train on the earliest 80 % by creation time, test on the latest 20 %. leadscore 
 `model.drift.numbers: linear` (a time-identifying number is read by the linear part only) and with `drop`
 (left out, as before). Variants: "macro" (the win rate rises as the rate falls), "reverse" (it falls),
 "null" (the series trend but do not move the win rate: what the linear part costs when they carry nothing),
-and "calendar" (the issue's funnel B: the series carry nothing, an absolute calendar month "2023-07" is a
+"calendar" (the issue's funnel B: the series carry nothing, an absolute calendar month "2023-07" is a
 category whose newest levels training never saw, and the win rate rises by 1 log-odds over the history,
-unseen by any column).
+unseen by any column), and "monthly" ("macro" as a bank publishes it: each series one value per calendar
+month, a few dozen distinct values in all, plus a price index that is one random value per month and
+carries nothing: a number that names the month without trending).
 """
 
 from __future__ import annotations
@@ -29,8 +31,15 @@ from models.backtest import BacktestData
 from pipelines.evaluate import FoldPlan, flat_data, run_evaluate
 from pipelines.settings import PipelineConfig, load_config
 
-# variant -> (the macro series' effect on the log-odds, the hidden rise of the log-odds over the history)
-VARIANTS = {"macro": (1.0, 0.0), "reverse": (-1.0, 0.0), "null": (0.0, 0.0), "calendar": (0.0, 1.0)}
+# variant -> (the macro series' effect on the log-odds, the hidden rise of the log-odds over the history,
+# whether the series are monthly values)
+VARIANTS = {
+    "macro": (1.0, 0.0, False),
+    "reverse": (-1.0, 0.0, False),
+    "null": (0.0, 0.0, False),
+    "calendar": (0.0, 1.0, False),
+    "monthly": (1.0, 0.0, True),
+}
 JOBS = ["admin", "blue-collar", "technician", "services", "management", "retired", "student", "entrepreneur"]
 SPEC: dict[str, Any] = {
     "name": "macro_funnel",
@@ -54,17 +63,25 @@ SPEC: dict[str, Any] = {
 }
 
 
-def macro_export(seed: int, rows: int, effect: float, rise: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
+def macro_export(
+    seed: int, rows: int, effect: float, rise: float = 0.0, monthly: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The export and each row's true win probability; `effect` scales the macro series' part of the
     log-odds (0: they trend but carry nothing); `rise` > 0 adds that much log-odds from the first to the last
-    day, seen by no column, and a "period" column (the calendar month, e.g. "2023-07")."""
+    day, seen by no column, and a "period" column (the calendar month, e.g. "2023-07"); `monthly` makes each
+    series one value per 30-day period and adds "cons_price_idx", one random value per period."""
     rng = np.random.default_rng(seed)
     days = np.sort(rng.uniform(0, 900, rows))
-    t = days / 900
     created = pd.Timestamp("2022-05-01") + pd.to_timedelta(days, unit="D")
-    rate = 4.9 - 4.2 * np.clip((t - 0.55) / 0.4, 0, 1) ** 1.3 + rng.normal(0, 0.05, rows)
-    employed = 5220 - 250 * np.clip((t - 0.5) / 0.45, 0, 1) + rng.normal(0, 5, rows)
-    confidence = -40 + 10 * np.sin(t * 9) + rng.normal(0, 1, rows)
+    period = (days // 30).astype(int)  # "monthly": 30-day periods, each with one value of every series
+    t = period * 30 / 900 if monthly else days / 900
+
+    def noise(sd: float) -> np.ndarray:
+        return rng.normal(0, sd, period.max() + 1)[period] if monthly else rng.normal(0, sd, rows)
+
+    rate = 4.9 - 4.2 * np.clip((t - 0.55) / 0.4, 0, 1) ** 1.3 + noise(0.05)
+    employed = 5220 - 250 * np.clip((t - 0.5) / 0.45, 0, 1) + noise(5)
+    confidence = -40 + 10 * np.sin(t * 9) + noise(1)
     job = rng.choice(JOBS, rows, p=[0.25, 0.22, 0.16, 0.1, 0.12, 0.06, 0.04, 0.05])
     contact = rng.choice(["cellular", "telephone"], rows, p=[0.65, 0.35])
     age = rng.integers(18, 90, rows)
@@ -105,12 +122,19 @@ def macro_export(seed: int, rows: int, effect: float, rise: float = 0.0) -> tupl
     )
     if rise:
         frame.insert(frame.columns.get_loc("month") + 1, "period", created.strftime("%Y-%m"))
+    if monthly:
+        frame["cons_price_idx"] = np.round(93.9 + noise(0.5), 3)
     return frame, p
 
 
 def spec_for(variant: str) -> ExportSpec:
     """SPEC, with the calendar month as a category for the "calendar" variant."""
-    fit = dict(SPEC["fit_columns"]) | ({"period": "categorical"} if VARIANTS[variant][1] else {})
+    _, rise, monthly = VARIANTS[variant]
+    fit = (
+        dict(SPEC["fit_columns"])
+        | ({"period": "categorical"} if rise else {})
+        | ({"cons_price_idx": "numeric"} if monthly else {})
+    )
     return ExportSpec.model_validate(SPEC | {"fit_columns": fit})
 
 

@@ -6,8 +6,11 @@ learn such a feature as "which period was this", which says nothing about next q
 training drops it by default (model.drift in the config).
 
 The measure is each feature's own ROC AUC at separating recent (1) from older (0) rows, folded to >= 0.5:
-numbers by their value (missing below every number), categories by their level's smoothed share of recent
-rows (a level only the recent window has scores high).
+categories by their level's smoothed share of recent rows (a level only the recent window has scores high);
+numbers by their value (missing below every number), or, when that separates better, by their value's share
+of recent rows among the other half of the rows: a number that is the same for every row of a period and differs between
+periods (a monthly price index, a campaign wave) names the period without trending, and trees read it as
+"which month was this" just as they would a calendar month.
 """
 
 from __future__ import annotations
@@ -22,13 +25,29 @@ from models.evaluate import roc_auc
 _SMOOTHING = 10.0  # pseudo-rows at the overall recent share, so a level seen a few times scores near it
 
 
-def _level_scores(values: pd.Series, recent: np.ndarray) -> np.ndarray:
+def _level_scores(values: pd.Series, recent: np.ndarray, cross_fitted: bool = False) -> np.ndarray:
+    """Each row's level's smoothed share of recent rows. With `cross_fitted`, the share among the other half
+    of the rows (alternate positions), so a row never counts itself: a value seen once then scores the overall
+    share, and the rows of one level are not told apart by their own labels (leaving one row out would)."""
     keys = values.astype("str").fillna("\x00missing").to_numpy(dtype=object)
     codes, _ = pd.factorize(keys)
-    n = np.bincount(codes).astype(float)
-    k = np.bincount(codes, weights=recent.astype(float))
-    share = (k + _SMOOTHING * recent.mean()) / (n + _SMOOTHING)
-    return share[codes]
+    flags = recent.astype(float)
+    prior = _SMOOTHING * recent.mean()
+    if not cross_fitted:
+        n, k = np.bincount(codes), np.bincount(codes, weights=flags)
+        return ((k + prior) / (n + _SMOOTHING))[codes]
+    half = np.arange(len(codes)) % 2 == 1
+    scores = np.empty(len(codes))
+    for rows, others in ((half, ~half), (~half, half)):
+        n = np.bincount(codes[others], minlength=codes.max() + 1)
+        k = np.bincount(codes[others], weights=flags[others], minlength=codes.max() + 1)
+        scores[rows] = ((k + prior) / (n + _SMOOTHING))[codes[rows]]
+    return scores
+
+
+def _folded_auc(recent: np.ndarray, score: np.ndarray) -> float:
+    auc = roc_auc(recent.astype(int), score)
+    return max(auc, 1.0 - auc)
 
 
 def _number_scores(values: pd.Series) -> np.ndarray:
@@ -51,9 +70,13 @@ def adversarial_auc(
         is_category = name in set(categorical) or not (
             pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
         )
-        score = _level_scores(values, recent) if is_category else _number_scores(values)
-        auc = roc_auc(recent.astype(int), score)
-        aucs[name] = max(auc, 1.0 - auc)
+        if is_category:
+            aucs[name] = _folded_auc(recent, _level_scores(values, recent))
+        else:
+            aucs[name] = max(
+                _folded_auc(recent, _number_scores(values)),
+                _folded_auc(recent, _level_scores(values, recent, cross_fitted=True)),
+            )
     return pd.Series(aucs, dtype=float).sort_values(ascending=False, kind="stable")
 
 

@@ -205,6 +205,43 @@ def test_adversarial_check_scores_features():
     assert time_identifying(aucs, 0.8, keep=["trend"]) == ["month"]
 
 
+def test_adversarial_check_names_a_number_that_labels_its_period_without_trending():
+    """A monthly price index (one random value per month, no trend) names the month as well as the
+    calendar does; counts, a sentinel-heavy number and unique amounts spread over time do not."""
+    rng = np.random.default_rng(2)
+    month = np.repeat(np.arange(20), 100)
+    recent = month >= 16
+    frame = pd.DataFrame(
+        {
+            "price_index": np.round(93.9 + rng.normal(0, 0.5, 20), 3)[month],
+            "visits": rng.poisson(1.5, len(month)).astype(float),
+            "days_since_contact": np.where(
+                rng.random(len(month)) < 0.95, 999.0, rng.integers(1, 20, len(month))
+            ),
+            "amount": rng.lognormal(8, 1, len(month)),
+        }
+    )
+    aucs = adversarial_auc(frame, recent, list(frame.columns), [])
+    assert aucs["price_index"] > 0.95
+    assert max(aucs["visits"], aucs["days_since_contact"], aucs["amount"]) < 0.56
+    assert time_identifying(aucs, 0.8) == ["price_index"]
+
+
+def test_a_number_that_labels_the_period_is_left_to_the_linear_part(leads, split, small_config):
+    frame = leads.frame.copy()
+    month = frame["snapshot_at"].dt.strftime("%Y-%m").to_numpy()
+    levels = np.unique(month)
+    index = dict(
+        zip(levels, np.round(93.9 + np.random.default_rng(3).normal(0, 0.5, len(levels)), 3), strict=True)
+    )
+    frame["price_index"] = [index[m] for m in month]
+    model = _train(leads, split, small_config, frame=frame, features=[*leads.features, "price_index"])
+    drift = model.selection["drift"]
+    assert drift["linear_only"] == ["price_index"] == model.linear_only and not drift["dropped"]
+    position = model.feature_names.index("price_index")
+    assert model.booster.feature_importance("split")[position] == 0  # the trees never split on it
+
+
 def test_decreasing_calibration_is_refused():
     rng = np.random.default_rng(0)
     raw = rng.normal(size=2000)
