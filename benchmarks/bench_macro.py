@@ -158,8 +158,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--set", action="append", default=[], help="a config override, e.g. model.seed=3")
     args = parser.parse_args()
-    cfg = load_config(overrides=["model.lightgbm.num_threads=1"])
+    cfg = load_config(overrides=["model.lightgbm.num_threads=1", *args.set])
     header = (
         "| export | seed | test win rate | leadscore (linear) | leadscore (drop) | logistic reg. "
         "| LightGBM default | oracle | leadscore ECE (linear / drop) |"

@@ -167,6 +167,12 @@ class DriftConfig(_Strict):
     `numbers: drop`, and with `numbers: linear` (the default) only the linear part of the model reads it:
     trees learn a trending number as "which period was this" and cannot extrapolate it beyond the training
     range, while the linear part can. The contenders then compete as usual (plain trees do not see it).
+    With `calibrate_final_reading` (the default), the calibration rows' out-of-fold scores read those numbers
+    as the final linear part does, not as their fold's did: a fold fitted before the numbers moved did not
+    learn what they do, so its scores lag the level that the final model, fitted on every row, already
+    reaches, and a calibrator fitted on them would add the lag again. The trade: where a number moves
+    steadily through the whole history, the folds had learnt it too, and their extrapolating reading was
+    the closer stand-in for the final model's on new leads (benchmarks/RESULTS.md, "Macro drift").
     `enabled: false` skips the check. Data without a time order is not checked.
     """
 
@@ -174,6 +180,7 @@ class DriftConfig(_Strict):
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
     numbers: Literal["linear", "drop"] = "linear"
+    calibrate_final_reading: bool = True
 
 
 class TargetStatsConfig(_Strict):

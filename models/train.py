@@ -599,12 +599,14 @@ def train_conversion_model(
             fold_sets.append((fit_set, held_set, held_X))
     contenders = cfg.selection.contenders
     linear_folds, linear_c, linear_losses = None, cfg.selection.linear_c[0], {}
+    linear_parts: dict[float, list[LinearScore]] = {}
     if "linear_lightgbm" in contenders or "blend" in contenders:
         by_c = {}
         for c in cfg.selection.linear_c:  # the regularisation strength, by the same folds
-            margins = []
+            margins, linear_parts[c] = [], []
             for fit, held in folds:  # the linear part of each fold sees only that fold's fitted rows
                 linear_fit = linear_on(fit, c)
+                linear_parts[c].append(linear_fit)
                 margins.append((linear_fit.margin(codes[fit]), linear_fit.margin(codes[held])))
             oof = np.zeros(len(y_learn))
             for (_, held), (_, margin) in zip(folds, margins, strict=True):
@@ -680,7 +682,18 @@ def train_conversion_model(
     booster = lgb.train(params, final_set, num_boost_round=best.trees)
     booster.params["num_threads"] = cfg.lightgbm.num_threads  # what scoring a large input may use
 
-    raw_recent, y_recent = best.oof_raw[recent], y_learn[recent]
+    oof_raw = best.oof_raw
+    if linear is not None and linear_only and cfg.drift.calibrate_final_reading:
+        weight = 1.0 - best.tree_weight if chosen == "blend" else 1.0
+        positions = [names.index(name) for name in linear_only]
+        oof_raw = oof_raw + weight * final_reading_shift(
+            linear, linear_parts[linear_c], folds, codes, positions
+        )
+        selection["calibration_reading"] = {
+            "features": linear_only,
+            "mean_shift": round(float(np.mean(oof_raw[recent] - best.oof_raw[recent])), 4),
+        }
+    raw_recent, y_recent = oof_raw[recent], y_learn[recent]
     window = "most recent held-out blocks" if fold_kind == "time_ordered" else "out-of-fold"
     check_minimum_data(y_recent, 2, 2, window=f"calibration ({window})")
     calibrator = fit_calibrator(
@@ -703,7 +716,7 @@ def train_conversion_model(
     if cfg.calibration_trend_min_z is not None and fold_kind == "time_ordered":
         trend = trend_shift(
             y_learn,
-            best.oof_raw,
+            oof_raw,
             folds,
             rows["snapshot_at"],
             recent,
@@ -732,6 +745,25 @@ def train_conversion_model(
         raw_test = model.predict_raw(frame.iloc[split.test])
         report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
     return model
+
+
+def final_reading_shift(
+    final: LinearScore,
+    fold_parts: Sequence[LinearScore],
+    folds: Sequence[Fold],
+    codes: np.ndarray,
+    positions: Sequence[int],
+) -> np.ndarray:
+    """Per held-out row, how much the final linear part's reading of the features at `positions` (the
+    time-identifying numbers) adds to its log-odds beyond what its fold's linear part read (0 elsewhere).
+    Both readings are measured from their mean over the fold's fitted rows, where the fold's intercept
+    holds the level: only what the held-out rows' values add beyond that level is swapped."""
+    shift = np.zeros(len(codes))
+    final_part = final.contributions(codes)[:, positions].sum(axis=1)
+    for (fit, held), part in zip(folds, fold_parts, strict=True):
+        fold_part = part.contributions(codes)[:, positions].sum(axis=1)
+        shift[held] = (final_part[held] - final_part[fit].mean()) - (fold_part[held] - fold_part[fit].mean())
+    return shift
 
 
 def with_target_stats(X: pd.DataFrame, stats: TargetStats, values: np.ndarray) -> pd.DataFrame:

@@ -492,6 +492,14 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + ", ".join(map(feature_label, drift["linear_only"]))
             + "."
         )
+    reading = selection.get("calibration_reading")
+    if reading:
+        lines.append(
+            "Calibrated on scores that read "
+            + ", ".join(map(feature_label, reading["features"]))
+            + " as the final model does, not as each selection fold did before they moved (the newest "
+            f"held-out deals' log-odds moved by {reading['mean_shift']:+.2f} on average)."
+        )
     if drift.get("kept"):
         lines.append(
             "Time-identifying but kept (model.drift.keep): "
