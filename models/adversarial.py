@@ -7,10 +7,10 @@ training drops it by default (model.drift in the config).
 
 The measure is each feature's own ROC AUC at separating recent (1) from older (0) rows, folded to >= 0.5:
 categories by their level's smoothed share of recent rows (a level only the recent window has scores high);
-numbers by their value (missing below every number), or, when that separates better, by their value's share
-of recent rows among the other half of the rows: a number that is the same for every row of a period and differs between
-periods (a monthly price index, a campaign wave) names the period without trending, and trees read it as
-"which month was this" just as they would a calendar month.
+numbers by their value (missing below every number), or, when that separates better, by their value's
+share of recent rows among the other half of the rows: a number that is the same for every row of a period
+and differs between periods (a monthly price index, a campaign wave) names the period without trending,
+and trees read it as "which month was this" just as they would a calendar month.
 """
 
 from __future__ import annotations
@@ -23,26 +23,36 @@ import pandas as pd
 from models.evaluate import roc_auc
 
 _SMOOTHING = 10.0  # pseudo-rows at the overall recent share, so a level seen a few times scores near it
+# A number's value shared by fewer rows than this (in the other half) names a lead or an account, whose
+# leads often arrive together, not a period: it scores the overall share.
+_PERIOD_MIN_ROWS = 30
 
 
-def _level_scores(values: pd.Series, recent: np.ndarray, cross_fitted: bool = False) -> np.ndarray:
-    """Each row's level's smoothed share of recent rows. With `cross_fitted`, the share among the other half
-    of the rows (alternate positions), so a row never counts itself: a value seen once then scores the overall
-    share, and the rows of one level are not told apart by their own labels (leaving one row out would)."""
-    keys = values.astype("str").fillna("\x00missing").to_numpy(dtype=object)
-    codes, _ = pd.factorize(keys)
+def _level_scores(
+    codes: np.ndarray, recent: np.ndarray, cross_fitted: bool = False, min_rows: int = 0
+) -> np.ndarray:
+    """Each row's level's smoothed share of recent rows (`codes`: the level of each row, from 0). With
+    `cross_fitted`, the share among the other half of the rows (alternate positions), so a row never counts
+    itself and the rows of one level are not told apart by their own labels (leaving one row out would);
+    a level with fewer than `min_rows` rows there scores the overall share."""
     flags = recent.astype(float)
     prior = _SMOOTHING * recent.mean()
+    levels = int(codes.max()) + 1
     if not cross_fitted:
-        n, k = np.bincount(codes), np.bincount(codes, weights=flags)
+        n, k = np.bincount(codes, minlength=levels), np.bincount(codes, weights=flags, minlength=levels)
         return ((k + prior) / (n + _SMOOTHING))[codes]
     half = np.arange(len(codes)) % 2 == 1
     scores = np.empty(len(codes))
     for rows, others in ((half, ~half), (~half, half)):
-        n = np.bincount(codes[others], minlength=codes.max() + 1)
-        k = np.bincount(codes[others], weights=flags[others], minlength=codes.max() + 1)
-        scores[rows] = ((k + prior) / (n + _SMOOTHING))[codes[rows]]
+        n = np.bincount(codes[others], minlength=levels)
+        k = np.bincount(codes[others], weights=flags[others], minlength=levels)
+        share = np.where(n >= min_rows, (k + prior) / (n + _SMOOTHING), recent.mean())
+        scores[rows] = share[codes[rows]]
     return scores
+
+
+def _category_codes(values: pd.Series) -> np.ndarray:
+    return pd.factorize(values.astype("str").fillna("\x00missing").to_numpy(dtype=object))[0]
 
 
 def _folded_auc(recent: np.ndarray, score: np.ndarray) -> float:
@@ -71,12 +81,12 @@ def adversarial_auc(
             pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
         )
         if is_category:
-            aucs[name] = _folded_auc(recent, _level_scores(values, recent))
+            aucs[name] = _folded_auc(recent, _level_scores(_category_codes(values), recent))
         else:
-            aucs[name] = max(
-                _folded_auc(recent, _number_scores(values)),
-                _folded_auc(recent, _level_scores(values, recent, cross_fitted=True)),
-            )
+            numbers = _number_scores(values)
+            codes = pd.factorize(numbers)[0]
+            by_value = _level_scores(codes, recent, cross_fitted=True, min_rows=_PERIOD_MIN_ROWS)
+            aucs[name] = max(_folded_auc(recent, numbers), _folded_auc(recent, by_value))
     return pd.Series(aucs, dtype=float).sort_values(ascending=False, kind="stable")
 
 

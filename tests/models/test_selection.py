@@ -257,7 +257,7 @@ def test_adversarial_check_scores_features():
 
 def test_adversarial_check_names_a_number_that_labels_its_period_without_trending():
     """A monthly price index (one random value per month, no trend) names the month as well as the
-    calendar does; counts, a sentinel-heavy number and unique amounts spread over time do not."""
+    calendar does; counts, a sentinel-heavy number, unique amounts and an account's size do not."""
     rng = np.random.default_rng(2)
     month = np.repeat(np.arange(20), 100)
     recent = month >= 16
@@ -269,11 +269,13 @@ def test_adversarial_check_names_a_number_that_labels_its_period_without_trendin
                 rng.random(len(month)) < 0.95, 999.0, rng.integers(1, 20, len(month))
             ),
             "amount": rng.lognormal(8, 1, len(month)),
+            # an account's size, shared by its 5 leads, which arrive together: it names the account
+            "employees": np.repeat(rng.integers(10, 5000, len(month) // 5), 5).astype(float),
         }
     )
     aucs = adversarial_auc(frame, recent, list(frame.columns), [])
     assert aucs["price_index"] > 0.95
-    assert max(aucs["visits"], aucs["days_since_contact"], aucs["amount"]) < 0.56
+    assert max(aucs["visits"], aucs["days_since_contact"], aucs["amount"], aucs["employees"]) < 0.56
     assert time_identifying(aucs, 0.8) == ["price_index"]
 
 
