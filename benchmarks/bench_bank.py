@@ -100,10 +100,10 @@ def _auc(mean: dict[str, dict[str, float]], name: str) -> str:
 
 
 def drafted_spec(csv: Path) -> Path:
-    """`leadscore spec draft --label y` on the export, as a user would run it."""
+    """`leadscore spec draft` on the export, as a user would run it (it finds the outcome column `y`)."""
     spec = csv.with_suffix(".yaml")
     command = [sys.executable, "-m", "pipelines.cli", "spec", "draft", "--input", str(csv)]
-    subprocess.run([*command, "--out", str(spec), "--label", "y"], check=True, capture_output=True)
+    subprocess.run([*command, "--out", str(spec)], check=True, capture_output=True)
     return spec
 
 

@@ -154,6 +154,21 @@ def test_no_label_or_no_id_is_refused_with_the_fix():
         drafted(pd.DataFrame({"Lead ID": [], "Converted": []}))
 
 
+def test_a_public_data_set_s_outcome_column_is_found_by_its_usual_name():
+    bank = pd.DataFrame(
+        {"id": [1, 2, 3, 4], "job": ["admin.", "services"] * 2, "y": ["no", "yes", "no", "no"]}
+    )
+    spec, _ = drafted(bank)
+    assert (spec.label_column, list(spec.positive_labels), list(spec.negative_labels)) == (
+        "y",
+        ["yes"],
+        ["no"],
+    )
+    # a CRM's own outcome column still wins over a generic name
+    both = bank.assign(Converted=[0, 1, 1, 0], target=["no", "yes", "no", "no"]).drop(columns="y")
+    assert drafted(both)[0].label_column == "Converted"
+
+
 def test_name_words_split_camel_case_and_punctuation():
     assert name_words("IsConverted") == "is converted"
     assert name_words("Country/Region") == "country region"
