@@ -44,7 +44,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.text import NO_VALUE_SPELLINGS
+from features.text import NO_VALUE_SPELLINGS, is_no_value
 from features.vocab import (
     ACTIVITY_TYPES,
     LOST_REASONS,
@@ -603,11 +603,23 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 def without_no_values(values: pd.Series) -> pd.Series:
     """A number or time column with the text that means no value ("NULL", "N/A", "-": features.text.NO_VALUE,
-    as written or in capitals) missing, as pandas reads it in a CSV, on every route."""
+    as written or in capitals) missing, as pandas reads it in a CSV, on every route (the same words padded
+    or in other cases: spelled_no_values, after parsing)."""
     if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
         return values
     no_value = values.isin(NO_VALUE_SPELLINGS).to_numpy(dtype=bool)
     return values.mask(no_value) if no_value.any() else values
+
+
+def spelled_no_values(values: pd.Series, unparsed: np.ndarray) -> np.ndarray:
+    """Of the cells that did not parse, those holding a no-value word padded or in another case (" null ",
+    "Null"), which the online scorer reads as missing too; only the failures are looked at, so a clean
+    column costs nothing."""
+    found = np.zeros(len(values), dtype=bool)
+    if unparsed.any():
+        rows = np.flatnonzero(unparsed)
+        found[rows] = [is_no_value(value) for value in values.to_numpy()[rows]]
+    return found
 
 
 def _as_timestamp(
@@ -616,7 +628,8 @@ def _as_timestamp(
     values = without_no_values(values)
     fmt = formats.format_for(table, column)
     try:
-        return parse_timestamps(values, fmt)
+        parsed, unparsed = parse_timestamps(values, fmt)
+        return parsed, unparsed & ~spelled_no_values(values, unparsed)
     except DateFormatError as error:
         setting = (
             f"input.date_formats.{table}.{column} (or input.date_format for every column) in the "
@@ -649,7 +662,7 @@ def _as_number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     missing = blank(values)
     parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
     unparsed = ~np.isfinite(parsed.to_numpy()) & ~missing
-    return parsed, unparsed
+    return parsed, unparsed & ~spelled_no_values(values, unparsed)
 
 
 def _schema_failures(

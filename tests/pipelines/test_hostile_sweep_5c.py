@@ -234,6 +234,26 @@ def test_a_no_value_word_in_an_online_number_or_time_is_missing_as_in_batch():
         assert pd.isna(check_lead_rows([row])["employee_count"]).tolist() == [True]
 
 
+def test_a_padded_or_mixed_case_no_value_word_is_missing_in_batch_as_online():
+    # Online read " null " and "Null" as missing while batch quarantined them as no number or no date: the
+    # same lead scored on one route and was quarantined on the other.
+    written = [" null ", "Null", "n/a ", " NONE", "12", "twelve"]
+    tables = _one_lead_per_account(["software"] * 6, ["referral"] * 6)
+    tables["accounts"]["employee_count"] = pd.Series(written, dtype=object)
+    tables["leads"]["created_at"] = pd.Series(
+        [" null ", "Null", "2026-01-05", "2026-01-05", "2026-01-05", "2026-01-05"], dtype=object
+    )
+    result = validate_tables(tables)
+    assert result.valid["accounts"]["employee_count"].isna().tolist() == [True] * 4 + [False]
+    quarantined = result.quarantine
+    assert quarantined[quarantined["column"] == "employee_count"]["value"].tolist() == ["twelve"]
+    # a lead needs its creation time: read as missing, the rule it breaks is not_null, not a bad date
+    assert quarantined[quarantined["column"] == "created_at"]["check"].tolist() == ["not_null", "not_null"]
+    for value in written[:4]:
+        row = {"lead_id": "L1", "email": "ann@acme.com", "employee_count": value}
+        assert pd.isna(check_lead_rows([row])["employee_count"]).tolist() == [True]
+
+
 def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never_as_formulas(tmp_path):
     # Every reason starts with + or -: a spreadsheet opening calls.csv ran it as a formula (#NAME? in every
     # row), and an id "=HYPERLINK(...)" would have run. Numbers stay numbers; card --calls reads the ids back.
