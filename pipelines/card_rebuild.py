@@ -152,6 +152,10 @@ def card_of_version(
     rebuilt from the run and the tables `read_tables` reads (InputError when it is None). With `calls` (past
     call lists, rendered from the logged data only), the card reports their exploration slice, with the
     outcomes the tables' deals hold."""
+    if previous_uri:  # a wrong --previous is said before anything is read or rebuilt
+        from pipelines.registry import resolve_version
+
+        resolve_version(previous_uri, option="--previous")
     if calls:
         from pipelines.card import exploration_from_calls, read_call_lists
 

@@ -70,7 +70,7 @@ def aliases_of(client: Any, name: str) -> dict[str, str]:
         return {}
 
 
-def _not_found(model_uri: str, name: str, client: Any, problem: str) -> ModelNotFoundError:
+def _not_found(model_uri: str, name: str, client: Any, problem: str, option: str) -> ModelNotFoundError:
     versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
     aliases = aliases_of(client, name)
     store = tracking_uri()
@@ -90,14 +90,15 @@ def _not_found(model_uri: str, name: str, client: Any, problem: str) -> ModelNot
         hint = " (the promotion gate has not promoted any version yet: `leadscore history` says why)"
     return ModelNotFoundError(
         f"{model_uri}: model {name!r} in the tracking store {store} has {problem}{hint}; it has versions "
-        f"{', '.join(map(str, versions))} and {alias_words}. Use --model {suggestion} to use that version, "
+        f"{', '.join(map(str, versions))} and {alias_words}. Use {option} {suggestion} to use that version, "
         'or promote one with `leadscore train --force "why"`'
     )
 
 
-def resolve_version(model_uri: str) -> Any | None:
+def resolve_version(model_uri: str, option: str = "--model") -> Any | None:
     """The registered ModelVersion a models:/ URI names (None for runs:/ and paths); ModelNotFoundError with a
-    sentence naming the store, the model, its versions and aliases when there is none."""
+    sentence naming the store, the model, its versions and aliases when there is none, and the command-line
+    `option` that gave the URI."""
     from mlflow.exceptions import MlflowException
 
     parsed = parse_model_uri(model_uri)
@@ -113,7 +114,7 @@ def resolve_version(model_uri: str) -> Any | None:
     except MlflowException:
         pass
     problem = f"no alias {alias!r}" if alias else f"no version {version!r}" if version else "no version given"
-    raise _not_found(model_uri, name, client, problem)
+    raise _not_found(model_uri, name, client, problem, option)
 
 
 def version_files(version: Any) -> str:

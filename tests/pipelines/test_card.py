@@ -469,6 +469,32 @@ def test_a_version_whose_icp_disqualified_most_wins_still_gets_its_card_rebuilt(
     assert "leadscore v1" in visible_text(paths[0].read_text())
 
 
+def test_a_previous_version_that_does_not_exist_is_named_by_its_option(
+    small_history, fast_config, trained_small, mlflow_store, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    _registered(small_history, fast_config, trained_small)
+    run = CliRunner().invoke(
+        app,
+        [
+            "card",
+            "--model",
+            "models:/leadscore/1",
+            "--previous",
+            "models:/leadscore/9",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert run.exit_code == exit_codes.BAD_INPUT and "Traceback" not in run.output
+    said = " ".join(run.output.split())
+    assert "models:/leadscore/9" in said and "no version '9'" in said
+    assert "Use --previous models:/leadscore" in said and "--model" not in said.split("Use ")[1]
+
+
 def test_card_from_registry_refuses_a_run_uri(tmp_path, small_history, mlflow_store):
     from pipelines.io import InputError
 
