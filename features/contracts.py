@@ -145,8 +145,13 @@ EARLIEST_DATE = pd.Timestamp("1990-01-01")
 _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
-# The same ceilings for a flat export's columns mapped to these attributes (features/export_contract.py).
-CEILINGS: dict[str, pa.Check] = {"employee_count": _AT_MOST_EMPLOYEES, "annual_revenue": _AT_MOST_MONEY}
+_AT_LEAST_ONE = _check(pa.Check.ge, 1, name="ge(1)")
+_NOT_NEGATIVE = _check(pa.Check.ge, 0, name="ge(0)")
+# The same ranges for a flat export's columns mapped to these attributes (features/export_contract.py).
+RANGES: dict[str, tuple[pa.Check, ...]] = {
+    "employee_count": (_AT_LEAST_ONE, _AT_MOST_EMPLOYEES),
+    "annual_revenue": (_NOT_NEGATIVE, _AT_MOST_MONEY),
+}
 
 
 # Which columns may be missing is decided here, in one place. Firmographics (name, domain, country, size,
@@ -159,8 +164,8 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "name": _Field("text"),
         "domain": _Field("text"),
         "industry": _Field("text"),
-        "employee_count": _Field("number", checks=(_check(pa.Check.ge, 1, name="ge(1)"), _AT_MOST_EMPLOYEES)),
-        "annual_revenue": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"), _AT_MOST_MONEY)),
+        "employee_count": _Field("number", checks=RANGES["employee_count"]),
+        "annual_revenue": _Field("number", checks=RANGES["annual_revenue"]),
         "country": _Field("country"),
         "tech_stack": _Field("text"),
         "created_at": _Field("timestamp", checks=(_NOT_BEFORE_1990,)),
@@ -201,7 +206,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "outcome": _Field(
             "text", nullable=False, checks=(_check(pa.Check.isin, OUTCOMES, name="isin(OUTCOMES)"),)
         ),
-        "amount": _Field("number", checks=(_check(pa.Check.ge, 0, name="ge(0)"), _AT_MOST_MONEY)),
+        "amount": _Field("number", checks=(_NOT_NEGATIVE, _AT_MOST_MONEY)),
         "lost_reason": _Field("text"),
     },
 }

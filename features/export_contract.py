@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contracts import CEILINGS, CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS, true_false_cells
+from features.contracts import CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS, RANGES, true_false_cells
 from features.dates import DateFormatError, blank, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
@@ -56,21 +56,24 @@ def not_a_number_rows(values: pd.Series) -> np.ndarray:
     return given & (~np.isfinite(parsed.astype("float64").to_numpy()) | flags)
 
 
-def ceiling_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
-    """Rows whose column mapped to employee_count or annual_revenue holds a number no company has (more
-    than 10,000,000 employees, a revenue above 10 trillion: a unit or export error), as the CRM contract
-    quarantines them."""
+def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
+    """Rows whose column mapped to employee_count or annual_revenue holds a number no company has (fewer than
+    1 employee, a negative revenue, more than 10,000,000 employees, a revenue above 10 trillion: a unit or
+    export error), as the CRM contract quarantines them."""
     found: list[Finding] = []
     mapped = {str(attribute): column for attribute, column in spec.icp_columns.items()}
-    for attribute, check in CEILINGS.items():
+    for attribute, checks in RANGES.items():
         column = mapped.get(attribute)
         if column is None or column not in frame.columns:
             continue
         values = without_placeholders(frame[column], spec.missing_values)
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
         finite = np.isfinite(numbers.to_numpy())  # what is no number is not_a_number_rows's
-        above = finite & ~check(numbers.fillna(0.0)).check_output.to_numpy(dtype=bool)
-        found.append((above, column, str(check.error), CHECK_REASONS[str(check.error)].format(column=column)))
+        for check in checks:
+            outside = finite & ~check(numbers.fillna(0.0)).check_output.to_numpy(dtype=bool)
+            found.append(
+                (outside, column, str(check.error), CHECK_REASONS[str(check.error)].format(column=column))
+            )
     return found
 
 
@@ -205,7 +208,7 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         rows = not_a_number_rows(values)
         reasons = [number_reason(column, str(value)) for value in values[rows]]
         found.append((rows, column, "is_number", reasons))
-    found += ceiling_findings(frame, spec)
+    found += range_findings(frame, spec)
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         rows, early = bad_date_rows(frame[spec.timestamp_column], spec.date_format)
         epoch = pd.api.types.is_numeric_dtype(frame[spec.timestamp_column])

@@ -186,6 +186,34 @@ def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_ref
         checked_request(export.iloc[[0]], spec, AS_OF, None)
 
 
+def test_an_export_s_negative_size_or_revenue_is_quarantined_as_in_crm_tables():
+    # CRM tables quarantined employee_count below 1 and a negative revenue; an export's mapped columns
+    # scored -40 employees (a "small company" to the guardrail) with exit 0.
+    spec = SourceSpec.model_validate(
+        {
+            "name": "tiny",
+            "id_column": "id",
+            "label_column": "won",
+            "positive_labels": ["yes"],
+            "fit_columns": {"Employees": "numeric", "Revenue": "numeric"},
+            "icp_columns": {"employee_count": "Employees", "annual_revenue": "Revenue"},
+        }
+    )
+    export = pd.DataFrame(
+        {"id": ["a", "b", "c"], "won": "no", "Employees": ["-40", "0", "12"], "Revenue": ["5", "-1", "0"]}
+    )
+    valid, quarantine = check_export(export, spec)
+    assert valid["id"].tolist() == ["c"]
+    assert quarantine[["row", "column", "check"]].values.tolist() == [
+        [0, "Employees", "ge(1)"],
+        [1, "Employees", "ge(1)"],
+        [1, "Revenue", "ge(0)"],
+    ]
+    assert "must be at least 1" in quarantine["reason"][0]
+    with pytest.raises(LeadInputError, match=r"row 0, field 'Employees': .*\(rule: ge\(1\)\)"):
+        checked_request(export.iloc[[0]], spec, AS_OF, None)
+
+
 def test_lead_ids_in_leadscores_own_csv_files_are_read_back_as_written(tmp_path):
     # A scores CSV read back by `queue` (and a call list by `card --calls`) had its ids guessed: "007" became
     # lead 7 on the call list, and "NA" a gap that stopped `queue` with a traceback.
