@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.bench_macro import backtest
+from benchmarks.bench_macro import backtest, contact_logit
 from pipelines.evaluate import backtest_data
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import training_source
@@ -52,19 +52,8 @@ def bank_export(seed: int, rows: int) -> tuple[pd.DataFrame, np.ndarray]:
     campaign = rng.geometric(0.4, rows)
     previous = np.where(days < 210, rng.poisson(0.05, rows), rng.poisson(0.5, rows))
     outcome = np.where(previous > 0, rng.choice(["failure", "success"], rows, p=[0.7, 0.3]), "nonexistent")
-    logit = (
-        -3.2
-        - 0.33 * (rate - 4.9)
-        + 0.004 * (5228 - employed)
-        + 0.03 * (confidence + 40)
-        + 0.7 * (job == "student")
-        + 0.6 * (job == "retired")
-        - 0.3 * (job == "blue-collar")
-        + 0.6 * (contact == "cellular")
-        - 0.12 * (campaign - 1)
-        + 1.6 * (outcome == "success")
-        + 0.02 * np.abs(age - 45) * (age > 60)
-    )
+    macro = -0.33 * (rate - 4.9) + 0.004 * (5228 - employed) + 0.03 * (confidence + 40)
+    logit = -3.2 + macro + contact_logit(job, contact, campaign, outcome, age)
     p = 1 / (1 + np.exp(-logit))
     frame = pd.DataFrame(
         {

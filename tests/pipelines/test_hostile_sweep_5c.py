@@ -151,11 +151,9 @@ def test_true_or_false_in_a_number_column_is_quarantined_in_batch_as_online_refu
         check_lead_rows([{"lead_id": "L1", "email": "ann@acme.com", "employee_count": True}])
 
 
-def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_refused_online():
-    # README: more than 10,000,000 employees or a revenue above 10 trillion is quarantined "in CRM tables,
-    # flat exports and online rows alike"; an export's mapped columns were scored (reasons "annual revenue:
-    # 100,000,000,000,000,001,097,...").
-    spec = SourceSpec.model_validate(
+def _sized_spec() -> SourceSpec:
+    """An export whose Employees and Revenue columns are mapped to the ICP's size and revenue."""
+    return SourceSpec.model_validate(
         {
             "name": "tiny",
             "id_column": "id",
@@ -165,6 +163,13 @@ def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_ref
             "icp_columns": {"employee_count": "Employees", "annual_revenue": "Revenue"},
         }
     )
+
+
+def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_refused_online():
+    # README: more than 10,000,000 employees or a revenue above 10 trillion is quarantined "in CRM tables,
+    # flat exports and online rows alike"; an export's mapped columns were scored (reasons "annual revenue:
+    # 100,000,000,000,000,001,097,...").
+    spec = _sized_spec()
     export = pd.DataFrame(
         {
             "id": ["a", "b", "c", "d", "e"],
@@ -189,16 +194,7 @@ def test_an_export_number_no_company_has_is_quarantined_as_in_crm_tables_and_ref
 def test_an_export_s_negative_size_or_revenue_is_quarantined_as_in_crm_tables():
     # CRM tables quarantined employee_count below 1 and a negative revenue; an export's mapped columns
     # scored -40 employees (a "small company" to the guardrail) with exit 0.
-    spec = SourceSpec.model_validate(
-        {
-            "name": "tiny",
-            "id_column": "id",
-            "label_column": "won",
-            "positive_labels": ["yes"],
-            "fit_columns": {"Employees": "numeric", "Revenue": "numeric"},
-            "icp_columns": {"employee_count": "Employees", "annual_revenue": "Revenue"},
-        }
-    )
+    spec = _sized_spec()
     export = pd.DataFrame(
         {"id": ["a", "b", "c"], "won": "no", "Employees": ["-40", "0", "12"], "Revenue": ["5", "-1", "0"]}
     )
