@@ -391,6 +391,9 @@ class TrainedModel:
     # Win rates of categorical levels and pairs appended to the matrix the trees read (model.target_stats);
     # None when off. The linear part never reads them.
     target_stats: TargetStats | None = None
+    # Share of the learning rows with each feature missing (a categorical's level unknown counts as missing):
+    # scoring compares its own shares with these (feature_coverage_warnings). Empty for older models.
+    feature_missing: dict[str, float] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list[str]:
@@ -407,6 +410,7 @@ class TrainedModel:
             encoder.levels_ = state.pop("levels")
             state["encoder"] = encoder
         state.setdefault("linear_only", [])
+        state.setdefault("feature_missing", {})
         self.__dict__.update(state)
 
     def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
@@ -740,11 +744,43 @@ def train_conversion_model(
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
         target_stats=stats,
+        feature_missing=missing_shares(names, codes),
     )
     if len(split.test):
         raw_test = model.predict_raw(frame.iloc[split.test])
         report["test"] = _calibration_metrics(labels[split.test], raw_test, calibrator, cfg.ece_bins)
     return model
+
+
+def missing_shares(names: Sequence[str], encoded: np.ndarray) -> dict[str, float]:
+    """Share of rows with each feature missing in a model matrix (FeatureEncoder.transform: NaN is missing)."""
+    if len(encoded) == 0:
+        return {name: 1.0 for name in names}
+    return {name: float(np.isnan(encoded[:, j]).mean()) for j, name in enumerate(names)}
+
+
+def feature_coverage_warning(model: TrainedModel, frame: Table | pd.DataFrame, checked: str) -> str | None:
+    """A sentence naming the features missing in every row of `frame` (features as scoring builds them)
+    although training had them in some rows: the scores are made without them. None when there are none,
+    and for a model trained before training's coverage was kept. Features absent from the frame are not
+    judged."""
+    present = [name for name in model.feature_missing if name in frame]
+    if not present or len(frame) == 0:
+        return None
+    encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
+    encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
+    now = missing_shares(present, encoder.transform(as_table(frame)))
+    lost = [name for name in present if now[name] == 1.0 and model.feature_missing[name] < 1.0]
+    if not lost:
+        return None
+    named = ", ".join(f"{name} ({model.feature_missing[name]:.0%} missing in training)" for name in lost)
+    unknown = (
+        " (a text value training never saw counts as missing)" if set(lost) & set(encoder.categorical) else ""
+    )
+    return (
+        f"missing in all {len(frame):,} {checked}: {named}{unknown}; these scores are made without them, "
+        "check the input columns they are built from"
+    )
 
 
 def final_reading_shift(

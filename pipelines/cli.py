@@ -775,6 +775,8 @@ def score(
                 "yellow",
             )
         )
+    for warning in result.warnings:
+        console.print(labelled("warning:", warning, "yellow"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
     for line in written:
         console.print(f"wrote {line}")

@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.build import scoring_snapshots
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE
+from features.flat import ExportSpec, season_at
 from models.score_table import (
     CREATED_LATER,
     DEAL_CLOSED,
@@ -27,6 +29,7 @@ from models.score_table import (
     with_score_dtypes,
 )
 from models.scorer import Scorer
+from models.train import feature_coverage_warning
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
@@ -52,6 +55,7 @@ class ScoreResult:
     grades: pd.DataFrame | None = None  # score and grade of every lead, when `scores` holds only the top rows
     rows_read: dict[str, int] = field(default_factory=dict)  # rows read per table
     trend: TrendReport | None = None  # the trend against the last run (pipelines/score_job.py), when asked
+    warnings: list[str] = field(default_factory=list)  # features missing now although training had them
 
     @property
     def accounting(self) -> pd.DataFrame:
@@ -122,12 +126,59 @@ def run_score(
         not_scored={DEAL_CLOSED: len(closed), CREATED_LATER: validation.not_created.get("leads", 0)},
     )
     result = ScoreResult(scores, quarantine, leads, rows_read=dict(validation.read))
+    if len(to_score):
+        result.warnings = coverage_warnings(scorer, validation.valid, to_score, as_of)
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(source.tables)
         manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
         write_scores_file(scores, quarantine, output, manifest)
     return result
+
+
+# How many leads the feature coverage check builds features for (evenly spread): it costs a second feature
+# build, so a big run checks a sample; a feature missing in all of them is missing in (almost) all leads.
+COVERAGE_SAMPLE = 2_000
+
+
+@dataclass
+class SampleFeatures:
+    """The features scoring builds for some of the leads to score (an InputReader: one way per input)."""
+
+    scorer: Scorer
+    tables: dict[str, pd.DataFrame]
+    leads: pd.DataFrame
+    as_of: pd.Timestamp
+
+    def crm_tables(self) -> pd.DataFrame:
+        activities = self.tables["activities"]
+        tables = {
+            "accounts": self.tables["accounts"],
+            "leads": self.leads,
+            "activities": activities[activities["lead_id"].isin(self.leads["lead_id"])],
+        }
+        return self.scorer.feature_frame(tables, scoring_snapshots(self.leads, self.as_of))
+
+    def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
+        features = self.scorer.feature_frame({EXPORT_TABLE: self.leads}, self.leads)
+        return season_at(features, spec, self.as_of)
+
+
+def coverage_warnings(
+    scorer: Scorer,
+    tables: dict[str, pd.DataFrame],
+    to_score: pd.DataFrame,
+    as_of: pd.Timestamp,
+    every_lead: bool = True,
+) -> list[str]:
+    """Features missing in every lead to score (or an even sample of them) although training had them.
+    `every_lead`: `to_score` holds every lead the run scores (not one part of them)."""
+    step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
+    sample = to_score.iloc[::step]
+    checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
+    features = scorer.input.read(SampleFeatures(scorer, tables, sample, as_of))
+    warning = feature_coverage_warning(scorer.model, features, checked)
+    return [] if warning is None else [warning]
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:

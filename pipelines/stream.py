@@ -46,6 +46,7 @@ from pipelines.io import (
 from pipelines.score import (
     ScoreResult,
     check_scoreable,
+    coverage_warnings,
     files_fingerprint,
     lead_quarantine_rows,
     open_leads,
@@ -234,6 +235,7 @@ def run_score_streaming(
             parts = partition(folder, work, count, leads_part)
         counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
+        warnings: list[str] | None = None  # the feature coverage, checked on the first part scored
         for part in progress(range(count), "scoring parts", total=count):
             tables = {"accounts": accounts}
             for table in ("leads", "activities", "deals"):
@@ -260,6 +262,8 @@ def run_score_streaming(
                 if len(to_score)
                 else None
             )
+            if warnings is None and len(to_score):
+                warnings = coverage_warnings(scorer, valid, to_score, as_of, every_lead=count == 1)
             counts["quarantined"] += lead_quarantine_rows(part_quarantine)
             counts["closed"] += len(closed)
             counts["later"] += check.not_created.get("leads", 0)
@@ -286,6 +290,7 @@ def run_score_streaming(
             leads=leads,
             grades=summary,
             rows_read={**parts.read, "accounts": accounts_check.read["accounts"]},
+            warnings=warnings or [],
         )
         check_scoreable(result, output, str(inputs["leads"]))
         remove_stale_staged(output)
