@@ -44,7 +44,7 @@ from pipelines.io import (
 )
 from pipelines.sources import Source, as_source, check_scorer_reads
 from pipelines.sources import open_leads as open_leads  # a CRM-table helper, found here before
-from pipelines.validate import CASCADE_CHECKS, own_quarantine_shares, quarantined_lead_share
+from pipelines.validate import FOLLOWING_CHECKS, own_quarantine_shares, quarantined_lead_share
 
 
 @dataclass
@@ -337,7 +337,7 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
 
 def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
     """The most frequent root causes of a quarantine (cascades left out), with an example value and a hint."""
-    roots = quarantine[~quarantine["check"].isin(CASCADE_CHECKS)]
+    roots = quarantine[~quarantine["check"].isin(FOLLOWING_CHECKS)]
     counted = (
         roots.drop_duplicates(["table", "row", "column", "check"])
         .groupby(["table", "column", "check"], sort=False)

@@ -74,7 +74,7 @@ from pipelines.score import (
 from pipelines.sources import open_leads
 from pipelines.spark import result_schema
 from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
-from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
+from pipelines.validate import CASCADE_CHECKS, FOLLOWING_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
 KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
@@ -723,7 +723,7 @@ class SparkScores:
         distinct rows, first value and reason in the quarantine's order; a few rows reach the driver)."""
         from pyspark.sql import functions as F
 
-        roots = self._quarantine_rows().filter(~F.col("check").isin(*CASCADE_CHECKS))
+        roots = self._quarantine_rows().filter(~F.col("check").isin(*FOLLOWING_CHECKS))
         place = [F.col(ORDER), F.col("row"), F.col(SEQ)]
         found = (
             roots.groupBy("table", "column", "check")

@@ -46,6 +46,9 @@ def validation_share(result: ValidationResult) -> float:
 
 
 CASCADE_CHECKS = ("parent lead quarantined", "parent account quarantined")
+# Checks a row fails only because another row was quarantined: never the root cause a sentence names. A lead
+# held back by its quarantined deal counts as the lead's own (it is not lost), but the cause is the deal's.
+FOLLOWING_CHECKS = (*CASCADE_CHECKS, "deal quarantined")
 # Rows dated after as_of are left out as not known yet (a backfill has many), not lost: they do not count
 # toward a table's share of broken rows.
 NOT_KNOWN_YET = ("not after as_of",)

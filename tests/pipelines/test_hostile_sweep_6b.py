@@ -1,0 +1,50 @@
+"""Sixth hostile sweep, part b: scoring input whose shape drifted from what the model was trained on.
+
+A feature the scoring input leaves empty in every lead (a column blanked or dropped, every level unknown) once
+gave scores with exit 0 and not a word; a nothing-to-score sentence once led with a lead's quarantined deal
+when the deal only followed its broken account. The model is the session's (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import pandas as pd
+
+from pipelines.score import main_causes, run_score
+from pipelines.validate import validate_tables
+
+AS_OF = pd.Timestamp("2026-06-01")
+
+
+def scoring_tables(history) -> dict[str, pd.DataFrame]:
+    tables = history.tables()
+    return {name: tables[name] for name in ("accounts", "leads", "activities", "deals")}
+
+
+def test_a_feature_empty_in_every_lead_scored_is_said_with_training_coverage(small_scorer, small_history):
+    tables = scoring_tables(small_history)
+    assert run_score(small_scorer, tables, AS_OF, None).warnings == []  # the same shape as training
+    tables["accounts"] = tables["accounts"].assign(founded_year=pd.NA, industry="a new industry")
+    warned = run_score(small_scorer, tables, AS_OF, None).warnings
+    assert len(warned) == 1
+    text = warned[0]
+    assert "company_age_years (0% missing in training)" in text and "industry (0% missing" in text
+    assert "never saw counts as missing" in text and text.startswith("missing in all ")
+
+    # A model pickled before training's coverage was kept loads, and says nothing rather than guess.
+    state = dict(small_scorer.model.__dict__)
+    del state["feature_missing"]
+    older = pickle.loads(pickle.dumps(small_scorer.model))
+    older.__setstate__(state)
+    assert older.feature_missing == {}
+
+
+def test_a_lead_held_back_by_a_deal_that_only_followed_its_account_names_the_account(small_history):
+    tables = scoring_tables(small_history)
+    tables["accounts"] = tables["accounts"].assign(employee_count="many")
+    quarantine = validate_tables(tables, as_of=AS_OF).quarantine
+    assert "deal quarantined" in set(quarantine["check"])
+    sentence = main_causes(quarantine)
+    assert sentence.startswith("accounts.employee_count failed parse(number)")
+    assert "fix that deal row" not in sentence
