@@ -759,27 +759,52 @@ def missing_shares(names: Sequence[str], encoded: np.ndarray) -> dict[str, float
     return {name: float(np.isnan(encoded[:, j]).mean()) for j, name in enumerate(names)}
 
 
-def feature_coverage_warning(model: TrainedModel, frame: Table | pd.DataFrame, checked: str) -> str | None:
-    """A sentence naming the features missing in every row of `frame` (features as scoring builds them)
-    although training had them in some rows: the scores are made without them. None when there are none,
-    and for a model trained before training's coverage was kept. Features absent from the frame are not
-    judged."""
+# A feature's missing share at scoring is judged only when training's share would give it by chance at most
+# this often: a batch of a few leads is often missing what a third of training's leads were missing.
+CHANCE = 1e-3
+
+
+def lost_features(model: TrainedModel, now: dict[str, float], rows: int, missing_rise: float) -> list[str]:
+    """Features missing in every row now although training had them, or missing in `missing_rise` more of
+    the rows than in training (a level spelled anew): only where training's share makes it unlikely."""
+    from scipy.stats import binom
+
+    lost = []
+    for name, share in now.items():
+        before = model.feature_missing[name]
+        missing = round(share * rows)
+        unlikely = binom.sf(missing - 1, rows, before) <= CHANCE
+        if unlikely and (share == 1.0 and before < 1.0 or share - before >= missing_rise):
+            lost.append(name)
+    return lost
+
+
+def feature_coverage_warning(
+    model: TrainedModel, frame: Table | pd.DataFrame, checked: str, missing_rise: float
+) -> str | None:
+    """A sentence naming the features scoring misses far more than training did (see lost_features): the
+    scores are made without them. `frame`: features as scoring builds them. None when there are none, and
+    for a model trained before training's coverage was kept. Features absent from the frame are not judged."""
     present = [name for name in model.feature_missing if name in frame]
     if not present or len(frame) == 0:
         return None
     encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
     encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
     now = missing_shares(present, encoder.transform(as_table(frame)))
-    lost = [name for name in present if now[name] == 1.0 and model.feature_missing[name] < 1.0]
+    lost = lost_features(model, now, len(frame), missing_rise)
     if not lost:
         return None
-    named = ", ".join(f"{name} ({model.feature_missing[name]:.0%} missing in training)" for name in lost)
+    named = ", ".join(
+        f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%})" for name in lost
+    )
     unknown = (
-        " (a text value training never saw counts as missing)" if set(lost) & set(encoder.categorical) else ""
+        "; a text value training never saw counts as missing (check its spelling)"
+        if set(lost) & set(encoder.categorical)
+        else ""
     )
     return (
-        f"missing in all {len(frame):,} {checked}: {named}{unknown}; these scores are made without them, "
-        "check the input columns they are built from"
+        f"features missing in the {len(frame):,} {checked} far more than in training: {named}{unknown}; "
+        "the scores are made without them: check the input columns they are built from"
     )
 
 

@@ -55,7 +55,14 @@ def run_demo(out: Path, generator: GeneratorConfig) -> None:
             style="yellow",
         )
     scorer = load_scorer(f"models:/{cfg.registry.model_name}@{alias}")
-    scored = run_score(scorer, tables, as_of, out / "scores.parquet", cfg.scoring.chunk_size)
+    scored = run_score(
+        scorer,
+        tables,
+        as_of,
+        out / "scores.parquet",
+        cfg.scoring.chunk_size,
+        missing_rise=cfg.scoring.missing_rise,
+    )
     console.print(frame_table(scored.accounting, title="leads"))
     console.print(frame_table(grade_counts(scored.scores), title="grades"))
     console.print(frame_table(top_leads(scored.scores), title="top 10 open leads"))

@@ -100,12 +100,14 @@ def run_score(
     engine: str = "pandas",
     model_uri: str | None = None,
     date_formats: DateFormats | None = None,
+    missing_rise: float = 0.5,
 ) -> ScoreResult:
     """Validate as of `as_of`, score the open leads, write scores and quarantine atomically.
 
     `source`: what the scorer reads (CRM tables, as a dict of frames or a CrmSource; or an ExportSource).
     engine "pandas" scores in this process, chunk by chunk; "spark" sends the same CRM leads through the same
-    artifact as a Spark UDF (needs `model_uri` and the `spark` extra).
+    artifact as a Spark UDF (needs `model_uri` and the `spark` extra). `missing_rise`: see
+    scoring.missing_rise.
     """
     source = as_source(source)
     check_scorer_reads(scorer, source, model_uri or "the model")
@@ -127,7 +129,7 @@ def run_score(
     )
     result = ScoreResult(scores, quarantine, leads, rows_read=dict(validation.read))
     if len(to_score):
-        result.warnings = coverage_warnings(scorer, validation.valid, to_score, as_of)
+        result.warnings = coverage_warnings(scorer, validation.valid, to_score, as_of, missing_rise)
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(source.tables)
@@ -169,15 +171,16 @@ def coverage_warnings(
     tables: dict[str, pd.DataFrame],
     to_score: pd.DataFrame,
     as_of: pd.Timestamp,
+    missing_rise: float,
     every_lead: bool = True,
 ) -> list[str]:
-    """Features missing in every lead to score (or an even sample of them) although training had them.
-    `every_lead`: `to_score` holds every lead the run scores (not one part of them)."""
+    """Features the leads to score (or an even sample of them) miss far more than training did
+    (models.train.lost_features). `every_lead`: `to_score` holds every lead the run scores."""
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
     sample = to_score.iloc[::step]
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
     features = scorer.input.read(SampleFeatures(scorer, tables, sample, as_of))
-    warning = feature_coverage_warning(scorer.model, features, checked)
+    warning = feature_coverage_warning(scorer.model, features, checked, missing_rise)
     return [] if warning is None else [warning]
 
 

@@ -106,6 +106,7 @@ def run_score_job(
             reasons,
             cfg.input,
             add_trend=lambda block: with_trend(block, rows, steady),
+            missing_rise=cfg.scoring.missing_rise,
         )
         if last is not None and result.grades is not None:
             result.trend = last.report(with_trend(result.grades, rows, steady))
@@ -120,6 +121,7 @@ def run_score_job(
         engine=engine,
         model_uri=model_uri,
         date_formats=cfg.input,
+        missing_rise=cfg.scoring.missing_rise,
     )
     check_scoreable(result, None if to_database else Path(output))
     if last is not None:

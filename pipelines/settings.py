@@ -68,6 +68,9 @@ class ScoringConfig(BaseModel):
     # Score trend against the last run of the same model name: a lead whose score moved by at most this much
     # (a probability, e.g. 0.05 = 5 points out of 100) is steady, else rising or falling.
     trend_steady: float = Field(0.05, ge=0, lt=1)
+    # A feature missing in this much more of the leads scored than of training's rows (0.5 = half the leads;
+    # a text value training never saw counts as missing), or in all of them, is named in a warning.
+    missing_rise: float = Field(0.5, gt=0, le=1)
 
 
 class SparkConfig(BaseModel):

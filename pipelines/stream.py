@@ -210,6 +210,7 @@ def run_score_streaming(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
     add_trend: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    missing_rise: float = 0.5,
 ) -> ScoreResult:
     """Score the open leads of the tables in `folder` part by part; publish scores, quarantine and manifest.
 
@@ -263,7 +264,9 @@ def run_score_streaming(
                 else None
             )
             if warnings is None and len(to_score):
-                warnings = coverage_warnings(scorer, valid, to_score, as_of, every_lead=count == 1)
+                warnings = coverage_warnings(
+                    scorer, valid, to_score, as_of, missing_rise, every_lead=count == 1
+                )
             counts["quarantined"] += lead_quarantine_rows(part_quarantine)
             counts["closed"] += len(closed)
             counts["later"] += check.not_created.get("leads", 0)

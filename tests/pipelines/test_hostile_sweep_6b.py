@@ -1,8 +1,9 @@
 """Sixth hostile sweep, part b: scoring input whose shape drifted from what the model was trained on.
 
-A feature the scoring input leaves empty in every lead (a column blanked or dropped, every level unknown) once
-gave scores with exit 0 and not a word; a nothing-to-score sentence once led with a lead's quarantined deal
-when the deal only followed its broken account. The model is the session's (tests/conftest.py).
+A feature the scoring input leaves empty in every lead (a column blanked or dropped, every level unknown, most
+levels spelled anew) once gave scores with exit 0 and not a word; a nothing-to-score sentence once led with a
+lead's quarantined deal when the deal only followed its broken account. The model is the session's
+(tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -22,15 +23,24 @@ def scoring_tables(history) -> dict[str, pd.DataFrame]:
     return {name: tables[name] for name in ("accounts", "leads", "activities", "deals")}
 
 
-def test_a_feature_empty_in_every_lead_scored_is_said_with_training_coverage(small_scorer, small_history):
+def test_a_feature_scoring_misses_far_more_than_training_is_said(small_scorer, small_history):
     tables = scoring_tables(small_history)
     assert run_score(small_scorer, tables, AS_OF, None).warnings == []  # the same shape as training
-    tables["accounts"] = tables["accounts"].assign(founded_year=pd.NA, industry="a new industry")
-    warned = run_score(small_scorer, tables, AS_OF, None).warnings
+    accounts = tables["accounts"]
+    blank = accounts.assign(founded_year=pd.NA, industry="a new industry")  # empty, every level unknown
+    warned = run_score(small_scorer, {**tables, "accounts": blank}, AS_OF, None).warnings
     assert len(warned) == 1
     text = warned[0]
-    assert "company_age_years (0% missing in training)" in text and "industry (0% missing" in text
-    assert "never saw counts as missing" in text and text.startswith("missing in all ")
+    assert "company_age_years 100% (in training 0%)" in text and "industry 100% (in training 0%)" in text
+    assert "never saw counts as missing" in text and "leads scored far more than in training" in text
+
+    # Most levels spelled anew (a CRM that renamed its industries): missing in most leads, not in all.
+    respelled = accounts.index % 5 < 3
+    renamed = accounts.assign(
+        industry=accounts["industry"].where(~respelled, accounts["industry"] + " (new)")
+    )
+    warned = run_score(small_scorer, {**tables, "accounts": renamed}, AS_OF, None, missing_rise=0.5).warnings
+    assert len(warned) == 1 and "industry 6" in warned[0] and "company_age_years" not in warned[0]
 
     # A model pickled before training's coverage was kept loads, and says nothing rather than guess.
     state = dict(small_scorer.model.__dict__)
