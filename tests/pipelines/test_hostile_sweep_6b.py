@@ -58,3 +58,21 @@ def test_a_lead_held_back_by_a_deal_that_only_followed_its_account_names_the_acc
     sentence = main_causes(quarantine)
     assert sentence.startswith("accounts.employee_count failed parse(number)")
     assert "fix that deal row" not in sentence
+
+
+def test_a_folder_streamed_in_parts_says_the_feature_it_misses(small_scorer, small_history, tmp_path):
+    from pipelines.stream import run_score_streaming
+
+    tables = scoring_tables(small_history)
+    leads = tables["leads"].head(300)
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name, frame in tables.items():
+        if name != "accounts":
+            frame = frame[frame["lead_id"].isin(leads["lead_id"])]
+        if name == "accounts":
+            frame = frame.assign(founded_year=pd.NA)
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    result = run_score_streaming(small_scorer, folder, AS_OF, tmp_path / "scores.csv", chunk_size=100)
+    assert len(result.warnings) == 1 and "company_age_years 100% (in training 0%)" in result.warnings[0]
+    assert "a sample of those scored" in result.warnings[0]  # the first part only
