@@ -394,6 +394,8 @@ class TrainedModel:
     # Share of the learning rows with each feature missing (a categorical's level unknown counts as missing):
     # scoring compares its own shares with these (feature_coverage_warnings). Empty for older models.
     feature_missing: dict[str, float] = field(default_factory=dict)
+    # The smallest and largest value of each numeric feature in the learning rows (the same use).
+    feature_range: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list[str]:
@@ -411,6 +413,7 @@ class TrainedModel:
             state["encoder"] = encoder
         state.setdefault("linear_only", [])
         state.setdefault("feature_missing", {})
+        state.setdefault("feature_range", {})
         self.__dict__.update(state)
 
     def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
@@ -745,6 +748,7 @@ def train_conversion_model(
         selection=selection,
         target_stats=stats,
         feature_missing=missing_shares(names, codes),
+        feature_range=value_ranges(names, categorical, codes),
     )
     if len(split.test):
         raw_test = model.predict_raw(frame.iloc[split.test])
@@ -757,6 +761,41 @@ def missing_shares(names: Sequence[str], encoded: np.ndarray) -> dict[str, float
     if len(encoded) == 0:
         return {name: 1.0 for name in names}
     return {name: float(np.isnan(encoded[:, j]).mean()) for j, name in enumerate(names)}
+
+
+def value_ranges(
+    names: Sequence[str], categorical: Sequence[str], encoded: np.ndarray
+) -> dict[str, tuple[float, float]]:
+    """The smallest and largest value of each numeric feature with a value in a model matrix."""
+    ranges = {}
+    for j, name in enumerate(names):
+        known = encoded[:, j][~np.isnan(encoded[:, j])]
+        if name not in categorical and len(known):
+            ranges[name] = (float(known.min()), float(known.max()))
+    return ranges
+
+
+def range_warning(
+    model: TrainedModel, names: Sequence[str], encoded: np.ndarray, checked: str, missing_rise: float
+) -> str | None:
+    """A sentence naming the numeric features outside training's range in at least `missing_rise` of the
+    rows (a unit changed, counts gone negative): the trees read them as training's extremes."""
+    outside = []
+    for j, name in enumerate(names):
+        if name not in model.feature_range:
+            continue
+        low, high = model.feature_range[name]
+        share = float(((encoded[:, j] < low) | (encoded[:, j] > high)).mean())
+        if share >= missing_rise:
+            example = encoded[:, j][(encoded[:, j] < low) | (encoded[:, j] > high)][0]
+            outside.append(f"{name} {share:.0%} (e.g. {example:g}; training {low:g} to {high:g})")
+    if not outside:
+        return None
+    return (
+        f"features outside training's range in the {len(encoded):,} {checked}: {', '.join(outside)}; the "
+        "model reads them as training's extremes: check the unit and sign of the input columns they are "
+        "built from"
+    )
 
 
 # A feature's missing share at scoring is judged only when training's share would give it by chance at most
@@ -779,33 +818,37 @@ def lost_features(model: TrainedModel, now: dict[str, float], rows: int, missing
     return lost
 
 
-def feature_coverage_warning(
+def feature_coverage_warnings(
     model: TrainedModel, frame: Table | pd.DataFrame, checked: str, missing_rise: float
-) -> str | None:
-    """A sentence naming the features scoring misses far more than training did (see lost_features): the
-    scores are made without them. `frame`: features as scoring builds them. None when there are none, and
-    for a model trained before training's coverage was kept. Features absent from the frame are not judged."""
+) -> list[str]:
+    """Sentences naming the features scoring misses far more than training did (see lost_features: the
+    scores are made without them) and those outside training's range (range_warning). `frame`: features as
+    scoring builds them. Empty for a model trained before training's coverage was kept. Features absent
+    from the frame are not judged."""
     present = [name for name in model.feature_missing if name in frame]
     if not present or len(frame) == 0:
-        return None
+        return []
     encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
     encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
-    now = missing_shares(present, encoder.transform(as_table(frame)))
+    encoded = encoder.transform(as_table(frame))
+    now = missing_shares(present, encoded)
     lost = lost_features(model, now, len(frame), missing_rise)
-    if not lost:
-        return None
-    named = ", ".join(
-        f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%})" for name in lost
-    )
-    unknown = (
-        "; a text value training never saw counts as missing (check its spelling)"
-        if set(lost) & set(encoder.categorical)
-        else ""
-    )
-    return (
-        f"features missing in the {len(frame):,} {checked} far more than in training: {named}{unknown}; "
-        "the scores are made without them: check the input columns they are built from"
-    )
+    warnings = []
+    if lost:
+        named = ", ".join(
+            f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%})" for name in lost
+        )
+        unknown = (
+            "; a text value training never saw counts as missing (check its spelling)"
+            if set(lost) & set(encoder.categorical)
+            else ""
+        )
+        warnings.append(
+            f"features missing in the {len(frame):,} {checked} far more than in training: {named}{unknown}; "
+            "the scores are made without them: check the input columns they are built from"
+        )
+    outside = range_warning(model, present, encoded, checked, missing_rise)
+    return warnings if outside is None else [*warnings, outside]
 
 
 def final_reading_shift(

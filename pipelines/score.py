@@ -29,7 +29,7 @@ from models.score_table import (
     with_score_dtypes,
 )
 from models.scorer import Scorer
-from models.train import feature_coverage_warning
+from models.train import feature_coverage_warnings
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
@@ -180,8 +180,7 @@ def coverage_warnings(
     sample = to_score.iloc[::step]
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
     features = scorer.input.read(SampleFeatures(scorer, tables, sample, as_of))
-    warning = feature_coverage_warning(scorer.model, features, checked, missing_rise)
-    return [] if warning is None else [warning]
+    return feature_coverage_warnings(scorer.model, features, checked, missing_rise)
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:

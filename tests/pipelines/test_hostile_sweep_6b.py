@@ -1,9 +1,9 @@
 """Sixth hostile sweep, part b: scoring input whose shape drifted from what the model was trained on.
 
 A feature the scoring input leaves empty in every lead (a column blanked or dropped, every level unknown, most
-levels spelled anew) once gave scores with exit 0 and not a word; a nothing-to-score sentence once led with a
-lead's quarantined deal when the deal only followed its broken account. The model is the session's
-(tests/conftest.py).
+levels spelled anew), or numbers outside training's range in most leads, once gave scores with exit 0 and not
+a word; a nothing-to-score sentence once led with a lead's quarantined deal when the deal only followed its
+broken account. The model is the session's (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -48,6 +48,16 @@ def test_a_feature_scoring_misses_far_more_than_training_is_said(small_scorer, s
     older = pickle.loads(pickle.dumps(small_scorer.model))
     older.__setstate__(state)
     assert older.feature_missing == {}
+
+
+def test_numbers_outside_training_range_in_most_leads_are_said(small_scorer, small_history):
+    tables = scoring_tables(small_history)
+    low, high = small_scorer.model.feature_range["employee_count"]
+    accounts = tables["accounts"].assign(employee_count=9_000_000)  # in the contract's range, not training's
+    warned = run_score(small_scorer, {**tables, "accounts": accounts}, AS_OF, None).warnings
+    assert len(warned) == 1 and high < 9_000_000
+    assert f"employee_count 100% (e.g. 9e+06; training {low:g} to {high:g})" in warned[0]
+    assert "check the unit and sign" in warned[0]
 
 
 def test_a_lead_held_back_by_a_deal_that_only_followed_its_account_names_the_account(small_history):
