@@ -779,10 +779,11 @@ def range_warning(
     model: TrainedModel, names: Sequence[str], encoded: np.ndarray, checked: str, missing_rise: float
 ) -> str | None:
     """A sentence naming the numeric features outside training's range in at least `missing_rise` of the
-    rows (a unit changed, counts gone negative): the trees read them as training's extremes."""
+    rows (a unit changed, counts gone negative): the trees read them as training's extremes. A
+    time-identifying number read by the linear part only (a macro series) is expected to leave its range."""
     outside = []
     for j, name in enumerate(names):
-        if name not in model.feature_range:
+        if name not in model.feature_range or name in model.linear_only:
             continue
         low, high = model.feature_range[name]
         share = float(((encoded[:, j] < low) | (encoded[:, j] > high)).mean())

@@ -86,3 +86,18 @@ def test_a_folder_streamed_in_parts_says_the_feature_it_misses(small_scorer, sma
     result = run_score_streaming(small_scorer, folder, AS_OF, tmp_path / "scores.csv", chunk_size=100)
     assert len(result.warnings) == 1 and "company_age_years 100% (in training 0%)" in result.warnings[0]
     assert "a sample of those scored" in result.warnings[0]  # the first part only
+
+
+def test_a_macro_series_beyond_its_training_range_is_not_called_a_unit_error():
+    """A time-identifying number read by the linear part (an interest rate) leaves its range by design."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from models.train import range_warning
+
+    model = SimpleNamespace(feature_range={"rate": (3.0, 5.0), "visits": (0.0, 40.0)}, linear_only=["rate"])
+    encoded = np.column_stack([np.full(10, 1.0), np.full(10, -5.0)])
+    said = range_warning(model, ["rate", "visits"], encoded, "leads scored", 0.5)
+    assert said is not None and "visits 100%" in said and "rate" not in said
+    assert range_warning(model, ["rate"], encoded[:, :1], "leads scored", 0.5) is None
