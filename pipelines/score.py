@@ -176,6 +176,8 @@ def coverage_warnings(
 ) -> list[str]:
     """Features the leads to score (or an even sample of them) miss far more than training did
     (models.train.lost_features). `every_lead`: `to_score` holds every lead the run scores."""
+    if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
+        return []
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
     sample = to_score.iloc[::step]
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
