@@ -323,6 +323,9 @@ def predict_contender(
         return Prediction(np.asarray(classifier.fit(X_train, y_train).predict_proba(X_test))[:, 1])
     if name == "hist_gradient_boosting":
         X_train, X_test = _capped_levels(X_train, X_test)
+        # HGB's binning raises on a numeric column with no value in training; it carries nothing, drop it.
+        empty = [c for c in X_train.columns if X_train[c].isna().all()]
+        X_train, X_test = X_train.drop(columns=empty), X_test.drop(columns=empty)
         options = {"max_iter": iterations} if iterations else {}
         hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **options)
         with threadpool_limits(model_cfg.lightgbm.num_threads, user_api="openmp"):  # as many as LightGBM

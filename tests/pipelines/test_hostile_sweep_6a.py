@@ -1,0 +1,58 @@
+"""Hostile inputs, sixth sweep (labelled data with pathologies): `leadscore evaluate` and `leadscore train` on
+labels, times and features that are degenerate; each test holds one class of input that gave a traceback, a
+misleading sentence or a wrong answer with exit 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.backtest import BacktestData, kfold_folds, predict_contender
+from models.minimum_data import InsufficientDataError
+from pipelines.evaluate import FoldPlan, make_folds
+from pipelines.settings import load_config
+
+
+def _labelled(n: int = 300, seed: int = 0) -> BacktestData:
+    """n labelled rows, one a day, with a learnable feature, and a numeric column nobody filled in."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    frame = pd.DataFrame(
+        {
+            "visits": rng.poisson(2 + 4 * y).astype(float),
+            "source": rng.choice(["web", "ads"], n),
+            "revenue": np.full(n, np.nan),
+        }
+    )
+    times = pd.Series(pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n), unit="D"))
+    return BacktestData(
+        frame=frame,
+        y=y,
+        feature_names=["visits", "source", "revenue"],
+        categorical=["source"],
+        times=times,
+        with_points=False,
+    )
+
+
+def test_a_numeric_column_with_no_value_does_not_crash_a_baseline():
+    # HistGradientBoosting's binning raised "window shape cannot be larger than input array shape": a
+    # traceback out of `leadscore evaluate` for an export whose spec maps a column nobody fills in.
+    cfg = load_config(overrides=["evaluate.baseline_iterations=10"])
+    data = _labelled()
+    fold = kfold_folds(data.y, 3, 0)[0]
+    prediction = predict_contender("hist_gradient_boosting", data, fold, cfg.model, cfg.evaluate)
+    assert prediction.p.shape == (len(fold.test),) and np.isfinite(prediction.p).all()
+
+
+@pytest.mark.parametrize(("windows", "fraction"), [(1, 0.999), (3, 0.9)])
+def test_time_folds_whose_training_rows_are_too_few_exit_4_naming_the_counts(windows, fraction):
+    # --test-fraction 0.999 left 4 training rows: leadscore refused, and the baselines' AUCs on 4 training
+    # rows were reported with exit 0 as the backtest's answer.
+    cfg = load_config(None)
+    with pytest.raises(
+        InsufficientDataError, match=r"trains on the \d+ earlier labelled rows .* model.min_won"
+    ):
+        make_folds(_labelled(), FoldPlan(windows=windows, test_fraction=fraction), cfg)
+    assert len(make_folds(_labelled(), FoldPlan(windows=2, test_fraction=0.3), cfg)) == 2
