@@ -206,9 +206,27 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
 
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
     _enough_tested(data.y, folds, what, per_fold)
-    if data.known_at is None:
-        return folds
-    return [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+    if data.known_at is not None:
+        folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+    _enough_trained(data.y, folds, what, model.min_won, model.min_lost)
+    return folds
+
+
+def _enough_trained(y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int) -> None:
+    """InsufficientDataError naming the counts unless every window's training rows hold min_won won and
+    min_lost lost: a --test-fraction of 0.999 left 4 training rows, and the baselines' AUCs were reported."""
+    for fold in folds:
+        trained = y[fold.train]
+        won, lost = int((trained == 1).sum()), int((trained == 0).sum())
+        if won < min_won or lost < min_lost:
+            from models.minimum_data import InsufficientDataError
+
+            raise InsufficientDataError(
+                f"too little labelled history for {what}: {fold.name} trains on the {len(trained)} earlier "
+                f"labelled rows ({won} won, {lost} lost), and training needs at least model.min_won={min_won} "
+                f"and model.min_lost={min_lost}. Ask for a smaller --test-fraction or fewer windows, or give "
+                "more labelled history."
+            )
 
 
 def _enough_tested(y: np.ndarray, folds: list[Fold], what: str, per_fold: int) -> None:
