@@ -30,6 +30,7 @@ from models.backtest import (
     mean_metrics,
     rolling_folds,
 )
+from models.minimum_data import InsufficientDataError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
@@ -187,6 +188,8 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         )
         return kfold_folds(data.y, plan.folds, plan.seed)
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
+    # Counted first: without labelled rows there are no times either, and "no time column" would mislead.
+    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     if data.times is None:
         raise NoTimeColumnError(
             f"{what} needs a time per row, and these data have none (the source spec has no "
@@ -198,12 +201,9 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
             f"{missing} of {len(data.times)} labelled rows have no readable time in the timestamp column; "
             f"{what} needs one on every row: fix or drop those rows, or use --folds K"
         )
-    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     try:
         folds = rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
-        from models.minimum_data import InsufficientDataError
-
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
     _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is not None:
@@ -219,8 +219,6 @@ def _enough_trained(y: np.ndarray, folds: list[Fold], what: str, min_won: int, m
         trained = y[fold.train]
         won, lost = int((trained == 1).sum()), int((trained == 0).sum())
         if won < min_won or lost < min_lost:
-            from models.minimum_data import InsufficientDataError
-
             raise InsufficientDataError(
                 f"too little labelled history for {what}: {fold.name} trains on the {len(trained)} earlier "
                 f"labelled rows ({won} won, {lost} lost), and training needs at least model.min_won={min_won} "
@@ -236,8 +234,6 @@ def _enough_tested(y: np.ndarray, folds: list[Fold], what: str, per_fold: int) -
     won, lost = int((tested == 1).sum()), int((tested == 0).sum())
     need = len(folds) * per_fold
     if won < need or lost < need:
-        from models.minimum_data import InsufficientDataError
-
         raise InsufficientDataError(
             f"too little labelled data for {what}: the tested rows hold {won} won and {lost} lost; "
             f"{len(folds)} window(s) need at least {need} of each ({per_fold} per window, "
@@ -258,7 +254,15 @@ def run_evaluate(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Every fold of the plan, every contender on each; metrics per fold and their means."""
-    folds = make_folds(data, plan, cfg)
+    try:
+        folds = make_folds(data, plan, cfg)
+    except InsufficientDataError as error:
+        if not data.left_out:
+            raise
+        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out.
+        raise InsufficientDataError(
+            f"{error} Left out before counting: {'; '.join(data.left_out)}."
+        ) from error
     contenders = contenders_for(data, cfg.evaluate)
     notes = list(data.left_out)
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:

@@ -10,8 +10,9 @@ import pytest
 
 from models.backtest import BacktestData, kfold_folds, predict_contender
 from models.minimum_data import InsufficientDataError
-from pipelines.evaluate import FoldPlan, make_folds
+from pipelines.evaluate import FoldPlan, make_folds, run_evaluate
 from pipelines.settings import load_config
+from pipelines.train import train_scorer, training_data
 
 
 def _labelled(n: int = 300, seed: int = 0) -> BacktestData:
@@ -39,7 +40,7 @@ def _labelled(n: int = 300, seed: int = 0) -> BacktestData:
 def test_a_numeric_column_with_no_value_does_not_crash_a_baseline():
     # HistGradientBoosting's binning raised "window shape cannot be larger than input array shape": a
     # traceback out of `leadscore evaluate` for an export whose spec maps a column nobody fills in.
-    cfg = load_config(overrides=["evaluate.baseline_iterations=10"])
+    cfg = load_config(overrides=["evaluate.baseline_iterations=10", "model.lightgbm.num_threads=1"])
     data = _labelled()
     fold = kfold_folds(data.y, 3, 0)[0]
     prediction = predict_contender("hist_gradient_boosting", data, fold, cfg.model, cfg.evaluate)
@@ -56,3 +57,30 @@ def test_time_folds_whose_training_rows_are_too_few_exit_4_naming_the_counts(win
     ):
         make_folds(_labelled(), FoldPlan(windows=windows, test_fraction=fraction), cfg)
     assert len(make_folds(_labelled(), FoldPlan(windows=2, test_fraction=0.3), cfg)) == 2
+
+
+def test_labelled_rows_all_left_out_say_so_not_no_time_column():
+    # CRM tables whose closed deals were all younger than maturity_days: `evaluate --out-of-time` said "these
+    # data have no time (the source spec has no timestamp_column)", exit 2, and --folds and `train` said
+    # "0 won and 0 lost" / "no closed deals at all" without the 650 closed deals left out.
+    data = _labelled()
+    empty = BacktestData(
+        frame=data.frame.iloc[:0],
+        y=data.y[:0],
+        feature_names=data.feature_names,
+        categorical=data.categorical,
+        left_out=["650 closed deals younger than model.maturity_days left out, as training would"],
+    )
+    cfg = load_config(None)
+    with pytest.raises(InsufficientDataError, match="0 won and 0 lost"):
+        make_folds(empty, FoldPlan(windows=1), cfg)
+    with pytest.raises(InsufficientDataError, match="Left out before counting: 650 closed deals"):
+        run_evaluate(empty, FoldPlan(folds=3), cfg)
+
+
+def test_train_names_the_closed_deals_left_out_when_too_few_remain(small_history):
+    cfg = load_config(overrides=["model.maturity_days=100000"])
+    data = training_data(small_history.tables(), cfg, None)
+    assert len(data.y) == 0 and data.too_recent > 0
+    with pytest.raises(InsufficientDataError, match=rf"{data.too_recent:,} closed deals younger than"):
+        train_scorer(data, cfg, "leadscore")
