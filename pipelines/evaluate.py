@@ -186,7 +186,16 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         check_enough_labels(
             data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost, per_fold=per_fold
         )
-        return kfold_folds(data.y, plan.folds, plan.seed)
+        folds = kfold_folds(data.y, plan.folds, plan.seed)
+        _enough_trained(
+            data.y,
+            folds,
+            f"{plan.folds} folds",
+            model.min_won,
+            model.min_lost,
+            "Give more labelled history, or lower model.min_won / model.min_lost.",
+        )
+        return folds
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
     # Counted first: without labelled rows there are no times either, and "no time column" would mislead.
     check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
@@ -208,22 +217,31 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is not None:
         folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
-    _enough_trained(data.y, folds, what, model.min_won, model.min_lost)
+    _enough_trained(
+        data.y,
+        folds,
+        what,
+        model.min_won,
+        model.min_lost,
+        "Ask for a smaller --test-fraction or fewer windows, or give more labelled history.",
+    )
     return folds
 
 
-def _enough_trained(y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int) -> None:
+def _enough_trained(
+    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str
+) -> None:
     """InsufficientDataError naming the counts unless every window's training rows hold min_won won and
-    min_lost lost: a --test-fraction of 0.999 left 4 training rows, and the baselines' AUCs were reported."""
+    min_lost lost: a --test-fraction of 0.999 left 4 training rows (or 3 folds of 40 won, 27 each), leadscore
+    refused in every fold, and the baselines' AUCs were reported as the answer."""
     for fold in folds:
         trained = y[fold.train]
         won, lost = int((trained == 1).sum()), int((trained == 0).sum())
         if won < min_won or lost < min_lost:
             raise InsufficientDataError(
-                f"too little labelled history for {what}: {fold.name} trains on the {len(trained)} earlier "
-                f"labelled rows ({won} won, {lost} lost), and training needs at least model.min_won={min_won} "
-                f"and model.min_lost={min_lost}. Ask for a smaller --test-fraction or fewer windows, or give "
-                "more labelled history."
+                f"too little labelled data for {what}: {fold.name} trains on {len(trained)} labelled rows "
+                f"({won} won, {lost} lost), and training needs at least model.min_won={min_won} and "
+                f"model.min_lost={min_lost}. {fix}"
             )
 
 

@@ -47,16 +47,27 @@ def test_a_numeric_column_with_no_value_does_not_crash_a_baseline():
     assert prediction.p.shape == (len(fold.test),) and np.isfinite(prediction.p).all()
 
 
-@pytest.mark.parametrize(("windows", "fraction"), [(1, 0.999), (3, 0.9)])
-def test_time_folds_whose_training_rows_are_too_few_exit_4_naming_the_counts(windows, fraction):
-    # --test-fraction 0.999 left 4 training rows: leadscore refused, and the baselines' AUCs on 4 training
-    # rows were reported with exit 0 as the backtest's answer.
+@pytest.mark.parametrize(
+    "plan",
+    [FoldPlan(windows=1, test_fraction=0.999), FoldPlan(windows=3, test_fraction=0.9), FoldPlan(folds=3)],
+)
+def test_folds_whose_training_rows_are_too_few_exit_4_naming_the_counts(plan):
+    # --test-fraction 0.999 left 4 training rows (3 folds of exactly min_won won rows, 27 each): leadscore
+    # refused in every fold, and the baselines' AUCs were reported with exit 0 as the backtest's answer.
     cfg = load_config(None)
-    with pytest.raises(
-        InsufficientDataError, match=r"trains on the \d+ earlier labelled rows .* model.min_won"
-    ):
-        make_folds(_labelled(), FoldPlan(windows=windows, test_fraction=fraction), cfg)
+    data = _labelled()
+    exactly = np.concatenate([np.flatnonzero(data.y == 1)[:40], np.flatnonzero(data.y == 0)[:40]])
+    if plan.folds:
+        data = BacktestData(
+            frame=data.frame.iloc[np.sort(exactly)].reset_index(drop=True),
+            y=data.y[np.sort(exactly)],
+            feature_names=data.feature_names,
+            categorical=data.categorical,
+        )
+    with pytest.raises(InsufficientDataError, match=r"trains on \d+ labelled rows .* model.min_won=40"):
+        make_folds(data, plan, cfg)
     assert len(make_folds(_labelled(), FoldPlan(windows=2, test_fraction=0.3), cfg)) == 2
+    assert len(make_folds(_labelled(), FoldPlan(folds=3), cfg)) == 3
 
 
 def test_labelled_rows_all_left_out_say_so_not_no_time_column():
