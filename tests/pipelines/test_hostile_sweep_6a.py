@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from models.backtest import BacktestData, kfold_folds, predict_contender
 from models.minimum_data import InsufficientDataError
+from pipelines import exit_codes
+from pipelines.cli import app
 from pipelines.evaluate import FoldPlan, make_folds, run_evaluate
 from pipelines.settings import load_config
 from pipelines.train import train_scorer, training_data
@@ -95,3 +98,21 @@ def test_train_names_the_closed_deals_left_out_when_too_few_remain(small_history
     assert len(data.y) == 0 and data.too_recent > 0
     with pytest.raises(InsufficientDataError, match=rf"{data.too_recent:,} closed deals younger than"):
         train_scorer(data, cfg, "leadscore")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--folds", "3", "--seed", "-1"], "--seed: must be between 0 and 4294967295"),
+        (["--folds", "3", "--seed", str(2**32)], "--seed: must be between 0 and 4294967295"),
+        (["--folds", "3", "--set", "model.seed=-1"], "model.seed"),
+    ],
+)
+def test_a_seed_numpy_cannot_take_is_said_not_a_traceback(tmp_path, args, said):
+    # "ValueError: Seed must be between 0 and 2**32 - 1" came out of StratifiedKFold after the data were read.
+    result = CliRunner().invoke(
+        app, ["evaluate", "--input", str(tmp_path / "none.csv"), "--source-spec", "x_education", *args]
+    )
+    assert result.exit_code in (exit_codes.USAGE, exit_codes.BAD_INPUT), result.output
+    assert said in " ".join(result.output.split())
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
