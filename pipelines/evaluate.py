@@ -289,6 +289,12 @@ def run_evaluate(
         progress(folds, f"{plan.describe()}", len(folds)) if progress is not None else folds
     )
     results = [evaluate_fold(data, fold, cfg.model, cfg.evaluate, contenders) for fold in iterator]
+    if all(result.skipped for result in results):  # nothing measured: not an answer to exit 0 with
+        raise InsufficientDataError(
+            f"every one of the {len(results)} test windows was skipped, so no contender was measured ("
+            + "; ".join(f"{r.fold.name}: {r.skipped}" for r in results)
+            + "). Ask for fewer windows or a larger --test-fraction, so that each window holds won and lost rows."
+        )
     for result in results:
         if result.skipped:
             notes.append(f"{result.fold.name} skipped: {result.skipped}")

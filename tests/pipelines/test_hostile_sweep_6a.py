@@ -116,3 +116,11 @@ def test_a_seed_numpy_cannot_take_is_said_not_a_traceback(tmp_path, args, said):
     assert result.exit_code in (exit_codes.USAGE, exit_codes.BAD_INPUT), result.output
     assert said in " ".join(result.output.split())
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_rolling_windows_all_skipped_exit_4_not_an_empty_answer():
+    # Each window's test rows held one class: every window was skipped, the means were empty, exit 0.
+    data = _labelled(800)
+    data.y[480:640], data.y[640:] = 0, 1
+    with pytest.raises(InsufficientDataError, match=r"every one of the 2 test windows was skipped.*all lost"):
+        run_evaluate(data, FoldPlan(windows=2, test_fraction=0.4), load_config(None))
