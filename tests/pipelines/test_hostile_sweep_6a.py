@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from models.backtest import BacktestData, kfold_folds, predict_contender
+from models.backtest import BacktestData, inner_split, kfold_folds, predict_contender
 from models.minimum_data import InsufficientDataError
 from pipelines import exit_codes
 from pipelines.cli import app
@@ -124,3 +124,14 @@ def test_rolling_windows_all_skipped_exit_4_not_an_empty_answer():
     data.y[480:640], data.y[640:] = 0, 1
     with pytest.raises(InsufficientDataError, match=r"every one of the 2 test windows was skipped.*all lost"):
         run_evaluate(data, FoldPlan(windows=2, test_fraction=0.4), load_config(None))
+
+
+def test_a_fold_whose_training_rows_share_one_time_says_why_leadscore_refused():
+    # Two days of history, --out-of-time: "cannot be cut into a training and a validation window (0 and 300
+    # rows)" named no cause; the rows of the one earlier day share a time and cannot be cut.
+    y = np.array([0, 1] * 150)
+    times = pd.Series([pd.Timestamp("2025-03-01")] * 300)
+    with pytest.raises(
+        InsufficientDataError, match=r"\(0 and 300 rows\): they were created at 1 distinct time,"
+    ):
+        inner_split(y, times, 0.2, 0)
