@@ -218,9 +218,16 @@ def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, s
         )
         train, valid, method = np.sort(train), np.sort(valid), "backtest_random"
     if len(train) == 0 or len(valid) == 0:
+        why = ""
+        if times is not None:  # rows sharing a time stay in one window: one day of history cannot be cut
+            distinct = len(pd.unique(pd.to_datetime(times)))
+            why = (
+                f": they were created at {distinct} distinct time{'s' if distinct != 1 else ''}, and rows "
+                "sharing a time stay in one window; the test window needs more dated history before it"
+            )
         raise InsufficientDataError(
             "the fold's training rows cannot be cut into a training and a validation window "
-            f"({len(train)} and {len(valid)} rows)"
+            f"({len(train)} and {len(valid)} rows){why}"
         )
     return Split(train=train, valid=valid, test=np.array([], dtype=int), method=method)
 
@@ -323,6 +330,9 @@ def predict_contender(
         return Prediction(np.asarray(classifier.fit(X_train, y_train).predict_proba(X_test))[:, 1])
     if name == "hist_gradient_boosting":
         X_train, X_test = _capped_levels(X_train, X_test)
+        # HGB's binning raises on a numeric column with no value in training; it carries nothing, drop it.
+        empty = [c for c in X_train.columns if X_train[c].isna().all()]
+        X_train, X_test = X_train.drop(columns=empty), X_test.drop(columns=empty)
         options = {"max_iter": iterations} if iterations else {}
         hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **options)
         with threadpool_limits(model_cfg.lightgbm.num_threads, user_api="openmp"):  # as many as LightGBM

@@ -203,7 +203,7 @@ class TargetStatsConfig(_Strict):
 class ModelConfig(_Strict):
     """Everything the conversion model training and evaluation need besides the data."""
 
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, lt=2**32)  # numpy and scikit-learn take 0 .. 2**32 - 1
     split: SplitConfig = Field(default_factory=SplitConfig)
     # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
     min_won: int = Field(default=40, ge=1)

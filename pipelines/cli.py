@@ -595,6 +595,8 @@ def _fold_plan(
         )
     if test_fraction is not None and not 0 < test_fraction < 1:
         raise typer.BadParameter("must be between 0 and 1, e.g. 0.2", param_hint="--test-fraction")
+    if not 0 <= seed < 2**32:  # scikit-learn's range; outside it a traceback came after the data were read
+        raise typer.BadParameter(f"must be between 0 and {2**32 - 1}, e.g. 0", param_hint="--seed")
     if out_of_time or rolling is not None:
         if rolling is not None and rolling < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--rolling")

@@ -30,6 +30,7 @@ from models.backtest import (
     mean_metrics,
     rolling_folds,
 )
+from models.minimum_data import InsufficientDataError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
@@ -185,8 +186,19 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         check_enough_labels(
             data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost, per_fold=per_fold
         )
-        return kfold_folds(data.y, plan.folds, plan.seed)
+        folds = kfold_folds(data.y, plan.folds, plan.seed)
+        _enough_trained(
+            data.y,
+            folds,
+            f"{plan.folds} folds",
+            model.min_won,
+            model.min_lost,
+            "Give more labelled history, or lower model.min_won / model.min_lost.",
+        )
+        return folds
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
+    # Counted first: without labelled rows there are no times either, and "no time column" would mislead.
+    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     if data.times is None:
         raise NoTimeColumnError(
             f"{what} needs a time per row, and these data have none (the source spec has no "
@@ -198,17 +210,39 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
             f"{missing} of {len(data.times)} labelled rows have no readable time in the timestamp column; "
             f"{what} needs one on every row: fix or drop those rows, or use --folds K"
         )
-    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     try:
         folds = rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
-        from models.minimum_data import InsufficientDataError
-
         raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
     _enough_tested(data.y, folds, what, per_fold)
-    if data.known_at is None:
-        return folds
-    return [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+    if data.known_at is not None:
+        folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+    _enough_trained(
+        data.y,
+        folds,
+        what,
+        model.min_won,
+        model.min_lost,
+        "Ask for a smaller --test-fraction or fewer windows, or give more labelled history.",
+    )
+    return folds
+
+
+def _enough_trained(
+    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str
+) -> None:
+    """InsufficientDataError naming the counts unless every window's training rows hold min_won won and
+    min_lost lost: a --test-fraction of 0.999 left 4 training rows (or 3 folds of 40 won, 27 each), leadscore
+    refused in every fold, and the baselines' AUCs were reported as the answer."""
+    for fold in folds:
+        trained = y[fold.train]
+        won, lost = int((trained == 1).sum()), int((trained == 0).sum())
+        if won < min_won or lost < min_lost:
+            raise InsufficientDataError(
+                f"too little labelled data for {what}: {fold.name} trains on {len(trained)} labelled rows "
+                f"({won} won, {lost} lost), and training needs at least model.min_won={min_won} and "
+                f"model.min_lost={min_lost}. {fix}"
+            )
 
 
 def _enough_tested(y: np.ndarray, folds: list[Fold], what: str, per_fold: int) -> None:
@@ -218,8 +252,6 @@ def _enough_tested(y: np.ndarray, folds: list[Fold], what: str, per_fold: int) -
     won, lost = int((tested == 1).sum()), int((tested == 0).sum())
     need = len(folds) * per_fold
     if won < need or lost < need:
-        from models.minimum_data import InsufficientDataError
-
         raise InsufficientDataError(
             f"too little labelled data for {what}: the tested rows hold {won} won and {lost} lost; "
             f"{len(folds)} window(s) need at least {need} of each ({per_fold} per window, "
@@ -240,7 +272,15 @@ def run_evaluate(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Every fold of the plan, every contender on each; metrics per fold and their means."""
-    folds = make_folds(data, plan, cfg)
+    try:
+        folds = make_folds(data, plan, cfg)
+    except InsufficientDataError as error:
+        if not data.left_out:
+            raise
+        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out.
+        raise InsufficientDataError(
+            f"{error} Left out before counting: {'; '.join(data.left_out)}."
+        ) from error
     contenders = contenders_for(data, cfg.evaluate)
     notes = list(data.left_out)
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
@@ -249,6 +289,12 @@ def run_evaluate(
         progress(folds, f"{plan.describe()}", len(folds)) if progress is not None else folds
     )
     results = [evaluate_fold(data, fold, cfg.model, cfg.evaluate, contenders) for fold in iterator]
+    if all(result.skipped for result in results):  # nothing measured: not an answer to exit 0 with
+        raise InsufficientDataError(
+            f"every one of the {len(results)} test windows was skipped, so no contender was measured ("
+            + "; ".join(f"{r.fold.name}: {r.skipped}" for r in results)
+            + "). Ask for fewer windows or a larger --test-fraction, so that each window holds won and lost rows."
+        )
     for result in results:
         if result.skipped:
             notes.append(f"{result.fold.name} skipped: {result.skipped}")

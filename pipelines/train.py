@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
-from models.minimum_data import check_minimum_data
+from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, split_from_config
 from models.train import train_conversion_model
@@ -34,11 +34,32 @@ def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
     )
 
 
+def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
+    """The closed rows left out before won and lost were counted (too recent, disqualified by the ICP
+    guardrail), as a sentence to add to a too-little-data error; empty when none were. Without it, 650
+    closed deals all younger than maturity_days read as "no closed deals at all"."""
+    parts = []
+    if data.too_recent:
+        parts.append(
+            f"{data.too_recent:,} closed deals younger than model.maturity_days={maturity_days} (lower it, or "
+            "wait for them to mature)"
+        )
+    excluded = int(data.excluded.get("total", 0))
+    if excluded:
+        parts.append(f"{excluded:,} labelled rows disqualified by the ICP guardrail (see the ICP rules)")
+    return f" Left out before counting: {' and '.join(parts)}." if parts else ""
+
+
 def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tuple[Scorer, Split]:
     """Fit the calibrated model on the split and bundle it as the scorer of the data's source."""
     source = data.source
     cfg = source.training_config(cfg)
-    check_minimum_data(data.y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
+    try:
+        check_minimum_data(data.y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
+    except InsufficientDataError as error:
+        raise InsufficientDataError(
+            f"{error}{left_out_before_counting(data, cfg.model.maturity_days)}"
+        ) from error
     split = make_split(data.frame, cfg)
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
