@@ -19,6 +19,7 @@ from features.build import scoring_snapshots
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec, season_at
+from models.coverage import feature_coverage_warnings
 from models.score_table import (
     CREATED_LATER,
     DEAL_CLOSED,
@@ -29,7 +30,6 @@ from models.score_table import (
     with_score_dtypes,
 )
 from models.scorer import Scorer
-from models.train import feature_coverage_warnings
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
@@ -175,7 +175,7 @@ def coverage_warnings(
     every_lead: bool = True,
 ) -> list[str]:
     """Features the leads to score (or an even sample of them) miss far more than training did
-    (models.train.lost_features). `every_lead`: `to_score` holds every lead the run scores."""
+    (models.coverage.lost_features). `every_lead`: `to_score` holds every lead the run scores."""
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
         return []
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))

@@ -94,7 +94,7 @@ def test_a_macro_series_beyond_its_training_range_is_not_called_a_unit_error():
 
     import numpy as np
 
-    from models.train import range_warning
+    from models.coverage import range_warning
 
     model = SimpleNamespace(feature_range={"rate": (3.0, 5.0), "visits": (0.0, 40.0)}, linear_only=["rate"])
     encoded = np.column_stack([np.full(10, 1.0), np.full(10, -5.0)])

@@ -1,0 +1,92 @@
+"""Scoring input against training's coverage: the features the leads scored miss far more than training did,
+and the numbers outside training's range (a column blanked or dropped, a level spelled anew, a unit changed).
+The model keeps each feature's missing share and each number's range (TrainedModel.feature_missing and
+feature_range); `leadscore score` says what these find, and scores all the same. Pure functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.frames import Table, as_table
+from models.train import FeatureEncoder, TrainedModel, missing_shares
+
+
+def range_warning(
+    model: TrainedModel, names: Sequence[str], encoded: np.ndarray, checked: str, missing_rise: float
+) -> str | None:
+    """A sentence naming the numeric features outside training's range in at least `missing_rise` of the
+    rows (a unit changed, counts gone negative): the trees read them as training's extremes. A
+    time-identifying number read by the linear part only (a macro series) is expected to leave its range."""
+    outside = []
+    for j, name in enumerate(names):
+        if name not in model.feature_range or name in model.linear_only:
+            continue
+        low, high = model.feature_range[name]
+        share = float(((encoded[:, j] < low) | (encoded[:, j] > high)).mean())
+        if share >= missing_rise:
+            example = encoded[:, j][(encoded[:, j] < low) | (encoded[:, j] > high)][0]
+            outside.append(f"{name} {share:.0%} (e.g. {example:g}; training {low:g} to {high:g})")
+    if not outside:
+        return None
+    return (
+        f"features outside training's range in the {len(encoded):,} {checked}: {', '.join(outside)}; the "
+        "model reads them as training's extremes: check the unit and sign of the input columns they are "
+        "built from"
+    )
+
+
+# A feature's missing share at scoring is judged only when training's share would give it by chance at most
+# this often: a batch of a few leads is often missing what a third of training's leads were missing.
+CHANCE = 1e-3
+
+
+def lost_features(model: TrainedModel, now: dict[str, float], rows: int, missing_rise: float) -> list[str]:
+    """Features missing in every row now although training had them, or missing in `missing_rise` more of
+    the rows than in training (a level spelled anew): only where training's share makes it unlikely."""
+    from scipy.stats import binom
+
+    lost = []
+    for name, share in now.items():
+        before = model.feature_missing[name]
+        missing = round(share * rows)
+        unlikely = binom.sf(missing - 1, rows, before) <= CHANCE
+        if unlikely and (share == 1.0 and before < 1.0 or share - before >= missing_rise):
+            lost.append(name)
+    return lost
+
+
+def feature_coverage_warnings(
+    model: TrainedModel, frame: Table | pd.DataFrame, checked: str, missing_rise: float
+) -> list[str]:
+    """Sentences naming the features scoring misses far more than training did (see lost_features: the
+    scores are made without them) and those outside training's range (range_warning). `frame`: features as
+    scoring builds them. Empty for a model trained before training's coverage was kept. Features absent
+    from the frame are not judged."""
+    present = [name for name in model.feature_missing if name in frame]
+    if not present or len(frame) == 0:
+        return []
+    encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
+    encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
+    encoded = encoder.transform(as_table(frame))
+    now = missing_shares(present, encoded)
+    lost = lost_features(model, now, len(frame), missing_rise)
+    warnings = []
+    if lost:
+        named = ", ".join(
+            f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%})" for name in lost
+        )
+        unknown = (
+            "; a text value training never saw counts as missing (check its spelling)"
+            if set(lost) & set(encoder.categorical)
+            else ""
+        )
+        warnings.append(
+            f"features missing in the {len(frame):,} {checked} far more than in training: {named}{unknown}; "
+            "the scores are made without them: check the input columns they are built from"
+        )
+    outside = range_warning(model, present, encoded, checked, missing_rise)
+    return warnings if outside is None else [*warnings, outside]
