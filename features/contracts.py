@@ -126,6 +126,7 @@ class _Field:
     nullable: bool = True
     checks: tuple[pa.Check, ...] = ()
     optional: bool = False  # the table may lack the column (vocab.OPTIONAL_COLUMNS)
+    words: tuple[str, ...] = ()  # a text column of these words only: read whatever their case and spaces
 
 
 def is_whole_number(values):
@@ -204,7 +205,10 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "created_at": _Field("timestamp", nullable=False, checks=(_NOT_BEFORE_1990,)),
         "closed_at": _Field("timestamp", checks=(_NOT_BEFORE_1990,)),
         "outcome": _Field(
-            "text", nullable=False, checks=(_check(pa.Check.isin, OUTCOMES, name="isin(OUTCOMES)"),)
+            "text",
+            nullable=False,
+            checks=(_check(pa.Check.isin, OUTCOMES, name="isin(OUTCOMES)"),),
+            words=OUTCOMES,
         ),
         "amount": _Field("number", checks=(_NOT_NEGATIVE, _AT_MOST_MONEY)),
         "lost_reason": _Field("text"),
@@ -571,7 +575,7 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
         if field.kind == "id":
             coerced[column] = _as_id(values)
         elif field.kind == "text":
-            coerced[column] = _as_text(values)
+            coerced[column] = as_words(_as_text(values), field.words) if field.words else _as_text(values)
         elif field.kind == "country":
             coerced[column], unmapped = alpha2_countries(values)
             if unmapped.any():
@@ -600,6 +604,16 @@ def _as_id(values: pd.Series) -> pd.Series:
     ids = _as_text(values).str.strip()
     empty = ids.to_numpy() == ""
     return ids.where(~empty) if empty.any() else ids
+
+
+def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
+    """A column of known words with each other spelling of one (" Won", "LOST") read as that word; anything
+    else stays as written, for the contract's check to name. Only the cells that are no word are looked at."""
+    odd = ~texts.isin(words).to_numpy() & texts.notna().to_numpy()
+    if not odd.any():
+        return texts
+    cleaned = texts[odd].str.strip().str.lower()
+    return texts.mask(odd, cleaned.where(cleaned.isin(words), texts[odd]))
 
 
 def _as_text(values: pd.Series) -> pd.Series:

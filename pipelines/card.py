@@ -94,6 +94,8 @@ CALL_COLUMNS = ("lead_id", "score", "exploration")
 def exploration_from_calls(calls: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The exploration slice of past call lists (`leadscore queue` output) with the outcomes the CRM's deals
     now hold: a lead counts as won when one of its deals closed as won, lost when they all closed as lost."""
+    from features.contracts import as_words
+    from features.vocab import OUTCOMES
     from models.queue import exploration_outcomes
 
     deals = tables.get("deals")
@@ -101,8 +103,9 @@ def exploration_from_calls(calls: pd.DataFrame, tables: dict[str, pd.DataFrame])
         raise InputError(
             "the exploration slice needs the CRM's deals table for the calls' outcomes (--input)"
         )
-    closed = deals[deals["outcome"].isin(["won", "lost"])]
-    won = (closed["outcome"] == "won").groupby(closed["lead_id"].astype("str")).max().astype(int)
+    outcome = as_words(deals["outcome"].astype("str"), OUTCOMES)  # " Won" is won, as validation reads it
+    closed = outcome.isin(["won", "lost"])
+    won = (outcome[closed] == "won").groupby(deals.loc[closed, "lead_id"].astype("str")).max().astype(int)
     calls = calls.assign(lead_id=calls["lead_id"].astype("str"))
     return exploration_outcomes(calls, won)
 

@@ -249,6 +249,21 @@ def test_a_row_with_several_failures_is_counted_once(contract_good_tables):
 # --- cascade and accounting --------------------------------------------------------------------------
 
 
+def test_an_outcome_in_other_case_or_with_spaces_is_the_word(contract_good_tables, contract_as_of):
+    # A CRM writes "Won" or " LOST ": the deals were quarantined (exit 5) while an export's labels ignore case.
+    tables = contract_good_tables
+    outcomes = tables["deals"]["outcome"].astype("str").tolist()
+    written = [{"won": " Won", "lost": "LOST ", "open": "Open"}[o] for o in outcomes]
+    _set(tables, "deals", slice(None), "outcome", written)
+    result = validate_tables(tables, as_of=contract_as_of)
+    assert result.quarantine.empty
+    assert result.valid["deals"]["outcome"].tolist() == outcomes
+    _set(tables, "deals", 0, "outcome", "Closed Won")  # another word is still named, as written
+    failed = validate_tables(tables, as_of=contract_as_of).quarantine
+    outcome = failed[failed["column"] == "outcome"]
+    assert outcome[["check", "value"]].values.tolist() == [["isin(OUTCOMES)", "Closed Won"]]
+
+
 def test_quarantined_lead_takes_its_activities_and_deals(contract_good_tables):
     tables = _set(contract_good_tables, "leads", 0, "email", "ann-at-acme")  # L1
     result = validate_tables(tables)
