@@ -369,24 +369,40 @@ def test_retrain_on_a_table_without_a_required_column_exits_3_naming_it(
     assert f"table '{table}' is missing required column(s) ['{column}']" in " ".join(result.output.split())
 
 
-def test_retrain_on_outcomes_written_in_capitals_names_the_rule_not_missing_deals(
+def test_retrain_on_outcomes_written_in_other_words_names_the_rule_not_missing_deals(
     tmp_path, history, mlflow_store
 ):
-    """Outcomes written WON and LOST: retrain said 'the validation quarter has 0 won and 0 lost deals ... check
-    that the deal history reaches that far' (exit 4); train names the rule they broke (exit 5), and so does
-    retrain now."""
+    """Outcomes written "Closed Won" and "Closed Lost": retrain said 'the validation quarter has 0 won and 0
+    lost deals ... check that the deal history reaches that far' (exit 4); train names the rule they broke
+    (exit 5), and so does retrain now. Written WON and LOST, they are the words won and lost: the same answer
+    as the feed written in lower case."""
     from typer.testing import CliRunner
 
     from pipelines import exit_codes
     from pipelines.cli import app
 
-    folder = tmp_path / "crm"
-    folder.mkdir()
-    for name, frame in history.items():
-        if name == "deals":
-            frame = frame.assign(outcome=frame["outcome"].str.upper())
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", "2026-07-01"])
-    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
-    said = " ".join(result.output.split())
+    def retrain(spelling) -> tuple[int, str]:
+        folder = tmp_path / spelling.__name__
+        folder.mkdir()
+        for name, frame in history.items():
+            if name == "deals":
+                frame = frame.assign(outcome=spelling(frame["outcome"]))
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        result = CliRunner().invoke(app, ["retrain", "--input", str(folder), "--as-of", "2026-07-01"])
+        return result.exit_code, " ".join(result.output.split())
+
+    def closed_words(outcome):
+        return outcome.map({"won": "Closed Won", "lost": "Closed Lost", "open": "open"})
+
+    def capitals(outcome):
+        return outcome.str.upper()
+
+    def as_written(outcome):
+        return outcome
+
+    code, said = retrain(closed_words)
+    assert code == exit_codes.QUARANTINE_OVER_LIMIT, said
     assert "isin(OUTCOMES) on column 'outcome'" in said and "0 won and 0 lost" not in said
+    (code, said), (code_as_written, said_as_written) = retrain(capitals), retrain(as_written)
+    assert code == code_as_written and "isin(OUTCOMES)" not in said
+    assert said.replace("capitals", "as_written") == said_as_written
