@@ -85,6 +85,7 @@ class BacktestReport:
                 "folds_asked": self.plan.folds or self.plan.windows,
                 "seed": self.plan.seed if self.plan.folds else None,
                 "test_fraction": None if self.plan.folds else self.plan.test_fraction,
+                "tested_rows": sum(len(result.fold.test) for result in self.results),
                 "labelled": self.counts,
                 "contenders": self.contenders,
                 "folds": [result.summary() for result in self.results],
@@ -365,14 +366,26 @@ def fold_table(report: BacktestReport) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def tested_note(plan: FoldPlan, tested: int, rows: int) -> str:
+    """The share of the labelled rows a time-ordered plan really tested, when it is not the share asked:
+    windows are cut between distinct times, and rows sharing a time stay in one window."""
+    if plan.folds or not rows or abs(tested / rows - plan.test_fraction) < 0.05:
+        return ""
+    return (
+        f"; {tested / rows:.0%} of the labelled rows were tested: windows are cut between distinct times, "
+        "and rows sharing a time stay in one window"
+    )
+
+
 def print_report(report: BacktestReport) -> None:
     """The folds, the contenders' means (with each fold's AUC) and what was skipped or refused."""
     from pipelines.console import console, frame_table
 
     counts = report.counts
+    tested = sum(len(result.fold.test) for result in report.results)
     console.print(
         f"{report.source or 'data'}: {counts['rows']:,} labelled rows ({counts['won']:,} won, "
-        f"{counts['lost']:,} lost); {report.plan.describe()}"
+        f"{counts['lost']:,} lost); {report.plan.describe()}{tested_note(report.plan, tested, counts['rows'])}"
     )
     console.print(frame_table(fold_table(report), title="folds"))
     console.print(

@@ -135,3 +135,18 @@ def test_a_fold_whose_training_rows_share_one_time_says_why_leadscore_refused():
         InsufficientDataError, match=r"\(0 and 300 rows\): they were created at 1 distinct time,"
     ):
         inner_split(y, times, 0.2, 0)
+
+
+def test_the_share_really_tested_is_said_when_time_cuts_cannot_meet_the_one_asked():
+    # 300 rows on two days, --test-fraction 0.2: the cut falls between the days, so half the rows were
+    # tested while the header said "latest 20% tested".
+    from pipelines.evaluate import tested_note
+
+    plan = FoldPlan(windows=1, test_fraction=0.2)
+    assert tested_note(plan, 150, 300).startswith("; 50% of the labelled rows were tested")
+    assert tested_note(plan, 61, 300) == ""  # near enough to the share asked
+    assert tested_note(FoldPlan(folds=5), 300, 300) == ""  # every row is tested once in k folds
+    data = _labelled(300)
+    data.times = pd.Series([pd.Timestamp("2025-01-01")] * 150 + [pd.Timestamp("2025-06-01")] * 150)
+    folds = make_folds(data, plan, load_config(None))
+    assert len(folds[0].test) == 150
