@@ -196,6 +196,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
             "text",
             nullable=False,
             checks=(_check(pa.Check.isin, ACTIVITY_TYPES, name="isin(ACTIVITY_TYPES)"),),
+            words=ACTIVITY_TYPES,
         ),
     },
     "deals": {

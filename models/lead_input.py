@@ -433,6 +433,8 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
                 "known fields only",
             )
         kind = item["activity_type"]
+        if isinstance(kind, str) and kind not in _KNOWN_ACTIVITIES:  # " Blog" is blog, as batch reads it
+            kind = kind.strip().lower() if kind.strip().lower() in _KNOWN_ACTIVITIES else kind
         if not isinstance(kind, str) or kind not in _KNOWN_ACTIVITIES:
             raise _fail(
                 row,

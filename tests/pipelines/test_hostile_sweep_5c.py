@@ -278,6 +278,31 @@ def test_a_padded_or_mixed_case_no_value_word_is_missing_in_batch_as_online():
         assert pd.isna(check_lead_rows([row])["employee_count"]).tolist() == [True]
 
 
+def test_an_activity_type_in_other_case_or_with_spaces_is_the_word_in_batch_as_online():
+    # "Blog" or " pricing_page " were quarantined in batch and refused online, as unknown activity types.
+    import json
+
+    from models.lead_input import lead_rows_to_tables
+
+    tables = _one_lead_per_account(["software"] * 3, ["referral"] * 3)
+    written = [" Blog", "PRICING_PAGE ", "Demo Request"]
+    tables["activities"] = pd.DataFrame(
+        {"lead_id": tables["leads"]["lead_id"], "occurred_at": "2026-01-10", "activity_type": written}
+    )
+    result = validate_tables(tables)
+    assert result.valid["activities"]["activity_type"].tolist() == ["blog", "pricing_page"]
+    refused = result.quarantine[result.quarantine["column"] == "activity_type"]
+    assert refused[["check", "value"]].values.tolist() == [["isin(ACTIVITY_TYPES)", "Demo Request"]]
+    items = [{"activity_type": kind, "occurred_at": "2026-01-10"} for kind in written[:2]]
+    row = {"lead_id": "L1", "email": "ann@acme.com", "activities": json.dumps(items)}
+    online, _ = lead_rows_to_tables(check_lead_rows([row]), pd.Timestamp("2026-02-01"))
+    assert sorted(online["activities"]["activity_type"].tolist()) == ["blog", "pricing_page"]
+    unknown = [{"activity_type": "Demo Request", "occurred_at": "2026-01-10"}]
+    checked = check_lead_rows([{**row, "activities": json.dumps(unknown)}])
+    with pytest.raises(LeadInputError, match="unknown activity_type 'Demo Request'"):
+        lead_rows_to_tables(checked, pd.Timestamp("2026-02-01"))
+
+
 def test_a_csv_call_list_shows_reasons_and_ids_in_a_spreadsheet_as_written_never_as_formulas(tmp_path):
     # Every reason starts with + or -: a spreadsheet opening calls.csv ran it as a formula (#NAME? in every
     # row), and an id "=HYPERLINK(...)" would have run. Numbers stay numbers; card --calls reads the ids back.
