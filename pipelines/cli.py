@@ -696,7 +696,7 @@ def score(
     from pipelines.registry import champion_uri
     from pipelines.score import top_leads
     from pipelines.score_job import run_score_job
-    from pipelines.sources import settings_not_applied, source_for
+    from pipelines.sources import settings_not_applied, settings_warning, source_for
     from pipelines.spark_job import BadMasterError
     from pipelines.tracking import load_scorer
 
@@ -718,17 +718,7 @@ def score(
         source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
         not_applied = settings_not_applied(scorer, source, cfg)
         if not_applied:
-            console.print(
-                labelled(
-                    "warning:",
-                    f"model {scorer.model_name} version {scorer.model_version} was trained "
-                    f"with other values of {', '.join(not_applied[:6])}"
-                    + (f" and {len(not_applied) - 6} more" if len(not_applied) > 6 else "")
-                    + " than this run's configuration; the scores follow the model's (they travel in its "
-                    "artifact, so batch, online and Spark score alike): train a new version to apply them",
-                    "yellow",
-                )
-            )
+            console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))
         when = when if when is not None else source.default_as_of()
         if when is None:
             raise typer.BadParameter(
@@ -819,6 +809,8 @@ def serve(
     """
     from pipelines.registry import champion_uri, resolve_version
     from pipelines.serve import ServeError, check_listen, run_serve
+    from pipelines.sources import OnlineReader, settings_not_applied, settings_warning
+    from pipelines.tracking import load_scorer
 
     with expected_failures():
         cfg = _config(config, set_)
@@ -828,6 +820,10 @@ def serve(
             check_listen(host, port)  # a port in use: exit 2, before the model is downloaded
         except ServeError as error:
             raise typer.BadParameter(str(error), param_hint="--port") from error
+        scorer = load_scorer(model)  # a damaged or foreign version: exit 3 here, not in every worker
+        not_applied = settings_not_applied(scorer, scorer.input.read(OnlineReader()), cfg)
+        if not_applied:
+            console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))
         try:
             run_serve(model, host, port, workers, cfg.serving)
         except ServeError as error:

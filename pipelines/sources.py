@@ -385,6 +385,27 @@ def settings_not_applied(scorer: Scorer, source: Source, cfg: PipelineConfig) ->
     return sorted(dict.fromkeys(differ))
 
 
+class OnlineReader:
+    """The source an online request is read as (models.scorer.InputReader), without rows: what
+    settings_not_applied compares a served model's settings with."""
+
+    def crm_tables(self) -> Source:
+        return CrmSource(tables={})
+
+    def flat_export(self, spec: ExportSpec) -> Source:
+        return ExportSource(pd.DataFrame(columns=list(spec.input_columns())), spec)
+
+
+def settings_warning(scorer: Scorer, not_applied: list[str]) -> str:
+    """The sentence saying which settings of this run the model overrides (see settings_not_applied)."""
+    shown = ", ".join(not_applied[:6]) + (f" and {len(not_applied) - 6} more" if len(not_applied) > 6 else "")
+    return (
+        f"model {scorer.model_name} version {scorer.model_version} was trained with other values of {shown} "
+        "than this run's configuration; the scores follow the model's (they travel in its artifact, so "
+        "batch, online and Spark score alike): train a new version to apply them"
+    )
+
+
 def run_time() -> pd.Timestamp:
     """Now, as naive UTC to the second: the time a run validates its history as of (a later date is a typo),
     and the latest time an export is scored as of."""

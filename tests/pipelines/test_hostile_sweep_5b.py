@@ -293,6 +293,21 @@ def test_score_says_which_settings_the_model_overrides(champion_store, small_his
     assert "the scores follow the model's" in said and "train a new version to apply them" in said
 
 
+def test_serve_says_which_settings_the_model_overrides(champion_store, monkeypatch):
+    """`serve --set icp.served_countries=[US]` served the champion's guardrail without a word, as `score` had."""
+    import pipelines.serve as serve
+
+    started = []
+    monkeypatch.setattr(serve, "run_serve", lambda *args, **kwargs: started.append(args))
+    run = runner.invoke(app, ["serve", "--port", "0", "--set", "icp.served_countries=[US]"])
+    assert run.exit_code == 0, run.output
+    said = one_line(run.output)
+    assert "warning: model leadscore version 1 was trained with other values of icp.served_countries" in said
+    assert started  # the warning is said, and the server still starts
+    quiet = runner.invoke(app, ["serve", "--port", "0"])
+    assert quiet.exit_code == 0 and "warning" not in quiet.output
+
+
 def test_score_and_serve_default_to_the_champion_of_the_configured_model_name(champion_store, tmp_path):
     """`train --set registry.model_name=acme` registers `acme`, but `score` and `serve` loaded
     models:/leadscore@champion whatever the configuration said: another model's scores, exit 0."""
