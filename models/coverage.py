@@ -72,7 +72,7 @@ def feature_coverage_warnings(
     encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
     encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
     encoded = encoder.transform(as_table(frame))
-    now = missing_shares(present, encoded)
+    now = missing_shares(present, encoded, encoder.levels_)
     lost = lost_features(model, now, len(frame), missing_rise)
     warnings = []
     if lost:

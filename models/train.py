@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
+from features.fit import UNKNOWN
 from features.frames import Table, as_table
 from features.text import factorize_texts
 from models.adversarial import adversarial_auc, time_identifying
@@ -747,7 +748,7 @@ def train_conversion_model(
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
         target_stats=stats,
-        feature_missing=missing_shares(names, codes),
+        feature_missing=missing_shares(names, codes, levels),
         feature_range=value_ranges(names, categorical, codes),
     )
     if len(split.test):
@@ -756,11 +757,21 @@ def train_conversion_model(
     return model
 
 
-def missing_shares(names: Sequence[str], encoded: np.ndarray) -> dict[str, float]:
-    """Share of rows with each feature missing in a model matrix (FeatureEncoder.transform: NaN is missing)."""
+def missing_shares(
+    names: Sequence[str], encoded: np.ndarray, levels: dict[str, list[str]] | None = None
+) -> dict[str, float]:
+    """Share of rows with each feature missing in a model matrix (FeatureEncoder.transform: NaN is missing).
+    With `levels` (FeatureEncoder.levels_), a categorical's level "unknown" counts as missing too: CRM
+    features write a missing industry, country or job title's seniority so."""
     if len(encoded) == 0:
         return {name: 1.0 for name in names}
-    return {name: float(np.isnan(encoded[:, j]).mean()) for j, name in enumerate(names)}
+    shares = {}
+    for j, name in enumerate(names):
+        missing = np.isnan(encoded[:, j])
+        if levels and UNKNOWN in levels.get(name, ()):
+            missing |= encoded[:, j] == levels[name].index(UNKNOWN)
+        shares[name] = float(missing.mean())
+    return shares
 
 
 def value_ranges(
