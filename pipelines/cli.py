@@ -807,10 +807,10 @@ def serve(
 
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
+    from models.scorer import Scorer
     from pipelines.registry import champion_uri, resolve_version
     from pipelines.serve import ServeError, check_listen, run_serve
     from pipelines.sources import OnlineReader, settings_not_applied, settings_warning
-    from pipelines.tracking import load_scorer
 
     with expected_failures():
         cfg = _config(config, set_)
@@ -820,12 +820,14 @@ def serve(
             check_listen(host, port)  # a port in use: exit 2, before the model is downloaded
         except ServeError as error:
             raise typer.BadParameter(str(error), param_hint="--port") from error
-        scorer = load_scorer(model)  # a damaged or foreign version: exit 3 here, not in every worker
-        not_applied = settings_not_applied(scorer, scorer.input.read(OnlineReader()), cfg)
-        if not_applied:
-            console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))
+
+        def say_settings(scorer: Scorer) -> None:
+            not_applied = settings_not_applied(scorer, scorer.input.read(OnlineReader()), cfg)
+            if not_applied:
+                console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))
+
         try:
-            run_serve(model, host, port, workers, cfg.serving)
+            run_serve(model, host, port, workers, cfg.serving, loaded=say_settings)
         except ServeError as error:
             console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.BAD_INPUT) from error

@@ -31,7 +31,7 @@ from mlflow.utils.proto_json_utils import NumpyEncoder
 # whatever copy of it an artifact carries.
 from models.flat_scorer import FlatScorer  # noqa: F401 - see above
 from models.lead_input import LeadInputError, repeated_key, shown, without_emails
-from models.scorer import score_records
+from models.scorer import Scorer, score_records
 from pipelines.settings import ServingConfig, tracking_uri
 
 MODEL_ENV = "LEADSCORE_SERVE_MODEL"  # the downloaded artifact's folder, for every worker
@@ -105,10 +105,15 @@ def check_listen(host: str, port: int) -> None:
 
 
 def run_serve(
-    model_uri: str, host: str, port: int, workers: int | None, serving: ServingConfig | None = None
+    model_uri: str,
+    host: str,
+    port: int,
+    workers: int | None,
+    serving: ServingConfig | None = None,
+    loaded: Callable[[Scorer], None] | None = None,
 ) -> None:
     """Serve until stopped (SIGINT or SIGTERM): uvicorn with `workers` processes (default: serving.workers,
-    else one per core)."""
+    else one per core). `loaded` is handed the model once it is loaded, before the workers start."""
     import uvicorn
 
     from pipelines.tracking import load_scorer
@@ -119,7 +124,9 @@ def run_serve(
     with tempfile.TemporaryDirectory(prefix="leadscore-serve-") as folder:
         os.environ[MODEL_ENV] = download_model(model_uri, folder)
         # Loaded once here: a worker that cannot load it dies, and uvicorn's parent then waits forever.
-        load_scorer(model_uri, os.environ[MODEL_ENV])
+        scorer = load_scorer(model_uri, os.environ[MODEL_ENV])
+        if loaded is not None:
+            loaded(scorer)
         os.environ[SETTINGS_ENV] = serving.model_dump_json()
         uvicorn.run(
             "pipelines.serve:create_app",
