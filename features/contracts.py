@@ -44,7 +44,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.text import NO_VALUE_SPELLINGS, is_no_value
+from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_TYPES,
     LOST_REASONS,
@@ -613,8 +613,8 @@ def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
     odd = ~texts.isin(words).to_numpy() & texts.notna().to_numpy()
     if not odd.any():
         return texts
-    cleaned = texts[odd].str.strip().str.lower()
-    return texts.mask(odd, cleaned.where(cleaned.isin(words), texts[odd]))
+    read = [spelled_word(text, words) or text for text in texts[odd]]
+    return texts.mask(odd, pd.Series(read, index=texts.index[odd], dtype=texts.dtype))
 
 
 def _as_text(values: pd.Series) -> pd.Series:

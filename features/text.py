@@ -8,6 +8,7 @@ Case and whitespace follow pandas' own .str methods exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -74,9 +75,18 @@ NO_VALUE_SPELLINGS = frozenset(
 )
 
 
+def spelled_word(value: object, words: Collection[str]) -> str | None:
+    """The word of `words` that `value` spells in another case or with blanks around (" Won" -> "won",
+    "NULL" -> "null"); None when it spells none, or is no text."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower()
+    return word if word in words else None
+
+
 def is_no_value(value: object) -> bool:
     """Whether one value is text that means no value (NO_VALUE)."""
-    return isinstance(value, str) and value.strip().lower() in NO_VALUE
+    return spelled_word(value, NO_VALUE) is not None
 
 
 # Characters that show as nothing (zero-width spaces and joiners, direction marks, a byte-order mark, a soft

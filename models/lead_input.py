@@ -23,7 +23,7 @@ import pandas as pd
 from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
 from features.frames import Table
-from features.text import is_no_value
+from features.text import is_no_value, spelled_word
 from features.vocab import ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -433,8 +433,7 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
                 "known fields only",
             )
         kind = item["activity_type"]
-        if isinstance(kind, str) and kind not in _KNOWN_ACTIVITIES:  # " Blog" is blog, as batch reads it
-            kind = kind.strip().lower() if kind.strip().lower() in _KNOWN_ACTIVITIES else kind
+        kind = spelled_word(kind, _KNOWN_ACTIVITIES) or kind  # " Blog" is blog, as batch reads it
         if not isinstance(kind, str) or kind not in _KNOWN_ACTIVITIES:
             raise _fail(
                 row,
