@@ -26,10 +26,12 @@ def range_warning(
         if name not in model.feature_range or name in model.linear_only:
             continue
         low, high = model.feature_range[name]
-        share = float(((encoded[:, j] < low) | (encoded[:, j] > high)).mean())
+        beyond = (encoded[:, j] < low) | (encoded[:, j] > high)
+        share = float(beyond.mean())
         if share >= missing_rise:
-            example = encoded[:, j][(encoded[:, j] < low) | (encoded[:, j] > high)][0]
-            outside.append(f"{name} {share:.0%} (e.g. {example:g}; training {low:g} to {high:g})")
+            outside.append(
+                f"{name} {share:.0%} (e.g. {encoded[beyond, j][0]:g}; training {low:g} to {high:g})"
+            )
     if not outside:
         return None
     return (
