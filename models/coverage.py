@@ -68,14 +68,15 @@ def feature_coverage_warnings(
     scores are made without them) and those outside training's range (range_warning). `frame`: features as
     scoring builds them. Empty for a model trained before training's coverage was kept. Features absent
     from the frame are not judged."""
-    present = [name for name in model.feature_missing if name in frame]
-    if not present or len(frame) == 0:
+    table = as_table(frame)
+    present = [name for name in model.feature_missing if name in table]
+    if not present or table.n_rows == 0:
         return []
     encoder = FeatureEncoder(present, [c for c in model.categorical if c in present])
     encoder.levels_ = {c: model.encoder.levels_[c] for c in encoder.categorical}
-    encoded = encoder.transform(as_table(frame))
+    encoded = encoder.transform(table)
     now = missing_shares(present, encoded, encoder.levels_)
-    lost = lost_features(model, now, len(frame), missing_rise)
+    lost = lost_features(model, now, table.n_rows, missing_rise)
     warnings = []
     if lost:
         named = ", ".join(
@@ -87,7 +88,7 @@ def feature_coverage_warnings(
             else ""
         )
         warnings.append(
-            f"features missing in the {len(frame):,} {checked} far more than in training: {named}{unknown}; "
+            f"features missing in the {table.n_rows:,} {checked} far more than in training: {named}{unknown}; "
             "the scores are made without them: check the input columns they are built from"
         )
     outside = range_warning(model, present, encoded, checked, missing_rise)

@@ -102,12 +102,18 @@ class FlatScorer:
         guard = flat_guardrail(unlabelled, features, self.spec, self.guardrail, dict(self.regions))
         return features.assign(**guard)
 
+    def scoring_features(
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp
+    ) -> pd.DataFrame:
+        """Features of the raw rows of the export as of `as_of` (its season, its snapshot time)."""
+        features = season_at(self.feature_frame(tables, tables[EXPORT_TABLE]), self.spec, as_of)
+        return features.assign(snapshot_at=pd.Timestamp(as_of))
+
     def score_tables(
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Scores for the raw rows of the export, as of `as_of`."""
-        features = season_at(self.feature_frame(tables, tables[EXPORT_TABLE]), self.spec, as_of)
-        return self.score_frame(features.assign(snapshot_at=pd.Timestamp(as_of)), reasons)
+        return self.score_frame(self.scoring_features(tables, as_of), reasons)
 
     def score_request(
         self,

@@ -92,6 +92,12 @@ class Scorer(Protocol):
         (which carry their facts)."""
         ...
 
+    def scoring_features(
+        self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp
+    ) -> Table | pd.DataFrame:
+        """The features score_tables scores: every lead of the input tables as of `as_of`."""
+        ...
+
     def score_tables(
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
@@ -168,12 +174,15 @@ class LeadScorer:
         """Features and ICP columns for the snapshots, as a table: what scoring reads."""
         return guarded_features(tables, snapshots, self.features, self.icp)
 
+    def scoring_features(self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp) -> Table:
+        """Features and ICP columns of every lead of `tables["leads"]` as of `as_of`."""
+        return self.guarded_features(tables, scoring_snapshots(tables["leads"], as_of))
+
     def score_tables(
         self, tables: Mapping[str, Table | pd.DataFrame], as_of: pd.Timestamp, reasons: bool = True
     ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
-        snapshots = scoring_snapshots(tables["leads"], as_of)
-        return self.score_frame(self.guarded_features(tables, snapshots), reasons=reasons)
+        return self.score_frame(self.scoring_features(tables, as_of), reasons=reasons)
 
     def score_request(
         self,

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.build import scoring_snapshots
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE
-from features.flat import ExportSpec, season_at
+from features.flat import ExportSpec
 from models.coverage import feature_coverage_warnings
 from models.score_table import (
     CREATED_LATER,
@@ -42,7 +41,7 @@ from pipelines.io import (
     write_frame,
     writing,
 )
-from pipelines.sources import Source, as_source, check_scorer_reads
+from pipelines.sources import Source, as_source, check_scorer_reads, tables_of_leads
 from pipelines.sources import open_leads as open_leads  # a CRM-table helper, found here before
 from pipelines.validate import FOLLOWING_CHECKS, own_quarantine_shares, quarantined_lead_share
 
@@ -144,26 +143,17 @@ COVERAGE_SAMPLE = 2_000
 
 
 @dataclass
-class SampleFeatures:
-    """The features scoring builds for some of the leads to score (an InputReader: one way per input)."""
+class SampleTables:
+    """The input tables of some of the leads to score (an InputReader: one way per input)."""
 
-    scorer: Scorer
     tables: dict[str, pd.DataFrame]
     leads: pd.DataFrame
-    as_of: pd.Timestamp
 
-    def crm_tables(self) -> pd.DataFrame:
-        activities = self.tables["activities"]
-        tables = {
-            "accounts": self.tables["accounts"],
-            "leads": self.leads,
-            "activities": activities[activities["lead_id"].isin(self.leads["lead_id"])],
-        }
-        return self.scorer.feature_frame(tables, scoring_snapshots(self.leads, self.as_of))
+    def crm_tables(self) -> dict[str, pd.DataFrame]:
+        return tables_of_leads(self.tables, self.leads)
 
-    def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
-        features = self.scorer.feature_frame({EXPORT_TABLE: self.leads}, self.leads)
-        return season_at(features, spec, self.as_of)
+    def flat_export(self, spec: ExportSpec) -> dict[str, pd.DataFrame]:
+        return {EXPORT_TABLE: self.leads}
 
 
 def coverage_warnings(
@@ -181,7 +171,7 @@ def coverage_warnings(
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
     sample = to_score.iloc[::step]
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
-    features = scorer.input.read(SampleFeatures(scorer, tables, sample, as_of))
+    features = scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of)
     return feature_coverage_warnings(scorer.model, features, checked, missing_rise)
 
 

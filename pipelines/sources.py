@@ -517,6 +517,16 @@ def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.Data
     return leads[~is_closed], leads[is_closed]
 
 
+def tables_of_leads(tables: dict[str, pd.DataFrame], leads: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The CRM tables a scorer reads for some of the leads: the accounts, those leads, their activities."""
+    activities = tables["activities"]
+    return {
+        "accounts": tables["accounts"],
+        "leads": leads,
+        "activities": activities[activities["lead_id"].isin(leads["lead_id"])],
+    }
+
+
 def score_in_chunks(
     scorer: Scorer,
     tables: dict[str, pd.DataFrame],
@@ -527,15 +537,9 @@ def score_in_chunks(
 ) -> pd.DataFrame:
     """Score `leads` chunk by chunk (bounded memory for features and explanations), with a progress bar."""
     starts = range(0, len(leads), chunk_size)
-    activities = tables["activities"]
     parts = []
     for start in progress(starts, "scoring leads", total=len(starts)):
-        chunk = leads.iloc[start : start + chunk_size]
-        chunk_tables = {
-            "accounts": tables["accounts"],
-            "leads": chunk,
-            "activities": activities[activities["lead_id"].isin(chunk["lead_id"])],
-        }
+        chunk_tables = tables_of_leads(tables, leads.iloc[start : start + chunk_size])
         parts.append(scorer.score_tables(chunk_tables, as_of, reasons=reasons))
     if not parts:
         return scorer.score_tables({**tables, "leads": leads}, as_of, reasons=reasons)
