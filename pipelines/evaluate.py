@@ -76,6 +76,11 @@ class BacktestReport:
     source: str = ""
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def tested_rows(self) -> int:
+        """Labelled rows tested, over every fold."""
+        return sum(len(result.fold.test) for result in self.results)
+
     def as_dict(self) -> dict[str, Any]:
         return _finite(
             {
@@ -85,7 +90,7 @@ class BacktestReport:
                 "folds_asked": self.plan.folds or self.plan.windows,
                 "seed": self.plan.seed if self.plan.folds else None,
                 "test_fraction": None if self.plan.folds else self.plan.test_fraction,
-                "tested_rows": sum(len(result.fold.test) for result in self.results),
+                "tested_rows": self.tested_rows,
                 "labelled": self.counts,
                 "contenders": self.contenders,
                 "folds": [result.summary() for result in self.results],
@@ -382,10 +387,10 @@ def print_report(report: BacktestReport) -> None:
     from pipelines.console import console, frame_table
 
     counts = report.counts
-    tested = sum(len(result.fold.test) for result in report.results)
+    tested = tested_note(report.plan, report.tested_rows, counts["rows"])
     console.print(
         f"{report.source or 'data'}: {counts['rows']:,} labelled rows ({counts['won']:,} won, "
-        f"{counts['lost']:,} lost); {report.plan.describe()}{tested_note(report.plan, tested, counts['rows'])}"
+        f"{counts['lost']:,} lost); {report.plan.describe()}{tested}"
     )
     console.print(frame_table(fold_table(report), title="folds"))
     console.print(
