@@ -248,3 +248,17 @@ def test_missing_feature_columns_get_a_did_you_mean():
         build_flat_features(
             pd.DataFrame({"id": [1], "won": ["yes"], "Plan": ["a"], "Visits": [1], "seats": 1}), spec
         )
+
+
+def test_a_first_contact_date_is_the_creation_time_a_marketing_funnel_splits_on():
+    frame = pd.DataFrame(
+        {
+            "mql_id": [f"{i:032x}" for i in range(40)],
+            "first_contact_date": [f"2018-0{1 + i % 5}-1{i % 10}" for i in range(40)],
+            "landing_page_id": ["a", "b", "c", "d", "e"] * 8,
+            "converted": [1, 0] * 20,
+        }
+    )
+    spec, text = drafted(frame)
+    assert spec.timestamp_column == "first_contact_date"
+    assert "first_contact_date" not in spec.drop_columns and "QUESTION: is one of" not in text
