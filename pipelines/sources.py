@@ -679,10 +679,16 @@ class ExportSource:
         return cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": grouped})})
 
     def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
-        return flat_feature_groups(self.spec)
+        """The spec's features and the month of the snapshot, without features.exclude_features (the one
+        way to leave out the month, which the export has no column for)."""
+        excluded = set(cfg.features.exclude_features)
+        groups = flat_feature_groups(self.spec)
+        return {kind: [name for name in names if name not in excluded] for kind, names in groups.items()}
 
     def categorical_features(self, cfg: PipelineConfig) -> list[str]:
-        return flat_categorical_features(self.spec)
+        groups = self.feature_groups(cfg)
+        kept = set(groups["fit"] + groups["intent"])
+        return [name for name in flat_categorical_features(self.spec) if name in kept]
 
     @property
     def has_points_model(self) -> bool:

@@ -181,3 +181,18 @@ def test_closed_export_rows_are_not_scored_and_as_of_defaults_to_the_export(trai
     assert result.leads.count("scored") == 30
     assert result.leads.count("not scored: deal already closed") == 30
     assert set(result.scores["lead_id"]) == set(new.loc[:29, "Prospect ID"])
+
+
+def test_features_exclude_features_leaves_the_month_out_of_a_dated_export():
+    """The month of the snapshot is the one feature an export's spec cannot drop (it has no column): the
+    config's exclude_features once left it in the model silently."""
+    from pipelines.settings import load_config
+
+    spec = load_source_spec("hubspot_contacts")
+    rows, _ = closed_rows(hubspot_contacts_export(n=80), spec)
+    source = ExportSource(rows, spec)
+    assert "month_of_year" in source.feature_groups(load_config())["fit"]
+    cfg = load_config(overrides=["features.exclude_features=[month_of_year]"])
+    groups = source.feature_groups(cfg)
+    assert "month_of_year" not in groups["fit"] + groups["intent"]
+    assert set(source.categorical_features(cfg)) <= set(groups["fit"])
