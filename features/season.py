@@ -21,3 +21,13 @@ def month_of_year(times: np.ndarray | pd.Series) -> np.ndarray:
     values = naive_times(times)
     months = values.astype("datetime64[M]").astype(np.int64) % 12 + 1
     return np.where(np.isnat(values), np.nan, months.astype(float))
+
+
+def year_covered(months: np.ndarray | pd.Series, min_rows: int) -> bool:
+    """Whether each of the 12 months (`month_of_year` values) holds at least `min_rows` rows. Only then
+    is the month a season the model can learn: in a shorter history the months at scoring were never seen
+    (trees send them down an arbitrary branch) and the months seen name their period, like a date."""
+    values = pd.to_numeric(pd.Series(months), errors="coerce").dropna().to_numpy()
+    counts = np.bincount(values.astype(int), minlength=13)[1:13]
+    return bool((counts >= min_rows).all())
+

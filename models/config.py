@@ -173,12 +173,17 @@ class DriftConfig(_Strict):
     reaches, and a calibrator fitted on them would add the lag again. The trade: where a number moves
     steadily through the whole history, the folds had learnt it too, and their extrapolating reading was
     the closer stand-in for the final model's on new leads (benchmarks/RESULTS.md, "Macro drift").
+    A month of the year in `keep` is kept only when the learning rows cover the year, each month with at
+    least `season_min_rows_per_month` rows; in a shorter history the months at scoring were never seen and
+    the months seen name their period, so it is dropped (never read linearly: a month is a cycle, not a
+    trend).
     `enabled: false` skips the check. Data without a time order is not checked.
     """
 
     enabled: bool = True
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
+    season_min_rows_per_month: int = Field(default=30, ge=0)
     numbers: Literal["linear", "drop"] = "linear"
     calibrate_final_reading: bool = True
 

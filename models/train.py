@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from features.fit import UNKNOWN
 from features.frames import Table, as_table
 from features.text import factorize_texts
+from features.season import SEASON_FEATURES, year_covered
 from models.adversarial import adversarial_auc, time_identifying
 from models.calibration_trend import trend_shift
 from models.config import LightGBMConfig, ModelConfig
@@ -868,11 +869,18 @@ def drift_check(
     recent[folds[-1][1]] = True
     aucs = adversarial_auc(rows, recent, feature_names, categorical)
     flagged = time_identifying(aucs, cfg.drift.adversarial_auc)
-    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+    new_to_older = [  # a kept month of the year in a history that does not cover the year: left out
+        name
+        for name in flagged
+        if name in set(cfg.drift.keep)
+        and name in SEASON_FEATURES
+        and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
+    ]
+    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep) + new_to_older
     to_linear = cfg.drift.numbers == "linear" and bool(
         {"linear_lightgbm", "blend"} & set(cfg.selection.contenders)
     )
-    numbers = [name for name in left_out if name not in set(categorical)]
+    numbers = [name for name in left_out if name not in set(categorical) and name not in new_to_older]
     linear_only = numbers if to_linear else []
     record: dict[str, Any] = {
         "checked": True,
@@ -883,6 +891,7 @@ def drift_check(
         "kept": [name for name in flagged if name not in left_out],
         "dropped": [name for name in left_out if name not in linear_only],
         "linear_only": linear_only,
+        "not_recurring": new_to_older,
     }
     if len(left_out) == len(feature_names):
         record |= {"dropped": [], "linear_only": [], "why": "every feature was flagged; none left out"}

@@ -500,6 +500,13 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + " as the final model does, not as each selection fold did before they moved (the newest "
             f"held-out deals' log-odds moved by {reading['mean_shift']:+.2f} on average)."
         )
+    if drift.get("not_recurring"):
+        lines.append(
+            "Listed in model.drift.keep but left out, since its recent values are new to the older deals (a "
+            "history too short for them to recur): "
+            + ", ".join(map(feature_label, drift["not_recurring"]))
+            + "."
+        )
     if drift.get("kept"):
         lines.append(
             "Time-identifying but kept (model.drift.keep): "

@@ -10,7 +10,7 @@ from features.build import build_features, feature_groups, scoring_snapshots, tr
 from features.config import FeatureConfig, ICPConfig
 from features.contracts import validate_table, validate_tables
 from features.flat import ExportSpec, build_flat_features, flat_feature_groups, season_at
-from features.season import month_of_year
+from features.season import month_of_year, year_covered
 from features.synthetic import GeneratorConfig, generate_history
 from models.lead_input import LeadInputError, check_lead_rows, lead_rows_to_tables
 
@@ -223,7 +223,7 @@ def test_the_shipped_drift_check_keeps_the_month_even_when_a_recent_block_looks_
     from models.train import drift_check
     from pipelines.settings import load_config
 
-    older = np.tile(np.arange(1.0, 13.0), 20)  # every month, for years
+    older = np.tile(np.arange(1.0, 13.0), 40)  # every month, for years
     recent = np.tile([1.0, 2.0, 3.0], 40)  # the newest block: January to March only
     noise = np.random.default_rng(0).normal(size=len(older) + len(recent))
     rows = pd.DataFrame({"month_of_year": np.r_[older, recent], "noise": noise})
@@ -259,3 +259,13 @@ def test_reasons_name_the_founding_year_and_the_time_of_year_in_words():
         "company founded 14 years ago; time of year: December",
         "founding year unknown; time of year: January",
     ]
+
+
+def test_year_covered_asks_every_month_to_hold_enough_rows():
+    two_years = np.tile(np.repeat(np.arange(1, 13), 40), 2).astype(float)
+    assert year_covered(two_years, 30)
+    ten_months = np.repeat(np.arange(1, 11), 80).astype(float)  # June to March: April and May never seen
+    assert not year_covered(ten_months, 30)
+    thin_may = np.concatenate([two_years, [np.nan] * 50])
+    thin_may = thin_may[(thin_may != 5) | (np.arange(len(thin_may)) % 4 == 0)]  # 20 rows of May left
+    assert not year_covered(thin_may, 30) and year_covered(thin_may, 20)

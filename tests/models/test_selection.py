@@ -347,3 +347,33 @@ def test_logistic_baseline_is_bounded_outside_the_training_range(leads):
     np.testing.assert_allclose(model.predict_proba(far), model.predict_proba(farther))  # clipped
     p = model.predict_proba(far)
     assert ((p > 1e-4) & (p < 1 - 1e-4)).all()
+
+
+def test_the_month_of_the_year_is_kept_while_it_recurs_and_left_out_of_a_shorter_history(
+    leads, split, small_config
+):
+    frame = leads.frame.assign(month_of_year=leads.frame["snapshot_at"].dt.month.astype(float))
+    features = [*leads.features, "month_of_year"]
+    cfg = small_config.model_copy(update={"drift": DriftConfig(keep=["month_of_year"])})
+    two_years = _train(leads, split, cfg, frame=frame, features=features)
+    assert "month_of_year" in two_years.feature_names
+    assert not two_years.selection["drift"]["not_recurring"]
+
+    short = (frame["snapshot_at"] >= frame["snapshot_at"].max() - pd.Timedelta(days=300)).to_numpy()
+    rows = frame[short].reset_index(drop=True)
+    model = train_conversion_model(
+        rows,
+        leads.y[short],
+        features,
+        leads.categorical,
+        out_of_time_split(rows["snapshot_at"], 0.15, 0.15),
+        cfg,
+    )
+    drift = model.selection["drift"]
+    assert drift["not_recurring"] == ["month_of_year"] and "month_of_year" in drift["dropped"]
+    assert "month_of_year" not in model.feature_names and "month_of_year" not in model.linear_only
+    assert "a history too short for them to recur" in " ".join(selection_lines(model.selection))
+    always = cfg.model_copy(update={"drift": DriftConfig(keep=["month_of_year"], season_min_rows_per_month=0)})
+    split_short = out_of_time_split(rows["snapshot_at"], 0.15, 0.15)
+    kept = train_conversion_model(rows, leads.y[short], features, leads.categorical, split_short, always)
+    assert "month_of_year" in kept.feature_names and kept.selection["drift"]["kept"] == ["month_of_year"]
