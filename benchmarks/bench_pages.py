@@ -70,7 +70,8 @@ def pages_export(seed: int, rows: int) -> tuple[pd.DataFrame, np.ndarray]:
         weight = np.where(pages["launched"].to_numpy() <= day, pages["weight"].to_numpy(), 0.0)
         page[i] = rng.choice(len(pages), p=weight / weight.sum())
     names = list(ORIGINS)
-    origin = rng.choice(len(names), rows, p=np.array([ORIGINS[n][0] for n in names]) / sum(s for s, _ in ORIGINS.values()))
+    shares = np.array([ORIGINS[n][0] for n in names])
+    origin = rng.choice(len(names), rows, p=shares / shares.sum())
     rise = 1.4 * np.clip((days - 150) / 200, 0, 1)  # the win rate rises through the second half year
     logit = -3.0 + rise + pages["effect"].to_numpy()[page] + np.array([ORIGINS[n][1] for n in names])[origin]
     p = 1 / (1 + np.exp(-logit))

@@ -30,4 +30,3 @@ def year_covered(months: np.ndarray | pd.Series, min_rows: int) -> bool:
     values = pd.to_numeric(pd.Series(months), errors="coerce").dropna().to_numpy()
     counts = np.bincount(values.astype(int), minlength=13)[1:13]
     return bool((counts >= min_rows).all())
-

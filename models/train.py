@@ -19,8 +19,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from features.fit import UNKNOWN
 from features.frames import Table, as_table
-from features.text import factorize_texts
 from features.season import SEASON_FEATURES, year_covered
+from features.text import factorize_texts
 from models.adversarial import adversarial_auc, time_identifying
 from models.calibration_trend import trend_shift
 from models.config import LightGBMConfig, ModelConfig

@@ -373,7 +373,9 @@ def test_the_month_of_the_year_is_kept_while_it_recurs_and_left_out_of_a_shorter
     assert drift["not_recurring"] == ["month_of_year"] and "month_of_year" in drift["dropped"]
     assert "month_of_year" not in model.feature_names and "month_of_year" not in model.linear_only
     assert "a history too short for them to recur" in " ".join(selection_lines(model.selection))
-    always = cfg.model_copy(update={"drift": DriftConfig(keep=["month_of_year"], season_min_rows_per_month=0)})
+    always = cfg.model_copy(
+        update={"drift": DriftConfig(keep=["month_of_year"], season_min_rows_per_month=0)}
+    )
     split_short = out_of_time_split(rows["snapshot_at"], 0.15, 0.15)
     kept = train_conversion_model(rows, leads.y[short], features, leads.categorical, split_short, always)
     assert "month_of_year" in kept.feature_names and kept.selection["drift"]["kept"] == ["month_of_year"]
