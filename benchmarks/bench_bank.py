@@ -19,6 +19,7 @@ import math
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +97,17 @@ def drafted_spec(csv: Path) -> Path:
     return spec
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+Export = Callable[[int, int], tuple[pd.DataFrame, np.ndarray]]
+
+
+def drafted_backtests(
+    name: str, export: Export, won: Callable[[pd.DataFrame], np.ndarray], rows: int, doc: str
+):
+    """The command line of a drafted-export benchmark: per seed, `export(seed, rows)` written to CSV, its
+    drafted spec, the out-of-time backtest, and a table row (`won`: the export's 0/1 outcome per row)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--rows", type=int, default=rows)
     parser.add_argument("--set", action="append", default=[], help="a config override, e.g. model.seed=3")
     args = parser.parse_args()
     cfg = load_config(overrides=["model.lightgbm.num_threads=1", *args.set])
@@ -113,22 +119,25 @@ def main() -> None:
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
         for seed in (int(s) for s in args.seeds.split(",")):
-            print(f"bench_bank: seed {seed}", file=sys.stderr, flush=True)
-            rows, truth = bank_export(seed, args.rows)
-            csv = Path(folder) / f"bank_{seed}.csv"
-            rows.to_csv(csv, index=False)
+            print(f"bench_{name}: seed {seed}", file=sys.stderr, flush=True)
+            frame, truth = export(seed, args.rows)
+            csv = Path(folder) / f"{name}_{seed}.csv"
+            frame.to_csv(csv, index=False)
             source, _ = training_source(csv, load_source_spec(str(drafted_spec(csv))))
             data = backtest_data(source, cfg)
             data.true_probability = truth[data.frame.index.to_numpy()]  # the frame keeps export positions
             mean = backtest(data, cfg, contenders)
-            won = rows["y"].eq("yes").to_numpy()
-            cut = int(0.8 * len(rows))
+            outcome, cut = won(frame), int(0.8 * len(frame))
+            aucs = " | ".join(_auc(mean, contender) for contender in [*contenders, "oracle"])
+            eces = " | ".join(f"{mean[contender]['ece']:.3f}" for contender in contenders[:2])
+            rates = f"{outcome[:cut].mean():.3f} / {outcome[cut:].mean():.3f}"
+            print(f"| {seed} | {rates} | {aucs} | {eces} |", flush=True)
 
-            aucs = " | ".join(_auc(mean, name) for name in [*contenders, "oracle"])
-            eces = " | ".join(f"{mean[name]['ece']:.3f}" for name in contenders[:2])
-            print(
-                f"| {seed} | {won[:cut].mean():.3f} / {won[cut:].mean():.3f} | {aucs} | {eces} |", flush=True
-            )
+
+def main() -> None:
+    drafted_backtests(
+        "bank", bank_export, lambda frame: frame["y"].eq("yes").to_numpy(), 20000, __doc__ or ""
+    )
 
 
 if __name__ == "__main__":

@@ -14,20 +14,10 @@ probability.
 
 from __future__ import annotations
 
-import argparse
-import math
-import sys
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from benchmarks.bench_bank import drafted_spec
-from benchmarks.bench_macro import backtest
-from pipelines.evaluate import backtest_data
-from pipelines.settings import load_config, load_source_spec
-from pipelines.sources import training_source
+from benchmarks.bench_bank import drafted_backtests
 
 # Leads per month of first contact, June to May (the shape of the public data: a slow start, then growth).
 MONTHLY_LEADS = [4, 239, 386, 312, 416, 445, 200, 1141, 1028, 1174, 1352, 1303]
@@ -89,43 +79,8 @@ def pages_export(seed: int, rows: int) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, p
 
 
-def _auc(mean: dict[str, dict[str, float]], name: str) -> str:
-    value = mean.get(name, {}).get("roc_auc", math.nan)
-    return "-" if math.isnan(value) else f"{value:.4f}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--rows", type=int, default=8000)
-    parser.add_argument("--set", action="append", default=[], help="a config override, e.g. model.seed=3")
-    args = parser.parse_args()
-    cfg = load_config(overrides=["model.lightgbm.num_threads=1", *args.set])
-    contenders = ["leadscore", "logistic_regression", "hist_gradient_boosting", "lightgbm_default"]
-    print(
-        "| seed | train / test win rate | leadscore | logistic reg. | HistGB | LightGBM default | oracle "
-        "| leadscore ECE | logistic reg. ECE |"
-    )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    with tempfile.TemporaryDirectory() as folder:
-        for seed in (int(s) for s in args.seeds.split(",")):
-            print(f"bench_pages: seed {seed}", file=sys.stderr, flush=True)
-            rows, truth = pages_export(seed, args.rows)
-            csv = Path(folder) / f"pages_{seed}.csv"
-            rows.to_csv(csv, index=False)
-            source, _ = training_source(csv, load_source_spec(str(drafted_spec(csv))))
-            data = backtest_data(source, cfg)
-            data.true_probability = truth[data.frame.index.to_numpy()]  # the frame keeps export positions
-            mean = backtest(data, cfg, contenders)
-            won = rows["converted"].to_numpy()
-            cut = int(0.8 * len(rows))
-            aucs = " | ".join(_auc(mean, name) for name in [*contenders, "oracle"])
-            eces = " | ".join(f"{mean[name]['ece']:.3f}" for name in contenders[:2])
-            print(
-                f"| {seed} | {won[:cut].mean():.3f} / {won[cut:].mean():.3f} | {aucs} | {eces} |", flush=True
-            )
+    drafted_backtests("pages", pages_export, lambda frame: frame["converted"].to_numpy(), 8000, __doc__ or "")
 
 
 if __name__ == "__main__":
