@@ -481,10 +481,12 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
         f"{selection['oof_auc_high']:.3f})."
     ]
     drift = selection.get("drift", {})
-    if drift.get("dropped"):
+    seasons = drift.get("not_recurring", [])
+    dropped = [name for name in drift.get("dropped", []) if name not in seasons]
+    if dropped:
         lines.append(
             f"Left out as time-identifying (alone, each tells the most recent deals from older ones with AUC "
-            f">= {drift['threshold']}): {', '.join(map(feature_label, drift['dropped']))}."
+            f">= {drift['threshold']}): {', '.join(map(feature_label, dropped))}."
         )
     if drift.get("linear_only"):
         lines.append(
@@ -500,12 +502,12 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + " as the final model does, not as each selection fold did before they moved (the newest "
             f"held-out deals' log-odds moved by {reading['mean_shift']:+.2f} on average)."
         )
-    if drift.get("not_recurring"):
+    if seasons:
         lines.append(
-            "Listed in model.drift.keep but left out, since its recent values are new to the older deals (a "
-            "history too short for them to recur): "
-            + ", ".join(map(feature_label, drift["not_recurring"]))
-            + "."
+            "Left out, though model.drift.keep lists it: "
+            + ", ".join(map(feature_label, seasons))
+            + ". The training deals do not cover the year, so the months seen name their period and the "
+            "months to be scored were never seen (a history too short for them to recur)."
         )
     if drift.get("kept"):
         lines.append(
