@@ -1,0 +1,33 @@
+"""Seventh hostile sweep, part a: metamorphic invariance. The same data presented differently (rows in another
+order, another file format, ids or times written another way) must give the same answer.
+
+Training read the closed deals (or an export's labelled rows) in table order, and the folds, LightGBM's bagging
+and the bootstrap read rows by position: the same history listed in another order trained another model with
+other metrics, with exit 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.settings import load_config, load_source_spec
+from pipelines.sources import CrmSource, ExportSource
+from tests.features.test_flat import x_education_fixture
+
+
+def test_training_rows_do_not_depend_on_the_order_the_input_lists_them(small_history):
+    """A deals table read without ORDER BY, a shuffled export: the same labelled rows, in the same order."""
+    cfg = load_config()
+    tables = small_history.tables()
+    shuffled = {**tables, "deals": tables["deals"].sample(frac=1, random_state=3).reset_index(drop=True)}
+    export = x_education_fixture(60)
+    spec = load_source_spec("x_education")
+    for given, other in [
+        (CrmSource(tables), CrmSource(shuffled)),
+        (ExportSource(export, spec), ExportSource(export.sample(frac=1, random_state=3), spec)),
+    ]:
+        first, second = given.training_data(cfg, None), other.training_data(cfg, None)
+        assert first.frame["lead_id"].tolist() == second.frame["lead_id"].tolist()
+        np.testing.assert_array_equal(first.y, second.y)
+        pd.testing.assert_frame_equal(first.frame.reset_index(drop=True), second.frame.reset_index(drop=True))
