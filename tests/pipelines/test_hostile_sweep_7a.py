@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.flat import ExportSpec, build_flat_features
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import CrmSource, ExportSource
+from pipelines.spec import read_spec_export
 from tests.features.test_flat import x_education_fixture
 
 
@@ -31,3 +33,18 @@ def test_training_rows_do_not_depend_on_the_order_the_input_lists_them(small_his
         assert first.frame["lead_id"].tolist() == second.frame["lead_id"].tolist()
         np.testing.assert_array_equal(first.y, second.y)
         pd.testing.assert_frame_equal(first.frame.reset_index(drop=True), second.frame.reset_index(drop=True))
+
+
+def test_a_whole_number_in_a_categorical_column_is_one_level_however_the_file_stores_it(tmp_path):
+    """A categorical 'Rating' read from a CSV with a gap elsewhere in the column is floats (5.0), from one
+    without a gap whole numbers (5): two levels, so the same leads scored up to 0.85 apart, exit 0."""
+    d = load_source_spec("x_education").model_dump()
+    spec = ExportSpec.model_validate({**d, "fit_columns": {**d["fit_columns"], "Rating": "categorical"}})
+    export = x_education_fixture(10).assign(Rating=[5, 3, 1, 2, 4, 5, 3, 1, 2, 4])
+    export.to_csv(tmp_path / "whole.csv", index=False)
+    gap = export.assign(Rating=[5, 3, 1, None, 4, 5, 3, 1, 2, 4])  # pandas writes 5.0, 3.0, ...
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    export.astype({"Rating": "float64"}).to_parquet(tmp_path / "floats.parquet")
+    for name in ("whole.csv", "gap.csv", "floats.parquet"):
+        features, _ = build_flat_features(read_spec_export(tmp_path / name, spec), spec)
+        assert features["Rating"].tolist()[:3] == ["5", "3", "1"], name
