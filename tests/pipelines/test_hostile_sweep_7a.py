@@ -14,7 +14,8 @@ import pandas as pd
 from features.flat import ExportSpec, build_flat_features
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import CrmSource, ExportSource
-from pipelines.spec import read_spec_export
+from pipelines.spec import read_spec_export, run_spec_draft
+from tests.features.crm_exports import hubspot_contacts_export
 from tests.features.test_flat import x_education_fixture
 
 
@@ -48,3 +49,16 @@ def test_a_whole_number_in_a_categorical_column_is_one_level_however_the_file_st
     for name in ("whole.csv", "gap.csv", "floats.parquet"):
         features, _ = build_flat_features(read_spec_export(tmp_path / name, spec), spec)
         assert features["Rating"].tolist()[:3] == ["5", "3", "1"], name
+
+
+def test_spec_draft_proposes_the_same_id_whatever_the_column_order(tmp_path):
+    """Columns reversed (a CRM view ordered otherwise), the first id-like name won: 'Phone Number' before
+    'Record ID' (a contact detail as every lead's id), 'Lead Number' before 'Prospect ID'."""
+    for export, expected in [
+        (hubspot_contacts_export(60), "Record ID"),
+        (x_education_fixture(60), "Prospect ID"),
+    ]:
+        for order in (export.columns, export.columns[::-1]):
+            export[order].to_csv(tmp_path / "export.csv", index=False)
+            draft = run_spec_draft(tmp_path / "export.csv", tmp_path / "spec.yaml", overwrite=True)
+            assert draft.draft.spec["id_column"] == expected
