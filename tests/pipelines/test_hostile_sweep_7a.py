@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.contracts import validate_table
 from features.flat import ExportSpec, build_flat_features
+from models.lead_input import check_lead_rows
+from pipelines.io import read_frame
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import CrmSource, ExportSource
 from pipelines.spec import read_spec_export, run_spec_draft
@@ -62,3 +65,17 @@ def test_spec_draft_proposes_the_same_id_whatever_the_column_order(tmp_path):
             export[order].to_csv(tmp_path / "export.csv", index=False)
             draft = run_spec_draft(tmp_path / "export.csv", tmp_path / "spec.yaml", overwrite=True)
             assert draft.draft.spec["id_column"] == expected
+
+
+def test_industry_codes_in_a_float_column_read_as_in_a_csv_in_batch_and_online(tmp_path, small_history):
+    """Industry codes (an INTEGER column with NULLs, hence floats) from Parquet read "1001.0", from CSV "1001":
+    an industry the model never saw, scores 0.2 apart with exit 0 and a warning to check the spelling."""
+    codes = pd.array([1001, 1002, None, 1001], dtype="Int64")
+    accounts = small_history.tables()["accounts"].head(4).assign(industry=codes)
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    accounts.astype({"industry": "float64"}).to_parquet(tmp_path / "accounts.parquet")
+    for name in ("accounts.csv", "accounts.parquet"):
+        valid = validate_table("accounts", read_frame(tmp_path / name, "accounts")).valid["accounts"]
+        assert valid["industry"].tolist()[:2] == ["1001", "1002"], name
+    online = check_lead_rows([{"lead_id": "L1", "email": "ana@acme.com", "industry": 1001.0}])
+    assert online["industry"].tolist() == ["1001"]
