@@ -1,9 +1,9 @@
 """Seventh hostile sweep, part a: metamorphic invariance. The same data presented differently (rows in another
 order, another file format, ids or times written another way) must give the same answer.
 
-Training read the closed deals (or an export's labelled rows) in table order, and the folds, LightGBM's bagging
-and the bootstrap read rows by position: the same history listed in another order trained another model with
-other metrics, with exit 0.
+Each test is one class that once gave another answer with exit 0: training rows taken in table order (another
+model for a shuffled history), a whole number stored as a float read as another level (an export's categorical
+column, a CRM industry code), and spec draft's id chosen by column order.
 """
 
 from __future__ import annotations
