@@ -11,7 +11,8 @@ Order of work per table:
    checked apart (a wrong one is a bug: `ContractError`);
 4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
 
-Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12"),
+Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12", and so
+do whole numbers in a float column of text, such as industry codes),
 timestamps naive UTC `datetime64` through `features.dates.parse_timestamps` (ISO 8601, or the format named
 for the column in `DateFormats`; dates in any other format stop the table with `ContractError`; tz-aware input
 is converted to UTC, then the tz dropped; the unit is whatever pandas chose), the accounts' country an ISO
@@ -575,8 +576,9 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
             values = values.astype(object)
         if field.kind == "id":
             coerced[column] = _as_id(values)
-        elif field.kind == "text":
-            coerced[column] = as_words(_as_text(values), field.words) if field.words else _as_text(values)
+        elif field.kind == "text":  # industry codes in a float column read as their whole numbers, as ids
+            text = _as_text(whole_floats_as_ints(values))
+            coerced[column] = as_words(text, field.words) if field.words else text
         elif field.kind == "country":
             coerced[column], unmapped = alpha2_countries(values)
             if unmapped.any():
@@ -598,11 +600,7 @@ _PARSE_NAME = {"timestamp": "datetime", "number": "number"}
 
 
 def _as_id(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(values):
-        present = values.dropna()
-        if (present == np.floor(present)).all():  # 12.0 came from an int column with gaps: "12", not "12.0"
-            values = values.astype("Int64")
-    ids = _as_text(values).str.strip()
+    ids = _as_text(whole_floats_as_ints(values)).str.strip()
     empty = ids.to_numpy() == ""
     return ids.where(~empty) if empty.any() else ids
 
@@ -615,6 +613,16 @@ def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
         return texts
     read = [spelled_word(text, words) or text for text in texts[odd]]
     return texts.mask(odd, pd.Series(read, index=texts.index[odd], dtype=texts.dtype))
+
+
+def whole_floats_as_ints(values: pd.Series) -> pd.Series:
+    """A column of floats that are all whole numbers as integers: 12.0 came from an int column with gaps (a
+    Parquet or database column), so its text is "12", as in a CSV, never "12.0"."""
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        if (present == np.floor(present)).all():
+            return values.astype("Int64")
+    return values
 
 
 def _as_text(values: pd.Series) -> pd.Series:

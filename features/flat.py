@@ -542,10 +542,17 @@ def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd
     return values.mask(is_placeholder)
 
 
+WHOLE_NUMBER_WITH_POINT = re.compile(r"^([+-]?\d+)\.0*$")
+
+
 def as_categorical(values: pd.Series) -> pd.Series:
     """Text without characters that show as nothing (a zero-width space made "Software" a level the model
-    never saw) and surrounding blanks; empty text and missing values stay missing."""
+    never saw) and surrounding blanks; empty text and missing values stay missing. A whole number is its
+    digits: 5.0 (a column of floats, as pandas reads numbers with a gap among them, or a float Parquet column)
+    and "5.0" are the level "5", as 5 in a column without gaps (they were two levels: a file of the same
+    leads scored another way)."""
     text = values.astype("str").str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
+    text = text.str.replace(WHOLE_NUMBER_WITH_POINT.pattern, r"\1", regex=True)
     return text.mask(text == "").astype("str")
 
 

@@ -275,12 +275,14 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
 
 
 def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
-    """The first column with an id-like name whose values are filled in and unique in every row; else the
-    first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
+    """The column with an id-like name whose values are filled in and unique in every row, the one whose last
+    word comes first in rules.id_words ("Record ID" before "Phone Number", whatever the column order); else
+    the first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
     unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
-    for column in unique:
-        if is_id_name(column, rules):
-            return str(column)
+    id_words = [name_words(w) for w in rules.id_words]
+    named = [c for c in unique if is_id_name(c, rules)]
+    if named:
+        return str(min(named, key=lambda c: id_words.index(name_words(c).split()[-1])))
     for column in unique:
         text = frame[column].astype("str")
         if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():

@@ -1,8 +1,8 @@
 """Backtests: the same folds for leadscore's default pipeline and every baseline, and their metrics.
 
 Three ways to cut labelled rows into folds (positions into the labelled rows, sorted ascending):
-- `kfold_folds`: scikit-learn's StratifiedKFold(k, shuffle=True, random_state=seed) over the rows in input
-  order, so anyone can reproduce the folds;
+- `kfold_folds`: scikit-learn's StratifiedKFold(k, shuffle=True, random_state=seed) over the rows in their
+  order (the sources list them by id: pipelines.sources.in_id_order), so anyone can reproduce the folds;
 - `out_of_time_folds`: train on the earliest rows by time, test on the latest `test_fraction`;
 - `rolling_folds`: the latest `test_fraction` of rows cut into N consecutive windows, each trained only on
   rows strictly earlier than its window.

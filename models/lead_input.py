@@ -205,7 +205,7 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
         kind = _json_kind(value)
         if kind:
             raise _fail(row, field, f"must be text, not {kind}", "text")
-        if is_id and isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer():
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
         text = str(value).strip() if is_id else str(value)
         if max_chars is not None and len(text) > max_chars and field != "activities":

@@ -450,9 +450,12 @@ def labelled_training_data(
     source: Source,
 ) -> TrainingData:
     """The feature frame of the mature closed deals `closed` (same rows, same order) with their outcome and
-    account, the guardrail applied and reported (also what `leadscore train --engine spark` gathers)."""
-    frame["outcome"] = closed["outcome"].to_numpy()
-    frame["account_id"] = closed["account_id"].to_numpy()
+    account, in the order of their deal ids (in_id_order), the guardrail applied and reported (also what
+    `leadscore train --engine spark` gathers)."""
+    order = in_id_order(frame["deal_id"])
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["outcome"] = closed["outcome"].to_numpy()[order]
+    frame["account_id"] = closed["account_id"].to_numpy()[order]
     by_tier = win_rate_by_tier(frame)
     stop = won_disqualified_sentence(frame, cfg.icp, "the configuration (icp_file, or --set)")
     if stop:
@@ -474,6 +477,14 @@ def labelled_training_data(
         true_probability=true_p,
         source=source,
     )
+
+
+def in_id_order(ids: pd.Series) -> np.ndarray:
+    """Positions that list rows in the order of their ids as text (ties, which the contract leaves none of,
+    in table order). Training rows go in this order: the folds, LightGBM's bagging and the bootstrap read rows
+    by position, so the same history listed in another order (a database read without ORDER BY, a shuffled
+    export) trained another model with other metrics."""
+    return np.argsort(ids.astype("str").to_numpy(dtype=object), kind="stable")
 
 
 def truth_probabilities(truth: pd.DataFrame) -> pd.Series:
@@ -619,6 +630,7 @@ class ExportSource:
         now = pd.Timestamp.now("UTC").tz_localize(None)
         out_of_time = self.training_config(cfg).model.split.method == "out_of_time"
         valid, quarantine = quarantine_untimed(valid, quarantine, spec, now, need_time=out_of_time)
+        valid = valid.iloc[in_id_order(valid[spec.id_column])]  # index kept: positions in the export
         quarantine = self._at_file_rows(quarantine)
         features, label = build_flat_features(valid, spec)
         if label is None:
