@@ -1,8 +1,9 @@
 """Backtests: the same folds for leadscore's default pipeline and every baseline, and their metrics.
 
 Three ways to cut labelled rows into folds (positions into the labelled rows, sorted ascending):
-- `kfold_folds`: scikit-learn's StratifiedKFold(k, shuffle=True, random_state=seed) over the rows in their
-  order (the sources list them by id: pipelines.sources.in_id_order), so anyone can reproduce the folds;
+- `kfold_folds`: scikit-learn's StratifiedKFold(k, shuffle=True, random_state=seed) over the rows in input
+  order (`BacktestData.input_order`: the sources list them by id, pipelines.sources.in_id_order), so anyone
+  can reproduce the folds;
 - `out_of_time_folds`: train on the earliest rows by time, test on the latest `test_fraction`;
 - `rolling_folds`: the latest `test_fraction` of rows cut into N consecutive windows, each trained only on
   rows strictly earlier than its window.
@@ -49,6 +50,7 @@ class BacktestData:
     true_probability: np.ndarray | None = None  # synthetic data: the generator's truth (the oracle)
     with_points: bool = True  # the points model needs CRM event features
     known_at: pd.Series | None = None  # when each row's outcome became known (a deal's close), if recorded
+    input_order: np.ndarray | None = None  # positions listing the rows as the input did (None: as they are)
     left_out: list[str] = field(default_factory=list)  # what was read but is not here, and why (sentences)
 
     def counts(self) -> dict[str, int]:
@@ -122,12 +124,14 @@ def check_enough_labels(
         )
 
 
-def kfold_folds(y: np.ndarray, k: int, seed: int) -> list[Fold]:
-    """StratifiedKFold(k, shuffle=True, random_state=seed) over the rows in their order."""
+def kfold_folds(y: np.ndarray, k: int, seed: int, order: np.ndarray | None = None) -> list[Fold]:
+    """StratifiedKFold(k, shuffle=True, random_state=seed) over the rows listed in `order` (positions; None:
+    as they are), as scikit-learn cuts them for anyone who lists the rows so."""
+    order = np.arange(len(y)) if order is None else np.asarray(order)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [
-        Fold(name=f"fold {i + 1}", train=np.sort(train), test=np.sort(test))
-        for i, (train, test) in enumerate(splitter.split(np.zeros((len(y), 1)), y))
+        Fold(name=f"fold {i + 1}", train=np.sort(order[train]), test=np.sort(order[test]))
+        for i, (train, test) in enumerate(splitter.split(np.zeros((len(y), 1)), y[order]))
     ]
 
 

@@ -480,7 +480,7 @@ def evaluate(
         ),
     ] = None,
     folds: Annotated[
-        int | None, typer.Option(help="Stratified K-fold over the labelled rows in id order (default 5).")
+        int | None, typer.Option(help="Stratified K-fold over the labelled rows in input order (default 5).")
     ] = None,
     seed: Annotated[int, typer.Option(help="With --folds: StratifiedKFold's random_state.")] = 0,
     out_of_time: Annotated[

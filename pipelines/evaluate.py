@@ -135,7 +135,18 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         with_points=source.has_points_model,
         known_at=closed_at(data.frame, data.valid_tables),
         left_out=left_out_notes(data),
+        input_order=input_order(data),
     )
+
+
+def input_order(data: TrainingData) -> np.ndarray:
+    """Positions listing the labelled rows as the input did (training takes them in id order): by their row in
+    the export, or by their deal's row in the deals table. `--folds` cuts over this order, as the README says."""
+    if data.valid_tables is None or "deal_id" not in data.frame:  # an export: the index holds its rows
+        return np.argsort(data.frame.index.to_numpy(), kind="stable")
+    deals = data.valid_tables["deals"]["deal_id"].astype("str").drop_duplicates()
+    row = pd.Series(np.arange(len(deals)), index=deals.to_numpy())
+    return np.argsort(data.frame["deal_id"].astype("str").map(row).to_numpy(dtype=float), kind="stable")
 
 
 def left_out_notes(data: TrainingData) -> list[str]:
@@ -192,7 +203,7 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         check_enough_labels(
             data.y, f"{plan.folds} folds", plan.folds, model.min_won, model.min_lost, per_fold=per_fold
         )
-        folds = kfold_folds(data.y, plan.folds, plan.seed)
+        folds = kfold_folds(data.y, plan.folds, plan.seed, data.input_order)
         _enough_trained(
             data.y,
             folds,

@@ -209,3 +209,29 @@ def test_rows_training_would_quarantine_are_said_and_too_many_stop_as_training_d
     assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
     said = _flat(result.output)
     assert "model.max_quarantine_share" in said and "TotalVisits" in said and "Traceback" not in said
+
+
+def test_kfold_cuts_the_rows_in_input_order_while_training_takes_them_by_id(small_history):
+    """--folds are scikit-learn's StratifiedKFold over the labelled rows as the input lists them (the README's
+    promise, so anyone can reproduce them); each fold's training rows go in id order, as training takes them."""
+    from pipelines.evaluate import FoldPlan, crm_data, flat_data, make_folds
+    from pipelines.settings import load_config, load_source_spec
+
+    cfg = load_config(overrides=["model.min_won=20", "model.min_lost=20"])
+    export = _export(400).sample(frac=1, random_state=5).reset_index(drop=True)  # ids in no order
+    tables = small_history.tables()
+    for data, listed in [
+        (flat_data(export, load_source_spec("x_education"), cfg), export[["Prospect ID", "Converted"]]),
+        (
+            crm_data(tables, cfg),
+            tables["deals"][["deal_id"]].assign(won=tables["deals"]["outcome"].eq("won")),
+        ),
+    ]:
+        ids = data.frame["lead_id" if "deal_id" not in data.frame else "deal_id"].astype("str")
+        assert ids.tolist() == sorted(ids)  # training's order
+        id_column = listed.columns[0]
+        kept = listed[listed[id_column].astype("str").isin(set(ids))]  # in input order
+        folds = make_folds(data, FoldPlan(folds=3, seed=1), cfg)
+        cut = StratifiedKFold(3, shuffle=True, random_state=1).split(kept, kept.iloc[:, 1].astype(int))
+        for fold, (_, test) in zip(folds, cut, strict=True):
+            assert set(ids.iloc[fold.test]) == set(kept[id_column].astype("str").iloc[test])
