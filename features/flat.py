@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -528,6 +528,16 @@ def did_you_mean(name: str, candidates: list[str]) -> str:
     keyed = {_name_key(c): c for c in candidates}
     close = difflib.get_close_matches(_name_key(name), list(keyed), n=1, cutoff=0.75)
     return f" (did you mean {keyed[close[0]]!r}?)" if close else ""
+
+
+def misspelt_names(given: Iterable[object], known: Sequence[str]) -> dict[str, str]:
+    """The given names that are none of `known` but spell one of them in another case, blanks or
+    punctuation ("lead source" for "Lead Source"), each with the name it spells."""
+    keyed = {_name_key(name): name for name in known}
+    exact = set(known)
+    return {
+        str(name): keyed[_name_key(name)] for name in given if name not in exact and _name_key(name) in keyed
+    }
 
 
 def _name_key(name: object) -> str:

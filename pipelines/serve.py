@@ -29,6 +29,7 @@ from mlflow.utils.proto_json_utils import NumpyEncoder
 
 # Imported before any model is loaded, so the server runs this installation's code (as batch scoring does),
 # whatever copy of it an artifact carries.
+from features.flat import misspelt_names
 from models.flat_scorer import FlatScorer  # noqa: F401 - see above
 from models.lead_input import LeadInputError, repeated_key, shown, without_emails
 from models.scorer import Scorer, score_records
@@ -217,6 +218,7 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         records, params = request_rows(body)
         python_model = model.unwrap_python_model()
         if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
+            check_column_names(records, model)
             frame = whole_numbers_as_doubles(pd.DataFrame.from_records(records), model)
             scores = model.predict(frame, params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
@@ -238,6 +240,25 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         predictions_to_json(scores, result)
         return 200, result.getvalue()
     return 200, predictions_json(scores)
+
+
+def check_column_names(records: list[dict[str, Any]], model: Any) -> None:
+    """LeadInputError for a field that spells one of the export's columns in another case, blanks or
+    punctuation ("lead source" for "Lead Source"): MLflow drops a field its signature does not name, so the
+    lead would be scored without that column, where batch scoring refuses the file (exit 3)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None:
+        return
+    names = [column.name for column in schema.inputs]
+    for row, record in enumerate(records):  # a loop over the leads of one request
+        misspelt = misspelt_names(record, names)
+        if misspelt:
+            given, column = next(iter(misspelt.items()))
+            raise LeadInputError(
+                f"row {row}, field {shown(given)}: the model reads the export's column {column!r}, and names "
+                "are matched exactly, so this field would be dropped and the lead scored without it; send it "
+                f"as {column!r} (rule: known fields only)"
+            )
 
 
 def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:

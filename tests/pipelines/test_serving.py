@@ -535,3 +535,39 @@ def test_dataframe_split_and_records_give_the_same_answer(champion):
     short = {"columns": columns, "data": [[1, 2]]}
     status, text = answer(Served(model), json.dumps({"dataframe_split": short}).encode(), "application/json")
     assert status == 400 and "row 0" in json.loads(text)["message"]
+
+
+def test_an_export_field_spelt_in_another_case_is_refused_not_dropped():
+    """MLflow drops a field the signature does not name: "lead source" for the export's "Lead Source" once
+    scored the lead without its source (200), where batch refuses such a header (exit 3)."""
+    from mlflow.types import ColSpec, Schema
+
+    from pipelines.serve import answer
+
+    class Metadata:
+        def get_input_schema(self):
+            return Schema([ColSpec("string", "Lead ID"), ColSpec("string", "Lead Source")])
+
+    class Export:  # a flat export's served model: typed by its signature
+        typed_by_signature = True
+        metadata = Metadata()
+        scored: list = []
+
+        def unwrap_python_model(self):
+            return self
+
+        def predict(self, frame, params=None):
+            self.scored.append(frame)
+            return pd.DataFrame({"lead_id": frame["Lead ID"], "score": 0.5})
+
+    model = Export()
+    good = {"Lead ID": "7", "Lead Source": "Google", "Notes": "a field the model does not read"}
+    status, _ = answer(model, json.dumps({"dataframe_records": [good]}).encode(), "application/json")
+    assert status == 200 and len(model.scored) == 1
+    misspelt = {"Lead ID": "8", "lead source": "Google"}
+    status, text = answer(
+        model, json.dumps({"dataframe_records": [good, misspelt]}).encode(), "application/json"
+    )
+    message = json.loads(text)["message"]
+    assert status == 400 and "row 1, field 'lead source'" in message and "'Lead Source'" in message
+    assert len(model.scored) == 1
