@@ -1,0 +1,36 @@
+"""Hostile sweep 7b: the sales outputs (the model card in Markdown and HTML, the call list, the scores'
+reasons) under hostile text from the data and degenerate evidence."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from models.card import render_card
+from tests.pipelines.test_card import shared_card
+
+
+@pytest.fixture()
+def card_data(small_history, fast_config, trained_small, run_folder):
+    """A private copy of the session's card data (tests/pipelines/test_card.py), to change freely."""
+    return copy.deepcopy(shared_card(small_history, fast_config, trained_small, run_folder)["data"])
+
+
+HOSTILE = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) `code` a*b &amp;"
+
+
+def test_text_from_the_data_shows_as_written_in_the_markdown_card_and_never_runs(card_data):
+    lead = card_data.examples[0]
+    lead.reasons_positive = [f"industry: {HOSTILE}", *lead.reasons_positive[1:]]
+    lead.facts = f"{HOSTILE}\nsecond line"
+    segments = card_data.segments
+    segments.loc[segments.index[0], "value"] = f"soft|ware {HOSTILE}"
+    _, markdown = render_card(card_data)
+    page = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    assert "<img" not in page and "<a href" not in page and "<code>" not in page
+    shown = re.sub(r"<[^>]+>", "", page).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert f"industry: {HOSTILE}" in shown and f"soft|ware {HOSTILE}" in shown
+    assert f"{HOSTILE} second line" in shown  # one line: a newline would end the example's sentence
