@@ -55,7 +55,12 @@ def how_good_sentences(data: CardData) -> list[str]:
     out = [summary[0]]
     baseline = baseline_of(rows)
     recent = "most recent" if data.split_method == "out_of_time" else "held-out"
-    if baseline is not None:
+    if round(won) == 0:  # no win to reach: the share of wins reached is 0 / 0
+        out = [
+            f"None of the {n:,} {recent} {data.unit}, which the model never saw while learning, was won, so "
+            "how many wins working the top of the list reaches cannot be measured on them."
+        ]
+    elif baseline is not None:
         name, words = baseline
         mine, theirs = _wins_reached(model, key), _wins_reached(rows.loc[name], key)
         diff = round(mine) - round(theirs)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 import re
 
+import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from models.card import render_card
-from tests.pipelines.test_card import shared_card
+from models.card import body_text, render_card
+from tests.pipelines.test_card import plain, shared_card
 
 
 @pytest.fixture()
@@ -34,3 +35,18 @@ def test_text_from_the_data_shows_as_written_in_the_markdown_card_and_never_runs
     shown = re.sub(r"<[^>]+>", "", page).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert f"industry: {HOSTILE}" in shown and f"soft|ware {HOSTILE}" in shown
     assert f"{HOSTILE} second line" in shown  # one line: a newline would end the example's sentence
+
+
+def test_a_test_window_without_a_won_deal_still_gets_its_card_saying_wins_cannot_be_measured(card_data):
+    rows = card_data.comparison
+    rows[["n_won", "base_rate"]] = 0
+    measured = [c for c in rows.columns if c.startswith(("capture_", "lift_", "roc_auc", "pr_auc"))]
+    rows[measured] = np.nan
+    card_data.by_grade[["won", "win_rate"]] = 0
+    body = plain(body_text(card_data))
+    n = int(rows.loc[rows["model"] == "model", "n"].iloc[0])
+    assert (
+        f"None of the {n:,} most recent closed deals, which the model never saw while learning, was won"
+        in body
+    )
+    assert "nan" not in body.lower().split()
