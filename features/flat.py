@@ -387,12 +387,12 @@ def icp_attributes(
 def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:
     """The model's input columns by kind, under their feature names."""
     return {
-        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(_season_features(spec)),
+        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(season_features(spec)),
         "intent": [spec.feature_name(c) for c in spec.intent_columns],
     }
 
 
-def _season_features(spec: ExportSpec) -> tuple[str, ...]:
+def season_features(spec: ExportSpec) -> tuple[str, ...]:
     """The month of the snapshot (features.season) for an export with a time column, unless the spec already
     gives one of its own columns that name."""
     if not spec.timestamp_column:
@@ -403,7 +403,7 @@ def _season_features(spec: ExportSpec) -> tuple[str, ...]:
 
 def season_at(features: pd.DataFrame, spec: ExportSpec, as_of: pd.Timestamp) -> pd.DataFrame:
     """Scoring's features with the month of `as_of` (the snapshot), not of each row's creation."""
-    if "month_of_year" not in _season_features(spec):
+    if "month_of_year" not in season_features(spec):
         return features
     return features.assign(month_of_year=month_of_year(pd.Series([pd.Timestamp(as_of)]))[0])
 
@@ -441,7 +441,7 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
         columns[spec.feature_name(spec.timestamp_column)] = flat_timestamps(
             frame[spec.timestamp_column], spec
         )
-        if "month_of_year" in _season_features(spec):  # training's snapshot: the row's own time
+        if "month_of_year" in season_features(spec):  # training's snapshot: the row's own time
             columns["month_of_year"] = pd.Series(
                 month_of_year(columns[spec.feature_name(spec.timestamp_column)])
             )

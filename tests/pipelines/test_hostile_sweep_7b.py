@@ -7,10 +7,14 @@ import copy
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
+from features.export_contract import EXPORT_TABLE
+from features.flat import ExportSpec
 from models.card import body_text, render_card
+from models.flat_scorer import FlatScorer
 from tests.pipelines.test_card import plain, shared_card
 
 
@@ -50,3 +54,35 @@ def test_a_test_window_without_a_won_deal_still_gets_its_card_saying_wins_cannot
         in body
     )
     assert "nan" not in body.lower().split()
+
+
+class _Model:
+    """A stand-in for a trained model: fixed contributions per feature, the sum as the score's log-odds."""
+
+    feature_names = ["visits", "month_of_year"]
+    grade_thresholds = {"A": 0.8, "B": 0.5, "C": 0.2}
+
+    class calibrator:  # the attribute a TrainedModel has
+        @staticmethod
+        def predict(log_odds):
+            return 1 / (1 + np.exp(-log_odds))
+
+    def contributions(self, frame):
+        return pd.DataFrame({"visits": 0.4, "month_of_year": -0.3}, index=frame.index)
+
+
+def test_an_exports_reasons_say_the_time_of_year_in_words_not_the_feature_name():
+    spec = ExportSpec(
+        name="t",
+        id_column="Id",
+        label_column="Stage",
+        positive_labels=["won"],
+        open_labels=["open"],
+        timestamp_column="Created",
+        intent_columns=["Visits"],
+        renames={"Visits": "visits"},
+    )
+    rows = pd.DataFrame({"Id": ["a"], "Stage": ["open"], "Created": ["2026-07-01"], "Visits": [4]})
+    scorer = FlatScorer(spec, _Model())
+    scores = scorer.score_tables({EXPORT_TABLE: rows}, pd.Timestamp("2026-08-14"))
+    assert scores.loc[0, "reasons"] == "+ visits: 4; - time of year: August"
