@@ -24,11 +24,47 @@ def jargon_in(text: str) -> list[str]:
     return [m.group(0) for m in _JARGON_RE.finditer(text)]
 
 
+# What a score weighs, in words, per concept of the model's features (models.explain.CONCEPTS): the card names
+# only those the model reads (a feature left out by features.exclude_features or the drift check is not).
+WHO_WORDS = {
+    "industry": "industry",
+    "company size": "size",
+    "seniority": "role",
+    "department": "role",
+    "geography": "region",
+    "lead source": "source",
+}
+DID_WORDS = {
+    **dict.fromkeys(("pricing page", "case studies", "blog", "careers page"), "site visits"),
+    "demo requests": "demo requests",
+    "email engagement": "email",
+    **dict.fromkeys(("recency", "high-intent recency", "engagement"), "how recently it was active"),
+}
+# The same, in the drivers section's words.
+DRIVER_DID_WORDS = {
+    **dict.fromkeys(("pricing page", "case studies", "blog", "careers page"), "visits"),
+    "demo requests": "demo requests",
+    "email engagement": "email engagement",
+    **dict.fromkeys(("recency", "high-intent recency", "engagement"), "recency"),
+}
+
+
+def concept_words(data: CardData, words: dict[str, str]) -> str:
+    """The words of `words` (concept -> word) whose concepts the model reads, each once, in their order."""
+    read = set(data.importance["concept"])
+    return ", ".join(dict.fromkeys(word for concept, word in words.items() if concept in read))
+
+
+def with_words(what: str, words: str) -> str:
+    """`what` and its words in brackets, e.g. "who the lead is (industry, size)"; `what` alone without words."""
+    return f"{what} ({words})" if words else what
+
+
 def what_the_score_is(data: CardData) -> str:
     shares = data.grade_shares
     learned = (
-        "who the lead is (industry, size, role, region, source) and what it did (site visits, demo requests, "
-        "email, how recently it was active)"
+        f"{with_words('who the lead is', concept_words(data, WHO_WORDS))} and "
+        f"{with_words('what it did', concept_words(data, DID_WORDS))}"
         if not data.flat_export
         else "what the lead export says about each lead"
     )

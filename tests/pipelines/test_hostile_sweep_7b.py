@@ -86,3 +86,11 @@ def test_an_exports_reasons_say_the_time_of_year_in_words_not_the_feature_name()
     scorer = FlatScorer(spec, _Model())
     scores = scorer.score_tables({EXPORT_TABLE: rows}, pd.Timestamp("2026-08-14"))
     assert scores.loc[0, "reasons"] == "+ visits: 4; - time of year: August"
+
+
+def test_the_card_names_only_what_the_model_reads_when_it_says_what_a_score_weighs(card_data):
+    left_out = {"industry", "seniority", "department"}  # features.exclude_features=[industry, seniority, ...]
+    card_data.importance = card_data.importance.loc[~card_data.importance["concept"].isin(left_out)]
+    body = plain(body_text(card_data))
+    assert "It weighs who the lead is (size, region, source) and what it did (site visits, demo" in body
+    assert "from who the lead is (size, region, source)." in body
