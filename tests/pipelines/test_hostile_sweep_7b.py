@@ -4,6 +4,7 @@ reasons) under hostile text from the data and degenerate evidence."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 
 import numpy as np
@@ -15,7 +16,13 @@ from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from models.card import body_text, render_card
 from models.flat_scorer import FlatScorer
+from pipelines.card import MARKDOWN_NAME
+from pipelines.card_rebuild import card_from_registry
+from pipelines.settings import load_config
+from pipelines.tracking import log_training_run
+from tests.conftest import FAST_OVERRIDES, point_mlflow_at
 from tests.pipelines.test_card import plain, shared_card
+from tests.pipelines.test_hostile_sweep_5b import copied_store
 
 
 @pytest.fixture()
@@ -94,3 +101,28 @@ def test_the_card_names_only_what_the_model_reads_when_it_says_what_a_score_weig
     body = plain(body_text(card_data))
     assert "It weighs who the lead is (size, region, source) and what it did (site visits, demo" in body
     assert "from who the lead is (size, region, source)." in body
+
+
+def test_a_card_against_another_previous_version_never_shows_the_training_champions_rows_as_its(
+    shared_champion_store, small_history, trained_small, tmp_path, monkeypatch
+):
+    point_mlflow_at(copied_store(shared_champion_store.uri, tmp_path / "store"), monkeypatch)
+    # Version 2, trained against version 1 (the champion then), which ranked its test leads backwards.
+    evaluation = copy.deepcopy(trained_small.evaluation)
+    rows = evaluation.comparison
+    backwards = rows[rows["model"] == "model"].assign(model="champion", roc_auc=0.25, roc_auc_low=0.2)
+    evaluation.comparison = pd.concat([rows, backwards.assign(roc_auc_high=0.3)], ignore_index=True)
+    evaluation.test_scores = evaluation.test_scores.assign(champion=1 - evaluation.test_scores["model"])
+    second = dataclasses.replace(
+        trained_small, evaluation=evaluation, scorer=copy.copy(trained_small.scorer), warnings=[]
+    )
+    cfg = load_config(overrides=FAST_OVERRIDES)
+    tables = small_history.tables()
+    log_training_run(second, cfg, tables, location="", config_path=None, force_reason="test", trigger="test")
+    card_from_registry(
+        "models:/leadscore/2", tables, tmp_path / "card", previous_uri="models:/leadscore/2", log=False
+    )
+    lines = (tmp_path / "card" / MARKDOWN_NAME).read_text(encoding="utf-8").splitlines()
+    model = next(line for line in lines if line.startswith("| This model (v2) |")).split(" | ")[1]
+    previous = next(line for line in lines if line.startswith("| Previous champion (v2) |")).split(" | ")[1]
+    assert previous == model  # version 2 against itself ranks alike: never version 1's 0.250 under its name
