@@ -249,7 +249,9 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
         text = values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}", na_action="ignore")
     else:
         text = values.astype("str")
-    return (label + ": " + text.where(values.notna(), "not given")).to_numpy(dtype=object)
+    words = label + ": " + text.where(values.notna(), "not given")
+    # in_reason for every row at once: a level's ";" would read as the start of another reason
+    return words.str.replace(";", ",", regex=False).to_numpy(dtype=object)
 
 
 def flat_reasons(

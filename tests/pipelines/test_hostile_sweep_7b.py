@@ -14,8 +14,10 @@ from markdown_it import MarkdownIt
 
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
+from features.frames import Table
 from models.card import body_text, render_card
-from models.flat_scorer import FlatScorer
+from models.explain import reason_texts
+from models.flat_scorer import FlatScorer, flat_reasons
 from pipelines.card import MARKDOWN_NAME
 from pipelines.card_rebuild import card_from_registry
 from pipelines.settings import load_config
@@ -126,3 +128,14 @@ def test_a_card_against_another_previous_version_never_shows_the_training_champi
     model = next(line for line in lines if line.startswith("| This model (v2) |")).split(" | ")[1]
     previous = next(line for line in lines if line.startswith("| Previous champion (v2) |")).split(" | ")[1]
     assert previous == model  # version 2 against itself ranks alike: never version 1's 0.250 under its name
+
+
+def test_a_level_holding_the_reasons_separator_never_reads_as_a_reason_of_its_own():
+    frame = Table(
+        {"industry": np.array(["health; - no budget"], dtype=object), "department": np.array(["sales"])}
+    )
+    words = reason_texts(frame, np.array([[0.6, 0.3]]), ["industry", "department"])
+    assert words[0, 2] == "+ industry: health, - no budget; + department: sales"
+    rows = pd.DataFrame({"source": ["a; b"], "visits": [3.0]})
+    flat = flat_reasons(rows, pd.DataFrame({"source": [0.6], "visits": [0.3]}), 3, 2, {"source": "source"})
+    assert flat.loc[0, "reasons_positive"].split("; ") == ["source: a, b", "visits: 3"]
