@@ -53,6 +53,11 @@ def interval_text(value: Any, low: Any, high: Any) -> str:
     return num_text(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 input', '3 inputs', '1,200 segments': a count with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def top_key(share: float) -> str:
     return f"top{round(share * 100)}"
 

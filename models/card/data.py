@@ -18,7 +18,7 @@ from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
 from models.explain import concept_contributions, concept_of
-from models.formatting import NBSP, day_text, has_date, pct_text
+from models.formatting import NBSP, counted, day_text, has_date, pct_text
 from models.score_table import GRADES
 from models.scorer import Scorer
 from models.splits import Split
@@ -540,7 +540,8 @@ def limitations(
         items.append(
             (
                 "Segments with little data",
-                f"{len(small)} segments have fewer than {min_rows:,} leads in the test window, too few to "
+                f"{counted(len(small), 'segment')} {'has' if len(small) == 1 else 'have'} fewer than "
+                f"{min_rows:,} leads in the test window, too few to "
                 f"measure ranking quality: {listed}{more}. Treat scores there with more caution.",
             )
         )
@@ -548,7 +549,7 @@ def limitations(
     if len(shifted):
         names = ", ".join(feature_label(f) for f in shifted["feature"].head(5))
         drift_text = (
-            f"{len(shifted)} inputs already moved between the training and the test window: {names} (how "
+            f"{counted(len(shifted), 'input')} already moved between the training and the test window: {names} (how "
             "far each moved is in the appendix). "
             "Lead behaviour, campaigns and markets change; a model trained on last year's leads slowly "
             "loses touch."

@@ -12,7 +12,7 @@ import pandas as pd
 from features.icp import REASON_LABELS
 from models.card.data import GRADES, CardData
 from models.card.words import baseline_of, summary_sentences
-from models.formatting import NBSP, count_text, day_text, is_finite, pct_text, times_text, top_key
+from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
 
 # Words of the analyst's trade that the body (first page and the sections before the appendix) never uses.
 JARGON = ("AUC", "ECE", "PSI", "SHAP", "log-odds", "Brier")
@@ -101,9 +101,9 @@ def how_good_sentences(data: CardData) -> list[str]:
         mine, theirs = _wins_reached(model, key), _wins_reached(rows.loc[name], key)
         diff = round(mine) - round(theirs)
         verdict = (
-            f"{diff:,} more won deals for the same number of calls"
+            f"{counted(diff, 'more won deal')} for the same number of calls"
             if diff > 0
-            else f"{-diff:,} fewer won deals for the same number of calls"
+            else f"{counted(-diff, 'fewer won deal')} for the same number of calls"
             if diff < 0
             else "as many won deals for the same number of calls"
         )
@@ -299,7 +299,8 @@ def cannot_do_sentences(data: CardData) -> list[str]:
     if len(small):
         names = ", ".join(f"{v.replace('_', ' ')}" for v in small["value"].head(6))
         out.append(
-            f"It could not be checked in {len(small)} segments with fewer than {data.segment_min_rows:,} recent "
+            f"It could not be checked in {counted(len(small), 'segment')} with fewer than "
+            f"{data.segment_min_rows:,} recent "
             f"leads ({names}{', ...' if len(small) > 6 else ''}): treat scores there with more caution."
         )
     out.append("It must not be used to judge reps, set quotas or decide anything about individual people.")

@@ -45,6 +45,7 @@ from models.drift import psi_level
 from models.formatting import (
     DASH,
     count_text,
+    counted,
     day_text,
     has_date,
     interval_text,
@@ -826,7 +827,10 @@ def drift_says(data: CardData) -> str:
         data.window_drift[data.window_drift["psi"] >= 0.1] if len(data.window_drift) else data.window_drift
     )
     if len(moved):
-        return f"{len(moved)} inputs moved noticeably between the training and the test window; bars past 0.1 did."
+        return (
+            f"{counted(len(moved), 'input')} moved noticeably between the training and the test window; bars past "
+            "0.1 did."
+        )
     return "No input moved noticeably between the training and the test window: every bar is short of 0.1."
 
 

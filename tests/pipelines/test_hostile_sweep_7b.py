@@ -16,6 +16,7 @@ from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from features.frames import Table
 from models.card import body_text, render_card
+from models.card.sections import drift_says
 from models.explain import reason_texts
 from models.flat_scorer import FlatScorer, flat_reasons
 from pipelines.card import MARKDOWN_NAME
@@ -139,3 +140,16 @@ def test_a_level_holding_the_reasons_separator_never_reads_as_a_reason_of_its_ow
     rows = pd.DataFrame({"source": ["a; b"], "visits": [3.0]})
     flat = flat_reasons(rows, pd.DataFrame({"source": [0.6], "visits": [0.3]}), 3, 2, {"source": "source"})
     assert flat.loc[0, "reasons_positive"].split("; ") == ["source: a, b", "visits: 3"]
+
+
+def test_a_count_of_one_reads_in_the_singular_on_the_card(card_data):
+    drift = card_data.window_drift
+    card_data.window_drift = drift.assign(psi=np.where(np.arange(len(drift)) == 0, 0.3, 0.01))
+    rows = card_data.comparison.set_index("model")
+    wins = rows["base_rate"] * rows["n"]
+    rows.loc["points_model", "capture_top20"] = (
+        rows.loc["model", "capture_top20"] * wins["model"] - 1
+    ) / wins["points_model"]  # the points model's best fifth holds one win fewer
+    card_data.comparison = rows.reset_index()
+    assert drift_says(card_data).startswith("1 input moved noticeably")
+    assert "1 more won deal for the same number of calls" in plain(body_text(card_data))
