@@ -328,7 +328,10 @@ def render_card(data: CardData) -> tuple[str, str]:
     import matplotlib
 
     sections = card_sections(data)
-    # The charts are drawn as the HTML asks for them (the Markdown twin and body_text draw none).
-    with matplotlib.rc_context({"font.size": 10, "axes.titleweight": "bold", "font.family": "DejaVu Sans"}):
+    # The charts are drawn as the HTML asks for them (the Markdown twin and body_text draw none). Their labels
+    # are plain text: an export column "Budget ($) vs spend ($)" is no TeX formula ("Visits $$ count" failed).
+    with matplotlib.rc_context(
+        {"font.size": 10, "axes.titleweight": "bold", "font.family": "DejaVu Sans", "text.parse_math": False}
+    ):
         page = to_html(data, sections)
     return page, to_markdown(data, sections)

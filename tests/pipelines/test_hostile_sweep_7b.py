@@ -153,3 +153,12 @@ def test_a_count_of_one_reads_in_the_singular_on_the_card(card_data):
     card_data.comparison = rows.reset_index()
     assert drift_says(card_data).startswith("1 input moved noticeably")
     assert "1 more won deal for the same number of calls" in plain(body_text(card_data))
+
+
+def test_an_export_column_named_with_dollar_signs_is_drawn_as_text_not_read_as_a_formula(card_data):
+    importance = card_data.importance
+    card_data.importance = importance.assign(concept=["Visits $$ count", *importance["concept"].iloc[1:]])
+    page, _ = render_card(
+        card_data
+    )  # a TeX formula "$$" stopped the card ("the model card could not be written")
+    assert "Visits $$ count moves scores most" in plain(page)
