@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
+from rich.console import Console
 
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
@@ -21,6 +23,7 @@ from models.explain import reason_texts
 from models.flat_scorer import FlatScorer, flat_reasons
 from pipelines.card import MARKDOWN_NAME
 from pipelines.card_rebuild import card_from_registry
+from pipelines.console import frame_table
 from pipelines.settings import load_config
 from pipelines.tracking import log_training_run
 from tests.conftest import FAST_OVERRIDES, point_mlflow_at
@@ -162,3 +165,11 @@ def test_an_export_column_named_with_dollar_signs_is_drawn_as_text_not_read_as_a
         card_data
     )  # a TeX formula "$$" stopped the card ("the model card could not be written")
     assert "Visits $$ count moves scores most" in plain(page)
+
+
+def test_values_from_the_data_reach_the_console_without_their_control_characters():
+    table = frame_table(pd.DataFrame({"reasons": ["+ source: \x1b[2J\x1b[31mRED\x1b[0m \u202eevil"]}))
+    printed = io.StringIO()
+    Console(file=printed, width=100, color_system=None).print(table)  # as a scheduled run's log gets it
+    assert "\x1b" not in printed.getvalue() and "\u202e" not in printed.getvalue()
+    assert "+ source:  [2J [31mRED [0m evil" in printed.getvalue()
