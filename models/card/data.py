@@ -257,6 +257,8 @@ def importance_by_concept(scorer: AnyScorer, sample: pd.DataFrame) -> tuple[pd.D
     table["gain_share"] = table["concept"].map(gain_by_concept).fillna(0) / (total_gain or 1.0)
     table["shap_share"] = table["mean_abs_shap"] / (table["mean_abs_shap"].sum() or 1.0)
     table = table.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+    # A feature no concept claims (an export's column) is its own concept: named in words, not "visits_count".
+    table["concept"] = table["concept"].map(feature_label)
     return table[
         ["concept", "kind", "n_features", "gain_share", "mean_abs_shap", "shap_share"]
     ], contributions

@@ -18,6 +18,7 @@ from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from features.frames import Table
 from models.card import body_text, render_card
+from models.card.data import importance_by_concept
 from models.card.sections import drift_says
 from models.explain import reason_texts
 from models.flat_scorer import FlatScorer, flat_reasons
@@ -72,7 +73,7 @@ def test_a_test_window_without_a_won_deal_still_gets_its_card_saying_wins_cannot
 class _Model:
     """A stand-in for a trained model: fixed contributions per feature, the sum as the score's log-odds."""
 
-    feature_names = ["visits", "month_of_year"]
+    feature_names = ["visits_count", "month_of_year"]
     grade_thresholds = {"A": 0.8, "B": 0.5, "C": 0.2}
 
     class calibrator:  # the attribute a TrainedModel has
@@ -81,24 +82,38 @@ class _Model:
             return 1 / (1 + np.exp(-log_odds))
 
     def contributions(self, frame):
-        return pd.DataFrame({"visits": 0.4, "month_of_year": -0.3}, index=frame.index)
+        return pd.DataFrame({"visits_count": 0.4, "month_of_year": -0.3}, index=frame.index)
+
+    def feature_importance(self):
+        return pd.DataFrame({"feature": self.feature_names, "gain": [3.0, 1.0]})
+
+
+EXPORT_SPEC = ExportSpec(
+    name="t",
+    id_column="Id",
+    label_column="Stage",
+    positive_labels=["won"],
+    open_labels=["open"],
+    timestamp_column="Created",
+    intent_columns=["Visits"],
+    renames={"Visits": "visits_count"},
+)
 
 
 def test_an_exports_reasons_say_the_time_of_year_in_words_not_the_feature_name():
-    spec = ExportSpec(
-        name="t",
-        id_column="Id",
-        label_column="Stage",
-        positive_labels=["won"],
-        open_labels=["open"],
-        timestamp_column="Created",
-        intent_columns=["Visits"],
-        renames={"Visits": "visits"},
-    )
     rows = pd.DataFrame({"Id": ["a"], "Stage": ["open"], "Created": ["2026-07-01"], "Visits": [4]})
-    scorer = FlatScorer(spec, _Model())
+    scorer = FlatScorer(EXPORT_SPEC, _Model())
     scores = scorer.score_tables({EXPORT_TABLE: rows}, pd.Timestamp("2026-08-14"))
     assert scores.loc[0, "reasons"] == "+ visits: 4; - time of year: August"
+
+
+def test_an_exports_columns_are_named_in_words_among_what_moves_a_score():
+    sample = pd.DataFrame({"visits_count": [1.0, 5.0], "month_of_year": [8.0, 8.0]})
+    importance, _ = importance_by_concept(FlatScorer(EXPORT_SPEC, _Model()), sample)
+    assert importance["concept"].tolist() == [
+        "visits count",
+        "time of year",
+    ]  # the body: "What moves a score"
 
 
 def test_the_card_names_only_what_the_model_reads_when_it_says_what_a_score_weighs(card_data):
