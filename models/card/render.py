@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from models.card.sections import (
     card_sections,
 )
 from models.card.words import version_name
-from models.formatting import NBSP, day_text, pct_text
+from models.formatting import NBSP, day_text, md_text, pct_text
 
 CSS = """
 * { box-sizing: border-box; }
@@ -217,20 +216,6 @@ APPENDIX_TITLE = "Appendix: the numbers behind the first page, for analysts"
 
 def _opens_appendix(sections: Sequence[Section], i: int) -> bool:
     return sections[i].appendix and (i == 0 or not sections[i - 1].appendix)
-
-
-# Characters Markdown reads as markup rather than text: raw HTML and entities, links and images, code spans,
-# emphasis (the card's own **bold** aside) and the escape itself. Text from the data (an industry, a lead
-# source, an export's column or level) is written with them escaped, as the HTML twin escapes it, so that it
-# shows as written and never runs (`<img onerror=...>`, `[x](javascript:...)`).
-MD_MARKUP = re.compile(r"([\\`*\[\]<&])")
-
-
-def md_text(text: str) -> str:
-    """`text` as Markdown that shows as written, on one line; the card's own **bold** stays bold (as
-    _inline makes it in HTML)."""
-    parts = " ".join(str(text).splitlines()).split("**")
-    return "**".join(MD_MARKUP.sub(r"\\\1", part) for part in parts)
 
 
 def _md_cell(text: str) -> str:

@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import io
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -22,9 +23,11 @@ from models.card.data import importance_by_concept
 from models.card.sections import drift_says
 from models.explain import reason_texts
 from models.flat_scorer import FlatScorer, flat_reasons
+from models.monitoring import DriftReport
 from pipelines.card import MARKDOWN_NAME
 from pipelines.card_rebuild import card_from_registry
 from pipelines.console import frame_table
+from pipelines.retrain_report import COMPARISON_COLUMNS, RetrainResult, retrain_report_markdown
 from pipelines.settings import load_config
 from pipelines.tracking import log_training_run
 from tests.conftest import FAST_OVERRIDES, point_mlflow_at
@@ -188,3 +191,26 @@ def test_values_from_the_data_reach_the_console_without_their_control_characters
     Console(file=printed, width=100, color_system=None).print(table)  # as a scheduled run's log gets it
     assert "\x1b" not in printed.getvalue() and "\u202e" not in printed.getvalue()
     assert "+ source:  [2J [31mRED [0m evil" in printed.getvalue()
+
+
+def test_the_retrain_report_shows_a_segment_from_the_data_as_written_never_as_markup():
+    value = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+    segments = pd.DataFrame(
+        {"feature": ["industry"], "value": [value], "n": [300], "won": [90], "win_rate": [0.3]}
+    ).assign(predicted=0.1, gap=0.2, z=4.0, status="shifted")
+    drift = DriftReport(
+        pd.DataFrame({"feature": ["score"], "psi": [0.01]}), 0.01, [], [], segments, ["industry"], "a", "b"
+    )
+    comparison = pd.DataFrame([dict.fromkeys(COMPARISON_COLUMNS, 0.5) | {"model": "model"}])
+    train = SimpleNamespace(decision=None, version="2", evaluation=SimpleNamespace(comparison=comparison))
+    windows = SimpleNamespace(as_of=pd.Timestamp("2026-10-01"), evaluation_quarter="2026Q2", as_dict=dict)
+    result = RetrainResult(windows, train, None, drift)
+    page = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .render(retrain_report_markdown(result, load_config().retrain))
+    )
+    assert "<img" not in page and "<a href" not in page
+    assert (
+        page.count("&lt;img src=x onerror=alert(1)&gt; [x](javascript:alert(1))") == 2
+    )  # the sentence, the table
