@@ -36,7 +36,7 @@ from features.dates import DateFormatError, named_format, parse_timestamps
 # The CRM path's email rule (competitor, free, business) and domain, reused.
 from features.fit import _domain_types, email_domain
 from features.frames import Table, column_values
-from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
+from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
@@ -99,6 +99,17 @@ QUESTION_WORDS = (
             "please",
         ]
     )
+)
+
+
+# Columns leadscore adds beside an export's features (the guardrail's; a training row's keys, snapshot and
+# outcome): a fit or intent column of one of these names would be overwritten, in training only for some.
+ADDED_COLUMNS = (
+    *GUARDRAIL_COLUMNS,
+    "lead_id",
+    "account_id",
+    "snapshot_at",
+    "outcome",
 )
 
 
@@ -181,6 +192,17 @@ class ExportSpec(BaseModel):
         repeated = sorted({c for c in outputs if outputs.count(c) > 1})
         if repeated:
             raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
+        taken = [
+            c for c in [*self.fit_columns, *self.intent_columns] if self.feature_name(c) in ADDED_COLUMNS
+        ]
+        if taken:
+            column = taken[0]
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}, a "
+                "column leadscore adds itself (the ICP guardrail's, or a training row's), which would replace "
+                f"its values silently; give it another name in renames, e.g. {column!r}: "
+                f"{self.feature_name(column) + '_in_export'!r}"
+            )
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )

@@ -18,6 +18,7 @@ from rich.console import Console
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from features.frames import Table
+from features.spec_draft import feature_names
 from models.card import body_text, render_card
 from models.card.data import importance_by_concept
 from models.card.sections import drift_says
@@ -214,3 +215,19 @@ def test_the_retrain_report_shows_a_segment_from_the_data_as_written_never_as_ma
     assert (
         page.count("&lt;img src=x onerror=alert(1)&gt; [x](javascript:alert(1))") == 2
     )  # the sentence, the table
+
+
+def test_an_export_column_named_as_a_column_leadscore_adds_is_refused_and_drafted_under_another_name():
+    # The guardrail's "disqualified" replaced the export's own column; "account_id" took the lead's id in training.
+    with pytest.raises(ValueError, match=r"'Disqualified' would be the feature 'disqualified'.*renames"):
+        EXPORT_SPEC.model_validate(
+            EXPORT_SPEC.model_dump()
+            | {"fit_columns": {"Disqualified": "categorical"}, "renames": {"Disqualified": "disqualified"}}
+        )
+    drafted = feature_names(["Lead ID", "Disqualified", "Account ID", "Fit tier"], keys=1)
+    assert drafted == {
+        "Lead ID": "lead_id",
+        "Disqualified": "disqualified_2",
+        "Account ID": "account_id_2",
+        "Fit tier": "fit_tier_2",
+    }
