@@ -413,12 +413,8 @@ def change_log(
         removed = sorted(set(old.feature_names) - set(model.feature_names))
         lines.append(
             f"Compared with {label}: "
-            + (f"{len(added)} features added ({', '.join(map(feature_label, added[:6]))}); " if added else "")
-            + (
-                f"{len(removed)} features removed ({', '.join(map(feature_label, removed[:6]))}); "
-                if removed
-                else ""
-            )
+            + (f"{counted(len(added), 'feature')} added ({_first_names(added)}); " if added else "")
+            + (f"{counted(len(removed), 'feature')} removed ({_first_names(removed)}); " if removed else "")
             + ("same features; " if not added and not removed else "")
             + f"{model.best_iteration} trees (was {old.best_iteration}); calibration {model.calibrator.method} "
             f"(was {old.calibrator.method})."
@@ -461,6 +457,13 @@ CONTENDER_NAMES = {
     "linear_lightgbm": "LightGBM boosted from a logistic regression",
     "blend": "a blend of LightGBM and a logistic regression",
 }
+
+
+def _first_names(features: Sequence[str], shown: int = 6) -> str:
+    """The first `shown` features in words, and how many more there are: a list never looks complete when
+    it is not."""
+    more = f" and {len(features) - shown} more" if len(features) > shown else ""
+    return ", ".join(map(feature_label, features[:shown])) + more
 
 
 def selection_lines(selection: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from features.flat import ExportSpec
 from features.frames import Table
 from features.spec_draft import feature_names
 from models.card import body_text, render_card
-from models.card.data import importance_by_concept
+from models.card.data import change_log, importance_by_concept
 from models.card.sections import drift_says
 from models.explain import reason_texts
 from models.flat_scorer import FlatScorer, flat_reasons
@@ -32,7 +32,7 @@ from pipelines.retrain_report import COMPARISON_COLUMNS, RetrainResult, retrain_
 from pipelines.settings import load_config
 from pipelines.tracking import log_training_run
 from tests.conftest import FAST_OVERRIDES, point_mlflow_at
-from tests.pipelines.test_card import plain, shared_card
+from tests.pipelines.test_card import TRAINED_AT, plain, shared_card
 from tests.pipelines.test_hostile_sweep_5b import copied_store
 
 
@@ -231,3 +231,13 @@ def test_an_export_column_named_as_a_column_leadscore_adds_is_refused_and_drafte
         "Account ID": "account_id_2",
         "Fit tier": "fit_tier_2",
     }
+
+
+def test_a_change_log_says_how_many_more_features_changed_than_it_names(card_data, trained_small):
+    scorer = trained_small.scorer
+    previous = copy.deepcopy(scorer)
+    previous.model.encoder.feature_names = [*scorer.model.feature_names, *(f"old_{i}" for i in range(8))]
+    lines = change_log(
+        scorer, previous, card_data.windows, card_data.comparison, "2", TRAINED_AT, "", [], "closed deals"
+    )
+    assert "8 features removed (old 0, old 1, old 2, old 3, old 4, old 5 and 2 more)" in " ".join(lines)
