@@ -36,7 +36,7 @@ from features.dates import DateFormatError, named_format, parse_timestamps
 # The CRM path's email rule (competitor, free, business) and domain, reused.
 from features.fit import _domain_types, email_domain
 from features.frames import Table, column_values
-from features.icp import OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
+from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
@@ -99,6 +99,17 @@ QUESTION_WORDS = (
             "please",
         ]
     )
+)
+
+
+# Columns leadscore adds beside an export's features (the guardrail's; a training row's keys, snapshot and
+# outcome): a fit or intent column of one of these names would be overwritten, in training only for some.
+ADDED_COLUMNS = (
+    *GUARDRAIL_COLUMNS,
+    "lead_id",
+    "account_id",
+    "snapshot_at",
+    "outcome",
 )
 
 
@@ -181,6 +192,17 @@ class ExportSpec(BaseModel):
         repeated = sorted({c for c in outputs if outputs.count(c) > 1})
         if repeated:
             raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
+        taken = [
+            c for c in [*self.fit_columns, *self.intent_columns] if self.feature_name(c) in ADDED_COLUMNS
+        ]
+        if taken:
+            column = taken[0]
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}, a "
+                "column leadscore adds itself (the ICP guardrail's, or a training row's), which would replace "
+                f"its values silently; give it another name in renames, e.g. {column!r}: "
+                f"{self.feature_name(column) + '_in_export'!r}"
+            )
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )
@@ -387,12 +409,12 @@ def icp_attributes(
 def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:
     """The model's input columns by kind, under their feature names."""
     return {
-        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(_season_features(spec)),
+        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(season_features(spec)),
         "intent": [spec.feature_name(c) for c in spec.intent_columns],
     }
 
 
-def _season_features(spec: ExportSpec) -> tuple[str, ...]:
+def season_features(spec: ExportSpec) -> tuple[str, ...]:
     """The month of the snapshot (features.season) for an export with a time column, unless the spec already
     gives one of its own columns that name."""
     if not spec.timestamp_column:
@@ -403,7 +425,7 @@ def _season_features(spec: ExportSpec) -> tuple[str, ...]:
 
 def season_at(features: pd.DataFrame, spec: ExportSpec, as_of: pd.Timestamp) -> pd.DataFrame:
     """Scoring's features with the month of `as_of` (the snapshot), not of each row's creation."""
-    if "month_of_year" not in _season_features(spec):
+    if "month_of_year" not in season_features(spec):
         return features
     return features.assign(month_of_year=month_of_year(pd.Series([pd.Timestamp(as_of)]))[0])
 
@@ -441,7 +463,7 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
         columns[spec.feature_name(spec.timestamp_column)] = flat_timestamps(
             frame[spec.timestamp_column], spec
         )
-        if "month_of_year" in _season_features(spec):  # training's snapshot: the row's own time
+        if "month_of_year" in season_features(spec):  # training's snapshot: the row's own time
             columns["month_of_year"] = pd.Series(
                 month_of_year(columns[spec.feature_name(spec.timestamp_column)])
             )

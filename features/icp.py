@@ -70,6 +70,10 @@ _JOINED_REASONS = np.array(
 )
 
 
+# The columns icp_columns gives (the guardrail's columns beside the features).
+GUARDRAIL_COLUMNS = ("fit_tier", "icp_fit_share", "disqualified", "disqualify_reasons", "disqualify_detail")
+
+
 def icp_columns(features: Table, icp: ICPConfig) -> dict[str, np.ndarray]:
     """Fit tier and disqualification for every row of the features.
 

@@ -20,6 +20,7 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
 from features.flat import (
+    ADDED_COLUMNS,
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
     IcpAttribute,
@@ -160,8 +161,8 @@ def draft_spec(
         if role in ("fit", "intent"):
             draft.column_notes[column] = why
     draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
-    kept = [id_column, *([timestamp] if timestamp else []), *fit, *intent]
-    draft.spec["renames"] = feature_names(kept)
+    keys = [id_column, *([timestamp] if timestamp else [])]
+    draft.spec["renames"] = feature_names([*keys, *fit, *intent], keys=len(keys))
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
     draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky})
     if not draft.spec["icp_columns"]:
@@ -607,14 +608,16 @@ def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str
     return mapped
 
 
-def feature_names(columns: list) -> dict[str, str]:
-    """snake_case feature names for the kept columns (only where they differ), unique."""
+def feature_names(columns: list, keys: int = 0) -> dict[str, str]:
+    """snake_case feature names for the kept columns (only where they differ), unique; after the first `keys`
+    columns (the id and the time), none is a column leadscore adds itself (ADDED_COLUMNS)."""
     renames: dict[str, str] = {}
     used: set[str] = set()
-    for column in columns:
+    for position, column in enumerate(columns):
         base = name_words(column).replace(" ", "_") or "column"
+        taken = used if position < keys else used | set(ADDED_COLUMNS)
         candidate, n = base, 2
-        while candidate in used:
+        while candidate in taken:
             candidate, n = f"{base}_{n}", n + 1
         used.add(candidate)
         if candidate != column:

@@ -92,7 +92,7 @@ def is_no_value(value: object) -> bool:
 # Characters that show as nothing (zero-width spaces and joiners, direction marks, a byte-order mark, a soft
 # hyphen) and control characters: pasted into a CRM field they make "software" a level the model never saw.
 INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def levels(texts: list[str]) -> list[str | None]:
@@ -105,7 +105,7 @@ def levels(texts: list[str]) -> list[str | None]:
     ):
         lower = [text.lower() for text in texts]
     else:
-        cleaned = [" ".join(_CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in texts]
+        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in texts]
         lower = cased(cleaned, upper=False)
     return [None if not text or text in PLACEHOLDERS else text for text in lower]
 

@@ -306,7 +306,14 @@ def _persona_text(frame: Table, rows: np.ndarray) -> list[str]:
 
 
 def _plain(prefix: str, column: str) -> Text:
-    return lambda frame, rows: [prefix + v.replace("_", " ") for v in _str(frame, column, rows)]
+    return lambda frame, rows: [prefix + in_reason(v.replace("_", " ")) for v in _str(frame, column, rows)]
+
+
+def in_reason(text: str) -> str:
+    """A value from the data as a reason says it: reasons are joined with "; " and read back by splitting on it
+    (the card's example leads, the CRM export's cut at a whole reason), so a level "health; beauty" reads
+    "health, beauty" rather than becoming a second reason."""
+    return text.replace(";", ",")
 
 
 def _years_text(frame: Table, rows: np.ndarray) -> list[str]:

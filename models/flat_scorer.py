@@ -10,7 +10,8 @@ columns by their labels in the spec (else cleaned headers) and their values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import calendar
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +28,12 @@ from features.flat import (
     flat_guardrail,
     flat_timestamps,
     season_at,
+    season_features,
 )
 from features.frames import Table
 from features.icp import guarded_grades, guarded_ranks
 from models.evaluate import assign_grades
-from models.explain import join_nonempty
+from models.explain import concept_of, join_nonempty
 from models.lead_input import LeadInputError
 from models.scorer import (
     SCORE_COLUMNS,
@@ -151,8 +153,10 @@ class FlatScorer:
         labels = {
             spec.feature_name(c): spec.reason_label(c) for c in [*spec.fit_columns, *spec.intent_columns]
         }
+        months = season_features(spec)
+        labels |= {name: concept_of(name) for name in months}  # "time of year", as CRM reasons say it
         words = flat_reasons(
-            frame, contributions[names], self.positive_reasons, self.negative_reasons, labels
+            frame, contributions[names], self.positive_reasons, self.negative_reasons, labels, months
         )
         grade = assign_grades(score, self.model.grade_thresholds)
         guarded = self.guardrail is not None and "disqualified" in frame.columns
@@ -237,21 +241,33 @@ def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:
     return rows if isinstance(rows, pd.DataFrame) else rows.to_frame()
 
 
-def _value_words(frame: pd.DataFrame, column: str, label: str) -> np.ndarray:
+def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = False) -> np.ndarray:
     values = frame[column]
-    if pd.api.types.is_numeric_dtype(values):
+    if month:  # the snapshot's month (1-12): "time of year: August", not "month_of_year: 8"
+        text = values.map(lambda m: calendar.month_name[int(m)], na_action="ignore")
+    elif pd.api.types.is_numeric_dtype(values):
         text = values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}", na_action="ignore")
     else:
         text = values.astype("str")
-    return (label + ": " + text.where(values.notna(), "not given")).to_numpy(dtype=object)
+    words = label + ": " + text.where(values.notna(), "not given")
+    # in_reason for every row at once: a level's ";" would read as the start of another reason
+    return words.str.replace(";", ",", regex=False).to_numpy(dtype=object)
 
 
 def flat_reasons(
-    frame: pd.DataFrame, contributions: pd.DataFrame, positive: int, negative: int, labels: dict[str, str]
+    frame: pd.DataFrame,
+    contributions: pd.DataFrame,
+    positive: int,
+    negative: int,
+    labels: dict[str, str],
+    months: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Top positive and negative columns per row, as 'Export column: value' sentences."""
+    """Top positive and negative columns per row, as 'Export column: value' sentences (`months`: the season
+    features, said as a month's name)."""
     values = contributions.to_numpy(dtype=float)
-    sentences = np.column_stack([_value_words(frame, c, labels.get(c, c)) for c in contributions.columns])
+    sentences = np.column_stack(
+        [_value_words(frame, c, labels.get(c, c), c in months) for c in contributions.columns]
+    )
     order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))[:, None]
     ranked, text = values[rows, order], sentences[rows, order]

@@ -1,9 +1,10 @@
 """Numbers and dates in words: as the model card prints them (percentages, multiples, counts, days and
 intervals, with a dash where a number cannot be measured), and as the retrain's report and tags print them
-(ISO days, plain percentages)."""
+(ISO days, plain percentages); and text from the data as Markdown that shows as written."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,25 @@ def interval_text(value: Any, low: Any, high: Any) -> str:
     if is_finite(low) and is_finite(high):
         return f"{num_text(value)} ({num_text(low)}\u2013{num_text(high)})"
     return num_text(value)
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 input', '3 inputs', '1,200 segments': a count with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+# Characters Markdown reads as markup rather than text: raw HTML and entities, links and images, code spans,
+# emphasis (the card's own **bold** aside) and the escape itself. Text from the data (an industry, a lead
+# source, an export's column or level) is written with them escaped, as the HTML twin escapes it, so that it
+# shows as written and never runs (`<img onerror=...>`, `[x](javascript:...)`).
+MD_MARKUP = re.compile(r"([\\`*\[\]<&])")
+
+
+def md_text(text: str) -> str:
+    """`text` as Markdown that shows as written, on one line; **bold** stays bold (as the card's HTML makes
+    it)."""
+    parts = " ".join(str(text).splitlines()).split("**")
+    return "**".join(MD_MARKUP.sub(r"\\\1", part) for part in parts)
 
 
 def top_key(share: float) -> str:

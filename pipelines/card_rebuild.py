@@ -259,14 +259,22 @@ def card_from_registry(
     data.counts = _logged_or(logged, "row_counts", data.counts)
 
     previous_ref = previous_uri
+    compared = previous_champion_version(version.name, str(version.version))  # the champion at training
     if previous_ref is None:
-        previous_version = previous_champion_version(version.name, str(version.version))
-        previous_ref = f"models:/{version.name}/{previous_version}" if previous_version else None
+        previous_ref = f"models:/{version.name}/{compared}" if compared else None
     previous = tracking.load_scorer(previous_ref) if previous_ref else None
+    if previous is not None and str(previous.model_version) != compared:
+        # The rows logged as the champion's at training are another version's: never shown as this one's.
+        evaluation.comparison = evaluation.comparison.loc[evaluation.comparison["model"] != "champion"]
+        evaluation.test_scores = evaluation.test_scores.drop(columns=["champion"], errors="ignore")
     if previous is not None and "champion" not in evaluation.comparison["model"].tolist():
         notes.append(
-            "The previous champion was not scored on this version's test leads at training; its comparison "
-            "rows are left out, its drift figures are computed from the given input."
+            "The previous champion was not scored on this version's test leads at training; "
+            + (
+                "its comparison rows and drift figures are computed from the given input."
+                if previous.input == scorer.input
+                else "it reads another input than this version, so it is not compared on them."
+            )
         )
 
     tags = dict(version.tags or {})

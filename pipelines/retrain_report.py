@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from models.formatting import iso_day, pct_or_na
+from models.formatting import iso_day, md_text, pct_or_na
 
 if TYPE_CHECKING:
     from models.monitoring import Backtest, DriftReport
@@ -143,7 +143,7 @@ def retrain_report_markdown(result: RetrainResult, rcfg: RetrainConfig) -> str:
         "",
     ]
     if result.drift is not None:
-        lines += ["## Drift", "", *[f"- {s}" for s in drift_sentences(result.drift, rcfg)], ""]
+        lines += ["## Drift", "", *[f"- {md_text(s)}" for s in drift_sentences(result.drift, rcfg)], ""]
         lines += [
             _md(result.drift.table.head(REPORT_ROWS)),
             "",
@@ -171,9 +171,9 @@ def _md(frame: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, float | np.floating):
             return "" if pd.isna(value) else f"{value:.3f}"
-        return str(value).replace("|", "\\|")
+        return md_text(str(value)).replace("|", "\\|")  # a segment's value comes from the data
 
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])

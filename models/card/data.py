@@ -18,7 +18,7 @@ from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
 from models.explain import concept_contributions, concept_of
-from models.formatting import NBSP, day_text, has_date, pct_text
+from models.formatting import NBSP, counted, day_text, has_date, pct_text
 from models.score_table import GRADES
 from models.scorer import Scorer
 from models.splits import Split
@@ -257,6 +257,8 @@ def importance_by_concept(scorer: AnyScorer, sample: pd.DataFrame) -> tuple[pd.D
     table["gain_share"] = table["concept"].map(gain_by_concept).fillna(0) / (total_gain or 1.0)
     table["shap_share"] = table["mean_abs_shap"] / (table["mean_abs_shap"].sum() or 1.0)
     table = table.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+    # A feature no concept claims (an export's column) is its own concept: named in words, not "visits_count".
+    table["concept"] = table["concept"].map(feature_label)
     return table[
         ["concept", "kind", "n_features", "gain_share", "mean_abs_shap", "shap_share"]
     ], contributions
@@ -411,12 +413,8 @@ def change_log(
         removed = sorted(set(old.feature_names) - set(model.feature_names))
         lines.append(
             f"Compared with {label}: "
-            + (f"{len(added)} features added ({', '.join(map(feature_label, added[:6]))}); " if added else "")
-            + (
-                f"{len(removed)} features removed ({', '.join(map(feature_label, removed[:6]))}); "
-                if removed
-                else ""
-            )
+            + (f"{counted(len(added), 'feature')} added ({_first_names(added)}); " if added else "")
+            + (f"{counted(len(removed), 'feature')} removed ({_first_names(removed)}); " if removed else "")
             + ("same features; " if not added and not removed else "")
             + f"{model.best_iteration} trees (was {old.best_iteration}); calibration {model.calibrator.method} "
             f"(was {old.calibrator.method})."
@@ -459,6 +457,13 @@ CONTENDER_NAMES = {
     "linear_lightgbm": "LightGBM boosted from a logistic regression",
     "blend": "a blend of LightGBM and a logistic regression",
 }
+
+
+def _first_names(features: Sequence[str], shown: int = 6) -> str:
+    """The first `shown` features in words, and how many more there are: a list never looks complete when
+    it is not."""
+    more = f" and {len(features) - shown} more" if len(features) > shown else ""
+    return ", ".join(map(feature_label, features[:shown])) + more
 
 
 def selection_lines(selection: Mapping[str, Any]) -> list[str]:
@@ -549,7 +554,8 @@ def limitations(
         items.append(
             (
                 "Segments with little data",
-                f"{len(small)} segments have fewer than {min_rows:,} leads in the test window, too few to "
+                f"{counted(len(small), 'segment')} {'has' if len(small) == 1 else 'have'} fewer than "
+                f"{min_rows:,} leads in the test window, too few to "
                 f"measure ranking quality: {listed}{more}. Treat scores there with more caution.",
             )
         )
@@ -557,7 +563,7 @@ def limitations(
     if len(shifted):
         names = ", ".join(feature_label(f) for f in shifted["feature"].head(5))
         drift_text = (
-            f"{len(shifted)} inputs already moved between the training and the test window: {names} (how "
+            f"{counted(len(shifted), 'input')} already moved between the training and the test window: {names} (how "
             "far each moved is in the appendix). "
             "Lead behaviour, campaigns and markets change; a model trained on last year's leads slowly "
             "loses touch."

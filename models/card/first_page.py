@@ -12,7 +12,7 @@ import pandas as pd
 from features.icp import REASON_LABELS
 from models.card.data import GRADES, CardData
 from models.card.words import baseline_of, summary_sentences
-from models.formatting import NBSP, count_text, day_text, is_finite, pct_text, times_text, top_key
+from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
 
 # Words of the analyst's trade that the body (first page and the sections before the appendix) never uses.
 JARGON = ("AUC", "ECE", "PSI", "SHAP", "log-odds", "Brier")
@@ -24,11 +24,47 @@ def jargon_in(text: str) -> list[str]:
     return [m.group(0) for m in _JARGON_RE.finditer(text)]
 
 
+# What a score weighs, in words, per concept of the model's features (models.explain.CONCEPTS): the card names
+# only those the model reads (a feature left out by features.exclude_features or the drift check is not).
+WHO_WORDS = {
+    "industry": "industry",
+    "company size": "size",
+    "seniority": "role",
+    "department": "role",
+    "geography": "region",
+    "lead source": "source",
+}
+DID_WORDS = {
+    **dict.fromkeys(("pricing page", "case studies", "blog", "careers page"), "site visits"),
+    "demo requests": "demo requests",
+    "email engagement": "email",
+    **dict.fromkeys(("recency", "high-intent recency", "engagement"), "how recently it was active"),
+}
+# The same, in the drivers section's words.
+DRIVER_DID_WORDS = {
+    **dict.fromkeys(("pricing page", "case studies", "blog", "careers page"), "visits"),
+    "demo requests": "demo requests",
+    "email engagement": "email engagement",
+    **dict.fromkeys(("recency", "high-intent recency", "engagement"), "recency"),
+}
+
+
+def concept_words(data: CardData, words: dict[str, str]) -> str:
+    """The words of `words` (concept -> word) whose concepts the model reads, each once, in their order."""
+    read = set(data.importance["concept"])
+    return ", ".join(dict.fromkeys(word for concept, word in words.items() if concept in read))
+
+
+def with_words(what: str, words: str) -> str:
+    """`what` and its words in brackets, e.g. "who the lead is (industry, size)"; `what` alone without words."""
+    return f"{what} ({words})" if words else what
+
+
 def what_the_score_is(data: CardData) -> str:
     shares = data.grade_shares
     learned = (
-        "who the lead is (industry, size, role, region, source) and what it did (site visits, demo requests, "
-        "email, how recently it was active)"
+        f"{with_words('who the lead is', concept_words(data, WHO_WORDS))} and "
+        f"{with_words('what it did', concept_words(data, DID_WORDS))}"
         if not data.flat_export
         else "what the lead export says about each lead"
     )
@@ -55,14 +91,19 @@ def how_good_sentences(data: CardData) -> list[str]:
     out = [summary[0]]
     baseline = baseline_of(rows)
     recent = "most recent" if data.split_method == "out_of_time" else "held-out"
-    if baseline is not None:
+    if round(won) == 0:  # no win to reach: the share of wins reached is 0 / 0
+        out = [
+            f"None of the {n:,} {recent} {data.unit}, which the model never saw while learning, was won, so "
+            "how many wins working the top of the list reaches cannot be measured on them."
+        ]
+    elif baseline is not None:
         name, words = baseline
         mine, theirs = _wins_reached(model, key), _wins_reached(rows.loc[name], key)
         diff = round(mine) - round(theirs)
         verdict = (
-            f"{diff:,} more won deals for the same number of calls"
+            f"{counted(diff, 'more won deal')} for the same number of calls"
             if diff > 0
-            else f"{-diff:,} fewer won deals for the same number of calls"
+            else f"{counted(-diff, 'fewer won deal')} for the same number of calls"
             if diff < 0
             else "as many won deals for the same number of calls"
         )
@@ -258,7 +299,8 @@ def cannot_do_sentences(data: CardData) -> list[str]:
     if len(small):
         names = ", ".join(f"{v.replace('_', ' ')}" for v in small["value"].head(6))
         out.append(
-            f"It could not be checked in {len(small)} segments with fewer than {data.segment_min_rows:,} recent "
+            f"It could not be checked in {counted(len(small), 'segment')} with fewer than "
+            f"{data.segment_min_rows:,} recent "
             f"leads ({names}{', ...' if len(small) > 6 else ''}): treat scores there with more caution."
         )
     out.append("It must not be used to judge reps, set quotas or decide anything about individual people.")

@@ -21,7 +21,7 @@ from models.card.sections import (
     card_sections,
 )
 from models.card.words import version_name
-from models.formatting import NBSP, day_text, pct_text
+from models.formatting import NBSP, day_text, md_text, pct_text
 
 CSS = """
 * { box-sizing: border-box; }
@@ -219,20 +219,20 @@ def _opens_appendix(sections: Sequence[Section], i: int) -> bool:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text).replace("|", "\\|")
 
 
 def _md_table(table: Table) -> str:
     numeric = table.numeric or [False] * len(table.columns)
     lines = [
-        f"**{table.caption}**",
+        f"**{md_text(table.caption)}**",
         "",
         "| " + " | ".join(_md_cell(c) for c in table.columns) + " |",
         "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
         *("| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows),
     ]
     if table.note:
-        lines += ["", f"_{table.note}_"]
+        lines += ["", f"_{md_text(table.note)}_"]
     return "\n".join(lines)
 
 
@@ -251,22 +251,22 @@ def _given(value: str) -> bool:
 def _md_example(lead: ExampleLead) -> str:
     outcome = "went on to win" if lead.won else "was lost"
     lines = [
-        f"**{lead.label}**: {pct_text(lead.score)}, grade {lead.grade}{_tier_and_intent(lead)} "
-        f"({lead.lead_id} \u00b7 {lead.facts}). This deal {outcome}.",
+        f"**{md_text(lead.label)}**: {pct_text(lead.score)}, grade {md_text(lead.grade + _tier_and_intent(lead))} "
+        f"({md_text(lead.lead_id)} \u00b7 {md_text(lead.facts)}). This deal {outcome}.",
         "",
-        *(f"- + {r}" for r in lead.reasons_positive),
-        *(f"- \u2212 {r}" for r in lead.reasons_negative),
+        *(f"- + {md_text(r)}" for r in lead.reasons_positive),
+        *(f"- \u2212 {md_text(r)}" for r in lead.reasons_negative),
     ]
     return "\n".join(lines)
 
 
 _MD_BLOCK: dict[type, Callable[[Any], str]] = {
-    Para: lambda b: b.text,
-    Bullets: lambda b: "\n".join(f"- {i}" for i in b.items),
-    Heading: lambda b: f"### {b.text}",
+    Para: lambda b: md_text(b.text),
+    Bullets: lambda b: "\n".join(f"- {md_text(i)}" for i in b.items),
+    Heading: lambda b: f"### {md_text(b.text)}",
     Tiles: lambda b: (
         "| "
-        + " | ".join(f"**{big}**" for big, _ in b.items)
+        + " | ".join(f"**{_md_cell(big)}**" for big, _ in b.items)
         + " |\n|"
         + "---|" * len(b.items)
         + "\n| "
@@ -275,20 +275,21 @@ _MD_BLOCK: dict[type, Callable[[Any], str]] = {
     ),
     Table: _md_table,
     ChartRow: lambda b: "\n\n".join(
-        f"> Chart ({c.name}, in the HTML card): {c.says + ' ' if c.says else ''}{c.alt}" for c in b.charts
+        f"> Chart ({c.name}, in the HTML card): {md_text(c.says + ' ' if c.says else '')}{md_text(c.alt)}"
+        for c in b.charts
     ),
     Example: lambda b: _md_example(b.lead),
 }
 
 
 def to_markdown(data: CardData, sections: Sequence[Section]) -> str:
-    lines = [f"# {_title(data)}", "", _meta(data) + ".", ""]
+    lines = [f"# {md_text(_title(data))}", "", md_text(_meta(data)) + ".", ""]
     if data.decision:
         lines += [f"Status: {_badge(data)[0]}.", ""]
     for i, section in enumerate(sections):
         if _opens_appendix(sections, i):
             lines += ["---", "", f"**{APPENDIX_TITLE}**", ""]
-        lines += [f'<a id="{section.id}"></a>', "", f"## {section.title}", ""]
+        lines += [f'<a id="{section.id}"></a>', "", f"## {md_text(section.title)}", ""]
         for block in section.blocks:
             lines += [_MD_BLOCK[type(block)](block), ""]
     lines.append(
@@ -312,7 +313,10 @@ def render_card(data: CardData) -> tuple[str, str]:
     import matplotlib
 
     sections = card_sections(data)
-    # The charts are drawn as the HTML asks for them (the Markdown twin and body_text draw none).
-    with matplotlib.rc_context({"font.size": 10, "axes.titleweight": "bold", "font.family": "DejaVu Sans"}):
+    # The charts are drawn as the HTML asks for them (the Markdown twin and body_text draw none). Their labels
+    # are plain text: an export column "Budget ($) vs spend ($)" is no TeX formula ("Visits $$ count" failed).
+    with matplotlib.rc_context(
+        {"font.size": 10, "axes.titleweight": "bold", "font.family": "DejaVu Sans", "text.parse_math": False}
+    ):
         page = to_html(data, sections)
     return page, to_markdown(data, sections)

@@ -24,8 +24,11 @@ from models.card.charts import (
 )
 from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
 from models.card.first_page import (
+    DRIVER_DID_WORDS,
+    WHO_WORDS,
     call_first_sentences,
     cannot_do_sentences,
+    concept_words,
     disqualified_kinds,
     exploration_sentences,
     how_good_sentences,
@@ -35,12 +38,14 @@ from models.card.first_page import (
     open_lead_table,
     what_the_score_is,
     why_this_model_sentences,
+    with_words,
 )
 from models.card.words import contender_label, summary_sentences, summary_tiles
 from models.drift import psi_level
 from models.formatting import (
     DASH,
     count_text,
+    counted,
     day_text,
     has_date,
     interval_text,
@@ -633,11 +638,11 @@ def movement_sentence(data: CardData, intent_share: float) -> str:
     did, who = (
         ("the export's intent columns", "its fit columns")
         if data.flat_export
-        else ("visits, demo requests, email engagement, recency", "industry, size, role, region, source")
+        else (concept_words(data, DRIVER_DID_WORDS), concept_words(data, WHO_WORDS))
     )
     return (
-        f"{pct_text(intent_share)} of a score's movement comes from what the lead did ({did}) and "
-        f"{pct_text(1 - intent_share)} from who the lead is ({who})."
+        f"{pct_text(intent_share)} of a score's movement comes from {with_words('what the lead did', did)} and "
+        f"{pct_text(1 - intent_share)} from {with_words('who the lead is', who)}."
     )
 
 
@@ -822,7 +827,10 @@ def drift_says(data: CardData) -> str:
         data.window_drift[data.window_drift["psi"] >= 0.1] if len(data.window_drift) else data.window_drift
     )
     if len(moved):
-        return f"{len(moved)} inputs moved noticeably between the training and the test window; bars past 0.1 did."
+        return (
+            f"{counted(len(moved), 'input')} moved noticeably between the training and the test window; bars past "
+            "0.1 did."
+        )
     return "No input moved noticeably between the training and the test window: every bar is short of 0.1."
 
 

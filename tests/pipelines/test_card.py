@@ -619,10 +619,11 @@ def test_the_first_page_says_how_good_it_is_in_wins_against_the_points_model(car
         f"the best-scored {round(0.2 * n):,} by this model hold {mine:,} of the {round(wins):,} wins" in first
     )
     assert f"by the points model hold {theirs:,}" in first
+    plural = "" if abs(mine - theirs) == 1 else "s"
     verdict = (
-        f"{mine - theirs:,} more won deals"
+        f"{mine - theirs:,} more won deal{plural}"
         if mine > theirs
-        else f"{theirs - mine:,} fewer won deals"
+        else f"{theirs - mine:,} fewer won deal{plural}"
         if mine < theirs
         else "as many won deals"
     )
