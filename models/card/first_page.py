@@ -121,11 +121,27 @@ def how_good_sentences(data: CardData) -> list[str]:
     grades = data.by_grade.set_index("group")
     if {"A", "D"} <= set(grades.index):
         out.append(next(s for s in summary if s.startswith("Grade A leads")))
-    out.append(
-        f"A score reads as a chance: among leads scored about 30{NBSP}%, about 3 in 10 won. On the test leads "
-        f"the scores were {float(model['ece']) * 100:.0f} percentage points from what happened, on average."
-    )
+    out.append(chance_sentence(data.reliability, float(model["ece"]), data.unit))
     return out
+
+
+# A score band shown as what a score means holds this many test rows at least (fewer: a share of noise).
+MIN_BAND_ROWS = 20
+
+
+def chance_sentence(reliability: pd.DataFrame, ece: float, unit: str) -> str:
+    """What a score means, measured on the test rows: the share won among those scored in the fullest band
+    of the reliability table, and how far the scores were from what happened, on average (ECE)."""
+    full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
+    off = f"On the test {unit} the scores were {ece * 100:.0f} percentage points from what happened, on average."
+    if full.empty or not is_finite(ece):
+        return f"A score reads as a chance. {off}" if is_finite(ece) else "A score reads as a chance."
+    band = full.loc[full["n"].idxmax()]
+    return (
+        f"A score reads as a chance: of the {int(band['n']):,} test {unit} scored "
+        f"{band['p_low'] * 100:.0f} to {band['p_high'] * 100:.0f}{NBSP}%, {band['observed_rate'] * 100:.0f}{NBSP}% "
+        f"won. {off}"
+    )
 
 
 def _open_frame(data: CardData) -> pd.DataFrame | None:

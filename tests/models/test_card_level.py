@@ -29,3 +29,20 @@ def test_scores_above_a_fallen_win_rate_say_above_and_calibrated_scores_say_noth
     y, p = _window(0.0)
     assert level_gap(reliability_table(y, p)) is None
     assert level_gap(reliability_table(y[:0], p[:0])) is None
+
+
+def test_what_a_score_means_is_measured_on_the_test_rows_not_assumed():
+    """The first page once said "among leads scored about 30 %, about 3 in 10 won" whatever happened; it now
+    says the share won in the fullest score band, which a miscalibrated model shows as it is."""
+    from models.card.first_page import chance_sentence
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.3, 0.4, 500)
+    won = rng.random(500) < 0.67  # scored 30-40 %, won two times in three
+    sentence = chance_sentence(reliability_table(won, p), 0.32, "leads")
+    assert (
+        "of the 500 test leads scored 30 to 40" in sentence and "67" in sentence and "3 in 10" not in sentence
+    )
+    assert "32 percentage points" in sentence
+    few = chance_sentence(reliability_table(won[:10], p[:10]), 0.3, "leads")  # no band holds 20 rows
+    assert few.startswith("A score reads as a chance. On the test leads")
