@@ -77,6 +77,9 @@ class FlatScorer:
     # defaults, so artifacts pickled before these fields existed load with the guardrail off.
     guardrail: ICPConfig | None = None
     regions: tuple[tuple[str, str], ...] = ()
+    # Log-odds a column must move the score by to be a reason (scoring.min_reason_contribution); artifacts
+    # pickled before this field existed keep the 0.02 they were scored with.
+    min_reason_contribution: float = 0.02
 
     @property
     def input(self) -> ExportInput:
@@ -156,7 +159,13 @@ class FlatScorer:
         months = season_features(spec)
         labels |= {name: concept_of(name) for name in months}  # "time of year", as CRM reasons say it
         words = flat_reasons(
-            frame, contributions[names], self.positive_reasons, self.negative_reasons, labels, months
+            frame,
+            contributions[names],
+            self.positive_reasons,
+            self.negative_reasons,
+            labels,
+            months,
+            self.min_reason_contribution,
         )
         grade = assign_grades(score, self.model.grade_thresholds)
         guarded = self.guardrail is not None and "disqualified" in frame.columns
@@ -261,9 +270,10 @@ def flat_reasons(
     negative: int,
     labels: dict[str, str],
     months: Sequence[str] = (),
+    min_contribution: float = 0.02,
 ) -> pd.DataFrame:
     """Top positive and negative columns per row, as 'Export column: value' sentences (`months`: the season
-    features, said as a month's name)."""
+    features, said as a month's name), each moving the log-odds by `min_contribution` at least."""
     values = contributions.to_numpy(dtype=float)
     sentences = np.column_stack(
         [_value_words(frame, c, labels.get(c, c), c in months) for c in contributions.columns]
@@ -271,9 +281,12 @@ def flat_reasons(
     order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))[:, None]
     ranked, text = values[rows, order], sentences[rows, order]
-    pos = [np.where(ranked[:, k] >= 0.02, text[:, k], "") for k in range(min(positive, values.shape[1]))]
+    pos = [
+        np.where(ranked[:, k] >= min_contribution, text[:, k], "")
+        for k in range(min(positive, values.shape[1]))
+    ]
     neg = [
-        np.where(ranked[:, -1 - k] <= -0.02, text[:, -1 - k], "")
+        np.where(ranked[:, -1 - k] <= -min_contribution, text[:, -1 - k], "")
         for k in range(min(negative, values.shape[1]))
     ]
     n = len(frame)

@@ -712,6 +712,7 @@ class ExportSource:
             model=model,
             positive_reasons=cfg.scoring.positive_reasons,
             negative_reasons=cfg.scoring.negative_reasons,
+            min_reason_contribution=cfg.scoring.min_reason_contribution,
             model_name=cfg.registry.model_name,
             guardrail=export_icp(self.spec, cfg.icp),
             regions=tuple(cfg.features.region_by_country.items()),

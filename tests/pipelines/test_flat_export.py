@@ -196,3 +196,20 @@ def test_features_exclude_features_leaves_the_month_out_of_a_dated_export():
     groups = source.feature_groups(cfg)
     assert "month_of_year" not in groups["fit"] + groups["intent"]
     assert set(source.categorical_features(cfg)) <= set(groups["fit"])
+
+
+def test_an_exports_reasons_follow_scoring_min_reason_contribution():
+    """Export reasons once kept a fixed 0.02 log-odds bar whatever scoring.min_reason_contribution said."""
+    from models.flat_scorer import flat_reasons
+    from pipelines.settings import load_config
+
+    rows = pd.DataFrame({"source": ["web"], "visits": [3.0], "city": ["Pune"]})
+    moves = pd.DataFrame({"source": [0.4], "visits": [0.03], "city": [-0.03]})
+    weak = flat_reasons(rows, moves, 3, 2, {}, min_contribution=0.02)
+    assert weak.loc[0, "reasons"] == "+ source: web; + visits: 3; - city: Pune"
+    strong = flat_reasons(rows, moves, 3, 2, {}, min_contribution=0.05)
+    assert strong.loc[0, "reasons"] == "+ source: web"
+    spec = load_source_spec("hubspot_contacts")
+    source = ExportSource(hubspot_contacts_export(n=20), spec)
+    cfg = load_config(overrides=["scoring.min_reason_contribution=0.2"])
+    assert source.scorer(None, cfg).min_reason_contribution == 0.2  # type: ignore[arg-type]
