@@ -166,7 +166,9 @@ class DriftConfig(_Strict):
     from the model (its newest levels were never seen before); a number is dropped too with
     `numbers: drop`, and with `numbers: linear` (the default) only the linear part of the model reads it:
     trees learn a trending number as "which period was this" and cannot extrapolate it beyond the training
-    range, while the linear part can. The contenders then compete as usual (plain trees do not see it).
+    range, while the linear part can. Then only the trees boosted from the linear part (linear_lightgbm) compete
+    when configured: plain trees cannot read such a number and a blend may weigh it down to nothing, and the
+    selection folds cannot see the cost (each fold's linear part was fitted before the number moved).
     With `calibrate_final_reading` (the default), the calibration rows' out-of-fold scores read those numbers
     as the final linear part does, not as their fold's did: a fold fitted before the numbers moved did not
     learn what they do, so its scores lag the level that the final model, fitted on every row, already

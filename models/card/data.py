@@ -499,6 +499,11 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + ", ".join(map(feature_label, drift["linear_only"]))
             + "."
         )
+    if drift.get("contenders"):
+        lines.append(
+            "So only the trees boosted from the linear part competed: they read those numbers in full, where "
+            "plain trees cannot read them and a blend could weigh them down to nothing."
+        )
     reading = selection.get("calibration_reading")
     if reading:
         lines.append(

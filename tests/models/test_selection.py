@@ -134,10 +134,14 @@ def test_a_trending_category_is_dropped_and_a_trending_number_is_left_to_the_lin
     drift = model.selection["drift"]
     assert drift["checked"] and drift["dropped"] == ["created_month"]
     assert drift["linear_only"] == ["macro_index"] == model.linear_only
+    # only the trees boosted from the linear part compete: plain trees would not read the series at all
+    assert list(model.selection["contenders"]) == ["linear_lightgbm"] == drift["contenders"]["kept"]
+    assert model.selection["chosen"] == "linear_lightgbm" and model.linear is not None
     assert drift["auc"]["macro_index"] > 0.95 and drift["auc"]["created_month"] > 0.95
     assert "created_month" not in model.feature_names and "macro_index" in model.feature_names
     card = " ".join(selection_lines(model.selection))
     assert "Time-identifying numbers read by the linear part only" in card and "macro index" in card
+    assert "only the trees boosted from the linear part competed" in card
     assert "Left out as time-identifying" in card and "created month" in card
     position = model.feature_names.index("macro_index")
     assert model.booster.feature_importance("split")[position] == 0  # the trees never split on it
@@ -380,3 +384,12 @@ def test_the_month_of_the_year_is_kept_while_it_recurs_and_left_out_of_a_shorter
     split_short = out_of_time_split(rows["snapshot_at"], 0.15, 0.15)
     kept = train_conversion_model(rows, leads.y[short], features, leads.categorical, split_short, always)
     assert "month_of_year" in kept.feature_names and kept.selection["drift"]["kept"] == ["month_of_year"]
+
+
+def test_only_contenders_that_read_the_time_identifying_numbers_compete():
+    from models.train import readers_of
+
+    every = ["lightgbm", "linear_lightgbm", "blend"]
+    assert readers_of(["rate"], every) == ["linear_lightgbm"]
+    assert readers_of([], every) == every  # nothing handed to the linear part: all compete
+    assert readers_of(["rate"], ["lightgbm", "blend"]) == ["lightgbm", "blend"]  # as configured
