@@ -886,18 +886,18 @@ def drift_check(
     recent[folds[-1][1]] = True
     aucs = adversarial_auc(rows, recent, feature_names, categorical)
     flagged = time_identifying(aucs, cfg.drift.adversarial_auc)
-    new_to_older = [  # a kept month of the year in a history that does not cover the year: left out
+    short_seasons = [  # a kept month of the year in a history that does not cover the year: left out
         name
         for name in flagged
         if name in set(cfg.drift.keep)
         and name in SEASON_FEATURES
         and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
     ]
-    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep) + new_to_older
+    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep) + short_seasons
     to_linear = cfg.drift.numbers == "linear" and bool(
         {"linear_lightgbm", "blend"} & set(cfg.selection.contenders)
     )
-    numbers = [name for name in left_out if name not in set(categorical) and name not in new_to_older]
+    numbers = [name for name in left_out if name not in set(categorical) and name not in short_seasons]
     linear_only = numbers if to_linear else []
     record: dict[str, Any] = {
         "checked": True,
@@ -908,10 +908,15 @@ def drift_check(
         "kept": [name for name in flagged if name not in left_out],
         "dropped": [name for name in left_out if name not in linear_only],
         "linear_only": linear_only,
-        "not_recurring": new_to_older,
+        "not_recurring": short_seasons,
     }
     if len(left_out) == len(feature_names):
-        record |= {"dropped": [], "linear_only": [], "why": "every feature was flagged; none left out"}
+        record |= {
+            "dropped": [],
+            "linear_only": [],
+            "not_recurring": [],
+            "why": "every feature was flagged; none left out",
+        }
     return record
 
 
