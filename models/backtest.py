@@ -51,6 +51,9 @@ class BacktestData:
     with_points: bool = True  # the points model needs CRM event features
     known_at: pd.Series | None = None  # when each row's outcome became known (a deal's close), if recorded
     input_order: np.ndarray | None = None  # positions listing the rows as the input did (None: as they are)
+    # Days between the newest learning row and scoring that the source implies (an export: 0, its rows are
+    # not cut at model.maturity_days); None: the configuration's.
+    maturity_days: int | None = None
     left_out: list[str] = field(default_factory=list)  # what was read but is not here, and why (sentences)
 
     def counts(self) -> dict[str, int]:
@@ -289,6 +292,8 @@ def predict_contender(
     y_train = y[fold.train]
     names, categorical, seed = data.feature_names, data.categorical, model_cfg.seed
     if name == "leadscore":
+        if data.maturity_days is not None:
+            model_cfg = model_cfg.model_copy(update={"maturity_days": data.maturity_days})
         times = data.times.iloc[fold.train].reset_index(drop=True) if data.times is not None else None
         split = inner_split(y_train, times, cfg.valid_fraction, seed)
         model = train_conversion_model(train, y_train, names, categorical, split, model_cfg)

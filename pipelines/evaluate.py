@@ -136,6 +136,7 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         known_at=closed_at(data.frame, data.valid_tables),
         left_out=left_out_notes(data),
         input_order=input_order(data),
+        maturity_days=source.training_config(cfg).model.maturity_days,
     )
 
 

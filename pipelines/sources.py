@@ -682,13 +682,16 @@ class ExportSource:
         )
 
     def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
-        """`cfg`, except that an export without a timestamp column is split at random grouped by its id: an
-        out-of-time split (the default) needs dates."""
-        split = cfg.model.split
-        if self.spec.timestamp_column or split.method != "out_of_time":
-            return cfg
-        grouped = split.model_copy(update={"method": "grouped_random"})
-        return cfg.model_copy(update={"model": cfg.model.model_copy(update={"split": grouped})})
+        """`cfg`, except that an export without a timestamp column is split at random grouped by its id (an
+        out-of-time split, the default, needs dates), and that no maturity gap separates the newest row from
+        scoring: an export's rows are learnt from as the export gives them, none left out as too young, so
+        a drift of the win rate is extrapolated from the newest row, not `model.maturity_days` after it."""
+        model = cfg.model.model_copy(update={"maturity_days": 0})
+        if not self.spec.timestamp_column and model.split.method == "out_of_time":
+            model = model.model_copy(
+                update={"split": model.split.model_copy(update={"method": "grouped_random"})}
+            )
+        return cfg.model_copy(update={"model": model})
 
     def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
         """The spec's features and the month of the snapshot, without features.exclude_features (the one

@@ -213,3 +213,20 @@ def test_an_exports_reasons_follow_scoring_min_reason_contribution():
     source = ExportSource(hubspot_contacts_export(n=20), spec)
     cfg = load_config(overrides=["scoring.min_reason_contribution=0.2"])
     assert source.scorer(None, cfg).min_reason_contribution == 0.2  # type: ignore[arg-type]
+
+
+def test_an_export_has_no_maturity_gap_so_a_drift_is_extrapolated_from_its_newest_row():
+    """An export's rows are not cut at model.maturity_days, so scoring starts at its newest row: the base-rate
+    trend was extrapolated 120 days too far (a funnel whose win rate rose: scores 0.72 against 0.20 won)."""
+    from features.synthetic import GeneratorConfig, generate_history
+    from pipelines.evaluate import crm_data, flat_data
+    from pipelines.settings import load_config
+
+    cfg = load_config()
+    spec = load_source_spec("hubspot_contacts")
+    rows, _ = closed_rows(hubspot_contacts_export(n=400), spec)
+    assert ExportSource(rows, spec).training_config(cfg).model.maturity_days == 0
+    assert flat_data(rows, spec, cfg).maturity_days == 0
+    assert cfg.model.maturity_days == 120  # CRM tables keep theirs
+    tables = generate_history(GeneratorConfig(accounts=300, months=12, seed=1)).tables()
+    assert crm_data(tables, cfg).maturity_days == 120
