@@ -8,6 +8,7 @@ import time
 
 import pandas as pd
 
+from pipelines import db
 from pipelines.io import folder_lock
 from pipelines.score import verify_published, write_scores_file
 from tests.db.frames import fake_quarantine, fake_scores
@@ -46,3 +47,24 @@ def test_a_run_publishing_beside_another_live_run_keeps_its_files_and_waits_its_
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_rerun_of_an_as_of_after_a_promotion_leaves_one_row_per_lead_in_the_table(tmp_path):
+    """The Monday job wrote version 3's scores; version 4 was promoted and the day rerun: the table kept both
+    runs, so the README's reader query (`WHERE as_of = max(as_of) ... LIMIT 50`) got every lead twice (50 rows,
+    27 leads on the probe), exit 0. A run of an as-of replaces its model name's runs of it, whatever version."""
+    url, table = f"duckdb:///{tmp_path / 'scores.duckdb'}", "lead_scores"
+    as_of = pd.Timestamp("2026-10-05")
+    for version, quarantined in (("3", 4), ("4", 2)):
+        scores = fake_scores(30, "2026-10-05", model_version=version)
+        db.write_scores_to_db(url, table, scores, fake_quarantine(quarantined, version), as_of, version)
+    other = fake_scores(10, "2026-10-05", model_version="1").assign(model_name="leadscore_eu")
+    db.write_scores_to_db(url, table, other, fake_quarantine(1), as_of, "1")  # another model's run is kept
+
+    day = db.read_scores_from_db(url, table, as_of)
+    ours = day[day["model_name"] == "leadscore"]
+    assert len(ours) == ours["lead_id"].nunique() == 30
+    assert set(ours["model_version"]) == {"4"}
+    assert (day["model_name"] == "leadscore_eu").sum() == 10
+    quarantine = db.read_scores_from_db(url, f"{table}_quarantine", as_of)
+    assert sorted(quarantine["model_version"]) == ["1", "4", "4"]
