@@ -68,3 +68,32 @@ def test_a_rerun_of_an_as_of_after_a_promotion_leaves_one_row_per_lead_in_the_ta
     assert (day["model_name"] == "leadscore_eu").sum() == 10
     quarantine = db.read_scores_from_db(url, f"{table}_quarantine", as_of)
     assert sorted(quarantine["model_version"]) == ["1", "4", "4"]
+
+
+def test_a_previous_file_of_several_runs_is_compared_with_its_latest_run_only():
+    """`--previous` given an export of a scores table's history (runs of 09-01 and 09-24, oldest first): the
+    sentence said "as of 2026-09-24" but each lead was compared with its first row, the 09-01 run's (lead a
+    "falling A→C" while it stood still since 09-24), exit 0. Only the latest run's rows are compared; a lead
+    twice in that run is no run leadscore published: no trend, said."""
+    from models.trend import comparable_run, with_trend
+
+    def run(day: str, scores: list[float], grades: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"lead_id": ["a", "b"], "as_of": pd.Timestamp(day), "score": scores, "grade": grades}
+        ).assign(model_name="leadscore")
+
+    history = pd.concat(
+        [run("2026-09-01", [0.9, 0.1], ["A", "D"]), run("2026-09-24", [0.31, 0.62], ["C", "B"])]
+    )
+    now = pd.DataFrame({"lead_id": ["a", "b"], "score": [0.30, 0.60], "grade": ["C", "B"]})
+
+    rows, sentence = comparable_run(history, "leadscore", pd.Timestamp("2026-10-01"), "history.csv")
+    trend = with_trend(now, rows, 0.05)
+
+    assert "as of 2026-09-24" in sentence
+    assert trend["previous_score"].tolist() == [0.31, 0.62]
+    assert trend["trend"].tolist() == ["steady", "steady"]
+    assert trend["grade_jump"].tolist() == ["", ""]
+    twice = pd.concat([run("2026-09-24", [0.3, 0.6], ["C", "B"])] * 2)
+    rows, sentence = comparable_run(twice, "leadscore", pd.Timestamp("2026-10-01"), "twice.csv")
+    assert rows is None and "more than once" in sentence and sentence.endswith("no trend")
