@@ -112,10 +112,20 @@ def comparable_run(
     if names != [str(model_name)]:
         found = ", ".join(names) or "no model"
         return None, f"previous scores at {where} came from model {found}, not {model_name}: no trend"
-    then = pd.to_datetime(previous["as_of"], errors="coerce").max()
+    at = pd.to_datetime(previous["as_of"], errors="coerce")
+    then = at.max()
     now = pd.Timestamp(as_of)
     if pd.isna(then):
         return None, f"previous scores at {where} have no as_of: no trend"
+    # A file of several runs (a scores table's history exported) is compared with its latest run only: a
+    # lead's first row was an older run's, under a sentence naming the latest.
+    previous = previous[(at == then).to_numpy()]
+    repeated = previous["lead_id"][previous["lead_id"].duplicated()]
+    if len(repeated):
+        return None, (
+            f"previous scores at {where} hold lead {repeated.iloc[0]!r} more than once as of {_day(then)} "
+            f"(several runs of that day): no trend"
+        )
     if then > now:
         return (
             None,

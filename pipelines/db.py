@@ -15,7 +15,7 @@ tables as they were before the run, never half of a run.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ from pipelines.io import DATETIME_COLUMNS, InputError, normalise_columns, refuse
 
 DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
 INSERT_BATCH_ROWS = 50_000  # rows per COPY / INSERT statement (bounded memory for the encoded batch)
-RUN_KEY = ("as_of", "model_version")  # one scoring run; re-writing a run replaces its rows
+RUN_KEY = ("as_of", "model_version")  # one scoring run; a new run of an as-of replaces its model's runs of it
 
 _URL = re.compile(r"^(duckdb|postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -491,9 +491,10 @@ def write_scores_to_db(
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
-    Rows carry the run's key (as_of, model_version); an earlier write of the same run is replaced, other runs
-    are kept. Tables are created if missing (typed from the frames) and get columns added if the frames have
-    new ones. On any failure the transaction rolls back: readers see the previous state or the new run whole.
+    Rows carry the run's key (as_of, model_version); an earlier write of the same as-of by the same model name
+    is replaced, whatever its version (a rerun after a promotion), other runs are kept. Tables are created if
+    missing (typed from the frames) and get columns added if the frames have new ones. On any failure the
+    transaction rolls back: readers see the previous state or the new run whole.
     """
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
@@ -501,12 +502,16 @@ def write_scores_to_db(
         raise ValueError("a scoring run has one row per lead; these scores repeat lead_id")
     run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
     run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
+    model_names = list(scores["model_name"].dropna().astype(str).unique()) if "model_name" in scores else []
     with _writing(url, str(ref)) as db:
         db.lock(ref)
+        # Every version of this model with a run of this as-of: a reader of the day's rows (the README's
+        # `WHERE as_of = max(as_of)`) saw each lead once per version.
+        versions = sorted({str(model_version), *same_day_versions(db, ref, as_of, model_names)})
         replaced = _replace_run(
-            db, ref, run_scores, as_of, model_version, unique=("lead_id",), types=SCORE_SQL_TYPES
+            db, ref, run_scores, as_of, versions, unique=("lead_id",), types=SCORE_SQL_TYPES
         )
-        quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, model_version)
+        quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, versions)
     return ScoresWritten(
         table=str(ref),
         rows=len(run_scores),
@@ -544,16 +549,32 @@ def with_run_key(
     return prepare_for_write(out[order])
 
 
+def same_day_versions(
+    db: _Backend, ref: TableRef, as_of: pd.Timestamp, model_names: Sequence[str]
+) -> list[str]:
+    """The model versions of `model_names` that have a run of `as_of` in the scores table `ref`."""
+    if not model_names or not db.has_table(ref) or "model_name" not in db.columns(ref):
+        return []
+    versions = set()
+    for name in model_names:
+        where = f'"as_of" = {db.param("as_of")} AND "model_name" = {db.param("model_name")}'
+        params = {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_name": str(name)}
+        found = db.read(f'SELECT DISTINCT "model_version" FROM {ref.sql} WHERE {where}', params)
+        versions |= set(found["model_version"].dropna().astype(str))
+    return sorted(versions)
+
+
 def _replace_run(
     db: _Backend,
     ref: TableRef,
     frame: pd.DataFrame,
     as_of: pd.Timestamp,
-    model_version: str,
+    model_versions: Sequence[str],
     unique: tuple[str, ...] | None = None,
     types: dict[str, str] | None = None,
 ) -> int:
-    """Create or widen the table, delete the run's earlier rows, insert the new ones; rows replaced.
+    """Create or widen the table, delete the rows of the runs (as_of, each of `model_versions`) it replaces,
+    insert the new ones; rows replaced.
 
     `types` names the SQL type of known columns (the score table's); others are typed from the frame.
     """
@@ -566,8 +587,10 @@ def _replace_run(
         for column in (c for c in frame.columns if c not in existing):
             kind = types.get(column) or sql_type(frame[column])
             db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
-    where, params = _run_filter(db, as_of, model_version)
-    replaced = db.execute(f"DELETE FROM {ref.sql}{where}", params)
+    replaced = 0
+    for model_version in model_versions:
+        where, params = _run_filter(db, as_of, model_version)
+        replaced += db.execute(f"DELETE FROM {ref.sql}{where}", params)
     _insert(db, ref, frame)
     return replaced
 

@@ -9,13 +9,16 @@ A file that cannot be read at all is an `InputError` naming the file, the proble
 Writing: every file goes to a temporary file beside its target first and is renamed onto it, with the mode
 the umask gives (a BI reader of the folder can read it). Several files that belong together (a scoring run's
 scores, quarantine and manifest) are published by `publish_together`: renamed one by one, and if one rename
-fails the files already renamed are put back as they were.
+fails the files already renamed are put back as they were. Two runs writing into one folder at once take
+turns to publish, and a temporary file is named with its run's process id: only those of runs that are gone
+are removed as stale.
 """
 
 from __future__ import annotations
 
 import codecs
 import errno
+import fcntl
 import functools
 import hashlib
 import os
@@ -565,15 +568,35 @@ def staged_path(target: Path) -> Path:
     """A new empty temporary file beside `target` (same folder, so a rename publishes it)."""
     with writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        prefix = f".{target.name}.{os.getpid()}."  # the owner's pid: see remove_stale_staged
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         os.close(fd)
     return Path(tmp)
 
 
 def remove_stale_staged(target: Path) -> None:
-    """Remove temporary files of `target` left by a run that was killed mid-write."""
+    """Remove temporary files of `target` left by a run that was killed mid-write (its process is gone).
+
+    A run writing the same target at this moment keeps its files: removing them made it fail with a
+    traceback, or publish its manifest without the scores it names.
+    """
+    start = len(f".{target.name}.")
     for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+        owner = stale.name[start:].split(".")[0]
+        if not (owner.isdigit() and pid_alive(int(owner))):  # a name without a pid: an older version's
+            stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` itself (no lock file is left behind) until the block ends."""
+    with writing(folder):
+        fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @contextmanager
@@ -603,30 +626,33 @@ def publish_together(staged: list[tuple[Path, Path]]) -> None:
     """
     mode = published_mode()
     backups: list[tuple[Path, Path | None]] = []
-    try:
-        for tmp, target in staged:
-            with writing(target):
-                backup = None
-                if target.exists():
-                    backup = target.with_name(f".{target.name}.previous.tmp")
+    # Another run publishing into the same folder waits: its renames and ours never interleave (which left
+    # one run's manifest beside the other's scores), and each run's backups are its own.
+    with folder_lock(staged[0][1].parent):
+        try:
+            for tmp, target in staged:
+                with writing(target):
+                    backup = None
+                    if target.exists():
+                        backup = target.with_name(f".{target.name}.{os.getpid()}.previous.tmp")
+                        backup.unlink(missing_ok=True)
+                        os.link(target, backup)
+                    os.chmod(tmp, mode)
+                    backups.append((target, backup))
+                    os.replace(tmp, target)
+        except BaseException:
+            for target, backup in reversed(backups):
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink(missing_ok=True)
+            raise
+        finally:
+            for _, backup in backups:
+                if backup is not None:
                     backup.unlink(missing_ok=True)
-                    os.link(target, backup)
-                os.chmod(tmp, mode)
-                backups.append((target, backup))
-                os.replace(tmp, target)
-    except BaseException:
-        for target, backup in reversed(backups):
-            if backup is not None:
-                os.replace(backup, target)
-            else:
-                target.unlink(missing_ok=True)
-        raise
-    finally:
-        for _, backup in backups:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:
@@ -716,6 +742,13 @@ def _alive(pid_file: Path) -> bool:
             return time.time() - pid_file.parent.stat().st_mtime < 60
         except OSError:
             return False
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the process `pid` runs (this one, or another user's, included)."""
+    if pid <= 0:
+        return False
     if pid == os.getpid():
         return True
     try:

@@ -165,7 +165,11 @@ def write_score_output(
             str(location), table, result.scores, result.quarantine, as_of, model_version
         )
         where = display_url(str(location))
-        replaced = f", replacing {written.replaced:,} rows of the same run" if written.replaced else ""
+        replaced = (
+            f", replacing {written.replaced:,} rows of an earlier run of this as-of"
+            if written.replaced
+            else ""
+        )
         return [
             f"{where} table {written.table}: {written.rows:,} scores{replaced}",
             f"{where} table {written.quarantine_table}: {written.quarantine_rows:,} quarantined rows",

@@ -68,7 +68,8 @@ def test_rewriting_the_same_run_replaces_it_and_other_runs_are_kept(database):
     table = f"{prefix}lead_scores"
     _write(url, table, fake_scores(200, AS_OF, seed=1), fake_quarantine(3))
     _write(url, table, fake_scores(150, LATER, seed=2), fake_quarantine(2))
-    _write(url, table, fake_scores(100, AS_OF, model_version="4", seed=3), fake_quarantine(1))
+    other_model = fake_scores(100, AS_OF, model_version="4", seed=3).assign(model_name="leadscore_eu")
+    _write(url, table, other_model, fake_quarantine(1))  # another model name: its run is kept
 
     again = fake_scores(180, AS_OF, seed=4)  # same as-of and model version as the first: replaces it
     written = _write(url, table, again, fake_quarantine(5, "again"))
