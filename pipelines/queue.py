@@ -60,14 +60,30 @@ def calls_by_rep(plan: CallPlan) -> pd.DataFrame:
     return table.reset_index()
 
 
-def plan_sentences(plan: CallPlan, cfg: QueueConfig) -> list[str]:
-    """What the console says after the tables."""
+def scores_sentence(calls: pd.DataFrame, today: pd.Timestamp) -> str:
+    """Which scores the plan comes from and how old they are: a scheduled queue fed a stale scores file
+    (yesterday's run failed) plans from leads as they were then, and only this line says so."""
+    as_of = pd.Timestamp(calls["scores_as_of"].max()).tz_localize(None).normalize()
+    age = (today.normalize() - as_of).days
+    when = (
+        "today" if age == 0 else f"{age:,} day{'s' if abs(age) != 1 else ''} {'ago' if age > 0 else 'ahead'}"
+    )
+    models = ", ".join(
+        f"{name} version {version}"
+        for name, version in calls[["model_name", "model_version"]].drop_duplicates().itertuples(index=False)
+    )
+    return f"From scores as of {as_of:%Y-%m-%d} ({when}), by {models}."
+
+
+def plan_sentences(plan: CallPlan, cfg: QueueConfig, today: pd.Timestamp | None = None) -> list[str]:
+    """What the console says after the tables (`today`: the day the plan is made, for the scores' age)."""
     calls = plan.calls
     explored = int(calls["exploration"].sum())
     expected = plan.expected
     lines = [
+        scores_sentence(calls, today if today is not None else pd.Timestamp.now("UTC").tz_localize(None)),
         f"{len(calls):,} calls planned from {plan.callable_leads:,} open leads that can be called "
-        f"({plan.disqualified_leads:,} disqualified leads are never called)."
+        f"({plan.disqualified_leads:,} disqualified leads are never called).",
     ]
     if explored:
         chance = calls.loc[calls["exploration"], "exploration_chance"].iloc[0]

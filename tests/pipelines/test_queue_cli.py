@@ -46,6 +46,19 @@ def test_queue_writes_the_call_list_and_reports_expected_wins(published: Path, t
     assert len(calls) == 60 and calls["exploration"].sum() == 3  # 5 % of 60
     assert not calls["lead_id"].isin(score_table(n=300).query("disqualified")["lead_id"]).any()
     assert "score-ordered, no exploration" in result.output and "x the wins of a random list" in result.output
+    assert "From scores as of" in result.output  # which run the plan comes from, and how old it is
+
+
+def test_the_plan_says_which_scores_it_comes_from_and_how_old_they_are():
+    from pipelines.queue import scores_sentence
+
+    calls = pd.DataFrame(
+        {"scores_as_of": ["2026-05-01T00:00:00"] * 2, "model_name": "leadscore", "model_version": [2, 2]}
+    )
+    said = scores_sentence(calls, pd.Timestamp("2026-05-08 09:30"))
+    assert said == "From scores as of 2026-05-01 (7 days ago), by leadscore version 2."
+    assert "(today)" in scores_sentence(calls, pd.Timestamp("2026-05-01 18:00"))
+    assert "(1 day ago)" in scores_sentence(calls, pd.Timestamp("2026-05-02"))
 
 
 def test_exploration_zero_switches_the_slice_off(published: Path, tmp_path: Path):
