@@ -118,9 +118,7 @@ def how_good_sentences(data: CardData) -> list[str]:
             f"{calls:,} hold {round(_wins_reached(model, key)):,} of the {round(won):,} wins."
         )
     out.extend(s for s in summary[1:] if s.startswith(("The previous champion", "The champion")))
-    grades = data.by_grade.set_index("group")
-    if {"A", "D"} <= set(grades.index):
-        out.append(next(s for s in summary if s.startswith("Grade A leads")))
+    out.extend(s for s in summary if s.startswith("Grade A leads"))  # when both grades hold test leads
     out.append(chance_sentence(data.reliability, float(model["ece"]), data.unit))
     return out
 

@@ -94,7 +94,7 @@ def summary_sentences(data: CardData) -> list[str]:
     else:
         out.append("This is the first version: there is no previous champion to compare with.")
     grades = data.by_grade.set_index("group")
-    if {"A", "D"} <= set(grades.index):
+    if _graded(grades, "A") and _graded(grades, "D"):
         out.append(
             f"Grade A leads ({pct_text(grades.loc['A', 'share_of_leads'])} of leads) won "
             f"{pct_text(grades.loc['A', 'win_rate'])} of the time, grade D leads "
@@ -170,3 +170,8 @@ def summary_tiles(data: CardData) -> list[tuple[str, str]]:
         )
     )
     return tiles
+
+
+def _graded(grades: pd.DataFrame, grade: str) -> bool:
+    """Whether test leads fell in `grade` (an empty grade has no win rate to say: "won — of the time")."""
+    return grade in grades.index and is_finite(grades.loc[grade, "win_rate"])

@@ -241,3 +241,13 @@ def test_a_change_log_says_how_many_more_features_changed_than_it_names(card_dat
         scorer, previous, card_data.windows, card_data.comparison, "2", TRAINED_AT, "", [], "closed deals"
     )
     assert "8 features removed (old 0, old 1, old 2, old 3, old 4, old 5 and 2 more)" in " ".join(lines)
+
+
+def test_a_grade_without_test_leads_is_not_given_a_win_rate_on_the_card(card_data):
+    """An empty grade A read "Grade A leads (0 % of leads) won — of the time"; now the sentence is left out."""
+    grades = card_data.by_grade
+    empty = grades["group"] == "A"
+    grades.loc[empty, grades.select_dtypes("number").columns] = 0
+    grades.loc[empty, "win_rate"] = np.nan
+    body = plain(body_text(card_data))
+    assert "Grade A leads" not in body and "of the time, grade D" not in body
