@@ -53,6 +53,7 @@ from pipelines.io import (
     DATETIME_COLUMNS,
     InputError,
     file_digest,
+    folder_lock,
     normalise_columns,
     path_digest,
     private_workdir,
@@ -1137,16 +1138,18 @@ def publish_folder_run(staged: Path, q_staged: Path, output: Path, manifest: dic
     moves = [(q_staged, q_path), (staged, output), (m_staged, m_path)]
     done: list[tuple[Path, Path | None]] = []
     try:
-        for source, target in moves:
-            with writing(target):
-                backup = None
-                if target.exists():
-                    backup = target.with_name(f".{target.name}.previous-{uuid.uuid4().hex}.tmp")
-                    os.replace(target, backup)
-                done.append((target, backup))
-                if source.is_file():
-                    os.chmod(source, 0o666 & ~_umask())
-                os.replace(source, target)  # the staged files are beside the output: same file system
+        # Another run publishing into the same folder (pandas or Spark) waits: renames never interleave.
+        with folder_lock(output.parent):
+            for source, target in moves:
+                with writing(target):
+                    backup = None
+                    if target.exists():
+                        backup = target.with_name(f".{target.name}.previous-{uuid.uuid4().hex}.tmp")
+                        os.replace(target, backup)
+                    done.append((target, backup))
+                    if source.is_file():
+                        os.chmod(source, 0o666 & ~_umask())
+                    os.replace(source, target)  # the staged files are beside the output: same file system
     except BaseException:
         for target, backup in reversed(done):
             if target.is_dir():

@@ -97,3 +97,25 @@ def test_a_previous_file_of_several_runs_is_compared_with_its_latest_run_only():
     twice = pd.concat([run("2026-09-24", [0.3, 0.6], ["C", "B"])] * 2)
     rows, sentence = comparable_run(twice, "leadscore", pd.Timestamp("2026-10-01"), "twice.csv")
     assert rows is None and "more than once" in sentence and sentence.endswith("no trend")
+
+
+def test_a_spark_run_publishing_its_folder_waits_for_a_run_publishing_beside_it(tmp_path):
+    """The Spark job publishes a scores folder with its own renames; they took no lock, so a pandas or Spark
+    run publishing into the same folder at once could interleave with them, as two pandas runs once did."""
+    from pipelines.spark_job import publish_folder_run
+
+    output = tmp_path / "scores.parquet"
+    staged = tmp_path / ".scores.parquet.staged"
+    staged.mkdir()
+    fake_scores(20, "2026-10-01").to_parquet(staged / "part-00000.parquet")
+    q_staged = tmp_path / ".scores.quarantine.csv.staged"
+    fake_quarantine(2).to_csv(q_staged, index=False)
+    manifest = {"as_of": pd.Timestamp("2026-10-01").isoformat(), "model_name": "leadscore"}
+    publishing = threading.Thread(target=publish_folder_run, args=(staged, q_staged, output, manifest))
+    with folder_lock(tmp_path):  # another run is publishing into the folder
+        publishing.start()
+        time.sleep(0.3)
+        assert not output.exists()  # this run waits for its turn
+    publishing.join(timeout=10)
+    assert not publishing.is_alive() and output.is_dir()
+    assert verify_published(output) == []
