@@ -406,11 +406,14 @@ def icp_attributes(
     }
 
 
-def flat_feature_groups(spec: ExportSpec) -> dict[str, list[str]]:
-    """The model's input columns by kind, under their feature names."""
+def flat_feature_groups(spec: ExportSpec, exclude: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The model's input columns by kind, under their feature names, without `exclude`
+    (features.exclude_features: the one way to leave out the month, which the export has no column for)."""
+    excluded = set(exclude)
+    fit = [spec.feature_name(c) for c in spec.fit_columns] + list(season_features(spec))
     return {
-        "fit": [spec.feature_name(c) for c in spec.fit_columns] + list(season_features(spec)),
-        "intent": [spec.feature_name(c) for c in spec.intent_columns],
+        "fit": [c for c in fit if c not in excluded],
+        "intent": [c for c in (spec.feature_name(c) for c in spec.intent_columns) if c not in excluded],
     }
 
 

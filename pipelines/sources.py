@@ -694,11 +694,7 @@ class ExportSource:
         return cfg.model_copy(update={"model": model})
 
     def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
-        """The spec's features and the month of the snapshot, without features.exclude_features (the one
-        way to leave out the month, which the export has no column for)."""
-        excluded = set(cfg.features.exclude_features)
-        groups = flat_feature_groups(self.spec)
-        return {kind: [name for name in names if name not in excluded] for kind, names in groups.items()}
+        return flat_feature_groups(self.spec, cfg.features.exclude_features)
 
     def categorical_features(self, cfg: PipelineConfig) -> list[str]:
         groups = self.feature_groups(cfg)
