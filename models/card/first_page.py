@@ -130,15 +130,16 @@ MIN_BAND_ROWS = 20
 def chance_sentence(reliability: pd.DataFrame, ece: float, unit: str) -> str:
     """What a score means, measured on the test rows: the share won among those scored in the fullest band
     of the reliability table, and how far the scores were from what happened, on average (ECE)."""
-    full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
+    if not is_finite(ece):
+        return "A score reads as a chance."
     off = f"On the test {unit} the scores were {ece * 100:.0f} percentage points from what happened, on average."
-    if full.empty or not is_finite(ece):
-        return f"A score reads as a chance. {off}" if is_finite(ece) else "A score reads as a chance."
+    full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
+    if full.empty:
+        return f"A score reads as a chance. {off}"
     band = full.loc[full["n"].idxmax()]
     return (
         f"A score reads as a chance: of the {int(band['n']):,} test {unit} scored "
-        f"{band['p_low'] * 100:.0f} to {band['p_high'] * 100:.0f}{NBSP}%, {band['observed_rate'] * 100:.0f}{NBSP}% "
-        f"won. {off}"
+        f"{band['p_low'] * 100:.0f} to {pct_text(band['p_high'])}, {pct_text(band['observed_rate'])} won. {off}"
     )
 
 
