@@ -87,6 +87,29 @@ def run_scoring(quick: bool) -> tuple[str, float, str]:
     return run_script("bench_scoring", ["--leads", "20000", "--requests", "30"] if quick else [])
 
 
+FUNNELS = (
+    ("A bank's telemarketing funnel", "bench_bank", ["--seeds", "0,1,2"], ["--seeds", "0", "--rows", "4000"]),
+    ("A one-year landing-page funnel", "bench_pages", ["--seeds", "0,1,2,3,4,5"], ["--seeds", "0"]),
+    (
+        "Macro series that name their period",
+        "bench_macro",
+        ["--seeds", "0,1"],
+        ["--seeds", "0", "--rows", "10000"],
+    ),
+)
+
+
+def run_funnels(quick: bool) -> tuple[str, float, str]:
+    """The exports shaped like public funnels, each through `spec draft` and `evaluate --out-of-time`."""
+    parts, seconds, commands = [], 0.0, []
+    for title, module, args, quick_args in FUNNELS:
+        markdown, spent, shown = run_script(module, quick_args if quick else args)
+        parts.append(f"## {title}\n\nReproduce: `{shown}` ({spent:.0f} s)\n\n{markdown}")
+        seconds += spent
+        commands.append(shown)
+    return "\n\n".join(parts), seconds, "; ".join(commands)
+
+
 def run_model(quick: bool) -> tuple[str, float, str]:
     from benchmarks import bench_model
 
@@ -137,6 +160,7 @@ GENERATED_SECTIONS = (
     "# Model",
     "# Scoring at scale and online",
     "# Backtests (leadscore evaluate)",
+    "# Exports shaped like public funnels, out of time",
     "# Promotion gate",
 )
 
@@ -187,6 +211,8 @@ def main() -> None:
         "benchmarks: backtests (leadscore evaluate on the drift scenarios) ...", file=sys.stderr, flush=True
     )
     backtest_md, backtest_s, backtest_cmd = run_backtests(args.quick)
+    print("benchmarks: exports shaped like public funnels, out of time ...", file=sys.stderr, flush=True)
+    funnels_md, funnels_s, _ = run_funnels(args.quick)
     print("benchmarks: promotion gate over seeds ...", file=sys.stderr, flush=True)
     gate_md, gate_s, gate_cmd = run_gate(args.quick)
     total = time.perf_counter() - began
@@ -203,6 +229,7 @@ def main() -> None:
             *machine_lines(),
             f"- Total run time: {total:.0f} s (generator {generator_s:.0f} s, features {features_s:.0f} s, "
             f"model {model_s:.0f} s, scoring {scoring_s:.0f} s, backtests {backtest_s:.0f} s, "
+            f"funnels {funnels_s:.0f} s, "
             f"gate {gate_s:.0f} s)" + (" -- QUICK MODE, small sizes" if args.quick else ""),
             f"- Load average (1, 5, 15 min) before the run: {_load(load_before)}; after: "
             f"{_load(os.getloadavg())}. A 5-minute load well above 1 means other processes shared the "
@@ -241,6 +268,14 @@ def main() -> None:
             f"Reproduce: `{backtest_cmd}`",
             "",
             _demote(backtest_md),
+            "",
+            "# Exports shaped like public funnels, out of time",
+            "",
+            "Each export is drafted with `leadscore spec draft` and backtested with `leadscore evaluate "
+            "--out-of-time` (the latest 20 % by date tested); the analyses after the Promotion gate section "
+            "say what each funnel reproduces and what changed it.",
+            "",
+            _demote(funnels_md),
             "",
             "# Promotion gate",
             "",
