@@ -1,0 +1,36 @@
+"""Eighth hostile sweep, part b: left-over defects in inputs and specs. Each test is one class of input a real
+CRM or export writes that leadscore read wrongly: ids written "7.0" in one table and "7" in another.
+"""
+
+from __future__ import annotations
+
+from features.contracts import validate_tables
+from features.keys import id_keys
+from models.lead_input import check_lead_rows
+from pipelines.io import read_frame
+
+
+def test_integer_ids_written_as_floats_in_one_table_join_the_same_ids_written_as_integers(
+    tmp_path, small_history
+):
+    """deals.lead_id "7.0" (an integer column with gaps, saved by pandas or a spreadsheet) and leads.lead_id
+    "7": every deal quarantined as of an unknown lead, exit 5. "7.5" and "007.0" stay other ids."""
+    tables = small_history.tables()
+    leads = tables["leads"].head(4).assign(lead_id=["7", "8", "9", "10"])
+    deals = (
+        tables["deals"]
+        .head(4)
+        .assign(lead_id=["7.0", "8.0", "7.5", "007.0"], account_id=leads["account_id"].to_numpy())
+    )
+    deals = deals.assign(created_at=leads["created_at"].to_numpy())
+    for name, frame in (("leads", leads), ("deals", deals), ("accounts", tables["accounts"])):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    read = {name: read_frame(tmp_path / f"{name}.csv", name) for name in ("accounts", "leads", "deals")}
+    result = validate_tables(read)
+    unknown = result.quarantine[result.quarantine["check"].eq("references unknown lead")]
+    assert sorted(unknown["value"]) == ["007.0", "7.5"]
+    assert "7" in result.valid["deals"]["lead_id"].tolist()
+    # The keys that group rows into chunks and Spark parts, and an online lead, read them the same way.
+    assert id_keys(read["deals"]["lead_id"], "deals", 0).tolist() == ["7", "8", "7.5", "007.0"]
+    online = check_lead_rows([{"lead_id": "7.0", "email": "ana@acme.com"}])
+    assert online["lead_id"].tolist() == ["7"]
