@@ -608,13 +608,15 @@ def _as_id(values: pd.Series) -> pd.Series:
 
 
 def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
-    """A column of known words with each other spelling of one (" Won", "LOST") read as that word; anything
-    else stays as written, for the contract's check to name. Only the cells that are no word are looked at."""
+    """A column of known words with each other spelling of one (" Won", "LOST", "Demo Request") read as that
+    word; anything else stays as written, for the contract's check to name. Only the cells that are no word
+    are looked at, each spelling once (an export writes every activity "Demo Request")."""
     odd = ~texts.isin(words).to_numpy() & texts.notna().to_numpy()
     if not odd.any():
         return texts
-    read = [spelled_word(text, words) or text for text in texts[odd]]
-    return texts.mask(odd, pd.Series(read, index=texts.index[odd], dtype=texts.dtype))
+    spellings = texts[odd]
+    read = {text: spelled_word(text, words) or text for text in spellings.unique()}
+    return texts.mask(odd, spellings.map(read).astype(texts.dtype))
 
 
 def whole_floats_as_ints(values: pd.Series) -> pd.Series:

@@ -1,12 +1,18 @@
 """Eighth hostile sweep, part b: left-over defects in inputs and specs. Each test is one class of input a real
-CRM or export writes that leadscore read wrongly: ids written "7.0" in one table and "7" in another.
+CRM or export writes that leadscore read wrongly: ids written "7.0" in one table and "7" in another, activity
+types written "Demo Request".
 """
 
 from __future__ import annotations
 
-from features.contracts import validate_tables
+import json
+
+import pandas as pd
+import pytest
+
+from features.contracts import validate_table, validate_tables
 from features.keys import id_keys
-from models.lead_input import check_lead_rows
+from models.lead_input import LeadInputError, check_lead_rows
 from pipelines.io import read_frame
 
 
@@ -34,3 +40,25 @@ def test_integer_ids_written_as_floats_in_one_table_join_the_same_ids_written_as
     assert id_keys(read["deals"]["lead_id"], "deals", 0).tolist() == ["7", "8", "7.5", "007.0"]
     online = check_lead_rows([{"lead_id": "7.0", "email": "ana@acme.com"}])
     assert online["lead_id"].tolist() == ["7"]
+
+
+def test_activity_types_written_in_title_case_or_with_hyphens_read_as_the_vocabulary(tmp_path, small_scorer):
+    """A CRM export writes "Demo Request", "Pricing Page" or "demo-request": every such row quarantined for
+    isin(ACTIVITY_TYPES) in batch, and the online lead refused. A type that is no known one still is."""
+    written = ["Demo Request", "Pricing Page", "demo-request", "Email  Open", "Chat"]
+    activities = pd.DataFrame({"lead_id": "L1", "occurred_at": "2026-01-02", "activity_type": written})
+    activities.to_csv(tmp_path / "activities.csv", index=False)
+    result = validate_table("activities", read_frame(tmp_path / "activities.csv", "activities"))
+    read = result.valid["activities"]["activity_type"].tolist()
+    assert read == ["demo_request", "pricing_page", "demo_request", "email_open"]
+    assert result.quarantine[["check", "value"]].values.tolist() == [["isin(ACTIVITY_TYPES)", "Chat"]]
+
+    def online(kind: str) -> float:
+        items = [{"activity_type": kind, "occurred_at": "2026-09-30T08:15:00"}]
+        row = {"lead_id": "L1", "email": "ana@acme.com", "activities": json.dumps(items)}
+        as_of = pd.Timestamp("2026-10-01")
+        return small_scorer.score_request([row], as_of, False, latest=as_of, max_text_chars=None)["score"][0]
+
+    assert online("Demo Request") == online("demo-request") == online("demo_request")
+    with pytest.raises(LeadInputError, match="unknown activity_type 'Chat'"):
+        online("Chat")
