@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import mlflow
 from features.contracts import validate_table, validate_tables
 from features.keys import id_keys
-from models.lead_input import LeadInputError, check_lead_rows
+from models.lead_input import LeadInputError, check_lead_rows, tables_to_lead_rows
 from pipelines.io import read_frame
 
 
@@ -62,3 +64,15 @@ def test_activity_types_written_in_title_case_or_with_hyphens_read_as_the_vocabu
     assert online("Demo Request") == online("demo-request") == online("demo_request")
     with pytest.raises(LeadInputError, match="unknown activity_type 'Chat'"):
         online("Chat")
+
+
+def test_integer_lead_ids_score_in_process_as_their_text(champion_store, small_history):
+    """mlflow.pyfunc.load_model(...).predict(df) with lead_id 1001 (an int64 column, as Spark and online
+    callers send ids) was refused by MLflow's schema check, in MLflow's words about a long column."""
+    tables = small_history.tables()
+    rows = tables_to_lead_rows(tables, tables["leads"]["lead_id"].head(3).tolist())
+    model = mlflow.pyfunc.load_model("models:/leadscore@champion")
+    as_text = model.predict(rows.assign(lead_id=["1001", "1002", "1003"]), params={"as_of": "2026-10-01"})
+    as_ints = model.predict(rows.assign(lead_id=[1001, 1002, 1003]), params={"as_of": "2026-10-01"})
+    assert as_ints["lead_id"].tolist() == ["1001", "1002", "1003"]
+    np.testing.assert_allclose(as_ints["score"].to_numpy(float), as_text["score"].to_numpy(float))
