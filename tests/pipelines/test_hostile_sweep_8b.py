@@ -1,6 +1,7 @@
 """Eighth hostile sweep, part b: left-over defects in inputs and specs. Each test is one class of input a real
 CRM or export writes that leadscore read wrongly: ids written "7.0" in one table and "7" in another, activity
-types written "Demo Request".
+types written "Demo Request", integer ids sent to the artifact in process, and a field sales fill in during
+follow-up that spec draft took for a feature.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from features.contracts import validate_table, validate_tables
 from features.keys import id_keys
 from models.lead_input import LeadInputError, check_lead_rows, tables_to_lead_rows
 from pipelines.io import read_frame
+from pipelines.spec import run_spec_draft
+from tests.features.test_flat import x_education_fixture
 
 
 def test_integer_ids_written_as_floats_in_one_table_join_the_same_ids_written_as_integers(
@@ -76,3 +79,34 @@ def test_integer_lead_ids_score_in_process_as_their_text(champion_store, small_h
     as_ints = model.predict(rows.assign(lead_id=[1001, 1002, 1003]), params={"as_of": "2026-10-01"})
     assert as_ints["lead_id"].tolist() == ["1001", "1002", "1003"]
     np.testing.assert_allclose(as_ints["score"].to_numpy(float), as_text["score"].to_numpy(float))
+
+
+def _followed_up_export(n: int = 300) -> pd.DataFrame:
+    """X Education's shape with its real pattern: 'Lead Profile' (set by sales after contact) filled in for
+    ~45% of won and ~15% of lost leads, its values telling the outcome, else the form's 'Select' or blank;
+    the occupation (a form field) skipped more often by lost leads too, but its answers telling little."""
+    export = x_education_fixture(n)
+    rng = np.random.default_rng(8)
+    won = export["Converted"].to_numpy() == 1
+    filled = rng.random(n) < np.where(won, 0.45, 0.15)
+    told = np.where(won, "Potential Lead", "Student of SomeSchool")
+    told = np.where(rng.random(n) < 0.15, "Other Leads", told)
+    profile = np.where(filled, told, np.where(rng.random(n) < 0.6, "Select", None))
+    answered = rng.random(n) < np.where(won, 0.9, 0.6)
+    occupation = rng.choice(["Unemployed", "Working Professional", "Student"], n)
+    return export.assign(
+        **{"Lead Profile": profile, "What is your current occupation": np.where(answered, occupation, None)}
+    )
+
+
+def test_spec_draft_marks_a_field_sales_fill_in_during_follow_up_leaky_whatever_its_name(tmp_path):
+    """'Lead Profile' (the shipped spec's leaky column) was drafted as a fit feature with a QUESTION: no leaky
+    word in its name and its AUC over all rows, blanks included, far below the audit's 0.9. Filled in far more
+    for won leads and telling the outcome where filled in, it is leaky under any name; a form field skipped
+    more often by lost leads stays fit."""
+    for name in ("Lead Profile", "Segment"):
+        export = _followed_up_export().rename(columns={"Lead Profile": name})
+        export.to_csv(tmp_path / "Leads.csv", index=False)
+        spec = run_spec_draft(tmp_path / "Leads.csv", tmp_path / "spec.yaml", overwrite=True).draft.spec
+        assert name in spec["leaky_columns"] and "during follow-up" in spec["leaky_columns"][name]
+        assert "What is your current occupation" in spec["fit_columns"]
