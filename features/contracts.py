@@ -11,8 +11,9 @@ Order of work per table:
    checked apart (a wrong one is a bug: `ContractError`);
 4. (`validate_tables` only) cross-table references, cascading from accounts to leads to activities and deals.
 
-Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0 become "12", and so
-do whole numbers in a float column of text, such as industry codes),
+Coercion: ids become stripped `str` (an empty id counts as missing; float ids such as 12.0, or the text "12.0"
+a CSV of such a column holds, become "12", and so do whole numbers in a float column of text, such as industry
+codes),
 timestamps naive UTC `datetime64` through `features.dates.parse_timestamps` (ISO 8601, or the format named
 for the column in `DateFormats`; dates in any other format stop the table with `ContractError`; tz-aware input
 is converted to UTC, then the tz dropped; the unit is whatever pandas chose), the accounts' country an ISO
@@ -45,6 +46,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
+from features.keys import float_written_ids
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_TYPES,
@@ -600,19 +602,21 @@ _PARSE_NAME = {"timestamp": "datetime", "number": "number"}
 
 
 def _as_id(values: pd.Series) -> pd.Series:
-    ids = _as_text(whole_floats_as_ints(values)).str.strip()
+    ids = float_written_ids(_as_text(whole_floats_as_ints(values)).str.strip())
     empty = ids.to_numpy() == ""
     return ids.where(~empty) if empty.any() else ids
 
 
 def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
-    """A column of known words with each other spelling of one (" Won", "LOST") read as that word; anything
-    else stays as written, for the contract's check to name. Only the cells that are no word are looked at."""
+    """A column of known words with each other spelling of one (" Won", "LOST", "Demo Request") read as that
+    word; anything else stays as written, for the contract's check to name. Only the cells that are no word
+    are looked at, each spelling once (an export writes every activity "Demo Request")."""
     odd = ~texts.isin(words).to_numpy() & texts.notna().to_numpy()
     if not odd.any():
         return texts
-    read = [spelled_word(text, words) or text for text in texts[odd]]
-    return texts.mask(odd, pd.Series(read, index=texts.index[odd], dtype=texts.dtype))
+    spellings = texts[odd]
+    read = {text: spelled_word(text, words) or text for text in spellings.unique()}
+    return texts.mask(odd, spellings.map(read).astype(texts.dtype))
 
 
 def whole_floats_as_ints(values: pd.Series) -> pd.Series:

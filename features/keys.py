@@ -11,14 +11,29 @@ import pandas as pd
 
 from features.fit import normalised_emails
 
+# An integer id written as a float ("7.0", "-3.0"): no leading zero ("007.0" is an id of text), one zero after
+# the point, as pandas, Python and spreadsheets write a whole-number float. Group 1 is the integer text.
+FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
+
+
+def float_written_ids(ids: pd.Series) -> pd.Series:
+    """Text ids with each whole-number float ("7.0", from an integer column with gaps exported as floats) read
+    as its integer text "7", as the same id is written in a table without gaps; each id on its own, so a
+    chunk, a Spark part or one online lead reads it as the whole table does. "7.5" and "007.0" are untouched."""
+    odd = ids.str.endswith(".0").to_numpy(dtype=bool, na_value=False)
+    if not odd.any():
+        return ids
+    return ids.mask(odd, ids[odd].str.replace(FLOAT_WRITTEN_ID, r"\1", regex=True))
+
 
 def id_keys(values: pd.Series, table: str, offset: int) -> np.ndarray:
-    """lead_id as the contract reads it (stripped text, 12.0 as "12"); a missing id gets a key of its own row."""
+    """lead_id as the contract reads it (stripped text, 12.0 and "12.0" as "12"); a missing id gets a key of
+    its own row."""
     if pd.api.types.is_float_dtype(values):
         present = values.dropna()
         if (present == np.floor(present)).all():
             values = values.astype("Int64")
-    text = values.astype("str").str.strip()
+    text = float_written_ids(values.astype("str").str.strip())
     missing = (values.isna() | text.eq("")).to_numpy(dtype=bool)
     keys = text.to_numpy(dtype=object)
     rows = np.flatnonzero(missing)

@@ -58,6 +58,7 @@ class DraftRules(BaseModel):
     numeric_share: float = Field(gt=0, le=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
+    follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
@@ -481,7 +482,24 @@ def _audit(
         f"Leak audit on the {int(closed.sum()):,} won and lost rows (AUC threshold {rules.audit_auc}):"
         f" {int(audit['flagged'].sum())} columns flagged."
     )
-    return {row["feature"]: row for row in audit.to_dict("records")}
+    rows = {row["feature"]: row for row in audit.to_dict("records")}
+    for row in rows.values():
+        row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
+    return rows
+
+
+def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
+    """The leak audit's AUC on the rows where the column is filled in, for a column filled in far more
+    often for one class (rules.fill_gap); NaN for any other column, or too few rows of a class to judge."""
+    if abs(audit["share_populated_positive"] - audit["share_populated_negative"]) < rules.fill_gap:
+        return np.nan
+    filled = values.notna().to_numpy()
+    won = int(y[filled].sum())
+    if min(won, int(filled.sum()) - won) < 5:
+        return np.nan
+    name = str(audit["feature"])
+    alone = leak_audit(pd.DataFrame({name: values[filled]}).reset_index(drop=True), y[filled])
+    return float(alone["auc"].iloc[0])
 
 
 def column_role(
@@ -504,6 +522,18 @@ def column_role(
         )
     if audit is not None and audit["flagged"]:
         return "leaky", "", f"Leak audit: {audit['explanation']}"
+    if audit is not None and audit.get("auc_filled", np.nan) >= rules.follow_up_auc:
+        pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
+        return (
+            "leaky",
+            "",
+            (
+                f"Leak audit: filled in for {pos:.0%} of won and {neg:.0%} of lost rows, and where filled in "
+                f"its values alone separate won from lost (AUC {audit['auc_filled']:.2f}, threshold "
+                f"{rules.follow_up_auc}): the mark of a field sales fill in during follow-up; move it to "
+                "fit_columns only if the lead gives it before any contact."
+            ),
+        )
     leak_word = has_word(column, rules.leaky_words)
     if leak_word:
         return (

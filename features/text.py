@@ -77,11 +77,19 @@ NO_VALUE_SPELLINGS = frozenset(
 
 def spelled_word(value: object, words: Collection[str]) -> str | None:
     """The word of `words` that `value` spells in another case or with blanks around (" Won" -> "won",
-    "NULL" -> "null"); None when it spells none, or is no text."""
+    "NULL" -> "null"), or with spaces or hyphens between its parts as CRM exports write them ("Demo Request",
+    "demo-request" -> "demo_request"); None when it spells none, or is no text."""
     if not isinstance(value, str):
         return None
     word = value.strip().lower()
-    return word if word in words else None
+    if word in words:
+        return word
+    joined = WORD_GAPS.sub("_", word)
+    return joined if joined in words else None
+
+
+# Between the parts of a word written "demo_request": CRMs write "Demo Request", "Demo-Request", "demo - request".
+WORD_GAPS = re.compile(r"[\s_-]+")
 
 
 def is_no_value(value: object) -> bool:

@@ -23,6 +23,7 @@ import pandas as pd
 from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
 from features.frames import Table
+from features.keys import FLOAT_WRITTEN_ID
 from features.text import is_no_value, spelled_word
 from features.vocab import ACTIVITY_TYPES
 
@@ -208,6 +209,8 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
         text = str(value).strip() if is_id else str(value)
+        if is_id and text.endswith(".0"):  # "12.0": "12", as batch reads the id (features.keys)
+            text = re.sub(FLOAT_WRITTEN_ID, r"\1", text)
         if max_chars is not None and len(text) > max_chars and field != "activities":
             raise _fail(
                 row,

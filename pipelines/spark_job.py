@@ -46,7 +46,7 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged
-from features.keys import id_keys, mailboxes
+from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
@@ -444,8 +444,9 @@ def id_key(frame, column: str, table: str, missing_own: bool):
     if kind not in SQL_KEY_TYPES:
         return _id_key_udf(table, missing_own)(F.col(f"`{column}`"), F.col(ROW))
     text = F.col(f"`{column}`").cast("string")
-    if kind == "string":
+    if kind == "string":  # stripped, and "12.0" read as "12" (features.keys.float_written_ids)
         text = F.regexp_replace(text, rf"\A{STRIPPED}+|{STRIPPED}+\z", "")
+        text = F.regexp_replace(text, FLOAT_WRITTEN_ID, "$1")
     own = F.concat(F.lit(f"\0{table}:"), F.col(ROW).cast("string")) if missing_own else F.lit(None)
     missing = text.isNull() | (text == "") | text.startswith("\0")
     return F.when(missing, own.cast("string")).otherwise(text)

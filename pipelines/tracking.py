@@ -208,7 +208,7 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
     # every request that leaves it out, and score leads as of the training day for as long as the model serves.
     signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
     if not scorer.input.typed_by_signature:
-        signature = with_numbers_checked_by_the_scorer(signature)
+        signature = with_columns_checked_by_the_scorer(signature)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
         path.write_bytes(pickle.dumps(scorer))
@@ -225,15 +225,22 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
         )
 
 
-def with_numbers_checked_by_the_scorer(signature: Any) -> Any:
-    """The signature with its number columns typed Any: the scorer checks CRM rows itself (a number, 420 or
-    420.0, else a 400 naming the row), and MLflow's own check refuses an integer column declared double
-    (int64 to float64 is not "safe" to it), so `predict` in process would refuse `employee_count: 420`."""
+def with_columns_checked_by_the_scorer(signature: Any) -> Any:
+    """The signature with its number and id columns typed Any (an id stays required): the scorer checks CRM
+    rows itself (a number, 420 or 420.0; an id, "L-7" or 7, read as text as batch reads it; else a 400 naming
+    the row), as `leadscore serve` does, and MLflow's own check refuses an integer column declared double or
+    string ("can not safely convert"), so `predict` in process would refuse `employee_count: 420` or
+    `lead_id: 1001`, which Spark and online callers send for integer ids."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
+    from models.lead_input import LEAD_INPUT_COLUMNS
+
+    ids = {name for name, (_, kind) in LEAD_INPUT_COLUMNS.items() if kind == "id"}
     columns = [
-        ColSpec(AnyType(), spec.name, required=False) if spec.type == DataType.double else spec
+        ColSpec(AnyType(), spec.name, required=spec.name in ids and spec.required)
+        if spec.type == DataType.double or spec.name in ids
+        else spec
         for spec in signature.inputs.inputs
     ]
     return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)

@@ -285,21 +285,21 @@ def test_an_activity_type_in_other_case_or_with_spaces_is_the_word_in_batch_as_o
     from models.lead_input import lead_rows_to_tables
 
     tables = _one_lead_per_account(["software"] * 3, ["referral"] * 3)
-    written = [" Blog", "PRICING_PAGE ", "Demo Request"]
+    written = [" Blog", "PRICING_PAGE ", "Chat"]
     tables["activities"] = pd.DataFrame(
         {"lead_id": tables["leads"]["lead_id"], "occurred_at": "2026-01-10", "activity_type": written}
     )
     result = validate_tables(tables)
     assert result.valid["activities"]["activity_type"].tolist() == ["blog", "pricing_page"]
     refused = result.quarantine[result.quarantine["column"] == "activity_type"]
-    assert refused[["check", "value"]].values.tolist() == [["isin(ACTIVITY_TYPES)", "Demo Request"]]
+    assert refused[["check", "value"]].values.tolist() == [["isin(ACTIVITY_TYPES)", "Chat"]]
     items = [{"activity_type": kind, "occurred_at": "2026-01-10"} for kind in written[:2]]
     row = {"lead_id": "L1", "email": "ann@acme.com", "activities": json.dumps(items)}
     online, _ = lead_rows_to_tables(check_lead_rows([row]), pd.Timestamp("2026-02-01"))
     assert sorted(online["activities"]["activity_type"].tolist()) == ["blog", "pricing_page"]
-    unknown = [{"activity_type": "Demo Request", "occurred_at": "2026-01-10"}]
+    unknown = [{"activity_type": "Chat", "occurred_at": "2026-01-10"}]
     checked = check_lead_rows([{**row, "activities": json.dumps(unknown)}])
-    with pytest.raises(LeadInputError, match="unknown activity_type 'Demo Request'"):
+    with pytest.raises(LeadInputError, match="unknown activity_type 'Chat'"):
         lead_rows_to_tables(checked, pd.Timestamp("2026-02-01"))
 
 
