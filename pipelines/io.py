@@ -671,12 +671,15 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
 FORMULA_START = re.compile(r"[=+\-@\t\r]")
 
 
-def for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+def for_spreadsheets(frame: pd.DataFrame, as_written: tuple[str, ...] = ()) -> pd.DataFrame:
     """`frame` with an apostrophe before each text cell a spreadsheet would read as a formula (OWASP's advice
     on CSV injection): a reason "+ requested a demo" shows as written, not #NAME?, and a company name
-    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are."""
+    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are, and so are the columns `as_written`
+    (ids a program joins on)."""
     out = frame
     for column in frame.columns:
+        if column in as_written:
+            continue
         values = frame[column]
         if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
             continue
@@ -693,6 +696,14 @@ def from_spreadsheets(values: pd.Series) -> pd.Series:
     text = values.astype("str")
     quoted = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
     return values.where(~quoted, text.str.slice(1)) if quoted.any() else values
+
+
+def unquoted(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` read back from a file `for_spreadsheets` wrote: each text column as it was before."""
+    text = [
+        c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)
+    ]
+    return frame.assign(**{c: from_spreadsheets(frame[c]) for c in text}) if text else frame
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:

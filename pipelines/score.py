@@ -33,6 +33,7 @@ from models.trend import TrendReport
 from pipelines.io import (
     InputError,
     file_digest,
+    for_spreadsheets,
     format_of,
     path_digest,
     publish_together,
@@ -231,10 +232,17 @@ def write_scores_file(
             if format_of(output) == "parquet":
                 scores.to_parquet(staged, index=False)
             else:
-                scores.to_csv(staged, index=False)
+                scores_for_csv(scores).to_csv(staged, index=False)
         return publish_run(staged, quarantine, output, manifest)
     finally:
         staged.unlink(missing_ok=True)
+
+
+def scores_for_csv(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores as a CSV holds them: people open it in a spreadsheet, so text a spreadsheet would run as a formula
+    (every reason starts with + or -; a level from the data may start with =) gets an apostrophe
+    (pipelines.io.for_spreadsheets). The lead ids stay as written: schedulers and CRMs join on them."""
+    return for_spreadsheets(scores, as_written=("lead_id",))
 
 
 def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, manifest: dict) -> list[Path]:

@@ -297,7 +297,7 @@ def write_crm_file(
 
     Pass-through columns (an email, a company) go to this file only, never to the console or MLflow."""
     from models.crm_export import crm_rows
-    from pipelines.io import read_frame, write_frame
+    from pipelines.io import read_frame, unquoted, write_frame
 
     if is_database_url(output):
         raise InputError("--crm-format writes a file beside the scores; give a file --output, not a database")
@@ -307,7 +307,11 @@ def write_crm_file(
         raise InputError(f"--crm-format {crm_format!r} is not configured (crm_export.formats has {known})")
     path = Path(output)
     if scores is None:  # streamed: read what was published (ids as text, as they were written)
-        scores = pd.read_parquet(path) if path.suffix == ".parquet" else read_frame(path, ids=("lead_id",))
+        scores = (
+            pd.read_parquet(path)
+            if path.suffix == ".parquet"
+            else unquoted(read_frame(path, ids=("lead_id",)))
+        )
     published = scores
     leads = source.lead_rows() if cfg.crm_export.pass_through else None
     if leads is not None:

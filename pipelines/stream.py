@@ -41,6 +41,7 @@ from pipelines.io import (
     remove_stale_staged,
     staged_path,
     table_path,
+    unquoted,
     writing,
 )
 from pipelines.score import (
@@ -52,6 +53,7 @@ from pipelines.score import (
     open_leads,
     publish_run,
     run_manifest,
+    scores_for_csv,
 )
 
 ROW = "_input_row"  # each row's position in its input file, kept through the partitioning for the quarantine
@@ -308,7 +310,9 @@ def run_score_streaming(
         finally:
             staged.unlink(missing_ok=True)
     result.scores = (
-        pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
+        pd.read_parquet(output).head(10)
+        if format_of(output) == "parquet"
+        else unquoted(pd.read_csv(output, nrows=10))
     )
     return result
 
@@ -342,7 +346,9 @@ def _write_ranked(
             writer = writer or pq.ParquetWriter(target, table.schema)
             writer.write_table(table.cast(writer.schema))
         else:
-            block.to_csv(target, mode="w" if csv_header else "a", header=csv_header, index=False)
+            scores_for_csv(block).to_csv(
+                target, mode="w" if csv_header else "a", header=csv_header, index=False
+            )
             csv_header = False
     if writer is not None:
         writer.close()
