@@ -4,8 +4,12 @@ or left out what a reader needs, with exit 0."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from features.export_contract import EXPORT_TABLE
+from features.flat import ExportSpec
+from models.flat_scorer import FlatScorer
 from models.queue import Capacity, QueueConfig
 from pipelines.io import FORMULA_START, unquoted, write_tables
 from pipelines.queue import run_queue
@@ -76,3 +80,45 @@ def test_a_streamed_scores_csv_is_quoted_too_and_the_crm_import_file_holds_the_t
     crm = write_crm_file(str(output), "hubspot", load_config(), CrmSource(history.tables()))
     written = pd.read_csv(crm, dtype=str, keep_default_na=False)["leadscore_reasons"]
     assert not written.str.startswith("'").any() and written.str.startswith(("+", "-")).any()
+
+
+class _SourceModel:
+    """A stand-in model: fixed contributions of an export's two columns (tests/pipelines/test_hostile_sweep_7b)."""
+
+    feature_names = ["visits_count", "Source"]
+    grade_thresholds = {"A": 0.8, "B": 0.5, "C": 0.2}
+
+    class calibrator:
+        @staticmethod
+        def predict(log_odds):
+            return 1 / (1 + np.exp(-log_odds))
+
+    def contributions(self, frame):
+        return pd.DataFrame({"visits_count": 0.4, "Source": 0.3}, index=frame.index)
+
+    def feature_importance(self):
+        return pd.DataFrame({"feature": self.feature_names, "gain": [3.0, 1.0]})
+
+
+def test_an_exports_reasons_hold_printable_text_only_whatever_control_characters_the_data_has():
+    """An export's level "\\x1b[31mweb" (an escape sequence), "ad\\rwords" or "x\\x00y" went into the reasons as
+    written: the console cleaned them, but the scores file (a carriage return splits a CSV row), the CRM file
+    and the online answer (the same scorer) did not."""
+    spec = ExportSpec(
+        name="t",
+        id_column="Id",
+        label_column="Stage",
+        positive_labels=["won"],
+        open_labels=["open"],
+        fit_columns={"Source": "categorical"},
+        intent_columns=["Visits"],
+        renames={"Visits": "visits_count"},
+    )
+    hostile = ["\x1b[31mweb", "ad\rwords", "x\x00y\u202e", "plain"]
+    rows = pd.DataFrame({"Id": list("abcd"), "Stage": "open", "Source": hostile, "Visits": [4, 5, 6, 7]})
+    scores = FlatScorer(spec, _SourceModel()).score_tables({EXPORT_TABLE: rows}, AS_OF)
+    for column in ("reasons", "reasons_positive"):
+        assert all(text.isprintable() for text in scores[column]), scores[column].tolist()
+    by_id = scores.set_index("lead_id")["reasons_positive"].to_dict()
+    assert by_id["b"] == "visits: 5; source: ad words" and by_id["d"] == "visits: 7; source: plain"
+    assert "[31mweb" in by_id["a"] and "x y" in by_id["c"]  # the text itself is kept, only the controls go
