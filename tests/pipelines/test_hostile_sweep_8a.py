@@ -4,11 +4,17 @@ or left out what a reader needs, with exit 0."""
 
 from __future__ import annotations
 
+import copy
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
+from markdown_it import MarkdownIt
 
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
+from models.card import render_card
 from models.flat_scorer import FlatScorer
 from models.queue import Capacity, QueueConfig
 from pipelines.io import FORMULA_START, unquoted, write_tables
@@ -19,8 +25,15 @@ from pipelines.settings import load_config
 from pipelines.sources import CrmSource
 from pipelines.stream import run_score_streaming
 from tests.models.test_queue import score_table
+from tests.pipelines.test_card import shared_card
 
 AS_OF = pd.Timestamp("2026-10-01")
+
+
+@pytest.fixture()
+def card_data(small_history, fast_config, trained_small, run_folder):
+    """A private copy of the session's card data (tests/pipelines/test_card.py), to change freely."""
+    return copy.deepcopy(shared_card(small_history, fast_config, trained_small, run_folder)["data"])
 
 
 def _runs_as_formula(frame: pd.DataFrame, column: str) -> list[str]:
@@ -122,3 +135,26 @@ def test_an_exports_reasons_hold_printable_text_only_whatever_control_characters
     by_id = scores.set_index("lead_id")["reasons_positive"].to_dict()
     assert by_id["b"] == "visits: 5; source: ad words" and by_id["d"] == "visits: 7; source: plain"
     assert "[31mweb" in by_id["a"] and "x y" in by_id["c"]  # the text itself is kept, only the controls go
+
+
+MARKUP = "**VIP** _beta_ `code` ~~gone~~"
+
+
+def test_markup_in_data_text_shows_as_written_in_the_markdown_card_and_the_cards_own_bold_stays(card_data):
+    """A level or column "**VIP**", "_beta_" or "~~gone~~" turned bold, italic or struck through in the Markdown
+    card (and "**" bold in the HTML card's bullets): data text must show as written, the card's titles bold."""
+    segments = card_data.segments
+    segments.loc[segments.index[0], "value"] = "soft **VIP** ~~gone~~"  # a level's "_" shows as a space
+    lead = card_data.examples[0]
+    lead.reasons_positive = [f"industry: {MARKUP}", *lead.reasons_positive[1:]]
+    card_data.change_log = [f"version 2: dropped the column {MARKUP}"]
+    html_page, markdown = render_card(card_data)
+    page = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(markdown)
+    for shown in (page, html_page):
+        assert "<strong>VIP" not in shown and "<em>beta" not in shown and "<s>" not in shown
+        assert "<code>" not in shown
+        assert "<strong>What the score is.</strong>" in shown  # the card's own bold title
+        text = re.sub(r"<[^>]+>", "", shown)
+        assert (
+            "soft **VIP** ~~gone~~" in text and f"industry: {MARKUP}" in text and f"column {MARKUP}" in text
+        )
