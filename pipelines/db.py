@@ -488,21 +488,29 @@ def write_scores_to_db(
     quarantine: pd.DataFrame,
     as_of: pd.Timestamp,
     model_version: str,
+    model_name: str | None = None,
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
-    Rows carry the run's key (as_of, model_version); an earlier write of the same as-of by the same model name
-    is replaced, whatever its version (a rerun after a promotion), other runs are kept. Tables are created if
-    missing (typed from the frames) and get columns added if the frames have new ones. On any failure the
-    transaction rolls back: readers see the previous state or the new run whole.
+    Rows carry the run's key (as_of, model_version) and the model's name (`model_name`, else the scores'), the
+    quarantine's too; an earlier write of the same as-of by the same model name is replaced, whatever its
+    version (a rerun after a promotion), other runs are kept. Tables are created if missing (typed from the
+    frames) and get columns added if the frames have new ones (a quarantine table from before model_name gets
+    the column, empty in its earlier rows). On any failure the transaction rolls back: readers see the previous
+    state or the new run whole.
     """
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
     if scores["lead_id"].duplicated().any():
         raise ValueError("a scoring run has one row per lead; these scores repeat lead_id")
     run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
-    run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
     model_names = list(scores["model_name"].dropna().astype(str).unique()) if "model_name" in scores else []
+    if model_name is None and len(model_names) == 1:
+        model_name = model_names[0]
+    named = quarantine.astype({"row": "Int64"}).assign(
+        model_name=pd.Series(model_name, index=quarantine.index, dtype="str")
+    )
+    run_quarantine = with_run_key(named, as_of, model_version)
     with _writing(url, str(ref)) as db:
         db.lock(ref)
         # Every version of this model with a run of this as-of: a reader of the day's rows (the README's

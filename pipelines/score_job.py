@@ -162,7 +162,7 @@ def write_score_output(
         if not table:
             raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
         written = write_scores_to_db(
-            str(location), table, result.scores, result.quarantine, as_of, model_version
+            str(location), table, result.scores, result.quarantine, as_of, model_version, model_name
         )
         where = display_url(str(location))
         replaced = (

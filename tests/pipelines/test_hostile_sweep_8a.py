@@ -158,3 +158,31 @@ def test_markup_in_data_text_shows_as_written_in_the_markdown_card_and_the_cards
         assert (
             "soft **VIP** ~~gone~~" in text and f"industry: {MARKUP}" in text and f"column {MARKUP}" in text
         )
+
+
+def test_the_quarantine_table_records_the_model_that_scored_the_batch_as_the_scores_table_does(tmp_path):
+    """The scores rows carried model_name and model_version, the quarantine rows only the version: two models
+    scoring into one table (leadscore, leadscore_eu) left quarantined rows nobody could tell apart. A quarantine
+    table written before the column existed gets it (empty in its earlier rows), as a scores table would."""
+    import duckdb
+
+    from pipelines import db
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, table = f"duckdb:///{tmp_path / 'scores.duckdb'}", "lead_scores"
+    day, later = pd.Timestamp("2026-10-05"), pd.Timestamp("2026-10-12")
+    db.write_scores_to_db(url, table, fake_scores(5, "2026-10-05"), fake_quarantine(2), day, "3")
+    eu = fake_scores(5, "2026-10-05", model_version="7").assign(model_name="leadscore_eu")
+    db.write_scores_to_db(url, table, eu, fake_quarantine(1), day, "7", "leadscore_eu")
+    quarantine = db.read_scores_from_db(url, f"{table}_quarantine", day)
+    scores = db.read_scores_from_db(url, table, day)
+    named = sorted(zip(quarantine["model_name"], quarantine["model_version"], strict=True))
+    assert named == [("leadscore", "3"), ("leadscore", "3"), ("leadscore_eu", "7")]
+    assert set(named) <= set(zip(scores["model_name"], scores["model_version"], strict=True))
+
+    with duckdb.connect(str(tmp_path / "scores.duckdb")) as con:  # a table from before the column
+        con.execute(f"ALTER TABLE {table}_quarantine DROP COLUMN model_name")
+    db.write_scores_to_db(url, table, fake_scores(5, "2026-10-12"), fake_quarantine(2), later, "3")
+    every = db.read_scores_from_db(url, f"{table}_quarantine")
+    assert every.loc[every["as_of"] == later, "model_name"].tolist() == ["leadscore", "leadscore"]
+    assert every.loc[every["as_of"] == day, "model_name"].isna().all() and len(every) == 5
