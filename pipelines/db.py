@@ -395,8 +395,9 @@ def read_scores_from_db(
 def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """The last run in a scores table before `as_of` to compare a new run with: the latest earlier run of
     `model_name` (its highest version at that as-of), else the latest earlier run of any model (whose name
-    then says why there is no trend); lead_id, as_of, score, grade and model_name. None when the table (or the
-    DuckDB file) does not exist yet or holds no earlier run. A table lacking a column raises DatabaseError."""
+    then says why there is no trend); lead_id, as_of, score, grade, model_name and model_version. None when the
+    table (or the DuckDB file) does not exist yet or holds no earlier run. A table lacking a column raises
+    DatabaseError."""
     from models.trend import PREVIOUS_COLUMNS
 
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
@@ -427,7 +428,7 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             "model_version": str(last["model_version"]),
             "model_name": str(last["model_name"]),
         }
-        columns = ", ".join(_quote(c) for c in PREVIOUS_COLUMNS)
+        columns = ", ".join(_quote(c) for c in (*PREVIOUS_COLUMNS, "model_version"))
         return normalise_read(db.read(f"SELECT {columns} FROM {ref.sql} WHERE {where}", params))
 
 

@@ -186,3 +186,33 @@ def test_the_quarantine_table_records_the_model_that_scored_the_batch_as_the_sco
     every = db.read_scores_from_db(url, f"{table}_quarantine")
     assert every.loc[every["as_of"] == later, "model_name"].tolist() == ["leadscore", "leadscore"]
     assert every.loc[every["as_of"] == day, "model_name"].isna().all() and len(every) == 5
+
+
+def test_the_score_trend_says_when_the_model_version_changed_since_the_run_it_compares_with(
+    tmp_path, small_scorer
+):
+    """Version 3 scored last month, version 4 (promoted since) this month: the trend said "trend against model
+    leadscore's scores as of 2026-09-01" only, and every rise or fall read as the leads', exit 0. Files and
+    database tables alike; the same version twice says nothing more."""
+    import copy
+
+    from features.synthetic import GeneratorConfig, generate_history
+    from pipelines.score_job import run_score_job
+
+    source = CrmSource(generate_history(GeneratorConfig(accounts=40, months=6, seed=9)).tables())
+    cfg = load_config()
+    for output, table in (
+        (str(tmp_path / "scores.parquet"), None),
+        (f"duckdb:///{tmp_path / 's.duckdb'}", "s"),
+    ):
+        sentences = []
+        for version, day in (("3", "2026-08-01"), ("3", "2026-09-01"), ("4", "2026-10-01")):
+            scorer = copy.copy(small_scorer)
+            scorer.model_version = version
+            result, _ = run_score_job(scorer, source, pd.Timestamp(day), output, cfg, table=table)
+            sentences.append(result.trend.sentence)
+        assert "model changed" not in sentences[1]  # version 3 both times
+        assert sentences[2].count("\n") == 0 and sentences[2].endswith(
+            "; the model changed from version 3 to version 4 since then: a score's change is partly the new "
+            "model's, not the lead's"
+        ), sentences[2]
