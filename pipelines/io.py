@@ -17,6 +17,7 @@ are removed as stale.
 from __future__ import annotations
 
 import codecs
+import csv
 import errno
 import fcntl
 import functools
@@ -662,8 +663,22 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False)
+            frame.to_csv(tmp, index=False, quoting=csv_quoting(frame))
     return path
+
+
+def csv_quoting(frame: pd.DataFrame) -> int:
+    """How to quote `frame`'s CSV: every cell when a text cell holds a carriage return, else only where needed.
+
+    Python's CSV writer quotes a cell with a newline but not one with a bare carriage return, which readers
+    take for the end of a row: a company "Acme\rInc" split every row of a CRM file in two. (Quoted numbers
+    still read as numbers.)"""
+    for column in frame.columns:
+        values = frame[column]
+        text = values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+        if text and values.astype("str").str.contains("\r", regex=False).any():
+            return csv.QUOTE_ALL
+    return csv.QUOTE_MINIMAL
 
 
 # How a spreadsheet tells a formula: a cell starting with one of these (Excel and Google Sheets run "=...",

@@ -32,6 +32,7 @@ from models.scorer import Scorer
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
+    csv_quoting,
     file_digest,
     for_spreadsheets,
     format_of,
@@ -232,7 +233,8 @@ def write_scores_file(
             if format_of(output) == "parquet":
                 scores.to_parquet(staged, index=False)
             else:
-                scores_for_csv(scores).to_csv(staged, index=False)
+                written = scores_for_csv(scores)
+                written.to_csv(staged, index=False, quoting=csv_quoting(written))
         return publish_run(staged, quarantine, output, manifest)
     finally:
         staged.unlink(missing_ok=True)
@@ -259,7 +261,7 @@ def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, man
     q_staged, m_staged = staged_path(q_path), staged_path(m_path)
     try:
         with writing(q_path):
-            quarantine.to_csv(q_staged, index=False)
+            quarantine.to_csv(q_staged, index=False, quoting=csv_quoting(quarantine))
         files = {
             "scores": {"file": output.name, "sha256": file_digest(staged_scores)},
             "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},

@@ -34,6 +34,7 @@ from pipelines.console import progress
 from pipelines.io import (
     InputError,
     at_input_rows,
+    csv_quoting,
     format_of,
     iter_frames,
     private_workdir,
@@ -346,9 +347,9 @@ def _write_ranked(
             writer = writer or pq.ParquetWriter(target, table.schema)
             writer.write_table(table.cast(writer.schema))
         else:
-            scores_for_csv(block).to_csv(
-                target, mode="w" if csv_header else "a", header=csv_header, index=False
-            )
+            written = scores_for_csv(block)
+            mode, quoting = "w" if csv_header else "a", csv_quoting(written)
+            written.to_csv(target, mode=mode, header=csv_header, index=False, quoting=quoting)
             csv_header = False
     if writer is not None:
         writer.close()

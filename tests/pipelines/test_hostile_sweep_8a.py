@@ -216,3 +216,30 @@ def test_the_score_trend_says_when_the_model_version_changed_since_the_run_it_co
             "; the model changed from version 3 to version 4 since then: a score's change is partly the new "
             "model's, not the lead's"
         ), sentences[2]
+
+
+def test_a_carriage_return_inside_a_cell_never_splits_a_row_of_a_csv_output(tmp_path):
+    """Python's CSV writer quotes a newline but not a bare carriage return: a company "Acme\\rInc" passed
+    through to the CRM file split each of its rows in two (4,322 rows read back for 2,161 leads), and a
+    quarantined value "12\\r34" added a row to the quarantine CSV. Numbers still read back as numbers."""
+    scores = score_table(n=4).assign(lead_id=["L1", "L2", "L3", "L4"], disqualified=False)
+    quarantine = pd.DataFrame(
+        {
+            "table": ["accounts"],
+            "row": [3],
+            "key": ["A1"],
+            "column": ["employee_count"],
+            "check": ["number"],
+            "value": ["12\r34"],
+            "reason": ["not a number"],
+        }
+    )
+    published = tmp_path / "scores.csv"
+    write_scores_file(scores, quarantine, published, {"as_of": "2026-10-01"})
+    stored = pd.read_csv(tmp_path / "scores.quarantine.csv", dtype={"value": str})
+    assert stored["value"].tolist() == ["12\r34"] and stored["row"].tolist() == [3]
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"], "company": ["Acme\rInc", "B", "C\r", "D"]})
+    cfg = load_config(overrides=["crm_export.pass_through=[company]"])
+    crm = pd.read_csv(write_crm_file(str(published), "hubspot", cfg, CrmSource({"leads": leads}), scores))
+    assert crm["company"].tolist() == ["Acme\rInc", "B", "C\r", "D"]
+    assert crm["leadscore_score"].dtype.kind == "i" and len(crm) == 4
