@@ -63,7 +63,8 @@ def counted(n: int, noun: str) -> str:
 # emphasis and strikethrough (`*`, `_`, `~`) and the escape itself. Text from the data (an industry, a lead
 # source, an export's column or level) is written with them escaped, as the HTML twin escapes it, so that it
 # shows as written and never runs (`<img onerror=...>`, `[x](javascript:...)`) or toggles bold ("**VIP**").
-MD_MARKUP = re.compile(r"([\\`*_~\[\]<&])")
+# A `_` between two letters or digits never starts or ends emphasis, so `wrong_persona` stays as it is.
+MD_MARKUP = re.compile(r"[\\`*~\[\]<&]|(?<![^\W_])_|_(?![^\W_])")
 # The card's own bold: a sentence or bullet that starts with a title ("**What the score is.** ..."). Only there
 # is `**` the card's; anywhere else it came with the data.
 OWN_BOLD = re.compile(r"\*\*([^*]+)\*\*")
@@ -80,7 +81,7 @@ def md_text(text: str, bold: bool = False) -> str:
     a leading **title** stays bold, as the card's HTML makes it; every other `**` shows as written."""
     line = " ".join(str(text).splitlines())
     title, rest = own_bold(line) if bold else ("", line)
-    escaped = [MD_MARKUP.sub(r"\\\1", part) for part in (title, rest)]
+    escaped = [MD_MARKUP.sub(lambda found: "\\" + found[0], part) for part in (title, rest)]
     return f"**{escaped[0]}**{escaped[1]}" if title else escaped[1]
 
 
