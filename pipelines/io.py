@@ -713,10 +713,13 @@ def from_spreadsheets(values: pd.Series) -> pd.Series:
     return values.where(~quoted, text.str.slice(1)) if quoted.any() else values
 
 
-def unquoted(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` read back from a file `for_spreadsheets` wrote: each text column as it was before."""
+def unquoted(frame: pd.DataFrame, as_written: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`frame` read back from a file `for_spreadsheets` wrote: each text column as it was before, but the
+    columns it kept `as_written`."""
     text = [
-        c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)
+        c
+        for c in frame.columns
+        if c not in as_written and (frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype))
     ]
     return frame.assign(**{c: from_spreadsheets(frame[c]) for c in text}) if text else frame
 

@@ -40,6 +40,7 @@ from pipelines.io import (
     publish_together,
     remove_stale_staged,
     staged_path,
+    unquoted,
     write_frame,
     writing,
 )
@@ -240,11 +241,19 @@ def write_scores_file(
         staged.unlink(missing_ok=True)
 
 
+SCORE_IDS = ("lead_id",)  # the columns of a scores CSV written as they are: the ids programs join on
+
+
 def scores_for_csv(scores: pd.DataFrame) -> pd.DataFrame:
     """Scores as a CSV holds them: people open it in a spreadsheet, so text a spreadsheet would run as a formula
     (every reason starts with + or -; a level from the data may start with =) gets an apostrophe
     (pipelines.io.for_spreadsheets). The lead ids stay as written: schedulers and CRMs join on them."""
-    return for_spreadsheets(scores, as_written=("lead_id",))
+    return for_spreadsheets(scores, as_written=SCORE_IDS)
+
+
+def scores_from_csv(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores read from a CSV `scores_for_csv` wrote: the text as it was, without the apostrophes."""
+    return unquoted(scores, as_written=SCORE_IDS)
 
 
 def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, manifest: dict) -> list[Path]:

@@ -39,6 +39,7 @@ from pipelines.score import (
     quarantine_path_for,
     run_manifest,
     run_score,
+    scores_from_csv,
     tables_fingerprint,
     write_scores_file,
 )
@@ -307,7 +308,7 @@ def write_crm_file(
 
     Pass-through columns (an email, a company) go to this file only, never to the console or MLflow."""
     from models.crm_export import crm_rows
-    from pipelines.io import read_frame, unquoted, write_frame
+    from pipelines.io import read_frame, write_frame
 
     if is_database_url(output):
         raise InputError("--crm-format writes a file beside the scores; give a file --output, not a database")
@@ -320,7 +321,7 @@ def write_crm_file(
         scores = (
             pd.read_parquet(path)
             if path.suffix == ".parquet"
-            else unquoted(read_frame(path, ids=("lead_id",)))
+            else scores_from_csv(read_frame(path, ids=("lead_id",)))
         )
     published = scores
     leads = source.lead_rows() if cfg.crm_export.pass_through else None

@@ -42,7 +42,6 @@ from pipelines.io import (
     remove_stale_staged,
     staged_path,
     table_path,
-    unquoted,
     writing,
 )
 from pipelines.score import (
@@ -55,6 +54,7 @@ from pipelines.score import (
     publish_run,
     run_manifest,
     scores_for_csv,
+    scores_from_csv,
 )
 
 ROW = "_input_row"  # each row's position in its input file, kept through the partitioning for the quarantine
@@ -313,7 +313,7 @@ def run_score_streaming(
     result.scores = (
         pd.read_parquet(output).head(10)
         if format_of(output) == "parquet"
-        else unquoted(pd.read_csv(output, nrows=10))
+        else scores_from_csv(pd.read_csv(output, nrows=10))
     )
     return result
 

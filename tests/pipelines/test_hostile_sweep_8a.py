@@ -49,7 +49,7 @@ def test_a_scores_csv_shows_data_text_as_written_in_a_spreadsheet_and_round_trip
     ids stay as written (schedulers join on them), and leadscore's own readers get the text back."""
     reasons = ["+ requested a demo", "- no activity for 200 days", "", "+ industry: =HYPERLINK(1)", "\tx"]
     scores = score_table(n=len(reasons)).assign(
-        lead_id=["L1", "-5", "007", "L4", "L5"],
+        lead_id=["L1", "-5", "007", "'@L4", "L5"],
         reasons=reasons,
         fit_tier=["@SUM(A1)", "good", "good", "=1+1", "\tgood"],
         disqualified=False,
@@ -63,7 +63,7 @@ def test_a_scores_csv_shows_data_text_as_written_in_a_spreadsheet_and_round_trip
     for column in text.columns.drop("lead_id"):
         assert _runs_as_formula(text, column) == [], column
     back = pd.read_csv(published, dtype={"lead_id": str})
-    assert back["lead_id"].tolist() == ["L1", "-5", "007", "L4", "L5"]
+    assert back["lead_id"].tolist() == ["L1", "-5", "007", "'@L4", "L5"]
     assert back["score"].tolist() == [0.9, 0.7, 0.5, 0.3, 0.1]
     assert back["rank_score"].tolist() == (scores["rank_score"]).tolist()
     assert unquoted(back)["reasons"].fillna("").tolist() == reasons
