@@ -103,6 +103,13 @@ INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+def printable(text: str) -> str:
+    """`text` as it may be shown or written for people (a console cell, a reason): control characters one space
+    each (an escape sequence would recolour a terminal, a carriage return split a CSV row), invisible characters
+    dropped (a direction override reorders what is shown)."""
+    return INVISIBLE.sub("", CONTROL.sub(" ", text))
+
+
 def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
     runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or

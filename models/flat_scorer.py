@@ -32,6 +32,7 @@ from features.flat import (
 )
 from features.frames import Table
 from features.icp import guarded_grades, guarded_ranks
+from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
 from models.lead_input import LeadInputError
@@ -259,6 +260,10 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
     else:
         text = values.astype("str")
     words = label + ": " + text.where(values.notna(), "not given")
+    # A reason reaches files, CRMs and the online answer: text from the data as printable text only.
+    unshown = (words.str.contains(CONTROL) | words.str.contains(INVISIBLE)).to_numpy(dtype=bool)
+    if unshown.any():
+        words = words.where(~unshown, words[unshown].map(printable))
     # in_reason for every row at once: a level's ";" would read as the start of another reason
     return words.str.replace(";", ",", regex=False).to_numpy(dtype=object)
 

@@ -60,17 +60,29 @@ def counted(n: int, noun: str) -> str:
 
 
 # Characters Markdown reads as markup rather than text: raw HTML and entities, links and images, code spans,
-# emphasis (the card's own **bold** aside) and the escape itself. Text from the data (an industry, a lead
+# emphasis and strikethrough (`*`, `_`, `~`) and the escape itself. Text from the data (an industry, a lead
 # source, an export's column or level) is written with them escaped, as the HTML twin escapes it, so that it
-# shows as written and never runs (`<img onerror=...>`, `[x](javascript:...)`).
-MD_MARKUP = re.compile(r"([\\`*\[\]<&])")
+# shows as written and never runs (`<img onerror=...>`, `[x](javascript:...)`) or toggles bold ("**VIP**").
+# A `_` between two letters or digits never starts or ends emphasis, so `wrong_persona` stays as it is.
+MD_MARKUP = re.compile(r"[\\`*~\[\]<&]|(?<![^\W_])_|_(?![^\W_])")
+# The card's own bold: a sentence or bullet that starts with a title ("**What the score is.** ..."). Only there
+# is `**` the card's; anywhere else it came with the data.
+OWN_BOLD = re.compile(r"\*\*([^*]+)\*\*")
 
 
-def md_text(text: str) -> str:
-    """`text` as Markdown that shows as written, on one line; **bold** stays bold (as the card's HTML makes
-    it)."""
-    parts = " ".join(str(text).splitlines()).split("**")
-    return "**".join(MD_MARKUP.sub(r"\\\1", part) for part in parts)
+def own_bold(text: str) -> tuple[str, str]:
+    """`text` split into its leading bold title (the card's own, "" when none) and the rest."""
+    title = OWN_BOLD.match(text)
+    return (title[1], text[title.end() :]) if title else ("", text)
+
+
+def md_text(text: str, bold: bool = False) -> str:
+    """`text` as Markdown that shows as written, on one line. With `bold` (a paragraph or bullet of the card),
+    a leading **title** stays bold, as the card's HTML makes it; every other `**` shows as written."""
+    line = " ".join(str(text).splitlines())
+    title, rest = own_bold(line) if bold else ("", line)
+    escaped = [MD_MARKUP.sub(lambda found: "\\" + found[0], part) for part in (title, rest)]
+    return f"**{escaped[0]}**{escaped[1]}" if title else escaped[1]
 
 
 def top_key(share: float) -> str:

@@ -94,10 +94,11 @@ def trend_counts(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparable_run(
-    previous: pd.DataFrame, model_name: str, as_of: pd.Timestamp, where: str
+    previous: pd.DataFrame, model_name: str, as_of: pd.Timestamp, where: str, model_version: str | None = None
 ) -> tuple[pd.DataFrame | None, str]:
     """The lead_id, score and grade of a previous run to compare this run with, or None; and one sentence
-    saying what the trend is against, or why there is none.
+    saying what the trend is against, or why there is none (and, when the previous run's model_version is not
+    `model_version`, that the model changed in between).
 
     `previous` holds a published run's PREVIOUS_COLUMNS (and its trend columns when it has them). It is
     compared only when it comes from the same model name and an earlier as-of. A re-run of the same as-of
@@ -135,7 +136,8 @@ def comparable_run(
         rows = previous[["lead_id", "score", "grade"]]
         return _checked(rows, where) or (
             rows,
-            f"trend against model {model_name}'s scores as of {_day(then)} at {where}",
+            f"trend against model {model_name}'s scores as of {_day(then)} at {where}"
+            + version_change(previous, model_version),
         )
     carried = {"trend", "previous_score", "previous_grade"} <= set(previous.columns) and bool(
         previous["trend"].astype("str").fillna("").ne("").any()
@@ -150,6 +152,20 @@ def comparable_run(
     return _checked(rows, where) or (
         rows,
         f"a re-run of {_day(now)} at {where}: the trend is kept against the run before it",
+    )
+
+
+def version_change(previous: pd.DataFrame, model_version: str | None) -> str:
+    """ "; the model changed from version 3 to version 4 since then: ..." when the previous run's model_version
+    is not this run's (a promotion between two runs moves scores on its own), else ""."""
+    if model_version is None or "model_version" not in previous.columns:
+        return ""
+    before = sorted(set(previous["model_version"].dropna().astype(str)) - {""})
+    if not before or before == [str(model_version)]:
+        return ""
+    return (
+        f"; the model changed from version {', '.join(before)} to version {model_version} since then: a score's "
+        "change is partly the new model's, not the lead's"
     )
 
 

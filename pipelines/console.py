@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from features.text import CONTROL, INVISIBLE
+from features.text import printable
 
 # Markup off: what is printed holds the user's paths, column names and values, which may contain brackets
 # ("Revenue [EUR]", a folder "crm[/x]") that rich would otherwise read as tags, drop or fail on. Colour is
@@ -48,7 +48,7 @@ def _cell(value: object, float_format: str) -> str:
     # Cells hold values from the data (an export's level in a reason): a control character would reach the
     # terminal or the log as written (an escape sequence clears the screen or recolours what follows), and a
     # direction override would reorder the text shown.
-    return INVISIBLE.sub("", CONTROL.sub(" ", str(value)))
+    return printable(str(value))
 
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

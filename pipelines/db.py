@@ -395,8 +395,9 @@ def read_scores_from_db(
 def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """The last run in a scores table before `as_of` to compare a new run with: the latest earlier run of
     `model_name` (its highest version at that as-of), else the latest earlier run of any model (whose name
-    then says why there is no trend); lead_id, as_of, score, grade and model_name. None when the table (or the
-    DuckDB file) does not exist yet or holds no earlier run. A table lacking a column raises DatabaseError."""
+    then says why there is no trend); lead_id, as_of, score, grade, model_name and model_version. None when the
+    table (or the DuckDB file) does not exist yet or holds no earlier run. A table lacking a column raises
+    DatabaseError."""
     from models.trend import PREVIOUS_COLUMNS
 
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
@@ -427,7 +428,7 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             "model_version": str(last["model_version"]),
             "model_name": str(last["model_name"]),
         }
-        columns = ", ".join(_quote(c) for c in PREVIOUS_COLUMNS)
+        columns = ", ".join(_quote(c) for c in (*PREVIOUS_COLUMNS, "model_version"))
         return normalise_read(db.read(f"SELECT {columns} FROM {ref.sql} WHERE {where}", params))
 
 
@@ -488,21 +489,29 @@ def write_scores_to_db(
     quarantine: pd.DataFrame,
     as_of: pd.Timestamp,
     model_version: str,
+    model_name: str | None = None,
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
-    Rows carry the run's key (as_of, model_version); an earlier write of the same as-of by the same model name
-    is replaced, whatever its version (a rerun after a promotion), other runs are kept. Tables are created if
-    missing (typed from the frames) and get columns added if the frames have new ones. On any failure the
-    transaction rolls back: readers see the previous state or the new run whole.
+    Rows carry the run's key (as_of, model_version) and the model's name (`model_name`, else the scores'), the
+    quarantine's too; an earlier write of the same as-of by the same model name is replaced, whatever its
+    version (a rerun after a promotion), other runs are kept. Tables are created if missing (typed from the
+    frames) and get columns added if the frames have new ones (a quarantine table from before model_name gets
+    the column, empty in its earlier rows). On any failure the transaction rolls back: readers see the previous
+    state or the new run whole.
     """
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
     if scores["lead_id"].duplicated().any():
         raise ValueError("a scoring run has one row per lead; these scores repeat lead_id")
     run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
-    run_quarantine = with_run_key(quarantine.astype({"row": "Int64"}), as_of, model_version)
     model_names = list(scores["model_name"].dropna().astype(str).unique()) if "model_name" in scores else []
+    if model_name is None and len(model_names) == 1:
+        model_name = model_names[0]
+    named = quarantine.astype({"row": "Int64"}).assign(
+        model_name=pd.Series(model_name, index=quarantine.index, dtype="str")
+    )
+    run_quarantine = with_run_key(named, as_of, model_version)
     with _writing(url, str(ref)) as db:
         db.lock(ref)
         # Every version of this model with a run of this as-of: a reader of the day's rows (the README's

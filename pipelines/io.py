@@ -17,6 +17,7 @@ are removed as stale.
 from __future__ import annotations
 
 import codecs
+import csv
 import errno
 import fcntl
 import functools
@@ -662,8 +663,22 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False)
+            frame.to_csv(tmp, index=False, quoting=csv_quoting(frame))
     return path
+
+
+def csv_quoting(frame: pd.DataFrame) -> int:
+    """How to quote `frame`'s CSV: every cell when a text cell holds a carriage return, else only where needed.
+
+    Python's CSV writer quotes a cell with a newline but not one with a bare carriage return, which readers
+    take for the end of a row: a company "Acme\rInc" split every row of a CRM file in two. (Quoted numbers
+    still read as numbers.)"""
+    for column in frame.columns:
+        values = frame[column]
+        text = values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+        if text and values.astype("str").str.contains("\r", regex=False).any():
+            return csv.QUOTE_ALL
+    return csv.QUOTE_MINIMAL
 
 
 # How a spreadsheet tells a formula: a cell starting with one of these (Excel and Google Sheets run "=...",
@@ -671,12 +686,15 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
 FORMULA_START = re.compile(r"[=+\-@\t\r]")
 
 
-def for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+def for_spreadsheets(frame: pd.DataFrame, as_written: tuple[str, ...] = ()) -> pd.DataFrame:
     """`frame` with an apostrophe before each text cell a spreadsheet would read as a formula (OWASP's advice
     on CSV injection): a reason "+ requested a demo" shows as written, not #NAME?, and a company name
-    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are."""
+    "=HYPERLINK(...)" is never run. Numbers ("-5") are left as they are, and so are the columns `as_written`
+    (ids a program joins on)."""
     out = frame
     for column in frame.columns:
+        if column in as_written:
+            continue
         values = frame[column]
         if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
             continue
@@ -693,6 +711,17 @@ def from_spreadsheets(values: pd.Series) -> pd.Series:
     text = values.astype("str")
     quoted = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
     return values.where(~quoted, text.str.slice(1)) if quoted.any() else values
+
+
+def unquoted(frame: pd.DataFrame, as_written: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`frame` read back from a file `for_spreadsheets` wrote: each text column as it was before, but the
+    columns it kept `as_written`."""
+    text = [
+        c
+        for c in frame.columns
+        if c not in as_written and (frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype))
+    ]
+    return frame.assign(**{c: from_spreadsheets(frame[c]) for c in text}) if text else frame
 
 
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from models.queue import CallPlan, Capacity, QueueConfig, plan_calls
 from pipelines.io import InputError, for_spreadsheets, format_of, read_frame, write_frame
-from pipelines.score import verify_published
+from pipelines.score import scores_from_csv, verify_published
 
 NEEDED_COLUMNS = ("lead_id", "as_of", "score", "grade", "rank_score", "fit_tier", "disqualified", "reasons")
 
@@ -20,7 +20,7 @@ def read_scores(path: Path) -> pd.DataFrame:
     problems = verify_published(path)
     if problems:
         raise InputError(f"{problems[0]}; score again to publish a complete run")
-    scores = read_frame(path, ids=("lead_id",))
+    scores = scores_from_csv(read_frame(path, ids=("lead_id",)))  # a CSV's reasons without their apostrophe
     missing = [c for c in NEEDED_COLUMNS if c not in scores.columns]
     if missing:
         raise InputError(f"{path}: not a leadscore scores file (no column {', '.join(missing)})")

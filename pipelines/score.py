@@ -32,12 +32,15 @@ from models.scorer import Scorer
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
+    csv_quoting,
     file_digest,
+    for_spreadsheets,
     format_of,
     path_digest,
     publish_together,
     remove_stale_staged,
     staged_path,
+    unquoted,
     write_frame,
     writing,
 )
@@ -231,10 +234,26 @@ def write_scores_file(
             if format_of(output) == "parquet":
                 scores.to_parquet(staged, index=False)
             else:
-                scores.to_csv(staged, index=False)
+                written = scores_for_csv(scores)
+                written.to_csv(staged, index=False, quoting=csv_quoting(written))
         return publish_run(staged, quarantine, output, manifest)
     finally:
         staged.unlink(missing_ok=True)
+
+
+SCORE_IDS = ("lead_id",)  # the columns of a scores CSV written as they are: the ids programs join on
+
+
+def scores_for_csv(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores as a CSV holds them: people open it in a spreadsheet, so text a spreadsheet would run as a formula
+    (every reason starts with + or -; a level from the data may start with =) gets an apostrophe
+    (pipelines.io.for_spreadsheets). The lead ids stay as written: schedulers and CRMs join on them."""
+    return for_spreadsheets(scores, as_written=SCORE_IDS)
+
+
+def scores_from_csv(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores read from a CSV `scores_for_csv` wrote: the text as it was, without the apostrophes."""
+    return unquoted(scores, as_written=SCORE_IDS)
 
 
 def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, manifest: dict) -> list[Path]:
@@ -251,7 +270,7 @@ def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, man
     q_staged, m_staged = staged_path(q_path), staged_path(m_path)
     try:
         with writing(q_path):
-            quarantine.to_csv(q_staged, index=False)
+            quarantine.to_csv(q_staged, index=False, quoting=csv_quoting(quarantine))
         files = {
             "scores": {"file": output.name, "sha256": file_digest(staged_scores)},
             "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},

@@ -39,6 +39,7 @@ from pipelines.score import (
     quarantine_path_for,
     run_manifest,
     run_score,
+    scores_from_csv,
     tables_fingerprint,
     write_scores_file,
 )
@@ -92,7 +93,11 @@ def run_score_job(
                     warning=True,
                 )
             return spark_result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
-    last = previous_scores(output, table, previous, scorer.model_name, as_of) if trend else None
+    last = (
+        previous_scores(output, table, previous, scorer.model_name, as_of, scorer.model_version)
+        if trend
+        else None
+    )
     if folder is not None and not to_database:  # streamed in parts in this process: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)
@@ -162,7 +167,7 @@ def write_score_output(
         if not table:
             raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
         written = write_scores_to_db(
-            str(location), table, result.scores, result.quarantine, as_of, model_version
+            str(location), table, result.scores, result.quarantine, as_of, model_version, model_name
         )
         where = display_url(str(location))
         replaced = (
@@ -196,12 +201,17 @@ class PreviousScores:
 
 
 def previous_scores(
-    output: str, table: str | None, previous: str | None, model_name: str, as_of: pd.Timestamp
+    output: str,
+    table: str | None,
+    previous: str | None,
+    model_name: str,
+    as_of: pd.Timestamp,
+    model_version: str | None = None,
 ) -> PreviousScores:
     """The last run to compare with: the file `previous`; else the run at `output` (a file, or the table's
     latest earlier run); else, for a new file (dated outputs, scores/2026-10-01.parquet), the latest run of
     `model_name` published beside it before `as_of` (by the manifests). Never raises for a bad previous run:
-    the sentence says why there is no trend."""
+    the sentence says why there is no trend, or that the model's version changed since that run."""
     from pipelines.db import display_url, read_previous_scores
 
     if previous is None and is_database_url(output):
@@ -232,7 +242,7 @@ def previous_scores(
                 None, f"cannot read the previous scores at {where}: {_why(error)}: no trend", True
             )
     try:
-        rows, sentence = comparable_run(frame, model_name, as_of, where)
+        rows, sentence = comparable_run(frame, model_name, as_of, where, model_version)
     except (TypeError, ValueError) as error:  # e.g. as_of with a time zone: not a run leadscore published
         return PreviousScores(
             None, f"previous scores at {where} are not comparable: {_why(error)}: no trend", True
@@ -260,6 +270,7 @@ def read_previous_file(path: Path) -> pd.DataFrame:
     """A published scores file's (or Spark folder's) columns a trend needs, those of them it has."""
     wanted = [
         *PREVIOUS_COLUMNS,
+        "model_version",
         *(c for c in TREND_COLUMNS if c in ("trend", "previous_score", "previous_grade")),
     ]
     if format_of(path) == "parquet":
@@ -269,7 +280,7 @@ def read_previous_file(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path, columns=[c for c in wanted if c in present])
     present = set(pd.read_csv(path, nrows=0).columns)
     columns = [c for c in wanted if c in present]
-    text = ("grade", "model_name", "trend", "previous_grade")
+    text = ("grade", "model_name", "model_version", "trend", "previous_grade")
     options = ids_as_written(columns, ("lead_id",))
     options["dtype"] |= {c: "str" for c in text if c in columns}
     frame = pd.read_csv(path, usecols=columns, **options)
@@ -307,7 +318,11 @@ def write_crm_file(
         raise InputError(f"--crm-format {crm_format!r} is not configured (crm_export.formats has {known})")
     path = Path(output)
     if scores is None:  # streamed: read what was published (ids as text, as they were written)
-        scores = pd.read_parquet(path) if path.suffix == ".parquet" else read_frame(path, ids=("lead_id",))
+        scores = (
+            pd.read_parquet(path)
+            if path.suffix == ".parquet"
+            else scores_from_csv(read_frame(path, ids=("lead_id",)))
+        )
     published = scores
     leads = source.lead_rows() if cfg.crm_export.pass_through else None
     if leads is not None:

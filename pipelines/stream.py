@@ -34,6 +34,7 @@ from pipelines.console import progress
 from pipelines.io import (
     InputError,
     at_input_rows,
+    csv_quoting,
     format_of,
     iter_frames,
     private_workdir,
@@ -52,6 +53,8 @@ from pipelines.score import (
     open_leads,
     publish_run,
     run_manifest,
+    scores_for_csv,
+    scores_from_csv,
 )
 
 ROW = "_input_row"  # each row's position in its input file, kept through the partitioning for the quarantine
@@ -308,7 +311,9 @@ def run_score_streaming(
         finally:
             staged.unlink(missing_ok=True)
     result.scores = (
-        pd.read_parquet(output).head(10) if format_of(output) == "parquet" else pd.read_csv(output, nrows=10)
+        pd.read_parquet(output).head(10)
+        if format_of(output) == "parquet"
+        else scores_from_csv(pd.read_csv(output, nrows=10))
     )
     return result
 
@@ -342,7 +347,9 @@ def _write_ranked(
             writer = writer or pq.ParquetWriter(target, table.schema)
             writer.write_table(table.cast(writer.schema))
         else:
-            block.to_csv(target, mode="w" if csv_header else "a", header=csv_header, index=False)
+            written = scores_for_csv(block)
+            mode, quoting = "w" if csv_header else "a", csv_quoting(written)
+            written.to_csv(target, mode=mode, header=csv_header, index=False, quoting=quoting)
             csv_header = False
     if writer is not None:
         writer.close()

@@ -21,7 +21,7 @@ from models.card.sections import (
     card_sections,
 )
 from models.card.words import version_name
-from models.formatting import NBSP, day_text, md_text, pct_text
+from models.formatting import NBSP, day_text, md_text, own_bold, pct_text
 
 CSS = """
 * { box-sizing: border-box; }
@@ -79,10 +79,9 @@ footer { color: #7a8494; font-size: 12px; text-align: center; padding: 10px 0 30
 
 
 def _inline(text: str) -> str:
-    """Escape for HTML; **bold** becomes <strong>."""
-    escaped = html.escape(text)
-    parts = escaped.split("**")
-    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+    """Escape for HTML; a leading **title** (the card's own, models.formatting.own_bold) becomes <strong>."""
+    title, rest = own_bold(text)
+    return (f"<strong>{html.escape(title)}</strong>" if title else "") + html.escape(rest)
 
 
 def _html_table(table: Table) -> str:
@@ -261,8 +260,8 @@ def _md_example(lead: ExampleLead) -> str:
 
 
 _MD_BLOCK: dict[type, Callable[[Any], str]] = {
-    Para: lambda b: md_text(b.text),
-    Bullets: lambda b: "\n".join(f"- {md_text(i)}" for i in b.items),
+    Para: lambda b: md_text(b.text, bold=True),
+    Bullets: lambda b: "\n".join(f"- {md_text(i, bold=True)}" for i in b.items),
     Heading: lambda b: f"### {md_text(b.text)}",
     Tiles: lambda b: (
         "| "

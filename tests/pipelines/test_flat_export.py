@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from features.contracts import ContractError
 from features.flat import closed_rows
 from pipelines.cli import app
+from pipelines.io import unquoted
 from pipelines.score import run_score
 from pipelines.settings import load_source_spec
 from pipelines.sources import ExportSource
@@ -56,7 +57,7 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
         app, ["score", "--input", str(tmp_path / "new.csv"), "--as-of", "2026-10-01", "--output", str(out)]
     )
     assert result.exit_code == 0, result.output
-    scores = pd.read_csv(out)
+    scores = unquoted(pd.read_csv(out))  # the CSV's reasons start with an apostrophe (spreadsheets)
     assert len(scores) == 60 and scores["score"].between(0, 1).all()
     assert scores["reasons"].str.contains("time on website").any()  # the label the spec gives the column
     assert (scores["model_version"] == 1).all()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from features.synthetic import GeneratorConfig, generate_history
-from pipelines.io import write_tables
+from pipelines.io import unquoted, write_tables
 from pipelines.score import run_score
 from pipelines.stream import run_score_streaming
 
@@ -25,7 +25,7 @@ def test_streaming_equals_in_memory_scoring(tmp_path, scorer, fmt):
     streamed = run_score_streaming(scorer, folder, AS_OF, output, chunk_size=300)
     in_memory = run_score(scorer, history.tables(), AS_OF, None)
     pd.testing.assert_frame_equal(streamed.accounting, in_memory.accounting)
-    written = pd.read_parquet(output) if fmt == "parquet" else pd.read_csv(output)
+    written = pd.read_parquet(output) if fmt == "parquet" else unquoted(pd.read_csv(output))
     expected = in_memory.scores
     assert written["lead_id"].tolist() == expected["lead_id"].tolist()
     pd.testing.assert_series_equal(written["score"], expected["score"], check_names=False)
