@@ -157,7 +157,7 @@ def fit_logistic_regression(
             ("clip", FunctionTransformer(clipped, kw_args={"limit": clip}, feature_names_out="one-to-one")),
         ]
     )
-    encoder = OneHotEncoder(handle_unknown="ignore", min_frequency=min_frequency, sparse_output=False)
+    encoder = OneHotEncoder(handle_unknown="ignore", min_frequency=min_frequency, sparse_output=True)
     pipeline = Pipeline(
         [
             ("columns", ColumnTransformer([("num", numeric_steps, numeric), ("cat", encoder, categorical)])),

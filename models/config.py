@@ -150,6 +150,11 @@ class SelectionConfig(_Strict):
     # Inverse L2 strengths tried for the logistic regression of "linear_lightgbm" and "blend" (on
     # standardised inputs); the one with the lowest out-of-fold log loss of its own is used.
     linear_c: list[float] = Field(default_factory=lambda: [0.1, 1.0], min_length=1)
+    # Its categorical levels with fewer training rows are pooled. Lower than the baseline's
+    # (logistic_min_frequency): the L2 penalty shrinks a rare level's own column, and a long tail of levels
+    # (landing pages, campaigns) carries signal that pooling loses: +0.004 AUC over 20 seeds of the
+    # landing-page funnel (benchmarks/RESULTS.md), the CRM histories and X Education unchanged.
+    linear_min_frequency: int = Field(default=5, ge=1)
     check_signal: bool = True
     signal_confidence: float = Field(default=0.95, gt=0, lt=1)
     # ... and when the out-of-fold AUC itself is below this: choosing among contenders, tree counts and

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse import hstack as sparse_hstack
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -93,6 +95,27 @@ def _category_slots(codes: np.ndarray, n_levels: int, min_frequency: int) -> tup
     return slot, n_columns + 1
 
 
+# Wider designs are fitted sparse (see fit_linear_score); narrower ones dense, as they always were.
+DENSE_MAX_COLUMNS = 500
+
+
+def _design_matrix(
+    blocks: list[tuple[np.ndarray, int] | np.ndarray], n: int, dense: bool
+) -> np.ndarray | csr_matrix:
+    """The design columns side by side: a categorical block as its one-hot columns, a numeric one as is."""
+    parts: list[np.ndarray | csr_matrix] = []
+    for block in blocks:
+        if isinstance(block, tuple):
+            column, width = block
+            one_hot = csr_matrix((np.ones(n), (np.arange(n), column)), shape=(n, width))
+            parts.append(one_hot.toarray() if dense else one_hot)
+        else:
+            parts.append(block if dense else csr_matrix(block))
+    if not parts:
+        return np.zeros((n, 0))
+    return np.hstack(parts) if dense else sparse_hstack(parts, format="csr")
+
+
 def fit_linear_score(
     X: np.ndarray,
     y: np.ndarray,
@@ -112,29 +135,39 @@ def fit_linear_score(
     n, p = X.shape
     is_categorical = np.asarray(is_categorical, dtype=bool)
     medians, centres, scales = np.zeros(p), np.zeros(p), np.ones(p)
-    blocks: list[np.ndarray] = []
+    blocks: list[
+        tuple[np.ndarray, int] | np.ndarray
+    ] = []  # a level's column per row and the width, or values
     owner: list[tuple[int, str]] = []  # per design column: its feature and its kind
     slots: dict[int, np.ndarray] = {}
     for j in range(p):  # a loop over the features
         if is_categorical[j]:
             slot, width = _category_slots(X[:, j], n_levels[j], min_frequency)
             index = np.where(np.isnan(X[:, j]), n_levels[j], np.nan_to_num(X[:, j])).astype(np.int64)
-            block = np.zeros((n, width))
-            block[np.arange(n), slot[index]] = 1.0
-            blocks.append(block)
+            blocks.append((slot[index], width))
             owner += [(j, "level")] * width
             slots[j] = slot
         else:
             columns, medians[j], centres[j], scales[j] = _numeric_design(X[:, j], clip)
             blocks.append(np.column_stack(columns))
             owner += [(j, "value"), (j, "missing")][: len(columns)]
-    design = np.hstack(blocks) if blocks else np.zeros((n, 0))
-    model = LogisticRegression(C=c, solver="newton-cholesky", max_iter=200, random_state=seed)
+    wide = len(owner) > DENSE_MAX_COLUMNS
+    design = _design_matrix(blocks, n, dense=not wide)
+    # Newton-Cholesky is exact and fast on a few hundred columns, but holds a columns x columns Hessian and a
+    # dense design: a category of 2,000 levels over 100,000 rows took 5 minutes and 5 GB. L-BFGS on the
+    # sparse one-hot design needs memory in proportion to the rows.
+    model = LogisticRegression(
+        C=c,
+        solver="lbfgs" if wide else "newton-cholesky",
+        max_iter=1000 if wide else 200,
+        tol=1e-8 if wide else 1e-4,
+        random_state=seed,
+    )
     with threadpool_limits(
         limits=1, user_api="blas"
     ):  # small products: BLAS threads cost more than they save
         model.fit(design, np.asarray(y, dtype=int))
-    coef, means = model.coef_[0], design.mean(axis=0)
+    coef, means = model.coef_[0], np.asarray(design.mean(axis=0)).ravel()
     value_coef, missing_coef, offsets = np.zeros(p), np.zeros(p), np.zeros(p)
     start = 0
     code_tables: dict[int, np.ndarray] = {}

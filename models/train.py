@@ -556,7 +556,7 @@ def train_conversion_model(
             np.array([name in set(categorical) for name in names]),
             {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
             c=c,
-            min_frequency=cfg.logistic_min_frequency,
+            min_frequency=cfg.selection.linear_min_frequency,
             clip=cfg.logistic_clip,
             seed=cfg.seed,
         )
