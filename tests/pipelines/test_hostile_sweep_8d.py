@@ -8,19 +8,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import mlflow
 from features.export_contract import EXPORT_TABLE
+from features.synthetic import GeneratorConfig, generate_history
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.io import write_tables
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import ExportSource
 from pipelines.store import setup
 from pipelines.tracking import example_export_rows, log_scorer, with_export_columns_read_by_the_scorer
 from pipelines.train import run_train
+from pipelines.validate import (
+    most_broken_rule,
+    over_limit,
+    own_quarantine_shares,
+    rule_clause,
+    rule_counts,
+    run_validate,
+    validation_share,
+)
 from tests.conftest import FAST_OVERRIDES, new_store, point_mlflow_at
 from tests.features.crm_exports import hubspot_contacts_export
 from tests.features.test_flat import x_education_fixture
 
 AS_OF = {"as_of": "2026-10-01"}
+runner = CliRunner()
 
 
 def _x_education(n: int) -> pd.DataFrame:
@@ -94,3 +109,135 @@ def test_an_export_signature_takes_the_dtypes_pandas_and_spark_give_an_export():
     assert rows["Number of Pageviews"].dtype == "int64" and rows[spec.id_column].dtype == "int64"
     enforced = _enforce_schema(rows, signature.inputs)
     assert list(enforced.dtypes) == list(rows.dtypes)
+
+
+# --- the exit-5 sentence: which table, which rule, an example row -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crm_tables():
+    return generate_history(GeneratorConfig(accounts=80, months=12, seed=5)).tables()
+
+
+def _deals_with_other_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Deals whose lead_id really differs from the leads' ("L-" + the lead's id): every deal of no lead."""
+    deals = tables["deals"]
+    return {**tables, "deals": deals.assign(lead_id="L-" + deals["lead_id"].astype(str))}
+
+
+def _accounts_a_third_too_small(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    accounts = tables["accounts"].copy()
+    accounts.loc[accounts.index[::3], "employee_count"] = -1  # breaks ge(1): a third of the leads held back
+    return {**tables, "accounts": accounts}
+
+
+def _said(result) -> str:
+    return " ".join(result.output.split())
+
+
+DEALS_SENTENCE = (
+    "the deals rows most broke references unknown lead on column 'lead_id' (first at row 0, lead_id "
+    "'L-{lead}': lead_id does not match any lead)"
+)
+
+
+def test_validate_and_evaluate_over_the_limit_name_the_table_the_rule_and_an_example_row(
+    tmp_path, crm_tables
+):
+    """Ids that really differ ("L-7" in deals, "7" in leads) quarantined every deal, and exit 5 said only a
+    share: now one sentence names the table, the rule most of its rows broke and the first such row (its row,
+    column and value). Training and evaluate, which stop before training, say the same."""
+    tables = _deals_with_other_ids(crm_tables)
+    write_tables(tables, tmp_path / "crm", "csv")
+    lead = crm_tables["deals"]["lead_id"].iloc[0]
+    result = runner.invoke(
+        app, ["validate", "--input", str(tmp_path / "crm"), "--quarantine", str(tmp_path / "q.csv")]
+    )
+    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
+    said = _said(result)
+    assert "100.0% of the deals rows broke a rule of the contract" in said
+    assert DEALS_SENTENCE.format(lead=lead) in said
+    evaluated = runner.invoke(app, ["evaluate", "--input", str(tmp_path / "crm")])
+    assert evaluated.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, evaluated.output
+    rule = "most broke references unknown lead on column 'lead_id' (first at row 0, lead_id 'L-"
+    assert rule in _said(evaluated) and "model.max_quarantine_share" in _said(evaluated)
+
+
+def test_leads_held_back_by_their_account_name_the_accounts_rule_and_row(crm_tables):
+    """A lead share over the limit whose leads only followed a quarantined account names the account's rule."""
+    tables = _accounts_a_third_too_small(crm_tables)
+    result = run_validate(tables, pd.Timestamp("2026-10-01"))
+    shares = own_quarantine_shares(result.quarantine, result.read)
+    said = over_limit(validation_share(result), shares, 0.05, rule_counts(result.quarantine))
+    assert said is not None and said.startswith(f"{validation_share(result):.1%} of leads quarantined")
+    assert "the leads rows most broke parent account quarantined on column 'account_id'" in said
+    assert (
+        "the accounts rows most broke ge(1) on column 'employee_count' (first at row 0, employee_count '-1'"
+        in said
+    )
+
+
+@pytest.mark.slow  # scores with the session's champion
+def test_score_over_the_limit_names_the_table_the_rule_and_an_example_row(
+    tmp_path, crm_tables, champion_store
+):
+    tables = _deals_with_other_ids(crm_tables)
+    write_tables(tables, tmp_path / "crm", "csv")
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--input",
+            str(tmp_path / "crm"),
+            "--as-of",
+            "2026-10-01",
+            "--output",
+            str(tmp_path / "s.csv"),
+        ],
+    )
+    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
+    assert DEALS_SENTENCE.format(lead=crm_tables["deals"]["lead_id"].iloc[0]) in _said(result)
+
+
+@pytest.mark.slow  # scores on Spark
+def test_spark_scoring_over_the_limit_names_the_table_the_rule_and_an_example_row(
+    tmp_path, crm_tables, small_scorer, spark_local, monkeypatch, mlflow_store
+):
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: small_scorer)
+    write_tables(_deals_with_other_ids(crm_tables), tmp_path / "crm", "csv")
+    output = tmp_path / "scores.parquet"
+    args = ["score", "--input", str(tmp_path / "crm"), "--as-of", "2026-10-01", "--output", str(output)]
+    result = runner.invoke(app, [*args, "--engine", "spark"])
+    assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
+    assert DEALS_SENTENCE.format(lead=crm_tables["deals"]["lead_id"].iloc[0]) in _said(result)
+
+
+@pytest.mark.slow  # starts Spark
+def test_spark_counts_the_rule_and_example_row_the_pandas_path_names(spark_local, crm_tables):
+    """`score --engine spark` keeps the quarantine in Spark: its counts (SparkScores.causes) give the same
+    rule and example row as the pandas quarantine's."""
+    from features.contracts import QUARANTINE_COLUMNS
+    from pipelines.spark_job import KIND, SEQ, SparkScores
+
+    for tables, table in (
+        (_deals_with_other_ids(crm_tables), "deals"),
+        (_accounts_a_third_too_small(crm_tables), "leads"),
+    ):
+        quarantine = run_validate(tables, pd.Timestamp("2026-10-01")).quarantine[list(QUARANTINE_COLUMNS)]
+        order = quarantine["table"].map(
+            {t: i for i, t in enumerate(("accounts", "leads", "activities", "deals"))}
+        )
+        quarantine = quarantine.assign(_o=order).sort_values(["_o", "row"], kind="stable").drop(columns="_o")
+        rows = quarantine.astype({c: "object" for c in QUARANTINE_COLUMNS if c != "row"}).reset_index(
+            drop=True
+        )
+        rows = rows.assign(**{SEQ: range(len(rows)), KIND: "quarantine"}).astype({"row": "int64"})
+        rows = rows.where(rows.notna(), None)
+        schema = (
+            f"{SEQ} long, table string, row long, key string, column string, check string, value string, "
+        )
+        schema += f"reason string, {KIND} string"
+        frame = spark_local.createDataFrame(rows[[SEQ, *QUARANTINE_COLUMNS, KIND]], schema)
+        job = SparkScores(frame.filter("table != 'accounts'"), frame.filter("table = 'accounts'"))
+        expected = most_broken_rule(quarantine, table)
+        assert "first at row 0" in expected and rule_clause(job.causes(), table) == expected
