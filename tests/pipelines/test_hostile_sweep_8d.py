@@ -11,11 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 import mlflow
+from features.contracts import validate_tables
 from features.export_contract import EXPORT_TABLE
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.io import write_tables
+from pipelines.io import read_frame, write_tables
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import ExportSource
 from pipelines.store import setup
@@ -241,3 +242,39 @@ def test_spark_counts_the_rule_and_example_row_the_pandas_path_names(spark_local
         job = SparkScores(frame.filter("table != 'accounts'"), frame.filter("table = 'accounts'"))
         expected = most_broken_rule(quarantine, table)
         assert "first at row 0" in expected and rule_clause(job.causes(), table) == expected
+
+
+# --- vocabulary columns read as CRMs spell them --------------------------------------------------------------
+
+
+def _as_a_crm_writes(word: str) -> str:
+    return word.replace("_", " ").title()  # "no_budget" -> "No Budget", as a CRM's picklist label
+
+
+def test_every_vocabulary_column_of_the_contract_reads_a_word_as_crms_spell_it(tmp_path, crm_tables):
+    """deals.lost_reason "No Budget" was quarantined for isin(LOST_REASONS) when lost, where activity types
+    and outcomes were already read with features.text.spelled_word: every column the contract checks against
+    a vocabulary now reads its words the same way (from the CSV, as training, batch and Spark read it). A
+    reason that is no known one ("price") is still quarantined."""
+    deals = crm_tables["deals"].copy()
+    lost = deals.index[deals["outcome"] == "lost"]
+    reasons = ["No Budget", " COMPETITOR ", "bad-fit", "price"]
+    deals.loc[lost[:4], "lost_reason"] = reasons
+    deals["outcome"] = deals["outcome"].map(_as_a_crm_writes)
+    activities = crm_tables["activities"].assign(
+        activity_type=crm_tables["activities"]["activity_type"].map(_as_a_crm_writes)
+    )
+    write_tables({**crm_tables, "deals": deals, "activities": activities}, tmp_path / "crm", "csv")
+    read = {name: read_frame(tmp_path / "crm" / f"{name}.csv", name) for name in crm_tables}
+    result = validate_tables(read, pd.Timestamp("2026-10-01"))
+    quarantine = result.quarantine
+    worded = quarantine.loc[quarantine["column"].isin(["lost_reason", "outcome", "activity_type"])]
+    assert worded[["column", "value"]].values.tolist() == [["lost_reason", "price"]]
+    valid = result.valid["deals"].set_index("deal_id")
+    assert valid.loc[deals.loc[lost[:3], "deal_id"], "lost_reason"].tolist() == [
+        "no_budget",
+        "competitor",
+        "bad_fit",
+    ]
+    assert set(valid["outcome"]) == {"won", "lost", "open"}
+    assert set(result.valid["activities"]["activity_type"]) == set(crm_tables["activities"]["activity_type"])
