@@ -91,6 +91,20 @@ def test_an_export_model_scores_the_csv_as_pandas_reads_it_in_process_as_batch_d
         model.predict(bad, params=AS_OF)
 
 
+@pytest.mark.slow  # trains on an export
+def test_an_export_model_reads_ids_sent_as_whole_floats_as_their_integer_text(export_champion, monkeypatch):
+    """Typed Any, an id column of floats (JSON's 660737.0, a Parquet column with a gap) reached the scorer and
+    came back as lead_id "660737.0", where batch reads the id 660737: an id that matches no CRM record. MLflow
+    had refused the column while the signature typed it."""
+    uri, path, _ = export_champion
+    point_mlflow_at(uri, monkeypatch)
+    model = mlflow.pyfunc.load_model("models:/leadscore@champion")
+    rows = (
+        pd.read_csv(path).drop(columns=["Converted"]).head(3).assign(**{"Prospect ID": [7.0, 8.0, 660737.0]})
+    )
+    assert model.predict(rows, params=AS_OF)["lead_id"].tolist() == ["7", "8", "660737"]
+
+
 def test_an_export_signature_takes_the_dtypes_pandas_and_spark_give_an_export():
     """The signature logged for a flat export: every column Any (the id still required), so MLflow's check
     lets int64 numbers, an int64 id and a float64 column of blanks (HubSpot's Record ID and counts, as
