@@ -215,7 +215,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
             words=OUTCOMES,
         ),
         "amount": _Field("number", checks=(_NOT_NEGATIVE, _AT_MOST_MONEY)),
-        "lost_reason": _Field("text"),
+        "lost_reason": _Field("text", words=LOST_REASONS),  # checked against LOST_REASONS when lost
     },
 }
 assert {t: tuple(c for c, f in fs.items() if not f.optional) for t, fs in _FIELDS.items()} == TABLE_COLUMNS

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import ICPConfig
-from features.contracts import ContractError
+from features.contracts import ContractError, whole_floats_as_ints
 from features.export_contract import EXPORT_TABLE, check_export  # EXPORT_TABLE: an export among the tables
 from features.flat import (
     ExportSpec,
@@ -216,6 +216,9 @@ def checked_request(
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
     frame = frame.assign(**dict.fromkeys(absent, None)) if absent else frame
+    # An id 660737.0 (a float column, as JSON or a Parquet file with a gap gives it) is 660737, as batch reads it.
+    if spec.id_column in frame.columns:
+        frame = frame.assign(**{spec.id_column: whole_floats_as_ints(frame[spec.id_column])})
     for column in frame.columns:
         for row, value in enumerate(frame[column].tolist()):
             if isinstance(value, list | dict | tuple):

@@ -238,6 +238,7 @@ def validate(
         over_limit,
         own_quarantine_shares,
         quarantine_summary,
+        rule_counts,
         run_validate,
         validation_share,
     )
@@ -254,7 +255,8 @@ def validate(
             frame_table(quarantine_summary(result).head(20), title=f"quarantine by check -> {quarantine}")
         )
     shares = own_quarantine_shares(result.quarantine, result.read)
-    too_many = over_limit(validation_share(result), shares, cfg.scoring.max_quarantine_share)
+    limit = cfg.scoring.max_quarantine_share
+    too_many = over_limit(validation_share(result), shares, limit, rule_counts(result.quarantine))
     if too_many:
         console.print(f"{too_many}; see {quarantine}", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
@@ -775,7 +777,8 @@ def score(
     console.print(f"model {scorer.model_name} version {scorer.model_version}")
     from pipelines.validate import over_limit
 
-    too_many = over_limit(result.quarantined_share, result.table_shares(), cfg.scoring.max_quarantine_share)
+    limit = cfg.scoring.max_quarantine_share
+    too_many = over_limit(result.quarantined_share, result.table_shares(), limit, result.rule_counts())
     if too_many:
         console.print(f"{too_many}; see the quarantine file", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)

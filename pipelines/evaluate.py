@@ -34,8 +34,8 @@ from models.minimum_data import InsufficientDataError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
-from pipelines.train import check_training_quarantine, most_broken_rule
-from pipelines.validate import own_quarantine_rows
+from pipelines.train import check_training_quarantine
+from pipelines.validate import most_broken_rule, own_quarantine_rows
 
 
 class NoTimeColumnError(ValueError):

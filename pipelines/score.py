@@ -46,7 +46,7 @@ from pipelines.io import (
 )
 from pipelines.sources import Source, as_source, check_scorer_reads, tables_of_leads
 from pipelines.sources import open_leads as open_leads  # a CRM-table helper, found here before
-from pipelines.validate import FOLLOWING_CHECKS, own_quarantine_shares, quarantined_lead_share
+from pipelines.validate import FOLLOWING_CHECKS, own_quarantine_shares, quarantined_lead_share, rule_counts
 
 
 @dataclass
@@ -78,6 +78,10 @@ class ScoreResult:
 
     def count(self, status: str) -> int:
         return self.leads.count(status)
+
+    def rule_counts(self) -> pd.DataFrame:
+        """The quarantine's rows per table, column and check, with the first one (validate.rule_counts)."""
+        return rule_counts(self.quarantine)
 
     def main_causes(self) -> str:
         """The quarantine's most frequent root causes, in words (main_causes)."""
@@ -362,7 +366,9 @@ def main_causes(quarantine: pd.DataFrame, top: int = 2) -> str:
 
 def causes_sentence(counted: pd.DataFrame, top: int = 2) -> str:
     """main_causes' sentence from its counts: a row per table, column and check (in the order they first
-    appear in the quarantine) with its distinct rows and first value and reason (also counted in Spark)."""
+    appear in the quarantine) with its distinct rows and first value and reason (also counted in Spark); rows
+    that only followed another quarantined row are no cause."""
+    counted = counted.loc[~counted["check"].isin(FOLLOWING_CHECKS)]
     if counted.empty:
         return "see the quarantine file"
     lead_side = counted["table"].isin(["accounts", "leads"])  # what keeps leads from a score

@@ -75,7 +75,7 @@ from pipelines.score import (
 from pipelines.sources import open_leads
 from pipelines.spark import result_schema
 from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
-from pipelines.validate import CASCADE_CHECKS, FOLLOWING_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
+from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
 KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
@@ -721,14 +721,15 @@ class SparkScores:
         return rows.withColumn(ORDER, order)
 
     def causes(self) -> pd.DataFrame:
-        """pipelines.score.main_causes' counts as a Spark aggregation (a row per table, column and check:
-        distinct rows, first value and reason in the quarantine's order; a few rows reach the driver)."""
+        """pipelines.validate.rule_counts as a Spark aggregation (a row per table, column and check: distinct
+        rows, the first row, its reason and the first value given, in the quarantine's order; a few rows reach
+        the driver), what pipelines.score.main_causes and the exit-5 sentence count."""
         from pyspark.sql import functions as F
 
-        roots = self._quarantine_rows().filter(~F.col("check").isin(*FOLLOWING_CHECKS))
         place = [F.col(ORDER), F.col("row"), F.col(SEQ)]
         found = (
-            roots.groupBy("table", "column", "check")
+            self._quarantine_rows()
+            .groupBy("table", "column", "check")
             .agg(
                 F.countDistinct("row").alias("rows"),
                 F.min(F.struct(*place, F.col("reason"))).alias("first"),
@@ -743,6 +744,7 @@ class SparkScores:
                 "column": [r["column"] for r in found],
                 "check": [r["check"] for r in found],
                 "rows": [int(r["rows"]) for r in found],
+                "row": [int(r["first"]["row"]) for r in found],
                 "value": [r["valued"]["value"] if r["valued"] is not None else None for r in found],
                 "reason": [r["first"]["reason"] for r in found],
             }
@@ -973,10 +975,13 @@ class SparkScoreResult(ScoreResult):
     shares: dict[str, float] = field(default_factory=dict)
     quarantine_rows: int = 0
     grade_table: pd.DataFrame | None = None
-    cause_table: pd.DataFrame | None = None  # SparkScores.causes, counted when nothing was scored
+    cause_table: pd.DataFrame | None = None  # SparkScores.causes: nothing scored, or too much quarantined
 
     def main_causes(self) -> str:
         return causes_sentence(self.cause_table) if self.cause_table is not None else super().main_causes()
+
+    def rule_counts(self) -> pd.DataFrame:
+        return self.cause_table if self.cause_table is not None else super().rule_counts()
 
     def grade_summary(self) -> pd.DataFrame:
         return self.grade_table if self.grade_table is not None else super().grade_summary()
@@ -999,10 +1004,13 @@ def run_score_spark(
     chunk_size: int = 50_000,
     reasons: bool = True,
     date_formats: DateFormats | None = None,
+    max_quarantine_share: float | None = None,
 ) -> SparkScoreResult:
     """Read the tables of `folder` (or Spark tables by name) with Spark, score them, and publish the scores
     (a folder of Parquet part files, best first), the quarantine CSV and the manifest together. Raises
-    NothingToScore (publishing nothing but the failed run's quarantine) when no lead can be scored."""
+    NothingToScore (publishing nothing but the failed run's quarantine) when no lead can be scored. Over
+    `max_quarantine_share` (scoring.max_quarantine_share), the quarantine's rules are counted for the exit-5
+    sentence (SparkScoreResult.rule_counts)."""
     from pipelines.score import NothingToScore, nothing_to_score_reason
 
     if output.suffix.lower() != ".parquet":
@@ -1035,7 +1043,9 @@ def run_score_spark(
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
         )
-        if result.count("scored") == 0:  # the sentence names the main causes, as the pandas path's does
+        limit = 1.0 if max_quarantine_share is None else max_quarantine_share
+        over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
+        if result.count("scored") == 0 or over:  # the sentence names the causes, as the pandas path's does
             result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
@@ -1198,8 +1208,11 @@ def score_folder_on_spark(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
     conf: dict[str, str] | None = None,
+    max_quarantine_share: float | None = None,
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
     else on a new one on `master` with the settings `conf` (spark_session), stopped at the end."""
     with session_for(master, conf) as spark:
-        return run_score_spark(spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats)
+        return run_score_spark(
+            spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats, max_quarantine_share
+        )

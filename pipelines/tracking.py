@@ -207,7 +207,9 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
     # as_of defaults to "" (score as of the request's time): a timestamp here would become the default of
     # every request that leaves it out, and score leads as of the training day for as long as the model serves.
     signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
-    if not scorer.input.typed_by_signature:
+    if scorer.input.typed_by_signature:
+        signature = with_export_columns_read_by_the_scorer(signature)
+    else:
         signature = with_columns_checked_by_the_scorer(signature)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
@@ -242,6 +244,22 @@ def with_columns_checked_by_the_scorer(signature: Any) -> Any:
         if spec.type == DataType.double or spec.name in ids
         else spec
         for spec in signature.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
+
+
+def with_export_columns_read_by_the_scorer(signature: Any) -> Any:
+    """A flat export's signature with every column typed Any (required as inferred: the id): the scorer reads
+    the rows as batch reads the export (numbers with pd.to_numeric, text as its levels, "5.0" as "5") and its
+    row contract refuses what batch would quarantine, whereas MLflow's own check refuses the columns pandas
+    reads from the same CSV: int64 for a double ("can not safely convert", e.g. Total Time Spent on Website),
+    int64 or a float column of blanks for a text column. So `predict` in process and on Spark took only rows
+    retyped first, as `leadscore serve` retypes them (pipelines.serve.whole_numbers_as_doubles)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
+
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), spec.name, required=spec.required) for spec in signature.inputs.inputs
     ]
     return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 

@@ -24,7 +24,7 @@ from pipelines.sources import Source, TrainingData, as_source
 from pipelines.sources import mature_closed_deals as mature_closed_deals
 from pipelines.sources import training_data as training_data
 from pipelines.train_result import TrainResult as TrainResult  # where callers found it before
-from pipelines.validate import own_quarantine_shares
+from pipelines.validate import most_broken_rule, own_quarantine_shares
 
 
 def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
@@ -99,15 +99,6 @@ def evaluate_scorer(
 
 class TrainingQuarantineError(Exception):
     """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
-
-
-def most_broken_rule(quarantine: pd.DataFrame, table: str) -> str:
-    """The rule most of a table's quarantined rows broke, with the first such row's reason."""
-    rows = quarantine.loc[quarantine["table"] == table]
-    rule = rows["check"].astype("str") + " on column '" + rows["column"].astype("str") + "'"
-    most = rule.value_counts().index[0]
-    first = rows.loc[rule == most].iloc[0]
-    return f"most broke {most} (first at row {first['row']}: {str(first['reason']).rstrip('.')})"
 
 
 def check_training_quarantine(data: TrainingData, limit: float) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contracts import ValidationResult, validate_tables
+from features.contracts import MISSING_VALUE, ValidationResult, validate_tables
 from features.dates import DateFormats
 from pipelines.io import at_input_rows, write_frame
 
@@ -70,17 +70,83 @@ def own_quarantine_shares(quarantine: pd.DataFrame, read: Mapping[str, int]) -> 
     return {table: int(rows.get(table, 0)) / n for table, n in read.items() if n}
 
 
-def over_limit(lead_share: float, table_shares: Mapping[str, float], limit: float) -> str | None:
-    """The sentence saying what went over scoring.max_quarantine_share (exit 5), or None."""
+# The table whose quarantined row a following check's row was held back by.
+FOLLOWED_TABLE = {
+    "parent lead quarantined": "leads",
+    "parent account quarantined": "accounts",
+    "deal quarantined": "deals",
+}
+
+
+def rule_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Per table, column and check (in the order they first appear in the quarantine): its distinct rows,
+    and the first one's row, value and reason (SparkScores.causes counts the same in Spark)."""
+    return (
+        quarantine.drop_duplicates(["table", "row", "column", "check"])
+        .groupby(["table", "column", "check"], sort=False)
+        .agg(rows=("row", "size"), row=("row", "first"), value=("value", "first"), reason=("reason", "first"))
+        .reset_index()
+    )
+
+
+def most_broken_rule(quarantine: pd.DataFrame, table: str) -> str:
+    """The rule most of a table's quarantined rows broke, with the first such row (its row, column, value and
+    reason): "most broke ... (first at row 0, lead_id 'L-7': lead_id does not match any lead)"."""
+    return rule_clause(rule_counts(quarantine), table)
+
+
+def rule_clause(counted: pd.DataFrame, table: str) -> str:
+    """most_broken_rule from rule_counts. Rows held back only because another row was quarantined, and rows
+    dated after as_of, count when the table has no others; then the rule that row's table broke is named."""
+    rows = counted.loc[counted["table"] == table]
+    own = rows.loc[~rows["check"].isin((*FOLLOWING_CHECKS, *NOT_KNOWN_YET))]
+    if len(own):
+        rows = own
+    if rows.empty:
+        return ""
+    most = rows.loc[rows["rows"].idxmax()]
+    followed = FOLLOWED_TABLE.get(str(most["check"]))
+    if followed is not None and followed != table and (counted["table"] == followed).any():
+        return (
+            f"most broke {most['check']} on column '{most['column']}' (held back by a quarantined {followed} "
+            f"row): the {followed} rows {rule_clause(counted, followed)}"
+        )
+    value = most["value"]
+    shown = "empty" if pd.isna(value) or value == MISSING_VALUE else repr(str(value))
+    reason = str(most["reason"]).rstrip(".")
+    return (
+        f"most broke {most['check']} on column '{most['column']}' "
+        f"(first at row {most['row']}, {most['column']} {shown}: {reason})"
+    )
+
+
+def over_limit(
+    lead_share: float, table_shares: Mapping[str, float], limit: float, counted: pd.DataFrame
+) -> str | None:
+    """The sentence saying what went over scoring.max_quarantine_share (exit 5), with the rule most of the
+    table's rows broke and an example (`counted`: rule_counts of the run's quarantine), or None."""
     if lead_share > limit:
-        return f"{lead_share:.1%} of leads quarantined, above the allowed {limit:.1%} (scoring.max_quarantine_share)"
+        # A flat export's leads are its rows: its quarantine calls them by the export's table.
+        leads = (
+            "leads" if (counted["table"] == "leads").any() or counted.empty else str(counted["table"].iloc[0])
+        )
+        return (
+            f"{lead_share:.1%} of leads quarantined, above the allowed {limit:.1%} "
+            f"(scoring.max_quarantine_share){_rows_clause(counted, leads)}"
+        )
     worst = max(table_shares, key=lambda t: table_shares[t], default=None)
     if worst is not None and table_shares[worst] > limit:
         return (
             f"{table_shares[worst]:.1%} of the {worst} rows broke a rule of the contract, above the allowed "
-            f"{limit:.1%} (scoring.max_quarantine_share); the run went on without them"
+            f"{limit:.1%} (scoring.max_quarantine_share), and the run went on without them"
+            f"{_rows_clause(counted, worst)}"
         )
     return None
+
+
+def _rows_clause(counted: pd.DataFrame, table: str) -> str:
+    clause = rule_clause(counted, table)
+    return f"; the {table} rows {clause}" if clause else ""
 
 
 def quarantine_summary(result: ValidationResult) -> pd.DataFrame:

@@ -28,7 +28,10 @@ def test_a_table_mostly_quarantined_stops_training_naming_the_table_share_and_se
     text = " ".join(result.output.split())
     assert "of the accounts rows broke a rule of the data contract, above the allowed 5.0%" in text
     assert "model.max_quarantine_share" in text and "nothing was trained" in text
-    first = "most broke ge(1) on column 'employee_count' (first at row 0: employee_count must be at least 1)"
+    first = (
+        "most broke ge(1) on column 'employee_count' (first at row 0, employee_count '-1': employee_count must "
+        "be at least 1)"
+    )
     assert first in text  # the rule to fix first
     assert "Traceback" not in result.output
 
