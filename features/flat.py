@@ -113,6 +113,19 @@ ADDED_COLUMNS = (
 )
 
 
+def numbered_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`frame` with `column` first, holding each row's number as text (1 = the first row under the header)."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {column: [str(i) for i in range(1, len(frame) + 1)]}, index=frame.index, dtype=object
+            ),
+            frame,
+        ],
+        axis=1,
+    )
+
+
 class ExportSpec(BaseModel):
     """How to read one flat lead export."""
 
@@ -121,6 +134,9 @@ class ExportSpec(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     id_column: str = Field(min_length=1)
+    # The export has no id: leadscore numbers its rows into id_column as it reads it (1 = the first row under
+    # the header), so a score names its lead by the row it came from.
+    id_from_row: bool = False
     label_column: str = Field(min_length=1)
     positive_labels: tuple[str | int | float | bool, ...] = Field(min_length=1)
     negative_labels: tuple[str | int | float | bool, ...] = ()  # lost; empty: every other value is lost

@@ -30,6 +30,7 @@ from features.flat import (
     flat_guardrail,
     icp_attributes,
     label_text,
+    numbered_rows,
 )
 from features.leak_audit import leak_audit
 
@@ -124,13 +125,23 @@ def draft_spec(
         raise DraftError(
             f"{source} has no column {label_column!r}{hint}; pass --label with one of its columns"
         )
-    id_column = guess_id(frame, rules, exclude=label_column, source=source)
+    id_column = guess_id(frame, rules, exclude=label_column)
     draft.spec |= {"id_column": id_column, "label_column": label_column}
-    draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
-        ", id-like name"
-        if is_id_name(id_column, rules)
-        else ": QUESTION: its name is not id-like, is it the record id?"
-    )
+    if id_column is None:  # no record id: the rows are numbered, as the spec then says
+        id_column = next(c for c in ROW_ID_NAMES if c not in set(map(str, frame.columns)))
+        frame = numbered_rows(frame, id_column)
+        draft.spec |= {"id_column": id_column, "id_from_row": True}
+        draft.notes["id_column"] = (
+            f"QUESTION: no column of {source} is filled in and unique in every row, so leadscore numbers the "
+            "rows (1 = the first row under the header) and a score names its lead by that number; add the "
+            "record id to the export and name it here to join scores back to the CRM"
+        )
+    else:
+        draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
+            ", id-like name"
+            if is_id_name(id_column, rules)
+            else ": QUESTION: its name is not id-like, is it the record id?"
+        )
     draft.notes["label_column"] = "given with --label" if label else "guessed from its name and values"
     outcome = _add_labels(draft, frame[label_column], rules)
 
@@ -276,10 +287,15 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
     return str(best[1])
 
 
-def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
+# The column a spec numbers the rows into when the export has no id (the first name the export does not use).
+ROW_ID_NAMES = ("row", "row_number", "leadscore_row", "leadscore_row_number")
+
+
+def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str) -> str | None:
     """The column with an id-like name whose values are filled in and unique in every row, the one whose last
     word comes first in rules.id_words ("Record ID" before "Phone Number", whatever the column order); else
-    the first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
+    the first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column;
+    None when no column is one (public datasets often have no record id)."""
     unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
     id_words = [name_words(w) for w in rules.id_words]
     named = [c for c in unique if is_id_name(c, rules)]
@@ -289,10 +305,7 @@ def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) 
         text = frame[column].astype("str")
         if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
             return str(column)
-    raise DraftError(
-        f"no column of {source} is filled in and unique in every row, so none can be the lead id; add the "
-        "record id to the export"
-    )
+    return None
 
 
 def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
@@ -678,6 +691,7 @@ def render_spec(draft: Draft) -> str:
         "delimiter",
         "encoding",
         "id_column",
+        "id_from_row",
         "label_column",
         "positive_labels",
         "negative_labels",

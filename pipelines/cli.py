@@ -1159,7 +1159,9 @@ def spec_draft(
         )
     spec = result.draft.spec
     console.print(
-        f"wrote {result.path}: id {spec['id_column']!r}, label {spec['label_column']!r} "
+        f"wrote {result.path}: id {spec['id_column']!r}"
+        + (" (the rows numbered: no column is an id)" if spec.get("id_from_row") else "")
+        + f", label {spec['label_column']!r} "
         f"({result.draft.notes['positive_labels']}; {result.draft.notes['negative_labels']}; "
         f"{result.draft.notes['open_labels']}), time {spec['timestamp_column']!r}, "
         f"{len(spec['fit_columns'])} fit, {len(spec['intent_columns'])} intent, "

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from features.contracts import ContractError
 from features.dates import parse_timestamps
-from features.flat import ExportSpec, closed_rows, did_you_mean, undeclared_columns
+from features.flat import ExportSpec, closed_rows, did_you_mean, numbered_rows, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
 from pipelines.console import console
@@ -262,13 +262,21 @@ def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
 
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
-    its id column as text, as written."""
+    its id column as text, as written, or the rows numbered into it (id_from_row)."""
     frame = read_export(
         path,
         getattr(spec, "delimiter", ","),
         getattr(spec, "encoding", "utf-8"),
         text_columns=(spec.id_column,),
     )
+    if getattr(spec, "id_from_row", False):
+        if spec.id_column in frame.columns:
+            raise InputError(
+                f"{path}: the spec {spec.name!r} numbers the rows into a column {spec.id_column!r} "
+                "(id_from_row), but the export has a column of that name; rename id_column in the spec, or "
+                "set id_from_row: false if that column is the record id"
+            )
+        frame = numbered_rows(frame, spec.id_column)
     # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
     read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
     nested = nested_column(frame, read)

@@ -145,13 +145,25 @@ def test_a_dynamics_like_export_with_unseen_names():
     assert spec.fit_columns == {"Lead Source": "categorical"}
 
 
-def test_no_label_or_no_id_is_refused_with_the_fix():
+def test_no_label_or_no_rows_is_refused_with_the_fix():
     with pytest.raises(DraftError, match="--label"):
         drafted(pd.DataFrame({"Lead ID": [1, 2], "Plan": ["a", "b"]}))
-    with pytest.raises(DraftError, match="unique in every row"):
-        drafted(pd.DataFrame({"Lead ID": [1, 1], "Converted": [1, 0], "Plan": ["a", "a"]}))
     with pytest.raises(DraftError, match="no rows"):
         drafted(pd.DataFrame({"Lead ID": [], "Converted": []}))
+
+
+def test_an_export_without_a_record_id_gets_its_rows_numbered_with_a_question():
+    # Public data sets (a bank's calls, shop sessions) have no id column; the draft used to stop there.
+    frame = pd.DataFrame(
+        {"Lead ID": [1, 1, 2], "row": ["x", "x", "z"], "Converted": [1, 0, 0], "Plan": ["a"] * 3}
+    )
+    spec, text = drafted(frame)
+    assert spec.id_from_row and spec.id_column == "row_number"  # "row" is taken by the export
+    assert "QUESTION: no column" in text and "numbers the rows" in text
+    assert "row_number" not in {*spec.fit_columns, *spec.drop_columns, *spec.leaky_columns}
+    assert (
+        "Lead ID" in spec.fit_columns or "Lead ID" in spec.drop_columns
+    )  # not lost: a column like any other
 
 
 def test_a_public_data_set_s_outcome_column_is_found_by_its_usual_name():

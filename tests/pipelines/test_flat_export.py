@@ -2,12 +2,13 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from features.contracts import ContractError
-from features.flat import closed_rows
+from features.flat import ExportSpec, closed_rows
 from pipelines.cli import app
 from pipelines.io import unquoted
 from pipelines.score import run_score
@@ -231,3 +232,66 @@ def test_an_export_has_no_maturity_gap_so_a_drift_is_extrapolated_from_its_newes
     assert cfg.model.maturity_days == 120  # CRM tables keep theirs
     tables = generate_history(GeneratorConfig(accounts=300, months=12, seed=1)).tables()
     assert crm_data(tables, cfg).maturity_days == 120
+
+
+def test_an_export_without_ids_is_read_with_its_rows_numbered_and_a_clash_is_refused(tmp_path):
+    from pipelines.io import InputError
+    from pipelines.spec import read_spec_export
+
+    spec = ExportSpec(
+        name="calls",
+        id_column="row",
+        id_from_row=True,
+        label_column="y",
+        positive_labels=("yes",),
+        fit_columns={"job": "categorical"},
+    )
+    path = tmp_path / "calls.csv"
+    pd.DataFrame({"job": ["admin.", "services", "admin."], "y": ["no", "yes", "no"]}).to_csv(
+        path, index=False
+    )
+    frame = read_spec_export(path, spec)
+    assert frame["row"].tolist() == ["1", "2", "3"] and frame["job"].tolist() == [
+        "admin.",
+        "services",
+        "admin.",
+    ]
+    pd.DataFrame({"row": [5, 6], "job": ["a", "b"], "y": ["no", "yes"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="numbers the rows into a column 'row'.*has a column of that name"):
+        read_spec_export(path, spec)
+
+
+def test_a_public_data_set_without_ids_is_drafted_checked_and_backtested_end_to_end(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 2000
+    job = rng.choice(["admin.", "services", "technician", "retired"], n)
+    calls = rng.integers(1, 6, n)
+    won = rng.random(n) < np.where(job == "retired", 0.45, 0.12) / calls**0.3
+    path, spec = tmp_path / "bank.csv", tmp_path / "bank.yaml"
+    pd.DataFrame(
+        {"age": rng.integers(18, 90, n), "job": job, "campaign": calls, "y": np.where(won, "yes", "no")}
+    ).to_csv(path, index=False)
+    drafted = runner.invoke(app, ["spec", "draft", "--input", str(path), "--out", str(spec)])
+    assert drafted.exit_code == 0, drafted.output
+    assert "the rows numbered" in drafted.output
+    checked = runner.invoke(app, ["spec", "check", "--input", str(path), "--source-spec", str(spec)])
+    assert checked.exit_code == 0, checked.output
+    results = tmp_path / "results.json"
+    backtest = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--input",
+            str(path),
+            "--source-spec",
+            str(spec),
+            "--folds",
+            "2",
+            "--output",
+            str(results),
+        ]
+        + ["--set", "evaluate.contenders=[leadscore,logistic_regression]"],
+    )
+    assert backtest.exit_code == 0, backtest.output
+    report = json.loads(results.read_text())
+    assert report["mean"].get("leadscore", {}).get("roc_auc", 0) > 0.55, (report["mean"], report["notes"])
