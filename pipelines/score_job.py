@@ -94,11 +94,15 @@ def run_score_job(
                     warning=True,
                 )
             return spark_result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
-    last = (
-        previous_scores(output, table, previous, scorer.model_name, as_of, scorer.model_version)
-        if trend
-        else None
-    )
+    last = None
+    if trend and rows_numbered(source):  # row 7 of this file is another lead than row 7 of the last one
+        last = PreviousScores(
+            None,
+            "the export has no record id (its spec numbers the rows: id_from_row), so a lead cannot be found "
+            "in the last run: no trend; add the record id to the export for one",
+        )
+    elif trend:
+        last = previous_scores(output, table, previous, scorer.model_name, as_of, scorer.model_version)
     if folder is not None and not to_database:  # streamed in parts in this process: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)
@@ -199,6 +203,12 @@ class PreviousScores:
         """What the console says of the trend of `scores` (their leads per trend, when there was a run)."""
         counts = trend_counts(scores) if self.rows is not None else None
         return TrendReport(self.sentence, counts, self.warning)
+
+
+def rows_numbered(source: object) -> bool:
+    """Whether `source` is an export whose spec numbers its rows for ids (id_from_row)."""
+    spec = getattr(source, "spec", None)
+    return bool(getattr(spec, "id_from_row", False))
 
 
 def previous_scores(

@@ -261,7 +261,7 @@ def test_an_export_without_ids_is_read_with_its_rows_numbered_and_a_clash_is_ref
         read_spec_export(path, spec)
 
 
-def test_a_public_data_set_without_ids_is_drafted_checked_and_backtested_end_to_end(tmp_path):
+def test_a_public_data_set_without_ids_is_drafted_checked_and_backtested_end_to_end(tmp_path, mlflow_store):
     rng = np.random.default_rng(3)
     n = 2000
     job = rng.choice(["admin.", "services", "technician", "retired"], n)
@@ -295,3 +295,18 @@ def test_a_public_data_set_without_ids_is_drafted_checked_and_backtested_end_to_
     assert backtest.exit_code == 0, backtest.output
     report = json.loads(results.read_text())
     assert report["mean"].get("leadscore", {}).get("roc_auc", 0) > 0.55, (report["mean"], report["notes"])
+    trained = runner.invoke(
+        app,
+        ["train", "--input", str(path), "--source-spec", str(spec), "--set", "registry.model_card=false"]
+        + ["--force", "a public data set"],
+    )
+    assert trained.exit_code == 0, trained.output
+    new = tmp_path / "new.csv"
+    pd.read_csv(path).head(30).drop(columns=["y"]).to_csv(new, index=False)
+    out = tmp_path / "scores.csv"
+    for _ in range(2):  # the second run finds the first, yet row 7 of another file is another lead
+        scored = runner.invoke(app, ["score", "--input", str(new), "--output", str(out)])
+        assert scored.exit_code == 0, scored.output
+    assert "no record id" in " ".join(scored.output.split()) and "no trend" in scored.output
+    scores = pd.read_csv(out)
+    assert sorted(scores["lead_id"]) == list(range(1, 31)) and scores["previous_score"].isna().all()
