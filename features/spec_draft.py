@@ -142,7 +142,14 @@ def draft_spec(
             if is_id_name(id_column, rules)
             else ": QUESTION: its name is not id-like, is it the record id?"
         )
-    draft.notes["label_column"] = "given with --label" if label else "guessed from its name and values"
+    draft.notes["label_column"] = (
+        "given with --label"
+        if label
+        else "guessed from its name and values"
+        if name_words(label_column) in {name_words(n) for n in rules.label_names}
+        else "QUESTION: no column has an outcome's name; the last one reads as won and lost by its values: is "
+        "it the outcome? (else draft again with --label COLUMN)"
+    )
     outcome = _add_labels(draft, frame[label_column], rules)
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
@@ -267,7 +274,8 @@ def _propose_market(
 
 
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
-    """The label column: a name from rules.label_names whose values read best as won / lost / open."""
+    """The label column: a name from rules.label_names whose values read best as won / lost / open; else the
+    file's last column when its two values read as won and lost (see last_column_is_outcome)."""
     keys = [name_words(n) for n in rules.label_names]
     best: tuple | None = None
     for column in frame.columns:
@@ -279,12 +287,22 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
         candidate = (*rank, -keys.index(words))
         if best is None or candidate > best[0]:
             best = (candidate, column)
-    if best is None:
-        raise DraftError(
-            "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
-            "pass --label COLUMN"
-        )
-    return str(best[1])
+    if best is not None:
+        return str(best[1])
+    if len(frame.columns) and last_column_is_outcome(frame[frame.columns[-1]], rules):
+        return str(frame.columns[-1])
+    raise DraftError(
+        "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
+        "pass --label COLUMN"
+    )
+
+
+def last_column_is_outcome(values: pd.Series, rules: DraftRules) -> bool:
+    """Whether a file's last column reads as an outcome by its values alone: exactly two, one won and one lost
+    (True / False, yes / no, 1 / 0). Public data sets put the outcome last under a name of their own
+    (an online shop's "Revenue", a subscription's "Churn")."""
+    present = values.dropna().unique()
+    return len(present) == 2 and {label_class(v, rules) for v in present} == {"won", "lost"}
 
 
 # The column a spec numbers the rows into when the export has no id (the first name the export does not use).

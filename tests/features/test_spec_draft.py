@@ -274,3 +274,20 @@ def test_a_first_contact_date_is_the_creation_time_a_marketing_funnel_splits_on(
     spec, text = drafted(frame)
     assert spec.timestamp_column == "first_contact_date"
     assert "first_contact_date" not in spec.drop_columns and "QUESTION: is one of" not in text
+
+
+def test_a_public_data_set_s_last_column_is_its_outcome_when_its_values_say_so():
+    # An online shop's sessions: no outcome-like name, the outcome last as public data sets put it.
+    shop = pd.DataFrame(
+        {
+            "PageValues": [0.0, 12.5, 0.0, 3.1, 0.0, 8.0],
+            "VisitorType": ["New_Visitor", "Returning_Visitor"] * 3,
+            "Weekend": [True, False, False, True, False, False],
+            "Revenue": [False, True, False, True, False, False],
+        }
+    )
+    spec, text = drafted(shop)
+    assert spec.label_column == "Revenue" and "QUESTION: no column has an outcome's name" in text
+    assert "Weekend" in spec.fit_columns  # two values too, but not the last column
+    with pytest.raises(DraftError, match="--label"):  # a last column of other values is not guessed
+        drafted(shop.assign(Revenue=["a", "b", "c", "a", "b", "c"]))
