@@ -255,13 +255,13 @@ def _propose_market(
 
 
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
-    """The label column: a name from rules.label_names whose values read best as won / lost / open."""
+    """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
+    that refines it (same won rows, its lost rows told apart) is taken instead."""
     keys = [name_words(n) for n in rules.label_names]
     best: tuple | None = None
-    for column in frame.columns:
+    candidates = [c for c in frame.columns if name_words(c) in keys]
+    for column in candidates:
         words = name_words(column)
-        if words not in keys:
-            continue
         classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
         rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
         candidate = (*rank, -keys.index(words))
@@ -272,7 +272,19 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
             "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
             "pass --label COLUMN"
         )
-    return str(best[1])
+    finer = [c for c in candidates if c != best[1] and refines(frame[c], frame[best[1]], rules)]
+    return str(finer[0] if finer else best[1])
+
+
+def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
+    """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
+    it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
+    whose FALSE holds the open deals, which must never be trained on as lost."""
+    fine_class = finer.map(lambda v: label_class(v, rules))
+    coarse_class = coarse.map(lambda v: label_class(v, rules))
+    if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
+        return False
+    return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
 
 
 def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
