@@ -134,7 +134,8 @@ def draft_spec(
     outcome = _add_labels(draft, frame[label_column], rules)
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
-    dates = date_columns(frame.drop(columns=[id_column, label_column]), rules)
+    rest_given = frame.drop(columns=[id_column, label_column]).apply(lambda c: _without(c, placeholders))
+    dates = date_columns(rest_given, rules)
     _add_timestamp(draft, dates, rules)
     timestamp = draft.spec["timestamp_column"]
     draft.spec["missing_values"] = placeholders
@@ -396,7 +397,7 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if values.notna().sum() == 0:
             continue
         sample = values.dropna().astype("str").head(50)
-        if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() > 0.9:
+        if not looks_like_dates(sample).mean() > 0.9:
             continue
         try:
             times, unparsed = parse_timestamps(values)
@@ -408,6 +409,19 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if unparsed.sum() <= 0.1 * values.notna().sum():
             found[str(column)] = DateColumn(times, fmt, formats if len(formats) > 1 else [])
     return found
+
+
+# A date in digits (2024-12-31, 31.12.2024, 12/31/2024 11:05 PM), or a month's name beside a 4-digit year
+# (Dec 31, 2024; 31-Dec-2024; 31 December 2024): the shapes worth handing to the date parser.
+DATE_SHAPES = (
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\b|\d).*\b\d{4}\b)"
+)
+
+
+def looks_like_dates(text: pd.Series) -> pd.Series:
+    """Whether each text value has the shape of a written date (DATE_SHAPES)."""
+    return text.str.contains(DATE_SHAPES, regex=True)
 
 
 EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
@@ -534,6 +548,16 @@ def column_role(
             "",
             "A contact detail or record-keeping field: not a property that predicts conversion.",
         )
+    time_word = has_word(column, rules.time_words)
+    if time_word and written_in_digits(values):
+        sample = _plain(values.dropna().iloc[0])
+        return (
+            "drop",
+            "",
+            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values read as no date "
+            f"({sample!r}; a spreadsheet's day numbers?): export it as dates (2024-12-31), then make it the "
+            "timestamp_column, with its date_format unless ISO 8601",
+        )
     numeric = numeric_values(values, rules)
     if numeric is None and written_numbers(values, rules) is not None:
         sample = str(values.dropna().iloc[0])
@@ -557,6 +581,17 @@ def column_role(
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def written_in_digits(values: pd.Series) -> bool:
+    """Numbers, or text whose filled values (almost) all hold a digit: what a date written oddly looks like,
+    unlike a category ("Email", "Phone")."""
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    text = values.dropna().astype("str")
+    return bool(len(text)) and bool(text.str.contains(r"\d", regex=True).mean() >= 0.9)
 
 
 def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:

@@ -42,3 +42,41 @@ def test_a_won_flag_beside_the_stage_it_comes_from_is_not_drafted_as_the_label()
     assert draft.spec["label_column"] == "Stage"
     assert set(draft.spec["open_labels"]) == {"Negotiation/Review", "qualifiedtobuy"}
     assert not draft.questions
+
+
+def b2c_leads(created: list, n: int = 240, seed: int = 1) -> pd.DataFrame:
+    """A B2C funnel export (bank-marketing-like y yes/no) with its creation date written as `created`."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "Lead ID": np.arange(n),
+            "Created On": (created * n)[:n],
+            "Source": rng.choice(["Google", "Facebook", "Organic"], n),
+            "Website Visits": rng.poisson(3, n),
+            "y": rng.choice(["yes", "no"], n),
+        }
+    )
+
+
+def test_a_creation_date_written_oddly_is_the_split_time_or_a_question_never_a_feature():
+    """A creation date written with a month's name ("Dec 31, 2024", "31-Dec-2024") or with placeholders in a
+    fifth of its rows ("-") was not seen as a date: it became a categorical fit feature of hundreds of levels and
+    the split was random, without a question; a spreadsheet's day numbers (45292.16) became a numeric feature.
+    The first are the timestamp column with their format; the day numbers are dropped with a QUESTION."""
+    rules = load_draft_rules()
+    for written, fmt in (
+        (["Dec 31, 2024", "Jan 05, 2025", "Feb 13, 2025"], "%b %d, %Y"),
+        (["31-Dec-2024", "05-Jan-2025", "13-Feb-2025"], "%d-%b-%Y"),
+        (["2024-12-31 10:00", "-", "2025-01-05 09:00", "2025-02-13 17:30", "-"], None),
+    ):
+        draft = draft_spec(b2c_leads(written), rules, "b2c")
+        assert draft.spec["timestamp_column"] == "Created On", written
+        assert draft.spec["date_format"] == fmt
+    draft = draft_spec(b2c_leads([45657.96, 45662.37, 45701.5]), rules, "b2c")
+    assert draft.spec["timestamp_column"] is None
+    assert "Created On" not in draft.spec["fit_columns"]
+    assert "QUESTION" in draft.spec["drop_columns"]["Created On"]
+    # A category whose name holds a creation word is still a category.
+    export = b2c_leads(["2024-12-31"]).assign(**{"First Contact Channel": "Email"})
+    export.loc[::2, "First Contact Channel"] = "Phone"
+    assert "First Contact Channel" in draft_spec(export, rules, "b2c").spec["fit_columns"]
