@@ -58,6 +58,7 @@ class DraftRules(BaseModel):
     numeric_share: float = Field(gt=0, le=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
+    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
@@ -125,7 +126,15 @@ def draft_spec(
         )
     id_column = guess_id(frame, rules, exclude=label_column, source=source)
     draft.spec |= {"id_column": id_column, "label_column": label_column}
-    draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
+    repeats = int(round(id_repeats(frame[id_column]) * len(frame)))
+    if repeats:
+        draft.questions.append(
+            f"id column {id_column!r}: {repeats:,} rows repeat an earlier row's id or have none; they are "
+            "quarantined (the first row of an id is kept): are they duplicates of one lead?"
+        )
+    draft.notes["id_column"] = (
+        f"unique in all {len(frame):,} rows" if not repeats else f"{repeats:,} rows repeat an id or have none"
+    ) + (
         ", id-like name"
         if is_id_name(id_column, rules)
         else ": QUESTION: its name is not id-like, is it the record id?"
@@ -290,11 +299,18 @@ def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
 
 def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) -> str:
     """The column with an id-like name whose values are filled in and unique in every row, the one whose last
-    word comes first in rules.id_words ("Record ID" before "Phone Number", whatever the column order); else
-    the first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column."""
-    unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
+    word comes first in rules.id_words ("Lead ID" before "Lead Number", whatever the column order); else such
+    a column with a few repeated or missing ids (at most rules.id_repeat_share of the rows, which the contract
+    quarantines: a CRM's merged duplicates); else the first unique column whose values look like codes (no
+    blanks, no @, not dates), e.g. a CRM's GUID column. A contact detail (Phone Number) is never the id: the
+    scores would be keyed by phone numbers, and a repeated record id let it take the record id's place."""
+    contact = {name_words(w) for w in rules.contact_words}
+    columns = [c for c in frame.columns if c != exclude and name_words(c) not in contact]
+    unique = [c for c in columns if frame[c].notna().all() and frame[c].is_unique]
     id_words = [name_words(w) for w in rules.id_words]
     named = [c for c in unique if is_id_name(c, rules)]
+    if not named:
+        named = [c for c in columns if is_id_name(c, rules) and id_repeats(frame[c]) <= rules.id_repeat_share]
     if named:
         return str(min(named, key=lambda c: id_words.index(name_words(c).split()[-1])))
     for column in unique:
@@ -305,6 +321,13 @@ def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) 
         f"no column of {source} is filled in and unique in every row, so none can be the lead id; add the "
         "record id to the export"
     )
+
+
+def id_repeats(ids: pd.Series) -> float:
+    """The share of rows whose id is missing or repeats an earlier row's (what the contract quarantines)."""
+    text = ids.astype("str").str.strip()
+    bad = ids.isna() | text.eq("") | text.duplicated(keep="first")
+    return float(bad.mean()) if len(ids) else 1.0
 
 
 def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:

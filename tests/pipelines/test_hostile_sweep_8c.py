@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from features.spec_draft import draft_spec
+from features.spec_draft import DraftError, draft_spec
 from pipelines.spec import load_draft_rules
 
 
@@ -80,3 +81,20 @@ def test_a_creation_date_written_oddly_is_the_split_time_or_a_question_never_a_f
     export = b2c_leads(["2024-12-31"]).assign(**{"First Contact Channel": "Email"})
     export.loc[::2, "First Contact Channel"] = "Phone"
     assert "First Contact Channel" in draft_spec(export, rules, "b2c").spec["fit_columns"]
+
+
+def test_a_record_id_with_a_few_repeats_stays_the_id_and_a_phone_number_never_is():
+    """A HubSpot export whose Record ID repeats on 2 of 240 rows (a merge) beside a unique Phone Number: the
+    draft made the phone number the id (scores keyed by phone numbers, the repeated leads trained on twice)
+    and dropped the Record ID as a second identifier. The Record ID is the id, with a question on its repeats;
+    a contact detail is never the id."""
+    export = b2c_leads(["2024-12-31"]).rename(columns={"Lead ID": "Record ID"})
+    export["Phone Number"] = [f"+1 555 {i:07d}" for i in range(len(export))]
+    export.loc[[5, 50], "Record ID"] = export.loc[[4, 49], "Record ID"].to_numpy()
+    draft = draft_spec(export, load_draft_rules(), "contacts")
+    assert draft.spec["id_column"] == "Record ID"
+    assert any("2 rows repeat" in q for q in draft.questions)
+    assert "Phone Number" in draft.spec["drop_columns"]
+    # Unique everywhere, a phone number is still no id: the draft asks for the record id.
+    with pytest.raises(DraftError, match="add the record id"):
+        draft_spec(export.drop(columns="Record ID"), load_draft_rules(), "contacts")
