@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.export_contract import check_export, quarantine_untimed
+from features.flat import ExportSpec, flat_timestamps
 from features.spec_draft import DraftError, draft_spec
 from pipelines.spec import load_draft_rules
 
@@ -98,3 +100,28 @@ def test_a_record_id_with_a_few_repeats_stays_the_id_and_a_phone_number_never_is
     # Unique everywhere, a phone number is still no id: the draft asks for the record id.
     with pytest.raises(DraftError, match="add the record id"):
         draft_spec(export.drop(columns="Record ID"), load_draft_rules(), "contacts")
+
+
+def test_a_placeholder_in_the_time_column_is_a_time_not_given_not_a_bad_date():
+    """'N/A' in a creation date the spec lists in missing_values was quarantined as 'not a date in ISO 8601
+    (or set date_format)': a lead scored with a blank time was quarantined with 'N/A', and training sent the
+    user to a date format. It is a time not given, as a blank is: scored, and in an out-of-time training
+    quarantined as missing (not_null)."""
+    export = b2c_leads(["2024-12-31 10:00", "N/A", "2025-01-05 09:00", "-"], n=8)
+    spec = ExportSpec.model_validate(
+        {
+            "name": "b2c",
+            "id_column": "Lead ID",
+            "label_column": "y",
+            "positive_labels": ["yes"],
+            "negative_labels": ["no"],
+            "timestamp_column": "Created On",
+            "missing_values": ["N/A", "-"],
+            "fit_columns": {"Source": "categorical"},
+        }
+    )
+    valid, quarantine = check_export(export, spec)
+    assert quarantine.empty and len(valid) == 8
+    assert flat_timestamps(export["Created On"], spec).isna().sum() == 4
+    _, untimed = quarantine_untimed(valid, quarantine, spec, pd.Timestamp("2026-01-01"), need_time=True)
+    assert set(untimed["check"]) == {"not_null"} and len(untimed) == 4
