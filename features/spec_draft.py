@@ -110,10 +110,13 @@ def draft_spec(
     label: str | None = None,
     source: str = "the export",
     market: Market | None = None,
+    written: pd.DataFrame | None = None,
 ) -> Draft:
     """Propose a spec for `frame` (the export as read); raises DraftError when no id or label can be found.
     With `market` (the configuration's ICP and regions), a mapped country column whose won leads the served
-    geography would mostly disqualify gets served_countries proposed in the spec's icp: section."""
+    geography would mostly disqualify gets served_countries proposed in the spec's icp: section. `written`
+    holds columns as the file writes them (text), for those read as decimals: dots between thousands
+    ("1.200" read as 1.2) drop the column with a QUESTION."""
     if frame.empty:
         raise DraftError(f"{source} has no rows: nothing to draft from")
     frame = frame.reset_index(drop=True)
@@ -157,9 +160,14 @@ def draft_spec(
     intent: list[str] = []
     leaky: dict[str, str] = {}
     drop: dict[str, str] = {}
+    written = written if written is not None else pd.DataFrame(index=frame.index)
+    dotted = {str(c) for c in written.columns if dotted_thousands(written[c])}
     for column in rest:
         values = _without(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
+        if role in ("fit", "intent") and str(column) in dotted:
+            sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
+            role, kind, why = "drop", "", DOTTED_WHY.format(sample=sample, read=float(sample))
         if role == "fit":
             fit[column] = kind
         elif role == "intent":
@@ -174,7 +182,7 @@ def draft_spec(
     keys = [id_column, *([timestamp] if timestamp else [])]
     draft.spec["renames"] = feature_names([*keys, *fit, *intent], keys=len(keys))
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
-    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky})
+    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *dotted})
     if not draft.spec["icp_columns"]:
         draft.questions.append(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
@@ -646,6 +654,20 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     numbers = pd.to_numeric(values, errors="coerce")
     filled = values.notna().sum()
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
+
+
+DOTTED_WHY = (
+    "QUESTION: numbers written with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
+    "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
+)
+
+
+def dotted_thousands(text: pd.Series) -> bool:
+    """Whether a column's numbers, as written, may carry dots between thousands ("1.200", "12.500.000" is text
+    anyway): some values are dotted and every dotted value is 1-3 digits (not 0) and groups of three."""
+    values = text.dropna().astype("str").str.strip()
+    dotted = values[values.str.contains(".", regex=False)]
+    return bool(len(dotted)) and bool(dotted.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+").all())
 
 
 def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:

@@ -9,7 +9,7 @@ import pytest
 from features.export_contract import check_export, quarantine_untimed
 from features.flat import ExportSpec, flat_timestamps
 from features.spec_draft import DraftError, draft_spec
-from pipelines.spec import load_draft_rules
+from pipelines.spec import load_draft_rules, run_spec_draft
 
 
 def opportunities(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -125,3 +125,19 @@ def test_a_placeholder_in_the_time_column_is_a_time_not_given_not_a_bad_date():
     assert flat_timestamps(export["Created On"], spec).isna().sum() == 4
     _, untimed = quarantine_untimed(valid, quarantine, spec, pd.Timestamp("2026-01-01"), need_time=True)
     assert set(untimed["check"]) == {"not_null"} and len(untimed) == 4
+
+
+def test_numbers_with_dots_between_thousands_are_a_question_not_decimals(tmp_path):
+    """A German export (semicolons) writes 1200 employees as '1.200': pandas read 1.2, the draft made it a
+    numeric fit column (and the employee count of the ICP), and every company of a thousand or more read as
+    one of 1 to 999, exit 0. It is dropped with a QUESTION; a column of true decimals stays numeric."""
+    export = b2c_leads(["2024-12-31"])
+    export["Number of Employees"] = np.resize(["1.200", "850", "12.500", "40", "2.000"], len(export))
+    export["Time on Site"] = np.resize(["1.5", "0.25", "12.125", "3"], len(export))
+    path = tmp_path / "leads.csv"
+    export.to_csv(path, sep=";", index=False)
+    draft = run_spec_draft(path, tmp_path / "leads.yaml").draft
+    assert "Number of Employees" not in draft.spec["fit_columns"]
+    assert "'1.200' is read 1.2" in draft.spec["drop_columns"]["Number of Employees"]
+    assert "employee_count" not in draft.spec["icp_columns"]
+    assert "Time on Site" in draft.spec["intent_columns"]
