@@ -561,6 +561,16 @@ def column_role(
         )
     if audit is not None and audit["flagged"]:
         return "leaky", "", f"Leak audit: {audit['explanation']}"
+    outcome_values = outcome_words(column, values, rules)
+    if outcome_values:
+        return (
+            "leaky",
+            "",
+            (
+                f"An outcome column beside the label: its name is one the label could have and its values say "
+                f"how leads ended ({', '.join(map(repr, outcome_values))}); sales set them during follow-up."
+            ),
+        )
     leak_word = has_word(column, rules.leaky_words)
     if leak_word:
         return (
@@ -612,6 +622,15 @@ def column_role(
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[str]:
+    """The values of a column named as an outcome (rules.label_names: Lead Status beside Lifecycle Stage) that
+    read as won or lost ("Unqualified"), at most three; [] for any other column."""
+    if name_words(column) not in {name_words(n) for n in rules.label_names}:
+        return []
+    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
+    return [str(_plain(v)) for v in told[:3]]
 
 
 def written_in_digits(values: pd.Series) -> bool:

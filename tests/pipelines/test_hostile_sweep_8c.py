@@ -141,3 +141,20 @@ def test_numbers_with_dots_between_thousands_are_a_question_not_decimals(tmp_pat
     assert "'1.200' is read 1.2" in draft.spec["drop_columns"]["Number of Employees"]
     assert "employee_count" not in draft.spec["icp_columns"]
     assert "Time on Site" in draft.spec["intent_columns"]
+
+
+def test_an_outcome_column_beside_the_label_is_leaky_even_below_the_audit_threshold():
+    """HubSpot's Lead Status beside Lifecycle Stage, 'Unqualified' for a third of the lost leads: its audit AUC
+    (0.86) was under the draft's 0.9, so it became a fit feature and evaluate --out-of-time reported AUC 0.908
+    for a funnel whose honest AUC is 0.616, exit 0. A column named as an outcome whose values read as won or
+    lost is leaky; one whose values read as neither (an account's Status: Active) stays a feature."""
+    rng = np.random.default_rng(3)
+    export = b2c_leads(["2024-12-31"])
+    lost = export["y"].eq("no") & (rng.uniform(size=len(export)) < 0.3)
+    export["Lead Status"] = np.where(
+        lost, "Unqualified", rng.choice(["Connected", "In Progress"], len(export))
+    )
+    export["Status"] = rng.choice(["Active", "Inactive"], len(export))
+    draft = draft_spec(export, load_draft_rules(), "contacts", label="y")
+    assert "'Unqualified'" in draft.spec["leaky_columns"]["Lead Status"]
+    assert draft.spec["fit_columns"]["Status"] == "categorical"
