@@ -182,7 +182,8 @@ def draft_spec(
     keys = [id_column, *([timestamp] if timestamp else [])]
     draft.spec["renames"] = feature_names([*keys, *fit, *intent], keys=len(keys))
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
-    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *dotted})
+    unread = {c for c, why in drop.items() if why.startswith(NUMBERS_QUESTION)}
+    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *unread})
     if not draft.spec["icp_columns"]:
         draft.questions.append(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
@@ -600,12 +601,16 @@ def column_role(
             "timestamp_column, with its date_format unless ISO 8601",
         )
     numeric = numeric_values(values, rules)
-    if numeric is None and written_numbers(values, rules) is not None:
-        sample = str(values.dropna().iloc[0])
+    unread = values.notna() if numeric is None else numeric.isna() & values.notna()
+    if unread.any() and written_numbers(values, rules) is not None:
+        # Plain numbers with some written with separators ("850" and "1,200") are such a column too: read as
+        # a category, or as numbers whose thousands are all quarantined (the largest companies never scored).
+        text = values[unread].astype("str")
+        sample = next(iter(text[text.str.contains(WRITTEN_SIGNS, regex=True)]), text.iloc[0])
         return (
             "drop",
             "",
-            f"QUESTION: numbers written with separators or signs ({sample!r}), which a spec never reads as "
+            f"{NUMBERS_QUESTION} with separators or signs ({sample!r}), which a spec never reads as "
             "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
             "then give the column a role",
         )
@@ -675,8 +680,11 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
 
 
+# Thousands separators, currency and percent signs: a number written for people.
+WRITTEN_SIGNS = r"[,$€£¥%\s']"
+NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
 DOTTED_WHY = (
-    "QUESTION: numbers written with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
+    NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
     "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
 )
 
@@ -691,12 +699,12 @@ def dotted_thousands(text: pd.Series) -> bool:
 
 def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
-    and percent signs are taken out ("$1,200", "12%", "1.234,5"), else None."""
+    and percent signs are taken out ("$1,200", "12%", "1.234,5") and some hold them, else None."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
     text = values.dropna().astype("str").str.strip()
-    marked = text.str.contains(r"\d", regex=True) & text.str.contains(r"[,$€£¥%\s']", regex=True)
-    if not len(text) or marked.sum() < rules.numeric_share * len(text) / 2:
+    marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
+    if not marked.any():
         return None
     bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
     numbers = pd.to_numeric(bare, errors="coerce")

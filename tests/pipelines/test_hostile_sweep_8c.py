@@ -158,3 +158,19 @@ def test_an_outcome_column_beside_the_label_is_leaky_even_below_the_audit_thresh
     draft = draft_spec(export, load_draft_rules(), "contacts", label="y")
     assert "'Unqualified'" in draft.spec["leaky_columns"]["Lead Status"]
     assert draft.spec["fit_columns"]["Status"] == "categorical"
+
+
+def test_plain_numbers_with_a_few_written_with_separators_are_a_question():
+    """A Salesforce report writes employees under 1,000 plain and the others as '1,200'. With 8 % such rows the
+    column became a categorical feature ('40', '1,200' as levels); with 4.5 % a numeric one whose thousands
+    were all quarantined (the largest companies never scored), and the ICP's employee count either way. The
+    column is dropped with a QUESTION naming such a value, and not mapped to the ICP."""
+    rng = np.random.default_rng(0)
+    for big in ([1200, 2500], [1200]):
+        employees = rng.choice([12, 40, 85, 250, 600, 900, 450, 30, 70, 120] * 3 + big, 400)
+        export = b2c_leads(["2024-12-31"], n=400)
+        export["Number of Employees"] = [f"{x:,}" for x in employees]
+        draft = draft_spec(export, load_draft_rules(), "leads")
+        why = draft.spec["drop_columns"]["Number of Employees"]
+        assert why.startswith("QUESTION") and ("'1,200'" in why or "'2,500'" in why)
+        assert "employee_count" not in draft.spec["icp_columns"]
