@@ -176,7 +176,7 @@ def test_plain_numbers_with_a_few_written_with_separators_are_a_question():
         assert "employee_count" not in draft.spec["icp_columns"]
 
 
-def test_a_calls_duration_is_drafted_leaky():
+def test_a_calls_duration_is_drafted_leaky_and_public_funnels_names_are_known():
     """The public bank-marketing data's "duration" (the call's length, known once the call ended with its
     outcome; its audit AUC about 0.87, under the draft's 0.9) was drafted a numeric fit feature, and evaluate
     --folds 5 reported AUC 0.885 for a funnel whose honest AUC is 0.62, exit 0. It is leaky by its name."""
@@ -187,3 +187,10 @@ def test_a_calls_duration_is_drafted_leaky():
     draft = draft_spec(export, load_draft_rules(), "bank")
     assert "'duration'" in draft.spec["leaky_columns"]["duration"]
     assert "duration" not in draft.spec["fit_columns"]
+    # An insurance telemarketing set's "dur" beside its outcome "Conversion" (0/1), and Pipedrive's names.
+    export = export.rename(columns={"duration": "dur", "y": "Conversion", "Created On": "Deal - Add time"})
+    export["Conversion"] = export["Conversion"].map({"yes": 1, "no": 0})
+    draft = draft_spec(export, load_draft_rules(), "insurance")
+    assert draft.spec["label_column"] == "Conversion"
+    assert "dur" in draft.spec["leaky_columns"]
+    assert draft.spec["timestamp_column"] == "Deal - Add time"
