@@ -477,7 +477,16 @@ def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | No
 
 
 def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
-    created = [c for c in dates if has_word(c, rules.time_words)]
+    # The creation word listed first wins, whatever the column order: "Create Date" over HubSpot's "Became a
+    # Lead Date" (a later lifecycle date, filled for some leads only); then the fuller column.
+    words = [name_words(w) for w in rules.time_words]
+    created = sorted(
+        (c for c in dates if has_word(c, rules.time_words)),
+        key=lambda c: (
+            words.index(name_words(str(has_word(c, rules.time_words)))),
+            -dates[c].times.notna().sum(),
+        ),
+    )
     draft.spec["timestamp_column"] = created[0] if created else None
     draft.spec["date_format"] = None
     if not created:

@@ -194,3 +194,20 @@ def test_a_calls_duration_is_drafted_leaky_and_public_funnels_names_are_known():
     assert draft.spec["label_column"] == "Conversion"
     assert "dur" in draft.spec["leaky_columns"]
     assert draft.spec["timestamp_column"] == "Deal - Add time"
+
+
+def test_the_creation_date_is_the_split_time_whatever_the_column_order():
+    """HubSpot's 'Became a Lead Date' (a later lifecycle date, filled for 60 % of the contacts) listed before
+    'Create Date' was taken as the time to split on, and the creation date was dropped as 'a date other than
+    the creation date'. The creation date is the split time; the later date is leaky (after the snapshot)."""
+    rng = np.random.default_rng(0)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 300, 240), unit="D")
+    became = pd.Series(created + pd.to_timedelta(rng.uniform(1, 60, 240), unit="D"))
+    export = b2c_leads(["2024-12-31"]).drop(columns="Created On")
+    export.insert(
+        1, "Became a Lead Date", became.dt.strftime("%Y-%m-%d %H:%M").where(rng.uniform(size=240) < 0.6)
+    )
+    export.insert(2, "Create Date", created.strftime("%Y-%m-%d %H:%M"))
+    draft = draft_spec(export, load_draft_rules(), "contacts")
+    assert draft.spec["timestamp_column"] == "Create Date"
+    assert "Became a Lead Date" in draft.spec["leaky_columns"]
