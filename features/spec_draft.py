@@ -130,14 +130,13 @@ def draft_spec(
     id_column = guess_id(frame, rules, exclude=label_column, source=source)
     draft.spec |= {"id_column": id_column, "label_column": label_column}
     repeats = int(round(id_repeats(frame[id_column]) * len(frame)))
+    repeated = f"{repeats:,} row{'s' * (repeats != 1)} with no id or an earlier row's id"
     if repeats:
         draft.questions.append(
-            f"id column {id_column!r}: {repeats:,} rows repeat an earlier row's id or have none; they are "
-            "quarantined (the first row of an id is kept): are they duplicates of one lead?"
+            f"id column {id_column!r}: {repeated}, quarantined (the first row of an id is kept): are they "
+            "duplicates of one lead?"
         )
-    draft.notes["id_column"] = (
-        f"unique in all {len(frame):,} rows" if not repeats else f"{repeats:,} rows repeat an id or have none"
-    ) + (
+    draft.notes["id_column"] = (f"unique in all {len(frame):,} rows" if not repeats else repeated) + (
         ", id-like name"
         if is_id_name(id_column, rules)
         else ": QUESTION: its name is not id-like, is it the record id?"
@@ -601,13 +600,15 @@ def column_role(
         )
     time_word = has_word(column, rules.time_words)
     if time_word and written_in_digits(values):
-        sample = _plain(values.dropna().iloc[0])
+        given = values.dropna()
+        odd = given[~looks_like_dates(given.astype("str"))]
+        sample = _plain((odd if len(odd) else given).iloc[0])
         return (
             "drop",
             "",
-            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values read as no date "
-            f"({sample!r}; a spreadsheet's day numbers?): export it as dates (2024-12-31), then make it the "
-            "timestamp_column, with its date_format unless ISO 8601",
+            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values do not read as "
+            f"dates (e.g. {sample!r}; a spreadsheet's day numbers, or text in some rows?): export it as dates "
+            "(2024-12-31), then make it the timestamp_column, with its date_format unless ISO 8601",
         )
     numeric = numeric_values(values, rules)
     unread = values.notna() if numeric is None else numeric.isna() & values.notna()
@@ -648,14 +649,14 @@ def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[
 
 
 def written_in_digits(values: pd.Series) -> bool:
-    """Numbers, or text whose filled values (almost) all hold a digit: what a date written oddly looks like,
-    unlike a category ("Email", "Phone")."""
+    """Numbers, or text whose filled values mostly hold a digit: what a date written oddly (or dates with text
+    in some rows) looks like, unlike a category ("Email", "Phone")."""
     if pd.api.types.is_bool_dtype(values):
         return False
     if pd.api.types.is_numeric_dtype(values):
         return True
     text = values.dropna().astype("str")
-    return bool(len(text)) and bool(text.str.contains(r"\d", regex=True).mean() >= 0.9)
+    return bool(len(text)) and bool(text.str.contains(r"\d", regex=True).mean() >= 0.5)
 
 
 def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:

@@ -65,7 +65,8 @@ def test_a_creation_date_written_oddly_is_the_split_time_or_a_question_never_a_f
     """A creation date written with a month's name ("Dec 31, 2024", "31-Dec-2024") or with placeholders in a
     fifth of its rows ("-") was not seen as a date: it became a categorical fit feature of hundreds of levels and
     the split was random, without a question; a spreadsheet's day numbers (45292.16) became a numeric feature.
-    The first are the timestamp column with their format; the day numbers are dropped with a QUESTION."""
+    The first are the timestamp column with their format; the day numbers, and dates with text in a quarter of
+    the rows (a categorical feature of dates before), are dropped with a QUESTION."""
     rules = load_draft_rules()
     for written, fmt in (
         (["Dec 31, 2024", "Jan 05, 2025", "Feb 13, 2025"], "%b %d, %Y"),
@@ -75,10 +76,11 @@ def test_a_creation_date_written_oddly_is_the_split_time_or_a_question_never_a_f
         draft = draft_spec(b2c_leads(written), rules, "b2c")
         assert draft.spec["timestamp_column"] == "Created On", written
         assert draft.spec["date_format"] == fmt
-    draft = draft_spec(b2c_leads([45657.96, 45662.37, 45701.5]), rules, "b2c")
-    assert draft.spec["timestamp_column"] is None
-    assert "Created On" not in draft.spec["fit_columns"]
-    assert "QUESTION" in draft.spec["drop_columns"]["Created On"]
+    for odd in ([45657.96, 45662.37, 45701.5], ["2024-12-31", "garbage", "2025-01-05", "2025-02-13"]):
+        draft = draft_spec(b2c_leads(odd), rules, "b2c")
+        assert draft.spec["timestamp_column"] is None
+        assert "Created On" not in draft.spec["fit_columns"]
+        assert "QUESTION" in draft.spec["drop_columns"]["Created On"]
     # A category whose name holds a creation word is still a category.
     export = b2c_leads(["2024-12-31"]).assign(**{"First Contact Channel": "Email"})
     export.loc[::2, "First Contact Channel"] = "Phone"
@@ -95,7 +97,7 @@ def test_a_record_id_with_a_few_repeats_stays_the_id_and_a_phone_number_never_is
     export.loc[[5, 50], "Record ID"] = export.loc[[4, 49], "Record ID"].to_numpy()
     draft = draft_spec(export, load_draft_rules(), "contacts")
     assert draft.spec["id_column"] == "Record ID"
-    assert any("2 rows repeat" in q for q in draft.questions)
+    assert any("2 rows with no id or an earlier row's id" in q for q in draft.questions)
     assert "Phone Number" in draft.spec["drop_columns"]
     # Unique everywhere, a phone number is still no id: the draft asks for the record id.
     with pytest.raises(DraftError, match="add the record id"):
