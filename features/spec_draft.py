@@ -178,6 +178,10 @@ def draft_spec(
         if role in ("fit", "intent"):
             draft.column_notes[column] = why
     draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
+    # A column's question is asked with the others (on the console too), not only beside the column.
+    for column, why in [*drop.items(), *((c, draft.column_notes[c]) for c in [*fit, *intent])]:
+        if "QUESTION: " in why:
+            draft.questions.append(f"column {column!r}: {why.split('QUESTION: ', 1)[1]}")
     keys = [id_column, *([timestamp] if timestamp else [])]
     draft.spec["renames"] = feature_names([*keys, *fit, *intent], keys=len(keys))
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}

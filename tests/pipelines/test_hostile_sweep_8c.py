@@ -213,3 +213,19 @@ def test_the_creation_date_is_the_split_time_whatever_the_column_order():
     draft = draft_spec(export, load_draft_rules(), "contacts")
     assert draft.spec["timestamp_column"] == "Create Date"
     assert "Became a Lead Date" in draft.spec["leaky_columns"]
+
+
+def test_a_columns_question_is_asked_with_the_others_not_only_beside_the_column():
+    """An Amount filled for most won leads and few lost ones (filled once the deal was won; audit AUC under
+    0.9) was kept as a fit feature with its QUESTION only in a YAML comment: `spec draft` printed no word of it,
+    and evaluate scored the leak. Every column's question is in the draft's questions, printed with them."""
+    rng = np.random.default_rng(5)
+    export = b2c_leads(["2024-12-31"])
+    won = export["y"].eq("yes").to_numpy()
+    filled = rng.uniform(size=len(export)) < np.where(won, 0.6, 0.03)
+    export["Amount"] = np.where(filled, rng.uniform(100, 900, len(export)).round(2), np.nan)
+    export["Revenue Band"] = np.resize(["$1,200", "$3,400", "$15,000"], len(export))
+    draft = draft_spec(export, load_draft_rules(), "deals")
+    asked = "\n".join(draft.questions)
+    assert "column 'Amount': filled in for" in asked
+    assert "column 'Revenue Band': numbers written with separators" in asked
