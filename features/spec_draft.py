@@ -58,7 +58,10 @@ class DraftRules(BaseModel):
     numeric_share: float = Field(gt=0, le=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
-    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
+    id_repeat_share: float = Field(0.01, ge=0, lt=1)
+    closed_names: list[str] = Field(
+        default_factory=list
+    )  # a flag saying a deal is closed (false: still open)  # an id-like column with this share repeated is the id
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
@@ -143,6 +146,19 @@ def draft_spec(
     )
     draft.notes["label_column"] = "given with --label" if label else "guessed from its name and values"
     outcome = _add_labels(draft, frame[label_column], rules)
+    still_open = open_read_as_lost(frame, outcome, rules)
+    if still_open:
+        column, rows = still_open
+        why = (
+            f"label {label_column!r} calls {rows:,} rows lost that {column!r} says are not closed: open deals "
+            "would be trained on as lost"
+        )
+        if label is None:
+            raise DraftError(
+                f"{why}; pass --label with a column that tells open from lost (a Stage), or leave the open rows "
+                "out of the export"
+            )
+        draft.questions.append(f"{why}: leave them out of the export, or label them open")
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
     rest_given = frame.drop(columns=[id_column, label_column]).apply(lambda c: _without(c, placeholders))
@@ -333,6 +349,19 @@ def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str, source: str) 
         f"no column of {source} is filled in and unique in every row, so none can be the lead id; add the "
         "record id to the export"
     )
+
+
+def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules) -> tuple[str, int] | None:
+    """A closed flag (a column named in rules.closed_names: Salesforce's Is Closed) that reads false on rows
+    the label calls lost, and how many: (column, rows); else None."""
+    for column in frame.columns:
+        if name_words(column) not in {name_words(n) for n in rules.closed_names}:
+            continue
+        flag = frame[column].map(lambda v: label_class(v, rules))
+        rows = int(((outcome == "lost") & (flag == "lost")).sum())
+        if rows:
+            return str(column), rows
+    return None
 
 
 def id_repeats(ids: pd.Series) -> float:

@@ -229,3 +229,22 @@ def test_a_columns_question_is_asked_with_the_others_not_only_beside_the_column(
     asked = "\n".join(draft.questions)
     assert "column 'Amount': filled in for" in asked
     assert "column 'Revenue Band': numbers written with separators" in asked
+
+
+def test_a_won_flag_whose_false_holds_open_deals_is_never_drafted_silently():
+    """A Salesforce opportunity report with Is Won and Is Closed but no Stage: the draft took Is Won, whose FALSE
+    holds the deals still open (Is Closed FALSE), and they were trained on as lost, exit 0. Guessed, the draft
+    stops (exit 3) naming the rows and the fix; given with --label, it asks."""
+    export = opportunities()
+    export["Is Closed"] = np.where(export["Stage"].str.startswith("Closed"), "TRUE", "FALSE")
+    export = export.drop(columns="Stage")
+    open_deals = int(export["Is Closed"].eq("FALSE").sum())
+    with pytest.raises(
+        DraftError, match=f"calls {open_deals:,} rows lost that 'Is Closed' says are not closed"
+    ):
+        draft_spec(export, load_draft_rules(), "opportunities")
+    draft = draft_spec(export, load_draft_rules(), "opportunities", label="Is Won")
+    assert any("'Is Closed' says are not closed" in q for q in draft.questions)
+    # Closed deals only: nothing to say.
+    closed = export[export["Is Closed"].eq("TRUE")]
+    assert draft_spec(closed, load_draft_rules(), "opportunities").spec["label_column"] == "Is Won"
