@@ -77,6 +77,12 @@ def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
     return found
 
 
+def given_times(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
+    """The timestamp column with the spec's missing_values set missing: a placeholder ("N/A", "-") is a time
+    not given, never a time that is no date."""
+    return without_placeholders(frame[str(spec.timestamp_column)], spec.missing_values)
+
+
 def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), and rows
     whose time is before EARLIEST_DATE."""
@@ -115,7 +121,7 @@ def quarantine_untimed(
     if not column or column not in valid.columns:
         return valid, quarantine
     try:
-        times = parse_timestamps(valid[column], spec.date_format)[0]
+        times = parse_timestamps(given_times(valid, spec), spec.date_format)[0]
     except DateFormatError:
         return valid, quarantine  # the whole column's format: refused by the reader, exit 3
     future = (times > now).to_numpy()
@@ -210,7 +216,7 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         found.append((rows, column, "is_number", reasons))
     found += range_findings(frame, spec)
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
-        rows, early = bad_date_rows(frame[spec.timestamp_column], spec.date_format)
+        rows, early = bad_date_rows(given_times(frame, spec), spec.date_format)
         epoch = pd.api.types.is_numeric_dtype(frame[spec.timestamp_column])
         how = (
             f"the format {spec.date_format!r}"

@@ -502,10 +502,10 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
 
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:
     """The timestamp column through the one date parser (ISO 8601, else the spec's date_format, or epoch
-    numbers in its unit); values that are no date at all are missing, as before. A format nobody named raises
-    ContractError (exit 3)."""
+    numbers in its unit); the spec's missing_values and values that are no date at all are missing. A format
+    nobody named raises ContractError (exit 3)."""
     try:
-        return parse_timestamps(values, spec.date_format)[0]
+        return parse_timestamps(without_placeholders(values, spec.missing_values), spec.date_format)[0]
     except DateFormatError as error:
         where = f"spec {spec.name!r}, column {spec.timestamp_column!r}"
         raise ContractError(error.describe(where, "date_format in the source spec")) from error

@@ -60,6 +60,10 @@ class DraftRules(BaseModel):
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
     follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
+    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
+    closed_names: list[str] = Field(
+        default_factory=list
+    )  # a flag saying a deal is closed (false: still open)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
@@ -111,10 +115,13 @@ def draft_spec(
     label: str | None = None,
     source: str = "the export",
     market: Market | None = None,
+    written: pd.DataFrame | None = None,
 ) -> Draft:
     """Propose a spec for `frame` (the export as read); raises DraftError when no id or label can be found.
     With `market` (the configuration's ICP and regions), a mapped country column whose won leads the served
-    geography would mostly disqualify gets served_countries proposed in the spec's icp: section."""
+    geography would mostly disqualify gets served_countries proposed in the spec's icp: section. `written`
+    holds columns as the file writes them (text), for those read as decimals: dots between thousands
+    ("1.200" read as 1.2) drop the column with a QUESTION."""
     if frame.empty:
         raise DraftError(f"{source} has no rows: nothing to draft from")
     frame = frame.reset_index(drop=True)
@@ -137,7 +144,14 @@ def draft_spec(
             "record id to the export and name it here to join scores back to the CRM"
         )
     else:
-        draft.notes["id_column"] = f"unique in all {len(frame):,} rows" + (
+        repeats = int(round(id_repeats(frame[id_column]) * len(frame)))
+        repeated = f"{repeats:,} row{'s' * (repeats != 1)} with no id or an earlier row's id"
+        if repeats:
+            draft.questions.append(
+                f"id column {id_column!r}: {repeated}, quarantined (the first row of an id is kept): are they "
+                "duplicates of one lead?"
+            )
+        draft.notes["id_column"] = (f"unique in all {len(frame):,} rows" if not repeats else repeated) + (
             ", id-like name"
             if is_id_name(id_column, rules)
             else ": QUESTION: its name is not id-like, is it the record id?"
@@ -151,9 +165,23 @@ def draft_spec(
         "it the outcome? (else draft again with --label COLUMN)"
     )
     outcome = _add_labels(draft, frame[label_column], rules)
+    still_open = open_read_as_lost(frame, outcome, rules)
+    if still_open:
+        column, rows = still_open
+        why = (
+            f"label {label_column!r} calls {rows:,} rows lost that {column!r} says are not closed: open deals "
+            "would be trained on as lost"
+        )
+        if label is None:
+            raise DraftError(
+                f"{why}; pass --label with a column that tells open from lost (a Stage), or leave the open rows "
+                "out of the export"
+            )
+        draft.questions.append(f"{why}: leave them out of the export, or label them open")
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
-    dates = date_columns(frame.drop(columns=[id_column, label_column]), rules)
+    rest_given = frame.drop(columns=[id_column, label_column]).apply(lambda c: _without(c, placeholders))
+    dates = date_columns(rest_given, rules)
     _add_timestamp(draft, dates, rules)
     timestamp = draft.spec["timestamp_column"]
     draft.spec["missing_values"] = placeholders
@@ -166,9 +194,14 @@ def draft_spec(
     intent: list[str] = []
     leaky: dict[str, str] = {}
     drop: dict[str, str] = {}
+    written = written if written is not None else pd.DataFrame(index=frame.index)
+    dotted = {str(c) for c in written.columns if dotted_thousands(written[c])}
     for column in rest:
         values = _without(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
+        if role in ("fit", "intent") and str(column) in dotted:
+            sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
+            role, kind, why = "drop", "", DOTTED_WHY.format(sample=sample, read=float(sample))
         if role == "fit":
             fit[column] = kind
         elif role == "intent":
@@ -180,10 +213,15 @@ def draft_spec(
         if role in ("fit", "intent"):
             draft.column_notes[column] = why
     draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
+    # A column's question is asked with the others (on the console too), not only beside the column.
+    for column, why in [*drop.items(), *((c, draft.column_notes[c]) for c in [*fit, *intent])]:
+        if "QUESTION: " in why:
+            draft.questions.append(f"column {column!r}: {why.split('QUESTION: ', 1)[1]}")
     keys = [id_column, *([timestamp] if timestamp else [])]
     draft.spec["renames"] = feature_names([*keys, *fit, *intent], keys=len(keys))
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
-    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky})
+    unread = {c for c, why in drop.items() if why.startswith(NUMBERS_QUESTION)}
+    draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *unread})
     if not draft.spec["icp_columns"]:
         draft.questions.append(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
@@ -274,27 +312,39 @@ def _propose_market(
 
 
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
-    """The label column: a name from rules.label_names whose values read best as won / lost / open; else the
-    file's last column when its two values read as won and lost (see last_column_is_outcome)."""
+    """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
+    that refines it (same won rows, its lost rows told apart) is taken instead; else the file's last column
+    when its two values read as won and lost (see last_column_is_outcome)."""
     keys = [name_words(n) for n in rules.label_names]
     best: tuple | None = None
-    for column in frame.columns:
+    candidates = [c for c in frame.columns if name_words(c) in keys]
+    for column in candidates:
         words = name_words(column)
-        if words not in keys:
-            continue
         classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
         rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
         candidate = (*rank, -keys.index(words))
         if best is None or candidate > best[0]:
             best = (candidate, column)
-    if best is not None:
-        return str(best[1])
-    if len(frame.columns) and last_column_is_outcome(frame[frame.columns[-1]], rules):
-        return str(frame.columns[-1])
-    raise DraftError(
-        "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
-        "pass --label COLUMN"
-    )
+    if best is None:
+        if len(frame.columns) and last_column_is_outcome(frame[frame.columns[-1]], rules):
+            return str(frame.columns[-1])
+        raise DraftError(
+            "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
+            "pass --label COLUMN"
+        )
+    finer = [c for c in candidates if c != best[1] and refines(frame[c], frame[best[1]], rules)]
+    return str(finer[0] if finer else best[1])
+
+
+def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
+    """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
+    it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
+    whose FALSE holds the open deals, which must never be trained on as lost."""
+    fine_class = finer.map(lambda v: label_class(v, rules))
+    coarse_class = coarse.map(lambda v: label_class(v, rules))
+    if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
+        return False
+    return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
 
 
 def last_column_is_outcome(values: pd.Series, rules: DraftRules) -> bool:
@@ -311,12 +361,19 @@ ROW_ID_NAMES = ("row", "row_number", "leadscore_row", "leadscore_row_number")
 
 def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str) -> str | None:
     """The column with an id-like name whose values are filled in and unique in every row, the one whose last
-    word comes first in rules.id_words ("Record ID" before "Phone Number", whatever the column order); else
-    the first such column whose values look like codes (no blanks, no @, not dates), e.g. a CRM's GUID column;
-    None when no column is one (public datasets often have no record id)."""
-    unique = [c for c in frame.columns if c != exclude and frame[c].notna().all() and frame[c].is_unique]
+    word comes first in rules.id_words ("Lead ID" before "Lead Number", whatever the column order); else such
+    a column with a few repeated or missing ids (at most rules.id_repeat_share of the rows, which the contract
+    quarantines: a CRM's merged duplicates); else the first unique column whose values look like codes (no
+    blanks, no @, not dates), e.g. a CRM's GUID column; None when no column is one (public data sets often
+    have no record id). A contact detail (Phone Number) is never the id: the scores would be keyed by phone
+    numbers, and a repeated record id let it take the record id's place."""
+    contact = {name_words(w) for w in rules.contact_words}
+    columns = [c for c in frame.columns if c != exclude and name_words(c) not in contact]
+    unique = [c for c in columns if frame[c].notna().all() and frame[c].is_unique]
     id_words = [name_words(w) for w in rules.id_words]
     named = [c for c in unique if is_id_name(c, rules)]
+    if not named:
+        named = [c for c in columns if is_id_name(c, rules) and id_repeats(frame[c]) <= rules.id_repeat_share]
     if named:
         return str(min(named, key=lambda c: id_words.index(name_words(c).split()[-1])))
     for column in unique:
@@ -324,6 +381,26 @@ def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str) -> str | None
         if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
             return str(column)
     return None
+
+
+def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules) -> tuple[str, int] | None:
+    """A closed flag (a column named in rules.closed_names: Salesforce's Is Closed) that reads false on rows
+    the label calls lost, and how many: (column, rows); else None."""
+    for column in frame.columns:
+        if name_words(column) not in {name_words(n) for n in rules.closed_names}:
+            continue
+        flag = frame[column].map(lambda v: label_class(v, rules))
+        rows = int(((outcome == "lost") & (flag == "lost")).sum())
+        if rows:
+            return str(column), rows
+    return None
+
+
+def id_repeats(ids: pd.Series) -> float:
+    """The share of rows whose id is missing or repeats an earlier row's (what the contract quarantines)."""
+    text = ids.astype("str").str.strip()
+    bad = ids.isna() | text.eq("") | text.duplicated(keep="first")
+    return float(bad.mean()) if len(ids) else 1.0
 
 
 def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
@@ -416,7 +493,7 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if values.notna().sum() == 0:
             continue
         sample = values.dropna().astype("str").head(50)
-        if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).mean() > 0.9:
+        if not looks_like_dates(sample).mean() > 0.9:
             continue
         try:
             times, unparsed = parse_timestamps(values)
@@ -428,6 +505,19 @@ def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn
         if unparsed.sum() <= 0.1 * values.notna().sum():
             found[str(column)] = DateColumn(times, fmt, formats if len(formats) > 1 else [])
     return found
+
+
+# A date in digits (2024-12-31, 31.12.2024, 12/31/2024 11:05 PM), or a month's name beside a 4-digit year
+# (Dec 31, 2024; 31-Dec-2024; 31 December 2024): the shapes worth handing to the date parser.
+DATE_SHAPES = (
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+    r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\b|\d).*\b\d{4}\b)"
+)
+
+
+def looks_like_dates(text: pd.Series) -> pd.Series:
+    """Whether each text value has the shape of a written date (DATE_SHAPES)."""
+    return text.str.contains(DATE_SHAPES, regex=True)
 
 
 EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
@@ -451,7 +541,16 @@ def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | No
 
 
 def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
-    created = [c for c in dates if has_word(c, rules.time_words)]
+    # The creation word listed first wins, whatever the column order: "Create Date" over HubSpot's "Became a
+    # Lead Date" (a later lifecycle date, filled for some leads only); then the fuller column.
+    words = [name_words(w) for w in rules.time_words]
+    created = sorted(
+        (c for c in dates if has_word(c, rules.time_words)),
+        key=lambda c: (
+            words.index(name_words(str(has_word(c, rules.time_words)))),
+            -dates[c].times.notna().sum(),
+        ),
+    )
     draft.spec["timestamp_column"] = created[0] if created else None
     draft.spec["date_format"] = None
     if not created:
@@ -565,6 +664,16 @@ def column_role(
                 "fit_columns only if the lead gives it before any contact."
             ),
         )
+    outcome_values = outcome_words(column, values, rules)
+    if outcome_values:
+        return (
+            "leaky",
+            "",
+            (
+                f"An outcome column beside the label: its name is one the label could have and its values say "
+                f"how leads ended ({', '.join(map(repr, outcome_values))}); sales set them during follow-up."
+            ),
+        )
     leak_word = has_word(column, rules.leaky_words)
     if leak_word:
         return (
@@ -583,13 +692,29 @@ def column_role(
             "",
             "A contact detail or record-keeping field: not a property that predicts conversion.",
         )
-    numeric = numeric_values(values, rules)
-    if numeric is None and written_numbers(values, rules) is not None:
-        sample = str(values.dropna().iloc[0])
+    time_word = has_word(column, rules.time_words)
+    if time_word and written_in_digits(values):
+        given = values.dropna()
+        odd = given[~looks_like_dates(given.astype("str"))]
+        sample = _plain((odd if len(odd) else given).iloc[0])
         return (
             "drop",
             "",
-            f"QUESTION: numbers written with separators or signs ({sample!r}), which a spec never reads as "
+            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values do not read as "
+            f"dates (e.g. {sample!r}; a spreadsheet's day numbers, or text in some rows?): export it as dates "
+            "(2024-12-31), then make it the timestamp_column, with its date_format unless ISO 8601",
+        )
+    numeric = numeric_values(values, rules)
+    unread = values.notna() if numeric is None else numeric.isna() & values.notna()
+    if unread.any() and written_numbers(values, rules) is not None:
+        # Plain numbers with some written with separators ("850" and "1,200") are such a column too: read as
+        # a category, or as numbers whose thousands are all quarantined (the largest companies never scored).
+        text = values[unread].astype("str")
+        sample = next(iter(text[text.str.contains(WRITTEN_SIGNS, regex=True)]), text.iloc[0])
+        return (
+            "drop",
+            "",
+            f"{NUMBERS_QUESTION} with separators or signs ({sample!r}), which a spec never reads as "
             "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
             "then give the column a role",
         )
@@ -606,6 +731,26 @@ def column_role(
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[str]:
+    """The values of a column named as an outcome (rules.label_names: Lead Status beside Lifecycle Stage) that
+    read as won or lost ("Unqualified"), at most three; [] for any other column."""
+    if name_words(column) not in {name_words(n) for n in rules.label_names}:
+        return []
+    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
+    return [str(_plain(v)) for v in told[:3]]
+
+
+def written_in_digits(values: pd.Series) -> bool:
+    """Numbers, or text whose filled values mostly hold a digit: what a date written oddly (or dates with text
+    in some rows) looks like, unlike a category ("Email", "Phone")."""
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    text = values.dropna().astype("str")
+    return bool(len(text)) and bool(text.str.contains(r"\d", regex=True).mean() >= 0.5)
 
 
 def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
@@ -639,14 +784,31 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
 
 
+# Thousands separators, currency and percent signs: a number written for people.
+WRITTEN_SIGNS = r"[,$€£¥%\s']"
+NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
+DOTTED_WHY = (
+    NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
+    "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
+)
+
+
+def dotted_thousands(text: pd.Series) -> bool:
+    """Whether a column's numbers, as written, may carry dots between thousands ("1.200", "12.500.000" is text
+    anyway): some values are dotted and every dotted value is 1-3 digits (not 0) and groups of three."""
+    values = text.dropna().astype("str").str.strip()
+    dotted = values[values.str.contains(".", regex=False)]
+    return bool(len(dotted)) and bool(dotted.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+").all())
+
+
 def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
-    and percent signs are taken out ("$1,200", "12%", "1.234,5"), else None."""
+    and percent signs are taken out ("$1,200", "12%", "1.234,5") and some hold them, else None."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
     text = values.dropna().astype("str").str.strip()
-    marked = text.str.contains(r"\d", regex=True) & text.str.contains(r"[,$€£¥%\s']", regex=True)
-    if not len(text) or marked.sum() < rules.numeric_share * len(text) / 2:
+    marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
+    if not marked.any():
         return None
     bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
     numbers = pd.to_numeric(bare, errors="coerce")

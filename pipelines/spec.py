@@ -348,6 +348,12 @@ def run_spec_draft(
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
     frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
     nested = [c for c in frame.columns if nested_column(frame, [c]) is not None]  # lists, records: no feature
+    decimals = tuple(str(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c]))
+    written = (  # as the file writes them: "1.200" may be 1200 with a dot between thousands
+        read_export(input_path, delimiter, encoding, text_columns=decimals)[list(decimals)]
+        if csv_file and decimals
+        else None
+    )
     try:
         draft = draft_spec(
             frame.drop(columns=nested),
@@ -356,6 +362,7 @@ def run_spec_draft(
             label=label,
             source=input_path.name,
             market=market,
+            written=written,
         )
     except DraftError as error:
         raise InputError(f"{input_path}: {error}") from error
