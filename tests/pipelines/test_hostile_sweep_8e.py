@@ -114,3 +114,96 @@ def test_quarantine_rows_written_before_they_had_a_model_name_are_replaced_by_th
     again = _write(url, table, "leadscore", 5, 3, seed=4)
     assert again.quarantine_replaced == 2
     assert _runs(url, f"{table}_quarantine") == {"leadscore": 3, "leadscore_eu": 1}
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "@SUM(1+1)",
+    "+44 20 7946 0000",
+    "-5",
+    "-cmd|' /C calc'!A0",
+]
+
+
+def _quarantine() -> pd.DataFrame:
+    """A quarantine whose values and key start like formulas, and a number written as text ("-5")."""
+    return pd.DataFrame(
+        {
+            "table": "accounts",
+            "row": range(len(FORMULAS)),
+            "key": ["=K1", "A2", "A3", "A4", "-A5"],
+            "column": "employee_count",
+            "check": "parse(number)",
+            "value": pd.Series(FORMULAS, dtype="str"),
+            "reason": "employee_count could not be read as a finite number",
+        }
+    )
+
+
+def _assert_quoted(path) -> None:
+    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
+    assert raw["value"].tolist() == [
+        "'" + FORMULAS[0],
+        "'@SUM(1+1)",
+        "'+44 20 7946 0000",
+        "-5",
+        "'" + FORMULAS[4],
+    ]
+    assert raw["key"].tolist() == ["=K1", "A2", "A3", "A4", "-A5"]  # ids a program joins on: as written
+    from pipelines.io import quarantine_from_csv
+
+    back = quarantine_from_csv(pd.read_csv(path, dtype={"value": "str", "key": "str"}))
+    assert back["value"].tolist() == FORMULAS and back["row"].tolist() == list(range(len(FORMULAS)))
+
+
+def test_a_quarantined_value_a_spreadsheet_would_run_is_quoted_in_the_quarantine_csvs(
+    tmp_path, small_history
+):
+    """The quarantine holds values as read and people open it in a spreadsheet: a value '=HYPERLINK(...)' or
+    '@SUM(...)' ran as a formula there (the scores CSV quoted its text, the quarantine CSVs did not). The value,
+    reason and names get an apostrophe as the scores CSV's text does; the row's key stays as written, numbers
+    ("-5") stay numbers, and a reader gets the values back with pipelines.io.quarantine_from_csv."""
+    from pipelines.io import write_quarantine
+    from pipelines.score import quarantine_path_for, write_scores_file
+    from pipelines.validate import run_validate
+
+    output = tmp_path / "scores.csv"
+    write_scores_file(fake_scores(3, "2026-10-01"), _quarantine(), output, {"as_of": "2026-10-01"})
+    _assert_quoted(quarantine_path_for(output))
+    write_quarantine(
+        _quarantine(), tmp_path / "failed.quarantine.csv"
+    )  # validate's and a failed run's writer
+    _assert_quoted(tmp_path / "failed.quarantine.csv")
+    write_quarantine(_quarantine(), tmp_path / "q.parquet")  # Parquet holds the values as read
+    assert pd.read_parquet(tmp_path / "q.parquet")["value"].tolist() == FORMULAS
+
+    tables = dict(small_history.tables())
+    accounts = tables["accounts"].astype({"employee_count": object})
+    accounts.loc[accounts.index[:2], "employee_count"] = ["=1+1", "-5"]
+    tables["accounts"] = accounts
+    run_validate(tables, quarantine_path=tmp_path / "validate.csv")
+    written = pd.read_csv(tmp_path / "validate.csv", dtype="str", keep_default_na=False)
+    values = written.loc[written["column"] == "employee_count", "value"].tolist()
+    assert "'=1+1" in values and "-5" in values and "=1+1" not in values
+
+
+def test_a_quarantine_without_formulas_is_written_byte_for_byte_as_before(tmp_path):
+    """The demo's quarantine (negative employee counts "-1", ids, reasons) is unchanged by the quoting."""
+    import csv
+
+    from pipelines.io import write_quarantine
+
+    plain = _quarantine().assign(value=["-1", "12.5", "", "n/a", "-5"], key=["A1", "A2", "A3", "A4", "A5"])
+    write_quarantine(plain, tmp_path / "q.csv")
+    plain.to_csv(tmp_path / "before.csv", index=False, quoting=csv.QUOTE_MINIMAL)
+    assert (tmp_path / "q.csv").read_bytes() == (tmp_path / "before.csv").read_bytes()
+
+
+@pytest.mark.slow  # a Spark session
+def test_the_spark_quarantine_csv_is_quoted_as_the_pandas_one(spark_local):
+    from pipelines.io import quarantine_for_csv as pandas_quoted
+    from pipelines.spark_job import quarantine_for_csv as spark_quoted
+
+    frame = _quarantine().astype({"row": "int64"})
+    got = spark_quoted(spark_local.createDataFrame(frame)).toPandas()
+    pd.testing.assert_frame_equal(got, pandas_quoted(frame), check_dtype=False)
