@@ -30,7 +30,9 @@ from pipelines.io import DATETIME_COLUMNS, InputError, normalise_columns, refuse
 
 DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
 INSERT_BATCH_ROWS = 50_000  # rows per COPY / INSERT statement (bounded memory for the encoded batch)
-RUN_KEY = ("as_of", "model_version")  # one scoring run; a new run of an as-of replaces its model's runs of it
+# One scoring run: two models (leadscore, leadscore_eu) at the same version score the same as-of as two runs.
+RUN_KEY = ("as_of", "model_version", "model_name")
+STAMPED = ("as_of", "model_version")  # the run key columns with_run_key puts in front of a run's rows
 
 _URL = re.compile(r"^(duckdb|postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -132,6 +134,10 @@ class _Backend:
     def index(self, ref: TableRef, columns: tuple[str, ...], unique: bool) -> None:
         """Create an index on `columns` if missing (where the database profits from one)."""
 
+    def replace_index(self, ref: TableRef, old: tuple[str, ...], new: tuple[str, ...], unique: bool) -> bool:
+        """If `ref` has the index this module created on `old`, drop it and create one on `new`; True if so."""
+        return False
+
 
 class _DuckDB(_Backend):
     def __init__(self, con):
@@ -210,9 +216,37 @@ class _Postgres(_Backend):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
 
     def index(self, ref, columns, unique):
-        name = _quote(f"{ref.name}_{'_'.join(columns)}_{'key' if unique else 'idx'}"[:63])
+        name = _quote(index_name(ref, columns, unique))
         kind = "UNIQUE INDEX" if unique else "INDEX"
-        self.execute(f"CREATE {kind} IF NOT EXISTS {name} ON {ref.sql} ({', '.join(map(_quote, columns))})")
+        terms = ", ".join(map(_index_term if unique else _quote, columns))
+        self.execute(f"CREATE {kind} IF NOT EXISTS {name} ON {ref.sql} ({terms})")
+
+    def replace_index(self, ref, old, new, unique):
+        # Looked up first: DROP INDEX locks the table against readers until the commit, once per table.
+        # By name and terms: a long table name can cut both names to the same 63 characters.
+        name = index_name(ref, old, unique)
+        found = self.read(
+            "SELECT pg_get_indexdef(x.indexrelid, k.n, true) AS term FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid CROSS JOIN generate_series(1, x.indnatts) AS k(n) "
+            "WHERE x.indrelid = to_regclass(:table) AND i.relname = :name ORDER BY k.n",
+            {"table": ref.sql, "name": name},
+        )
+        if found["term"].tolist() != list(old):
+            return False
+        schema = f"{_quote(ref.schema)}." if ref.schema else ""
+        self.execute(f"DROP INDEX {schema}{_quote(name)}")
+        self.index(ref, new, unique)
+        return True
+
+
+def _index_term(column: str) -> str:
+    # A unique index takes NULLs for distinct: a row of no model name would pass it as often as written.
+    return "coalesce(\"model_name\", '')" if column == "model_name" else _quote(column)
+
+
+def index_name(ref: TableRef, columns: tuple[str, ...], unique: bool) -> str:
+    """The name of the index this module creates on `columns` of `ref` (PostgreSQL keeps 63 characters)."""
+    return f"{ref.name}_{'_'.join(columns)}_{'key' if unique else 'idx'}"[:63]
 
 
 @contextmanager
@@ -370,7 +404,11 @@ def normalise_read(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_scores_from_db(
-    url: str, table: str, as_of: pd.Timestamp | None = None, model_version: str | None = None
+    url: str,
+    table: str,
+    as_of: pd.Timestamp | None = None,
+    model_version: str | None = None,
+    model_name: str | None = None,
 ) -> pd.DataFrame:
     """The rows of a scores (or quarantine) table, optionally of one run, best first within each run."""
     ref = TableRef.parse(table)
@@ -378,7 +416,7 @@ def read_scores_from_db(
         if not db.has_table(ref):
             raise DatabaseError(f"{display_url(url)}: table {str(ref)!r} not found")
         columns = db.columns(ref)
-        where, params = _run_filter(db, as_of, model_version)
+        where, params = _run_filter(db, as_of, model_version, model_name)
         order: list[str] = [_quote(c) for c in RUN_KEY if c in columns]
         # best first within a run, as models.score_table.rank orders a frame
         order += [f"{_quote(c)}{'' if up else ' DESC'}" for c, up in RANKING if c in columns]
@@ -440,7 +478,7 @@ def _duckdb_file_exists(url: str) -> bool:
 
 
 def _run_filter(
-    db: _Backend, as_of: pd.Timestamp | None, model_version: str | None
+    db: _Backend, as_of: pd.Timestamp | None, model_version: str | None, model_name: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     conditions, params = [], {}
     if as_of is not None:
@@ -449,6 +487,9 @@ def _run_filter(
     if model_version is not None:
         conditions.append(f'"model_version" = {db.param("model_version")}')
         params["model_version"] = str(model_version)
+    if model_name is not None:
+        conditions.append(f'"model_name" = {db.param("model_name")}')
+        params["model_name"] = str(model_name)
     return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 
@@ -493,34 +534,35 @@ def write_scores_to_db(
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
-    Rows carry the run's key (as_of, model_version) and the model's name (`model_name`, else the scores'), the
-    quarantine's too; an earlier write of the same as-of by the same model name is replaced, whatever its
-    version (a rerun after a promotion), other runs are kept. Tables are created if missing (typed from the
-    frames) and get columns added if the frames have new ones (a quarantine table from before model_name gets
-    the column, empty in its earlier rows). On any failure the transaction rolls back: readers see the previous
-    state or the new run whole.
+    Rows carry the run's key (RUN_KEY: as_of, model_version and the model's name, `model_name` else the
+    scores'), the quarantine's too. An earlier write of the same as-of by the same model name is replaced,
+    whatever its version (a rerun after a promotion); other runs are kept, another model's of the same as-of
+    and version too. Tables are created if missing (typed from the frames) and get columns added if the frames
+    have new ones (a quarantine table from before model_name gets the column, empty in its earlier rows; see
+    name_earlier_quarantine). On any failure the transaction rolls back: readers see the previous state or the
+    new run whole.
     """
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
     if scores["lead_id"].duplicated().any():
         raise ValueError("a scoring run has one row per lead; these scores repeat lead_id")
+    model_name = run_model_name(scores, model_name)
     run_scores = with_run_key(scores, as_of, model_version, first=("lead_id",))
-    model_names = list(scores["model_name"].dropna().astype(str).unique()) if "model_name" in scores else []
-    if model_name is None and len(model_names) == 1:
-        model_name = model_names[0]
     named = quarantine.astype({"row": "Int64"}).assign(
         model_name=pd.Series(model_name, index=quarantine.index, dtype="str")
     )
     run_quarantine = with_run_key(named, as_of, model_version)
     with _writing(url, str(ref)) as db:
         db.lock(ref)
+        owners = run_owners(db, ref, as_of)  # read before this run changes the scores table
         # Every version of this model with a run of this as-of: a reader of the day's rows (the README's
         # `WHERE as_of = max(as_of)`) saw each lead once per version.
-        versions = sorted({str(model_version), *same_day_versions(db, ref, as_of, model_names)})
-        replaced = _replace_run(
-            db, ref, run_scores, as_of, versions, unique=("lead_id",), types=SCORE_SQL_TYPES
-        )
-        quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, versions)
+        versions = sorted({str(model_version), *same_day_versions(db, ref, as_of, [model_name])})
+        prepare_table(db, ref, run_scores, unique=("lead_id",), types=SCORE_SQL_TYPES)
+        prepare_table(db, quarantine_ref, run_quarantine)
+        name_earlier_quarantine(db, quarantine_ref, as_of, owners)
+        replaced = _replace_run(db, ref, run_scores, as_of, versions, model_name)
+        quarantine_replaced = _replace_run(db, quarantine_ref, run_quarantine, as_of, versions, model_name)
     return ScoresWritten(
         table=str(ref),
         rows=len(run_scores),
@@ -529,6 +571,18 @@ def write_scores_to_db(
         quarantine_rows=len(run_quarantine),
         quarantine_replaced=quarantine_replaced,
     )
+
+
+def run_model_name(scores: pd.DataFrame, model_name: str | None) -> str:
+    """The model name of a run: `model_name`, else the scores' one name; scores naming another are refused."""
+    names = set(scores["model_name"].dropna().astype(str)) if "model_name" in scores else set()
+    if model_name is None and len(names) == 1:
+        model_name = names.pop()
+    if model_name is None or names - {str(model_name)}:
+        raise ValueError(
+            f"a scoring run is of one named model; model_name {model_name!r}, the scores' {names}"
+        )
+    return str(model_name)
 
 
 @contextmanager
@@ -551,10 +605,10 @@ def with_run_key(
     for column, value in (("as_of", as_of), ("model_version", model_version)):
         if column in frame.columns and len(frame) and not (frame[column] == value).all():
             raise ValueError(f"frame's {column} differs from the run's {value!r}")
-    out = frame.drop(columns=[c for c in RUN_KEY if c in frame.columns]).copy()
+    out = frame.drop(columns=[c for c in STAMPED if c in frame.columns]).copy()
     out.insert(0, "as_of", pd.Series(as_of, index=out.index, dtype="datetime64[us]"))
     out.insert(1, "model_version", pd.Series(model_version, index=out.index, dtype="str"))
-    order = [*RUN_KEY, *first, *(c for c in out.columns if c not in (*RUN_KEY, *first))]
+    order = [*STAMPED, *first, *(c for c in out.columns if c not in (*STAMPED, *first))]
     return prepare_for_write(out[order])
 
 
@@ -573,32 +627,75 @@ def same_day_versions(
     return sorted(versions)
 
 
+def run_owners(db: _Backend, ref: TableRef, as_of: pd.Timestamp) -> dict[str, str]:
+    """Model version -> model name, for each version with runs of `as_of` in the scores table `ref` by one
+    model name only (the model whose scores that run holds)."""
+    if not db.has_table(ref) or "model_name" not in db.columns(ref):
+        return {}
+    where = f'"as_of" = {db.param("as_of")} AND "model_name" IS NOT NULL AND "model_name" <> \'\''
+    found = db.read(
+        f'SELECT DISTINCT "model_version", "model_name" FROM {ref.sql} WHERE {where}',
+        {"as_of": pd.Timestamp(as_of).to_pydatetime()},
+    ).astype(str)
+    single = found.groupby("model_version")["model_name"].transform("size") == 1
+    return dict(zip(found.loc[single, "model_version"], found.loc[single, "model_name"], strict=True))
+
+
+def name_earlier_quarantine(db: _Backend, ref: TableRef, as_of: pd.Timestamp, owners: dict[str, str]) -> None:
+    """Give quarantine rows of `as_of` with no model_name (written before the quarantine table had the column)
+    the name of the model whose scores their run (as_of, version) holds, so that a rerun of that model replaces
+    them and another model's run of the same version does not. Runs of two models' scores stay unnamed."""
+    for version, name in owners.items():
+        where = " AND ".join(
+            (
+                f'"as_of" = {db.param("as_of")}',
+                f'"model_version" = {db.param("model_version")}',
+                '("model_name" IS NULL OR "model_name" = \'\')',
+            )
+        )
+        db.execute(
+            f'UPDATE {ref.sql} SET "model_name" = {db.param("model_name")} WHERE {where}',
+            {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_version": version, "model_name": name},
+        )
+
+
+def prepare_table(
+    db: _Backend,
+    ref: TableRef,
+    frame: pd.DataFrame,
+    unique: tuple[str, ...] | None = None,
+    types: dict[str, str] | None = None,
+) -> None:
+    """Create the table for `frame`'s rows, indexed on the run key (plus `unique`), or add `frame`'s new columns
+    to it. `types` names the SQL type of known columns (the score table's); others are typed from the frame."""
+    types = types or {}
+    key = (*RUN_KEY, *(unique or ()))
+    if not db.has_table(ref):
+        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame, types)})")
+        db.index(ref, key, unique=unique is not None)
+        return
+    # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
+    existing = set(db.columns(ref))
+    for column in (c for c in frame.columns if c not in existing):
+        kind = types.get(column) or sql_type(frame[column])
+        db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
+    if unique is not None:  # a table from before model_name was in the key: its index refuses a second model
+        db.replace_index(ref, (*STAMPED, *unique), key, unique=True)
+
+
 def _replace_run(
     db: _Backend,
     ref: TableRef,
     frame: pd.DataFrame,
     as_of: pd.Timestamp,
     model_versions: Sequence[str],
-    unique: tuple[str, ...] | None = None,
-    types: dict[str, str] | None = None,
+    model_name: str,
 ) -> int:
-    """Create or widen the table, delete the rows of the runs (as_of, each of `model_versions`) it replaces,
-    insert the new ones; rows replaced.
-
-    `types` names the SQL type of known columns (the score table's); others are typed from the frame.
-    """
-    types = types or {}
-    if not db.has_table(ref):
-        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame, types)})")
-        db.index(ref, (*RUN_KEY, *(unique or ())), unique=unique is not None)
-    else:  # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
-        existing = set(db.columns(ref))
-        for column in (c for c in frame.columns if c not in existing):
-            kind = types.get(column) or sql_type(frame[column])
-            db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
+    """Delete the rows of the runs of `model_name` (as_of, each of `model_versions`) that `frame` replaces,
+    insert the new ones; rows replaced."""
     replaced = 0
     for model_version in model_versions:
-        where, params = _run_filter(db, as_of, model_version)
+        where, params = _run_filter(db, as_of, model_version, model_name)
         replaced += db.execute(f"DELETE FROM {ref.sql}{where}", params)
     _insert(db, ref, frame)
     return replaced

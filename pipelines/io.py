@@ -724,6 +724,27 @@ def unquoted(frame: pd.DataFrame, as_written: tuple[str, ...] = ()) -> pd.DataFr
     return frame.assign(**{c: from_spreadsheets(frame[c]) for c in text}) if text else frame
 
 
+# The columns of a quarantine CSV written as they are: the row's key is an id a program joins on (the row
+# number is a number). The rest (table, column, check, the value as read, the reason) is text people read.
+QUARANTINE_IDS = ("key",)
+
+
+def quarantine_for_csv(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """A quarantine as its CSV holds it: people open it in a spreadsheet, and a value as read ("=HYPERLINK(...)",
+    "@sum(...)") would run as a formula; for_spreadsheets quotes those. Numbers ("-5") and the keys stay."""
+    return for_spreadsheets(quarantine, as_written=QUARANTINE_IDS)
+
+
+def quarantine_from_csv(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """A quarantine read from a CSV `quarantine_for_csv` wrote: the text as it was, without the apostrophes."""
+    return unquoted(quarantine, as_written=QUARANTINE_IDS)
+
+
+def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
+    """Write a quarantine atomically, as Parquet or CSV by the file's suffix (the CSV for spreadsheets)."""
+    return write_frame(quarantine_for_csv(quarantine) if format_of(path) == "csv" else quarantine, path)
+
+
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parquet") -> list[Path]:
     """Write each table as `<folder>/<name>.<fmt>`, each file atomically."""
     if fmt not in FORMATS:

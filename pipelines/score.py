@@ -38,10 +38,11 @@ from pipelines.io import (
     format_of,
     path_digest,
     publish_together,
+    quarantine_for_csv,
     remove_stale_staged,
     staged_path,
     unquoted,
-    write_frame,
+    write_quarantine,
     writing,
 )
 from pipelines.sources import Source, as_source, check_scorer_reads, tables_of_leads
@@ -274,7 +275,8 @@ def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, man
     q_staged, m_staged = staged_path(q_path), staged_path(m_path)
     try:
         with writing(q_path):
-            quarantine.to_csv(q_staged, index=False, quoting=csv_quoting(quarantine))
+            written = quarantine_for_csv(quarantine)
+            written.to_csv(q_staged, index=False, quoting=csv_quoting(written))
         files = {
             "scores": {"file": output.name, "sha256": file_digest(staged_scores)},
             "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},
@@ -329,7 +331,7 @@ def check_scoreable(result: ScoreResult, output: Path | None, leads: str = "the 
     )
     where = ""
     if output is not None and len(result.quarantine):
-        failed = write_frame(result.quarantine, failed_quarantine_path_for(output))
+        failed = write_quarantine(result.quarantine, failed_quarantine_path_for(output))
         where = f"; this run's quarantined rows are in {failed}"
     raise NothingToScore(f"nothing to score: {why}; {kept}{where}", result)
 

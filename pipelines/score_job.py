@@ -163,7 +163,7 @@ def write_score_output(
     """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
 
     To a database URL: table `table` and `<table>_quarantine`, one transaction, replacing an earlier write of
-    the same as-of and model version. To a file path: the scores file and the quarantine CSV beside it,
+    the same as-of by the same model name. To a file path: the scores file and the quarantine CSV beside it,
     published together with the run's manifest (pipelines.score.publish_run).
     """
     if is_database_url(location):

@@ -51,6 +51,8 @@ from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
     DATETIME_COLUMNS,
+    FORMULA_START,
+    QUARANTINE_IDS,
     InputError,
     file_digest,
     folder_lock,
@@ -1088,12 +1090,32 @@ def top_rows(folder: Path, n: int) -> pd.DataFrame:
     return pa.Table.from_batches(batches).to_pandas() if batches else pd.DataFrame(columns=SCORE_NAMES)
 
 
+def quarantine_for_csv(frame):
+    """A Spark quarantine as its CSV holds it, quoted as pipelines.io.quarantine_for_csv quotes a pandas one:
+    an apostrophe before a text cell a spreadsheet would run as a formula, numbers and keys as they are."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    out = []
+    for column in frame.schema.fields:
+        value = F.col(f"`{column.name}`")
+        if column.name in QUARANTINE_IDS or not isinstance(column.dataType, StringType):
+            out.append(value)
+            continue
+        risky = (
+            value.rlike("^" + FORMULA_START.pattern) & F.expr(f"try_cast(`{column.name}` AS DOUBLE)").isNull()
+        )
+        out.append(F.when(risky, F.concat(F.lit("'"), value)).otherwise(value).alias(column.name))
+    return frame.select(*out)
+
+
 def _write_csv(frame, target: Path, work: Path) -> Path:
-    """A Spark DataFrame as one CSV file (header, values as pandas writes them), written on an executor."""
+    """A Spark quarantine as one CSV file (header, values as pandas writes them), written on an executor."""
     folder = work / f"csv-{uuid.uuid4().hex}"
     with writing(target):
         (
-            frame.coalesce(1)
+            quarantine_for_csv(frame)
+            .coalesce(1)
             .write.option("header", True)
             .option("escape", '"')
             .option("ignoreLeadingWhiteSpace", False)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipelines.io import OutputError
+from pipelines.io import OutputError, quarantine_for_csv
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 from pipelines.store import artifacts_unwritable, setup
 
@@ -350,7 +350,7 @@ def _log_run(
                 "by_tier": ev.by_tier,
                 "segments": ev.segments,
                 "win_rate_by_tier_all_closed": result.data.win_rate_by_tier,
-                "quarantine": result.data.quarantine,
+                "quarantine": quarantine_for_csv(result.data.quarantine),  # opened by people too
                 "row_counts": result.data.counts,
                 "importance": result.scorer.model.feature_importance(),
                 "test_scores": ev.test_scores,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from features.contracts import MISSING_VALUE, ValidationResult, validate_tables
 from features.dates import DateFormats
-from pipelines.io import at_input_rows, write_frame
+from pipelines.io import at_input_rows, write_quarantine
 
 
 def run_validate(
@@ -26,7 +26,7 @@ def run_validate(
     result.assert_accounted()
     result = dataclasses.replace(result, quarantine=at_input_rows(result.quarantine, tables))  # file rows
     if quarantine_path is not None:
-        write_frame(result.quarantine, quarantine_path)
+        write_quarantine(result.quarantine, quarantine_path)
     return result
 
 

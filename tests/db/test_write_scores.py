@@ -162,8 +162,8 @@ def test_postgres_refuses_a_second_row_for_a_lead_in_one_run(postgres_url, postg
     # The unique index guards the table against any writer, not only this module.
     with pytest.raises(Exception, match="duplicate key"), db._transaction(postgres_url, write=True) as conn:
         conn.execute(
-            f"INSERT INTO {db.TableRef.parse(table).sql} (as_of, model_version, lead_id) "
-            "VALUES ('2026-10-01', '3', 'L000001')"
+            f"INSERT INTO {db.TableRef.parse(table).sql} (as_of, model_version, model_name, lead_id) "
+            "VALUES ('2026-10-01', '3', 'leadscore', 'L000001')"
         )
 
 
