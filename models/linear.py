@@ -98,10 +98,11 @@ def _category_slots(codes: np.ndarray, n_levels: int, min_frequency: int) -> tup
 # Wider designs are fitted sparse (see fit_linear_score); narrower ones dense, as they always were.
 DENSE_MAX_COLUMNS = 500
 
+# A feature's design columns: a categorical's design column per row and how many, or a numeric's columns.
+Block = tuple[np.ndarray, int] | np.ndarray
 
-def _design_matrix(
-    blocks: list[tuple[np.ndarray, int] | np.ndarray], n: int, dense: bool
-) -> np.ndarray | csr_matrix:
+
+def _design_matrix(blocks: list[Block], n: int, dense: bool) -> np.ndarray | csr_matrix:
     """The design columns side by side: a categorical block as its one-hot columns, a numeric one as is."""
     parts: list[np.ndarray | csr_matrix] = []
     for block in blocks:
@@ -135,9 +136,7 @@ def fit_linear_score(
     n, p = X.shape
     is_categorical = np.asarray(is_categorical, dtype=bool)
     medians, centres, scales = np.zeros(p), np.zeros(p), np.ones(p)
-    blocks: list[
-        tuple[np.ndarray, int] | np.ndarray
-    ] = []  # a level's column per row and the width, or values
+    blocks: list[Block] = []
     owner: list[tuple[int, str]] = []  # per design column: its feature and its kind
     slots: dict[int, np.ndarray] = {}
     for j in range(p):  # a loop over the features
