@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +83,11 @@ class Draft:
 
 
 def name_words(name: object) -> str:
-    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.casefold()).split())
+    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'; accents dropped and
+    other scripts kept ('Größe' -> 'grosse', 'Société' -> 'societe', 'Доход' -> 'доход'), never a letter."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
 
 
 def has_word(name: object, words: list[str]) -> str | None:

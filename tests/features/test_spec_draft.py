@@ -291,3 +291,20 @@ def test_a_public_data_set_s_last_column_is_its_outcome_when_its_values_say_so()
     assert "Weekend" in spec.fit_columns  # two values too, but not the last column
     with pytest.raises(DraftError, match="--label"):  # a last column of other values is not guessed
         drafted(shop.assign(Revenue=["a", "b", "c", "a", "b", "c"]))
+
+
+def test_a_header_in_another_language_keeps_its_letters_in_the_feature_name():
+    # "Ünternehmen" became the feature "nternehmen" and "Größe" "gr_e": letters outside a-z were dropped.
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [1, 2, 3, 4],
+            "Größe": ["klein", "groß", "klein", "mittel"],
+            "Société": ["a", "b", "a", "b"],
+            "Доход": ["x", "y", "x", "y"],
+            "Converted": [1, 0, 0, 1],
+        }
+    )
+    spec, _ = drafted(frame)
+    assert spec.renames["Größe"] == "grosse" and spec.renames["Société"] == "societe"
+    assert spec.renames["Доход"] == "доход"
+    assert name_words("IsConverted") == "is converted" and name_words("emp.var.rate") == "emp var rate"
