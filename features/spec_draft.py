@@ -53,6 +53,7 @@ class DraftRules(BaseModel):
     time_words: list[str]
     intent_words: list[str]
     leaky_words: list[str]
+    leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
     contact_words: list[str]
     placeholders: list[str]
     placeholder_prefixes: list[str]
@@ -677,7 +678,10 @@ def column_role(
                 f"how leads ended ({', '.join(map(repr, outcome_values))}); sales set them during follow-up."
             ),
         )
-    leak_word = has_word(column, rules.leaky_words)
+    whole = name_words(column)
+    leak_word = has_word(column, rules.leaky_words) or next(
+        (w for w in rules.leaky_names if name_words(w) == whole), None
+    )
     if leak_word:
         return (
             "leaky",

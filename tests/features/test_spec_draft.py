@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -308,3 +309,21 @@ def test_a_header_in_another_language_keeps_its_letters_in_the_feature_name():
     assert spec.renames["Größe"] == "grosse" and spec.renames["Société"] == "societe"
     assert spec.renames["Доход"] == "доход"
     assert name_words("IsConverted") == "is converted" and name_words("emp.var.rate") == "emp var rate"
+
+
+def test_a_calls_duration_is_leaky_but_a_visits_page_duration_is_a_feature():
+    # "duration" as a word made an online shop's ProductRelated_Duration (time on product pages before buying)
+    # leaky; a call's "duration" (known once the call ended) is the whole name.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "Lead ID": range(40),
+            "duration": rng.integers(5, 900, 40),
+            "ProductRelated_Duration": rng.gamma(2, 30, 40).round(1),
+            "Call Duration": rng.integers(5, 900, 40),
+            "Converted": [1, 0] * 20,
+        }
+    )
+    spec, _ = drafted(frame)
+    assert {"duration", "Call Duration"} <= set(spec.leaky_columns)
+    assert "ProductRelated_Duration" in {*spec.fit_columns, *spec.intent_columns}
