@@ -667,7 +667,8 @@ def score(
         bool,
         typer.Option(
             help="Give each lead its previous score, change, trend (rising, falling, steady, new) and grade "
-            "jump against the last run of the same model name (steady: scoring.trend_steady)."
+            "jump against the last run of the same model (name, tracking store and input; steady: "
+            "scoring.trend_steady)."
         ),
     ] = True,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import subprocess
 import tempfile
@@ -428,7 +429,33 @@ def load_scorer(model_uri: str, local_copy: str | None = None) -> Scorer:
         )
     if not scorer.model_version and version is not None:  # artifacts logged before versions were bundled
         scorer.model_version = str(version.version)
+    scorer.model_store = model_store_of(model_uri)
     return scorer
+
+
+def model_store_of(model_uri: str) -> str:
+    """Where the model of `model_uri` lives, as a run's manifest records it (a trend compares only runs of one
+    store: two stores can each hold a model named leadscore): the tracking store, password hidden and a sqlite
+    path made absolute, for models:/ and runs:/ URIs; the absolute folder for a path."""
+    if not model_uri.startswith(("models:/", "runs:/")):
+        if "://" in model_uri and not model_uri.startswith("file://"):
+            return hide_password(model_uri)
+        return os.path.abspath(model_uri.removeprefix("file://"))
+    store = tracking_uri()
+    if store.startswith("sqlite:///"):
+        return "sqlite:///" + os.path.abspath(store.removeprefix("sqlite:///"))
+    return hide_password(store)
+
+
+def hide_password(uri: str) -> str:
+    """`uri` with the password of its user (https://user:secret@host) replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _python_model(model: Any) -> Any:
