@@ -428,4 +428,5 @@ def write_crm_file(
                 f"crm_export.pass_through names {', '.join(map(repr, missing))}, which the leads lack; "
                 "fix the setting"
             )
+    # For the CRM's importer, which stores each cell as written: no apostrophes by design (README).
     return write_frame(crm_rows(published, fields, cfg.crm_export, leads), crm_path_for(path, crm_format))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipelines.io import OutputError, quarantine_for_csv
+from pipelines.io import OutputError, artifact_csv, quarantine_for_csv
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 from pipelines.store import artifacts_unwritable, setup
 
@@ -274,12 +274,13 @@ def scorer_for_example(scorer: Scorer, rows: pd.DataFrame, as_of: str) -> pd.Dat
 
 
 def _log_frames(frames: dict[str, pd.DataFrame]) -> None:
+    """Each frame as evaluation/<name>.csv of the active run, for spreadsheets (pipelines.io.artifact_csv)."""
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, frame in frames.items():
             path = Path(tmp) / f"{name}.csv"
-            frame.to_csv(path, index=False)
+            path.write_text(artifact_csv(frame), encoding="utf-8")
             mlflow.log_artifact(str(path), artifact_path="evaluation")
 
 

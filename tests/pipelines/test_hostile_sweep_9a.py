@@ -5,8 +5,10 @@ misleading silence."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -112,3 +114,69 @@ def test_a_run_at_or_beside_the_output_is_compared_only_when_its_manifest_record
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://leadscore:s3cret@mlflow.example.com")
     assert model_store_of("models:/leadscore@champion") == "https://leadscore:***@mlflow.example.com"
+
+
+# --- evaluation, drift and backtest CSVs in MLflow: a level from the data never runs as a formula ------------
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def test_training_and_retrain_csvs_in_mlflow_quote_a_level_a_spreadsheet_would_run(mlflow_store, monkeypatch):
+    """Training's evaluation/segments.csv and retrain's drift/*.csv and backtest.csv held the data's levels as
+    read ('=HYPERLINK(...)', '@SUM(...)'): a spreadsheet opening them ran the formula. Now text cells get an
+    apostrophe; numbers ('-5', -0.2) and ids stay as written, and the readers get the text back."""
+    from types import SimpleNamespace
+
+    import mlflow
+    from pipelines import registry
+    from pipelines.card_rebuild import _read_logged_frames
+    from pipelines.retrain import log_retrain
+    from pipelines.settings import load_config
+    from pipelines.store import setup
+    from pipelines.tracking import _log_frames
+
+    segments = pd.DataFrame(
+        {
+            "segment": ["industry", "lead_source"],
+            "value": [FORMULA, "@SUM(A1)"],
+            "n": [120, -5],
+            "gap": [0.1, -0.2],
+        }
+    )
+    scores = pd.DataFrame({"deal_id": ["=D1", "D2"], "lead_id": ["-7", "L2"], "model": [0.4, 0.6]})
+    setup("left9a")
+    with mlflow.start_run() as run:
+        _log_frames({"segments": segments, "test_scores": scores})
+    folder = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="evaluation"))
+    written = pd.read_csv(folder / "segments.csv", dtype=str)
+    assert written["value"].tolist() == [f"'{FORMULA}", "'@SUM(A1)"]
+    assert written["n"].tolist() == ["120", "-5"] and written["gap"].tolist() == ["0.1", "-0.2"]
+    ids = pd.read_csv(folder / "test_scores.csv", dtype=str)
+    assert ids["deal_id"].tolist() == ["=D1", "D2"] and ids["lead_id"].tolist() == ["-7", "L2"]  # joined on
+    read = _read_logged_frames(run.info.run_id)
+    pd.testing.assert_frame_equal(read["segments"], segments, check_dtype=False)
+
+    drift = SimpleNamespace(
+        table=segments.rename(columns={"value": "feature"}),
+        segments=segments,
+        score_psi=0.1,
+        moved=[],
+        shifted=[],
+    )
+    result = SimpleNamespace(
+        train=SimpleNamespace(run_id=run.info.run_id, version="1"),
+        windows=SimpleNamespace(as_dict=dict),
+        champion_version=None,
+        drift=drift,
+        backtest=SimpleNamespace(table=segments, auc=0.7, n_leads=2, n_won=1),
+    )
+    # The version's tags are not this test's: the run alone is enough.
+    monkeypatch.setattr(registry, "record_findings", lambda *args: None)
+    monkeypatch.setattr("pipelines.retrain.backtest_sentence", lambda backtest: "")
+    log_retrain(result, load_config(), "report")  # type: ignore[arg-type]
+    for artifact in ("drift/drift.csv", "drift/segments.csv", "backtest/backtest.csv"):
+        logged = registry.run_frame(run.info.run_id, artifact)
+        raw = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=artifact)
+        cells = [cell for row in csv.reader(Path(raw).read_text().splitlines()) for cell in row]
+        assert not [cell for cell in cells if cell.startswith(("=", "@", "+"))], artifact
+        assert logged is not None and FORMULA in logged.iloc[:, 1].tolist(), artifact
