@@ -180,3 +180,58 @@ def test_training_and_retrain_csvs_in_mlflow_quote_a_level_a_spreadsheet_would_r
         cells = [cell for row in csv.reader(Path(raw).read_text().splitlines()) for cell in row]
         assert not [cell for cell in cells if cell.startswith(("=", "@", "+"))], artifact
         assert logged is not None and FORMULA in logged.iloc[:, 1].tolist(), artifact
+
+
+# --- spec check counts the rows without a time an out-of-time split would quarantine ------------------------
+
+
+@pytest.mark.parametrize(
+    "empty, options, code, said",
+    [
+        (3, [], 3, "training would stop with exit code 5"),  # 3 of 20: 15% > 5%
+        (3, ["--set", "model.max_quarantine_share=0.2"], 0, "warning: 3 of 20 won and lost rows"),
+        (3, ["--set", "model.split.method=grouped_random"], 0, None),  # a random split needs no time
+        (0, [], 0, None),
+    ],
+)
+def test_spec_check_counts_rows_without_a_time_and_fails_when_training_would_stop(
+    tmp_path, empty, options, code, said
+):
+    """spec check said ok of an export whose timestamp_column was empty in 20% of the rows; training with the
+    out-of-time split then quarantined them (not_null) and stopped with exit 5, pointing at spec check."""
+    rows = pd.DataFrame(
+        {
+            "Lead ID": [f"X{i}" for i in range(22)],
+            "Stage": ["Won", "Lost"] * 10 + ["Open", "Open"],
+            "Created": [""] * empty + ["2026-01-05"] * (20 - empty) + ["", ""],  # open rows: not trained on
+            "Source": ["Web"] * 22,
+        }
+    )
+    rows.to_csv(tmp_path / "export.csv", index=False)
+    spec = {
+        "name": "probe",
+        "id_column": "Lead ID",
+        "label_column": "Stage",
+        "positive_labels": ["Won"],
+        "negative_labels": ["Lost"],
+        "open_labels": ["Open"],
+        "timestamp_column": "Created",
+        "fit_columns": {"Source": "categorical"},
+    }
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
+    args = [
+        "spec",
+        "check",
+        "--input",
+        str(tmp_path / "export.csv"),
+        "--source-spec",
+        str(tmp_path / "spec.yaml"),
+    ]
+    checked = runner.invoke(app, [*args, *options])
+    text = " ".join(checked.output.split())
+    assert checked.exit_code == code, checked.output
+    if said is None:
+        assert "no time in timestamp_column" not in text
+    else:
+        assert said in text and "3 of 20 won and lost rows have no time in timestamp_column 'Created'" in text
+        assert "fill the dates" in text and "remove timestamp_column from the spec" in text
