@@ -333,8 +333,6 @@ def other_model(
     model leadscore of another tracking store (...)"), or None: the same, or nothing to compare (no manifest,
     or another model name, which comparable_run says). With `unrecorded`, a manifest from before identities
     were recorded is said to differ too (it may be another store's model of the same name)."""
-    from pipelines.score import manifest_path_for
-
     try:
         run = json.loads(manifest_path_for(scores).read_text())
         named = run["files"]["scores"]["file"] == scores.name
