@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from features.dates import DateFormatError, parse_timestamps
-from features.export_contract import check_export
+from features.dates import DateFormatError, blank, parse_timestamps
+from features.export_contract import check_export, given_times
 from features.flat import ExportSpec, did_you_mean, label_outcomes
 
 
@@ -44,8 +45,16 @@ def spec_roles(spec: ExportSpec) -> dict[str, str]:
     return {f"{c}": f"icp_columns.{a}" for a, c in spec.icp_columns.items() if c not in roles} | roles
 
 
-def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
-    """Compare the export's columns and label values with the spec."""
+def check_spec(
+    frame: pd.DataFrame,
+    spec: ExportSpec,
+    *,
+    need_time: bool = True,
+    max_quarantine_share: float | None = None,
+) -> SpecReport:
+    """Compare the export's columns and label values with the spec. With `need_time` (training splits out of
+    time, model.split.method), rows without a time are counted: a problem when training would quarantine
+    more than `max_quarantine_share` of its rows (model.max_quarantine_share) and stop, else a warning."""
     columns = [str(c) for c in frame.columns]
     report = SpecReport(rows=len(frame))
     if not len(frame):
@@ -79,15 +88,56 @@ def check_spec(frame: pd.DataFrame, spec: ExportSpec) -> SpecReport:
             report.problems.append(
                 error.describe(f"timestamp column {spec.timestamp_column!r}", "date_format in the spec")
             )
+    quarantine = None
     if spec.id_column in frame.columns and len(frame):
-        _check_rows(frame, spec, report)
+        quarantine = _check_rows(frame, spec, report)
+    if need_time and spec.timestamp_column in frame.columns and len(frame):
+        _check_times_given(frame, spec, report, quarantine, max_quarantine_share)
     return report
 
 
-def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> None:
+def _check_times_given(
+    frame: pd.DataFrame,
+    spec: ExportSpec,
+    report: SpecReport,
+    quarantine: pd.DataFrame | None,
+    limit: float | None,
+) -> None:
+    """Won and lost rows without a time: the out-of-time split cannot place them, so training quarantines
+    them (rule not_null, pipelines.sources); over `limit` with the rows other rules quarantine, training stops
+    (exit 5), so that is a problem here, else a warning."""
+    column = str(spec.timestamp_column)
+    closed = (
+        (label_outcomes(frame, spec) != "open").to_numpy()
+        if spec.label_column in frame.columns
+        else np.ones(len(frame), dtype=bool)
+    )
+    untimed = blank(given_times(frame, spec)) & closed
+    if not untimed.any() or not closed.any():
+        return
+    sentence = (
+        f"{int(untimed.sum()):,} of {int(closed.sum()):,} won and lost rows have no time in timestamp_column "
+        f"{column!r}: the out-of-time split cannot place them, so training quarantines them (rule not_null); "
+        "fill the dates in the export, or remove timestamp_column from the spec (or --set "
+        "model.split.method=grouped_random) for a random split"
+    )
+    broken = untimed.copy()
+    if quarantine is not None and len(quarantine):
+        broken[quarantine["row"].to_numpy(dtype="int64")] = True
+    share = float((broken & closed).sum() / closed.sum())
+    if limit is not None and share > limit:
+        report.problems.append(
+            f"{sentence}; with the rows other rules quarantine that is {share:.1%} of them, above "
+            f"model.max_quarantine_share ({limit:.1%}): training would stop with exit code 5"
+        )
+    else:
+        report.warnings.append(sentence)
+
+
+def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> pd.DataFrame:
     """The rows the export's contract would quarantine, per column and rule: a problem when a column breaks
     its rule in most rows (a text column the spec calls numeric: every row would be quarantined and training
-    stop), else a warning with the counts."""
+    stop), else a warning with the counts. Returns that quarantine (row: the position in `frame`)."""
     _, quarantine = check_export(frame, spec)
     for (column, check), found in quarantine.groupby(["column", "check"], sort=False):
         rows = int(found["row"].nunique())
@@ -104,6 +154,7 @@ def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> No
             )
         else:
             report.warnings.append(sentence)
+    return quarantine
 
 
 def _check_labels(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> None:

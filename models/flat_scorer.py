@@ -74,6 +74,7 @@ class FlatScorer:
     negative_reasons: int = 2
     model_name: str = "leadscore"
     model_version: str = ""
+    model_store: str = ""
     # The ICP applied to the export (None: guardrail off) and the region of each country code. Class-level
     # defaults, so artifacts pickled before these fields existed load with the guardrail off.
     guardrail: ICPConfig | None = None

@@ -68,6 +68,9 @@ class Scorer(Protocol):
     model: TrainedModel
     model_name: str
     model_version: str
+    model_store: (
+        str  # where the model was loaded from (pipelines.tracking.load_scorer sets it; "" in process)
+    )
     intent_cutpoints: tuple[float, float]
 
     @property
@@ -153,6 +156,7 @@ class LeadScorer:
     min_absence_contribution: float = 0.1  # log-odds a reason telling of an absence needs
     model_name: str = "leadscore"
     model_version: str = ""
+    model_store: str = ""
 
     @property
     def input(self) -> CrmTablesInput:

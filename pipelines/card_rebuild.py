@@ -22,7 +22,7 @@ from pipelines.card import (
     write_card,
     write_card_files,
 )
-from pipelines.io import InputError
+from pipelines.io import InputError, artifact_from_csv
 
 if TYPE_CHECKING:
     from models.card import CardData
@@ -110,7 +110,7 @@ def _read_logged_frames(run_id: str) -> dict[str, pd.DataFrame]:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = download_run_artifact(run_id, EVALUATION_DIR, tmp)
-        frames = {path.stem: pd.read_csv(path) for path in folder.glob("*.csv")}
+        frames = {path.stem: artifact_from_csv(pd.read_csv(path)) for path in folder.glob("*.csv")}
         frames.update({path.stem: pd.read_parquet(path) for path in folder.glob("*.parquet")})
     return frames
 

@@ -667,7 +667,8 @@ def score(
         bool,
         typer.Option(
             help="Give each lead its previous score, change, trend (rising, falling, steady, new) and grade "
-            "jump against the last run of the same model name (steady: scoring.trend_steady)."
+            "jump against the last run of the same model (name, tracking store and input; steady: "
+            "scoring.trend_steady)."
         ),
     ] = True,
 ) -> None:
@@ -1188,16 +1189,23 @@ def spec_draft(
 def spec_check(
     input_path: Annotated[Path, typer.Option("--input", help="The export: a CSV or Parquet file.")],
     source_spec: Annotated[str, typer.Option(help="The spec: a YAML file or a shipped name (x_education).")],
+    config: Annotated[
+        Path | None,
+        typer.Option(help="The configuration `train` will use (its split and model.max_quarantine_share)."),
+    ] = None,
+    set_: Overrides = None,
 ) -> None:
     """Check a spec against an export: spec columns missing from the export (with a did-you-mean), export
-    columns the spec gives no role, label values in none of won / lost / open. Exit 3 when anything is wrong.
+    columns the spec gives no role, label values in none of won / lost / open, rows the contract would
+    quarantine, and rows without a time (an out-of-time split cannot place them). Exit 3 when anything is
+    wrong, or when training would quarantine more rows than model.max_quarantine_share and stop.
 
     Example: leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml
     """
     from pipelines.spec import run_spec_check
 
     with expected_failures():
-        spec, report = run_spec_check(input_path, source_spec)
+        spec, report = run_spec_check(input_path, source_spec, _config(config, set_))
     for warning in report.warnings:
         console.print(f"warning: {warning}")
     if not report.ok:

@@ -740,6 +740,22 @@ def quarantine_from_csv(quarantine: pd.DataFrame) -> pd.DataFrame:
     return unquoted(quarantine, as_written=QUARANTINE_IDS)
 
 
+# The columns of a run's evaluation, drift and backtest CSVs in MLflow written as they are: ids a program joins on.
+ARTIFACT_IDS = ("lead_id", "deal_id", "account_id", *QUARANTINE_IDS)
+
+
+def artifact_csv(frame: pd.DataFrame) -> str:
+    """A frame logged to an MLflow run as CSV text: people open it in a spreadsheet, and a level from the data
+    ("=HYPERLINK(...)" as a segment's value) would run as a formula; for_spreadsheets quotes it. Numbers and
+    the ids (ARTIFACT_IDS) stay as written; artifact_from_csv reads the text back."""
+    return for_spreadsheets(frame, as_written=ARTIFACT_IDS).to_csv(index=False, quoting=csv_quoting(frame))
+
+
+def artifact_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from a CSV `artifact_csv` wrote: the text as it was, without the apostrophes."""
+    return unquoted(frame, as_written=ARTIFACT_IDS)
+
+
 def write_quarantine(quarantine: pd.DataFrame, path: Path) -> Path:
     """Write a quarantine atomically, as Parquet or CSV by the file's suffix (the CSV for spreadsheets)."""
     return write_frame(quarantine_for_csv(quarantine) if format_of(path) == "csv" else quarantine, path)
@@ -749,6 +765,8 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path, fmt: str = "parq
     """Write each table as `<folder>/<name>.<fmt>`, each file atomically."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    # Input tables (generate, the demo's CRM): data leadscore and other programs read back, written as they
+    # are by design; an apostrophe would change the data. Files for people go through for_spreadsheets.
     return [write_frame(frame, folder / f"{name}.{fmt}") for name, frame in tables.items()]
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pipelines.io import InputError
+from pipelines.io import InputError, artifact_from_csv
 from pipelines.settings import PipelineConfig, tracking_uri
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ def run_frame(run_id: str, path: str) -> pd.DataFrame | None:
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            return pd.read_csv(download_run_artifact(run_id, path, tmp))
+            return artifact_from_csv(pd.read_csv(download_run_artifact(run_id, path, tmp)))
         except (MlflowException, OSError):
             return None
 

@@ -37,7 +37,7 @@ from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
 from models.scorer import CRM_TABLES
-from pipelines.io import atomic_path
+from pipelines.io import artifact_csv, atomic_path
 from pipelines.retrain_report import (
     REPORT_NAME,
     RetrainResult,
@@ -104,8 +104,8 @@ def log_retrain(result: RetrainResult, cfg: PipelineConfig, report: str) -> None
     tags = {f"retrain.{k}": v for k, v in result.windows.as_dict().items()}
     tags["retrain.champion_version"] = result.champion_version or ""
     if result.drift is not None:
-        texts["drift/drift.csv"] = result.drift.table.to_csv(index=False)
-        texts["drift/segments.csv"] = result.drift.segments.to_csv(index=False)
+        texts["drift/drift.csv"] = artifact_csv(result.drift.table)  # levels from the data: for spreadsheets
+        texts["drift/segments.csv"] = artifact_csv(result.drift.segments)
         metrics["drift_psi_score"] = result.drift.score_psi
         metrics["drift_features_moved"] = len(result.drift.moved)
         metrics["drift_features_shifted"] = len(result.drift.shifted)
@@ -113,7 +113,7 @@ def log_retrain(result: RetrainResult, cfg: PipelineConfig, report: str) -> None
         tags["drift.shifted"] = ",".join(result.drift.shifted)
         tags["drift.score_psi"] = f"{result.drift.score_psi:.4f}"
     if result.backtest is not None:
-        texts["backtest/backtest.csv"] = result.backtest.table.to_csv(index=False)
+        texts["backtest/backtest.csv"] = artifact_csv(result.backtest.table)
         metrics.update(
             backtest_auc=result.backtest.auc,
             backtest_leads=result.backtest.n_leads,

@@ -140,7 +140,8 @@ def run_score(
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(source.tables)
-        manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint)
+        identity = run_identity(scorer)
+        manifest = run_manifest(result, as_of, scorer.model_name, scorer.model_version, fingerprint, identity)
         write_scores_file(scores, quarantine, output, manifest)
     return result
 
@@ -207,14 +208,21 @@ def files_fingerprint(paths: dict[str, Path]) -> str:
 
 
 def run_manifest(
-    result: ScoreResult, as_of: pd.Timestamp, model_name: str, model_version: str, input_fingerprint: str
+    result: ScoreResult,
+    as_of: pd.Timestamp,
+    model_name: str,
+    model_version: str,
+    input_fingerprint: str,
+    identity: dict[str, str] | None = None,
 ) -> dict:
-    """What a run was: counts, as-of, model, input fingerprint, time; `publish_run` adds the files."""
+    """What a run was: counts, as-of, model (and its `identity`, run_identity), input fingerprint, time;
+    `publish_run` adds the files."""
     not_scored = {reason: int(leads) for reason, leads in result.leads.not_scored.items()}
     return {
         "as_of": pd.Timestamp(as_of).isoformat(),
         "model_name": str(model_name),
         "model_version": str(model_version),
+        **(identity or {}),
         "input_fingerprint": input_fingerprint,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "leads": {
@@ -225,6 +233,13 @@ def run_manifest(
         },
         "quarantine_rows": len(result.quarantine),
     }
+
+
+def run_identity(scorer: Scorer) -> dict[str, str]:
+    """Which model a run is of beyond its name, for the manifest: the store it was loaded from and what it reads
+    (two tracking stores can each hold a model named leadscore, for two exports); a trend compares only runs of
+    the same (pipelines.score_job.latest_run_beside)."""
+    return {"model_store": str(scorer.model_store), "model_input": scorer.input.describe()}
 
 
 def write_scores_file(

@@ -5,7 +5,8 @@ which publishes its own files; anything else (a database, Spark, a flat export) 
 written to a file or a database table (pipelines/locations.py). Every route accounts for every row read.
 
 Before publishing, each lead gets its trend against the last run of the same model name (models/trend.py):
-the scores being replaced at the output (a file, or the table's latest earlier run), or `--previous`. Only
+the scores being replaced at the output (a file, or the table's latest earlier run), or `--previous`; a file
+found at or beside the output only when its manifest records the same model store and input. Only
 lead_id, score and grade of that run are held in memory. A previous run that cannot be read, lacks columns or
 comes from another model leaves the trend empty and says why in one sentence; it never stops the run.
 """
@@ -37,6 +38,7 @@ from pipelines.score import (
     check_scoreable,
     manifest_path_for,
     quarantine_path_for,
+    run_identity,
     run_manifest,
     run_score,
     scores_from_csv,
@@ -102,7 +104,9 @@ def run_score_job(
             "in the last run: no trend; add the record id to the export for one",
         )
     elif trend:
-        last = previous_scores(output, table, previous, scorer.model_name, as_of, scorer.model_version)
+        last = previous_scores(
+            output, table, previous, scorer.model_name, as_of, scorer.model_version, run_identity(scorer)
+        )
     if folder is not None and not to_database:  # streamed in parts in this process: publishes itself
         check_scorer_reads(scorer, source, model_uri or "the model")
         path = Path(output)
@@ -145,6 +149,7 @@ def run_score_job(
         scorer.model_version,
         scorer.model_name,
         tables_fingerprint(source.tables),
+        run_identity(scorer),
     )
     if not to_database:
         written.append(str(manifest_path_for(Path(output))))
@@ -159,6 +164,7 @@ def write_score_output(
     model_version: str,
     model_name: str = "leadscore",
     input_fingerprint: str = "",
+    identity: dict[str, str] | None = None,
 ) -> list[str]:
     """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
 
@@ -186,7 +192,7 @@ def write_score_output(
         ]
     if table:
         raise InputError(f"--table {table!r} applies only to a database --output; {location} is a file")
-    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint)
+    manifest = run_manifest(result, as_of, model_name, model_version, input_fingerprint, identity)
     scores, quarantine, _ = write_scores_file(result.scores, result.quarantine, Path(location), manifest)
     return [str(scores), str(quarantine)]
 
@@ -218,11 +224,17 @@ def previous_scores(
     model_name: str,
     as_of: pd.Timestamp,
     model_version: str | None = None,
+    identity: dict[str, str] | None = None,
 ) -> PreviousScores:
     """The last run to compare with: the file `previous`; else the run at `output` (a file, or the table's
     latest earlier run); else, for a new file (dated outputs, scores/2026-10-01.parquet), the latest run of
     `model_name` published beside it before `as_of` (by the manifests). Never raises for a bad previous run:
-    the sentence says why there is no trend, or that the model's version changed since that run."""
+    the sentence says why there is no trend, or that the model's version changed since that run.
+
+    With the run's `identity` (pipelines.score.run_identity), a run found at or beside `output` is compared
+    only when its manifest records the same (another store's model of the same name, or a manifest from
+    before identities were recorded: no trend, said); a `--previous` file is the user's choice and is
+    compared, the sentence saying when its manifest names another store or input."""
     from pipelines.db import display_url, read_previous_scores
 
     if previous is None and is_database_url(output):
@@ -238,14 +250,16 @@ def previous_scores(
     else:
         path = Path(previous if previous is not None else output)
         if previous is None and not path.exists():
-            path = latest_run_beside(path, model_name, as_of) or path
+            path = latest_run_beside(path, model_name, as_of, identity) or path
         where = str(path)
         if not path.exists():
             if previous is None:
-                return PreviousScores(
-                    None, f"no previous scores at {where} or beside it: the trend starts with the next run"
-                )
+                others = len(runs_beside(path, model_name, as_of)) if identity is not None else 0
+                return PreviousScores(None, no_run_beside(path, model_name, others, identity), others > 0)
             return PreviousScores(None, f"--previous {where}: no such file: no trend", True)
+        other = other_model(path, model_name, identity, unrecorded=previous is None)
+        if other is not None and previous is None:
+            return PreviousScores(None, f"previous scores at {where} were {other}: no trend", True)
         try:
             frame = read_previous_file(path)
         except Exception as error:  # any failure to read an optional input: said, and no trend
@@ -258,13 +272,28 @@ def previous_scores(
         return PreviousScores(
             None, f"previous scores at {where} are not comparable: {_why(error)}: no trend", True
         )
+    if rows is not None and previous is not None and other is not None:  # the user's choice: compared, said
+        sentence += f"; that run was {other}"
     return PreviousScores(rows, sentence, warning=rows is None)
 
 
-def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Path | None:
+def latest_run_beside(
+    output: Path, model_name: str, as_of: pd.Timestamp, identity: dict[str, str] | None = None
+) -> Path | None:
     """The scores of the latest run of `model_name` before `as_of` published in `output`'s folder (read from
-    the manifests beside it: as_of, model name, scores file), or None. An unreadable manifest is skipped."""
-    found: dict[pd.Timestamp, Path] = {}
+    the manifests beside it: as_of, model name, scores file), or None. An unreadable manifest is skipped; with
+    `identity`, so is a run whose manifest does not record the same (see same_model)."""
+    found = [
+        (when, scores)
+        for when, scores, run in runs_beside(output, model_name, as_of)
+        if identity is None or same_model(run, identity)
+    ]
+    return max(found, key=lambda found_run: found_run[0])[1] if found else None
+
+
+def runs_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> list[tuple[pd.Timestamp, Path, dict]]:
+    """The runs of `model_name` before `as_of` published in `output`'s folder: as-of, scores file, manifest."""
+    found = []
     for manifest in output.parent.glob("*.manifest.json") if output.parent.is_dir() else []:
         try:
             run = json.loads(manifest.read_text())
@@ -273,8 +302,62 @@ def latest_run_beside(output: Path, model_name: str, as_of: pd.Timestamp) -> Pat
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if run.get("model_name") == model_name and when < naive_utc(as_of) and scores.exists():
-            found[when] = scores
-    return found[max(found)] if found else None
+            found.append((when, scores, run))
+    return found
+
+
+def same_model(run: dict, identity: dict[str, str]) -> bool:
+    """Whether a run's manifest records the `identity` of this run (its model's store, what it reads). A
+    manifest from before identities were recorded does not: it may be another store's model of the same name."""
+    return all(run.get(key) == value for key, value in identity.items())
+
+
+def no_run_beside(output: Path, model_name: str, others: int, identity: dict[str, str] | None) -> str:
+    """Why there is no run to compare with at or beside `output`: none, or none of this run's `identity`
+    (`others`: the earlier runs of `model_name` beside it, of another identity)."""
+    if not others:
+        return f"no previous scores at {output} or beside it: the trend starts with the next run"
+    runs, are = ("run", "is") if others == 1 else ("runs", "are")
+    return (
+        f"no previous scores at {output} or beside it from this model (store {identity_text(identity)}); "
+        f"{others} earlier {runs} of model {model_name} beside it came from another tracking store or input (or "
+        f"from a leadscore that did not record them in the manifest) and {are} not compared: the trend starts "
+        "with the next run"
+    )
+
+
+def other_model(
+    scores: Path, model_name: str, identity: dict[str, str] | None, unrecorded: bool = True
+) -> str | None:
+    """How the published run `scores` differs from this run's model, from the manifest beside it ("written by
+    model leadscore of another tracking store (...)"), or None: the same, or nothing to compare (no manifest,
+    or another model name, which comparable_run says). With `unrecorded`, a manifest from before identities
+    were recorded is said to differ too (it may be another store's model of the same name)."""
+    try:
+        run = json.loads(manifest_path_for(scores).read_text())
+        named = run["files"]["scores"]["file"] == scores.name
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if identity is None or not named or run.get("model_name") != model_name or same_model(run, identity):
+        return None
+    if "model_store" not in run:
+        return (
+            "published by a leadscore that did not record the model's tracking store and input in the "
+            "manifest, so they may be another store's model of the same name (the next run compares)"
+            if unrecorded
+            else None
+        )
+    if run.get("model_store") != identity.get("model_store"):
+        return (
+            f"written by model {model_name} of another tracking store ({run.get('model_store')}), not this "
+            f"run's ({identity.get('model_store')})"
+        )
+    return f"written by model {model_name} for another input ({run.get('model_input')}), not this run's"
+
+
+def identity_text(identity: dict[str, str] | None) -> str:
+    """A run's identity in words: "sqlite:///.../mlflow.db, CRM tables"."""
+    return ", ".join((identity or {}).values())
 
 
 def read_previous_file(path: Path) -> pd.DataFrame:
@@ -343,4 +426,5 @@ def write_crm_file(
                 f"crm_export.pass_through names {', '.join(map(repr, missing))}, which the leads lack; "
                 "fix the setting"
             )
+    # For the CRM's importer, which stores each cell as written: no apostrophes by design (README).
     return write_frame(crm_rows(published, fields, cfg.crm_export, leads), crm_path_for(path, crm_format))

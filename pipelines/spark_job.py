@@ -72,6 +72,7 @@ from pipelines.score import (
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
+    run_identity,
     run_manifest,
 )
 from pipelines.sources import open_leads
@@ -1065,8 +1066,10 @@ def run_score_spark(
                 saved.scores.write.parquet(str(staged))
                 _clean_spark_folder(staged)
             _write_csv(saved.quarantine, q_staged, work)
+            fingerprint = input_fingerprint(where, tables)
+            identity = run_identity(scorer)
             manifest = run_manifest(
-                result, as_of, scorer.model_name, scorer.model_version, input_fingerprint(where, tables)
+                result, as_of, scorer.model_name, scorer.model_version, fingerprint, identity
             )
             manifest["quarantine_rows"] = quarantine_rows
             publish_folder_run(staged, q_staged, output, manifest)

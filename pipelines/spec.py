@@ -33,7 +33,7 @@ from pipelines.io import (
     say_header_rows,
     unreadable,
 )
-from pipelines.settings import ConfigError, load_source_spec
+from pipelines.settings import ConfigError, PipelineConfig, load_config, load_source_spec
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
 ENCODINGS = ("utf-8", "cp1252", "latin-1")  # tried in this order; latin-1 reads any bytes
@@ -390,10 +390,19 @@ def run_spec_draft(
     return DraftResult(draft=draft, text=text, path=out, valid_error=problem)
 
 
-def run_spec_check(input_path: Path, spec_path: str) -> tuple[ExportSpec, SpecReport]:
-    """Compare an export with a spec (file or shipped name)."""
+def run_spec_check(
+    input_path: Path, spec_path: str, cfg: PipelineConfig | None = None
+) -> tuple[ExportSpec, SpecReport]:
+    """Compare an export with a spec (file or shipped name), with training's split and quarantine limit of
+    `cfg` (the shipped config when None)."""
     spec = load_source_spec(spec_path)
-    return spec, check_spec(read_spec_export(input_path, spec).reset_index(drop=True), spec)
+    model = (cfg or load_config()).model
+    return spec, check_spec(
+        read_spec_export(input_path, spec).reset_index(drop=True),
+        spec,
+        need_time=model.split.method == "out_of_time",
+        max_quarantine_share=model.max_quarantine_share,
+    )
 
 
 def _existing(path: Path) -> Path:

@@ -52,6 +52,7 @@ from pipelines.score import (
     lead_quarantine_rows,
     open_leads,
     publish_run,
+    run_identity,
     run_manifest,
     scores_for_csv,
     scores_from_csv,
@@ -304,8 +305,10 @@ def run_score_streaming(
         try:
             with writing(output):
                 _write_ranked(work, ranks, staged, format_of(output), add_trend)
+            fingerprint = files_fingerprint(inputs)
+            identity = run_identity(scorer)
             manifest = run_manifest(
-                result, as_of, scorer.model_name, scorer.model_version, files_fingerprint(inputs)
+                result, as_of, scorer.model_name, scorer.model_version, fingerprint, identity
             )
             publish_run(staged, quarantine, output, manifest)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipelines.io import OutputError, quarantine_for_csv
+from pipelines.io import OutputError, artifact_csv, quarantine_for_csv
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
 from pipelines.store import artifacts_unwritable, setup
 
@@ -273,12 +274,13 @@ def scorer_for_example(scorer: Scorer, rows: pd.DataFrame, as_of: str) -> pd.Dat
 
 
 def _log_frames(frames: dict[str, pd.DataFrame]) -> None:
+    """Each frame as evaluation/<name>.csv of the active run, for spreadsheets (pipelines.io.artifact_csv)."""
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, frame in frames.items():
             path = Path(tmp) / f"{name}.csv"
-            frame.to_csv(path, index=False)
+            path.write_text(artifact_csv(frame), encoding="utf-8")
             mlflow.log_artifact(str(path), artifact_path="evaluation")
 
 
@@ -428,7 +430,33 @@ def load_scorer(model_uri: str, local_copy: str | None = None) -> Scorer:
         )
     if not scorer.model_version and version is not None:  # artifacts logged before versions were bundled
         scorer.model_version = str(version.version)
+    scorer.model_store = model_store_of(model_uri)
     return scorer
+
+
+def model_store_of(model_uri: str) -> str:
+    """Where the model of `model_uri` lives, as a run's manifest records it (a trend compares only runs of one
+    store: two stores can each hold a model named leadscore): the tracking store, password hidden and a sqlite
+    path made absolute, for models:/ and runs:/ URIs; the absolute folder for a path."""
+    if not model_uri.startswith(("models:/", "runs:/")):
+        if "://" in model_uri and not model_uri.startswith("file://"):
+            return hide_password(model_uri)
+        return os.path.abspath(model_uri.removeprefix("file://"))
+    store = tracking_uri()
+    if store.startswith("sqlite:///"):
+        return "sqlite:///" + os.path.abspath(store.removeprefix("sqlite:///"))
+    return hide_password(store)
+
+
+def hide_password(uri: str) -> str:
+    """`uri` with the password of its user (https://user:secret@host) replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _python_model(model: Any) -> Any:
