@@ -1,0 +1,74 @@
+"""Ninth hostile sweep, part b: online and in-process scoring after the signature change (every export column
+typed Any, CRM ids and numbers Any). MLflow no longer checks the types, so each test is one class of value a
+pandas frame, Spark or a JSON body carries that the scorer's own row checks read wrongly: scored with a wrong
+value (exit 0, HTTP 200) or a traceback (HTTP 500)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.flat import build_flat_features
+from models.flat_scorer import checked_request
+from models.lead_input import LeadInputError
+from pipelines.settings import load_source_spec
+from tests.features.test_flat import x_education_fixture
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+@pytest.fixture(scope="module")
+def x_education():
+    spec = load_source_spec("x_education")
+    return spec, x_education_fixture(12).drop(columns=[spec.label_column])
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(pd.to_datetime(["2026-01-01"] * 12)),
+        pd.Series(pd.to_datetime(["2026-01-01"] * 12)).dt.tz_localize("UTC"),
+        pd.Series(pd.to_timedelta([5] * 12, unit="s")),
+        pd.Series(pd.period_range("2026-01", periods=12, freq="M")),
+        pd.Series([3 + 2j] * 12),
+    ],
+    ids=["naive time", "aware time", "duration", "period", "complex"],
+)
+def test_a_time_or_complex_number_in_a_number_column_is_refused_not_read_as_nanoseconds(x_education, column):
+    """A frame whose column of numbers holds times (a datetime64 column: a Parquet file's, a frame built by
+    hand) was scored with each time read as its nanoseconds since 1970 (1.8e18 visits, HTTP 200), a complex
+    number as its real part. Batch quarantines such a cell; in process the row is refused naming the field."""
+    spec, rows = x_education
+    with pytest.raises(LeadInputError, match="row 0, field 'TotalVisits'.*not a number.*rule: is_number"):
+        checked_request(rows.assign(TotalVisits=column.to_numpy()), spec, AS_OF, None)
+
+
+def test_a_number_column_of_missing_times_reads_as_not_given_not_minus_nine_quintillion(x_education):
+    """A column of NaT (pd.NaT cells, which pandas and MLflow type datetime64) is a number not given: it was
+    read as -9,223,372,036,854,775,808 visits, scored and given as a reason."""
+    spec, rows = x_education
+    rows = rows.assign(TotalVisits=pd.Series([pd.NaT] * len(rows), dtype="datetime64[ns]"))
+    checked = checked_request(rows, spec, AS_OF, None)
+    features = build_flat_features(checked, spec)[0]
+    visits = features[spec.feature_name("TotalVisits")]
+    assert visits.isna().all()
+
+
+def test_a_json_integer_beyond_a_float_is_refused_naming_the_field(x_education):
+    """JSON has no limit on a number's digits: 10**400 in a number column raised pandas' OverflowError (HTTP
+    500); it is no finite number, as batch reads the same digits from a CSV."""
+    spec, rows = x_education
+    big = pd.Series([10**400] + [1] * (len(rows) - 1), dtype=object)
+    with pytest.raises(LeadInputError, match="row 0, field 'TotalVisits'.*not a number.*rule: is_number"):
+        checked_request(rows.assign(TotalVisits=big), spec, AS_OF, None)
+
+
+@pytest.mark.parametrize("first", [1e20, float("inf")], ids=["1e20", "inf"])
+def test_an_id_column_of_floats_beyond_int64_is_read_as_written_not_a_traceback(x_education, first):
+    """An id column of floats holding 1e20 or inf (a JSON body's 1e20, a Parquet float column) raised
+    "cannot safely cast non-equivalent float64 to int64" (HTTP 500) where whole floats are read as integers;
+    such an id stays the text batch reads from a CSV of the same values."""
+    spec, rows = x_education
+    ids = [first] + [float(i) for i in range(2, len(rows) + 1)]
+    checked = checked_request(rows.assign(**{spec.id_column: ids}), spec, AS_OF, None)
+    assert str(checked[spec.id_column].iloc[0]) in ("1e+20", "inf")
