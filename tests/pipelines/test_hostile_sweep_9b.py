@@ -5,6 +5,9 @@ value (exit 0, HTTP 200) or a traceback (HTTP 500)."""
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
@@ -72,3 +75,50 @@ def test_an_id_column_of_floats_beyond_int64_is_read_as_written_not_a_traceback(
     ids = [first] + [float(i) for i in range(2, len(rows) + 1)]
     checked = checked_request(rows.assign(**{spec.id_column: ids}), spec, AS_OF, None)
     assert str(checked[spec.id_column].iloc[0]) in ("1e+20", "inf")
+
+
+class _ExportModel:
+    """The parts of a loaded flat-export pyfunc that pipelines.serve.answer reads before predict."""
+
+    metadata = SimpleNamespace(get_input_schema=lambda: None)
+
+    def unwrap_python_model(self) -> SimpleNamespace:
+        return SimpleNamespace(typed_by_signature=True)
+
+    def predict(self, frame: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return pd.DataFrame({"lead_id": frame["Prospect ID"].astype("str"), "score": 0.5})
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "what"),
+    [
+        (
+            '{"dataframe_records": [{"Prospect ID": "7", "Lead Origin": "API\\ud800"}]}',
+            "'Lead Origin'",
+            "value",
+        ),
+        (
+            '{"dataframe_records": [{"Prospect ID": "7"}, {"Prospect ID": "\\udfff"}]}',
+            "'Prospect ID'",
+            "value",
+        ),
+        (
+            '{"dataframe_split": {"columns": ["Prospect ID", "\\ud800"], "data": [["7", 1]]}}',
+            "'\\ud800'",
+            "field name",
+        ),
+    ],
+    ids=["text", "id of row 1", "field name"],
+)
+def test_a_lone_surrogate_in_an_export_row_sent_online_is_a_400_naming_the_row_and_field(body, field, what):
+    """JSON can carry a lone surrogate ("\\ud800"), which is no text: for an export's rows, building the frame
+    raised UnicodeEncodeError and `leadscore serve` answered 500 (the CRM rows' check already said 400)."""
+    from pipelines.serve import answer
+
+    status, text = answer(_ExportModel(), body.encode(), "application/json")
+    assert status == 400, text
+    message = json.loads(text)["message"]
+    assert f"field {field}: the {what} is not valid Unicode text" in message and "(rule: text)" in message
+    assert (
+        answer(_ExportModel(), b'{"dataframe_records": [{"Prospect ID": "7"}]}', "application/json")[0] == 200
+    )
