@@ -11,6 +11,8 @@ columns by their labels in the spec (else cleaned headers) and their values.
 from __future__ import annotations
 
 import calendar
+import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,7 @@ from features.icp import guarded_grades, guarded_ranks
 from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
-from models.lead_input import LeadInputError
+from models.lead_input import LeadInputError, shown
 from models.scorer import (
     SCORE_COLUMNS,
     InputReader,
@@ -230,6 +232,8 @@ def checked_request(
                     f"row {row}, field {column!r}: is {len(value):,} characters long, more than the "
                     f"{max_text_chars:,} accepted (rule: serving.max_text_chars)"
                 )
+    if getattr(spec, "id_from_row", False) and spec.id_column in frame.columns:
+        frame = frame.assign(**{spec.id_column: row_numbers(frame[spec.id_column], spec.id_column)})
     _, quarantine = check_export(frame, spec)
     if len(quarantine):
         first = quarantine.iloc[0]
@@ -248,6 +252,37 @@ def checked_request(
                 f"({pd.Timestamp(as_of).isoformat()}): it cannot be scored as of then (rule: created by as_of)"
             )
     return frame
+
+
+ROW_NUMBER = re.compile(r"^\+?0*([1-9]\d*)(\.0*)?$")
+
+
+def row_numbers(ids: pd.Series, column: str) -> pd.Series:
+    """The ids of an export whose spec numbers its rows (id_from_row) as batch numbers them: 7, 7.0, "7.0" and
+    " 7" are the row "7" (they came back as "7.0", a lead id batch never gives). A value that is no row
+    number (0, -1, 7.5, "x1", true) raises LeadInputError; a missing one stays missing (not_null says so)."""
+    out: list[str | None] = []
+    for row, value in enumerate(ids.tolist()):
+        if (
+            value is None
+            or value is pd.NA
+            or value is pd.NaT
+            or (isinstance(value, float) and np.isnan(value))
+        ):
+            out.append(None)
+            continue
+        if isinstance(value, str | numbers.Number) and not isinstance(value, bool | np.bool_):
+            text = str(value).strip()
+            found = ROW_NUMBER.match(text)
+            if found or text == "":
+                out.append(found.group(1) if found else None)
+                continue
+        raise LeadInputError(
+            f"row {row}, field {column!r}: {shown(value)} is not a row number (the spec numbers the export's "
+            f"rows into {column!r}, 1 = the first row under the header): send the lead's row number "
+            "(rule: row number)"
+        )
+    return pd.Series(out, index=ids.index, dtype=object)
 
 
 def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:

@@ -122,3 +122,45 @@ def test_a_lone_surrogate_in_an_export_row_sent_online_is_a_400_naming_the_row_a
     assert (
         answer(_ExportModel(), b'{"dataframe_records": [{"Prospect ID": "7"}]}', "application/json")[0] == 200
     )
+
+
+@pytest.fixture(scope="module")
+def numbered_spec():
+    """An export without ids (a bank's calls): leadscore numbers its rows into 'row' (id_from_row)."""
+    from features.flat import ExportSpec
+
+    return ExportSpec(
+        name="calls",
+        id_column="row",
+        id_from_row=True,
+        label_column="y",
+        positive_labels=("yes",),
+        fit_columns={"job": "categorical"},
+        intent_columns=("campaign",),
+    )
+
+
+def test_a_numbered_exports_row_sent_as_7_7_0_or_text_is_the_row_batch_numbers_7(numbered_spec):
+    """Batch names an id_from_row export's lead by its row number, "7". Online callers send the number as
+    JSON gives it: "7.0", " 7", "007" and Decimal 7.0 came back as lead_id "7.0", " 7", ..., ids batch never
+    gives, so the caller's join of scores to rows missed the lead."""
+    from decimal import Decimal
+
+    rows = pd.DataFrame(
+        {"row": pd.Series([7, 8.0, "9.0", " 10 ", "011", Decimal("12.0")], dtype=object), "job": "admin."}
+    )
+    checked = checked_request(rows.assign(campaign=1), numbered_spec, AS_OF, None)
+    assert checked["row"].tolist() == ["7", "8", "9", "10", "11", "12"]
+
+
+@pytest.mark.parametrize("value", [0, -1, 7.5, "x1", True, "1e3", "N/A"])
+def test_a_numbered_exports_row_that_is_no_row_number_is_refused(numbered_spec, value):
+    """0, -1, 7.5, "x1" or true was scored as the lead of that 'row' (HTTP 200): no row of the file has it."""
+    rows = pd.DataFrame({"row": pd.Series([3, value], dtype=object), "job": "admin.", "campaign": 1})
+    with pytest.raises(
+        LeadInputError, match=r"row 1, field 'row': .* is not a row number .*\(rule: row number\)"
+    ):
+        checked_request(rows, numbered_spec, AS_OF, None)
+    missing = pd.DataFrame({"row": [None, ""], "job": "admin.", "campaign": 1})
+    with pytest.raises(LeadInputError, match="row 0, field 'row': row is missing"):
+        checked_request(missing, numbered_spec, AS_OF, None)
