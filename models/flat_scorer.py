@@ -37,7 +37,7 @@ from features.icp import guarded_grades, guarded_ranks
 from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
-from models.lead_input import LeadInputError, shown
+from models.lead_input import LeadInputError, is_utf8, shown
 from models.scorer import (
     SCORE_COLUMNS,
     InputReader,
@@ -226,6 +226,10 @@ def checked_request(
             if isinstance(value, list | dict | tuple):
                 raise LeadInputError(
                     f"row {row}, field {column!r}: must be one value, not a list (rule: scalar)"
+                )
+            if isinstance(value, bytes | bytearray) and not is_utf8(value):  # pandas reads bytes as UTF-8
+                raise LeadInputError(
+                    f"row {row}, field {column!r}: bytes that are not UTF-8 text; send text (rule: text)"
                 )
             if max_text_chars is not None and isinstance(value, str) and len(value) > max_text_chars:
                 raise LeadInputError(

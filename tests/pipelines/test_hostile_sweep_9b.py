@@ -164,3 +164,42 @@ def test_a_numbered_exports_row_that_is_no_row_number_is_refused(numbered_spec, 
     missing = pd.DataFrame({"row": [None, ""], "job": "admin.", "campaign": 1})
     with pytest.raises(LeadInputError, match="row 0, field 'row': row is missing"):
         checked_request(missing, numbered_spec, AS_OF, None)
+
+
+def test_crm_lead_rows_of_bytes_read_as_their_utf8_text_not_their_python_repr():
+    """A binary column (Spark's BinaryType, a Parquet file's, a frame of bytes) reached the CRM scorer as
+    str(b"L-1") = "b'L-1'": the lead came back as lead_id "b'L-1'", an industry b"software" scored as an
+    unknown industry "b'software'" (HTTP 200, exit 0). Bytes are their UTF-8 text, as an export's rows read
+    them; bytes that are no UTF-8 are refused naming the row and field."""
+    from models.lead_input import check_lead_rows
+
+    rows = pd.DataFrame(
+        {
+            "lead_id": [b"L-1", bytearray(b"L-2")],
+            "email": [b"a@example.com", "b@example.com"],
+            "industry": [b"software", None],
+            "activities": [
+                b'[{"activity_type": "demo_request", "occurred_at": "2026-09-30T08:00:00"}]',
+                None,
+            ],
+        }
+    )
+    checked = check_lead_rows(rows)
+    assert checked["lead_id"].tolist() == ["L-1", "L-2"]
+    assert checked["industry"].tolist() == ["software", None]
+    assert checked["activities"][0].startswith('[{"activity_type"')
+    with pytest.raises(LeadInputError, match="row 1, field 'industry': bytes that are not UTF-8 text"):
+        check_lead_rows(rows.assign(industry=[b"software", b"\xff\xfe"]))
+
+
+def test_export_rows_of_bytes_that_are_no_utf8_are_refused_naming_the_field(x_education):
+    """pandas reads an export row's bytes as UTF-8 text (b"API" is API, as batch reads it); bytes that are no
+    UTF-8 raised UnicodeDecodeError out of predict (a traceback in process, a failed Spark task)."""
+    spec, rows = x_education
+    cells = pd.Series([b"API"] * len(rows), dtype=object)
+    assert (
+        checked_request(rows.assign(**{"Lead Origin": cells}), spec, AS_OF, None)["Lead Origin"][0] == b"API"
+    )
+    cells[2] = b"\xff\xfe"
+    with pytest.raises(LeadInputError, match="row 2, field 'Lead Origin': bytes that are not UTF-8 text"):
+        checked_request(rows.assign(**{"Lead Origin": cells}), spec, AS_OF, None)
