@@ -133,7 +133,7 @@ class FlatScorer:
         max_text_chars: int | None,
     ) -> dict[str, object]:
         """Export rows (typed by the artifact's signature) scored, as_of as ISO 8601 text, on a RangeIndex."""
-        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+        frame = rows if isinstance(rows, pd.DataFrame) else with_fields_left_out(rows, self.spec)
         frame = checked_request(frame, self.spec, as_of, max_text_chars)
         scores = self.score_tables({EXPORT_TABLE: frame}, as_of, reasons)
         scores = scores.assign(as_of=iso_seconds(scores["as_of"]))
@@ -212,12 +212,20 @@ def checked_request(
     """An online request's export rows, refused (LeadInputError naming the row, the field and the rule) where
     batch scoring would not score them: what the export's contract quarantines (no id, a repeated id, inf or
     a number that is none, a time that is no date), a lead created after as_of, a value that is no single
-    text or number, a text longer than serving.max_text_chars. A column the spec reads that the request
-    leaves out is missing (the signature calls it optional). The label is not an input of the signature:
-    MLflow drops it before the rows get here."""
+    text or number, a text longer than serving.max_text_chars, and rows without a column the spec reads, as
+    batch refuses such a file: MLflow drops a column whose name the signature does not know ("lead source"
+    for "Lead Source") before the rows get here, and every lead was scored without it. A JSON record's field
+    left out is null (with_fields_left_out; leadscore serve adds them). The label is not an input of the
+    signature: MLflow drops it before the rows get here."""
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
-    frame = frame.assign(**dict.fromkeys(absent, None)) if absent else frame
+    if absent:
+        raise LeadInputError(
+            f"field {absent[0]!r}: the rows have no column {absent[0]!r}, which the model reads (a column of "
+            "another case, spacing or spelling is dropped by MLflow before the model sees it, and each lead "
+            "would be scored without it; batch scoring refuses such an export); name the column as the export "
+            "does, empty for leads without a value (rule: known fields only)"
+        )
     # An id 660737.0 (a float column, as JSON or a Parquet file with a gap gives it) is 660737, as batch reads it.
     if spec.id_column in frame.columns:
         frame = frame.assign(**{spec.id_column: whole_floats_as_ints(frame[spec.id_column])})
@@ -256,6 +264,14 @@ def checked_request(
                 f"({pd.Timestamp(as_of).isoformat()}): it cannot be scored as of then (rule: created by as_of)"
             )
     return frame
+
+
+def with_fields_left_out(records: list[dict[str, Any]], spec: ExportSpec) -> pd.DataFrame:
+    """JSON records as a frame, a column the spec reads that every record leaves out as null (JSON callers
+    leave out a field they have no value for)."""
+    frame = pd.DataFrame.from_records(records)
+    absent = [c for c in spec.input_columns() if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(absent, None)) if absent else frame
 
 
 ROW_NUMBER = re.compile(r"^\+?0*([1-9]\d*)(\.0*)?$")

@@ -220,7 +220,7 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
             check_column_names(records, model)
             check_unicode(records)
-            frame = whole_numbers_as_doubles(pd.DataFrame.from_records(records), model)
+            frame = whole_numbers_as_doubles(with_fields_left_out(records, model), model)
             scores = model.predict(frame, params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
             scores = score_records(python_model.score_columns(records, params))
@@ -282,6 +282,23 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def with_fields_left_out(records: list[dict[str, Any]], model: Any) -> pd.DataFrame:
+    """The records as a frame, a field of the signature that every record leaves out as null (typed Any: the
+    scorer refuses a frame without a column it reads, which in process is a column MLflow dropped)."""
+    from mlflow.types.schema import AnyType
+
+    frame = pd.DataFrame.from_records(records)
+    schema = model.metadata.get_input_schema()
+    if schema is None:
+        return frame
+    absent = [
+        c.name
+        for c in schema.inputs
+        if c.name not in frame.columns and isinstance(getattr(c, "type", None), AnyType)
+    ]
+    return frame.assign(**dict.fromkeys(absent, None)) if absent else frame
 
 
 def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:

@@ -203,3 +203,37 @@ def test_export_rows_of_bytes_that_are_no_utf8_are_refused_naming_the_field(x_ed
     cells[2] = b"\xff\xfe"
     with pytest.raises(LeadInputError, match="row 2, field 'Lead Origin': bytes that are not UTF-8 text"):
         checked_request(rows.assign(**{"Lead Origin": cells}), spec, AS_OF, None)
+
+
+def test_export_rows_in_process_without_a_column_the_model_reads_are_refused_as_batch_refuses_the_file(
+    x_education,
+):
+    """In process and on Spark, a frame whose header spells a column otherwise ("total time spent on
+    website", a trailing space: a re-export, a Spark column renamed) lost that column to MLflow before the
+    scorer saw it, and every lead was scored without it ("time on website: not given", exit 0), where batch
+    refuses the export (exit 3) and leadscore serve the field (400). A frame without a column the model reads
+    is refused naming it; JSON records leave out a field they have no value for, so the server and a
+    records request still read such a field as null."""
+    from models.flat_scorer import with_fields_left_out
+
+    spec, rows = x_education
+    lost = rows.drop(columns=["Total Time Spent on Website"])  # what MLflow hands the scorer
+    with pytest.raises(LeadInputError, match="field 'Total Time Spent on Website': the rows have no column"):
+        checked_request(lost, spec, AS_OF, None)
+    records = json.loads(lost.head(2).to_json(orient="records"))
+    read = checked_request(with_fields_left_out(records, spec), spec, AS_OF, None)
+    assert read["Total Time Spent on Website"].isna().all() and len(read) == 2
+
+
+def test_the_server_reads_an_export_field_every_record_leaves_out_as_null():
+    """leadscore serve builds the frame of a request's records: a field of the signature (typed Any) that no
+    record holds is added as null, so the scorer, which refuses a frame without the column, scores the lead
+    with that value missing, as documented for JSON callers."""
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    from pipelines.serve import with_fields_left_out
+
+    schema = Schema([ColSpec(AnyType(), "Prospect ID", required=True), ColSpec(AnyType(), "TotalVisits")])
+    model = SimpleNamespace(metadata=SimpleNamespace(get_input_schema=lambda: schema))
+    frame = with_fields_left_out([{"Prospect ID": "7"}], model)
+    assert frame.columns.tolist() == ["Prospect ID", "TotalVisits"] and frame["TotalVisits"].isna().all()
