@@ -212,7 +212,7 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
             if not is_utf8(value):
                 raise _fail(row, field, "bytes that are not UTF-8 text; send text", "text")
             value = bytes(value).decode("utf-8")
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
         text = str(value).strip() if is_id else str(value)
         if is_id and text.endswith(".0"):  # "12.0": "12", as batch reads the id (features.keys)

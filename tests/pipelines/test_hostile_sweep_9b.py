@@ -237,3 +237,16 @@ def test_the_server_reads_an_export_field_every_record_leaves_out_as_null():
     model = SimpleNamespace(metadata=SimpleNamespace(get_input_schema=lambda: schema))
     frame = with_fields_left_out([{"Prospect ID": "7"}], model)
     assert frame.columns.tolist() == ["Prospect ID", "TotalVisits"] and frame["TotalVisits"].isna().all()
+
+
+def test_a_crm_id_sent_as_a_float_beyond_int64_reads_as_batch_reads_the_same_column():
+    """A lead_id 1e20 or 1e300 (JSON's float, a float column) came back online as its 21 or 301 digits, where
+    the batch contract reads the same float column as "1e+20" (its cast to integers raised a TypeError
+    before): the same lead under two ids. A whole float within int64 is still its digits ("12")."""
+    from features.contracts import whole_floats_as_ints
+    from models.lead_input import check_lead_rows
+
+    ids = [1e300, 1e20, 12.0]
+    online = check_lead_rows([{"lead_id": i, "email": "a@example.com"} for i in ids])["lead_id"].tolist()
+    assert online == ["1e+300", "1e+20", "12"]
+    assert whole_floats_as_ints(pd.Series(ids)).astype("str").tolist()[:2] == online[:2]
