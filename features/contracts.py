@@ -621,10 +621,11 @@ def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
 
 def whole_floats_as_ints(values: pd.Series) -> pd.Series:
     """A column of floats that are all whole numbers as integers: 12.0 came from an int column with gaps (a
-    Parquet or database column), so its text is "12", as in a CSV, never "12.0"."""
+    Parquet or database column), so its text is "12", as in a CSV, never "12.0". A column with a float no
+    integer column holds (inf, 1e20: beyond int64) stays as it is: the cast raised a TypeError."""
     if pd.api.types.is_float_dtype(values):
         present = values.dropna()
-        if (present == np.floor(present)).all():
+        if (present == np.floor(present)).all() and (present.abs() < 2.0**63).all():
             return values.astype("Int64")
     return values
 

@@ -10,6 +10,8 @@ an open lead.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -18,12 +20,15 @@ from features.dates import DateFormatError, blank, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
+    as_numeric,
     label_outcomes,
     label_text,
+    not_numbers_dtype,
     without_placeholders,
 )
 
 EXPORT_TABLE = "export"
+TIME_TEXT = re.compile(r"^(\d{4}-\d\d-\d\d|-?\d+ days)")  # how pandas writes a time or a duration
 # A broken rule: its rows (a mask), the column, the rule, and the reason (one for all rows, or one per row).
 Finding = tuple[np.ndarray, str, str, str | list[str]]
 
@@ -49,11 +54,13 @@ def repeated_id_rows(ids: pd.Series, missing: np.ndarray) -> np.ndarray:
 
 
 def not_a_number_rows(values: pd.Series) -> np.ndarray:
-    """Rows with a value given that is not a finite number (text, "1,234", inf, a true/false)."""
+    """Rows with a value given that is not a finite number (text, "1,234", inf, a true/false, a time)."""
     given = ~blank(values)
+    if not_numbers_dtype(values):  # times read as their nanoseconds: a date scored as 1.8e18 page views
+        return given
     flags = true_false_cells(values)
-    parsed = pd.to_numeric(values.astype(object).mask(flags) if flags.any() else values, errors="coerce")
-    return given & (~np.isfinite(parsed.astype("float64").to_numpy()) | flags)
+    parsed = as_numeric(values.astype(object).mask(flags) if flags.any() else values)
+    return given & (~np.isfinite(parsed.to_numpy()) | flags)
 
 
 def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
@@ -67,7 +74,7 @@ def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
         if column is None or column not in frame.columns:
             continue
         values = without_placeholders(frame[column], spec.missing_values)
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        numbers = as_numeric(values)
         finite = np.isfinite(numbers.to_numpy())  # what is no number is not_a_number_rows's
         for check in checks:
             outside = finite & ~check(numbers.fillna(0.0)).check_output.to_numpy(dtype=bool)
@@ -173,6 +180,11 @@ def label_reason(spec: ExportSpec, value: object) -> str:
 
 def number_reason(column: str, sample: str) -> str:
     """Why a value is not a number, with the fix."""
+    if TIME_TEXT.match(sample):  # a column of times or durations (a Parquet or in-process frame's)
+        return (
+            f"{column} is not a number but a date, time or duration ({sample!r}); the spec reads the column "
+            "as numbers: send numbers, or give the column another role in the spec"
+        )
     if any(sep in sample for sep in (",", "'", " ")) and any(ch.isdigit() for ch in sample):
         return (
             f"{column} is not a number: numbers written with separators ({sample!r}); export numbers without "

