@@ -263,18 +263,20 @@ def validate(
 
 
 def _as_of(text: str, option: str = "--as-of"):
-    """The as-of option as a timestamp; anything that is not a date is a bad command line (exit 2)."""
+    """The as-of option as a timestamp; anything that is not an ISO 8601 date or time is a bad command line
+    (exit 2): "01/10/2026" is 1 October or 10 January depending on who wrote it, and "today" moves."""
+    from datetime import datetime
+
     import pandas as pd
 
     try:
-        when = pd.Timestamp(text)
+        when = pd.Timestamp(datetime.fromisoformat(text.strip()))
     except (ValueError, TypeError, OverflowError):
-        when = pd.NaT
-    if when is pd.NaT:
         raise typer.BadParameter(
-            f"{text!r} is not a date; give a date or an ISO 8601 time, e.g. {option} 2026-10-01",
+            f"{text!r} is not a date in ISO 8601 (01/10/2026 is 1 October or 10 January depending on who "
+            f"wrote it); give one such as {option} 2026-10-01 or 2026-10-01T09:00:00+02:00",
             param_hint=option,
-        )
+        ) from None
     # Naive UTC, as every time of the input is read: a time zone left on it failed where it met them (the
     # previous run's as-of, a database's as_of column) with a traceback.
     utc = (when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")).tz_localize(None)

@@ -335,11 +335,15 @@ def test_column_names_in_other_case_or_with_spaces_are_matched(
 
 
 @pytest.mark.parametrize("command", ["score", "validate"])
-def test_as_of_that_is_not_a_date_is_a_bad_command_line(tmp_path, crm, cli, command):
-    args = ["--input", str(crm), "--as-of", "banana"]
+@pytest.mark.parametrize("written", ["banana", "01/10/2026", "today"])
+def test_as_of_that_is_not_an_iso_date_is_a_bad_command_line(tmp_path, crm, cli, command, written):
+    # "01/10/2026" was read month first (10 January) and "today" as the clock time: scores as of a day nobody
+    # meant, exit 0. Online takes ISO 8601 only; so does the command line.
+    args = ["--input", str(crm), "--as-of", written]
     result = cli(command, *args, *(["--output", str(tmp_path / "s.parquet")] if command == "score" else []))
     assert result.exit_code == exit_codes.USAGE
-    assert "'banana' is not a date" in flat(result.output) and "--as-of 2026-10-01" in flat(result.output)
+    assert f"'{written}' is not a date in ISO 8601" in flat(result.output)
+    assert "--as-of 2026-10-01" in flat(result.output)
 
 
 @pytest.mark.parametrize("command", ["score", "validate"])
