@@ -9,6 +9,7 @@ coarse score (points) is not flattered or punished by the row order.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -299,6 +300,16 @@ def _group_labels(groups: Sequence | np.ndarray | pd.Series) -> pd.Series:
     return labels.fillna(MISSING_GROUP)
 
 
+def rows_by_value(labels: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+    """Each distinct label in np.unique's order with the positions of its rows, in row order: one sort over
+    the rows, where a mask per label (labels == value) made a pass over every row for each of thousands of
+    labels (a lead source of 8,000 values on 60,000 test leads: 20 s)."""
+    values, inverse = np.unique(labels, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    ends = np.cumsum(np.bincount(inverse.ravel(), minlength=len(values)))[:-1]
+    return list(zip(values, np.split(order, ends), strict=True))
+
+
 def conversion_by(y: Sequence | np.ndarray, groups: Sequence | np.ndarray | pd.Series) -> pd.DataFrame:
     """Leads, wins, win rate, share of leads and share of wins per group (e.g. grade or fit tier)."""
     y_arr = np.asarray(y, dtype=float)
@@ -331,14 +342,13 @@ def segment_metrics(
     rows = []
     for column in segments.columns:
         labels = _group_labels(segments[column]).to_numpy()
-        for value in np.unique(labels):  # loops over segment values, not over leads
-            mask = labels == value
-            ys, ps = y_arr[mask], p_arr[mask]
-            enough = mask.sum() >= min_rows
+        for value, positions in rows_by_value(labels):  # loops over segment values, not over leads
+            ys, ps = y_arr[positions], p_arr[positions]
+            enough = len(positions) >= min_rows
             row = {
                 "segment": column,
                 "value": value,
-                "n": int(mask.sum()),
+                "n": len(positions),
                 "n_won": int(ys.sum()),
                 "win_rate": float(ys.mean()),
                 "mean_predicted": float(ps.mean()),

@@ -16,7 +16,15 @@ from features.icp import excluded_counts_frame
 from models.compare import SEGMENT_COLUMNS, Evaluation
 from models.config import ModelConfig
 from models.drift import drift_table, psi
-from models.evaluate import MISSING_GROUP, TOP_SHARES, assign_grades, evaluate, gains_table, roc_auc
+from models.evaluate import (
+    MISSING_GROUP,
+    TOP_SHARES,
+    assign_grades,
+    evaluate,
+    gains_table,
+    roc_auc,
+    rows_by_value,
+)
 from models.explain import concept_contributions, concept_of
 from models.formatting import NBSP, counted, day_text, has_date, pct_text
 from models.score_table import GRADES
@@ -193,23 +201,23 @@ def segment_comparison(test_scores: pd.DataFrame, segments: pd.DataFrame, min_ro
         for name, column in (("model", "model"), ("points_model", "points"), ("champion", "champion"))
         if has_scores(test_scores, column)
     }
+    predicted = test_scores["model"].to_numpy(dtype=float)
     rows = []
     for column in segments.columns:  # loops over segment values, not over leads
         labels = segments[column].astype("str").fillna(MISSING_GROUP).to_numpy()
-        for value in np.unique(labels):
-            mask = labels == value
-            enough = bool(mask.sum() >= min_rows)
+        for value, positions in rows_by_value(labels):
+            enough = bool(len(positions) >= min_rows)
             row: dict[str, Any] = {
                 "segment": column,
                 "value": str(value),
-                "n": int(mask.sum()),
-                "n_won": int(y[mask].sum()),
-                "win_rate": float(y[mask].mean()),
-                "mean_predicted": float(test_scores["model"].to_numpy(dtype=float)[mask].mean()),
+                "n": len(positions),
+                "n_won": int(y[positions].sum()),
+                "win_rate": float(y[positions].mean()),
+                "mean_predicted": float(predicted[positions].mean()),
                 "enough": enough,
             }
             for name, score in contenders.items():
-                row[f"auc_{name}"] = roc_auc(y[mask], score[mask]) if enough else float("nan")
+                row[f"auc_{name}"] = roc_auc(y[positions], score[positions]) if enough else float("nan")
             rows.append(row)
     columns = ["segment", "value", "n", "n_won", "win_rate", "mean_predicted", "enough"]
     return pd.DataFrame(rows, columns=[*columns, *(f"auc_{name}" for name in contenders)])
