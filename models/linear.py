@@ -13,11 +13,13 @@ rows), and the bias is the intercept plus sum_k coef_k * mean_k, so they add up 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse import hstack as sparse_hstack
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -154,17 +156,20 @@ def fit_linear_score(
     design = _design_matrix(blocks, n, dense=not wide)
     # Newton-Cholesky is exact and fast on a few hundred columns, but holds a columns x columns Hessian and a
     # dense design: a category of 2,000 levels over 100,000 rows took 5 minutes and 5 GB. L-BFGS on the
-    # sparse one-hot design needs memory in proportion to the rows.
+    # sparse one-hot design needs memory in proportion to the rows (tolerance 1e-6: log-odds within 0.004
+    # of the exact fit).
     model = LogisticRegression(
         C=c,
         solver="lbfgs" if wide else "newton-cholesky",
         max_iter=1000 if wide else 200,
-        tol=1e-8 if wide else 1e-4,
+        tol=1e-6 if wide else 1e-4,
         random_state=seed,
     )
-    with threadpool_limits(
-        limits=1, user_api="blas"
-    ):  # small products: BLAS threads cost more than they save
+    # Small products: BLAS threads cost more than they save. L-BFGS stopped by its iteration cap on a very
+    # wide design is close enough (the selection folds judge every fit by its held-out log loss); its
+    # ConvergenceWarning reached the console as scikit-learn's raw text.
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(design, np.asarray(y, dtype=int))
     coef, means = model.coef_[0], np.asarray(design.mean(axis=0)).ravel()
     value_coef, missing_coef, offsets = np.zeros(p), np.zeros(p), np.zeros(p)

@@ -73,3 +73,22 @@ def test_the_baseline_fits_a_category_of_many_levels_without_a_dense_design():
     assert hasattr(design, "tocsr")  # scipy sparse: memory in proportion to rows, not rows x levels
     p = model.predict_proba(frame.head(100))
     assert p.shape == (100,) and np.all((p > 0) & (p < 1))
+
+
+def test_a_wide_fit_stopped_by_its_iteration_cap_says_nothing_on_the_console(monkeypatch):
+    # On a 300-column export L-BFGS reached its cap and scikit-learn's raw ConvergenceWarning (with its docs
+    # link) reached the console in the middle of train's output.
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _many_levels(3000, 600)
+    monkeypatch.setattr(linear, "DENSE_MAX_COLUMNS", 10)
+    monkeypatch.setattr(  # the cap reached at once, as on a very wide export
+        linear, "LogisticRegression", lambda **kw: LogisticRegression(**{**kw, "max_iter": 2})
+    )
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        score = _fit(X, y, 600, c=1.0)
+    assert not [w for w in seen if "converge" in str(w.message).lower()]
+    assert np.isfinite(score.margin(X)).all()
