@@ -223,6 +223,31 @@ def segment_comparison(test_scores: pd.DataFrame, segments: pd.DataFrame, min_ro
     return pd.DataFrame(rows, columns=[*columns, *(f"auc_{name}" for name in contenders)])
 
 
+def largest_segments(segments: pd.DataFrame, max_values: int) -> pd.DataFrame:
+    """`segment_comparison`'s rows with at most `max_values` values per segment column: the largest, in their
+    order, and one row "other (K values)" pooling the rest (leads, wins, win rate and mean score; no AUC)."""
+    parts = []
+    for _, rows in segments.groupby("segment", sort=False):
+        if len(rows) <= max_values:
+            parts.append(rows)
+            continue
+        kept = rows.loc[rows["n"].nlargest(max_values, keep="first").index]
+        rest = rows.drop(kept.index)
+        n = int(rest["n"].sum())
+        pooled = {
+            "segment": rows["segment"].iloc[0],
+            "value": f"other ({len(rest):,} values)",
+            "n": n,
+            "n_won": int(rest["n_won"].sum()),
+            "win_rate": float(rest["n_won"].sum() / n) if n else float("nan"),
+            "mean_predicted": float((rest["mean_predicted"] * rest["n"]).sum() / n) if n else float("nan"),
+            "enough": False,
+        }
+        parts += [rows.loc[sorted(kept.index)], pd.DataFrame([pooled])]
+    out = pd.concat(parts, ignore_index=True) if parts else segments
+    return out.reindex(columns=segments.columns)
+
+
 def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:
     times = pd.to_datetime(frame["snapshot_at"])
     rows = []
@@ -689,7 +714,9 @@ def build_card_data(
     guardrail = "disqualified" in frame.columns
     unit = "leads" if flat_export else "closed deals"
     segment_frame = test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True)
-    segments = segment_comparison(scores, segment_frame, model_cfg.segment_min_rows)
+    segments = largest_segments(
+        segment_comparison(scores, segment_frame, model_cfg.segment_min_rows), model_cfg.segment_max_values
+    )
 
     sample = test.sample(min(len(test), settings.shap_sample_rows), random_state=settings.seed)
     importance, contributions = importance_by_concept(scorer, sample)

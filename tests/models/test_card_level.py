@@ -1,6 +1,7 @@
 """The card's "Level" limitation: said when the test window's scores sit off its won share, from the numbers."""
 
 import numpy as np
+import pandas as pd
 
 from models.card.data import level_gap
 from models.evaluate import reliability_table
@@ -46,3 +47,26 @@ def test_what_a_score_means_is_measured_on_the_test_rows_not_assumed():
     assert "32 percentage points" in sentence
     few = chance_sentence(reliability_table(won[:10], p[:10]), 0.3, "leads")  # no band holds 20 rows
     assert few.startswith("A score reads as a chance. On the test leads")
+
+
+def test_the_card_lists_the_largest_segment_values_and_pools_the_rest():
+    # A B2C lead source of 13,811 values made a 3 MB card: every value had its own row.
+    from models.card.data import largest_segments, segment_comparison
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    source = np.where(rng.random(n) < 0.5, "web", rng.integers(0, 400, n).astype(str))
+    scores = pd.DataFrame({"won": rng.random(n) < 0.3, "model": rng.random(n), "points": rng.random(n)})
+    segments = segment_comparison(
+        scores,
+        pd.DataFrame({"lead_source": source, "region": np.where(rng.random(n) < 0.5, "EU", "US")}),
+        100,
+    )
+    shown = largest_segments(segments, 20)
+    sources = shown[shown["segment"] == "lead_source"]
+    assert len(sources) == 21 and sources["value"].iloc[-1].startswith("other (")
+    assert "web" in set(sources["value"]) and sources["n"].sum() == n
+    assert sources["n_won"].sum() == int(scores["won"].sum())
+    other = sources.iloc[-1]
+    assert not other["enough"] and np.isnan(other["auc_model"])
+    assert len(shown[shown["segment"] == "region"]) == 2  # fewer values than the cap: as they were
