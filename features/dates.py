@@ -188,7 +188,21 @@ def iso_or_unchanged(values: pd.Series) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
+# Words pandas reads as the clock time in any format: a lead "created today" would move with the day it is
+# read, and one such cell made every format look fitting in the DateFormatError's sentence. Never dates.
+# Spelt out (cases, a blank around) so that a column of a million times is looked up, not lowered and stripped.
+CLOCK_WORDS = frozenset(
+    f"{before}{spelt}{after}"
+    for word in ("now", "today")
+    for spelt in (word, word.upper(), word.title())
+    for before in ("", " ")
+    for after in ("", " ")
+)
+
+
 def _to_utc(values: pd.Series, fmt: str) -> pd.Series:
+    clock = values.isin(CLOCK_WORDS).to_numpy()
+    values = values.where(~clock, None) if clock.any() else values
     with warnings.catch_warnings():  # pandas warns about formats it infers; we name them, and do not print
         warnings.simplefilter("ignore", UserWarning)
         return pd.to_datetime(values, errors="coerce", utc=True, format=fmt)

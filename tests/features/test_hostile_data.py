@@ -240,3 +240,15 @@ def test_other_layouts_are_refused_until_named_then_read(values, fmt, first):
 def test_country_placeholders_are_missing_not_quarantined():
     codes, unmapped = alpha2_countries(pd.Series(["n/a", "Unknown", "-", "Atlantis"]))
     assert codes.iloc[:3].isna().all() and unmapped.tolist() == [False, False, False, True]
+
+
+def test_the_words_pandas_reads_as_the_clock_time_are_no_dates():
+    # pd.to_datetime reads "today" and "now" as the clock time in any format: a lead "created today" moved with
+    # the day it was read, and one such cell made every format look fitting in the refusal's sentence.
+    values = pd.Series(["2026-01-05", "today", "NOW", " now ", "Today"], dtype=object)
+    parsed, not_dates = parse_timestamps(values)
+    assert parsed.iloc[0] == pd.Timestamp("2026-01-05") and parsed.iloc[1:].isna().all()
+    assert not_dates.tolist() == [False, True, True, True, True]
+    with pytest.raises(DateFormatError, match="'05/01/2026'") as refused:
+        parse_timestamps(pd.Series(["05/01/2026", "today"], dtype=object))
+    assert "%d/%m/%y" not in str(refused.value)  # only the formats that read the real date
