@@ -663,7 +663,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, quoting=csv_quoting(frame))
+            to_csv(frame, tmp)
     return path
 
 
@@ -679,6 +679,12 @@ def csv_quoting(frame: pd.DataFrame) -> int:
         if text and values.astype("str").str.contains("\r", regex=False).any():
             return csv.QUOTE_ALL
     return csv.QUOTE_MINIMAL
+
+
+def to_csv(frame: pd.DataFrame, target: Path | None = None, **options: Any) -> str | None:
+    """`frame` as CSV without its index, to `target` (else returned as text), quoted as csv_quoting says;
+    `options` go to pandas (mode, header)."""
+    return frame.to_csv(target, index=False, quoting=csv_quoting(frame), **options)
 
 
 # How a spreadsheet tells a formula: a cell starting with one of these (Excel and Google Sheets run "=...",
@@ -748,7 +754,7 @@ def artifact_csv(frame: pd.DataFrame) -> str:
     """A frame logged to an MLflow run as CSV text: people open it in a spreadsheet, and a level from the data
     ("=HYPERLINK(...)" as a segment's value) would run as a formula; for_spreadsheets quotes it. Numbers and
     the ids (ARTIFACT_IDS) stay as written; artifact_from_csv reads the text back."""
-    return for_spreadsheets(frame, as_written=ARTIFACT_IDS).to_csv(index=False, quoting=csv_quoting(frame))
+    return str(to_csv(for_spreadsheets(frame, as_written=ARTIFACT_IDS)))
 
 
 def artifact_from_csv(frame: pd.DataFrame) -> pd.DataFrame:

@@ -32,7 +32,6 @@ from models.scorer import Scorer
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
-    csv_quoting,
     file_digest,
     for_spreadsheets,
     format_of,
@@ -41,6 +40,7 @@ from pipelines.io import (
     quarantine_for_csv,
     remove_stale_staged,
     staged_path,
+    to_csv,
     unquoted,
     write_quarantine,
     writing,
@@ -254,8 +254,7 @@ def write_scores_file(
             if format_of(output) == "parquet":
                 scores.to_parquet(staged, index=False)
             else:
-                written = scores_for_csv(scores)
-                written.to_csv(staged, index=False, quoting=csv_quoting(written))
+                to_csv(scores_for_csv(scores), staged)
         return publish_run(staged, quarantine, output, manifest)
     finally:
         staged.unlink(missing_ok=True)
@@ -290,8 +289,7 @@ def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, man
     q_staged, m_staged = staged_path(q_path), staged_path(m_path)
     try:
         with writing(q_path):
-            written = quarantine_for_csv(quarantine)
-            written.to_csv(q_staged, index=False, quoting=csv_quoting(written))
+            to_csv(quarantine_for_csv(quarantine), q_staged)
         files = {
             "scores": {"file": output.name, "sha256": file_digest(staged_scores)},
             "quarantine": {"file": q_path.name, "sha256": file_digest(q_staged)},

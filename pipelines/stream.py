@@ -34,7 +34,6 @@ from pipelines.console import progress
 from pipelines.io import (
     InputError,
     at_input_rows,
-    csv_quoting,
     format_of,
     iter_frames,
     private_workdir,
@@ -42,6 +41,7 @@ from pipelines.io import (
     remove_stale_staged,
     staged_path,
     table_path,
+    to_csv,
     writing,
 )
 from pipelines.score import (
@@ -350,9 +350,7 @@ def _write_ranked(
             writer = writer or pq.ParquetWriter(target, table.schema)
             writer.write_table(table.cast(writer.schema))
         else:
-            written = scores_for_csv(block)
-            mode, quoting = "w" if csv_header else "a", csv_quoting(written)
-            written.to_csv(target, mode=mode, header=csv_header, index=False, quoting=quoting)
+            to_csv(scores_for_csv(block), target, mode="w" if csv_header else "a", header=csv_header)
             csv_header = False
     if writer is not None:
         writer.close()
