@@ -237,6 +237,7 @@ def previous_scores(
     compared, the sentence saying when its manifest names another store or input."""
     from pipelines.db import display_url, read_previous_scores
 
+    other = None  # how the run compared with differs from this one (other_model), when known
     if previous is None and is_database_url(output):
         where = f"{display_url(output)} table {table}"
         try:
