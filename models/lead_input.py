@@ -66,6 +66,11 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
     "account_created_at": ("accounts", "created_at"),
     "account_founded_year": ("accounts", "founded_year"),
 }
+# The fields a frame may leave out (in process and on Spark, a frame must hold every other field: see
+# check_frame_fields): none of them feeds the score. account_id only groups rows into accounts, and each row
+# carries its own account's fields (_account_keys); no feature reads account_created_at (the CRM record's
+# date); as_of defaults to the call's as_of parameter.
+FIELDS_A_FRAME_MAY_LEAVE_OUT = ("account_id", "account_created_at", "as_of")
 ACTIVITY_KEYS = ("activity_type", "occurred_at")
 PARAMS = ("as_of", "reasons")  # what a request's params may hold
 NOT_AFTER_AS_OF = "not after as_of"  # the contract's rule for a time later than the snapshot
@@ -295,6 +300,27 @@ def _unknown_fields(given: dict[Any, list[Any]]) -> None:
     raise LeadInputError(
         f"row {row}, field {names}: unknown field{'s' if len(unknown) > 1 else ''}; "
         f"the known fields are {', '.join(LEAD_INPUT_COLUMNS)} (rule: known fields only)"
+    )
+
+
+def check_frame_fields(frame: pd.DataFrame) -> None:
+    """LeadInputError naming the fields that feed the score which a frame of lead rows has no column for.
+    MLflow drops a column its signature does not name ("Activities" for "activities") before the artifact
+    sees the frame, and the signature calls these fields optional, so every lead was scored without the
+    field. JSON records (leadscore serve) leave out a field they have no value for: not checked here."""
+    absent = [
+        field
+        for field in LEAD_INPUT_COLUMNS
+        if field not in frame.columns and field not in FIELDS_A_FRAME_MAY_LEAVE_OUT
+    ]
+    if not absent:
+        return
+    names, s = ", ".join(repr(field) for field in absent), "s" if len(absent) > 1 else ""
+    raise LeadInputError(
+        f"field{s} {names}: the rows have no column{s} {names}, which the score reads (MLflow drops a column "
+        "named in another case, spacing or spelling before the model sees it, and each lead would be scored "
+        f"without it); add the column{s}, empty (null) for leads without a value "
+        "(rule: every field that feeds the score)"
     )
 
 
@@ -645,7 +671,10 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    numbers = [c for c in ("employee_count", "annual_revenue", "account_founded_year") if c in rows.columns]
-    for column in numbers:  # floats: a gap must not break the schema (founded_year is optional)
-        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
+    # founded_year is optional in the tables, but a frame must hold every field that feeds the score
+    # (check_frame_fields): accounts without it give a missing year.
+    if "account_founded_year" not in rows.columns:
+        rows["account_founded_year"] = np.nan
+    for column in ("employee_count", "annual_revenue", "account_founded_year"):  # floats: a gap must not
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)  # break the schema
     return rows[[c for c in LEAD_INPUT_COLUMNS if c in rows.columns]].reset_index(drop=True)

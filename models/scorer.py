@@ -27,7 +27,7 @@ from features.frames import Table, as_table, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
-from models.lead_input import check_lead_rows, lead_rows_to_tables
+from models.lead_input import check_frame_fields, check_lead_rows, lead_rows_to_tables
 from models.score_table import SCORE_COLUMNS
 from models.train import TrainedModel
 from models.trend import NO_TREND
@@ -197,7 +197,10 @@ class LeadScorer:
         latest: pd.Timestamp,
         max_text_chars: int | None,
     ) -> dict[str, object]:
-        """Online lead rows (see models/lead_input.py) checked, turned into tables and scored."""
+        """Online lead rows (see models/lead_input.py) checked, turned into tables and scored. A frame (in
+        process, on Spark) must hold every field that feeds the score; JSON records may leave one out."""
+        if isinstance(rows, pd.DataFrame):
+            check_frame_fields(rows)
         checked = check_lead_rows(rows, max_text_chars=max_text_chars)
         tables, snapshots = lead_rows_to_tables(checked, as_of, latest=latest)
         return self.score_columns(self.guarded_features(tables, snapshots), reasons=reasons, as_of_text=True)

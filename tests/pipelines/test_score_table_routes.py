@@ -67,6 +67,7 @@ def test_database_scores_are_the_score_table_with_the_run_key(tmp_path, scorer, 
 @pytest.mark.parametrize("reasons", [True, False])
 def test_online_json_has_the_score_table_keys_and_json_types(scorer, reasons):
     from models.artifact import LeadScoreModel
+    from models.lead_input import LEAD_INPUT_COLUMNS
     from models.scorer import score_records
     from pipelines.serve import predictions_json
 
@@ -79,7 +80,8 @@ def test_online_json_has_the_score_table_keys_and_json_types(scorer, reasons):
     json_types = {"text": (str, type(None)), "time": (str,), "number": (float,), "flag": (bool,)}
     for name, kind in SCORE_KINDS.items():
         assert isinstance(records[0][name], json_types[kind]), name
-    frame = model.predict(None, pd.DataFrame(rows), params=params)
+    # Records leave out a field they have no value for; a frame holds every field, null where none.
+    frame = model.predict(None, pd.DataFrame(rows, columns=list(LEAD_INPUT_COLUMNS)), params=params)
     assert tuple(frame.columns) == SCORE_COLUMNS
     answer = json.loads(predictions_json(frame))["predictions"][0]
     assert tuple(answer) == SCORE_COLUMNS and np.isfinite(answer["score"])

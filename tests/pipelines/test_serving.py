@@ -285,6 +285,7 @@ LEAD = {
     "country": "US",
     "tech_stack": "salesforce;segment;snowflake",
     "account_created_at": "2012-01-01T00:00:00",
+    "account_founded_year": None,  # a frame in process holds every field that feeds the score, null or not
     "activities": json.dumps(
         [
             {"activity_type": "pricing_page", "occurred_at": "2026-09-28T10:02:00"},
@@ -458,7 +459,8 @@ def test_the_server_writes_the_json_mlflow_writes(champion, reasons):
     model.scorer = champion
     rows = [LEAD, {"lead_id": "L-2", "email": "sam@example.org"}, {**LEAD, "lead_id": "L-3"}]
     params = {"as_of": "2026-10-01", "reasons": reasons}
-    scores = model.predict(None, pd.DataFrame(rows), params=params)
+    # Records leave out a field they have no value for; a frame holds every field, null where none.
+    scores = model.predict(None, pd.DataFrame(rows, columns=list(LEAD)), params=params)
     expected = StringIO()
     predictions_to_json(scores, expected)
     records = score_records(model.score_columns(rows, params))
