@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from models.lead_input import tables_to_lead_rows
+from models.lead_input import check_frame_fields, tables_to_lead_rows
 from models.score_table import SCORE_KINDS, with_score_dtypes
 from pipelines.settings import tracking_uri
 
@@ -46,10 +46,14 @@ def local_spark_session(app_name: str = "leadscore"):
 def score_rows_with_spark(
     spark, model_uri: str, rows: pd.DataFrame, as_of: pd.Timestamp, reasons: bool = True
 ):
-    """Score flat lead rows through the artifact as a Spark UDF; returns a Spark DataFrame of score rows."""
+    """Score flat lead rows through the artifact as a Spark UDF; returns a Spark DataFrame of score rows.
+    LeadInputError, on the driver, for rows without a field that feeds the score (as the artifact refuses
+    them on the executors, behind Spark's worker traceback)."""
     from pyspark.sql import functions as F
 
     import mlflow
+
+    check_frame_fields(rows)
 
     mlflow.set_tracking_uri(tracking_uri())
     udf = mlflow.pyfunc.spark_udf(

@@ -232,22 +232,19 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
 
 
 def with_columns_checked_by_the_scorer(signature: Any) -> Any:
-    """The signature with its number and id columns typed Any (an id stays required): the scorer checks CRM
-    rows itself (a number, 420 or 420.0; an id, "L-7" or 7, read as text as batch reads it; else a 400 naming
-    the row), as `leadscore serve` does, and MLflow's own check refuses an integer column declared double or
-    string ("can not safely convert"), so `predict` in process would refuse `employee_count: 420` or
-    `lead_id: 1001`, which Spark and online callers send for integer ids."""
+    """The signature with every column typed Any (lead_id and email stay required): the scorer checks CRM
+    rows itself (a number, 420 or 420.0; an id, "L-7" or 7, read as text as batch reads it; a time, ISO text
+    or a pandas datetime; else a 400 or an MlflowException naming the row and the field), as `leadscore
+    serve` does, whereas MLflow's own check refused what pandas and Spark give for the same rows, in a long
+    message quoting the frame: an integer column declared double or string ("can not safely convert", so
+    `predict` in process refused `employee_count: 420` or `lead_id: 1001`), a category column, a datetime64
+    time, a column of blanks (float NaN) for a text field. Versions logged before 2026-12-07 type the text
+    and time fields string."""
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
-    from models.lead_input import LEAD_INPUT_COLUMNS
-
-    ids = {name for name, (_, kind) in LEAD_INPUT_COLUMNS.items() if kind == "id"}
-    columns = [
-        ColSpec(AnyType(), spec.name, required=spec.name in ids and spec.required)
-        if spec.type == DataType.double or spec.name in ids
-        else spec
-        for spec in signature.inputs.inputs
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), spec.name, required=spec.required) for spec in signature.inputs.inputs
     ]
     return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 

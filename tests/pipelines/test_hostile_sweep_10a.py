@@ -115,3 +115,23 @@ def test_rows_of_accounts_without_founded_year_hold_the_field_and_score(model, s
     rows = tables_to_lead_rows(tables, tables["leads"]["lead_id"].head(3).tolist())
     assert rows["account_founded_year"].isna().all()
     assert len(model.predict(rows, params=PARAMS)) == 3
+
+
+def test_a_frame_with_category_datetime_or_blank_columns_scores_as_its_text_twin(model, rows):
+    """pandas gives a CSV's or a Parquet file's lead rows with a category column, datetime64 times or a text
+    column of blanks (float NaN); MLflow's own check refused them against the string fields of the signature
+    in a message quoting the whole frame. Typed Any since 2026-12-07, the scorer reads them as their text,
+    and refuses what is no text in one sentence naming the row and the field."""
+    created = pd.to_datetime(rows["lead_created_at"])
+    twins = [
+        (rows.assign(job_title=rows["job_title"].astype("category")), rows),
+        (rows.assign(industry=rows["industry"].astype("category")), rows),
+        (rows.assign(lead_created_at=created), rows),
+        (rows.assign(lead_created_at=created.dt.tz_localize("UTC")), rows),
+        (rows.assign(job_title=np.nan, account_created_at=np.nan), rows.assign(job_title=None)),
+    ]
+    for given, twin in twins:
+        expected = _scores(model.predict(twin, params=PARAMS))
+        pd.testing.assert_frame_equal(_scores(model.predict(given, params=PARAMS)), expected)
+    with pytest.raises(mlflow.exceptions.MlflowException, match=r"^row 0, field 'tech_stack': must be text"):
+        model.predict(rows.assign(tech_stack=True), params=PARAMS)
