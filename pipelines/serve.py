@@ -306,7 +306,7 @@ def whole_numbers_as_doubles(frame: pd.DataFrame, model: Any) -> pd.DataFrame:
     (JSON has one number type, JavaScript sends 3.0 as 3, and MLflow refuses int64 for a double: "can not
     safely convert", a 400 for a valid lead), and their text where it asks for text (an export whose ids are
     numbers, e.g. 660737, has them as text), for versions logged before 2026-12-07: since then an export's
-    columns are typed Any (pipelines.tracking.with_export_columns_read_by_the_scorer) and left as sent."""
+    columns are typed Any (pipelines.tracking.with_columns_read_by_the_scorer) and left as sent."""
     from mlflow.types import DataType
 
     schema = model.metadata.get_input_schema()

@@ -211,10 +211,7 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
     # as_of defaults to "" (score as of the request's time): a timestamp here would become the default of
     # every request that leaves it out, and score leads as of the training day for as long as the model serves.
     signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
-    if scorer.input.typed_by_signature:
-        signature = with_export_columns_read_by_the_scorer(signature)
-    else:
-        signature = with_columns_checked_by_the_scorer(signature)
+    signature = with_columns_read_by_the_scorer(signature)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
         path.write_bytes(pickle.dumps(scorer))
@@ -231,31 +228,17 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
         )
 
 
-def with_columns_checked_by_the_scorer(signature: Any) -> Any:
-    """The signature with every column typed Any (lead_id and email stay required): the scorer checks CRM
-    rows itself (a number, 420 or 420.0; an id, "L-7" or 7, read as text as batch reads it; a time, ISO text
-    or a pandas datetime; else a 400 or an MlflowException naming the row and the field), as `leadscore
-    serve` does, whereas MLflow's own check refused what pandas and Spark give for the same rows, in a long
-    message quoting the frame: an integer column declared double or string ("can not safely convert", so
-    `predict` in process refused `employee_count: 420` or `lead_id: 1001`), a category column, a datetime64
-    time, a column of blanks (float NaN) for a text field. Versions logged before 2026-12-07 type the text
-    and time fields string."""
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
-
-    columns: list[ColSpec | TensorSpec] = [
-        ColSpec(AnyType(), spec.name, required=spec.required) for spec in signature.inputs.inputs
-    ]
-    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
-
-
-def with_export_columns_read_by_the_scorer(signature: Any) -> Any:
-    """A flat export's signature with every column typed Any (required as inferred: the id): the scorer reads
-    the rows as batch reads the export (numbers with pd.to_numeric, text as its levels, "5.0" as "5") and its
-    row contract refuses what batch would quarantine, whereas MLflow's own check refuses the columns pandas
-    reads from the same CSV: int64 for a double ("can not safely convert", e.g. Total Time Spent on Website),
-    int64 or a float column of blanks for a text column. So `predict` in process and on Spark took only rows
-    retyped first, as `leadscore serve` retypes them (pipelines.serve.whole_numbers_as_doubles)."""
+def with_columns_read_by_the_scorer(signature: Any) -> Any:
+    """The signature with every column typed Any (required as inferred: a CRM model's lead_id and email, an
+    export's id). The scorer reads the rows itself, as batch reads them: CRM rows by their checks (a number,
+    420 or 420.0; an id, "L-7" or 7, read as text; a time, ISO text or a pandas datetime), an export's
+    columns as batch reads the export (numbers with pd.to_numeric, text as its levels, "5.0" as "5"), and
+    refuses what batch would quarantine in one sentence naming the row and the field (a 400 online, an
+    MlflowException in process). MLflow's own check refused what pandas and Spark give for the same rows, in
+    a long message quoting the frame: an int64 column declared double or string ("can not safely convert":
+    `employee_count: 420`, `lead_id: 1001`, an export's Total Time Spent on Website), a category column, a
+    datetime64 time, a column of blanks (float NaN) for a text field. Versions logged before 2026-12-07 type
+    their columns (`leadscore serve` retypes an export's, pipelines.serve.whole_numbers_as_doubles)."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 

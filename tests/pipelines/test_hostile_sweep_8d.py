@@ -20,7 +20,7 @@ from pipelines.io import read_frame, write_tables
 from pipelines.settings import load_config, load_source_spec
 from pipelines.sources import ExportSource
 from pipelines.store import setup
-from pipelines.tracking import example_export_rows, log_scorer, with_export_columns_read_by_the_scorer
+from pipelines.tracking import example_export_rows, log_scorer, with_columns_read_by_the_scorer
 from pipelines.train import run_train
 from pipelines.validate import (
     most_broken_rule,
@@ -118,7 +118,7 @@ def test_an_export_signature_takes_the_dtypes_pandas_and_spark_give_an_export():
     example = example_export_rows(
         as_batch_reads, spec.input_columns(), spec.id_column, spec.timestamp_column, spec.date_format
     )
-    signature = with_export_columns_read_by_the_scorer(infer_signature(example))
+    signature = with_columns_read_by_the_scorer(infer_signature(example))
     assert signature.inputs.required_input_names() == [spec.id_column]
     rows = read[spec.input_columns()].head(5).assign(Industry=np.nan)
     assert rows["Number of Pageviews"].dtype == "int64" and rows[spec.id_column].dtype == "int64"
