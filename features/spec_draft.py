@@ -8,23 +8,30 @@ writes the Draft as commented YAML text. pipelines/spec.py reads the export and 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from features.config import ICPConfig
 from features.contracts import ContractError
 from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
+from features.draft_rules import (
+    Draft,
+    DraftError,
+    DraftRules,
+    find_placeholders,
+    has_word,
+    name_words,
+    plain_value,
+    without_placeholders,
+)
 from features.flat import (
     ADDED_COLUMNS,
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
-    IcpAttribute,
     clean_label,
     did_you_mean,
     export_icp,
@@ -34,67 +41,6 @@ from features.flat import (
     numbered_rows,
 )
 from features.leak_audit import leak_audit
-
-
-class DraftError(ValueError):
-    """The export cannot be drafted (no id or label column found): one sentence with the fix."""
-
-
-class DraftRules(BaseModel):
-    """Word lists and thresholds the drafter decides with (see pipelines/defaults/spec_draft.yaml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    label_names: list[str]
-    lost_words: list[str]
-    won_words: list[str]
-    open_words: list[str]
-    id_words: list[str]
-    time_words: list[str]
-    intent_words: list[str]
-    leaky_words: list[str]
-    leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
-    contact_words: list[str]
-    placeholders: list[str]
-    placeholder_prefixes: list[str]
-    free_text_share: float = Field(gt=0, le=1)
-    numeric_share: float = Field(gt=0, le=1)
-    audit_auc: float = Field(gt=0.5, le=1)
-    fill_gap: float = Field(gt=0, le=1)
-    follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
-    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
-    closed_names: list[str] = Field(
-        default_factory=list
-    )  # a flag saying a deal is closed (false: still open)
-    icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
-    # A country outside the served geography is proposed for icp.served_countries when it holds this share of
-    # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
-    served_country_min_won_share: float = Field(0.01, gt=0, le=1)
-
-
-@dataclass
-class Draft:
-    """An ExportSpec-shaped dict, and the comments that go beside its keys and columns."""
-
-    spec: dict[str, Any]
-    notes: dict[str, str] = field(default_factory=dict)  # top-level key -> comment
-    column_notes: dict[str, str] = field(default_factory=dict)  # export column -> comment
-    questions: list[str] = field(default_factory=list)  # what the drafter could not decide
-    header: list[str] = field(default_factory=list)
-
-
-def name_words(name: object) -> str:
-    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'; accents dropped and
-    other scripts kept ('Größe' -> 'grosse', 'Société' -> 'societe', 'Доход' -> 'доход'), never a letter."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
-    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
-
-
-def has_word(name: object, words: list[str]) -> str | None:
-    """The first word or phrase of `words` found whole in the name, else None."""
-    padded = f" {name_words(name)} "
-    return next((w for w in words if f" {name_words(w)} " in padded), None)
 
 
 def is_id_name(name: object, rules: DraftRules) -> bool:
@@ -184,7 +130,9 @@ def draft_spec(
         draft.questions.append(f"{why}: leave them out of the export, or label them open")
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
-    rest_given = frame.drop(columns=[id_column, label_column]).apply(lambda c: _without(c, placeholders))
+    rest_given = frame.drop(columns=[id_column, label_column]).apply(
+        lambda c: without_placeholders(c, placeholders)
+    )
     dates = date_columns(rest_given, rules)
     _add_timestamp(draft, dates, rules)
     timestamp = draft.spec["timestamp_column"]
@@ -201,7 +149,7 @@ def draft_spec(
     written = written if written is not None else pd.DataFrame(index=frame.index)
     dotted = {str(c) for c in written.columns if dotted_thousands(written[c])}
     for column in rest:
-        values = _without(frame[column], placeholders)
+        values = without_placeholders(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
         if role in ("fit", "intent") and str(column) in dotted:
             sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
@@ -417,7 +365,7 @@ def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series
         if outcome is None:
             unsure.append((value, n))
         else:
-            lists[outcome].append(_plain(value))
+            lists[outcome].append(plain_value(value))
     if not lists["won"]:
         raise DraftError(
             f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "
@@ -439,7 +387,7 @@ def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series
         draft.notes["negative_labels"] += "; empty: every value that is not won or open counts as lost"
     for value, n in unsure:
         draft.questions.append(
-            f"label value {_plain(value)!r} ({n:,} rows) is won, lost or open? Add it to positive_labels, "
+            f"label value {plain_value(value)!r} ({n:,} rows) is won, lost or open? Add it to positive_labels, "
             "negative_labels or open_labels"
         )
     if values.isna().any():
@@ -447,31 +395,6 @@ def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series
             f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
         )
     return outcome
-
-
-def _plain(value: object) -> str | int | float | bool:
-    """A label value as YAML can write it (numpy scalars to Python)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value if isinstance(value, (str, int, float, bool)) else str(value)
-
-
-def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
-    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export."""
-    words = {w.casefold() for w in rules.placeholders}
-    prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
-    found: set[str] = set()
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        for value in values.dropna().astype("str").str.strip().unique():
-            folded = value.casefold()
-            if folded in words or (prefixes and folded.startswith(prefixes)):
-                found.add(value)
-    return sorted(found)
 
 
 @dataclass
@@ -605,7 +528,7 @@ def _audit(
         return {}
     features = pd.DataFrame(
         {
-            str(c): (dates[str(c)].times if str(c) in dates else _without(frame[c], placeholders))
+            str(c): (dates[str(c)].times if str(c) in dates else without_placeholders(frame[c], placeholders))
             for c in columns
         }
     )
@@ -652,7 +575,7 @@ def column_role(
         return (
             "drop",
             "",
-            f"Constant {_plain(values.dropna().iloc[0])!r} in every filled row: no information.",
+            f"Constant {plain_value(values.dropna().iloc[0])!r} in every filled row: no information.",
         )
     if audit is not None and audit["flagged"]:
         return "leaky", "", f"Leak audit: {audit['explanation']}"
@@ -703,7 +626,7 @@ def column_role(
     if time_word and written_in_digits(values):
         given = values.dropna()
         odd = given[~looks_like_dates(given.astype("str"))]
-        sample = _plain((odd if len(odd) else given).iloc[0])
+        sample = plain_value((odd if len(odd) else given).iloc[0])
         return (
             "drop",
             "",
@@ -746,7 +669,7 @@ def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[
     if name_words(column) not in {name_words(n) for n in rules.label_names}:
         return []
     told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
-    return [str(_plain(v)) for v in told[:3]]
+    return [str(plain_value(v)) for v in told[:3]]
 
 
 def written_in_digits(values: pd.Series) -> bool:
@@ -853,12 +776,6 @@ def feature_names(columns: list, keys: int = 0) -> dict[str, str]:
         if candidate != column:
             renames[str(column)] = candidate
     return renames
-
-
-def _without(values: pd.Series, placeholders: list[str]) -> pd.Series:
-    if not placeholders or pd.api.types.is_numeric_dtype(values):
-        return values
-    return values.mask(values.astype("str").str.strip().isin(placeholders))
 
 
 def render_spec(draft: Draft) -> str:
