@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from features.config import ICPConfig
 from features.contracts import ContractError
 from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
+from features.draft_ids import ROW_ID_NAMES, guess_id, id_repeats, is_id_name
 from features.draft_rules import (
     Draft,
     DraftError,
@@ -41,12 +42,6 @@ from features.flat import (
     numbered_rows,
 )
 from features.leak_audit import leak_audit
-
-
-def is_id_name(name: object, rules: DraftRules) -> bool:
-    """An id-like name: its last word is one of rules.id_words ("Record ID", "Lead Number", "lead_id")."""
-    words = name_words(name).split()
-    return bool(words) and words[-1] in {name_words(w) for w in rules.id_words}
 
 
 def label_class(value: object, rules: DraftRules) -> str | None:
@@ -307,34 +302,6 @@ def last_column_is_outcome(values: pd.Series, rules: DraftRules) -> bool:
     return len(present) == 2 and {label_class(v, rules) for v in present} == {"won", "lost"}
 
 
-# The column a spec numbers the rows into when the export has no id (the first name the export does not use).
-ROW_ID_NAMES = ("row", "row_number", "leadscore_row", "leadscore_row_number")
-
-
-def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str) -> str | None:
-    """The column with an id-like name whose values are filled in and unique in every row, the one whose last
-    word comes first in rules.id_words ("Lead ID" before "Lead Number", whatever the column order); else such
-    a column with a few repeated or missing ids (at most rules.id_repeat_share of the rows, which the contract
-    quarantines: a CRM's merged duplicates); else the first unique column whose values look like codes (no
-    blanks, no @, not dates), e.g. a CRM's GUID column; None when no column is one (public data sets often
-    have no record id). A contact detail (Phone Number) is never the id: the scores would be keyed by phone
-    numbers, and a repeated record id let it take the record id's place."""
-    contact = {name_words(w) for w in rules.contact_words}
-    columns = [c for c in frame.columns if c != exclude and name_words(c) not in contact]
-    unique = [c for c in columns if frame[c].notna().all() and frame[c].is_unique]
-    id_words = [name_words(w) for w in rules.id_words]
-    named = [c for c in unique if is_id_name(c, rules)]
-    if not named:
-        named = [c for c in columns if is_id_name(c, rules) and id_repeats(frame[c]) <= rules.id_repeat_share]
-    if named:
-        return str(min(named, key=lambda c: id_words.index(name_words(c).split()[-1])))
-    for column in unique:
-        text = frame[column].astype("str")
-        if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
-            return str(column)
-    return None
-
-
 def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules) -> tuple[str, int] | None:
     """A closed flag (a column named in rules.closed_names: Salesforce's Is Closed) that reads false on rows
     the label calls lost, and how many: (column, rows); else None."""
@@ -346,13 +313,6 @@ def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules
         if rows:
             return str(column), rows
     return None
-
-
-def id_repeats(ids: pd.Series) -> float:
-    """The share of rows whose id is missing or repeats an earlier row's (what the contract quarantines)."""
-    text = ids.astype("str").str.strip()
-    bad = ids.isna() | text.eq("") | text.duplicated(keep="first")
-    return float(bad.mean()) if len(ids) else 1.0
 
 
 def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
