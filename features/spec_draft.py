@@ -3,113 +3,54 @@ column, and a role for every other column, each with its reason; what cannot be 
 
 Pure: an export frame and DraftRules (pipelines/defaults/spec_draft.yaml) in, a Draft out; `render_spec`
 writes the Draft as commented YAML text. pipelines/spec.py reads the export and writes the file.
+
+Here the draft is put together (draft_spec), with its renames, readable labels, ICP columns and a proposal for
+the served market (market_proposal); the id is decided in features/draft_ids.py, the label in draft_labels.py,
+the creation time in draft_dates.py, every other column's role in draft_roles.py, all by the rules and word
+reading of draft_rules.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from features.config import ICPConfig
 from features.contracts import ContractError
-from features.dates import EPOCH_RANGE, EPOCH_UNITS, DateFormatError, epoch_number, parse_timestamps
+from features.draft_dates import add_timestamp, date_columns
+from features.draft_ids import ROW_ID_NAMES, guess_id, id_repeats, is_id_name
+from features.draft_labels import add_labels, guess_label, open_read_as_lost
+from features.draft_roles import (
+    DOTTED_WHY,
+    NUMBERS_QUESTION,
+    audit_columns,
+    column_role,
+    dotted_thousands,
+    numeric_values,
+)
+from features.draft_rules import (  # pipelines/spec.py and tests import the first three and name_words from here
+    Draft,
+    DraftError,
+    DraftRules,
+    find_placeholders,
+    name_words,
+    without_placeholders,
+)
 from features.flat import (
     ADDED_COLUMNS,
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
-    IcpAttribute,
     clean_label,
     did_you_mean,
     export_icp,
     flat_guardrail,
     icp_attributes,
-    label_text,
     numbered_rows,
 )
-from features.leak_audit import leak_audit
-
-
-class DraftError(ValueError):
-    """The export cannot be drafted (no id or label column found): one sentence with the fix."""
-
-
-class DraftRules(BaseModel):
-    """Word lists and thresholds the drafter decides with (see pipelines/defaults/spec_draft.yaml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    label_names: list[str]
-    lost_words: list[str]
-    won_words: list[str]
-    open_words: list[str]
-    id_words: list[str]
-    time_words: list[str]
-    intent_words: list[str]
-    leaky_words: list[str]
-    leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
-    contact_words: list[str]
-    placeholders: list[str]
-    placeholder_prefixes: list[str]
-    free_text_share: float = Field(gt=0, le=1)
-    numeric_share: float = Field(gt=0, le=1)
-    audit_auc: float = Field(gt=0.5, le=1)
-    fill_gap: float = Field(gt=0, le=1)
-    follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
-    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
-    closed_names: list[str] = Field(
-        default_factory=list
-    )  # a flag saying a deal is closed (false: still open)
-    icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
-    # A country outside the served geography is proposed for icp.served_countries when it holds this share of
-    # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
-    served_country_min_won_share: float = Field(0.01, gt=0, le=1)
-
-
-@dataclass
-class Draft:
-    """An ExportSpec-shaped dict, and the comments that go beside its keys and columns."""
-
-    spec: dict[str, Any]
-    notes: dict[str, str] = field(default_factory=dict)  # top-level key -> comment
-    column_notes: dict[str, str] = field(default_factory=dict)  # export column -> comment
-    questions: list[str] = field(default_factory=list)  # what the drafter could not decide
-    header: list[str] = field(default_factory=list)
-
-
-def name_words(name: object) -> str:
-    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'; accents dropped and
-    other scripts kept ('Größe' -> 'grosse', 'Société' -> 'societe', 'Доход' -> 'доход'), never a letter."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
-    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
-
-
-def has_word(name: object, words: list[str]) -> str | None:
-    """The first word or phrase of `words` found whole in the name, else None."""
-    padded = f" {name_words(name)} "
-    return next((w for w in words if f" {name_words(w)} " in padded), None)
-
-
-def is_id_name(name: object, rules: DraftRules) -> bool:
-    """An id-like name: its last word is one of rules.id_words ("Record ID", "Lead Number", "lead_id")."""
-    words = name_words(name).split()
-    return bool(words) and words[-1] in {name_words(w) for w in rules.id_words}
-
-
-def label_class(value: object, rules: DraftRules) -> str | None:
-    """'won', 'lost', 'open' or None for one label value, by the rules' words (lost first)."""
-    text = name_words(label_text(value))
-    for outcome, words in (("lost", rules.lost_words), ("won", rules.won_words), ("open", rules.open_words)):
-        if text in {name_words(w) for w in words}:
-            return outcome
-    return None
 
 
 def draft_spec(
@@ -168,7 +109,7 @@ def draft_spec(
         else "QUESTION: no column has an outcome's name; the last one reads as won and lost by its values: is "
         "it the outcome? (else draft again with --label COLUMN)"
     )
-    outcome = _add_labels(draft, frame[label_column], rules)
+    outcome = add_labels(draft, frame[label_column], rules)
     still_open = open_read_as_lost(frame, outcome, rules)
     if still_open:
         column, rows = still_open
@@ -184,16 +125,18 @@ def draft_spec(
         draft.questions.append(f"{why}: leave them out of the export, or label them open")
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
-    rest_given = frame.drop(columns=[id_column, label_column]).apply(lambda c: _without(c, placeholders))
+    rest_given = frame.drop(columns=[id_column, label_column]).apply(
+        lambda c: without_placeholders(c, placeholders)
+    )
     dates = date_columns(rest_given, rules)
-    _add_timestamp(draft, dates, rules)
+    add_timestamp(draft, dates, rules)
     timestamp = draft.spec["timestamp_column"]
     draft.spec["missing_values"] = placeholders
     if placeholders:
         draft.notes["missing_values"] = "values that mean 'not given' (found in the export)"
 
     rest = [c for c in frame.columns if c not in (id_column, label_column, timestamp)]
-    audit = _audit(frame, rest, outcome, dates, timestamp, placeholders, rules, draft)
+    audit = audit_columns(frame, rest, outcome, dates, timestamp, placeholders, rules, draft)
     fit: dict[str, str] = {}
     intent: list[str] = []
     leaky: dict[str, str] = {}
@@ -201,7 +144,7 @@ def draft_spec(
     written = written if written is not None else pd.DataFrame(index=frame.index)
     dotted = {str(c) for c in written.columns if dotted_thousands(written[c])}
     for column in rest:
-        values = _without(frame[column], placeholders)
+        values = without_placeholders(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
         if role in ("fit", "intent") and str(column) in dotted:
             sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
@@ -315,513 +258,6 @@ def _propose_market(
     )
 
 
-def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
-    """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
-    that refines it (same won rows, its lost rows told apart) is taken instead; else the file's last column
-    when its two values read as won and lost (see last_column_is_outcome)."""
-    keys = [name_words(n) for n in rules.label_names]
-    best: tuple | None = None
-    candidates = [c for c in frame.columns if name_words(c) in keys]
-    for column in candidates:
-        words = name_words(column)
-        classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
-        rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
-        candidate = (*rank, -keys.index(words))
-        if best is None or candidate > best[0]:
-            best = (candidate, column)
-    if best is None:
-        if len(frame.columns) and last_column_is_outcome(frame[frame.columns[-1]], rules):
-            return str(frame.columns[-1])
-        raise DraftError(
-            "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
-            "pass --label COLUMN"
-        )
-    finer = [c for c in candidates if c != best[1] and refines(frame[c], frame[best[1]], rules)]
-    return str(finer[0] if finer else best[1])
-
-
-def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
-    """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
-    it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
-    whose FALSE holds the open deals, which must never be trained on as lost."""
-    fine_class = finer.map(lambda v: label_class(v, rules))
-    coarse_class = coarse.map(lambda v: label_class(v, rules))
-    if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
-        return False
-    return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
-
-
-def last_column_is_outcome(values: pd.Series, rules: DraftRules) -> bool:
-    """Whether a file's last column reads as an outcome by its values alone: exactly two, one won and one lost
-    (True / False, yes / no, 1 / 0). Public data sets put the outcome last under a name of their own
-    (an online shop's "Revenue", a subscription's "Churn")."""
-    present = values.dropna().unique()
-    return len(present) == 2 and {label_class(v, rules) for v in present} == {"won", "lost"}
-
-
-# The column a spec numbers the rows into when the export has no id (the first name the export does not use).
-ROW_ID_NAMES = ("row", "row_number", "leadscore_row", "leadscore_row_number")
-
-
-def guess_id(frame: pd.DataFrame, rules: DraftRules, exclude: str) -> str | None:
-    """The column with an id-like name whose values are filled in and unique in every row, the one whose last
-    word comes first in rules.id_words ("Lead ID" before "Lead Number", whatever the column order); else such
-    a column with a few repeated or missing ids (at most rules.id_repeat_share of the rows, which the contract
-    quarantines: a CRM's merged duplicates); else the first unique column whose values look like codes (no
-    blanks, no @, not dates), e.g. a CRM's GUID column; None when no column is one (public data sets often
-    have no record id). A contact detail (Phone Number) is never the id: the scores would be keyed by phone
-    numbers, and a repeated record id let it take the record id's place."""
-    contact = {name_words(w) for w in rules.contact_words}
-    columns = [c for c in frame.columns if c != exclude and name_words(c) not in contact]
-    unique = [c for c in columns if frame[c].notna().all() and frame[c].is_unique]
-    id_words = [name_words(w) for w in rules.id_words]
-    named = [c for c in unique if is_id_name(c, rules)]
-    if not named:
-        named = [c for c in columns if is_id_name(c, rules) and id_repeats(frame[c]) <= rules.id_repeat_share]
-    if named:
-        return str(min(named, key=lambda c: id_words.index(name_words(c).split()[-1])))
-    for column in unique:
-        text = frame[column].astype("str")
-        if not text.str.contains(r"[\s@]|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).any():
-            return str(column)
-    return None
-
-
-def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules) -> tuple[str, int] | None:
-    """A closed flag (a column named in rules.closed_names: Salesforce's Is Closed) that reads false on rows
-    the label calls lost, and how many: (column, rows); else None."""
-    for column in frame.columns:
-        if name_words(column) not in {name_words(n) for n in rules.closed_names}:
-            continue
-        flag = frame[column].map(lambda v: label_class(v, rules))
-        rows = int(((outcome == "lost") & (flag == "lost")).sum())
-        if rows:
-            return str(column), rows
-    return None
-
-
-def id_repeats(ids: pd.Series) -> float:
-    """The share of rows whose id is missing or repeats an earlier row's (what the contract quarantines)."""
-    text = ids.astype("str").str.strip()
-    bad = ids.isna() | text.eq("") | text.duplicated(keep="first")
-    return float(bad.mean()) if len(ids) else 1.0
-
-
-def _add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
-    """Fill positive / negative / open labels; return each row's outcome ('won', 'lost', 'open' or '?')."""
-    counts = values.value_counts(dropna=True)
-    lists: dict[str, list] = {"won": [], "lost": [], "open": []}
-    unsure = []
-    for value, n in counts.items():
-        outcome = label_class(value, rules)
-        if outcome is None:
-            unsure.append((value, n))
-        else:
-            lists[outcome].append(_plain(value))
-    if not lists["won"]:
-        raise DraftError(
-            f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "
-            "pass --label with the column that says a lead converted"
-        )
-    draft.spec |= {
-        "positive_labels": lists["won"],
-        "negative_labels": lists["lost"],
-        "open_labels": lists["open"],
-    }
-    text = values.map(label_text)
-    outcome = pd.Series("?", index=values.index, dtype="str")
-    for key, listed in lists.items():
-        outcome[text.isin({label_text(v) for v in listed}).to_numpy()] = key
-    for key, spec_key in (("won", "positive_labels"), ("lost", "negative_labels"), ("open", "open_labels")):
-        draft.notes[spec_key] = f"{key}: {int((outcome == key).sum()):,} rows"
-    draft.notes["open_labels"] += ", scored but never trained on"
-    if not lists["lost"]:
-        draft.notes["negative_labels"] += "; empty: every value that is not won or open counts as lost"
-    for value, n in unsure:
-        draft.questions.append(
-            f"label value {_plain(value)!r} ({n:,} rows) is won, lost or open? Add it to positive_labels, "
-            "negative_labels or open_labels"
-        )
-    if values.isna().any():
-        draft.questions.append(
-            f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
-        )
-    return outcome
-
-
-def _plain(value: object) -> str | int | float | bool:
-    """A label value as YAML can write it (numpy scalars to Python)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value if isinstance(value, (str, int, float, bool)) else str(value)
-
-
-def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
-    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export."""
-    words = {w.casefold() for w in rules.placeholders}
-    prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
-    found: set[str] = set()
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        for value in values.dropna().astype("str").str.strip().unique():
-            folded = value.casefold()
-            if folded in words or (prefixes and folded.startswith(prefixes)):
-                found.add(value)
-    return sorted(found)
-
-
-@dataclass
-class DateColumn:
-    times: pd.Series
-    date_format: str | None
-    formats: list[str]  # when ambiguous: the formats it could be
-
-
-def date_columns(frame: pd.DataFrame, rules: DraftRules) -> dict[str, DateColumn]:
-    """Columns whose filled values are (almost all) dates: ISO 8601, or one other format."""
-    found = {}
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            found[str(column)] = DateColumn(values, None, [])
-            continue
-        if pd.api.types.is_numeric_dtype(values) and values.notna().any():
-            epoch = epoch_unit(column, values, rules)
-            if epoch:
-                found[str(column)] = DateColumn(parse_timestamps(values, epoch)[0], epoch, [])
-            continue
-        if values.notna().sum() == 0:
-            continue
-        sample = values.dropna().astype("str").head(50)
-        if not looks_like_dates(sample).mean() > 0.9:
-            continue
-        try:
-            times, unparsed = parse_timestamps(values)
-            fmt, formats = None, []
-        except DateFormatError as error:
-            formats = list(error.formats)
-            fmt = formats[0] if len(formats) == 1 else None
-            times, unparsed = parse_timestamps(values, fmt or formats[0])
-        if unparsed.sum() <= 0.1 * values.notna().sum():
-            found[str(column)] = DateColumn(times, fmt, formats if len(formats) > 1 else [])
-    return found
-
-
-# A date in digits (2024-12-31, 31.12.2024, 12/31/2024 11:05 PM), or a month's name beside a 4-digit year
-# (Dec 31, 2024; 31-Dec-2024; 31 December 2024): the shapes worth handing to the date parser.
-DATE_SHAPES = (
-    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
-    r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\b|\d).*\b\d{4}\b)"
-)
-
-
-def looks_like_dates(text: pd.Series) -> pd.Series:
-    """Whether each text value has the shape of a written date (DATE_SHAPES)."""
-    return text.str.contains(DATE_SHAPES, regex=True)
-
-
-EPOCH_NAME_WORDS = ["date", "time", "timestamp", "epoch", "unix", "at"]
-
-
-def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | None:
-    """The unit ("epoch_s" or "epoch_ms") of a numeric column that holds times as seconds or milliseconds since 1970:
-    its name says time (a creation word, or date, time, timestamp, epoch, unix, at) and every value is a
-    whole number between 2000-01-01 and 2100-01-01 in that unit (features.dates.EPOCH_RANGE, the range the
-    spec then reads; the two units' ranges do not overlap); else None."""
-    if not has_word(column, [*rules.time_words, *EPOCH_NAME_WORDS]) or pd.api.types.is_bool_dtype(values):
-        return None
-    numbers = values.dropna().astype("float64")
-    if not len(numbers) or not bool((numbers % 1 == 0).all()):
-        return None
-    for fmt in EPOCH_UNITS:
-        low, high = (epoch_number(t, fmt) for t in EPOCH_RANGE)
-        if bool(numbers.between(low, high, inclusive="left").all()):
-            return fmt
-    return None
-
-
-def _add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
-    # The creation word listed first wins, whatever the column order: "Create Date" over HubSpot's "Became a
-    # Lead Date" (a later lifecycle date, filled for some leads only); then the fuller column.
-    words = [name_words(w) for w in rules.time_words]
-    created = sorted(
-        (c for c in dates if has_word(c, rules.time_words)),
-        key=lambda c: (
-            words.index(name_words(str(has_word(c, rules.time_words)))),
-            -dates[c].times.notna().sum(),
-        ),
-    )
-    draft.spec["timestamp_column"] = created[0] if created else None
-    draft.spec["date_format"] = None
-    if not created:
-        draft.notes["timestamp_column"] = "no creation date found: the split will be random, not out of time"
-        if dates:
-            draft.questions.append(
-                f"is one of {', '.join(map(repr, dates))} the date the lead was created? If so, name it in "
-                "timestamp_column (and remove it from the other roles)"
-            )
-        return
-    column = dates[created[0]]
-    draft.notes["timestamp_column"] = "when the lead was created: the split is out of time on it"
-    if column.formats:
-        draft.notes["date_format"] = (
-            f"QUESTION: its dates could be read as {' or '.join(column.formats)}; name the right one"
-        )
-        draft.questions.append(
-            f"timestamp column {created[0]!r}: could be {' or '.join(column.formats)}; set date_format"
-        )
-    elif column.date_format in EPOCH_UNITS:
-        draft.spec["date_format"] = column.date_format
-        unit = "seconds" if column.date_format == "epoch_s" else "milliseconds"
-        draft.notes["date_format"] = (
-            f"{unit} since 1970: every value a whole number between 2000 and 2100 in {unit}"
-        )
-    elif column.date_format:
-        draft.spec["date_format"] = column.date_format
-        draft.notes["date_format"] = "the only format its dates can be read in"
-    else:
-        draft.notes["date_format"] = "ISO 8601"
-
-
-def _audit(
-    frame: pd.DataFrame,
-    columns: list,
-    outcome: pd.Series,
-    dates: dict[str, DateColumn],
-    timestamp: str | None,
-    placeholders: list[str],
-    rules: DraftRules,
-    draft: Draft,
-) -> dict[str, Any]:
-    """The leak audit of every candidate column on the won and lost rows: column -> its audit row."""
-    closed = outcome.isin(["won", "lost"]).to_numpy()
-    y = (outcome[closed] == "won").astype("int64").reset_index(drop=True)
-    if y.nunique() < 2 or min(int(y.sum()), int((1 - y).sum())) < 5:
-        draft.header.append("The leak audit was not run: it needs at least 5 won and 5 lost rows.")
-        return {}
-    features = pd.DataFrame(
-        {
-            str(c): (dates[str(c)].times if str(c) in dates else _without(frame[c], placeholders))
-            for c in columns
-        }
-    )
-    features = features.loc[closed].reset_index(drop=True)
-    snapshot = dates[timestamp].times[closed].reset_index(drop=True) if timestamp else None
-    audit = leak_audit(features, y, snapshot_at=snapshot, auc_threshold=rules.audit_auc)
-    draft.header.append(
-        f"Leak audit on the {int(closed.sum()):,} won and lost rows (AUC threshold {rules.audit_auc}):"
-        f" {int(audit['flagged'].sum())} columns flagged."
-    )
-    rows = {row["feature"]: row for row in audit.to_dict("records")}
-    for row in rows.values():
-        row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
-    return rows
-
-
-def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
-    """The leak audit's AUC on the rows where the column is filled in, for a column filled in far more
-    often for one class (rules.fill_gap); NaN for any other column, or too few rows of a class to judge."""
-    if abs(audit["share_populated_positive"] - audit["share_populated_negative"]) < rules.fill_gap:
-        return np.nan
-    filled = values.notna().to_numpy()
-    won = int(y[filled].sum())
-    if min(won, int(filled.sum()) - won) < 5:
-        return np.nan
-    name = str(audit["feature"])
-    alone = leak_audit(pd.DataFrame({name: values[filled]}).reset_index(drop=True), y[filled])
-    return float(alone["auc"].iloc[0])
-
-
-def column_role(
-    column: object,
-    values: pd.Series,
-    dates: dict[str, DateColumn],
-    audit: dict[str, Any] | None,
-    rules: DraftRules,
-) -> tuple[str, str, str]:
-    """(role, kind, reason) of one column: role fit / intent / leaky / drop, kind categorical / numeric."""
-    filled = int(values.notna().sum())
-    distinct = int(values.nunique(dropna=True))
-    if filled == 0:
-        return "drop", "", "Never filled in: no information."
-    if distinct == 1:
-        return (
-            "drop",
-            "",
-            f"Constant {_plain(values.dropna().iloc[0])!r} in every filled row: no information.",
-        )
-    if audit is not None and audit["flagged"]:
-        return "leaky", "", f"Leak audit: {audit['explanation']}"
-    if audit is not None and audit.get("auc_filled", np.nan) >= rules.follow_up_auc:
-        pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
-        return (
-            "leaky",
-            "",
-            (
-                f"Leak audit: filled in for {pos:.0%} of won and {neg:.0%} of lost rows, and where filled in "
-                f"its values alone separate won from lost (AUC {audit['auc_filled']:.2f}, threshold "
-                f"{rules.follow_up_auc}): the mark of a field sales fill in during follow-up; move it to "
-                "fit_columns only if the lead gives it before any contact."
-            ),
-        )
-    outcome_values = outcome_words(column, values, rules)
-    if outcome_values:
-        return (
-            "leaky",
-            "",
-            (
-                f"An outcome column beside the label: its name is one the label could have and its values say "
-                f"how leads ended ({', '.join(map(repr, outcome_values))}); sales set them during follow-up."
-            ),
-        )
-    whole = name_words(column)
-    leak_word = has_word(column, rules.leaky_words) or next(
-        (w for w in rules.leaky_names if name_words(w) == whole), None
-    )
-    if leak_word:
-        return (
-            "leaky",
-            "",
-            (
-                f"Its name ({leak_word!r}) says it is written by sales or the CRM after the lead came in; "
-                "move it to fit_columns only if it is known when the lead arrives."
-            ),
-        )
-    if str(column) in dates:
-        return "drop", "", "A date other than the creation date: not a feature as it is."
-    if name_words(column) in {name_words(w) for w in rules.contact_words}:
-        return (
-            "drop",
-            "",
-            "A contact detail or record-keeping field: not a property that predicts conversion.",
-        )
-    time_word = has_word(column, rules.time_words)
-    if time_word and written_in_digits(values):
-        given = values.dropna()
-        odd = given[~looks_like_dates(given.astype("str"))]
-        sample = _plain((odd if len(odd) else given).iloc[0])
-        return (
-            "drop",
-            "",
-            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values do not read as "
-            f"dates (e.g. {sample!r}; a spreadsheet's day numbers, or text in some rows?): export it as dates "
-            "(2024-12-31), then make it the timestamp_column, with its date_format unless ISO 8601",
-        )
-    numeric = numeric_values(values, rules)
-    unread = values.notna() if numeric is None else numeric.isna() & values.notna()
-    if unread.any() and written_numbers(values, rules) is not None:
-        # Plain numbers with some written with separators ("850" and "1,200") are such a column too: read as
-        # a category, or as numbers whose thousands are all quarantined (the largest companies never scored).
-        text = values[unread].astype("str")
-        sample = next(iter(text[text.str.contains(WRITTEN_SIGNS, regex=True)]), text.iloc[0])
-        return (
-            "drop",
-            "",
-            f"{NUMBERS_QUESTION} with separators or signs ({sample!r}), which a spec never reads as "
-            "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
-            "then give the column a role",
-        )
-    if numeric is not None and _row_number(numeric, filled, len(values)):
-        return "drop", "", "A row number: whole numbers, unique and in order in every row."
-    if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
-        return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
-    if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:
-        return "drop", "", f"Free text: {distinct:,} distinct values in {filled:,} filled rows."
-    evidence = _evidence(audit, rules)
-    intent_word = has_word(column, rules.intent_words)
-    if numeric is not None and intent_word:
-        return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
-    kind = "numeric" if numeric is not None else "categorical"
-    what = f"{distinct:,} values" if kind == "categorical" else "a number"
-    return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
-
-
-def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[str]:
-    """The values of a column named as an outcome (rules.label_names: Lead Status beside Lifecycle Stage) that
-    read as won or lost ("Unqualified"), at most three; [] for any other column."""
-    if name_words(column) not in {name_words(n) for n in rules.label_names}:
-        return []
-    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
-    return [str(_plain(v)) for v in told[:3]]
-
-
-def written_in_digits(values: pd.Series) -> bool:
-    """Numbers, or text whose filled values mostly hold a digit: what a date written oddly (or dates with text
-    in some rows) looks like, unlike a category ("Email", "Phone")."""
-    if pd.api.types.is_bool_dtype(values):
-        return False
-    if pd.api.types.is_numeric_dtype(values):
-        return True
-    text = values.dropna().astype("str")
-    return bool(len(text)) and bool(text.str.contains(r"\d", regex=True).mean() >= 0.5)
-
-
-def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
-    if audit is None or pd.isna(audit["auc"]):
-        return ""
-    text = f"; audit AUC {audit['auc']:.2f}"
-    pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
-    if abs(pos - neg) >= rules.fill_gap:
-        text += (
-            f". QUESTION: filled in for {pos:.0%} of won and {neg:.0%} of lost rows: if sales fill it in "
-            "during follow-up, move it to leaky_columns"
-        )
-    return text
-
-
-def _row_number(numbers: pd.Series, filled: int, rows: int) -> bool:
-    if filled < rows or not numbers.is_unique:
-        return False
-    whole = bool((numbers % 1 == 0).all())
-    return whole and (numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing)
-
-
-def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
-    """The column as numbers when (almost) all filled values are numbers, else None. Yes/No stays text."""
-    if pd.api.types.is_bool_dtype(values):
-        return None
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    numbers = pd.to_numeric(values, errors="coerce")
-    filled = values.notna().sum()
-    return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
-
-
-# Thousands separators, currency and percent signs: a number written for people.
-WRITTEN_SIGNS = r"[,$€£¥%\s']"
-NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
-DOTTED_WHY = (
-    NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
-    "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
-)
-
-
-def dotted_thousands(text: pd.Series) -> bool:
-    """Whether a column's numbers, as written, may carry dots between thousands ("1.200", "12.500.000" is text
-    anyway): some values are dotted and every dotted value is 1-3 digits (not 0) and groups of three."""
-    values = text.dropna().astype("str").str.strip()
-    dotted = values[values.str.contains(".", regex=False)]
-    return bool(len(dotted)) and bool(dotted.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+").all())
-
-
-def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
-    """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
-    and percent signs are taken out ("$1,200", "12%", "1.234,5") and some hold them, else None."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return None
-    text = values.dropna().astype("str").str.strip()
-    marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
-    if not marked.any():
-        return None
-    bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
-    numbers = pd.to_numeric(bare, errors="coerce")
-    return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None
-
-
 def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str]) -> dict[str, str]:
     """ICP attribute -> the export column whose whole name is one of rules.icp_names (the first name listed
     that a column has), never a label or leaky column and never one column for two attributes; employee count
@@ -853,12 +289,6 @@ def feature_names(columns: list, keys: int = 0) -> dict[str, str]:
         if candidate != column:
             renames[str(column)] = candidate
     return renames
-
-
-def _without(values: pd.Series, placeholders: list[str]) -> pd.Series:
-    if not placeholders or pd.api.types.is_numeric_dtype(values):
-        return values
-    return values.mask(values.astype("str").str.strip().isin(placeholders))
 
 
 def render_spec(draft: Draft) -> str:

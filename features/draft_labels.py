@@ -1,0 +1,121 @@
+"""Which column is the label and what its values mean: a column with an outcome's name (rules.label_names)
+whose values read best as won / lost / open, or one refining it (Salesforce's Is Won beside its Stage), or
+the file's last column when its two values read as won and lost; each value's class (label_class); the
+positive / negative / open lists with their counts and QUESTIONs (add_labels); and a closed flag saying the
+label calls open deals lost (open_read_as_lost).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.draft_rules import Draft, DraftError, DraftRules, name_words, plain_value
+from features.flat import label_text
+
+
+def label_class(value: object, rules: DraftRules) -> str | None:
+    """'won', 'lost', 'open' or None for one label value, by the rules' words (lost first)."""
+    text = name_words(label_text(value))
+    for outcome, words in (("lost", rules.lost_words), ("won", rules.won_words), ("open", rules.open_words)):
+        if text in {name_words(w) for w in words}:
+            return outcome
+    return None
+
+
+def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
+    """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
+    that refines it (same won rows, its lost rows told apart) is taken instead; else the file's last column
+    when its two values read as won and lost (see last_column_is_outcome)."""
+    keys = [name_words(n) for n in rules.label_names]
+    best: tuple | None = None
+    candidates = [c for c in frame.columns if name_words(c) in keys]
+    for column in candidates:
+        words = name_words(column)
+        classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
+        rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
+        candidate = (*rank, -keys.index(words))
+        if best is None or candidate > best[0]:
+            best = (candidate, column)
+    if best is None:
+        if len(frame.columns) and last_column_is_outcome(frame[frame.columns[-1]], rules):
+            return str(frame.columns[-1])
+        raise DraftError(
+            "no column looks like the outcome (names such as Converted, Lead Status, Lifecycle Stage); "
+            "pass --label COLUMN"
+        )
+    finer = [c for c in candidates if c != best[1] and refines(frame[c], frame[best[1]], rules)]
+    return str(finer[0] if finer else best[1])
+
+
+def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
+    """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
+    it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
+    whose FALSE holds the open deals, which must never be trained on as lost."""
+    fine_class = finer.map(lambda v: label_class(v, rules))
+    coarse_class = coarse.map(lambda v: label_class(v, rules))
+    if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
+        return False
+    return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
+
+
+def last_column_is_outcome(values: pd.Series, rules: DraftRules) -> bool:
+    """Whether a file's last column reads as an outcome by its values alone: exactly two, one won and one lost
+    (True / False, yes / no, 1 / 0). Public data sets put the outcome last under a name of their own
+    (an online shop's "Revenue", a subscription's "Churn")."""
+    present = values.dropna().unique()
+    return len(present) == 2 and {label_class(v, rules) for v in present} == {"won", "lost"}
+
+
+def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules) -> tuple[str, int] | None:
+    """A closed flag (a column named in rules.closed_names: Salesforce's Is Closed) that reads false on rows
+    the label calls lost, and how many: (column, rows); else None."""
+    for column in frame.columns:
+        if name_words(column) not in {name_words(n) for n in rules.closed_names}:
+            continue
+        flag = frame[column].map(lambda v: label_class(v, rules))
+        rows = int(((outcome == "lost") & (flag == "lost")).sum())
+        if rows:
+            return str(column), rows
+    return None
+
+
+def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
+    """Fill positive / negative / open labels; return each row's outcome ('won', 'lost', 'open' or '?')."""
+    counts = values.value_counts(dropna=True)
+    lists: dict[str, list] = {"won": [], "lost": [], "open": []}
+    unsure = []
+    for value, n in counts.items():
+        outcome = label_class(value, rules)
+        if outcome is None:
+            unsure.append((value, n))
+        else:
+            lists[outcome].append(plain_value(value))
+    if not lists["won"]:
+        raise DraftError(
+            f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "
+            "pass --label with the column that says a lead converted"
+        )
+    draft.spec |= {
+        "positive_labels": lists["won"],
+        "negative_labels": lists["lost"],
+        "open_labels": lists["open"],
+    }
+    text = values.map(label_text)
+    outcome = pd.Series("?", index=values.index, dtype="str")
+    for key, listed in lists.items():
+        outcome[text.isin({label_text(v) for v in listed}).to_numpy()] = key
+    for key, spec_key in (("won", "positive_labels"), ("lost", "negative_labels"), ("open", "open_labels")):
+        draft.notes[spec_key] = f"{key}: {int((outcome == key).sum()):,} rows"
+    draft.notes["open_labels"] += ", scored but never trained on"
+    if not lists["lost"]:
+        draft.notes["negative_labels"] += "; empty: every value that is not won or open counts as lost"
+    for value, n in unsure:
+        draft.questions.append(
+            f"label value {plain_value(value)!r} ({n:,} rows) is won, lost or open? Add it to positive_labels, "
+            "negative_labels or open_labels"
+        )
+    if values.isna().any():
+        draft.questions.append(
+            f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
+        )
+    return outcome

@@ -1,0 +1,247 @@
+"""The role of every other column: fit (categorical or numeric), intent (a count of what the lead did),
+leaky (flagged by the leak audit, filled in during follow-up, an outcome beside the label, or a name sales
+or the CRM write after the lead came in), or drop (empty, constant, another date, a contact detail, a row
+number, a second id, free text, or numbers written with separators or dotted thousands that no spec reads),
+each with its reason and, where it cannot be decided, a QUESTION.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.draft_dates import DateColumn, looks_like_dates, written_in_digits
+from features.draft_ids import is_id_name
+from features.draft_labels import label_class
+from features.draft_rules import Draft, DraftRules, has_word, name_words, plain_value, without_placeholders
+from features.leak_audit import leak_audit
+
+
+def audit_columns(
+    frame: pd.DataFrame,
+    columns: list,
+    outcome: pd.Series,
+    dates: dict[str, DateColumn],
+    timestamp: str | None,
+    placeholders: list[str],
+    rules: DraftRules,
+    draft: Draft,
+) -> dict[str, Any]:
+    """The leak audit of every candidate column on the won and lost rows: column -> its audit row."""
+    closed = outcome.isin(["won", "lost"]).to_numpy()
+    y = (outcome[closed] == "won").astype("int64").reset_index(drop=True)
+    if y.nunique() < 2 or min(int(y.sum()), int((1 - y).sum())) < 5:
+        draft.header.append("The leak audit was not run: it needs at least 5 won and 5 lost rows.")
+        return {}
+    features = pd.DataFrame(
+        {
+            str(c): (dates[str(c)].times if str(c) in dates else without_placeholders(frame[c], placeholders))
+            for c in columns
+        }
+    )
+    features = features.loc[closed].reset_index(drop=True)
+    snapshot = dates[timestamp].times[closed].reset_index(drop=True) if timestamp else None
+    audit = leak_audit(features, y, snapshot_at=snapshot, auc_threshold=rules.audit_auc)
+    draft.header.append(
+        f"Leak audit on the {int(closed.sum()):,} won and lost rows (AUC threshold {rules.audit_auc}):"
+        f" {int(audit['flagged'].sum())} columns flagged."
+    )
+    rows = {row["feature"]: row for row in audit.to_dict("records")}
+    for row in rows.values():
+        row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
+    return rows
+
+
+def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
+    """The leak audit's AUC on the rows where the column is filled in, for a column filled in far more
+    often for one class (rules.fill_gap); NaN for any other column, or too few rows of a class to judge."""
+    if abs(audit["share_populated_positive"] - audit["share_populated_negative"]) < rules.fill_gap:
+        return np.nan
+    filled = values.notna().to_numpy()
+    won = int(y[filled].sum())
+    if min(won, int(filled.sum()) - won) < 5:
+        return np.nan
+    name = str(audit["feature"])
+    alone = leak_audit(pd.DataFrame({name: values[filled]}).reset_index(drop=True), y[filled])
+    return float(alone["auc"].iloc[0])
+
+
+def column_role(
+    column: object,
+    values: pd.Series,
+    dates: dict[str, DateColumn],
+    audit: dict[str, Any] | None,
+    rules: DraftRules,
+) -> tuple[str, str, str]:
+    """(role, kind, reason) of one column: role fit / intent / leaky / drop, kind categorical / numeric."""
+    filled = int(values.notna().sum())
+    distinct = int(values.nunique(dropna=True))
+    if filled == 0:
+        return "drop", "", "Never filled in: no information."
+    if distinct == 1:
+        return (
+            "drop",
+            "",
+            f"Constant {plain_value(values.dropna().iloc[0])!r} in every filled row: no information.",
+        )
+    if audit is not None and audit["flagged"]:
+        return "leaky", "", f"Leak audit: {audit['explanation']}"
+    if audit is not None and audit.get("auc_filled", np.nan) >= rules.follow_up_auc:
+        pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
+        return (
+            "leaky",
+            "",
+            (
+                f"Leak audit: filled in for {pos:.0%} of won and {neg:.0%} of lost rows, and where filled in "
+                f"its values alone separate won from lost (AUC {audit['auc_filled']:.2f}, threshold "
+                f"{rules.follow_up_auc}): the mark of a field sales fill in during follow-up; move it to "
+                "fit_columns only if the lead gives it before any contact."
+            ),
+        )
+    outcome_values = outcome_words(column, values, rules)
+    if outcome_values:
+        return (
+            "leaky",
+            "",
+            (
+                f"An outcome column beside the label: its name is one the label could have and its values say "
+                f"how leads ended ({', '.join(map(repr, outcome_values))}); sales set them during follow-up."
+            ),
+        )
+    whole = name_words(column)
+    leak_word = has_word(column, rules.leaky_words) or next(
+        (w for w in rules.leaky_names if name_words(w) == whole), None
+    )
+    if leak_word:
+        return (
+            "leaky",
+            "",
+            (
+                f"Its name ({leak_word!r}) says it is written by sales or the CRM after the lead came in; "
+                "move it to fit_columns only if it is known when the lead arrives."
+            ),
+        )
+    if str(column) in dates:
+        return "drop", "", "A date other than the creation date: not a feature as it is."
+    if name_words(column) in {name_words(w) for w in rules.contact_words}:
+        return (
+            "drop",
+            "",
+            "A contact detail or record-keeping field: not a property that predicts conversion.",
+        )
+    time_word = has_word(column, rules.time_words)
+    if time_word and written_in_digits(values):
+        given = values.dropna()
+        odd = given[~looks_like_dates(given.astype("str"))]
+        sample = plain_value((odd if len(odd) else given).iloc[0])
+        return (
+            "drop",
+            "",
+            f"QUESTION: its name ({time_word!r}) says when the lead was created, but its values do not read as "
+            f"dates (e.g. {sample!r}; a spreadsheet's day numbers, or text in some rows?): export it as dates "
+            "(2024-12-31), then make it the timestamp_column, with its date_format unless ISO 8601",
+        )
+    numeric = numeric_values(values, rules)
+    unread = values.notna() if numeric is None else numeric.isna() & values.notna()
+    if unread.any() and written_numbers(values, rules) is not None:
+        # Plain numbers with some written with separators ("850" and "1,200") are such a column too: read as
+        # a category, or as numbers whose thousands are all quarantined (the largest companies never scored).
+        text = values[unread].astype("str")
+        sample = next(iter(text[text.str.contains(WRITTEN_SIGNS, regex=True)]), text.iloc[0])
+        return (
+            "drop",
+            "",
+            f"{NUMBERS_QUESTION} with separators or signs ({sample!r}), which a spec never reads as "
+            "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
+            "then give the column a role",
+        )
+    if numeric is not None and _row_number(numeric, filled, len(values)):
+        return "drop", "", "A row number: whole numbers, unique and in order in every row."
+    if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
+        return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
+    if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:
+        return "drop", "", f"Free text: {distinct:,} distinct values in {filled:,} filled rows."
+    evidence = _evidence(audit, rules)
+    intent_word = has_word(column, rules.intent_words)
+    if numeric is not None and intent_word:
+        return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
+    kind = "numeric" if numeric is not None else "categorical"
+    what = f"{distinct:,} values" if kind == "categorical" else "a number"
+    return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[str]:
+    """The values of a column named as an outcome (rules.label_names: Lead Status beside Lifecycle Stage) that
+    read as won or lost ("Unqualified"), at most three; [] for any other column."""
+    if name_words(column) not in {name_words(n) for n in rules.label_names}:
+        return []
+    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
+    return [str(plain_value(v)) for v in told[:3]]
+
+
+def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
+    if audit is None or pd.isna(audit["auc"]):
+        return ""
+    text = f"; audit AUC {audit['auc']:.2f}"
+    pos, neg = audit["share_populated_positive"], audit["share_populated_negative"]
+    if abs(pos - neg) >= rules.fill_gap:
+        text += (
+            f". QUESTION: filled in for {pos:.0%} of won and {neg:.0%} of lost rows: if sales fill it in "
+            "during follow-up, move it to leaky_columns"
+        )
+    return text
+
+
+def _row_number(numbers: pd.Series, filled: int, rows: int) -> bool:
+    if filled < rows or not numbers.is_unique:
+        return False
+    whole = bool((numbers % 1 == 0).all())
+    return whole and (numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing)
+
+
+def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
+    """The column as numbers when (almost) all filled values are numbers, else None. Yes/No stays text."""
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    numbers = pd.to_numeric(values, errors="coerce")
+    filled = values.notna().sum()
+    return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
+
+
+# Thousands separators, currency and percent signs: a number written for people.
+WRITTEN_SIGNS = r"[,$€£¥%\s']"
+
+
+NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
+
+
+DOTTED_WHY = (
+    NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
+    "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
+)
+
+
+def dotted_thousands(text: pd.Series) -> bool:
+    """Whether a column's numbers, as written, may carry dots between thousands ("1.200", "12.500.000" is text
+    anyway): some values are dotted and every dotted value is 1-3 digits (not 0) and groups of three."""
+    values = text.dropna().astype("str").str.strip()
+    dotted = values[values.str.contains(".", regex=False)]
+    return bool(len(dotted)) and bool(dotted.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+").all())
+
+
+def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
+    """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
+    and percent signs are taken out ("$1,200", "12%", "1.234,5") and some hold them, else None."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    text = values.dropna().astype("str").str.strip()
+    marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
+    if not marked.any():
+        return None
+    bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
+    numbers = pd.to_numeric(bare, errors="coerce")
+    return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None

@@ -1,0 +1,111 @@
+"""The drafter's vocabulary: DraftRules (the word lists and thresholds of pipelines/defaults/spec_draft.yaml),
+the Draft it fills in and DraftError, and how the rules read an export's column names and values: a name as
+its plain words (name_words, has_word), a value as YAML writes it (plain_value), and the values that mean
+'not given' (find_placeholders, without_placeholders).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.flat import IcpAttribute
+
+
+class DraftError(ValueError):
+    """The export cannot be drafted (no id or label column found): one sentence with the fix."""
+
+
+class DraftRules(BaseModel):
+    """Word lists and thresholds the drafter decides with (see pipelines/defaults/spec_draft.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label_names: list[str]
+    lost_words: list[str]
+    won_words: list[str]
+    open_words: list[str]
+    id_words: list[str]
+    time_words: list[str]
+    intent_words: list[str]
+    leaky_words: list[str]
+    leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
+    contact_words: list[str]
+    placeholders: list[str]
+    placeholder_prefixes: list[str]
+    free_text_share: float = Field(gt=0, le=1)
+    numeric_share: float = Field(gt=0, le=1)
+    audit_auc: float = Field(gt=0.5, le=1)
+    fill_gap: float = Field(gt=0, le=1)
+    follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
+    id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
+    closed_names: list[str] = Field(
+        default_factory=list
+    )  # a flag saying a deal is closed (false: still open)
+    icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
+    # A country outside the served geography is proposed for icp.served_countries when it holds this share of
+    # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
+    served_country_min_won_share: float = Field(0.01, gt=0, le=1)
+
+
+@dataclass
+class Draft:
+    """An ExportSpec-shaped dict, and the comments that go beside its keys and columns."""
+
+    spec: dict[str, Any]
+    notes: dict[str, str] = field(default_factory=dict)  # top-level key -> comment
+    column_notes: dict[str, str] = field(default_factory=dict)  # export column -> comment
+    questions: list[str] = field(default_factory=list)  # what the drafter could not decide
+    header: list[str] = field(default_factory=list)
+
+
+def name_words(name: object) -> str:
+    """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'; accents dropped and
+    other scripts kept ('Größe' -> 'grosse', 'Société' -> 'societe', 'Доход' -> 'доход'), never a letter."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
+
+
+def has_word(name: object, words: list[str]) -> str | None:
+    """The first word or phrase of `words` found whole in the name, else None."""
+    padded = f" {name_words(name)} "
+    return next((w for w in words if f" {name_words(w)} " in padded), None)
+
+
+def plain_value(value: object) -> str | int | float | bool:
+    """A label value as YAML can write it (numpy scalars to Python)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
+    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export."""
+    words = {w.casefold() for w in rules.placeholders}
+    prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
+    found: set[str] = set()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        for value in values.dropna().astype("str").str.strip().unique():
+            folded = value.casefold()
+            if folded in words or (prefixes and folded.startswith(prefixes)):
+                found.add(value)
+    return sorted(found)
+
+
+def without_placeholders(values: pd.Series, placeholders: list[str]) -> pd.Series:
+    """The values with the placeholders found in the export masked as missing (a column of numbers as it is)."""
+    if not placeholders or pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.mask(values.astype("str").str.strip().isin(placeholders))
