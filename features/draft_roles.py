@@ -213,7 +213,8 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
 
 
 # Thousands separators, currency and percent signs: a number written for people.
-WRITTEN_SIGNS = r"[,$€£¥%\s']"
+WRITTEN_SIGNS = r"[,$€£¥%\s']"  # what marks a number written for people to read
+SEPARATORS_AND_SIGNS = r"[,.$€£¥%\s']"  # ... and what is taken out to read it (a dot too: "1.234,5")
 
 
 NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
@@ -242,6 +243,6 @@ def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
     if not marked.any():
         return None
-    bare = text.str.replace(r"[,.$€£¥%\s']", "", regex=True)
+    bare = text.str.replace(SEPARATORS_AND_SIGNS, "", regex=True)
     numbers = pd.to_numeric(bare, errors="coerce")
     return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None
