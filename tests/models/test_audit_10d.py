@@ -8,7 +8,7 @@ from models.backtest import BacktestConfig, BacktestData, Fold, predict_contende
 from models.compare import fit_baselines
 from models.evaluate import expected_calibration_error
 from models.promotion import ChampionRecord, GateRules, decide_promotion
-from models.splits import Split
+from models.splits import Split, grouped_random_split
 from tests.models.conftest import make_leads
 
 
@@ -53,3 +53,14 @@ def test_evaluates_logistic_regression_is_the_baseline_training_compares_with(sm
     default_clip = predict_contender("logistic_regression", data, fold, small_config, BacktestConfig()).p
     assert np.abs(default_clip - trained).max() > 1e-3  # the setting moves the baseline
     np.testing.assert_allclose(evaluated, trained)
+
+
+def test_a_grown_exports_test_window_holds_no_row_the_previous_split_learnt_from():
+    ids = np.array([f"P{i:05d}" for i in range(2000)])
+    grown = np.concatenate([ids, [f"P{i:05d}" for i in range(2000, 2100)]])  # 5 % more leads
+    before = grouped_random_split(ids, valid_fraction=0.15, test_fraction=0.2, seed=0)
+    after = grouped_random_split(grown, valid_fraction=0.15, test_fraction=0.2, seed=0)
+    learnt = set(ids[np.concatenate([before.train, before.valid])])
+    # The champion is re-scored on the new test window: a row it learnt from flatters it (221 of 420 were).
+    assert not set(grown[after.test]) & learnt
+    assert abs(len(after.test) / len(grown) - 0.2) < 0.01
