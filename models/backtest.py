@@ -310,6 +310,7 @@ def predict_contender(
             seed,
             c=model_cfg.logistic_c,
             min_frequency=model_cfg.logistic_min_frequency,
+            clip=model_cfg.logistic_clip,
         )
         return Prediction(logistic.predict_proba(test))
     iterations = cfg.baseline_iterations

@@ -221,8 +221,8 @@ def decide_promotion(
     )
     ece_diff = Evidence(
         "ECE difference with the champion",
-        expected_calibration_error(y, contenders["model"])
-        - expected_calibration_error(y, contenders["champion"]),
+        expected_calibration_error(y, contenders["model"], rules.ece_bins)
+        - expected_calibration_error(y, contenders["champion"], rules.ece_bins),
         *interval(ece["model"] - ece["champion"]),
         rows,
     )

@@ -5,6 +5,7 @@ Indices are integer positions (for `frame.iloc`), sorted ascending, and the thre
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,13 +134,22 @@ def out_of_time_split_at(
     return _split_at(_as_timestamps(snapshot_at), valid_start, test_start, "out_of_time")
 
 
+def seeded_hash(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit hash of each text key, salted with `seed` (SipHash, the same on every run and machine)."""
+    salt = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()  # 16 characters, as pandas needs
+    return pd.util.hash_array(np.asarray(keys, dtype=object), hash_key=salt, categorize=False)
+
+
 def grouped_random_split(
     groups: pd.Series | np.ndarray, valid_fraction: float, test_fraction: float, seed: int
 ) -> Split:
     """Whole groups (accounts) drawn at random into test, validation and train, so no group sits on two sides.
 
-    Groups are shuffled with `seed` and taken in that order until each window holds about its share of the
-    rows. Rows with a missing group are each treated as a group of their own.
+    Groups are ordered by a hash of their key salted with `seed` and taken in that order until each window
+    holds about its share of the rows. A group's place in that order does not depend on the other groups, so
+    an export that grew keeps its test window nearly whole: a shuffle of the sorted groups drew a new one,
+    half of whose rows the previous model had learnt from, and the gate compared a challenger with a champion
+    scored on its own training rows. Rows with a missing group are each treated as a group of their own.
     """
     if not (0 < valid_fraction < 1 and 0 < test_fraction < 1 and valid_fraction + test_fraction < 1):
         raise ValueError("valid_fraction and test_fraction must be in (0, 1) with a sum below 1")
@@ -151,7 +161,7 @@ def grouped_random_split(
     n_groups = len(labels)
     if n_groups < 3:
         raise ValueError(f"a grouped split needs at least 3 groups, got {n_groups}")
-    order = np.random.default_rng(seed).permutation(n_groups)
+    order = np.argsort(seeded_hash(labels, seed), kind="stable")
     rows_per_group = np.bincount(codes, minlength=n_groups)[order]
     share_before = np.concatenate([[0], np.cumsum(rows_per_group)[:-1]]) / len(keys)
     window_of_ranked = np.where(
