@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
+from features.dates import CLOCK_WORDS
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID
 from features.text import is_no_value, spelled_word
@@ -148,6 +149,8 @@ def parse_time(value: Any) -> int:
         raise ValueError(
             f"{shown(value)} is not a date and time (use ISO 8601 text, e.g. 2026-09-30T10:00:00)"
         )
+    if isinstance(value, str) and value in CLOCK_WORDS:  # pandas reads them as the clock time; batch never
+        raise ValueError(_not_a_time(value))
     try:  # ISO 8601 only, as in batch (features.dates): "04/03/2026" is refused, never guessed month-first
         stamp = _iso_timestamp(value) if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):

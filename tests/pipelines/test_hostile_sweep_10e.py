@@ -1,0 +1,70 @@
+"""Tenth hostile sweep, part e: cross-route parity of the hostile classes earlier sweeps fixed on one route.
+
+Each test takes one class fixed where it was found (a CSV folder, Parquet, a database, a flat export, online
+rows) to a route it was not tested on, where it still gave another answer: a wrong score with exit 0 (HTTP
+200), a traceback, or another rule than the batch quarantine names.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from features.contracts import validate_tables
+from models.lead_input import LeadInputError, check_lead_rows, check_params, lead_rows_to_tables
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+def _clock_word_tables(word: str) -> dict[str, pd.DataFrame]:
+    """One account, two leads: one created at `word`, the other with an activity at `word`."""
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": "Acme",
+            "domain": "acme.com",
+            "industry": "software",
+            "employee_count": 120.0,
+            "annual_revenue": 2.5e7,
+            "country": "US",
+            "tech_stack": "salesforce",
+            "created_at": "2025-01-01",
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2"],
+            "account_id": "A1",
+            "email": ["a@acme.com", "b@acme.com"],
+            "job_title": "VP Sales",
+            "lead_source": "referral",
+            "created_at": [word, "2026-09-01"],
+        }
+    )
+    activities = pd.DataFrame({"lead_id": ["L2"], "occurred_at": [word], "activity_type": ["blog"]})
+    return {"accounts": accounts, "leads": leads, "activities": activities}
+
+
+@pytest.mark.parametrize("word", ["today", "now"])
+def test_today_or_now_in_an_online_time_is_refused_as_batch_quarantines_it(word):
+    # Batch quarantines "today" and "now" as no date (parse(datetime)): they would move with the day a file is
+    # read. Online, pandas' ISO parser read them as the clock time: a lead "created today" scored with HTTP 200
+    # when the request gave no as_of (and was refused as "after as_of" when it did), an activity "now"
+    # counted as the latest one, and a request's as_of "today" was the time of the request.
+    quarantine = validate_tables(_clock_word_tables(word), as_of=AS_OF).quarantine
+    times = quarantine[quarantine["column"].isin(["created_at", "occurred_at"])]
+    assert times["check"].tolist() == ["parse(datetime)", "parse(datetime)"]
+    with pytest.raises(
+        LeadInputError, match=rf"field 'lead_created_at': '{word}' is not a date.*parse\(datetime\)"
+    ):
+        check_lead_rows([{"lead_id": "L1", "email": "a@acme.com", "lead_created_at": word}])
+    activities = json.dumps([{"activity_type": "blog", "occurred_at": word}])
+    checked = check_lead_rows([{"lead_id": "L2", "email": "b@acme.com", "activities": activities}])
+    with pytest.raises(
+        LeadInputError, match=r"activities\[0\]\.occurred_at': '.*' is not a date.*parse\(datetime\)"
+    ):
+        lead_rows_to_tables(checked, AS_OF)
+    with pytest.raises(LeadInputError, match=r"field 'as_of'.*parse\(datetime\)"):
+        check_params({"as_of": word})
