@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -68,3 +69,26 @@ def test_today_or_now_in_an_online_time_is_refused_as_batch_quarantines_it(word)
         lead_rows_to_tables(checked, AS_OF)
     with pytest.raises(LeadInputError, match=r"field 'as_of'.*parse\(datetime\)"):
         check_params({"as_of": word})
+
+
+def test_an_export_id_written_as_a_whole_float_is_its_integer_text_in_a_csv_as_in_parquet_and_online(
+    tmp_path,
+):
+    # A CSV of a float id column (pandas writes 660001.0) kept "660001.0" as the lead's id, where the same
+    # export in Parquet, a JSON 660001.0 and CRM tables read 660001: the scores of one lead under two ids by
+    # file format (a CRM import matching on the id missed it, exit 0), and "12.0" beside "12" was two leads.
+    from features.export_contract import check_export
+    from models.flat_scorer import checked_request
+    from pipelines.spec import read_spec_export
+    from tests.pipelines.test_hostile_sweep_2 import export, spec_of
+
+    spec = spec_of("[1]", "[0]")
+    rows = export([1, 0, 1, 0, 1], ids=["660001.0", "007", "7.5", "12", "12.0"])
+    rows.to_csv(tmp_path / "leads.csv", index=False)
+    rows.assign(**{"Lead ID": [660001.0, np.nan, 8.0, 12.0, 13.0]}).to_parquet(tmp_path / "leads.parquet")
+    csv = read_spec_export(tmp_path / "leads.csv", spec)
+    assert csv["Lead ID"].tolist() == ["660001", "007", "7.5", "12", "12"]
+    assert check_export(csv, spec)[1][["row", "check"]].values.tolist() == [[4, "unique"]]
+    assert read_spec_export(tmp_path / "leads.parquet", spec)["Lead ID"].tolist()[0] == "660001"
+    online = checked_request(rows.drop(columns=["Converted"]).head(1), spec, AS_OF, None)
+    assert online["Lead ID"].tolist() == ["660001"]
