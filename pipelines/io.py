@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from features.dates import blank, iso_or_unchanged
 from features.vocab import TABLE_COLUMNS, TABLES, contract_columns
+from models.lead_input import is_utf8
 from pipelines.console import console
 
 FORMATS = ("parquet", "csv")
@@ -272,12 +273,35 @@ NESTED = (list, tuple, dict, np.ndarray)
 def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> None:
     """InputError for a contract column of `table` that holds lists or records (a Parquet or database nested
     type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
-    without a word, or ended in a traceback."""
-    known = contract_columns(table)
-    found = nested_column(frame, [c for c in frame.columns if c in known])
+    without a word, or ended in a traceback; or bytes that are no text (refuse_bytes_not_text)."""
+    known = [c for c in frame.columns if c in contract_columns(table)]
+    found = nested_column(frame, known)
     if found is not None:
         example = " (e.g. 'salesforce;segment')" if found == "tech_stack" else ""
         raise InputError(f"{source}: {nested_sentence(frame, found, f'of the {table} table ', example)}")
+    refuse_bytes_not_text(frame, known, source, f"of the {table} table ")
+
+
+def refuse_bytes_not_text(frame: pd.DataFrame, columns: list, source: object, where: str = "") -> None:
+    """InputError for a column of `columns` holding bytes (a Parquet binary or database BLOB column) of which
+    some are not UTF-8 text: pandas reads the others as their text, and such a byte had ended in a traceback
+    (online, the same bytes are refused naming the field: models.lead_input.is_utf8)."""
+    for column in columns:
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        present = values.notna().to_numpy()
+        first = values.iloc[int(present.argmax())] if present.any() else None
+        if not isinstance(
+            first, bytes | bytearray
+        ):  # a typed column: its first value's kind is every value's
+            continue
+        bad = next((v for v in values.tolist() if isinstance(v, bytes | bytearray) and not is_utf8(v)), None)
+        if bad is not None:
+            raise InputError(
+                f"{source}: column {str(column)!r} {where}holds bytes that are not UTF-8 text, e.g. "
+                f"{_shown(bytes(bad))}; write it as text (UTF-8), and export the table again"
+            )
 
 
 def nested_column(frame: pd.DataFrame, columns: list) -> object | None:

@@ -28,6 +28,7 @@ from pipelines.io import (
     nested_column,
     nested_sentence,
     readable_file,
+    refuse_bytes_not_text,
     refuse_non_text_csv,
     refuse_short_header,
     say_header_rows,
@@ -284,6 +285,7 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     nested = nested_column(frame, read)
     if nested is not None:
         raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    refuse_bytes_not_text(frame, read, path)
     return frame
 
 

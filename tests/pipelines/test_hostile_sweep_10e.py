@@ -92,3 +92,34 @@ def test_an_export_id_written_as_a_whole_float_is_its_integer_text_in_a_csv_as_i
     assert read_spec_export(tmp_path / "leads.parquet", spec)["Lead ID"].tolist()[0] == "660001"
     online = checked_request(rows.drop(columns=["Converted"]).head(1), spec, AS_OF, None)
     assert online["Lead ID"].tolist() == ["660001"]
+
+
+def test_bytes_that_are_no_text_in_parquet_or_a_database_are_refused_naming_the_column(tmp_path):
+    # Online, a field of bytes that are not UTF-8 is refused naming it (9b). A Parquet binary column (as
+    # DuckDB or Spark write it: no pandas metadata) or a database BLOB column holding such bytes ended in a
+    # UnicodeDecodeError traceback in the contract, for CRM tables and for an export alike.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.db import read_tables_from_db, write_tables_to_db
+    from pipelines.io import InputError, read_frame
+    from pipelines.spec import read_spec_export
+    from tests.pipelines.test_hostile_sweep_2 import export, spec_of
+
+    titles = [b"VP Sales", b"Directeur G\xe9n\xe9ral"]
+    leads = pa.table({"lead_id": ["L1", "L2"], "email": ["a@acme.com", "b@acme.com"], "job_title": titles})
+    pq.write_table(leads, tmp_path / "leads.parquet")
+    with pytest.raises(
+        InputError, match=r"leads.parquet: column 'job_title' of the leads table holds bytes that"
+    ):
+        read_frame(tmp_path / "leads.parquet", "leads")
+    url = f"duckdb:///{tmp_path / 'crm.duckdb'}"
+    write_tables_to_db(url, {"leads": pd.DataFrame({"lead_id": ["L1"], "email": ["a@acme.com"]})})
+    blob = "SELECT lead_id, email, '\\xFF\\xFE'::BLOB AS job_title FROM leads"
+    with pytest.raises(InputError, match=r"query for 'leads': column 'job_title' .* not UTF-8 text"):
+        read_tables_from_db(url, queries={"leads": blob}, required=("leads",))
+    rows = export([1, 0]).assign(Source=[b"Google", b"Refer\xe9ral"])
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp_path / "export.parquet")
+    with pytest.raises(InputError, match=r"column 'Source' holds bytes that are not UTF-8 text"):
+        read_spec_export(tmp_path / "export.parquet", spec_of("[1]", "[0]"))
+    assert read_frame(tmp_path / "leads.parquet", None)["job_title"].tolist() == titles  # no table: as stored
