@@ -168,10 +168,11 @@ def readable_file(
 
 
 def blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write): they hold no row."""
+    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write, the rows of nothing a
+    sheet turned into Parquet keeps): they hold no row."""
     filled = np.zeros(len(frame), dtype=bool)
-    for _, values in frame.items():
-        filled |= ~blank(values)
+    for _, values in frame.items():  # bytes (a binary column) hold no text to strip, and may be none
+        filled |= values.notna().to_numpy() if holds_bytes(values) else ~blank(values)
     return ~filled
 
 
@@ -180,7 +181,9 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     exports joined end to end. They hold no row, as blank rows hold none."""
     repeated = np.ones(len(frame), dtype=bool)
     named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
-    for column in named:
+    for column in named:  # a binary column never repeats the header (and its bytes may be no text)
+        if holds_bytes(frame[column]):
+            return np.zeros(len(frame), dtype=bool)
         text = frame[column].astype("str").str.strip().str.lower()
         repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
         if not repeated.any():
@@ -220,7 +223,7 @@ def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> 
     _say_skipped(path, rows, count, lambda n: f"{n:,} empty rows (every cell blank)")
 
 
-def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def without_blank_rows(frame: pd.DataFrame, path: object) -> pd.DataFrame:
     """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
     index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
     in the file."""
@@ -282,19 +285,22 @@ def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> No
     refuse_bytes_not_text(frame, known, source, f"of the {table} table ")
 
 
+def holds_bytes(values: pd.Series) -> bool:
+    """Whether a column holds bytes (a Parquet binary or database BLOB column: its first value's kind is every
+    value's)."""
+    if values.dtype != object:
+        return False
+    present = values.notna().to_numpy()
+    return bool(present.any()) and isinstance(values.iloc[int(present.argmax())], bytes | bytearray)
+
+
 def refuse_bytes_not_text(frame: pd.DataFrame, columns: list, source: object, where: str = "") -> None:
     """InputError for a column of `columns` holding bytes (a Parquet binary or database BLOB column) of which
     some are not UTF-8 text: pandas reads the others as their text, and such a byte had ended in a traceback
     (online, the same bytes are refused naming the field: models.lead_input.is_utf8)."""
     for column in columns:
         values = frame[column]
-        if values.dtype != object:
-            continue
-        present = values.notna().to_numpy()
-        first = values.iloc[int(present.argmax())] if present.any() else None
-        if not isinstance(
-            first, bytes | bytearray
-        ):  # a typed column: its first value's kind is every value's
+        if not holds_bytes(values):
             continue
         bad = next((v for v in values.tolist() if isinstance(v, bytes | bytearray) and not is_utf8(v)), None)
         if bad is not None:
@@ -456,7 +462,7 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
     frame = normalise_columns(frame, table, path)
     refuse_foreign_header(frame, table, path)
     refuse_nested_columns(frame, table, path)
-    return frame
+    return without_blank_rows(frame, path) if format_of(path) == "parquet" else frame  # a CSV's: read above
 
 
 def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
@@ -475,14 +481,12 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
             batch = normalise_columns(batch, table, path)
-            if csv_file:
-                blank, header = blank_rows(batch), header_rows(batch)
-                skipped.append(batch.index.to_numpy()[blank])
-                headers.append(batch.index.to_numpy()[header])
-                batch = batch.loc[~(blank | header)]
             refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
-            yield batch
+            blank, header = blank_rows(batch), header_rows(batch)  # CSV lines, or rows of nothing in Parquet
+            skipped.append(batch.index.to_numpy()[blank])
+            headers.append(batch.index.to_numpy()[header])
+            yield batch.loc[~(blank | header)]
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
             say_header_rows(path, np.concatenate(headers))

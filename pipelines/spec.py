@@ -286,6 +286,8 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     if nested is not None:
         raise InputError(f"{path}: {nested_sentence(frame, nested)}")
     refuse_bytes_not_text(frame, read, path)
+    if format_of(path) == "parquet":  # rows of nothing, as a sheet turned into Parquet keeps: as a CSV's
+        frame = without_blank_tail(frame, path)
     return frame
 
 
