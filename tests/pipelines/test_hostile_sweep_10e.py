@@ -167,3 +167,24 @@ def test_rows_of_nothing_in_parquet_or_a_database_are_skipped_and_said_as_a_csvs
         "L1",
         "L2",
     ]
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-W02-1", "2026-01-05T10:00:00,5", "2026-01-05T10:00:00.123456789", "2026-01-05T10:00:00"]
+)
+def test_an_online_time_is_read_as_batch_reads_it_not_by_pythons_wider_iso_parser(written):
+    # Python's fromisoformat, tried first online, reads ISO week dates and a decimal comma, which batch
+    # (pandas) quarantines as no date: such a lead scored online (HTTP 200) and was quarantined in batch; and it
+    # cut nanoseconds, which batch keeps.
+    from features.contracts import validate_table
+
+    leads = _clock_word_tables("2026-01-01")["leads"].assign(created_at=["2026-01-01", written])
+    batch = validate_table("leads", leads, as_of=AS_OF)
+    row = {"lead_id": "L1", "email": "a@acme.com", "lead_created_at": written}
+    if len(batch.quarantine):
+        assert batch.quarantine["check"].tolist() == ["parse(datetime)"]
+        with pytest.raises(LeadInputError, match=r"parse\(datetime\)"):
+            check_lead_rows([row])
+    else:
+        expected = batch.valid["leads"]["created_at"].iloc[1]
+        assert pd.Timestamp(check_lead_rows([row])["lead_created_at"][0]) == expected
