@@ -374,11 +374,27 @@ def _shown(value: object) -> str:
 def unreadable(path: Path, error: Exception) -> InputError:
     """The one sentence for a file that the reader refused."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    binary = binary_columns(path) if "Invalid UTF8" in first and format_of(path) == "parquet" else []
+    if binary:  # its pandas metadata says text: pandas decodes the bytes, and some are no text
+        return InputError(
+            f"{path}: column {binary[0]!r} holds bytes that are not UTF-8 text; write it as text (UTF-8), and "
+            "export the table again"
+        )
     if format_of(path) == "parquet":
         return InputError(
             f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
         )
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+def binary_columns(path: Path) -> list[str]:
+    """The columns a Parquet file stores as bytes (binary), from its schema; none for a schema that is no
+    longer readable."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return []
+    return [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
 
 
 def refuse_bad_csv_header(path: Path, table: str, rows: int = 100) -> None:

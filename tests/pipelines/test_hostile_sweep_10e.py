@@ -123,6 +123,15 @@ def test_bytes_that_are_no_text_in_parquet_or_a_database_are_refused_naming_the_
     with pytest.raises(InputError, match=r"column 'Source' holds bytes that are not UTF-8 text"):
         read_spec_export(tmp_path / "export.parquet", spec_of("[1]", "[0]"))
     assert read_frame(tmp_path / "leads.parquet", None)["job_title"].tolist() == titles  # no table: as stored
+    # pandas' metadata calling the column text (a frame's str column later stored as bytes): pandas decodes it,
+    # and the sentence was "not a readable Parquet file (Invalid UTF8 payload)"
+    typed = pa.Table.from_pandas(pd.DataFrame({"lead_id": ["L1", "L2"], "job_title": ["a", "b"]}))
+    typed = typed.set_column(1, "job_title", pa.array(titles)).replace_schema_metadata(typed.schema.metadata)
+    pq.write_table(typed, tmp_path / "typed.parquet")
+    with pytest.raises(
+        InputError, match=r"typed.parquet: column 'job_title' holds bytes that are not UTF-8 text"
+    ):
+        read_frame(tmp_path / "typed.parquet", "leads")
 
 
 def test_rows_of_nothing_in_parquet_or_a_database_are_skipped_and_said_as_a_csvs_blank_lines(
