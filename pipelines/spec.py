@@ -270,6 +270,14 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
         getattr(spec, "encoding", "utf-8"),
         text_columns=(spec.id_column,),
     )
+    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
+    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
+    nested = nested_column(frame, read)
+    if nested is not None:
+        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    refuse_bytes_not_text(frame, read, path)
+    if format_of(path) == "parquet":  # rows of nothing (a sheet turned into Parquet keeps them) skipped
+        frame = without_blank_tail(frame, path)  # as a CSV's, before the rows are numbered (id_from_row)
     if getattr(spec, "id_from_row", False):
         if spec.id_column in frame.columns:
             raise InputError(
@@ -280,14 +288,6 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
         frame = numbered_rows(frame, spec.id_column)
     elif spec.id_column in frame.columns:  # "660737.0" (a CSV of a float column) is 660737, as in Parquet
         frame[spec.id_column] = export_ids(frame[spec.id_column])
-    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
-    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
-    nested = nested_column(frame, read)
-    if nested is not None:
-        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
-    refuse_bytes_not_text(frame, read, path)
-    if format_of(path) == "parquet":  # rows of nothing, as a sheet turned into Parquet keeps: as a CSV's
-        frame = without_blank_tail(frame, path)
     return frame
 
 

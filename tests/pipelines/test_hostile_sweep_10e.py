@@ -176,6 +176,27 @@ def test_rows_of_nothing_in_parquet_or_a_database_are_skipped_and_said_as_a_csvs
         "L1",
         "L2",
     ]
+    # an export whose rows leadscore numbers (id_from_row): numbered after the rows of nothing are skipped, as a
+    # CSV's are, or each became a lead "3" with nothing known, scored with exit 0
+    from features.flat import ExportSpec
+
+    numbered = ExportSpec(
+        name="calls",
+        id_column="row",
+        id_from_row=True,
+        label_column="y",
+        positive_labels=("yes",),
+        fit_columns={"job": "categorical"},
+        intent_columns=("campaign",),
+    )
+    calls = pd.DataFrame(
+        {"job": ["admin", None, "technician"], "campaign": [1.0, None, 2.0], "y": ["yes", None, "no"]}
+    )
+    calls.to_parquet(tmp_path / "calls.parquet")
+    calls.to_csv(tmp_path / "calls.csv", index=False)
+    for name in ("calls.parquet", "calls.csv"):
+        read = read_spec_export(tmp_path / name, numbered)
+        assert read[["row", "job"]].values.tolist() == [["1", "admin"], ["2", "technician"]], name
 
 
 @pytest.mark.parametrize(
