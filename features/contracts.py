@@ -630,6 +630,14 @@ def whole_floats_as_ints(values: pd.Series) -> pd.Series:
     return values
 
 
+def export_ids(values: pd.Series) -> pd.Series:
+    """An export's id column as every route reads it: whole-number floats (a Parquet column with a gap, JSON's
+    660737.0) as integers, and ids written as such floats ("660737.0", a CSV of that column) as their integer
+    text, as CRM ids are read (features.keys.float_written_ids); other ids as written ("007", "7.5")."""
+    ids = whole_floats_as_ints(values)
+    return float_written_ids(ids) if pd.api.types.is_string_dtype(ids) else ids
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     return values if values.dtype == "str" else values.astype("str")  # astype costs even when it does nothing
 

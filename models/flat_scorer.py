@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import ICPConfig
-from features.contracts import ContractError, whole_floats_as_ints
+from features.contracts import ContractError, export_ids
 from features.export_contract import EXPORT_TABLE, check_export  # EXPORT_TABLE: an export among the tables
 from features.flat import (
     ExportSpec,
@@ -227,9 +227,9 @@ def checked_request(
             "would be scored without it; batch scoring refuses such an export); name the column as the export "
             "does, empty for leads without a value (rule: known fields only)"
         )
-    # An id 660737.0 (a float column, as JSON or a Parquet file with a gap gives it) is 660737, as batch reads it.
+    # An id 660737.0 or "660737.0" (a float column, as JSON, Parquet or a CSV gives it) is 660737, as batch reads it.
     if spec.id_column in frame.columns:
-        frame = frame.assign(**{spec.id_column: whole_floats_as_ints(frame[spec.id_column])})
+        frame = frame.assign(**{spec.id_column: export_ids(frame[spec.id_column])})
     for column in frame.columns:
         for row, value in enumerate(frame[column].tolist()):
             if isinstance(value, list | dict | tuple):

@@ -22,6 +22,7 @@ import pandas as pd
 
 from features.contracts import CHECK_REASONS, column_checks, is_whole_number
 from features.countries import read_country
+from features.dates import CLOCK_WORDS
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID
 from features.text import is_no_value, spelled_word
@@ -129,13 +130,22 @@ def _json_kind(value: Any) -> str | None:
 _LATEST, _EARLIEST = pd.Timestamp.max.floor("D"), pd.Timestamp.min.ceil("D")
 
 
+# The ISO 8601 texts Python's parser reads as batch's (pandas') does. Python also reads week dates ("2026-W02-1"),
+# a lowercase "t", a decimal comma and nanoseconds (cut to microseconds), which batch quarantines or keeps whole.
+_PLAIN_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
 def _iso_timestamp(text: str) -> pd.Timestamp:
-    """An ISO 8601 text as a Timestamp: Python's own parser first (a few microseconds), pandas' ISO parser for
-    what it does not read (e.g. nanoseconds); anything else raises ValueError."""
-    try:
-        return pd.Timestamp(datetime.fromisoformat(text))
-    except ValueError:
-        return pd.to_datetime(text, format="ISO8601")
+    """An ISO 8601 text as a Timestamp, as batch reads it: Python's own parser for the plain forms (a few
+    microseconds), pandas' ISO parser (batch's) for the others; anything else raises ValueError."""
+    if _PLAIN_ISO.fullmatch(text):
+        try:
+            return pd.Timestamp(datetime.fromisoformat(text))
+        except ValueError:
+            pass
+    return pd.to_datetime(text, format="ISO8601")
 
 
 def parse_time(value: Any) -> int:
@@ -148,6 +158,8 @@ def parse_time(value: Any) -> int:
         raise ValueError(
             f"{shown(value)} is not a date and time (use ISO 8601 text, e.g. 2026-09-30T10:00:00)"
         )
+    if isinstance(value, str) and value in CLOCK_WORDS:  # pandas reads them as the clock time; batch never
+        raise ValueError(_not_a_time(value))
     try:  # ISO 8601 only, as in batch (features.dates): "04/03/2026" is refused, never guessed month-first
         stamp = _iso_timestamp(value) if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):

@@ -26,7 +26,13 @@ import pandas as pd
 
 from features.vocab import TABLES
 from models.score_table import RANKING, SCORE_DTYPES
-from pipelines.io import DATETIME_COLUMNS, InputError, normalise_columns, refuse_nested_columns
+from pipelines.io import (
+    DATETIME_COLUMNS,
+    InputError,
+    normalise_columns,
+    refuse_nested_columns,
+    without_blank_rows,
+)
 
 DEFAULT_DATABASE_URL = "duckdb:///data/leadscore.duckdb"  # the embedded default: a file under the project
 INSERT_BATCH_ROWS = 50_000  # rows per COPY / INSERT statement (bounded memory for the encoded batch)
@@ -376,6 +382,7 @@ def read_tables_from_db(
                     f"{display_url(url)}: cannot read {source}: {_first_line(error)}"
                 ) from error
             refuse_nested_columns(tables[name], name, f"{display_url(url)}, {source}")
+            tables[name] = without_blank_rows(tables[name], f"{display_url(url)}, {source}")
     return tables
 
 

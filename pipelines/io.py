@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from features.dates import blank, iso_or_unchanged
 from features.vocab import TABLE_COLUMNS, TABLES, contract_columns
+from models.lead_input import is_utf8
 from pipelines.console import console
 
 FORMATS = ("parquet", "csv")
@@ -167,10 +168,13 @@ def readable_file(
 
 
 def blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write): they hold no row."""
+    """Rows with every cell empty or spaces only (the ",,,," lines spreadsheets write, the rows of nothing a
+    sheet turned into Parquet keeps): they hold no row."""
     filled = np.zeros(len(frame), dtype=bool)
-    for _, values in frame.items():
-        filled |= ~blank(values)
+    for _, values in frame.items():  # bytes (a binary column) hold no text to strip, and may be none
+        filled |= values.notna().to_numpy() if holds_bytes(values) else ~blank(values)
+        if filled.all():  # most tables: the first column (an id) is filled in every row, the rest not read
+            break
     return ~filled
 
 
@@ -179,7 +183,9 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     exports joined end to end. They hold no row, as blank rows hold none."""
     repeated = np.ones(len(frame), dtype=bool)
     named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
-    for column in named:
+    for column in named:  # a binary column never repeats the header (and its bytes may be no text)
+        if holds_bytes(frame[column]):
+            return np.zeros(len(frame), dtype=bool)
         text = frame[column].astype("str").str.strip().str.lower()
         repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
         if not repeated.any():
@@ -219,7 +225,7 @@ def say_blank_rows(path: object, rows: np.ndarray, count: int | None = None) -> 
     _say_skipped(path, rows, count, lambda n: f"{n:,} empty rows (every cell blank)")
 
 
-def without_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def without_blank_rows(frame: pd.DataFrame, path: object) -> pd.DataFrame:
     """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
     index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
     in the file."""
@@ -272,12 +278,38 @@ NESTED = (list, tuple, dict, np.ndarray)
 def refuse_nested_columns(frame: pd.DataFrame, table: str, source: object) -> None:
     """InputError for a contract column of `table` that holds lists or records (a Parquet or database nested
     type) rather than one plain value per cell: read as text ("['salesforce' 'segment']") they had scored
-    without a word, or ended in a traceback."""
-    known = contract_columns(table)
-    found = nested_column(frame, [c for c in frame.columns if c in known])
+    without a word, or ended in a traceback; or bytes that are no text (refuse_bytes_not_text)."""
+    known = [c for c in frame.columns if c in contract_columns(table)]
+    found = nested_column(frame, known)
     if found is not None:
         example = " (e.g. 'salesforce;segment')" if found == "tech_stack" else ""
         raise InputError(f"{source}: {nested_sentence(frame, found, f'of the {table} table ', example)}")
+    refuse_bytes_not_text(frame, known, source, f"of the {table} table ")
+
+
+def holds_bytes(values: pd.Series) -> bool:
+    """Whether a column holds bytes (a Parquet binary or database BLOB column: its first value's kind is every
+    value's)."""
+    if values.dtype != object:
+        return False
+    present = values.notna().to_numpy()
+    return bool(present.any()) and isinstance(values.iloc[int(present.argmax())], bytes | bytearray)
+
+
+def refuse_bytes_not_text(frame: pd.DataFrame, columns: list, source: object, where: str = "") -> None:
+    """InputError for a column of `columns` holding bytes (a Parquet binary or database BLOB column) of which
+    some are not UTF-8 text: pandas reads the others as their text, and such a byte had ended in a traceback
+    (online, the same bytes are refused naming the field: models.lead_input.is_utf8)."""
+    for column in columns:
+        values = frame[column]
+        if not holds_bytes(values):
+            continue
+        bad = next((v for v in values.tolist() if isinstance(v, bytes | bytearray) and not is_utf8(v)), None)
+        if bad is not None:
+            raise InputError(
+                f"{source}: column {str(column)!r} {where}holds bytes that are not UTF-8 text, e.g. "
+                f"{_shown(bytes(bad))}; write it as text (UTF-8), and export the table again"
+            )
 
 
 def nested_column(frame: pd.DataFrame, columns: list) -> object | None:
@@ -344,11 +376,27 @@ def _shown(value: object) -> str:
 def unreadable(path: Path, error: Exception) -> InputError:
     """The one sentence for a file that the reader refused."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    binary = binary_columns(path) if "Invalid UTF8" in first and format_of(path) == "parquet" else []
+    if binary:  # its pandas metadata says text: pandas decodes the bytes, and some are no text
+        return InputError(
+            f"{path}: column {binary[0]!r} holds bytes that are not UTF-8 text; write it as text (UTF-8), and "
+            "export the table again"
+        )
     if format_of(path) == "parquet":
         return InputError(
             f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
         )
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+def binary_columns(path: Path) -> list[str]:
+    """The columns a Parquet file stores as bytes (binary), from its schema; none for a schema that is no
+    longer readable."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return []
+    return [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
 
 
 def refuse_bad_csv_header(path: Path, table: str, rows: int = 100) -> None:
@@ -432,7 +480,7 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
     frame = normalise_columns(frame, table, path)
     refuse_foreign_header(frame, table, path)
     refuse_nested_columns(frame, table, path)
-    return frame
+    return without_blank_rows(frame, path) if format_of(path) == "parquet" else frame  # a CSV's: read above
 
 
 def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator[pd.DataFrame]:
@@ -451,14 +499,12 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batch.index = pd.RangeIndex(start, start + len(batch))
             start += len(batch)
             batch = normalise_columns(batch, table, path)
-            if csv_file:
-                blank, header = blank_rows(batch), header_rows(batch)
-                skipped.append(batch.index.to_numpy()[blank])
-                headers.append(batch.index.to_numpy()[header])
-                batch = batch.loc[~(blank | header)]
             refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
-            yield batch
+            blank, header = blank_rows(batch), header_rows(batch)  # CSV lines, or rows of nothing in Parquet
+            skipped.append(batch.index.to_numpy()[blank])
+            headers.append(batch.index.to_numpy()[header])
+            yield batch.loc[~(blank | header)]
         if skipped and say:  # `say`: False for a pass that reads the file again (once said is enough)
             say_blank_rows(path, np.concatenate(skipped))
             say_header_rows(path, np.concatenate(headers))

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import ValidationError
 
-from features.contracts import ContractError
+from features.contracts import ContractError, export_ids
 from features.dates import parse_timestamps
 from features.flat import ExportSpec, closed_rows, did_you_mean, numbered_rows, undeclared_columns
 from features.spec_check import SpecReport, check_spec, spec_roles
@@ -28,6 +28,7 @@ from pipelines.io import (
     nested_column,
     nested_sentence,
     readable_file,
+    refuse_bytes_not_text,
     refuse_non_text_csv,
     refuse_short_header,
     say_header_rows,
@@ -269,6 +270,14 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
         getattr(spec, "encoding", "utf-8"),
         text_columns=(spec.id_column,),
     )
+    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
+    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
+    nested = nested_column(frame, read)
+    if nested is not None:
+        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    refuse_bytes_not_text(frame, read, path)
+    if format_of(path) == "parquet":  # rows of nothing (a sheet turned into Parquet keeps them) skipped
+        frame = without_blank_tail(frame, path)  # as a CSV's, before the rows are numbered (id_from_row)
     if getattr(spec, "id_from_row", False):
         if spec.id_column in frame.columns:
             raise InputError(
@@ -277,11 +286,8 @@ def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
                 "set id_from_row: false if that column is the record id"
             )
         frame = numbered_rows(frame, spec.id_column)
-    # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
-    read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]
-    nested = nested_column(frame, read)
-    if nested is not None:
-        raise InputError(f"{path}: {nested_sentence(frame, nested)}")
+    elif spec.id_column in frame.columns:  # "660737.0" (a CSV of a float column) is 660737, as in Parquet
+        frame[spec.id_column] = export_ids(frame[spec.id_column])
     return frame
 
 
