@@ -415,6 +415,16 @@ def evaluate_fold(
     return result
 
 
+def same_folds(results: Sequence[FoldResult]) -> list[FoldResult]:
+    """The folds every contender measured, when some contender measured fewer than the others (it refused to
+    train on some, e.g. no learnable signal there): means over unequal folds compare contenders on different
+    test windows. Empty when every contender measured the same folds, or no fold holds them all."""
+    measured = [result for result in results if not result.skipped and result.metrics]
+    names = {name for result in measured for name in result.metrics}
+    same = [result for result in measured if names <= set(result.metrics)]
+    return same if 0 < len(same) < len(measured) else []
+
+
 def mean_metrics(results: Sequence[FoldResult]) -> dict[str, dict[str, float]]:
     """Per contender: the mean of each metric over the folds that measured it, the AUC's standard
     deviation and the number of folds counted."""

@@ -29,6 +29,7 @@ from models.backtest import (
     known_at_cutoff,
     mean_metrics,
     rolling_folds,
+    same_folds,
 )
 from models.minimum_data import InsufficientDataError
 from pipelines.io import InputError, atomic_path
@@ -77,6 +78,11 @@ class BacktestReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def same_folds(self) -> list[FoldResult]:
+        """The folds every contender measured, when some measured fewer (see models.backtest.same_folds)."""
+        return same_folds(self.results)
+
+    @property
     def tested_rows(self) -> int:
         """Labelled rows tested, over every fold."""
         return sum(len(result.fold.test) for result in self.results)
@@ -95,6 +101,9 @@ class BacktestReport:
                 "contenders": self.contenders,
                 "folds": [result.summary() for result in self.results],
                 "mean": self.mean,
+                # Means over the folds every contender measured, when some refused folds the others measured.
+                "same_folds": [result.fold.name for result in self.same_folds],
+                "mean_same_folds": mean_metrics(self.same_folds) if self.same_folds else {},
                 "notes": self.notes,
             }
         )
@@ -339,17 +348,15 @@ def write_results(report: BacktestReport, path: Path) -> Path:
     return path
 
 
-def mean_table(report: BacktestReport) -> pd.DataFrame:
+def mean_table(report: BacktestReport, results: list[FoldResult] | None = None) -> pd.DataFrame:
     """One row per contender: mean ROC AUC (and its spread), PR AUC, log loss, ECE, folds counted, and the
-    AUC of every fold."""
+    AUC of every fold; over `results` only when given (the folds every contender measured)."""
+    measured = [r for r in (report.results if results is None else results) if not r.skipped]
+    means = report.mean if results is None else mean_metrics(results)
     rows = []
     for name in report.contenders:
-        mean = report.mean.get(name)
-        per_fold = [
-            f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-"
-            for r in report.results
-            if not r.skipped
-        ]
+        mean = means.get(name)
+        per_fold = [f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-" for r in measured]
         rows.append(
             {
                 "contender": name,
@@ -411,5 +418,14 @@ def print_report(report: BacktestReport) -> None:
             title="mean over folds (ROC AUC and PR AUC rank; log loss and ECE of the probabilities)",
         )
     )
+    same = report.same_folds
+    if same:  # some contender refused folds the others measured: its mean is over other test windows
+        names = ", ".join(result.fold.name for result in same)
+        console.print(
+            frame_table(
+                mean_table(report, same),
+                title=f"the same folds for every contender ({names}): compare the contenders here",
+            )
+        )
     for note in report.notes:
         console.print(note, style="yellow")

@@ -17,6 +17,7 @@ from models.backtest import (
     mean_metrics,
     out_of_time_folds,
     rolling_folds,
+    same_folds,
 )
 from models.minimum_data import InsufficientDataError
 from tests.models.conftest import make_leads
@@ -165,3 +166,28 @@ def test_points_model_and_oracle_only_where_they_apply(data):
     names = contenders_for(flat, FAST)
     assert "points_model" not in names and "oracle" not in names
     assert contenders_for(data, FAST)[-1] == "oracle"
+
+
+def _measured(name: str, **auc: float) -> backtest.FoldResult:
+    """A fold result whose contenders measured the given AUCs (every other metric a constant)."""
+    fold = backtest.Fold(name=name, train=np.arange(3), test=np.arange(3, 6))
+    metrics = {c: {"roc_auc": a, "pr_auc": 0.5, "log_loss": 0.6, "ece": 0.05} for c, a in auc.items()}
+    return backtest.FoldResult(fold=fold, metrics=metrics)
+
+
+def test_contenders_are_also_compared_on_the_folds_they_all_measured():
+    hard = _measured("window 1", leadscore=0.80, logistic_regression=0.78)
+    refused = _measured("window 2", logistic_regression=0.55)  # leadscore refused: no learnable signal there
+    refused.refused["leadscore"] = "no learnable signal"
+    easy = _measured("window 3", leadscore=0.70, logistic_regression=0.72)
+    results = [hard, refused, easy]
+    # Over unequal folds leadscore's mean (0.75) leaves out the window the baseline's mean (0.683) holds.
+    assert mean_metrics(results)["leadscore"]["folds"] == 2
+    assert mean_metrics(results)["logistic_regression"]["folds"] == 3
+    assert same_folds(results) == [hard, easy]
+    same = mean_metrics(same_folds(results))
+    assert same["leadscore"]["roc_auc"] == pytest.approx(0.75)
+    assert same["logistic_regression"]["roc_auc"] == pytest.approx(0.75)
+    assert same_folds([hard, easy]) == []  # every contender measured every fold: nothing to add
+    skipped = backtest.FoldResult(fold=hard.fold, skipped="one class")
+    assert same_folds([hard, skipped, easy]) == []

@@ -235,3 +235,32 @@ def test_kfold_cuts_the_rows_in_input_order_while_training_takes_them_by_id(smal
         cut = StratifiedKFold(3, shuffle=True, random_state=1).split(kept, kept.iloc[:, 1].astype(int))
         for fold, (_, test) in zip(folds, cut, strict=True):
             assert set(ids.iloc[fold.test]) == set(kept[id_column].astype("str").iloc[test])
+
+
+def test_contenders_measured_on_unequal_folds_are_compared_again_on_the_same_ones(tmp_path, capsys):
+    from models.backtest import Fold, FoldResult, mean_metrics
+    from pipelines.evaluate import BacktestReport, FoldPlan, print_report, write_results
+
+    def measured(name: str, **auc: float) -> FoldResult:
+        metrics = {c: {"roc_auc": a, "pr_auc": 0.5, "log_loss": 0.6, "ece": 0.05} for c, a in auc.items()}
+        return FoldResult(fold=Fold(name=name, train=np.arange(3), test=np.arange(3, 6)), metrics=metrics)
+
+    results = [
+        measured("window 1", leadscore=0.80, logistic_regression=0.78),
+        measured("window 2", logistic_regression=0.55),  # leadscore refused this window
+        measured("window 3", leadscore=0.70, logistic_regression=0.72),
+    ]
+    report = BacktestReport(
+        plan=FoldPlan(windows=3),
+        counts={"rows": 9, "won": 4, "lost": 5},
+        contenders=["leadscore", "logistic_regression"],
+        results=results,
+        mean=mean_metrics(results),
+    )
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "the same folds for every contender (window 1, window 3)" in out
+    saved = json.loads(write_results(report, tmp_path / "r.json").read_text())
+    assert saved["same_folds"] == ["window 1", "window 3"]
+    assert saved["mean_same_folds"]["logistic_regression"]["roc_auc"] == pytest.approx(0.75)
+    assert saved["mean"]["logistic_regression"]["roc_auc"] == pytest.approx(0.6833, abs=1e-4)
