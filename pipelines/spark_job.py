@@ -319,8 +319,17 @@ def _read_csv(spark, path: Path, table: str):
         refuse_bad_csv_header(path, table)
     reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
     if found is not None:
-        reader = reader.option("encoding", found.encoding).option("sep", found.delimiter)
+        charset = SPARK_CHARSETS.get(found.encoding, found.encoding)
+        if charset not in SPARK_OWN_CHARSETS:  # Spark 4 takes other Java charsets only when told to
+            spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+        reader = reader.option("encoding", charset).option("sep", found.delimiter)
     return reader.csv(str(path))
+
+
+# Python's name of an encoding pipelines.io.csv_format finds -> Java's. Spark skips a UTF-8 byte-order mark
+# itself; it refused "utf-8-sig" and "cp1252" (exit 3) where the pandas path reads the file.
+SPARK_CHARSETS = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "latin-1": "iso-8859-1"}
+SPARK_OWN_CHARSETS = ("utf-8", "utf-16", "iso-8859-1")  # among the few Spark 4 accepts by default
 
 
 def contract_names(frame, table: str, source: object = None):
