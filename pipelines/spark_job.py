@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
+from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged
 from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
@@ -1226,10 +1226,32 @@ def session_for(master: str | None, conf: dict | None = None) -> Iterator[Any]:
     started = SparkSession.getActiveSession() is None
     spark = spark_session(master, conf=conf)
     try:
-        yield spark
+        with worker_errors():
+            yield spark
     finally:
         if started:
             spark.stop()
+
+
+# The errors of a part's validation that the pandas path says in a sentence (exit 3, pipelines.cli's
+# expected_failures): on an executor Spark wraps them in a PythonException holding the worker's traceback as text.
+WORKER_ERRORS = {"features.contracts.ContractError": ContractError, "pipelines.io.InputError": InputError}
+WORKER_ERROR_LINE = re.compile(rf"^({'|'.join(map(re.escape, WORKER_ERRORS))}): (.+)$", re.MULTILINE)
+
+
+@contextmanager
+def worker_errors() -> Iterator[None]:
+    """An error of WORKER_ERRORS raised on an executor, raised again on the driver as itself (its sentence),
+    not as Spark's error with a Python traceback in it (which reached the user, exit 1)."""
+    try:
+        yield
+    except Exception as error:
+        spark_error = type(error).__module__.startswith(("pyspark", "py4j"))
+        found = WORKER_ERROR_LINE.findall(str(error)) if spark_error else []
+        if not found:
+            raise
+        name, sentence = found[-1]
+        raise WORKER_ERRORS[name](sentence) from error
 
 
 def score_folder_on_spark(
