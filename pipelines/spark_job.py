@@ -54,6 +54,7 @@ from pipelines.io import (
     FORMULA_START,
     QUARANTINE_IDS,
     InputError,
+    OutputError,
     file_digest,
     folder_lock,
     normalise_columns,
@@ -1029,6 +1030,7 @@ def run_score_spark(
         raise InputError(
             f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
         )
+    refuse_foreign_folder(output)
     where = folder if isinstance(folder, SparkInput) else SparkInput(folder)
     tables, text, nanos = read_spark_tables(spark, where)
     paths = {name: where.describe(name) for name in tables}
@@ -1086,6 +1088,20 @@ def run_score_spark(
             shutil.rmtree(staged, ignore_errors=True)
     result.scores = top_rows(output, 10)  # for the console, read from the published files
     return result
+
+
+def refuse_foreign_folder(output: Path) -> None:
+    """A folder at `output` holding anything but the part files of a scores run is refused before any work:
+    publishing replaces the output whole, and the files a user kept in it were removed (exit 0)."""
+    if not output.is_dir():
+        return
+    others = sorted(path.name for path in output.iterdir() if not path.name.startswith("part-"))
+    if others:
+        raise OutputError(
+            f"{output} is a folder holding other files than a scores run's part files ({', '.join(others[:3])}"
+            f"{', ...' if len(others) > 3 else ''}); a run replaces its output whole: write elsewhere, or move "
+            "them out of it"
+        )
 
 
 def top_rows(folder: Path, n: int) -> pd.DataFrame:

@@ -92,3 +92,23 @@ def test_a_contract_error_raised_on_an_executor_exits_3_with_the_batch_sentence(
         assert spark.exception is None or isinstance(spark.exception, SystemExit)
         said = _error(spark.output)
         assert said == _error(batch.output) and f"table '{table}', column 'created_at'" in said
+
+
+def test_an_output_folder_holding_other_files_is_refused_not_replaced(tmp_path, crm, engines):
+    """`--output reports.parquet` naming a folder of the user's: Spark replaced it whole with the scores'
+    part files, removing the files kept there (exit 0); batch refuses it. A folder of part files (an earlier
+    Spark run's scores) is still replaced."""
+    from pipelines.spark_job import refuse_foreign_folder
+
+    write_tables(crm, tmp_path / "crm", "parquet")
+    kept = tmp_path / "out" / "spark" / "scores.parquet" / "notes.txt"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("mine")
+    (tmp_path / "out" / "batch" / "scores.parquet").mkdir(parents=True)
+    batch, spark = engines(tmp_path / "crm", tmp_path / "out")
+    assert batch.exit_code == spark.exit_code == 3, spark.output
+    assert kept.read_text() == "mine" and "notes.txt" in _error(spark.output)
+    earlier = tmp_path / "earlier.parquet"
+    earlier.mkdir()
+    (earlier / "part-00000-1.snappy.parquet").write_bytes(b"")
+    refuse_foreign_folder(earlier)  # no error
