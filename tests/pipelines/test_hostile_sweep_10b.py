@@ -112,3 +112,19 @@ def test_an_output_folder_holding_other_files_is_refused_not_replaced(tmp_path, 
     earlier.mkdir()
     (earlier / "part-00000-1.snappy.parquet").write_bytes(b"")
     refuse_foreign_folder(earlier)  # no error
+
+
+def test_batch_refuses_table_names_and_queries_for_a_folder_as_it_says(
+    tmp_path, crm, trained_small, monkeypatch
+):
+    """`--input data/crm --input-table leads=crm.web_leads` (or --query) on the batch engine: the streamed
+    folder scored the folder's leads.csv and ignored the option (exit 0) where Spark reads the named table;
+    batch refuses names and queries for a folder input (exit 3), as the in-process path always did."""
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    write_tables(crm, tmp_path / "crm", "csv")
+    for option in (["--input-table", "leads=crm.web_leads"], ["--query", "leads=SELECT * FROM web_leads"]):
+        args = ["score", "--input", str(tmp_path / "crm"), "--as-of", AS_OF, *option]
+        result = runner.invoke(app, [*args, "--output", str(tmp_path / "scores.parquet")])
+        assert result.exit_code == 3, result.output
+        assert "apply only to a database --input" in _error(result.output)
+        assert not (tmp_path / "scores.parquet").exists()
