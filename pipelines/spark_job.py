@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table, validate_tables
-from features.dates import DateFormats, iso_or_unchanged
+from features.dates import DateFormats, iso_or_unchanged, not_iso
 from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
@@ -540,6 +540,7 @@ def _accounts_quarantine(accounts, columns: list[str], count: int, as_of, date_f
             layout.integral.get("accounts", {}),
             "accounts" in layout.text,
             layout.nanos.get("accounts", []),
+            layout.iso.get("accounts", []),
         )
         check = validate_table("accounts", raw, as_of=as_of, date_formats=date_formats)
         q = check.quarantine
@@ -569,12 +570,17 @@ def _quoted(columns):
 
 
 def _as_read(
-    frame: pd.DataFrame, integral: dict[str, str], text: bool, nanos: list[str] | tuple = ()
+    frame: pd.DataFrame,
+    integral: dict[str, str],
+    text: bool,
+    nanos: list[str] | tuple = (),
+    iso: list[str] | tuple = (),
 ) -> pd.DataFrame:
     """A table's rows as the pandas path reads them: Spark's nullable integers back to int64 (or float64 with
     gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text as written, only an empty cell
     missing ("NA" is an id, "NULL" a title: the contract reads no-value words where a number or time belongs),
-    and all-ISO timestamp columns parsed (pipelines.io.read_frame)."""
+    and the timestamp columns `iso` parsed (ISO 8601 in the whole table: pipelines.io.read_frame; decided
+    for the whole table by route_parts, never by the part's rows)."""
     frame = frame.copy()
     for column in nanos:
         frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
@@ -590,9 +596,8 @@ def _as_read(
                 continue
             values = frame[column].astype("str")
             frame[column] = values.where(values.notna() & (values != ""))
-        for column in DATETIME_COLUMNS:
-            if column in frame.columns:
-                frame[column] = iso_or_unchanged(frame[column])
+        for column in iso:
+            frame[column] = iso_or_unchanged(frame[column])
     return frame
 
 
@@ -604,6 +609,7 @@ class _Layout:
     integral: dict[str, dict[str, str]]  # per table: column -> "integer" or "boolean" (see _as_read)
     text: frozenset[str]
     nanos: dict[str, list[str]]  # per table: timestamp columns read as nanoseconds since 1970
+    iso: dict[str, list[str]] = field(default_factory=dict)  # per text table: timestamp columns parsed
 
 
 def _wide(table: str, column: str) -> str:
@@ -647,7 +653,11 @@ def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.Data
         )
         raw = raw.astype({c: rows[_wide(table, c)].dtype for c in columns})
         tables[table] = _as_read(
-            raw, layout.integral.get(table, {}), table in layout.text, layout.nanos.get(table, [])
+            raw,
+            layout.integral.get(table, {}),
+            table in layout.text,
+            layout.nanos.get(table, []),
+            layout.iso.get(table, []),
         )
     bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
     bad_accounts = set(bad.astype("str"))
@@ -882,9 +892,12 @@ def route_parts(
     text_tables: frozenset[str] | set[str] = frozenset(),
     paths: dict | None = None,
     nanos: dict[str, list[str]] | None = None,
+    iso_tables: tuple[str, ...] = ("accounts",),
 ) -> Routed:
     """Steps 1 to 3 of the module's plan, shared by scoring and training (as_of None: training validates
-    every row, as the pandas training path does)."""
+    every row, as the pandas training path does). `iso_tables`: the text tables whose all-ISO timestamp
+    columns are parsed before the contract, as the pandas path reads them (streamed scoring: the accounts,
+    read whole; its leads, activities and deals reach the contract as text; training: every table)."""
     from pyspark.sql import functions as F
 
     check_columns(tables, paths)
@@ -935,6 +948,7 @@ def route_parts(
         },
         text=text,
         nanos=dict(nanos or {}),
+        iso={name: iso_columns(numbered[name]) for name in text if name in iso_tables},
     )
     accounts_count = part_count(read["accounts"], chunk_size)
     accounts_quarantine = _accounts_quarantine(
@@ -966,6 +980,25 @@ def route_parts(
         wide = wide.unionByName(selected, allowMissingColumns=True)
     wide = wide.repartition(count, PART)  # one task per part (at most), whatever the shuffle partitions
     return Routed(wide, layout, accounts_quarantine, spark, count, read)
+
+
+def iso_columns(frame) -> list[str]:
+    """The timestamp columns of a text table whose every present value is ISO 8601 in the whole table
+    (features.dates.not_iso, the test pipelines.io.read_frame makes of a file's column): a Spark aggregation,
+    one row reaches the driver. A part's rows alone decided before: the same value reached the contract as
+    text or as a time by the part it fell in."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("boolean")  # type: ignore[call-overload]
+    def other(values: pd.Series) -> pd.Series:
+        return pd.Series(not_iso(values.astype(object)))
+
+    wanted = [c for c in DATETIME_COLUMNS if c in frame.columns]
+    if not wanted:
+        return []
+    found = frame.agg(*[F.max(other(F.col(f"`{c}`").cast("string"))).alias(c) for c in wanted]).first()
+    return [c for c in wanted if not found[c]]
 
 
 def _shared(spark, scorer):
