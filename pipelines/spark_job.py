@@ -88,6 +88,24 @@ ORDER = "_table_order"  # a quarantine row's table's place in TABLES (the quaran
 HEADER = "_header"  # a line repeating the header (CSV files joined end to end): skipped likewise
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
+# The columns the plan adds to the input rows: an input column of the same name (never a contract column) is
+# left out, as the contract ignores it; Spark refused the plan (an ambiguous or a missing column, exit 1).
+INTERNAL_COLUMNS = (
+    PART,
+    TABLE,
+    KIND,
+    SEQ,
+    KEY,
+    BOX,
+    ACCOUNT,
+    LABEL,
+    BLANK,
+    ORDER,
+    HEADER,
+    "_mid",
+    "_l",
+    "_c",
+)
 MAX_ROUNDS = 100  # label propagation rounds; a chain of leads linked by mailboxes longer than this is refused
 
 # The scores as Spark sees them (from the score table's schema), as_of a timestamp without time zone.
@@ -901,6 +919,7 @@ def route_parts(
     from pyspark.sql import functions as F
 
     check_columns(tables, paths)
+    tables = {name: frame.drop(*INTERNAL_COLUMNS) for name, frame in tables.items()}
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
     numbered_and_read = {

@@ -145,3 +145,17 @@ def test_a_time_reaches_the_contract_as_batch_reads_it_whatever_part_it_falls_in
     batch, spark = engines(tmp_path / "crm", tmp_path, "--set", "input.date_format=epoch_s", *limits)
     assert batch.exit_code == spark.exit_code == 0, spark.output
     _same_outputs(tmp_path)
+
+
+def test_an_input_column_named_as_a_column_of_the_spark_plan_is_ignored_as_batch_ignores_it(
+    tmp_path, crm, engines
+):
+    """Extra columns named `_part`, `_mid`, `_blank` or `_header` (a table another Spark job wrote): Spark's
+    plan adds columns of these names, and refused it (AMBIGUOUS_REFERENCE, UNRESOLVED_COLUMN: a traceback, exit
+    1); batch ignores columns the contract does not know."""
+    extra = {"_part": "3", "_mid": "x", "_blank": "", "_header": "h"}
+    tables = {**crm, "leads": crm["leads"].assign(**extra), "activities": crm["activities"].assign(_part="1")}
+    write_tables(tables, tmp_path / "crm", "csv")
+    batch, spark = engines(tmp_path / "crm", tmp_path)
+    assert batch.exit_code == spark.exit_code == 0, spark.output
+    _same_outputs(tmp_path)
