@@ -163,7 +163,20 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
         return builder.getOrCreate()
     except Exception as error:  # Spark reports a bad master as a JVM error of some kind
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BadMasterError(f"--spark-master {master!r}: Spark could not start on it ({first})") from error
+        raise BadMasterError(start_problem(master, first)) from error
+
+
+def start_problem(master: str | None, error: str) -> str:
+    """Why Spark could not start (its `error`), with the fix: no Java at all (it said only that its gateway
+    exited, as "--spark-master None"), else the master."""
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        return (
+            f"Spark needs Java 17 and there is none ({error}): install it (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME to where it is"
+        )
+    if master is None:
+        return f"Spark could not start a local session ({error}); check the Java install and JAVA_HOME"
+    return f"--spark-master {master!r}: Spark could not start on it ({error})"
 
 
 def settings_to_give(conf: dict[str, str], given: set[str]) -> dict[str, str]:

@@ -159,3 +159,18 @@ def test_an_input_column_named_as_a_column_of_the_spark_plan_is_ignored_as_batch
     batch, spark = engines(tmp_path / "crm", tmp_path)
     assert batch.exit_code == spark.exit_code == 0, spark.output
     _same_outputs(tmp_path)
+
+
+def test_no_java_is_said_as_such_not_as_a_master_named_none(monkeypatch):
+    """Without Java, `score --engine spark` said "--spark-master None: Spark could not start on it (Java
+    gateway process exited ...)", naming an option nobody gave."""
+    from pipelines.spark_job import start_problem
+
+    gateway = "[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number."
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    said = start_problem(None, gateway)
+    assert "needs Java 17" in said and "JAVA_HOME" in said and "None" not in said
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    assert "None" not in start_problem(None, gateway)
+    assert start_problem("spark://x:7077", "refused").startswith("--spark-master 'spark://x:7077'")
