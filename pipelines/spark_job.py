@@ -210,6 +210,13 @@ def spark_table_path(folder: Path | None, name: str) -> Path | None:
     return plain if (plain / "_delta_log").is_dir() else None
 
 
+def spark_path(path: Path) -> str:
+    """`path` as Spark's readers take it: they read a path as a Hadoop glob pattern, so that the folder
+    `crm[1]` read the files of `crm1` (another export: other scores, exit 0); its pattern characters are
+    escaped."""
+    return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
+
+
 def is_delta(path: Path) -> bool:
     return path.is_dir() and (path / "_delta_log").is_dir()
 
@@ -281,12 +288,12 @@ def read_spark_tables(
             continue
         try:
             if is_delta(path):
-                frame = spark.read.format("delta").load(str(path))
+                frame = spark.read.format("delta").load(spark_path(path))
             elif path.suffix == ".parquet":
                 nanos[name] = nanosecond_columns(path, name)
                 if nanos[name]:
                     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-                frame = spark.read.parquet(str(path))
+                frame = spark.read.parquet(spark_path(path))
             else:
                 frame = _read_csv(spark, path, name)
                 text.add(name)
@@ -355,7 +362,7 @@ def _read_csv(spark, path: Path, table: str):
         if charset not in SPARK_OWN_CHARSETS:  # Spark 4 takes other Java charsets only when told to
             spark.conf.set("spark.sql.legacy.javaCharsets", "true")
         reader = reader.option("encoding", charset).option("sep", found.delimiter)
-    return reader.csv(str(path))
+    return reader.csv(spark_path(path))
 
 
 # Python's name of an encoding pipelines.io.csv_format finds -> Java's. Spark skips a UTF-8 byte-order mark
@@ -1106,8 +1113,8 @@ def run_score_spark(
             job.accounts_quarantine.write.mode("overwrite").parquet(str(work / "accounts.parquet"))
         job.parts.unpersist()
         saved = SparkScores(
-            parts=spark.read.parquet(str(work / "parts.parquet")),
-            accounts_quarantine=spark.read.parquet(str(work / "accounts.parquet")),
+            parts=spark.read.parquet(spark_path(work / "parts.parquet")),
+            accounts_quarantine=spark.read.parquet(spark_path(work / "accounts.parquet")),
             tables=tables,
             read=job.read,
         )

@@ -174,3 +174,14 @@ def test_no_java_is_said_as_such_not_as_a_master_named_none(monkeypatch):
     monkeypatch.setenv("JAVA_HOME", "/opt/java")
     assert "None" not in start_problem(None, gateway)
     assert start_problem("spark://x:7077", "refused").startswith("--spark-master 'spark://x:7077'")
+
+
+def test_a_path_with_glob_characters_is_read_as_named_not_as_a_pattern(tmp_path, crm, engines):
+    """The input folder `crm[1]` beside an export `crm1`: Spark reads a path as a Hadoop glob pattern and
+    scored crm1's tables (other scores, exit 0); the output's folder `out[1]` likewise (its parts are read
+    back from beside the output)."""
+    write_tables({**crm, "accounts": crm["accounts"].assign(industry="retail")}, tmp_path / "crm1", "csv")
+    write_tables(crm, tmp_path / "crm[1]", "csv")
+    batch, spark = engines(tmp_path / "crm[1]", tmp_path / "out[1]")
+    assert batch.exit_code == spark.exit_code == 0, spark.output
+    _same_outputs(tmp_path / "out[1]")
