@@ -302,6 +302,10 @@ def read_spark_tables(
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             fix = "install delta-spark and configure the session for it" if is_delta(path) else None
+            if "URISyntaxException" in first and ":" in str(
+                path.parent
+            ):  # Hadoop's CSV listing, not the file
+                fix = "Spark reads no CSV file in a folder whose name holds ':': rename the folder, or give Parquet"
             raise InputError(
                 f"{path}: Spark cannot read it ({first}); {fix or 'export the table again'}"
             ) from error

@@ -185,3 +185,12 @@ def test_a_path_with_glob_characters_is_read_as_named_not_as_a_pattern(tmp_path,
     batch, spark = engines(tmp_path / "crm[1]", tmp_path / "out[1]")
     assert batch.exit_code == spark.exit_code == 0, spark.output
     _same_outputs(tmp_path / "out[1]")
+
+
+def test_a_csv_folder_whose_name_holds_a_colon_is_refused_naming_the_cause(tmp_path, crm, engines):
+    """`exports/2026-10-01T10:00/`: Spark's CSV reader cannot list a path holding ':' (Hadoop reads it as a
+    URI), and said "Relative path in absolute URI ...; export the table again", a fix that changes nothing."""
+    write_tables(crm, tmp_path / "2026-10-01T10:00", "csv")
+    _, spark = engines(tmp_path / "2026-10-01T10:00", tmp_path)
+    assert spark.exit_code == 3, spark.output
+    assert "rename the folder" in _error(spark.output) and "export the table again" not in spark.output
