@@ -70,6 +70,7 @@ from pipelines.io import (
 from pipelines.score import (
     ScoreResult,
     causes_sentence,
+    coverage_warnings,
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
@@ -658,9 +659,19 @@ def _wide(table: str, column: str) -> str:
     return f"{table}__{column}"
 
 
-def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool, date_formats):
+def _score_part(
+    scorer_ref,
+    layout: _Layout,
+    as_of: pd.Timestamp,
+    reasons: bool,
+    date_formats,
+    missing_rise: float = 0.5,
+    one_part: bool = False,
+):
     """The function each part runs (pandas in, pandas out): pipelines.stream's per-part validation and
-    scoring, returning score rows, quarantine rows and one row of counts."""
+    scoring, returning score rows, quarantine rows, one row of counts and, where leads were scored, the
+    part's feature coverage warnings (pipelines.score.coverage_warnings, in `reason`; the part's number in
+    `row`, a row with no reason when there is none; `one_part`: the part holds every lead)."""
 
     def run(frame: pd.DataFrame) -> pd.DataFrame:
         scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
@@ -673,6 +684,10 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
             scores = pd.DataFrame({c: scores[c] for c in SCORE_NAMES})
             scores["as_of"] = pd.to_datetime(scores["as_of"])
             pieces.append(scores.astype({"lead_id": object}).assign(**{KIND: "score"}))
+            said = coverage_warnings(scorer, valid, to_score, as_of, missing_rise, every_lead=one_part)
+            part = int(frame[PART].iloc[0])
+            said_rows = {SEQ: range(len(said) + 1), "row": part, "reason": [None, *said]}
+            pieces.append(pd.DataFrame({KIND: "warning", **said_rows}))
         counts = {"closed": len(closed), "later": check.not_created.get("leads", 0)}
         pieces.append(pd.DataFrame({KIND: ["counts"], **{k: [v] for k, v in counts.items()}}))
         out = pd.concat([p for p in pieces if len(p)], ignore_index=True)
@@ -815,6 +830,18 @@ class SparkScores:
             }
         )
 
+    def warnings(self) -> list[str]:
+        """The feature coverage warnings of the first part that scored leads, as the streaming path checks
+        its first part (a few sentences reach the driver)."""
+        from pyspark.sql import functions as F
+
+        checked = self.parts.filter(F.col(KIND) == "warning")
+        first = checked.agg(F.min("row").alias("part")).first()
+        if first is None or first["part"] is None:
+            return []
+        said = checked.filter((F.col("row") == first["part"]) & F.col("reason").isNotNull())
+        return [r["reason"] for r in said.orderBy(SEQ).select("reason").collect()]
+
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
         from pyspark.sql import functions as F
@@ -878,6 +905,7 @@ def score_spark_tables(
     text_tables: frozenset[str] | set[str] = frozenset(),
     paths: dict | None = None,
     nanos: dict[str, list[str]] | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScores:
     """Score the open leads of Spark DataFrames `tables` ("accounts", "leads", "activities", optional
     "deals"; column names as the contract names them) with `scorer` (a LeadScorer, e.g.
@@ -889,7 +917,8 @@ def score_spark_tables(
     when you first use them (its output is persisted), and no table is collected to the driver. The scorer
     is broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
     read as the pandas path reads a CSV); `nanos` the timestamp columns read as nanoseconds since 1970
-    (see read_spark_tables); `paths` the tables' files, for messages.
+    (see read_spark_tables); `paths` the tables' files, for messages; `missing_rise`: see
+    pipelines.score.coverage_warnings (SparkScores.warnings).
 
     Example (a Databricks notebook, or any session)::
 
@@ -907,7 +936,9 @@ def score_spark_tables(
     as_of = pd.Timestamp(as_of)
     routed = route_parts(tables, chunk_size, as_of, date_formats, text_tables, paths, nanos)
     scorer_ref = _shared(routed.spark, scorer)
-    run = _score_part(scorer_ref, routed.layout, as_of, reasons, date_formats)
+    run = _score_part(
+        scorer_ref, routed.layout, as_of, reasons, date_formats, missing_rise, routed.parts == 1
+    )
     parts = routed.wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
     parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
     return SparkScores(parts, routed.accounts_quarantine, dict(tables), dict(routed.read))
@@ -1094,6 +1125,7 @@ def run_score_spark(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
     max_quarantine_share: float | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """Read the tables of `folder` (or Spark tables by name) with Spark, score them, and publish the scores
     (a folder of Parquet part files, best first), the quarantine CSV and the manifest together. Raises
@@ -1110,7 +1142,9 @@ def run_score_spark(
     where = folder if isinstance(folder, SparkInput) else SparkInput(folder)
     tables, text, nanos = read_spark_tables(spark, where)
     paths = {name: where.describe(name) for name in tables}
-    job = score_spark_tables(tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos)
+    job = score_spark_tables(
+        tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos, missing_rise
+    )
     with private_workdir(output) as work:
         with writing(work):
             job.parts.write.mode("overwrite").parquet(str(work / "parts.parquet"))
@@ -1132,6 +1166,7 @@ def run_score_spark(
             rows_read=rows_read,
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
+            warnings=saved.warnings(),
         )
         limit = 1.0 if max_quarantine_share is None else max_quarantine_share
         over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
@@ -1357,10 +1392,20 @@ def score_folder_on_spark(
     date_formats: DateFormats | None = None,
     conf: dict[str, str] | None = None,
     max_quarantine_share: float | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
     else on a new one on `master` with the settings `conf` (spark_session), stopped at the end."""
     with session_for(master, conf) as spark:
         return run_score_spark(
-            spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats, max_quarantine_share
+            spark,
+            scorer,
+            folder,
+            as_of,
+            output,
+            chunk_size,
+            reasons,
+            date_formats,
+            max_quarantine_share,
+            missing_rise,
         )

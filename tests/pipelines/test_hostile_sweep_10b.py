@@ -194,3 +194,18 @@ def test_a_csv_folder_whose_name_holds_a_colon_is_refused_naming_the_cause(tmp_p
     _, spark = engines(tmp_path / "2026-10-01T10:00", tmp_path)
     assert spark.exit_code == 3, spark.output
     assert "rename the folder" in _error(spark.output) and "export the table again" not in spark.output
+
+
+def test_spark_warns_of_features_the_leads_miss_as_batch_does(tmp_path, crm, engines):
+    """Every job title blank (an export that lost the column's values): batch warns that the leads miss the
+    seniority feature far more than in training (pipelines.score.coverage_warnings); Spark scored them
+    without a word, exit 0 both."""
+    write_tables({**crm, "leads": crm["leads"].assign(job_title=None)}, tmp_path / "crm", "csv")
+    batch, spark = engines(tmp_path / "crm", tmp_path)
+    assert batch.exit_code == spark.exit_code == 0, spark.output
+
+    def warnings(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.startswith("warning: features")]
+
+    assert any("seniority" in line for line in warnings(batch.output))
+    assert warnings(spark.output) == warnings(batch.output)
