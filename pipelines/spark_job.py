@@ -229,6 +229,9 @@ class SparkInput:
 
     folder: Path | None = None
     table_names: dict[str, str] = field(default_factory=dict)
+    implied: frozenset[str] = (
+        frozenset()
+    )  # tables named by `spark:DB` alone, not --input-table (may be missing)
 
     @classmethod
     def parse(cls, location: str, table_names: dict[str, str] | None = None) -> SparkInput:
@@ -238,7 +241,8 @@ class SparkInput:
         if location.startswith("spark:"):
             database = location.removeprefix("spark:").strip().strip(".")
             prefix = f"{database}." if database else ""
-            return cls(None, {t: f"{prefix}{t}" for t in TABLES} | names)
+            implied = frozenset(TABLES) - set(names)
+            return cls(None, {t: f"{prefix}{t}" for t in TABLES} | names, implied)
         return cls(Path(location), names)
 
     def path(self, name: str) -> Path | None:
@@ -276,7 +280,8 @@ def read_spark_tables(
     tables, text, nanos = {}, set(), {}
     for name in TABLES:
         if name in where.table_names:
-            frame = _read_named(spark, where.table_names[name], name, name in required)
+            needed = name in required or name not in where.implied  # a table the user named must exist
+            frame = _read_named(spark, where.table_names[name], name, needed)
             if frame is not None:
                 tables[name] = contract_names(frame, name, where.describe(name))
             continue

@@ -209,3 +209,16 @@ def test_spark_warns_of_features_the_leads_miss_as_batch_does(tmp_path, crm, eng
 
     assert any("seniority" in line for line in warnings(batch.output))
     assert warnings(spark.output) == warnings(batch.output)
+
+
+def test_a_deals_table_named_with_input_table_that_does_not_exist_is_refused(tmp_path, crm, engines):
+    """`--input-table deals=crm.dealz` (a typo): deals are optional, so Spark left them out, ignored the
+    folder's deals file too and scored every lead as open, closed ones included (exit 0, a warning). A table
+    the user names must exist; only `spark:DB`'s own deals may be missing."""
+    from pipelines.spark_job import SparkInput
+
+    write_tables(crm, tmp_path / "crm", "csv")
+    _, spark = engines(tmp_path / "crm", tmp_path, "--input-table", "deals=crm.dealz")
+    assert spark.exit_code == 3, spark.output
+    assert "'crm.dealz' (the deals table) does not exist" in _error(spark.output)
+    assert SparkInput.parse("spark:crm").implied == {"accounts", "leads", "activities", "deals"}
