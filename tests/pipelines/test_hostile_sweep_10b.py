@@ -222,3 +222,21 @@ def test_a_deals_table_named_with_input_table_that_does_not_exist_is_refused(tmp
     assert spark.exit_code == 3, spark.output
     assert "'crm.dealz' (the deals table) does not exist" in _error(spark.output)
     assert SparkInput.parse("spark:crm").implied == {"accounts", "leads", "activities", "deals"}
+
+
+def test_batch_onto_an_earlier_spark_output_folder_says_what_is_there(
+    tmp_path, crm, trained_small, monkeypatch
+):
+    """`score --output scores.parquet` where an --engine spark run left its folder of parts: batch scored
+    everything, then said "cannot write ...: Operation not permitted; give this user write permission", a fix
+    that changes nothing (a file cannot replace a folder). Said before any work, naming the folder."""
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    write_tables(crm, tmp_path / "crm", "csv")
+    earlier = tmp_path / "scores.parquet"
+    earlier.mkdir()
+    (earlier / "part-00000-1.snappy.parquet").write_bytes(b"")
+    args = ["score", "--input", str(tmp_path / "crm"), "--as-of", AS_OF, "--output", str(earlier)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3, result.output
+    said = _error(result.output)
+    assert "it is a folder" in said and "--engine spark" in said and "permission" not in said
