@@ -1186,7 +1186,9 @@ def run_score_spark(
                 f"nothing to score: {why}; {kept}; this run's quarantined rows are in {failed}", result
             )
         result.grade_table = saved.grades()
-        staged = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+        # In the run's own folder beside the output (same file system): a killed run's staged scores go with
+        # its parts (pipelines.io.remove_stale_workdirs), never left hidden beside the output.
+        staged = work / "scores.parquet"
         q_staged = work / "quarantine.csv"
         try:
             with writing(output):

@@ -240,3 +240,28 @@ def test_batch_onto_an_earlier_spark_output_folder_says_what_is_there(
     assert result.exit_code == 3, result.output
     said = _error(result.output)
     assert "it is a folder" in said and "--engine spark" in said and "permission" not in said
+
+
+def test_spark_stages_its_scores_in_the_run_folder_a_later_run_clears(tmp_path, crm, engines, monkeypatch):
+    """A Spark run killed while publishing left its staged scores (every lead's id, score and reasons) in a
+    hidden `.scores.parquet.<uuid>.tmp` folder beside the output that no run removes; they are staged in the
+    run's own folder, which the next run removes when its process is gone (as it removes the parts)."""
+    from pipelines import spark_job
+    from pipelines.io import PARTS_PREFIX
+
+    publish = spark_job.publish_folder_run
+    staged_in = []
+    monkeypatch.setattr(
+        spark_job,
+        "publish_folder_run",
+        lambda staged, *rest: staged_in.append(staged.parent.name) or publish(staged, *rest),
+    )
+    write_tables(crm, tmp_path / "crm", "parquet")
+    _, spark = engines(tmp_path / "crm", tmp_path)
+    assert spark.exit_code == 0, spark.output
+    assert len(staged_in) == 1 and staged_in[0].startswith(PARTS_PREFIX)
+    assert sorted(p.name for p in (tmp_path / "spark").iterdir()) == [
+        "scores.manifest.json",
+        "scores.parquet",
+        "scores.quarantine.csv",
+    ]
