@@ -980,6 +980,7 @@ def route_parts(
 
     check_columns(tables, paths)
     tables = {name: frame.drop(*INTERNAL_COLUMNS) for name, frame in tables.items()}
+    tables, nanos = utc_times(tables, nanos or {})
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
     numbered_and_read = {
@@ -1059,6 +1060,26 @@ def route_parts(
         wide = wide.unionByName(selected, allowMissingColumns=True)
     wide = wide.repartition(count, PART)  # one task per part (at most), whatever the shuffle partitions
     return Routed(wide, layout, accounts_quarantine, spark, count, read)
+
+
+def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
+    """The tables with their time zone aware timestamp columns (Spark's TimestampType: a Parquet instant, a
+    catalog TIMESTAMP) as nanoseconds since 1970, text, added to `nanos` (as read_spark_tables carries
+    nanosecond columns; _as_read makes them UTC times again). Spark hands such a column to pandas as the
+    wall-clock times of the session's time zone: off UTC every time moved by the offset (other scores, exit
+    0), where batch reads them in UTC."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
+
+    out, carried = {}, {table: list(columns) for table, columns in nanos.items()}
+    for name, frame in tables.items():
+        zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
+        for column in zoned:
+            frame = frame.withColumn(column, (F.unix_micros(F.col(f"`{column}`")) * 1000).cast("string"))
+        out[name] = frame
+        if zoned:
+            carried[name] = [*carried.get(name, []), *zoned]
+    return out, carried
 
 
 def iso_columns(frame) -> list[str]:

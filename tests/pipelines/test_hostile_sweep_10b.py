@@ -265,3 +265,22 @@ def test_spark_stages_its_scores_in_the_run_folder_a_later_run_clears(tmp_path, 
         "scores.parquet",
         "scores.quarantine.csv",
     ]
+
+
+def test_times_with_a_time_zone_are_read_in_utc_whatever_the_session_time_zone(
+    tmp_path, crm, engines, spark_local
+):
+    """Parquet timestamps with a time zone (instants; Spark's TimestampType) reach pandas as the wall-clock
+    times of the Spark session's time zone, which is the machine's unless set: off UTC (a laptop in New York)
+    every activity moved by the offset and the scores changed, exit 0. Batch reads them in UTC."""
+    activities = crm["activities"].assign(occurred_at=crm["activities"]["occurred_at"].dt.tz_localize("UTC"))
+    leads = crm["leads"].assign(created_at=crm["leads"]["created_at"].dt.tz_localize("UTC"))
+    write_tables({**crm, "activities": activities, "leads": leads}, tmp_path / "crm", "parquet")
+    zone = spark_local.conf.get("spark.sql.session.timeZone")
+    spark_local.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        batch, spark = engines(tmp_path / "crm", tmp_path)
+    finally:
+        spark_local.conf.set("spark.sql.session.timeZone", zone)
+    assert batch.exit_code == spark.exit_code == 0, spark.output
+    _same_outputs(tmp_path)
