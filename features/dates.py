@@ -180,12 +180,23 @@ def iso_or_unchanged(values: pd.Series) -> pd.Series:
     """The column as timestamps when every present value is ISO 8601; else unchanged, for the contract."""
     if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
         return values
+    parsed, other = _iso_read(values)
+    if other.any():
+        return values
+    return parsed.dt.tz_localize(None)
+
+
+def not_iso(values: pd.Series) -> np.ndarray:
+    """A mask of a text column's present values that are not ISO 8601: iso_or_unchanged leaves a column
+    holding any of them as text."""
+    return _iso_read(values)[1]
+
+
+def _iso_read(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     missing = blank(values)
     source = values.where(~missing).astype(object).where(~missing, None)
     parsed = _to_utc(source, ISO)
-    if (parsed.isna().to_numpy() & ~missing).any():
-        return values
-    return parsed.dt.tz_localize(None)
+    return parsed, parsed.isna().to_numpy() & ~missing
 
 
 # Words pandas reads as the clock time in any format: a lead "created today" would move with the day it is

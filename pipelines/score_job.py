@@ -31,7 +31,7 @@ from models.trend import (
     trend_counts,
     with_trend,
 )
-from pipelines.io import InputError, format_of, ids_as_written
+from pipelines.io import InputError, OutputError, format_of, ids_as_written
 from pipelines.locations import is_database_url
 from pipelines.score import (
     ScoreResult,
@@ -86,8 +86,9 @@ def run_score_job(
             path = Path(output)
             chunk, conf = cfg.scoring.chunk_size, cfg.spark.session_conf()
             limit = cfg.scoring.max_quarantine_share  # over it, the rules are counted for exit 5's sentence
+            rise = cfg.scoring.missing_rise
             spark_result = score_folder_on_spark(
-                spark_master, scorer, where, as_of, path, chunk, reasons, cfg.input, conf, limit
+                spark_master, scorer, where, as_of, path, chunk, reasons, cfg.input, conf, limit, rise
             )
             if trend:  # Spark's parts are not joined with the last run: the columns stay empty
                 spark_result.trend = TrendReport(
@@ -96,6 +97,11 @@ def run_score_job(
                     warning=True,
                 )
             return spark_result, [output, str(quarantine_path_for(path)), str(manifest_path_for(path))]
+    if not to_database and Path(output).is_dir():  # before any work: the rename onto it failed at the end
+        raise OutputError(
+            f"cannot write {output}: it is a folder (an --engine spark run's scores are one), which a scores "
+            "file cannot replace; score with --engine spark, write elsewhere, or remove the folder"
+        )
     last = None
     if trend and rows_numbered(source):  # row 7 of this file is another lead than row 7 of the last one
         last = PreviousScores(

@@ -306,6 +306,8 @@ class CrmSource(CrmTrainingShape):
     def stream_folder(self) -> Path | None:
         if self.given is not None or "tables" in self.__dict__ or not Path(self.raw_location).is_dir():
             return None
+        if self.table_names or self.queries:  # read_input refuses them for a folder; streaming ignored them
+            return None
         return Path(self.raw_location)
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:

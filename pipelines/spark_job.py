@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contracts import QUARANTINE_COLUMNS, validate_table, validate_tables
-from features.dates import DateFormats, iso_or_unchanged
+from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table, validate_tables
+from features.dates import DateFormats, iso_or_unchanged, not_iso
 from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
@@ -54,6 +54,7 @@ from pipelines.io import (
     FORMULA_START,
     QUARANTINE_IDS,
     InputError,
+    OutputError,
     file_digest,
     folder_lock,
     normalise_columns,
@@ -69,6 +70,7 @@ from pipelines.io import (
 from pipelines.score import (
     ScoreResult,
     causes_sentence,
+    coverage_warnings,
     failed_quarantine_path_for,
     manifest_path_for,
     quarantine_path_for,
@@ -87,6 +89,24 @@ ORDER = "_table_order"  # a quarantine row's table's place in TABLES (the quaran
 HEADER = "_header"  # a line repeating the header (CSV files joined end to end): skipped likewise
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
+# The columns the plan adds to the input rows: an input column of the same name (never a contract column) is
+# left out, as the contract ignores it; Spark refused the plan (an ambiguous or a missing column, exit 1).
+INTERNAL_COLUMNS = (
+    PART,
+    TABLE,
+    KIND,
+    SEQ,
+    KEY,
+    BOX,
+    ACCOUNT,
+    LABEL,
+    BLANK,
+    ORDER,
+    HEADER,
+    "_mid",
+    "_l",
+    "_c",
+)
 MAX_ROUNDS = 100  # label propagation rounds; a chain of leads linked by mailboxes longer than this is refused
 
 # The scores as Spark sees them (from the score table's schema), as_of a timestamp without time zone.
@@ -144,7 +164,20 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
         return builder.getOrCreate()
     except Exception as error:  # Spark reports a bad master as a JVM error of some kind
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise BadMasterError(f"--spark-master {master!r}: Spark could not start on it ({first})") from error
+        raise BadMasterError(start_problem(master, first)) from error
+
+
+def start_problem(master: str | None, error: str) -> str:
+    """Why Spark could not start (its `error`), with the fix: no Java at all (it said only that its gateway
+    exited, as "--spark-master None"), else the master."""
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        return (
+            f"Spark needs Java 17 and there is none ({error}): install it (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME to where it is"
+        )
+    if master is None:
+        return f"Spark could not start a local session ({error}); check the Java install and JAVA_HOME"
+    return f"--spark-master {master!r}: Spark could not start on it ({error})"
 
 
 def settings_to_give(conf: dict[str, str], given: set[str]) -> dict[str, str]:
@@ -178,6 +211,13 @@ def spark_table_path(folder: Path | None, name: str) -> Path | None:
     return plain if (plain / "_delta_log").is_dir() else None
 
 
+def spark_path(path: Path) -> str:
+    """`path` as Spark's readers take it: they read a path as a Hadoop glob pattern, so that the folder
+    `crm[1]` read the files of `crm1` (another export: other scores, exit 0); its pattern characters are
+    escaped."""
+    return re.sub(r"([\\\[\]{}*?])", r"\\\1", str(path))
+
+
 def is_delta(path: Path) -> bool:
     return path.is_dir() and (path / "_delta_log").is_dir()
 
@@ -189,6 +229,9 @@ class SparkInput:
 
     folder: Path | None = None
     table_names: dict[str, str] = field(default_factory=dict)
+    implied: frozenset[str] = (
+        frozenset()
+    )  # tables named by `spark:DB` alone, not --input-table (may be missing)
 
     @classmethod
     def parse(cls, location: str, table_names: dict[str, str] | None = None) -> SparkInput:
@@ -198,7 +241,8 @@ class SparkInput:
         if location.startswith("spark:"):
             database = location.removeprefix("spark:").strip().strip(".")
             prefix = f"{database}." if database else ""
-            return cls(None, {t: f"{prefix}{t}" for t in TABLES} | names)
+            implied = frozenset(TABLES) - set(names)
+            return cls(None, {t: f"{prefix}{t}" for t in TABLES} | names, implied)
         return cls(Path(location), names)
 
     def path(self, name: str) -> Path | None:
@@ -236,7 +280,8 @@ def read_spark_tables(
     tables, text, nanos = {}, set(), {}
     for name in TABLES:
         if name in where.table_names:
-            frame = _read_named(spark, where.table_names[name], name, name in required)
+            needed = name in required or name not in where.implied  # a table the user named must exist
+            frame = _read_named(spark, where.table_names[name], name, needed)
             if frame is not None:
                 tables[name] = contract_names(frame, name, where.describe(name))
             continue
@@ -249,12 +294,12 @@ def read_spark_tables(
             continue
         try:
             if is_delta(path):
-                frame = spark.read.format("delta").load(str(path))
+                frame = spark.read.format("delta").load(spark_path(path))
             elif path.suffix == ".parquet":
                 nanos[name] = nanosecond_columns(path, name)
                 if nanos[name]:
                     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-                frame = spark.read.parquet(str(path))
+                frame = spark.read.parquet(spark_path(path))
             else:
                 frame = _read_csv(spark, path, name)
                 text.add(name)
@@ -263,6 +308,10 @@ def read_spark_tables(
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             fix = "install delta-spark and configure the session for it" if is_delta(path) else None
+            if "URISyntaxException" in first and ":" in str(
+                path.parent
+            ):  # Hadoop's CSV listing, not the file
+                fix = "Spark reads no CSV file in a folder whose name holds ':': rename the folder, or give Parquet"
             raise InputError(
                 f"{path}: Spark cannot read it ({first}); {fix or 'export the table again'}"
             ) from error
@@ -319,8 +368,17 @@ def _read_csv(spark, path: Path, table: str):
         refuse_bad_csv_header(path, table)
     reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
     if found is not None:
-        reader = reader.option("encoding", found.encoding).option("sep", found.delimiter)
-    return reader.csv(str(path))
+        charset = SPARK_CHARSETS.get(found.encoding, found.encoding)
+        if charset not in SPARK_OWN_CHARSETS:  # Spark 4 takes other Java charsets only when told to
+            spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+        reader = reader.option("encoding", charset).option("sep", found.delimiter)
+    return reader.csv(spark_path(path))
+
+
+# Python's name of an encoding pipelines.io.csv_format finds -> Java's. Spark skips a UTF-8 byte-order mark
+# itself; it refused "utf-8-sig" and "cp1252" (exit 3) where the pandas path reads the file.
+SPARK_CHARSETS = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "latin-1": "iso-8859-1"}
+SPARK_OWN_CHARSETS = ("utf-8", "utf-16", "iso-8859-1")  # among the few Spark 4 accepts by default
 
 
 def contract_names(frame, table: str, source: object = None):
@@ -530,6 +588,7 @@ def _accounts_quarantine(accounts, columns: list[str], count: int, as_of, date_f
             layout.integral.get("accounts", {}),
             "accounts" in layout.text,
             layout.nanos.get("accounts", []),
+            layout.iso.get("accounts", []),
         )
         check = validate_table("accounts", raw, as_of=as_of, date_formats=date_formats)
         q = check.quarantine
@@ -559,12 +618,17 @@ def _quoted(columns):
 
 
 def _as_read(
-    frame: pd.DataFrame, integral: dict[str, str], text: bool, nanos: list[str] | tuple = ()
+    frame: pd.DataFrame,
+    integral: dict[str, str],
+    text: bool,
+    nanos: list[str] | tuple = (),
+    iso: list[str] | tuple = (),
 ) -> pd.DataFrame:
     """A table's rows as the pandas path reads them: Spark's nullable integers back to int64 (or float64 with
     gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text as written, only an empty cell
     missing ("NA" is an id, "NULL" a title: the contract reads no-value words where a number or time belongs),
-    and all-ISO timestamp columns parsed (pipelines.io.read_frame)."""
+    and the timestamp columns `iso` parsed (ISO 8601 in the whole table: pipelines.io.read_frame; decided
+    for the whole table by route_parts, never by the part's rows)."""
     frame = frame.copy()
     for column in nanos:
         frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
@@ -580,9 +644,8 @@ def _as_read(
                 continue
             values = frame[column].astype("str")
             frame[column] = values.where(values.notna() & (values != ""))
-        for column in DATETIME_COLUMNS:
-            if column in frame.columns:
-                frame[column] = iso_or_unchanged(frame[column])
+        for column in iso:
+            frame[column] = iso_or_unchanged(frame[column])
     return frame
 
 
@@ -594,15 +657,26 @@ class _Layout:
     integral: dict[str, dict[str, str]]  # per table: column -> "integer" or "boolean" (see _as_read)
     text: frozenset[str]
     nanos: dict[str, list[str]]  # per table: timestamp columns read as nanoseconds since 1970
+    iso: dict[str, list[str]] = field(default_factory=dict)  # per text table: timestamp columns parsed
 
 
 def _wide(table: str, column: str) -> str:
     return f"{table}__{column}"
 
 
-def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool, date_formats):
+def _score_part(
+    scorer_ref,
+    layout: _Layout,
+    as_of: pd.Timestamp,
+    reasons: bool,
+    date_formats,
+    missing_rise: float = 0.5,
+    one_part: bool = False,
+):
     """The function each part runs (pandas in, pandas out): pipelines.stream's per-part validation and
-    scoring, returning score rows, quarantine rows and one row of counts."""
+    scoring, returning score rows, quarantine rows, one row of counts and, where leads were scored, the
+    part's feature coverage warnings (pipelines.score.coverage_warnings, in `reason`; the part's number in
+    `row`, a row with no reason when there is none; `one_part`: the part holds every lead)."""
 
     def run(frame: pd.DataFrame) -> pd.DataFrame:
         scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
@@ -615,6 +689,10 @@ def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool,
             scores = pd.DataFrame({c: scores[c] for c in SCORE_NAMES})
             scores["as_of"] = pd.to_datetime(scores["as_of"])
             pieces.append(scores.astype({"lead_id": object}).assign(**{KIND: "score"}))
+            said = coverage_warnings(scorer, valid, to_score, as_of, missing_rise, every_lead=one_part)
+            part = int(frame[PART].iloc[0])
+            said_rows = {SEQ: range(len(said) + 1), "row": part, "reason": [None, *said]}
+            pieces.append(pd.DataFrame({KIND: "warning", **said_rows}))
         counts = {"closed": len(closed), "later": check.not_created.get("leads", 0)}
         pieces.append(pd.DataFrame({KIND: ["counts"], **{k: [v] for k, v in counts.items()}}))
         out = pd.concat([p for p in pieces if len(p)], ignore_index=True)
@@ -637,7 +715,11 @@ def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.Data
         )
         raw = raw.astype({c: rows[_wide(table, c)].dtype for c in columns})
         tables[table] = _as_read(
-            raw, layout.integral.get(table, {}), table in layout.text, layout.nanos.get(table, [])
+            raw,
+            layout.integral.get(table, {}),
+            table in layout.text,
+            layout.nanos.get(table, []),
+            layout.iso.get(table, []),
         )
     bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
     bad_accounts = set(bad.astype("str"))
@@ -753,6 +835,18 @@ class SparkScores:
             }
         )
 
+    def warnings(self) -> list[str]:
+        """The feature coverage warnings of the first part that scored leads, as the streaming path checks
+        its first part (a few sentences reach the driver)."""
+        from pyspark.sql import functions as F
+
+        checked = self.parts.filter(F.col(KIND) == "warning")
+        first = checked.agg(F.min("row").alias("part")).first()
+        if first is None or first["part"] is None:
+            return []
+        said = checked.filter((F.col("row") == first["part"]) & F.col("reason").isNotNull())
+        return [r["reason"] for r in said.orderBy(SEQ).select("reason").collect()]
+
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
         from pyspark.sql import functions as F
@@ -816,6 +910,7 @@ def score_spark_tables(
     text_tables: frozenset[str] | set[str] = frozenset(),
     paths: dict | None = None,
     nanos: dict[str, list[str]] | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScores:
     """Score the open leads of Spark DataFrames `tables` ("accounts", "leads", "activities", optional
     "deals"; column names as the contract names them) with `scorer` (a LeadScorer, e.g.
@@ -827,7 +922,8 @@ def score_spark_tables(
     when you first use them (its output is persisted), and no table is collected to the driver. The scorer
     is broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
     read as the pandas path reads a CSV); `nanos` the timestamp columns read as nanoseconds since 1970
-    (see read_spark_tables); `paths` the tables' files, for messages.
+    (see read_spark_tables); `paths` the tables' files, for messages; `missing_rise`: see
+    pipelines.score.coverage_warnings (SparkScores.warnings).
 
     Example (a Databricks notebook, or any session)::
 
@@ -845,7 +941,9 @@ def score_spark_tables(
     as_of = pd.Timestamp(as_of)
     routed = route_parts(tables, chunk_size, as_of, date_formats, text_tables, paths, nanos)
     scorer_ref = _shared(routed.spark, scorer)
-    run = _score_part(scorer_ref, routed.layout, as_of, reasons, date_formats)
+    run = _score_part(
+        scorer_ref, routed.layout, as_of, reasons, date_formats, missing_rise, routed.parts == 1
+    )
     parts = routed.wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
     parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
     return SparkScores(parts, routed.accounts_quarantine, dict(tables), dict(routed.read))
@@ -872,12 +970,17 @@ def route_parts(
     text_tables: frozenset[str] | set[str] = frozenset(),
     paths: dict | None = None,
     nanos: dict[str, list[str]] | None = None,
+    iso_tables: tuple[str, ...] = ("accounts",),
 ) -> Routed:
     """Steps 1 to 3 of the module's plan, shared by scoring and training (as_of None: training validates
-    every row, as the pandas training path does)."""
+    every row, as the pandas training path does). `iso_tables`: the text tables whose all-ISO timestamp
+    columns are parsed before the contract, as the pandas path reads them (streamed scoring: the accounts,
+    read whole; its leads, activities and deals reach the contract as text; training: every table)."""
     from pyspark.sql import functions as F
 
     check_columns(tables, paths)
+    tables = {name: frame.drop(*INTERNAL_COLUMNS) for name, frame in tables.items()}
+    tables, nanos = utc_times(tables, nanos or {})
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
     numbered_and_read = {
@@ -925,6 +1028,7 @@ def route_parts(
         },
         text=text,
         nanos=dict(nanos or {}),
+        iso={name: iso_columns(numbered[name]) for name in text if name in iso_tables},
     )
     accounts_count = part_count(read["accounts"], chunk_size)
     accounts_quarantine = _accounts_quarantine(
@@ -956,6 +1060,45 @@ def route_parts(
         wide = wide.unionByName(selected, allowMissingColumns=True)
     wide = wide.repartition(count, PART)  # one task per part (at most), whatever the shuffle partitions
     return Routed(wide, layout, accounts_quarantine, spark, count, read)
+
+
+def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
+    """The tables with their time zone aware timestamp columns (Spark's TimestampType: a Parquet instant, a
+    catalog TIMESTAMP) as nanoseconds since 1970, text, added to `nanos` (as read_spark_tables carries
+    nanosecond columns; _as_read makes them UTC times again). Spark hands such a column to pandas as the
+    wall-clock times of the session's time zone: off UTC every time moved by the offset (other scores, exit
+    0), where batch reads them in UTC."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
+
+    out, carried = {}, {table: list(columns) for table, columns in nanos.items()}
+    for name, frame in tables.items():
+        zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
+        for column in zoned:
+            frame = frame.withColumn(column, (F.unix_micros(F.col(f"`{column}`")) * 1000).cast("string"))
+        out[name] = frame
+        if zoned:
+            carried[name] = [*carried.get(name, []), *zoned]
+    return out, carried
+
+
+def iso_columns(frame) -> list[str]:
+    """The timestamp columns of a text table whose every present value is ISO 8601 in the whole table
+    (features.dates.not_iso, the test pipelines.io.read_frame makes of a file's column): a Spark aggregation,
+    one row reaches the driver. A part's rows alone decided before: the same value reached the contract as
+    text or as a time by the part it fell in."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("boolean")  # type: ignore[call-overload]
+    def other(values: pd.Series) -> pd.Series:
+        return pd.Series(not_iso(values.astype(object)))
+
+    wanted = [c for c in DATETIME_COLUMNS if c in frame.columns]
+    if not wanted:
+        return []
+    found = frame.agg(*[F.max(other(F.col(f"`{c}`").cast("string"))).alias(c) for c in wanted]).first()
+    return [c for c in wanted if not found[c]]
 
 
 def _shared(spark, scorer):
@@ -1008,6 +1151,7 @@ def run_score_spark(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
     max_quarantine_share: float | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """Read the tables of `folder` (or Spark tables by name) with Spark, score them, and publish the scores
     (a folder of Parquet part files, best first), the quarantine CSV and the manifest together. Raises
@@ -1020,18 +1164,21 @@ def run_score_spark(
         raise InputError(
             f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
         )
+    refuse_foreign_folder(output)
     where = folder if isinstance(folder, SparkInput) else SparkInput(folder)
     tables, text, nanos = read_spark_tables(spark, where)
     paths = {name: where.describe(name) for name in tables}
-    job = score_spark_tables(tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos)
+    job = score_spark_tables(
+        tables, scorer, as_of, chunk_size, reasons, date_formats, text, paths, nanos, missing_rise
+    )
     with private_workdir(output) as work:
         with writing(work):
             job.parts.write.mode("overwrite").parquet(str(work / "parts.parquet"))
             job.accounts_quarantine.write.mode("overwrite").parquet(str(work / "accounts.parquet"))
         job.parts.unpersist()
         saved = SparkScores(
-            parts=spark.read.parquet(str(work / "parts.parquet")),
-            accounts_quarantine=spark.read.parquet(str(work / "accounts.parquet")),
+            parts=spark.read.parquet(spark_path(work / "parts.parquet")),
+            accounts_quarantine=spark.read.parquet(spark_path(work / "accounts.parquet")),
             tables=tables,
             read=job.read,
         )
@@ -1045,6 +1192,7 @@ def run_score_spark(
             rows_read=rows_read,
             shares=saved.table_shares(rows_read),
             quarantine_rows=quarantine_rows,
+            warnings=saved.warnings(),
         )
         limit = 1.0 if max_quarantine_share is None else max_quarantine_share
         over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
@@ -1059,7 +1207,9 @@ def run_score_spark(
                 f"nothing to score: {why}; {kept}; this run's quarantined rows are in {failed}", result
             )
         result.grade_table = saved.grades()
-        staged = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+        # In the run's own folder beside the output (same file system): a killed run's staged scores go with
+        # its parts (pipelines.io.remove_stale_workdirs), never left hidden beside the output.
+        staged = work / "scores.parquet"
         q_staged = work / "quarantine.csv"
         try:
             with writing(output):
@@ -1077,6 +1227,20 @@ def run_score_spark(
             shutil.rmtree(staged, ignore_errors=True)
     result.scores = top_rows(output, 10)  # for the console, read from the published files
     return result
+
+
+def refuse_foreign_folder(output: Path) -> None:
+    """A folder at `output` holding anything but the part files of a scores run is refused before any work:
+    publishing replaces the output whole, and the files a user kept in it were removed (exit 0)."""
+    if not output.is_dir():
+        return
+    others = sorted(path.name for path in output.iterdir() if not path.name.startswith("part-"))
+    if others:
+        raise OutputError(
+            f"{output} is a folder holding other files than a scores run's part files ({', '.join(others[:3])}"
+            f"{', ...' if len(others) > 3 else ''}); a run replaces its output whole: write elsewhere, or move "
+            "them out of it"
+        )
 
 
 def top_rows(folder: Path, n: int) -> pd.DataFrame:
@@ -1217,10 +1381,32 @@ def session_for(master: str | None, conf: dict | None = None) -> Iterator[Any]:
     started = SparkSession.getActiveSession() is None
     spark = spark_session(master, conf=conf)
     try:
-        yield spark
+        with worker_errors():
+            yield spark
     finally:
         if started:
             spark.stop()
+
+
+# The errors of a part's validation that the pandas path says in a sentence (exit 3, pipelines.cli's
+# expected_failures): on an executor Spark wraps them in a PythonException holding the worker's traceback as text.
+WORKER_ERRORS = {"features.contracts.ContractError": ContractError, "pipelines.io.InputError": InputError}
+WORKER_ERROR_LINE = re.compile(rf"^({'|'.join(map(re.escape, WORKER_ERRORS))}): (.+)$", re.MULTILINE)
+
+
+@contextmanager
+def worker_errors() -> Iterator[None]:
+    """An error of WORKER_ERRORS raised on an executor, raised again on the driver as itself (its sentence),
+    not as Spark's error with a Python traceback in it (which reached the user, exit 1)."""
+    try:
+        yield
+    except Exception as error:
+        spark_error = type(error).__module__.startswith(("pyspark", "py4j"))
+        found = WORKER_ERROR_LINE.findall(str(error)) if spark_error else []
+        if not found:
+            raise
+        name, sentence = found[-1]
+        raise WORKER_ERRORS[name](sentence) from error
 
 
 def score_folder_on_spark(
@@ -1234,10 +1420,20 @@ def score_folder_on_spark(
     date_formats: DateFormats | None = None,
     conf: dict[str, str] | None = None,
     max_quarantine_share: float | None = None,
+    missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
     else on a new one on `master` with the settings `conf` (spark_session), stopped at the end."""
     with session_for(master, conf) as spark:
         return run_score_spark(
-            spark, scorer, folder, as_of, output, chunk_size, reasons, date_formats, max_quarantine_share
+            spark,
+            scorer,
+            folder,
+            as_of,
+            output,
+            chunk_size,
+            reasons,
+            date_formats,
+            max_quarantine_share,
+            missing_rise,
         )

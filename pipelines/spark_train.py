@@ -188,7 +188,7 @@ class SparkCrmSource(CrmTrainingShape):
     def routed(self, cfg: PipelineConfig) -> Routed:
         tables, text, nanos = self.read
         paths = {name: self.where.describe(name) for name in tables}
-        return route_parts(tables, self.chunk_size, self._as_of, cfg.input, text, paths, nanos)
+        return route_parts(tables, self.chunk_size, self._as_of, cfg.input, text, paths, nanos, TABLES)
 
     def training_data(self, cfg: PipelineConfig, truth: pd.DataFrame | None) -> TrainingData:
         from pyspark import StorageLevel

@@ -15,7 +15,11 @@ from fnmatch import fnmatch
 
 import pytest
 
-SHARED_SCOPES = {"tests/pipelines/test_spark*.py": "spark"}  # module path pattern -> its shared unit of work
+# module path pattern -> its shared unit of work
+SHARED_SCOPES = {
+    "tests/pipelines/test_spark*.py": "spark",
+    "tests/pipelines/test_hostile_sweep_10b.py": "spark",
+}
 
 
 def scope_of(nodeid: str) -> str:
