@@ -423,21 +423,20 @@ def refuse_nested(frame, table: str, source: object) -> None:
 # --- keys and parts ---------------------------------------------------------------------------------------
 
 
-def with_input_rows(frame, skip_blank: bool = False, path: object = None) -> tuple[Any, int]:
+def with_input_rows(frame, path: object = None) -> tuple[Any, int]:
     """`frame` with `_input_row`, each row's position in the input (in the order Spark reads it: a file's row
     order for one file), and its number of rows. Only the row count of each input partition reaches the
-    driver. `skip_blank` (a CSV file at `path`): rows with every cell empty or spaces and lines that repeat
-    the header (files joined end to end) are left out and said, as pipelines.io's readers leave them out; the
-    rows kept keep their position in the file."""
+    driver. Rows with every cell empty or spaces (a CSV's ",,,," lines, the rows of nothing a sheet turned into
+    Parquet keeps) and lines that repeat the header (files joined end to end) are left out and said, from every
+    table, as pipelines.io's and pipelines.db's readers leave them out; the rows kept keep their position in
+    the input."""
     from pyspark.sql import functions as F
 
     numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
-    if skip_blank:
-        numbered = numbered.withColumn(BLANK, blank_row(frame.columns))
-        numbered = numbered.withColumn(HEADER, header_row(frame.columns))
+    numbered = numbered.withColumn(BLANK, blank_row(frame.columns))
+    numbered = numbered.withColumn(HEADER, header_row(frame.columns))
     pid = F.shiftright(F.col("_mid"), 33)
-    blanks = F.sum(F.col(BLANK).cast("long")) if skip_blank else F.lit(0)
-    headers = F.sum(F.col(HEADER).cast("long")) if skip_blank else F.lit(0)
+    blanks, headers = F.sum(F.col(BLANK).cast("long")), F.sum(F.col(HEADER).cast("long"))
     sizes = (
         numbered.groupBy(pid.alias("p"))
         .agg(F.count(F.lit(1)).alias("n"), blanks.alias("blank"), headers.alias("header"))
@@ -450,7 +449,7 @@ def with_input_rows(frame, skip_blank: bool = False, path: object = None) -> tup
         blank += int(row["blank"] or 0)
         header += int(row["header"] or 0)
     if not offsets:
-        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid"), 0
+        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid", BLANK, HEADER), 0
     start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
     numbered = numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
@@ -458,8 +457,7 @@ def with_input_rows(frame, skip_blank: bool = False, path: object = None) -> tup
         if count:
             first = numbered.filter(F.col(kind)).select(ROW).orderBy(ROW).limit(6).collect()
             say(path, np.array([r[ROW] for r in first]), count=count)
-    if skip_blank:
-        numbered = numbered.filter(~(F.col(BLANK) | F.col(HEADER))).drop(BLANK, HEADER)
+    numbered = numbered.filter(~(F.col(BLANK) | F.col(HEADER))).drop(BLANK, HEADER)
     return numbered, total - blank - header
 
 
@@ -984,8 +982,7 @@ def route_parts(
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
     numbered_and_read = {
-        name: with_input_rows(frame, name in text, (paths or {}).get(name, name))
-        for name, frame in tables.items()
+        name: with_input_rows(frame, (paths or {}).get(name, name)) for name, frame in tables.items()
     }
     numbered = {name: frame for name, (frame, _) in numbered_and_read.items()}
     read = {name: n for name, (_, n) in numbered_and_read.items()}

@@ -284,3 +284,19 @@ def test_times_with_a_time_zone_are_read_in_utc_whatever_the_session_time_zone(
         spark_local.conf.set("spark.sql.session.timeZone", zone)
     assert batch.exit_code == spark.exit_code == 0, spark.output
     _same_outputs(tmp_path)
+
+
+def test_rows_of_nothing_in_a_parquet_table_are_skipped_by_spark_as_by_batch(tmp_path, crm, engines):
+    """Rows with every cell empty in Parquet tables (a sheet turned into Parquet keeps them): batch skips them
+    and says so, as a CSV's blank lines; Spark kept them, quarantined as leads and activities without an id, and
+    its quarantine differed from batch's (exit 0 both)."""
+    nothing = {name: pd.DataFrame([dict.fromkeys(crm[name].columns)] * 3) for name in ("leads", "activities")}
+    tables = {
+        **crm,
+        **{name: pd.concat([crm[name], rows], ignore_index=True) for name, rows in nothing.items()},
+    }
+    write_tables(tables, tmp_path / "crm", "parquet")
+    batch, spark = engines(tmp_path / "crm", tmp_path)
+    assert batch.exit_code == spark.exit_code == 0, spark.output
+    assert "3 empty rows" in " ".join(spark.output.split())
+    _same_outputs(tmp_path)
