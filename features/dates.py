@@ -133,13 +133,24 @@ def epoch_number(time: pd.Timestamp, fmt: str) -> int:
 
 
 def _epoch_times(values: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
+    """Whole numbers of `fmt`'s unit within EPOCH_RANGE; ISO 8601 dates too (always read, as in every other
+    column: a route that saw a whole column of them read it as dates before the contract, one that saw them
+    among numbers quarantined them); anything else (a number out of range, "2026") is no date."""
     text = values.astype(object).where(values.notna(), None)
     numbers = pd.to_numeric(text.map(_epoch_text), errors="coerce")
     start, end = (epoch_number(t, fmt) for t in EPOCH_RANGE)
-    ok = numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)
+    ok = (numbers.notna() & (numbers % 1 == 0) & (numbers >= start) & (numbers < end)).to_numpy(bool).copy()
     times = pd.to_datetime(numbers.where(ok), unit=EPOCH_UNITS[fmt])
     given = ~blank(values)
-    return times, given & ~ok.to_numpy(bool)
+    dated = given & ~ok & text.astype("str").str.match(ISO_DATE_START).to_numpy(bool)
+    if dated.any():
+        read = _to_utc(text[dated], ISO).dt.tz_localize(None)
+        times[dated] = read
+        ok[dated] = read.notna().to_numpy()
+    return times, given & ~ok
+
+
+ISO_DATE_START = r"\s*\d{4}-\d{2}-\d{2}"  # an ISO 8601 date, not a bare number an ISO parser reads as a year
 
 
 def _epoch_text(value: object) -> object:

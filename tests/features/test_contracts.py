@@ -231,6 +231,20 @@ def test_epoch_numbers_are_read_when_the_column_is_named_with_their_unit(contrac
         DateFormats(date_formats={"activities": {"occurred_at": "epoch_ns"}})
 
 
+def test_an_iso_date_among_epoch_numbers_is_read_as_in_any_other_time_column(contract_good_tables):
+    """ISO 8601 is always read: a column named epoch_s whose values were all ISO was read as dates by a route
+    that parses a whole column first (accounts, training), while a route that saw them among numbers (streamed
+    scoring, some Spark parts) quarantined them, and the same lead was scored or left out by route. A bare
+    number stays an epoch number ("2026" seconds is out of range: no date, never the year 2026)."""
+    activities = contract_good_tables["activities"]
+    activities["occurred_at"] = ["1709287200", "2024-03-01T10:00:00", "2024-03-01", "2026", "99999999999"]
+    formats = DateFormats(date_formats={"activities": {"occurred_at": "epoch_s"}})
+    result = validate_table("activities", activities, date_formats=formats)
+    read = result.valid["activities"]["occurred_at"]
+    assert read.tolist() == [pd.Timestamp("2024-03-01 10:00:00")] * 2 + [pd.Timestamp("2024-03-01")]
+    assert result.quarantine["row"].tolist() == [3, 4]
+
+
 def test_a_row_with_several_failures_is_counted_once(contract_good_tables):
     tables = contract_good_tables
     _set(tables, "deals", 1, "outcome", "pending")
