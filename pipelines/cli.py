@@ -1085,7 +1085,7 @@ def demo(
     months: Annotated[int, typer.Option(help="Months of synthetic history.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic history.")] = 7,
 ) -> None:
-    """Run the whole flow on built-in synthetic CRM data: generate, validate, and report.
+    """Run the whole flow on built-in synthetic CRM data: generate, validate, train and register, score.
 
     Example: leadscore demo --out demo-output
     """
