@@ -374,10 +374,11 @@ def train(
 
     The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if, on
     the same test rows (paired bootstrap intervals), it has signal (AUC interval above 0.5) and is not worse
-    than the champion beyond the noise, or, for the first model, beats its strongest baseline (points model,
-    logistic regression). Exit 6 when not promoted, 7 when the champion collapsed on the new data (the data
-    or outcomes look broken), 4 when there is not enough data or no learnable signal. Runs are tracked in
-    MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
+    than the champion beyond the noise, or, for the first model, than its strongest baseline (points model,
+    logistic regression; registry.first_model_rule: better asks it to beat it). Exit 6 when not promoted,
+    7 when the champion collapsed on the new data (the data or outcomes look broken), 4 when there is not
+    enough data or no learnable signal. Runs are tracked in MLflow (MLFLOW_TRACKING_URI, default sqlite
+    under mlflow/).
 
     Examples:
 
@@ -875,7 +876,8 @@ def retrain(
     Both models are scored on the same leads, the promotion gate decides, and its verdict, reasons and
     compared metrics are tagged on the new version. The report adds drift (PSI per input and for the score,
     and the segments the champion now misses) and a backtest (the champion's grades --backtest-days ago
-    against what closed since). Exit code 0 when the challenger was promoted, 6 when it was not.
+    against what closed since). Exit code 0 when the challenger was promoted, 6 when it was not, 7 when the
+    champion collapsed on the new data (the data or outcomes look broken).
 
     Examples:
 
