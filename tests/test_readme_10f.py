@@ -1,5 +1,6 @@
 """The README says what the code does: its settings, defaults, exit codes and command lines exist as written."""
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,23 @@ def test_the_exit_code_table_is_exit_codes_py():
     assert sorted(int(code) for code in table) == sorted(codes)
     for code, words in codes.items():
         assert words in table[str(code)], (code, table[str(code)])
+
+
+def test_every_python_name_and_file_the_readme_points_to_exists():
+    root = Path(__file__).resolve().parents[1]
+    names = set(re.findall(r"`((?:features|models|pipelines)\.[a-z_]+\.[A-Za-z_]+)", README))
+    names -= {f"features.{key}" for key in ("exclude_features", "region_by_country", "windows_days")}
+    missing = []
+    for name in sorted(names):
+        module, attribute = name.rsplit(".", 1)
+        if not hasattr(importlib.import_module(module), attribute):
+            missing.append(name)
+    paths = set(
+        re.findall(
+            r"`((?:features|models|pipelines|benchmarks|tests|notebooks|mlflow)/[\w/.-]*\.\w+)`", README
+        )
+    )
+    paths.discard("mlflow/mlflow.db")  # the default store, created by the first run (git-ignored)
+    missing += sorted(path for path in paths if not (root / path).exists())
+    assert len(names) >= 10 and len(paths) >= 10
+    assert not missing, f"README points to what is not there: {missing}"
