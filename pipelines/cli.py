@@ -677,10 +677,11 @@ def score(
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
-    Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
-    already closed; the summary says how many of each. Re-running for the same as-of rewrites the same output.
-    A folder input is streamed in parts of scoring.chunk_size leads (bounded memory). Each lead's trend is
-    against the last run of the same model name (another model's scores: no trend, and the summary says so).
+    Every lead read is scored, quarantined (bad data, with the reason) or not scored (its deal has already
+    closed, or it was created after --as-of); the summary says how many of each. Re-running for the same
+    as-of rewrites the same output. A folder input is streamed in parts of scoring.chunk_size leads (bounded
+    memory). Each lead's trend is against the last run of the same model name (another model's scores: no
+    trend, and the summary says so).
 
     Examples:
 
