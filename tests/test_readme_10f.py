@@ -10,7 +10,7 @@ import typer
 
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.settings import load_config
+from pipelines.settings import ConfigError, load_config
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 SECTIONS = (
@@ -150,3 +150,16 @@ def test_every_python_name_and_file_the_readme_points_to_exists():
     missing += sorted(path for path in paths if not (root / path).exists())
     assert len(names) >= 10 and len(paths) >= 10
     assert not missing, f"README points to what is not there: {missing}"
+
+
+def test_a_copied_config_without_its_icp_file_names_the_fix(tmp_path):
+    copied = tmp_path / "my.yaml"
+    copied.write_text((Path(__file__).resolve().parents[1] / "pipelines/defaults/leadscore.yaml").read_text())
+    with pytest.raises(
+        ConfigError, match=r"icp_file icp.yaml is read beside it.*copy pipelines/defaults/icp.yaml"
+    ):
+        load_config(copied)
+    (tmp_path / "icp.yaml").write_text(
+        (Path(__file__).resolve().parents[1] / "pipelines/defaults/icp.yaml").read_text()
+    )
+    assert load_config(copied).icp == load_config().icp
