@@ -1,6 +1,7 @@
 """The README says what the code does: its settings, defaults, exit codes and command lines exist as written."""
 
 import importlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import typer
 
 from pipelines import exit_codes
 from pipelines.cli import app
+from pipelines.io import path_digest
+from pipelines.score import verify_published
 from pipelines.settings import ConfigError, load_config
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -31,6 +34,7 @@ SETTING = re.compile(r"`((?:" + "|".join(SECTIONS) + r")(?:\.[a-z_0-9]+)+)(?![\w
 STATED_DEFAULT = re.compile(
     r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
 )
+NO_MANIFEST = "no manifest; the files beside it are not a complete published run"
 NOT_SETTINGS = {"model.seed.x"}  # the README's example of a --set path that is refused
 CLI = typer.main.get_command(app)
 
@@ -163,3 +167,14 @@ def test_a_copied_config_without_its_icp_file_names_the_fix(tmp_path):
         (Path(__file__).resolve().parents[1] / "pipelines/defaults/icp.yaml").read_text()
     )
     assert load_config(copied).icp == load_config().icp
+
+
+def test_verify_published_takes_the_path_as_text(tmp_path):
+    """README: `pipelines.score.verify_published(path)`; a path given as text raised AttributeError."""
+    scores = tmp_path / "scores.parquet"
+    assert verify_published(str(scores)) == [f"{tmp_path / 'scores.manifest.json'}: " + NO_MANIFEST]
+    scores.write_bytes(b"x")
+    (tmp_path / "scores.manifest.json").write_text(
+        json.dumps({"files": {"scores": {"file": "scores.parquet", "sha256": path_digest(scores)}}})
+    )
+    assert verify_published(str(scores)) == verify_published(scores) == []
