@@ -374,10 +374,11 @@ def train(
 
     The new model version gets the alias `challenger`; the promotion gate moves `champion` to it only if, on
     the same test rows (paired bootstrap intervals), it has signal (AUC interval above 0.5) and is not worse
-    than the champion beyond the noise, or, for the first model, beats its strongest baseline (points model,
-    logistic regression). Exit 6 when not promoted, 7 when the champion collapsed on the new data (the data
-    or outcomes look broken), 4 when there is not enough data or no learnable signal. Runs are tracked in
-    MLflow (MLFLOW_TRACKING_URI, default sqlite under mlflow/).
+    than the champion beyond the noise, or, for the first model, than its strongest baseline (points model,
+    logistic regression; registry.first_model_rule: better asks it to beat it). Exit 6 when not promoted,
+    7 when the champion collapsed on the new data (the data or outcomes look broken), 4 when there is not
+    enough data or no learnable signal. Runs are tracked in MLflow (MLFLOW_TRACKING_URI, default sqlite
+    under mlflow/).
 
     Examples:
 
@@ -676,10 +677,11 @@ def score(
 ) -> None:
     """Score every open lead as of a date with the registered model; write scores and quarantine atomically.
 
-    Every lead read is scored, quarantined (bad data, with the reason) or skipped because its deal has
-    already closed; the summary says how many of each. Re-running for the same as-of rewrites the same output.
-    A folder input is streamed in parts of scoring.chunk_size leads (bounded memory). Each lead's trend is
-    against the last run of the same model name (another model's scores: no trend, and the summary says so).
+    Every lead read is scored, quarantined (bad data, with the reason) or not scored (its deal has already
+    closed, or it was created after --as-of); the summary says how many of each. Re-running for the same
+    as-of rewrites the same output. A folder input is streamed in parts of scoring.chunk_size leads (bounded
+    memory). Each lead's trend is against the last run of the same model name (another model's scores: no
+    trend, and the summary says so).
 
     Examples:
 
@@ -875,7 +877,8 @@ def retrain(
     Both models are scored on the same leads, the promotion gate decides, and its verdict, reasons and
     compared metrics are tagged on the new version. The report adds drift (PSI per input and for the score,
     and the segments the champion now misses) and a backtest (the champion's grades --backtest-days ago
-    against what closed since). Exit code 0 when the challenger was promoted, 6 when it was not.
+    against what closed since). Exit code 0 when the challenger was promoted, 6 when it was not, 7 when the
+    champion collapsed on the new data (the data or outcomes look broken).
 
     Examples:
 
@@ -1085,7 +1088,7 @@ def demo(
     months: Annotated[int, typer.Option(help="Months of synthetic history.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic history.")] = 7,
 ) -> None:
-    """Run the whole flow on built-in synthetic CRM data: generate, validate, and report.
+    """Run the whole flow on built-in synthetic CRM data: generate, validate, train and register, score.
 
     Example: leadscore demo --out demo-output
     """

@@ -21,7 +21,7 @@ from pipelines.validate import quarantine_summary, run_validate
 
 
 def run_demo(out: Path, generator: GeneratorConfig) -> None:
-    """Generate a history, validate it, and report; each step prints what it did."""
+    """Generate a history, validate it, train and register a model, score the open leads; each step prints."""
     data_dir = out / "data"
     console.rule("1. synthetic CRM history")
     history = run_generate(generator, data_dir)

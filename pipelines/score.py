@@ -303,8 +303,9 @@ def publish_run(staged_scores: Path, quarantine: pd.DataFrame, output: Path, man
     return [output, q_path, m_path]
 
 
-def verify_published(output: Path) -> list[str]:
+def verify_published(output: Path | str) -> list[str]:
     """What is wrong with a published run (empty when the scores and quarantine match their manifest)."""
+    output = Path(output)  # the README's `verify_published(path)`: a path as text too
     m_path = manifest_path_for(output)
     if not m_path.exists():
         return [f"{m_path}: no manifest; the files beside it are not a complete published run"]

@@ -297,7 +297,13 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
             f"{path}: both icp_file ({icp_file}) and an icp: section; keep one of them (the section, or the file)"
         )
     if icp_file:
-        data["icp"] = _read_yaml((path.parent / icp_file).resolve())
+        icp_path = (path.parent / icp_file).resolve()
+        if not icp_path.exists():  # a copied leadscore.yaml without the icp.yaml it names beside it
+            raise ConfigError(
+                f"{path}: icp_file {icp_file} is read beside it, and {icp_path} does not exist; copy "
+                "pipelines/defaults/icp.yaml there, or set icp_file to the path of your ICP file"
+            )
+        data["icp"] = _read_yaml(icp_path)
     given: dict[str, str] = {}
     for override in overrides or []:
         if "=" not in override:

@@ -1,0 +1,180 @@
+"""The README says what the code does: its settings, defaults, exit codes and command lines exist as written."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.io import path_digest
+from pipelines.score import verify_published
+from pipelines.settings import ConfigError, load_config
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+SECTIONS = (
+    "model",
+    "registry",
+    "scoring",
+    "queue",
+    "crm_export",
+    "retrain",
+    "evaluate",
+    "serving",
+    "spark",
+    "icp",
+)
+# a setting, never a call such as `model.predict(...)`
+SETTING = re.compile(r"`((?:" + "|".join(SECTIONS) + r")(?:\.[a-z_0-9]+)+)(?![\w(])")
+# "`scoring.trend_steady`, 0.05" or "`serving.max_text_chars` (1,000 characters)": a default stated in the text
+STATED_DEFAULT = re.compile(
+    r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
+)
+NO_MANIFEST = "no manifest; the files beside it are not a complete published run"
+NOT_SETTINGS = {"model.seed.x"}  # the README's example of a --set path that is refused
+CLI = typer.main.get_command(app)
+
+
+def setting_value(cfg: Any, dotted: str) -> Any:
+    """The configuration's value at a dotted path; KeyError when there is none."""
+    value = cfg
+    for part in dotted.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif not isinstance(value, dict) and hasattr(value, part):
+            value = getattr(value, part)
+        else:
+            raise KeyError(dotted)
+    return value
+
+
+def stated_number(text: str, unit: str | None) -> float:
+    number = float(text.replace(",", ""))
+    return {None: number, " %": number / 100, " MB": number * 2**20}[unit]
+
+
+def command_lines(text: str) -> list[str]:
+    """Every `leadscore ...` command line a text shows, in a code block or inline."""
+    lines = re.findall(r"leadscore ((?:spec )?[a-z]+(?: [^`\n]*)?)", text)
+    return [line.split("#")[0].strip() for line in lines]
+
+
+def help_texts() -> list[str]:
+    """The help of `leadscore` and of every command, where the examples are."""
+    commands = list(CLI.commands.values())  # type: ignore[attr-defined]
+    commands += [c for g in commands if hasattr(g, "commands") for c in g.commands.values()]
+    return [CLI.help or ""] + [command.help or "" for command in commands]
+
+
+def cli_command(words: list[str]) -> Any:
+    """The click command a command line names (`spec draft` included), or None for prose."""
+    command = CLI.commands.get(words[0])  # type: ignore[attr-defined]
+    if hasattr(command, "commands") and len(words) > 1:
+        command = command.commands.get(words[1])
+    return command
+
+
+def test_every_setting_the_readme_names_exists():
+    cfg = load_config()
+    names = set(SETTING.findall(README)) - NOT_SETTINGS
+    assert len(names) > 40
+    missing = []
+    for name in sorted(names):
+        try:
+            setting_value(cfg, name)
+        except KeyError:
+            missing.append(name)
+    assert not missing, f"README names settings the configuration does not have: {missing}"
+
+
+def test_every_default_the_readme_states_is_the_configurations():
+    cfg = load_config()
+    stated = [(m.group(1), m.group(2), m.group(3)) for m in STATED_DEFAULT.finditer(README)]
+    checked = 0
+    for name, number, unit in stated:
+        try:
+            value = setting_value(cfg, name)
+        except KeyError:
+            continue
+        assert value == pytest.approx(stated_number(number, unit)), (name, number, value)
+        checked += 1
+    assert checked >= 15
+
+
+def test_every_command_line_in_the_readme_and_the_help_uses_options_its_command_has():
+    lines = [line for text in [README, *help_texts()] for line in command_lines(text)]
+    assert len(lines) > 60
+    wrong = []
+    for line in lines:
+        words = line.split()
+        command = cli_command(words)
+        if command is None:
+            continue
+        known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+        wrong += [(line, flag) for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line) if flag not in known]
+    assert not wrong, wrong
+
+
+def test_the_exit_code_table_is_exit_codes_py():
+    table = dict(re.findall(r"^\| (\d) \| ([^|]+) \|", README, flags=re.MULTILINE))
+    codes = {
+        exit_codes.OK: "done",
+        exit_codes.FAILED: "unexpected error",
+        exit_codes.USAGE: "bad command line",
+        exit_codes.BAD_INPUT: "input missing",
+        exit_codes.NOT_ENOUGH_DATA: "not enough won and lost deals",
+        exit_codes.QUARANTINE_OVER_LIMIT: "finished, but more rows",
+        exit_codes.NOT_PROMOTED: "not promoted",
+        exit_codes.EVIDENCE_BROKEN: "champion collapsed",
+    }
+    assert sorted(int(code) for code in table) == sorted(codes)
+    for code, words in codes.items():
+        assert words in table[str(code)], (code, table[str(code)])
+
+
+def test_every_python_name_and_file_the_readme_points_to_exists():
+    root = Path(__file__).resolve().parents[1]
+    names = set(re.findall(r"`((?:features|models|pipelines)\.[a-z_]+\.[A-Za-z_]+)", README))
+    names -= {f"features.{key}" for key in ("exclude_features", "region_by_country", "windows_days")}
+    missing = []
+    for name in sorted(names):
+        module, attribute = name.rsplit(".", 1)
+        if not hasattr(importlib.import_module(module), attribute):
+            missing.append(name)
+    paths = set(
+        re.findall(
+            r"`((?:features|models|pipelines|benchmarks|tests|notebooks|mlflow)/[\w/.-]*\.\w+)`", README
+        )
+    )
+    paths.discard("mlflow/mlflow.db")  # the default store, created by the first run (git-ignored)
+    missing += sorted(path for path in paths if not (root / path).exists())
+    assert len(names) >= 10 and len(paths) >= 10
+    assert not missing, f"README points to what is not there: {missing}"
+
+
+def test_a_copied_config_without_its_icp_file_names_the_fix(tmp_path):
+    copied = tmp_path / "my.yaml"
+    copied.write_text((Path(__file__).resolve().parents[1] / "pipelines/defaults/leadscore.yaml").read_text())
+    with pytest.raises(
+        ConfigError, match=r"icp_file icp.yaml is read beside it.*copy pipelines/defaults/icp.yaml"
+    ):
+        load_config(copied)
+    (tmp_path / "icp.yaml").write_text(
+        (Path(__file__).resolve().parents[1] / "pipelines/defaults/icp.yaml").read_text()
+    )
+    assert load_config(copied).icp == load_config().icp
+
+
+def test_verify_published_takes_the_path_as_text(tmp_path):
+    """README: `pipelines.score.verify_published(path)`; a path given as text raised AttributeError."""
+    scores = tmp_path / "scores.parquet"
+    assert verify_published(str(scores)) == [f"{tmp_path / 'scores.manifest.json'}: " + NO_MANIFEST]
+    scores.write_bytes(b"x")
+    (tmp_path / "scores.manifest.json").write_text(
+        json.dumps({"files": {"scores": {"file": "scores.parquet", "sha256": path_digest(scores)}}})
+    )
+    assert verify_published(str(scores)) == verify_published(scores) == []
