@@ -1001,7 +1001,7 @@ def history(
     limit: Annotated[int | None, typer.Option(help="Show only the newest N versions.", min=1)] = None,
 ) -> None:
     """The audit trail: every registered version, newest first, with the promotion gate's decision, its reasons,
-    the metrics it compared, who or what triggered it and the date the data were taken as of.
+    the metrics it compared, who or what triggered it and, for a retrain, the date its data were taken as of.
 
     Examples:
 
