@@ -1220,7 +1220,7 @@ def spec_check(
             labelled(
                 "error:",
                 f"the spec {source_spec} does not fit {input_path} ({len(report.problems)} "
-                "problems above); fix the spec or the export and check again",
+                f"problem{'s' if len(report.problems) > 1 else ''} above); fix the spec or the export and check again",
                 "red",
             )
         )
