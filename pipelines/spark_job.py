@@ -229,9 +229,8 @@ class SparkInput:
 
     folder: Path | None = None
     table_names: dict[str, str] = field(default_factory=dict)
-    implied: frozenset[str] = (
-        frozenset()
-    )  # tables named by `spark:DB` alone, not --input-table (may be missing)
+    # The tables named by `spark:DB` alone, not by --input-table: these may be missing.
+    implied: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, location: str, table_names: dict[str, str] | None = None) -> SparkInput:
@@ -308,9 +307,8 @@ def read_spark_tables(
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             fix = "install delta-spark and configure the session for it" if is_delta(path) else None
-            if "URISyntaxException" in first and ":" in str(
-                path.parent
-            ):  # Hadoop's CSV listing, not the file
+            # Hadoop's CSV listing refuses the folder's name, not the file
+            if "URISyntaxException" in first and ":" in str(path.parent):
                 fix = "Spark reads no CSV file in a folder whose name holds ':': rename the folder, or give Parquet"
             raise InputError(
                 f"{path}: Spark cannot read it ({first}); {fix or 'export the table again'}"
