@@ -45,9 +45,7 @@ class DraftRules(BaseModel):
     fill_gap: float = Field(gt=0, le=1)
     follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
     id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
-    closed_names: list[str] = Field(
-        default_factory=list
-    )  # a flag saying a deal is closed (false: still open)
+    closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
