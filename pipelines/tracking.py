@@ -158,9 +158,8 @@ def example_export_rows(
         else:
             counts = values.dropna().astype(str).value_counts()
             shared = len(counts) and counts.iloc[0] >= EXAMPLE_ROWS_SHARED_BY
-            first[column] = (
-                counts.index[0] if shared else "example"
-            )  # a type for the signature, no one's text
+            # a type for the signature, no one's text
+            first[column] = counts.index[0] if shared else "example"
     second = {column: None for column in columns} | {
         id_column: 2.0 if first[id_column] == 1.0 else "EXAMPLE-2"
     }
