@@ -225,7 +225,8 @@ def segment_comparison(test_scores: pd.DataFrame, segments: pd.DataFrame, min_ro
 
 def largest_segments(segments: pd.DataFrame, max_values: int) -> pd.DataFrame:
     """`segment_comparison`'s rows with at most `max_values` values per segment column: the largest, in their
-    order, and one row "other (K values)" pooling the rest (leads, wins, win rate and mean score; no AUC)."""
+    order, and one row "other (K values)" pooling the rest (leads, wins, win rate and mean score; no AUC).
+    `small_values` counts the values under the minimum rows each row stands for (the pooled row: all of its)."""
     parts = []
     for _, rows in segments.groupby("segment", sort=False):
         if len(rows) <= max_values:
@@ -242,10 +243,26 @@ def largest_segments(segments: pd.DataFrame, max_values: int) -> pd.DataFrame:
             "win_rate": float(rest["n_won"].sum() / n) if n else float("nan"),
             "mean_predicted": float((rest["mean_predicted"] * rest["n"]).sum() / n) if n else float("nan"),
             "enough": False,
+            "small_values": int((~rest["enough"].astype(bool)).sum()),
         }
         parts += [rows.loc[sorted(kept.index)], pd.DataFrame([pooled])]
     out = pd.concat(parts, ignore_index=True) if parts else segments
-    return out.reindex(columns=segments.columns)
+    out = out.reindex(columns=[*segments.columns, "small_values"])
+    out["small_values"] = out["small_values"].fillna((~out["enough"].astype(bool)).astype(int)).astype(int)
+    return out
+
+
+def small_segments(segments: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The segment values too small to measure: the rows to name (a pooled "other" row is none, whatever its
+    leads) and how many values there are in all, those pooled in "other" included."""
+    if not len(segments):
+        return segments, 0
+    small = ~segments["enough"].astype(bool)
+    if "small_values" not in segments.columns:  # a card recorded before the pooled row counted its values
+        return segments[small], int(small.sum())
+    counts = segments["small_values"].fillna(small.astype(int)).astype(int)
+    named = small & counts.eq(1) & ~segments["value"].astype("str").str.match(r"other \(\S+ values?\)$")
+    return segments[named], int(counts.sum())
 
 
 def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:
@@ -582,17 +599,18 @@ def limitations(
             "leads. Keep a small share of outreach for lower grades so the model keeps learning.",
         )
     ]
-    small = segments[~segments["enough"]] if len(segments) else segments
-    if len(small):
+    small, n_small = small_segments(segments)
+    if n_small:
         listed = ", ".join(
             f"{SEGMENT_NAMES.get(s, s).lower()} {v.replace('_', ' ')} ({n:,})"
             for s, v, n in small[["segment", "value", "n"]].head(12).itertuples(index=False)
         )
-        more = f" and {len(small) - 12} more" if len(small) > 12 else ""
+        shown = min(len(small), 12)
+        more = f" and {n_small - shown:,} more" if n_small > shown else ""
         items.append(
             (
                 "Segments with little data",
-                f"{counted(len(small), 'segment')} {'has' if len(small) == 1 else 'have'} fewer than "
+                f"{counted(n_small, 'segment')} {'has' if n_small == 1 else 'have'} fewer than "
                 f"{min_rows:,} leads in the test window, too few to "
                 f"measure ranking quality: {listed}{more}. Treat scores there with more caution.",
             )

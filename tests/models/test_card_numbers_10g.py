@@ -1,0 +1,77 @@
+"""The model card's numbers against the same numbers recomputed with plain pandas (h-card10g)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from models.card.data import largest_segments, limitations, segment_comparison
+from models.card.first_page import cannot_do_sentences
+
+
+def _pooled_segments(min_rows: int = 100) -> tuple[pd.DataFrame, int]:
+    """A lead source with one large value and 1,000 of one lead each: 981 of them pooled in "other"."""
+    n = 3000
+    source = np.where(np.arange(n) < 2000, "web", np.array([f"utm_{i}" for i in range(n)], dtype=object))
+    scores = pd.DataFrame({"won": np.arange(n) % 2, "model": np.linspace(0, 1, n)})
+    table = segment_comparison(scores, pd.DataFrame({"lead_source": source}), min_rows)
+    small = int(pd.Series(source).value_counts().lt(min_rows).sum())  # recomputed from the leads
+    return largest_segments(table, 20), small
+
+
+def test_segments_with_little_data_count_every_value_and_never_name_the_pooled_row() -> None:
+    segments, small = _pooled_segments()
+    reliability = pd.DataFrame(
+        {
+            "p_low": [0.0],
+            "p_high": [1.0],
+            "n": [3000],
+            "mean_predicted": [0.5],
+            "observed_rate": [0.5],
+            "gap": [0.0],
+        }
+    )
+    items = dict(
+        limitations(
+            segments, 100, pd.DataFrame({"feature": [], "psi": []}), reliability, 3000, pd.Timestamp("2027-01-01"),
+            synthetic=False, notes=(),
+        )
+    )  # fmt: skip
+    text = items["Segments with little data"]
+    assert small == 1000
+    assert text.startswith("1,000 segments have fewer than 100 leads")  # was "20 segments"
+    assert "other" not in text  # the pooled row holds 981 leads: not fewer than 100
+    assert "and 988 more" in text
+
+
+def test_first_page_counts_the_pooled_small_values_too() -> None:
+    segments, small = _pooled_segments()
+    data = SimpleNamespace(
+        flat_export=False, n_deals=3000, unit="closed deals", open_grades=None, guardrail=False,
+        segments=segments, segment_min_rows=100,
+    )  # fmt: skip
+    sentence = next(s for s in cannot_do_sentences(data) if s.startswith("It could not be checked"))
+    assert sentence.startswith(
+        f"It could not be checked in {small:,} segments with fewer than 100 recent leads"
+    )
+    assert "other" not in sentence
+
+
+def test_segments_without_pooling_read_as_before() -> None:
+    scores = pd.DataFrame({"won": [0, 1] * 60, "model": np.linspace(0, 1, 120)})
+    source = pd.DataFrame({"lead_source": ["web"] * 100 + ["event"] * 20})
+    segments = largest_segments(segment_comparison(scores, source, 100), 20)
+    data = SimpleNamespace(
+        flat_export=False, n_deals=120, unit="closed deals", open_grades=None, guardrail=False,
+        segments=segments, segment_min_rows=100,
+    )  # fmt: skip
+    sentence = next(s for s in cannot_do_sentences(data) if s.startswith("It could not be checked"))
+    assert sentence == (
+        "It could not be checked in 1 segment with fewer than 100 recent leads (event): treat scores there "
+        "with more caution."
+    )
+    logged_before = segments.drop(columns=["small_values"])  # a card recorded before the column
+    data.segments = logged_before
+    assert sentence in cannot_do_sentences(data)
