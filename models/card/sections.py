@@ -557,13 +557,18 @@ def performance_sentences(data: CardData) -> list[str]:
     return out
 
 
+def curves_drawn(data: CardData) -> str:
+    """The contenders the ROC and precision-recall chart draws, in words: a flat export has no points model."""
+    names = ["this model"]
+    if "points_model" in set(data.comparison["model"]):
+        names.append("the points model")
+    if data.champion_gains is not None:
+        names.append("the previous champion")
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def section_performance(data: CardData) -> Section:
-    champion = data.champion_gains is not None
-    rivals = (
-        "this model, the points model and the previous champion"
-        if champion
-        else "this model and the points model"
-    )
+    rivals = curves_drawn(data)
     model = data.comparison.set_index("model").loc["model"]
     return Section(
         "performance",

@@ -9,6 +9,7 @@ import pandas as pd
 
 from models.card.data import largest_segments, limitations, segment_comparison
 from models.card.first_page import cannot_do_sentences
+from models.card.sections import curves_drawn
 
 
 def _pooled_segments(min_rows: int = 100) -> tuple[pd.DataFrame, int]:
@@ -75,3 +76,18 @@ def test_segments_without_pooling_read_as_before() -> None:
     logged_before = segments.drop(columns=["small_values"])  # a card recorded before the column
     data.segments = logged_before
     assert sentence in cannot_do_sentences(data)
+
+
+def test_roc_pr_caption_names_only_the_curves_drawn() -> None:
+    def data(models: list[str], champion: bool) -> SimpleNamespace:
+        gains = pd.DataFrame({"decile": [1]}) if champion else None
+        return SimpleNamespace(comparison=pd.DataFrame({"model": models}), champion_gains=gains)
+
+    # a flat export: no points model, so the chart draws this model alone (it said "and the points model")
+    assert curves_drawn(data(["model", "logistic_regression"], False)) == "this model"
+    assert curves_drawn(data(["model", "points_model", "logistic_regression"], False)) == (
+        "this model and the points model"
+    )
+    assert curves_drawn(data(["model", "points_model", "champion"], True)) == (
+        "this model, the points model and the previous champion"
+    )
