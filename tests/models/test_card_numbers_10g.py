@@ -10,6 +10,7 @@ import pandas as pd
 from models.card.data import largest_segments, limitations, segment_comparison
 from models.card.first_page import cannot_do_sentences
 from models.card.sections import curves_drawn
+from models.formatting import NBSP, pct_text
 
 
 def _pooled_segments(min_rows: int = 100) -> tuple[pd.DataFrame, int]:
@@ -91,3 +92,13 @@ def test_roc_pr_caption_names_only_the_curves_drawn() -> None:
     assert curves_drawn(data(["model", "points_model", "champion"], True)) == (
         "this model, the points model and the previous champion"
     )
+
+
+def test_a_share_that_is_neither_none_nor_all_never_reads_as_0_or_100_percent() -> None:
+    won = np.r_[np.ones(199), 0]  # grade A: 199 of 200 won
+    assert pct_text(won.mean()) == f">99{NBSP}%"  # was "100 %": "won 100 % of the time"
+    assert pct_text(3 / 1819) == f"<1{NBSP}%"  # was "0 % of the leads would get a different grade"
+    assert pct_text(0.0004, 1) == f"<0.1{NBSP}%"  # a tree-gain share the trees do use (was "0.0 %")
+    assert pct_text(0.0) == f"0{NBSP}%" and pct_text(1.0) == f"100{NBSP}%"
+    assert pct_text(729 / 729 * (1 - 1e-15)) == f"100{NBSP}%"  # a sum of shares off by float noise is all
+    assert pct_text(0.446) == f"45{NBSP}%" and pct_text(0.994) == f"99{NBSP}%"
