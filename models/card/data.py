@@ -261,8 +261,13 @@ def small_segments(segments: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if "small_values" not in segments.columns:  # a card recorded before the pooled row counted its values
         return segments[small], int(small.sum())
     counts = segments["small_values"].fillna(small.astype(int)).astype(int)
-    named = small & counts.eq(1) & ~segments["value"].astype("str").str.match(r"other \(\S+ values?\)$")
+    named = small & counts.eq(1) & ~pooled_rows(segments)
     return segments[named], int(counts.sum())
+
+
+def pooled_rows(segments: pd.DataFrame) -> pd.Series:
+    """Which rows of `largest_segments` are a column's "other (K values)" row."""
+    return segments["value"].astype("str").str.fullmatch(r"other \([\d,]+ values?\)") & ~segments["enough"]
 
 
 def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:

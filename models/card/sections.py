@@ -22,7 +22,7 @@ from models.card.charts import (
     chart_importance,
     chart_roc_pr,
 )
-from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
+from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label, pooled_rows
 from models.card.first_page import (
     DRIVER_DID_WORDS,
     WHO_WORDS,
@@ -505,8 +505,13 @@ def _segment_table(data: CardData) -> Table:
     return _table(
         frame,
         "Per segment (test window): is the model as good everywhere?",
-        f"{DASH} : fewer than {data.segment_min_rows:,} test leads, too few to measure ranking quality. "
-        "Mean score against win rate shows whether a segment is over- or under-scored.",
+        f"{DASH} : fewer than {data.segment_min_rows:,} test leads, too few to measure ranking quality"
+        + (
+            "; an 'other' row pools a column's smaller values and is not one segment"
+            if pooled_rows(seg).any()
+            else ""
+        )
+        + ". Mean score against win rate shows whether a segment is over- or under-scored.",
         text_columns=2,
     )
 

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from models.card.data import largest_segments, limitations, segment_comparison
+from models.card.data import largest_segments, limitations, pooled_rows, segment_comparison
 from models.card.first_page import cannot_do_sentences
-from models.card.sections import curves_drawn
-from models.formatting import NBSP, pct_text
+from models.card.sections import _segment_table, curves_drawn
+from models.formatting import DASH, NBSP, pct_text
 
 
 def _pooled_segments(min_rows: int = 100) -> tuple[pd.DataFrame, int]:
@@ -102,3 +102,16 @@ def test_a_share_that_is_neither_none_nor_all_never_reads_as_0_or_100_percent() 
     assert pct_text(0.0) == f"0{NBSP}%" and pct_text(1.0) == f"100{NBSP}%"
     assert pct_text(729 / 729 * (1 - 1e-15)) == f"100{NBSP}%"  # a sum of shares off by float noise is all
     assert pct_text(0.446) == f"45{NBSP}%" and pct_text(0.994) == f"99{NBSP}%"
+
+
+def test_segment_table_note_says_the_pooled_row_is_not_one_small_segment() -> None:
+    segments, _ = _pooled_segments()
+    table = _segment_table(SimpleNamespace(segments=segments, segment_min_rows=100))
+    pooled = next(row for row in table.rows if row[1].startswith("other ("))
+    assert pooled[2] == "981" and pooled[-1] == DASH  # 981 leads and no ROC AUC ...
+    assert (
+        "an 'other' row pools a column's smaller values and is not one segment" in table.note
+    )  # ... said why
+    plain, _ = _pooled_segments()
+    few = plain[~pooled_rows(plain)]
+    assert "other" not in _segment_table(SimpleNamespace(segments=few, segment_min_rows=100)).note
