@@ -472,7 +472,8 @@ def _tier_table(data: CardData) -> Table:
     tiers = data.by_tier.set_index("group").reindex(all_closed.index) if len(data.by_tier) else None
     frame = pd.DataFrame({"ICP fit tier": all_closed.index})
     if tiers is not None:
-        frame["test leads"] = tiers["leads"].map(count_text).to_numpy()
+        # a tier without test leads has 0 of them (a count, not a dash) and no win rate
+        frame["test leads"] = tiers["leads"].fillna(0).map(count_text).to_numpy()
         frame["test win rate"] = tiers["win_rate"].map(pct_text).to_numpy()
     frame[f"all {data.unit}"] = all_closed["closed_deals"].map(count_text).to_numpy()
     frame[f"win rate, all {data.unit}"] = all_closed["win_rate"].map(pct_text).to_numpy()

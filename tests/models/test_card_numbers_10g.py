@@ -9,7 +9,7 @@ import pandas as pd
 
 from models.card.data import largest_segments, limitations, pooled_rows, segment_comparison
 from models.card.first_page import cannot_do_sentences
-from models.card.sections import _segment_table, curves_drawn
+from models.card.sections import _segment_table, _tier_table, curves_drawn
 from models.formatting import DASH, NBSP, pct_text
 
 
@@ -115,3 +115,14 @@ def test_segment_table_note_says_the_pooled_row_is_not_one_small_segment() -> No
     plain, _ = _pooled_segments()
     few = plain[~pooled_rows(plain)]
     assert "other" not in _segment_table(SimpleNamespace(segments=few, segment_min_rows=100)).note
+
+
+def test_a_fit_tier_without_test_leads_counts_0_test_leads() -> None:
+    all_rows = pd.DataFrame(
+        {"fit_tier": ["A", "B", "C"], "closed_deals": [981, 0, 2019], "win_rate": [0.47, np.nan, 0.48]}
+    )
+    by_tier = pd.DataFrame({"group": ["A", "C"], "leads": [186, 216], "win_rate": [89 / 186, 101 / 216]})
+    data = SimpleNamespace(win_rate_by_tier_all=all_rows, by_tier=by_tier, unit="leads")
+    rows = {row[0]: row for row in _tier_table(data).rows}
+    assert rows["B"][1] == "0" and rows["B"][2] == DASH  # was a dash for the count: 0 leads is a count
+    assert rows["A"][1:3] == ["186", f"48{NBSP}%"]
