@@ -13,13 +13,12 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from features.icp import excluded_counts_frame
-from models.compare import SEGMENT_COLUMNS, Evaluation
+from models.compare import SEGMENT_COLUMNS, Evaluation, scoring_grades
 from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import (
     MISSING_GROUP,
     TOP_SHARES,
-    assign_grades,
     evaluate,
     gains_table,
     roc_auc,
@@ -759,7 +758,7 @@ def build_card_data(
             version_drift = _with_concepts(drift_table(reference, frame.iloc[split.train], common))
         if prev_p is not None:
             score_psi_version = psi(prev_p, p_test)
-            old_grades = assign_grades(prev_p, previous.model.grade_thresholds)
+            old_grades = scoring_grades(prev_p, previous.model.grade_thresholds, test)
             grade_change = float((old_grades.to_numpy() != scores["grade"].astype("str").to_numpy()).mean())
             champion_gains = gains_table(y_test, prev_p)
             champion_by_grade = _conversion_by_grade(y_test, old_grades)

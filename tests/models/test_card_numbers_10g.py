@@ -10,6 +10,8 @@ import pandas as pd
 from models.card.data import largest_segments, limitations, pooled_rows, segment_comparison
 from models.card.first_page import cannot_do_sentences
 from models.card.sections import _segment_table, _tier_table, curves_drawn
+from models.compare import scoring_grades
+from models.evaluate import conversion_by
 from models.formatting import DASH, NBSP, pct_text
 
 
@@ -126,3 +128,15 @@ def test_a_fit_tier_without_test_leads_counts_0_test_leads() -> None:
     rows = {row[0]: row for row in _tier_table(data).rows}
     assert rows["B"][1] == "0" and rows["B"][2] == DASH  # was a dash for the count: 0 leads is a count
     assert rows["A"][1:3] == ["186", f"48{NBSP}%"]
+
+
+def test_test_window_grades_a_kept_disqualified_lead_d_as_scoring_does() -> None:
+    # icp.exclude_disqualified_in_training off: disqualified rows stay in the test window, and scoring
+    # grades them D whatever their score, so the card's win rate per grade must too
+    p = np.array([0.95, 0.9, 0.6, 0.2])
+    test = pd.DataFrame({"disqualified": [False, True, False, True]})
+    grades = scoring_grades(p, {"A": 0.8, "B": 0.5, "C": 0.3}, test)
+    assert grades.tolist() == ["A", "D", "B", "D"]  # was A, A, B, D: a disqualified lead counted as grade A
+    table = conversion_by(np.array([1, 0, 1, 0]), grades).set_index("group")
+    assert table.loc["A", "leads"] == 1 and table.loc["A", "win_rate"] == 1.0
+    assert scoring_grades(p, {"A": 0.8}, pd.DataFrame(index=range(4))).tolist() == ["A", "A", "D", "D"]
