@@ -143,6 +143,8 @@ class CardData:
     flat_export: bool = False
     intent_signal: bool = True
     demo_signal: bool = True
+    # Disqualified rows kept in training and test (icp.exclude_disqualified_in_training off); 0 when left out.
+    kept_disqualified: int = 0
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -857,6 +859,7 @@ def build_card_data(
         open_as_of=pd.Timestamp(open_as_of) if open_scores is not None and open_as_of is not None else None,
         open_note=open_note,
         chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
+        kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
     )
 
 

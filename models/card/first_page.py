@@ -252,7 +252,8 @@ def call_first_sentences(data: CardData) -> list[str]:
             else ""
         )
         out.append(
-            f"**Grade D** ({won('D')} of the qualified D leads won{disqualified}): no calls by default, but "
+            f"**Grade D** ({won('D')} of the {'' if data.kept_disqualified else 'qualified '}D leads "
+            f"won{disqualified}): no calls by default, but "
             "keep a small random share of calls for lower grades so the model keeps learning about them."
         )
     concepts = [str(c) for c in data.importance["concept"].head(3)]

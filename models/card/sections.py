@@ -197,7 +197,7 @@ def section_summary(data: CardData) -> Section:
             _table(
                 open_lead_table(data, open_table),
                 f"Open leads per grade on {day_text(data.open_as_of)}, and how each grade did in the test window",
-                "Disqualified leads are always D; the test window holds qualified leads only.",
+                f"Disqualified leads are always D; {window_holds_words(data)}.",
             )
         )
     blocks += [
@@ -306,7 +306,13 @@ def section_data(data: CardData) -> Section:
         f"{window_words('validation')}; test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} "
         "won.",
     ]
-    if data.guardrail:
+    if data.guardrail and data.kept_disqualified:
+        bullets.append(
+            f"{excluded_total:,} {unit} were disqualified by the ICP guardrail and kept (table below; "
+            "icp.exclude_disqualified_in_training is off): the model learns from them and is tested on them, "
+            "graded D as scoring grades them."
+        )
+    elif data.guardrail:
         bullets.append(
             f"{excluded_total:,} {unit} were left out by the ICP guardrail (table below): disqualified "
             "leads do not teach the model."
@@ -347,19 +353,20 @@ def section_data(data: CardData) -> Section:
     ]
     if data.guardrail:
         excluded = data.excluded
+        left_out = "disqualified (kept)" if data.kept_disqualified else "excluded"
         excluded_table = pd.DataFrame(
             {
                 "reason": [
                     REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
                 ],
                 "code": excluded["reason"],
-                f"{unit} excluded": excluded["excluded"].map(count_text),
+                f"{unit} {left_out}": excluded["excluded"].map(count_text),
             }
         )
         blocks.append(
             _table(
                 excluded_table,
-                f"{unit[0].upper()}{unit[1:]} excluded by the ICP guardrail, per reason",
+                f"{unit[0].upper()}{unit[1:]} {left_out} by the ICP guardrail, per reason",
                 text_columns=2,
             )
         )
@@ -467,6 +474,13 @@ def _grade_table(data: CardData) -> Table:
     )
 
 
+def window_holds_words(data: CardData) -> str:
+    """Whether the test window holds disqualified leads, in words."""
+    if data.kept_disqualified:
+        return "the test window holds disqualified leads too (icp.exclude_disqualified_in_training is off)"
+    return "the test window holds qualified leads only"
+
+
 def _tier_table(data: CardData) -> Table:
     all_closed = data.win_rate_by_tier_all.set_index("fit_tier")
     tiers = data.by_tier.set_index("group").reindex(all_closed.index) if len(data.by_tier) else None
@@ -480,8 +494,7 @@ def _tier_table(data: CardData) -> Table:
     return _table(
         frame,
         "Win rate by ICP fit tier",
-        f"All {data.unit} include the ones the guardrail disqualified; the test window holds qualified "
-        "leads only.",
+        f"All {data.unit} include the ones the guardrail disqualified; {window_holds_words(data)}.",
     )
 
 

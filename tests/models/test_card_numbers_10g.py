@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from models.card.data import largest_segments, limitations, pooled_rows, segment_comparison
-from models.card.first_page import cannot_do_sentences
-from models.card.sections import _segment_table, _tier_table, curves_drawn
+from models.card.data import CardSettings, largest_segments, limitations, pooled_rows, segment_comparison
+from models.card.first_page import call_first_sentences, cannot_do_sentences
+from models.card.sections import _segment_table, _tier_table, curves_drawn, window_holds_words
 from models.compare import scoring_grades
 from models.evaluate import conversion_by
 from models.formatting import DASH, NBSP, pct_text
@@ -124,7 +124,7 @@ def test_a_fit_tier_without_test_leads_counts_0_test_leads() -> None:
         {"fit_tier": ["A", "B", "C"], "closed_deals": [981, 0, 2019], "win_rate": [0.47, np.nan, 0.48]}
     )
     by_tier = pd.DataFrame({"group": ["A", "C"], "leads": [186, 216], "win_rate": [89 / 186, 101 / 216]})
-    data = SimpleNamespace(win_rate_by_tier_all=all_rows, by_tier=by_tier, unit="leads")
+    data = SimpleNamespace(win_rate_by_tier_all=all_rows, by_tier=by_tier, unit="leads", kept_disqualified=0)
     rows = {row[0]: row for row in _tier_table(data).rows}
     assert rows["B"][1] == "0" and rows["B"][2] == DASH  # was a dash for the count: 0 leads is a count
     assert rows["A"][1:3] == ["186", f"48{NBSP}%"]
@@ -140,3 +140,18 @@ def test_test_window_grades_a_kept_disqualified_lead_d_as_scoring_does() -> None
     table = conversion_by(np.array([1, 0, 1, 0]), grades).set_index("group")
     assert table.loc["A", "leads"] == 1 and table.loc["A", "win_rate"] == 1.0
     assert scoring_grades(p, {"A": 0.8}, pd.DataFrame(index=range(4))).tolist() == ["A", "A", "D", "D"]
+
+
+def test_kept_disqualified_leads_are_not_said_to_be_left_out() -> None:
+    by_grade = pd.DataFrame({"group": list("ABCD"), "win_rate": [0.96, 0.84, 0.61, 0.35]})
+    data = SimpleNamespace(
+        by_grade=by_grade, open_grades=None, settings=CardSettings(), demo_signal=True,
+        comparison=pd.DataFrame({"model": ["model"], "base_rate": [0.56]}),
+        importance=pd.DataFrame({"concept": ["industry"]}), kept_disqualified=262,
+    )  # fmt: skip
+    grade_d = next(s for s in call_first_sentences(data) if s.startswith("**Grade D**"))
+    assert grade_d.startswith(f"**Grade D** (35{NBSP}% of the D leads won")  # was "of the qualified D leads"
+    assert window_holds_words(data).startswith("the test window holds disqualified leads too")
+    data.kept_disqualified = 0
+    assert "of the qualified D leads won" in " ".join(call_first_sentences(data))
+    assert window_holds_words(data) == "the test window holds qualified leads only"
