@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.icp import guarded_grades
 from models.baselines import LogisticBaseline, PointsModel, fit_logistic_regression
 from models.config import ModelConfig
 from models.evaluate import (
@@ -77,6 +78,16 @@ def fit_baselines(
     return Baselines(points=points, logistic=logistic)
 
 
+def scoring_grades(p: np.ndarray, thresholds: dict[str, float], test: pd.DataFrame) -> pd.Series:
+    """The test rows' grades as scoring gives them: a disqualified row (kept in training when
+    icp.exclude_disqualified_in_training is off) is D whatever its score."""
+    grades = assign_grades(p, thresholds)
+    if "disqualified" not in test.columns:
+        return grades
+    disqualified = test["disqualified"].fillna(False).astype(bool).to_numpy()
+    return pd.Series(guarded_grades(grades.to_numpy(), disqualified), name="grade", dtype="str")
+
+
 def evaluate_on_test(
     frame: pd.DataFrame,
     y: np.ndarray,
@@ -111,7 +122,7 @@ def evaluate_on_test(
         seed=cfg.seed,
         ece_bins=cfg.ece_bins,
     )
-    grades = assign_grades(p_model, model.grade_thresholds)
+    grades = scoring_grades(p_model, model.grade_thresholds, test)
     segment_columns = [c for c in SEGMENT_COLUMNS if c in test.columns]
     segments = (
         segment_metrics(

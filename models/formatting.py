@@ -22,7 +22,18 @@ def is_finite(x: Any) -> bool:
 
 
 def pct_text(x: Any, digits: int = 0) -> str:
-    return f"{float(x) * 100:.{digits}f}{NBSP}%" if is_finite(x) else DASH
+    """A share as a percentage; one that is neither none nor all never reads as 0 % or 100 % ("<1 %", ">99 %"):
+    199 won of 200 is not "won 100 % of the time"."""
+    if not is_finite(x):
+        return DASH
+    value = float(x) * 100
+    text = f"{value:.{digits}f}"
+    step = 10.0**-digits
+    if float(text) == 0 and value > 1e-9:  # a tolerance: a sum of shares is not exactly 0 or 1
+        return f"<{step:.{digits}f}{NBSP}%"
+    if float(text) == 100 and value < 100 - 1e-9:
+        return f">{100 - step:.{digits}f}{NBSP}%"
+    return f"{text}{NBSP}%"
 
 
 def num_text(x: Any, digits: int = 3) -> str:

@@ -239,7 +239,7 @@ def chart_grades(data: CardData) -> bytes:
             tiers.reindex(labels)["win_rate"].fillna(0),
             0.4,
             color=COLORS["model"],
-            label="test window (qualified leads)",
+            label="test window" + ("" if data.kept_disqualified else " (qualified leads)"),
         )
     right.bar(
         x + 0.2,

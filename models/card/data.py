@@ -13,13 +13,12 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from features.icp import excluded_counts_frame
-from models.compare import SEGMENT_COLUMNS, Evaluation
+from models.compare import SEGMENT_COLUMNS, Evaluation, scoring_grades
 from models.config import ModelConfig
 from models.drift import drift_table, psi
 from models.evaluate import (
     MISSING_GROUP,
     TOP_SHARES,
-    assign_grades,
     evaluate,
     gains_table,
     roc_auc,
@@ -144,6 +143,8 @@ class CardData:
     flat_export: bool = False
     intent_signal: bool = True
     demo_signal: bool = True
+    # Disqualified rows kept in training and test (icp.exclude_disqualified_in_training off); 0 when left out.
+    kept_disqualified: int = 0
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -225,7 +226,8 @@ def segment_comparison(test_scores: pd.DataFrame, segments: pd.DataFrame, min_ro
 
 def largest_segments(segments: pd.DataFrame, max_values: int) -> pd.DataFrame:
     """`segment_comparison`'s rows with at most `max_values` values per segment column: the largest, in their
-    order, and one row "other (K values)" pooling the rest (leads, wins, win rate and mean score; no AUC)."""
+    order, and one row "other (K values)" pooling the rest (leads, wins, win rate and mean score; no AUC).
+    `small_values` counts the values under the minimum rows each row stands for (the pooled row: all of its)."""
     parts = []
     for _, rows in segments.groupby("segment", sort=False):
         if len(rows) <= max_values:
@@ -242,10 +244,31 @@ def largest_segments(segments: pd.DataFrame, max_values: int) -> pd.DataFrame:
             "win_rate": float(rest["n_won"].sum() / n) if n else float("nan"),
             "mean_predicted": float((rest["mean_predicted"] * rest["n"]).sum() / n) if n else float("nan"),
             "enough": False,
+            "small_values": int((~rest["enough"].astype(bool)).sum()),
         }
         parts += [rows.loc[sorted(kept.index)], pd.DataFrame([pooled])]
     out = pd.concat(parts, ignore_index=True) if parts else segments
-    return out.reindex(columns=segments.columns)
+    out = out.reindex(columns=[*segments.columns, "small_values"])
+    out["small_values"] = out["small_values"].fillna((~out["enough"].astype(bool)).astype(int)).astype(int)
+    return out
+
+
+def small_segments(segments: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The segment values too small to measure: the rows to name (a pooled "other" row is none, whatever its
+    leads) and how many values there are in all, those pooled in "other" included."""
+    if not len(segments):
+        return segments, 0
+    small = ~segments["enough"].astype(bool)
+    if "small_values" not in segments.columns:  # a card recorded before the pooled row counted its values
+        return segments[small], int(small.sum())
+    counts = segments["small_values"].fillna(small.astype(int)).astype(int)
+    named = small & counts.eq(1) & ~pooled_rows(segments)
+    return segments[named], int(counts.sum())
+
+
+def pooled_rows(segments: pd.DataFrame) -> pd.Series:
+    """Which rows of `largest_segments` are a column's "other (K values)" row."""
+    return segments["value"].astype("str").str.fullmatch(r"other \([\d,]+ values?\)") & ~segments["enough"]
 
 
 def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:
@@ -582,17 +605,18 @@ def limitations(
             "leads. Keep a small share of outreach for lower grades so the model keeps learning.",
         )
     ]
-    small = segments[~segments["enough"]] if len(segments) else segments
-    if len(small):
+    small, n_small = small_segments(segments)
+    if n_small:
         listed = ", ".join(
             f"{SEGMENT_NAMES.get(s, s).lower()} {v.replace('_', ' ')} ({n:,})"
             for s, v, n in small[["segment", "value", "n"]].head(12).itertuples(index=False)
         )
-        more = f" and {len(small) - 12} more" if len(small) > 12 else ""
+        shown = min(len(small), 12)
+        more = f" and {n_small - shown:,} more" if n_small > shown else ""
         items.append(
             (
                 "Segments with little data",
-                f"{counted(len(small), 'segment')} {'has' if len(small) == 1 else 'have'} fewer than "
+                f"{counted(n_small, 'segment')} {'has' if n_small == 1 else 'have'} fewer than "
                 f"{min_rows:,} leads in the test window, too few to "
                 f"measure ranking quality: {listed}{more}. Treat scores there with more caution.",
             )
@@ -736,7 +760,7 @@ def build_card_data(
             version_drift = _with_concepts(drift_table(reference, frame.iloc[split.train], common))
         if prev_p is not None:
             score_psi_version = psi(prev_p, p_test)
-            old_grades = assign_grades(prev_p, previous.model.grade_thresholds)
+            old_grades = scoring_grades(prev_p, previous.model.grade_thresholds, test)
             grade_change = float((old_grades.to_numpy() != scores["grade"].astype("str").to_numpy()).mean())
             champion_gains = gains_table(y_test, prev_p)
             champion_by_grade = _conversion_by_grade(y_test, old_grades)
@@ -835,6 +859,7 @@ def build_card_data(
         open_as_of=pd.Timestamp(open_as_of) if open_scores is not None and open_as_of is not None else None,
         open_note=open_note,
         chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
+        kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
     )
 
 

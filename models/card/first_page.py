@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.icp import REASON_LABELS
-from models.card.data import GRADES, CardData
+from models.card.data import GRADES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
 from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
 
@@ -252,7 +252,8 @@ def call_first_sentences(data: CardData) -> list[str]:
             else ""
         )
         out.append(
-            f"**Grade D** ({won('D')} of the qualified D leads won{disqualified}): no calls by default, but "
+            f"**Grade D** ({won('D')} of the {'' if data.kept_disqualified else 'qualified '}D leads "
+            f"won{disqualified}): no calls by default, but "
             "keep a small random share of calls for lower grades so the model keeps learning about them."
         )
     concepts = [str(c) for c in data.importance["concept"].head(3)]
@@ -310,13 +311,14 @@ def cannot_do_sentences(data: CardData) -> list[str]:
             f"It does not rank the{count} disqualified leads ({disqualified_kinds(data)} and the other ICP "
             "reasons): they are always D and listed last."
         )
-    small = data.segments[~data.segments["enough"]] if len(data.segments) else data.segments
-    if len(small):
+    small, n_small = small_segments(data.segments)
+    if n_small:
         names = ", ".join(f"{v.replace('_', ' ')}" for v in small["value"].head(6))
         out.append(
-            f"It could not be checked in {counted(len(small), 'segment')} with fewer than "
+            f"It could not be checked in {counted(n_small, 'segment')} with fewer than "
             f"{data.segment_min_rows:,} recent "
-            f"leads ({names}{', ...' if len(small) > 6 else ''}): treat scores there with more caution."
+            f"leads ({names}{', ...' if n_small > min(len(small), 6) else ''}): treat scores there with more "
+            "caution."
         )
     out.append("It must not be used to judge reps, set quotas or decide anything about individual people.")
     return out

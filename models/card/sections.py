@@ -22,7 +22,7 @@ from models.card.charts import (
     chart_importance,
     chart_roc_pr,
 )
-from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label
+from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label, pooled_rows
 from models.card.first_page import (
     DRIVER_DID_WORDS,
     WHO_WORDS,
@@ -197,7 +197,7 @@ def section_summary(data: CardData) -> Section:
             _table(
                 open_lead_table(data, open_table),
                 f"Open leads per grade on {day_text(data.open_as_of)}, and how each grade did in the test window",
-                "Disqualified leads are always D; the test window holds qualified leads only.",
+                f"Disqualified leads are always D; {window_holds_words(data)}.",
             )
         )
     blocks += [
@@ -306,7 +306,13 @@ def section_data(data: CardData) -> Section:
         f"{window_words('validation')}; test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} "
         "won.",
     ]
-    if data.guardrail:
+    if data.guardrail and data.kept_disqualified:
+        bullets.append(
+            f"{excluded_total:,} {unit} were disqualified by the ICP guardrail and kept (table below; "
+            "icp.exclude_disqualified_in_training is off): the model learns from them and is tested on them, "
+            "graded D as scoring grades them."
+        )
+    elif data.guardrail:
         bullets.append(
             f"{excluded_total:,} {unit} were left out by the ICP guardrail (table below): disqualified "
             "leads do not teach the model."
@@ -347,19 +353,20 @@ def section_data(data: CardData) -> Section:
     ]
     if data.guardrail:
         excluded = data.excluded
+        left_out = "disqualified (kept)" if data.kept_disqualified else "excluded"
         excluded_table = pd.DataFrame(
             {
                 "reason": [
                     REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
                 ],
                 "code": excluded["reason"],
-                f"{unit} excluded": excluded["excluded"].map(count_text),
+                f"{unit} {left_out}": excluded["excluded"].map(count_text),
             }
         )
         blocks.append(
             _table(
                 excluded_table,
-                f"{unit[0].upper()}{unit[1:]} excluded by the ICP guardrail, per reason",
+                f"{unit[0].upper()}{unit[1:]} {left_out} by the ICP guardrail, per reason",
                 text_columns=2,
             )
         )
@@ -467,20 +474,27 @@ def _grade_table(data: CardData) -> Table:
     )
 
 
+def window_holds_words(data: CardData) -> str:
+    """Whether the test window holds disqualified leads, in words."""
+    if data.kept_disqualified:
+        return "the test window holds disqualified leads too (icp.exclude_disqualified_in_training is off)"
+    return "the test window holds qualified leads only"
+
+
 def _tier_table(data: CardData) -> Table:
     all_closed = data.win_rate_by_tier_all.set_index("fit_tier")
     tiers = data.by_tier.set_index("group").reindex(all_closed.index) if len(data.by_tier) else None
     frame = pd.DataFrame({"ICP fit tier": all_closed.index})
     if tiers is not None:
-        frame["test leads"] = tiers["leads"].map(count_text).to_numpy()
+        # a tier without test leads has 0 of them (a count, not a dash) and no win rate
+        frame["test leads"] = tiers["leads"].fillna(0).map(count_text).to_numpy()
         frame["test win rate"] = tiers["win_rate"].map(pct_text).to_numpy()
     frame[f"all {data.unit}"] = all_closed["closed_deals"].map(count_text).to_numpy()
     frame[f"win rate, all {data.unit}"] = all_closed["win_rate"].map(pct_text).to_numpy()
     return _table(
         frame,
         "Win rate by ICP fit tier",
-        f"All {data.unit} include the ones the guardrail disqualified; the test window holds qualified "
-        "leads only.",
+        f"All {data.unit} include the ones the guardrail disqualified; {window_holds_words(data)}.",
     )
 
 
@@ -505,8 +519,13 @@ def _segment_table(data: CardData) -> Table:
     return _table(
         frame,
         "Per segment (test window): is the model as good everywhere?",
-        f"{DASH} : fewer than {data.segment_min_rows:,} test leads, too few to measure ranking quality. "
-        "Mean score against win rate shows whether a segment is over- or under-scored.",
+        f"{DASH} : fewer than {data.segment_min_rows:,} test leads, too few to measure ranking quality"
+        + (
+            "; an 'other' row pools a column's smaller values and is not one segment"
+            if pooled_rows(seg).any()
+            else ""
+        )
+        + ". Mean score against win rate shows whether a segment is over- or under-scored.",
         text_columns=2,
     )
 
@@ -557,13 +576,18 @@ def performance_sentences(data: CardData) -> list[str]:
     return out
 
 
+def curves_drawn(data: CardData) -> str:
+    """The contenders the ROC and precision-recall chart draws, in words: a flat export has no points model."""
+    names = ["this model"]
+    if "points_model" in set(data.comparison["model"]):
+        names.append("the points model")
+    if data.champion_gains is not None:
+        names.append("the previous champion")
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def section_performance(data: CardData) -> Section:
-    champion = data.champion_gains is not None
-    rivals = (
-        "this model, the points model and the previous champion"
-        if champion
-        else "this model and the points model"
-    )
+    rivals = curves_drawn(data)
     model = data.comparison.set_index("model").loc["model"]
     return Section(
         "performance",
