@@ -162,6 +162,7 @@ def run_train(
     scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
+    result.gate_notes = icp_change_notes(champion, scorer, source.input)
     if register:
         tracking.log_training_run(
             result,
@@ -177,6 +178,19 @@ def run_train(
             previous = champion if champion is not None and champion.input == source.input else None
             attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def icp_change_notes(champion: Scorer | None, scorer: Scorer, trained_on: Any) -> list[str]:
+    """Why the gate's comparison is not like with like when the ICP changed since the champion: the test
+    window holds the leads the new ICP keeps (served countries added: leads the champion never trained on)."""
+    if champion is None or champion.input != trained_on or champion.icp is None or scorer.icp is None:
+        return []
+    if champion.icp == scorer.icp:
+        return []
+    return [
+        "the ICP changed since the champion: both were compared on the test leads the new ICP keeps, not on "
+        "those the champion's ICP kept (the leads it was trained and registered on)"
+    ]
 
 
 def attach_card(

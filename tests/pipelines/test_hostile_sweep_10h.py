@@ -4,9 +4,14 @@ never scored or gated wrongly in silence."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pandas as pd
 
+from pipelines.registry import gate_decision
 from pipelines.score import run_score
+from pipelines.train import icp_change_notes
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -29,3 +34,22 @@ def test_an_activity_type_the_crm_stopped_logging_is_named_when_scoring(small_sc
     assert len(result.scores) > 0
     untouched = run_score(small_scorer, small_history.tables(), AS_OF, output=None, reasons=False)
     assert not any("activities: no" in warning for warning in untouched.warnings)
+
+
+def test_a_gate_across_an_icp_change_says_it_compared_on_the_new_icps_leads(
+    champion_store, trained_small, small_scorer, fast_config
+):
+    """Served countries added between quarters: the gate compared champion and challenger on the test leads
+    the new ICP keeps (leads the champion's ICP disqualified and it never trained on) and promoted with no word
+    of it, in the verdict or `leadscore history` (only deep in the card). The verdict now says so; an
+    unchanged ICP adds nothing."""
+    wider = copy.copy(small_scorer)
+    wider.icp = small_scorer.icp.model_copy(update={"served_countries": ["IN", "BR"]})
+    assert icp_change_notes(small_scorer, small_scorer, small_scorer.input) == []
+    notes = icp_change_notes(small_scorer, wider, wider.input)
+    assert len(notes) == 1 and "the ICP changed since the champion" in notes[0]
+    evaluation = copy.copy(trained_small.evaluation)
+    scores = trained_small.evaluation.test_scores
+    evaluation.test_scores = scores.assign(champion=scores["model"])  # the champion scored on these rows
+    compared = dataclasses.replace(trained_small, evaluation=evaluation, gate_notes=notes)
+    assert gate_decision(compared, fast_config).reasons[-1] == notes[0]
