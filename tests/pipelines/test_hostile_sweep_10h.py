@@ -10,6 +10,7 @@ import dataclasses
 import pandas as pd
 
 from pipelines.registry import gate_decision
+from pipelines.retrain import run_backtest
 from pipelines.score import run_score
 from pipelines.train import icp_change_notes
 
@@ -53,3 +54,18 @@ def test_a_gate_across_an_icp_change_says_it_compared_on_the_new_icps_leads(
     evaluation.test_scores = scores.assign(champion=scores["model"])  # the champion scored on these rows
     compared = dataclasses.replace(trained_small, evaluation=evaluation, gate_notes=notes)
     assert gate_decision(compared, fast_config).reasons[-1] == notes[0]
+
+
+def test_a_column_blanked_in_the_whole_history_is_named_by_retrain(small_scorer, small_history):
+    """An admin clears industry in the CRM: the export holds it blank for every account, old ones too. The
+    drift report reads both windows from today's tables (blank in both: 'moved: none'), the challenger trained
+    without industry and was promoted, exit 0, no word. The champion's backtest run now says what its coverage
+    check finds."""
+    tables = small_history.tables()
+    tables = {**tables, "accounts": tables["accounts"].assign(industry=None)}
+    _, said = run_backtest(small_scorer, tables, AS_OF, 90)
+    said_once = " ".join(" ".join(said).split())
+    assert "the champion (version 1) on the leads open as of 2026-07-03: features missing" in said_once
+    assert "industry 100%" in said_once
+    _, untouched = run_backtest(small_scorer, small_history.tables(), AS_OF, 90)
+    assert untouched == []
