@@ -35,7 +35,14 @@ import pandas as pd
 from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
-from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
+from models.retrain import (
+    RetrainWindows,
+    champion_learned_evaluation,
+    check_windows,
+    drift_windows,
+    retrain_windows,
+    training_tables,
+)
 from models.scorer import CRM_TABLES
 from pipelines.io import artifact_csv, atomic_path
 from pipelines.retrain_report import (
@@ -179,6 +186,7 @@ def run_retrain(
     champion = None
     backtest = None
     coverage: list[str] = []
+    unfair = None
     other_input = None
     if champion_record is not None:
         champion = tracking.load_scorer(f"models:/{name}/{champion_record.version}")
@@ -194,6 +202,9 @@ def run_retrain(
         else:
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
             backtest, coverage = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
+            unfair = champion_learned_evaluation(
+                champion.model.split_summary, champion.model_version, windows
+            )
 
     train = run_train(
         CrmSource(train_input, location=source),
@@ -202,6 +213,7 @@ def run_retrain(
         register=True,
         force_reason=force_reason,
         trigger=rcfg.trigger_text(),
+        gate_notes=(unfair,) if unfair else (),
     )
     result = RetrainResult(
         windows=windows,

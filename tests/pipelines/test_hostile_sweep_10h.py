@@ -9,6 +9,7 @@ import dataclasses
 
 import pandas as pd
 
+from models.retrain import champion_learned_evaluation, retrain_windows
 from pipelines.registry import gate_decision
 from pipelines.retrain import run_backtest
 from pipelines.score import run_score
@@ -69,3 +70,20 @@ def test_a_column_blanked_in_the_whole_history_is_named_by_retrain(small_scorer,
     assert "industry 100%" in said_once
     _, untouched = run_backtest(small_scorer, small_history.tables(), AS_OF, 90)
     assert untouched == []
+
+
+def test_a_rerun_of_an_earlier_as_of_says_the_champion_learned_from_the_evaluation_quarter(fast_config):
+    """Retrain as of 2026-10-01 promoted a champion trained and tuned on deals up to 2026-01-01; a rerun as of
+    2026-04-01 evaluated on 2025Q3, deals that champion learned from, and the verdict read 'worse beyond the
+    noise' as if the comparison were fair. It now says the champion was measured on deals it learned from;
+    a quarter after them (the usual next retrain) says nothing."""
+    windows = retrain_windows(pd.Timestamp("2026-04-01"), fast_config.model.maturity_days, 8)
+    later = {"train_start": "2023-10-01", "valid_start": "2025-10-01", "test_start": "2026-01-01"}
+    said = champion_learned_evaluation(later, "2", windows)
+    assert said is not None and said.startswith(
+        "the evaluation quarter 2025Q3 lies in the deals the champion"
+    )
+    assert "(2023-10-01 to 2026-01-01)" in said
+    earlier = {"train_start": "2023-01-01", "valid_start": "2025-01-01", "test_start": "2025-04-01"}
+    assert champion_learned_evaluation(earlier, "1", windows) is None
+    assert champion_learned_evaluation({}, "1", windows) is None  # a split without dates
