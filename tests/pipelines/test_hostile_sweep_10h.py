@@ -87,3 +87,17 @@ def test_a_rerun_of_an_earlier_as_of_says_the_champion_learned_from_the_evaluati
     earlier = {"train_start": "2023-01-01", "valid_start": "2025-01-01", "test_start": "2025-04-01"}
     assert champion_learned_evaluation(earlier, "1", windows) is None
     assert champion_learned_evaluation({}, "1", windows) is None  # a split without dates
+
+
+def test_a_deals_feed_that_stops_delivering_lost_deals_is_named_when_scoring(small_scorer, small_history):
+    """Only won deals arrive after a CRM change: a lead whose lost deal is missing looks open, so it was
+    scored (and queued) again with exit 0; the only word was a range warning on lead ages. The run names the
+    outcome no longer delivered."""
+    tables = small_history.tables()
+    deals = tables["deals"]
+    recent_lost = (deals["closed_at"] >= AS_OF - pd.Timedelta(days=90)) & (deals["outcome"] == "lost")
+    result = run_score(
+        small_scorer, {**tables, "deals": deals[~recent_lost]}, AS_OF, output=None, reasons=False
+    )
+    said = " ".join(" ".join(result.warnings).split())
+    assert "deals: no lost (about" in said and "deal closed in the 90 days before 2026-10-01" in said
