@@ -93,3 +93,23 @@ def feature_coverage_warnings(
         )
     outside = range_warning(model, present, encoded, checked, missing_rise)
     return warnings if outside is None else [*warnings, outside]
+
+
+def unlogged_values(
+    frame: pd.DataFrame, time_column: str, value_column: str, as_of: pd.Timestamp, window_days: int
+) -> dict[str, float]:
+    """Values of `value_column` (activity types, deal outcomes) logged before the `window_days` days before
+    `as_of` so often that none in those days would happen by chance at most CHANCE, and none there while
+    other values are: a value the CRM stopped logging. Each with the count its earlier rate expected."""
+    times = pd.to_datetime(frame[time_column], errors="coerce")
+    start = as_of - pd.Timedelta(days=window_days)
+    before = frame.loc[times < start, value_column]
+    recent = set(frame.loc[(times >= start) & (times < as_of), value_column])
+    span_days = (start - times[times < start].min()) / pd.Timedelta(days=1) if len(before) else 0.0
+    if not recent or span_days <= 0:
+        return {}
+    expected = before.value_counts() / span_days * window_days
+    # Poisson: no event in the window has chance exp(-expected).
+    return {
+        str(value): float(n) for value, n in expected.items() if value not in recent and np.exp(-n) <= CHANCE
+    }

@@ -7,6 +7,7 @@ record, moves the aliases and writes the audit tags.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 import tempfile
@@ -197,12 +198,15 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
     from models.promotion import decide_on_test_scores
 
     champion = champion_version(cfg.registry.model_name)
-    return decide_on_test_scores(
+    decision = decide_on_test_scores(
         result.evaluation.test_scores,
         gate_rules(cfg),
         champion_version=None if champion is None else str(champion.version),
         champion=None if champion is None else champion_record(champion),
     )
+    if champion is None or "champion" not in result.evaluation.test_scores.columns:
+        return decision
+    return dataclasses.replace(decision, reasons=(*decision.reasons, *result.gate_notes))
 
 
 def apply_gate(

@@ -35,7 +35,14 @@ import pandas as pd
 from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
-from models.retrain import RetrainWindows, check_windows, drift_windows, retrain_windows, training_tables
+from models.retrain import (
+    RetrainWindows,
+    champion_learned_evaluation,
+    check_windows,
+    drift_windows,
+    retrain_windows,
+    training_tables,
+)
 from models.scorer import CRM_TABLES
 from pipelines.io import artifact_csv, atomic_path
 from pipelines.retrain_report import (
@@ -79,16 +86,20 @@ def run_backtest(
     as_of: pd.Timestamp,
     days: int,
     promised: pd.DataFrame | None = None,
-) -> Backtest | None:
+) -> tuple[Backtest | None, list[str]]:
     """The champion scores the leads open `days` before `as_of`, as they were then; backtest_of compares its
-    grades with what closed since (None when none closed)."""
+    grades with what closed since (None when none closed). With the scoring run's coverage warnings: an input
+    the champion read and the data no longer hold (a column blanked in the whole history) shows in no drift
+    window, as both windows are read from today's tables."""
     from pipelines.score import run_score
 
     scored_at = pd.Timestamp(as_of) - pd.Timedelta(days=days)
-    scores = run_score(champion, tables_as_of(known, scored_at), scored_at, output=None, reasons=False).scores
-    return backtest_of(
-        scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
+    run = run_score(champion, tables_as_of(known, scored_at), scored_at, output=None, reasons=False)
+    backtest = backtest_of(
+        run.scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
     )
+    said = f"the champion (version {champion.model_version}) on the leads open as of {scored_at.date()}: "
+    return backtest, [said + warning for warning in run.warnings]
 
 
 def log_retrain(result: RetrainResult, cfg: PipelineConfig, report: str) -> None:
@@ -174,6 +185,8 @@ def run_retrain(
     champion_record = champion_version(name)
     champion = None
     backtest = None
+    coverage: list[str] = []
+    unfair = None
     other_input = None
     if champion_record is not None:
         champion = tracking.load_scorer(f"models:/{name}/{champion_record.version}")
@@ -188,7 +201,10 @@ def run_retrain(
             champion = None
         else:
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
-            backtest = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
+            backtest, coverage = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
+            unfair = champion_learned_evaluation(
+                champion.model.split_summary, champion.model_version, windows
+            )
 
     train = run_train(
         CrmSource(train_input, location=source),
@@ -197,6 +213,7 @@ def run_retrain(
         register=True,
         force_reason=force_reason,
         trigger=rcfg.trigger_text(),
+        gate_notes=(unfair,) if unfair else (),
     )
     result = RetrainResult(
         windows=windows,
@@ -207,6 +224,7 @@ def run_retrain(
     )
     if other_input:
         result.warnings.append(other_input)
+    result.warnings.extend(coverage)
     if champion is not None:
         result.drift = drift_report(
             champion, run_validate(known, date_formats=cfg.input).valid, windows, rcfg

@@ -140,13 +140,15 @@ def run_train(
     config_path: Path | None = None,
     trigger: str = "leadscore train",
     card_dir: Path | None = None,
+    gate_notes: tuple[str, ...] = (),
 ) -> TrainResult:
     """Train on a source (CRM tables, as a dict of frames or a CrmSource, or an ExportSource), evaluate, and
     (with `register`) log, register and gate the model in MLflow, and write its card.
 
     A flat export has no points model (its rules need the CRM features): its first model must beat logistic
     regression. A champion that reads another input (another kind, or another export spec) is not scored on
-    the new test rows, so the gate cannot replace it without --force.
+    the new test rows, so the gate cannot replace it without --force. `gate_notes`: what the verdict must say
+    beside the gate's checks (retrain: an evaluation quarter the champion learned from).
     """
     from pipelines import tracking
     from pipelines.store import check_artifacts_writable
@@ -162,6 +164,7 @@ def run_train(
     scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
+    result.gate_notes = [*gate_notes, *icp_change_notes(champion, scorer, source.input)]
     if register:
         tracking.log_training_run(
             result,
@@ -177,6 +180,19 @@ def run_train(
             previous = champion if champion is not None and champion.input == source.input else None
             attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def icp_change_notes(champion: Scorer | None, scorer: Scorer, trained_on: Any) -> list[str]:
+    """Why the gate's comparison is not like with like when the ICP changed since the champion: the test
+    window holds the leads the new ICP keeps (served countries added: leads the champion never trained on)."""
+    if champion is None or champion.input != trained_on or champion.icp is None or scorer.icp is None:
+        return []
+    if champion.icp == scorer.icp:
+        return []
+    return [
+        "the ICP changed since the champion: both were compared on the test leads the new ICP keeps, not on "
+        "those the champion's ICP kept (the leads it was trained and registered on)"
+    ]
 
 
 def attach_card(

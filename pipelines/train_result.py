@@ -27,3 +27,4 @@ class TrainResult:
     version: str | None = None
     card_paths: tuple[Path, Path] | None = None
     warnings: list[str] = field(default_factory=list)
+    gate_notes: list[str] = field(default_factory=list)  # said beside the gate's checks (an ICP changed)
