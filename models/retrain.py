@@ -141,9 +141,10 @@ def drift_windows(
 def champion_learned_evaluation(
     split_summary: dict[str, Any], model_version: Any, windows: RetrainWindows
 ) -> str | None:
-    """Why the gate's comparison favours the champion, when the evaluation quarter lies in the deals the
-    champion was trained or tuned on (a rerun of an earlier --as-of after a later retrain). None when they do
-    not overlap (or the champion's split has no dates)."""
+    """Why the gate's comparison favours the champion, when the evaluation quarter overlaps the deals the
+    champion was trained or tuned on: a champion trained on today's history and retrained against at once, or
+    a rerun of an earlier --as-of after a later retrain. None when they do not overlap (or the champion's split
+    has no dates)."""
     start, end = split_summary.get("train_start"), split_summary.get("test_start")
     if not (start and end):
         return None
@@ -151,8 +152,8 @@ def champion_learned_evaluation(
     if not (windows.test_start < end and windows.test_end > start):
         return None
     return (
-        f"the evaluation quarter {windows.evaluation_quarter} lies in the deals the champion (version "
+        f"the evaluation quarter {windows.evaluation_quarter} overlaps the deals the champion (version "
         f"{model_version}) was trained and tuned on ({start.date()} to {end.date()}): measured on deals it "
-        "learned from, the champion looks better than it is (a rerun of an earlier --as-of after a later "
-        f"retrain?); an --as-of whose evaluation quarter starts on or after {end.date()} compares them fairly"
+        "learned from, the champion looks better than it is; an --as-of whose evaluation quarter starts on or "
+        f"after {end.date()} compares them fairly"
     )

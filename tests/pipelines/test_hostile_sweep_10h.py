@@ -81,7 +81,7 @@ def test_a_rerun_of_an_earlier_as_of_says_the_champion_learned_from_the_evaluati
     later = {"train_start": "2023-10-01", "valid_start": "2025-10-01", "test_start": "2026-01-01"}
     said = champion_learned_evaluation(later, "2", windows)
     assert said is not None and said.startswith(
-        "the evaluation quarter 2025Q3 lies in the deals the champion"
+        "the evaluation quarter 2025Q3 overlaps the deals the champion"
     )
     assert "(2023-10-01 to 2026-01-01)" in said
     earlier = {"train_start": "2023-01-01", "valid_start": "2025-01-01", "test_start": "2025-04-01"}
