@@ -80,7 +80,9 @@ def feature_coverage_warnings(
     warnings = []
     if lost:
         named = ", ".join(
-            f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%})" for name in lost
+            f"{name} {now[name]:.0%} (in training {model.feature_missing[name]:.0%}"
+            f"{unseen_values(table[name], encoded[:, present.index(name)]) if name in encoder.categorical else ''})"
+            for name in lost
         )
         unknown = (
             "; a text value training never saw counts as missing (check its spelling)"
@@ -113,3 +115,16 @@ def unlogged_values(
     return {
         str(value): float(n) for value, n in expected.items() if value not in recent and np.exp(-n) <= CHANCE
     }
+
+
+def unseen_values(values: np.ndarray, codes: np.ndarray, most: int = 3) -> str:
+    """'; values training never saw: 'seo' 412, 'ppc' 230': the text values of a categorical feature that its
+    encoder read as missing (codes NaN, the value given), most frequent first, `most` of them; empty when
+    there are none (the feature is blank, not spelled anew)."""
+    given = pd.Series(values, dtype=object)
+    unseen = given[np.isnan(codes) & given.notna().to_numpy()].astype(str).str.strip()
+    counts = unseen[unseen != ""].value_counts().head(most)
+    if counts.empty:
+        return ""
+    shown = ", ".join(f"{value[:40]!r} {n:,}" for value, n in counts.items())
+    return f"; values training never saw: {shown}"

@@ -33,7 +33,7 @@ def test_a_feature_scoring_misses_far_more_than_training_is_said(small_scorer, s
     assert len(warned) == 1
     text = warned[0]
     assert "company_age_years 100% (in training 0%)" in text
-    assert re.search(r"industry 100% \(in training \d%\)", text)  # a few accounts had no industry
+    assert re.search(r"industry 100% \(in training \d%; values training never saw: .a new industry. \d", text)
     assert "never saw counts as missing" in text and "leads scored far more than in training" in text
 
     # Most levels spelled anew (a CRM that renamed its industries): missing in most leads, not in all.
@@ -115,3 +115,23 @@ def test_a_blanked_column_that_features_read_as_unknown_is_said(small_scorer, sm
     no_industry = tables["accounts"].assign(industry=None)
     warned = run_score(small_scorer, {**tables, "accounts": no_industry}, AS_OF, None).warnings
     assert len(warned) == 1 and "industry 100%" in warned[0]
+
+
+def test_a_feature_missing_because_its_values_were_renamed_names_the_values_training_never_saw(
+    small_scorer, small_history
+):
+    """A CRM that renamed its industries: the warning gave the missing share only, so the reader had to find
+    which values were new; it names the most frequent ones (a blanked column names none)."""
+    tables = scoring_tables(small_history)
+    accounts = tables["accounts"]
+    renamed = accounts.assign(industry=accounts["industry"].astype("str") + " (new)")
+    (warned,) = run_score(small_scorer, {**tables, "accounts": renamed}, AS_OF, None).warnings
+    listed = re.search(
+        r"industry 100% \(in training \d+%; values training never saw: ([^)]*\(new\)[^;]*)", warned
+    )
+    assert listed is not None, warned
+    most = renamed["industry"].value_counts().index[0]
+    assert f"{most!r}" in listed.group(1)
+    blank = accounts.assign(founded_year=pd.NA)
+    (warned,) = run_score(small_scorer, {**tables, "accounts": blank}, AS_OF, None).warnings
+    assert "never saw" not in warned
