@@ -6,7 +6,7 @@ feature_range); `leadscore score` says what these find, and scores all the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -128,3 +128,38 @@ def unseen_values(values: np.ndarray, codes: np.ndarray, most: int = 3) -> str:
         return ""
     shown = ", ".join(f"{value[:40]!r} {n:,}" for value, n in counts.items())
     return f"; values training never saw: {shown}"
+
+
+def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window: int) -> list[str]:
+    """Sentences naming the activity types, and the deal outcomes, the history logged often and the `window`
+    days before `as_of` (the longest feature window) not once: a type no longer logged is no error in any
+    row, yet the model reads every lead's counts of it as 0; a feed that stops delivering lost deals leaves
+    their leads looking open, so they are scored (and called) again."""
+    day = pd.Timestamp(as_of).date()
+    said = []
+    if "activities" in tables:
+        gone = unlogged_values(
+            tables["activities"], "occurred_at", "activity_type", pd.Timestamp(as_of), window
+        )
+        if gone:
+            said.append(
+                f"activities: no {expected_text(gone)} in the {window} days before {day}, though the earlier "
+                "history logs them and other types: the model reads every lead's counts of them as 0; check that "
+                "the CRM still logs them (a type renamed is quarantined, one no longer logged is not)"
+            )
+    if "deals" in tables:
+        gone = unlogged_values(tables["deals"], "closed_at", "outcome", pd.Timestamp(as_of), window)
+        if gone:
+            said.append(
+                f"deals: no {expected_text(gone)} deal closed in the {window} days before {day}, though the "
+                "earlier history has them and other outcomes still close: a lead whose closed deal the feed no "
+                "longer delivers looks open and is scored; check the deals feed"
+            )
+    return said
+
+
+def expected_text(gone: dict[str, float]) -> str:
+    """'demo_request (about 132 expected at its earlier rate)', for each value no longer logged."""
+    return ", ".join(
+        f"{value} (about {n:,.0f} expected at its earlier rate)" for value, n in sorted(gone.items())
+    )

@@ -124,6 +124,10 @@ class FlatScorer:
         """Scores for the raw rows of the export, as of `as_of`."""
         return self.score_frame(self.scoring_features(tables, as_of), reasons)
 
+    def feed_gap_warnings(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> list[str]:
+        """None: an export is one file of leads, with no activity or deals feed of its own."""
+        return []
+
     def score_request(
         self,
         rows: pd.DataFrame | list[dict[str, Any]],

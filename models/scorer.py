@@ -25,6 +25,7 @@ from features.config import FeatureConfig, ICPConfig
 from features.flat import ExportSpec
 from features.frames import Table, as_table, frame_of
 from features.icp import guarded_grades, guarded_ranks, icp_columns
+from models.coverage import feed_gap_warnings
 from models.evaluate import grade_labels
 from models.explain import concept_sums, reason_texts
 from models.lead_input import check_frame_fields, check_lead_rows, lead_rows_to_tables
@@ -107,6 +108,11 @@ class Scorer(Protocol):
         """The score table of every lead of the input tables ("leads", or an "export"), as of `as_of`."""
         ...
 
+    def feed_gap_warnings(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> list[str]:
+        """Sentences naming what the input's feeds stopped delivering before `as_of` (an activity type no
+        longer logged, lost deals no longer sent; models.coverage.feed_gap_warnings); none for an export."""
+        ...
+
     def score_frame(
         self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
     ) -> pd.DataFrame:
@@ -187,6 +193,10 @@ class LeadScorer:
     ) -> pd.DataFrame:
         """Score every lead of `tables["leads"]` as of `as_of`."""
         return self.score_frame(self.scoring_features(tables, as_of), reasons=reasons)
+
+    def feed_gap_warnings(self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> list[str]:
+        """Activity types and deal outcomes the CRM stopped delivering within the longest feature window."""
+        return feed_gap_warnings(tables, as_of, max(self.features.windows_days))
 
     def score_request(
         self,

@@ -18,7 +18,7 @@ import pandas as pd
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
-from models.coverage import feature_coverage_warnings, unlogged_values
+from models.coverage import feature_coverage_warnings
 from models.score_table import (
     CREATED_LATER,
     DEAL_CLOSED,
@@ -28,7 +28,7 @@ from models.score_table import (
     validated,
     with_score_dtypes,
 )
-from models.scorer import LeadScorer, Scorer
+from models.scorer import Scorer
 from models.trend import TrendReport
 from pipelines.io import (
     InputError,
@@ -174,9 +174,9 @@ def coverage_warnings(
     every_lead: bool = True,
 ) -> list[str]:
     """Features the leads to score (or an even sample of them) miss far more than training did
-    (models.coverage.lost_features), and activity types the CRM stopped logging (activity_gap_warning).
+    (models.coverage.lost_features), and what the CRM's feeds stopped delivering (Scorer.feed_gap_warnings).
     `every_lead`: `to_score` holds every lead the run scores."""
-    gap = activity_gap_warning(scorer, tables, as_of)
+    gap = scorer.feed_gap_warnings(tables, as_of)
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
         return gap
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
@@ -184,43 +184,6 @@ def coverage_warnings(
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
     features = scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of)
     return [*gap, *feature_coverage_warnings(scorer.model, features, checked, missing_rise)]
-
-
-def activity_gap_warning(scorer: Scorer, tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> list[str]:
-    """Sentences naming the activity types, and the deal outcomes, the history logged often and the last
-    days before `as_of` (the longest feature window) not once: a type no longer logged is no error in any
-    row, yet the model reads every lead's counts of it as 0; a feed that stops delivering lost deals leaves
-    their leads looking open, so they are scored (and called) again."""
-    if not isinstance(scorer, LeadScorer):  # CRM tables only
-        return []
-    window, day = max(scorer.features.windows_days), pd.Timestamp(as_of).date()
-    said = []
-    if "activities" in tables:
-        gone = unlogged_values(
-            tables["activities"], "occurred_at", "activity_type", pd.Timestamp(as_of), window
-        )
-        if gone:
-            said.append(
-                f"activities: no {expected_text(gone)} in the {window} days before {day}, though the earlier "
-                "history logs them and other types: the model reads every lead's counts of them as 0; check that "
-                "the CRM still logs them (a type renamed is quarantined, one no longer logged is not)"
-            )
-    if "deals" in tables:
-        gone = unlogged_values(tables["deals"], "closed_at", "outcome", pd.Timestamp(as_of), window)
-        if gone:
-            said.append(
-                f"deals: no {expected_text(gone)} deal closed in the {window} days before {day}, though the "
-                "earlier history has them and other outcomes still close: a lead whose closed deal the feed no "
-                "longer delivers looks open and is scored; check the deals feed"
-            )
-    return said
-
-
-def expected_text(gone: dict[str, float]) -> str:
-    """'demo_request (about 132 expected at its earlier rate)', for each value no longer logged."""
-    return ", ".join(
-        f"{value} (about {n:,.0f} expected at its earlier rate)" for value, n in sorted(gone.items())
-    )
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:
