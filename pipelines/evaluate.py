@@ -88,6 +88,7 @@ class BacktestReport:
         return sum(len(result.fold.test) for result in self.results)
 
     def as_dict(self) -> dict[str, Any]:
+        same = self.same_folds
         return _finite(
             {
                 "source": self.source,
@@ -102,8 +103,8 @@ class BacktestReport:
                 "folds": [result.summary() for result in self.results],
                 "mean": self.mean,
                 # Means over the folds every contender measured, when some refused folds the others measured.
-                "same_folds": [result.fold.name for result in self.same_folds],
-                "mean_same_folds": mean_metrics(self.same_folds) if self.same_folds else {},
+                "same_folds": [result.fold.name for result in same],
+                "mean_same_folds": mean_metrics(same),
                 "notes": self.notes,
             }
         )
