@@ -25,7 +25,7 @@ from collections import Counter
 from features.build import feature_groups
 from features.synthetic import GeneratorConfig, generate_history, with_shuffled_outcomes
 from models.minimum_data import InsufficientDataError
-from models.promotion import ChampionRecord, decide_on_test_scores
+from models.promotion import ChampionRecord, decide_on_test_scores, learned_window
 from pipelines.registry import gate_rules
 from pipelines.settings import PipelineConfig, load_config
 from pipelines.train import evaluate_scorer, train_scorer, training_data
@@ -48,19 +48,21 @@ def _train(data, tables: dict, cfg: PipelineConfig, champion=None):
     return scorer, evaluate_scorer(data, scorer, split, cfg, champion)
 
 
-def _record(evaluation, version: str = "1") -> ChampionRecord:
+def _record(evaluation, split_summary: dict, version: str = "1") -> ChampionRecord:
     m = evaluation.metrics("model")
-    return ChampionRecord(version, m["roc_auc"], m["roc_auc_low"], m["roc_auc_high"])
+    start, end = learned_window(split_summary)
+    return ChampionRecord(version, m["roc_auc"], m["roc_auc_low"], m["roc_auc_high"], start, end)
 
 
-def _verdict(cfg: PipelineConfig, evaluation, champion_evaluation=None) -> str:
+def _verdict(cfg: PipelineConfig, evaluation, champion=None) -> str:
+    """The gate's status for `evaluation` against `champion` (its scorer and evaluation), or as a first model."""
     if evaluation is None:
         return "refused at training"
-    record = None if champion_evaluation is None else _record(champion_evaluation)
+    record = None if champion is None else _record(champion[1], champion[0].model.split_summary)
     decision = decide_on_test_scores(
         evaluation.test_scores,
         gate_rules(cfg),
-        champion_version=None if champion_evaluation is None else "1",
+        champion_version=None if champion is None else "1",
         champion=record,
     )
     return decision.status
@@ -74,14 +76,14 @@ def run_seed(seed: int, accounts: int, months: int, cfg: PipelineConfig) -> dict
     trained = _train(real, tables, cfg)
     if trained is None:
         raise RuntimeError(f"seed {seed}: the champion itself could not be trained")
-    champion, champion_eval = trained
+    champion = trained[0]
     challenger = _train(noise, shuffled, cfg, champion)
-    verdicts["shuffled challenger"] = _verdict(cfg, challenger and challenger[1], champion_eval)
+    verdicts["shuffled challenger"] = _verdict(cfg, challenger and challenger[1], trained)
     first = _train(noise, shuffled, cfg)
     verdicts["no-signal first model"] = _verdict(cfg, first and first[1])
     reseeded = cfg.model_copy(update={"model": cfg.model.model_copy(update={"seed": cfg.model.seed + 1000})})
     same = _train(real, tables, reseeded, champion)
-    verdicts["same-quality challenger"] = _verdict(cfg, same and same[1], champion_eval)
+    verdicts["same-quality challenger"] = _verdict(cfg, same and same[1], trained)
     fit_only = cfg.model_copy(
         update={
             "features": cfg.features.model_copy(
@@ -93,7 +95,7 @@ def run_seed(seed: int, accounts: int, months: int, cfg: PipelineConfig) -> dict
     if weak is None:
         raise RuntimeError(f"seed {seed}: the fit-only champion could not be trained")
     better = _train(real, tables, cfg, weak[0])
-    verdicts["better challenger"] = _verdict(cfg, better and better[1], weak[1])
+    verdicts["better challenger"] = _verdict(cfg, better and better[1], weak)
     return verdicts
 
 

@@ -10,18 +10,20 @@ alone could order either way:
   by default it must not be worse beyond the noise; with first_model_rule "better" the lower bound of its AUC
   gain must be above 0 (strict: where a baseline is already near the best possible ranking, e.g. synthetic
   data, no model can pass it);
-- with a champion: the champion is re-scored on the same rows first. If it now falls far below what it had on
-  its own test window (its interval now ends below the one it was registered with), the new data or outcomes
-  look broken and the gate refuses with its own status; otherwise the challenger replaces it unless it is
-  worse beyond the noise: AUC (upper bound of the difference below -auc_tolerance) or calibration (lower bound
-  of the ECE difference above ece_tolerance).
+- with a champion: both are compared only on the test rows the champion did not learn from (created outside
+  the window it was trained and tuned on; too few of those and the champion stays). The champion is
+  re-scored on them first. If it now falls far below what it had on its own test window (its interval now
+  ends below the one it was registered with), the new data or outcomes look broken and the gate refuses
+  with its own status; otherwise the challenger replaces it unless it is worse beyond the noise: AUC (upper
+  bound of the difference below -auc_tolerance) or calibration (lower bound of the ECE difference above
+  ece_tolerance).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,12 +59,46 @@ class GateRules:
 
 @dataclass(frozen=True)
 class ChampionRecord:
-    """What the champion measured on its own test window when it was registered."""
+    """What the champion measured on its own test window when it was registered, and the window of deals it
+    was trained and tuned on (its split's train_start to test_start; None for a split without dates)."""
 
     version: str
     roc_auc: float
     roc_auc_low: float
     roc_auc_high: float
+    learned_start: pd.Timestamp | None = None
+    learned_end: pd.Timestamp | None = None
+
+
+def learned_window(split_summary: Mapping[str, Any]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The window of deals a model was trained and tuned on: its split's train_start to test_start, as the
+    splits hold times (UTC without a zone); (None, None) for a split without dates."""
+    start, end = split_summary.get("train_start"), split_summary.get("test_start")
+    if not start or not end:
+        return None, None
+    try:
+        return _utc_naive(start), _utc_naive(end)
+    except (TypeError, ValueError):
+        return None, None
+
+
+def _utc_naive(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def learned_by_champion(
+    snapshot_at: pd.Series | np.ndarray, window: tuple[pd.Timestamp | None, pd.Timestamp | None]
+) -> np.ndarray:
+    """Which rows were created inside `window`, the deals the champion was trained and tuned on
+    (learned_window): measured on them, it looks better than it is (a retrain whose evaluation quarter it
+    learned from; a history that grew by less than the test window). All False for a window without dates;
+    a row without a time counts as outside."""
+    times = pd.to_datetime(pd.Series(np.asarray(snapshot_at)), errors="coerce", utc=True).dt.tz_localize(None)
+    start, end = window
+    if start is None or end is None:
+        return np.zeros(len(times), dtype=bool)
+    return ((times >= pd.Timestamp(start)) & (times < pd.Timestamp(end))).fillna(False).to_numpy(dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -130,13 +166,15 @@ def decide_promotion(
     *,
     champion_p: np.ndarray | None = None,
     champion: ChampionRecord | None = None,
+    champion_learned: np.ndarray | None = None,
 ) -> GateDecision:
     """The gate's verdict for a new version from its predictions on the test window.
 
     `baselines` maps a baseline's name to its scores on the same rows (the points model, logistic regression);
     `champion_p` are the current champion's predictions on those rows and `champion` its registered record.
     A champion that exists but could not be scored on these rows must not reach here as `None`: the caller
-    refuses instead, so the champion never changes silently.
+    refuses instead, so the champion never changes silently. `champion_learned` marks the rows the champion
+    was trained or tuned on (learned_by_champion): the two are compared on the others only.
     """
     y = np.asarray(y, dtype=int)
     n_won, n_lost = int(y.sum()), int(len(y) - y.sum())
@@ -153,100 +191,179 @@ def decide_promotion(
         )
     contenders = {"model": np.asarray(model_p, dtype=float)}
     contenders.update({name: np.asarray(p, dtype=float) for name, p in baselines.items()})
-    if champion_p is not None:
-        contenders["champion"] = np.asarray(champion_p, dtype=float)
     samples = paired_bootstrap(
         y, contenders, rounds=rules.bootstrap_rounds, seed=rules.seed, ece_bins=rules.ece_bins
     )
-    auc, ece = samples["roc_auc"], samples["ece"]
+    auc = samples["roc_auc"]
     point = {name: roc_auc(y, p) for name, p in contenders.items()}
     compared.update({f"{name}_auc": value for name, value in point.items()})
 
     def interval(values: np.ndarray) -> tuple[float, float]:
         return percentile_interval(values, rules.confidence)
 
-    rows = len(y)
-    own = Evidence("AUC", point["model"], *interval(auc["model"]), rows)
-    evidence = [own]
-    reasons = []
+    own = Evidence("AUC", point["model"], *interval(auc["model"]), len(y))
     if champion_p is not None:
-        now = Evidence("champion AUC on this window", point["champion"], *interval(auc["champion"]), rows)
-        evidence.append(now)
-        # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
-        if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
-            reasons.append(
-                f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
-                f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
-                f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
-                "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the "
-                "deals table before retraining"
-            )
-            return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
+        return _against_champion(
+            y,
+            contenders["model"],
+            np.asarray(champion_p, dtype=float),
+            champion,
+            champion_learned,
+            own,
+            rules,
+            compared,
+        )
     if not own.low > 0.5:
-        reasons.append(
-            f"no evidence of signal: {own.words(signed=False)} includes 0.5 (a model that ranks at random); "
-            "check that the outcomes are joined to the right leads"
-        )
-        return GateDecision("refused", tuple(reasons), compared, tuple(evidence))
-    reasons.append(f"signal: {own.words(signed=False)} is above 0.5")
+        return GateDecision("refused", (_no_signal(own),), compared, (own,))
+    reasons = [f"signal: {own.words(signed=False)} is above 0.5"]
+    if not baselines:
+        reasons.append("no champion and no baseline to compare with")
+        return GateDecision("refused", tuple(reasons), compared, (own,))
+    strongest = max(baselines, key=lambda name: point[name])
+    gain = Evidence(
+        f"AUC gain over {_label(strongest)}",
+        point["model"] - point[strongest],
+        *interval(auc["model"] - auc[strongest]),
+        len(y),
+    )
+    if rules.first_model_rule == "better":
+        ok, verdict = gain.low > 0, "is above 0" if gain.low > 0 else "does not show that it is better"
+    else:
+        ok = gain.high >= -rules.auc_tolerance
+        beyond = f"beyond the noise and the {rules.auc_tolerance} tolerance"
+        verdict = f"not worse {beyond}" if ok else f"worse {beyond}"
+    reasons.append(f"first model: {gain.words()} ({_label(strongest)} is its strongest baseline): {verdict}")
+    return GateDecision("promoted" if ok else "refused", tuple(reasons), compared, (own, gain))
 
-    if champion_p is None:
-        if not baselines:
-            reasons.append("no champion and no baseline to compare with")
-            return GateDecision("refused", tuple(reasons), compared, tuple(evidence))
-        strongest = max(baselines, key=lambda name: point[name])
-        gain = Evidence(
-            f"AUC gain over {_label(strongest)}",
-            point["model"] - point[strongest],
-            *interval(auc["model"] - auc[strongest]),
-            rows,
-        )
-        evidence.append(gain)
-        if rules.first_model_rule == "better":
-            ok, verdict = gain.low > 0, "is above 0" if gain.low > 0 else "does not show that it is better"
-        else:
-            ok = gain.high >= -rules.auc_tolerance
-            beyond = f"beyond the noise and the {rules.auc_tolerance} tolerance"
-            verdict = f"not worse {beyond}" if ok else f"worse {beyond}"
-        reasons.append(
-            f"first model: {gain.words()} ({_label(strongest)} is its strongest baseline): {verdict}"
-        )
-        return GateDecision("promoted" if ok else "refused", tuple(reasons), compared, tuple(evidence))
 
+def _no_signal(own: Evidence) -> str:
+    return (
+        f"no evidence of signal: {own.words(signed=False)} includes 0.5 (a model that ranks at random); "
+        "check that the outcomes are joined to the right leads"
+    )
+
+
+def _against_champion(
+    y: np.ndarray,
+    model_p: np.ndarray,
+    champion_p: np.ndarray,
+    champion: ChampionRecord | None,
+    learned: np.ndarray | None,
+    own: Evidence,
+    rules: GateRules,
+    compared: dict[str, float],
+) -> GateDecision:
+    """The challenger against the champion, on the test rows the champion did not learn from: first whether
+    the champion collapsed there (the data are the suspect), then the challenger's own signal, then whether
+    it is worse than the champion beyond the noise in ranking or calibration."""
+    reasons: list[str] = []
+    fair = ~learned if learned is not None and learned.any() else np.ones(len(y), dtype=bool)
+    if not fair.all():
+        said, enough = _fair_rows_words(y, fair, champion, rules)
+        if not enough:
+            return GateDecision("refused", (said,), compared, (own,))
+        reasons.append(said)
+        y, model_p, champion_p = y[fair], model_p[fair], champion_p[fair]
+    samples = paired_bootstrap(
+        y,
+        {"model": model_p, "champion": champion_p},
+        rounds=rules.bootstrap_rounds,
+        seed=rules.seed,
+        ece_bins=rules.ece_bins,
+    )
+    auc, ece = samples["roc_auc"], samples["ece"]
+    rows = len(y)
+    champion_auc = roc_auc(y, champion_p)
+    compared["champion_auc"] = champion_auc
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        return percentile_interval(values, rules.confidence)
+
+    now = Evidence("champion AUC on this window", champion_auc, *interval(auc["champion"]), rows)
+    evidence = [own, now]
+    # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
+    if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
+        reasons.append(
+            f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
+            f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
+            f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
+            "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the "
+            "deals table before retraining"
+        )
+        return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
+    if not own.low > 0.5:
+        return GateDecision("refused", (*reasons, _no_signal(own)), compared, tuple(evidence))
+    reasons.insert(0, f"signal: {own.words(signed=False)} is above 0.5")
     auc_diff = Evidence(
         "AUC difference with the champion",
-        point["model"] - point["champion"],
+        roc_auc(y, model_p) - champion_auc,
         *interval(auc["model"] - auc["champion"]),
         rows,
     )
     ece_diff = Evidence(
         "ECE difference with the champion",
-        expected_calibration_error(y, contenders["model"], rules.ece_bins)
-        - expected_calibration_error(y, contenders["champion"], rules.ece_bins),
+        expected_calibration_error(y, model_p, rules.ece_bins)
+        - expected_calibration_error(y, champion_p, rules.ece_bins),
         *interval(ece["model"] - ece["champion"]),
         rows,
     )
     evidence += [auc_diff, ece_diff]
     auc_ok = auc_diff.high >= -rules.auc_tolerance
     ece_ok = ece_diff.low <= rules.ece_tolerance
+    beyond = "beyond the noise and the"
     reasons.append(
         f"{auc_diff.words()}: "
         + (
-            f"not worse beyond the noise and the {rules.auc_tolerance} tolerance"
+            f"not worse {beyond} {rules.auc_tolerance} tolerance"
             if auc_ok
-            else f"worse beyond the noise and the {rules.auc_tolerance} tolerance"
+            else f"worse {beyond} {rules.auc_tolerance} tolerance"
         )
     )
     reasons.append(
         f"{ece_diff.words()}: "
         + (
-            f"calibration not worse beyond the noise and the {rules.ece_tolerance} tolerance"
+            f"calibration not worse {beyond} {rules.ece_tolerance} tolerance"
             if ece_ok
-            else f"calibration worse beyond the noise and the {rules.ece_tolerance} tolerance"
+            else f"calibration worse {beyond} {rules.ece_tolerance} tolerance"
         )
     )
     status: Status = "promoted" if auc_ok and ece_ok else "refused"
     return GateDecision(status, tuple(reasons), compared, tuple(evidence))
+
+
+def _fair_rows_words(
+    y: np.ndarray, fair: np.ndarray, champion: ChampionRecord | None, rules: GateRules
+) -> tuple[str, bool]:
+    """What the comparison leaves out because the champion learned from it, and whether the rest holds enough
+    won and lost deals for the gate to decide."""
+    who = f"the champion (version {champion.version})" if champion is not None else "the champion"
+    window = (
+        f" created {champion.learned_start:%Y-%m-%d} to {champion.learned_end:%Y-%m-%d}"
+        if champion is not None and champion.learned_start is not None and champion.learned_end is not None
+        else ""
+    )
+    after = (
+        f"{champion.learned_end:%Y-%m-%d}"
+        if champion is not None and champion.learned_end is not None
+        else ""
+    )
+    n_learned, n_fair = int((~fair).sum()), int(fair.sum())
+    won, lost = int(y[fair].sum()), int(n_fair - y[fair].sum())
+    learned = f"{who} was trained and tuned on deals{window}, {n_learned:,} of the {len(y):,} test deals"
+    if won >= rules.min_test_won and lost >= rules.min_test_lost:
+        return (
+            f"{learned}: measured on them it would look better than it is, so the two are compared on the "
+            f"other {n_fair:,} ({won} won, {lost} lost)",
+            True,
+        )
+    return (
+        f"{learned}; the other {n_fair:,} hold {won} won and {lost} lost, fewer than the {rules.min_test_won} "
+        f"won and {rules.min_test_lost} lost the gate needs to compare the two fairly (registry.min_test_won, "
+        "registry.min_test_lost), so the champion stays: compare them once the test window holds enough deals "
+        f"created on or after {after or 'the end of its window'} (`leadscore retrain`: an --as-of whose "
+        'evaluation quarter starts then or later), or say why with --force "reason"',
+        False,
+    )
 
 
 def decide_on_test_scores(
@@ -286,4 +403,9 @@ def decide_on_test_scores(
         rules,
         champion_p=None if champion_version is None else test_scores["champion"].to_numpy(dtype=float),
         champion=champion,
+        champion_learned=learned_by_champion(
+            test_scores["snapshot_at"], (champion.learned_start, champion.learned_end)
+        )
+        if champion is not None and "snapshot_at" in test_scores.columns
+        else None,
     )

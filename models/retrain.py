@@ -19,6 +19,7 @@ import pandas as pd
 from models.formatting import iso_day
 from models.minimum_data import InsufficientDataError
 from models.monitoring import Window
+from models.promotion import learned_by_champion, learned_window
 
 QUARTER = pd.DateOffset(months=3)
 
@@ -138,22 +139,16 @@ def drift_windows(
     return reference, current
 
 
-def champion_learned_evaluation(
-    split_summary: dict[str, Any], model_version: Any, windows: RetrainWindows
+def champion_learned_note(
+    snapshot_at: pd.Series, split_summary: dict[str, Any], model_version: Any
 ) -> str | None:
-    """Why the gate's comparison favours the champion, when the evaluation quarter overlaps the deals the
-    champion was trained or tuned on: a champion trained on today's history and retrained against at once, or
-    a rerun of an earlier --as-of after a later retrain. None when they do not overlap (or the champion's split
-    has no dates)."""
-    start, end = split_summary.get("train_start"), split_summary.get("test_start")
-    if not (start and end):
+    """Under the table that measures champion and challenger on the evaluation quarter: how many of its deals
+    the champion was trained and tuned on (the gate compares the two on the others only). None when none."""
+    learned = learned_by_champion(snapshot_at, learned_window(split_summary))
+    if not learned.any():
         return None
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    if not (windows.test_start < end and windows.test_end > start):
-        return None
+    n, total = int(learned.sum()), len(learned)
     return (
-        f"the evaluation quarter {windows.evaluation_quarter} overlaps the deals the champion (version "
-        f"{model_version}) was trained and tuned on ({start.date()} to {end.date()}): measured on deals it "
-        "learned from, the champion looks better than it is; an --as-of whose evaluation quarter starts on or "
-        f"after {end.date()} compares them fairly"
+        f"The champion (version {model_version}) was trained and tuned on {n:,} of these {total:,} deals, so "
+        f"this table flatters it; the gate compares the two on the other {total - n:,} only."
     )

@@ -157,22 +157,35 @@ def champion_record(version: Any) -> ChampionRecord | None:
     its run is gone from the store)."""
     from mlflow.exceptions import MlflowException
 
-    from models.promotion import ChampionRecord
+    from models.promotion import ChampionRecord, learned_window
 
     if not version.run_id:
         return None
     try:
-        metrics = _client().get_run(version.run_id).data.metrics
+        data = _client().get_run(version.run_id).data
     except MlflowException:
         return None
+    metrics = data.metrics
     if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
         return None
+    start, end = learned_window(split_of_run(data.tags))
     return ChampionRecord(
         version=str(version.version),
         roc_auc=float(metrics["roc_auc"]),
         roc_auc_low=float(metrics["roc_auc_low"]),
         roc_auc_high=float(metrics["roc_auc_high"]),
+        learned_start=start,
+        learned_end=end,
     )
+
+
+def split_of_run(tags: Mapping[str, str]) -> dict[str, Any]:
+    """The split summary a training run logged as its `split` tag ({} when absent or no JSON)."""
+    try:
+        summary = json.loads(tags.get("split", ""))
+    except ValueError:
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def gate_rules(cfg: PipelineConfig) -> GateRules:

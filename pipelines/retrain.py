@@ -37,7 +37,7 @@ from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
 from models.retrain import (
     RetrainWindows,
-    champion_learned_evaluation,
+    champion_learned_note,
     check_windows,
     drift_windows,
     retrain_windows,
@@ -186,7 +186,6 @@ def run_retrain(
     champion = None
     backtest = None
     coverage: list[str] = []
-    unfair = None
     other_input = None
     if champion_record is not None:
         champion = tracking.load_scorer(f"models:/{name}/{champion_record.version}")
@@ -202,9 +201,6 @@ def run_retrain(
         else:
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
             backtest, coverage = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
-            unfair = champion_learned_evaluation(
-                champion.model.split_summary, champion.model_version, windows
-            )
 
     train = run_train(
         CrmSource(train_input, location=source),
@@ -213,7 +209,6 @@ def run_retrain(
         register=True,
         force_reason=force_reason,
         trigger=rcfg.trigger_text(),
-        gate_notes=(unfair,) if unfair else (),
     )
     result = RetrainResult(
         windows=windows,
@@ -222,6 +217,10 @@ def run_retrain(
         backtest=backtest,
         left_out=left_out,
     )
+    if champion is not None:
+        result.champion_learned = champion_learned_note(
+            train.evaluation.test_scores["snapshot_at"], champion.model.split_summary, champion.model_version
+        )
     if other_input:
         result.warnings.append(other_input)
     result.warnings.extend(coverage)

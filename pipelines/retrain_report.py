@@ -46,6 +46,7 @@ class RetrainResult:
     left_out: dict[str, int] = field(default_factory=dict)  # closed deals outside the windows
     paths: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    champion_learned: str | None = None  # the champion was trained on some evaluation deals (see the gate)
 
     @property
     def decision(self) -> GateDecision | None:
@@ -141,6 +142,7 @@ def retrain_report_markdown(result: RetrainResult, rcfg: RetrainConfig) -> str:
         "",
         _md(result.comparison()[list(COMPARISON_COLUMNS)]),
         "",
+        *([md_text(result.champion_learned), ""] if result.champion_learned else []),
     ]
     if result.drift is not None:
         lines += ["## Drift", "", *[f"- {md_text(s)}" for s in drift_sentences(result.drift, rcfg)], ""]

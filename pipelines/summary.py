@@ -77,6 +77,8 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:
     console.print(
         frame_table(result.comparison()[list(COMPARISON_COLUMNS)], title=f"On {w.evaluation_quarter}")
     )
+    if result.champion_learned:
+        console.print(result.champion_learned)
     if result.drift is not None:
         top = result.drift.table.head(12)[
             ["feature", "psi", "status", "reference_summary", "current_summary"]

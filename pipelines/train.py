@@ -140,15 +140,13 @@ def run_train(
     config_path: Path | None = None,
     trigger: str = "leadscore train",
     card_dir: Path | None = None,
-    gate_notes: tuple[str, ...] = (),
 ) -> TrainResult:
     """Train on a source (CRM tables, as a dict of frames or a CrmSource, or an ExportSource), evaluate, and
     (with `register`) log, register and gate the model in MLflow, and write its card.
 
     A flat export has no points model (its rules need the CRM features): its first model must beat logistic
     regression. A champion that reads another input (another kind, or another export spec) is not scored on
-    the new test rows, so the gate cannot replace it without --force. `gate_notes`: what the verdict must say
-    beside the gate's checks (retrain: an evaluation quarter the champion learned from).
+    the new test rows, so the gate cannot replace it without --force.
     """
     from pipelines import tracking
     from pipelines.store import check_artifacts_writable
@@ -164,7 +162,7 @@ def run_train(
     scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
     result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
-    result.gate_notes = [*gate_notes, *icp_change_notes(champion, scorer, source.input)]
+    result.gate_notes = [*icp_change_notes(champion, scorer, source.input)]
     if register:
         tracking.log_training_run(
             result,

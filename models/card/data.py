@@ -26,6 +26,7 @@ from models.evaluate import (
 )
 from models.explain import concept_contributions, concept_of
 from models.formatting import NBSP, counted, day_text, has_date, pct_text
+from models.promotion import learned_by_champion, learned_window
 from models.score_table import GRADES
 from models.scorer import Scorer
 from models.splits import Split
@@ -447,8 +448,10 @@ def change_log(
     decision: str,
     history: Sequence[str],
     unit: str = "closed deals",
+    previous_learned: int = 0,
 ) -> list[str]:
-    """What changed in this version, in words: data window, features, calibration, ICP, gate verdict."""
+    """What changed in this version, in words: data window, features, calibration, ICP, gate verdict.
+    `previous_learned`: how many of the test rows the previous version was trained and tuned on."""
     train = windows.set_index("window").loc["training"]
     name = f"Version {version}" if version else "This model (not registered)"
     lines = [
@@ -499,7 +502,13 @@ def change_log(
         if "champion" in rows.index:
             lines.append(
                 f"On the same test leads: ROC AUC {rows.loc['model', 'roc_auc']:.3f} against "
-                f"{rows.loc['champion', 'roc_auc']:.3f} for {label}."
+                f"{rows.loc['champion', 'roc_auc']:.3f} for {label}"
+                + (
+                    f" ({label} was trained and tuned on {previous_learned:,} of them, which flatters it; the "
+                    "promotion gate compared the two on the others only)."
+                    if previous_learned
+                    else "."
+                )
             )
     lines.extend(selection_lines(getattr(model, "selection", None) or {}))
     if decision:
@@ -839,7 +848,20 @@ def build_card_data(
         grade_change_share=grade_change,
         score_samples=score_samples,
         change_log=change_log(
-            scorer, previous, windows, comparison, str(version or ""), trained_at, decision, history, unit
+            scorer,
+            previous,
+            windows,
+            comparison,
+            str(version or ""),
+            trained_at,
+            decision,
+            history,
+            unit,
+            previous_learned=int(
+                learned_by_champion(scores["snapshot_at"], learned_window(previous.model.split_summary)).sum()
+            )
+            if previous is not None and "snapshot_at" in scores.columns
+            else 0,
         ),
         limitations=limitations(
             segments,

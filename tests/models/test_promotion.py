@@ -1,10 +1,13 @@
 """The promotion gate on simulated test windows: decisions on paired intervals, refusal of noise and of
 broken evidence."""
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from models.promotion import ChampionRecord, GateRules, decide_promotion
+from models.promotion import ChampionRecord, GateRules, decide_promotion, learned_by_champion, learned_window
 
 RULES = GateRules(bootstrap_rounds=300)
 
@@ -158,3 +161,79 @@ def test_a_first_model_slightly_worse_inside_the_tolerance_is_promoted_and_the_r
     no_tolerance = GateRules(bootstrap_rounds=300, auc_tolerance=0.0)
     refused = decide_promotion(y, slightly_worse, {"logistic_regression": baseline}, no_tolerance)
     assert not refused.promote and "worse beyond the noise and the 0.0 tolerance" in refused.summary()
+
+
+def test_a_champion_is_compared_only_on_the_test_deals_it_did_not_learn_from():
+    """A retrain whose evaluation quarter the champion was trained on (the README's own flow: train, then
+    retrain as of an earlier quarter), or a history grown by less than the test window: measured on deals it
+    learned from, the champion looked better than it was, and a challenger as good as it was refused. The two
+    are compared on the other test deals, and the verdict says how many were left out and why."""
+    y, signal, rng = _window(n=3000)
+    learned = np.arange(len(y)) < 1500
+    honest = _probability(signal, rng, 0.4)
+    champion_p = np.where(learned, np.clip(0.05 + 0.9 * y, 0, 1), honest)  # it memorised what it learned
+    challenger_p = _probability(signal, rng, 0.4)
+    start, end = pd.Timestamp("2024-10-06"), pd.Timestamp("2026-02-08")
+    record = dataclasses.replace(_record(y[~learned], honest[~learned]), learned_start=start, learned_end=end)
+    blind = decide_promotion(y, challenger_p, {}, RULES, champion_p=champion_p, champion=record)
+    assert blind.status == "refused"  # the unfair comparison, as the gate made it before
+    fair = decide_promotion(
+        y, challenger_p, {}, RULES, champion_p=champion_p, champion=record, champion_learned=learned
+    )
+    assert fair.promote, fair.summary()
+    said = " ".join(fair.summary().split())
+    assert (
+        "the champion (version 1) was trained and tuned on deals created 2024-10-06 to 2026-02-08, 1,500 of "
+        "the 3,000 test deals" in said
+    )
+    assert "compared on the other 1,500" in said
+    assert fair.evidence[-1].rows == 1500  # the ECE difference, on the fair rows
+    worse = decide_promotion(
+        y,
+        _probability(signal, rng, 1.5),
+        {},
+        RULES,
+        champion_p=champion_p,
+        champion=record,
+        champion_learned=learned,
+    )
+    assert worse.status == "refused" and "worse beyond the noise" in worse.summary()
+
+
+def test_too_few_test_deals_the_champion_did_not_learn_from_keep_it_and_name_the_fix():
+    y, signal, rng = _window(n=2000)
+    learned = np.arange(len(y)) >= 30
+    p = _probability(signal, rng, 0.4)
+    record = dataclasses.replace(
+        _record(y, p), learned_start=pd.Timestamp("2023-10-01"), learned_end=pd.Timestamp("2026-01-01")
+    )
+    decision = decide_promotion(y, p, {}, RULES, champion_p=p, champion=record, champion_learned=learned)
+    said = " ".join(decision.summary().split())
+    assert decision.status == "refused"
+    assert "1,970 of the 2,000 test deals; the other 30 hold" in said
+    assert "registry.min_test_won" in said and "so the champion stays" in said
+    assert "created on or after 2026-01-01" in said and "--as-of" in said and "--force" in said
+
+
+def test_the_rows_a_champion_learned_from_are_those_created_inside_its_window():
+    record = ChampionRecord("3", 0.8, 0.78, 0.82, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-01"))
+    times = pd.Series(
+        ["2024-12-31T23:00", "2025-01-01", "2025-06-30T23:59", "2025-07-01", None], dtype="datetime64[ns]"
+    )
+    assert learned_by_champion(times, (record.learned_start, record.learned_end)).tolist() == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    undated = ChampionRecord("3", 0.8, 0.78, 0.82)
+    assert not learned_by_champion(times, (undated.learned_start, undated.learned_end)).any()
+    assert learned_window({"train_start": "2025-01-01T00:00:00", "test_start": "2025-07-01T00:00:00"}) == (
+        pd.Timestamp("2025-01-01"),
+        pd.Timestamp("2025-07-01"),
+    )
+    assert learned_window({"split_method": "grouped_random", "seed": 7}) == (None, None)
+    assert learned_window({"train_start": "2025-01-01T00:00:00+02:00", "test_start": "2025-07-01"})[0] == (
+        pd.Timestamp("2024-12-31T22:00")
+    )

@@ -9,7 +9,7 @@ import dataclasses
 
 import pandas as pd
 
-from models.retrain import champion_learned_evaluation, retrain_windows
+from models.retrain import champion_learned_note
 from pipelines.registry import gate_decision
 from pipelines.retrain import run_backtest
 from pipelines.score import run_score
@@ -72,21 +72,36 @@ def test_a_column_blanked_in_the_whole_history_is_named_by_retrain(small_scorer,
     assert untouched == []
 
 
-def test_a_rerun_of_an_earlier_as_of_says_the_champion_learned_from_the_evaluation_quarter(fast_config):
+def test_the_gate_compares_champion_and_challenger_only_on_deals_the_champion_did_not_learn_from(
+    champion_store, trained_small, fast_config
+):
     """Retrain as of 2026-10-01 promoted a champion trained and tuned on deals up to 2026-01-01; a rerun as of
-    2026-04-01 evaluated on 2025Q3, deals that champion learned from, and the verdict read 'worse beyond the
-    noise' as if the comparison were fair. It now says the champion was measured on deals it learned from;
-    a quarter after them (the usual next retrain) says nothing."""
-    windows = retrain_windows(pd.Timestamp("2026-04-01"), fast_config.model.maturity_days, 8)
-    later = {"train_start": "2023-10-01", "valid_start": "2025-10-01", "test_start": "2026-01-01"}
-    said = champion_learned_evaluation(later, "2", windows)
-    assert said is not None and said.startswith(
-        "the evaluation quarter 2025Q3 overlaps the deals the champion"
+    2026-04-01 evaluated both on 2025Q3, deals that champion learned from, and the verdict read 'worse beyond
+    the noise' as if the comparison were fair (then only a note said so). The gate reads the champion's
+    window from its run and compares the two on the test deals outside it; with too few of those, the
+    champion stays and the verdict names the fix."""
+    learned_start = pd.Timestamp(trained_small.split.train_start)
+    scores = trained_small.evaluation.test_scores.assign(
+        champion=trained_small.evaluation.test_scores["model"]
     )
-    assert "(2023-10-01 to 2026-01-01)" in said
-    earlier = {"train_start": "2023-01-01", "valid_start": "2025-01-01", "test_start": "2025-04-01"}
-    assert champion_learned_evaluation(earlier, "1", windows) is None
-    assert champion_learned_evaluation({}, "1", windows) is None  # a split without dates
+
+    def decided(snapshot_at: pd.Series):
+        evaluation = copy.copy(trained_small.evaluation)
+        evaluation.test_scores = scores.assign(snapshot_at=snapshot_at)
+        return gate_decision(dataclasses.replace(trained_small, evaluation=evaluation), fast_config)
+
+    after_its_window = decided(scores["snapshot_at"])  # the usual next retrain: nothing left out
+    assert after_its_window.promote and "trained and tuned on" not in after_its_window.summary()
+    inside = pd.Series(learned_start + pd.Timedelta(days=30), index=scores.index)
+    stays = decided(inside)
+    said = " ".join(stays.summary().split())
+    assert stays.status == "refused" and "so the champion stays" in said, said
+    assert f"the champion (version 1) was trained and tuned on deals created {learned_start:%Y-%m-%d}" in said
+    assert f"{len(scores):,} of the {len(scores):,} test deals; the other 0 hold 0 won and 0 lost" in said
+    half = scores["snapshot_at"].where(scores.index % 5 != 0, inside)  # a fifth inside its window
+    partly = decided(half)
+    said = " ".join(partly.summary().split())
+    assert partly.promote and f"compared on the other {int((scores.index % 5 != 0).sum()):,}" in said
 
 
 def test_a_deals_feed_that_stops_delivering_lost_deals_is_named_when_scoring(small_scorer, small_history):
@@ -101,3 +116,18 @@ def test_a_deals_feed_that_stops_delivering_lost_deals_is_named_when_scoring(sma
     )
     said = " ".join(" ".join(result.warnings).split())
     assert "deals: no lost (about" in said and "deal closed in the 90 days before 2026-10-01" in said
+
+
+def test_the_retrain_table_says_when_it_measures_the_champion_on_deals_it_learned_from():
+    """The retrain's table of challenger against champion measures both on the whole evaluation quarter; the
+    gate compares them on the deals the champion did not learn from. The table says so when they differ."""
+    summary = {"train_start": "2024-10-06T00:00:00", "test_start": "2026-02-08T00:00:00"}
+    quarter = pd.Series(pd.date_range("2026-01-01", "2026-03-31", periods=90))
+    said = champion_learned_note(quarter, summary, "1")
+    learned = int((quarter < pd.Timestamp("2026-02-08")).sum())
+    assert said == (
+        f"The champion (version 1) was trained and tuned on {learned} of these 90 deals, so this table flatters "
+        f"it; the gate compares the two on the other {90 - learned} only."
+    )
+    assert champion_learned_note(quarter, {**summary, "test_start": "2025-12-01T00:00:00"}, "1") is None
+    assert champion_learned_note(quarter, {"split_method": "grouped_random"}, "1") is None
