@@ -275,6 +275,8 @@ def _against_champion(
     rows = len(y)
     champion_auc = roc_auc(y, champion_p)
     compared["champion_auc"] = champion_auc
+    if rows < len(fair):  # the deals the champion did not learn from: both AUCs on them
+        compared.update(champion_rows=rows, model_auc_champion_rows=roc_auc(y, model_p))
 
     def interval(values: np.ndarray) -> tuple[float, float]:
         return percentile_interval(values, rules.confidence)

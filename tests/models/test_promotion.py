@@ -188,6 +188,10 @@ def test_a_champion_is_compared_only_on_the_test_deals_it_did_not_learn_from():
     )
     assert "compared on the other 1,500" in said
     assert fair.evidence[-1].rows == 1500  # the ECE difference, on the fair rows
+    assert fair.compared["champion_rows"] == 1500 and fair.compared["test_won"] == int(y.sum())
+    assert fair.compared["model_auc_champion_rows"] - fair.compared["champion_auc"] == pytest.approx(
+        fair.evidence[-2].value
+    )
     worse = decide_promotion(
         y,
         _probability(signal, rng, 1.5),
