@@ -254,12 +254,38 @@ def cross_validated_boosting(
     )
 
 
+def fold_variance_factor(folds: Sequence[Fold]) -> float:
+    """How much the variance of the row-weighted mean held-out AUC exceeds that of independent folds when
+    the labels carry no signal: 1 for expanding windows, 2 for k-fold cross-validation.
+
+    Two folds each fitted on the other's held-out rows share a term: each model learnt the chance pattern
+    of the other's rows, and that pattern ranks both folds' rows alike, so their AUCs rise and fall together.
+    With fold k fitted on t_k held-out blocks' worth of rows, the pair's correlation is 1 / sqrt(t_j * t_k)
+    (a fold's AUC is the sum of its t_k chance agreements, one per block it learnt from, over sqrt(t_k)).
+    Expanding windows have no such pair: a newer block's labels never reached an older fold's model.
+    """
+    held_sets = [set(held.tolist()) for _, held in folds]
+    fit_sets = [set(fit.tolist()) for fit, _ in folds]
+    n_held = np.array([len(held) for _, held in folds], dtype=float)
+    weights = n_held / n_held.sum()
+    blocks = np.array([len(fit) for fit, _ in folds], dtype=float) / n_held
+    alone = float(np.sum(weights**2 / n_held))  # a fold's AUC variance is about proportional to 1 / rows
+    shared = 0.0
+    for j in range(len(folds)):  # pairs of folds
+        for k in range(len(folds)):
+            if j != k and held_sets[j] & fit_sets[k] and held_sets[k] & fit_sets[j]:
+                shared += weights[j] * weights[k] / np.sqrt(blocks[j] * blocks[k] * n_held[j] * n_held[k])
+    return (alone + shared) / alone
+
+
 def fold_auc_interval(
     y: np.ndarray, score: np.ndarray, folds: Sequence[Fold], *, rounds: int, seed: int, level: float
 ) -> tuple[float, float, float]:
     """The held-out AUC averaged over the folds (weighted by rows; each fold ranks its own rows, so a base
     rate or score scale moving between folds does not mix in) and its percentile bootstrap interval, rows
-    resampled within each fold. With `rounds` 0 the interval is the point itself."""
+    resampled within each fold. The bootstrap sees each fold's rows alone; where the folds' models learnt
+    from one another's held-out rows (k-fold), its distances from the point are widened by the square root
+    of fold_variance_factor. With `rounds` 0 the interval is the point itself."""
     y = np.asarray(y, dtype=int)
     weights = np.array([len(held) for _, held in folds], dtype=float)
     weights /= weights.sum()
@@ -276,4 +302,8 @@ def fold_auc_interval(
             aucs[r] += w * auc_from_groups(groups, n_groups, y_held, draw)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(aucs, [tail, 100 - tail])
+    factor = fold_variance_factor(folds)
+    if factor > 1.0:
+        widen = float(np.sqrt(factor))
+        low, high = point - widen * (point - low), point + widen * (high - point)
     return point, float(low), float(high)

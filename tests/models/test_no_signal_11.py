@@ -15,9 +15,13 @@ from models.minimum_data import NoSignalError
 from models.selection import (
     BoostingResult,
     cross_fitted_scores,
+    fold_auc_interval,
+    fold_variance_factor,
+    grouped_folds,
     left_out_blend,
     left_out_tree_count,
     other_folds_weights,
+    time_ordered_folds,
 )
 from models.splits import Split
 from models.train import train_conversion_model
@@ -57,7 +61,8 @@ def _flat_frame(n: int, seed: int, timed: bool, effect: float = 0.0):
 
 
 @pytest.mark.parametrize(
-    ("n", "seed", "timed"), [(300, 31, True), (600, 18, True), (600, 25, True), (600, 45, True)]
+    ("n", "seed", "timed"),
+    [(300, 31, True), (600, 18, True), (600, 25, True), (600, 45, True), (300, 38, False), (600, 15, False)],
 )
 def test_frames_without_signal_that_passed_are_refused(n, seed, timed):
     frame, y, names, split = _flat_frame(n, seed, timed)
@@ -117,3 +122,28 @@ def test_cross_fitted_scores_take_each_fold_from_the_contender_chosen_without_it
     assert picks == ["lightgbm", "blend", "lightgbm"]  # the first listed on a tie
     assert np.isnan(scores[:4]).all()  # never held out
     assert scores[4:].tolist() == [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_fold_variance_factor_is_two_for_k_fold_and_one_for_expanding_windows():
+    y = np.arange(600) % 3 == 0
+    assert fold_variance_factor(grouped_folds(y, None, 3, seed=0)) == pytest.approx(2.0)
+    assert fold_variance_factor(grouped_folds(y, None, 5, seed=0)) == pytest.approx(2.0)
+    times = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(600) // 2, unit="D")
+    assert fold_variance_factor(time_ordered_folds(times, 3)) == 1.0
+    assert fold_variance_factor(FOLDS) == 1.0
+
+
+def test_k_fold_interval_is_wider_by_the_square_root_of_two():
+    rng = np.random.default_rng(0)
+    y, score = (rng.random(600) < 0.3).astype(int), rng.normal(size=600)
+    folds = grouped_folds(y, None, 3, seed=0)
+    point, low, high = fold_auc_interval(y, score, folds, rounds=200, seed=1, level=0.95)
+    narrow = [(fit, held) for fit, held in folds]
+    narrow[0] = (np.setdiff1d(narrow[0][0], narrow[1][1]), narrow[0][1])  # fold 1 no longer fits on fold 2
+    narrow[1] = (np.setdiff1d(narrow[1][0], narrow[0][1]), narrow[1][1])
+    narrow[2] = (np.array([], dtype=int), narrow[2][1])  # nor does fold 3 share with any
+    assert fold_variance_factor(narrow) == 1.0
+    same_point, alone_low, alone_high = fold_auc_interval(y, score, narrow, rounds=200, seed=1, level=0.95)
+    assert same_point == point
+    assert point - low == pytest.approx(np.sqrt(2) * (point - alone_low))
+    assert high - point == pytest.approx(np.sqrt(2) * (alone_high - point))
