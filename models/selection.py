@@ -264,8 +264,6 @@ def fold_variance_factor(folds: Sequence[Fold]) -> float:
     (a fold's AUC is the sum of its t_k chance agreements, one per block it learnt from, over sqrt(t_k)).
     Expanding windows have no such pair: a newer block's labels never reached an older fold's model.
     """
-    held_sets = [set(held.tolist()) for _, held in folds]
-    fit_sets = [set(fit.tolist()) for fit, _ in folds]
     n_held = np.array([len(held) for _, held in folds], dtype=float)
     weights = n_held / n_held.sum()
     blocks = np.array([len(fit) for fit, _ in folds], dtype=float) / n_held
@@ -273,7 +271,8 @@ def fold_variance_factor(folds: Sequence[Fold]) -> float:
     shared = 0.0
     for j in range(len(folds)):  # pairs of folds
         for k in range(len(folds)):
-            if j != k and held_sets[j] & fit_sets[k] and held_sets[k] & fit_sets[j]:
+            (fit_j, held_j), (fit_k, held_k) = folds[j], folds[k]
+            if j != k and np.isin(held_j, fit_k).any() and np.isin(held_k, fit_j).any():
                 shared += weights[j] * weights[k] / np.sqrt(blocks[j] * blocks[k] * n_held[j] * n_held[k])
     return (alone + shared) / alone
 
