@@ -82,6 +82,46 @@ class BoostingResult:
     oof_raw: np.ndarray  # out-of-fold log-odds of every held-out row (NaN for rows never held out)
     curve: list[float] = field(default_factory=list)
     tree_weight: float = 1.0  # a blend's weight of the trees' log-odds (the linear part gets 1 - this)
+    # Per fold k, the same choice made without fold k: (its mean held-out log loss on the other folds, fold
+    # k's held-out log-odds at it). The no-signal check judges these (see cross_fitted_scores).
+    left_out: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    # Out-of-fold log-odds of every row at each tree count chosen leaving one fold out (a blend's input).
+    oof_raw_at: dict[int, np.ndarray] = field(default_factory=dict)
+    left_out_trees: list[int] = field(default_factory=list)  # per fold, the tree count chosen without it
+
+
+def other_folds_weights(folds: Sequence[Fold], k: int) -> np.ndarray:
+    """Weights (held-out rows, summing to 1) of every fold but fold k; fold k's weight is 0."""
+    weights = np.array([len(held) for _, held in folds], dtype=float)
+    weights[k] = 0.0
+    return weights / weights.sum()
+
+
+def left_out_tree_count(fold_curve: np.ndarray, weights: np.ndarray) -> tuple[int, float]:
+    """The tree count (from 1; the first on a tie) with the lowest `weights`-weighted mean held-out log loss,
+    `fold_curve` holding one row per boosting round and one column per fold; and that loss."""
+    mean = np.asarray(fold_curve, dtype=float) @ weights
+    best = int(np.argmin(mean))
+    return best + 1, float(mean[best])
+
+
+def cross_fitted_scores(
+    results: dict[str, BoostingResult], folds: Sequence[Fold], n_rows: int
+) -> tuple[np.ndarray, list[str]]:
+    """Each fold's held-out log-odds from the contender (tree count, blend weight) chosen on the other folds,
+    so that no fold's labels helped choose the model that scores it; and the contender chosen for each fold.
+
+    Choosing on the same folds that measure lifts the held-out AUC of data without signal above 0.5 (the
+    lowest held-out loss of several contenders and tree counts is partly luck that also ranks the rows);
+    these scores are measured without that luck. The first contender listed wins a tie, as in training.
+    """
+    scores = np.full(n_rows, np.nan)
+    picks = []
+    for k, (_, held) in enumerate(folds):  # a loop over the folds
+        name = min(results, key=lambda c: results[c].left_out[k][0])
+        scores[held] = results[name].left_out[k][1]
+        picks.append(name)
+    return scores, picks
 
 
 def fold_log_losses(y: np.ndarray, raw: np.ndarray, folds: Sequence[Fold]) -> np.ndarray:
@@ -117,7 +157,27 @@ def best_blend(
         fold_log_loss=[float(v) for v in losses],
         oof_raw=w * trees.oof_raw + (1 - w) * linear_oof,
         tree_weight=w,
+        left_out=[
+            left_out_blend(y, trees.oof_raw_at[t], linear_oof, folds, k, steps)
+            for k, t in enumerate(trees.left_out_trees)
+        ],
     )
+
+
+def left_out_blend(
+    y: np.ndarray, trees_raw: np.ndarray, linear_raw: np.ndarray, folds: Sequence[Fold], k: int, steps: int
+) -> tuple[float, np.ndarray]:
+    """The blend weight chosen as in best_blend but on every fold except fold k: its mean held-out log loss
+    there, and fold k's held-out blended log-odds. `trees_raw` are the trees' out-of-fold log-odds at the
+    tree count chosen without fold k."""
+    weights = other_folds_weights(folds, k)
+    best_w, best_loss = 1.0, np.inf
+    for w in np.linspace(1.0, 0.0, steps + 1):  # as best_blend: a tie keeps more trees
+        loss = float(fold_log_losses(y, w * trees_raw + (1 - w) * linear_raw, folds) @ weights)
+        if loss < best_loss - 1e-12:
+            best_w, best_loss = float(w), loss
+    held = folds[k][1]
+    return best_loss, best_w * trees_raw[held] + (1 - best_w) * linear_raw[held]
 
 
 def cross_validated_boosting(
@@ -168,18 +228,53 @@ def cross_validated_boosting(
             best, best_loss = iteration, mean
         elif iteration - best >= patience:
             break
-    oof = np.full(len(X), np.nan)
-    for k, (_, held) in enumerate(folds):
-        X_held = X.iloc[held] if fold_sets is None else fold_sets[k][2]
-        raw = boosters[k].predict(X_held, raw_score=True, num_iteration=best)
-        oof[held] = np.asarray(raw) + (init_scores[k][1] if init_scores is not None else 0.0)
+
+    def oof_at(trees: int) -> np.ndarray:
+        oof = np.full(len(X), np.nan)
+        for k, (_, held) in enumerate(folds):
+            X_held = X.iloc[held] if fold_sets is None else fold_sets[k][2]
+            raw = boosters[k].predict(X_held, raw_score=True, num_iteration=trees)
+            oof[held] = np.asarray(raw) + (init_scores[k][1] if init_scores is not None else 0.0)
+        return oof
+
+    # The tree count each fold would have been given without its own labels (within the rounds boosted).
+    left_out = [
+        left_out_tree_count(np.array(per_fold), other_folds_weights(folds, k)) for k in range(len(folds))
+    ]
+    oof_raw_at = {trees: oof_at(trees) for trees in sorted({best, *(t for t, _ in left_out)})}
     return BoostingResult(
         trees=best,
         log_loss=best_loss,
         fold_log_loss=[float(v) for v in per_fold[best - 1]],
-        oof_raw=oof,
+        oof_raw=oof_raw_at[best],
         curve=curve,
+        left_out=[(loss, oof_raw_at[t][held]) for (t, loss), (_, held) in zip(left_out, folds, strict=True)],
+        oof_raw_at=oof_raw_at,
+        left_out_trees=[t for t, _ in left_out],
     )
+
+
+def fold_variance_factor(folds: Sequence[Fold]) -> float:
+    """How much the variance of the row-weighted mean held-out AUC exceeds that of independent folds when
+    the labels carry no signal: 1 for expanding windows, 2 for k-fold cross-validation.
+
+    Two folds each fitted on the other's held-out rows share a term: each model learnt the chance pattern
+    of the other's rows, and that pattern ranks both folds' rows alike, so their AUCs rise and fall together.
+    With fold k fitted on t_k held-out blocks' worth of rows, the pair's correlation is 1 / sqrt(t_j * t_k)
+    (a fold's AUC is the sum of its t_k chance agreements, one per block it learnt from, over sqrt(t_k)).
+    Expanding windows have no such pair: a newer block's labels never reached an older fold's model.
+    """
+    n_held = np.array([len(held) for _, held in folds], dtype=float)
+    weights = n_held / n_held.sum()
+    blocks = np.array([len(fit) for fit, _ in folds], dtype=float) / n_held
+    alone = float(np.sum(weights**2 / n_held))  # a fold's AUC variance is about proportional to 1 / rows
+    shared = 0.0
+    for j in range(len(folds)):  # pairs of folds
+        for k in range(len(folds)):
+            (fit_j, held_j), (fit_k, held_k) = folds[j], folds[k]
+            if j != k and np.isin(held_j, fit_k).any() and np.isin(held_k, fit_j).any():
+                shared += weights[j] * weights[k] / np.sqrt(blocks[j] * blocks[k] * n_held[j] * n_held[k])
+    return (alone + shared) / alone
 
 
 def fold_auc_interval(
@@ -187,7 +282,9 @@ def fold_auc_interval(
 ) -> tuple[float, float, float]:
     """The held-out AUC averaged over the folds (weighted by rows; each fold ranks its own rows, so a base
     rate or score scale moving between folds does not mix in) and its percentile bootstrap interval, rows
-    resampled within each fold. With `rounds` 0 the interval is the point itself."""
+    resampled within each fold. The bootstrap sees each fold's rows alone; where the folds' models learnt
+    from one another's held-out rows (k-fold), its distances from the point are widened by the square root
+    of fold_variance_factor. With `rounds` 0 the interval is the point itself."""
     y = np.asarray(y, dtype=int)
     weights = np.array([len(held) for _, held in folds], dtype=float)
     weights /= weights.sum()
@@ -204,4 +301,8 @@ def fold_auc_interval(
             aucs[r] += w * auc_from_groups(groups, n_groups, y_held, draw)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(aucs, [tail, 100 - tail])
+    factor = fold_variance_factor(folds)
+    if factor > 1.0:
+        widen = float(np.sqrt(factor))
+        low, high = point - widen * (point - low), point + widen * (high - point)
     return point, float(low), float(high)

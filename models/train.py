@@ -37,6 +37,7 @@ from models.selection import (
     BoostingResult,
     Fold,
     best_blend,
+    cross_fitted_scores,
     cross_validated_boosting,
     fold_auc_interval,
     fold_log_losses,
@@ -515,7 +516,10 @@ def train_conversion_model(
     3. Each contender (plain LightGBM; LightGBM boosted from a regularised logistic regression's log-odds) is
        boosted on every fold in lockstep; its tree count is the one with the lowest mean held-out log loss,
        and the contender with the lower loss is chosen.
-    4. No signal: when the interval of the chosen contender's out-of-fold AUC includes 0.5, NoSignalError.
+    4. No signal: when the interval of the out-of-fold AUC includes 0.5, NoSignalError. Each fold is scored
+       there by the contender, tree count and blend weight chosen on the other folds (cross_fitted_scores):
+       choices made on the folds that measure would lift the AUC of data without signal. Also when the
+       chosen contender's own out-of-fold AUC is below model.selection.min_auc.
     5. The final model is refitted on every learning row with that choice; the calibrator (monotone
        increasing, or refused) is fitted on the out-of-fold scores of the most recent held-out blocks
        (the newest, and older ones until model.calibration_min_rows rows; see calibration_rows).
@@ -655,22 +659,32 @@ def train_conversion_model(
         results["blend"] = best_blend(y_learn, trees, [held for _, held in linear_folds], folds)
     chosen = min(results, key=lambda name: results[name].log_loss)  # the first listed on a tie
     best = results[chosen]
-    auc, low, high = fold_auc_interval(
-        y_learn,
-        best.oof_raw,
-        folds,
-        rounds=cfg.bootstrap_rounds,
-        seed=cfg.seed,
-        level=cfg.selection.signal_confidence,
-    )
+
+    def auc_interval(score: np.ndarray) -> tuple[float, float, float]:
+        return fold_auc_interval(
+            y_learn,
+            score,
+            folds,
+            rounds=cfg.bootstrap_rounds,
+            seed=cfg.seed,
+            level=cfg.selection.signal_confidence,
+        )
+
+    # Whether there is signal is judged on scores no fold's own labels helped choose (the chosen contender's
+    # are not: the best of several on the same folds looks better than chance on data without signal); the
+    # floor min_auc is the chosen model's own out-of-fold AUC, the one its record and card report.
+    signal_raw, signal_picks = cross_fitted_scores(results, folds, len(y_learn))
+    signal = auc_interval(signal_raw)
+    chosen_auc = auc_interval(best.oof_raw)
     recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
-    selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, (auc, low, high), cfg)
+    selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
+    selection["signal"] = {"auc": signal[0], "low": signal[1], "high": signal[2], "contenders": signal_picks}
     selection["calibration_rows"] = int(len(recent))
     if linear_losses:
         selection["linear_c"] = linear_c
         selection["linear_c_log_loss"] = linear_losses
-    if cfg.selection.check_signal and not (low > 0.5 and auc >= cfg.selection.min_auc):
-        raise NoSignalError(_no_signal_message(auc, low, high, folds, fold_kind, cfg))
+    if cfg.selection.check_signal and not (signal[1] > 0.5 and chosen_auc[0] >= cfg.selection.min_auc):
+        raise NoSignalError(_no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg))
 
     linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
     stats = new_stats() if groups else None
@@ -955,19 +969,26 @@ def _selection_record(
 
 
 def _no_signal_message(
-    auc: float, low: float, high: float, folds: list[Fold], fold_kind: str, cfg: ModelConfig
+    signal: tuple[float, float, float], chosen_auc: float, folds: list[Fold], fold_kind: str, cfg: ModelConfig
 ) -> str:
+    """The refusal: the cross-fitted AUC and its interval when that includes 0.5, else the chosen model's AUC
+    below the floor."""
+    auc, low, high = signal
     held = sum(len(h) for _, h in folds)
-    why = (
-        "which includes 0.5"
+    kind = fold_kind.replace("_", "-")
+    interval = (
+        f"{cfg.selection.signal_confidence:.0%} interval {low:.3f} to {high:.3f}, each fold scored by the "
+        "model chosen on the other folds"
+    )
+    what = (
+        f"the {kind} out-of-fold ROC AUC is {auc:.3f} ({interval}, which includes 0.5)"
         if not low > 0.5
-        else f"and the AUC is below model.selection.min_auc {cfg.selection.min_auc:.2f}"
+        else f"the chosen model's {kind} out-of-fold ROC AUC is {chosen_auc:.3f}, below "
+        f"model.selection.min_auc {cfg.selection.min_auc:.2f} (cross-fitted {auc:.3f}, {interval})"
     )
     return (
-        f"no learnable signal: the {fold_kind.replace('_', '-')} out-of-fold ROC AUC is {auc:.3f} "
-        f"({cfg.selection.signal_confidence:.0%} interval {low:.3f} to {high:.3f}, {why}) on {held} held-out "
-        f"rows in {len(folds)} folds of the learning window, so the features tell won from lost deals no "
-        "better than chance and no model was trained. Check that the label column holds the outcome of these "
-        "rows (won = 1), that the features are filled in and known when the lead is scored, and that there "
-        "is enough closed history."
+        f"no learnable signal: {what} on {held} held-out rows in {len(folds)} folds of the learning window, "
+        "so the features tell won from lost deals no better than chance and no model was trained. Check that "
+        "the label column holds the outcome of these rows (won = 1), that the features are filled in and "
+        "known when the lead is scored, and that there is enough closed history."
     )
