@@ -78,7 +78,7 @@ from pipelines.score import (
     run_manifest,
 )
 from pipelines.sources import open_leads
-from pipelines.spark import result_schema
+from pipelines.spark import quiet_spark_log, result_schema
 from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
@@ -158,6 +158,8 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
+    if not submitted:
+        quiet_spark_log()  # before explicit_settings starts the JVM
     for name, value in settings_to_give(conf or {}, explicit_settings()).items():
         builder = builder.config(name, value)
     try:
