@@ -160,7 +160,7 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
         builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
     if not submitted:
         quiet_spark_log()  # before explicit_settings starts the JVM
-    for name, value in settings_to_give(conf or {}, explicit_settings()).items():
+    for name, value in settings_to_give(conf or {}, explicit_settings(shell=not submitted)).items():
         builder = builder.config(name, value)
     try:
         return builder.getOrCreate()
@@ -187,15 +187,25 @@ def settings_to_give(conf: dict[str, str], given: set[str]) -> dict[str, str]:
     return {name: value for name, value in conf.items() if name not in given}
 
 
-def explicit_settings() -> set[str]:
-    """The Spark settings spark-submit or spark-defaults.conf give this driver (they win over leadscore's)."""
+def explicit_settings(shell: bool = False) -> set[str]:
+    """The Spark settings spark-submit or spark-defaults.conf give this driver (they win over leadscore's);
+    `shell`: the driver is the PySpark shell leadscore starts, whose SHELL_DEFAULTS are not the user's."""
     from pyspark import SparkConf, SparkContext
 
     try:
         SparkContext._ensure_initialized()  # the JVM gateway reads them
     except Exception:  # no gateway to ask (e.g. Spark Connect): leadscore's settings are only defaults
         return set()
-    return {name for name, _ in SparkConf().getAll()}
+    return given_settings(SparkConf().getAll(), shell)
+
+
+# The settings spark-submit gives every PySpark shell ("pyspark-shell", the driver leadscore starts) itself.
+SHELL_DEFAULTS = {"spark.ui.showConsoleProgress": "true"}
+
+
+def given_settings(settings: list[tuple[str, str]], shell: bool) -> set[str]:
+    """The names of `settings` (name, value) the user gave: for a `shell`, not the SHELL_DEFAULTS."""
+    return {name for name, value in settings if not (shell and SHELL_DEFAULTS.get(name) == value)}
 
 
 # --- reading ----------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """A Spark run prints leadscore's summary or sentence, not Spark's logs: no Java or Python stack trace of a
-failed task, no WARN lines. (This module shares the Spark modules'
+failed task, no WARN lines, no stage progress bars. (This module shares the Spark modules'
 worker: tests/xdist_scope.py; its end-to-end test starts its own JVM, as a user's command does.)"""
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import pytest
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.db import write_tables_to_db
 from pipelines.io import write_tables
+from pipelines.settings import load_config
 from pipelines.spark import SPARK_LOG_CONFIG, own_log_config, quiet_spark_log
+from pipelines.spark_job import given_settings
 from tests.pipelines.conftest import TEST_JVM_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Spark printed around a run: a failed task's log and its Java and Python stack traces, the default
-# profile's WARN lines.
+# profile's WARN lines, the stage progress bars.
 NOISE = (
     "Traceback",
     "at org.apache",
@@ -28,6 +30,7 @@ NOISE = (
     "Lost task",
     " WARN ",
     " ERROR ",
+    "[Stage",
 )
 
 # Runs the CLI as `python -m pipelines.cli` does, once per argument list, in one process (one JVM, as one
@@ -71,8 +74,9 @@ def _runs(*commands: list[str]) -> list[tuple[int, str, str]]:
 def test_spark_runs_say_the_sentence_or_the_summary_and_no_stack_trace(tmp_path, champion_store):
     """A date format never guessed, found on an executor: Spark logged the failed task (ERROR Executor:
     Exception in task, WARN TaskSetManager: Lost task, each with the worker's Python traceback and the Java
-    stack) above the sentence (exit 3). A good run printed the default log profile's lines and WARN lines
-    above the summary, on a folder and on a database (the artifact as a Spark UDF) alike."""
+    stack) above the sentence (exit 3). A good run printed the default log profile's lines, WARN lines and stage
+    progress bars above the summary, on a folder and on a database (the artifact
+    as a Spark UDF) alike."""
     tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
     leads = tables["leads"].astype({"created_at": object})
     leads.loc[3, "created_at"] = "05/01/2026"
@@ -111,3 +115,21 @@ def test_leadscore_quiets_spark_unless_log4j2_is_configured_by_the_user(tmp_path
     assert not own_log_config({"SPARK_HOME": str(spark_home), "SPARK_CONF_DIR": str(conf_dir)})
     (conf_dir / "log4j2.properties").write_text("")
     assert own_log_config({"SPARK_CONF_DIR": str(conf_dir)})
+
+
+def test_stage_progress_bars_are_off_unless_asked_even_though_the_pyspark_shell_turns_them_on():
+    """spark-submit turns the progress bars on for every PySpark shell (the driver leadscore starts), so the
+    setting looked given by the user and leadscore's was dropped; a user's own value, or spark-submit's for a
+    submitted application, still wins."""
+    assert load_config().spark.session_conf()["spark.ui.showConsoleProgress"] == "false"
+    asked = load_config(overrides=["spark.progress_bar=true"]).spark.session_conf()
+    assert asked["spark.ui.showConsoleProgress"] == "true"
+    shell = [("spark.ui.showConsoleProgress", "true"), ("spark.sql.shuffle.partitions", "200")]
+    assert given_settings(shell, shell=True) == {"spark.sql.shuffle.partitions"}
+    assert given_settings(shell, shell=False) == {
+        "spark.ui.showConsoleProgress",
+        "spark.sql.shuffle.partitions",
+    }
+    assert given_settings([("spark.ui.showConsoleProgress", "false")], shell=True) == {
+        "spark.ui.showConsoleProgress"
+    }
