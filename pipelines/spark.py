@@ -72,6 +72,8 @@ def local_spark_session(app_name: str = "leadscore"):
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
+        # workers fork from a daemon that imported pandas, pandera's backends and the scoring code quietly
+        .config("spark.python.daemon.module", "pipelines.spark_daemon")
         .getOrCreate()
     )
 

@@ -1,5 +1,5 @@
 """A Spark run prints leadscore's summary or sentence, not Spark's logs: no Java or Python stack trace of a
-failed task, no WARN lines, no stage progress bars. (This module shares the Spark modules'
+failed task, no WARN lines, no stage progress bars, no worker warnings. (This module shares the Spark modules'
 worker: tests/xdist_scope.py; its end-to-end test starts its own JVM, as a user's command does.)"""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.pipelines.conftest import TEST_JVM_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Spark printed around a run: a failed task's log and its Java and Python stack traces, the default
-# profile's WARN lines, the stage progress bars.
+# profile's WARN lines, the stage progress bars, a Python worker's FutureWarning about pandas 3.
 NOISE = (
     "Traceback",
     "at org.apache",
@@ -31,6 +31,7 @@ NOISE = (
     " WARN ",
     " ERROR ",
     "[Stage",
+    "Warning:",
 )
 
 # Runs the CLI as `python -m pipelines.cli` does, once per argument list, in one process (one JVM, as one
@@ -74,8 +75,8 @@ def _runs(*commands: list[str]) -> list[tuple[int, str, str]]:
 def test_spark_runs_say_the_sentence_or_the_summary_and_no_stack_trace(tmp_path, champion_store):
     """A date format never guessed, found on an executor: Spark logged the failed task (ERROR Executor:
     Exception in task, WARN TaskSetManager: Lost task, each with the worker's Python traceback and the Java
-    stack) above the sentence (exit 3). A good run printed the default log profile's lines, WARN lines and stage
-    progress bars above the summary, on a folder and on a database (the artifact
+    stack) above the sentence (exit 3). A good run printed the default log profile's lines, WARN lines, stage
+    progress bars and a worker's FutureWarning above the summary, on a folder and on a database (the artifact
     as a Spark UDF) alike."""
     tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
     leads = tables["leads"].astype({"created_at": object})
