@@ -1401,19 +1401,44 @@ WORKER_ERRORS = {"features.contracts.ContractError": ContractError, "pipelines.i
 WORKER_ERROR_LINE = re.compile(rf"^({'|'.join(map(re.escape, WORKER_ERRORS))}): (.+)$", re.MULTILINE)
 
 
+# Spark's error for an input file a task could not read: the parts of a table's folder that disagree on a
+# column's type, a part file corrupt or gone since the driver looked.
+READ_FAILURE = re.compile(
+    r"\[FAILED_READ_FILE\.(\w+)\] Encountered error while reading file (\S+)\. (.*?)(?: SQLSTATE: \w+)?$",
+    re.MULTILINE,
+)
+
+
 @contextmanager
 def worker_errors() -> Iterator[None]:
     """An error of WORKER_ERRORS raised on an executor, raised again on the driver as itself (its sentence),
-    not as Spark's error with a Python traceback in it (which reached the user, exit 1)."""
+    not as Spark's error with a Python traceback in it (which reached the user, exit 1); a file a task could
+    not read (READ_FAILURE) as an InputError naming it (it reached the user as Java's stack trace, exit 1)."""
     try:
         yield
     except Exception as error:
         spark_error = type(error).__module__.startswith(("pyspark", "py4j"))
         found = WORKER_ERROR_LINE.findall(str(error)) if spark_error else []
+        unread = READ_FAILURE.search(str(error)) if spark_error else None
+        if unread is not None:
+            raise InputError(read_failure_sentence(*unread.groups())) from error
         if not found:
             raise
         name, sentence = found[-1]
         raise WORKER_ERRORS[name](sentence) from error
+
+
+def read_failure_sentence(kind: str, uri: str, reason: str) -> str:
+    """The sentence for Spark's FAILED_READ_FILE.`kind` on the file at `uri` (a local file named by its path)."""
+    from urllib.parse import unquote, urlparse
+
+    where = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    fix = (
+        "write every part file of the table with the same column types (or the table as one file)"
+        if kind == "PARQUET_COLUMN_DATA_TYPE_MISMATCH"
+        else "export the table again"
+    )
+    return f"{where}: Spark cannot read it ({reason.rstrip('.')}); {fix}"
 
 
 def score_folder_on_spark(

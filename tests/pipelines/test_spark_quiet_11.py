@@ -134,3 +134,30 @@ def test_stage_progress_bars_are_off_unless_asked_even_though_the_pyspark_shell_
     assert given_settings([("spark.ui.showConsoleProgress", "false")], shell=True) == {
         "spark.ui.showConsoleProgress"
     }
+
+
+def test_parts_of_a_table_that_disagree_on_a_column_type_exit_3_naming_the_part(
+    tmp_path, spark_local, trained_small, monkeypatch
+):
+    """leads.parquet a folder of part files, one writing created_at as text: a task failed reading it and
+    Spark's error (FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH) reached the user as Java's stack
+    trace (exit 1); it is an input the user fixes (exit 3), named with its column and the fix."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
+    write_tables({k: v for k, v in tables.items() if k != "leads"}, tmp_path / "crm", "parquet")
+    parts = tmp_path / "crm" / "leads.parquet"
+    parts.mkdir()
+    tables["leads"].iloc[:50].to_parquet(parts / "part-0.parquet")
+    tables["leads"].iloc[50:].astype({"created_at": str}).to_parquet(parts / "part-1.parquet")
+    args = ["score", "--engine", "spark", "--input", str(tmp_path / "crm"), "--as-of", "2026-10-01"]
+    done = CliRunner().invoke(
+        app, [*args, "--no-trend", "--output", str(tmp_path / "out" / "scores.parquet")]
+    )
+    said = " ".join(done.output.split())
+    assert done.exit_code == 3, done.output
+    assert f"{parts / 'part-1.parquet'}: Spark cannot read it" in said and "column [created_at]" in said
+    assert "with the same column types" in said and not (tmp_path / "out" / "scores.parquet").exists()
