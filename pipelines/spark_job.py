@@ -639,7 +639,7 @@ def _as_read(
     for the whole table by route_parts, never by the part's rows)."""
     frame = frame.copy()
     for column in nanos:
-        frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
+        frame[column] = times_of_nanos(frame[column])
     for column, kind in integral.items():
         if column in nanos:
             continue
@@ -655,6 +655,19 @@ def _as_read(
         for column in iso:
             frame[column] = iso_or_unchanged(frame[column])
     return frame
+
+
+def times_of_nanos(values: pd.Series) -> pd.Series:
+    """Nanoseconds since 1970 as text (read_spark_tables, utc_times) as naive times. A column holding a time
+    past pandas' nanosecond range (after 2262, e.g. a 9999-12-31 placeholder: only a zone-aware timestamp, in
+    whole microseconds, can hold one) is read in microseconds, as batch reads it."""
+    text = values.astype("str")
+    try:
+        return pd.to_datetime(text.astype("Int64"), unit="ns")
+    except (ValueError, OverflowError):  # pyarrow's ArrowInvalid is a ValueError
+        return pd.to_datetime(
+            text.map(lambda v: int(v) // 1000, na_action="ignore").astype("Int64"), unit="us"
+        )
 
 
 @dataclass(frozen=True)
@@ -1082,7 +1095,9 @@ def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str
     for name, frame in tables.items():
         zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
         for column in zoned:
-            frame = frame.withColumn(column, (F.unix_micros(F.col(f"`{column}`")) * 1000).cast("string"))
+            # "000" appended as text: times 1000 overflowed a long past 2262 (a 9999-12-31 placeholder)
+            micros = F.unix_micros(F.col(f"`{column}`")).cast("string")
+            frame = frame.withColumn(column, F.concat(micros, F.lit("000")))
         out[name] = frame
         if zoned:
             carried[name] = [*carried.get(name, []), *zoned]

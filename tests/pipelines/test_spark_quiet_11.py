@@ -161,3 +161,31 @@ def test_parts_of_a_table_that_disagree_on_a_column_type_exit_3_naming_the_part(
     assert done.exit_code == 3, done.output
     assert f"{parts / 'part-1.parquet'}: Spark cannot read it" in said and "column [created_at]" in said
     assert "with the same column types" in said and not (tmp_path / "out" / "scores.parquet").exists()
+
+
+def test_a_zone_aware_time_past_2262_is_read_by_spark_as_by_batch(
+    tmp_path, spark_local, trained_small, monkeypatch
+):
+    """A lead created 9999-12-31 (a CRM's placeholder) in a zone-aware Parquet column: Spark carried it as
+    microseconds times 1000, a long overflow (ARITHMETIC_OVERFLOW: exit 1 with a traceback); batch reads it
+    and does not score the lead (created after as_of). Now Spark does the same: same scores, same quarantine."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.score import quarantine_path_for
+    from pipelines.spark_job import times_of_nanos
+
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
+    created = tables["leads"]["created_at"].astype("datetime64[us]").dt.tz_localize("UTC")
+    created.iloc[3] = pd.Timestamp("9999-12-31", tz="UTC")
+    write_tables({**tables, "leads": tables["leads"].assign(created_at=created)}, tmp_path / "crm", "parquet")
+    args = ["score", "--input", str(tmp_path / "crm"), "--as-of", "2026-10-01", "--no-trend", "--output"]
+    out = {engine: tmp_path / engine / "scores.parquet" for engine in ("pandas", "spark")}
+    runs = {e: CliRunner().invoke(app, [*args, str(out[e]), "--engine", e]) for e in out}
+    assert runs["pandas"].exit_code == runs["spark"].exit_code == 0, runs["spark"].output
+    pd.testing.assert_frame_equal(pd.read_parquet(out["spark"]), pd.read_parquet(out["pandas"]))
+    assert quarantine_path_for(out["spark"]).read_bytes() == quarantine_path_for(out["pandas"]).read_bytes()
+    times = times_of_nanos(pd.Series(["253402214400000000000", None, "0000"], dtype="str"))
+    assert list(times) == [pd.Timestamp("9999-12-31"), pd.NaT, pd.Timestamp("1970-01-01")]
