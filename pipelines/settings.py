@@ -85,6 +85,7 @@ class SparkConfig(BaseModel):
     arrow_batch_rows: int = Field(10_000, ge=1)  # spark.sql.execution.arrow.maxRecordsPerBatch
     preload_workers: bool = True  # spark.python.daemon.module=pipelines.spark_daemon: workers fork loaded
     worker_threads: int | None = Field(1, ge=1)  # OMP_NUM_THREADS of the Python workers (None: all cores)
+    progress_bar: bool = False  # spark.ui.showConsoleProgress: Spark's stage progress bars on stderr
 
     def session_conf(self) -> dict[str, str]:
         """These settings as Spark configuration keys and values."""
@@ -93,6 +94,7 @@ class SparkConfig(BaseModel):
             "spark.sql.adaptive.enabled": str(self.adaptive).lower(),
             "spark.python.worker.reuse": str(self.python_worker_reuse).lower(),
             "spark.sql.execution.arrow.maxRecordsPerBatch": str(self.arrow_batch_rows),
+            "spark.ui.showConsoleProgress": str(self.progress_bar).lower(),
         }
         if self.preload_workers:
             conf["spark.python.daemon.module"] = "pipelines.spark_daemon"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
+from pathlib import Path
 
 import pandas as pd
 
@@ -26,6 +28,34 @@ def result_schema(time_type: str = "string") -> str:
 
 RESULT_SCHEMA = result_schema()
 
+# Spark's console log for a JVM leadscore starts itself: its errors, not its warnings nor the failed tasks.
+SPARK_LOG_CONFIG = Path(__file__).parent / "defaults" / "spark-log4j2.properties"
+# The files log4j2 looks for on the class path, where Spark puts SPARK_CONF_DIR.
+LOG4J_FILES = tuple(
+    f"{stem}.{ext}"
+    for stem in ("log4j2-test", "log4j2")
+    for ext in ("properties", "yaml", "yml", "json", "jsn", "xml")
+)
+
+
+def own_log_config(environ: MutableMapping[str, str]) -> bool:
+    """Whether Spark's log4j2 is configured by the user: LOG4J_CONFIGURATION_FILE, or a log4j2 file in
+    SPARK_CONF_DIR (else SPARK_HOME/conf). (A -Dlog4j2.configurationFile in the driver's Java options wins by
+    itself: log4j2 prefers a system property to the environment.)"""
+    if environ.get("LOG4J_CONFIGURATION_FILE"):
+        return True
+    home = environ.get("SPARK_HOME")
+    conf_dir = environ.get("SPARK_CONF_DIR") or (str(Path(home) / "conf") if home else None)
+    return conf_dir is not None and any((Path(conf_dir) / name).is_file() for name in LOG4J_FILES)
+
+
+def quiet_spark_log(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Spark's console log for a JVM leadscore is about to start: SPARK_LOG_CONFIG (errors only, and not a
+    failed task's Java and Python stack traces: its error reaches the driver, which says it in a sentence, or
+    whole for an unexpected one), unless the user configured log4j2 (own_log_config)."""
+    if not own_log_config(environ):
+        environ["LOG4J_CONFIGURATION_FILE"] = str(SPARK_LOG_CONFIG)
+
 
 def local_spark_session(app_name: str = "leadscore"):
     """A local Spark session on loopback, quiet and without its web UI."""
@@ -33,12 +63,17 @@ def local_spark_session(app_name: str = "leadscore"):
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this environment's packages
+    if SparkSession.getActiveSession() is None:
+        quiet_spark_log()
     return (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.showConsoleProgress", "false")
+        # workers fork from a daemon that imported pandas, pandera's backends and the scoring code quietly
+        .config("spark.python.daemon.module", "pipelines.spark_daemon")
         .getOrCreate()
     )
 

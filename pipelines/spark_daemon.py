@@ -21,6 +21,9 @@ PRELOAD = (
     "pandas",
     "pyarrow",
     "pyspark.worker",
+    # pandera tries pyspark.pandas from these at a first validation (under pandas 3 it warns, then fails)
+    "pandera.backends.pandas.builtin_checks",
+    "pandera.backends.pandas.builtin_hypotheses",
     "pyspark.sql.pandas.serializers",
     "features.keys",
     "pipelines.spark_job",

@@ -78,7 +78,7 @@ from pipelines.score import (
     run_manifest,
 )
 from pipelines.sources import open_leads
-from pipelines.spark import result_schema
+from pipelines.spark import quiet_spark_log, result_schema
 from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
@@ -158,7 +158,9 @@ def spark_session(master: str | None = None, app_name: str = "leadscore", conf: 
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
-    for name, value in settings_to_give(conf or {}, explicit_settings()).items():
+    if not submitted:
+        quiet_spark_log()  # before explicit_settings starts the JVM
+    for name, value in settings_to_give(conf or {}, explicit_settings(shell=not submitted)).items():
         builder = builder.config(name, value)
     try:
         return builder.getOrCreate()
@@ -185,15 +187,25 @@ def settings_to_give(conf: dict[str, str], given: set[str]) -> dict[str, str]:
     return {name: value for name, value in conf.items() if name not in given}
 
 
-def explicit_settings() -> set[str]:
-    """The Spark settings spark-submit or spark-defaults.conf give this driver (they win over leadscore's)."""
+def explicit_settings(shell: bool = False) -> set[str]:
+    """The Spark settings spark-submit or spark-defaults.conf give this driver (they win over leadscore's);
+    `shell`: the driver is the PySpark shell leadscore starts, whose SHELL_DEFAULTS are not the user's."""
     from pyspark import SparkConf, SparkContext
 
     try:
         SparkContext._ensure_initialized()  # the JVM gateway reads them
     except Exception:  # no gateway to ask (e.g. Spark Connect): leadscore's settings are only defaults
         return set()
-    return {name for name, _ in SparkConf().getAll()}
+    return given_settings(SparkConf().getAll(), shell)
+
+
+# The settings spark-submit gives every PySpark shell ("pyspark-shell", the driver leadscore starts) itself.
+SHELL_DEFAULTS = {"spark.ui.showConsoleProgress": "true"}
+
+
+def given_settings(settings: list[tuple[str, str]], shell: bool) -> set[str]:
+    """The names of `settings` (name, value) the user gave: for a `shell`, not the SHELL_DEFAULTS."""
+    return {name for name, value in settings if not (shell and SHELL_DEFAULTS.get(name) == value)}
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -627,7 +639,7 @@ def _as_read(
     for the whole table by route_parts, never by the part's rows)."""
     frame = frame.copy()
     for column in nanos:
-        frame[column] = pd.to_datetime(frame[column].astype("str").astype("Int64"), unit="ns")
+        frame[column] = times_of_nanos(frame[column])
     for column, kind in integral.items():
         if column in nanos:
             continue
@@ -643,6 +655,19 @@ def _as_read(
         for column in iso:
             frame[column] = iso_or_unchanged(frame[column])
     return frame
+
+
+def times_of_nanos(values: pd.Series) -> pd.Series:
+    """Nanoseconds since 1970 as text (read_spark_tables, utc_times) as naive times. A column holding a time
+    past pandas' nanosecond range (after 2262, e.g. a 9999-12-31 placeholder: only a zone-aware timestamp, in
+    whole microseconds, can hold one) is read in microseconds, as batch reads it."""
+    text = values.astype("str")
+    try:
+        return pd.to_datetime(text.astype("Int64"), unit="ns")
+    except (ValueError, OverflowError):  # pyarrow's ArrowInvalid is a ValueError
+        return pd.to_datetime(
+            text.map(lambda v: int(v) // 1000, na_action="ignore").astype("Int64"), unit="us"
+        )
 
 
 @dataclass(frozen=True)
@@ -1070,7 +1095,9 @@ def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str
     for name, frame in tables.items():
         zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
         for column in zoned:
-            frame = frame.withColumn(column, (F.unix_micros(F.col(f"`{column}`")) * 1000).cast("string"))
+            # "000" appended as text: times 1000 overflowed a long past 2262 (a 9999-12-31 placeholder)
+            micros = F.unix_micros(F.col(f"`{column}`")).cast("string")
+            frame = frame.withColumn(column, F.concat(micros, F.lit("000")))
         out[name] = frame
         if zoned:
             carried[name] = [*carried.get(name, []), *zoned]
@@ -1389,19 +1416,44 @@ WORKER_ERRORS = {"features.contracts.ContractError": ContractError, "pipelines.i
 WORKER_ERROR_LINE = re.compile(rf"^({'|'.join(map(re.escape, WORKER_ERRORS))}): (.+)$", re.MULTILINE)
 
 
+# Spark's error for an input file a task could not read: the parts of a table's folder that disagree on a
+# column's type, a part file corrupt or gone since the driver looked.
+READ_FAILURE = re.compile(
+    r"\[FAILED_READ_FILE\.(\w+)\] Encountered error while reading file (\S+)\. (.*?)(?: SQLSTATE: \w+)?$",
+    re.MULTILINE,
+)
+
+
 @contextmanager
 def worker_errors() -> Iterator[None]:
     """An error of WORKER_ERRORS raised on an executor, raised again on the driver as itself (its sentence),
-    not as Spark's error with a Python traceback in it (which reached the user, exit 1)."""
+    not as Spark's error with a Python traceback in it (which reached the user, exit 1); a file a task could
+    not read (READ_FAILURE) as an InputError naming it (it reached the user as Java's stack trace, exit 1)."""
     try:
         yield
     except Exception as error:
         spark_error = type(error).__module__.startswith(("pyspark", "py4j"))
         found = WORKER_ERROR_LINE.findall(str(error)) if spark_error else []
+        unread = READ_FAILURE.search(str(error)) if spark_error else None
+        if unread is not None:
+            raise InputError(read_failure_sentence(*unread.groups())) from error
         if not found:
             raise
         name, sentence = found[-1]
         raise WORKER_ERRORS[name](sentence) from error
+
+
+def read_failure_sentence(kind: str, uri: str, reason: str) -> str:
+    """The sentence for Spark's FAILED_READ_FILE.`kind` on the file at `uri` (a local file named by its path)."""
+    from urllib.parse import unquote, urlparse
+
+    where = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    fix = (
+        "write every part file of the table with the same column types (or the table as one file)"
+        if kind == "PARQUET_COLUMN_DATA_TYPE_MISMATCH"
+        else "export the table again"
+    )
+    return f"{where}: Spark cannot read it ({reason.rstrip('.')}); {fix}"
 
 
 def score_folder_on_spark(
