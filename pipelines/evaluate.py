@@ -31,9 +31,9 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
-from models.minimum_data import InsufficientDataError
+from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
-from pipelines.settings import PipelineConfig, load_config
+from pipelines.settings import ConfigError, PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
 from pipelines.train import check_training_quarantine
 from pipelines.validate import most_broken_rule, own_quarantine_rows
@@ -188,7 +188,8 @@ def closed_at(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None) -> pd
     if deals is None or "deal_id" not in frame or "closed_at" not in deals:
         return None
     by_deal = pd.to_datetime(deals.drop_duplicates("deal_id").set_index("deal_id")["closed_at"])
-    return frame["deal_id"].map(by_deal).reset_index(drop=True)
+    # reindex, not map: mapping through an empty Series (a deals table of a header only) raised a TypeError.
+    return by_deal.reindex(frame["deal_id"].to_numpy()).reset_index(drop=True)
 
 
 def crm_data(
@@ -300,6 +301,7 @@ def run_evaluate(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Every fold of the plan, every contender on each; metrics per fold and their means."""
+    check_some_contender(data, cfg)
     try:
         folds = make_folds(data, plan, cfg)
     except InsufficientDataError as error:
@@ -323,6 +325,7 @@ def run_evaluate(
             + "; ".join(f"{r.fold.name}: {r.skipped}" for r in results)
             + "). Ask for fewer windows or a larger --test-fraction, so that each window holds won and lost rows."
         )
+    check_measured(results)
     for result in results:
         if result.skipped:
             notes.append(f"{result.fold.name} skipped: {result.skipped}")
@@ -336,6 +339,46 @@ def run_evaluate(
         mean=mean_metrics(results),
         source=source,
         notes=notes,
+    )
+
+
+def check_some_contender(data: BacktestData, cfg: PipelineConfig) -> None:
+    """ConfigError unless evaluate.contenders leaves one to run on these data: `[points_model]` on an export
+    (the points model needs CRM activities) or `[catboost_default]` without CatBoost trained nothing and
+    exited 0 with an empty table."""
+    if any(name != "oracle" for name in contenders_for(data, cfg.evaluate)):
+        return
+    why = []
+    if "points_model" in cfg.evaluate.contenders and not data.with_points:
+        why.append("points_model needs the activities of CRM tables, which a flat export has not")
+    if "catboost_default" in cfg.evaluate.contenders:
+        why.append("catboost_default needs CatBoost, which is not installed (pip install -e .[bench])")
+    raise ConfigError(
+        f"setting evaluate.contenders ({', '.join(cfg.evaluate.contenders)}) leaves no contender to run on "
+        f"these data: {'; '.join(why)}; add one that applies, e.g. --set "
+        "'evaluate.contenders=[leadscore, logistic_regression]'"
+    )
+
+
+def check_measured(results: list[FoldResult]) -> None:
+    """InsufficientDataError (NoSignalError when that was every refusal) unless some contender other than the
+    oracle was measured on some fold: `[leadscore]` on data without signal refused on every fold and exited 0
+    with an empty table."""
+    if any(set(result.metrics) - {"oracle"} for result in results):
+        return
+    refusals = [
+        f"{result.fold.name}, {name}: {reason.rstrip('.')}"
+        for result in results
+        for name, reason in result.refused.items()
+        if not result.skipped
+    ]
+    if not refusals:  # every fold skipped: said below with each fold's reason
+        return
+    error = NoSignalError if all(": NoSignalError: " in r for r in refusals) else InsufficientDataError
+    others = f"; likewise {len(refusals) - 1} more refusal(s) on the other folds" if len(refusals) > 1 else ""
+    raise error(
+        f"no contender was measured on any of the {len(results)} folds: each refused to train ({refusals[0]}"
+        f"{others}). Add a baseline to evaluate.contenders to compare against, or give more labelled history."
     )
 
 

@@ -1,0 +1,82 @@
+"""Hostile sweep 11e: `leadscore evaluate` on hostile input (tables, exports, settings, outputs): each is
+answered with an exit code of the README's table and one sentence, never a traceback or an empty exit 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from features.synthetic import GeneratorConfig, generate_history
+from models.backtest import Fold, FoldResult
+from models.minimum_data import InsufficientDataError, NoSignalError
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.evaluate import check_measured
+from pipelines.io import write_tables
+from tests.pipelines.test_evaluate import _export, _flat
+
+runner = CliRunner()
+FAST = ["--set", "model.lightgbm.num_threads=1", "--set", "evaluate.baseline_iterations=5"]
+
+
+@pytest.fixture(scope="module")
+def tiny_tables():
+    return generate_history(GeneratorConfig(accounts=300, months=12, seed=11)).tables()
+
+
+@pytest.fixture(scope="module")
+def export_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("export") / "Leads.csv"
+    _export(300).to_csv(path, index=False)
+    return path
+
+
+def test_a_deals_table_of_a_header_only_exits_4_naming_the_counts(tiny_tables, tmp_path):
+    """A deals export with its header and no rows: a TypeError traceback (mapping each deal's close through
+    an empty Series). Now exit 4 naming 0 won and 0 lost, as for any data without closed deals."""
+    write_tables({**tiny_tables, "deals": tiny_tables["deals"].iloc[:0]}, tmp_path)
+    for mode in (["--folds", "3"], ["--out-of-time"]):
+        result = runner.invoke(app, ["evaluate", "--input", str(tmp_path), *mode, *FAST])
+        assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+        assert "0 won and 0 lost labelled rows" in _flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("contenders", "said"),
+    [
+        ("[]", "at least 1 item"),
+        ("[leadscore, leadscore]", "list each contender once (leadscore is listed more than once)"),
+        ("[points_model]", "points_model needs the activities of CRM tables"),
+    ],
+)
+def test_contenders_that_leave_nothing_to_run_are_a_setting_error(export_file, contenders, said):
+    """`evaluate.contenders=[]`, or `[points_model]` on a flat export (it needs CRM activities), trained
+    nothing and exited 0 with an empty table and JSON; a contender listed twice was trained twice per fold and
+    printed twice. Now exit 3 naming the setting."""
+    args = ["evaluate", "--input", str(export_file), "--source-spec", "x_education", "--folds", "3"]
+    result = runner.invoke(app, [*args, *FAST, "--set", f"evaluate.contenders={contenders}"])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "evaluate.contenders" in _flat(result.output) and said in _flat(result.output)
+
+
+def _refused(name: str, reason: str) -> FoldResult:
+    fold = Fold(name=name, train=np.arange(4), test=np.arange(4, 8))
+    return FoldResult(fold=fold, refused={"leadscore": reason})
+
+
+def test_every_contender_refusing_every_fold_is_not_an_answer():
+    """`[leadscore]` on data without signal: it refused on every fold and the run exited 0 with an empty table
+    (each fold "ok"). Now exit 4 (NoSignalError when every refusal was one), naming the first refusal; a fold
+    some contender measured is an answer."""
+    no_signal = "NoSignalError: no learnable signal: the AUC is 0.51."
+    with pytest.raises(
+        NoSignalError, match=r"no contender was measured on any of the 2 folds.*fold 1, leadscore"
+    ):
+        check_measured([_refused("fold 1", no_signal), _refused("fold 2", no_signal)])
+    too_few = "InsufficientDataError: not enough closed deals to train"
+    with pytest.raises(InsufficientDataError, match="1 more refusal"):
+        check_measured([_refused("fold 1", no_signal), _refused("fold 2", too_few)])
+    measured = _refused("fold 2", no_signal)
+    measured.metrics["logistic_regression"] = {"roc_auc": 0.6}
+    check_measured([_refused("fold 1", no_signal), measured])
