@@ -242,7 +242,15 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     try:
         folds = rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
-        raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
+        distinct = pd.unique(pd.to_datetime(data.times))
+        if len(distinct) == 1:  # fewer windows or a larger share cannot help: every row is in one window
+            raise InsufficientDataError(
+                f"every one of the {len(data.y)} labelled rows has the same time ({pd.Timestamp(distinct[0])}), "
+                f"so {what} has no earlier rows to train on: check the timestamp column, or use --folds K"
+            ) from error
+        raise InsufficientDataError(
+            f"{error} ({len(data.y)} labelled rows at {len(distinct)} distinct times)"
+        ) from error
     _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is not None:
         folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from features.synthetic import GeneratorConfig, generate_history
@@ -101,3 +102,65 @@ def test_a_window_with_a_handful_of_one_class_is_skipped_not_averaged_in():
     assert result.metrics == {} and mean_metrics([result]) == {}
     enough = evaluate_fold(data, fold, ModelConfig(), BacktestConfig(min_test_rows_per_class=2), [])
     assert enough.skipped is None
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_an_export_file_without_a_source_spec_names_the_option(export_file, command):
+    """`--input Leads.csv` without --source-spec said "not a folder of CRM tables (expected accounts, ...)" with
+    no way forward (exit 3). Now a bad command line naming --source-spec and how to draft one."""
+    result = runner.invoke(app, [command, "--input", str(export_file)])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    said = _flat(result.output)
+    assert "is a file: a flat export is read with --source-spec" in said and "leadscore spec draft" in said
+
+
+DATED_SPEC = {
+    "name": "dated",
+    "id_column": "Lead ID",
+    "label_column": "Status",
+    "positive_labels": ["Won"],
+    "negative_labels": ["Lost"],
+    "timestamp_column": "Created",
+    "fit_columns": {"Source": "categorical"},
+    "intent_columns": ["Visits"],
+}
+
+
+def _dated_export(folder, created) -> list[str]:
+    """A small dated export and its spec: the --input and --source-spec arguments."""
+    n = len(created)
+    rng = np.random.default_rng(0)
+    won = np.arange(n) % 2 == 0
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [f"L{i}" for i in range(n)],
+            "Created": created,
+            "Source": rng.choice(["Google", "Referral"], n),
+            "Visits": rng.integers(0, 9, n) + 4 * won,
+            "Status": np.where(won, "Won", "Lost"),
+        }
+    )
+    frame.to_csv(folder / "export.csv", index=False)
+    (folder / "spec.yaml").write_text(yaml.safe_dump(DATED_SPEC))
+    return ["--input", str(folder / "export.csv"), "--source-spec", str(folder / "spec.yaml")]
+
+
+def test_every_row_at_one_time_says_the_time_column_not_more_windows(tmp_path):
+    """A timestamp column holding one value in every row: "too few distinct times ...; ask for fewer windows or
+    a larger test fraction", neither of which can help. Now the sentence names the one time and --folds."""
+    source = _dated_export(tmp_path, ["2025-06-01 00:00:00"] * 200)
+    result = runner.invoke(app, ["evaluate", *source, "--out-of-time", *FAST])
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+    said = _flat(result.output)
+    assert "every one of the 200 labelled rows has the same time (2025-06-01 00:00:00)" in said
+    assert "use --folds K" in said and "larger test fraction" not in said
+
+
+@pytest.mark.parametrize("name", ["results.csv", "results.PARQUET"])
+def test_an_output_named_as_another_format_is_a_command_line_error(export_file, tmp_path, name):
+    """`--output results.csv` wrote JSON into a .csv file, exit 0. Now a bad command line, before reading."""
+    args = ["evaluate", "--input", str(export_file), "--source-spec", "x_education", "--folds", "3"]
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / name)])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "evaluate writes JSON; name the file .json" in _flat(result.output)
+    assert list(tmp_path.iterdir()) == []
