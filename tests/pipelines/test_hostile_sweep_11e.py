@@ -9,6 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from features.contracts import ContractError
+from features.flat import ExportSpec, flat_label
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import BacktestData, Fold, FoldResult, evaluate_fold, mean_metrics
 from models.config import BacktestConfig, ModelConfig
@@ -164,3 +166,10 @@ def test_an_output_named_as_another_format_is_a_command_line_error(export_file, 
     assert result.exit_code == exit_codes.USAGE, result.output
     assert "evaluate writes JSON; name the file .json" in _flat(result.output)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_blank_labels_name_the_first_row():
+    """Blank labels said "67 rows have no 'Status'" and no row to look at. The sentence names the first."""
+    frame = pd.DataFrame({"Status": ["Won", "Lost", None, "Won", None]})
+    with pytest.raises(ContractError, match=r"2 rows have no 'Status' \(first at row 2\); fill it in"):
+        flat_label(frame, ExportSpec.model_validate(DATED_SPEC))
