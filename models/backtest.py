@@ -82,6 +82,13 @@ class FoldResult:
     skipped: str | None = None  # the whole fold was skipped (one class), and why
     test_won_share: float = float("nan")
 
+    @property
+    def status(self) -> str:
+        """skipped, some refused (a contender has no score here) or ok: the console's and the JSON's."""
+        if self.skipped:
+            return "skipped"
+        return "some refused" if self.refused else "ok"
+
     def summary(self) -> dict[str, Any]:
         fold = self.fold
         out: dict[str, Any] = {
@@ -90,7 +97,7 @@ class FoldResult:
             "n_test": len(fold.test),
             "n_not_known": fold.not_known,
             "test_won_share": self.test_won_share,
-            "status": "skipped" if self.skipped else "ok",
+            "status": self.status,  # the JSON said "ok" where the console said "some refused"
         }
         if fold.test_start is not None and fold.test_end is not None:
             out["test_start"], out["test_end"] = fold.test_start.isoformat(), fold.test_end.isoformat()

@@ -437,7 +437,7 @@ def fold_table(report: BacktestReport) -> pd.DataFrame:
         }
         if fold.test_start is not None and fold.test_end is not None:
             row["test window"] = f"{fold.test_start:%Y-%m-%d} .. {fold.test_end:%Y-%m-%d}"
-        row["status"] = "skipped" if result.skipped else ("ok" if not result.refused else "some refused")
+        row["status"] = result.status
         rows.append(row)
     return pd.DataFrame(rows)
 

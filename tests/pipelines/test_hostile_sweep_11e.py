@@ -173,3 +173,11 @@ def test_blank_labels_name_the_first_row():
     frame = pd.DataFrame({"Status": ["Won", "Lost", None, "Won", None]})
     with pytest.raises(ContractError, match=r"2 rows have no 'Status' \(first at row 2\); fill it in"):
         flat_label(frame, ExportSpec.model_validate(DATED_SPEC))
+
+
+def test_the_json_says_some_refused_where_the_console_does():
+    """A fold where leadscore refused read "ok" in results.json and "some refused" on the console."""
+    refused = _refused("window 1", "InsufficientDataError: too few won")
+    refused.metrics["logistic_regression"] = {"roc_auc": 0.6}
+    assert refused.summary()["status"] == "some refused" == refused.status
+    assert FoldResult(fold=refused.fold).summary()["status"] == "ok"
