@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.contracts import ContractError
 from features.flat import ExportSpec
 from models.backtest import (
     BacktestData,
@@ -132,6 +133,8 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
     (TrainingQuarantineError: too many rows broke the contract) and says what it left out."""
     data = source.training_data(cfg, truth)
     check_training_quarantine(data, cfg.model.max_quarantine_share)
+    if truth is not None and data.true_probability is None:
+        raise ContractError(truth_gap(data.frame, truth))
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
     times = data.frame["snapshot_at"].reset_index(drop=True)
@@ -147,6 +150,17 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         left_out=left_out_notes(data),
         input_order=input_order(data),
         maturity_days=source.training_config(cfg).model.maturity_days,
+    )
+
+
+def truth_gap(frame: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """The sentence for a --truth file lacking some labelled deals: the oracle was left out with no word."""
+    ids = frame["deal_id"].astype("str")
+    missing = ~ids.isin(set(truth["deal_id"].astype("str")))
+    return (
+        f"--truth has no true_probability for {int(missing.sum()):,} of the {len(ids):,} labelled deals (first: "
+        f"deal_id {ids[missing].iloc[0]!r}), so the oracle cannot be measured; give the truth file "
+        "`leadscore generate` wrote beside these data, or leave --truth out"
     )
 
 

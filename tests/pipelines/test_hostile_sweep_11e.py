@@ -26,8 +26,13 @@ FAST = ["--set", "model.lightgbm.num_threads=1", "--set", "evaluate.baseline_ite
 
 
 @pytest.fixture(scope="module")
-def tiny_tables():
-    return generate_history(GeneratorConfig(accounts=300, months=12, seed=11)).tables()
+def tiny_history():
+    return generate_history(GeneratorConfig(accounts=300, months=12, seed=11))
+
+
+@pytest.fixture(scope="module")
+def tiny_tables(tiny_history):
+    return tiny_history.tables()
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +186,16 @@ def test_the_json_says_some_refused_where_the_console_does():
     refused.metrics["logistic_regression"] = {"roc_auc": 0.6}
     assert refused.summary()["status"] == "some refused" == refused.status
     assert FoldResult(fold=refused.fold).summary()["status"] == "ok"
+
+
+def test_a_truth_file_missing_deals_is_said_not_an_oracle_left_out_in_silence(tiny_history, tmp_path):
+    """`--truth` of another history (or cut short): the oracle row vanished from the table and the JSON, exit
+    0, no word. Now exit 3 naming how many labelled deals it lacks and the first."""
+    write_tables(tiny_history.tables(), tmp_path / "crm")
+    truth = tmp_path / "truth.csv"
+    tiny_history.truth.iloc[::2].to_csv(truth, index=False)
+    args = ["evaluate", "--input", str(tmp_path / "crm"), "--truth", str(truth), "--folds", "3", *FAST]
+    result = runner.invoke(app, args)
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    said = _flat(result.output)
+    assert "--truth has no true_probability for" in said and "labelled deals (first: deal_id 'D" in said
