@@ -571,9 +571,9 @@ def evaluate(
     with expected_failures():
         cfg = _config(config, set_)
         if output is not None:  # an unwritable --output is said now, not after every fold has been trained
-            from pipelines.io import staged_path
+            from pipelines.io import check_writable
 
-            staged_path(output).unlink()
+            check_writable(output)
         if plan.folds == 0 and test_fraction is None:
             plan = FoldPlan(windows=plan.windows, test_fraction=cfg.evaluate.test_fraction)
         if source_spec:

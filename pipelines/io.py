@@ -17,6 +17,7 @@ are removed as stale.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import errno
 import fcntl
@@ -619,6 +620,18 @@ def staged_path(target: Path) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         os.close(fd)
     return Path(tmp)
+
+
+def check_writable(target: Path) -> None:
+    """OutputError now when `target` cannot be written (a long run said so only at its end), leaving nothing
+    behind: no staged file, and none of the folders made to hold it (a run that then failed left them)."""
+    made = [folder for folder in [target.parent, *target.parent.parents] if not folder.exists()]
+    try:
+        staged_path(target).unlink()
+    finally:
+        for folder in made:  # innermost first; a folder something else wrote into meanwhile stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def remove_stale_staged(target: Path) -> None:

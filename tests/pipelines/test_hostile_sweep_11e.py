@@ -199,3 +199,13 @@ def test_a_truth_file_missing_deals_is_said_not_an_oracle_left_out_in_silence(ti
     assert result.exit_code == exit_codes.BAD_INPUT, result.output
     said = _flat(result.output)
     assert "--truth has no true_probability for" in said and "labelled deals (first: deal_id 'D" in said
+
+
+def test_a_run_that_fails_leaves_no_folder_its_output_would_have_needed(tmp_path):
+    """`--output new/sub/results.json` then exit 4 (too little data): the early writability check had made
+    new/sub and left them, empty. Nothing of a failed run is left now; a run that succeeds makes them."""
+    source = _dated_export(tmp_path, pd.date_range("2025-01-01", periods=30, freq="D").astype(str))
+    out = tmp_path / "new" / "sub" / "results.json"
+    result = runner.invoke(app, ["evaluate", *source, "--folds", "3", "--output", str(out), *FAST])
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+    assert not (tmp_path / "new").exists()
