@@ -85,7 +85,12 @@ class BacktestReport:
 
     @property
     def tested_rows(self) -> int:
-        """Labelled rows tested, over every fold."""
+        """Labelled rows tested, over the folds not skipped (a skipped window's rows were counted as tested)."""
+        return sum(len(result.fold.test) for result in self.results if not result.skipped)
+
+    @property
+    def window_rows(self) -> int:
+        """Labelled rows in the test folds or windows cut, skipped or not."""
         return sum(len(result.fold.test) for result in self.results)
 
     def as_dict(self) -> dict[str, Any]:
@@ -472,7 +477,7 @@ def print_report(report: BacktestReport) -> None:
     from pipelines.console import console, frame_table
 
     counts = report.counts
-    tested = tested_note(report.plan, report.tested_rows, counts["rows"])
+    tested = tested_note(report.plan, report.window_rows, counts["rows"])
     console.print(
         f"{report.source or 'data'}: {counts['rows']:,} labelled rows ({counts['won']:,} won, "
         f"{counts['lost']:,} lost); {report.plan.describe()}{tested}"

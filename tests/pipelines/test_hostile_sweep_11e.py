@@ -17,7 +17,7 @@ from models.config import BacktestConfig, ModelConfig
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.evaluate import check_measured
+from pipelines.evaluate import BacktestReport, FoldPlan, check_measured
 from pipelines.io import write_tables
 from tests.pipelines.test_evaluate import _export, _flat
 
@@ -209,3 +209,14 @@ def test_a_run_that_fails_leaves_no_folder_its_output_would_have_needed(tmp_path
     result = runner.invoke(app, ["evaluate", *source, "--folds", "3", "--output", str(out), *FAST])
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
     assert not (tmp_path / "new").exists()
+
+
+def test_tested_rows_leave_out_a_skipped_window():
+    """results.json's tested_rows counted a skipped window's rows (107 of 322 never tested) as tested."""
+    measured = _refused("window 1", "InsufficientDataError: too few won")
+    measured.metrics["logistic_regression"] = {"roc_auc": 0.6}
+    skipped = FoldResult(fold=Fold("window 2", np.arange(8), np.arange(8, 20)), skipped="all lost")
+    report = BacktestReport(
+        FoldPlan(windows=2), {"rows": 20}, ["logistic_regression"], [measured, skipped], {}
+    )
+    assert report.as_dict()["tested_rows"] == 4 and report.window_rows == 16
