@@ -422,12 +422,16 @@ def write_results(report: BacktestReport, path: Path) -> Path:
 def mean_table(report: BacktestReport, results: list[FoldResult] | None = None) -> pd.DataFrame:
     """One row per contender: mean ROC AUC (and its spread), PR AUC, log loss, ECE, folds counted, and the
     AUC of every fold; over `results` only when given (the folds every contender measured)."""
-    measured = [r for r in (report.results if results is None else results) if not r.skipped]
+    listed = report.results if results is None else results
     means = report.mean if results is None else mean_metrics(results)
     rows = []
     for name in report.contenders:
         mean = means.get(name)
-        per_fold = [f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-" for r in measured]
+        # Every fold in its place: leaving skipped ones out put window 2's AUC first, read as window 1's.
+        per_fold = [
+            "skipped" if r.skipped else f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-"
+            for r in listed
+        ]
         rows.append(
             {
                 "contender": name,

@@ -17,7 +17,7 @@ from models.config import BacktestConfig, ModelConfig
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.evaluate import BacktestReport, FoldPlan, check_measured
+from pipelines.evaluate import BacktestReport, FoldPlan, check_measured, mean_table
 from pipelines.io import write_tables
 from tests.pipelines.test_evaluate import _export, _flat
 
@@ -220,3 +220,17 @@ def test_tested_rows_leave_out_a_skipped_window():
         FoldPlan(windows=2), {"rows": 20}, ["logistic_regression"], [measured, skipped], {}
     )
     assert report.as_dict()["tested_rows"] == 4 and report.window_rows == 16
+
+
+def test_the_auc_per_fold_keeps_each_fold_in_its_place():
+    """Window 1 skipped, window 2 measured: "AUC per fold" read "0.600" alone, as if window 1's."""
+    skipped = FoldResult(fold=Fold("window 1", np.arange(8), np.arange(8, 20)), skipped="all lost")
+    measured = _refused("window 2", "InsufficientDataError: too few won")
+    measured.metrics["logistic_regression"] = {"roc_auc": 0.6, "pr_auc": 0.5, "log_loss": 0.6, "ece": 0.1}
+    results = [skipped, measured]
+    report = BacktestReport(
+        FoldPlan(windows=2), {"rows": 20}, ["leadscore", "logistic_regression"], results, {}
+    )
+    report.mean = mean_metrics(results)
+    table = mean_table(report).set_index("contender")["AUC per fold"]
+    assert table.to_dict() == {"leadscore": "skipped, -", "logistic_regression": "skipped, 0.600"}
