@@ -609,6 +609,9 @@ def _cannot_write(path: Path, error: OSError) -> str:
         errno.EACCES: "give this user write permission on the folder or write elsewhere",
         errno.EPERM: "give this user write permission on the folder or write elsewhere",
     }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
+    blocking = next((parent for parent in path.parents if parent.is_file()), None)
+    if blocking is not None:  # said "File exists", naming neither the file in the way nor what to do
+        why, fix = f"{blocking} is a file, not a folder", "write elsewhere"
     return f"cannot write {path}: {why}; {fix}. Nothing of this run was published"
 
 

@@ -248,3 +248,11 @@ def test_a_deal_dated_after_the_run_is_said_when_left_out(tiny_tables, tmp_path)
     result = runner.invoke(app, ["evaluate", "--input", str(tmp_path), "--folds", "200", *FAST])
     assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
     assert "1 deals row created after this run's time left out as not created yet" in _flat(result.output)
+
+
+def test_an_output_under_a_file_names_the_file_in_the_way(export_file):
+    """`--output Leads.csv/results.json`: "cannot write ...: File exists; check the folder and the disk"."""
+    args = ["evaluate", "--input", str(export_file), "--source-spec", "x_education", "--folds", "3"]
+    result = runner.invoke(app, [*args, "--output", str(export_file / "results.json")])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert f"{export_file} is a file, not a folder; write elsewhere" in _flat(result.output)
