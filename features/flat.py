@@ -521,9 +521,11 @@ def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     unknown = outcome == "unknown"
     if unknown.any():
         raise ContractError(unexpected_labels_sentence(spec, frame[spec.label_column][unknown.to_numpy()]))
-    if (outcome == "missing").any():
+    missing = (outcome == "missing").to_numpy()
+    if missing.any():
+        first = frame.index[int(np.argmax(missing))]
         raise ContractError(
-            f"spec {spec.name!r}: {int((outcome == 'missing').sum())} rows have no {spec.label_column!r}; "
+            f"spec {spec.name!r}: {int(missing.sum())} rows have no {spec.label_column!r} (first at row {first}); "
             "fill it in or leave those rows out of the export"
         )
     label = (outcome == "won").astype("int64").rename(spec.label_column)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -290,10 +290,20 @@ class BacktestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    contenders: tuple[BacktestContender, ...] = BACKTEST_CONTENDERS  # catboost_default only when installed
+    # catboost_default only when installed; at least one (none measured nothing, and exited 0)
+    contenders: tuple[BacktestContender, ...] = Field(BACKTEST_CONTENDERS, min_length=1)
     valid_fraction: float = Field(
         0.15, gt=0, lt=1
     )  # leadscore's validation share of each fold's training rows
     test_fraction: float = Field(0.2, gt=0, lt=1)  # out of time / rolling: the latest share of rows tested
     baseline_iterations: int | None = Field(None, ge=1)  # None: each library's default number of trees
     min_test_rows_per_class: int = Field(10, ge=1)  # a test fold or window with fewer of a class says nothing
+
+    @field_validator("contenders")
+    @classmethod
+    def _each_once(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        """A contender listed twice was trained twice per fold and printed twice."""
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"list each contender once ({', '.join(repeated)} is listed more than once)")
+        return names

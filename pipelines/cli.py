@@ -298,6 +298,19 @@ def _in_the_future(when, text: str) -> str | None:
     return None
 
 
+def _export_needs_spec(input_: str, source_spec: str | None) -> None:
+    """An export file given as --input without --source-spec: a bad command line (exit 2) naming the option,
+    not "not a folder of CRM tables" with no way forward."""
+    path = Path(input_)
+    if source_spec is None and path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".tsv", ".txt"):
+        raise typer.BadParameter(
+            f"{input_} is a file: a flat export is read with --source-spec (a spec YAML, or a shipped name such "
+            f"as x_education; draft one with `leadscore spec draft --input {input_} --out spec.yaml`); CRM "
+            "tables are given as their folder",
+            param_hint="--input",
+        )
+
+
 def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], option: str) -> None:
     """An output that is one of the run's input files, or a CRM table's file in the input folder, would be
     replaced by the run (`score --output crm/leads.csv` wrote the scores over the leads, exit 0): a bad
@@ -404,6 +417,7 @@ def train(
     from pipelines.train import run_train
 
     _check_engine(engine, spark_master, spark_ok=source_spec is None and not query)
+    _export_needs_spec(input_dir, source_spec)
     with expected_failures():
         cfg = _config(config, set_)
         spec = load_source_spec(source_spec) if source_spec else None
@@ -542,18 +556,24 @@ def evaluate(
     from pipelines.sources import CrmSource
 
     plan = _fold_plan(folds, seed, out_of_time, rolling, test_fraction)
+    _export_needs_spec(input_dir, source_spec)
     if source_spec and truth:
         raise typer.BadParameter(
             "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
         )
     if output is not None:
         _refuse_overwriting([input_dir, truth], [output], "--output")
+        if output.suffix and output.suffix.lower() != ".json":  # results.csv held JSON, exit 0
+            raise typer.BadParameter(
+                f"{output}: evaluate writes JSON; name the file .json, e.g. results.json",
+                param_hint="--output",
+            )
     with expected_failures():
         cfg = _config(config, set_)
         if output is not None:  # an unwritable --output is said now, not after every fold has been trained
-            from pipelines.io import staged_path
+            from pipelines.io import check_writable
 
-            staged_path(output).unlink()
+            check_writable(output)
         if plan.folds == 0 and test_fraction is None:
             plan = FoldPlan(windows=plan.windows, test_fraction=cfg.evaluate.test_fraction)
         if source_spec:

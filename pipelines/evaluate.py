@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.contracts import ContractError
 from features.flat import ExportSpec
 from models.backtest import (
     BacktestData,
@@ -31,9 +32,9 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
-from models.minimum_data import InsufficientDataError
+from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
-from pipelines.settings import PipelineConfig, load_config
+from pipelines.settings import ConfigError, PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
 from pipelines.train import check_training_quarantine
 from pipelines.validate import most_broken_rule, own_quarantine_rows
@@ -84,7 +85,12 @@ class BacktestReport:
 
     @property
     def tested_rows(self) -> int:
-        """Labelled rows tested, over every fold."""
+        """Labelled rows tested, over the folds not skipped (a skipped window's rows were counted as tested)."""
+        return sum(len(result.fold.test) for result in self.results if not result.skipped)
+
+    @property
+    def window_rows(self) -> int:
+        """Labelled rows in the test folds or windows cut, skipped or not."""
         return sum(len(result.fold.test) for result in self.results)
 
     def as_dict(self) -> dict[str, Any]:
@@ -132,6 +138,8 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
     (TrainingQuarantineError: too many rows broke the contract) and says what it left out."""
     data = source.training_data(cfg, truth)
     check_training_quarantine(data, cfg.model.max_quarantine_share)
+    if truth is not None and data.true_probability is None:
+        raise ContractError(truth_gap(data.frame, truth))
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
     times = data.frame["snapshot_at"].reset_index(drop=True)
@@ -150,6 +158,17 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
     )
 
 
+def truth_gap(frame: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """The sentence for a --truth file lacking some labelled deals: the oracle was left out with no word."""
+    ids = frame["deal_id"].astype("str")
+    missing = ~ids.isin(set(truth["deal_id"].astype("str")))
+    return (
+        f"--truth has no true_probability for {int(missing.sum()):,} of the {len(ids):,} labelled deals (first: "
+        f"deal_id {ids[missing].iloc[0]!r}), so the oracle cannot be measured; give the truth file "
+        "`leadscore generate` wrote beside these data, or leave --truth out"
+    )
+
+
 def input_order(data: TrainingData) -> np.ndarray:
     """Positions listing the labelled rows as the input did (training takes them in id order): by their row in
     the export, or by their deal's row in the deals table. `--folds` cuts over this order, as the README says."""
@@ -162,13 +181,21 @@ def input_order(data: TrainingData) -> np.ndarray:
 
 def left_out_notes(data: TrainingData) -> list[str]:
     """What training leaves out of these rows, as it would: quarantined rows per table (with the rule most of
-    them broke), leads the ICP guardrail disqualified, deals too recent to have matured."""
+    them broke), rows dated after the run (not created yet: a deal of 2030 vanished without a word), leads the
+    ICP guardrail disqualified, deals too recent to have matured."""
     notes = []
     for table, n in own_quarantine_rows(data.quarantine).items():
         notes.append(
             f"{n:,} {table} row{'s' if n != 1 else ''} quarantined and left out, as training would: "
             f"{most_broken_rule(data.quarantine, str(table))}"
         )
+    if "not created yet" in data.counts:  # CRM tables: rows dated after this run (a year typed 2030)
+        for table, n in data.counts.set_index("table")["not created yet"].items():
+            if n:
+                notes.append(
+                    f"{n:,} {table} row{'s' if n != 1 else ''} created after this run's time left out as not "
+                    "created yet, as training would: check their dates"
+                )
     excluded = int(data.excluded.get("total", 0))
     if excluded:
         notes.append(
@@ -188,7 +215,8 @@ def closed_at(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None) -> pd
     if deals is None or "deal_id" not in frame or "closed_at" not in deals:
         return None
     by_deal = pd.to_datetime(deals.drop_duplicates("deal_id").set_index("deal_id")["closed_at"])
-    return frame["deal_id"].map(by_deal).reset_index(drop=True)
+    # reindex, not map: mapping through an empty Series (a deals table of a header only) raised a TypeError.
+    return by_deal.reindex(frame["deal_id"].to_numpy()).reset_index(drop=True)
 
 
 def crm_data(
@@ -241,7 +269,15 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     try:
         folds = rolling_folds(data.times, plan.windows, plan.test_fraction)
     except ValueError as error:
-        raise InsufficientDataError(f"{error} ({len(data.y)} labelled rows)") from error
+        distinct = pd.unique(pd.to_datetime(data.times))
+        if len(distinct) == 1:  # fewer windows or a larger share cannot help: every row is in one window
+            raise InsufficientDataError(
+                f"every one of the {len(data.y)} labelled rows has the same time ({pd.Timestamp(distinct[0])}), "
+                f"so {what} has no earlier rows to train on: check the timestamp column, or use --folds K"
+            ) from error
+        raise InsufficientDataError(
+            f"{error} ({len(data.y)} labelled rows at {len(distinct)} distinct times)"
+        ) from error
     _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is not None:
         folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
@@ -300,6 +336,7 @@ def run_evaluate(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Every fold of the plan, every contender on each; metrics per fold and their means."""
+    check_some_contender(data, cfg)
     try:
         folds = make_folds(data, plan, cfg)
     except InsufficientDataError as error:
@@ -323,6 +360,7 @@ def run_evaluate(
             + "; ".join(f"{r.fold.name}: {r.skipped}" for r in results)
             + "). Ask for fewer windows or a larger --test-fraction, so that each window holds won and lost rows."
         )
+    check_measured(results)
     for result in results:
         if result.skipped:
             notes.append(f"{result.fold.name} skipped: {result.skipped}")
@@ -339,6 +377,46 @@ def run_evaluate(
     )
 
 
+def check_some_contender(data: BacktestData, cfg: PipelineConfig) -> None:
+    """ConfigError unless evaluate.contenders leaves one to run on these data: `[points_model]` on an export
+    (the points model needs CRM activities) or `[catboost_default]` without CatBoost trained nothing and
+    exited 0 with an empty table."""
+    if any(name != "oracle" for name in contenders_for(data, cfg.evaluate)):
+        return
+    why = []
+    if "points_model" in cfg.evaluate.contenders and not data.with_points:
+        why.append("points_model needs the activities of CRM tables, which a flat export has not")
+    if "catboost_default" in cfg.evaluate.contenders:
+        why.append("catboost_default needs CatBoost, which is not installed (pip install -e .[bench])")
+    raise ConfigError(
+        f"setting evaluate.contenders ({', '.join(cfg.evaluate.contenders)}) leaves no contender to run on "
+        f"these data: {'; '.join(why)}; add one that applies, e.g. --set "
+        "'evaluate.contenders=[leadscore, logistic_regression]'"
+    )
+
+
+def check_measured(results: list[FoldResult]) -> None:
+    """InsufficientDataError (NoSignalError when that was every refusal) unless some contender other than the
+    oracle was measured on some fold: `[leadscore]` on data without signal refused on every fold and exited 0
+    with an empty table."""
+    if any(set(result.metrics) - {"oracle"} for result in results):
+        return
+    refusals = [
+        f"{result.fold.name}, {name}: {reason.rstrip('.')}"
+        for result in results
+        for name, reason in result.refused.items()
+        if not result.skipped
+    ]
+    if not refusals:  # every fold skipped: said below with each fold's reason
+        return
+    error = NoSignalError if all(": NoSignalError: " in r for r in refusals) else InsufficientDataError
+    others = f"; likewise {len(refusals) - 1} more refusal(s) on the other folds" if len(refusals) > 1 else ""
+    raise error(
+        f"no contender was measured on any of the {len(results)} folds: each refused to train ({refusals[0]}"
+        f"{others}). Add a baseline to evaluate.contenders to compare against, or give more labelled history."
+    )
+
+
 # Output --------------------------------------------------------------------------------------------------
 
 
@@ -352,12 +430,16 @@ def write_results(report: BacktestReport, path: Path) -> Path:
 def mean_table(report: BacktestReport, results: list[FoldResult] | None = None) -> pd.DataFrame:
     """One row per contender: mean ROC AUC (and its spread), PR AUC, log loss, ECE, folds counted, and the
     AUC of every fold; over `results` only when given (the folds every contender measured)."""
-    measured = [r for r in (report.results if results is None else results) if not r.skipped]
+    listed = report.results if results is None else results
     means = report.mean if results is None else mean_metrics(results)
     rows = []
     for name in report.contenders:
         mean = means.get(name)
-        per_fold = [f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-" for r in measured]
+        # Every fold in its place: leaving skipped ones out put window 2's AUC first, read as window 1's.
+        per_fold = [
+            "skipped" if r.skipped else f"{r.metrics[name]['roc_auc']:.3f}" if name in r.metrics else "-"
+            for r in listed
+        ]
         rows.append(
             {
                 "contender": name,
@@ -386,7 +468,7 @@ def fold_table(report: BacktestReport) -> pd.DataFrame:
         }
         if fold.test_start is not None and fold.test_end is not None:
             row["test window"] = f"{fold.test_start:%Y-%m-%d} .. {fold.test_end:%Y-%m-%d}"
-        row["status"] = "skipped" if result.skipped else ("ok" if not result.refused else "some refused")
+        row["status"] = result.status
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -407,7 +489,7 @@ def print_report(report: BacktestReport) -> None:
     from pipelines.console import console, frame_table
 
     counts = report.counts
-    tested = tested_note(report.plan, report.tested_rows, counts["rows"])
+    tested = tested_note(report.plan, report.window_rows, counts["rows"])
     console.print(
         f"{report.source or 'data'}: {counts['rows']:,} labelled rows ({counts['won']:,} won, "
         f"{counts['lost']:,} lost); {report.plan.describe()}{tested}"

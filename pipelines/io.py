@@ -17,6 +17,7 @@ are removed as stale.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import errno
 import fcntl
@@ -608,6 +609,9 @@ def _cannot_write(path: Path, error: OSError) -> str:
         errno.EACCES: "give this user write permission on the folder or write elsewhere",
         errno.EPERM: "give this user write permission on the folder or write elsewhere",
     }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
+    blocking = next((parent for parent in path.parents if parent.is_file()), None)
+    if blocking is not None:  # said "File exists", naming neither the file in the way nor what to do
+        why, fix = f"{blocking} is a file, not a folder", "write elsewhere"
     return f"cannot write {path}: {why}; {fix}. Nothing of this run was published"
 
 
@@ -619,6 +623,18 @@ def staged_path(target: Path) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         os.close(fd)
     return Path(tmp)
+
+
+def check_writable(target: Path) -> None:
+    """OutputError now when `target` cannot be written (a long run said so only at its end), leaving nothing
+    behind: no staged file, and none of the folders made to hold it (a run that then failed left them)."""
+    made = [folder for folder in [target.parent, *target.parent.parents] if not folder.exists()]
+    try:
+        staged_path(target).unlink()
+    finally:
+        for folder in made:  # innermost first; a folder something else wrote into meanwhile stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def remove_stale_staged(target: Path) -> None:
