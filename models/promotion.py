@@ -92,7 +92,7 @@ def learned_by_champion(
 ) -> np.ndarray:
     """Which rows were created inside `window`, the deals the champion was trained and tuned on
     (learned_window): measured on them, it looks better than it is (a retrain whose evaluation quarter it
-    learned from; a history that grew by less than the test window). All False for a window without dates;
+    learned from; `train` on an older copy of the history than the champion's). All False for a window without dates;
     a row without a time counts as outside."""
     times = pd.to_datetime(pd.Series(np.asarray(snapshot_at)), errors="coerce", utc=True).dt.tz_localize(None)
     start, end = window

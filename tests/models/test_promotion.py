@@ -165,7 +165,7 @@ def test_a_first_model_slightly_worse_inside_the_tolerance_is_promoted_and_the_r
 
 def test_a_champion_is_compared_only_on_the_test_deals_it_did_not_learn_from():
     """A retrain whose evaluation quarter the champion was trained on (the README's own flow: train, then
-    retrain as of an earlier quarter), or a history grown by less than the test window: measured on deals it
+    retrain as of an earlier quarter), or `train` on an older copy of the history: measured on deals it
     learned from, the champion looked better than it was, and a challenger as good as it was refused. The two
     are compared on the other test deals, and the verdict says how many were left out and why."""
     y, signal, rng = _window(n=3000)
