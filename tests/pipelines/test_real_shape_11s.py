@@ -1,0 +1,67 @@
+"""Real shape 11s: a web-sessions export (UCI online shoppers) through spec draft, evaluate, train and score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.spec_draft import draft_spec
+from pipelines.spec import load_draft_rules
+
+MONTHS = ["Feb", "Mar", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def sessions(n: int = 400, seed: int = 0, duplicates: int = 6) -> pd.DataFrame:
+    """Sessions shaped like the UCI data: no id, no date, integer codes, Month as text, TRUE/FALSE booleans,
+    exact duplicate rows; PageValues, ExitRates, November and new visitors drive Revenue."""
+    rng = np.random.default_rng(seed)
+    month = rng.choice(MONTHS, n)
+    visitor = rng.choice(["Returning_Visitor", "New_Visitor", "Other"], n, p=[0.8, 0.17, 0.03])
+    page_values = np.where(rng.random(n) < 0.25, np.round(rng.gamma(1.5, 20, n), 3), 0.0)
+    exit_rates = np.round(rng.beta(1.5, 30, n), 5)
+    logit = -2.5 + 0.06 * page_values + 1.5 * (page_values > 0) - 20 * exit_rates + 1.0 * (month == "Nov")
+    logit += 0.5 * (visitor == "New_Visitor")
+    frame = pd.DataFrame(
+        {
+            "Administrative": rng.poisson(2, n),
+            "Administrative_Duration": np.round(rng.gamma(2, 40, n), 3),
+            "ProductRelated": rng.poisson(20, n) + 1,
+            "ProductRelated_Duration": np.round(rng.gamma(2, 300, n), 3),
+            "BounceRates": np.round(rng.beta(0.5, 12, n), 5),
+            "ExitRates": exit_rates,
+            "PageValues": page_values,
+            "SpecialDay": rng.choice([0, 0.2, 0.4, 0.6, 0.8, 1.0], n),
+            "Month": month,
+            "OperatingSystems": rng.choice([1, 2, 3, 4, 8], n),
+            "Browser": rng.choice([1, 2, 4, 5, 10, 13], n),
+            "Region": rng.choice(range(1, 10), n),
+            "TrafficType": rng.choice([1, 2, 3, 4, 6, 13, 20], n),
+            "VisitorType": visitor,
+            "Weekend": rng.random(n) < 0.23,
+            "Revenue": rng.random(n) < 1 / (1 + np.exp(-logit)),
+        }
+    )
+    copies = frame.sample(duplicates, random_state=seed)
+    return pd.concat([frame, copies], ignore_index=True)
+
+
+def test_integer_codes_named_as_categories_are_drafted_categorical_and_counts_stay_numbers():
+    draft = draft_spec(sessions(), load_draft_rules(), "sessions", label="Revenue")
+    fit = draft.spec["fit_columns"]
+    for code in ["TrafficType", "Region", "Browser", "OperatingSystems"]:
+        assert fit[code] == "categorical", code
+        assert "codes of categories" in draft.column_notes[code]
+    for number in ["Administrative", "ProductRelated_Duration", "PageValues", "ExitRates", "SpecialDay"]:
+        assert fit[number] == "numeric", number
+    assert fit["Month"] == "categorical" and draft.spec["timestamp_column"] is None
+
+
+def test_exact_duplicate_rows_of_an_export_without_id_are_said_and_kept():
+    export = sessions(duplicates=6)
+    draft = draft_spec(export, load_draft_rules(), "sessions", label="Revenue")
+    assert draft.spec["id_from_row"] and not draft.spec["leaky_columns"]
+    said = [q for q in draft.questions if "repeat an earlier row in every column" in q]
+    assert len(said) == 1 and said[0].startswith(f"{int(export.duplicated().sum())} rows")
+    assert "remove them from the export" in said[0]
+    clean = draft_spec(export.drop_duplicates(), load_draft_rules(), "sessions", label="Revenue")
+    assert not any("repeat an earlier row" in q for q in clean.questions)
