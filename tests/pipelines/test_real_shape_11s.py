@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
 from features.spec_draft import draft_spec
+from models.card.first_page import segment_value
+from models.card.sections import movement_sentence
+from models.flat_scorer import flat_reasons
+from models.formatting import figure_text
 from pipelines.spec import load_draft_rules
 
 MONTHS = ["Feb", "Mar", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -65,3 +71,27 @@ def test_exact_duplicate_rows_of_an_export_without_id_are_said_and_kept():
     assert "remove them from the export" in said[0]
     clean = draft_spec(export.drop_duplicates(), load_draft_rules(), "sessions", label="Revenue")
     assert not any("repeat an earlier row" in q for q in clean.questions)
+
+
+def test_reason_numbers_read_as_a_person_writes_them_never_in_exponent_form():
+    frame = pd.DataFrame(
+        {"BounceRates": [8.456e-05, 0.0], "ExitRates": [0.0105547, 0.2], "PageValues": [86.4569, 6136.2]}
+    )
+    pushes = pd.DataFrame({"BounceRates": [0.3, -0.3], "ExitRates": [0.2, -0.2], "PageValues": [0.5, 0.5]})
+    labels = {"BounceRates": "bounce rates", "ExitRates": "exit rates", "PageValues": "page values"}
+    reasons = flat_reasons(frame, pushes, 3, 2, labels)["reasons"].tolist()
+    assert reasons[0] == "+ page values: 86.5; + bounce rates: 0.0000846; + exit rates: 0.0106"
+    assert reasons[1] == "+ page values: 6,136; - bounce rates: 0; - exit rates: 0.2"
+    assert [figure_text(v) for v in [3.0, 2.5, -1.0, 0.152063, 99.96]] == ["3", "2.5", "-1", "0.152", "100"]
+
+
+def test_a_card_without_intent_columns_does_not_say_every_score_comes_from_who_the_lead_is():
+    said = movement_sentence(SimpleNamespace(intent_signal=False), 0.0)  # type: ignore[arg-type]
+    assert "This export has no intent columns" in said and "scores carry no intent band" in said
+    assert "every score comes from who the lead is" not in said
+
+
+def test_a_segment_whose_value_is_a_code_is_named_with_its_column_on_the_first_page():
+    assert segment_value("region", "5") == "region 5"
+    assert segment_value("industry", "Retail") == "Retail"
+    assert segment_value("lead_source", "paid_search") == "paid search"
