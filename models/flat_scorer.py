@@ -225,6 +225,13 @@ def checked_request(
     signature: MLflow drops it before the rows get here."""
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
+    if getattr(spec, "id_from_row", False) and spec.id_column in absent:
+        raise LeadInputError(
+            f"field {spec.id_column!r}: the rows have no column {spec.id_column!r}, the row number that names "
+            "each lead of an export without an id (its spec numbers the rows: id_from_row); add it, 1 = the "
+            "file's first row under the header, as leadscore score numbers them (for a whole file read with "
+            f"pd.read_csv: frame.insert(0, {spec.id_column!r}, range(1, len(frame) + 1))) (rule: row number)"
+        )
     if absent:
         raise LeadInputError(
             f"field {absent[0]!r}: the rows have no column {absent[0]!r}, which the model reads (a column of "
