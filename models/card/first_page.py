@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.icp import REASON_LABELS
-from models.card.data import GRADES, SEGMENT_NAMES, CardData, small_segments
+from models.card.data import CODE, GRADES, SEGMENT_NAMES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
 from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
 
@@ -296,9 +296,7 @@ def segment_value(segment: str, value: str) -> str:
     """A segment as the first page names it: its value ("Retail"), with its column before a value that is a
     number ("region 5": a code, which alone says nothing)."""
     text = str(value).replace("_", " ")
-    return (
-        f"{SEGMENT_NAMES.get(segment, segment).lower()} {text}" if re.fullmatch(r"[\d.,-]+", text) else text
-    )
+    return f"{SEGMENT_NAMES.get(segment, segment).lower()} {text}" if re.fullmatch(CODE, text) else text
 
 
 def cannot_do_sentences(data: CardData) -> list[str]:

@@ -6,13 +6,19 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
+from mlflow.models import infer_signature
 
+from features.flat import ExportSpec
 from features.spec_draft import draft_spec
+from models.card.data import _facts
 from models.card.first_page import segment_value
 from models.card.sections import movement_sentence
-from models.flat_scorer import flat_reasons
+from models.flat_scorer import checked_request, flat_reasons
 from models.formatting import figure_text
+from models.lead_input import LeadInputError
 from pipelines.spec import load_draft_rules
+from pipelines.tracking import with_columns_read_by_the_scorer
 
 MONTHS = ["Feb", "Mar", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -95,3 +101,34 @@ def test_a_segment_whose_value_is_a_code_is_named_with_its_column_on_the_first_p
     assert segment_value("region", "5") == "region 5"
     assert segment_value("industry", "Retail") == "Retail"
     assert segment_value("lead_source", "paid_search") == "paid search"
+
+
+def numbered_spec() -> ExportSpec:
+    """The spec `spec draft` gives a sessions export: no id (rows numbered into 'row'), no time."""
+    draft = draft_spec(sessions(n=200), load_draft_rules(), "sessions", label="Revenue")
+    return ExportSpec.model_validate(draft.spec)
+
+
+def test_a_frame_read_from_an_export_without_id_lacks_the_row_number_and_is_told_how_to_add_it():
+    spec = numbered_spec()
+    read = sessions(n=20, duplicates=0).drop(columns="Revenue")  # as pd.read_csv gives the file
+    with pytest.raises(
+        LeadInputError, match=r"no column 'row'.*frame.insert\(0, 'row', range\(1, len\(frame\)"
+    ):
+        checked_request(read, spec, pd.Timestamp("2026-12-01"), None)
+    read.insert(0, "row", range(1, len(read) + 1))
+    assert checked_request(read, spec, pd.Timestamp("2026-12-01"), None)["row"].tolist()[:3] == [
+        "1",
+        "2",
+        "3",
+    ]
+    # The signature lets a frame without it reach the scorer (MLflow quoted the whole frame instead).
+    example = read.astype({"row": "str"}).head(2)
+    signature = with_columns_read_by_the_scorer(infer_signature(example), optional=["row"])
+    assert "row" not in signature.inputs.required_input_names()
+    assert "row" in with_columns_read_by_the_scorer(infer_signature(example)).inputs.required_input_names()
+
+
+def test_an_example_lead_whose_region_is_a_code_is_described_with_its_column():
+    facts = _facts(pd.DataFrame({"region": ["4", "EMEA"], "industry": ["Retail", "7"]}))
+    assert facts.tolist() == ["Retail · region 4", "industry 7 · EMEA"]
