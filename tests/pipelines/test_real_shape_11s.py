@@ -17,6 +17,8 @@ from models.card.sections import movement_sentence
 from models.flat_scorer import checked_request, flat_reasons
 from models.formatting import figure_text
 from models.lead_input import LeadInputError
+from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
+from pipelines.score import ScoreResult, nothing_to_score_reason
 from pipelines.spec import load_draft_rules
 from pipelines.tracking import with_columns_read_by_the_scorer
 
@@ -132,3 +134,14 @@ def test_a_frame_read_from_an_export_without_id_lacks_the_row_number_and_is_told
 def test_an_example_lead_whose_region_is_a_code_is_described_with_its_column():
     facts = _facts(pd.DataFrame({"region": ["4", "EMEA"], "industry": ["Retail", "7"]}))
     assert facts.tolist() == ["Retail · region 4", "industry 7 · EMEA"]
+
+
+def test_scoring_a_file_whose_every_lead_has_its_outcome_says_what_to_score_instead():
+    counts = LeadCounts(read=406, scored=0, quarantined=0, not_scored={DEAL_CLOSED: 406, CREATED_LATER: 0})
+    result = ScoreResult(scores=pd.DataFrame(), quarantine=pd.DataFrame(), leads=counts)
+    why = nothing_to_score_reason(result)
+    assert why is not None and "deal already closed: 406" in why
+    assert "score the leads still open, in an export with its label column empty or left out" in why
+    some_later = LeadCounts(read=8, scored=0, quarantined=0, not_scored={DEAL_CLOSED: 3, CREATED_LATER: 5})
+    later = nothing_to_score_reason(ScoreResult(pd.DataFrame(), pd.DataFrame(), some_later))
+    assert later is not None and "is --as-of before the data?" in later and "still open" not in later
