@@ -18,6 +18,7 @@ from models.flat_scorer import checked_request, flat_reasons
 from models.formatting import figure_text
 from models.lead_input import LeadInputError
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
+from models.train import FeatureEncoder
 from pipelines.score import ScoreResult, nothing_to_score_reason
 from pipelines.spec import load_draft_rules
 from pipelines.tracking import with_columns_read_by_the_scorer
@@ -145,3 +146,21 @@ def test_scoring_a_file_whose_every_lead_has_its_outcome_says_what_to_score_inst
     some_later = LeadCounts(read=8, scored=0, quarantined=0, not_scored={DEAL_CLOSED: 3, CREATED_LATER: 5})
     later = nothing_to_score_reason(ScoreResult(pd.DataFrame(), pd.DataFrame(), some_later))
     assert later is not None and "is --as-of before the data?" in later and "still open" not in later
+
+
+def test_a_boolean_column_is_one_level_however_the_rows_write_it():
+    # Training read Weekend from the CSV as booleans (True); a frame of text ("TRUE": a database, Spark, JSON,
+    # a CSV read as text) scored every weekend session as a level never seen, silently (0.0075 off here).
+    encoder = FeatureEncoder(["weekend", "source"], ["weekend", "source"]).fit(
+        pd.DataFrame({"weekend": [True, False, True], "source": ["Google", "google", "Bing"]})
+    )
+    as_bools = encoder.transform(pd.DataFrame({"weekend": [True, False], "source": ["Google", "google"]}))
+    for true, false in [("TRUE", "FALSE"), ("true", "false"), ("True", "False")]:
+        as_text = encoder.transform(pd.DataFrame({"weekend": [true, false], "source": ["Google", "google"]}))
+        np.testing.assert_array_equal(as_text, as_bools)
+    text_trained = FeatureEncoder(["weekend"], ["weekend"]).fit(
+        pd.DataFrame({"weekend": ["TRUE", "FALSE", "n/k"]})
+    )
+    codes = text_trained.transform(pd.DataFrame({"weekend": [True, "true", "FALSE", "yes"]}))[:, 0]
+    assert codes[0] == codes[1] == text_trained.levels_["weekend"].index("TRUE") and np.isnan(codes[3])
+    assert as_bools[0, 1] != as_bools[1, 1]  # other words keep their case: Google and google are two levels
