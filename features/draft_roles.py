@@ -167,6 +167,14 @@ def column_role(
     intent_word = has_word(column, rules.intent_words)
     if numeric is not None and intent_word:
         return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
+    code_word = has_word(column, rules.code_words)
+    if code_word and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
+        return (
+            "fit",
+            "categorical",
+            f"fit, {distinct:,} codes, filled in {filled / len(values):.0%}: whole numbers whose name "
+            f"({code_word!r}) says they are codes of categories (2 is no more than 1), read as categories{evidence}",
+        )
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"

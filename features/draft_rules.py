@@ -37,6 +37,9 @@ class DraftRules(BaseModel):
     leaky_words: list[str]
     leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
     contact_words: list[str]
+    # A whole-number column with one of these words in its name holds codes of categories (TrafficType 2 is no
+    # more than 1): categorical, never numeric. A default: a rules file written before it still reads.
+    code_words: list[str] = Field(default_factory=list)
     placeholders: list[str]
     placeholder_prefixes: list[str]
     free_text_share: float = Field(gt=0, le=1)

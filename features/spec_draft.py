@@ -81,6 +81,9 @@ def draft_spec(
     draft.spec |= {"id_column": id_column, "label_column": label_column}
     if id_column is None:  # no record id: the rows are numbered, as the spec then says
         id_column = next(c for c in ROW_ID_NAMES if c not in set(map(str, frame.columns)))
+        twice = repeated_rows(frame)
+        if twice:
+            draft.questions.append(twice)
         frame = numbered_rows(frame, id_column)
         draft.spec |= {"id_column": id_column, "id_from_row": True}
         draft.notes["id_column"] = (
@@ -191,6 +194,24 @@ class Market:
 
 # The hard rules the drafter can loosen for an export, and how (the others are the data's, not the market's).
 LOOSENED = ("outside_geography", "free_email", "wrong_persona")
+
+
+def repeated_rows(frame: pd.DataFrame) -> str | None:
+    """The sentence for rows that repeat an earlier row in every column, in an export without an id; None
+    when there are none. Numbered, each stays a lead of its own: no id says whether it is one visit exported
+    twice or two visits alike (the bounce sessions of a web export)."""
+    again = frame.duplicated(keep="first").to_numpy()
+    if not again.any():
+        return None
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    first = int(again.argmax())
+    earlier = int((hashes == hashes[first]).argmax())
+    count = int(again.sum())
+    return (
+        f"{count:,} row{'s' * (count != 1)} repeat an earlier row in every column (the first: row {first + 1:,}, "
+        f"as row {earlier + 1:,}): each is numbered and kept as a lead of its own, trained on and scored; if "
+        "they are one record exported twice, remove them from the export (or add the record id)"
+    )
 
 
 def market_proposal(

@@ -37,6 +37,7 @@ from features.icp import guarded_grades, guarded_ranks
 from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
+from models.formatting import figure_text
 from models.lead_input import LeadInputError, is_utf8, shown
 from models.scorer import (
     SCORE_COLUMNS,
@@ -224,6 +225,13 @@ def checked_request(
     signature: MLflow drops it before the rows get here."""
     frame = frame.reset_index(drop=True)
     absent = [c for c in spec.input_columns() if c not in frame.columns]
+    if getattr(spec, "id_from_row", False) and spec.id_column in absent:
+        raise LeadInputError(
+            f"field {spec.id_column!r}: the rows have no column {spec.id_column!r}, the row number that names "
+            "each lead of an export without an id (its spec numbers the rows: id_from_row); add it, 1 = the "
+            "file's first row under the header, as leadscore score numbers them (for a whole file read with "
+            f"pd.read_csv: frame.insert(0, {spec.id_column!r}, range(1, len(frame) + 1))) (rule: row number)"
+        )
     if absent:
         raise LeadInputError(
             f"field {absent[0]!r}: the rows have no column {absent[0]!r}, which the model reads (a column of "
@@ -319,7 +327,7 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
     if month:  # the snapshot's month (1-12): "time of year: August", not "month_of_year: 8"
         text = values.map(lambda m: calendar.month_name[int(m)], na_action="ignore")
     elif pd.api.types.is_numeric_dtype(values):
-        text = values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}", na_action="ignore")
+        text = values.map(figure_text, na_action="ignore")
     else:
         text = values.astype("str")
     words = label + ": " + text.where(values.notna(), "not given")

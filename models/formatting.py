@@ -40,6 +40,20 @@ def num_text(x: Any, digits: int = 3) -> str:
     return f"{float(x):.{digits}f}" if is_finite(x) else DASH
 
 
+def figure_text(value: float, significant: int = 3) -> str:
+    """A number as a reason says it: thousands grouped and whole from 100 (6,136), else `significant` digits
+    and never in exponent form (86.5, 0.0106, 0.0000846: not 86.4569 or 8.456e-05)."""
+    if not np.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if value == 0:
+        return "0"
+    decimals = max(0, significant - 1 - int(np.floor(np.log10(abs(value)))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def times_text(x: Any) -> str:
     return f"{float(x):.1f}\u00d7" if is_finite(x) else DASH
 

@@ -129,8 +129,22 @@ def _category_codes(values: np.ndarray, levels: Sequence[str]) -> np.ndarray:
     per distinct value, so one row and a million rows cost the same per value."""
     codes, distinct = factorize_texts(values) if values.dtype == object else pd.factorize(values)
     position = {level: i for i, level in enumerate(levels)}
-    looked_up = np.array([position.get(str(value), -1) for value in list(distinct)] + [-1], dtype=np.int64)
+    looked_up = np.array([level_position(value, position) for value in list(distinct)] + [-1], dtype=np.int64)
     return looked_up[codes]  # code -1 (missing) picks the trailing -1
+
+
+BOOLEAN_SPELLINGS = {"true": ("True", "TRUE", "true"), "false": ("False", "FALSE", "false")}
+
+
+def level_position(value: Any, position: dict[str, int]) -> int:
+    """The position of a value (as text) among the levels, -1 when not a level. A boolean is one level however
+    it is written, as pandas reads a CSV: the text "TRUE" (a database, Spark or JSON, a frame read as text)
+    is the level "True" that a column pandas read as booleans gave training, and the other way round."""
+    text = str(value)
+    if text in position:
+        return position[text]
+    spellings = BOOLEAN_SPELLINGS.get(text.casefold(), ())
+    return next((position[s] for s in spellings if s in position), -1)
 
 
 def _float_values(values: np.ndarray, name: str) -> np.ndarray:

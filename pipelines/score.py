@@ -364,6 +364,12 @@ def nothing_to_score_reason(result: ScoreResult, leads: str = "the leads table")
     not_scored = result.leads.not_scored_text()
     causes = f" ({result.main_causes()})" if quarantined else ""
     later = " (is --as-of before the data?)" if result.leads.not_scored.get(CREATED_LATER) else ""
+    if result.leads.not_scored.get(DEAL_CLOSED, 0) == read - quarantined:
+        # The labelled history itself (the training file), scored as it is: every lead already won or lost.
+        later = (
+            " (every lead already has its outcome: score the leads still open, in an export with its label "
+            "column empty or left out)"
+        )
     return (
         f"of {read:,} leads, {quarantined:,} were quarantined{causes} and the others are not scored "
         f"({not_scored}){later}"

@@ -210,7 +210,11 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
     # as_of defaults to "" (score as of the request's time): a timestamp here would become the default of
     # every request that leaves it out, and score leads as of the training day for as long as the model serves.
     signature = infer_signature(example, output, params={"as_of": "", "reasons": True})
-    signature = with_columns_read_by_the_scorer(signature)
+    spec = getattr(scorer, "spec", None)
+    # An export without an id: its rows are numbered into the id column, which a frame read from the file
+    # (pd.read_csv) does not hold; the scorer says how to add it rather than MLflow quoting the frame.
+    numbered = [spec.id_column] if spec is not None and getattr(spec, "id_from_row", False) else []
+    signature = with_columns_read_by_the_scorer(signature, optional=numbered)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scorer.pkl"
         path.write_bytes(pickle.dumps(scorer))
@@ -227,7 +231,7 @@ def log_scorer(scorer: Scorer, tables: dict[str, pd.DataFrame], registered_name:
         )
 
 
-def with_columns_read_by_the_scorer(signature: Any) -> Any:
+def with_columns_read_by_the_scorer(signature: Any, optional: list[str] | None = None) -> Any:
     """The signature with every column typed Any (required as inferred: a CRM model's lead_id and email, an
     export's id). The scorer reads the rows itself, as batch reads them: CRM rows by their checks (a number,
     420 or 420.0; an id, "L-7" or 7, read as text; a time, ISO text or a pandas datetime), an export's
@@ -237,12 +241,14 @@ def with_columns_read_by_the_scorer(signature: Any) -> Any:
     a long message quoting the frame: an int64 column declared double or string ("can not safely convert":
     `employee_count: 420`, `lead_id: 1001`, an export's Total Time Spent on Website), a category column, a
     datetime64 time, a column of blanks (float NaN) for a text field. Versions logged before 2026-12-07 type
-    their columns (`leadscore serve` retypes an export's, pipelines.serve.whole_numbers_as_doubles)."""
+    their columns (`leadscore serve` retypes an export's, pipelines.serve.whole_numbers_as_doubles).
+    The `optional` columns are not required, whatever was inferred."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     columns: list[ColSpec | TensorSpec] = [
-        ColSpec(AnyType(), spec.name, required=spec.required) for spec in signature.inputs.inputs
+        ColSpec(AnyType(), spec.name, required=spec.required and spec.name not in (optional or []))
+        for spec in signature.inputs.inputs
     ]
     return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 

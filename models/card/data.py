@@ -354,11 +354,16 @@ def shap_beeswarm_frame(
     )
 
 
+CODE = r"[\d.,-]+"  # a value that is a number: a code, named with its column where the card shows it
+
+
 def _facts(frame: pd.DataFrame) -> pd.Series:
     def words(column: str, suffix: str = "") -> pd.Series:
         if column not in frame.columns:
             return pd.Series("", index=frame.index, dtype="str")
         values = frame[column].astype("str").fillna("unknown").str.replace("_", " ")
+        if not suffix:  # a number alone ("4": an export's Region code) says nothing: "region 4"
+            values = values.where(~values.str.fullmatch(CODE), column.replace("_", " ") + " " + values)
         return values + suffix
 
     wanted = (

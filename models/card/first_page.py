@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.icp import REASON_LABELS
-from models.card.data import GRADES, CardData, small_segments
+from models.card.data import CODE, GRADES, SEGMENT_NAMES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
 from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
 
@@ -292,6 +292,13 @@ def _days(n: int) -> str:
     return f"{n} working day" + ("" if n == 1 else "s")
 
 
+def segment_value(segment: str, value: str) -> str:
+    """A segment as the first page names it: its value ("Retail"), with its column before a value that is a
+    number ("region 5": a code, which alone says nothing)."""
+    text = str(value).replace("_", " ")
+    return f"{SEGMENT_NAMES.get(segment, segment).lower()} {text}" if re.fullmatch(CODE, text) else text
+
+
 def cannot_do_sentences(data: CardData) -> list[str]:
     source = (
         "what the CRM records (who the lead is and its tracked activity)"
@@ -313,7 +320,9 @@ def cannot_do_sentences(data: CardData) -> list[str]:
         )
     small, n_small = small_segments(data.segments)
     if n_small:
-        names = ", ".join(f"{v.replace('_', ' ')}" for v in small["value"].head(6))
+        names = ", ".join(
+            segment_value(s, v) for s, v in small[["segment", "value"]].head(6).itertuples(index=False)
+        )
         out.append(
             f"It could not be checked in {counted(n_small, 'segment')} with fewer than "
             f"{data.segment_min_rows:,} recent "

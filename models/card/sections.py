@@ -656,8 +656,10 @@ def movement_sentence(data: CardData, intent_share: float) -> str:
     """How much of a score comes from what the lead did and from who it is, in the words of the data."""
     if not data.intent_signal:
         return (
-            "This export has no intent columns (what a lead did), so every score comes from who the lead is and "
-            "scores carry no intent band."
+            # Not "every score comes from who the lead is": a spec's fit columns may well be what a lead did
+            # (a web-sessions export's page values and exit rates), only not named as intent.
+            "This export has no intent columns (what a lead did, as its spec names them), so scores carry no "
+            "intent band and this card does not split a score into who the lead is and what it did."
         )
     did, who = (
         ("the export's intent columns", "its fit columns")
