@@ -1,0 +1,51 @@
+"""A B2B sales-pipeline export end to end (the shape of Maven Analytics' "CRM Sales Opportunities": an
+opportunity id, agent, product, account, a deal stage with open stages, an engage date blank for prospects, a
+close date and value known only after the outcome), run as a user would: what it said wrong, fixed."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from features.flat import ExportSpec
+from models.card.data import example_leads
+from models.card.render import to_html, to_markdown
+from models.card.sections import Example, Section, section_data
+from models.drift import drift_table
+from models.flat_scorer import flat_reasons
+from models.formatting import names_a_year
+from tests.pipelines.test_card import shared_card
+
+
+def _pipeline_spec() -> ExportSpec:
+    return ExportSpec(
+        name="sales_pipeline",
+        id_column="opportunity_id",
+        label_column="deal_stage",
+        positive_labels=("Won",),
+        negative_labels=("Lost",),
+        open_labels=("Engaging", "Prospecting"),
+        fit_columns={"sales_agent": "categorical", "year_established": "numeric", "revenue": "numeric"},
+        leaky_columns={"close_value": "0 exactly for lost deals"},
+    )
+
+
+def test_a_year_column_reads_as_a_year_in_reasons_and_drift_not_as_an_amount():
+    """`year_established` 2012 was said "year established: 2,012" in every reason and "median 1,998" in the
+    card's drift table; an amount keeps its separator."""
+    frame = pd.DataFrame(
+        {"year_established": [2012.0, np.nan], "revenue": [1120.5, 40.0], "YearBuilt": [1998, 2001]}
+    )
+    contributions = pd.DataFrame(
+        {"year_established": [0.5, 0.5], "revenue": [-0.4, -0.4], "YearBuilt": [0.3, 0.3]}
+    )
+    labels = {"year_established": "year established", "revenue": "revenue", "YearBuilt": "year built"}
+    said = flat_reasons(frame, contributions, positive=2, negative=1, labels=labels)
+    assert said["reasons"].iloc[0] == "+ year established: 2012; + year built: 1998; - revenue: 1,120"
+    assert said["reasons"].iloc[1].startswith("+ year established: not given")
+    table = drift_table(frame, frame, ["year_established", "revenue"]).set_index("feature")
+    assert table.loc["year_established", "reference_summary"] == "median 2012"
+    assert table.loc["revenue", "reference_summary"] == "median 580"
+    assert [names_a_year(n) for n in ("years_active", "yearly_spend", "Founded Year")] == [False, False, True]
