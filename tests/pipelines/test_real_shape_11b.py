@@ -49,3 +49,43 @@ def test_a_year_column_reads_as_a_year_in_reasons_and_drift_not_as_an_amount():
     assert table.loc["year_established", "reference_summary"] == "median 2012"
     assert table.loc["revenue", "reference_summary"] == "median 580"
     assert [names_a_year(n) for n in ("years_active", "yearly_spend", "Founded Year")] == [False, False, True]
+
+
+class _ExportScorer:
+    """A flat-export scorer as example_leads sees it: its spec and reasons (no model needed)."""
+
+    spec = _pipeline_spec()
+
+    def score_frame(self, rows: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "lead_id": rows["opportunity_id"].to_numpy(),
+                "score": [0.9, 0.5, 0.1][: len(rows)],
+                "grade": ["A", "C", "D"][: len(rows)],
+                "fit_tier": "",
+                "intent_band": "",
+                "reasons_positive": "sales agent: Anna Ng",
+                "reasons_negative": "",
+            }
+        )
+
+
+def test_an_export_card_example_lead_does_not_claim_its_company_details_are_missing(
+    small_history, fast_config, trained_small, run_folder
+):
+    """An export's example leads said "(1C1I7A6R · no company details in the data)" beside an account,
+    sector and revenue the export holds: the company facts are a CRM table's; an export's lead shows its id."""
+    test = pd.DataFrame(
+        {
+            "opportunity_id": ["1C1I7A6R", "2D2J8B7S", "3E3K9C8T"],
+            "sales_agent": ["Anna Ng"] * 3,
+            "revenue": [1.0] * 3,
+        }
+    )
+    leads = example_leads(_ExportScorer(), test, np.array([0.9, 0.5, 0.1]), np.array([1, 1, 0]))
+    assert [lead.facts for lead in leads] == ["", "", ""]
+    data = shared_card(small_history, fast_config, trained_small, run_folder)["data"]
+    section = [Section("drivers", "Three example leads", [Example(leads[0])])]
+    md, page = to_markdown(data, section), to_html(data, section)
+    assert "(1C1I7A6R)" in md and '<div class="facts">1C1I7A6R</div>' in page
+    assert "no company details" not in md + page
