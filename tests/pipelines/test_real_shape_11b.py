@@ -89,3 +89,18 @@ def test_an_export_card_example_lead_does_not_claim_its_company_details_are_miss
     md, page = to_markdown(data, section), to_html(data, section)
     assert "(1C1I7A6R)" in md and '<div class="facts">1C1I7A6R</div>' in page
     assert "no company details" not in md + page
+
+
+def test_an_export_split_at_random_does_not_say_it_has_no_dates(
+    small_history, fast_config, trained_small, run_folder
+):
+    """An export whose spec names no timestamp_column (the draft asks which of engage_date and close_date is
+    the creation date) was carded "The data has no usable dates": false beside two date columns, and silent
+    on the fix. The card names the setting; CRM tables split at random name theirs."""
+    data = shared_card(small_history, fast_config, trained_small, run_folder)["data"]
+    export = dataclasses.replace(data, split_method="grouped_random", flat_export=True)
+    said = to_markdown(export, [section_data(export)])
+    assert "no usable dates" not in said
+    assert "names no creation date (timestamp_column)" in said and "most recent leads" in said
+    crm = dataclasses.replace(data, split_method="grouped_random", flat_export=False)
+    assert "model.split.method: grouped_random" in to_markdown(crm, [section_data(crm)])
