@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 
 from features.flat import ExportSpec
+from features.spec_draft import draft_spec
 from models.card.data import example_leads
 from models.card.render import to_html, to_markdown
 from models.card.sections import Example, Section, section_data
 from models.drift import drift_table
 from models.flat_scorer import flat_reasons
 from models.formatting import names_a_year
+from pipelines.spec import load_draft_rules
 from tests.pipelines.test_card import shared_card
 
 
@@ -104,3 +106,50 @@ def test_an_export_split_at_random_does_not_say_it_has_no_dates(
     assert "names no creation date (timestamp_column)" in said and "most recent leads" in said
     crm = dataclasses.replace(data, split_method="grouped_random", flat_export=False)
     assert "model.split.method: grouped_random" in to_markdown(crm, [section_data(crm)])
+
+
+def sales_pipeline(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A small opportunities export: agents and products that convert differently, a win rate that drifts, open
+    deals (Engaging, Prospecting) without a close date or value and often without an account, prospects
+    without an engage date, and close_value 0 exactly for lost deals (the leak)."""
+    rng = np.random.default_rng(seed)
+    agents, products = [f"Agent {i}" for i in range(8)], ["GTX Basic", "GTXPro", "MG Special", "GTK 500"]
+    agent, product = rng.integers(0, 8, n), rng.integers(0, 4, n)
+    engaged = pd.Timestamp("2016-10-20") + pd.to_timedelta(np.sort(rng.integers(0, 420, n)), unit="D")
+    logit = (
+        np.linspace(-0.8, 0.8, 8)[agent]
+        + np.array([0.4, -0.4, 0.2, -0.2])[product]
+        + np.linspace(-0.3, 0.3, n)
+    )
+    won = rng.random(n) < 1 / (1 + np.exp(-logit))
+    stage = np.where(won, "Won", "Lost").astype(object)
+    stage[-60:] = "Engaging"
+    stage[rng.random(n) < 0.06] = "Prospecting"
+    closed = np.isin(stage, ["Won", "Lost"])
+    frame = pd.DataFrame(
+        {
+            "opportunity_id": [f"{i:04d}OPP{seed}" for i in range(n)],
+            "sales_agent": [agents[a] for a in agent],
+            "product": [products[p] for p in product],
+            "account": np.where(
+                closed | (rng.random(n) < 0.3), [f"Company {a % 12}" for a in range(n)], None
+            ),
+            "deal_stage": stage,
+            "engage_date": np.where(stage == "Prospecting", None, engaged.strftime("%Y-%m-%d")),
+            "close_date": np.where(closed, (engaged + pd.Timedelta(days=40)).strftime("%Y-%m-%d"), None),
+            "close_value": np.where(closed, np.where(stage == "Won", 1000.0 + 10 * product, 0.0), np.nan),
+        }
+    )
+    return frame
+
+
+def test_an_opportunity_export_is_split_on_its_engage_date_and_a_close_date_is_never_its_creation():
+    """The draft of a sales-pipeline export found no creation date (split at random on data whose win rate
+    drifts) and asked whether 'close_date', a date written once the deal closed, was it."""
+    rules = load_draft_rules()
+    draft = draft_spec(sales_pipeline(), rules, "sales_pipeline")
+    assert draft.spec["timestamp_column"] == "engage_date"
+    assert {"close_date", "close_value"} <= set(draft.spec["leaky_columns"])
+    no_engage = sales_pipeline().rename(columns={"engage_date": "stage_date"})
+    asked = " ".join(draft_spec(no_engage, rules, "sales_pipeline").questions)
+    assert "'stage_date'" in asked and "close_date" not in asked
