@@ -585,6 +585,7 @@ def evaluate(
                 console.print(labelled("note:", note, "yellow"))
             data = backtest_data(source, cfg)
         else:
+            notes = []
             tables = _read_input(input_dir, input_table, query)
             data = backtest_data(CrmSource(tables), cfg, read_frame(truth) if truth else None)
         try:
@@ -592,6 +593,7 @@ def evaluate(
         except NoTimeColumnError as error:
             console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
+        report.read_notes = notes
         if output is not None:
             write_results(report, output)
     print_report(report)

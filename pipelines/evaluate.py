@@ -77,6 +77,9 @@ class BacktestReport:
     mean: dict[str, dict[str, float]]
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # Said as the export was read, before the folds (open rows, columns the spec does not use): first in the
+    # JSON's notes, which must hold every row left out as the console says it.
+    read_notes: list[str] = field(default_factory=list)
 
     @property
     def same_folds(self) -> list[FoldResult]:
@@ -111,7 +114,7 @@ class BacktestReport:
                 # Means over the folds every contender measured, when some refused folds the others measured.
                 "same_folds": [result.fold.name for result in same],
                 "mean_same_folds": mean_metrics(same),
-                "notes": self.notes,
+                "notes": [*self.read_notes, *self.notes],
             }
         )
 
