@@ -184,3 +184,19 @@ def test_evaluate_keeps_the_open_deals_it_left_out_in_its_json_notes(tmp_path):
     notes = json.loads(results.read_text())["notes"]
     assert any(f"{n_open:,} open rows (open_labels) left out" in note for note in notes), notes
     assert " ".join(result.output.split()).count(f"{n_open:,} open rows") == 1  # said once on the console
+
+
+def test_a_revenue_written_in_millions_is_not_read_as_dollars_by_the_icp():
+    """Accounts joined in hold revenue in millions (1,120 for $1.12bn, 8,000 employees): the draft mapped it to
+    annual_revenue, whose ICP range is in USD, so no account ever met the revenue criterion and nearly every
+    deal was fit tier C. A revenue in USD beside the same employees is still mapped."""
+    frame = sales_pipeline()
+    rng = np.random.default_rng(3)
+    frame["employees"] = rng.integers(50, 20000, len(frame)).astype(float)
+    frame["revenue"] = (frame["employees"] * rng.uniform(0.1, 0.3, len(frame))).round(2)  # millions
+    draft = draft_spec(frame, load_draft_rules(), "joined")
+    assert draft.spec["icp_columns"] == {"employee_count": "employees"}
+    asked = " ".join(draft.questions)
+    assert "'revenue' is not mapped to annual_revenue" in asked and "export it in USD" in asked
+    frame["revenue"] = frame["employees"] * 150_000.0
+    assert draft_spec(frame, load_draft_rules(), "joined").spec["icp_columns"]["annual_revenue"] == "revenue"
