@@ -260,8 +260,9 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     if data.times is None:
         raise NoTimeColumnError(
-            f"{what} needs a time per row, and these data have none (the source spec has no "
-            "timestamp_column); use --folds K for stratified folds instead"
+            f"{what} needs a time per row, and the source spec names no timestamp_column: name there the "
+            "column holding each row's creation date (leadscore spec draft proposes one), or use --folds K "
+            "for stratified folds instead"
         )
     missing = int(pd.isna(data.times).sum())
     if missing:

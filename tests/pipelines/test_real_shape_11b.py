@@ -200,3 +200,18 @@ def test_a_revenue_written_in_millions_is_not_read_as_dollars_by_the_icp():
     assert "'revenue' is not mapped to annual_revenue" in asked and "export it in USD" in asked
     frame["revenue"] = frame["employees"] * 150_000.0
     assert draft_spec(frame, load_draft_rules(), "joined").spec["icp_columns"]["annual_revenue"] == "revenue"
+
+
+def test_an_out_of_time_backtest_of_a_spec_without_a_time_names_the_setting_not_no_dates(tmp_path):
+    """A spec naming no timestamp_column over an export with two date columns: `evaluate --out-of-time` said
+    "these data have none" (false: the export holds dates) and named --folds only, not the spec's setting."""
+    export, spec = tmp_path / "sales_pipeline.csv", tmp_path / "spec.yaml"
+    sales_pipeline().rename(columns={"engage_date": "stage_date"}).to_csv(export, index=False)
+    assert runner.invoke(app, ["spec", "draft", "--input", str(export), "--out", str(spec)]).exit_code == 0
+    result = runner.invoke(
+        app, ["evaluate", "--input", str(export), "--source-spec", str(spec), "--out-of-time"]
+    )
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "names no timestamp_column" in said and "creation date" in said and "--folds K" in said
+    assert "have none" not in said and "Traceback" not in said
