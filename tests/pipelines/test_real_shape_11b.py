@@ -215,3 +215,10 @@ def test_an_out_of_time_backtest_of_a_spec_without_a_time_names_the_setting_not_
     said = " ".join(result.output.split())
     assert "names no timestamp_column" in said and "creation date" in said and "--folds K" in said
     assert "have none" not in said and "Traceback" not in said
+
+
+def test_the_draft_header_counts_one_flagged_column_in_the_singular():
+    """ "Leak audit on the 7,131 won and lost rows (AUC threshold 0.9): 1 columns flagged." """
+    frame = sales_pipeline().drop(columns=["close_date"])
+    header = " ".join(draft_spec(frame, load_draft_rules(), "sales_pipeline").header)
+    assert "): 1 column flagged." in header
