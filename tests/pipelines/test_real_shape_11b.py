@@ -222,3 +222,15 @@ def test_the_draft_header_counts_one_flagged_column_in_the_singular():
     frame = sales_pipeline().drop(columns=["close_date"])
     header = " ".join(draft_spec(frame, load_draft_rules(), "sales_pipeline").header)
     assert "): 1 column flagged." in header
+
+
+def test_validate_on_an_export_file_names_spec_check(tmp_path):
+    """`validate --input sales_pipeline.csv` said "not a folder of CRM tables (expected accounts, leads, ...)"
+    with exit 3 and no way forward; train and evaluate name --source-spec."""
+    export = tmp_path / "sales_pipeline.csv"
+    sales_pipeline(60).to_csv(export, index=False)
+    result = runner.invoke(app, ["validate", "--input", str(export), "--quarantine", str(tmp_path / "q.csv")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "leadscore spec check --input" in said and "spec draft" in said
+    assert not (tmp_path / "q.csv").exists()
