@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from features.flat import ExportSpec
 from features.spec_draft import draft_spec
 from models.card.data import example_leads
+from models.card.first_page import cannot_do_sentences
 from models.card.render import to_html, to_markdown
 from models.card.sections import Example, Section, section_data
 from models.drift import drift_table
@@ -234,3 +236,19 @@ def test_validate_on_an_export_file_names_spec_check(tmp_path):
     said = " ".join(result.output.split())
     assert "leadscore spec check --input" in said and "spec draft" in said
     assert not (tmp_path / "q.csv").exists()
+
+
+def test_the_first_page_never_speaks_of_the_0_disqualified_leads():
+    """An export whose ICP columns disqualify nobody: "It does not rank the 0 disqualified leads (competitors,
+    students, free email ...)"."""
+    open_grades = pd.DataFrame({"grade": list("ABCD"), "leads": [103, 442, 588, 536], "disqualified": 0})
+    data = SimpleNamespace(
+        flat_export=True, n_deals=7131, unit="leads", open_grades=open_grades, guardrail=True,
+        segments=pd.DataFrame({"segment": [], "value": [], "n": []}), segment_min_rows=100,
+        excluded=pd.DataFrame({"reason": ["total"], "excluded": [0]}), intent=False, demo_signal=False,
+    )  # fmt: skip
+    said = next(s for s in cannot_do_sentences(data) if s.startswith("It does not rank"))
+    assert " 0 " not in said and said.endswith("listed last. None of today's open leads is.")
+    data.open_grades = open_grades.assign(disqualified=[0, 0, 0, 7])
+    said = next(s for s in cannot_do_sentences(data) if s.startswith("It does not rank"))
+    assert said.startswith("It does not rank the 7 disqualified leads") and said.endswith("listed last.")
