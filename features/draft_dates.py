@@ -103,9 +103,11 @@ def add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules)
     draft.spec["date_format"] = None
     if not created:
         draft.notes["timestamp_column"] = "no creation date found: the split will be random, not out of time"
-        if dates:
+        # a date named as written after the outcome (a close date) is never the creation date
+        candidates = [c for c in dates if not has_word(c, rules.leaky_words)]
+        if candidates:
             draft.questions.append(
-                f"is one of {', '.join(map(repr, dates))} the date the lead was created? If so, name it in "
+                f"is one of {', '.join(map(repr, candidates))} the date the lead was created? If so, name it in "
                 "timestamp_column (and remove it from the other roles)"
             )
         return

@@ -44,9 +44,10 @@ def audit_columns(
     features = features.loc[closed].reset_index(drop=True)
     snapshot = dates[timestamp].times[closed].reset_index(drop=True) if timestamp else None
     audit = leak_audit(features, y, snapshot_at=snapshot, auc_threshold=rules.audit_auc)
+    flagged = int(audit["flagged"].sum())
     draft.header.append(
         f"Leak audit on the {int(closed.sum()):,} won and lost rows (AUC threshold {rules.audit_auc}):"
-        f" {int(audit['flagged'].sum())} columns flagged."
+        f" {flagged} column{'s' * (flagged != 1)} flagged."
     )
     rows = {row["feature"]: row for row in audit.to_dict("records")}
     for row in rows.values():

@@ -53,6 +53,9 @@ class DraftRules(BaseModel):
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
     served_country_min_won_share: float = Field(0.01, gt=0, le=1)
+    # A revenue column whose median per employee is below this is in thousands or millions (Maven's CRM data
+    # writes 1,120 for $1.12bn), not the ICP's USD: it is not mapped to annual_revenue.
+    min_revenue_per_employee: float = Field(1000.0, ge=0)
 
 
 @dataclass

@@ -172,6 +172,10 @@ def draft_spec(
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
     unread = {c for c, why in drop.items() if why.startswith(NUMBERS_QUESTION)}
     draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *unread})
+    scaled = revenue_in_larger_units(frame, draft.spec["icp_columns"], rules)
+    if scaled:
+        del draft.spec["icp_columns"]["annual_revenue"]
+        draft.questions.append(scaled)
     if not draft.spec["icp_columns"]:
         draft.questions.append(
             "no column reads as an ICP attribute (industry, employees, revenue, country, email, job title, "
@@ -293,6 +297,27 @@ def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str
             continue
         mapped[attribute] = column
     return mapped
+
+
+def revenue_in_larger_units(
+    frame: pd.DataFrame, icp_columns: dict[str, str], rules: DraftRules
+) -> str | None:
+    """The QUESTION for a column mapped to annual_revenue whose median per employee is below
+    rules.min_revenue_per_employee (written in thousands or millions, read against the ICP's USD range it
+    would never meet), else None."""
+    revenue, employees = icp_columns.get("annual_revenue"), icp_columns.get("employee_count")
+    if revenue is None or employees is None:
+        return None
+    amounts, staff = (pd.to_numeric(frame[c], errors="coerce") for c in (revenue, employees))
+    per_employee = (amounts / staff.where(staff > 0)).median()
+    if pd.isna(per_employee) or per_employee >= rules.min_revenue_per_employee:
+        return None
+    return (
+        f"column {revenue!r} is not mapped to annual_revenue: its median is {amounts.median():,.4g} for a median "
+        f"{staff.median():,.0f} employees ({employees!r}), {per_employee:,.3g} per employee, so it is written in "
+        "thousands or millions, while the ICP's revenue_range is in USD; to use it in the ICP, export it in USD "
+        "and map it in icp_columns"
+    )
 
 
 def feature_names(columns: list, keys: int = 0) -> dict[str, str]:

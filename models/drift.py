@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from models.formatting import names_a_year
+
 PSI_MODERATE = 0.10
 PSI_MAJOR = 0.25
 _FLOOR = 1e-4  # share given to an empty bin, so that ln() stays finite
@@ -97,15 +99,19 @@ def readable_number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _summary(values: pd.Series) -> str:
-    """A one-phrase description of a column: the median of numbers, the most common category and its share."""
+def _summary(values: pd.Series, year: bool = False) -> str:
+    """A one-phrase description of a column: the median of numbers (a year as 1998, `year`), the most common
+    category and its share."""
     if len(values) == 0:
         return "no rows"
     if is_numeric(values):
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.notna().sum() == 0:
             return "all missing"
-        return f"median {readable_number(float(numbers.median()))}"
+        median = float(numbers.median())
+        if year and median.is_integer():
+            return f"median {median:.0f}"
+        return f"median {readable_number(median)}"
     shares = values.astype("str").fillna(MISSING).value_counts(normalize=True)
     return f"{shares.index[0]} ({shares.iloc[0]:.0%})"
 
@@ -131,8 +137,8 @@ def drift_table(
                 "kind": "numeric" if is_numeric(ref) and is_numeric(cur) else "categorical",
                 "psi": value,
                 "level": psi_level(value),
-                "reference_summary": _summary(ref),
-                "current_summary": _summary(cur),
+                "reference_summary": _summary(ref, names_a_year(feature)),
+                "current_summary": _summary(cur, names_a_year(feature)),
                 "n_reference": len(ref),
                 "n_current": len(cur),
             }

@@ -37,7 +37,7 @@ from features.icp import guarded_grades, guarded_ranks
 from features.text import CONTROL, INVISIBLE, printable
 from models.evaluate import assign_grades
 from models.explain import concept_of, join_nonempty
-from models.formatting import figure_text
+from models.formatting import names_a_year, number_words
 from models.lead_input import LeadInputError, is_utf8, shown
 from models.scorer import (
     SCORE_COLUMNS,
@@ -327,7 +327,8 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
     if month:  # the snapshot's month (1-12): "time of year: August", not "month_of_year: 8"
         text = values.map(lambda m: calendar.month_name[int(m)], na_action="ignore")
     elif pd.api.types.is_numeric_dtype(values):
-        text = values.map(figure_text, na_action="ignore")
+        year = names_a_year(column) or names_a_year(label)
+        text = values.map(lambda v: number_words(v, year), na_action="ignore")
     else:
         text = values.astype("str")
     words = label + ": " + text.where(values.notna(), "not given")

@@ -14,6 +14,24 @@ NBSP = "\u00a0"
 DASH = "\u2014"  # shown where a number cannot be measured; every table says why
 
 
+_YEAR_NAME = re.compile(r"(?:^|[^a-z])year(?:$|[^a-z])")
+
+
+def names_a_year(name: str) -> bool:
+    """A column named for a calendar year (`year_established`, `Founded Year`, `YearBuilt`): its whole numbers
+    are years, written 2012, never 2,012."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)).casefold()
+    return _YEAR_NAME.search(words) is not None
+
+
+def number_words(value: float, year: bool = False) -> str:
+    """A number as a reason says it: 2012 for a year (`year`), else figure_text (2,012 for an amount, 0.0000846
+    never in exponent form)."""
+    if year and float(value).is_integer():
+        return f"{value:.0f}"
+    return figure_text(value)
+
+
 def is_finite(x: Any) -> bool:
     try:
         return x is not None and bool(np.isfinite(float(x)))

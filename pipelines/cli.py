@@ -244,6 +244,7 @@ def validate(
     )
 
     when = _as_of(as_of) if as_of else None
+    _export_is_checked_by_spec_check(input_dir)
     _refuse_overwriting([input_dir], [quarantine], "--quarantine")
     with expected_failures():
         cfg = _config(config, set_)
@@ -307,6 +308,19 @@ def _export_needs_spec(input_: str, source_spec: str | None) -> None:
             f"{input_} is a file: a flat export is read with --source-spec (a spec YAML, or a shipped name such "
             f"as x_education; draft one with `leadscore spec draft --input {input_} --out spec.yaml`); CRM "
             "tables are given as their folder",
+            param_hint="--input",
+        )
+
+
+def _export_is_checked_by_spec_check(input_: str) -> None:
+    """An export file given to `validate`, which checks CRM tables: a bad command line (exit 2) naming the
+    command that checks an export, not "not a folder of CRM tables" with no way forward."""
+    path = Path(input_)
+    if path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".tsv", ".txt"):
+        raise typer.BadParameter(
+            f"{input_} is a file: validate checks a folder of CRM tables; a flat export is checked with "
+            f"`leadscore spec check --input {input_} --source-spec spec.yaml` (draft the spec with `leadscore "
+            f"spec draft --input {input_} --out spec.yaml`)",
             param_hint="--input",
         )
 
@@ -585,6 +599,7 @@ def evaluate(
                 console.print(labelled("note:", note, "yellow"))
             data = backtest_data(source, cfg)
         else:
+            notes = []
             tables = _read_input(input_dir, input_table, query)
             data = backtest_data(CrmSource(tables), cfg, read_frame(truth) if truth else None)
         try:
@@ -592,6 +607,7 @@ def evaluate(
         except NoTimeColumnError as error:
             console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
+        report.read_notes = notes
         if output is not None:
             write_results(report, output)
     print_report(report)

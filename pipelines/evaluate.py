@@ -77,6 +77,9 @@ class BacktestReport:
     mean: dict[str, dict[str, float]]
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # Said as the export was read, before the folds (open rows, columns the spec does not use): first in the
+    # JSON's notes, which must hold every row left out as the console says it.
+    read_notes: list[str] = field(default_factory=list)
 
     @property
     def same_folds(self) -> list[FoldResult]:
@@ -111,7 +114,7 @@ class BacktestReport:
                 # Means over the folds every contender measured, when some refused folds the others measured.
                 "same_folds": [result.fold.name for result in same],
                 "mean_same_folds": mean_metrics(same),
-                "notes": self.notes,
+                "notes": [*self.read_notes, *self.notes],
             }
         )
 
@@ -257,8 +260,9 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
     check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
     if data.times is None:
         raise NoTimeColumnError(
-            f"{what} needs a time per row, and these data have none (the source spec has no "
-            "timestamp_column); use --folds K for stratified folds instead"
+            f"{what} needs a time per row, and the source spec names no timestamp_column: name there the "
+            "column holding each row's creation date (leadscore spec draft proposes one), or use --folds K "
+            "for stratified folds instead"
         )
     missing = int(pd.isna(data.times).sum())
     if missing:

@@ -422,7 +422,8 @@ def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.nd
                 fit_tier=str(row["fit_tier"]),
                 intent_band=str(row["intent_band"]),
                 won=bool(y[position]),
-                facts=str(facts.iloc[i]) or "no company details in the data",
+                facts=str(facts.iloc[i])
+                or ("" if data_signals(scorer)[0] else "no company details in the data"),
                 reasons_positive=[r for r in str(row["reasons_positive"]).split("; ") if r],
                 reasons_negative=[r for r in str(row["reasons_negative"]).split("; ") if r],
             )

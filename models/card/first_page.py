@@ -313,10 +313,12 @@ def cannot_do_sentences(data: CardData) -> list[str]:
     ]
     table = _open_frame(data)
     if data.guardrail:
-        count = f" {count_text(table['disqualified'].sum())}" if table is not None else ""
+        n = int(table["disqualified"].sum()) if table is not None else None
+        count = f" {count_text(n)}" if n else ""
+        none_open = " None of today's open leads is." if n == 0 else ""  # not "the 0 disqualified leads"
         out.append(
             f"It does not rank the{count} disqualified leads ({disqualified_kinds(data)} and the other ICP "
-            "reasons): they are always D and listed last."
+            f"reasons): they are always D and listed last.{none_open}"
         )
     small, n_small = small_segments(data.segments)
     if n_small:

@@ -130,7 +130,7 @@ def _html_example(lead: ExampleLead) -> str:
         f'<div class="example"><h4>{html.escape(lead.label)}</h4>'
         f'<div><span class="score">{pct_text(lead.score)}</span> grade {html.escape(lead.grade)}'
         f"{html.escape(_tier_and_intent(lead))}</div>"
-        f'<div class="facts">{html.escape(lead.lead_id)} \u00b7 {html.escape(lead.facts)}</div>'
+        f'<div class="facts">{html.escape(_id_and_facts(lead))}</div>'
         f"<ul>{plus}{minus}</ul><div>This deal {outcome}.</div></div>"
     )
 
@@ -247,11 +247,16 @@ def _given(value: str) -> bool:
     return value not in ("", "nan", "<NA>", "None")
 
 
+def _id_and_facts(lead: ExampleLead) -> str:
+    """The lead's id, then its company facts when the data has any (an export's card has none to say)."""
+    return " \u00b7 ".join(part for part in (lead.lead_id, lead.facts) if part)
+
+
 def _md_example(lead: ExampleLead) -> str:
     outcome = "went on to win" if lead.won else "was lost"
     lines = [
         f"**{md_text(lead.label)}**: {pct_text(lead.score)}, grade {md_text(lead.grade + _tier_and_intent(lead))} "
-        f"({md_text(lead.lead_id)} \u00b7 {md_text(lead.facts)}). This deal {outcome}.",
+        f"({md_text(_id_and_facts(lead))}). This deal {outcome}.",
         "",
         *(f"- + {md_text(r)}" for r in lead.reasons_positive),
         *(f"- \u2212 {md_text(r)}" for r in lead.reasons_negative),

@@ -280,10 +280,18 @@ def section_data(data: CardData) -> Section:
             "Rows are split by date: the model learns from the oldest, is tuned on the next ones and is tested "
             "on the most recent, which it never saw, just as it will meet next month's leads."
         )
+    elif data.flat_export:
+        # the export may well hold dates (a close date, an engage date): only the spec names none as the creation
+        how = (
+            "The export's spec names no creation date (timestamp_column), so leads were drawn at random into the "
+            "training, tuning and test sets; none is on two sides. The test therefore says how the model ranks "
+            "leads like the past ones, not next month's: name the creation date in timestamp_column to test it "
+            "on the most recent leads."
+        )
     else:
         how = (
-            "The data has no usable dates, so whole accounts (or leads) were drawn at random into the "
-            "training, tuning and test sets; none is on two sides."
+            "The split is random (model.split.method: grouped_random), so whole accounts were drawn at random "
+            "into the training, tuning and test sets; none is on two sides."
         )
     target = (
         "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "
