@@ -515,7 +515,9 @@ def evaluate(
     folds: Annotated[
         int | None, typer.Option(help="Stratified K-fold over the labelled rows in input order (default 5).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="With --folds: StratifiedKFold's random_state.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="With --folds: StratifiedKFold's random_state (default 0).")
+    ] = None,
     out_of_time: Annotated[
         bool, typer.Option("--out-of-time", help="Train on the earliest rows by time, test on the latest.")
     ] = False,
@@ -616,7 +618,7 @@ def evaluate(
 
 
 def _fold_plan(
-    folds: int | None, seed: int, out_of_time: bool, rolling: int | None, test_fraction: float | None
+    folds: int | None, seed: int | None, out_of_time: bool, rolling: int | None, test_fraction: float | None
 ):
     """The fold plan of the command line; BadParameter (exit 2) for a contradictory or impossible one."""
     from pipelines.evaluate import FoldPlan
@@ -636,9 +638,14 @@ def _fold_plan(
         )
     if test_fraction is not None and not 0 < test_fraction < 1:
         raise typer.BadParameter("must be between 0 and 1, e.g. 0.2", param_hint="--test-fraction")
-    if not 0 <= seed < 2**32:  # scikit-learn's range; outside it a traceback came after the data were read
+    if seed is not None and not 0 <= seed < 2**32:  # scikit-learn's range; a traceback came after reading
         raise typer.BadParameter(f"must be between 0 and {2**32 - 1}, e.g. 0", param_hint="--seed")
     if out_of_time or rolling is not None:
+        if seed is not None:  # it was ignored in silence, and the JSON said seed null
+            raise typer.BadParameter(
+                "--seed goes with --folds (StratifiedKFold's shuffle); --out-of-time and --rolling cut the "
+                "rows by time and draw nothing: leave --seed out"
+            )
         if rolling is not None and rolling < 1:
             raise typer.BadParameter("must be at least 1", param_hint="--rolling")
         return FoldPlan(windows=rolling or 1, test_fraction=test_fraction or 0.2)
@@ -647,7 +654,7 @@ def _fold_plan(
     k = 5 if folds is None else folds
     if k < 2:
         raise typer.BadParameter("must be at least 2", param_hint="--folds")
-    return FoldPlan(folds=k, seed=seed)
+    return FoldPlan(folds=k, seed=0 if seed is None else seed)
 
 
 @app.command()

@@ -173,6 +173,16 @@ def test_an_output_named_as_another_format_is_a_command_line_error(export_file, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("mode", [["--out-of-time"], ["--rolling", "3"]])
+def test_a_seed_given_with_a_time_cut_is_a_command_line_error(export_file, mode):
+    """`--seed 5 --out-of-time` ran, ignoring the seed in silence (the JSON said seed null): a time cut draws
+    nothing. Now a bad command line, before reading; --folds keeps its default seed 0."""
+    args = ["evaluate", "--input", str(export_file), "--source-spec", "x_education", *mode, "--seed", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "--seed goes with --folds" in _flat(result.output)
+
+
 def test_blank_labels_name_the_first_row():
     """Blank labels said "67 rows have no 'Status'" and no row to look at. The sentence names the first."""
     frame = pd.DataFrame({"Status": ["Won", "Lost", None, "Won", None]})
