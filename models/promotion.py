@@ -28,6 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from features.dates import naive_utc
+from features.frames import naive_times
 from models.evaluate import expected_calibration_error, paired_bootstrap, percentile_interval, roc_auc
 
 Status = Literal["promoted", "refused", "evidence_broken"]
@@ -77,14 +79,9 @@ def learned_window(split_summary: Mapping[str, Any]) -> tuple[pd.Timestamp | Non
     if not start or not end:
         return None, None
     try:
-        return _utc_naive(start), _utc_naive(end)
+        return naive_utc(start), naive_utc(end)
     except (TypeError, ValueError):
         return None, None
-
-
-def _utc_naive(value: Any) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
 def learned_by_champion(
@@ -94,11 +91,11 @@ def learned_by_champion(
     (learned_window): measured on them, it looks better than it is (a retrain whose evaluation quarter it
     learned from; `train` on an older copy of the history than the champion's). All False for a window without dates;
     a row without a time counts as outside."""
-    times = pd.to_datetime(pd.Series(np.asarray(snapshot_at)), errors="coerce", utc=True).dt.tz_localize(None)
+    times = naive_times(snapshot_at)  # NaT compares as outside
     start, end = window
     if start is None or end is None:
         return np.zeros(len(times), dtype=bool)
-    return ((times >= pd.Timestamp(start)) & (times < pd.Timestamp(end))).fillna(False).to_numpy(dtype=bool)
+    return (times >= pd.Timestamp(start).to_datetime64()) & (times < pd.Timestamp(end).to_datetime64())
 
 
 @dataclass(frozen=True)
@@ -191,8 +188,10 @@ def decide_promotion(
         )
     contenders = {"model": np.asarray(model_p, dtype=float)}
     contenders.update({name: np.asarray(p, dtype=float) for name, p in baselines.items()})
+    # Against a champion the baselines' intervals are never read (only their point AUCs, for the record).
+    bootstrapped = contenders if champion_p is None else {"model": contenders["model"]}
     samples = paired_bootstrap(
-        y, contenders, rounds=rules.bootstrap_rounds, seed=rules.seed, ece_bins=rules.ece_bins
+        y, bootstrapped, rounds=rules.bootstrap_rounds, seed=rules.seed, ece_bins=rules.ece_bins
     )
     auc = samples["roc_auc"]
     point = {name: roc_auc(y, p) for name, p in contenders.items()}
@@ -257,13 +256,13 @@ def _against_champion(
     the champion collapsed there (the data are the suspect), then the challenger's own signal, then whether
     it is worse than the champion beyond the noise in ranking or calibration."""
     reasons: list[str] = []
-    fair = ~learned if learned is not None and learned.any() else np.ones(len(y), dtype=bool)
-    if not fair.all():
-        said, enough = _fair_rows_words(y, fair, champion, rules)
+    if learned is not None and learned.any():
+        said, enough = _fair_rows_words(y, ~learned, champion, rules)
         if not enough:
             return GateDecision("refused", (said,), compared, (own,))
         reasons.append(said)
-        y, model_p, champion_p = y[fair], model_p[fair], champion_p[fair]
+        y, model_p, champion_p = y[~learned], model_p[~learned], champion_p[~learned]
+        compared.update(champion_rows=len(y), model_auc_champion_rows=roc_auc(y, model_p))
     samples = paired_bootstrap(
         y,
         {"model": model_p, "champion": champion_p},
@@ -275,8 +274,6 @@ def _against_champion(
     rows = len(y)
     champion_auc = roc_auc(y, champion_p)
     compared["champion_auc"] = champion_auc
-    if rows < len(fair):  # the deals the champion did not learn from: both AUCs on them
-        compared.update(champion_rows=rows, model_auc_champion_rows=roc_auc(y, model_p))
 
     def interval(values: np.ndarray) -> tuple[float, float]:
         return percentile_interval(values, rules.confidence)
@@ -339,16 +336,9 @@ def _fair_rows_words(
     """What the comparison leaves out because the champion learned from it, and whether the rest holds enough
     won and lost deals for the gate to decide."""
     who = f"the champion (version {champion.version})" if champion is not None else "the champion"
-    window = (
-        f" created {champion.learned_start:%Y-%m-%d} to {champion.learned_end:%Y-%m-%d}"
-        if champion is not None and champion.learned_start is not None and champion.learned_end is not None
-        else ""
-    )
-    after = (
-        f"{champion.learned_end:%Y-%m-%d}"
-        if champion is not None and champion.learned_end is not None
-        else ""
-    )
+    start, end = (champion.learned_start, champion.learned_end) if champion is not None else (None, None)
+    window = f" created {start:%Y-%m-%d} to {end:%Y-%m-%d}" if start is not None and end is not None else ""
+    after = f"{end:%Y-%m-%d}" if end is not None else ""
     n_learned, n_fair = int((~fair).sum()), int(fair.sum())
     won, lost = int(y[fair].sum()), int(n_fair - y[fair].sum())
     learned = f"{who} was trained and tuned on deals{window}, {n_learned:,} of the {len(y):,} test deals"
