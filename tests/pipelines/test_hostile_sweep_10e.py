@@ -15,6 +15,7 @@ import pytest
 
 from features.contracts import validate_tables
 from models.lead_input import LeadInputError, check_lead_rows, check_params, lead_rows_to_tables
+from tests.pipelines.exports import numbered_calls_spec
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -178,17 +179,7 @@ def test_rows_of_nothing_in_parquet_or_a_database_are_skipped_and_said_as_a_csvs
     ]
     # an export whose rows leadscore numbers (id_from_row): numbered after the rows of nothing are skipped, as a
     # CSV's are, or each became a lead "3" with nothing known, scored with exit 0
-    from features.flat import ExportSpec
-
-    numbered = ExportSpec(
-        name="calls",
-        id_column="row",
-        id_from_row=True,
-        label_column="y",
-        positive_labels=("yes",),
-        fit_columns={"job": "categorical"},
-        intent_columns=("campaign",),
-    )
+    numbered = numbered_calls_spec()
     calls = pd.DataFrame(
         {"job": ["admin", None, "technician"], "campaign": [1.0, None, 2.0], "y": ["yes", None, "no"]}
     )

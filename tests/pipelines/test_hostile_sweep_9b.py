@@ -16,6 +16,7 @@ from models.flat_scorer import checked_request
 from models.lead_input import LeadInputError
 from pipelines.settings import load_source_spec
 from tests.features.test_flat import x_education_fixture
+from tests.pipelines.exports import numbered_calls_spec
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -127,17 +128,7 @@ def test_a_lone_surrogate_in_an_export_row_sent_online_is_a_400_naming_the_row_a
 @pytest.fixture(scope="module")
 def numbered_spec():
     """An export without ids (a bank's calls): leadscore numbers its rows into 'row' (id_from_row)."""
-    from features.flat import ExportSpec
-
-    return ExportSpec(
-        name="calls",
-        id_column="row",
-        id_from_row=True,
-        label_column="y",
-        positive_labels=("yes",),
-        fit_columns={"job": "categorical"},
-        intent_columns=("campaign",),
-    )
+    return numbered_calls_spec()
 
 
 def test_a_numbered_exports_row_sent_as_7_7_0_or_text_is_the_row_batch_numbers_7(numbered_spec):
