@@ -299,11 +299,16 @@ def _in_the_future(when, text: str) -> str | None:
     return None
 
 
+def _is_export_file(input_: str) -> bool:
+    """Whether --input names one file of rows (a flat export), not a folder of CRM tables or a database."""
+    path = Path(input_)
+    return path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".tsv", ".txt")
+
+
 def _export_needs_spec(input_: str, source_spec: str | None) -> None:
     """An export file given as --input without --source-spec: a bad command line (exit 2) naming the option,
     not "not a folder of CRM tables" with no way forward."""
-    path = Path(input_)
-    if source_spec is None and path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".tsv", ".txt"):
+    if source_spec is None and _is_export_file(input_):
         raise typer.BadParameter(
             f"{input_} is a file: a flat export is read with --source-spec (a spec YAML, or a shipped name such "
             f"as x_education; draft one with `leadscore spec draft --input {input_} --out spec.yaml`); CRM "
@@ -315,8 +320,7 @@ def _export_needs_spec(input_: str, source_spec: str | None) -> None:
 def _export_is_checked_by_spec_check(input_: str) -> None:
     """An export file given to `validate`, which checks CRM tables: a bad command line (exit 2) naming the
     command that checks an export, not "not a folder of CRM tables" with no way forward."""
-    path = Path(input_)
-    if path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".tsv", ".txt"):
+    if _is_export_file(input_):
         raise typer.BadParameter(
             f"{input_} is a file: validate checks a folder of CRM tables; a flat export is checked with "
             f"`leadscore spec check --input {input_} --source-spec spec.yaml` (draft the spec with `leadscore "
