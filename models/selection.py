@@ -143,14 +143,7 @@ def best_blend(
     for (_, held), margin in zip(folds, linear_held, strict=True):
         linear_oof[held] = margin
     weights = np.array([len(held) for _, held in folds], dtype=float)
-    weights /= weights.sum()
-    best: tuple[float, float, np.ndarray] | None = None
-    for w in np.linspace(1.0, 0.0, steps + 1):  # from all trees down, so a tie keeps more trees
-        losses = fold_log_losses(y, w * trees.oof_raw + (1 - w) * linear_oof, folds)
-        if best is None or float(losses @ weights) < best[1] - 1e-12:
-            best = (float(w), float(losses @ weights), losses)
-    assert best is not None
-    w, loss, losses = best
+    w, loss, losses = blend_weight(y, trees.oof_raw, linear_oof, folds, weights / weights.sum(), steps)
     return BoostingResult(
         trees=trees.trees,
         log_loss=loss,
@@ -164,20 +157,36 @@ def best_blend(
     )
 
 
+def blend_weight(
+    y: np.ndarray,
+    trees_raw: np.ndarray,
+    linear_raw: np.ndarray,
+    folds: Sequence[Fold],
+    weights: np.ndarray,
+    steps: int,
+) -> tuple[float, float, np.ndarray]:
+    """The weight w of the trees in w * trees + (1 - w) * linear with the lowest `weights`-weighted mean
+    held-out log loss, on a grid of `steps` + 1 points from 1 down to 0 (a tie keeps more trees); that loss
+    and each fold's."""
+    best: tuple[float, float, np.ndarray] | None = None
+    for w in np.linspace(1.0, 0.0, steps + 1):
+        losses = fold_log_losses(y, w * trees_raw + (1 - w) * linear_raw, folds)
+        loss = float(losses @ weights)
+        if best is None or loss < best[1] - 1e-12:
+            best = (float(w), loss, losses)
+    assert best is not None
+    return best
+
+
 def left_out_blend(
     y: np.ndarray, trees_raw: np.ndarray, linear_raw: np.ndarray, folds: Sequence[Fold], k: int, steps: int
 ) -> tuple[float, np.ndarray]:
     """The blend weight chosen as in best_blend but on every fold except fold k: its mean held-out log loss
     there, and fold k's held-out blended log-odds. `trees_raw` are the trees' out-of-fold log-odds at the
     tree count chosen without fold k."""
-    weights = other_folds_weights(folds, k)
-    best_w, best_loss = 1.0, np.inf
-    for w in np.linspace(1.0, 0.0, steps + 1):  # as best_blend: a tie keeps more trees
-        loss = float(fold_log_losses(y, w * trees_raw + (1 - w) * linear_raw, folds) @ weights)
-        if loss < best_loss - 1e-12:
-            best_w, best_loss = float(w), loss
+    w, loss, _ = blend_weight(y, trees_raw, linear_raw, folds, other_folds_weights(folds, k), steps)
     held = folds[k][1]
-    return best_loss, best_w * trees_raw[held] + (1 - best_w) * linear_raw[held]
+    return loss, w * trees_raw[held] + (1 - w) * linear_raw[held]
 
 
 def cross_validated_boosting(
