@@ -236,6 +236,12 @@ class ModelConfig(_Strict):
     # None switches the check off.
     leak_auc: float | None = Field(default=0.99, gt=0.5, le=1)
     min_valid_per_class: int = Field(default=10, ge=1)
+    # After the test window is scored, the model that ships is trained again the same way on every usable
+    # deal, the test window included; the card's and the gate's numbers stay those of the tested model.
+    # Without it the shipped model never learns from its newest deals, and scores leads a test window later
+    # than what it knows (benchmarks/RESULTS.md, "The shipped model learns the test window"). false: the
+    # tested model ships.
+    refit_on_test_window: bool = True
     lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
     # "auto" picks isotonic or sigmoid by the Brier score of a cross-validation inside the calibration rows.

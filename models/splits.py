@@ -134,6 +134,26 @@ def out_of_time_split_at(
     return _split_at(_as_timestamps(snapshot_at), valid_start, test_start, "out_of_time")
 
 
+def refit_split(split: Split) -> Split:
+    """The split of the model that ships (model.refit_on_test_window): the tested split's train rows, and its
+    validation and test rows as the newest learning rows, so nothing is held out. Its summary keeps the
+    tested split's starts (test_start: where the tested model's test window began, the window the gate's
+    learned_window reads) and adds `refit` and `learned_end`, the newest creation time learnt from."""
+    extra: dict[str, Any] = {**split.extra, "refit": True}
+    if split.test_end is not None:
+        extra["learned_end"] = split.test_end.isoformat()
+    return Split(
+        train=split.train,
+        valid=np.sort(np.concatenate([split.valid, split.test])),
+        test=split.test[:0],
+        method=split.method,
+        train_start=split.train_start,
+        valid_start=split.valid_start,
+        test_start=split.test_start,  # the tested model's test window: the gate compares tested models
+        extra=extra,
+    )
+
+
 def seeded_hash(keys: np.ndarray, seed: int) -> np.ndarray:
     """A 64-bit hash of each text key, salted with `seed` (SipHash, the same on every run and machine)."""
     salt = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()  # 16 characters, as pandas needs

@@ -85,6 +85,7 @@ def card_data_for(
         open_scores=open_scores,
         open_as_of=open_as_of,
         open_note=open_note,
+        tested=result.tested_scorer,
     )
 
 

@@ -243,7 +243,8 @@ def card_from_registry(
     names = scorer.model.feature_names
     baselines = fit_baselines(data.frame, data.y, split, names, scorer.model.categorical, cfg.model)
     evaluation = evaluate_on_test(data.frame, data.y, split, scorer.model, baselines, cfg.model)
-    notes = _consistency_notes(run, tables, evaluation.comparison, logged)
+    refitted = bool(scorer.model.split_summary.get("refit"))  # it learnt the test window: no re-evaluation
+    notes = _consistency_notes(run, tables, None if refitted else evaluation.comparison, logged)
     recomputed_scores = evaluation.test_scores
     logged_scores = (
         _aligned_test_scores(logged["test_scores"], recomputed_scores) if "test_scores" in logged else None
@@ -304,9 +305,13 @@ def card_from_registry(
 
 
 def _consistency_notes(
-    run: Any, tables: dict[str, pd.DataFrame], recomputed: pd.DataFrame, logged: dict[str, pd.DataFrame]
+    run: Any,
+    tables: dict[str, pd.DataFrame],
+    recomputed: pd.DataFrame | None,
+    logged: dict[str, pd.DataFrame],
 ) -> list[str]:
-    """Say in the card when the given input is not the data the version was trained on."""
+    """Say in the card when the given input is not the data the version was trained on. `recomputed` is
+    None for a version trained again on its test window (its test numbers cannot be measured again)."""
     from pipelines.tracking import data_fingerprint
 
     notes = []
@@ -317,7 +322,7 @@ def _consistency_notes(
             f"(fingerprint {data_fingerprint(tables)}, trained on {logged_print}). Headline metrics are the "
             "ones logged at training; examples, drivers and drift come from the given tables."
         )
-    if "comparison" in logged:
+    if "comparison" in logged and recomputed is not None:
         logged_auc = logged["comparison"].set_index("model").loc["model", "roc_auc"]
         again = recomputed.set_index("model").loc["model", "roc_auc"]
         if abs(float(logged_auc) - float(again)) > 1e-6:

@@ -241,7 +241,8 @@ def run_retrain(
 
         try:
             notes = card_notes(result, rcfg)
-            paths = card_after_training(train, train_cfg, train_input, champion, out_dir, notes=notes)
+            previous = tracking.load_tested_scorer(champion_record, champion) if champion else None
+            paths = card_after_training(train, train_cfg, train_input, previous, out_dir, notes=notes)
             result.paths.extend(paths or ())
         except Exception as error:  # noqa: BLE001 - the version is registered and gated; the card is a by-product
             result.warnings.append(f"the model card was not written: {type(error).__name__}: {error}")

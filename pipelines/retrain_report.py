@@ -111,6 +111,12 @@ def card_notes(result: RetrainResult, rcfg: RetrainConfig) -> list[str]:
         f"{w.evaluation_quarter} ({iso_day(w.test_start)} to {iso_day(w.test_end)}), the latest quarter whose "
         "deals had all had the maturity period to close; closed deals created after it were left out "
         f"({result.left_out.get('after_evaluation_quarter', 0):,})."
+        + (
+            f" Once evaluated, the version that scores was trained again with {w.evaluation_quarter}'s deals too "
+            "(model.refit_on_test_window)."
+            if result.train.refitted
+            else ""
+        )
     ]
     if result.drift is not None:
         notes.extend(drift_sentences(result.drift, rcfg))

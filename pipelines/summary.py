@@ -37,6 +37,11 @@ def print_training_summary(result: TrainResult) -> None:
             "(only the quick ones have closed yet)"
         )
     console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
+    if result.refitted:
+        console.print(
+            f"the model that ships was then trained again on all {len(result.data.y):,} {unit}, the test "
+            "window included (model.refit_on_test_window): the table measures the tested model"
+        )
     if "oracle_auc" in result.evaluation.extra:
         console.print(f"oracle AUC (true probabilities): {result.evaluation.extra['oracle_auc']:.3f}")
     if result.decision is not None:
@@ -66,6 +71,7 @@ def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:
             f"Retrain as of {iso_day(w.as_of)}:",
             f"version {result.version}, trained "
             f"{iso_day(w.train_start)} to {iso_day(w.valid_start)}, evaluated on {w.evaluation_quarter}"
+            + (", then trained again with it" if result.train.refitted else "")
             + (
                 f" against champion version {result.champion_version}"
                 if result.champion_version

@@ -316,7 +316,7 @@ def _log_run(
                 "data_fingerprint": fingerprint or data_fingerprint(tables),
                 "git_commit": git_commit(),
                 "trigger": trigger,
-                "split": json.dumps(result.split.summary(), default=str),
+                "split": json.dumps(result.split_record(), default=str),
             }
         )
         mlflow.log_params(_flat_params(cfg))
@@ -368,6 +368,8 @@ def _log_run(
                     f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
                     "have finished"
                 )
+        if result.refitted:
+            log_tested_scorer(result.tested_scorer)
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
@@ -475,13 +477,58 @@ def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseExcep
     )
 
 
-def load_champion(model_name: str) -> Scorer | None:
-    """The current champion's scorer, or None when there is none yet."""
+TESTED_SCORER = "tested/scorer.pkl"  # the tested model of a run whose registered model was refitted
+
+
+def log_tested_scorer(scorer: Scorer) -> None:
+    """The tested model of the active run, beside the registered one that was trained again on the test
+    window: the next training's gate scores it, not the refitted one, on deals it never learnt from."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(TESTED_SCORER).name
+        path.write_bytes(pickle.dumps(scorer))
+        mlflow.log_artifact(str(path), artifact_path=str(Path(TESTED_SCORER).parent))
+
+
+def load_champion(model_name: str, *, tested: bool = False) -> Scorer | None:
+    """The current champion's scorer, or None when there is none yet. With `tested`, the model its run
+    measured on the test window where the registered one was trained again with it (log_tested_scorer):
+    the gate compares tested models, each on deals it never learnt from (promotion.learned_window)."""
     from pipelines.registry import champion_uri, champion_version
 
-    if champion_version(model_name) is None:
+    version = champion_version(model_name)
+    if version is None:
         return None
-    return load_scorer(champion_uri(model_name))
+    scorer = load_scorer(champion_uri(model_name))
+    return load_tested_scorer(version, scorer) if tested else scorer
+
+
+def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
+    """The model a registered version's numbers were measured on: `registered` itself, or for one trained
+    again on its test window the tested model logged with its run, named like the version
+    (ModelNotFoundError naming the run when that file is gone or damaged)."""
+    if not registered.model.split_summary.get("refit"):
+        return registered
+    from mlflow.exceptions import MlflowException
+
+    import mlflow
+    from pipelines.registry import ModelNotFoundError
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=TESTED_SCORER, dst_path=tmp
+            )
+            scorer = pickle.loads(Path(path).read_bytes())
+    except (MlflowException, OSError, pickle.UnpicklingError, EOFError) as error:
+        raise ModelNotFoundError(
+            f"models:/{version.name}/{version.version}: its run {version.run_id} no longer holds "
+            f"{TESTED_SCORER}, the tested model the gate compares ({type(error).__name__}); restore the run's "
+            'artifacts from a backup, or replace the champion with `leadscore train --force "reason"`'
+        ) from error
+    scorer.model_name, scorer.model_version = registered.model_name, registered.model_version
+    return scorer
 
 
 def metrics_for_logging(result: TrainResult) -> dict[str, Any]:

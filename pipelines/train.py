@@ -15,7 +15,7 @@ import pandas as pd
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.scorer import Scorer, intent_cutpoints_from
-from models.splits import Split, split_from_config
+from models.splits import Split, refit_split, split_from_config
 from models.train import train_conversion_model
 from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, TrainingData, as_source
@@ -52,8 +52,7 @@ def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
 
 def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tuple[Scorer, Split]:
     """Fit the calibrated model on the split and bundle it as the scorer of the data's source."""
-    source = data.source
-    cfg = source.training_config(cfg)
+    cfg = data.source.training_config(cfg)
     try:
         check_minimum_data(data.y, cfg.model.min_won, cfg.model.min_lost, window="usable history")
     except InsufficientDataError as error:
@@ -61,6 +60,13 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
             f"{error}{left_out_before_counting(data, cfg.model.maturity_days)}"
         ) from error
     split = make_split(data.frame, cfg)
+    return fit_scorer(data, cfg, model_name, split), split
+
+
+def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: Split) -> Scorer:
+    """The calibrated model fitted on the split's learning rows (train + validation), as the source's scorer."""
+    source = data.source
+    cfg = source.training_config(cfg)
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
     model = train_conversion_model(
@@ -69,7 +75,15 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
     scorer = source.scorer(model, cfg)
     scorer.model_name = model_name
     scorer.intent_cutpoints = intent_cutpoints_from(model, data.frame.iloc[split.valid], groups["intent"])
-    return scorer, split
+    return scorer
+
+
+def shipped_scorer(data: TrainingData, cfg: PipelineConfig, tested: Scorer, split: Split) -> Scorer:
+    """The scorer that ships: with model.refit_on_test_window, the same training on every usable row, the
+    test window included (splits.refit_split), so that it knows the newest deals; else the tested one."""
+    if not cfg.model.refit_on_test_window or len(split.test) == 0:
+        return tested
+    return fit_scorer(data, cfg, tested.model_name, refit_split(split))
 
 
 def evaluate_scorer(
@@ -156,12 +170,13 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
-    champion = tracking.load_champion(cfg.registry.model_name) if register else None
+    champion = tracking.load_champion(cfg.registry.model_name, tested=True) if register else None
     if register:
         check_artifacts_writable(cfg.registry.experiment)
-    scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
-    evaluation = evaluate_scorer(data, scorer, split, cfg, champion)
-    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
+    tested, split = train_scorer(data, cfg, cfg.registry.model_name)
+    evaluation = evaluate_scorer(data, tested, split, cfg, champion)
+    scorer = shipped_scorer(data, cfg, tested, split)
+    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation, tested=tested)
     result.gate_notes = [*icp_change_notes(champion, scorer, source.input)]
     if register:
         tracking.log_training_run(

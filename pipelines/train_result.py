@@ -18,13 +18,37 @@ from pipelines.sources import TrainingData
 
 @dataclass
 class TrainResult:
+    """`scorer` is the model that ships; `tested` the one `evaluation` measured on `split`'s test window (the
+    same object unless the shipped one was trained again with the test window: model.refit_on_test_window)."""
+
     scorer: Scorer
     data: TrainingData
     split: Split
     evaluation: Evaluation
+    tested: Scorer | None = None  # None: `scorer` was tested
     decision: GateDecision | None = None
     run_id: str | None = None
     version: str | None = None
     card_paths: tuple[Path, Path] | None = None
     warnings: list[str] = field(default_factory=list)
     gate_notes: list[str] = field(default_factory=list)  # said beside the gate's checks (an ICP changed)
+
+    @property
+    def tested_scorer(self) -> Scorer:
+        """The scorer the evaluation measured."""
+        return self.tested if self.tested is not None else self.scorer
+
+    @property
+    def refitted(self) -> bool:
+        """Whether the shipped scorer was trained again on the test window after it was measured."""
+        return self.tested is not None and self.tested is not self.scorer
+
+    def split_record(self) -> dict:
+        """The split as logged with the run (its `split` tag): the tested windows, and for a refitted model
+        `learned_end`, the newest deal it learnt from (promotion.learned_window reads it)."""
+        record = self.split.summary()
+        if self.refitted:
+            record.update(
+                {k: v for k, v in self.scorer.model.split_summary.items() if k in ("refit", "learned_end")}
+            )
+        return record

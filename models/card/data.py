@@ -146,6 +146,9 @@ class CardData:
     demo_signal: bool = True
     # Disqualified rows kept in training and test (icp.exclude_disqualified_in_training off); 0 when left out.
     kept_disqualified: int = 0
+    # The model that ships was trained again on every usable deal after its test (model.refit_on_test_window):
+    # how many it learnt from; 0 when the tested model ships.
+    refit_deals: int = 0
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -724,6 +727,7 @@ def build_card_data(
     open_scores: pd.DataFrame | None = None,
     open_as_of: pd.Timestamp | None = None,
     open_note: str = "",
+    tested: AnyScorer | None = None,
 ) -> CardData:
     """Compute everything the card shows from a training result's pieces.
 
@@ -732,9 +736,13 @@ def build_card_data(
     champion this version was compared with; its test-window probabilities come from
     evaluation.test_scores["champion"] or `previous_test_p`. `history` adds registry lines to the change log,
     `notes` adds items to the limitations. `open_scores` are today's open leads scored with this model (grade,
-    disqualified, disqualify_reasons), as of `open_as_of`; without them `open_note` says why.
+    disqualified, disqualify_reasons), as of `open_as_of`; without them `open_note` says why. `tested` is the
+    model the evaluation measured when `scorer`, the one that ships, was trained again on the test window
+    (its drivers are the shipped model's; scores and examples of the windows the tested model's).
     """
     settings = settings or CardSettings()
+    refitted = bool(scorer.model.split_summary.get("refit"))
+    tested = tested if tested is not None else scorer
     y = np.asarray(y, dtype=int)
     trained_at = pd.Timestamp(trained_at)
     test = frame.iloc[split.test]
@@ -764,7 +772,7 @@ def build_card_data(
     )
 
     window_drift = _with_concepts(drift_table(frame.iloc[split.train], test, scorer.model.feature_names))
-    p_valid = scorer.model.predict_proba(frame.iloc[split.valid])
+    p_valid = tested.model.predict_proba(frame.iloc[split.valid])
     score_samples = {"validation window": p_valid, "test window": p_test}
     version_drift, score_psi_version, grade_change, champion_gains, champion_by_grade = (None,) * 5
     if previous is not None:
@@ -796,7 +804,7 @@ def build_card_data(
             [comparison, pd.DataFrame([{"model": "champion", **champion_row}])], ignore_index=True
         )
     comparison = with_pr_intervals(comparison, scores, model_cfg.bootstrap_rounds, model_cfg.seed)
-    counts = scorer.model.training_counts
+    counts = tested.model.training_counts
     minimum = {
         "min_won": model_cfg.min_won,
         "min_lost": model_cfg.min_lost,
@@ -846,7 +854,7 @@ def build_card_data(
         importance=importance,
         shap_sample=beeswarm,
         shap_rows=len(sample),
-        examples=example_leads(scorer, test, p_test, y_test),
+        examples=example_leads(tested, test, p_test, y_test),
         window_drift=window_drift,
         score_psi_window=psi(p_valid, p_test) if len(p_valid) and len(p_test) else float("nan"),
         version_drift=version_drift,
@@ -888,6 +896,7 @@ def build_card_data(
         open_note=open_note,
         chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
         kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
+        refit_deals=len(split.train) + len(split.valid) + len(split.test) if refitted else 0,
     )
 
 

@@ -276,7 +276,7 @@ def test_drift_and_schedule_for_a_first_version(card):
 def test_a_previous_champion_is_compared_on_the_same_leads(card):
     """The same model as its own previous champion: zero drift, no grade changes, same capture."""
     result, cfg = card["result"], card["cfg"]
-    previous = copy.copy(result.scorer)
+    previous = copy.copy(result.tested_scorer)  # a champion as training loads it: its tested model
     previous.model_version = "1"
     evaluation = copy.copy(result.evaluation)
     champion_row = evaluation.comparison[evaluation.comparison["model"] == "model"].assign(model="champion")

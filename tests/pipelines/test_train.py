@@ -130,6 +130,47 @@ def test_gate_promotes_first_model_refuses_worse_challenger_then_promotes_better
     )
 
 
+@pytest.mark.slow  # reads the trainings of gate_runs
+def test_the_shipped_model_learnt_the_test_window_and_the_gate_compares_tested_models(gate_runs, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", gate_runs.uri)
+    better = gate_runs.better
+    shipped, tested = better.scorer.model.split_summary, better.tested_scorer.model.split_summary
+    assert better.refitted and shipped["refit"] and "refit" not in tested
+    assert shipped["n_train"] + shipped["n_valid"] == len(better.data.y)  # every usable deal, test window too
+    assert tested["n_test"] == len(better.split.test) > 0
+    tag = json.loads(MlflowClient().get_run(better.run_id).data.tags["split"])
+    assert tag["test_start"] == tested["test_start"] and tag["learned_end"] == tested["test_end"]
+    # The champion (version 4, forced) as the next training's gate reads it: its tested model, which never
+    # learnt the test window, named as the version; scoring reads the refitted one.
+    assert load_champion("leadscore").model.split_summary["refit"]
+    champion = load_champion("leadscore", tested=True)
+    assert champion.model_version == "4" and "refit" not in champion.model.split_summary
+    assert champion.model.feature_names == gate_runs.forced.tested_scorer.model.feature_names
+
+
+def test_without_refit_the_tested_model_ships(trained_small):
+    from pipelines.train import shipped_scorer
+
+    off = load_config(overrides=[*FAST_OVERRIDES, "model.refit_on_test_window=false"])
+    tested = trained_small.tested_scorer
+    assert shipped_scorer(trained_small.data, off, tested, trained_small.split) is tested
+
+
+def test_a_champion_whose_tested_model_is_gone_is_named_with_its_run(shared_champion_store, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipelines.registry import ModelNotFoundError
+    from pipelines.tracking import load_tested_scorer
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_champion_store.uri)
+    gone = SimpleNamespace(name="leadscore", version="1", run_id="0" * 32)
+    registered = load_scorer("models:/leadscore/1")
+    with pytest.raises(
+        ModelNotFoundError, match=r"models:/leadscore/1: its run 0{32} no longer holds tested/"
+    ):
+        load_tested_scorer(gone, registered)
+
+
 @pytest.mark.slow  # three trainings into one registry
 def test_a_model_trained_on_shuffled_outcomes_is_never_promoted(
     small_history, trained_small, fast_config, mlflow_store
