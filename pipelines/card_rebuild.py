@@ -263,7 +263,7 @@ def card_from_registry(
     compared = previous_champion_version(version.name, str(version.version))  # the champion at training
     if previous_ref is None:
         previous_ref = f"models:/{version.name}/{compared}" if compared else None
-    previous = tracking.load_scorer(previous_ref) if previous_ref else None
+    previous = tracking.load_tested_model(previous_ref) if previous_ref else None
     if previous is not None and str(previous.model_version) != compared:
         # The rows logged as the champion's at training are another version's: never shown as this one's.
         evaluation.comparison = evaluation.comparison.loc[evaluation.comparison["model"] != "champion"]

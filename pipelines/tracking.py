@@ -504,6 +504,16 @@ def load_champion(model_name: str, *, tested: bool = False) -> Scorer | None:
     return load_tested_scorer(version, scorer) if tested else scorer
 
 
+def load_tested_model(model_uri: str) -> Scorer:
+    """load_scorer, then the model that version's numbers were measured on (load_tested_scorer): what a
+    previous version is compared with on deals the registered one may have learnt from."""
+    from pipelines.registry import resolve_version
+
+    scorer = load_scorer(model_uri)
+    version = resolve_version(model_uri)
+    return load_tested_scorer(version, scorer) if version is not None else scorer
+
+
 def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
     """The model a registered version's numbers were measured on: `registered` itself, or for one trained
     again on its test window the tested model logged with its run, named like the version
