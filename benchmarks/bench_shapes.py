@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -256,7 +257,8 @@ class Row:
     exits: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(STEPS))
     seconds: dict[str, float] = field(default_factory=dict)
     evaluate_mode: str = ""
-    quarantined: int | None = None  # rows of the export the scoring run quarantined
+    quarantined_train: int | None = None  # labelled rows training quarantined (its table of rows read)
+    quarantined: int | None = None  # leads the scoring run quarantined (its manifest)
     leadscore_auc: float = math.nan
     leadscore_ece: float = math.nan
     best_baseline: str = ""
@@ -299,6 +301,12 @@ def read_evaluation(row: Row, results: Path) -> None:
         row.best_baseline_auc = baselines[row.best_baseline]
 
 
+def read_quarantined(said: str) -> int | None:
+    """The quarantined count of the export's line in training's table of rows read, valid and quarantined."""
+    found = re.search(r"^\W*spec\W+[\d,]+\W+[\d,]+\W+([\d,]+)\W", said, re.MULTILINE)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
 def read_scores(row: Row, scores: Path) -> None:
     """Leads scored and quarantined, from the manifest the scoring run publishes beside its scores."""
     manifest = scores.with_suffix(".manifest.json")
@@ -336,7 +344,9 @@ def run_shape(shape: str, seed: int, scale: float, overrides: list[str], folder:
         row, "evaluate", [*cli, "evaluate", *source, *mode, "--output", str(results), *sets], env, folder
     )
     read_evaluation(row, results)
-    run_step(row, "train", [*cli, "train", *source, *sets], env, folder)
+    row.quarantined_train = read_quarantined(
+        run_step(row, "train", [*cli, "train", *source, *sets], env, folder)
+    )
     if row.exits["train"] not in (0, 6):
         return row
     to_score, label = csv, drafted.get("label_column", label)
@@ -357,7 +367,7 @@ def _number(value: float | None, digits: int) -> str:
 
 def table_line(row: Row) -> str:
     exits = " / ".join("-" if row.exits[step] is None else str(row.exits[step]) for step in STEPS)
-    quarantined = "-" if row.quarantined is None else f"{row.quarantined:,}"
+    quarantined = " / ".join("-" if n is None else f"{n:,}" for n in (row.quarantined_train, row.quarantined))
     scored = "-" if row.scored is None else f"{row.scored:,}"
     baseline = f"{_number(row.best_baseline_auc, 4)} ({row.best_baseline or '-'})"
     return (
@@ -380,7 +390,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "| shape | seed | rows | exit draft / check / evaluate / train / score | evaluate | leadscore AUC "
-        "| leadscore ECE | best baseline AUC | scored | quarantined | seconds |"
+        "| leadscore ECE | best baseline AUC | scored | quarantined train / score | seconds |"
     )
     print("| --- | ---: | ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: |", flush=True)
     done: list[Row] = []
