@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from models.formatting import names_a_year
+from models.formatting import figure_text, names_a_year
 
 PSI_MODERATE = 0.10
 PSI_MAJOR = 0.25
@@ -88,15 +88,12 @@ def psi_level(value: float) -> str:
 
 
 def readable_number(value: float) -> str:
-    """12.3, 158, 4,250, 23.8M: three significant digits, thousands separated, millions and billions named."""
-    size = abs(value)
-    if size >= 1e9:
-        return f"{value / 1e9:.3g}B"
-    if size >= 1e6:
-        return f"{value / 1e6:.3g}M"
-    if size >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+    """A median as a sentence says it: 23.8, 4,250, 0.0000846 (figure_text), and millions and billions named
+    (23.8M, 1.23B)."""
+    for size, name in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= size:
+            return f"{figure_text(value / size)}{name}"
+    return figure_text(value)
 
 
 def _summary(values: pd.Series, year: bool = False) -> str:

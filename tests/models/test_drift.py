@@ -90,3 +90,16 @@ def test_drift_table_ranks_the_moved_feature_first_and_skips_absent_ones():
     assert row.loc["industry", "current_summary"].startswith("software (9")
     assert row.loc["moved", "current_summary"].startswith("median 1.")
     assert (table["n_reference"] == n).all()
+
+
+def test_a_median_is_written_as_a_sentence_says_it_never_in_exponent_form():
+    from models.drift import readable_number
+
+    assert [readable_number(v) for v in (8.456e-05, 999.6, 4250.0, 23.84e6, 1.234e9, -0.5)] == [
+        "0.0000846",
+        "1,000",
+        "4,250",
+        "23.8M",
+        "1.23B",
+        "-0.5",
+    ]
