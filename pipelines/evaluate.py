@@ -354,6 +354,10 @@ def run_evaluate(
     notes = list(data.left_out)
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
         notes.append("CatBoost is not installed (pip install -e .[bench]): left out")
+    if "points_model" in cfg.evaluate.contenders and not data.with_points:
+        notes.append(
+            "points_model left out: its rules read the activities of CRM tables, which an export has not"
+        )
     iterator: Iterable[Fold] = (
         progress(folds, f"{plan.describe()}", len(folds)) if progress is not None else folds
     )

@@ -109,6 +109,7 @@ def test_kfold_on_a_flat_export_uses_scikit_learns_folds(tmp_path):
     expected = [len(test) for _, test in StratifiedKFold(3, shuffle=True, random_state=1).split(frame, y)]
     assert [f["n_test"] for f in report["folds"]] == expected
     assert "points_model" not in report["contenders"] and "oracle" not in report["contenders"]
+    assert any(note.startswith("points_model left out: its rules read") for note in report["notes"])
     assert all(f["metrics"]["leadscore"]["roc_auc"] > 0.7 for f in report["folds"])
 
 
