@@ -80,6 +80,14 @@ def _wins_reached(row: pd.Series, key: str) -> float:
     return float(row[f"capture_{key}"]) * float(row["base_rate"]) * float(row["n"])
 
 
+def held_back(data: CardData, n: int, recent: str) -> str:
+    """The test deals as the first page names them: never seen while learning, or, for a model trained again
+    with them after its test (model.refit_on_test_window), kept from it until it was tested on them."""
+    if data.refit_deals:
+        return f"the {n:,} {recent} {data.unit}, kept from the model until it had been tested on them"
+    return f"the {n:,} {recent} {data.unit}, which the model never saw while learning"
+
+
 def how_good_sentences(data: CardData) -> list[str]:
     """Wins reached by working the top of the list, against the points model (or logistic regression)."""
     rows = data.comparison.set_index("model")
@@ -93,7 +101,7 @@ def how_good_sentences(data: CardData) -> list[str]:
     recent = "most recent" if data.split_method == "out_of_time" else "held-out"
     if round(won) == 0:  # no win to reach: the share of wins reached is 0 / 0
         out = [
-            f"None of the {n:,} {recent} {data.unit}, which the model never saw while learning, was won, so "
+            f"None of {held_back(data, n, recent)}, was won, so "
             "how many wins working the top of the list reaches cannot be measured on them."
         ]
     elif baseline is not None:
@@ -108,13 +116,13 @@ def how_good_sentences(data: CardData) -> list[str]:
             else "as many won deals for the same number of calls"
         )
         out.append(
-            f"On the {n:,} {recent} {data.unit}, which the model never saw while learning, the best-scored "
+            f"On {held_back(data, n, recent)}, the best-scored "
             f"{calls:,} by this model hold {round(mine):,} of the {round(won):,} wins; the best {calls:,} by "
             f"{words} hold {round(theirs):,}: {verdict}."
         )
     else:
         out.append(
-            f"On the {n:,} {recent} {data.unit}, which the model never saw while learning, the best-scored "
+            f"On {held_back(data, n, recent)}, the best-scored "
             f"{calls:,} hold {round(_wins_reached(model, key)):,} of the {round(won):,} wins."
         )
     out.extend(s for s in summary[1:] if s.startswith(("The previous champion", "The champion")))

@@ -31,6 +31,7 @@ from models.card.first_page import (
     concept_words,
     disqualified_kinds,
     exploration_sentences,
+    held_back,
     how_good_sentences,
     inbound_lead,
     not_a_cause,
@@ -548,11 +549,8 @@ def _segment_table(data: CardData) -> Table:
 def performance_sentences(data: CardData) -> list[str]:
     rows = data.comparison.set_index("model")
     model = rows.loc["model"]
-    out = [
-        f"All numbers below are measured on the {int(model['n']):,} "
-        + ("most recent " if data.split_method == "out_of_time" else "held-out ")
-        + f"{data.unit} (the test window), which the model never saw while learning.",
-    ]
+    recent = "most recent" if data.split_method == "out_of_time" else "held-out"
+    out = [f"All numbers below are measured on {held_back(data, int(model['n']), recent)} (the test window)."]
     first_decile = data.gains.iloc[0]
     last_decile = data.gains.iloc[-1]
     out.append(

@@ -760,3 +760,19 @@ def test_open_leads_of_a_card_without_validated_tables_are_counted_at_the_histor
     data = dataclasses.replace(trained_small.data, valid_tables=None)
     _, as_of, _ = open_lead_scores(dataclasses.replace(trained_small, data=data), with_typo, fast_config)
     assert as_of == history_end(run_validate(tables).valid) < pd.Timestamp("2030-01-01")
+
+
+def test_the_card_says_the_model_that_scores_learnt_the_test_window_after_its_test(card):
+    """model.refit_on_test_window: the figures are the tested model's, and the card says so where it names
+    the test deals; it never claims the model that scores never saw them."""
+    result, md = card["result"], plain(card["md"])
+    assert result.refitted and card["data"].refit_deals == len(result.data.y)
+    n = len(result.split.test)
+    assert (
+        f"On the {n:,} most recent closed deals, kept from the model until it had been tested on them" in md
+    )
+    assert "which the model never saw while learning" not in md
+    assert (
+        f"Once tested, the model that scores was trained again the same way on all {len(result.data.y):,} "
+        "closed deals, the test window included"
+    ) in md

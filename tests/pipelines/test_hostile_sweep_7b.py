@@ -67,9 +67,9 @@ def test_a_test_window_without_a_won_deal_still_gets_its_card_saying_wins_cannot
     card_data.by_grade[["won", "win_rate"]] = 0
     body = plain(body_text(card_data))
     n = int(rows.loc[rows["model"] == "model", "n"].iloc[0])
-    assert (
-        f"None of the {n:,} most recent closed deals, which the model never saw while learning, was won"
-        in body
+    assert (  # the session's model was trained again with its test window (model.refit_on_test_window)
+        f"None of the {n:,} most recent closed deals, kept from the model until it had been tested on them, "
+        "was won" in body
     )
     assert "nan" not in body.lower().split()
 
