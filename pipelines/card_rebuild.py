@@ -240,11 +240,12 @@ def card_from_registry(
     cfg = cfg.model_copy(update={"icp": cfg.icp.model_copy(update={"max_won_disqualified_share": 1.0})})
     data = training_data(tables, cfg, truth=None)
     split = make_split(data.frame, cfg)
-    names = scorer.model.feature_names
-    baselines = fit_baselines(data.frame, data.y, split, names, scorer.model.categorical, cfg.model)
-    evaluation = evaluate_on_test(data.frame, data.y, split, scorer.model, baselines, cfg.model)
-    refitted = bool(scorer.model.split_summary.get("refit"))  # it learnt the test window: no re-evaluation
-    notes = _consistency_notes(run, tables, None if refitted else evaluation.comparison, logged)
+    # The numbers are the tested model's: the registered one may have learnt the test window since.
+    tested = tracking.load_tested_scorer(version, scorer)
+    names = tested.model.feature_names
+    baselines = fit_baselines(data.frame, data.y, split, names, tested.model.categorical, cfg.model)
+    evaluation = evaluate_on_test(data.frame, data.y, split, tested.model, baselines, cfg.model)
+    notes = _consistency_notes(run, tables, evaluation.comparison, logged)
     recomputed_scores = evaluation.test_scores
     logged_scores = (
         _aligned_test_scores(logged["test_scores"], recomputed_scores) if "test_scores" in logged else None
@@ -285,6 +286,7 @@ def card_from_registry(
         data=data,
         split=split,
         evaluation=evaluation,
+        tested=tested,
         decision=decision,
         run_id=version.run_id,
         version=str(version.version),
@@ -305,13 +307,9 @@ def card_from_registry(
 
 
 def _consistency_notes(
-    run: Any,
-    tables: dict[str, pd.DataFrame],
-    recomputed: pd.DataFrame | None,
-    logged: dict[str, pd.DataFrame],
+    run: Any, tables: dict[str, pd.DataFrame], recomputed: pd.DataFrame, logged: dict[str, pd.DataFrame]
 ) -> list[str]:
-    """Say in the card when the given input is not the data the version was trained on. `recomputed` is
-    None for a version trained again on its test window (its test numbers cannot be measured again)."""
+    """Say in the card when the given input is not the data the version was trained on."""
     from pipelines.tracking import data_fingerprint
 
     notes = []
@@ -322,7 +320,7 @@ def _consistency_notes(
             f"(fingerprint {data_fingerprint(tables)}, trained on {logged_print}). Headline metrics are the "
             "ones logged at training; examples, drivers and drift come from the given tables."
         )
-    if "comparison" in logged and recomputed is not None:
+    if "comparison" in logged:
         logged_auc = logged["comparison"].set_index("model").loc["model", "roc_auc"]
         again = recomputed.set_index("model").loc["model", "roc_auc"]
         if abs(float(logged_auc) - float(again)) > 1e-6:

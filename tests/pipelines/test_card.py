@@ -451,6 +451,8 @@ def test_a_version_logged_without_card_data_is_rebuilt_from_the_tables(
     assert "Promotion gate: promoted: signal: AUC" in text and "first model: AUC gain over" in text
     assert f"MLflow run {result.run_id}" in text
     assert "not the ones this version was trained on" not in text
+    # Re-measured with the tested model the run logged, not the registered one that learnt the test window.
+    assert "Re-evaluated on the given tables" not in text and "kept from the model until it had" in text
 
 
 def test_a_version_whose_icp_disqualified_most_wins_still_gets_its_card_rebuilt(
