@@ -46,7 +46,14 @@ from features.synthetic import GeneratorConfig, generate_history
 from models.evaluate import gains_table, reliability_table
 from pipelines.settings import load_config, tracking_uri
 from pipelines.tracking import load_champion, log_training_run
-from pipelines.train import TrainResult, evaluate_scorer, summary_table, train_scorer, training_data
+from pipelines.train import (
+    TrainResult,
+    evaluate_scorer,
+    shipped_scorer,
+    summary_table,
+    train_scorer,
+    training_data,
+)
 
 # %% [markdown]
 # ## The window
@@ -72,7 +79,7 @@ display(excluded_counts_frame(data.excluded))
 # %%
 scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
 display(pd.Series(split.summary(), name="split").to_frame())
-champion = load_champion(cfg.registry.model_name)
+champion = load_champion(cfg.registry.model_name, tested=True)  # the model its own numbers were measured on
 print(f"MLflow: {tracking_uri()}")
 print("champion:", f"version {champion.model_version}" if champion is not None else "none registered yet")
 
@@ -150,11 +157,14 @@ display(evaluation.by_tier.rename(columns={"group": "fit_tier"}))
 # ## Register (optional)
 #
 # With `REGISTER = True` the run is logged and the model registered as `challenger`; it becomes the champion
-# only through the promotion gate, exactly as with `leadscore train`.
+# only through the promotion gate, exactly as with `leadscore train`: the model registered is trained again on
+# every deal, the test window included (`model.refit_on_test_window`), and the tested one above is logged
+# beside it, whose numbers the gate compares.
 
 # %%
 if REGISTER:
-    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation)
+    shipped = shipped_scorer(data, cfg, scorer, split)
+    result = TrainResult(scorer=shipped, data=data, split=split, evaluation=evaluation, tested=scorer)
     log_training_run(
         result,
         cfg,
