@@ -295,11 +295,13 @@ def section_data(data: CardData) -> Section:
             "into the training, tuning and test sets; none is on two sides."
         )
     if data.refit_deals:
+        dated = data.split_method == "out_of_time"
         how += (
             f" Once tested, the model that scores was trained again the same way on all {data.refit_deals:,} "
-            f"{data.unit}, the test {'window' if data.split_method == 'out_of_time' else 'set'} included, so "
-            "that it also learns from the newest ones; the figures on this card were measured on the tested "
-            f"model (the retrained one has no unseen {data.unit} left to be measured on)."
+            f"{data.unit}, the test {'window' if dated else 'set'} included, so that it "
+            f"{'also learns from the newest ones' if dated else 'learns from every one of them'}; the figures "
+            f"on this card were measured on the tested model (the retrained one has no unseen {data.unit} left "
+            "to be measured on)."
         )
     target = (
         "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "

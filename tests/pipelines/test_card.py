@@ -778,3 +778,10 @@ def test_the_card_says_the_model_that_scores_learnt_the_test_window_after_its_te
         f"Once tested, the model that scores was trained again the same way on all {len(result.data.y):,} "
         "closed deals, the test window included"
     ) in md
+
+
+def test_a_refitted_model_split_at_random_is_said_to_learn_every_deal_not_the_newest(card):
+    data = dataclasses.replace(card["data"], split_method="grouped_random")
+    md = plain(render_card(data)[1])
+    assert "the test set included, so that it learns from every one of them" in md
+    assert "also learns from the newest ones" not in md
