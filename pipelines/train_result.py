@@ -45,7 +45,7 @@ class TrainResult:
 
     def split_record(self) -> dict:
         """The split as logged with the run (its `split` tag): the tested windows, and for a refitted model
-        `learned_end`, the newest deal it learnt from (promotion.learned_window reads it)."""
+        `learned_end`, the newest deal it learnt from (for people: the gate reads the tested windows)."""
         record = self.split.summary()
         if self.refitted:
             record.update(
