@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from models.formatting import figure_text, names_a_year
+from models.formatting import figure_text, names_a_year, number_words
 
 PSI_MODERATE = 0.10
 PSI_MAJOR = 0.25
@@ -87,13 +87,13 @@ def psi_level(value: float) -> str:
     return "stable"
 
 
-def readable_number(value: float) -> str:
-    """A median as a sentence says it: 23.8, 4,250, 0.0000846 (figure_text), and millions and billions named
-    (23.8M, 1.23B)."""
+def readable_number(value: float, year: bool = False) -> str:
+    """A median as a sentence says it (number_words): 23.8, 4,250, 0.0000846, a `year` as 1998; millions
+    and billions named (23.8M, 1.23B)."""
     for size, name in ((1e9, "B"), (1e6, "M")):
-        if abs(value) >= size:
+        if abs(value) >= size and not year:
             return f"{figure_text(value / size)}{name}"
-    return figure_text(value)
+    return number_words(value, year)
 
 
 def _summary(values: pd.Series, year: bool = False) -> str:
@@ -105,10 +105,7 @@ def _summary(values: pd.Series, year: bool = False) -> str:
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.notna().sum() == 0:
             return "all missing"
-        median = float(numbers.median())
-        if year and median.is_integer():
-            return f"median {median:.0f}"
-        return f"median {readable_number(median)}"
+        return f"median {readable_number(float(numbers.median()), year)}"
     shares = values.astype("str").fillna(MISSING).value_counts(normalize=True)
     return f"{shares.index[0]} ({shares.iloc[0]:.0%})"
 
