@@ -72,13 +72,20 @@ class ChampionRecord:
     learned_end: pd.Timestamp | None = None
 
 
-def learned_window(split_summary: Mapping[str, Any]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """The window of deals a model was trained and tuned on: its split's train_start to test_start, as the
-    splits hold times (UTC without a zone); (None, None) for a split without dates."""
+def learned_window(
+    split_summary: Mapping[str, Any], live: bool = False
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The window of deals a model was trained and tuned on, [start, end) as the splits hold times (UTC
+    without a zone): its tested model's, train_start to test_start; with `live`, the registered model's,
+    which was trained again with its test window (splits.refit_split), to just after `learned_end`.
+    (None, None) for a split without dates."""
     start, end = split_summary.get("train_start"), split_summary.get("test_start")
+    newest = split_summary.get("learned_end") if live else None
     if not start or not end:
         return None, None
     try:
+        if newest:  # inclusive: the newest deal it learnt from is inside the window
+            return naive_utc(start), naive_utc(newest) + pd.Timedelta(1, "ns")
         return naive_utc(start), naive_utc(end)
     except (TypeError, ValueError):
         return None, None

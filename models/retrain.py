@@ -140,11 +140,12 @@ def drift_windows(
 
 
 def champion_learned_note(
-    snapshot_at: pd.Series, split_summary: dict[str, Any], model_version: Any
+    snapshot_at: pd.Series, split_summary: dict[str, Any], model_version: Any, live: bool = False
 ) -> str | None:
     """Under the table that measures champion and challenger on the evaluation quarter: how many of its deals
-    the champion was trained and tuned on (the gate compares the two on the others only). None when none."""
-    learned = learned_by_champion(snapshot_at, learned_window(split_summary))
+    the champion compared (its live model, or its tested one: `live`) was trained and tuned on (the gate
+    compares the two on the others only). None when none."""
+    learned = learned_by_champion(snapshot_at, learned_window(split_summary, live))
     if not learned.any():
         return None
     n, total = int(learned.sum()), len(learned)

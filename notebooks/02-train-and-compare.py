@@ -45,9 +45,10 @@ from features.icp import excluded_counts_frame
 from features.synthetic import GeneratorConfig, generate_history
 from models.evaluate import gains_table, reliability_table
 from pipelines.settings import load_config, tracking_uri
-from pipelines.tracking import load_champion, log_training_run
+from pipelines.tracking import load_champion_pair, log_training_run
 from pipelines.train import (
     TrainResult,
+    champion_to_compare,
     evaluate_scorer,
     shipped_scorer,
     summary_table,
@@ -79,7 +80,8 @@ display(excluded_counts_frame(data.excluded))
 # %%
 scorer, split = train_scorer(data, cfg, cfg.registry.model_name)
 display(pd.Series(split.summary(), name="split").to_frame())
-champion = load_champion(cfg.registry.model_name, tested=True)  # the model its own numbers were measured on
+# The champion as the gate scores it: the model that scores today, or its tested one (see README, the gate).
+champion, champion_live = champion_to_compare(load_champion_pair(cfg.registry.model_name), data, split, cfg)
 print(f"MLflow: {tracking_uri()}")
 print("champion:", f"version {champion.model_version}" if champion is not None else "none registered yet")
 
@@ -164,7 +166,15 @@ display(evaluation.by_tier.rename(columns={"group": "fit_tier"}))
 # %%
 if REGISTER:
     shipped = shipped_scorer(data, cfg, scorer, split)
-    result = TrainResult(scorer=shipped, data=data, split=split, evaluation=evaluation, tested=scorer)
+    result = TrainResult(
+        scorer=shipped,
+        data=data,
+        split=split,
+        evaluation=evaluation,
+        tested=scorer,
+        champion=champion,
+        champion_live=champion_live,
+    )
     log_training_run(
         result,
         cfg,

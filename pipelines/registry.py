@@ -152,9 +152,10 @@ def champion_version(model_name: str) -> Any | None:
         return None
 
 
-def champion_record(version: Any) -> ChampionRecord | None:
+def champion_record(version: Any, live: bool = False) -> ChampionRecord | None:
     """What a version (the champion) measured on its own test window at registration (None if not logged, or
-    its run is gone from the store)."""
+    its run is gone from the store), and the deals it learnt from: its tested model's, or with `live` the
+    registered model's (promotion.learned_window)."""
     from mlflow.exceptions import MlflowException
 
     from models.promotion import ChampionRecord, learned_window
@@ -168,7 +169,7 @@ def champion_record(version: Any) -> ChampionRecord | None:
     metrics = data.metrics
     if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
         return None
-    start, end = learned_window(split_of_run(data.tags))
+    start, end = learned_window(split_of_run(data.tags), live)
     return ChampionRecord(
         version=str(version.version),
         roc_auc=float(metrics["roc_auc"]),
@@ -215,7 +216,7 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         result.evaluation.test_scores,
         gate_rules(cfg),
         champion_version=None if champion is None else str(champion.version),
-        champion=None if champion is None else champion_record(champion),
+        champion=None if champion is None else champion_record(champion, result.champion_live),
     )
     if champion is None or "champion" not in result.evaluation.test_scores.columns:
         return decision

@@ -219,7 +219,10 @@ def run_retrain(
     )
     if champion is not None:
         result.champion_learned = champion_learned_note(
-            train.evaluation.test_scores["snapshot_at"], champion.model.split_summary, champion.model_version
+            train.evaluation.test_scores["snapshot_at"],
+            champion.model.split_summary,
+            champion.model_version,
+            live=train.champion_live,
         )
     if other_input:
         result.warnings.append(other_input)
@@ -241,7 +244,7 @@ def run_retrain(
 
         try:
             notes = card_notes(result, rcfg)
-            previous = tracking.load_tested_scorer(champion_record, champion) if champion else None
+            previous = train.champion if champion is not None else None  # the model the gate compared
             paths = card_after_training(train, train_cfg, train_input, previous, out_dir, notes=notes)
             result.paths.extend(paths or ())
         except Exception as error:  # noqa: BLE001 - the version is registered and gated; the card is a by-product

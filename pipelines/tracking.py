@@ -504,6 +504,18 @@ def load_champion(model_name: str, *, tested: bool = False) -> Scorer | None:
     return load_tested_scorer(version, scorer) if tested else scorer
 
 
+def load_champion_pair(model_name: str) -> tuple[Scorer, Scorer] | None:
+    """The champion's live (registered) scorer and the one its numbers were measured on (load_tested_scorer:
+    the same object unless it was trained again with its test window); None when there is no champion."""
+    from pipelines.registry import champion_uri, champion_version
+
+    version = champion_version(model_name)
+    if version is None:
+        return None
+    live = load_scorer(champion_uri(model_name))
+    return live, load_tested_scorer(version, live)
+
+
 def load_tested_model(model_uri: str) -> Scorer:
     """load_scorer, then the model that version's numbers were measured on (load_tested_scorer): what a
     previous version is compared with on deals the registered one may have learnt from."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
+from models.promotion import learned_by_champion, learned_window
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, refit_split, split_from_config
 from models.train import train_conversion_model
@@ -170,14 +171,23 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
-    champion = tracking.load_champion(cfg.registry.model_name, tested=True) if register else None
+    champions = tracking.load_champion_pair(cfg.registry.model_name) if register else None
     if register:
         check_artifacts_writable(cfg.registry.experiment)
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
+    champion, live = champion_to_compare(champions, data, split, cfg)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
     scorer = shipped_scorer(data, cfg, tested, split)
-    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation, tested=tested)
-    result.gate_notes = [*icp_change_notes(champion, scorer, source.input)]
+    result = TrainResult(
+        scorer=scorer,
+        data=data,
+        split=split,
+        evaluation=evaluation,
+        tested=tested,
+        champion=champion if champion is not None and champion.input == source.input else None,
+        champion_live=live,
+    )
+    result.gate_notes = [*icp_change_notes(champion, scorer, source.input), *compared_note(champions, live)]
     if register:
         tracking.log_training_run(
             result,
@@ -193,6 +203,44 @@ def run_train(
             previous = champion if champion is not None and champion.input == source.input else None
             attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def champion_to_compare(
+    champions: tuple[Scorer, Scorer] | None, data: TrainingData, split: Split, cfg: PipelineConfig
+) -> tuple[Scorer | None, bool]:
+    """The champion the gate scores on the test window, and whether it is the live one. The live
+    (registered) model when it was trained again with its test window and this test window holds enough
+    deals created after the newest it learnt from (registry.min_test_won / min_test_lost): the model that
+    scores today is the one to beat. Else its tested model, which learnt less (the same history trained
+    again, or a split without dates): compared on deals the live one learnt, it would look better than it is.
+    """
+    if champions is None:
+        return None, False
+    live, tested = champions
+    window = learned_window(live.model.split_summary, live=True)
+    if live is tested or window[0] is None or not live.model.split_summary.get("learned_end"):
+        return tested, False  # not refitted, or undated: what the live one learnt cannot be told apart
+    rows = split.test[~learned_by_champion(data.frame["snapshot_at"].iloc[split.test], window)]
+    won = int(data.y[rows].sum())
+    if won >= cfg.registry.min_test_won and len(rows) - won >= cfg.registry.min_test_lost:
+        return live, True
+    return tested, False
+
+
+def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool) -> list[str]:
+    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words."""
+    if champions is None or champions[0] is champions[1]:
+        return []
+    version = champions[0].model_version
+    if live:
+        return [
+            f"the champion (version {version}) was scored as it scores leads today, trained again with its own "
+            "test window, on the test deals created after the newest it learnt from"
+        ]
+    return [
+        f"the champion (version {version}) was scored as it was tested, before it was trained again with its "
+        "own test window: the model that scores today learnt from too many of these test deals"
+    ]
 
 
 def icp_change_notes(champion: Scorer | None, scorer: Scorer, trained_on: Any) -> list[str]:

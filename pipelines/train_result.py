@@ -26,6 +26,10 @@ class TrainResult:
     split: Split
     evaluation: Evaluation
     tested: Scorer | None = None  # None: `scorer` was tested
+    # The champion scored on the test window (None: none, or it reads another input), and whether it is the
+    # live (registered) model or its tested one (pipelines.train.champion_to_compare).
+    champion: Scorer | None = None
+    champion_live: bool = False
     decision: GateDecision | None = None
     run_id: str | None = None
     version: str | None = None

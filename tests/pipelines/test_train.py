@@ -271,3 +271,51 @@ def test_competitor_with_the_most_intent_is_disqualified_and_never_top(small_his
     qualified = scored[~scored["disqualified"]]
     position = scored.index[scored["lead_id"] == competitor][0]
     assert position >= len(qualified)  # ranked below every qualified lead
+
+
+def _refitted_champion(learned_end: str | None) -> tuple:
+    """A champion's live and tested scorers as load_champion_pair gives them (only what the choice reads)."""
+    from types import SimpleNamespace
+
+    summary = {"train_start": "2025-01-01T00:00:00", "test_start": "2025-10-01T00:00:00", "refit": True}
+    if learned_end is not None:
+        summary["learned_end"] = learned_end
+    live = SimpleNamespace(model=SimpleNamespace(split_summary=summary), model_version="1")
+    tested = SimpleNamespace(model=SimpleNamespace(split_summary={}), model_version="1")
+    return live, tested
+
+
+def test_the_gate_scores_the_live_champion_on_deals_it_never_learnt_else_its_tested_model(fast_config):
+    from types import SimpleNamespace
+
+    from pipelines.train import champion_to_compare, compared_note
+
+    times = pd.Series(pd.date_range("2026-01-01", periods=400, freq="D"))
+    data = SimpleNamespace(frame=pd.DataFrame({"snapshot_at": times}), y=np.arange(400) % 3 == 0)
+    split = SimpleNamespace(test=np.arange(200, 400))  # created 2026-07-20 on
+    live, tested = _refitted_champion("2026-08-01T00:00:00")  # 12 test deals learnt, 188 not: enough
+    assert champion_to_compare((live, tested), data, split, fast_config) == (live, True)
+    assert "as it scores leads today" in compared_note((live, tested), True)[0]
+    live, tested = _refitted_champion("2027-01-01T00:00:00")  # the same history trained again: all learnt
+    assert champion_to_compare((live, tested), data, split, fast_config) == (tested, False)
+    assert "as it was tested" in compared_note((live, tested), False)[0]
+    live, tested = _refitted_champion(None)  # a split without dates: what it learnt cannot be told apart
+    assert champion_to_compare((live, tested), data, split, fast_config) == (tested, False)
+    assert champion_to_compare((tested, tested), data, split, fast_config) == (tested, False)
+    assert compared_note((tested, tested), False) == [] and champion_to_compare(
+        None, data, split, fast_config
+    ) == (
+        None,
+        False,
+    )
+
+
+def test_a_refitted_champions_record_says_what_its_live_model_learnt(shared_champion_store, monkeypatch):
+    from pipelines.registry import champion_record, champion_version
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_champion_store.uri)
+    version = champion_version("leadscore")
+    tested, live = champion_record(version), champion_record(version, live=True)
+    learned_end = json.loads(MlflowClient().get_run(version.run_id).data.tags["split"])["learned_end"]
+    assert tested.learned_start == live.learned_start
+    assert tested.learned_end < live.learned_end == pd.Timestamp(learned_end) + pd.Timedelta(1, "ns")
