@@ -477,6 +477,17 @@ def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseExcep
     )
 
 
+def tested_model_sentence(version: Any, error: BaseException) -> str:
+    """One sentence for a version whose tested model cannot be read: the run, the file and the fixes."""
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:160]
+    return (
+        f"models:/{version.name}/{version.version}: {TESTED_SCORER} of its run {version.run_id} in the tracking "
+        f"store {tracking_uri()}, the tested model the promotion gate compares, is missing or damaged "
+        f"({reason}); restore the run's artifacts from a backup, or replace the champion without comparing "
+        'the two with `leadscore train --force "reason"`'
+    )
+
+
 TESTED_SCORER = "tested/scorer.pkl"  # the tested model of a run whose registered model was refitted
 
 
@@ -517,13 +528,11 @@ def load_tested_model(model_uri: str) -> Scorer:
 def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
     """The model a registered version's numbers were measured on: `registered` itself, or for one trained
     again on its test window the tested model logged with its run, named like the version
-    (ModelNotFoundError naming the run when that file is gone or damaged)."""
+    (UnreadableTestedModel naming the run when that file is gone or damaged)."""
     if not registered.model.split_summary.get("refit"):
         return registered
-    from mlflow.exceptions import MlflowException
-
     import mlflow
-    from pipelines.registry import ModelNotFoundError
+    from pipelines.registry import UnreadableTestedModel
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -531,12 +540,12 @@ def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
                 run_id=version.run_id, artifact_path=TESTED_SCORER, dst_path=tmp
             )
             scorer = pickle.loads(Path(path).read_bytes())
-    except (MlflowException, OSError, pickle.UnpicklingError, EOFError) as error:
-        raise ModelNotFoundError(
-            f"models:/{version.name}/{version.version}: its run {version.run_id} no longer holds "
-            f"{TESTED_SCORER}, the tested model the gate compares ({type(error).__name__}); restore the run's "
-            'artifacts from a backup, or replace the champion with `leadscore train --force "reason"`'
-        ) from error
+    except Exception as error:  # noqa: BLE001 - a damaged pickle raises whatever the damaged bytes lead to
+        raise UnreadableTestedModel(tested_model_sentence(version, error)) from error
+    if not isinstance(scorer, type(registered)):  # another file written over it
+        raise UnreadableTestedModel(
+            tested_model_sentence(version, TypeError(f"it holds a {type(scorer).__name__}"))
+        )
     scorer.model_name, scorer.model_version = registered.model_name, registered.model_version
     return scorer
 

@@ -170,13 +170,22 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
-    champion = tracking.load_champion(cfg.registry.model_name, tested=True) if register else None
+    champion, unscored = (
+        champion_to_compare(cfg.registry.model_name, force_reason) if register else (None, "")
+    )
     if register:
         check_artifacts_writable(cfg.registry.experiment)
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
     scorer = shipped_scorer(data, cfg, tested, split)
-    result = TrainResult(scorer=scorer, data=data, split=split, evaluation=evaluation, tested=tested)
+    result = TrainResult(
+        scorer=scorer,
+        data=data,
+        split=split,
+        evaluation=evaluation,
+        tested=tested,
+        champion_unscored=unscored,
+    )
     result.gate_notes = [*icp_change_notes(champion, scorer, source.input)]
     if register:
         tracking.log_training_run(
@@ -193,6 +202,22 @@ def run_train(
             previous = champion if champion is not None and champion.input == source.input else None
             attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def champion_to_compare(model_name: str, force_reason: str | None) -> tuple[Scorer | None, str]:
+    """The champion the gate compares (its tested model: tracking.load_champion) and "" ; with --force, a
+    champion whose tested model is missing or damaged is not compared, and the second item says why (the
+    gate's refusal names it, --force overrides it). Without --force that stops the run (exit code 3)."""
+    from pipelines import tracking
+    from pipelines.registry import UnreadableTestedModel, champion_version
+
+    try:
+        return tracking.load_champion(model_name, tested=True), ""
+    except UnreadableTestedModel:
+        if not force_reason:
+            raise
+        run_id = getattr(champion_version(model_name), "run_id", "")
+        return None, f"its tested model, {tracking.TESTED_SCORER} of its run {run_id}, is missing or damaged"
 
 
 def icp_change_notes(champion: Scorer | None, scorer: Scorer, trained_on: Any) -> list[str]:

@@ -1,0 +1,100 @@
+"""Hostile probes of the model trained again on its test window (model.refit_on_test_window): a champion
+whose tested model (tested/scorer.pkl) is damaged or lost, `--force` past it, and a refusal of the second
+training."""
+
+import dataclasses
+import pickle
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from models.promotion import GateRules, decide_on_test_scores
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.registry import UnreadableTestedModel
+from pipelines.settings import load_config
+from tests.conftest import FAST_OVERRIDES
+
+runner = CliRunner()
+# A pickle whose text is no UTF-8 (a byte overwritten on disk): pickle raises UnicodeDecodeError, not
+# UnpicklingError.
+NOT_UTF8 = b"\x80\x04X\x02\x00\x00\x00\xff\xfe."
+
+
+def _serve_tested_file(monkeypatch, tmp_path: Path, content: bytes) -> None:
+    """mlflow's download of a run's tested/scorer.pkl hands back a file holding `content`."""
+    import mlflow
+
+    path = tmp_path / "scorer.pkl"
+    path.write_bytes(content)
+    monkeypatch.setattr(mlflow.artifacts, "download_artifacts", lambda **_: str(path))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [NOT_UTF8, b"\x80\x04\x95", pickle.dumps({"not": "a scorer"})],
+    ids=["byte-overwritten", "truncated", "another-object"],
+)
+def test_a_damaged_tested_model_is_one_sentence_naming_the_run(trained_small, tmp_path, monkeypatch, content):
+    from pipelines.tracking import load_tested_scorer
+
+    registered = trained_small.scorer
+    assert registered.model.split_summary["refit"]
+    _serve_tested_file(monkeypatch, tmp_path, content)
+    version = SimpleNamespace(name="leadscore", version="3", run_id="a" * 32)
+    with pytest.raises(
+        UnreadableTestedModel, match=r"models:/leadscore/3: tested/scorer.pkl of its run a{32} "
+    ) as info:
+        load_tested_scorer(version, registered)
+    assert "missing or damaged" in str(info.value) and "--force" in str(info.value)
+
+
+def test_train_on_a_champion_with_a_damaged_tested_model_exits_3(tmp_path, champion_store, monkeypatch):
+    crm = tmp_path / "crm"
+    runner.invoke(app, ["generate", "--accounts", "300", "--months", "6", "--out", str(crm)])
+    _serve_tested_file(monkeypatch, tmp_path, NOT_UTF8)
+    result = runner.invoke(
+        app, ["train", "--input", str(crm), *(x for o in FAST_OVERRIDES for x in ("--set", o))]
+    )
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    said = " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "error: models:/leadscore/1: tested/scorer.pkl of its run" in said and "Traceback" not in said
+
+
+def test_force_trains_past_a_lost_tested_model_and_the_verdict_says_why(
+    trained_small, champion_store, monkeypatch
+):
+    from pipelines import tracking
+    from pipelines.registry import champion_version, gate_decision
+    from pipelines.train import champion_to_compare
+
+    def lost(*_, **__):
+        raise UnreadableTestedModel(
+            "models:/leadscore/1: tested/scorer.pkl of its run x is missing or damaged"
+        )
+
+    monkeypatch.setattr(tracking, "load_champion", lost)
+    with pytest.raises(UnreadableTestedModel):
+        champion_to_compare("leadscore", None)  # the message's fix: --force, which must then work
+    champion, unscored = champion_to_compare("leadscore", "restored nothing")
+    run_id = champion_version("leadscore").run_id
+    assert (
+        champion is None
+        and unscored == f"its tested model, tested/scorer.pkl of its run {run_id}, is missing or damaged"
+    )
+    # The gate refuses a champion it could not score, naming why; --force overrides that.
+    result = dataclasses.replace(trained_small, champion_unscored=unscored, decision=None)
+    decision = gate_decision(result, load_config(overrides=FAST_OVERRIDES))
+    assert not decision.promote and unscored in decision.summary()
+    assert "another source or spec" not in decision.summary()
+    assert decision.forced("restored nothing").promote
+
+
+def test_a_champion_of_another_input_is_still_said_so():
+    scores = pd.DataFrame({"won": [1, 0] * 30, "model": [0.9, 0.1] * 30})
+    decision = decide_on_test_scores(scores, GateRules(), champion_version="2", champion=None)
+    assert "(it was trained on another source or spec)" in decision.summary()
