@@ -78,12 +78,37 @@ def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: 
     return scorer
 
 
-def shipped_scorer(data: TrainingData, cfg: PipelineConfig, tested: Scorer, split: Split) -> Scorer:
+def shipped_scorer(
+    data: TrainingData,
+    cfg: PipelineConfig,
+    tested: Scorer,
+    split: Split,
+    evaluation: Evaluation | None = None,
+) -> Scorer:
     """The scorer that ships: with model.refit_on_test_window, the same training on every usable row, the
-    test window included (splits.refit_split), so that it knows the newest deals; else the tested one."""
+    test window included (splits.refit_split), so that it knows the newest deals; else the tested one. A
+    refusal of that second training says it came after the test (`evaluation`, the tested model's)."""
     if not cfg.model.refit_on_test_window or len(split.test) == 0:
         return tested
-    return fit_scorer(data, cfg, tested.model_name, refit_split(split))
+    try:
+        return fit_scorer(data, cfg, tested.model_name, refit_split(split))
+    except InsufficientDataError as error:
+        raise type(error)(refit_refusal(error, evaluation, len(split.test))) from error
+
+
+def refit_refusal(error: InsufficientDataError, evaluation: Evaluation | None, tested_rows: int) -> str:
+    """Why nothing was registered when the training again with the test window was refused although the
+    tested model was trained: the test deals the tested model never saw are the ones that broke it."""
+    measured = ""
+    if evaluation is not None:
+        auc = evaluation.comparison.set_index("model").loc["model", "roc_auc"]
+        measured = f" (ROC AUC {float(auc):.3f} on them)"
+    return (
+        f"the model was trained and tested on {tested_rows:,} test rows{measured}, but trained again with "
+        f"them (model.refit_on_test_window) it was refused, so nothing was registered: {error} The test rows "
+        "may be labelled unlike the rest; `--set model.refit_on_test_window=false` registers the tested "
+        "model and lets the promotion gate judge it on them."
+    )
 
 
 def evaluate_scorer(
@@ -177,7 +202,7 @@ def run_train(
         check_artifacts_writable(cfg.registry.experiment)
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
-    scorer = shipped_scorer(data, cfg, tested, split)
+    scorer = shipped_scorer(data, cfg, tested, split, evaluation)
     result = TrainResult(
         scorer=scorer,
         data=data,

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from models.minimum_data import NoSignalError
 from models.promotion import GateRules, decide_on_test_scores
 from pipelines import exit_codes
 from pipelines.cli import app
@@ -98,3 +99,23 @@ def test_a_champion_of_another_input_is_still_said_so():
     scores = pd.DataFrame({"won": [1, 0] * 30, "model": [0.9, 0.1] * 30})
     decision = decide_on_test_scores(scores, GateRules(), champion_version="2", champion=None)
     assert "(it was trained on another source or spec)" in decision.summary()
+
+
+def test_a_refused_refit_says_the_tested_model_was_tested_and_how_to_ship_it(trained_small, monkeypatch):
+    import pipelines.train as train
+
+    def refused(*_, **__):
+        raise NoSignalError("no learnable signal: the newest deals rank backwards.")
+
+    monkeypatch.setattr(train, "fit_scorer", refused)
+    cfg = load_config(overrides=FAST_OVERRIDES)
+    t = trained_small
+    with pytest.raises(NoSignalError) as info:
+        train.shipped_scorer(t.data, cfg, t.tested_scorer, t.split, t.evaluation)
+    said = str(info.value)
+    auc = t.evaluation.comparison.set_index("model").loc["model", "roc_auc"]
+    assert said.startswith(
+        f"the model was trained and tested on {len(t.split.test):,} test rows (ROC AUC {auc:.3f}"
+    )
+    assert "nothing was registered: no learnable signal: the newest deals rank backwards." in said
+    assert "--set model.refit_on_test_window=false" in said
