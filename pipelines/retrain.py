@@ -217,7 +217,8 @@ def run_retrain(
         backtest=backtest,
         left_out=left_out,
     )
-    if champion is not None:
+    # A champion --force went past (its tested model lost) was not compared: nothing it learnt to say.
+    if champion is not None and not train.champion_unscored:
         result.champion_learned = champion_learned_note(
             train.evaluation.test_scores["snapshot_at"], champion.model.split_summary, champion.model_version
         )
@@ -241,7 +242,9 @@ def run_retrain(
 
         try:
             notes = card_notes(result, rcfg)
-            previous = tracking.load_tested_scorer(champion_record, champion) if champion else None
+            previous = None
+            if champion is not None and not train.champion_unscored:
+                previous = tracking.load_tested_scorer(champion_record, champion)
             paths = card_after_training(train, train_cfg, train_input, previous, out_dir, notes=notes)
             result.paths.extend(paths or ())
         except Exception as error:  # noqa: BLE001 - the version is registered and gated; the card is a by-product

@@ -119,3 +119,42 @@ def test_a_refused_refit_says_the_tested_model_was_tested_and_how_to_ship_it(tra
     )
     assert "nothing was registered: no learnable signal: the newest deals rank backwards." in said
     assert "--set model.refit_on_test_window=false" in said
+
+
+def test_retrain_forced_past_a_lost_tested_model_writes_its_card_without_the_champion(
+    small_history, trained_small, champion_store, monkeypatch, tmp_path
+):
+    from models.promotion import GateDecision
+    from pipelines import tracking
+    from pipelines import train as train_module
+    from pipelines.retrain import run_retrain
+    from pipelines.settings import RetrainConfig
+
+    def lost(*_, **__):
+        raise UnreadableTestedModel(
+            "models:/leadscore/1: tested/scorer.pkl of its run x is missing or damaged"
+        )
+
+    monkeypatch.setattr(tracking, "load_tested_scorer", lost)
+    unscored = "its tested model, tested/scorer.pkl of its run x, is missing or damaged"
+    forced = GateDecision("refused", (f"the champion (version 1) could not be scored ({unscored})",)).forced(
+        "lost"
+    )
+    trained = dataclasses.replace(
+        trained_small, decision=forced, run_id=None, version=None, champion_unscored=unscored
+    )
+    monkeypatch.setattr(train_module, "run_train", lambda *a, **k: trained)  # what `retrain --force` trains
+
+    result = run_retrain(
+        small_history.tables(),
+        load_config(overrides=FAST_OVERRIDES),
+        RetrainConfig(),
+        "2026-10-01",
+        force_reason="lost",
+        out_dir=tmp_path,
+    )
+    # The champion was not compared: no "trained on N of these deals, so this table flatters it", and the card
+    # is written without it (it was a warning: UnreadableTestedModel).
+    assert result.champion_learned is None
+    assert not [w for w in result.warnings if "card was not written" in w], result.warnings
+    assert (tmp_path / "model_card.md").exists()
