@@ -121,6 +121,18 @@ def test_a_refused_refit_says_the_tested_model_was_tested_and_how_to_ship_it(tra
     assert "--set model.refit_on_test_window=false" in said
 
 
+def test_a_spark_trained_card_counts_no_open_leads_and_says_why(trained_small):
+    from pipelines.card import open_lead_scores
+    from pipelines.spark_train import SparkCrmSource
+
+    # Spark keeps the tables (`tables` is {}): the card said nothing of open leads, it was not written at all
+    # ('SparkCrmSource' object has no attribute 'default_as_of').
+    source = SparkCrmSource(spark=None, where=None)
+    result = dataclasses.replace(trained_small, data=dataclasses.replace(trained_small.data, source=source))
+    scores, as_of, why = open_lead_scores(result, source.tables, load_config(overrides=FAST_OVERRIDES))
+    assert scores is None and as_of is None and "open leads were not counted" in why
+
+
 def test_retrain_forced_past_a_lost_tested_model_writes_its_card_without_the_champion(
     small_history, trained_small, champion_store, monkeypatch, tmp_path
 ):
