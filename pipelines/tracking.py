@@ -347,6 +347,9 @@ def _log_run(
                 "points_gains": ev.points_gains,
             }
         )
+        # Before the registration: a failure here (a disk that filled) leaves no version without its tested model.
+        if result.refitted:
+            log_tested_scorer(result.tested_scorer)
         # The artifact carries its own version, so every score it writes names it; registration is the next one.
         result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
@@ -368,8 +371,6 @@ def _log_run(
                     f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
                     "have finished"
                 )
-        if result.refitted:
-            log_tested_scorer(result.tested_scorer)
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}

@@ -170,3 +170,31 @@ def test_retrain_forced_past_a_lost_tested_model_writes_its_card_without_the_cha
     assert result.champion_learned is None
     assert not [w for w in result.warnings if "card was not written" in w], result.warnings
     assert (tmp_path / "model_card.md").exists()
+
+
+def test_a_tested_model_that_cannot_be_written_leaves_no_version_behind(
+    small_history, trained_small, mlflow_store, monkeypatch
+):
+    import copy
+
+    from mlflow import MlflowClient
+    from pipelines import tracking
+    from pipelines.io import OutputError
+
+    def disk_full(_scorer):
+        raise OSError(28, "No space left on device", "scorer.pkl")
+
+    monkeypatch.setattr(tracking, "log_tested_scorer", disk_full)
+    result = dataclasses.replace(trained_small, scorer=copy.copy(trained_small.scorer), warnings=[])
+    with pytest.raises(OutputError):
+        tracking.log_training_run(
+            result,
+            load_config(overrides=FAST_OVERRIDES),
+            small_history.tables(),
+            location="",
+            config_path=None,
+            force_reason=None,
+            trigger="leadscore train",
+        )
+    # Registered before the tested model was written, the version stayed: no alias, no verdict, no tested model.
+    assert MlflowClient().search_model_versions("name='leadscore'") == []
