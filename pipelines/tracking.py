@@ -484,8 +484,8 @@ def tested_model_sentence(version: Any, error: BaseException) -> str:
     return (
         f"models:/{version.name}/{version.version}: {TESTED_SCORER} of its run {version.run_id} in the tracking "
         f"store {tracking_uri()}, the tested model the promotion gate compares, is missing or damaged "
-        f"({reason}); restore the run's artifacts from a backup, or replace the champion without comparing "
-        'the two with `--force "reason"` (`leadscore train` or `retrain`)'
+        f"({reason}); restore the run's artifacts from a backup (`leadscore train` or `retrain` with "
+        '`--force "reason"` replace such a champion without comparing the two)'
     )
 
 
