@@ -140,6 +140,7 @@ def test_retrain_forced_past_a_lost_tested_model_writes_its_card_without_the_cha
     small_history, trained_small, champion_store, monkeypatch, tmp_path
 ):
     from models.promotion import GateDecision
+    from pipelines import retrain as retrain_module
     from pipelines import tracking
     from pipelines import train as train_module
     from pipelines.retrain import run_retrain
@@ -159,6 +160,8 @@ def test_retrain_forced_past_a_lost_tested_model_writes_its_card_without_the_cha
         trained_small, decision=forced, run_id=None, version=None, champion_unscored=unscored
     )
     monkeypatch.setattr(train_module, "run_train", lambda *a, **k: trained)  # what `retrain --force` trains
+    flatters = "The champion (version 1) was trained and tuned on 9 of these deals, so this table flatters it"
+    monkeypatch.setattr(retrain_module, "champion_learned_note", lambda *a: flatters)
 
     result = run_retrain(
         small_history.tables(),
