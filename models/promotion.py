@@ -371,17 +371,18 @@ def decide_on_test_scores(
     *,
     champion_version: str | None,
     champion: ChampionRecord | None,
+    unscored: str | None = None,
 ) -> GateDecision:
     """decide_promotion on the evaluation's test-score table (columns won, model, the baselines and, when the
     champion could be scored on these rows, champion). A champion that exists but could not be scored here is
-    a refusal: it never changes silently."""
+    a refusal: it never changes silently. `unscored` says why it was not (default: another source or spec)."""
     if champion_version is not None and "champion" not in test_scores.columns:
         return GateDecision(
             "refused",
             (
-                f"the champion (version {champion_version}) could not be scored on this test window (it was "
-                "trained on another source or spec), so the two cannot be compared; if this model should "
-                'replace it, say why with --force "reason"',
+                f"the champion (version {champion_version}) could not be scored on this test window "
+                f"({unscored or 'it was trained on another source or spec'}), so the two cannot be compared; "
+                'if this model should replace it, say why with --force "reason"',
             ),
         )
     if champion_version is not None and champion is None:

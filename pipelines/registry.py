@@ -37,6 +37,11 @@ class ModelNotFoundError(InputError):
     """A model URI names no registered model, version or alias in the tracking store (exit code 3)."""
 
 
+class UnreadableTestedModel(ModelNotFoundError):
+    """A refitted version's tested model (tested/scorer.pkl of its run) is missing or damaged (exit code 3):
+    the gate has nothing to compare; `train --force` goes on without comparing."""
+
+
 class RegistrationRaceError(RuntimeError):
     """Other training runs kept registering versions while this one did (exit code 1, one sentence)."""
 
@@ -217,6 +222,7 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         gate_rules(cfg),
         champion_version=None if champion is None else str(champion.version),
         champion=None if champion is None else champion_record(champion, result.champion_live),
+        unscored=result.champion_unscored or None,
     )
     if champion is None or "champion" not in result.evaluation.test_scores.columns:
         return decision

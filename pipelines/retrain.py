@@ -217,7 +217,8 @@ def run_retrain(
         backtest=backtest,
         left_out=left_out,
     )
-    if champion is not None:
+    # A champion --force went past (its tested model lost) was not compared: nothing it learnt to say.
+    if champion is not None and not train.champion_unscored:
         result.champion_learned = champion_learned_note(
             train.evaluation.test_scores["snapshot_at"],
             champion.model.split_summary,

@@ -239,6 +239,9 @@ class CrmTrainingShape:
     this process, or on Spark): the configuration as given, the CRM feature groups, the points model, the
     LeadScorer, and deals' rows for a champion."""
 
+    def default_as_of(self) -> pd.Timestamp | None:
+        return None  # events after any date could be in the tables: the user names the date
+
     def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
         return cfg
 
@@ -289,9 +292,6 @@ class CrmSource(CrmTrainingShape):
     @property
     def location(self) -> str:
         return describe_location(self.raw_location) if self.raw_location else ""
-
-    def default_as_of(self) -> pd.Timestamp | None:
-        return None  # events after any date could be in the tables: the user names the date
 
     def lead_rows(self) -> pd.DataFrame:
         folder = self.stream_folder

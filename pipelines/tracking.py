@@ -347,6 +347,9 @@ def _log_run(
                 "points_gains": ev.points_gains,
             }
         )
+        # Before the registration: a failure here (a disk that filled) leaves no version without its tested model.
+        if result.refitted:
+            log_tested_scorer(result.tested_scorer)
         # The artifact carries its own version, so every score it writes names it; registration is the next one.
         result.scorer.model_version = registry.next_version(cfg.registry.model_name)
         info = log_scorer(result.scorer, tables, cfg.registry.model_name)
@@ -368,8 +371,6 @@ def _log_run(
                     f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
                     "have finished"
                 )
-        if result.refitted:
-            log_tested_scorer(result.tested_scorer)
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
@@ -477,6 +478,17 @@ def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseExcep
     )
 
 
+def tested_model_sentence(version: Any, error: BaseException) -> str:
+    """One sentence for a version whose tested model cannot be read: the run, the file and the fixes."""
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:160]
+    return (
+        f"models:/{version.name}/{version.version}: {TESTED_SCORER} of its run {version.run_id} in the tracking "
+        f"store {tracking_uri()}, the tested model the promotion gate compares, is missing or damaged "
+        f"({reason}); restore the run's artifacts from a backup (`leadscore train` or `retrain` with "
+        '`--force "reason"` replace such a champion without comparing the two)'
+    )
+
+
 TESTED_SCORER = "tested/scorer.pkl"  # the tested model of a run whose registered model was refitted
 
 
@@ -493,8 +505,8 @@ def log_tested_scorer(scorer: Scorer) -> None:
 
 def load_champion(model_name: str, *, tested: bool = False) -> Scorer | None:
     """The current champion's scorer, or None when there is none yet. With `tested`, the model its run
-    measured on the test window where the registered one was trained again with it (log_tested_scorer):
-    the gate compares tested models, each on deals it never learnt from (promotion.learned_window)."""
+    measured on the test window where the registered one was trained again with it (log_tested_scorer);
+    the gate chooses between the two (pipelines.train.champion_to_compare)."""
     from pipelines.registry import champion_uri, champion_version
 
     version = champion_version(model_name)
@@ -529,13 +541,11 @@ def load_tested_model(model_uri: str) -> Scorer:
 def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
     """The model a registered version's numbers were measured on: `registered` itself, or for one trained
     again on its test window the tested model logged with its run, named like the version
-    (ModelNotFoundError naming the run when that file is gone or damaged)."""
+    (UnreadableTestedModel naming the run when that file is gone or damaged)."""
     if not registered.model.split_summary.get("refit"):
         return registered
-    from mlflow.exceptions import MlflowException
-
     import mlflow
-    from pipelines.registry import ModelNotFoundError
+    from pipelines.registry import UnreadableTestedModel
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -543,12 +553,12 @@ def load_tested_scorer(version: Any, registered: Scorer) -> Scorer:
                 run_id=version.run_id, artifact_path=TESTED_SCORER, dst_path=tmp
             )
             scorer = pickle.loads(Path(path).read_bytes())
-    except (MlflowException, OSError, pickle.UnpicklingError, EOFError) as error:
-        raise ModelNotFoundError(
-            f"models:/{version.name}/{version.version}: its run {version.run_id} no longer holds "
-            f"{TESTED_SCORER}, the tested model the gate compares ({type(error).__name__}); restore the run's "
-            'artifacts from a backup, or replace the champion with `leadscore train --force "reason"`'
-        ) from error
+    except Exception as error:  # noqa: BLE001 - a damaged pickle raises whatever the damaged bytes lead to
+        raise UnreadableTestedModel(tested_model_sentence(version, error)) from error
+    if not isinstance(scorer, type(registered)):  # another file written over it
+        raise UnreadableTestedModel(
+            tested_model_sentence(version, TypeError(f"it holds a {type(scorer).__name__}"))
+        )
     scorer.model_name, scorer.model_version = registered.model_name, registered.model_version
     return scorer
 

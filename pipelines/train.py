@@ -79,12 +79,37 @@ def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: 
     return scorer
 
 
-def shipped_scorer(data: TrainingData, cfg: PipelineConfig, tested: Scorer, split: Split) -> Scorer:
+def shipped_scorer(
+    data: TrainingData,
+    cfg: PipelineConfig,
+    tested: Scorer,
+    split: Split,
+    evaluation: Evaluation | None = None,
+) -> Scorer:
     """The scorer that ships: with model.refit_on_test_window, the same training on every usable row, the
-    test window included (splits.refit_split), so that it knows the newest deals; else the tested one."""
+    test window included (splits.refit_split), so that it knows the newest deals; else the tested one. A
+    refusal of that second training says it came after the test (`evaluation`, the tested model's)."""
     if not cfg.model.refit_on_test_window or len(split.test) == 0:
         return tested
-    return fit_scorer(data, cfg, tested.model_name, refit_split(split))
+    try:
+        return fit_scorer(data, cfg, tested.model_name, refit_split(split))
+    except InsufficientDataError as error:
+        raise type(error)(refit_refusal(error, evaluation, len(split.test))) from error
+
+
+def refit_refusal(error: InsufficientDataError, evaluation: Evaluation | None, tested_rows: int) -> str:
+    """Why nothing was registered when the training again with the test window was refused although the
+    tested model was trained: the test deals the tested model never saw are the ones that broke it."""
+    measured = ""
+    if evaluation is not None:
+        auc = evaluation.comparison.set_index("model").loc["model", "roc_auc"]
+        measured = f" (ROC AUC {float(auc):.3f} on them)"
+    return (
+        f"the model was trained and tested on {tested_rows:,} test rows{measured}, but trained again with "
+        f"them (model.refit_on_test_window) it was refused, so nothing was registered: {error} The test rows "
+        "may be labelled unlike the rest; `--set model.refit_on_test_window=false` registers the tested "
+        "model and lets the promotion gate judge it on them."
+    )
 
 
 def evaluate_scorer(
@@ -171,13 +196,13 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
-    champions = tracking.load_champion_pair(cfg.registry.model_name) if register else None
+    champions, unscored = load_champions(cfg.registry.model_name, force_reason) if register else (None, "")
     if register:
         check_artifacts_writable(cfg.registry.experiment)
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     champion, live = champion_to_compare(champions, data, split, cfg)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
-    scorer = shipped_scorer(data, cfg, tested, split)
+    scorer = shipped_scorer(data, cfg, tested, split, evaluation)
     result = TrainResult(
         scorer=scorer,
         data=data,
@@ -186,6 +211,7 @@ def run_train(
         tested=tested,
         champion=champion if champion is not None and champion.input == source.input else None,
         champion_live=live,
+        champion_unscored=unscored,
     )
     result.gate_notes = [*icp_change_notes(champion, scorer, source.input), *compared_note(champions, live)]
     if register:
@@ -241,6 +267,22 @@ def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool) -> list[s
         f"the champion (version {version}) was scored as it was tested, before it was trained again with its "
         "own test window: the model that scores today learnt from too many of these test deals"
     ]
+
+
+def load_champions(model_name: str, force_reason: str | None) -> tuple[tuple[Scorer, Scorer] | None, str]:
+    """The champion's live and tested scorers (tracking.load_champion_pair) and ""; with --force, a champion
+    whose tested model is missing or damaged is not compared, and the second item says why (the gate's
+    refusal names it, --force overrides it). Without --force that stops the run (exit code 3)."""
+    from pipelines import tracking
+    from pipelines.registry import UnreadableTestedModel, champion_version
+
+    try:
+        return tracking.load_champion_pair(model_name), ""
+    except UnreadableTestedModel:
+        if not force_reason:
+            raise
+        run_id = getattr(champion_version(model_name), "run_id", "")
+        return None, f"its tested model, {tracking.TESTED_SCORER} of its run {run_id}, is missing or damaged"
 
 
 def icp_change_notes(champion: Scorer | None, scorer: Scorer, trained_on: Any) -> list[str]:

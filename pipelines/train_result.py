@@ -36,6 +36,9 @@ class TrainResult:
     card_paths: tuple[Path, Path] | None = None
     warnings: list[str] = field(default_factory=list)
     gate_notes: list[str] = field(default_factory=list)  # said beside the gate's checks (an ICP changed)
+    champion_unscored: str = (
+        ""  # why the champion was not scored on the test window (--force past a lost tested model)
+    )
 
     @property
     def tested_scorer(self) -> Scorer:

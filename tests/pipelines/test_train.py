@@ -166,7 +166,8 @@ def test_a_champion_whose_tested_model_is_gone_is_named_with_its_run(shared_cham
     gone = SimpleNamespace(name="leadscore", version="1", run_id="0" * 32)
     registered = load_scorer("models:/leadscore/1")
     with pytest.raises(
-        ModelNotFoundError, match=r"models:/leadscore/1: its run 0{32} no longer holds tested/"
+        ModelNotFoundError,
+        match=r"models:/leadscore/1: tested/scorer.pkl of its run 0{32} .* is missing or damaged",
     ):
         load_tested_scorer(gone, registered)
 
