@@ -74,17 +74,17 @@ def test_force_trains_past_a_lost_tested_model_and_the_verdict_says_why(
 ):
     from pipelines import tracking
     from pipelines.registry import champion_version, gate_decision
-    from pipelines.train import champion_to_compare
+    from pipelines.train import load_champions
 
     def lost(*_, **__):
         raise UnreadableTestedModel(
             "models:/leadscore/1: tested/scorer.pkl of its run x is missing or damaged"
         )
 
-    monkeypatch.setattr(tracking, "load_champion", lost)
+    monkeypatch.setattr(tracking, "load_champion_pair", lost)
     with pytest.raises(UnreadableTestedModel):
-        champion_to_compare("leadscore", None)  # the message's fix: --force, which must then work
-    champion, unscored = champion_to_compare("leadscore", "restored nothing")
+        load_champions("leadscore", None)  # the message's fix: --force, which must then work
+    champion, unscored = load_champions("leadscore", "restored nothing")
     run_id = champion_version("leadscore").run_id
     assert (
         champion is None
