@@ -23,6 +23,7 @@ HISTORY_COLUMNS = (
     "trigger",
     "gate_date",
     "as_of",
+    "newest_deal",
     "evaluation_quarter",
     "compared_with",
 )
@@ -34,6 +35,7 @@ def promotion_history(model_name: str) -> pd.DataFrame:
     Columns: version, created (registration time, naive UTC), aliases (comma-joined, e.g. "champion"),
     decision (promoted / refused / "" when no gate ran), reasons (the gate's checks, " | "-joined), metrics
     (JSON of the metrics compared), trigger, gate_date, as_of and evaluation_quarter (retrains only),
+    newest_deal (the creation day of the newest deal the version learnt from; "" before 2026-12-07),
     compared_with (the champion version a retrain measured the challenger against). Empty when the model has
     no version.
     """
@@ -56,6 +58,7 @@ def promotion_history(model_name: str) -> pd.DataFrame:
                 "trigger": tags.get("gate.trigger", ""),
                 "gate_date": tags.get("gate.date", ""),
                 "as_of": tags.get("retrain.as_of", ""),
+                "newest_deal": tags.get("data.newest_deal", ""),
                 "evaluation_quarter": tags.get("retrain.evaluation_quarter", ""),
                 "compared_with": tags.get("retrain.champion_version", ""),
             }
@@ -97,6 +100,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
             "version": history["version"].astype("str"),
             "registered": pd.to_datetime(history["created"]).dt.strftime("%Y-%m-%d %H:%M"),
             "data as of": history["as_of"],
+            "newest deal learnt": history["newest_deal"],
             "aliases": history["aliases"],
             "decision": history["decision"].replace("", "(no gate)"),
             "reasons": history["reasons"].str.replace(" | ", "; ", regex=False),

@@ -229,6 +229,9 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
     return dataclasses.replace(decision, reasons=(*decision.reasons, *result.gate_notes))
 
 
+NEWEST_DEAL_TAG = "data.newest_deal"  # the creation day of the newest deal the version learnt from
+
+
 def apply_gate(
     result: TrainResult, cfg: PipelineConfig, *, force_reason: str | None, trigger: str
 ) -> GateDecision:
@@ -240,6 +243,9 @@ def apply_gate(
         decision = decision.forced(force_reason)
     client.set_registered_model_alias(name, CHALLENGER, version)
     record_decision(client, name, version, decision, trigger)
+    newest = result.newest_deal_learnt()
+    if newest:  # what the version knows, for `leadscore history`
+        client.set_model_version_tag(name, version, NEWEST_DEAL_TAG, newest)
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
     return decision

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from models.compare import Evaluation
 from models.promotion import GateDecision
 from models.scorer import Scorer
@@ -59,3 +62,12 @@ class TrainResult:
                 {k: v for k, v in self.scorer.model.split_summary.items() if k in ("refit", "learned_end")}
             )
         return record
+
+    def newest_deal_learnt(self) -> str:
+        """The creation day of the newest deal the shipped model learnt from (YYYY-MM-DD; "" without dates):
+        every row's newest when it was trained again with its test window, else the learning rows' newest."""
+        times = pd.to_datetime(self.data.frame["snapshot_at"], errors="coerce")
+        if not self.refitted:
+            times = times.iloc[np.concatenate([self.split.train, self.split.valid])]
+        newest = times.max() if len(times) else pd.NaT
+        return "" if pd.isna(newest) else f"{pd.Timestamp(newest):%Y-%m-%d}"

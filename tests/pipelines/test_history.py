@@ -53,6 +53,7 @@ def test_history_lists_every_version_newest_first_with_decision_reasons_and_alia
             {},  # registered by hand: no gate ran
         ],
     )
+    client.set_model_version_tag("leadscore", "2", "data.newest_deal", "2026-06-02")
     client.set_registered_model_alias("leadscore", "champion", "1")
     client.set_registered_model_alias("leadscore", "challenger", "2")
     history = promotion_history("leadscore")
@@ -69,6 +70,10 @@ def test_history_lists_every_version_newest_first_with_decision_reasons_and_alia
     assert printed.loc["3", "decision"] == "(no gate)"
     assert printed.loc["2", "metrics compared"] == "challenger_auc 0.750, champion_auc 0.760"
     assert " | " not in printed.loc["2", "reasons"]
+    assert (
+        printed.loc["2", "newest deal learnt"] == "2026-06-02"
+        and printed.loc["1", "newest deal learnt"] == ""
+    )
 
 
 def test_history_command_prints_the_trail(tmp_path, mlflow_store, capsys):

@@ -138,6 +138,8 @@ def test_the_shipped_model_learnt_the_test_window_and_the_gate_compares_tested_m
     assert better.refitted and shipped["refit"] and "refit" not in tested
     assert shipped["n_train"] + shipped["n_valid"] == len(better.data.y)  # every usable deal, test window too
     assert tested["n_test"] == len(better.split.test) > 0
+    newest = f"{pd.Timestamp(better.data.frame['snapshot_at'].max()):%Y-%m-%d}"  # the test window's newest
+    assert MlflowClient().get_model_version("leadscore", "3").tags["data.newest_deal"] == newest
     tag = json.loads(MlflowClient().get_run(better.run_id).data.tags["split"])
     assert tag["test_start"] == tested["test_start"] and tag["learned_end"] == tested["test_end"]
     # The champion (version 4, forced) as the next training's gate reads it: its tested model, which never
