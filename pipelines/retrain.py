@@ -28,13 +28,14 @@ pipelines/retrain_report.py's; the command is `leadscore retrain` (pipelines/cli
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
+from models.promotion import learned_window
 from models.retrain import (
     RetrainWindows,
     champion_learned_note,
@@ -86,6 +87,7 @@ def run_backtest(
     as_of: pd.Timestamp,
     days: int,
     promised: pd.DataFrame | None = None,
+    maturity_days: int = 0,
 ) -> tuple[Backtest | None, list[str]]:
     """The champion scores the leads open `days` before `as_of`, as they were then; backtest_of compares its
     grades with what closed since (None when none closed). With the scoring run's coverage warnings: an input
@@ -99,7 +101,28 @@ def run_backtest(
         run.scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
     )
     said = f"the champion (version {champion.model_version}) on the leads open as of {scored_at.date()}: "
-    return backtest, [said + warning for warning in run.warnings]
+    learnt = backtest_learnt_warning(
+        champion.model.split_summary, champion.model_version, scored_at, maturity_days
+    )
+    return backtest, [said + warning for warning in run.warnings] + ([learnt] if learnt else [])
+
+
+def backtest_learnt_warning(
+    split_summary: dict[str, Any], version: Any, scored_at: pd.Timestamp, maturity_days: int
+) -> str | None:
+    """When the champion may have learnt the outcomes of the leads its backtest scores: its newest deal was
+    created less than `maturity_days` before the backtest's date, so its history ran past that date and the
+    deals that closed in between taught it (a retrain --as-of earlier than the champion's own history). None
+    when its history ended before (a quarterly retrain)."""
+    _, end = learned_window(split_summary, live=True)
+    if end is None or end + pd.Timedelta(days=maturity_days) <= pd.Timestamp(scored_at):
+        return None
+    return (
+        f"the champion (version {version}) learnt from deals created up to {end:%Y-%m-%d}, so from a history "
+        f"that ran past the backtest's {pd.Timestamp(scored_at):%Y-%m-%d}: leads open then whose deals closed "
+        "before it was trained are among what it learnt, and its backtest flatters it (a retrain --as-of after "
+        "the champion's history has none)"
+    )
 
 
 def log_retrain(result: RetrainResult, cfg: PipelineConfig, report: str) -> None:
@@ -200,7 +223,9 @@ def run_retrain(
             champion = None
         else:
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
-            backtest, coverage = run_backtest(champion, known, as_of, rcfg.backtest_days, promised)
+            backtest, coverage = run_backtest(
+                champion, known, as_of, rcfg.backtest_days, promised, cfg.model.maturity_days
+            )
 
     train = run_train(
         CrmSource(train_input, location=source),

@@ -204,3 +204,21 @@ def test_a_tested_model_that_cannot_be_written_leaves_no_version_behind(
         )
     # Registered before the tested model was written, the version stayed: no alias, no verdict, no tested model.
     assert MlflowClient().search_model_versions("name='leadscore'") == []
+
+
+def test_a_backtest_of_a_champion_that_learnt_those_leads_says_it_flatters_it():
+    from pipelines.retrain import backtest_learnt_warning
+
+    refitted = {"train_start": "2024-10-06T00:00:00", "test_start": "2026-02-08T00:00:00"}
+    refitted |= {"refit": True, "learned_end": "2026-06-02T21:37:59"}
+    # The README flow: trained on the whole history, then retrained as of 2026-10-01 (backtest 2026-07-03).
+    said = backtest_learnt_warning(refitted, "1", pd.Timestamp("2026-07-03"), maturity_days=120)
+    assert (
+        said is not None
+        and "created up to 2026-06-02, so from a history that ran past the backtest's" in said
+    )
+    # A quarterly retrain: the champion's history ended before the leads the backtest scores were open.
+    assert backtest_learnt_warning(refitted, "1", pd.Timestamp("2026-10-01"), maturity_days=120) is None
+    tested = {"train_start": "2024-10-06T00:00:00", "test_start": "2026-02-08T00:00:00"}  # not refitted
+    assert "up to 2026-02-08" in backtest_learnt_warning(tested, "1", pd.Timestamp("2026-04-02"), 120)
+    assert backtest_learnt_warning({}, "1", pd.Timestamp("2026-01-02"), 120) is None  # undated
