@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -222,3 +223,28 @@ def test_a_backtest_of_a_champion_that_learnt_those_leads_says_it_flatters_it():
     tested = {"train_start": "2024-10-06T00:00:00", "test_start": "2026-02-08T00:00:00"}  # not refitted
     assert "up to 2026-02-08" in backtest_learnt_warning(tested, "1", pd.Timestamp("2026-04-02"), 120)
     assert backtest_learnt_warning({}, "1", pd.Timestamp("2026-01-02"), 120) is None  # undated
+
+
+@pytest.mark.slow  # two trainings into one registry
+def test_a_grown_history_is_compared_with_the_champion_that_scores_today_on_deals_it_never_saw(
+    small_history, fast_config, mlflow_store
+):
+    from features.history_stats import deals_created_between
+    from models.promotion import learned_by_champion, learned_window
+    from pipelines.train import run_train
+
+    tables = small_history.tables()
+    cut = pd.to_datetime(tables["deals"]["created_at"]).quantile(0.8)
+    first = run_train(deals_created_between(tables, None, cut), fast_config)  # the champion, months ago
+    grown = run_train(tables, fast_config)
+    assert first.decision.promote and first.refitted and grown.champion_live
+    reasons = " ".join(grown.decision.reasons)
+    assert "the champion (version 1) was scored as it scores leads today" in reasons
+    # It was scored with the registered (refitted) model, on the test deals created after its newest.
+    window = learned_window(first.scorer.model.split_summary, live=True)
+    learnt = learned_by_champion(grown.evaluation.test_scores["snapshot_at"], window)
+    assert f"{int(learnt.sum()):,} of the {len(learnt):,} test deals" in reasons or not learnt.any()
+    assert np.allclose(
+        grown.evaluation.test_scores["champion"],
+        first.scorer.model.predict_proba(grown.data.frame.iloc[grown.split.test]),
+    )
