@@ -137,8 +137,8 @@ def out_of_time_split_at(
 def refit_split(split: Split) -> Split:
     """The split of the model that ships (model.refit_on_test_window): the tested split's train rows, and its
     validation and test rows as the newest learning rows, so nothing is held out. Its summary keeps the
-    tested split's starts (test_start: where the tested model's test window began, the window the gate's
-    learned_window reads) and adds `refit` and `learned_end`, the newest creation time learnt from."""
+    tested split's starts (test_start: where the tested model's test window began) and adds `refit` and
+    `learned_end`, the newest creation time learnt from (promotion.learned_window reads either)."""
     extra: dict[str, Any] = {**split.extra, "refit": True}
     if split.test_end is not None:
         extra["learned_end"] = split.test_end.isoformat()
@@ -149,7 +149,7 @@ def refit_split(split: Split) -> Split:
         method=split.method,
         train_start=split.train_start,
         valid_start=split.valid_start,
-        test_start=split.test_start,  # the tested model's test window: the gate compares tested models
+        test_start=split.test_start,  # what the tested model left out: its window for the gate
         extra=extra,
     )
 

@@ -503,17 +503,13 @@ def log_tested_scorer(scorer: Scorer) -> None:
         mlflow.log_artifact(str(path), artifact_path=str(Path(TESTED_SCORER).parent))
 
 
-def load_champion(model_name: str, *, tested: bool = False) -> Scorer | None:
-    """The current champion's scorer, or None when there is none yet. With `tested`, the model its run
-    measured on the test window where the registered one was trained again with it (log_tested_scorer);
-    the gate chooses between the two (pipelines.train.champion_to_compare)."""
+def load_champion(model_name: str) -> Scorer | None:
+    """The current champion's scorer, or None when there is none yet."""
     from pipelines.registry import champion_uri, champion_version
 
-    version = champion_version(model_name)
-    if version is None:
+    if champion_version(model_name) is None:
         return None
-    scorer = load_scorer(champion_uri(model_name))
-    return load_tested_scorer(version, scorer) if tested else scorer
+    return load_scorer(champion_uri(model_name))
 
 
 def load_champion_pair(model_name: str) -> tuple[Scorer, Scorer] | None:

@@ -226,8 +226,7 @@ def run_train(
             trigger=trigger,
         )
         if cfg.registry.model_card:
-            previous = champion if champion is not None and champion.input == source.input else None
-            attach_card(result, cfg, source.tables, previous, card_dir)
+            attach_card(result, cfg, source.tables, result.champion, card_dir)
     return result
 
 

@@ -39,9 +39,8 @@ class TrainResult:
     card_paths: tuple[Path, Path] | None = None
     warnings: list[str] = field(default_factory=list)
     gate_notes: list[str] = field(default_factory=list)  # said beside the gate's checks (an ICP changed)
-    champion_unscored: str = (
-        ""  # why the champion was not scored on the test window (--force past a lost tested model)
-    )
+    # Why the champion was not scored on the test window (--force past a lost tested model).
+    champion_unscored: str = ""
 
     @property
     def tested_scorer(self) -> Scorer:
@@ -55,7 +54,8 @@ class TrainResult:
 
     def split_record(self) -> dict:
         """The split as logged with the run (its `split` tag): the tested windows, and for a refitted model
-        `learned_end`, the newest deal it learnt from (for people: the gate reads the tested windows)."""
+        `refit` and `learned_end`, the newest deal it learnt from (promotion.learned_window(live=True) reads
+        it when the gate scores this version as it scores leads)."""
         record = self.split.summary()
         if self.refitted:
             record.update(

@@ -80,9 +80,11 @@ def _wins_reached(row: pd.Series, key: str) -> float:
     return float(row[f"capture_{key}"]) * float(row["base_rate"]) * float(row["n"])
 
 
-def held_back(data: CardData, n: int, recent: str) -> str:
-    """The test deals as the first page names them: never seen while learning, or, for a model trained again
-    with them after its test (model.refit_on_test_window), kept from it until it was tested on them."""
+def held_back(data: CardData, n: int) -> str:
+    """The test deals as the card names them: the most recent (or held-out) ones, never seen while learning,
+    or, for a model trained again with them after its test (model.refit_on_test_window), kept from it until it
+    was tested on them."""
+    recent = "most recent" if data.split_method == "out_of_time" else "held-out"
     if data.refit_deals:
         return f"the {n:,} {recent} {data.unit}, kept from the model until it had been tested on them"
     return f"the {n:,} {recent} {data.unit}, which the model never saw while learning"
@@ -98,10 +100,9 @@ def how_good_sentences(data: CardData) -> list[str]:
     calls = round(share * n)
     out = [summary[0]]
     baseline = baseline_of(rows)
-    recent = "most recent" if data.split_method == "out_of_time" else "held-out"
     if round(won) == 0:  # no win to reach: the share of wins reached is 0 / 0
         out = [
-            f"None of {held_back(data, n, recent)}, was won, so "
+            f"None of {held_back(data, n)}, was won, so "
             "how many wins working the top of the list reaches cannot be measured on them."
         ]
     elif baseline is not None:
@@ -116,13 +117,13 @@ def how_good_sentences(data: CardData) -> list[str]:
             else "as many won deals for the same number of calls"
         )
         out.append(
-            f"On {held_back(data, n, recent)}, the best-scored "
+            f"On {held_back(data, n)}, the best-scored "
             f"{calls:,} by this model hold {round(mine):,} of the {round(won):,} wins; the best {calls:,} by "
             f"{words} hold {round(theirs):,}: {verdict}."
         )
     else:
         out.append(
-            f"On {held_back(data, n, recent)}, the best-scored "
+            f"On {held_back(data, n)}, the best-scored "
             f"{calls:,} hold {round(_wins_reached(model, key)):,} of the {round(won):,} wins."
         )
     out.extend(s for s in summary[1:] if s.startswith(("The previous champion", "The champion")))

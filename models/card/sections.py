@@ -551,8 +551,7 @@ def _segment_table(data: CardData) -> Table:
 def performance_sentences(data: CardData) -> list[str]:
     rows = data.comparison.set_index("model")
     model = rows.loc["model"]
-    recent = "most recent" if data.split_method == "out_of_time" else "held-out"
-    out = [f"All numbers below are measured on {held_back(data, int(model['n']), recent)} (the test window)."]
+    out = [f"All numbers below are measured on {held_back(data, int(model['n']))} (the test window)."]
     first_decile = data.gains.iloc[0]
     last_decile = data.gains.iloc[-1]
     out.append(

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.score import run_score
 from pipelines.settings import load_config
-from pipelines.tracking import load_champion, load_scorer, log_training_run
+from pipelines.tracking import load_champion, load_champion_pair, load_scorer, log_training_run
 from pipelines.train import run_train
 from pipelines.train_result import TrainResult
 from tests.conftest import FAST_OVERRIDES, new_store, register_champion
@@ -144,8 +144,8 @@ def test_the_shipped_model_learnt_the_test_window_and_the_gate_compares_tested_m
     assert tag["test_start"] == tested["test_start"] and tag["learned_end"] == tested["test_end"]
     # The champion (version 4, forced) as the next training's gate reads it: its tested model, which never
     # learnt the test window, named as the version; scoring reads the refitted one.
-    assert load_champion("leadscore").model.split_summary["refit"]
-    champion = load_champion("leadscore", tested=True)
+    live, champion = load_champion_pair("leadscore")
+    assert live.model.split_summary["refit"]
     assert champion.model_version == "4" and "refit" not in champion.model.split_summary
     assert champion.model.feature_names == gate_runs.forced.tested_scorer.model.feature_names
 
