@@ -8,7 +8,7 @@ prediction (beyond the window's overall miss) by at least a gap threshold, at 3 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,6 +69,9 @@ class Backtest:
     n_won: int
     auc: float
     a_beats_d: bool | None  # None when grade A or D has no closed lead
+    # Per lead: won (1) or lost (0), and the score it had then (for the gate's collapse check).
+    outcomes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int), repr=False)
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
 
 def psi_status(values: pd.Series, thresholds: DriftThresholds) -> pd.Series:
@@ -208,6 +211,7 @@ def backtest_of(
     if len(scored) == 0:
         return None
     y = outcome.reindex(scored["lead_id"]).to_numpy(dtype=int)
+    score = scored["score"].to_numpy(dtype=float)
     table = conversion_by(y, scored["grade"].astype("str"))
     table = (
         table.set_index("group")
@@ -230,6 +234,8 @@ def backtest_of(
         table=table,
         n_leads=len(scored),
         n_won=int(y.sum()),
-        auc=roc_auc(y, scored["score"].to_numpy(dtype=float)),
+        auc=roc_auc(y, score),
         a_beats_d=a_beats_d,
+        outcomes=y,
+        scores=score,
     )

@@ -288,13 +288,11 @@ def _against_champion(
     now = Evidence("champion AUC on this window", champion_auc, *interval(auc["champion"]), rows)
     evidence = [own, now]
     # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
-    if champion is not None and now.high < champion.roc_auc_low - rules.broken_margin:
+    if champion is not None and collapsed(now, champion, rules):
         reasons.append(
-            f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
-            f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
-            f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on this one: the new data or outcomes look "
-            "broken (shuffled or remapped outcomes, a broken join, a changed definition of won); check the "
-            "deals table before retraining"
+            f"{collapse_words(champion, now, 'this one')}: the new data or outcomes look broken (shuffled or "
+            "remapped outcomes, a broken join, a changed definition of won); check the deals table before "
+            "retraining"
         )
         return GateDecision("evidence_broken", tuple(reasons), compared, tuple(evidence))
     if not own.low > 0.5:
@@ -333,8 +331,64 @@ def _against_champion(
             else f"calibration worse {beyond} {rules.ece_tolerance} tolerance"
         )
     )
+    if np.allclose(model_p, champion_p, rtol=0, atol=1e-9):
+        reasons.append(
+            f"the challenger scores every one of these {rows:,} deals as the champion does: both learnt the same "
+            "deals with the same settings, so there is no difference to find (a retrain whose history only "
+            "grew, against a champion that learnt everything before this test window); it passes as not worse"
+        )
     status: Status = "promoted" if auc_ok and ece_ok else "refused"
     return GateDecision(status, tuple(reasons), compared, tuple(evidence))
+
+
+def collapsed(now: Evidence, champion: ChampionRecord, rules: GateRules) -> bool:
+    """Whether the champion's AUC interval `now` ends more than registry.broken_margin below the interval it
+    was registered with."""
+    return now.high < champion.roc_auc_low - rules.broken_margin
+
+
+def collapse_words(champion: ChampionRecord, now: Evidence, where: str) -> str:
+    """The champion's AUC when registered against its AUC `now` on `where`, in words."""
+    return (
+        f"the champion (version {champion.version}) had AUC {champion.roc_auc:.3f} (interval "
+        f"{champion.roc_auc_low:.3f} to {champion.roc_auc_high:.3f}) on its own test window but "
+        f"{now.value:.3f} ({now.low:.3f} to {now.high:.3f}) on {where}"
+    )
+
+
+def backtest_collapse(
+    y: np.ndarray,
+    scores: np.ndarray,
+    champion: ChampionRecord | None,
+    rules: GateRules,
+    scored_at: pd.Timestamp,
+) -> str | None:
+    """Why the newest outcomes look broken, or None: the champion's scores of the leads open on `scored_at`
+    (a retrain's backtest) against how their deals closed since, whose AUC interval ends more than
+    registry.broken_margin below the one the champion was registered with. A retrain's evaluation quarter
+    is older than these deals, so a feed that broke since the last retrain (outcomes swapped or shuffled)
+    shows here first. None with fewer than registry.min_test_won won or min_test_lost lost leads."""
+    y = np.asarray(y, dtype=int)
+    won = int(y.sum())
+    if champion is None or won < rules.min_test_won or len(y) - won < rules.min_test_lost:
+        return None
+    samples = paired_bootstrap(
+        y, {"champion": np.asarray(scores, dtype=float)}, rounds=rules.bootstrap_rounds, seed=rules.seed
+    )
+    now = Evidence(
+        "champion AUC on its backtest",
+        roc_auc(y, scores),
+        *percentile_interval(samples["roc_auc"]["champion"], rules.confidence),
+        len(y),
+    )
+    if not collapsed(now, champion, rules):
+        return None
+    leads = f"the {len(y)} leads it scored as of {pd.Timestamp(scored_at):%Y-%m-%d} whose deals closed since"
+    return (
+        f"{collapse_words(champion, now, leads)} (its backtest): the newest outcomes look broken (shuffled or "
+        "swapped outcomes, a broken join, a changed definition of won); check the deals closed since then "
+        'before retraining, or pass `--force "reason"` if the market itself turned'
+    )
 
 
 def _fair_rows_words(

@@ -224,9 +224,13 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         champion=None if champion is None else champion_record(champion, result.champion_live),
         unscored=result.champion_unscored or None,
     )
-    if champion is None or "champion" not in result.evaluation.test_scores.columns:
-        return decision
-    return dataclasses.replace(decision, reasons=(*decision.reasons, *result.gate_notes))
+    if champion is not None and "champion" in result.evaluation.test_scores.columns:
+        decision = dataclasses.replace(decision, reasons=(*decision.reasons, *result.gate_notes))
+    if result.evidence_broken and champion is not None:
+        decision = dataclasses.replace(
+            decision, status="evidence_broken", reasons=(*decision.reasons, result.evidence_broken)
+        )
+    return decision
 
 
 NEWEST_DEAL_TAG = "data.newest_deal"  # the creation day of the newest deal the version learnt from

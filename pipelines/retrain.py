@@ -35,7 +35,7 @@ import pandas as pd
 from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
 from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
-from models.promotion import learned_window
+from models.promotion import backtest_collapse, learned_window
 from models.retrain import (
     RetrainWindows,
     champion_learned_note,
@@ -178,7 +178,8 @@ def run_retrain(
     logged to the new version's run in any case.
     """
     from pipelines import tracking
-    from pipelines.registry import champion_version, run_frame
+    from pipelines.registry import champion_record as registered_record
+    from pipelines.registry import champion_version, gate_rules, run_frame
     from pipelines.sources import CrmSource, run_time
     from pipelines.train import check_quarantine_share, run_train
     from pipelines.validate import run_validate
@@ -208,6 +209,7 @@ def run_retrain(
     champion_record = champion_version(name)
     champion = None
     backtest = None
+    broken: str | None = None
     coverage: list[str] = []
     other_input = None
     if champion_record is not None:
@@ -226,6 +228,14 @@ def run_retrain(
             backtest, coverage = run_backtest(
                 champion, known, as_of, rcfg.backtest_days, promised, cfg.model.maturity_days
             )
+            if backtest is not None:
+                broken = backtest_collapse(
+                    backtest.outcomes,
+                    backtest.scores,
+                    registered_record(champion_record, live=True),
+                    gate_rules(cfg),
+                    backtest.scored_at,
+                )
 
     train = run_train(
         CrmSource(train_input, location=source),
@@ -234,6 +244,7 @@ def run_retrain(
         register=True,
         force_reason=force_reason,
         trigger=rcfg.trigger_text(),
+        evidence_broken=broken or "",
     )
     result = RetrainResult(
         windows=windows,

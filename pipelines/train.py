@@ -180,13 +180,15 @@ def run_train(
     config_path: Path | None = None,
     trigger: str = "leadscore train",
     card_dir: Path | None = None,
+    evidence_broken: str = "",
 ) -> TrainResult:
     """Train on a source (CRM tables, as a dict of frames or a CrmSource, or an ExportSource), evaluate, and
     (with `register`) log, register and gate the model in MLflow, and write its card.
 
     A flat export has no points model (its rules need the CRM features): its first model must beat logistic
     regression. A champion that reads another input (another kind, or another export spec) is not scored on
-    the new test rows, so the gate cannot replace it without --force.
+    the new test rows, so the gate cannot replace it without --force. `evidence_broken` says why the newest
+    outcomes look broken (a retrain's backtest found it): the gate refuses with that status.
     """
     from pipelines import tracking
     from pipelines.store import check_artifacts_writable
@@ -212,6 +214,7 @@ def run_train(
         champion=champion if champion is not None and champion.input == source.input else None,
         champion_live=live,
         champion_unscored=unscored,
+        evidence_broken=evidence_broken,
     )
     result.gate_notes = [*icp_change_notes(champion, scorer, source.input), *compared_note(champions, live)]
     if register:

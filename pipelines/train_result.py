@@ -41,6 +41,9 @@ class TrainResult:
     gate_notes: list[str] = field(default_factory=list)  # said beside the gate's checks (an ICP changed)
     # Why the champion was not scored on the test window (--force past a lost tested model).
     champion_unscored: str = ""
+    # Why the newest outcomes look broken, found outside the test window (a retrain's backtest): the gate
+    # says "evidence looks broken" whatever the test window showed.
+    evidence_broken: str = ""
 
     @property
     def tested_scorer(self) -> Scorer:

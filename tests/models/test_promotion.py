@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.promotion import ChampionRecord, GateRules, decide_promotion, learned_by_champion, learned_window
+from models.promotion import (
+    ChampionRecord,
+    GateRules,
+    backtest_collapse,
+    decide_promotion,
+    learned_by_champion,
+    learned_window,
+)
 
 RULES = GateRules(bootstrap_rounds=300)
 
@@ -114,6 +121,39 @@ def test_shuffled_outcomes_make_the_champion_collapse_and_the_evidence_is_called
     # on the honest window the same champion is not called broken
     honest = decide_promotion(y, champion_p, {}, RULES, champion_p=champion_p, champion=record)
     assert honest.status == "promoted"
+
+
+def test_a_backtest_on_outcomes_swapped_or_shuffled_since_is_called_broken_an_honest_one_is_not():
+    """A retrain's evaluation quarter is older than the deals that closed since the last retrain: a feed that
+    broke since then shows first in the champion's backtest, not in the gate's test window."""
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.3)
+    record = _record(y, champion_p)
+    later_y, later_signal, later_rng = _window(n=600, seed=1)
+    scores = _probability(later_signal, later_rng, 0.3)
+    day = pd.Timestamp("2026-04-02")
+    assert backtest_collapse(later_y, scores, record, RULES, day) is None
+    for broken in (1 - later_y, later_rng.permutation(later_y)):  # won and lost swapped; shuffled
+        said = backtest_collapse(broken, scores, record, RULES, day)
+        assert said is not None and "the newest outcomes look broken" in said
+        assert f"{record.roc_auc:.3f}" in said and "600 leads it scored as of 2026-04-02" in said
+    # too few won leads to tell, or no champion record: nothing said
+    few = np.zeros(600, dtype=int)
+    few[:5] = 1
+    assert backtest_collapse(few, scores, record, RULES, day) is None
+    assert backtest_collapse(1 - later_y, scores, None, RULES, day) is None
+
+
+def test_a_challenger_that_scores_as_the_champion_does_is_said_to_have_learnt_the_same():
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.3)
+    record = _record(y, champion_p)
+    same = decide_promotion(y, champion_p.copy(), {}, RULES, champion_p=champion_p, champion=record)
+    assert same.promote and "both learnt the same deals with the same settings" in same.summary()
+    other = decide_promotion(
+        y, _probability(signal, rng, 0.3), {}, RULES, champion_p=champion_p, champion=record
+    )
+    assert "learnt the same deals" not in other.summary()
 
 
 def test_forcing_keeps_the_checks_and_records_the_reason():
