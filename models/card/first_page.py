@@ -250,8 +250,13 @@ def call_first_sentences(data: CardData) -> list[str]:
         )
     if "C" in grades.index:
         out.append(
-            f"**Grade C** ({won('C')} won, average {pct_text(base)}): nurture campaigns, and a call when a lead "
-            "shows new activity."
+            f"**Grade C** ({won('C')} won, average {pct_text(base)}): "
+            + (
+                "call them after grade B: they win at least as often as the average lead, more than a nurture campaign "
+                "should leave behind."
+                if float(grades.loc["C", "win_rate"]) >= base
+                else "nurture campaigns, and a call when a lead shows new activity."
+            )
         )
     if "D" in grades.index:
         disqualified = (
@@ -262,8 +267,14 @@ def call_first_sentences(data: CardData) -> list[str]:
         )
         out.append(
             f"**Grade D** ({won('D')} of the {'' if data.kept_disqualified else 'qualified '}D leads "
-            f"won{disqualified}): no calls by default, but "
-            "keep a small random share of calls for lower grades so the model keeps learning about them."
+            f"won{disqualified}): "
+            + (
+                "more of them win than lose, so call them too, after the other grades: here the grades set the "
+                "order of the calls, not whom to drop."
+                if float(grades.loc["D", "win_rate"]) > 0.5
+                else "no calls by default, but keep a small random share of calls for lower grades so the model "
+                "keeps learning about them."
+            )
         )
     concepts = [str(c) for c in data.importance["concept"].head(3)]
     if "recency" in concepts:

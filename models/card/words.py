@@ -59,6 +59,18 @@ def baseline_of(rows: pd.DataFrame) -> tuple[str, str] | None:
     return None
 
 
+def capture_ceiling(share: float, base_rate: float) -> str:
+    """When more leads win than the top share holds, the most any ranking's top share can reach, in words
+    (a label 88 % won: 23 % of the wins and 1.1x is the best there is, not a weak model); else ""."""
+    if not base_rate or share >= base_rate:
+        return ""
+    return (
+        f" Most leads win here ({pct_text(base_rate)}), so no ranking's top {pct_text(share)} can hold more than "
+        f"{pct_text(share / base_rate)} of the wins or reach more than {times_text(1 / base_rate)} the average: "
+        "the win rates per grade say more."
+    )
+
+
 def summary_sentences(data: CardData) -> list[str]:
     """The 30-second summary: what working the top leads buys, against the points model and the champion."""
     rows = data.comparison.set_index("model")
@@ -68,7 +80,7 @@ def summary_sentences(data: CardData) -> list[str]:
     capture, lift = model[f"capture_{key}"], model[f"lift_{key}"]
     out = [
         f"Working the top {pct_text(share)} of leads ranked by this model reaches {pct_text(capture)} of the deals "
-        f"won, {times_text(lift)} the average."
+        f"won, {times_text(lift)} the average." + capture_ceiling(share, float(model["base_rate"]))
     ]
     if baseline is not None:
         name, words = baseline

@@ -3,12 +3,18 @@ funnel (MQLs left-joined with closed deals), through spec draft, evaluate, train
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.contracts import ContractError
 from features.flat import ExportSpec
+from models.card.data import CardSettings
+from models.card.first_page import call_first_sentences
+from models.card.words import capture_ceiling
+from models.formatting import NBSP
 from pipelines.settings import load_config
 from pipelines.sources import ExportSource
 
@@ -65,3 +71,32 @@ def test_a_rare_field_filled_on_a_few_won_rows_is_no_leak():
     frame.loc[frame.index[frame["won"] == 1][:3], "has_company"] = "True"
     spec = olist_spec({"origin": "categorical", "has_company": "categorical"})
     assert len(ExportSource(frame, spec).training_data(load_config(), None).y) == len(frame)
+
+
+def majority_won_card(win_rates: list[float], base: float) -> SimpleNamespace:
+    """The card's data where most leads win (a digital-marketing export's Conversion: 88 % won)."""
+    return SimpleNamespace(
+        by_grade=pd.DataFrame({"group": list("ABCD"), "win_rate": win_rates}), open_grades=None,
+        settings=CardSettings(), demo_signal=False, comparison=pd.DataFrame({"model": ["model"], "base_rate": [base]}),
+        importance=pd.DataFrame({"concept": ["email opens"]}), kept_disqualified=0,
+    )  # fmt: skip
+
+
+def test_where_most_leads_win_the_card_never_says_to_drop_a_grade_that_mostly_wins():
+    """88 % won: the card said 'Grade C (94 % won, average 88 %): nurture campaigns' and 'Grade D (75 % of the
+    qualified D leads won): no calls by default', advice to drop leads that win three times in four."""
+    said = call_first_sentences(majority_won_card([0.99, 0.96, 0.94, 0.75], 0.88))
+    grade_c = next(s for s in said if s.startswith("**Grade C**"))
+    grade_d = next(s for s in said if s.startswith("**Grade D**"))
+    assert "call them after grade B" in grade_c and "nurture campaigns" not in grade_c
+    assert "call them too, after the other grades" in grade_d and "no calls by default" not in grade_d
+    usual = call_first_sentences(majority_won_card([0.41, 0.14, 0.06, 0.04], 0.08))
+    assert any("nurture campaigns" in s for s in usual) and any("no calls by default" in s for s in usual)
+
+
+def test_where_most_leads_win_the_top_share_headline_names_its_ceiling():
+    """'Working the top 20 % reaches 23 % of the deals won, 1.1x the average' read as a weak model; with 88 %
+    won, 23 % and 1.1x are the most any ranking can reach."""
+    said = capture_ceiling(0.2, 0.88)
+    assert f"no ranking's top 20{NBSP}% can hold more than 23{NBSP}% of the wins" in said
+    assert capture_ceiling(0.2, 0.08) == "" and capture_ceiling(0.2, 0.2) == ""
