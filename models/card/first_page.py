@@ -12,7 +12,17 @@ import pandas as pd
 from features.icp import REASON_LABELS
 from models.card.data import CODE, GRADES, SEGMENT_NAMES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
-from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
+from models.formatting import (
+    NBSP,
+    count_text,
+    counted,
+    day_text,
+    is_finite,
+    pct_text,
+    points_text,
+    times_text,
+    top_key,
+)
 
 # Words of the analyst's trade that the body (first page and the sections before the appendix) never uses.
 JARGON = ("AUC", "ECE", "PSI", "SHAP", "log-odds", "Brier")
@@ -141,7 +151,7 @@ def chance_sentence(reliability: pd.DataFrame, ece: float, unit: str) -> str:
     of the reliability table, and how far the scores were from what happened, on average (ECE)."""
     if not is_finite(ece):
         return "A score reads as a chance."
-    off = f"On the test {unit} the scores were {ece * 100:.0f} percentage points from what happened, on average."
+    off = f"On the test {unit} the scores were {points_text(ece)} from what happened, on average."
     full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
     if full.empty:
         return f"A score reads as a chance. {off}"

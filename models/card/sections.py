@@ -52,6 +52,7 @@ from models.formatting import (
     interval_text,
     num_text,
     pct_text,
+    points_text,
     times_text,
     top_key,
 )
@@ -560,14 +561,14 @@ def performance_sentences(data: CardData) -> list[str]:
     )
     worst = data.reliability.loc[data.reliability["gap"].abs().idxmax()] if len(data.reliability) else None
     calibration = (
-        f"Scores are calibrated to within {model['ece'] * 100:.0f} percentage points on average (ECE "
+        f"Scores are calibrated to within {points_text(model['ece'])} on average (ECE "
         f"{num_text(model['ece'])}, Brier {num_text(model['brier'])})"
     )
     if worst is not None:
         side = "above" if worst["gap"] > 0 else "below"
         calibration += (
             f"; the largest gap is for scores of {pct_text(worst['p_low'])} to {pct_text(worst['p_high'])}, where the "
-            f"win rate was {abs(worst['gap']) * 100:.0f} percentage points {side} the score"
+            f"win rate was {points_text(worst['gap'])} {side} the score"
         )
     out.append(calibration + ".")
     segments = data.segments
@@ -632,7 +633,7 @@ def section_performance(data: CardData) -> Section:
                         partial(chart_calibration, data),
                         "Reliability chart: the score given against the share of leads that actually won, "
                         "per score band; and how many test leads fall in each band.",
-                        says=f"Scores match what happened: on average {model['ece'] * 100:.0f} percentage points "
+                        says=f"Scores match what happened: on average {points_text(model['ece'])} "
                         "apart per score band.",
                     )
                 ]

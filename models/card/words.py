@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.card.data import CardData
-from models.formatting import NBSP, is_finite, num_text, pct_text, times_text, top_key
+from models.formatting import NBSP, is_finite, num_text, pct_text, points_text, times_text, top_key
 
 
 def version_name(data: CardData) -> str:
@@ -126,7 +126,7 @@ def summary_sentences(data: CardData) -> list[str]:
     out.append(
         f"A score is a probability: leads in the test window were given {pct_text(model['mean_predicted'])} on "
         f"average and {pct_text(model['base_rate'])} won; per score band the typical gap is "
-        f"{model['ece'] * 100:.0f} percentage points."
+        f"{points_text(model['ece'])}."
     )
     if data.decision:
         out.append(gate_sentence(data))

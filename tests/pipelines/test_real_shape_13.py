@@ -12,9 +12,9 @@ import pytest
 from features.contracts import ContractError
 from features.flat import ExportSpec
 from models.card.data import CardSettings
-from models.card.first_page import call_first_sentences
+from models.card.first_page import call_first_sentences, chance_sentence
 from models.card.words import capture_ceiling
-from models.formatting import NBSP
+from models.formatting import NBSP, points_text
 from pipelines.settings import load_config
 from pipelines.sources import ExportSource
 from pipelines.train import check_labels_together
@@ -150,3 +150,13 @@ def test_an_export_model_that_tells_won_from_lost_together_is_never_registered()
     check_labels_together(
         data, SimpleNamespace(comparison=pd.DataFrame({"model": ["model"], "roc_auc": [1.0]})), off
     )
+
+
+def test_a_calibration_gap_under_half_a_point_never_reads_as_0_percentage_points():
+    """A 4 % positive rate gives an ECE of 0.002: the card said 'the scores were 0 percentage points from
+    what happened', perfect calibration, and '1 percentage points' for 0.011."""
+    assert points_text(0.002) == "less than 1 percentage point"
+    assert points_text(0.011) == "1 percentage point" and points_text(-0.18) == "18 percentage points"
+    assert points_text(0.0) == "0 percentage points"
+    said = chance_sentence(pd.DataFrame(columns=["n"]), 0.002, "leads")
+    assert "less than 1 percentage point from what happened" in said
