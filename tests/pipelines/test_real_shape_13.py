@@ -10,13 +10,16 @@ import pandas as pd
 import pytest
 
 from features.contracts import ContractError
+from features.draft_roles import named_after_label
 from features.flat import ExportSpec
+from features.spec_draft import draft_spec
 from models.card.data import CardSettings
 from models.card.first_page import call_first_sentences, chance_sentence
 from models.card.words import capture_ceiling
 from models.formatting import NBSP, points_text
 from pipelines.settings import load_config
 from pipelines.sources import ExportSource
+from pipelines.spec import load_draft_rules
 from pipelines.train import check_labels_together
 
 
@@ -160,3 +163,26 @@ def test_a_calibration_gap_under_half_a_point_never_reads_as_0_percentage_points
     assert points_text(0.0) == "0 percentage points"
     said = chance_sentence(pd.DataFrame(columns=["n"]), 0.002, "leads")
     assert "less than 1 percentage point from what happened" in said
+
+
+def test_a_column_named_after_the_label_is_drafted_leaky_with_why():
+    """The digital-marketing export's 'ConversionRate' beside its label 'Conversion' was drafted a fit column
+    without a word (a rate of the outcome, audit AUC 0.60: under every threshold)."""
+    rng = np.random.default_rng(0)
+    n = 300
+    y = (rng.random(n) < 0.88).astype(int)
+    frame = pd.DataFrame(
+        {
+            "CustomerID": np.arange(8000, 8000 + n),
+            "AdSpend": rng.uniform(100, 10000, n),
+            "ConversionRate": rng.uniform(0.01, 0.2, n) + 0.02 * y,
+            "Conversion": y,
+        }
+    )
+    spec = draft_spec(frame, load_draft_rules(), "digital").spec
+    assert (
+        "ConversionRate" in spec["leaky_columns"]
+        and "'Conversion'" in spec["leaky_columns"]["ConversionRate"]
+    )
+    assert "AdSpend" in spec["fit_columns"]
+    assert named_after_label("y_previous", "y") is None and named_after_label("Visits", "Conversion") is None
