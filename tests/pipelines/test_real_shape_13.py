@@ -186,3 +186,22 @@ def test_a_column_named_after_the_label_is_drafted_leaky_with_why():
     )
     assert "AdSpend" in spec["fit_columns"]
     assert named_after_label("y_previous", "y") is None and named_after_label("Visits", "Conversion") is None
+
+
+def test_the_question_about_a_day_first_customer_date_names_its_format():
+    """iFood's Dt_Customer ('19-08-2013', day first): the draft asked whether it is the creation date without
+    its format, and the spec the user then wrote stopped at its first date (exit 3, date_format)."""
+    rng = np.random.default_rng(0)
+    n = 200
+    days = pd.Timestamp("2012-07-30") + pd.to_timedelta(rng.integers(0, 699, n), "D")
+    frame = pd.DataFrame(
+        {
+            "ID": rng.permutation(11191)[:n],
+            "Income": rng.integers(20000, 90000, n),
+            "Dt_Customer": days.strftime("%d-%m-%Y"),
+            "Response": (rng.random(n) < 0.15).astype(int),
+        }
+    )
+    draft = draft_spec(frame, load_draft_rules(), "ifood")
+    asked = next(q for q in draft.questions if "Dt_Customer" in q)
+    assert "with its date_format: 'Dt_Customer' '%d-%m-%Y'" in asked
