@@ -15,6 +15,7 @@ from features.flat import ExportSpec
 from features.spec_draft import draft_spec
 from models.card.data import CardSettings
 from models.card.first_page import call_first_sentences, chance_sentence
+from models.card.sections import largest_calibration_gap
 from models.card.words import capture_ceiling
 from models.formatting import NBSP, points_text
 from pipelines.settings import load_config
@@ -205,3 +206,17 @@ def test_the_question_about_a_day_first_customer_date_names_its_format():
     draft = draft_spec(frame, load_draft_rules(), "ifood")
     asked = next(q for q in draft.questions if "Dt_Customer" in q)
     assert "with its date_format: 'Dt_Customer' '%d-%m-%Y'" in asked
+
+
+def test_the_largest_calibration_gap_is_never_read_off_a_handful_of_leads():
+    """88 % won: 'the largest gap is for scores of 30 % to 40 %, where the win rate was 36 percentage points
+    below the score' was 0 won of 6 leads, while the bands of 27 to 978 leads were within 3 points."""
+    reliability = pd.DataFrame(
+        {
+            "p_low": [0.3, 0.5, 0.9], "p_high": [0.4, 0.6, 1.0], "n": [6, 27, 978],
+            "gap": [-0.358, 0.025, 0.001],
+        }
+    )  # fmt: skip
+    worst = largest_calibration_gap(reliability)
+    assert worst is not None and worst["p_low"] == 0.5
+    assert largest_calibration_gap(reliability.iloc[:1]) is None
