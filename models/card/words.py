@@ -71,6 +71,15 @@ def capture_ceiling(share: float, base_rate: float) -> str:
     )
 
 
+def ceiling_words(share: float, base_rate: float) -> tuple[str, str]:
+    """The headline tiles' ceilings when more leads win than the top share holds (the share of the wins, the
+    lift): ("; at most 23 % when 88 % of leads win", "; at most 1.1x ..."); else ("", "")."""
+    if not base_rate or share >= base_rate:
+        return "", ""
+    when = f" when {pct_text(base_rate)} of leads win"
+    return f"; at most {pct_text(share / base_rate)}{when}", f"; at most {times_text(1 / base_rate)}{when}"
+
+
 def summary_sentences(data: CardData) -> list[str]:
     """The 30-second summary: what working the top leads buys, against the points model and the champion."""
     rows = data.comparison.set_index("model")
@@ -159,13 +168,15 @@ def summary_tiles(data: CardData) -> list[tuple[str, str]]:
     points = rows.loc[baseline[0]] if baseline is not None else None
     short = {"points_model": "points model", "logistic_regression": "logistic regression"}
     who = short[baseline[0]] if baseline is not None else ""
+    most_wins, most_lift = ceiling_words(data.settings.top_share, float(model["base_rate"]))
     tiles = [
         (
             pct_text(model[f"capture_{key}"]),
             f"of won deals in the top {pct_text(data.settings.top_share)} of leads"
-            + (f" ({who} {pct_text(points[f'capture_{key}'])})" if points is not None else ""),
+            + (f" ({who} {pct_text(points[f'capture_{key}'])})" if points is not None else "")
+            + most_wins,
         ),
-        (times_text(model[f"lift_{key}"]), "the average win rate in those leads"),
+        (times_text(model[f"lift_{key}"]), "the average win rate in those leads" + most_lift),
     ]
     if "A" in grades.index:
         tiles.append(

@@ -16,7 +16,7 @@ from features.spec_draft import draft_spec
 from models.card.data import CardSettings
 from models.card.first_page import call_first_sentences, chance_sentence
 from models.card.sections import largest_calibration_gap
-from models.card.words import capture_ceiling
+from models.card.words import capture_ceiling, ceiling_words
 from models.formatting import NBSP, points_text
 from pipelines.settings import load_config
 from pipelines.sources import ExportSource
@@ -105,6 +105,9 @@ def test_where_most_leads_win_the_top_share_headline_names_its_ceiling():
     said = capture_ceiling(0.2, 0.88)
     assert f"no ranking's top 20{NBSP}% can hold more than 23{NBSP}% of the wins" in said
     assert capture_ceiling(0.2, 0.08) == "" and capture_ceiling(0.2, 0.2) == ""
+    wins, lift = ceiling_words(0.2, 0.88)  # the headline tiles under the card's title
+    assert wins == f"; at most 23{NBSP}% when 88{NBSP}% of leads win" and lift.startswith("; at most 1.1")
+    assert ceiling_words(0.2, 0.08) == ("", "")
 
 
 def propensity_sessions(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
