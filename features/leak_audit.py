@@ -33,9 +33,8 @@ AUDIT_COLUMNS = (
 )
 _SMOOTHING = 1.0  # pseudo-rows of the overall rate added to each category's rate
 _FILL_GAP_NOTE = 0.25  # a gap in fill rate between the classes this large is worth a word
-_ONE_CLASS_MIN_EXPECTED = (
-    5  # filled rows the other class would hold by chance, for one-class filling to count
-)
+# Filled rows the other class would hold by chance, for a column filled in for one class only to count as a leak.
+_ONE_CLASS_MIN_EXPECTED = 5
 
 
 def leak_audit(
