@@ -13,7 +13,7 @@ from features.contracts import ContractError
 from features.draft_roles import named_after_label
 from features.flat import ExportSpec
 from features.spec_draft import draft_spec
-from models.card.data import CardSettings
+from models.card.data import CardSettings, level_gap
 from models.card.first_page import call_first_sentences, chance_sentence
 from models.card.sections import largest_calibration_gap
 from models.card.words import capture_ceiling, ceiling_words
@@ -223,3 +223,11 @@ def test_the_largest_calibration_gap_is_never_read_off_a_handful_of_leads():
     worst = largest_calibration_gap(reliability)
     assert worst is not None and worst["p_low"] == 0.5
     assert largest_calibration_gap(reliability.iloc[:1]) is None
+
+
+def test_the_level_gap_is_the_gap_between_the_percentages_shown():
+    """iFood's test window: 'the scores averaged 12 % while 8 % of those deals were won: the scores sit above
+    the newest win rate by 3 points' (11.6 and 8.5 rounded apart)."""
+    reliability = pd.DataFrame({"n": [448], "mean_predicted": [0.116], "observed_rate": [38 / 448]})
+    title, text = level_gap(reliability)
+    assert f"averaged 12{NBSP}% while 8{NBSP}%" in text and "above the newest win rate by 4 points" in text
