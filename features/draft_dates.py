@@ -87,6 +87,14 @@ def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | No
     return None
 
 
+def written_as(name: str, column: DateColumn) -> str:
+    """A date column's name with its format when it is not ISO 8601 ("'Dt_Customer' '%d-%m-%Y'"), or the
+    formats it could be, so that naming it the creation date does not stop at its first date."""
+    if column.formats:
+        return f"{name!r} {' or '.join(map(repr, column.formats))}"
+    return f"{name!r} {column.date_format!r}"
+
+
 def add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
     """Set the spec's timestamp_column and date_format from the date columns, with notes and QUESTIONs."""
     # The creation word listed first wins, whatever the column order: "Create Date" over HubSpot's "Became a
@@ -106,9 +114,13 @@ def add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules)
         # a date named as written after the outcome (a close date) is never the creation date
         candidates = [c for c in dates if not has_word(c, rules.leaky_words)]
         if candidates:
+            formats = [
+                written_as(c, dates[c]) for c in candidates if dates[c].date_format or dates[c].formats
+            ]
             draft.questions.append(
                 f"is one of {', '.join(map(repr, candidates))} the date the lead was created? If so, name it in "
                 "timestamp_column (and remove it from the other roles)"
+                + (f", with its date_format: {'; '.join(formats)}" if formats else "")
             )
         return
     column = dates[created[0]]

@@ -181,6 +181,20 @@ def column_role(
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
 
 
+def named_after_label(column: object, label_column: object) -> str | None:
+    """Why a column whose name holds the label's whole name ("ConversionRate" beside the label "Conversion")
+    is leaky: its value is most likely computed from the outcome (a conversion rate counts conversions);
+    None for any other column, and for a label named in fewer than 3 letters ("y" is in too many names)."""
+    label = name_words(label_column)
+    if len(label.replace(" ", "")) < 3 or f" {label} " not in f" {name_words(column)} ":
+        return None
+    return (
+        f"Its name holds the label's ({str(label_column)!r}): most likely computed or written from the outcome (a "
+        "rate of conversions, the date of the outcome); move it to fit_columns only if it is known when the lead "
+        "arrives."
+    )
+
+
 def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[str]:
     """The values of a column named as an outcome (rules.label_names: Lead Status beside Lifecycle Stage) that
     read as won or lost ("Unqualified"), at most three; [] for any other column."""

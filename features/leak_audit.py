@@ -33,6 +33,8 @@ AUDIT_COLUMNS = (
 )
 _SMOOTHING = 1.0  # pseudo-rows of the overall rate added to each category's rate
 _FILL_GAP_NOTE = 0.25  # a gap in fill rate between the classes this large is worth a word
+# Filled rows the other class would hold by chance, for a column filled in for one class only to count as a leak.
+_ONE_CLASS_MIN_EXPECTED = 5
 
 
 def leak_audit(
@@ -206,23 +208,72 @@ def _as_float(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def one_class_fills(audit: pd.DataFrame, n_won: int, n_lost: int) -> pd.DataFrame:
+    """The audit rows of columns filled in for one class only, on enough rows that chance cannot explain it:
+    had filling nothing to do with the outcome, the other class would hold `_ONE_CLASS_MIN_EXPECTED` or more
+    of its filled rows (a rare field filled on three won rows proves nothing; on 700, it does)."""
+    pos, neg = audit["share_populated_positive"].fillna(0), audit["share_populated_negative"].fillna(0)
+    filled = pos * n_won + neg * n_lost
+    expected_other = np.where(pos > 0, filled * n_lost, filled * n_won) / max(n_won + n_lost, 1)
+    return audit.loc[audit["one_class_only"] & (expected_other >= _ONE_CLASS_MIN_EXPECTED)]
+
+
 def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, threshold: float) -> str | None:
     """Why training must not go on when a fit or intent column alone tells won from lost with a leak audit
     AUC of `threshold` or more (the outcome in disguise: a status, a date filled in once the lead converted),
-    naming the columns and the fix; None when no column does. The model would score 1.0 on its test window
-    and be promoted with exit 0, and score open leads, which lack the column's telling values, at random."""
+    or is filled in for one class only (a left join of the closed deals onto the leads fills every deal
+    column for won leads alone), naming the columns and the fix; None when no column does. The model would
+    score 1.0 on its test window and be promoted with exit 0, and score open leads, which lack the column's
+    telling values, at random."""
     export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
     columns = [c for c in features.columns if c in export_name]
     if not columns or len(np.unique(y)) < 2:
         return None
     audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
-    leaks = audit.loc[audit["auc"].fillna(0) >= threshold]
+    high = audit["auc"].fillna(0) >= threshold
+    one_class = audit["feature"].isin(
+        one_class_fills(audit, int((y == 1).sum()), int((y == 0).sum()))["feature"]
+    )
+    leaks = audit.loc[high | one_class]
     if leaks.empty:
         return None
-    named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in leaks.itertuples())
+    named = ", ".join(
+        f"{export_name[r.feature]!r} ({_leak_evidence(r, threshold)})" for r in leaks.itertuples()
+    )
     return (
         f"spec {spec.name!r}: {named} alone tell{'s' * (len(leaks) == 1)} won from lost on the {len(y):,} won "
         "and lost rows: most likely filled in after the outcome was known (a leak); move "
         f"{'it' if len(leaks) == 1 else 'them'} to leaky_columns with why (if it is "
         "known before the outcome, --set model.leak_auc=null switches this check off)"
+    )
+
+
+def _leak_evidence(row, threshold: float) -> str:
+    """The audit's evidence for one column, in a few words."""
+    if row.auc >= threshold:
+        return f"AUC {row.auc:.3f}"
+    if row.share_populated_positive > 0:
+        return f"filled in for {row.share_populated_positive:.0%} of won rows and no lost row"
+    return f"filled in for {row.share_populated_negative:.0%} of lost rows and no won row"
+
+
+def labels_together(
+    features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, test_auc: float, threshold: float
+) -> str | None:
+    """Why a model trained on an export must not ship when it tells won from lost on its test rows with an
+    AUC of `threshold` or more although no column alone does (disguised_labels): its columns together give the
+    outcome away (a checkout page seen, a delivery detail checked, a sign-in: the buyers' path through the
+    order itself). Names the fit and intent columns that tell most alone; None below the threshold."""
+    if not test_auc >= threshold:
+        return None
+    export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
+    columns = [c for c in features.columns if c in export_name]
+    audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y)) if columns else pd.DataFrame()
+    named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in audit.head(3).itertuples())
+    return (
+        f"spec {spec.name!r}: the model tells won from lost with AUC {test_auc:.3f} on its test rows: its "
+        f"columns together give the outcome away, most likely filled in once it was known (a leak)"
+        + (f"; those that tell most alone are {named}" if named else "")
+        + ": move the ones written after the outcome to leaky_columns with why (if they are all known before "
+        "the outcome, --set model.leak_auc=null switches this check off)"
     )

@@ -30,6 +30,7 @@ from features.draft_roles import (
     audit_columns,
     column_role,
     dotted_thousands,
+    named_after_label,
     numeric_values,
 )
 from features.draft_rules import (  # pipelines/spec.py and tests import the first three and name_words from here
@@ -149,6 +150,9 @@ def draft_spec(
     for column in rest:
         values = without_placeholders(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
+        after_label = named_after_label(column, label_column)
+        if role in ("fit", "intent") and after_label:
+            role, kind, why = "leaky", "", after_label
         if role in ("fit", "intent") and str(column) in dotted:
             sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
             role, kind, why = "drop", "", DOTTED_WHY.format(sample=sample, read=float(sample))

@@ -54,6 +54,17 @@ def pct_text(x: Any, digits: int = 0) -> str:
     return f"{text}{NBSP}%"
 
 
+def points_text(x: Any) -> str:
+    """A gap between two shares in percentage points, in whole points; one that rounds to 0 but is no 0 reads
+    "less than 1 percentage point" (an ECE of 0.002 is not "0 percentage points from what happened")."""
+    if not is_finite(x):
+        return DASH
+    value = abs(float(x)) * 100
+    if round(value) == 0:
+        return "less than 1 percentage point" if value > 1e-9 else "0 percentage points"
+    return f"{value:.0f} percentage point{'s' * (round(value) != 1)}"
+
+
 def num_text(x: Any, digits: int = 3) -> str:
     return f"{float(x):.{digits}f}" if is_finite(x) else DASH
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from features.contracts import ContractError
+from features.leak_audit import labels_together
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.promotion import learned_by_champion, learned_window
@@ -137,6 +139,19 @@ def evaluate_scorer(
     )
 
 
+def check_labels_together(data: TrainingData, evaluation: Evaluation, cfg: PipelineConfig) -> None:
+    """Stop before registering a model trained on an export that tells won from lost on its test rows with an
+    AUC of model.leak_auc or more (ContractError, exit 3): its columns together are the outcome in disguise.
+    CRM tables are left alone: their features are leadscore's own, built as of each deal's creation."""
+    spec = getattr(data.source, "spec", None)
+    if spec is None or cfg.model.leak_auc is None:
+        return
+    auc = float(evaluation.comparison.set_index("model").loc["model", "roc_auc"])
+    found = labels_together(data.frame, data.y, spec, auc, cfg.model.leak_auc)
+    if found:
+        raise ContractError(found)
+
+
 class TrainingQuarantineError(Exception):
     """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
 
@@ -204,6 +219,7 @@ def run_train(
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     champion, live = champion_to_compare(champions, data, split, cfg)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
+    check_labels_together(data, evaluation, cfg)
     scorer = shipped_scorer(data, cfg, tested, split, evaluation)
     result = TrainResult(
         scorer=scorer,

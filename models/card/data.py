@@ -693,10 +693,12 @@ def level_gap(reliability: pd.DataFrame, min_gap: float = 0.03) -> tuple[str, st
     if abs(won_share - mean_score) < min_gap:
         return None
     direction = "below" if mean_score < won_share else "above"
+    # the gap between the two whole percentages shown, so that 12 % and 8 % are 4 points apart, not 3
+    shown = abs(int(f"{mean_score * 100:.0f}") - int(f"{won_share * 100:.0f}"))
     return (
         "Level",
         f"In the test window the scores averaged {pct_text(mean_score)} while {pct_text(won_share)} of those deals "
-        f"were won: the scores sit {direction} the newest win rate by {abs(won_share - mean_score) * 100:.0f} "
+        f"were won: the scores sit {direction} the newest win rate by {shown} "
         "points. Their level is learnt from the newest deals whose outcome is known, so when the win rate moves "
         "the scores follow one retrain late. The ranking is not affected; a forecast that adds up scores "
         "should correct for this gap.",

@@ -12,7 +12,17 @@ import pandas as pd
 from features.icp import REASON_LABELS
 from models.card.data import CODE, GRADES, SEGMENT_NAMES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
-from models.formatting import NBSP, count_text, counted, day_text, is_finite, pct_text, times_text, top_key
+from models.formatting import (
+    NBSP,
+    count_text,
+    counted,
+    day_text,
+    is_finite,
+    pct_text,
+    points_text,
+    times_text,
+    top_key,
+)
 
 # Words of the analyst's trade that the body (first page and the sections before the appendix) never uses.
 JARGON = ("AUC", "ECE", "PSI", "SHAP", "log-odds", "Brier")
@@ -141,7 +151,7 @@ def chance_sentence(reliability: pd.DataFrame, ece: float, unit: str) -> str:
     of the reliability table, and how far the scores were from what happened, on average (ECE)."""
     if not is_finite(ece):
         return "A score reads as a chance."
-    off = f"On the test {unit} the scores were {ece * 100:.0f} percentage points from what happened, on average."
+    off = f"On the test {unit} the scores were {points_text(ece)} from what happened, on average."
     full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
     if full.empty:
         return f"A score reads as a chance. {off}"
@@ -250,8 +260,13 @@ def call_first_sentences(data: CardData) -> list[str]:
         )
     if "C" in grades.index:
         out.append(
-            f"**Grade C** ({won('C')} won, average {pct_text(base)}): nurture campaigns, and a call when a lead "
-            "shows new activity."
+            f"**Grade C** ({won('C')} won, average {pct_text(base)}): "
+            + (
+                "call them after grade B: they win at least as often as the average lead, more than a nurture campaign "
+                "should leave behind."
+                if float(grades.loc["C", "win_rate"]) >= base
+                else "nurture campaigns, and a call when a lead shows new activity."
+            )
         )
     if "D" in grades.index:
         disqualified = (
@@ -262,8 +277,14 @@ def call_first_sentences(data: CardData) -> list[str]:
         )
         out.append(
             f"**Grade D** ({won('D')} of the {'' if data.kept_disqualified else 'qualified '}D leads "
-            f"won{disqualified}): no calls by default, but "
-            "keep a small random share of calls for lower grades so the model keeps learning about them."
+            f"won{disqualified}): "
+            + (
+                "more of them win than lose, so call them too, after the other grades: here the grades set the "
+                "order of the calls, not whom to drop."
+                if float(grades.loc["D", "win_rate"]) > 0.5
+                else "no calls by default, but keep a small random share of calls for lower grades so the model "
+                "keeps learning about them."
+            )
         )
     concepts = [str(c) for c in data.importance["concept"].head(3)]
     if "recency" in concepts:

@@ -25,6 +25,7 @@ from models.card.charts import (
 from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label, pooled_rows
 from models.card.first_page import (
     DRIVER_DID_WORDS,
+    MIN_BAND_ROWS,
     WHO_WORDS,
     call_first_sentences,
     cannot_do_sentences,
@@ -52,6 +53,7 @@ from models.formatting import (
     interval_text,
     num_text,
     pct_text,
+    points_text,
     times_text,
     top_key,
 )
@@ -548,6 +550,13 @@ def _segment_table(data: CardData) -> Table:
     )
 
 
+def largest_calibration_gap(reliability: pd.DataFrame) -> pd.Series | None:
+    """The score band whose win rate is furthest from its scores among the bands of MIN_BAND_ROWS test rows or
+    more (0 won of 6 leads scored 36 % is noise, not a gap), else None."""
+    full = reliability[reliability["n"] >= MIN_BAND_ROWS] if len(reliability) else reliability
+    return full.loc[full["gap"].abs().idxmax()] if len(full) else None
+
+
 def performance_sentences(data: CardData) -> list[str]:
     rows = data.comparison.set_index("model")
     model = rows.loc["model"]
@@ -558,16 +567,17 @@ def performance_sentences(data: CardData) -> list[str]:
         f"The best-scored tenth of leads won {pct_text(first_decile['win_rate'])} of the time, the worst-scored "
         f"tenth {pct_text(last_decile['win_rate'])}; the average was {pct_text(model['base_rate'])}."
     )
-    worst = data.reliability.loc[data.reliability["gap"].abs().idxmax()] if len(data.reliability) else None
     calibration = (
-        f"Scores are calibrated to within {model['ece'] * 100:.0f} percentage points on average (ECE "
+        f"Scores are calibrated to within {points_text(model['ece'])} on average (ECE "
         f"{num_text(model['ece'])}, Brier {num_text(model['brier'])})"
     )
+    worst = largest_calibration_gap(data.reliability)
     if worst is not None:
         side = "above" if worst["gap"] > 0 else "below"
         calibration += (
-            f"; the largest gap is for scores of {pct_text(worst['p_low'])} to {pct_text(worst['p_high'])}, where the "
-            f"win rate was {abs(worst['gap']) * 100:.0f} percentage points {side} the score"
+            f"; the largest gap in a band of {MIN_BAND_ROWS} test leads or more is for scores of "
+            f"{pct_text(worst['p_low'])} to {pct_text(worst['p_high'])} ({count_text(worst['n'])} leads), where the "
+            f"win rate was {points_text(worst['gap'])} {side} the score"
         )
     out.append(calibration + ".")
     segments = data.segments
@@ -632,7 +642,7 @@ def section_performance(data: CardData) -> Section:
                         partial(chart_calibration, data),
                         "Reliability chart: the score given against the share of leads that actually won, "
                         "per score band; and how many test leads fall in each band.",
-                        says=f"Scores match what happened: on average {model['ece'] * 100:.0f} percentage points "
+                        says=f"Scores match what happened: on average {points_text(model['ece'])} "
                         "apart per score band.",
                     )
                 ]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.card.data import CardData
-from models.formatting import NBSP, is_finite, num_text, pct_text, times_text, top_key
+from models.formatting import NBSP, is_finite, num_text, pct_text, points_text, times_text, top_key
 
 
 def version_name(data: CardData) -> str:
@@ -59,6 +59,27 @@ def baseline_of(rows: pd.DataFrame) -> tuple[str, str] | None:
     return None
 
 
+def capture_ceiling(share: float, base_rate: float) -> str:
+    """When more leads win than the top share holds, the most any ranking's top share can reach, in words
+    (a label 88 % won: 23 % of the wins and 1.1x is the best there is, not a weak model); else ""."""
+    if not base_rate or share >= base_rate:
+        return ""
+    return (
+        f" Most leads win here ({pct_text(base_rate)}), so no ranking's top {pct_text(share)} can hold more than "
+        f"{pct_text(share / base_rate)} of the wins or reach more than {times_text(1 / base_rate)} the average: "
+        "the win rates per grade say more."
+    )
+
+
+def ceiling_words(share: float, base_rate: float) -> tuple[str, str]:
+    """The headline tiles' ceilings when more leads win than the top share holds (the share of the wins, the
+    lift): ("; at most 23 % when 88 % of leads win", "; at most 1.1x ..."); else ("", "")."""
+    if not base_rate or share >= base_rate:
+        return "", ""
+    when = f" when {pct_text(base_rate)} of leads win"
+    return f"; at most {pct_text(share / base_rate)}{when}", f"; at most {times_text(1 / base_rate)}{when}"
+
+
 def summary_sentences(data: CardData) -> list[str]:
     """The 30-second summary: what working the top leads buys, against the points model and the champion."""
     rows = data.comparison.set_index("model")
@@ -68,7 +89,7 @@ def summary_sentences(data: CardData) -> list[str]:
     capture, lift = model[f"capture_{key}"], model[f"lift_{key}"]
     out = [
         f"Working the top {pct_text(share)} of leads ranked by this model reaches {pct_text(capture)} of the deals "
-        f"won, {times_text(lift)} the average."
+        f"won, {times_text(lift)} the average." + capture_ceiling(share, float(model["base_rate"]))
     ]
     if baseline is not None:
         name, words = baseline
@@ -114,7 +135,7 @@ def summary_sentences(data: CardData) -> list[str]:
     out.append(
         f"A score is a probability: leads in the test window were given {pct_text(model['mean_predicted'])} on "
         f"average and {pct_text(model['base_rate'])} won; per score band the typical gap is "
-        f"{model['ece'] * 100:.0f} percentage points."
+        f"{points_text(model['ece'])}."
     )
     if data.decision:
         out.append(gate_sentence(data))
@@ -147,13 +168,15 @@ def summary_tiles(data: CardData) -> list[tuple[str, str]]:
     points = rows.loc[baseline[0]] if baseline is not None else None
     short = {"points_model": "points model", "logistic_regression": "logistic regression"}
     who = short[baseline[0]] if baseline is not None else ""
+    most_wins, most_lift = ceiling_words(data.settings.top_share, float(model["base_rate"]))
     tiles = [
         (
             pct_text(model[f"capture_{key}"]),
             f"of won deals in the top {pct_text(data.settings.top_share)} of leads"
-            + (f" ({who} {pct_text(points[f'capture_{key}'])})" if points is not None else ""),
+            + (f" ({who} {pct_text(points[f'capture_{key}'])})" if points is not None else "")
+            + most_wins,
         ),
-        (times_text(model[f"lift_{key}"]), "the average win rate in those leads"),
+        (times_text(model[f"lift_{key}"]), "the average win rate in those leads" + most_lift),
     ]
     if "A" in grades.index:
         tiles.append(
