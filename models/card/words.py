@@ -65,7 +65,8 @@ def capture_ceiling(share: float, base_rate: float) -> str:
     if not base_rate or share >= base_rate:
         return ""
     return (
-        f" Most leads win here ({pct_text(base_rate)}), so no ranking's top {pct_text(share)} can hold more than "
+        f" {pct_text(base_rate).capitalize()} of leads win here, more than the top {pct_text(share)} of a list can "
+        f"hold, so no ranking's top {pct_text(share)} can hold more than "
         f"{pct_text(share / base_rate)} of the wins or reach more than {times_text(1 / base_rate)} the average: "
         "the win rates per grade say more."
     )

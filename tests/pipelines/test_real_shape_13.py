@@ -105,6 +105,9 @@ def test_where_most_leads_win_the_top_share_headline_names_its_ceiling():
     said = capture_ceiling(0.2, 0.88)
     assert f"no ranking's top 20{NBSP}% can hold more than 23{NBSP}% of the wins" in said
     assert capture_ceiling(0.2, 0.08) == "" and capture_ceiling(0.2, 0.2) == ""
+    # 38 % won (X Education) is more than a top 20 % can hold, but not "most leads"
+    fewer = capture_ceiling(0.2, 0.38)
+    assert "Most leads" not in fewer and f"38{NBSP}% of leads win here, more than the top 20" in fewer
     wins, lift = ceiling_words(0.2, 0.88)  # the headline tiles under the card's title
     assert wins == f"; at most 23{NBSP}% when 88{NBSP}% of leads win" and lift.startswith("; at most 1.1")
     assert ceiling_words(0.2, 0.08) == ("", "")
