@@ -871,8 +871,12 @@ def build_card_data(
             decision,
             history,
             unit,
+            # live=True: a model's own summary holds learned_end only when it learnt its test window too (the
+            # live champion the gate scored); the tested window alone left those deals uncounted.
             previous_learned=int(
-                learned_by_champion(scores["snapshot_at"], learned_window(previous.model.split_summary)).sum()
+                learned_by_champion(
+                    scores["snapshot_at"], learned_window(previous.model.split_summary, live=True)
+                ).sum()
             )
             if previous is not None and "snapshot_at" in scores.columns
             else 0,
