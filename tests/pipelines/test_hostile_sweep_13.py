@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -85,3 +86,27 @@ def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_smal
     )
     said = " ".join(data.change_log)
     assert f"(version 1 was trained and tuned on {learnt:,} of them, which flatters it" in said, said
+
+
+def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_scored(
+    trained_small, fast_config, monkeypatch
+):
+    from pipelines import card_rebuild, registry, tracking
+
+    # card --previous models:/leadscore/1 on version 2, whose gate scored version 1's live model: the logged
+    # 'ROC AUC 0.784 for version 1' (the live model's, on test deals it learnt) was shown beside the tested
+    # model's trees and features, without 'trained and tuned on 201 of them, which flatters it'.
+    live, _ = _learnt_to_the_middle(trained_small)
+    tested = copy.copy(trained_small.tested_scorer)
+    version = SimpleNamespace(name="leadscore", version="1", run_id="r" * 32)
+    monkeypatch.setattr(registry, "resolve_version", lambda uri, option="--model": version)
+    monkeypatch.setattr(tracking, "load_scorer", lambda uri: live)
+    monkeypatch.setattr(tracking, "load_tested_scorer", lambda v, registered: tested)
+    monkeypatch.setattr(tracking, "load_tested_model", lambda uri: tested)
+    t = trained_small
+    previous = card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, t.split, fast_config)
+    assert previous is live  # as version 2's training card and gate had it
+    # Another version than the champion it was measured against: its tested model, as before.
+    assert (
+        card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, t.split, fast_config) is tested
+    )
