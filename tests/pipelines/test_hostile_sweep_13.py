@@ -110,3 +110,25 @@ def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_sco
     assert (
         card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, t.split, fast_config) is tested
     )
+
+
+def test_history_shows_gate_tags_edited_by_hand_as_written():
+    from pipelines.history import evidence_in_words, history_table, metrics_in_words
+
+    # JSON of another shape in gate.evidence or gate.metrics (edited in the MLflow UI) was a TypeError or an
+    # AttributeError traceback from `leadscore history` (exit 1).
+    for text in ('{"a": 1}', "[1, 2]", '[{"what": "AUC"}]', '[{"what": "AUC", "value": "high", "low": 0, '):
+        assert evidence_in_words(text) == text
+    assert metrics_in_words("[1, 2]") == "[1, 2]" and metrics_in_words('"auc"') == '"auc"'
+    history = pd.DataFrame(
+        {
+            "version": [1],
+            "created": [pd.Timestamp("2026-12-01")],
+            "as_of": [""],
+            "newest_deal": ["not a date"],
+        }
+        | {c: [""] for c in ("aliases", "decision", "reasons", "trigger")}
+        | {"evidence": ['{"a": 1}'], "metrics": ["[1, 2]"]}
+    )
+    table = history_table(history)
+    assert table.loc[0, "evidence"] == '{"a": 1}' and table.loc[0, "metrics compared"] == "[1, 2]"
