@@ -213,7 +213,10 @@ def run_train(
         champion_live=live,
         champion_unscored=unscored,
     )
-    result.gate_notes = [*icp_change_notes(champion, scorer, source.input), *compared_note(champions, live)]
+    result.gate_notes = [
+        *icp_change_notes(champion, scorer, source.input),
+        *compared_note(champions, live, split.test_start is not None),
+    ]
     if register:
         tracking.log_training_run(
             result,
@@ -252,11 +255,23 @@ def champion_to_compare(
     return tested, False
 
 
-def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool) -> list[str]:
-    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words."""
-    if champions is None or champions[0] is champions[1]:
+def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool, dated_test: bool = False) -> list[str]:
+    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words; or, on a
+    `dated_test` window, that a champion split without dates was scored on deals it may have learnt."""
+    if champions is None:
         return []
     version = champions[0].model_version
+    tested = champions[1].model.split_summary
+    if dated_test and learned_window(tested)[0] is None:
+        # Its train and validation accounts were drawn from every month: the newest deals are among them.
+        return [
+            f"the champion (version {version}) was trained on a split without dates "
+            f"({tested.get('split_method', 'unknown')}), so the test deals it learnt from could not be left "
+            "out: measured on them it may look better than it is; if this model should replace it, say why with "
+            '--force "reason"'
+        ]
+    if champions[0] is champions[1]:
+        return []
     if live:
         return [
             f"the champion (version {version}) was scored as it scores leads today, trained again with its own "

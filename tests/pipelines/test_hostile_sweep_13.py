@@ -132,3 +132,25 @@ def test_history_shows_gate_tags_edited_by_hand_as_written():
     )
     table = history_table(history)
     assert table.loc[0, "evidence"] == '{"a": 1}' and table.loc[0, "metrics compared"] == "[1, 2]"
+
+
+def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_a_dated_test_window():
+    from pipelines.train import compared_note
+
+    # A champion trained with model.split.method=grouped_random (refitted or not), then a challenger split
+    # out of time on the same history: the champion had learnt most of the newest deals through their
+    # accounts, nothing could be left out, and the verdict 'worse beyond the noise' (-0.044 AUC, exit 6)
+    # said only that the model that scores today 'learnt from too many of these test deals'.
+    undated = {"split_method": "grouped_random", "n_groups": 2400, "seed": 0}
+    tested = SimpleNamespace(model=SimpleNamespace(split_summary=undated), model_version="3")
+    live = SimpleNamespace(model=SimpleNamespace(split_summary={**undated, "refit": True}), model_version="3")
+    for champions in ((live, tested), (tested, tested)):
+        said = compared_note(champions, False, dated_test=True)
+        assert len(said) == 1 and said[0].startswith(
+            "the champion (version 3) was trained on a split without dates (grouped_random), so the test deals "
+            "it learnt from could not be left out"
+        )
+        assert '--force "reason"' in said[0]
+    # Both without dates (a flat export trained again): as before.
+    assert compared_note((tested, tested), False) == []
+    assert "as it was tested" in compared_note((live, tested), False)[0]
