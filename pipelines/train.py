@@ -215,7 +215,7 @@ def run_train(
     )
     result.gate_notes = [
         *icp_change_notes(champion, scorer, source.input),
-        *compared_note(champions, live, split.test_start is not None),
+        *compared_note(champions, live, split),
     ]
     if register:
         tracking.log_training_run(
@@ -255,15 +255,21 @@ def champion_to_compare(
     return tested, False
 
 
-def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool, dated_test: bool = False) -> list[str]:
-    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words; or, on a
-    `dated_test` window, that a champion split without dates was scored on deals it may have learnt."""
+def compared_note(
+    champions: tuple[Scorer, Scorer] | None, live: bool, split: Split | None = None
+) -> list[str]:
+    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words; or that a
+    champion split without dates was scored on deals it may have learnt: a test window of another `split`
+    (dated, or groups drawn with another seed)."""
     if champions is None:
         return []
     version = champions[0].model_version
     tested = champions[1].model.split_summary
-    if dated_test and learned_window(tested)[0] is None:
-        # Its train and validation accounts were drawn from every month: the newest deals are among them.
+    other = split is not None and (
+        split.test_start is not None or split.extra.get("seed") != tested.get("seed")
+    )
+    if other and learned_window(tested)[0] is None:
+        # Its train and validation accounts were drawn from every month: the test deals are among them.
         return [
             f"the champion (version {version}) was trained on a split without dates "
             f"({tested.get('split_method', 'unknown')}), so the test deals it learnt from could not be left "

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 
 from pipelines.settings import load_config
@@ -134,7 +135,8 @@ def test_history_shows_gate_tags_edited_by_hand_as_written():
     assert table.loc[0, "evidence"] == '{"a": 1}' and table.loc[0, "metrics compared"] == "[1, 2]"
 
 
-def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_a_dated_test_window():
+def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_another_splits_test_window():
+    from models.splits import Split
     from pipelines.train import compared_note
 
     # A champion trained with model.split.method=grouped_random (refitted or not), then a challenger split
@@ -144,13 +146,20 @@ def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_a_dated_tes
     undated = {"split_method": "grouped_random", "n_groups": 2400, "seed": 0}
     tested = SimpleNamespace(model=SimpleNamespace(split_summary=undated), model_version="3")
     live = SimpleNamespace(model=SimpleNamespace(split_summary={**undated, "refit": True}), model_version="3")
+    rows = np.arange(3)
+    dated = Split(
+        rows, rows, rows, "out_of_time", *pd.to_datetime(["2025-01-01", "2025-06-01", "2025-09-01"])
+    )
+    reseeded = Split(rows, rows, rows, "grouped_random", extra={"n_groups": 2400, "seed": 7})
     for champions in ((live, tested), (tested, tested)):
-        said = compared_note(champions, False, dated_test=True)
-        assert len(said) == 1 and said[0].startswith(
-            "the champion (version 3) was trained on a split without dates (grouped_random), so the test deals "
-            "it learnt from could not be left out"
-        )
-        assert '--force "reason"' in said[0]
-    # Both without dates (a flat export trained again): as before.
-    assert compared_note((tested, tested), False) == []
-    assert "as it was tested" in compared_note((live, tested), False)[0]
+        for split in (dated, reseeded):
+            said = compared_note(champions, False, split)
+            assert len(said) == 1 and said[0].startswith(
+                "the champion (version 3) was trained on a split without dates (grouped_random), so the test "
+                "deals it learnt from could not be left out"
+            )
+            assert '--force "reason"' in said[0]
+    # The same groups drawn again (a flat export that grew, trained again): as before.
+    same = Split(rows, rows, rows, "grouped_random", extra={"n_groups": 2500, "seed": 0})
+    assert compared_note((tested, tested), False, same) == []
+    assert "as it was tested" in compared_note((live, tested), False, same)[0]
