@@ -218,6 +218,8 @@ def run_train(
         *compared_note(champions, live, split),
     ]
     if register:
+        # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
+        previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)
         tracking.log_training_run(
             result,
             cfg,
@@ -229,8 +231,20 @@ def run_train(
             trigger=trigger,
         )
         if cfg.registry.model_card:
-            attach_card(result, cfg, source.tables, result.champion, card_dir)
+            attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def uncompared_champion(model_name: str, unscored: str, trained_on: Any) -> Scorer | None:
+    """The live champion that --force went past without comparing it (`unscored` says why: its tested model
+    is lost), when it reads the same input: the card names it as not compared; without it the card said
+    'This is the first version'. None otherwise."""
+    from pipelines import tracking
+
+    if not unscored:
+        return None
+    live = tracking.load_champion(model_name)
+    return live if live is not None and live.input == trained_on else None
 
 
 def champion_to_compare(

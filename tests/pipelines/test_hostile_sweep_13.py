@@ -163,3 +163,67 @@ def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_another_spl
     same = Split(rows, rows, rows, "grouped_random", extra={"n_groups": 2500, "seed": 0})
     assert compared_note((tested, tested), False, same) == []
     assert "as it was tested" in compared_note((live, tested), False, same)[0]
+
+
+def test_a_champion_forced_past_uncompared_is_named_by_the_card_not_called_a_first_version(
+    trained_small, fast_config, monkeypatch
+):
+    from models.card.data import build_card_data
+    from pipelines import tracking
+    from pipelines.train import uncompared_champion
+
+    # train/retrain --force past a champion whose tested model is lost: the card said 'This is the first
+    # version: there is no previous champion to compare with.' The live champion is named; the card scores
+    # it itself, and says it learnt those deals without crediting a gate that never compared the two.
+    live, learnt = _learnt_to_the_middle(trained_small)
+    monkeypatch.setattr(tracking, "load_champion", lambda name: live)
+    unscored = "its tested model, tested/scorer.pkl of its run r, is missing or damaged"
+    assert uncompared_champion("leadscore", unscored, live.input) is live
+    assert uncompared_champion("leadscore", "", live.input) is None  # compared, or no champion
+    assert uncompared_champion("leadscore", unscored, object()) is None  # another input
+    t = trained_small
+    data = build_card_data(
+        scorer=t.scorer,
+        evaluation=t.evaluation,  # no champion column: the gate scored none
+        frame=t.data.frame,
+        y=t.data.y,
+        split=t.split,
+        excluded=t.data.excluded,
+        too_recent=t.data.too_recent,
+        win_rate_by_tier_all=t.data.win_rate_by_tier,
+        row_counts=t.data.counts,
+        model_cfg=fast_config.model,
+        trained_at=pd.Timestamp("2026-12-01"),
+        version="2",
+        previous=live,
+        previous_test_p=t.evaluation.test_scores["model"].to_numpy(),
+        tested=t.tested,
+    )
+    said = " ".join(data.change_log)
+    assert "First version" not in said and data.has_previous and data.previous_version == "1"
+    assert f"(version 1 was trained and tuned on {learnt:,} of them, which flatters it)." in said, said
+
+
+def test_retrain_forced_past_a_lost_tested_model_names_the_champion_on_its_card(
+    small_history, trained_small, champion_store, monkeypatch, tmp_path
+):
+    from pipelines import card as card_module
+    from pipelines import train as train_module
+    from pipelines.retrain import run_retrain
+    from pipelines.settings import RetrainConfig
+
+    unscored = "its tested model, tested/scorer.pkl of its run x, is missing or damaged"
+    trained = dataclasses.replace(trained_small, run_id=None, version=None, champion_unscored=unscored)
+    monkeypatch.setattr(train_module, "run_train", lambda *a, **k: trained)  # what `retrain --force` trains
+    given = []
+    monkeypatch.setattr(card_module, "card_after_training", lambda *a, **k: given.append(a[3]))
+    run_retrain(
+        small_history.tables(),
+        load_config(overrides=FAST_OVERRIDES),
+        RetrainConfig(),
+        "2026-10-01",
+        force_reason="lost",
+        out_dir=tmp_path,
+    )
+    # The champion the backtest scored (version 1), named on the card; it was given none ('first version').
+    assert len(given) == 1 and given[0] is not None and given[0].model_version == "1"
