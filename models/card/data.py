@@ -517,9 +517,11 @@ def change_log(
                 + (
                     f" ({label} was trained and tuned on {previous_learned:,} of them, which flatters it"
                     + (
-                        "; the promotion gate compared the two on the others only)."
-                        if gate_compared
-                        else ")."
+                        ")."
+                        if not gate_compared
+                        else "; the promotion gate compared the two on the others only)."
+                        if previous_learned < int(rows.loc["model", "n"])
+                        else "; with no other deals, the promotion gate could not compare the two)."
                     )
                     if previous_learned
                     else "."

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.settings import load_config
 from tests.conftest import FAST_OVERRIDES
@@ -57,12 +58,18 @@ def _learnt_to_the_middle(trained):
     return champion, int((times <= middle).sum())
 
 
-def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_small, fast_config):
+@pytest.mark.parametrize("all_learnt", [False, True], ids=["half", "all"])
+def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_small, fast_config, all_learnt):
     from models.card.data import build_card_data
 
     # The card counted the champion's learnt deals with its tested window: the live champion, which the gate
     # scored, learnt 201 of 535 test deals and the card said 'ROC AUC 0.769 against 0.784 for version 1.'
+    # One that learnt all of them (train on an older copy of the history): the gate compared the two 'on the
+    # others only', of which there were none (it refused for want of them).
     champion, learnt = _learnt_to_the_middle(trained_small)
+    if all_learnt:
+        champion.model.split_summary["learned_end"] = trained_small.split.test_end.isoformat()
+        learnt = len(trained_small.split.test)
     result = _with_champion(trained_small, champion, live=True)
     evaluation = result.evaluation
     row = evaluation.comparison[evaluation.comparison["model"] == "model"].assign(model="champion")
@@ -86,7 +93,9 @@ def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_smal
         tested=result.tested,
     )
     said = " ".join(data.change_log)
-    assert f"(version 1 was trained and tuned on {learnt:,} of them, which flatters it" in said, said
+    assert f"(version 1 was trained and tuned on {learnt:,} of them, which flatters it; " in said, said
+    others = "with no other deals, the promotion gate could not compare the two)."
+    assert (others in said) == all_learnt and ("on the others only" in said) != all_learnt
 
 
 def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_scored(
