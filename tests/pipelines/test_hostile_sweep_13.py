@@ -236,3 +236,14 @@ def test_retrain_forced_past_a_lost_tested_model_names_the_champion_on_its_card(
     )
     # The champion the backtest scored (version 1), named on the card; it was given none ('first version').
     assert len(given) == 1 and given[0] is not None and given[0].model_version == "1"
+
+
+def test_a_card_without_tables_does_not_score_the_uncompared_champion(trained_small):
+    from pipelines.card import previous_test_probabilities
+
+    # train --engine spark --force past a lost tested model: the tables stay in Spark ({}), and scoring the
+    # champion named on the card from them was a KeyError, so 'the model card could not be written'.
+    spark_like = dataclasses.replace(
+        trained_small, data=dataclasses.replace(trained_small.data, valid_tables=None)
+    )
+    assert previous_test_probabilities(spark_like, trained_small.scorer, {}) is None
