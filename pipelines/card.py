@@ -37,10 +37,10 @@ def previous_test_probabilities(
     scores = result.evaluation.test_scores
     if "champion" in scores.columns:
         return scores["champion"].to_numpy(dtype=float)
-    if tables is None or previous.input != result.scorer.input:
-        return None  # a champion that reads another input cannot score these rows
-    test = result.data.frame.iloc[result.split.test]
     built_from = result.data.valid_tables if result.data.valid_tables is not None else tables
+    if not built_from or previous.input != result.scorer.input:
+        return None  # a champion that reads another input, or tables kept in Spark, cannot score these rows
+    test = result.data.frame.iloc[result.split.test]
     frame = previous.feature_frame(built_from, test[["deal_id", "lead_id", "snapshot_at"]])
     return previous.model.predict_proba(frame)
 

@@ -264,7 +264,7 @@ def card_from_registry(
     compared = previous_champion_version(version.name, str(version.version))  # the champion at training
     if previous_ref is None:
         previous_ref = f"models:/{version.name}/{compared}" if compared else None
-    previous = tracking.load_tested_model(previous_ref) if previous_ref else None
+    previous = previous_as_compared(previous_ref, compared, data, split, cfg) if previous_ref else None
     if previous is not None and str(previous.model_version) != compared:
         # The rows logged as the champion's at training are another version's: never shown as this one's.
         evaluation.comparison = evaluation.comparison.loc[evaluation.comparison["model"] != "champion"]
@@ -304,6 +304,26 @@ def card_from_registry(
     if log:
         log_card_to_run(version.run_id, paths)
     return paths
+
+
+def previous_as_compared(
+    previous_ref: str, compared: str | None, data: Any, split: Any, cfg: PipelineConfig
+) -> Any:
+    """The previous version a rebuilt card compares: its tested model (tracking.load_tested_model), or when it
+    is the champion this version was measured against, the one of its two models the gate scored
+    (train.champion_to_compare on the same split): the logged champion rows hold that model's numbers, and
+    they were shown beside the other's trees and features, without the deals the live one learnt."""
+    from pipelines import tracking
+    from pipelines.registry import resolve_version
+    from pipelines.train import champion_to_compare
+
+    version = resolve_version(previous_ref, option="--previous")
+    if version is None or str(version.version) != compared:
+        return tracking.load_tested_model(previous_ref)
+    live = tracking.load_scorer(f"models:/{version.name}/{version.version}")
+    live.model_version = str(version.version)
+    scored, _ = champion_to_compare((live, tracking.load_tested_scorer(version, live)), data, split, cfg)
+    return scored
 
 
 def _consistency_notes(

@@ -76,6 +76,8 @@ def metrics_in_words(metrics_json: str) -> str:
         metrics = json.loads(metrics_json)
     except json.JSONDecodeError:
         return metrics_json
+    if not isinstance(metrics, dict):  # a tag edited by hand: shown as written
+        return metrics_json
     return ", ".join(f"{k} {v:.3f}" if isinstance(v, int | float) else f"{k} {v}" for k, v in metrics.items())
 
 
@@ -85,12 +87,12 @@ def evidence_in_words(evidence_json: str) -> str:
         return ""
     try:
         items = json.loads(evidence_json)
-    except json.JSONDecodeError:
+        return "; ".join(
+            f"{e['what']} {e['value']:+.3f} ({e['low']:+.3f} to {e['high']:+.3f}, {e['rows']:,} rows)"
+            for e in items
+        )
+    except (ValueError, TypeError, KeyError):  # no JSON, or not the gate's shape (a tag edited by hand)
         return evidence_json
-    return "; ".join(
-        f"{e['what']} {e['value']:+.3f} ({e['low']:+.3f} to {e['high']:+.3f}, {e['rows']:,} rows)"
-        for e in items
-    )
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:

@@ -157,10 +157,13 @@ def champion_version(model_name: str) -> Any | None:
         return None
 
 
-def champion_record(version: Any, live: bool = False) -> ChampionRecord | None:
+def champion_record(
+    version: Any, live: bool = False, split_summary: Mapping[str, Any] | None = None
+) -> ChampionRecord | None:
     """What a version (the champion) measured on its own test window at registration (None if not logged, or
     its run is gone from the store), and the deals it learnt from: its tested model's, or with `live` the
-    registered model's (promotion.learned_window)."""
+    registered model's (promotion.learned_window), read from `split_summary` (the scored model's own) when
+    given, else from its run's `split` tag."""
     from mlflow.exceptions import MlflowException
 
     from models.promotion import ChampionRecord, learned_window
@@ -174,7 +177,7 @@ def champion_record(version: Any, live: bool = False) -> ChampionRecord | None:
     metrics = data.metrics
     if not {"roc_auc", "roc_auc_low", "roc_auc_high"} <= set(metrics):
         return None
-    start, end = learned_window(split_of_run(data.tags), live)
+    start, end = learned_window(split_of_run(data.tags) if split_summary is None else split_summary, live)
     return ChampionRecord(
         version=str(version.version),
         roc_auc=float(metrics["roc_auc"]),
@@ -221,7 +224,15 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         result.evaluation.test_scores,
         gate_rules(cfg),
         champion_version=None if champion is None else str(champion.version),
-        champion=None if champion is None else champion_record(champion, result.champion_live),
+        # The window of the model scored, as champion_to_compare read it: a run's `split` tag edited, damaged or
+        # missing left every test deal in, those the live champion learnt from included.
+        champion=None
+        if champion is None
+        else champion_record(
+            champion,
+            result.champion_live,
+            None if result.champion is None else result.champion.model.split_summary,
+        ),
         unscored=result.champion_unscored or None,
     )
     if champion is not None and "champion" in result.evaluation.test_scores.columns:

@@ -281,7 +281,9 @@ def run_retrain(
 
         try:
             notes = card_notes(result, rcfg)
-            paths = card_after_training(train, train_cfg, train_input, train.champion, out_dir, notes=notes)
+            # A champion --force went past uncompared (its tested model lost) is named, not compared.
+            previous = champion if train.champion_unscored else train.champion
+            paths = card_after_training(train, train_cfg, train_input, previous, out_dir, notes=notes)
             result.paths.extend(paths or ())
         except Exception as error:  # noqa: BLE001 - the version is registered and gated; the card is a by-product
             result.warnings.append(f"the model card was not written: {type(error).__name__}: {error}")

@@ -232,8 +232,13 @@ def run_train(
         champion_unscored=unscored,
         evidence_broken=evidence_broken,
     )
-    result.gate_notes = [*icp_change_notes(champion, scorer, source.input), *compared_note(champions, live)]
+    result.gate_notes = [
+        *icp_change_notes(champion, scorer, source.input),
+        *compared_note(champions, live, split),
+    ]
     if register:
+        # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
+        previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)
         tracking.log_training_run(
             result,
             cfg,
@@ -245,8 +250,20 @@ def run_train(
             trigger=trigger,
         )
         if cfg.registry.model_card:
-            attach_card(result, cfg, source.tables, result.champion, card_dir)
+            attach_card(result, cfg, source.tables, previous, card_dir)
     return result
+
+
+def uncompared_champion(model_name: str, unscored: str, trained_on: Any) -> Scorer | None:
+    """The live champion that --force went past without comparing it (`unscored` says why: its tested model
+    is lost), when it reads the same input: the card names it as not compared; without it the card said
+    'This is the first version'. None otherwise."""
+    from pipelines import tracking
+
+    if not unscored:
+        return None
+    live = tracking.load_champion(model_name)
+    return live if live is not None and live.input == trained_on else None
 
 
 def champion_to_compare(
@@ -271,11 +288,29 @@ def champion_to_compare(
     return tested, False
 
 
-def compared_note(champions: tuple[Scorer, Scorer] | None, live: bool) -> list[str]:
-    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words."""
-    if champions is None or champions[0] is champions[1]:
+def compared_note(
+    champions: tuple[Scorer, Scorer] | None, live: bool, split: Split | None = None
+) -> list[str]:
+    """Which of a refitted champion's two models the gate scored (champion_to_compare), in words; or that a
+    champion split without dates was scored on deals it may have learnt: a test window of another `split`
+    (dated, or groups drawn with another seed)."""
+    if champions is None:
         return []
     version = champions[0].model_version
+    tested = champions[1].model.split_summary
+    other = split is not None and (
+        split.test_start is not None or split.extra.get("seed") != tested.get("seed")
+    )
+    if other and learned_window(tested)[0] is None:
+        # Its train and validation accounts were drawn from every month: the test deals are among them.
+        return [
+            f"the champion (version {version}) was trained on a split without dates "
+            f"({tested.get('split_method', 'unknown')}), so the test deals it learnt from could not be left "
+            "out: measured on them it may look better than it is; if this model should replace it, say why with "
+            '--force "reason"'
+        ]
+    if champions[0] is champions[1]:
+        return []
     if live:
         return [
             f"the champion (version {version}) was scored as it scores leads today, trained again with its own "

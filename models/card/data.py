@@ -458,9 +458,11 @@ def change_log(
     history: Sequence[str],
     unit: str = "closed deals",
     previous_learned: int = 0,
+    gate_compared: bool = True,
 ) -> list[str]:
     """What changed in this version, in words: data window, features, calibration, ICP, gate verdict.
-    `previous_learned`: how many of the test rows the previous version was trained and tuned on."""
+    `previous_learned`: how many of the test rows the previous version was trained and tuned on;
+    `gate_compared`: whether the promotion gate compared the two (else the card scored the previous one)."""
     train = windows.set_index("window").loc["training"]
     name = f"Version {version}" if version else "This model (not registered)"
     lines = [
@@ -513,8 +515,14 @@ def change_log(
                 f"On the same test leads: ROC AUC {rows.loc['model', 'roc_auc']:.3f} against "
                 f"{rows.loc['champion', 'roc_auc']:.3f} for {label}"
                 + (
-                    f" ({label} was trained and tuned on {previous_learned:,} of them, which flatters it; the "
-                    "promotion gate compared the two on the others only)."
+                    f" ({label} was trained and tuned on {previous_learned:,} of them, which flatters it"
+                    + (
+                        ")."
+                        if not gate_compared
+                        else "; the promotion gate compared the two on the others only)."
+                        if previous_learned < int(rows.loc["model", "n"])
+                        else "; with no other deals, the promotion gate could not compare the two)."
+                    )
                     if previous_learned
                     else "."
                 )
@@ -793,7 +801,8 @@ def build_card_data(
 
     next_retrain = trained_at + pd.Timedelta(days=settings.retrain_every_days)
     comparison = evaluation.comparison
-    if prev_p is not None and "champion" not in set(comparison["model"]):
+    gate_compared = "champion" in set(comparison["model"])  # at training; else scored here (no gate saw it)
+    if prev_p is not None and not gate_compared:
         # The champion was scored here rather than at training: measure it like the other contenders.
         champion_row = evaluate(
             y_test,
@@ -873,11 +882,16 @@ def build_card_data(
             decision,
             history,
             unit,
+            # live=True: a model's own summary holds learned_end only when it learnt its test window too (the
+            # live champion the gate scored); the tested window alone left those deals uncounted.
             previous_learned=int(
-                learned_by_champion(scores["snapshot_at"], learned_window(previous.model.split_summary)).sum()
+                learned_by_champion(
+                    scores["snapshot_at"], learned_window(previous.model.split_summary, live=True)
+                ).sum()
             )
             if previous is not None and "snapshot_at" in scores.columns
             else 0,
+            gate_compared=gate_compared,
         ),
         limitations=limitations(
             segments,
