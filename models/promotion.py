@@ -184,12 +184,19 @@ def decide_promotion(
     n_won, n_lost = int(y.sum()), int(len(y) - y.sum())
     compared: dict[str, float] = {"test_won": n_won, "test_lost": n_lost}
     if n_won < rules.min_test_won or n_lost < rules.min_test_lost:
+        fix = "use a longer history or a larger model.split.test_fraction"
+        if not n_won or not n_lost:  # a window of one outcome is more likely a feed than a small sample
+            missing = "won" if not n_won else "lost"
+            fix = (
+                f"no {missing} deal among the newest deals is more likely an outcome feed that stopped "
+                f"delivering {missing} deals than chance: check the deals table's newest outcomes, then {fix}"
+            )
         return GateDecision(
             "refused",
             (
                 f"the test window has {n_won} won and {n_lost} lost deals; the gate needs at least "
                 f"{rules.min_test_won} won and {rules.min_test_lost} lost to decide (registry.min_test_won, "
-                "registry.min_test_lost): use a longer history or a larger model.split.test_fraction",
+                f"registry.min_test_lost): {fix}",
             ),
             compared,
         )

@@ -117,11 +117,12 @@ def backtest_learnt_warning(
     _, end = learned_window(split_summary, live=True)
     if end is None or end + pd.Timedelta(days=maturity_days) <= pd.Timestamp(scored_at):
         return None
+    known = end + pd.Timedelta(days=maturity_days)
     return (
-        f"the champion (version {version}) learnt from deals created up to {end:%Y-%m-%d}, so from a history "
-        f"that ran past the backtest's {pd.Timestamp(scored_at):%Y-%m-%d}: leads open then whose deals closed "
-        "before it was trained are among what it learnt, and its backtest flatters it (a retrain --as-of after "
-        "the champion's history has none)"
+        f"the champion (version {version}) learnt from deals created up to {end:%Y-%m-%d}, whose outcomes it "
+        f"knew up to about {known:%Y-%m-%d} (model.maturity_days later), after the backtest's "
+        f"{pd.Timestamp(scored_at):%Y-%m-%d}: leads open then whose deals closed before it was trained are among "
+        "what it learnt, and its backtest flatters it (a retrain --as-of after the champion's history has none)"
     )
 
 

@@ -474,7 +474,8 @@ def damaged_model_sentence(model_uri: str, version: Any | None, error: BaseExcep
         f"{model_uri}: the files of version {version.version} of {version.name!r} in the tracking store "
         f"{tracking_uri()} ({version_files(version)}) are missing or damaged and cannot be loaded ({reason}); restore "
         "them from a backup, or delete that version in the MLflow UI (its aliases go with it) so that "
-        "`leadscore train` registers a new one, and give --model another registered version meanwhile"
+        "`leadscore train` registers a new one (meanwhile `score`, `serve` and `card` take another registered "
+        "version with --model)"
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from models.card.data import RANKING_COLUMN, CardData, feature_label, has_scores
@@ -141,8 +143,13 @@ def chart_roc_pr(data: CardData) -> bytes:
         if not has_scores(data.test_scores, column) or name not in rows.index:
             continue
         score = data.test_scores[column].to_numpy(dtype=float)
-        fpr, tpr, _ = roc_curve(y, score)
-        precision, recall, _ = precision_recall_curve(y, score)
+        with warnings.catch_warnings():  # a test window of one outcome: the card says so; no console noise
+            warnings.simplefilter("ignore", UndefinedMetricWarning)  # roc_curve
+            warnings.filterwarnings(
+                "ignore", "No positive class found", UserWarning
+            )  # precision_recall_curve
+            fpr, tpr, _ = roc_curve(y, score)
+            precision, recall, _ = precision_recall_curve(y, score)
         style = {"color": COLORS[name], "linewidth": 2.4 if name == "model" else 1.6}
         left.plot(fpr, tpr, label=f"{contender_label(name, data)}: {rows.loc[name, 'roc_auc']:.3f}", **style)
         right.plot(

@@ -72,6 +72,15 @@ def test_a_test_window_too_small_to_decide_is_refused_naming_the_counts():
         f"{won} won and {60 - won} lost" in decision.summary()
         and "registry.min_test_won" in decision.summary()
     )
+    assert "feed" not in decision.summary()  # a small sample of both outcomes: a longer history
+
+
+def test_a_test_window_of_one_outcome_points_at_the_outcome_feed():
+    y, signal, rng = _window(n=600)
+    decision = decide_promotion(np.zeros(600, dtype=int), _probability(signal, rng, 0.1), {}, RULES)
+    said = decision.summary()
+    assert not decision.promote and "0 won and 600 lost" in said
+    assert "an outcome feed that stopped delivering won deals" in said and "check the deals table" in said
 
 
 def _record(y, p):

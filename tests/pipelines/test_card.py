@@ -785,3 +785,18 @@ def test_a_refitted_model_split_at_random_is_said_to_learn_every_deal_not_the_ne
     md = plain(render_card(data)[1])
     assert "the test set included, so that it learns from every one of them" in md
     assert "also learns from the newest ones" not in md
+
+
+def test_the_curves_of_a_test_window_of_one_outcome_draw_without_a_console_warning(card):
+    """sklearn's UndefinedMetricWarning ("No positive samples in y_true") reached the console of `train` and
+    `card` when every test deal was lost (a feed that stopped delivering won deals)."""
+    import dataclasses
+    import warnings
+
+    from models.card.charts import chart_roc_pr
+
+    data = card["data"]
+    lost = dataclasses.replace(data, test_scores=data.test_scores.assign(won=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert chart_roc_pr(lost)[:4] == b"\x89PNG"

@@ -215,8 +215,7 @@ def test_a_backtest_of_a_champion_that_learnt_those_leads_says_it_flatters_it():
     # The README flow: trained on the whole history, then retrained as of 2026-10-01 (backtest 2026-07-03).
     said = backtest_learnt_warning(refitted, "1", pd.Timestamp("2026-07-03"), maturity_days=120)
     assert (
-        said is not None
-        and "created up to 2026-06-02, so from a history that ran past the backtest's" in said
+        said is not None and "created up to 2026-06-02, whose outcomes it knew up to about 2026-09-30" in said
     )
     # A quarterly retrain: the champion's history ended before the leads the backtest scores were open.
     assert backtest_learnt_warning(refitted, "1", pd.Timestamp("2026-10-01"), maturity_days=120) is None
