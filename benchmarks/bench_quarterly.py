@@ -13,6 +13,8 @@ history (`leadscore generate`, ending 2026-10-01) and an MLflow store of its own
      them, as a broken join in the outcome feed would (target: never promoted);
    - outcomes swapped since version 1: won and lost exchanged for those deals, as a remapped deal stage
      would (target: never promoted);
+   - lost deals no longer delivered since version 1: those deals that were lost are gone from the deals
+     table, as a feed filtered to won deals would (target: never promoted);
    - intent features dropped: the same history with a configuration that leaves out every intent feature
      (target: never promoted);
 3. better challenger: version 1 trained without the intent features, then the next quarter with all of
@@ -50,6 +52,7 @@ SCENARIOS = {
     "next quarter": "promoted",
     "outcomes shuffled since version 1": "never promoted",
     "outcomes swapped since version 1": "never promoted",
+    "lost deals no longer delivered since version 1": "never promoted",
     "intent features dropped": "never promoted",
     "better challenger (version 1 without intent)": "promoted",
 }
@@ -115,10 +118,13 @@ def retrain(data: Path, as_of: str, store: Path, sets: list[str], force: str | N
 
 def with_outcomes_changed(data: Path, out: Path, since: str, how: str, seed: int) -> Path:
     """A copy of the CRM folder `data` whose deals closed after `since` have their outcomes shuffled among
-    them ("shuffle") or won and lost exchanged ("swap")."""
+    them ("shuffle"), won and lost exchanged ("swap"), or the lost ones left out ("drop_lost")."""
     shutil.copytree(data, out)
     deals = pd.read_parquet(out / "deals.parquet")
     changed = deals["outcome"].isin(["won", "lost"]) & (deals["closed_at"] >= pd.Timestamp(since))
+    if how == "drop_lost":
+        deals[~(changed & (deals["outcome"] == "lost"))].to_parquet(out / "deals.parquet", index=False)
+        return out
     outcomes = deals.loc[changed, "outcome"]
     if how == "shuffle":
         outcomes = pd.Series(
@@ -169,6 +175,11 @@ def run_seed(seed: int, accounts: int, folder: Path, results: Results) -> None:
         ),
         "outcomes swapped since version 1": (
             with_outcomes_changed(data, folder / "swapped", FIRST, "swap", seed),
+            first,
+            [],
+        ),
+        "lost deals no longer delivered since version 1": (
+            with_outcomes_changed(data, folder / "lost-dropped", FIRST, "drop_lost", seed),
             first,
             [],
         ),

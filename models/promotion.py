@@ -374,11 +374,17 @@ def backtest_collapse(
     (a retrain's backtest) against how their deals closed since, whose AUC interval ends more than
     registry.broken_margin below the one the champion was registered with. A retrain's evaluation quarter
     is older than these deals, so a feed that broke since the last retrain (outcomes swapped or shuffled)
-    shows here first. None with fewer than registry.min_test_won won or min_test_lost lost leads."""
+    shows here first. So does a feed that stopped delivering one outcome: every lead closed won (or lost)
+    where the champion's own scores expected registry.min_test_lost lost (min_test_won won) or more. None with
+    fewer than registry.min_test_won won or min_test_lost lost leads otherwise."""
     y = np.asarray(y, dtype=int)
+    scores = np.asarray(scores, dtype=float)
     won = int(y.sum())
-    if champion is None or won < rules.min_test_won or len(y) - won < rules.min_test_lost:
+    if champion is None:
         return None
+    one_outcome = one_outcome_words(y, scores, champion, rules, scored_at)
+    if one_outcome or won < rules.min_test_won or len(y) - won < rules.min_test_lost:
+        return one_outcome
     samples = paired_bootstrap(
         y, {"champion": np.asarray(scores, dtype=float)}, rounds=rules.bootstrap_rounds, seed=rules.seed
     )
@@ -395,6 +401,26 @@ def backtest_collapse(
         f"{collapse_words(champion, now, leads)} (its backtest): the newest outcomes look broken (shuffled or "
         "swapped outcomes, a broken join, a changed definition of won); check the deals closed since then "
         'before retraining, or pass `--force "reason"` if the market itself turned'
+    )
+
+
+def one_outcome_words(
+    y: np.ndarray, scores: np.ndarray, champion: ChampionRecord, rules: GateRules, scored_at: pd.Timestamp
+) -> str | None:
+    """Why a backtest whose leads all closed with one outcome looks broken, when the champion's scores expected
+    at least the gate's minimum of the other (registry.min_test_lost or min_test_won); else None."""
+    if not len(y) or 0 < y.sum() < len(y):
+        return None
+    present, missing = ("won", "lost") if y.all() else ("lost", "won")
+    expected = float(np.sum(1 - scores) if y.all() else np.sum(scores))
+    if expected < (rules.min_test_lost if missing == "lost" else rules.min_test_won):
+        return None
+    return (
+        f"every one of the {len(y):,} leads the champion (version {champion.version}) scored as of "
+        f"{pd.Timestamp(scored_at):%Y-%m-%d} whose deals closed since was {present}, where its scores expected "
+        f"about {expected:.0f} {missing} (its backtest): the outcome feed looks broken (it stopped delivering "
+        f"{missing} deals, or the definition of won changed); check the deals closed since then before "
+        'retraining, or pass `--force "reason"`'
     )
 
 

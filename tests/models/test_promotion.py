@@ -153,6 +153,21 @@ def test_a_backtest_on_outcomes_swapped_or_shuffled_since_is_called_broken_an_ho
     assert backtest_collapse(1 - later_y, scores, None, RULES, day) is None
 
 
+def test_a_backtest_whose_leads_all_closed_won_names_a_feed_that_stopped_delivering_lost_deals():
+    y, signal, rng = _window()
+    record = _record(y, _probability(signal, rng, 0.3))
+    scores = np.full(197, 0.4)  # the champion expected about 118 of these 197 to be lost
+    day = pd.Timestamp("2026-04-02")
+    said = backtest_collapse(np.ones(197, dtype=int), scores, record, RULES, day)
+    assert said is not None and "every one of the 197 leads" in said and "was won" in said
+    assert "expected about 118 lost" in said and "stopped delivering lost deals" in said
+    only_lost = backtest_collapse(np.zeros(197, dtype=int), scores, record, RULES, day)
+    assert only_lost is not None and "stopped delivering won deals" in only_lost
+    # a few leads, or scores that expected (almost) all of them to win: nothing to say
+    assert backtest_collapse(np.ones(12, dtype=int), np.full(12, 0.4), record, RULES, day) is None
+    assert backtest_collapse(np.ones(197, dtype=int), np.full(197, 0.95), record, RULES, day) is None
+
+
 def test_a_challenger_that_scores_as_the_champion_does_is_said_to_have_learnt_the_same():
     y, signal, rng = _window()
     champion_p = _probability(signal, rng, 0.3)
