@@ -15,6 +15,8 @@ history (`leadscore generate`, ending 2026-10-01) and an MLflow store of its own
      would (target: never promoted);
    - lost deals no longer delivered since version 1: those deals that were lost are gone from the deals
      table, as a feed filtered to won deals would (target: never promoted);
+   - no outcome written since version 1: those deals stay open, without a closing date, as a feed that
+     stopped would leave them (target: never promoted);
    - intent features dropped: the same history with a configuration that leaves out every intent feature
      (target: never promoted);
 3. better challenger: version 1 trained without the intent features, then the next quarter with all of
@@ -53,6 +55,7 @@ SCENARIOS = {
     "outcomes shuffled since version 1": "never promoted",
     "outcomes swapped since version 1": "never promoted",
     "lost deals no longer delivered since version 1": "never promoted",
+    "no outcome written since version 1": "never promoted",
     "intent features dropped": "never promoted",
     "better challenger (version 1 without intent)": "promoted",
 }
@@ -118,10 +121,15 @@ def retrain(data: Path, as_of: str, store: Path, sets: list[str], force: str | N
 
 def with_outcomes_changed(data: Path, out: Path, since: str, how: str, seed: int) -> Path:
     """A copy of the CRM folder `data` whose deals closed after `since` have their outcomes shuffled among
-    them ("shuffle"), won and lost exchanged ("swap"), or the lost ones left out ("drop_lost")."""
+    them ("shuffle"), won and lost exchanged ("swap"), the lost ones left out ("drop_lost"), or left open
+    without a closing date ("stop")."""
     shutil.copytree(data, out)
     deals = pd.read_parquet(out / "deals.parquet")
     changed = deals["outcome"].isin(["won", "lost"]) & (deals["closed_at"] >= pd.Timestamp(since))
+    if how == "stop":
+        deals.loc[changed, ["outcome", "closed_at", "lost_reason"]] = ["open", pd.NaT, None]
+        deals.to_parquet(out / "deals.parquet", index=False)
+        return out
     if how == "drop_lost":
         deals[~(changed & (deals["outcome"] == "lost"))].to_parquet(out / "deals.parquet", index=False)
         return out
@@ -180,6 +188,11 @@ def run_seed(seed: int, accounts: int, folder: Path, results: Results) -> None:
         ),
         "lost deals no longer delivered since version 1": (
             with_outcomes_changed(data, folder / "lost-dropped", FIRST, "drop_lost", seed),
+            first,
+            [],
+        ),
+        "no outcome written since version 1": (
+            with_outcomes_changed(data, folder / "stopped", FIRST, "stop", seed),
             first,
             [],
         ),

@@ -34,7 +34,14 @@ import pandas as pd
 
 from features.as_of import tables_as_of
 from features.contracts import split_untimed, validate_tables
-from models.monitoring import Backtest, DriftReport, DriftThresholds, backtest_of, drift_between
+from models.monitoring import (
+    Backtest,
+    DriftReport,
+    DriftThresholds,
+    backtest_of,
+    closes_stopped,
+    drift_between,
+)
 from models.promotion import backtest_collapse, learned_window
 from models.retrain import (
     RetrainWindows,
@@ -229,12 +236,17 @@ def run_retrain(
             backtest, coverage = run_backtest(
                 champion, known, as_of, rcfg.backtest_days, promised, cfg.model.maturity_days
             )
-            if backtest is not None:
+            scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
+            rules = gate_rules(cfg)
+            broken = closes_stopped(
+                known["deals"], scored_at, as_of, rules.min_test_won + rules.min_test_lost
+            )
+            if backtest is not None and not broken:
                 broken = backtest_collapse(
                     backtest.outcomes,
                     backtest.scores,
                     registered_record(champion_record, live=True),
-                    gate_rules(cfg),
+                    rules,
                     backtest.scored_at,
                 )
 

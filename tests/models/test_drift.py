@@ -103,3 +103,28 @@ def test_a_median_is_written_as_a_sentence_says_it_never_in_exponent_form():
         "1.23B",
         "-0.5",
     ]
+
+
+def _deals(closes: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "outcome": ["won", "lost"] * (len(closes) // 2) + ["won"] * (len(closes) % 2),
+            "closed_at": pd.to_datetime(closes),
+        }
+    )
+
+
+def test_an_outcome_feed_that_stopped_is_named_with_its_newest_close():
+    from models.monitoring import closes_stopped
+
+    as_of, scored_at = pd.Timestamp("2026-07-01"), pd.Timestamp("2026-04-02")
+    before = [str(d.date()) for d in pd.date_range("2026-01-05", "2026-03-30", periods=60)]
+    stopped = closes_stopped(_deals(before + ["2026-04-03"]), scored_at, as_of, min_closed=40)
+    assert stopped is not None and "1 deal closed in the 90 days from 2026-04-02 to 2026-07-01" in stopped
+    assert "against 60 in the 90 days before (the newest close: 2026-04-03)" in stopped
+    assert "the outcome feed looks stopped" in stopped
+    # closes as before, a quiet but living quarter, or too little history to tell: nothing said
+    after = [str(d.date()) for d in pd.date_range("2026-04-05", "2026-06-28", periods=50)]
+    assert closes_stopped(_deals(before + after), scored_at, as_of, min_closed=40) is None
+    assert closes_stopped(_deals(before + after[:10]), scored_at, as_of, min_closed=40) is None
+    assert closes_stopped(_deals(before[:30]), scored_at, as_of, min_closed=40) is None
