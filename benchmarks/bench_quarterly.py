@@ -59,6 +59,13 @@ SCENARIOS = {
     "intent features dropped": "never promoted",
     "better challenger (version 1 without intent)": "promoted",
 }
+# The feeds broken since version 1 (with_outcomes_changed's `how`).
+BROKEN_FEEDS = {
+    "outcomes shuffled since version 1": "shuffle",
+    "outcomes swapped since version 1": "swap",
+    "lost deals no longer delivered since version 1": "drop_lost",
+    "no outcome written since version 1": "stop",
+}
 STATUS = {0: "promoted", 6: "refused", 7: "evidence broken", 4: "refused at training"}
 DIFFERENCE = re.compile(
     r"AUC difference with the champion ([+-]\d\.\d+) \(interval ([+-]\d\.\d+) to ([+-]\d\.\d+)"
@@ -176,26 +183,10 @@ def run_seed(seed: int, accounts: int, folder: Path, results: Results) -> None:
 
     runs = {
         "next quarter": (data, first, []),
-        "outcomes shuffled since version 1": (
-            with_outcomes_changed(data, folder / "shuffled", FIRST, "shuffle", seed),
-            first,
-            [],
-        ),
-        "outcomes swapped since version 1": (
-            with_outcomes_changed(data, folder / "swapped", FIRST, "swap", seed),
-            first,
-            [],
-        ),
-        "lost deals no longer delivered since version 1": (
-            with_outcomes_changed(data, folder / "lost-dropped", FIRST, "drop_lost", seed),
-            first,
-            [],
-        ),
-        "no outcome written since version 1": (
-            with_outcomes_changed(data, folder / "stopped", FIRST, "stop", seed),
-            first,
-            [],
-        ),
+        **{
+            name: (with_outcomes_changed(data, folder / how, FIRST, how, seed), first, [])
+            for name, how in BROKEN_FEEDS.items()
+        },
         "intent features dropped": (data, first, no_intent),
         "better challenger (version 1 without intent)": (data, weak, []),
     }
