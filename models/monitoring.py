@@ -242,23 +242,35 @@ def backtest_of(
 
 
 def closes_stopped(
-    deals: pd.DataFrame, scored_at: pd.Timestamp, as_of: pd.Timestamp, min_closed: int, share: float = 0.1
+    deals: pd.DataFrame,
+    scored_at: pd.Timestamp,
+    as_of: pd.Timestamp,
+    min_closed: int,
+    share: float = 0.1,
+    arriving: pd.Timestamp | None = None,
 ) -> str | None:
-    """Why the outcome feed looks stopped, or None: the deals closed between the backtest's `scored_at` and
-    `as_of` are fewer than `share` of those closed in as many days before it, which were `min_closed` or more
-    (a retrain's backtest then has nothing to read, and its evaluation quarter is older than the stop)."""
+    """Why the outcome feed looks stopped, or None: the deals closed between `scored_at` and `as_of` are fewer
+    than `share` of those closed in as many days before, which were `min_closed` or more (a retrain's
+    backtest then has nothing to read, and its evaluation quarter is older than the stop). `arriving`: the
+    newest lead or activity, when the history shows them still coming in. Ends with the check to make."""
     closed_at = pd.to_datetime(deals.loc[deals["outcome"].isin(["won", "lost"]), "closed_at"])
-    scored_at, as_of = pd.Timestamp(scored_at), pd.Timestamp(as_of)
+    as_of = pd.Timestamp(as_of)
+    newest = closed_at[closed_at < as_of].max()
+    if pd.isna(newest):
+        return None
+    # A feed stopped longer ago than the window: from the day after its newest close, so the window before
+    # it holds the closes that stopped.
+    scored_at = min(pd.Timestamp(scored_at), newest.normalize() + pd.Timedelta(days=1))
     recent = int(((closed_at >= scored_at) & (closed_at < as_of)).sum())
     before = int(((closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)).sum())
     if before < min_closed or recent >= share * before:
         return None
     days = (as_of - scored_at).days
-    newest = closed_at[closed_at < as_of].max()
+    still = f", while leads and activities go on to {arriving:%Y-%m-%d}" if arriving is not None else ""
     return (
-        f"{recent:,} deal{'s' * (recent != 1)} closed in the {days} days from {scored_at:%Y-%m-%d} to {as_of:%Y-%m-%d}, against "
-        f"{before:,} in the {days} days before (the newest close: {newest:%Y-%m-%d}): the outcome feed looks "
-        "stopped (closing dates or outcomes no longer written, or a copy of the history older than --as-of), "
-        "so the champion's backtest has nothing to check; check the deals table's newest closes before "
-        'retraining, or pass `--force "reason"`'
+        f"{recent:,} deal{'s' * (recent != 1)} closed in the {days} days from {scored_at:%Y-%m-%d} to "
+        f"{as_of:%Y-%m-%d}, against {before:,} in the {days} days before (the newest close: {newest:%Y-%m-%d})"
+        f"{still}: the outcome feed looks stopped (closing dates or outcomes no longer written, or a copy of the "
+        "history older than its dates), so the newest leads look open whatever became of them; check the deals "
+        "table's newest closes"
     )

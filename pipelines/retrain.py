@@ -238,10 +238,12 @@ def run_retrain(
             )
             scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
             rules = gate_rules(cfg)
-            broken = closes_stopped(
+            stopped = closes_stopped(
                 known["deals"], scored_at, as_of, rules.min_test_won + rules.min_test_lost
             )
-            if backtest is not None and not broken:
+            if stopped:  # the backtest has nothing to read, and the evaluation quarter is older than the stop
+                broken = f'{stopped} before retraining, or pass `--force "reason"`'
+            elif backtest is not None:
                 broken = backtest_collapse(
                     backtest.outcomes,
                     backtest.scores,

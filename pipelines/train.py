@@ -13,9 +13,11 @@ from typing import Any
 import pandas as pd
 
 from features.contracts import ContractError
+from features.frames import naive_times
 from features.leak_audit import labels_together
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
+from models.monitoring import closes_stopped
 from models.promotion import learned_by_champion, learned_window
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, refit_split, split_from_config
@@ -152,6 +154,30 @@ def check_labels_together(data: TrainingData, evaluation: Evaluation, cfg: Pipel
         raise ContractError(found)
 
 
+def stopped_feed_warning(data: TrainingData, cfg: PipelineConfig) -> str | None:
+    """CRM tables whose outcome feed looks stopped at the end of the history: in the retrain.backtest_days
+    before the newest lead or activity, closes fell under a tenth of the window before (models.monitoring.
+    closes_stopped). The test window then ends where the outcomes stopped, and the newest leads look open
+    whatever happened to them. None for an export, or when the closes go on."""
+    tables = data.valid_tables
+    if not tables or not {"deals", "leads"} <= set(tables):
+        return None
+    times = [naive_times(tables["leads"]["created_at"])]
+    if "activities" in tables:
+        times.append(naive_times(tables["activities"]["occurred_at"]))
+    newest = pd.Timestamp(max((t.max() for t in times if len(t)), default=pd.NaT))
+    if pd.isna(newest):
+        return None
+    rules = cfg.registry
+    return closes_stopped(
+        tables["deals"],
+        newest - pd.Timedelta(days=cfg.retrain.backtest_days),
+        newest + pd.Timedelta(seconds=1),
+        rules.min_test_won + rules.min_test_lost,
+        arriving=newest,
+    )
+
+
 class TrainingQuarantineError(Exception):
     """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
 
@@ -236,6 +262,8 @@ def run_train(
         *icp_change_notes(champion, scorer, source.input),
         *compared_note(champions, live, split),
     ]
+    if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
+        result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
     if register:
         # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
         previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)

@@ -152,23 +152,28 @@ def test_retrain_command_rejects_a_window_of_zero_as_a_bad_command_line(tmp_path
 # ------------------------------------------------------------------------------------------------------
 
 
-def _outcomes_swapped_since(tables: dict[str, pd.DataFrame], since: str) -> dict[str, pd.DataFrame]:
-    """The deals closed on or after `since` with won and lost exchanged, as a remapped deal stage would."""
+def outcomes_changed_since(tables: dict[str, pd.DataFrame], since: str, how: str) -> dict[str, pd.DataFrame]:
+    """The deals closed on or after `since` with won and lost exchanged ("swap", a remapped deal stage) or
+    left open without a closing date ("stop", a feed that stopped)."""
     deals = tables["deals"].copy()
     changed = deals["outcome"].isin(["won", "lost"]) & (deals["closed_at"] >= pd.Timestamp(since))
+    if how == "stop":
+        deals.loc[changed, ["outcome", "closed_at", "lost_reason"]] = ["open", pd.NaT, None]
+        return {**tables, "deals": deals}
     deals.loc[changed, "outcome"] = deals.loc[changed, "outcome"].map({"won": "lost", "lost": "won"})
     deals.loc[changed, "lost_reason"] = deals.loc[changed, "outcome"].map({"lost": "timing"})
     return {**tables, "deals": deals}
 
 
-@pytest.mark.parametrize("broken", [False, True])
-def test_outcomes_swapped_since_the_last_retrain_are_called_broken_through_the_backtest(
+@pytest.mark.parametrize("broken", [None, "swap", "stop"])
+def test_outcomes_swapped_or_stopped_since_the_last_retrain_are_called_broken(
     small_history, trained_small, champion_store, monkeypatch, broken
 ):
     """bench_quarterly found it: a retrain's evaluation quarter ends model.maturity_days before --as-of, so
     outcomes swapped in the feed since the last retrain never reached the gate's test window, and the
-    challenger was promoted (exit 0) while the backtest read AUC 0.17. The backtest's collapse now makes the
-    verdict "evidence looks broken" (exit code 7)."""
+    challenger was promoted (exit 0) while the backtest read AUC 0.17; a feed that stopped left the backtest
+    nothing to read, and the challenger was promoted too. Either now makes the verdict "evidence looks
+    broken" (exit code 7)."""
     import dataclasses
 
     from pipelines import train as train_module
@@ -178,7 +183,9 @@ def test_outcomes_swapped_since_the_last_retrain_are_called_broken_through_the_b
     as_of, backtest_days = pd.Timestamp("2026-10-01"), 90
     tables = small_history.tables()
     if broken:
-        tables = _outcomes_swapped_since(tables, str((as_of - pd.Timedelta(days=backtest_days)).date()))
+        tables = outcomes_changed_since(
+            tables, str((as_of - pd.Timedelta(days=backtest_days)).date()), broken
+        )
     passed: dict = {}
 
     def train(*args, **kwargs):  # the gate's verdict is train's: see what it is handed
@@ -190,13 +197,16 @@ def test_outcomes_swapped_since_the_last_retrain_are_called_broken_through_the_b
     rcfg = RetrainConfig(backtest_days=backtest_days)
     result = run_retrain(tables, cfg, rcfg, as_of, card=False)
     said = passed["evidence_broken"]
-    assert result.backtest is not None and result.backtest.n_leads > 100
-    if not broken:
-        assert said == "" and result.backtest.auc > 0.6
+    if broken == "stop":
+        assert result.backtest is None and "the outcome feed looks stopped" in said
+        assert "0 deals closed in the 90 days from 2026-07-03 to 2026-10-01" in said and "--force" in said
+    elif broken is None:
+        assert result.backtest.n_leads > 100 and said == "" and result.backtest.auc > 0.6
         return
-    assert result.backtest.auc < 0.4
-    assert "the champion (version 1) had AUC" in said and "(its backtest)" in said
-    assert "the newest outcomes look broken" in said and '--force "reason"' in said
+    else:
+        assert result.backtest.n_leads > 100 and result.backtest.auc < 0.4
+        assert "the champion (version 1) had AUC" in said and "(its backtest)" in said
+        assert "the newest outcomes look broken" in said and '--force "reason"' in said
     decision = gate_decision(dataclasses.replace(trained_small, evidence_broken=said), cfg)
     assert decision.status == "evidence_broken" and decision.reasons[-1] == said
     assert gate_exit_code(decision) == exit_codes.EVIDENCE_BROKEN

@@ -322,3 +322,25 @@ def test_a_refitted_champions_record_says_what_its_live_model_learnt(shared_cham
     learned_end = json.loads(MlflowClient().get_run(version.run_id).data.tags["split"])["learned_end"]
     assert tested.learned_start == live.learned_start
     assert tested.learned_end < live.learned_end == pd.Timestamp(learned_end) + pd.Timedelta(1, "ns")
+
+
+def test_training_on_a_history_whose_outcome_feed_stopped_says_so(trained_small, fast_config):
+    """The deals stopped closing months before the leads and activities end (a feed that stopped writing
+    outcomes): the test window ends where the outcomes stopped and the newest leads look open. It trained
+    without a word; it now warns, naming the newest close. A living history says nothing."""
+    from pipelines.train import stopped_feed_warning
+
+    data = trained_small.data
+    assert stopped_feed_warning(data, fast_config) is None
+    tables = data.valid_tables
+    stop = tables["leads"]["created_at"].max() - pd.Timedelta(days=150)
+    deals = tables["deals"].copy()
+    late = deals["outcome"].isin(["won", "lost"]) & (deals["closed_at"] >= stop)
+    deals.loc[late, ["outcome", "closed_at", "lost_reason"]] = ["open", pd.NaT, None]
+    stopped = dataclasses.replace(data, valid_tables={**tables, "deals": deals})
+    said = stopped_feed_warning(stopped, fast_config)
+    assert (
+        said is not None and "0 deals closed in the" in said and "while leads and activities go on to" in said
+    )
+    assert f"(the newest close: {deals['closed_at'].max():%Y-%m-%d})" in said
+    assert "the outcome feed looks stopped" in said
