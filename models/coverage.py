@@ -147,7 +147,14 @@ def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, w
                 "history logs them and other types: the model reads every lead's counts of them as 0; check that "
                 "the CRM still logs them (a type renamed is quarantined, one no longer logged is not)"
             )
-    if "deals" in tables:
+    stopped = None if "leads" not in tables else stopped_closes(tables, pd.Timestamp(as_of), window)
+    if stopped is not None:
+        said.append(
+            f"deals: no deal closed in the {window} days before {day}, though about {stopped:,.0f} were expected "
+            "at the earlier rate and leads still arrive: the outcome feed looks stopped, and a lead whose deal "
+            "closed since looks open and is scored; check the deals feed"
+        )
+    elif "deals" in tables:
         gone = unlogged_values(tables["deals"], "closed_at", "outcome", pd.Timestamp(as_of), window)
         if gone:
             said.append(
@@ -156,6 +163,26 @@ def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, w
                 "longer delivers looks open and is scored; check the deals feed"
             )
     return said
+
+
+def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window_days: int) -> float | None:
+    """The closes the earlier history's rate expected in the `window_days` days before `as_of`, when none came
+    there although leads were still created and no close by chance had probability CHANCE at most (the whole
+    outcome feed stopped, which unlogged_values, one outcome among others, cannot see); else None."""
+    if "deals" not in tables:
+        return None
+    deals = tables["deals"]
+    closed = pd.to_datetime(deals.loc[deals["outcome"].isin(["won", "lost"]), "closed_at"], errors="coerce")
+    created = pd.to_datetime(tables["leads"]["created_at"], errors="coerce")
+    start = as_of - pd.Timedelta(days=window_days)
+    earlier = closed[closed < start]
+    if ((closed >= start) & (closed < as_of)).any() or not ((created >= start) & (created < as_of)).any():
+        return None
+    span_days = (start - earlier.min()) / pd.Timedelta(days=1) if len(earlier) else 0.0
+    if span_days <= 0:
+        return None
+    expected = len(earlier) / span_days * window_days
+    return float(expected) if np.exp(-expected) <= CHANCE else None
 
 
 def expected_text(gone: dict[str, float]) -> str:

@@ -118,6 +118,22 @@ def test_a_deals_feed_that_stops_delivering_lost_deals_is_named_when_scoring(sma
     assert "deals: no lost (about" in said and "deal closed in the 90 days before 2026-10-01" in said
 
 
+def test_a_deals_feed_that_stopped_writing_any_outcome_is_named_when_scoring(small_scorer, small_history):
+    """No deal closes any more while leads still arrive (closing dates and outcomes no longer written): every
+    lead whose deal closed looks open and is scored again, with exit 0 and no word (the check above needs other
+    outcomes still closing). The run names the stopped feed and the closes its earlier rate expected."""
+    tables = small_history.tables()
+    deals = tables["deals"].copy()
+    late = deals["outcome"].isin(["won", "lost"]) & (deals["closed_at"] >= AS_OF - pd.Timedelta(days=90))
+    deals.loc[late, ["outcome", "closed_at", "lost_reason"]] = ["open", pd.NaT, None]
+    result = run_score(small_scorer, {**tables, "deals": deals}, AS_OF, output=None, reasons=False)
+    said = " ".join(" ".join(result.warnings).split())
+    assert "deals: no deal closed in the 90 days before 2026-10-01, though about" in said
+    assert "the outcome feed looks stopped" in said and len(result.scores) > 0
+    untouched = run_score(small_scorer, tables, AS_OF, output=None, reasons=False)
+    assert not any("feed looks stopped" in warning for warning in untouched.warnings)
+
+
 def test_the_retrain_table_says_when_it_measures_the_champion_on_deals_it_learned_from():
     """The retrain's table of challenger against champion measures both on the whole evaluation quarter; the
     gate compares them on the deals the champion did not learn from. The table says so when they differ."""
