@@ -34,7 +34,7 @@ SECTIONS = (
 SETTING = re.compile(r"`((?:" + "|".join(SECTIONS) + r")(?:\.[a-z_0-9]+)+)(?![\w(])")
 # "`scoring.trend_steady`, 0.05" or "`serving.max_text_chars` (1,000 characters)": a default stated in the text
 STATED_DEFAULT = re.compile(
-    r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
+    r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s+\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
 )
 # a `--set` override as shown: quoted or not
 SET_OPTION = re.compile(r"--set\s+(?:'([^']+)'|\"([^\"]+)\"|([^\s`'\"]+))")
