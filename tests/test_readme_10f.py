@@ -214,3 +214,13 @@ def test_the_readme_names_every_score_column_and_counts_them():
     assert not missing, f"README does not name the score columns {missing}"
     stated = re.findall(r"The (\d+) output columns|one row per lead \((\d+) columns\)", README)
     assert len(stated) == 2 and {int(n) for pair in stated for n in pair if n} == {len(SCORE_COLUMNS)}
+
+
+def test_the_readme_online_answer_has_the_score_columns_in_order():
+    """The JSON answer shown under "Online scoring" is a score row: the columns of ScoreTable, in its order."""
+    from models.score_table import SCORE_COLUMNS
+
+    answer = re.search(r'```json\n(\{\n  "predictions".*?)```', README, flags=re.DOTALL)
+    assert answer is not None
+    (row,) = json.loads(answer.group(1))["predictions"]
+    assert tuple(row) == SCORE_COLUMNS
