@@ -688,7 +688,12 @@ def score(
         str | None, typer.Option(help="Model URI (default: models:/<registry.model_name>@champion).")
     ] = None,
     reasons: Annotated[bool, typer.Option(help="Explain every score (the expensive part).")] = True,
-    config: Annotated[Path | None, typer.Option(help="Run configuration YAML (scoring section).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run configuration YAML (input date formats, scoring, crm_export, registry.model_name)."
+        ),
+    ] = None,
     set_: Overrides = None,
     engine: Annotated[
         str, typer.Option(help="pandas (in process) or spark (local Spark, the spark extra).")

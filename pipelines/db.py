@@ -127,6 +127,9 @@ class _Backend:
     def has_table(self, ref: TableRef) -> bool:
         raise NotImplementedError
 
+    def has_schema(self, schema: str) -> bool:
+        raise NotImplementedError
+
     def columns(self, ref: TableRef) -> list[str]:
         raise NotImplementedError
 
@@ -168,6 +171,14 @@ class _DuckDB(_Backend):
         ).fetchall()  # not fetchone: DuckDB 2 refuses new work while a result is unfinished
         return bool(found[0][0])
 
+    def has_schema(self, schema):
+        found = self.con.execute(  # DuckDB's names are case-insensitive, quoted or not
+            "SELECT count(*) FROM information_schema.schemata WHERE lower(schema_name) = lower($name) "
+            "AND catalog_name = current_database()",
+            {"name": schema},
+        ).fetchall()
+        return bool(found[0][0])
+
     def columns(self, ref):
         rows = self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = $name "
@@ -206,6 +217,11 @@ class _Postgres(_Backend):
         from sqlalchemy import inspect
 
         return inspect(self.conn).has_table(ref.name, schema=ref.schema)
+
+    def has_schema(self, schema):
+        from sqlalchemy import inspect
+
+        return inspect(self.conn).has_schema(schema)
 
     def columns(self, ref):
         from sqlalchemy import inspect
@@ -528,6 +544,26 @@ def write_tables_to_db(
             frame = prepare_for_write(frame)
             db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
             _insert(db, ref, frame)
+
+
+def check_scores_schema(url: str, table: str) -> None:
+    """DatabaseError (exit 3, before anything is scored) when `table` names a schema the database does not
+    have: the scores tables are created if missing, their schema is not (creating one takes rights on the
+    whole database that a scoring job rarely has), and the write failed only after the run, with exit 1."""
+    ref = TableRef.parse(table)
+    if ref.schema is None:
+        return
+    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+        found = ref.schema == "main"  # the file is created by the write, with its one schema
+    else:
+        with _transaction(url, write=False) as db:
+            found = db.has_schema(ref.schema)
+    if not found:
+        raise DatabaseError(
+            f"{display_url(url)}: --table {table}: the database has no schema {ref.schema!r}, and leadscore "
+            f"creates the scores tables, not their schema; create it (CREATE SCHEMA {ref.schema}) or give "
+            "--table a name in a schema that exists"
+        )
 
 
 def write_scores_to_db(

@@ -27,16 +27,33 @@ SECTIONS = (
     "serving",
     "spark",
     "icp",
+    "features",
+    "input",
 )
 # a setting, never a call such as `model.predict(...)`
 SETTING = re.compile(r"`((?:" + "|".join(SECTIONS) + r")(?:\.[a-z_0-9]+)+)(?![\w(])")
 # "`scoring.trend_steady`, 0.05" or "`serving.max_text_chars` (1,000 characters)": a default stated in the text
 STATED_DEFAULT = re.compile(
-    r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
+    r"`([a-z_]+(?:\.[a-z_0-9]+)+)`(?:,|\s+\()\s*([0-9][0-9,]*(?:\.[0-9]+)?)(\s%|\sMB)?"
 )
+# a `--set` override as shown: quoted or not
+SET_OPTION = re.compile(r"--set\s+(?:'([^']+)'|\"([^\"]+)\"|([^\s`'\"]+))")
 NO_MANIFEST = "no manifest; the files beside it are not a complete published run"
 NOT_SETTINGS = {"model.seed.x"}  # the README's example of a --set path that is refused
 CLI = typer.main.get_command(app)
+
+
+def is_python_name(dotted: str) -> bool:
+    """`features.text` or `features.build.build_features`: a module or a module's attribute, not a setting."""
+    try:
+        importlib.import_module(dotted)
+        return True
+    except ImportError:
+        module, _, attribute = dotted.rpartition(".")
+        try:
+            return hasattr(importlib.import_module(module), attribute)
+        except ImportError:
+            return False
 
 
 def setting_value(cfg: Any, dotted: str) -> Any:
@@ -80,7 +97,7 @@ def cli_command(words: list[str]) -> Any:
 
 def test_every_setting_the_readme_names_exists():
     cfg = load_config()
-    names = set(SETTING.findall(README)) - NOT_SETTINGS
+    names = {name for name in set(SETTING.findall(README)) - NOT_SETTINGS if not is_python_name(name)}
     assert len(names) > 40
     missing = []
     for name in sorted(names):
@@ -178,3 +195,32 @@ def test_verify_published_takes_the_path_as_text(tmp_path):
         json.dumps({"files": {"scores": {"file": "scores.parquet", "sha256": path_digest(scores)}}})
     )
     assert verify_published(str(scores)) == verify_published(scores) == []
+
+
+def test_every_set_override_the_readme_and_the_help_show_loads():
+    """`--set 'input.date_formats.deals.closed_at=%d/%m/%Y %H:%M'` and the others, as a user would copy them."""
+    texts = [README, *help_texts()]
+    shown = [next(g for g in m.groups() if g) for text in texts for m in SET_OPTION.finditer(text)]
+    assert len(shown) >= 5
+    for override in shown:
+        load_config(overrides=[override])  # a ConfigError names the override
+
+
+def test_the_readme_names_every_score_column_and_counts_them():
+    """The score table's columns (models/score_table.py) are the README's: a column added there is told here."""
+    from models.score_table import SCORE_COLUMNS
+
+    missing = [column for column in SCORE_COLUMNS if f"`{column}`" not in README]
+    assert not missing, f"README does not name the score columns {missing}"
+    stated = re.findall(r"The (\d+) output columns|one row per lead \((\d+) columns\)", README)
+    assert len(stated) == 2 and {int(n) for pair in stated for n in pair if n} == {len(SCORE_COLUMNS)}
+
+
+def test_the_readme_online_answer_has_the_score_columns_in_order():
+    """The JSON answer shown under "Online scoring" is a score row: the columns of ScoreTable, in its order."""
+    from models.score_table import SCORE_COLUMNS
+
+    answer = re.search(r'```json\n(\{\n  "predictions".*?)```', README, flags=re.DOTALL)
+    assert answer is not None
+    (row,) = json.loads(answer.group(1))["predictions"]
+    assert tuple(row) == SCORE_COLUMNS
