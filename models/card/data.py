@@ -149,6 +149,12 @@ class CardData:
     # The model that ships was trained again on every usable deal after its test (model.refit_on_test_window):
     # how many it learnt from; 0 when the tested model ships.
     refit_deals: int = 0
+    # How the tested model was tuned inside its learning window (training + validation): its selection folds
+    # and their kind ("time_ordered" or "grouped"), and the newest out-of-fold rows its calibration and grade
+    # cut-offs were set on; 0 / "" for a model recorded before these were.
+    selection_folds: int = 0
+    fold_kind: str = ""
+    calibration_rows: int = 0
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -913,7 +919,19 @@ def build_card_data(
         chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
         kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
         refit_deals=len(split.train) + len(split.valid) + len(split.test) if refitted else 0,
+        **tuning_record(tested.model),
     )
+
+
+def tuning_record(model: Any) -> dict[str, Any]:
+    """The selection folds, their kind and the calibration rows of a trained model (CardData's fields)."""
+    selection = getattr(model, "selection", None) or {}
+    calibration = (getattr(model, "calibration_report", None) or {}).get("valid") or {}
+    return {
+        "selection_folds": int(selection.get("n_folds") or 0),
+        "fold_kind": str(selection.get("folds") or ""),
+        "calibration_rows": int(calibration.get("n") or 0),
+    }
 
 
 def open_grade_counts(scores: pd.DataFrame) -> pd.DataFrame:

@@ -210,7 +210,7 @@ def open_lead_blocks_text(data: CardData) -> tuple[list[str], pd.DataFrame | Non
         shares = ", ".join(f"{pct_text(table.loc[g, 'qualified'] / qualified)} {g}" for g in GRADES)
         paragraphs.append(
             f"Among the {qualified:,} qualified open leads: {shares}. The grade cut-offs are fixed scores, set "
-            f"so that A held {pct_text(designed_a)} of the closed deals of the tuning window; {compare}."
+            f"so that A held {pct_text(designed_a)} of {designed_on_words(data)}; {compare}."
         )
     return paragraphs, table
 
@@ -490,3 +490,12 @@ def exploration_sentences(data: CardData) -> list[str]:
     else:
         out.append("These leads won about as often as their scores said: the model ranks them right.")
     return out
+
+
+def designed_on_words(data: CardData) -> str:
+    """The closed deals the grade cut-offs were set on, in a sales reader's words."""
+    if not data.calibration_rows:
+        return "the closed deals of the tuning window"
+    if data.fold_kind == "time_ordered":
+        return "the most recent closed deals, each scored by a model that had not learnt it"
+    return "past closed deals, each scored by a model that had not learnt it"

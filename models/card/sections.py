@@ -320,11 +320,23 @@ def section_data(data: CardData) -> Section:
         when = f" created {day_text(row['start'])} to {day_text(row['end'])}" if dated else ""
         return f"{count_text(row['deals'])} {unit}{when}"
 
+    test = f"test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} won."
+    if data.selection_folds:
+        learning = int(windows.loc["training", "deals"] + windows.loc["validation", "deals"])
+        folds = "time-ordered" if data.fold_kind == "time_ordered" else "random"
+        tuned = (
+            f"Learning: {learning:,} {unit} (the training and validation windows below). The kind of model and "
+            f"its number of trees were chosen on {data.selection_folds} {folds} folds of them, and calibration "
+            f"and grade cut-offs set on {cutoff_rows_words(data)}; {test}"
+        )
+    else:  # a model recorded before its selection folds were
+        tuned = (
+            f"Training: {window_words('training')}; tuning (early stopping, calibration, grade cut-offs): "
+            f"{window_words('validation')}; {test}"
+        )
     bullets = [
         f"{data.n_deals:,} {unit} used, {pct_text(data.base_rate)} of them won (the base rate).",
-        f"Training: {window_words('training')}; tuning (early stopping, calibration, grade cut-offs): "
-        f"{window_words('validation')}; test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} "
-        "won.",
+        tuned,
     ]
     if data.guardrail and data.kept_disqualified:
         bullets.append(
@@ -350,11 +362,11 @@ def section_data(data: CardData) -> Section:
     bullets.append(
         f"Minimum-data check {'passed' if passed else 'NOT passed'}: the training window has "
         f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
-        f"and {minimum['min_lost']:,} required); the tuning window {minimum['valid_won']:,} won and "
+        f"and {minimum['min_lost']:,} required); the validation window {minimum['valid_won']:,} won and "
         f"{minimum['valid_lost']:,} lost (at least {minimum['min_valid']:,} each)."
     )
     columns: dict[str, Any] = {
-        "window": data.windows["window"].replace({"validation": "tuning (validation)"}),
+        "window": data.windows["window"],
     }
     if dated:
         columns["created from"] = data.windows["start"].map(day_text)
@@ -490,8 +502,16 @@ def _grade_table(data: CardData) -> Table:
     return _table(
         frame,
         "Conversion by grade (test window)",
-        "Designed share: grade cut-offs were frozen so that each grade holds this share of the tuning window.",
+        f"Designed share: grade cut-offs were set so that each grade holds this share of {cutoff_rows_words(data)}.",
     )
+
+
+def cutoff_rows_words(data: CardData) -> str:
+    """The learning rows the calibration and grade cut-offs were set on, in words."""
+    if not data.calibration_rows:
+        return "the tuning window"
+    newest = "newest " if data.fold_kind == "time_ordered" else ""
+    return f"the {newest}{data.calibration_rows:,} {data.unit} of the learning window, scored out of fold"
 
 
 def window_holds_words(data: CardData) -> str:

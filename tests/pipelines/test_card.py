@@ -800,3 +800,17 @@ def test_the_curves_of_a_test_window_of_one_outcome_draw_without_a_console_warni
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert chart_roc_pr(lost)[:4] == b"\x89PNG"
+
+
+def test_the_card_says_where_the_model_was_tuned_not_a_tuning_window_it_no_longer_has(card):
+    """The kind of model, its trees, calibration and grade cut-offs are chosen on time-ordered folds of the
+    whole learning window (training + validation), the cut-offs on the out-of-fold scores of its newest rows;
+    the card said the validation window alone was for "early stopping, calibration, grade cut-offs"."""
+    data, md = card["data"], card["md"]
+    assert data.selection_folds >= 2 and data.fold_kind == "time_ordered" and data.calibration_rows > 0
+    said = " ".join(md.split())
+    assert "tuning (early stopping, calibration, grade cut-offs)" not in said
+    assert f"were chosen on {data.selection_folds} time-ordered folds of them" in said
+    newest = f"the newest {data.calibration_rows:,} {data.unit} of the learning window, scored out of fold"
+    assert f"calibration and grade cut-offs set on {newest}" in said
+    assert f"Designed share: grade cut-offs were set so that each grade holds this share of {newest}" in said
