@@ -287,14 +287,14 @@ def section_data(data: CardData) -> Section:
         # the export may well hold dates (a close date, an engage date): only the spec names none as the creation
         how = (
             "The export's spec names no creation date (timestamp_column), so leads were drawn at random into the "
-            "training, tuning and test sets; none is on two sides. The test therefore says how the model ranks "
+            "training, validation and test sets; none is on two sides. The test therefore says how the model ranks "
             "leads like the past ones, not next month's: name the creation date in timestamp_column to test it "
             "on the most recent leads."
         )
     else:
         how = (
             "The split is random (model.split.method: grouped_random), so whole accounts were drawn at random "
-            "into the training, tuning and test sets; none is on two sides."
+            "into the training, validation and test sets; none is on two sides."
         )
     if data.refit_deals:
         dated = data.split_method == "out_of_time"
