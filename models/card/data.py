@@ -155,6 +155,9 @@ class CardData:
     selection_folds: int = 0
     fold_kind: str = ""
     calibration_rows: int = 0
+    # Versions registered before this one (the change log's "Earlier:" lines): with no previous champion
+    # compared, the card must not call this the first version when they exist.
+    earlier_versions: int = 0
 
 
 def has_scores(scores: pd.DataFrame, column: str | None) -> bool:
@@ -920,6 +923,7 @@ def build_card_data(
         kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
         refit_deals=len(split.train) + len(split.valid) + len(split.test) if refitted else 0,
         **tuning_record(tested.model),
+        earlier_versions=len(history),
     )
 
 

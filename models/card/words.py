@@ -113,6 +113,11 @@ def summary_sentences(data: CardData) -> list[str]:
             f"The {contender_label('champion', data).lower()} was not scored on these test leads, so it "
             "cannot be compared here."
         )
+    elif data.earlier_versions:  # e.g. a champion of another input (an export), or none promoted yet
+        out.append(
+            "No previous champion was compared with this version on these leads (the versions registered "
+            "before it are in the change log)."
+        )
     else:
         out.append("This is the first version: there is no previous champion to compare with.")
     grades = data.by_grade.set_index("group")

@@ -814,3 +814,18 @@ def test_the_card_says_where_the_model_was_tuned_not_a_tuning_window_it_no_longe
     newest = f"the newest {data.calibration_rows:,} {data.unit} of the learning window, scored out of fold"
     assert f"calibration and grade cut-offs set on {newest}" in said
     assert f"Designed share: grade cut-offs were set so that each grade holds this share of {newest}" in said
+
+
+def test_a_card_never_calls_a_version_the_first_when_earlier_ones_are_registered(card):
+    """A CRM model trained after an export's champion (another input: not compared) read "This is the first
+    version: there is no previous champion to compare with" beside a change log listing versions 1 to 3."""
+    import dataclasses
+
+    from models.card.words import summary_sentences
+
+    data = card["data"]
+    assert not data.has_previous and "This is the first version" in " ".join(summary_sentences(data))
+    later = dataclasses.replace(data, earlier_versions=3)
+    said = " ".join(summary_sentences(later))
+    assert "This is the first version" not in said
+    assert "No previous champion was compared with this version on these leads" in said
