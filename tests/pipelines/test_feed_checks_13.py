@@ -1,0 +1,139 @@
+"""False alarms and false silences of the checks that call an outcome feed broken: a retrain's stopped closes
+and backtest collapse (exit 7), train's stopped-feed warning and score's stopped-closes warning."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.monitoring import backtest_of, closes_stopped
+from models.promotion import ChampionRecord, GateRules, backtest_collapse
+from pipelines.io import InputError
+from pipelines.retrain import check_history_reaches, run_retrain
+from pipelines.settings import RetrainConfig, load_config
+
+AS_OF = pd.Timestamp("2026-10-01")  # small_history runs up to this date
+
+
+def retrain_verdict(tables, as_of, trained_small, monkeypatch) -> tuple:
+    """run_retrain with run_train replaced: the retrain's result and the `evidence_broken` it hands the gate."""
+    from pipelines import train as train_module
+
+    passed: dict = {}
+
+    def train(*args, **kwargs):
+        passed.update(kwargs)
+        return dataclasses.replace(trained_small, run_id=None, version=None)
+
+    monkeypatch.setattr(train_module, "run_train", train)
+    cfg = load_config(overrides=["model.bootstrap_rounds=20", "registry.model_card=false"])
+    result = run_retrain(tables, cfg, RetrainConfig(backtest_days=90), pd.Timestamp(as_of), card=False)
+    return result, passed["evidence_broken"]
+
+
+def without_leads_since(tables: dict[str, pd.DataFrame], since: str) -> dict[str, pd.DataFrame]:
+    """Marketing paused: no lead created on or after `since` (nor its activities and deals)."""
+    leads = tables["leads"]
+    gone = set(leads.loc[leads["created_at"] >= pd.Timestamp(since), "lead_id"])
+    return {name: t[~t["lead_id"].isin(gone)] if "lead_id" in t else t for name, t in tables.items()}
+
+
+# ------------------------------------------------------------------------------------------------------
+# Closes that stop with the leads: the pipeline drained, or the copy is older than --as-of
+# ------------------------------------------------------------------------------------------------------
+
+
+def _closes(days: pd.DatetimeIndex) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"outcome": ["won", "lost"] * (len(days) // 2), "closed_at": days[: len(days) // 2 * 2]}
+    )
+
+
+def test_closes_that_fell_with_the_new_leads_are_no_stopped_feed():
+    """A company that paused marketing drains its pipeline: closes fall under a tenth while no lead (or a
+    tenth as many) arrives. It was called a stopped outcome feed (retrain exit 7, train's warning)."""
+    as_of, scored_at = pd.Timestamp("2026-07-01"), pd.Timestamp("2026-04-02")
+    deals = _closes(pd.date_range("2026-01-05", "2026-03-30", periods=60))
+    stopped_leads = pd.Series(pd.date_range("2025-10-01", "2026-01-31", periods=300))
+    assert closes_stopped(deals, scored_at, as_of, 40, created=stopped_leads) is None
+    fewer_leads = pd.concat([stopped_leads, pd.Series(pd.date_range("2026-04-05", "2026-06-20", periods=5))])
+    assert closes_stopped(deals, scored_at, as_of, 40, created=fewer_leads) is None
+    # leads still arriving as before while closes stop: the feed
+    going_on = pd.Series(pd.date_range("2025-10-01", "2026-06-30", periods=900))
+    said = closes_stopped(deals, scored_at, as_of, 40, created=going_on)
+    assert said is not None and "the outcome feed looks stopped" in said
+
+
+def test_retrain_after_a_marketing_pause_is_not_called_broken(
+    small_history, trained_small, champion_store, monkeypatch
+):
+    """No lead since 2026-01-01: the last open deals close by July, so 12 closes in the backtest's 90 days
+    against 135 before. The verdict was "evidence looks broken" (exit 7: the outcome feed looks stopped)."""
+    result, said = retrain_verdict(
+        without_leads_since(small_history.tables(), "2026-01-01"), AS_OF, trained_small, monkeypatch
+    )
+    assert said == "" and result.backtest is not None
+
+
+def test_retrain_on_a_copy_older_than_as_of_is_refused_as_input(
+    small_history, trained_small, champion_store, monkeypatch
+):
+    """A stale export (history to 2026-09-30, --as-of 2027-01-15) was called a stopped outcome feed with exit 7
+    ('check the deals table'): leads, activities and closes all end there. Now exit 3, naming the newest
+    event and the --as-of that fits it; a retrain whose backtest still reads part of the history goes on."""
+    with pytest.raises(InputError) as refused:
+        retrain_verdict(small_history.tables(), "2027-01-15", trained_small, monkeypatch)
+    said = str(refused.value)
+    assert "newest lead, activity, deal or close is from 2026-09-30, 106 days before --as-of" in said
+    assert "export them again, or pass --as-of 2026-10-01" in said and "feed looks stopped" not in said
+
+
+def test_check_history_reaches_the_backtest():
+    tables = {
+        "leads": pd.DataFrame({"created_at": pd.to_datetime(["2026-01-02", "2026-03-01"])}),
+        "activities": pd.DataFrame({"occurred_at": pd.to_datetime(["2026-04-10"])}),
+        "deals": pd.DataFrame({"created_at": pd.to_datetime(["2026-01-03"]), "closed_at": [pd.NaT]}),
+    }
+    check_history_reaches(tables, pd.Timestamp("2026-04-01"), pd.Timestamp("2026-06-30"))  # an activity
+    with pytest.raises(InputError, match="is from 2026-04-10.*pass --as-of 2026-04-11"):
+        check_history_reaches(tables, pd.Timestamp("2026-05-01"), pd.Timestamp("2026-07-30"))
+
+
+# ------------------------------------------------------------------------------------------------------
+# The backtest's collapse check compares like with like
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_backtest_collapse_leaves_disqualified_leads_out_as_the_registered_auc_did():
+    """The champion's registered AUC is on qualified deals (training leaves ICP-disqualified ones out); the
+    backtest's collapse check read every lead, disqualified ones with their raw scores. A market where
+    disqualified leads (a competitor, a country not served) look good and always lose pulled the AUC down:
+    the qualified leads ranked well apart read as AUC 0.46, "the newest outcomes look broken" (exit 7)."""
+    rng = np.random.default_rng(0)
+    n_qualified, n_disqualified = 200, 150
+    won = rng.random(n_qualified) < 0.4
+    qualified_score = np.clip(np.where(won, 0.55, 0.3) + rng.normal(0, 0.05, n_qualified), 0.01, 0.99)
+    ids = [f"L{i}" for i in range(n_qualified + n_disqualified)]
+    scores = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "grade": ["B"] * n_qualified + ["D"] * n_disqualified,
+            "score": np.r_[qualified_score, np.full(n_disqualified, 0.8)],
+            "disqualified": [False] * n_qualified + [True] * n_disqualified,
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "outcome": np.r_[np.where(won, "won", "lost"), np.full(n_disqualified, "lost")],
+            "closed_at": pd.Timestamp("2026-08-01"),
+        }
+    )
+    scored_at = pd.Timestamp("2026-07-01")
+    backtest = backtest_of(scores, deals, scored_at, AS_OF, "1")
+    assert backtest.n_leads == 350 and backtest.auc < 0.7  # the report's backtest still shows every lead
+    champion = ChampionRecord("1", 0.80, 0.76, 0.84)
+    rules = GateRules(bootstrap_rounds=50)
+    assert backtest_collapse(backtest.outcomes, backtest.scores, champion, rules, scored_at) is None
+    assert len(backtest.outcomes) == n_qualified
