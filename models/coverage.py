@@ -182,7 +182,27 @@ def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, wind
     if span_days <= 0:
         return None
     expected = len(earlier) / span_days * window_days
+    if quiet_before(earlier, as_of):  # closes booked in batches: a quiet spell like this one came before
+        return None
     return float(expected) if np.exp(-expected) <= CHANCE else None
+
+
+# How far back a history's earlier quiet spells are looked for: a year holds every season and quarter end.
+QUIET_LOOKBACK_DAYS = 365
+
+
+def quiet_before(closed: pd.Series, as_of: pd.Timestamp, slack: float = 0.1) -> bool:
+    """Whether the closes went about as long without one (within `slack` of it) in the year before their
+    newest as they have from it to `as_of`: a business that books its deals at quarter end (or in any
+    batches) is quiet for a quarter at a time, and that is no stopped feed."""
+    times = closed.dropna().sort_values()
+    times = times[times < as_of]
+    if len(times) < 2:
+        return False
+    newest = times.iloc[-1]
+    recent = times[times >= newest - pd.Timedelta(days=QUIET_LOOKBACK_DAYS)]
+    longest = recent.diff().max()
+    return bool(pd.notna(longest) and longest >= (1 - slack) * (as_of - newest))
 
 
 def expected_text(gone: dict[str, float]) -> str:

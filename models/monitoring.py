@@ -16,6 +16,7 @@ import pandas as pd
 
 from features.build import training_snapshots
 from features.frames import naive_times
+from models.coverage import quiet_before
 from models.drift import drift_table, psi
 from models.evaluate import conversion_by, roc_auc
 from models.score_table import GRADES
@@ -273,7 +274,7 @@ def closes_stopped(
     scored_at = min(pd.Timestamp(scored_at), newest.normalize() + pd.Timedelta(days=1))
     recent = int(((closed_at >= scored_at) & (closed_at < as_of)).sum())
     before = int(((closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)).sum())
-    if before < min_closed or recent >= share * before:
+    if before < min_closed or recent >= share * before or quiet_before(closed_at, as_of, share):
         return None
     if created is not None:
         times = pd.Series(naive_times(created))

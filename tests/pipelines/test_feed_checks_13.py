@@ -137,3 +137,48 @@ def test_backtest_collapse_leaves_disqualified_leads_out_as_the_registered_auc_d
     rules = GateRules(bootstrap_rounds=50)
     assert backtest_collapse(backtest.outcomes, backtest.scores, champion, rules, scored_at) is None
     assert len(backtest.outcomes) == n_qualified
+
+
+# ------------------------------------------------------------------------------------------------------
+# A business that books its deals at quarter end
+# ------------------------------------------------------------------------------------------------------
+
+
+def booked_at_quarter_end(
+    days: int = 540, per_day: int = 10, end: str = "2026-10-01"
+) -> dict[str, pd.DataFrame]:
+    """Leads every day; every deal closed on the last day of its quarter (the books closed then)."""
+    created = pd.Series(
+        pd.date_range(pd.Timestamp(end) - pd.Timedelta(days=days), end, freq="D", inclusive="left")
+    )
+    created = created.repeat(per_day).reset_index(drop=True)
+    closed = created.dt.to_period("Q").dt.end_time.dt.normalize() + pd.Timedelta(hours=17)
+    closed = closed.where(closed < pd.Timestamp(end))
+    outcome = np.where(closed.isna(), "open", np.where(np.arange(len(created)) % 3 == 0, "won", "lost"))
+    deals = pd.DataFrame({"created_at": created, "closed_at": closed, "outcome": outcome})
+    return {"leads": pd.DataFrame({"created_at": created}), "deals": deals}
+
+
+@pytest.mark.parametrize("as_of", ["2026-09-29", "2026-09-30"])
+def test_closes_booked_at_quarter_end_are_no_stopped_feed_on_the_quarters_last_days(as_of):
+    """Retrain --as-of (or score) on the last days of a quarter, for a business whose deals close at quarter
+    end: the backtest's 90 days hold no close, the 90 before one quarter's batch. Retrain said "the outcome
+    feed looks stopped" (exit 7) and score warned the same; the history was as quiet every quarter."""
+    from models.coverage import stopped_closes
+
+    tables, as_of = booked_at_quarter_end(), pd.Timestamp(as_of)
+    scored_at = as_of - pd.Timedelta(days=90)
+    assert (
+        closes_stopped(tables["deals"], scored_at, as_of, 40, created=tables["leads"]["created_at"]) is None
+    )
+    assert stopped_closes(tables, as_of, 90) is None
+    # the same business whose feed stopped after June's batch: quiet longer than ever before
+    later = as_of + pd.Timedelta(days=40)
+    later_tables = booked_at_quarter_end(days=580, end=str(later.date()))
+    deals = later_tables["deals"]
+    deals.loc[deals["closed_at"] > pd.Timestamp("2026-07-01"), ["closed_at", "outcome"]] = [pd.NaT, "open"]
+    said = closes_stopped(
+        deals, later - pd.Timedelta(days=90), later, 40, created=later_tables["leads"]["created_at"]
+    )
+    assert said is not None and "the newest close: 2026-06-30" in said
+    assert stopped_closes(later_tables, later, 90) is not None
