@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.as_of import tables_as_of
-from features.contracts import split_untimed, validate_tables
+from features.contracts import as_words, split_untimed, validate_tables
+from features.vocab import OUTCOMES
 from models.monitoring import (
     Backtest,
     DriftReport,
@@ -256,13 +257,20 @@ def run_retrain(
         else:
             scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
             check_history_reaches(known, scored_at, as_of)
+            # Outcomes as the contract reads them ("WON", " Lost"): the backtest and the stop count closes.
+            deals = known["deals"].assign(outcome=as_words(known["deals"]["outcome"], OUTCOMES))
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
             backtest, coverage = run_backtest(
-                champion, known, as_of, rcfg.backtest_days, promised, cfg.model.maturity_days
+                champion,
+                {**known, "deals": deals},
+                as_of,
+                rcfg.backtest_days,
+                promised,
+                cfg.model.maturity_days,
             )
             rules = gate_rules(cfg)
             stopped = closes_stopped(
-                known["deals"],
+                deals,
                 scored_at,
                 as_of,
                 rules.min_test_won + rules.min_test_lost,

@@ -182,3 +182,23 @@ def test_closes_booked_at_quarter_end_are_no_stopped_feed_on_the_quarters_last_d
     )
     assert said is not None and "the newest close: 2026-06-30" in said
     assert stopped_closes(later_tables, later, 90) is not None
+
+
+# ------------------------------------------------------------------------------------------------------
+# Outcomes spelled as the contract reads them
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_outcomes_a_crm_writes_in_capitals_since_june_are_closes_to_the_retrains_checks(
+    small_history, trained_small, champion_store, monkeypatch
+):
+    """The contract reads "WON" and "LOST" as won and lost, so training takes them; the retrain's stopped-feed
+    check and backtest counted only "won" and "lost" as written. A CRM that writes capitals since 2026-06-01
+    got "0 deals closed ... the outcome feed looks stopped" (exit 7) and no backtest."""
+    tables = small_history.tables()
+    deals = tables["deals"].copy()
+    since = deals["closed_at"] >= pd.Timestamp("2026-06-01")
+    deals.loc[since, "outcome"] = deals.loc[since, "outcome"].str.upper()
+    result, said = retrain_verdict({**tables, "deals": deals}, AS_OF, trained_small, monkeypatch)
+    plain, _ = retrain_verdict(tables, AS_OF, trained_small, monkeypatch)
+    assert said == "" and result.backtest.n_leads == plain.backtest.n_leads > 100
