@@ -184,7 +184,10 @@ def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, wind
     expected = len(earlier) / span_days * window_days
     if quiet_before(earlier, as_of):  # closes booked in batches: a quiet spell like this one came before
         return None
-    return float(expected) if np.exp(-expected) <= CHANCE else None
+    # Chance is judged on the days with a close: many deals closed on one day (a backfill imported with one
+    # date, a batch booked at quarter end) are one event, and would make a quiet spell look impossible.
+    close_days = earlier.dt.normalize().nunique() / span_days * window_days
+    return float(expected) if np.exp(-close_days) <= CHANCE else None
 
 
 # How far back a history's earlier quiet spells are looked for: a year holds every season and quarter end.

@@ -272,9 +272,15 @@ def closes_stopped(
     # A feed stopped longer ago than the window: from the day after its newest close, so the window before
     # it holds the closes that stopped.
     scored_at = min(pd.Timestamp(scored_at), newest.normalize() + pd.Timedelta(days=1))
-    recent = int(((closed_at >= scored_at) & (closed_at < as_of)).sum())
-    before = int(((closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)).sum())
-    if before < min_closed or recent >= share * before or quiet_before(closed_at, as_of, share):
+    in_recent = (closed_at >= scored_at) & (closed_at < as_of)
+    in_before = (closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)
+    recent, before = int(in_recent.sum()), int(in_before.sum())
+    # Days with a close, too: deals closed on one day (a history imported with one date, a quarter-end
+    # batch) are one event, and would make the closes since look a tenth of those before.
+    recent_days, before_days = (closed_at[w].dt.normalize().nunique() for w in (in_recent, in_before))
+    if before < min_closed or recent >= share * before or recent_days >= share * before_days:
+        return None
+    if quiet_before(closed_at, as_of, share):
         return None
     if created is not None:
         times = pd.Series(naive_times(created))
