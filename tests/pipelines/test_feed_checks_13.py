@@ -137,6 +137,11 @@ def test_backtest_collapse_leaves_disqualified_leads_out_as_the_registered_auc_d
     rules = GateRules(bootstrap_rounds=50)
     assert backtest_collapse(backtest.outcomes, backtest.scores, champion, rules, scored_at) is None
     assert len(backtest.outcomes) == n_qualified
+    swapped = backtest_collapse(1 - backtest.outcomes, backtest.scores, champion, rules, scored_at)
+    assert (
+        swapped is not None
+        and "the 200 leads it scored as of 2026-07-01 whose deals closed since (ICP-q" in swapped
+    )
 
 
 # ------------------------------------------------------------------------------------------------------
