@@ -241,3 +241,18 @@ def test_a_small_business_whose_past_deals_were_imported_on_one_day_is_no_stoppe
     created = pd.Series(pd.date_range("2025-10-01", "2026-09-30", freq="D"))
     as_of = pd.Timestamp("2026-10-01")
     assert closes_stopped(deals, as_of - pd.Timedelta(days=90), as_of, 40, created=created) is None
+
+
+def test_score_says_nothing_of_the_outcome_feed_when_new_leads_fell_to_a_trickle():
+    """Marketing paused: a few inbound leads a quarter, the pipeline drained, no close in 90 days. Score
+    warned that the outcome feed looks stopped (it needed only one lead in the window)."""
+    from models.coverage import stopped_closes
+
+    closed = pd.Series(pd.date_range("2025-07-01", "2026-05-31", periods=600))
+    deals = pd.DataFrame({"closed_at": closed, "outcome": ["won", "lost"] * 300})
+    steady = pd.date_range("2025-06-01", "2026-04-30", periods=900)
+    trickle = pd.Series([*steady, *pd.to_datetime(["2026-07-15", "2026-08-20", "2026-09-10"])])
+    as_of = pd.Timestamp("2026-10-01")
+    assert stopped_closes({"deals": deals, "leads": pd.DataFrame({"created_at": trickle})}, as_of, 90) is None
+    arriving = pd.Series(pd.date_range("2025-06-01", "2026-09-30", periods=1200))
+    assert stopped_closes({"deals": deals, "leads": pd.DataFrame({"created_at": arriving})}, as_of, 90) > 100
