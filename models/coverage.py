@@ -182,7 +182,37 @@ def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, wind
     if span_days <= 0:
         return None
     expected = len(earlier) / span_days * window_days
-    return float(expected) if np.exp(-expected) <= CHANCE else None
+    if quiet_before(earlier, as_of):  # closes booked in batches: a quiet spell like this one came before
+        return None
+    # Leads that fell as far (marketing paused, a trickle arriving): the pipeline drained, not the feed.
+    lead_span = (start - created[created < start].min()) / pd.Timedelta(days=1)
+    new_leads = int(((created >= start) & (created < as_of)).sum())
+    if lead_span > 0 and new_leads < LEADS_SHARE * int((created < start).sum()) / lead_span * window_days:
+        return None
+    # Chance is judged on the days with a close: many deals closed on one day (a backfill imported with one
+    # date, a batch booked at quarter end) are one event, and would make a quiet spell look impossible.
+    close_days = earlier.dt.normalize().nunique() / span_days * window_days
+    return float(expected) if np.exp(-close_days) <= CHANCE else None
+
+
+# New leads under this share of their earlier rate: the leads stopped too, and closes with them.
+LEADS_SHARE = 0.1
+# How far back a history's earlier quiet spells are looked for: a year holds every season and quarter end.
+QUIET_LOOKBACK_DAYS = 365
+
+
+def quiet_before(closed: pd.Series, as_of: pd.Timestamp, slack: float = 0.1) -> bool:
+    """Whether the closes went about as long without one (within `slack` of it) in the year before their
+    newest as they have from it to `as_of`: a business that books its deals at quarter end (or in any
+    batches) is quiet for a quarter at a time, and that is no stopped feed."""
+    times = closed.dropna().sort_values()
+    times = times[times < as_of]
+    if len(times) < 2:
+        return False
+    newest = times.iloc[-1]
+    recent = times[times >= newest - pd.Timedelta(days=QUIET_LOOKBACK_DAYS)]
+    longest = recent.diff().max()
+    return bool(pd.notna(longest) and longest >= (1 - slack) * (as_of - newest))
 
 
 def expected_text(gone: dict[str, float]) -> str:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from features.build import training_snapshots
+from features.frames import naive_times
+from models.coverage import quiet_before
 from models.drift import drift_table, psi
 from models.evaluate import conversion_by, roc_auc
 from models.score_table import GRADES
@@ -69,7 +71,8 @@ class Backtest:
     n_won: int
     auc: float
     a_beats_d: bool | None  # None when grade A or D has no closed lead
-    # Per lead: won (1) or lost (0), and the score it had then (for the gate's collapse check).
+    # Per qualified lead (the leads the champion's registered AUC was measured on, as in training): won (1) or
+    # lost (0), and the score it had then (for the gate's collapse check).
     outcomes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int), repr=False)
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
@@ -212,6 +215,10 @@ def backtest_of(
         return None
     y = outcome.reindex(scored["lead_id"]).to_numpy(dtype=int)
     score = scored["score"].to_numpy(dtype=float)
+    # A disqualified lead's raw score was never judged in training: its registered AUC leaves them out.
+    qualified = (
+        ~scored["disqualified"].astype(bool).to_numpy() if "disqualified" in scored else np.ones(len(y), bool)
+    )
     table = conversion_by(y, scored["grade"].astype("str"))
     table = (
         table.set_index("group")
@@ -236,8 +243,8 @@ def backtest_of(
         n_won=int(y.sum()),
         auc=roc_auc(y, score),
         a_beats_d=a_beats_d,
-        outcomes=y,
-        scores=score,
+        outcomes=y[qualified],
+        scores=score[qualified],
     )
 
 
@@ -248,11 +255,15 @@ def closes_stopped(
     min_closed: int,
     share: float = 0.1,
     arriving: pd.Timestamp | None = None,
+    created: pd.Series | None = None,
 ) -> str | None:
     """Why the outcome feed looks stopped, or None: the deals closed between `scored_at` and `as_of` are fewer
     than `share` of those closed in as many days before, which were `min_closed` or more (a retrain's
     backtest then has nothing to read, and its evaluation quarter is older than the stop). `arriving`: the
-    newest lead or activity, when the history shows them still coming in. Ends with the check to make."""
+    newest lead or activity, when the history shows them still coming in. `created`: the leads' creation
+    times; when no lead came in the window, or new leads fell as far as the closes (marketing paused, a copy of
+    the CRM older than `as_of`), the pipeline drained and the feed is not the suspect (None). Ends with the
+    check to make."""
     closed_at = pd.to_datetime(deals.loc[deals["outcome"].isin(["won", "lost"]), "closed_at"])
     as_of = pd.Timestamp(as_of)
     newest = closed_at[closed_at < as_of].max()
@@ -261,10 +272,23 @@ def closes_stopped(
     # A feed stopped longer ago than the window: from the day after its newest close, so the window before
     # it holds the closes that stopped.
     scored_at = min(pd.Timestamp(scored_at), newest.normalize() + pd.Timedelta(days=1))
-    recent = int(((closed_at >= scored_at) & (closed_at < as_of)).sum())
-    before = int(((closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)).sum())
-    if before < min_closed or recent >= share * before:
+    in_recent = (closed_at >= scored_at) & (closed_at < as_of)
+    in_before = (closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)
+    recent, before = int(in_recent.sum()), int(in_before.sum())
+    # Days with a close, too: deals closed on one day (a history imported with one date, a quarter-end
+    # batch) are one event, and would make the closes since look a tenth of those before.
+    recent_days, before_days = (closed_at[w].dt.normalize().nunique() for w in (in_recent, in_before))
+    if before < min_closed or recent >= share * before or recent_days >= share * before_days:
         return None
+    if quiet_before(closed_at, as_of, share):
+        return None
+    if created is not None:
+        times = pd.Series(naive_times(created))
+        new = int(((times >= scored_at) & (times < as_of)).sum())
+        if not new or new < share * int(
+            ((times >= scored_at - (as_of - scored_at)) & (times < scored_at)).sum()
+        ):
+            return None
     days = (as_of - scored_at).days
     still = f", while leads and activities go on to {arriving:%Y-%m-%d}" if arriving is not None else ""
     return (
@@ -274,3 +298,18 @@ def closes_stopped(
         "history older than its dates), so the newest leads look open whatever became of them; check the deals "
         "table's newest closes"
     )
+
+
+def newest_event(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.Timestamp | None:
+    """The newest time before `as_of` at which the CRM tables record anything: a lead or deal created, an
+    activity, a close (None when they record nothing)."""
+    columns = {"leads": ["created_at"], "activities": ["occurred_at"], "deals": ["created_at", "closed_at"]}
+    newest = [
+        times[times < as_of].max()
+        for name, names in columns.items()
+        if name in tables
+        for column in names
+        if column in tables[name] and len(times := pd.Series(naive_times(tables[name][column])))
+    ]
+    found = pd.Series(newest, dtype="datetime64[ns]").max()
+    return None if pd.isna(found) else pd.Timestamp(found)

@@ -396,7 +396,10 @@ def backtest_collapse(
     )
     if not collapsed(now, champion, rules):
         return None
-    leads = f"the {len(y)} leads it scored as of {pd.Timestamp(scored_at):%Y-%m-%d} whose deals closed since"
+    leads = (
+        f"the {len(y)} leads it scored as of {pd.Timestamp(scored_at):%Y-%m-%d} whose deals closed since "
+        "(ICP-qualified ones, as on its own test window)"
+    )
     return (
         f"{collapse_words(champion, now, leads)} (its backtest): the newest outcomes look broken (shuffled or "
         "swapped outcomes, a broken join, a changed definition of won); check the deals closed since then "

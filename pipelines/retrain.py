@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.as_of import tables_as_of
-from features.contracts import split_untimed, validate_tables
+from features.contracts import as_words, split_untimed, validate_tables
+from features.vocab import OUTCOMES
 from models.monitoring import (
     Backtest,
     DriftReport,
@@ -41,6 +42,7 @@ from models.monitoring import (
     backtest_of,
     closes_stopped,
     drift_between,
+    newest_event,
 )
 from models.promotion import backtest_collapse, learned_window
 from models.retrain import (
@@ -130,6 +132,27 @@ def backtest_learnt_warning(
         f"knew up to about {known:%Y-%m-%d} (model.maturity_days later), after the backtest's "
         f"{pd.Timestamp(scored_at):%Y-%m-%d}: leads open then whose deals closed before it was trained are among "
         "what it learnt, and its backtest flatters it (a retrain --as-of after the champion's history has none)"
+    )
+
+
+def check_history_reaches(
+    known: dict[str, pd.DataFrame], scored_at: pd.Timestamp, as_of: pd.Timestamp
+) -> None:
+    """InputError (exit 3) when the tables record nothing (no lead, activity, deal or close) from the
+    backtest's date to `as_of`: a copy of the CRM older than --as-of, not an outcome feed that stopped (the
+    leads stopped with it), so there is nothing to backtest and "evidence looks broken" would send the user
+    to the wrong feed."""
+    from pipelines.io import InputError
+
+    newest = newest_event(known, as_of)
+    if newest is None or newest >= scored_at:
+        return
+    after = (newest.normalize() + pd.Timedelta(days=1)).date()
+    raise InputError(
+        f"retrain as of {as_of.date()}: the CRM tables' newest lead, activity, deal or close is from "
+        f"{newest:%Y-%m-%d}, {(as_of - newest).days} days before --as-of and before the backtest's "
+        f"{scored_at.date()} (retrain.backtest_days): the tables are a copy older than --as-of (or nothing "
+        f"happened since); export them again, or pass --as-of {after}"
     )
 
 
@@ -232,14 +255,26 @@ def run_retrain(
             )
             champion = None
         else:
+            scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
+            check_history_reaches(known, scored_at, as_of)
+            # Outcomes as the contract reads them ("WON", " Lost"): the backtest and the stop count closes.
+            deals = known["deals"].assign(outcome=as_words(known["deals"]["outcome"], OUTCOMES))
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
             backtest, coverage = run_backtest(
-                champion, known, as_of, rcfg.backtest_days, promised, cfg.model.maturity_days
+                champion,
+                {**known, "deals": deals},
+                as_of,
+                rcfg.backtest_days,
+                promised,
+                cfg.model.maturity_days,
             )
-            scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
             rules = gate_rules(cfg)
             stopped = closes_stopped(
-                known["deals"], scored_at, as_of, rules.min_test_won + rules.min_test_lost
+                deals,
+                scored_at,
+                as_of,
+                rules.min_test_won + rules.min_test_lost,
+                created=known["leads"]["created_at"],
             )
             if stopped:  # the backtest has nothing to read, and the evaluation quarter is older than the stop
                 broken = f'{stopped} before retraining, or pass `--force "reason"`'

@@ -175,6 +175,7 @@ def stopped_feed_warning(data: TrainingData, cfg: PipelineConfig) -> str | None:
         newest + pd.Timedelta(seconds=1),
         rules.min_test_won + rules.min_test_lost,
         arriving=newest,
+        created=tables["leads"]["created_at"],
     )
 
 
