@@ -58,9 +58,30 @@ def _learnt_to_the_middle(trained):
     return champion, int((times <= middle).sum())
 
 
+def card_data_of(result, cfg, **previous):
+    """The card data of TrainResult `result` as version 2 (models.card.build_card_data), with `previous`."""
+    from models.card.data import build_card_data
+
+    return build_card_data(
+        scorer=result.scorer,
+        evaluation=result.evaluation,
+        frame=result.data.frame,
+        y=result.data.y,
+        split=result.split,
+        excluded=result.data.excluded,
+        too_recent=result.data.too_recent,
+        win_rate_by_tier_all=result.data.win_rate_by_tier,
+        row_counts=result.data.counts,
+        model_cfg=cfg.model,
+        trained_at=pd.Timestamp("2026-12-01"),
+        version="2",
+        tested=result.tested,
+        **previous,
+    )
+
+
 @pytest.mark.parametrize("all_learnt", [False, True], ids=["half", "all"])
 def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_small, fast_config, all_learnt):
-    from models.card.data import build_card_data
 
     # The card counted the champion's learnt deals with its tested window: the live champion, which the gate
     # scored, learnt 201 of 535 test deals and the card said 'ROC AUC 0.769 against 0.784 for version 1.'
@@ -76,22 +97,7 @@ def test_the_card_says_how_many_test_deals_the_live_champion_learnt(trained_smal
     evaluation = dataclasses.replace(
         evaluation, comparison=pd.concat([evaluation.comparison, row], ignore_index=True)
     )
-    data = build_card_data(
-        scorer=result.scorer,
-        evaluation=evaluation,
-        frame=result.data.frame,
-        y=result.data.y,
-        split=result.split,
-        excluded=result.data.excluded,
-        too_recent=result.data.too_recent,
-        win_rate_by_tier_all=result.data.win_rate_by_tier,
-        row_counts=result.data.counts,
-        model_cfg=fast_config.model,
-        trained_at=pd.Timestamp("2026-12-01"),
-        version="2",
-        previous=champion,
-        tested=result.tested,
-    )
+    data = card_data_of(dataclasses.replace(result, evaluation=evaluation), fast_config, previous=champion)
     said = " ".join(data.change_log)
     assert f"(version 1 was trained and tuned on {learnt:,} of them, which flatters it; " in said, said
     others = "with no other deals, the promotion gate could not compare the two)."
@@ -177,7 +183,6 @@ def test_a_champion_split_without_dates_is_said_to_have_maybe_learnt_another_spl
 def test_a_champion_forced_past_uncompared_is_named_by_the_card_not_called_a_first_version(
     trained_small, fast_config, monkeypatch
 ):
-    from models.card.data import build_card_data
     from pipelines import tracking
     from pipelines.train import uncompared_champion
 
@@ -190,23 +195,9 @@ def test_a_champion_forced_past_uncompared_is_named_by_the_card_not_called_a_fir
     assert uncompared_champion("leadscore", unscored, live.input) is live
     assert uncompared_champion("leadscore", "", live.input) is None  # compared, or no champion
     assert uncompared_champion("leadscore", unscored, object()) is None  # another input
-    t = trained_small
-    data = build_card_data(
-        scorer=t.scorer,
-        evaluation=t.evaluation,  # no champion column: the gate scored none
-        frame=t.data.frame,
-        y=t.data.y,
-        split=t.split,
-        excluded=t.data.excluded,
-        too_recent=t.data.too_recent,
-        win_rate_by_tier_all=t.data.win_rate_by_tier,
-        row_counts=t.data.counts,
-        model_cfg=fast_config.model,
-        trained_at=pd.Timestamp("2026-12-01"),
-        version="2",
-        previous=live,
-        previous_test_p=t.evaluation.test_scores["model"].to_numpy(),
-        tested=t.tested,
+    t = trained_small  # its evaluation has no champion column: the gate scored none
+    data = card_data_of(
+        t, fast_config, previous=live, previous_test_p=t.evaluation.test_scores["model"].to_numpy()
     )
     said = " ".join(data.change_log)
     assert "First version" not in said and data.has_previous and data.previous_version == "1"
