@@ -362,8 +362,7 @@ def chart_drift(data: CardData) -> bytes:
         if len(values) == 0:
             continue
         weights = np.full(len(values), 1.0 / len(values))
-        name = label.replace("validation window", "tuning window")
-        right.hist(values, bins=bins, weights=weights, histtype="step", label=name, **styles.get(label, {}))
+        right.hist(values, bins=bins, weights=weights, histtype="step", label=label, **styles.get(label, {}))
     right.set_xlabel("score")
     right.set_ylabel("share of leads")
     right.set_title("Score distribution", loc="left", fontsize=11)

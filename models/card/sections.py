@@ -381,7 +381,9 @@ def section_data(data: CardData) -> Section:
     blocks: list[Any] = [
         Para(target + how),
         Bullets(bullets),
-        _table(pd.DataFrame(columns), "Training, tuning and test windows", text_columns=3 if dated else 1),
+        _table(
+            pd.DataFrame(columns), "Training, validation and test windows", text_columns=3 if dated else 1
+        ),
     ]
     if data.guardrail:
         excluded = data.excluded
@@ -822,7 +824,7 @@ def drift_sentences(data: CardData) -> list[str]:
             else f"no input shifted noticeably (every PSI below 0.1 across {len(drift)} inputs); "
         )
         + f"the score distribution moved by PSI {num_text(data.score_psi_window)} ({psi_level(data.score_psi_window)}) "
-        "from the tuning to the test window."
+        "from the validation to the test window."
     )
     out.append(
         f"Next scheduled retrain: {day_text(data.next_retrain)} ({data.settings.retrain_every_days} days after "
@@ -863,7 +865,7 @@ def section_drift(data: CardData) -> Section:
                     "drift",
                     partial(chart_drift, data),
                     "Population stability index (PSI) of the inputs that moved most, and the distribution of the "
-                    "scores in the tuning and the test window"
+                    "scores in the validation and the test window"
                     + (
                         " and of the previous champion on the test leads."
                         if data.score_psi_version is not None
