@@ -222,6 +222,9 @@ def run_retrain(
     windows = retrain_windows(as_of, cfg.model.maturity_days, rcfg.trailing_quarters)
     timed, untimed = split_untimed(tables, cfg.input)  # dates read as the contract reads them
     known = tables_as_of(timed, as_of)
+    # A copy of the CRM older than --as-of: its evaluation quarter would hold deals whose outcomes the copy
+    # never saw, and a champion's backtest nothing to read (checked before a first model too).
+    check_history_reaches(known, as_of - pd.Timedelta(days=rcfg.backtest_days), as_of)
     train_input, left_out = training_tables(known, windows)
     # A row whose time is no date cannot be placed before or after as_of (it was a traceback): the
     # training's contract quarantines it, with its value, as `train` does.
@@ -256,7 +259,6 @@ def run_retrain(
             champion = None
         else:
             scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
-            check_history_reaches(known, scored_at, as_of)
             # Outcomes as the contract reads them ("WON", " Lost"): the backtest and the stop count closes.
             deals = known["deals"].assign(outcome=as_words(known["deals"]["outcome"], OUTCOMES))
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")

@@ -89,6 +89,13 @@ def test_retrain_on_a_copy_older_than_as_of_is_refused_as_input(
     assert "export them again, or pass --as-of 2026-10-01" in said and "feed looks stopped" not in said
 
 
+def test_a_first_retrain_on_a_copy_older_than_as_of_is_refused_too(small_history, mlflow_store):
+    """Without a champion the stale copy went on: its evaluation quarter held deals whose outcomes the copy
+    never saw. The same refusal now comes before any window is counted."""
+    with pytest.raises(InputError, match="newest lead, activity, deal or close is from 2026-09-30"):
+        run_retrain(small_history.tables(), load_config(), RetrainConfig(), "2027-01-15", card=False)
+
+
 def test_check_history_reaches_the_backtest():
     tables = {
         "leads": pd.DataFrame({"created_at": pd.to_datetime(["2026-01-02", "2026-03-01"])}),
