@@ -8,6 +8,7 @@ prediction (beyond the window's overall miss) by at least a gap threshold, at 3 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -272,8 +273,14 @@ def closes_stopped(
     # A feed stopped longer ago than the window: from the day after its newest close, so the window before
     # it holds the closes that stopped.
     scored_at = min(pd.Timestamp(scored_at), newest.normalize() + pd.Timedelta(days=1))
-    in_recent = (closed_at >= scored_at) & (closed_at < as_of)
-    in_before = (closed_at >= scored_at - (as_of - scored_at)) & (closed_at < scored_at)
+
+    def since_and_before(times: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Which `times` fall from scored_at to as_of, and which in as many days before."""
+        return (times >= scored_at) & (times < as_of), (
+            (times >= scored_at - (as_of - scored_at)) & (times < scored_at)
+        )
+
+    in_recent, in_before = since_and_before(closed_at)
     recent, before = int(in_recent.sum()), int(in_before.sum())
     # Days with a close, too: deals closed on one day (a history imported with one date, a quarter-end
     # batch) are one event, and would make the closes since look a tenth of those before.
@@ -283,11 +290,8 @@ def closes_stopped(
     if quiet_before(closed_at, as_of, share):
         return None
     if created is not None:
-        times = pd.Series(naive_times(created))
-        new = int(((times >= scored_at) & (times < as_of)).sum())
-        if not new or new < share * int(
-            ((times >= scored_at - (as_of - scored_at)) & (times < scored_at)).sum()
-        ):
+        new, earlier = (int(w.sum()) for w in since_and_before(pd.Series(naive_times(created))))
+        if not new or new < share * earlier:
             return None
     days = (as_of - scored_at).days
     still = f", while leads and activities go on to {arriving:%Y-%m-%d}" if arriving is not None else ""
@@ -300,12 +304,23 @@ def closes_stopped(
     )
 
 
-def newest_event(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.Timestamp | None:
-    """The newest time before `as_of` at which the CRM tables record anything: a lead or deal created, an
-    activity, a close (None when they record nothing)."""
-    columns = {"leads": ["created_at"], "activities": ["occurred_at"], "deals": ["created_at", "closed_at"]}
+# The times at which CRM tables record something happening.
+EVENT_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "leads": ("created_at",),
+    "activities": ("occurred_at",),
+    "deals": ("created_at", "closed_at"),
+}
+
+
+def newest_event(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp | None = None,
+    columns: Mapping[str, tuple[str, ...]] = EVENT_COLUMNS,
+) -> pd.Timestamp | None:
+    """The newest time (before `as_of`, when given) in `columns` of the CRM tables: by default anything they
+    record, a lead or deal created, an activity, a close (None when they record nothing)."""
     newest = [
-        times[times < as_of].max()
+        (times if as_of is None else times[times < as_of]).max()
         for name, names in columns.items()
         if name in tables
         for column in names

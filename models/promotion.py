@@ -30,7 +30,13 @@ import pandas as pd
 
 from features.dates import naive_utc
 from features.frames import naive_times
-from models.evaluate import expected_calibration_error, paired_bootstrap, percentile_interval, roc_auc
+from models.evaluate import (
+    bootstrap_auc_interval,
+    expected_calibration_error,
+    paired_bootstrap,
+    percentile_interval,
+    roc_auc,
+)
 
 Status = Literal["promoted", "refused", "evidence_broken"]
 BASELINES = ("points_model", "logistic_regression")
@@ -385,15 +391,10 @@ def backtest_collapse(
     one_outcome = one_outcome_words(y, scores, champion, rules, scored_at)
     if one_outcome or won < rules.min_test_won or len(y) - won < rules.min_test_lost:
         return one_outcome
-    samples = paired_bootstrap(
-        y, {"champion": np.asarray(scores, dtype=float)}, rounds=rules.bootstrap_rounds, seed=rules.seed
+    interval = bootstrap_auc_interval(
+        y, scores, rounds=rules.bootstrap_rounds, seed=rules.seed, level=rules.confidence
     )
-    now = Evidence(
-        "champion AUC on its backtest",
-        roc_auc(y, scores),
-        *percentile_interval(samples["roc_auc"]["champion"], rules.confidence),
-        len(y),
-    )
+    now = Evidence("champion AUC on its backtest", roc_auc(y, scores), *interval, len(y))
     if not collapsed(now, champion, rules):
         return None
     leads = (

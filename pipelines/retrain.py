@@ -224,7 +224,8 @@ def run_retrain(
     known = tables_as_of(timed, as_of)
     # A copy of the CRM older than --as-of: its evaluation quarter would hold deals whose outcomes the copy
     # never saw, and a champion's backtest nothing to read (checked before a first model too).
-    check_history_reaches(known, as_of - pd.Timedelta(days=rcfg.backtest_days), as_of)
+    scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)  # the champion's backtest scores the leads then
+    check_history_reaches(known, scored_at, as_of)
     train_input, left_out = training_tables(known, windows)
     # A row whose time is no date cannot be placed before or after as_of (it was a traceback): the
     # training's contract quarantines it, with its value, as `train` does.
@@ -258,7 +259,6 @@ def run_retrain(
             )
             champion = None
         else:
-            scored_at = as_of - pd.Timedelta(days=rcfg.backtest_days)
             # Outcomes as the contract reads them ("WON", " Lost"): the backtest and the stop count closes.
             deals = known["deals"].assign(outcome=as_words(known["deals"]["outcome"], OUTCOMES))
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")

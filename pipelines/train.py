@@ -13,11 +13,10 @@ from typing import Any
 import pandas as pd
 
 from features.contracts import ContractError
-from features.frames import naive_times
 from features.leak_audit import labels_together
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
-from models.monitoring import closes_stopped
+from models.monitoring import closes_stopped, newest_event
 from models.promotion import learned_by_champion, learned_window
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, refit_split, split_from_config
@@ -162,11 +161,8 @@ def stopped_feed_warning(data: TrainingData, cfg: PipelineConfig) -> str | None:
     tables = data.valid_tables
     if not tables or not {"deals", "leads"} <= set(tables):
         return None
-    times = [naive_times(tables["leads"]["created_at"])]
-    if "activities" in tables:
-        times.append(naive_times(tables["activities"]["occurred_at"]))
-    newest = pd.Timestamp(max((t.max() for t in times if len(t)), default=pd.NaT))
-    if pd.isna(newest):
+    newest = newest_event(tables, columns={"leads": ("created_at",), "activities": ("occurred_at",)})
+    if newest is None:
         return None
     rules = cfg.registry
     return closes_stopped(
