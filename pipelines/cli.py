@@ -562,11 +562,13 @@ def evaluate(
 
       leadscore evaluate --input Leads.csv --source-spec x_education --folds 5 --output xedu.json
     """
+    from features.contracts import ContractError
     from pipelines.console import progress
     from pipelines.evaluate import (
         FoldPlan,
         NoTimeColumnError,
         backtest_data,
+        combined_leak,
         print_report,
         run_evaluate,
         write_results,
@@ -600,12 +602,13 @@ def evaluate(
             from pipelines.settings import load_source_spec
             from pipelines.sources import training_source
 
-            source, notes = training_source(input_dir, load_source_spec(source_spec))
+            spec = load_source_spec(source_spec)
+            source, notes = training_source(input_dir, spec)
             for note in notes:
                 console.print(labelled("note:", note, "yellow"))
             data = backtest_data(source, cfg)
         else:
-            notes = []
+            spec, notes = None, []
             tables = _read_input(input_dir, input_table, query)
             data = backtest_data(CrmSource(tables), cfg, read_frame(truth) if truth else None)
         try:
@@ -614,6 +617,10 @@ def evaluate(
             console.print(labelled("error:", str(error), "red"))
             raise typer.Exit(exit_codes.USAGE) from error
         report.read_notes = notes
+        leak = combined_leak(report, data, spec, cfg.model.leak_auc) if spec is not None else None
+        if leak:  # the table shows every contender near 1; no results file: it is no answer
+            print_report(report)
+            raise ContractError(leak)
         if output is not None:
             write_results(report, output)
     print_report(report)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.contracts import ContractError
 from features.flat import ExportSpec
+from features.leak_audit import labels_together
 from models.backtest import (
     BacktestData,
     Fold,
@@ -423,6 +424,18 @@ def check_measured(results: list[FoldResult]) -> None:
         f"no contender was measured on any of the {len(results)} folds: each refused to train ({refusals[0]}"
         f"{others}). Add a baseline to evaluate.contenders to compare against, or give more labelled history."
     )
+
+
+def combined_leak(
+    report: BacktestReport, data: BacktestData, spec: ExportSpec, leak_auc: float | None
+) -> str | None:
+    """Why an export's backtest is no answer, as `train` refuses its model (features.leak_audit.labels_together):
+    leadscore told won from lost with a mean AUC of model.leak_auc or more over the folds, so its columns
+    together give the outcome away. Evaluate showed AUC 1.000 as a measurement and exited 0. None otherwise."""
+    mean = report.mean.get("leadscore")
+    if leak_auc is None or not mean:
+        return None
+    return labels_together(data.frame, data.y, spec, float(mean["roc_auc"]), leak_auc)
 
 
 # Output --------------------------------------------------------------------------------------------------

@@ -265,3 +265,35 @@ def test_contenders_measured_on_unequal_folds_are_compared_again_on_the_same_one
     assert saved["same_folds"] == ["window 1", "window 3"]
     assert saved["mean_same_folds"]["logistic_regression"]["roc_auc"] == pytest.approx(0.75)
     assert saved["mean"]["logistic_regression"]["roc_auc"] == pytest.approx(0.6833, abs=1e-4)
+
+
+def test_an_export_whose_columns_together_give_the_outcome_away_is_no_backtest_answer(tmp_path):
+    """Checkout flags each under the column leak check (AUC 0.95-0.99 alone) and the outcome together:
+    evaluate printed AUC 1.000 for every contender as a measurement, wrote the results and exited 0, where
+    `train` refuses the same export (exit 3). Now evaluate exits 3 with train's sentence and writes no file."""
+    import yaml
+
+    from tests.pipelines.test_real_shape_13 import propensity_sessions
+
+    frame, y = propensity_sessions(n=3000)
+    frame.insert(0, "UserID", [f"u{i}" for i in range(len(frame))])
+    frame["pages_viewed"] = np.random.default_rng(1).poisson(2 + 2 * y)  # a signal, no leak
+    frame["ordered"] = y
+    export, out, spec_path = tmp_path / "sessions.csv", tmp_path / "kfold.json", tmp_path / "propensity.yaml"
+    frame.to_csv(export, index=False)
+    columns = dict.fromkeys(["checked_delivery_detail", "sign_in", "saw_checkout", "pages_viewed"], "numeric")
+    spec = {"name": "propensity", "id_column": "UserID", "label_column": "ordered", "positive_labels": [1],
+            "negative_labels": [0], "fit_columns": columns}  # fmt: skip
+    spec_path.write_text(yaml.safe_dump(spec))
+    args = ["evaluate", "--input", str(export), "--source-spec", str(spec_path), "--folds", "3", *FAST]
+    result = runner.invoke(app, [*args, "--output", str(out), "--set", "model.min_won=20"])
+    said = _flat(result.output)
+    assert result.exit_code == exit_codes.BAD_INPUT, said
+    assert "columns together give the outcome away" in said and "leaky_columns" in said, said
+    assert "mean over folds" in said and "Traceback" not in said  # the table that shows it, then why
+    assert not out.exists()
+    honest = {**spec, "fit_columns": {"saw_homepage": "numeric", "pages_viewed": "numeric"}}
+    spec_path.write_text(yaml.safe_dump(honest))
+    result = runner.invoke(app, [*args, "--output", str(out), "--set", "model.min_won=20"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["mean"]["leadscore"]["roc_auc"] < 0.99
