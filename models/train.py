@@ -413,6 +413,10 @@ class TrainedModel:
     feature_missing: dict[str, float] = field(default_factory=dict)
     # The smallest and largest value of each numeric feature in the learning rows (the same use).
     feature_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The calibrated scores of the rows the grade cut-offs were set on, each from a model that had not learnt
+    # the row: how the model scores leads it never saw, before the test window (the card's reference). Empty
+    # for older models.
+    cutoff_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def feature_names(self) -> list[str]:
@@ -431,6 +435,7 @@ class TrainedModel:
         state.setdefault("linear_only", [])
         state.setdefault("feature_missing", {})
         state.setdefault("feature_range", {})
+        state.setdefault("cutoff_scores", np.empty(0))
         self.__dict__.update(state)
 
     def matrix(self, frame: Table | pd.DataFrame) -> pd.DataFrame:
@@ -767,12 +772,13 @@ def train_conversion_model(
         )
         calibrator = calibrator.shifted(trend.shift)
         report["trend"] = trend.record()
+    cutoff_scores = np.asarray(calibrator.predict(raw_recent), dtype=float)
     model = TrainedModel(
         booster=booster,
         calibrator=calibrator,
         encoder=encoder,
         best_iteration=best.trees,
-        grade_thresholds=grade_cutpoints(calibrator.predict(raw_recent), cfg.grades.shares()),
+        grade_thresholds=grade_cutpoints(cutoff_scores, cfg.grades.shares()),
         calibration_report=report,
         split_summary=split.summary(),
         training_counts=counts,
@@ -784,6 +790,7 @@ def train_conversion_model(
         target_stats=stats,
         feature_missing=missing_shares(names, codes, levels),
         feature_range=value_ranges(names, categorical, codes),
+        cutoff_scores=cutoff_scores,
     )
     if len(split.test):
         raw_test = model.predict_raw(frame.iloc[split.test])

@@ -11,7 +11,14 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from models.card.data import RANKING_COLUMN, CardData, feature_label, has_scores
+from models.card.data import (
+    CUTOFF_SCORES,
+    RANKING_COLUMN,
+    VALIDATION_SCORES,
+    CardData,
+    feature_label,
+    has_scores,
+)
 from models.card.words import contender_label
 
 COLORS = {
@@ -354,7 +361,8 @@ def chart_drift(data: CardData) -> bytes:
 
     bins = np.linspace(0, 1, 21)
     styles = {
-        "validation window": {"color": COLORS["random"], "linewidth": 2.0},
+        VALIDATION_SCORES: {"color": COLORS["random"], "linewidth": 2.0},
+        CUTOFF_SCORES: {"color": COLORS["random"], "linewidth": 2.0},
         "test window": {"color": COLORS["model"], "linewidth": 2.4},
         "previous champion, test window": {"color": COLORS["champion"], "linewidth": 1.8, "linestyle": "--"},
     }

@@ -120,7 +120,7 @@ class CardData:
     shap_rows: int
     examples: list[ExampleLead]
     window_drift: pd.DataFrame  # drift_table(training window, test window) with a concept column
-    score_psi_window: float  # the model's scores, validation window vs test window
+    score_psi_window: float  # the model's scores, reference_scores' rows vs test window
     version_drift: pd.DataFrame | None  # previous version's training window vs this one's
     score_psi_version: float | None  # previous champion vs this model, same test leads
     grade_change_share: float | None  # share of test leads whose grade differs from the previous champion's
@@ -441,6 +441,22 @@ def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.nd
             )
         )
     return out
+
+
+# The score chart's reference: the rows the grade cut-offs were set on, each scored by a model that had not
+# learnt it (TrainedModel.cutoff_scores); the validation window's own scores are the fallback of older models.
+CUTOFF_SCORES = "grade cut-off rows (out of fold)"
+VALIDATION_SCORES = "validation window"
+
+
+def reference_scores(model: Any, valid: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """The scores the test window's are compared with, and their label. The final model learnt the validation
+    window, so its scores there are in-sample: narrower than on new leads, they showed a score shift between
+    validation and test that was the model's fit, not drift."""
+    cutoff = np.asarray(getattr(model, "cutoff_scores", np.empty(0)), dtype=float)
+    if len(cutoff):
+        return cutoff, CUTOFF_SCORES
+    return np.asarray(model.predict_proba(valid), dtype=float), VALIDATION_SCORES
 
 
 def _window_rows(frame: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
@@ -791,8 +807,8 @@ def build_card_data(
     )
 
     window_drift = _with_concepts(drift_table(frame.iloc[split.train], test, scorer.model.feature_names))
-    p_valid = tested.model.predict_proba(frame.iloc[split.valid])
-    score_samples = {"validation window": p_valid, "test window": p_test}
+    p_valid, reference = reference_scores(tested.model, frame.iloc[split.valid])
+    score_samples = {reference: p_valid, "test window": p_test}
     version_drift, score_psi_version, grade_change, champion_gains, champion_by_grade = (None,) * 5
     if previous is not None:
         old = previous.model.split_summary

@@ -22,7 +22,7 @@ from models.card.charts import (
     chart_importance,
     chart_roc_pr,
 )
-from models.card.data import SEGMENT_NAMES, CardData, ExampleLead, feature_label, pooled_rows
+from models.card.data import CUTOFF_SCORES, SEGMENT_NAMES, CardData, ExampleLead, feature_label, pooled_rows
 from models.card.first_page import (
     DRIVER_DID_WORDS,
     MIN_BAND_ROWS,
@@ -824,7 +824,11 @@ def drift_sentences(data: CardData) -> list[str]:
             else f"no input shifted noticeably (every PSI below 0.1 across {len(drift)} inputs); "
         )
         + f"the score distribution moved by PSI {num_text(data.score_psi_window)} ({psi_level(data.score_psi_window)}) "
-        "from the validation to the test window."
+        + (
+            f"from {cutoff_rows_words(data)}, to the test window."
+            if CUTOFF_SCORES in data.score_samples
+            else "from the validation to the test window."
+        )
     )
     out.append(
         f"Next scheduled retrain: {day_text(data.next_retrain)} ({data.settings.retrain_every_days} days after "

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from models.config import ModelConfig
-from models.evaluate import brier_score, expected_calibration_error, oracle_auc, roc_auc
+from models.evaluate import brier_score, expected_calibration_error, grade_cutpoints, oracle_auc, roc_auc
 from models.splits import out_of_time_split
 from models.train import (
     SMALL_INPUT_ROWS,
@@ -271,3 +271,17 @@ def test_calibration_rows_take_newer_blocks_until_enough_rows():
     assert np.array_equal(calibration_rows(folds, "time_ordered", 10_000), np.arange(40, 100))
     grouped = [(np.arange(50, 100), np.arange(0, 50)), (np.arange(0, 50), np.arange(50, 100))]
     assert np.array_equal(calibration_rows(grouped, "grouped", 1), np.arange(100))
+
+
+def test_the_grade_cut_offs_come_from_scores_of_rows_no_model_had_learnt(model):
+    """The card compared the test window's scores with the validation window's, which the final model had
+    learnt (in-sample: a score shift that was the model's fit, not drift). The model now keeps the scores its
+    cut-offs were set on, each from a selection fold that held the row out."""
+    shares = ModelConfig().grades.shares()
+    assert len(model.cutoff_scores) == model.selection["calibration_rows"] > 0
+    assert grade_cutpoints(model.cutoff_scores, shares) == pytest.approx(model.grade_thresholds)
+    state = pickle.loads(pickle.dumps(model)).__dict__.copy()
+    del state["cutoff_scores"]  # a model pickled before it kept them
+    old = object.__new__(type(model))
+    old.__setstate__(state)
+    assert len(old.cutoff_scores) == 0

@@ -273,6 +273,20 @@ def test_drift_and_schedule_for_a_first_version(card):
     assert data.change_log[1] == "First version: there is no earlier model to compare with."
 
 
+def test_the_score_chart_compares_the_test_window_with_scores_of_leads_the_model_had_not_learnt(card):
+    """The chart and the drift sentence compared the test window with the validation window's scores, which
+    the final model had learnt: in-sample, the score shift they showed was the model's fit."""
+    data = card["data"]
+    reference = data.score_samples["grade cut-off rows (out of fold)"]
+    assert len(reference) == data.calibration_rows > 0 and "validation window" not in data.score_samples
+    said = visible_text(card["html"])
+    assert "to the test window." in said and "from the validation to the test window" not in said
+    assert (
+        f"from the newest {data.calibration_rows:,} closed deals of the learning window, scored out of"
+        in said
+    )
+
+
 def test_a_previous_champion_is_compared_on_the_same_leads(card):
     """The same model as its own previous champion: zero drift, no grade changes, same capture."""
     result, cfg = card["result"], card["cfg"]
