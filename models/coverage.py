@@ -102,19 +102,67 @@ def unlogged_values(
 ) -> dict[str, float]:
     """Values of `value_column` (activity types, deal outcomes) logged before the `window_days` days before
     `as_of` so often that none in those days would happen by chance at most CHANCE, and none there while
-    other values are: a value the CRM stopped logging. Each with the count its earlier rate expected."""
+    other values are: a value the CRM stopped logging. Each with the count its earlier rate expected. A
+    compacted frame (compact_events) counts its EVENTS column's events per row."""
     times = pd.to_datetime(frame[time_column], errors="coerce")
     start = as_of - pd.Timedelta(days=window_days)
-    before = frame.loc[times < start, value_column]
+    earlier = times < start
+    before = frame.loc[earlier, value_column]
     recent = set(frame.loc[(times >= start) & (times < as_of), value_column])
-    span_days = (start - times[times < start].min()) / pd.Timedelta(days=1) if len(before) else 0.0
+    span_days = (start - times[earlier].min()) / pd.Timedelta(days=1) if len(before) else 0.0
     if not recent or span_days <= 0:
         return {}
-    expected = before.value_counts() / span_days * window_days
+    counts = (
+        frame.loc[earlier].groupby(value_column)[EVENTS].sum() if EVENTS in frame else before.value_counts()
+    )
+    expected = counts / span_days * window_days
     # Poisson: no event in the window has chance exp(-expected).
     return {
         str(value): float(n) for value, n in expected.items() if value not in recent and np.exp(-n) <= CHANCE
     }
+
+
+# A compacted events frame's column: how many events each of its rows stands for (compact_events).
+EVENTS = "events"
+
+
+def compact_events(
+    frame: pd.DataFrame, time_column: str, value_column: str, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The events before `as_of` as one row per value and day counted back from `as_of` (its earliest time,
+    and how many events it stands for, in EVENTS): unlogged_values reads it as it reads `frame`, for any
+    window of whole days. Parts of an input compacted and concatenated read as the whole input: a batch
+    scored in parts judges what its feeds stopped delivering on every lead, not on the first part's."""
+    times = pd.to_datetime(frame[time_column], errors="coerce")
+    kept = times < as_of
+    days_back = np.ceil((as_of - times[kept]) / pd.Timedelta(days=1)).astype("int64")
+    rows = pd.DataFrame(
+        {time_column: times[kept], value_column: frame.loc[kept, value_column], "day": days_back}
+    )
+    if EVENTS in frame:
+        rows[EVENTS] = frame.loc[kept, EVENTS]
+    else:
+        rows[EVENTS] = 1
+    grouped = rows.groupby([value_column, "day"], sort=False, observed=True)
+    return (
+        grouped.agg(**{time_column: (time_column, "min"), EVENTS: (EVENTS, "sum")})
+        .reset_index()
+        .drop(columns="day")
+    )
+
+
+def feed_tables(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """What feed_gap_warnings reads of the input tables, small: the activities compacted (compact_events),
+    the deals' outcomes and closes, the leads' creation times. Concatenated over the parts of an input,
+    feed_gap_warnings reads them as it reads the whole input."""
+    slim = {}
+    if "activities" in tables:
+        slim["activities"] = compact_events(tables["activities"], "occurred_at", "activity_type", as_of)
+    if "deals" in tables:
+        slim["deals"] = tables["deals"][["outcome", "closed_at"]]
+    if "leads" in tables:
+        slim["leads"] = tables["leads"][["created_at"]]
+    return slim
 
 
 def unseen_values(values: np.ndarray, codes: np.ndarray, most: int = 3) -> str:

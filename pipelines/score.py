@@ -173,17 +173,32 @@ def coverage_warnings(
     missing_rise: float,
     every_lead: bool = True,
 ) -> list[str]:
-    """Features the leads to score (or an even sample of them) miss far more than training did
-    (models.coverage.lost_features), and what the CRM's feeds stopped delivering (Scorer.feed_gap_warnings).
-    `every_lead`: `to_score` holds every lead the run scores."""
-    gap = scorer.feed_gap_warnings(tables, as_of)
+    """What the CRM's feeds stopped delivering (Scorer.feed_gap_warnings), and the features the leads to
+    score (or an even sample of them) miss far more than training did (lead_feature_warnings)."""
+    return [
+        *scorer.feed_gap_warnings(tables, as_of),
+        *lead_feature_warnings(scorer, tables, to_score, as_of, missing_rise, every_lead),
+    ]
+
+
+def lead_feature_warnings(
+    scorer: Scorer,
+    tables: dict[str, pd.DataFrame],
+    to_score: pd.DataFrame,
+    as_of: pd.Timestamp,
+    missing_rise: float,
+    every_lead: bool = True,
+) -> list[str]:
+    """Features the leads to score (or an even sample of them) miss far more than training did, or hold
+    outside its range (models.coverage.feature_coverage_warnings). `every_lead`: `to_score` holds every lead
+    the run scores."""
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
-        return gap
+        return []
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
     sample = to_score.iloc[::step]
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
     features = scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of)
-    return [*gap, *feature_coverage_warnings(scorer.model, features, checked, missing_rise)]
+    return feature_coverage_warnings(scorer.model, features, checked, missing_rise)
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:

@@ -28,6 +28,7 @@ from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table
 from features.dates import DateFormats
 from features.keys import id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES
+from models.coverage import feed_tables
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
 from models.scorer import Scorer
 from pipelines.console import progress
@@ -47,8 +48,8 @@ from pipelines.io import (
 from pipelines.score import (
     ScoreResult,
     check_scoreable,
-    coverage_warnings,
     files_fingerprint,
+    lead_feature_warnings,
     lead_quarantine_rows,
     open_leads,
     publish_run,
@@ -201,6 +202,18 @@ def _in_input_order(quarantine: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def feed_gap_warnings(scorer: Scorer, feeds: list[dict[str, pd.DataFrame]], as_of: pd.Timestamp) -> list[str]:
+    """What the input's feeds stopped delivering, judged on every part's feed tables together, as the
+    in-memory path judges the whole input (the first part alone held a share of the events: less sure, and
+    its expected counts were that share's)."""
+    tables = {
+        table: pd.concat([feed[table] for feed in feeds if table in feed], ignore_index=True)
+        for table in ("leads", "activities", "deals")
+        if any(table in feed for feed in feeds)
+    }
+    return scorer.feed_gap_warnings(tables, as_of)
+
+
 def _empty_leads() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in (*LEAD_COLUMNS, ROW)})
 
@@ -240,7 +253,8 @@ def run_score_streaming(
             parts = partition(folder, work, count, leads_part)
         counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
-        warnings: list[str] | None = None  # the feature coverage, checked on the first part scored
+        lead_warnings: list[str] | None = None  # the feature coverage, checked on the first part scored
+        feeds = []  # what each part's feeds delivered, small (models.coverage.feed_tables): judged whole
         for part in progress(range(count), "scoring parts", total=count):
             tables = {"accounts": accounts}
             for table in ("leads", "activities", "deals"):
@@ -267,8 +281,9 @@ def run_score_streaming(
                 if len(to_score)
                 else None
             )
-            if warnings is None and len(to_score):
-                warnings = coverage_warnings(
+            feeds.append(feed_tables(valid, as_of))
+            if lead_warnings is None and len(to_score):
+                lead_warnings = lead_feature_warnings(
                     scorer, valid, to_score, as_of, missing_rise, every_lead=count == 1
                 )
             counts["quarantined"] += lead_quarantine_rows(part_quarantine)
@@ -297,7 +312,9 @@ def run_score_streaming(
             leads=leads,
             grades=summary,
             rows_read={**parts.read, "accounts": accounts_check.read["accounts"]},
-            warnings=warnings or [],
+            warnings=[*feed_gap_warnings(scorer, feeds, as_of), *lead_warnings]
+            if lead_warnings is not None
+            else [],
         )
         check_scoreable(result, output, str(inputs["leads"]))
         remove_stale_staged(output)

@@ -35,3 +35,25 @@ def test_streaming_equals_in_memory_scoring(tmp_path, scorer, fmt):
     # Row numbers point at the input files: the planted bad activity types are found where the quarantine says.
     bad_types = q[q["check"] == "isin(ACTIVITY_TYPES)"]["row"].astype(int)
     assert (history.activities.loc[bad_types, "activity_type"] == "chat_message").all()
+
+
+def test_a_batch_scored_in_parts_judges_its_feeds_on_every_lead_as_in_memory(tmp_path, scorer, small_history):
+    """Demo requests no longer logged and lost deals no longer delivered: streamed in parts, the feed checks
+    read the first part's leads alone (about a fifth of the events, so a type stopped was less sure to be
+    named, and 'about N expected' was that part's N). Every part's feeds are now judged together: the
+    sentences are the in-memory run's, word for word."""
+    tables = small_history.tables()
+    activities, deals = tables["activities"], tables["deals"]
+    window = AS_OF - pd.Timedelta(days=90)
+    demo_gone = (activities["occurred_at"] >= window) & (activities["activity_type"] == "demo_request")
+    lost_gone = (deals["closed_at"] >= window) & (deals["outcome"] == "lost")
+    tables = {**tables, "activities": activities[~demo_gone], "deals": deals[~lost_gone]}
+    folder = tmp_path / "crm"
+    write_tables(tables, folder, "parquet")
+    in_memory = run_score(scorer, tables, AS_OF, None, reasons=False)
+    gaps = [w for w in in_memory.warnings if w.startswith(("activities:", "deals:"))]
+    assert any("no demo_request (about" in w for w in gaps) and any("no lost (about" in w for w in gaps)
+    streamed = run_score_streaming(
+        scorer, folder, AS_OF, tmp_path / "scores.parquet", chunk_size=100, reasons=False
+    )
+    assert streamed.warnings[: len(gaps)] == gaps
