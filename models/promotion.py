@@ -63,6 +63,7 @@ class GateRules:
     # A first model must be "not_worse" than its strongest baseline beyond the noise, or "better" (the lower
     # bound of its AUC gain above 0).
     first_model_rule: Literal["not_worse", "better"] = "not_worse"
+    unit: str = "deals"  # what the test rows are, in the verdict's words: an export's are "leads"
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,13 @@ class Evidence:
     low: float
     high: float
     rows: int
+    unit: str = "deals"
 
     def words(self, signed: bool = True) -> str:
         fmt = "+.3f" if signed else ".3f"
         return (
             f"{self.what} {self.value:{fmt}} (interval {self.low:{fmt}} to {self.high:{fmt}}, "
-            f"{self.rows:,} deals)"
+            f"{self.rows:,} {self.unit})"
         )
 
     def as_dict(self) -> dict[str, float | str | int]:
@@ -200,7 +202,7 @@ def decide_promotion(
         return GateDecision(
             "refused",
             (
-                f"the test window has {n_won} won and {n_lost} lost deals; the gate needs at least "
+                f"the test window has {n_won} won and {n_lost} lost {rules.unit}; the gate needs at least "
                 f"{rules.min_test_won} won and {rules.min_test_lost} lost to decide (registry.min_test_won, "
                 f"registry.min_test_lost): {fix}",
             ),
@@ -220,7 +222,7 @@ def decide_promotion(
     def interval(values: np.ndarray) -> tuple[float, float]:
         return percentile_interval(values, rules.confidence)
 
-    own = Evidence("AUC", point["model"], *interval(auc["model"]), len(y))
+    own = Evidence("AUC", point["model"], *interval(auc["model"]), len(y), rules.unit)
     if champion_p is not None:
         return _against_champion(
             y,
@@ -244,6 +246,7 @@ def decide_promotion(
         point["model"] - point[strongest],
         *interval(auc["model"] - auc[strongest]),
         len(y),
+        rules.unit,
     )
     if rules.first_model_rule == "better":
         ok, verdict = gain.low > 0, "is above 0" if gain.low > 0 else "does not show that it is better"
@@ -298,7 +301,7 @@ def _against_champion(
     def interval(values: np.ndarray) -> tuple[float, float]:
         return percentile_interval(values, rules.confidence)
 
-    now = Evidence("champion AUC on this window", champion_auc, *interval(auc["champion"]), rows)
+    now = Evidence("champion AUC on this window", champion_auc, *interval(auc["champion"]), rows, rules.unit)
     evidence = [own, now]
     # First: if the champion collapsed on these rows, the data is the suspect, whatever the challenger did.
     if champion is not None and collapsed(now, champion, rules):
@@ -316,6 +319,7 @@ def _against_champion(
         roc_auc(y, model_p) - champion_auc,
         *interval(auc["model"] - auc["champion"]),
         rows,
+        rules.unit,
     )
     ece_diff = Evidence(
         "ECE difference with the champion",
@@ -323,6 +327,7 @@ def _against_champion(
         - expected_calibration_error(y, champion_p, rules.ece_bins),
         *interval(ece["model"] - ece["champion"]),
         rows,
+        rules.unit,
     )
     evidence += [auc_diff, ece_diff]
     auc_ok = auc_diff.high >= -rules.auc_tolerance
@@ -346,9 +351,10 @@ def _against_champion(
     )
     if np.allclose(model_p, champion_p, rtol=0, atol=1e-9):
         reasons.append(
-            f"the challenger scores every one of these {rows:,} deals as the champion does: both learnt the same "
-            "deals with the same settings, so there is no difference to find (a retrain whose history only "
-            "grew, against a champion that learnt everything before this test window); it passes as not worse"
+            f"the challenger scores every one of these {rows:,} {rules.unit} as the champion does: both learnt "
+            f"the same {rules.unit} with the same settings, so there is no difference to find (a retrain whose "
+            "history only grew, against a champion that learnt everything before this test window); it passes as "
+            "not worse"
         )
     status: Status = "promoted" if auc_ok and ece_ok else "refused"
     return GateDecision(status, tuple(reasons), compared, tuple(evidence))

@@ -220,9 +220,12 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
     from models.promotion import decide_on_test_scores
 
     champion = champion_version(cfg.registry.model_name)
+    rules = gate_rules(cfg)
+    if getattr(result.data.source, "spec", None) is not None:  # an export's rows are leads
+        rules = dataclasses.replace(rules, unit="leads")
     decision = decide_on_test_scores(
         result.evaluation.test_scores,
-        gate_rules(cfg),
+        rules,
         champion_version=None if champion is None else str(champion.version),
         # The window of the model scored, as champion_to_compare read it: a run's `split` tag edited, damaged or
         # missing left every test deal in, those the live champion learnt from included.
