@@ -12,6 +12,7 @@ import pandas as pd
 from features.icp import REASON_LABELS
 from models.card.data import CODE, GRADES, SEGMENT_NAMES, CardData, small_segments
 from models.card.words import baseline_of, summary_sentences
+from models.evaluate import MISSING_GROUP
 from models.formatting import (
     NBSP,
     count_text,
@@ -324,9 +325,13 @@ def _days(n: int) -> str:
 
 def segment_value(segment: str, value: str) -> str:
     """A segment as the first page names it: its value ("Retail"), with its column before a value that is a
-    number ("region 5": a code, which alone says nothing)."""
+    number ("region 5": a code, which alone says nothing) and for the leads without one ("lead source not
+    given", as reasons say it; the card listed "((missing), Facebook, ...)")."""
     text = str(value).replace("_", " ")
-    return f"{SEGMENT_NAMES.get(segment, segment).lower()} {text}" if re.fullmatch(CODE, text) else text
+    column = SEGMENT_NAMES.get(segment, segment).lower()
+    if value == MISSING_GROUP:
+        return f"{column} not given"
+    return f"{column} {text}" if re.fullmatch(CODE, text) else text
 
 
 def cannot_do_sentences(data: CardData) -> list[str]:

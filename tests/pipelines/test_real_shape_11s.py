@@ -104,6 +104,8 @@ def test_a_segment_whose_value_is_a_code_is_named_with_its_column_on_the_first_p
     assert segment_value("region", "5") == "region 5"
     assert segment_value("industry", "Retail") == "Retail"
     assert segment_value("lead_source", "paid_search") == "paid search"
+    # the leads without a value: the card listed "((missing), Facebook, ...)"
+    assert segment_value("lead_source", "(missing)") == "lead source not given"
 
 
 def numbered_spec() -> ExportSpec:
