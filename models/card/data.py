@@ -659,7 +659,7 @@ def limitations(
     small, n_small = small_segments(segments)
     if n_small:
         listed = ", ".join(
-            f"{SEGMENT_NAMES.get(s, s).lower()} {v.replace('_', ' ')} ({n:,})"
+            f"{SEGMENT_NAMES.get(s, s).lower()} {'not given' if v == MISSING_GROUP else v.replace('_', ' ')} ({n:,})"
             for s, v, n in small[["segment", "value", "n"]].head(12).itertuples(index=False)
         )
         shown = min(len(small), 12)
