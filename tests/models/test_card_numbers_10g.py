@@ -155,3 +155,35 @@ def test_kept_disqualified_leads_are_not_said_to_be_left_out() -> None:
     data.kept_disqualified = 0
     assert "of the qualified D leads won" in " ".join(call_first_sentences(data))
     assert window_holds_words(data) == "the test window holds qualified leads only"
+
+
+def test_leads_without_a_segment_value_are_named_not_given_on_both_pages() -> None:
+    """The card listed '((missing), Facebook, ...)' and 'lead source (missing) (6)'."""
+    n = 400
+    source = np.where(np.arange(n) < 390, "web", np.where(np.arange(n) < 396, None, "Facebook"))
+    scores = pd.DataFrame({"won": np.arange(n) % 2, "model": np.linspace(0, 1, n)})
+    segments = largest_segments(segment_comparison(scores, pd.DataFrame({"lead_source": source}), 100), 20)
+    reliability = pd.DataFrame(
+        {
+            "p_low": [0.0],
+            "p_high": [1.0],
+            "n": [n],
+            "mean_predicted": [0.5],
+            "observed_rate": [0.5],
+            "gap": [0.0],
+        }
+    )
+    items = dict(
+        limitations(
+            segments, 100, pd.DataFrame({"feature": [], "psi": []}), reliability, n, pd.Timestamp("2027-01-01"),
+            synthetic=False, notes=(),
+        )
+    )  # fmt: skip
+    text = items["Segments with little data"]
+    assert "lead source not given (6)" in text and "(missing)" not in text
+    data = SimpleNamespace(
+        flat_export=True, n_deals=n, unit="leads", open_grades=None, guardrail=False, segments=segments,
+        segment_min_rows=100,
+    )  # fmt: skip
+    sentence = next(s for s in cannot_do_sentences(data) if s.startswith("It could not be checked"))
+    assert "lead source not given" in sentence and "(missing)" not in sentence
