@@ -53,6 +53,9 @@ _EMAIL_DOMAIN = re.compile(r"@([^@\s]+?)\.*$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
 _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+?)\.*$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
+# A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
+# one tool per line. No tool name holds one of these, so each of them separates tools.
+_TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
 
 
 def fit_columns(
@@ -209,7 +212,10 @@ def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[st
 def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per row: how many desired tools its stack lists, and how many distinct tools."""
     wanted = set(desired)
-    tools = [{tool.strip() for tool in stack.split(";")} - {""} for stack in cased(stacks.texts, upper=False)]
+    tools = [
+        {tool.strip() for tool in _TOOL_SEPARATORS.split(stack)} - {""}
+        for stack in cased(stacks.texts, upper=False)
+    ]
     overlap = np.array([*(len(t & wanted) for t in tools), 0], dtype=np.int64)
     size = np.array([*(len(t) for t in tools), 0], dtype=np.int64)
     return overlap[stacks.codes], size[stacks.codes]

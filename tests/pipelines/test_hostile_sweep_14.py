@@ -1,0 +1,67 @@
+"""Hostile sweep 14: inputs that scored with exit 0 but read something other than the CRM meant."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.build import build_features, scoring_snapshots
+from features.config import FeatureConfig, ICPConfig
+
+AS_OF = pd.Timestamp("2026-06-01")
+
+
+def _crm(tech_stacks: list[str]) -> dict[str, pd.DataFrame]:
+    """One lead per account, each account with the tech stack given."""
+    n = len(tech_stacks)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{k}" for k in range(n)],
+            "name": "Acme",
+            "domain": [f"acme{k}.com" for k in range(n)],
+            "industry": "software",
+            "employee_count": 120.0,
+            "annual_revenue": 2.5e7,
+            "country": "US",
+            "tech_stack": tech_stacks,
+            "created_at": pd.Timestamp("2025-01-01"),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{k}" for k in range(n)],
+            "account_id": [f"A{k}" for k in range(n)],
+            "email": [f"ann@acme{k}.com" for k in range(n)],
+            "job_title": "VP Sales",
+            "lead_source": "event",
+            "created_at": pd.Timestamp("2026-01-01"),
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "lead_id": pd.Series(dtype=str),
+            "occurred_at": pd.Series(dtype="datetime64[ns]"),
+            "activity_type": "",
+        }
+    ).iloc[:0]
+    return {"accounts": accounts, "leads": leads, "activities": activities}
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Salesforce, Snowflake, Excel",
+        "salesforce|snowflake|excel",
+        "Salesforce\nSnowflake\nExcel",
+        "salesforce ;snowflake, excel",
+    ],
+)
+def test_a_tech_stack_separated_by_commas_pipes_or_lines_lists_the_tools_the_semicolons_do(written):
+    # Other exports write a multi-select field with commas, pipes or one tool per line: "salesforce, snowflake"
+    # was one tool nobody wants, so the lead lost its ICP tools (294 of 634 scores moved, exit 0).
+    tables = _crm(["salesforce;snowflake;excel", written])
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    rows = features.to_frame().set_index("lead_id")
+    counts = rows[["tech_overlap_count", "tech_stack_size"]]
+    assert counts.loc["L0"].tolist() == [2, 3]
+    assert counts.loc["L1"].tolist() == counts.loc["L0"].tolist()
