@@ -7,12 +7,13 @@ import pytest
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
+from features.icp import icp_columns
 
 AS_OF = pd.Timestamp("2026-06-01")
 
 
-def _crm(tech_stacks: list[str]) -> dict[str, pd.DataFrame]:
-    """One lead per account, each account with the tech stack given."""
+def _crm(tech_stacks: list[str], titles: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """One lead per account, each account with the tech stack given (each lead with the job title given)."""
     n = len(tech_stacks)
     accounts = pd.DataFrame(
         {
@@ -32,7 +33,7 @@ def _crm(tech_stacks: list[str]) -> dict[str, pd.DataFrame]:
             "lead_id": [f"L{k}" for k in range(n)],
             "account_id": [f"A{k}" for k in range(n)],
             "email": [f"ann@acme{k}.com" for k in range(n)],
-            "job_title": "VP Sales",
+            "job_title": titles or "VP Sales",
             "lead_source": "event",
             "created_at": pd.Timestamp("2026-01-01"),
         }
@@ -65,3 +66,36 @@ def test_a_tech_stack_separated_by_commas_pipes_or_lines_lists_the_tools_the_sem
     counts = rows[["tech_overlap_count", "tech_stack_size"]]
     assert counts.loc["L0"].tolist() == [2, 3]
     assert counts.loc["L1"].tolist() == counts.loc["L0"].tolist()
+
+
+STAFF_OF_STUDENTS = [
+    ("Student Success Manager", "manager"),
+    ("Head of Student Recruitment", "director"),
+    ("VP, Student Experience", "vp"),
+    ("Chief Student Officer", "c_level"),
+    ("Director of Student Affairs", "director"),
+    ("Intern Manager", "manager"),
+    ("Internship Coordinator", "individual_contributor"),
+]
+STUDENTS = [
+    "Graduate Student",
+    "Student Intern",
+    "Product Manager Intern",
+    "Student Assistant",
+    "Marketing Intern",
+]
+
+
+def test_staff_who_look_after_students_or_interns_are_not_disqualified_as_students_or_interns():
+    # "Student Success Manager" read as a student and "Internship Coordinator" as an intern: the guardrail
+    # disqualified them (wrong_persona, grade D, never called, left out of training) with exit 0, although an
+    # edtech vendor sells to exactly these people. The persona still holds when the title is the person's own.
+    titles = [t for t, _ in STAFF_OF_STUDENTS] + STUDENTS
+    tables = _crm(["salesforce"] * len(titles), titles)
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    icp = icp_columns(features, ICPConfig())
+    staff = len(STAFF_OF_STUDENTS)
+    assert list(features["seniority"][:staff]) == [seniority for _, seniority in STAFF_OF_STUDENTS]
+    assert not icp["disqualified"][:staff].any(), list(icp["disqualify_reasons"][:staff])
+    assert list(features["seniority"][staff:]) == ["student", "intern", "intern", "student", "intern"]
+    assert set(icp["disqualify_reasons"][staff:]) == {"wrong_persona"}
