@@ -53,6 +53,10 @@ _EMAIL_DOMAIN = re.compile(r"@([^@\s]+?)\.*$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
 _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+?)\.*$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
+# An email as most CRMs hold it, and the address inside "Name <address>".
+_PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
+_NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
+_ADDRESS_WRAPPING = "\"'<>()[]{};, "
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -221,15 +225,32 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
     return overlap[stacks.codes], size[stacks.codes]
 
 
+def email_address(email: str) -> str:
+    """The address in a stripped lower-case email as mail clients and CRM exports also write it: with a display
+    name ("ann lee <ann@acme.com>"), as a link ("mailto:ann@acme.com") or wrapped in brackets, quotes or a
+    list's separator ("<ann@acme.com>;") it is ann@acme.com; its domain ended at the ">" before, so that
+    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's."""
+    if _PLAIN_ADDRESS.fullmatch(email):
+        return email
+    named = _NAMED_ADDRESS.search(email)
+    address = named.group(1) if named else email
+    address = address.removeprefix("mailto:")
+    return address.strip(_ADDRESS_WRAPPING)
+
+
 def email_domain(email: str) -> str | None:
-    """The domain of a stripped lower-case email (without a trailing dot, nor characters that show as
-    nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None when there is none."""
+    """The domain of a stripped lower-case email (its address: email_address; without a trailing dot, nor
+    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None
+    when there is none."""
+    email = email_address(email)
     match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
     return None if match is None else match.group(1)
 
 
 def _mailbox_of(email: str) -> str | None:
-    """The mailbox a stripped lower-case email reaches, None when it is not an email."""
+    """The mailbox a stripped lower-case email reaches (its address: email_address), None when it is not an
+    email."""
+    email = email_address(email)
     match = _MAILBOX.search(_PLUS_TAG.sub("@", email) if "+" in email else email)
     if match is None:
         return None

@@ -12,8 +12,11 @@ from features.icp import icp_columns
 AS_OF = pd.Timestamp("2026-06-01")
 
 
-def _crm(tech_stacks: list[str], titles: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """One lead per account, each account with the tech stack given (each lead with the job title given)."""
+def _crm(
+    tech_stacks: list[str], titles: list[str] | None = None, emails: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """One lead per account, each account with the tech stack given (each lead with the job title and email
+    given)."""
     n = len(tech_stacks)
     accounts = pd.DataFrame(
         {
@@ -32,7 +35,7 @@ def _crm(tech_stacks: list[str], titles: list[str] | None = None) -> dict[str, p
         {
             "lead_id": [f"L{k}" for k in range(n)],
             "account_id": [f"A{k}" for k in range(n)],
-            "email": [f"ann@acme{k}.com" for k in range(n)],
+            "email": emails or [f"ann@acme{k}.com" for k in range(n)],
             "job_title": titles or "VP Sales",
             "lead_source": "event",
             "created_at": pd.Timestamp("2026-01-01"),
@@ -99,3 +102,27 @@ def test_staff_who_look_after_students_or_interns_are_not_disqualified_as_studen
     assert not icp["disqualified"][:staff].any(), list(icp["disqualify_reasons"][:staff])
     assert list(features["seniority"][staff:]) == ["student", "intern", "intern", "student", "intern"]
     assert set(icp["disqualify_reasons"][staff:]) == {"wrong_persona"}
+
+
+def test_an_email_written_with_a_display_name_or_as_a_link_meets_the_icp_rules_of_its_address():
+    # "Ann Lee <ann@gmail.com>" had the domain "gmail.com>": no free email address, and "<bob@rivalscore.io>"
+    # no competitor's, so both were scored as business leads with exit 0.
+    emails = [
+        "Ann Lee <ann@gmail.com>",
+        '"Bob" <bob@rivalscore.io>',
+        "mailto:carl@acme2.com",
+        "<dan@yahoo.com>;",
+    ]
+    tables = _crm(["salesforce"] * len(emails), emails=emails)
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    icp = icp_columns(features, ICPConfig())
+    assert list(features["email_domain_type"]) == ["free", "competitor", "business", "free"]
+    assert list(icp["disqualify_reasons"]) == ["free_email", "competitor", "", "free_email"]
+
+
+def test_the_same_mailbox_written_with_a_display_name_is_a_duplicate_lead():
+    emails = ["ann.lee@gmail.com", "Ann Lee <annlee@gmail.com>"]
+    tables = _crm(["salesforce"] * 2, emails=emails)
+    tables["leads"]["created_at"] = [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01")]
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    assert list(features["is_duplicate"]) == [False, True]
