@@ -179,6 +179,32 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return ~filled
 
 
+# A report's footer is a few lines; a longer run of rows that fill their first cell only is data.
+FOOTER_MOST_LINES = 10
+
+
+def footer_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The lines a report export writes below its table, each filling its first cell only (Salesforce's
+    "Grand Totals (3000 records)", "Confidential Information - Do Not Distribute", a copyright line): the rows
+    after the last one that fills more than its first cell, blank rows among them aside, when there are a few
+    (FOOTER_MOST_LINES) and the table has three columns or more. They hold no row."""
+    footer = np.zeros(len(frame), dtype=bool)
+    if frame.shape[1] < 3 or frame.empty:
+        return footer
+    tail = frame.iloc[-(FOOTER_MOST_LINES + 1) :]
+    others = np.zeros(len(tail), dtype=bool)
+    for _, values in tail.iloc[:, 1:].items():
+        others |= values.notna().to_numpy() if holds_bytes(values) else ~blank(values)
+    first = tail.iloc[:, 0]
+    first_only = ~others & (first.notna().to_numpy() if holds_bytes(first) else ~blank(first))
+    beyond = np.flatnonzero(others)
+    start = int(beyond[-1]) + 1 if len(beyond) else 0
+    if start == 0 or not first_only[start:].any():  # no row of the table in sight, or no footer line
+        return footer
+    footer[len(frame) - len(tail) + start :] = first_only[start:]
+    return footer
+
+
 def header_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows that repeat the header, each named cell its column's name (case and surrounding spaces aside): two
     exports joined end to end. They hold no row, as blank rows hold none."""

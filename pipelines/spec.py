@@ -23,6 +23,7 @@ from pipelines.io import (
     InputError,
     atomic_path,
     blank_rows,
+    footer_rows,
     format_of,
     header_rows,
     nested_column,
@@ -174,6 +175,15 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if header.any():
         say_header_rows(path, frame.index.to_numpy()[header])
         frame = frame.loc[~header]
+    footer = footer_rows(frame)
+    if footer.any():
+        lines = frame.loc[footer].iloc[:, 0].astype("str").str.strip().tolist()
+        shown = ", ".join(repr(line[:60]) for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
+        console.print(
+            f"note: {path}: {len(lines):,} lines after the last lead fill their first cell only, as a report's "
+            f"footer does ({shown}): skipped, not read as leads"
+        )
+        frame = frame.loc[~footer]
     filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
     if filled.all():
         return frame

@@ -8,6 +8,8 @@ import pytest
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
 from features.icp import icp_columns
+from pipelines.spec import read_spec_export
+from tests.pipelines.exports import numbered_calls_spec
 
 AS_OF = pd.Timestamp("2026-06-01")
 
@@ -126,3 +128,35 @@ def test_the_same_mailbox_written_with_a_display_name_is_a_duplicate_lead():
     tables["leads"]["created_at"] = [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01")]
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     assert list(features["is_duplicate"]) == [False, True]
+
+
+SALESFORCE_FOOTER = (
+    "\n"
+    '"Grand Totals (4 records)"\n'
+    "\n"
+    '"Confidential Information - Do Not Distribute"\n'
+    '"Copyright (c) 2000-2025 salesforce.com, inc. All rights reserved."\n'
+)
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_a_report_footer_below_an_export_is_skipped_and_said_not_scored_as_leads(tmp_path, capsys, numbered):
+    # A Salesforce report exported as CSV ends with lines that fill their first cell only: each was read as a
+    # lead ("Grand Totals (4 records)", no label, so open) and scored with exit 0. A row that fills only its
+    # id among the leads is still a lead.
+    spec = numbered_calls_spec().model_copy(
+        update={"id_from_row": numbered, "id_column": "row" if numbered else "id"}
+    )
+    header = "job,campaign,y" if numbered else "id,job,campaign,y"
+    rows = ["admin,1,no", ",,", "technician,3,yes", "services,2,"]
+    rows = rows if numbered else ["7,admin,1,no", "8,,,", "9,technician,3,yes", "10,services,2,"]
+    path = tmp_path / "report.csv"
+    path.write_text("\n".join([header, *rows]) + "\n" + SALESFORCE_FOOTER)
+    frame = read_spec_export(path, spec)
+    said = " ".join(capsys.readouterr().out.split())
+    assert len(frame) == (3 if numbered else 4), frame
+    assert "Grand Totals" not in frame.to_string()
+    assert (
+        "3 lines after the last lead fill their first cell only" in said
+        and "'Grand Totals (4 records)'" in said
+    )
