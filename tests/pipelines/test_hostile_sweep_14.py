@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pycountry
 import pytest
 
 from features.build import build_features, scoring_snapshots
@@ -15,10 +16,13 @@ AS_OF = pd.Timestamp("2026-06-01")
 
 
 def _crm(
-    tech_stacks: list[str], titles: list[str] | None = None, emails: list[str] | None = None
+    tech_stacks: list[str],
+    titles: list[str] | None = None,
+    emails: list[str] | None = None,
+    countries: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One lead per account, each account with the tech stack given (each lead with the job title and email
-    given)."""
+    """One lead per account, each account with the tech stack (and country) given, each lead with the job
+    title and email given."""
     n = len(tech_stacks)
     accounts = pd.DataFrame(
         {
@@ -28,7 +32,7 @@ def _crm(
             "industry": "software",
             "employee_count": 120.0,
             "annual_revenue": 2.5e7,
-            "country": "US",
+            "country": countries or "US",
             "tech_stack": tech_stacks,
             "created_at": pd.Timestamp("2025-01-01"),
         }
@@ -160,3 +164,33 @@ def test_a_report_footer_below_an_export_is_skipped_and_said_not_scored_as_leads
         "3 lines after the last lead fill their first cell only" in said
         and "'Grand Totals (4 records)'" in said
     )
+
+
+def test_a_lead_from_any_european_country_is_in_the_served_geography_not_only_from_the_countries_listed():
+    # The default region map listed 22 countries: a lead from Austria, Belgium, Switzerland, Denmark or
+    # Portugal was in the region "other", so the default ICP (north_america and europe served) disqualified it
+    # as outside the served geography: 105 grade-A and -B leads of the demo turned D with exit 0.
+    countries = ["AT", "BE", "CH", "DK", "PT", "NO", "CZ", "GR", "US", "BR", "KE"]
+    tables = _crm(["salesforce"] * len(countries), countries=countries)
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    icp = icp_columns(features, ICPConfig())
+    assert list(features["region"]) == ["europe"] * 8 + [
+        "north_america",
+        "latin_america",
+        "middle_east_africa",
+    ]
+    assert list(icp["disqualify_reasons"]) == [""] * 9 + ["outside_geography"] * 2
+
+
+def test_every_inhabited_country_has_a_region_and_the_countries_listed_before_keep_theirs():
+    regions = FeatureConfig().region_by_country
+    uninhabited = {"AQ", "BV", "GS", "HM", "TF"}
+    assert set(regions) == {country.alpha_2 for country in pycountry.countries} - uninhabited
+    before = {
+        **dict.fromkeys(["US", "CA"], "north_america"),
+        **dict.fromkeys(["MX", "BR", "AR"], "latin_america"),
+        **dict.fromkeys(["GB", "DE", "FR", "NL", "ES", "IT", "SE", "IE", "PL"], "europe"),
+        **dict.fromkeys(["IN", "SG", "AU", "JP", "CN"], "asia_pacific"),
+        **dict.fromkeys(["AE", "ZA", "NG"], "middle_east_africa"),
+    }
+    assert {code: regions[code] for code in before} == before
