@@ -20,6 +20,7 @@ def _crm(
     titles: list[str] | None = None,
     emails: list[str] | None = None,
     countries: list[str] | None = None,
+    industries: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """One lead per account, each account with the tech stack (and country) given, each lead with the job
     title and email given."""
@@ -29,7 +30,7 @@ def _crm(
             "account_id": [f"A{k}" for k in range(n)],
             "name": "Acme",
             "domain": [f"acme{k}.com" for k in range(n)],
-            "industry": "software",
+            "industry": industries or "software",
             "employee_count": 120.0,
             "annual_revenue": 2.5e7,
             "country": countries or "US",
@@ -194,3 +195,13 @@ def test_every_inhabited_country_has_a_region_and_the_countries_listed_before_ke
         **dict.fromkeys(["AE", "ZA", "NG"], "middle_east_africa"),
     }
     assert {code: regions[code] for code in before} == before
+
+
+def test_an_industry_written_with_spaces_or_hyphens_meets_the_icp_industry_written_with_underscores():
+    # The ICP's target industries are healthcare_it and ecommerce; a CRM writes "Healthcare IT" and
+    # "E-Commerce": the industry criterion was never met, so their leads fell a fit tier, with exit 0.
+    industries = ["healthcare_it", "Healthcare IT", "health-care IT", "ecommerce", "E-Commerce", "retail"]
+    tables = _crm(["salesforce"] * len(industries), industries=industries)
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    share = icp_columns(features, ICPConfig())["icp_fit_share"]
+    assert share[0] == share[1] == share[2] == share[3] == share[4] > share[5]
