@@ -181,13 +181,16 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
 
 # A report's footer is a few lines; a longer run of rows that fill their first cell only is data.
 FOOTER_MOST_LINES = 10
+# The first cell of a spreadsheet's or a report's summary line: "Total", "Grand Totals (3000 records)", "Sum:".
+TOTAL_LINE = re.compile(r"(?:grand\s+|sub\s*)?(?:totals?|sum)\s*(?:\(.*\))?\s*:?", re.IGNORECASE)
 
 
 def footer_rows(frame: pd.DataFrame) -> np.ndarray:
-    """The lines a report export writes below its table, each filling its first cell only (Salesforce's
-    "Grand Totals (3000 records)", "Confidential Information - Do Not Distribute", a copyright line): the rows
-    after the last one that fills more than its first cell, blank rows among them aside, when there are a few
-    (FOOTER_MOST_LINES) and the table has three columns or more. They hold no row."""
+    """The lines a report or a spreadsheet writes below its table: a summary line whose first cell says so
+    ("Total", "Grand Totals (3000 records)", whatever sums the other cells hold) and lines that fill their
+    first cell only (Salesforce's "Confidential Information - Do Not Distribute", a copyright line). They are
+    the rows after the last other row, blank rows among them aside, when there are a few (FOOTER_MOST_LINES)
+    and the table has three columns or more. They hold no row."""
     footer = np.zeros(len(frame), dtype=bool)
     if frame.shape[1] < 3 or frame.empty:
         return footer
@@ -196,12 +199,18 @@ def footer_rows(frame: pd.DataFrame) -> np.ndarray:
     for _, values in tail.iloc[:, 1:].items():
         others |= values.notna().to_numpy() if holds_bytes(values) else ~blank(values)
     first = tail.iloc[:, 0]
-    first_only = ~others & (first.notna().to_numpy() if holds_bytes(first) else ~blank(first))
-    beyond = np.flatnonzero(others)
-    start = int(beyond[-1]) + 1 if len(beyond) else 0
-    if start == 0 or not first_only[start:].any():  # no row of the table in sight, or no footer line
+    if holds_bytes(first):
         return footer
-    footer[len(frame) - len(tail) + start :] = first_only[start:]
+    given = ~blank(first)
+    total = given & first.astype("str").str.strip().str.fullmatch(TOTAL_LINE).to_numpy(
+        dtype=bool, na_value=False
+    )
+    lines = (given & ~others) | total
+    data = np.flatnonzero(~lines & (given | others))  # rows of the table (blank rows are neither)
+    start = int(data[-1]) + 1 if len(data) else 0
+    if start == 0 or not lines[start:].any():  # no row of the table in sight, or no footer line
+        return footer
+    footer[len(frame) - len(tail) + start :] = lines[start:]
     return footer
 
 

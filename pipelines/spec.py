@@ -180,8 +180,9 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         lines = frame.loc[footer].iloc[:, 0].astype("str").str.strip().tolist()
         shown = ", ".join(repr(line[:60]) for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
         console.print(
-            f"note: {path}: {len(lines):,} lines after the last lead fill their first cell only, as a report's "
-            f"footer does ({shown}): skipped, not read as leads"
+            f"note: {path}: {len(lines):,} line{'s' if len(lines) != 1 else ''} after the last lead: a summary or "
+            f"a report's footer "
+            f"({shown}): skipped, not read as leads"
         )
         frame = frame.loc[~footer]
     filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one

@@ -161,10 +161,8 @@ def test_a_report_footer_below_an_export_is_skipped_and_said_not_scored_as_leads
     said = " ".join(capsys.readouterr().out.split())
     assert len(frame) == (3 if numbered else 4), frame
     assert "Grand Totals" not in frame.to_string()
-    assert (
-        "3 lines after the last lead fill their first cell only" in said
-        and "'Grand Totals (4 records)'" in said
-    )
+    assert "3 lines after the last lead: a summary or a report's footer" in said
+    assert "'Grand Totals (4 records)'" in said
 
 
 def test_a_lead_from_any_european_country_is_in_the_served_geography_not_only_from_the_countries_listed():
@@ -205,3 +203,14 @@ def test_an_industry_written_with_spaces_or_hyphens_meets_the_icp_industry_writt
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     share = icp_columns(features, ICPConfig())["icp_fit_share"]
     assert share[0] == share[1] == share[2] == share[3] == share[4] > share[5]
+
+
+def test_a_total_row_below_an_export_is_skipped_and_a_company_named_total_is_a_lead(tmp_path, capsys):
+    # A spreadsheet's "Total" line (the sums of the number columns, every other cell blank) was scored as a
+    # lead with 6 campaigns' intent, exit 0.
+    spec = numbered_calls_spec().model_copy(update={"id_from_row": False, "id_column": "id"})
+    path = tmp_path / "export.csv"
+    path.write_text("id,job,campaign,y\n7,admin,1,no\nTotal Wine,retail,2,\n8,services,3,\nTotal:,,6,\n")
+    frame = read_spec_export(path, spec)
+    assert frame["id"].tolist() == ["7", "Total Wine", "8"]
+    assert "1 line after the last lead: a summary" in " ".join(capsys.readouterr().out.split())
