@@ -214,3 +214,36 @@ def test_a_total_row_below_an_export_is_skipped_and_a_company_named_total_is_a_l
     frame = read_spec_export(path, spec)
     assert frame["id"].tolist() == ["7", "Total Wine", "8"]
     assert "1 line after the last lead: a summary" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ("scoring.max_quarantine_share=yes", "scoring.max_quarantine_share"),  # read as 1.0: nothing too much
+        ("model.leak_auc=on", "model.leak_auc"),  # read as 1.0: the leak check off
+        ("model.min_won=true", "model.min_won"),
+        ("icp.employee_range=[no, 5000]", "icp.employee_range.0"),
+        ("icp.criterion_weights={industry: off}", "icp.criterion_weights.industry"),
+    ],
+)
+def test_true_or_false_where_a_setting_reads_a_number_is_refused_naming_it(override, setting):
+    from pipelines.settings import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides=[override])
+    said = str(caught.value)
+    assert f"--set {override}: setting {setting}: a number, not true or false" in said, said
+
+
+def test_true_or_false_where_booleans_or_labels_belong_still_load(tmp_path):
+    from pipelines.settings import load_config
+
+    rule = "icp.extra_rules=[{name: x, feature: unsubscribed, op: ==, value: true, action: disqualify}]"
+    cfg = load_config(overrides=["icp.disqualify_free_email=no", "model.leak_auc=null", rule])
+    assert cfg.icp.disqualify_free_email is False and cfg.model.leak_auc is None
+    written = tmp_path / "leadscore.yaml"
+    written.write_text("scoring:\n  max_quarantine_share: no\n")
+    from pipelines.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{written}: setting scoring.max_quarantine_share: a number"):
+        load_config(written)
