@@ -73,6 +73,13 @@ PERSONA_SERVED = (
     rf"|\b(?:head|director|dean|manager|vp|chief|coordinator|officer|president)(?: [a-z0-9&]+){{0,2}} of\b.*{_PERSONA}"
 )
 _PERSONA_LABELS = ("intern", "student")
+# "Assistant to the CEO" assists the CEO, and "Sales Manager reporting to the CRO" manages: the rank named after
+# "to" or "for" is someone else's, so the seniority is read from the words before it.
+SOMEONE_ELSES_RANK = (
+    r"\b(?:to|for|reporting to|reports to) (?:the |our )?(?:ceo|cfo|cto|coo|cmo|cro|cio|cso|cdo|ciso|chro|md"
+    r"|president|founders?|cofounders?|chairman|chairwoman|board|managing director|[aes]?vp|chief\b.*"
+    r"|owners?|directors?|partners?|executive team|leadership team)\b.*$"
+)
 
 DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
     (
@@ -147,6 +154,11 @@ def _served() -> re.Pattern[str]:
 
 
 @functools.cache
+def _others_rank() -> re.Pattern[str]:
+    return re.compile(SOMEONE_ELSES_RANK)
+
+
+@functools.cache
 def _compiled(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((label, re.compile(pattern)) for label, pattern in rules)
 
@@ -156,8 +168,11 @@ def _first_match(titles: list[str], rules: tuple[tuple[str, str], ...], default:
     does not serve them: PERSONA_SERVED)."""
     compiled = _compiled(rules)
     served = _served()
+    seniority = rules is SENIORITY_RULES
 
     def label_of(title: str) -> str:
+        if seniority:
+            title = _others_rank().sub("", title).strip()
         skipped = _PERSONA_LABELS if served.search(title) else ()
         return next(
             (label for label, pattern in compiled if label not in skipped and pattern.search(title)), default

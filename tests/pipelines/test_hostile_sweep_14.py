@@ -247,3 +247,23 @@ def test_true_or_false_where_booleans_or_labels_belong_still_load(tmp_path):
 
     with pytest.raises(ConfigError, match=f"{written}: setting scoring.max_quarantine_share: a number"):
         load_config(written)
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority"),
+    [
+        ("Assistant to the CEO", "individual_contributor"),
+        ("Executive Assistant to the CFO", "individual_contributor"),
+        ("Sales Manager reporting to the CRO", "manager"),
+        ("Consultant for VP Sales", "individual_contributor"),
+        ("CEO", "c_level"),
+        ("Chief of Staff to the CEO", "c_level"),
+        ("Head of Go to Market", "director"),
+    ],
+)
+def test_the_rank_of_the_person_a_title_works_for_is_not_the_leads_own(title, seniority):
+    # "Assistant to the CEO" was read as c_level: the ICP's persona criterion met and the model told of a
+    # chief executive, exit 0.
+    from features.titles import title_labels
+
+    assert title_labels([title])[0] == [seniority]
