@@ -267,3 +267,16 @@ def test_the_rank_of_the_person_a_title_works_for_is_not_the_leads_own(title, se
     from features.titles import title_labels
 
     assert title_labels([title])[0] == [seniority]
+
+
+def test_an_export_id_with_spaces_around_it_is_the_id_without_them_on_every_route(tmp_path):
+    # " 13933" was scored as the lead " 13933": no trend against the last run's 13933, and a write-back that
+    # matched no CRM record, exit 0 (the duplicate check already compared the ids trimmed).
+    from features.contracts import export_ids
+
+    spec = numbered_calls_spec().model_copy(update={"id_from_row": False, "id_column": "id"})
+    path = tmp_path / "export.csv"
+    path.write_text('id,job,campaign,y\n" 7",admin,1,no\n"008 ",services,3,\n" 9.0 ",retail,2,\n')
+    assert read_spec_export(path, spec)["id"].tolist() == ["7", "008", "9"]
+    online = pd.Series([" 7", "008 "], dtype=object)  # a JSON request's text ids
+    assert export_ids(online).tolist() == ["7", "008"]
