@@ -304,7 +304,27 @@ def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) ->
             f"{source or f'table {table!r}'}: columns {same} all read as {repeated} (case and spaces are "
             "ignored); keep one of them"
         )
+    refuse_near_names(names, table, source)
     return frame.rename(columns=renames) if renames else frame
+
+
+def _name_key(name: object) -> str:
+    return "".join(ch for ch in str(name).casefold() if ch.isalnum())
+
+
+def refuse_near_names(names: list, table: str, source: object = None) -> None:
+    """InputError for a header cell that spells a column of the contract the table lacks with other inner
+    spaces or punctuation ("Lead ID", "Founded Year"): a required one was said as missing with no word of the
+    cell, and an optional one (founded_year) was left out silently, its feature missing in every row."""
+    present = set(names)
+    keyed = {_name_key(column): column for column in contract_columns(table) - present}
+    near = {str(name): keyed[_name_key(name)] for name in names if _name_key(name) in keyed}
+    if near:
+        shown = ", ".join(f"{cell!r} for {column}" for cell, column in near.items())
+        raise InputError(
+            f"{source or f'table {table!r}'}: the {table} table's columns are matched by name without case and "
+            f"the spaces around it, not its inner spaces or punctuation: {shown}; rename the column(s) so"
+        )
 
 
 # How pandas holds the values of Parquet's and databases' list, map and struct columns.

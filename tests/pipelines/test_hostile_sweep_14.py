@@ -280,3 +280,15 @@ def test_an_export_id_with_spaces_around_it_is_the_id_without_them_on_every_rout
     assert read_spec_export(path, spec)["id"].tolist() == ["7", "008", "9"]
     online = pd.Series([" 7", "008 "], dtype=object)  # a JSON request's text ids
     assert export_ids(online).tolist() == ["7", "008"]
+
+
+def test_a_crm_column_spelled_with_inner_spaces_or_punctuation_is_named_with_the_fix(tmp_path):
+    # "Founded Year" left founded_year out without a word (company age missing in every lead, exit 0), and
+    # "Lead ID" was said as lead_id missing with no word of the cell.
+    from pipelines.io import InputError, normalise_columns
+
+    accounts = pd.DataFrame(columns=["account_id", "Name", "Founded Year", "E-mail"])
+    with pytest.raises(InputError, match=r"accounts.csv: .*'Founded Year' for founded_year; rename"):
+        normalise_columns(accounts, "accounts", tmp_path / "accounts.csv")
+    leads = pd.DataFrame(columns=["Lead ID", "lead_id ", "email"])  # lead_id is there: "Lead ID" is another
+    assert list(normalise_columns(leads, "leads", "leads.csv").columns) == ["Lead ID", "lead_id", "email"]
