@@ -20,8 +20,32 @@ import pycountry
 
 from features.text import PLACEHOLDERS
 
-# Codes in common use that ISO 3166 reserves for another name.
-_ALIASES = {"UK": "GB"}
+# Codes and names in common use that ISO 3166 reserves for another name or does not know (the nations of the
+# United Kingdom, names a country has since changed, short forms): a CRM writes them, and each quarantined its
+# account as no country.
+_ALIASES = {
+    "UK": "GB",
+    "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "NORTHERN IRELAND": "GB",
+    "GREAT BRITAIN": "GB",
+    "BRITAIN": "GB",
+    "TURKEY": "TR",
+    "UAE": "AE",
+    "KSA": "SA",
+    "KOREA": "KR",
+    "REPUBLIC OF KOREA": "KR",
+    "IVORY COAST": "CI",
+    "DR CONGO": "CD",
+    "DRC": "CD",
+    "CAPE VERDE": "CV",
+    "EAST TIMOR": "TL",
+    "MACEDONIA": "MK",
+    "BOSNIA": "BA",
+    "PALESTINE": "PS",
+    "TRINIDAD": "TT",
+}
 
 # The sales region of every inhabited ISO 3166 country: the UN M49 geoscheme's continents, Latin America and the
 # Caribbean as latin_america, Western Asia and Africa as middle_east_africa, the rest of Asia and Oceania as
@@ -77,9 +101,13 @@ def read_country(text: str) -> tuple[str | None, bool]:
 @functools.lru_cache(maxsize=4096)
 def alpha2(value: str) -> str | None:
     """The alpha-2 code of one country name or code, or None."""
-    key = value.strip().replace(".", "")
+    key = " ".join(value.replace(".", "").split())
     if not key:
         return None
+    if key.upper().startswith("THE "):  # "The Netherlands", "The Bahamas"
+        key = key[4:]
+    if key.upper().startswith("ST "):  # "St Lucia", "St. Kitts and Nevis"
+        key = "Saint " + key[3:]
     if key.upper() in _ALIASES:
         return _ALIASES[key.upper()]
     try:

@@ -292,3 +292,14 @@ def test_a_crm_column_spelled_with_inner_spaces_or_punctuation_is_named_with_the
         normalise_columns(accounts, "accounts", tmp_path / "accounts.csv")
     leads = pd.DataFrame(columns=["Lead ID", "lead_id ", "email"])  # lead_id is there: "Lead ID" is another
     assert list(normalise_columns(leads, "leads", "leads.csv").columns) == ["Lead ID", "lead_id", "email"]
+
+
+def test_country_names_crms_write_that_iso_does_not_hold_are_their_countries_not_quarantined():
+    # "England", "Turkey" (Türkiye in ISO 3166 now), "UAE" and "The Netherlands" quarantined their accounts, and
+    # every lead of them, as no country.
+    from features.countries import alpha2_countries
+
+    written = ["England", "Turkey", "UAE", "The Netherlands", "St. Lucia", "Korea", "Ivory Coast", "Atlantis"]
+    codes, no_country = alpha2_countries(pd.Series(written))
+    assert codes.tolist()[:-1] == ["GB", "TR", "AE", "NL", "LC", "KR", "CI"]
+    assert no_country.tolist() == [False] * 7 + [True]
