@@ -171,9 +171,8 @@ def generate(
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
     import pandas as pd
-    from pydantic import ValidationError
 
-    from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
+    from features.synthetic import SCENARIOS, scenario_config
     from pipelines.generate import run_generate
     from pipelines.io import FORMATS
 
@@ -181,14 +180,7 @@ def generate(
         raise typer.BadParameter(
             f"{fmt!r} is no table format; use one of {', '.join(FORMATS)}", param_hint="--format"
         )
-    try:
-        cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
-    except ValidationError as error:  # e.g. --accounts 0: a traceback before
-        problem = error.errors()[0]
-        option = "--" + str(problem["loc"][0]).replace("_", "-")
-        raise typer.BadParameter(
-            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
-        ) from None
+    cfg = _generator_config(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
     try:
         end_date = pd.Timestamp(end)
     except (ValueError, TypeError, OverflowError):
@@ -201,9 +193,27 @@ def generate(
                 f"unknown scenario; choose one of {', '.join(SCENARIOS)}", param_hint="--scenario"
             )
         cfg = scenario_config(scenario, cfg)
-    history = run_generate(cfg, out, fmt)
+    with expected_failures():  # an --out that is a file, or cannot be written: a traceback before
+        history = run_generate(cfg, out, fmt)
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+
+
+def _generator_config(**options):
+    """The GeneratorConfig of the command line's options; an option it refuses (--accounts 0) is a bad command
+    line naming the option, not a traceback."""
+    from pydantic import ValidationError
+
+    from features.synthetic import GeneratorConfig
+
+    try:
+        return GeneratorConfig(**options)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        raise typer.BadParameter(
+            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
+        ) from None
 
 
 @app.command()
@@ -1144,10 +1154,11 @@ def demo(
 
     Example: leadscore demo --out demo-output
     """
-    from features.synthetic import GeneratorConfig
     from pipelines.demo import run_demo
 
-    run_demo(out, GeneratorConfig(accounts=accounts, months=months, seed=seed, dirty_rows=5))
+    generator = _generator_config(accounts=accounts, months=months, seed=seed, dirty_rows=5)
+    with expected_failures():  # an --out that is a file, too few accounts to train: tracebacks before
+        run_demo(out, generator)
 
 
 spec_app = typer.Typer(

@@ -303,3 +303,24 @@ def test_country_names_crms_write_that_iso_does_not_hold_are_their_countries_not
     codes, no_country = alpha2_countries(pd.Series(written))
     assert codes.tolist()[:-1] == ["GB", "TR", "AE", "NL", "LC", "KR", "CI"]
     assert no_country.tolist() == [False] * 7 + [True]
+
+
+@pytest.mark.parametrize("command", ["generate", "demo"])
+def test_generate_and_demo_onto_a_file_or_with_no_accounts_exit_with_a_code_not_a_traceback(
+    tmp_path, command
+):
+    # `generate --out notes.csv` (a file) and `demo --accounts 0` ended in a traceback (exit 1).
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    runner = CliRunner()
+    a_file = tmp_path / "notes.csv"
+    a_file.write_text("not a folder\n")
+    result = runner.invoke(app, [command, "--out", str(a_file), "--accounts", "30", "--months", "3"])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "is a file, not a folder" in " ".join(result.output.split())
+    result = runner.invoke(app, [command, "--out", str(tmp_path / "out"), "--accounts", "0"])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "--accounts" in result.output and not (tmp_path / "out").exists()
