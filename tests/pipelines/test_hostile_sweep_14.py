@@ -324,3 +324,24 @@ def test_generate_and_demo_onto_a_file_or_with_no_accounts_exit_with_a_code_not_
     result = runner.invoke(app, [command, "--out", str(tmp_path / "out"), "--accounts", "0"])
     assert result.exit_code == exit_codes.USAGE, result.output
     assert "--accounts" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("won_words: [1, 2\n", "not valid YAML: line 2, column 1"),
+        ("won_words: [won]\n", "it lacks label_names, lost_words"),
+        ("- a list\n", "the file: Input should be a valid dictionary"),
+    ],
+)
+def test_spec_draft_rules_that_are_no_rules_are_one_sentence_naming_the_file(tmp_path, text, said):
+    # `spec draft --rules` printed YAML's or pydantic's text over dozens of lines, field by field.
+    from pipelines.settings import ConfigError
+    from pipelines.spec import load_draft_rules
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_draft_rules(rules)
+    message = str(caught.value)
+    assert message.startswith(f"{rules}: ") and said in message and "\n" not in message, message
