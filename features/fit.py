@@ -57,6 +57,9 @@ _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
 _NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
 _ADDRESS_WRAPPING = "\"'<>()[]{};, "
+# A company domain as most CRMs hold it, and the scheme of a website written in its place.
+_PLAIN_DOMAIN = re.compile(r"(?!www\.)[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
+_URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -238,6 +241,15 @@ def email_address(email: str) -> str:
     return address.strip(_ADDRESS_WRAPPING)
 
 
+def company_domain(text: str) -> str:
+    """The domain of a stripped lower-case company domain as CRMs also hold it, a website: "https://www.acme.com/"
+    and "www.acme.com:443" are acme.com (the competitor rule read them whole and never fired)."""
+    if _PLAIN_DOMAIN.fullmatch(text):
+        return text
+    host = _URL_PREFIX.sub("", text).split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    return host.removeprefix("www.").rstrip(".")
+
+
 def email_domain(email: str) -> str | None:
     """The domain of a stripped lower-case email (its address: email_address; without a trailing dot, nor
     characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None
@@ -273,7 +285,10 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
     kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
     company = np.array(
-        [*(is_competitor(domain.rstrip(".")) for domain in _stripped_lower(company_domains).texts), False],
+        [
+            *(is_competitor(company_domain(domain)) for domain in _stripped_lower(company_domains).texts),
+            False,
+        ],
         dtype=bool,
     )
     return np.where(company[company_domains.codes], "competitor", kinds).astype(object)

@@ -345,3 +345,18 @@ def test_spec_draft_rules_that_are_no_rules_are_one_sentence_naming_the_file(tmp
         load_draft_rules(rules)
     message = str(caught.value)
     assert message.startswith(f"{rules}: ") and said in message and "\n" not in message, message
+
+
+def test_a_company_domain_written_as_a_website_meets_the_competitor_rule():
+    # A CRM's "Website" in the domain column, "https://www.rivalscore.io/", was read whole: the competitor
+    # rule never fired and the competitor's people were scored as buyers, exit 0.
+    websites = [
+        "https://www.rivalscore.io/",
+        "http://rivalscore.io/about",
+        "www.rivalscore.io:443",
+        "acme3.com",
+    ]
+    tables = _crm(["salesforce"] * len(websites))
+    tables["accounts"]["domain"] = websites
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    assert list(icp_columns(features, ICPConfig())["disqualify_reasons"]) == ["competitor"] * 3 + [""]
