@@ -305,9 +305,17 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def _lead_sources(sources: Text) -> np.ndarray:
-    """Lead source codes per row ("other" outside the vocabulary)."""
+    """Lead source codes per row ("other" outside the vocabulary; a plural is its code: HubSpot's "Referrals"
+    and "Events" are referral and event, never other)."""
     codes = [_SOURCE_SEPARATORS.sub("_", text or "") for text in levels(sources.texts)]
-    return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
+    return _per_row([*(_source_code(code) for code in codes), "other"], sources.codes)
+
+
+def _source_code(code: str) -> str:
+    if code in LEAD_SOURCES:
+        return code
+    singular = code.removesuffix("s")
+    return singular if singular in LEAD_SOURCES else "other"
 
 
 # --- numbers and times -------------------------------------------------------------------------

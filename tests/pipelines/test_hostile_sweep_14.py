@@ -360,3 +360,13 @@ def test_a_company_domain_written_as_a_website_meets_the_competitor_rule():
     tables["accounts"]["domain"] = websites
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     assert list(icp_columns(features, ICPConfig())["disqualify_reasons"]) == ["competitor"] * 3 + [""]
+
+
+def test_a_lead_source_in_the_plural_is_its_source_not_other():
+    # HubSpot's "Referrals" and "Events" were the source "other", the referral's reason and weight lost, exit 0.
+    sources = ["Referrals", "referral", "Events", "Partners", "Organic Search", "Web"]
+    tables = _crm(["salesforce"] * len(sources))
+    tables["leads"]["lead_source"] = sources
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    expected = ["referral", "referral", "event", "partner", "organic_search", "other"]
+    assert list(features["lead_source"]) == expected
