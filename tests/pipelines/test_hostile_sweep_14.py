@@ -370,3 +370,30 @@ def test_a_lead_source_in_the_plural_is_its_source_not_other():
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     expected = ["referral", "referral", "event", "partner", "organic_search", "other"]
     assert list(features["lead_source"]) == expected
+
+
+def test_a_lead_lost_before_that_came_back_with_a_new_open_deal_is_scored():
+    # A lead lost last year with a new deal open today was counted "not scored: deal already closed": it fell
+    # out of the call list while sales worked its deal, exit 0. A customer's new deal (an upsell) leaves it a
+    # customer, and a deal left open before the lead was lost does not reopen it.
+    from pipelines.sources import open_leads
+
+    day = pd.Timestamp
+    deals = pd.DataFrame(
+        [
+            ("back", "lost", day("2025-03-01")),
+            ("back", "open", day("2026-05-01")),
+            ("customer", "won", day("2025-03-01")),
+            ("customer", "open", day("2026-05-01")),
+            ("stale", "open", day("2024-01-01")),
+            ("stale", "lost", day("2025-03-01")),
+            ("new", "open", day("2026-05-01")),
+            ("tie", "lost", day("2026-05-01")),
+            ("tie", "open", day("2026-05-01")),
+        ],
+        columns=["lead_id", "outcome", "created_at"],
+    )
+    leads = pd.DataFrame({"lead_id": ["back", "customer", "stale", "new", "tie", "no deal"]})
+    to_score, closed = open_leads(leads, deals)
+    assert to_score["lead_id"].tolist() == ["back", "new", "no deal"]
+    assert closed["lead_id"].tolist() == ["customer", "stale", "tie"]
