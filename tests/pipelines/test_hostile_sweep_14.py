@@ -419,3 +419,21 @@ def test_activities_written_twice_are_said_and_a_few_repeats_are_not():
         [activities, activities.iloc[:3]], ignore_index=True
     )  # an event logged twice in a second
     assert not any("repeat" in s for s in feed_gap_warnings({"activities": a_few}, AS_OF, 90))
+
+
+def test_the_format_proposed_for_times_written_with_utc_is_accepted_and_reads_them():
+    # A column written "2026-03-15 09:40:05 UTC" is refused, proposing input.date_formats...='%Y-%m-%d %H:%M:%S
+    # %Z'; set as proposed, the configuration was refused in turn ("is not a strftime pattern", pandas' advice
+    # over four lines), so the proposed fix never worked.
+    from features.dates import DateFormatError, DateFormats, parse_timestamps
+    from pipelines.settings import load_config
+
+    times = pd.Series(["2026-03-15 09:40:05 UTC", "2026-03-16 10:00:00 UTC"])
+    with pytest.raises(DateFormatError) as refused:
+        parse_timestamps(times)
+    proposed = "%Y-%m-%d %H:%M:%S %Z"
+    assert proposed in str(refused.value)
+    cfg = load_config(overrides=[f"input.date_formats.leads.created_at={proposed}"])
+    assert isinstance(cfg.input, DateFormats)
+    parsed = parse_timestamps(times, proposed)[0]
+    assert parsed.tolist() == [pd.Timestamp("2026-03-15 09:40:05"), pd.Timestamp("2026-03-16 10:00:00")]
