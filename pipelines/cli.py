@@ -1037,8 +1037,10 @@ def queue(
 
         try:
             cfg = cfg.model_validate(cfg.model_dump() | updates)
-        except ValidationError as error:
-            raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
+        except ValidationError as error:  # --seed -5 had been a traceback from numpy's generator
+            problem = error.errors()[0]
+            option = "--seed" if problem["loc"] and problem["loc"][0] == "seed" else "--exploration"
+            raise typer.BadParameter(problem["msg"], param_hint=option) from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
     _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():

@@ -437,3 +437,20 @@ def test_the_format_proposed_for_times_written_with_utc_is_accepted_and_reads_th
     assert isinstance(cfg.input, DateFormats)
     parsed = parse_timestamps(times, proposed)[0]
     assert parsed.tolist() == [pd.Timestamp("2026-03-15 09:40:05"), pd.Timestamp("2026-03-16 10:00:00")]
+
+
+def test_a_negative_queue_seed_is_a_bad_command_line_naming_the_option(tmp_path):
+    # `queue --seed -5` ended in numpy's "expected non-negative integer" traceback (exit 1), after the scores
+    # were read; `--set queue.seed=-5` too.
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+    from pipelines.settings import ConfigError, load_config
+
+    args = ["queue", "--scores", str(tmp_path / "s.parquet"), "--reps", "2", "--per-rep", "5"]
+    result = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "calls.csv"), "--seed", "-5"])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "--seed" in result.output and "greater than or equal to 0" in " ".join(result.output.split())
+    with pytest.raises(ConfigError, match="setting queue.seed"):
+        load_config(overrides=["queue.seed=-5"])
