@@ -172,7 +172,7 @@ def generate(
     """
     import pandas as pd
 
-    from features.synthetic import SCENARIOS, scenario_config
+    from features.synthetic import SCENARIOS, GeneratorError, scenario_config
     from pipelines.generate import run_generate
     from pipelines.io import FORMATS
 
@@ -194,7 +194,10 @@ def generate(
             )
         cfg = scenario_config(scenario, cfg)
     with expected_failures():  # an --out that is a file, or cannot be written: a traceback before
-        history = run_generate(cfg, out, fmt)
+        try:
+            history = run_generate(cfg, out, fmt)
+        except GeneratorError as error:
+            raise typer.BadParameter(str(error), param_hint="--dirty-rows") from None
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
 
@@ -211,9 +214,8 @@ def _generator_config(**options):
     except ValidationError as error:
         problem = error.errors()[0]
         option = "--" + str(problem["loc"][0]).replace("_", "-")
-        raise typer.BadParameter(
-            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
-        ) from None
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise typer.BadParameter(f"{message} (found {problem['input']!r})", param_hint=option) from None
 
 
 @app.command()
@@ -1156,11 +1158,15 @@ def demo(
 
     Example: leadscore demo --out demo-output
     """
+    from features.synthetic import GeneratorError
     from pipelines.demo import run_demo
 
     generator = _generator_config(accounts=accounts, months=months, seed=seed, dirty_rows=5)
     with expected_failures():  # an --out that is a file, too few accounts to train: tracebacks before
-        run_demo(out, generator)
+        try:
+            run_demo(out, generator)
+        except GeneratorError as error:  # its 5 rows of each defect in a history too small to hold them
+            raise typer.BadParameter(str(error), param_hint="--accounts") from None
 
 
 spec_app = typer.Typer(

@@ -454,3 +454,25 @@ def test_a_negative_queue_seed_is_a_bad_command_line_naming_the_option(tmp_path)
     assert "--seed" in result.output and "greater than or equal to 0" in " ".join(result.output.split())
     with pytest.raises(ConfigError, match="setting queue.seed"):
         load_config(overrides=["queue.seed=-5"])
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--seed", "-1"], "--seed"),  # numpy's "expected non-negative integer" traceback
+        (["--end", "2300-01-01"], "--end"),  # beyond a timestamp: an OverflowError traceback
+        (["--end", "1900-01-01"], "--end"),  # every row before 1990: all quarantined as placeholders, exit 0
+        (["--dirty-rows", "100000"], "--dirty-rows"),  # "Cannot take a larger sample than population"
+    ],
+)
+def test_generate_options_that_cannot_make_a_history_name_the_option(tmp_path, options, named):
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    args = ["generate", "--out", str(tmp_path / "crm"), "--accounts", "20", "--months", "3", *options]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert named in result.output and "Value error" not in result.output
+    assert not (tmp_path / "crm").exists()
