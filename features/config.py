@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.countries import alpha2
+from features.countries import alpha2, region_by_country
 from features.vocab import ACTIVITY_TYPES, DISQUALIFY_REASONS
 
 # A weight: a finite number (an infinite one makes every share inf / inf, not a number: no tier at all).
@@ -79,32 +79,9 @@ class FeatureConfig(_Strict):
     inactive_after_days: int = Field(60, ge=1)
     employee_band_edges: tuple[int, ...] = (1, 10, 50, 200, 1000, 5000)
     revenue_band_edges: tuple[float, ...] = (0.0, 1e6, 1e7, 5e7, 2.5e8, 1e9)
-    region_by_country: dict[str, str] = Field(
-        default_factory=lambda: {
-            "US": "north_america",
-            "CA": "north_america",
-            "MX": "latin_america",
-            "BR": "latin_america",
-            "AR": "latin_america",
-            "GB": "europe",
-            "DE": "europe",
-            "FR": "europe",
-            "NL": "europe",
-            "ES": "europe",
-            "IT": "europe",
-            "SE": "europe",
-            "IE": "europe",
-            "PL": "europe",
-            "IN": "asia_pacific",
-            "SG": "asia_pacific",
-            "AU": "asia_pacific",
-            "JP": "asia_pacific",
-            "CN": "asia_pacific",
-            "AE": "middle_east_africa",
-            "ZA": "middle_east_africa",
-            "NG": "middle_east_africa",
-        }
-    )
+    # Every inhabited country's region (features.countries.REGION_COUNTRIES); a map given in YAML replaces it,
+    # and a country it leaves out is in the region "other".
+    region_by_country: dict[str, str] = Field(default_factory=region_by_country)
     exclude_features: tuple[str, ...] = ()  # names flagged by the leak audit that the user chose to drop
 
     @model_validator(mode="after")

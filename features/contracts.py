@@ -633,9 +633,15 @@ def whole_floats_as_ints(values: pd.Series) -> pd.Series:
 def export_ids(values: pd.Series) -> pd.Series:
     """An export's id column as every route reads it: whole-number floats (a Parquet column with a gap, JSON's
     660737.0) as integers, and ids written as such floats ("660737.0", a CSV of that column) as their integer
-    text, as CRM ids are read (features.keys.float_written_ids); other ids as written ("007", "7.5")."""
+    text, as CRM ids are read (features.keys.float_written_ids); other ids as written ("007", "7.5"), without
+    the spaces around them (" 5001" is the lead 5001 of the last run, and of the CRM the scores go back to)."""
     ids = whole_floats_as_ints(values)
-    return float_written_ids(ids) if pd.api.types.is_string_dtype(ids) else ids
+    if not pd.api.types.is_string_dtype(ids):
+        return ids
+    padded = ids.map(lambda v: isinstance(v, str) and v != v.strip(), na_action="ignore").fillna(False)
+    if padded.to_numpy(dtype=bool).any():
+        ids = ids.mask(padded.to_numpy(dtype=bool), ids[padded.to_numpy(dtype=bool)].str.strip())
+    return float_written_ids(ids)
 
 
 def _as_text(values: pd.Series) -> pd.Series:

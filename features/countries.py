@@ -20,8 +20,62 @@ import pycountry
 
 from features.text import PLACEHOLDERS
 
-# Codes in common use that ISO 3166 reserves for another name.
-_ALIASES = {"UK": "GB"}
+# Codes and names in common use that ISO 3166 reserves for another name or does not know (the nations of the
+# United Kingdom, names a country has since changed, short forms): a CRM writes them, and each quarantined its
+# account as no country.
+_ALIASES = {
+    "UK": "GB",
+    "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "NORTHERN IRELAND": "GB",
+    "GREAT BRITAIN": "GB",
+    "BRITAIN": "GB",
+    "TURKEY": "TR",
+    "UAE": "AE",
+    "KSA": "SA",
+    "KOREA": "KR",
+    "REPUBLIC OF KOREA": "KR",
+    "IVORY COAST": "CI",
+    "DR CONGO": "CD",
+    "DRC": "CD",
+    "CAPE VERDE": "CV",
+    "EAST TIMOR": "TL",
+    "MACEDONIA": "MK",
+    "BOSNIA": "BA",
+    "PALESTINE": "PS",
+    "TRINIDAD": "TT",
+}
+
+# The sales region of every inhabited ISO 3166 country: the UN M49 geoscheme's continents, Latin America and the
+# Caribbean as latin_america, Western Asia and Africa as middle_east_africa, the rest of Asia and Oceania as
+# asia_pacific; Cyprus (an EU member) is in europe and Iran in middle_east_africa, as sales territories place
+# them. A country in none of them (Antarctica and the uninhabited islands) is in the region "other".
+REGION_COUNTRIES: dict[str, str] = {
+    "north_america": "US CA BM GL PM",
+    "latin_america": (
+        "MX GT BZ SV HN NI CR PA CU DO HT JM PR BS BB TT AG DM GD KN LC VC AI AW BQ CW SX MF BL GP MQ KY TC VG VI "
+        "MS CO VE EC PE BO CL AR UY PY BR GY SR GF FK"
+    ),
+    "europe": (
+        "GB IE FR DE NL BE LU CH AT LI MC AD SM VA IT MT ES PT GI SE NO DK FI IS FO AX SJ EE LV LT PL CZ SK HU "
+        "SI HR BA RS ME MK AL GR BG RO MD UA BY RU CY IM JE GG"
+    ),
+    "asia_pacific": (
+        "CN HK MO TW JP KR KP MN IN PK BD LK NP BT MV AF KZ UZ KG TJ TM ID MY SG TH VN PH MM KH LA BN TL AU NZ PG "
+        "FJ SB VU NC PF WS TO TV KI NR PW MH FM CK NU TK WF PN NF CX CC GU AS MP UM"
+    ),
+    "middle_east_africa": (
+        "AE SA QA KW BH OM YE IQ IR IL PS JO LB SY TR GE AM AZ EG LY TN DZ MA EH SD SS ET ER DJ SO KE UG TZ RW "
+        "BI CD CG CF CM TD NE NG BJ TG GH CI LR SL GN GW SN GM ML BF MR CV ST GQ GA AO ZM ZW MW MZ MG MU SC KM YT "
+        "RE BW NA ZA LS SZ SH IO"
+    ),
+}
+
+
+def region_by_country() -> dict[str, str]:
+    """Alpha-2 code -> sales region, for every country REGION_COUNTRIES places."""
+    return {code: region for region, codes in REGION_COUNTRIES.items() for code in codes.split()}
 
 
 def alpha2_countries(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -47,9 +101,13 @@ def read_country(text: str) -> tuple[str | None, bool]:
 @functools.lru_cache(maxsize=4096)
 def alpha2(value: str) -> str | None:
     """The alpha-2 code of one country name or code, or None."""
-    key = value.strip().replace(".", "")
+    key = " ".join(value.replace(".", "").split())
     if not key:
         return None
+    if key.upper().startswith("THE "):  # "The Netherlands", "The Bahamas"
+        key = key[4:]
+    if key.upper().startswith("ST "):  # "St Lucia", "St. Kitts and Nevis"
+        key = "Saint " + key[3:]
     if key.upper() in _ALIASES:
         return _ALIASES[key.upper()]
     try:

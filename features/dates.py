@@ -67,13 +67,17 @@ def named_format(fmt: str) -> str:
 
 
 def check_format(fmt: str) -> str:
-    """A strftime pattern that writes and reads back a date and time (else ValueError)."""
-    probe = pd.Timestamp("2026-03-25 13:45:30")
+    """A strftime pattern that writes and reads back a date and time (else ValueError). A pattern with a time
+    zone (%z, %Z: "2026-03-04 10:00:00 UTC", the format the refusal of such a column proposes) is tried on a
+    time in UTC: a naive one writes no zone, and the pattern was refused though it reads the column."""
+    zoned = "%z" in fmt or "%Z" in fmt
+    probe = pd.Timestamp("2026-03-25 13:45:30", tz="UTC" if zoned else None)
     try:
         text = probe.strftime(fmt)
         back = pd.to_datetime(text, format=fmt)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"date format {fmt!r} is not a strftime pattern: {error}") from error
+        said = " ".join(str(error).split("You might want")[0].split())  # pandas' advice is for its own API
+        raise ValueError(f"date format {fmt!r} is not a strftime pattern: {said}") from error
     if back.date() != probe.date():
         raise ValueError(f"date format {fmt!r} does not name a day, a month and a year, e.g. '%d/%m/%Y'")
     return fmt

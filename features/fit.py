@@ -53,6 +53,16 @@ _EMAIL_DOMAIN = re.compile(r"@([^@\s]+?)\.*$")
 _PLUS_TAG = re.compile(r"\+[^@]*@")
 _MAILBOX = re.compile(r"^([^@]*)@([^@\s]+?)\.*$")
 _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
+# An email as most CRMs hold it, and the address inside "Name <address>".
+_PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
+_NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
+_ADDRESS_WRAPPING = "\"'<>()[]{};, "
+# A company domain as most CRMs hold it, and the scheme of a website written in its place.
+_PLAIN_DOMAIN = re.compile(r"(?!www\.)[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
+_URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.\-]*://")
+# A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
+# one tool per line. No tool name holds one of these, so each of them separates tools.
+_TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
 
 
 def fit_columns(
@@ -209,21 +219,50 @@ def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[st
 def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Per row: how many desired tools its stack lists, and how many distinct tools."""
     wanted = set(desired)
-    tools = [{tool.strip() for tool in stack.split(";")} - {""} for stack in cased(stacks.texts, upper=False)]
+    tools = [
+        {tool.strip() for tool in _TOOL_SEPARATORS.split(stack)} - {""}
+        for stack in cased(stacks.texts, upper=False)
+    ]
     overlap = np.array([*(len(t & wanted) for t in tools), 0], dtype=np.int64)
     size = np.array([*(len(t) for t in tools), 0], dtype=np.int64)
     return overlap[stacks.codes], size[stacks.codes]
 
 
+def email_address(email: str) -> str:
+    """The address in a stripped lower-case email as mail clients and CRM exports also write it: with a display
+    name ("ann lee <ann@acme.com>"), as a link ("mailto:ann@acme.com") or wrapped in brackets, quotes or a
+    list's separator ("<ann@acme.com>;") it is ann@acme.com; its domain ended at the ">" before, so that
+    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's."""
+    if _PLAIN_ADDRESS.fullmatch(email):
+        return email
+    named = _NAMED_ADDRESS.search(email)
+    address = named.group(1) if named else email
+    address = address.removeprefix("mailto:")
+    return address.strip(_ADDRESS_WRAPPING)
+
+
+def company_domain(text: str) -> str:
+    """The domain of a stripped lower-case company domain as CRMs also hold it, a website: "https://www.acme.com/"
+    and "www.acme.com:443" are acme.com (the competitor rule read them whole and never fired)."""
+    if _PLAIN_DOMAIN.fullmatch(text):
+        return text
+    host = _URL_PREFIX.sub("", text).split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    return host.removeprefix("www.").rstrip(".")
+
+
 def email_domain(email: str) -> str | None:
-    """The domain of a stripped lower-case email (without a trailing dot, nor characters that show as
-    nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None when there is none."""
+    """The domain of a stripped lower-case email (its address: email_address; without a trailing dot, nor
+    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None
+    when there is none."""
+    email = email_address(email)
     match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
     return None if match is None else match.group(1)
 
 
 def _mailbox_of(email: str) -> str | None:
-    """The mailbox a stripped lower-case email reaches, None when it is not an email."""
+    """The mailbox a stripped lower-case email reaches (its address: email_address), None when it is not an
+    email."""
+    email = email_address(email)
     match = _MAILBOX.search(_PLUS_TAG.sub("@", email) if "+" in email else email)
     if match is None:
         return None
@@ -246,7 +285,10 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
     kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
     company = np.array(
-        [*(is_competitor(domain.rstrip(".")) for domain in _stripped_lower(company_domains).texts), False],
+        [
+            *(is_competitor(company_domain(domain)) for domain in _stripped_lower(company_domains).texts),
+            False,
+        ],
         dtype=bool,
     )
     return np.where(company[company_domains.codes], "competitor", kinds).astype(object)
@@ -263,9 +305,17 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def _lead_sources(sources: Text) -> np.ndarray:
-    """Lead source codes per row ("other" outside the vocabulary)."""
+    """Lead source codes per row ("other" outside the vocabulary; a plural is its code: HubSpot's "Referrals"
+    and "Events" are referral and event, never other)."""
     codes = [_SOURCE_SEPARATORS.sub("_", text or "") for text in levels(sources.texts)]
-    return _per_row([*(code if code in LEAD_SOURCES else "other" for code in codes), "other"], sources.codes)
+    return _per_row([*(_source_code(code) for code in codes), "other"], sources.codes)
+
+
+def _source_code(code: str) -> str:
+    if code in LEAD_SOURCES:
+        return code
+    singular = code.removesuffix("s")
+    return singular if singular in LEAD_SOURCES else "other"
 
 
 # --- numbers and times -------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def _criteria(columns: _Columns, icp: ICPConfig) -> dict[str, np.ndarray]:
     low_emp, high_emp = icp.employee_range
     low_rev, high_rev = icp.revenue_range
     met = {
-        "industry": columns.lower("industry").isin(icp.target_industries),
+        "industry": _one_of_written_anyhow(columns.lower("industry"), icp.target_industries),
         "employee_range": _between(columns.numbers("employee_count"), low_emp, high_emp),
         "revenue_range": _between(columns.numbers("annual_revenue"), low_rev, high_rev),
         "geography": _served(columns, icp),
@@ -154,6 +154,17 @@ def _criteria(columns: _Columns, icp: ICPConfig) -> dict[str, np.ndarray]:
         if rule.action == "criterion":
             met[f"rule:{rule.name}"] = _rule_hits(columns.raw(rule.feature), rule)
     return met
+
+
+def _one_of_written_anyhow(text: Text, allowed: tuple[str, ...]) -> np.ndarray:
+    """Whether each row's text is one of `allowed` written with other blanks or punctuation between its words:
+    a CRM's "Healthcare IT" or "E-Commerce" is the ICP's healthcare_it or ecommerce (they never met it)."""
+    keys = {_words_key(word) for word in allowed}
+    return text.per_row([_words_key(t) in keys for t in text.texts], False, bool)
+
+
+def _words_key(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 def _share(met: dict[str, np.ndarray], icp: ICPConfig) -> np.ndarray:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.vocab import ACTIVITY_TYPES
 
@@ -218,7 +218,7 @@ class GeneratorConfig(BaseModel):
 
     accounts: int = Field(8000, ge=1)
     months: int = Field(24, ge=1)
-    seed: int = 7
+    seed: int = Field(7, ge=0)  # numpy's generators take no negative seed
     end: str = "2026-10-01"  # the history runs up to, not including, this date
     leads_per_account: float = Field(3.0, gt=0)
     free_email_share: float = 0.1
@@ -243,6 +243,23 @@ class GeneratorConfig(BaseModel):
     new_source_share: float = Field(0.0, ge=0, le=1)
     new_source_effect: dict[str, float] = Field(default_factory=dict)  # new source -> extra log-odds
     no_signal: bool = False  # every deal converts with the same probability, whatever its features
+
+    @field_validator("end")
+    @classmethod
+    def _end_in_range(cls, end: str) -> str:
+        """A date from 2000 to 2100: a history ending in 1900 is all before 1990 (placeholders the contract
+        quarantines), and one ending in 2300 is beyond what a timestamp holds (a traceback)."""
+        try:
+            at = pd.Timestamp(end)
+        except (ValueError, TypeError, OverflowError):
+            return end  # not a date: said by the command line
+        if at is pd.NaT or not pd.Timestamp("2000-01-01") <= at <= pd.Timestamp("2100-01-01"):
+            raise ValueError("the history must end from 2000-01-01 to 2100-01-01")
+        return end
+
+
+class GeneratorError(ValueError):
+    """The history cannot be generated as asked (more defects to plant than it has rows)."""
 
 
 # Name -> how each drift scenario departs from the default history. Dates are placed by share of the
@@ -327,6 +344,14 @@ def _plant_defects(
     deals: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Plant `k` rows of each defect the data contract must catch (the rest of the data is untouched)."""
+    closed_deals = int(deals["closed_at"].notna().sum())
+    room = min(len(accounts), len(leads), len(activities) // 2, closed_deals)
+    if k > room:
+        raise GeneratorError(
+            f"dirty_rows {k:,} is more rows of each defect than the history holds ({len(accounts):,} accounts, "
+            f"{len(leads):,} leads, {len(activities):,} activities, {closed_deals:,} closed deals): plant at most "
+            f"{room:,}, or generate more accounts"
+        )
     accounts, leads, activities, deals = accounts.copy(), leads.copy(), activities.copy(), deals.copy()
     accounts.loc[rng.choice(len(accounts), k, replace=False), "employee_count"] = -1
     rows = rng.choice(len(activities), 2 * k, replace=False)

@@ -52,6 +52,35 @@ SENIORITY_RULES: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# "Student" and "intern" name the person only when the title is theirs: staff who look after students or
+# interns ("Student Success Manager", "Head of Student Recruitment", "Internship Coordinator", "VP, Student
+# Experience") are buyers, not personas to disqualify. The persona word is then followed by the job it serves
+# (a role noun, or what that job looks after), or comes after "<role> of". "Product Manager Intern" and
+# "Student Assistant" stay the persona.
+_PERSONA = r"\b(?:students?|interns?|internships?)\b"
+_SERVING_ROLE = (
+    r"(?:manager|mgr|director|coordinator|officer|advisor|adviser|counsell?or|recruiter|administrator|dean"
+    r"|supervisor|head|chief|vp|president)\b"
+)
+_SERVED_FIELD = (
+    r"(?:success|services?|affairs|experience|recruitment|recruiting|admissions?|engagement|programs?"
+    r"|programmes?|relations|life|support|housing|enroll?ments?|retention|outreach|placements?|activities"
+    r"|records|loans?|aid)\b"
+)
+PERSONA_SERVED = (
+    rf"{_PERSONA}(?: (?!(?:to|for|at|with|under|in|of)\b)[a-z0-9&]+){{0,3}} {_SERVING_ROLE}"
+    rf"|{_PERSONA} {_SERVED_FIELD}"
+    rf"|\b(?:head|director|dean|manager|vp|chief|coordinator|officer|president)(?: [a-z0-9&]+){{0,2}} of\b.*{_PERSONA}"
+)
+_PERSONA_LABELS = ("intern", "student")
+# "Assistant to the CEO" assists the CEO, and "Sales Manager reporting to the CRO" manages: the rank named after
+# "to" or "for" is someone else's, so the seniority is read from the words before it.
+SOMEONE_ELSES_RANK = (
+    r"\b(?:to|for|reporting to|reports to) (?:the |our )?(?:ceo|cfo|cto|coo|cmo|cro|cio|cso|cdo|ciso|chro|md"
+    r"|president|founders?|cofounders?|chairman|chairwoman|board|managing director|[aes]?vp|chief\b.*"
+    r"|owners?|directors?|partners?|executive team|leadership team)\b.*$"
+)
+
 DEPARTMENT_RULES: tuple[tuple[str, str], ...] = (
     (
         "sales",
@@ -120,15 +149,33 @@ def _clean(title: str) -> str:
 
 
 @functools.cache
+def _served() -> re.Pattern[str]:
+    return re.compile(PERSONA_SERVED)
+
+
+@functools.cache
+def _others_rank() -> re.Pattern[str]:
+    return re.compile(SOMEONE_ELSES_RANK)
+
+
+@functools.cache
 def _compiled(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((label, re.compile(pattern)) for label, pattern in rules)
 
 
 def _first_match(titles: list[str], rules: tuple[tuple[str, str], ...], default: str) -> list[str]:
-    """The label of the first rule matching each clean title."""
+    """The label of the first rule matching each clean title (a student or intern persona only when the title
+    does not serve them: PERSONA_SERVED)."""
     compiled = _compiled(rules)
+    served = _served()
+    seniority = rules is SENIORITY_RULES
 
     def label_of(title: str) -> str:
-        return next((label for label, pattern in compiled if pattern.search(title)), default)
+        if seniority:
+            title = _others_rank().sub("", title).strip()
+        skipped = _PERSONA_LABELS if served.search(title) else ()
+        return next(
+            (label for label, pattern in compiled if label not in skipped and pattern.search(title)), default
+        )
 
     return [label_of(title) for title in titles]

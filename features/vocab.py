@@ -14,7 +14,7 @@ ACCOUNT_COLUMNS = (
     "employee_count",  # int >= 1
     "annual_revenue",  # float >= 0, in USD
     "country",  # ISO 3166 alpha-2, e.g. "US"
-    "tech_stack",  # str, ";"-separated lowercase tools, e.g. "salesforce;snowflake"; may be empty
+    "tech_stack",  # str, ";"-separated tools (or ",", "|", a line break), e.g. "salesforce;snowflake"; may be empty
     "created_at",  # datetime (naive, UTC) or missing: when the account record was created in the CRM
 )
 # Columns a table may have; when present the contract checks them, when absent the feature is missing.

@@ -185,6 +185,14 @@ def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, w
     their leads looking open, so they are scored (and called) again."""
     day = pd.Timestamp(as_of).date()
     said = []
+    repeated = "activities" in tables and repeated_activities(tables["activities"])
+    if repeated:
+        n = len(tables["activities"])
+        said.append(
+            f"activities: {repeated:,} of {n:,} rows repeat an earlier row in lead, time and type (the same export "
+            "appended twice?): each counts in the features, so those leads' activity looks larger than it was; "
+            "remove the repeated rows"
+        )
     if "activities" in tables:
         gone = unlogged_values(
             tables["activities"], "occurred_at", "activity_type", pd.Timestamp(as_of), window
@@ -211,6 +219,21 @@ def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, w
                 "longer delivers looks open and is scored; check the deals feed"
             )
     return said
+
+
+# A share of the activity rows repeating an earlier one in every column this large is no event logged twice in
+# one second: the rows were written twice.
+REPEATED_SHARE = 0.05
+
+
+def repeated_activities(activities: pd.DataFrame) -> int:
+    """How many activity rows repeat an earlier row's lead, time and type, when they are REPEATED_SHARE of the
+    rows or more (else 0)."""
+    columns = [c for c in ("lead_id", "occurred_at", "activity_type") if c in activities.columns]
+    if len(columns) < 3 or len(activities) == 0:
+        return 0
+    repeated = int(activities.duplicated(subset=columns).sum())
+    return repeated if repeated >= REPEATED_SHARE * len(activities) else 0
 
 
 def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window_days: int) -> float | None:

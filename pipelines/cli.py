@@ -171,9 +171,8 @@ def generate(
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
     import pandas as pd
-    from pydantic import ValidationError
 
-    from features.synthetic import SCENARIOS, GeneratorConfig, scenario_config
+    from features.synthetic import SCENARIOS, GeneratorError, scenario_config
     from pipelines.generate import run_generate
     from pipelines.io import FORMATS
 
@@ -181,14 +180,7 @@ def generate(
         raise typer.BadParameter(
             f"{fmt!r} is no table format; use one of {', '.join(FORMATS)}", param_hint="--format"
         )
-    try:
-        cfg = GeneratorConfig(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
-    except ValidationError as error:  # e.g. --accounts 0: a traceback before
-        problem = error.errors()[0]
-        option = "--" + str(problem["loc"][0]).replace("_", "-")
-        raise typer.BadParameter(
-            f"{problem['msg']} (found {problem['input']!r})", param_hint=option
-        ) from None
+    cfg = _generator_config(accounts=accounts, months=months, seed=seed, end=end, dirty_rows=dirty_rows)
     try:
         end_date = pd.Timestamp(end)
     except (ValueError, TypeError, OverflowError):
@@ -201,9 +193,29 @@ def generate(
                 f"unknown scenario; choose one of {', '.join(SCENARIOS)}", param_hint="--scenario"
             )
         cfg = scenario_config(scenario, cfg)
-    history = run_generate(cfg, out, fmt)
+    with expected_failures():  # an --out that is a file, or cannot be written: a traceback before
+        try:
+            history = run_generate(cfg, out, fmt)
+        except GeneratorError as error:
+            raise typer.BadParameter(str(error), param_hint="--dirty-rows") from None
     counts = {name: len(frame) for name, frame in history.tables().items()}
     console.print(f"wrote {out}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+
+
+def _generator_config(**options):
+    """The GeneratorConfig of the command line's options; an option it refuses (--accounts 0) is a bad command
+    line naming the option, not a traceback."""
+    from pydantic import ValidationError
+
+    from features.synthetic import GeneratorConfig
+
+    try:
+        return GeneratorConfig(**options)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise typer.BadParameter(f"{message} (found {problem['input']!r})", param_hint=option) from None
 
 
 @app.command()
@@ -1034,8 +1046,10 @@ def queue(
 
         try:
             cfg = cfg.model_validate(cfg.model_dump() | updates)
-        except ValidationError as error:
-            raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--exploration") from error
+        except ValidationError as error:  # --seed -5 had been a traceback from numpy's generator
+            problem = error.errors()[0]
+            option = "--seed" if problem["loc"] and problem["loc"][0] == "seed" else "--exploration"
+            raise typer.BadParameter(problem["msg"], param_hint=option) from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
     _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():
@@ -1151,10 +1165,15 @@ def demo(
 
     Example: leadscore demo --out demo-output
     """
-    from features.synthetic import GeneratorConfig
+    from features.synthetic import GeneratorError
     from pipelines.demo import run_demo
 
-    run_demo(out, GeneratorConfig(accounts=accounts, months=months, seed=seed, dirty_rows=5))
+    generator = _generator_config(accounts=accounts, months=months, seed=seed, dirty_rows=5)
+    with expected_failures():  # an --out that is a file, too few accounts to train: tracebacks before
+        try:
+            run_demo(out, generator)
+        except GeneratorError as error:  # its 5 rows of each defect in a history too small to hold them
+            raise typer.BadParameter(str(error), param_hint="--accounts") from None
 
 
 spec_app = typer.Typer(

@@ -179,6 +179,41 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
     return ~filled
 
 
+# A report's footer is a few lines; a longer run of rows that fill their first cell only is data.
+FOOTER_MOST_LINES = 10
+# The first cell of a spreadsheet's or a report's summary line: "Total", "Grand Totals (3000 records)", "Sum:".
+TOTAL_LINE = re.compile(r"(?:grand\s+|sub\s*)?(?:totals?|sum)\s*(?:\(.*\))?\s*:?", re.IGNORECASE)
+
+
+def footer_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The lines a report or a spreadsheet writes below its table: a summary line whose first cell says so
+    ("Total", "Grand Totals (3000 records)", whatever sums the other cells hold) and lines that fill their
+    first cell only (Salesforce's "Confidential Information - Do Not Distribute", a copyright line). They are
+    the rows after the last other row, blank rows among them aside, when there are a few (FOOTER_MOST_LINES)
+    and the table has three columns or more. They hold no row."""
+    footer = np.zeros(len(frame), dtype=bool)
+    if frame.shape[1] < 3 or frame.empty:
+        return footer
+    tail = frame.iloc[-(FOOTER_MOST_LINES + 1) :]
+    others = np.zeros(len(tail), dtype=bool)
+    for _, values in tail.iloc[:, 1:].items():
+        others |= values.notna().to_numpy() if holds_bytes(values) else ~blank(values)
+    first = tail.iloc[:, 0]
+    if holds_bytes(first):
+        return footer
+    given = ~blank(first)
+    total = given & first.astype("str").str.strip().str.fullmatch(TOTAL_LINE).to_numpy(
+        dtype=bool, na_value=False
+    )
+    lines = (given & ~others) | total
+    data = np.flatnonzero(~lines & (given | others))  # rows of the table (blank rows are neither)
+    start = int(data[-1]) + 1 if len(data) else 0
+    if start == 0 or not lines[start:].any():  # no row of the table in sight, or no footer line
+        return footer
+    footer[len(frame) - len(tail) + start :] = lines[start:]
+    return footer
+
+
 def header_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows that repeat the header, each named cell its column's name (case and surrounding spaces aside): two
     exports joined end to end. They hold no row, as blank rows hold none."""
@@ -269,7 +304,27 @@ def normalise_columns(frame: pd.DataFrame, table: str, source: object = None) ->
             f"{source or f'table {table!r}'}: columns {same} all read as {repeated} (case and spaces are "
             "ignored); keep one of them"
         )
+    refuse_near_names(names, table, source)
     return frame.rename(columns=renames) if renames else frame
+
+
+def _name_key(name: object) -> str:
+    return "".join(ch for ch in str(name).casefold() if ch.isalnum())
+
+
+def refuse_near_names(names: list, table: str, source: object = None) -> None:
+    """InputError for a header cell that spells a column of the contract the table lacks with other inner
+    spaces or punctuation ("Lead ID", "Founded Year"): a required one was said as missing with no word of the
+    cell, and an optional one (founded_year) was left out silently, its feature missing in every row."""
+    present = set(names)
+    keyed = {_name_key(column): column for column in contract_columns(table) - present}
+    near = {str(name): keyed[_name_key(name)] for name in names if _name_key(name) in keyed}
+    if near:
+        shown = ", ".join(f"{cell!r} for {column}" for cell, column in near.items())
+        raise InputError(
+            f"{source or f'table {table!r}'}: the {table} table's columns are matched by name without case and "
+            f"the spaces around it, not its inner spaces or punctuation: {shown}; rename the column(s) so"
+        )
 
 
 # How pandas holds the values of Parquet's and databases' list, map and struct columns.

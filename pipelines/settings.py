@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 from pathlib import Path
@@ -313,10 +314,69 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         key, raw = override.split("=", 1)
         _set_dotted(data, key.strip(), _override_value(raw), override)
         given[key.strip()] = override
+    flags = _flags_for_numbers(data, _config_schema(), "")
+    if flags:
+        raise ConfigError(_flag_problems(flags, path, given))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(config_problems(error, path, given)) from error
+
+
+@functools.cache
+def _config_schema() -> dict[str, Any]:
+    return PipelineConfig.model_json_schema()
+
+
+def _flags_for_numbers(value: Any, schema: dict[str, Any], setting: str) -> list[tuple[str, bool]]:
+    """The settings holding true or false where only a number is read (with their value): pydantic reads them
+    as 1 and 0, and YAML reads yes, no, on and off as true and false, so `max_quarantine_share: yes` let
+    every row break the contract and `leak_auc: on` turned the leak check off, silently."""
+    if "$ref" in schema:
+        schema = _config_schema()["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    options = schema.get("anyOf", [schema])
+    if isinstance(value, bool):
+        types = {option.get("type") for option in options if "$ref" not in option}
+        return [(setting, value)] if types and types <= {"number", "integer", "null"} else []
+    found = []
+    for option in options:
+        if "$ref" in option:
+            option = _config_schema()["$defs"][option["$ref"].rsplit("/", 1)[-1]]
+        if isinstance(value, dict) and option.get("type") == "object":
+            properties, others = option.get("properties", {}), option.get("additionalProperties")
+            for key, item in value.items():
+                sub = properties.get(key, others if isinstance(others, dict) else None)
+                if sub is not None:
+                    found += _flags_for_numbers(item, sub, f"{setting}.{key}".lstrip("."))
+        elif isinstance(value, list) and option.get("type") == "array":
+            fixed, every = option.get("prefixItems", []), option.get("items")
+            for k, item in enumerate(value):
+                sub = fixed[k] if k < len(fixed) else every
+                if isinstance(sub, dict):
+                    found += _flags_for_numbers(item, sub, f"{setting}.{k}")
+    return found
+
+
+def _flag_problems(flags: list[tuple[str, bool]], path: Path, overrides: dict[str, str]) -> str:
+    problems = []
+    for setting, value in flags:
+        origin = next(
+            (
+                f"--set {text}"
+                for key, text in overrides.items()
+                if setting == key or setting.startswith(key + ".")
+            ),
+            str(path),
+        )
+        problems.append(
+            f"{origin}: setting {setting}: a number, not true or false (found {value!r}: YAML reads yes, no, on "
+            "and off as true and false)"
+        )
+    return (
+        "invalid configuration: "
+        + "; ".join(problems)
+        + "; write the number, or leave it out for the default"
+    )
 
 
 def config_problems(error: ValidationError, path: Path, overrides: dict[str, str]) -> str:

@@ -520,13 +520,22 @@ def mature_closed_deals(deals: pd.DataFrame, maturity_days: int) -> tuple[pd.Dat
 def open_leads(leads: pd.DataFrame, deals: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leads with no deal or an open one (to score), and leads whose deal has closed (not scored).
 
+    A lead with several deals is open when it never won and a deal created after its newest lost one is still
+    open: a lead lost last year that came back with a new deal is worked again (it was left out as "deal
+    already closed"); a customer's new deal (an upsell) leaves it a customer.
     `leads` and `deals` are the contract's valid rows: a lead whose quarantined deal may have closed is
     already quarantined with it (features.contracts, "deal quarantined"), so it never reaches here as open.
     """
     if deals is None or len(deals) == 0:
         return leads, leads.iloc[0:0]
-    closed = deals.loc[deals["outcome"].isin(["won", "lost"]), "lead_id"]
-    is_closed = leads["lead_id"].isin(closed)
+    ended = deals["outcome"].isin(["won", "lost"]).to_numpy()
+    created = pd.to_datetime(deals["created_at"])
+    last_closed = created[ended].groupby(deals["lead_id"][ended].to_numpy()).max()
+    last_open = created[~ended].groupby(deals["lead_id"][~ended].to_numpy()).max()
+    won = set(deals["lead_id"][deals["outcome"].eq("won").to_numpy()])
+    later_open = (last_open.reindex(last_closed.index) > last_closed).to_numpy(dtype=bool)
+    reopened = later_open & ~last_closed.index.isin(won)
+    is_closed = leads["lead_id"].isin(last_closed.index[~reopened])
     return leads[~is_closed], leads[is_closed]
 
 

@@ -23,6 +23,7 @@ from pipelines.io import (
     InputError,
     atomic_path,
     blank_rows,
+    footer_rows,
     format_of,
     header_rows,
     nested_column,
@@ -34,7 +35,7 @@ from pipelines.io import (
     say_header_rows,
     unreadable,
 )
-from pipelines.settings import ConfigError, PipelineConfig, load_config, load_source_spec
+from pipelines.settings import ConfigError, PipelineConfig, load_config, load_source_spec, yaml_problem
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
 ENCODINGS = ("utf-8", "cp1252", "latin-1")  # tried in this order; latin-1 reads any bytes
@@ -42,13 +43,35 @@ DELIMITERS = ",;\t|"
 
 
 def load_draft_rules(path: Path | None = None) -> DraftRules:
+    """The drafter's word lists (`--rules`, else the shipped ones); a file that is no such list is one sentence
+    naming the file and what is wrong (it was YAML's or pydantic's text over dozens of lines)."""
     path = path or RULES_FILE
+    copy = f"copy {RULES_FILE} and edit it"
     if not path.exists():
-        raise ConfigError(f"{path}: no such rules file")
+        raise ConfigError(f"{path}: no such rules file; {copy}")
     try:
-        return DraftRules.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ConfigError(f"{path}: invalid spec-draft rules:\n{error}") from error
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the rules file ({error}); {copy}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(error)}; fix the file") from error
+    try:
+        return DraftRules.model_validate(data or {})
+    except ValidationError as error:
+        missing = [str(e["loc"][0]) for e in error.errors() if e["type"] == "missing" and e["loc"]]
+        other = [
+            f"{'.'.join(str(part) for part in e['loc']) or 'the file'}: {e['msg']} (found {str(e['input'])[:40]!r})"
+            for e in error.errors()
+            if e["type"] != "missing"
+        ]
+        said = (
+            [f"it lacks {', '.join(missing)} (a rules file replaces the shipped one whole)"]
+            if missing
+            else []
+        )
+        raise ConfigError(
+            f"{path}: invalid spec-draft rules: {'; '.join(said + other[:5])}; {copy}"
+        ) from error
 
 
 def detect_csv_format(path: Path) -> tuple[str, str]:
@@ -174,6 +197,16 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if header.any():
         say_header_rows(path, frame.index.to_numpy()[header])
         frame = frame.loc[~header]
+    footer = footer_rows(frame)
+    if footer.any():
+        lines = frame.loc[footer].iloc[:, 0].astype("str").str.strip().tolist()
+        shown = ", ".join(repr(line[:60]) for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
+        console.print(
+            f"note: {path}: {len(lines):,} line{'s' if len(lines) != 1 else ''} after the last lead: a summary or "
+            f"a report's footer "
+            f"({shown}): skipped, not read as leads"
+        )
+        frame = frame.loc[~footer]
     filled = ~blank_rows(frame)  # a cell of spaces is as blank as an empty one
     if filled.all():
         return frame
