@@ -122,30 +122,39 @@ def unlogged_values(
     }
 
 
-# A compacted events frame's column: how many events each of its rows stands for (compact_events).
+# A compacted events frame's columns (compact_events): how many events each of its rows stands for, and how
+# many of them repeat an earlier row.
 EVENTS = "events"
+REPEATS = "repeats"
 
 
 def compact_events(
     frame: pd.DataFrame, time_column: str, value_column: str, as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """The events before `as_of` as one row per value and day counted back from `as_of` (its earliest time,
-    and how many events it stands for, in EVENTS): unlogged_values reads it as it reads `frame`, for any
-    window of whole days. Parts of an input compacted and concatenated read as the whole input: a batch
-    scored in parts judges what its feeds stopped delivering on every lead, not on the first part's."""
+    """The events as one row per value and day counted back from `as_of`: its earliest time, how many events it
+    stands for (EVENTS) and how many of them repeat an earlier row in lead, time and value (REPEATS).
+    unlogged_values and repeated_activities read it as they read `frame`, for any window of whole days. Parts
+    of an input compacted and concatenated read as the whole input: a batch scored in parts judges what its
+    feeds stopped delivering on every lead, not on the first part's (a lead's rows are in one part)."""
     times = pd.to_datetime(frame[time_column], errors="coerce")
-    kept = times < as_of
-    days_back = np.ceil((as_of - times[kept]) / pd.Timedelta(days=1)).astype("int64")
-    rows = pd.DataFrame(
-        {time_column: times[kept], value_column: frame.loc[kept, value_column], "day": days_back}
-    )
     if EVENTS in frame:
-        rows[EVENTS] = frame.loc[kept, EVENTS]
+        events, repeats = frame[EVENTS], frame[REPEATS]
     else:
-        rows[EVENTS] = 1
-    grouped = rows.groupby([value_column, "day"], sort=False, observed=True)
+        events = pd.Series(1, index=frame.index)
+        keys = [c for c in ("lead_id", time_column, value_column) if c in frame]
+        repeats = frame.duplicated(subset=keys).astype("int64") if len(keys) == 3 else events * 0
+    rows = pd.DataFrame(
+        {
+            time_column: times,
+            value_column: frame[value_column],
+            "day": np.ceil((as_of - times) / pd.Timedelta(days=1)),  # NaN for a time that is no date
+            EVENTS: events,
+            REPEATS: repeats,
+        }
+    )
+    grouped = rows.groupby([value_column, "day"], sort=False, observed=True, dropna=False)
     return (
-        grouped.agg(**{time_column: (time_column, "min"), EVENTS: (EVENTS, "sum")})
+        grouped.agg(**{time_column: (time_column, "min"), EVENTS: (EVENTS, "sum"), REPEATS: (REPEATS, "sum")})
         .reset_index()
         .drop(columns="day")
     )
@@ -187,7 +196,7 @@ def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, w
     said = []
     repeated = "activities" in tables and repeated_activities(tables["activities"])
     if repeated:
-        n = len(tables["activities"])
+        n = event_count(tables["activities"])
         said.append(
             f"activities: {repeated:,} of {n:,} rows repeat an earlier row in lead, time and type (the same export "
             "appended twice?): each counts in the features, so those leads' activity looks larger than it was; "
@@ -229,11 +238,19 @@ REPEATED_SHARE = 0.05
 def repeated_activities(activities: pd.DataFrame) -> int:
     """How many activity rows repeat an earlier row's lead, time and type, when they are REPEATED_SHARE of the
     rows or more (else 0)."""
-    columns = [c for c in ("lead_id", "occurred_at", "activity_type") if c in activities.columns]
-    if len(columns) < 3 or len(activities) == 0:
-        return 0
-    repeated = int(activities.duplicated(subset=columns).sum())
-    return repeated if repeated >= REPEATED_SHARE * len(activities) else 0
+    if REPEATS in activities:  # compacted (compact_events)
+        repeated = int(activities[REPEATS].sum())
+    else:
+        columns = [c for c in ("lead_id", "occurred_at", "activity_type") if c in activities.columns]
+        if len(columns) < 3 or len(activities) == 0:
+            return 0
+        repeated = int(activities.duplicated(subset=columns).sum())
+    return repeated if repeated and repeated >= REPEATED_SHARE * event_count(activities) else 0
+
+
+def event_count(frame: pd.DataFrame) -> int:
+    """How many events a table holds: its rows, or what its compacted rows stand for (compact_events)."""
+    return int(frame[EVENTS].sum()) if EVENTS in frame else len(frame)
 
 
 def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window_days: int) -> float | None:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.coverage import compact_events, unlogged_values
+from models.coverage import compact_events, repeated_activities, unlogged_values
 
 
 @pytest.mark.parametrize("window", [1, 7, 30, 90])
@@ -35,3 +35,25 @@ def test_compacted_events_in_parts_give_the_whole_inputs_verdict_and_counts(wind
         assert said == pytest.approx(whole)
     if window >= 7:
         assert set(whole) == {"demo_request", "pricing_page"}
+
+
+def test_activities_written_twice_are_counted_alike_whole_or_compacted_in_parts():
+    """A lead's rows are in one part: the repeats each part counts add up to the whole input's."""
+    rng = np.random.default_rng(4)
+    as_of = pd.Timestamp("2026-10-01")
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "lead_id": rng.integers(0, 300, n).astype(str),
+            "occurred_at": as_of - pd.to_timedelta(rng.integers(-5, 400, n), unit="D"),
+            "activity_type": rng.choice(["email_open", "webinar"], n),
+        }
+    )
+    frame = pd.concat([frame, frame.iloc[:400]], ignore_index=True)
+    whole = repeated_activities(frame)
+    parts = [
+        compact_events(frame[frame["lead_id"].map(hash) % 3 == k], "occurred_at", "activity_type", as_of)
+        for k in range(3)
+    ]
+    assert whole >= 400 and repeated_activities(pd.concat(parts, ignore_index=True)) == whole
+    assert repeated_activities(frame.drop_duplicates()) == 0

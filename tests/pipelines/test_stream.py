@@ -38,7 +38,8 @@ def test_streaming_equals_in_memory_scoring(tmp_path, scorer, fmt):
 
 
 def test_a_batch_scored_in_parts_judges_its_feeds_on_every_lead_as_in_memory(tmp_path, scorer, small_history):
-    """Demo requests no longer logged and lost deals no longer delivered: streamed in parts, the feed checks
+    """Demo requests no longer logged, lost deals no longer delivered, a tenth of the activities written twice:
+    streamed in parts, the feed checks
     read the first part's leads alone (about a fifth of the events, so a type stopped was less sure to be
     named, and 'about N expected' was that part's N). Every part's feeds are now judged together: the
     sentences are the in-memory run's, word for word."""
@@ -47,12 +48,15 @@ def test_a_batch_scored_in_parts_judges_its_feeds_on_every_lead_as_in_memory(tmp
     window = AS_OF - pd.Timedelta(days=90)
     demo_gone = (activities["occurred_at"] >= window) & (activities["activity_type"] == "demo_request")
     lost_gone = (deals["closed_at"] >= window) & (deals["outcome"] == "lost")
-    tables = {**tables, "activities": activities[~demo_gone], "deals": deals[~lost_gone]}
+    kept = activities[~demo_gone]
+    twice = pd.concat([kept, kept.iloc[: len(kept) // 10]], ignore_index=True)  # a tenth written twice
+    tables = {**tables, "activities": twice, "deals": deals[~lost_gone]}
     folder = tmp_path / "crm"
     write_tables(tables, folder, "parquet")
     in_memory = run_score(scorer, tables, AS_OF, None, reasons=False)
     gaps = [w for w in in_memory.warnings if w.startswith(("activities:", "deals:"))]
     assert any("no demo_request (about" in w for w in gaps) and any("no lost (about" in w for w in gaps)
+    assert any("rows repeat an earlier row in lead, time and type" in w for w in gaps)
     streamed = run_score_streaming(
         scorer, folder, AS_OF, tmp_path / "scores.parquet", chunk_size=100, reasons=False
     )
