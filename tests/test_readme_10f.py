@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import typer
 
@@ -224,3 +225,45 @@ def test_the_readme_online_answer_has_the_score_columns_in_order():
     assert answer is not None
     (row,) = json.loads(answer.group(1))["predictions"]
     assert tuple(row) == SCORE_COLUMNS
+
+
+def paragraph(start: str) -> str:
+    """The README paragraph that starts with `start` (up to the next blank line), on one line."""
+    at = README.index(start)
+    return " ".join(README[at : README.index("\n\n", at)].split())
+
+
+def test_the_countries_the_readme_names_are_read_as_it_says():
+    """ "**Countries** may be ...": every name it gives reads as a country, `Atlantis` as none, the placeholders
+    as missing, and the regions it names ("Austria in `europe`") are the default map's."""
+    from features.countries import REGION_COUNTRIES, alpha2_countries, region_by_country
+
+    text = paragraph("**Countries**")
+    shown = [
+        v
+        for v in re.findall(r"`([^`]+)`", text)
+        if "_" not in v and not v.startswith("features.") and v not in REGION_COUNTRIES
+    ]
+    codes, invalid = alpha2_countries(pd.Series(shown, dtype=object))
+    read = dict(zip(shown, zip(codes, invalid, strict=True), strict=True))
+    assert len(shown) >= 12
+    assert read.pop("Atlantis")[1]
+    for placeholder in ("n/a", "unknown", "-"):
+        code, bad = read.pop(placeholder)
+        assert pd.isna(code) and not bad, placeholder
+    assert all(isinstance(code, str) and len(code) == 2 for code, _ in read.values()), read
+    regions = re.findall(r"(\w+) in `(\w+)`", text)
+    assert len(regions) == 2
+    for country, region in regions:
+        (code,), _ = alpha2_countries(pd.Series([country]))
+        assert region_by_country()[code] == region, country
+
+
+def test_the_zoned_time_the_readme_shows_is_read_by_the_format_it_names():
+    from features.dates import check_format, parse_timestamps
+
+    found = re.search(r"with a zone's name \(`([^`]+)`\).*?`(%[^`]+)`", README, flags=re.DOTALL)
+    assert found is not None
+    value, fmt = found.groups()
+    times, bad = parse_timestamps(pd.Series([value]), check_format(fmt))
+    assert not bad.any() and times[0] == pd.Timestamp(value.removesuffix(" UTC"))
