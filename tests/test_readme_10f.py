@@ -267,3 +267,47 @@ def test_the_zoned_time_the_readme_shows_is_read_by_the_format_it_names():
     value, fmt = found.groups()
     times, bad = parse_timestamps(pd.Series([value]), check_format(fmt))
     assert not bad.any() and times[0] == pd.Timestamp(value.removesuffix(" UTC"))
+
+
+def test_the_crm_table_values_the_readme_shows_are_read_as_it_says():
+    """The "Your data" table: the email and website examples, the tool separators and the lead sources."""
+    from features.build import build_features, scoring_snapshots
+    from features.config import FeatureConfig, ICPConfig
+    from features.fit import company_domain, email_address
+    from features.vocab import LEAD_SOURCES
+    from tests.pipelines.test_hostile_sweep_14 import AS_OF, _crm
+
+    email = re.search(r"`email` \(`([^`]+)` and `([^`]+)` are read as `([^`]+)`\)", README)
+    assert email is not None
+    assert email_address(email[1].lower()) == email_address(email[2].lower()) == email[3]
+    website = re.search(r"`domain` \(a website, `([^`]+)`, is its domain\)", README)
+    assert website is not None and company_domain(website[1].lower()) == "acme.com"
+    separators = re.search(r"`tech_stack` \(tools separated by ((?:`[^`]+`,? )+)or line breaks\)", README)
+    sources = re.search(r"`lead_source` \(((?:`[a-z_]+`, )+)in any case.*?in the plural: `(\w+)`", README)
+    assert separators is not None and sources is not None
+    assert set(re.findall(r"`([a-z_]+)`", sources[1])) == set(LEAD_SOURCES) - {"other"}
+    stacks = [f"HubSpot{s}Salesforce" for s in [*re.findall(r"`([^`]+)`", separators[1]), "\n", "\r\n"]]
+    tables = _crm(stacks)
+    tables["leads"]["lead_source"] = sources[2]
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    assert list(features["tech_stack_size"]) == [2] * len(stacks)
+    assert set(features["lead_source"]) == {sources[2].lower().removesuffix("s")}
+
+
+def test_the_report_footer_lines_the_readme_names_are_skipped():
+    from pipelines.io import FOOTER_MOST_LINES, TOTAL_LINE
+
+    text = paragraph("`spec check` is an export's `validate`")
+    footer = re.search(
+        r"So are the few lines \((\d+) at most\).*?says so \(((?:`[^`]+`, )+)whatever", text, re.DOTALL
+    )
+    assert footer is not None and int(footer[1]) == FOOTER_MOST_LINES
+    for line in re.findall(r"`([^`]+)`", footer[2]):
+        assert TOTAL_LINE.fullmatch(line), line
+
+
+def test_true_or_false_where_the_readme_says_a_number_belongs_is_refused():
+    example = re.search(r"`((?:scoring|model)\.[a-z_]+): (yes|no|on|off)` would read as", README)
+    assert example is not None
+    with pytest.raises(ConfigError, match=rf"{re.escape(example[1])}: a number, not true or false"):
+        load_config(overrides=[f"{example[1]}={example[2]}"])
