@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
@@ -270,7 +270,9 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, override: str) ->
         )
     node = data
     for depth, key in enumerate(keys[:-1]):
-        node = node.setdefault(key, {})
+        if key not in node:
+            node[key] = _default_map(keys[: depth + 1]) or {}
+        node = node[key]
         if not isinstance(node, dict):  # e.g. model.seed.x=3, or evaluate.contenders.0=x (a list)
             section = ".".join(keys[: depth + 1])
             raise ConfigError(
@@ -278,6 +280,26 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, override: str) ->
                 f"set it whole, e.g. --set {section}=..."
             )
     node[keys[-1]] = value
+
+
+def _default_map(keys: list[str]) -> dict[str, Any] | None:
+    """The default of the map setting at `keys` as YAML writes it (features.region_by_country,
+    features.activity_weights: defaults no YAML file holds), None for a section or a setting with no such
+    default. `--set features.region_by_country.AT=europe` sets one entry of that map: it replaced the whole
+    map, every other country in the region "other" (outside the served geography) with exit 0."""
+    model: Any = PipelineConfig
+    for key in keys[:-1]:
+        field = getattr(model, "model_fields", {}).get(key)
+        if field is None:
+            return None
+        model = field.annotation
+    field = getattr(model, "model_fields", {}).get(keys[-1])
+    if field is None:
+        return None
+    default = field.get_default(call_default_factory=True)
+    if not isinstance(default, dict) or not default:
+        return None
+    return TypeAdapter(field.annotation).dump_python(default, mode="json")
 
 
 def _override_value(raw: str) -> Any:

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.settings import ConfigError, load_config
+from pipelines.settings import DEFAULTS_DIR, ConfigError, load_config
 
 
 @pytest.mark.parametrize(
@@ -62,4 +62,31 @@ def test_a_broken_yaml_file_or_spec_is_one_sentence_naming_the_file_line_and_fie
     assert "\n" not in said and "https://" not in said
     assert (
         "fit_columns.c: Input should be 'categorical' or 'numeric'" in said and "bogus: Extra inputs" in said
+    )
+
+
+def test_a_set_of_one_entry_of_a_default_map_changes_that_entry_only(tmp_path):
+    """`--set features.region_by_country.AQ=europe` replaced the default map (every inhabited country) with that
+    one entry: every other country in the region "other", outside the served geography, disqualified with
+    exit 0. The README: any single value can be overridden with --set. A map given whole still replaces it."""
+    default = load_config().features
+    regions = load_config(overrides=["features.region_by_country.AQ=europe"]).features.region_by_country
+    assert regions == {**default.region_by_country, "AQ": "europe"}
+    weights = load_config(overrides=["features.activity_weights.blog.weight=2"]).features.activity_weights
+    assert (
+        weights["blog"].weight == 2
+        and weights["blog"].half_life_days == default.activity_weights["blog"].half_life_days
+    )
+    assert {k: w for k, w in weights.items() if k != "blog"} == {
+        k: w for k, w in default.activity_weights.items() if k != "blog"
+    }
+    whole = "features.region_by_country={US: north_america, DE: europe}"
+    assert load_config(overrides=[whole]).features.region_by_country == {
+        "US": "north_america",
+        "DE": "europe",
+    }
+    written = tmp_path / "my.yaml"
+    written.write_text(f"icp_file: {DEFAULTS_DIR / 'icp.yaml'}\n")  # no features: section at all
+    assert (
+        load_config(written, ["features.region_by_country.AQ=europe"]).features.region_by_country == regions
     )
