@@ -51,7 +51,8 @@ def test_train_and_score_a_flat_export_through_the_cli(tmp_path, mlflow_store):
     assert "logistic_regression" in flat and "points_model" not in flat
     assert "logistic regression is its strongest baseline" in flat and "model version 1: promoted" in flat
     assert "labelled_leads" in flat and "closed_deals" not in flat  # an export's rows are leads, not deals
-    assert " leads) (logistic regression is its strongest baseline)" in flat and " deals)" not in flat  # the gate
+    # the gate's verdict counts an export's leads
+    assert " leads) (logistic regression is its strongest baseline)" in flat and " deals)" not in flat
     out = tmp_path / "scores.csv"
     new_leads = _export(60).drop(columns=["Converted"])
     new_leads.to_csv(tmp_path / "new.csv", index=False)
