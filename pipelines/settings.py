@@ -445,8 +445,22 @@ def load_source_spec(path_or_name: str) -> ExportSpec:
             f"--source-spec {path_or_name}: no such spec file, and not a shipped spec ({shipped}); give the path "
             "of your spec's YAML, or draft one with `leadscore spec draft --input your.csv --out spec.yaml`"
         )
+    data = _read_yaml(path)
+    flags = (
+        _flags_for_numbers({"icp": data["icp"]}, _config_schema(), "")
+        if isinstance(data.get("icp"), dict)
+        else []
+    )
+    if flags:  # pydantic reads them as 1 and 0: `max_won_disqualified_share: yes` let every won lead go
+        said = "; ".join(
+            f"{setting}: a number, not true or false (found {value!r})" for setting, value in flags
+        )
+        raise ConfigError(
+            f"{path}: invalid source spec: {said}: YAML reads yes, no, on and off as true and false; write "
+            "the number, or leave it out for the configuration's"
+        )
     try:
-        return ExportSpec.model_validate(_read_yaml(path))
+        return ExportSpec.model_validate(data)
     except ValidationError as error:
         problems = []
         for problem in error.errors():

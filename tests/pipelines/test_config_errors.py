@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from pipelines import exit_codes
 from pipelines.cli import app
-from pipelines.settings import DEFAULTS_DIR, ConfigError, load_config
+from pipelines.settings import DEFAULTS_DIR, ConfigError, load_config, load_source_spec
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,19 @@ def test_a_set_of_one_entry_of_a_default_map_changes_that_entry_only(tmp_path):
     assert (
         load_config(written, ["features.region_by_country.AQ=europe"]).features.region_by_country == regions
     )
+
+
+@pytest.mark.parametrize("written", ["max_won_disqualified_share: yes", "employee_range: [on, 1000]"])
+def test_true_or_false_where_a_spec_icp_setting_reads_a_number_is_refused(tmp_path, written):
+    """A spec's icp: section, as the configuration's ICP: `max_won_disqualified_share: yes` was read as 1 (the
+    guardrail allowed to disqualify every won lead), exit 0, where the same setting in the configuration stops."""
+    shipped = (DEFAULTS_DIR.parent / "specs" / "x_education.yaml").read_text()
+    spec = tmp_path / "x.yaml"
+    spec.write_text(shipped.replace("icp:\n", f"icp:\n  {written}\n", 1))
+    setting = "icp." + written.split(":")[0]
+    with pytest.raises(
+        ConfigError, match=rf"{spec}: invalid source spec: {setting}.*: a number, not true or false"
+    ):
+        load_source_spec(str(spec))
+    spec.write_text(shipped)
+    assert load_source_spec(str(spec)).icp == {"served_countries": ["IN"], "served_regions": []}
