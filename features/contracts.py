@@ -463,8 +463,18 @@ def _deals_before_their_lead(leads: _Checked, deals: _Checked) -> pd.DataFrame:
         return _NO_FAILURES
     first = leads.coerced.dropna(subset=["lead_id"]).drop_duplicates("lead_id")
     lead_created = first.set_index("lead_id")["created_at"].reindex(deals.coerced["lead_id"]).to_numpy()
-    early = deals.coerced["created_at"].to_numpy() < lead_created  # NaT compares False
-    return _failures(np.flatnonzero(early), "created_at", "not before its lead")
+    created = deals.coerced["created_at"]
+    early = created.to_numpy() < lead_created  # NaT compares False
+    # A deal dated by day alone (midnight) on its lead's day was created that day, after the lead: a CRM
+    # writing deals' dates without a time quarantined its fastest deals (those opened the day the lead came).
+    that_day = (
+        early
+        & (created == created.dt.normalize()).to_numpy()
+        & (created.dt.normalize().to_numpy() == pd.DatetimeIndex(lead_created).normalize().to_numpy())
+    )
+    # Its features are built when the lead was created: what it did later that day is not told (never after).
+    deals.coerced.loc[that_day, "created_at"] = lead_created[that_day]
+    return _failures(np.flatnonzero(early & ~that_day), "created_at", "not before its lead")
 
 
 def _future_ids(leads: _Checked) -> pd.Series:
