@@ -224,7 +224,6 @@ class ModelConfig(_Strict):
     # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
     min_won: int = Field(default=40, ge=1)
     min_lost: int = Field(default=40, ge=1)
-    # Won and lost deals needed in the validation window (the newest part of the learning window).
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
     maturity_days: int = Field(120, ge=0)
@@ -235,6 +234,8 @@ class ModelConfig(_Strict):
     # audit) is the outcome in disguise: training refuses it (exit 3) until the spec lists it in leaky_columns;
     # None switches the check off.
     leak_auc: float | None = Field(default=0.99, gt=0.5, le=1)
+    # Won and lost deals needed in the calibration rows (the newest held-out blocks of the selection folds,
+    # model.calibration_min_rows at least), where the calibrator and the grade cut-offs are fitted.
     min_valid_per_class: int = Field(default=10, ge=1)
     # After the test window is scored, the model that ships is trained again the same way on every usable
     # deal, the test window included; the card's and the gate's numbers stay those of the tested model.

@@ -547,14 +547,16 @@ def train_conversion_model(
         raise ValueError(f"frame has {len(frame)} rows but y has {len(labels)}")
     feature_names, categorical = list(feature_names), [c for c in feature_names if c in set(categorical)]
     counts = check_minimum_data(labels[split.train], cfg.min_won, cfg.min_lost, window="training")
-    check_minimum_data(
-        labels[split.valid], cfg.min_valid_per_class, cfg.min_valid_per_class, window="validation"
-    )
     labels = labels.astype(int)
 
     learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
     rows, y_learn = frame.iloc[learn], labels[learn]
     folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
+    # The calibrator and the grade cut-offs are fitted on these rows, scored out of fold: they need both
+    # classes. The validation window itself is only the newest part of the learning rows (the folds cut
+    # their own), and checking it refused rare outcomes the model could learn (2 % won: 6 won in it, 17 here).
+    recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
+    calibration_counts = check_calibration_rows(y_learn[recent], fold_kind, cfg)
     drift = drift_check(rows, folds, fold_kind, feature_names, categorical, cfg)
     names = [name for name in feature_names if name not in set(drift["dropped"])]
     categorical = [name for name in categorical if name in names]
@@ -690,10 +692,10 @@ def train_conversion_model(
     signal_raw, signal_picks = cross_fitted_scores(results, folds, len(y_learn))
     signal = auc_interval(signal_raw)
     chosen_auc = auc_interval(best.oof_raw)
-    recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
     selection["signal"] = {"auc": signal[0], "low": signal[1], "high": signal[2], "contenders": signal_picks}
     selection["calibration_rows"] = int(len(recent))
+    selection["calibration_counts"] = calibration_counts
     if linear_losses:
         selection["linear_c"] = linear_c
         selection["linear_c_log_loss"] = linear_losses
@@ -736,8 +738,6 @@ def train_conversion_model(
             "mean_shift": round(float(np.mean(oof_raw[recent] - best.oof_raw[recent])), 4),
         }
     raw_recent, y_recent = oof_raw[recent], y_learn[recent]
-    window = "most recent held-out blocks" if fold_kind == "time_ordered" else "out-of-fold"
-    check_minimum_data(y_recent, 2, 2, window=f"calibration ({window})")
     calibrator = fit_calibrator(
         raw_recent,
         y_recent,
@@ -857,6 +857,21 @@ def calibration_rows(folds: list[Fold], fold_kind: str, min_rows: int) -> np.nda
         if sum(len(b) for b in blocks) >= min_rows:
             break
     return np.sort(np.concatenate(blocks))
+
+
+def check_calibration_rows(y_recent: np.ndarray, fold_kind: str, cfg: ModelConfig) -> dict[str, int]:
+    """The won and lost counts of the calibration rows; InsufficientDataError, naming the settings, when
+    either is below model.min_valid_per_class."""
+    won, lost = int(y_recent.sum()), int(len(y_recent) - y_recent.sum())
+    if won >= cfg.min_valid_per_class and lost >= cfg.min_valid_per_class:
+        return {"n_won": won, "n_lost": lost}
+    rows = "newest held-out rows" if fold_kind == "time_ordered" else "held-out rows"
+    raise InsufficientDataError(
+        f"not enough closed deals to calibrate: the {len(y_recent):,} {rows} of the selection folds, where the "
+        f"calibrator and the grade cut-offs are fitted, hold {won} won and {lost} lost, fewer than "
+        f"model.min_valid_per_class={cfg.min_valid_per_class} of each. Load more history, or raise "
+        f"model.calibration_min_rows ({cfg.calibration_min_rows}) so that older held-out rows count too."
+    )
 
 
 def learning_folds(

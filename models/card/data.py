@@ -825,14 +825,15 @@ def build_card_data(
         )
     comparison = with_pr_intervals(comparison, scores, model_cfg.bootstrap_rounds, model_cfg.seed)
     counts = tested.model.training_counts
+    calibration = tested.model.selection.get("calibration_counts", {})  # models trained before: the window's
     minimum = {
         "min_won": model_cfg.min_won,
         "min_lost": model_cfg.min_lost,
         "train_won": int(counts.get("n_won", y[split.train].sum())),
         "train_lost": int(counts.get("n_lost", len(split.train) - y[split.train].sum())),
         "min_valid": model_cfg.min_valid_per_class,
-        "valid_won": int(y[split.valid].sum()),
-        "valid_lost": int(len(split.valid) - y[split.valid].sum()),
+        "valid_won": int(calibration.get("n_won", y[split.valid].sum())),
+        "valid_lost": int(calibration.get("n_lost", len(split.valid) - y[split.valid].sum())),
     }
     oracle = evaluation.extra.get("oracle_auc")
     return CardData(

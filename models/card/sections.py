@@ -362,8 +362,9 @@ def section_data(data: CardData) -> Section:
     bullets.append(
         f"Minimum-data check {'passed' if passed else 'NOT passed'}: the training window has "
         f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
-        f"and {minimum['min_lost']:,} required); the validation window {minimum['valid_won']:,} won and "
-        f"{minimum['valid_lost']:,} lost (at least {minimum['min_valid']:,} each)."
+        f"and {minimum['min_lost']:,} required); the calibration rows (the newest held-out rows of the selection "
+        f"folds) {minimum['valid_won']:,} won and {minimum['valid_lost']:,} lost (at least "
+        f"{minimum['min_valid']:,} each)."
     )
     columns: dict[str, Any] = {
         "window": data.windows["window"],
