@@ -195,6 +195,11 @@ class DriftConfig(_Strict):
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
     season_min_rows_per_month: int = Field(default=30, ge=0)
+    # A flagged category is kept when at least this share of the recent rows hold a level that
+    # `recurring_min_rows` older rows hold too: its levels recur (sales reps, of whom some leave and some
+    # join), so it names the lead as well as the period. 1: every flagged category is dropped, as before.
+    recurring_share: float = Field(default=0.5, gt=0, le=1)
+    recurring_min_rows: int = Field(default=30, ge=1)
     numbers: Literal["linear", "drop"] = "linear"
     calibrate_final_reading: bool = True
 

@@ -21,7 +21,7 @@ from features.fit import UNKNOWN
 from features.frames import Table, as_table
 from features.season import SEASON_FEATURES, year_covered
 from features.text import factorize_texts
-from models.adversarial import adversarial_auc, time_identifying
+from models.adversarial import adversarial_auc, seen_share, time_identifying
 from models.calibration_trend import trend_shift
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
@@ -936,7 +936,18 @@ def drift_check(
         and name in SEASON_FEATURES
         and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
     ]
-    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep) + short_seasons
+    recurring = {  # a flagged category most of whose recent rows hold levels seen before: kept
+        name: share
+        for name in flagged
+        if name in set(categorical) and name not in set(cfg.drift.keep) and name not in SEASON_FEATURES
+        for share in [round(seen_share(rows[name], recent, cfg.drift.recurring_min_rows), 4)]
+        if share >= cfg.drift.recurring_share
+    }
+    left_out = [
+        name
+        for name in time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+        if name not in recurring
+    ] + short_seasons
     to_linear = cfg.drift.numbers == "linear" and bool(
         {"linear_lightgbm", "blend"} & set(cfg.selection.contenders)
     )
@@ -948,10 +959,11 @@ def drift_check(
         "recent_rows": int(recent.sum()),
         "auc": {name: round(float(value), 4) for name, value in aucs.head(10).items()},
         "flagged": flagged,
-        "kept": [name for name in flagged if name not in left_out],
+        "kept": [name for name in flagged if name not in left_out and name not in recurring],
         "dropped": [name for name in left_out if name not in linear_only],
         "linear_only": linear_only,
         "not_recurring": short_seasons,
+        "recurring": recurring,
     }
     if len(left_out) == len(feature_names):
         record |= {

@@ -610,6 +610,15 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + ". The training deals do not cover the year, so the months seen name their period and the "
             "months to be scored were never seen (a history too short for them to recur)."
         )
+    if drift.get("recurring"):
+        lines.append(
+            "Time-identifying but kept, since most of the most recent deals hold levels older deals hold too "
+            "(what a level says carries over to the next period): "
+            + ", ".join(
+                f"{feature_label(name)} ({share:.0%} of them)" for name, share in drift["recurring"].items()
+            )
+            + "."
+        )
     if drift.get("kept"):
         lines.append(
             "Time-identifying but kept (model.drift.keep): "
