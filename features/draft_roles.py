@@ -132,6 +132,15 @@ def column_role(
             "",
             "A contact detail or record-keeping field: not a property that predicts conversion.",
         )
+    age = export_age(column, rules)
+    if age and numeric_values(values, rules) is not None:
+        return (
+            "drop",
+            "",
+            f"Measured on the export day ({age!r}): the export date minus the creation date, so it names when "
+            "the lead came in, not the lead, and the same lead reads another value in a later export; the "
+            "split reads the creation date itself.",
+        )
     time_word = has_word(column, rules.time_words)
     if time_word and written_in_digits(values):
         given = values.dropna()
@@ -179,6 +188,20 @@ def column_role(
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def export_age(column: object, rules: DraftRules) -> str | None:
+    """The words saying a column counts the time since the lead came in ("lead age", "days since created"),
+    else None. "Age" alone is a person's age, and "days since last activity" counts from another event."""
+    age_word = has_word(column, rules.age_words)
+    if age_word:
+        return age_word
+    since = has_word(column, rules.since_words)
+    if since is None:
+        return None
+    after = f" {name_words(column)} ".split(f" {name_words(since)} ", 1)[1]
+    created = has_word(after, rules.time_words)
+    return f"{since} {created}" if created and after.strip().startswith(name_words(created)) else None
 
 
 def named_after_label(column: object, label_column: object) -> str | None:

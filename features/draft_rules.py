@@ -37,6 +37,11 @@ class DraftRules(BaseModel):
     leaky_words: list[str]
     leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
     contact_words: list[str]
+    # A number counting the time since the lead came in, as the CRM computed it on the export day ("Days Since
+    # Created", "Lead Age"): names for it, and words before a creation word (rules.time_words). A default: a
+    # rules file written before it still reads.
+    age_words: list[str] = Field(default_factory=list)
+    since_words: list[str] = Field(default_factory=list)
     # A whole-number column with one of these words in its name holds codes of categories (TrafficType 2 is no
     # more than 1): categorical, never numeric. A default: a rules file written before it still reads.
     code_words: list[str] = Field(default_factory=list)
