@@ -195,11 +195,13 @@ class DriftConfig(_Strict):
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
     season_min_rows_per_month: int = Field(default=30, ge=0)
-    # A flagged category is kept when at least this share of the recent rows hold a level that
-    # `recurring_min_rows` older rows hold too: its levels recur (sales reps, of whom some leave and some
-    # join), so it names the lead as well as the period. 1: every flagged category is dropped, as before.
+    # A flagged category is kept when at least this share of the newest rows with a value (the newest half of
+    # the most recent held-out block) hold a level that `recurring_min_rows` rows of the held-out block before
+    # hold too: its levels outlast the half block between (sales reps, of whom some leave and some join), so
+    # it names the lead as well as the period. A month, a quarter's campaign, or a month's name (it recurs a
+    # year later) is left out as before. 1: every flagged category is left out.
     recurring_share: float = Field(default=0.5, gt=0, le=1)
-    recurring_min_rows: int = Field(default=30, ge=1)
+    recurring_min_rows: int = Field(default=10, ge=1)
     numbers: Literal["linear", "drop"] = "linear"
     calibrate_final_reading: bool = True
 

@@ -911,6 +911,19 @@ def readers_of(linear_only: Sequence[str], contenders: Sequence[str]) -> list[st
     return list(contenders)
 
 
+def newest_and_before(times: pd.Series, folds: list[Fold]) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the newest half (by time) of the most recent held-out block, and of the held-out block before
+    that one: a level held in both outlasted the half block between them, as a sales rep does and a month
+    or a quarter's campaign does not."""
+    values = pd.to_datetime(times).to_numpy()
+    recent = folds[-1][1]
+    newest = np.zeros(len(values), dtype=bool)
+    newest[recent[values[recent] >= np.sort(values[recent])[len(recent) // 2]]] = True
+    before = np.zeros(len(values), dtype=bool)
+    before[folds[-2][1]] = True
+    return newest, before
+
+
 def drift_check(
     rows: pd.DataFrame,
     folds: list[Fold],
@@ -936,11 +949,12 @@ def drift_check(
         and name in SEASON_FEATURES
         and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
     ]
-    recurring = {  # a flagged category most of whose recent rows hold levels seen before: kept
+    newest, before = newest_and_before(rows["snapshot_at"], folds)
+    recurring = {  # a flagged category most of whose newest rows hold levels of the period before: kept
         name: share
         for name in flagged
         if name in set(categorical) and name not in set(cfg.drift.keep) and name not in SEASON_FEATURES
-        for share in [round(seen_share(rows[name], recent, cfg.drift.recurring_min_rows), 4)]
+        for share in [round(seen_share(rows[name], newest, before, cfg.drift.recurring_min_rows), 4)]
         if share >= cfg.drift.recurring_share
     }
     left_out = [

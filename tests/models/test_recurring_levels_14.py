@@ -10,13 +10,20 @@ from models.splits import out_of_time_split
 from models.train import train_conversion_model
 
 
-def test_seen_share_counts_recent_rows_holding_a_level_older_rows_hold():
-    values = pd.Series(["a"] * 40 + ["b"] * 5 + ["a", "b", "c", None, "", "a"])
-    recent = np.arange(len(values)) >= 45
-    # "a" twice (40 older rows), "b" (5 older rows: under 30) and "c" (none); the blanks are no level
-    assert seen_share(values, recent, min_rows=30) == 0.5
-    assert seen_share(values, recent, min_rows=5) == 0.75
-    assert seen_share(pd.Series([None, None, "x"]), np.array([False, True, True]), 1) == 0.0
+def test_seen_share_counts_recent_rows_holding_a_level_the_block_before_holds():
+    values = pd.Series(["a"] * 40 + ["b"] * 5 + ["m"] * 40 + ["a", "b", "c", None, "", "a", "m", "m"])
+    before = np.arange(len(values)) < 45  # "m" only long before the recent rows: a month's name a year ago
+    recent = np.arange(len(values)) >= 85
+    # "a" twice (40 rows before), "b" (5: under 30), "c" and "m" (none just before); the blanks are no level
+    assert seen_share(values, recent, before, min_rows=30) == 2 / 6
+    assert seen_share(values, recent, before, min_rows=5) == 3 / 6
+    assert seen_share(values, recent, ~recent, min_rows=30) == 4 / 6
+    assert (
+        seen_share(
+            pd.Series([None, None, "x"]), np.array([False, True, True]), np.array([True, False, False]), 1
+        )
+        == 0
+    )
 
 
 def _with_reps_and_quarters(leads):
