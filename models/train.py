@@ -911,16 +911,21 @@ def readers_of(linear_only: Sequence[str], contenders: Sequence[str]) -> list[st
     return list(contenders)
 
 
-def newest_and_before(times: pd.Series, folds: list[Fold]) -> tuple[np.ndarray, np.ndarray]:
+def newest_and_before(
+    times: pd.Series | None, folds: list[Fold], n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the newest half (by time) of the most recent held-out block, and of the held-out block before
     that one: a level held in both outlasted the half block between them, as a sales rep does and a month
-    or a quarter's campaign does not."""
-    values = pd.to_datetime(times).to_numpy()
+    or a quarter's campaign does not. Without times, the whole recent block."""
     recent = folds[-1][1]
-    newest = np.zeros(len(values), dtype=bool)
-    newest[recent[values[recent] >= np.sort(values[recent])[len(recent) // 2]]] = True
-    before = np.zeros(len(values), dtype=bool)
-    before[folds[-2][1]] = True
+    newest = np.zeros(n_rows, dtype=bool)
+    if times is None:
+        newest[recent] = True
+    else:
+        values = pd.to_datetime(times).to_numpy()
+        newest[recent[values[recent] >= np.sort(values[recent])[len(recent) // 2]]] = True
+    before = np.zeros(n_rows, dtype=bool)
+    before[folds[-2][1] if len(folds) > 1 else folds[-1][0]] = True  # one fold: the rows it fits on
     return newest, before
 
 
@@ -949,14 +954,18 @@ def drift_check(
         and name in SEASON_FEATURES
         and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
     ]
-    newest, before = newest_and_before(rows["snapshot_at"], folds)
-    recurring = {  # a flagged category most of whose newest rows hold levels of the period before: kept
-        name: share
+    candidates = [
+        name
         for name in flagged
         if name in set(categorical) and name not in set(cfg.drift.keep) and name not in SEASON_FEATURES
-        for share in [round(seen_share(rows[name], newest, before, cfg.drift.recurring_min_rows), 4)]
-        if share >= cfg.drift.recurring_share
-    }
+    ]
+    recurring: dict[str, float] = {}
+    if candidates:  # a flagged category most of whose newest rows hold levels of the period before: kept
+        newest, before = newest_and_before(rows.get("snapshot_at"), folds, len(rows))
+        shares = {
+            name: seen_share(rows[name], newest, before, cfg.drift.recurring_min_rows) for name in candidates
+        }
+        recurring = {n: round(v, 4) for n, v in shares.items() if v >= cfg.drift.recurring_share}
     left_out = [
         name
         for name in time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
