@@ -612,8 +612,8 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
         )
     if drift.get("recurring"):
         lines.append(
-            "Time-identifying but kept, since most of the most recent deals hold levels older deals hold too "
-            "(what a level says carries over to the next period): "
+            "Time-identifying but kept, since most of the newest deals hold levels that the deals of the "
+            "period before hold too (what a lasting level says carries on into the next period): "
             + ", ".join(
                 f"{feature_label(name)} ({share:.0%} of them)" for name, share in drift["recurring"].items()
             )

@@ -56,7 +56,7 @@ def test_a_rep_column_whose_reps_recur_is_kept_and_a_quarter_is_left_out(leads, 
     assert list(drift["recurring"]) == ["sales_rep"] and 0.5 <= drift["recurring"]["sales_rep"] < 1
     assert "sales_rep" in model.feature_names and "sales_rep" not in drift["kept"]
     card = " ".join(selection_lines(model.selection))
-    assert "kept, since most of the most recent deals hold levels older deals hold too" in card
+    assert "kept, since most of the newest deals hold levels that the deals of the period before hold" in card
     assert "sales rep (" in card
 
     as_before = small_config.model_copy(
