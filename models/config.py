@@ -228,7 +228,7 @@ class ModelConfig(_Strict):
 
     seed: int = Field(default=42, ge=0, lt=2**32)  # numpy and scikit-learn take 0 .. 2**32 - 1
     split: SplitConfig = Field(default_factory=SplitConfig)
-    # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
+    # Minimum won and lost deals in the learning window, training and validation (Dynamics 365 asks for 40 of each).
     min_won: int = Field(default=40, ge=1)
     min_lost: int = Field(default=40, ge=1)
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed

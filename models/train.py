@@ -546,10 +546,15 @@ def train_conversion_model(
     if len(labels) != len(frame):
         raise ValueError(f"frame has {len(frame)} rows but y has {len(labels)}")
     feature_names, categorical = list(feature_names), [c for c in feature_names if c in set(categorical)]
-    counts = check_minimum_data(labels[split.train], cfg.min_won, cfg.min_lost, window="training")
+    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
+    # Counted on every row the model learns from: the selection folds and the final refit read the validation
+    # rows too. Counting the training window alone refused a backtest fold whose rows held 46 won (39 of them
+    # before the validation cut), which `leadscore evaluate` had checked held the minimum.
+    counts = check_minimum_data(
+        labels[learn], cfg.min_won, cfg.min_lost, window="learning (training and validation)"
+    )
     labels = labels.astype(int)
 
-    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
     rows, y_learn = frame.iloc[learn], labels[learn]
     folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
     # The calibrator and the grade cut-offs are fitted on these rows, scored out of fold: they need both

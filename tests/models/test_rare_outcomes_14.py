@@ -45,3 +45,17 @@ def test_too_few_wins_in_the_calibration_rows_are_refused_naming_them(leads, sma
     )
     with pytest.raises(InsufficientDataError, match=expected):
         train_conversion_model(leads.frame, y, leads.features, leads.categorical, split, strict)
+
+
+def test_the_minimum_wins_are_counted_on_every_row_the_model_learns_from(leads, small_config):
+    y, split = _rare(leads, valid_won=6)
+    in_training = int(y[split.train].sum())
+    just_enough = small_config.model_copy(
+        update={"min_won": in_training + 6}
+    )  # with the validation window's 6
+    model = train_conversion_model(leads.frame, y, leads.features, leads.categorical, split, just_enough)
+    assert model.training_counts["n_won"] == in_training + 6
+    one_more = small_config.model_copy(update={"min_won": in_training + 7})
+    expected = rf"the learning \(training and validation\) window has {in_training + 6} won \(needs {in_training + 7}\)"
+    with pytest.raises(InsufficientDataError, match=expected):
+        train_conversion_model(leads.frame, y, leads.features, leads.categorical, split, one_more)
