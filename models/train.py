@@ -548,7 +548,7 @@ def train_conversion_model(
     feature_names, categorical = list(feature_names), [c for c in feature_names if c in set(categorical)]
     learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
     # Counted on every row the model learns from: the selection folds and the final refit read the validation
-    # rows too. Counting the training window alone refused a backtest fold whose rows held 46 won (39 of them
+    # rows too. Counting the training window alone refused a backtest fold whose rows held 45 won (39 of them
     # before the validation cut), which `leadscore evaluate` had checked held the minimum.
     counts = check_minimum_data(
         labels[learn], cfg.min_won, cfg.min_lost, window="learning (training and validation)"
