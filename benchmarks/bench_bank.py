@@ -123,7 +123,7 @@ def drafted_backtests(
             frame, truth = export(seed, args.rows)
             csv = Path(folder) / f"{name}_{seed}.csv"
             frame.to_csv(csv, index=False)
-            source, _ = training_source(csv, load_source_spec(str(drafted_spec(csv))))
+            source, _ = training_source(str(csv), load_source_spec(str(drafted_spec(csv))))
             data = backtest_data(source, cfg)
             data.true_probability = truth[data.frame.index.to_numpy()]  # the frame keeps export positions
             mean = backtest(data, cfg, contenders)

@@ -52,7 +52,56 @@ def audit_columns(
     rows = {row["feature"]: row for row in audit.to_dict("records")}
     for row in rows.values():
         row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
+    if snapshot is not None:
+        for name, thirds in oldest_and_newest_auc(features, y, snapshot).items():
+            rows[name]["auc_thirds"] = thirds
     return rows
+
+
+def oldest_and_newest_auc(
+    features: pd.DataFrame, y: pd.Series, times: pd.Series
+) -> dict[str, tuple[float, float, int, int]]:
+    """Per numeric column: its audit AUC on the oldest third of the rows by time and on the newest, with the
+    smaller class's count in each (for the standard error). Nothing when a third lacks 10 of a class."""
+    order = np.argsort(pd.to_datetime(times).to_numpy(), kind="stable")
+    third = len(order) // 3
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    parts = [order[:third], order[len(order) - third :]]
+    smaller = [min(int(y.iloc[p].sum()), int(len(p) - y.iloc[p].sum())) for p in parts]
+    if not numeric or min(smaller) < 10:
+        return {}
+    aucs = [
+        leak_audit(
+            features.iloc[p][numeric].reset_index(drop=True), y.iloc[p].reset_index(drop=True)
+        ).set_index("feature")["auc"]
+        for p in parts
+    ]
+    return {c: (float(aucs[0][c]), float(aucs[1][c]), smaller[0], smaller[1]) for c in numeric}
+
+
+def _auc_se(auc: float, n: int) -> float:
+    """Hanley and McNeil's standard error of an AUC, with `n` rows of each class (the smaller class's count)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    return float(np.sqrt(max(auc * (1 - auc) + (n - 1) * (q1 - auc**2) + (n - 1) * (q2 - auc**2), 0.0)) / n)
+
+
+def aging_leak(audit: dict[str, Any] | None, rules: DraftRules) -> str | None:
+    """Why a number that tells the oldest leads' outcomes far better than the newest ones' is leaky, else
+    None: a lifetime count still growing after the outcome, measured on the export day, does that."""
+    thirds = (audit or {}).get("auc_thirds")
+    if thirds is None:
+        return None
+    old, new, n_old, n_new = thirds
+    drop = old - new
+    spread = np.hypot(_auc_se(old, n_old), _auc_se(new, n_new))
+    if old < rules.follow_up_auc or drop < rules.aging_auc_drop or drop < 3 * spread:
+        return None
+    return (
+        f"Leak audit: alone it separates won from lost with AUC {old:.2f} among the oldest third of the leads "
+        f"and {new:.2f} among the newest (aging_auc_drop {rules.aging_auc_drop}): a count that keeps growing "
+        "after the outcome (a lifetime total measured on the export day) tells older leads' outcomes best; "
+        "move it to intent_columns or fit_columns only if it is recorded before the outcome."
+    )
 
 
 def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
@@ -101,6 +150,9 @@ def column_role(
                 "fit_columns only if the lead gives it before any contact."
             ),
         )
+    aging = aging_leak(audit, rules)
+    if aging:
+        return "leaky", "", aging
     outcome_values = outcome_words(column, values, rules)
     if outcome_values:
         return (
@@ -131,6 +183,15 @@ def column_role(
             "drop",
             "",
             "A contact detail or record-keeping field: not a property that predicts conversion.",
+        )
+    age = export_age(column, rules)
+    if age and numeric_values(values, rules) is not None:
+        return (
+            "drop",
+            "",
+            f"Measured on the export day ({age!r}): the export date minus the creation date, so it names when "
+            "the lead came in, not the lead, and the same lead reads another value in a later export; the "
+            "split reads the creation date itself.",
         )
     time_word = has_word(column, rules.time_words)
     if time_word and written_in_digits(values):
@@ -179,6 +240,20 @@ def column_role(
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
     return "fit", kind, f"fit, {what}, filled in {filled / len(values):.0%}{evidence}"
+
+
+def export_age(column: object, rules: DraftRules) -> str | None:
+    """The words saying a column counts the time since the lead came in ("lead age", "days since created"),
+    else None. "Age" alone is a person's age, and "days since last activity" counts from another event."""
+    age_word = has_word(column, rules.age_words)
+    if age_word:
+        return age_word
+    since = has_word(column, rules.since_words)
+    if since is None:
+        return None
+    after = f" {name_words(column)} ".split(f" {name_words(since)} ", 1)[1]
+    created = has_word(after, rules.time_words)
+    return f"{since} {created}" if created and after.strip().startswith(name_words(created)) else None
 
 
 def named_after_label(column: object, label_column: object) -> str | None:

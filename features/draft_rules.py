@@ -37,6 +37,11 @@ class DraftRules(BaseModel):
     leaky_words: list[str]
     leaky_names: list[str] = Field(default_factory=list)  # whole names only: "duration", not "Page Duration"
     contact_words: list[str]
+    # A number counting the time since the lead came in, as the CRM computed it on the export day ("Days Since
+    # Created", "Lead Age"): names for it, and words before a creation word (rules.time_words). A default: a
+    # rules file written before it still reads.
+    age_words: list[str] = Field(default_factory=list)
+    since_words: list[str] = Field(default_factory=list)
     # A whole-number column with one of these words in its name holds codes of categories (TrafficType 2 is no
     # more than 1): categorical, never numeric. A default: a rules file written before it still reads.
     code_words: list[str] = Field(default_factory=list)
@@ -47,6 +52,9 @@ class DraftRules(BaseModel):
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
     follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
+    # A dated export's number whose AUC alone falls by this much from its oldest third of won and lost rows to
+    # its newest (and by 3 standard errors, from at least follow_up_auc) keeps moving after the outcome.
+    aging_auc_drop: float = Field(0.15, gt=0, lt=0.5)
     id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names

@@ -90,6 +90,21 @@ def adversarial_auc(
     return pd.Series(aucs, dtype=float).sort_values(ascending=False, kind="stable")
 
 
+def seen_share(values: pd.Series, recent: np.ndarray, before: np.ndarray, min_rows: int) -> float:
+    """The share of the `recent` rows holding a value whose level at least `min_rows` of the rows just
+    `before` them hold. A sales rep column whose reps come and go still names most recent leads' reps, who
+    were at work in the period before (a calendar month or a dated campaign names none, and a month's name
+    recurs a year later, not in the period just before): it tells the period apart, yet what its lasting
+    levels say about a lead holds in the next period too. A missing value is no level: it recurs in any
+    column that is often blank."""
+    recent, before = np.asarray(recent, dtype=bool), np.asarray(before, dtype=bool)
+    filled = (values.notna() & values.astype("str").str.strip().ne("")).to_numpy()
+    codes = _category_codes(values)
+    held = np.bincount(codes[before & filled], minlength=int(codes.max()) + 1)
+    judged = recent & filled
+    return float(np.mean(held[codes[judged]] >= min_rows)) if judged.any() else 0.0
+
+
 def time_identifying(aucs: pd.Series, threshold: float, keep: Sequence[str] = ()) -> list[str]:
     """The features whose adversarial AUC reaches `threshold`, except those the config says to keep."""
     return [name for name, auc in aucs.items() if auc >= threshold and name not in set(keep)]

@@ -195,6 +195,13 @@ class DriftConfig(_Strict):
     adversarial_auc: float = Field(default=0.8, gt=0.5, le=1)
     keep: list[str] = Field(default_factory=list)
     season_min_rows_per_month: int = Field(default=30, ge=0)
+    # A flagged category is kept when at least this share of the newest rows with a value (the newest half of
+    # the most recent held-out block) hold a level that `recurring_min_rows` rows of the held-out block before
+    # hold too: its levels outlast the half block between (sales reps, of whom some leave and some join), so
+    # it names the lead as well as the period. A month, a quarter's campaign, or a month's name (it recurs a
+    # year later) is left out as before. 1: every flagged category is left out.
+    recurring_share: float = Field(default=0.5, gt=0, le=1)
+    recurring_min_rows: int = Field(default=10, ge=1)
     numbers: Literal["linear", "drop"] = "linear"
     calibrate_final_reading: bool = True
 
@@ -221,10 +228,9 @@ class ModelConfig(_Strict):
 
     seed: int = Field(default=42, ge=0, lt=2**32)  # numpy and scikit-learn take 0 .. 2**32 - 1
     split: SplitConfig = Field(default_factory=SplitConfig)
-    # Minimum won and lost deals in the training window (Dynamics 365 asks for 40 of each).
+    # Minimum won and lost deals in the learning window, training and validation (Dynamics 365 asks for 40 of each).
     min_won: int = Field(default=40, ge=1)
     min_lost: int = Field(default=40, ge=1)
-    # Won and lost deals needed in the validation window (the newest part of the learning window).
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
     maturity_days: int = Field(120, ge=0)
@@ -235,6 +241,8 @@ class ModelConfig(_Strict):
     # audit) is the outcome in disguise: training refuses it (exit 3) until the spec lists it in leaky_columns;
     # None switches the check off.
     leak_auc: float | None = Field(default=0.99, gt=0.5, le=1)
+    # Won and lost deals needed in the calibration rows (the newest held-out blocks of the selection folds,
+    # model.calibration_min_rows at least), where the calibrator and the grade cut-offs are fitted.
     min_valid_per_class: int = Field(default=10, ge=1)
     # After the test window is scored, the model that ships is trained again the same way on every usable
     # deal, the test window included; the card's and the gate's numbers stay those of the tested model.

@@ -21,7 +21,7 @@ from features.fit import UNKNOWN
 from features.frames import Table, as_table
 from features.season import SEASON_FEATURES, year_covered
 from features.text import factorize_texts
-from models.adversarial import adversarial_auc, time_identifying
+from models.adversarial import adversarial_auc, seen_share, time_identifying
 from models.calibration_trend import trend_shift
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
@@ -551,15 +551,22 @@ def train_conversion_model(
     if len(labels) != len(frame):
         raise ValueError(f"frame has {len(frame)} rows but y has {len(labels)}")
     feature_names, categorical = list(feature_names), [c for c in feature_names if c in set(categorical)]
-    counts = check_minimum_data(labels[split.train], cfg.min_won, cfg.min_lost, window="training")
-    check_minimum_data(
-        labels[split.valid], cfg.min_valid_per_class, cfg.min_valid_per_class, window="validation"
+    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
+    # Counted on every row the model learns from: the selection folds and the final refit read the validation
+    # rows too. Counting the training window alone refused a backtest fold whose rows held 45 won (39 of them
+    # before the validation cut), which `leadscore evaluate` had checked held the minimum.
+    counts = check_minimum_data(
+        labels[learn], cfg.min_won, cfg.min_lost, window="learning (training and validation)"
     )
     labels = labels.astype(int)
 
-    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
     rows, y_learn = frame.iloc[learn], labels[learn]
     folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
+    # The calibrator and the grade cut-offs are fitted on these rows, scored out of fold: they need both
+    # classes. The validation window itself is only the newest part of the learning rows (the folds cut
+    # their own), and checking it refused rare outcomes the model could learn (2 % won: 6 won in it, 17 here).
+    recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
+    calibration_counts = check_calibration_rows(y_learn[recent], fold_kind, cfg)
     drift = drift_check(rows, folds, fold_kind, feature_names, categorical, cfg)
     names = [name for name in feature_names if name not in set(drift["dropped"])]
     categorical = [name for name in categorical if name in names]
@@ -695,10 +702,10 @@ def train_conversion_model(
     signal_raw, signal_picks = cross_fitted_scores(results, folds, len(y_learn))
     signal = auc_interval(signal_raw)
     chosen_auc = auc_interval(best.oof_raw)
-    recent = calibration_rows(folds, fold_kind, cfg.calibration_min_rows)
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
     selection["signal"] = {"auc": signal[0], "low": signal[1], "high": signal[2], "contenders": signal_picks}
     selection["calibration_rows"] = int(len(recent))
+    selection["calibration_counts"] = calibration_counts
     if linear_losses:
         selection["linear_c"] = linear_c
         selection["linear_c_log_loss"] = linear_losses
@@ -741,8 +748,6 @@ def train_conversion_model(
             "mean_shift": round(float(np.mean(oof_raw[recent] - best.oof_raw[recent])), 4),
         }
     raw_recent, y_recent = oof_raw[recent], y_learn[recent]
-    window = "most recent held-out blocks" if fold_kind == "time_ordered" else "out-of-fold"
-    check_minimum_data(y_recent, 2, 2, window=f"calibration ({window})")
     calibrator = fit_calibrator(
         raw_recent,
         y_recent,
@@ -866,6 +871,21 @@ def calibration_rows(folds: list[Fold], fold_kind: str, min_rows: int) -> np.nda
     return np.sort(np.concatenate(blocks))
 
 
+def check_calibration_rows(y_recent: np.ndarray, fold_kind: str, cfg: ModelConfig) -> dict[str, int]:
+    """The won and lost counts of the calibration rows; InsufficientDataError, naming the settings, when
+    either is below model.min_valid_per_class."""
+    won, lost = int(y_recent.sum()), int(len(y_recent) - y_recent.sum())
+    if won >= cfg.min_valid_per_class and lost >= cfg.min_valid_per_class:
+        return {"n_won": won, "n_lost": lost}
+    rows = "newest held-out rows" if fold_kind == "time_ordered" else "held-out rows"
+    raise InsufficientDataError(
+        f"not enough closed deals to calibrate: the {len(y_recent):,} {rows} of the selection folds, where the "
+        f"calibrator and the grade cut-offs are fitted, hold {won} won and {lost} lost, fewer than "
+        f"model.min_valid_per_class={cfg.min_valid_per_class} of each. Load more history, or raise "
+        f"model.calibration_min_rows ({cfg.calibration_min_rows}) so that older held-out rows count too."
+    )
+
+
 def learning_folds(
     rows: pd.DataFrame, y: np.ndarray, split: Split, cfg: ModelConfig
 ) -> tuple[list[Fold], str, int]:
@@ -903,6 +923,24 @@ def readers_of(linear_only: Sequence[str], contenders: Sequence[str]) -> list[st
     return list(contenders)
 
 
+def newest_and_before(
+    times: pd.Series | None, folds: list[Fold], n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the newest half (by time) of the most recent held-out block, and of the held-out block before
+    that one: a level held in both outlasted the half block between them, as a sales rep does and a month
+    or a quarter's campaign does not. Without times, the whole recent block."""
+    recent = folds[-1][1]
+    newest = np.zeros(n_rows, dtype=bool)
+    if times is None:
+        newest[recent] = True
+    else:
+        values = pd.to_datetime(times).to_numpy()
+        newest[recent[values[recent] >= np.sort(values[recent])[len(recent) // 2]]] = True
+    before = np.zeros(n_rows, dtype=bool)
+    before[folds[-2][1] if len(folds) > 1 else folds[-1][0]] = True  # one fold: the rows it fits on
+    return newest, before
+
+
 def drift_check(
     rows: pd.DataFrame,
     folds: list[Fold],
@@ -928,7 +966,23 @@ def drift_check(
         and name in SEASON_FEATURES
         and not year_covered(rows[name], cfg.drift.season_min_rows_per_month)
     ]
-    left_out = time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep) + short_seasons
+    candidates = [
+        name
+        for name in flagged
+        if name in set(categorical) and name not in set(cfg.drift.keep) and name not in SEASON_FEATURES
+    ]
+    recurring: dict[str, float] = {}
+    if candidates:  # a flagged category most of whose newest rows hold levels of the period before: kept
+        newest, before = newest_and_before(rows.get("snapshot_at"), folds, len(rows))
+        shares = {
+            name: seen_share(rows[name], newest, before, cfg.drift.recurring_min_rows) for name in candidates
+        }
+        recurring = {n: round(v, 4) for n, v in shares.items() if v >= cfg.drift.recurring_share}
+    left_out = [
+        name
+        for name in time_identifying(aucs, cfg.drift.adversarial_auc, cfg.drift.keep)
+        if name not in recurring
+    ] + short_seasons
     to_linear = cfg.drift.numbers == "linear" and bool(
         {"linear_lightgbm", "blend"} & set(cfg.selection.contenders)
     )
@@ -940,10 +994,11 @@ def drift_check(
         "recent_rows": int(recent.sum()),
         "auc": {name: round(float(value), 4) for name, value in aucs.head(10).items()},
         "flagged": flagged,
-        "kept": [name for name in flagged if name not in left_out],
+        "kept": [name for name in flagged if name not in left_out and name not in recurring],
         "dropped": [name for name in left_out if name not in linear_only],
         "linear_only": linear_only,
         "not_recurring": short_seasons,
+        "recurring": recurring,
     }
     if len(left_out) == len(feature_names):
         record |= {

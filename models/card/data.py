@@ -626,6 +626,15 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
             + ". The training deals do not cover the year, so the months seen name their period and the "
             "months to be scored were never seen (a history too short for them to recur)."
         )
+    if drift.get("recurring"):
+        lines.append(
+            "Time-identifying but kept, since most of the newest deals hold levels that the deals of the "
+            "period before hold too (what a lasting level says carries on into the next period): "
+            + ", ".join(
+                f"{feature_label(name)} ({share:.0%} of them)" for name, share in drift["recurring"].items()
+            )
+            + "."
+        )
     if drift.get("kept"):
         lines.append(
             "Time-identifying but kept (model.drift.keep): "
@@ -841,14 +850,15 @@ def build_card_data(
         )
     comparison = with_pr_intervals(comparison, scores, model_cfg.bootstrap_rounds, model_cfg.seed)
     counts = tested.model.training_counts
+    calibration = tested.model.selection.get("calibration_counts", {})  # models trained before: the window's
     minimum = {
         "min_won": model_cfg.min_won,
         "min_lost": model_cfg.min_lost,
         "train_won": int(counts.get("n_won", y[split.train].sum())),
         "train_lost": int(counts.get("n_lost", len(split.train) - y[split.train].sum())),
         "min_valid": model_cfg.min_valid_per_class,
-        "valid_won": int(y[split.valid].sum()),
-        "valid_lost": int(len(split.valid) - y[split.valid].sum()),
+        "valid_won": int(calibration.get("n_won", y[split.valid].sum())),
+        "valid_lost": int(calibration.get("n_lost", len(split.valid) - y[split.valid].sum())),
     }
     oracle = evaluation.extra.get("oracle_auc")
     return CardData(

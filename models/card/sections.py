@@ -360,10 +360,12 @@ def section_data(data: CardData) -> Section:
             "left out as too recent: only the quick ones have closed yet, which would skew the win rate."
         )
     bullets.append(
-        f"Minimum-data check {'passed' if passed else 'NOT passed'}: the training window has "
+        f"Minimum-data check {'passed' if passed else 'NOT passed'}: the learning window (training and "
+        "validation) has "
         f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
-        f"and {minimum['min_lost']:,} required); the validation window {minimum['valid_won']:,} won and "
-        f"{minimum['valid_lost']:,} lost (at least {minimum['min_valid']:,} each)."
+        f"and {minimum['min_lost']:,} required); the calibration rows (the newest held-out rows of the selection "
+        f"folds) {minimum['valid_won']:,} won and {minimum['valid_lost']:,} lost (at least "
+        f"{minimum['min_valid']:,} each)."
     )
     columns: dict[str, Any] = {
         "window": data.windows["window"],

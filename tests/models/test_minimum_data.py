@@ -47,5 +47,5 @@ def test_minimum_data_error_is_a_value_error_and_rejects_bad_labels():
 def test_training_refuses_small_history(leads):
     small = leads.frame.iloc[:150].reset_index(drop=True)
     split = out_of_time_split(small["snapshot_at"], 0.2, 0.2)
-    with pytest.raises(InsufficientDataError, match="training window"):
+    with pytest.raises(InsufficientDataError, match=r"learning \(training and validation\) window has"):
         train_conversion_model(small, leads.y[:150], leads.features, leads.categorical, split, ModelConfig())

@@ -183,8 +183,9 @@ def test_headline_numbers_are_the_evaluation_numbers(card):
     assert f"{len(result.split.test):,} most recent closed deals" in text
     assert f"{result.data.excluded['total']:,} closed deals were left out by the ICP guardrail" in text
     assert f"{result.data.too_recent:,} closed deals created in the last" in md
-    counts = result.scorer.model.training_counts
-    assert f"the training window has {counts['n_won']:,} won and {counts['n_lost']:,} lost" in text
+    counts = result.tested_scorer.model.training_counts  # the tested model's learning window (the card's)
+    learnt = f"the learning window (training and validation) has {counts['n_won']:,} won and {counts['n_lost']:,} lost"
+    assert learnt in text
     assert "Minimum-data check passed" in text
     assert "first version" in text.lower()
     assert f"{result.evaluation.extra['oracle_auc']:.3f}" in text  # synthetic history: the oracle is shown
