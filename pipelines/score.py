@@ -136,7 +136,10 @@ def run_score(
     )
     result = ScoreResult(scores, quarantine, leads, rows_read=dict(validation.read))
     if len(to_score):
-        result.warnings = coverage_warnings(scorer, validation.valid, to_score, as_of, missing_rise)
+        result.warnings = [
+            *scorer.feed_gap_warnings(validation.valid, as_of),
+            *lead_feature_warnings(scorer, validation.valid, to_score, as_of, missing_rise),
+        ]
     if output is not None:
         check_scoreable(result, output)
         fingerprint = tables_fingerprint(source.tables)
@@ -165,22 +168,6 @@ class SampleTables:
         return {EXPORT_TABLE: self.leads}
 
 
-def coverage_warnings(
-    scorer: Scorer,
-    tables: dict[str, pd.DataFrame],
-    to_score: pd.DataFrame,
-    as_of: pd.Timestamp,
-    missing_rise: float,
-    every_lead: bool = True,
-) -> list[str]:
-    """What the CRM's feeds stopped delivering (Scorer.feed_gap_warnings), and the features the leads to
-    score (or an even sample of them) miss far more than training did (lead_feature_warnings)."""
-    return [
-        *scorer.feed_gap_warnings(tables, as_of),
-        *lead_feature_warnings(scorer, tables, to_score, as_of, missing_rise, every_lead),
-    ]
-
-
 def lead_feature_warnings(
     scorer: Scorer,
     tables: dict[str, pd.DataFrame],
@@ -190,8 +177,8 @@ def lead_feature_warnings(
     every_lead: bool = True,
 ) -> list[str]:
     """Features the leads to score (or an even sample of them) miss far more than training did, or hold
-    outside its range (models.coverage.feature_coverage_warnings). `every_lead`: `to_score` holds every lead
-    the run scores."""
+    outside its range (models.coverage.feature_coverage_warnings); a run says them after what the CRM's feeds
+    stopped delivering (Scorer.feed_gap_warnings). `every_lead`: `to_score` holds every lead the run scores."""
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
         return []
     step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))

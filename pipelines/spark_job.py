@@ -70,8 +70,8 @@ from pipelines.io import (
 from pipelines.score import (
     ScoreResult,
     causes_sentence,
-    coverage_warnings,
     failed_quarantine_path_for,
+    lead_feature_warnings,
     manifest_path_for,
     quarantine_path_for,
     run_identity,
@@ -696,7 +696,7 @@ def _score_part(
 ):
     """The function each part runs (pandas in, pandas out): pipelines.stream's per-part validation and
     scoring, returning score rows, quarantine rows, one row of counts and, where leads were scored, the
-    part's feature coverage warnings (pipelines.score.coverage_warnings, in `reason`; the part's number in
+    part's feed and feature coverage warnings (pipelines.score.lead_feature_warnings, in `reason`; the part's number in
     `row`, a row with no reason when there is none; `one_part`: the part holds every lead)."""
 
     def run(frame: pd.DataFrame) -> pd.DataFrame:
@@ -710,7 +710,10 @@ def _score_part(
             scores = pd.DataFrame({c: scores[c] for c in SCORE_NAMES})
             scores["as_of"] = pd.to_datetime(scores["as_of"])
             pieces.append(scores.astype({"lead_id": object}).assign(**{KIND: "score"}))
-            said = coverage_warnings(scorer, valid, to_score, as_of, missing_rise, every_lead=one_part)
+            said = [
+                *scorer.feed_gap_warnings(valid, as_of),
+                *lead_feature_warnings(scorer, valid, to_score, as_of, missing_rise, every_lead=one_part),
+            ]
             part = int(frame[PART].iloc[0])
             said_rows = {SEQ: range(len(said) + 1), "row": part, "reason": [None, *said]}
             pieces.append(pd.DataFrame({KIND: "warning", **said_rows}))
@@ -944,7 +947,7 @@ def score_spark_tables(
     is broadcast once to the executors. `text_tables` names tables read from CSV as text (their values are
     read as the pandas path reads a CSV); `nanos` the timestamp columns read as nanoseconds since 1970
     (see read_spark_tables); `paths` the tables' files, for messages; `missing_rise`: see
-    pipelines.score.coverage_warnings (SparkScores.warnings).
+    pipelines.score.lead_feature_warnings (SparkScores.warnings).
 
     Example (a Databricks notebook, or any session)::
 

@@ -198,7 +198,7 @@ def test_a_csv_folder_whose_name_holds_a_colon_is_refused_naming_the_cause(tmp_p
 
 def test_spark_warns_of_features_the_leads_miss_as_batch_does(tmp_path, crm, engines):
     """Every job title blank (an export that lost the column's values): batch warns that the leads miss the
-    seniority feature far more than in training (pipelines.score.coverage_warnings); Spark scored them
+    seniority feature far more than in training (pipelines.score.lead_feature_warnings); Spark scored them
     without a word, exit 0 both."""
     write_tables({**crm, "leads": crm["leads"].assign(job_title=None)}, tmp_path / "crm", "csv")
     batch, spark = engines(tmp_path / "crm", tmp_path)
