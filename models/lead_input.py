@@ -646,7 +646,6 @@ def lead_rows_to_tables(
         row = int(np.argmax(later))
         _not_after(row, "lead_created_at", int(rows["lead_created_at"][row].view(np.int64)), snapshot_at[row])
     _founded_not_after(rows["account_founded_year"], snapshot_at)
-    created_at = np.where(np.isnat(rows["lead_created_at"]), snapshot_at, rows["lead_created_at"])
     leads = Table(
         {
             "lead_id": lead_id,
@@ -654,7 +653,9 @@ def lead_rows_to_tables(
             "email": rows["email"],
             "job_title": rows["job_title"],
             "lead_source": rows["lead_source"],
-            "created_at": created_at,
+            # Left out, the creation is unknown (lead age missing), never the snapshot: a lead created at its
+            # snapshot sees none of its activities (features.intent), and the request's were all dropped.
+            "created_at": rows["lead_created_at"],
         }
     )
     tables = {"accounts": accounts, "leads": leads, "activities": _activities(rows, latest)}

@@ -213,7 +213,8 @@ class LeadScorer:
             check_frame_fields(rows)
         checked = check_lead_rows(rows, max_text_chars=max_text_chars)
         tables, snapshots = lead_rows_to_tables(checked, as_of, latest=latest)
-        return self.score_columns(self.guarded_features(tables, snapshots), reasons=reasons, as_of_text=True)
+        features = request_features(tables, snapshots, self.features, self.icp)
+        return self.score_columns(features, reasons=reasons, as_of_text=True)
 
     def score_frame(
         self, frame: Table | pd.DataFrame, reasons: bool = True, as_of_text: bool = False
@@ -310,6 +311,17 @@ def guarded_features(
 ) -> Table:
     """Features plus the ICP guardrail's columns (fit tier, disqualification) for each snapshot."""
     built = build_features(tables, snapshots, features, icp)
+    return built | icp_columns(built, icp)
+
+
+def request_features(
+    tables: Mapping[str, Table], snapshots: Table, features: FeatureConfig, icp: ICPConfig
+) -> Table:
+    """guarded_features for an online request's rows, each lead as when scored alone: the rows of a request
+    (or of a Spark batch) are unrelated leads, so one is never the duplicate of another's email there (the
+    duplicate-lead rule is batch scoring's); a lead's score and grade must not hang on what it was sent with."""
+    built = build_features(tables, snapshots, features, icp)
+    built = built | {"is_duplicate": np.zeros(built.n_rows, dtype=bool)}
     return built | icp_columns(built, icp)
 
 
