@@ -133,6 +133,13 @@ class _Backend:
     def columns(self, ref: TableRef) -> list[str]:
         raise NotImplementedError
 
+    def column_types(self, ref: TableRef) -> dict[str, str]:
+        """Each column's SQL type as the database names it."""
+        raise NotImplementedError
+
+    def is_view(self, ref: TableRef) -> bool:
+        raise NotImplementedError
+
     def insert(self, ref: TableRef, frame: pd.DataFrame) -> None:
         """Append the rows of `frame` (one batch) to the table's columns of the same names."""
         raise NotImplementedError
@@ -187,13 +194,29 @@ class _DuckDB(_Backend):
         ).fetchall()
         return [r[0] for r in rows]
 
+    def column_types(self, ref):
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $name "
+            "AND table_schema = coalesce($schema, current_schema()) ORDER BY ordinal_position",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchall()
+        return {name: kind for name, kind in rows}
+
+    def is_view(self, ref):
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name "
+            "AND table_schema = coalesce($schema, current_schema()) AND table_type = 'VIEW'",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchall()
+        return bool(found[0][0])
+
     def insert(self, ref, frame):
         names = ", ".join(_quote(c) for c in frame.columns)
         self.con.register("_leadscore_batch", frame)
-        try:
-            self.con.execute(f"INSERT INTO {ref.sql} ({names}) SELECT {names} FROM _leadscore_batch")
-        finally:
-            self.con.unregister("_leadscore_batch")
+        # Not in a `finally`: after a failed INSERT the transaction is aborted, and unregistering there raised
+        # "Current transaction is aborted" in place of the INSERT's own error (the connection is closed anyway).
+        self.con.execute(f"INSERT INTO {ref.sql} ({names}) SELECT {names} FROM _leadscore_batch")
+        self.con.unregister("_leadscore_batch")
 
 
 class _Postgres(_Backend):
@@ -227,6 +250,17 @@ class _Postgres(_Backend):
         from sqlalchemy import inspect
 
         return [c["name"] for c in inspect(self.conn).get_columns(ref.name, schema=ref.schema)]
+
+    def column_types(self, ref):
+        from sqlalchemy import inspect
+
+        columns = inspect(self.conn).get_columns(ref.name, schema=ref.schema)
+        return {c["name"]: str(c["type"]) for c in columns}
+
+    def is_view(self, ref):
+        from sqlalchemy import inspect
+
+        return ref.name in inspect(self.conn).get_view_names(schema=ref.schema)
 
     def insert(self, ref, frame):
         names = ", ".join(_quote(c) for c in frame.columns)
@@ -563,6 +597,72 @@ def check_scores_schema(url: str, table: str) -> None:
             f"{display_url(url)}: --table {table}: the database has no schema {ref.schema!r}, and leadscore "
             f"creates the scores tables, not their schema; create it (CREATE SCHEMA {ref.schema}) or give "
             "--table a name in a schema that exists"
+        )
+
+
+# The columns every release's scores table holds: a table without them is some other table.
+SCORES_TABLE_COLUMNS = ("as_of", "model_version", "lead_id", "score")
+_TYPE_FAMILIES = (  # (family, pattern on the database's type name), first match wins
+    ("boolean", re.compile(r"BOOL")),
+    ("timestamp", re.compile(r"TIMESTAMP|DATETIME")),
+    ("date", re.compile(r"^DATE$")),
+    ("integer", re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT|INTEGER|INT[248])\b")),
+    ("number", re.compile(r"DOUBLE|REAL|FLOAT|NUMERIC|DECIMAL")),
+    ("text", re.compile(r"CHAR|TEXT|STRING")),
+)
+# The families an existing column of each of leadscore's SQL types may have without changing its values.
+_FITTING_FAMILIES = {
+    "TEXT": {"text"},
+    "DOUBLE PRECISION": {"number"},
+    "BIGINT": {"integer", "number"},
+    "TIMESTAMP": {"timestamp"},
+    "BOOLEAN": {"boolean"},
+}
+
+
+def type_family(sql_type_name: str) -> str:
+    """boolean, timestamp, date, integer, number, text or other, for a column type as a database names it."""
+    name = sql_type_name.strip().upper()
+    return next((family for family, pattern in _TYPE_FAMILIES if pattern.search(name)), "other")
+
+
+def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) -> str | None:
+    """Why an existing `--table` cannot take a scoring run as it is, else None: a view, a table of something
+    else (none of the scores' key columns), or a column whose type would change the values written into it
+    (a score into INTEGER is 0 or 1, into TEXT no longer a number)."""
+    if is_view:
+        return f"{str(ref)!r} is a view; scores are written to a table"
+    missing = [column for column in SCORES_TABLE_COLUMNS if column not in types]
+    if missing:
+        return (
+            f"table {str(ref)!r} exists and is not a scores table (no column {', '.join(missing)}): its rows "
+            "would be mixed with the scores and its columns added to"
+        )
+    for column, kind in types.items():
+        wanted = SCORE_SQL_TYPES.get(column, "TEXT" if column == "model_version" else None)
+        if wanted is None or type_family(kind) in _FITTING_FAMILIES[wanted]:
+            continue
+        return (
+            f"table {str(ref)!r}: column {column!r} is {kind}, where the scores write {wanted}; the values "
+            "would change or be refused on the way in"
+        )
+    return None
+
+
+def check_scores_table(url: str, table: str) -> None:
+    """DatabaseError (exit 3, before anything is scored) when the `--table` exists and cannot take the run
+    as it is (see scores_table_problem); the fix is a new table name, or the table altered."""
+    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+        return
+    ref = TableRef.parse(table)
+    with _transaction(url, write=False) as db:
+        if not db.has_table(ref) and not db.is_view(ref):
+            return
+        problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
+    if problem:
+        raise DatabaseError(
+            f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore creates it) "
+            "or the name of a table an earlier run wrote"
         )
 
 

@@ -76,9 +76,10 @@ def run_score_job(
     reports it. Spark scoring of a folder leaves the trend empty and says so."""
     to_database = is_database_url(output)
     if to_database and table:
-        from pipelines.db import check_scores_schema
+        from pipelines.db import check_scores_schema, check_scores_table
 
         check_scores_schema(output, table)
+        check_scores_table(output, table)
     folder = source.stream_folder
     steady = cfg.scoring.trend_steady
     if engine == "spark" and not to_database:  # a folder or Spark tables by name: read by Spark, published

@@ -220,3 +220,17 @@ def test_a_writer_killed_mid_run_leaves_the_previous_run_whole(database, tmp_pat
     new = fake_scores(250, AS_OF, seed=5)  # and the table is free again: the next run writes normally
     _write(url, table, new, fake_quarantine(1))
     _assert_run_equals(_scores(url, table), new)
+
+
+def test_an_existing_table_is_checked_before_scoring_on_either_database(database):
+    # check_scores_table reads the column types as each database names them (hostile sweep 15).
+    url, prefix = database
+    table = f"{prefix}lead_scores"
+    _write(url, table, fake_scores(5, AS_OF), fake_quarantine(1))
+    db.check_scores_table(url, table)
+    rounding = f"{prefix}rounding"
+    with db._transaction(url, write=True) as conn:
+        ref = db.TableRef.parse(rounding).sql
+        conn.execute(f"CREATE TABLE {ref} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score INTEGER)")
+    with pytest.raises(db.DatabaseError, match="column 'score' is INTEGER"):
+        db.check_scores_table(url, rounding)

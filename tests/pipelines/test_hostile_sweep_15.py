@@ -4,13 +4,17 @@ settings) that answered something other than what was sent, with exit 0."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from features.config import FeatureConfig, ICPConfig
 from models.lead_input import check_lead_rows, lead_rows_to_tables
 from models.scorer import request_features
+from pipelines import db
+from tests.db.frames import fake_quarantine, fake_scores
 
 AS_OF = pd.Timestamp("2026-10-01")
 ACTIVITIES = json.dumps(
@@ -62,3 +66,95 @@ def test_two_leads_of_one_email_in_a_request_are_each_scored_as_alone():
         assert not together.loc[lead, "is_duplicate"]
         assert not together.loc[lead, "disqualified"]
     assert together.loc["L2", "fit_tier"] == alone.loc["L2", "fit_tier"]
+
+
+def _duckdb_with(tmp_path, sql: str) -> str:
+    import duckdb
+
+    path = tmp_path / "scores.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(sql)
+    return f"duckdb:///{path}"
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("CREATE TABLE lead_scores (id INTEGER, name VARCHAR)", "is not a scores table (no column as_of"),
+        (
+            "CREATE TABLE lead_scores (as_of TIMESTAMP, model_version VARCHAR, lead_id VARCHAR, score INTEGER)",
+            "column 'score' is INTEGER, where the scores write DOUBLE PRECISION",
+        ),
+        (
+            "CREATE TABLE lead_scores (as_of DATE, model_version VARCHAR, lead_id VARCHAR, score DOUBLE)",
+            "column 'as_of' is DATE",
+        ),
+        (
+            "CREATE TABLE lead_scores (as_of TIMESTAMP, model_version INTEGER, lead_id VARCHAR, score DOUBLE)",
+            "column 'model_version' is INTEGER",
+        ),
+        ("CREATE VIEW lead_scores AS SELECT 1 AS x", "'lead_scores' is a view"),
+    ],
+)
+def test_a_scores_table_that_would_change_the_scores_is_refused_before_scoring(tmp_path, sql, said):
+    # An existing --table whose score column is INTEGER took every score as 0 or 1 (exit 0); a table of
+    # something else got the score columns added and the scores among its rows (exit 0); a view or an id
+    # column of integers failed after scoring with exit 1 and "Current transaction is aborted".
+    url = _duckdb_with(tmp_path, sql)
+    with pytest.raises(db.DatabaseError, match=re.escape(said)) as refused:
+        db.check_scores_table(url, "lead_scores")
+    assert "give --table a new name" in str(refused.value)
+
+
+def test_a_table_an_earlier_run_wrote_is_taken(tmp_path):
+    url = f"duckdb:///{tmp_path / 'scores.duckdb'}"
+    db.check_scores_table(url, "lead_scores")  # no file yet
+    scores = fake_scores(5, "2026-10-01")
+    db.write_scores_to_db(url, "lead_scores", scores, fake_quarantine(1), pd.Timestamp("2026-10-01"), "3")
+    db.check_scores_table(url, "lead_scores")
+    # an earlier release's table: no model_name, a score column of REAL, ids of VARCHAR(20)
+    (tmp_path / "old").mkdir()
+    earlier = (
+        "CREATE TABLE lead_scores (as_of TIMESTAMP, model_version TEXT, lead_id VARCHAR(20), score REAL)"
+    )
+    db.check_scores_table(_duckdb_with(tmp_path / "old", earlier), "lead_scores")
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("TEXT", "text"),
+        ("VARCHAR(20)", "text"),
+        ("character varying", "text"),
+        ("DOUBLE PRECISION", "number"),
+        ("NUMERIC(10, 2)", "number"),
+        ("REAL", "number"),
+        ("BIGINT", "integer"),
+        ("INTEGER", "integer"),
+        ("HUGEINT", "integer"),
+        ("INTERVAL", "other"),
+        ("TIMESTAMP WITHOUT TIME ZONE", "timestamp"),
+        ("TIMESTAMP_NS", "timestamp"),
+        ("DATE", "date"),
+        ("BOOLEAN", "boolean"),
+    ],
+)
+def test_column_types_are_read_as_postgres_and_duckdb_name_them(name, family):
+    assert db.type_family(name) == family
+
+
+def test_a_failed_duckdb_insert_names_its_own_error(tmp_path):
+    # DuckDB's unregister after the failed INSERT raised "Current transaction is aborted" in its place.
+    url = _duckdb_with(
+        tmp_path, "CREATE TABLE lead_scores (as_of TIMESTAMP, model_version VARCHAR, lead_id INTEGER)"
+    )
+    with pytest.raises(db.DatabaseWriteError, match="Conversion Error") as failed:
+        db.write_scores_to_db(
+            url,
+            "lead_scores",
+            fake_scores(3, "2026-10-01"),
+            fake_quarantine(0),
+            pd.Timestamp("2026-10-01"),
+            "3",
+        )
+    assert "transaction is aborted" not in str(failed.value)
