@@ -55,6 +55,20 @@ def previous_champion_version(model_name: str, version: str) -> str | None:
     return str(max(promoted)) if promoted else None
 
 
+def check_previous_is_another(version: Any, previous: Any) -> None:
+    """InputError when `--previous` names the version the card is of: its card compared the version with
+    itself as its "previous champion" (level with it, 0 % of grades changed) with exit 0."""
+    if previous is None or (previous.name, str(previous.version)) != (version.name, str(version.version)):
+        return
+    earlier = f"models:/{version.name}/{int(version.version) - 1}" if int(version.version) > 1 else None
+    fix = f"name another, e.g. --previous {earlier}, " if earlier else "name another version "
+    raise InputError(
+        f"--previous names version {version.version} of {version.name}, the version this card is of: a card "
+        f"compares its version with another; {fix}or leave --previous out for the champion it was measured "
+        "against"
+    )
+
+
 class DamagedCardData(InputError):
     """The card data logged with a run cannot be read (a file truncated, overwritten or removed)."""
 
@@ -155,7 +169,9 @@ def card_of_version(
     if previous_uri:  # a wrong --previous is said before anything is read or rebuilt
         from pipelines.registry import resolve_version
 
-        resolve_version(previous_uri, option="--previous")
+        check_previous_is_another(
+            _model_version(model_uri), resolve_version(previous_uri, option="--previous")
+        )
     if calls:
         from pipelines.card import exploration_from_calls, read_call_lists
 

@@ -158,3 +158,26 @@ def test_a_failed_duckdb_insert_names_its_own_error(tmp_path):
             "3",
         )
     assert "transaction is aborted" not in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("version", "previous", "said"),
+    [
+        ("4", "4", "e.g. --previous models:/leadscore/3, or leave --previous out"),
+        ("1", "1", "name another version or leave --previous out"),
+    ],
+)
+def test_a_card_whose_previous_is_its_own_version_is_refused(version, previous, said):
+    # `card --model models:/leadscore/1 --previous models:/leadscore@champion` (the champion being 1) wrote a
+    # card comparing version 1 with itself as its previous champion, "level with it", with exit 0.
+    from types import SimpleNamespace
+
+    from pipelines.card_rebuild import check_previous_is_another
+    from pipelines.io import InputError
+
+    this = SimpleNamespace(name="leadscore", version=version)
+    with pytest.raises(InputError, match=re.escape(said)):
+        check_previous_is_another(this, SimpleNamespace(name="leadscore", version=previous))
+    check_previous_is_another(this, SimpleNamespace(name="leadscore", version="9"))
+    check_previous_is_another(this, SimpleNamespace(name="leadscore_eu", version=version))
+    check_previous_is_another(this, None)
