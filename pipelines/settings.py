@@ -417,9 +417,13 @@ def config_problems(error: ValidationError, path: Path, overrides: dict[str, str
                 # a check across the settings of a section (or of sections) names them in its message
                 or (key.startswith(f"{setting}.") and key.rsplit(".", 1)[-1] in message)
                 or (not setting and key in message)
+                # an unknown section the override made (--set grades.a_share=0.3): pydantic names the section
+                or (problem["type"] == "extra_forbidden" and key.startswith(setting + "."))
             ),
             str(path),
         )
+        if problem["type"] == "extra_forbidden":
+            message = f"{message}{_named_elsewhere(setting)}"
         if not setting:  # the message names the settings; the value found is the whole configuration
             problems.append(f"{origin}: {message}")
             continue
@@ -429,6 +433,24 @@ def config_problems(error: ValidationError, path: Path, overrides: dict[str, str
     return (
         "invalid configuration: " + "; ".join(problems) + "; fix the value, or leave it out for the default"
     )
+
+
+def _named_elsewhere(setting: str) -> str:
+    """For an unknown setting, where settings of its name are (' (a_share is model.grades.a_share)'), or ''."""
+    name = setting.rsplit(".", 1)[-1]
+    found = [path for path in _setting_paths(PipelineConfig, "") if path.rsplit(".", 1)[-1] == name]
+    return f" ({name} is {' or '.join(found)})" if found and setting not in found else ""
+
+
+def _setting_paths(model: Any, prefix: str) -> list[str]:
+    """Every setting's dotted path in a configuration model, sections included."""
+    paths = []
+    for name, field in getattr(model, "model_fields", {}).items():
+        path = f"{prefix}{name}"
+        paths.append(path)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            paths.extend(_setting_paths(field.annotation, path + "."))
+    return paths
 
 
 SPECS_DIR = Path(__file__).parent / "specs"

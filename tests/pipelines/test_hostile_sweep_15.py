@@ -181,3 +181,32 @@ def test_a_card_whose_previous_is_its_own_version_is_refused(version, previous, 
     check_previous_is_another(this, SimpleNamespace(name="leadscore", version="9"))
     check_previous_is_another(this, SimpleNamespace(name="leadscore_eu", version=version))
     check_previous_is_another(this, None)
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        (
+            "grades.a_share=0.3",
+            "--set grades.a_share=0.3: setting grades: Extra inputs are not permitted (grades is "
+            "model.grades)",
+        ),
+        (
+            "a_share=0.3",
+            "--set a_share=0.3: setting a_share: Extra inputs are not permitted (a_share is "
+            "model.grades.a_share)",
+        ),
+        (
+            "gradez.a_share=0.3",
+            "--set gradez.a_share=0.3: setting gradez: Extra inputs are not permitted (found",
+        ),
+    ],
+)
+def test_an_override_of_a_section_that_is_not_there_is_named_as_the_override(override, said):
+    # --set grades.a_share=0.3 (the section is model.grades) was blamed on the shipped leadscore.yaml.
+    from pipelines.settings import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(overrides=[override])
+    assert said in str(caught.value)
+    assert "leadscore.yaml" not in str(caught.value)
