@@ -210,3 +210,23 @@ def test_an_override_of_a_section_that_is_not_there_is_named_as_the_override(ove
         load_config(overrides=[override])
     assert said in str(caught.value)
     assert "leadscore.yaml" not in str(caught.value)
+
+
+@pytest.mark.parametrize("placeholder", ["9999-12-31", "2099-12-31", "2999-01-01"])
+def test_a_placeholder_creation_date_far_ahead_is_quarantined_not_left_as_not_created_yet(placeholder):
+    # A lead created 9999-12-31 (a CRM's "no date") was counted "not created yet": left out of the scores
+    # without a word, with exit 0; a real lead created after as_of (a backfill) still is.
+    from features.contracts import validate_tables
+    from features.synthetic import GeneratorConfig, generate_history
+
+    tables = generate_history(GeneratorConfig(accounts=20, months=12, seed=3)).tables()
+    leads = tables["leads"].assign(created_at=tables["leads"]["created_at"].astype("datetime64[us]"))
+    leads.loc[3, "created_at"] = pd.Timestamp(placeholder)
+    leads.loc[4, "created_at"] = pd.Timestamp("2026-11-01")
+    checked = validate_tables({**tables, "leads": leads}, pd.Timestamp("2026-10-01"))
+    counts = checked.counts().set_index("table")
+    assert counts.loc["leads", "not created yet"] == 1
+    found = checked.quarantine[(checked.quarantine["table"] == "leads") & (checked.quarantine["row"] == 3)]
+    assert found["check"].tolist() == ["before 2099"]
+    assert "placeholder" in found["reason"].iloc[0]
+    assert counts["accounted"].all()
