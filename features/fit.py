@@ -311,6 +311,31 @@ def _lead_sources(sources: Text) -> np.ndarray:
     return _per_row([*(_source_code(code) for code in codes), "other"], sources.codes)
 
 
+def unknown_lead_sources(values: np.ndarray) -> dict[str, int]:
+    """The lead source values that read as "other" though they name a source of their own (a CRM's picklist:
+    "Webinar", "Trade Show"), with their row counts, most first; missing values and placeholders are not
+    counted. The model learns them all as one level."""
+    text = _read_text(values)
+    named = levels(text.texts)
+    unknown = [
+        k
+        for k, level in enumerate(named)
+        if level is not None and _lead_code(level) == "other" and level != "other"
+    ]
+    if not unknown:
+        return {}
+    counts = np.bincount(text.codes[text.codes >= 0], minlength=len(text.texts))
+    found: dict[str, int] = {}
+    for k in unknown:  # "Webinar" and "webinar " are one level, said as first written
+        level = str(named[k])
+        found[level] = found.get(level, 0) + int(counts[k])
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _lead_code(level: str) -> str:
+    return _source_code(_SOURCE_SEPARATORS.sub("_", level))
+
+
 def _source_code(code: str) -> str:
     if code in LEAD_SOURCES:
         return code

@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 
 from features.contracts import ContractError
+from features.fit import unknown_lead_sources
 from features.leak_audit import labels_together
+from features.vocab import LEAD_SOURCES
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.monitoring import closes_stopped, newest_event
@@ -175,6 +177,27 @@ def stopped_feed_warning(data: TrainingData, cfg: PipelineConfig) -> str | None:
     )
 
 
+def unknown_sources_warning(data: TrainingData) -> str | None:
+    """CRM leads whose lead source leadscore does not know ('webinar', 'trade show'): every such lead reads as
+    'other' and the model learns them as one source, so a CRM's own picklist loses what it says. None for an
+    export (its columns are the spec's) or when every source is known."""
+    leads = (data.valid_tables or {}).get("leads")
+    if leads is None or "lead_source" not in leads.columns or leads.empty:
+        return None
+    unknown = unknown_lead_sources(leads["lead_source"].to_numpy(dtype=object))
+    if not unknown:
+        return None
+    total = sum(unknown.values())
+    shown = ", ".join(f"{level!r} {count:,}" for level, count in list(unknown.items())[:3])
+    more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
+    known = ", ".join(code for code in LEAD_SOURCES if code != "other")
+    return (
+        f"leads.lead_source: {total:,} leads ({total / len(leads):.1%}) have a source leadscore does not know "
+        f"({shown}{more}); they all read as 'other', one source to the model: write them as {known} where "
+        "one fits (any case, spaces or hyphens, or the plural)"
+    )
+
+
 class TrainingQuarantineError(Exception):
     """More of a table's rows broke the data contract than model.max_quarantine_share allows (exit 5)."""
 
@@ -261,6 +284,7 @@ def run_train(
     ]
     if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
         result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
+    result.warnings.extend(filter(None, [unknown_sources_warning(data)]))
     if register:
         # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
         previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)

@@ -230,3 +230,34 @@ def test_a_placeholder_creation_date_far_ahead_is_quarantined_not_left_as_not_cr
     assert found["check"].tolist() == ["before 2099"]
     assert "placeholder" in found["reason"].iloc[0]
     assert counts["accounted"].all()
+
+
+def test_lead_sources_outside_the_known_codes_are_named_at_training():
+    # A CRM's own picklist ('Webinar', 'Trade Show') read as 'other' with no word: the model learnt them as
+    # one source. Training now names them, most leads first; known ones (any case, hyphens, plurals) are not.
+    from types import SimpleNamespace
+
+    from features.fit import unknown_lead_sources
+    from pipelines.train import unknown_sources_warning
+
+    sources = [
+        "Webinar",
+        "webinar ",
+        "Trade Show",
+        "Referrals",
+        "paid-search",
+        "n/a",
+        None,
+        "other",
+        "Webinar",
+    ]
+    assert unknown_lead_sources(np.array(sources, dtype=object)) == {"webinar": 3, "trade show": 1}
+    leads = pd.DataFrame({"lead_id": [f"L{k}" for k in range(len(sources))], "lead_source": sources})
+    said = unknown_sources_warning(SimpleNamespace(valid_tables={"leads": leads}))
+    assert said is not None
+    assert said.startswith("leads.lead_source: 4 leads (44.4%) have a source leadscore does not know")
+    assert "('webinar' 3, 'trade show' 1)" in said and "write them as organic_search" in said
+    known = ["Referral", "event", None, "Other", "CONTENT", "", "n/a", "other", "partner"]
+    known_leads = leads.assign(lead_source=known)
+    assert unknown_sources_warning(SimpleNamespace(valid_tables={"leads": known_leads})) is None
+    assert unknown_sources_warning(SimpleNamespace(valid_tables=None)) is None
