@@ -107,6 +107,14 @@ CHECK_REASONS = {
     "not after as_of": "The timestamp is in the future of the snapshot (as_of).",
     "references unknown lead": "lead_id does not match any lead.",
     "references unknown account": "account_id does not match any account.",
+    "lead id of other length": (
+        "lead_id matches a lead only in its first 15 characters: Salesforce writes an id in 15 characters "
+        "(case-sensitive) or 18 (the same and 3 more); export every table with the 18-character ids."
+    ),
+    "account id of other length": (
+        "account_id matches an account only in its first 15 characters: Salesforce writes an id in 15 "
+        "characters (case-sensitive) or 18 (the same and 3 more); export every table with the 18-character ids."
+    ),
     "parent lead quarantined": "The lead this row belongs to was quarantined.",
     "parent account quarantined": "The account this row belongs to was quarantined.",
     "deal quarantined": (
@@ -798,8 +806,25 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
         return _NO_FAILURES
     known = _isin(ids, parent_ids)
     quarantined, unknown = np.flatnonzero(~ok & known), np.flatnonzero(~ok & ~known)
-    check = [f"parent {noun} quarantined"] * len(quarantined) + [f"references unknown {noun}"] * len(unknown)
+    other_length = _other_id_length(ids.iloc[unknown], valid_ids)
+    check = [f"parent {noun} quarantined"] * len(quarantined) + [
+        f"{noun} id of other length" if other else f"references unknown {noun}" for other in other_length
+    ]
     return _failures(np.concatenate([quarantined, unknown]), column, check)
+
+
+def _other_id_length(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
+    """Which ids are a Salesforce id written in 15 characters whose parent is written in 18 (the same first 15),
+    or in 18 whose parent is written in 15: one CRM's ids exported two ways, which no exact match joins."""
+    if ids.empty:
+        return np.zeros(0, dtype=bool)
+    text, parents = ids.astype("str"), parent_ids.astype("str")
+    short_parents = parents[parents.str.len() == 15]
+    long_prefixes = parents[parents.str.len() == 18].str.slice(0, 15)
+    length = text.str.len().to_numpy()
+    return ((length == 15) & _isin(text, long_prefixes)) | (
+        (length == 18) & _isin(text.str.slice(0, 15), short_parents)
+    )
 
 
 def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:

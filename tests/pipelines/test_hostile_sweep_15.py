@@ -261,3 +261,30 @@ def test_lead_sources_outside_the_known_codes_are_named_at_training():
     known_leads = leads.assign(lead_source=known)
     assert unknown_sources_warning(SimpleNamespace(valid_tables={"leads": known_leads})) is None
     assert unknown_sources_warning(SimpleNamespace(valid_tables=None)) is None
+
+
+@pytest.mark.parametrize(("lead_length", "activity_length"), [(18, 15), (15, 18)])
+def test_a_salesforce_id_in_its_other_length_is_quarantined_with_the_fix(lead_length, activity_length):
+    # Leads exported with 18-character Salesforce ids and activities with 15 (or the reverse): every activity
+    # was 'lead_id does not match any lead', with nothing saying the ids were the same ids written two ways.
+    from features.contracts import validate_tables
+    from features.synthetic import GeneratorConfig, generate_history
+
+    tables = generate_history(GeneratorConfig(accounts=20, months=12, seed=3)).tables()
+    salesforce = {old: f"00Q5g00000{k:05d}AAB" for k, old in enumerate(tables["leads"]["lead_id"])}
+
+    def written(ids: pd.Series, length: int) -> pd.Series:
+        return ids.map(salesforce).str.slice(0, length)
+
+    leads = tables["leads"].assign(lead_id=written(tables["leads"]["lead_id"], lead_length))
+    activities = tables["activities"].assign(
+        lead_id=written(tables["activities"]["lead_id"], activity_length)
+    )
+    activities.loc[0, "lead_id"] = "00Q5g9999999999"  # another lead altogether
+    deals = tables["deals"].assign(lead_id=written(tables["deals"]["lead_id"], lead_length))
+    checked = validate_tables({**tables, "leads": leads, "activities": activities, "deals": deals})
+    found = checked.quarantine.set_index("row")
+    assert set(found["table"]) == {"activities"} and len(found) == len(activities)
+    assert found.loc[0, "check"] == "references unknown lead"
+    assert (found["check"].iloc[1:] == "lead id of other length").all()
+    assert "export every table with the 18-character ids" in found["reason"].iloc[1]
