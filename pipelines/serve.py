@@ -419,6 +419,12 @@ def _records(key: str, data: Any) -> list[dict[str, Any]]:
         columns = data["columns"]
         if not all(isinstance(c, str) for c in columns):
             raise LeadInputError("dataframe_split: columns must be field names (rule: JSON body)")
+        twice = repeated_key([(column, None) for column in columns])
+        if twice is not None:  # each row kept the column's last value silently, as a field written twice did
+            raise LeadInputError(
+                f"dataframe_split: the column {shown(twice)} is listed twice; each field is one column "
+                "(rule: JSON body)"
+            )
         records = []
         for row, values in enumerate(data["data"]):
             if not isinstance(values, list) or len(values) != len(columns):

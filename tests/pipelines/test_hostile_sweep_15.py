@@ -288,3 +288,18 @@ def test_a_salesforce_id_in_its_other_length_is_quarantined_with_the_fix(lead_le
     assert found.loc[0, "check"] == "references unknown lead"
     assert (found["check"].iloc[1:] == "lead id of other length").all()
     assert "export every table with the 18-character ids" in found["reason"].iloc[1]
+
+
+def test_a_column_listed_twice_in_dataframe_split_is_refused_as_a_field_written_twice():
+    # {"columns": [..., "email", ..., "email"]}: every row kept the second email silently and was scored
+    # with it (200), where a field written twice in a JSON object is refused (README, Online scoring).
+    from models.lead_input import LeadInputError
+    from pipelines.serve import request_rows
+
+    body = {
+        "dataframe_split": {"columns": ["lead_id", "email", "email"], "data": [["L1", "a@b.com", "c@d.com"]]}
+    }
+    with pytest.raises(LeadInputError, match=r"dataframe_split: the column 'email' is listed twice"):
+        request_rows(json.dumps(body).encode())
+    body["dataframe_split"] = {"columns": ["lead_id", "email"], "data": [["L1", "a@b.com"]]}
+    assert request_rows(json.dumps(body).encode())[0] == [{"lead_id": "L1", "email": "a@b.com"}]
