@@ -454,6 +454,8 @@ class TrainedModel:
 
     def _predict(self, frame: Table | pd.DataFrame, **kind: bool) -> np.ndarray:
         table = as_table(frame)
+        if table.n_rows == 0:  # LightGBM divides by the row count (ZeroDivisionError): an empty batch is none
+            return np.zeros((0, len(self.feature_names) + 1) if kind.get("pred_contrib") else 0)
         threads = prediction_threads(table.n_rows, int(self.booster.params.get("num_threads", 0) or 0))
         X = self.encoder.transform(table)
         stats = self.target_stats

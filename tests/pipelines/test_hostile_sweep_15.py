@@ -303,3 +303,20 @@ def test_a_column_listed_twice_in_dataframe_split_is_refused_as_a_field_written_
         request_rows(json.dumps(body).encode())
     body["dataframe_split"] = {"columns": ["lead_id", "email"], "data": [["L1", "a@b.com"]]}
     assert request_rows(json.dumps(body).encode())[0] == [{"lead_id": "L1", "email": "a@b.com"}]
+
+
+@pytest.mark.parametrize("reasons", [True, False])
+def test_an_empty_frame_scores_as_an_empty_frame(small_scorer, reasons):
+    # model.predict(frame.iloc[:0]) (an empty batch, as Spark can hand a UDF) raised LightGBM's
+    # ZeroDivisionError ("integer modulo by zero") through the artifact.
+    from models.artifact import LeadScoreModel
+    from models.score_table import SCORE_COLUMNS
+
+    model = LeadScoreModel()
+    model.scorer = small_scorer
+    empty = pd.DataFrame([_lead("L1")]).assign(account_founded_year=np.nan, tech_stack="", industry="x")
+    for column in ("account_id", "account_created_at", "annual_revenue"):
+        empty[column] = None
+    scored = model.predict(None, empty.iloc[:0], params={"as_of": str(AS_OF), "reasons": reasons})
+    assert scored.empty and list(scored.columns) == list(SCORE_COLUMNS)
+    assert len(model.predict(None, empty, params={"as_of": str(AS_OF), "reasons": reasons})) == 1
