@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
+from features.contracts import QUARANTINE_COLUMNS
 from models.queue import CallPlan, Capacity, QueueConfig, plan_calls
 from pipelines.io import InputError, for_spreadsheets, format_of, read_frame, write_frame
 from pipelines.score import scores_from_csv, verify_published
@@ -19,7 +21,7 @@ def read_scores(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: no such scores file; run `leadscore score ... --output {path}` first")
     problems = verify_published(path)
     if problems:
-        raise InputError(f"{problems[0]}; score again to publish a complete run")
+        raise InputError(_not_scores(path) or f"{problems[0]}; score again to publish a complete run")
     scores = scores_from_csv(read_frame(path, ids=("lead_id",)))  # a CSV's reasons without their apostrophe
     missing = [c for c in NEEDED_COLUMNS if c not in scores.columns]
     if missing:
@@ -27,6 +29,39 @@ def read_scores(path: Path) -> pd.DataFrame:
     if scores.empty:
         raise InputError(f"{path}: the scores file holds no lead; there is nobody to call")
     return scores.assign(disqualified=scores["disqualified"].astype("str").str.lower().isin(["true", "1"]))
+
+
+def _not_scores(path: Path) -> str:
+    """What `path` is when it is a run's quarantine or manifest, or another quarantine, given as --scores by
+    mistake (the sentence naming the scores file to give), else ''. Such a file was said to have 'no manifest',
+    which does not tell what was given."""
+    name = path.name
+    for suffix, what in ((".quarantine.csv", "the quarantine"), (".manifest.json", "the manifest")):
+        stem = name.removesuffix(suffix)
+        if stem == name or stem.endswith(".failed-run"):
+            continue
+        manifest = path.with_name(f"{stem}.manifest.json")
+        try:
+            scores = json.loads(manifest.read_text())["files"]["scores"]["file"]
+        except (OSError, ValueError, KeyError, TypeError):
+            break
+        return f"{path}: {what} of a published run, not its scores; give --scores {path.with_name(scores)}"
+    if name.endswith(".quarantine.csv") or _has_quarantine_header(path):
+        return (
+            f"{path}: a quarantine file (the rows that broke the data contract), not scores; give --scores the "
+            "file `leadscore score --output` wrote"
+        )
+    return ""
+
+
+def _has_quarantine_header(path: Path) -> bool:
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return set(QUARANTINE_COLUMNS) <= set(header)
 
 
 def run_queue(scores_path: Path, capacity: Capacity, cfg: QueueConfig, output: Path) -> CallPlan:

@@ -320,3 +320,31 @@ def test_an_empty_frame_scores_as_an_empty_frame(small_scorer, reasons):
     scored = model.predict(None, empty.iloc[:0], params={"as_of": str(AS_OF), "reasons": reasons})
     assert scored.empty and list(scored.columns) == list(SCORE_COLUMNS)
     assert len(model.predict(None, empty, params={"as_of": str(AS_OF), "reasons": reasons})) == 1
+
+
+def test_a_quarantine_or_manifest_given_as_the_scores_is_named_as_such(tmp_path):
+    # queue --scores scores.quarantine.csv (or validate's quarantine.csv, or the manifest) said only
+    # "...manifest.json: no manifest; the files beside it are not a complete published run".
+    from pipelines.io import InputError
+    from pipelines.queue import read_scores
+
+    scores = tmp_path / "scores.parquet"
+    (tmp_path / "scores.manifest.json").write_text(
+        json.dumps({"files": {"scores": {"file": "scores.parquet"}}})
+    )
+    quarantine = tmp_path / "scores.quarantine.csv"
+    quarantine.write_text("table,row,key,column,check,value,reason\n")
+    other = tmp_path / "bad_rows.csv"
+    other.write_text(
+        "table,row,key,column,check,value,reason\nleads,0,L1,email,not_null,,email is required\n"
+    )
+    for given, said in [
+        (quarantine, f"the quarantine of a published run, not its scores; give --scores {scores}"),
+        (
+            tmp_path / "scores.manifest.json",
+            f"the manifest of a published run, not its scores; give --scores {scores}",
+        ),
+        (other, "a quarantine file (the rows that broke the data contract), not scores"),
+    ]:
+        with pytest.raises(InputError, match=re.escape(said)):
+            read_scores(given)
