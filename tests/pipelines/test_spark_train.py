@@ -35,7 +35,7 @@ def spark(spark_local):
 @pytest.fixture(scope="module")
 def dirty():
     """Dirty CRM tables (planted bad types, dates, countries, duplicates...) with enough closed deals to train,
-    and two deals training's own rules catch: one created in 2099 (a typo: not created yet at the run's time)
+    and two deals training's own rules catch: one created in 2099 (a typo: quarantined, "before 2099")
     and one created before its lead (quarantined: "not before its lead")."""
     tables = generate_history(GeneratorConfig(accounts=300, months=12, seed=9, dirty_rows=3)).tables()
     deals, leads = tables["deals"], tables["leads"]
