@@ -56,16 +56,26 @@ def previous_champion_version(model_name: str, version: str) -> str | None:
 
 
 def check_previous_is_another(version: Any, previous: Any) -> None:
-    """InputError when `--previous` names the version the card is of: its card compared the version with
-    itself as its "previous champion" (level with it, 0 % of grades changed) with exit 0."""
-    if previous is None or (previous.name, str(previous.version)) != (version.name, str(version.version)):
+    """InputError when `--previous` names the version the card is of, or a later version of its model: the card
+    compared the version with itself as its "previous champion" (level with it, 0 % of grades changed), or
+    called a newer version its previous champion, with exit 0."""
+    if previous is None or previous.name != version.name:
         return
-    earlier = f"models:/{version.name}/{int(version.version) - 1}" if int(version.version) > 1 else None
-    fix = f"name another, e.g. --previous {earlier}, " if earlier else "name another version "
+    this, other = int(version.version), int(previous.version)
+    if other < this:
+        return
+    earlier = f"models:/{version.name}/{this - 1}" if this > 1 else None
+    fix = f"name an earlier one, e.g. --previous {earlier}, " if earlier else "name an earlier version "
+    what = "the version this card is of" if other == this else f"a later version than {this}, this card's"
+    flipped = (
+        f" (for version {other}'s card against this one: --model models:/{version.name}/{other} --previous "
+        f"models:/{version.name}/{this})"
+        if other > this
+        else ""
+    )
     raise InputError(
-        f"--previous names version {version.version} of {version.name}, the version this card is of: a card "
-        f"compares its version with another; {fix}or leave --previous out for the champion it was measured "
-        "against"
+        f"--previous names version {other} of {version.name}, {what}: a card compares its version with an "
+        f"earlier one; {fix}or leave --previous out for the champion it was measured against{flipped}"
     )
 
 

@@ -163,13 +163,26 @@ def test_a_failed_duckdb_insert_names_its_own_error(tmp_path):
 @pytest.mark.parametrize(
     ("version", "previous", "said"),
     [
-        ("4", "4", "e.g. --previous models:/leadscore/3, or leave --previous out"),
-        ("1", "1", "name another version or leave --previous out"),
+        (
+            "4",
+            "4",
+            "the version this card is of: a card compares its version with an earlier one; name an earlier "
+            "one, e.g. --previous models:/leadscore/3, or leave --previous out",
+        ),
+        ("1", "1", "name an earlier version or leave --previous out"),
+        (
+            "1",
+            "2",
+            "a later version than 1, this card's: a card compares its version with an earlier one; name an "
+            "earlier version or leave --previous out for the champion it was measured against (for version 2's card "
+            "against this one: --model models:/leadscore/2 --previous models:/leadscore/1)",
+        ),
     ],
 )
-def test_a_card_whose_previous_is_its_own_version_is_refused(version, previous, said):
+def test_a_card_whose_previous_is_its_own_or_a_later_version_is_refused(version, previous, said):
     # `card --model models:/leadscore/1 --previous models:/leadscore@champion` (the champion being 1) wrote a
-    # card comparing version 1 with itself as its previous champion, "level with it", with exit 0.
+    # card comparing version 1 with itself as its previous champion, "level with it", with exit 0; with
+    # --previous models:/leadscore/2, version 1's card called version 2 its "previous champion".
     from types import SimpleNamespace
 
     from pipelines.card_rebuild import check_previous_is_another
@@ -178,7 +191,7 @@ def test_a_card_whose_previous_is_its_own_version_is_refused(version, previous, 
     this = SimpleNamespace(name="leadscore", version=version)
     with pytest.raises(InputError, match=re.escape(said)):
         check_previous_is_another(this, SimpleNamespace(name="leadscore", version=previous))
-    check_previous_is_another(this, SimpleNamespace(name="leadscore", version="9"))
+    check_previous_is_another(SimpleNamespace(name="leadscore", version="9"), this)
     check_previous_is_another(this, SimpleNamespace(name="leadscore_eu", version=version))
     check_previous_is_another(this, None)
 
