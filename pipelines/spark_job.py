@@ -597,6 +597,7 @@ def _accounts_quarantine(accounts, columns: list[str], count: int, as_of, date_f
             "accounts" in layout.text,
             layout.nanos.get("accounts", []),
             layout.iso.get("accounts", []),
+            layout.zoned.get("accounts", []),
         )
         check = validate_table("accounts", raw, as_of=as_of, date_formats=date_formats)
         q = check.quarantine
@@ -631,6 +632,7 @@ def _as_read(
     text: bool,
     nanos: list[str] | tuple = (),
     iso: list[str] | tuple = (),
+    zoned: list[str] | tuple = (),
 ) -> pd.DataFrame:
     """A table's rows as the pandas path reads them: Spark's nullable integers back to int64 (or float64 with
     gaps, as pandas reads Parquet), booleans without gaps as bool; CSV text as written, only an empty cell
@@ -640,6 +642,8 @@ def _as_read(
     frame = frame.copy()
     for column in nanos:
         frame[column] = times_of_nanos(frame[column])
+        if column in zoned:  # UTC, zone-aware as batch reads the column (a quarantined value shows +00:00)
+            frame[column] = frame[column].dt.tz_localize("UTC")
     for column, kind in integral.items():
         if column in nanos:
             continue
@@ -679,6 +683,9 @@ class _Layout:
     text: frozenset[str]
     nanos: dict[str, list[str]]  # per table: timestamp columns read as nanoseconds since 1970
     iso: dict[str, list[str]] = field(default_factory=dict)  # per text table: timestamp columns parsed
+    zoned: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # per table: `nanos` columns that were zone-aware
 
 
 def _wide(table: str, column: str) -> str:
@@ -744,6 +751,7 @@ def part_tables(frame: pd.DataFrame, layout: _Layout) -> tuple[dict[str, pd.Data
             table in layout.text,
             layout.nanos.get(table, []),
             layout.iso.get(table, []),
+            layout.zoned.get(table, []),
         )
     bad = frame.loc[frame[TABLE] == BAD, _wide(BAD, "key")]
     bad_accounts = set(bad.astype("str"))
@@ -1004,7 +1012,7 @@ def route_parts(
 
     check_columns(tables, paths)
     tables = {name: frame.drop(*INTERNAL_COLUMNS) for name, frame in tables.items()}
-    tables, nanos = utc_times(tables, nanos or {})
+    tables, nanos, zoned = utc_times(tables, nanos or {})
     spark = tables["leads"].sparkSession
     text = frozenset(text_tables)
     numbered_and_read = {
@@ -1051,6 +1059,7 @@ def route_parts(
         },
         text=text,
         nanos=dict(nanos or {}),
+        zoned=zoned,
         iso={name: iso_columns(numbered[name]) for name in text if name in iso_tables},
     )
     accounts_count = part_count(read["accounts"], chunk_size)
@@ -1085,16 +1094,19 @@ def route_parts(
     return Routed(wide, layout, accounts_quarantine, spark, count, read)
 
 
-def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
+def utc_times(
+    tables: dict, nanos: dict[str, list[str]]
+) -> tuple[dict, dict[str, list[str]], dict[str, list[str]]]:
     """The tables with their time zone aware timestamp columns (Spark's TimestampType: a Parquet instant, a
     catalog TIMESTAMP) as nanoseconds since 1970, text, added to `nanos` (as read_spark_tables carries
-    nanosecond columns; _as_read makes them UTC times again). Spark hands such a column to pandas as the
+    nanosecond columns; _as_read makes them UTC times again, zone-aware as batch reads them: the third dict
+    names them). Spark hands such a column to pandas as the
     wall-clock times of the session's time zone: off UTC every time moved by the offset (other scores, exit
     0), where batch reads them in UTC."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
-    out, carried = {}, {table: list(columns) for table, columns in nanos.items()}
+    out, carried, zones = {}, {table: list(columns) for table, columns in nanos.items()}, {}
     for name, frame in tables.items():
         zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
         for column in zoned:
@@ -1104,7 +1116,8 @@ def utc_times(tables: dict, nanos: dict[str, list[str]]) -> tuple[dict, dict[str
         out[name] = frame
         if zoned:
             carried[name] = [*carried.get(name, []), *zoned]
-    return out, carried
+            zones[name] = zoned
+    return out, carried, zones
 
 
 def iso_columns(frame) -> list[str]:
