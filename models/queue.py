@@ -47,6 +47,10 @@ class QueueError(ValueError):
     """The call list cannot be built as asked; the message names the setting and the fix."""
 
 
+class NoCallableLeads(QueueError):
+    """Every lead in the scores is disqualified: the data or the ICP rules, not the command line, to fix."""
+
+
 @dataclass(frozen=True)
 class Capacity:
     """Who calls, and how much: `reps` reps (of whom `senior_reps` senior) making `per_rep` calls a day."""
@@ -110,7 +114,7 @@ def callable_leads(scores: pd.DataFrame) -> pd.DataFrame:
 def check_capacity_fits(capacity: Capacity, callable_count: int, disqualified: int) -> None:
     """Raise QueueError when there are fewer leads to call than calls to make (or none at all)."""
     if callable_count == 0:
-        raise QueueError(
+        raise NoCallableLeads(
             f"no lead can be called: all {disqualified:,} leads in the scores are disqualified by the ICP "
             "guardrail; check the scores file or the ICP rules"
         )

@@ -1035,7 +1035,7 @@ def queue(
 
       leadscore queue --scores scores.parquet --reps 4 --per-rep 25 --exploration 0 --output calls.csv
     """
-    from models.queue import Capacity, QueueError
+    from models.queue import Capacity, NoCallableLeads, QueueError
     from pipelines.queue import calls_by_rep, expected_wins_table, plan_sentences, run_queue
 
     with expected_failures():
@@ -1055,9 +1055,10 @@ def queue(
     with expected_failures():
         try:
             plan = run_queue(scores, capacity, cfg, output)
-        except QueueError as error:
+        except QueueError as error:  # all leads disqualified is the data's (exit 3), the rest the command's
             console.print(labelled("error:", str(error), "red"))
-            raise typer.Exit(exit_codes.USAGE) from error
+            code = exit_codes.BAD_INPUT if isinstance(error, NoCallableLeads) else exit_codes.USAGE
+            raise typer.Exit(code) from error
     console.print(frame_table(calls_by_rep(plan), title="calls by rep and day", float_format="{:.2f}"))
     console.print(frame_table(expected_wins_table(plan), title="expected wins", float_format="{:.2f}"))
     for line in plan_sentences(plan, cfg):

@@ -110,3 +110,20 @@ def test_missing_or_tampered_scores_are_bad_input(published: Path, tmp_path: Pat
         tampered.output.split()
     )
     assert not out.exists()
+
+
+def test_scores_whose_every_lead_is_disqualified_are_bad_input_not_a_bad_command(tmp_path: Path):
+    """Every lead disqualified by the ICP guardrail exited 2 (bad command line): the job definition is fine,
+    the scores or the ICP rules are not, and a scheduler acts on exit 3 for that."""
+    scores = tmp_path / "scores.parquet"
+    write_scores_file(
+        score_table(n=40, disqualified_every=1),
+        pd.DataFrame({"lead_id": []}),
+        scores,
+        {"as_of": "2026-10-01"},
+    )
+    out = tmp_path / "calls.csv"
+    result = queue("--scores", str(scores), "--reps", "1", "--per-rep", "5", "--output", str(out))
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "all 40 leads in the scores are disqualified" in result.output.replace("\n", " ")
+    assert not out.exists()
