@@ -139,8 +139,7 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
                     parts = leads_part[offset : offset + len(batch)]
                     lead_parts_seen.append(pd.Series(parts, index=keys))
                 else:
-                    known = pd.Series(keys).map(part_of_lead)
-                    parts = known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
+                    parts = child_parts(keys, part_of_lead, count)
                 batch[ROW] = batch.index.to_numpy()  # its row in the file (iter_frames: blank rows skipped)
                 offset += len(batch)
                 batch = batch.astype({c: "str" for c in batch.columns if batch[c].dtype == object})
@@ -157,6 +156,26 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
             part_of_lead = combined[~combined.index.duplicated(keep="first")]
         read[table] = offset
     return Parts(folder=work, count=count, read=read)
+
+
+def child_parts(keys: np.ndarray, part_of_lead: pd.Series, count: int) -> np.ndarray:
+    """The part of each activity or deal row: its lead's; a lead_id that is its lead's Salesforce id in the other
+    length (15 characters where the lead's has 18, or 18 where 15) goes to that lead's part, so its part's check
+    names it 'lead id of other length' as the whole input's does (in a part of its own it read 'references
+    unknown lead'); any other unknown id to a part of its own (hashed)."""
+    ids = pd.Series(keys, dtype=object)
+    known = ids.map(part_of_lead)
+    missing = known.isna().to_numpy()
+    if missing.any() and len(part_of_lead):
+        lead_ids = part_of_lead.index.to_series().astype("str")
+        long_leads = part_of_lead[(lead_ids.str.len() == 18).to_numpy()]
+        by_prefix = long_leads.groupby(long_leads.index.str.slice(0, 15), sort=False).first()
+        short_leads = part_of_lead[(lead_ids.str.len() == 15).to_numpy()]
+        text = ids.astype("str")
+        other = text.str.slice(0, 15).map(by_prefix).where(text.str.len() == 15)
+        other = other.fillna(text.str.slice(0, 15).map(short_leads).where(text.str.len() == 18))
+        known = known.fillna(other)
+    return known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
 
 
 def _read_part(parts: Parts, table: str, part: int) -> pd.DataFrame | None:
