@@ -1097,27 +1097,48 @@ def route_parts(
 def utc_times(
     tables: dict, nanos: dict[str, list[str]]
 ) -> tuple[dict, dict[str, list[str]], dict[str, list[str]]]:
-    """The tables with their time zone aware timestamp columns (Spark's TimestampType: a Parquet instant, a
-    catalog TIMESTAMP) as nanoseconds since 1970, text, added to `nanos` (as read_spark_tables carries
+    """The tables with their timestamp columns, zone-aware (Spark's TimestampType: a Parquet instant, a
+    catalog TIMESTAMP, in UTC) or naive (TimestampNTZType: naive_micros), as nanoseconds since 1970, text,
+    added to `nanos` (as read_spark_tables carries
     nanosecond columns; _as_read makes them UTC times again, zone-aware as batch reads them: the third dict
     names them). Spark hands such a column to pandas as the
     wall-clock times of the session's time zone: off UTC every time moved by the offset (other scores, exit
     0), where batch reads them in UTC."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import TimestampType
+    from pyspark.sql.types import TimestampNTZType, TimestampType
 
     out, carried, zones = {}, {table: list(columns) for table, columns in nanos.items()}, {}
     for name, frame in tables.items():
         zoned = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampType)]
+        naive = [f.name for f in frame.schema.fields if isinstance(f.dataType, TimestampNTZType)]
         for column in zoned:
             # "000" appended as text: times 1000 overflowed a long past 2262 (a 9999-12-31 placeholder)
             micros = F.unix_micros(F.col(f"`{column}`")).cast("string")
             frame = frame.withColumn(column, F.concat(micros, F.lit("000")))
+        for column in naive:
+            micros = naive_micros(F.col(f"`{column}`")).cast("string")
+            frame = frame.withColumn(column, F.concat(micros, F.lit("000")))
         out[name] = frame
+        if zoned or naive:
+            carried[name] = [*carried.get(name, []), *zoned, *naive]
         if zoned:
-            carried[name] = [*carried.get(name, []), *zoned]
             zones[name] = zoned
     return out, carried, zones
+
+
+def naive_micros(column):
+    """Microseconds since 1970 of a timestamp without time zone (Spark's TimestampNTZType: a Parquet time not
+    adjusted to UTC, as pandas writes a naive column in microseconds), from its date and wall-clock time: no
+    session time zone moves it. Handed to pandas as a timestamp, a 9999-12-31 placeholder overflowed Arrow's
+    nanoseconds and the run stopped with a traceback, where batch quarantines the row ('before 2099')."""
+    from pyspark.sql import functions as F
+
+    return (
+        F.unix_date(F.to_date(column)).cast("long") * 86_400_000_000
+        + F.hour(column).cast("long") * 3_600_000_000
+        + F.minute(column).cast("long") * 60_000_000
+        + (F.date_part(F.lit("SECOND"), column) * 1_000_000).cast("long")
+    )
 
 
 def iso_columns(frame) -> list[str]:

@@ -1,0 +1,60 @@
+"""Parity sweep 16 on Spark (pipelines/spark_job.py): hostile inputs the in-memory path handles give its scores
+and quarantine on Spark too. Slow: a local Spark session."""
+
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.synthetic import GeneratorConfig, generate_history
+from pipelines.cli import app
+from pipelines.io import write_tables
+from pipelines.score import manifest_path_for, quarantine_path_for
+
+pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
+if shutil.which("java") is None:  # pragma: no cover - Java 17 is on the machine and in CI
+    pytest.skip("Spark needs Java", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+ARGS = ["score", "--as-of", "2026-10-01", "--no-trend", "--no-reasons", "--set", "scoring.chunk_size=40"]
+
+
+def _both_engines(folder, tmp_path) -> dict:
+    """The scores folder's outputs of the pandas path (in parts) and of Spark: engine -> (run, output)."""
+    out = {engine: tmp_path / engine / "scores.parquet" for engine in ("pandas", "spark")}
+    return {
+        e: (
+            CliRunner().invoke(app, [*ARGS, "--input", str(folder), "--output", str(out[e]), "--engine", e]),
+            out[e],
+        )
+        for e in out
+    }
+
+
+def test_a_naive_time_past_2262_is_quarantined_on_spark_as_in_batch(
+    tmp_path, spark_local, trained_small, monkeypatch
+):
+    # A lead created 9999-12-31 (a CRM's placeholder) and an activity on 2099-06-01 in naive Parquet columns
+    # (pandas writes them in microseconds): Spark handed them to pandas in nanoseconds, out of Arrow's range,
+    # and the run stopped with a traceback (exit 1); batch quarantines both ('before 2099').
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
+    created = tables["leads"]["created_at"].astype("datetime64[us]")
+    created.iloc[3] = pd.Timestamp("9999-12-31")
+    occurred = tables["activities"]["occurred_at"].astype("datetime64[us]")
+    occurred.iloc[5] = pd.Timestamp("2099-06-01")
+    leads = tables["leads"].assign(created_at=created)
+    write_tables(
+        {**tables, "leads": leads, "activities": tables["activities"].assign(occurred_at=occurred)},
+        tmp_path / "crm",
+        "parquet",
+    )
+    runs = _both_engines(tmp_path / "crm", tmp_path)
+    (pandas_run, pandas_out), (spark_run, spark_out) = runs["pandas"], runs["spark"]
+    assert pandas_run.exit_code == spark_run.exit_code == 0, spark_run.output
+    pd.testing.assert_frame_equal(pd.read_parquet(spark_out), pd.read_parquet(pandas_out))
+    quarantine = quarantine_path_for(spark_out).read_text()
+    assert quarantine == quarantine_path_for(pandas_out).read_text()
+    assert quarantine.count("before 2099") == 2
+    assert manifest_path_for(spark_out).read_text().count('"quarantined": 1') == 1
