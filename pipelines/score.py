@@ -18,6 +18,7 @@ import pandas as pd
 from features.dates import DateFormats
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
+from features.frames import Table, as_table
 from models.coverage import feature_coverage_warnings
 from models.score_table import (
     CREATED_LATER,
@@ -181,11 +182,24 @@ def lead_feature_warnings(
     stopped delivering (Scorer.feed_gap_warnings). `every_lead`: `to_score` holds every lead the run scores."""
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
         return []
-    step = max(1, -(-len(to_score) // COVERAGE_SAMPLE))
-    sample = to_score.iloc[::step]
+    step = coverage_step(len(to_score))
     checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
-    features = scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of)
+    features = coverage_features(scorer, tables, to_score.iloc[::step], as_of)
     return feature_coverage_warnings(scorer.model, features, checked, missing_rise)
+
+
+def coverage_step(leads: int) -> int:
+    """Every how many leads the feature coverage check takes one, for at most COVERAGE_SAMPLE of `leads`."""
+    return max(1, -(-leads // COVERAGE_SAMPLE))
+
+
+def coverage_features(
+    scorer: Scorer, tables: dict[str, pd.DataFrame], sample: pd.DataFrame, as_of: pd.Timestamp
+) -> Table:
+    """The features the coverage check judges (those training kept the coverage of), of the leads `sample`."""
+    features = as_table(scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of))
+    judged = [name for name in scorer.model.feature_missing if name in features]
+    return Table({name: features[name] for name in judged}, features.n_rows)
 
 
 def lead_quarantine_rows(quarantine: pd.DataFrame) -> int:

@@ -14,7 +14,7 @@ output; the scores, the quarantine and the manifest are published together (pipe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +26,10 @@ from scipy.sparse.csgraph import connected_components
 
 from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats
+from features.frames import Table
 from features.keys import id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES
-from models.coverage import feed_tables
+from models.coverage import feature_coverage_warnings, feed_tables
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
 from models.scorer import Scorer
 from pipelines.console import progress
@@ -46,10 +47,11 @@ from pipelines.io import (
     writing,
 )
 from pipelines.score import (
+    COVERAGE_SAMPLE,
     ScoreResult,
     check_scoreable,
+    coverage_features,
     files_fingerprint,
-    lead_feature_warnings,
     lead_quarantine_rows,
     open_leads,
     publish_run,
@@ -233,6 +235,45 @@ def feed_gap_warnings(scorer: Scorer, feeds: list[dict[str, pd.DataFrame]], as_o
     return scorer.feed_gap_warnings(tables, as_of)
 
 
+@dataclass
+class CoverageSample:
+    """The features the feature coverage check judges (pipelines.score.lead_feature_warnings), of every
+    `step`-th lead to score of every part, in the input's order (an example value is the first lead's): every
+    lead while the parts have at most COVERAGE_SAMPLE, as the
+    in-memory run takes them (its sentences word for word); past that the step doubles and the rows kept are
+    thinned to match, an even sample of the whole input. The first part alone was judged before ('in the 45
+    leads checked (a sample of those scored)' where the in-memory run said 'in the 874 leads scored')."""
+
+    step: int = 1
+    tables: list[Table] = field(default_factory=list)
+
+    def add(self, scorer: Scorer, tables: dict[str, pd.DataFrame], to_score: pd.DataFrame, as_of) -> None:
+        if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
+            return
+        sample = to_score.iloc[:: self.step]
+        features = coverage_features(scorer, tables, sample, as_of)
+        self.tables.append(features | {ROW: sample[ROW].to_numpy(dtype=np.int64)})
+        while sum(t.n_rows for t in self.tables) > COVERAGE_SAMPLE:
+            self.step *= 2
+            self.tables = [_every_second_row(t) for t in self.tables]
+
+    def warnings(self, scorer: Scorer, missing_rise: float) -> list[str]:
+        if not self.tables:
+            return []
+        names = [name for name in self.tables[0] if all(name in t for t in self.tables)]
+        order = np.argsort(np.concatenate([t[ROW] for t in self.tables]), kind="stable")  # input order
+        together = Table(
+            {name: np.concatenate([t[name] for t in self.tables])[order] for name in names if name != ROW},
+            len(order),
+        )
+        checked = "leads scored" if self.step == 1 else "leads checked (a sample of those scored)"
+        return feature_coverage_warnings(scorer.model, together, checked, missing_rise)
+
+
+def _every_second_row(table: Table) -> Table:
+    return Table({name: table[name][::2] for name in table}, -(-table.n_rows // 2))
+
+
 def _empty_leads() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in (*LEAD_COLUMNS, ROW)})
 
@@ -272,7 +313,7 @@ def run_score_streaming(
             parts = partition(folder, work, count, leads_part)
         counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
-        lead_warnings: list[str] | None = None  # the feature coverage, checked on the first part scored
+        coverage = CoverageSample()  # the features the coverage check judges, of an even sample of every part
         feeds = []  # what each part's feeds delivered, small (models.coverage.feed_tables): judged whole
         for part in progress(range(count), "scoring parts", total=count):
             tables = {"accounts": accounts}
@@ -301,10 +342,8 @@ def run_score_streaming(
                 else None
             )
             feeds.append(feed_tables(valid, as_of))
-            if lead_warnings is None and len(to_score):
-                lead_warnings = lead_feature_warnings(
-                    scorer, valid, to_score, as_of, missing_rise, every_lead=count == 1
-                )
+            if len(to_score) and scorer.model.feature_missing:
+                coverage.add(scorer, valid, to_score, as_of)
             counts["quarantined"] += lead_quarantine_rows(part_quarantine)
             counts["closed"] += len(closed)
             counts["later"] += check.not_created.get("leads", 0)
@@ -331,8 +370,11 @@ def run_score_streaming(
             leads=leads,
             grades=summary,
             rows_read={**parts.read, "accounts": accounts_check.read["accounts"]},
-            warnings=[*feed_gap_warnings(scorer, feeds, as_of), *lead_warnings]
-            if lead_warnings is not None
+            warnings=[
+                *feed_gap_warnings(scorer, feeds, as_of),
+                *coverage.warnings(scorer, missing_rise),
+            ]
+            if counts["scored"]
             else [],
         )
         check_scoreable(result, output, str(inputs["leads"]))

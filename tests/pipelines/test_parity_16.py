@@ -53,3 +53,25 @@ def test_salesforce_ids_of_the_other_length_are_named_so_in_parts_as_in_memory(t
     assert (expected["check"] == "lead id of other length").sum() == len(tables["activities"]) - 1
     assert streamed["check"].tolist() == expected["check"].tolist()
     assert streamed["row"].tolist() == expected["row"].tolist()
+
+
+def test_features_outside_training_are_judged_on_every_part_as_in_memory(
+    tmp_path, small_scorer, small_history
+):
+    # Leads created a year earlier than their activities say (a migrated CRM's creation dates): in memory
+    # 'features outside training's range in the N leads scored'; in parts the first part alone was judged
+    # ('in the 45 leads checked (a sample of those scored)', its own shares). Now every part's leads are.
+    tables = generate_history(GeneratorConfig(accounts=80, months=12, seed=9)).tables()
+    leads = tables["leads"].assign(created_at=tables["leads"]["created_at"] - pd.Timedelta(days=365))
+    tables = {**tables, "leads": leads}
+    folder = tmp_path / "crm"
+    write_tables(tables, folder, "parquet")
+    in_memory = run_score(small_scorer, tables, AS_OF, None, reasons=False)
+    assert any("outside training's range in the" in w and "leads scored" in w for w in in_memory.warnings), (
+        in_memory.warnings,
+        in_memory.accounting,
+    )
+    streamed = run_score_streaming(
+        small_scorer, folder, AS_OF, tmp_path / "scores.parquet", chunk_size=40, reasons=False
+    )
+    assert streamed.warnings == in_memory.warnings
