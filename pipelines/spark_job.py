@@ -576,6 +576,31 @@ def part_count(rows: int, chunk_size: int) -> int:
     return max(1, -(-rows // chunk_size))
 
 
+def with_other_length_parts(rows, part_of_key):
+    """`rows` (activities or deals, joined to their lead's part) with the part of a lead_id that is its lead's
+    Salesforce id in the other length (15 characters where the lead's has 18, or 18 where 15), as
+    pipelines.stream.child_parts: in its lead's part the check names it 'lead id of other length' as the
+    whole input's does; hashed to a part of its own it read 'references unknown lead'."""
+    from pyspark.sql import functions as F
+
+    other_key, other_part, length = "_other_key", "_other_part", "_other_length"
+    length_of = F.length(F.col(KEY))
+    leads_by_prefix = part_of_key.filter(length_of == 18).select(
+        F.substring(F.col(KEY), 1, 15).alias(other_key),
+        F.lit(15).alias(length),
+        F.col(PART).alias(other_part),
+    )
+    short_leads = part_of_key.filter(length_of == 15).select(
+        F.col(KEY).alias(other_key), F.lit(18).alias(length), F.col(PART).alias(other_part)
+    )
+    others = leads_by_prefix.unionByName(short_leads).dropDuplicates([other_key, length])
+    rows = rows.withColumn(other_key, F.when(F.col(PART).isNull(), F.substring(F.col(KEY), 1, 15)))
+    rows = rows.withColumn(length, length_of).join(others, on=[other_key, length], how="left")
+    return rows.withColumn(PART, F.coalesce(F.col(PART), F.col(other_part))).drop(
+        other_key, length, other_part
+    )
+
+
 def _part_of(column, count: int):
     from pyspark.sql import functions as F
 
@@ -1039,6 +1064,7 @@ def route_parts(
             continue
         rows = numbered[name].withColumn(KEY, id_key(numbered[name], "lead_id", name, True))
         rows = rows.join(part_of_key, on=KEY, how="left")
+        rows = with_other_length_parts(rows, part_of_key)
         rows = rows.withColumn(PART, F.coalesce(F.col(PART), _part_of(F.col(KEY), count)))
         if name == "deals":
             rows = rows.withColumn(ACCOUNT, id_key(rows, "account_id", "accounts", False))
