@@ -601,6 +601,29 @@ def with_other_length_parts(rows, part_of_key):
     )
 
 
+def with_other_length_accounts(wanted, valid_accounts):
+    """The accounts each part wants (PART, ACCOUNT), distinct, with the account a Salesforce id in the other
+    length names (an 18-character account for a 15-character account_id, the 15-character one for an 18):
+    the part's check then names it 'account id of other length' as batch, which reads every account, does
+    (without it in the part, 'references unknown account')."""
+    from pyspark.sql import functions as F
+
+    prefix = "_prefix"
+    long_accounts = valid_accounts.filter(F.length(F.col(ACCOUNT)) == 18).select(
+        F.substring(F.col(ACCOUNT), 1, 15).alias(prefix), F.col(ACCOUNT)
+    )
+    of_short = (
+        wanted.filter(F.length(F.col(ACCOUNT)) == 15)
+        .select(PART, F.col(ACCOUNT).alias(prefix))
+        .join(long_accounts, on=prefix)
+        .select(PART, ACCOUNT)
+    )
+    of_long = wanted.filter(F.length(F.col(ACCOUNT)) == 18).select(
+        PART, F.substring(F.col(ACCOUNT), 1, 15).alias(ACCOUNT)
+    )
+    return wanted.unionByName(of_short).unionByName(of_long).distinct()
+
+
 def _part_of(column, count: int):
     from pyspark.sql import functions as F
 
@@ -1097,7 +1120,7 @@ def route_parts(
     wanted = routed["leads"].select(PART, ACCOUNT)
     if "deals" in routed:
         wanted = wanted.unionByName(routed["deals"].select(PART, ACCOUNT))
-    wanted = wanted.filter(F.col(ACCOUNT).isNotNull()).distinct()
+    wanted = with_other_length_accounts(wanted.filter(F.col(ACCOUNT).isNotNull()), valid_accounts)
     routed["accounts"] = valid_accounts.join(wanted, on=ACCOUNT)
     bad_ids = (
         accounts_quarantine.select(F.trim(F.col("key")).alias(ACCOUNT))

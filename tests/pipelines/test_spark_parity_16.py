@@ -78,3 +78,34 @@ def test_salesforce_ids_of_the_other_length_are_named_so_on_spark_as_in_batch(
     assert quarantine == quarantine_path_for(pandas_out).read_text()
     assert "lead id of other length" in quarantine and quarantine.count("references unknown lead") == 1
     pd.testing.assert_frame_equal(pd.read_parquet(spark_out), pd.read_parquet(pandas_out))
+
+
+def test_an_account_id_of_the_other_length_is_named_so_on_spark_as_in_batch(
+    tmp_path, spark_local, trained_small, monkeypatch
+):
+    # Accounts with 18-character Salesforce ids, every second lead naming its account in 15: a part holds only
+    # the accounts its leads name exactly, so on Spark such a lead read 'references unknown account' (unless a
+    # lead of its part named the same account in 18), where batch says 'account id of other length'.
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda uri: trained_small.scorer)
+    tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
+    ids = {old: f"0015g00000{k:05d}AAB" for k, old in enumerate(tables["accounts"]["account_id"])}
+    named = tables["leads"]["account_id"].map(ids)
+    named.iloc[1::2] = named.iloc[1::2].str.slice(0, 15)
+    write_tables(
+        {
+            **tables,
+            "accounts": tables["accounts"].assign(account_id=tables["accounts"]["account_id"].map(ids)),
+            "leads": tables["leads"].assign(account_id=named),
+            "deals": tables["deals"].assign(account_id=tables["deals"]["account_id"].map(ids)),
+        },
+        tmp_path / "crm",
+        "parquet",
+    )
+    runs = _both_engines(tmp_path / "crm", tmp_path, "--set", "scoring.max_quarantine_share=1")
+    (pandas_run, pandas_out), (spark_run, spark_out) = runs["pandas"], runs["spark"]
+    assert pandas_run.exit_code == spark_run.exit_code == 0, spark_run.output
+    quarantine = quarantine_path_for(spark_out).read_text()
+    assert quarantine == quarantine_path_for(pandas_out).read_text()
+    assert quarantine.count("account id of other length") >= len(named) // 2
+    assert "references unknown account" not in quarantine
+    pd.testing.assert_frame_equal(pd.read_parquet(spark_out), pd.read_parquet(pandas_out))
