@@ -123,6 +123,7 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
     """Write leads (to `leads_part`), then activities and deals (to their lead's part) as `count` parts."""
     read: dict[str, int] = {}
     part_of_lead = pd.Series(dtype=int)
+    others = OtherLength.of(part_of_lead)
     lead_parts_seen = []
     for table in ("leads", "activities", "deals"):
         path = table_path(folder, table)
@@ -141,7 +142,7 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
                     parts = leads_part[offset : offset + len(batch)]
                     lead_parts_seen.append(pd.Series(parts, index=keys))
                 else:
-                    parts = child_parts(keys, part_of_lead, count)
+                    parts = child_parts(keys, part_of_lead, others, count)
                 batch[ROW] = batch.index.to_numpy()  # its row in the file (iter_frames: blank rows skipped)
                 offset += len(batch)
                 batch = batch.astype({c: "str" for c in batch.columns if batch[c].dtype == object})
@@ -156,28 +157,45 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
         if table == "leads" and lead_parts_seen:
             combined = pd.concat(lead_parts_seen)  # rows of one lead_id share a group, hence a part
             part_of_lead = combined[~combined.index.duplicated(keep="first")]
+            others = OtherLength.of(part_of_lead)
         read[table] = offset
     return Parts(folder=work, count=count, read=read)
 
 
-def child_parts(keys: np.ndarray, part_of_lead: pd.Series, count: int) -> np.ndarray:
+def child_parts(keys: np.ndarray, part_of_lead: pd.Series, others: OtherLength, count: int) -> np.ndarray:
     """The part of each activity or deal row: its lead's; a lead_id that is its lead's Salesforce id in the other
     length (15 characters where the lead's has 18, or 18 where 15) goes to that lead's part, so its part's check
     names it 'lead id of other length' as the whole input's does (in a part of its own it read 'references
     unknown lead'); any other unknown id to a part of its own (hashed)."""
     ids = pd.Series(keys, dtype=object)
     known = ids.map(part_of_lead)
-    missing = known.isna().to_numpy()
-    if missing.any() and len(part_of_lead):
-        lead_ids = part_of_lead.index.to_series().astype("str")
-        long_leads = part_of_lead[(lead_ids.str.len() == 18).to_numpy()]
-        by_prefix = long_leads.groupby(long_leads.index.str.slice(0, 15), sort=False).first()
-        short_leads = part_of_lead[(lead_ids.str.len() == 15).to_numpy()]
-        text = ids.astype("str")
-        other = text.str.slice(0, 15).map(by_prefix).where(text.str.len() == 15)
-        other = other.fillna(text.str.slice(0, 15).map(short_leads).where(text.str.len() == 18))
+    missing = known.isna()
+    if missing.any() and (len(others.by_prefix) or len(others.short)):
+        text = ids[missing].astype("str")
+        prefix = text.str.slice(0, 15)
+        other = prefix.map(others.by_prefix).where(text.str.len() == 15)
+        other = other.fillna(prefix.map(others.short).where(text.str.len() == 18))
         known = known.fillna(other)
     return known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
+
+
+@dataclass(frozen=True)
+class OtherLength:
+    """The parts of the leads by the Salesforce id of the other length: an 18-character id's first 15
+    characters (`by_prefix`), a 15-character id as itself (`short`)."""
+
+    by_prefix: pd.Series
+    short: pd.Series
+
+    @classmethod
+    def of(cls, part_of_lead: pd.Series) -> OtherLength:
+        ids = part_of_lead.index.astype("str")
+        lengths = ids.str.len().to_numpy()
+        by_prefix = (
+            part_of_lead[lengths == 18].groupby(ids[lengths == 18].str.slice(0, 15), sort=False).first()
+        )
+        short = part_of_lead[lengths == 15].set_axis(ids[lengths == 15])
+        return cls(by_prefix=by_prefix, short=short)
 
 
 def _read_part(parts: Parts, table: str, part: int) -> pd.DataFrame | None:

@@ -7,7 +7,7 @@ import pandas as pd
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.io import write_tables
 from pipelines.score import run_score
-from pipelines.stream import child_parts, run_score_streaming
+from pipelines.stream import OtherLength, child_parts, run_score_streaming
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -32,7 +32,7 @@ def salesforce_tables(activity_length: int) -> dict[str, pd.DataFrame]:
 def test_an_activity_with_its_leads_id_in_the_other_length_goes_to_its_leads_part():
     part_of_lead = pd.Series([0, 1, 2], index=["00Q5g0000000001AAB", "00Q5g0000000002", "L7"])
     keys = np.array(["00Q5g0000000001", "00Q5g0000000002AAB", "L7", "00Q5g0000000009"], dtype=object)
-    parts = child_parts(keys, part_of_lead, 3)
+    parts = child_parts(keys, part_of_lead, OtherLength.of(part_of_lead), 3)
     assert parts[:3].tolist() == [0, 1, 2]
     assert 0 <= parts[3] < 3  # an unknown lead: a part of its own, hashed
 
