@@ -131,10 +131,11 @@ class _Backend:
         raise NotImplementedError
 
     def columns(self, ref: TableRef) -> list[str]:
-        raise NotImplementedError
+        """The table's column names, in their order."""
+        return list(self.column_types(ref))
 
     def column_types(self, ref: TableRef) -> dict[str, str]:
-        """Each column's SQL type as the database names it."""
+        """Each column's SQL type as the database names it, in the table's column order."""
         raise NotImplementedError
 
     def is_view(self, ref: TableRef) -> bool:
@@ -185,14 +186,6 @@ class _DuckDB(_Backend):
             {"name": schema},
         ).fetchall()
         return bool(found[0][0])
-
-    def columns(self, ref):
-        rows = self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $name "
-            "AND table_schema = coalesce($schema, current_schema()) ORDER BY ordinal_position",
-            {"name": ref.name, "schema": ref.schema},
-        ).fetchall()
-        return [r[0] for r in rows]
 
     def column_types(self, ref):
         rows = self.con.execute(
@@ -245,11 +238,6 @@ class _Postgres(_Backend):
         from sqlalchemy import inspect
 
         return inspect(self.conn).has_schema(schema)
-
-    def columns(self, ref):
-        from sqlalchemy import inspect
-
-        return [c["name"] for c in inspect(self.conn).get_columns(ref.name, schema=ref.schema)]
 
     def column_types(self, ref):
         from sqlalchemy import inspect
