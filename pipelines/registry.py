@@ -221,7 +221,7 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
 
     champion = champion_version(cfg.registry.model_name)
     rules = gate_rules(cfg)
-    if getattr(result.data.source, "spec", None) is not None:  # an export's rows are leads
+    if result.data.from_export:  # an export's rows are leads
         rules = dataclasses.replace(rules, unit="leads")
     decision = decide_on_test_scores(
         result.evaluation.test_scores,

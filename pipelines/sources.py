@@ -77,6 +77,11 @@ class TrainingData:
         """The tables a scorer builds the features of these rows from."""
         return self.valid_tables if self.valid_tables is not None else self.source.tables
 
+    @property
+    def from_export(self) -> bool:
+        """Whether the rows are a flat export's (read with a spec): labelled leads, not closed deals."""
+        return getattr(self.source, "spec", None) is not None
+
 
 @dataclass
 class ScoringRows:

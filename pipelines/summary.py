@@ -19,7 +19,7 @@ def print_training_summary(result: TrainResult) -> None:
     from pipelines.train import summary_table
 
     console.print(frame_table(result.data.counts, title="rows read, valid and quarantined"))
-    export = getattr(result.data.source, "spec", None) is not None  # a flat export: its rows are leads
+    export = result.data.from_export
     unit = "labelled leads" if export else "closed deals"
     if len(result.data.win_rate_by_tier):
         by_tier = result.data.win_rate_by_tier.rename(columns={"closed_deals": unit.replace(" ", "_")})
