@@ -268,12 +268,14 @@ class CoverageSample:
     def add(self, scorer: Scorer, tables: dict[str, pd.DataFrame], to_score: pd.DataFrame, as_of) -> None:
         if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
             return
+        # The step doubled before this part's features are built, not after: a first part of 50,000 leads
+        # built all of them to keep 1,563 (every 32nd row of every 32nd, as every 32nd of the part).
+        while sum(t.n_rows for t in self.tables) + -(-len(to_score) // self.step) > COVERAGE_SAMPLE:
+            self.step *= 2
+            self.tables = [_every_second_row(t) for t in self.tables]
         sample = to_score.iloc[:: self.step]
         features = coverage_features(scorer, tables, sample, as_of)
         self.tables.append(features | {ROW: sample[ROW].to_numpy(dtype=np.int64)})
-        while sum(t.n_rows for t in self.tables) > COVERAGE_SAMPLE:
-            self.step *= 2
-            self.tables = [_every_second_row(t) for t in self.tables]
 
     def warnings(self, scorer: Scorer, missing_rise: float) -> list[str]:
         if not self.tables:
@@ -360,7 +362,7 @@ def run_score_streaming(
                 else None
             )
             feeds.append(feed_tables(valid, as_of))
-            if len(to_score) and scorer.model.feature_missing:
+            if len(to_score):
                 coverage.add(scorer, valid, to_score, as_of)
             counts["quarantined"] += lead_quarantine_rows(part_quarantine)
             counts["closed"] += len(closed)
