@@ -422,6 +422,7 @@ def validate_tables(
     causes = np.array([], dtype=np.int64)
     if "leads" in checked and "deals" in checked:
         if deals_after_their_lead:
+            _date_deals_of_their_leads_day(checked["leads"], checked["deals"])
             checked["deals"].add(_deals_before_their_lead(checked["leads"], checked["deals"]))
         failures, causes = _unclear_deal_failures(checked["leads"], checked["deals"], as_of)
         checked["leads"].add(failures)
@@ -473,25 +474,36 @@ def split_untimed(
     return timed, untimed
 
 
+def _leads_created(leads: _Checked, deals: _Checked) -> np.ndarray:
+    """Each deal's lead's created_at (its first row; NaT for a lead not there)."""
+    first = leads.coerced.dropna(subset=["lead_id"]).drop_duplicates("lead_id")
+    return first.set_index("lead_id")["created_at"].reindex(deals.coerced["lead_id"]).to_numpy()
+
+
+def _date_deals_of_their_leads_day(leads: _Checked, deals: _Checked) -> None:
+    """A deal dated by day alone (midnight) on the day its lead was created was created that day, after the
+    lead: its created_at becomes the lead's, so its features are built when the lead was created (what it did
+    later that day is not told, never what came after the deal). A CRM writing deals' dates without a time had
+    its fastest deals, those opened the day the lead came, quarantined as created before their lead."""
+    if deals.coerced.empty or leads.coerced.empty:
+        return
+    lead_created = _leads_created(leads, deals)
+    created = deals.coerced["created_at"]
+    that_day = (
+        (created.to_numpy() < lead_created)  # NaT compares False
+        & (created == created.dt.normalize()).to_numpy()
+        & (created.dt.normalize().to_numpy() == pd.DatetimeIndex(lead_created).normalize().to_numpy())
+    )
+    deals.coerced.loc[that_day, "created_at"] = lead_created[that_day]
+
+
 def _deals_before_their_lead(leads: _Checked, deals: _Checked) -> pd.DataFrame:
     """Deals created before their lead's created_at (its first row): at the deal's creation the lead did not
     exist yet, so its features would hide everything it did (a migrated lead record dated after its deals)."""
     if deals.coerced.empty or leads.coerced.empty:
         return _NO_FAILURES
-    first = leads.coerced.dropna(subset=["lead_id"]).drop_duplicates("lead_id")
-    lead_created = first.set_index("lead_id")["created_at"].reindex(deals.coerced["lead_id"]).to_numpy()
-    created = deals.coerced["created_at"]
-    early = created.to_numpy() < lead_created  # NaT compares False
-    # A deal dated by day alone (midnight) on its lead's day was created that day, after the lead: a CRM
-    # writing deals' dates without a time quarantined its fastest deals (those opened the day the lead came).
-    that_day = (
-        early
-        & (created == created.dt.normalize()).to_numpy()
-        & (created.dt.normalize().to_numpy() == pd.DatetimeIndex(lead_created).normalize().to_numpy())
-    )
-    # Its features are built when the lead was created: what it did later that day is not told (never after).
-    deals.coerced.loc[that_day, "created_at"] = lead_created[that_day]
-    return _failures(np.flatnonzero(early & ~that_day), "created_at", "not before its lead")
+    early = deals.coerced["created_at"].to_numpy() < _leads_created(leads, deals)  # NaT compares False
+    return _failures(np.flatnonzero(early), "created_at", "not before its lead")
 
 
 def _future_ids(leads: _Checked) -> pd.Series:
