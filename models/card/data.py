@@ -30,6 +30,7 @@ from models.promotion import learned_by_champion, learned_window
 from models.score_table import GRADES
 from models.scorer import Scorer
 from models.splits import Split
+from models.train import TrainedModel
 
 AnyScorer = Scorer  # the scorer contract (models/scorer.py), for CRM tables or a flat export
 
@@ -449,11 +450,11 @@ CUTOFF_SCORES = "grade cut-off rows (out of fold)"
 VALIDATION_SCORES = "validation window"
 
 
-def reference_scores(model: Any, valid: pd.DataFrame) -> tuple[np.ndarray, str]:
+def reference_scores(model: TrainedModel, valid: pd.DataFrame) -> tuple[np.ndarray, str]:
     """The scores the test window's are compared with, and their label. The final model learnt the validation
     window, so its scores there are in-sample: narrower than on new leads, they showed a score shift between
     validation and test that was the model's fit, not drift."""
-    cutoff = np.asarray(getattr(model, "cutoff_scores", np.empty(0)), dtype=float)
+    cutoff = np.asarray(model.cutoff_scores, dtype=float)  # empty for a model pickled before it kept them
     if len(cutoff):
         return cutoff, CUTOFF_SCORES
     return np.asarray(model.predict_proba(valid), dtype=float), VALIDATION_SCORES
