@@ -31,7 +31,7 @@ from models.config import BACKTEST_CONTENDERS as CONTENDERS
 from models.config import BacktestConfig, ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
 from models.minimum_data import InsufficientDataError
-from models.splits import Split
+from models.splits import Split, known_before
 from models.train import FeatureEncoder, train_conversion_model
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
@@ -203,15 +203,13 @@ def out_of_time_folds(times: pd.Series, test_fraction: float) -> list[Fold]:
 
 
 def known_at_cutoff(fold: Fold, times: pd.Series, known_at: pd.Series, maturity_days: int) -> Fold:
-    """The fold with only the training rows `leadscore train` could learn from at its test window's start:
-    closed before that start and created at least `maturity_days` before it (the maturity rule of
-    training). Without it a backtest trains on outcomes that came after the cutoff."""
+    """The fold with only the training rows `leadscore train` could learn from at its test window's start
+    (models.splits.known_before). Without it a backtest trains on outcomes that came after the cutoff."""
     if fold.test_start is None:
         return fold
     created = pd.to_datetime(times).to_numpy()[fold.train]
     closed = pd.to_datetime(known_at).to_numpy()[fold.train]
-    horizon = (fold.test_start - pd.Timedelta(days=maturity_days)).to_datetime64()
-    known = ~pd.isna(closed) & (closed < fold.test_start.to_datetime64()) & (created <= horizon)
+    known = known_before(created, closed, fold.test_start, maturity_days)
     return replace(fold, train=fold.train[known], not_known=int((~known).sum()))
 
 

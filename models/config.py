@@ -26,6 +26,11 @@ class SplitConfig(_Strict):
     test_fraction: float = Field(default=0.15, gt=0, lt=1)
     valid_start: datetime | None = None
     test_start: datetime | None = None
+    # Out of time on CRM tables: the tested model (the one the gate and the card measure) learns only the
+    # deals known on the test window's first day, closed before it and created model.maturity_days before it,
+    # as `leadscore train` run that day would have; the model that ships (refit_on_test_window) learns them
+    # all. false: it learns every deal before the test window, outcomes that came later included.
+    known_at_test_start: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> SplitConfig:

@@ -6,12 +6,13 @@ Indices are integer positions (for `frame.iloc`), sorted ascending, and the thre
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.frames import naive_times
 from models.config import SplitConfig
 from models.minimum_data import InsufficientDataError
 
@@ -31,6 +32,9 @@ class Split:
     test_start: pd.Timestamp | None = None
     test_end: pd.Timestamp | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Rows before the test window that the tested model does not learn: their outcome was not known on the
+    # test window's first day (known_at_test_start). The model that ships learns them (refit_split).
+    not_known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def summary(self) -> dict[str, Any]:
         """Row counts and window boundaries, ready to log as parameters."""
@@ -40,6 +44,8 @@ class Split:
             "n_valid": len(self.valid),
             "n_test": len(self.test),
         }
+        if len(self.not_known):
+            out["n_not_known"] = len(self.not_known)
         for name in ("train_start", "valid_start", "test_start", "test_end"):
             value = getattr(self, name)
             if value is not None:
@@ -144,7 +150,7 @@ def refit_split(split: Split) -> Split:
         extra["learned_end"] = split.test_end.isoformat()
     return Split(
         train=split.train,
-        valid=np.sort(np.concatenate([split.valid, split.test])),
+        valid=np.sort(np.concatenate([split.valid, split.not_known, split.test])),
         test=split.test[:0],
         method=split.method,
         train_start=split.train_start,
@@ -152,6 +158,32 @@ def refit_split(split: Split) -> Split:
         test_start=split.test_start,  # what the tested model left out: its window for the gate
         extra=extra,
     )
+
+
+def known_before(
+    created: pd.Series | np.ndarray, closed: pd.Series | np.ndarray, start: pd.Timestamp, maturity_days: int
+) -> np.ndarray:
+    """Which rows `leadscore train` could have learnt from on the day `start`: closed before it, and created
+    at least `maturity_days` before it (training's maturity rule, which it applies from the newest deal)."""
+    created_at, closed_at = naive_times(created), naive_times(closed)
+    horizon = (start - pd.Timedelta(days=maturity_days)).to_datetime64()
+    return ~pd.isna(closed_at) & (closed_at < start.to_datetime64()) & (created_at <= horizon)
+
+
+def known_at_test_start(
+    split: Split, created: pd.Series | np.ndarray, closed: pd.Series | np.ndarray, maturity_days: int
+) -> Split:
+    """The split whose training and validation rows are those known on its test window's first day
+    (known_before); the others move to `not_known`. Without it the tested model learnt outcomes that came
+    after its test window began, as no model that scores that window could have: on a market that drifts,
+    those late outcomes carry the test window's own base rate and the gate and the card measured a model
+    better calibrated than the one users get. A split without a dated test window is returned as it is."""
+    if split.test_start is None or len(split.test) == 0:
+        return split
+    known = known_before(created, closed, split.test_start, maturity_days)
+    train, valid = split.train[known[split.train]], split.valid[known[split.valid]]
+    not_known = np.sort(np.concatenate([split.train[~known[split.train]], split.valid[~known[split.valid]]]))
+    return replace(split, train=train, valid=valid, not_known=not_known)
 
 
 def seeded_hash(keys: np.ndarray, seed: int) -> np.ndarray:

@@ -265,9 +265,11 @@ def card_from_registry(
     # training makes since icp.max_won_disqualified_share, which versions logged before it never passed).
     cfg = cfg.model_copy(update={"icp": cfg.icp.model_copy(update={"max_won_disqualified_share": 1.0})})
     data = training_data(tables, cfg, truth=None)
-    split = make_split(data.frame, cfg)
     # The numbers are the tested model's: the registered one may have learnt the test window since.
     tested = tracking.load_tested_scorer(version, scorer)
+    # Its learning rows as its training chose them: a version trained before known_at_test_start, or one whose
+    # known deals were too few, learnt every deal before its test window.
+    split = make_split(data.frame, cfg, known_only="n_not_known" in tested.model.split_summary)
     names = tested.model.feature_names
     baselines = fit_baselines(data.frame, data.y, split, names, tested.model.categorical, cfg.model)
     evaluation = evaluate_on_test(data.frame, data.y, split, tested.model, baselines, cfg.model)

@@ -155,7 +155,8 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         times=times if times.notna().any() else None,  # an export without a timestamp column has none
         true_probability=data.true_probability,
         with_points=source.has_points_model,
-        known_at=closed_at(data.frame, data.valid_tables),
+        # When each deal closed (its outcome became known); an export's rows have no close.
+        known_at=data.frame["closed_at"].reset_index(drop=True) if "closed_at" in data.frame else None,
         left_out=left_out_notes(data),
         input_order=input_order(data),
         maturity_days=source.training_config(cfg).model.maturity_days,
@@ -210,17 +211,6 @@ def left_out_notes(data: TrainingData) -> list[str]:
             f"{data.too_recent:,} closed deals younger than model.maturity_days left out, as training would"
         )
     return notes
-
-
-def closed_at(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None) -> pd.Series | None:
-    """When each labelled deal closed (its outcome became known), from the deals table; None for rows
-    without deals (an export)."""
-    deals = (tables or {}).get("deals")
-    if deals is None or "deal_id" not in frame or "closed_at" not in deals:
-        return None
-    by_deal = pd.to_datetime(deals.drop_duplicates("deal_id").set_index("deal_id")["closed_at"])
-    # reindex, not map: mapping through an empty Series (a deals table of a header only) raised a TypeError.
-    return by_deal.reindex(frame["deal_id"].to_numpy()).reset_index(drop=True)
 
 
 def crm_data(

@@ -39,7 +39,7 @@ from features.flat import (
     flat_timestamps,
     label_outcomes,
 )
-from features.frames import Table
+from features.frames import Table, naive_times
 from features.icp import exclude_disqualified, win_rate_by_tier, won_disqualified_sentence
 from features.leak_audit import disguised_labels
 from features.vocab import TABLES
@@ -463,6 +463,8 @@ def labelled_training_data(
     frame = frame.iloc[order].reset_index(drop=True)
     frame["outcome"] = closed["outcome"].to_numpy()[order]
     frame["account_id"] = closed["account_id"].to_numpy()[order]
+    if "closed_at" in closed.columns:  # when the outcome became known (models.splits.known_at_test_start)
+        frame["closed_at"] = naive_times(closed["closed_at"])[order]
     by_tier = win_rate_by_tier(frame)
     stop = won_disqualified_sentence(frame, cfg.icp, "the configuration (icp_file, or --set)")
     if stop:

@@ -24,6 +24,7 @@ import pandas as pd
 from features.build import training_snapshots
 from features.contracts import QUARANTINE_COLUMNS, AccountingError, ValidationResult, validate_tables
 from features.dates import DateFormats
+from features.frames import naive_times
 from features.vocab import TABLES
 from models.scorer import CRM_TABLES, CrmTablesInput, feature_frame
 from pipelines.io import InputError
@@ -62,12 +63,14 @@ def closed_deal_features(check: ValidationResult, features, icp) -> dict[str, An
     if deals is None:
         deals = pd.DataFrame(
             {c: pd.Series(dtype="str") for c in ("deal_id", "lead_id", "account_id", "outcome")}
-            | {"created_at": pd.Series(dtype="datetime64[ns]"), ROW: pd.Series(dtype="int64")}
+            | {c: pd.Series(dtype="datetime64[ns]") for c in ("created_at", "closed_at")}
+            | {ROW: pd.Series(dtype="int64")}
         )
     closed = deals[deals["outcome"].isin(["won", "lost"])].reset_index(drop=True)
     frame = feature_frame(valid, training_snapshots(closed), features, icp)
     frame["outcome"] = closed["outcome"].to_numpy()
     frame["account_id"] = closed["account_id"].to_numpy()
+    frame["closed_at"] = naive_times(closed["closed_at"])
     frame[ROW] = closed[ROW].to_numpy()
     frame[CREATED] = closed["created_at"].to_numpy()
     latest = deals["created_at"].max() if len(deals) else None
@@ -210,11 +213,11 @@ class SparkCrmSource(CrmTrainingShape):
         quarantine["row"] = quarantine["row"].astype("int64")
         counts = training_counts(job.rows_read(), quarantine, valid, not_created)
         parts.unpersist()
-        closed = frame[["outcome", "account_id"]]
+        closed = frame[["outcome", "account_id", "closed_at"]]
         self.deal_rows = dict(
             zip(frame["deal_id"].astype("str"), frame.pop(ROW).astype("int64"), strict=True)
         )
-        features = frame.drop(columns=["outcome", "account_id"])
+        features = frame.drop(columns=["outcome", "account_id", "closed_at"])
         source = cast(Source, self)  # a training source: what scoring needs is pipelines/spark_job.py's
         return labelled_training_data(features, closed, too_recent, quarantine, counts, cfg, truth, source)
 

@@ -37,6 +37,13 @@ def print_training_summary(result: TrainResult) -> None:
             "(only the quick ones have closed yet)"
         )
     console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
+    not_known, test_start = result.split.not_known, result.split.test_start
+    if len(not_known) and test_start is not None:
+        console.print(
+            f"the tested model learnt only what was known on {test_start:%Y-%m-%d}, where its test window "
+            f"begins: {len(not_known):,} earlier {unit} closed after it or younger than model.maturity_days "
+            "then were kept from it (model.split.known_at_test_start)"
+        )
     if result.refitted:
         console.print(
             f"the model that ships was then trained again on all {len(result.data.y):,} {unit}, the test "

@@ -7,6 +7,7 @@ evaluation -> scorer -> MLflow run -> registry -> promotion gate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.monitoring import closes_stopped, newest_event
 from models.promotion import learned_by_champion, learned_window
 from models.scorer import Scorer, intent_cutpoints_from
-from models.splits import Split, refit_split, split_from_config
+from models.splits import Split, known_at_test_start, refit_split, split_from_config
 from models.train import train_conversion_model
 from pipelines.settings import PipelineConfig
 from pipelines.sources import Source, TrainingData, as_source
@@ -33,11 +34,16 @@ from pipelines.train_result import TrainResult as TrainResult  # where callers f
 from pipelines.validate import most_broken_rule, own_quarantine_shares
 
 
-def make_split(frame: pd.DataFrame, cfg: PipelineConfig) -> Split:
-    """Out of time by the deal's creation (default), or grouped by account when the data has no dates."""
-    return split_from_config(
+def make_split(frame: pd.DataFrame, cfg: PipelineConfig, known_only: bool = True) -> Split:
+    """Out of time by the deal's creation (default), or grouped by account when the data has no dates. On
+    CRM tables (deals with their close), the tested model learns only what was known on the test window's
+    first day (model.split.known_at_test_start), unless `known_only` is False."""
+    split = split_from_config(
         cfg.model.split, snapshot_at=frame["snapshot_at"], groups=frame["account_id"], seed=cfg.model.seed
     )
+    if not (known_only and cfg.model.split.known_at_test_start) or "closed_at" not in frame.columns:
+        return split
+    return known_at_test_start(split, frame["snapshot_at"], frame["closed_at"], cfg.model.maturity_days)
 
 
 def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
@@ -66,7 +72,36 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
             f"{error}{left_out_before_counting(data, cfg.model.maturity_days)}"
         ) from error
     split = make_split(data.frame, cfg)
-    return fit_scorer(data, cfg, model_name, split), split
+    try:
+        return fit_scorer(data, cfg, model_name, split), split
+    except InsufficientDataError:
+        if not len(split.not_known):
+            raise
+    # Too few deals were known on the test window's first day (a short history): the tested model learns
+    # every earlier deal, as before known_at_test_start, and the run says its figures may flatter it.
+    everything = make_split(data.frame, cfg, known_only=False)
+    everything = replace(everything, extra={**everything.extra, LEARNT_LATER: len(split.not_known)})
+    return fit_scorer(data, cfg, model_name, everything), everything
+
+
+LEARNT_LATER = (
+    "n_learnt_later"  # in a split's summary: earlier deals learnt although closed after its test start
+)
+
+
+def learnt_later_warning(split: Split, cfg: PipelineConfig) -> str | None:
+    """When the tested model had to learn deals whose outcome came after its test window began (too few were
+    known then, train_scorer), what that means, in a sentence; None otherwise."""
+    n = split.extra.get(LEARNT_LATER)
+    if not n or split.test_start is None:
+        return None
+    return (
+        f"the deals known on {split.test_start:%Y-%m-%d}, where the test window begins (closed before it and "
+        f"created model.maturity_days={cfg.model.maturity_days} before it), were too few to train on, so the "
+        f"tested model also learnt {n:,} earlier deals whose outcome came later: on a market that drifts its "
+        "test figures, and the gate's, may look better than the model will do; a longer history makes them "
+        "honest (model.split.known_at_test_start)"
+    )
 
 
 def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: Split) -> Scorer:
@@ -80,7 +115,9 @@ def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: 
     )
     scorer = source.scorer(model, cfg)
     scorer.model_name = model_name
-    scorer.intent_cutpoints = intent_cutpoints_from(model, data.frame.iloc[split.valid], groups["intent"])
+    # The validation window, or the training rows when none of it was known on the test window's first day.
+    reference = split.valid if len(split.valid) else split.train
+    scorer.intent_cutpoints = intent_cutpoints_from(model, data.frame.iloc[reference], groups["intent"])
     return scorer
 
 
@@ -284,7 +321,7 @@ def run_train(
     ]
     if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
         result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
-    result.warnings.extend(filter(None, [unknown_sources_warning(data)]))
+    result.warnings.extend(filter(None, [unknown_sources_warning(data), learnt_later_warning(split, cfg)]))
     if register:
         # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
         previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)

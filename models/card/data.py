@@ -150,6 +150,11 @@ class CardData:
     # The model that ships was trained again on every usable deal after its test (model.refit_on_test_window):
     # how many it learnt from; 0 when the tested model ships.
     refit_deals: int = 0
+    # Deals before the test window the tested model did not learn: their outcome came after the test window
+    # began, or they were younger than maturity_days then (model.split.known_at_test_start); 0 when none.
+    not_known: int = 0
+    # Or, when too few deals were known then to train on, how many such deals it learnt all the same.
+    learnt_later: int = 0
     # How the tested model was tuned inside its learning window (training + validation): its selection folds
     # and their kind ("time_ordered" or "grouped"), and the newest out-of-fold rows its calibration and grade
     # cut-offs were set on; 0 / "" for a model recorded before these were.
@@ -825,7 +830,11 @@ def build_card_data(
         reference = _window_rows(frame, old.get("train_start"), old.get("valid_start"))
         if len(reference):
             common = [f for f in scorer.model.feature_names if f in set(previous.model.feature_names)]
-            version_drift = _with_concepts(drift_table(reference, frame.iloc[split.train], common))
+            # Both training windows by their dates: the tested model's own training rows leave out the deals
+            # not known on its test window's first day (known_at_test_start), which the previous window holds.
+            current = _window_rows(frame, split.train_start, split.valid_start)
+            current = current if len(current) else frame.iloc[split.train]
+            version_drift = _with_concepts(drift_table(reference, current, common))
         if prev_p is not None:
             score_psi_version = psi(prev_p, p_test)
             old_grades = scoring_grades(prev_p, previous.model.grade_thresholds, test)
@@ -948,7 +957,11 @@ def build_card_data(
         open_note=open_note,
         chosen_model=str((getattr(scorer.model, "selection", None) or {}).get("chosen", "")),
         kept_disqualified=int(frame["disqualified"].fillna(False).astype(bool).sum()) if guardrail else 0,
-        refit_deals=len(split.train) + len(split.valid) + len(split.test) if refitted else 0,
+        refit_deals=len(split.train) + len(split.valid) + len(split.not_known) + len(split.test)
+        if refitted
+        else 0,
+        not_known=len(split.not_known),
+        learnt_later=int(split.extra.get("n_learnt_later", 0)),
         **tuning_record(tested.model),
         earlier_versions=len(history),
     )

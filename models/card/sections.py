@@ -296,6 +296,21 @@ def section_data(data: CardData) -> Section:
             "The split is random (model.split.method: grouped_random), so whole accounts were drawn at random "
             "into the training, validation and test sets; none is on two sides."
         )
+    if data.not_known:
+        test_start = data.windows.set_index("window").loc["test", "start"]
+        how += (
+            f" The tested model learnt only the {data.unit} it could have known on {day_text(test_start)}, when "
+            f"its test window begins: closed by then and created at least {data.maturity_days} days before "
+            f"(the maturity rule); {data.not_known:,} earlier {data.unit}, whose outcome came later, were kept "
+            "from it, as they would have been from a model trained that day."
+        )
+    if data.learnt_later:
+        how += (
+            f" Too few {data.unit} were known when the test window begins to train on, so the tested model "
+            f"also learnt {data.learnt_later:,} earlier {data.unit} whose outcome came later, which a model "
+            "trained that day could not have: on a market that drifts, the figures below may look better than "
+            "the model will do. A longer history makes them honest."
+        )
     if data.refit_deals:
         dated = data.split_method == "out_of_time"
         how += (

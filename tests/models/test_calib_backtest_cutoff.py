@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from models.backtest import BacktestData, Fold, known_at_cutoff, out_of_time_folds
-from pipelines.evaluate import FoldPlan, closed_at, make_folds
+from pipelines.evaluate import FoldPlan, make_folds
 from pipelines.settings import load_config
 
 
@@ -58,15 +58,6 @@ def test_a_fold_without_a_test_window_start_is_unchanged():
     deals = _deals(20)
     fold = Fold(name="fold 1", train=np.arange(10), test=np.arange(10, 20))
     assert known_at_cutoff(fold, deals["created_at"], deals["closed_at"], 30) is fold
-
-
-def test_closed_at_follows_the_labelled_rows_order_and_is_none_without_deals():
-    deals = _deals(10)
-    frame = pd.DataFrame({"deal_id": ["D7", "D2", "D7"]})
-    got = closed_at(frame, {"deals": deals})
-    assert list(got) == [deals["closed_at"][7], deals["closed_at"][2], deals["closed_at"][7]]
-    assert closed_at(frame, None) is None
-    assert closed_at(pd.DataFrame({"x": [1]}), {"deals": deals}) is None
 
 
 def test_evaluate_folds_apply_the_rule_out_of_time_and_rolling_not_kfold():

@@ -6,8 +6,10 @@ from pydantic import ValidationError
 from models.config import SplitConfig
 from models.splits import (
     grouped_random_split,
+    known_at_test_start,
     out_of_time_split,
     out_of_time_split_at,
+    refit_split,
     split_from_config,
 )
 
@@ -112,3 +114,62 @@ def test_split_config_validation():
         SplitConfig(valid_start="2024-01-01")
     with pytest.raises(ValidationError):
         SplitConfig(method="random")
+
+
+def _dated_deals(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Deals created one a day, each closing 5 to 200 days later."""
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n), unit="D")
+    closed = created + pd.to_timedelta(rng.integers(5, 200, n), unit="D")
+    return pd.DataFrame({"created_at": created, "closed_at": closed})
+
+
+def test_the_tested_model_learns_only_deals_known_on_the_test_windows_first_day():
+    deals = _dated_deals()
+    split = out_of_time_split(deals["created_at"], 0.15, 0.2)
+    honest = known_at_test_start(split, deals["created_at"], deals["closed_at"], maturity_days=30)
+    start, horizon = split.test_start, split.test_start - pd.Timedelta(days=30)
+    learnt = np.concatenate([honest.train, honest.valid])
+    assert (deals["closed_at"].iloc[learnt] < start).all()
+    assert (deals["created_at"].iloc[learnt] <= horizon).all()
+    late = deals.iloc[honest.not_known]
+    assert ((late["closed_at"] >= start) | (late["created_at"] > horizon)).all()
+    # nothing lost: every earlier row is learnt or held back, and the test window is the same
+    before = np.sort(np.concatenate([split.train, split.valid]))
+    np.testing.assert_array_equal(np.sort(np.concatenate([learnt, honest.not_known])), before)
+    np.testing.assert_array_equal(honest.test, split.test)
+    assert honest.summary()["n_not_known"] == len(honest.not_known) > 0
+
+
+def test_a_deal_without_a_close_is_never_learnt_by_the_tested_model():
+    deals = _dated_deals()
+    deals.loc[3, "closed_at"] = pd.NaT
+    split = out_of_time_split(deals["created_at"], 0.15, 0.2)
+    honest = known_at_test_start(split, deals["created_at"], deals["closed_at"], maturity_days=0)
+    assert 3 in split.train and 3 in honest.not_known
+
+
+def test_time_zone_aware_closes_are_compared_in_utc():
+    deals = _dated_deals()
+    split = out_of_time_split(deals["created_at"], 0.15, 0.2)
+    naive = known_at_test_start(split, deals["created_at"], deals["closed_at"], maturity_days=30)
+    zoned = deals["closed_at"].dt.tz_localize("UTC").dt.tz_convert("America/New_York")
+    aware = known_at_test_start(split, deals["created_at"], zoned, maturity_days=30)
+    np.testing.assert_array_equal(aware.not_known, naive.not_known)
+
+
+def test_the_shipped_model_learns_the_deals_held_back_from_the_tested_one():
+    deals = _dated_deals()
+    split = out_of_time_split(deals["created_at"], 0.15, 0.2)
+    honest = known_at_test_start(split, deals["created_at"], deals["closed_at"], maturity_days=30)
+    refit = refit_split(honest)
+    learnt = np.sort(np.concatenate([refit.train, refit.valid]))
+    np.testing.assert_array_equal(learnt, np.arange(len(deals)))
+    assert len(refit.test) == 0
+
+
+def test_a_split_without_a_dated_test_window_is_left_as_it_is(leads):
+    frame = leads.frame
+    split = grouped_random_split(frame["account_id"], 0.2, 0.2, seed=1)
+    closed = pd.Series(pd.Timestamp("2030-01-01"), index=frame.index)
+    assert known_at_test_start(split, pd.Series(pd.NaT, index=frame.index), closed, 30) is split

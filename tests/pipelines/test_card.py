@@ -298,7 +298,9 @@ def test_a_previous_champion_is_compared_on_the_same_leads(card):
     evaluation.comparison = pd.concat([evaluation.comparison, champion_row], ignore_index=True)
     evaluation.test_scores = evaluation.test_scores.assign(champion=evaluation.test_scores["model"])
     data = build_card_data(
-        scorer=result.scorer,
+        # The tested model as the one that ships too: the model trained again with the test window learnt
+        # deals its tested model did not (known_at_test_start), and its drift check may keep other features.
+        scorer=result.tested_scorer,
         evaluation=evaluation,
         frame=result.data.frame,
         y=result.data.y,
@@ -844,3 +846,16 @@ def test_a_card_never_calls_a_version_the_first_when_earlier_ones_are_registered
     said = " ".join(summary_sentences(later))
     assert "This is the first version" not in said
     assert "No previous champion was compared with this version on these leads" in said
+
+
+def test_the_card_says_which_deals_the_tested_model_could_not_have_known(card):
+    result, md = card["result"], plain(card["md"])
+    split = result.split
+    assert len(split.not_known) > 0  # the session's history holds deals closed after its test window began
+    start = pd.Timestamp(split.summary()["test_start"])
+    assert (
+        f"The tested model learnt only the closed deals it could have known on {start.day} {start:%b %Y}"
+        in md
+    )
+    assert f"{len(split.not_known):,} earlier closed deals, whose outcome came later, were kept from it" in md
+    assert card["data"].refit_deals == len(result.data.y)  # the model that ships learnt them all

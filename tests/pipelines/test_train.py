@@ -80,11 +80,11 @@ def gate_runs(small_history, trained_small, empty_mlflow_db, tmp_path_factory) -
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         # The first model: the session's run on the same data and config, registered as run_train would.
         first = register_champion(uri, small_history, trained_small)
-        # A deliberately worse challenger: only lead source and department as features.
+        # A deliberately worse challenger: only lead source, department and seniority as features.
         crippled = cfg.model_copy(
             update={
                 "features": cfg.features.model_copy(
-                    update={"exclude_features": _all_but(first, ["lead_source", "department"])}
+                    update={"exclude_features": _all_but(first, ["lead_source", "department", "seniority"])}
                 )
             }
         )
