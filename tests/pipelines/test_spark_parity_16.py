@@ -127,9 +127,10 @@ def _spark_parts_of_leads(spark, folder, chunk_size: int) -> pd.Series:
 def test_a_stopped_feed_and_a_missing_feature_in_later_parts_alone_are_said_on_spark_as_in_parts(
     tmp_path, spark_local, trained_small
 ):
-    # The leads of every part but the first Spark scores: no job title (their seniority missing), and the
-    # only ones whose history logs email opens, none in the last 90 days (the CRM stopped logging them).
-    # Spark judged its first part alone and said nothing; the streamed parts and the in-memory run name both.
+    # The leads of every part but the first Spark scores: no job title (their seniority missing), the only
+    # ones whose history logs email opens, none in the last 90 days (the CRM stopped logging them), and a
+    # tenth of their activities written twice; no lost deal delivered in those days. Spark judged its first
+    # part alone and said none of it; the streamed parts and the in-memory run name them all.
     from pipelines.score import run_score
     from pipelines.spark_job import run_score_spark
     from pipelines.stream import run_score_streaming
@@ -146,10 +147,15 @@ def test_a_stopped_feed_and_a_missing_feature_in_later_parts_alone_are_said_on_s
     stopped = opens & (
         ~activities["lead_id"].isin(later) | (activities["occurred_at"] >= AS_OF - pd.Timedelta(days=90))
     )
+    kept = activities[~stopped]
+    twice = kept[kept["lead_id"].isin(later)].iloc[::10]
+    deals = tables["deals"]
+    lost_gone = (deals["outcome"] == "lost") & (deals["closed_at"] >= AS_OF - pd.Timedelta(days=90))
     tables = {
         **tables,
         "leads": leads.assign(job_title=leads["job_title"].where(~leads["lead_id"].isin(later))),
-        "activities": activities[~stopped],
+        "activities": pd.concat([kept, twice], ignore_index=True),
+        "deals": deals[~lost_gone],
     }
     write_tables(tables, tmp_path / "crm", "parquet")
     in_memory = run_score(scorer, tables, AS_OF, None, reasons=False)
@@ -160,6 +166,8 @@ def test_a_stopped_feed_and_a_missing_feature_in_later_parts_alone_are_said_on_s
         spark_local, scorer, tmp_path / "crm", AS_OF, tmp_path / "spark" / "scores.parquet", chunk, False
     )
     assert any(w.startswith("activities: no email_open (about") for w in in_memory.warnings)
+    assert any(w.startswith("deals: no lost (about") for w in in_memory.warnings), in_memory.warnings
+    assert any("rows repeat an earlier row in lead, time and type" in w for w in in_memory.warnings)
     assert any(w.startswith("features missing in the") and "seniority" in w for w in in_memory.warnings)
     assert streamed.warnings == in_memory.warnings
     assert spark.warnings == streamed.warnings
