@@ -3,6 +3,7 @@ and quarantine on Spark too. Slow: a local Spark session."""
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -171,3 +172,37 @@ def test_a_stopped_feed_and_a_missing_feature_in_later_parts_alone_are_said_on_s
     assert any(w.startswith("features missing in the") and "seniority" in w for w in in_memory.warnings)
     assert streamed.warnings == in_memory.warnings
     assert spark.warnings == streamed.warnings
+
+
+def test_the_coverage_samples_step_summed_in_spark_is_the_streamed_one(spark_local):
+    # The step is chosen from one row of sums over the parts' leads to score, never from a row per part.
+    from pipelines.spark_job import KIND, TO_SCORE, SparkScores
+    from pipelines.stream import sample_step
+
+    for sizes in ([40, 35, 50], [50_000, 3, 50_000, 12_345, 0], [0, 0]):
+        counts = pd.DataFrame({KIND: "counts", TO_SCORE: sizes})
+        job = SparkScores(spark_local.createDataFrame(counts), None)
+        assert job._sample_step() == (sample_step(sizes) if any(sizes) else None)
+
+
+def test_a_parts_feed_rows_read_back_as_its_feed_tables_to_the_nanosecond():
+    # What a part hands on for the feed checks (feed_rows, through the part's output columns) reads back as
+    # its feed tables: times to the nanosecond (float64 rounded them), a deal without a close, a lead per day.
+    from models.coverage import feed_gap_warnings, feed_tables
+    from pipelines.spark_job import _with_output_columns, feed_rows, feeds_of_rows
+
+    tables = generate_history(GeneratorConfig(accounts=30, months=12, seed=3)).tables()
+    times = tables["activities"]["occurred_at"] + pd.to_timedelta(np.arange(len(tables["activities"])), "ns")
+    tables = {**tables, "activities": tables["activities"].assign(occurred_at=times)}
+    slim = feed_tables(tables, AS_OF)
+    back = feeds_of_rows(_with_output_columns(feed_rows(slim, AS_OF)))
+    for name, frame in slim.items():
+        time_column = {"activities": "occurred_at", "deals": "closed_at", "leads": "created_at"}[name]
+        pd.testing.assert_series_equal(
+            pd.to_datetime(back[name][time_column]).astype("datetime64[ns]"),
+            pd.to_datetime(frame[time_column]).astype("datetime64[ns]").reset_index(drop=True),
+            check_names=False,
+        )
+        assert back[name]["events"].tolist() == frame["events"].tolist()
+    assert slim["deals"]["closed_at"].isna().any()
+    assert feed_gap_warnings(back, AS_OF, 90) == feed_gap_warnings(tables, AS_OF, 90)
