@@ -129,30 +129,26 @@ REPEATS = "repeats"
 
 
 def compact_events(
-    frame: pd.DataFrame, time_column: str, value_column: str, as_of: pd.Timestamp
+    frame: pd.DataFrame, time_column: str, value_column: str | None, as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """The events as one row per value and day counted back from `as_of`: its earliest time, how many events it
-    stands for (EVENTS) and how many of them repeat an earlier row in lead, time and value (REPEATS).
-    unlogged_values and repeated_activities read it as they read `frame`, for any window of whole days. Parts
+    """The events as one row per value and day counted back from `as_of` (event_days): its earliest time, how
+    many events it stands for (EVENTS) and how many of them repeat an earlier row in lead, time and value
+    (REPEATS). unlogged_values and repeated_activities read it as they read `frame`, for any window of whole
+    days (`value_column` None: a row per day, e.g. the leads' creation times stopped_closes counts). Parts
     of an input compacted and concatenated read as the whole input: a batch scored in parts judges what its
     feeds stopped delivering on every lead, not on the first part's (a lead's rows are in one part)."""
     times = pd.to_datetime(frame[time_column], errors="coerce")
-    if EVENTS in frame:
-        events, repeats = frame[EVENTS], frame[REPEATS]
+    events = events_of(frame)
+    if REPEATS in frame:
+        repeats = frame[REPEATS]
     else:
-        events = pd.Series(1, index=frame.index)
-        keys = [c for c in ("lead_id", time_column, value_column) if c in frame]
+        keys = [c for c in ("lead_id", time_column, value_column) if c is not None and c in frame]
         repeats = frame.duplicated(subset=keys).astype("int64") if len(keys) == 3 else events * 0
+    values = {} if value_column is None else {value_column: frame[value_column]}
     rows = pd.DataFrame(
-        {
-            time_column: times,
-            value_column: frame[value_column],
-            "day": np.ceil((as_of - times) / pd.Timedelta(days=1)),  # NaN for a time that is no date
-            EVENTS: events,
-            REPEATS: repeats,
-        }
+        {time_column: times, **values, "day": event_days(times, as_of), EVENTS: events, REPEATS: repeats}
     )
-    grouped = rows.groupby([value_column, "day"], sort=False, observed=True, dropna=False)
+    grouped = rows.groupby([*values, "day"], sort=False, observed=True, dropna=False)
     return (
         grouped.agg(**{time_column: (time_column, "min"), EVENTS: (EVENTS, "sum"), REPEATS: (REPEATS, "sum")})
         .reset_index()
@@ -160,17 +156,35 @@ def compact_events(
     )
 
 
+def event_days(times: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    """Each time's day counted back from `as_of` (1: the day up to as_of; NaN for a time that is no date): the
+    rows compact_events keeps one of per value and day."""
+    return np.ceil((as_of - times) / pd.Timedelta(days=1))
+
+
+def compact_closes(deals: pd.DataFrame) -> pd.DataFrame:
+    """The deals as one row per outcome and close time with how many deals it stands for (EVENTS): what
+    unlogged_values and stopped_closes read of them, concatenated over an input's parts as of the whole input.
+    Kept at their exact times, not per day: stopped_closes counts calendar days with a close and the longest
+    quiet spell between two."""
+    rows = pd.DataFrame(
+        {"outcome": deals["outcome"], "closed_at": deals["closed_at"], EVENTS: events_of(deals)}
+    )
+    grouped = rows.groupby(["outcome", "closed_at"], sort=False, observed=True, dropna=False)
+    return grouped[EVENTS].sum().reset_index()
+
+
 def feed_tables(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """What feed_gap_warnings reads of the input tables, small: the activities compacted (compact_events),
-    the deals' outcomes and closes, the leads' creation times. Concatenated over the parts of an input,
-    feed_gap_warnings reads them as it reads the whole input."""
+    """What feed_gap_warnings reads of the input tables, small: the activities compacted (compact_events), the
+    deals' outcomes and closes (compact_closes), the leads' creation times a row per day (compact_events).
+    Concatenated over the parts of an input, feed_gap_warnings reads them as it reads the whole input."""
     slim = {}
     if "activities" in tables:
         slim["activities"] = compact_events(tables["activities"], "occurred_at", "activity_type", as_of)
     if "deals" in tables:
-        slim["deals"] = tables["deals"][["outcome", "closed_at"]]
+        slim["deals"] = compact_closes(tables["deals"])
     if "leads" in tables:
-        slim["leads"] = tables["leads"][["created_at"]]
+        slim["leads"] = compact_events(tables["leads"], "created_at", None, as_of)
     return slim
 
 
@@ -253,15 +267,23 @@ def event_count(frame: pd.DataFrame) -> int:
     return int(frame[EVENTS].sum()) if EVENTS in frame else len(frame)
 
 
+def events_of(frame: pd.DataFrame) -> pd.Series:
+    """How many events each row of a table stands for: one, or a compacted row's EVENTS (feed_tables)."""
+    return frame[EVENTS] if EVENTS in frame else pd.Series(1, index=frame.index)
+
+
 def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window_days: int) -> float | None:
     """The closes the earlier history's rate expected in the `window_days` days before `as_of`, when none came
     there although leads were still created and no close by chance had probability CHANCE at most (the whole
     outcome feed stopped, which unlogged_values, one outcome among others, cannot see); else None."""
     if "deals" not in tables:
         return None
-    deals = tables["deals"]
-    closed = pd.to_datetime(deals.loc[deals["outcome"].isin(["won", "lost"]), "closed_at"], errors="coerce")
-    created = pd.to_datetime(tables["leads"]["created_at"], errors="coerce")
+    deals, leads = tables["deals"], tables["leads"]
+    won_or_lost = deals["outcome"].isin(["won", "lost"])
+    closed = pd.to_datetime(deals.loc[won_or_lost, "closed_at"], errors="coerce")
+    closes = events_of(deals)[won_or_lost].to_numpy()  # a compacted row stands for several (feed_tables)
+    created = pd.to_datetime(leads["created_at"], errors="coerce")
+    arrived = events_of(leads).to_numpy()
     start = as_of - pd.Timedelta(days=window_days)
     earlier = closed[closed < start]
     if ((closed >= start) & (closed < as_of)).any() or not ((created >= start) & (created < as_of)).any():
@@ -269,13 +291,17 @@ def stopped_closes(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, wind
     span_days = (start - earlier.min()) / pd.Timedelta(days=1) if len(earlier) else 0.0
     if span_days <= 0:
         return None
-    expected = len(earlier) / span_days * window_days
+    expected = float(closes[(closed < start).to_numpy()].sum()) / span_days * window_days
     if quiet_before(earlier, as_of):  # closes booked in batches: a quiet spell like this one came before
         return None
     # Leads that fell as far (marketing paused, a trickle arriving): the pipeline drained, not the feed.
     lead_span = (start - created[created < start].min()) / pd.Timedelta(days=1)
-    new_leads = int(((created >= start) & (created < as_of)).sum())
-    if lead_span > 0 and new_leads < LEADS_SHARE * int((created < start).sum()) / lead_span * window_days:
+    new_leads = int(arrived[((created >= start) & (created < as_of)).to_numpy()].sum())
+    if (
+        lead_span > 0
+        and new_leads
+        < LEADS_SHARE * int(arrived[(created < start).to_numpy()].sum()) / lead_span * window_days
+    ):
         return None
     # Chance is judged on the days with a close: many deals closed on one day (a backfill imported with one
     # date, a batch booked at quarter end) are one event, and would make a quiet spell look impossible.

@@ -175,15 +175,14 @@ def lead_feature_warnings(
     to_score: pd.DataFrame,
     as_of: pd.Timestamp,
     missing_rise: float,
-    every_lead: bool = True,
 ) -> list[str]:
     """Features the leads to score (or an even sample of them) miss far more than training did, or hold
     outside its range (models.coverage.feature_coverage_warnings); a run says them after what the CRM's feeds
-    stopped delivering (Scorer.feed_gap_warnings). `every_lead`: `to_score` holds every lead the run scores."""
+    stopped delivering (Scorer.feed_gap_warnings)."""
     if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
         return []
     step = coverage_step(len(to_score))
-    checked = "leads scored" if step == 1 and every_lead else "leads checked (a sample of those scored)"
+    checked = "leads scored" if step == 1 else "leads checked (a sample of those scored)"
     features = coverage_features(scorer, tables, to_score.iloc[::step], as_of)
     return feature_coverage_warnings(scorer.model, features, checked, missing_rise)
 

@@ -16,8 +16,9 @@ The same plan as the streaming path (pipelines/stream.py), with Spark doing the 
 4. `groupBy(part).applyInPandas` runs, per part, the same pandas validation (features.contracts) and the
    same scorer as the pandas paths and returns score rows, quarantine rows and one row of counts.
 5. The accounting (read = scored + quarantined + not scored) and the per-table shares are Spark
-   aggregations; only these numbers, the row counts of the input partitions and the top ten leads reach
-   the driver.
+   aggregations; the feed and feature coverage warnings are judged on every part together in one task
+   (SparkScores.warnings); only these numbers, the row counts of the input partitions, the warnings'
+   sentences and the top ten leads reach the driver.
 
 `score_spark_tables` is the Python entry point (Spark DataFrames in and out, for your own cluster or a
 Databricks notebook); `run_score_spark` is what `leadscore score --engine spark` runs: it reads a folder of
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -46,8 +48,10 @@ import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged, not_iso
+from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
+from models.coverage import EVENTS, REPEATS, event_days, feed_tables
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
 from pipelines.io import (
     DATETIME_COLUMNS,
@@ -68,10 +72,11 @@ from pipelines.io import (
     writing,
 )
 from pipelines.score import (
+    COVERAGE_SAMPLE,
     ScoreResult,
     causes_sentence,
+    coverage_features,
     failed_quarantine_path_for,
-    lead_feature_warnings,
     manifest_path_for,
     quarantine_path_for,
     run_identity,
@@ -79,7 +84,14 @@ from pipelines.score import (
 )
 from pipelines.sources import open_leads
 from pipelines.spark import quiet_spark_log, result_schema
-from pipelines.stream import ROW, as_in_whole_input, quarantine_with_input_rows
+from pipelines.stream import (
+    ROW,
+    CoverageSample,
+    as_in_whole_input,
+    feed_gap_warnings,
+    quarantine_with_input_rows,
+    sample_step,
+)
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
 PART, TABLE, KIND, SEQ = "_part", "_table", "_kind", "_seq"
@@ -114,9 +126,22 @@ SCORE_SCHEMA = result_schema(time_type="timestamp_ntz")
 QUARANTINE_SCHEMA = (
     "table string, row long, key string, column string, check string, value string, reason string"
 )
+# What a part says of its feeds and features, for SparkScores.warnings to judge on every part together: its
+# feed tables' rows (FEED_TIMES; TIME in nanoseconds, SLOT the rows Spark combines), the features of its
+# sample of the leads to score (FEATURES, pickled; SEQ the lead's place among them) and how many it scores.
+TIME, SLOT, FEATURES, TO_SCORE = "_time", "_slot", "_features", "to_score"
+FEED_SCHEMA = f"{TIME} long, {SLOT} long, {EVENTS} long, {REPEATS} long"
 PART_OUTPUT_SCHEMA = (
-    f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {SCORE_SCHEMA}, closed long, later long"
+    f"{KIND} string, {SEQ} long, {QUARANTINE_SCHEMA}, {SCORE_SCHEMA}, closed long, later long, "
+    f"{TO_SCORE} long, {FEED_SCHEMA}, {FEATURES} binary"
 )
+# The time and value columns of each feed table models.coverage.feed_tables keeps (the leads: no value).
+FEED_TIMES = {
+    "activities": ("occurred_at", "activity_type"),
+    "deals": ("closed_at", "outcome"),
+    "leads": ("created_at", None),
+}
+EXACT_TIMES = ("deals",)  # feed tables kept at their exact times (compact_closes), the others a row per day
 SCORE_NAMES = [f.split()[0] for f in SCORE_SCHEMA.split(", ")]
 MASTER_URL = re.compile(
     r"^(local(\[(\d+|\*)(,\s*\d+)?\])?|local-cluster\[.+\]|spark://.+|yarn|k8s://.+|mesos://.+)$"
@@ -740,19 +765,11 @@ def _wide(table: str, column: str) -> str:
     return f"{table}__{column}"
 
 
-def _score_part(
-    scorer_ref,
-    layout: _Layout,
-    as_of: pd.Timestamp,
-    reasons: bool,
-    date_formats,
-    missing_rise: float = 0.5,
-    one_part: bool = False,
-):
+def _score_part(scorer_ref, layout: _Layout, as_of: pd.Timestamp, reasons: bool, date_formats):
     """The function each part runs (pandas in, pandas out): pipelines.stream's per-part validation and
-    scoring, returning score rows, quarantine rows, one row of counts and, where leads were scored, the
-    part's feed and feature coverage warnings (pipelines.score.lead_feature_warnings, in `reason`; the part's number in
-    `row`, a row with no reason when there is none; `one_part`: the part holds every lead)."""
+    scoring, returning score rows, quarantine rows, one row of counts (with the leads it scores), its feed
+    tables' rows (feed_rows) and the features of a sample of its leads to score (sample_rows), which
+    SparkScores.warnings judges on every part together."""
 
     def run(frame: pd.DataFrame) -> pd.DataFrame:
         scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
@@ -760,22 +777,108 @@ def _score_part(
         valid = check.valid
         to_score, closed = open_leads(valid["leads"], valid.get("deals"))
         pieces = [_quarantine_out(quarantine).assign(**{KIND: "quarantine"})]
+        pieces.append(feed_rows(feed_tables(valid, as_of), as_of))
         if len(to_score):
             scores = scorer.score_tables({**valid, "leads": to_score}, as_of, reasons=reasons)
             scores = pd.DataFrame({c: scores[c] for c in SCORE_NAMES})
             scores["as_of"] = pd.to_datetime(scores["as_of"])
             pieces.append(scores.astype({"lead_id": object}).assign(**{KIND: "score"}))
-            said = [
-                *scorer.feed_gap_warnings(valid, as_of),
-                *lead_feature_warnings(scorer, valid, to_score, as_of, missing_rise, every_lead=one_part),
-            ]
-            part = int(frame[PART].iloc[0])
-            said_rows = {SEQ: range(len(said) + 1), "row": part, "reason": [None, *said]}
-            pieces.append(pd.DataFrame({KIND: "warning", **said_rows}))
-        counts = {"closed": len(closed), "later": check.not_created.get("leads", 0)}
+            pieces.append(sample_rows(scorer, valid, to_score, as_of))
+        counts = {"closed": len(closed), "later": check.not_created.get("leads", 0), TO_SCORE: len(to_score)}
         pieces.append(pd.DataFrame({KIND: ["counts"], **{k: [v] for k, v in counts.items()}}))
         out = pd.concat([p for p in pieces if len(p)], ignore_index=True)
         return _with_output_columns(out)
+
+    return run
+
+
+def feed_rows(feeds: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame:
+    """A part's feed tables (models.coverage.feed_tables) as rows of one schema: the table, its value (activity
+    type, outcome), TIME in nanoseconds and SLOT, the rows Spark may combine across parts (a value's day back
+    from `as_of`, as compact_events keeps them; a deal's exact close)."""
+    rows = []
+    for table, frame in feeds.items():
+        time_column, value_column = FEED_TIMES[table]
+        times = pd.to_datetime(frame[time_column], errors="coerce").astype("datetime64[ns]")
+        nanos = pd.Series(times.to_numpy().astype("int64"), dtype="Int64").mask(times.isna().to_numpy())
+        days = pd.Series(event_days(times, as_of).to_numpy(), dtype="Int64")
+        slot = nanos if table in EXACT_TIMES else days
+        values = frame[value_column].astype(object) if value_column else pd.Series(None, index=frame.index)
+        rows.append(
+            pd.DataFrame(
+                {
+                    KIND: "feed",
+                    "table": table,
+                    "value": values.to_numpy(dtype=object),
+                    TIME: nanos.array,  # Int64: float64 would round the nanoseconds
+                    SLOT: slot.array,
+                    EVENTS: frame[EVENTS].to_numpy(dtype="int64"),
+                    REPEATS: frame[REPEATS].to_numpy(dtype="int64") if REPEATS in frame else 0,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def feeds_of_rows(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """feed_rows' rows (of any parts, combined) as the feed tables pipelines.stream.feed_gap_warnings reads."""
+    feeds = {}
+    for table, frame in rows.groupby("table", sort=False):
+        time_column, value_column = FEED_TIMES[str(table)]
+        times = pd.to_datetime(pd.Series(frame[TIME].to_numpy(), dtype="Int64"), unit="ns").to_numpy()
+        values = {value_column: frame["value"].to_numpy(dtype=object)} if value_column else {}
+        feeds[str(table)] = pd.DataFrame(
+            {
+                time_column: times,
+                **values,
+                EVENTS: frame[EVENTS].to_numpy(dtype="int64"),
+                REPEATS: frame[REPEATS].to_numpy(dtype="int64"),
+            }
+        )
+    return feeds
+
+
+def sample_rows(scorer, valid: dict[str, pd.DataFrame], to_score: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The features the coverage check judges (pipelines.score.coverage_features) of every step-th lead of
+    `to_score` (pipelines.stream.sample_step of this part alone: every lead the whole input's step keeps),
+    a row each: its place among the part's leads to score (SEQ), its input row and its features (pickled)."""
+    if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
+        return pd.DataFrame()
+    step = sample_step([len(to_score)])
+    sample = to_score.iloc[::step]
+    features = coverage_features(scorer, valid, sample, as_of)
+    blobs = [pickle.dumps({name: features[name][i : i + 1] for name in features}) for i in range(len(sample))]
+    return pd.DataFrame(
+        {
+            KIND: "sample",
+            SEQ: np.arange(0, len(to_score), step, dtype="int64"),
+            "row": sample[ROW].to_numpy(dtype="int64"),
+            FEATURES: blobs,
+        }
+    )
+
+
+def _judge(scorer_ref, as_of: pd.Timestamp, missing_rise: float, step: int):
+    """The function one task runs on the parts' feed rows (combined) and feature samples (every `step`-th
+    lead of every part): pipelines.stream's feed_gap_warnings and CoverageSample.warnings, the sentences the
+    streamed path says, one a row."""
+
+    def run(frame: pd.DataFrame) -> pd.DataFrame:
+        scorer = scorer_ref.value if hasattr(scorer_ref, "value") else scorer_ref
+        feeds = frame[frame[KIND] == "feed"]
+        sampled = frame[frame[KIND] == "sample"]
+        rows = [
+            Table({**pickle.loads(blob), ROW: np.array([row], dtype="int64")})
+            for blob, row in zip(sampled[FEATURES], sampled["row"], strict=True)
+        ]
+        said = [
+            *feed_gap_warnings(scorer, [feeds_of_rows(feeds)], as_of),
+            *CoverageSample(step, rows).warnings(scorer, missing_rise),
+        ]
+        # object text: pandas' Arrow-backed strings reach Arrow as chunked arrays, which Spark refuses
+        return pd.DataFrame(
+            {SEQ: np.arange(len(said), dtype="int64"), "reason": pd.Series(said, dtype=object)}
+        )
 
     return run
 
@@ -837,7 +940,7 @@ def _with_output_columns(out: pd.DataFrame) -> pd.DataFrame:
     out = out[names].copy()
     for name in names:
         values = out[name]
-        if name in (SEQ, "row", "closed", "later"):
+        if name in (SEQ, "row", "closed", "later", TO_SCORE, TIME, SLOT, EVENTS, REPEATS):
             out[name] = pd.array(values, dtype="Int64")
         elif values.dtype.kind not in "fbM":  # text (pandas' arrow strings reach Arrow as chunked arrays)
             out[name] = values.astype(object).where(values.notna(), None)
@@ -845,6 +948,19 @@ def _with_output_columns(out: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- the whole job ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What SparkScores.warnings judges the parts' feeds and features with: the scorer (broadcast), as_of and
+    pipelines.score.lead_feature_warnings' `missing_rise`."""
+
+    scorer_ref: Any
+    as_of: pd.Timestamp
+    missing_rise: float
+
+
+MAX_STEP_POWER = 48  # the coverage sample's step is at most 2**47 (leads per sampled lead)
 
 
 @dataclass
@@ -859,6 +975,7 @@ class SparkScores:
     accounts_quarantine: Any
     tables: dict = field(default_factory=dict)
     read: dict[str, int] = field(default_factory=dict)  # rows read per table, counted while routing
+    judging: Judging | None = None  # what the warnings are judged with (a training run has none)
 
     @property
     def scores(self):
@@ -916,16 +1033,49 @@ class SparkScores:
         )
 
     def warnings(self) -> list[str]:
-        """The feature coverage warnings of the first part that scored leads, as the streaming path checks
-        its first part (a few sentences reach the driver)."""
+        """What the feeds stopped delivering and the features the leads miss far more than training did (or
+        hold outside its range), judged on every part together as the streamed path judges them
+        (pipelines.stream.feed_gap_warnings, CoverageSample): the parts' feed rows combined by a Spark
+        aggregation and every step-th lead's features of every part, judged in one task; a row of sums and
+        the sentences reach the driver."""
         from pyspark.sql import functions as F
 
-        checked = self.parts.filter(F.col(KIND) == "warning")
-        first = checked.agg(F.min("row").alias("part")).first()
-        if first is None or first["part"] is None:
+        if self.judging is None:
             return []
-        said = checked.filter((F.col("row") == first["part"]) & F.col("reason").isNotNull())
-        return [r["reason"] for r in said.orderBy(SEQ).select("reason").collect()]
+        step = self._sample_step()
+        if step is None:  # no lead scored
+            return []
+        feeds = (
+            self.parts.filter(F.col(KIND) == "feed")
+            .groupBy("table", "value", SLOT)
+            .agg(F.min(TIME).alias(TIME), F.sum(EVENTS).alias(EVENTS), F.sum(REPEATS).alias(REPEATS))
+            .select(F.lit("feed").alias(KIND), "table", "value", TIME, EVENTS, REPEATS)
+        )
+        sampled = self.parts.filter((F.col(KIND) == "sample") & (F.col(SEQ) % step == 0))
+        rows = feeds.unionByName(sampled.select(KIND, "row", FEATURES), allowMissingColumns=True)
+        judge = _judge(self.judging.scorer_ref, self.judging.as_of, self.judging.missing_rise, step)
+        said = (
+            rows.withColumn("_all", F.lit(0))
+            .groupBy("_all")
+            .applyInPandas(judge, f"{SEQ} long, reason string")
+        )
+        return [r["reason"] for r in said.orderBy(SEQ).collect()]
+
+    def _sample_step(self) -> int | None:
+        """pipelines.stream.sample_step of the parts' leads to score, from one row of sums (how many each step
+        keeps: a part keeps ceil(leads / step)); None when no lead is scored."""
+        from pyspark.sql import functions as F
+
+        steps = [2**k for k in range(MAX_STEP_POWER)]
+        leads = F.col(TO_SCORE)
+        kept = (
+            self.parts.filter(F.col(KIND) == "counts")
+            .agg(*[F.sum(F.ceil(leads / F.lit(step))).alias(str(step)) for step in steps])
+            .first()
+        )
+        if kept is None or not kept["1"]:
+            return None
+        return next(step for step in steps if int(kept[str(step)]) <= COVERAGE_SAMPLE)
 
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""
@@ -1021,12 +1171,11 @@ def score_spark_tables(
     as_of = pd.Timestamp(as_of)
     routed = route_parts(tables, chunk_size, as_of, date_formats, text_tables, paths, nanos)
     scorer_ref = _shared(routed.spark, scorer)
-    run = _score_part(
-        scorer_ref, routed.layout, as_of, reasons, date_formats, missing_rise, routed.parts == 1
-    )
+    run = _score_part(scorer_ref, routed.layout, as_of, reasons, date_formats)
     parts = routed.wide.groupBy(PART).applyInPandas(run, PART_OUTPUT_SCHEMA)
     parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
-    return SparkScores(parts, routed.accounts_quarantine, dict(tables), dict(routed.read))
+    judging = Judging(scorer_ref, as_of, missing_rise)
+    return SparkScores(parts, routed.accounts_quarantine, dict(tables), dict(routed.read), judging)
 
 
 @dataclass
@@ -1289,6 +1438,7 @@ def run_score_spark(
             accounts_quarantine=spark.read.parquet(spark_path(work / "accounts.parquet")),
             tables=tables,
             read=job.read,
+            judging=job.judging,
         )
         accounting = saved.accounting()
         rows_read = saved.rows_read()

@@ -290,6 +290,16 @@ class CoverageSample:
         return feature_coverage_warnings(scorer.model, together, checked, missing_rise)
 
 
+def sample_step(leads: list[int]) -> int:
+    """The step CoverageSample ends with for parts of `leads` leads to score, in any order: the smallest power of
+    two keeping at most COVERAGE_SAMPLE of them (every step-th of every part). A part alone sampled with its
+    own step keeps every lead the whole input's step keeps (Spark's parts: pipelines.spark_job)."""
+    step = 1
+    while sum(-(-n // step) for n in leads) > COVERAGE_SAMPLE:
+        step *= 2
+    return step
+
+
 def _every_second_row(table: Table) -> Table:
     return Table({name: table[name][::2] for name in table}, -(-table.n_rows // 2))
 

@@ -57,3 +57,47 @@ def test_activities_written_twice_are_counted_alike_whole_or_compacted_in_parts(
     ]
     assert whole >= 400 and repeated_activities(pd.concat(parts, ignore_index=True)) == whole
     assert repeated_activities(frame.drop_duplicates()) == 0
+
+
+def _in_parts(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, parts: int) -> dict[str, pd.DataFrame]:
+    """Each table split in `parts` (by row), each part compacted (feed_tables), the parts concatenated."""
+    from models.coverage import feed_tables
+
+    slim = [feed_tables({n: t.iloc[k::parts] for n, t in tables.items()}, as_of) for k in range(parts)]
+    return {name: pd.concat([s[name] for s in slim], ignore_index=True) for name in tables}
+
+
+@pytest.mark.parametrize("as_of", ["2026-10-01", "2026-10-01 13:45"])
+def test_closes_and_new_leads_compacted_in_parts_give_the_whole_inputs_verdict(as_of):
+    """stopped_closes reads the leads a row per day and the deals a row per close time (feed_tables), in
+    parts and concatenated, as the whole tables: the same expected closes, the same silences (new leads
+    down to a trickle, a history imported with one closing date, closes booked in batches)."""
+    from models.coverage import feed_gap_warnings, feed_tables, stopped_closes
+
+    as_of = pd.Timestamp(as_of)
+    steady = pd.Series(pd.date_range("2025-06-01", "2026-04-30", periods=900))
+    arriving = pd.Series(pd.date_range("2025-06-01", "2026-09-30", periods=1200))
+    trickle = pd.concat([steady, pd.Series(pd.to_datetime(["2026-07-15", "2026-08-20", "2026-09-10"]))])
+    closed = pd.Series(pd.date_range("2025-07-01", "2026-05-31", periods=600))
+    imported = pd.concat([closed, pd.Series([pd.Timestamp("2025-08-04 10:00")] * 400)], ignore_index=True)
+    open_deals = pd.DataFrame({"closed_at": [pd.NaT] * 30, "outcome": "open"})
+    quarter_ends = pd.Series(
+        pd.to_datetime(["2025-09-30", "2025-12-31", "2026-03-31", "2026-06-30"]).repeat(50)
+    )
+    said = []
+    for created in (arriving, trickle):
+        for closes in (closed, imported, quarter_ends):
+            deals = pd.DataFrame({"closed_at": closes, "outcome": ["won", "lost"] * (len(closes) // 2)})
+            tables = {
+                "deals": pd.concat([deals, open_deals], ignore_index=True),
+                "leads": pd.DataFrame({"created_at": created}),
+            }
+            whole = stopped_closes(tables, as_of, 90)
+            joined = _in_parts(tables, as_of, 3)
+            again = feed_tables(joined, as_of)  # as Spark combines its parts' rows
+            assert len(again["leads"]) < len(created) / 2 and len(again["deals"]) <= len(closes) + 1
+            for compacted in (joined, again):
+                assert stopped_closes(compacted, as_of, 90) == pytest.approx(whole)
+                assert feed_gap_warnings(compacted, as_of, 90) == feed_gap_warnings(tables, as_of, 90)
+            said.append(whole)
+    assert said[0] > 100 and said[1] > 100 and said[3:] == [None, None, None]

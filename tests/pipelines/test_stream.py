@@ -61,3 +61,32 @@ def test_a_batch_scored_in_parts_judges_its_feeds_on_every_lead_as_in_memory(tmp
         scorer, folder, AS_OF, tmp_path / "scores.parquet", chunk_size=100, reasons=False
     )
     assert streamed.warnings[: len(gaps)] == gaps
+
+
+@pytest.mark.parametrize("sizes", [[40, 35, 50], [1500, 900, 7, 2600], [50_000, 3, 50_000, 12_345]])
+def test_the_coverage_samples_step_is_known_from_the_parts_sizes_in_any_order(monkeypatch, sizes):
+    """CoverageSample doubles its step as parts come; Spark's parts each sample alone (sample_step of their
+    own size) and the whole input's step is chosen after (pipelines.spark_job): the rows kept must be the
+    same, every step-th lead of every part, whatever the parts' order."""
+    from types import SimpleNamespace
+
+    from features.frames import Table
+    from pipelines.stream import ROW, CoverageSample, sample_step
+
+    monkeypatch.setattr(
+        "pipelines.stream.coverage_features", lambda scorer, tables, sample, as_of: Table({"x": sample["x"]})
+    )
+    scorer = SimpleNamespace(model=SimpleNamespace(feature_missing={"x": 0.0}))
+    parts = [pd.DataFrame({"x": range(n), ROW: range(k * 10**6, k * 10**6 + n)}) for k, n in enumerate(sizes)]
+    for order in (parts, parts[::-1]):
+        sample = CoverageSample()
+        for part in order:
+            sample.add(scorer, {}, part, AS_OF)
+        step = sample_step(sizes)
+        assert sample.step == step and sum(-(-n // step) for n in sizes) <= 2000
+        assert step == 1 or sum(-(-n // (step // 2)) for n in sizes) > 2000
+        kept = sorted(r for t in sample.tables for r in t[ROW])
+        assert kept == sorted(r for part in parts for r in part[ROW].iloc[::step])
+        for part in parts:  # a part's own sample holds every row the whole input's step keeps
+            own = sample_step([len(part)])
+            assert step % own == 0 and set(part[ROW].iloc[::step]) <= set(part[ROW].iloc[::own])
