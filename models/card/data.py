@@ -290,10 +290,16 @@ def pooled_rows(segments: pd.DataFrame) -> pd.Series:
     return segments["value"].astype("str").str.fullmatch(r"other \([\d,]+ values?\)") & ~segments["enough"]
 
 
+HELD_BACK = "held back (outcome not known when the test began)"
+
+
 def _windows(frame: pd.DataFrame, y: np.ndarray, split: Split) -> pd.DataFrame:
     times = pd.to_datetime(frame["snapshot_at"])
     rows = []
-    for name, idx in (("training", split.train), ("validation", split.valid), ("test", split.test)):
+    windows = [("training", split.train), ("validation", split.valid)]
+    if len(split.not_known):  # before the test window, not known when it began: learnt only by the refit
+        windows.append((HELD_BACK, split.not_known))
+    for name, idx in (*windows, ("test", split.test)):
         rows.append(
             {
                 "window": name,

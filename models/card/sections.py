@@ -338,9 +338,12 @@ def section_data(data: CardData) -> Section:
     test = f"test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} won."
     if data.selection_folds:
         learning = int(windows.loc["training", "deals"] + windows.loc["validation", "deals"])
+        windows_named = (
+            "training and validation windows" if windows.loc["validation", "deals"] else "training window"
+        )
         folds = "time-ordered" if data.fold_kind == "time_ordered" else "random"
         tuned = (
-            f"Learning: {learning:,} {unit} (the training and validation windows below). The kind of model and "
+            f"Learning: {learning:,} {unit} (the {windows_named} below). The kind of model and "
             f"its number of trees were chosen on {data.selection_folds} {folds} folds of them, and calibration "
             f"and grade cut-offs set on {cutoff_rows_words(data)}; {test}"
         )
@@ -382,17 +385,19 @@ def section_data(data: CardData) -> Section:
         f"folds) {minimum['valid_won']:,} won and {minimum['valid_lost']:,} lost (at least "
         f"{minimum['min_valid']:,} each)."
     )
+    # A validation window none of whose deals was known when the test began is empty: not a row of dashes.
+    shown = data.windows[(data.windows["window"] != "validation") | (data.windows["deals"] > 0)]
     columns: dict[str, Any] = {
-        "window": data.windows["window"],
+        "window": shown["window"],
     }
     if dated:
-        columns["created from"] = data.windows["start"].map(day_text)
-        columns["to"] = data.windows["end"].map(day_text)
+        columns["created from"] = shown["start"].map(day_text)
+        columns["to"] = shown["end"].map(day_text)
     columns.update(
         {
-            unit: data.windows["deals"].map(count_text),
-            "won": data.windows["won"].map(count_text),
-            "win rate": data.windows["win_rate"].map(pct_text),
+            unit: shown["deals"].map(count_text),
+            "won": shown["won"].map(count_text),
+            "win rate": shown["win_rate"].map(pct_text),
         }
     )
     blocks: list[Any] = [

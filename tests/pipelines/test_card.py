@@ -859,3 +859,6 @@ def test_the_card_says_which_deals_the_tested_model_could_not_have_known(card):
     )
     assert f"{len(split.not_known):,} earlier closed deals, whose outcome came later, were kept from it" in md
     assert card["data"].refit_deals == len(result.data.y)  # the model that ships learnt them all
+    held_back = re.search(r"\| held back \(outcome not known when the test began\) \|[^\n]*", md)
+    assert held_back is not None and f"| {len(split.not_known):,} |" in held_back.group(0)
+    assert "| validation | — |" not in md  # an empty window is no row of dashes
