@@ -317,7 +317,7 @@ def run_train(
     )
     result.gate_notes = [
         *icp_change_notes(champion, scorer, source.input),
-        *compared_note(champions, live, split),
+        *compared_note(champions, live, split, cfg.model.maturity_days),
     ]
     if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
         result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
@@ -367,6 +367,8 @@ def champion_to_compare(
     window = learned_window(live.model.split_summary, live=True)
     if live is tested or window[0] is None or not live.model.split_summary.get("learned_end"):
         return tested, False  # not refitted, or undated: what the live one learnt cannot be told apart
+    if knew_more_than_the_challenger(window[1], split, cfg.model.maturity_days):
+        return tested, False
     rows = split.test[~learned_by_champion(data.frame["snapshot_at"].iloc[split.test], window)]
     won = int(data.y[rows].sum())
     if won >= cfg.registry.min_test_won and len(rows) - won >= cfg.registry.min_test_lost:
@@ -374,8 +376,23 @@ def champion_to_compare(
     return tested, False
 
 
+def knew_more_than_the_challenger(learned_end: pd.Timestamp | None, split: Split, maturity_days: int) -> bool:
+    """Whether the live champion learnt deals the tested challenger was not allowed to: when the split held
+    back the deals not known on the test window's first day (known_at_test_start), a live model that learnt
+    deals created less than `maturity_days` before that day (so trained after it, on outcomes that came
+    later) would be compared with a challenger that knew less. A quarterly retrain's live champion learnt up
+    to its evaluation quarter, a quarter before the new one's: scored live, it beat the challenger that had
+    learnt the same quarter's outcomes (3 seeds of bench_quarterly: 1 of 3 "next quarter" retrains refused)."""
+    if not len(split.not_known) or split.test_start is None or learned_end is None:
+        return False
+    return pd.Timestamp(learned_end) > split.test_start - pd.Timedelta(days=maturity_days)
+
+
 def compared_note(
-    champions: tuple[Scorer, Scorer] | None, live: bool, split: Split | None = None
+    champions: tuple[Scorer, Scorer] | None,
+    live: bool,
+    split: Split | None = None,
+    maturity_days: int | None = None,
 ) -> list[str]:
     """Which of a refitted champion's two models the gate scored (champion_to_compare), in words; or that a
     champion split without dates was scored on deals it may have learnt: a test window of another `split`
@@ -401,6 +418,17 @@ def compared_note(
         return [
             f"the champion (version {version}) was scored as it scores leads today, trained again with its own "
             "test window, on the test deals created after the newest it learnt from"
+        ]
+    learned_end = learned_window(champions[0].model.split_summary, live=True)[1]
+    if (
+        split is not None
+        and maturity_days is not None
+        and knew_more_than_the_challenger(learned_end, split, maturity_days)
+    ):
+        return [
+            f"the champion (version {version}) was scored as it was tested, before it was trained again with "
+            "its own test window: the model that scores today learnt outcomes that came after this test window "
+            "began, which the challenger tested here was not allowed to learn (model.split.known_at_test_start)"
         ]
     return [
         f"the champion (version {version}) was scored as it was tested, before it was trained again with its "

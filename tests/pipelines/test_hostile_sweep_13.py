@@ -120,11 +120,16 @@ def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_sco
     monkeypatch.setattr(tracking, "load_tested_scorer", lambda v, registered: tested)
     monkeypatch.setattr(tracking, "load_tested_model", lambda uri: tested)
     t = trained_small
-    previous = card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, t.split, fast_config)
+    # Trained with model.split.known_at_test_start=false (nothing held back): the gate scored the live model,
+    # though it learnt deals created less than maturity_days before the test window (train.champion_to_compare).
+    split = dataclasses.replace(t.split, not_known=t.split.not_known[:0])
+    previous = card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, split, fast_config)
     assert previous is live  # as version 2's training card and gate had it
     # Another version than the champion it was measured against: its tested model, as before.
+    assert card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, split, fast_config) is tested
+    # With the deals not known then held back from the challenger, the gate scored the tested one: so does the card.
     assert (
-        card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, t.split, fast_config) is tested
+        card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, t.split, fast_config) is tested
     )
 
 

@@ -295,7 +295,11 @@ def test_the_gate_scores_the_live_champion_on_deals_it_never_learnt_else_its_tes
 
     times = pd.Series(pd.date_range("2026-01-01", periods=400, freq="D"))
     data = SimpleNamespace(frame=pd.DataFrame({"snapshot_at": times}), y=np.arange(400) % 3 == 0)
-    split = SimpleNamespace(test=np.arange(200, 400))  # created 2026-07-20 on
+    split = (
+        SimpleNamespace(  # created 2026-07-20 on; nothing held back (known_at_test_start off, or an export)
+            test=np.arange(200, 400), test_start=pd.Timestamp("2026-07-20"), not_known=np.zeros(0, dtype=int)
+        )
+    )
     live, tested = _refitted_champion("2026-08-01T00:00:00")  # 12 test deals learnt, 188 not: enough
     assert champion_to_compare((live, tested), data, split, fast_config) == (live, True)
     assert "as it scores leads today" in compared_note((live, tested), True)[0]
@@ -311,6 +315,33 @@ def test_the_gate_scores_the_live_champion_on_deals_it_never_learnt_else_its_tes
         None,
         False,
     )
+
+
+def test_a_live_champion_that_learnt_what_the_challenger_was_not_allowed_to_is_scored_as_it_was_tested(
+    fast_config,
+):
+    from types import SimpleNamespace
+
+    from pipelines.train import champion_to_compare, compared_note
+
+    maturity = fast_config.model.maturity_days
+    times = pd.Series(pd.date_range("2026-01-01", periods=400, freq="D"))
+    data = SimpleNamespace(frame=pd.DataFrame({"snapshot_at": times}), y=np.arange(400) % 3 == 0)
+    start = pd.Timestamp("2026-07-20")
+    split = SimpleNamespace(test=np.arange(200, 400), test_start=start, not_known=np.arange(100, 200))
+    # A quarterly retrain: the live champion learnt deals up to just before the test window, whose outcomes
+    # came after it began; the challenger tested here learnt only those known on its first day.
+    late = (start - pd.Timedelta(days=maturity - 30)).isoformat()
+    live, tested = _refitted_champion(late)
+    tested.model.split_summary = {"train_start": "2025-01-01T00:00:00", "test_start": "2025-10-01T00:00:00"}
+    assert champion_to_compare((live, tested), data, split, fast_config) == (tested, False)
+    said = compared_note((live, tested), False, split, maturity)[0]
+    assert "learnt outcomes that came after this test window began" in said
+    assert "model.split.known_at_test_start" in said
+    # A live champion trained long enough before it (every deal it learnt was known then) is scored live.
+    early = (start - pd.Timedelta(days=maturity + 30)).isoformat()
+    live, tested = _refitted_champion(early)
+    assert champion_to_compare((live, tested), data, split, fast_config) == (live, True)
 
 
 def test_a_refitted_champions_record_says_what_its_live_model_learnt(shared_champion_store, monkeypatch):
