@@ -135,7 +135,7 @@ def cli_step(args: list[str], store: Path) -> Step:
     live = None
     if "was scored as it scores leads today" in said:
         live = True
-    elif "its tested model" in said:
+    elif "its tested model" in said or "was scored as it was tested" in said:
         live = False
     return Step(done.returncode, difference, live, said)  # type: ignore[arg-type]
 

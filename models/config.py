@@ -31,6 +31,9 @@ class SplitConfig(_Strict):
     # as `leadscore train` run that day would have; the model that ships (refit_on_test_window) learns them
     # all. false: it learns every deal before the test window, outcomes that came later included.
     known_at_test_start: bool = True
+    # How old a deal must be on the test window's first day to be learnt by the tested model; None: model.
+    # maturity_days. `leadscore retrain` sets it, as it applies the maturity rule itself (maturity_days 0).
+    known_maturity_days: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> SplitConfig:
@@ -45,6 +48,12 @@ class SplitConfig(_Strict):
         ):
             raise ValueError("valid_start must be earlier than test_start")
         return self
+
+
+def known_maturity(cfg: ModelConfig) -> int:
+    """The days a deal must be old on the test window's first day for the tested model to learn it."""
+    chosen = cfg.split.known_maturity_days
+    return cfg.maturity_days if chosen is None else chosen
 
 
 class LightGBMConfig(_Strict):

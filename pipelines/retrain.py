@@ -71,8 +71,11 @@ if TYPE_CHECKING:
 def retrain_pipeline_config(cfg: PipelineConfig, windows: RetrainWindows) -> PipelineConfig:
     """The training job's configuration: explicit out-of-time cut dates, maturity already applied."""
     data = cfg.model_dump(mode="python")
+    # The tested challenger learns the deals known on the evaluation quarter's first day, mature by then.
+    known = cfg.model.split.known_maturity_days
     data["model"]["maturity_days"] = 0
     data["model"]["split"].update(
+        known_maturity_days=cfg.model.maturity_days if known is None else known,
         method="out_of_time",
         valid_start=windows.valid_start.to_pydatetime(),
         test_start=windows.test_start.to_pydatetime(),

@@ -18,6 +18,7 @@ from features.fit import unknown_lead_sources
 from features.leak_audit import labels_together
 from features.vocab import LEAD_SOURCES
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
+from models.config import known_maturity
 from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.monitoring import closes_stopped, newest_event
 from models.promotion import learned_by_champion, learned_window
@@ -43,7 +44,7 @@ def make_split(frame: pd.DataFrame, cfg: PipelineConfig, known_only: bool = True
     )
     if not (known_only and cfg.model.split.known_at_test_start) or "closed_at" not in frame.columns:
         return split
-    return known_at_test_start(split, frame["snapshot_at"], frame["closed_at"], cfg.model.maturity_days)
+    return known_at_test_start(split, frame["snapshot_at"], frame["closed_at"], known_maturity(cfg.model))
 
 
 def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
@@ -97,7 +98,7 @@ def learnt_later_warning(split: Split, cfg: PipelineConfig) -> str | None:
         return None
     return (
         f"the deals known on {split.test_start:%Y-%m-%d}, where the test window begins (closed before it and "
-        f"created model.maturity_days={cfg.model.maturity_days} before it), were too few to train on, so the "
+        f"created {known_maturity(cfg.model)} days before it, model.maturity_days), were too few to train on, so the "
         f"tested model also learnt {n:,} earlier deals whose outcome came later: on a market that drifts its "
         "test figures, and the gate's, may look better than the model will do; a longer history makes them "
         "honest (model.split.known_at_test_start)"
@@ -317,7 +318,7 @@ def run_train(
     )
     result.gate_notes = [
         *icp_change_notes(champion, scorer, source.input),
-        *compared_note(champions, live, split, cfg.model.maturity_days),
+        *compared_note(champions, live, split, known_maturity(cfg.model)),
     ]
     if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
         result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
@@ -367,7 +368,7 @@ def champion_to_compare(
     window = learned_window(live.model.split_summary, live=True)
     if live is tested or window[0] is None or not live.model.split_summary.get("learned_end"):
         return tested, False  # not refitted, or undated: what the live one learnt cannot be told apart
-    if knew_more_than_the_challenger(window[1], split, cfg.model.maturity_days):
+    if knew_more_than_the_challenger(window[1], split, known_maturity(cfg.model)):
         return tested, False
     rows = split.test[~learned_by_champion(data.frame["snapshot_at"].iloc[split.test], window)]
     won = int(data.y[rows].sum())

@@ -14,7 +14,7 @@ from sklearn.metrics import average_precision_score
 
 from features.icp import excluded_counts_frame
 from models.compare import SEGMENT_COLUMNS, Evaluation, scoring_grades
-from models.config import ModelConfig
+from models.config import ModelConfig, known_maturity
 from models.drift import drift_table, psi
 from models.evaluate import (
     MISSING_GROUP,
@@ -153,6 +153,7 @@ class CardData:
     # Deals before the test window the tested model did not learn: their outcome came after the test window
     # began, or they were younger than maturity_days then (model.split.known_at_test_start); 0 when none.
     not_known: int = 0
+    not_known_days: int = 0  # how old a deal had to be then to be known (model.maturity_days)
     # Or, when too few deals were known then to train on, how many such deals it learnt all the same.
     learnt_later: int = 0
     # How the tested model was tuned inside its learning window (training + validation): its selection folds
@@ -967,6 +968,7 @@ def build_card_data(
         if refitted
         else 0,
         not_known=len(split.not_known),
+        not_known_days=known_maturity(model_cfg),
         learnt_later=int(split.extra.get("n_learnt_later", 0)),
         **tuning_record(tested.model),
         earlier_versions=len(history),

@@ -300,7 +300,7 @@ def section_data(data: CardData) -> Section:
         test_start = data.windows.set_index("window").loc["test", "start"]
         how += (
             f" The tested model learnt only the {data.unit} it could have known on {day_text(test_start)}, when "
-            f"its test window begins: closed by then and created at least {data.maturity_days} days before "
+            f"its test window begins: closed by then and created at least {data.not_known_days} days before "
             f"(the maturity rule); {data.not_known:,} earlier {data.unit}, whose outcome came later, were kept "
             "from it, as they would have been from a model trained that day."
         )

@@ -69,3 +69,19 @@ def test_a_history_too_short_either_way_is_refused_with_the_counts(data):
     cfg = load_config(overrides=[*FAST, f"model.min_won={int(data.y.sum()) + 1}"])
     with pytest.raises(InsufficientDataError, match="not enough closed deals"):
         train_scorer(data, cfg, "leadscore")
+
+
+def test_a_retrain_holds_its_challenger_to_the_maturity_it_applies_itself():
+    from models.config import known_maturity
+    from models.retrain import retrain_windows
+    from pipelines.retrain import retrain_pipeline_config
+
+    cfg = load_config(overrides=FAST)
+    windows = retrain_windows(pd.Timestamp("2026-07-01"), cfg.model.maturity_days, 4)
+    train_cfg = retrain_pipeline_config(cfg, windows)
+    # The retrain cuts its windows at the maturity itself (maturity_days 0 for the training job), but the
+    # deals its tested challenger may learn are those mature on the evaluation quarter's first day.
+    assert train_cfg.model.maturity_days == 0
+    assert known_maturity(train_cfg.model) == cfg.model.maturity_days == known_maturity(cfg.model)
+    own = load_config(overrides=[*FAST, "model.split.known_maturity_days=30"])
+    assert known_maturity(retrain_pipeline_config(own, windows).model) == 30
