@@ -7,10 +7,14 @@ label calls open deals lost (open_read_as_lost).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from features.draft_rules import Draft, DraftError, DraftRules, name_words, plain_value
-from features.flat import label_text
+from features.flat import label_key, label_text
+
+WHOLE = re.compile(r"[+-]?\d+")
 
 
 def label_class(value: object, rules: DraftRules) -> str | None:
@@ -22,6 +26,27 @@ def label_class(value: object, rules: DraftRules) -> str | None:
     return None
 
 
+def value_classes(values: pd.Series, rules: DraftRules) -> dict[object, str | None]:
+    """Each distinct value of a label column -> 'won', 'lost', 'open' or None. In a column holding more than
+    two values a whole number is a code, not a 1 / 0 flag (Dynamics 365's statecode: 0 Open, 1 Qualified,
+    2 Disqualified): it is sorted by rules.label_codes for the column's name, else not at all."""
+    present = list(values.dropna().unique())
+    if len(present) <= 2:
+        return {v: label_class(v, rules) for v in present}
+    codes = {name_words(k): v for k, v in rules.label_codes.items()}.get(name_words(values.name), {})
+    return {v: codes.get(int(label_key(v))) if is_code(v) else label_class(v, rules) for v in present}
+
+
+def is_code(value: object) -> bool:
+    """Whether a label value is a whole number (1, "1", 1.0), never a boolean."""
+    return not isinstance(value, bool) and bool(WHOLE.fullmatch(label_key(value)))
+
+
+def is_code_list(present: list) -> bool:
+    """Whether a label's values are more than two whole numbers (codes), not a 1 / 0 flag."""
+    return len(present) > 2 and all(is_code(v) for v in present)
+
+
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
     """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
     that refines it (same won rows, its lost rows told apart) is taken instead; else the file's last column
@@ -31,7 +56,7 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
     candidates = [c for c in frame.columns if name_words(c) in keys]
     for column in candidates:
         words = name_words(column)
-        classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
+        classes = set(value_classes(frame[column], rules).values())
         rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
         candidate = (*rank, -keys.index(words))
         if best is None or candidate > best[0]:
@@ -51,8 +76,8 @@ def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
     """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
     it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
     whose FALSE holds the open deals, which must never be trained on as lost."""
-    fine_class = finer.map(lambda v: label_class(v, rules))
-    coarse_class = coarse.map(lambda v: label_class(v, rules))
+    fine_class = finer.map(value_classes(finer, rules))
+    coarse_class = coarse.map(value_classes(coarse, rules))
     if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
         return False
     return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
@@ -82,14 +107,21 @@ def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules
 def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
     """Fill positive / negative / open labels; return each row's outcome ('won', 'lost', 'open' or '?')."""
     counts = values.value_counts(dropna=True)
+    classes = value_classes(values, rules)
     lists: dict[str, list] = {"won": [], "lost": [], "open": []}
     unsure = []
     for value, n in counts.items():
-        outcome = label_class(value, rules)
+        outcome = classes.get(value)
         if outcome is None:
             unsure.append((value, n))
         else:
             lists[outcome].append(plain_value(value))
+    if not lists["won"] and is_code_list(list(counts.index)):
+        raise DraftError(
+            f"label column {values.name!r} holds codes ({', '.join(map(repr, sorted(counts.index)[:6]))}) whose "
+            "meaning the draft does not know (a 0 may be open, as Dynamics 365's statecode 0 is): name what each "
+            "code means in label_codes of a rules file (--rules), or export the labels as text"
+        )
     if not lists["won"]:
         raise DraftError(
             f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "

@@ -14,8 +14,16 @@ import pandas as pd
 
 from features.draft_dates import DateColumn, looks_like_dates, written_in_digits
 from features.draft_ids import is_id_name
-from features.draft_labels import label_class
-from features.draft_rules import Draft, DraftRules, has_word, name_words, plain_value, without_placeholders
+from features.draft_labels import value_classes
+from features.draft_rules import (
+    Draft,
+    DraftRules,
+    code_word,
+    has_word,
+    name_words,
+    plain_value,
+    without_placeholders,
+)
 from features.leak_audit import leak_audit
 
 
@@ -229,13 +237,13 @@ def column_role(
     intent_word = has_word(column, rules.intent_words)
     if numeric is not None and intent_word:
         return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
-    code_word = has_word(column, rules.code_words)
-    if code_word and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
+    code = code_word(column, rules)
+    if code and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
         return (
             "fit",
             "categorical",
             f"fit, {distinct:,} codes, filled in {filled / len(values):.0%}: whole numbers whose name "
-            f"({code_word!r}) says they are codes of categories (2 is no more than 1), read as categories{evidence}",
+            f"({code!r}) says they are codes of categories (2 is no more than 1), read as categories{evidence}",
         )
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
@@ -275,7 +283,7 @@ def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[
     read as won or lost ("Unqualified"), at most three; [] for any other column."""
     if name_words(column) not in {name_words(n) for n in rules.label_names}:
         return []
-    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
+    told = [v for v, outcome in value_classes(values, rules).items() if outcome in ("won", "lost")]
     return [str(plain_value(v)) for v in told[:3]]
 
 
