@@ -151,3 +151,29 @@ def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
             f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
         )
     return outcome
+
+
+def newest_leads_unresolved(outcome: pd.Series, created: pd.Series, rules: DraftRules) -> str | None:
+    """The QUESTION for a label with no open value whose newest won and lost leads (the newest
+    rules.newest_share of them by creation time) are won far less often than the older ones: at most
+    rules.newest_won_ratio of the older share, by 3 standard errors. A flag such as Salesforce's IsConverted
+    is false for a lead still being worked as for a lost one, so training would read the open leads as lost
+    and scoring would leave them unscored as closed. None otherwise."""
+    labelled = (outcome.isin(["won", "lost"]) & created.notna()).to_numpy()
+    order = created[labelled].sort_values(kind="stable").index
+    newest = order[len(order) - int(len(order) * rules.newest_share) :]
+    older = order.difference(newest)
+    if len(newest) < 30 or len(older) < 30:
+        return None
+    won_new, won_old = (float((outcome[rows] == "won").mean()) for rows in (newest, older))
+    error = (won_old * (1 - won_old) / len(older) + won_new * (1 - won_new) / len(newest)) ** 0.5
+    if won_new > rules.newest_won_ratio * won_old or won_old - won_new < 3 * error:
+        return None
+    since = pd.Timestamp(created[newest].min())
+    return (
+        f"the newest {len(newest):,} leads (created since {since:%Y-%m-%d}) are won {won_new:.0%} of the time, "
+        f"the older ones {won_old:.0%}: is a lead not won yet also in the lost value (a flag such as "
+        "IsConverted is false for the leads still being worked)? Training would read those open leads as lost "
+        "and scoring would leave them unscored as closed; draft again with --label naming a status column "
+        "that tells open from lost (Lead Status), or export only leads old enough to be decided"
+    )

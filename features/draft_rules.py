@@ -59,6 +59,10 @@ class DraftRules(BaseModel):
     # its newest (and by 3 standard errors, from at least follow_up_auc) keeps moving after the outcome.
     aging_auc_drop: float = Field(0.15, gt=0, lt=0.5)
     id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
+    # A label without open values whose newest leads (this share, by creation time) are won at most
+    # newest_won_ratio as often as the older ones may count the leads not decided yet as lost: a QUESTION.
+    newest_share: float = Field(0.1, gt=0, lt=0.5)
+    newest_won_ratio: float = Field(0.5, gt=0, lt=1)
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
     # A label of whole-number codes (more than two values) is sorted by its column's name only: its 0 and 1
     # are codes, not flags (Dynamics 365's statecode 0 is Open). Column name -> code -> won / lost / open.

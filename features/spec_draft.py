@@ -23,7 +23,7 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.draft_dates import add_timestamp, date_columns
 from features.draft_ids import ROW_ID_NAMES, guess_id, id_repeats, is_id_name
-from features.draft_labels import add_labels, guess_label, open_read_as_lost
+from features.draft_labels import add_labels, guess_label, newest_leads_unresolved, open_read_as_lost
 from features.draft_roles import (
     DOTTED_WHY,
     NUMBERS_QUESTION,
@@ -135,6 +135,11 @@ def draft_spec(
     dates = date_columns(rest_given, rules)
     add_timestamp(draft, dates, rules)
     timestamp = draft.spec["timestamp_column"]
+    if timestamp and not draft.spec["open_labels"]:
+        unresolved = newest_leads_unresolved(outcome, dates[timestamp].times, rules)
+        if unresolved:
+            draft.questions.append(unresolved)
+            draft.notes["negative_labels"] += f"; QUESTION: {unresolved.split(': ', 1)[0]}: open leads?"
     draft.spec["missing_values"] = placeholders
     if placeholders:
         draft.notes["missing_values"] = "values that mean 'not given' (found in the export)"

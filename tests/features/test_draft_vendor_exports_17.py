@@ -1,4 +1,5 @@
-"""Drafting a Dynamics 365 lead export as its API writes it: run-together names and numeric option sets."""
+"""Drafting vendor lead exports as their CRMs write them: Dynamics 365 API names and option sets, HubSpot internal
+names, a converted flag that holds the open leads too."""
 
 import numpy as np
 import pandas as pd
@@ -69,3 +70,44 @@ def test_a_zero_one_flag_is_still_lost_and_won():
     frame["Converted"] = (frame.pop("statecode") == 1).astype(int)
     spec, _ = drafted(frame)
     assert (spec.label_column, spec.positive_labels, spec.negative_labels) == ("Converted", (1,), (0,))
+
+
+def converted_flag_report(rows: int = 600, open_days: int = 60, seed: int = 1) -> pd.DataFrame:
+    """A leads report labelled by IsConverted alone: leads younger than open_days are still being worked,
+    so their flag reads false whatever they become."""
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 400, rows), unit="D")
+    decided = created < created.max() - pd.Timedelta(days=open_days)
+    won = (rng.uniform(size=rows) < 0.4) & decided
+    return pd.DataFrame(
+        {
+            "Lead ID": [f"00Q{i:015d}" for i in range(rows)],
+            "Created Date": created.strftime("%Y-%m-%d"),
+            "IsConverted": np.where(won, "true", "false"),
+            "Industry": rng.choice(["Technology", "Retail", "Finance"], rows),
+        }
+    )
+
+
+def test_a_converted_flag_whose_newest_leads_are_rarely_won_asks_about_open_leads():
+    spec, text = drafted(converted_flag_report())
+    assert spec.label_column == "IsConverted" and not spec.open_labels
+    assert "QUESTION: the newest 60 leads" in text and "open leads as lost" in text
+
+
+def test_a_converted_flag_of_decided_leads_asks_nothing_about_them():
+    spec, text = drafted(converted_flag_report(open_days=0))
+    assert spec.label_column == "IsConverted"
+    assert "the newest" not in text
+
+
+def test_hubspot_internal_property_names_give_the_label():
+    frame = dynamics_leads().rename(columns={"statecode": "lifecyclestage", "createdon": "createdate"})
+    frame["lifecyclestage"] = frame["lifecyclestage"].map({0: "lead", 1: "customer", 2: "other"})
+    spec, _ = drafted(frame)
+    assert (spec.label_column, spec.timestamp_column) == ("lifecyclestage", "createdate")
+    assert (spec.positive_labels, spec.negative_labels, spec.open_labels) == (
+        ("customer",),
+        ("other",),
+        ("lead",),
+    )
