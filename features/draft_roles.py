@@ -58,8 +58,13 @@ def audit_columns(
         f" {flagged} column{'s' * (flagged != 1)} flagged."
     )
     rows = {row["feature"]: row for row in audit.to_dict("records")}
+    open_rows = (outcome == "open").to_numpy()
     for row in rows.values():
         row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
+        if open_rows.sum() >= MIN_OPEN_ROWS:
+            given = without_placeholders(frame[row["feature"]], placeholders).notna().to_numpy()
+            row["share_populated_closed"] = float(given[closed].mean())
+            row["share_populated_open"] = float(given[open_rows].mean())
     if snapshot is not None:
         for name, thirds in oldest_and_newest_auc(features, y, snapshot).items():
             rows[name]["auc_thirds"] = thirds
@@ -112,6 +117,28 @@ def aging_leak(audit: dict[str, Any] | None, rules: DraftRules) -> str | None:
     )
 
 
+# The open rows needed to compare a column's fill rate in open and closed leads.
+MIN_OPEN_ROWS = 30
+
+
+def worked_lead_leak(audit: dict[str, Any] | None, rules: DraftRules) -> str | None:
+    """Why a column filled in for the won and lost leads far more often than for the open ones (by
+    rules.fill_gap) is leaky when its values alone separate won from lost (rules.follow_up_auc), else None:
+    sales fill it in while they work a lead (a Rating, a Lead Temperature), so it says how the lead went,
+    and the open leads scored would read it blank, as no training row did."""
+    if audit is None or "share_populated_open" not in audit or pd.isna(audit["auc"]):
+        return None
+    closed, still_open = audit["share_populated_closed"], audit["share_populated_open"]
+    if closed - still_open < rules.fill_gap or audit["auc"] < rules.follow_up_auc:
+        return None
+    return (
+        f"Leak audit: filled in for {closed:.0%} of the won and lost leads but {still_open:.0%} of the open ones, "
+        f"and its values alone separate won from lost (AUC {audit['auc']:.2f}, threshold {rules.follow_up_auc}): "
+        "the mark of a field sales fill in while working a lead, after the lead came in; the open leads scored "
+        "would read it blank. Move it to fit_columns only if the lead gives it before any contact."
+    )
+
+
 def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
     """The leak audit's AUC on the rows where the column is filled in, for a column filled in far more
     often for one class (rules.fill_gap); NaN for any other column, or too few rows of a class to judge."""
@@ -161,6 +188,9 @@ def column_role(
     aging = aging_leak(audit, rules)
     if aging:
         return "leaky", "", aging
+    worked = worked_lead_leak(audit, rules)
+    if worked:
+        return "leaky", "", worked
     outcome_values = outcome_words(column, values, rules)
     if outcome_values:
         return (

@@ -111,3 +111,37 @@ def test_hubspot_internal_property_names_give_the_label():
         ("other",),
         ("lead",),
     )
+
+
+def worked_leads(rows: int = 600, seed: int = 2) -> pd.DataFrame:
+    """A contacts export whose Lead Temperature sales set while working a lead: blank for the open leads,
+    Hot more often for the won ones; Job Title is given by every lead at sign-up."""
+    rng = np.random.default_rng(seed)
+    stage = rng.choice(["customer", "other", "lead"], rows, p=[0.35, 0.45, 0.2])
+    hot = np.where(stage == "customer", rng.choice(["Hot", "Warm", "Cold"], rows, p=[0.5, 0.3, 0.2]), "")
+    cold = rng.choice(["Hot", "Warm", "Cold"], rows, p=[0.1, 0.3, 0.6])
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, rows), unit="D")
+    return pd.DataFrame(
+        {
+            "Record ID": range(1000, 1000 + rows),
+            "Create Date": created.strftime("%Y-%m-%d"),
+            "Lifecycle Stage": stage,
+            "Lead Temperature": np.where(stage == "other", cold, hot),
+            "Job Title": np.where(rng.uniform(size=rows) < 0.9, rng.choice(["VP", "Analyst"], rows), ""),
+        }
+    ).replace("", np.nan)
+
+
+def test_a_field_blank_for_the_open_leads_and_telling_the_outcome_is_leaky():
+    spec, text = drafted(worked_leads())
+    assert "Lead Temperature" in spec.leaky_columns
+    assert "while working a lead" in spec.leaky_columns["Lead Temperature"]
+    assert "Job Title" in spec.fit_columns  # blank as often for open and closed leads
+
+
+def test_a_field_blank_for_the_open_leads_that_tells_nothing_stays_a_feature():
+    frame = worked_leads()
+    closed = frame["Lifecycle Stage"] != "lead"
+    frame["Lead Temperature"] = pd.Series(np.resize(["Hot", "Warm", "Cold"], len(frame))).where(closed)
+    spec, _ = drafted(frame)
+    assert "Lead Temperature" in spec.fit_columns
