@@ -267,7 +267,7 @@ def column_role(
     intent_word = has_word(column, rules.intent_words)
     if numeric is not None and intent_word:
         return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
-    code = code_word(column, rules)
+    code = code_word(column, rules) or (name_words(column).split()[-1] if is_id_name(column, rules) else None)
     if code and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
         return (
             "fit",
@@ -360,6 +360,14 @@ DOTTED_WHY = (
     NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
     "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
 )
+
+
+def leading_zeros(text: pd.Series) -> str | None:
+    """A value of a column of numbers, as written, that starts with a zero before another digit ("02134", a zip
+    code; "000123", an account number): the column holds codes, not quantities. None when no value does."""
+    values = text.dropna().astype("str").str.strip()
+    led = values[values.str.fullmatch(r"0\d+")]
+    return str(led.iloc[0]) if len(led) else None
 
 
 def dotted_thousands(text: pd.Series) -> bool:

@@ -30,6 +30,7 @@ from features.draft_roles import (
     audit_columns,
     column_role,
     dotted_thousands,
+    leading_zeros,
     named_after_label,
     numeric_values,
 )
@@ -158,6 +159,15 @@ def draft_spec(
         after_label = named_after_label(column, label_column)
         if role in ("fit", "intent") and after_label:
             role, kind, why = "leaky", "", after_label
+        zero_led = leading_zeros(written[column]) if str(column) in written.columns else None
+        if role == "fit" and kind == "numeric" and zero_led:
+            kind, why = (
+                "categorical",
+                (
+                    f"fit, codes written with leading zeros ({zero_led!r}, a zip code or an account number): read "
+                    "as categories, not quantities"
+                ),
+            )
         if role in ("fit", "intent") and str(column) in dotted:
             sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
             role, kind, why = "drop", "", DOTTED_WHY.format(sample=sample, read=float(sample))
