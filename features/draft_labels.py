@@ -177,3 +177,33 @@ def newest_leads_unresolved(outcome: pd.Series, created: pd.Series, rules: Draft
         "and scoring would leave them unscored as closed; draft again with --label naming a status column "
         "that tells open from lost (Lead Status), or export only leads old enough to be decided"
     )
+
+
+def no_lost_leads(
+    frame: pd.DataFrame, outcome: pd.Series, label_column: str, rules: DraftRules
+) -> str | None:
+    """The sentence for a label none of whose values reads as lost, every row won or open (HubSpot's Lifecycle
+    Stage when the lost leads stay 'Lead' and only Lead Status says 'Unqualified'): training would have no
+    lost lead to learn from and the leak audit none to compare with. It names another column of an outcome's
+    name whose values read as lost. None when some row is lost or unsorted (read as lost)."""
+    if outcome.isin(["lost", "?"]).any():
+        return None
+    names = {name_words(n) for n in rules.label_names}
+    told = []
+    for column in frame.columns:
+        if column == label_column or name_words(column) not in names:
+            continue
+        classes = value_classes(frame[column], rules)
+        lost = [v for v, c in classes.items() if c == "lost"]
+        if lost:
+            rows = int(frame[column].isin(lost).sum())
+            told.append(
+                f"{str(column)!r} says how leads ended ({', '.join(map(repr, lost[:3]))}: {rows:,} rows)"
+            )
+    return (
+        f"no value of label {label_column!r} reads as lost: its {int((outcome == 'open').sum()):,} rows that are "
+        "not won are open, so training would have no lost lead to learn from"
+        + (f"; {told[0]}" if told else "")
+        + ": export one column that holds won, lost and open (a lifecycle stage 'Other' for the leads sales "
+        "disqualified), or draft again with --label naming it"
+    )

@@ -23,7 +23,13 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.draft_dates import add_timestamp, date_columns
 from features.draft_ids import ROW_ID_NAMES, guess_id, id_repeats, is_id_name
-from features.draft_labels import add_labels, guess_label, newest_leads_unresolved, open_read_as_lost
+from features.draft_labels import (
+    add_labels,
+    guess_label,
+    newest_leads_unresolved,
+    no_lost_leads,
+    open_read_as_lost,
+)
 from features.draft_roles import (
     DOTTED_WHY,
     NUMBERS_QUESTION,
@@ -115,6 +121,11 @@ def draft_spec(
         "it the outcome? (else draft again with --label COLUMN)"
     )
     outcome = add_labels(draft, frame[label_column], rules)
+    no_lost = no_lost_leads(frame, outcome, label_column, rules)
+    if no_lost and label is None:
+        raise DraftError(no_lost)
+    if no_lost:
+        draft.questions.append(no_lost)
     still_open = open_read_as_lost(frame, outcome, rules)
     if still_open:
         column, rows = still_open

@@ -145,3 +145,29 @@ def test_a_field_blank_for_the_open_leads_that_tells_nothing_stays_a_feature():
     frame["Lead Temperature"] = pd.Series(np.resize(["Hot", "Warm", "Cold"], len(frame))).where(closed)
     spec, _ = drafted(frame)
     assert "Lead Temperature" in spec.fit_columns
+
+
+def lifecycle_without_lost(rows: int = 300, seed: int = 3) -> pd.DataFrame:
+    """A HubSpot export whose disqualified leads stay 'Lead' in Lifecycle Stage: only Lead Status says so."""
+    rng = np.random.default_rng(seed)
+    state = rng.choice(["won", "lost", "open"], rows, p=[0.3, 0.5, 0.2])
+    return pd.DataFrame(
+        {
+            "Record ID": range(1, rows + 1),
+            "Lifecycle Stage": np.where(state == "won", "Customer", "Lead"),
+            "Lead Status": np.where(
+                state == "lost", "Unqualified", np.where(state == "won", "Connected", "New")
+            ),
+            "Job Title": rng.choice(["VP", "Analyst", "Engineer"], rows),
+        }
+    )
+
+
+def test_a_label_without_lost_leads_is_refused_naming_the_column_that_has_them():
+    with pytest.raises(DraftError, match=r"no value of label 'Lifecycle Stage' reads as lost.*'Lead Status'"):
+        draft_spec(lifecycle_without_lost(), RULES, "drafted")
+
+
+def test_a_given_label_without_lost_leads_is_a_question():
+    _, text = drafted(lifecycle_without_lost(), label="Lifecycle Stage")
+    assert "QUESTION" in text and "no lost lead to learn from" in text
