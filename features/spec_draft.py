@@ -145,7 +145,7 @@ def draft_spec(
         lambda c: without_placeholders(c, placeholders)
     )
     dates = date_columns(rest_given, rules)
-    add_timestamp(draft, dates, rules)
+    add_timestamp(draft, dates, rules, outcome)
     timestamp = draft.spec["timestamp_column"]
     if timestamp and not draft.spec["open_labels"]:
         unresolved = newest_leads_unresolved(outcome, dates[timestamp].times, rules)

@@ -171,3 +171,16 @@ def test_a_label_without_lost_leads_is_refused_naming_the_column_that_has_them()
 def test_a_given_label_without_lost_leads_is_a_question():
     _, text = drafted(lifecycle_without_lost(), label="Lifecycle Stage")
     assert "QUESTION" in text and "no lost lead to learn from" in text
+
+
+@pytest.mark.parametrize("with_created", [True, False])
+def test_a_creation_date_filled_in_for_the_won_leads_only_is_never_the_timestamp(with_created):
+    """A leads report's 'Opportunity: Created Date' is the day the lead converted: lost leads have none."""
+    frame = converted_flag_report(open_days=0)
+    won = frame["IsConverted"] == "true"
+    frame["Opportunity: Created Date"] = frame["Created Date"].where(won)
+    if not with_created:
+        frame = frame.drop(columns=["Created Date"])
+    spec, text = drafted(frame)
+    assert spec.timestamp_column == ("Created Date" if with_created else None)
+    assert ("'Opportunity: Created Date' is named as a creation date" in text) is not with_created
