@@ -27,11 +27,12 @@ def label_class(value: object, rules: DraftRules) -> str | None:
 
 
 def value_classes(values: pd.Series, rules: DraftRules) -> dict[object, str | None]:
-    """Each distinct value of a label column -> 'won', 'lost', 'open' or None. In a column holding more than
-    two values a whole number is a code, not a 1 / 0 flag (Dynamics 365's statecode: 0 Open, 1 Qualified,
-    2 Disqualified): it is sorted by rules.label_codes for the column's name, else not at all."""
+    """Each distinct value of a label column -> 'won', 'lost', 'open' or None. Whole numbers other than a 1 / 0
+    flag (a 2 among them: Dynamics 365's statecode, 0 Open, 1 Qualified, 2 Disqualified) are codes, so a 0
+    there is not "false": they are sorted by rules.label_codes for the column's name, else not at all. A
+    1 / 0 flag beside words ("Open") is still a flag."""
     present = list(values.dropna().unique())
-    if len(present) <= 2:
+    if {label_key(v) for v in present if is_code(v)} <= {"0", "1"}:
         return {v: label_class(v, rules) for v in present}
     codes = {name_words(k): v for k, v in rules.label_codes.items()}.get(name_words(values.name), {})
     return {v: codes.get(int(label_key(v))) if is_code(v) else label_class(v, rules) for v in present}
@@ -43,8 +44,9 @@ def is_code(value: object) -> bool:
 
 
 def is_code_list(present: list) -> bool:
-    """Whether a label's values are more than two whole numbers (codes), not a 1 / 0 flag."""
-    return len(present) > 2 and all(is_code(v) for v in present)
+    """Whether a label's values are all whole numbers, and not only a 1 / 0 flag: codes."""
+    keys = {label_key(v) for v in present}
+    return all(is_code(v) for v in present) and not keys <= {"0", "1"}
 
 
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:

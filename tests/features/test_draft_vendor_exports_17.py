@@ -184,3 +184,10 @@ def test_a_creation_date_filled_in_for_the_won_leads_only_is_never_the_timestamp
     spec, text = drafted(frame)
     assert spec.timestamp_column == ("Created Date" if with_created else None)
     assert ("'Opportunity: Created Date' is named as a creation date" in text) is not with_created
+
+
+def test_a_one_zero_flag_beside_an_open_word_is_still_a_flag():
+    frame = dynamics_leads()
+    frame["Converted"] = frame.pop("statecode").map({0: "Open", 1: 1, 2: 0})
+    spec, _ = drafted(frame)
+    assert (spec.positive_labels, spec.negative_labels, spec.open_labels) == ((1,), (0,), ("Open",))
