@@ -64,7 +64,7 @@ class DraftRules(BaseModel):
     newest_share: float = Field(0.1, gt=0, lt=0.5)
     newest_won_ratio: float = Field(0.5, gt=0, lt=1)
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
-    # A label of whole-number codes (more than two values) is sorted by its column's name only: its 0 and 1
+    # A label whose whole numbers are more than a 1 / 0 flag is sorted by its column's name only: its 0 and 1
     # are codes, not flags (Dynamics 365's statecode 0 is Open). Column name -> code -> won / lost / open.
     label_codes: dict[str, dict[int, Literal["won", "lost", "open"]]] = Field(default_factory=dict)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
