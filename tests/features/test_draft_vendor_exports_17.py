@@ -191,3 +191,13 @@ def test_a_one_zero_flag_beside_an_open_word_is_still_a_flag():
     frame["Converted"] = frame.pop("statecode").map({0: "Open", 1: 1, 2: 0})
     spec, _ = drafted(frame)
     assert (spec.positive_labels, spec.negative_labels, spec.open_labels) == ((1,), (0,), ("Open",))
+
+
+@pytest.mark.parametrize(
+    "name", ["Number of Sales Activities", "Number of times contacted", "num_contacted_notes"]
+)
+def test_a_count_of_sales_touches_is_leaky(name):
+    frame = worked_leads()
+    frame[name] = np.random.default_rng(0).poisson(3, len(frame))
+    spec, _ = drafted(frame)
+    assert name in spec.leaky_columns
