@@ -95,24 +95,53 @@ def written_as(name: str, column: DateColumn) -> str:
     return f"{name!r} {column.date_format!r}"
 
 
-def add_timestamp(draft: Draft, dates: dict[str, DateColumn], rules: DraftRules) -> None:
-    """Set the spec's timestamp_column and date_format from the date columns, with notes and QUESTIONs."""
+def one_sided_fill(times: pd.Series, outcome: pd.Series, rules: DraftRules) -> str | None:
+    """Why a date column filled in far more often for the won leads than for the lost ones (or the reverse,
+    by rules.fill_gap) is no creation date, which every lead has ('Opportunity: Created Date' in a leads
+    report: the day the lead converted); None otherwise."""
+    shares = {key: float(times[(outcome == key).to_numpy()].notna().mean()) for key in ("won", "lost")}
+    if (
+        min((outcome == key).sum() for key in shares) < 5
+        or abs(shares["won"] - shares["lost"]) < rules.fill_gap
+    ):
+        return None
+    return (
+        f"filled in for {shares['won']:.0%} of the won and {shares['lost']:.0%} of the lost leads: a date written "
+        "as the lead went on (its conversion), not when it came in, which every lead has"
+    )
+
+
+def add_timestamp(
+    draft: Draft, dates: dict[str, DateColumn], rules: DraftRules, outcome: pd.Series | None = None
+) -> None:
+    """Set the spec's timestamp_column and date_format from the date columns, with notes and QUESTIONs. With
+    each row's `outcome`, a creation-named date filled in for one side far more often is passed over."""
     # The creation word listed first wins, whatever the column order: "Create Date" over HubSpot's "Became a
     # Lead Date" (a later lifecycle date, filled for some leads only); then the fuller column.
     words = [name_words(w) for w in rules.time_words]
-    created = sorted(
+    ranked = sorted(
         (c for c in dates if has_word(c, rules.time_words)),
         key=lambda c: (
             words.index(name_words(str(has_word(c, rules.time_words)))),
             -dates[c].times.notna().sum(),
         ),
     )
+    created, passed_over = [], []
+    for name in ranked:  # the ones ranked before the creation date are passed over with a QUESTION
+        why = one_sided_fill(dates[name].times, outcome, rules) if outcome is not None else None
+        if why is None:
+            created.append(name)
+        elif not created:
+            passed_over.append(name)
+            draft.questions.append(
+                f"{name!r} is named as a creation date but is {why}: not the timestamp_column"
+            )
     draft.spec["timestamp_column"] = created[0] if created else None
     draft.spec["date_format"] = None
     if not created:
         draft.notes["timestamp_column"] = "no creation date found: the split will be random, not out of time"
         # a date named as written after the outcome (a close date) is never the creation date
-        candidates = [c for c in dates if not has_word(c, rules.leaky_words)]
+        candidates = [c for c in dates if not has_word(c, rules.leaky_words) and c not in passed_over]
         if candidates:
             formats = [
                 written_as(c, dates[c]) for c in candidates if dates[c].date_format or dates[c].formats

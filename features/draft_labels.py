@@ -7,10 +7,14 @@ label calls open deals lost (open_read_as_lost).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from features.draft_rules import Draft, DraftError, DraftRules, name_words, plain_value
-from features.flat import label_text
+from features.flat import label_key, label_text
+
+WHOLE = re.compile(r"[+-]?\d+")
 
 
 def label_class(value: object, rules: DraftRules) -> str | None:
@@ -22,6 +26,29 @@ def label_class(value: object, rules: DraftRules) -> str | None:
     return None
 
 
+def value_classes(values: pd.Series, rules: DraftRules) -> dict[object, str | None]:
+    """Each distinct value of a label column -> 'won', 'lost', 'open' or None. Whole numbers other than a 1 / 0
+    flag (a 2 among them: Dynamics 365's statecode, 0 Open, 1 Qualified, 2 Disqualified) are codes, so a 0
+    there is not "false": they are sorted by rules.label_codes for the column's name, else not at all. A
+    1 / 0 flag beside words ("Open") is still a flag."""
+    present = list(values.dropna().unique())
+    if {label_key(v) for v in present if is_code(v)} <= {"0", "1"}:
+        return {v: label_class(v, rules) for v in present}
+    codes = {name_words(k): v for k, v in rules.label_codes.items()}.get(name_words(values.name), {})
+    return {v: codes.get(int(label_key(v))) if is_code(v) else label_class(v, rules) for v in present}
+
+
+def is_code(value: object) -> bool:
+    """Whether a label value is a whole number (1, "1", 1.0), never a boolean."""
+    return not isinstance(value, bool) and bool(WHOLE.fullmatch(label_key(value)))
+
+
+def is_code_list(present: list) -> bool:
+    """Whether a label's values are all whole numbers, and not only a 1 / 0 flag: codes."""
+    keys = {label_key(v) for v in present}
+    return all(is_code(v) for v in present) and not keys <= {"0", "1"}
+
+
 def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
     """The label column: a name from rules.label_names whose values read best as won / lost / open; a column
     that refines it (same won rows, its lost rows told apart) is taken instead; else the file's last column
@@ -31,7 +58,7 @@ def guess_label(frame: pd.DataFrame, rules: DraftRules) -> str:
     candidates = [c for c in frame.columns if name_words(c) in keys]
     for column in candidates:
         words = name_words(column)
-        classes = {label_class(v, rules) for v in frame[column].dropna().unique()}
+        classes = set(value_classes(frame[column], rules).values())
         rank = ("won" in classes, "lost" in classes, len(classes - {None}), None not in classes)
         candidate = (*rank, -keys.index(words))
         if best is None or candidate > best[0]:
@@ -51,8 +78,8 @@ def refines(finer: pd.Series, coarse: pd.Series, rules: DraftRules) -> bool:
     """Whether `finer` holds the same won rows as `coarse` and tells apart rows that `coarse` calls lost but
     it does not (open stages, stages it cannot sort): a Salesforce "Is Won" TRUE/FALSE beside its "Stage",
     whose FALSE holds the open deals, which must never be trained on as lost."""
-    fine_class = finer.map(lambda v: label_class(v, rules))
-    coarse_class = coarse.map(lambda v: label_class(v, rules))
+    fine_class = finer.map(value_classes(finer, rules))
+    coarse_class = coarse.map(value_classes(coarse, rules))
     if not (fine_class == "won").any() or not ((fine_class == "won") == (coarse_class == "won")).all():
         return False
     return bool(((coarse_class == "lost") & (fine_class != "lost") & finer.notna()).any())
@@ -82,14 +109,21 @@ def open_read_as_lost(frame: pd.DataFrame, outcome: pd.Series, rules: DraftRules
 def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
     """Fill positive / negative / open labels; return each row's outcome ('won', 'lost', 'open' or '?')."""
     counts = values.value_counts(dropna=True)
+    classes = value_classes(values, rules)
     lists: dict[str, list] = {"won": [], "lost": [], "open": []}
     unsure = []
     for value, n in counts.items():
-        outcome = label_class(value, rules)
+        outcome = classes.get(value)
         if outcome is None:
             unsure.append((value, n))
         else:
             lists[outcome].append(plain_value(value))
+    if not lists["won"] and is_code_list(list(counts.index)):
+        raise DraftError(
+            f"label column {values.name!r} holds codes ({', '.join(map(repr, sorted(counts.index)[:6]))}) whose "
+            "meaning the draft does not know (a 0 may be open, as Dynamics 365's statecode 0 is): name what each "
+            "code means in label_codes of a rules file (--rules), or export the labels as text"
+        )
     if not lists["won"]:
         raise DraftError(
             f"no value of label column {values.name!r} reads as won ({', '.join(map(repr, counts.index[:6]))}); "
@@ -119,3 +153,59 @@ def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
             f"{int(values.isna().sum()):,} rows have no label: training refuses them; fill them in or leave them out"
         )
     return outcome
+
+
+def newest_leads_unresolved(outcome: pd.Series, created: pd.Series, rules: DraftRules) -> str | None:
+    """The QUESTION for a label with no open value whose newest won and lost leads (the newest
+    rules.newest_share of them by creation time) are won far less often than the older ones: at most
+    rules.newest_won_ratio of the older share, by 3 standard errors. A flag such as Salesforce's IsConverted
+    is false for a lead still being worked as for a lost one, so training would read the open leads as lost
+    and scoring would leave them unscored as closed. None otherwise."""
+    labelled = (outcome.isin(["won", "lost"]) & created.notna()).to_numpy()
+    order = created[labelled].sort_values(kind="stable").index
+    newest = order[len(order) - int(len(order) * rules.newest_share) :]
+    older = order.difference(newest)
+    if len(newest) < 30 or len(older) < 30:
+        return None
+    won_new, won_old = (float((outcome[rows] == "won").mean()) for rows in (newest, older))
+    error = (won_old * (1 - won_old) / len(older) + won_new * (1 - won_new) / len(newest)) ** 0.5
+    if won_new > rules.newest_won_ratio * won_old or won_old - won_new < 3 * error:
+        return None
+    since = pd.Timestamp(created[newest].min())
+    return (
+        f"the newest {len(newest):,} leads (created since {since:%Y-%m-%d}) are won {won_new:.0%} of the time, "
+        f"the older ones {won_old:.0%}: is a lead not won yet also in the lost value (a flag such as "
+        "IsConverted is false for the leads still being worked)? Training would read those open leads as lost "
+        "and scoring would leave them unscored as closed; draft again with --label naming a status column "
+        "that tells open from lost (Lead Status), or export only leads old enough to be decided"
+    )
+
+
+def no_lost_leads(
+    frame: pd.DataFrame, outcome: pd.Series, label_column: str, rules: DraftRules
+) -> str | None:
+    """The sentence for a label none of whose values reads as lost, every row won or open (HubSpot's Lifecycle
+    Stage when the lost leads stay 'Lead' and only Lead Status says 'Unqualified'): training would have no
+    lost lead to learn from and the leak audit none to compare with. It names another column of an outcome's
+    name whose values read as lost. None when some row is lost or unsorted (read as lost)."""
+    if outcome.isin(["lost", "?"]).any():
+        return None
+    names = {name_words(n) for n in rules.label_names}
+    told = []
+    for column in frame.columns:
+        if column == label_column or name_words(column) not in names:
+            continue
+        classes = value_classes(frame[column], rules)
+        lost = [v for v, c in classes.items() if c == "lost"]
+        if lost:
+            rows = int(frame[column].isin(lost).sum())
+            told.append(
+                f"{str(column)!r} says how leads ended ({', '.join(map(repr, lost[:3]))}: {rows:,} rows)"
+            )
+    return (
+        f"no value of label {label_column!r} reads as lost: its {int((outcome == 'open').sum()):,} rows that are "
+        "not won are open, so training would have no lost lead to learn from"
+        + (f"; {told[0]}" if told else "")
+        + ": export one column that holds won, lost and open (a lifecycle stage 'Other' for the leads sales "
+        "disqualified), or draft again with --label naming it"
+    )

@@ -14,8 +14,16 @@ import pandas as pd
 
 from features.draft_dates import DateColumn, looks_like_dates, written_in_digits
 from features.draft_ids import is_id_name
-from features.draft_labels import label_class
-from features.draft_rules import Draft, DraftRules, has_word, name_words, plain_value, without_placeholders
+from features.draft_labels import value_classes
+from features.draft_rules import (
+    Draft,
+    DraftRules,
+    code_word,
+    has_word,
+    name_words,
+    plain_value,
+    without_placeholders,
+)
 from features.leak_audit import leak_audit
 
 
@@ -50,8 +58,13 @@ def audit_columns(
         f" {flagged} column{'s' * (flagged != 1)} flagged."
     )
     rows = {row["feature"]: row for row in audit.to_dict("records")}
+    open_rows = (outcome == "open").to_numpy()
     for row in rows.values():
         row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
+        if open_rows.sum() >= MIN_OPEN_ROWS:
+            given = without_placeholders(frame[row["feature"]], placeholders).notna().to_numpy()
+            row["share_populated_closed"] = float(given[closed].mean())
+            row["share_populated_open"] = float(given[open_rows].mean())
     if snapshot is not None:
         for name, thirds in oldest_and_newest_auc(features, y, snapshot).items():
             rows[name]["auc_thirds"] = thirds
@@ -104,6 +117,28 @@ def aging_leak(audit: dict[str, Any] | None, rules: DraftRules) -> str | None:
     )
 
 
+# The open rows needed to compare a column's fill rate in open and closed leads.
+MIN_OPEN_ROWS = 30
+
+
+def worked_lead_leak(audit: dict[str, Any] | None, rules: DraftRules) -> str | None:
+    """Why a column filled in for the won and lost leads far more often than for the open ones (by
+    rules.fill_gap) is leaky when its values alone separate won from lost (rules.follow_up_auc), else None:
+    sales fill it in while they work a lead (a Rating, a Lead Temperature), so it says how the lead went,
+    and the open leads scored would read it blank, as no training row did."""
+    if audit is None or "share_populated_open" not in audit or pd.isna(audit["auc"]):
+        return None
+    closed, still_open = audit["share_populated_closed"], audit["share_populated_open"]
+    if closed - still_open < rules.fill_gap or audit["auc"] < rules.follow_up_auc:
+        return None
+    return (
+        f"Leak audit: filled in for {closed:.0%} of the won and lost leads but {still_open:.0%} of the open ones, "
+        f"and its values alone separate won from lost (AUC {audit['auc']:.2f}, threshold {rules.follow_up_auc}): "
+        "the mark of a field sales fill in while working a lead, after the lead came in; the open leads scored "
+        "would read it blank. Move it to fit_columns only if the lead gives it before any contact."
+    )
+
+
 def filled_auc(values: pd.Series, y: pd.Series, audit: dict[str, Any], rules: DraftRules) -> float:
     """The leak audit's AUC on the rows where the column is filled in, for a column filled in far more
     often for one class (rules.fill_gap); NaN for any other column, or too few rows of a class to judge."""
@@ -153,6 +188,9 @@ def column_role(
     aging = aging_leak(audit, rules)
     if aging:
         return "leaky", "", aging
+    worked = worked_lead_leak(audit, rules)
+    if worked:
+        return "leaky", "", worked
     outcome_values = outcome_words(column, values, rules)
     if outcome_values:
         return (
@@ -229,13 +267,13 @@ def column_role(
     intent_word = has_word(column, rules.intent_words)
     if numeric is not None and intent_word:
         return "intent", "numeric", f"intent: counts what the lead did ({intent_word!r}){evidence}"
-    code_word = has_word(column, rules.code_words)
-    if code_word and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
+    code = code_word(column, rules) or (name_words(column).split()[-1] if is_id_name(column, rules) else None)
+    if code and numeric is not None and bool((numeric.dropna() % 1 == 0).all()):
         return (
             "fit",
             "categorical",
             f"fit, {distinct:,} codes, filled in {filled / len(values):.0%}: whole numbers whose name "
-            f"({code_word!r}) says they are codes of categories (2 is no more than 1), read as categories{evidence}",
+            f"({code!r}) says they are codes of categories (2 is no more than 1), read as categories{evidence}",
         )
     kind = "numeric" if numeric is not None else "categorical"
     what = f"{distinct:,} values" if kind == "categorical" else "a number"
@@ -275,7 +313,7 @@ def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[
     read as won or lost ("Unqualified"), at most three; [] for any other column."""
     if name_words(column) not in {name_words(n) for n in rules.label_names}:
         return []
-    told = [v for v in values.dropna().unique() if label_class(v, rules) in ("won", "lost")]
+    told = [v for v, outcome in value_classes(values, rules).items() if outcome in ("won", "lost")]
     return [str(plain_value(v)) for v in told[:3]]
 
 
@@ -322,6 +360,14 @@ DOTTED_WHY = (
     NUMBERS_QUESTION + " with dots between thousands ({sample!r} is read {read:g}), as German or Dutch "
     "spreadsheets write 1200, or with three decimals: export them as plain numbers (1200), then give the column a role"
 )
+
+
+def leading_zeros(text: pd.Series) -> str | None:
+    """A value of a column of numbers, as written, that starts with a zero before another digit ("02134", a zip
+    code; "000123", an account number): the column holds codes, not quantities. None when no value does."""
+    values = text.dropna().astype("str").str.strip()
+    led = values[values.str.fullmatch(r"0\d+")]
+    return str(led.iloc[0]) if len(led) else None
 
 
 def dotted_thousands(text: pd.Series) -> bool:

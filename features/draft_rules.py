@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ class DraftRules(BaseModel):
     # A whole-number column with one of these words in its name holds codes of categories (TrafficType 2 is no
     # more than 1): categorical, never numeric. A default: a rules file written before it still reads.
     code_words: list[str] = Field(default_factory=list)
+    # ... and a name whose last word ends in one of these: an API's run-together names (Dynamics 365's
+    # leadsourcecode, industrycode) hold the word without a blank before it.
+    code_suffixes: list[str] = Field(default_factory=list)
     placeholders: list[str]
     placeholder_prefixes: list[str]
     free_text_share: float = Field(gt=0, le=1)
@@ -56,7 +59,14 @@ class DraftRules(BaseModel):
     # its newest (and by 3 standard errors, from at least follow_up_auc) keeps moving after the outcome.
     aging_auc_drop: float = Field(0.15, gt=0, lt=0.5)
     id_repeat_share: float = Field(0.01, ge=0, lt=1)  # an id-like column with this share repeated is the id
+    # A label without open values whose newest leads (this share, by creation time) are won at most
+    # newest_won_ratio as often as the older ones may count the leads not decided yet as lost: a QUESTION.
+    newest_share: float = Field(0.1, gt=0, lt=0.5)
+    newest_won_ratio: float = Field(0.5, gt=0, lt=1)
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
+    # A label whose whole numbers are more than a 1 / 0 flag is sorted by its column's name only: its 0 and 1
+    # are codes, not flags (Dynamics 365's statecode 0 is Open). Column name -> code -> won / lost / open.
+    label_codes: dict[str, dict[int, Literal["won", "lost", "open"]]] = Field(default_factory=dict)
     icp_names: dict[IcpAttribute, list[str]] = Field(default_factory=dict)  # ICP attribute -> column names
     # A country outside the served geography is proposed for icp.served_countries when it holds this share of
     # the won leads (only when the geography would stop training: icp.max_won_disqualified_share).
@@ -89,6 +99,14 @@ def has_word(name: object, words: list[str]) -> str | None:
     """The first word or phrase of `words` found whole in the name, else None."""
     padded = f" {name_words(name)} "
     return next((w for w in words if f" {name_words(w)} " in padded), None)
+
+
+def code_word(name: object, rules: DraftRules) -> str | None:
+    """The word saying a column holds codes of categories (rules.code_words, or a last word ending in one of
+    rules.code_suffixes: 'leadsourcecode'), else None."""
+    words = name_words(name).split()
+    suffix = next((s for s in rules.code_suffixes if words and words[-1].endswith(name_words(s))), None)
+    return has_word(name, rules.code_words) or suffix
 
 
 def plain_value(value: object) -> str | int | float | bool:

@@ -93,7 +93,35 @@ def check_spec(
         quarantine = _check_rows(frame, spec, report)
     if need_time and spec.timestamp_column in frame.columns and len(frame):
         _check_times_given(frame, spec, report, quarantine, max_quarantine_share)
+    if quarantine is not None and max_quarantine_share is not None and spec.label_column in frame.columns:
+        _check_quarantine_share(frame, spec, report, quarantine, max_quarantine_share)
     return report
+
+
+STOPS_TRAINING = "training would stop with exit code 5"
+
+
+def _check_quarantine_share(
+    frame: pd.DataFrame, spec: ExportSpec, report: SpecReport, quarantine: pd.DataFrame, limit: float
+) -> None:
+    """A problem when the contract quarantines more than `limit` (model.max_quarantine_share) of the won and
+    lost rows, which training reads, so that it would stop (exit 5): every time of a column whose format the
+    spec does not name ('1734388320000' under no date_format) is one such rule. Said once: the rows without
+    a time (_check_times_given) may have said it already."""
+    if not len(quarantine) or any(STOPS_TRAINING in p for p in report.problems):
+        return
+    closed = (label_outcomes(frame, spec) != "open").to_numpy()
+    broken = np.zeros(len(frame), dtype=bool)
+    broken[quarantine["row"].to_numpy(dtype="int64")] = True
+    if not closed.any() or (share := float((broken & closed).sum() / closed.sum())) <= limit:
+        return
+    found = quarantine[closed[quarantine["row"].to_numpy(dtype="int64")]]
+    column, check = found.groupby(["column", "check"], sort=False)["row"].nunique().idxmax()
+    report.problems.append(
+        f"{share:.1%} of the won and lost rows would be quarantined, above model.max_quarantine_share "
+        f"({limit:.1%}): {STOPS_TRAINING}; most break rule {check} on column {column!r} (the warning above "
+        "says how to fix it)"
+    )
 
 
 def _check_times_given(
@@ -128,7 +156,7 @@ def _check_times_given(
     if limit is not None and share > limit:
         report.problems.append(
             f"{sentence}; with the rows other rules quarantine that is {share:.1%} of them, above "
-            f"model.max_quarantine_share ({limit:.1%}): training would stop with exit code 5"
+            f"model.max_quarantine_share ({limit:.1%}): {STOPS_TRAINING}"
         )
     else:
         report.warnings.append(sentence)

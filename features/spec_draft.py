@@ -23,13 +23,20 @@ from features.config import ICPConfig
 from features.contracts import ContractError
 from features.draft_dates import add_timestamp, date_columns
 from features.draft_ids import ROW_ID_NAMES, guess_id, id_repeats, is_id_name
-from features.draft_labels import add_labels, guess_label, open_read_as_lost
+from features.draft_labels import (
+    add_labels,
+    guess_label,
+    newest_leads_unresolved,
+    no_lost_leads,
+    open_read_as_lost,
+)
 from features.draft_roles import (
     DOTTED_WHY,
     NUMBERS_QUESTION,
     audit_columns,
     column_role,
     dotted_thousands,
+    leading_zeros,
     named_after_label,
     numeric_values,
 )
@@ -114,6 +121,11 @@ def draft_spec(
         "it the outcome? (else draft again with --label COLUMN)"
     )
     outcome = add_labels(draft, frame[label_column], rules)
+    no_lost = no_lost_leads(frame, outcome, label_column, rules)
+    if no_lost and label is None:
+        raise DraftError(no_lost)
+    if no_lost:
+        draft.questions.append(no_lost)
     still_open = open_read_as_lost(frame, outcome, rules)
     if still_open:
         column, rows = still_open
@@ -133,8 +145,13 @@ def draft_spec(
         lambda c: without_placeholders(c, placeholders)
     )
     dates = date_columns(rest_given, rules)
-    add_timestamp(draft, dates, rules)
+    add_timestamp(draft, dates, rules, outcome)
     timestamp = draft.spec["timestamp_column"]
+    if timestamp and not draft.spec["open_labels"]:
+        unresolved = newest_leads_unresolved(outcome, dates[timestamp].times, rules)
+        if unresolved:
+            draft.questions.append(unresolved)
+            draft.notes["negative_labels"] += f"; QUESTION: {unresolved.split(': ', 1)[0]}: open leads?"
     draft.spec["missing_values"] = placeholders
     if placeholders:
         draft.notes["missing_values"] = "values that mean 'not given' (found in the export)"
@@ -153,6 +170,15 @@ def draft_spec(
         after_label = named_after_label(column, label_column)
         if role in ("fit", "intent") and after_label:
             role, kind, why = "leaky", "", after_label
+        zero_led = leading_zeros(written[column]) if str(column) in written.columns else None
+        if role == "fit" and kind == "numeric" and zero_led:
+            kind, why = (
+                "categorical",
+                (
+                    f"fit, codes written with leading zeros ({zero_led!r}, a zip code or an account number): read "
+                    "as categories, not quantities"
+                ),
+            )
         if role in ("fit", "intent") and str(column) in dotted:
             sample = next(v for v in written[column] if isinstance(v, str) and "." in v)
             role, kind, why = "drop", "", DOTTED_WHY.format(sample=sample, read=float(sample))

@@ -387,8 +387,8 @@ def run_spec_draft(
     delimiter, encoding = detect_csv_format(input_path) if csv_file else (",", "utf-8")
     frame = read_export(input_path, delimiter, encoding).reset_index(drop=True)
     nested = [c for c in frame.columns if nested_column(frame, [c]) is not None]  # lists, records: no feature
-    decimals = tuple(str(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c]))
-    written = (  # as the file writes them: "1.200" may be 1200 with a dot between thousands
+    decimals = tuple(str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]))
+    written = (  # as the file writes them: "1.200" may be 1200 with a dot between thousands, "02134" a code
         read_export(input_path, delimiter, encoding, text_columns=decimals)[list(decimals)]
         if csv_file and decimals
         else None

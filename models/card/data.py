@@ -143,6 +143,9 @@ class CardData:
     # The signals the data has, so the card's words follow them: a flat export (not CRM tables), whether it
     # has intent columns (else no intent band) and a demo-request signal (else no "asked for a demo").
     flat_export: bool = False
+    # A flat export's outcome in its spec's words (label column, won / lost / open values, leaky columns left
+    # out), so a reader sees what the model learnt to predict; "" for CRM tables and cards built before it.
+    export_outcome: str = ""
     intent_signal: bool = True
     demo_signal: bool = True
     # Disqualified rows kept in training and test (icp.exclude_disqualified_in_training off); 0 when left out.
@@ -420,6 +423,31 @@ def data_signals(scorer: AnyScorer) -> tuple[bool, bool, bool]:
     names = [*columns, *(spec.feature_name(c) for c in columns), *spec.labels.values()]
     words = " ".join(names).casefold().replace("_", " ")
     return True, bool(spec.intent_columns), _DEMO.search(words) is not None
+
+
+def export_outcome_words(scorer: AnyScorer) -> str:
+    """A flat export's outcome as its spec defines it, in words: which label values are won, lost and open,
+    and which columns were left out as written after the outcome; "" for CRM tables."""
+    spec = getattr(scorer, "spec", None)
+    if spec is None:
+        return ""
+
+    def values(listed: tuple) -> str:
+        return " or ".join(repr(str(v)) for v in listed)
+
+    lost = (
+        f"as lost when it is {values(spec.negative_labels)}" if spec.negative_labels else "as lost otherwise"
+    )
+    text = f"A lead counts as won when its {spec.label_column!r} is {values(spec.positive_labels)} and {lost}"
+    if spec.open_labels:
+        text += f"; leads still {values(spec.open_labels)} are scored, never learnt from"
+    text += "."
+    if spec.leaky_columns:
+        text += (
+            " Left out as filled in once the outcome was known: "
+            f"{', '.join(repr(c) for c in spec.leaky_columns)}, so the model sees what was known before."
+        )
+    return text + " "
 
 
 def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.ndarray) -> list[ExampleLead]:
@@ -891,6 +919,7 @@ def build_card_data(
         guardrail=guardrail,
         unit=unit,
         flat_export=flat_export,
+        export_outcome=export_outcome_words(scorer),
         intent_signal=intent_signal,
         demo_signal=demo_signal,
         windows=windows,

@@ -325,7 +325,8 @@ def section_data(data: CardData) -> Section:
         "deals are not used. Each lead is described as it was on the day its deal was created, so the model "
         "never sees what happened later. "
         if not data.flat_export
-        else "A lead counts as won when the export marks it as converted. The export's columns that only fill "
+        else data.export_outcome
+        or "A lead counts as won when the export marks it as converted. The export's columns that only fill "
         "in after a lead converts were left out, so the model sees what was known before. "
     )
     unit = data.unit
