@@ -1,0 +1,69 @@
+"""Hostile sweep 16: what a spreadsheet does to a CRM file on its way (opened and saved again) that leadscore
+read as something else, with exit 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.contracts import validate_tables
+from features.export_contract import check_export
+from features.synthetic import GeneratorConfig, generate_history
+from models.lead_input import LeadInputError, check_lead_rows
+from pipelines.settings import load_source_spec
+from tests.features.crm_exports import hubspot_contacts_export
+
+HUBSPOT = load_source_spec("hubspot_contacts")
+ROUNDED = "not in scientific notation"
+
+
+@pytest.fixture(scope="module")
+def tiny_history():
+    return generate_history(GeneratorConfig(accounts=60, months=6, seed=3))
+
+
+def test_an_id_a_spreadsheet_wrote_in_scientific_notation_is_quarantined_in_crm_tables(tiny_history):
+    # Excel shows 123456789012 as 1.23457E+11 and saves it so: the lead was scored under an id no CRM record
+    # has (and two ids differing in their last digits were one lead), exit 0.
+    tables = {name: frame.copy() for name, frame in tiny_history.tables().items()}
+    leads, deals = tables["leads"], tables["deals"]
+    leads.loc[0, "lead_id"] = "1.23457E+11"
+    leads.loc[1, "account_id"] = "4.5E+13"
+    deals.loc[0, "deal_id"] = "9.87654e+011"
+    result = validate_tables(tables)
+    rounded = result.quarantine[result.quarantine["check"] == ROUNDED]
+    assert set(zip(rounded["table"], rounded["row"], rounded["column"], strict=True)) == {
+        ("leads", 0, "lead_id"),
+        ("leads", 1, "account_id"),
+        ("deals", 0, "deal_id"),
+    }
+    assert "1.23457E+11" not in set(result.valid["leads"]["lead_id"])
+    assert "spreadsheet rounded the id" in rounded["reason"].iloc[0]
+    assert "export the table again" in rounded["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("text_id", ["1E5", "12E+11", "1.5e-3", "00Q5g00000E+11AAA", "7.0", "L-1.2E+11"])
+def test_ids_that_only_hold_an_e_are_not_taken_for_scientific_notation(tiny_history, text_id):
+    tables = {name: frame.copy() for name, frame in tiny_history.tables().items()}
+    tables["leads"].loc[0, "lead_id"] = text_id
+    result = validate_tables(tables)
+    assert ROUNDED not in set(result.quarantine["check"])
+
+
+def test_an_export_id_in_scientific_notation_is_quarantined_not_scored_under_it():
+    frame = hubspot_contacts_export(n=30)
+    frame[HUBSPOT.id_column] = frame[HUBSPOT.id_column].astype(str)
+    frame.loc[[2, 5], HUBSPOT.id_column] = ["6.40223E+11", "1.74832E+12"]
+    valid, quarantine = check_export(frame, HUBSPOT)
+    rounded = quarantine[quarantine["check"] == ROUNDED]
+    assert rounded["row"].tolist() == [2, 5]
+    assert rounded["key"].tolist() == ["6.40223E+11", "1.74832E+12"]
+    assert len(valid) == len(frame) - 2
+
+
+def test_an_online_lead_id_in_scientific_notation_is_refused_naming_row_and_field():
+    row = {"lead_id": "L1", "email": "ana@acme.com", "account_id": "ACC1"}
+    check_lead_rows([row])
+    with pytest.raises(LeadInputError, match=r"row 1, field 'lead_id'.*scientific notation.*rule: not in"):
+        check_lead_rows([row, {**row, "lead_id": "1.23457E+11"}])
+    with pytest.raises(LeadInputError, match=r"field 'account_id'.*scientific notation"):
+        check_lead_rows([{**row, "account_id": "4.5E+13"}])
