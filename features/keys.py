@@ -19,8 +19,9 @@ FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
 # A long number as a spreadsheet shows it, and writes it back to a CSV it saved: "1.23457E+11" for the id
 # 123456789012, rounded to 6 digits. Such an id names no CRM record (ids that differ in their last digits read
 # as one), so the contract refuses it rather than scoring a lead under it. One digit before the point, a
-# signed exponent of two or three digits: the shape Excel, LibreOffice and pandas give a number, no id's.
-SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?[eE]\+[0-9]{2,3}$"
+# capital E and a signed exponent of two or three digits: the shape Excel, LibreOffice and Google Sheets give
+# a number, no id's. Python's "1e+20" (a float id column beyond int64) is read as written (sweep 9b).
+SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?E\+[0-9]{2,3}$"
 
 
 def in_scientific_notation(ids: pd.Series) -> pd.Series:

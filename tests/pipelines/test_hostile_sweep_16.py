@@ -28,7 +28,7 @@ def test_an_id_a_spreadsheet_wrote_in_scientific_notation_is_quarantined_in_crm_
     leads, deals = tables["leads"], tables["deals"]
     leads.loc[0, "lead_id"] = "1.23457E+11"
     leads.loc[1, "account_id"] = "4.5E+13"
-    deals.loc[0, "deal_id"] = "9.87654e+011"
+    deals.loc[0, "deal_id"] = "9.87654E+011"
     result = validate_tables(tables)
     rounded = result.quarantine[result.quarantine["check"] == ROUNDED]
     assert set(zip(rounded["table"], rounded["row"], rounded["column"], strict=True)) == {
@@ -41,7 +41,7 @@ def test_an_id_a_spreadsheet_wrote_in_scientific_notation_is_quarantined_in_crm_
     assert "export the table again" in rounded["reason"].iloc[0]
 
 
-@pytest.mark.parametrize("text_id", ["1E5", "12E+11", "1.5e-3", "00Q5g00000E+11AAA", "7.0", "L-1.2E+11"])
+@pytest.mark.parametrize("text_id", ["1E5", "12E+11", "1.5e-3", "1e+20", "00Q5g00000E+11AAA", "7.0", "L-1.2E+11"])
 def test_ids_that_only_hold_an_e_are_not_taken_for_scientific_notation(tiny_history, text_id):
     tables = {name: frame.copy() for name, frame in tiny_history.tables().items()}
     tables["leads"].loc[0, "lead_id"] = text_id
@@ -67,3 +67,4 @@ def test_an_online_lead_id_in_scientific_notation_is_refused_naming_row_and_fiel
         check_lead_rows([row, {**row, "lead_id": "1.23457E+11"}])
     with pytest.raises(LeadInputError, match=r"field 'account_id'.*scientific notation"):
         check_lead_rows([{**row, "account_id": "4.5E+13"}])
+
