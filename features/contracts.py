@@ -96,6 +96,10 @@ CHECK_REASONS = {
     "le(10000000)": "{column} is above 10,000,000: no company has that many employees; check the export's unit.",
     "le(1e13)": "{column} is above 10 trillion: no company or deal is that large; check the export's unit.",
     "whole year": "{column} must be a whole year, e.g. 1998.",
+    "whole number": (
+        "{column} must be a whole number of people: 1.200 is how a European export writes 1,200 (a dot between "
+        "thousands), which reads as 1.2; write plain numbers (1200)."
+    ),
     "year not after as_of": "{column} is later than the year of the snapshot (as_of): the company did not exist yet.",
     "contains('@')": "{column} does not look like an email address (no '@').",
     "isin(ACTIVITY_TYPES)": "{column} is not one of the known activity types.",
@@ -175,10 +179,12 @@ _NOT_ROUNDED_ID = (
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
 _AT_LEAST_ONE = _check(pa.Check.ge, 1, name="ge(1)")
+# A count of people has no fraction: "1.200" employees is a European export's 1,200, read as 1.2.
+_WHOLE_PEOPLE = _check(pa.Check, is_whole_number, name="whole number")
 _NOT_NEGATIVE = _check(pa.Check.ge, 0, name="ge(0)")
 # The same ranges for a flat export's columns mapped to these attributes (features/export_contract.py).
 RANGES: dict[str, tuple[pa.Check, ...]] = {
-    "employee_count": (_AT_LEAST_ONE, _AT_MOST_EMPLOYEES),
+    "employee_count": (_AT_LEAST_ONE, _AT_MOST_EMPLOYEES, _WHOLE_PEOPLE),
     "annual_revenue": (_NOT_NEGATIVE, _AT_MOST_MONEY),
 }
 

@@ -41,7 +41,9 @@ def test_an_id_a_spreadsheet_wrote_in_scientific_notation_is_quarantined_in_crm_
     assert "export the table again" in rounded["reason"].iloc[0]
 
 
-@pytest.mark.parametrize("text_id", ["1E5", "12E+11", "1.5e-3", "1e+20", "00Q5g00000E+11AAA", "7.0", "L-1.2E+11"])
+@pytest.mark.parametrize(
+    "text_id", ["1E5", "12E+11", "1.5e-3", "1e+20", "00Q5g00000E+11AAA", "7.0", "L-1.2E+11"]
+)
 def test_ids_that_only_hold_an_e_are_not_taken_for_scientific_notation(tiny_history, text_id):
     tables = {name: frame.copy() for name, frame in tiny_history.tables().items()}
     tables["leads"].loc[0, "lead_id"] = text_id
@@ -68,3 +70,28 @@ def test_an_online_lead_id_in_scientific_notation_is_refused_naming_row_and_fiel
     with pytest.raises(LeadInputError, match=r"field 'account_id'.*scientific notation"):
         check_lead_rows([{**row, "account_id": "4.5E+13"}])
 
+
+def test_employees_written_with_a_dot_between_thousands_are_quarantined_not_read_as_one_or_two(tiny_history):
+    # A European CRM export writes 1200 employees as "1.200": pandas read 1.2 employees, a company too small for
+    # the ICP's size range, scored with exit 0 (a revenue "30.236.000" beside it was quarantined, not this).
+    tables = {name: frame.copy() for name, frame in tiny_history.tables().items()}
+    accounts = tables["accounts"]
+    accounts["employee_count"] = accounts["employee_count"].astype(object)
+    accounts.loc[[0, 1, 2], "employee_count"] = ["1.200", "12.5", "40.0"]
+    result = validate_tables(tables)
+    whole = result.quarantine[result.quarantine["check"] == "whole number"]
+    assert whole["row"].tolist() == [0, 1]
+    assert "a dot between thousands" in whole["reason"].iloc[0]
+    assert result.valid["accounts"].loc[0, "employee_count"] == 40.0  # 40.0 is 40 people
+
+
+def test_an_export_or_online_count_of_employees_with_a_fraction_is_quarantined_or_refused():
+    frame = hubspot_contacts_export(n=20)
+    frame["Number of Employees"] = frame["Number of Employees"].astype(object)
+    frame.loc[3, "Number of Employees"] = "2.500"
+    _, quarantine = check_export(frame, HUBSPOT)
+    assert quarantine.loc[quarantine["check"] == "whole number", "row"].tolist() == [3]
+    row = {"lead_id": "L1", "email": "ana@acme.com", "employee_count": 250}
+    check_lead_rows([row])
+    with pytest.raises(LeadInputError, match=r"field 'employee_count'.*whole number of people.*got 2\.5"):
+        check_lead_rows([{**row, "employee_count": 2.5}])
