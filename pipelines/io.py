@@ -587,12 +587,20 @@ def format_of(path: Path) -> str:
 
 
 def table_path(folder: Path, name: str) -> Path | None:
-    """The file of table `name` in `folder` (Parquet preferred), or None."""
-    for suffix in (".parquet", ".csv"):
-        candidate = folder / f"{name}{suffix}"
-        if candidate.exists() or candidate.is_symlink():  # a broken link is said by the reader, not "missing"
-            return candidate
-    return None
+    """The file of table `name` in `folder`, or None; an InputError when the folder holds the table both as
+    Parquet and as CSV: one is an older export (a folder generated again in the other format, a CSV saved
+    beside the Parquet file), and reading either without a word scored the leads of the other, exit 0."""
+    found = [
+        candidate
+        for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv")
+        if candidate.exists() or candidate.is_symlink()  # a broken link is said by the reader, not "missing"
+    ]
+    if len(found) > 1:
+        raise InputError(
+            f"{folder}: holds the {name} table twice, as {found[0].name} and {found[1].name}; keep the one that "
+            "is this export's and move the other out of the folder"
+        )
+    return found[0] if found else None
 
 
 def other_formats(folder: Path, name: str) -> str:

@@ -3,6 +3,7 @@ read as something else, with exit 0."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from features.contracts import validate_tables
@@ -95,3 +96,28 @@ def test_an_export_or_online_count_of_employees_with_a_fraction_is_quarantined_o
     check_lead_rows([row])
     with pytest.raises(LeadInputError, match=r"field 'employee_count'.*whole number of people.*got 2\.5"):
         check_lead_rows([{**row, "employee_count": 2.5}])
+
+
+def test_a_folder_holding_a_table_as_parquet_and_as_csv_is_refused_naming_both(tmp_path, tiny_history):
+    # A folder generated again in the other format, or a CSV saved beside the Parquet file: the Parquet file
+    # was read without a word (a stale export's leads scored, exit 0) and the CSV ignored.
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+    from pipelines.io import InputError, read_tables, write_tables
+    from pipelines.stream import run_score_streaming
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    tiny_history.tables()["leads"].head(5).to_parquet(folder / "leads.parquet")
+    said = r"crm: holds the leads table twice, as leads.parquet and leads.csv; keep the one"
+    with pytest.raises(InputError, match=said):
+        read_tables(folder)
+    with pytest.raises(InputError, match=said):  # score's streamed read, before any model is used
+        run_score_streaming(None, folder, pd.Timestamp("2026-01-01"), tmp_path / "s.csv")
+    result = CliRunner().invoke(app, ["validate", "--input", str(folder)])
+    assert result.exit_code == exit_codes.BAD_INPUT, result.output
+    assert "leads.parquet and leads.csv" in " ".join(result.output.split())
+    (folder / "leads.parquet").unlink()
+    assert len(read_tables(folder)["leads"]) == len(tiny_history.tables()["leads"])
