@@ -91,9 +91,41 @@ def check_spec(
     quarantine = None
     if spec.id_column in frame.columns and len(frame):
         quarantine = _check_rows(frame, spec, report)
-    if need_time and spec.timestamp_column in frame.columns and len(frame):
-        _check_times_given(frame, spec, report, quarantine, max_quarantine_share)
+    timed = need_time and spec.timestamp_column in frame.columns and len(frame)
+    if not (timed and _check_times_given(frame, spec, report, quarantine, max_quarantine_share)):
+        _check_quarantine_share(frame, spec, report, quarantine, max_quarantine_share)
     return report
+
+
+def _closed_rows(frame: pd.DataFrame, spec: ExportSpec) -> np.ndarray:
+    """The won and lost rows (every row without a label column): the rows training reads."""
+    if spec.label_column not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    return (label_outcomes(frame, spec) != "open").to_numpy()
+
+
+def _check_quarantine_share(
+    frame: pd.DataFrame,
+    spec: ExportSpec,
+    report: SpecReport,
+    quarantine: pd.DataFrame | None,
+    limit: float | None,
+) -> None:
+    """A problem when the rows the contract quarantines are more than `limit` of the won and lost rows:
+    training stops then (exit 5, pipelines.train.check_quarantine_share), so the spec does not fit. Said
+    once: a column the spec calls numeric that is text is a problem of its own already."""
+    if limit is None or quarantine is None or not len(quarantine) or report.problems:
+        return
+    closed = _closed_rows(frame, spec)
+    broken = np.zeros(len(frame), dtype=bool)
+    broken[quarantine["row"].to_numpy(dtype="int64")] = True
+    if not closed.any() or (share := float((broken & closed).sum() / closed.sum())) <= limit:
+        return
+    report.problems.append(
+        f"{int((broken & closed).sum()):,} of {int(closed.sum()):,} won and lost rows break the rules above and "
+        f"would be quarantined, {share:.1%} of them, above model.max_quarantine_share ({limit:.1%}): training "
+        "would stop with exit code 5; fix the export as the rules above say"
+    )
 
 
 def _check_times_given(
@@ -102,19 +134,15 @@ def _check_times_given(
     report: SpecReport,
     quarantine: pd.DataFrame | None,
     limit: float | None,
-) -> None:
+) -> bool:
     """Won and lost rows without a time: the out-of-time split cannot place them, so training quarantines
     them (rule not_null, pipelines.sources); over `limit` with the rows other rules quarantine, training stops
-    (exit 5), so that is a problem here, else a warning."""
+    (exit 5), so that is a problem here, else a warning. False when every such row has its time."""
     column = str(spec.timestamp_column)
-    closed = (
-        (label_outcomes(frame, spec) != "open").to_numpy()
-        if spec.label_column in frame.columns
-        else np.ones(len(frame), dtype=bool)
-    )
+    closed = _closed_rows(frame, spec)
     untimed = blank(given_times(frame, spec)) & closed
     if not untimed.any() or not closed.any():
-        return
+        return False
     sentence = (
         f"{int(untimed.sum()):,} of {int(closed.sum()):,} won and lost rows have no time in timestamp_column "
         f"{column!r}: the out-of-time split cannot place them, so training quarantines them (rule not_null); "
@@ -132,6 +160,7 @@ def _check_times_given(
         )
     else:
         report.warnings.append(sentence)
+    return True
 
 
 def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> pd.DataFrame:

@@ -121,3 +121,25 @@ def test_a_folder_holding_a_table_as_parquet_and_as_csv_is_refused_naming_both(t
     assert "leads.parquet and leads.csv" in " ".join(result.output.split())
     (folder / "leads.parquet").unlink()
     assert len(read_tables(folder)["leads"]) == len(tiny_history.tables()["leads"])
+
+
+@pytest.mark.parametrize(("broken", "fits"), [(3, True), (40, False)])
+def test_spec_check_fails_an_export_whose_broken_rows_would_stop_training(broken, fits):
+    # spec check said "ok ... fits" (exit 0) while train quarantined more than model.max_quarantine_share of
+    # the won and lost rows and stopped with exit 5, whose sentence sends the user back to spec check; only a
+    # text column called numeric, or rows without a time, counted.
+    from features.spec_check import check_spec
+
+    frame = hubspot_contacts_export(n=200)
+    frame[HUBSPOT.id_column] = frame[HUBSPOT.id_column].astype(str)
+    closed = frame.index[~frame[HUBSPOT.label_column].isin(HUBSPOT.open_labels)][:broken]
+    frame.loc[closed, HUBSPOT.id_column] = frame.loc[closed[0], HUBSPOT.id_column]  # one id, repeated
+    report = check_spec(frame, HUBSPOT, need_time=True, max_quarantine_share=0.05)
+    assert any(f"{broken - 1} of 200 rows break rule unique" in w for w in report.warnings)
+    assert report.ok == fits
+    if not fits:
+        assert "training would stop with exit code 5" in report.problems[0]
+        assert (
+            f"{broken - 1:,} of " in report.problems[0]
+            and "model.max_quarantine_share (5.0%)" in report.problems[0]
+        )
