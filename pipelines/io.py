@@ -589,7 +589,8 @@ def format_of(path: Path) -> str:
 def table_path(folder: Path, name: str) -> Path | None:
     """The file of table `name` in `folder`, or None; an InputError when the folder holds the table both as
     Parquet and as CSV: one is an older export (a folder generated again in the other format, a CSV saved
-    beside the Parquet file), and reading either without a word scored the leads of the other, exit 0."""
+    beside the Parquet file), and reading either without a word scored the leads of the other, exit 0; and
+    when it holds the table only under another name or format (`Deals.csv`, `deals.xlsx`: other_formats)."""
     found = [
         candidate
         for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv")
@@ -600,13 +601,33 @@ def table_path(folder: Path, name: str) -> Path | None:
             f"{folder}: holds the {name} table twice, as {found[0].name} and {found[1].name}; keep the one that "
             "is this export's and move the other out of the folder"
         )
+    if not found and other_formats(
+        folder, name
+    ):  # an optional table (deals) too: its leads were scored as open
+        raise missing_table(folder, name)
     return found[0] if found else None
 
 
 def other_formats(folder: Path, name: str) -> str:
-    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format."""
-    found = sorted(p.name for p in folder.glob(f"{name}.*") if p.suffix.lower() not in (".parquet", ".csv"))
+    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format,
+    " (found Leads.CSV: rename it leads.csv)" when it holds it under a name in other case (a Windows export: the
+    names are matched as written, as on any Linux file system)."""
+    files = (
+        [p.name for p in folder.iterdir() if p.name.lower().startswith(f"{name}.")] if folder.is_dir() else []
+    )
+    renamed = sorted(f for f in files if f.lower() in (f"{name}.parquet", f"{name}.csv"))
+    if renamed:
+        return f" (found {renamed[0]}: rename it {renamed[0].lower()})"
+    found = sorted(f for f in files if f.startswith(f"{name}."))
     return f" (found {', '.join(found[:3])}: save it as .csv or .parquet)" if found else ""
+
+
+def missing_table(folder: Path, name: str) -> InputError:
+    """The error for a folder without the table `name`, naming a file that holds it under another format or
+    name (other_formats)."""
+    return InputError(
+        f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv){other_formats(folder, name)}"
+    )
 
 
 def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
@@ -618,10 +639,7 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
         path = table_path(folder, name)
         if path is None:
             if name in required:
-                raise InputError(
-                    f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
-                    f"{other_formats(folder, name)}"
-                )
+                raise missing_table(folder, name)
             continue
         tables[name] = read_frame(path, table=name)
     return tables

@@ -143,3 +143,28 @@ def test_spec_check_fails_an_export_whose_broken_rows_would_stop_training(broken
             f"{broken - 1:,} of " in report.problems[0]
             and "model.max_quarantine_share (5.0%)" in report.problems[0]
         )
+
+
+@pytest.mark.parametrize("written", ["Deals.csv", "deals.CSV", "deals.xlsx"])
+def test_a_table_under_another_name_is_named_even_the_optional_deals(tmp_path, tiny_history, written):
+    # Deals.csv (a Windows export) was not deals.csv: the deals table, optional when scoring, was taken as
+    # absent and every lead scored as open, those whose deal had closed too (exit 0); the streamed score never
+    # named a workbook beside the folder's tables as validate did.
+    from pipelines.io import InputError, read_tables, write_tables
+    from pipelines.stream import run_score_streaming
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    (folder / "deals.csv").rename(folder / written)
+    said = rf"table 'deals' is missing \(expected deals.parquet or deals.csv\) \(found {written}: "
+    with pytest.raises(InputError, match=said):
+        read_tables(folder, required=("accounts", "leads"))
+    with pytest.raises(InputError, match=said):
+        run_score_streaming(None, folder, pd.Timestamp("2026-01-01"), tmp_path / "s.csv")
+    (folder / written).unlink()
+    assert "deals" not in read_tables(
+        folder, required=("accounts", "leads")
+    )  # no deals at all: still optional
+    (folder / "leads.csv").rename(folder / "Leads.csv")
+    with pytest.raises(InputError, match=r"found Leads.csv: rename it leads.csv\)"):
+        run_score_streaming(None, folder, pd.Timestamp("2026-01-01"), tmp_path / "s.csv")
