@@ -84,6 +84,8 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
         )
     refuse_non_text_csv(path)
     encoding = _encoding(path)
+    if encoding in ENCODINGS[1:]:
+        refuse_mixed_encodings(path)
     with open(path, encoding=encoding, newline="") as handle:
         header = handle.readline()
     if not header.strip():
@@ -124,6 +126,66 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
             continue
         return "utf-8-sig" if encoding == "utf-8" and bom else encoding
     return "latin-1"  # not reached: latin-1 decodes every byte
+
+
+# An accented letter of UTF-8 (é, ü, ñ, ç, Å, ő: two bytes from \xc3 or \xc5), which a single-byte text would
+# write as "Ã©" or "Å‘", letters no CRM writes side by side.
+_UTF8_LETTER = re.compile(rb"[\xc3\xc5][\x80-\xbf]")
+
+
+def mixed_encoding_lines(path: Path) -> tuple[int, int] | None:
+    """(the first line with UTF-8 letters, the first line that is no UTF-8) of a file holding both, counting
+    the header as line 1; None when the file is in one encoding. Line by line only when the whole file is no
+    UTF-8 but holds UTF-8 letters."""
+    if _is_utf8_file(path) or not _holds_utf8_letters(path):
+        return None
+    utf8 = other = None
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.isascii():
+                continue
+            if not is_utf8(line):
+                other = other or number
+            elif _UTF8_LETTER.search(line):
+                utf8 = utf8 or number
+            if utf8 and other:
+                return utf8, other
+    return None
+
+
+def _is_utf8_file(path: Path, block: int = 1 << 20) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(block):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _holds_utf8_letters(path: Path, block: int = 1 << 20) -> bool:
+    with open(path, "rb") as handle:
+        last = b""
+        while chunk := handle.read(block):
+            if _UTF8_LETTER.search(last + chunk):  # a letter cut between two blocks too
+                return True
+            last = chunk[-1:]
+    return False
+
+
+def refuse_mixed_encodings(path: Path) -> None:
+    """InputError for a file that is UTF-8 in some lines and a single-byte encoding (Windows-1252) in others
+    (two exports joined end to end, rows pasted in from another file): read in either, the other's accented
+    letters are wrong ('é' as 'Ã©'), new category levels that nothing said."""
+    found = mixed_encoding_lines(path)
+    if found:
+        raise InputError(
+            f"{path}: holds text in two encodings, UTF-8 (line {found[0]}) and a single-byte one such as "
+            f"Windows-1252 (line {found[1]}): read in either, the other lines' accented letters would be wrong "
+            "('é' as 'Ã©'); export the file again in one encoding (UTF-8)"
+        )
 
 
 # The first bytes of files that are no CSV text, whatever their name says: read as text they gave an

@@ -30,6 +30,7 @@ from pipelines.io import (
     nested_sentence,
     readable_file,
     refuse_bytes_not_text,
+    refuse_mixed_encodings,
     refuse_non_text_csv,
     refuse_short_header,
     say_header_rows,
@@ -82,6 +83,8 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
     if not raw.strip():
         raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
     encoding, text = _decode(raw)
+    if encoding in ENCODINGS[1:]:
+        refuse_mixed_encodings(path)
     sample = text[:65536]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
@@ -135,6 +138,8 @@ def read_export(
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
         refuse_non_text_csv(path)
         encoding = _utf16_by_its_mark(path, encoding)
+        if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+            refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")

@@ -168,3 +168,44 @@ def test_a_table_under_another_name_is_named_even_the_optional_deals(tmp_path, t
     (folder / "leads.csv").rename(folder / "Leads.csv")
     with pytest.raises(InputError, match=r"found Leads.csv: rename it leads.csv\)"):
         run_score_streaming(None, folder, pd.Timestamp("2026-01-01"), tmp_path / "s.csv")
+
+
+def _lines_in(encodings: list[str], texts: list[str]) -> bytes:
+    return b"".join(text.encode(encoding) + b"\n" for encoding, text in zip(encodings, texts, strict=True))
+
+
+def test_a_file_in_two_encodings_is_refused_naming_a_line_of_each_not_read_as_mojibake(
+    tmp_path, tiny_history
+):
+    # Two exports joined end to end, one UTF-8 and one Windows-1252: the file was read as Windows-1252 and the
+    # UTF-8 lines' "Général" became "GÃ©nÃ©ral" (a job title or industry no model saw), exit 0.
+    from pipelines.io import InputError, read_tables, write_tables
+    from pipelines.spec import detect_csv_format, read_spec_export
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    lines = (folder / "leads.csv").read_text(encoding="utf-8").splitlines()
+    lines[1:4] = [line.replace(line.split(",")[3], "Directeur Général") for line in lines[1:4]]
+    mixed = _lines_in(["utf-8", "utf-8", "cp1252", "utf-8"] + ["utf-8"] * (len(lines) - 4), lines)
+    (folder / "leads.csv").write_bytes(mixed)
+    said = r"leads.csv: holds text in two encodings, UTF-8 \(line 2\) and .* Windows-1252 \(line 3\).*again in one"
+    with pytest.raises(InputError, match=said):
+        read_tables(folder)
+    export = tmp_path / "export.csv"
+    export.write_bytes(_lines_in(["utf-8", "cp1252", "utf-8"], ["id,title", "1,Général", "2,Général"]))
+    with pytest.raises(InputError, match="two encodings"):
+        detect_csv_format(export)
+    for encoding in ("utf-8", "cp1252"):
+        with pytest.raises(InputError, match="two encodings"):
+            read_spec_export(export, HUBSPOT.model_copy(update={"encoding": encoding}))
+
+
+def test_a_file_in_one_single_byte_encoding_is_still_read(tmp_path, tiny_history):
+    from pipelines.io import read_tables, write_tables
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    leads = tiny_history.tables()["leads"].copy()
+    leads.loc[:3, "job_title"] = ["Directeur Général", "Gerente SÃO PAULO", "Müller GmbH", "Señor"]
+    leads.to_csv(folder / "leads.csv", index=False, encoding="cp1252")
+    assert read_tables(folder)["leads"]["job_title"].head(4).tolist() == leads["job_title"].head(4).tolist()
