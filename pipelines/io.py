@@ -200,13 +200,33 @@ _NOT_TEXT = {
 }
 
 
-def refuse_non_text_csv(path: Path) -> None:
-    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet...) and the fix."""
+def refuse_non_text_csv(path: Path, encoding: str | None = None) -> None:
+    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet, UTF-16 without its
+    byte-order mark unless `encoding`, a source spec's, names UTF-16...) and the fix."""
     with open(path, "rb") as handle:
-        start = handle.read(8)
+        start = handle.read(4096)
     for magic, what in _NOT_TEXT.items():
         if start.startswith(magic):
             raise InputError(f"{path}: not CSV text but {what}")
+    named_utf16 = encoding is not None and codecs.lookup(encoding).name.startswith("utf-16")
+    if utf16_without_mark(start) and not named_utf16:
+        raise InputError(
+            f"{path}: UTF-16 text without its byte-order mark (a zero byte beside every letter), which leadscore "
+            "does not guess; save it again as UTF-8, or as UTF-16 with its mark (Excel's 'Unicode text')"
+        )
+
+
+def utf16_without_mark(start: bytes) -> bool:
+    """Whether a file's first bytes are UTF-16 text without a byte-order mark: a zero byte in every other
+    place (ASCII letters in two bytes each), read as UTF-8 a header of 'l\x00e\x00a\x00d\x00'."""
+    pairs = start[: len(start) // 2 * 2]
+    if len(pairs) < 8 or pairs[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return False
+    even, odd = pairs[0::2], pairs[1::2]
+    return any(
+        zeros.count(0) > 0.9 * len(zeros) and others.count(0) == 0
+        for zeros, others in ((odd, even), (even, odd))
+    )
 
 
 def missing_path(path: Path) -> InputError:

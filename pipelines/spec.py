@@ -136,7 +136,7 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
-        refuse_non_text_csv(path)
+        refuse_non_text_csv(path, encoding)
         encoding = _utf16_by_its_mark(path, encoding)
         if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
             refuse_mixed_encodings(path)

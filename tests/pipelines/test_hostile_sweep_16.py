@@ -3,6 +3,8 @@ read as something else, with exit 0."""
 
 from __future__ import annotations
 
+import codecs
+
 import pandas as pd
 import pytest
 
@@ -209,3 +211,29 @@ def test_a_file_in_one_single_byte_encoding_is_still_read(tmp_path, tiny_history
     leads.loc[:3, "job_title"] = ["Directeur Général", "Gerente SÃO PAULO", "Müller GmbH", "Señor"]
     leads.to_csv(folder / "leads.csv", index=False, encoding="cp1252")
     assert read_tables(folder)["leads"]["job_title"].head(4).tolist() == leads["job_title"].head(4).tolist()
+
+
+def test_utf16_without_its_byte_order_mark_is_named_for_what_it_is(tmp_path, tiny_history):
+    # Read as UTF-8 (a zero byte is valid UTF-8), a CRM table ended in "Expected 6 fields in line 39, saw 7",
+    # an export in "it looks like encoding: 'cp1252'" and spec draft in "no column looks like the outcome".
+    from pipelines.io import InputError, read_tables, write_tables
+    from pipelines.spec import detect_csv_format, read_spec_export
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    text = (folder / "leads.csv").read_text(encoding="utf-8")
+    (folder / "leads.csv").write_bytes(text.encode("utf-16-le"))
+    said = "leads.csv: UTF-16 text without its byte-order mark .* save it again as UTF-8"
+    with pytest.raises(InputError, match=said):
+        read_tables(folder)
+    export = tmp_path / "export.csv"
+    frame = hubspot_contacts_export(n=20)
+    export.write_bytes(frame.to_csv(index=False).encode("utf-16-be"))
+    with pytest.raises(InputError, match="without its byte-order mark"):
+        detect_csv_format(export)
+    with pytest.raises(InputError, match="without its byte-order mark"):
+        read_spec_export(export, HUBSPOT)
+    named = read_spec_export(export, HUBSPOT.model_copy(update={"encoding": "utf-16-be"}))
+    assert named[HUBSPOT.id_column].tolist() == frame[HUBSPOT.id_column].astype(str).tolist()
+    (folder / "leads.csv").write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    assert len(read_tables(folder)["leads"]) == len(tiny_history.tables()["leads"])
