@@ -257,6 +257,7 @@ def validate(
 
     when = _as_of(as_of) if as_of else None
     _export_is_checked_by_spec_check(input_dir)
+    _refuse_unknown_table_format(quarantine, "--quarantine")
     _refuse_overwriting([input_dir], [quarantine], "--quarantine")
     with expected_failures():
         cfg = _config(config, set_)
@@ -364,6 +365,18 @@ def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], op
                 raise typer.BadParameter(
                     f"{path} would replace {what} {given}; write it elsewhere", param_hint=option
                 )
+
+
+def _refuse_unknown_table_format(path: str | Path, option: str) -> None:
+    """A table output named neither .parquet nor .csv (`--output scores.txt`) is a bad command line (exit 2),
+    said before anything is read, as evaluate's --output not named .json (it was exit 3, the input's code)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        written = f"not {suffix!r}" if suffix else "without a suffix"
+        raise typer.BadParameter(
+            f"{path}: writes a .parquet or .csv file, {written}; name it e.g. {Path(path).stem or 'out'}.csv",
+            param_hint=option,
+        )
 
 
 def _published(output: str | Path) -> list[Path]:
@@ -781,6 +794,7 @@ def score(
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
     if not is_database_url(output):
+        _refuse_unknown_table_format(output, "--output")
         _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(
@@ -1051,6 +1065,7 @@ def queue(
             option = "--seed" if problem["loc"] and problem["loc"][0] == "seed" else "--exploration"
             raise typer.BadParameter(problem["msg"], param_hint=option) from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    _refuse_unknown_table_format(output, "--output")
     _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():
         try:

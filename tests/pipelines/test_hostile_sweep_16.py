@@ -237,3 +237,27 @@ def test_utf16_without_its_byte_order_mark_is_named_for_what_it_is(tmp_path, tin
     assert named[HUBSPOT.id_column].tolist() == frame[HUBSPOT.id_column].astype(str).tolist()
     (folder / "leads.csv").write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
     assert len(read_tables(folder)["leads"]) == len(tiny_history.tables()["leads"])
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["score", "--input", "{crm}", "--as-of", "2026-01-01"], "--output"),
+        (["validate", "--input", "{crm}"], "--quarantine"),
+        (["queue", "--scores", "{crm}/scores.csv", "--reps", "2", "--per-rep", "5"], "--output"),
+    ],
+)
+@pytest.mark.parametrize("name", ["calls.txt", "calls.xlsx", "calls"])
+def test_a_table_output_named_as_no_table_format_is_a_bad_command_line(tmp_path, command, option, name):
+    # score --output scores.txt exited 3 (the code of a missing or unreadable input) where evaluate's --output
+    # results.csv is a bad command line (2): the job definition is what to fix.
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    args = [arg.format(crm=tmp_path / "crm") for arg in command]
+    result = CliRunner().invoke(app, [*args, option, str(tmp_path / name)])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "writes a .parquet or .csv file" in " ".join(result.output.split())
+    assert not list(tmp_path.iterdir())
