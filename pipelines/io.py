@@ -311,6 +311,35 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     return repeated if named else np.zeros(len(frame), dtype=bool)
 
 
+def refuse_reordered_header(frame: pd.DataFrame, path: object) -> None:
+    """InputError for a row that is the header with its names in another order: two exports joined end to end
+    whose columns came in different orders, so every row below it would be read into the wrong columns (job
+    titles as lead sources, closes as creations) without a word. Such a line is no row to skip."""
+    named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
+    names = {str(c).strip().lower() for c in named}
+    if len(named) < 2 or len(names) < len(named) or not len(frame):
+        return
+    rows = np.arange(len(frame))
+    cells: list[np.ndarray] = []
+    for column in named:
+        if holds_bytes(frame[column]):
+            return
+        text = frame[column].iloc[rows].astype("str").str.strip().str.lower().to_numpy(dtype=object)
+        keep = np.array([value in names for value in text], dtype=bool)
+        rows, cells = rows[keep], [values[keep] for values in cells] + [text[keep]]
+        if not len(rows):
+            return
+    own = np.array([str(c).strip().lower() for c in named], dtype=object)
+    for i, row in enumerate(rows):
+        written = [values[i] for values in cells]
+        if set(written) == names and list(written) != list(own):
+            raise InputError(
+                f"{path}: row {frame.index[row]} repeats the header in another order ({', '.join(written[:4])}, "
+                "...): two exports joined end to end with their columns in different orders, whose rows below it "
+                "would be read into the wrong columns; export the tables with one column order"
+            )
+
+
 def say_header_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
     """Say how many lines of `path` that repeat its header were skipped (`count`, else all of `rows`), and the
     first few (0-based, as the quarantine numbers rows)."""
@@ -347,6 +376,7 @@ def without_blank_rows(frame: pd.DataFrame, path: object) -> pd.DataFrame:
     """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
     index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
     in the file."""
+    refuse_reordered_header(frame, path)
     blank, header = blank_rows(frame), header_rows(frame)
     if not (blank.any() or header.any()):
         return frame
@@ -639,6 +669,7 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
+            refuse_reordered_header(batch, path)
             blank, header = blank_rows(batch), header_rows(batch)  # CSV lines, or rows of nothing in Parquet
             skipped.append(batch.index.to_numpy()[blank])
             headers.append(batch.index.to_numpy()[header])

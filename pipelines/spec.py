@@ -32,6 +32,7 @@ from pipelines.io import (
     refuse_bytes_not_text,
     refuse_mixed_encodings,
     refuse_non_text_csv,
+    refuse_reordered_header,
     refuse_short_header,
     say_header_rows,
     unreadable,
@@ -198,6 +199,7 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
     (ExportSource maps its positions back through that index). Lines that repeat the header (two exports
     joined end to end) hold no lead either: skipped and said."""
+    refuse_reordered_header(frame, path)
     header = header_rows(frame)
     if header.any():
         say_header_rows(path, frame.index.to_numpy()[header])

@@ -261,3 +261,33 @@ def test_a_table_output_named_as_no_table_format_is_a_bad_command_line(tmp_path,
     assert result.exit_code == exit_codes.USAGE, result.output
     assert "writes a .parquet or .csv file" in " ".join(result.output.split())
     assert not list(tmp_path.iterdir())
+
+
+def test_exports_joined_with_their_columns_in_another_order_are_refused_not_read_shifted(
+    tmp_path, tiny_history
+):
+    # The second export's header (job_title and lead_source swapped) was read as a lead and quarantined, and
+    # every lead below it was scored with its title as its source and its source as its title, exit 0.
+    from pipelines.io import InputError, iter_frames, read_tables, write_tables
+    from pipelines.spec import read_spec_export
+
+    folder = tmp_path / "crm"
+    write_tables(tiny_history.tables(), folder, "csv")
+    leads = tiny_history.tables()["leads"]
+    swapped = [*leads.columns[:3], "lead_source", "job_title", *leads.columns[5:]]
+    assert list(leads.columns[3:5]) == ["job_title", "lead_source"]
+    text = leads.head(10).to_csv(index=False) + leads.iloc[10:][swapped].to_csv(index=False)
+    (folder / "leads.csv").write_text(text)
+    said = r"leads.csv: row 10 repeats the header in another order \(lead_id, account_id, email, lead_source"
+    with pytest.raises(InputError, match=said):
+        read_tables(folder)
+    with pytest.raises(InputError, match=said):
+        list(iter_frames(folder / "leads.csv", 4, "leads"))
+    export = hubspot_contacts_export(n=12)
+    other_order = [*export.columns[::-1]]
+    path = tmp_path / "export.csv"
+    path.write_text(export.head(5).to_csv(index=False) + export.iloc[5:][other_order].to_csv(index=False))
+    with pytest.raises(InputError, match="row 5 repeats the header in another order"):
+        read_spec_export(path, HUBSPOT)
+    path.write_text(export.head(5).to_csv(index=False) + export.iloc[5:].to_csv(index=False))
+    assert len(read_spec_export(path, HUBSPOT)) == 12  # the same order: the line is skipped and said
