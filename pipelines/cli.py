@@ -100,7 +100,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from features.icp import ICPRuleError
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
-    from pipelines.io import InputError, OutputError
+    from pipelines.io import InputError, OptionError, OutputError
     from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
@@ -115,6 +115,9 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         console.print(frame_table(error.result.accounting, title="leads"))
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
+    except OptionError as error:  # an option's value written wrong (--input-table leads): the job definition
+        console.print(labelled("error:", str(error), "red"))
+        raise typer.Exit(exit_codes.USAGE) from error
     except (InputError, ContractError, ConfigError, OutputError, ICPRuleError) as error:
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
@@ -365,6 +368,17 @@ def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], op
                 raise typer.BadParameter(
                     f"{path} would replace {what} {given}; write it elsewhere", param_hint=option
                 )
+
+
+def _table_name(table: str) -> None:
+    """A --table that is no table name (`scores; drop table x`) is a bad command line (exit 2), said before
+    the model loads; it was exit 3, an input's code, after scoring."""
+    from pipelines.db import DatabaseError, TableRef
+
+    try:
+        TableRef.parse(table)
+    except DatabaseError as error:
+        raise typer.BadParameter(str(error), param_hint="--table") from None
 
 
 def _refuse_unknown_table_format(path: str | Path, option: str) -> None:
@@ -793,6 +807,8 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    if is_database_url(output) and table:
+        _table_name(table)
     if not is_database_url(output):
         _refuse_unknown_table_format(output, "--output")
         _refuse_overwriting([input_dir], _published(output), "--output")
@@ -804,10 +820,11 @@ def score(
     _check_engine(engine, spark_master)
     with expected_failures():
         cfg = _config(config, set_)
+        table_names = parse_assignments(input_table, "--input-table")  # the command line before the model
+        queries = parse_assignments(query, "--query")
         model = model or champion_uri(cfg.registry.model_name)  # what `train` registers
         scorer = load_scorer(model)
-        table_names = parse_assignments(input_table, "--input-table")
-        source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
+        source = source_for(scorer, input_dir, table_names, queries)
         not_applied = settings_not_applied(scorer, source, cfg)
         if not_applied:
             console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))

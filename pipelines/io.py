@@ -56,6 +56,10 @@ class InputError(ValueError):
     """The input folder or file cannot be read as CRM tables."""
 
 
+class OptionError(InputError):
+    """A command-line option's value is written wrong (`--input-table leads`): a bad command line (exit 2)."""
+
+
 class OutputError(RuntimeError):
     """An output cannot be written (read-only folder, full disk, no permission); nothing was published."""
 

@@ -291,3 +291,26 @@ def test_exports_joined_with_their_columns_in_another_order_are_refused_not_read
         read_spec_export(path, HUBSPOT)
     path.write_text(export.head(5).to_csv(index=False) + export.iloc[5:].to_csv(index=False))
     assert len(read_spec_export(path, HUBSPOT)) == 12  # the same order: the line is skipped and said
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--input-table", "leads"], "--input-table 'leads': expected TABLE=VALUE"),
+        (["--query", "lead=SELECT 1"], "'lead' is not a CRM table"),
+        (["--output", "duckdb:///{tmp}/o.duckdb", "--table", "scores; drop table x"], "is not a table name"),
+    ],
+)
+def test_an_option_written_wrong_is_a_bad_command_line_not_bad_input(tmp_path, args, said):
+    # --input-table leads, --query lead=..., --table 'scores; drop table x' exited 3 (bad or missing input):
+    # a scheduler would wait for the feed to be fixed, where the job definition is what is wrong.
+    from typer.testing import CliRunner
+
+    from pipelines import exit_codes
+    from pipelines.cli import app
+
+    output = ["--output", str(tmp_path / "s.csv")] if "--output" not in args else []
+    command = ["score", "--input", f"duckdb:///{tmp_path}/crm.duckdb", "--as-of", "2026-01-01", *output]
+    result = CliRunner().invoke(app, [*command, *[a.format(tmp=tmp_path) for a in args]])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert said in " ".join(result.output.split())
