@@ -308,11 +308,18 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     for column in named:  # a binary column never repeats the header (and its bytes may be no text)
         if holds_bytes(frame[column]):
             return np.zeros(len(frame), dtype=bool)
-        text = frame[column].astype("str").str.strip().str.lower()
+        text = _header_cells(frame[column])
         repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
         if not repeated.any():
             break
     return repeated if named else np.zeros(len(frame), dtype=bool)
+
+
+def _header_cells(values: pd.Series) -> pd.Series:
+    """Cells as a header's names compare: without case, surrounding spaces, and the byte-order mark that starts
+    the second of two UTF-8 exports joined end to end (`cat a.csv b.csv`): its header was read as a lead,
+    quarantined, where the same line without the mark is skipped and said."""
+    return values.astype("str").str.strip().str.lstrip("\ufeff").str.strip().str.lower()
 
 
 def refuse_reordered_header(frame: pd.DataFrame, path: object) -> None:
@@ -328,7 +335,7 @@ def refuse_reordered_header(frame: pd.DataFrame, path: object) -> None:
     for column in named:
         if holds_bytes(frame[column]):
             return
-        text = frame[column].iloc[rows].astype("str").str.strip().str.lower().to_numpy(dtype=object)
+        text = _header_cells(frame[column].iloc[rows]).to_numpy(dtype=object)
         keep = np.array([value in names for value in text], dtype=bool)
         rows, cells = rows[keep], [values[keep] for values in cells] + [text[keep]]
         if not len(rows):
