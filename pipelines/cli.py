@@ -381,6 +381,22 @@ def _table_name(table: str) -> None:
         raise typer.BadParameter(str(error), param_hint="--table") from None
 
 
+def no_deals_sentence(rows_read: dict[str, int], input_dir: str) -> str | None:
+    """The warning for CRM tables scored without deals: no deals table, or one of a header only (a feed that
+    delivered nothing, which left every lead open as no table does, without a word); None when deals came."""
+    if rows_read.get("deals"):
+        return None
+    what, fix = (
+        ("has no deals table", "add the deals table")
+        if "deals" not in rows_read
+        else ("has a deals table without rows", "export the deals again")
+    )
+    return (
+        f"{input_dir} {what}: every valid lead was scored as open, leads whose deal already closed included; "
+        f"{fix} to leave them out"
+    )
+
+
 def _refuse_unknown_table_format(path: str | Path, option: str) -> None:
     """A table output named neither .parquet nor .csv (`--output scores.txt`) is a bad command line (exit 2),
     said before anything is read, as evaluate's --output not named .json (it was exit 3, the input's code)."""
@@ -867,15 +883,9 @@ def score(
             if result.trend.warning
             else result.trend.sentence
         )
-    if scorer.input == CRM_TABLES and "deals" not in result.rows_read:
-        console.print(
-            labelled(
-                "warning:",
-                f"{input_dir} has no deals table: every valid lead was scored as open, "
-                "leads whose deal already closed included; add the deals table to leave them out",
-                "yellow",
-            )
-        )
+    no_deals = no_deals_sentence(result.rows_read, input_dir) if scorer.input == CRM_TABLES else None
+    if no_deals:
+        console.print(labelled("warning:", no_deals, "yellow"))
     for warning in result.warnings:
         console.print(labelled("warning:", warning, "yellow"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))

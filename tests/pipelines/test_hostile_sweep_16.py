@@ -343,3 +343,16 @@ def test_two_utf8_exports_with_their_byte_order_marks_joined_end_to_end_skip_the
         + export.iloc[4:].to_csv(index=False).encode("utf-8-sig")
     )
     assert len(read_spec_export(path, HUBSPOT)) == 9
+
+
+def test_scoring_with_a_deals_table_of_a_header_only_is_said_as_without_deals():
+    # A deals feed that delivered a header only left every lead open, closed deals' leads included, with no
+    # word (exit 0), where a folder without the table is warned about.
+    from pipelines.cli import no_deals_sentence
+
+    empty = no_deals_sentence({"accounts": 5, "leads": 9, "activities": 20, "deals": 0}, "crm")
+    assert empty is not None and empty.startswith("crm has a deals table without rows: every valid lead")
+    assert "export the deals again" in empty
+    absent = no_deals_sentence({"accounts": 5, "leads": 9, "activities": 20}, "crm")
+    assert absent is not None and absent.startswith("crm has no deals table")
+    assert no_deals_sentence({"leads": 9, "deals": 3}, "crm") is None
