@@ -46,7 +46,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids
+from features.keys import float_written_ids, in_scientific_notation
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_TYPES,
@@ -77,6 +77,11 @@ CHECK_REASONS = {
     "iso country": "{column} is not a country name or ISO 3166 code; write its two-letter code, e.g. US or DE.",
     "not_null": "{column} is required but missing.",
     "unique": "{column} repeats the id of an earlier row; the first occurrence is kept.",
+    "not in scientific notation": (
+        "{column} is written in scientific notation (such as 1.23457E+11), as a spreadsheet shows a long number: "
+        "the spreadsheet rounded the id, so it names no record of the CRM; export the table again without "
+        "saving it from a spreadsheet (or import the column as text there)."
+    ),
     "ge(1)": "{column} must be at least 1.",
     "ge(0)": "{column} must not be negative.",
     "ge(1800)": "{column} must be a year from 1800 on.",
@@ -91,6 +96,10 @@ CHECK_REASONS = {
     "le(10000000)": "{column} is above 10,000,000: no company has that many employees; check the export's unit.",
     "le(1e13)": "{column} is above 10 trillion: no company or deal is that large; check the export's unit.",
     "whole year": "{column} must be a whole year, e.g. 1998.",
+    "whole number": (
+        "{column} must be a whole number of people: 1.200 is how a European export writes 1,200 (a dot between "
+        "thousands), which reads as 1.2; write plain numbers (1200)."
+    ),
     "year not after as_of": "{column} is later than the year of the snapshot (as_of): the company did not exist yet.",
     "contains('@')": "{column} does not look like an email address (no '@').",
     "isin(ACTIVITY_TYPES)": "{column} is not one of the known activity types.",
@@ -164,13 +173,18 @@ _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 LATEST_DATE = pd.Timestamp("2099-01-01")
 _BEFORE_2099 = _check(pa.Check.lt, LATEST_DATE, name="before 2099")
 _REAL_DATE = (_NOT_BEFORE_1990, _BEFORE_2099)
+_NOT_ROUNDED_ID = (
+    _check(pa.Check, lambda ids: ~in_scientific_notation(ids), name="not in scientific notation"),
+)
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
 _AT_LEAST_ONE = _check(pa.Check.ge, 1, name="ge(1)")
+# A count of people has no fraction: "1.200" employees is a European export's 1,200, read as 1.2.
+_WHOLE_PEOPLE = _check(pa.Check, is_whole_number, name="whole number")
 _NOT_NEGATIVE = _check(pa.Check.ge, 0, name="ge(0)")
 # The same ranges for a flat export's columns mapped to these attributes (features/export_contract.py).
 RANGES: dict[str, tuple[pa.Check, ...]] = {
-    "employee_count": (_AT_LEAST_ONE, _AT_MOST_EMPLOYEES),
+    "employee_count": (_AT_LEAST_ONE, _AT_MOST_EMPLOYEES, _WHOLE_PEOPLE),
     "annual_revenue": (_NOT_NEGATIVE, _AT_MOST_MONEY),
 }
 
@@ -181,7 +195,7 @@ RANGES: dict[str, tuple[pa.Check, ...]] = {
 # record was created in the CRM, not when the company was founded (that is the optional founded_year).
 _FIELDS: dict[str, dict[str, _Field]] = {
     "accounts": {
-        "account_id": _Field("id", nullable=False),
+        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
         "name": _Field("text"),
         "domain": _Field("text"),
         "industry": _Field("text"),
@@ -200,8 +214,8 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "leads": {
-        "lead_id": _Field("id", nullable=False),
-        "account_id": _Field("id", nullable=False),
+        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
         "email": _Field(
             "text", nullable=False, checks=(_check(pa.Check.str_contains, "@", name="contains('@')"),)
         ),
@@ -210,7 +224,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
     },
     "activities": {
-        "lead_id": _Field("id", nullable=False),
+        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
         "occurred_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "activity_type": _Field(
             "text",
@@ -220,9 +234,9 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "deals": {
-        "deal_id": _Field("id", nullable=False),
-        "lead_id": _Field("id", nullable=False),
-        "account_id": _Field("id", nullable=False),
+        "deal_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "closed_at": _Field("timestamp", checks=_REAL_DATE),
         "outcome": _Field(

@@ -16,6 +16,21 @@ from features.fit import normalised_emails
 FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
 
 
+# A long number as a spreadsheet shows it, and writes it back to a CSV it saved: "1.23457E+11" for the id
+# 123456789012, rounded to 6 digits. Such an id names no CRM record (ids that differ in their last digits read
+# as one), so the contract refuses it rather than scoring a lead under it. One digit before the point, a
+# capital E and a signed exponent of two or three digits: the shape Excel, LibreOffice and Google Sheets give
+# a number, no id's. Python's "1e+20" (a float id column beyond int64) is read as written (sweep 9b).
+SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?E\+[0-9]{2,3}$"
+
+
+def in_scientific_notation(ids: pd.Series) -> pd.Series:
+    """Which ids are written as a spreadsheet shows a long number (SPREADSHEET_ROUNDED_ID): True or False per
+    id, False where it is missing or no text."""
+    text = ids if pd.api.types.is_string_dtype(ids) else ids.astype("str").where(ids.notna())
+    return text.str.match(SPREADSHEET_ROUNDED_ID, na=False).astype(bool)
+
+
 def float_written_ids(ids: pd.Series) -> pd.Series:
     """Text ids with each whole-number float ("7.0", from an integer column with gaps exported as floats) read
     as its integer text "7", as the same id is written in a table without gaps; each id on its own, so a

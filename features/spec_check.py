@@ -91,9 +91,8 @@ def check_spec(
     quarantine = None
     if spec.id_column in frame.columns and len(frame):
         quarantine = _check_rows(frame, spec, report)
-    if need_time and spec.timestamp_column in frame.columns and len(frame):
-        _check_times_given(frame, spec, report, quarantine, max_quarantine_share)
-    if quarantine is not None and max_quarantine_share is not None and spec.label_column in frame.columns:
+    timed = need_time and spec.timestamp_column in frame.columns and len(frame)
+    if not (timed and _check_times_given(frame, spec, report, quarantine, max_quarantine_share)):
         _check_quarantine_share(frame, spec, report, quarantine, max_quarantine_share)
     return report
 
@@ -101,16 +100,27 @@ def check_spec(
 STOPS_TRAINING = "training would stop with exit code 5"
 
 
+def _closed_rows(frame: pd.DataFrame, spec: ExportSpec) -> np.ndarray:
+    """The won and lost rows (every row without a label column): the rows training reads."""
+    if spec.label_column not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    return (label_outcomes(frame, spec) != "open").to_numpy()
+
+
 def _check_quarantine_share(
-    frame: pd.DataFrame, spec: ExportSpec, report: SpecReport, quarantine: pd.DataFrame, limit: float
+    frame: pd.DataFrame,
+    spec: ExportSpec,
+    report: SpecReport,
+    quarantine: pd.DataFrame | None,
+    limit: float | None,
 ) -> None:
     """A problem when the contract quarantines more than `limit` (model.max_quarantine_share) of the won and
-    lost rows, which training reads, so that it would stop (exit 5): every time of a column whose format the
-    spec does not name ('1734388320000' under no date_format) is one such rule. Said once: the rows without
-    a time (_check_times_given) may have said it already."""
-    if not len(quarantine) or any(STOPS_TRAINING in p for p in report.problems):
+    lost rows, which training reads, so that it would stop (exit 5, pipelines.train.check_quarantine_share):
+    every time of a column whose format the spec does not name ('1734388320000' under no date_format) is one
+    such rule. Said once: a column the spec calls numeric that is text is a problem of its own already."""
+    if limit is None or quarantine is None or not len(quarantine) or report.problems:
         return
-    closed = (label_outcomes(frame, spec) != "open").to_numpy()
+    closed = _closed_rows(frame, spec)
     broken = np.zeros(len(frame), dtype=bool)
     broken[quarantine["row"].to_numpy(dtype="int64")] = True
     if not closed.any() or (share := float((broken & closed).sum() / closed.sum())) <= limit:
@@ -118,9 +128,9 @@ def _check_quarantine_share(
     found = quarantine[closed[quarantine["row"].to_numpy(dtype="int64")]]
     column, check = found.groupby(["column", "check"], sort=False)["row"].nunique().idxmax()
     report.problems.append(
-        f"{share:.1%} of the won and lost rows would be quarantined, above model.max_quarantine_share "
-        f"({limit:.1%}): {STOPS_TRAINING}; most break rule {check} on column {column!r} (the warning above "
-        "says how to fix it)"
+        f"{int((broken & closed).sum()):,} of {int(closed.sum()):,} won and lost rows would be quarantined, "
+        f"{share:.1%} of them, above model.max_quarantine_share ({limit:.1%}): {STOPS_TRAINING}; most break "
+        f"rule {check} on column {column!r} (the warning above says how to fix it)"
     )
 
 
@@ -130,19 +140,15 @@ def _check_times_given(
     report: SpecReport,
     quarantine: pd.DataFrame | None,
     limit: float | None,
-) -> None:
+) -> bool:
     """Won and lost rows without a time: the out-of-time split cannot place them, so training quarantines
     them (rule not_null, pipelines.sources); over `limit` with the rows other rules quarantine, training stops
-    (exit 5), so that is a problem here, else a warning."""
+    (exit 5), so that is a problem here, else a warning. False when every such row has its time."""
     column = str(spec.timestamp_column)
-    closed = (
-        (label_outcomes(frame, spec) != "open").to_numpy()
-        if spec.label_column in frame.columns
-        else np.ones(len(frame), dtype=bool)
-    )
+    closed = _closed_rows(frame, spec)
     untimed = blank(given_times(frame, spec)) & closed
     if not untimed.any() or not closed.any():
-        return
+        return False
     sentence = (
         f"{int(untimed.sum()):,} of {int(closed.sum()):,} won and lost rows have no time in timestamp_column "
         f"{column!r}: the out-of-time split cannot place them, so training quarantines them (rule not_null); "
@@ -160,6 +166,7 @@ def _check_times_given(
         )
     else:
         report.warnings.append(sentence)
+    return True
 
 
 def _check_rows(frame: pd.DataFrame, spec: ExportSpec, report: SpecReport) -> pd.DataFrame:

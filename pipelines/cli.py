@@ -100,7 +100,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from features.icp import ICPRuleError
     from models.minimum_data import InsufficientDataError, NoSignalError
     from pipelines.db import DatabaseWriteError
-    from pipelines.io import InputError, OutputError
+    from pipelines.io import InputError, OptionError, OutputError
     from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
@@ -115,6 +115,9 @@ def expected_failures(job: str = "train") -> Iterator[None]:
         console.print(frame_table(error.result.accounting, title="leads"))
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
+    except OptionError as error:  # an option's value written wrong (--input-table leads): the job definition
+        console.print(labelled("error:", str(error), "red"))
+        raise typer.Exit(exit_codes.USAGE) from error
     except (InputError, ContractError, ConfigError, OutputError, ICPRuleError) as error:
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.BAD_INPUT) from error
@@ -257,6 +260,7 @@ def validate(
 
     when = _as_of(as_of) if as_of else None
     _export_is_checked_by_spec_check(input_dir)
+    _refuse_unknown_table_format(quarantine, "--quarantine")
     _refuse_overwriting([input_dir], [quarantine], "--quarantine")
     with expected_failures():
         cfg = _config(config, set_)
@@ -364,6 +368,45 @@ def _refuse_overwriting(inputs: list[str | Path | None], written: list[Path], op
                 raise typer.BadParameter(
                     f"{path} would replace {what} {given}; write it elsewhere", param_hint=option
                 )
+
+
+def _table_name(table: str) -> None:
+    """A --table that is no table name (`scores; drop table x`) is a bad command line (exit 2), said before
+    the model loads; it was exit 3, an input's code, after scoring."""
+    from pipelines.db import DatabaseError, TableRef
+
+    try:
+        TableRef.parse(table)
+    except DatabaseError as error:
+        raise typer.BadParameter(str(error), param_hint="--table") from None
+
+
+def no_deals_sentence(rows_read: dict[str, int], input_dir: str) -> str | None:
+    """The warning for CRM tables scored without deals: no deals table, or one of a header only (a feed that
+    delivered nothing, which left every lead open as no table does, without a word); None when deals came."""
+    if rows_read.get("deals"):
+        return None
+    what, fix = (
+        ("has no deals table", "add the deals table")
+        if "deals" not in rows_read
+        else ("has a deals table without rows", "export the deals again")
+    )
+    return (
+        f"{input_dir} {what}: every valid lead was scored as open, leads whose deal already closed included; "
+        f"{fix} to leave them out"
+    )
+
+
+def _refuse_unknown_table_format(path: str | Path, option: str) -> None:
+    """A table output named neither .parquet nor .csv (`--output scores.txt`) is a bad command line (exit 2),
+    said before anything is read, as evaluate's --output not named .json (it was exit 3, the input's code)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv"):
+        written = f"not {suffix!r}" if suffix else "without a suffix"
+        raise typer.BadParameter(
+            f"{path}: writes a .parquet or .csv file, {written}; name it e.g. {Path(path).stem or 'out'}.csv",
+            param_hint=option,
+        )
 
 
 def _published(output: str | Path) -> list[Path]:
@@ -780,7 +823,10 @@ def score(
 
     if is_database_url(output) and not table:
         raise typer.BadParameter("a database --output needs --table NAME", param_hint="--table")
+    if is_database_url(output) and table:
+        _table_name(table)
     if not is_database_url(output):
+        _refuse_unknown_table_format(output, "--output")
         _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(
@@ -790,10 +836,11 @@ def score(
     _check_engine(engine, spark_master)
     with expected_failures():
         cfg = _config(config, set_)
+        table_names = parse_assignments(input_table, "--input-table")  # the command line before the model
+        queries = parse_assignments(query, "--query")
         model = model or champion_uri(cfg.registry.model_name)  # what `train` registers
         scorer = load_scorer(model)
-        table_names = parse_assignments(input_table, "--input-table")
-        source = source_for(scorer, input_dir, table_names, parse_assignments(query, "--query"))
+        source = source_for(scorer, input_dir, table_names, queries)
         not_applied = settings_not_applied(scorer, source, cfg)
         if not_applied:
             console.print(labelled("warning:", settings_warning(scorer, not_applied), "yellow"))
@@ -836,15 +883,9 @@ def score(
             if result.trend.warning
             else result.trend.sentence
         )
-    if scorer.input == CRM_TABLES and "deals" not in result.rows_read:
-        console.print(
-            labelled(
-                "warning:",
-                f"{input_dir} has no deals table: every valid lead was scored as open, "
-                "leads whose deal already closed included; add the deals table to leave them out",
-                "yellow",
-            )
-        )
+    no_deals = no_deals_sentence(result.rows_read, input_dir) if scorer.input == CRM_TABLES else None
+    if no_deals:
+        console.print(labelled("warning:", no_deals, "yellow"))
     for warning in result.warnings:
         console.print(labelled("warning:", warning, "yellow"))
     console.print(frame_table(top_leads(result.scores), title="top 10 leads"))
@@ -1051,6 +1092,7 @@ def queue(
             option = "--seed" if problem["loc"] and problem["loc"][0] == "seed" else "--exploration"
             raise typer.BadParameter(problem["msg"], param_hint=option) from error
     capacity = Capacity(reps=reps, per_rep=per_rep, days=days, senior_reps=senior_reps)
+    _refuse_unknown_table_format(output, "--output")
     _refuse_overwriting([scores, *_published(scores)[1:3]], [output], "--output")
     with expected_failures():
         try:

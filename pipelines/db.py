@@ -130,6 +130,11 @@ class _Backend:
     def has_schema(self, schema: str) -> bool:
         raise NotImplementedError
 
+    def tables_in_other_case(self, ref: TableRef) -> list[str]:
+        """Tables of `ref`'s schema whose name is `ref`'s in other case (a Postgres table created as "Deals",
+        which `deals` does not name); DuckDB's names match whatever their case (has_table)."""
+        return []
+
     def columns(self, ref: TableRef) -> list[str]:
         """The table's column names, in their order."""
         return list(self.column_types(ref))
@@ -171,10 +176,17 @@ class _DuckDB(_Backend):
     def param(self, name):
         return f"${name}"
 
+    # DuckDB's names are case-insensitive, quoted or not: a table created as Deals is the deals table (it was
+    # taken as absent, and the optional deals with it: every lead scored as open), and a scores table created as
+    # Scores is the scores table (CREATE TABLE scores failed with "already exists", exit 1).
+    _THIS_TABLE = (
+        "lower(table_name) = lower($name) "
+        "AND lower(table_schema) = lower(coalesce($schema, current_schema()))"
+    )
+
     def has_table(self, ref):
         found = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name "
-            "AND table_schema = coalesce($schema, current_schema())",
+            f"SELECT count(*) FROM information_schema.tables WHERE {self._THIS_TABLE}",
             {"name": ref.name, "schema": ref.schema},
         ).fetchall()  # not fetchone: DuckDB 2 refuses new work while a result is unfinished
         return bool(found[0][0])
@@ -189,16 +201,15 @@ class _DuckDB(_Backend):
 
     def column_types(self, ref):
         rows = self.con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $name "
-            "AND table_schema = coalesce($schema, current_schema()) ORDER BY ordinal_position",
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE {self._THIS_TABLE} ORDER BY ordinal_position",
             {"name": ref.name, "schema": ref.schema},
         ).fetchall()
         return {name: kind for name, kind in rows}
 
     def is_view(self, ref):
         found = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name "
-            "AND table_schema = coalesce($schema, current_schema()) AND table_type = 'VIEW'",
+            f"SELECT count(*) FROM information_schema.tables WHERE {self._THIS_TABLE} AND table_type = 'VIEW'",
             {"name": ref.name, "schema": ref.schema},
         ).fetchall()
         return bool(found[0][0])
@@ -238,6 +249,15 @@ class _Postgres(_Backend):
         from sqlalchemy import inspect
 
         return inspect(self.conn).has_schema(schema)
+
+    def tables_in_other_case(self, ref):
+        from sqlalchemy import inspect
+
+        inspector = inspect(self.conn)
+        if ref.schema and not inspector.has_schema(ref.schema):
+            return []
+        names = inspector.get_table_names(schema=ref.schema) + inspector.get_view_names(schema=ref.schema)
+        return sorted(n for n in names if n.lower() == ref.name.lower() and n != ref.name)
 
     def column_types(self, ref):
         from sqlalchemy import inspect
@@ -406,6 +426,14 @@ def read_tables_from_db(
             else:
                 ref = TableRef.parse(table_names.get(name, name))
                 if not db.has_table(ref):
+                    other_case = db.tables_in_other_case(ref)
+                    if other_case:  # the optional deals too: taken as absent, every lead was scored as open
+                        schema = f"{ref.schema}." if ref.schema else ""
+                        raise DatabaseError(
+                            f"{display_url(url)}: table {str(ref)!r} (for {name}) not found, but "
+                            f"{schema}{other_case[0]!r} is, its name in other case; name it with "
+                            f"--input-table {name}={schema}{other_case[0]}"
+                        )
                     if name in required:
                         raise DatabaseError(
                             f"{display_url(url)}: table {str(ref)!r} (for {name}) not found; name another "

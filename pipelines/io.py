@@ -56,6 +56,10 @@ class InputError(ValueError):
     """The input folder or file cannot be read as CRM tables."""
 
 
+class OptionError(InputError):
+    """A command-line option's value is written wrong (`--input-table leads`): a bad command line (exit 2)."""
+
+
 class OutputError(RuntimeError):
     """An output cannot be written (read-only folder, full disk, no permission); nothing was published."""
 
@@ -84,6 +88,8 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
         )
     refuse_non_text_csv(path)
     encoding = _encoding(path)
+    if encoding in ENCODINGS[1:]:
+        refuse_mixed_encodings(path)
     with open(path, encoding=encoding, newline="") as handle:
         header = handle.readline()
     if not header.strip():
@@ -126,6 +132,66 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
     return "latin-1"  # not reached: latin-1 decodes every byte
 
 
+# An accented letter of UTF-8 (é, ü, ñ, ç, Å, ő: two bytes from \xc3 or \xc5), which a single-byte text would
+# write as "Ã©" or "Å‘", letters no CRM writes side by side.
+_UTF8_LETTER = re.compile(rb"[\xc3\xc5][\x80-\xbf]")
+
+
+def mixed_encoding_lines(path: Path) -> tuple[int, int] | None:
+    """(the first line with UTF-8 letters, the first line that is no UTF-8) of a file holding both, counting
+    the header as line 1; None when the file is in one encoding. Line by line only when the whole file is no
+    UTF-8 but holds UTF-8 letters."""
+    if _is_utf8_file(path) or not _holds_utf8_letters(path):
+        return None
+    utf8 = other = None
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.isascii():
+                continue
+            if not is_utf8(line):
+                other = other or number
+            elif _UTF8_LETTER.search(line):
+                utf8 = utf8 or number
+            if utf8 and other:
+                return utf8, other
+    return None
+
+
+def _is_utf8_file(path: Path, block: int = 1 << 20) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(block):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _holds_utf8_letters(path: Path, block: int = 1 << 20) -> bool:
+    with open(path, "rb") as handle:
+        last = b""
+        while chunk := handle.read(block):
+            if _UTF8_LETTER.search(last + chunk):  # a letter cut between two blocks too
+                return True
+            last = chunk[-1:]
+    return False
+
+
+def refuse_mixed_encodings(path: Path) -> None:
+    """InputError for a file that is UTF-8 in some lines and a single-byte encoding (Windows-1252) in others
+    (two exports joined end to end, rows pasted in from another file): read in either, the other's accented
+    letters are wrong ('é' as 'Ã©'), new category levels that nothing said."""
+    found = mixed_encoding_lines(path)
+    if found:
+        raise InputError(
+            f"{path}: holds text in two encodings, UTF-8 (line {found[0]}) and a single-byte one such as "
+            f"Windows-1252 (line {found[1]}): read in either, the other lines' accented letters would be wrong "
+            "('é' as 'Ã©'); export the file again in one encoding (UTF-8)"
+        )
+
+
 # The first bytes of files that are no CSV text, whatever their name says: read as text they gave an
 # "encoding" error that pointed at the wrong fix (set encoding: latin-1).
 _NOT_TEXT = {
@@ -138,13 +204,33 @@ _NOT_TEXT = {
 }
 
 
-def refuse_non_text_csv(path: Path) -> None:
-    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet...) and the fix."""
+def refuse_non_text_csv(path: Path, encoding: str | None = None) -> None:
+    """InputError naming what a file named .csv really is (gzip, zip/xlsx, Parquet, UTF-16 without its
+    byte-order mark unless `encoding`, a source spec's, names UTF-16...) and the fix."""
     with open(path, "rb") as handle:
-        start = handle.read(8)
+        start = handle.read(4096)
     for magic, what in _NOT_TEXT.items():
         if start.startswith(magic):
             raise InputError(f"{path}: not CSV text but {what}")
+    named_utf16 = encoding is not None and codecs.lookup(encoding).name.startswith("utf-16")
+    if utf16_without_mark(start) and not named_utf16:
+        raise InputError(
+            f"{path}: UTF-16 text without its byte-order mark (a zero byte beside every letter), which leadscore "
+            "does not guess; save it again as UTF-8, or as UTF-16 with its mark (Excel's 'Unicode text')"
+        )
+
+
+def utf16_without_mark(start: bytes) -> bool:
+    """Whether a file's first bytes are UTF-16 text without a byte-order mark: a zero byte in every other
+    place (ASCII letters in two bytes each), read as UTF-8 a header of 'l\x00e\x00a\x00d\x00'."""
+    pairs = start[: len(start) // 2 * 2]
+    if len(pairs) < 8 or pairs[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return False
+    even, odd = pairs[0::2], pairs[1::2]
+    return any(
+        zeros.count(0) > 0.9 * len(zeros) and others.count(0) == 0
+        for zeros, others in ((odd, even), (even, odd))
+    )
 
 
 def missing_path(path: Path) -> InputError:
@@ -222,11 +308,47 @@ def header_rows(frame: pd.DataFrame) -> np.ndarray:
     for column in named:  # a binary column never repeats the header (and its bytes may be no text)
         if holds_bytes(frame[column]):
             return np.zeros(len(frame), dtype=bool)
-        text = frame[column].astype("str").str.strip().str.lower()
+        text = _header_cells(frame[column])
         repeated &= text.eq(str(column).strip().lower()).to_numpy(dtype=bool, na_value=False)
         if not repeated.any():
             break
     return repeated if named else np.zeros(len(frame), dtype=bool)
+
+
+def _header_cells(values: pd.Series) -> pd.Series:
+    """Cells as a header's names compare: without case, surrounding spaces, and the byte-order mark that starts
+    the second of two UTF-8 exports joined end to end (`cat a.csv b.csv`): its header was read as a lead,
+    quarantined, where the same line without the mark is skipped and said."""
+    return values.astype("str").str.strip().str.lstrip("\ufeff").str.strip().str.lower()
+
+
+def refuse_reordered_header(frame: pd.DataFrame, path: object) -> None:
+    """InputError for a row that is the header with its names in another order: two exports joined end to end
+    whose columns came in different orders, so every row below it would be read into the wrong columns (job
+    titles as lead sources, closes as creations) without a word. Such a line is no row to skip."""
+    named = [c for c in frame.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
+    names = {str(c).strip().lower() for c in named}
+    if len(named) < 2 or len(names) < len(named) or not len(frame):
+        return
+    rows = np.arange(len(frame))
+    cells: list[np.ndarray] = []
+    for column in named:
+        if holds_bytes(frame[column]):
+            return
+        text = _header_cells(frame[column].iloc[rows]).to_numpy(dtype=object)
+        keep = np.array([value in names for value in text], dtype=bool)
+        rows, cells = rows[keep], [values[keep] for values in cells] + [text[keep]]
+        if not len(rows):
+            return
+    own = np.array([str(c).strip().lower() for c in named], dtype=object)
+    for i, row in enumerate(rows):
+        written = [values[i] for values in cells]
+        if set(written) == names and list(written) != list(own):
+            raise InputError(
+                f"{path}: row {frame.index[row]} repeats the header in another order ({', '.join(written[:4])}, "
+                "...): two exports joined end to end with their columns in different orders, whose rows below it "
+                "would be read into the wrong columns; export the tables with one column order"
+            )
 
 
 def say_header_rows(path: object, rows: np.ndarray, count: int | None = None) -> None:
@@ -265,6 +387,7 @@ def without_blank_rows(frame: pd.DataFrame, path: object) -> pd.DataFrame:
     """`frame` without its blank rows and the lines that repeat its header, said; the rows kept keep their
     index (their row in the file), which run_validate and the streamed parts use to number quarantined rows as
     in the file."""
+    refuse_reordered_header(frame, path)
     blank, header = blank_rows(frame), header_rows(frame)
     if not (blank.any() or header.any()):
         return frame
@@ -557,6 +680,7 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)
             refuse_nested_columns(batch, table, path)
+            refuse_reordered_header(batch, path)
             blank, header = blank_rows(batch), header_rows(batch)  # CSV lines, or rows of nothing in Parquet
             skipped.append(batch.index.to_numpy()[blank])
             headers.append(batch.index.to_numpy()[header])
@@ -587,18 +711,47 @@ def format_of(path: Path) -> str:
 
 
 def table_path(folder: Path, name: str) -> Path | None:
-    """The file of table `name` in `folder` (Parquet preferred), or None."""
-    for suffix in (".parquet", ".csv"):
-        candidate = folder / f"{name}{suffix}"
-        if candidate.exists() or candidate.is_symlink():  # a broken link is said by the reader, not "missing"
-            return candidate
-    return None
+    """The file of table `name` in `folder`, or None; an InputError when the folder holds the table both as
+    Parquet and as CSV: one is an older export (a folder generated again in the other format, a CSV saved
+    beside the Parquet file), and reading either without a word scored the leads of the other, exit 0; and
+    when it holds the table only under another name or format (`Deals.csv`, `deals.xlsx`: other_formats)."""
+    found = [
+        candidate
+        for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv")
+        if candidate.exists() or candidate.is_symlink()  # a broken link is said by the reader, not "missing"
+    ]
+    if len(found) > 1:
+        raise InputError(
+            f"{folder}: holds the {name} table twice, as {found[0].name} and {found[1].name}; keep the one that "
+            "is this export's and move the other out of the folder"
+        )
+    if not found and other_formats(
+        folder, name
+    ):  # an optional table (deals) too: its leads were scored as open
+        raise missing_table(folder, name)
+    return found[0] if found else None
 
 
 def other_formats(folder: Path, name: str) -> str:
-    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format."""
-    found = sorted(p.name for p in folder.glob(f"{name}.*") if p.suffix.lower() not in (".parquet", ".csv"))
+    """ " (found leads.xlsx: save it as .csv or .parquet)" when the folder holds the table in another format,
+    " (found Leads.CSV: rename it leads.csv)" when it holds it under a name in other case (a Windows export: the
+    names are matched as written, as on any Linux file system)."""
+    files = (
+        [p.name for p in folder.iterdir() if p.name.lower().startswith(f"{name}.")] if folder.is_dir() else []
+    )
+    renamed = sorted(f for f in files if f.lower() in (f"{name}.parquet", f"{name}.csv"))
+    if renamed:
+        return f" (found {renamed[0]}: rename it {renamed[0].lower()})"
+    found = sorted(f for f in files if f.startswith(f"{name}."))
     return f" (found {', '.join(found[:3])}: save it as .csv or .parquet)" if found else ""
+
+
+def missing_table(folder: Path, name: str) -> InputError:
+    """The error for a folder without the table `name`, naming a file that holds it under another format or
+    name (other_formats)."""
+    return InputError(
+        f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv){other_formats(folder, name)}"
+    )
 
 
 def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
@@ -610,10 +763,7 @@ def read_tables(folder: Path, required: tuple[str, ...] = TABLES) -> dict[str, p
         path = table_path(folder, name)
         if path is None:
             if name in required:
-                raise InputError(
-                    f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
-                    f"{other_formats(folder, name)}"
-                )
+                raise missing_table(folder, name)
             continue
         tables[name] = read_frame(path, table=name)
     return tables

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.vocab import TABLES
-from pipelines.io import InputError, read_tables, write_tables
+from pipelines.io import InputError, OptionError, read_tables, write_tables
 
 
 def is_database_url(value: str | Path | None) -> bool:
@@ -37,9 +37,9 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not value.strip():
-            raise InputError(f"{option} {item!r}: expected TABLE=VALUE, e.g. {option} accounts=crm.accounts")
+            raise OptionError(f"{option} {item!r}: expected TABLE=VALUE, e.g. {option} accounts=crm.accounts")
         if name not in TABLES:
-            raise InputError(f"{option} {item!r}: {name!r} is not a CRM table ({', '.join(TABLES)})")
+            raise OptionError(f"{option} {item!r}: {name!r} is not a CRM table ({', '.join(TABLES)})")
         out[name] = value.strip()
     return out
 

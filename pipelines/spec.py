@@ -30,7 +30,9 @@ from pipelines.io import (
     nested_sentence,
     readable_file,
     refuse_bytes_not_text,
+    refuse_mixed_encodings,
     refuse_non_text_csv,
+    refuse_reordered_header,
     refuse_short_header,
     say_header_rows,
     unreadable,
@@ -82,6 +84,8 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
     if not raw.strip():
         raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
     encoding, text = _decode(raw)
+    if encoding in ENCODINGS[1:]:
+        refuse_mixed_encodings(path)
     sample = text[:65536]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
@@ -133,8 +137,10 @@ def read_export(
     else:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
-        refuse_non_text_csv(path)
+        refuse_non_text_csv(path, encoding)
         encoding = _utf16_by_its_mark(path, encoding)
+        if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+            refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
@@ -193,6 +199,7 @@ def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
     (ExportSource maps its positions back through that index). Lines that repeat the header (two exports
     joined end to end) hold no lead either: skipped and said."""
+    refuse_reordered_header(frame, path)
     header = header_rows(frame)
     if header.any():
         say_header_rows(path, frame.index.to_numpy()[header])

@@ -38,6 +38,7 @@ from pipelines.io import (
     at_input_rows,
     format_of,
     iter_frames,
+    missing_table,
     private_workdir,
     read_frame,
     remove_stale_staged,
@@ -130,9 +131,7 @@ def partition(folder: Path, work: Path, count: int, leads_part: np.ndarray) -> P
         if path is None:
             if table == "deals":
                 continue
-            raise InputError(
-                f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
-            )
+            raise missing_table(folder, table)
         writers: dict[int, pq.ParquetWriter] = {}
         offset = 0
         try:
@@ -328,9 +327,7 @@ def run_score_streaming(
     inputs = {t: p for t in TABLES if (p := table_path(folder, t)) is not None}
     for table in ("accounts", "leads"):
         if table not in inputs:
-            raise InputError(
-                f"{folder}: table {table!r} is missing (expected {table}.parquet or {table}.csv)"
-            )
+            raise missing_table(folder, table)
     read_accounts = read_frame(inputs["accounts"], table="accounts")
     accounts_check = validate_table("accounts", read_accounts, as_of=as_of, date_formats=date_formats)
     accounts = accounts_check.valid["accounts"]

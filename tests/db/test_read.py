@@ -175,3 +175,22 @@ def test_default_table_names_on_postgres(postgres_url, crm_history):
         with db._transaction(postgres_url, write=True) as conn:
             for name in TABLES:
                 conn.execute(f'DROP TABLE "{name}"')
+
+
+def test_a_table_named_in_other_case_is_read_or_named_never_taken_as_absent(database, crm_history):
+    # A DuckDB table created as Deals was not the deals table (DuckDB's names match whatever their case) and a
+    # Postgres table created as "Deals" was not named: deals, optional at scoring, was taken as absent and
+    # every lead scored as open, those whose deal had closed too, exit 0.
+    url, prefix = database
+    tables = crm_history.tables()
+    names = {**_names(prefix), "deals": f"{prefix}Deals"}
+    db.write_tables_to_db(url, tables, names)
+    required = ("accounts", "leads", "activities")
+    if url.startswith("duckdb"):
+        got = read_input(url, _names(prefix), required=required)
+        assert len(got["deals"]) == len(tables["deals"])
+    else:
+        with pytest.raises(InputError, match=rf"'{prefix}deals' \(for deals\) not found, but .*'Deals' is"):
+            read_input(url, _names(prefix), required=required)
+        got = read_input(url, names, required=required)  # the fix the sentence gives
+        assert len(got["deals"]) == len(tables["deals"])

@@ -234,3 +234,12 @@ def test_an_existing_table_is_checked_before_scoring_on_either_database(database
         conn.execute(f"CREATE TABLE {ref} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score INTEGER)")
     with pytest.raises(db.DatabaseError, match="column 'score' is INTEGER"):
         db.check_scores_table(url, rounding)
+
+
+def test_a_duckdb_scores_table_named_in_other_case_is_the_same_table(duckdb_url):
+    # DuckDB's names match whatever their case: after --table Lead_Scores, --table lead_scores was taken for a
+    # new table and CREATE TABLE failed with "already exists" (exit 1, an unexpected error).
+    _write(duckdb_url, "Lead_Scores", fake_scores(50, AS_OF, seed=1), fake_quarantine(2))
+    written = _write(duckdb_url, "lead_scores", fake_scores(40, AS_OF, seed=2), fake_quarantine(1))
+    assert (written.replaced, written.quarantine_replaced) == (50, 2)
+    assert len(_scores(duckdb_url, "LEAD_SCORES", AS_OF, "3")) == 40

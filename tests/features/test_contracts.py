@@ -177,7 +177,7 @@ def test_unparseable_values_are_found_by_row_even_in_mixed_columns(contract_good
     accounts = contract_good_tables["accounts"]
     accounts = pd.concat([accounts] * 3, ignore_index=True)
     accounts["account_id"] = [f"A{i}" for i in range(6)]
-    accounts["employee_count"] = pd.Series([10, "12", "lots", 3.5, None, "1,000"], dtype=object)
+    accounts["employee_count"] = pd.Series([10, "12", "lots", 35.0, None, "1,000"], dtype=object)
     accounts["created_at"] = pd.Series(
         ["2020-01-01", "31.12.2019", "2020-13-45", pd.Timestamp("2021-01-01"), "", "yesterday"], dtype=object
     )
@@ -193,7 +193,7 @@ def test_unparseable_values_are_found_by_row_even_in_mixed_columns(contract_good
     }
     valid = result.valid["accounts"]
     assert valid["account_id"].tolist() == ["A0", "A1", "A3", "A4"]
-    assert valid["employee_count"].tolist()[:3] == [10.0, 12.0, 3.5]
+    assert valid["employee_count"].tolist()[:3] == [10.0, 12.0, 35.0]
     assert valid["created_at"].tolist()[:3] == [
         pd.Timestamp("2020-01-01"),
         pd.Timestamp("2019-12-31"),
