@@ -33,6 +33,7 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
+from models.config import known_maturity
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
@@ -275,7 +276,8 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         ) from error
     _enough_tested(data.y, folds, what, per_fold)
     if data.known_at is not None:
-        folds = [known_at_cutoff(f, data.times, data.known_at, model.maturity_days) for f in folds]
+        # The deals `train` would let its tested model learn (model.split.known_at_test_start's maturity).
+        folds = [known_at_cutoff(f, data.times, data.known_at, known_maturity(model)) for f in folds]
     _enough_trained(
         data.y,
         folds,
