@@ -42,9 +42,15 @@ def make_split(frame: pd.DataFrame, cfg: PipelineConfig, known_only: bool = True
     split = split_from_config(
         cfg.model.split, snapshot_at=frame["snapshot_at"], groups=frame["account_id"], seed=cfg.model.seed
     )
-    if not (known_only and cfg.model.split.known_at_test_start) or "closed_at" not in frame.columns:
+    if "closed_at" not in frame.columns:
         return split
-    return known_at_test_start(split, frame["snapshot_at"], frame["closed_at"], known_maturity(cfg.model))
+    honest = known_at_test_start(split, frame["snapshot_at"], frame["closed_at"], known_maturity(cfg.model))
+    if known_only and cfg.model.split.known_at_test_start:
+        return honest
+    if not len(honest.not_known):
+        return split
+    # Learnt all the same: counted, for the card to say that its figures may flatter the model.
+    return replace(split, extra={**split.extra, LEARNT_LATER: len(honest.not_known)})
 
 
 def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
@@ -81,20 +87,20 @@ def train_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str) -> tu
     # Too few deals were known on the test window's first day (a short history): the tested model learns
     # every earlier deal, as before known_at_test_start, and the run says its figures may flatter it.
     everything = make_split(data.frame, cfg, known_only=False)
-    everything = replace(everything, extra={**everything.extra, LEARNT_LATER: len(split.not_known)})
+    everything = replace(everything, extra={**everything.extra, TOO_FEW_KNOWN: True})
     return fit_scorer(data, cfg, model_name, everything), everything
 
 
-LEARNT_LATER = (
-    "n_learnt_later"  # in a split's summary: earlier deals learnt although closed after its test start
-)
+# In a split's summary: earlier deals the tested model learnt although their outcome came after its test
+# window began (model.split.known_at_test_start off, or too few known deals), and whether too few were.
+LEARNT_LATER, TOO_FEW_KNOWN = "n_learnt_later", "too_few_known"
 
 
 def learnt_later_warning(split: Split, cfg: PipelineConfig) -> str | None:
-    """When the tested model had to learn deals whose outcome came after its test window began (too few were
-    known then, train_scorer), what that means, in a sentence; None otherwise."""
+    """When model.split.known_at_test_start asked the tested model to learn only the deals known on its test
+    window's first day and those were too few (train_scorer), what that means, in a sentence; else None."""
     n = split.extra.get(LEARNT_LATER)
-    if not n or split.test_start is None:
+    if not n or not split.extra.get(TOO_FEW_KNOWN) or split.test_start is None:
         return None
     return (
         f"the deals known on {split.test_start:%Y-%m-%d}, where the test window begins (closed before it and "

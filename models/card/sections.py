@@ -306,10 +306,10 @@ def section_data(data: CardData) -> Section:
         )
     if data.learnt_later:
         how += (
-            f" Too few {data.unit} were known when the test window begins to train on, so the tested model "
-            f"also learnt {data.learnt_later:,} earlier {data.unit} whose outcome came later, which a model "
-            "trained that day could not have: on a market that drifts, the figures below may look better than "
-            "the model will do. A longer history makes them honest."
+            f" The tested model also learnt {data.learnt_later:,} earlier {data.unit} whose outcome came after "
+            "its test window began, which a model trained that day could not have had: on a market that "
+            "drifts, the figures below may look better than the model will do (`leadscore evaluate "
+            "--out-of-time` measures without them; model.split.known_at_test_start tests that way too)."
         )
     if data.refit_deals:
         dated = data.split_method == "out_of_time"

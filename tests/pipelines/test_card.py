@@ -47,8 +47,9 @@ from pipelines.card import (
     write_card_files,
 )
 from pipelines.card_rebuild import card_from_registry, card_of_version
+from pipelines.settings import load_config
 from pipelines.train_result import TrainResult
-from tests.conftest import built_once
+from tests.conftest import FAST_OVERRIDES, built_once
 
 TRAINED_AT = pd.Timestamp("2026-06-15 09:30")
 _SHARED: dict[str, object] = {}
@@ -848,17 +849,36 @@ def test_a_card_never_calls_a_version_the_first_when_earlier_ones_are_registered
     assert "No previous champion was compared with this version on these leads" in said
 
 
-def test_the_card_says_which_deals_the_tested_model_could_not_have_known(card):
+def test_the_card_says_how_many_deals_the_tested_model_learnt_whose_outcome_came_later(card):
     result, md = card["result"], plain(card["md"])
-    split = result.split
+    learnt_later = result.split.extra["n_learnt_later"]  # model.split.known_at_test_start off (default)
+    assert learnt_later > 0 and len(result.split.not_known) == 0
+    assert (
+        f"The tested model also learnt {learnt_later:,} earlier closed deals whose outcome came after its test "
+        "window began" in md
+    )
+    assert "measures without them" in md
+
+
+def test_the_card_says_which_deals_the_tested_model_could_not_have_known(card, tmp_path):
+    from pipelines.train import make_split
+
+    result, cfg = card["result"], card["cfg"]
+    honest_cfg = load_config(overrides=[*FAST_OVERRIDES, "model.split.known_at_test_start=true"])
+    split = make_split(result.data.frame, honest_cfg)
     assert len(split.not_known) > 0  # the session's history holds deals closed after its test window began
-    start = pd.Timestamp(split.summary()["test_start"])
+    np.testing.assert_array_equal(split.test, result.split.test)
+    honest = dataclasses.replace(result, split=split)
+    data = card_data_for(honest, cfg, trained_at=TRAINED_AT)
+    write_card_files(data, tmp_path)
+    md = plain((tmp_path / MARKDOWN_NAME).read_text(encoding="utf-8"))
+    start = split.test_start
     assert (
         f"The tested model learnt only the closed deals it could have known on {start.day} {start:%b %Y}"
         in md
     )
     assert f"{len(split.not_known):,} earlier closed deals, whose outcome came later, were kept from it" in md
-    assert card["data"].refit_deals == len(result.data.y)  # the model that ships learnt them all
+    assert data.refit_deals == len(result.data.y)  # the model that ships learnt them all
     held_back = re.search(r"\| held back \(outcome not known when the test began\) \|[^\n]*", md)
     assert held_back is not None and f"| {len(split.not_known):,} |" in held_back.group(0)
     assert "| validation | — |" not in md  # an empty window is no row of dashes

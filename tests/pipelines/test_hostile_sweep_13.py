@@ -108,6 +108,7 @@ def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_sco
     trained_small, fast_config, monkeypatch
 ):
     from pipelines import card_rebuild, registry, tracking
+    from pipelines.train import make_split
 
     # card --previous models:/leadscore/1 on version 2, whose gate scored version 1's live model: the logged
     # 'ROC AUC 0.784 for version 1' (the live model's, on test deals it learnt) was shown beside the tested
@@ -120,17 +121,17 @@ def test_a_rebuilt_card_compares_the_model_of_the_previous_champion_the_gate_sco
     monkeypatch.setattr(tracking, "load_tested_scorer", lambda v, registered: tested)
     monkeypatch.setattr(tracking, "load_tested_model", lambda uri: tested)
     t = trained_small
-    # Trained with model.split.known_at_test_start=false (nothing held back): the gate scored the live model,
-    # though it learnt deals created less than maturity_days before the test window (train.champion_to_compare).
-    split = dataclasses.replace(t.split, not_known=t.split.not_known[:0])
-    previous = card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, split, fast_config)
+    previous = card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, t.split, fast_config)
     assert previous is live  # as version 2's training card and gate had it
     # Another version than the champion it was measured against: its tested model, as before.
-    assert card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, split, fast_config) is tested
-    # With the deals not known then held back from the challenger, the gate scored the tested one: so does the card.
     assert (
-        card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, t.split, fast_config) is tested
+        card_rebuild.previous_as_compared("models:/leadscore/1", "3", t.data, t.split, fast_config) is tested
     )
+    # With the deals not known then held back from the challenger (model.split.known_at_test_start), the gate
+    # scored the tested one, since the live one learnt deals younger than maturity_days then: so does the card.
+    honest = load_config(overrides=["model.split.known_at_test_start=true"])
+    split = make_split(t.data.frame, honest)
+    assert card_rebuild.previous_as_compared("models:/leadscore/1", "1", t.data, split, honest) is tested
 
 
 def test_history_shows_gate_tags_edited_by_hand_as_written():

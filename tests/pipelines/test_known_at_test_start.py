@@ -13,7 +13,7 @@ from pipelines.settings import load_config
 from pipelines.sources import training_data
 from pipelines.train import LEARNT_LATER, learnt_later_warning, make_split, train_scorer
 
-FAST = ["model.bootstrap_rounds=0", "registry.model_card=false"]
+FAST = ["model.bootstrap_rounds=0", "registry.model_card=false", "model.split.known_at_test_start=true"]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,12 @@ def test_deals_closed_after_the_test_window_began_are_held_back_from_the_tested_
     assert len(off.not_known) == 0
     np.testing.assert_array_equal(off.test, split.test)
     assert len(off.train) + len(off.valid) == len(learnt) + len(late)
+    assert off.extra[LEARNT_LATER] == len(late)  # learnt all the same, and counted for the card
+    assert learnt_later_warning(off, cfg) is None  # the default: no warning on every run
+
+
+def test_it_is_off_by_default():
+    assert load_config(None).model.split.known_at_test_start is False
 
 
 def test_too_few_known_deals_train_on_every_earlier_deal_and_say_the_figures_may_flatter(data):

@@ -235,7 +235,8 @@ def test_a_grown_history_is_compared_with_the_champion_that_scores_today_on_deal
     tables = small_history.tables()
     cut = pd.to_datetime(tables["deals"]["created_at"]).quantile(0.8)
     first = run_train(deals_created_between(tables, None, cut), fast_config)  # the champion, months ago
-    # With every earlier deal learnt (known_at_test_start off), the model that scores today is the one to beat.
+    # With every earlier deal learnt (known_at_test_start off, the default), the model that scores today is
+    # the one to beat.
     everything = fast_config.model_copy(
         update={
             "model": fast_config.model.model_copy(
@@ -255,8 +256,16 @@ def test_a_grown_history_is_compared_with_the_champion_that_scores_today_on_deal
         grown.evaluation.test_scores["champion"],
         first.scorer.model.predict_proba(grown.data.frame.iloc[grown.split.test]),
     )
-    # By default the challenger tested learns only the deals known on its test window's first day: a live
-    # champion that learnt deals younger than maturity_days then is scored as it was tested, and said so.
-    held_back = run_train(tables, fast_config)
+    # With model.split.known_at_test_start the challenger tested learns only the deals known on its test
+    # window's first day: a live champion that learnt deals younger than maturity_days then is scored as it
+    # was tested, and said so.
+    honest = everything.model_copy(
+        update={
+            "model": everything.model.model_copy(
+                update={"split": everything.model.split.model_copy(update={"known_at_test_start": True})}
+            )
+        }
+    )
+    held_back = run_train(tables, honest)
     assert len(held_back.split.not_known) and not held_back.champion_live
     assert any("not allowed to learn" in note for note in held_back.gate_notes), held_back.gate_notes
