@@ -826,10 +826,10 @@ def score(
     if is_database_url(output) and table:
         _table_name(table)
     if not is_database_url(output):
-        _refuse_unknown_table_format(output, "--output")
-        _refuse_overwriting([input_dir], _published(output), "--output")
         if engine == "spark" and spark_reads(input_dir, query) and spark_output_problem(output):
             raise typer.BadParameter(str(spark_output_problem(output)), param_hint="--output")
+        _refuse_unknown_table_format(output, "--output")  # (the advice to name it .csv is not Spark's)
+        _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(
             "--previous compares for the trend; drop it or --no-trend", param_hint="--previous"

@@ -45,7 +45,10 @@ def test_spark_finds_a_table_in_two_files_or_under_another_name_as_batch_does(tm
     (folder / "leads.delta" / "_delta_log").mkdir(parents=True)  # a Delta table beside the CSV file
     with pytest.raises(InputError, match="holds the leads table twice, as leads.csv and leads.delta"):
         SparkInput(folder).path("leads")
+    (folder / "leads.csv").rename(tmp_path / "leads.csv")
+    assert SparkInput(folder).path("leads") == folder / "leads.delta"  # alone, it is the table
     shutil.rmtree(folder / "leads.delta")
+    (tmp_path / "leads.csv").rename(folder / "leads.csv")
     assert SparkInput(folder).path("leads") == folder / "leads.csv"
     for written in ("Deals.csv", "deals.CSV", "deals.xlsx"):
         (folder / next(folder.glob("[dD]eals.*")).name).rename(folder / written)
@@ -68,7 +71,7 @@ def test_a_spark_scores_output_not_named_parquet_is_a_bad_command_line(tmp_path,
     )
     assert result.exit_code == exit_codes.USAGE, result.output
     said = " ".join(result.output.split())
-    assert "writes a .parquet or .csv file" in said or "the spark engine writes Parquet" in said
+    assert "the spark engine writes Parquet" in said and "name the output *.parquet" in said
     assert not (tmp_path / "out").exists()
 
 
