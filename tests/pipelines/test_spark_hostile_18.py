@@ -107,12 +107,38 @@ def _joined_in_another_order(folder, tables) -> None:
     (folder / "leads.csv").write_text(text)
 
 
+def _three_joined_the_last_in_another_order(folder, tables) -> None:
+    leads = tables["leads"]
+    swapped = [*leads.columns[:3], "lead_source", "job_title", *leads.columns[5:]]
+    parts = [leads.head(10), leads.iloc[10:25], leads.iloc[25:][swapped]]
+    (folder / "leads.csv").write_text("".join(part.to_csv(index=False) for part in parts))
+
+
+def _text_parquet_with_a_reordered_header_row(folder, tables) -> None:
+    # a sheet of two exports turned into Parquet: every column text, the second header a row
+    leads = tables["leads"].astype(str)
+    header = pd.DataFrame([[*leads.columns[:3], "lead_source", "job_title", *leads.columns[5:]]])
+    header.columns = leads.columns
+    pd.concat([leads.head(12), header, leads.iloc[12:]], ignore_index=True).to_parquet(
+        folder / "leads.parquet"
+    )
+    (folder / "leads.csv").unlink()
+
+
 REFUSED = {
     "a table in two files": (_stale_parquet, "holds the leads table twice, as leads.parquet and leads.csv"),
     "deals under another name": (_deals_renamed, "found Deals.csv: rename it deals.csv"),
     "exports joined in another column order": (
         _joined_in_another_order,
         "leads.csv: row 10 repeats the header in another order (lead_id, account_id, email, lead_source",
+    ),
+    "three exports, the last in another column order": (
+        _three_joined_the_last_in_another_order,
+        "leads.csv: row 26 repeats the header in another order",
+    ),
+    "a text Parquet file with a header row in another order": (
+        _text_parquet_with_a_reordered_header_row,
+        "leads.parquet: row 12 repeats the header in another order",
     ),
 }
 
