@@ -75,6 +75,21 @@ def test_a_spark_scores_output_not_named_parquet_is_a_bad_command_line(tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+def test_only_an_input_spark_reads_needs_a_parquet_output(tmp_path, tables):
+    # Spark reads a folder or spark:DB; a flat export or a --query is read by the pandas path, whose .csv is fine.
+    result = CliRunner().invoke(
+        app, [*ARGS, "--input", "spark:crm", "--output", str(tmp_path / "s.csv"), "--engine", "spark"]
+    )
+    assert result.exit_code == exit_codes.USAGE
+    assert "name the output *.parquet" in " ".join(result.output.split())
+    from pipelines.spark_job import spark_reads
+
+    export = tmp_path / "export.csv"
+    tables["leads"].to_csv(export, index=False)
+    assert spark_reads(str(tmp_path)) and spark_reads("spark:crm")
+    assert not spark_reads(str(export)) and not spark_reads(str(tmp_path), {"leads": "SELECT 1"})
+
+
 def test_run_score_spark_refuses_an_output_not_named_parquet_as_an_option(tmp_path):
     from pipelines.spark_job import run_score_spark
 
