@@ -251,7 +251,7 @@ def spark_table_path(folder: Path | None, name: str) -> Path | None:
     read the Parquet file without a word, and took such deals as absent, every lead scored as open (exit 0)."""
     if folder is None:
         return None
-    delta = [p for p in (folder / f"{name}.delta", folder / name) if p.suffix == ".delta" and p.exists()]
+    delta = [folder / f"{name}.delta"] if (folder / f"{name}.delta").exists() else []
     delta += [folder / name] if is_delta(folder / name) else []
     if not delta:
         return table_path(folder, name)
