@@ -818,7 +818,7 @@ def score(
     from pipelines.score import top_leads
     from pipelines.score_job import run_score_job
     from pipelines.sources import settings_not_applied, settings_warning, source_for
-    from pipelines.spark_job import BadMasterError
+    from pipelines.spark_job import BadMasterError, spark_output_problem, spark_reads
     from pipelines.tracking import load_scorer
 
     if is_database_url(output) and not table:
@@ -826,7 +826,9 @@ def score(
     if is_database_url(output) and table:
         _table_name(table)
     if not is_database_url(output):
-        _refuse_unknown_table_format(output, "--output")
+        if engine == "spark" and spark_reads(input_dir, query) and spark_output_problem(output):
+            raise typer.BadParameter(str(spark_output_problem(output)), param_hint="--output")
+        _refuse_unknown_table_format(output, "--output")  # (the advice to name it .csv is not Spark's)
         _refuse_overwriting([input_dir], _published(output), "--output")
     if previous is not None and not trend:
         raise typer.BadParameter(

@@ -721,15 +721,20 @@ def table_path(folder: Path, name: str) -> Path | None:
         if candidate.exists() or candidate.is_symlink()  # a broken link is said by the reader, not "missing"
     ]
     if len(found) > 1:
-        raise InputError(
-            f"{folder}: holds the {name} table twice, as {found[0].name} and {found[1].name}; keep the one that "
-            "is this export's and move the other out of the folder"
-        )
+        raise table_twice(folder, name, found[0], found[1])
     if not found and other_formats(
         folder, name
     ):  # an optional table (deals) too: its leads were scored as open
         raise missing_table(folder, name)
     return found[0] if found else None
+
+
+def table_twice(folder: Path, name: str, first: Path, second: Path) -> InputError:
+    """The error for a folder holding the table `name` in two files (`first`, `second`), one an older export."""
+    return InputError(
+        f"{folder}: holds the {name} table twice, as {first.name} and {second.name}; keep the one that "
+        "is this export's and move the other out of the folder"
+    )
 
 
 def other_formats(folder: Path, name: str) -> str:

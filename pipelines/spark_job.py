@@ -58,16 +58,21 @@ from pipelines.io import (
     FORMULA_START,
     QUARANTINE_IDS,
     InputError,
+    OptionError,
     OutputError,
     file_digest,
     folder_lock,
+    missing_table,
     normalise_columns,
     path_digest,
     private_workdir,
     refuse_bad_csv_header,
     refuse_nested_columns,
+    refuse_reordered_header,
     say_blank_rows,
     say_header_rows,
+    table_path,
+    table_twice,
     unreadable,
     writing,
 )
@@ -99,6 +104,7 @@ KEY, BOX, ACCOUNT, LABEL = "_key", "_box", "_account", "_label"
 BLANK = "_blank"  # a row with every cell blank (a CSV's ",,," line): skipped, as pipelines.io skips it
 ORDER = "_table_order"  # a quarantine row's table's place in TABLES (the quarantine's order)
 HEADER = "_header"  # a line repeating the header (CSV files joined end to end): skipped likewise
+REORDERED = "_reordered"  # a line repeating the header in another order: refused (pipelines.io)
 BAD = "_bad_accounts"  # the ids of quarantined accounts, routed to the parts that reference them
 REQUIRED = ("accounts", "leads", "activities")  # deals are optional, as in the pandas paths
 # The columns the plan adds to the input rows: an input column of the same name (never a contract column) is
@@ -115,6 +121,7 @@ INTERNAL_COLUMNS = (
     BLANK,
     ORDER,
     HEADER,
+    REORDERED,
     "_mid",
     "_l",
     "_c",
@@ -237,15 +244,21 @@ def given_settings(settings: list[tuple[str, str]], shell: bool) -> set[str]:
 
 
 def spark_table_path(folder: Path | None, name: str) -> Path | None:
-    """`<name>.parquet` (a file or a folder of part files, preferred), `<name>.csv`, or a Delta table
-    (`<name>.delta` or `<name>`, a folder with a _delta_log) in `folder`, or None."""
+    """The table `name` in `folder`: a Delta table (`<name>.delta`, or `<name>` holding a _delta_log), else
+    `<name>.parquet` (a file or a folder of part files) or `<name>.csv` as pipelines.io.table_path finds them,
+    or None. As there, the table in two files (leads.parquet beside leads.csv, or beside leads.delta) is
+    refused naming both, and a table only under another name or format (Deals.csv, deals.xlsx) naming it: Spark
+    read the Parquet file without a word, and took such deals as absent, every lead scored as open (exit 0)."""
     if folder is None:
         return None
-    for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / f"{name}.delta"):
-        if candidate.exists():
-            return candidate
-    plain = folder / name
-    return plain if (plain / "_delta_log").is_dir() else None
+    delta = [folder / f"{name}.delta"] if (folder / f"{name}.delta").exists() else []
+    delta += [folder / name] if is_delta(folder / name) else []
+    if not delta:
+        return table_path(folder, name)
+    files = [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.exists() or p.is_symlink()]
+    if files or len(delta) > 1:
+        raise table_twice(folder, name, (files + delta)[0], (files + delta)[1])
+    return delta[0]
 
 
 def spark_path(path: Path) -> str:
@@ -294,11 +307,24 @@ def spark_input_of(source: Any) -> SparkInput | None:
     """Where Spark reads a CRM source named by a location: a folder or `spark:DB`, with its --input-table
     names; None for tables given as frames, a database URL, queries or a flat export."""
     location = str(getattr(source, "raw_location", "") or "")
-    if getattr(source, "given", None) is not None or getattr(source, "queries", None):
+    if getattr(source, "given", None) is not None:
         return None
-    if location.startswith("spark:") or (location and Path(location).is_dir()):
+    if spark_reads(location, getattr(source, "queries", None)):
         return SparkInput.parse(location, getattr(source, "table_names", None))
     return None
+
+
+def spark_reads(location: str, queries: object = None) -> bool:
+    """Whether `score --engine spark` reads `location` with Spark (a folder or `spark:DB`, without --query);
+    any other input is read by the pandas path."""
+    return not queries and (location.startswith("spark:") or (bool(location) and Path(location).is_dir()))
+
+
+def spark_output_problem(output: str | Path) -> str | None:
+    """Why Spark cannot write its scores to `output` (a folder of Parquet part files), or None."""
+    if Path(output).suffix.lower() == ".parquet":
+        return None
+    return f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
 
 
 def read_spark_tables(
@@ -324,8 +350,10 @@ def read_spark_tables(
         path = where.path(name)
         if path is None:
             if name in required:
-                raise InputError(
-                    f"{folder}: table {name!r} is missing (expected {name}.parquet or {name}.csv)"
+                raise (
+                    missing_table(folder, name)
+                    if folder is not None
+                    else InputError(f"table {name!r} is missing")
                 )
             continue
         try:
@@ -464,51 +492,105 @@ def with_input_rows(frame, path: object = None) -> tuple[Any, int]:
     driver. Rows with every cell empty or spaces (a CSV's ",,,," lines, the rows of nothing a sheet turned into
     Parquet keeps) and lines that repeat the header (files joined end to end) are left out and said, from every
     table, as pipelines.io's and pipelines.db's readers leave them out; the rows kept keep their position in
-    the input."""
+    the input. A line repeating the header in another order is refused as pipelines.io refuses it (its first
+    such row reaches the driver): Spark read the rows below it into the wrong columns (exit 0)."""
     from pyspark.sql import functions as F
 
     numbered = frame.withColumn("_mid", F.monotonically_increasing_id())
     numbered = numbered.withColumn(BLANK, blank_row(frame.columns))
     numbered = numbered.withColumn(HEADER, header_row(frame.columns))
+    numbered = numbered.withColumn(REORDERED, reordered_header_row(frame.columns))
     pid = F.shiftright(F.col("_mid"), 33)
     blanks, headers = F.sum(F.col(BLANK).cast("long")), F.sum(F.col(HEADER).cast("long"))
     sizes = (
         numbered.groupBy(pid.alias("p"))
-        .agg(F.count(F.lit(1)).alias("n"), blanks.alias("blank"), headers.alias("header"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            blanks.alias("blank"),
+            headers.alias("header"),
+            F.sum(F.col(REORDERED).cast("long")).alias("reordered"),
+        )
         .collect()
     )
-    offsets, total, blank, header = {}, 0, 0, 0
+    offsets, total, blank, header, reordered = {}, 0, 0, 0, 0
     for row in sorted(sizes, key=lambda r: r["p"]):  # one small row per input partition
         offsets[int(row["p"])] = total
         total += int(row["n"])
         blank += int(row["blank"] or 0)
         header += int(row["header"] or 0)
+        reordered += int(row["reordered"] or 0)
     if not offsets:
-        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid", BLANK, HEADER), 0
+        return numbered.withColumn(ROW, F.lit(0).cast("long")).drop("_mid", BLANK, HEADER, REORDERED), 0
     start = F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))])[pid]
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
     numbered = numbered.withColumn(ROW, (start + local).cast("long")).drop("_mid")
+    if reordered:
+        refuse_reordered_row(numbered, frame.columns, path)
     for kind, count, say in ((BLANK, blank, say_blank_rows), (HEADER, header, say_header_rows)):
         if count:
             first = numbered.filter(F.col(kind)).select(ROW).orderBy(ROW).limit(6).collect()
             say(path, np.array([r[ROW] for r in first]), count=count)
-    numbered = numbered.filter(~(F.col(BLANK) | F.col(HEADER))).drop(BLANK, HEADER)
+    numbered = numbered.filter(~(F.col(BLANK) | F.col(HEADER))).drop(BLANK, HEADER, REORDERED)
     return numbered, total - blank - header
+
+
+def refuse_reordered_row(numbered, columns: list[str], path: object) -> None:
+    """pipelines.io.refuse_reordered_header on the first row of `numbered` repeating the header in another
+    order (reordered_header_row): that row alone reaches the driver, for the sentence naming it."""
+    from pyspark.sql import functions as F
+
+    named = header_names(columns)
+    first = numbered.filter(F.col(REORDERED)).orderBy(ROW).select(ROW, *[F.col(f"`{c}`") for c in named])
+    row = first.limit(1).collect()[0]
+    cells = pd.DataFrame([[row[i + 1] for i in range(len(named))]], columns=named, index=[row[ROW]])
+    refuse_reordered_header(cells, path)
+
+
+def header_names(columns: list[str]) -> list[str]:
+    """The columns a header line repeats: Spark names a column without a name _c0, _c1, ... (pandas
+    'Unnamed: 0')."""
+    return [c for c in columns if str(c).strip() and not re.fullmatch(r"_c\d+", str(c))]
+
+
+def header_cell(column: str):
+    """A cell as a header's names compare (pipelines.io._header_cells): without case, surrounding spaces and
+    the byte-order mark starting the second header of two UTF-8 exports joined with `cat` (read as a lead and
+    quarantined, where the line without the mark is skipped and said)."""
+    from pyspark.sql import functions as F
+
+    ends = rf"\A{STRIPPED}*\uFEFF*{STRIPPED}*|{STRIPPED}+\z"
+    return F.lower(F.regexp_replace(F.col(f"`{column}`").cast("string"), ends, ""))
 
 
 def header_row(columns: list[str]):
     """True for a row that repeats the header (pipelines.io.header_rows, per row): each named cell its column's
-    name, case and surrounding spaces aside. Spark names a column without a name _c0, _c1, ..."""
+    name, case, surrounding spaces and a byte-order mark aside."""
     from pyspark.sql import functions as F
 
-    named = [c for c in columns if str(c).strip() and not re.fullmatch(r"_c\d+", str(c))]
+    named = header_names(columns)
     if not named:
         return F.lit(False)
     every = F.lit(True)
     for c in named:
-        text = F.regexp_replace(F.col(f"`{c}`").cast("string"), rf"\A{STRIPPED}+|{STRIPPED}+\z", "")
-        every = every & F.coalesce(F.lower(text) == str(c).strip().lower(), F.lit(False))
+        every = every & F.coalesce(header_cell(c) == str(c).strip().lower(), F.lit(False))
     return every
+
+
+def reordered_header_row(columns: list[str]):
+    """True for a row holding every column's name once in another order than the header (what
+    pipelines.io.refuse_reordered_header refuses): two exports joined whose columns came in different orders."""
+    from pyspark.sql import functions as F
+
+    named = header_names(columns)
+    names = sorted({str(c).strip().lower() for c in named})
+    if len(named) < 2 or len(names) < len(named):
+        return F.lit(False)
+    cells = [header_cell(c) for c in named]
+    every = F.lit(True)
+    for cell in cells:
+        every = every & F.coalesce(cell.isin(names), F.lit(False))
+    each_once = F.size(F.array_distinct(F.array(*cells))) == len(named)
+    return every & each_once & ~header_row(columns)
 
 
 def blank_row(columns: list[str]):
@@ -1417,10 +1499,9 @@ def run_score_spark(
     sentence (SparkScoreResult.rule_counts)."""
     from pipelines.score import NothingToScore, nothing_to_score_reason
 
-    if output.suffix.lower() != ".parquet":
-        raise InputError(
-            f"{output}: the spark engine writes Parquet (a folder of part files); name the output *.parquet"
-        )
+    problem = spark_output_problem(output)
+    if problem is not None:  # the job definition is what to fix (exit 2)
+        raise OptionError(problem)
     refuse_foreign_folder(output)
     where = folder if isinstance(folder, SparkInput) else SparkInput(folder)
     tables, text, nanos = read_spark_tables(spark, where)
