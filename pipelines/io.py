@@ -120,16 +120,22 @@ def _encoding(path: Path, block: int = 1 << 20) -> str:
         return "utf-16"  # "Unicode text" from Excel
     bom = start == codecs.BOM_UTF8
     for encoding in ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(block):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return "utf-8-sig" if encoding == "utf-8" and bom else encoding
+        if _decodes(path, encoding, block):
+            return "utf-8-sig" if encoding == "utf-8" and bom else encoding
     return "latin-1"  # not reached: latin-1 decodes every byte
+
+
+def _decodes(path: Path, encoding: str, block: int = 1 << 20) -> bool:
+    """Whether the whole file decodes in `encoding` (read a block at a time)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(block):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # An accented letter of UTF-8 (é, ü, ñ, ç, Å, ő: two bytes from \xc3 or \xc5), which a single-byte text would
@@ -157,16 +163,8 @@ def mixed_encoding_lines(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _is_utf8_file(path: Path, block: int = 1 << 20) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(block):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+def _is_utf8_file(path: Path) -> bool:
+    return _decodes(path, "utf-8")
 
 
 def _holds_utf8_letters(path: Path, block: int = 1 << 20) -> bool:
