@@ -1,0 +1,53 @@
+"""How old an export's lead must be for its outcome to be known: measured from the export's open rows.
+
+An export holds each lead's label as it stands on the day it was taken (won, lost or still open) and no close
+date. Among the newest leads only the quick outcomes have come, and quick outcomes are mostly losses: their
+labelled rows read a lower win rate than the leads created then will have. The open share by creation month
+says when that stops: leads older than the maturity have (almost) all their outcomes, so a win rate measured
+on them misses at most `max_open_share` of their rows. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COHORT_DAYS = 30  # a creation month, counted back from the export's newest row
+MIN_COHORT_ROWS = 20  # a month with fewer rows says too little to decide on
+
+
+def open_share_by_age(created: pd.Series, is_open: np.ndarray) -> pd.DataFrame:
+    """Rows and open share per creation month, month 0 holding the newest `COHORT_DAYS` days (ages counted from
+    the newest creation time); rows without a time are not counted."""
+    times = pd.to_datetime(created).reset_index(drop=True)
+    timed = times.notna().to_numpy()
+    ages = (times.max() - times[timed]).dt.total_seconds().to_numpy() / 86400.0
+    month = (ages // COHORT_DAYS).astype(int)
+    frame = pd.DataFrame({"month": month, "open": np.asarray(is_open, dtype=bool)[timed]})
+    grouped = frame.groupby("month")["open"]
+    return pd.DataFrame({"rows": grouped.size(), "open_share": grouped.mean()}).sort_index()
+
+
+def outcome_maturity_days(created: pd.Series, is_open: np.ndarray, max_open_share: float) -> int:
+    """The lead age (days, whole months) from which every older creation month has at most `max_open_share`
+    more of its leads open than the oldest months have (leads a CRM never closes stay open at any age);
+    0 when the export has no open row."""
+    is_open = np.asarray(is_open, dtype=bool)
+    if not is_open.any():
+        return 0
+    shares = open_share_by_age(created, is_open)
+    shares = shares[shares["rows"] >= MIN_COHORT_ROWS]
+    if shares.empty:
+        return 0
+    oldest = shares["open_share"].iloc[len(shares) // 2 :]
+    floor = float(oldest.median())
+    unripe = shares.index[(shares["open_share"] > floor + max_open_share).to_numpy()]
+    return 0 if len(unripe) == 0 else int(unripe.max() + 1) * COHORT_DAYS
+
+
+def too_young(created: pd.Series, newest: pd.Timestamp, maturity_days: int) -> np.ndarray:
+    """Rows created less than `maturity_days` before `newest` (the export's newest row)."""
+    if maturity_days <= 0:
+        return np.zeros(len(created), dtype=bool)
+    horizon = pd.Timestamp(newest) - pd.Timedelta(days=maturity_days)
+    return (pd.to_datetime(created) > horizon).to_numpy(dtype=bool)
