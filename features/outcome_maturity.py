@@ -28,10 +28,13 @@ def open_share_by_age(created: pd.Series, is_open: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"rows": grouped.size(), "open_share": grouped.mean()}).sort_index()
 
 
-def outcome_maturity_days(created: pd.Series, is_open: np.ndarray, max_open_share: float) -> int:
+def outcome_maturity_days(
+    created: pd.Series, is_open: np.ndarray, max_open_share: float, noise_z: float = 3.0
+) -> int:
     """The lead age (days, whole months) from which every older creation month has at most `max_open_share`
-    more of its leads open than the oldest months have (leads a CRM never closes stay open at any age);
-    0 when the export has no open row."""
+    more of its leads open than the oldest months have (leads a CRM never closes stay open at any age), give
+    or take `noise_z` standard errors of a month's share around theirs (a month of 100 leads of which a
+    quarter never close reads 0.20 or 0.30 by chance); 0 when the export has no open row."""
     is_open = np.asarray(is_open, dtype=bool)
     if not is_open.any():
         return 0
@@ -41,7 +44,8 @@ def outcome_maturity_days(created: pd.Series, is_open: np.ndarray, max_open_shar
         return 0
     oldest = shares["open_share"].iloc[len(shares) // 2 :]
     floor = float(oldest.median())
-    unripe = shares.index[(shares["open_share"] > floor + max_open_share).to_numpy()]
+    noise = noise_z * np.sqrt(floor * (1 - floor) / shares["rows"])
+    unripe = shares.index[(shares["open_share"] > floor + max_open_share + noise).to_numpy()]
     return 0 if len(unripe) == 0 else int(unripe.max() + 1) * COHORT_DAYS
 
 

@@ -257,6 +257,9 @@ class ModelConfig(_Strict):
     # "auto": the youngest age from which every older creation month has at most this share more of its leads
     # open than the oldest months (the win rate measured there misses at most that share of its rows).
     export_max_open_share: float = Field(0.02, gt=0, lt=1)
+    # ... give or take this many standard errors of a month's open share around the oldest months' (leads a
+    # CRM never closes: a quarter of 100 leads reads 0.20 or 0.30 by chance, which is no maturity).
+    export_open_share_z: float = Field(3.0, ge=0)
     # Training stops (exit 5) when more than this share of a table's rows broke a rule of the data contract:
     # a model would learn from what a broken feed left, and be promoted with exit 0.
     max_quarantine_share: float = Field(0.05, ge=0, le=1)

@@ -770,7 +770,7 @@ class ExportSource:
         is_open = np.zeros(len(self.rows), dtype=bool)
         if self.spec.label_column in self.rows.columns:
             is_open = label_outcomes(self.rows, self.spec).eq("open").to_numpy()
-        days = outcome_maturity_days(times, is_open, model.export_max_open_share)
+        days = outcome_maturity_days(times, is_open, model.export_max_open_share, model.export_open_share_z)
         return ExportMaturity(days, measured=True)
 
     def _too_young(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:

@@ -36,7 +36,19 @@ def test_a_month_that_is_ripe_before_an_unripe_older_one_does_not_end_the_maturi
 
 def test_leads_a_crm_never_closes_are_the_floor_not_a_maturity_of_the_whole_history():
     created, is_open = _cohorts([0.9, 0.5, 0.2, 0.12, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
-    assert outcome_maturity_days(created, is_open, max_open_share=0.05) == 90
+    assert outcome_maturity_days(created, is_open, max_open_share=0.05, noise_z=0) == 90
+
+
+def test_a_month_whose_stale_open_share_differs_by_chance_is_no_maturity():
+    """A quarter of the leads never close: months of 100 read 0.20 to 0.30 by chance (a month at 0.33 made
+    the maturity 480 days, most of the history)."""
+    rng = np.random.default_rng(0)
+    created, _ = _cohorts([0.0] * 18)
+    is_open = rng.random(len(created)) < 0.25
+    assert outcome_maturity_days(created, is_open, max_open_share=0.02) == 0
+    assert outcome_maturity_days(created, is_open, max_open_share=0.02, noise_z=0) > 0
+    young = _cohorts([0.9, 0.6] + [0.25] * 16)[1]
+    assert outcome_maturity_days(created, young | is_open, max_open_share=0.02) == 60
 
 
 def test_an_export_without_open_rows_has_no_maturity():
