@@ -85,6 +85,17 @@ def test_evaluate_train_and_the_card_say_the_rows_left_out_and_scoring_starts_at
     assert too_recent_bullet(SimpleNamespace(flat_export=True, too_recent=0, maturity_days=0)) == ""
 
 
+def test_the_run_logs_the_maturity_beside_the_rows_it_left_out():
+    from pipelines.tracking import metrics_for_logging
+
+    data = ExportSource(_export(), SPEC).training_data(_cfg(), None)
+    model = SimpleNamespace(calibration_report={}, training_counts={}, selection=None)
+    evaluation = SimpleNamespace(comparison=pd.DataFrame({"model": ["model"], "roc_auc": [0.7]}), extra={})
+    result = SimpleNamespace(data=data, scorer=SimpleNamespace(model=model), evaluation=evaluation)
+    logged = metrics_for_logging(result)
+    assert logged["export_maturity_days"] == 90 and logged["excluded_too_recent"] == data.too_recent > 0
+
+
 def test_the_setting_fixes_the_maturity_or_switches_it_off():
     rows = _export()
     fixed = ExportSource(rows, SPEC).training_data(_cfg("model.export_maturity_days=200"), None)
