@@ -313,9 +313,12 @@ class ModelConfig(_Strict):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)
 
-    @field_validator("export_maturity_days")
+    @field_validator("export_maturity_days", mode="before")
     @classmethod
-    def _export_maturity(cls, days: int | str) -> int | str:
+    def _export_maturity(cls, days: object) -> object:
+        """A number of days or "auto": true (YAML's yes, on) read as 1 day before."""
+        if isinstance(days, bool):
+            raise ValueError('must be "auto" or a number of days, not true or false')
         if isinstance(days, int) and days < 0:
             raise ValueError('must be "auto" or a number of days (0 or more; 0 leaves no row out)')
         return days

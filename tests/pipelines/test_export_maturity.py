@@ -103,8 +103,9 @@ def test_the_setting_fixes_the_maturity_or_switches_it_off():
     assert (NEWEST - fixed.frame["snapshot_at"]).min() >= pd.Timedelta(days=200)
     off = ExportSource(rows, SPEC).training_data(_cfg("model.export_maturity_days=0"), None)
     assert off.too_recent == 0 and len(off.y) == int(rows["status"].ne("Open").sum())
-    with pytest.raises(ConfigError):
-        _cfg("model.export_maturity_days=-5")
+    for wrong in ("-5", "yes", "1.5"):  # yes read as true read as 1 day
+        with pytest.raises(ConfigError, match="model.export_maturity_days"):
+            _cfg(f"model.export_maturity_days={wrong}")
 
 
 def test_an_export_without_open_rows_trains_on_every_labelled_row_as_before():
