@@ -679,7 +679,7 @@ class ExportSource:
         quarantine = self._at_file_rows(quarantine)
         n_valid = len(valid)
         maturity = self.outcome_maturity(cfg.model)
-        young = self._too_young(valid, maturity.days)
+        young = self.too_young_rows(valid, maturity.days)
         valid = valid.loc[~young]
         features, label = build_flat_features(valid, spec)
         if label is None:
@@ -773,7 +773,7 @@ class ExportSource:
         days = outcome_maturity_days(times, is_open, model.export_max_open_share, model.export_open_share_z)
         return ExportMaturity(days, measured=True)
 
-    def _too_young(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:
+    def too_young_rows(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:
         """Which of the valid rows (index: positions in the export) are younger than the maturity."""
         times = self._creation_times
         if times is None or maturity_days <= 0:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from features.flat import ExportSpec
 from models.card.sections import too_recent_bullet
@@ -122,3 +123,19 @@ def test_an_export_without_a_timestamp_column_loses_no_row():
     rows = _export()
     data = ExportSource(rows, spec).training_data(_cfg(), None)
     assert data.too_recent == 0 and len(data.y) == int(rows["status"].ne("Open").sum())
+
+
+def test_spec_check_warns_of_the_labelled_rows_training_will_leave_out(tmp_path):
+    from pipelines.spec import run_spec_check
+
+    spec_path = tmp_path / "aging.yaml"
+    spec_path.write_text(yaml.safe_dump(SPEC.model_dump(mode="json", exclude_defaults=True)))
+    rows = _export()
+    rows.to_csv(tmp_path / "aging.csv", index=False)
+    _, report = run_spec_check(tmp_path / "aging.csv", str(spec_path))
+    young = ExportSource(rows, SPEC).training_data(_cfg(), None).too_recent
+    said = [w for w in report.warnings if "will be left out of training" in w]
+    assert report.ok and said and said[0].startswith(f"{young:,} labelled leads created in the last 90 days")
+    _export(with_open=False).to_csv(tmp_path / "aging.csv", index=False)
+    _, report = run_spec_check(tmp_path / "aging.csv", str(spec_path))
+    assert not [w for w in report.warnings if "will be left out of training" in w]
