@@ -9,8 +9,12 @@ on them misses at most `max_open_share` of their rows. Pure: no I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from features.flat import ExportSpec, flat_timestamps, label_outcomes
 
 COHORT_DAYS = 30  # a creation month, counted back from the export's newest row
 MIN_COHORT_ROWS = 20  # a month with fewer rows says too little to decide on
@@ -55,3 +59,50 @@ def too_young(created: pd.Series, newest: pd.Timestamp, maturity_days: int) -> n
         return np.zeros(len(created), dtype=bool)
     horizon = pd.Timestamp(newest) - pd.Timedelta(days=maturity_days)
     return (pd.to_datetime(created) > horizon).to_numpy(dtype=bool)
+
+
+@dataclass(frozen=True)
+class ExportMaturity:
+    """How old an export's labelled row must be (days before the export's newest row) to be learnt and tested,
+    and whether model.export_maturity_days gave it or it was measured from the open rows ("auto")."""
+
+    days: int
+    measured: bool
+
+    def describe(self) -> str:
+        how = "measured from its open rows by creation month" if self.measured else "set"
+        return (
+            f"created in the last {self.days} days before the export's newest lead (model.export_maturity_days, "
+            f"{how})"
+        )
+
+
+def export_creation_times(rows: pd.DataFrame, spec: ExportSpec, now: pd.Timestamp) -> pd.Series | None:
+    """Each row's creation time by position (missing when not given, or later than `now`: a typo is no export
+    day); None without a timestamp column."""
+    column = spec.timestamp_column
+    if not column or column not in rows.columns:
+        return None
+    times = flat_timestamps(rows[column].reset_index(drop=True), spec)
+    return times.mask(times > now)
+
+
+def export_maturity(
+    rows: pd.DataFrame,
+    times: pd.Series | None,
+    spec: ExportSpec,
+    setting: int | str,
+    max_open_share: float,
+    noise_z: float,
+) -> ExportMaturity:
+    """The export's outcome maturity: `setting` days, or with "auto" measured from the open share by creation
+    month (0 when the export holds no open row); 0 without creation times (`times`, export_creation_times):
+    rows without a time cannot be aged."""
+    if times is None or times.isna().all():
+        return ExportMaturity(0, measured=setting == "auto")
+    if setting != "auto":
+        return ExportMaturity(int(setting), measured=False)
+    is_open = np.zeros(len(rows), dtype=bool)
+    if spec.label_column in rows.columns:
+        is_open = label_outcomes(rows, spec).eq("open").to_numpy()
+    return ExportMaturity(outcome_maturity_days(times, is_open, max_open_share, noise_z), measured=True)

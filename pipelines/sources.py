@@ -42,7 +42,7 @@ from features.flat import (
 from features.frames import Table, naive_times
 from features.icp import exclude_disqualified, win_rate_by_tier, won_disqualified_sentence
 from features.leak_audit import disguised_labels
-from features.outcome_maturity import outcome_maturity_days, too_young
+from features.outcome_maturity import ExportMaturity, export_creation_times, export_maturity, too_young
 from features.vocab import TABLES
 from models.config import ModelConfig
 from models.flat_scorer import ExportInput, FlatScorer
@@ -602,22 +602,6 @@ def at_export_rows(
     return valid, quarantine
 
 
-@dataclass(frozen=True)
-class ExportMaturity:
-    """How old an export's labelled row must be (days before the export's newest row) to be learnt and tested,
-    and whether model.export_maturity_days gave it or it was measured from the open rows ("auto")."""
-
-    days: int
-    measured: bool
-
-    def describe(self) -> str:
-        how = "measured from its open rows by creation month" if self.measured else "set"
-        return (
-            f"created in the last {self.days} days before the export's newest lead (model.export_maturity_days, "
-            f"{how})"
-        )
-
-
 @dataclass
 class ExportSource:
     """The rows of a flat lead export (one row per lead) and the spec they are read with."""
@@ -749,29 +733,19 @@ class ExportSource:
 
     @cached_property
     def _creation_times(self) -> pd.Series | None:
-        """Each row's creation time (missing when not given, or later than now: a typo is no export day);
-        None without a timestamp column."""
-        column = self.spec.timestamp_column
-        if not column or column not in self.rows.columns:
-            return None
-        times = flat_timestamps(self.rows[column].reset_index(drop=True), self.spec)
-        return times.mask(times > run_time())
+        return export_creation_times(self.rows, self.spec, run_time())
 
     def outcome_maturity(self, model: ModelConfig) -> ExportMaturity:
         """How old a labelled row must be, before the export's newest row, to be learnt and tested: its
-        outcome is no longer only the quick one. model.export_maturity_days, or with "auto" measured from the
-        open share by creation month (features/outcome_maturity.py: 0 when the export holds no open row).
-        0 without a timestamp column: rows without a time cannot be aged."""
-        times, setting = self._creation_times, model.export_maturity_days
-        if times is None or times.isna().all():
-            return ExportMaturity(0, measured=setting == "auto")
-        if setting != "auto":
-            return ExportMaturity(int(setting), measured=False)
-        is_open = np.zeros(len(self.rows), dtype=bool)
-        if self.spec.label_column in self.rows.columns:
-            is_open = label_outcomes(self.rows, self.spec).eq("open").to_numpy()
-        days = outcome_maturity_days(times, is_open, model.export_max_open_share, model.export_open_share_z)
-        return ExportMaturity(days, measured=True)
+        outcome is no longer only the quick one (model.export_maturity_days; features/outcome_maturity.py)."""
+        return export_maturity(
+            self.rows,
+            self._creation_times,
+            self.spec,
+            model.export_maturity_days,
+            model.export_max_open_share,
+            model.export_open_share_z,
+        )
 
     def too_young_rows(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:
         """Which of the valid rows (index: positions in the export) are younger than the maturity."""

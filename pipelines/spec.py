@@ -23,6 +23,7 @@ from features.flat import (
     numbered_rows,
     undeclared_columns,
 )
+from features.outcome_maturity import export_creation_times, export_maturity, too_young
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
 from models.config import ModelConfig
@@ -466,12 +467,14 @@ def run_spec_check(
 def too_recent_warning(rows: pd.DataFrame, spec: ExportSpec, model: ModelConfig) -> list[str]:
     """The labelled rows training will leave out as younger than the export's outcome maturity, as a warning
     (none when it leaves none out: an export without open rows or without a timestamp column)."""
-    from pipelines.sources import ExportSource  # sources reads exports with this module
-
-    source = ExportSource(rows, spec)
-    maturity = source.outcome_maturity(model)
-    labelled = rows.loc[label_outcomes(rows, spec).isin(["won", "lost"]).to_numpy()]
-    young = int(source.too_young_rows(labelled, maturity.days).sum())
+    times = export_creation_times(rows, spec, pd.Timestamp.now("UTC").tz_localize(None))
+    maturity = export_maturity(
+        rows, times, spec, model.export_maturity_days, model.export_max_open_share, model.export_open_share_z
+    )
+    if times is None or not maturity.days:
+        return []
+    labelled = label_outcomes(rows, spec).isin(["won", "lost"]).to_numpy()
+    young = int((labelled & too_young(times, times.max(), maturity.days)).sum())
     if not young:
         return []
     return [
