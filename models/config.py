@@ -251,6 +251,18 @@ class ModelConfig(_Strict):
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
     maturity_days: int = Field(120, ge=0)
+    # A flat export has no close date, only each row's label on the day it was taken: where it holds open rows,
+    # its newest labelled rows are the quick outcomes (mostly lost). Its labelled rows younger than this many
+    # days (before its newest row) are left out of training and testing: "auto" measures the age from the open
+    # share by creation month (features/outcome_maturity.py), a number fixes it, 0 switches it off. An export
+    # without open rows (every outcome known) or without a timestamp_column loses no row under "auto".
+    export_maturity_days: int | Literal["auto"] = "auto"
+    # "auto": the youngest age from which every older creation month has at most this share more of its leads
+    # open than the oldest months (the win rate measured there misses at most that share of its rows).
+    export_max_open_share: float = Field(0.02, gt=0, lt=1)
+    # ... give or take this many standard errors of a month's open share around the oldest months' (leads a
+    # CRM never closes: a quarter of 100 leads reads 0.20 or 0.30 by chance, which is no maturity).
+    export_open_share_z: float = Field(3.0, ge=0)
     # Training stops (exit 5) when more than this share of a table's rows broke a rule of the data contract:
     # a model would learn from what a broken feed left, and be promoted with exit 0.
     max_quarantine_share: float = Field(0.05, ge=0, le=1)
@@ -303,6 +315,16 @@ class ModelConfig(_Strict):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)
+
+    @field_validator("export_maturity_days", mode="before")
+    @classmethod
+    def _export_maturity(cls, days: object) -> object:
+        """A number of days or "auto": true (YAML's yes, on) read as 1 day before."""
+        if isinstance(days, bool):
+            raise ValueError('must be "auto" or a number of days, not true or false')
+        if isinstance(days, int) and days < 0:
+            raise ValueError('must be "auto" or a number of days (0 or more; 0 leaves no row out)')
+        return days
 
 
 BacktestContender = Literal[

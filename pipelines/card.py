@@ -61,6 +61,7 @@ def card_data_for(
     from models.card import build_card_data
 
     decision = result.decision.summary() if result.decision is not None else ""
+    maturity = result.data.export_maturity
     open_scores, open_as_of, open_note = open_lead_scores(result, tables, cfg)
     return build_card_data(
         scorer=result.scorer,
@@ -86,6 +87,7 @@ def card_data_for(
         open_as_of=open_as_of,
         open_note=open_note,
         tested=result.tested_scorer,
+        maturity_days=None if maturity is None else maturity.days,
     )
 
 

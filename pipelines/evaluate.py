@@ -158,7 +158,7 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         with_points=source.has_points_model,
         # When each deal closed (its outcome became known); an export's rows have no close.
         known_at=data.frame["closed_at"].reset_index(drop=True) if "closed_at" in data.frame else None,
-        left_out=left_out_notes(data),
+        left_out=left_out_notes(data, cfg.model.maturity_days),
         input_order=input_order(data),
         maturity_days=source.training_config(cfg).model.maturity_days,
     )
@@ -185,7 +185,7 @@ def input_order(data: TrainingData) -> np.ndarray:
     return np.argsort(data.frame["deal_id"].astype("str").map(row).to_numpy(dtype=float), kind="stable")
 
 
-def left_out_notes(data: TrainingData) -> list[str]:
+def left_out_notes(data: TrainingData, maturity_days: int) -> list[str]:
     """What training leaves out of these rows, as it would: quarantined rows per table (with the rule most of
     them broke), rows dated after the run (not created yet: a deal of 2030 vanished without a word), leads the
     ICP guardrail disqualified, deals too recent to have matured."""
@@ -208,9 +208,7 @@ def left_out_notes(data: TrainingData) -> list[str]:
             f"{excluded:,} labelled rows disqualified by the ICP guardrail and left out, as training would"
         )
     if data.too_recent:
-        notes.append(
-            f"{data.too_recent:,} closed deals younger than model.maturity_days left out, as training would"
-        )
+        notes.append(f"{data.too_recent_sentence(maturity_days)} left out, as training would")
     return notes
 
 

@@ -42,7 +42,9 @@ from features.flat import (
 from features.frames import Table, naive_times
 from features.icp import exclude_disqualified, win_rate_by_tier, won_disqualified_sentence
 from features.leak_audit import disguised_labels
+from features.outcome_maturity import ExportMaturity, export_creation_times, export_maturity, too_young
 from features.vocab import TABLES
+from models.config import ModelConfig
 from models.flat_scorer import ExportInput, FlatScorer
 from models.scorer import CRM_TABLES, CrmTablesInput, LeadScorer, Scorer, ScorerInput, feature_frame
 from models.train import TrainedModel
@@ -63,7 +65,7 @@ class TrainingData:
     frame: pd.DataFrame  # features, plus lead_id, snapshot_at (the row's time) and account_id (its group)
     y: np.ndarray
     excluded: dict[str, int]  # per ICP disqualification reason, and "total"
-    too_recent: int  # closed deals left out because younger than model.maturity_days
+    too_recent: int  # closed deals (export rows) left out because younger than the maturity below
     win_rate_by_tier: pd.DataFrame
     quarantine: pd.DataFrame
     counts: pd.DataFrame
@@ -72,6 +74,15 @@ class TrainingData:
     # CRM tables: the tables as the contract left them, which the features were built from (a champion's
     # features on the same rows must be built from them too, never from the raw tables)
     valid_tables: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+    # A flat export: the age (days before its newest row) its labelled rows were cut at, and the setting that
+    # chose it; None for CRM tables (model.maturity_days).
+    export_maturity: ExportMaturity | None = None
+
+    def too_recent_sentence(self, maturity_days: int) -> str:
+        """The rows left out as too recent, in words (`maturity_days`: CRM tables' model.maturity_days)."""
+        if self.export_maturity is None:
+            return f"{self.too_recent:,} closed deals younger than model.maturity_days={maturity_days}"
+        return f"{self.too_recent:,} labelled leads {self.export_maturity.describe()}"
 
     def feature_tables(self) -> dict[str, pd.DataFrame]:
         """The tables a scorer builds the features of these rows from."""
@@ -650,6 +661,10 @@ class ExportSource:
         valid, quarantine = quarantine_untimed(valid, quarantine, spec, now, need_time=out_of_time)
         valid = valid.iloc[in_id_order(valid[spec.id_column])]  # index kept: positions in the export
         quarantine = self._at_file_rows(quarantine)
+        n_valid = len(valid)
+        maturity = self.outcome_maturity(cfg.model)
+        young = self.too_young_rows(valid, maturity.days)
+        valid = valid.loc[~young]
         features, label = build_flat_features(valid, spec)
         if label is None:
             raise ContractError(f"spec {spec.name!r}: the export has no label column {spec.label_column!r}")
@@ -682,8 +697,8 @@ class ExportSource:
             {
                 "table": [spec.name],
                 "read": [len(closed)],
-                "valid": [len(valid)],
-                "quarantined": [len(closed) - len(valid)],
+                "valid": [n_valid],
+                "quarantined": [len(closed) - n_valid],
                 "accounted": [True],
             }
         )
@@ -691,20 +706,22 @@ class ExportSource:
             frame=frame,
             y=label.to_numpy(dtype=int),
             excluded=excluded,
-            too_recent=0,
+            too_recent=int(young.sum()),
             win_rate_by_tier=by_tier,
             quarantine=quarantine,
             counts=counts,
             true_probability=None,
             source=self,
+            export_maturity=maturity,
         )
 
     def training_config(self, cfg: PipelineConfig) -> PipelineConfig:
         """`cfg`, except that an export without a timestamp column is split at random grouped by its id (an
-        out-of-time split, the default, needs dates), and that no maturity gap separates the newest row from
-        scoring: an export's rows are learnt from as the export gives them, none left out as too young, so
-        a drift of the win rate is extrapolated from the newest row, not `model.maturity_days` after it."""
-        model = cfg.model.model_copy(update={"maturity_days": 0})
+        out-of-time split, the default, needs dates), and that the gap between the newest row learnt and
+        scoring is the export's outcome maturity (`outcome_maturity`), not `model.maturity_days`: a drift of
+        the win rate is extrapolated to the export's newest row (0 when no labelled row was left out as young)."""
+        days = self.outcome_maturity(cfg.model).days
+        model = cfg.model.model_copy(update={"maturity_days": days})
         if not self.spec.timestamp_column and model.split.method == "out_of_time":
             model = model.model_copy(
                 update={"split": model.split.model_copy(update={"method": "grouped_random"})}
@@ -713,6 +730,29 @@ class ExportSource:
 
     def feature_groups(self, cfg: PipelineConfig) -> dict[str, list[str]]:
         return flat_feature_groups(self.spec, cfg.features.exclude_features)
+
+    @cached_property
+    def _creation_times(self) -> pd.Series | None:
+        return export_creation_times(self.rows, self.spec, run_time())
+
+    def outcome_maturity(self, model: ModelConfig) -> ExportMaturity:
+        """How old a labelled row must be, before the export's newest row, to be learnt and tested: its
+        outcome is no longer only the quick one (model.export_maturity_days; features/outcome_maturity.py)."""
+        return export_maturity(
+            self.rows,
+            self._creation_times,
+            self.spec,
+            model.export_maturity_days,
+            model.export_max_open_share,
+            model.export_open_share_z,
+        )
+
+    def too_young_rows(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:
+        """Which of the valid rows (index: positions in the export) are younger than the maturity."""
+        times = self._creation_times
+        if times is None or maturity_days <= 0:
+            return np.zeros(len(valid), dtype=bool)
+        return too_young(times.loc[valid.index], times.max(), maturity_days)
 
     def categorical_features(self, cfg: PipelineConfig) -> list[str]:
         groups = self.feature_groups(cfg)

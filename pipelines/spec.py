@@ -15,9 +15,18 @@ from pydantic import ValidationError
 
 from features.contracts import ContractError, export_ids
 from features.dates import parse_timestamps
-from features.flat import ExportSpec, closed_rows, did_you_mean, numbered_rows, undeclared_columns
+from features.flat import (
+    ExportSpec,
+    closed_rows,
+    did_you_mean,
+    label_outcomes,
+    numbered_rows,
+    undeclared_columns,
+)
+from features.outcome_maturity import export_creation_times, export_maturity, too_young
 from features.spec_check import SpecReport, check_spec, spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
+from models.config import ModelConfig
 from pipelines.console import console
 from pipelines.io import (
     InputError,
@@ -443,12 +452,36 @@ def run_spec_check(
     `cfg` (the shipped config when None)."""
     spec = load_source_spec(spec_path)
     model = (cfg or load_config()).model
-    return spec, check_spec(
-        read_spec_export(input_path, spec).reset_index(drop=True),
+    rows = read_spec_export(input_path, spec).reset_index(drop=True)
+    report = check_spec(
+        rows,
         spec,
         need_time=model.split.method == "out_of_time",
         max_quarantine_share=model.max_quarantine_share,
     )
+    if report.ok:
+        report.warnings += too_recent_warning(rows, spec, model)
+    return spec, report
+
+
+def too_recent_warning(rows: pd.DataFrame, spec: ExportSpec, model: ModelConfig) -> list[str]:
+    """The labelled rows training will leave out as younger than the export's outcome maturity, as a warning
+    (none when it leaves none out: an export without open rows or without a timestamp column)."""
+    times = export_creation_times(rows, spec, pd.Timestamp.now("UTC").tz_localize(None))
+    maturity = export_maturity(
+        rows, times, spec, model.export_maturity_days, model.export_max_open_share, model.export_open_share_z
+    )
+    if times is None or not maturity.days:
+        return []
+    labelled = label_outcomes(rows, spec).isin(["won", "lost"]).to_numpy()
+    young = int((labelled & too_young(times, times.max(), maturity.days)).sum())
+    if not young:
+        return []
+    return [
+        f"{young:,} labelled leads {maturity.describe()} will be left out of training and testing: the export "
+        "still holds open leads of that age, so the outcomes known for them are the quick ones, mostly lost; "
+        "model.export_maturity_days sets the age (0: none left out)"
+    ]
 
 
 def _existing(path: Path) -> Path:

@@ -36,6 +36,11 @@ def print_training_summary(result: TrainResult) -> None:
             f"also left out: {result.data.too_recent:,} closed deals younger than the maturity window "
             "(only the quick ones have closed yet)"
         )
+    elif result.data.too_recent:
+        console.print(
+            f"also left out: {result.data.too_recent_sentence(0)}: their outcomes so far are the quick ones, "
+            "mostly lost"
+        )
     console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
     not_known, test_start = result.split.not_known, result.split.test_start
     if len(not_known) and test_start is not None:

@@ -571,6 +571,8 @@ def metrics_for_logging(result: TrainResult) -> dict[str, Any]:
     )
     out.update({f"icp_excluded_{k}": v for k, v in result.data.excluded.items()})
     out["excluded_too_recent"] = result.data.too_recent
+    if result.data.export_maturity is not None:  # the age an export's labelled rows were cut at
+        out["export_maturity_days"] = result.data.export_maturity.days
     out.update({f"train_{k}": v for k, v in result.scorer.model.training_counts.items() if _is_number(v)})
     out.update(selection_metrics(getattr(result.scorer.model, "selection", None) or {}))
     out.update(result.evaluation.extra)

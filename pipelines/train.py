@@ -59,9 +59,9 @@ def left_out_before_counting(data: TrainingData, maturity_days: int) -> str:
     closed deals all younger than maturity_days read as "no closed deals at all"."""
     parts = []
     if data.too_recent:
+        setting = "model.export_maturity_days" if data.from_export else "model.maturity_days"
         parts.append(
-            f"{data.too_recent:,} closed deals younger than model.maturity_days={maturity_days} (lower it, or "
-            "wait for them to mature)"
+            f"{data.too_recent_sentence(maturity_days)} (lower {setting}, or wait for them to mature)"
         )
     excluded = int(data.excluded.get("total", 0))
     if excluded:

@@ -813,6 +813,7 @@ def build_card_data(
     open_as_of: pd.Timestamp | None = None,
     open_note: str = "",
     tested: AnyScorer | None = None,
+    maturity_days: int | None = None,
 ) -> CardData:
     """Compute everything the card shows from a training result's pieces.
 
@@ -824,6 +825,8 @@ def build_card_data(
     disqualified, disqualify_reasons), as of `open_as_of`; without them `open_note` says why. `tested` is the
     model the evaluation measured when `scorer`, the one that ships, was trained again on the test window
     (its drivers are the shipped model's; scores and examples of the windows the tested model's).
+    `maturity_days`: the age `too_recent` rows were younger than (an export's outcome maturity; None:
+    model_cfg.maturity_days).
     """
     settings = settings or CardSettings()
     refitted = bool(scorer.model.split_summary.get("refit"))
@@ -927,7 +930,7 @@ def build_card_data(
         base_rate=float(y.mean()) if len(y) else float("nan"),
         excluded=excluded_counts_frame(dict(excluded)),
         too_recent=int(too_recent),
-        maturity_days=model_cfg.maturity_days,
+        maturity_days=model_cfg.maturity_days if maturity_days is None else maturity_days,
         minimum_data=minimum,
         row_counts=row_counts,
         comparison=comparison,

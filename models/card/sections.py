@@ -267,6 +267,24 @@ def section_intended_use(data: CardData) -> Section:
     )
 
 
+def too_recent_bullet(data: CardData) -> str:
+    """The rows left out as too young to have their outcome: closed deals of CRM tables (always said), an
+    export's labelled leads (said when some were: an export without open rows loses none)."""
+    if not data.flat_export:
+        return (
+            f"{data.too_recent:,} closed deals created in the last {data.maturity_days} days of the history were "
+            "left out as too recent: only the quick ones have closed yet, which would skew the win rate."
+        )
+    if not data.too_recent:
+        return ""
+    return (
+        f"{data.too_recent:,} labelled leads created in the last {data.maturity_days} days before the export's "
+        "newest lead were left out as too recent (model.export_maturity_days): the export still holds open "
+        "leads of that age, so the outcomes known for them are the quick ones, mostly lost, which would skew "
+        "the win rate."
+    )
+
+
 def section_data(data: CardData) -> Section:
     windows = data.windows.set_index("window")
     minimum = data.minimum_data
@@ -373,11 +391,9 @@ def section_data(data: CardData) -> Section:
             "The ICP guardrail is off for this export: its spec maps no column to an ICP attribute "
             "(icp_columns), so no lead was left out or disqualified and fit tiers are empty."
         )
-    if not data.flat_export:
-        bullets.append(
-            f"{data.too_recent:,} closed deals created in the last {data.maturity_days} days of the history were "
-            "left out as too recent: only the quick ones have closed yet, which would skew the win rate."
-        )
+    too_recent = too_recent_bullet(data)
+    if too_recent:
+        bullets.append(too_recent)
     bullets.append(
         f"Minimum-data check {'passed' if passed else 'NOT passed'}: the learning window (training and "
         "validation) has "
