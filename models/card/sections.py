@@ -324,10 +324,11 @@ def section_data(data: CardData) -> Section:
         )
     if data.learnt_later:
         how += (
-            f" The tested model also learnt {data.learnt_later:,} earlier {data.unit} whose outcome came after "
-            "its test window began, which a model trained that day could not have had: on a market that "
-            "drifts, the figures below may look better than the model will do (`leadscore evaluate "
-            "--out-of-time` measures without them; model.split.known_at_test_start tests that way too)."
+            f" The tested model also learnt {data.learnt_later:,} earlier {data.unit} that a model trained on "
+            "the day its test window began could not have learnt (closed after that day, or younger than the "
+            "maturity window then): on a market that drifts, the figures below may look better than the model "
+            "will do (leadscore evaluate --out-of-time measures without them; model.split.known_at_test_start "
+            "tests that way too)."
         )
     if data.refit_deals:
         dated = data.split_method == "out_of_time"

@@ -854,8 +854,8 @@ def test_the_card_says_how_many_deals_the_tested_model_learnt_whose_outcome_came
     learnt_later = result.split.extra["n_learnt_later"]  # model.split.known_at_test_start off (default)
     assert learnt_later > 0 and len(result.split.not_known) == 0
     assert (
-        f"The tested model also learnt {learnt_later:,} earlier closed deals whose outcome came after its test "
-        "window began" in md
+        f"The tested model also learnt {learnt_later:,} earlier closed deals that a model trained on the day "
+        "its test window began could not have learnt" in md
     )
     assert "measures without them" in md
 
