@@ -50,3 +50,55 @@ def test_a_blank_activity_time_is_a_missing_time_not_a_bad_date():
     row = {"lead_id": "L1", "email": "ann@acme.com", "activities": activities}
     with pytest.raises(ValueError, match=r"activities\[0\]\.occurred_at.*is required"):
         lead_rows_to_tables(check_lead_rows([row]), AS_OF)
+
+
+def _invoke(app, path: str, query: bytes, body: bytes) -> tuple[int, dict]:
+    """One POST through an ASGI app, as uvicorn hands it over: the status and the JSON answer."""
+    import asyncio
+
+    sent: list[dict] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(text)
+
+
+def test_a_query_string_on_invocations_is_refused_not_ignored():
+    # POST /invocations?as_of=2026-10-01 was scored as of the request's arrival with HTTP 200: nothing reads a
+    # query string, so the as_of the client sent was dropped without a word.
+    from pipelines.serve import Invocations
+
+    class Scored:
+        def unwrap_python_model(self):
+            return self
+
+        typed_by_signature = False
+
+        def score_columns(self, rows, params=None):
+            return {
+                "lead_id": np.array([r["lead_id"] for r in rows]),
+                "as_of": str((params or {}).get("as_of")),
+            }
+
+    app = Invocations(app=None, model=Scored(), timeout_seconds=30)
+    body = json.dumps({"dataframe_records": [{"lead_id": "L1", "email": "ann@acme.com"}]}).encode()
+    status, answer = _invoke(app, "/invocations", b"as_of=2026-10-01", body)
+    assert status == 400, answer
+    message = answer["message"]
+    assert "query string 'as_of=2026-10-01'" in message and '"params": {"as_of"' in message
+    status, answer = _invoke(app, "/invocations", b"", body)
+    assert status == 200 and answer["predictions"] == [{"lead_id": "L1", "as_of": "None"}]
