@@ -102,3 +102,18 @@ def test_a_query_string_on_invocations_is_refused_not_ignored():
     assert "query string 'as_of=2026-10-01'" in message and '"params": {"as_of"' in message
     status, answer = _invoke(app, "/invocations", b"", body)
     assert status == 200 and answer["predictions"] == [{"lead_id": "L1", "as_of": "None"}]
+
+
+def test_a_tech_stack_written_n_a_is_no_stack_not_one_tool():
+    # A CRM writes "N/A" or "unknown" for a stack nobody filled in: it was read as one tool called "n/a"
+    # (tech_stack_size 1, not 0 as for an empty stack), in batch and online alike, and moved the score.
+    from features.build import build_features, scoring_snapshots
+    from features.config import FeatureConfig, ICPConfig
+
+    stacks = [None, "", "N/A", " unknown ", "None", "salesforce; n/a", "salesforce;snowflake"]
+    tables = _one_lead_per_account(["software"] * len(stacks), ["referral"] * len(stacks))
+    tables["accounts"]["tech_stack"] = pd.Series(stacks, dtype=object)
+    snapshots = scoring_snapshots(tables["leads"], AS_OF)
+    features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
+    assert features["tech_stack_size"].tolist() == [0, 0, 0, 0, 0, 1, 2]
+    assert features["tech_overlap_count"].tolist() == [0, 0, 0, 0, 0, 1, 2]
