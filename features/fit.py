@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import INVISIBLE, TEXT, Text, cased, factorize_texts, levels
+from features.text import INVISIBLE, NO_VALUE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -217,10 +217,11 @@ def _regions(countries: list[str], region_by_country: dict[str, str]) -> list[st
 
 
 def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: how many desired tools its stack lists, and how many distinct tools."""
+    """Per row: how many desired tools its stack lists, and how many distinct tools. A word for no value
+    ("N/A", "unknown", "none") is no tool: a stack written "N/A" is no stack, as a missing one."""
     wanted = set(desired)
     tools = [
-        {tool.strip() for tool in _TOOL_SEPARATORS.split(stack)} - {""}
+        {tool.strip() for tool in _TOOL_SEPARATORS.split(stack)} - {""} - NO_VALUE
         for stack in cased(stacks.texts, upper=False)
     ]
     overlap = np.array([*(len(t & wanted) for t in tools), 0], dtype=np.int64)

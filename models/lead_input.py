@@ -116,6 +116,12 @@ def _is_missing(value: Any) -> bool:
     )
 
 
+def _no_value(value: Any) -> bool:
+    """Missing, blank text ("", "  ") or a word for no value ("N/A"): batch reads all of them as missing in a
+    number or time column (features.dates.blank, features.text.NO_VALUE), so online does too."""
+    return _is_missing(value) or (isinstance(value, str) and not value.strip()) or is_no_value(value)
+
+
 def _json_kind(value: Any) -> str | None:
     """'a JSON object', 'a JSON list', 'true or false' for values that are no scalar of text or number."""
     if isinstance(value, dict):
@@ -152,7 +158,7 @@ def parse_time(value: Any) -> int:
     """Nanoseconds since the epoch of a date and time (time zones converted to UTC); the int64 minimum for
     a missing value. Raises ValueError, with a sentence, for anything that is not a date and time this model
     can work with."""
-    if _is_missing(value) or value == "" or is_no_value(value):
+    if _no_value(value):
         return _NAT
     if _json_kind(value) or isinstance(value, int | float | np.number):
         raise ValueError(
@@ -193,7 +199,7 @@ def _times(values: list[Any], field: str) -> np.ndarray:
 def _numbers(values: list[Any], field: str) -> np.ndarray:
     out = np.empty(len(values), dtype=float)
     for row, value in enumerate(values):
-        if _is_missing(value) or is_no_value(value):  # "N/A", "NULL": no value, as batch reads them
+        if _no_value(value):  # "", "N/A", "NULL": no value, as batch reads them
             out[row] = np.nan
             continue
         try:
@@ -460,7 +466,7 @@ class _PairsCheck:
 
 def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
     """(occurred_at in ns, activity_type) of one row's activities JSON."""
-    if raw is None or raw == "":
+    if raw is None or not raw.strip():
         return []
     check = _PairsCheck(row)
     try:

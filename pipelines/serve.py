@@ -181,6 +181,10 @@ class Invocations:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        refused = refused_query(scope.get("query_string") or b"")
+        if refused:
+            await _send_json(send, *refused)
+            return
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1")
         work = asyncio.get_running_loop().run_in_executor(
             self.scoring, answer, self.model, b"".join(chunks), content_type
@@ -195,6 +199,19 @@ class Invocations:
                 "TIMEOUT",
             )
         await _send_json(send, status, text)
+
+
+def refused_query(query: bytes) -> tuple[int, str] | None:
+    """400 for a query string on /invocations (None without one): nothing reads it, so `?as_of=2026-10-01`
+    was ignored and the leads scored as of the request's arrival, HTTP 200."""
+    if not query:
+        return None
+    return _error(
+        400,
+        f"query string {shown(query.decode('latin-1'))}: /invocations reads no query parameters; send them "
+        'in the JSON body, e.g. {"dataframe_records": [...], "params": {"as_of": "2026-10-01"}} '
+        "(rule: JSON body)",
+    )
 
 
 def _error(status: int, message: str, code: str = "BAD_REQUEST") -> tuple[int, str]:
