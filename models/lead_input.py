@@ -227,6 +227,13 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
             texts.append(None)
             continue
         kind = _json_kind(value)
+        if kind and field == "activities":  # the natural mistake: the list itself, not its JSON text
+            raise _fail(
+                row,
+                field,
+                f"must be JSON text (a string holding the list, e.g. json.dumps(activities)), not {kind}",
+                "text",
+            )
         if kind:
             raise _fail(row, field, f"must be text, not {kind}", "text")
         if isinstance(

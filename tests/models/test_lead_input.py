@@ -214,6 +214,11 @@ def test_a_lone_surrogate_is_named_by_row_and_field():
         ({"job_title": {"nested": ["x"]}}, "row 1, field 'job_title': must be text, not a JSON object"),
         ({"job_title": ["x"]}, "row 1, field 'job_title': must be text, not a JSON list"),
         (
+            {"activities": [{"activity_type": "demo_request", "occurred_at": "2026-09-01"}]},
+            "row 1, field 'activities': must be JSON text (a string holding the list, e.g. "
+            "json.dumps(activities)), not a JSON list",
+        ),
+        (
             {"lead_created_at": 1790762400},
             "row 1, field 'lead_created_at': 1790762400 is not a date and time",
         ),
