@@ -37,7 +37,7 @@ class QueueConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    exploration_share: float = Field(0.05, ge=0, le=0.5)  # of the capacity; 0 switches exploration off
+    exploration_share: float = Field(0.05, ge=0, le=0.5, allow_inf_nan=False)  # of the capacity; 0: off
     seed: int = Field(0, ge=0)  # with the scores' date, fixes which leads the exploration slice draws
     # routed to senior reps first when there are any; a grade not in A-D (a typo, "a") would route nothing
     senior_grades: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B")

@@ -86,6 +86,11 @@ def test_exploration_zero_switches_the_slice_off(published: Path, tmp_path: Path
         (["--reps", "0", "--per-rep", "10"], exit_codes.USAGE, "--reps is 0"),
         (["--reps", "50", "--per-rep", "100"], exit_codes.USAGE, "lower --per-rep to 5 or fewer"),
         (["--reps", "2", "--per-rep", "10", "--exploration", "0.9"], exit_codes.USAGE, "--exploration"),
+        (  # nan passed every bound and was said to be above 0.5
+            ["--reps", "2", "--per-rep", "10", "--exploration", "nan"],
+            exit_codes.USAGE,
+            "should be a finite number",
+        ),
     ],
 )
 def test_a_plan_that_cannot_be_made_exits_with_a_sentence(published, tmp_path, args, code, words):
