@@ -373,6 +373,9 @@ def _internal_error() -> tuple[int, str]:
     )
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The lead rows (records) and params of a JSON body; LeadInputError naming what is wrong."""
     try:
@@ -384,6 +387,8 @@ def request_rows(body: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | No
             else ""
         )
         reason = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8"
+        if body[:2] == GZIP_MAGIC:  # a client that compresses its requests: no server reads them here
+            reason = "it is gzip-compressed; send the JSON uncompressed, without Content-Encoding: gzip"
         raise LeadInputError(f"body: not valid JSON{where} ({reason}) (rule: JSON body)") from None
     except RecursionError:
         raise LeadInputError("body: nested too deeply to be lead rows (rule: JSON body)") from None

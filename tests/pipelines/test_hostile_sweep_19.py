@@ -117,3 +117,14 @@ def test_a_tech_stack_written_n_a_is_no_stack_not_one_tool():
     features = build_features(tables, snapshots, FeatureConfig(), ICPConfig()).to_frame()
     assert features["tech_stack_size"].tolist() == [0, 0, 0, 0, 0, 1, 2]
     assert features["tech_overlap_count"].tolist() == [0, 0, 0, 0, 0, 1, 2]
+
+
+def test_a_gzip_compressed_body_is_named_as_compressed_not_as_text_in_another_encoding():
+    import gzip
+
+    from models.lead_input import LeadInputError
+    from pipelines.serve import request_rows
+
+    body = gzip.compress(json.dumps({"dataframe_records": [{"lead_id": "L1"}]}).encode())
+    with pytest.raises(LeadInputError, match="gzip-compressed; send the JSON uncompressed"):
+        request_rows(body)
