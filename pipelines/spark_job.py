@@ -77,7 +77,6 @@ from pipelines.io import (
     writing,
 )
 from pipelines.score import (
-    COVERAGE_SAMPLE,
     ScoreResult,
     causes_sentence,
     coverage_features,
@@ -96,6 +95,7 @@ from pipelines.stream import (
     feed_gap_warnings,
     quarantine_with_input_rows,
     sample_step,
+    smallest_step,
 )
 from pipelines.validate import CASCADE_CHECKS, NOT_KNOWN_YET, quarantined_lead_share
 
@@ -1157,7 +1157,7 @@ class SparkScores:
         )
         if kept is None or not kept["1"]:
             return None
-        return next(step for step in steps if int(kept[str(step)]) <= COVERAGE_SAMPLE)
+        return smallest_step(lambda step: int(kept[str(step)]))
 
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""

@@ -263,13 +263,15 @@ class CoverageSample:
 
     step: int = 1
     tables: list[Table] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # leads to score of each part added
 
     def add(self, scorer: Scorer, tables: dict[str, pd.DataFrame], to_score: pd.DataFrame, as_of) -> None:
         if not scorer.model.feature_missing:  # a model trained before training's coverage was kept
             return
         # The step doubled before this part's features are built, not after: a first part of 50,000 leads
         # built all of them to keep 1,563 (every 32nd row of every 32nd, as every 32nd of the part).
-        while sum(t.n_rows for t in self.tables) + -(-len(to_score) // self.step) > COVERAGE_SAMPLE:
+        self.sizes.append(len(to_score))
+        while self.step < sample_step(self.sizes):
             self.step *= 2
             self.tables = [_every_second_row(t) for t in self.tables]
         sample = to_score.iloc[:: self.step]
@@ -290,11 +292,17 @@ class CoverageSample:
 
 
 def sample_step(leads: list[int]) -> int:
-    """The step CoverageSample ends with for parts of `leads` leads to score, in any order: the smallest power of
-    two keeping at most COVERAGE_SAMPLE of them (every step-th of every part). A part alone sampled with its
-    own step keeps every lead the whole input's step keeps (Spark's parts: pipelines.spark_job)."""
+    """The step CoverageSample takes for parts of `leads` leads to score, in any order (smallest_step, every
+    step-th lead of every part). A part alone sampled with its own step keeps every lead the whole input's
+    step keeps (Spark's parts: pipelines.spark_job)."""
+    return smallest_step(lambda step: sum(-(-n // step) for n in leads))
+
+
+def smallest_step(kept: Callable[[int], int]) -> int:
+    """The smallest power of two `step` whose sample keeps (`kept(step)` leads) at most COVERAGE_SAMPLE; the one
+    rule of the streamed parts (sample_step) and of Spark's, which counts what each step keeps on the cluster."""
     step = 1
-    while sum(-(-n // step) for n in leads) > COVERAGE_SAMPLE:
+    while kept(step) > COVERAGE_SAMPLE:
         step *= 2
     return step
 
