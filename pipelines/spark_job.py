@@ -1157,7 +1157,7 @@ class SparkScores:
         )
         if kept is None or not kept["1"]:
             return None
-        return smallest_step(lambda step: int(kept[str(step)]))
+        return smallest_step(lambda step: int(kept[str(min(step, steps[-1]))]))  # every part at one lead
 
     def accounting(self) -> LeadCounts:
         """Leads read, scored, quarantined and not scored (per reason): Spark aggregations, numbers only."""

@@ -90,3 +90,23 @@ def test_the_coverage_samples_step_is_known_from_the_parts_sizes_in_any_order(mo
         for part in parts:  # a part's own sample holds every row the whole input's step keeps
             own = sample_step([len(part)])
             assert step % own == 0 and set(part[ROW].iloc[::step]) <= set(part[ROW].iloc[::own])
+
+
+@pytest.mark.parametrize(("sizes", "step"), [([1] * 2500, 1), ([3] * 2500, 4), ([5000] + [1] * 2100, 8192)])
+def test_more_parts_than_the_coverage_sample_end_with_every_part_at_its_first_lead(monkeypatch, sizes, step):
+    """Each part keeps one lead at least: past COVERAGE_SAMPLE parts no step keeps few enough, and the step
+    doubled forever (streamed scoring with a small scoring.chunk_size hung)."""
+    from types import SimpleNamespace
+
+    from features.frames import Table
+    from pipelines.stream import ROW, CoverageSample, sample_step
+
+    assert sample_step(sizes) == step
+    monkeypatch.setattr(
+        "pipelines.stream.coverage_features", lambda scorer, tables, sample, as_of: Table({"x": sample["x"]})
+    )
+    scorer = SimpleNamespace(model=SimpleNamespace(feature_missing={"x": 0.0}))
+    sample = CoverageSample()
+    for k, n in enumerate(sizes):
+        sample.add(scorer, {}, pd.DataFrame({"x": range(n), ROW: range(k * 10**4, k * 10**4 + n)}), AS_OF)
+    assert sample.step == step and sum(t.n_rows for t in sample.tables) == sum(-(-n // step) for n in sizes)
