@@ -207,9 +207,8 @@ def known_at_cutoff(fold: Fold, times: pd.Series, known_at: pd.Series, maturity_
     (models.splits.known_before). Without it a backtest trains on outcomes that came after the cutoff."""
     if fold.test_start is None:
         return fold
-    created = pd.to_datetime(times).to_numpy()[fold.train]
-    closed = pd.to_datetime(known_at).to_numpy()[fold.train]
-    known = known_before(created, closed, fold.test_start, maturity_days)
+    created, closed = pd.Series(times).iloc[fold.train], pd.Series(known_at).iloc[fold.train]
+    known = known_before(created, closed, fold.test_start, maturity_days)  # it reads them as times
     return replace(fold, train=fold.train[known], not_known=int((~known).sum()))
 
 
