@@ -735,17 +735,18 @@ class ExportSource:
     def _creation_times(self) -> pd.Series | None:
         return export_creation_times(self.rows, self.spec, run_time())
 
+    @cached_property
+    def _maturities(self) -> dict[tuple[int | str, float, float], ExportMaturity]:
+        return {}
+
     def outcome_maturity(self, model: ModelConfig) -> ExportMaturity:
         """How old a labelled row must be, before the export's newest row, to be learnt and tested: its
-        outcome is no longer only the quick one (model.export_maturity_days; features/outcome_maturity.py)."""
-        return export_maturity(
-            self.rows,
-            self._creation_times,
-            self.spec,
-            model.export_maturity_days,
-            model.export_max_open_share,
-            model.export_open_share_z,
-        )
+        outcome is no longer only the quick one (model.export_maturity_days; features/outcome_maturity.py).
+        Measured once per setting: training reads it from the training data and each training_config."""
+        key = (model.export_maturity_days, model.export_max_open_share, model.export_open_share_z)
+        if key not in self._maturities:
+            self._maturities[key] = export_maturity(self.rows, self._creation_times, self.spec, *key)
+        return self._maturities[key]
 
     def too_young_rows(self, valid: pd.DataFrame, maturity_days: int) -> np.ndarray:
         """Which of the valid rows (index: positions in the export) are younger than the maturity."""
