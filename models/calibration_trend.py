@@ -71,6 +71,30 @@ def level_trend(y: np.ndarray, raw: np.ndarray, lag: np.ndarray, iters: int = 50
     return float(w[2] / scale), float(np.sqrt(cov[2, 2]) / scale)
 
 
+def block_offsets(
+    y: np.ndarray, raw: np.ndarray, folds: Sequence[Fold], iters: int = 50
+) -> list[float | None]:
+    """Per held-out block, oldest first: the constant on the log-odds scale that brings its fold model's mean
+    prediction to the block's win rate (positive: the fold model under-predicted its block). The calibrator
+    carries the newest blocks' offset into every score; steady offsets of one sign are a level that moves,
+    offsets that swing are a cycle or noise the final model may not share. None for a block of one class."""
+    offsets: list[float | None] = []
+    for _, held in folds:
+        rate, scores = float(np.mean(y[held])), np.asarray(raw[held], dtype=float)
+        if rate in (0.0, 1.0):
+            offsets.append(None)
+            continue
+        shift = 0.0
+        for _ in range(iters):  # Newton on a monotone function of one variable
+            p = 1.0 / (1.0 + np.exp(-(scores + shift)))
+            gap, slope = float(p.mean()) - rate, float(np.mean(p * (1 - p)))
+            if abs(gap) < 1e-10 or slope <= 0:
+                break
+            shift = float(np.clip(shift - gap / slope, -20.0, 20.0))
+        offsets.append(round(shift, 4))
+    return offsets
+
+
 def trend_shift(
     y: np.ndarray,
     oof_raw: np.ndarray,

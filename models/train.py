@@ -22,7 +22,7 @@ from features.frames import Table, as_table
 from features.season import SEASON_FEATURES, year_covered
 from features.text import factorize_texts
 from models.adversarial import adversarial_auc, seen_share, time_identifying
-from models.calibration_trend import trend_shift
+from models.calibration_trend import block_offsets, trend_shift
 from models.config import LightGBMConfig, ModelConfig
 from models.evaluate import (
     assign_grades,
@@ -767,6 +767,8 @@ def train_conversion_model(
         "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
         "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
     }
+    if fold_kind == "time_ordered":
+        report["block_offsets"] = block_offsets(y_learn, oof_raw, folds)
     if cfg.calibration_trend_min_z is not None and fold_kind == "time_ordered":
         trend = trend_shift(
             y_learn,

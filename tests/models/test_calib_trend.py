@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calibration_trend import fold_lags, level_trend, trend_shift
+from models.calibration_trend import block_offsets, fold_lags, level_trend, trend_shift
 from models.splits import out_of_time_split
 from models.train import Calibrator, fit_calibrator, train_conversion_model
 from tests.models.conftest import make_leads
@@ -87,6 +87,19 @@ def test_a_shift_moves_the_log_odds_and_keeps_the_map_increasing(method):
     assert isinstance(moved, Calibrator) and calibrator.predict(grid).tolist() == before.tolist()
 
 
+def test_block_offsets_measure_each_fold_models_level_error_on_its_block():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(-0.5, 1.0, 30_000)
+    planted = np.repeat([0.6, -0.4, 0.0], 10_000)  # the level each block really had, beyond its fold's score
+    y = (rng.random(len(raw)) < _expit(raw + planted)).astype(int)
+    blocks = [np.arange(k * 10_000, (k + 1) * 10_000) for k in range(3)]
+    folds = [(np.arange(0), held) for held in blocks]
+    offsets = block_offsets(y, raw, folds)
+    np.testing.assert_allclose(offsets, [0.6, -0.4, 0.0], atol=0.05)
+    one_class = np.zeros(len(raw), dtype=int)
+    assert block_offsets(one_class, raw, folds) == [None, None, None]
+
+
 def test_training_on_a_drifting_history_tracks_the_win_rate_of_the_newest_deals(small_config):
     leads = make_leads(6000, seed=4)
     days = (leads.frame["snapshot_at"] - leads.frame["snapshot_at"].min()).dt.days.to_numpy()
@@ -98,6 +111,8 @@ def test_training_on_a_drifting_history_tracks_the_win_rate_of_the_newest_deals(
     args = (leads.frame, y, leads.features, leads.categorical, split)
     tracked, lagging = train_conversion_model(*args, cfg), train_conversion_model(*args, off)
     assert tracked.calibration_report["trend"]["shift"] > 0
+    # each fold model, trained before its block, under-predicted the rising win rate there
+    assert all(offset > 0 for offset in tracked.calibration_report["block_offsets"])
     assert "trend" not in lagging.calibration_report
     test = leads.frame.iloc[split.test]
     gap_tracked = abs(tracked.predict_proba(test).mean() - y[split.test].mean())

@@ -1,0 +1,90 @@
+"""Where the calibrated level comes from out of time: the fold models' level errors, and what the calibrator
+does to the final model's level on the test window.
+
+Run: .venv/bin/python -m benchmarks.bench_calibration_level [--seeds 7] [--accounts 6000]
+     [--scenarios stable,seasonality,...]
+
+For each drift scenario of `leadscore generate --scenario` and generator seed, a 24-month history is backtested
+out of time as `leadscore evaluate --out-of-time` does (pipelines.evaluate: the latest 20 % of labelled deals
+tested, leadscore trained on the deals known at the test window's start). Prints Markdown: the held-out
+blocks' level offsets of the selection folds (calibration_report["block_offsets"], oldest first: the log-odds
+a fold model missed its block's win rate by), then on the test window the final model's mean prediction and ECE
+before calibration (raw) and after, against the win rate, and the oracle's ECE. The calibrator carries the
+newest blocks' offset into every score: right when the level moves steadily, wrong when it swings.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from features.synthetic import GeneratorConfig, generate_history, scenario_config
+from models.backtest import inner_split
+from models.evaluate import expected_calibration_error
+from models.train import train_conversion_model
+from pipelines.evaluate import FoldPlan, crm_data, make_folds
+from pipelines.settings import load_config
+
+SCENARIOS = ("stable", "base_rate_shift", "concept_shift", "numeric_trend", "new_levels", "seasonality")
+
+
+def test_window_levels(name: str, seed: int, accounts: int) -> dict[str, object]:
+    """The out-of-time fold of one history: block offsets, and the test window's level raw and calibrated."""
+    base = GeneratorConfig(accounts=accounts, seed=seed)
+    history = generate_history(base if name == "stable" else scenario_config(name, base))
+    cfg = load_config()
+    data = crm_data(history.tables(), cfg, history.truth)
+    fold = make_folds(data, FoldPlan(windows=1, test_fraction=cfg.evaluate.test_fraction), cfg)[0]
+    model_cfg = cfg.model.model_copy(update={"maturity_days": data.maturity_days})
+    train = data.frame.iloc[fold.train].reset_index(drop=True)
+    test = data.frame.iloc[fold.test].reset_index(drop=True)
+    y_train, y_test = data.y[fold.train], data.y[fold.test]
+    assert data.times is not None and data.true_probability is not None
+    times = data.times.iloc[fold.train].reset_index(drop=True)
+    split = inner_split(y_train, times, cfg.evaluate.valid_fraction, model_cfg.seed)
+    model = train_conversion_model(train, y_train, data.feature_names, data.categorical, split, model_cfg)
+    raw, calibrated = model.predict_uncalibrated(test), model.predict_proba(test)
+    truth = np.asarray(data.true_probability)[fold.test]
+    return {
+        "offsets": model.calibration_report.get("block_offsets", []),
+        "rate": float(y_test.mean()),
+        "raw_mean": float(raw.mean()),
+        "calibrated_mean": float(calibrated.mean()),
+        "raw_ece": expected_calibration_error(y_test, raw),
+        "calibrated_ece": expected_calibration_error(y_test, calibrated),
+        "oracle_ece": expected_calibration_error(y_test, truth),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", default="7", help="generator seeds, comma-separated")
+    parser.add_argument("--accounts", type=int, default=6000)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    args = parser.parse_args()
+    scenarios = args.scenarios.split(",")
+    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
+    print(
+        f"| history ({args.accounts:,} accounts) | seed | block offsets, oldest first | test win rate | "
+        "mean prediction, raw / calibrated | ECE, raw / calibrated | oracle ECE |"
+    )
+    print("| --- | ---: | --- | ---: | --- | --- | ---: |")
+    for name in scenarios:
+        for seed in (int(s) for s in args.seeds.split(",")):
+            r = test_window_levels(name, seed, args.accounts)
+            offsets = ", ".join("-" if o is None else f"{o:+.2f}" for o in r["offsets"])  # type: ignore[attr-defined]
+            print(
+                f"| {name} | {seed} | {offsets} | {r['rate']:.3f} | {r['raw_mean']:.3f} / "
+                f"{r['calibrated_mean']:.3f} | {r['raw_ece']:.3f} / {r['calibrated_ece']:.3f} | "
+                f"{r['oracle_ece']:.3f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
