@@ -2,7 +2,7 @@
 does to the final model's level on the test window.
 
 Run: .venv/bin/python -m benchmarks.bench_calibration_level [--seeds 7] [--accounts 6000]
-     [--scenarios stable,seasonality,...]
+     [--scenarios stable,seasonality,...] [--set model.seed=3]
 
 For each drift scenario of `leadscore generate --scenario` and generator seed, a 24-month history is backtested
 out of time as `leadscore evaluate --out-of-time` does (pipelines.evaluate: the latest 20 % of labelled deals
@@ -18,10 +18,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from sklearn.metrics import log_loss
 
 from features.synthetic import GeneratorConfig, generate_history, scenario_config
 from models.backtest import inner_split
-from models.evaluate import expected_calibration_error
+from models.evaluate import expected_calibration_error, roc_auc
 from models.train import train_conversion_model
 from pipelines.evaluate import FoldPlan, crm_data, make_folds
 from pipelines.settings import load_config
@@ -29,11 +30,11 @@ from pipelines.settings import load_config
 SCENARIOS = ("stable", "base_rate_shift", "concept_shift", "numeric_trend", "new_levels", "seasonality")
 
 
-def test_window_levels(name: str, seed: int, accounts: int) -> dict[str, object]:
+def test_window_levels(name: str, seed: int, accounts: int, overrides: list[str]) -> dict[str, object]:
     """The out-of-time fold of one history: block offsets, and the test window's level raw and calibrated."""
     base = GeneratorConfig(accounts=accounts, seed=seed)
     history = generate_history(base if name == "stable" else scenario_config(name, base))
-    cfg = load_config()
+    cfg = load_config(overrides=overrides or None)
     data = crm_data(history.tables(), cfg, history.truth)
     fold = make_folds(data, FoldPlan(windows=1, test_fraction=cfg.evaluate.test_fraction), cfg)[0]
     model_cfg = cfg.model.model_copy(update={"maturity_days": data.maturity_days})
@@ -54,6 +55,9 @@ def test_window_levels(name: str, seed: int, accounts: int) -> dict[str, object]
         "raw_ece": expected_calibration_error(y_test, raw),
         "calibrated_ece": expected_calibration_error(y_test, calibrated),
         "oracle_ece": expected_calibration_error(y_test, truth),
+        "auc": roc_auc(y_test, calibrated),
+        "log_loss": float(log_loss(y_test, calibrated, labels=[0, 1])),
+        "oracle_auc": roc_auc(y_test, truth),
     }
 
 
@@ -64,6 +68,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="7", help="generator seeds, comma-separated")
     parser.add_argument("--accounts", type=int, default=6000)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--set", action="append", default=[], help="a config override, e.g. model.seed=3")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
     unknown = sorted(set(scenarios) - set(SCENARIOS))
@@ -71,17 +76,17 @@ def main() -> None:
         parser.error(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
     print(
         f"| history ({args.accounts:,} accounts) | seed | block offsets, oldest first | test win rate | "
-        "mean prediction, raw / calibrated | ECE, raw / calibrated | oracle ECE |"
+        "mean prediction, raw / calibrated | ECE, raw / calibrated | oracle ECE | AUC | oracle AUC | log loss |"
     )
-    print("| --- | ---: | --- | ---: | --- | --- | ---: |")
+    print("| --- | ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
     for name in scenarios:
         for seed in (int(s) for s in args.seeds.split(",")):
-            r = test_window_levels(name, seed, args.accounts)
+            r = test_window_levels(name, seed, args.accounts, args.set)
             offsets = ", ".join("-" if o is None else f"{o:+.2f}" for o in r["offsets"])  # type: ignore[attr-defined]
             print(
                 f"| {name} | {seed} | {offsets} | {r['rate']:.3f} | {r['raw_mean']:.3f} / "
                 f"{r['calibrated_mean']:.3f} | {r['raw_ece']:.3f} / {r['calibrated_ece']:.3f} | "
-                f"{r['oracle_ece']:.3f} |",
+                f"{r['oracle_ece']:.3f} | {r['auc']:.4f} | {r['oracle_auc']:.4f} | {r['log_loss']:.4f} |",
                 flush=True,
             )
 
