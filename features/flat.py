@@ -103,14 +103,21 @@ QUESTION_WORDS = (
 
 
 # Columns leadscore adds beside an export's features (the guardrail's; a training row's keys, snapshot and
-# outcome): a fit or intent column of one of these names would be overwritten, in training only for some.
+# outcome) or reads in a training row (a CRM deal's id and close: `train` and `evaluate` take a `closed_at`
+# column as when each outcome became known): a fit or intent column of one of these names would be overwritten
+# or misread, in training only for some.
 ADDED_COLUMNS = (
     *GUARDRAIL_COLUMNS,
     "lead_id",
     "account_id",
     "snapshot_at",
     "outcome",
+    "deal_id",
+    "closed_at",
 )
+# The ones leadscore fills from the export's id and time themselves (the same values): the id and time columns
+# may bear these names, not the others.
+KEY_COLUMNS = ("lead_id", "account_id", "snapshot_at", "deal_id")
 
 
 def numbered_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -208,17 +215,7 @@ class ExportSpec(BaseModel):
         repeated = sorted({c for c in outputs if outputs.count(c) > 1})
         if repeated:
             raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
-        taken = [
-            c for c in [*self.fit_columns, *self.intent_columns] if self.feature_name(c) in ADDED_COLUMNS
-        ]
-        if taken:
-            column = taken[0]
-            raise ValueError(
-                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}, a "
-                "column leadscore adds itself (the ICP guardrail's, or a training row's), which would replace "
-                f"its values silently; give it another name in renames, e.g. {column!r}: "
-                f"{self.feature_name(column) + '_in_export'!r}"
-            )
+        self._check_added_columns()
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )
@@ -226,6 +223,25 @@ class ExportSpec(BaseModel):
             raise ValueError(f"spec {self.name!r}: say why these columns are excluded: {reasonless}")
         self._check_labels_and_icp(kept)
         return self
+
+    def _check_added_columns(self) -> None:
+        """ValueError unless no kept column takes the name of one leadscore adds or reads (ADDED_COLUMNS; the id
+        and time columns may be named as the keys leadscore fills from them): a time column `closed_at` was
+        read as each row's close by `evaluate` and `train`, which left out of a fold every row created in the
+        maturity window before it, without a word."""
+        features = [*self.fit_columns, *self.intent_columns]
+        keys = [self.id_column, *([self.timestamp_column] if self.timestamp_column else [])]
+        taken = [c for c in features if self.feature_name(c) in ADDED_COLUMNS]
+        taken += [c for c in keys if self.feature_name(c) in set(ADDED_COLUMNS) - set(KEY_COLUMNS)]
+        if taken:
+            column, name = taken[0], self.feature_name(taken[0])
+            what = "the feature" if column in features else "the id or time column"
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be {what} {name!r}, a column leadscore adds "
+                "or reads itself (the ICP guardrail's, or a training row's), which would replace or misread "
+                f"its values silently; give it another name in renames, e.g. {column!r}: "
+                f"{name + '_in_export'!r}"
+            )
 
     def _check_labels_and_icp(self, kept: list[str]) -> None:
         unlabelled = sorted(set(self.labels) - set(self.fit_columns) - set(self.intent_columns))

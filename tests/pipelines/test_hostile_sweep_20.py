@@ -1,0 +1,71 @@
+"""Hostile-input sweep 20: `leadscore evaluate` and the flat-export path it shares with `spec draft`, `train` and
+`score` (--source-spec).
+
+Classes: an export column named as one leadscore reads in a training row (a time column `closed_at` was taken
+as each lead's close)."""
+
+import pandas as pd
+import pytest
+
+from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
+from features.spec_draft import feature_names
+
+SPEC = {
+    "name": "probe",
+    "id_column": "id",
+    "label_column": "won",
+    "positive_labels": [1],
+    "negative_labels": [0],
+    "timestamp_column": "created",
+    "fit_columns": {"source": "categorical"},
+    "intent_columns": ["visits"],
+}
+READ_NOT_DERIVED = sorted(set(ADDED_COLUMNS) - set(KEY_COLUMNS))
+
+
+def _export(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """A dated export with a learnable signal (visits), one lead a day."""
+    rng = pd.Series(range(n))
+    won = ((rng * 7919 + seed) % 10 < 4).astype(int)
+    return pd.DataFrame(
+        {
+            "id": [f"L{i}" for i in range(n)],
+            "created": (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng, unit="D")).astype("str"),
+            "source": ["web", "ads", "referral"] * (n // 3) + ["web"] * (n % 3),
+            "visits": 3 + 5 * won + rng % 4,
+            "won": won,
+        }
+    )
+
+
+@pytest.mark.parametrize("name", READ_NOT_DERIVED)
+@pytest.mark.parametrize("role", ["timestamp_column", "id_column", "fit_columns", "intent_columns"])
+def test_an_export_column_named_as_one_leadscore_reads_in_a_training_row_is_refused(role, name):
+    # A time column `closed_at` reached the training rows as `closed_at`, which `train` and `evaluate` read as each
+    # deal's close: evaluate --out-of-time trained on 179 of the 320 earlier rows of an export, exit 0.
+    spec = SPEC | {
+        "timestamp_column": name if role == "timestamp_column" else "created",
+        "id_column": name if role == "id_column" else "id",
+    }
+    if role == "fit_columns":
+        spec["fit_columns"] = {"source": "categorical", name: "categorical"}
+    if role == "intent_columns":
+        spec["intent_columns"] = ["visits", name]
+    with pytest.raises(
+        ValueError, match=rf"column '{name}' would be .*'{name}'.*renames.*'{name}_in_export'"
+    ):
+        ExportSpec.model_validate(spec)
+    renamed = spec | {"renames": {name: f"{name}_in_export"}}
+    assert ExportSpec.model_validate(renamed).feature_name(name) == f"{name}_in_export"
+
+
+@pytest.mark.parametrize("name", KEY_COLUMNS)
+def test_an_id_or_time_column_may_be_named_as_the_key_leadscore_fills_from_it(name):
+    assert ExportSpec.model_validate(SPEC | {"id_column": name}).id_column == name
+    assert ExportSpec.model_validate(SPEC | {"timestamp_column": name}).timestamp_column == name
+
+
+def test_spec_draft_names_an_id_or_time_column_away_from_the_columns_leadscore_reads():
+    drafted = feature_names(["Closed At", "Deal ID", "Outcome", "Closed At 2"], keys=2)
+    assert drafted["Closed At"] == "closed_at_2" and drafted["Deal ID"] == "deal_id"
+    assert drafted["Outcome"] == "outcome_2" and "closed_at" not in drafted.values()
