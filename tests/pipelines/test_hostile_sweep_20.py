@@ -2,13 +2,17 @@
 `score` (--source-spec).
 
 Classes: an export column named as one leadscore reads in a training row (a time column `closed_at` was taken
-as each lead's close)."""
+as each lead's close); a --truth file of another history (the oracle measured on it)."""
 
 import pandas as pd
 import pytest
 
+from features.contracts import ContractError
 from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
 from features.spec_draft import feature_names
+from features.synthetic import GeneratorConfig, generate_history
+from pipelines.settings import load_config
+from pipelines.sources import training_data
 
 SPEC = {
     "name": "probe",
@@ -69,3 +73,23 @@ def test_spec_draft_names_an_id_or_time_column_away_from_the_columns_leadscore_r
     drafted = feature_names(["Closed At", "Deal ID", "Outcome", "Closed At 2"], keys=2)
     assert drafted["Closed At"] == "closed_at_2" and drafted["Deal ID"] == "deal_id"
     assert drafted["Outcome"] == "outcome_2" and "closed_at" not in drafted.values()
+
+
+@pytest.fixture(scope="module")
+def two_histories():
+    """Two small histories of other seeds: `leadscore generate` numbers their deals alike."""
+    return [generate_history(GeneratorConfig(accounts=150, months=12, seed=seed)) for seed in (1, 2)]
+
+
+def test_the_truth_of_another_history_is_refused_not_measured_as_the_oracle(two_histories):
+    # Every deal_id of seed 1's history is in seed 2's truth: the oracle was measured on another history's
+    # probabilities (AUC 0.57 where its own truth gives 0.75) and evaluate and train exited 0.
+    ours, other = two_histories
+    cfg = load_config(None)
+    assert set(ours.truth["deal_id"]) <= set(other.truth["deal_id"])
+    assert training_data(ours.tables(), cfg, ours.truth).true_probability is not None
+    with pytest.raises(ContractError, match=r"--truth gives deal_id '\w+' to lead_id .*another history"):
+        training_data(ours.tables(), cfg, other.truth)
+    # A truth file without lead_id (written by hand) is read by deal_id alone, as before.
+    without_leads = ours.truth.drop(columns=["lead_id"])
+    assert training_data(ours.tables(), cfg, without_leads).true_probability is not None
