@@ -118,6 +118,14 @@ def check_enough_labels(
     """InsufficientDataError naming the counts unless `y` has `per_fold` rows of each class for each of the
     `per_class` test folds (or windows) asked, and the training minimum (min_won / min_lost) overall."""
     won, lost = int((y == 1).sum()), int((y == 0).sum())
+    if len(y) and not (won and lost):  # "ask for fewer folds" cannot help: the label names one outcome only
+        present, absent = ("won", "lost") if won else ("lost", "won")
+        raise InsufficientDataError(
+            f"too little labelled data for {what}: every one of the {len(y)} labelled rows is {present}, so no "
+            f"fold or window can tell won from lost. Check that {absent} rows are exported with their outcome "
+            "(for a flat export: that the spec's positive_labels and negative_labels hold the label column's "
+            "values)."
+        )
     need = per_class * per_fold
     need_won, need_lost = max(need, min_won), max(need, min_lost)
     if won < need_won or lost < need_lost:

@@ -3,7 +3,7 @@
 
 Classes: an export column named as one leadscore reads in a training row (a time column `closed_at` was taken
 as each lead's close); a --truth file of another history (the oracle measured on it); earlier rows a window did not
-train on, missing from the console."""
+train on, missing from the console; labels of one outcome (asked for fewer folds)."""
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,9 @@ from features.contracts import ContractError
 from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
 from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
-from models.backtest import Fold, FoldResult, mean_metrics
-from pipelines.evaluate import BacktestReport, FoldPlan, fold_table
+from models.backtest import BacktestData, Fold, FoldResult, mean_metrics
+from models.minimum_data import InsufficientDataError
+from pipelines.evaluate import BacktestReport, FoldPlan, fold_table, make_folds
 from pipelines.settings import load_config
 from pipelines.sources import training_data
 
@@ -122,3 +123,25 @@ def test_the_folds_table_counts_the_earlier_rows_a_window_did_not_train_on():
     assert table["earlier, not known yet"].tolist() == [0, 126]
     assert table[["train rows", "test rows"]].to_numpy().tolist() == [[10, 5], [10, 5]]
     assert "earlier, not known yet" not in fold_table(_report([0, 0])).columns  # exports: every earlier row
+
+
+@pytest.mark.parametrize("outcome", [0, 1])
+@pytest.mark.parametrize("plan", [FoldPlan(folds=5), FoldPlan(windows=1), FoldPlan(windows=3)])
+def test_labels_of_one_outcome_are_said_so_not_asked_for_fewer_folds(plan, outcome):
+    # A spec with positive_labels [1] on a label written Yes/No (no negative_labels): every row lost, and
+    # evaluate said "0 won and 400 lost ... Ask for fewer folds or windows" (exit 4).
+    frame = _export(400)
+    data = BacktestData(
+        frame=frame,
+        y=np.full(len(frame), outcome),
+        feature_names=["visits"],
+        categorical=[],
+        times=pd.to_datetime(frame["created"]),
+    )
+    with pytest.raises(InsufficientDataError) as raised:
+        make_folds(data, plan, load_config(None))
+    said = str(raised.value)
+    present, absent = ("won", "lost") if outcome else ("lost", "won")
+    assert f"every one of the 400 labelled rows is {present}" in said
+    assert f"Check that {absent} rows are exported" in said and "positive_labels" in said
+    assert "fewer folds" not in said
