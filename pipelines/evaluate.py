@@ -33,7 +33,7 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
-from models.config import known_maturity
+from models.config import ModelConfig, known_maturity
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
@@ -283,12 +283,23 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         model.min_won,
         model.min_lost,
         "Ask for a smaller --test-fraction or fewer windows, or give more labelled history.",
+        known_rule(model),
     )
     return folds
 
 
+def known_rule(model: ModelConfig) -> str:
+    """Which earlier deals a time-ordered window does not learn (known_at_cutoff), with the setting."""
+    setting = (
+        "model.maturity_days"
+        if model.split.known_maturity_days is None
+        else "model.split.known_maturity_days"
+    )
+    return f"closed after it, or created less than {known_maturity(model)} days before it ({setting})"
+
+
 def _enough_trained(
-    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str
+    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str, maturity: str = ""
 ) -> None:
     """InsufficientDataError naming the counts unless every window's training rows hold min_won won and
     min_lost lost: a --test-fraction of 0.999 left 4 training rows (or 3 folds of 40 won, 27 each), leadscore
@@ -297,9 +308,16 @@ def _enough_trained(
         trained = y[fold.train]
         won, lost = int((trained == 1).sum()), int((trained == 0).sum())
         if won < min_won or lost < min_lost:
+            # The earlier rows it may not learn (known_at_cutoff): without them "85 labelled rows" read as if
+            # the history before the window held no more.
+            unknown = (
+                f"; {fold.not_known} earlier rows left out as not known on its first day: {maturity}"
+                if fold.not_known
+                else ""
+            )
             raise InsufficientDataError(
                 f"too little labelled data for {what}: {fold.name} trains on {len(trained)} labelled rows "
-                f"({won} won, {lost} lost), and training needs at least model.min_won={min_won} and "
+                f"({won} won, {lost} lost{unknown}), and training needs at least model.min_won={min_won} and "
                 f"model.min_lost={min_lost}. {fix}"
             )
 

@@ -145,3 +145,24 @@ def test_labels_of_one_outcome_are_said_so_not_asked_for_fewer_folds(plan, outco
     assert f"every one of the 400 labelled rows is {present}" in said
     assert f"Check that {absent} rows are exported" in said and "positive_labels" in said
     assert "fewer folds" not in said
+
+
+def test_a_window_short_of_training_rows_counts_the_earlier_rows_it_may_not_learn():
+    # CRM tables, --rolling 3: "window 1 trains on 85 labelled rows (33 won, 52 lost)" while 108 earlier deals
+    # were left out as closed after the window began; the sentence read as if the history held no more.
+    frame = _export(400)
+    times = pd.to_datetime(frame["created"])
+    data = BacktestData(
+        frame=frame,
+        y=frame["won"].to_numpy(),
+        feature_names=["visits"],
+        categorical=[],
+        times=times,
+        known_at=times + pd.Timedelta(days=280),  # every deal closes 280 days after it was created
+    )
+    with pytest.raises(InsufficientDataError) as raised:
+        make_folds(data, FoldPlan(windows=1, test_fraction=0.2), load_config(None))
+    said = str(raised.value)
+    assert "out of time trains on" in said
+    assert "earlier rows left out as not known on its first day" in said
+    assert "created less than 120 days before it (model.maturity_days)" in said
