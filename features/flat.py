@@ -492,6 +492,9 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
             f"spec {spec.name!r}: the export lacks the spec's columns {', '.join(hints)}; "
             "fix the names in the spec (leadscore spec check lists them all)"
         )
+    # Read on the rows as given: flat_label names a row by its index (training hands them over in id order,
+    # indexed by their position in the export; numbered after the reset, a blank label in row 3 was "row 223").
+    label = flat_label(frame, spec) if spec.label_column in frame.columns else None
     frame = frame.reset_index(drop=True)
     columns: dict[str, pd.Series] = {spec.feature_name(spec.id_column): frame[spec.id_column].astype("str")}
     if spec.timestamp_column:
@@ -512,8 +515,7 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
             without_placeholders(frame[column], spec.missing_values)
         )
     features = pd.DataFrame(columns)
-    label = flat_label(frame, spec) if spec.label_column in frame.columns else None
-    return features, label
+    return features, None if label is None else label.reset_index(drop=True)
 
 
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:

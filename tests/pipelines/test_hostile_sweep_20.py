@@ -1,9 +1,14 @@
 """Hostile-input sweep 20: `leadscore evaluate` and the flat-export path it shares with `spec draft`, `train` and
 `score` (--source-spec).
 
-Classes: an export column named as one leadscore reads in a training row (a time column `closed_at` was taken
-as each lead's close); a --truth file of another history (the oracle measured on it); earlier rows a window did not
-train on, missing from the console; labels of one outcome (asked for fewer folds)."""
+Classes:
+- an export column named as one leadscore reads in a training row (a time column `closed_at` was taken as
+  each lead's close);
+- a --truth file of another history (the oracle measured on it);
+- earlier rows a time-ordered window did not train on, missing from the console and its sentences;
+- labels of one outcome (the sentence asked for fewer folds);
+- a missing label named by its place in id order, not its row.
+"""
 
 import numpy as np
 import pandas as pd
@@ -17,7 +22,7 @@ from models.backtest import BacktestData, Fold, FoldResult, mean_metrics
 from models.minimum_data import InsufficientDataError
 from pipelines.evaluate import BacktestReport, FoldPlan, fold_table, make_folds
 from pipelines.settings import load_config
-from pipelines.sources import training_data
+from pipelines.sources import ExportSource, training_data
 
 SPEC = {
     "name": "probe",
@@ -166,3 +171,14 @@ def test_a_window_short_of_training_rows_counts_the_earlier_rows_it_may_not_lear
     assert "out of time trains on" in said
     assert "earlier rows left out as not known on its first day" in said
     assert "created less than 120 days before it (model.maturity_days)" in said
+
+
+@pytest.mark.parametrize("row", [3, 150, 299])
+def test_a_missing_label_is_named_by_its_row_in_the_export_not_by_its_place_in_id_order(row):
+    # Training takes an export's rows in id order ("L0", "L1", "L10", ...): a blank label in row 3 was said to be
+    # "first at row 223" by train and evaluate.
+    rows = _export(300).astype({"won": object})
+    rows.loc[row, "won"] = None
+    source = ExportSource(rows, ExportSpec.model_validate(SPEC))
+    with pytest.raises(ContractError, match=rf"1 rows have no 'won' \(first at row {row}\)"):
+        source.training_data(load_config(None), None)
