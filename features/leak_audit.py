@@ -258,12 +258,17 @@ def _leak_evidence(row, threshold: float) -> str:
 
 
 def labels_together(
-    features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, test_auc: float, threshold: float
+    features: pd.DataFrame,
+    y: np.ndarray,
+    spec: ExportSpec,
+    test_auc: float,
+    threshold: float,
+    model: str = "the model",
 ) -> str | None:
     """Why a model trained on an export must not ship when it tells won from lost on its test rows with an
     AUC of `threshold` or more although no column alone does (disguised_labels): its columns together give the
     outcome away (a checkout page seen, a delivery detail checked, a sign-in: the buyers' path through the
-    order itself). Names the fit and intent columns that tell most alone; None below the threshold."""
+    order itself). Names `model` and the fit and intent columns that tell most alone; None below the threshold."""
     if not test_auc >= threshold:
         return None
     export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
@@ -271,7 +276,7 @@ def labels_together(
     audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y)) if columns else pd.DataFrame()
     named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in audit.head(3).itertuples())
     return (
-        f"spec {spec.name!r}: the model tells won from lost with AUC {test_auc:.3f} on its test rows: its "
+        f"spec {spec.name!r}: {model} tells won from lost with AUC {test_auc:.3f} on its test rows: its "
         f"columns together give the outcome away, most likely filled in once it was known (a leak)"
         + (f"; those that tell most alone are {named}" if named else "")
         + ": move the ones written after the outcome to leaky_columns with why (if they are all known before "

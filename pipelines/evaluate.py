@@ -438,12 +438,19 @@ def combined_leak(
     report: BacktestReport, data: BacktestData, spec: ExportSpec, leak_auc: float | None
 ) -> str | None:
     """Why an export's backtest is no answer, as `train` refuses its model (features.leak_audit.labels_together):
-    leadscore told won from lost with a mean AUC of model.leak_auc or more over the folds, so its columns
-    together give the outcome away. Evaluate showed AUC 1.000 as a measurement and exited 0. None otherwise."""
-    mean = report.mean.get("leadscore")
-    if leak_auc is None or not mean:
+    a contender (leadscore, or a baseline when leadscore is not among them) told won from lost with a mean AUC
+    of model.leak_auc or more over the folds, so the columns together give the outcome away. Evaluate showed
+    AUC 1.000 as a measurement and exited 0 (with evaluate.contenders [logistic_regression, lightgbm_default],
+    still after leadscore's check was added). None otherwise."""
+    aucs = {
+        name: float(mean["roc_auc"])
+        for name, mean in report.mean.items()
+        if name != "oracle" and not math.isnan(mean["roc_auc"])
+    }
+    if leak_auc is None or not aucs:
         return None
-    return labels_together(data.frame, data.y, spec, float(mean["roc_auc"]), leak_auc)
+    best = max(aucs, key=lambda name: aucs[name])
+    return labels_together(data.frame, data.y, spec, aucs[best], leak_auc, model=best)
 
 
 # Output --------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ Classes:
 - a --truth file of another history (the oracle measured on it);
 - earlier rows a time-ordered window did not train on, missing from the console and its sentences;
 - labels of one outcome (the sentence asked for fewer folds);
-- a missing label named by its place in id order, not its row.
+- a missing label named by its place in id order, not its row;
+- columns that give the outcome away together, unchecked when leadscore was not among the contenders.
 """
 
 import numpy as np
@@ -20,7 +21,7 @@ from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import BacktestData, Fold, FoldResult, mean_metrics
 from models.minimum_data import InsufficientDataError
-from pipelines.evaluate import BacktestReport, FoldPlan, fold_table, make_folds
+from pipelines.evaluate import BacktestReport, FoldPlan, combined_leak, fold_table, make_folds
 from pipelines.settings import load_config
 from pipelines.sources import ExportSource, training_data
 
@@ -182,3 +183,38 @@ def test_a_missing_label_is_named_by_its_row_in_the_export_not_by_its_place_in_i
     source = ExportSource(rows, ExportSpec.model_validate(SPEC))
     with pytest.raises(ContractError, match=rf"1 rows have no 'won' \(first at row {row}\)"):
         source.training_data(load_config(None), None)
+
+
+def _measured(**auc: float) -> BacktestReport:
+    """A k-fold report whose contenders measured these mean AUCs (one fold each)."""
+    metrics = {name: {"roc_auc": a, "pr_auc": 0.5, "log_loss": 0.3, "ece": 0.05} for name, a in auc.items()}
+    results = [FoldResult(Fold("fold 1", np.arange(200), np.arange(200, 300)), metrics=metrics)]
+    return BacktestReport(
+        plan=FoldPlan(folds=3),
+        counts={"rows": 300, "won": 120, "lost": 180},
+        contenders=list(auc),
+        results=results,
+        mean=mean_metrics(results),
+    )
+
+
+@pytest.mark.parametrize(
+    ("auc", "named"),
+    [
+        ({"logistic_regression": 1.0, "lightgbm_default": 1.0}, "logistic_regression"),  # leadscore not asked
+        ({"leadscore": 0.97, "lightgbm_default": 0.995}, "lightgbm_default"),
+        ({"leadscore": 0.995, "logistic_regression": 0.999}, "logistic_regression"),
+        ({"leadscore": 0.8, "logistic_regression": 0.81, "oracle": 1.0}, None),  # the oracle is the truth
+    ],
+)
+def test_columns_that_give_the_outcome_away_together_stop_evaluate_whichever_contender_shows_it(auc, named):
+    # evaluate.contenders [logistic_regression, lightgbm_default] on an export whose two columns together are the
+    # outcome: AUC 1.000 for both, results written, exit 0; the leak check read leadscore's AUC only.
+    frame = _export(300)
+    data = BacktestData(frame=frame, y=frame["won"].to_numpy(), feature_names=["visits"], categorical=[])
+    found = combined_leak(_measured(**auc), data, ExportSpec.model_validate(SPEC), 0.99)
+    if named is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(f"spec 'probe': {named} tells won from lost with AUC")
+        assert "columns together give the outcome away" in found and "leaky_columns" in found
