@@ -55,6 +55,7 @@ class BacktestData:
     # not cut at model.maturity_days); None: the configuration's.
     maturity_days: int | None = None
     left_out: list[str] = field(default_factory=list)  # what was read but is not here, and why (sentences)
+    warnings: list[str] = field(default_factory=list)  # what `train` would warn of in these data (sentences)
 
     def counts(self) -> dict[str, int]:
         return {"rows": len(self.y), "won": int((self.y == 1).sum()), "lost": int((self.y == 0).sum())}

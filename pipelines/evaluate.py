@@ -38,7 +38,7 @@ from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
-from pipelines.train import check_training_quarantine
+from pipelines.train import check_training_quarantine, data_warnings
 from pipelines.validate import most_broken_rule, own_quarantine_rows
 
 
@@ -159,6 +159,7 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         # When each deal closed (its outcome became known); an export's rows have no close.
         known_at=data.frame["closed_at"].reset_index(drop=True) if "closed_at" in data.frame else None,
         left_out=left_out_notes(data, cfg.model.maturity_days),
+        warnings=data_warnings(data, cfg),
         input_order=input_order(data),
         maturity_days=source.training_config(cfg).model.maturity_days,
     )
@@ -360,7 +361,7 @@ def run_evaluate(
             f"{error} Left out before counting: {'; '.join(data.left_out)}."
         ) from error
     contenders = contenders_for(data, cfg.evaluate)
-    notes = list(data.left_out)
+    notes = [*data.left_out, *data.warnings]
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
         notes.append("CatBoost is not installed (pip install -e .[bench]): left out")
     if "points_model" in cfg.evaluate.contenders and not data.with_points:

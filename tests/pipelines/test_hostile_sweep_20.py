@@ -8,7 +8,8 @@ Classes:
 - earlier rows a time-ordered window did not train on, missing from the console and its sentences;
 - labels of one outcome (the sentence asked for fewer folds);
 - a missing label named by its place in id order, not its row;
-- columns that give the outcome away together, unchecked when leadscore was not among the contenders.
+- columns that give the outcome away together, unchecked when leadscore was not among the contenders;
+- feeds train warns of (outcomes stopped, no activities) that evaluate did not say.
 """
 
 import numpy as np
@@ -21,9 +22,17 @@ from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import BacktestData, Fold, FoldResult, mean_metrics
 from models.minimum_data import InsufficientDataError
-from pipelines.evaluate import BacktestReport, FoldPlan, combined_leak, fold_table, make_folds
+from pipelines.evaluate import (
+    BacktestReport,
+    FoldPlan,
+    backtest_data,
+    combined_leak,
+    fold_table,
+    make_folds,
+)
 from pipelines.settings import load_config
-from pipelines.sources import ExportSource, training_data
+from pipelines.sources import CrmSource, ExportSource, training_data
+from pipelines.train import data_warnings
 
 SPEC = {
     "name": "probe",
@@ -218,3 +227,33 @@ def test_columns_that_give_the_outcome_away_together_stop_evaluate_whichever_con
     else:
         assert found is not None and found.startswith(f"spec 'probe': {named} tells won from lost with AUC")
         assert "columns together give the outcome away" in found and "leaky_columns" in found
+
+
+def _stopped_outcomes(tables: dict[str, pd.DataFrame], after: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The history with every deal that closed after `after` still open: an outcome feed that stopped."""
+    deals = tables["deals"].copy()
+    late = (pd.to_datetime(deals["closed_at"]) > after).to_numpy()
+    deals["outcome"] = deals["outcome"].astype(object)
+    deals.loc[late, ["outcome", "closed_at"]] = ["open", pd.NaT]
+    return {**tables, "deals": deals}
+
+
+@pytest.mark.parametrize("feed", ["outcomes stopped", "no activities"])
+def test_evaluate_warns_of_the_feeds_train_warns_of(two_histories, feed):
+    # An outcome feed stopped four months before the newest lead: `train` warned, evaluate backtested its last
+    # window as if those leads were still open without a word. An activities table of a header only: neither said
+    # that every lead's intent features read 0.
+    tables = two_histories[0].tables()
+    if feed == "outcomes stopped":
+        newest = pd.to_datetime(tables["leads"]["created_at"]).max()
+        tables, said = (
+            _stopped_outcomes(tables, newest - pd.Timedelta(days=120)),
+            "the outcome feed looks stopped",
+        )
+    else:
+        tables, said = {**tables, "activities": tables["activities"].iloc[:0]}, "the table holds no activity"
+    cfg = load_config(None)
+    data = backtest_data(CrmSource(tables), cfg)
+    assert any(said in warning for warning in data.warnings), data.warnings
+    assert any(said in warning for warning in data_warnings(training_data(tables, cfg, None), cfg))
+    assert not backtest_data(CrmSource(two_histories[0].tables()), cfg).warnings  # the history as generated
