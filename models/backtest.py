@@ -243,7 +243,8 @@ def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, s
             distinct = len(pd.unique(pd.to_datetime(times)))
             why = (
                 f": they were created at {distinct} distinct time{'s' if distinct != 1 else ''}, and rows "
-                "sharing a time stay in one window; the test window needs more dated history before it"
+                "sharing a time stay in one window; the test window needs more dated history before it, or "
+                "--set model.split.method=grouped_random draws the validation rows at random"
             )
         raise InsufficientDataError(
             "the fold's training rows cannot be cut into a training and a validation window "
@@ -307,8 +308,13 @@ def predict_contender(
     if name == "leadscore":
         if data.maturity_days is not None:
             model_cfg = model_cfg.model_copy(update={"maturity_days": data.maturity_days})
-        times = data.times.iloc[fold.train].reset_index(drop=True) if data.times is not None else None
+        # As `train` does: model.split.method grouped_random (for dates that cannot be trusted or cut) draws the
+        # validation rows and the selection folds at random; evaluate cut them by time whatever it said.
+        grouped = model_cfg.split.method == "grouped_random"
+        times = None if data.times is None or grouped else data.times.iloc[fold.train].reset_index(drop=True)
         split = inner_split(y_train, times, cfg.valid_fraction, seed)
+        if grouped:
+            split = replace(split, method="grouped_random")
         model = train_conversion_model(train, y_train, names, categorical, split, model_cfg)
         return Prediction(np.asarray(model.predict_proba(test), dtype=float))
     if name == "points_model":

@@ -9,7 +9,8 @@ Classes:
 - labels of one outcome (the sentence asked for fewer folds);
 - a missing label named by its place in id order, not its row;
 - columns that give the outcome away together, unchecked when leadscore was not among the contenders;
-- feeds train warns of (outcomes stopped, no activities) that evaluate did not say.
+- feeds train warns of (outcomes stopped, no activities) that evaluate did not say;
+- model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows.
 """
 
 import numpy as np
@@ -20,7 +21,7 @@ from features.contracts import ContractError
 from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
 from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
-from models.backtest import BacktestData, Fold, FoldResult, mean_metrics
+from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
 from models.minimum_data import InsufficientDataError
 from pipelines.evaluate import (
     BacktestReport,
@@ -257,3 +258,26 @@ def test_evaluate_warns_of_the_feeds_train_warns_of(two_histories, feed):
     assert any(said in warning for warning in data.warnings), data.warnings
     assert any(said in warning for warning in data_warnings(training_data(tables, cfg, None), cfg))
     assert not backtest_data(CrmSource(two_histories[0].tables()), cfg).warnings  # the history as generated
+
+
+def test_evaluate_trains_leadscore_as_train_would_under_a_grouped_random_split():
+    # Every row created at one time: `train` refuses the time split and names --set model.split.method=
+    # grouped_random, which trains; evaluate --folds cut leadscore's validation rows by time whatever the setting
+    # said, so leadscore refused every fold with that setting too, and only the baselines were measured (exit 0).
+    frame = _export(300).assign(created="2025-03-01")
+    data = BacktestData(
+        frame=frame,
+        y=frame["won"].to_numpy(),
+        feature_names=["source", "visits"],
+        categorical=["source"],
+        times=pd.to_datetime(frame["created"]),
+    )
+    fold = kfold_folds(data.y, 3, 0)[0]
+    cfg = load_config(None)
+    with pytest.raises(
+        InsufficientDataError, match=r"1 distinct time.*--set model.split.method=grouped_random"
+    ):
+        predict_contender("leadscore", data, fold, cfg.model, cfg.evaluate)
+    grouped = load_config(overrides=["model.split.method=grouped_random"])
+    prediction = predict_contender("leadscore", data, fold, grouped.model, grouped.evaluate)
+    assert prediction.p.shape == (len(fold.test),) and 0 < prediction.p.min() < prediction.p.max() < 1
