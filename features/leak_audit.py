@@ -35,6 +35,10 @@ _SMOOTHING = 1.0  # pseudo-rows of the overall rate added to each category's rat
 _FILL_GAP_NOTE = 0.25  # a gap in fill rate between the classes this large is worth a word
 # Filled rows the other class would hold by chance, for a column filled in for one class only to count as a leak.
 _ONE_CLASS_MIN_EXPECTED = 5
+# Won and lost rows each, for a column's AUC alone to count as a leak: with 1 won and 1 lost row any column tells
+# them apart (AUC 1.000), and the export was refused as leaking (exit 3) where it has too few rows to train (4).
+# With 10 of each, a column of noise orders them perfectly once in 92,378.
+_AUC_MIN_PER_CLASS = 10
 
 
 def leak_audit(
@@ -230,7 +234,8 @@ def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, th
     if not columns or len(np.unique(y)) < 2:
         return None
     audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
-    high = audit["auc"].fillna(0) >= threshold
+    enough = min(int((y == 1).sum()), int((y == 0).sum())) >= _AUC_MIN_PER_CLASS
+    high = (audit["auc"].fillna(0) >= threshold) & enough
     one_class = audit["feature"].isin(
         one_class_fills(audit, int((y == 1).sum()), int((y == 0).sum()))["feature"]
     )

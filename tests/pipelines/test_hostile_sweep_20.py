@@ -10,7 +10,8 @@ Classes:
 - a missing label named by its place in id order, not its row;
 - columns that give the outcome away together, unchecked when leadscore was not among the contenders;
 - feeds train warns of (outcomes stopped, no activities) that evaluate did not say;
-- model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows.
+- model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows;
+- a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data.
 """
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 
 from features.contracts import ContractError
 from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
+from features.leak_audit import disguised_labels
 from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
@@ -281,3 +283,17 @@ def test_evaluate_trains_leadscore_as_train_would_under_a_grouped_random_split()
     grouped = load_config(overrides=["model.split.method=grouped_random"])
     prediction = predict_contender("leadscore", data, fold, grouped.model, grouped.evaluate)
     assert prediction.p.shape == (len(fold.test),) and 0 < prediction.p.min() < prediction.p.max() < 1
+
+
+@pytest.mark.parametrize(
+    ("per_class", "refused"), [(1, False), (3, False), (9, False), (10, True), (40, True)]
+)
+def test_a_column_that_orders_a_handful_of_rows_is_no_leak_but_too_little_data(per_class, refused):
+    # An export of 2 labelled rows: "'visits' (AUC 1.000) alone tells won from lost on the 2 won and lost rows ...
+    # a leak" (exit 3), where any column orders one won and one lost row; too little data to train is exit 4.
+    y = np.array([1] * per_class + [0] * per_class)
+    features = pd.DataFrame({"visits": y * 10.0 + np.arange(len(y)) % 3, "source": ["web"] * len(y)})
+    found = disguised_labels(features, y, ExportSpec.model_validate(SPEC), 0.99)
+    assert (found is not None) == refused, found
+    if refused:
+        assert "'visits' (AUC 1.000) alone tells won from lost" in found
