@@ -639,7 +639,9 @@ def evaluate(
             "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
         )
     if output is not None:
-        _refuse_overwriting([input_dir, truth], [output], "--output")
+        # The spec and the configuration too: JSON is YAML, and --output spec.json wrote over the spec (exit 0).
+        spec_file = source_spec if source_spec and Path(source_spec).is_file() else None
+        _refuse_overwriting([input_dir, truth, spec_file, config], [output], "--output")
         if output.suffix and output.suffix.lower() != ".json":  # results.csv held JSON, exit 0
             raise typer.BadParameter(
                 f"{output}: evaluate writes JSON; name the file .json, e.g. results.json",

@@ -11,12 +11,16 @@ Classes:
 - columns that give the outcome away together, unchecked when leadscore was not among the contenders;
 - feeds train warns of (outcomes stopped, no activities) that evaluate did not say;
 - model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows;
-- a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data.
+- a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data;
+- --output naming the run's spec or configuration file (written over, exit 0).
 """
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from features.contracts import ContractError
 from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
@@ -25,6 +29,8 @@ from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
 from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
 from models.minimum_data import InsufficientDataError
+from pipelines import exit_codes
+from pipelines.cli import app
 from pipelines.evaluate import (
     BacktestReport,
     FoldPlan,
@@ -297,3 +303,20 @@ def test_a_column_that_orders_a_handful_of_rows_is_no_leak_but_too_little_data(p
     assert (found is not None) == refused, found
     if refused:
         assert "'visits' (AUC 1.000) alone tells won from lost" in found
+
+
+@pytest.mark.parametrize("written", ["spec", "config"])
+def test_evaluate_output_never_writes_over_its_spec_or_configuration(tmp_path, written):
+    # JSON is YAML: a spec or a configuration saved as .json is read as one, and `--output spec.json` replaced the
+    # spec with the results (exit 0).
+    export, spec, config = tmp_path / "leads.csv", tmp_path / "spec.json", tmp_path / "config.json"
+    _export(60).to_csv(export, index=False)
+    spec.write_text(json.dumps(SPEC))
+    config.write_text(json.dumps({"model": {"seed": 3}}))
+    before = {path: path.read_text() for path in (spec, config)}
+    target = spec if written == "spec" else config
+    args = ["evaluate", "--input", str(export), "--source-spec", str(spec), "--config", str(config)]
+    result = CliRunner().invoke(app, [*args, "--folds", "3", "--output", str(target)])
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "would replace the input" in " ".join(result.output.split())
+    assert {path: path.read_text() for path in (spec, config)} == before
