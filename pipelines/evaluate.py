@@ -247,8 +247,10 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         )
         return folds
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
-    # Counted first: without labelled rows there are no times either, and "no time column" would mislead.
-    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
+    # Counted first: without labelled rows there are no times either, and "no time column" would mislead. Each
+    # window needs per_fold of each class, so the labelled rows bound the windows before any is cut: --rolling
+    # 10000000 built ten million cut points for 79 s before saying "too few distinct times" (1e9: out of memory).
+    check_enough_labels(data.y, what, plan.windows, model.min_won, model.min_lost, per_fold=per_fold)
     if data.times is None:
         raise NoTimeColumnError(
             f"{what} needs a time per row, and the source spec names no timestamp_column: name there the "

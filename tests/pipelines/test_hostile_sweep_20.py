@@ -12,7 +12,8 @@ Classes:
 - feeds train warns of (outcomes stopped, no activities) that evaluate did not say;
 - model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows;
 - a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data;
-- --output naming the run's spec or configuration file (written over, exit 0).
+- --output naming the run's spec or configuration file (written over, exit 0);
+- more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4).
 """
 
 import json
@@ -320,3 +321,21 @@ def test_evaluate_output_never_writes_over_its_spec_or_configuration(tmp_path, w
     assert result.exit_code == exit_codes.USAGE, result.output
     assert "would replace the input" in " ".join(result.output.split())
     assert {path: path.read_text() for path in (spec, config)} == before
+
+
+@pytest.mark.parametrize("windows", [41, 10**7, 10**12])
+def test_more_rolling_windows_than_the_labelled_rows_can_fill_are_refused_before_any_is_cut(windows):
+    # --rolling 10000000 built ten million cut points for 79 s before saying "too few distinct times" (10**9 ran
+    # out of memory): each window needs evaluate.min_test_rows_per_class of each class, which the counts bound.
+    frame = _export(400)
+    data = BacktestData(
+        frame=frame,
+        y=frame["won"].to_numpy(),
+        feature_names=["visits"],
+        categorical=[],
+        times=pd.to_datetime(frame["created"]),
+    )
+    with pytest.raises(
+        InsufficientDataError, match=rf"too little labelled data for {windows} rolling windows"
+    ):
+        make_folds(data, FoldPlan(windows=windows, test_fraction=0.5), load_config(None))
