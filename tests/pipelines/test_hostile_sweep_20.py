@@ -13,7 +13,8 @@ Classes:
 - model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows;
 - a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data;
 - --output naming the run's spec or configuration file (written over, exit 0);
-- more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4).
+- more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4);
+- options for CRM tables beside an export (--input-table, --query, train --truth), ignored without a word.
 """
 
 import json
@@ -339,3 +340,22 @@ def test_more_rolling_windows_than_the_labelled_rows_can_fill_are_refused_before
         InsufficientDataError, match=rf"too little labelled data for {windows} rolling windows"
     ):
         make_folds(data, FoldPlan(windows=windows, test_fraction=0.5), load_config(None))
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+@pytest.mark.parametrize(
+    "options",
+    [["--input-table", "leads=crm_leads"], ["--query", "deals=SELECT * FROM deals"], ["--truth", "t.csv"]],
+)
+def test_options_for_crm_tables_beside_an_export_are_a_bad_command_line(tmp_path, command, options):
+    # `train` and `evaluate` with --source-spec ignored --input-table and --query (and train --truth) without a word.
+    export = tmp_path / "leads.csv"
+    _export(60).to_csv(export, index=False)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    result = CliRunner().invoke(app, [command, "--input", str(export), "--source-spec", str(spec), *options])
+    said = " ".join(result.output.split())
+    assert result.exit_code == exit_codes.USAGE, said
+    assert options[0] in said and ("goes with CRM tables" in said or "synthetic CRM tables only" in said), (
+        said
+    )
