@@ -30,6 +30,7 @@ from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regress
 from models.config import BACKTEST_CONTENDERS as CONTENDERS
 from models.config import BacktestConfig, ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
+from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError
 from models.splits import Split, known_before
 from models.train import FeatureEncoder, train_conversion_model
@@ -190,7 +191,8 @@ def rolling_folds(times: pd.Series, windows: int, test_fraction: float) -> list[
         test = np.flatnonzero(in_window)
         if len(test) == 0 or not before_start.any():
             raise ValueError(
-                f"too few distinct times to cut {windows} test window(s) from the latest {test_fraction:.0%} "
+                f"too few distinct times to cut {windows} test window(s) from the latest "
+                f"{figure_text(test_fraction * 100, 4)}% "
                 "of rows; ask for fewer windows or a larger test fraction"
             )
         name = "out of time" if windows == 1 else f"window {i + 1}"

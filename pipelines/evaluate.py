@@ -34,6 +34,7 @@ from models.backtest import (
     same_folds,
 )
 from models.config import ModelConfig, known_maturity
+from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
@@ -65,9 +66,11 @@ class FoldPlan:
     def describe(self) -> str:
         if self.folds:
             return f"stratified {self.folds}-fold (seed {self.seed})"
+        # As given: --test-fraction 0.004 read "latest 0% tested" (and 0.125 "13%").
+        share = f"{figure_text(self.test_fraction * 100, 4)}%"
         if self.windows == 1:
-            return f"out of time (latest {self.test_fraction:.0%} tested)"
-        return f"rolling, {self.windows} windows (latest {self.test_fraction:.0%} tested)"
+            return f"out of time (latest {share} tested)"
+        return f"rolling, {self.windows} windows (latest {share} tested)"
 
 
 @dataclass

@@ -14,7 +14,8 @@ Classes:
 - a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data;
 - --output naming the run's spec or configuration file (written over, exit 0);
 - more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4);
-- options for CRM tables beside an export (--input-table, --query, train --truth), ignored without a word.
+- options for CRM tables beside an export (--input-table, --query, train --truth), ignored without a word;
+- a tested share said rounded to whole percents (0.004: "latest 0% tested").
 """
 
 import json
@@ -359,3 +360,12 @@ def test_options_for_crm_tables_beside_an_export_are_a_bad_command_line(tmp_path
     assert options[0] in said and ("goes with CRM tables" in said or "synthetic CRM tables only" in said), (
         said
     )
+
+
+@pytest.mark.parametrize(
+    ("fraction", "said"), [(0.2, "20%"), (0.004, "0.4%"), (0.125, "12.5%"), (1 / 3, "33.33%")]
+)
+def test_the_tested_share_is_said_as_asked(fraction, said):
+    # --test-fraction 0.004 on a large history read "out of time (latest 0% tested)" on the console and in the JSON.
+    assert FoldPlan(windows=1, test_fraction=fraction).describe() == f"out of time (latest {said} tested)"
+    assert FoldPlan(windows=2, test_fraction=fraction).describe().endswith(f"(latest {said} tested)")
