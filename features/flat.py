@@ -40,6 +40,7 @@ from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLU
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
+from features.vocab import WIN_RATE_PREFIX
 
 ColumnKind = Literal["categorical", "numeric"]
 IcpAttribute = Literal[
@@ -241,6 +242,16 @@ class ExportSpec(BaseModel):
                 "or reads itself (the ICP guardrail's, or a training row's), which would replace or misread "
                 f"its values silently; give it another name in renames, e.g. {column!r}: "
                 f"{name + '_in_export'!r}"
+            )
+        # The model appends win rates by category under such names: LightGBM stopped on two columns of one name
+        # (a traceback from train and evaluate).
+        named_as_rates = [c for c in features if self.feature_name(c).startswith(WIN_RATE_PREFIX)]
+        if named_as_rates:
+            column = named_as_rates[0]
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}; names "
+                f"beginning {WIN_RATE_PREFIX!r} are the model's own win-rate columns; give it another name in "
+                f"renames, e.g. {column!r}: {self.feature_name(column).replace(WIN_RATE_PREFIX, 'win_rate_', 1)!r}"
             )
 
     def _check_labels_and_icp(self, kept: list[str]) -> None:

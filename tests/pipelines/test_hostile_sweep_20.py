@@ -15,7 +15,8 @@ Classes:
 - --output naming the run's spec or configuration file (written over, exit 0);
 - more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4);
 - options for CRM tables beside an export (--input-table, --query, train --truth), ignored without a word;
-- a tested share said rounded to whole percents (0.004: "latest 0% tested").
+- a tested share said rounded to whole percents (0.004: "latest 0% tested");
+- an export feature named as the model's win-rate columns (a LightGBM traceback).
 """
 
 import json
@@ -30,8 +31,10 @@ from features.flat import ADDED_COLUMNS, KEY_COLUMNS, ExportSpec
 from features.leak_audit import disguised_labels
 from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
+from features.vocab import WIN_RATE_PREFIX
 from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
 from models.minimum_data import InsufficientDataError
+from models.target_stats import group_name
 from pipelines import exit_codes
 from pipelines.cli import app
 from pipelines.evaluate import (
@@ -369,3 +372,25 @@ def test_the_tested_share_is_said_as_asked(fraction, said):
     # --test-fraction 0.004 on a large history read "out of time (latest 0% tested)" on the console and in the JSON.
     assert FoldPlan(windows=1, test_fraction=fraction).describe() == f"out of time (latest {said} tested)"
     assert FoldPlan(windows=2, test_fraction=fraction).describe().endswith(f"(latest {said} tested)")
+
+
+@pytest.mark.parametrize("name", ["win_rate__source", "win_rate__anything", "win_rate__source__visits"])
+@pytest.mark.parametrize("role", ["fit_columns", "intent_columns", "renames"])
+def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role, name):
+    # The model appends win rates by category as "win_rate__<column>": an export column "win_rate__source" beside a
+    # categorical "source" stopped LightGBM ("Feature (win_rate__source) appears more than one time"), a traceback
+    # from train and evaluate (exit 1).
+    spec = dict(SPEC)
+    if role == "fit_columns":
+        spec["fit_columns"] = {"source": "categorical", name: "numeric"}
+    elif role == "intent_columns":
+        spec["intent_columns"] = ["visits", name]
+    else:
+        spec["intent_columns"], spec["renames"] = ["visits", "rate"], {"rate": name}
+    with pytest.raises(
+        ValueError, match=rf"would be the feature '{name}'; names beginning 'win_rate__'.*renames"
+    ):
+        ExportSpec.model_validate(spec)
+    assert group_name(["source"], (0,)).startswith(
+        WIN_RATE_PREFIX
+    )  # the model's own name, as the rule reads it
