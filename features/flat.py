@@ -116,6 +116,9 @@ ADDED_COLUMNS = (
     "deal_id",
     "closed_at",
 )
+# Characters LightGBM refuses in a feature's name ("special JSON characters").
+MODEL_NAME_CHARS = '[ ] { } : , "'
+MODEL_NAME_REFUSED = re.compile(r'[\[\]{}:,"]')
 # The ones leadscore fills from the export's id and time themselves (the same values): the id and time columns
 # may bear these names, not the others.
 KEY_COLUMNS = ("lead_id", "account_id", "snapshot_at", "deal_id")
@@ -217,6 +220,7 @@ class ExportSpec(BaseModel):
         if repeated:
             raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
         self._check_added_columns()
+        self._check_model_names()
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )
@@ -253,6 +257,32 @@ class ExportSpec(BaseModel):
                 f"beginning {WIN_RATE_PREFIX!r} are the model's own win-rate columns; give it another name in "
                 f"renames, e.g. {column!r}: {self.feature_name(column).replace(WIN_RATE_PREFIX, 'win_rate_', 1)!r}"
             )
+
+    def _check_model_names(self) -> None:
+        """ValueError unless LightGBM can take every feature name: none holds a character it refuses
+        (MODEL_NAME_REFUSED: "Visits [count]", "Revenue, USD") and no two are one after it writes blanks as "_"
+        ("a b" and "a_b"; "month of year" and the month leadscore adds). Train and evaluate stopped with
+        LightGBM's traceback (exit 1)."""
+        columns = [*self.fit_columns, *self.intent_columns]
+        names = [self.feature_name(c) for c in columns]
+        for column, name in zip(columns, names, strict=True):
+            found = MODEL_NAME_REFUSED.findall(name)
+            if found:
+                plain = " ".join(MODEL_NAME_REFUSED.sub(" ", name).split()) or "feature"
+                raise ValueError(
+                    f"spec {self.name!r}: the feature name {name!r} holds {found[0]!r}, which the model "
+                    f"(LightGBM) cannot take in a feature's name ({MODEL_NAME_CHARS}); give it another name in "
+                    f"renames, e.g. {column!r}: {plain!r}"
+                )
+        seen: dict[str, str] = {}
+        for name in [*names, *season_features(self)]:
+            blanks = re.sub(r"\s", "_", name)
+            if blanks in seen:
+                raise ValueError(
+                    f"spec {self.name!r}: the feature names {seen[blanks]!r} and {name!r} are one name to the "
+                    f"model (LightGBM writes blanks as '_': {blanks!r}); give one another name in renames"
+                )
+            seen[blanks] = name
 
     def _check_labels_and_icp(self, kept: list[str]) -> None:
         unlabelled = sorted(set(self.labels) - set(self.fit_columns) - set(self.intent_columns))

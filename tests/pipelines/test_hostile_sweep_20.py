@@ -16,7 +16,8 @@ Classes:
 - more rolling windows than the labelled rows can fill (minutes, or out of memory, before exit 4);
 - options for CRM tables beside an export (--input-table, --query, train --truth), ignored without a word;
 - a tested share said rounded to whole percents (0.004: "latest 0% tested");
-- an export feature named as the model's win-rate columns (a LightGBM traceback).
+- an export feature named as the model's win-rate columns, or with a character or blank LightGBM
+  refuses (its traceback).
 """
 
 import json
@@ -71,7 +72,7 @@ def _export(n: int = 300, seed: int = 0) -> pd.DataFrame:
             "id": [f"L{i}" for i in range(n)],
             "created": (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng, unit="D")).astype("str"),
             "source": ["web", "ads", "referral"] * (n // 3) + ["web"] * (n % 3),
-            "visits": 3 + 5 * won + rng % 4,
+            "visits": 3 + 2 * won + (rng * 37) % 7,  # a signal, no leak (AUC about 0.8)
             "won": won,
         }
     )
@@ -394,3 +395,49 @@ def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role,
     assert group_name(["source"], (0,)).startswith(
         WIN_RATE_PREFIX
     )  # the model's own name, as the rule reads it
+
+
+@pytest.mark.parametrize("name", ["Visits [count]", "Revenue, USD", "time: total", "pages {x}", 'say "hi"'])
+@pytest.mark.parametrize("role", ["fit_columns", "intent_columns", "renames"])
+def test_a_feature_name_lightgbm_cannot_take_is_refused_with_a_rename(role, name):
+    # An export column "Visits [count]" (or with , : { } ") read as a feature: train and evaluate stopped with
+    # LightGBM's "Do not support special JSON characters in feature name" traceback (exit 1).
+    spec = dict(SPEC)
+    if role == "fit_columns":
+        spec["fit_columns"] = {"source": "categorical", name: "numeric"}
+    elif role == "intent_columns":
+        spec["intent_columns"] = ["visits", name]
+    else:
+        spec["intent_columns"], spec["renames"] = ["visits", "rate"], {"rate": name}
+    with pytest.raises(ValueError, match=r"cannot take in a feature's name.*renames, e.g."):
+        ExportSpec.model_validate(spec)
+
+
+@pytest.mark.parametrize(
+    ("columns", "timestamp"), [(["a b", "a_b"], "created"), (["visits", "month of year"], "created")]
+)
+def test_feature_names_that_are_one_name_to_lightgbm_are_refused(columns, timestamp):
+    # LightGBM writes blanks as "_": "a b" beside "a_b" (or "month of year" beside the month leadscore adds for a
+    # dated export) stopped it with "Feature (a_b) appears more than one time" (exit 1).
+    with pytest.raises(ValueError, match=r"are one name to the model \(LightGBM writes blanks as '_'"):
+        ExportSpec.model_validate(SPEC | {"intent_columns": columns, "timestamp_column": timestamp})
+    assert ExportSpec.model_validate(SPEC | {"intent_columns": ["a b", "c_d"]}).intent_columns == (
+        "a b",
+        "c_d",
+    )
+
+
+def test_an_export_with_blanks_and_brackets_in_its_names_trains_once_renamed():
+    # The names LightGBM refuses, renamed as the sentence says, reach a model: nothing else reads them.
+    rows = _export(300).rename(columns={"visits": "Visits [count]", "source": "Lead Source"})
+    spec = SPEC | {
+        "fit_columns": {"Lead Source": "categorical"},
+        "intent_columns": ["Visits [count]"],
+        "renames": {"Visits [count]": "Visits count"},
+    }
+    data = backtest_data(ExportSource(rows, ExportSpec.model_validate(spec)), load_config(None))
+    fold = kfold_folds(data.y, 3, 0)[0]
+    cfg = load_config(None)
+    for contender in ("leadscore", "lightgbm_default"):
+        prediction = predict_contender(contender, data, fold, cfg.model, cfg.evaluate)
+        assert np.isfinite(prediction.p).all()
