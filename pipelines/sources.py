@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
-from features.contracts import ContractError, ValidationResult
+from features.contracts import ContractError, ValidationResult, export_ids
 from features.dates import DateFormats
 from features.export_contract import (
     EXPORT_TABLE,
@@ -532,7 +532,10 @@ def check_truth_leads(deals: pd.DataFrame, truth: pd.DataFrame) -> None:
     matched every deal_id and the oracle was measured on another history's probabilities (AUC 0.57, exit 0)."""
     if "lead_id" not in truth.columns or "lead_id" not in deals.columns:
         return
-    leads = pd.Series(truth["lead_id"].astype("str").to_numpy(), index=truth["deal_id"].astype("str"))
+    # Read as the contract reads the deals' lead ids: a Parquet column of 12.0 is the lead "12".
+    leads = pd.Series(
+        export_ids(truth["lead_id"]).astype("str").to_numpy(), index=truth["deal_id"].astype("str")
+    )
     ids = deals["deal_id"].astype("str")
     said, table = ids.map(leads), deals["lead_id"].astype("str")
     other = (said.notna() & (said != table)).to_numpy()

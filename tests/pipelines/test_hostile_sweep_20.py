@@ -130,9 +130,17 @@ def test_the_truth_of_another_history_is_refused_not_measured_as_the_oracle(two_
     assert training_data(ours.tables(), cfg, ours.truth).true_probability is not None
     with pytest.raises(ContractError, match=r"--truth gives deal_id '\w+' to lead_id .*another history"):
         training_data(ours.tables(), cfg, other.truth)
-    # A truth file without lead_id (written by hand) is read by deal_id alone, as before.
+    # A truth file without lead_id (written by hand) is read by deal_id alone, as before; lead ids written as
+    # whole-number floats (a Parquet column with a gap) are the contract's ids.
     without_leads = ours.truth.drop(columns=["lead_id"])
     assert training_data(ours.tables(), cfg, without_leads).true_probability is not None
+    tables = ours.tables()
+    numbered = {
+        name: table.assign(lead_id=table["lead_id"].str.lstrip("L").astype(int)) if "lead_id" in table else table
+        for name, table in tables.items()
+    }
+    floats = ours.truth.assign(lead_id=ours.truth["lead_id"].str.lstrip("L").astype(float))
+    assert training_data(numbered, cfg, floats).true_probability is not None
 
 
 def _report(not_known: list[int]) -> BacktestReport:
