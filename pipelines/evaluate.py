@@ -359,12 +359,13 @@ def run_evaluate(
     try:
         folds = make_folds(data, plan, cfg)
     except InsufficientDataError as error:
-        if not data.left_out:
+        if not data.left_out and not data.warnings:
             raise
-        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out.
-        raise InsufficientDataError(
-            f"{error} Left out before counting: {'; '.join(data.left_out)}."
-        ) from error
+        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out, or that the deals
+        # stopped closing (the warnings are the data's, and were said only once the folds had run).
+        said = [f"Left out before counting: {'; '.join(data.left_out)}."] if data.left_out else []
+        said += [f"Also: {'; '.join(data.warnings)}."] if data.warnings else []
+        raise InsufficientDataError(f"{error} {' '.join(said)}") from error
     contenders = contenders_for(data, cfg.evaluate)
     notes = [*data.left_out, *data.warnings]
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:

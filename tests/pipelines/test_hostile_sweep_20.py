@@ -9,7 +9,7 @@ Classes:
 - labels of one outcome (the sentence asked for fewer folds);
 - a missing label named by its place in id order, not its row;
 - columns that give the outcome away together, unchecked when leadscore was not among the contenders;
-- feeds train warns of (outcomes stopped, no activities) that evaluate did not say;
+- feeds train warns of (outcomes stopped, no activities) that evaluate did not say, nor its refusals;
 - model.split.method grouped_random, which evaluate ignored when it cut leadscore's validation rows;
 - a column that orders a handful of labelled rows, refused as a leak (exit 3) where there is too little data;
 - --output naming the run's spec or configuration file (written over, exit 0);
@@ -49,6 +49,7 @@ from pipelines.evaluate import (
     combined_leak,
     fold_table,
     make_folds,
+    run_evaluate,
 )
 from pipelines.settings import load_config
 from pipelines.sources import CrmSource, ExportSource, training_data
@@ -136,7 +137,9 @@ def test_the_truth_of_another_history_is_refused_not_measured_as_the_oracle(two_
     assert training_data(ours.tables(), cfg, without_leads).true_probability is not None
     tables = ours.tables()
     numbered = {
-        name: table.assign(lead_id=table["lead_id"].str.lstrip("L").astype(int)) if "lead_id" in table else table
+        name: table.assign(lead_id=table["lead_id"].str.lstrip("L").astype(int))
+        if "lead_id" in table
+        else table
         for name, table in tables.items()
     }
     floats = ours.truth.assign(lead_id=ours.truth["lead_id"].str.lstrip("L").astype(float))
@@ -511,3 +514,20 @@ def test_a_linear_part_saved_before_the_placeholder_rule_still_scores():
     )
     saved_before = dataclasses.replace(linear, placeholders=None)
     np.testing.assert_allclose(saved_before.margin(X), linear.margin(X))
+
+
+def test_a_refusal_for_too_little_data_says_the_feeds_warning_too():
+    # A history whose deals stopped closing: evaluate --rolling 2 refused for too few training rows (exit 4) and
+    # never said that the outcome feed looked stopped, the reason there were so few.
+    frame = _export(60)
+    stopped = "the outcome feed looks stopped"
+    data = BacktestData(
+        frame=frame,
+        y=frame["won"].to_numpy(),
+        feature_names=["visits"],
+        categorical=[],
+        times=pd.to_datetime(frame["created"]),
+        warnings=[f"0 deals closed in the 121 days ...: {stopped}"],
+    )
+    with pytest.raises(InsufficientDataError, match=rf"too little labelled data.*Also: .*{stopped}"):
+        run_evaluate(data, FoldPlan(windows=2, test_fraction=0.4), load_config(None))
