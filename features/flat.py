@@ -40,6 +40,7 @@ from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLU
 from features.season import SEASON_FEATURES, month_of_year
 from features.text import INVISIBLE, Text, factorize_texts
 from features.titles import title_labels
+from features.vocab import WIN_RATE_PREFIX
 
 ColumnKind = Literal["categorical", "numeric"]
 IcpAttribute = Literal[
@@ -103,14 +104,24 @@ QUESTION_WORDS = (
 
 
 # Columns leadscore adds beside an export's features (the guardrail's; a training row's keys, snapshot and
-# outcome): a fit or intent column of one of these names would be overwritten, in training only for some.
+# outcome) or reads in a training row (a CRM deal's id and close: `train` and `evaluate` take a `closed_at`
+# column as when each outcome became known): a fit or intent column of one of these names would be overwritten
+# or misread, in training only for some.
 ADDED_COLUMNS = (
     *GUARDRAIL_COLUMNS,
     "lead_id",
     "account_id",
     "snapshot_at",
     "outcome",
+    "deal_id",
+    "closed_at",
 )
+# Characters LightGBM refuses in a feature's name ("special JSON characters").
+MODEL_NAME_CHARS = '[ ] { } : , "'
+MODEL_NAME_REFUSED = re.compile(r'[\[\]{}:,"]')
+# The ones leadscore fills from the export's id and time themselves (the same values): the id and time columns
+# may bear these names, not the others.
+KEY_COLUMNS = ("lead_id", "account_id", "snapshot_at", "deal_id")
 
 
 def numbered_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -208,17 +219,8 @@ class ExportSpec(BaseModel):
         repeated = sorted({c for c in outputs if outputs.count(c) > 1})
         if repeated:
             raise ValueError(f"spec {self.name!r}: renames give several columns the name {repeated}")
-        taken = [
-            c for c in [*self.fit_columns, *self.intent_columns] if self.feature_name(c) in ADDED_COLUMNS
-        ]
-        if taken:
-            column = taken[0]
-            raise ValueError(
-                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}, a "
-                "column leadscore adds itself (the ICP guardrail's, or a training row's), which would replace "
-                f"its values silently; give it another name in renames, e.g. {column!r}: "
-                f"{self.feature_name(column) + '_in_export'!r}"
-            )
+        self._check_added_columns()
+        self._check_model_names()
         reasonless = sorted(
             c for c, why in {**self.leaky_columns, **self.drop_columns}.items() if not why.strip()
         )
@@ -226,6 +228,61 @@ class ExportSpec(BaseModel):
             raise ValueError(f"spec {self.name!r}: say why these columns are excluded: {reasonless}")
         self._check_labels_and_icp(kept)
         return self
+
+    def _check_added_columns(self) -> None:
+        """ValueError unless no kept column takes the name of one leadscore adds or reads (ADDED_COLUMNS; the id
+        and time columns may be named as the keys leadscore fills from them): a time column `closed_at` was
+        read as each row's close by `evaluate` and `train`, which left out of a fold every row created in the
+        maturity window before it, without a word."""
+        features = [*self.fit_columns, *self.intent_columns]
+        keys = [self.id_column, *([self.timestamp_column] if self.timestamp_column else [])]
+        taken = [c for c in features if self.feature_name(c) in ADDED_COLUMNS]
+        taken += [c for c in keys if self.feature_name(c) in set(ADDED_COLUMNS) - set(KEY_COLUMNS)]
+        if taken:
+            column, name = taken[0], self.feature_name(taken[0])
+            what = "the feature" if column in features else "the id or time column"
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be {what} {name!r}, a column leadscore adds "
+                "or reads itself (the ICP guardrail's, or a training row's), which would replace or misread "
+                f"its values silently; give it another name in renames, e.g. {column!r}: "
+                f"{name + '_in_export'!r}"
+            )
+        # The model appends win rates by category under such names: LightGBM stopped on two columns of one name
+        # (a traceback from train and evaluate).
+        named_as_rates = [c for c in features if self.feature_name(c).startswith(WIN_RATE_PREFIX)]
+        if named_as_rates:
+            column = named_as_rates[0]
+            raise ValueError(
+                f"spec {self.name!r}: column {column!r} would be the feature {self.feature_name(column)!r}; names "
+                f"beginning {WIN_RATE_PREFIX!r} are the model's own win-rate columns; give it another name in "
+                f"renames, e.g. {column!r}: {self.feature_name(column).replace(WIN_RATE_PREFIX, 'win_rate_', 1)!r}"
+            )
+
+    def _check_model_names(self) -> None:
+        """ValueError unless LightGBM can take every feature name: none holds a character it refuses
+        (MODEL_NAME_REFUSED: "Visits [count]", "Revenue, USD") and no two are one after it writes blanks as "_"
+        ("a b" and "a_b"; "month of year" and the month leadscore adds). Train and evaluate stopped with
+        LightGBM's traceback (exit 1)."""
+        columns = [*self.fit_columns, *self.intent_columns]
+        names = [self.feature_name(c) for c in columns]
+        for column, name in zip(columns, names, strict=True):
+            found = MODEL_NAME_REFUSED.findall(name)
+            if found:
+                plain = " ".join(MODEL_NAME_REFUSED.sub(" ", name).split()) or "feature"
+                raise ValueError(
+                    f"spec {self.name!r}: the feature name {name!r} holds {found[0]!r}, which the model "
+                    f"(LightGBM) cannot take in a feature's name ({MODEL_NAME_CHARS}); give it another name in "
+                    f"renames, e.g. {column!r}: {plain!r}"
+                )
+        seen: dict[str, str] = {}
+        for name in [*names, *season_features(self)]:
+            blanks = re.sub(r"\s", "_", name)
+            if blanks in seen:
+                raise ValueError(
+                    f"spec {self.name!r}: the feature names {seen[blanks]!r} and {name!r} are one name to the "
+                    f"model (LightGBM writes blanks as '_': {blanks!r}); give one another name in renames"
+                )
+            seen[blanks] = name
 
     def _check_labels_and_icp(self, kept: list[str]) -> None:
         unlabelled = sorted(set(self.labels) - set(self.fit_columns) - set(self.intent_columns))
@@ -476,6 +533,9 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
             f"spec {spec.name!r}: the export lacks the spec's columns {', '.join(hints)}; "
             "fix the names in the spec (leadscore spec check lists them all)"
         )
+    # Read on the rows as given: flat_label names a row by its index (training hands them over in id order,
+    # indexed by their position in the export; numbered after the reset, a blank label in row 3 was "row 223").
+    label = flat_label(frame, spec) if spec.label_column in frame.columns else None
     frame = frame.reset_index(drop=True)
     columns: dict[str, pd.Series] = {spec.feature_name(spec.id_column): frame[spec.id_column].astype("str")}
     if spec.timestamp_column:
@@ -496,8 +556,7 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
             without_placeholders(frame[column], spec.missing_values)
         )
     features = pd.DataFrame(columns)
-    label = flat_label(frame, spec) if spec.label_column in frame.columns else None
-    return features, label
+    return features, None if label is None else label.reset_index(drop=True)
 
 
 def flat_timestamps(values: pd.Series, spec: ExportSpec) -> pd.Series:

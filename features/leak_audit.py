@@ -35,6 +35,10 @@ _SMOOTHING = 1.0  # pseudo-rows of the overall rate added to each category's rat
 _FILL_GAP_NOTE = 0.25  # a gap in fill rate between the classes this large is worth a word
 # Filled rows the other class would hold by chance, for a column filled in for one class only to count as a leak.
 _ONE_CLASS_MIN_EXPECTED = 5
+# Won and lost rows each, for a column's AUC alone to count as a leak: with 1 won and 1 lost row any column tells
+# them apart (AUC 1.000), and the export was refused as leaking (exit 3) where it has too few rows to train (4).
+# With 10 of each, a column of noise orders them perfectly once in 92,378.
+_AUC_MIN_PER_CLASS = 10
 
 
 def leak_audit(
@@ -230,7 +234,8 @@ def disguised_labels(features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, th
     if not columns or len(np.unique(y)) < 2:
         return None
     audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y), auc_threshold=threshold)
-    high = audit["auc"].fillna(0) >= threshold
+    enough = min(int((y == 1).sum()), int((y == 0).sum())) >= _AUC_MIN_PER_CLASS
+    high = (audit["auc"].fillna(0) >= threshold) & enough
     one_class = audit["feature"].isin(
         one_class_fills(audit, int((y == 1).sum()), int((y == 0).sum()))["feature"]
     )
@@ -258,12 +263,17 @@ def _leak_evidence(row, threshold: float) -> str:
 
 
 def labels_together(
-    features: pd.DataFrame, y: np.ndarray, spec: ExportSpec, test_auc: float, threshold: float
+    features: pd.DataFrame,
+    y: np.ndarray,
+    spec: ExportSpec,
+    test_auc: float,
+    threshold: float,
+    model: str = "the model",
 ) -> str | None:
     """Why a model trained on an export must not ship when it tells won from lost on its test rows with an
     AUC of `threshold` or more although no column alone does (disguised_labels): its columns together give the
     outcome away (a checkout page seen, a delivery detail checked, a sign-in: the buyers' path through the
-    order itself). Names the fit and intent columns that tell most alone; None below the threshold."""
+    order itself). Names `model` and the fit and intent columns that tell most alone; None below the threshold."""
     if not test_auc >= threshold:
         return None
     export_name = {spec.feature_name(c): c for c in [*spec.fit_columns, *spec.intent_columns]}
@@ -271,7 +281,7 @@ def labels_together(
     audit = leak_audit(features[columns].reset_index(drop=True), pd.Series(y)) if columns else pd.DataFrame()
     named = ", ".join(f"{export_name[r.feature]!r} (AUC {r.auc:.3f})" for r in audit.head(3).itertuples())
     return (
-        f"spec {spec.name!r}: the model tells won from lost with AUC {test_auc:.3f} on its test rows: its "
+        f"spec {spec.name!r}: {model} tells won from lost with AUC {test_auc:.3f} on its test rows: its "
         f"columns together give the outcome away, most likely filled in once it was known (a leak)"
         + (f"; those that tell most alone are {named}" if named else "")
         + ": move the ones written after the outcome to leaky_columns with why (if they are all known before "

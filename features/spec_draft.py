@@ -50,6 +50,7 @@ from features.draft_rules import (  # pipelines/spec.py and tests import the fir
 )
 from features.flat import (
     ADDED_COLUMNS,
+    KEY_COLUMNS,
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
     clean_label,
@@ -352,12 +353,14 @@ def revenue_in_larger_units(
 
 def feature_names(columns: list, keys: int = 0) -> dict[str, str]:
     """snake_case feature names for the kept columns (only where they differ), unique; after the first `keys`
-    columns (the id and the time), none is a column leadscore adds itself (ADDED_COLUMNS)."""
+    columns (the id and the time), none is a column leadscore adds itself (ADDED_COLUMNS); the id and the time
+    may be named as the keys leadscore fills from them (KEY_COLUMNS)."""
     renames: dict[str, str] = {}
     used: set[str] = set()
     for position, column in enumerate(columns):
         base = name_words(column).replace(" ", "_") or "column"
-        taken = used if position < keys else used | set(ADDED_COLUMNS)
+        reserved = set(ADDED_COLUMNS) - set(KEY_COLUMNS) if position < keys else set(ADDED_COLUMNS)
+        taken = used | reserved
         candidate, n = base, 2
         while candidate in taken:
             candidate, n = f"{base}_{n}", n + 1

@@ -6,6 +6,10 @@ the generator, the features and the guardrail cannot drift apart.
 
 TABLES = ("accounts", "leads", "activities", "deals")
 
+# The model's own columns of win rates by category (models/target_stats.py): "win_rate__industry". No feature of
+# an export may bear a name of this form (features/flat.py): LightGBM refused two columns of one name.
+WIN_RATE_PREFIX = "win_rate__"
+
 ACCOUNT_COLUMNS = (
     "account_id",  # str, unique
     "name",  # str

@@ -30,6 +30,7 @@ from models.baselines import MISSING_CATEGORY, PointsModel, fit_logistic_regress
 from models.config import BACKTEST_CONTENDERS as CONTENDERS
 from models.config import BacktestConfig, ModelConfig
 from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_auc
+from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError
 from models.splits import Split, known_before
 from models.train import FeatureEncoder, train_conversion_model
@@ -55,6 +56,7 @@ class BacktestData:
     # not cut at model.maturity_days); None: the configuration's.
     maturity_days: int | None = None
     left_out: list[str] = field(default_factory=list)  # what was read but is not here, and why (sentences)
+    warnings: list[str] = field(default_factory=list)  # what `train` would warn of in these data (sentences)
 
     def counts(self) -> dict[str, int]:
         return {"rows": len(self.y), "won": int((self.y == 1).sum()), "lost": int((self.y == 0).sum())}
@@ -118,6 +120,14 @@ def check_enough_labels(
     """InsufficientDataError naming the counts unless `y` has `per_fold` rows of each class for each of the
     `per_class` test folds (or windows) asked, and the training minimum (min_won / min_lost) overall."""
     won, lost = int((y == 1).sum()), int((y == 0).sum())
+    if len(y) and not (won and lost):  # "ask for fewer folds" cannot help: the label names one outcome only
+        present, absent = ("won", "lost") if won else ("lost", "won")
+        raise InsufficientDataError(
+            f"too little labelled data for {what}: every one of the {len(y)} labelled rows is {present}, so no "
+            f"fold or window can tell won from lost. Check that {absent} rows are exported with their outcome "
+            "(for a flat export: that the spec's positive_labels and negative_labels hold the label column's "
+            "values)."
+        )
     need = per_class * per_fold
     need_won, need_lost = max(need, min_won), max(need, min_lost)
     if won < need_won or lost < need_lost:
@@ -181,7 +191,8 @@ def rolling_folds(times: pd.Series, windows: int, test_fraction: float) -> list[
         test = np.flatnonzero(in_window)
         if len(test) == 0 or not before_start.any():
             raise ValueError(
-                f"too few distinct times to cut {windows} test window(s) from the latest {test_fraction:.0%} "
+                f"too few distinct times to cut {windows} test window(s) from the latest "
+                f"{figure_text(test_fraction * 100, 4)}% "
                 "of rows; ask for fewer windows or a larger test fraction"
             )
         name = "out of time" if windows == 1 else f"window {i + 1}"
@@ -234,7 +245,8 @@ def inner_split(y: np.ndarray, times: pd.Series | None, valid_fraction: float, s
             distinct = len(pd.unique(pd.to_datetime(times)))
             why = (
                 f": they were created at {distinct} distinct time{'s' if distinct != 1 else ''}, and rows "
-                "sharing a time stay in one window; the test window needs more dated history before it"
+                "sharing a time stay in one window; the test window needs more dated history before it, or "
+                "--set model.split.method=grouped_random draws the validation rows at random"
             )
         raise InsufficientDataError(
             "the fold's training rows cannot be cut into a training and a validation window "
@@ -298,8 +310,13 @@ def predict_contender(
     if name == "leadscore":
         if data.maturity_days is not None:
             model_cfg = model_cfg.model_copy(update={"maturity_days": data.maturity_days})
-        times = data.times.iloc[fold.train].reset_index(drop=True) if data.times is not None else None
+        # As `train` does: model.split.method grouped_random (for dates that cannot be trusted or cut) draws the
+        # validation rows and the selection folds at random; evaluate cut them by time whatever it said.
+        grouped = model_cfg.split.method == "grouped_random"
+        times = None if data.times is None or grouped else data.times.iloc[fold.train].reset_index(drop=True)
         split = inner_split(y_train, times, cfg.valid_fraction, seed)
+        if grouped:
+            split = replace(split, method="grouped_random")
         model = train_conversion_model(train, y_train, names, categorical, split, model_cfg)
         return Prediction(np.asarray(model.predict_proba(test), dtype=float))
     if name == "points_model":

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from features.frames import code_positions
+from features.vocab import WIN_RATE_PREFIX
 
 
 def stat_groups(
@@ -38,7 +39,7 @@ def stat_groups(
 
 def group_name(feature_names: Sequence[str], group: tuple[int, ...]) -> str:
     """The appended column's name, e.g. "win_rate__industry" or "win_rate__industry__seniority"."""
-    return "win_rate__" + "__".join(feature_names[j] for j in group)
+    return WIN_RATE_PREFIX + "__".join(feature_names[j] for j in group)
 
 
 class TargetStats:

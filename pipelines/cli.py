@@ -333,6 +333,18 @@ def _export_needs_spec(input_: str, source_spec: str | None) -> None:
         )
 
 
+def _crm_only_options(source_spec: str | None, **given: object) -> None:
+    """Options that read CRM tables, given with --source-spec (one export file): a bad command line (exit 2).
+    `train` and `evaluate` ignored them without a word (`--query "deals=..."` beside an export)."""
+    named = [f"--{option.replace('_', '-')}" for option, value in given.items() if value]
+    if source_spec and named:
+        raise typer.BadParameter(
+            f"{' and '.join(named)} go{'es' if len(named) == 1 else ''} with CRM tables; with --source-spec, "
+            "--input is one export file: leave "
+            f"{'it' if len(named) == 1 else 'them'} out, or leave out --source-spec to read CRM tables"
+        )
+
+
 def _export_is_checked_by_spec_check(input_: str) -> None:
     """An export file given to `validate`, which checks CRM tables: a bad command line (exit 2) naming the
     command that checks an export, not "not a folder of CRM tables" with no way forward."""
@@ -491,6 +503,7 @@ def train(
 
     _check_engine(engine, spark_master, spark_ok=source_spec is None and not query)
     _export_needs_spec(input_dir, source_spec)
+    _crm_only_options(source_spec, input_table=input_table, query=query, truth=truth)
     with expected_failures():
         cfg = _config(config, set_)
         spec = load_source_spec(source_spec) if source_spec else None
@@ -638,8 +651,11 @@ def evaluate(
         raise typer.BadParameter(
             "the oracle's truth exists for synthetic CRM tables only", param_hint="--truth"
         )
+    _crm_only_options(source_spec, input_table=input_table, query=query)
     if output is not None:
-        _refuse_overwriting([input_dir, truth], [output], "--output")
+        # The spec and the configuration too: JSON is YAML, and --output spec.json wrote over the spec (exit 0).
+        spec_file = source_spec if source_spec and Path(source_spec).is_file() else None
+        _refuse_overwriting([input_dir, truth, spec_file, config], [output], "--output")
         if output.suffix and output.suffix.lower() != ".json":  # results.csv held JSON, exit 0
             raise typer.BadParameter(
                 f"{output}: evaluate writes JSON; name the file .json, e.g. results.json",

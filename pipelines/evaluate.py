@@ -33,12 +33,13 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
-from models.config import known_maturity
+from models.config import ModelConfig, known_maturity
+from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
-from pipelines.train import check_training_quarantine
+from pipelines.train import check_training_quarantine, data_warnings
 from pipelines.validate import most_broken_rule, own_quarantine_rows
 
 
@@ -65,9 +66,11 @@ class FoldPlan:
     def describe(self) -> str:
         if self.folds:
             return f"stratified {self.folds}-fold (seed {self.seed})"
+        # As given: --test-fraction 0.004 read "latest 0% tested" (and 0.125 "13%").
+        share = f"{figure_text(self.test_fraction * 100, 4)}%"
         if self.windows == 1:
-            return f"out of time (latest {self.test_fraction:.0%} tested)"
-        return f"rolling, {self.windows} windows (latest {self.test_fraction:.0%} tested)"
+            return f"out of time (latest {share} tested)"
+        return f"rolling, {self.windows} windows (latest {share} tested)"
 
 
 @dataclass
@@ -159,6 +162,7 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         # When each deal closed (its outcome became known); an export's rows have no close.
         known_at=data.frame["closed_at"].reset_index(drop=True) if "closed_at" in data.frame else None,
         left_out=left_out_notes(data, cfg.model.maturity_days),
+        warnings=data_warnings(data, cfg),
         input_order=input_order(data),
         maturity_days=source.training_config(cfg).model.maturity_days,
     )
@@ -246,8 +250,10 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         )
         return folds
     what = "an out-of-time test" if plan.windows == 1 else f"{plan.windows} rolling windows"
-    # Counted first: without labelled rows there are no times either, and "no time column" would mislead.
-    check_enough_labels(data.y, what, 1, model.min_won, model.min_lost)
+    # Counted first: without labelled rows there are no times either, and "no time column" would mislead. Each
+    # window needs per_fold of each class, so the labelled rows bound the windows before any is cut: --rolling
+    # 10000000 built ten million cut points for 79 s before saying "too few distinct times" (1e9: out of memory).
+    check_enough_labels(data.y, what, plan.windows, model.min_won, model.min_lost, per_fold=per_fold)
     if data.times is None:
         raise NoTimeColumnError(
             f"{what} needs a time per row, and the source spec names no timestamp_column: name there the "
@@ -283,12 +289,23 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
         model.min_won,
         model.min_lost,
         "Ask for a smaller --test-fraction or fewer windows, or give more labelled history.",
+        known_rule(model),
     )
     return folds
 
 
+def known_rule(model: ModelConfig) -> str:
+    """Which earlier deals a time-ordered window does not learn (known_at_cutoff), with the setting."""
+    setting = (
+        "model.maturity_days"
+        if model.split.known_maturity_days is None
+        else "model.split.known_maturity_days"
+    )
+    return f"closed after it, or created less than {known_maturity(model)} days before it ({setting})"
+
+
 def _enough_trained(
-    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str
+    y: np.ndarray, folds: list[Fold], what: str, min_won: int, min_lost: int, fix: str, maturity: str = ""
 ) -> None:
     """InsufficientDataError naming the counts unless every window's training rows hold min_won won and
     min_lost lost: a --test-fraction of 0.999 left 4 training rows (or 3 folds of 40 won, 27 each), leadscore
@@ -297,9 +314,16 @@ def _enough_trained(
         trained = y[fold.train]
         won, lost = int((trained == 1).sum()), int((trained == 0).sum())
         if won < min_won or lost < min_lost:
+            # The earlier rows it may not learn (known_at_cutoff): without them "85 labelled rows" read as if
+            # the history before the window held no more.
+            unknown = (
+                f"; {fold.not_known} earlier rows left out as not known on its first day: {maturity}"
+                if fold.not_known
+                else ""
+            )
             raise InsufficientDataError(
                 f"too little labelled data for {what}: {fold.name} trains on {len(trained)} labelled rows "
-                f"({won} won, {lost} lost), and training needs at least model.min_won={min_won} and "
+                f"({won} won, {lost} lost{unknown}), and training needs at least model.min_won={min_won} and "
                 f"model.min_lost={min_lost}. {fix}"
             )
 
@@ -335,14 +359,15 @@ def run_evaluate(
     try:
         folds = make_folds(data, plan, cfg)
     except InsufficientDataError as error:
-        if not data.left_out:
+        if not data.left_out and not data.warnings:
             raise
-        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out.
-        raise InsufficientDataError(
-            f"{error} Left out before counting: {'; '.join(data.left_out)}."
-        ) from error
+        # The counts alone ("0 won and 0 lost") hide that the rows were there and left out, or that the deals
+        # stopped closing (the warnings are the data's, and were said only once the folds had run).
+        said = [f"Left out before counting: {'; '.join(data.left_out)}."] if data.left_out else []
+        said += [f"Also: {'; '.join(data.warnings)}."] if data.warnings else []
+        raise InsufficientDataError(f"{error} {' '.join(said)}") from error
     contenders = contenders_for(data, cfg.evaluate)
-    notes = list(data.left_out)
+    notes = [*data.left_out, *data.warnings]
     if "catboost_default" in cfg.evaluate.contenders and "catboost_default" not in contenders:
         notes.append("CatBoost is not installed (pip install -e .[bench]): left out")
     if "points_model" in cfg.evaluate.contenders and not data.with_points:
@@ -420,12 +445,19 @@ def combined_leak(
     report: BacktestReport, data: BacktestData, spec: ExportSpec, leak_auc: float | None
 ) -> str | None:
     """Why an export's backtest is no answer, as `train` refuses its model (features.leak_audit.labels_together):
-    leadscore told won from lost with a mean AUC of model.leak_auc or more over the folds, so its columns
-    together give the outcome away. Evaluate showed AUC 1.000 as a measurement and exited 0. None otherwise."""
-    mean = report.mean.get("leadscore")
-    if leak_auc is None or not mean:
+    a contender (leadscore, or a baseline when leadscore is not among them) told won from lost with a mean AUC
+    of model.leak_auc or more over the folds, so the columns together give the outcome away. Evaluate showed
+    AUC 1.000 as a measurement and exited 0 (with evaluate.contenders [logistic_regression, lightgbm_default],
+    still after leadscore's check was added). None otherwise."""
+    aucs = {
+        name: float(mean["roc_auc"])
+        for name, mean in report.mean.items()
+        if name != "oracle" and not math.isnan(mean["roc_auc"])
+    }
+    if leak_auc is None or not aucs:
         return None
-    return labels_together(data.frame, data.y, spec, float(mean["roc_auc"]), leak_auc)
+    best = max(aucs, key=lambda name: aucs[name])
+    return labels_together(data.frame, data.y, spec, aucs[best], leak_auc, model=best)
 
 
 # Output --------------------------------------------------------------------------------------------------
@@ -467,16 +499,17 @@ def mean_table(report: BacktestReport, results: list[FoldResult] | None = None) 
 
 
 def fold_table(report: BacktestReport) -> pd.DataFrame:
-    """One row per fold: its size, its test window when cut by time, and its status."""
+    """One row per fold: its size, the earlier rows it did not train on when some fold has them (their outcome
+    came after its test window began: `n_not_known` in the JSON; the console left 126 of 386 labelled rows
+    unaccounted for), its test window when cut by time, and its status."""
     rows = []
+    not_known = any(result.fold.not_known for result in report.results)
     for result in report.results:
         fold = result.fold
-        row: dict[str, Any] = {
-            "fold": fold.name,
-            "train rows": len(fold.train),
-            "test rows": len(fold.test),
-            "test won share": result.test_won_share,
-        }
+        row: dict[str, Any] = {"fold": fold.name, "train rows": len(fold.train)}
+        if not_known:
+            row["earlier, not known yet"] = fold.not_known
+        row |= {"test rows": len(fold.test), "test won share": result.test_won_share}
         if fold.test_start is not None and fold.test_end is not None:
             row["test window"] = f"{fold.test_start:%Y-%m-%d} .. {fold.test_end:%Y-%m-%d}"
         row["status"] = result.status

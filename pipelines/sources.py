@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from features.build import CATEGORICAL_FEATURES, feature_groups, training_snapshots
-from features.contracts import ContractError, ValidationResult
+from features.contracts import ContractError, ValidationResult, export_ids
 from features.dates import DateFormats
 from features.export_contract import (
     EXPORT_TABLE,
@@ -486,6 +486,7 @@ def labelled_training_data(
     if truth is not None:
         true_p = kept["deal_id"].map(truth_probabilities(truth)).to_numpy(dtype=float)
         true_p = None if np.isnan(true_p).any() else true_p
+        check_truth_leads(kept, truth)
     return TrainingData(
         frame=kept,
         y=(kept["outcome"] == "won").to_numpy(dtype=int),
@@ -523,6 +524,29 @@ def truth_probabilities(truth: pd.DataFrame) -> pd.Series:
         value = truth["true_probability"][bad].tolist()[0]
         raise ContractError(f"--truth true_probability {value!r} is not a probability in [0, 1]; {fix}")
     return pd.Series(p.to_numpy(dtype=float), index=ids)
+
+
+def check_truth_leads(deals: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """ContractError unless the --truth file gives each labelled deal the lead the deals table gives it (when it
+    has lead_id): `leadscore generate` numbers deals alike in every history, so the truth of another seed
+    matched every deal_id and the oracle was measured on another history's probabilities (AUC 0.57, exit 0)."""
+    if "lead_id" not in truth.columns or "lead_id" not in deals.columns:
+        return
+    # Read as the contract reads the deals' lead ids: a Parquet column of 12.0 is the lead "12".
+    leads = pd.Series(
+        export_ids(truth["lead_id"]).astype("str").to_numpy(), index=truth["deal_id"].astype("str")
+    )
+    ids = deals["deal_id"].astype("str")
+    said, table = ids.map(leads), deals["lead_id"].astype("str")
+    other = (said.notna() & (said != table)).to_numpy()
+    if other.any():
+        first = int(np.flatnonzero(other)[0])
+        raise ContractError(
+            f"--truth gives deal_id {ids.iloc[first]!r} to lead_id {said.iloc[first]!r} where the deals table "
+            f"gives it to {table.iloc[first]!r} ({int(other.sum()):,} of the {len(ids):,} labelled deals differ), "
+            "so it is the truth of another history; give the truth file `leadscore generate` wrote beside these "
+            "data, or leave --truth out"
+        )
 
 
 def mature_closed_deals(deals: pd.DataFrame, maturity_days: int) -> tuple[pd.DataFrame, int]:

@@ -221,6 +221,29 @@ def stopped_feed_warning(data: TrainingData, cfg: PipelineConfig) -> str | None:
     )
 
 
+def data_warnings(data: TrainingData, cfg: PipelineConfig) -> list[str]:
+    """What `train` and `evaluate` say of the labelled history before trusting it: an outcome feed that looks
+    stopped (unless the test window is pinned, as the retrain pins it), an activity feed that delivered nothing,
+    lead sources leadscore does not know. `evaluate` said none of them: a stopped outcome feed backtested its
+    last window as if the leads were still open, without a word."""
+    stopped = stopped_feed_warning(data, cfg) if cfg.model.split.test_start is None else None
+    return [w for w in (stopped, empty_activities_warning(data), unknown_sources_warning(data)) if w]
+
+
+def empty_activities_warning(data: TrainingData) -> str | None:
+    """CRM tables whose activities table holds no valid row while leads came (a feed of a header only): every
+    lead's intent features read 0 and the model learns from fit alone, without a word. None for an export."""
+    tables = data.valid_tables or {}
+    activities, leads = tables.get("activities"), tables.get("leads")
+    if activities is None or leads is None or len(activities) or not len(leads):
+        return None
+    return (
+        f"activities: the table holds no activity for the {len(leads):,} leads (a feed that delivered nothing?): "
+        "every lead's intent features read 0, so the model learns from who the leads are alone; check the "
+        "activities feed"
+    )
+
+
 def unknown_sources_warning(data: TrainingData) -> str | None:
     """CRM leads whose lead source leadscore does not know ('webinar', 'trade show'): every such lead reads as
     'other' and the model learns them as one source, so a CRM's own picklist loses what it says. None for an
@@ -326,9 +349,7 @@ def run_train(
         *icp_change_notes(champion, scorer, source.input),
         *compared_note(champions, live, split, known_maturity(cfg.model)),
     ]
-    if cfg.model.split.test_start is None:  # the test window is the newest deals (retrain pins its own)
-        result.warnings.extend(filter(None, [stopped_feed_warning(data, cfg)]))
-    result.warnings.extend(filter(None, [unknown_sources_warning(data), learnt_later_warning(split, cfg)]))
+    result.warnings.extend([*data_warnings(data, cfg), *filter(None, [learnt_later_warning(split, cfg)])])
     if register:
         # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
         previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)

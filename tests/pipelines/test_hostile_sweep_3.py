@@ -123,7 +123,7 @@ def _config():
     ("asked", "said"),
     [
         (["--folds", "400"], ["400 folds", "won and", "evaluate.min_test_rows_per_class"]),
-        (["--rolling", "30"], ["30 window(s) need at least 300 of each"]),
+        (["--rolling", "30"], ["30 rolling windows", "at least 300 won and 300 lost"]),
     ],
 )
 def test_more_folds_or_windows_than_the_labels_fill_exit_4_naming_the_counts_before_training(
