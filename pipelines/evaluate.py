@@ -445,8 +445,8 @@ def combined_leak(
     report: BacktestReport, data: BacktestData, spec: ExportSpec, leak_auc: float | None
 ) -> str | None:
     """Why an export's backtest is no answer, as `train` refuses its model (features.leak_audit.labels_together):
-    a contender (leadscore, or a baseline when leadscore is not among them) told won from lost with a mean AUC
-    of model.leak_auc or more over the folds, so the columns together give the outcome away. Evaluate showed
+    a contender (leadscore or any baseline, the oracle aside) told won from lost with a mean AUC of
+    model.leak_auc or more over the folds, so the columns together give the outcome away. Evaluate showed
     AUC 1.000 as a measurement and exited 0 (with evaluate.contenders [logistic_regression, lightgbm_default],
     still after leadscore's check was added). None otherwise."""
     aucs = {
