@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
+from features.domains import company_domain, plain_domain_text
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import INVISIBLE, NO_VALUE, TEXT, Text, cased, factorize_texts, levels
+from features.text import NO_VALUE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -57,9 +58,6 @@ _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
 _NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
 _ADDRESS_WRAPPING = "\"'<>()[]{};, "
-# A company domain as most CRMs hold it, and the scheme of a website written in its place.
-_PLAIN_DOMAIN = re.compile(r"(?!www\.)[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
-_URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -238,32 +236,23 @@ def email_address(email: str) -> str:
         return email
     named = _NAMED_ADDRESS.search(email)
     address = named.group(1) if named else email
-    address = address.removeprefix("mailto:")
+    if address.startswith("mailto:"):  # a link's fields follow a "?": mailto:ann@acme.com?subject=Hi
+        address = address.removeprefix("mailto:").split("?", 1)[0]
     return address.strip(_ADDRESS_WRAPPING)
-
-
-def company_domain(text: str) -> str:
-    """The domain of a stripped lower-case company domain as CRMs also hold it, a website: "https://www.acme.com/"
-    and "www.acme.com:443" are acme.com (the competitor rule read them whole and never fired)."""
-    if _PLAIN_DOMAIN.fullmatch(text):
-        return text
-    host = _URL_PREFIX.sub("", text).split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
-    return host.removeprefix("www.").rstrip(".")
 
 
 def email_domain(email: str) -> str | None:
     """The domain of a stripped lower-case email (its address: email_address; without a trailing dot, nor
-    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None
-    when there is none."""
-    email = email_address(email)
-    match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
+    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com, nor in
+    fullwidth letters: plain_domain_text), None when there is none."""
+    match = _EMAIL_DOMAIN.search(plain_domain_text(email_address(email)))
     return None if match is None else match.group(1)
 
 
 def _mailbox_of(email: str) -> str | None:
     """The mailbox a stripped lower-case email reaches (its address: email_address), None when it is not an
     email."""
-    email = email_address(email)
+    email = plain_domain_text(email_address(email))
     match = _MAILBOX.search(_PLUS_TAG.sub("@", email) if "+" in email else email)
     if match is None:
         return None
@@ -300,7 +289,7 @@ def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a domain is one of `owners` or a subdomain of one."""
     if not owners:
         return lambda domain: False
-    suffixes = "|".join(d.replace(".", r"\.") for d in owners)
+    suffixes = "|".join(re.escape(d) for d in owners)
     pattern = re.compile(rf"(?:^|\.)(?:{suffixes})$")
     return lambda domain: pattern.search(domain) is not None
 

@@ -1,0 +1,77 @@
+"""Hostile-input sweep 21: scoring answers that were silently wrong (exit 0), and point in time.
+
+Each test holds one class of input that gave a wrong score, grade or guardrail verdict with exit 0 (HTTP 200).
+"""
+
+import pandas as pd
+import pytest
+
+from features.build import build_features, scoring_snapshots
+from features.config import FeatureConfig, ICPConfig
+from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
+
+AS_OF = pd.Timestamp("2026-10-01")
+
+
+def _domain_types(emails: list[str], domains: list[str], icp: ICPConfig | None = None) -> list[str]:
+    tables = _one_lead_per_account(["software"] * len(emails), ["referral"] * len(emails), emails, domains)
+    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=len(emails), freq="D")
+    snapshots = scoring_snapshots(tables["leads"], AS_OF)
+    features = build_features(tables, snapshots, FeatureConfig(), icp or ICPConfig()).to_frame()
+    return features["email_domain_type"].tolist()
+
+
+def test_a_competitor_or_free_domain_in_fullwidth_letters_or_with_an_invisible_character_is_still_one():
+    # A company domain with a zero-width space pasted after it, a domain in fullwidth letters or with a
+    # fullwidth dot (an Asian keyboard's input method) read as a business domain: the competitor's lead was
+    # qualified and ranked among the best (the email's invisible characters were already dropped).
+    emails = [
+        "bob@rivalscore\uff0eio",
+        "eve@\uff27\uff2d\uff21\uff29\uff2c.com",
+        "ann@acme.com",
+        "cy@acme.com",
+    ]
+    domains = ["acme.com", "acme.com", "rivalscore.io\u200b", "\uff52ivalscore\u3002io"]
+    assert _domain_types(emails, domains) == ["competitor", "free", "competitor", "competitor"]
+
+
+def test_a_company_domain_written_as_an_address_or_a_mail_link_is_its_domain():
+    # "@rivalscore.io", "sales@rivalscore.io" or a mailto link pasted in the account's domain, and an email
+    # written as a link with its fields (mailto:...?subject=), had read as no competitor's.
+    emails = ["a@acme.com", "b@acme.com", "c@acme.com", "mailto:d@rivalscore.io?subject=Demo"]
+    domains = ["@rivalscore.io", "sales@rivalscore.io", "mailto:bob@rivalscore.io", "acme.com"]
+    assert _domain_types(emails, domains) == ["competitor"] * 4
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "RivalScore.io",
+        "@rivalscore.io",
+        "*.rivalscore.io",
+        ".rivalscore.io",
+        "www.rivalscore.io",
+        "https://www.rivalscore.io/",
+        "rivalscore.io.",
+    ],
+)
+def test_the_icp_lists_of_domains_read_a_domain_however_it_is_written(written):
+    # icp.competitor_domains written as a mail filter writes it (@rivalscore.io) or as a website never met a
+    # lead's domain: every competitor was scored as a business lead, with exit 0. "*.rivalscore.io" stopped
+    # the run with a regular expression's traceback. Free mail providers alike.
+    icp = ICPConfig(
+        competitor_domains=(written,),
+        free_email_domains=(written.lower().replace("rivalscore.io", "gmail.com").upper(),),
+    )
+    assert icp.competitor_domains == ("rivalscore.io",) and icp.free_email_domains == ("gmail.com",)
+    kinds = _domain_types(
+        ["a@rivalscore.io", "b@eu.rivalscore.io", "c@gmail.com", "d@notrivalscore.io"], ["acme.com"] * 4, icp
+    )
+    assert kinds == ["competitor", "competitor", "free", "business"]
+
+
+@pytest.mark.parametrize("written", ["", "  ", "rival score.io", "localhost"])
+def test_an_icp_domain_that_is_no_domain_is_refused_naming_the_setting(written):
+    # An empty competitor domain matched every lead's domain (every lead disqualified), one with a space none.
+    with pytest.raises(ValueError, match=r"competitor_domains names .* no domain names"):
+        ICPConfig(competitor_domains=("rivalscore.io", written))
