@@ -691,9 +691,12 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     acts = tables["activities"]
     acts = acts[acts["lead_id"].isin(rows["lead_id"])]
     stamped = acts.assign(occurred_at=acts["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    as_json = stamped.groupby("lead_id")[["activity_type", "occurred_at"]].apply(
-        lambda g: json.dumps(g.to_dict("records"))
-    )
+    # A dict, not groupby.apply: on leads without any activity that gives an empty frame, which map refused
+    # (score --engine spark stopped on a feed of new leads).
+    as_json = {
+        lead: json.dumps(group.to_dict("records"))
+        for lead, group in stamped.groupby("lead_id")[["activity_type", "occurred_at"]]
+    }
     rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")

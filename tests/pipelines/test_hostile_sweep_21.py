@@ -3,11 +3,14 @@
 Each test holds one class of input that gave a wrong score, grade or guardrail verdict with exit 0 (HTTP 200).
 """
 
+import json
+
 import pandas as pd
 import pytest
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
+from models.lead_input import tables_to_lead_rows
 from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
 
 AS_OF = pd.Timestamp("2026-10-01")
@@ -75,3 +78,20 @@ def test_an_icp_domain_that_is_no_domain_is_refused_naming_the_setting(written):
     # An empty competitor domain matched every lead's domain (every lead disqualified), one with a space none.
     with pytest.raises(ValueError, match=r"competitor_domains names .* no domain names"):
         ICPConfig(competitor_domains=("rivalscore.io", written))
+
+
+def test_leads_without_any_activity_become_rows_for_spark_with_no_activities():
+    # score --engine spark turns the open leads into the artifact's rows (tables_to_lead_rows): when none of
+    # them had an activity (a feed of new leads, an activities table of a header only) pandas' groupby.apply
+    # gave an empty frame and the run stopped with a ValueError's traceback.
+    tables = _one_lead_per_account(["software", "fintech"], ["referral", "event"])
+    rows = tables_to_lead_rows(tables)
+    assert rows["activities"].tolist() == ["[]", "[]"]
+    tables["activities"] = pd.DataFrame(
+        {"lead_id": ["L1"], "occurred_at": [pd.Timestamp("2026-09-02 10:00")], "activity_type": ["blog"]}
+    )
+    rows = tables_to_lead_rows(tables)
+    assert rows["activities"].tolist() == [
+        "[]",
+        json.dumps([{"activity_type": "blog", "occurred_at": "2026-09-02T10:00:00.000000"}]),
+    ]
