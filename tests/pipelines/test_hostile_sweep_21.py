@@ -10,6 +10,7 @@ import pytest
 
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
+from features.countries import read_country
 from models.lead_input import tables_to_lead_rows
 from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
 
@@ -95,3 +96,33 @@ def test_leads_without_any_activity_become_rows_for_spark_with_no_activities():
         "[]",
         json.dumps([{"activity_type": "blog", "occurred_at": "2026-09-02T10:00:00.000000"}]),
     ]
+
+
+COUNTRIES_WRITTEN_OTHERWISE = {
+    "Côte d\u2019Ivoire": "CI",  # a word processor's apostrophe
+    "Cote d'Ivoire": "CI",  # a keyboard without accents
+    "TURKIYE": "TR",
+    "Espana": "ES",
+    "Curacao": "CW",
+    "Aland Islands": "AX",
+    "Deutschland\u200b": "DE",  # a zero-width space pasted after it
+    "\uff35\uff33": "US",  # fullwidth letters
+}
+
+
+def test_a_country_written_without_its_accents_or_with_a_typographic_apostrophe_is_its_country():
+    # Each of these quarantined its account as no country in batch (every lead of it lost for the run) and was
+    # refused online, where "Côte d'Ivoire" or "Türkiye" as ISO writes them were read.
+    from features.contracts import validate_tables
+    from models.lead_input import check_lead_rows, lead_rows_to_tables
+
+    written = list(COUNTRIES_WRITTEN_OTHERWISE)
+    tables = _one_lead_per_account(["software"] * len(written), ["referral"] * len(written))
+    tables["accounts"]["country"] = written
+    read = validate_tables(tables)
+    assert read.quarantine.empty
+    assert read.valid["accounts"]["country"].tolist() == list(COUNTRIES_WRITTEN_OTHERWISE.values())
+    rows = [{"lead_id": f"L{k}", "email": f"a{k}@acme.com", "country": c} for k, c in enumerate(written)]
+    online, _ = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    assert online["accounts"]["country"].tolist() == list(COUNTRIES_WRITTEN_OTHERWISE.values())
+    assert read_country("Atlantis") == (None, False) and read_country("Cote divoire") == (None, False)
