@@ -245,3 +245,31 @@ def test_hostile_rows_get_the_same_score_grade_and_reasons_in_batch_and_online(s
         assert scored.index.tolist() == clean.index.tolist()
         for column in compared:
             assert scored[column].astype(str).tolist() == clean[column].astype(str).tolist(), column
+
+
+@pytest.mark.parametrize(
+    ("title", "persona"),
+    [
+        ("Étudiante en master", "student"),
+        ("Studentin", "student"),
+        ("Estudiante de MBA", "student"),
+        ("Студент", "student"),
+        ("\uff33\uff34\uff35\uff24\uff25\uff2e\uff34", "student"),  # fullwidth letters
+        ("Praktikantin Marketing", "intern"),
+        ("Assistant marketing stagiaire", "intern"),
+        ("Becario de ventas", "intern"),
+        ("Стажёр", "intern"),
+        ("Demandeur d'emploi", "job_seeker"),
+        ("Arbeitssuchend", "job_seeker"),
+    ],
+)
+def test_a_student_intern_or_job_seeker_titled_in_another_language_is_the_excluded_persona(title, persona):
+    # A title written with accents or in another script lost those letters ("étudiant" read as "tudiant"), and
+    # the persona words were English only: a French student or a German intern in the served geography was
+    # qualified and could be ranked high. Staff who look after them (plural) stay staff.
+    from features.titles import title_labels
+
+    seniority, _ = title_labels(
+        [title, "Responsable des étudiants", "Betreuer der Praktikanten", "Senior Managér"]
+    )
+    assert seniority == [persona, "unknown", "unknown", "manager"]
