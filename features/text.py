@@ -8,7 +8,7 @@ Case and whitespace follow pandas' own .str methods exactly.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -75,17 +75,23 @@ NO_VALUE_SPELLINGS = frozenset(
 )
 
 
-def spelled_word(value: object, words: Collection[str]) -> str | None:
+def spelled_word(
+    value: object, words: Collection[str], other_spellings: Mapping[str, str] | None = None
+) -> str | None:
     """The word of `words` that `value` spells in another case or with blanks around (" Won" -> "won",
-    "NULL" -> "null"), or with spaces or hyphens between its parts as CRM exports write them ("Demo Request",
-    "demo-request" -> "demo_request"); None when it spells none, or is no text."""
+    "NULL" -> "null"), with characters that show as nothing pasted in, or with spaces or hyphens between its
+    parts as CRM exports write them ("Demo Request", "demo-request" -> "demo_request"), or that
+    `other_spellings` gives for it so written ("Opt-Out" -> opt_out -> "unsubscribe"); None when it spells
+    none, or is no text."""
     if not isinstance(value, str):
         return None
     word = value.strip().lower()
     if word in words:
         return word
-    joined = WORD_GAPS.sub("_", word)
-    return joined if joined in words else None
+    joined = WORD_GAPS.sub("_", INVISIBLE.sub("", word).strip())
+    if joined in words:
+        return joined
+    return other_spellings.get(joined) if other_spellings else None
 
 
 # Between the parts of a word written "demo_request": CRMs write "Demo Request", "Demo-Request", "demo - request".

@@ -26,7 +26,7 @@ from features.dates import CLOCK_WORDS
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID
 from features.text import is_no_value, spelled_word
-from features.vocab import ACTIVITY_TYPES
+from features.vocab import ACTIVITY_OTHER_SPELLINGS, ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
 LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
@@ -502,7 +502,7 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
                 "known fields only",
             )
         kind = item["activity_type"]
-        kind = spelled_word(kind, _KNOWN_ACTIVITIES) or kind  # " Blog" is blog, as batch reads it
+        kind = spelled_word(kind, _KNOWN_ACTIVITIES, ACTIVITY_OTHER_SPELLINGS) or kind  # as batch reads it
         if not isinstance(kind, str) or kind not in _KNOWN_ACTIVITIES:
             raise _fail(
                 row,

@@ -273,3 +273,40 @@ def test_a_student_intern_or_job_seeker_titled_in_another_language_is_the_exclud
         [title, "Responsable des étudiants", "Betreuer der Praktikanten", "Senior Managér"]
     )
     assert seniority == [persona, "unknown", "unknown", "manager"]
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Unsubscribed", "unsubscribe"),
+        ("Opt-Out", "unsubscribe"),
+        ("Email Unsubscribe", "unsubscribe"),
+        ("unsubscribe\u200b", "unsubscribe"),
+        ("Email Opened", "email_open"),
+        ("Demo Requested", "demo_request"),
+        ("Pricing Page Views", "pricing_page"),
+        ("Case Studies", "case_study"),
+    ],
+)
+def test_an_activity_type_in_another_crm_word_is_read_as_its_type_in_batch_and_online(written, read):
+    # An "Unsubscribed" or "Opt-Out" row was quarantined as no known type and the lead who opted out was
+    # scored as if they had not: graded A and put on the call list (online: refused). Now the type it means.
+    from features.contracts import validate_tables
+    from models.lead_input import check_lead_rows, lead_rows_to_tables
+
+    tables = _one_lead_per_account(["software"], ["referral"])
+    tables["activities"] = pd.DataFrame(
+        {"lead_id": ["L0"], "occurred_at": [pd.Timestamp("2026-09-20")], "activity_type": [written]}
+    )
+    batch = validate_tables(tables)
+    assert batch.quarantine.empty and batch.valid["activities"]["activity_type"].tolist() == [read]
+    activities = json.dumps([{"activity_type": written, "occurred_at": "2026-09-20T00:00:00"}])
+    online, _ = lead_rows_to_tables(
+        check_lead_rows([{"lead_id": "L0", "email": "a@acme.com", "activities": activities}]), AS_OF
+    )
+    assert online["activities"]["activity_type"].tolist() == [read]
+    if read == "unsubscribe":
+        features = build_features(
+            batch.valid, scoring_snapshots(batch.valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
+        )
+        assert features.to_frame()["unsubscribed"].tolist() == [True]
