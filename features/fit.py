@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
-from features.domains import company_domain, plain_domain_text
+from features.domains import company_domain, listed_domain, plain_domain_text
 from features.frames import Table, column_values, naive_times, numbers
 from features.text import NO_VALUE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
@@ -266,7 +266,7 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
     domains = [email_domain(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
-    free = set(icp.free_email_domains)
+    free = _listed_domains(icp.free_email_domains)
 
     def kind(domain: str | None) -> str:
         if domain is not None and is_competitor(domain):
@@ -285,11 +285,18 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
 
 @functools.cache
+def _listed_domains(listed: tuple[str, ...]) -> frozenset[str]:
+    """The ICP's domains as the config reads them now (listed_domain): a model trained before keeps the list it
+    was given ("@rivalscore.io"), which met no lead."""
+    return frozenset(listed_domain(domain) for domain in listed)
+
+
+@functools.cache
 def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a domain is one of `owners` or a subdomain of one."""
     if not owners:
         return lambda domain: False
-    suffixes = "|".join(re.escape(d) for d in owners)
+    suffixes = "|".join(re.escape(d) for d in sorted(_listed_domains(owners)) if d)
     pattern = re.compile(rf"(?:^|\.)(?:{suffixes})$")
     return lambda domain: pattern.search(domain) is not None
 

@@ -310,3 +310,13 @@ def test_an_activity_type_in_another_crm_word_is_read_as_its_type_in_batch_and_o
             batch.valid, scoring_snapshots(batch.valid["leads"], AS_OF), FeatureConfig(), ICPConfig()
         )
         assert features.to_frame()["unsubscribed"].tolist() == [True]
+
+
+def test_a_model_trained_before_with_an_icp_domain_written_otherwise_meets_the_leads_domains():
+    # A scorer unpickled from an older version keeps the ICP it was trained with, as written then: its
+    # "@rivalscore.io" or "www.gmail.com" is read as the config reads it now.
+    icp = ICPConfig().model_copy(
+        update={"competitor_domains": ("@rivalscore.io",), "free_email_domains": ("www.gmail.com",)}
+    )
+    kinds = _domain_types(["a@rivalscore.io", "b@gmail.com", "c@acme.com"], ["acme.com"] * 3, icp)
+    assert kinds == ["competitor", "free", "business"]
