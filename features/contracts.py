@@ -47,7 +47,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids, in_scientific_notation
+from features.keys import float_written_ids, in_scientific_notation, visible_ids
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_OTHER_SPELLINGS,
@@ -661,7 +661,7 @@ _PARSE_NAME = {"timestamp": "datetime", "number": "number"}
 
 
 def _as_id(values: pd.Series) -> pd.Series:
-    ids = float_written_ids(_as_text(whole_floats_as_ints(values)).str.strip())
+    ids = float_written_ids(visible_ids(_as_text(whole_floats_as_ints(values))).str.strip())
     empty = ids.to_numpy() == ""
     return ids.where(~empty) if empty.any() else ids
 

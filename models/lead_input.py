@@ -25,7 +25,7 @@ from features.countries import read_country
 from features.dates import CLOCK_WORDS
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID
-from features.text import is_no_value, spelled_word
+from features.text import INVISIBLE, is_no_value, spelled_word
 from features.vocab import ACTIVITY_OTHER_SPELLINGS, ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
@@ -244,7 +244,7 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
             value = bytes(value).decode("utf-8")
         if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
-        text = str(value).strip() if is_id else str(value)
+        text = INVISIBLE.sub("", str(value)).strip() if is_id else str(value)  # as features.keys.visible_ids
         if is_id and text.endswith(".0"):  # "12.0": "12", as batch reads the id (features.keys)
             text = re.sub(FLOAT_WRITTEN_ID, r"\1", text)
         if max_chars is not None and len(text) > max_chars and field != "activities":

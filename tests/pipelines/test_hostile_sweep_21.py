@@ -320,3 +320,37 @@ def test_a_model_trained_before_with_an_icp_domain_written_otherwise_meets_the_l
     )
     kinds = _domain_types(["a@rivalscore.io", "b@gmail.com", "c@acme.com"], ["acme.com"] * 3, icp)
     assert kinds == ["competitor", "free", "business"]
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u00ad", "\u200e"])
+def test_an_id_with_an_invisible_character_is_the_id_so_a_won_lead_is_never_scored_as_open(invisible):
+    # A deal whose lead_id held a zero-width space (pasted from a web page) or a byte-order mark (two exports
+    # joined) referenced no lead: the deal was quarantined and its lead, a customer, scored as open and put on
+    # the call list (exit 0). Ids are now read without such characters on every route: the contract, the
+    # streamed parts' grouping (and Spark's, which runs the same id_keys), and online rows.
+    from features.contracts import validate_tables
+    from features.keys import id_keys
+    from models.lead_input import check_lead_rows
+    from pipelines.sources import open_leads
+
+    tables = _one_lead_per_account(["software", "fintech"], ["referral", "event"])
+    tables["deals"] = pd.DataFrame(
+        {
+            "deal_id": ["D1"],
+            "lead_id": [f"{invisible}L0 "],
+            "account_id": [f"A0{invisible}"],
+            "created_at": [pd.Timestamp("2026-09-05")],
+            "closed_at": [pd.Timestamp("2026-09-20")],
+            "outcome": ["won"],
+            "amount": [1000.0],
+            "lost_reason": [None],
+        }
+    )
+    read = validate_tables(tables, as_of=AS_OF)
+    assert read.quarantine.empty
+    to_score, closed = open_leads(read.valid["leads"], read.valid["deals"])
+    assert to_score["lead_id"].tolist() == ["L1"] and closed["lead_id"].tolist() == ["L0"]
+    assert id_keys(tables["deals"]["lead_id"], "deals", 0).tolist() == ["L0"]
+    assert check_lead_rows([{"lead_id": f"L0{invisible}", "email": "a@acme.com"}])["lead_id"].tolist() == [
+        "L0"
+    ]
