@@ -58,6 +58,8 @@ _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
 _NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
 _ADDRESS_WRAPPING = "\"'<>()[]{};, "
+# What separates the addresses of a field holding several.
+_ADDRESS_LIST = re.compile(r"[;,\s]+")
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -227,11 +229,25 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
     return overlap[stacks.codes], size[stacks.codes]
 
 
+def email_addresses(email: str) -> list[str]:
+    """The addresses of a stripped lower-case email field (each as email_address reads one), the lead's own
+    first: a field may hold several, one after another ("ann@acme.com; bob@rivalscore.io")."""
+    parts = [part for part in _ADDRESS_LIST.split(email) if "@" in part] if email.count("@") > 1 else []
+    return [_one_address(part) for part in parts] if len(parts) > 1 else [_one_address(email)]
+
+
 def email_address(email: str) -> str:
     """The address in a stripped lower-case email as mail clients and CRM exports also write it: with a display
     name ("ann lee <ann@acme.com>"), as a link ("mailto:ann@acme.com") or wrapped in brackets, quotes or a
     list's separator ("<ann@acme.com>;") it is ann@acme.com; its domain ended at the ">" before, so that
-    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's."""
+    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's. Of several addresses
+    the first is the lead's (the domain had been the last one's, and the mailbox none)."""
+    if _PLAIN_ADDRESS.fullmatch(email):
+        return email
+    return email_addresses(email)[0]
+
+
+def _one_address(email: str) -> str:
     if _PLAIN_ADDRESS.fullmatch(email):
         return email
     named = _NAMED_ADDRESS.search(email)
@@ -239,6 +255,14 @@ def email_address(email: str) -> str:
     if address.startswith("mailto:"):  # a link's fields follow a "?": mailto:ann@acme.com?subject=Hi
         address = address.removeprefix("mailto:").split("?", 1)[0]
     return address.strip(_ADDRESS_WRAPPING)
+
+
+def guardrail_domain(email: str, icp: ICPConfig) -> str | None:
+    """The domain the ICP guardrail judges a stripped lower-case email field by: a competitor's among its
+    addresses ("ann@acme.com; bob@rivalscore.io"), else the lead's own (the first's)."""
+    domains = [email_domain(address) for address in email_addresses(email)]
+    is_competitor = _domain_test(icp.competitor_domains)
+    return next((d for d in domains if d is not None and is_competitor(d)), domains[0])
 
 
 def email_domain(email: str) -> str | None:
@@ -264,7 +288,6 @@ def _mailbox_of(email: str) -> str | None:
 
 def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.ndarray:
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
-    domains = [email_domain(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
     free = _listed_domains(icp.free_email_domains)
 
@@ -273,7 +296,7 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
             return "competitor"
         return UNKNOWN if domain is None else "free" if domain in free else "business"
 
-    kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
+    kinds = _per_row([*(kind(guardrail_domain(text, icp)) for text in emails.texts), UNKNOWN], emails.codes)
     company = np.array(
         [
             *(is_competitor(company_domain(domain)) for domain in _stripped_lower(company_domains).texts),

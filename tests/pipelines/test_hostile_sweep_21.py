@@ -354,3 +354,26 @@ def test_an_id_with_an_invisible_character_is_the_id_so_a_won_lead_is_never_scor
     assert check_lead_rows([{"lead_id": f"L0{invisible}", "email": "a@acme.com"}])["lead_id"].tolist() == [
         "L0"
     ]
+
+
+def test_an_email_field_of_several_addresses_is_the_first_ones_and_a_competitors_anywhere_disqualifies():
+    # "bob@rivalscore.io; ann@acme.com" was judged by the last address (a business lead, ranked), and such a
+    # field had no mailbox, so the same person's other lead was no duplicate.
+    emails = [
+        "bob@rivalscore.io; ann@acme.com",
+        "ann@acme.com, bob@rivalscore.io",
+        "Eve <eve@gmail.com>, Eve Work <eve@acme.com>",
+        "cy@acme.com; cy.private@gmail.com",
+        "cy@acme.com",
+    ]
+    assert _domain_types(emails, ["acme.com"] * 5) == [
+        "competitor",
+        "competitor",
+        "free",
+        "business",
+        "business",
+    ]
+    tables = _one_lead_per_account(["software"] * 5, ["referral"] * 5, emails)
+    tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=5, freq="D")
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    assert features.to_frame()["is_duplicate"].tolist() == [False, False, False, False, True]
