@@ -697,7 +697,7 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
         lead: json.dumps(group.to_dict("records"))
         for lead, group in stamped.groupby("lead_id")[["activity_type", "occurred_at"]]
     }
-    rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
+    rows["activities"] = [as_json.get(lead, "[]") for lead in rows["lead_id"]]
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
     # founded_year is optional in the tables, but a frame must hold every field that feeds the score
