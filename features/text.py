@@ -8,6 +8,7 @@ Case and whitespace follow pandas' own .str methods exactly.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
@@ -120,13 +121,15 @@ def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
     runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
     it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
-    the same in training and scoring."""
+    the same in training and scoring; so are text in its composed and decomposed forms ("Santé" as Windows and
+    as macOS write it) and in fullwidth letters (unicodedata's NFKC)."""
     if all(
         text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
     ):
         lower = [text.lower() for text in texts]
     else:
-        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in texts]
+        plain = [text if text.isascii() else unicodedata.normalize("NFKC", text) for text in texts]
+        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in plain]
         lower = cased(cleaned, upper=False)
     return [None if not text or text in PLACEHOLDERS else text for text in lower]
 

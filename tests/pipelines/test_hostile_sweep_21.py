@@ -377,3 +377,15 @@ def test_an_email_field_of_several_addresses_is_the_first_ones_and_a_competitors
     tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=5, freq="D")
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     assert features.to_frame()["is_duplicate"].tolist() == [False, False, False, False, True]
+
+
+def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_training_saw():
+    # macOS writes "Santé" decomposed (e + a combining accent), Windows composed; an input method writes
+    # fullwidth letters. Each was a level the model never saw (read as unknown), and "ｓｏｆｔｗａｒｅ" missed
+    # the ICP's target industry.
+    industries = ["Sant\u00e9", "Sante\u0301", "software", "\uff53\uff4f\uff46\uff54\uff57\uff41\uff52\uff45"]
+    tables = _one_lead_per_account(industries, ["Referral", "\uff32eferral", "referral", "referral"])
+    features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
+    frame = features.to_frame()
+    assert frame["industry"].tolist() == ["sant\u00e9", "sant\u00e9", "software", "software"]
+    assert frame["lead_source"].tolist() == ["referral"] * 4
