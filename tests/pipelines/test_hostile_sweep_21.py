@@ -389,3 +389,21 @@ def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_tra
     frame = features.to_frame()
     assert frame["industry"].tolist() == ["sant\u00e9", "sant\u00e9", "software", "software"]
     assert frame["lead_source"].tolist() == ["referral"] * 4
+
+
+def test_the_example_of_an_export_whose_employee_median_is_a_fraction_is_accepted_by_its_scorer():
+    # Logging a model trained on an export whose employee counts have a median of an even count (91.5) made
+    # the input example refused by the scorer's whole-number check: train stopped with a traceback (exit 1)
+    # after training, nothing registered. The shipped Salesforce spec on 1,500 leads did.
+    from pipelines.tracking import example_export_rows
+
+    export = pd.DataFrame(
+        {
+            "Lead ID": ["a", "b", "c", "d"],
+            "No. of Employees": [90, 93, 80, 120],
+            "Visits": [0.5, 1.0, 2.0, 3.0],
+        }
+    )
+    example = example_export_rows(export, list(export.columns), "Lead ID")
+    assert example["No. of Employees"].tolist()[0] == 91.0
+    assert example["Visits"].tolist()[0] == 1.5
