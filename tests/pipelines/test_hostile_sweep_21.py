@@ -1,6 +1,14 @@
 """Hostile-input sweep 21: scoring answers that were silently wrong (exit 0), and point in time.
 
-Each test holds one class of input that gave a wrong score, grade or guardrail verdict with exit 0 (HTTP 200).
+Each test holds one class of input that gave a wrong score, grade or guardrail verdict with exit 0 (HTTP 200),
+or a traceback: competitor and free-mail domains written another way in the data (fullwidth, invisible
+characters, an address or a link in the domain field, several addresses in one email field) or in the ICP's
+lists (a mail filter's "@", "*.", a website; a model trained before); countries without their accents;
+students, interns and job seekers titled in other languages; activity types in other CRM words (an
+"Unsubscribed" lead on the call list); ids holding invisible characters (a customer scored as open);
+industries in decomposed or fullwidth letters; Spark rows for leads without activities; an export whose
+made-up example the scorer refused; and batch/online parity on rows written in other zones and spellings,
+activities after as_of included.
 """
 
 import json
