@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from features.countries import alpha2, region_by_country
+from features.domains import listed_domain
 from features.vocab import ACTIVITY_TYPES, DISQUALIFY_REASONS
 
 # A weight: a finite number (an infinite one makes every share inf / inf, not a number: no tier at all).
@@ -37,6 +39,10 @@ def _has_nan(value: Any) -> bool:
     return False
 
 
+# A domain name: labels of letters (in any script), digits and hyphens, joined by dots.
+_DOMAIN_NAME = re.compile(r"[^\W_](?:[\w\-]*[^\W_])?(?:\.[^\W_](?:[\w\-]*[^\W_])?)+")
+
+
 def _country_codes(values: tuple[str, ...], name: str) -> tuple[str, ...]:
     """Alpha-2 codes of countries written as codes or names ("USA", "Germany" as the data contract reads
     them); a value that is no country is refused: it would never match a lead, silently."""
@@ -47,6 +53,19 @@ def _country_codes(values: tuple[str, ...], name: str) -> tuple[str, ...]:
             f"{name} names {unknown}, which are no countries; give ISO 3166 codes such as US, DE"
         )
     return tuple(str(code) for code in codes)
+
+
+def _domain_names(values: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """The domains as the ICP rules compare them (features.domains.listed_domain: "@rivalscore.io" and
+    "https://www.rivalscore.io/" are rivalscore.io); a value that is no domain is refused: an empty one met
+    every lead, one with a space none."""
+    domains = [listed_domain(value) for value in values]
+    wrong = [
+        value for value, domain in zip(values, domains, strict=True) if not _DOMAIN_NAME.fullmatch(domain)
+    ]
+    if wrong:
+        raise ValueError(f"{name} names {wrong}, which are no domain names; write them as rivalscore.io")
+    return tuple(domains)
 
 
 class ActivityWeight(_Strict):
@@ -214,8 +233,6 @@ class ICPConfig(_Strict):
         "target_industries",
         "served_regions",
         "desired_tech",
-        "free_email_domains",
-        "competitor_domains",
         "target_seniorities",
         "excluded_personas",
         mode="after",
@@ -228,6 +245,11 @@ class ICPConfig(_Strict):
     @classmethod
     def _upper(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return _country_codes(values, "served_countries")
+
+    @field_validator("free_email_domains", "competitor_domains", mode="after")
+    @classmethod
+    def _domains(cls, values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return _domain_names(values, str(info.field_name))
 
     @field_validator("criterion_weights", mode="after")
     @classmethod

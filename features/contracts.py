@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,9 +47,10 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids, in_scientific_notation
+from features.keys import float_written_ids, in_scientific_notation, visible_ids
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
+    ACTIVITY_OTHER_SPELLINGS,
     ACTIVITY_TYPES,
     LOST_REASONS,
     OPTIONAL_COLUMNS,
@@ -151,6 +153,7 @@ class _Field:
     checks: tuple[pa.Check, ...] = ()
     optional: bool = False  # the table may lack the column (vocab.OPTIONAL_COLUMNS)
     words: tuple[str, ...] = ()  # a text column of these words only: read whatever their case and spaces
+    other_spellings: Mapping[str, str] | None = None  # other words read as one of `words` (see spelled_word)
 
 
 def is_whole_number(values):
@@ -231,6 +234,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
             nullable=False,
             checks=(_check(pa.Check.isin, ACTIVITY_TYPES, name="isin(ACTIVITY_TYPES)"),),
             words=ACTIVITY_TYPES,
+            other_spellings=ACTIVITY_OTHER_SPELLINGS,
         ),
     },
     "deals": {
@@ -635,7 +639,7 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
             coerced[column] = _as_id(values)
         elif field.kind == "text":  # industry codes in a float column read as their whole numbers, as ids
             text = _as_text(whole_floats_as_ints(values))
-            coerced[column] = as_words(text, field.words) if field.words else text
+            coerced[column] = as_words(text, field.words, field.other_spellings) if field.words else text
         elif field.kind == "country":
             coerced[column], unmapped = alpha2_countries(values)
             if unmapped.any():
@@ -657,20 +661,23 @@ _PARSE_NAME = {"timestamp": "datetime", "number": "number"}
 
 
 def _as_id(values: pd.Series) -> pd.Series:
-    ids = float_written_ids(_as_text(whole_floats_as_ints(values)).str.strip())
+    ids = float_written_ids(visible_ids(_as_text(whole_floats_as_ints(values))).str.strip())
     empty = ids.to_numpy() == ""
     return ids.where(~empty) if empty.any() else ids
 
 
-def as_words(texts: pd.Series, words: tuple[str, ...]) -> pd.Series:
-    """A column of known words with each other spelling of one (" Won", "LOST", "Demo Request") read as that
-    word; anything else stays as written, for the contract's check to name. Only the cells that are no word
-    are looked at, each spelling once (an export writes every activity "Demo Request")."""
+def as_words(
+    texts: pd.Series, words: tuple[str, ...], other_spellings: Mapping[str, str] | None = None
+) -> pd.Series:
+    """A column of known words with each other spelling of one (" Won", "LOST", "Demo Request", and those
+    `other_spellings` gives) read as that word; anything else stays as written, for the contract's check to
+    name. Only the cells that are no word are looked at, each spelling once (an export writes every activity
+    "Demo Request")."""
     odd = ~texts.isin(words).to_numpy() & texts.notna().to_numpy()
     if not odd.any():
         return texts
     spellings = texts[odd]
-    read = {text: spelled_word(text, words) or text for text in spellings.unique()}
+    read = {text: spelled_word(text, words, other_spellings) or text for text in spellings.unique()}
     return texts.mask(odd, spellings.map(read).astype(texts.dtype))
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import gettext
 import os
+import unicodedata
 
 import numpy as np
 import pandas as pd
 import pycountry
 
-from features.text import PLACEHOLDERS
+from features.text import INVISIBLE, PLACEHOLDERS
 
 # Codes and names in common use that ISO 3166 reserves for another name or does not know (the nations of the
 # United Kingdom, names a country has since changed, short forms): a CRM writes them, and each quarantined its
@@ -73,6 +74,10 @@ REGION_COUNTRIES: dict[str, str] = {
 }
 
 
+# Apostrophes a word processor or a phone's keyboard writes for the straight one in "Côte d'Ivoire".
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+
+
 def region_by_country() -> dict[str, str]:
     """Alpha-2 code -> sales region, for every country REGION_COUNTRIES places."""
     return {code: region for region, codes in REGION_COUNTRIES.items() for code in codes.split()}
@@ -100,7 +105,42 @@ def read_country(text: str) -> tuple[str | None, bool]:
 
 @functools.lru_cache(maxsize=4096)
 def alpha2(value: str) -> str | None:
-    """The alpha-2 code of one country name or code, or None."""
+    """The alpha-2 code of one country name or code, or None: as written, else written plainly (fullwidth
+    letters, a typographic apostrophe or a zero-width space: "Côte d’Ivoire", "ＵＳ"), else without accents
+    ("Cote d'Ivoire", "Turkiye", "Espana", "Curacao": a keyboard without them); each had quarantined its
+    account as no country."""
+    code = _alpha2_as_written(value)
+    if code is None and not value.isascii():
+        code = _alpha2_as_written(_plain(value))
+    return code if code is not None else _names_without_accents().get(_without_accents(value))
+
+
+def _plain(text: str) -> str:
+    """The text in its plain form: compatibility characters folded, apostrophes straight, nothing invisible."""
+    return INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_APOSTROPHES)
+
+
+def _without_accents(text: str) -> str:
+    """A name's key without case, accents, dots or extra spaces: "Côte d’Ivoire" and "cote d'ivoire" are one."""
+    letters = unicodedata.normalize("NFKD", _plain(text).replace(".", ""))
+    return " ".join("".join(ch for ch in letters if not unicodedata.combining(ch)).casefold().split())
+
+
+@functools.lru_cache(maxsize=1)
+def _names_without_accents() -> dict[str, str]:
+    """Every name alpha2 knows (English, translated, aliases), keyed without accents; a key two countries
+    share is left out."""
+    named = [*_english_names().items(), *_translated_names().items(), *_ALIASES.items()]
+    found: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for name, code in named:
+        key = _without_accents(name)
+        if found.setdefault(key, code) != code:
+            ambiguous.add(key)
+    return {key: code for key, code in found.items() if key not in ambiguous}
+
+
+def _alpha2_as_written(value: str) -> str | None:
     key = " ".join(value.replace(".", "").split())
     if not key:
         return None
@@ -117,14 +157,21 @@ def alpha2(value: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _translated_names() -> dict[str, str]:
-    """Country names in every language pycountry ships (casefolded) -> alpha-2; ambiguous names left out."""
+def _english_names() -> dict[str, str]:
+    """pycountry's English names (name, official and common) -> alpha-2."""
     english = {}
     for country in pycountry.countries:
         for attribute in ("name", "official_name", "common_name"):
             name = getattr(country, attribute, None)
             if name:
                 english[name] = country.alpha_2
+    return english
+
+
+@functools.lru_cache(maxsize=1)
+def _translated_names() -> dict[str, str]:
+    """Country names in every language pycountry ships (casefolded) -> alpha-2; ambiguous names left out."""
+    english = _english_names()
     found: dict[str, str] = {}
     ambiguous: set[str] = set()
     for language in sorted(os.listdir(pycountry.LOCALES_DIR)):

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig, ICPConfig
+from features.domains import company_domain, listed_domain, plain_domain_text
 from features.frames import Table, column_values, naive_times, numbers
-from features.text import INVISIBLE, NO_VALUE, TEXT, Text, cased, factorize_texts, levels
+from features.text import NO_VALUE, TEXT, Text, cased, factorize_texts, levels
 from features.titles import title_labels
 from features.vocab import LEAD_SOURCES
 
@@ -57,9 +58,8 @@ _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
 _NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
 _ADDRESS_WRAPPING = "\"'<>()[]{};, "
-# A company domain as most CRMs hold it, and the scheme of a website written in its place.
-_PLAIN_DOMAIN = re.compile(r"(?!www\.)[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
-_URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.\-]*://")
+# What separates the addresses of a field holding several.
+_ADDRESS_LIST = re.compile(r"[;,\s]+")
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -229,41 +229,54 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
     return overlap[stacks.codes], size[stacks.codes]
 
 
+def email_addresses(email: str) -> list[str]:
+    """The addresses of a stripped lower-case email field (each as email_address reads one), the lead's own
+    first: a field may hold several, one after another ("ann@acme.com; bob@rivalscore.io")."""
+    parts = [part for part in _ADDRESS_LIST.split(email) if "@" in part] if email.count("@") > 1 else []
+    return [_one_address(part) for part in parts] if len(parts) > 1 else [_one_address(email)]
+
+
 def email_address(email: str) -> str:
     """The address in a stripped lower-case email as mail clients and CRM exports also write it: with a display
     name ("ann lee <ann@acme.com>"), as a link ("mailto:ann@acme.com") or wrapped in brackets, quotes or a
     list's separator ("<ann@acme.com>;") it is ann@acme.com; its domain ended at the ">" before, so that
-    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's."""
+    "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's. Of several addresses
+    the first is the lead's (the domain had been the last one's, and the mailbox none)."""
+    if _PLAIN_ADDRESS.fullmatch(email):
+        return email
+    return email_addresses(email)[0]
+
+
+def _one_address(email: str) -> str:
     if _PLAIN_ADDRESS.fullmatch(email):
         return email
     named = _NAMED_ADDRESS.search(email)
     address = named.group(1) if named else email
-    address = address.removeprefix("mailto:")
+    if address.startswith("mailto:"):  # a link's fields follow a "?": mailto:ann@acme.com?subject=Hi
+        address = address.removeprefix("mailto:").split("?", 1)[0]
     return address.strip(_ADDRESS_WRAPPING)
 
 
-def company_domain(text: str) -> str:
-    """The domain of a stripped lower-case company domain as CRMs also hold it, a website: "https://www.acme.com/"
-    and "www.acme.com:443" are acme.com (the competitor rule read them whole and never fired)."""
-    if _PLAIN_DOMAIN.fullmatch(text):
-        return text
-    host = _URL_PREFIX.sub("", text).split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
-    return host.removeprefix("www.").rstrip(".")
+def guardrail_domain(email: str, icp: ICPConfig) -> str | None:
+    """The domain the ICP guardrail judges a stripped lower-case email field by: a competitor's among its
+    addresses ("ann@acme.com; bob@rivalscore.io"), else the lead's own (the first's)."""
+    domains = [email_domain(address) for address in email_addresses(email)]
+    is_competitor = _domain_test(icp.competitor_domains)
+    return next((d for d in domains if d is not None and is_competitor(d)), domains[0])
 
 
 def email_domain(email: str) -> str | None:
     """The domain of a stripped lower-case email (its address: email_address; without a trailing dot, nor
-    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com), None
-    when there is none."""
-    email = email_address(email)
-    match = _EMAIL_DOMAIN.search(INVISIBLE.sub("", email) if not email.isascii() else email)
+    characters that show as nothing: "gmail.com" with a zero-width space pasted after it is gmail.com, nor in
+    fullwidth letters: plain_domain_text), None when there is none."""
+    match = _EMAIL_DOMAIN.search(plain_domain_text(email_address(email)))
     return None if match is None else match.group(1)
 
 
 def _mailbox_of(email: str) -> str | None:
     """The mailbox a stripped lower-case email reaches (its address: email_address), None when it is not an
     email."""
-    email = email_address(email)
+    email = plain_domain_text(email_address(email))
     match = _MAILBOX.search(_PLUS_TAG.sub("@", email) if "+" in email else email)
     if match is None:
         return None
@@ -275,16 +288,15 @@ def _mailbox_of(email: str) -> str | None:
 
 def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.ndarray:
     """email_domain_type per row, from stripped lower-case emails and the company domains."""
-    domains = [email_domain(text) for text in emails.texts]
     is_competitor = _domain_test(icp.competitor_domains)
-    free = set(icp.free_email_domains)
+    free = _listed_domains(icp.free_email_domains)
 
     def kind(domain: str | None) -> str:
         if domain is not None and is_competitor(domain):
             return "competitor"
         return UNKNOWN if domain is None else "free" if domain in free else "business"
 
-    kinds = _per_row([*(kind(domain) for domain in domains), UNKNOWN], emails.codes)
+    kinds = _per_row([*(kind(guardrail_domain(text, icp)) for text in emails.texts), UNKNOWN], emails.codes)
     company = np.array(
         [
             *(is_competitor(company_domain(domain)) for domain in _stripped_lower(company_domains).texts),
@@ -296,11 +308,18 @@ def _domain_types(emails: Text, company_domains: Text, icp: ICPConfig) -> np.nda
 
 
 @functools.cache
+def _listed_domains(listed: tuple[str, ...]) -> frozenset[str]:
+    """The ICP's domains as the config reads them now (listed_domain): a model trained before keeps the list it
+    was given ("@rivalscore.io"), which met no lead."""
+    return frozenset(listed_domain(domain) for domain in listed)
+
+
+@functools.cache
 def _domain_test(owners: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a domain is one of `owners` or a subdomain of one."""
     if not owners:
         return lambda domain: False
-    suffixes = "|".join(d.replace(".", r"\.") for d in owners)
+    suffixes = "|".join(re.escape(d) for d in sorted(_listed_domains(owners)) if d)
     pattern = re.compile(rf"(?:^|\.)(?:{suffixes})$")
     return lambda domain: pattern.search(domain) is not None
 

@@ -34,7 +34,7 @@ from features.countries import alpha2_countries
 from features.dates import DateFormatError, named_format, parse_timestamps
 
 # The CRM path's email rule (competitor, free, business) and domain, reused.
-from features.fit import _domain_types, email_domain
+from features.fit import _domain_types, guardrail_domain
 from features.frames import Table, column_values
 from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
@@ -470,7 +470,7 @@ def icp_attributes(
         "seniority": np.array([*seniority, None], dtype=object)[codes],
         "department": np.array([*department, None], dtype=object)[codes],
         "email_domain_type": _domain_types(Text(email_codes, emails), no_company, icp),
-        OPTIONAL_EMAIL_DOMAIN: np.array([*(email_domain(e) for e in emails), None], dtype=object)[
+        OPTIONAL_EMAIL_DOMAIN: np.array([*(guardrail_domain(e, icp) for e in emails), None], dtype=object)[
             email_codes
         ],
         "lead_source": text("lead_source"),

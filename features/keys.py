@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.fit import normalised_emails
+from features.text import INVISIBLE
 
 # An integer id written as a float ("7.0", "-3.0"): no leading zero ("007.0" is an id of text), one zero after
 # the point, as pandas, Python and spreadsheets write a whole-number float. Group 1 is the integer text.
@@ -31,6 +32,17 @@ def in_scientific_notation(ids: pd.Series) -> pd.Series:
     return text.str.match(SPREADSHEET_ROUNDED_ID, na=False).astype(bool)
 
 
+def visible_ids(ids: pd.Series) -> pd.Series:
+    """Text ids without the characters that show as nothing (features.text.INVISIBLE: a zero-width space or a
+    byte-order mark pasted in or left by a joined export): the deals of a lead written "L7" and a zero-width
+    space were no deals of L7, which was scored as an open lead though it had won. Only ids holding one are
+    rewritten."""
+    odd = ids.str.contains(INVISIBLE.pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+    if not odd.any():
+        return ids
+    return ids.mask(odd, ids[odd].str.replace(INVISIBLE.pattern, "", regex=True))
+
+
 def float_written_ids(ids: pd.Series) -> pd.Series:
     """Text ids with each whole-number float ("7.0", from an integer column with gaps exported as floats) read
     as its integer text "7", as the same id is written in a table without gaps; each id on its own, so a
@@ -42,13 +54,13 @@ def float_written_ids(ids: pd.Series) -> pd.Series:
 
 
 def id_keys(values: pd.Series, table: str, offset: int) -> np.ndarray:
-    """lead_id as the contract reads it (stripped text, 12.0 and "12.0" as "12"); a missing id gets a key of
-    its own row."""
+    """lead_id as the contract reads it (stripped text without invisible characters, 12.0 and "12.0" as "12"); a
+    missing id gets a key of its own row."""
     if pd.api.types.is_float_dtype(values):
         present = values.dropna()
         if (present == np.floor(present)).all():
             values = values.astype("Int64")
-    text = float_written_ids(values.astype("str").str.strip())
+    text = float_written_ids(visible_ids(values.astype("str")).str.strip())
     missing = (values.isna() | text.eq("")).to_numpy(dtype=bool)
     keys = text.to_numpy(dtype=object)
     rows = np.flatnonzero(missing)

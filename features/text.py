@@ -8,7 +8,8 @@ Case and whitespace follow pandas' own .str methods exactly.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+import unicodedata
+from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -75,17 +76,23 @@ NO_VALUE_SPELLINGS = frozenset(
 )
 
 
-def spelled_word(value: object, words: Collection[str]) -> str | None:
+def spelled_word(
+    value: object, words: Collection[str], other_spellings: Mapping[str, str] | None = None
+) -> str | None:
     """The word of `words` that `value` spells in another case or with blanks around (" Won" -> "won",
-    "NULL" -> "null"), or with spaces or hyphens between its parts as CRM exports write them ("Demo Request",
-    "demo-request" -> "demo_request"); None when it spells none, or is no text."""
+    "NULL" -> "null"), with characters that show as nothing pasted in, or with spaces or hyphens between its
+    parts as CRM exports write them ("Demo Request", "demo-request" -> "demo_request"), or that
+    `other_spellings` gives for it so written ("Opt-Out" -> opt_out -> "unsubscribe"); None when it spells
+    none, or is no text."""
     if not isinstance(value, str):
         return None
     word = value.strip().lower()
     if word in words:
         return word
-    joined = WORD_GAPS.sub("_", word)
-    return joined if joined in words else None
+    joined = WORD_GAPS.sub("_", INVISIBLE.sub("", word).strip())
+    if joined in words:
+        return joined
+    return other_spellings.get(joined) if other_spellings else None
 
 
 # Between the parts of a word written "demo_request": CRMs write "Demo Request", "Demo-Request", "demo - request".
@@ -114,13 +121,15 @@ def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
     runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
     it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
-    the same in training and scoring."""
+    the same in training and scoring; so are text in its composed and decomposed forms ("Santé" as Windows and
+    as macOS write it) and in fullwidth letters (unicodedata's NFKC)."""
     if all(
         text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
     ):
         lower = [text.lower() for text in texts]
     else:
-        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in texts]
+        plain = [text if text.isascii() else unicodedata.normalize("NFKC", text) for text in texts]
+        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in plain]
         lower = cased(cleaned, upper=False)
     return [None if not text or text in PLACEHOLDERS else text for text in lower]
 

@@ -9,11 +9,55 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 from features.text import INVISIBLE, cased
 
 SENIORITY_UNKNOWN = "unknown"
 DEPARTMENT_OTHER = "other"
+
+# The personas that disqualify as European CRMs write them (accents folded, as _clean reads titles), in the
+# singular: a title that starts or ends with one is theirs ("Praktikantin Marketing", "Assistant marketing
+# stagiaire", "Estudiante de MBA"), while staff who look after them write the plural ("Responsable des
+# etudiants", "Betreuer der Praktikanten"). Job seekers' phrases are theirs wherever they stand.
+_INTERN_WORDS = (
+    r"praktikant|praktikantin|stagiaire|stagista|stagiair|stazysta|stazystka|becario|becaria|tirocinante"
+    r"|estagiario|estagiaria|auszubildende|auszubildender|azubi|стажер|стажерка|практикант|практикантка"
+)
+_STUDENT_WORDS = (
+    r"etudiant|etudiante|studentin|estudiante|studente|studentessa|studentka|estudante|doktorand|doktorandin"
+    r"|студент|студентка"
+)
+_JOB_SEEKER_PHRASES = (
+    r"arbeitssuchend|arbeitsuchend|arbeitslos|en recherche d emploi|demandeur d emploi|demandeuse d emploi"
+    r"|buscando (?:empleo|trabajo)|en busca de empleo|desempleado|desempleada|werkzoekend|in cerca di lavoro"
+    r"|disoccupato|disoccupata|ищу работу"
+)
+
+
+# Words before a persona word at the end of a title that make it what the staff look after ("relations
+# etudiant", "service de l'etudiant").
+_SERVING_WORDS = (
+    "de",
+    "des",
+    "du",
+    "l",
+    "der",
+    "di",
+    "del",
+    "relations",
+    "relation",
+    "service",
+    "services",
+    "vie",
+)
+
+
+def _first_or_last(words: str) -> str:
+    """A pattern for one of `words` as the first or the last word of a title (not after _SERVING_WORDS)."""
+    not_serving = "".join(f"(?<!\\b{word} )" for word in _SERVING_WORDS)
+    return rf"^(?:{words})\b|\b{not_serving}(?:{words})$"
+
 
 # Order matters: personas that disqualify come first ("Marketing Intern" is an intern, not marketing
 # staff), "vice president" is rewritten to "vp" during cleaning so "president" can mean the top job.
@@ -21,13 +65,19 @@ SENIORITY_RULES: tuple[tuple[str, str], ...] = (
     (
         "job_seeker",
         r"looking for (?:work|a job|job|a role|new|opportunit)|job ?seeker|seeking (?:work|employment|a job"
-        r"|new|opportunit)|\bunemployed\b|open to (?:work|opportunit)|between jobs|career break",
+        r"|new|opportunit)|\bunemployed\b|open to (?:work|opportunit)|between jobs|career break"
+        rf"|\b(?:{_JOB_SEEKER_PHRASES})\b",
     ),
-    ("intern", r"\bintern\b|\binternship\b|\bwerkstudent\b|\bapprentice\b|\btrainee\b"),
+    (
+        "intern",
+        r"\bintern\b|\binternship\b|\bwerkstudent\b|\bwerkstudentin\b|\bapprentice\b|\btrainee\b|"
+        + _first_or_last(_INTERN_WORDS),
+    ),
     (
         "student",
         r"\bstudents?\b|\b(?:mba|phd|msc|ms|ma|bsc|ba|master s|masters|doctoral) candidate\b|\bundergrad"
-        r"|\bgrad student\b|\bpostgrad|\bfreshman\b|\bsophomore\b|\bpupil\b",
+        r"|\bgrad student\b|\bpostgrad|\bfreshman\b|\bsophomore\b|\bpupil\b|"
+        + _first_or_last(_STUDENT_WORDS),
     ),
     (
         "c_level",
@@ -134,8 +184,9 @@ def _clean_texts(titles: list[str]) -> list[str]:
     return [_clean(title) for title in cased(titles, upper=False)]
 
 
-# As written for pandas' str.replace, which gives Python `re` results.
-_NOT_WORD = re.compile(r"[^a-z0-9&]+")
+# As written for pandas' str.replace, which gives Python `re` results. Letters of every script are kept (an
+# accented or Cyrillic letter had split its word in two: "étudiant" read as " tudiant").
+_NOT_WORD = re.compile(r"[^\w&]+|_+")
 _CO_FOUNDER = re.compile(r"\bco founder\b")
 _VICE_PRESIDENT = re.compile(r"\bvice president\b")
 
@@ -143,9 +194,17 @@ _VICE_PRESIDENT = re.compile(r"\bvice president\b")
 def _clean(title: str) -> str:
     # A character that shows as nothing (a soft hyphen, a zero-width space) must not split a word in two:
     # "Stu\u00addent" is a student.
-    text = _NOT_WORD.sub(" ", INVISIBLE.sub("", title).replace(".", ""))
+    text = _NOT_WORD.sub(" ", _folded(INVISIBLE.sub("", title)).replace(".", ""))
     text = _CO_FOUNDER.sub("cofounder", text)
     return _VICE_PRESIDENT.sub("vp", text).strip()
+
+
+def _folded(title: str) -> str:
+    """The title without accents, in plain letters ("étudiant" is etudiant, fullwidth "ＩＮＴＥＲＮ" intern)."""
+    if title.isascii():
+        return title
+    letters = unicodedata.normalize("NFKD", title)
+    return "".join(ch for ch in letters if not unicodedata.combining(ch)).lower()
 
 
 @functools.cache

@@ -74,6 +74,45 @@ ACTIVITY_TYPES = (
     "careers_page",
     "unsubscribe",
 )
+# Other words CRMs and marketing tools write for the activity types (read after case, blanks and hyphens, as
+# features.text.spelled_word reads them): a lead's "Unsubscribed" or "Opt-Out" row was quarantined as no known
+# type, and the lead who opted out was scored as if they had not (graded A, on the call list).
+ACTIVITY_OTHER_SPELLINGS = {
+    **dict.fromkeys(
+        (
+            "unsubscribed",
+            "unsubscribes",
+            "opt_out",
+            "opted_out",
+            "optout",
+            "opt_outs",
+            "email_unsubscribe",
+            "email_unsubscribed",
+            "email_opt_out",
+            "unsubscribed_from_email",
+        ),
+        "unsubscribe",
+    ),
+    **dict.fromkeys(("email_opened", "email_opens", "opened_email", "marketing_email_opened"), "email_open"),
+    **dict.fromkeys(("email_clicked", "email_clicks", "clicked_email", "email_link_clicked"), "email_click"),
+    **dict.fromkeys(
+        ("demo_requested", "demo_requests", "requested_demo", "requested_a_demo"), "demo_request"
+    ),
+    **dict.fromkeys(
+        (
+            "pricing_page_view",
+            "pricing_page_views",
+            "pricing_page_visit",
+            "pricing_page_visits",
+            "pricing_pages",
+        ),
+        "pricing_page",
+    ),
+    **dict.fromkeys(("case_studies", "case_study_view", "case_study_download"), "case_study"),
+    **dict.fromkeys(("webinars", "webinar_attended", "attended_webinar"), "webinar"),
+    **dict.fromkeys(("blogs", "blog_post", "blog_posts", "blog_view"), "blog"),
+    **dict.fromkeys(("careers_pages", "career_page", "careers_page_view"), "careers_page"),
+}
 HIGH_INTENT_ACTIVITIES = ("pricing_page", "demo_request")
 
 OUTCOMES = ("won", "lost", "open")

@@ -25,8 +25,8 @@ from features.countries import read_country
 from features.dates import CLOCK_WORDS
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID
-from features.text import is_no_value, spelled_word
-from features.vocab import ACTIVITY_TYPES
+from features.text import INVISIBLE, is_no_value, spelled_word
+from features.vocab import ACTIVITY_OTHER_SPELLINGS, ACTIVITY_TYPES
 
 # column -> (required, kind) ; kind: "id", "str", "num", "time"
 LEAD_INPUT_COLUMNS: dict[str, tuple[bool, str]] = {
@@ -244,7 +244,7 @@ def _texts(values: list[Any], field: str, max_chars: int | None, is_id: bool = F
             value = bytes(value).decode("utf-8")
         if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**63:
             value = int(value)  # 12.0 came through a float column: "12", as the batch contract reads it
-        text = str(value).strip() if is_id else str(value)
+        text = INVISIBLE.sub("", str(value)).strip() if is_id else str(value)  # as features.keys.visible_ids
         if is_id and text.endswith(".0"):  # "12.0": "12", as batch reads the id (features.keys)
             text = re.sub(FLOAT_WRITTEN_ID, r"\1", text)
         if max_chars is not None and len(text) > max_chars and field != "activities":
@@ -502,7 +502,7 @@ def _activity_items(row: int, raw: str | None) -> list[tuple[int, str]]:
                 "known fields only",
             )
         kind = item["activity_type"]
-        kind = spelled_word(kind, _KNOWN_ACTIVITIES) or kind  # " Blog" is blog, as batch reads it
+        kind = spelled_word(kind, _KNOWN_ACTIVITIES, ACTIVITY_OTHER_SPELLINGS) or kind  # as batch reads it
         if not isinstance(kind, str) or kind not in _KNOWN_ACTIVITIES:
             raise _fail(
                 row,
@@ -691,10 +691,13 @@ def tables_to_lead_rows(tables: dict[str, pd.DataFrame], lead_ids: list[str] | N
     acts = tables["activities"]
     acts = acts[acts["lead_id"].isin(rows["lead_id"])]
     stamped = acts.assign(occurred_at=acts["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    as_json = stamped.groupby("lead_id")[["activity_type", "occurred_at"]].apply(
-        lambda g: json.dumps(g.to_dict("records"))
-    )
-    rows["activities"] = rows["lead_id"].map(as_json).fillna("[]")
+    # A dict, not groupby.apply: on leads without any activity that gives an empty frame, which map refused
+    # (score --engine spark stopped on a feed of new leads).
+    as_json = {
+        lead: json.dumps(group.to_dict("records"))
+        for lead, group in stamped.groupby("lead_id")[["activity_type", "occurred_at"]]
+    }
+    rows["activities"] = [as_json.get(lead, "[]") for lead in rows["lead_id"]]
     for column in ("lead_created_at", "account_created_at"):
         rows[column] = pd.to_datetime(rows[column]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
     # founded_year is optional in the tables, but a frame must hold every field that feeds the score

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.dates import DateFormats
+from features.dates import DateFormats, naive_utc
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from features.frames import Table, as_table
@@ -118,6 +118,9 @@ def run_score(
     scoring.missing_rise.
     """
     source = as_source(source)
+    as_of = naive_utc(
+        as_of
+    )  # as the CLI gives it: one with an offset (in process) met naive times and failed
     check_scorer_reads(scorer, source, model_uri or "the model")
     if engine not in ("pandas", "spark"):
         raise ValueError(f"unknown engine {engine!r}; use pandas or spark")

@@ -50,6 +50,7 @@ from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table
 from features.dates import DateFormats, iso_or_unchanged, not_iso
 from features.frames import Table
 from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
+from features.text import INVISIBLE
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.coverage import EVENTS, REPEATS, event_days, feed_tables
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts
@@ -620,7 +621,8 @@ def id_key(frame, column: str, table: str, missing_own: bool):
     if kind not in SQL_KEY_TYPES:
         return _id_key_udf(table, missing_own)(F.col(f"`{column}`"), F.col(ROW))
     text = F.col(f"`{column}`").cast("string")
-    if kind == "string":  # stripped, and "12.0" read as "12" (features.keys.float_written_ids)
+    if kind == "string":  # without invisible characters, stripped, and "12.0" read as "12" (features.keys)
+        text = F.regexp_replace(text, INVISIBLE.pattern, "")
         text = F.regexp_replace(text, rf"\A{STRIPPED}+|{STRIPPED}+\z", "")
         text = F.regexp_replace(text, FLOAT_WRITTEN_ID, "$1")
     own = F.concat(F.lit(f"\0{table}:"), F.col(ROW).cast("string")) if missing_own else F.lit(None)

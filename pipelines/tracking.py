@@ -151,8 +151,7 @@ def example_export_rows(
             day = pd.Timestamp("2026-01-01")
             first[column] = day.strftime(date_format) if date_format else day.isoformat()
         elif pd.api.types.is_numeric_dtype(values):  # booleans too: numbers in the signature, as before
-            present = values.dropna().astype(float)
-            first[column] = float(present.median()) if len(present) else np.nan
+            first[column] = _example_number(values.dropna().astype(float))
         elif pd.api.types.is_datetime64_any_dtype(values):
             first[column] = pd.Timestamp("2026-01-01")
         else:
@@ -166,6 +165,16 @@ def example_export_rows(
     rows = pd.DataFrame([first, second], columns=columns)
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(export[c])]
     return rows.astype({c: float for c in numeric})
+
+
+def _example_number(present: pd.Series) -> float:
+    """A made-up number for a column: its median, a whole number when every value is one (the median of an
+    even count, 91.5 employees, is refused by the scorer's whole-number check, and train stopped with a
+    traceback while logging the model)."""
+    if not len(present):
+        return np.nan
+    median = float(present.median())
+    return float(np.floor(median)) if (present == np.floor(present)).all() else median
 
 
 class ExampleReader:
