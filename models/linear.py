@@ -82,15 +82,21 @@ class LinearScore:
 # spread the standardisation measures, and reads as missing (with the missing indicator): a placeholder for unknown
 # (-999999, 9999999999) written in a tenth of the rows stretched the standard deviation sevenfold, squeezed every
 # real value into a sliver of the clipped range, and the linear part, and leadscore's model boosted from it, lost
-# the feature (AUC 0.825 -> 0.660 where LightGBM's own kept 0.797).
+# the feature (AUC 0.825 -> 0.660 where LightGBM's own kept 0.797). Only when a gap of FAR_MIN_GAP (on the signed
+# log: a factor of about 7), and no less than the near values' own span, parts the far values from the rest: a
+# series that sat still for months and then moved (an interest rate published monthly) has a tiny robust spread
+# in the rows of its quiet months, and its later values, a step away, are the signal, not a placeholder (the
+# bank funnel's backtest lost 0.016 AUC and its ECE rose 0.03 -> 0.19 before this gap was asked for).
 FAR_ROBUST_SDS = 8.0
+FAR_MIN_GAP = 2.0
 PLACEHOLDERS_KEPT = 20
 
 
 def near_range(logged: np.ndarray) -> tuple[float, float]:
     """The signed-log values within FAR_ROBUST_SDS robust standard deviations of the median (by the MAD, else
-    the interquartile range); (-inf, inf) when the values are too tied to tell, or when every value or none
-    would be far: ordinary data keep every value, and the same numbers as before."""
+    the interquartile range), on each side where the values beyond are parted from the near ones by a gap of
+    FAR_MIN_GAP and of the near values' span at least; (-inf, inf) when the values are too tied to tell, or when
+    every value or none would be far: ordinary data keep every value, and the same numbers as before."""
     if not len(logged):
         return -np.inf, np.inf
     median = float(np.median(logged))
@@ -100,7 +106,14 @@ def near_range(logged: np.ndarray) -> tuple[float, float]:
         return -np.inf, np.inf
     low, high = median - FAR_ROBUST_SDS * robust, median + FAR_ROBUST_SDS * robust
     near = (logged >= low) & (logged <= high)
-    return (low, high) if 0 < near.sum() < len(logged) else (-np.inf, np.inf)
+    if not 0 < near.sum() < len(logged):
+        return -np.inf, np.inf
+    nearest, farthest = float(logged[near].min()), float(logged[near].max())
+    gap = max(FAR_MIN_GAP, farthest - nearest)
+    below, above = logged[logged < low], logged[logged > high]
+    parted_below = len(below) > 0 and nearest - float(below.max()) >= gap
+    parted_above = len(above) > 0 and float(above.min()) - farthest >= gap
+    return (low if parted_below else -np.inf), (high if parted_above else np.inf)
 
 
 def _numeric_design(x: np.ndarray, clip: float) -> tuple[list[np.ndarray], float, float, float, np.ndarray]:
