@@ -167,7 +167,9 @@ def parse_time(value: Any) -> int:
     if isinstance(value, str) and value in CLOCK_WORDS:  # pandas reads them as the clock time; batch never
         raise ValueError(_not_a_time(value))
     try:  # ISO 8601 only, as in batch (features.dates): "04/03/2026" is refused, never guessed month-first
-        stamp = _iso_timestamp(value) if isinstance(value, str) else pd.Timestamp(value)
+        # Blanks around the text are no part of it: batch's readers strip a cell ("2026-09-23 05:42:54  " from a
+        # padded CHAR column), and online refused the same row.
+        stamp = _iso_timestamp(value.strip()) if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
         raise ValueError(_not_a_time(value)) from None
     if stamp is pd.NaT:

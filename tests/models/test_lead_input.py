@@ -392,3 +392,18 @@ def test_times_that_are_not_iso_8601_are_refused_never_guessed(value):
     rows = pd.DataFrame([_row(lead_created_at=value)])
     with pytest.raises(LeadInputError, match="row 0, field 'lead_created_at'.*ISO 8601"):
         lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+
+
+@pytest.mark.parametrize(
+    "padded", ["2026-09-01T08:00:00  ", " 2026-09-01 08:00:00", "\t2026-09-01T08:00:00\n"]
+)
+def test_times_with_blanks_around_them_read_as_batch_reads_them(padded):
+    # Batch strips a cell's blanks (a padded CHAR column: "2026-09-01 08:00:00  "); online refused the row.
+    activity = json.dumps(
+        [{"activity_type": "pricing_page", "occurred_at": padded.replace("09-01", "09-30")}]
+    )
+    rows = pd.DataFrame([_row(lead_created_at=padded, activities=activity)])
+    tables, _ = lead_rows_to_tables(check_lead_rows(rows), AS_OF)
+    clean, _ = lead_rows_to_tables(check_lead_rows(pd.DataFrame([_row()])), AS_OF)
+    assert tables["leads"]["created_at"].tolist() == clean["leads"]["created_at"].tolist()
+    assert tables["activities"]["occurred_at"].tolist()[0] == pd.Timestamp("2026-09-30T08:00:00").value
