@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -16,7 +17,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from models.config import PointsConfig
-from models.linear import signed_log1p
+from models.linear import far_values, signed_log1p
 from models.train import CalibrationMethod, Calibrator, fit_calibrator, float_values
 
 MISSING_CATEGORY = "(missing)"
@@ -112,6 +113,28 @@ def clipped(x: np.ndarray, limit: float) -> np.ndarray:
     return np.clip(x, -limit, limit)
 
 
+class PlaceholdersAsMissing(TransformerMixin, BaseEstimator):
+    """Each column's placeholders in training (models.linear.far_values: -999999 for unknown in a tenth of the
+    rows) read as missing, in training and scoring alike, as leadscore's linear part reads them: they had
+    stretched the spread the baseline scales by, and its AUC fell to about 0.62 where leadscore's held 0.82,
+    a margin that was the baseline's preprocessing, not the model."""
+
+    def fit(self, X: np.ndarray, y: object = None) -> PlaceholdersAsMissing:
+        values = np.asarray(X, dtype=float)
+        self.placeholders_ = [far_values(values[:, j]) for j in range(values.shape[1])]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        values = np.array(X, dtype=float)
+        for j, far in enumerate(self.placeholders_):
+            if len(far):
+                values[np.isin(values[:, j], far), j] = np.nan
+        return values
+
+    def get_feature_names_out(self, input_features: object = None) -> object:
+        return input_features
+
+
 def _linear_inputs(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
     columns: dict[str, np.ndarray] = {name: float_values(frame[name]) for name in numeric}
     for name in categorical:
@@ -144,13 +167,14 @@ def fit_logistic_regression(
     max_iter: int = 2000,
     clip: float = 5.0,
 ) -> LogisticBaseline:
-    """Impute (median + missing indicator), signed log1p, scale and clip (to +-`clip` standard deviations)
-    numerics; one-hot categoricals (rare levels pooled, unseen levels ignored); unweighted L2 logistic
-    regression."""
+    """Read placeholders as missing, impute (median + missing indicator), signed log1p, scale and clip (to
+    +-`clip` standard deviations) numerics; one-hot categoricals (rare levels pooled, unseen levels ignored);
+    unweighted L2 logistic regression."""
     categorical = [c_ for c_ in feature_names if c_ in set(categorical)]
     numeric = [c_ for c_ in feature_names if c_ not in set(categorical)]
     numeric_steps = Pipeline(
         [
+            ("placeholders", PlaceholdersAsMissing()),
             ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
             ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
             ("scale", StandardScaler()),

@@ -116,14 +116,21 @@ def near_range(logged: np.ndarray) -> tuple[float, float]:
     return (low if parted_below else -np.inf), (high if parted_above else np.inf)
 
 
+def far_values(x: np.ndarray) -> np.ndarray:
+    """A training column's placeholders: its values outside `near_range`, most frequent first (at most
+    PLACEHOLDERS_KEPT). Empty for ordinary data."""
+    given = ~np.isnan(x)
+    low, high = near_range(signed_log1p(x[given]))
+    logged = signed_log1p(x[given])
+    values, counts = np.unique(x[given][(logged < low) | (logged > high)], return_counts=True)
+    return values[np.argsort(-counts, kind="stable")][:PLACEHOLDERS_KEPT]
+
+
 def _numeric_design(x: np.ndarray, clip: float) -> tuple[list[np.ndarray], float, float, float, np.ndarray]:
     """The feature's design columns (the clipped standardised value, and a missing indicator when some value is
     missing or far), its median, centre and scale, and the far values read as missing (most frequent first)."""
-    given = ~np.isnan(x)
-    low, high = near_range(signed_log1p(x[given]))
-    logged_x = signed_log1p(np.where(given, x, 0.0))
-    far = given & ((logged_x < low) | (logged_x > high))
-    missing = ~given | far
+    placeholders = far_values(x)
+    missing = np.isnan(x) | np.isin(x, placeholders)
     median = float(np.median(x[~missing])) if (~missing).any() else 0.0
     logged = signed_log1p(np.where(missing, median, x))
     centre, scale = float(logged.mean()), float(logged.std())
@@ -131,8 +138,6 @@ def _numeric_design(x: np.ndarray, clip: float) -> tuple[list[np.ndarray], float
     columns = [np.clip((logged - centre) / scale, -clip, clip)]
     if missing.any():
         columns.append(missing.astype(float))
-    values, counts = np.unique(x[far], return_counts=True)
-    placeholders = values[np.argsort(-counts, kind="stable")][:PLACEHOLDERS_KEPT]
     return columns, median, centre, scale, placeholders
 
 

@@ -36,6 +36,7 @@ from features.spec_draft import feature_names
 from features.synthetic import GeneratorConfig, generate_history
 from features.vocab import WIN_RATE_PREFIX
 from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
+from models.baselines import fit_logistic_regression
 from models.evaluate import roc_auc
 from models.linear import fit_linear_score, near_range, signed_log1p
 from models.minimum_data import InsufficientDataError
@@ -491,6 +492,26 @@ def test_a_placeholder_number_in_a_tenth_of_the_rows_reads_as_missing_to_the_lin
     placeholder_row = linear.contributions(np.array([[placeholder]]))
     missing_row = linear.contributions(np.array([[np.nan]]))
     np.testing.assert_allclose(placeholder_row, missing_row)  # scoring reads it as training did
+
+
+@pytest.mark.parametrize("placeholder", [-999999.0, 9999999999.0])
+def test_the_logistic_regression_baseline_reads_a_placeholder_as_missing_too(placeholder):
+    # The baseline scaled by the spread the placeholder stretched, its L2 penalty weighed the squeezed feature
+    # down beside the others, and it fell to AUC 0.62 where leadscore held 0.82: evaluate's margin and the
+    # gate's comparison measured the baseline's preprocessing, not the model.
+    def frame(values: np.ndarray, y: np.ndarray, seed: int) -> pd.DataFrame:
+        weak = np.random.default_rng(seed + 10).normal(0.3 * y, 1.0)  # a second, weaker signal
+        return pd.DataFrame({"visits": values[:, 0], "weak": weak})
+
+    X, y = _visits_with_placeholder(placeholder)
+    clean_X, clean_y = _visits_with_placeholder(None, seed=1)
+    train, test = frame(X, y, 0), frame(clean_X, clean_y, 1)
+    baseline = fit_logistic_regression(train, y, ["visits", "weak"], [], seed=0)
+    reference = fit_logistic_regression(frame(clean_X, clean_y, 2), clean_y, ["visits", "weak"], [], seed=0)
+    auc = roc_auc(clean_y, baseline.predict_proba(test))
+    assert auc == pytest.approx(roc_auc(clean_y, reference.predict_proba(test)), abs=0.01)
+    unknown = pd.DataFrame({"visits": [placeholder, np.nan], "weak": [0.0, 0.0]})
+    assert baseline.predict_proba(unknown)[0] == pytest.approx(baseline.predict_proba(unknown)[1])
 
 
 @pytest.mark.parametrize(
