@@ -15,25 +15,20 @@ newest blocks' offset into every score: right when the level moves steadily, wro
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from sklearn.metrics import log_loss
 
-from features.synthetic import GeneratorConfig, generate_history, scenario_config
+from benchmarks.bench_known_at_test_start import drift_history, histories_args
 from models.backtest import inner_split
 from models.evaluate import expected_calibration_error, roc_auc
 from models.train import train_conversion_model
 from pipelines.evaluate import FoldPlan, crm_data, make_folds
 from pipelines.settings import load_config
 
-SCENARIOS = ("stable", "base_rate_shift", "concept_shift", "numeric_trend", "new_levels", "seasonality")
-
 
 def test_window_levels(name: str, seed: int, accounts: int, overrides: list[str]) -> dict[str, object]:
     """The out-of-time fold of one history: block offsets, and the test window's level raw and calibrated."""
-    base = GeneratorConfig(accounts=accounts, seed=seed)
-    history = generate_history(base if name == "stable" else scenario_config(name, base))
+    history = drift_history(name, seed, accounts)
     cfg = load_config(overrides=overrides or None)
     data = crm_data(history.tables(), cfg, history.truth)
     fold = make_folds(data, FoldPlan(windows=1, test_fraction=cfg.evaluate.test_fraction), cfg)[0]
@@ -62,25 +57,14 @@ def test_window_levels(name: str, seed: int, accounts: int, overrides: list[str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seeds", default="7", help="generator seeds, comma-separated")
-    parser.add_argument("--accounts", type=int, default=6000)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--set", action="append", default=[], help="a config override, e.g. model.seed=3")
-    args = parser.parse_args()
-    scenarios = args.scenarios.split(",")
-    unknown = sorted(set(scenarios) - set(SCENARIOS))
-    if unknown:
-        parser.error(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
+    args, scenarios, seeds = histories_args(__doc__, "7", 6000)
     print(
         f"| history ({args.accounts:,} accounts) | seed | block offsets, oldest first | test win rate | "
         "mean prediction, raw / calibrated | ECE, raw / calibrated | oracle ECE | AUC | oracle AUC | log loss |"
     )
     print("| --- | ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
     for name in scenarios:
-        for seed in (int(s) for s in args.seeds.split(",")):
+        for seed in seeds:
             r = test_window_levels(name, seed, args.accounts, args.set)
             offsets = ", ".join("-" if o is None else f"{o:+.2f}" for o in r["offsets"])  # type: ignore[attr-defined]
             print(

@@ -345,18 +345,23 @@ def test_evaluate_output_never_writes_over_its_spec_or_configuration(tmp_path, w
     assert {path: path.read_text() for path in (spec, config)} == before
 
 
-@pytest.mark.parametrize("windows", [41, 10**7, 10**12])
-def test_more_rolling_windows_than_the_labelled_rows_can_fill_are_refused_before_any_is_cut(windows):
-    # --rolling 10000000 built ten million cut points for 79 s before saying "too few distinct times" (10**9 ran
-    # out of memory): each window needs evaluate.min_test_rows_per_class of each class, which the counts bound.
-    frame = _export(400)
-    data = BacktestData(
+def _dated_visits(frame: pd.DataFrame, warnings: list[str] | None = None) -> BacktestData:
+    """An export's rows as backtest data: the visits feature, the creation times, the data's warnings."""
+    return BacktestData(
         frame=frame,
         y=frame["won"].to_numpy(),
         feature_names=["visits"],
         categorical=[],
         times=pd.to_datetime(frame["created"]),
+        warnings=warnings or [],
     )
+
+
+@pytest.mark.parametrize("windows", [41, 10**7, 10**12])
+def test_more_rolling_windows_than_the_labelled_rows_can_fill_are_refused_before_any_is_cut(windows):
+    # --rolling 10000000 built ten million cut points for 79 s before saying "too few distinct times" (10**9 ran
+    # out of memory): each window needs evaluate.min_test_rows_per_class of each class, which the counts bound.
+    data = _dated_visits(_export(400))
     with pytest.raises(
         InsufficientDataError, match=rf"too little labelled data for {windows} rolling windows"
     ):
@@ -391,12 +396,8 @@ def test_the_tested_share_is_said_as_asked(fraction, said):
     assert FoldPlan(windows=2, test_fraction=fraction).describe().endswith(f"(latest {said} tested)")
 
 
-@pytest.mark.parametrize("name", ["win_rate__source", "win_rate__anything", "win_rate__source__visits"])
-@pytest.mark.parametrize("role", ["fit_columns", "intent_columns", "renames"])
-def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role, name):
-    # The model appends win rates by category as "win_rate__<column>": an export column "win_rate__source" beside a
-    # categorical "source" stopped LightGBM ("Feature (win_rate__source) appears more than one time"), a traceback
-    # from train and evaluate (exit 1).
+def _spec_with_feature(role: str, name: str) -> dict:
+    """SPEC with a feature `name` given as a fit column, an intent column or a rename's target."""
     spec = dict(SPEC)
     if role == "fit_columns":
         spec["fit_columns"] = {"source": "categorical", name: "numeric"}
@@ -404,6 +405,16 @@ def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role,
         spec["intent_columns"] = ["visits", name]
     else:
         spec["intent_columns"], spec["renames"] = ["visits", "rate"], {"rate": name}
+    return spec
+
+
+@pytest.mark.parametrize("name", ["win_rate__source", "win_rate__anything", "win_rate__source__visits"])
+@pytest.mark.parametrize("role", ["fit_columns", "intent_columns", "renames"])
+def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role, name):
+    # The model appends win rates by category as "win_rate__<column>": an export column "win_rate__source" beside a
+    # categorical "source" stopped LightGBM ("Feature (win_rate__source) appears more than one time"), a traceback
+    # from train and evaluate (exit 1).
+    spec = _spec_with_feature(role, name)
     with pytest.raises(
         ValueError, match=rf"would be the feature '{name}'; names beginning 'win_rate__'.*renames"
     ):
@@ -418,13 +429,7 @@ def test_an_export_feature_named_as_the_models_win_rate_columns_is_refused(role,
 def test_a_feature_name_lightgbm_cannot_take_is_refused_with_a_rename(role, name):
     # An export column "Visits [count]" (or with , : { } ") read as a feature: train and evaluate stopped with
     # LightGBM's "Do not support special JSON characters in feature name" traceback (exit 1).
-    spec = dict(SPEC)
-    if role == "fit_columns":
-        spec["fit_columns"] = {"source": "categorical", name: "numeric"}
-    elif role == "intent_columns":
-        spec["intent_columns"] = ["visits", name]
-    else:
-        spec["intent_columns"], spec["renames"] = ["visits", "rate"], {"rate": name}
+    spec = _spec_with_feature(role, name)
     with pytest.raises(ValueError, match=r"cannot take in a feature's name.*renames, e.g."):
         ExportSpec.model_validate(spec)
 
@@ -564,15 +569,7 @@ def test_a_linear_part_saved_before_the_placeholder_rule_still_scores():
 def test_a_refusal_for_too_little_data_says_the_feeds_warning_too():
     # A history whose deals stopped closing: evaluate --rolling 2 refused for too few training rows (exit 4) and
     # never said that the outcome feed looked stopped, the reason there were so few.
-    frame = _export(60)
     stopped = "the outcome feed looks stopped"
-    data = BacktestData(
-        frame=frame,
-        y=frame["won"].to_numpy(),
-        feature_names=["visits"],
-        categorical=[],
-        times=pd.to_datetime(frame["created"]),
-        warnings=[f"0 deals closed in the 121 days ...: {stopped}"],
-    )
+    data = _dated_visits(_export(60), warnings=[f"0 deals closed in the 121 days ...: {stopped}"])
     with pytest.raises(InsufficientDataError, match=rf"too little labelled data.*Also: .*{stopped}"):
         run_evaluate(data, FoldPlan(windows=2, test_fraction=0.4), load_config(None))
