@@ -47,7 +47,7 @@ class LinearScore:
     code_tables: dict[int, np.ndarray]  # categorical feature j -> contribution per code, the last for missing
     bias: float
     # Numeric feature j -> the far values training read as missing (placeholders such as -999999, see
-    # FAR_ROBUST_SDS; the most frequent PLACEHOLDERS_KEPT). Scoring reads them as missing too; any other value,
+    # FAR_ROBUST_SDS and far_values). Scoring reads them as missing too; any other value,
     # however far, is standardised and clipped (the linear part extrapolates up to the clip). None: a model
     # saved before the rule.
     placeholders: dict[int, np.ndarray] | None = None
@@ -87,16 +87,26 @@ class LinearScore:
 # series that sat still for months and then moved (an interest rate published monthly) has a tiny robust spread
 # in the rows of its quiet months, and its later values, a step away, are the signal, not a placeholder (the
 # bank funnel's backtest lost 0.016 AUC and its ECE rose 0.03 -> 0.19 before this gap was asked for).
+# And only a value repeated (PLACEHOLDER_MIN_ROWS rows and PLACEHOLDER_MIN_SHARE of them at least) that, with the
+# other repeated far values, makes most of the far rows (PLACEHOLDER_MIN_COVER): a placeholder is one value written
+# for "unknown", while real values far from the bulk are many distinct ones (a few enterprise accounts' headcounts
+# beside a book of small firms, refunds beside sales), which the linear part keeps reading: read as missing they
+# got the missing indicator's weight, an unknown headcount the enterprise uplift, and scores stopped rising with
+# the value.
 FAR_ROBUST_SDS = 8.0
 FAR_MIN_GAP = 2.0
-PLACEHOLDERS_KEPT = 20
+PLACEHOLDER_MIN_ROWS = 5
+PLACEHOLDER_MIN_SHARE = 0.005
+PLACEHOLDER_MIN_COVER = 0.8
+PLACEHOLDERS_KEPT = 3  # placeholders are a convention or two; more repeated far values are real ones
 
 
 def near_range(logged: np.ndarray) -> tuple[float, float]:
-    """The signed-log values within FAR_ROBUST_SDS robust standard deviations of the median (by the MAD, else
-    the interquartile range), on each side where the values beyond are parted from the near ones by a gap of
-    FAR_MIN_GAP and of the near values' span at least; (-inf, inf) when the values are too tied to tell, or when
-    every value or none would be far: ordinary data keep every value, and the same numbers as before."""
+    """The signed-log values within FAR_ROBUST_SDS robust standard deviations of the median (the larger of the
+    MAD's and the interquartile range's estimate), on each side where the values beyond are parted from the near
+    ones by a gap of FAR_MIN_GAP and of the near values' span at least; (-inf, inf) when the values are too tied
+    to tell, or when every value or none would be far: ordinary data keep every value, and the same numbers as
+    before."""
     if not len(logged):
         return -np.inf, np.inf
     median = float(np.median(logged))
@@ -117,13 +127,20 @@ def near_range(logged: np.ndarray) -> tuple[float, float]:
 
 
 def far_values(x: np.ndarray) -> np.ndarray:
-    """A training column's placeholders: its values outside `near_range`, most frequent first (at most
-    PLACEHOLDERS_KEPT). Empty for ordinary data."""
-    given = ~np.isnan(x)
-    low, high = near_range(signed_log1p(x[given]))
-    logged = signed_log1p(x[given])
-    values, counts = np.unique(x[given][(logged < low) | (logged > high)], return_counts=True)
-    return values[np.argsort(-counts, kind="stable")][:PLACEHOLDERS_KEPT]
+    """A training column's placeholders, most frequent first: its values outside `near_range` that are each
+    repeated and together make most of the far rows (see PLACEHOLDER_MIN_COVER); none when the far rows are many
+    distinct values, or more than PLACEHOLDERS_KEPT repeated ones. Empty for ordinary data."""
+    given = x[~np.isnan(x)]
+    low, high = near_range(signed_log1p(given))
+    logged = signed_log1p(given)
+    values, counts = np.unique(given[(logged < low) | (logged > high)], return_counts=True)
+    repeated = counts >= max(PLACEHOLDER_MIN_ROWS, PLACEHOLDER_MIN_SHARE * len(given))
+    if not repeated.any() or repeated.sum() > PLACEHOLDERS_KEPT:
+        return values[:0]
+    if counts[repeated].sum() < PLACEHOLDER_MIN_COVER * counts.sum():
+        return values[:0]
+    values, counts = values[repeated], counts[repeated]
+    return values[np.argsort(-counts, kind="stable")]
 
 
 def _numeric_design(x: np.ndarray, clip: float) -> tuple[list[np.ndarray], float, float, float, np.ndarray]:

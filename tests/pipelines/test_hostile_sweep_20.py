@@ -38,7 +38,7 @@ from features.vocab import WIN_RATE_PREFIX
 from models.backtest import BacktestData, Fold, FoldResult, kfold_folds, mean_metrics, predict_contender
 from models.baselines import fit_logistic_regression
 from models.evaluate import roc_auc
-from models.linear import fit_linear_score, near_range, signed_log1p
+from models.linear import far_values, fit_linear_score, near_range, signed_log1p
 from models.minimum_data import InsufficientDataError
 from models.target_stats import group_name
 from pipelines import exit_codes
@@ -531,6 +531,28 @@ def test_the_logistic_regression_baseline_reads_a_placeholder_as_missing_too(pla
 def test_ordinary_numbers_keep_every_value_in_the_linear_part(values):
     # No value of ordinary data is far: the linear part's numbers are those it had before the placeholder rule.
     assert near_range(signed_log1p(values)) == (-np.inf, np.inf)
+
+
+def _far_real_values(kind: str) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    if kind == "enterprise":  # a book of small firms and 1.5% enterprise accounts, some sharing a headcount
+        values = np.round(np.exp(rng.normal(3, 0.6, 1000)))
+        values[:30] = rng.choice([5000, 12000, 50000, 230000], 30)
+    elif kind == "refunds":  # sales and 10% refunds, continuous amounts
+        values = np.where(rng.random(2000) < 0.9, 1, -1) * np.exp(rng.uniform(np.log(1e4), np.log(1e6), 2000))
+    else:  # balances with 5% overdrafts
+        values = np.round(np.where(rng.random(2000) < 0.95, 1, -1) * np.exp(rng.normal(8, 1, 2000)))
+    return values
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "refunds", "overdrafts"])
+def test_real_values_far_from_the_bulk_are_no_placeholders(kind):
+    # Real values far from the others are many distinct ones: read as missing, the few enterprise accounts' rows got
+    # the missing indicator's weight (an unknown headcount then scored as an enterprise), scores stopped rising with
+    # the headcount, and only the 20 most negative refunds were read as missing. A placeholder is one value repeated.
+    values = _far_real_values(kind)
+    assert near_range(signed_log1p(values)) != (-np.inf, np.inf)  # far from the bulk, and parted by the gap
+    assert len(far_values(values)) == 0
 
 
 def test_a_series_that_sat_still_then_moved_keeps_its_moved_values_in_the_linear_part():
