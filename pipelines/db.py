@@ -167,7 +167,7 @@ class _DuckDB(_Backend):
 
     def read(self, sql, params=None):
         # Through Arrow: DuckDB's .df() trips a pandas 3.1 deprecation on TIMESTAMPTZ columns.
-        return self.con.sql(sql, params=params or {}).to_arrow_table().to_pandas()
+        return arrow_frame(self.con.sql(sql, params=params or {}).to_arrow_table())
 
     def execute(self, sql, params=None):
         result = self.con.execute(sql, params or {}).fetchall()
@@ -230,7 +230,8 @@ class _Postgres(_Backend):
     def read(self, sql, params=None):
         from sqlalchemy import text
 
-        return pd.read_sql_query(text(sql), self.conn, params=params)
+        result = self.conn.execute(text(sql), params or {})
+        return records_frame(result.fetchall(), list(result.keys()))
 
     def execute(self, sql, params=None):
         from sqlalchemy import text
@@ -301,6 +302,64 @@ class _Postgres(_Backend):
         self.execute(f"DROP INDEX {schema}{_quote(name)}")
         self.index(ref, new, unique)
         return True
+
+
+def arrow_frame(table) -> pd.DataFrame:
+    """A query's Arrow result as a frame, integer columns with NULLs as nullable integers: Arrow's default
+    makes them float64, which rounds an id above 2**53 to its neighbour's (9007199254740993 read as ...992)."""
+    import pyarrow as pa
+
+    frame = table.to_pandas()
+    for position, column in enumerate(table.columns):
+        if pa.types.is_integer(column.type) and column.null_count:
+            frame.isetitem(position, column.to_pandas(types_mapper=_nullable_integer))
+    return frame
+
+
+def _nullable_integer(arrow_type) -> Any:
+    import pyarrow as pa
+
+    if not pa.types.is_integer(arrow_type):
+        return None
+    signed = "" if pa.types.is_signed_integer(arrow_type) else "U"
+    return pd.api.types.pandas_dtype(f"{signed}Int{arrow_type.bit_width}")
+
+
+def records_frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    """A query's rows (Python values, as the driver gives them) as a frame, as pandas' read_sql makes one
+    (decimals as floats), except that a column of whole numbers with NULLs is a nullable integer column, not
+    float64 (which rounds an id above 2**53 to its neighbour's), and whole NUMERIC values are integers."""
+    frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    for position in range(len(columns)):
+        if frame.dtypes.iloc[position] != np.float64:  # ints with NULLs and decimals are made floats
+            continue
+        values = [row[position] for row in rows]
+        whole = whole_numbers(values)
+        if whole is not None:
+            frame.isetitem(position, whole)
+    return frame
+
+
+def whole_numbers(values: list[Any]) -> pd.Series | None:
+    """`values` as integers when every present one is a whole number (an int, or a Decimal with no fraction: a
+    NUMERIC(18,0) id) and some are missing or decimals: nullable Int64, or Python ints beyond int64's range.
+    None when pandas reads them exactly already (ints without NULL) or they are no whole numbers."""
+    import decimal
+
+    def whole(value: Any) -> bool:
+        if isinstance(value, decimal.Decimal):
+            return value.is_finite() and value == value.to_integral_value()
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    present = [v for v in values if v is not None]
+    if not present or not all(map(whole, present)):
+        return None
+    if len(present) == len(values) and all(isinstance(v, int) for v in present):
+        return None
+    ints = [None if v is None else int(v) for v in values]
+    if all(-(2**63) <= v < 2**63 for v in ints if v is not None):
+        return pd.Series(ints, dtype="Int64")
+    return pd.Series(ints, dtype=object)
 
 
 def _index_term(column: str) -> str:
