@@ -116,6 +116,10 @@ class _Backend:
     def read(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         raise NotImplementedError
 
+    def read_query(self, query: str) -> pd.DataFrame:
+        """The rows of a user's query (`--query`), as written: no parameters, one SELECT."""
+        return self.read(query)
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         """Run one statement; the number of rows it changed."""
         raise NotImplementedError
@@ -168,6 +172,18 @@ class _DuckDB(_Backend):
     def read(self, sql, params=None):
         # Through Arrow: DuckDB's .df() trips a pandas 3.1 deprecation on TIMESTAMPTZ columns.
         return arrow_frame(self.con.sql(sql, params=params or {}).to_arrow_table())
+
+    def read_query(self, query):
+        # One SELECT: a query of comments only ran nothing (a traceback), and `SELECT ...; COMMIT` ended the
+        # read's transaction (a traceback at its rollback). Not as a subquery: DuckDB renames a subquery's
+        # repeated columns (created_at_1), where a repeated created_at must be refused.
+        import duckdb
+
+        kinds = [statement.type for statement in self.con.extract_statements(query)]
+        if kinds != [duckdb.StatementType.SELECT]:
+            said = ", ".join(kind.name for kind in kinds) or "none"
+            raise duckdb.InvalidInputException(f"{len(kinds)} statement(s): {said}")
+        return self.read(query)
 
     def execute(self, sql, params=None):
         result = self.con.execute(sql, params or {}).fetchall()
@@ -232,6 +248,15 @@ class _Postgres(_Backend):
 
         result = self.conn.execute(text(sql), params or {})
         return records_frame(result.fetchall(), list(result.keys()))
+
+    def read_query(self, query):
+        # Straight to the driver: SQLAlchemy's text() took ' :spam' in a string literal for a parameter (a
+        # traceback). Through a server-side cursor (DECLARE ... CURSOR FOR): psycopg sends a query without
+        # parameters as it is, so `SELECT ...; COMMIT; DROP TABLE deals` ended the read-only transaction and
+        # dropped the table; a cursor is declared for one SELECT (or VALUES, TABLE) and nothing else.
+        with self.conn.connection.driver_connection.cursor(name="leadscore_query") as cursor:
+            cursor.execute(query)
+            return records_frame(cursor.fetchall(), [column.name for column in cursor.description or ()])
 
     def execute(self, sql, params=None):
         from sqlalchemy import text
@@ -501,10 +526,12 @@ def read_tables_from_db(
                     continue
                 sql, source = f"SELECT * FROM {ref.sql}", f"table {str(ref)!r}"
             try:
-                tables[name] = normalise_read(normalise_columns(db.read(sql), name))
+                frame = db.read_query(sql) if name in queries else db.read(sql)
+                tables[name] = normalise_read(normalise_columns(frame, name, f"{display_url(url)}, {source}"))
             except _database_errors() as error:
+                one = "; a --query is one SELECT statement" if name in queries else ""
                 raise DatabaseError(
-                    f"{display_url(url)}: cannot read {source}: {_first_line(error)}"
+                    f"{display_url(url)}: cannot read {source}: {_first_line(error)}{one}"
                 ) from error
             refuse_nested_columns(tables[name], name, f"{display_url(url)}, {source}")
             tables[name] = without_blank_rows(tables[name], f"{display_url(url)}, {source}")

@@ -8,6 +8,7 @@ import pytest
 
 from features.contracts import validate_tables
 from pipelines import db
+from pipelines.io import InputError
 from pipelines.locations import read_input
 
 
@@ -76,3 +77,56 @@ def test_number_columns_read_as_nullable_integers_are_numbers_to_the_contract(da
         from_frames.valid["accounts"]["employee_count"].reset_index(drop=True),
         check_dtype=False,
     )
+
+
+def _leads_table(url: str, prefix: str) -> str:
+    table = f"{prefix}crm_leads"
+    _run(
+        url,
+        f"CREATE TABLE {table} (lead_id TEXT, email TEXT, created_at TIMESTAMP)",
+        f"INSERT INTO {table} VALUES ('L1', 'a@x.com', TIMESTAMP '2026-01-01'), ('L2', 'b:spam@x.com', NULL)",
+    )
+    return table
+
+
+def _query_leads(url: str, query: str) -> pd.DataFrame:
+    return read_input(url, queries={"leads": query}, required=("leads",))["leads"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM {t} WHERE email NOT LIKE '%:spam%'",  # SQLAlchemy took :spam for a parameter
+        "SELECT * FROM {t} WHERE email LIKE '%@%' AND lead_id <> 'L2';  -- the CRM's own filter",
+        "WITH l AS (SELECT * FROM {t}) SELECT * FROM l WHERE lead_id = 'L1' ORDER BY lead_id",
+    ],
+)
+def test_a_query_is_read_as_written(database, query):
+    url, prefix = database
+    got = _query_leads(url, query.format(t=_leads_table(url, prefix)))
+    assert got["lead_id"].tolist() == ["L1"]
+
+
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ("SELECT * FROM {t}; COMMIT; DROP TABLE {t}", "one SELECT"),  # PostgreSQL dropped the table
+        ("COMMIT; SELECT * FROM {t}", "one SELECT"),
+        ("-- the leads", "one SELECT"),  # DuckDB: a traceback
+    ],
+)
+def test_a_query_of_other_or_several_statements_is_refused_and_writes_nothing(database, query, said):
+    url, prefix = database
+    table = _leads_table(url, prefix)
+    with pytest.raises(db.DatabaseError, match=f"cannot read the query for 'leads'.*{said}"):
+        _query_leads(url, query.format(t=table))
+    assert _query_leads(url, f"SELECT * FROM {table}")["lead_id"].tolist() == ["L1", "L2"]
+
+
+def test_a_query_repeating_a_column_is_refused_naming_the_query(database):
+    """A join's two created_at (the lead's and the account's): one of them would be taken for the lead's."""
+    url, prefix = database
+    table = _leads_table(url, prefix)
+    query = f"SELECT a.created_at, l.* FROM {table} l JOIN {table} a USING (lead_id)"
+    with pytest.raises(InputError, match=r"the query for 'leads': columns \['created_at', 'created_at'\]"):
+        _query_leads(url, query)
