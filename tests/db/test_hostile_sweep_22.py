@@ -130,3 +130,24 @@ def test_a_query_repeating_a_column_is_refused_naming_the_query(database):
     query = f"SELECT a.created_at, l.* FROM {table} l JOIN {table} a USING (lead_id)"
     with pytest.raises(InputError, match=r"the query for 'leads': columns \['created_at', 'created_at'\]"):
         _query_leads(url, query)
+
+
+def test_extra_columns_of_bytes_beside_lists_are_fingerprinted(duckdb_url):
+    """A CRM table's extra BLOB (or BIT, BYTEA) column of bytes that are no text beside a LIST, STRUCT or JSONB
+    column: the fingerprint read every object column as text, decoding the bytes, and the run ended in a
+    UnicodeDecodeError traceback after the contract had passed."""
+    from pipelines.tracking import data_fingerprint
+
+    url = duckdb_url
+    _run(
+        url,
+        "CREATE TABLE activities (lead_id TEXT, occurred_at TIMESTAMP, activity_type TEXT, "
+        "payload BLOB, flags BIT, tags VARCHAR[], meta STRUCT(a INT))",
+        "INSERT INTO activities VALUES ('L1', TIMESTAMP '2026-09-01', 'webinar', '\\xFF\\x00'::BLOB, "
+        "'0101'::BIT, ['a', 'b'], {'a': 1}), ('L2', TIMESTAMP '2026-09-02', 'webinar', NULL, NULL, [], NULL)",
+    )
+    tables = read_input(url, required=("activities",))
+    first = data_fingerprint(tables)
+    assert first == data_fingerprint(read_input(url, required=("activities",)))
+    _run(url, "UPDATE activities SET payload = '\\xFE\\x00'::BLOB WHERE lead_id = 'L1'")
+    assert data_fingerprint(read_input(url, required=("activities",))) != first
