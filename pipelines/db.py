@@ -164,6 +164,11 @@ class _Backend:
         """If `ref` has the index this module created on `old`, drop it and create one on `new`; True if so."""
         return False
 
+    def missing_rights(self, ref: TableRef, rights: tuple[str, ...]) -> tuple[str, list[str]]:
+        """(the database user, the GRANT statements it lacks to write `rights` on `ref`, or to create `ref` if
+        it does not exist); DuckDB has no users (a file it cannot write fails to open)."""
+        return "", []
+
 
 class _DuckDB(_Backend):
     def __init__(self, con):
@@ -304,6 +309,33 @@ class _Postgres(_Backend):
 
     def lock(self, ref):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
+
+    def missing_rights(self, ref, rights):
+        who = self.read("SELECT current_user AS who, current_schema() AS here")
+        user, here = str(who["who"].iloc[0]), who["here"].iloc[0]
+        schema = ref.schema or (None if pd.isna(here) else str(here))
+        if schema is None:
+            return user, [
+                f"CREATE SCHEMA {_quote(user)}  -- no schema of its search_path exists to create in"
+            ]
+        needed = [("USAGE", "SCHEMA", schema, _quote(schema))]
+        if self.has_table(ref):
+            needed += [(right, "TABLE", ref.sql, ref.sql) for right in rights]
+        else:
+            needed += [("CREATE", "SCHEMA", schema, _quote(schema))]
+        lacking: dict[tuple[str, str], list[str]] = {}
+        for right, kind, name, shown in needed:
+            found = self.read(
+                f"SELECT has_{kind.lower()}_privilege(:name, :right) AS granted",
+                {"name": name, "right": right},
+            )
+            if not bool(found["granted"].iloc[0]):
+                lacking.setdefault((kind, shown), []).append(right)
+        grants = [
+            f"GRANT {', '.join(r)} ON {kind} {shown} TO {_quote(user)}"
+            for (kind, shown), r in lacking.items()
+        ]
+        return user, grants
 
     def index(self, ref, columns, unique):
         name = _quote(index_name(ref, columns, unique))
@@ -758,14 +790,29 @@ def check_scores_table(url: str, table: str) -> None:
         return
     ref = TableRef.parse(table)
     with _transaction(url, write=False) as db:
-        if not db.has_table(ref) and not db.is_view(ref):
-            return
-        problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
-    if problem:
+        if db.has_table(ref) or db.is_view(ref):
+            problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
+            if problem:
+                raise DatabaseError(
+                    f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
+                    "creates it) or the name of a table an earlier run wrote"
+                )
+        # The rights the write takes (the quarantine's rows of earlier releases are named: UPDATE): it failed
+        # only after the whole run was scored, with exit 1.
+        missing: list[str] = []
+        for written, rights in ((ref, _SCORES_RIGHTS), (ref.with_suffix("_quarantine"), _QUARANTINE_RIGHTS)):
+            user, lacking = db.missing_rights(written, rights)
+            missing += [grant for grant in lacking if grant not in missing]
+    if missing:
         raise DatabaseError(
-            f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore creates it) "
-            "or the name of a table an earlier run wrote"
+            f"{display_url(url)}: --table {table}: the database user {user!r} may not write the scores there; "
+            f"run {'; '.join(missing)} (as the owner), or give --table a table it may write"
         )
+
+
+# What a scoring run does to its tables: reads the runs of its as-of, deletes the run it replaces, inserts.
+_SCORES_RIGHTS = ("SELECT", "INSERT", "DELETE")
+_QUARANTINE_RIGHTS = ("SELECT", "INSERT", "DELETE", "UPDATE")
 
 
 def write_scores_to_db(

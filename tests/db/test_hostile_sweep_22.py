@@ -151,3 +151,53 @@ def test_extra_columns_of_bytes_beside_lists_are_fingerprinted(duckdb_url):
     assert first == data_fingerprint(read_input(url, required=("activities",)))
     _run(url, "UPDATE activities SET payload = '\\xFE\\x00'::BLOB WHERE lead_id = 'L1'")
     assert data_fingerprint(read_input(url, required=("activities",))) != first
+
+
+@pytest.fixture()
+def scorer_role(postgres_url, postgres_schema):
+    """A login role that may read the test's schema and nothing else; (its URL, the schema)."""
+    import uuid
+
+    import psycopg
+
+    role = f"scorer_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f'CREATE ROLE "{role}" LOGIN')
+        c.execute(f'GRANT USAGE ON SCHEMA "{postgres_schema}" TO "{role}"')
+    yield postgres_url.replace("postgres@", f"{role}@"), role
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f'DROP OWNED BY "{role}" CASCADE')
+        c.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_scores_table_the_database_user_may_not_write_is_refused_before_scoring(
+    postgres_url, postgres_schema, scorer_role
+):
+    """A scheduled job's read-only user, or a schema it may not create tables in: the write failed after the
+    whole run was scored, exit 1 ('permission denied for schema analytics'). Now refused before scoring (exit
+    3) with the GRANT to run."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, role = scorer_role
+    table = f"{postgres_schema}.lead_scores"
+    with pytest.raises(db.DatabaseError, match=f'GRANT CREATE ON SCHEMA "{postgres_schema}" TO "{role}"'):
+        db.check_scores_table(url, table)
+
+    day = pd.Timestamp("2026-10-01")
+    db.write_scores_to_db(postgres_url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    _run(postgres_url, f'GRANT SELECT, INSERT ON {db.TableRef.parse(table).sql} TO "{role}"')
+    quarantine = db.TableRef.parse(f"{table}_quarantine").sql
+    with pytest.raises(db.DatabaseError) as refused:
+        db.check_scores_table(url, table)
+    said = str(refused.value)
+    assert f'GRANT DELETE ON TABLE "{postgres_schema}"."lead_scores" TO "{role}"' in said
+    assert f'GRANT SELECT, INSERT, DELETE, UPDATE ON TABLE {quarantine} TO "{role}"' in said
+
+    _run(
+        postgres_url,
+        f'GRANT DELETE ON {db.TableRef.parse(table).sql} TO "{role}"',
+        f'GRANT SELECT, INSERT, DELETE, UPDATE ON {quarantine} TO "{role}"',
+    )
+    db.check_scores_table(url, table)
+    written = db.write_scores_to_db(url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    assert (written.rows, written.replaced) == (3, 3)
