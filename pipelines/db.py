@@ -430,13 +430,23 @@ def index_name(ref: TableRef, columns: tuple[str, ...], unique: bool) -> str:
 
 
 @contextmanager
-def _transaction(url: str, write: bool) -> Iterator[_Backend]:
-    """One transaction on the database of `url`: committed if the block succeeds, rolled back otherwise."""
+def _transaction(url: str, write: bool, utc: bool = True) -> Iterator[_Backend]:
+    """One transaction on the database of `url`: committed if the block succeeds, rolled back otherwise.
+
+    With `utc` its session's time zone is UTC, in which leadscore reads and writes every time: in the server's
+    (PostgreSQL's TimeZone) or the machine's (DuckDB's), a scores table whose as_of is TIMESTAMPTZ stored
+    2026-10-01 as 04:00 UTC in New York, read it back so, and looked the run up at 08:00: the trend found
+    the earlier run empty. The CRM's reads keep the session's own zone, in which a --query's text was written.
+    """
     if _dialect(url) == "duckdb":
         with _duckdb_transaction(url, write) as backend:
+            if utc:
+                backend.execute("SET TimeZone = 'UTC'")
             yield backend
     else:
         with _postgres_transaction(url, write) as backend:
+            if utc:
+                backend.execute("SET LOCAL TimeZone = 'UTC'")
             yield backend
 
 
@@ -535,7 +545,7 @@ def read_tables_from_db(
     _check_names(table_names, "table name")
     _check_names(queries, "query")
     tables = {}
-    with _transaction(url, write=False) as db:
+    with _transaction(url, write=False, utc=False) as db:
         for name in TABLES:
             if name in queries:
                 sql, source = queries[name], f"the query for {name!r}"

@@ -201,3 +201,59 @@ def test_a_scores_table_the_database_user_may_not_write_is_refused_before_scorin
     db.check_scores_table(url, table)
     written = db.write_scores_to_db(url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
     assert (written.rows, written.replaced) == (3, 3)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def new_york(request, tmp_path, monkeypatch):
+    """(URL, table prefix) of a database whose sessions are in New York unless told: the machine's time zone
+    (DuckDB's TimeZone), the server's (PostgreSQL's)."""
+    import time
+
+    if request.param == "duckdb":
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        request.addfinalizer(time.tzset)  # after monkeypatch puts TZ back
+        return f"duckdb:///{tmp_path / 'crm.duckdb'}", ""
+    url = request.getfixturevalue("postgres_url")
+    return f"{url}&options=-c%20TimeZone%3DAmerica/New_York", request.getfixturevalue("postgres_schema") + "."
+
+
+def test_a_scores_table_of_timestamptz_keeps_the_as_of_in_any_session_time_zone(new_york):
+    """A DBA's scores table with as_of TIMESTAMPTZ, on a server (or machine) in New York: 2026-09-01 was
+    stored as 04:00 UTC, read back so and looked up at 08:00, so the next run found its previous run empty
+    ('hold no rows: no trend'), exit 0."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, prefix = new_york
+    table = f"{prefix}lead_scores"
+    _run(
+        url,
+        f"CREATE TABLE {table} (as_of TIMESTAMPTZ, model_version TEXT, lead_id TEXT, score DOUBLE PRECISION)",
+    )
+    first, second = pd.Timestamp("2026-09-01"), pd.Timestamp("2026-10-01")
+    db.write_scores_to_db(url, table, fake_scores(4, "2026-09-01"), fake_quarantine(1), first, "3")
+
+    previous = db.read_previous_scores(url, table, "leadscore", second)
+    assert previous is not None and len(previous) == 4
+    assert set(previous["as_of"]) == {first}
+    assert set(db.read_scores_from_db(url, table, as_of=first)["as_of"]) == {first}
+    rerun = db.write_scores_to_db(url, table, fake_scores(4, "2026-09-01"), fake_quarantine(1), first, "3")
+    assert rerun.replaced == 4
+    assert _as_of_in_utc(url, table) == [(pd.Timestamp("2026-09-01 00:00", tz="UTC"), 4)]
+
+
+def _as_of_in_utc(url: str, table: str) -> list[tuple[pd.Timestamp, int]]:
+    """The scores table's (as_of, rows) as a session in UTC reads them, outside leadscore."""
+    import duckdb
+    import psycopg
+
+    sql = f"SELECT as_of::VARCHAR, count(*) FROM {db.TableRef.parse(table).sql} GROUP BY 1"
+    if url.startswith("duckdb"):
+        with duckdb.connect(url.removeprefix("duckdb:///")) as c:
+            c.execute("SET TimeZone = 'UTC'")
+            rows = c.sql(sql).fetchall()
+    else:
+        with psycopg.connect(url.split("?")[0]) as c:
+            c.execute("SET TimeZone = 'UTC'")
+            rows = c.execute(sql).fetchall()
+    return [(pd.Timestamp(when), n) for when, n in rows]
