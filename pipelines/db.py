@@ -485,7 +485,18 @@ def _postgres_engine(url: str):
     parsed = make_url(url)
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the installed driver
-    return create_engine(parsed, poolclass=NullPool)
+    return create_engine(parsed, poolclass=NullPool, connect_args=_client_encoding(parsed.query))
+
+
+def _client_encoding(query: Any) -> dict[str, str]:
+    """UTF-8 text from the server unless the URL or PGCLIENTENCODING names another encoding: a SQL_ASCII
+    database (an old CRM's) gave psycopg bytes for every text, and SQLAlchemy's first look at the server's
+    version ended in a traceback. In UTF-8 the server refuses bytes that are no UTF-8 text, naming them."""
+    import os
+
+    if "client_encoding" in query or os.environ.get("PGCLIENTENCODING"):
+        return {}
+    return {"client_encoding": "utf8"}
 
 
 @contextmanager
@@ -572,6 +583,11 @@ def read_tables_from_db(
                 tables[name] = normalise_read(normalise_columns(frame, name, f"{display_url(url)}, {source}"))
             except _database_errors() as error:
                 one = "; a --query is one SELECT statement" if name in queries else ""
+                if "invalid byte sequence" in str(error):  # a SQL_ASCII database holding Latin-1 text
+                    one += (
+                        "; the database holds text in another encoding than UTF-8: name it with "
+                        "PGCLIENTENCODING (e.g. PGCLIENTENCODING=LATIN1)"
+                    )
                 raise DatabaseError(
                     f"{display_url(url)}: cannot read {source}: {_first_line(error)}{one}"
                 ) from error

@@ -257,3 +257,39 @@ def _as_of_in_utc(url: str, table: str) -> list[tuple[pd.Timestamp, int]]:
             c.execute("SET TimeZone = 'UTC'")
             rows = c.execute(sql).fetchall()
     return [(pd.Timestamp(when), n) for when, n in rows]
+
+
+@pytest.fixture()
+def sql_ascii_url(postgres_url):
+    """A database of encoding SQL_ASCII (an old CRM's) on the session's server: it stores the bytes given."""
+    import uuid
+
+    import psycopg
+
+    name = f"ascii_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING SQL_ASCII LC_COLLATE 'C' LC_CTYPE 'C'")
+    yield postgres_url.replace("/leadscore_test?", f"/{name}?")
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_a_sql_ascii_database_is_read_as_utf8_or_refused_naming_the_encoding(sql_ascii_url, monkeypatch):
+    """psycopg gives bytes for every text of a SQL_ASCII database: SQLAlchemy's look at the server's version
+    ended in a TypeError traceback before a table was read, whatever the text."""
+    monkeypatch.delenv("PGCLIENTENCODING", raising=False)
+    url = sql_ascii_url
+    _run(
+        url,
+        "CREATE TABLE leads (lead_id TEXT, email TEXT, job_title TEXT, created_at TIMESTAMP)",
+        "INSERT INTO leads VALUES ('L1', 'a@x.com', 'Café owner', TIMESTAMP '2026-01-01')",
+    )
+    got = read_input(url, required=("leads",))["leads"]
+    assert got["job_title"].tolist() == ["Café owner"]
+
+    _run(url, "INSERT INTO leads VALUES ('L2', 'b@x.com', E'Gesch\\xe4ftsf\\xfchrer', NULL)")  # Latin-1
+    with pytest.raises(db.DatabaseError, match="cannot read table 'leads': invalid byte.*PGCLIENTENCODING"):
+        read_input(url, required=("leads",))
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    got = read_input(url, required=("leads",))["leads"].sort_values("lead_id")
+    assert got["job_title"].tolist()[1] == "Geschäftsführer"
