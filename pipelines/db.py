@@ -463,7 +463,7 @@ def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
         elif not path.exists():
             raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
     try:
-        con = duckdb.connect(database, read_only=not write and database != ":memory:")
+        con = _duckdb_connect(database, write)
     except duckdb.Error as error:
         raise DatabaseError(f"{display_url(url)}: cannot open: {error}") from error
     try:
@@ -475,6 +475,29 @@ def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
         raise
     finally:
         con.close()
+
+
+# The name the DuckDB file is attached under. DuckDB names a file's database after its stem, so in crm.duckdb
+# (or analytics.duckdb) the table crm.accounts (analytics.lead_scores) was "ambiguous": catalog or schema?
+DUCKDB_CATALOG = "leadscore_file"
+
+
+def _duckdb_connect(database: str, write: bool):
+    """A DuckDB connection to `database` (a file, attached as DUCKDB_CATALOG and used, read-only unless
+    `write`), or to a database in memory."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    if database == ":memory:":
+        return con
+    try:
+        mode = "" if write else " (READ_ONLY)"
+        con.execute(f"ATTACH '{database.replace(chr(39), chr(39) * 2)}' AS {DUCKDB_CATALOG}{mode}")
+        con.execute(f"USE {DUCKDB_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def _postgres_engine(url: str):

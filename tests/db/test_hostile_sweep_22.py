@@ -293,3 +293,24 @@ def test_a_sql_ascii_database_is_read_as_utf8_or_refused_naming_the_encoding(sql
     monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
     got = read_input(url, required=("leads",))["leads"].sort_values("lead_id")
     assert got["job_title"].tolist()[1] == "Geschäftsführer"
+
+
+@pytest.mark.parametrize("schema", ["crm", "analytics"])
+def test_a_duckdb_file_named_as_its_schema_reads_and_writes_its_tables(tmp_path, crm_history, schema):
+    """DuckDB names a file's database after its stem: in crm.duckdb the table crm.accounts was ambiguous
+    ('catalog or schema?'), so --input-table accounts=crm.accounts failed (exit 3) with a fix
+    ('crm.crm.accounts') that leadscore refuses, and --table analytics.lead_scores in analytics.duckdb
+    failed only after scoring (exit 1)."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url = f"duckdb:///{tmp_path / schema}.duckdb"
+    _run(url, f"CREATE SCHEMA {schema}")
+    names = {name: f"{schema}.{name}" for name in crm_history.tables()}
+    db.write_tables_to_db(url, crm_history.tables(), names)
+    assert len(read_input(url, names)["leads"]) == len(crm_history.tables()["leads"])
+
+    table, day = f"{schema}.lead_scores", pd.Timestamp("2026-10-01")
+    db.check_scores_schema(url, table)
+    db.check_scores_table(url, table)
+    db.write_scores_to_db(url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    assert len(db.read_scores_from_db(url, table, as_of=day)) == 3
