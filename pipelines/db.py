@@ -594,6 +594,13 @@ def read_tables_from_db(
                             f"{schema}{other_case[0]!r} is, its name in other case; name it with "
                             f"--input-table {name}={schema}{other_case[0]}"
                         )
+                    beside = [] if name in table_names else named_schema_tables(db, name, table_names)
+                    if beside:  # the optional deals: every lead was scored as open, closed ones included
+                        raise DatabaseError(
+                            f"{display_url(url)}: table {str(ref)!r} (for {name}) not found, but {beside[0]!r} "
+                            "is, in the schema the other --input-table name; name it with "
+                            f"--input-table {name}={beside[0]}"
+                        )
                     if name in required:
                         raise DatabaseError(
                             f"{display_url(url)}: table {str(ref)!r} (for {name}) not found; name another "
@@ -617,6 +624,13 @@ def read_tables_from_db(
             refuse_nested_columns(tables[name], name, f"{display_url(url)}, {source}")
             tables[name] = without_blank_rows(tables[name], f"{display_url(url)}, {source}")
     return tables
+
+
+def named_schema_tables(db: _Backend, name: str, table_names: dict[str, str]) -> list[str]:
+    """The tables called `name` in the schemas that `table_names` (the --input-table) name, e.g. crm.deals
+    when accounts, leads and activities were named as crm.accounts... and deals was not."""
+    schemas = sorted({ref.schema for ref in map(TableRef.parse, table_names.values()) if ref.schema})
+    return [str(ref) for ref in (TableRef(schema, name) for schema in schemas) if db.has_table(ref)]
 
 
 def _check_names(mapping: dict[str, str], what: str) -> None:

@@ -314,3 +314,22 @@ def test_a_duckdb_file_named_as_its_schema_reads_and_writes_its_tables(tmp_path,
     db.check_scores_table(url, table)
     db.write_scores_to_db(url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
     assert len(db.read_scores_from_db(url, table, as_of=day)) == 3
+
+
+def test_a_crm_table_left_unnamed_beside_the_others_schema_is_named_not_taken_as_absent(
+    duckdb_url, crm_history
+):
+    """accounts, leads and activities named as crm.* and deals forgotten: the default `deals` was not found and
+    the optional table taken as absent, so every lead was scored as open, closed ones included (1,806 leads
+    in place of 639, a warning, exit 0), though crm.deals was there."""
+    tables = crm_history.tables()
+    _run(duckdb_url, "CREATE SCHEMA crm")
+    names = {name: f"crm.{name}" for name in tables}
+    db.write_tables_to_db(duckdb_url, tables, names)
+    del names["deals"]
+    with pytest.raises(db.DatabaseError, match=r"'crm.deals' is.*--input-table deals=crm.deals"):
+        read_input(duckdb_url, names, required=("accounts", "leads", "activities"))
+    with pytest.raises(db.DatabaseError, match=r"'crm.deals' is.*--input-table deals=crm.deals"):
+        read_input(duckdb_url, names)  # training, where deals are required: the fix named too
+    got = read_input(duckdb_url, {**names, "deals": "crm.deals"})
+    assert len(got["deals"]) == len(tables["deals"])
