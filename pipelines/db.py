@@ -164,6 +164,10 @@ class _Backend:
         """If `ref` has the index this module created on `old`, drop it and create one on `new`; True if so."""
         return False
 
+    def required_columns(self, ref: TableRef) -> list[str]:
+        """The columns of `ref` (if it exists) an INSERT must give: NOT NULL, no default, not generated."""
+        return []
+
     def missing_rights(self, ref: TableRef, rights: tuple[str, ...]) -> tuple[str, list[str]]:
         """(the database user, the GRANT statements it lacks to write `rights` on `ref`, or to create `ref` if
         it does not exist); DuckDB has no users (a file it cannot write fails to open)."""
@@ -227,6 +231,14 @@ class _DuckDB(_Backend):
             {"name": ref.name, "schema": ref.schema},
         ).fetchall()
         return {name: kind for name, kind in rows}
+
+    def required_columns(self, ref):
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE {self._THIS_TABLE} AND is_nullable = 'NO' AND column_default IS NULL ORDER BY ordinal_position",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchall()
+        return [name for (name,) in rows]
 
     def is_view(self, ref):
         found = self.con.execute(
@@ -309,6 +321,21 @@ class _Postgres(_Backend):
 
     def lock(self, ref):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
+
+    def required_columns(self, ref):
+        from sqlalchemy import inspect
+
+        if not self.has_table(ref):
+            return []
+        columns = inspect(self.conn).get_columns(ref.name, schema=ref.schema)
+        return [
+            c["name"]
+            for c in columns
+            if not c["nullable"]
+            and c.get("default") is None
+            and not c.get("identity")
+            and not c.get("computed")
+        ]
 
     def missing_rights(self, ref, rights):
         who = self.read("SELECT current_user AS who, current_schema() AS here")
@@ -851,15 +878,26 @@ def check_scores_table(url: str, table: str) -> None:
     as it is (see scores_table_problem); the fix is a new table name, or the table altered."""
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
         return
+    from features.contracts import QUARANTINE_COLUMNS
+
     ref = TableRef.parse(table)
+    quarantine_ref = ref.with_suffix("_quarantine")
     with _transaction(url, write=False) as db:
+        problem = None
         if db.has_table(ref) or db.is_view(ref):
             problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
-            if problem:
-                raise DatabaseError(
-                    f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
-                    "creates it) or the name of a table an earlier run wrote"
+        for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
+            unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
+            if unwritten and problem is None:  # every insert was refused, after the whole run was scored
+                problem = (
+                    f"table {str(written)!r} has NOT NULL column(s) {', '.join(unwritten)} without a default, "
+                    "which a scoring run does not write"
                 )
+        if problem:
+            raise DatabaseError(
+                f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
+                "creates it) or the name of a table an earlier run wrote"
+            )
         # The rights the write takes (the quarantine's rows of earlier releases are named: UPDATE): it failed
         # only after the whole run was scored, with exit 1.
         missing: list[str] = []

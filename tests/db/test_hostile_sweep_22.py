@@ -3,6 +3,8 @@ really types and names its columns, and the queries and tables a scheduled job i
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -333,3 +335,32 @@ def test_a_crm_table_left_unnamed_beside_the_others_schema_is_named_not_taken_as
         read_input(duckdb_url, names)  # training, where deals are required: the fix named too
     got = read_input(duckdb_url, {**names, "deals": "crm.deals"})
     assert len(got["deals"]) == len(tables["deals"])
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        ("created_by TEXT NOT NULL", "NOT NULL column(s) created_by without a default"),
+        ("id BIGINT NOT NULL DEFAULT 0, note TEXT", None),  # a default, or NULL allowed: taken
+    ],
+)
+def test_a_scores_table_with_a_column_the_run_cannot_fill_is_refused_before_scoring(database, extra, said):
+    """A DBA's scores table with a NOT NULL column leadscore does not write (created_by): every insert was
+    refused, after the whole run was scored, exit 1."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, prefix = database
+    table = f"{prefix}lead_scores"
+    _run(
+        url, f"CREATE TABLE {table} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score FLOAT, {extra})"
+    )
+    if said:
+        with pytest.raises(db.DatabaseError, match=re.escape(said)):
+            db.check_scores_table(url, table)
+        return
+    db.check_scores_table(url, table)
+    day = pd.Timestamp("2026-10-01")
+    assert (
+        db.write_scores_to_db(url, table, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3").rows
+        == 2
+    )
