@@ -886,6 +886,13 @@ def check_scores_table(url: str, table: str) -> None:
         problem = None
         if db.has_table(ref) or db.is_view(ref):
             problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
+        elif db.tables_in_other_case(
+            ref
+        ):  # PostgreSQL: a second table, the trend and the readers left behind
+            problem = (
+                f"no table {str(ref)!r}, but {db.tables_in_other_case(ref)[0]!r} is, its name in other case (a "
+                "PostgreSQL name is as written)"
+            )
         for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
             unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
             if unwritten and problem is None:  # every insert was refused, after the whole run was scored

@@ -364,3 +364,16 @@ def test_a_scores_table_with_a_column_the_run_cannot_fill_is_refused_before_scor
         db.write_scores_to_db(url, table, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3").rows
         == 2
     )
+
+
+def test_a_postgres_scores_table_named_in_other_case_is_named_not_doubled(postgres_url, postgres_schema):
+    """--table lead_scores after runs into "Lead_Scores": a second table was created, its trend empty and the
+    CRM's readers left on the first."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    day = pd.Timestamp("2026-10-01")
+    first = f"{postgres_schema}.Lead_Scores"
+    db.write_scores_to_db(postgres_url, first, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3")
+    with pytest.raises(db.DatabaseError, match="no table .*lead_scores', but 'Lead_Scores' is"):
+        db.check_scores_table(postgres_url, f"{postgres_schema}.lead_scores")
+    db.check_scores_table(postgres_url, first)
