@@ -882,6 +882,15 @@ def check_scores_table(url: str, table: str) -> None:
 
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
+    longest = max(len(ref.name.encode()), len(quarantine_ref.name.encode()))
+    if _dialect(url) == "postgresql" and longest > POSTGRES_NAME_BYTES:
+        # PostgreSQL cuts a longer name: the table was created under the cut name and not found under the
+        # whole one the next time (CREATE TABLE: "already exists", exit 1 after the run was scored).
+        room = POSTGRES_NAME_BYTES - len("_quarantine")
+        raise DatabaseError(
+            f"{display_url(url)}: --table {table}: PostgreSQL keeps {POSTGRES_NAME_BYTES} bytes of a name and "
+            f"{str(quarantine_ref)!r} is longer; give --table a name of at most {room} characters"
+        )
     with _transaction(url, write=False) as db:
         problem = None
         if db.has_table(ref) or db.is_view(ref):
@@ -917,6 +926,8 @@ def check_scores_table(url: str, table: str) -> None:
             f"run {'; '.join(missing)} (as the owner), or give --table a table it may write"
         )
 
+
+POSTGRES_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names
 
 # What a scoring run does to its tables: reads the runs of its as-of, deletes the run it replaces, inserts.
 _SCORES_RIGHTS = ("SELECT", "INSERT", "DELETE")

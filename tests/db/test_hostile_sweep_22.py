@@ -377,3 +377,23 @@ def test_a_postgres_scores_table_named_in_other_case_is_named_not_doubled(postgr
     with pytest.raises(db.DatabaseError, match="no table .*lead_scores', but 'Lead_Scores' is"):
         db.check_scores_table(postgres_url, f"{postgres_schema}.lead_scores")
     db.check_scores_table(postgres_url, first)
+
+
+@pytest.mark.parametrize("length, refused", [(52, False), (53, True), (70, True)])
+def test_a_postgres_scores_table_name_postgres_would_cut_is_refused_before_scoring(
+    postgres_url, postgres_schema, length, refused
+):
+    """PostgreSQL keeps 63 bytes of a name: a --table of 60 characters had its quarantine table created under
+    the cut name, not found under the whole one the next week, and every later run failed after scoring
+    ('already exists', exit 1); one of 70 failed the first time."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    table = f"{postgres_schema}.{'s' * length}"
+    if refused:
+        with pytest.raises(db.DatabaseError, match="keeps 63 bytes of a name.*at most 52 characters"):
+            db.check_scores_table(postgres_url, table)
+        return
+    day = pd.Timestamp("2026-10-01")
+    for _ in range(2):
+        db.check_scores_table(postgres_url, table)
+        db.write_scores_to_db(postgres_url, table, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3")
