@@ -480,17 +480,14 @@ def _transaction(url: str, write: bool, utc: bool = True) -> Iterator[_Backend]:
 @contextmanager
 def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
     import duckdb
-    from sqlalchemy.engine import make_url
 
-    database = make_url(url).database or ":memory:"
-    if database != ":memory:":
-        path = Path(database)
-        if write:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        elif not path.exists():
-            raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
+    path = duckdb_path(url)
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
     try:
-        con = _duckdb_connect(database, write)
+        con = _duckdb_connect(str(path), write)
     except duckdb.Error as error:
         raise DatabaseError(f"{display_url(url)}: cannot open: {error}") from error
     try:
@@ -510,16 +507,15 @@ DUCKDB_CATALOG = "leadscore_file"
 
 
 def _duckdb_connect(database: str, write: bool):
-    """A DuckDB connection to `database` (a file, attached as DUCKDB_CATALOG and used, read-only unless
-    `write`), or to a database in memory."""
+    """A DuckDB connection to the file `database`, attached as DUCKDB_CATALOG and used, read-only unless
+    `write`. As a DuckDB file: another (a SQLite file, a CSV) is refused as none, where DuckDB had tried to
+    download the extension that reads it (no network at run time) or said "in-memory database"."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
-    if database == ":memory:":
-        return con
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
     try:
-        mode = "" if write else " (READ_ONLY)"
-        con.execute(f"ATTACH '{database.replace(chr(39), chr(39) * 2)}' AS {DUCKDB_CATALOG}{mode}")
+        mode = "TYPE duckdb" + ("" if write else ", READ_ONLY")
+        con.execute(f"ATTACH '{database.replace(chr(39), chr(39) * 2)}' AS {DUCKDB_CATALOG} ({mode})")
         con.execute(f"USE {DUCKDB_CATALOG}")
     except BaseException:
         con.close()
@@ -752,10 +748,30 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
 
 
 def _duckdb_file_exists(url: str) -> bool:
+    return duckdb_path(url).exists()
+
+
+def parse_url(url: str) -> Any:
+    """The SQLAlchemy URL of `url`; DatabaseError (exit 3) for one it cannot parse (a port that is no number
+    ended in a ValueError traceback)."""
     from sqlalchemy.engine import make_url
 
-    database = make_url(url).database or ":memory:"
-    return database == ":memory:" or Path(database).exists()
+    try:
+        return make_url(url)
+    except Exception as error:  # ArgumentError, ValueError
+        raise DatabaseError(f"{display_url(url)}: not a database URL: {error}") from error
+
+
+def duckdb_path(url: str) -> Path:
+    """The file of a DuckDB URL. A URL of no file (duckdb://, duckdb:///:memory:) is refused: a database in
+    memory is gone with the run, and the scores written there with it ('wrote ... 639 scores', exit 0)."""
+    database = parse_url(url).database
+    if not database or database == ":memory:":
+        raise DatabaseError(
+            f"{display_url(url)}: names no DuckDB file, and a database in memory is gone when the run ends; "
+            "give a file: duckdb:///data/leadscore.duckdb (relative) or duckdb:////srv/crm.duckdb (absolute)"
+        )
+    return Path(database)
 
 
 def _run_filter(

@@ -397,3 +397,30 @@ def test_a_postgres_scores_table_name_postgres_would_cut_is_refused_before_scori
     for _ in range(2):
         db.check_scores_table(postgres_url, table)
         db.write_scores_to_db(postgres_url, table, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3")
+
+
+@pytest.mark.parametrize("url", ["duckdb://", "duckdb:///", "duckdb:///:memory:"])
+def test_a_duckdb_url_of_no_file_is_refused_before_anything_is_written_to_memory(url, crm_history):
+    """--output duckdb:// wrote the scores to a database in memory, gone with the run: 'wrote duckdb:// table
+    lead_scores: 639 scores', exit 0 (generate --out duckdb:// too)."""
+    with pytest.raises(db.DatabaseError, match="names no DuckDB file"):
+        db.check_scores_table(url, "lead_scores")
+    with pytest.raises(db.DatabaseError, match="names no DuckDB file"):
+        db.write_tables_to_db(url, crm_history.tables())
+    with pytest.raises(db.DatabaseError, match="names no DuckDB file"):
+        read_input(url)
+
+
+def test_a_file_that_is_no_duckdb_file_is_named_so_without_the_network(tmp_path):
+    """A SQLite file (an MLflow store) given as a DuckDB URL: DuckDB went to download its SQLite extension;
+    a CSV was 'an in-memory database in read-only mode'."""
+    import sqlite3
+
+    sqlite = tmp_path / "mlflow.db"
+    sqlite3.connect(sqlite).execute("CREATE TABLE t (a)").connection.commit()
+    csv = tmp_path / "leads.csv"
+    csv.write_text("lead_id\nL1\n")
+    for path in (sqlite, csv):
+        with pytest.raises(db.DatabaseError, match="not a valid DuckDB database file") as refused:
+            read_input(f"duckdb:///{path}")
+        assert "extension" not in str(refused.value)
