@@ -525,12 +525,11 @@ def _duckdb_connect(database: str, write: bool):
 
 def _postgres_engine(url: str):
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the installed driver
+    # psycopg 3 is the installed driver: postgresql+psycopg2:// (other tools' URLs) or +asyncpg ended in a
+    # ModuleNotFoundError traceback; the rest of the URL means the same to psycopg.
+    parsed = parse_url(url).set(drivername="postgresql+psycopg")
     return create_engine(parsed, poolclass=NullPool, connect_args=_client_encoding(parsed.query))
 
 

@@ -424,3 +424,22 @@ def test_a_file_that_is_no_duckdb_file_is_named_so_without_the_network(tmp_path)
         with pytest.raises(db.DatabaseError, match="not a valid DuckDB database file") as refused:
             read_input(f"duckdb:///{path}")
         assert "extension" not in str(refused.value)
+
+
+def test_postgres_urls_of_other_drivers_are_read_with_psycopg_and_a_bad_port_is_named(postgres_url):
+    """postgresql+psycopg2:// (the URL other tools are given) ended in a ModuleNotFoundError traceback, a port
+    that is no number in a ValueError traceback."""
+    url = postgres_url
+    table = _leads_table(url, "")  # in the search path: public
+    try:
+        for scheme in ("postgresql+psycopg2", "postgres+asyncpg", "postgres"):
+            other = scheme + url.removeprefix("postgresql")
+            got = read_input(other, {"leads": table}, required=("leads",))["leads"]
+            assert sorted(got["lead_id"]) == ["L1", "L2"]
+    finally:
+        _run(url, f"DROP TABLE {table}")
+    bad_port = url.replace(url.split("@")[1].split("/")[0], "127.0.0.1:fivefour")
+    with pytest.raises(db.DatabaseError, match="not a database URL"):
+        read_input(bad_port)
+    with pytest.raises(db.DatabaseError, match="not a database URL"):
+        db.check_scores_table(bad_port, "lead_scores")
