@@ -1181,7 +1181,10 @@ def _typed_object_column(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+# PostgreSQL's text holds no NUL character: one in a lead's id or a quarantined value (a CRM's garbage, kept
+# by DuckDB and CSV) failed the whole write after scoring, exit 1. It is written as U+FFFD, the character
+# that stands for one that cannot be shown.
+_COPY_ESCAPES = (("\x00", "\ufffd"), ("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
 def copy_text(frame: pd.DataFrame) -> str:

@@ -443,3 +443,20 @@ def test_postgres_urls_of_other_drivers_are_read_with_psycopg_and_a_bad_port_is_
         read_input(bad_port)
     with pytest.raises(db.DatabaseError, match="not a database URL"):
         db.check_scores_table(bad_port, "lead_scores")
+
+
+def test_a_nul_character_in_the_scores_is_written_to_postgres_as_the_replacement_character(
+    postgres_url, postgres_schema
+):
+    """A lead id or a quarantined value with a NUL character (kept by DuckDB and CSV inputs): PostgreSQL's
+    text holds none, and the whole write failed after scoring ('invalid byte sequence ... 0x00', exit 1)."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    scores = fake_scores(3, "2026-10-01")
+    scores.loc[0, "lead_id"] = "L\x0099"
+    quarantine = fake_quarantine(1)
+    quarantine.loc[0, "value"] = "D\x00E"
+    table, day = f"{postgres_schema}.lead_scores", pd.Timestamp("2026-10-01")
+    db.write_scores_to_db(postgres_url, table, scores, quarantine, day, "3")
+    assert "L\ufffd99" in set(db.read_scores_from_db(postgres_url, table)["lead_id"])
+    assert db.read_scores_from_db(postgres_url, f"{table}_quarantine")["value"].tolist() == ["D\ufffdE"]
