@@ -555,6 +555,7 @@ def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
             raise DatabaseError(f"{display_url(url)}: cannot connect: {reason}") from error
+        register_infinity_loaders(conn.connection.driver_connection)
         with conn:
             if not write:  # every table read from the same snapshot, even while the CRM is being written
                 conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -562,6 +563,37 @@ def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
                 yield _Postgres(conn)
     finally:
         engine.dispose()
+
+
+def register_infinity_loaders(connection: Any) -> None:
+    """Read PostgreSQL's 'infinity' and '-infinity' timestamps and dates as the last and first ones Python
+    holds (9999-12-31, year 1): psycopg refused them ('timestamp too large (after year 10K)'), so a CRM whose
+    open deals close at 'infinity' could not be read at all (exit 3, naming no column). The contract then
+    quarantines them as the placeholders they are (before 2099, not before 1990), as DuckDB's."""
+    import datetime as dt
+
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    def bounded(loader: type, last: Any, first: Any) -> type:
+        class Bounded(loader):
+            def load(self, data):
+                text = bytes(data)
+                return last if text == b"infinity" else first if text == b"-infinity" else super().load(data)
+
+        return Bounded
+
+    utc = dt.UTC
+    for name, loader, last, first in (
+        ("timestamp", TimestampLoader, dt.datetime.max, dt.datetime.min),
+        (
+            "timestamptz",
+            TimestamptzLoader,
+            dt.datetime.max.replace(tzinfo=utc),
+            dt.datetime.min.replace(tzinfo=utc),
+        ),
+        ("date", DateLoader, dt.date.max, dt.date.min),
+    ):
+        connection.adapters.register_loader(name, bounded(loader, last, first))
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:

@@ -460,3 +460,24 @@ def test_a_nul_character_in_the_scores_is_written_to_postgres_as_the_replacement
     db.write_scores_to_db(postgres_url, table, scores, quarantine, day, "3")
     assert "L\ufffd99" in set(db.read_scores_from_db(postgres_url, table)["lead_id"])
     assert db.read_scores_from_db(postgres_url, f"{table}_quarantine")["value"].tolist() == ["D\ufffdE"]
+
+
+def test_postgres_infinity_dates_are_read_as_the_placeholders_they_are(postgres_url, postgres_schema):
+    """A CRM whose open deals close at 'infinity' (PostgreSQL's way to say never): psycopg refused the value
+    ('timestamp too large (after year 10K)'), and the deals could not be read at all, exit 3, naming no
+    column. They are read as the last (first) time Python holds, which the contract quarantines as it does a
+    9999-12-31 placeholder."""
+    table = f"{postgres_schema}.deals"
+    _run(
+        postgres_url,
+        f"CREATE TABLE {table} (deal_id TEXT, closed_at TIMESTAMP, created_at TIMESTAMPTZ, day DATE)",
+        f"INSERT INTO {table} VALUES ('D1', 'infinity', '-infinity', 'infinity'), "
+        "('D2', '2026-09-01', '2026-01-01 00:00+02', '2026-01-02')",
+    )
+    got = read_input(postgres_url, {"deals": table}, required=("deals",))["deals"].sort_values("deal_id")
+    assert got["closed_at"].tolist() == [
+        pd.Timestamp("9999-12-31 23:59:59.999999"),
+        pd.Timestamp("2026-09-01"),
+    ]
+    assert got["created_at"].tolist() == [pd.Timestamp("0001-01-01"), pd.Timestamp("2025-12-31 22:00")]
+    assert str(got["day"].iloc[0]) == "9999-12-31"
