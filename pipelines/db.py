@@ -655,7 +655,9 @@ def read_tables_from_db(
                             "is, in the schema the other --input-table name; name it with "
                             f"--input-table {name}={beside[0]}"
                         )
-                    if name in required:
+                    # A table named with --input-table is wanted, optional or not: a typo (deals=crm.dealz)
+                    # left the deals out, and every lead was scored as open (a warning, exit 0).
+                    if name in required or name in table_names:
                         raise DatabaseError(
                             f"{display_url(url)}: table {str(ref)!r} (for {name}) not found; name another "
                             f"with {name}=SCHEMA.TABLE or give a query for it"

@@ -481,3 +481,16 @@ def test_postgres_infinity_dates_are_read_as_the_placeholders_they_are(postgres_
     ]
     assert got["created_at"].tolist() == [pd.Timestamp("0001-01-01"), pd.Timestamp("2025-12-31 22:00")]
     assert str(got["day"].iloc[0]) == "9999-12-31"
+
+
+def test_an_optional_table_named_with_input_table_that_is_not_there_is_refused(database, crm_history):
+    """--input-table deals=crm.dealz (a typo): the optional deals were taken as absent and every lead scored as
+    open, closed ones included, with a warning and exit 0."""
+    url, prefix = database
+    tables = crm_history.tables()
+    names = {name: f"{prefix}{name}" for name in tables}
+    db.write_tables_to_db(url, tables, names)
+    scoring = ("accounts", "leads", "activities")
+    with pytest.raises(db.DatabaseError, match=r"table '.*dealz' \(for deals\) not found"):
+        read_input(url, {**names, "deals": f"{prefix}dealz"}, required=scoring)
+    assert len(read_input(url, names, required=scoring)["deals"]) == len(tables["deals"])
