@@ -494,3 +494,19 @@ def test_an_optional_table_named_with_input_table_that_is_not_there_is_refused(d
     with pytest.raises(db.DatabaseError, match=r"table '.*dealz' \(for deals\) not found"):
         read_input(url, {**names, "deals": f"{prefix}dealz"}, required=scoring)
     assert len(read_input(url, names, required=scoring)["deals"]) == len(tables["deals"])
+
+
+def test_the_first_broken_row_of_a_database_table_is_named_by_its_id(duckdb_url, crm_history):
+    """A database table is read without an order, so 'first at row 145' named no row a user could find in it:
+    the sentence of exit 5 names the row's id too (deal_id, account_id, lead_id), where the column is not it."""
+    from pipelines.validate import most_broken_rule, run_validate
+
+    tables = crm_history.tables()
+    deals = tables["deals"]
+    tables["deals"] = deals.assign(lead_id="L-" + deals["lead_id"].astype(str))
+    db.write_tables_to_db(duckdb_url, tables)
+    quarantine = run_validate(read_input(duckdb_url), pd.Timestamp("2026-10-01")).quarantine
+    said = most_broken_rule(quarantine, "deals")
+    first = quarantine.loc[quarantine["table"] == "deals"].iloc[0]
+    assert f"(first at row {first['row']}, deal_id '{first['key']}', lead_id 'L-" in said
+    assert first["key"] in set(deals["deal_id"])
