@@ -128,6 +128,10 @@ class _Backend:
         """The placeholder of a named parameter."""
         raise NotImplementedError
 
+    def qualified(self, ref: TableRef) -> str:
+        """`ref` as SQL names it in this database (quoted)."""
+        return ref.sql
+
     def has_table(self, ref: TableRef) -> bool:
         raise NotImplementedError
 
@@ -177,6 +181,12 @@ class _Backend:
 class _DuckDB(_Backend):
     def __init__(self, con):
         self.con = con
+        self.catalog = str(con.execute("SELECT current_database()").fetchall()[0][0])
+
+    def qualified(self, ref):
+        # With its database: DuckDB names a file's database after its stem, so in crm.duckdb (analytics.duckdb)
+        # the table crm.accounts (analytics.lead_scores) was "ambiguous": database or schema?
+        return f"{_quote(self.catalog)}.{ref.sql}" if ref.schema else ref.sql
 
     def read(self, sql, params=None):
         # Through Arrow: DuckDB's .df() trips a pandas 3.1 deprecation on TIMESTAMPTZ columns.
@@ -252,7 +262,7 @@ class _DuckDB(_Backend):
         self.con.register("_leadscore_batch", frame)
         # Not in a `finally`: after a failed INSERT the transaction is aborted, and unregistering there raised
         # "Current transaction is aborted" in place of the INSERT's own error (the connection is closed anyway).
-        self.con.execute(f"INSERT INTO {ref.sql} ({names}) SELECT {names} FROM _leadscore_batch")
+        self.con.execute(f"INSERT INTO {self.qualified(ref)} ({names}) SELECT {names} FROM _leadscore_batch")
         self.con.unregister("_leadscore_batch")
 
 
@@ -501,26 +511,22 @@ def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
         con.close()
 
 
-# The name the DuckDB file is attached under. DuckDB names a file's database after its stem, so in crm.duckdb
-# (or analytics.duckdb) the table crm.accounts (analytics.lead_scores) was "ambiguous": catalog or schema?
-DUCKDB_CATALOG = "leadscore_file"
-
-
 def _duckdb_connect(database: str, write: bool):
-    """A DuckDB connection to the file `database`, attached as DUCKDB_CATALOG and used, read-only unless
-    `write`. As a DuckDB file: another (a SQLite file, a CSV) is refused as none, where DuckDB had tried to
-    download the extension that reads it (no network at run time) or said "in-memory database"."""
+    """A DuckDB connection to the file `database`, read-only unless `write`. A file that is no DuckDB file (a
+    SQLite file, a CSV) is refused as none, where DuckDB went to download the extension that reads it (no
+    network at run time) or said "in-memory database"."""
     import duckdb
 
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
-    try:
-        mode = "TYPE duckdb" + ("" if write else ", READ_ONLY")
-        con.execute(f"ATTACH '{database.replace(chr(39), chr(39) * 2)}' AS {DUCKDB_CATALOG} ({mode})")
-        con.execute(f"USE {DUCKDB_CATALOG}")
-    except BaseException:
-        con.close()
-        raise
-    return con
+    path = Path(database)
+    if path.is_file() and path.stat().st_size and not is_duckdb_file(path):
+        raise duckdb.IOException(f"the file {database} is not a valid DuckDB database file")
+    return duckdb.connect(database, read_only=not write, config={"autoinstall_known_extensions": False})
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts as a DuckDB database file does: its magic bytes DUCK after an 8-byte checksum."""
+    with path.open("rb") as file:
+        return file.read(12)[8:12] == b"DUCK"
 
 
 def _postgres_engine(url: str):
@@ -663,7 +669,7 @@ def read_tables_from_db(
                             f"with {name}=SCHEMA.TABLE or give a query for it"
                         )
                     continue
-                sql, source = f"SELECT * FROM {ref.sql}", f"table {str(ref)!r}"
+                sql, source = f"SELECT * FROM {db.qualified(ref)}", f"table {str(ref)!r}"
             try:
                 frame = db.read_query(sql) if name in queries else db.read(sql)
                 tables[name] = normalise_read(normalise_columns(frame, name, f"{display_url(url)}, {source}"))
@@ -732,7 +738,7 @@ def read_scores_from_db(
         order += [f"{_quote(c)}{'' if up else ' DESC'}" for c, up in RANKING if c in columns]
         order += [_quote("row")] if "row" in columns else []
         order_by = f" ORDER BY {', '.join(order)}" if order else ""
-        frame = normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
+        frame = normalise_read(db.read(f"SELECT * FROM {db.qualified(ref)}{where}{order_by}", params))
     # A number column all NULL (no trend yet, no reasons) comes back from PostgreSQL as objects.
     for column in (c for c, dtype in SCORE_DTYPES.items() if dtype == "float64" and c in frame.columns):
         if frame[column].dtype == object:
@@ -761,7 +767,9 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             )
         names = ", ".join(_quote(c) for c in ("as_of", "model_version", "model_name"))
         earlier = {"as_of": pd.Timestamp(as_of).to_pydatetime()}
-        runs = db.read(f'SELECT DISTINCT {names} FROM {ref.sql} WHERE "as_of" < {db.param("as_of")}', earlier)
+        runs = db.read(
+            f'SELECT DISTINCT {names} FROM {db.qualified(ref)} WHERE "as_of" < {db.param("as_of")}', earlier
+        )
         if runs.empty:
             return None
         runs = normalise_read(runs)
@@ -777,7 +785,7 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             "model_name": str(last["model_name"]),
         }
         columns = ", ".join(_quote(c) for c in (*PREVIOUS_COLUMNS, "model_version"))
-        return normalise_read(db.read(f"SELECT {columns} FROM {ref.sql} WHERE {where}", params))
+        return normalise_read(db.read(f"SELECT {columns} FROM {db.qualified(ref)} WHERE {where}", params))
 
 
 def _duckdb_file_exists(url: str) -> bool:
@@ -847,9 +855,9 @@ def write_tables_to_db(
         for name, frame in tables.items():
             ref = TableRef.parse(table_names.get(name, name))
             db.lock(ref)
-            db.execute(f"DROP TABLE IF EXISTS {ref.sql}")
+            db.execute(f"DROP TABLE IF EXISTS {db.qualified(ref)}")
             frame = prepare_for_write(frame)
-            db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
+            db.execute(f"CREATE TABLE {db.qualified(ref)} ({_column_definitions(frame)})")
             _insert(db, ref, frame)
 
 
@@ -1082,7 +1090,7 @@ def same_day_versions(
     for name in model_names:
         where = f'"as_of" = {db.param("as_of")} AND "model_name" = {db.param("model_name")}'
         params = {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_name": str(name)}
-        found = db.read(f'SELECT DISTINCT "model_version" FROM {ref.sql} WHERE {where}', params)
+        found = db.read(f'SELECT DISTINCT "model_version" FROM {db.qualified(ref)} WHERE {where}', params)
         versions |= set(found["model_version"].dropna().astype(str))
     return sorted(versions)
 
@@ -1094,7 +1102,7 @@ def run_owners(db: _Backend, ref: TableRef, as_of: pd.Timestamp) -> dict[str, st
         return {}
     where = f'"as_of" = {db.param("as_of")} AND "model_name" IS NOT NULL AND "model_name" <> \'\''
     found = db.read(
-        f'SELECT DISTINCT "model_version", "model_name" FROM {ref.sql} WHERE {where}',
+        f'SELECT DISTINCT "model_version", "model_name" FROM {db.qualified(ref)} WHERE {where}',
         {"as_of": pd.Timestamp(as_of).to_pydatetime()},
     ).astype(str)
     single = found.groupby("model_version")["model_name"].transform("size") == 1
@@ -1114,7 +1122,7 @@ def name_earlier_quarantine(db: _Backend, ref: TableRef, as_of: pd.Timestamp, ow
             )
         )
         db.execute(
-            f'UPDATE {ref.sql} SET "model_name" = {db.param("model_name")} WHERE {where}',
+            f'UPDATE {db.qualified(ref)} SET "model_name" = {db.param("model_name")} WHERE {where}',
             {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_version": version, "model_name": name},
         )
 
@@ -1131,14 +1139,14 @@ def prepare_table(
     types = types or {}
     key = (*RUN_KEY, *(unique or ()))
     if not db.has_table(ref):
-        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame, types)})")
+        db.execute(f"CREATE TABLE {db.qualified(ref)} ({_column_definitions(frame, types)})")
         db.index(ref, key, unique=unique is not None)
         return
     # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
     existing = set(db.columns(ref))
     for column in (c for c in frame.columns if c not in existing):
         kind = types.get(column) or sql_type(frame[column])
-        db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
+        db.execute(f"ALTER TABLE {db.qualified(ref)} ADD COLUMN {_quote(column)} {kind}")
     if unique is not None:  # a table from before model_name was in the key: its index refuses a second model
         db.replace_index(ref, (*STAMPED, *unique), key, unique=True)
 
@@ -1156,7 +1164,7 @@ def _replace_run(
     replaced = 0
     for model_version in model_versions:
         where, params = _run_filter(db, as_of, model_version, model_name)
-        replaced += db.execute(f"DELETE FROM {ref.sql}{where}", params)
+        replaced += db.execute(f"DELETE FROM {db.qualified(ref)}{where}", params)
     _insert(db, ref, frame)
     return replaced
 

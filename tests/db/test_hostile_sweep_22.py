@@ -311,6 +311,10 @@ def test_a_duckdb_file_named_as_its_schema_reads_and_writes_its_tables(tmp_path,
     db.write_tables_to_db(url, crm_history.tables(), names)
     assert len(read_input(url, names)["leads"]) == len(crm_history.tables()["leads"])
 
+    # A query may name the file's database, as DuckDB's own shell does (and dbt's views).
+    query = f"SELECT * FROM {schema}.{schema}.leads"  # database.schema.table
+    assert len(read_input(url, names, {"leads": query})["leads"]) == len(crm_history.tables()["leads"])
+
     table, day = f"{schema}.lead_scores", pd.Timestamp("2026-10-01")
     db.check_scores_schema(url, table)
     db.check_scores_table(url, table)
