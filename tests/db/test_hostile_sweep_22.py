@@ -356,7 +356,8 @@ def test_a_scores_table_with_a_column_the_run_cannot_fill_is_refused_before_scor
     url, prefix = database
     table = f"{prefix}lead_scores"
     _run(
-        url, f"CREATE TABLE {table} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score FLOAT, {extra})"
+        url,
+        f"CREATE TABLE {table} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score DOUBLE PRECISION, {extra})",
     )
     if said:
         with pytest.raises(db.DatabaseError, match=re.escape(said)):
