@@ -901,16 +901,17 @@ _FITTING_FAMILIES = {
 }
 
 
-_SINGLE = re.compile(r"^(REAL|FLOAT4|FLOAT)$")  # FLOAT is DuckDB's single precision (PostgreSQL says REAL)
 _FIXED = re.compile(r"^(NUMERIC|DECIMAL)\s*\(\s*\d+\s*,\s*(\d+)\s*\)$")
+SCORE_DECIMALS = (
+    7  # the decimals of a score a single-precision REAL keeps: fewer tie leads the model ranks apart
+)
 
 
 def rounds_doubles(sql_type_name: str) -> bool:
-    """Whether a number type rounds a score: single precision (7 digits), or fixed point with fewer than 15
-    decimals (NUMERIC(5,2) keeps 0.97; DuckDB's DECIMAL is DECIMAL(18,3))."""
-    name = sql_type_name.strip().upper()
-    fixed = _FIXED.match(name)
-    return bool(_SINGLE.match(name)) or (fixed is not None and int(fixed.group(2)) < 15)
+    """Whether a number type rounds a score to fewer decimals than a REAL keeps: fixed point with fewer than
+    SCORE_DECIMALS (NUMERIC(5,3) keeps 0.974; DuckDB's plain DECIMAL is DECIMAL(18,3))."""
+    fixed = _FIXED.match(sql_type_name.strip().upper())
+    return fixed is not None and int(fixed.group(2)) < SCORE_DECIMALS
 
 
 def type_family(sql_type_name: str) -> str:
@@ -934,8 +935,8 @@ def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) ->
     for column, kind in types.items():
         wanted = SCORE_SQL_TYPES.get(column, "TEXT" if column == "model_version" else None)
         fits = wanted is not None and type_family(kind) in _FITTING_FAMILIES[wanted]
-        # A number column that rounds: a score into NUMERIC(5,2) is 0.97, into REAL 7 digits (the reader's
-        # `ORDER BY rank_score` then ties leads the model ranks apart, and the trend compares rounded scores).
+        # A number column that rounds: a score into NUMERIC(5,3) is 0.974 (the reader's `ORDER BY rank_score`
+        # then ties leads the model ranks apart, and the trend compares rounded scores).
         if wanted is None or fits and not (wanted == "DOUBLE PRECISION" and rounds_doubles(kind)):
             continue
         return (
