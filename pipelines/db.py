@@ -861,6 +861,14 @@ def write_tables_to_db(
             _insert(db, ref, frame)
 
 
+def existing_tables(url: str, names: Sequence[str]) -> set[str]:
+    """Which of the tables `names` (in the default schema) exist; none in a DuckDB file not there yet."""
+    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+        return set()
+    with _transaction(url, write=False) as db:
+        return {name for name in names if db.has_table(TableRef.parse(name))}
+
+
 def check_scores_schema(url: str, table: str) -> None:
     """DatabaseError (exit 3, before anything is scored) when `table` names a schema the database does not
     have: the scores tables are created if missing, their schema is not (creating one takes rights on the

@@ -541,3 +541,28 @@ def test_a_scores_table_whose_score_column_rounds_is_refused_before_scoring(data
             db.check_scores_table(url, table)
     else:
         db.check_scores_table(url, table)
+
+
+def test_generate_refuses_to_replace_a_crm_it_did_not_write(database, tmp_path, crm_history):
+    """generate --out "$LEADSCORE_DB" (the scheduled job's database) dropped the CRM's own accounts, leads,
+    activities and deals and wrote synthetic ones in their place, exit 0. A database or folder whose CRM
+    tables have no truth table beside them (generate's own) is refused; an earlier generate's is replaced."""
+    from features.synthetic import GeneratorConfig
+    from pipelines.generate import run_generate
+    from pipelines.io import OutputError, write_tables
+
+    url, prefix = database
+    if prefix:  # PostgreSQL: generate writes to the default schema; the test's own is the search path
+        url = f"{url}&options=-c%20search_path%3D{prefix.rstrip('.')}"
+    small = GeneratorConfig(accounts=20, months=3)
+    db.write_tables_to_db(url, crm_history.tables())
+    with pytest.raises(OutputError, match="holds CRM tables .*that generate did not write"):
+        run_generate(small, url)
+    assert len(read_input(url)["accounts"]) == len(crm_history.tables()["accounts"])  # untouched
+
+    fresh = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
+    run_generate(small, fresh)
+    run_generate(small, fresh)  # an earlier generate's tables: replaced
+    write_tables(crm_history.tables(), tmp_path / "export", "csv")
+    with pytest.raises(OutputError, match="that generate did not write"):
+        run_generate(small, tmp_path / "export")
