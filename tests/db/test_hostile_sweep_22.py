@@ -206,18 +206,30 @@ def test_a_scores_table_the_database_user_may_not_write_is_refused_before_scorin
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
-def new_york(request, tmp_path, monkeypatch):
+def new_york(request, tmp_path):
     """(URL, table prefix) of a database whose sessions are in New York unless told: the machine's time zone
     (DuckDB's TimeZone), the server's (PostgreSQL's)."""
+    import os
     import time
 
-    if request.param == "duckdb":
-        monkeypatch.setenv("TZ", "America/New_York")
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        yield (
+            f"{url}&options=-c%20TimeZone%3DAmerica/New_York",
+            request.getfixturevalue("postgres_schema") + ".",
+        )
+        return
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    try:
+        yield f"duckdb:///{tmp_path / 'crm.duckdb'}", ""
+    finally:  # the worker's later tests in its own zone again
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
         time.tzset()
-        request.addfinalizer(time.tzset)  # after monkeypatch puts TZ back
-        return f"duckdb:///{tmp_path / 'crm.duckdb'}", ""
-    url = request.getfixturevalue("postgres_url")
-    return f"{url}&options=-c%20TimeZone%3DAmerica/New_York", request.getfixturevalue("postgres_schema") + "."
 
 
 def test_a_scores_table_of_timestamptz_keeps_the_as_of_in_any_session_time_zone(new_york):
