@@ -161,6 +161,10 @@ class _Backend:
     def lock(self, ref: TableRef) -> None:
         """Serialise writers of `ref` until the transaction ends (readers are never blocked)."""
 
+    def wait_for_locks(self, seconds: float) -> None:
+        """Fail a statement of this transaction that waits longer than `seconds` for another session's lock
+        (DuckDB has no such waits: a file another process writes is refused when opened)."""
+
     def index(self, ref: TableRef, columns: tuple[str, ...], unique: bool) -> None:
         """Create an index on `columns` if missing (where the database profits from one)."""
 
@@ -331,6 +335,9 @@ class _Postgres(_Backend):
 
     def lock(self, ref):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
+
+    def wait_for_locks(self, seconds):
+        self.execute(f"SET LOCAL lock_timeout = '{max(1, round(seconds * 1000))}ms'")
 
     def required_columns(self, ref):
         from sqlalchemy import inspect
@@ -1023,6 +1030,7 @@ def write_scores_to_db(
     as_of: pd.Timestamp,
     model_version: str,
     model_name: str | None = None,
+    lock_timeout: float | None = None,
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
@@ -1045,6 +1053,8 @@ def write_scores_to_db(
     )
     run_quarantine = with_run_key(named, as_of, model_version)
     with _writing(url, str(ref)) as db:
+        if lock_timeout is not None:
+            db.wait_for_locks(lock_timeout)
         db.lock(ref)
         owners = run_owners(db, ref, as_of)  # read before this run changes the scores table
         # Every version of this model with a run of this as-of: a reader of the day's rows (the README's
@@ -1084,8 +1094,14 @@ def _writing(url: str, what: str) -> Iterator[_Backend]:
         with _transaction(url, write=True) as db:
             yield db
     except _database_errors() as error:
+        held = (
+            "; another session held a lock on the table longer than scoring.database_lock_timeout: rerun once "
+            "it is released (pg_stat_activity names the session)"
+            if "lock timeout" in str(error)
+            else ""
+        )
         raise DatabaseWriteError(
-            f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}"
+            f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}{held}"
         ) from error
 
 

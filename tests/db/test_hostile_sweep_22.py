@@ -578,3 +578,36 @@ def test_generate_refuses_to_replace_a_crm_it_did_not_write(database, tmp_path, 
     write_tables(crm_history.tables(), tmp_path / "export", "csv")
     with pytest.raises(OutputError, match="that generate did not write"):
         run_generate(small, tmp_path / "export")
+
+
+def test_a_postgres_scores_table_locked_by_another_session_fails_the_write_after_the_timeout(
+    postgres_url, postgres_schema
+):
+    """A DBA's CREATE INDEX or a BI tool's open transaction holding a lock on the scores table: the weekly
+    write waited for it forever, without a word. It waits scoring.database_lock_timeout, then fails naming
+    the lock (exit 1), the previous run kept whole."""
+    import time
+
+    import psycopg
+
+    from pipelines.settings import ScoringConfig
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    assert ScoringConfig().database_lock_timeout == 600
+    table, day = f"{postgres_schema}.lead_scores", pd.Timestamp("2026-10-01")
+    db.write_scores_to_db(postgres_url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    with psycopg.connect(postgres_url.split("?")[0]) as other:
+        other.execute(f"LOCK TABLE {db.TableRef.parse(table).sql} IN SHARE MODE")  # open until the block ends
+        started = time.monotonic()
+        with pytest.raises(db.DatabaseWriteError, match="lock timeout.*scoring.database_lock_timeout"):
+            db.write_scores_to_db(
+                postgres_url,
+                table,
+                fake_scores(4, "2026-10-01"),
+                fake_quarantine(1),
+                day,
+                "3",
+                lock_timeout=0.5,
+            )
+        assert time.monotonic() - started < 30
+    assert len(db.read_scores_from_db(postgres_url, table, as_of=day)) == 3
