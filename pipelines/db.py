@@ -917,9 +917,8 @@ _FITTING_FAMILIES = {
 
 
 _FIXED = re.compile(r"^(NUMERIC|DECIMAL)\s*\(\s*\d+\s*,\s*(\d+)\s*\)$")
-SCORE_DECIMALS = (
-    7  # the decimals of a score a single-precision REAL keeps: fewer tie leads the model ranks apart
-)
+# The decimals of a score a single-precision REAL keeps: a column of fewer ties leads the model ranks apart.
+SCORE_DECIMALS = 7
 
 
 def rounds_doubles(sql_type_name: str) -> bool:
@@ -966,8 +965,6 @@ def check_scores_table(url: str, table: str) -> None:
     as it is (see scores_table_problem); the fix is a new table name, or the table altered."""
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
         return
-    from features.contracts import QUARANTINE_COLUMNS
-
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
     longest = max(len(ref.name.encode()), len(quarantine_ref.name.encode()))
@@ -980,32 +977,15 @@ def check_scores_table(url: str, table: str) -> None:
             f"{str(quarantine_ref)!r} is longer; give --table a name of at most {room} characters"
         )
     with _transaction(url, write=False) as db:
-        problem = None
-        if db.has_table(ref) or db.is_view(ref):
-            problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
-        elif db.tables_in_other_case(
-            ref
-        ):  # PostgreSQL: a second table, the trend and the readers left behind
-            problem = (
-                f"no table {str(ref)!r}, but {db.tables_in_other_case(ref)[0]!r} is, its name in other case (a "
-                "PostgreSQL name is as written)"
-            )
-        for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
-            unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
-            if unwritten and problem is None:  # every insert was refused, after the whole run was scored
-                problem = (
-                    f"table {str(written)!r} has NOT NULL column(s) {', '.join(unwritten)} without a default, "
-                    "which a scoring run does not write"
-                )
+        problem = existing_table_problem(db, ref, quarantine_ref)
         if problem:
             raise DatabaseError(
                 f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
                 "creates it) or the name of a table an earlier run wrote"
             )
-        # The rights the write takes (the quarantine's rows of earlier releases are named: UPDATE): it failed
-        # only after the whole run was scored, with exit 1.
-        missing: list[str] = []
-        for written, rights in ((ref, _SCORES_RIGHTS), (ref.with_suffix("_quarantine"), _QUARANTINE_RIGHTS)):
+        # The rights the write takes: it failed only after the whole run was scored, with exit 1.
+        user, missing = "", []
+        for written, rights in ((ref, _SCORES_RIGHTS), (quarantine_ref, _QUARANTINE_RIGHTS)):
             user, lacking = db.missing_rights(written, rights)
             missing += [grant for grant in lacking if grant not in missing]
     if missing:
@@ -1013,6 +993,29 @@ def check_scores_table(url: str, table: str) -> None:
             f"{display_url(url)}: --table {table}: the database user {user!r} may not write the scores there; "
             f"run {'; '.join(missing)} (as the owner), or give --table a table it may write"
         )
+
+
+def existing_table_problem(db: _Backend, ref: TableRef, quarantine_ref: TableRef) -> str | None:
+    """Why the scores table `ref` (and its quarantine) as the database has them cannot take a run, else None:
+    scores_table_problem; on PostgreSQL its name in other case (a second table was created, the trend and the
+    readers left on the first); a NOT NULL column without a default that a run does not write (every insert
+    was refused after the whole run was scored)."""
+    from features.contracts import QUARANTINE_COLUMNS
+
+    if db.has_table(ref) or db.is_view(ref):
+        problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
+        if problem:
+            return problem
+    elif other_case := db.tables_in_other_case(ref):
+        return f"no table {str(ref)!r}, but {other_case[0]!r} is, its name in other case (as written in PostgreSQL)"
+    for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
+        unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
+        if unwritten:
+            return (
+                f"table {str(written)!r} has NOT NULL column(s) {', '.join(unwritten)} without a default, "
+                "which a scoring run does not write"
+            )
+    return None
 
 
 POSTGRES_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names
