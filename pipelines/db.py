@@ -116,6 +116,10 @@ class _Backend:
     def read(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         raise NotImplementedError
 
+    def read_query(self, query: str) -> pd.DataFrame:
+        """The rows of a user's query (`--query`), as written: no parameters, one SELECT."""
+        return self.read(query)
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> int:
         """Run one statement; the number of rows it changed."""
         raise NotImplementedError
@@ -123,6 +127,10 @@ class _Backend:
     def param(self, name: str) -> str:
         """The placeholder of a named parameter."""
         raise NotImplementedError
+
+    def qualified(self, ref: TableRef) -> str:
+        """`ref` as SQL names it in this database (quoted)."""
+        return ref.sql
 
     def has_table(self, ref: TableRef) -> bool:
         raise NotImplementedError
@@ -153,6 +161,10 @@ class _Backend:
     def lock(self, ref: TableRef) -> None:
         """Serialise writers of `ref` until the transaction ends (readers are never blocked)."""
 
+    def wait_for_locks(self, seconds: float) -> None:
+        """Fail a statement of this transaction that waits longer than `seconds` for another session's lock
+        (DuckDB has no such waits: a file another process writes is refused when opened)."""
+
     def index(self, ref: TableRef, columns: tuple[str, ...], unique: bool) -> None:
         """Create an index on `columns` if missing (where the database profits from one)."""
 
@@ -160,14 +172,41 @@ class _Backend:
         """If `ref` has the index this module created on `old`, drop it and create one on `new`; True if so."""
         return False
 
+    def required_columns(self, ref: TableRef) -> list[str]:
+        """The columns of `ref` (if it exists) an INSERT must give: NOT NULL, no default, not generated."""
+        return []
+
+    def missing_rights(self, ref: TableRef, rights: tuple[str, ...]) -> tuple[str, list[str]]:
+        """(the database user, the GRANT statements it lacks to write `rights` on `ref`, or to create `ref` if
+        it does not exist); DuckDB has no users (a file it cannot write fails to open)."""
+        return "", []
+
 
 class _DuckDB(_Backend):
     def __init__(self, con):
         self.con = con
+        self.catalog = str(con.execute("SELECT current_database()").fetchall()[0][0])
+
+    def qualified(self, ref):
+        # With its database: DuckDB names a file's database after its stem, so in crm.duckdb (analytics.duckdb)
+        # the table crm.accounts (analytics.lead_scores) was "ambiguous": database or schema?
+        return f"{_quote(self.catalog)}.{ref.sql}" if ref.schema else ref.sql
 
     def read(self, sql, params=None):
         # Through Arrow: DuckDB's .df() trips a pandas 3.1 deprecation on TIMESTAMPTZ columns.
-        return self.con.sql(sql, params=params or {}).to_arrow_table().to_pandas()
+        return arrow_frame(self.con.sql(sql, params=params or {}).to_arrow_table())
+
+    def read_query(self, query):
+        # One SELECT: a query of comments only ran nothing (a traceback), and `SELECT ...; COMMIT` ended the
+        # read's transaction (a traceback at its rollback). Not as a subquery: DuckDB renames a subquery's
+        # repeated columns (created_at_1), where a repeated created_at must be refused.
+        import duckdb
+
+        kinds = [statement.type for statement in self.con.extract_statements(query)]
+        if kinds != [duckdb.StatementType.SELECT]:
+            said = ", ".join(kind.name for kind in kinds) or "none"
+            raise duckdb.InvalidInputException(f"{len(kinds)} statement(s): {said}")
+        return self.read(query)
 
     def execute(self, sql, params=None):
         result = self.con.execute(sql, params or {}).fetchall()
@@ -207,6 +246,14 @@ class _DuckDB(_Backend):
         ).fetchall()
         return {name: kind for name, kind in rows}
 
+    def required_columns(self, ref):
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE {self._THIS_TABLE} AND is_nullable = 'NO' AND column_default IS NULL ORDER BY ordinal_position",
+            {"name": ref.name, "schema": ref.schema},
+        ).fetchall()
+        return [name for (name,) in rows]
+
     def is_view(self, ref):
         found = self.con.execute(
             f"SELECT count(*) FROM information_schema.tables WHERE {self._THIS_TABLE} AND table_type = 'VIEW'",
@@ -219,7 +266,7 @@ class _DuckDB(_Backend):
         self.con.register("_leadscore_batch", frame)
         # Not in a `finally`: after a failed INSERT the transaction is aborted, and unregistering there raised
         # "Current transaction is aborted" in place of the INSERT's own error (the connection is closed anyway).
-        self.con.execute(f"INSERT INTO {ref.sql} ({names}) SELECT {names} FROM _leadscore_batch")
+        self.con.execute(f"INSERT INTO {self.qualified(ref)} ({names}) SELECT {names} FROM _leadscore_batch")
         self.con.unregister("_leadscore_batch")
 
 
@@ -230,7 +277,17 @@ class _Postgres(_Backend):
     def read(self, sql, params=None):
         from sqlalchemy import text
 
-        return pd.read_sql_query(text(sql), self.conn, params=params)
+        result = self.conn.execute(text(sql), params or {})
+        return records_frame(result.fetchall(), list(result.keys()))
+
+    def read_query(self, query):
+        # Straight to the driver: SQLAlchemy's text() took ' :spam' in a string literal for a parameter (a
+        # traceback). Through a server-side cursor (DECLARE ... CURSOR FOR): psycopg sends a query without
+        # parameters as it is, so `SELECT ...; COMMIT; DROP TABLE deals` ended the read-only transaction and
+        # dropped the table; a cursor is declared for one SELECT (or VALUES, TABLE) and nothing else.
+        with self.conn.connection.driver_connection.cursor(name="leadscore_query") as cursor:
+            cursor.execute(query)
+            return records_frame(cursor.fetchall(), [column.name for column in cursor.description or ()])
 
     def execute(self, sql, params=None):
         from sqlalchemy import text
@@ -279,6 +336,51 @@ class _Postgres(_Backend):
     def lock(self, ref):
         self.execute("SELECT pg_advisory_xact_lock(hashtext(:key))", {"key": f"leadscore:{ref}"})
 
+    def wait_for_locks(self, seconds):
+        self.execute(f"SET LOCAL lock_timeout = '{max(1, round(seconds * 1000))}ms'")
+
+    def required_columns(self, ref):
+        from sqlalchemy import inspect
+
+        if not self.has_table(ref):
+            return []
+        columns = inspect(self.conn).get_columns(ref.name, schema=ref.schema)
+        return [
+            c["name"]
+            for c in columns
+            if not c["nullable"]
+            and c.get("default") is None
+            and not c.get("identity")
+            and not c.get("computed")
+        ]
+
+    def missing_rights(self, ref, rights):
+        who = self.read("SELECT current_user AS who, current_schema() AS here")
+        user, here = str(who["who"].iloc[0]), who["here"].iloc[0]
+        schema = ref.schema or (None if pd.isna(here) else str(here))
+        if schema is None:
+            return user, [
+                f"CREATE SCHEMA {_quote(user)}  -- no schema of its search_path exists to create in"
+            ]
+        needed = [("USAGE", "SCHEMA", schema, _quote(schema))]
+        if self.has_table(ref):
+            needed += [(right, "TABLE", ref.sql, ref.sql) for right in rights]
+        else:
+            needed += [("CREATE", "SCHEMA", schema, _quote(schema))]
+        lacking: dict[tuple[str, str], list[str]] = {}
+        for right, kind, name, shown in needed:
+            found = self.read(
+                f"SELECT has_{kind.lower()}_privilege(:name, :right) AS granted",
+                {"name": name, "right": right},
+            )
+            if not bool(found["granted"].iloc[0]):
+                lacking.setdefault((kind, shown), []).append(right)
+        grants = [
+            f"GRANT {', '.join(r)} ON {kind} {shown} TO {_quote(user)}"
+            for (kind, shown), r in lacking.items()
+        ]
+        return user, grants
+
     def index(self, ref, columns, unique):
         name = _quote(index_name(ref, columns, unique))
         kind = "UNIQUE INDEX" if unique else "INDEX"
@@ -303,6 +405,64 @@ class _Postgres(_Backend):
         return True
 
 
+def arrow_frame(table) -> pd.DataFrame:
+    """A query's Arrow result as a frame, integer columns with NULLs as nullable integers: Arrow's default
+    makes them float64, which rounds an id above 2**53 to its neighbour's (9007199254740993 read as ...992)."""
+    import pyarrow as pa
+
+    frame = table.to_pandas()
+    for position, column in enumerate(table.columns):
+        if pa.types.is_integer(column.type) and column.null_count:
+            frame.isetitem(position, column.to_pandas(types_mapper=_nullable_integer))
+    return frame
+
+
+def _nullable_integer(arrow_type) -> Any:
+    import pyarrow as pa
+
+    if not pa.types.is_integer(arrow_type):
+        return None
+    signed = "" if pa.types.is_signed_integer(arrow_type) else "U"
+    return pd.api.types.pandas_dtype(f"{signed}Int{arrow_type.bit_width}")
+
+
+def records_frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    """A query's rows (Python values, as the driver gives them) as a frame, as pandas' read_sql makes one
+    (decimals as floats), except that a column of whole numbers with NULLs is a nullable integer column, not
+    float64 (which rounds an id above 2**53 to its neighbour's), and whole NUMERIC values are integers."""
+    frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    for position in range(len(columns)):
+        if frame.dtypes.iloc[position] != np.float64:  # ints with NULLs and decimals are made floats
+            continue
+        values = [row[position] for row in rows]
+        whole = whole_numbers(values)
+        if whole is not None:
+            frame.isetitem(position, whole)
+    return frame
+
+
+def whole_numbers(values: list[Any]) -> pd.Series | None:
+    """`values` as integers when every present one is a whole number (an int, or a Decimal with no fraction: a
+    NUMERIC(18,0) id) and some are missing or decimals: nullable Int64, or Python ints beyond int64's range.
+    None when pandas reads them exactly already (ints without NULL) or they are no whole numbers."""
+    import decimal
+
+    def whole(value: Any) -> bool:
+        if isinstance(value, decimal.Decimal):
+            return value.is_finite() and value == value.to_integral_value()
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    present = [v for v in values if v is not None]
+    if not present or not all(map(whole, present)):
+        return None
+    if len(present) == len(values) and all(isinstance(v, int) for v in present):
+        return None
+    ints = [None if v is None else int(v) for v in values]
+    if all(-(2**63) <= v < 2**63 for v in ints if v is not None):
+        return pd.Series(ints, dtype="Int64")
+    return pd.Series(ints, dtype=object)
+
+
 def _index_term(column: str) -> str:
     # A unique index takes NULLs for distinct: a row of no model name would pass it as often as written.
     return "coalesce(\"model_name\", '')" if column == "model_name" else _quote(column)
@@ -314,30 +474,37 @@ def index_name(ref: TableRef, columns: tuple[str, ...], unique: bool) -> str:
 
 
 @contextmanager
-def _transaction(url: str, write: bool) -> Iterator[_Backend]:
-    """One transaction on the database of `url`: committed if the block succeeds, rolled back otherwise."""
+def _transaction(url: str, write: bool, utc: bool = True) -> Iterator[_Backend]:
+    """One transaction on the database of `url`: committed if the block succeeds, rolled back otherwise.
+
+    With `utc` its session's time zone is UTC, in which leadscore reads and writes every time: in the server's
+    (PostgreSQL's TimeZone) or the machine's (DuckDB's), a scores table whose as_of is TIMESTAMPTZ stored
+    2026-10-01 as 04:00 UTC in New York, read it back so, and looked the run up at 08:00: the trend found
+    the earlier run empty. The CRM's reads keep the session's own zone, in which a --query's text was written.
+    """
     if _dialect(url) == "duckdb":
         with _duckdb_transaction(url, write) as backend:
+            if utc:
+                backend.execute("SET TimeZone = 'UTC'")
             yield backend
     else:
         with _postgres_transaction(url, write) as backend:
+            if utc:
+                backend.execute("SET LOCAL TimeZone = 'UTC'")
             yield backend
 
 
 @contextmanager
 def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
     import duckdb
-    from sqlalchemy.engine import make_url
 
-    database = make_url(url).database or ":memory:"
-    if database != ":memory:":
-        path = Path(database)
-        if write:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        elif not path.exists():
-            raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
+    path = duckdb_path(url)
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise DatabaseError(f"{display_url(url)}: no such DuckDB file {path}")
     try:
-        con = duckdb.connect(database, read_only=not write and database != ":memory:")
+        con = _duckdb_connect(str(path), write)
     except duckdb.Error as error:
         raise DatabaseError(f"{display_url(url)}: cannot open: {error}") from error
     try:
@@ -351,15 +518,43 @@ def _duckdb_transaction(url: str, write: bool) -> Iterator[_Backend]:
         con.close()
 
 
+def _duckdb_connect(database: str, write: bool):
+    """A DuckDB connection to the file `database`, read-only unless `write`. A file that is no DuckDB file (a
+    SQLite file, a CSV) is refused as none, where DuckDB went to download the extension that reads it (no
+    network at run time) or said "in-memory database"."""
+    import duckdb
+
+    path = Path(database)
+    if path.is_file() and path.stat().st_size and not is_duckdb_file(path):
+        raise duckdb.IOException(f"the file {database} is not a valid DuckDB database file")
+    return duckdb.connect(database, read_only=not write, config={"autoinstall_known_extensions": False})
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` starts as a DuckDB database file does: its magic bytes DUCK after an 8-byte checksum."""
+    with path.open("rb") as file:
+        return file.read(12)[8:12] == b"DUCK"
+
+
 def _postgres_engine(url: str):
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the installed driver
-    return create_engine(parsed, poolclass=NullPool)
+    # psycopg 3 is the installed driver: postgresql+psycopg2:// (other tools' URLs) or +asyncpg ended in a
+    # ModuleNotFoundError traceback; the rest of the URL means the same to psycopg.
+    parsed = parse_url(url).set(drivername="postgresql+psycopg")
+    return create_engine(parsed, poolclass=NullPool, connect_args=_client_encoding(parsed.query))
+
+
+def _client_encoding(query: Any) -> dict[str, str]:
+    """UTF-8 text from the server unless the URL or PGCLIENTENCODING names another encoding: a SQL_ASCII
+    database (an old CRM's) gave psycopg bytes for every text, and SQLAlchemy's first look at the server's
+    version ended in a traceback. In UTF-8 the server refuses bytes that are no UTF-8 text, naming them."""
+    import os
+
+    if "client_encoding" in query or os.environ.get("PGCLIENTENCODING"):
+        return {}
+    return {"client_encoding": "utf8"}
 
 
 @contextmanager
@@ -373,6 +568,7 @@ def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
             raise DatabaseError(f"{display_url(url)}: cannot connect: {reason}") from error
+        register_infinity_loaders(conn.connection.driver_connection)
         with conn:
             if not write:  # every table read from the same snapshot, even while the CRM is being written
                 conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -380,6 +576,37 @@ def _postgres_transaction(url: str, write: bool) -> Iterator[_Backend]:
                 yield _Postgres(conn)
     finally:
         engine.dispose()
+
+
+def register_infinity_loaders(connection: Any) -> None:
+    """Read PostgreSQL's 'infinity' and '-infinity' timestamps and dates as the last and first ones Python
+    holds (9999-12-31, year 1): psycopg refused them ('timestamp too large (after year 10K)'), so a CRM whose
+    open deals close at 'infinity' could not be read at all (exit 3, naming no column). The contract then
+    quarantines them as the placeholders they are (before 2099, not before 1990), as DuckDB's."""
+    import datetime as dt
+
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    def bounded(loader: type, last: Any, first: Any) -> type:
+        class Bounded(loader):
+            def load(self, data):
+                text = bytes(data)
+                return last if text == b"infinity" else first if text == b"-infinity" else super().load(data)
+
+        return Bounded
+
+    utc = dt.UTC
+    for name, loader, last, first in (
+        ("timestamp", TimestampLoader, dt.datetime.max, dt.datetime.min),
+        (
+            "timestamptz",
+            TimestamptzLoader,
+            dt.datetime.max.replace(tzinfo=utc),
+            dt.datetime.min.replace(tzinfo=utc),
+        ),
+        ("date", DateLoader, dt.date.max, dt.date.min),
+    ):
+        connection.adapters.register_loader(name, bounded(loader, last, first))
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -419,7 +646,7 @@ def read_tables_from_db(
     _check_names(table_names, "table name")
     _check_names(queries, "query")
     tables = {}
-    with _transaction(url, write=False) as db:
+    with _transaction(url, write=False, utc=False) as db:
         for name in TABLES:
             if name in queries:
                 sql, source = queries[name], f"the query for {name!r}"
@@ -434,22 +661,45 @@ def read_tables_from_db(
                             f"{schema}{other_case[0]!r} is, its name in other case; name it with "
                             f"--input-table {name}={schema}{other_case[0]}"
                         )
-                    if name in required:
+                    beside = [] if name in table_names else named_schema_tables(db, name, table_names)
+                    if beside:  # the optional deals: every lead was scored as open, closed ones included
+                        raise DatabaseError(
+                            f"{display_url(url)}: table {str(ref)!r} (for {name}) not found, but {beside[0]!r} "
+                            "is, in the schema the other --input-table name; name it with "
+                            f"--input-table {name}={beside[0]}"
+                        )
+                    # A table named with --input-table is wanted, optional or not: a typo (deals=crm.dealz)
+                    # left the deals out, and every lead was scored as open (a warning, exit 0).
+                    if name in required or name in table_names:
                         raise DatabaseError(
                             f"{display_url(url)}: table {str(ref)!r} (for {name}) not found; name another "
                             f"with {name}=SCHEMA.TABLE or give a query for it"
                         )
                     continue
-                sql, source = f"SELECT * FROM {ref.sql}", f"table {str(ref)!r}"
+                sql, source = f"SELECT * FROM {db.qualified(ref)}", f"table {str(ref)!r}"
             try:
-                tables[name] = normalise_read(normalise_columns(db.read(sql), name))
+                frame = db.read_query(sql) if name in queries else db.read(sql)
+                tables[name] = normalise_read(normalise_columns(frame, name, f"{display_url(url)}, {source}"))
             except _database_errors() as error:
+                one = "; a --query is one SELECT statement" if name in queries else ""
+                if "invalid byte sequence" in str(error):  # a SQL_ASCII database holding Latin-1 text
+                    one += (
+                        "; the database holds text in another encoding than UTF-8: name it with "
+                        "PGCLIENTENCODING (e.g. PGCLIENTENCODING=LATIN1)"
+                    )
                 raise DatabaseError(
-                    f"{display_url(url)}: cannot read {source}: {_first_line(error)}"
+                    f"{display_url(url)}: cannot read {source}: {_first_line(error)}{one}"
                 ) from error
             refuse_nested_columns(tables[name], name, f"{display_url(url)}, {source}")
             tables[name] = without_blank_rows(tables[name], f"{display_url(url)}, {source}")
     return tables
+
+
+def named_schema_tables(db: _Backend, name: str, table_names: dict[str, str]) -> list[str]:
+    """The tables called `name` in the schemas that `table_names` (the --input-table) name, e.g. crm.deals
+    when accounts, leads and activities were named as crm.accounts... and deals was not."""
+    schemas = sorted({ref.schema for ref in map(TableRef.parse, table_names.values()) if ref.schema})
+    return [str(ref) for ref in (TableRef(schema, name) for schema in schemas) if db.has_table(ref)]
 
 
 def _check_names(mapping: dict[str, str], what: str) -> None:
@@ -495,7 +745,7 @@ def read_scores_from_db(
         order += [f"{_quote(c)}{'' if up else ' DESC'}" for c, up in RANKING if c in columns]
         order += [_quote("row")] if "row" in columns else []
         order_by = f" ORDER BY {', '.join(order)}" if order else ""
-        frame = normalise_read(db.read(f"SELECT * FROM {ref.sql}{where}{order_by}", params))
+        frame = normalise_read(db.read(f"SELECT * FROM {db.qualified(ref)}{where}{order_by}", params))
     # A number column all NULL (no trend yet, no reasons) comes back from PostgreSQL as objects.
     for column in (c for c, dtype in SCORE_DTYPES.items() if dtype == "float64" and c in frame.columns):
         if frame[column].dtype == object:
@@ -524,7 +774,9 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             )
         names = ", ".join(_quote(c) for c in ("as_of", "model_version", "model_name"))
         earlier = {"as_of": pd.Timestamp(as_of).to_pydatetime()}
-        runs = db.read(f'SELECT DISTINCT {names} FROM {ref.sql} WHERE "as_of" < {db.param("as_of")}', earlier)
+        runs = db.read(
+            f'SELECT DISTINCT {names} FROM {db.qualified(ref)} WHERE "as_of" < {db.param("as_of")}', earlier
+        )
         if runs.empty:
             return None
         runs = normalise_read(runs)
@@ -540,14 +792,34 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
             "model_name": str(last["model_name"]),
         }
         columns = ", ".join(_quote(c) for c in (*PREVIOUS_COLUMNS, "model_version"))
-        return normalise_read(db.read(f"SELECT {columns} FROM {ref.sql} WHERE {where}", params))
+        return normalise_read(db.read(f"SELECT {columns} FROM {db.qualified(ref)} WHERE {where}", params))
 
 
 def _duckdb_file_exists(url: str) -> bool:
+    return duckdb_path(url).exists()
+
+
+def parse_url(url: str) -> Any:
+    """The SQLAlchemy URL of `url`; DatabaseError (exit 3) for one it cannot parse (a port that is no number
+    ended in a ValueError traceback)."""
     from sqlalchemy.engine import make_url
 
-    database = make_url(url).database or ":memory:"
-    return database == ":memory:" or Path(database).exists()
+    try:
+        return make_url(url)
+    except Exception as error:  # ArgumentError, ValueError
+        raise DatabaseError(f"{display_url(url)}: not a database URL: {error}") from error
+
+
+def duckdb_path(url: str) -> Path:
+    """The file of a DuckDB URL. A URL of no file (duckdb://, duckdb:///:memory:) is refused: a database in
+    memory is gone with the run, and the scores written there with it ('wrote ... 639 scores', exit 0)."""
+    database = parse_url(url).database
+    if not database or database == ":memory:":
+        raise DatabaseError(
+            f"{display_url(url)}: names no DuckDB file, and a database in memory is gone when the run ends; "
+            "give a file: duckdb:///data/leadscore.duckdb (relative) or duckdb:////srv/crm.duckdb (absolute)"
+        )
+    return Path(database)
 
 
 def _run_filter(
@@ -590,10 +862,18 @@ def write_tables_to_db(
         for name, frame in tables.items():
             ref = TableRef.parse(table_names.get(name, name))
             db.lock(ref)
-            db.execute(f"DROP TABLE IF EXISTS {ref.sql}")
+            db.execute(f"DROP TABLE IF EXISTS {db.qualified(ref)}")
             frame = prepare_for_write(frame)
-            db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame)})")
+            db.execute(f"CREATE TABLE {db.qualified(ref)} ({_column_definitions(frame)})")
             _insert(db, ref, frame)
+
+
+def existing_tables(url: str, names: Sequence[str]) -> set[str]:
+    """Which of the tables `names` (in the default schema) exist; none in a DuckDB file not there yet."""
+    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+        return set()
+    with _transaction(url, write=False) as db:
+        return {name for name in names if db.has_table(TableRef.parse(name))}
 
 
 def check_scores_schema(url: str, table: str) -> None:
@@ -636,6 +916,18 @@ _FITTING_FAMILIES = {
 }
 
 
+_FIXED = re.compile(r"^(NUMERIC|DECIMAL)\s*\(\s*\d+\s*,\s*(\d+)\s*\)$")
+# The decimals of a score a single-precision REAL keeps: a column of fewer ties leads the model ranks apart.
+SCORE_DECIMALS = 7
+
+
+def rounds_doubles(sql_type_name: str) -> bool:
+    """Whether a number type rounds a score to fewer decimals than a REAL keeps: fixed point with fewer than
+    SCORE_DECIMALS (NUMERIC(5,3) keeps 0.974; DuckDB's plain DECIMAL is DECIMAL(18,3))."""
+    fixed = _FIXED.match(sql_type_name.strip().upper())
+    return fixed is not None and int(fixed.group(2)) < SCORE_DECIMALS
+
+
 def type_family(sql_type_name: str) -> str:
     """boolean, timestamp, date, integer, number, text or other, for a column type as a database names it."""
     name = sql_type_name.strip().upper()
@@ -656,7 +948,10 @@ def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) ->
         )
     for column, kind in types.items():
         wanted = SCORE_SQL_TYPES.get(column, "TEXT" if column == "model_version" else None)
-        if wanted is None or type_family(kind) in _FITTING_FAMILIES[wanted]:
+        fits = wanted is not None and type_family(kind) in _FITTING_FAMILIES[wanted]
+        # A number column that rounds: a score into NUMERIC(5,3) is 0.974 (the reader's `ORDER BY rank_score`
+        # then ties leads the model ranks apart, and the trend compares rounded scores).
+        if wanted is None or fits and not (wanted == "DOUBLE PRECISION" and rounds_doubles(kind)):
             continue
         return (
             f"table {str(ref)!r}: column {column!r} is {kind}, where the scores write {wanted}; the values "
@@ -671,15 +966,63 @@ def check_scores_table(url: str, table: str) -> None:
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
         return
     ref = TableRef.parse(table)
-    with _transaction(url, write=False) as db:
-        if not db.has_table(ref) and not db.is_view(ref):
-            return
-        problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
-    if problem:
+    quarantine_ref = ref.with_suffix("_quarantine")
+    longest = max(len(ref.name.encode()), len(quarantine_ref.name.encode()))
+    if _dialect(url) == "postgresql" and longest > POSTGRES_NAME_BYTES:
+        # PostgreSQL cuts a longer name: the table was created under the cut name and not found under the
+        # whole one the next time (CREATE TABLE: "already exists", exit 1 after the run was scored).
+        room = POSTGRES_NAME_BYTES - len("_quarantine")
         raise DatabaseError(
-            f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore creates it) "
-            "or the name of a table an earlier run wrote"
+            f"{display_url(url)}: --table {table}: PostgreSQL keeps {POSTGRES_NAME_BYTES} bytes of a name and "
+            f"{str(quarantine_ref)!r} is longer; give --table a name of at most {room} characters"
         )
+    with _transaction(url, write=False) as db:
+        problem = existing_table_problem(db, ref, quarantine_ref)
+        if problem:
+            raise DatabaseError(
+                f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
+                "creates it) or the name of a table an earlier run wrote"
+            )
+        # The rights the write takes: it failed only after the whole run was scored, with exit 1.
+        user, missing = "", []
+        for written, rights in ((ref, _SCORES_RIGHTS), (quarantine_ref, _QUARANTINE_RIGHTS)):
+            user, lacking = db.missing_rights(written, rights)
+            missing += [grant for grant in lacking if grant not in missing]
+    if missing:
+        raise DatabaseError(
+            f"{display_url(url)}: --table {table}: the database user {user!r} may not write the scores there; "
+            f"run {'; '.join(missing)} (as the owner), or give --table a table it may write"
+        )
+
+
+def existing_table_problem(db: _Backend, ref: TableRef, quarantine_ref: TableRef) -> str | None:
+    """Why the scores table `ref` (and its quarantine) as the database has them cannot take a run, else None:
+    scores_table_problem; on PostgreSQL its name in other case (a second table was created, the trend and the
+    readers left on the first); a NOT NULL column without a default that a run does not write (every insert
+    was refused after the whole run was scored)."""
+    from features.contracts import QUARANTINE_COLUMNS
+
+    if db.has_table(ref) or db.is_view(ref):
+        problem = scores_table_problem(ref, db.is_view(ref), db.column_types(ref))
+        if problem:
+            return problem
+    elif other_case := db.tables_in_other_case(ref):
+        return f"no table {str(ref)!r}, but {other_case[0]!r} is, its name in other case (as written in PostgreSQL)"
+    for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
+        unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
+        if unwritten:
+            return (
+                f"table {str(written)!r} has NOT NULL column(s) {', '.join(unwritten)} without a default, "
+                "which a scoring run does not write"
+            )
+    return None
+
+
+POSTGRES_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names
+
+# What a scoring run does to its tables: reads the runs of its as-of, deletes the run it replaces, inserts.
+_SCORES_RIGHTS = ("SELECT", "INSERT", "DELETE")
+_QUARANTINE_RIGHTS = ("SELECT", "INSERT", "DELETE", "UPDATE")
 
 
 def write_scores_to_db(
@@ -690,6 +1033,7 @@ def write_scores_to_db(
     as_of: pd.Timestamp,
     model_version: str,
     model_name: str | None = None,
+    lock_timeout: float | None = None,
 ) -> ScoresWritten:
     """Write one scoring run to `table` and its quarantine to `<table>_quarantine`, in one transaction.
 
@@ -712,6 +1056,8 @@ def write_scores_to_db(
     )
     run_quarantine = with_run_key(named, as_of, model_version)
     with _writing(url, str(ref)) as db:
+        if lock_timeout is not None:
+            db.wait_for_locks(lock_timeout)
         db.lock(ref)
         owners = run_owners(db, ref, as_of)  # read before this run changes the scores table
         # Every version of this model with a run of this as-of: a reader of the day's rows (the README's
@@ -751,8 +1097,14 @@ def _writing(url: str, what: str) -> Iterator[_Backend]:
         with _transaction(url, write=True) as db:
             yield db
     except _database_errors() as error:
+        held = (
+            "; another session held a lock on the table longer than scoring.database_lock_timeout: rerun once "
+            "it is released (pg_stat_activity names the session)"
+            if "lock timeout" in str(error)
+            else ""
+        )
         raise DatabaseWriteError(
-            f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}"
+            f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}{held}"
         ) from error
 
 
@@ -781,7 +1133,7 @@ def same_day_versions(
     for name in model_names:
         where = f'"as_of" = {db.param("as_of")} AND "model_name" = {db.param("model_name")}'
         params = {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_name": str(name)}
-        found = db.read(f'SELECT DISTINCT "model_version" FROM {ref.sql} WHERE {where}', params)
+        found = db.read(f'SELECT DISTINCT "model_version" FROM {db.qualified(ref)} WHERE {where}', params)
         versions |= set(found["model_version"].dropna().astype(str))
     return sorted(versions)
 
@@ -793,7 +1145,7 @@ def run_owners(db: _Backend, ref: TableRef, as_of: pd.Timestamp) -> dict[str, st
         return {}
     where = f'"as_of" = {db.param("as_of")} AND "model_name" IS NOT NULL AND "model_name" <> \'\''
     found = db.read(
-        f'SELECT DISTINCT "model_version", "model_name" FROM {ref.sql} WHERE {where}',
+        f'SELECT DISTINCT "model_version", "model_name" FROM {db.qualified(ref)} WHERE {where}',
         {"as_of": pd.Timestamp(as_of).to_pydatetime()},
     ).astype(str)
     single = found.groupby("model_version")["model_name"].transform("size") == 1
@@ -813,7 +1165,7 @@ def name_earlier_quarantine(db: _Backend, ref: TableRef, as_of: pd.Timestamp, ow
             )
         )
         db.execute(
-            f'UPDATE {ref.sql} SET "model_name" = {db.param("model_name")} WHERE {where}',
+            f'UPDATE {db.qualified(ref)} SET "model_name" = {db.param("model_name")} WHERE {where}',
             {"as_of": pd.Timestamp(as_of).to_pydatetime(), "model_version": version, "model_name": name},
         )
 
@@ -830,14 +1182,14 @@ def prepare_table(
     types = types or {}
     key = (*RUN_KEY, *(unique or ()))
     if not db.has_table(ref):
-        db.execute(f"CREATE TABLE {ref.sql} ({_column_definitions(frame, types)})")
+        db.execute(f"CREATE TABLE {db.qualified(ref)} ({_column_definitions(frame, types)})")
         db.index(ref, key, unique=unique is not None)
         return
     # existing tables keep their indexes: CREATE INDEX takes a table lock even when it is a no-op
     existing = set(db.columns(ref))
     for column in (c for c in frame.columns if c not in existing):
         kind = types.get(column) or sql_type(frame[column])
-        db.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {_quote(column)} {kind}")
+        db.execute(f"ALTER TABLE {db.qualified(ref)} ADD COLUMN {_quote(column)} {kind}")
     if unique is not None:  # a table from before model_name was in the key: its index refuses a second model
         db.replace_index(ref, (*STAMPED, *unique), key, unique=True)
 
@@ -855,7 +1207,7 @@ def _replace_run(
     replaced = 0
     for model_version in model_versions:
         where, params = _run_filter(db, as_of, model_version, model_name)
-        replaced += db.execute(f"DELETE FROM {ref.sql}{where}", params)
+        replaced += db.execute(f"DELETE FROM {db.qualified(ref)}{where}", params)
     _insert(db, ref, frame)
     return replaced
 
@@ -914,7 +1266,10 @@ def _typed_object_column(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+# PostgreSQL's text holds no NUL character: one in a lead's id or a quarantined value (a CRM's garbage, kept
+# by DuckDB and CSV) failed the whole write after scoring, exit 1. It is written as U+FFFD, the character
+# that stands for one that cannot be shown.
+_COPY_ESCAPES = (("\x00", "\ufffd"), ("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
 def copy_text(frame: pd.DataFrame) -> str:

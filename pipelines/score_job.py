@@ -161,6 +161,7 @@ def run_score_job(
         scorer.model_name,
         tables_fingerprint(source.tables),
         run_identity(scorer),
+        lock_timeout=cfg.scoring.database_lock_timeout,
     )
     if not to_database:
         written.append(str(manifest_path_for(Path(output))))
@@ -176,6 +177,7 @@ def write_score_output(
     model_name: str = "leadscore",
     input_fingerprint: str = "",
     identity: dict[str, str] | None = None,
+    lock_timeout: float | None = None,
 ) -> list[str]:
     """Write a scoring run's scores and quarantine; what was written, one line each, for the console.
 
@@ -189,7 +191,14 @@ def write_score_output(
         if not table:
             raise InputError("--table is required when --output is a database URL, e.g. --table lead_scores")
         written = write_scores_to_db(
-            str(location), table, result.scores, result.quarantine, as_of, model_version, model_name
+            str(location),
+            table,
+            result.scores,
+            result.quarantine,
+            as_of,
+            model_version,
+            model_name,
+            lock_timeout,
         )
         where = display_url(str(location))
         replaced = (

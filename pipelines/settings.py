@@ -72,6 +72,9 @@ class ScoringConfig(BaseModel):
     # A feature missing in this much more of the leads scored than of training's rows (0.5 = half the leads;
     # a text value training never saw counts as missing), or in all of them, is named in a warning.
     missing_rise: float = Field(0.5, gt=0, le=1)
+    # Seconds a write of the scores to PostgreSQL waits for a lock another session holds on its tables (a DBA's
+    # CREATE INDEX, a BI tool's open transaction) before it fails, nothing written (exit 1): it waited forever.
+    database_lock_timeout: float = Field(600, gt=0)
 
 
 class SparkConfig(BaseModel):

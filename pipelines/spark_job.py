@@ -1098,7 +1098,7 @@ class SparkScores:
             .groupBy("table", "column", "check")
             .agg(
                 F.countDistinct("row").alias("rows"),
-                F.min(F.struct(*place, F.col("reason"))).alias("first"),
+                F.min(F.struct(*place, F.col("reason"), F.col("key"))).alias("first"),
                 F.min(F.when(F.col("value").isNotNull(), F.struct(*place, F.col("value")))).alias("valued"),
             )
             .collect()
@@ -1111,6 +1111,7 @@ class SparkScores:
                 "check": [r["check"] for r in found],
                 "rows": [int(r["rows"]) for r in found],
                 "row": [int(r["first"]["row"]) for r in found],
+                "key": [r["first"]["key"] for r in found],
                 "value": [r["valued"]["value"] if r["valued"] is not None else None for r in found],
                 "reason": [r["first"]["reason"] for r in found],
             }

@@ -55,8 +55,14 @@ def _row_hashes(table: pd.DataFrame) -> np.ndarray:
     try:
         return pd.util.hash_pandas_object(table, index=False).to_numpy()
     except TypeError:  # a column of lists or records the contract does not read (Parquet, database): as text
-        text = {c: "str" for c in table.columns if table[c].dtype == object}
-        return pd.util.hash_pandas_object(table.astype(text), index=False).to_numpy()
+        # Each value's str(), bytes as b'\xff' (a BLOB, BYTEA or BIT column beside it): astype("str") decoded
+        # bytes as UTF-8, and bytes that are no text ended the run in a traceback.
+        text = {
+            c: table[c].map(str, na_action="ignore").astype("str")
+            for c in table.columns
+            if table[c].dtype == object
+        }
+        return pd.util.hash_pandas_object(table.assign(**text), index=False).to_numpy()
 
 
 def git_commit() -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from features.contracts import MISSING_VALUE, ValidationResult, validate_tables
 from features.dates import DateFormats
+from features.vocab import TABLE_KEYS
 from pipelines.io import at_input_rows, write_quarantine
 
 
@@ -80,11 +81,17 @@ FOLLOWED_TABLE = {
 
 def rule_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
     """Per table, column and check (in the order they first appear in the quarantine): its distinct rows,
-    and the first one's row, value and reason (SparkScores.causes counts the same in Spark)."""
+    and the first one's row, key, value and reason (SparkScores.causes counts the same in Spark)."""
     return (
         quarantine.drop_duplicates(["table", "row", "column", "check"])
         .groupby(["table", "column", "check"], sort=False)
-        .agg(rows=("row", "size"), row=("row", "first"), value=("value", "first"), reason=("reason", "first"))
+        .agg(
+            rows=("row", "size"),
+            row=("row", "first"),
+            key=("key", "first"),
+            value=("value", "first"),
+            reason=("reason", "first"),
+        )
         .reset_index()
     )
 
@@ -116,8 +123,18 @@ def rule_clause(counted: pd.DataFrame, table: str) -> str:
     reason = str(most["reason"]).rstrip(".")
     return (
         f"most broke {most['check']} on column '{most['column']}' "
-        f"(first at row {most['row']}, {most['column']} {shown}: {reason})"
+        f"(first at row {most['row']}{row_key(table, most)}, {most['column']} {shown}: {reason})"
     )
+
+
+def row_key(table: str, first: pd.Series) -> str:
+    """ ", deal_id 'D-3'": the id of the row a sentence names, where the column is not that id. A row number
+    alone names no row of a database table (read without an order) to find; the id does, in any input."""
+    column = TABLE_KEYS.get(table)
+    key = first.get("key")
+    if column is None or column == first["column"] or key is None or pd.isna(key) or key == "":
+        return ""
+    return f", {column} {str(key)!r}"
 
 
 def over_limit(

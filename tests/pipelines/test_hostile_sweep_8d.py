@@ -151,9 +151,14 @@ def _said(result) -> str:
 
 
 DEALS_SENTENCE = (
-    "the deals rows most broke references unknown lead on column 'lead_id' (first at row 0, lead_id "
-    "'L-{lead}': lead_id does not match any lead)"
+    "the deals rows most broke references unknown lead on column 'lead_id' (first at row 0, deal_id '{deal}', "
+    "lead_id 'L-{lead}': lead_id does not match any lead)"
 )
+
+
+def _first_deal(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    lead, deal = tables["deals"][["lead_id", "deal_id"]].iloc[0]
+    return {"lead": lead, "deal": deal}
 
 
 def test_validate_and_evaluate_over_the_limit_name_the_table_the_rule_and_an_example_row(
@@ -164,17 +169,17 @@ def test_validate_and_evaluate_over_the_limit_name_the_table_the_rule_and_an_exa
     column and value). Training and evaluate, which stop before training, say the same."""
     tables = _deals_with_other_ids(crm_tables)
     write_tables(tables, tmp_path / "crm", "csv")
-    lead = crm_tables["deals"]["lead_id"].iloc[0]
+    lead, deal = crm_tables["deals"][["lead_id", "deal_id"]].iloc[0]
     result = runner.invoke(
         app, ["validate", "--input", str(tmp_path / "crm"), "--quarantine", str(tmp_path / "q.csv")]
     )
     assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
     said = _said(result)
     assert "100.0% of the deals rows broke a rule of the contract" in said
-    assert DEALS_SENTENCE.format(lead=lead) in said
+    assert DEALS_SENTENCE.format(lead=lead, deal=deal) in said
     evaluated = runner.invoke(app, ["evaluate", "--input", str(tmp_path / "crm")])
     assert evaluated.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, evaluated.output
-    rule = "most broke references unknown lead on column 'lead_id' (first at row 0, lead_id 'L-"
+    rule = f"most broke references unknown lead on column 'lead_id' (first at row 0, deal_id '{deal}', lead_id 'L-"
     assert rule in _said(evaluated) and "model.max_quarantine_share" in _said(evaluated)
 
 
@@ -187,8 +192,8 @@ def test_leads_held_back_by_their_account_name_the_accounts_rule_and_row(crm_tab
     assert said is not None and said.startswith(f"{validation_share(result):.1%} of leads quarantined")
     assert "the leads rows most broke parent account quarantined on column 'account_id'" in said
     assert (
-        "the accounts rows most broke ge(1) on column 'employee_count' (first at row 0, employee_count '-1'"
-        in said
+        "the accounts rows most broke ge(1) on column 'employee_count' (first at row 0, account_id "
+        f"'{tables['accounts']['account_id'].iloc[0]}', employee_count '-1'" in said
     )
 
 
@@ -211,7 +216,7 @@ def test_score_over_the_limit_names_the_table_the_rule_and_an_example_row(
         ],
     )
     assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
-    assert DEALS_SENTENCE.format(lead=crm_tables["deals"]["lead_id"].iloc[0]) in _said(result)
+    assert DEALS_SENTENCE.format(**_first_deal(crm_tables)) in _said(result)
 
 
 @pytest.mark.slow  # scores on Spark
@@ -224,7 +229,7 @@ def test_spark_scoring_over_the_limit_names_the_table_the_rule_and_an_example_ro
     args = ["score", "--input", str(tmp_path / "crm"), "--as-of", "2026-10-01", "--output", str(output)]
     result = runner.invoke(app, [*args, "--engine", "spark"])
     assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
-    assert DEALS_SENTENCE.format(lead=crm_tables["deals"]["lead_id"].iloc[0]) in _said(result)
+    assert DEALS_SENTENCE.format(**_first_deal(crm_tables)) in _said(result)
 
 
 @pytest.mark.slow  # starts Spark

@@ -22,15 +22,16 @@ def _history_with_broken_accounts(share_every: int):
 
 def test_a_table_mostly_quarantined_stops_training_naming_the_table_share_and_setting(tmp_path, mlflow_store):
     folder = tmp_path / "crm"
-    write_tables(_history_with_broken_accounts(3), folder, "parquet")  # a third of the accounts
+    tables = _history_with_broken_accounts(3)  # a third of the accounts
+    write_tables(tables, folder, "parquet")
     result = runner.invoke(app, ["train", "--input", str(folder)])
     assert result.exit_code == exit_codes.QUARANTINE_OVER_LIMIT, result.output
     text = " ".join(result.output.split())
     assert "of the accounts rows broke a rule of the data contract, above the allowed 5.0%" in text
     assert "model.max_quarantine_share" in text and "nothing was trained" in text
     first = (
-        "most broke ge(1) on column 'employee_count' (first at row 0, employee_count '-1': employee_count must "
-        "be at least 1)"
+        f"most broke ge(1) on column 'employee_count' (first at row 0, account_id "
+        f"'{tables['accounts']['account_id'].iloc[0]}', employee_count '-1': employee_count must be at least 1)"
     )
     assert first in text  # the rule to fix first
     assert "Traceback" not in result.output
