@@ -20,10 +20,14 @@ import pytest
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
 from features.countries import read_country
+from features.flat import build_flat_features, export_icp, flat_guardrail
 from models.lead_input import tables_to_lead_rows
+from pipelines.settings import load_config, load_source_spec
+from tests.features.crm_exports import salesforce_leads_report
 from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
 
 AS_OF = pd.Timestamp("2026-10-01")
+REGIONS = load_config().features.region_by_country
 
 
 def _domain_types(emails: list[str], domains: list[str], icp: ICPConfig | None = None) -> list[str]:
@@ -385,6 +389,34 @@ def test_an_email_field_of_several_addresses_is_the_first_ones_and_a_competitors
     tables["leads"]["created_at"] = pd.date_range("2026-09-01", periods=5, freq="D")
     features = build_features(tables, scoring_snapshots(tables["leads"], AS_OF), FeatureConfig(), ICPConfig())
     assert features.to_frame()["is_duplicate"].tolist() == [False, False, False, False, True]
+
+
+def test_a_display_name_holding_an_at_sign_is_no_address_so_the_bracketed_one_is_the_leads():
+    # A display name with an "@" in it (a handle, a quoted address, "ann @ acme") was split into the list of
+    # addresses and read as the lead's: "ann lee (@annlee) <ann@gmail.com>" had the domain "annlee", so a
+    # free-mail lead was a business lead, qualified and ranked; "... @ acme corp <ann@acme.com>" had none.
+    from features.fit import _mailbox_of, email_domain
+
+    emails = [
+        "Ann Lee (@annlee) <ann@gmail.com>",
+        '"ann@work" <ann@gmail.com>',
+        "ann @ acme <ann@gmail.com>",
+        "Ann Lee @ Acme Corp <ann@acme.com>",
+        '"Lee, Ann" <ann@acme.com>, bob@rivalscore.io',  # a display name's comma parts no address
+        "Ann Lee (@annlee) ann@gmail.com",
+    ]
+    lower = [email.lower() for email in emails]
+    assert [email_domain(e) for e in lower] == [*["gmail.com"] * 3, *["acme.com"] * 2, "gmail.com"]
+    assert [_mailbox_of(e) for e in lower] == [*["ann@gmail.com"] * 3, *["ann@acme.com"] * 2, "ann@gmail.com"]
+    kinds = ["free", "free", "free", "business", "competitor", "free"]
+    assert _domain_types(emails, ["acme.com"] * 6) == kinds
+
+    spec = load_source_spec("salesforce_leads")
+    frame = salesforce_leads_report(n=6).assign(Email=emails, Country="Deutschland", Title="Head of Sales")
+    features, _ = build_flat_features(frame.drop(columns=[spec.label_column]), spec)
+    guard = flat_guardrail(frame, features, spec, export_icp(spec, ICPConfig()), REGIONS)
+    assert list(guard["disqualify_reasons"]).count("free_email") == 4
+    assert list(guard["disqualify_reasons"])[4] == "competitor"
 
 
 def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_training_saw():
