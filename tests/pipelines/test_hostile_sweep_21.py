@@ -479,6 +479,29 @@ def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_tra
     assert frame["lead_source"].tolist() == ["referral"] * 4
 
 
+def test_an_export_and_the_icp_lists_read_decomposed_accents_and_fullwidth_letters_as_crm_tables_do():
+    # 37628ed read them as one level on CRM tables only: on a flat export "ｓｏｆｔｗａｒｅ" and "Sante" with a
+    # combining accent missed target_industries [software, santé] (fit tier C where the CRM gave A) and were
+    # categorical levels the model never saw; a target industry typed decomposed in the YAML met nothing.
+    spec = load_source_spec("salesforce_leads")
+    industries = [
+        "software",
+        "\uff53\uff4f\uff46\uff54\uff57\uff41\uff52\uff45",
+        "Sant\u00e9",
+        "Sante\u0301",
+        "Retail",
+    ]
+    frame = salesforce_leads_report(n=5).assign(Industry=industries)
+    features, _ = build_flat_features(frame.drop(columns=[spec.label_column]), spec)
+    read = ["software", "software", "Sant\u00e9", "Sant\u00e9", "Retail"]
+    assert features[spec.feature_name("Industry")].tolist() == read
+    weights = dict.fromkeys(ICPConfig().criterion_weights, 0.0) | {"industry": 1.0}
+    icp = ICPConfig(target_industries=("software", "Sante\u0301"), criterion_weights=weights)
+    assert icp.target_industries == ("software", "sant\u00e9")
+    guard = flat_guardrail(frame, features, spec, export_icp(spec, icp), REGIONS)
+    assert list(guard["fit_tier"]) == ["A", "A", "A", "A", "C"]
+
+
 def test_the_example_of_an_export_whose_employee_median_is_a_fraction_is_accepted_by_its_scorer():
     # Logging a model trained on an export whose employee counts have a median of an even count (91.5) made
     # the input example refused by the scorer's whole-number check: train stopped with a traceback (exit 1)
