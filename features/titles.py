@@ -19,7 +19,8 @@ DEPARTMENT_OTHER = "other"
 # The personas that disqualify as European CRMs write them (accents folded, as _clean reads titles), in the
 # singular: a title that starts or ends with one is theirs ("Praktikantin Marketing", "Assistant marketing
 # stagiaire", "Estudiante de MBA"), while staff who look after them write the plural ("Responsable des
-# etudiants", "Betreuer der Praktikanten"). "Auszubildende" is also the plural: only alone is it the persona.
+# etudiants", "Betreuer der Praktikanten"). "Auszubildende" is also the plural, which ends a staff title
+# ("Betreuung Auszubildende"): only first is it the persona ("Auszubildende Kauffrau fur Buromanagement").
 # Job seekers' phrases are theirs wherever they stand. A title naming a staff role (_STAFF_ROLE) is never
 # one of these personas: "Azubi-Betreuer", "Responsable Logement Etudiant", "Stagiaire Manager".
 _INTERN_WORDS = (
@@ -98,11 +99,13 @@ _SERVING_WORDS = (
 )
 
 
-def _first_or_last(words: str) -> str:
+def _first_or_last(words: str, first_only: str = "") -> str:
     """A pattern for one of `words` as the first or the last word of a title (not after _SERVING_WORDS, nor
-    before what staff do for them), in a title that names no staff role."""
+    before what staff do for them), or of `first_only` as the first, in a title that names no staff role."""
     not_serving = "".join(f"(?<!\\b{word} )" for word in _SERVING_WORDS)
-    return _unless_staff(rf"^(?:{words})\b(?! (?:{_SERVED_RIGHT_AFTER})\b)|\b{not_serving}(?:{words})$")
+    firsts = f"{words}|{first_only}" if first_only else words
+    first = rf"^(?:{firsts})\b(?! (?:{_SERVED_RIGHT_AFTER})\b)"
+    return _unless_staff(rf"{first}|\b{not_serving}(?:{words})$")
 
 
 # Order matters: personas that disqualify come first ("Marketing Intern" is an intern, not marketing
@@ -117,7 +120,7 @@ SENIORITY_RULES: tuple[tuple[str, str], ...] = (
     (
         "intern",
         r"\bintern\b|\binternship\b|\bwerkstudent\b|\bwerkstudentin\b|\bapprentice\b|\btrainee\b"
-        r"|^auszubildende$|" + _first_or_last(_INTERN_WORDS),
+        r"|" + _first_or_last(_INTERN_WORDS, first_only="auszubildende"),
     ),
     (
         "student",

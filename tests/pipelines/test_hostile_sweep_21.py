@@ -327,12 +327,8 @@ def test_staff_titled_in_another_language_are_not_the_student_or_intern_they_loo
     from features.titles import title_labels
 
     assert title_labels([title])[0] == [seniority]
-    assert title_labels(["Auszubildende", "Auszubildender", "Azubi", "Estudante"])[0] == [
-        "intern",
-        "intern",
-        "intern",
-        "student",
-    ]
+    apprentices = ["Auszubildende", "Auszubildende Kauffrau für Büromanagement", "Auszubildender", "Azubi"]
+    assert title_labels([*apprentices, "Estudante"])[0] == ["intern"] * 4 + ["student"]
 
 
 @pytest.mark.parametrize(
