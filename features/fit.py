@@ -244,13 +244,11 @@ def email_addresses(email: str) -> list[str]:
 
 
 def _entry_addresses(entry: str) -> list[str]:
-    """The addresses of one entry of an email field: those in brackets, else its words that are whole
-    addresses."""
-    named = _NAMED_ADDRESS.findall(entry)
-    if named:
-        return [_one_address(address) for address in named]
-    words = (_one_address(word) for word in entry.split())
-    return [word for word in words if _WHOLE_ADDRESS.fullmatch(plain_domain_text(word))]
+    """The addresses of one entry of an email field: those in brackets, else its words, that are whole
+    addresses (a bracketed one that is not is still the entry's when it is all there is: "<ann@acme>")."""
+    named = [_one_address(address) for address in _NAMED_ADDRESS.findall(entry)]
+    candidates = named or [_one_address(word) for word in entry.split()]
+    return [a for a in candidates if _WHOLE_ADDRESS.fullmatch(plain_domain_text(a))] or named
 
 
 def email_address(email: str) -> str:
