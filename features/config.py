@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from features.countries import alpha2, region_by_country
 from features.domains import listed_domain
+from features.text import composed
 from features.vocab import ACTIVITY_TYPES, DISQUALIFY_REASONS
 
 # A weight: a finite number (an infinite one makes every share inf / inf, not a number: no tier at all).
@@ -239,7 +240,8 @@ class ICPConfig(_Strict):
     )
     @classmethod
     def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.strip().lower() for v in values)
+        # As the data's levels read them (composed): "Santé" typed with a combining accent meets "Santé".
+        return tuple(composed(v).strip().lower() for v in values)
 
     @field_validator("served_countries", mode="after")
     @classmethod

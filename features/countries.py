@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from features.text import INVISIBLE, PLACEHOLDERS
+from features.text import INVISIBLE, PLACEHOLDERS, composed
 
 # Codes and names in common use that ISO 3166 reserves for another name or does not know (the nations of the
 # United Kingdom, names a country has since changed, short forms): a CRM writes them, and each quarantined its
@@ -117,7 +117,7 @@ def alpha2(value: str) -> str | None:
 
 def _plain(text: str) -> str:
     """The text in its plain form: compatibility characters folded, apostrophes straight, nothing invisible."""
-    return INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_APOSTROPHES)
+    return INVISIBLE.sub("", composed(text)).translate(_APOSTROPHES)
 
 
 def _without_accents(text: str) -> str:

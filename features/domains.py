@@ -7,9 +7,8 @@ Pure functions over one text each; callers run them once per distinct value.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from features.text import INVISIBLE
+from features.text import INVISIBLE, composed
 
 # A company domain as most CRMs hold it, and the scheme of a website written in its place.
 _PLAIN_DOMAIN = re.compile(r"(?!www\.)[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
@@ -25,7 +24,7 @@ def plain_domain_text(text: str) -> str:
     fullwidth dots are gmail.com), characters that show as nothing dropped. ASCII text is returned as it is."""
     if text.isascii():
         return text
-    return INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_OTHER_DOTS)).lower()
+    return INVISIBLE.sub("", composed(text).translate(_OTHER_DOTS)).lower()
 
 
 def company_domain(text: str) -> str:

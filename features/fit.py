@@ -58,8 +58,11 @@ _SOURCE_SEPARATORS = re.compile(r"[\s\-]+")
 _PLAIN_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9.\-]+")
 _NAMED_ADDRESS = re.compile(r"<([^<>\s]*@[^<>\s]*)>")
 _ADDRESS_WRAPPING = "\"'<>()[]{};, "
-# What separates the addresses of a field holding several.
-_ADDRESS_LIST = re.compile(r"[;,\s]+")
+# The entries of a field holding several addresses: what a ";" or "," parts outside quotes ('"Lee, Ann"
+# <ann@acme.com>, bob@acme.com'), and an address as a list holds it whole, local@host.tld (a display name's
+# "@annlee", "ann@work" or a lone "@" is none).
+_LIST_ENTRY = re.compile(r'(?:"[^"]*"|[^;,])+')
+_WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+\.?")
 # A stack is ";"-separated (HubSpot and Salesforce multi-select fields); other exports write a comma, a pipe or
 # one tool per line. No tool name holds one of these, so each of them separates tools.
 _TOOL_SEPARATORS = re.compile(r"[;,|\r\n]")
@@ -231,9 +234,21 @@ def _tech_counts(stacks: Text, desired: tuple[str, ...]) -> tuple[np.ndarray, np
 
 def email_addresses(email: str) -> list[str]:
     """The addresses of a stripped lower-case email field (each as email_address reads one), the lead's own
-    first: a field may hold several, one after another ("ann@acme.com; bob@rivalscore.io")."""
-    parts = [part for part in _ADDRESS_LIST.split(email) if "@" in part] if email.count("@") > 1 else []
-    return [_one_address(part) for part in parts] if len(parts) > 1 else [_one_address(email)]
+    first: a field may hold several, one after another ("ann@acme.com; bob@rivalscore.io"). An entry with an
+    address in brackets is that address, whatever its display name holds ("ann lee (@annlee) <ann@gmail.com>",
+    '"ann@work" <ann@gmail.com>'); one without is the whole addresses in it."""
+    if email.count("@") < 2:
+        return [_one_address(email)]
+    addresses = [address for entry in _LIST_ENTRY.findall(email) for address in _entry_addresses(entry)]
+    return addresses or [_one_address(email)]
+
+
+def _entry_addresses(entry: str) -> list[str]:
+    """The addresses of one entry of an email field: those in brackets, else its words, that are whole
+    addresses (a bracketed one that is not is still the entry's when it is all there is: "<ann@acme>")."""
+    named = [_one_address(address) for address in _NAMED_ADDRESS.findall(entry)]
+    candidates = named or [_one_address(word) for word in entry.split()]
+    return [a for a in candidates if _WHOLE_ADDRESS.fullmatch(plain_domain_text(a))] or named
 
 
 def email_address(email: str) -> str:

@@ -38,7 +38,7 @@ from features.fit import _domain_types, guardrail_domain
 from features.frames import Table, column_values
 from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
-from features.text import INVISIBLE, Text, factorize_texts
+from features.text import INVISIBLE, Text, composed_column, factorize_texts
 from features.titles import title_labels
 from features.vocab import WIN_RATE_PREFIX
 
@@ -658,12 +658,14 @@ WHOLE_NUMBER_WITH_POINT = re.compile(r"^([+-]?\d+)\.0*$")
 
 
 def as_categorical(values: pd.Series) -> pd.Series:
-    """Text without characters that show as nothing (a zero-width space made "Software" a level the model
-    never saw) and surrounding blanks; empty text and missing values stay missing. A whole number is its
+    """Text in one form however it was typed (features.text.composed: "Sante" with a combining accent is
+    "Santé", fullwidth "ｓｏｆｔｗａｒｅ" is software, as on CRM tables), without characters that show as nothing
+    (a zero-width space made "Software" a level the model never saw) and surrounding blanks; empty text and
+    missing values stay missing. A whole number is its
     digits: 5.0 (a column of floats, as pandas reads numbers with a gap among them, or a float Parquet column)
     and "5.0" are the level "5", as 5 in a column without gaps (they were two levels: a file of the same
     leads scored another way)."""
-    text = values.astype("str").str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
+    text = composed_column(values.astype("str")).str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
     text = text.str.replace(WHOLE_NUMBER_WITH_POINT.pattern, r"\1", regex=True)
     return text.mask(text == "").astype("str")
 

@@ -117,19 +117,34 @@ def printable(text: str) -> str:
     return INVISIBLE.sub("", CONTROL.sub(" ", text))
 
 
+def composed(text: str) -> str:
+    """`text` in one form however it was typed: accents composed or decomposed ("Santé" as Windows and as macOS
+    write it) and fullwidth letters ("ｓｏｆｔｗａｒｅ") read alike (unicodedata's NFKC); ASCII text as it is.
+    Every level, categorical value and ICP list is read through it, so they meet on every route."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def composed_column(values: pd.Series) -> pd.Series:
+    """A text column with each text as composed() reads it (work done once per distinct non-ASCII text)."""
+    non_ascii = values.notna() & ~values.str.isascii().fillna(True).astype(bool)
+    if not non_ascii.any():
+        return values
+    forms = {text: composed(text) for text in values[non_ascii].unique()}
+    return values.mask(non_ascii, values[non_ascii].map(forms))
+
+
 def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
     runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
     it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
     the same in training and scoring; so are text in its composed and decomposed forms ("Santé" as Windows and
-    as macOS write it) and in fullwidth letters (unicodedata's NFKC)."""
+    as macOS write it) and in fullwidth letters (composed)."""
     if all(
         text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
     ):
         lower = [text.lower() for text in texts]
     else:
-        plain = [text if text.isascii() else unicodedata.normalize("NFKC", text) for text in texts]
-        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", text)).split()) for text in plain]
+        cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", composed(text))).split()) for text in texts]
         lower = cased(cleaned, upper=False)
     return [None if not text or text in PLACEHOLDERS else text for text in lower]
 

@@ -19,10 +19,13 @@ DEPARTMENT_OTHER = "other"
 # The personas that disqualify as European CRMs write them (accents folded, as _clean reads titles), in the
 # singular: a title that starts or ends with one is theirs ("Praktikantin Marketing", "Assistant marketing
 # stagiaire", "Estudiante de MBA"), while staff who look after them write the plural ("Responsable des
-# etudiants", "Betreuer der Praktikanten"). Job seekers' phrases are theirs wherever they stand.
+# etudiants", "Betreuer der Praktikanten"). "Auszubildende" is also the plural, which ends a staff title
+# ("Betreuung Auszubildende"): only first is it the persona ("Auszubildende Kauffrau fur Buromanagement").
+# Job seekers' phrases are theirs wherever they stand. A title naming a staff role (_STAFF_ROLE) is never
+# one of these personas: "Azubi-Betreuer", "Responsable Logement Etudiant", "Stagiaire Manager".
 _INTERN_WORDS = (
     r"praktikant|praktikantin|stagiaire|stagista|stagiair|stazysta|stazystka|becario|becaria|tirocinante"
-    r"|estagiario|estagiaria|auszubildende|auszubildender|azubi|стажер|стажерка|практикант|практикантка"
+    r"|estagiario|estagiaria|auszubildender|azubi|стажер|стажерка|практикант|практикантка"
 )
 _STUDENT_WORDS = (
     r"etudiant|etudiante|studentin|estudiante|studente|studentessa|studentka|estudante|doktorand|doktorandin"
@@ -33,10 +36,44 @@ _JOB_SEEKER_PHRASES = (
     r"|buscando (?:empleo|trabajo)|en busca de empleo|desempleado|desempleada|werkzoekend|in cerca di lavoro"
     r"|disoccupato|disoccupata|ищу работу"
 )
+# The role nouns of staff in the languages above (accents folded): with one of them anywhere in a title, a
+# persona word of those languages names whom the job serves, not the lead ("Azubi-Betreuer", "Responsable
+# Logement Etudiant", "Stagiaire Manager", "Coordinador Becario"). German writes them as the end of a compound
+# ("Ausbildungsleitung", "Personalreferentin", "Jobcoach"), so there they may end a longer word.
+_FOREIGN_STAFF_ROLES = (
+    r"directora|directeur|directrice|direttore|direttrice|diretor|diretora|dyrektor|coordinateur|coordinatrice"
+    r"|coordinador|coordinadora|coordinatore|coordenador|coordenadora|koordynator|koordynatorka|responsable"
+    r"|responsabile|responsavel|especialista|specjalista|supervisora|recruteur|recruteuse|reclutador"
+    r"|reclutadora|tutora|tuteur|tutrice|charge|chargee|conseiller|conseillere|gestionnaire|chef|referente"
+    r"|animateur|animatrice|gerant|gerante|gerente|jefe|jefa|encargado|encargada|asesor|asesora|capo"
+    r"|begeleider|hoofd|kierownik|opiekun|opiekunka|руководитель|директор|менеджер|начальник|координатор"
+    r"|наставник|куратор|специалист"
+)
+_ENGLISH_STAFF_ROLES = (
+    r"manager|mgr|director|coordinator|head|chief|officer|specialist|supervisor|advisor|adviser|counsell?or"
+    r"|recruiter|administrator|dean|tutor|mentor|lead(?! gen)"
+)
+_GERMAN_STAFF_ENDINGS = (
+    r"leiter|leiterin|leitung|betreuer|betreuerin|betreuung|ausbilder|ausbilderin|referent|referentin"
+    r"|beauftragte|beauftragter|berater|beraterin|verantwortliche|verantwortlicher|manager|managerin"
+    r"|recruiter|recruiterin|koordinator|koordinatorin|direktor|direktorin|coach"
+)
+_STAFF_ROLE = rf"\b(?:{_ENGLISH_STAFF_ROLES}|{_FOREIGN_STAFF_ROLES})\b|(?:{_GERMAN_STAFF_ENDINGS})\b"
+# What staff do for them, right after a persona word: "Azubi Recruiting" recruits apprentices, as "Student
+# Recruitment" does in English (PERSONA_SERVED).
+_SERVED_RIGHT_AFTER = (
+    r"recruiting|recruitment|recrutement|reclutamiento|reclutamento|rekrutierung|rekrutacja|betreuung"
+    r"|ausbildung|housing|admissions?|affairs|success"
+)
+
+
+def _unless_staff(pattern: str) -> str:
+    """`pattern` in a title that names no staff role (_STAFF_ROLE)."""
+    return rf"^(?!.*(?:{_STAFF_ROLE})).*?(?:{pattern})"
 
 
 # Words before a persona word at the end of a title that make it what the staff look after ("relations
-# etudiant", "service de l'etudiant").
+# etudiant", "service de l'etudiant", "accueil etudiant").
 _SERVING_WORDS = (
     "de",
     "des",
@@ -50,13 +87,25 @@ _SERVING_WORDS = (
     "service",
     "services",
     "vie",
+    "accueil",
+    "logement",
+    "emploi",
+    "orientation",
+    "insertion",
+    "mobilite",
+    "recrutement",
+    "reclutamiento",
+    "recruiting",
 )
 
 
-def _first_or_last(words: str) -> str:
-    """A pattern for one of `words` as the first or the last word of a title (not after _SERVING_WORDS)."""
+def _first_or_last(words: str, first_only: str = "") -> str:
+    """A pattern for one of `words` as the first or the last word of a title (not after _SERVING_WORDS, nor
+    before what staff do for them), or of `first_only` as the first, in a title that names no staff role."""
     not_serving = "".join(f"(?<!\\b{word} )" for word in _SERVING_WORDS)
-    return rf"^(?:{words})\b|\b{not_serving}(?:{words})$"
+    firsts = f"{words}|{first_only}" if first_only else words
+    first = rf"^(?:{firsts})\b(?! (?:{_SERVED_RIGHT_AFTER})\b)"
+    return _unless_staff(rf"{first}|\b{not_serving}(?:{words})$")
 
 
 # Order matters: personas that disqualify come first ("Marketing Intern" is an intern, not marketing
@@ -66,12 +115,12 @@ SENIORITY_RULES: tuple[tuple[str, str], ...] = (
         "job_seeker",
         r"looking for (?:work|a job|job|a role|new|opportunit)|job ?seeker|seeking (?:work|employment|a job"
         r"|new|opportunit)|\bunemployed\b|open to (?:work|opportunit)|between jobs|career break"
-        rf"|\b(?:{_JOB_SEEKER_PHRASES})\b",
+        r"|" + _unless_staff(rf"\b(?:{_JOB_SEEKER_PHRASES})\b"),
     ),
     (
         "intern",
-        r"\bintern\b|\binternship\b|\bwerkstudent\b|\bwerkstudentin\b|\bapprentice\b|\btrainee\b|"
-        + _first_or_last(_INTERN_WORDS),
+        r"\bintern\b|\binternship\b|\bwerkstudent\b|\bwerkstudentin\b|\bapprentice\b|\btrainee\b"
+        r"|" + _first_or_last(_INTERN_WORDS, first_only="auszubildende"),
     ),
     (
         "student",
@@ -109,8 +158,8 @@ SENIORITY_RULES: tuple[tuple[str, str], ...] = (
 # "Student Assistant" stay the persona.
 _PERSONA = r"\b(?:students?|interns?|internships?)\b"
 _SERVING_ROLE = (
-    r"(?:manager|mgr|director|coordinator|officer|advisor|adviser|counsell?or|recruiter|administrator|dean"
-    r"|supervisor|head|chief|vp|president)\b"
+    r"(?:(?:manager|mgr|director|coordinator|officer|advisor|adviser|counsell?or|recruiter|administrator|dean"
+    rf"|supervisor|head|chief|vp|president|{_FOREIGN_STAFF_ROLES})\b|\w*(?:{_GERMAN_STAFF_ENDINGS})\b)"
 )
 _SERVED_FIELD = (
     r"(?:success|services?|affairs|experience|recruitment|recruiting|admissions?|engagement|programs?"
@@ -200,10 +249,13 @@ def _clean(title: str) -> str:
 
 
 def _folded(title: str) -> str:
-    """The title without accents, in plain letters ("étudiant" is etudiant, fullwidth "ＩＮＴＥＲＮ" intern)."""
+    """The title without accents, in plain letters ("étudiant" is etudiant, fullwidth "ＩＮＴＥＲＮ" intern).
+    A number that is no digit (a superscript, a fraction) stays apart from the word it follows, as when titles
+    were read in ASCII: "Manager²" is a manager, not "manager2"."""
     if title.isascii():
         return title
-    letters = unicodedata.normalize("NFKD", title)
+    apart = "".join(" " if unicodedata.category(ch) == "No" else ch for ch in title)
+    letters = unicodedata.normalize("NFKD", apart)
     return "".join(ch for ch in letters if not unicodedata.combining(ch)).lower()
 
 

@@ -280,6 +280,10 @@ def test_the_crm_table_values_the_readme_shows_are_read_as_it_says():
     email = re.search(r"`email` \(`([^`]+)` and `([^`]+)` are read as `([^`]+)`\)", README)
     assert email is not None
     assert email_address(email[1].lower()) == email_address(email[2].lower()) == email[3]
+    named = re.search(
+        r"are read as `[^`]+`\) \(so is `([^`]+)`: an `@` in a display name is no address\)", README
+    )
+    assert named is not None and email_address(named[1].lower()) == email[3]
     website = re.search(
         r"`domain` \(a website, `([^`]+)`, an address `([^`]+)` or `([^`]+)`, is its domain", README
     )

@@ -20,10 +20,14 @@ import pytest
 from features.build import build_features, scoring_snapshots
 from features.config import FeatureConfig, ICPConfig
 from features.countries import read_country
+from features.flat import build_flat_features, export_icp, flat_guardrail
 from models.lead_input import tables_to_lead_rows
+from pipelines.settings import load_config, load_source_spec
+from tests.features.crm_exports import salesforce_leads_report
 from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
 
 AS_OF = pd.Timestamp("2026-10-01")
+REGIONS = load_config().features.region_by_country
 
 
 def _domain_types(emails: list[str], domains: list[str], icp: ICPConfig | None = None) -> list[str]:
@@ -284,6 +288,50 @@ def test_a_student_intern_or_job_seeker_titled_in_another_language_is_the_exclud
 
 
 @pytest.mark.parametrize(
+    ("title", "seniority"),
+    [
+        # German: the staff who train or recruit apprentices ("Azubi"), and "Auszubildende" as the plural
+        ("Azubi-Recruiterin", "individual_contributor"),
+        ("Azubi-Betreuer", "unknown"),
+        ("Azubi Recruiting & Employer Branding", "unknown"),
+        ("Azubi-Marketing Managerin", "unknown"),
+        ("Ausbildungsleitung Azubi", "unknown"),
+        ("Ausbilder(in) für Auszubildende", "unknown"),
+        ("Betreuung Auszubildende", "unknown"),
+        ("Personalreferentin Azubi", "unknown"),
+        # French: "étudiant" as an adjective, what the job is for
+        ("Conseiller Emploi Étudiant", "unknown"),
+        ("Chargé de mission Entrepreneuriat Étudiant", "unknown"),
+        ("Responsable Logement Étudiant", "unknown"),
+        ("Coordinatrice Accueil Étudiant", "unknown"),
+        ("Directeur Marketing Étudiant", "unknown"),
+        # a persona word beside a staff role, in any of the languages
+        ("Praktikant Coordinator", "individual_contributor"),
+        ("Stagiaire Manager", "manager"),
+        ("Coordinador Becario", "unknown"),
+        ("Responsable Recrutement Stagiaire", "unknown"),
+        ("Estudiante Coordinator", "individual_contributor"),
+        ("Direttore Tirocinante", "unknown"),
+        ("Intern Betreuer", "unknown"),
+        ("Intern Coordinator", "individual_contributor"),
+        ("Conseillère Demandeur d'emploi", "unknown"),
+        # a superscript stays apart from its word, as when titles were read in ASCII
+        ("Manager², EMEA", "manager"),
+    ],
+)
+def test_staff_titled_in_another_language_are_not_the_student_or_intern_they_look_after(title, seniority):
+    # b74a38a read a title as the persona whenever a persona word of another language began or ended it, and
+    # the staff guard knew English words only: an apprentice's recruiter, a French student-housing manager or a
+    # "Stagiaire Manager" was disqualified as wrong_persona (grade D, never called, left out of training).
+    # A persona word is the lead's only when the title names no staff role; alone it still is.
+    from features.titles import title_labels
+
+    assert title_labels([title])[0] == [seniority]
+    apprentices = ["Auszubildende", "Auszubildende Kauffrau für Büromanagement", "Auszubildender", "Azubi"]
+    assert title_labels([*apprentices, "Estudante"])[0] == ["intern"] * 4 + ["student"]
+
+
+@pytest.mark.parametrize(
     ("written", "read"),
     [
         ("Unsubscribed", "unsubscribe"),
@@ -387,6 +435,36 @@ def test_an_email_field_of_several_addresses_is_the_first_ones_and_a_competitors
     assert features.to_frame()["is_duplicate"].tolist() == [False, False, False, False, True]
 
 
+def test_a_display_name_holding_an_at_sign_is_no_address_so_the_bracketed_one_is_the_leads():
+    # A display name with an "@" in it (a handle, a quoted address, "ann @ acme") was split into the list of
+    # addresses and read as the lead's: "ann lee (@annlee) <ann@gmail.com>" had the domain "annlee", so a
+    # free-mail lead was a business lead, qualified and ranked; "... @ acme corp <ann@acme.com>" had none.
+    from features.fit import _mailbox_of, email_domain
+
+    emails = [
+        "Ann Lee (@annlee) <ann@gmail.com>",
+        '"ann@work" <ann@gmail.com>',
+        "ann @ acme <ann@gmail.com>",
+        "Ann Lee @ Acme Corp <ann@acme.com>",
+        '"Lee, Ann" <ann@acme.com>, bob@rivalscore.io',  # a display name's comma parts no address
+        "Ann Lee (@annlee) ann@gmail.com",
+        "Ann Lee (<@annlee>) <ann@gmail.com>",
+    ]
+    lower = [email.lower() for email in emails]
+    assert [email_domain(e) for e in lower] == [*["gmail.com"] * 3, *["acme.com"] * 2, *["gmail.com"] * 2]
+    mailboxes = [*["ann@gmail.com"] * 3, *["ann@acme.com"] * 2, *["ann@gmail.com"] * 2]
+    assert [_mailbox_of(e) for e in lower] == mailboxes
+    kinds = ["free", "free", "free", "business", "competitor", "free", "free"]
+    assert _domain_types(emails, ["acme.com"] * 7) == kinds
+
+    spec = load_source_spec("salesforce_leads")
+    frame = salesforce_leads_report(n=7).assign(Email=emails, Country="Deutschland", Title="Head of Sales")
+    features, _ = build_flat_features(frame.drop(columns=[spec.label_column]), spec)
+    guard = flat_guardrail(frame, features, spec, export_icp(spec, ICPConfig()), REGIONS)
+    reasons = [*["free_email"] * 3, "", "competitor", *["free_email"] * 2]
+    assert list(guard["disqualify_reasons"]) == reasons
+
+
 def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_training_saw():
     # macOS writes "Santé" decomposed (e + a combining accent), Windows composed; an input method writes
     # fullwidth letters. Each was a level the model never saw (read as unknown), and "ｓｏｆｔｗａｒｅ" missed
@@ -397,6 +475,29 @@ def test_an_industry_in_decomposed_accents_or_fullwidth_letters_is_the_level_tra
     frame = features.to_frame()
     assert frame["industry"].tolist() == ["sant\u00e9", "sant\u00e9", "software", "software"]
     assert frame["lead_source"].tolist() == ["referral"] * 4
+
+
+def test_an_export_and_the_icp_lists_read_decomposed_accents_and_fullwidth_letters_as_crm_tables_do():
+    # 37628ed read them as one level on CRM tables only: on a flat export "ｓｏｆｔｗａｒｅ" and "Sante" with a
+    # combining accent missed target_industries [software, santé] (fit tier C where the CRM gave A) and were
+    # categorical levels the model never saw; a target industry typed decomposed in the YAML met nothing.
+    spec = load_source_spec("salesforce_leads")
+    industries = [
+        "software",
+        "\uff53\uff4f\uff46\uff54\uff57\uff41\uff52\uff45",
+        "Sant\u00e9",
+        "Sante\u0301",
+        "Retail",
+    ]
+    frame = salesforce_leads_report(n=5).assign(Industry=industries)
+    features, _ = build_flat_features(frame.drop(columns=[spec.label_column]), spec)
+    read = ["software", "software", "Sant\u00e9", "Sant\u00e9", "Retail"]
+    assert features[spec.feature_name("Industry")].tolist() == read
+    weights = dict.fromkeys(ICPConfig().criterion_weights, 0.0) | {"industry": 1.0}
+    icp = ICPConfig(target_industries=("software", "Sante\u0301"), criterion_weights=weights)
+    assert icp.target_industries == ("software", "sant\u00e9")
+    guard = flat_guardrail(frame, features, spec, export_icp(spec, icp), REGIONS)
+    assert list(guard["fit_tier"]) == ["A", "A", "A", "A", "C"]
 
 
 def test_the_example_of_an_export_whose_employee_median_is_a_fraction_is_accepted_by_its_scorer():
