@@ -687,6 +687,11 @@ def read_tables_from_db(
                         "; the database holds text in another encoding than UTF-8: name it with "
                         "PGCLIENTENCODING (e.g. PGCLIENTENCODING=LATIN1)"
                     )
+                if "lock timeout" in str(error):  # the server's lock_timeout (PGOPTIONS) ended the wait
+                    one += (
+                        "; another session held a lock on it (a VACUUM FULL, an ALTER TABLE) longer than the "
+                        "server's lock_timeout: rerun once it is released"
+                    )
                 raise DatabaseError(
                     f"{display_url(url)}: cannot read {source}: {_first_line(error)}{one}"
                 ) from error

@@ -611,3 +611,27 @@ def test_a_postgres_scores_table_locked_by_another_session_fails_the_write_after
             )
         assert time.monotonic() - started < 30
     assert len(db.read_scores_from_db(postgres_url, table, as_of=day)) == 3
+
+
+def test_a_crm_table_locked_by_another_session_fails_the_read_after_the_servers_lock_timeout(
+    postgres_url, postgres_schema, monkeypatch
+):
+    """A VACUUM FULL or ALTER TABLE on leads holds every reader: the scheduled job waited without a word.
+    The server's own lock_timeout (PGOPTIONS, as the README says) bounds the wait; the read then fails
+    naming the table and the lock (exit 3)."""
+    import time
+
+    import psycopg
+
+    from features.synthetic import GeneratorConfig, generate_history
+
+    history = generate_history(GeneratorConfig(accounts=20, months=3))
+    names = {name: f"{postgres_schema}.{name}" for name in ("accounts", "leads", "activities", "deals")}
+    db.write_tables_to_db(postgres_url, history.tables(), names)
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=500")
+    with psycopg.connect(postgres_url) as other:
+        other.execute(f"LOCK TABLE {db.TableRef.parse(names['leads']).sql} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(db.DatabaseError, match=r"cannot read table .*leads.*lock timeout.*rerun once"):
+            read_input(postgres_url, names)
+        assert time.monotonic() - started < 30
