@@ -362,12 +362,21 @@ class _Postgres(_Backend):
             return user, [
                 f"CREATE SCHEMA {_quote(user)}  -- no schema of its search_path exists to create in"
             ]
-        needed = [("USAGE", "SCHEMA", schema, _quote(schema))]
-        if self.has_table(ref):
-            needed += [(right, "TABLE", ref.sql, ref.sql) for right in rights]
-        else:
-            needed += [("CREATE", "SCHEMA", schema, _quote(schema))]
         lacking: dict[tuple[str, str], list[str]] = {}
+        usage = self.read("SELECT has_schema_privilege(:name, 'USAGE') AS granted", {"name": schema})
+        needed: list[tuple[str, str, str, str]] = []
+        if not bool(usage["granted"].iloc[0]):
+            # Without USAGE the server resolves no name in the schema (has_table_privilege raised "permission
+            # denied for schema", a traceback, exit 1): the table's rights are asked for as they cannot be read.
+            lacking[("SCHEMA", _quote(schema))] = ["USAGE"]
+            if self.has_table(ref):
+                lacking[("TABLE", ref.sql)] = list(rights)
+            else:
+                lacking[("SCHEMA", _quote(schema))].append("CREATE")
+        elif self.has_table(ref):
+            needed = [(right, "TABLE", ref.sql, ref.sql) for right in rights]
+        else:
+            needed = [("CREATE", "SCHEMA", schema, _quote(schema))]
         for right, kind, name, shown in needed:
             found = self.read(
                 f"SELECT has_{kind.lower()}_privilege(:name, :right) AS granted",
@@ -981,18 +990,24 @@ def check_scores_table(url: str, table: str) -> None:
             f"{display_url(url)}: --table {table}: PostgreSQL keeps {POSTGRES_NAME_BYTES} bytes of a name and "
             f"{str(quarantine_ref)!r} is longer; give --table a name of at most {room} characters"
         )
-    with _transaction(url, write=False) as db:
-        problem = existing_table_problem(db, ref, quarantine_ref)
-        if problem:
-            raise DatabaseError(
-                f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
-                "creates it) or the name of a table an earlier run wrote"
-            )
-        # The rights the write takes: it failed only after the whole run was scored, with exit 1.
-        user, missing = "", []
-        for written, rights in ((ref, _SCORES_RIGHTS), (quarantine_ref, _QUARANTINE_RIGHTS)):
-            user, lacking = db.missing_rights(written, rights)
-            missing += [grant for grant in lacking if grant not in missing]
+    try:
+        with _transaction(url, write=False) as db:
+            problem = existing_table_problem(db, ref, quarantine_ref)
+            if problem:
+                raise DatabaseError(
+                    f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
+                    "creates it) or the name of a table an earlier run wrote"
+                )
+            # The rights the write takes: it failed only after the whole run was scored, with exit 1.
+            user, missing = "", []
+            for written, rights in ((ref, _SCORES_RIGHTS), (quarantine_ref, _QUARANTINE_RIGHTS)):
+                user, lacking = db.missing_rights(written, rights)
+                missing += [grant for grant in lacking if grant not in missing]
+    except _database_errors() as error:  # a check the server refused: said, never a traceback
+        raise DatabaseError(
+            f"{display_url(url)}: --table {table}: cannot check the table before scoring: {_first_line(error)}; "
+            "check the database user's rights on its schema"
+        ) from error
     if missing:
         raise DatabaseError(
             f"{display_url(url)}: --table {table}: the database user {user!r} may not write the scores there; "
@@ -1108,6 +1123,12 @@ def _writing(url: str, what: str) -> Iterator[_Backend]:
             if "lock timeout" in str(error)
             else ""
         )
+        if "must be owner" in str(error):  # a table of an earlier release gains a column or its index changes
+            held += (
+                "; a table written by an earlier release is brought up to date (a new column, its index) on "
+                "the first run after an upgrade, which only the table's owner may do: run leadscore once as "
+                "the owner, or have the owner run the run's ALTER TABLE"
+            )
         raise DatabaseWriteError(
             f"{display_url(url)}: writing {what} failed, nothing was written: {_first_line(error)}{held}"
         ) from error

@@ -205,6 +205,49 @@ def test_a_scores_table_the_database_user_may_not_write_is_refused_before_scorin
     assert (written.rows, written.replaced) == (3, 3)
 
 
+def test_a_scores_schema_the_database_user_may_not_use_is_refused_with_the_grants(
+    postgres_url, postgres_schema, scorer_role
+):
+    """No USAGE on the scores table's schema, the DBA's most common slip: the rights check itself was refused
+    by the server ('permission denied for schema'), a traceback with exit 1. Now exit 3 before scoring, with
+    the USAGE grant and the table's rights it could not read."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, role = scorer_role
+    table = f"{postgres_schema}.lead_scores"
+    day = pd.Timestamp("2026-10-01")
+    db.write_scores_to_db(postgres_url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    _run(postgres_url, f'REVOKE USAGE ON SCHEMA "{postgres_schema}" FROM "{role}"')
+    with pytest.raises(db.DatabaseError) as refused:
+        db.check_scores_table(url, table)
+    said = str(refused.value)
+    assert f'GRANT USAGE ON SCHEMA "{postgres_schema}" TO "{role}"' in said
+    assert f'GRANT SELECT, INSERT, DELETE ON TABLE "{postgres_schema}"."lead_scores" TO "{role}"' in said
+
+
+def test_a_scores_table_of_an_earlier_release_that_the_user_does_not_own_says_who_may_bring_it_up_to_date(
+    postgres_url, postgres_schema, scorer_role
+):
+    """A table an earlier release wrote lacks a column the run writes: the first run after an upgrade adds it,
+    which only the owner may do; the job's user with the documented grants failed 'must be owner of table',
+    with nothing said of why or what to do."""
+    from tests.db.frames import fake_quarantine, fake_scores
+
+    url, role = scorer_role
+    table = f"{postgres_schema}.lead_scores"
+    day, sql = pd.Timestamp("2026-10-01"), db.TableRef.parse(table).sql
+    quarantine = db.TableRef.parse(f"{table}_quarantine").sql
+    db.write_scores_to_db(postgres_url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+    _run(
+        postgres_url,
+        f"ALTER TABLE {sql} DROP COLUMN model_name",  # as an earlier release wrote it
+        f'GRANT SELECT, INSERT, DELETE ON {sql} TO "{role}"',
+        f'GRANT SELECT, INSERT, DELETE, UPDATE ON {quarantine} TO "{role}"',
+    )
+    with pytest.raises(db.DatabaseWriteError, match="must be owner.*run leadscore once as the owner"):
+        db.write_scores_to_db(url, table, fake_scores(3, "2026-10-01"), fake_quarantine(1), day, "3")
+
+
 @pytest.fixture(params=["duckdb", "postgresql"])
 def new_york(request, tmp_path):
     """(URL, table prefix) of a database whose sessions are in New York unless told: the machine's time zone
