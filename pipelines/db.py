@@ -690,7 +690,11 @@ def read_tables_from_db(
                 frame = db.read_query(sql) if name in queries else db.read(sql)
                 tables[name] = normalise_read(normalise_columns(frame, name, f"{display_url(url)}, {source}"))
             except _database_errors() as error:
-                one = "; a --query is one SELECT statement" if name in queries else ""
+                one = (
+                    "; a --query is one SELECT statement"
+                    if name in queries and _not_one_select(error)
+                    else ""
+                )
                 if "invalid byte sequence" in str(error):  # a SQL_ASCII database holding Latin-1 text
                     one += (
                         "; the database holds text in another encoding than UTF-8: name it with "
@@ -707,6 +711,18 @@ def read_tables_from_db(
             refuse_nested_columns(tables[name], name, f"{display_url(url)}, {source}")
             tables[name] = without_blank_rows(tables[name], f"{display_url(url)}, {source}")
     return tables
+
+
+def _not_one_select(error: BaseException) -> bool:
+    """Whether a --query failed for being no single SELECT (DuckDB's statement check; PostgreSQL's cursor,
+    declared for one SELECT), not for what it says (a misspelt column, a missing table): only then is that
+    the fix to name."""
+    import duckdb
+
+    said = _first_line(error).lower()  # the rest quotes the DECLARE ... CURSOR the query was sent in
+    if isinstance(error, duckdb.InvalidInputException) and "statement(s)" in said:
+        return True
+    return any(words in said for words in ("multiple commands", "cursor", "syntax error at"))
 
 
 def named_schema_tables(db: _Backend, name: str, table_names: dict[str, str]) -> list[str]:

@@ -125,6 +125,15 @@ def test_a_query_of_other_or_several_statements_is_refused_and_writes_nothing(da
     assert _query_leads(url, f"SELECT * FROM {table}")["lead_id"].tolist() == ["L1", "L2"]
 
 
+def test_a_query_that_names_a_missing_column_is_not_told_to_be_one_select(database):
+    """Every failing --query ended with "a --query is one SELECT statement", a misspelt column too: the user
+    went after the wrong problem. That fix is named only when the query was no single SELECT."""
+    url, prefix = database
+    with pytest.raises(db.DatabaseError, match="cannot read the query for 'leads'") as refused:
+        _query_leads(url, f"SELECT lead_idd FROM {_leads_table(url, prefix)}")
+    assert "lead_idd" in str(refused.value) and "one SELECT" not in str(refused.value)
+
+
 def test_a_query_repeating_a_column_is_refused_naming_the_query(database):
     """A join's two created_at (the lead's and the account's): one of them would be taken for the lead's."""
     url, prefix = database
