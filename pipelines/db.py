@@ -969,13 +969,15 @@ def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) ->
     else (none of the scores' key columns), or a column whose type would change the values written into it
     (a score into INTEGER is 0 or 1, into TEXT no longer a number)."""
     if is_view:
-        return f"{str(ref)!r} is a view; scores are written to a table"
+        return f"{str(ref)!r} is a view; scores are written to a table: give --table a new name (leadscore creates it)"
     missing = [column for column in SCORES_TABLE_COLUMNS if column not in types]
     if missing:
         return (
             f"table {str(ref)!r} exists and is not a scores table (no column {', '.join(missing)}): its rows "
-            "would be mixed with the scores and its columns added to"
+            "would be mixed with the scores and its columns added to; give --table a new name (leadscore creates "
+            "it) or the name of a table an earlier run wrote"
         )
+    changing = []
     for column, kind in types.items():
         wanted = SCORE_SQL_TYPES.get(column, "TEXT" if column == "model_version" else None)
         fits = wanted is not None and type_family(kind) in _FITTING_FAMILIES[wanted]
@@ -983,11 +985,18 @@ def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) ->
         # then ties leads the model ranks apart, and the trend compares rounded scores).
         if wanted is None or fits and not (wanted == "DOUBLE PRECISION" and rounds_doubles(kind)):
             continue
-        return (
-            f"table {str(ref)!r}: column {column!r} is {kind}, where the scores write {wanted}; the values "
-            "would change or be refused on the way in"
-        )
-    return None
+        changing.append((column, kind, wanted))
+    if not changing:
+        return None
+    # Every such column at once (one per run was fixed before the next was said), with the statement to run.
+    said = "; ".join(
+        f"column {c!r} is {kind}, where the scores write {wanted}" for c, kind, wanted in changing
+    )
+    alter = ", ".join(f"ALTER COLUMN {_quote(c)} TYPE {wanted}" for c, _, wanted in changing)
+    return (
+        f"table {str(ref)!r}: {said}; the values would change or be refused on the way in: run ALTER TABLE "
+        f"{ref.sql} {alter} (as the owner), or give --table a new name (leadscore creates it)"
+    )
 
 
 def check_scores_table(url: str, table: str) -> None:
@@ -1010,10 +1019,7 @@ def check_scores_table(url: str, table: str) -> None:
         with _transaction(url, write=False) as db:
             problem = existing_table_problem(db, ref, quarantine_ref)
             if problem:
-                raise DatabaseError(
-                    f"{display_url(url)}: --table {table}: {problem}; give --table a new name (leadscore "
-                    "creates it) or the name of a table an earlier run wrote"
-                )
+                raise DatabaseError(f"{display_url(url)}: --table {table}: {problem}")
             # The rights the write takes: it failed only after the whole run was scored, with exit 1.
             user, missing = "", []
             for written, rights in ((ref, _SCORES_RIGHTS), (quarantine_ref, _QUARANTINE_RIGHTS)):
@@ -1043,13 +1049,19 @@ def existing_table_problem(db: _Backend, ref: TableRef, quarantine_ref: TableRef
         if problem:
             return problem
     elif other_case := db.tables_in_other_case(ref):
-        return f"no table {str(ref)!r}, but {other_case[0]!r} is, its name in other case (as written in PostgreSQL)"
+        schema = f"{ref.schema}." if ref.schema else ""
+        return (
+            f"no table {str(ref)!r}, but {other_case[0]!r} is, its name in other case (as written in PostgreSQL): "
+            f"name it with --table {schema}{other_case[0]}, or give --table a new name (leadscore creates it)"
+        )
     for written, columns in ((ref, SCORE_DTYPES), (quarantine_ref, QUARANTINE_COLUMNS)):
         unwritten = [c for c in db.required_columns(written) if c not in (*RUN_KEY, *columns)]
         if unwritten:
+            drop = ", ".join(f"ALTER COLUMN {_quote(c)} DROP NOT NULL" for c in unwritten)
             return (
                 f"table {str(written)!r} has NOT NULL column(s) {', '.join(unwritten)} without a default, "
-                "which a scoring run does not write"
+                f"which a scoring run does not write: run ALTER TABLE {written.sql} {drop} (or give each a "
+                "default) as the owner, or give --table a new name (leadscore creates it)"
             )
     return None
 

@@ -408,7 +408,11 @@ def test_a_crm_table_left_unnamed_beside_the_others_schema_is_named_not_taken_as
 @pytest.mark.parametrize(
     "extra, said",
     [
-        ("created_by TEXT NOT NULL", "NOT NULL column(s) created_by without a default"),
+        (
+            "created_by TEXT NOT NULL",
+            "NOT NULL column(s) created_by without a default, which a scoring run does not write: run ALTER TABLE "
+            '"{table}" ALTER COLUMN "created_by" DROP NOT NULL',
+        ),
         ("id BIGINT NOT NULL DEFAULT 0, note TEXT", None),  # a default, or NULL allowed: taken
     ],
 )
@@ -424,7 +428,8 @@ def test_a_scores_table_with_a_column_the_run_cannot_fill_is_refused_before_scor
         f"CREATE TABLE {table} (as_of TIMESTAMP, model_version TEXT, lead_id TEXT, score DOUBLE PRECISION, {extra})",
     )
     if said:
-        with pytest.raises(db.DatabaseError, match=re.escape(said)):
+        quoted = '"."'.join(table.split("."))
+        with pytest.raises(db.DatabaseError, match=re.escape(said.format(table=quoted))):
             db.check_scores_table(url, table)
         return
     db.check_scores_table(url, table)
@@ -443,7 +448,10 @@ def test_a_postgres_scores_table_named_in_other_case_is_named_not_doubled(postgr
     day = pd.Timestamp("2026-10-01")
     first = f"{postgres_schema}.Lead_Scores"
     db.write_scores_to_db(postgres_url, first, fake_scores(2, "2026-10-01"), fake_quarantine(1), day, "3")
-    with pytest.raises(db.DatabaseError, match="no table .*lead_scores', but 'Lead_Scores' is"):
+    with pytest.raises(
+        db.DatabaseError,
+        match=f"no table .*lead_scores', but 'Lead_Scores' is.*--table {postgres_schema}.Lead_Scores",
+    ):
         db.check_scores_table(postgres_url, f"{postgres_schema}.lead_scores")
     db.check_scores_table(postgres_url, first)
 

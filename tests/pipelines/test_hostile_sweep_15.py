@@ -106,6 +106,23 @@ def test_a_scores_table_that_would_change_the_scores_is_refused_before_scoring(t
     assert "give --table a new name" in str(refused.value)
 
 
+def test_every_column_that_would_change_the_scores_is_named_with_the_statement_that_fixes_it(tmp_path):
+    # One column per run was said, and the fix named was a new table, which loses the scores' history.
+    url = _duckdb_with(
+        tmp_path,
+        "CREATE TABLE lead_scores (as_of TIMESTAMP, model_version VARCHAR, lead_id VARCHAR, score DECIMAL(5,3), "
+        "rank_score DECIMAL(5,3))",
+    )
+    with pytest.raises(db.DatabaseError) as refused:
+        db.check_scores_table(url, "lead_scores")
+    said = str(refused.value)
+    assert "column 'score' is DECIMAL(5,3)" in said and "column 'rank_score' is DECIMAL(5,3)" in said
+    assert (
+        'ALTER TABLE "lead_scores" ALTER COLUMN "score" TYPE DOUBLE PRECISION, ALTER COLUMN "rank_score" TYPE '
+        "DOUBLE PRECISION" in said
+    )
+
+
 def test_a_table_an_earlier_run_wrote_is_taken(tmp_path):
     url = f"duckdb:///{tmp_path / 'scores.duckdb'}"
     db.check_scores_table(url, "lead_scores")  # no file yet
