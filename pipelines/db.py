@@ -1000,8 +1000,11 @@ def scores_table_problem(ref: TableRef, is_view: bool, types: dict[str, str]) ->
 
 
 def check_scores_table(url: str, table: str) -> None:
-    """DatabaseError (exit 3, before anything is scored) when the `--table` exists and cannot take the run
-    as it is (see scores_table_problem); the fix is a new table name, or the table altered."""
+    """DatabaseError (exit 3, before anything is scored) when the run could not write the `--table`: on
+    PostgreSQL a name it would cut (63 bytes), an existing table that cannot take the run as it is
+    (existing_table_problem: a view, another table, columns that would change the scores or that a run does not
+    fill, the name in other case), or rights the database user lacks (the GRANT to run); each sentence names its
+    fix."""
     if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
         return
     ref = TableRef.parse(table)
