@@ -13,13 +13,12 @@ from __future__ import annotations
 import functools
 import gettext
 import os
-import unicodedata
 
 import numpy as np
 import pandas as pd
 import pycountry
 
-from features.text import INVISIBLE, PLACEHOLDERS, composed
+from features.text import INVISIBLE, PLACEHOLDERS, composed, without_accents
 
 # Codes and names in common use that ISO 3166 reserves for another name or does not know (the nations of the
 # United Kingdom, names a country has since changed, short forms): a CRM writes them, and each quarantined its
@@ -122,8 +121,7 @@ def _plain(text: str) -> str:
 
 def _without_accents(text: str) -> str:
     """A name's key without case, accents, dots or extra spaces: "Côte d’Ivoire" and "cote d'ivoire" are one."""
-    letters = unicodedata.normalize("NFKD", _plain(text).replace(".", ""))
-    return " ".join("".join(ch for ch in letters if not unicodedata.combining(ch)).casefold().split())
+    return " ".join(without_accents(_plain(text).replace(".", "")).casefold().split())
 
 
 @functools.lru_cache(maxsize=1)

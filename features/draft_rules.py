@@ -7,7 +7,6 @@ its plain words (name_words, has_word), a value as YAML writes it (plain_value),
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.flat import IcpAttribute
+from features.text import without_accents
 
 
 class DraftError(ValueError):
@@ -90,7 +90,7 @@ class Draft:
 def name_words(name: object) -> str:
     """'IsConverted' -> 'is converted', 'Number of Pageviews' -> 'number of pageviews'; accents dropped and
     other scripts kept ('Größe' -> 'grosse', 'Société' -> 'societe', 'Доход' -> 'доход'), never a letter."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c))
+    text = without_accents(str(name))
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
 

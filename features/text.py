@@ -124,6 +124,12 @@ def composed(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
+def without_accents(text: str) -> str:
+    """`text` with its accents dropped and other scripts kept ("Société" is Societe, "Доход" stays, fullwidth
+    letters plain): the compatibility decomposition without its combining marks."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 def composed_column(values: pd.Series) -> pd.Series:
     """A text column with each text as composed() reads it (work done once per distinct non-ASCII text)."""
     non_ascii = values.notna() & ~values.str.isascii().fillna(True).astype(bool)

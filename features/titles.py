@@ -11,7 +11,7 @@ import functools
 import re
 import unicodedata
 
-from features.text import INVISIBLE, cased
+from features.text import INVISIBLE, cased, without_accents
 
 SENIORITY_UNKNOWN = "unknown"
 DEPARTMENT_OTHER = "other"
@@ -255,8 +255,7 @@ def _folded(title: str) -> str:
     if title.isascii():
         return title
     apart = "".join(" " if unicodedata.category(ch) == "No" else ch for ch in title)
-    letters = unicodedata.normalize("NFKD", apart)
-    return "".join(ch for ch in letters if not unicodedata.combining(ch)).lower()
+    return without_accents(apart).lower()
 
 
 @functools.cache
