@@ -131,8 +131,8 @@ def far_values(x: np.ndarray) -> np.ndarray:
     repeated and together make most of the far rows (see PLACEHOLDER_MIN_COVER); none when the far rows are many
     distinct values, or more than PLACEHOLDERS_KEPT repeated ones. Empty for ordinary data."""
     given = x[~np.isnan(x)]
-    low, high = near_range(signed_log1p(given))
     logged = signed_log1p(given)
+    low, high = near_range(logged)
     values, counts = np.unique(given[(logged < low) | (logged > high)], return_counts=True)
     repeated = counts >= max(PLACEHOLDER_MIN_ROWS, PLACEHOLDER_MIN_SHARE * len(given))
     if not repeated.any() or repeated.sum() > PLACEHOLDERS_KEPT:
