@@ -791,7 +791,7 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
     DatabaseError."""
     from models.trend import PREVIOUS_COLUMNS
 
-    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+    if _no_duckdb_file_yet(url):
         return None
     ref = TableRef.parse(table)
     with _transaction(url, write=False) as db:
@@ -825,8 +825,9 @@ def read_previous_scores(url: str, table: str, model_name: str, as_of: pd.Timest
         return normalise_read(db.read(f"SELECT {columns} FROM {db.qualified(ref)} WHERE {where}", params))
 
 
-def _duckdb_file_exists(url: str) -> bool:
-    return duckdb_path(url).exists()
+def _no_duckdb_file_yet(url: str) -> bool:
+    """A DuckDB URL whose file is not there yet: it holds no table, and nothing need be checked or read."""
+    return _dialect(url) == "duckdb" and not duckdb_path(url).exists()
 
 
 def parse_url(url: str) -> Any:
@@ -900,7 +901,7 @@ def write_tables_to_db(
 
 def existing_tables(url: str, names: Sequence[str]) -> set[str]:
     """Which of the tables `names` (in the default schema) exist; none in a DuckDB file not there yet."""
-    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+    if _no_duckdb_file_yet(url):
         return set()
     with _transaction(url, write=False) as db:
         return {name for name in names if db.has_table(TableRef.parse(name))}
@@ -913,7 +914,7 @@ def check_scores_schema(url: str, table: str) -> None:
     ref = TableRef.parse(table)
     if ref.schema is None:
         return
-    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+    if _no_duckdb_file_yet(url):
         found = ref.schema == "main"  # the file is created by the write, with its one schema
     else:
         with _transaction(url, write=False) as db:
@@ -1005,7 +1006,7 @@ def check_scores_table(url: str, table: str) -> None:
     (existing_table_problem: a view, another table, columns that would change the scores or that a run does not
     fill, the name in other case), or rights the database user lacks (the GRANT to run); each sentence names its
     fix."""
-    if _dialect(url) == "duckdb" and not _duckdb_file_exists(url):
+    if _no_duckdb_file_yet(url):
         return
     ref = TableRef.parse(table)
     quarantine_ref = ref.with_suffix("_quarantine")
