@@ -257,8 +257,6 @@ def email_address(email: str) -> str:
     list's separator ("<ann@acme.com>;") it is ann@acme.com; its domain ended at the ">" before, so that
     "<ann@gmail.com>" was no free email address nor "<bob@rivalscore.io>" a competitor's. Of several addresses
     the first is the lead's (the domain had been the last one's, and the mailbox none)."""
-    if _PLAIN_ADDRESS.fullmatch(email):
-        return email
     return email_addresses(email)[0]
 
 
