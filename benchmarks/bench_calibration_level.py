@@ -19,9 +19,8 @@ import numpy as np
 from sklearn.metrics import log_loss
 
 from benchmarks.bench_known_at_test_start import drift_history, histories_args
-from models.backtest import inner_split
+from models.backtest import train_leadscore
 from models.evaluate import expected_calibration_error, roc_auc
-from models.train import train_conversion_model
 from pipelines.evaluate import FoldPlan, crm_data, make_folds
 from pipelines.settings import load_config
 
@@ -32,14 +31,10 @@ def test_window_levels(name: str, seed: int, accounts: int, overrides: list[str]
     cfg = load_config(overrides=overrides or None)
     data = crm_data(history.tables(), cfg, history.truth)
     fold = make_folds(data, FoldPlan(windows=1, test_fraction=cfg.evaluate.test_fraction), cfg)[0]
-    model_cfg = cfg.model.model_copy(update={"maturity_days": data.maturity_days})
-    train = data.frame.iloc[fold.train].reset_index(drop=True)
+    model = train_leadscore(data, fold, cfg.model, cfg.evaluate)
     test = data.frame.iloc[fold.test].reset_index(drop=True)
-    y_train, y_test = data.y[fold.train], data.y[fold.test]
-    assert data.times is not None and data.true_probability is not None
-    times = data.times.iloc[fold.train].reset_index(drop=True)
-    split = inner_split(y_train, times, cfg.evaluate.valid_fraction, model_cfg.seed)
-    model = train_conversion_model(train, y_train, data.feature_names, data.categorical, split, model_cfg)
+    y_test = data.y[fold.test]
+    assert data.true_probability is not None
     raw, calibrated = model.predict_uncalibrated(test), model.predict_proba(test)
     truth = np.asarray(data.true_probability)[fold.test]
     return {

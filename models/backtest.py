@@ -33,7 +33,7 @@ from models.evaluate import expected_calibration_error, log_loss, pr_auc, roc_au
 from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError
 from models.splits import Split, known_before
-from models.train import FeatureEncoder, train_conversion_model
+from models.train import FeatureEncoder, TrainedModel, train_conversion_model
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "ece")
 HGB_MAX_LEVELS = 250  # HistGradientBoosting takes at most 255 categories per feature (less its own reserve)
@@ -295,6 +295,24 @@ def _text_and_numbers(frame: pd.DataFrame, names: list[str], categorical: list[s
     return X
 
 
+def train_leadscore(
+    data: BacktestData, fold: Fold, model_cfg: ModelConfig, cfg: BacktestConfig
+) -> TrainedModel:
+    """leadscore's default pipeline fitted on the fold's training rows only, as `train` would fit it."""
+    if data.maturity_days is not None:
+        model_cfg = model_cfg.model_copy(update={"maturity_days": data.maturity_days})
+    train = data.frame.iloc[fold.train].reset_index(drop=True)
+    y_train = data.y[fold.train]
+    # As `train` does: model.split.method grouped_random (for dates that cannot be trusted or cut) draws the
+    # validation rows and the selection folds at random; evaluate cut them by time whatever it said.
+    grouped = model_cfg.split.method == "grouped_random"
+    times = None if data.times is None or grouped else data.times.iloc[fold.train].reset_index(drop=True)
+    split = inner_split(y_train, times, cfg.valid_fraction, model_cfg.seed)
+    if grouped:
+        split = replace(split, method="grouped_random")
+    return train_conversion_model(train, y_train, data.feature_names, data.categorical, split, model_cfg)
+
+
 def predict_contender(
     name: str,
     data: BacktestData,
@@ -308,16 +326,7 @@ def predict_contender(
     y_train = y[fold.train]
     names, categorical, seed = data.feature_names, data.categorical, model_cfg.seed
     if name == "leadscore":
-        if data.maturity_days is not None:
-            model_cfg = model_cfg.model_copy(update={"maturity_days": data.maturity_days})
-        # As `train` does: model.split.method grouped_random (for dates that cannot be trusted or cut) draws the
-        # validation rows and the selection folds at random; evaluate cut them by time whatever it said.
-        grouped = model_cfg.split.method == "grouped_random"
-        times = None if data.times is None or grouped else data.times.iloc[fold.train].reset_index(drop=True)
-        split = inner_split(y_train, times, cfg.valid_fraction, seed)
-        if grouped:
-            split = replace(split, method="grouped_random")
-        model = train_conversion_model(train, y_train, names, categorical, split, model_cfg)
+        model = train_leadscore(data, fold, model_cfg, cfg)
         return Prediction(np.asarray(model.predict_proba(test), dtype=float))
     if name == "points_model":
         points = PointsModel(model_cfg.points).fit(train, y_train, seed=seed)
