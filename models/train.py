@@ -518,6 +518,295 @@ class TrainedModel:
         )
 
 
+@dataclass
+class LearningRows:
+    """The learning rows as every step of training reads them: the labels, the selection folds, the trees'
+    matrix (the time-identifying numbers missing) and the encoded codes the linear part and win rates read."""
+
+    y: np.ndarray
+    folds: list[Fold]
+    fold_kind: str
+    encoder: FeatureEncoder
+    X: pd.DataFrame
+    codes: np.ndarray
+    params: dict[str, Any]
+    cfg: ModelConfig
+
+    @property
+    def names(self) -> list[str]:
+        return self.encoder.feature_names
+
+    @property
+    def categorical(self) -> list[str]:
+        return self.encoder.categorical
+
+    def level_counts(self) -> dict[int, int]:
+        """The number of levels of each categorical feature, by its position."""
+        levels = self.encoder.levels_
+        return {j: len(levels[name]) for j, name in enumerate(self.names) if name in levels}
+
+    def linear_on(self, positions: np.ndarray, c: float) -> LinearScore:
+        """The linear part fitted on the rows at `positions` with strength `c`."""
+        return fit_linear_score(
+            self.codes[positions],
+            self.y[positions],
+            np.array([name in set(self.categorical) for name in self.names]),
+            self.level_counts(),
+            c=c,
+            min_frequency=self.cfg.selection.linear_min_frequency,
+            clip=self.cfg.logistic_clip,
+            seed=self.cfg.seed,
+        )
+
+    def new_target_stats(self, groups: list[tuple[int, ...]]) -> TargetStats:
+        """Unfitted win rates of `groups` (model.target_stats)."""
+        stats_cfg = self.cfg.target_stats
+        return TargetStats(
+            groups,
+            self.level_counts(),
+            len(self.names),
+            smoothing=stats_cfg.smoothing,
+            folds=stats_cfg.folds,
+            seed=self.cfg.seed,
+        )
+
+    def dataset(self, X: pd.DataFrame, y: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        """A constructed LightGBM dataset of these settings (raw data kept: boosting reads it per fold)."""
+        return lgb.Dataset(
+            X,
+            label=y.astype(float),
+            reference=reference,
+            categorical_feature=self.categorical,
+            params=self.params,
+            free_raw_data=False,
+        ).construct()
+
+
+@dataclass
+class LinearChoice:
+    """The linear part's strength chosen on the selection folds, and each fold's linear part at it."""
+
+    c: float
+    margins: list[tuple[np.ndarray, np.ndarray]] | None  # per fold: log-odds of its fitted and held-out rows
+    parts: list[LinearScore] = field(default_factory=list)
+    losses: dict[float, float] = field(default_factory=dict)  # mean held-out log loss of each strength
+
+
+def learning_rows(
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    folds: list[Fold],
+    fold_kind: str,
+    names: list[str],
+    categorical: list[str],
+    linear_only: list[str],
+    cfg: ModelConfig,
+) -> LearningRows:
+    """Encode the learning rows; the trees see the numbers only the linear part reads as missing."""
+    encoder = FeatureEncoder(names, categorical).fit(rows)
+    X = encoder.frame(rows)
+    X[linear_only] = np.nan  # the trees never split on them; the linear part reads them from `codes`
+    params = lightgbm_params(cfg.lightgbm, cfg.seed)
+    if len(rows) < cfg.lightgbm.single_thread_below_rows:
+        params["num_threads"] = 1
+    return LearningRows(y, folds, fold_kind, encoder, X, encoder.transform(rows), params, cfg)
+
+
+def target_stat_groups(learn: LearningRows) -> list[tuple[int, ...]]:
+    """The categorical features and pairs whose win rates the trees read (none when model.target_stats is off)."""
+    stats_cfg = learn.cfg.target_stats
+    if not stats_cfg.enabled:
+        return []
+    return stat_groups(learn.names, learn.encoder.levels_, stats_cfg.pair_max_levels, stats_cfg.max_pairs)
+
+
+def fold_datasets(
+    learn: LearningRows, groups: list[tuple[int, ...]]
+) -> list[tuple[lgb.Dataset, lgb.Dataset, pd.DataFrame]] | None:
+    """Per selection fold, its fitted and held-out datasets with win rates fitted on the fitted rows alone (the
+    held-out labels stay unseen); None without target statistics (the folds share one dataset)."""
+    if not groups:
+        return None
+    sets = []
+    for fit, held in learn.folds:
+        stats = learn.new_target_stats(groups)
+        fit_X = with_target_stats(
+            learn.X.iloc[fit], stats, stats.fit_transform(learn.codes[fit], learn.y[fit])
+        )
+        held_X = with_target_stats(learn.X.iloc[held], stats, stats.transform(learn.codes[held]))
+        fit_set = learn.dataset(fit_X, learn.y[fit])
+        sets.append((fit_set, learn.dataset(held_X, learn.y[held], reference=fit_set), held_X))
+    return sets
+
+
+def choose_linear_strength(learn: LearningRows, contenders: Sequence[str]) -> LinearChoice:
+    """The linear part's strength (model.selection.linear_c) with the lowest row-weighted mean held-out log
+    loss over the selection folds, each fold's part fitted on its fitted rows only. Not fitted when no
+    contender reads the linear part."""
+    strengths = learn.cfg.selection.linear_c
+    if "linear_lightgbm" not in contenders and "blend" not in contenders:
+        return LinearChoice(strengths[0], None)
+    held_rows = np.array([len(held) for _, held in learn.folds], dtype=float)
+    margins, parts, losses = {}, {}, {}
+    for c in strengths:
+        parts[c] = [learn.linear_on(fit, c) for fit, _ in learn.folds]
+        margins[c] = [
+            (part.margin(learn.codes[fit]), part.margin(learn.codes[held]))
+            for part, (fit, held) in zip(parts[c], learn.folds, strict=True)
+        ]
+        oof = np.zeros(len(learn.y))
+        for (_, held), (_, margin) in zip(learn.folds, margins[c], strict=True):
+            oof[held] = margin
+        losses[c] = float(fold_log_losses(learn.y, oof, learn.folds) @ (held_rows / held_rows.sum()))
+    best = min(losses, key=lambda c: losses[c])
+    return LinearChoice(best, margins[best], parts[best], losses)
+
+
+def boost_contenders(
+    learn: LearningRows,
+    contenders: Sequence[str],
+    linear: LinearChoice,
+    fold_sets: list[tuple[lgb.Dataset, lgb.Dataset, pd.DataFrame]] | None,
+) -> dict[str, BoostingResult]:
+    """Each contender boosted on every selection fold in lockstep (plain trees; trees boosted from the linear
+    part's log-odds; a blend of plain trees and the linear part), by its mean held-out log loss."""
+    dataset = learn.dataset(learn.X, learn.y)
+
+    def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
+        return cross_validated_boosting(
+            dataset,
+            learn.X,
+            learn.folds,
+            inits,
+            learn.params,
+            learn.cfg.lightgbm.n_estimators,
+            learn.cfg.lightgbm.early_stopping_rounds,
+            fold_sets,
+        )
+
+    results: dict[str, BoostingResult] = {}
+    for contender in contenders:
+        if contender == "lightgbm":
+            results[contender] = boosted(None)
+        elif contender == "linear_lightgbm":
+            results[contender] = boosted(linear.margins)
+    if "blend" in contenders:
+        assert linear.margins is not None
+        trees = results["lightgbm"] if "lightgbm" in results else boosted(None)
+        held = [margin for _, margin in linear.margins]
+        results["blend"] = best_blend(learn.y, trees, held, learn.folds)
+    return results
+
+
+def auc_interval(learn: LearningRows, score: np.ndarray) -> tuple[float, float, float]:
+    """The out-of-fold AUC of `score` over the selection folds and its interval (model.selection)."""
+    return fold_auc_interval(
+        learn.y,
+        score,
+        learn.folds,
+        rounds=learn.cfg.bootstrap_rounds,
+        seed=learn.cfg.seed,
+        level=learn.cfg.selection.signal_confidence,
+    )
+
+
+def fit_final(
+    learn: LearningRows, chosen: str, best: BoostingResult, linear_c: float, groups: list[tuple[int, ...]]
+) -> tuple[lgb.Booster, LinearScore | None, TargetStats | None, dict[str, Any]]:
+    """The chosen contender refitted on every learning row with the tree count chosen on the folds: the
+    booster, its linear part and win rates (None when not used), and the record of the win rates."""
+    cfg = learn.cfg
+    everything = np.arange(len(learn.y))
+    linear = learn.linear_on(everything, linear_c) if chosen in ("linear_lightgbm", "blend") else None
+    X = learn.X
+    if groups:
+        stats: TargetStats | None = learn.new_target_stats(groups)
+        assert stats is not None
+        X = with_target_stats(X, stats, stats.fit_transform(learn.codes, learn.y))
+        record = {
+            "columns": stats.names(learn.names),
+            "smoothing": cfg.target_stats.smoothing,
+            "folds": cfg.target_stats.folds,
+        }
+    else:
+        stats = None
+        why = (
+            "off (model.target_stats.enabled)" if not cfg.target_stats.enabled else "no categorical features"
+        )
+        record = {"columns": [], "why": why}
+    final_set = lgb.Dataset(
+        X,
+        label=learn.y.astype(float),
+        init_score=linear.margin(learn.codes) if linear is not None and chosen == "linear_lightgbm" else None,
+        categorical_feature=learn.categorical,
+        params=learn.params,
+    )
+    booster = lgb.train(learn.params, final_set, num_boost_round=best.trees)
+    booster.params["num_threads"] = cfg.lightgbm.num_threads  # what scoring a large input may use
+    return booster, linear, stats, record
+
+
+def calibration_input(
+    learn: LearningRows,
+    chosen: str,
+    best: BoostingResult,
+    final_linear: LinearScore | None,
+    fold_linear: LinearChoice,
+    linear_only: list[str],
+    recent: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """The out-of-fold log-odds the calibrator is fitted on: the chosen contender's, with the time-identifying
+    numbers read as the final linear part reads them (model.drift.calibrate_final_reading; see
+    final_reading_shift); and the record of that reading (None when not done)."""
+    if final_linear is None or not linear_only or not learn.cfg.drift.calibrate_final_reading:
+        return best.oof_raw, None
+    weight = 1.0 - best.tree_weight if chosen == "blend" else 1.0
+    positions = [learn.names.index(name) for name in linear_only]
+    shift = final_reading_shift(final_linear, fold_linear.parts, learn.folds, learn.codes, positions)
+    oof_raw = best.oof_raw + weight * shift
+    record = {
+        "features": linear_only,
+        "mean_shift": round(float(np.mean(oof_raw[recent] - best.oof_raw[recent])), 4),
+    }
+    return oof_raw, record
+
+
+def calibrate(
+    learn: LearningRows, oof_raw: np.ndarray, recent: np.ndarray, times: pd.Series | None
+) -> tuple[Calibrator, dict[str, Any]]:
+    """The calibrator fitted on the out-of-fold log-odds of the most recent held-out rows (monotone increasing,
+    or refused), shifted by the base rate's trend when model.calibration_trend_min_z is set; and its report."""
+    cfg = learn.cfg
+    raw_recent, y_recent = oof_raw[recent], learn.y[recent]
+    calibrator = fit_calibrator(
+        raw_recent,
+        y_recent,
+        cfg.calibration,
+        seed=cfg.seed,
+        cv_folds=cfg.calibration_cv_folds,
+        increasing=cfg.selection.check_signal,  # switched off: the gate alone judges the model
+        isotonic_min_rows=cfg.calibration_isotonic_min_rows,
+        isotonic_end_rows=cfg.calibration_isotonic_end_rows,
+    )
+    report: dict[str, Any] = {
+        "method": calibrator.method,
+        "requested": cfg.calibration,
+        "cv_brier": dict(calibrator.cv_brier),
+        "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
+        "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
+    }
+    if learn.fold_kind == "time_ordered":
+        report["block_offsets"] = block_offsets(learn.y, oof_raw, learn.folds)
+        if cfg.calibration_trend_min_z is not None:
+            assert times is not None
+            trend = trend_shift(
+                learn.y, oof_raw, learn.folds, times, recent, cfg.maturity_days, cfg.calibration_trend_min_z
+            )
+            calibrator = calibrator.shifted(trend.shift)
+            report["trend"] = trend.record()
+    return calibrator, report
+
+
 def train_conversion_model(
     frame: pd.DataFrame,
     y: np.ndarray | pd.Series,
@@ -553,16 +842,16 @@ def train_conversion_model(
     if len(labels) != len(frame):
         raise ValueError(f"frame has {len(frame)} rows but y has {len(labels)}")
     feature_names, categorical = list(feature_names), [c for c in feature_names if c in set(categorical)]
-    learn = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
+    learn_at = np.sort(np.concatenate([split.train, split.valid]))  # never the test rows
     # Counted on every row the model learns from: the selection folds and the final refit read the validation
     # rows too. Counting the training window alone refused a backtest fold whose rows held 45 won (39 of them
     # before the validation cut), which `leadscore evaluate` had checked held the minimum.
     counts = check_minimum_data(
-        labels[learn], cfg.min_won, cfg.min_lost, window="learning (training and validation)"
+        labels[learn_at], cfg.min_won, cfg.min_lost, window="learning (training and validation)"
     )
     labels = labels.astype(int)
 
-    rows, y_learn = frame.iloc[learn], labels[learn]
+    rows, y_learn = frame.iloc[learn_at], labels[learn_at]
     folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
     # The calibrator and the grade cut-offs are fitted on these rows, scored out of fold: they need both
     # classes. The validation window itself is only the newest part of the learning rows (the folds cut
@@ -571,221 +860,48 @@ def train_conversion_model(
     calibration_counts = check_calibration_rows(y_learn[recent], fold_kind, cfg)
     drift = drift_check(rows, folds, fold_kind, feature_names, categorical, cfg)
     names = [name for name in feature_names if name not in set(drift["dropped"])]
-    categorical = [name for name in categorical if name in names]
-
-    encoder = FeatureEncoder(names, categorical).fit(rows)
     linear_only = list(drift["linear_only"])
-    X, codes, levels = encoder.frame(rows), encoder.transform(rows), encoder.levels_
-    X[linear_only] = np.nan  # the trees never split on them; the linear part reads them from `codes`
-    params = lightgbm_params(cfg.lightgbm, cfg.seed)
-    if len(rows) < cfg.lightgbm.single_thread_below_rows:
-        params["num_threads"] = 1
-
-    def linear_on(positions: np.ndarray, c: float) -> LinearScore:
-        return fit_linear_score(
-            codes[positions],
-            y_learn[positions],
-            np.array([name in set(categorical) for name in names]),
-            {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
-            c=c,
-            min_frequency=cfg.selection.linear_min_frequency,
-            clip=cfg.logistic_clip,
-            seed=cfg.seed,
-        )
-
-    dataset = lgb.Dataset(
-        X, label=y_learn.astype(float), categorical_feature=categorical, params=params, free_raw_data=False
-    ).construct()
-    stats_cfg = cfg.target_stats
-    groups = (
-        stat_groups(names, levels, stats_cfg.pair_max_levels, stats_cfg.max_pairs)
-        if stats_cfg.enabled
-        else []
+    learn = learning_rows(
+        rows, y_learn, folds, fold_kind, names, [c for c in categorical if c in names], linear_only, cfg
     )
 
-    def new_stats() -> TargetStats:
-        return TargetStats(
-            groups,
-            {j: len(levels[name]) for j, name in enumerate(names) if name in levels},
-            len(names),
-            smoothing=stats_cfg.smoothing,
-            folds=stats_cfg.folds,
-            seed=cfg.seed,
-        )
-
-    fold_sets = None
-    if groups:  # each fold fits its win rates on its own fitted rows: the held-out labels stay unseen
-        fold_sets = []
-        for fit, held in folds:
-            fold_stats = new_stats()
-            fit_X = with_target_stats(
-                X.iloc[fit], fold_stats, fold_stats.fit_transform(codes[fit], y_learn[fit])
-            )
-            held_X = with_target_stats(X.iloc[held], fold_stats, fold_stats.transform(codes[held]))
-            fit_set = lgb.Dataset(
-                fit_X,
-                label=y_learn[fit].astype(float),
-                categorical_feature=categorical,
-                params=params,
-                free_raw_data=False,
-            ).construct()
-            held_set = lgb.Dataset(
-                held_X,
-                label=y_learn[held].astype(float),
-                reference=fit_set,
-                categorical_feature=categorical,
-                params=params,
-                free_raw_data=False,
-            ).construct()
-            fold_sets.append((fit_set, held_set, held_X))
+    groups = target_stat_groups(learn)
     contenders = readers_of(linear_only, cfg.selection.contenders)
     if list(contenders) != list(cfg.selection.contenders):
         drift["contenders"] = {
             "kept": list(contenders),
             "why": "only the trees boosted from the linear part read the time-identifying numbers in full",
         }
-    linear_folds, linear_c, linear_losses = None, cfg.selection.linear_c[0], {}
-    linear_parts: dict[float, list[LinearScore]] = {}
-    if "linear_lightgbm" in contenders or "blend" in contenders:
-        by_c = {}
-        for c in cfg.selection.linear_c:  # the regularisation strength, by the same folds
-            margins, linear_parts[c] = [], []
-            for fit, held in folds:  # the linear part of each fold sees only that fold's fitted rows
-                linear_fit = linear_on(fit, c)
-                linear_parts[c].append(linear_fit)
-                margins.append((linear_fit.margin(codes[fit]), linear_fit.margin(codes[held])))
-            oof = np.zeros(len(y_learn))
-            for (_, held), (_, margin) in zip(folds, margins, strict=True):
-                oof[held] = margin
-            held_rows = np.array([len(held) for _, held in folds], dtype=float)
-            linear_losses[c] = float(fold_log_losses(y_learn, oof, folds) @ (held_rows / held_rows.sum()))
-            by_c[c] = margins
-        linear_c = min(linear_losses, key=lambda c: linear_losses[c])
-        linear_folds = by_c[linear_c]
-
-    def boosted(inits: list[tuple[np.ndarray, np.ndarray]] | None) -> BoostingResult:
-        return cross_validated_boosting(
-            dataset,
-            X,
-            folds,
-            inits,
-            params,
-            cfg.lightgbm.n_estimators,
-            cfg.lightgbm.early_stopping_rounds,
-            fold_sets,
-        )
-
-    results: dict[str, BoostingResult] = {}
-    for contender in contenders:  # at most three contenders
-        if contender == "lightgbm":
-            results[contender] = boosted(None)
-        elif contender == "linear_lightgbm":
-            results[contender] = boosted(linear_folds)
-    if "blend" in contenders:
-        assert linear_folds is not None
-        trees = results["lightgbm"] if "lightgbm" in results else boosted(None)
-        results["blend"] = best_blend(y_learn, trees, [held for _, held in linear_folds], folds)
+    fold_linear = choose_linear_strength(learn, contenders)
+    results = boost_contenders(learn, contenders, fold_linear, fold_datasets(learn, groups))
     chosen = min(results, key=lambda name: results[name].log_loss)  # the first listed on a tie
     best = results[chosen]
-
-    def auc_interval(score: np.ndarray) -> tuple[float, float, float]:
-        return fold_auc_interval(
-            y_learn,
-            score,
-            folds,
-            rounds=cfg.bootstrap_rounds,
-            seed=cfg.seed,
-            level=cfg.selection.signal_confidence,
-        )
 
     # Whether there is signal is judged on scores no fold's own labels helped choose (the chosen contender's
     # are not: the best of several on the same folds looks better than chance on data without signal); the
     # floor min_auc is the chosen model's own out-of-fold AUC, the one its record and card report.
     signal_raw, signal_picks = cross_fitted_scores(results, folds, len(y_learn))
-    signal = auc_interval(signal_raw)
-    chosen_auc = auc_interval(best.oof_raw)
+    signal, chosen_auc = auc_interval(learn, signal_raw), auc_interval(learn, best.oof_raw)
+    if cfg.selection.check_signal and not (signal[1] > 0.5 and chosen_auc[0] >= cfg.selection.min_auc):
+        raise NoSignalError(_no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg))
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
     selection["signal"] = {"auc": signal[0], "low": signal[1], "high": signal[2], "contenders": signal_picks}
     selection["calibration_rows"] = int(len(recent))
     selection["calibration_counts"] = calibration_counts
-    if linear_losses:
-        selection["linear_c"] = linear_c
-        selection["linear_c_log_loss"] = linear_losses
-    if cfg.selection.check_signal and not (signal[1] > 0.5 and chosen_auc[0] >= cfg.selection.min_auc):
-        raise NoSignalError(_no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg))
+    if fold_linear.losses:
+        selection["linear_c"] = fold_linear.c
+        selection["linear_c_log_loss"] = fold_linear.losses
 
-    linear = linear_on(np.arange(len(y_learn)), linear_c) if chosen in ("linear_lightgbm", "blend") else None
-    stats = new_stats() if groups else None
-    if stats is not None:
-        X = with_target_stats(X, stats, stats.fit_transform(codes, y_learn))
-        selection["target_stats"] = {
-            "columns": stats.names(names),
-            "smoothing": stats_cfg.smoothing,
-            "folds": stats_cfg.folds,
-        }
-    else:
-        selection["target_stats"] = {
-            "columns": [],
-            "why": "off (model.target_stats.enabled)" if not stats_cfg.enabled else "no categorical features",
-        }
-    final_set = lgb.Dataset(
-        X,
-        label=y_learn.astype(float),
-        init_score=linear.margin(codes) if linear is not None and chosen == "linear_lightgbm" else None,
-        categorical_feature=categorical,
-        params=params,
-    )
-    booster = lgb.train(params, final_set, num_boost_round=best.trees)
-    booster.params["num_threads"] = cfg.lightgbm.num_threads  # what scoring a large input may use
-
-    oof_raw = best.oof_raw
-    if linear is not None and linear_only and cfg.drift.calibrate_final_reading:
-        weight = 1.0 - best.tree_weight if chosen == "blend" else 1.0
-        positions = [names.index(name) for name in linear_only]
-        oof_raw = oof_raw + weight * final_reading_shift(
-            linear, linear_parts[linear_c], folds, codes, positions
-        )
-        selection["calibration_reading"] = {
-            "features": linear_only,
-            "mean_shift": round(float(np.mean(oof_raw[recent] - best.oof_raw[recent])), 4),
-        }
-    raw_recent, y_recent = oof_raw[recent], y_learn[recent]
-    calibrator = fit_calibrator(
-        raw_recent,
-        y_recent,
-        cfg.calibration,
-        seed=cfg.seed,
-        cv_folds=cfg.calibration_cv_folds,
-        increasing=cfg.selection.check_signal,  # switched off: the gate alone judges the model
-        isotonic_min_rows=cfg.calibration_isotonic_min_rows,
-        isotonic_end_rows=cfg.calibration_isotonic_end_rows,
-    )
-    report: dict[str, Any] = {
-        "method": calibrator.method,
-        "requested": cfg.calibration,
-        "cv_brier": dict(calibrator.cv_brier),
-        "isotonic_min_rows": cfg.calibration_isotonic_min_rows,
-        "valid": _calibration_metrics(y_recent, raw_recent, calibrator, cfg.ece_bins),
-    }
-    if fold_kind == "time_ordered":
-        report["block_offsets"] = block_offsets(y_learn, oof_raw, folds)
-    if cfg.calibration_trend_min_z is not None and fold_kind == "time_ordered":
-        trend = trend_shift(
-            y_learn,
-            oof_raw,
-            folds,
-            rows["snapshot_at"],
-            recent,
-            cfg.maturity_days,
-            cfg.calibration_trend_min_z,
-        )
-        calibrator = calibrator.shifted(trend.shift)
-        report["trend"] = trend.record()
-    cutoff_scores = np.asarray(calibrator.predict(raw_recent), dtype=float)
+    booster, linear, stats, selection["target_stats"] = fit_final(learn, chosen, best, fold_linear.c, groups)
+    oof_raw, reading = calibration_input(learn, chosen, best, linear, fold_linear, linear_only, recent)
+    if reading is not None:
+        selection["calibration_reading"] = reading
+    calibrator, report = calibrate(learn, oof_raw, recent, rows.get("snapshot_at"))
+    cutoff_scores = np.asarray(calibrator.predict(oof_raw[recent]), dtype=float)
     model = TrainedModel(
         booster=booster,
         calibrator=calibrator,
-        encoder=encoder,
+        encoder=learn.encoder,
         best_iteration=best.trees,
         grade_thresholds=grade_cutpoints(cutoff_scores, cfg.grades.shares()),
         calibration_report=report,
@@ -797,8 +913,8 @@ def train_conversion_model(
         linear_weight=1.0 - best.tree_weight if chosen == "blend" else 1.0,
         selection=selection,
         target_stats=stats,
-        feature_missing=missing_shares(names, codes, levels),
-        feature_range=value_ranges(names, categorical, codes),
+        feature_missing=missing_shares(names, learn.codes, learn.encoder.levels_),
+        feature_range=value_ranges(names, learn.categorical, learn.codes),
         cutoff_scores=cutoff_scores,
     )
     if len(split.test):
