@@ -788,6 +788,91 @@ def level_gap(reliability: pd.DataFrame, min_gap: float = 0.03) -> tuple[str, st
     )
 
 
+@dataclass
+class AgainstPrevious:
+    """How this version compares with the champion it replaces, on the test window (None without one)."""
+
+    drift: pd.DataFrame | None = None  # features, the previous training window against this one's
+    score_psi: float | None = None
+    grade_change: float | None = None  # share of test leads whose grade changed
+    gains: pd.DataFrame | None = None
+    by_grade: pd.DataFrame | None = None
+
+
+def _against_previous(
+    scorer: AnyScorer,
+    previous: AnyScorer | None,
+    prev_p: np.ndarray | None,
+    frame: pd.DataFrame,
+    split: Split,
+    scores: pd.DataFrame,
+) -> AgainstPrevious:
+    """The previous champion's training window against this one's, and its test-window scores against these."""
+    against = AgainstPrevious()
+    if previous is None:
+        return against
+    old = previous.model.split_summary
+    reference = _window_rows(frame, old.get("train_start"), old.get("valid_start"))
+    if len(reference):
+        common = [f for f in scorer.model.feature_names if f in set(previous.model.feature_names)]
+        # Both training windows by their dates: the tested model's own training rows leave out the deals
+        # not known on its test window's first day (known_at_test_start), which the previous window holds.
+        current = _window_rows(frame, split.train_start, split.valid_start)
+        current = current if len(current) else frame.iloc[split.train]
+        against.drift = _with_concepts(drift_table(reference, current, common))
+    if prev_p is not None:
+        y_test = scores["won"].to_numpy(dtype=int)
+        old_grades = scoring_grades(prev_p, previous.model.grade_thresholds, frame.iloc[split.test])
+        against.score_psi = psi(prev_p, scores["model"].to_numpy(dtype=float))
+        against.grade_change = float(
+            (old_grades.to_numpy() != scores["grade"].astype("str").to_numpy()).mean()
+        )
+        against.gains = gains_table(y_test, prev_p)
+        against.by_grade = _conversion_by_grade(y_test, old_grades)
+    return against
+
+
+def _with_champion_row(
+    comparison: pd.DataFrame, y_test: np.ndarray, prev_p: np.ndarray, model_cfg: ModelConfig
+) -> pd.DataFrame:
+    """The comparison with the champion measured like the other contenders (it was scored here, not at
+    training)."""
+    row = evaluate(
+        y_test,
+        prev_p,
+        bootstrap_rounds=model_cfg.bootstrap_rounds,
+        seed=model_cfg.seed,
+        ece_bins=model_cfg.ece_bins,
+    )
+    return pd.concat([comparison, pd.DataFrame([{"model": "champion", **row}])], ignore_index=True)
+
+
+def minimum_data_counts(model: Any, model_cfg: ModelConfig, y: np.ndarray, split: Split) -> dict[str, int]:
+    """The minimum-data settings and the counts they were checked on: the learning rows, and the calibration
+    rows (models trained before those counts were kept: the training and validation windows)."""
+    counts = model.training_counts
+    calibration = model.selection.get("calibration_counts", {})
+    return {
+        "min_won": model_cfg.min_won,
+        "min_lost": model_cfg.min_lost,
+        "train_won": int(counts.get("n_won", y[split.train].sum())),
+        "train_lost": int(counts.get("n_lost", len(split.train) - y[split.train].sum())),
+        "min_valid": model_cfg.min_valid_per_class,
+        "valid_won": int(calibration.get("n_won", y[split.valid].sum())),
+        "valid_lost": int(calibration.get("n_lost", len(split.valid) - y[split.valid].sum())),
+    }
+
+
+def learned_by_previous(previous: AnyScorer | None, scores: pd.DataFrame) -> int:
+    """Test-window deals the previous champion had learnt from. live=True: a model's own summary holds
+    learned_end only when it learnt its test window too (the live champion the gate scored); the tested
+    window alone left those deals uncounted."""
+    if previous is None or "snapshot_at" not in scores.columns:
+        return 0
+    learned = learned_window(previous.model.split_summary, live=True)
+    return int(learned_by_champion(scores["snapshot_at"], learned).sum())
+
+
 def build_card_data(
     *,
     scorer: AnyScorer,
@@ -862,52 +947,16 @@ def build_card_data(
     window_drift = _with_concepts(drift_table(frame.iloc[split.train], test, scorer.model.feature_names))
     p_valid, reference = reference_scores(tested.model, frame.iloc[split.valid])
     score_samples = {reference: p_valid, "test window": p_test}
-    version_drift, score_psi_version, grade_change, champion_gains, champion_by_grade = (None,) * 5
-    if previous is not None:
-        old = previous.model.split_summary
-        reference = _window_rows(frame, old.get("train_start"), old.get("valid_start"))
-        if len(reference):
-            common = [f for f in scorer.model.feature_names if f in set(previous.model.feature_names)]
-            # Both training windows by their dates: the tested model's own training rows leave out the deals
-            # not known on its test window's first day (known_at_test_start), which the previous window holds.
-            current = _window_rows(frame, split.train_start, split.valid_start)
-            current = current if len(current) else frame.iloc[split.train]
-            version_drift = _with_concepts(drift_table(reference, current, common))
-        if prev_p is not None:
-            score_psi_version = psi(prev_p, p_test)
-            old_grades = scoring_grades(prev_p, previous.model.grade_thresholds, test)
-            grade_change = float((old_grades.to_numpy() != scores["grade"].astype("str").to_numpy()).mean())
-            champion_gains = gains_table(y_test, prev_p)
-            champion_by_grade = _conversion_by_grade(y_test, old_grades)
-            score_samples["previous champion, test window"] = prev_p
+    against = _against_previous(scorer, previous, prev_p, frame, split, scores)
+    if prev_p is not None:
+        score_samples["previous champion, test window"] = prev_p
 
     next_retrain = trained_at + pd.Timedelta(days=settings.retrain_every_days)
+    gate_compared = "champion" in set(evaluation.comparison["model"])  # else scored here: no gate saw it
     comparison = evaluation.comparison
-    gate_compared = "champion" in set(comparison["model"])  # at training; else scored here (no gate saw it)
     if prev_p is not None and not gate_compared:
-        # The champion was scored here rather than at training: measure it like the other contenders.
-        champion_row = evaluate(
-            y_test,
-            prev_p,
-            bootstrap_rounds=model_cfg.bootstrap_rounds,
-            seed=model_cfg.seed,
-            ece_bins=model_cfg.ece_bins,
-        )
-        comparison = pd.concat(
-            [comparison, pd.DataFrame([{"model": "champion", **champion_row}])], ignore_index=True
-        )
+        comparison = _with_champion_row(comparison, y_test, prev_p, model_cfg)
     comparison = with_pr_intervals(comparison, scores, model_cfg.bootstrap_rounds, model_cfg.seed)
-    counts = tested.model.training_counts
-    calibration = tested.model.selection.get("calibration_counts", {})  # models trained before: the window's
-    minimum = {
-        "min_won": model_cfg.min_won,
-        "min_lost": model_cfg.min_lost,
-        "train_won": int(counts.get("n_won", y[split.train].sum())),
-        "train_lost": int(counts.get("n_lost", len(split.train) - y[split.train].sum())),
-        "min_valid": model_cfg.min_valid_per_class,
-        "valid_won": int(calibration.get("n_won", y[split.valid].sum())),
-        "valid_lost": int(calibration.get("n_lost", len(split.valid) - y[split.valid].sum())),
-    }
     oracle = evaluation.extra.get("oracle_auc")
     return CardData(
         model_name=scorer.model_name,
@@ -931,15 +980,15 @@ def build_card_data(
         excluded=excluded_counts_frame(dict(excluded)),
         too_recent=int(too_recent),
         maturity_days=model_cfg.maturity_days if maturity_days is None else maturity_days,
-        minimum_data=minimum,
+        minimum_data=minimum_data_counts(tested.model, model_cfg, y, split),
         row_counts=row_counts,
         comparison=comparison,
         gains=evaluation.gains,
         points_gains=evaluation.points_gains if len(evaluation.points_gains) else None,
-        champion_gains=champion_gains,
+        champion_gains=against.gains,
         reliability=evaluation.reliability,
         by_grade=evaluation.by_grade,
-        champion_by_grade=champion_by_grade,
+        champion_by_grade=against.by_grade,
         grade_shares={**model_cfg.grades.shares(), "D": 1 - sum(model_cfg.grades.shares().values())},
         by_tier=evaluation.by_tier,
         win_rate_by_tier_all=win_rate_by_tier_all,
@@ -952,9 +1001,9 @@ def build_card_data(
         examples=example_leads(tested, test, p_test, y_test),
         window_drift=window_drift,
         score_psi_window=psi(p_valid, p_test) if len(p_valid) and len(p_test) else float("nan"),
-        version_drift=version_drift,
-        score_psi_version=score_psi_version,
-        grade_change_share=grade_change,
+        version_drift=against.drift,
+        score_psi_version=against.score_psi,
+        grade_change_share=against.grade_change,
         score_samples=score_samples,
         change_log=change_log(
             scorer,
@@ -966,15 +1015,7 @@ def build_card_data(
             decision,
             history,
             unit,
-            # live=True: a model's own summary holds learned_end only when it learnt its test window too (the
-            # live champion the gate scored); the tested window alone left those deals uncounted.
-            previous_learned=int(
-                learned_by_champion(
-                    scores["snapshot_at"], learned_window(previous.model.split_summary, live=True)
-                ).sum()
-            )
-            if previous is not None and "snapshot_at" in scores.columns
-            else 0,
+            previous_learned=learned_by_previous(previous, scores),
             gate_compared=gate_compared,
         ),
         limitations=limitations(
