@@ -285,17 +285,8 @@ def too_recent_bullet(data: CardData) -> str:
     )
 
 
-def section_data(data: CardData) -> Section:
-    windows = data.windows.set_index("window")
-    minimum = data.minimum_data
-    passed = (
-        minimum["train_won"] >= minimum["min_won"]
-        and minimum["train_lost"] >= minimum["min_lost"]
-        and minimum["valid_won"] >= minimum["min_valid"]
-        and minimum["valid_lost"] >= minimum["min_valid"]
-    )
-    excluded_total = int(data.excluded.set_index("reason").loc["total", "excluded"])
-    dated = has_date(data.windows["start"].iloc[0])
+def _split_words(data: CardData) -> str:
+    """How the rows were split into windows, and what the tested and the shipped model learnt of them."""
     if data.split_method == "out_of_time":
         how = (
             "Rows are split by date: the model learns from the oldest, is tuned on the next ones and is tested "
@@ -339,63 +330,81 @@ def section_data(data: CardData) -> Section:
             f"on this card were measured on the tested model (the retrained one has no unseen {data.unit} left "
             "to be measured on)."
         )
-    target = (
-        "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "
-        "deals are not used. Each lead is described as it was on the day its deal was created, so the model "
-        "never sees what happened later. "
-        if not data.flat_export
-        else data.export_outcome
+    return how
+
+
+def _target_words(data: CardData) -> str:
+    """What counts as won and lost, and as of when each lead is described."""
+    if not data.flat_export:
+        return (
+            "A lead counts as won when its deal closed as won and as lost when its deal closed as lost; open "
+            "deals are not used. Each lead is described as it was on the day its deal was created, so the "
+            "model never sees what happened later. "
+        )
+    return (
+        data.export_outcome
         or "A lead counts as won when the export marks it as converted. The export's columns that only fill "
         "in after a lead converts were left out, so the model sees what was known before. "
     )
-    unit = data.unit
+
+
+def _learning_words(data: CardData, dated: bool) -> str:
+    """The learning rows, what was chosen on their folds, and the test window."""
+    windows = data.windows.set_index("window")
 
     def window_words(name: str) -> str:
         row = windows.loc[name]
         when = f" created {day_text(row['start'])} to {day_text(row['end'])}" if dated else ""
-        return f"{count_text(row['deals'])} {unit}{when}"
+        return f"{count_text(row['deals'])} {data.unit}{when}"
 
     test = f"test: {window_words('test')}, {pct_text(windows.loc['test', 'win_rate'])} won."
-    if data.selection_folds:
-        learning = int(windows.loc["training", "deals"] + windows.loc["validation", "deals"])
-        windows_named = (
-            "training and validation windows" if windows.loc["validation", "deals"] else "training window"
-        )
-        folds = "time-ordered" if data.fold_kind == "time_ordered" else "random"
-        tuned = (
-            f"Learning: {learning:,} {unit} (the {windows_named} below). The kind of model and "
-            f"its number of trees were chosen on {data.selection_folds} {folds} folds of them, and calibration "
-            f"and grade cut-offs set on {cutoff_rows_words(data)}; {test}"
-        )
-    else:  # a model recorded before its selection folds were
-        tuned = (
+    if not data.selection_folds:  # a model recorded before its selection folds were
+        return (
             f"Training: {window_words('training')}; tuning (early stopping, calibration, grade cut-offs): "
             f"{window_words('validation')}; {test}"
         )
-    bullets = [
-        f"{data.n_deals:,} {unit} used, {pct_text(data.base_rate)} of them won (the base rate).",
-        tuned,
-    ]
+    learning = int(windows.loc["training", "deals"] + windows.loc["validation", "deals"])
+    windows_named = (
+        "training and validation windows" if windows.loc["validation", "deals"] else "training window"
+    )
+    folds = "time-ordered" if data.fold_kind == "time_ordered" else "random"
+    return (
+        f"Learning: {learning:,} {data.unit} (the {windows_named} below). The kind of model and "
+        f"its number of trees were chosen on {data.selection_folds} {folds} folds of them, and calibration "
+        f"and grade cut-offs set on {cutoff_rows_words(data)}; {test}"
+    )
+
+
+def _guardrail_bullet(data: CardData) -> str:
+    """What the ICP guardrail did to the training rows."""
+    unit = data.unit
+    excluded_total = int(data.excluded.set_index("reason").loc["total", "excluded"])
     if data.guardrail and data.kept_disqualified:
-        bullets.append(
+        return (
             f"{excluded_total:,} {unit} were disqualified by the ICP guardrail and kept (table below; "
             "icp.exclude_disqualified_in_training is off): the model learns from them and is tested on them, "
             "graded D as scoring grades them."
         )
-    elif data.guardrail:
-        bullets.append(
+    if data.guardrail:
+        return (
             f"{excluded_total:,} {unit} were left out by the ICP guardrail (table below): disqualified "
             "leads do not teach the model."
         )
-    else:
-        bullets.append(
-            "The ICP guardrail is off for this export: its spec maps no column to an ICP attribute "
-            "(icp_columns), so no lead was left out or disqualified and fit tiers are empty."
-        )
-    too_recent = too_recent_bullet(data)
-    if too_recent:
-        bullets.append(too_recent)
-    bullets.append(
+    return (
+        "The ICP guardrail is off for this export: its spec maps no column to an ICP attribute "
+        "(icp_columns), so no lead was left out or disqualified and fit tiers are empty."
+    )
+
+
+def _minimum_data_bullet(minimum: dict[str, int]) -> str:
+    """The minimum-data check, passed or not, with its counts and settings."""
+    passed = (
+        minimum["train_won"] >= minimum["min_won"]
+        and minimum["train_lost"] >= minimum["min_lost"]
+        and minimum["valid_won"] >= minimum["min_valid"]
+        and minimum["valid_lost"] >= minimum["min_valid"]
+    )
+    return (
         f"Minimum-data check {'passed' if passed else 'NOT passed'}: the learning window (training and "
         "validation) has "
         f"{minimum['train_won']:,} won and {minimum['train_lost']:,} lost (at least {minimum['min_won']:,} "
@@ -403,58 +412,84 @@ def section_data(data: CardData) -> Section:
         f"folds) {minimum['valid_won']:,} won and {minimum['valid_lost']:,} lost (at least "
         f"{minimum['min_valid']:,} each)."
     )
+
+
+def _windows_table(data: CardData, dated: bool) -> Table:
+    """Deals, won and win rate of each window (with its dates when dated)."""
     # A validation window none of whose deals was known when the test began is empty: not a row of dashes.
     shown = data.windows[(data.windows["window"] != "validation") | (data.windows["deals"] > 0)]
-    columns: dict[str, Any] = {
-        "window": shown["window"],
-    }
+    columns: dict[str, Any] = {"window": shown["window"]}
     if dated:
         columns["created from"] = shown["start"].map(day_text)
         columns["to"] = shown["end"].map(day_text)
     columns.update(
         {
-            unit: shown["deals"].map(count_text),
+            data.unit: shown["deals"].map(count_text),
             "won": shown["won"].map(count_text),
             "win rate": shown["win_rate"].map(pct_text),
         }
     )
+    return _table(
+        pd.DataFrame(columns), "Training, validation and test windows", text_columns=3 if dated else 1
+    )
+
+
+def _excluded_table(data: CardData) -> Table:
+    """Rows the ICP guardrail left out (or disqualified and kept), per reason."""
+    unit, excluded = data.unit, data.excluded
+    left_out = "disqualified (kept)" if data.kept_disqualified else "excluded"
+    table = pd.DataFrame(
+        {
+            "reason": [
+                REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
+            ],
+            "code": excluded["reason"],
+            f"{unit} {left_out}": excluded["excluded"].map(count_text),
+        }
+    )
+    return _table(
+        table, f"{unit[0].upper()}{unit[1:]} {left_out} by the ICP guardrail, per reason", text_columns=2
+    )
+
+
+def _contract_table(counts: pd.DataFrame) -> Table:
+    """Rows read, valid and quarantined per input table."""
+    contract = pd.DataFrame(
+        {
+            "table": counts["table"],
+            "rows read": counts["read"].map(count_text),
+            "valid": counts["valid"].map(count_text),
+            "quarantined (bad data)": counts["quarantined"].map(count_text),
+        }
+    )
+    return _table(contract, "Data contract: rows read, valid and quarantined")
+
+
+def section_data(data: CardData) -> Section:
+    """Appendix A: what counts as won, how the rows were split, the guardrail, the minimum-data check, the
+    windows and the data contract."""
+    # A model trained again on every deal dates its windows only when they were cut by date.
+    dated = (
+        data.split_method == "out_of_time" if data.refit_deals else has_date(data.windows["start"].iloc[0])
+    )
+    bullets = [
+        f"{data.n_deals:,} {data.unit} used, {pct_text(data.base_rate)} of them won (the base rate).",
+        _learning_words(data, dated),
+        _guardrail_bullet(data),
+    ]
+    too_recent = too_recent_bullet(data)
+    if too_recent:
+        bullets.append(too_recent)
+    bullets.append(_minimum_data_bullet(data.minimum_data))
     blocks: list[Any] = [
-        Para(target + how),
+        Para(_target_words(data) + _split_words(data)),
         Bullets(bullets),
-        _table(
-            pd.DataFrame(columns), "Training, validation and test windows", text_columns=3 if dated else 1
-        ),
+        _windows_table(data, dated),
     ]
     if data.guardrail:
-        excluded = data.excluded
-        left_out = "disqualified (kept)" if data.kept_disqualified else "excluded"
-        excluded_table = pd.DataFrame(
-            {
-                "reason": [
-                    REASON_LABELS.get(r, "any reason (a deal can have several)") for r in excluded["reason"]
-                ],
-                "code": excluded["reason"],
-                f"{unit} {left_out}": excluded["excluded"].map(count_text),
-            }
-        )
-        blocks.append(
-            _table(
-                excluded_table,
-                f"{unit[0].upper()}{unit[1:]} {left_out} by the ICP guardrail, per reason",
-                text_columns=2,
-            )
-        )
-    counts = data.row_counts
-    if len(counts):
-        contract = pd.DataFrame(
-            {
-                "table": counts["table"],
-                "rows read": counts["read"].map(count_text),
-                "valid": counts["valid"].map(count_text),
-                "quarantined (bad data)": counts["quarantined"].map(count_text),
-            }
-        )
-        blocks.append(_table(contract, "Data contract: rows read, valid and quarantined"))
+        blocks.append(_excluded_table(data))
+    if len(data.row_counts):
+        blocks.append(_contract_table(data.row_counts))
     return Section("data", "Appendix A. Target, windows and data", blocks, appendix=True)
 
 
