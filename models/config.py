@@ -240,6 +240,9 @@ class TargetStatsConfig(_Strict):
     max_pairs: int = Field(default=0, ge=0)
 
 
+MIN_BOOTSTRAP_ROUNDS = 20  # model.bootstrap_rounds: 0 (off), or at least this many
+
+
 class ModelConfig(_Strict):
     """Everything the conversion model training and evaluation need besides the data."""
 
@@ -299,6 +302,10 @@ class ModelConfig(_Strict):
     # time-ordered folds is extrapolated to the first day of scoring (maturity_days after the newest deal)
     # when its slope is at least this many standard errors from 0; None switches it off.
     calibration_trend_min_z: float | None = Field(default=3.0, gt=0)
+    # Resamples of the test window (the card's and the console's intervals) and of the selection folds (the
+    # signal check's interval). 0 switches the intervals off, for speed: the signal check then reads the
+    # out-of-fold AUC alone, and the card and the console say so. 1 to 19 is refused: a 95 % interval's ends
+    # are then the few extreme resamples drawn (1 round: one resample, which need not hold the AUC itself).
     bootstrap_rounds: int = Field(default=200, ge=0)
     ece_bins: int = Field(default=10, ge=1)
     points: PointsConfig = Field(default_factory=PointsConfig)
@@ -315,6 +322,16 @@ class ModelConfig(_Strict):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     target_stats: TargetStatsConfig = Field(default_factory=TargetStatsConfig)
+
+    @field_validator("bootstrap_rounds")
+    @classmethod
+    def _rounds_or_off(cls, rounds: int) -> int:
+        if 0 < rounds < MIN_BOOTSTRAP_ROUNDS:
+            raise ValueError(
+                f"give 0 (no intervals) or at least {MIN_BOOTSTRAP_ROUNDS} rounds: fewer cannot place a 95 % "
+                "interval's ends"
+            )
+        return rounds
 
     @field_validator("export_maturity_days", mode="before")
     @classmethod

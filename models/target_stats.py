@@ -42,6 +42,15 @@ def group_name(feature_names: Sequence[str], group: tuple[int, ...]) -> str:
     return WIN_RATE_PREFIX + "__".join(feature_names[j] for j in group)
 
 
+def smoothed_rates(won: np.ndarray, rows: np.ndarray, prior: float, smoothing: float) -> np.ndarray:
+    """(won + smoothing * prior) / (rows + smoothing) per key, the prior for a key without rows: with
+    smoothing 0 (no pull towards the prior) that key's 0 / 0 was NaN, a missing value to the trees."""
+    rates = np.full(len(rows), prior)
+    seen = (rows + smoothing) > 0
+    rates[seen] = (won[seen] + smoothing * prior) / (rows[seen] + smoothing)
+    return rates
+
+
 class TargetStats:
     """Smoothed win rates of categorical keys (see the module docstring); plain arrays only, so it pickles
     small and does not depend on the scikit-learn version."""
@@ -82,7 +91,7 @@ class TargetStats:
             keys, size = self._keys(codes, group), self._size(group)
             won = np.bincount(keys, weights=y, minlength=size)
             rows = np.bincount(keys, minlength=size)
-            tables.append((won + self.smoothing * prior) / (rows + self.smoothing))
+            tables.append(smoothed_rates(won, rows, prior, self.smoothing))
         return prior, tables
 
     def fit(self, codes: np.ndarray, y: np.ndarray) -> TargetStats:

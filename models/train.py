@@ -6,6 +6,7 @@ up to); the calibrator maps that margin to a calibrated probability (`predict_pr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -853,6 +854,7 @@ def train_conversion_model(
 
     rows, y_learn = frame.iloc[learn_at], labels[learn_at]
     folds, fold_kind, skipped = learning_folds(rows, y_learn, split, cfg)
+    check_bagging_rows(folds, cfg.lightgbm)
     # The calibrator and the grade cut-offs are fitted on these rows, scored out of fold: they need both
     # classes. The validation window itself is only the newest part of the learning rows (the folds cut
     # their own), and checking it refused rare outcomes the model could learn (2 % won: 6 won in it, 17 here).
@@ -1003,6 +1005,22 @@ def check_calibration_rows(y_recent: np.ndarray, fold_kind: str, cfg: ModelConfi
         f"calibrator and the grade cut-offs are fitted, hold {won} won and {lost} lost, fewer than "
         f"model.min_valid_per_class={cfg.min_valid_per_class} of each. Load more history, or raise "
         f"model.calibration_min_rows ({cfg.calibration_min_rows}) so that older held-out rows count too."
+    )
+
+
+def check_bagging_rows(folds: Sequence[Fold], cfg: LightGBMConfig) -> None:
+    """InsufficientDataError, naming the setting, when LightGBM's bagging would draw no row of the smallest
+    selection fold's fitted rows (it draws int(bagging_fraction * rows); 0 rows ended in its fatal check)."""
+    if cfg.bagging_freq == 0 or not folds:
+        return
+    rows = min(len(fit) for fit, _ in folds)
+    if int(cfg.bagging_fraction * rows) >= 1:
+        return
+    raise InsufficientDataError(
+        f"not enough rows for model.lightgbm.bagging_fraction={cfg.bagging_fraction:g}: each tree would "
+        f"learn from {int(cfg.bagging_fraction * rows)} of the {rows:,} rows the smallest selection fold "
+        f"fits on. Set model.lightgbm.bagging_fraction to {math.ceil(10_000 / rows) / 10_000:g} or more, or "
+        "model.lightgbm.bagging_freq=0 to turn bagging off."
     )
 
 
@@ -1160,6 +1178,7 @@ def _selection_record(
         "oof_auc_low": signal[1],
         "oof_auc_high": signal[2],
         "signal_confidence": cfg.selection.signal_confidence,
+        "bootstrap_rounds": cfg.bootstrap_rounds,
         "drift": drift,
     }
 

@@ -39,7 +39,7 @@ from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
 from pipelines.settings import ConfigError, PipelineConfig, load_config
 from pipelines.sources import CrmSource, ExportSource, Source, TrainingData
-from pipelines.train import check_training_quarantine, data_warnings
+from pipelines.train import check_model_features, check_training_quarantine, data_warnings
 from pipelines.validate import most_broken_rule, own_quarantine_rows
 
 
@@ -150,6 +150,7 @@ def backtest_data(source: Source, cfg: PipelineConfig, truth: pd.DataFrame | Non
         raise ContractError(truth_gap(data.frame, truth))
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
+    check_model_features(names, cfg)
     times = data.frame["snapshot_at"].reset_index(drop=True)
     return BacktestData(
         frame=data.frame,

@@ -41,7 +41,10 @@ def print_training_summary(result: TrainResult) -> None:
             f"also left out: {result.data.too_recent_sentence(0)}: their outcomes so far are the quick ones, "
             "mostly lost"
         )
-    console.print(frame_table(summary_table(result.evaluation), title="test window: model vs baselines"))
+    table = summary_table(result.evaluation)
+    console.print(frame_table(table, title="test window: model vs baselines"))
+    if "auc_low" not in table.columns:
+        console.print("no AUC intervals: model.bootstrap_rounds is 0")
     not_known, test_start = result.split.not_known, result.split.test_start
     if len(not_known) and test_start is not None:
         console.print(

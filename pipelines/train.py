@@ -16,6 +16,7 @@ import pandas as pd
 from features.contracts import ContractError
 from features.fit import unknown_lead_sources
 from features.leak_audit import labels_together
+from features.season import SEASON_FEATURES
 from features.vocab import LEAD_SOURCES
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
 from models.config import known_maturity
@@ -25,7 +26,7 @@ from models.promotion import learned_by_champion, learned_window
 from models.scorer import Scorer, intent_cutpoints_from
 from models.splits import Split, known_at_test_start, refit_split, split_from_config
 from models.train import train_conversion_model
-from pipelines.settings import PipelineConfig
+from pipelines.settings import ConfigError, PipelineConfig
 from pipelines.sources import Source, TrainingData, as_source
 
 # CRM-table training data (pipelines.sources), found here before
@@ -111,12 +112,34 @@ def learnt_later_warning(split: Split, cfg: PipelineConfig) -> str | None:
     )
 
 
+def check_model_features(names: list[str], cfg: PipelineConfig) -> None:
+    """ConfigError naming the setting when features.exclude_features leaves no feature, or model.drift.keep
+    lists a name that is none of the data's features (a typo of the feature meant: that one was left out by
+    the drift check as if never listed). The month of the year may be listed where the data has none (no
+    time column, or features.exclude_features drops it)."""
+    if not names and cfg.features.exclude_features:  # the linear part's and the trees' fits: tracebacks
+        raise ConfigError(
+            f"features.exclude_features ({len(cfg.features.exclude_features)} names) leaves the model no "
+            "feature to learn from; exclude fewer features"
+        )
+    if not cfg.model.drift.enabled:
+        return
+    unknown = [name for name in cfg.model.drift.keep if name not in names and name not in SEASON_FEATURES]
+    if unknown:
+        shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+        raise ConfigError(
+            f"model.drift.keep names {unknown}, which are no features of this data, so they keep nothing; "
+            f"fix the names or leave them out (features: {shown})"
+        )
+
+
 def fit_scorer(data: TrainingData, cfg: PipelineConfig, model_name: str, split: Split) -> Scorer:
     """The calibrated model fitted on the split's learning rows (train + validation), as the source's scorer."""
     source = data.source
     cfg = source.training_config(cfg)
     groups = source.feature_groups(cfg)
     names = groups["fit"] + groups["intent"]
+    check_model_features(names, cfg)
     model = train_conversion_model(
         data.frame, data.y, names, source.categorical_features(cfg), split, cfg.model
     )
@@ -524,6 +547,8 @@ def summary_table(evaluation: Evaluation) -> pd.DataFrame:
             "capture_top20",
         ]
     ].copy()
+    if table["roc_auc_low"].isna().all():  # model.bootstrap_rounds 0: no interval, no empty columns
+        table = table.drop(columns=["roc_auc_low", "roc_auc_high"])
     return table.rename(
         columns={"roc_auc_low": "auc_low", "roc_auc_high": "auc_high", "capture_top20": "wins_in_top20%"}
     )

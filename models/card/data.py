@@ -614,6 +614,14 @@ def _first_names(features: Sequence[str], shown: int = 6) -> str:
     return ", ".join(map(feature_label, features[:shown])) + more
 
 
+def oof_interval_text(selection: Mapping[str, Any]) -> str:
+    """The out-of-fold AUC's interval ("0.71 to 0.77"), or that none was drawn (model.bootstrap_rounds 0:
+    the record's ends are the AUC itself, no interval)."""
+    if selection.get("bootstrap_rounds") == 0:
+        return "no interval: model.bootstrap_rounds was 0"
+    return f"{selection['oof_auc_low']:.3f} to {selection['oof_auc_high']:.3f}"
+
+
 def selection_lines(selection: Mapping[str, Any]) -> list[str]:
     """How training chose the model and which features the drift check left out, in words (none for a
     model trained before training recorded its choice)."""
@@ -630,8 +638,7 @@ def selection_lines(selection: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Model chosen: {CONTENDER_NAMES.get(chosen, chosen)} ({record['trees']} trees{weight}), the lowest "
         f"out-of-fold log loss on {selection['n_folds']} {folds} folds inside the training window ({losses}); "
-        f"out-of-fold ROC AUC {selection['oof_auc']:.3f} ({selection['oof_auc_low']:.3f} to "
-        f"{selection['oof_auc_high']:.3f})."
+        f"out-of-fold ROC AUC {selection['oof_auc']:.3f} ({oof_interval_text(selection)})."
     ]
     drift = selection.get("drift", {})
     seasons = drift.get("not_recurring", [])

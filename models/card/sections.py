@@ -512,10 +512,13 @@ def _comparison_table(data: CardData) -> Table:
                 times_text(row[f"lift_{key}"]),
             ]
         )
+    # model.bootstrap_rounds 0: no contender has an interval, and the headers do not promise one
+    drawn = bool(data.comparison["roc_auc_low"].notna().any()) if "roc_auc_low" in data.comparison else False
+    interval = " (95 % interval)" if drawn else ""
     columns = [
         "contender",
-        "ROC AUC (95 % interval)",
-        "PR AUC (95 % interval)",
+        f"ROC AUC{interval}",
+        f"PR AUC{interval}",
         "Brier",
         "ECE",
         "wins in top 10 %",
@@ -530,7 +533,11 @@ def _comparison_table(data: CardData) -> Table:
         "ROC AUC: chance that a won lead is ranked above a lost one. PR AUC: precision averaged over all "
         "cut-offs (random order gets the base rate). Brier and ECE: how far scores are from outcomes "
         "(lower is better). Wins in top x %: share of all won deals among the x % best-scored leads. "
-        "Intervals: bootstrap over the test leads.",
+        + (
+            "Intervals: bootstrap over the test leads."
+            if drawn
+            else "No intervals: model.bootstrap_rounds was 0."
+        ),
         [False] + [True] * 8,
     )
 

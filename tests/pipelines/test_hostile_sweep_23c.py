@@ -1,0 +1,218 @@
+"""Hostile sweep 23c: settings at the edges. Values that pass the configuration's types but sit at the ends of
+their range, or that the data cannot support, each answered with what was done, truthfully, or one sentence
+naming the setting and its fix with the README's exit code; never a traceback or an empty number.
+
+Classes:
+- model.lightgbm.bagging_fraction so small that a selection fold's bagging draws no row (LightGBM's fatal
+  check, a traceback with exit 1): exit 4 naming the setting, the smallest fraction that works and
+  bagging_freq=0;
+- model.target_stats.smoothing 0: a key never fitted got 0 / 0, NaN (numpy's warnings on the console), not
+  the prior the docstring promises;
+- model.bootstrap_rounds 1 to 19: a "95 % interval" of one resample, which need not hold the AUC; 0 (off):
+  empty interval cells on the console, and a card that gave the AUC itself as its interval;
+- model.drift.keep naming no feature of the data (a typo): kept nothing, silently;
+- features.exclude_features listing every feature: a traceback from scikit-learn (0 features).
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from features.synthetic import GeneratorConfig, generate_history
+from models.card.data import selection_lines
+from models.config import LightGBMConfig, ModelConfig
+from models.minimum_data import InsufficientDataError
+from models.target_stats import TargetStats, smoothed_rates
+from models.train import check_bagging_rows
+from pipelines import exit_codes
+from pipelines.cli import app
+from pipelines.settings import ConfigError, load_config
+from pipelines.train import check_model_features, summary_table
+
+
+@pytest.fixture(scope="module")
+def crm_folder(tmp_path_factory):
+    """A small CRM history with enough won and lost deals to reach training."""
+    folder = tmp_path_factory.mktemp("crm-23c")
+    for name, frame in generate_history(GeneratorConfig(accounts=500, months=15, seed=3)).tables().items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def _folds(fit_sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(np.arange(n), np.arange(n, n + 10)) for n in fit_sizes]
+
+
+@pytest.mark.parametrize(
+    ("fraction", "freq", "refused"),
+    [(0.0001, 1, True), (0.009, 1, True), (0.01, 1, False), (0.0001, 0, False), (0.8, 1, False)],
+)
+def test_a_bagging_fraction_that_draws_no_row_of_a_fold_is_refused_naming_it(fraction, freq, refused):
+    cfg = LightGBMConfig(bagging_fraction=fraction, bagging_freq=freq)
+    folds = _folds([100, 200, 300])  # the smallest fold fits on 100 rows
+    if not refused:
+        check_bagging_rows(folds, cfg)
+        return
+    with pytest.raises(InsufficientDataError, match="model.lightgbm.bagging_fraction") as caught:
+        check_bagging_rows(folds, cfg)
+    said = str(caught.value)
+    assert "of the 100 rows" in said and "bagging_freq=0" in said
+    suggested = float(said.split("bagging_fraction to ")[1].split(" ")[0])
+    check_bagging_rows(folds, LightGBMConfig(bagging_fraction=suggested))  # the fix it names works
+
+
+def test_train_with_a_bagging_fraction_too_small_for_the_data_exits_4_not_a_traceback(
+    crm_folder, mlflow_store
+):
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--input",
+            str(crm_folder),
+            "--set",
+            "model.lightgbm.bagging_fraction=0.0001",
+            "--set",
+            "registry.model_card=false",
+        ],
+    )
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+    assert "model.lightgbm.bagging_fraction=0.0001" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.5, 10.0])
+def test_a_key_never_fitted_gets_the_prior_whatever_the_smoothing(smoothing):
+    won, rows = np.array([3.0, 0.0, 1.0]), np.array([4, 0, 1])
+    with np.errstate(all="raise"):  # 0 / 0 warned on the console
+        rates = smoothed_rates(won, rows, prior=0.4, smoothing=smoothing)
+    assert rates[1] == 0.4
+    with np.errstate(invalid="ignore"):  # the formula's 0 / 0, left out of the comparison
+        expected = (won + smoothing * 0.4) / (rows + smoothing)
+    np.testing.assert_array_equal(rates[[0, 2]], expected[[0, 2]])
+
+
+def test_target_stats_without_smoothing_encode_no_nan():
+    codes = np.array([[0.0], [0.0], [1.0], [1.0], [0.0], [1.0], [0.0], [1.0]])
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 1])
+    stats = TargetStats([(0,)], {0: 3}, 1, smoothing=0.0, folds=2, seed=0)
+    encoded = stats.fit_transform(codes, y)
+    unseen = stats.transform(np.array([[2.0], [np.nan]]))  # a level never fitted, and missing
+    assert not np.isnan(encoded).any() and not np.isnan(unseen).any()
+    assert unseen.ravel().tolist() == [stats.prior_, stats.prior_]
+
+
+@pytest.mark.parametrize("rounds", [1, 5, 19])
+def test_bootstrap_rounds_too_few_for_an_interval_are_refused_naming_the_setting(rounds):
+    with pytest.raises(ValidationError, match="give 0"):
+        ModelConfig(bootstrap_rounds=rounds)
+    with pytest.raises(ConfigError, match=rf"model.bootstrap_rounds.*found {rounds}"):
+        load_config(overrides=[f"model.bootstrap_rounds={rounds}"])
+
+
+@pytest.mark.parametrize("rounds", [0, 20, 200])
+def test_no_rounds_or_enough_rounds_still_load(rounds):
+    assert load_config(overrides=[f"model.bootstrap_rounds={rounds}"]).model.bootstrap_rounds == rounds
+
+
+def test_without_bootstrap_rounds_the_console_shows_no_empty_interval_columns():
+    comparison = pd.DataFrame(
+        {
+            "model": ["model", "points_model"],
+            "roc_auc": [0.75, 0.7],
+            "roc_auc_low": [np.nan, np.nan],
+            "roc_auc_high": [np.nan, np.nan],
+            "pr_auc": [0.6, 0.5],
+            "brier": [0.2, 0.2],
+            "ece": [0.05, 0.06],
+            "lift_top10": [1.8, 1.5],
+            "capture_top20": [0.3, 0.3],
+        }
+    )
+    table = summary_table(SimpleNamespace(comparison=comparison))
+    assert "auc_low" not in table.columns and not table.isna().any().any()
+    with_intervals = comparison.assign(roc_auc_low=[0.7, 0.6], roc_auc_high=[0.8, 0.8])
+    assert "auc_low" in summary_table(SimpleNamespace(comparison=with_intervals)).columns
+
+
+@pytest.mark.parametrize(
+    ("rounds", "said"), [(0, "no interval: model.bootstrap_rounds was 0"), (20, "0.700 to 0.780")]
+)
+def test_the_card_gives_no_interval_for_the_out_of_fold_auc_when_none_was_drawn(rounds, said):
+    selection = {
+        "contenders": {"lightgbm": {"log_loss": 0.6, "trees": 10}},
+        "chosen": "lightgbm",
+        "folds": "time_ordered",
+        "n_folds": 3,
+        "oof_auc": 0.74,
+        "oof_auc_low": 0.74 if rounds == 0 else 0.70,
+        "oof_auc_high": 0.74 if rounds == 0 else 0.78,
+        "bootstrap_rounds": rounds,
+    }
+    assert f"out-of-fold ROC AUC 0.740 ({said})." in selection_lines(selection)[0]
+
+
+NAMES = ["industry", "lead_source", "n_demo_request_30d"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (["model.drift.keep=[no_such_feature]"], "model.drift.keep names ['no_such_feature']"),
+        (["model.drift.keep=[month_of_year, industy]"], "model.drift.keep names ['industy']"),
+    ],
+)
+def test_a_kept_name_that_is_no_feature_is_refused_naming_the_setting(overrides, said):
+    with pytest.raises(ConfigError, match=r"keep nothing") as caught:
+        check_model_features(NAMES, load_config(overrides=overrides))
+    assert said in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],  # keep: [month_of_year], though these rows have no month
+        ["model.drift.keep=[industry]"],
+        ["model.drift.enabled=false", "model.drift.keep=[no_such_feature]"],  # keeps nothing either way
+    ],
+)
+def test_kept_features_of_the_data_and_the_month_are_taken(overrides):
+    check_model_features(NAMES, load_config(overrides=overrides))
+
+
+def test_excluding_every_feature_is_refused_naming_the_setting():
+    from features.build import FIT_FEATURES, SEASON_FEATURES, intent_feature_names
+
+    cfg = load_config()
+    every = [*FIT_FEATURES, *SEASON_FEATURES, *intent_feature_names(cfg.features)]
+    cfg = load_config(overrides=[f"features.exclude_features=[{', '.join(every)}]"])
+    with pytest.raises(ConfigError, match="features.exclude_features .* leaves the model no feature"):
+        check_model_features([], cfg)
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("model.drift.keep=[no_such_feature]", "model.drift.keep names ['no_such_feature']"),
+        (
+            "features.exclude_features=[{every}]",
+            "leaves the model no feature to learn from",
+        ),
+    ],
+)
+def test_train_and_evaluate_exit_3_on_features_the_settings_cannot_give(
+    crm_folder, mlflow_store, override, said
+):
+    from features.build import FIT_FEATURES, SEASON_FEATURES, intent_feature_names
+
+    every = [*FIT_FEATURES, *SEASON_FEATURES, *intent_feature_names(load_config().features)]
+    override = override.replace("{every}", ", ".join(every))
+    for command in (["train"], ["evaluate", "--out-of-time", "--set", "evaluate.contenders=[leadscore]"]):
+        result = CliRunner().invoke(app, [*command, "--input", str(crm_folder), "--set", override])
+        assert result.exit_code == exit_codes.BAD_INPUT, result.output
+        assert said in " ".join(result.output.split())
+        assert "Traceback" not in result.output
