@@ -53,6 +53,13 @@ class SplitConfig(_Strict):
         return self
 
 
+def known_maturity_setting(cfg: ModelConfig) -> str:
+    """The setting known_maturity read, to name in a sentence."""
+    return (
+        "model.maturity_days" if cfg.split.known_maturity_days is None else "model.split.known_maturity_days"
+    )
+
+
 def known_maturity(cfg: ModelConfig) -> int:
     """The days a deal must be old on the test window's first day for the tested model to learn it."""
     chosen = cfg.split.known_maturity_days

@@ -33,7 +33,7 @@ from models.backtest import (
     rolling_folds,
     same_folds,
 )
-from models.config import ModelConfig, known_maturity
+from models.config import ModelConfig, known_maturity, known_maturity_setting
 from models.formatting import figure_text
 from models.minimum_data import InsufficientDataError, NoSignalError
 from pipelines.io import InputError, atomic_path
@@ -297,11 +297,7 @@ def make_folds(data: BacktestData, plan: FoldPlan, cfg: PipelineConfig) -> list[
 
 def known_rule(model: ModelConfig) -> str:
     """Which earlier deals a time-ordered window does not learn (known_at_cutoff), with the setting."""
-    setting = (
-        "model.maturity_days"
-        if model.split.known_maturity_days is None
-        else "model.split.known_maturity_days"
-    )
+    setting = known_maturity_setting(model)
     return f"closed after it, or created less than {known_maturity(model)} days before it ({setting})"
 
 

@@ -19,7 +19,7 @@ from features.leak_audit import labels_together
 from features.season import SEASON_FEATURES
 from features.vocab import LEAD_SOURCES
 from models.compare import Evaluation, evaluate_on_test, fit_baselines
-from models.config import known_maturity
+from models.config import known_maturity, known_maturity_setting
 from models.minimum_data import InsufficientDataError, check_minimum_data
 from models.monitoring import closes_stopped, newest_event
 from models.promotion import learned_by_champion, learned_window
@@ -105,7 +105,8 @@ def learnt_later_warning(split: Split, cfg: PipelineConfig) -> str | None:
         return None
     return (
         f"the deals known on {split.test_start:%Y-%m-%d}, where the test window begins (closed before it and "
-        f"created {known_maturity(cfg.model)} days before it, model.maturity_days), were too few to train on, so the "
+        f"created {known_maturity(cfg.model)} days before it, {known_maturity_setting(cfg.model)}), were too few "
+        "to train on, so the "
         f"tested model also learnt {n:,} earlier deals whose outcome came later: on a market that drifts its "
         "test figures, and the gate's, may look better than the model will do; a longer history makes them "
         "honest (model.split.known_at_test_start)"

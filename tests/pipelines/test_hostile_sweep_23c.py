@@ -216,3 +216,24 @@ def test_train_and_evaluate_exit_3_on_features_the_settings_cannot_give(
         assert result.exit_code == exit_codes.BAD_INPUT, result.output
         assert said in " ".join(result.output.split())
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        ([], "created 120 days before it, model.maturity_days)"),
+        (
+            ["model.split.known_maturity_days=10000"],
+            "created 10000 days before it, model.split.known_maturity_days)",
+        ),
+    ],
+)
+def test_the_too_few_known_warning_names_the_maturity_setting_that_applied(overrides, said):
+    """model.split.known_maturity_days=10000 was said as "model.maturity_days", a setting left at 120."""
+    from pipelines.train import LEARNT_LATER, TOO_FEW_KNOWN, learnt_later_warning
+
+    split = SimpleNamespace(
+        extra={LEARNT_LATER: 514, TOO_FEW_KNOWN: True}, test_start=pd.Timestamp("2026-03-19")
+    )
+    cfg = load_config(overrides=["model.split.known_at_test_start=true", *overrides])
+    assert said in learnt_later_warning(split, cfg)
