@@ -113,10 +113,24 @@ def run_backtest(
         run.scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
     )
     said = f"the champion (version {champion.model_version}) on the leads open as of {scored_at.date()}: "
-    learnt = backtest_learnt_warning(
-        champion.model.split_summary, champion.model_version, scored_at, maturity_days
+    learnt = (
+        backtest_learnt_warning(
+            champion.model.split_summary, champion.model_version, scored_at, maturity_days
+        )
+        if backtest is not None
+        else no_backtest_sentence(champion.model_version, scored_at, pd.Timestamp(as_of), days)
     )
     return backtest, [said + warning for warning in run.warnings] + ([learnt] if learnt else [])
+
+
+def no_backtest_sentence(version: Any, scored_at: pd.Timestamp, as_of: pd.Timestamp, days: int) -> str:
+    """Why the champion has no backtest: none of the leads open on the backtest's date closed since (a date
+    before the history, or too close to --as-of for a deal to close). The report had left it out unsaid."""
+    return (
+        f"no backtest of the champion (version {version}): none of the leads open on {scored_at:%Y-%m-%d} "
+        f"(retrain.backtest_days={days} before --as-of) closed by {as_of:%Y-%m-%d}; give retrain.backtest_days "
+        "that puts the date inside the history, long enough before --as-of for deals to close"
+    )
 
 
 def backtest_learnt_warning(
@@ -307,6 +321,7 @@ def run_retrain(
         champion_version=str(champion_record.version) if champion_record is not None else None,
         backtest=backtest,
         left_out=left_out,
+        no_backtest=next((said for said in coverage if said.startswith("no backtest")), ""),
     )
     # A champion --force went past (its tested model lost) was not compared: nothing it learnt to say.
     if champion is not None and not train.champion_unscored:

@@ -47,6 +47,9 @@ class RetrainResult:
     paths: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     champion_learned: str | None = None  # the champion was trained on some evaluation deals (see the gate)
+    no_backtest: str = (
+        ""  # why a champion of these tables has no backtest (pipelines.retrain.no_backtest_sentence)
+    )
 
     @property
     def decision(self) -> GateDecision | None:
@@ -98,8 +101,15 @@ def backtest_sentence(backtest: Backtest) -> str:
     return (
         f"Backtest of version {backtest.model_version}: scored the open leads as of {iso_day(backtest.scored_at)}; "
         f"{backtest.n_leads:,} of them closed by {iso_day(backtest.as_of)} ({backtest.n_won:,} won). "
-        f"Win rate A {pct_or_na(rates['A'])}, D {pct_or_na(rates['D'])}: {verdict}; AUC {backtest.auc:.3f}."
+        f"Win rate A {pct_or_na(rates['A'])}, D {pct_or_na(rates['D'])}: {verdict}; {backtest_auc_text(backtest)}."
     )
+
+
+def backtest_auc_text(backtest: Backtest) -> str:
+    """ "AUC 0.874", or why there is none: the closed leads all won or all lost ("AUC nan" in the report)."""
+    if not pd.isna(backtest.auc):
+        return f"AUC {backtest.auc:.3f}"
+    return f"no AUC: the {backtest.n_leads:,} closed leads all {'won' if backtest.n_won else 'lost'}"
 
 
 def card_notes(result: RetrainResult, rcfg: RetrainConfig) -> list[str]:
@@ -122,6 +132,8 @@ def card_notes(result: RetrainResult, rcfg: RetrainConfig) -> list[str]:
         notes.extend(drift_sentences(result.drift, rcfg))
     if result.backtest is not None:
         notes.append(backtest_sentence(result.backtest))
+    elif result.no_backtest:
+        notes.append(result.no_backtest[0].upper() + result.no_backtest[1:] + ".")
     return notes
 
 
@@ -164,6 +176,8 @@ def retrain_report_markdown(result: RetrainResult, rcfg: RetrainConfig) -> str:
             _md(result.drift.segments.head(REPORT_ROWS)),
             "",
         ]
+    if result.backtest is None and result.no_backtest:
+        lines += ["## Backtest", "", result.no_backtest[0].upper() + result.no_backtest[1:] + ".", ""]
     if result.backtest is not None:
         lines += ["## Backtest", "", backtest_sentence(result.backtest), "", _md(result.backtest.table), ""]
         lines += [

@@ -237,3 +237,57 @@ def test_the_too_few_known_warning_names_the_maturity_setting_that_applied(overr
     )
     cfg = load_config(overrides=["model.split.known_at_test_start=true", *overrides])
     assert said in learnt_later_warning(split, cfg)
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("model.lightgbm.num_leaves=200000", "less than or equal to 131072"),  # LightGBM's traceback
+        ("model.lightgbm.num_threads=1000000", "less than or equal to 4096"),  # a segmentation fault
+    ],
+)
+def test_lightgbm_settings_beyond_what_it_can_run_are_refused_naming_them(override, said):
+    with pytest.raises(ConfigError, match=rf"--set {override}: setting {override.split('=')[0]}: .*{said}"):
+        load_config(overrides=[override])
+
+
+@pytest.mark.parametrize(
+    ("won", "said"), [(0, "no AUC: the 3 closed leads all lost"), (3, "no AUC: the 3 closed leads all won")]
+)
+def test_a_backtest_of_one_outcome_says_why_it_has_no_auc_not_nan(won, said):
+    """retrain.backtest_days=1: the few leads that closed the day before --as-of, all lost, read "AUC nan"."""
+    from models.monitoring import backtest_of
+    from pipelines.retrain_report import backtest_sentence
+
+    scores = pd.DataFrame({"lead_id": ["a", "b", "c"], "grade": ["A", "C", "D"], "score": [0.8, 0.4, 0.1]})
+    deals = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "closed_at": ["2026-09-30"] * 3,
+            "outcome": ["won" if won else "lost"] * 3,
+        }
+    )
+    backtest = backtest_of(scores, deals, pd.Timestamp("2026-09-30"), pd.Timestamp("2026-10-01"), "1")
+    sentence = backtest_sentence(backtest)
+    assert said in sentence and "nan" not in sentence
+
+
+def test_no_backtest_is_said_naming_the_setting_not_left_out():
+    """retrain.backtest_days=100000 (1752): no lead was open, and the report's Backtest section was simply
+    missing while a warning spoke of leads open then that the champion had learnt."""
+    from pipelines.retrain import no_backtest_sentence
+
+    said = no_backtest_sentence("1", pd.Timestamp("1752-12-16"), pd.Timestamp("2026-10-01"), 100_000)
+    assert "retrain.backtest_days=100000" in said and "1752-12-16" in said and "2026-10-01" in said
+
+
+def test_known_at_test_start_with_a_random_split_is_refused_not_ignored():
+    """A grouped_random split has no test window's first day: the setting was ignored, the card silent."""
+    overrides = ["model.split.method=grouped_random", "model.split.known_at_test_start=true"]
+    with pytest.raises(
+        ConfigError,
+        match=r"--set model.split.method=grouped_random: setting model.split: known_at_test_start needs method "
+        "out_of_time",
+    ):
+        load_config(overrides=overrides)
+    assert load_config(overrides=overrides[:1]).model.split.method == "grouped_random"
