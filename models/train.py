@@ -7,6 +7,7 @@ up to); the calibrator maps that margin to a calibrated probability (`predict_pr
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -700,15 +701,18 @@ def boost_contenders(
 
 
 def auc_interval(learn: LearningRows, score: np.ndarray) -> tuple[float, float, float]:
-    """The out-of-fold AUC of `score` over the selection folds and its interval (model.selection)."""
-    return fold_auc_interval(
-        learn.y,
-        score,
-        learn.folds,
-        rounds=learn.cfg.bootstrap_rounds,
-        seed=learn.cfg.seed,
-        level=learn.cfg.selection.signal_confidence,
-    )
+    """The out-of-fold AUC of `score` over the selection folds and its interval (model.selection); NaN ends
+    when no bootstrap round could be measured (numpy's warning of it is not the user's)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        return fold_auc_interval(
+            learn.y,
+            score,
+            learn.folds,
+            rounds=learn.cfg.bootstrap_rounds,
+            seed=learn.cfg.seed,
+            level=learn.cfg.selection.signal_confidence,
+        )
 
 
 def fit_final(
@@ -884,6 +888,8 @@ def train_conversion_model(
     # floor min_auc is the chosen model's own out-of-fold AUC, the one its record and card report.
     signal_raw, signal_picks = cross_fitted_scores(results, folds, len(y_learn))
     signal, chosen_auc = auc_interval(learn, signal_raw), auc_interval(learn, best.oof_raw)
+    if cfg.selection.check_signal and cfg.bootstrap_rounds and np.isnan(signal[1]):
+        raise InsufficientDataError(_unmeasurable_signal_message(learn.y, folds, cfg))
     if cfg.selection.check_signal and not (signal[1] > 0.5 and chosen_auc[0] >= cfg.selection.min_auc):
         raise NoSignalError(_no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg))
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
@@ -1181,6 +1187,20 @@ def _selection_record(
         "bootstrap_rounds": cfg.bootstrap_rounds,
         "drift": drift,
     }
+
+
+def _unmeasurable_signal_message(y: np.ndarray, folds: list[Fold], cfg: ModelConfig) -> str:
+    """The refusal when every bootstrap round of the out-of-fold AUC drew a held-out block of one outcome
+    (model.selection.folds so many that the blocks hold a few rows): no interval, where it read "nan to nan,
+    which includes 0.5", a model with an AUC of 0.7 refused as no signal."""
+    smallest = min(folds, key=lambda fold: len(fold[1]))[1]
+    won = int(y[smallest].sum())
+    return (
+        f"too few rows in each selection fold to check the signal: model.selection.folds={cfg.selection.folds} "
+        f"cuts the learning window's {len(y):,} rows into held-out blocks of as few as {len(smallest)} rows "
+        f"({won} won, {len(smallest) - won} lost), and in every bootstrap round of the out-of-fold AUC some block drew "
+        "one outcome alone, so its interval cannot be measured. Lower model.selection.folds, or give more history."
+    )
 
 
 def _no_signal_message(

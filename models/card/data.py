@@ -3,6 +3,7 @@ build_card_data with the helpers that compute it from a training result's pieces
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -619,6 +620,8 @@ def oof_interval_text(selection: Mapping[str, Any]) -> str:
     the record's ends are the AUC itself, no interval)."""
     if selection.get("bootstrap_rounds") == 0:
         return "no interval: model.bootstrap_rounds was 0"
+    if math.isnan(float(selection["oof_auc_low"])):  # every resample of some held-out block of one outcome
+        return "no interval: the folds' held-out blocks were too small to resample"
     return f"{selection['oof_auc_low']:.3f} to {selection['oof_auc_high']:.3f}"
 
 

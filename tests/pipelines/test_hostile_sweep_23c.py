@@ -291,3 +291,39 @@ def test_known_at_test_start_with_a_random_split_is_refused_not_ignored():
     ):
         load_config(overrides=overrides)
     assert load_config(overrides=overrides[:1]).model.split.method == "grouped_random"
+
+
+def test_folds_too_many_to_resample_are_refused_naming_the_setting_not_as_no_signal(crm_folder, mlflow_store):
+    """model.selection.folds=150: held-out blocks of a few rows, every bootstrap round NaN, and a model of
+    AUC 0.7 refused as "no learnable signal ... interval nan to nan, which includes 0.5" (numpy's warning)."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--input",
+            str(crm_folder),
+            "--set",
+            "model.selection.folds=150",
+            "--set",
+            "registry.model_card=false",
+        ],
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == exit_codes.NOT_ENOUGH_DATA, result.output
+    assert "model.selection.folds=150" in said and "Lower model.selection.folds" in said
+    assert "nan" not in said and "no learnable signal" not in said and "RuntimeWarning" not in said
+
+
+def test_the_card_says_when_the_out_of_fold_auc_could_not_be_resampled():
+    selection = {
+        "contenders": {"lightgbm": {"log_loss": 0.6, "trees": 10}},
+        "chosen": "lightgbm",
+        "folds": "time_ordered",
+        "n_folds": 3,
+        "oof_auc": 0.74,
+        "oof_auc_low": float("nan"),
+        "oof_auc_high": float("nan"),
+        "bootstrap_rounds": 200,
+    }
+    line = selection_lines(selection)[0]
+    assert "nan" not in line and "too small to resample" in line
