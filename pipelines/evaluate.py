@@ -495,6 +495,12 @@ def mean_table(report: BacktestReport, results: list[FoldResult] | None = None) 
     return pd.DataFrame(rows)
 
 
+def shown_means(table: pd.DataFrame) -> pd.DataFrame:
+    """mean_table for the console: without the AUC's spread when no contender has one (one fold or window,
+    e.g. --out-of-time: a column of empty cells)."""
+    return table.drop(columns=["auc_std"]) if table["auc_std"].isna().all() else table
+
+
 def fold_table(report: BacktestReport) -> pd.DataFrame:
     """One row per fold: its size, the earlier rows it did not train on when some fold has them (their outcome
     came after its test window began: `n_not_known` in the JSON; the console left 126 of 386 labelled rows
@@ -538,7 +544,7 @@ def print_report(report: BacktestReport) -> None:
     console.print(frame_table(fold_table(report), title="folds"))
     console.print(
         frame_table(
-            mean_table(report),
+            shown_means(mean_table(report)),
             title="mean over folds (ROC AUC and PR AUC rank; log loss and ECE of the probabilities)",
         )
     )
@@ -547,7 +553,7 @@ def print_report(report: BacktestReport) -> None:
         names = ", ".join(result.fold.name for result in same)
         console.print(
             frame_table(
-                mean_table(report, same),
+                shown_means(mean_table(report, same)),
                 title=f"the same folds for every contender ({names}): compare the contenders here",
             )
         )

@@ -327,3 +327,15 @@ def test_the_card_says_when_the_out_of_fold_auc_could_not_be_resampled():
     }
     line = selection_lines(selection)[0]
     assert "nan" not in line and "too small to resample" in line
+
+
+def test_evaluate_prints_no_empty_spread_column_for_one_window():
+    """--out-of-time (one window): the auc_std column was a column of empty cells."""
+    from pipelines.evaluate import shown_means
+
+    one = pd.DataFrame(
+        {"contender": ["leadscore"], "roc_auc": [0.76], "auc_std": [float("nan")], "folds": [1]}
+    )
+    assert "auc_std" not in shown_means(one).columns
+    several = one.assign(auc_std=[0.02], folds=[3])
+    assert shown_means(several)["auc_std"].tolist() == [0.02]
