@@ -322,7 +322,10 @@ class ModelConfig(_Strict):
     # out-of-fold AUC alone, and the card and the console say so. 1 to 19 is refused: a 95 % interval's ends
     # are then the few extreme resamples drawn (1 round: one resample, which need not hold the AUC itself).
     bootstrap_rounds: int = Field(default=200, ge=0)
-    ece_bins: int = Field(default=10, ge=1)
+    # Score bands of the expected calibration error (and the gate's ECE check). At most 100, bands of a point:
+    # narrower ones hold a lead or two each, and the ECE measures each lead's distance from 0 or 1 (10,000
+    # bands read "calibrated to within 41 points" for a model within 7 points on 10 bands).
+    ece_bins: int = Field(default=10, ge=1, le=100)
     points: PointsConfig = Field(default_factory=PointsConfig)
     grades: GradeConfig = Field(default_factory=GradeConfig)
     segment_min_rows: int = Field(default=100, ge=1)  # segments with fewer rows get counts but no metrics

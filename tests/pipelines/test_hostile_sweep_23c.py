@@ -244,9 +244,10 @@ def test_the_too_few_known_warning_names_the_maturity_setting_that_applied(overr
     [
         ("model.lightgbm.num_leaves=200000", "less than or equal to 131072"),  # LightGBM's traceback
         ("model.lightgbm.num_threads=1000000", "less than or equal to 4096"),  # a segmentation fault
+        ("model.ece_bins=100000", "less than or equal to 100"),  # "calibrated to within 41 points", not 7
     ],
 )
-def test_lightgbm_settings_beyond_what_it_can_run_are_refused_naming_them(override, said):
+def test_settings_beyond_what_can_run_or_mean_anything_are_refused_naming_them(override, said):
     with pytest.raises(ConfigError, match=rf"--set {override}: setting {override.split('=')[0]}: .*{said}"):
         load_config(overrides=[override])
 
