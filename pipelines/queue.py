@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
 from features.contracts import QUARANTINE_COLUMNS
-from models.queue import CallPlan, Capacity, QueueConfig, plan_calls
+from models.queue import CallPlan, Capacity, QueueConfig, exploration_size, plan_calls
 from pipelines.io import InputError, for_spreadsheets, format_of, read_frame, write_frame
 from pipelines.score import scores_from_csv, verify_published
 
@@ -110,6 +111,19 @@ def scores_sentence(calls: pd.DataFrame, today: pd.Timestamp) -> str:
     return f"From scores as of {as_of:%Y-%m-%d} ({when}), by {models}."
 
 
+def no_exploration_sentence(calls: int, share: float) -> str:
+    """Why no call explores: the share is 0, or its part of this few calls rounds to none (it read "Exploration
+    is off (queue.exploration_share is 0)" of the default 0.05 on a list of 2 calls)."""
+    if share == 0:
+        return "Exploration is off (queue.exploration_share is 0): only the best-scored leads are called."
+    fewest = math.ceil(0.5 / share)  # the fewest calls of which the share rounds to one (exploration_size)
+    fewest += 1 if exploration_size(fewest, share) < 1 else -1 if exploration_size(fewest - 1, share) else 0
+    return (
+        f"No call explores: queue.exploration_share {share:g} of {calls:,} calls rounds to none (it takes "
+        f"{fewest:,} calls or more); only the best-scored leads are called."
+    )
+
+
 def plan_sentences(plan: CallPlan, cfg: QueueConfig, today: pd.Timestamp | None = None) -> list[str]:
     """What the console says after the tables (`today`: the day the plan is made, for the scores' age)."""
     calls = plan.calls
@@ -123,14 +137,13 @@ def plan_sentences(plan: CallPlan, cfg: QueueConfig, today: pd.Timestamp | None 
     if explored:
         chance = calls.loc[calls["exploration"], "exploration_chance"].iloc[0]
         lines.append(
-            f"{explored} calls ({cfg.exploration_share:.0%} of capacity) go to leads drawn at random from below "
-            f"the cut (each had a {chance:.1%} chance), flagged in the exploration column: their outcomes tell "
-            f"the next retrain what low scores are worth. Cost: {expected.exploration_cost:.2f} expected wins."
+            f"{explored} of the {len(calls):,} calls ({explored / len(calls):.0%}; queue.exploration_share "
+            f"{cfg.exploration_share:g}) go to leads drawn at random from below the cut (each had a {chance:.1%} "
+            "chance), flagged in the exploration column: their outcomes tell the next retrain what low scores "
+            f"are worth. Cost: {expected.exploration_cost:.2f} expected wins."
         )
     else:
-        lines.append(
-            "Exploration is off (queue.exploration_share is 0): only the best-scored leads are called."
-        )
+        lines.append(no_exploration_sentence(len(calls), cfg.exploration_share))
     if expected.random > 0:
         lines.append(f"The plan expects {expected.plan / expected.random:.1f}x the wins of a random list.")
     return lines

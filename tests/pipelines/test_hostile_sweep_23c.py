@@ -340,3 +340,33 @@ def test_evaluate_prints_no_empty_spread_column_for_one_window():
     assert "auc_std" not in shown_means(one).columns
     several = one.assign(auc_std=[0.02], folds=[3])
     assert shown_means(several)["auc_std"].tolist() == [0.02]
+
+
+@pytest.mark.parametrize(
+    ("per_rep", "share", "said"),
+    [
+        (
+            2,
+            0.05,
+            "No call explores: queue.exploration_share 0.05 of 2 calls rounds to none (it takes 10 calls",
+        ),
+        (
+            3,
+            0.0001,
+            "No call explores: queue.exploration_share 0.0001 of 3 calls rounds to none (it takes 5,000",
+        ),
+        (1, 0.5, "1 of the 1 calls (100%; queue.exploration_share 0.5) go to leads drawn at random"),
+        (10, 0.1, "1 of the 10 calls (10%; queue.exploration_share 0.1) go to leads drawn at random"),
+        (10, 0.0, "Exploration is off (queue.exploration_share is 0)"),
+    ],
+)
+def test_the_queue_says_how_many_calls_explore_not_the_share_asked(per_rep, share, said):
+    """The default share on a list of 2 calls read "Exploration is off (queue.exploration_share is 0)", and
+    the one call of a 1-call list drawn at random read "1 calls (50% of capacity)"."""
+    from models.queue import Capacity, QueueConfig, plan_calls
+    from pipelines.queue import plan_sentences
+    from tests.models.test_queue import score_table
+
+    cfg = QueueConfig(exploration_share=share)
+    plan = plan_calls(score_table(), Capacity(reps=1, per_rep=per_rep), cfg)
+    assert said in " ".join(plan_sentences(plan, cfg, today=pd.Timestamp("2026-10-01")))
