@@ -35,7 +35,9 @@ class CrmExportConfig(BaseModel):
     )
     pass_through: tuple[str, ...] = ()  # columns of the leads table copied as they are (never logged)
     max_reason_chars: int = Field(255, ge=20)  # a CRM text field's size
-    score_scale: int = Field(100, ge=1)  # the score as a whole number out of this (CRM number fields)
+    # The score as a whole number out of this (CRM number fields). At most 1,000,000, finer than a calibrated
+    # chance is known: 10**21 overflowed the whole numbers (a traceback from pandas).
+    score_scale: int = Field(100, ge=1, le=1_000_000)
 
 
 def short_reasons(reasons: pd.Series, max_chars: int) -> pd.Series:

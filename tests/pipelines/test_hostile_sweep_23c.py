@@ -245,6 +245,7 @@ def test_the_too_few_known_warning_names_the_maturity_setting_that_applied(overr
         ("model.lightgbm.num_leaves=200000", "less than or equal to 131072"),  # LightGBM's traceback
         ("model.lightgbm.num_threads=1000000", "less than or equal to 4096"),  # a segmentation fault
         ("model.ece_bins=100000", "less than or equal to 100"),  # "calibrated to within 41 points", not 7
+        ("crm_export.score_scale=1000000000000000000000", "less than or equal to 1000000"),  # int64 overflow
     ],
 )
 def test_settings_beyond_what_can_run_or_mean_anything_are_refused_naming_them(override, said):
