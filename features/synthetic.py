@@ -217,7 +217,7 @@ class GeneratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     accounts: int = Field(8000, ge=1)
-    months: int = Field(24, ge=1)
+    months: int = Field(24, ge=1, le=1200)  # at most 100 years: 100,000 months fell before pandas' first date
     seed: int = Field(7, ge=0)  # numpy's generators take no negative seed
     end: str = "2026-10-01"  # the history runs up to, not including, this date
     leads_per_account: float = Field(3.0, gt=0)

@@ -12,6 +12,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A number of days before a date, at most 100 years: a longer one put dates before pandas' first (1677) and
+# ended in its traceback (model.maturity_days=1000000), and no deal takes a century to close.
+MAX_DAYS = 36_500
+
+
 class SplitConfig(_Strict):
     """How closed deals are divided into train, validation (early stopping + calibration) and test windows.
 
@@ -36,7 +41,7 @@ class SplitConfig(_Strict):
     known_at_test_start: bool = False  # out_of_time only (refused with grouped_random, which has no such day)
     # How old a deal must be on the test window's first day to be learnt by the tested model; None: model.
     # maturity_days. `leadscore retrain` sets it, as it applies the maturity rule itself (maturity_days 0).
-    known_maturity_days: int | None = Field(default=None, ge=0)
+    known_maturity_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _consistent(self) -> SplitConfig:
@@ -268,7 +273,7 @@ class ModelConfig(_Strict):
     min_lost: int = Field(default=40, ge=1)
     # Deals created in the last `maturity_days` of the history are left out: only the quick ones have closed
     # yet, and the quick ones are mostly losses, so keeping them biases the test window's base rate.
-    maturity_days: int = Field(120, ge=0)
+    maturity_days: int = Field(120, ge=0, le=MAX_DAYS)
     # A flat export has no close date, only each row's label on the day it was taken: where it holds open rows,
     # its newest labelled rows are the quick outcomes (mostly lost). Its labelled rows younger than this many
     # days (before its newest row) are left out of training and testing: "auto" measures the age from the open
@@ -357,8 +362,8 @@ class ModelConfig(_Strict):
         """A number of days or "auto": true (YAML's yes, on) read as 1 day before."""
         if isinstance(days, bool):
             raise ValueError('must be "auto" or a number of days, not true or false')
-        if isinstance(days, int) and days < 0:
-            raise ValueError('must be "auto" or a number of days (0 or more; 0 leaves no row out)')
+        if isinstance(days, int) and not 0 <= days <= MAX_DAYS:
+            raise ValueError(f'must be "auto" or a number of days from 0 (leaves no row out) to {MAX_DAYS:,}')
         return days
 
 

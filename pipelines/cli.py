@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from models.config import MAX_DAYS
 from pipelines import exit_codes
 from pipelines.console import console, frame_table, labelled
 
@@ -994,7 +995,9 @@ def retrain(
     ] = None,
     backtest_days: Annotated[
         int | None,
-        typer.Option(min=1, help="Backtest the champion on the leads as they were this many days ago."),
+        typer.Option(
+            min=1, max=MAX_DAYS, help="Backtest the champion on the leads as they were this many days ago."
+        ),
     ] = None,
     force: ForceReason = None,
     truth: TruthFile = None,

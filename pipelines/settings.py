@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
 from features.flat import ExportSpec
-from models.config import BacktestConfig, ModelConfig
+from models.config import MAX_DAYS, BacktestConfig, ModelConfig
 from models.crm_export import CrmExportConfig
 from models.queue import QueueConfig
 
@@ -144,7 +144,7 @@ class RetrainConfig(BaseModel):
     gap_threshold: float = Field(0.1, gt=0, lt=1)
     gap_min_rows: int = Field(30, ge=1)
     # The backtest scores the leads as they were this many days before as_of.
-    backtest_days: int = Field(90, ge=1)
+    backtest_days: int = Field(90, ge=1, le=MAX_DAYS)  # at most 100 years (models.config.MAX_DAYS)
     # Recorded as gate.trigger on the new version; {user} is replaced by $USER (or the login name).
     trigger: str = "leadscore retrain by {user}"
 

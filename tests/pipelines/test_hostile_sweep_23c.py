@@ -371,3 +371,37 @@ def test_the_queue_says_how_many_calls_explore_not_the_share_asked(per_rep, shar
     cfg = QueueConfig(exploration_share=share)
     plan = plan_calls(score_table(), Capacity(reps=1, per_rep=per_rep), cfg)
     assert said in " ".join(plan_sentences(plan, cfg, today=pd.Timestamp("2026-10-01")))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "model.maturity_days=1000000",
+        "model.split.known_maturity_days=1000000",
+        "model.export_maturity_days=1000000",
+        "retrain.backtest_days=1000000",
+    ],
+)
+def test_day_counts_beyond_a_century_are_refused_naming_the_setting(override):
+    """A million days put dates before pandas' first (1677): train and retrain ended in its traceback."""
+    with pytest.raises(ConfigError, match=rf"--set {override}: setting {override.split('=')[0]}: .*36"):
+        load_config(overrides=[override])
+    setting = override.split("=")[0]
+    assert load_config(overrides=[f"{setting}=36500"])  # a century still reads
+
+
+def test_generate_with_months_beyond_a_century_is_a_bad_command_line(tmp_path):
+    result = CliRunner().invoke(
+        app, ["generate", "--accounts", "5", "--months", "100000", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "--months" in result.output and "Traceback" not in result.output
+
+
+def test_retrain_backtest_days_option_beyond_a_century_is_a_bad_command_line(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["retrain", "--input", str(tmp_path), "--as-of", "2026-10-01", "--backtest-days", "1000000"],
+    )
+    assert result.exit_code == exit_codes.USAGE, result.output
+    assert "--backtest-days" in result.output and "36500" in result.output
