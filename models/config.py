@@ -15,6 +15,7 @@ class _Strict(BaseModel):
 # A number of days before a date, at most 100 years: a longer one put dates before pandas' first (1677) and
 # ended in its traceback (model.maturity_days=1000000), and no deal takes a century to close.
 MAX_DAYS = 36_500
+MAX_QUARTERS = 400  # the same century in quarters (retrain.trailing_quarters)
 
 
 class SplitConfig(_Strict):

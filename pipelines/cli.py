@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from models.config import MAX_DAYS
+from models.config import MAX_DAYS, MAX_QUARTERS
 from pipelines import exit_codes
 from pipelines.console import console, frame_table, labelled
 
@@ -990,7 +990,9 @@ def retrain(
     trailing_quarters: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Quarters of closed deals to train on (default: retrain.trailing_quarters)."
+            min=1,
+            max=MAX_QUARTERS,
+            help="Quarters of closed deals to train on (default: retrain.trailing_quarters).",
         ),
     ] = None,
     backtest_days: Annotated[

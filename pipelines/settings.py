@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
 from features.flat import ExportSpec
-from models.config import MAX_DAYS, BacktestConfig, ModelConfig
+from models.config import MAX_DAYS, MAX_QUARTERS, BacktestConfig, ModelConfig
 from models.crm_export import CrmExportConfig
 from models.queue import QueueConfig
 
@@ -135,7 +135,7 @@ class RetrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Training window: this many calendar quarters before the validation quarter.
-    trailing_quarters: int = Field(8, ge=1)
+    trailing_quarters: int = Field(8, ge=1, le=MAX_QUARTERS)  # a century at most: 5,000 began in the year 775
     # PSI at or above psi_threshold: the input "moved" and is named in the card; at or above psi_watch: "watch".
     psi_threshold: float = Field(0.2, gt=0)
     psi_watch: float = Field(0.1, gt=0)

@@ -380,14 +380,16 @@ def test_the_queue_says_how_many_calls_explore_not_the_share_asked(per_rep, shar
         "model.split.known_maturity_days=1000000",
         "model.export_maturity_days=1000000",
         "retrain.backtest_days=1000000",
+        "retrain.trailing_quarters=5000",  # a training window from the year 775
     ],
 )
 def test_day_counts_beyond_a_century_are_refused_naming_the_setting(override):
     """A million days put dates before pandas' first (1677): train and retrain ended in its traceback."""
-    with pytest.raises(ConfigError, match=rf"--set {override}: setting {override.split('=')[0]}: .*36"):
-        load_config(overrides=[override])
     setting = override.split("=")[0]
-    assert load_config(overrides=[f"{setting}=36500"])  # a century still reads
+    century, said = (400, "400") if "quarters" in setting else (36500, "36,?500")
+    with pytest.raises(ConfigError, match=rf"--set {override}: setting {setting}: .*{said}"):
+        load_config(overrides=[override])
+    assert load_config(overrides=[f"{setting}={century}"])  # a century still reads
 
 
 def test_generate_with_months_beyond_a_century_is_a_bad_command_line(tmp_path):
