@@ -891,7 +891,10 @@ def train_conversion_model(
     if cfg.selection.check_signal and cfg.bootstrap_rounds and np.isnan(signal[1]):
         raise InsufficientDataError(_unmeasurable_signal_message(learn.y, folds, cfg))
     if cfg.selection.check_signal and not (signal[1] > 0.5 and chosen_auc[0] >= cfg.selection.min_auc):
-        raise NoSignalError(_no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg))
+        raise NoSignalError(
+            _no_signal_message(signal, chosen_auc[0], folds, fold_kind, cfg)
+            + drift_note(drift, feature_names)
+        )
     selection = _selection_record(results, chosen, folds, fold_kind, skipped, drift, chosen_auc, cfg)
     selection["signal"] = {"auc": signal[0], "low": signal[1], "high": signal[2], "contenders": signal_picks}
     selection["calibration_rows"] = int(len(recent))
@@ -1200,6 +1203,19 @@ def _unmeasurable_signal_message(y: np.ndarray, folds: list[Fold], cfg: ModelCon
         f"cuts the learning window's {len(y):,} rows into held-out blocks of as few as {len(smallest)} rows "
         f"({won} won, {len(smallest) - won} lost), and in every bootstrap round of the out-of-fold AUC some block drew "
         "one outcome alone, so its interval cannot be measured. Lower model.selection.folds, or give more history."
+    )
+
+
+def drift_note(drift: dict[str, Any], feature_names: Sequence[str]) -> str:
+    """For a refusal: the features the drift check left out, with its setting, when it left any out (with
+    model.drift.adversarial_auc 0.51 nearly all, and the refusal sent the user to check the labels)."""
+    dropped = list(drift.get("dropped", []))
+    if not dropped:
+        return ""
+    return (
+        f" The drift check left out {len(dropped)} of the {len(feature_names)} features as time-identifying "
+        f"(model.drift.adversarial_auc {drift['threshold']:g}): raise it, or list features in "
+        "model.drift.keep, if they tell the lead rather than the period."
     )
 
 

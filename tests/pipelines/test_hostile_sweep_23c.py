@@ -407,3 +407,24 @@ def test_retrain_backtest_days_option_beyond_a_century_is_a_bad_command_line(tmp
     )
     assert result.exit_code == exit_codes.USAGE, result.output
     assert "--backtest-days" in result.output and "36500" in result.output
+
+
+@pytest.mark.parametrize(
+    ("dropped", "said"),
+    [
+        (
+            ["industry", "lead_age_days"],
+            "The drift check left out 2 of the 3 features as time-identifying "
+            "(model.drift.adversarial_auc 0.51): raise it, or list features in model.drift.keep",
+        ),
+        ([], ""),
+    ],
+)
+def test_a_refusal_for_no_signal_names_the_features_the_drift_setting_left_out(dropped, said):
+    """model.drift.adversarial_auc=0.51 left out 36 of 54 features and the refusal said only to check the
+    labels and the features."""
+    from models.train import drift_note
+
+    drift = {"checked": True, "threshold": 0.51, "dropped": dropped, "linear_only": []}
+    note = drift_note(drift, ["industry", "lead_age_days", "seniority"])
+    assert said in note and bool(note) == bool(said)
