@@ -93,7 +93,7 @@ def test_labelled_rows_all_left_out_say_so_not_no_time_column():
 
 
 def test_train_names_the_closed_deals_left_out_when_too_few_remain(small_history):
-    cfg = load_config(overrides=["model.maturity_days=100000"])
+    cfg = load_config(overrides=["model.maturity_days=36500"])
     data = training_data(small_history.tables(), cfg, None)
     assert len(data.y) == 0 and data.too_recent > 0
     with pytest.raises(InsufficientDataError, match=rf"{data.too_recent:,} closed deals younger than"):
