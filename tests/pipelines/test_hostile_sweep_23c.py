@@ -11,7 +11,19 @@ Classes:
 - model.bootstrap_rounds 1 to 19: a "95 % interval" of one resample, which need not hold the AUC; 0 (off):
   empty interval cells on the console, and a card that gave the AUC itself as its interval;
 - model.drift.keep naming no feature of the data (a typo): kept nothing, silently;
-- features.exclude_features listing every feature: a traceback from scikit-learn (0 features).
+- features.exclude_features listing every feature: a traceback from scikit-learn (0 features);
+- model.split.known_maturity_days said as model.maturity_days in the too-few-known warning;
+- model.lightgbm.num_leaves above LightGBM's limit (traceback), num_threads of a million (segmentation fault),
+  model.ece_bins of 100,000 ("calibrated to within 41 points"), crm_export.score_scale of 10**21 (overflow);
+- known_at_test_start with a grouped_random split, ignored without a word;
+- a retrain backtest of one outcome ("AUC nan"), or with no closed lead (left out of the report unsaid);
+- model.selection.folds so many that no bootstrap round of the out-of-fold AUC could be measured: refused as
+  "no learnable signal (interval nan to nan)";
+- evaluate's auc_std column of empty cells for one window;
+- the queue's exploration sentence: "off (queue.exploration_share is 0)" when 5 % of a short list rounded to
+  none, "1 calls (50% of capacity)" for the only call;
+- day counts (maturity, backtest, generate --months, trailing quarters) that reach before pandas' first date;
+- a no-signal refusal silent about the features the drift setting left out.
 """
 
 from types import SimpleNamespace
