@@ -8,6 +8,7 @@ from pipelines.console import console, frame_table, labelled
 
 if TYPE_CHECKING:
     from models.promotion import GateDecision
+    from models.splits import Split
     from pipelines.retrain import RetrainResult
     from pipelines.settings import RetrainConfig
     from pipelines.train import TrainResult
@@ -45,13 +46,9 @@ def print_training_summary(result: TrainResult) -> None:
     console.print(frame_table(table, title="test window: model vs baselines"))
     if "auc_low" not in table.columns:
         console.print("no AUC intervals: model.bootstrap_rounds is 0")
-    not_known, test_start = result.split.not_known, result.split.test_start
-    if len(not_known) and test_start is not None:
-        console.print(
-            f"the tested model learnt only what was known on {test_start:%Y-%m-%d}, where its test window "
-            f"begins: {len(not_known):,} earlier {unit} closed after it or younger than model.maturity_days "
-            "then were kept from it (model.split.known_at_test_start)"
-        )
+    not_known = not_known_sentence(result.split, unit)
+    if not_known:
+        console.print(not_known)
     if result.refitted:
         console.print(
             f"the model that ships was then trained again on all {len(result.data.y):,} {unit}, the test "
@@ -65,6 +62,19 @@ def print_training_summary(result: TrainResult) -> None:
         console.print(f"model card: {result.card_paths[0]}")
     for warning in result.warnings:
         console.print(labelled("warning:", warning, "yellow"))
+
+
+def not_known_sentence(split: Split, unit: str) -> str | None:
+    """What the tested model was kept from (model.split.known_at_test_start); None when nothing. The maturity
+    is said as a window: the result does not hold which setting gave it (model.maturity_days, or
+    model.split.known_maturity_days), and naming the wrong one sent users to a setting left at its default."""
+    if not len(split.not_known) or split.test_start is None:
+        return None
+    return (
+        f"the tested model learnt only what was known on {split.test_start:%Y-%m-%d}, where its test window "
+        f"begins: {len(split.not_known):,} earlier {unit} closed after it or younger than the maturity window "
+        "then were kept from it (model.split.known_at_test_start)"
+    )
 
 
 def print_gate_decision(version: str | None, decision: GateDecision) -> None:

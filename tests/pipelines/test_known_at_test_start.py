@@ -91,3 +91,17 @@ def test_a_retrain_holds_its_challenger_to_the_maturity_it_applies_itself():
     assert known_maturity(train_cfg.model) == cfg.model.maturity_days == known_maturity(cfg.model)
     own = load_config(overrides=[*FAST, "model.split.known_maturity_days=30"])
     assert known_maturity(retrain_pipeline_config(own, windows).model) == 30
+
+
+def test_the_console_says_the_maturity_without_naming_a_setting_it_cannot_know(data):
+    """The line named model.maturity_days when model.split.known_maturity_days set the age (10000 days said as
+    a setting left at 120)."""
+    from pipelines.summary import not_known_sentence
+
+    split = make_split(data.frame, load_config(overrides=[*FAST, "model.split.known_maturity_days=30"]))
+    said = not_known_sentence(split, "closed deals")
+    assert said is not None and f"{len(split.not_known):,} earlier closed deals" in said
+    assert "maturity window" in said and "model.maturity_days" not in said
+    assert (
+        not_known_sentence(make_split(data.frame, load_config(overrides=FAST), known_only=False), "x") is None
+    )
