@@ -52,6 +52,10 @@ class DraftRules(BaseModel):
     placeholder_prefixes: list[str]
     free_text_share: float = Field(gt=0, le=1)
     numeric_share: float = Field(gt=0, le=1)
+    # A column numbers fill this share of (short of numeric_share) beside at most stray_texts_max texts ("#DIV/0!",
+    # "TBD") is numbers with a few odd cells, never categories: a QUESTION. Defaults: older rules files still read.
+    mostly_numbers_share: float = Field(0.5, gt=0, le=1)
+    stray_texts_max: int = Field(3, ge=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
     follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads

@@ -1,0 +1,89 @@
+"""Hostile-input sweep 23: values that real exports spell in ways the drafter read as something else.
+
+Each test holds one class of spelling that `spec draft` turned into a wrong reading with exit 0: numbers beside
+a spreadsheet's formula errors ("#DIV/0!"), in an accountant's brackets ("(120)"), as an open bucket ("12+")
+or with a scale ("$1.2k") drafted as categories (every number a level of its own); and label values written
+with blanks around them listed twice, so that the draft was no spec.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.export_contract import check_export
+from features.flat import ExportSpec, build_flat_features
+from features.spec_draft import draft_spec
+from pipelines.spec import load_draft_rules
+from tests.pipelines.test_hostile_sweep_8c import b2c_leads
+
+RULES = load_draft_rules()
+
+
+def _with_every_tenth(values: np.ndarray, text: str) -> np.ndarray:
+    written = values.astype(object)
+    written[::10] = text
+    return written
+
+
+def test_numbers_beside_a_spreadsheets_formula_errors_are_numbers_with_gaps_not_categories():
+    """A sheet's computed column holds "#DIV/0!" where a formula divided by zero: in a tenth of the rows the
+    column fell short of the numeric share, so the draft made it a categorical feature whose every number was
+    a level. The errors are values not given (missing_values), the column stays a number, and training reads
+    those cells as missing, never quarantining or levelling them."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    visits = np.random.default_rng(0).poisson(3, len(export))
+    export["Pages per Visit"] = _with_every_tenth(visits, "#DIV/0!")
+    export["Tenure Years"] = _with_every_tenth(visits * 2, "#VALUE!")
+    draft = draft_spec(export, RULES, "leads", label="y")
+    assert {"#DIV/0!", "#VALUE!"} <= set(draft.spec["missing_values"])
+    assert "Pages per Visit" in draft.spec["intent_columns"]
+    assert draft.spec["fit_columns"]["Tenure Years"] == "numeric"
+    spec = ExportSpec.model_validate(draft.spec)
+    valid, quarantine = check_export(export, spec)
+    assert quarantine.empty and len(valid) == len(export)
+    features, _ = build_flat_features(valid, spec)
+    for column in ("Pages per Visit", "Tenure Years"):
+        numbers = features[spec.feature_name(column)]
+        assert numbers.dtype == "float64" and numbers.isna().sum() == len(export) // 10
+
+
+def test_numbers_in_brackets_with_a_plus_or_a_scale_are_a_question_never_categories():
+    """An accountant's "(120)" for -120, a form's "12+" for twelve or more and a revenue "$1.2k" read as no
+    number, so each column was drafted a categorical feature of hundreds of levels, with no question. They are
+    dropped with the numbers QUESTION, and never mapped to the ICP's revenue; ranges of a size band ("11-50",
+    "500+") stay categories, as they are."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    rng = np.random.default_rng(1)
+    amounts = rng.integers(1, 900, len(export))
+    export["Balance"] = [f"({a})" if a % 3 == 0 else str(a) for a in amounts]
+    export["Team Size"] = [f"{a % 13}+" if a % 13 == 12 else str(a % 13) for a in amounts]
+    export["Annual Revenue"] = [f"${a / 10:.1f}k" if a % 2 else f"${a / 100:.2f}M" for a in amounts]
+    export["Company Size"] = rng.choice(["1-10", "11-50", "51-200", "500+"], len(export))
+    draft = draft_spec(export, RULES, "leads", label="y")
+    for column, sample in (("Balance", "'("), ("Team Size", "12+"), ("Annual Revenue", "$")):
+        why = draft.spec["drop_columns"][column]
+        assert why.startswith("QUESTION: numbers written") and sample in why, column
+        assert any(q.startswith(f"column {column!r}") for q in draft.questions)
+    assert "annual_revenue" not in draft.spec["icp_columns"]
+    assert draft.spec["fit_columns"]["Company Size"] == "categorical"
+
+
+def test_numbers_with_a_few_texts_among_them_are_a_question_never_categories():
+    """A number column with "TBD" (or "Pending") in a fifth of its rows was drafted categorical: every number a
+    level of its own, with no question. It is dropped with a QUESTION naming the texts and both fixes. Codes
+    beside a word (a Region 1-9 or "Other") and a column of words are still categories."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    rng = np.random.default_rng(2)
+    score = rng.integers(0, 400, len(export)).astype(object)
+    score[::5] = "TBD"
+    score[1::17] = "Pending"
+    export["Engagement Points"] = score
+    region = rng.integers(1, 9, len(export)).astype(object)
+    region[::6] = "Other"
+    export["Region"] = region
+    draft = draft_spec(export, RULES, "leads", label="y")
+    why = draft.spec["drop_columns"]["Engagement Points"]
+    assert why.startswith("QUESTION: numbers written") and "'TBD' (56 rows)" in why and "'Pending'" in why
+    assert "missing_values" in why
+    assert draft.spec["fit_columns"]["Region"] == "categorical"
+    assert draft.spec["fit_columns"]["Source"] == "categorical"
