@@ -87,3 +87,20 @@ def test_numbers_with_a_few_texts_among_them_are_a_question_never_categories():
     assert "missing_values" in why
     assert draft.spec["fit_columns"]["Region"] == "categorical"
     assert draft.spec["fit_columns"]["Source"] == "categorical"
+
+
+def test_a_label_written_with_blanks_around_it_is_listed_once_as_the_spec_reads_it():
+    """ " Won" and "Won " beside "Won" were listed as three won values: the spec reads labels without the blanks
+    around them, so it refused the draft ("label 'Won' is in positive_labels and positive_labels"). Each is
+    listed once, without its blanks, and the draft is a spec that reads every row's outcome."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    export["Outcome"] = np.resize(["Won", " Won", "Won ", "Lost", "lost ", " Lost", "Open"], len(export))
+    draft = draft_spec(export.drop(columns="y"), RULES, "leads", label="Outcome")
+    assert draft.spec["positive_labels"] == ["Won"]
+    assert sorted(draft.spec["negative_labels"]) == ["Lost", "lost"]
+    spec = ExportSpec.model_validate(draft.spec)
+    assert spec.positive_labels == ("Won",)
+    closed = export[export["Outcome"] != "Open"].drop(columns="y")
+    _, label = build_flat_features(closed, spec)
+    assert label is not None
+    assert label.tolist() == closed["Outcome"].str.strip().eq("Won").astype(int).tolist()
