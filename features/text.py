@@ -155,6 +155,19 @@ def levels(texts: list[str]) -> list[str | None]:
     return [None if not text or text in PLACEHOLDERS else text for text in lower]
 
 
+# Punctuation an export leaves after a level typed by hand ("Google.", "Referral;"): no part of the level.
+TRAILING_PUNCTUATION = ".,;:!?"
+
+
+def level_key(text: str) -> str:
+    """One spelling for the ways people type one level of an export's column: lower case, without accents,
+    blanks or punctuation at its end, runs of blanks one space ("Google", "google ", "GOOGLE", "Google." and
+    "Gôogle" are "google"); text that is only punctuation is kept as it is."""
+    folded = " ".join(without_accents(composed(text)).split())
+    folded = cased([folded], upper=False)[0].strip()
+    return folded.rstrip(TRAILING_PUNCTUATION).rstrip() or folded
+
+
 def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """pd.factorize of an array of str and None (plain Python for a few values: faster)."""
     if len(texts) > FEW_VALUES:
