@@ -160,3 +160,21 @@ def test_spec_draft_folds_levels_and_names_a_level_the_export_types_two_ways():
         and "'google' (12 rows) in 'Source'" in draft.notes["fold_levels"]
     )
     assert ExportSpec.model_validate(draft.spec).fold_levels
+
+
+def test_an_export_date_in_2099_or_later_is_quarantined_as_a_placeholder_not_created_after_as_of():
+    """An export's 9999-12-31 or 2099-12-31 (a CRM's "no date") was a lead created after as_of: never scored,
+    never quarantined, counted as not created yet with exit 0 (training quarantined it as in the future). It is
+    quarantined as CRM tables quarantine it (check "before 2099"), by batch, spec check and online alike (one
+    contract); a date before it is a date."""
+    from tests.pipelines.test_hostile_sweep_3 import export, spec_of
+
+    frame = export(5, stage="Open")
+    frame.loc[1, "Created"] = "9999-12-31"
+    frame.loc[2, "Created"] = "2099-12-31T00:00:00"
+    frame.loc[3, "Created"] = "2098-12-31"
+    valid, quarantine = check_export(frame, spec_of())
+    assert valid.index.tolist() == [0, 3, 4]
+    hits = quarantine.set_index("row")
+    assert hits.loc[[1, 2], "check"].tolist() == ["before 2099"] * 2
+    assert "placeholder" in hits.loc[1, "reason"] and "Created" in hits.loc[1, "reason"]
