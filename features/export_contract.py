@@ -21,6 +21,8 @@ from features.contracts import (
     LATEST_DATE,
     QUARANTINE_COLUMNS,
     RANGES,
+    dotted_thousands_cells,
+    in_whole_units,
     true_false_cells,
 )
 from features.dates import DateFormatError, blank, parse_timestamps
@@ -74,7 +76,8 @@ def not_a_number_rows(values: pd.Series) -> np.ndarray:
 def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
     """Rows whose column mapped to employee_count or annual_revenue holds a number no company has (fewer than
     1 employee, a negative revenue, more than 10,000,000 employees, a revenue above 10 trillion: a unit or
-    export error), as the CRM contract quarantines them."""
+    export error) or a revenue written with dots between thousands ("250.000"), as the CRM contract
+    quarantines them."""
     found: list[Finding] = []
     mapped = {str(attribute): column for attribute, column in spec.icp_columns.items()}
     for attribute, checks in RANGES.items():
@@ -89,6 +92,10 @@ def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
             found.append(
                 (outside, column, str(check.error), CHECK_REASONS[str(check.error)].format(column=column))
             )
+        if in_whole_units("accounts", attribute):  # a revenue "250.000": 250,000, read as 250
+            rule = "no dots between thousands"
+            dotted = finite & dotted_thousands_cells(values)
+            found.append((dotted, column, rule, CHECK_REASONS[rule].format(column=column)))
     return found
 
 

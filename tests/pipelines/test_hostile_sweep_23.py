@@ -12,6 +12,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from features.export_contract import check_export
 from features.flat import ExportSpec, build_flat_features
@@ -178,3 +179,42 @@ def test_an_export_date_in_2099_or_later_is_quarantined_as_a_placeholder_not_cre
     hits = quarantine.set_index("row")
     assert hits.loc[[1, 2], "check"].tolist() == ["before 2099"] * 2
     assert "placeholder" in hits.loc[1, "reason"] and "Created" in hits.loc[1, "reason"]
+
+
+def test_a_revenue_written_with_dots_between_thousands_is_quarantined_or_refused_not_read_in_thousandths():
+    """A European CRM export writes a revenue of 250,000 as "250.000": pandas read $250, a company far below the
+    ICP's revenue range, scored with exit 0 ("1.200.000" beside it was quarantined as no number, not this).
+    It is quarantined in CRM tables and in an export's column mapped to annual_revenue, and refused online,
+    naming the fix; a revenue with cents ("250.00", "1.5") is a number."""
+    from features.contracts import validate_tables
+    from features.synthetic import GeneratorConfig, generate_history
+    from models.lead_input import LeadInputError, check_lead_rows
+    from pipelines.settings import load_source_spec
+    from tests.features.crm_exports import hubspot_contacts_export
+
+    tables = generate_history(GeneratorConfig(accounts=40, months=6, seed=3)).tables()
+    accounts = tables["accounts"]
+    accounts["annual_revenue"] = accounts["annual_revenue"].astype(object)
+    accounts.loc[[0, 1, 2, 3], "annual_revenue"] = ["250.000", "250.00", "1.5", "12.500"]
+    result = validate_tables(tables)
+    dotted = result.quarantine[result.quarantine["check"] == "no dots between thousands"]
+    assert dotted.loc[dotted["table"] == "accounts", "row"].tolist() == [0, 3]
+    assert "250.000 is how a European export writes 250,000" in dotted["reason"].iloc[0]
+    assert (
+        result.valid["accounts"].set_index("account_id").loc[accounts.loc[1, "account_id"], "annual_revenue"]
+        == 250.0
+    )
+
+    spec = load_source_spec("hubspot_contacts")
+    frame = hubspot_contacts_export(n=20)
+    frame["Annual Revenue"] = frame["Annual Revenue"].astype(object)
+    frame.loc[[2, 5], "Annual Revenue"] = ["750.000", "750.50"]
+    _, quarantine = check_export(frame, spec)
+    assert quarantine.loc[quarantine["check"] == "no dots between thousands", "row"].tolist() == [2]
+
+    row = {"lead_id": "L1", "email": "ana@acme.com", "annual_revenue": "250.00"}
+    check_lead_rows([row])
+    with pytest.raises(
+        LeadInputError, match=r"field 'annual_revenue'.*dots between thousands.*got '250\.000'"
+    ):
+        check_lead_rows([{**row, "annual_revenue": "250.000"}])
