@@ -218,3 +218,28 @@ def test_a_revenue_written_with_dots_between_thousands_is_quarantined_or_refused
         LeadInputError, match=r"field 'annual_revenue'.*dots between thousands.*got '250\.000'"
     ):
         check_lead_rows([{**row, "annual_revenue": "250.000"}])
+
+
+def test_a_picklists_empty_choice_as_crms_write_it_is_not_given_and_a_word_starting_alike_is_a_level():
+    """Salesforce writes an empty picklist "--None--", forms "-- Select --" or "Please select", scripts
+    "undefined": each was drafted a level the model learnt (X Education's "Select" was the only one known). They
+    are values not given; "Selection Committee" and "Selected" were read as "Select..." and are levels again."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    export["Role"] = np.resize(
+        [
+            "--None--",
+            "-- Select --",
+            "Please select",
+            "undefined",
+            "Selection Committee",
+            "Selected",
+            "Buyer",
+        ],
+        len(export),
+    )
+    draft = draft_spec(export, RULES, "leads", label="y")
+    placeholders = set(draft.spec["missing_values"])
+    assert {"--None--", "-- Select --", "Please select", "undefined"} <= placeholders
+    assert not {"Selection Committee", "Selected", "Buyer"} & placeholders
+    features, _ = build_flat_features(export, ExportSpec.model_validate(draft.spec))
+    assert set(features["role"].dropna()) == {"selection committee", "selected", "buyer"}
