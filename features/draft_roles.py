@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.draft_dates import DateColumn, looks_like_dates, written_in_digits
+from features.dates import parse_timestamps
+from features.draft_dates import DateColumn, epoch_unit_of_values, looks_like_dates, written_in_digits
 from features.draft_ids import is_id_name
 from features.draft_labels import value_classes
 from features.draft_rules import (
@@ -269,6 +270,23 @@ def column_role(
         )
     if numeric is not None and _row_number(numeric, filled, len(values)):
         return "drop", "", "A row number: whole numbers, unique and in order in every row."
+    epoch = (
+        None
+        if is_id_name(column, rules)
+        else epoch_unit_of_values(numeric if numeric is not None else values)
+    )
+    if epoch:
+        first = numeric.dropna().iloc[0] if numeric is not None else np.nan
+        when = parse_timestamps(pd.Series([first]), epoch)[0].iloc[0]
+        unit = "seconds" if epoch == "epoch_s" else "milliseconds"
+        return (
+            "drop",
+            "",
+            f"QUESTION: every value is a whole number of {unit} since 1970 between 2000 and 2100 ({first:.0f} is "
+            f"{when:%Y-%m-%d %H:%M}): times written as numbers, which a model would read as a quantity (when a "
+            f"lead came, not who it is); if it is when the lead was created, make it the timestamp_column with "
+            f"date_format: {epoch}, else give it a role",
+        )
     if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
         return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
     if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:

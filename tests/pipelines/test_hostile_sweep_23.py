@@ -243,3 +243,24 @@ def test_a_picklists_empty_choice_as_crms_write_it_is_not_given_and_a_word_start
     assert not {"Selection Committee", "Selected", "Buyer"} & placeholders
     features, _ = build_flat_features(export, ExportSpec.model_validate(draft.spec))
     assert set(features["role"].dropna()) == {"selection committee", "selected", "buyer"}
+
+
+def test_times_written_as_seconds_since_1970_under_any_name_are_a_question_not_a_quantity():
+    """An API export's "Signup" or "ts" in seconds since 1970 (1726115379) was drafted a numeric fit feature:
+    the model read when each lead came as a quantity of it, and the split stayed random beside a time. It is
+    dropped with a QUESTION naming the unit, a value's date and the setting that makes it the split time;
+    under a time's name it is still the creation time, and large plain numbers (a revenue) stay numbers."""
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2024-01-01").value // 10**9
+    export = b2c_leads(["2024-12-31"], n=300).drop(columns=["Created On"])
+    export["Signup"] = start + rng.integers(0, 300 * 86400, len(export))
+    export["ts"] = export["Signup"] * 1000
+    export["Revenue"] = rng.integers(10**6, 10**10, len(export))
+    draft = draft_spec(export, RULES, "leads", label="y")
+    for column, unit in (("Signup", "epoch_s"), ("ts", "epoch_ms")):
+        why = draft.spec["drop_columns"][column]
+        assert why.startswith("QUESTION: every value is a whole number of") and f"date_format: {unit}" in why
+        assert "2024-" in why
+    assert draft.spec["fit_columns"]["Revenue"] == "numeric"
+    export = export.rename(columns={"Signup": "Lead Date"})
+    assert draft_spec(export, RULES, "leads", label="y").spec["date_format"] == "epoch_s"
