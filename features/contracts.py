@@ -48,7 +48,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids, in_scientific_notation, visible_ids
+from features.keys import float_written_ids, formula_errors, in_scientific_notation, visible_ids
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_OTHER_SPELLINGS,
@@ -84,6 +84,10 @@ CHECK_REASONS = {
         "{column} is written in scientific notation (such as 1.23457E+11), as a spreadsheet shows a long number: "
         "the spreadsheet rounded the id, so it names no record of the CRM; export the table again without "
         "saving it from a spreadsheet (or import the column as text there)."
+    ),
+    "not a formula error": (
+        "{column} is a spreadsheet's formula error (such as #N/A, a lookup that found nothing), not an id: the "
+        "row names no record of the CRM; fill in its id, or leave the row out."
     ),
     "ge(1)": "{column} must be at least 1.",
     "ge(0)": "{column} must not be negative.",
@@ -208,8 +212,9 @@ _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 LATEST_DATE = pd.Timestamp("2099-01-01")
 _BEFORE_2099 = _check(pa.Check.lt, LATEST_DATE, name="before 2099")
 _REAL_DATE = (_NOT_BEFORE_1990, _BEFORE_2099)
-_NOT_ROUNDED_ID = (
+_ID_CHECKS = (
     _check(pa.Check, lambda ids: ~in_scientific_notation(ids), name="not in scientific notation"),
+    _check(pa.Check, lambda ids: ~formula_errors(ids), name="not a formula error"),
 )
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
@@ -230,7 +235,7 @@ RANGES: dict[str, tuple[pa.Check, ...]] = {
 # record was created in the CRM, not when the company was founded (that is the optional founded_year).
 _FIELDS: dict[str, dict[str, _Field]] = {
     "accounts": {
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "name": _Field("text"),
         "domain": _Field("text"),
         "industry": _Field("text"),
@@ -249,8 +254,8 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "leads": {
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "email": _Field(
             "text", nullable=False, checks=(_check(pa.Check.str_contains, "@", name="contains('@')"),)
         ),
@@ -259,7 +264,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
     },
     "activities": {
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "occurred_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "activity_type": _Field(
             "text",
@@ -270,9 +275,9 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "deals": {
-        "deal_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "deal_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "closed_at": _Field("timestamp", checks=_REAL_DATE),
         "outcome": _Field(

@@ -35,7 +35,7 @@ from features.flat import (
     not_numbers_dtype,
     without_placeholders,
 )
-from features.keys import in_scientific_notation
+from features.keys import formula_errors, in_scientific_notation
 
 EXPORT_TABLE = "export"
 TIME_TEXT = re.compile(r"^(\d{4}-\d\d-\d\d|-?\d+ days)")  # how pandas writes a time or a duration
@@ -235,6 +235,15 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
             spec.id_column,
             "unique",
             f"{spec.id_column} repeats an earlier row's id: a lead is one row; the first row is kept",
+        )
+    )
+    formula = "not a formula error"
+    found.append(
+        (
+            formula_errors(ids).to_numpy(),
+            spec.id_column,
+            formula,
+            CHECK_REASONS[formula].format(column=spec.id_column),
         )
     )
     rounded = "not in scientific notation"

@@ -25,6 +25,33 @@ FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
 SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?E\+[0-9]{2,3}$"
 
 
+# What a spreadsheet writes in a cell whose formula failed ("#N/A": a lookup that found nothing), as Excel,
+# LibreOffice and Google Sheets spell them: no record's id, though a CSV of the sheet keeps it as text.
+SPREADSHEET_ERRORS = frozenset(
+    [
+        "#n/a",
+        "#n/a n/a",
+        "#ref!",
+        "#value!",
+        "#div/0!",
+        "#name?",
+        "#null!",
+        "#num!",
+        "#spill!",
+        "#calc!",
+        "#error!",
+        "#getting_data",
+    ]
+)
+
+
+def formula_errors(ids: pd.Series) -> pd.Series:
+    """Which ids are a spreadsheet's formula error (SPREADSHEET_ERRORS, in any case, blanks around ignored):
+    True or False per id, False where it is missing or no text."""
+    text = ids if pd.api.types.is_string_dtype(ids) else ids.astype("str").where(ids.notna())
+    return text.str.strip().str.casefold().isin(SPREADSHEET_ERRORS).fillna(False).astype(bool)
+
+
 def in_scientific_notation(ids: pd.Series) -> pd.Series:
     """Which ids are written as a spreadsheet shows a long number (SPREADSHEET_ROUNDED_ID): True or False per
     id, False where it is missing or no text."""

@@ -264,3 +264,32 @@ def test_times_written_as_seconds_since_1970_under_any_name_are_a_question_not_a
     assert draft.spec["fit_columns"]["Revenue"] == "numeric"
     export = export.rename(columns={"Signup": "Lead Date"})
     assert draft_spec(export, RULES, "leads", label="y").spec["date_format"] == "epoch_s"
+
+
+def test_an_id_a_spreadsheets_lookup_left_as_n_a_is_quarantined_not_a_lead_named_n_a():
+    """A list joined in a spreadsheet (VLOOKUP) writes "#N/A" where the lookup found no record: the first such
+    row was scored as the lead "#N/A" (the others quarantined as repeats), and a CRM lead "#REF!" likewise. A
+    formula error is no id: quarantined on every id column of the CRM tables and an export's id, and refused
+    online (one contract); an id that only starts with "#" is an id."""
+    from features.contracts import validate_tables
+    from features.synthetic import GeneratorConfig, generate_history
+    from models.lead_input import LeadInputError, check_lead_rows
+    from tests.pipelines.test_hostile_sweep_3 import export, spec_of
+
+    frame = export(4, stage="Open")
+    frame.loc[[1, 2], "Lead ID"] = ["#N/A", " #n/a "]
+    frame.loc[3, "Lead ID"] = "#123"
+    valid, quarantine = check_export(frame, spec_of())
+    assert valid.index.tolist() == [0, 3]
+    assert quarantine.loc[quarantine["check"] == "not a formula error", "row"].tolist() == [1, 2]
+
+    tables = generate_history(GeneratorConfig(accounts=40, months=6, seed=3)).tables()
+    tables["leads"].loc[0, "lead_id"] = "#REF!"
+    tables["deals"].loc[0, "lead_id"] = "#N/A"
+    result = validate_tables(tables)
+    errors = result.quarantine[result.quarantine["check"] == "not a formula error"]
+    assert {("leads", 0), ("deals", 0)} <= set(zip(errors["table"], errors["row"], strict=True))
+    assert "lookup that found nothing" in errors["reason"].iloc[0]
+
+    with pytest.raises(LeadInputError, match=r"field 'lead_id'.*formula error"):
+        check_lead_rows([{"lead_id": "#N/A", "email": "ana@acme.com"}])
