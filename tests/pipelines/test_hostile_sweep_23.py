@@ -293,3 +293,14 @@ def test_an_id_a_spreadsheets_lookup_left_as_n_a_is_quarantined_not_a_lead_named
 
     with pytest.raises(LeadInputError, match=r"field 'lead_id'.*formula error"):
         check_lead_rows([{"lead_id": "#N/A", "email": "ana@acme.com"}])
+
+
+def test_a_label_written_as_a_spreadsheets_one_letter_flag_is_sorted_into_won_and_lost():
+    """A converted flag written Y / N (or T / F) beside Yes / No was left as questions: 'Y' and 'N' unsorted,
+    so a spec without them refused every such row. They are yes and no."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    export["Converted"] = np.resize(["Y", "N", "Yes", "No", "T", "F"], len(export))
+    draft = draft_spec(export.drop(columns="y"), RULES, "leads", label="Converted")
+    assert set(draft.spec["positive_labels"]) == {"Y", "Yes", "T"}
+    assert set(draft.spec["negative_labels"]) == {"N", "No", "F"}
+    assert not [q for q in draft.questions if q.startswith("label value")]
