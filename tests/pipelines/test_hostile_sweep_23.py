@@ -1,9 +1,14 @@
-"""Hostile-input sweep 23: values that real exports spell in ways the drafter read as something else.
+"""Hostile-input sweep 23: values that real exports spell in ways leadscore read as something else, exit 0.
 
-Each test holds one class of spelling that `spec draft` turned into a wrong reading with exit 0: numbers beside
-a spreadsheet's formula errors ("#DIV/0!"), in an accountant's brackets ("(120)"), as an open bucket ("12+")
-or with a scale ("$1.2k") drafted as categories (every number a level of its own); and label values written
-with blanks around them listed twice, so that the draft was no spec.
+Each test holds one class of spelling: numbers beside a spreadsheet's formula errors ("#DIV/0!"), in an
+accountant's brackets ("(120)"), as an open bucket ("12+"), with a scale ("$1.2k") or beside a few words
+("TBD") drafted as categories (every number a level of its own); times in seconds since 1970 under any name
+drafted as a quantity; a picklist's empty choice ("--None--", "-- Select --") learnt as a level; label values
+written with blanks around them listed twice (no spec) or as one-letter flags (Y / N) left unsorted; an
+export's categorical level typed in other case, accents, blanks or end punctuation ("Google", "google ",
+"GOOGLE") read as levels of their own; an export's creation date 9999-12-31 counted as "created after
+as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; and an id "#N/A" (a
+spreadsheet's failed lookup) scored as a lead of that name.
 """
 
 from __future__ import annotations
