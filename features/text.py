@@ -60,14 +60,60 @@ def stripped(texts: list[str]) -> list[str]:
     return pd.Series(texts, dtype=TEXT).str.strip().tolist()
 
 
-# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine, nor a level).
+# What a spreadsheet writes in a cell whose formula failed ("#N/A": a lookup that found nothing), as Excel,
+# LibreOffice and Google Sheets spell them: no value (and no record's id: features.keys.formula_errors).
+SPREADSHEET_ERRORS = frozenset(
+    [
+        "#n/a",
+        "#n/a n/a",
+        "#ref!",
+        "#value!",
+        "#div/0!",
+        "#name?",
+        "#null!",
+        "#num!",
+        "#spill!",
+        "#calc!",
+        "#error!",
+        "#getting_data",
+    ]
+)
+# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine, nor a level):
+# placeholders, a form's or picklist's untouched choice ("Select", X Education's; Salesforce's "--None--"), a
+# report's "(blank)" and a spreadsheet's formula errors.
 PLACEHOLDERS = frozenset(
-    {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
+    {
+        "-",
+        "--",
+        "?",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "unknown",
+        "not given",
+        "not specified",
+        "not provided",
+        "not available",
+        "n.a.",
+        "(blank)",
+        "(none)",
+        "(empty)",
+        "<blank>",
+        "undefined",
+        "select",
+        "please select",
+        "-- select --",
+        "--select--",
+        "none selected",
+        "--none--",
+    }
+    | SPREADSHEET_ERRORS
 )
 # What CRMs, databases and spreadsheets write in a number or time column for "no value" (pandas read these
 # as missing in a CSV; Parquet, Spark and JSON keep them as text): missing on every route, never a value to
 # quarantine as no number or no date. Compared after stripping, without case.
-NO_VALUE = PLACEHOLDERS | {"nan", "#n/a", "<na>", "nil"}
+NO_VALUE = PLACEHOLDERS | {"nan", "<na>", "nil"}
 
 
 # Their spellings as written ("NULL", "Null", "null"): a whole column is checked by hashing, not by text ops.

@@ -309,3 +309,31 @@ def test_a_label_written_as_a_spreadsheets_one_letter_flag_is_sorted_into_won_an
     assert set(draft.spec["positive_labels"]) == {"Y", "Yes", "T"}
     assert set(draft.spec["negative_labels"]) == {"N", "No", "F"}
     assert not [q for q in draft.questions if q.startswith("label value")]
+
+
+def test_a_forms_untouched_choice_or_a_spreadsheet_error_in_crm_tables_is_not_given_not_a_level():
+    """An industry written "Select" (a sign-up form's untouched drop-down, as X Education's), "(blank)", "Not
+    provided", "--None--" or "#N/A" was an industry the model learnt; a country so written quarantined the
+    account and all its leads; a size "#VALUE!" did too, where a gap is only missing. Each is a value not given,
+    in training, batch and online alike; "Selection" is still an industry."""
+    from features.build import build_features, scoring_snapshots
+    from features.config import FeatureConfig, ICPConfig
+    from features.contracts import validate_tables
+    from models.lead_input import check_lead_rows
+    from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
+
+    written = ["Select", "(blank)", "Not provided", "--None--", "#N/A", "SELECT ", "Selection"]
+    tables = _one_lead_per_account(written, ["referral"] * len(written))
+    tables["accounts"]["country"] = ["(blank)", "Select", "US", "#N/A", "US", "US", "US"]
+    tables["accounts"]["employee_count"] = pd.array(["#VALUE!", "120", "#DIV/0!", "120", "120", "120", "120"])
+    result = validate_tables(tables)
+    assert result.quarantine.empty
+    features = build_features(
+        result.valid,
+        scoring_snapshots(result.valid["leads"], pd.Timestamp("2026-10-01")),
+        FeatureConfig(),
+        ICPConfig(),
+    ).to_frame()
+    assert features["industry"].tolist() == ["unknown"] * 6 + ["selection"]
+    row = {"lead_id": "L1", "email": "ana@acme.com", "industry": "Select", "employee_count": "#DIV/0!"}
+    check_lead_rows([row])
