@@ -185,12 +185,17 @@ def composed_column(values: pd.Series) -> pd.Series:
     return values.mask(non_ascii, values[non_ascii].map(forms))
 
 
+# Punctuation an export leaves after a level typed by hand ("Google.", "Referral;"): no part of the level.
+TRAILING_PUNCTUATION = ".,;:!?"
+
+
 def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
-    runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
-    it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
-    the same in training and scoring; so are text in its composed and decomposed forms ("Santé" as Windows and
-    as macOS write it) and in fullwidth letters (composed)."""
+    runs of whitespace (non-breaking spaces too) one space, none at either end, no punctuation at the end
+    ("Software." is software); None when nothing is left or it is a placeholder ("n/a", "unknown"). "SaaS",
+    "saas " and "saas" with a zero-width space are one level, the same in training and scoring; so are text in
+    its composed and decomposed forms ("Santé" as Windows and as macOS write it) and in fullwidth letters
+    (composed)."""
     if all(
         text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
     ):
@@ -198,11 +203,18 @@ def levels(texts: list[str]) -> list[str | None]:
     else:
         cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", composed(text))).split()) for text in texts]
         lower = cased(cleaned, upper=False)
-    return [None if not text or text in PLACEHOLDERS else text for text in lower]
+    return [None if not text or text in PLACEHOLDERS else _level_of(text) for text in lower]
 
 
-# Punctuation an export leaves after a level typed by hand ("Google.", "Referral;"): no part of the level.
-TRAILING_PUNCTUATION = ".,;:!?"
+def _level_of(text: str) -> str | None:
+    level = without_end_punctuation(text)
+    return None if level in PLACEHOLDERS else level
+
+
+def without_end_punctuation(text: str) -> str:
+    """`text` without the punctuation a level typed by hand ends in ("Software.", "Referral;"), and the blanks
+    before it; text that is only punctuation ("?") as it is."""
+    return text.rstrip(TRAILING_PUNCTUATION).rstrip() or text
 
 
 def level_key(text: str) -> str:
@@ -210,8 +222,7 @@ def level_key(text: str) -> str:
     blanks or punctuation at its end, runs of blanks one space ("Google", "google ", "GOOGLE", "Google." and
     "Gôogle" are "google"); text that is only punctuation is kept as it is."""
     folded = " ".join(without_accents(composed(text)).split())
-    folded = cased([folded], upper=False)[0].strip()
-    return folded.rstrip(TRAILING_PUNCTUATION).rstrip() or folded
+    return without_end_punctuation(cased([folded], upper=False)[0].strip())
 
 
 def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -337,3 +337,22 @@ def test_a_forms_untouched_choice_or_a_spreadsheet_error_in_crm_tables_is_not_gi
     assert features["industry"].tolist() == ["unknown"] * 6 + ["selection"]
     row = {"lead_id": "L1", "email": "ana@acme.com", "industry": "Select", "employee_count": "#DIV/0!"}
     check_lead_rows([row])
+
+
+def test_a_crm_level_typed_with_punctuation_at_its_end_is_the_level():
+    """An industry "Software." or a lead source "Referral;" (typed by hand into a CRM field) was a level of its
+    own (a source "other", named at training only), where a trailing space was already the level; text that
+    is only punctuation stays as written, and a placeholder with a point ("n.a.") is still not given."""
+    from features.build import build_features, scoring_snapshots
+    from features.config import FeatureConfig, ICPConfig
+    from tests.pipelines.test_hostile_sweep_5c import _one_lead_per_account
+
+    tables = _one_lead_per_account(
+        ["Software.", "software", "Retail;", "n.a.", "c++"],
+        ["Referral.", "referral", "Paid Search;", "event!", "?"],
+    )
+    features = build_features(
+        tables, scoring_snapshots(tables["leads"], pd.Timestamp("2026-10-01")), FeatureConfig(), ICPConfig()
+    ).to_frame()
+    assert features["industry"].tolist() == ["software", "software", "retail", "unknown", "c++"]
+    assert features["lead_source"].tolist() == ["referral", "referral", "paid_search", "event", "other"]
