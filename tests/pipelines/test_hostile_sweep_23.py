@@ -7,8 +7,10 @@ drafted as a quantity; a picklist's empty choice ("--None--", "-- Select --") le
 written with blanks around them listed twice (no spec) or as one-letter flags (Y / N) left unsorted; an
 export's categorical level typed in other case, accents, blanks or end punctuation ("Google", "google ",
 "GOOGLE") read as levels of their own; an export's creation date 9999-12-31 counted as "created after
-as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; and an id "#N/A" (a
-spreadsheet's failed lookup) scored as a lead of that name.
+as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; an id "#N/A" (a
+spreadsheet's failed lookup) scored as a lead of that name; and in CRM tables a form's untouched "Select",
+"(blank)" or "#N/A" learnt as an industry (a country so written quarantining the account), and an industry
+or lead source typed with a point at its end ("Software.") read as a level of its own.
 """
 
 from __future__ import annotations
