@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -47,7 +48,7 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids, in_scientific_notation, visible_ids
+from features.keys import float_written_ids, formula_errors, in_scientific_notation, visible_ids
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_OTHER_SPELLINGS,
@@ -84,6 +85,10 @@ CHECK_REASONS = {
         "the spreadsheet rounded the id, so it names no record of the CRM; export the table again without "
         "saving it from a spreadsheet (or import the column as text there)."
     ),
+    "not a formula error": (
+        "{column} is a spreadsheet's formula error (such as #N/A, a lookup that found nothing), not an id: the "
+        "row names no record of the CRM; fill in its id, or leave the row out."
+    ),
     "ge(1)": "{column} must be at least 1.",
     "ge(0)": "{column} must not be negative.",
     "ge(1800)": "{column} must be a year from 1800 on.",
@@ -98,6 +103,10 @@ CHECK_REASONS = {
     "le(10000000)": "{column} is above 10,000,000: no company has that many employees; check the export's unit.",
     "le(1e13)": "{column} is above 10 trillion: no company or deal is that large; check the export's unit.",
     "whole year": "{column} must be a whole year, e.g. 1998.",
+    "no dots between thousands": (
+        "{column} is written with dots between thousands: 250.000 is how a European export writes 250,000, "
+        "which reads as 250; write plain numbers (250000)."
+    ),
     "whole number": (
         "{column} must be a whole number of people: 1.200 is how a European export writes 1,200 (a dot between "
         "thousands), which reads as 1.2; write plain numbers (1200)."
@@ -154,6 +163,33 @@ class _Field:
     optional: bool = False  # the table may lack the column (vocab.OPTIONAL_COLUMNS)
     words: tuple[str, ...] = ()  # a text column of these words only: read whatever their case and spaces
     other_spellings: Mapping[str, str] | None = None  # other words read as one of `words` (see spelled_word)
+    # A number of money no CRM writes in thousandths ("250.000" is 250,000 with dots between thousands).
+    in_whole_units: bool = False
+
+
+# A number written with dots between thousands ("250.000", "1.200.000"): digits before the first dot, then
+# groups of three.
+DOTTED_THOUSANDS = re.compile(r"\s*[+-]?[1-9]\d{0,2}(\.\d{3})+\s*")
+
+
+def dotted_thousands_cells(values: pd.Series) -> np.ndarray:
+    """Cells of text written as a number with dots between thousands ("250.000", which pandas reads as 250):
+    of a revenue, a European export's 250,000, since no CRM writes money in thousandths."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return np.zeros(len(values), dtype=bool)
+    return values.map(is_dotted_thousands, na_action="ignore").fillna(False).to_numpy(dtype=bool)
+
+
+def is_dotted_thousands(value: object) -> bool:
+    """Whether one value is text written as a number with dots between thousands."""
+    return isinstance(value, str) and DOTTED_THOUSANDS.fullmatch(value) is not None
+
+
+def in_whole_units(table: str, column: str) -> bool:
+    """Whether a number column of the contract is money, which no CRM writes in thousandths."""
+    _known_table(table)
+    field = _FIELDS[table].get(column)
+    return field is not None and field.in_whole_units
 
 
 def is_whole_number(values):
@@ -176,8 +212,9 @@ _NOT_BEFORE_1990 = _check(pa.Check.ge, EARLIEST_DATE, name="not before 1990")
 LATEST_DATE = pd.Timestamp("2099-01-01")
 _BEFORE_2099 = _check(pa.Check.lt, LATEST_DATE, name="before 2099")
 _REAL_DATE = (_NOT_BEFORE_1990, _BEFORE_2099)
-_NOT_ROUNDED_ID = (
+_ID_CHECKS = (
     _check(pa.Check, lambda ids: ~in_scientific_notation(ids), name="not in scientific notation"),
+    _check(pa.Check, lambda ids: ~formula_errors(ids), name="not a formula error"),
 )
 _AT_MOST_EMPLOYEES = _check(pa.Check.le, 10_000_000, name="le(10000000)")
 _AT_MOST_MONEY = _check(pa.Check.le, 1e13, name="le(1e13)")
@@ -198,12 +235,12 @@ RANGES: dict[str, tuple[pa.Check, ...]] = {
 # record was created in the CRM, not when the company was founded (that is the optional founded_year).
 _FIELDS: dict[str, dict[str, _Field]] = {
     "accounts": {
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "name": _Field("text"),
         "domain": _Field("text"),
         "industry": _Field("text"),
         "employee_count": _Field("number", checks=RANGES["employee_count"]),
-        "annual_revenue": _Field("number", checks=RANGES["annual_revenue"]),
+        "annual_revenue": _Field("number", checks=RANGES["annual_revenue"], in_whole_units=True),
         "country": _Field("country"),
         "tech_stack": _Field("text"),
         "created_at": _Field("timestamp", checks=_REAL_DATE),
@@ -217,8 +254,8 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "leads": {
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "email": _Field(
             "text", nullable=False, checks=(_check(pa.Check.str_contains, "@", name="contains('@')"),)
         ),
@@ -227,7 +264,7 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
     },
     "activities": {
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "occurred_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "activity_type": _Field(
             "text",
@@ -238,9 +275,9 @@ _FIELDS: dict[str, dict[str, _Field]] = {
         ),
     },
     "deals": {
-        "deal_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "lead_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
-        "account_id": _Field("id", nullable=False, checks=_NOT_ROUNDED_ID),
+        "deal_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "lead_id": _Field("id", nullable=False, checks=_ID_CHECKS),
+        "account_id": _Field("id", nullable=False, checks=_ID_CHECKS),
         "created_at": _Field("timestamp", nullable=False, checks=_REAL_DATE),
         "closed_at": _Field("timestamp", checks=_REAL_DATE),
         "outcome": _Field(
@@ -654,6 +691,9 @@ def _coerce(name: str, raw: pd.DataFrame, formats: DateFormats) -> tuple[pd.Data
                 failures.append(
                     _failures(np.flatnonzero(unparsed), column, f"parse({_PARSE_NAME[field.kind]})")
                 )
+            dotted = dotted_thousands_cells(values) & ~unparsed if field.in_whole_units else None
+            if dotted is not None and dotted.any():
+                failures.append(_failures(np.flatnonzero(dotted), column, "no dots between thousands"))
     return coerced, failures
 
 

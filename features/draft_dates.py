@@ -75,7 +75,15 @@ def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | No
     its name says time (a creation word, or date, time, timestamp, epoch, unix, at) and every value is a
     whole number between 2000-01-01 and 2100-01-01 in that unit (features.dates.EPOCH_RANGE, the range the
     spec then reads; the two units' ranges do not overlap); else None."""
-    if not has_word(column, [*rules.time_words, *EPOCH_NAME_WORDS]) or pd.api.types.is_bool_dtype(values):
+    if not has_word(column, [*rules.time_words, *EPOCH_NAME_WORDS]):
+        return None
+    return epoch_unit_of_values(values)
+
+
+def epoch_unit_of_values(values: pd.Series) -> str | None:
+    """The unit ("epoch_s" or "epoch_ms") in which every filled value of a numeric column is a whole number
+    between 2000-01-01 and 2100-01-01 (features.dates.EPOCH_RANGE), whatever the column's name; else None."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return None
     numbers = values.dropna().astype("float64")
     if not len(numbers) or not bool((numbers % 1 == 0).all()):

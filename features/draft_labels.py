@@ -112,12 +112,14 @@ def add_labels(draft: Draft, values: pd.Series, rules: DraftRules) -> pd.Series:
     classes = value_classes(values, rules)
     lists: dict[str, list] = {"won": [], "lost": [], "open": []}
     unsure = []
+    keys_listed: set[str] = set()
     for value, n in counts.items():
         outcome = classes.get(value)
         if outcome is None:
             unsure.append((value, n))
-        else:
-            lists[outcome].append(plain_value(value))
+        elif label_key(value) not in keys_listed:  # " Won" is "Won" to the spec: listed twice, no spec read
+            keys_listed.add(label_key(value))
+            lists[outcome].append(plain_value(value.strip() if isinstance(value, str) else value))
     if not lists["won"] and is_code_list(list(counts.index)):
         raise DraftError(
             f"label column {values.name!r} holds codes ({', '.join(map(repr, sorted(counts.index)[:6]))}) whose "

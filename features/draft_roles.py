@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.draft_dates import DateColumn, looks_like_dates, written_in_digits
+from features.dates import parse_timestamps
+from features.draft_dates import DateColumn, epoch_unit_of_values, looks_like_dates, written_in_digits
 from features.draft_ids import is_id_name
 from features.draft_labels import value_classes
 from features.draft_rules import (
@@ -254,11 +255,38 @@ def column_role(
             "drop",
             "",
             f"{NUMBERS_QUESTION} with separators or signs ({sample!r}), which a spec never reads as "
-            "numbers (1,234 is 1234 or 1.234 depending on who wrote it); export them as plain numbers (1234.5), "
-            "then give the column a role",
+            "numbers (1,234 is 1234 or 1.234 depending on who wrote it, (120) is -120 to an accountant, 12+ "
+            "is 12 or more); export them as plain numbers (1234.5), then give the column a role",
+        )
+    stray = stray_texts(values, numeric, rules)
+    if stray and not code_word(column, rules) and not is_id_name(column, rules):
+        shown = ", ".join(f"{text!r} ({n:,} rows)" for text, n in stray.items())
+        return (
+            "drop",
+            "",
+            f"{NUMBERS_QUESTION} with a few texts among them ({shown}): read as categories, every number "
+            "would be a level of its own; if the text means 'not given' (a spreadsheet's formula error, "
+            "'TBD'), add it to missing_values and make the column numeric, else export the column as numbers",
         )
     if numeric is not None and _row_number(numeric, filled, len(values)):
         return "drop", "", "A row number: whole numbers, unique and in order in every row."
+    epoch = (
+        None
+        if is_id_name(column, rules)
+        else epoch_unit_of_values(numeric if numeric is not None else values)
+    )
+    if epoch:
+        first = numeric.dropna().iloc[0] if numeric is not None else np.nan
+        when = parse_timestamps(pd.Series([first]), epoch)[0].iloc[0]
+        unit = "seconds" if epoch == "epoch_s" else "milliseconds"
+        return (
+            "drop",
+            "",
+            f"QUESTION: every value is a whole number of {unit} since 1970 between 2000 and 2100 ({first:.0f} is "
+            f"{when:%Y-%m-%d %H:%M}): times written as numbers, which a model would read as a quantity (when a "
+            f"lead came, not who it is); if it is when the lead was created, make it the timestamp_column with "
+            f"date_format: {epoch}, else give it a role",
+        )
     if is_id_name(column, rules) and distinct >= rules.free_text_share * filled:
         return "drop", "", "A second identifier (id-like name, a distinct value in almost every row)."
     if numeric is None and distinct >= rules.free_text_share * filled and filled >= 20:
@@ -348,9 +376,28 @@ def numeric_values(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     return numbers if filled and numbers.notna().sum() >= rules.numeric_share * filled else None
 
 
-# Thousands separators, currency and percent signs: a number written for people.
-WRITTEN_SIGNS = r"[,$€£¥%\s']"  # what marks a number written for people to read
-SEPARATORS_AND_SIGNS = r"[,.$€£¥%\s']"  # ... and what is taken out to read it (a dot too: "1.234,5")
+def stray_texts(values: pd.Series, numeric: pd.Series | None, rules: DraftRules) -> dict[str, int]:
+    """The few texts (rules.stray_texts_max at most) in a column otherwise of numbers (at least
+    rules.mostly_numbers_share of its filled rows, short of rules.numeric_share), each with its rows: a
+    formula's error or a word for no value; {} for a column of numbers, or of text."""
+    if numeric is not None or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return {}
+    given = values.dropna()
+    if given.empty:
+        return {}
+    numbers = pd.to_numeric(given, errors="coerce")
+    if numbers.notna().sum() < rules.mostly_numbers_share * len(given):
+        return {}
+    counts = given[numbers.isna()].astype("str").str.strip().value_counts()
+    return {str(t): int(n) for t, n in counts.items()} if len(counts) <= rules.stray_texts_max else {}
+
+
+# Thousands separators, currency and percent signs, an accountant's brackets for a negative ("(1,200)") and an
+# open-ended bucket's plus ("12+"): a number written for people.
+WRITTEN_SIGNS = r"[,$€£¥%\s'()+]"  # what marks a number written for people to read
+SEPARATORS_AND_SIGNS = r"[,.$€£¥%\s'()+]"  # ... and what is taken out to read it (a dot too: "1.234,5")
+# A scale written after the digits ("$1.2k", "3.4M", "2bn"): thousands, millions, billions.
+SCALE_SUFFIX = r"(?i)(?<=\d)\s*(?:k|m|mm|mn|b|bn)$"
 
 
 NUMBERS_QUESTION = "QUESTION: numbers written"  # how a column of numbers no spec reads is dropped
@@ -380,13 +427,15 @@ def dotted_thousands(text: pd.Series) -> bool:
 
 def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:
     """The column as numbers when (almost) all filled values are numbers once thousands separators, currency
-    and percent signs are taken out ("$1,200", "12%", "1.234,5") and some hold them, else None."""
+    and percent signs, brackets, a plus and a scale are taken out ("$1,200", "12%", "1.234,5", "(300)", "12+",
+    "$1.2k") and some hold them, else None."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
     text = values.dropna().astype("str").str.strip()
-    marked = text.str.contains(r"\d", regex=True) & text.str.contains(WRITTEN_SIGNS, regex=True)
+    signed = text.str.contains(WRITTEN_SIGNS, regex=True) | text.str.contains(SCALE_SUFFIX, regex=True)
+    marked = text.str.contains(r"\d", regex=True) & signed
     if not marked.any():
         return None
-    bare = text.str.replace(SEPARATORS_AND_SIGNS, "", regex=True)
+    bare = text.str.replace(SCALE_SUFFIX, "", regex=True).str.replace(SEPARATORS_AND_SIGNS, "", regex=True)
     numbers = pd.to_numeric(bare, errors="coerce")
     return numbers if numbers.notna().sum() >= rules.numeric_share * len(text) else None

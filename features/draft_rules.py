@@ -52,6 +52,10 @@ class DraftRules(BaseModel):
     placeholder_prefixes: list[str]
     free_text_share: float = Field(gt=0, le=1)
     numeric_share: float = Field(gt=0, le=1)
+    # A column numbers fill this share of (short of numeric_share) beside at most stray_texts_max texts ("#DIV/0!",
+    # "TBD") is numbers with a few odd cells, never categories: a QUESTION. Defaults: older rules files still read.
+    mostly_numbers_share: float = Field(0.5, gt=0, le=1)
+    stray_texts_max: int = Field(3, ge=1)
     audit_auc: float = Field(gt=0.5, le=1)
     fill_gap: float = Field(gt=0, le=1)
     follow_up_auc: float = Field(0.7, gt=0.5, le=1)  # a default: a rules file written before it still reads
@@ -119,7 +123,8 @@ def plain_value(value: object) -> str | int | float | bool:
 
 
 def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
-    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export."""
+    """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export: one of the rules'
+    words, or a prefix of theirs as a whole word ("Select one", "Please select..."; "Selection" is a level)."""
     words = {w.casefold() for w in rules.placeholders}
     prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
     found: set[str] = set()
@@ -129,9 +134,14 @@ def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
             continue
         for value in values.dropna().astype("str").str.strip().unique():
             folded = value.casefold()
-            if folded in words or (prefixes and folded.startswith(prefixes)):
+            if folded in words or any(_starts_with_word(folded, prefix) for prefix in prefixes):
                 found.add(value)
     return sorted(found)
+
+
+def _starts_with_word(text: str, prefix: str) -> bool:
+    """Whether `text` starts with `prefix` as a whole word (what follows is no letter or digit)."""
+    return text.startswith(prefix) and not text[len(prefix) : len(prefix) + 1].isalnum()
 
 
 def without_placeholders(values: pd.Series, placeholders: list[str]) -> pd.Series:

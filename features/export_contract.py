@@ -15,7 +15,16 @@ import re
 import numpy as np
 import pandas as pd
 
-from features.contracts import CHECK_REASONS, EARLIEST_DATE, QUARANTINE_COLUMNS, RANGES, true_false_cells
+from features.contracts import (
+    CHECK_REASONS,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    QUARANTINE_COLUMNS,
+    RANGES,
+    dotted_thousands_cells,
+    in_whole_units,
+    true_false_cells,
+)
 from features.dates import DateFormatError, blank, parse_timestamps
 from features.flat import (
     NUMERIC_ICP_ATTRIBUTES,
@@ -26,7 +35,7 @@ from features.flat import (
     not_numbers_dtype,
     without_placeholders,
 )
-from features.keys import in_scientific_notation
+from features.keys import formula_errors, in_scientific_notation
 
 EXPORT_TABLE = "export"
 TIME_TEXT = re.compile(r"^(\d{4}-\d\d-\d\d|-?\d+ days)")  # how pandas writes a time or a duration
@@ -67,7 +76,8 @@ def not_a_number_rows(values: pd.Series) -> np.ndarray:
 def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
     """Rows whose column mapped to employee_count or annual_revenue holds a number no company has (fewer than
     1 employee, a negative revenue, more than 10,000,000 employees, a revenue above 10 trillion: a unit or
-    export error), as the CRM contract quarantines them."""
+    export error) or a revenue written with dots between thousands ("250.000"), as the CRM contract
+    quarantines them."""
     found: list[Finding] = []
     mapped = {str(attribute): column for attribute, column in spec.icp_columns.items()}
     for attribute, checks in RANGES.items():
@@ -82,6 +92,10 @@ def range_findings(frame: pd.DataFrame, spec: ExportSpec) -> list[Finding]:
             found.append(
                 (outside, column, str(check.error), CHECK_REASONS[str(check.error)].format(column=column))
             )
+        if in_whole_units("accounts", attribute):  # a revenue "250.000": 250,000, read as 250
+            rule = "no dots between thousands"
+            dotted = finite & dotted_thousands_cells(values)
+            found.append((dotted, column, rule, CHECK_REASONS[rule].format(column=column)))
     return found
 
 
@@ -91,15 +105,18 @@ def given_times(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
     return without_placeholders(frame[str(spec.timestamp_column)], spec.missing_values)
 
 
-def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), and rows
-    whose time is before EARLIEST_DATE."""
+def bad_date_rows(values: pd.Series, date_format: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with a time given that the one date parser cannot read (ISO 8601, or the spec's format), rows
+    whose time is before EARLIEST_DATE, and rows whose time is LATEST_DATE or later (placeholders, as the CRM
+    contract reads them: 9999-12-31 was a lead "created after as_of", never scored nor quarantined)."""
     given = ~blank(values)
     try:
         parsed = parse_timestamps(values, date_format)[0]
     except DateFormatError:  # the whole column's format: refused by the reader, exit 3
-        return np.zeros(len(values), dtype=bool), np.zeros(len(values), dtype=bool)
-    return given & parsed.isna().to_numpy(), (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
+        nothing = np.zeros(len(values), dtype=bool)
+        return nothing, nothing, nothing.copy()
+    early = (parsed < EARLIEST_DATE).to_numpy(dtype=bool)
+    return given & parsed.isna().to_numpy(), early, (parsed >= LATEST_DATE).to_numpy(dtype=bool)
 
 
 def quarantine_unknown_labels(
@@ -220,6 +237,15 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
             f"{spec.id_column} repeats an earlier row's id: a lead is one row; the first row is kept",
         )
     )
+    formula = "not a formula error"
+    found.append(
+        (
+            formula_errors(ids).to_numpy(),
+            spec.id_column,
+            formula,
+            CHECK_REASONS[formula].format(column=spec.id_column),
+        )
+    )
     rounded = "not in scientific notation"
     found.append(
         (
@@ -238,7 +264,7 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         found.append((rows, column, "is_number", reasons))
     found += range_findings(frame, spec)
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
-        rows, early = bad_date_rows(given_times(frame, spec), spec.date_format)
+        rows, early, late = bad_date_rows(given_times(frame, spec), spec.date_format)
         epoch = pd.api.types.is_numeric_dtype(frame[spec.timestamp_column])
         how = (
             f"the format {spec.date_format!r}"
@@ -250,6 +276,8 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
         found.append((rows, spec.timestamp_column, "is_date", reason))
         placeholder = CHECK_REASONS["not before 1990"].format(column=spec.timestamp_column).removesuffix(".")
         found.append((early, spec.timestamp_column, "not before 1990", placeholder))
+        far_ahead = CHECK_REASONS["before 2099"].format(column=spec.timestamp_column).removesuffix(".")
+        found.append((late, spec.timestamp_column, "before 2099", far_ahead))
     quarantine = _quarantine_frame(frame, ids, found)
     bad = np.zeros(len(frame), dtype=bool)
     for rows, *_ in found:

@@ -38,7 +38,7 @@ from features.fit import _domain_types, guardrail_domain
 from features.frames import Table, column_values
 from features.icp import GUARDRAIL_COLUMNS, OPTIONAL_EMAIL_DOMAIN, REQUIRED_COLUMNS, icp_columns
 from features.season import SEASON_FEATURES, month_of_year
-from features.text import INVISIBLE, Text, composed_column, factorize_texts
+from features.text import INVISIBLE, Text, composed_column, factorize_texts, level_key
 from features.titles import title_labels
 from features.vocab import WIN_RATE_PREFIX
 
@@ -161,6 +161,10 @@ class ExportSpec(BaseModel):
     leaky_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it leaks
     drop_columns: dict[str, str] = Field(default_factory=dict)  # column -> why it is not a feature
     missing_values: tuple[str, ...] = ()  # placeholder values meaning "not given", e.g. "Select"
+    # A categorical level is one however its case, accents, blanks or trailing punctuation are typed ("Google",
+    # "google ", "GOOGLE" are "google"); false keeps each spelling a level of its own, as models trained
+    # before this setting read them (a spec unpickled without it).
+    fold_levels: bool = True
     renames: dict[str, str] = Field(default_factory=dict)  # export column -> feature name
     labels: dict[str, str] = Field(default_factory=dict)  # fit or intent column -> readable name in reasons
     icp_columns: dict[IcpAttribute, str] = Field(default_factory=dict)  # ICP attribute -> export column
@@ -315,8 +319,10 @@ class ExportSpec(BaseModel):
             raise ValueError(f"spec {self.name!r}: icp: {_first_error(error)}") from None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A spec pickled in an artifact before a field existed loads with that field's default."""
+        """A spec pickled in an artifact before a field existed loads with that field's default, except
+        fold_levels, which a model trained before it did not do: it scores as it was trained."""
         values = state.get("__dict__", {})
+        values.setdefault("fold_levels", False)
         for name, info in type(self).model_fields.items():
             if name not in values and not info.is_required():
                 values[name] = info.get_default(call_default_factory=True)
@@ -546,10 +552,11 @@ def build_flat_features(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataF
             columns["month_of_year"] = pd.Series(
                 month_of_year(columns[spec.feature_name(spec.timestamp_column)])
             )
+    fold = getattr(spec, "fold_levels", False)
     for column, kind in spec.fit_columns.items():
         values = without_placeholders(frame[column], spec.missing_values)
         columns[spec.feature_name(column)] = (
-            as_categorical(values) if kind == "categorical" else as_numeric(values)
+            as_categorical(values, fold) if kind == "categorical" else as_numeric(values)
         )
     for column in spec.intent_columns:
         columns[spec.feature_name(column)] = as_numeric(
@@ -657,17 +664,22 @@ def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd
 WHOLE_NUMBER_WITH_POINT = re.compile(r"^([+-]?\d+)\.0*$")
 
 
-def as_categorical(values: pd.Series) -> pd.Series:
+def as_categorical(values: pd.Series, fold: bool = False) -> pd.Series:
     """Text in one form however it was typed (features.text.composed: "Sante" with a combining accent is
     "Santé", fullwidth "ｓｏｆｔｗａｒｅ" is software, as on CRM tables), without characters that show as nothing
     (a zero-width space made "Software" a level the model never saw) and surrounding blanks; empty text and
     missing values stay missing. A whole number is its
     digits: 5.0 (a column of floats, as pandas reads numbers with a gap among them, or a float Parquet column)
     and "5.0" are the level "5", as 5 in a column without gaps (they were two levels: a file of the same
-    leads scored another way)."""
+    leads scored another way). `fold`: each level as level_key spells it ("GOOGLE" and "Google." are
+    "google"), once per distinct text."""
     text = composed_column(values.astype("str")).str.replace(INVISIBLE.pattern, "", regex=True).str.strip()
     text = text.str.replace(WHOLE_NUMBER_WITH_POINT.pattern, r"\1", regex=True)
-    return text.mask(text == "").astype("str")
+    text = text.mask(text == "").astype("str")
+    if fold:
+        keys = {level: level_key(level) for level in text.dropna().unique()}
+        text = text.map(keys).astype("str")
+    return text
 
 
 def as_numeric(values: pd.Series) -> pd.Series:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.fit import normalised_emails
-from features.text import INVISIBLE
+from features.text import INVISIBLE, SPREADSHEET_ERRORS
 
 # An integer id written as a float ("7.0", "-3.0"): no leading zero ("007.0" is an id of text), one zero after
 # the point, as pandas, Python and spreadsheets write a whole-number float. Group 1 is the integer text.
@@ -23,6 +23,13 @@ FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
 # capital E and a signed exponent of two or three digits: the shape Excel, LibreOffice and Google Sheets give
 # a number, no id's. Python's "1e+20" (a float id column beyond int64) is read as written (sweep 9b).
 SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?E\+[0-9]{2,3}$"
+
+
+def formula_errors(ids: pd.Series) -> pd.Series:
+    """Which ids are a spreadsheet's formula error (SPREADSHEET_ERRORS, in any case, blanks around ignored):
+    True or False per id, False where it is missing or no text."""
+    text = ids if pd.api.types.is_string_dtype(ids) else ids.astype("str").where(ids.notna())
+    return text.str.strip().str.casefold().isin(SPREADSHEET_ERRORS).fillna(False).astype(bool)
 
 
 def in_scientific_notation(ids: pd.Series) -> pd.Series:

@@ -53,6 +53,7 @@ from features.flat import (
     KEY_COLUMNS,
     NUMERIC_ICP_ATTRIBUTES,
     ExportSpec,
+    as_categorical,
     clean_label,
     did_you_mean,
     export_icp,
@@ -60,6 +61,7 @@ from features.flat import (
     icp_attributes,
     numbered_rows,
 )
+from features.text import level_key
 
 
 def draft_spec(
@@ -194,6 +196,11 @@ def draft_spec(
         if role in ("fit", "intent"):
             draft.column_notes[column] = why
     draft.spec |= {"fit_columns": fit, "intent_columns": intent, "leaky_columns": leaky, "drop_columns": drop}
+    draft.spec["fold_levels"] = True
+    categorical = [c for c, kind in fit.items() if kind == "categorical"]
+    draft.notes["fold_levels"] = folded_levels_note(
+        frame[categorical].apply(lambda c: without_placeholders(c, placeholders))
+    )
     # A column's question is asked with the others (on the console too), not only beside the column.
     for column, why in [*drop.items(), *((c, draft.column_notes[c]) for c in [*fit, *intent])]:
         if "QUESTION: " in why:
@@ -217,6 +224,24 @@ def draft_spec(
     if not fit and not intent:
         draft.questions.append("no column could be a fit or intent feature: give at least one a role")
     return draft
+
+
+def folded_levels_note(categorical: pd.DataFrame) -> str:
+    """What fold_levels does to this export: the first level of a categorical column typed in several
+    spellings, with the rows of each ("'Google' (2,868 rows) and 'google' (5 rows) in 'Lead Source'")."""
+    for column in categorical.columns:
+        counts = as_categorical(categorical[column]).value_counts()
+        spellings: dict[str, list[str]] = {}
+        for level in counts.index:
+            spellings.setdefault(level_key(str(level)), []).append(str(level))
+        several = next((typed for typed in spellings.values() if len(typed) > 1), None)
+        if several:
+            shown = " and ".join(f"{typed!r} ({int(counts[typed]):,} rows)" for typed in several[:3])
+            return (
+                f"a level is one however its case, accents, blanks or end punctuation are typed: {shown} in "
+                f"{column!r} are one level"
+            )
+    return "a level is one however its case, accents, blanks or end punctuation are typed"
 
 
 @dataclass(frozen=True)
@@ -395,6 +420,7 @@ def render_spec(draft: Draft) -> str:
         "timestamp_column",
         "date_format",
         "missing_values",
+        "fold_levels",
     ):
         if key in spec:
             lines.append(_line(f"{key}: {_scalar(spec[key])}", draft.notes.get(key)))

@@ -60,14 +60,60 @@ def stripped(texts: list[str]) -> list[str]:
     return pd.Series(texts, dtype=TEXT).str.strip().tolist()
 
 
-# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine, nor a level).
+# What a spreadsheet writes in a cell whose formula failed ("#N/A": a lookup that found nothing), as Excel,
+# LibreOffice and Google Sheets spell them: no value (and no record's id: features.keys.formula_errors).
+SPREADSHEET_ERRORS = frozenset(
+    [
+        "#n/a",
+        "#n/a n/a",
+        "#ref!",
+        "#value!",
+        "#div/0!",
+        "#name?",
+        "#null!",
+        "#num!",
+        "#spill!",
+        "#calc!",
+        "#error!",
+        "#getting_data",
+    ]
+)
+# What CRMs write for "not given": missing, like an empty cell (not a country to quarantine, nor a level):
+# placeholders, a form's or picklist's untouched choice ("Select", X Education's; Salesforce's "--None--"), a
+# report's "(blank)" and a spreadsheet's formula errors.
 PLACEHOLDERS = frozenset(
-    {"-", "--", "?", "n/a", "na", "none", "null", "unknown", "not given", "not specified"}
+    {
+        "-",
+        "--",
+        "?",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "unknown",
+        "not given",
+        "not specified",
+        "not provided",
+        "not available",
+        "n.a.",
+        "(blank)",
+        "(none)",
+        "(empty)",
+        "<blank>",
+        "undefined",
+        "select",
+        "please select",
+        "-- select --",
+        "--select--",
+        "none selected",
+        "--none--",
+    }
+    | SPREADSHEET_ERRORS
 )
 # What CRMs, databases and spreadsheets write in a number or time column for "no value" (pandas read these
 # as missing in a CSV; Parquet, Spark and JSON keep them as text): missing on every route, never a value to
 # quarantine as no number or no date. Compared after stripping, without case.
-NO_VALUE = PLACEHOLDERS | {"nan", "#n/a", "<na>", "nil"}
+NO_VALUE = PLACEHOLDERS | {"nan", "<na>", "nil"}
 
 
 # Their spellings as written ("NULL", "Null", "null"): a whole column is checked by hashing, not by text ops.
@@ -139,12 +185,17 @@ def composed_column(values: pd.Series) -> pd.Series:
     return values.mask(non_ascii, values[non_ascii].map(forms))
 
 
+# Punctuation an export leaves after a level typed by hand ("Google.", "Referral;"): no part of the level.
+TRAILING_PUNCTUATION = ".,;:!?"
+
+
 def levels(texts: list[str]) -> list[str | None]:
     """Categorical texts as one level each: lower case, invisible characters dropped, control characters and
-    runs of whitespace (non-breaking spaces too) one space, none at either end; None when nothing is left or
-    it is a placeholder ("n/a", "unknown"). "SaaS", "saas " and "saas" with a zero-width space are one level,
-    the same in training and scoring; so are text in its composed and decomposed forms ("Santé" as Windows and
-    as macOS write it) and in fullwidth letters (composed)."""
+    runs of whitespace (non-breaking spaces too) one space, none at either end, no punctuation at the end
+    ("Software." is software); None when nothing is left or it is a placeholder ("n/a", "unknown"). "SaaS",
+    "saas " and "saas" with a zero-width space are one level, the same in training and scoring; so are text in
+    its composed and decomposed forms ("Santé" as Windows and as macOS write it) and in fullwidth letters
+    (composed)."""
     if all(
         text.isascii() and text.isprintable() and text == text.strip() and "  " not in text for text in texts
     ):
@@ -152,7 +203,26 @@ def levels(texts: list[str]) -> list[str | None]:
     else:
         cleaned = [" ".join(CONTROL.sub(" ", INVISIBLE.sub("", composed(text))).split()) for text in texts]
         lower = cased(cleaned, upper=False)
-    return [None if not text or text in PLACEHOLDERS else text for text in lower]
+    return [None if not text or text in PLACEHOLDERS else _level_of(text) for text in lower]
+
+
+def _level_of(text: str) -> str | None:
+    level = without_end_punctuation(text)
+    return None if level in PLACEHOLDERS else level
+
+
+def without_end_punctuation(text: str) -> str:
+    """`text` without the punctuation a level typed by hand ends in ("Software.", "Referral;"), and the blanks
+    before it; text that is only punctuation ("?") as it is."""
+    return text.rstrip(TRAILING_PUNCTUATION).rstrip() or text
+
+
+def level_key(text: str) -> str:
+    """One spelling for the ways people type one level of an export's column: lower case, without accents,
+    blanks or punctuation at its end, runs of blanks one space ("Google", "google ", "GOOGLE", "Google." and
+    "Gôogle" are "google"); text that is only punctuation is kept as it is."""
+    folded = " ".join(without_accents(composed(text)).split())
+    return without_end_punctuation(cased([folded], upper=False)[0].strip())
 
 
 def factorize_texts(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contracts import CHECK_REASONS, column_checks, is_whole_number
+from features.contracts import (
+    CHECK_REASONS,
+    column_checks,
+    in_whole_units,
+    is_dotted_thousands,
+    is_whole_number,
+)
 from features.countries import read_country
 from features.dates import CLOCK_WORDS
 from features.frames import Table
@@ -200,10 +206,14 @@ def _times(values: list[Any], field: str) -> np.ndarray:
 
 def _numbers(values: list[Any], field: str) -> np.ndarray:
     out = np.empty(len(values), dtype=float)
+    money = field in CONTRACT_COLUMNS and in_whole_units(*CONTRACT_COLUMNS[field])
     for row, value in enumerate(values):
         if _no_value(value):  # "", "N/A", "NULL": no value, as batch reads them
             out[row] = np.nan
             continue
+        if money and is_dotted_thousands(value):  # "250.000": 250,000, as batch quarantines it
+            sentence = CHECK_REASONS["no dots between thousands"].format(column=field)
+            raise _fail(row, field, f"{sentence[:-1]}, got {shown(value)}.", "no dots between thousands")
         try:
             if _json_kind(value) or (isinstance(value, str) and not _plain_number_text(value)):
                 raise TypeError

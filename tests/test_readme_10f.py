@@ -248,7 +248,7 @@ def test_the_countries_the_readme_names_are_read_as_it_says():
     read = dict(zip(shown, zip(codes, invalid, strict=True), strict=True))
     assert len(shown) >= 12
     assert read.pop("Atlantis")[1]
-    for placeholder in ("n/a", "unknown", "-"):
+    for placeholder in ("n/a", "unknown", "-", "Select", "(blank)", "#N/A"):
         code, bad = read.pop(placeholder)
         assert pd.isna(code) and not bad, placeholder
     assert all(isinstance(code, str) and len(code) == 2 for code, _ in read.values()), read

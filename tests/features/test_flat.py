@@ -157,7 +157,7 @@ def test_placeholders_numbers_and_labels_on_a_tiny_export():
     features, label = build_flat_features(frame, spec)
     assert list(features.columns) == ["id", "plan", "seats", "Visits"]
     assert features["id"].tolist() == ["1", "2", "3"]
-    assert features["plan"].tolist()[0::2] == ["Pro", "Basic"] and pd.isna(features.loc[1, "plan"])
+    assert features["plan"].tolist()[0::2] == ["pro", "basic"] and pd.isna(features.loc[1, "plan"])
     assert features["seats"].tolist()[0] == 10.0 and features["seats"].isna().tolist()[1:] == [True, True]
     assert label.tolist() == [1, 0, 1]
     assert undeclared_columns(frame, spec) == ["Unlisted"]

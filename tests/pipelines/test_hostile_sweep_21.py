@@ -491,8 +491,18 @@ def test_an_export_and_the_icp_lists_read_decomposed_accents_and_fullwidth_lette
     ]
     frame = salesforce_leads_report(n=5).assign(Industry=industries)
     features, _ = build_flat_features(frame.drop(columns=[spec.label_column]), spec)
-    read = ["software", "software", "Sant\u00e9", "Sant\u00e9", "Retail"]
+    read = ["software", "software", "sante", "sante", "retail"]  # one level however typed (fold_levels)
     assert features[spec.feature_name("Industry")].tolist() == read
+    kept = build_flat_features(
+        frame.drop(columns=[spec.label_column]), spec.model_copy(update={"fold_levels": False})
+    )[0]
+    assert kept[spec.feature_name("Industry")].tolist() == [
+        "software",
+        "software",
+        "Sant\u00e9",
+        "Sant\u00e9",
+        "Retail",
+    ]
     weights = dict.fromkeys(ICPConfig().criterion_weights, 0.0) | {"industry": 1.0}
     icp = ICPConfig(target_industries=("software", "Sante\u0301"), criterion_weights=weights)
     assert icp.target_industries == ("software", "sant\u00e9")

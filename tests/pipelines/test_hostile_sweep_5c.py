@@ -341,8 +341,8 @@ def test_an_extra_icp_rule_on_text_meets_values_whatever_their_case_as_the_icp_l
 
 
 def test_an_export_level_with_an_invisible_character_is_the_seen_level():
-    # An export's categorical keeps its case (the levels of models already trained on it), but a zero-width
-    # space or a byte-order mark pasted into "pro" made a level the model never saw.
+    # A zero-width space or a byte-order mark pasted into "pro" made a level the model never saw; so did "Pro"
+    # (sweep 23), which a spec with fold_levels false (a model trained before it) still keeps a level apart.
     spec = SourceSpec.model_validate(
         {
             "name": "tiny",
@@ -360,6 +360,9 @@ def test_an_export_level_with_an_invisible_character_is_the_seen_level():
         }
     )
     features, _ = build_flat_features(export, spec)
+    assert features["Plan"].tolist()[:3] == ["pro"] * 3
+    assert pd.isna(features["Plan"][3]) and features["Plan"][4] == "pro"
+    features, _ = build_flat_features(export, spec.model_copy(update={"fold_levels": False}))
     assert features["Plan"].tolist()[:3] == ["pro"] * 3
     assert pd.isna(features["Plan"][3]) and features["Plan"][4] == "Pro"
 
