@@ -682,6 +682,24 @@ def as_categorical(values: pd.Series, fold: bool = False) -> pd.Series:
     return text
 
 
+def level_spellings(rows: pd.DataFrame, spec: ExportSpec) -> dict[str, dict[str, str]]:
+    """Per categorical feature of a spec that folds levels (fold_levels), each folded level's most common
+    spelling in the export's `rows`, the first met on a tie: what reasons show ("Olark Chat", "Santé"), where
+    the model reads the level as level_key spells it ("olark chat", "sante")."""
+    if not getattr(spec, "fold_levels", False):
+        return {}
+    spellings = {}
+    for column, kind in spec.fit_columns.items():
+        if kind != "categorical" or column not in rows.columns:
+            continue
+        text = as_categorical(without_placeholders(rows[column], spec.missing_values)).dropna()
+        keys = text.map({level: level_key(level) for level in text.unique()})
+        counts = pd.DataFrame({"key": keys, "text": text}).groupby(["key", "text"], sort=False).size()
+        firsts = counts.reset_index(name="n").sort_values("n", ascending=False, kind="stable")
+        spellings[spec.feature_name(column)] = dict(firsts.drop_duplicates("key")[["key", "text"]].to_numpy())
+    return spellings
+
+
 def as_numeric(values: pd.Series) -> pd.Series:
     """The values as float64; what is no number is missing. A column of times, durations, periods or complex
     numbers is no number (pandas reads a time as its nanoseconds since 1970, a missing one as -9.2e18, and a

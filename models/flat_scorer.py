@@ -14,7 +14,7 @@ import calendar
 import numbers
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,6 +85,13 @@ class FlatScorer:
     # Log-odds a column must move the score by to be a reason (scoring.min_reason_contribution); artifacts
     # pickled before this field existed keep the 0.02 they were scored with.
     min_reason_contribution: float = 0.02
+    # Per categorical feature, the spelling reasons show for each folded level (features.flat.level_spellings);
+    # empty for artifacts pickled before it, and for specs that do not fold levels.
+    level_spellings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("level_spellings", {})
+        self.__dict__.update(state)
 
     @property
     def input(self) -> ExportInput:
@@ -168,7 +175,7 @@ class FlatScorer:
         months = season_features(spec)
         labels |= {name: concept_of(name) for name in months}  # "time of year", as CRM reasons say it
         words = flat_reasons(
-            frame,
+            spelled(frame, self.level_spellings),
             contributions[names],
             self.positive_reasons,
             self.negative_reasons,
@@ -338,6 +345,17 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
         words = words.where(~unshown, words[unshown].map(printable))
     # in_reason for every row at once: a level's ";" would read as the start of another reason
     return words.str.replace(";", ",", regex=False).to_numpy(dtype=object)
+
+
+def spelled(frame: pd.DataFrame, spellings: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """The frame with each folded level of the categorical features in `spellings` as the export spelled it
+    most often (for reasons; the model reads the folded level)."""
+    shown = {
+        name: frame[name].map(dict(table)).fillna(frame[name])
+        for name, table in spellings.items()
+        if name in frame.columns and table
+    }
+    return frame.assign(**shown) if shown else frame
 
 
 def flat_reasons(

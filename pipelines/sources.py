@@ -38,6 +38,7 @@ from features.flat import (
     flat_guardrail,
     flat_timestamps,
     label_outcomes,
+    level_spellings,
 )
 from features.frames import Table, naive_times
 from features.icp import exclude_disqualified, win_rate_by_tier, won_disqualified_sentence
@@ -798,6 +799,7 @@ class ExportSource:
             model_name=cfg.registry.model_name,
             guardrail=export_icp(self.spec, cfg.icp),
             regions=tuple(cfg.features.region_by_country.items()),
+            level_spellings=level_spellings(self.rows, self.spec),
         )
 
     def rows_of(self, data: TrainingData, positions: np.ndarray) -> Table:

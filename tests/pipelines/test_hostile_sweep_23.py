@@ -6,7 +6,7 @@ accountant's brackets ("(120)"), as an open bucket ("12+"), with a scale ("$1.2k
 drafted as a quantity; a picklist's empty choice ("--None--", "-- Select --") learnt as a level; label values
 written with blanks around them listed twice (no spec) or as one-letter flags (Y / N) left unsorted; an
 export's categorical level typed in other case, accents, blanks or end punctuation ("Google", "google ",
-"GOOGLE") read as levels of their own; an export's creation date 9999-12-31 counted as "created after
+"GOOGLE") read as levels of their own, and reasons then showing the folded "google"; an export's creation date 9999-12-31 counted as "created after
 as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; an id "#N/A" (a
 spreadsheet's failed lookup) scored as a lead of that name; and in CRM tables a form's untouched "Select",
 "(blank)" or "#N/A" learnt as an industry (a country so written quarantining the account), and an industry
@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from features.export_contract import check_export
-from features.flat import ExportSpec, build_flat_features
+from features.flat import ExportSpec, build_flat_features, level_spellings
 from features.spec_draft import draft_spec
 from pipelines.spec import load_draft_rules
 from tests.pipelines.test_hostile_sweep_8c import b2c_leads
@@ -358,3 +358,29 @@ def test_a_crm_level_typed_with_punctuation_at_its_end_is_the_level():
     ).to_frame()
     assert features["industry"].tolist() == ["software", "software", "retail", "unknown", "c++"]
     assert features["lead_source"].tolist() == ["referral", "referral", "paid_search", "event", "other"]
+
+
+def test_reasons_show_a_folded_level_as_the_export_spells_it_most_often():
+    """Folding made reasons read "source: google" and "city: sante" for leads the export wrote "Google" and
+    "Santé": the model reads the folded level, the reasons show its commonest spelling (the first met on a
+    tie), and a spec that does not fold levels has none to show."""
+    from models.flat_scorer import flat_reasons, spelled
+
+    typed = ["Google", "google ", "GOOGLE", "Google", "Sant\u00e9", "sante", "Bing", None]
+    export = pd.DataFrame({"id": [str(i) for i in range(len(typed))], "won": "no", "Source": typed})
+    spellings = level_spellings(export, _plan_spec())
+    assert spellings == {"Source": {"google": "Google", "sante": "Sant\u00e9", "bing": "Bing"}}
+    assert level_spellings(export, _plan_spec(fold_levels=False)) == {}
+    features, _ = build_flat_features(export, _plan_spec())
+    moves = pd.DataFrame({"Source": [0.5] * len(typed)}, index=features.index)
+    said = flat_reasons(spelled(features, spellings), moves, 1, 0, {})["reasons"].tolist()
+    assert said[:7] == ["+ Source: Google"] * 4 + ["+ Source: Sant\u00e9"] * 2 + ["+ Source: Bing"]
+    assert spelled(features, {}) is features
+
+
+def test_an_export_scorer_pickled_before_level_spellings_loads_without_them():
+    from models.flat_scorer import FlatScorer
+
+    scorer = FlatScorer.__new__(FlatScorer)
+    scorer.__setstate__({"spec": _plan_spec()})
+    assert scorer.level_spellings == {}
