@@ -654,10 +654,13 @@ def _name_key(name: object) -> str:
 
 
 def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd.Series:
-    """Values with the placeholders (compared after stripping blanks) set missing."""
+    """Values with the placeholders set missing, compared without surrounding blanks and case: an export that
+    types the spec's "Select" as "SELECT" or its "N/A" as "n/a" means the same (they were levels the model
+    never saw)."""
     if not placeholders:
         return values
-    is_placeholder = values.astype("str").str.strip().isin(placeholders)
+    folded = {placeholder.strip().casefold() for placeholder in placeholders}
+    is_placeholder = values.astype("str").str.strip().str.casefold().isin(folded)
     return values.mask(is_placeholder)
 
 

@@ -1,16 +1,17 @@
 """Hostile-input sweep 23: values that real exports spell in ways leadscore read as something else, exit 0.
 
 Each test holds one class of spelling: numbers beside a spreadsheet's formula errors ("#DIV/0!"), in an
-accountant's brackets ("(120)"), as an open bucket ("12+"), with a scale ("$1.2k") or beside a few words
-("TBD") drafted as categories (every number a level of its own); times in seconds since 1970 under any name
-drafted as a quantity; a picklist's empty choice ("--None--", "-- Select --") learnt as a level; label values
-written with blanks around them listed twice (no spec) or as one-letter flags (Y / N) left unsorted; an
-export's categorical level typed in other case, accents, blanks or end punctuation ("Google", "google ",
-"GOOGLE") read as levels of their own, and reasons then showing the folded "google"; an export's creation date 9999-12-31 counted as "created after
-as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; an id "#N/A" (a
+accountant's brackets ("(120)"), as an open bucket ("12+"), with a scale ("$1.2k") or beside a few words ("TBD")
+drafted as categories (every number a level of its own); times in seconds since 1970 under any name drafted as a
+quantity; a picklist's empty choice ("--None--", "-- Select --") learnt as a level; label values written with
+blanks around them listed twice (no spec) or as one-letter flags (Y / N) left unsorted; an export's categorical
+level typed in other case, accents, blanks or end punctuation ("Google", "google ", "GOOGLE") read as levels of
+their own, and reasons then showing the folded "google"; an export's creation date 9999-12-31 counted as "created
+after as_of"; a revenue "250.000" (250,000 with dots between thousands) read as 250 dollars; an id "#N/A" (a
 spreadsheet's failed lookup) scored as a lead of that name; and in CRM tables a form's untouched "Select",
-"(blank)" or "#N/A" learnt as an industry (a country so written quarantining the account), and an industry
-or lead source typed with a point at its end ("Software.") read as a level of its own.
+"(blank)" or "#N/A" learnt as an industry (a country so written quarantining the account), and an industry or lead
+source typed with a point at its end ("Software.") read as a level of its own. A placeholder typed in another case
+("SELECT" beside the spec's "Select") read as a level.
 """
 
 from __future__ import annotations
@@ -384,3 +385,20 @@ def test_an_export_scorer_pickled_before_level_spellings_loads_without_them():
     scorer = FlatScorer.__new__(FlatScorer)
     scorer.__setstate__({"spec": _plan_spec()})
     assert scorer.level_spellings == {}
+
+
+def test_a_placeholder_typed_in_another_case_is_a_value_not_given():
+    """The spec's missing_values compared exactly: X Education's "Select" typed "SELECT" or "select " in a
+    later export was a level the model never saw, and "n/a" beside the spec's "N/A" a number column's
+    quarantine. Compared without case and blanks, each is a value not given."""
+    spec = _plan_spec(missing_values=["Select", "N/A"])
+    export = pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "won": "no",
+            "Source": ["Select", "SELECT", "select ", "n/a", "N/A", "Selected"],
+        }
+    )
+    features, _ = build_flat_features(export, spec)
+    assert features["Source"].isna().tolist() == [True] * 5 + [False]
+    assert features["Source"].iloc[5] == "selected"
