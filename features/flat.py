@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -701,6 +701,17 @@ def level_spellings(rows: pd.DataFrame, spec: ExportSpec) -> dict[str, dict[str,
         firsts = counts.reset_index(name="n").sort_values("n", ascending=False, kind="stable")
         spellings[spec.feature_name(column)] = dict(firsts.drop_duplicates("key")[["key", "text"]].to_numpy())
     return spellings
+
+
+def spelled(frame: pd.DataFrame, spellings: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """The frame with each folded level of the categorical features in `spellings` as the export spelled it
+    most often (what reasons and the model card show; the model reads the folded level)."""
+    shown = {
+        name: frame[name].map(dict(table)).fillna(frame[name])
+        for name, table in spellings.items()
+        if name in frame.columns and table
+    }
+    return frame.assign(**shown) if shown else frame
 
 
 def as_numeric(values: pd.Series) -> pd.Series:

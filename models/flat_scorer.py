@@ -31,6 +31,7 @@ from features.flat import (
     flat_timestamps,
     season_at,
     season_features,
+    spelled,
 )
 from features.frames import Table
 from features.icp import guarded_grades, guarded_ranks
@@ -345,17 +346,6 @@ def _value_words(frame: pd.DataFrame, column: str, label: str, month: bool = Fal
         words = words.where(~unshown, words[unshown].map(printable))
     # in_reason for every row at once: a level's ";" would read as the start of another reason
     return words.str.replace(";", ",", regex=False).to_numpy(dtype=object)
-
-
-def spelled(frame: pd.DataFrame, spellings: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
-    """The frame with each folded level of the categorical features in `spellings` as the export spelled it
-    most often (for reasons; the model reads the folded level)."""
-    shown = {
-        name: frame[name].map(dict(table)).fillna(frame[name])
-        for name, table in spellings.items()
-        if name in frame.columns and table
-    }
-    return frame.assign(**shown) if shown else frame
 
 
 def flat_reasons(

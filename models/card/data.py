@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
+from features.flat import spelled
 from features.icp import excluded_counts_frame
 from models.compare import SEGMENT_COLUMNS, Evaluation, scoring_grades
 from models.config import ModelConfig, known_maturity
@@ -463,7 +464,7 @@ def example_leads(scorer: AnyScorer, test: pd.DataFrame, p: np.ndarray, y: np.nd
     }
     rows = test.iloc[list(picks.values())]
     scored = scorer.score_frame(rows, reasons=True).reset_index(drop=True)
-    facts = _facts(rows).reset_index(drop=True)
+    facts = _facts(spelled(rows, getattr(scorer, "level_spellings", {}))).reset_index(drop=True)
     out = []
     for i, (label, position) in enumerate(picks.items()):  # three leads
         row = scored.iloc[i]
@@ -814,21 +815,23 @@ def _against_previous(
     previous: AnyScorer | None,
     prev_p: np.ndarray | None,
     frame: pd.DataFrame,
+    shown: pd.DataFrame,
     split: Split,
     scores: pd.DataFrame,
 ) -> AgainstPrevious:
-    """The previous champion's training window against this one's, and its test-window scores against these."""
+    """The previous champion's training window against this one's (in `shown`: `frame` with levels as the
+    export spelled them), and its test-window scores against these."""
     against = AgainstPrevious()
     if previous is None:
         return against
     old = previous.model.split_summary
-    reference = _window_rows(frame, old.get("train_start"), old.get("valid_start"))
+    reference = _window_rows(shown, old.get("train_start"), old.get("valid_start"))
     if len(reference):
         common = [f for f in scorer.model.feature_names if f in set(previous.model.feature_names)]
         # Both training windows by their dates: the tested model's own training rows leave out the deals
         # not known on its test window's first day (known_at_test_start), which the previous window holds.
-        current = _window_rows(frame, split.train_start, split.valid_start)
-        current = current if len(current) else frame.iloc[split.train]
+        current = _window_rows(shown, split.train_start, split.valid_start)
+        current = current if len(current) else shown.iloc[split.train]
         against.drift = _with_concepts(drift_table(reference, current, common))
     if prev_p is not None:
         y_test = scores["won"].to_numpy(dtype=int)
@@ -943,7 +946,10 @@ def build_card_data(
     flat_export, intent_signal, demo_signal = data_signals(scorer)
     guardrail = "disqualified" in frame.columns
     unit = "leads" if flat_export else "closed deals"
-    segment_frame = test[[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(drop=True)
+    shown = spelled(frame, getattr(scorer, "level_spellings", {}))  # levels as the export spelled them
+    segment_frame = shown.iloc[split.test][[c for c in SEGMENT_COLUMNS if c in test.columns]].reset_index(
+        drop=True
+    )
     segments = largest_segments(
         segment_comparison(scores, segment_frame, model_cfg.segment_min_rows), model_cfg.segment_max_values
     )
@@ -954,10 +960,12 @@ def build_card_data(
         sample, contributions, scorer.model.feature_names, settings.beeswarm_features
     )
 
-    window_drift = _with_concepts(drift_table(frame.iloc[split.train], test, scorer.model.feature_names))
+    window_drift = _with_concepts(
+        drift_table(shown.iloc[split.train], shown.iloc[split.test], scorer.model.feature_names)
+    )
     p_valid, reference = reference_scores(tested.model, frame.iloc[split.valid])
     score_samples = {reference: p_valid, "test window": p_test}
-    against = _against_previous(scorer, previous, prev_p, frame, split, scores)
+    against = _against_previous(scorer, previous, prev_p, frame, shown, split, scores)
     if prev_p is not None:
         score_samples["previous champion, test window"] = prev_p
 

@@ -543,6 +543,9 @@ def test_a_flat_export_gets_a_card_without_points_model_or_guardrail(fast_config
         assert not re.search(pattern, text), pattern
     assert "Logistic regression's top 20 % reaches" in text
     assert "The ICP guardrail is off for this export" in text
+    # The model reads folded levels ("direct traffic"); the card shows them as the export spelled them.
+    assert re.search(r"\b(Google|Direct Traffic|Olark Chat|Organic Search)\b", text)
+    assert not re.search(r"\b(google|direct traffic|olark chat|organic search)\b", text)
     assert len(data.examples) == 3 and all(e.reasons_positive or e.reasons_negative for e in data.examples)
     assert "held-out test set" in plain(markdown)
     assert data.open_grades is not None and int(data.open_grades["leads"].sum()) == 40, data.open_note

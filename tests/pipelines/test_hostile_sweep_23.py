@@ -365,7 +365,8 @@ def test_reasons_show_a_folded_level_as_the_export_spells_it_most_often():
     """Folding made reasons read "source: google" and "city: sante" for leads the export wrote "Google" and
     "Santé": the model reads the folded level, the reasons show its commonest spelling (the first met on a
     tie), and a spec that does not fold levels has none to show."""
-    from models.flat_scorer import flat_reasons, spelled
+    from features.flat import spelled
+    from models.flat_scorer import flat_reasons
 
     typed = ["Google", "google ", "GOOGLE", "Google", "Sant\u00e9", "sante", "Bing", None]
     export = pd.DataFrame({"id": [str(i) for i in range(len(typed))], "won": "no", "Source": typed})
