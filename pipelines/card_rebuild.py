@@ -5,6 +5,7 @@ version was trained on (the card written at training is pipelines.card's)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import tempfile
@@ -139,13 +140,49 @@ def _read_logged_frames(run_id: str) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _logged_config(run_id: str) -> PipelineConfig:
+def _logged_config(run_id: str) -> tuple[PipelineConfig, list[str]]:
     from pipelines.registry import download_run_artifact
-    from pipelines.settings import PipelineConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         path = download_run_artifact(run_id, "config.json", tmp)
-        return PipelineConfig.model_validate(json.loads(path.read_text()))
+        return config_as_logged(json.loads(path.read_text()), run_id)
+
+
+def config_as_logged(logged: dict[str, Any], run_id: str) -> tuple[PipelineConfig, list[str]]:
+    """A run's logged configuration, and the settings this version of leadscore no longer accepts (a bound
+    added since: model.bootstrap_rounds 10), read at their defaults and named ("model.bootstrap_rounds=10").
+    A combination it refuses (a rule over several settings) is an InputError naming the run and the rule: its
+    card cannot be rebuilt the way it was trained (a pydantic traceback before)."""
+    from pydantic import ValidationError
+
+    from pipelines.settings import PipelineConfig
+
+    def refused(error: ValidationError) -> InputError:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the configuration"
+        return InputError(
+            f"the run {run_id} was trained with settings this version of leadscore refuses ({where}: "
+            f"{problem['msg']}), so its card cannot be rebuilt as it was trained; rebuild it with the leadscore "
+            "version that trained it, or train the model again"
+        )
+
+    try:
+        return PipelineConfig.model_validate(logged), []
+    except ValidationError as error:
+        pruned, reset = copy.deepcopy(logged), []
+        for problem in error.errors():
+            *parents, leaf = problem["loc"]
+            section: Any = pruned
+            for key in parents:
+                section = section.get(key) if isinstance(section, dict) else None
+            if not isinstance(section, dict) or leaf not in section or isinstance(section[leaf], dict):
+                raise refused(error) from error
+            setting = ".".join(str(part) for part in problem["loc"])
+            reset.append(f"{setting}={section.pop(leaf)!r}")
+        try:
+            return PipelineConfig.model_validate(pruned), reset
+        except ValidationError as again:
+            raise refused(again) from again
 
 
 def _logged_or(frames: dict[str, pd.DataFrame], name: str, fallback: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +284,7 @@ def card_from_registry(
     scorer.model_version = str(version.version)
     run = run_of(version.run_id)
     try:
-        cfg = _logged_config(version.run_id)
+        cfg, reset = _logged_config(version.run_id)
         logged = _read_logged_frames(version.run_id)
     except (MlflowException, OSError) as error:
         raise InputError(
@@ -274,6 +311,11 @@ def card_from_registry(
     baselines = fit_baselines(data.frame, data.y, split, names, tested.model.categorical, cfg.model)
     evaluation = evaluate_on_test(data.frame, data.y, split, tested.model, baselines, cfg.model)
     notes = _consistency_notes(run, tables, evaluation.comparison, logged)
+    if reset:
+        notes.append(
+            f"Rebuilt with today's defaults for settings this version of leadscore no longer accepts: "
+            f"{', '.join(reset)} (as logged at training)."
+        )
     recomputed_scores = evaluation.test_scores
     logged_scores = (
         _aligned_test_scores(logged["test_scores"], recomputed_scores) if "test_scores" in logged else None

@@ -23,7 +23,8 @@ Classes:
 - the queue's exploration sentence: "off (queue.exploration_share is 0)" when 5 % of a short list rounded to
   none, "1 calls (50% of capacity)" for the only call;
 - day counts (maturity, backtest, generate --months, trailing quarters) that reach before pandas' first date;
-- a no-signal refusal silent about the features the drift setting left out.
+- a no-signal refusal silent about the features the drift setting left out;
+- a version logged with a setting refused since (model.bootstrap_rounds 10) whose card rebuild was a traceback.
 """
 
 from types import SimpleNamespace
@@ -440,3 +441,23 @@ def test_a_refusal_for_no_signal_names_the_features_the_drift_setting_left_out(d
     drift = {"checked": True, "threshold": 0.51, "dropped": dropped, "linear_only": []}
     note = drift_note(drift, ["industry", "lead_age_days", "seniority"])
     assert said in note and bool(note) == bool(said)
+
+
+def test_a_version_logged_with_a_setting_refused_since_rebuilds_its_card_at_the_default_and_says_so():
+    """A run logged with model.bootstrap_rounds=10 (accepted then, refused since sweep 23c) ended `leadscore
+    card` in pydantic's traceback (exit 1). The setting is read at its default and named for the card; a
+    combination refused since (known_at_test_start with grouped_random) is one sentence naming the run."""
+    from pipelines.card_rebuild import config_as_logged
+    from pipelines.io import InputError
+
+    logged = load_config(None).model_dump(mode="json")
+    logged["model"]["bootstrap_rounds"] = 10
+    cfg, reset = config_as_logged(logged, "run-1")
+    assert reset == ["model.bootstrap_rounds=10"]
+    assert cfg.model.bootstrap_rounds == load_config(None).model.bootstrap_rounds
+    assert config_as_logged(load_config(None).model_dump(mode="json"), "run-1")[1] == []
+
+    both = load_config(None).model_dump(mode="json")
+    both["model"]["split"] |= {"method": "grouped_random", "known_at_test_start": True}
+    with pytest.raises(InputError, match="the run run-2 was trained with settings this version of leadscore"):
+        config_as_logged(both, "run-2")
