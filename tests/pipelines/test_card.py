@@ -484,7 +484,7 @@ def test_a_version_whose_icp_disqualified_most_wins_still_gets_its_card_rebuilt(
     elsewhere = fast_config.model_copy(
         update={"icp": fast_config.icp.model_copy(update={"served_regions": ("middle_east_africa",)})}
     )
-    monkeypatch.setattr(card_rebuild, "_logged_config", lambda run_id: elsewhere)
+    monkeypatch.setattr(card_rebuild, "_logged_config", lambda run_id: (elsewhere, []))
     paths = card_of_version("models:/leadscore@champion", tmp_path, small_history.tables, log=False)
     assert "leadscore v1" in visible_text(paths[0].read_text())
 
