@@ -312,12 +312,15 @@ def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
 
 def read_spec_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
     """An export read the way its spec says (specs from models trained before delimiter/encoding: comma, utf-8);
-    its id column as text, as written, or the rows numbered into it (id_from_row)."""
+    its id column as text, as written, or the rows numbered into it (id_from_row). The column mapped to
+    annual_revenue is read as text too: pandas reads "250.000" (250,000 with dots between thousands) as 250,
+    and the contract can only quarantine what it sees written."""
+    revenue = spec.icp_columns.get("annual_revenue")
     frame = read_export(
         path,
         getattr(spec, "delimiter", ","),
         getattr(spec, "encoding", "utf-8"),
-        text_columns=(spec.id_column,),
+        text_columns=tuple(dict.fromkeys(c for c in (spec.id_column, revenue) if c)),
     )
     # A Parquet list or struct column the spec reads had been read as its Python text and scored, exit 0.
     read = [c for c in dict.fromkeys([*spec.input_columns(), spec.label_column]) if c in frame.columns]

@@ -403,3 +403,24 @@ def test_a_placeholder_typed_in_another_case_is_a_value_not_given():
     features, _ = build_flat_features(export, spec)
     assert features["Source"].isna().tolist() == [True] * 5 + [False]
     assert features["Source"].iloc[5] == "selected"
+
+
+def test_a_revenue_with_dots_between_thousands_is_quarantined_when_the_export_is_read_from_csv(tmp_path):
+    """pandas read the CSV's "250.000" as the number 250 before the contract saw it: batch trained and scored
+    the lead as a $250 company with exit 0 while online refused the same cell. The column mapped to
+    annual_revenue is read as written, so the CSV's dotted cells are quarantined as in memory."""
+    from pipelines.settings import load_source_spec
+    from pipelines.spec import read_spec_export
+    from tests.features.crm_exports import hubspot_contacts_export
+
+    spec = load_source_spec("hubspot_contacts")
+    revenue = spec.icp_columns["annual_revenue"]
+    frame = hubspot_contacts_export(n=20)
+    frame[revenue] = ["250.000", "750.000", "125.500"] * 6 + ["1200000", ""]
+    path = tmp_path / "contacts.csv"
+    frame.to_csv(path, index=False)
+    read = read_spec_export(path, spec)
+    valid, quarantine = check_export(read, spec)
+    dotted = quarantine[quarantine["check"] == "no dots between thousands"]
+    assert len(dotted) == 18 and set(dotted["column"]) == {revenue}
+    assert len(valid) == 2
