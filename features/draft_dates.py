@@ -82,7 +82,9 @@ def epoch_unit(column: object, values: pd.Series, rules: DraftRules) -> str | No
 
 def epoch_unit_of_values(values: pd.Series) -> str | None:
     """The unit ("epoch_s" or "epoch_ms") in which every filled value of a numeric column is a whole number
-    between 2000-01-01 and 2100-01-01 (features.dates.EPOCH_RANGE), whatever the column's name; else None."""
+    between 2000-01-01 and 2100-01-01 (features.dates.EPOCH_RANGE), whatever the column's name; else None.
+    Values that are all round thousands of seconds are amounts, not times (an enterprise's revenue of
+    $1,000,000,000 to $4,000,000,000 sits in the seconds' range; times fall on round thousands one in 1,000)."""
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return None
     numbers = values.dropna().astype("float64")
@@ -90,7 +92,8 @@ def epoch_unit_of_values(values: pd.Series) -> str | None:
         return None
     for fmt in EPOCH_UNITS:
         low, high = (epoch_number(t, fmt) for t in EPOCH_RANGE)
-        if bool(numbers.between(low, high, inclusive="left").all()):
+        seconds = numbers / epoch_number(pd.Timestamp("1970-01-01 00:00:01"), fmt)
+        if bool(numbers.between(low, high, inclusive="left").all()) and not bool((seconds % 1000 == 0).all()):
             return fmt
     return None
 

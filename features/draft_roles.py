@@ -23,7 +23,7 @@ from features.draft_rules import (
     has_word,
     name_words,
     plain_value,
-    without_placeholders,
+    without_drafted_placeholders,
 )
 from features.leak_audit import leak_audit
 
@@ -46,7 +46,11 @@ def audit_columns(
         return {}
     features = pd.DataFrame(
         {
-            str(c): (dates[str(c)].times if str(c) in dates else without_placeholders(frame[c], placeholders))
+            str(c): (
+                dates[str(c)].times
+                if str(c) in dates
+                else without_drafted_placeholders(frame[c], placeholders)
+            )
             for c in columns
         }
     )
@@ -63,7 +67,7 @@ def audit_columns(
     for row in rows.values():
         row["auc_filled"] = filled_auc(features[row["feature"]], y, row, rules)
         if open_rows.sum() >= MIN_OPEN_ROWS:
-            given = without_placeholders(frame[row["feature"]], placeholders).notna().to_numpy()
+            given = without_drafted_placeholders(frame[row["feature"]], placeholders).notna().to_numpy()
             row["share_populated_closed"] = float(given[closed].mean())
             row["share_populated_open"] = float(given[open_rows].mean())
     if snapshot is not None:

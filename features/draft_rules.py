@@ -1,12 +1,13 @@
 """The drafter's vocabulary: DraftRules (the word lists and thresholds of pipelines/defaults/spec_draft.yaml),
 the Draft it fills in and DraftError, and how the rules read an export's column names and values: a name as
 its plain words (name_words, has_word), a value as YAML writes it (plain_value), and the values that mean
-'not given' (find_placeholders, without_placeholders).
+'not given' (find_placeholders, without_drafted_placeholders).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -124,19 +125,34 @@ def plain_value(value: object) -> str | int | float | bool:
 
 def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
     """Text values that mean 'not given' ("Select", "-", "Unknown"), as written in the export: one of the rules'
-    words, or a prefix of theirs as a whole word ("Select one", "Please select..."; "Selection" is a level)."""
+    words, or a prefix of theirs as a whole word ("Select one", "Please select..."; "Selection" is a level).
+    A word that negates the other of a column's only two values is that column's level ("Not available" beside
+    "Available", "Unknown" beside "Known"): missing_values apply to every column, and listing it made the
+    column constant and dropped it."""
     words = {w.casefold() for w in rules.placeholders}
     prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
     found: set[str] = set()
+    levels: set[str] = set()
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
             continue
-        for value in values.dropna().astype("str").str.strip().unique():
+        distinct = values.dropna().astype("str").str.strip().unique()
+        for value in distinct:
             folded = value.casefold()
             if folded in words or any(_starts_with_word(folded, prefix) for prefix in prefixes):
-                found.add(value)
-    return sorted(found)
+                (levels if _negates_the_other(value, distinct) else found).add(value)
+    return sorted(found - levels)
+
+
+def _negates_the_other(value: str, distinct: Sequence[str]) -> bool:
+    """Whether `value` is one of two values and holds the other as a word or as its end ("Not available" and
+    "Available", "Unknown" and "Known")."""
+    if len(distinct) != 2:
+        return False
+    other = next(v for v in distinct if v != value).casefold()
+    folded = value.casefold()
+    return bool(other) and (other in folded.split() or folded.endswith(other))
 
 
 def _starts_with_word(text: str, prefix: str) -> bool:
@@ -144,7 +160,7 @@ def _starts_with_word(text: str, prefix: str) -> bool:
     return text.startswith(prefix) and not text[len(prefix) : len(prefix) + 1].isalnum()
 
 
-def without_placeholders(values: pd.Series, placeholders: list[str]) -> pd.Series:
+def without_drafted_placeholders(values: pd.Series, placeholders: list[str]) -> pd.Series:
     """The values with the placeholders found in the export masked as missing (a column of numbers as it is)."""
     if not placeholders or pd.api.types.is_numeric_dtype(values):
         return values

@@ -46,7 +46,7 @@ from features.draft_rules import (  # pipelines/spec.py and tests import the fir
     DraftRules,
     find_placeholders,
     name_words,
-    without_placeholders,
+    without_drafted_placeholders,
 )
 from features.flat import (
     ADDED_COLUMNS,
@@ -145,7 +145,7 @@ def draft_spec(
 
     placeholders = find_placeholders(frame.drop(columns=[id_column, label_column]), rules)
     rest_given = frame.drop(columns=[id_column, label_column]).apply(
-        lambda c: without_placeholders(c, placeholders)
+        lambda c: without_drafted_placeholders(c, placeholders)
     )
     dates = date_columns(rest_given, rules)
     add_timestamp(draft, dates, rules, outcome)
@@ -168,7 +168,7 @@ def draft_spec(
     written = written if written is not None else pd.DataFrame(index=frame.index)
     dotted = {str(c) for c in written.columns if dotted_thousands(written[c])}
     for column in rest:
-        values = without_placeholders(frame[column], placeholders)
+        values = without_drafted_placeholders(frame[column], placeholders)
         role, kind, why = column_role(column, values, dates, audit.get(column), rules)
         after_label = named_after_label(column, label_column)
         if role in ("fit", "intent") and after_label:
@@ -199,7 +199,7 @@ def draft_spec(
     draft.spec["fold_levels"] = True
     categorical = [c for c, kind in fit.items() if kind == "categorical"]
     draft.notes["fold_levels"] = folded_levels_note(
-        frame[categorical].apply(lambda c: without_placeholders(c, placeholders))
+        frame[categorical].apply(lambda c: without_drafted_placeholders(c, placeholders))
     )
     # A column's question is asked with the others (on the console too), not only beside the column.
     for column, why in [*drop.items(), *((c, draft.column_notes[c]) for c in [*fit, *intent])]:

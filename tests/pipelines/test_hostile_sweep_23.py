@@ -424,3 +424,21 @@ def test_a_revenue_with_dots_between_thousands_is_quarantined_when_the_export_is
     dotted = quarantine[quarantine["check"] == "no dots between thousands"]
     assert len(dotted) == 18 and set(dotted["column"]) == {revenue}
     assert len(valid) == 2
+
+
+def test_a_placeholder_word_that_is_one_of_two_levels_stays_a_level_and_round_amounts_stay_numbers():
+    """Review of sweep 23: "Not available" beside "Available" was drafted as a value not given, which made the
+    column constant and dropped it; revenues of $1,000,000,000 to $4,000,000,000 (round thousands) were read as
+    seconds since 1970; a tier of codes 1-5 with "Hot" among them was dropped as numbers with stray texts. They
+    draft as before: a category, a number, a category. A form's "Select" beside other levels is still no value."""
+    export = b2c_leads(["2024-12-31"], n=300)
+    rng = np.random.default_rng(3)
+    export["Decision Maker Availability"] = rng.choice(["Available", "Not available"], len(export))
+    export["Annual Revenue"] = rng.choice([1_000_000_000, 2_500_000_000, 4_000_000_000], len(export))
+    export["Tier"] = rng.choice(["1", "2", "3", "4", "5", "Hot"], len(export))
+    export["How Did You Hear"] = rng.choice(["Select", "Friend", "Ad", "Search"], len(export))
+    draft = draft_spec(export, RULES, "leads", label="y")
+    fit = draft.spec["fit_columns"]
+    assert fit["Decision Maker Availability"] == "categorical"
+    assert "Not available" not in draft.spec["missing_values"] and "Select" in draft.spec["missing_values"]
+    assert fit["Annual Revenue"] == "numeric" and fit["Tier"] == "categorical"
