@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
     "4 not enough data or no learnable signal, 5 quarantine over the allowed share, 6 challenger not promoted, "
-    "7 not promoted because the new data or outcomes look broken."
+    "7 not promoted because the new data or outcomes look broken, 130/143 stopped by SIGINT/SIGTERM."
 )
 
 INPUT_HELP = (
@@ -1373,8 +1374,22 @@ def spec_check(
 
 
 def main() -> None:
-    """Entry point with exit codes for expected failures."""
-    app()
+    """Entry point with exit codes for expected failures; SIGINT and SIGTERM end a command with a sentence
+    and 130 or 143 (pipelines.stopping)."""
+    from pipelines.stopping import Stopped, arrived, stop_on_signals, stopped_sentence
+
+    stop_on_signals()
+    try:
+        app()
+    except (Stopped, SystemExit) as ended:
+        # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost) ends in typer's silent
+        # 130; a command that finished (0: a server shut down by the signal) stays finished.
+        stop = ended if isinstance(ended, Stopped) else arrived() if ended.code else None
+        if stop is None:
+            raise
+        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+        console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
+        raise SystemExit(stop.exit_code) from None
 
 
 if __name__ == "__main__":

@@ -816,6 +816,8 @@ def _cannot_write(path: Path, error: OSError) -> str:
         errno.EROFS: "the file system is read-only: write elsewhere",
         errno.EACCES: "give this user write permission on the folder or write elsewhere",
         errno.EPERM: "give this user write permission on the folder or write elsewhere",
+        # Past the process's file size limit (`ulimit -f`; Python ignores SIGXFSZ) or the file system's largest file.
+        errno.EFBIG: "raise the file size limit of the job (`ulimit -f`) or write to another file system",
     }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
     blocking = next((parent for parent in path.parents if parent.is_file()), None)
     if blocking is not None:  # said "File exists", naming neither the file in the way nor what to do

@@ -90,12 +90,31 @@ def check_artifacts_writable(experiment: str) -> None:
         raise OutputError(artifacts_unwritable(folder, error)) from None
 
 
-def artifacts_unwritable(folder: Path | str, error: OSError) -> str:
-    """One sentence for a tracking store whose artifact folder cannot be written."""
+def artifacts_unwritable(folder: Path | str, error: OSError, left: str = "no version was registered") -> str:
+    """One sentence for a tracking store whose artifact folder cannot be written; `left` says what of the run
+    the store holds."""
     return (
         f"the tracking store's artifact folder {folder} cannot be written ({error.strerror or error}); give the "
         "account running leadscore write access to it, free disk space, or set MLFLOW_TRACKING_URI to a store "
-        "it can write; no version was registered"
+        f"it can write; {left}"
+    )
+
+
+# What sqlite says when a write needs room it cannot get: a full disk, or the database file (or its journal)
+# grown past the file size limit of the process (`ulimit -f`).
+STORE_FULL = ("database or disk is full", "disk I/O error")
+
+
+def store_unwritable(uri: str, error: BaseException, left: str = "no version was registered") -> str | None:
+    """One sentence for a tracking store that stopped taking writes midway (a training run's metrics or
+    verdict: MLflow's traceback, exit 1, before); None for any other error."""
+    found = next((words for words in STORE_FULL if words in str(error)), None)
+    if found is None:
+        return None
+    return (
+        f"the tracking store {uri} (MLFLOW_TRACKING_URI) could not be written ({found}: a full disk, or a "
+        "database file past this process's file size limit, `ulimit -f`); free disk space or raise the limit, "
+        f"or set MLFLOW_TRACKING_URI to a store it can write, and rerun; {left}"
     )
 
 

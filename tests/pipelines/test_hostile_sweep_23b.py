@@ -1,0 +1,255 @@
+"""Hostile sweep 23b: interrupted, concurrent and starved runs (signals, a reader that goes away, a tracking
+store that fills midway), as a scheduler (cron, Airflow) meets them."""
+
+import copy
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A leadscore command that stops inside an atomic write (`stall`) or prints a long report and then publishes
+# a file (`report`), run through the CLI's entry point as a scheduler runs it.
+COMMANDS = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+
+    from pipelines import cli
+    from pipelines.console import console
+    from pipelines.io import atomic_path
+    from pipelines.stopping import Stopped
+
+    @cli.app.command()
+    def stall(output: str, library: bool = False):
+        with atomic_path(Path(output)) as staged:
+            staged.write_text("half of the scores")
+            print("staged", flush=True)
+            try:
+                time.sleep(60)
+            except Stopped:
+                if library:  # what CatBoost's training loop does with the exception a signal raised
+                    raise KeyboardInterrupt
+                raise
+
+    @cli.app.command()
+    def report(output: str):
+        for line in range(5000):
+            console.print(f"line {line} of a long report")
+        Path(output).write_text("published")
+        console.print("done")
+
+    sys.argv = ["leadscore", *sys.argv[1:]]
+    cli.main()
+    """
+)
+
+
+def _leadscore(tmp_path: Path, *args: str, **popen) -> subprocess.Popen:
+    script = tmp_path / "leadscore_commands.py"
+    script.write_text(COMMANDS)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(script), *args], cwd=REPO, env=env, **popen)
+
+
+@pytest.mark.parametrize("library", [False, True], ids=["plain", "library-keyboard-interrupt"])
+@pytest.mark.parametrize(
+    ("signum", "code", "words"),
+    [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "a scheduler's timeout")],
+)
+def test_a_signal_midway_ends_with_its_code_and_a_sentence_leaving_nothing_half_written(
+    tmp_path, signum, code, words, library
+):
+    """SIGTERM killed the process where it stood (a staged file beside the output, an MLflow run RUNNING);
+    SIGINT ended it with typer's silent 130, and so did SIGTERM inside CatBoost's training loop."""
+    output = tmp_path / "out" / "scores.parquet"
+    output.parent.mkdir()
+    output.write_text("yesterday's scores")
+    args = ["stall", str(output), *(["--library"] if library else [])]
+    run = _leadscore(tmp_path, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout.readline().strip() == "staged"
+        run.send_signal(signum)
+        out, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == code, (out, err)
+    assert "Traceback" not in out + err
+    said = " ".join(out.split())
+    assert f"stopped: {signal.Signals(signum).name} ({words}" in said and "`leadscore stall`" in said
+    assert "nothing of this run was half written and the previous outputs stand: rerun the command" in said
+    assert [p.name for p in output.parent.iterdir()] == ["scores.parquet"]  # no staged file left beside it
+    assert output.read_text() == "yesterday's scores"
+
+
+def test_a_reader_that_goes_away_ends_the_printing_not_the_run(tmp_path):
+    """`leadscore score ... | head -1`: the next print raised BrokenPipeError and typer ended the run with a
+    silent exit 1, whether or not it had published."""
+    output = tmp_path / "published.txt"
+    run = _leadscore(tmp_path, "report", str(output), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.readline()
+    run.stdout.close()  # the reader goes away
+    err = run.stderr.read().decode()
+    run.wait(timeout=60)
+    assert run.returncode == 0, err
+    assert output.read_text() == "published"
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert "stdout was closed" in err
+
+
+@pytest.fixture()
+def signals_to_stopped(monkeypatch):
+    """The CLI's signal handlers for one test, with the stopping module's memory cleared; restored after."""
+    from pipelines import stopping
+
+    monkeypatch.setattr(stopping, "_done", {})
+    monkeypatch.setattr(stopping, "_arrived", [])
+    saved = {signum: signal.getsignal(signum) for signum in stopping.STOPPING_SIGNALS}
+    stopping.stop_on_signals()
+    yield stopping
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_signals_held_act_when_the_block_ends(signals_to_stopped):
+    stopping = signals_to_stopped
+    finished = []
+    with pytest.raises(stopping.Stopped) as stop, stopping.signals_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        with stopping.signals_held():  # nested: one block
+            finished.append("inner")
+        finished.append("outer")
+    assert finished == ["inner", "outer"]
+    assert stop.value.exit_code == 143
+    with pytest.raises(stopping.Stopped):  # outside a held block the signal acts at once
+        os.kill(os.getpid(), signal.SIGINT)
+        pytest.fail("SIGINT did not stop the run")
+
+
+def _registered(trained):
+    """A copy of the TrainResult to register (registering sets its version, run, decision; its scorer's version)."""
+    return dataclasses.replace(trained, scorer=copy.copy(trained.scorer), warnings=[])
+
+
+def test_a_signal_during_registration_stops_the_run_once_the_version_is_gated_and_names_it(
+    mlflow_store, fast_config, small_history, trained_small, signals_to_stopped
+):
+    """A signal between registering a version and gating it left a version with no verdict and its MLflow
+    run RUNNING; now the run stops after the gate, saying which version it left and what it lacks."""
+    from mlflow import MlflowClient
+    from pipelines import registry
+    from pipelines.sources import CrmSource
+    from pipelines.train import register_and_gate
+
+    stopping = signals_to_stopped
+    gate = registry.apply_gate
+
+    def signalled_gate(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # the scheduler's timeout, between registration and verdict
+        return gate(*args, **kwargs)
+
+    cfg = fast_config.model_copy(
+        update={"registry": fast_config.registry.model_copy(update={"model_card": True})}
+    )
+    result = _registered(trained_small)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(registry, "apply_gate", signalled_gate)
+        with pytest.raises(stopping.Stopped) as stop:
+            register_and_gate(
+                result,
+                cfg,
+                CrmSource(small_history.tables(), location="crm/"),
+                config_path=None,
+                force_reason=None,
+                trigger="leadscore train",
+            )
+    client = MlflowClient()
+    version = client.get_model_version("leadscore", result.version)
+    assert version.tags["gate.decision"] == "promoted"
+    assert client.get_model_version_by_alias("leadscore", "champion").version == version.version
+    assert client.get_run(version.run_id).info.status == "FINISHED"
+    said = stopping.stopped_sentence(stop.value, "train")
+    assert f"version {result.version} of 'leadscore' was registered and promoted to champion" in said
+    assert f"`leadscore card --model models:/leadscore/{result.version} --input crm/`" in said
+
+
+def test_a_tracking_store_that_fills_midway_takes_the_version_back_and_says_so(
+    mlflow_store, fast_config, small_history, trained_small
+):
+    """sqlite's "database or disk is full" (or "disk I/O error" past `ulimit -f`) while a registered
+    version's metrics were logged: MLflow's traceback (exit 1), the version left registered with no verdict."""
+    from mlflow.exceptions import MlflowException
+
+    import mlflow
+    from mlflow import MlflowClient
+    from pipelines import tracking
+    from pipelines.io import OutputError
+
+    def store_full(*args, **kwargs):
+        raise MlflowException("(sqlite3.OperationalError) database or disk is full")
+
+    result = _registered(trained_small)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mlflow, "log_metrics", store_full)
+        with pytest.raises(
+            OutputError, match=r"could not be written \(database or disk is full: a full disk"
+        ) as error:
+            tracking.log_training_run(
+                result,
+                fast_config,
+                small_history.tables(),
+                location="",
+                config_path=None,
+                force_reason=None,
+                trigger="leadscore train",
+            )
+    assert mlflow_store in str(error.value) and str(error.value).endswith("no version was registered")
+    assert MlflowClient().search_model_versions("name='leadscore'") == []
+    assert [run.info.status for run in MlflowClient().search_runs(["0", "1"])] in ([], ["FAILED"])
+
+
+def test_a_server_stopped_by_a_signal_ends_normally_and_removes_its_model_copy(monkeypatch, tmp_path):
+    """uvicorn raises SIGTERM again once it has shut down: with one worker the process died by it (exit
+    -15), leaving its /tmp copy of the model behind; with the CLI's handler it would read as a stopped run."""
+    import uvicorn
+
+    from pipelines import serve
+    from pipelines.stopping import Stopped
+
+    copies = []
+
+    def download(uri, folder):
+        copies.append(Path(folder))
+        return folder
+
+    def shut_down_by_signal(*args, **kwargs):
+        raise Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(serve, "download_model", download)
+    monkeypatch.setattr("pipelines.tracking.load_scorer", lambda *args: object())
+    monkeypatch.setattr(uvicorn, "run", shut_down_by_signal)
+    serve.run_serve("models:/leadscore@champion", "127.0.0.1", 5001, 1)
+    assert copies and not copies[0].exists()
+
+
+def test_a_file_past_the_jobs_file_size_limit_is_named_with_that_fix(tmp_path):
+    """`ulimit -f` (Python ignores SIGXFSZ, so the write fails with EFBIG) was told to "check the folder and
+    the disk", and a streamed run named its hidden working folder rather than the output."""
+    import errno
+
+    from pipelines.io import OutputError, writing
+
+    output = tmp_path / "scores.parquet"
+    with pytest.raises(OutputError) as error, writing(output):
+        raise OSError(errno.EFBIG, "Error writing bytes to file. Detail: [errno 27] File too large")
+    said = str(error.value)
+    assert (
+        said.startswith(f"cannot write {output}: ")
+        and "raise the file size limit of the job (`ulimit -f`)" in said
+    )
