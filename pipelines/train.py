@@ -326,6 +326,7 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
+    started_against = champion_at_start(cfg.registry.model_name) if register else None
     champions, unscored = load_champions(cfg.registry.model_name, force_reason) if register else (None, "")
     if register:
         check_artifacts_writable(cfg.registry.experiment)
@@ -344,6 +345,7 @@ def run_train(
         champion_live=live,
         champion_unscored=unscored,
         evidence_broken=evidence_broken,
+        champion_at_start=started_against,
     )
     result.gate_notes = [
         *icp_change_notes(champion, scorer, source.input),
@@ -359,6 +361,14 @@ def run_train(
         if cfg.registry.model_card and attach_card(result, cfg, source.tables, previous, card_dir):
             record_done("version", registered_note(result, cfg.registry.model_name, source.location))
     return result
+
+
+def champion_at_start(model_name: str) -> str:
+    """The champion's version as a run starts ("" when there is none), for the gate to see it moved since."""
+    from pipelines.registry import champion_version
+
+    found = champion_version(model_name)
+    return "" if found is None else str(found.version)
 
 
 def register_and_gate(

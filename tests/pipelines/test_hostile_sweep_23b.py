@@ -253,3 +253,55 @@ def test_a_file_past_the_jobs_file_size_limit_is_named_with_that_fix(tmp_path):
         said.startswith(f"cannot write {output}: ")
         and "raise the file size limit of the job (`ulimit -f`)" in said
     )
+
+
+def test_a_version_whose_champion_changed_while_it_trained_is_not_promoted(
+    mlflow_store, fast_config, small_history, trained_small
+):
+    """Two training jobs at once on one registry: each was compared with the champion it started with and
+    both were promoted, the later replacing the other uncompared (and a second first model was refused as
+    "trained on another source or spec")."""
+    from mlflow import MlflowClient
+    from pipelines.tracking import log_training_run
+    from tests.conftest import register_champion
+
+    first = register_champion(mlflow_store, small_history, trained_small)  # the other job, finished first
+    second = dataclasses.replace(
+        _registered(trained_small), champion_at_start=""
+    )  # it started on no champion
+    log_training_run(
+        second,
+        fast_config,
+        small_history.tables(),
+        location="",
+        config_path=None,
+        force_reason=None,
+        trigger="leadscore train",
+    )
+    assert not second.decision.promote
+    assert second.decision.reasons == (
+        f"the champion changed while this version trained: version {first.version} was promoted meanwhile by "
+        f"another run, and this one was compared with no champion (a first model); rerun to compare it with "
+        f'version {first.version}, or promote it with --force "reason"',
+    )
+    assert str(MlflowClient().get_model_version_by_alias("leadscore", "champion").version) == first.version
+
+
+@pytest.mark.parametrize(
+    ("at_start", "now", "moved"),
+    [
+        (None, "3", False),
+        ("3", "3", False),
+        ("3", None, False),
+        ("", None, False),
+        ("2", "3", True),
+        ("", "1", True),
+    ],
+)
+def test_the_champion_moved_only_when_another_version_holds_it_than_at_the_start(at_start, now, moved):
+    from types import SimpleNamespace
+
+    from pipelines.registry import champion_moved
+
+    champion = None if now is None else SimpleNamespace(version=now)
+    assert (champion_moved(at_start, champion) is not None) == moved
