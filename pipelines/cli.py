@@ -1376,9 +1376,18 @@ def spec_check(
 def main() -> None:
     """Entry point with exit codes for expected failures; SIGINT and SIGTERM end a command with a sentence
     and 130 or 143 (pipelines.stopping)."""
-    from pipelines.stopping import Stopped, arrived, stop_on_signals, stopped_sentence
+    from pipelines.stopping import (
+        Stopped,
+        arrived,
+        end_if_stuck,
+        out_of_memory_sentence,
+        stop_on_signals,
+        stopped_sentence,
+    )
 
     stop_on_signals()
+    end_if_stuck()
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
     try:
         app()
     except (Stopped, SystemExit) as ended:
@@ -1387,9 +1396,13 @@ def main() -> None:
         stop = ended if isinstance(ended, Stopped) else arrived() if ended.code else None
         if stop is None:
             raise
-        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
         console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
         raise SystemExit(stop.exit_code) from None
+    except MemoryError:
+        console.print(
+            labelled("error:", out_of_memory_sentence(command), "red")
+        )  # with the memory unwinding freed
+        raise SystemExit(exit_codes.FAILED) from None
 
 
 if __name__ == "__main__":

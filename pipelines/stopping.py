@@ -8,12 +8,22 @@ raises `Stopped` in the main thread: every `finally` runs (staged files removed,
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How long a stopped run may take to unwind before it is ended at once (end_if_stuck). Python runs a signal's
+# handler only between bytecodes: a main thread stuck in native code (pyarrow's reader deadlocks when it
+# cannot start its threads under `ulimit -v`) or a thread that never ends would otherwise outlive SIGTERM,
+# which had killed it at once.
+UNWIND_SECONDS = 30.0
 
 # The signals that arrived while `signals_held` was in force; None when nothing holds them.
 _held: list[int] | None = None
@@ -55,6 +65,37 @@ def stop_on_signals() -> None:
         signal.signal(signum, _stop)
 
 
+def end_if_stuck() -> None:
+    """Watch for SIGINT and SIGTERM from a thread of its own: a run that has not ended `UNWIND_SECONDS` after
+    one (and is not in a `signals_held` block) is ended at once with 128 + the signal's number, saying so."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(
+        write_end, warn_on_full_buffer=False
+    )  # the C handler writes each signal's number here
+    threading.Thread(target=_watch, args=(read_end,), name="leadscore-stop-watch", daemon=True).start()
+
+
+def _watch(read_end: int) -> None:
+    while True:
+        signum = os.read(read_end, 1)[0]
+        # Ours only: a server's own handlers (uvicorn's, while it serves) shut it down in their own time.
+        if signum in STOPPING_SIGNALS and signal.getsignal(signum) is _stop:
+            break
+    deadline = time.monotonic() + UNWIND_SECONDS
+    while time.monotonic() < deadline or _held is not None:
+        time.sleep(0.1)
+    name = signal.Signals(signum).name
+    with contextlib.suppress(OSError):
+        print(
+            f"stopped: {name} did not end the run within {UNWIND_SECONDS:.0f} s (stuck in native code or waiting "
+            "on a thread), so it was ended at once: staged files beside its outputs are removed by the next run",
+            file=sys.stderr,
+            flush=True,
+        )
+    os._exit(128 + signum)
+
+
 def arrived() -> Stopped | None:
     """The first signal that arrived since `stop_on_signals`, as the Stopped it raised (None: none did)."""
     return Stopped(_arrived[0]) if _arrived else None
@@ -88,13 +129,27 @@ def record_done(subject: str, note: str) -> None:
     _done[subject] = note
 
 
+def _left() -> str:
+    """What a run that ended midway leaves: what it published for good (record_done), else nothing."""
+    if _done:
+        return "; ".join(_done.values())
+    return (
+        "its files are published whole or not at all, so nothing of this run was half written and the previous "
+        "outputs stand"
+    )
+
+
 def stopped_sentence(stop: Stopped, command: str) -> str:
     """What a stopped run says: which signal, what of the run is left, what to do."""
     why = "Ctrl-C" if stop.signum == signal.SIGINT else "a scheduler's timeout or a kill"
-    left = (
-        "; ".join(_done.values())
-        if _done
-        else "its files are published whole or not at all, so nothing of this run was half written and the "
-        "previous outputs stand: rerun the command"
+    fix = "" if _done else ": rerun the command"
+    return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {_left()}{fix}"
+
+
+def out_of_memory_sentence(command: str) -> str:
+    """What a run that ran out of memory says (a MemoryError had been a traceback, or was called a tracking
+    store that cannot be used)."""
+    return (
+        f"`leadscore {command}` ran out of memory (MemoryError): {_left()}; give the job more memory (its "
+        "`ulimit -v` or container limit), or for `score` lower scoring.chunk_size, and rerun"
     )
-    return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {left}"

@@ -51,6 +51,8 @@ def check_store(uri: str) -> None:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)
+    except MemoryError:  # the job's, not the store's: said as such by the CLI (it was "cannot be used")
+        raise
     except Exception as error:  # noqa: BLE001 - whatever MLflow, SQLAlchemy or requests raise: said, exit 3
         reason = " ".join(str(error).split())
         reason = reason if len(reason) <= 160 else reason[:157] + "..."

@@ -18,13 +18,25 @@ REPO = Path(__file__).resolve().parents[2]
 # a file (`report`), run through the CLI's entry point as a scheduler runs it.
 COMMANDS = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading, time
     from pathlib import Path
 
-    from pipelines import cli
+    from pipelines import cli, stopping
     from pipelines.console import console
     from pipelines.io import atomic_path
     from pipelines.stopping import Stopped
+
+    stopping.UNWIND_SECONDS = 3.0
+
+    @cli.app.command()
+    def linger():  # a thread that never ends: the interpreter waits for it at exit
+        threading.Thread(target=threading.Event().wait).start()
+        print("started", flush=True)
+        time.sleep(60)
+
+    @cli.app.command()
+    def hog():
+        raise MemoryError
 
     @cli.app.command()
     def stall(output: str, library: bool = False):
@@ -86,6 +98,44 @@ def test_a_signal_midway_ends_with_its_code_and_a_sentence_leaving_nothing_half_
     assert "nothing of this run was half written and the previous outputs stand: rerun the command" in said
     assert [p.name for p in output.parent.iterdir()] == ["scores.parquet"]  # no staged file left beside it
     assert output.read_text() == "yesterday's scores"
+
+
+def test_a_run_that_cannot_unwind_after_sigterm_is_ended_all_the_same(tmp_path):
+    """A Python handler runs only between bytecodes: a run stuck in native code (pyarrow's reader deadlocks
+    under `ulimit -v`) or waiting on a thread would have outlived SIGTERM, which had killed it at once."""
+    run = _leadscore(tmp_path, "linger", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout.readline().strip() == "started"
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == 143
+    assert "stopped: SIGTERM" in out  # the sentence first, as the main thread unwound
+    assert "did not end the run within 3 s" in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_a_run_out_of_memory_says_so_with_the_fix(tmp_path):
+    run = _leadscore(tmp_path, "hog", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 1
+    said = " ".join(out.split())
+    assert "error: `leadscore hog` ran out of memory (MemoryError)" in said and "`ulimit -v`" in said
+    assert "Traceback" not in out + err
+
+
+def test_a_store_check_out_of_memory_is_not_called_an_unusable_store(mlflow_store, monkeypatch):
+    """check_store said "the tracking store ... cannot be used: MemoryError: ; set MLFLOW_TRACKING_URI to a
+    store such as ..." (exit 3) for a job short of memory."""
+    import mlflow
+    from pipelines.store import check_store
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(mlflow.MlflowClient, "search_experiments", short_of_memory)
+    with pytest.raises(MemoryError):
+        check_store(mlflow_store)
 
 
 def test_a_reader_that_goes_away_ends_the_printing_not_the_run(tmp_path):
