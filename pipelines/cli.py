@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -21,6 +22,10 @@ from pipelines.console import console, frame_table, labelled
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 # MLflow's own INFO lines, pickling warning and download bars are not for a leadscore user: the summary says
 # what happened. Errors still show; MLFLOW_LOGGING_LEVEL=INFO shows everything again.
+if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+    # Except the traceback MLflow logs for each database error it then raises: a full tracking store printed
+    # two tracebacks above the sentence that names it (an error leadscore does not say is raised anyway).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 

@@ -333,8 +333,8 @@ def _take_back(result: TrainResult, model_name: str) -> str:
             f"version {result.version} of {model_name!r} was registered without its gate's verdict and could "
             "not be taken back: delete it in the MLflow UI"
         )
-    result.version = None
-    return "no version was registered"
+    taken_back, result.version = result.version, None
+    return f"the version it had registered ({taken_back}) was taken back"
 
 
 def _log_run(

@@ -259,7 +259,9 @@ def test_a_tracking_store_that_fills_midway_takes_the_version_back_and_says_so(
                 force_reason=None,
                 trigger="leadscore train",
             )
-    assert mlflow_store in str(error.value) and str(error.value).endswith("no version was registered")
+    assert mlflow_store in str(error.value) and str(error.value).endswith(
+        "it had registered (1) was taken back"
+    )
     assert MlflowClient().search_model_versions("name='leadscore'") == []
     assert [run.info.status for run in MlflowClient().search_runs(["0", "1"])] in ([], ["FAILED"])
 
@@ -355,3 +357,31 @@ def test_the_champion_moved_only_when_another_version_holds_it_than_at_the_start
 
     champion = None if now is None else SimpleNamespace(version=now)
     assert (champion_moved(at_start, champion) is not None) == moved
+
+
+def test_mlflow_logs_no_traceback_for_a_database_error_the_cli_says_itself():
+    """A tracking store that filled printed MLflow's logged tracebacks (SQLAlchemy's, twice) above the
+    sentence that names the store; MLFLOW_LOGGING_LEVEL set by the user shows them again."""
+    logs = (
+        "import logging, mlflow.store.db.utils\n"
+        "import pipelines.cli\n"
+        "try:\n    raise OSError('database or disk is full')\n"
+        "except OSError:\n    logging.getLogger('mlflow.store.db.utils').exception('SQLAlchemy database error')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_LOGGING_LEVEL"}
+    quiet = subprocess.run(
+        [sys.executable, "-c", logs],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    asked = subprocess.run(
+        [sys.executable, "-c", logs],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO), "MLFLOW_LOGGING_LEVEL": "ERROR"},
+        capture_output=True,
+        text=True,
+    )
+    assert "Traceback" in asked.stderr
