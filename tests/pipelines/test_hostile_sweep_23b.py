@@ -385,3 +385,26 @@ def test_mlflow_logs_no_traceback_for_a_database_error_the_cli_says_itself():
         text=True,
     )
     assert "Traceback" in asked.stderr
+
+
+def test_configuration_and_spec_files_read_as_utf8_whatever_the_locale(tmp_path):
+    """Under a locale that is not UTF-8 (a cron job's, a Latin-1 server's) the configuration was read in the
+    locale's encoding: the shipped one was refused as "not UTF-8 text", a spec's `Número` read as mojibake."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("label_column: Número\n", encoding="utf-8")
+    read = (
+        "import sys\nfrom pathlib import Path\nfrom pipelines.settings import _read_yaml, load_config\n"
+        "load_config()\nprint(ascii(_read_yaml(Path(sys.argv[1]))['label_column']))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LC_ALL": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", read, str(spec)], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ascii("Número")
