@@ -110,6 +110,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
+    from pipelines.store import store_failed_midway
     from pipelines.train import TrainingQuarantineError
 
     try:
@@ -135,6 +136,12 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     except (DatabaseWriteError, RegistrationRaceError) as error:
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.FAILED) from error
+    except Exception as error:  # MLflow's, from a tracking store that filled or was locked midway
+        store = store_failed_midway(error)
+        if store is None:
+            raise
+        console.print(labelled("error:", store, "red"))
+        raise typer.Exit(exit_codes.BAD_INPUT) from error
 
 
 @app.command()

@@ -129,7 +129,7 @@ def record_done(subject: str, note: str) -> None:
     _done[subject] = note
 
 
-def _left() -> str:
+def left_behind() -> str:
     """What a run that ended midway leaves: what it published for good (record_done), else nothing."""
     if _done:
         return "; ".join(_done.values())
@@ -143,13 +143,13 @@ def stopped_sentence(stop: Stopped, command: str) -> str:
     """What a stopped run says: which signal, what of the run is left, what to do."""
     why = "Ctrl-C" if stop.signum == signal.SIGINT else "a scheduler's timeout or a kill"
     fix = "" if _done else ": rerun the command"
-    return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {_left()}{fix}"
+    return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {left_behind()}{fix}"
 
 
 def out_of_memory_sentence(command: str) -> str:
     """What a run that ran out of memory says (a MemoryError had been a traceback, or was called a tracking
     store that cannot be used)."""
     return (
-        f"`leadscore {command}` ran out of memory (MemoryError): {_left()}; give the job more memory (its "
+        f"`leadscore {command}` ran out of memory (MemoryError): {left_behind()}; give the job more memory (its "
         "`ulimit -v` or container limit), or for `score` lower scoring.chunk_size, and rerun"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,12 +57,8 @@ def check_store(uri: str) -> None:
     except Exception as error:  # noqa: BLE001 - whatever MLflow, SQLAlchemy or requests raise: said, exit 3
         reason = " ".join(str(error).split())
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
-        if "database is locked" in reason:  # a store that works, held by another process: another fix
-            raise TrackingStoreError(
-                f"the tracking store {uri} (MLFLOW_TRACKING_URI) is locked by another process (a write in "
-                "progress, or a program stopped in the middle of one, such as `sqlite3` left open); rerun when it "
-                "has finished, or end that process"
-            ) from None
+        if STORE_LOCKED in reason:  # a store that works, held by another process: another fix
+            raise TrackingStoreError(locked_sentence(uri)) from None
         raise TrackingStoreError(
             f"the tracking store {uri} (MLFLOW_TRACKING_URI) cannot be used: {error.__class__.__name__}: {reason}; "
             "set MLFLOW_TRACKING_URI to a store such as sqlite:///path/mlflow.db or http://host:5000, or unset "
@@ -103,13 +100,35 @@ def artifacts_unwritable(folder: Path | str, error: OSError, left: str = "no ver
 
 
 # What sqlite says when a write needs room it cannot get: a full disk, or the database file (or its journal)
-# grown past the file size limit of the process (`ulimit -f`).
+# grown past the file size limit of the process (`ulimit -f`); and when another process holds it too long.
 STORE_FULL = ("database or disk is full", "disk I/O error")
+STORE_LOCKED = "database is locked"
+
+
+def store_failed_midway(error: BaseException) -> str | None:
+    """The sentence for MLflow's error from a tracking store that filled or was locked while a command used it
+    (after the checks at its start), with what the run left (pipelines.stopping); None for any other error."""
+    exceptions = sys.modules.get("mlflow.exceptions")
+    if exceptions is None or not isinstance(error, exceptions.MlflowException):
+        return None
+    from pipelines.stopping import left_behind
+
+    return store_unwritable(tracking_uri(), error, left_behind())
+
+
+def locked_sentence(uri: str) -> str:
+    return (
+        f"the tracking store {uri} (MLFLOW_TRACKING_URI) is locked by another process (a write in progress, or "
+        "a program stopped in the middle of one, such as `sqlite3` left open); rerun when it has finished, or "
+        "end that process"
+    )
 
 
 def store_unwritable(uri: str, error: BaseException, left: str = "no version was registered") -> str | None:
-    """One sentence for a tracking store that stopped taking writes midway (a training run's metrics or
-    verdict: MLflow's traceback, exit 1, before); None for any other error."""
+    """One sentence for a tracking store that stopped answering midway, full or locked by another process
+    (a training run's registration or verdict: MLflow's traceback, exit 1, before); None for other errors."""
+    if STORE_LOCKED in str(error):
+        return f"{locked_sentence(uri)}; {left}"
     found = next((words for words in STORE_FULL if words in str(error)), None)
     if found is None:
         return None

@@ -304,8 +304,8 @@ def log_training_run(
     is the input's fingerprint (tables that stay in Spark), else data_fingerprint(tables)."""
     from pipelines import registry
 
-    setup(cfg.registry.experiment)
     try:
+        setup(cfg.registry.experiment)
         _log_run(result, cfg, tables, location, fingerprint, trigger)
         result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
     except Exception as error:

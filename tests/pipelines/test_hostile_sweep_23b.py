@@ -229,11 +229,19 @@ def test_a_signal_during_registration_stops_the_run_once_the_version_is_gated_an
     assert f"`leadscore card --model models:/leadscore/{result.version} --input crm/`" in said
 
 
-def test_a_tracking_store_that_fills_midway_takes_the_version_back_and_says_so(
-    mlflow_store, fast_config, small_history, trained_small
+@pytest.mark.parametrize(
+    ("sqlite_says", "sentence"),
+    [
+        ("database or disk is full", r"could not be written \(database or disk is full: a full disk"),
+        ("database is locked", r"is locked by another process \(a write in progress"),
+    ],
+)
+def test_a_tracking_store_that_fills_or_locks_midway_takes_the_version_back_and_says_so(
+    mlflow_store, fast_config, small_history, trained_small, sqlite_says, sentence
 ):
-    """sqlite's "database or disk is full" (or "disk I/O error" past `ulimit -f`) while a registered
-    version's metrics were logged: MLflow's traceback (exit 1), the version left registered with no verdict."""
+    """sqlite's "database or disk is full" (or "disk I/O error" past `ulimit -f`), or a store another process
+    held past sqlite's timeout, while a registered version's metrics were logged: MLflow's traceback (exit 1),
+    the version left registered with no verdict."""
     from mlflow.exceptions import MlflowException
 
     import mlflow
@@ -242,14 +250,12 @@ def test_a_tracking_store_that_fills_midway_takes_the_version_back_and_says_so(
     from pipelines.io import OutputError
 
     def store_full(*args, **kwargs):
-        raise MlflowException("(sqlite3.OperationalError) database or disk is full")
+        raise MlflowException(f"(sqlite3.OperationalError) {sqlite_says}")
 
     result = _registered(trained_small)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mlflow, "log_metrics", store_full)
-        with pytest.raises(
-            OutputError, match=r"could not be written \(database or disk is full: a full disk"
-        ) as error:
+        with pytest.raises(OutputError, match=sentence) as error:
             tracking.log_training_run(
                 result,
                 fast_config,
@@ -408,3 +414,32 @@ def test_configuration_and_spec_files_read_as_utf8_whatever_the_locale(tmp_path)
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ascii("Número")
+
+
+def test_a_store_that_locks_after_the_commands_checks_is_said_with_what_the_run_left(capsys, monkeypatch):
+    """Any command (a retrain logging its report, `card` logging a card) met MLflow's "database is locked" or
+    "database or disk is full" as a traceback once past the store's check at its start."""
+    import typer
+    from mlflow.exceptions import MlflowException
+
+    from pipelines import stopping
+    from pipelines.cli import expected_failures
+
+    monkeypatch.setattr(
+        stopping, "_done", {"version": "version 4 of 'leadscore' was registered and promoted"}
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////store/mlflow.db")
+    with pytest.raises(typer.Exit) as ended, expected_failures("retrain"):
+        raise MlflowException("(sqlite3.OperationalError) database is locked")
+    assert ended.value.exit_code == 3
+    said = " ".join(capsys.readouterr().out.split())
+    assert (
+        "error: the tracking store sqlite:////store/mlflow.db (MLFLOW_TRACKING_URI) is locked by another"
+        in said
+    )
+    assert said.endswith("end that process; version 4 of 'leadscore' was registered and promoted")
+    with (
+        pytest.raises(MlflowException),
+        expected_failures("retrain"),
+    ):  # MLflow's other errors are not said so
+        raise MlflowException("RESOURCE_DOES_NOT_EXIST: run 'x' not found")
