@@ -43,6 +43,7 @@ from features.dates import blank, iso_or_unchanged
 from features.vocab import TABLE_COLUMNS, TABLES, contract_columns
 from models.lead_input import is_utf8
 from pipelines.console import console
+from pipelines.stopping import signals_held
 
 FORMATS = ("parquet", "csv")
 DATETIME_COLUMNS = ("created_at", "closed_at", "occurred_at", "snapshot_at", "as_of")
@@ -900,8 +901,9 @@ def publish_together(staged: list[tuple[Path, Path]]) -> None:
     mode = published_mode()
     backups: list[tuple[Path, Path | None]] = []
     # Another run publishing into the same folder waits: its renames and ours never interleave (which left
-    # one run's manifest beside the other's scores), and each run's backups are its own.
-    with folder_lock(staged[0][1].parent):
+    # one run's manifest beside the other's scores), and each run's backups are its own. A signal waits for
+    # the renames (milliseconds): one arriving amid them, or amid their undoing, left a mixed set.
+    with folder_lock(staged[0][1].parent), signals_held():
         try:
             for tmp, target in staged:
                 with writing(target):

@@ -443,3 +443,28 @@ def test_a_store_that_locks_after_the_commands_checks_is_said_with_what_the_run_
         expected_failures("retrain"),
     ):  # MLflow's other errors are not said so
         raise MlflowException("RESOURCE_DOES_NOT_EXIST: run 'x' not found")
+
+
+def test_a_signal_amid_publishing_waits_for_the_whole_set(tmp_path, monkeypatch, signals_to_stopped):
+    """Scores, quarantine and manifest are renamed into place one by one: a signal between two renames (or
+    amid undoing them) left one run's scores beside another's manifest."""
+    from pipelines import io
+
+    stopping = signals_to_stopped
+    staged = []
+    for name in ("scores.parquet", "scores.quarantine.csv", "scores.manifest.json"):
+        (tmp_path / name).write_text("yesterday")
+        (tmp_path / f".{name}.new.tmp").write_text("today")
+        staged.append((tmp_path / f".{name}.new.tmp", tmp_path / name))
+    replace = os.replace
+
+    def signalled_replace(source, target):
+        if str(source).endswith(".new.tmp") and Path(target).name == "scores.parquet":
+            os.kill(os.getpid(), signal.SIGTERM)  # the scheduler's timeout, after the first rename's setup
+        replace(source, target)
+
+    monkeypatch.setattr(io.os, "replace", signalled_replace)
+    with pytest.raises(stopping.Stopped):
+        io.publish_together(staged)
+    assert {target.read_text() for _, target in staged} == {"today"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(target.name for _, target in staged)
