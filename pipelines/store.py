@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import sys
 from collections.abc import Iterator
@@ -92,10 +93,14 @@ def check_artifacts_writable(experiment: str) -> None:
 def artifacts_unwritable(folder: Path | str, error: OSError, left: str = "no version was registered") -> str:
     """One sentence for a tracking store whose artifact folder cannot be written; `left` says what of the run
     the store holds."""
+    fix = (
+        "raise the job's file size limit (`ulimit -f`)"
+        if error.errno == errno.EFBIG
+        else "give the account running leadscore write access to it, free disk space"
+    )
     return (
-        f"the tracking store's artifact folder {folder} cannot be written ({error.strerror or error}); give the "
-        "account running leadscore write access to it, free disk space, or set MLFLOW_TRACKING_URI to a store "
-        f"it can write; {left}"
+        f"the tracking store's artifact folder {folder} cannot be written ({error.strerror or error}); {fix}, "
+        f"or set MLFLOW_TRACKING_URI to a store it can write; {left}"
     )
 
 

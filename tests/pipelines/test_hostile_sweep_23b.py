@@ -311,6 +311,12 @@ def test_a_file_past_the_jobs_file_size_limit_is_named_with_that_fix(tmp_path):
         said.startswith(f"cannot write {output}: ")
         and "raise the file size limit of the job (`ulimit -f`)" in said
     )
+    from pipelines.store import artifacts_unwritable  # the model's files in the tracking store too
+
+    said = artifacts_unwritable(tmp_path, OSError(errno.EFBIG, "File too large"))
+    assert (
+        "(File too large); raise the job's file size limit (`ulimit -f`), or set MLFLOW_TRACKING_URI" in said
+    )
 
 
 def test_a_version_whose_champion_changed_while_it_trained_is_not_promoted(
