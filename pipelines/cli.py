@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -80,7 +80,40 @@ def _read_input(input_: str, input_table: list[str] | None, query: list[str] | N
     )
 
 
-app = typer.Typer(
+class Leadscore(typer.Typer):
+    """The CLI. Run as a program (the `leadscore` script calls it), SIGINT and SIGTERM end a command with a
+    sentence and 130 or 143, and so does a MemoryError with 1 (pipelines.stopping). CliRunner, which tests use,
+    runs the commands without this."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from pipelines.stopping import (
+            Stopped,
+            arrived,
+            end_if_stuck,
+            out_of_memory_sentence,
+            stop_on_signals,
+            stopped_sentence,
+        )
+
+        stop_on_signals()
+        end_if_stuck()
+        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Stopped, SystemExit) as ended:
+            # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost) ends in typer's silent
+            # 130; a command that finished (0: a server shut down by the signal) stays finished.
+            stop = ended if isinstance(ended, Stopped) else arrived() if ended.code else None
+            if stop is None:
+                raise
+            console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
+            raise SystemExit(stop.exit_code) from None
+        except MemoryError:  # said once the unwinding freed memory
+            console.print(labelled("error:", out_of_memory_sentence(command), "red"))
+            raise SystemExit(exit_codes.FAILED) from None
+
+
+app = Leadscore(
     name="leadscore",
     help=(
         "Predictive lead scoring from won and lost deals: fit and intent features, an ICP guardrail, "
@@ -1386,35 +1419,8 @@ def spec_check(
 
 
 def main() -> None:
-    """Entry point with exit codes for expected failures; SIGINT and SIGTERM end a command with a sentence
-    and 130 or 143 (pipelines.stopping)."""
-    from pipelines.stopping import (
-        Stopped,
-        arrived,
-        end_if_stuck,
-        out_of_memory_sentence,
-        stop_on_signals,
-        stopped_sentence,
-    )
-
-    stop_on_signals()
-    end_if_stuck()
-    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
-    try:
-        app()
-    except (Stopped, SystemExit) as ended:
-        # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost) ends in typer's silent
-        # 130; a command that finished (0: a server shut down by the signal) stays finished.
-        stop = ended if isinstance(ended, Stopped) else arrived() if ended.code else None
-        if stop is None:
-            raise
-        console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
-        raise SystemExit(stop.exit_code) from None
-    except MemoryError:
-        console.print(
-            labelled("error:", out_of_memory_sentence(command), "red")
-        )  # with the memory unwinding freed
-        raise SystemExit(exit_codes.FAILED) from None
+    """Entry point (`python -m pipelines.cli`; the `leadscore` script calls `app` itself)."""
+    app()
 
 
 if __name__ == "__main__":

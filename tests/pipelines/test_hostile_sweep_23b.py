@@ -58,7 +58,7 @@ COMMANDS = textwrap.dedent(
         console.print("done")
 
     sys.argv = ["leadscore", *sys.argv[1:]]
-    cli.main()
+    cli.app()  # as the installed `leadscore` script runs it
     """
 )
 
