@@ -245,7 +245,9 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
             decision, status="evidence_broken", reasons=(*decision.reasons, result.evidence_broken)
         )
     moved = champion_moved(result.champion_at_start, champion)
-    if moved:  # what was measured was measured against another champion: no verdict on this one
+    # What was measured was measured against another champion: no verdict on this one, except that the
+    # newest outcomes look broken (exit 7, an alert), which stands whichever champion it was compared with.
+    if moved and decision.status != "evidence_broken":
         decision = GateDecision("refused", (moved,))
     return decision
 
