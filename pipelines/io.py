@@ -819,6 +819,7 @@ def _cannot_write(path: Path, error: OSError) -> str:
         errno.EPERM: "give this user write permission on the folder or write elsewhere",
         # Past the process's file size limit (`ulimit -f`; Python ignores SIGXFSZ) or the file system's largest file.
         errno.EFBIG: "raise the file size limit of the job (`ulimit -f`) or write to another file system",
+        errno.EISDIR: "a folder has that name: name a file, or remove the folder",
     }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
     blocking = next((parent for parent in path.parents if parent.is_file()), None)
     if blocking is not None:  # said "File exists", naming neither the file in the way nor what to do

@@ -474,3 +474,15 @@ def test_a_signal_amid_publishing_waits_for_the_whole_set(tmp_path, monkeypatch,
         io.publish_together(staged)
     assert {target.read_text() for _, target in staged} == {"today"}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(target.name for _, target in staged)
+
+
+def test_an_output_where_a_folder_stands_is_named_with_that_fix(tmp_path):
+    """`validate --quarantine q.csv`, `evaluate --output r.json`, `queue --output calls.csv` onto a folder of
+    that name: "Is a directory; check the folder and the disk", a fix that does not fit."""
+    import errno
+
+    from pipelines.io import OutputError, writing
+
+    with pytest.raises(OutputError) as error, writing(tmp_path / "q.csv"):
+        raise OSError(errno.EISDIR, "Is a directory")
+    assert "Is a directory; a folder has that name: name a file, or remove the folder" in str(error.value)
