@@ -32,7 +32,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
     "4 not enough data or no learnable signal, 5 quarantine over the allowed share, 6 challenger not promoted, "
-    "7 not promoted because the new data or outcomes look broken, 130/143 stopped by SIGINT/SIGTERM."
+    "7 not promoted because the new data or outcomes look broken, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP."
 )
 
 INPUT_HELP = (

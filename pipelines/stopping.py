@@ -1,9 +1,11 @@
-"""Stopping on a signal: Ctrl-C (SIGINT) and a scheduler's timeout (SIGTERM) end a command like an error does.
+"""Stopping on a signal: Ctrl-C (SIGINT), a scheduler's timeout (SIGTERM) and a closed terminal (SIGHUP) end a
+command like an error does.
 
 Without this, SIGTERM killed the process where it stood (a staged file or a `.leadscore-parts-*` folder left
-beside the output, the MLflow run left RUNNING) and SIGINT ended it with typer's silent 130. Now either signal
+beside the output, the MLflow run left RUNNING) and SIGINT ended it with typer's silent 130. Now each signal
 raises `Stopped` in the main thread: every `finally` runs (staged files removed, the MLflow run closed), and
-`main` prints one sentence and exits 128 + the signal's number (130, 143), the shell's convention.
+the app (pipelines.cli.Leadscore) prints one sentence and exits 128 + the signal's number (130, 143, 129), the
+shell's convention.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-C, a scheduler's timeout, the terminal closing (an ssh session that dropped).
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WHY = {
+    signal.SIGINT: "Ctrl-C",
+    signal.SIGTERM: "a scheduler's timeout or a kill",
+    signal.SIGHUP: "the terminal closed",
+}
 # How long a stopped run may take to unwind before it is ended at once (end_if_stuck). Python runs a signal's
 # handler only between bytecodes: a main thread stuck in native code (pyarrow's reader deadlocks when it
 # cannot start its threads under `ulimit -v`) or a thread that never ends would otherwise outlive SIGTERM,
@@ -60,9 +68,12 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def stop_on_signals() -> None:
-    """From now on SIGINT and SIGTERM raise `Stopped` in the main thread (the CLI's entry point calls this)."""
+    """From now on SIGINT, SIGTERM and SIGHUP raise `Stopped` in the main thread (the CLI's entry point calls
+    this). A signal the job was started ignoring stays ignored: `nohup` (SIGHUP), a shell's background job
+    (SIGINT)."""
     for signum in STOPPING_SIGNALS:
-        signal.signal(signum, _stop)
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _stop)
 
 
 def end_if_stuck() -> None:
@@ -141,7 +152,7 @@ def left_behind() -> str:
 
 def stopped_sentence(stop: Stopped, command: str) -> str:
     """What a stopped run says: which signal, what of the run is left, what to do."""
-    why = "Ctrl-C" if stop.signum == signal.SIGINT else "a scheduler's timeout or a kill"
+    why = WHY.get(signal.Signals(stop.signum), "a signal")
     fix = "" if _done else ": rerun the command"
     return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {left_behind()}{fix}"
 

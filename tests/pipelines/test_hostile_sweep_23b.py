@@ -486,3 +486,33 @@ def test_an_output_where_a_folder_stands_is_named_with_that_fix(tmp_path):
     with pytest.raises(OutputError) as error, writing(tmp_path / "q.csv"):
         raise OSError(errno.EISDIR, "Is a directory")
     assert "Is a directory; a folder has that name: name a file, or remove the folder" in str(error.value)
+
+
+def test_a_signal_the_job_was_started_ignoring_stays_ignored(tmp_path):
+    """`nohup leadscore train &` ignores SIGHUP (and a shell's background job SIGINT): installing the handler
+    regardless would stop the run when the terminal closes."""
+    output = tmp_path / "scores.parquet"
+    ignore = (
+        "import signal, subprocess, sys\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"  # as nohup starts it; the child inherits SIG_IGN
+        "sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))\n"
+    )
+    script = tmp_path / "leadscore_commands.py"
+    script.write_text(COMMANDS)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.Popen(
+        [sys.executable, "-c", ignore, str(script), "stall", str(output)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert run.stdout.readline().strip() == "staged"
+        os.killpg(run.pid, signal.SIGHUP)  # ignored by both
+        os.killpg(run.pid, signal.SIGTERM)
+        out, _ = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert "stopped: SIGTERM" in out and "SIGHUP" not in out
