@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -100,14 +101,20 @@ class Leadscore(typer.Typer):
         command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
         try:
             return super().__call__(*args, **kwargs)
-        except (Stopped, SystemExit) as ended:
-            # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost) ends in typer's silent
-            # 130; a command that finished (0: a server shut down by the signal) stays finished.
-            stop = ended if isinstance(ended, Stopped) else arrived() if ended.code else None
-            if stop is None:
-                raise
+        except Stopped as stop:
             console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
             raise SystemExit(stop.exit_code) from None
+        except SystemExit as ended:
+            # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost), or handles SIGINT itself
+            # (pyspark's SparkContext), ends in typer's silent 130; a command that finished (0: a server shut
+            # down by the signal) stays finished.
+            signalled = arrived() if ended.code else None
+            if signalled is None and ended.code == exit_codes.INTERRUPTED:
+                signalled = Stopped(signal.SIGINT)
+            if signalled is None:
+                raise
+            console.print(labelled("stopped:", stopped_sentence(signalled, command), "red"))
+            raise SystemExit(signalled.exit_code) from None
         except MemoryError:  # said once the unwinding freed memory
             console.print(labelled("error:", out_of_memory_sentence(command), "red"))
             raise SystemExit(exit_codes.FAILED) from None

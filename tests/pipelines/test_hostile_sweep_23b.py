@@ -39,6 +39,10 @@ COMMANDS = textwrap.dedent(
         raise MemoryError
 
     @cli.app.command()
+    def interrupt():  # what pyspark's own SIGINT handler raises (typer made it a silent 130)
+        raise KeyboardInterrupt
+
+    @cli.app.command()
     def stall(output: str, library: bool = False):
         with atomic_path(Path(output)) as staged:
             staged.write_text("half of the scores")
@@ -516,3 +520,11 @@ def test_a_signal_the_job_was_started_ignoring_stays_ignored(tmp_path):
     finally:
         run.kill()
     assert "stopped: SIGTERM" in out and "SIGHUP" not in out
+
+
+def test_a_keyboard_interrupt_a_library_raises_on_its_own_is_said_as_ctrl_c(tmp_path):
+    run = _leadscore(tmp_path, "interrupt", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert "stopped: SIGINT (Ctrl-C) stopped `leadscore interrupt`" in " ".join(out.split())
+    assert "Traceback" not in out + err
