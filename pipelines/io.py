@@ -931,6 +931,24 @@ def publish_together(staged: list[tuple[Path, Path]]) -> None:
                 tmp.unlink(missing_ok=True)
 
 
+def write_texts_together(texts: Mapping[Path, str]) -> None:
+    """Write each text (UTF-8) to its file, published together (publish_together): all or none. Written one
+    after the other, a run stopped or failing between two had left a new file beside an old one."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, text in texts.items():
+            with writing(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_staged(target)
+            staged.append((staged_path(target), target))
+            with writing(target):
+                staged[-1][0].write_text(text, encoding="utf-8")
+        publish_together(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:
     """Write one frame atomically, as Parquet or CSV by the file's suffix."""
     fmt = format_of(path)

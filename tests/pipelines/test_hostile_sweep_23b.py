@@ -528,3 +528,29 @@ def test_a_keyboard_interrupt_a_library_raises_on_its_own_is_said_as_ctrl_c(tmp_
     assert run.returncode == 130
     assert "stopped: SIGINT (Ctrl-C) stopped `leadscore interrupt`" in " ".join(out.split())
     assert "Traceback" not in out + err
+
+
+def test_the_model_cards_page_and_markdown_are_published_together(tmp_path, monkeypatch):
+    """model_card.html and model_card.md were each written atomically but one after the other: a run stopped
+    or failing between the two left the new page beside the old Markdown."""
+    from pipelines import io
+    from pipelines.io import OutputError, write_texts_together
+
+    page, markdown = tmp_path / "model_card.html", tmp_path / "model_card.md"
+    page.write_text("version 3")
+    markdown.write_text("version 3")
+    write_text = Path.write_text
+
+    def disk_fills_on_the_second(path, text, *args, **kwargs):
+        if "model_card.md" in path.name:
+            raise OSError(28, "No space left on device")
+        return write_text(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(io.Path, "write_text", disk_fills_on_the_second)
+    with pytest.raises(OutputError, match="model_card.md: No space left on device"):
+        write_texts_together({page: "version 4", markdown: "version 4"})
+    monkeypatch.undo()
+    assert (page.read_text(), markdown.read_text()) == ("version 3", "version 3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_card.html", "model_card.md"]
+    write_texts_together({page: "version 4", markdown: "version 4"})
+    assert (page.read_text(), markdown.read_text()) == ("version 4", "version 4")
