@@ -90,14 +90,12 @@ class Leadscore(typer.Typer):
         from pipelines.stopping import (
             Stopped,
             arrived,
-            end_if_stuck,
+            begin_command,
             out_of_memory_sentence,
-            stop_on_signals,
             stopped_sentence,
         )
 
-        stop_on_signals()
-        end_if_stuck()
+        begin_command()
         command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
         try:
             return super().__call__(*args, **kwargs)

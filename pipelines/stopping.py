@@ -32,6 +32,7 @@ WHY = {
 # cannot start its threads under `ulimit -v`) or a thread that never ends would otherwise outlive SIGTERM,
 # which had killed it at once.
 UNWIND_SECONDS = 30.0
+WATCHER = "leadscore-stop-watch"  # the thread's name
 
 # The signals that arrived while `signals_held` was in force; None when nothing holds them.
 _held: list[int] | None = None
@@ -76,15 +77,25 @@ def stop_on_signals() -> None:
             signal.signal(signum, _stop)
 
 
+def begin_command() -> None:
+    """What the CLI does as a command starts: signals stop it (stop_on_signals), a run that cannot unwind is
+    ended (end_if_stuck), and nothing an earlier command in the same process did or received is said."""
+    _done.clear()
+    _arrived.clear()
+    stop_on_signals()
+    end_if_stuck()
+
+
 def end_if_stuck() -> None:
     """Watch for SIGINT and SIGTERM from a thread of its own: a run that has not ended `UNWIND_SECONDS` after
-    one (and is not in a `signals_held` block) is ended at once with 128 + the signal's number, saying so."""
+    one (and is not in a `signals_held` block) is ended at once with 128 + the signal's number, saying so.
+    One watcher per process, however many commands it runs."""
+    if any(thread.name == WATCHER for thread in threading.enumerate()):
+        return
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
-    signal.set_wakeup_fd(
-        write_end, warn_on_full_buffer=False
-    )  # the C handler writes each signal's number here
-    threading.Thread(target=_watch, args=(read_end,), name="leadscore-stop-watch", daemon=True).start()
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)  # the C handler writes each signal's number
+    threading.Thread(target=_watch, args=(read_end,), name=WATCHER, daemon=True).start()
 
 
 def _watch(read_end: int) -> None:

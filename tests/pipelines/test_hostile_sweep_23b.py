@@ -554,3 +554,26 @@ def test_the_model_cards_page_and_markdown_are_published_together(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model_card.html", "model_card.md"]
     write_texts_together({page: "version 4", markdown: "version 4"})
     assert (page.read_text(), markdown.read_text()) == ("version 4", "version 4")
+
+
+def test_commands_run_one_after_another_in_a_process_start_clean(monkeypatch):
+    """A process that runs several commands (a notebook, a test harness) had one watcher thread and one
+    wakeup pipe more per command, and a command stopped after an earlier one registered a version named it."""
+    import threading
+
+    from pipelines import stopping
+
+    saved = {signum: signal.getsignal(signum) for signum in stopping.STOPPING_SIGNALS}
+    monkeypatch.setattr(stopping, "_done", {"version": "version 4 of 'leadscore' was registered"})
+    monkeypatch.setattr(stopping, "_arrived", [signal.SIGTERM])
+    previous = signal.set_wakeup_fd(-1)
+    try:
+        stopping.begin_command()
+        stopping.begin_command()
+        assert [t.name for t in threading.enumerate()].count(stopping.WATCHER) == 1
+        assert stopping.arrived() is None
+        assert "version 4" not in stopping.stopped_sentence(stopping.Stopped(signal.SIGTERM), "score")
+    finally:
+        signal.set_wakeup_fd(previous)
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
