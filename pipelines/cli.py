@@ -91,6 +91,7 @@ class Leadscore(typer.Typer):
             Stopped,
             arrived,
             begin_command,
+            out_of_memory,
             out_of_memory_sentence,
             stopped_sentence,
         )
@@ -113,7 +114,9 @@ class Leadscore(typer.Typer):
                 raise
             console.print(labelled("stopped:", stopped_sentence(signalled, command), "red"))
             raise SystemExit(signalled.exit_code) from None
-        except MemoryError:  # said once the unwinding freed memory
+        except (MemoryError, ImportError) as error:  # said once the unwinding freed memory
+            if not out_of_memory(error):
+                raise
             console.print(labelled("error:", out_of_memory_sentence(command), "red"))
             raise SystemExit(exit_codes.FAILED) from None
 

@@ -168,6 +168,14 @@ def stopped_sentence(stop: Stopped, command: str) -> str:
     return f"{stop.name} ({why}) stopped `leadscore {command}` before it finished: {left_behind()}{fix}"
 
 
+def out_of_memory(error: BaseException) -> bool:
+    """Whether `error` says the process ran out of memory: a MemoryError, or a library whose shared object
+    could not be mapped when it was imported late (an ImportError under `ulimit -v`)."""
+    return isinstance(error, MemoryError) or (
+        isinstance(error, ImportError) and "failed to map segment" in str(error)
+    )
+
+
 def out_of_memory_sentence(command: str) -> str:
     """What a run that ran out of memory says (a MemoryError had been a traceback, or was called a tracking
     store that cannot be used)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipelines.io import InputError
 from pipelines.settings import tracking_uri
+from pipelines.stopping import out_of_memory
 
 _READY: set[str] = set()  # tracking URIs whose store this process has created or checked under the lock
 
@@ -53,9 +54,11 @@ def check_store(uri: str) -> None:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)
-    except MemoryError:  # the job's, not the store's: said as such by the CLI (it was "cannot be used")
-        raise
     except Exception as error:  # noqa: BLE001 - whatever MLflow, SQLAlchemy or requests raise: said, exit 3
+        if out_of_memory(
+            error
+        ):  # the job's, not the store's: said as such by the CLI (it was "cannot be used")
+            raise
         reason = " ".join(str(error).split())
         reason = reason if len(reason) <= 160 else reason[:157] + "..."
         if STORE_LOCKED in reason:  # a store that works, held by another process: another fix

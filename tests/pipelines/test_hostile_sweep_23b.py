@@ -141,6 +141,13 @@ def test_a_store_check_out_of_memory_is_not_called_an_unusable_store(mlflow_stor
     with pytest.raises(MemoryError):
         check_store(mlflow_store)
 
+    def late_import_short_of_memory(*args, **kwargs):  # a library imported late, its .so not mapped
+        raise ImportError("libscipy_openblas.so: failed to map segment from shared object")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "search_experiments", late_import_short_of_memory)
+    with pytest.raises(ImportError):
+        check_store(mlflow_store)
+
 
 def test_a_reader_that_goes_away_ends_the_printing_not_the_run(tmp_path):
     """`leadscore score ... | head -1`: the next print raised BrokenPipeError and typer ended the run with a
@@ -577,3 +584,13 @@ def test_commands_run_one_after_another_in_a_process_start_clean(monkeypatch):
         signal.set_wakeup_fd(previous)
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+def test_out_of_memory_is_told_from_other_import_errors():
+    from pipelines.stopping import out_of_memory
+
+    assert out_of_memory(MemoryError())
+    assert out_of_memory(ImportError("libscipy_openblas.so: failed to map segment from shared object"))
+    assert not out_of_memory(
+        ImportError("No module named 'psycopg2'")
+    )  # a store's missing driver: the store's
