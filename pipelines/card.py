@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pipelines.io import InputError, atomic_path
+from pipelines.io import InputError, write_texts_together
 
 if TYPE_CHECKING:
     from models.card import AnyScorer, CardData, CardSettings
@@ -181,10 +181,7 @@ def write_card_files(data: CardData, out_dir: Path) -> tuple[Path, Path]:
 
     page, markdown = render_card(data)
     html_path, md_path = out_dir / HTML_NAME, out_dir / MARKDOWN_NAME
-    for path, text in ((html_path, page), (md_path, markdown)):
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(0o644)  # a page to share: readable like any other report, not private like a temp file
+    write_texts_together({html_path: page, md_path: markdown})  # twins: never one run's page beside another's
     return html_path, md_path
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -21,13 +24,17 @@ from pipelines.console import console, frame_table, labelled
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 # MLflow's own INFO lines, pickling warning and download bars are not for a leadscore user: the summary says
 # what happened. Errors still show; MLFLOW_LOGGING_LEVEL=INFO shows everything again.
+if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+    # Except the traceback MLflow logs for each database error it then raises: a full tracking store printed
+    # two tracebacks above the sentence that names it (an error leadscore does not say is raised anyway).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 bad or missing input, "
     "4 not enough data or no learnable signal, 5 quarantine over the allowed share, 6 challenger not promoted, "
-    "7 not promoted because the new data or outcomes look broken."
+    "7 not promoted because the new data or outcomes look broken, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP."
 )
 
 INPUT_HELP = (
@@ -75,7 +82,47 @@ def _read_input(input_: str, input_table: list[str] | None, query: list[str] | N
     )
 
 
-app = typer.Typer(
+class Leadscore(typer.Typer):
+    """The CLI. Run as a program (the `leadscore` script calls it), SIGINT and SIGTERM end a command with a
+    sentence and 130 or 143, and so does a MemoryError with 1 (pipelines.stopping). CliRunner, which tests use,
+    runs the commands without this."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from pipelines.stopping import (
+            Stopped,
+            arrived,
+            begin_command,
+            out_of_memory,
+            out_of_memory_sentence,
+            stopped_sentence,
+        )
+
+        begin_command()
+        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+        try:
+            return super().__call__(*args, **kwargs)
+        except Stopped as stop:
+            console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
+            raise SystemExit(stop.exit_code) from None
+        except SystemExit as ended:
+            # A library that turns the Stopped into its own KeyboardInterrupt (CatBoost), or handles SIGINT itself
+            # (pyspark's SparkContext), ends in typer's silent 130; a command that finished (0: a server shut
+            # down by the signal) stays finished.
+            signalled = arrived() if ended.code else None
+            if signalled is None and ended.code == exit_codes.INTERRUPTED:
+                signalled = Stopped(signal.SIGINT)
+            if signalled is None:
+                raise
+            console.print(labelled("stopped:", stopped_sentence(signalled, command), "red"))
+            raise SystemExit(signalled.exit_code) from None
+        except (MemoryError, ImportError) as error:  # said once the unwinding freed memory
+            if not out_of_memory(error):
+                raise
+            console.print(labelled("error:", out_of_memory_sentence(command), "red"))
+            raise SystemExit(exit_codes.FAILED) from None
+
+
+app = Leadscore(
     name="leadscore",
     help=(
         "Predictive lead scoring from won and lost deals: fit and intent features, an ICP guardrail, "
@@ -105,6 +152,7 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     from pipelines.registry import RegistrationRaceError
     from pipelines.score import NothingToScore
     from pipelines.settings import ConfigError
+    from pipelines.store import store_failed_midway
     from pipelines.train import TrainingQuarantineError
 
     try:
@@ -130,6 +178,12 @@ def expected_failures(job: str = "train") -> Iterator[None]:
     except (DatabaseWriteError, RegistrationRaceError) as error:
         console.print(labelled("error:", str(error), "red"))
         raise typer.Exit(exit_codes.FAILED) from error
+    except Exception as error:  # MLflow's, from a tracking store that filled or was locked midway
+        store = store_failed_midway(error)
+        if store is None:
+            raise
+        console.print(labelled("error:", store, "red"))
+        raise typer.Exit(exit_codes.BAD_INPUT) from error
 
 
 @app.command()
@@ -1378,7 +1432,7 @@ def spec_check(
 
 
 def main() -> None:
-    """Entry point with exit codes for expected failures."""
+    """Entry point (`python -m pipelines.cli`; the `leadscore` script calls `app` itself)."""
     app()
 
 

@@ -8,3 +8,4 @@ NOT_ENOUGH_DATA = 4  # training refused by the minimum-data check: widen the win
 QUARANTINE_OVER_LIMIT = 5  # the run finished, but more rows than allowed went to quarantine
 NOT_PROMOTED = 6  # retrain finished, the challenger was not promoted (not an error for most schedulers)
 EVIDENCE_BROKEN = 7  # the gate refused: the new data or outcomes look broken (the champion collapsed on them)
+INTERRUPTED = 130  # SIGINT (Ctrl-C); 143 SIGTERM, 129 SIGHUP: 128 + the signal's number (pipelines.stopping)

@@ -43,6 +43,7 @@ from features.dates import blank, iso_or_unchanged
 from features.vocab import TABLE_COLUMNS, TABLES, contract_columns
 from models.lead_input import is_utf8
 from pipelines.console import console
+from pipelines.stopping import signals_held
 
 FORMATS = ("parquet", "csv")
 DATETIME_COLUMNS = ("created_at", "closed_at", "occurred_at", "snapshot_at", "as_of")
@@ -816,6 +817,9 @@ def _cannot_write(path: Path, error: OSError) -> str:
         errno.EROFS: "the file system is read-only: write elsewhere",
         errno.EACCES: "give this user write permission on the folder or write elsewhere",
         errno.EPERM: "give this user write permission on the folder or write elsewhere",
+        # Past the process's file size limit (`ulimit -f`; Python ignores SIGXFSZ) or the file system's largest file.
+        errno.EFBIG: "raise the file size limit of the job (`ulimit -f`) or write to another file system",
+        errno.EISDIR: "a folder has that name: name a file, or remove the folder",
     }.get(error.errno or 0, "check the folder and the disk, or write elsewhere")
     blocking = next((parent for parent in path.parents if parent.is_file()), None)
     if blocking is not None:  # said "File exists", naming neither the file in the way nor what to do
@@ -898,8 +902,9 @@ def publish_together(staged: list[tuple[Path, Path]]) -> None:
     mode = published_mode()
     backups: list[tuple[Path, Path | None]] = []
     # Another run publishing into the same folder waits: its renames and ours never interleave (which left
-    # one run's manifest beside the other's scores), and each run's backups are its own.
-    with folder_lock(staged[0][1].parent):
+    # one run's manifest beside the other's scores), and each run's backups are its own. A signal waits for
+    # the renames (milliseconds): one arriving amid them, or amid their undoing, left a mixed set.
+    with folder_lock(staged[0][1].parent), signals_held():
         try:
             for tmp, target in staged:
                 with writing(target):
@@ -924,6 +929,24 @@ def publish_together(staged: list[tuple[Path, Path]]) -> None:
                     backup.unlink(missing_ok=True)
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
+
+
+def write_texts_together(texts: Mapping[Path, str]) -> None:
+    """Write each text (UTF-8) to its file, published together (publish_together): all or none. Written one
+    after the other, a run stopped or failing between two had left a new file beside an old one."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, text in texts.items():
+            with writing(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_staged(target)
+            staged.append((staged_path(target), target))
+            with writing(target):
+                staged[-1][0].write_text(text, encoding="utf-8")
+        publish_together(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:

@@ -217,7 +217,7 @@ def gate_rules(cfg: PipelineConfig) -> GateRules:
 
 def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
     """The promotion gate's verdict on a trained (not yet aliased) version, from its test window."""
-    from models.promotion import decide_on_test_scores
+    from models.promotion import GateDecision, decide_on_test_scores
 
     champion = champion_version(cfg.registry.model_name)
     rules = gate_rules(cfg)
@@ -244,7 +244,26 @@ def gate_decision(result: TrainResult, cfg: PipelineConfig) -> GateDecision:
         decision = dataclasses.replace(
             decision, status="evidence_broken", reasons=(*decision.reasons, result.evidence_broken)
         )
+    moved = champion_moved(result.champion_at_start, champion)
+    # What was measured was measured against another champion: no verdict on this one, except that the
+    # newest outcomes look broken (exit 7, an alert), which stands whichever champion it was compared with.
+    if moved and decision.status != "evidence_broken":
+        decision = GateDecision("refused", (moved,))
     return decision
+
+
+def champion_moved(at_start: str | None, champion: Any | None) -> str | None:
+    """Why the gate cannot judge a version when another run promoted a champion while it trained (two jobs
+    at once on one registry): both had been promoted, the later one replacing the other uncompared."""
+    now = "" if champion is None else str(champion.version)
+    if at_start is None or now in ("", at_start):  # unchanged, or its alias removed meanwhile
+        return None
+    compared = f"version {at_start}" if at_start else "no champion (a first model)"
+    return (
+        f"the champion changed while this version trained: version {now} was promoted meanwhile by another run, "
+        f"and this one was compared with {compared}; rerun to compare it with version {now}, or promote it "
+        'with --force "reason"'
+    )
 
 
 NEWEST_DEAL_TAG = "data.newest_deal"  # the creation day of the newest deal the version learnt from

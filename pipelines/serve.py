@@ -11,6 +11,7 @@ body over `serving.max_body_bytes` with 413 before reading it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from models.flat_scorer import FlatScorer  # noqa: F401 - see above
 from models.lead_input import LeadInputError, repeated_key, shown, without_emails
 from models.scorer import Scorer, score_records
 from pipelines.settings import ServingConfig, tracking_uri
+from pipelines.stopping import Stopped
 
 MODEL_ENV = "LEADSCORE_SERVE_MODEL"  # the downloaded artifact's folder, for every worker
 SETTINGS_ENV = "LEADSCORE_SERVE_SETTINGS"  # the ServingConfig as JSON, for every worker
@@ -129,16 +131,20 @@ def run_serve(
         if loaded is not None:
             loaded(scorer)
         os.environ[SETTINGS_ENV] = serving.model_dump_json()
-        uvicorn.run(
-            "pipelines.serve:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,
-            timeout_keep_alive=serving.keep_alive_seconds,
-            timeout_worker_healthcheck=serving.healthcheck_seconds,
-        )
+        # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again: the way a server ends (exit 0,
+        # as with several workers), not a run stopped midway; one worker had been killed by it, leaving this
+        # folder and its copy of the model behind.
+        with contextlib.suppress(Stopped):
+            uvicorn.run(
+                "pipelines.serve:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                timeout_keep_alive=serving.keep_alive_seconds,
+                timeout_worker_healthcheck=serving.healthcheck_seconds,
+            )
 
 
 def create_app() -> Any:

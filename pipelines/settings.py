@@ -241,7 +241,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")  # whatever the locale: a cron job's may be C or Latin-1
     except (OSError, UnicodeDecodeError) as error:  # a folder, no permission, a binary file: a traceback
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise ConfigError(f"{path}: cannot read the configuration ({reason}); give a YAML file") from error

@@ -61,7 +61,7 @@ def load_draft_rules(path: Path | None = None) -> DraftRules:
     if not path.exists():
         raise ConfigError(f"{path}: no such rules file; {copy}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the rules file ({error}); {copy}") from error
     except yaml.YAMLError as error:

@@ -347,7 +347,8 @@ def run_score_streaming(
     quarantine_parts = [account_rows]
     with private_workdir(output) as work:
         leads_part, count = lead_parts(inputs["leads"], lambda rows: max(1, -(-rows // chunk_size)))
-        with writing(work):
+        # A failure names the output, not the hidden working folder beside it (same disk, same fix).
+        with writing(output):
             parts = partition(folder, work, count, leads_part)
         counts = {"scored": 0, "quarantined": 0, "closed": 0, "later": 0}
         ranks = []
@@ -387,7 +388,7 @@ def run_score_streaming(
             counts["later"] += check.not_created.get("leads", 0)
             if scores is not None:
                 counts["scored"] += len(scores)
-                with writing(work):
+                with writing(output):
                     scores.to_parquet(work / f"scores-{part:04d}.parquet", index=False)
                 ranks.append(scores[["lead_id", "rank_score", "score", "grade"]].assign(part=part))
         quarantine = (

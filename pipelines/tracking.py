@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.io import OutputError, artifact_csv, quarantine_for_csv
 from pipelines.settings import PROJECT_ROOT, PipelineConfig, tracking_uri
-from pipelines.store import artifacts_unwritable, setup
+from pipelines.store import artifacts_unwritable, setup, store_unwritable
 
 if TYPE_CHECKING:
     from features.flat import ExportSpec
@@ -304,12 +304,37 @@ def log_training_run(
     is the input's fingerprint (tables that stay in Spark), else data_fingerprint(tables)."""
     from pipelines import registry
 
-    setup(cfg.registry.experiment)
     try:
+        setup(cfg.registry.experiment)
         _log_run(result, cfg, tables, location, fingerprint, trigger)
-    except OSError as error:  # a disk that filled, or a folder made read-only since the check before training
-        raise OutputError(artifacts_unwritable(error.filename or "", error)) from error
-    result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
+        result.decision = registry.apply_gate(result, cfg, force_reason=force_reason, trigger=trigger)
+    except Exception as error:
+        # A version registered before the failure (its metrics or verdict could not be written) is one nobody
+        # decided on: taken back, as a registration race's is.
+        left = _take_back(result, cfg.registry.model_name)
+        if isinstance(error, OSError):  # a disk that filled, or a folder made read-only since the check
+            raise OutputError(artifacts_unwritable(error.filename or "", error, left)) from error
+        said = store_unwritable(tracking_uri(), error, left)
+        if said is None:
+            raise
+        raise OutputError(said) from error
+
+
+def _take_back(result: TrainResult, model_name: str) -> str:
+    """Delete the version a failed run registered (result.version); what is left, for its sentence."""
+    from pipelines import registry
+
+    if not result.version:
+        return "no version was registered"
+    try:
+        registry.delete_version(model_name, result.version, None)
+    except Exception:  # noqa: BLE001 - the store that failed the run may refuse this too (a full disk)
+        return (
+            f"version {result.version} of {model_name!r} was registered without its gate's verdict and could "
+            "not be taken back: delete it in the MLflow UI"
+        )
+    taken_back, result.version = result.version, None
+    return f"the version it had registered ({taken_back}) was taken back"
 
 
 def _log_run(
@@ -386,12 +411,12 @@ def _log_run(
                     f"{result.scorer.model_version}), so this run's version was taken back; rerun it when they "
                     "have finished"
                 )
+        result.version = str(info.registered_model_version)  # a failure from here on takes it back
         # Logged after the model, in one batch and linked to it: logged before, mlflow copies each metric
         # onto the model with one query per metric (about 100 queries, a second per training).
         metrics = {k: float(v) for k, v in metrics_for_logging(result).items() if pd.notna(v)}
         mlflow.log_metrics(metrics, model_id=info.model_id)
         result.run_id = run.info.run_id
-        result.version = str(info.registered_model_version)
 
 
 def mlflow_warnings_shown() -> bool:

@@ -32,6 +32,7 @@ from pipelines.sources import Source, TrainingData, as_source
 # CRM-table training data (pipelines.sources), found here before
 from pipelines.sources import mature_closed_deals as mature_closed_deals
 from pipelines.sources import training_data as training_data
+from pipelines.stopping import record_done, signals_held
 from pipelines.train_result import TrainResult as TrainResult  # where callers found it before
 from pipelines.validate import most_broken_rule, own_quarantine_shares
 
@@ -342,7 +343,6 @@ def run_train(
     the new test rows, so the gate cannot replace it without --force. `evidence_broken` says why the newest
     outcomes look broken (a retrain's backtest found it): the gate refuses with that status.
     """
-    from pipelines import tracking
     from pipelines.store import check_artifacts_writable
 
     source = as_source(source)
@@ -350,6 +350,7 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
+    started_against = champion_at_start(cfg.registry.model_name) if register else None
     champions, unscored = load_champions(cfg.registry.model_name, force_reason) if register else (None, "")
     if register:
         check_artifacts_writable(cfg.registry.experiment)
@@ -368,6 +369,7 @@ def run_train(
         champion_live=live,
         champion_unscored=unscored,
         evidence_broken=evidence_broken,
+        champion_at_start=started_against,
     )
     result.gate_notes = [
         *icp_change_notes(champion, scorer, source.input),
@@ -377,6 +379,40 @@ def run_train(
     if register:
         # Before the gate moves the alias: the champion --force goes past uncompared, for the card to name.
         previous = result.champion or uncompared_champion(cfg.registry.model_name, unscored, source.input)
+        register_and_gate(
+            result, cfg, source, config_path=config_path, force_reason=force_reason, trigger=trigger
+        )
+        if cfg.registry.model_card and attach_card(result, cfg, source.tables, previous, card_dir):
+            record_done("version", registered_note(result, cfg.registry.model_name, source.location))
+    return result
+
+
+def champion_at_start(model_name: str) -> str:
+    """The champion's version as a run starts ("" when there is none), for the gate to see it moved since."""
+    from pipelines.registry import champion_version
+
+    found = champion_version(model_name)
+    return "" if found is None else str(found.version)
+
+
+def register_and_gate(
+    result: TrainResult,
+    cfg: PipelineConfig,
+    source: Source,
+    *,
+    config_path: Path | None,
+    force_reason: str | None,
+    trigger: str,
+) -> None:
+    """Log the run, register the version and gate it, as one step a signal does not cut.
+
+    SIGINT or SIGTERM (a scheduler's timeout) meanwhile acts once the version is gated, and stops the run
+    with a sentence naming it: stopped between the two, it had left a version nobody decided on and its MLflow
+    run RUNNING. The step takes a second or two.
+    """
+    from pipelines import tracking
+
+    with signals_held():
         tracking.log_training_run(
             result,
             cfg,
@@ -387,9 +423,23 @@ def run_train(
             force_reason=force_reason,
             trigger=trigger,
         )
-        if cfg.registry.model_card:
-            attach_card(result, cfg, source.tables, previous, card_dir)
-    return result
+        card_missing = cfg.registry.model_card
+        record_done(
+            "version", registered_note(result, cfg.registry.model_name, source.location, card_missing)
+        )
+
+
+def registered_note(result: TrainResult, model_name: str, location: str, card_missing: bool = False) -> str:
+    """What a training run stopped after its registration leaves (pipelines.stopping): the version, its
+    verdict, and with `card_missing` how to log the model card it did not."""
+    verdict = "promoted to champion" if result.decision and result.decision.promote else "not promoted"
+    said = f"version {result.version} of {model_name!r} was registered and {verdict}"
+    if not card_missing:
+        return said
+    return (
+        f"{said}; its model card was not logged: `leadscore card --model models:/{model_name}/{result.version} "
+        f"--input {location}` logs it"
+    )
 
 
 def uncompared_champion(model_name: str, unscored: str, trained_on: Any) -> Scorer | None:
@@ -523,14 +573,17 @@ def attach_card(
     tables: dict[str, pd.DataFrame],
     previous: Any,
     card_dir: Path | None,
-) -> None:
-    """Write the model card of the new version and log it to its run; a failure warns, it does not undo the run."""
+) -> bool:
+    """Write the model card of the new version and log it to its run; a failure warns (False), it does not
+    undo the run."""
     from pipelines.card import card_after_training
 
     try:
         result.card_paths = card_after_training(result, cfg, tables, previous, out_dir=card_dir)
     except Exception as error:  # noqa: BLE001 - the version is registered and gated already
         result.warnings.append(f"the model card could not be written: {error}")
+        return False
+    return True
 
 
 def summary_table(evaluation: Evaluation) -> pd.DataFrame:

@@ -44,6 +44,9 @@ class TrainResult:
     # Why the newest outcomes look broken, found outside the test window (a retrain's backtest): the gate
     # says "evidence looks broken" whatever the test window showed.
     evidence_broken: str = ""
+    # The champion's version when the run started ("" for none; None when not recorded): another run that
+    # promoted a version meanwhile was replaced without being compared (registry.champion_moved).
+    champion_at_start: str | None = None
 
     @property
     def tested_scorer(self) -> Scorer:
