@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.contracts import DOTTED_THOUSANDS
 from features.dates import parse_timestamps
 from features.draft_dates import DateColumn, epoch_unit_of_values, looks_like_dates, written_in_digits
 from features.draft_ids import is_id_name
@@ -426,7 +427,7 @@ def dotted_thousands(text: pd.Series) -> bool:
     anyway): some values are dotted and every dotted value is 1-3 digits (not 0) and groups of three."""
     values = text.dropna().astype("str").str.strip()
     dotted = values[values.str.contains(".", regex=False)]
-    return bool(len(dotted)) and bool(dotted.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+").all())
+    return bool(len(dotted)) and bool(dotted.str.fullmatch(DOTTED_THOUSANDS.pattern).all())
 
 
 def written_numbers(values: pd.Series, rules: DraftRules) -> pd.Series | None:

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.flat import IcpAttribute
-from features.text import without_accents
+from features.text import SPREADSHEET_ERRORS, without_accents
 
 
 class DraftError(ValueError):
@@ -129,7 +129,9 @@ def find_placeholders(frame: pd.DataFrame, rules: DraftRules) -> list[str]:
     A word that negates the other of a column's only two values is that column's level ("Not available" beside
     "Available", "Unknown" beside "Known"): missing_values apply to every column, and listing it made the
     column constant and dropped it."""
-    words = {w.casefold() for w in rules.placeholders}
+    words = {
+        w.casefold() for w in rules.placeholders
+    } | SPREADSHEET_ERRORS  # every formula error, as CRM reading
     prefixes = tuple(p.casefold() for p in rules.placeholder_prefixes)
     found: set[str] = set()
     levels: set[str] = set()

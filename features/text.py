@@ -100,6 +100,8 @@ PLACEHOLDERS = frozenset(
         "(none)",
         "(empty)",
         "<blank>",
+        "<empty>",
+        "[not provided]",
         "undefined",
         "select",
         "please select",
