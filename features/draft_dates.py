@@ -157,8 +157,11 @@ def add_timestamp(
             formats = [
                 written_as(c, dates[c]) for c in candidates if dates[c].date_format or dates[c].formats
             ]
+            which = (
+                repr(candidates[0]) if len(candidates) == 1 else f"one of {', '.join(map(repr, candidates))}"
+            )
             draft.questions.append(
-                f"is one of {', '.join(map(repr, candidates))} the date the lead was created? If so, name it in "
+                f"is {which} the date the lead was created? If so, name it in "
                 "timestamp_column (and remove it from the other roles)"
                 + (f", with its date_format: {'; '.join(formats)}" if formats else "")
             )

@@ -183,6 +183,35 @@ def newest_leads_unresolved(outcome: pd.Series, created: pd.Series, rules: Draft
     )
 
 
+def old_leads_still_open(
+    labels: pd.Series, outcome: pd.Series, created: pd.Series, rules: DraftRules
+) -> str | None:
+    """The QUESTION for a label with open values that holds at least rules.stale_open_share of its oldest half
+    of leads (by creation time; at least 30 of them) open: a pipeline closes its old leads, a CRM that never
+    closes the ones it gave up on leaves them open at any age. Training would learn only from the won and
+    lost rows (a win rate far above the leads') and scoring would rank the stale leads as live. None otherwise."""
+    timed = created.notna().to_numpy()
+    order = created[timed].sort_values(kind="stable").index
+    oldest = order[: len(order) // 2]
+    if len(oldest) < 30:
+        return None
+    is_open = outcome[oldest] == "open"
+    if float(is_open.mean()) < rules.stale_open_share:
+        return None
+    counts = labels[oldest][is_open.to_numpy()].value_counts()
+    listed = ", ".join(f"{plain_value(v)!r} {n:,}" for v, n in counts.head(4).items())
+    won, lost = int((outcome == "won").sum()), int((outcome == "lost").sum())
+    since = pd.Timestamp(created[order[len(oldest)]])
+    return (
+        f"label {labels.name!r}: {int(is_open.sum()):,} of the {len(oldest):,} oldest leads (created before "
+        f"{since:%Y-%m-%d}) are still open ({listed}): is a lead sales gave up on left in an open value (a "
+        "CRM that never closes it keeps it open at any age)? Training learns only from the "
+        f"{won:,} won and {lost:,} lost rows ({won / max(won + lost, 1):.0%} won) and scoring ranks those old "
+        "leads as live; if they are lost, move their values to negative_labels, or draft again with --label "
+        "naming a column that says lost (Lead Status)"
+    )
+
+
 def no_lost_leads(
     frame: pd.DataFrame, outcome: pd.Series, label_column: str, rules: DraftRules
 ) -> str | None:

@@ -28,6 +28,7 @@ from features.draft_labels import (
     guess_label,
     newest_leads_unresolved,
     no_lost_leads,
+    old_leads_still_open,
     open_read_as_lost,
 )
 from features.draft_roles import (
@@ -155,6 +156,11 @@ def draft_spec(
         if unresolved:
             draft.questions.append(unresolved)
             draft.notes["negative_labels"] += f"; QUESTION: {unresolved.split(': ', 1)[0]}: open leads?"
+    if timestamp and draft.spec["open_labels"]:
+        stale = old_leads_still_open(frame[label_column], outcome, dates[timestamp].times, rules)
+        if stale:
+            draft.questions.append(stale)
+            draft.notes["open_labels"] += "; QUESTION: many old leads are open: lost leads never closed?"
     draft.spec["missing_values"] = placeholders
     if placeholders:
         draft.notes["missing_values"] = "values that mean 'not given' (found in the export)"

@@ -101,7 +101,7 @@ def test_what_cannot_be_decided_stays_a_question():
     spec, text = drafted(frame)
     assert "Zombie" not in {*spec.positive_labels, *spec.negative_labels, *spec.open_labels}
     assert "QUESTIONS" in text and "'Zombie' (20 rows) is won, lost or open?" in text
-    assert "is one of 'Signup' the date the lead was created?" in text
+    assert "is 'Signup' the date the lead was created?" in text
     assert spec.timestamp_column is None
     with pytest.raises(ContractError, match="Zombie"):  # never relabelled silently
         flat_label(frame, spec)
