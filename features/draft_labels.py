@@ -186,29 +186,29 @@ def newest_leads_unresolved(outcome: pd.Series, created: pd.Series, rules: Draft
 def old_leads_still_open(
     labels: pd.Series, outcome: pd.Series, created: pd.Series, rules: DraftRules
 ) -> str | None:
-    """The QUESTION for a label with open values that holds at least rules.stale_open_share of its oldest half
-    of leads (by creation time; at least 30 of them) open: a pipeline closes its old leads, a CRM that never
-    closes the ones it gave up on leaves them open at any age. Training would learn only from the won and
-    lost rows (a win rate far above the leads') and scoring would rank the stale leads as live. None otherwise."""
-    timed = created.notna().to_numpy()
-    order = created[timed].sort_values(kind="stable").index
-    oldest = order[: len(order) // 2]
-    if len(oldest) < 30:
+    """The QUESTION for a label with open values that holds at least rules.stale_open_share of the leads
+    created rules.stale_open_days or more before the newest one (at least 30 of them) open: a pipeline closes
+    its old leads, a CRM that never closes the ones sales gave up on leaves them open at any age. Training would
+    learn only from the won and lost rows (a win rate far above the leads') and scoring would rank the stale
+    leads as live. None otherwise."""
+    cutoff = created.max() - pd.Timedelta(days=rules.stale_open_days)
+    old = (created <= cutoff).to_numpy()
+    if old.sum() < 30:
         return None
-    is_open = outcome[oldest] == "open"
-    if float(is_open.mean()) < rules.stale_open_share:
+    is_open = (outcome == "open").to_numpy() & old
+    if is_open.sum() < rules.stale_open_share * old.sum():
         return None
-    counts = labels[oldest][is_open.to_numpy()].value_counts()
+    counts = labels[is_open].value_counts()
     listed = ", ".join(f"{plain_value(v)!r} {n:,}" for v, n in counts.head(4).items())
     won, lost = int((outcome == "won").sum()), int((outcome == "lost").sum())
-    since = pd.Timestamp(created[order[len(oldest)]])
     return (
-        f"label {labels.name!r}: {int(is_open.sum()):,} of the {len(oldest):,} oldest leads (created before "
-        f"{since:%Y-%m-%d}) are still open ({listed}): is a lead sales gave up on left in an open value (a "
-        "CRM that never closes it keeps it open at any age)? Training learns only from the "
-        f"{won:,} won and {lost:,} lost rows ({won / max(won + lost, 1):.0%} won) and scoring ranks those old "
-        "leads as live; if they are lost, move their values to negative_labels, or draft again with --label "
-        "naming a column that says lost (Lead Status)"
+        f"label {labels.name!r}: {int(is_open.sum()):,} of the {int(old.sum()):,} leads created "
+        f"{rules.stale_open_days} days or more before the newest one (up to {pd.Timestamp(cutoff):%Y-%m-%d}) are "
+        f"still open ({listed}): is a lead sales gave up on left in an open value (a CRM that never closes it "
+        f"keeps it open at any age)? Training learns only from the {won:,} won and {lost:,} lost rows "
+        f"({won / max(won + lost, 1):.0%} won) and scoring ranks those old leads as live; if they are lost, move "
+        "their values to negative_labels, or draft again with --label naming a column that says lost (Lead "
+        "Status)"
     )
 
 

@@ -68,9 +68,11 @@ class DraftRules(BaseModel):
     # newest_won_ratio as often as the older ones may count the leads not decided yet as lost: a QUESTION.
     newest_share: float = Field(0.1, gt=0, lt=0.5)
     newest_won_ratio: float = Field(0.5, gt=0, lt=1)
-    # A label with open values that holds at least this share of its oldest half of leads (by creation time)
-    # open: a CRM that never closes the leads it gave up on (HubSpot's 'Lead' for ever) may hold losses there.
+    # A label with open values that holds at least this share of its leads created stale_open_days or more
+    # before the newest one open: a CRM that never closes the leads it gave up on (HubSpot's 'Lead' for ever)
+    # may hold losses there.
     stale_open_share: float = Field(0.2, gt=0, le=1)
+    stale_open_days: int = Field(180, gt=0, le=36500)
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
     # A label whose whole numbers are more than a 1 / 0 flag is sorted by its column's name only: its 0 and 1
     # are codes, not flags (Dynamics 365's statecode 0 is Open). Column name -> code -> won / lost / open.

@@ -12,16 +12,16 @@ from features.spec_draft import DraftRules, draft_spec, render_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = DraftRules.model_validate(yaml.safe_load((ROOT / "pipelines/defaults/spec_draft.yaml").read_text()))
-STALE = "of the 200 oldest leads"
+STALE = "days or more before the newest one"
 
 
-def saas_leads(old_open_share: float, rows: int = 400) -> pd.DataFrame:
-    """A HubSpot export over two years: 'Customer' won, 'Other' lost, the open stages held by
-    `old_open_share` of the older half of the leads and by half of the newer one."""
+def saas_leads(old_open_share: float, days: int = 700, rows: int = 400) -> pd.DataFrame:
+    """A HubSpot export over `days`: 'Customer' won, 'Other' lost, the open stages held by `old_open_share` of
+    the leads half a year old or more and by half of the younger ones."""
     rng = np.random.default_rng(0)
-    created = pd.Timestamp("2022-01-03") + pd.to_timedelta(np.sort(rng.integers(0, 700 * 1440, rows)), "min")
-    older = np.arange(rows) < rows // 2
-    is_open = rng.random(rows) < np.where(older, old_open_share, 0.5)
+    created = pd.Timestamp("2022-01-03") + pd.to_timedelta(np.sort(rng.integers(0, days * 1440, rows)), "min")
+    old = (created.max() - created).days >= 180
+    is_open = rng.random(rows) < np.where(old, old_open_share, 0.5)
     stage = np.where(
         is_open,
         rng.choice(["Lead", "Marketing Qualified Lead", "Opportunity"], rows),
@@ -54,6 +54,11 @@ def test_a_label_whose_old_leads_are_mostly_still_open_is_a_question_naming_its_
 
 def test_a_pipeline_that_closes_its_old_leads_asks_nothing_about_them():
     assert STALE not in draft_text(saas_leads(old_open_share=0.05))
+
+
+def test_an_export_too_young_for_old_leads_asks_nothing_about_them():
+    """Three months of leads, half of them still being worked: none is old enough to say a CRM never closes."""
+    assert STALE not in draft_text(saas_leads(old_open_share=0.5, days=90))
 
 
 @pytest.mark.parametrize(
