@@ -350,6 +350,24 @@ def outcome_words(column: object, values: pd.Series, rules: DraftRules) -> list[
     return [str(plain_value(v)) for v in told[:3]]
 
 
+def one_column_decides(aucs: dict[str, float], rules: DraftRules) -> tuple[str, str] | None:
+    """(column, QUESTION) for the fit or intent column whose audit AUC alone is at least rules.lone_auc and
+    rules.lone_auc_gap above every other column's (UCI shoppers' PageValues, 0.84 beside the next 0.61: a value
+    a web analytics tool gives the pages before a purchase): under the leak threshold, yet what the model would
+    learn. None when no column stands so far out, or fewer than two have an AUC."""
+    known = sorted(((auc, c) for c, auc in aucs.items() if not pd.isna(auc)), reverse=True)
+    if len(known) < 2:
+        return None
+    (top, column), (second, runner_up) = known[0], known[1]
+    if top < rules.lone_auc or top - second < rules.lone_auc_gap:
+        return None
+    return column, (
+        f"alone it separates won from lost with AUC {top:.2f}, far above every other column (next {runner_up!r}, "
+        f"{second:.2f}): is it known before the outcome, not filled in by a tool or a person once the lead "
+        "converted? If not, move it to leaky_columns"
+    )
+
+
 def _evidence(audit: dict[str, Any] | None, rules: DraftRules) -> str:
     if audit is None or pd.isna(audit["auc"]):
         return ""

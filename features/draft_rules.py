@@ -73,6 +73,10 @@ class DraftRules(BaseModel):
     # may hold losses there.
     stale_open_share: float = Field(0.2, gt=0, le=1)
     stale_open_days: int = Field(180, gt=0, le=36500)
+    # A fit or intent column whose audit AUC alone is at least lone_auc and lone_auc_gap above every other
+    # column's is a QUESTION: under audit_auc, yet the one thing the model would learn.
+    lone_auc: float = Field(0.8, gt=0.5, le=1)
+    lone_auc_gap: float = Field(0.15, gt=0, lt=0.5)
     closed_names: list[str] = Field(default_factory=list)  # a flag saying a deal is closed (false: open)
     # A label whose whole numbers are more than a 1 / 0 flag is sorted by its column's name only: its 0 and 1
     # are codes, not flags (Dynamics 365's statecode 0 is Open). Column name -> code -> won / lost / open.

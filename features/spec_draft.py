@@ -40,6 +40,7 @@ from features.draft_roles import (
     leading_zeros,
     named_after_label,
     numeric_values,
+    one_column_decides,
 )
 from features.draft_rules import (  # pipelines/spec.py and tests import the first three and name_words from here
     Draft,
@@ -207,6 +208,9 @@ def draft_spec(
     draft.notes["fold_levels"] = folded_levels_note(
         frame[categorical].apply(lambda c: without_drafted_placeholders(c, placeholders))
     )
+    lone = one_column_decides({c: audit[c]["auc"] for c in [*fit, *intent] if c in audit}, rules)
+    if lone:
+        draft.column_notes[lone[0]] += f". QUESTION: {lone[1]}"
     # A column's question is asked with the others (on the console too), not only beside the column.
     for column, why in [*drop.items(), *((c, draft.column_notes[c]) for c in [*fit, *intent])]:
         if "QUESTION: " in why:
