@@ -220,6 +220,7 @@ def draft_spec(
     draft.spec["labels"] = {str(c): clean_label(c) for c in [*fit, *intent]}
     unread = {c for c, why in drop.items() if why.startswith(NUMBERS_QUESTION)}
     draft.spec["icp_columns"] = icp_columns_by_name(frame, rules, exclude={label_column, *leaky, *unread})
+    draft.questions += icp_names_not_numbers(frame, rules, draft.spec["icp_columns"], categorical)
     scaled = revenue_in_larger_units(frame, draft.spec["icp_columns"], rules)
     if scaled:
         del draft.spec["icp_columns"]["annual_revenue"]
@@ -363,6 +364,31 @@ def icp_columns_by_name(frame: pd.DataFrame, rules: DraftRules, exclude: set[str
             continue
         mapped[attribute] = column
     return mapped
+
+
+ICP_CRITERION = {"employee_count": "employee_range", "annual_revenue": "revenue_range"}
+
+
+def icp_names_not_numbers(
+    frame: pd.DataFrame, rules: DraftRules, mapped: dict[str, str], categorical: list
+) -> list[str]:
+    """A QUESTION per categorical fit column named as the ICP's employee count or revenue (rules.icp_names)
+    that holds ranges or text, not numbers (a CRM's 'Company size' '51-200'), left out of icp_columns: said,
+    since the ICP's criterion on it is then off. [] when every such column is mapped or none is named so."""
+    said = []
+    for attribute, listed in rules.icp_names.items():
+        if attribute not in NUMERIC_ICP_ATTRIBUTES or attribute in mapped:
+            continue
+        names = set(map(name_words, listed))
+        for column in (c for c in categorical if name_words(c) in names):
+            sample = str(frame[column].dropna().astype(str).value_counts().index[0])
+            said.append(
+                f"column {str(column)!r} is named as the ICP's {attribute} but holds ranges or text such as "
+                f"{sample!r}, not numbers: it stays a categorical feature, not mapped in icp_columns, so the ICP's "
+                f"{ICP_CRITERION[attribute]} criterion is off; to use it, export the number itself"
+            )
+            break
+    return said
 
 
 def revenue_in_larger_units(

@@ -117,3 +117,16 @@ def test_columns_that_predict_together_are_no_question():
     frame.insert(0, "PageViewsValue", frame["PageValues"] * 2 + 1)  # as strong as PageValues
     assert "alone it separates" not in draft_text(frame)
     assert "alone it separates" not in draft_text(sessions(page_value_weight=0.3))
+
+
+def test_a_company_size_written_as_ranges_says_the_icp_criterion_is_off():
+    """A HubSpot 'Company size' of '51-200' buckets was drafted a categorical feature and silently left out of
+    icp_columns: the ICP's employee_range never applied, and nothing said so."""
+    frame = saas_leads(old_open_share=0.05)
+    text = draft_text(frame)
+    assert "column 'Company size' is named as the ICP's employee_count but holds ranges" in text
+    assert "employee_range criterion is off" in text
+    frame["Company size"] = np.random.default_rng(2).integers(1, 5000, len(frame))
+    spec = draft_spec(frame, RULES, "drafted").spec
+    assert spec["icp_columns"]["employee_count"] == "Company size"
+    assert "holds ranges" not in draft_text(frame)
