@@ -91,16 +91,16 @@ class Leadscore(typer.Typer):
         from pipelines.stopping import (
             Stopped,
             arrived,
-            begin_command,
             out_of_memory,
             out_of_memory_sentence,
             stopped_sentence,
+            stopping_command,
         )
 
-        begin_command()
         command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
         try:
-            return super().__call__(*args, **kwargs)
+            with stopping_command():
+                return super().__call__(*args, **kwargs)
         except Stopped as stop:
             console.print(labelled("stopped:", stopped_sentence(stop, command), "red"))
             raise SystemExit(stop.exit_code) from None

@@ -35,7 +35,7 @@ from models.flat_scorer import FlatScorer  # noqa: F401 - see above
 from models.lead_input import LeadInputError, repeated_key, shown, without_emails
 from models.scorer import Scorer, score_records
 from pipelines.settings import ServingConfig, tracking_uri
-from pipelines.stopping import Stopped
+from pipelines.stopping import Stopped, hangup_ends_the_server
 
 MODEL_ENV = "LEADSCORE_SERVE_MODEL"  # the downloaded artifact's folder, for every worker
 SETTINGS_ENV = "LEADSCORE_SERVE_SETTINGS"  # the ServingConfig as JSON, for every worker
@@ -134,7 +134,7 @@ def run_serve(
         # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again: the way a server ends (exit 0,
         # as with several workers), not a run stopped midway; one worker had been killed by it, leaving this
         # folder and its copy of the model behind.
-        with contextlib.suppress(Stopped):
+        with contextlib.suppress(Stopped), hangup_ends_the_server():
             uvicorn.run(
                 "pipelines.serve:create_app",
                 factory=True,

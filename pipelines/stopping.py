@@ -69,43 +69,75 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def stop_on_signals() -> None:
-    """From now on SIGINT, SIGTERM and SIGHUP raise `Stopped` in the main thread (the CLI's entry point calls
-    this). A signal the job was started ignoring stays ignored: `nohup` (SIGHUP), a shell's background job
-    (SIGINT)."""
+    """From now on SIGINT, SIGTERM and SIGHUP raise `Stopped` in the main thread. A signal the job was started
+    ignoring stays ignored: `nohup` (SIGHUP), a shell's background job (SIGINT)."""
     for signum in STOPPING_SIGNALS:
         if signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _stop)
 
 
-def begin_command() -> None:
-    """What the CLI does as a command starts: signals stop it (stop_on_signals), a run that cannot unwind is
-    ended (end_if_stuck), and nothing an earlier command in the same process did or received is said."""
+@contextmanager
+def stopping_command() -> Iterator[None]:
+    """While one CLI command runs: signals stop it (stop_on_signals), a run that has not unwound
+    UNWIND_SECONDS after one is ended at once (a watcher thread), and nothing an earlier command in the same
+    process did or received is said. When the command ends, the signal handlers and the wakeup fd in place
+    before are restored and the watcher stands down: a notebook or program that ran a command in-process keeps
+    its own Ctrl-C and its event loop's signals (they had stayed leadscore's, and the watcher ended the host
+    30 s after a later Ctrl-C). Off the main thread nothing is installed (Python allows signal handlers in the
+    main thread only; a command run from a worker thread had failed before it started)."""
     _done.clear()
     _arrived.clear()
-    stop_on_signals()
-    end_if_stuck()
-
-
-def end_if_stuck() -> None:
-    """Watch for SIGINT and SIGTERM from a thread of its own: a run that has not ended `UNWIND_SECONDS` after
-    one (and is not in a `signals_held` block) is ended at once with 128 + the signal's number, saying so.
-    One watcher per process, however many commands it runs."""
-    if any(thread.name == WATCHER for thread in threading.enumerate()):
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
+    previous = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
-    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)  # the C handler writes each signal's number
-    threading.Thread(target=_watch, args=(read_end,), name=WATCHER, daemon=True).start()
+    ended = threading.Event()
+    stop_on_signals()
+    previous_fd = signal.set_wakeup_fd(
+        write_end, warn_on_full_buffer=False
+    )  # the C handler writes the signal
+    threading.Thread(target=_watch, args=(read_end, ended), name=WATCHER, daemon=True).start()
+    try:
+        yield
+    finally:
+        ended.set()
+        signal.set_wakeup_fd(previous_fd)
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        os.close(write_end)  # the watcher reads the end of the pipe and returns
 
 
-def _watch(read_end: int) -> None:
-    while True:
-        signum = os.read(read_end, 1)[0]
-        # Ours only: a server's own handlers (uvicorn's, while it serves) shut it down in their own time.
-        if signum in STOPPING_SIGNALS and signal.getsignal(signum) is _stop:
-            break
+def _handled_by_us(signum: int) -> bool:
+    """Whether `signum` is ours: our handler is in place (a main thread stuck in native code has not run it
+    yet), or it ran (the command may have ended and restored the host's handlers before the byte was read)."""
+    return signal.getsignal(signum) is _stop or signum in _arrived
+
+
+def _exiting_or_stuck(ended: threading.Event) -> bool:
+    """Whether a stopped run still holds the process: its command has not ended (stuck in native code), or it
+    ended and the interpreter is exiting but waits on a thread that never ends. A host that ran the command
+    in-process and goes on (a notebook) is neither."""
+    return not ended.is_set() or not threading.main_thread().is_alive()
+
+
+def _watch(read_end: int, ended: threading.Event) -> None:
+    """End the process UNWIND_SECONDS after one of our signals while the stopped run still holds it
+    (_exiting_or_stuck); stand down when the command ends without a signal."""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            byte = pipe.read(1)
+            if not byte:  # the command ended: its write end was closed
+                return
+            # Ours only (our handler counted it): a server's own handlers (uvicorn's, while it serves) shut it
+            # down in their own time.
+            if byte[0] in STOPPING_SIGNALS and _handled_by_us(byte[0]):
+                break
+    signum = byte[0]
     deadline = time.monotonic() + UNWIND_SECONDS
-    while time.monotonic() < deadline or _held is not None:
+    while time.monotonic() < deadline or _held is not None or not _exiting_or_stuck(ended):
         time.sleep(0.1)
     name = signal.Signals(signum).name
     with contextlib.suppress(OSError):
@@ -116,6 +148,24 @@ def _watch(read_end: int) -> None:
             flush=True,
         )
     os._exit(128 + signum)
+
+
+@contextmanager
+def hangup_ends_the_server() -> Iterator[None]:
+    """While a server runs in the main thread, SIGHUP ends it as SIGTERM does (uvicorn's clean shutdown, exit
+    0). uvicorn handles SIGINT and SIGTERM only (with several workers its supervisor restarts them on SIGHUP);
+    with one worker our SIGHUP handler raised Stopped inside its event loop, which logged it and kept serving."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, lambda signum, frame: signal.raise_signal(signal.SIGTERM))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def arrived() -> Stopped | None:
@@ -170,9 +220,11 @@ def stopped_sentence(stop: Stopped, command: str) -> str:
 
 def out_of_memory(error: BaseException) -> bool:
     """Whether `error` says the process ran out of memory: a MemoryError, or a library whose shared object
-    could not be mapped when it was imported late (an ImportError under `ulimit -v`)."""
+    could not be mapped when it was imported late (an ImportError under `ulimit -v`, which glibc words without a
+    reason; the same words with "Operation not permitted" are a library on a noexec mount, not memory)."""
+    said = str(error)
     return isinstance(error, MemoryError) or (
-        isinstance(error, ImportError) and "failed to map segment" in str(error)
+        isinstance(error, ImportError) and "failed to map segment" in said and "not permitted" not in said
     )
 
 

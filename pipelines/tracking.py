@@ -556,12 +556,14 @@ def load_champion(model_name: str) -> Scorer | None:
 def load_champion_pair(model_name: str) -> tuple[Scorer, Scorer] | None:
     """The champion's live (registered) scorer and the one its numbers were measured on (load_tested_scorer:
     the same object unless it was trained again with its test window); None when there is no champion."""
-    from pipelines.registry import champion_uri, champion_version
+    from pipelines.registry import champion_version
 
     version = champion_version(model_name)
     if version is None:
         return None
-    live = load_scorer(champion_uri(model_name))
+    # By its number, not the alias: a champion promoted meanwhile by another run is not mixed with this one.
+    live = load_scorer(f"models:/{version.name}/{version.version}")
+    live.model_version = str(version.version)
     return live, load_tested_scorer(version, live)
 
 

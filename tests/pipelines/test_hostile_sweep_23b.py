@@ -307,6 +307,24 @@ def test_a_server_stopped_by_a_signal_ends_normally_and_removes_its_model_copy(m
     assert copies and not copies[0].exists()
 
 
+def test_sighup_ends_a_one_worker_server_as_sigterm_does():
+    """Review of sweep 23b: uvicorn handles SIGINT and SIGTERM; SIGHUP reached the CLI's handler, whose
+    Stopped was raised inside uvicorn's event loop, logged, and the server kept serving. While it serves,
+    SIGHUP is SIGTERM (uvicorn's clean shutdown), and the handler before it is back afterwards."""
+    from pipelines.stopping import hangup_ends_the_server
+
+    got: list[int] = []
+    old_term = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    old_hup = signal.getsignal(signal.SIGHUP)
+    try:
+        with hangup_ends_the_server():
+            signal.raise_signal(signal.SIGHUP)
+        assert got == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGHUP) == old_hup
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+
+
 def test_a_file_past_the_jobs_file_size_limit_is_named_with_that_fix(tmp_path):
     """`ulimit -f` (Python ignores SIGXFSZ, so the write fails with EFBIG) was told to "check the folder and
     the disk", and a streamed run named its hidden working folder rather than the output."""
@@ -570,20 +588,48 @@ def test_commands_run_one_after_another_in_a_process_start_clean(monkeypatch):
 
     from pipelines import stopping
 
-    saved = {signum: signal.getsignal(signum) for signum in stopping.STOPPING_SIGNALS}
     monkeypatch.setattr(stopping, "_done", {"version": "version 4 of 'leadscore' was registered"})
     monkeypatch.setattr(stopping, "_arrived", [signal.SIGTERM])
-    previous = signal.set_wakeup_fd(-1)
-    try:
-        stopping.begin_command()
-        stopping.begin_command()
+    with stopping.stopping_command():
         assert [t.name for t in threading.enumerate()].count(stopping.WATCHER) == 1
         assert stopping.arrived() is None
         assert "version 4" not in stopping.stopped_sentence(stopping.Stopped(signal.SIGTERM), "score")
-    finally:
-        signal.set_wakeup_fd(previous)
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
+
+
+def test_a_command_run_in_process_gives_the_host_its_signals_back():
+    """Review of sweep 23b: a command run in-process (a notebook, a program calling `app`) left leadscore's
+    handlers and wakeup fd installed and its watcher running: a later Ctrl-C the host handled raised Stopped,
+    and 30 s later the watcher ended the host with exit 130; an event loop's signal callbacks stopped firing. A
+    command run from a worker thread failed before it started ("signal only works in main thread")."""
+    import threading
+    import time
+
+    from pipelines.cli import app
+    from pipelines.stopping import WATCHER
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    fd_before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd_before)
+    with pytest.raises(SystemExit) as ended:
+        app(["--help"])
+    assert ended.value.code == 0
+    assert {s: signal.getsignal(s) for s in before} == before
+    assert signal.set_wakeup_fd(fd_before) == fd_before
+    time.sleep(0.2)
+    assert WATCHER not in [t.name for t in threading.enumerate()]
+
+    codes: list[object] = []
+
+    def run() -> None:
+        try:
+            app(["--help"])
+        except SystemExit as stop:
+            codes.append(stop.code)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert codes == [0]
 
 
 def test_out_of_memory_is_told_from_other_import_errors():
@@ -594,3 +640,7 @@ def test_out_of_memory_is_told_from_other_import_errors():
     assert not out_of_memory(
         ImportError("No module named 'psycopg2'")
     )  # a store's missing driver: the store's
+    # A library on a noexec mount: glibc's same words, with the reason (review of sweep 23b).
+    assert not out_of_memory(
+        ImportError("libcatboostmodel.so: failed to map segment from shared object: Operation not permitted")
+    )
