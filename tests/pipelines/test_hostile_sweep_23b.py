@@ -314,15 +314,26 @@ def test_sighup_ends_a_one_worker_server_as_sigterm_does():
     from pipelines.stopping import hangup_ends_the_server
 
     got: list[int] = []
+
+    def before(
+        signum: int, frame: object
+    ) -> None:  # a handler of the host's (a runner under nohup ignores it)
+        got.append(-signum)
+
     old_term = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
-    old_hup = signal.getsignal(signal.SIGHUP)
+    old_hup = signal.signal(signal.SIGHUP, before)
     try:
         with hangup_ends_the_server():
             signal.raise_signal(signal.SIGHUP)
         assert got == [signal.SIGTERM]
-        assert signal.getsignal(signal.SIGHUP) == old_hup
+        assert signal.getsignal(signal.SIGHUP) is before
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # started ignoring it (nohup): it stays ignored
+        with hangup_ends_the_server():
+            signal.raise_signal(signal.SIGHUP)
+        assert got == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGHUP, old_hup)
 
 
 def test_a_file_past_the_jobs_file_size_limit_is_named_with_that_fix(tmp_path):
