@@ -237,24 +237,13 @@ def check_export(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, p
             f"{spec.id_column} repeats an earlier row's id: a lead is one row; the first row is kept",
         )
     )
-    formula = "not a formula error"
-    found.append(
-        (
-            formula_errors(ids).to_numpy(),
-            spec.id_column,
-            formula,
-            CHECK_REASONS[formula].format(column=spec.id_column),
+    for rule, cells in (
+        ("not a formula error", formula_errors(ids)),
+        ("not in scientific notation", in_scientific_notation(ids)),
+    ):
+        found.append(
+            (cells.to_numpy(), spec.id_column, rule, CHECK_REASONS[rule].format(column=spec.id_column))
         )
-    )
-    rounded = "not in scientific notation"
-    found.append(
-        (
-            in_scientific_notation(ids).to_numpy(),
-            spec.id_column,
-            rounded,
-            CHECK_REASONS[rounded].format(column=spec.id_column),
-        )
-    )
     for column in numeric_columns(spec):
         if column not in frame.columns:
             continue

@@ -450,7 +450,7 @@ def icp_attributes(
                 f"spec {spec.name!r}: icp_columns maps {attribute} to {column!r}, which the export lacks"
                 f"{did_you_mean(column, [str(c) for c in rows.columns])}; fix the name in the spec"
             )
-        return as_categorical(without_placeholders(rows[column], spec.missing_values))
+        return export_text(rows, column, spec)
 
     def text(attribute: str, lower: bool = True) -> np.ndarray:
         values = given(attribute)
@@ -667,6 +667,11 @@ def without_placeholders(values: pd.Series, placeholders: tuple[str, ...]) -> pd
 WHOLE_NUMBER_WITH_POINT = re.compile(r"^([+-]?\d+)\.0*$")
 
 
+def export_text(rows: pd.DataFrame, column: str, spec: ExportSpec) -> pd.Series:
+    """An export column's text as written (the spec's missing_values missing; as_categorical, not folded)."""
+    return as_categorical(without_placeholders(rows[column], spec.missing_values))
+
+
 def as_categorical(values: pd.Series, fold: bool = False) -> pd.Series:
     """Text in one form however it was typed (features.text.composed: "Sante" with a combining accent is
     "Santé", fullwidth "ｓｏｆｔｗａｒｅ" is software, as on CRM tables), without characters that show as nothing
@@ -695,7 +700,7 @@ def level_spellings(rows: pd.DataFrame, spec: ExportSpec) -> dict[str, dict[str,
     for column, kind in spec.fit_columns.items():
         if kind != "categorical" or column not in rows.columns:
             continue
-        text = as_categorical(without_placeholders(rows[column], spec.missing_values)).dropna()
+        text = export_text(rows, column, spec).dropna()
         keys = text.map({level: level_key(level) for level in text.unique()})
         counts = pd.DataFrame({"key": keys, "text": text}).groupby(["key", "text"], sort=False).size()
         firsts = counts.reset_index(name="n").sort_values("n", ascending=False, kind="stable")

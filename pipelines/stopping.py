@@ -27,10 +27,10 @@ WHY = {
     signal.SIGTERM: "a scheduler's timeout or a kill",
     signal.SIGHUP: "the terminal closed",
 }
-# How long a stopped run may take to unwind before it is ended at once (end_if_stuck). Python runs a signal's
-# handler only between bytecodes: a main thread stuck in native code (pyarrow's reader deadlocks when it
-# cannot start its threads under `ulimit -v`) or a thread that never ends would otherwise outlive SIGTERM,
-# which had killed it at once.
+# How long a stopped run may take to unwind before it is ended at once (stopping_command's watcher). Python runs a
+# signal's handler only between bytecodes: a main thread stuck in native code (pyarrow's reader deadlocks when it
+# cannot start its threads under `ulimit -v`) or a thread that never ends would otherwise outlive SIGTERM, which
+# had killed it at once.
 UNWIND_SECONDS = 30.0
 WATCHER = "leadscore-stop-watch"  # the thread's name
 

@@ -350,14 +350,13 @@ def run_train(
     check_training_quarantine(data, cfg.model.max_quarantine_share)
     # Checked before training: a champion whose files are damaged, or a store whose artifacts cannot be
     # written, stops the run before the minutes of training.
-    champions, unscored = load_champions(cfg.registry.model_name, force_reason) if register else (None, "")
-    # The champion this run is compared with, read once (a second read could see one promoted meanwhile).
-    started_against = (
-        (str(champions[0].model_version) if champions else champion_at_start(cfg.registry.model_name))
-        if register
-        else None
-    )
+    champions, unscored, started_against = None, "", None
     if register:
+        champions, unscored = load_champions(cfg.registry.model_name, force_reason)
+        # The champion this run is compared with, read once (a second read could see one promoted meanwhile).
+        started_against = (
+            str(champions[0].model_version) if champions else champion_at_start(cfg.registry.model_name)
+        )
         check_artifacts_writable(cfg.registry.experiment)
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     champion, live = champion_to_compare(champions, data, split, cfg)
