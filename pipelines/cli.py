@@ -83,9 +83,9 @@ def _read_input(input_: str, input_table: list[str] | None, query: list[str] | N
 
 
 class Leadscore(typer.Typer):
-    """The CLI. Run as a program (the `leadscore` script calls it), SIGINT and SIGTERM end a command with a
-    sentence and 130 or 143, and so does a MemoryError with 1 (pipelines.stopping). CliRunner, which tests use,
-    runs the commands without this."""
+    """The CLI. Run as a program (the `leadscore` script calls it), SIGINT, SIGTERM and SIGHUP end a command
+    with a sentence and 130, 143 or 129, and a MemoryError with 1 (pipelines.stopping). CliRunner, which tests
+    use, runs the commands without this."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from pipelines.stopping import (
