@@ -128,9 +128,10 @@ app = Leadscore(
         "Predictive lead scoring from won and lost deals: fit and intent features, an ICP guardrail, "
         "a calibrated LightGBM model with reasons, one MLflow artifact.\n\n"
         "Examples:\n\n"
-        "  leadscore demo                                   # the whole flow on built-in synthetic data\n\n"
-        "  leadscore generate --accounts 5000 --months 24 --seed 7 --out data/synthetic\n\n"
-        "  leadscore validate --input data/synthetic --quarantine quarantine.csv\n\n"
+        "\b\n"
+        "  leadscore demo          # the whole flow on built-in synthetic data\n"
+        "  leadscore generate --accounts 5000 --months 24 --seed 7 --out data/synthetic\n"
+        "  leadscore validate --input data/synthetic --quarantine quarantine.csv\n"
         "  leadscore evaluate --input data/synthetic --out-of-time --output results.json\n\n"
         f"{EXIT_CODES_HELP}"
     ),
@@ -222,10 +223,9 @@ def generate(
 
     Examples:
 
+    \b
       leadscore generate --accounts 16700 --months 12 --seed 1 --out /tmp/big
-
       leadscore generate --accounts 3000 --scenario concept_shift --out /tmp/concept
-
       leadscore generate --out duckdb:///data/leadscore.duckdb
     """
     import pandas as pd
@@ -302,7 +302,10 @@ def validate(
     Exits 5 when more leads than scoring.max_quarantine_share are quarantined, or more rows of one table for a
     rule of their own, as `score` does.
 
-    Example: leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
+    Example:
+
+    \b
+      leadscore validate --input data/crm --as-of 2026-10-01 --quarantine quarantine.csv
     """
     from pipelines.validate import (
         over_limit,
@@ -535,18 +538,13 @@ def train(
 
     Examples:
 
+    \b
       leadscore train --input data/crm
-
       leadscore train --input data/crm --set model.split.test_fraction=0.25 --set model.seed=3
-
       leadscore train --input data/crm --force "new ICP approved by sales leadership"
-
       leadscore train --input Leads.csv --source-spec x_education      # a flat export, shipped spec
-
       leadscore train --input duckdb:///data/leadscore.duckdb
-
       leadscore train --input data/crm --engine spark --spark-master "local[*]"
-
       leadscore train --input spark:crm --engine spark      # the Spark tables crm.accounts, crm.leads, ...
     """
     from pipelines.io import read_frame
@@ -677,12 +675,10 @@ def evaluate(
 
     Examples:
 
+    \b
       leadscore evaluate --input data/crm --folds 5 --seed 0
-
       leadscore evaluate --input data/synthetic --truth data/synthetic/truth.parquet --out-of-time --output results.json
-
       leadscore evaluate --input data/crm --rolling 4 --test-fraction 0.4
-
       leadscore evaluate --input Leads.csv --source-spec x_education --folds 5 --output xedu.json
     """
     from features.contracts import ContractError
@@ -870,17 +866,13 @@ def score(
 
     Examples:
 
+    \b
       leadscore score --input data/crm --as-of 2026-10-01 --output scores/2026-10-01.parquet
-
+      # DB=postgresql://leadscore@db:5432/crm
       leadscore score --input "$DB" --as-of 2026-10-01 --output "$DB" --table analytics.lead_scores
-      (DB=postgresql://leadscore@db:5432/crm)
-
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.parquet --engine spark
-
       leadscore score --input data/crm --as-of 2026-10-01 --output scores.csv --crm-format hubspot
-
-      leadscore score --input data/crm --as-of 2026-10-08 --output scores/2026-10-08.parquet
-      --previous scores/2026-10-01.parquet
+      leadscore score --input data/crm --as-of 2026-10-08 --output week41.parquet --previous week40.parquet
     """
     from models.scorer import CRM_TABLES
     from pipelines.db import is_database_url
@@ -996,8 +988,8 @@ def serve(
 
     Example:
 
+    \b
       leadscore serve --port 5001 &
-
       curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @lead.json
     """
     from models.scorer import Scorer
@@ -1071,8 +1063,8 @@ def retrain(
 
     Examples:
 
+    \b
       leadscore retrain --input data/crm --as-of 2026-07-01
-
       leadscore retrain --input data/crm --as-of 2026-07-01 --out reports/2026Q3 --trailing-quarters 6
     """
     from pipelines.io import read_frame
@@ -1147,10 +1139,9 @@ def queue(
 
     Examples:
 
+    \b
       leadscore queue --scores scores/2026-10-01.parquet --reps 6 --per-rep 40 --output calls.csv
-
       leadscore queue --scores scores.parquet --reps 8 --senior-reps 2 --per-rep 30 --days 5 --output week.csv
-
       leadscore queue --scores scores.parquet --reps 4 --per-rep 25 --exploration 0 --output calls.csv
     """
     from models.queue import Capacity, NoCallableLeads, QueueError
@@ -1198,8 +1189,8 @@ def history(
 
     Examples:
 
+    \b
       leadscore history
-
       leadscore history --limit 8
     """
     from pipelines.history import history_command
@@ -1250,10 +1241,9 @@ def card(
 
     Examples:
 
+    \b
       leadscore card --model models:/leadscore@champion --out model-card
-
       leadscore card --model models:/leadscore/4 --previous models:/leadscore/2 --input data/crm
-
       leadscore card --calls calls-2026-10-01.csv --input data/crm     # with the exploration slice
     """
     from pipelines.card_rebuild import card_of_version
@@ -1283,7 +1273,10 @@ def demo(
 ) -> None:
     """Run the whole flow on built-in synthetic CRM data: generate, validate, train and register, score.
 
-    Example: leadscore demo --out demo-output
+    Example:
+
+    \b
+      leadscore demo --out demo-output
     """
     from features.synthetic import GeneratorError
     from pipelines.demo import run_demo
@@ -1302,7 +1295,8 @@ spec_app = typer.Typer(
         "Draft and check the source spec of a flat lead export (one row per lead, e.g. a HubSpot or Salesforce "
         "CSV export).\n\n"
         "Examples:\n\n"
-        "  leadscore spec draft --input contacts.csv --out specs/contacts.yaml\n\n"
+        "\b\n"
+        "  leadscore spec draft --input contacts.csv --out specs/contacts.yaml\n"
         "  leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml\n\n"
         f"{EXIT_CODES_HELP}"
     ),
@@ -1342,8 +1336,8 @@ def spec_draft(
 
     Examples:
 
+    \b
       leadscore spec draft --input contacts.csv --out specs/contacts.yaml
-
       leadscore spec draft --input leads_report.csv --label "Lead Status" --out specs/salesforce.yaml
     """
     from features.spec_draft import Market
@@ -1403,7 +1397,10 @@ def spec_check(
     quarantine, and rows without a time (an out-of-time split cannot place them). Exit 3 when anything is
     wrong, or when training would quarantine more rows than model.max_quarantine_share and stop.
 
-    Example: leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml
+    Example:
+
+    \b
+      leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml
     """
     from pipelines.spec import run_spec_check
 

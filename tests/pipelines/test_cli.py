@@ -1,5 +1,6 @@
 """End-to-end CLI: generate, validate, help texts and exit codes."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,27 @@ def test_help_lists_commands_with_examples():
     for command in ("generate", "validate", "train", "score", "serve", "card", "retrain", "history"):
         text = runner.invoke(app, [command, "--help"]).output
         assert "Example" in text, command
+
+
+HELP_PAGES = [
+    [],
+    *[[c] for c in ("generate", "validate", "train", "evaluate", "score", "serve", "retrain")],
+    *[[c] for c in ("queue", "history", "card", "demo", "spec")],
+    ["spec", "draft"],
+    ["spec", "check"],
+]
+
+
+@pytest.mark.parametrize("command", HELP_PAGES, ids=lambda c: " ".join(c) or "leadscore")
+def test_help_examples_are_whole_command_lines_on_a_narrow_terminal(command):
+    """Click rewraps help paragraphs to the terminal's width, which split example commands mid-option (a
+    wrapped `--set` or quoted reason lands on a line of its own, and a copied line fails): every line of an
+    Examples block is a whole command or a comment, whatever the width."""
+    text = runner.invoke(app, [*command, "--help"], terminal_width=60).output
+    block = re.search(r"\n  Examples?:\n\n(.*?)\n\n", text, re.S)
+    assert block, text
+    lines = [line.strip() for line in block.group(1).splitlines()]
+    assert lines and all(line.startswith(("leadscore ", "curl ", "# ")) for line in lines), lines
 
 
 @pytest.mark.slow  # a subprocess imports the CLI
