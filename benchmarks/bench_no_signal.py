@@ -1,7 +1,8 @@
 """How often training's no-signal check lets data without signal through, and how often it refuses data with
 a weak signal, by the number of learning rows.
 
-Run: .venv/bin/python -m benchmarks.bench_no_signal [--seeds 30] [--sizes 300,600,1200,3000]
+Run: .venv/bin/python -m benchmarks.bench_no_signal [--seeds 30] [--first-seed 0] [--sizes 300,600,1200,3000]
+     [--set model.selection.signal_confidence=0.99]
      [--kinds crm_null,flat_null_time,flat_null_notime,crm_stable,flat_weak_time,flat_weak_notime]
 
 Each seed trains once with the shipped configuration (models.train.train_conversion_model, the function
@@ -84,18 +85,19 @@ def passes(kind: str, rows: int, seed: int, cfg: PipelineConfig) -> bool | None:
     return True
 
 
-def run(kinds: list[str], sizes: list[int], seeds: int) -> str:
-    cfg = load_config(overrides=["registry.model_card=false", "model.lightgbm.num_threads=1"])
+def run(kinds: list[str], sizes: list[int], seeds: int, first_seed: int = 0, settings: list[str] = ()) -> str:
+    cfg = load_config(overrides=["registry.model_card=false", "model.lightgbm.num_threads=1", *settings])
     began = time.perf_counter()
     lines = [
-        f"{seeds} seeds per cell; shipped configuration, one thread.",
+        f"{seeds} seeds per cell from seed {first_seed}; "
+        f"{'settings ' + ', '.join(settings) if settings else 'shipped configuration'}, one thread.",
         "",
         "| data | learning rows (about) | passed | refused (exit 4) | too little data | passed share (s.e.) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind in kinds:
         for rows in sizes:
-            outcomes = [passes(kind, rows, seed, cfg) for seed in range(seeds)]
+            outcomes = [passes(kind, rows, seed, cfg) for seed in range(first_seed, first_seed + seeds)]
             went, refused = outcomes.count(True), outcomes.count(False)
             judged = went + refused
             share = went / judged if judged else float("nan")
@@ -116,13 +118,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--sizes", default="300,600,1200,3000")
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument(
+        "--set", action="append", default=[], help="a configuration override, e.g. model.seed=3"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # LightGBM's and pandas' warnings on tiny frames are not the result
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         parser.error(f"unknown kinds {unknown}; choose from {', '.join(KINDS)}")
-    print(run(kinds, [int(s) for s in args.sizes.split(",")], args.seeds))
+    print(run(kinds, [int(s) for s in args.sizes.split(",")], args.seeds, args.first_seed, args.set))
 
 
 if __name__ == "__main__":
