@@ -148,6 +148,9 @@ class GateDecision:
     reasons: tuple[str, ...]
     compared: dict[str, float] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
+    # A first model (no champion) that ranked its test window no better than chance: nothing learnable was
+    # shown and nothing scores, which `train` says as "no learnable signal" (exit 4), not as a refusal (6).
+    first_without_signal: bool = False
 
     @property
     def promote(self) -> bool:
@@ -235,7 +238,7 @@ def decide_promotion(
             compared,
         )
     if not own.low > 0.5:
-        return GateDecision("refused", (_no_signal(own),), compared, (own,))
+        return GateDecision("refused", (_no_signal(own),), compared, (own,), first_without_signal=True)
     reasons = [f"signal: {own.words(signed=False)} is above 0.5"]
     if not baselines:
         reasons.append("no champion and no baseline to compare with")

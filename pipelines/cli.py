@@ -620,9 +620,12 @@ def _train_on_spark(input_dir, table_names, spark_master, cfg, truth, force, con
 
 
 def gate_exit_code(decision) -> int:
-    """0 promoted, 6 not promoted, 7 refused because the evidence looks broken (a scheduler can alert on 7)."""
+    """0 promoted, 6 not promoted, 7 refused because the evidence looks broken (a scheduler can alert on 7);
+    4 for a first model that ranked its test window no better than chance (no learnable signal, no champion)."""
     if decision is None or decision.promote:
         return exit_codes.OK
+    if decision.first_without_signal:
+        return exit_codes.NOT_ENOUGH_DATA
     return exit_codes.EVIDENCE_BROKEN if decision.status == "evidence_broken" else exit_codes.NOT_PROMOTED
 
 

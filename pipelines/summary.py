@@ -83,6 +83,17 @@ def print_gate_decision(version: str | None, decision: GateDecision) -> None:
     console.print(f"model version {version}: {decision.verdict}", style=colour)
     for reason in decision.reasons:
         console.print(f"  - {reason}")
+    if decision.first_without_signal:
+        console.print(
+            labelled(
+                "refused: no learnable signal:",
+                f"on the newest closed outcomes, which it never learnt from, version {version} ranked no better "
+                "than chance, and there is no champion: nothing scores. It stays registered as `challenger` "
+                "for review. Check that the outcomes are joined to the right leads and hold won = 1, and that "
+                "the features are known when a lead is scored; more closed history narrows the interval.",
+                "red",
+            )
+        )
 
 
 def print_retrain_summary(result: RetrainResult, rcfg: RetrainConfig) -> None:

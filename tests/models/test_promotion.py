@@ -38,6 +38,23 @@ def test_a_random_model_is_refused_for_lack_of_signal():
     decision = decide_promotion(y, shuffled, {"logistic_regression": rng.random(len(y))}, RULES)
     assert decision.status == "refused"
     assert "no evidence of signal" in decision.summary() and "includes 0.5" in decision.summary()
+    assert decision.first_without_signal  # no champion: `train` says "no learnable signal" (exit 4)
+
+
+def test_only_a_first_model_without_signal_is_marked_so_not_one_beside_a_champion_or_a_weak_first_one():
+    """With a champion live the refusal is the gate's (exit 6); a first model with signal that loses to a
+    baseline is refused for that (exit 6); a forced one is promoted."""
+    y, signal, rng = _window()
+    champion_p = _probability(signal, rng, 0.3)
+    beside = decide_promotion(
+        y, rng.permutation(champion_p), {}, RULES, champion_p=champion_p, champion=_record(y, champion_p)
+    )
+    assert not beside.promote and "no evidence of signal" in beside.summary()
+    assert not beside.first_without_signal
+    weak = decide_promotion(y, _probability(signal, rng, 1.5), {"logistic_regression": champion_p}, RULES)
+    assert not weak.promote and not weak.first_without_signal
+    forced = decide_promotion(y, rng.random(len(y)), {}, RULES).forced("approved")
+    assert forced.promote and not forced.first_without_signal
 
 
 def test_a_first_model_as_good_as_its_strongest_baseline_is_promoted_a_worse_one_refused():
