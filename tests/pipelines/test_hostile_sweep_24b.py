@@ -194,3 +194,39 @@ def test_ids_without_their_leading_zeros_are_named_on_spark_as_in_parts(
     )
     assert "references unknown" not in quarantine
     pd.testing.assert_frame_equal(pd.read_parquet(out["spark"]), pd.read_parquet(out["pandas"]))
+
+
+# --- a flat export's label values in another case ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("won", "lost", "labels", "expected"),
+    [
+        ('["Won"]', "[]", ["Won", "won", "WON", "Won.", "Lost"], ["won"] * 4 + ["lost"]),
+        ('["Won"]', '["Lost"]', ["won ", "LOST", "lost", "Won"], ["won", "lost", "lost", "won"]),
+        ("[Yes]", "[]", ["yes", "YES", "No", "Yes"], ["won", "won", "lost", "won"]),
+    ],
+)
+def test_label_values_in_another_case_are_their_listed_value_as_levels_are(won, lost, labels, expected):
+    # A spec's positive_labels [Won] and an export writing some wins "won" or "WON": without negative_labels
+    # they counted as lost (exit 0, a model trained on wins read as losses); with them, as unknown labels.
+    from features.flat import label_outcomes
+    from tests.pipelines.test_hostile_sweep_2 import export, spec_of
+
+    spec = spec_of(won, lost)
+    assert spec.fold_levels
+    assert label_outcomes(export(labels), spec).tolist() == expected
+
+
+def test_without_fold_levels_a_label_in_another_case_is_refused_never_read_as_lost():
+    from features.flat import ExportSpec, flat_label, label_outcomes
+    from tests.pipelines.test_hostile_sweep_2 import export, spec_of
+
+    spec = spec_of('["Won"]', "[]").model_copy(update={"fold_levels": False})
+    rows = export(["Won", "won", "Lost", "Lost"])
+    assert label_outcomes(rows, spec).tolist() == ["won", "unknown", "lost", "lost"]
+    with pytest.raises(Exception, match=r"label column 'Converted' holds values .*'won' \(1 rows\)"):
+        flat_label(rows, spec)
+    # One value folded into two lists is refused when the spec folds.
+    with pytest.raises(ValueError, match=r"label 'won' is in positive_labels and negative_labels"):
+        ExportSpec.model_validate({**spec_of('["Won"]', "[]").model_dump(), "negative_labels": ["won"]})
