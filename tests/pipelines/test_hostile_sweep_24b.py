@@ -15,6 +15,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from features.contracts import validate_tables
 from features.keys import without_leading_zeros
@@ -230,3 +231,35 @@ def test_without_fold_levels_a_label_in_another_case_is_refused_never_read_as_lo
     # One value folded into two lists is refused when the spec folds.
     with pytest.raises(ValueError, match=r"label 'won' is in positive_labels and negative_labels"):
         ExportSpec.model_validate({**spec_of('["Won"]', "[]").model_dump(), "negative_labels": ["won"]})
+
+
+# --- model.export_maturity_days for an export without creation times ------------------------------------------
+
+
+def test_a_set_export_maturity_for_an_export_without_times_is_refused_naming_the_setting(tmp_path):
+    # `--set model.export_maturity_days=90` and a spec without timestamp_column: ignored without a word, every
+    # young labelled row learnt, exit 0. Now train, evaluate and spec check stop with exit 3 naming it.
+    from typer.testing import CliRunner
+
+    from features.contracts import ContractError
+    from pipelines.cli import app
+    from pipelines.settings import load_config
+    from pipelines.sources import ExportSource
+    from tests.pipelines.test_export_maturity import SPEC, _export
+
+    spec = SPEC.model_copy(update={"timestamp_column": None, "drop_columns": {"created": "no time"}})
+    rows = _export(n=600)
+    set_days = load_config(overrides=["model.export_maturity_days=90"])
+    with pytest.raises(ContractError, match=r"model.export_maturity_days is 90, but spec 'aging' names no "):
+        ExportSource(rows, spec).training_data(set_days, None)
+    for setting in ("auto", "0"):  # nothing to age: no row left out, as before
+        cfg = load_config(overrides=[f"model.export_maturity_days={setting}"])
+        assert ExportSource(rows, spec).training_data(cfg, None).too_recent == 0
+    untimed = rows.assign(created=None)
+    with pytest.raises(ContractError, match=r"the timestamp_column 'created' of spec 'aging' holds no date"):
+        ExportSource(untimed, SPEC).outcome_maturity(set_days.model)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True)))
+    rows.to_csv(tmp_path / "e.csv", index=False)
+    args = ["--input", str(tmp_path / "e.csv"), "--source-spec", str(tmp_path / "s.yaml")]
+    run = CliRunner().invoke(app, ["spec", "check", *args, "--set", "model.export_maturity_days=90"])
+    assert run.exit_code == 3 and "timestamp_column" in run.output, run.output
