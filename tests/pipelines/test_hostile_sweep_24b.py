@@ -11,6 +11,7 @@ Classes:
 from __future__ import annotations
 
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -263,3 +264,123 @@ def test_a_set_export_maturity_for_an_export_without_times_is_refused_naming_the
     args = ["--input", str(tmp_path / "e.csv"), "--source-spec", str(tmp_path / "s.yaml")]
     run = CliRunner().invoke(app, ["spec", "check", *args, "--set", "model.export_maturity_days=90"])
     assert run.exit_code == 3 and "timestamp_column" in run.output, run.output
+
+
+# --- a retrain backtest of too few closed leads ------------------------------------------------------------
+
+
+def _backtest(outcomes: list[str], min_per_outcome: tuple[int, int]):
+    from models.monitoring import backtest_of
+
+    n = len(outcomes)
+    ids = [f"L{k}" for k in range(n)]
+    grades = (["A", "D"] * n)[:n]
+    scores = pd.DataFrame({"lead_id": ids, "grade": grades, "score": np.linspace(0.9, 0.1, n)})
+    deals = pd.DataFrame({"lead_id": ids, "closed_at": "2026-09-30", "outcome": outcomes})
+    day = pd.Timestamp("2026-09-30")
+    return backtest_of(scores, deals, day, AS_OF, "1", None, *min_per_outcome)
+
+
+def test_a_backtest_of_two_closed_leads_says_its_auc_is_not_measurable_never_0_000():
+    # retrain's backtest window held 2 closed leads, the won one scored lower: "AUC 0.000" and "grade A did NOT
+    # convert more than grade D", as if measured; and 0.0 logged as the backtest_auc metric.
+    from pipelines.retrain_report import backtest_sentence
+
+    backtest = _backtest(["lost", "won"], (20, 20))
+    said = backtest_sentence(backtest)
+    assert "AUC not measurable: 2 closed leads (1 won, 1 lost), fewer than the 20 won and 20 lost" in said
+    assert "registry.min_test_won" in said and "0.000" not in said and "did NOT" not in said
+    assert "too few closed leads to compare grades" in said and not backtest.measurable
+    many = _backtest(["won", "lost"] * 25, (20, 20))
+    assert many.measurable and f"AUC {many.auc:.3f}." in backtest_sentence(many)
+    assert "one outcome (all lost)" in backtest_sentence(_backtest(["lost"] * 30, (20, 20)))
+
+
+def test_the_retrain_run_logs_no_backtest_auc_metric_when_it_is_not_measurable(monkeypatch):
+    from pipelines import registry
+    from pipelines.retrain import log_retrain
+
+    logged: dict = {}
+    monkeypatch.setattr(registry, "attach_texts", lambda run_id, texts: None)
+    monkeypatch.setattr(
+        registry, "record_findings", lambda *args: logged.update(metrics=args[4], tags=args[3])
+    )
+    cfg = SimpleNamespace(registry=SimpleNamespace(model_name="leadscore"))
+    for outcomes, measured in ((["lost", "won"], False), (["won", "lost"] * 25, True)):
+        result = SimpleNamespace(
+            train=SimpleNamespace(run_id="r", version="2"),
+            windows=SimpleNamespace(as_dict=lambda: {}),
+            champion_version="1",
+            drift=None,
+            backtest=_backtest(outcomes, (20, 20)),
+        )
+        log_retrain(result, cfg, "report")
+        assert ("backtest_auc" in logged["metrics"]) is measured
+        assert logged["metrics"]["backtest_leads"] == len(outcomes)
+
+
+# --- a test window of a few rows ---------------------------------------------------------------------------
+
+
+def _small_window_export(folder) -> tuple[str, str]:
+    """An export of 400 leads (about 60 % won) and its spec, without dates (a grouped random split)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    source = rng.choice(["Google", "Referral", "Direct"], n)
+    visits = rng.poisson(3, n)
+    p = 1 / (1 + np.exp(-(visits - 3) * 0.6 - (source == "Referral") * 1.0))
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [f"L{i}" for i in range(n)],
+            "Source": source,
+            "Visits": visits,
+            "Converted": np.where(rng.random(n) < p, "Won", "Lost"),
+        }
+    )
+    spec = {
+        "name": "small",
+        "id_column": "Lead ID",
+        "label_column": "Converted",
+        "positive_labels": ["Won"],
+        "negative_labels": ["Lost"],
+        "fit_columns": {"Source": "categorical"},
+        "intent_columns": ["Visits"],
+    }
+    frame.to_csv(folder / "e.csv", index=False)
+    (folder / "s.yaml").write_text(yaml.safe_dump(spec))
+    return str(folder / "e.csv"), str(folder / "s.yaml")
+
+
+def test_spec_check_warns_of_a_test_window_too_small_for_the_gate_naming_the_counts(tmp_path):
+    from pathlib import Path
+
+    from pipelines.settings import load_config
+    from pipelines.spec import run_spec_check
+
+    export, spec = _small_window_export(tmp_path)
+    tiny = load_config(overrides=["model.split.test_fraction=0.005"])
+    _, report = run_spec_check(Path(export), spec, tiny)
+    said = [w for w in report.warnings if w.startswith("the test window would hold")]
+    assert report.ok and len(said) == 1, report.warnings
+    assert "2 labelled rows (1 won, 1 lost; model.split.test_fraction=0.005)" in said[0]
+    assert "registry.min_test_won" in said[0] and "raise model.split.test_fraction to about 0." in said[0]
+    _, report = run_spec_check(Path(export), spec, load_config())
+    assert not [w for w in report.warnings if w.startswith("the test window would hold")]
+
+
+def test_a_test_window_of_two_rows_is_not_refused_as_a_leak_the_gate_names_the_counts(tmp_path, mlflow_store):
+    # model.split.test_fraction=0.005: 1 won and 1 lost test row, ranked right by chance (AUC 1.000), and train
+    # stopped with exit 3 "its columns together give the outcome away (a leak)": a wrong diagnosis.
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    export, spec = _small_window_export(tmp_path)
+    run = CliRunner().invoke(
+        app,
+        ["train", "--input", export, "--source-spec", spec, "--set", "model.split.test_fraction=0.005"]
+        + ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false"],
+    )
+    assert run.exit_code == 6, run.output
+    assert "give the outcome away" not in run.output
+    assert "the test window has 1 won and 1 lost" in " ".join(run.output.split())
