@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from models.config import MAX_DAYS, MAX_QUARTERS
+from models.config import MAX_DAYS, MAX_QUARTERS, MAX_WORKERS
 from pipelines import exit_codes
 from pipelines.console import console, frame_table, labelled
 
@@ -983,7 +983,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port (0: one the system chooses).", min=0, max=65535)] = 5001,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
+        typer.Option(
+            help="Worker processes (default: serving.workers, else one per core).", min=1, max=MAX_WORKERS
+        ),
     ] = None,
     config: ConfigFile = None,
     set_: Overrides = None,

@@ -384,3 +384,26 @@ def test_a_test_window_of_two_rows_is_not_refused_as_a_leak_the_gate_names_the_c
     assert run.exit_code == 6, run.output
     assert "give the outcome away" not in run.output
     assert "the test window has 1 won and 1 lost" in " ".join(run.output.split())
+
+
+# --- serving.workers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "257", "100000", "true"])
+def test_serving_workers_beyond_its_range_is_refused_naming_the_setting_and_range(workers):
+    # serving.workers=100000 was taken: serve would have forked a hundred thousand copies of the model.
+    from pipelines.settings import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"setting serving.workers: .*(1 to 256|not true or false)"):
+        load_config(overrides=[f"serving.workers={workers}"])
+    assert load_config(overrides=["serving.workers=256"]).serving.workers == 256
+    assert load_config().serving.workers is None  # one per core
+
+
+def test_serve_workers_option_beyond_its_range_is_a_bad_command_line():
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    run = CliRunner().invoke(app, ["serve", "--workers", "100000"])
+    assert run.exit_code == 2 and "--workers" in run.output and "256" in run.output
