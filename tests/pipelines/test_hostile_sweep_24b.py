@@ -6,6 +6,16 @@ Classes:
   was scored as open, its won deal in the quarantine; now the row names the cause ('lead id with other leading
   zeros') and a deal that may have closed quarantines the lead it names so ('deal quarantined'), the same in
   memory, in parts and on Spark;
+- a flat export's label values in another case than the spec's ('won' for positive_labels [Won]): lost without a
+  word in a spec without negative_labels; now matched as fold_levels matches levels (refused without it);
+- model.export_maturity_days set for an export without creation times: ignored without a word; now exit 3;
+- a retrain backtest of 2 closed leads: "AUC 0.000" and a grade verdict, as if measured; now "not measurable"
+  with the counts, and no backtest_auc metric;
+- a model.split.test_fraction leaving 2 test rows: spec check said ok, train refused the export as a leak from
+  their chance AUC 1.000; now spec check warns with the counts and the gate refuses (exit 6) naming them;
+- serving.workers without an upper bound (a fork per worker until memory ran out): now 1 to 256;
+- a categorical level renamed for part of the leads ('Google Ads'): read as missing, under scoring.missing_rise,
+  unsaid; now named with its share by the coverage check, on every route.
 """
 
 from __future__ import annotations
