@@ -965,13 +965,15 @@ def score(
     for line in written:
         console.print(f"wrote {line}")
     console.print(f"model {scorer.model_name} version {scorer.model_version}")
-    from pipelines.validate import over_limit
+    from pipelines.validate import over_limit, under_limit_notes
 
     limit = cfg.scoring.max_quarantine_share
     too_many = over_limit(result.quarantined_share, result.table_shares(), limit, result.rule_counts())
     if too_many:
         console.print(f"{too_many}; see the quarantine file", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
+    for note in under_limit_notes(result.table_shares(), result.rule_counts()):
+        console.print(labelled("note:", note, "yellow"))
 
 
 @app.command()

@@ -1559,7 +1559,7 @@ def run_score_spark(
         )
         limit = 1.0 if max_quarantine_share is None else max_quarantine_share
         over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
-        if result.count("scored") == 0 or over:  # the sentence names the causes, as the pandas path's does
+        if result.count("scored") == 0 or over or quarantine_rows:  # the sentences name the causes
             result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
