@@ -48,7 +48,13 @@ from pandera.errors import SchemaErrors
 
 from features.countries import alpha2_countries
 from features.dates import TIMESTAMP_COLUMNS, DateFormatError, DateFormats, blank, naive_utc, parse_timestamps
-from features.keys import float_written_ids, formula_errors, in_scientific_notation, visible_ids
+from features.keys import (
+    float_written_ids,
+    formula_errors,
+    in_scientific_notation,
+    visible_ids,
+    without_leading_zeros,
+)
 from features.text import NO_VALUE_SPELLINGS, is_no_value, spelled_word
 from features.vocab import (
     ACTIVITY_OTHER_SPELLINGS,
@@ -135,11 +141,22 @@ CHECK_REASONS = {
         "account_id matches an account only in its first 15 characters: Salesforce writes an id in 15 "
         "characters (case-sensitive) or 18 (the same and 3 more); export every table with the 18-character ids."
     ),
+    "lead id with other leading zeros": (
+        "lead_id matches a lead only when leading zeros are ignored ('7' for the lead '007'): a spreadsheet "
+        "that opened the CSV dropped the zeros of an id of digits; export the tables from the CRM again, or "
+        "import the id columns as text, so that every table writes an id as the CRM does."
+    ),
+    "account id with other leading zeros": (
+        "account_id matches an account only when leading zeros are ignored ('7' for the account '007'): a "
+        "spreadsheet that opened the CSV dropped the zeros of an id of digits; export the tables from the CRM "
+        "again, or import the id columns as text, so that every table writes an id as the CRM does."
+    ),
     "parent lead quarantined": "The lead this row belongs to was quarantined.",
     "parent account quarantined": "The account this row belongs to was quarantined.",
     "deal quarantined": (
         "A deal of this lead was quarantined and may have closed (won or lost), so the lead cannot count as "
-        "open; fix that deal row."
+        "open; fix that deal row (a deal whose lead_id names this lead in another length or with other "
+        "leading zeros counts as its deal)."
     ),
 }
 
@@ -577,20 +594,33 @@ def _unclear_deal_failures(
 
     Only a deal that is cleanly open (outcome open, no closed_at), or closed after as_of (open then), leaves
     its lead open; any other quarantined deal (won or lost with a bad amount, outcome "pending"...) may
-    have closed, so whether its lead is open is unknown.
+    have closed, so whether its lead is open is unknown. So does a deal whose lead_id names no lead but is a
+    lead's id in another form (a Salesforce id in the other length, an id with other leading zeros): that lead
+    is not known to be open either, and was scored as open while its won deal sat in the quarantine.
     """
     bad = np.zeros(len(deals.coerced), dtype=bool)
     bad[deals.failed_rows()] = True
     bad &= ~deals.future
-    if not bad.any():
-        return _NO_FAILURES, np.array([], dtype=np.int64)
     coerced = deals.coerced
     open_then = coerced["outcome"].eq("open").to_numpy() & coerced["closed_at"].isna().to_numpy()
     if as_of is not None:
         open_then |= (coerced["closed_at"] > as_of).to_numpy()
-    unclear = bad & ~open_then & coerced["lead_id"].notna().to_numpy()
-    ids = coerced.loc[unclear, "lead_id"]
-    hit = _isin(leads.coerced["lead_id"], ids) & ~leads.future
+    named = coerced["lead_id"].notna().to_numpy()
+    lead_ids, deal_ids = leads.coerced["lead_id"], coerced["lead_id"]
+    likely = named & ~_isin(deal_ids, lead_ids.dropna()) & ~deals.future
+    if likely.any():  # a deal naming its lead in another form fails "references" later: is it one of these?
+        rows = np.flatnonzero(likely)
+        found = _other_id_length(deal_ids.iloc[rows], lead_ids.dropna()) | _other_zeros(
+            deal_ids.iloc[rows], lead_ids.dropna()
+        )
+        likely[rows[~found]] = False
+    unclear = (bad | likely) & ~open_then & named
+    ids = deal_ids[unclear & ~likely]
+    hit = _isin(lead_ids, ids)
+    if (unclear & likely).any():  # the lead such a deal most likely names
+        other = deal_ids[unclear & likely]
+        hit |= _other_id_length(lead_ids, other) | _other_zeros(lead_ids, other)
+    hit &= ~leads.future
     return _failures(np.flatnonzero(hit), "lead_id", "deal quarantined"), np.flatnonzero(unclear)
 
 
@@ -879,11 +909,29 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
         return _NO_FAILURES
     known = _isin(ids, parent_ids)
     quarantined, unknown = np.flatnonzero(~ok & known), np.flatnonzero(~ok & ~known)
-    other_length = _other_id_length(ids.iloc[unknown], valid_ids)
+    # Named by the form of the id, whether or not its parent was quarantined (by the deal that names it so).
+    other_length = _other_id_length(ids.iloc[unknown], parent_ids)
+    other_zeros = _other_zeros(ids.iloc[unknown], parent_ids)
     check = [f"parent {noun} quarantined"] * len(quarantined) + [
-        f"{noun} id of other length" if other else f"references unknown {noun}" for other in other_length
+        f"{noun} id of other length"
+        if length
+        else f"{noun} id with other leading zeros"
+        if zeros
+        else f"references unknown {noun}"
+        for length, zeros in zip(other_length, other_zeros, strict=True)
     ]
     return _failures(np.concatenate([quarantined, unknown]), column, check)
+
+
+def _other_zeros(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
+    """Which ids of digits are a parent's id with other leading zeros ("7" for "007", "007" for "7"): a
+    spreadsheet that opened one table's CSV dropped them, and no exact match joins the tables again."""
+    if ids.empty:
+        return np.zeros(0, dtype=bool)
+    digits = without_leading_zeros(ids)
+    present = digits.notna().to_numpy(dtype=bool)
+    parents = without_leading_zeros(parent_ids).dropna()
+    return present & _isin(digits.fillna(""), parents)
 
 
 def _other_id_length(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:

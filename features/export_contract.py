@@ -184,7 +184,8 @@ def _moved_to_quarantine(
 
 
 def unknown_label_rows(frame: pd.DataFrame, spec: ExportSpec) -> np.ndarray:
-    """Rows whose label is in none of the spec's label lists (only a spec that names its lost values has any)."""
+    """Rows whose label is in none of the spec's label lists (a spec that names its lost values, or one without
+    fold_levels whose value matches a list only in another case: label_outcomes)."""
     return (label_outcomes(frame, spec) == "unknown").to_numpy()
 
 

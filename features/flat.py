@@ -196,8 +196,8 @@ class ExportSpec(BaseModel):
         listed: dict[str, str] = {}
         for role, values in lists.items():
             for value in values:
-                text = label_key(value)
-                if text in listed:
+                text = label_key(value, self.fold_levels)  # "Won" and "won" are one value when folded
+                if listed.get(text, role) != role:
                     raise ValueError(f"spec {self.name!r}: label {value!r} is in {listed[text]} and {role}")
                 listed[text] = role
         roles = {
@@ -601,19 +601,40 @@ def flat_label(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
 
 
 def label_outcomes(frame: pd.DataFrame, spec: ExportSpec) -> pd.Series:
-    """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists)."""
+    """Each row's label as "won", "lost", "open", "missing" or "unknown" (not in a spec's explicit lists).
+
+    With the spec's fold_levels (the default) a value matches its list however its case, accents, blanks or end
+    punctuation are typed, as a categorical level does ("won", "WON" and "Won." are a spec's "Won"): "won" had
+    counted as lost, without a word, in a spec that names no lost values. Without folding (a model trained
+    before it), a value that matches a list only so is "unknown" (refused, naming it), never lost.
+    """
     raw = frame[spec.label_column].reset_index(drop=True)
-    text = raw.map(label_key)
-    won = text.isin(spec_label_keys(spec.positive_labels))
-    is_open = text.isin(spec_label_keys(getattr(spec, "open_labels", ())))
-    negatives = getattr(spec, "negative_labels", ())
-    lost = text.isin(spec_label_keys(negatives)) if negatives else ~(won | is_open)
+    fold = getattr(spec, "fold_levels", False)
+    lists = (
+        spec.positive_labels,
+        getattr(spec, "open_labels", ()),
+        getattr(spec, "negative_labels", ()),
+    )
+    text = _label_keys(raw, fold)
+    won, is_open, named_lost = (text.isin(spec_label_keys(values, fold)) for values in lists)
+    lost = named_lost if lists[2] else ~(won | is_open)
     outcome = pd.Series("unknown", index=raw.index, dtype="str", name=spec.label_column)
     outcome[lost.to_numpy()] = "lost"
     outcome[is_open.to_numpy()] = "open"
     outcome[won.to_numpy()] = "won"
+    if not fold:
+        spelt_otherwise = ~(won | is_open | named_lost) & _label_keys(raw, True).isin(
+            spec_label_keys([value for values in lists for value in values], True)
+        )
+        outcome[spelt_otherwise.to_numpy()] = "unknown"
     outcome[raw.isna().to_numpy()] = "missing"
     return outcome
+
+
+def _label_keys(values: pd.Series, fold: bool) -> pd.Series:
+    """label_key of each value, computed once per distinct value (an export repeats a few labels)."""
+    keys = {value: label_key(value, fold) for value in values.dropna().unique()}
+    return values.map(keys)
 
 
 def closed_rows(frame: pd.DataFrame, spec: ExportSpec) -> tuple[pd.DataFrame, int]:
@@ -767,24 +788,25 @@ YAML_FALSE_WORDS = frozenset(["no", "No", "NO", "off", "Off", "OFF"])
 DECIMAL = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
-def label_key(value: object) -> str:
+def label_key(value: object, fold: bool = False) -> str:
     """How an export's label value is compared with the spec's lists: its text (label_text, so True is "1"),
     "true"/"false" in any case as "1"/"0", and a whole number written as text ("1.0", a CSV column that also
-    holds words) as that number ("1")."""
+    holds words) as that number ("1"); `fold` (a spec's fold_levels): any other text as level_key spells a
+    categorical level ("WON" and "Won." are "won")."""
     text = label_text(value)
     if text.casefold() in ("true", "false"):
         return "1" if text.casefold() == "true" else "0"
     if DECIMAL.fullmatch(text) and float(text).is_integer():
         return str(int(float(text)))
-    return text
+    return level_key(text) if fold else text
 
 
-def spec_label_keys(values: Sequence[object]) -> set[str]:
+def spec_label_keys(values: Sequence[object], fold: bool = False) -> set[str]:
     """The label_keys a spec's list matches: a boolean there (YAML's reading of an unquoted Yes or On) also
     matches the words YAML reads as it, so [Yes] meets an export's "Yes"; a 1 or "1" does not meet "yes"."""
     keys = set()
     for value in values:
-        keys.add(label_key(value))
+        keys.add(label_key(value, fold))
         if isinstance(value, bool):
-            keys |= YAML_TRUE_WORDS if value else YAML_FALSE_WORDS
+            keys |= {label_key(word, fold) for word in (YAML_TRUE_WORDS if value else YAML_FALSE_WORDS)}
     return keys

@@ -25,6 +25,19 @@ FLOAT_WRITTEN_ID = r"^(-?(?:0|[1-9][0-9]*))\.0$"
 SPREADSHEET_ROUNDED_ID = r"^[0-9](?:\.[0-9]+)?E\+[0-9]{2,3}$"
 
 
+# An id of digits with the zeros before its first other digit: "007", "0001234" ("0" alone is kept).
+LEADING_ZEROS = r"^0+(?=[0-9])"
+ALL_DIGITS = r"^[0-9]+$"
+
+
+def without_leading_zeros(ids: pd.Series) -> pd.Series:
+    """Each id of digits alone without its leading zeros ("007" -> "7", "000" -> "0"), as a spreadsheet that
+    opened a CSV writes it back; any other id (letters, missing) is missing here: only digits lose zeros."""
+    text = ids if pd.api.types.is_string_dtype(ids) else ids.astype("str").where(ids.notna())
+    digits = text.str.match(ALL_DIGITS, na=False).to_numpy(dtype=bool)
+    return text.where(digits).str.replace(LEADING_ZEROS, "", regex=True)
+
+
 def formula_errors(ids: pd.Series) -> pd.Series:
     """Which ids are a spreadsheet's formula error (SPREADSHEET_ERRORS, in any case, blanks around ignored):
     True or False per id, False where it is missing or no text."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.contracts import ContractError
 from features.flat import ExportSpec, flat_timestamps, label_outcomes
 
 COHORT_DAYS = 30  # a creation month, counted back from the export's newest row
@@ -97,8 +98,11 @@ def export_maturity(
 ) -> ExportMaturity:
     """The export's outcome maturity: `setting` days, or with "auto" measured from the open share by creation
     month (0 when the export holds no open row); 0 without creation times (`times`, export_creation_times):
-    rows without a time cannot be aged."""
+    rows without a time cannot be aged. A number of days set (not 0) for an export without creation times
+    raises ContractError: it had been ignored without a word, every young row learnt."""
     if times is None or times.isna().all():
+        if setting != "auto" and int(setting) > 0:
+            raise ContractError(unageable_sentence(spec, int(setting), times is None))
         return ExportMaturity(0, measured=setting == "auto")
     if setting != "auto":
         return ExportMaturity(int(setting), measured=False)
@@ -106,3 +110,17 @@ def export_maturity(
     if spec.label_column in rows.columns:
         is_open = label_outcomes(rows, spec).eq("open").to_numpy()
     return ExportMaturity(outcome_maturity_days(times, is_open, max_open_share, noise_z), measured=True)
+
+
+def unageable_sentence(spec: ExportSpec, days: int, no_column: bool) -> str:
+    """Why model.export_maturity_days cannot apply to an export whose rows have no creation time, with the fix."""
+    why = (
+        f"spec {spec.name!r} names no timestamp_column"
+        if no_column
+        else f"the timestamp_column {spec.timestamp_column!r} of spec {spec.name!r} holds no date"
+    )
+    return (
+        f"model.export_maturity_days is {days}, but {why}: no row's age is known, so no labelled row can be left "
+        "out as too recent; name the column holding each lead's creation date as the spec's timestamp_column, "
+        'or set model.export_maturity_days to "auto" or 0'
+    )

@@ -43,7 +43,7 @@ class Evaluation:
     by_grade: pd.DataFrame
     by_tier: pd.DataFrame
     segments: pd.DataFrame
-    test_scores: pd.DataFrame  # lead_id, deal_id, y, model, points, logistic probabilities
+    test_scores: pd.DataFrame  # lead_id, deal_id, snapshot_at, won, grade, model, points, ... probabilities
     extra: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self, contender: str = "model") -> dict[str, float]:

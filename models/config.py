@@ -16,6 +16,7 @@ class _Strict(BaseModel):
 # ended in its traceback (model.maturity_days=1000000), and no deal takes a century to close.
 MAX_DAYS = 36_500
 MAX_QUARTERS = 400  # the same century in quarters (retrain.trailing_quarters)
+MAX_WORKERS = 256  # the most worker processes `leadscore serve` starts (serving.workers, --workers)
 
 
 class SplitConfig(_Strict):

@@ -41,6 +41,10 @@ def range_warning(
     )
 
 
+# The guardrail's column in the features a coverage check is given: training learnt no disqualified lead (a
+# country out of market, a free mailbox), so their levels are no news at scoring.
+QUALIFYING = "disqualified"
+
 # A feature's missing share at scoring is judged only when training's share would give it by chance at most
 # this often: a batch of a few leads is often missing what a third of training's leads were missing.
 CHANCE = 1e-3
@@ -93,8 +97,57 @@ def feature_coverage_warnings(
             f"features missing in the {table.n_rows:,} {checked} far more than in training: {named}{unknown}; "
             "the scores are made without them: check the input columns they are built from"
         )
+    unseen = unseen_levels_warning(
+        model, table, encoded, present, set(lost) | set(model.linear_only), checked
+    )
+    if unseen:
+        warnings.append(unseen)
     outside = range_warning(model, present, encoded, checked, missing_rise)
     return warnings if outside is None else [*warnings, outside]
+
+
+def unseen_levels_warning(
+    model: TrainedModel,
+    table: Table,
+    encoded: np.ndarray,
+    present: Sequence[str],
+    named: set[str],
+    checked: str,
+) -> str | None:
+    """A sentence naming the categorical features whose values training never saw are more of the leads
+    `checked` than the new levels a CRM adds by chance: a level renamed for some of the leads ("Google" written
+    "Google Ads" from one day) reads as missing, below scoring.missing_rise, and the run had said nothing.
+    A level absent from training's n rows has a rate below 3 / n (the rule of three); the feature is named when
+    that rate would give its unseen values at most CHANCE of the time. Features `named` already are left out,
+    and so are the leads the ICP guardrail disqualified (QUALIFYING): training learnt none of them."""
+    from scipy.stats import binom
+
+    trained = sum(model.training_counts.values())
+    qualified = np.ones(len(encoded), dtype=bool)
+    if QUALIFYING in table:
+        qualified = ~pd.Series(table[QUALIFYING], dtype=object).fillna(False).astype(bool).to_numpy()
+    rows = int(qualified.sum())
+    if not trained or not rows:
+        return None
+    found = []
+    for name in model.categorical:
+        if name not in present or name in named:
+            continue
+        codes = encoded[qualified, list(present).index(name)]
+        given = pd.Series(table[name][qualified], dtype=object)
+        text = given.astype(str).str.strip().where(given.notna(), "")
+        unseen = int((np.isnan(codes) & (text != "").to_numpy()).sum())
+        if unseen and binom.sf(unseen - 1, rows, min(3 / trained, 1.0)) <= CHANCE:
+            values = unseen_values(given.to_numpy(), codes).removeprefix("; values training never saw: ")
+            found.append(f"{name} {unseen / rows:.0%} of them ({values})")
+    if not found:
+        return None
+    which = " that the ICP guardrail did not disqualify" if rows < len(encoded) else ""
+    return (
+        f"levels training never saw in the {rows:,} {checked}{which}: {'; '.join(found)}; the model reads them as "
+        "missing, so a value renamed in the CRM or the export (some 'Google' leads now 'Google Ads') loses what "
+        "it learnt of the old one: write them as training did, or retrain on data that holds them"
+    )
 
 
 def unlogged_values(

@@ -76,6 +76,15 @@ class Backtest:
     # lost (0), and the score it had then (for the gate's collapse check).
     outcomes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int), repr=False)
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    # The fewest won and lost closed leads whose AUC and grade comparison say anything (the gate's
+    # registry.min_test_won and min_test_lost): fewer, and "AUC 0.000" from 1 won and 1 lost read as a verdict.
+    min_won: int = 1
+    min_lost: int = 1
+
+    @property
+    def measurable(self) -> bool:
+        """Whether enough leads closed each way for the AUC and the grades' win rates to say anything."""
+        return self.n_won >= self.min_won and self.n_leads - self.n_won >= self.min_lost
 
 
 def psi_status(values: pd.Series, thresholds: DriftThresholds) -> pd.Series:
@@ -202,11 +211,14 @@ def backtest_of(
     as_of: pd.Timestamp,
     model_version: str,
     promised: pd.DataFrame | None = None,
+    min_won: int = 1,
+    min_lost: int = 1,
 ) -> Backtest | None:
     """Conversion by grade of the leads scored at `scored_at` whose deal closed since (None when none did).
 
     `scores` are the model's scores then (lead_id, grade, score); `promised` is its own by-grade table from
-    its evaluation (group, win_rate), shown beside.
+    its evaluation (group, win_rate), shown beside; `min_won` and `min_lost` the fewest closed leads of each
+    outcome whose AUC says anything (Backtest.measurable).
     """
     closed_at = pd.to_datetime(deals["closed_at"])
     since = deals[(closed_at >= scored_at) & deals["outcome"].isin(["won", "lost"])]
@@ -246,6 +258,8 @@ def backtest_of(
         a_beats_d=a_beats_d,
         outcomes=y[qualified],
         scores=score[qualified],
+        min_won=min_won,
+        min_lost=min_lost,
     )
 
 

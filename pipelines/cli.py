@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from models.config import MAX_DAYS, MAX_QUARTERS
+from models.config import MAX_DAYS, MAX_QUARTERS, MAX_WORKERS
 from pipelines import exit_codes
 from pipelines.console import console, frame_table, labelled
 
@@ -960,13 +960,15 @@ def score(
     for line in written:
         console.print(f"wrote {line}")
     console.print(f"model {scorer.model_name} version {scorer.model_version}")
-    from pipelines.validate import over_limit
+    from pipelines.validate import over_limit, under_limit_notes
 
     limit = cfg.scoring.max_quarantine_share
     too_many = over_limit(result.quarantined_share, result.table_shares(), limit, result.rule_counts())
     if too_many:
         console.print(f"{too_many}; see the quarantine file", style="red")
         raise typer.Exit(exit_codes.QUARANTINE_OVER_LIMIT)
+    for note in under_limit_notes(result.table_shares(), result.rule_counts()):
+        console.print(labelled("note:", note, "yellow"))
 
 
 @app.command()
@@ -978,7 +980,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port (0: one the system chooses).", min=0, max=65535)] = 5001,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (default: serving.workers, else one per core).", min=1),
+        typer.Option(
+            help="Worker processes (default: serving.workers, else one per core).", min=1, max=MAX_WORKERS
+        ),
     ] = None,
     config: ConfigFile = None,
     set_: Overrides = None,

@@ -100,17 +100,25 @@ def run_backtest(
     days: int,
     promised: pd.DataFrame | None = None,
     maturity_days: int = 0,
+    min_per_outcome: tuple[int, int] = (1, 1),
 ) -> tuple[Backtest | None, list[str]]:
     """The champion scores the leads open `days` before `as_of`, as they were then; backtest_of compares its
     grades with what closed since (None when none closed). With the scoring run's coverage warnings: an input
     the champion read and the data no longer hold (a column blanked in the whole history) shows in no drift
-    window, as both windows are read from today's tables."""
+    window, as both windows are read from today's tables. `min_per_outcome`: the fewest won and lost closed
+    leads whose AUC the report gives (the gate's registry.min_test_won and min_test_lost)."""
     from pipelines.score import run_score
 
     scored_at = pd.Timestamp(as_of) - pd.Timedelta(days=days)
     run = run_score(champion, tables_as_of(known, scored_at), scored_at, output=None, reasons=False)
     backtest = backtest_of(
-        run.scores, known["deals"], scored_at, pd.Timestamp(as_of), str(champion.model_version), promised
+        run.scores,
+        known["deals"],
+        scored_at,
+        pd.Timestamp(as_of),
+        str(champion.model_version),
+        promised,
+        *min_per_outcome,
     )
     said = f"the champion (version {champion.model_version}) on the leads open as of {scored_at.date()}: "
     learnt = (
@@ -196,11 +204,9 @@ def log_retrain(result: RetrainResult, cfg: PipelineConfig, report: str) -> None
         tags["drift.score_psi"] = f"{result.drift.score_psi:.4f}"
     if result.backtest is not None:
         texts["backtest/backtest.csv"] = artifact_csv(result.backtest.table)
-        metrics.update(
-            backtest_auc=result.backtest.auc,
-            backtest_leads=result.backtest.n_leads,
-            backtest_won=result.backtest.n_won,
-        )
+        metrics.update(backtest_leads=result.backtest.n_leads, backtest_won=result.backtest.n_won)
+        if result.backtest.measurable:  # an AUC of 2 leads (0.000 or 1.000) is no measurement to chart
+            metrics["backtest_auc"] = result.backtest.auc
         tags["backtest.summary"] = backtest_sentence(result.backtest)
     attach_texts(run_id, texts)
     finite = {key: value for key, value in metrics.items() if pd.notna(value)}
@@ -279,6 +285,7 @@ def run_retrain(
             # Outcomes as the contract reads them ("WON", " Lost"): the backtest and the stop count closes.
             deals = known["deals"].assign(outcome=as_words(known["deals"]["outcome"], OUTCOMES))
             promised = run_frame(str(champion_record.run_id), "evaluation/by_grade.csv")
+            rules = gate_rules(cfg)
             backtest, coverage = run_backtest(
                 champion,
                 {**known, "deals": deals},
@@ -286,8 +293,8 @@ def run_retrain(
                 rcfg.backtest_days,
                 promised,
                 cfg.model.maturity_days,
+                (rules.min_test_won, rules.min_test_lost),
             )
-            rules = gate_rules(cfg)
             stopped = closes_stopped(
                 deals,
                 scored_at,

@@ -98,6 +98,8 @@ def backtest_sentence(backtest: Backtest) -> str:
         False: "grade A did NOT convert more than grade D",
         None: "grade A or D had no closed lead to compare",
     }[backtest.a_beats_d]
+    if backtest.a_beats_d is not None and not backtest.measurable:
+        verdict = "too few closed leads to compare grades"
     return (
         f"Backtest of version {backtest.model_version}: scored the open leads as of {iso_day(backtest.scored_at)}; "
         f"{backtest.n_leads:,} of them closed by {iso_day(backtest.as_of)} ({backtest.n_won:,} won). "
@@ -106,10 +108,19 @@ def backtest_sentence(backtest: Backtest) -> str:
 
 
 def backtest_auc_text(backtest: Backtest) -> str:
-    """ "AUC 0.874", or why there is none: the closed leads all won or all lost ("AUC nan" in the report)."""
-    if not pd.isna(backtest.auc):
-        return f"AUC {backtest.auc:.3f}"
-    return f"no AUC: the {backtest.n_leads:,} closed leads all {'won' if backtest.n_won else 'lost'}"
+    """ "AUC 0.874", or why it is not measurable: the closed leads all won or all lost ("AUC nan" in the
+    report), or fewer won or lost than the gate's minimum (2 leads read "AUC 0.000", as if measured)."""
+    lost = backtest.n_leads - backtest.n_won
+    if not backtest.n_won or not lost:
+        outcome = "won" if backtest.n_won else "lost"
+        return f"AUC not measurable: {backtest.n_leads:,} closed leads, one outcome (all {outcome})"
+    if not backtest.measurable:
+        return (
+            f"AUC not measurable: {backtest.n_leads:,} closed leads ({backtest.n_won:,} won, {lost:,} lost), "
+            f"fewer than the {backtest.min_won:,} won and {backtest.min_lost:,} lost an AUC needs to say "
+            "anything (registry.min_test_won, registry.min_test_lost)"
+        )
+    return f"AUC {backtest.auc:.3f}"
 
 
 def card_notes(result: RetrainResult, rcfg: RetrainConfig) -> list[str]:

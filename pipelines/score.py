@@ -19,7 +19,7 @@ from features.dates import DateFormats, naive_utc
 from features.export_contract import EXPORT_TABLE
 from features.flat import ExportSpec
 from features.frames import Table, as_table
-from models.coverage import feature_coverage_warnings
+from models.coverage import QUALIFYING, feature_coverage_warnings
 from models.score_table import (
     CREATED_LATER,
     DEAL_CLOSED,
@@ -198,9 +198,10 @@ def coverage_step(leads: int) -> int:
 def coverage_features(
     scorer: Scorer, tables: dict[str, pd.DataFrame], sample: pd.DataFrame, as_of: pd.Timestamp
 ) -> Table:
-    """The features the coverage check judges (those training kept the coverage of), of the leads `sample`."""
+    """The features the coverage check judges (those training kept the coverage of), of the leads `sample`, and
+    whether the ICP guardrail disqualified each (models.coverage.QUALIFYING: training never learnt those)."""
     features = as_table(scorer.scoring_features(scorer.input.read(SampleTables(tables, sample)), as_of))
-    judged = [name for name in scorer.model.feature_missing if name in features]
+    judged = [name for name in [*scorer.model.feature_missing, QUALIFYING] if name in features]
     return Table({name: features[name] for name in judged}, features.n_rows)
 
 

@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from features.config import FeatureConfig, ICPConfig
 from features.dates import DateFormats
 from features.flat import ExportSpec
-from models.config import MAX_DAYS, MAX_QUARTERS, BacktestConfig, ModelConfig
+from models.config import MAX_DAYS, MAX_QUARTERS, MAX_WORKERS, BacktestConfig, ModelConfig
 from models.crm_export import CrmExportConfig
 from models.queue import QueueConfig
 
@@ -114,11 +122,25 @@ class ServingConfig(BaseModel):
 
     max_body_bytes: int = Field(1_048_576, ge=1)  # a larger request body is answered 413, unread
     max_text_chars: int = Field(1_000, ge=1)  # a longer text field (not the activities list) is answered 400
-    workers: int | None = Field(None, ge=1)  # worker processes; none: one per core
+    workers: int | None = None  # worker processes, 1 to MAX_WORKERS; none: one per core
     keep_alive_seconds: int = Field(5, ge=1)  # an idle client connection is closed after this long
     # A worker that does not answer uvicorn's health check for this long is restarted. Loading the model on
     # a busy machine holds the interpreter for seconds: uvicorn's default of 5 s killed workers at start-up.
     healthcheck_seconds: int = Field(60, ge=1)
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, workers: object) -> object:
+        """1 to MAX_WORKERS processes: serving.workers of 100,000 was taken, and serve forked until the
+        machine ran out of memory (each worker loads its own copy of the model)."""
+        if isinstance(workers, bool):
+            raise ValueError("must be a number of worker processes, not true or false")
+        if isinstance(workers, int) and not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(
+                f"must be from 1 to {MAX_WORKERS} worker processes (each loads its own copy of the model; "
+                "beyond about two per core they only wait for one), or null for one per core"
+            )
+        return workers
 
 
 def current_user() -> str:

@@ -49,7 +49,7 @@ import pandas as pd
 from features.contracts import QUARANTINE_COLUMNS, ContractError, validate_table, validate_tables
 from features.dates import DateFormats, iso_or_unchanged, not_iso
 from features.frames import Table
-from features.keys import FLOAT_WRITTEN_ID, id_keys, mailboxes
+from features.keys import ALL_DIGITS, FLOAT_WRITTEN_ID, LEADING_ZEROS, id_keys, mailboxes
 from features.text import INVISIBLE
 from features.vocab import LEAD_COLUMNS, TABLES, contract_columns
 from models.coverage import EVENTS, REPEATS, event_days, feed_tables
@@ -705,9 +705,22 @@ def with_other_length_parts(rows, part_of_key):
     others = leads_by_prefix.unionByName(short_leads).dropDuplicates([other_key, length])
     rows = rows.withColumn(other_key, F.when(F.col(PART).isNull(), F.substring(F.col(KEY), 1, 15)))
     rows = rows.withColumn(length, length_of).join(others, on=[other_key, length], how="left")
-    return rows.withColumn(PART, F.coalesce(F.col(PART), F.col(other_part))).drop(
+    rows = rows.withColumn(PART, F.coalesce(F.col(PART), F.col(other_part))).drop(
         other_key, length, other_part
     )
+    # A lead_id of digits with other leading zeros than its lead's ('7' for '007'): its lead's part too.
+    numbered = part_of_key.select(_without_zeros(F.col(KEY)).alias(other_key), F.col(PART).alias(other_part))
+    numbered = numbered.filter(F.col(other_key).isNotNull()).dropDuplicates([other_key])
+    rows = rows.withColumn(other_key, F.when(F.col(PART).isNull(), _without_zeros(F.col(KEY))))
+    rows = rows.join(numbered, on=other_key, how="left")
+    return rows.withColumn(PART, F.coalesce(F.col(PART), F.col(other_part))).drop(other_key, other_part)
+
+
+def _without_zeros(column):
+    """features.keys.without_leading_zeros in Spark: an id of digits without its leading zeros, else null."""
+    from pyspark.sql import functions as F
+
+    return F.when(column.rlike(ALL_DIGITS), F.regexp_replace(column, LEADING_ZEROS, ""))
 
 
 def with_other_length_accounts(wanted, valid_accounts):
@@ -730,7 +743,15 @@ def with_other_length_accounts(wanted, valid_accounts):
     of_long = wanted.filter(F.length(F.col(ACCOUNT)) == 18).select(
         PART, F.substring(F.col(ACCOUNT), 1, 15).alias(ACCOUNT)
     )
-    return wanted.unionByName(of_short).unionByName(of_long).distinct()
+    # An account_id of digits with other leading zeros than its account's ('7' for '007'): that account too.
+    numbered = valid_accounts.select(_without_zeros(F.col(ACCOUNT)).alias(prefix), F.col(ACCOUNT))
+    of_zeros = (
+        wanted.select(PART, _without_zeros(F.col(ACCOUNT)).alias(prefix))
+        .filter(F.col(prefix).isNotNull())
+        .join(numbered.filter(F.col(prefix).isNotNull()), on=prefix)
+        .select(PART, ACCOUNT)
+    )
+    return wanted.unionByName(of_short).unionByName(of_long).unionByName(of_zeros).distinct()
 
 
 def _part_of(column, count: int):
@@ -1538,7 +1559,7 @@ def run_score_spark(
         )
         limit = 1.0 if max_quarantine_share is None else max_quarantine_share
         over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
-        if result.count("scored") == 0 or over:  # the sentence names the causes, as the pandas path's does
+        if result.count("scored") == 0 or over or quarantine_rows:  # the sentences name the causes
             result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:

@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from features.contracts import CHECK_REASONS, QUARANTINE_COLUMNS, validate_table, validate_tables
 from features.dates import DateFormats
 from features.frames import Table
-from features.keys import id_keys, mailboxes
+from features.keys import id_keys, mailboxes, without_leading_zeros
 from features.vocab import LEAD_COLUMNS, TABLES
 from models.coverage import feature_coverage_warnings, feed_tables
 from models.score_table import CREATED_LATER, DEAL_CLOSED, LeadCounts, rank, validated, with_score_dtypes
@@ -165,7 +165,8 @@ def child_parts(keys: np.ndarray, part_of_lead: pd.Series, others: OtherLength, 
     """The part of each activity or deal row: its lead's; a lead_id that is its lead's Salesforce id in the other
     length (15 characters where the lead's has 18, or 18 where 15) goes to that lead's part, so its part's check
     names it 'lead id of other length' as the whole input's does (in a part of its own it read 'references
-    unknown lead'); any other unknown id to a part of its own (hashed)."""
+    unknown lead'); so does a lead_id of digits with other leading zeros than its lead's ('7' for '007': 'lead
+    id with other leading zeros'); any other unknown id to a part of its own (hashed)."""
     ids = pd.Series(keys, dtype=object)
     known = ids.map(part_of_lead)
     missing = known.isna()
@@ -175,16 +176,22 @@ def child_parts(keys: np.ndarray, part_of_lead: pd.Series, others: OtherLength, 
         other = prefix.map(others.by_prefix).where(text.str.len() == 15)
         other = other.fillna(prefix.map(others.short).where(text.str.len() == 18))
         known = known.fillna(other)
+    missing = known.isna()
+    if missing.any() and len(others.without_zeros):
+        digits = without_leading_zeros(ids[missing].astype("str"))
+        known = known.fillna(digits.map(others.without_zeros))
     return known.fillna(pd.Series(_hash_part(keys, count))).to_numpy(dtype=int)
 
 
 @dataclass(frozen=True)
 class OtherLength:
     """The parts of the leads by the Salesforce id of the other length: an 18-character id's first 15
-    characters (`by_prefix`), a 15-character id as itself (`short`)."""
+    characters (`by_prefix`), a 15-character id as itself (`short`); and by an id of digits without its
+    leading zeros (`without_zeros`: the lead '007' under '7')."""
 
     by_prefix: pd.Series
     short: pd.Series
+    without_zeros: pd.Series
 
     @classmethod
     def of(cls, part_of_lead: pd.Series) -> OtherLength:
@@ -194,7 +201,10 @@ class OtherLength:
             part_of_lead[lengths == 18].groupby(ids[lengths == 18].str.slice(0, 15), sort=False).first()
         )
         short = part_of_lead[lengths == 15].set_axis(ids[lengths == 15])
-        return cls(by_prefix=by_prefix, short=short)
+        digits = without_leading_zeros(pd.Series(ids, dtype="str")).to_numpy(dtype=object)
+        numbered = pd.notna(digits)
+        without_zeros = part_of_lead[numbered].set_axis(digits[numbered]).groupby(level=0, sort=False).first()
+        return cls(by_prefix=by_prefix, short=short, without_zeros=without_zeros)
 
 
 def _read_part(parts: Parts, table: str, part: int) -> pd.DataFrame | None:

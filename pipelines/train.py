@@ -214,10 +214,16 @@ def evaluate_scorer(
 def check_labels_together(data: TrainingData, evaluation: Evaluation, cfg: PipelineConfig) -> None:
     """Stop before registering a model trained on an export that tells won from lost on its test rows with an
     AUC of model.leak_auc or more (ContractError, exit 3): its columns together are the outcome in disguise.
-    CRM tables are left alone: their features are leadscore's own, built as of each deal's creation."""
+    A test window with fewer than evaluate.min_test_rows_per_class won or lost rows says nothing (evaluate
+    skips such a fold too): 2 test rows read AUC 1.000, refused as a leak. CRM tables are left alone: their
+    features are leadscore's own, built as of each deal's creation."""
     spec = getattr(data.source, "spec", None)
     if spec is None or cfg.model.leak_auc is None:
         return
+    tested = evaluation.test_scores["won"].to_numpy(dtype=int)
+    fewest = min(int(tested.sum()), int(len(tested) - tested.sum()))
+    if fewest < cfg.evaluate.min_test_rows_per_class:  # 1 won and 1 lost rank right by chance: AUC 1.000
+        return  # no leak read from noise; the gate refuses to judge so small a window (exit 6)
     auc = float(evaluation.comparison.set_index("model").loc["model", "roc_auc"])
     found = labels_together(data.frame, data.y, spec, auc, cfg.model.leak_auc)
     if found:

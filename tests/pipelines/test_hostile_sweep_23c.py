@@ -267,7 +267,11 @@ def test_settings_beyond_what_can_run_or_mean_anything_are_refused_naming_them(o
 
 
 @pytest.mark.parametrize(
-    ("won", "said"), [(0, "no AUC: the 3 closed leads all lost"), (3, "no AUC: the 3 closed leads all won")]
+    ("won", "said"),
+    [
+        (0, "AUC not measurable: 3 closed leads, one outcome (all lost)"),
+        (3, "AUC not measurable: 3 closed leads, one outcome (all won)"),
+    ],
 )
 def test_a_backtest_of_one_outcome_says_why_it_has_no_auc_not_nan(won, said):
     """retrain.backtest_days=1: the few leads that closed the day before --as-of, all lost, read "AUC nan"."""

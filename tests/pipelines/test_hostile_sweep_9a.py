@@ -168,7 +168,7 @@ def test_training_and_retrain_csvs_in_mlflow_quote_a_level_a_spreadsheet_would_r
         windows=SimpleNamespace(as_dict=dict),
         champion_version=None,
         drift=drift,
-        backtest=SimpleNamespace(table=segments, auc=0.7, n_leads=2, n_won=1),
+        backtest=SimpleNamespace(table=segments, auc=0.7, n_leads=2, n_won=1, measurable=True),
     )
     # The version's tags are not this test's: the run alone is enough.
     monkeypatch.setattr(registry, "record_findings", lambda *args: None)

@@ -144,7 +144,10 @@ def test_an_export_model_that_tells_won_from_lost_together_is_never_registered()
     )  # fmt: skip
     cfg = load_config()
     data = SimpleNamespace(source=SimpleNamespace(spec=spec), frame=frame, y=y)
-    tested = SimpleNamespace(comparison=pd.DataFrame({"model": ["model"], "roc_auc": [0.9996]}))
+    tested = SimpleNamespace(
+        comparison=pd.DataFrame({"model": ["model"], "roc_auc": [0.9996]}),
+        test_scores=pd.DataFrame({"won": y}),  # test rows of both outcomes, many: the leak check judges them
+    )
     with pytest.raises(ContractError) as error:
         check_labels_together(data, tested, cfg)
     said = str(error.value)
