@@ -1409,7 +1409,7 @@ def spec_check(
     \b
       leadscore spec check --input contacts.csv --source-spec specs/contacts.yaml
     """
-    from pipelines.spec import run_spec_check
+    from pipelines.spec_check import run_spec_check
 
     with expected_failures():
         spec, report = run_spec_check(input_path, source_spec, _config(config, set_))

@@ -24,7 +24,7 @@ from features.flat import (
     undeclared_columns,
 )
 from features.outcome_maturity import export_creation_times, export_maturity, too_young
-from features.spec_check import SpecReport, check_spec, spec_roles
+from features.spec_check import spec_roles
 from features.spec_draft import Draft, DraftError, DraftRules, Market, draft_spec, render_spec
 from models.config import ModelConfig
 from pipelines.console import console
@@ -46,7 +46,7 @@ from pipelines.io import (
     say_header_rows,
     unreadable,
 )
-from pipelines.settings import ConfigError, PipelineConfig, load_config, load_source_spec, yaml_problem
+from pipelines.settings import ConfigError, yaml_problem
 
 RULES_FILE = Path(__file__).parent / "defaults" / "spec_draft.yaml"
 ENCODINGS = ("utf-8", "cp1252", "latin-1")  # tried in this order; latin-1 reads any bytes
@@ -446,61 +446,6 @@ def run_spec_draft(
     except ValidationError as error:
         problem = "; ".join(e["msg"] for e in error.errors())
     return DraftResult(draft=draft, text=text, path=out, valid_error=problem)
-
-
-def run_spec_check(
-    input_path: Path, spec_path: str, cfg: PipelineConfig | None = None
-) -> tuple[ExportSpec, SpecReport]:
-    """Compare an export with a spec (file or shipped name), with training's split and quarantine limit of
-    `cfg` (the shipped config when None)."""
-    spec = load_source_spec(spec_path)
-    cfg = cfg or load_config()
-    model = cfg.model
-    rows = read_spec_export(input_path, spec).reset_index(drop=True)
-    report = check_spec(
-        rows,
-        spec,
-        need_time=model.split.method == "out_of_time",
-        max_quarantine_share=model.max_quarantine_share,
-    )
-    if report.ok:
-        report.warnings += too_recent_warning(rows, spec, model)
-        report.warnings += small_test_window_warning(rows, spec, cfg)
-    return spec, report
-
-
-def small_test_window_warning(rows: pd.DataFrame, spec: ExportSpec, cfg: PipelineConfig) -> list[str]:
-    """The test window training's split would hold, as a warning when it has fewer won or lost rows than the
-    gate needs to promote a model (registry.min_test_won, min_test_lost): `spec check` said ok for a
-    model.split.test_fraction that left 2 rows to test, and train then registered a model it could not judge
-    (or read their chance AUC 1.000 as a leak). None when training would stop for another reason first."""
-    from pipelines.sources import ExportSource
-    from pipelines.train import make_split
-
-    source = ExportSource(rows, spec)
-    try:
-        data = source.training_data(cfg, None)
-        split = make_split(data.frame, source.training_config(cfg))
-    except (ContractError, ValueError):  # train says these itself, with its own sentence
-        return []
-    y = data.y
-    won, lost = int(y[split.test].sum()), int(len(split.test) - y[split.test].sum())
-    need_won, need_lost = cfg.registry.min_test_won, cfg.registry.min_test_lost
-    if won >= need_won and lost >= need_lost:
-        return []
-    fraction = cfg.model.split.test_fraction
-    enough = max(need_won / max(int(y.sum()), 1), need_lost / max(int(len(y) - y.sum()), 1))
-    fix = (
-        f"raise model.split.test_fraction to about {min(enough * 1.1, 0.99):.2f}"
-        if enough * 1.1 + cfg.model.split.valid_fraction < 0.9
-        else "use a longer export, or lower registry.min_test_won and min_test_lost"
-    )
-    return [
-        f"the test window would hold {len(split.test):,} labelled rows ({won:,} won, {lost:,} lost; "
-        f"model.split.test_fraction={fraction:g}): the gate needs at least {need_won:,} won and {need_lost:,} "
-        "lost (registry.min_test_won, registry.min_test_lost) to promote a model, so train would register one "
-        f"it cannot judge (exit 6); {fix}"
-    ]
 
 
 def too_recent_warning(rows: pd.DataFrame, spec: ExportSpec, model: ModelConfig) -> list[str]:

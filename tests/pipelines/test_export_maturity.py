@@ -126,7 +126,7 @@ def test_an_export_without_a_timestamp_column_loses_no_row():
 
 
 def test_spec_check_warns_of_the_labelled_rows_training_will_leave_out(tmp_path):
-    from pipelines.spec import run_spec_check
+    from pipelines.spec_check import run_spec_check
 
     spec_path = tmp_path / "aging.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC.model_dump(mode="json", exclude_defaults=True)))

@@ -394,7 +394,7 @@ def test_spec_check_warns_of_a_test_window_too_small_for_the_gate_naming_the_cou
     from pathlib import Path
 
     from pipelines.settings import load_config
-    from pipelines.spec import run_spec_check
+    from pipelines.spec_check import run_spec_check
 
     export, spec = _small_window_export(tmp_path)
     tiny = load_config(overrides=["model.split.test_fraction=0.005"])
