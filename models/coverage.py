@@ -117,8 +117,10 @@ def unseen_levels_warning(
     """A sentence naming the categorical features whose values training never saw are more of the leads
     `checked` than the new levels a CRM adds by chance: a level renamed for some of the leads ("Google" written
     "Google Ads" from one day) reads as missing, below scoring.missing_rise, and the run had said nothing.
-    A level absent from training's n rows has a rate below 3 / n (the rule of three); the feature is named when
-    that rate would give its unseen values at most CHANCE of the time. Features `named` already are left out,
+    A level absent from training's n rows has a rate below 3 / n (the rule of three), unless training's own
+    levels say new ones come more often: the share of its rows whose level no other row held (Good-Turing,
+    TrainedModel.new_level_share; a long tail of landing pages brings new ones every day). The feature is
+    named when that rate would give its unseen values at most CHANCE of the time. Features `named` already are left out,
     and so are the leads the ICP guardrail disqualified (QUALIFYING): training learnt none of them."""
     from scipy.stats import binom
 
@@ -137,7 +139,8 @@ def unseen_levels_warning(
         given = pd.Series(table[name][qualified], dtype=object)
         text = given.astype(str).str.strip().where(given.notna(), "")
         unseen = int((np.isnan(codes) & (text != "").to_numpy()).sum())
-        if unseen and binom.sf(unseen - 1, rows, min(3 / trained, 1.0)) <= CHANCE:
+        expected = max(3 / trained, model.new_level_share.get(name, 0.0))
+        if unseen and binom.sf(unseen - 1, rows, min(expected, 1.0)) <= CHANCE:
             values = unseen_values(given.to_numpy(), codes).removeprefix("; values training never saw: ")
             found.append(f"{name} {unseen / rows:.0%} of them ({values})")
     if not found:

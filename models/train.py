@@ -415,6 +415,10 @@ class TrainedModel:
     feature_missing: dict[str, float] = field(default_factory=dict)
     # The smallest and largest value of each numeric feature in the learning rows (the same use).
     feature_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Per categorical feature, the share of the learning rows whose level no other row holds: how often a lead
+    # brings a level not seen before (Good-Turing), which a long tail (landing pages, cities) does every day.
+    # Empty for older models (models.coverage then expects the rule of three's rate).
+    new_level_share: dict[str, float] = field(default_factory=dict)
     # The calibrated scores of the rows the grade cut-offs were set on, each from a model that had not learnt
     # the row: how the model scores leads it never saw, before the test window (the card's reference). Empty
     # for older models.
@@ -437,6 +441,7 @@ class TrainedModel:
         state.setdefault("linear_only", [])
         state.setdefault("feature_missing", {})
         state.setdefault("feature_range", {})
+        state.setdefault("new_level_share", {})
         state.setdefault("cutoff_scores", np.empty(0))
         self.__dict__.update(state)
 
@@ -926,6 +931,7 @@ def train_conversion_model(
         target_stats=stats,
         feature_missing=missing_shares(names, learn.codes, learn.encoder.levels_),
         feature_range=value_ranges(names, learn.categorical, learn.codes),
+        new_level_share=new_level_shares(names, learn.categorical, learn.codes),
         cutoff_scores=cutoff_scores,
     )
     if len(split.test):
@@ -948,6 +954,21 @@ def missing_shares(
         if levels and UNKNOWN in levels.get(name, ()):
             missing |= encoded[:, j] == levels[name].index(UNKNOWN)
         shares[name] = float(missing.mean())
+    return shares
+
+
+def new_level_shares(
+    names: Sequence[str], categorical: Sequence[str], encoded: np.ndarray
+) -> dict[str, float]:
+    """Per categorical feature, the share of rows of a model matrix whose level appears in no other row: the
+    Good-Turing estimate of how often the next lead brings a level never seen."""
+    shares = {}
+    for j, name in enumerate(names):
+        if name not in categorical:
+            continue
+        codes = encoded[:, j][~np.isnan(encoded[:, j])]
+        counts = np.unique(codes, return_counts=True)[1]
+        shares[name] = float((counts == 1).sum() / len(encoded)) if len(encoded) else 0.0
     return shares
 
 

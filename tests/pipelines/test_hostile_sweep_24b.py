@@ -451,8 +451,9 @@ def test_serve_workers_option_beyond_its_range_is_a_bad_command_line():
 # --- levels training never saw, renamed for part of the leads ------------------------------------------------
 
 
-def _coverage_model(levels: list[str], trained: int):
-    """What feature_coverage_warnings reads of a model: one categorical feature 'source' with `levels`."""
+def _coverage_model(levels: list[str], trained: int, new_level_share: float = 0.0):
+    """What feature_coverage_warnings reads of a model: one categorical feature 'source' with `levels`, of
+    which a share `new_level_share` of training's rows held one no other row did."""
     encoder = SimpleNamespace(levels_={"source": levels})
     return SimpleNamespace(
         feature_missing={"source": 0.0},
@@ -461,6 +462,7 @@ def _coverage_model(levels: list[str], trained: int):
         feature_range={},
         linear_only=[],
         training_counts={"n_won": trained // 3, "n_lost": trained - trained // 3},
+        new_level_share={"source": new_level_share},
     )
 
 
@@ -483,6 +485,28 @@ def test_a_level_renamed_for_some_leads_is_named_with_its_share_below_the_missin
     values = np.array(["google"] * 348 + ["asia"] * 52, dtype=object)
     table = Table({"source": values, "disqualified": flags})
     assert feature_coverage_warnings(model, table, "leads scored", 0.5) == []
+
+
+def test_a_long_tail_that_brings_new_levels_every_day_is_not_said_a_renamed_level_in_it_is():
+    """Landing pages or cities: training held hundreds of levels seen once, so a third of new leads bring a
+    level never seen, as training's own rows did (Good-Turing). The rule of three alone named such a feature on
+    every run; a rise beyond what training's singletons give is still named."""
+    from features.frames import Table
+    from models.coverage import feature_coverage_warnings
+    from models.train import new_level_shares
+
+    rng = np.random.default_rng(0)
+    pages = np.concatenate([rng.choice([f"p{i}" for i in range(20)], 1400), [f"tail{i}" for i in range(600)]])
+    codes = pd.Categorical(pages).codes.astype(float)[:, None]
+    share = new_level_shares(["source"], ["source"], codes)["source"]
+    assert share == pytest.approx(0.3)
+    model = _coverage_model(sorted(set(pages)), trained=2000, new_level_share=share)
+    fresh = np.concatenate([rng.choice([f"p{i}" for i in range(20)], 280), [f"new{i}" for i in range(120)]])
+    assert feature_coverage_warnings(model, Table({"source": fresh}), "leads scored", 0.5) == []
+    known = rng.choice([f"p{i}" for i in range(20)], 220)
+    renamed = np.concatenate([known, ["P3"] * 100, [f"new{i}" for i in range(80)]])  # 'p3' written 'P3'
+    said = feature_coverage_warnings(model, Table({"source": renamed}), "leads scored", 0.5)
+    assert len(said) == 1 and "source 45% of them ('P3' 100" in said[0], said
 
 
 def _renamed_industry_history() -> dict[str, pd.DataFrame]:
