@@ -211,18 +211,25 @@ def evaluate_scorer(
     )
 
 
-def check_labels_together(data: TrainingData, evaluation: Evaluation, cfg: PipelineConfig) -> None:
+def check_labels_together(
+    data: TrainingData, evaluation: Evaluation, cfg: PipelineConfig, forced: bool = False
+) -> None:
     """Stop before registering a model trained on an export that tells won from lost on its test rows with an
     AUC of model.leak_auc or more (ContractError, exit 3): its columns together are the outcome in disguise.
     A test window with fewer than evaluate.min_test_rows_per_class won or lost rows says nothing (evaluate
-    skips such a fold too): 2 test rows read AUC 1.000, refused as a leak. CRM tables are left alone: their
-    features are leadscore's own, built as of each deal's creation."""
+    skips such a fold too; 2 test rows read AUC 1.000, refused as a leak), so it is not judged when the gate
+    will refuse it for its size (registry.min_test_won, min_test_lost) and nobody `forced` the promotion; a
+    window the gate would judge (its minimums lowered) or a forced run is checked whatever its size: a leak
+    promoted is worse than a small export refused. CRM tables are left alone: their features are leadscore's
+    own, built as of each deal's creation."""
     spec = getattr(data.source, "spec", None)
     if spec is None or cfg.model.leak_auc is None:
         return
     tested = evaluation.test_scores["won"].to_numpy(dtype=int)
-    fewest = min(int(tested.sum()), int(len(tested) - tested.sum()))
-    if fewest < cfg.evaluate.min_test_rows_per_class:  # 1 won and 1 lost rank right by chance: AUC 1.000
+    won, lost = int(tested.sum()), int(len(tested) - tested.sum())
+    tiny = min(won, lost) < cfg.evaluate.min_test_rows_per_class  # 1 won and 1 lost rank right by chance
+    gate_refuses = won < cfg.registry.min_test_won or lost < cfg.registry.min_test_lost
+    if tiny and gate_refuses and not forced:
         return  # no leak read from noise; the gate refuses to judge so small a window (exit 6)
     auc = float(evaluation.comparison.set_index("model").loc["model", "roc_auc"])
     found = labels_together(data.frame, data.y, spec, auc, cfg.model.leak_auc)
@@ -367,7 +374,7 @@ def run_train(
     tested, split = train_scorer(data, cfg, cfg.registry.model_name)
     champion, live = champion_to_compare(champions, data, split, cfg)
     evaluation = evaluate_scorer(data, tested, split, cfg, champion)
-    check_labels_together(data, evaluation, cfg)
+    check_labels_together(data, evaluation, cfg, forced=bool(force_reason))
     scorer = shipped_scorer(data, cfg, tested, split, evaluation)
     result = TrainResult(
         scorer=scorer,

@@ -425,6 +425,55 @@ def test_a_test_window_of_two_rows_is_not_refused_as_a_leak_the_gate_names_the_c
     assert "the test window has 1 won and 1 lost" in " ".join(run.output.split())
 
 
+def _leaky_export(folder) -> tuple[str, str]:
+    """1,200 leads whose outcome is two columns together (won when Pages + Emails >= 9): neither alone gives
+    it away, the model does (AUC 1)."""
+    rng = np.random.default_rng(0)
+    pages, emails = rng.integers(0, 10, 1200), rng.integers(0, 10, 1200)
+    won = pages + emails >= 9
+    frame = pd.DataFrame({"Lead ID": [f"L{i}" for i in range(1200)], "Pages": pages, "Emails": emails})
+    frame["Converted"] = np.where(won, "Won", "Lost")
+    spec = {
+        "name": "leaky",
+        "id_column": "Lead ID",
+        "label_column": "Converted",
+        "positive_labels": ["Won"],
+        "negative_labels": ["Lost"],
+        "fit_columns": {"Pages": "numeric"},
+        "intent_columns": ["Emails"],
+    }
+    frame.to_csv(folder / "leak.csv", index=False)
+    (folder / "leak.yaml").write_text(yaml.safe_dump(spec))
+    return str(folder / "leak.csv"), str(folder / "leak.yaml")
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        ["--force", "small export, reviewed"],
+        ["--set", "registry.min_test_won=5", "--set", "registry.min_test_lost=5"],
+    ],
+    ids=["forced", "gate minimums lowered"],
+)
+def test_a_leak_in_a_small_test_window_is_still_refused_when_the_gate_would_promote(
+    tmp_path, mlflow_store, way
+):
+    """Skipping the leak check on a small test window is safe only when the gate refuses that window: forced,
+    or with the gate's minimums lowered, a leaky export was promoted with exit 0."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    export, spec = _leaky_export(tmp_path)
+    run = CliRunner().invoke(
+        app,
+        ["train", "--input", export, "--source-spec", spec, "--set", "model.split.test_fraction=0.012"]
+        + ["--set", "model.bootstrap_rounds=20", "--set", "registry.model_card=false", *way],
+    )
+    assert run.exit_code == 3, run.output
+    assert "give the outcome away" in " ".join(run.output.split())
+
+
 # --- serving.workers ---------------------------------------------------------------------------------------
 
 
