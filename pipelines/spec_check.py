@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features.contracts import ContractError
 from features.flat import ExportSpec
 from features.spec_check import SpecReport, check_spec
+from models.minimum_data import InsufficientDataError, check_minimum_data
 from pipelines.settings import PipelineConfig, load_config, load_source_spec
 from pipelines.sources import ExportSource
 from pipelines.spec import read_spec_export, too_recent_warning
@@ -41,7 +43,9 @@ def small_test_window_warning(rows: pd.DataFrame, spec: ExportSpec, cfg: Pipelin
     """The test window training's split would hold, as a warning when it has fewer won or lost rows than the
     gate needs to promote a model (registry.min_test_won, min_test_lost): `spec check` said ok for a
     model.split.test_fraction that left 2 rows to test, and train then registered a model it could not judge
-    (or read their chance AUC 1.000 as a leak). None when training would stop for another reason first."""
+    (or read their chance AUC 1.000 as a leak). When the learning window is below training's own minimum
+    (model.min_won, min_lost), that is the warning instead: train stops there (exit 4), and no test fraction
+    mends it. None when training would stop for another reason first."""
     source = ExportSource(rows, spec)
     try:
         data = source.training_data(cfg, None)
@@ -49,6 +53,11 @@ def small_test_window_warning(rows: pd.DataFrame, spec: ExportSpec, cfg: Pipelin
     except (ContractError, ValueError):  # train says these itself, with its own sentence
         return []
     y = data.y
+    learning = y[np.concatenate([split.train, split.valid])]
+    try:
+        check_minimum_data(learning, cfg.model.min_won, cfg.model.min_lost, window="learning")
+    except InsufficientDataError as error:
+        return [f"train would stop before training (exit 4): {error}"]
     won, lost = int(y[split.test].sum()), int(len(split.test) - y[split.test].sum())
     need_won, need_lost = cfg.registry.min_test_won, cfg.registry.min_test_lost
     if won >= need_won and lost >= need_lost:

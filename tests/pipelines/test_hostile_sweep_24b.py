@@ -407,6 +407,22 @@ def test_spec_check_warns_of_a_test_window_too_small_for_the_gate_naming_the_cou
     assert not [w for w in report.warnings if w.startswith("the test window would hold")]
 
 
+def test_spec_check_of_an_export_below_trainings_minimum_says_train_stops_not_a_test_fraction(tmp_path):
+    """60 leads: train stops at model.min_won / min_lost (exit 4). The test-window warning had told the user
+    to lower the gate's minimums instead, which would not get training past its own."""
+    from pathlib import Path
+
+    from pipelines.settings import load_config
+    from pipelines.spec_check import run_spec_check
+
+    export, spec = _small_window_export(tmp_path)
+    pd.read_csv(export).head(60).to_csv(export, index=False)
+    _, report = run_spec_check(Path(export), spec, load_config())
+    said = [w for w in report.warnings if "train would stop before training (exit 4)" in w]
+    assert report.ok and len(said) == 1 and "needs 40" in said[0], report.warnings
+    assert not [w for w in report.warnings if w.startswith("the test window would hold")]
+
+
 def test_a_test_window_of_two_rows_is_not_refused_as_a_leak_the_gate_names_the_counts(tmp_path, mlflow_store):
     # model.split.test_fraction=0.005: 1 won and 1 lost test row, ranked right by chance (AUC 1.000), and train
     # stopped with exit 3 "its columns together give the outcome away (a leak)": a wrong diagnosis.
