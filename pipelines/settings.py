@@ -130,12 +130,18 @@ class ServingConfig(BaseModel):
 
     @field_validator("workers", mode="before")
     @classmethod
-    def _workers(cls, workers: object) -> object:
-        """1 to MAX_WORKERS processes: serving.workers of 100,000 was taken, and serve forked until the
-        machine ran out of memory (each worker loads its own copy of the model)."""
+    def _workers_not_a_switch(cls, workers: object) -> object:
         if isinstance(workers, bool):
             raise ValueError("must be a number of worker processes, not true or false")
-        if isinstance(workers, int) and not 1 <= workers <= MAX_WORKERS:
+        return workers
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, workers: int | None) -> int | None:
+        """1 to MAX_WORKERS processes, however written ("100000", 1e9, -5.0 reach here as whole numbers):
+        serving.workers of 100,000 was taken, and serve forked until the machine ran out of memory (each
+        worker loads its own copy of the model)."""
+        if workers is not None and not 1 <= workers <= MAX_WORKERS:
             raise ValueError(
                 f"must be from 1 to {MAX_WORKERS} worker processes (each loads its own copy of the model; "
                 "beyond about two per core they only wait for one), or null for one per core"

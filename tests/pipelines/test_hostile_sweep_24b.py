@@ -504,6 +504,18 @@ def test_serving_workers_beyond_its_range_is_refused_naming_the_setting_and_rang
     assert load_config().serving.workers is None  # one per core
 
 
+@pytest.mark.parametrize("written", ['"100000"', "1.0e+9", "0.0", '"-5"', "-5.0"])
+def test_serving_workers_written_as_text_or_a_float_in_yaml_meets_the_same_range(tmp_path, written):
+    """A quoted or float value reached the range check as text or float, which it let through; pydantic then
+    made it a whole number: 100,000 workers, or 0 and -5 (which 3f9ca88's ge=1 had refused)."""
+    from pipelines.settings import ConfigError, load_config
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"serving:\n  workers: {written}\n")
+    with pytest.raises(ConfigError, match=r"serving.workers.*1 to 256"):
+        load_config(config)
+
+
 def test_serve_workers_option_beyond_its_range_is_a_bad_command_line():
     from typer.testing import CliRunner
 
