@@ -106,6 +106,15 @@ def feature_coverage_warnings(
     return warnings if outside is None else [*warnings, outside]
 
 
+def new_level_rate(model: TrainedModel, name: str, trained: int) -> float:
+    """How often training's leads brought a level no other lead held (TrainedModel.new_level_share). A model
+    trained before that was kept gets its levels per training row, which bounds it from above: an upgrade
+    must not make a long-tail feature of today's champion warn on every run."""
+    if name in model.new_level_share:
+        return model.new_level_share[name]
+    return len(model.encoder.levels_.get(name, ())) / trained
+
+
 def unseen_levels_warning(
     model: TrainedModel,
     table: Table,
@@ -120,8 +129,8 @@ def unseen_levels_warning(
     A level absent from training's n rows has a rate below 3 / n (the rule of three), unless training's own
     levels say new ones come more often: the share of its rows whose level no other row held (Good-Turing,
     TrainedModel.new_level_share; a long tail of landing pages brings new ones every day). The feature is
-    named when that rate would give its unseen values at most CHANCE of the time. Features `named` already are left out,
-    and so are the leads the ICP guardrail disqualified (QUALIFYING): training learnt none of them."""
+    named when that rate would give its unseen values at most CHANCE of the time. Features `named` already are
+    left out, and so are the leads the ICP guardrail disqualified (QUALIFYING): training learnt none of them."""
     from scipy.stats import binom
 
     trained = sum(model.training_counts.values())
@@ -139,7 +148,7 @@ def unseen_levels_warning(
         given = pd.Series(table[name][qualified], dtype=object)
         text = given.astype(str).str.strip().where(given.notna(), "")
         unseen = int((np.isnan(codes) & (text != "").to_numpy()).sum())
-        expected = max(3 / trained, model.new_level_share.get(name, 0.0))
+        expected = max(3 / trained, new_level_rate(model, name, trained))
         if unseen and binom.sf(unseen - 1, rows, min(expected, 1.0)) <= CHANCE:
             values = unseen_values(given.to_numpy(), codes).removeprefix("; values training never saw: ")
             found.append(f"{name} {unseen / rows:.0%} of them ({values})")
