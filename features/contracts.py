@@ -926,10 +926,10 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
 def _other_zeros(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
     """Which ids of digits are a parent's id with other leading zeros ("7" for "007", "007" for "7"): a
     spreadsheet that opened one table's CSV dropped them, and no exact match joins the tables again."""
-    if ids.empty:
-        return np.zeros(0, dtype=bool)
     digits = without_leading_zeros(ids)
     present = digits.notna().to_numpy(dtype=bool)
+    if not present.any():  # most unknown ids are no digits at all: the parents are not read
+        return present
     parents = without_leading_zeros(parent_ids).dropna()
     return present & _isin(digits.fillna(""), parents)
 
