@@ -925,13 +925,15 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
 
 def _other_zeros(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
     """Which ids of digits are a parent's id with other leading zeros ("7" for "007", "007" for "7"): a
-    spreadsheet that opened one table's CSV dropped them, and no exact match joins the tables again."""
+    spreadsheet that opened one table's CSV dropped them, and no exact match joins the tables again. A form
+    two parents share ('07' when both '7' and '007' exist: some CRMs hold them as two records) is no one's:
+    it is not guessed (the parts and Spark routes leave it so too)."""
     digits = without_leading_zeros(ids)
     present = digits.notna().to_numpy(dtype=bool)
     if not present.any():  # most unknown ids are no digits at all: the parents are not read
         return present
     parents = without_leading_zeros(parent_ids).dropna()
-    return present & _isin(digits.fillna(""), parents)
+    return present & _isin(digits.fillna(""), parents[~parents.duplicated(keep=False)])
 
 
 def _other_id_length(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:

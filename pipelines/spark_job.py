@@ -710,7 +710,13 @@ def with_other_length_parts(rows, part_of_key):
     )
     # A lead_id of digits with other leading zeros than its lead's ('7' for '007'): its lead's part too.
     numbered = part_of_key.select(_without_zeros(F.col(KEY)).alias(other_key), F.col(PART).alias(other_part))
-    numbered = numbered.filter(F.col(other_key).isNotNull()).dropDuplicates([other_key])
+    numbered = (  # a form two leads share ('07' for '7' and '007') is no one's, as in memory
+        numbered.filter(F.col(other_key).isNotNull())
+        .groupBy(other_key)
+        .agg(F.count(F.lit(1)).alias(length), F.first(other_part).alias(other_part))
+        .filter(F.col(length) == 1)
+        .drop(length)
+    )
     rows = rows.withColumn(other_key, F.when(F.col(PART).isNull(), _without_zeros(F.col(KEY))))
     rows = rows.join(numbered, on=other_key, how="left")
     return rows.withColumn(PART, F.coalesce(F.col(PART), F.col(other_part))).drop(other_key, other_part)

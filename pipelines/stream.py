@@ -203,7 +203,8 @@ class OtherLength:
         short = part_of_lead[lengths == 15].set_axis(ids[lengths == 15])
         digits = without_leading_zeros(pd.Series(ids, dtype="str")).to_numpy(dtype=object)
         numbered = pd.notna(digits)
-        without_zeros = part_of_lead[numbered].set_axis(digits[numbered]).groupby(level=0, sort=False).first()
+        without_zeros = part_of_lead[numbered].set_axis(digits[numbered])
+        without_zeros = without_zeros[~without_zeros.index.duplicated(keep=False)]  # '7' and '007': no one's
         return cls(by_prefix=by_prefix, short=short, without_zeros=without_zeros)
 
 

@@ -132,6 +132,53 @@ def test_a_child_with_its_leads_id_without_leading_zeros_goes_to_its_leads_part(
     assert all(0 <= p < 3 for p in parts[2:])  # unknown leads: parts of their own, hashed
 
 
+def test_a_form_two_leads_share_is_not_guessed_in_memory_or_in_parts():
+    """Leads '7' and '007' (some CRMs hold both as records) and a won deal naming '07': in memory both leads
+    were quarantined, in parts only the one whose part the deal went to (the other scored as open). No one's
+    now: the deal and the activity read 'references unknown lead', and neither lead is touched."""
+    tables = _tables_with_zeros(["7", "007", "12"], ["07"], [("07", "won")])
+    quarantine = validate_tables(tables, as_of=AS_OF).quarantine
+    assert quarantine[["table", "check"]].values.tolist() == [
+        ["activities", "references unknown lead"],
+        ["deals", "references unknown lead"],
+    ]
+    part_of_lead = pd.Series([0, 1, 2], index=["7", "007", "12"])
+    assert OtherLength.of(part_of_lead).without_zeros.to_dict() == {"12": 2}
+
+
+def test_a_form_two_leads_share_is_said_the_same_in_parts_as_in_memory(tmp_path, small_scorer):
+    from pipelines.score import run_score
+    from pipelines.stream import run_score_streaming
+
+    tables = _zero_stripped_history()
+    leads, deals = tables["leads"].copy(), tables["deals"].copy()
+    open_leads = leads.index[~leads["lead_id"].isin(deals["lead_id"])]
+    leads.loc[open_leads[0], "lead_id"], leads.loc[open_leads[-1], "lead_id"] = "900", "0900"  # no k 900 here
+    won = deals.index[deals["outcome"].eq("won")][0]
+    deals.loc[won, "lead_id"] = "00900"
+    tables = {**tables, "leads": leads, "deals": deals}
+    write_tables(tables, tmp_path / "crm", "csv")
+    in_memory = run_score(small_scorer, tables, AS_OF, None, reasons=False)
+    assert {"900", "0900"} <= set(in_memory.scores["lead_id"])
+    expected = in_memory.quarantine.astype(str)
+    for chunk_size in (20, 7):
+        run_score_streaming(
+            small_scorer,
+            tmp_path / "crm",
+            AS_OF,
+            tmp_path / "s.parquet",
+            chunk_size=chunk_size,
+            reasons=False,
+        )
+        streamed = pd.read_csv(tmp_path / "s.quarantine.csv", dtype=str, keep_default_na=False)
+        assert streamed[["table", "row", "check"]].values.tolist() == (
+            expected[["table", "row", "check"]].values.tolist()
+        ), chunk_size
+        assert sorted(pd.read_parquet(tmp_path / "s.parquet")["lead_id"]) == sorted(
+            in_memory.scores["lead_id"]
+        )
+
+
 def _zero_stripped_history(every: int = 7) -> dict[str, pd.DataFrame]:
     """A small history whose leads carry ids of digits with leading zeros; every `every`-th lead's activities
     and deals write them without (a spreadsheet opened those rows' CSV)."""
