@@ -169,8 +169,9 @@ def under_limit_notes(table_shares: Mapping[str, float], counted: pd.DataFrame) 
     notes = []
     for table, share in table_shares.items():
         if share > 0:
+            said = f"{share:.1%}" if share >= 0.0005 else "under 0.1%"  # 1 row in 100,000 is not 0.0%
             notes.append(
-                f"{share:.1%} of the {table} rows broke a rule of the contract and the run went on without them"
+                f"{said} of the {table} rows broke a rule of the contract and the run went on without them"
                 f"{_rows_clause(counted, table)}; see the quarantine file"
             )
     return notes

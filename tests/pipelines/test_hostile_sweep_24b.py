@@ -222,6 +222,14 @@ def test_ids_without_their_leading_zeros_are_named_and_quarantine_their_leads_in
     assert sorted(scored["lead_id"]) == sorted(in_memory.scores["lead_id"])
 
 
+def test_a_share_of_rows_under_a_tenth_of_a_percent_is_not_said_as_none():
+    from pipelines.validate import under_limit_notes
+
+    counted = pd.DataFrame(columns=["table", "check", "rows"])
+    notes = under_limit_notes({"activities": 1 / 100_000, "deals": 0.02, "leads": 0.0}, counted)
+    assert [n.split(" of the")[0] for n in notes] == ["under 0.1%", "2.0%"]
+
+
 def test_a_score_run_names_rows_quarantined_under_the_limit_on_the_console(tmp_path, champion_store):
     # Every 40th lead's activities and deals written without the zeros of its id: a few % of each table
     # quarantined, under scoring.max_quarantine_share; the run exited 0 and its console said nothing of them
