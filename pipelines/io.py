@@ -102,9 +102,50 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
     if counts[delimiter] == 0:
         delimiter = ","
     found = CsvFormat(encoding, delimiter)
+    refuse_cut_short(path, encoding, delimiter)
     if encoding not in ("utf-8", "utf-8-sig") or delimiter != ",":
         console.print(f"note: read {path} as {_describe(found)}")
     return found
+
+
+# How much of a file's end cut_short reads: its last line, unless that line is longer (then it is not judged).
+CUT_SHORT_TAIL = 1 << 16
+
+
+def cut_short(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
+    """(fields, the header's fields) when a CSV file stops in the middle of a row: it ends without a line break
+    and its last line holds two fields or more but fewer than the header (a copy or download that did not
+    finish: pandas fills the missing fields as gaps, so the last lead was scored on part of its row, and the
+    rows after the cut were lost, all without a word). A last line of one field (a report's footer line), a
+    summary line ("Total ...") and a cut inside a quoted value (which the CSV reader refuses) are not judged."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return None
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - CUT_SHORT_TAIL))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return None
+    lines = re.split(r"\r\n|\r|\n", tail.decode(encoding, errors="replace"))
+    if len(lines) < 2 or lines[-1].count('"') % 2:  # no whole line in sight, or inside a quoted value
+        return None
+    last = next(csv.reader([lines[-1]], delimiter=delimiter), [])
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), [])
+    if len(last) < 2 or len(last) >= len(header) or TOTAL_LINE.fullmatch(last[0].strip()):
+        return None
+    return len(last), len(header)
+
+
+def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
+    """InputError for a CSV file that stops in the middle of a row (cut_short)."""
+    found = cut_short(path, encoding, delimiter)
+    if found:
+        raise InputError(
+            f"{path}: the file stops in the middle of its last row ({found[0]} of the header's {found[1]} "
+            "fields, and no line break after it): it looks cut short, a copy or download that did not finish, "
+            "and any rows after the cut are missing; copy or export the file again"
+        )
 
 
 def _describe(found: CsvFormat) -> str:

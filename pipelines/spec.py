@@ -39,6 +39,7 @@ from pipelines.io import (
     nested_sentence,
     readable_file,
     refuse_bytes_not_text,
+    refuse_cut_short,
     refuse_mixed_encodings,
     refuse_non_text_csv,
     refuse_reordered_header,
@@ -151,6 +152,7 @@ def read_export(
         if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
             refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
+        refuse_cut_short(path, encoding, delimiter)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
             _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
