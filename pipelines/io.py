@@ -103,6 +103,7 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
         delimiter = ","
     found = CsvFormat(encoding, delimiter)
     refuse_cut_short(path, encoding, delimiter)
+    refuse_split_rows(path, encoding, delimiter)
     if encoding not in ("utf-8", "utf-8-sig") or delimiter != ",":
         console.print(f"note: read {path} as {_describe(found)}")
     return found
@@ -145,6 +146,85 @@ def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
             f"{path}: the file stops in the middle of its last row ({found[0]} of the header's {found[1]} "
             "fields, and no line break after it): it looks cut short, a copy or download that did not finish, "
             "and any rows after the cut are missing; copy or export the file again"
+        )
+
+
+def _holds_bare_cr(path: Path, block: int = 1 << 20) -> bool:
+    """Whether a file ends its lines with LF (or CRLF) and also holds a CR that ends no line: read by blocks."""
+    bare, line_feeds, before = 0, 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            text = before + chunk
+            bare += text[:-1].count(b"\r") - text.count(b"\r\n")  # the last byte waits for the next block
+            line_feeds += chunk.count(b"\n")
+            before = text[-1:]
+    bare += before == b"\r"
+    return bare > 0 and line_feeds > 0
+
+
+def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, int, int] | None:
+    """(line, fields, the header's fields) of the first row that a carriage return inside an unquoted value
+    ends early, in a file whose lines end with LF: pandas takes a lone CR for a line's end, so the row was read
+    as two, its lead scored with the fields after the CR missing and the rest read as another row. None when
+    the file holds no lone CR (the usual case, found by a scan of its bytes) or no row is cut by one (a CR
+    inside a quoted value is text; a report's one-field footer line and a summary line are no rows)."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or not _holds_bare_cr(path):
+        return None
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = next(reader, [])
+        for row in reader:
+            if 2 <= len(row) < len(header) and not TOTAL_LINE.fullmatch(row[0].strip()):
+                return reader.line_num, len(row), len(header)
+    return None
+
+
+def refuse_split_rows(path: Path, encoding: str, delimiter: str) -> None:
+    """InputError for a CSV file whose row a lone carriage return cuts in two (split_by_bare_cr)."""
+    found = split_by_bare_cr(path, encoding, delimiter)
+    if found:
+        line, fields, wanted = found
+        raise InputError(
+            f"{path}: line {line} ends after {fields} of the header's {wanted} fields at a carriage return inside "
+            "a value that is not quoted (a line break typed in a cell), so its row would be read as two; export "
+            "the file again with such values quoted, or remove the carriage returns"
+        )
+
+
+def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object, int] | None:
+    """(row, column, lines) of the first value that holds whole rows of the file: a quote opened in a value and
+    never closed (`"ann@acme.com,CTO,...`) makes the reader take every line up to the next quote as part of
+    that value, so those rows vanished without a word. A line of the value with as many delimiters as the row
+    has (the header's fields less one, at least two) reads as a row; a quoted note over a few lines does not."""
+    least = max(2, frame.shape[1] - 1)
+    for column, values in frame.items():
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        try:
+            breaks = (
+                values.str.contains("\n", regex=False, na=False)
+                | values.str.contains("\r", regex=False, na=False)
+            ).to_numpy(dtype=bool, na_value=False)
+        except AttributeError:  # an object column of no text at all (bytes, lists)
+            continue
+        text = values[breaks]
+        for row, value in text.items():
+            below = re.split(r"\r\n|\r|\n", value)[1:]
+            if any(line.count(delimiter) >= least for line in below):
+                return row, column, len(below)
+    return None
+
+
+def refuse_swallowed_rows(frame: pd.DataFrame, path: object, delimiter: str) -> None:
+    """InputError for a CSV whose value holds whole rows of the file (swallowed_rows)."""
+    found = swallowed_rows(frame, delimiter)
+    if found:
+        row, column, lines = found
+        start = str(frame.at[row, column]).splitlines()[0][:40]
+        raise InputError(
+            f"{path}: row {row}'s {str(column)!r} starts with a quote that is never closed ({start!r}...), so "
+            f"{lines} line{'s' if lines != 1 else ''} below it read as part of that value, not as rows; remove "
+            'the stray " (or double it, ""), or export the file again'
         )
 
 
@@ -685,6 +765,7 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
         else:
             frame = _read_csv(path, table, ids)
             refuse_short_header(frame, path, csv_format(path).delimiter)
+            refuse_swallowed_rows(frame, path, csv_format(path).delimiter)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -716,6 +797,8 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
                 refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
+            if csv_file:
+                refuse_swallowed_rows(batch, path, csv_format(path).delimiter)
             start += len(batch)
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)

@@ -44,6 +44,8 @@ from pipelines.io import (
     refuse_non_text_csv,
     refuse_reordered_header,
     refuse_short_header,
+    refuse_split_rows,
+    refuse_swallowed_rows,
     say_header_rows,
     unreadable,
 )
@@ -153,6 +155,7 @@ def read_export(
             refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
         refuse_cut_short(path, encoding, delimiter)
+        refuse_split_rows(path, encoding, delimiter)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
             _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
@@ -183,6 +186,7 @@ def read_export(
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
         refuse_short_header(frame, path, delimiter)
+        refuse_swallowed_rows(frame, path, delimiter)
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "

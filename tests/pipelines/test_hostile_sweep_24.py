@@ -5,14 +5,21 @@ Classes:
 - a CSV file that stops in the middle of its last row (a copy or download that did not finish): pandas filled
   the missing fields as gaps, the last lead was scored on part of its row with exit 0, and the rows after the
   cut were lost without a word; now exit 3 naming the file and the fields it holds, for CRM tables and flat
-  exports alike.
+  exports alike;
+- a carriage return inside an unquoted value of a file whose lines end with LF (a line break typed in a
+  cell): pandas took it for a line's end, so the row was read as two, its lead scored with the fields after
+  it missing (exit 0) and the rest read as a row of its own; now exit 3 naming the line;
+- a quote opened in a value and never closed (`"ann@acme.com,CTO,...`): the reader took every line up to the
+  next quote as part of that value, so those leads vanished with exit 0 (read 901 of 906 leads); now exit 3
+  naming the row, the column and how many lines it swallowed.
 """
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from pipelines.io import InputError, cut_short, read_frame
+from pipelines.io import InputError, cut_short, iter_frames, read_frame, split_by_bare_cr, swallowed_rows
 from pipelines.spec import read_export
 
 LEADS_HEADER = "lead_id,account_id,email,job_title,lead_source,created_at"
@@ -61,3 +68,60 @@ def test_a_cut_in_a_semicolon_latin1_file_is_found_with_its_own_delimiter(tmp_pa
         f"{LEADS_HEADER}\n{LEADS_ROW}\nL2;A1;b\xe9b@acme.com".replace(",", ";").encode("latin-1")
     )
     assert cut_short(path, "latin-1", ";") == (3, 6)
+
+
+def test_a_row_cut_in_two_by_an_unquoted_carriage_return_is_refused_naming_its_line(tmp_path):
+    cut = "L2,A1,bob@acme.com,Head of\rSales,referral,2026-03-02"
+    path = _write(tmp_path, "\n".join([LEADS_HEADER, LEADS_ROW, cut, LEADS_ROW.replace("L1", "L3")]) + "\n")
+    with pytest.raises(
+        InputError, match=r"leads\.csv: line 3 ends after 4 of the header's 6 fields at a carriage"
+    ):
+        read_frame(path, "leads")
+    export = _write(tmp_path, "id,plan,seats,won\n1,pro\r,5,yes\n2,free,1,no\n", "export.csv")
+    with pytest.raises(InputError, match="line 2 ends after 2 of the header's 4 fields"):
+        read_export(export)
+
+
+@pytest.mark.parametrize(
+    ("text", "leads"),
+    [
+        (
+            f'{LEADS_HEADER}\n{LEADS_ROW}\nL2,A1,bob@acme.com,"Head of\rSales",referral,2026-03-02\n',
+            2,
+        ),  # quoted
+        (f"{LEADS_HEADER}\r{LEADS_ROW}\r{LEADS_ROW.replace('L1', 'L2')}\r", 2),  # lines ending with CR alone
+        (f"{LEADS_HEADER}\r\n{LEADS_ROW}\r\n", 1),  # CRLF
+    ],
+)
+def test_a_quoted_carriage_return_and_files_whose_lines_end_with_cr_are_read(tmp_path, text, leads):
+    path = _write(tmp_path, text)
+    assert split_by_bare_cr(path, "utf-8", ",") is None
+    assert read_frame(path, "leads")["lead_id"].tolist() == ["L1", "L2"][:leads]
+
+
+def _leads_with_stray_quote(folder: Path) -> Path:
+    rows = [LEADS_ROW.replace("L1", f"L{i}") for i in range(1, 7)]
+    rows[1] = rows[1].replace("ann@acme.com", '"ann@acme.com')  # opened, never closed...
+    rows[4] = rows[4].replace("CTO", '"CTO"')  # ...until a quoted value three lines below
+    return _write(folder, "\n".join([LEADS_HEADER, *rows]) + "\n")
+
+
+def test_rows_a_stray_quote_swallows_are_refused_naming_the_row_and_column_not_lost(tmp_path):
+    path = _leads_with_stray_quote(tmp_path)
+    said = r"row 1's 'email' starts with a quote that is never closed \('ann@acme.com,CTO,.*, so 3 lines"
+    with pytest.raises(InputError, match=said):
+        read_frame(path, "leads")
+    with pytest.raises(InputError, match="row 1's 'email'"):
+        list(iter_frames(path, 2, "leads"))  # the streamed score reads the file in parts
+    export = _write(tmp_path, 'id,plan,seats,won\n1,"pro,5,yes\n2,free,1,no\n3,"x",2,no\n', "export.csv")
+    with pytest.raises(InputError, match="row 0's 'plan' starts with a quote"):
+        read_export(export)
+
+
+def test_a_quoted_note_over_several_lines_is_a_value_not_swallowed_rows():
+    frame = pd.DataFrame(
+        {"lead_id": ["L1", "L2"], "job_title": ["Head of Sales\nEMEA, DACH", "CTO"], "email": ["a@b.c", None]}
+    )
+    assert swallowed_rows(frame, ",") is None
+    frame.loc[0, "job_title"] = "Head of Sales\nL2,A1,bob@acme.com"
+    assert swallowed_rows(frame, ",") == (0, "job_title", 1)
