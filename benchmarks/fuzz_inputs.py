@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ class Doc:
 def read_doc(path: Path, id_column: str, key_column: str) -> Doc:
     with path.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.reader(handle))
-    rows = [list(row) for row in lines[1:]]
+    rows: list[list[str] | None] = [list(row) for row in lines[1:]]
     return Doc(header=lines[0], rows=rows, id_column=id_column, key_column=key_column)
 
 
@@ -429,7 +430,9 @@ def build_crm(out: Path, env: dict[str, str], seed: int) -> Base:
 
 def build_flat(out: Path, env: dict[str, str], seed: int) -> Base:
     sys.path.insert(0, str(ROOT))
-    from tests.features.test_flat import x_education_fixture
+    with warnings.catch_warnings():  # pyspark's "does not yet fully support pandas >= 3.0.0", on import
+        warnings.simplefilter("ignore", FutureWarning)
+        from tests.features.test_flat import x_education_fixture
 
     folder = out / "bases" / "flat"
     folder.mkdir(parents=True, exist_ok=True)

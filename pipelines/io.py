@@ -173,9 +173,14 @@ def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, in
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, [])
+        one_field = None  # a line of one field is a footer's, unless rows follow it (a CR in a first value)
         for row in reader:
-            if 2 <= len(row) < len(header) and not TOTAL_LINE.fullmatch(row[0].strip()):
+            if len(row) == 1 and row[0].strip() and one_field is None:
+                one_field = reader.line_num
+            elif 2 <= len(row) < len(header) and not TOTAL_LINE.fullmatch(row[0].strip()):
                 return reader.line_num, len(row), len(header)
+            elif len(row) >= 2 and one_field is not None:
+                return one_field, 1, len(header)
     return None
 
 

@@ -77,6 +77,11 @@ def test_a_row_cut_in_two_by_an_unquoted_carriage_return_is_refused_naming_its_l
         InputError, match=r"leads\.csv: line 3 ends after 4 of the header's 6 fields at a carriage"
     ):
         read_frame(path, "leads")
+    first = _write(tmp_path, "\n".join([LEADS_HEADER, LEADS_ROW.replace("L1", "L1\rL1")]) + "\n", "first.csv")
+    with pytest.raises(
+        InputError, match="line 2 ends after 1 of the header's 6 fields"
+    ):  # in the first value
+        read_frame(first, "leads")
     export = _write(tmp_path, "id,plan,seats,won\n1,pro\r,5,yes\n2,free,1,no\n", "export.csv")
     with pytest.raises(InputError, match="line 2 ends after 2 of the header's 4 fields"):
         read_export(export)
