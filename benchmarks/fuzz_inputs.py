@@ -530,6 +530,10 @@ def prepare_input(base: Base, command: str, table: str, names: list[str], rng: r
 TABLE_LINE = re.compile(r"^[\s│┃┏┡└┗━─╇╈┳┻┼|+-]*$|^[│┃┏┡└]")
 
 
+# Lines a run prints about what it wrote, before the sentence of an exit 5 (no blank line between them).
+REPORT_LINES = ("wrote ", "model ", "note: ")
+
+
 def last_sentence(stdout: str, stderr: str) -> str:
     """What a run said last: its `error:` sentence (rich wraps it over lines), else its last paragraph."""
     lines = (stdout + "\n" + stderr).splitlines()
@@ -546,7 +550,8 @@ def last_sentence(stdout: str, stderr: str) -> str:
     for line in lines[starts[-1] :]:
         if not line.strip() or TABLE_LINE.match(line):
             break
-        said.append(line.strip())
+        if not line.startswith(REPORT_LINES):
+            said.append(line.strip())
     return " ".join(said)
 
 
