@@ -196,12 +196,9 @@ def refuse_split_rows(path: Path, encoding: str, delimiter: str) -> None:
         )
 
 
-def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object, int] | None:
-    """(row, column, lines) of the first value that holds whole rows of the file: a quote opened in a value and
-    never closed (`"ann@acme.com,CTO,...`) makes the reader take every line up to the next quote as part of
-    that value, so those rows vanished without a word. A line of the value with as many delimiters as the row
-    has (the header's fields less one, at least two) reads as a row; a quoted note over a few lines does not."""
-    least = max(2, frame.shape[1] - 1)
+def values_with_line_breaks(frame: pd.DataFrame) -> dict[object, pd.Series]:
+    """The text values holding a line break, per column that has any (a CSV's only come from quoted values)."""
+    found = {}
     for column, values in frame.items():
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
@@ -212,7 +209,43 @@ def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object,
             ).to_numpy(dtype=bool, na_value=False)
         except AttributeError:  # an object column of no text at all (bytes, lists)
             continue
-        text = values[breaks]
+        if breaks.any():
+            found[column] = values[breaks]
+    return found
+
+
+def stray_quote_lines(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
+    """(first line, last line) of a quoted value that runs over lines and whose closing quote has more text
+    after it: a quote opened in a value and never closed, closed by the next quote the file holds (`"mgr,
+    finance"` a line below), so the rows between were read into that value. The file's first such value
+    (RFC 4180, which a quoted note over several lines keeps); a stray quote within one line is left to pandas."""
+    stat = path.stat()
+    return _stray_quote_lines(path.resolve(), stat.st_size, stat.st_mtime_ns, encoding, delimiter)
+
+
+@functools.lru_cache(maxsize=64)
+def _stray_quote_lines(
+    path: Path, size: int, mtime_ns: int, encoding: str, delimiter: str
+) -> tuple[int, int] | None:
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        while True:
+            start = reader.line_num
+            try:
+                if next(reader, None) is None:
+                    return None
+            except csv.Error:
+                if reader.line_num - start > 1:  # the value that broke the rule began on an earlier line
+                    return start + 1, reader.line_num
+
+
+def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object, int] | None:
+    """(row, column, lines) of the first value that holds whole rows of the file: a quote opened in a value and
+    never closed (`"ann@acme.com,CTO,...`) makes the reader take every line up to the next quote as part of
+    that value, so those rows vanished without a word. A line of the value with as many delimiters as the row
+    has (the header's fields less one, at least two) reads as a row; a quoted note over a few lines does not."""
+    least = max(2, frame.shape[1] - 1)
+    for column, text in values_with_line_breaks(frame).items():
         for row, value in text.items():
             below = re.split(r"\r\n|\r|\n", value)[1:]
             if any(line.count(delimiter) >= least for line in below):
@@ -220,8 +253,20 @@ def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object,
     return None
 
 
-def refuse_swallowed_rows(frame: pd.DataFrame, path: object, delimiter: str) -> None:
-    """InputError for a CSV whose value holds whole rows of the file (swallowed_rows)."""
+def refuse_swallowed_rows(
+    frame: pd.DataFrame, path: Path, delimiter: str, encoding: str | None = None
+) -> None:
+    """InputError for a CSV whose value holds whole rows of the file (swallowed_rows), or a quoted value over
+    lines whose closing quote has text after it (stray_quote_lines: read only when a value holds a line break)."""
+    if not values_with_line_breaks(frame):
+        return
+    quoted = stray_quote_lines(path, encoding or csv_format(path).encoding, delimiter)
+    if quoted:
+        raise InputError(
+            f"{path}: a quote opened on line {quoted[0]} is closed on line {quoted[1]} with more text after it (a "
+            f'stray " in a value), so the lines between read as one value, not as rows; remove the stray quote '
+            '(or double it, ""), or export the file again'
+        )
     found = swallowed_rows(frame, delimiter)
     if found:
         row, column, lines = found

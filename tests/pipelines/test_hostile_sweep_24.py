@@ -10,8 +10,9 @@ Classes:
   cell): pandas took it for a line's end, so the row was read as two, its lead scored with the fields after
   it missing (exit 0) and the rest read as a row of its own; now exit 3 naming the line;
 - a quote opened in a value and never closed (`"ann@acme.com,CTO,...`): the reader took every line up to the
-  next quote as part of that value, so those leads vanished with exit 0 (read 901 of 906 leads); now exit 3
-  naming the row, the column and how many lines it swallowed.
+  next quote as part of that value, so those leads vanished with exit 0 (read 901 of 906 leads), and a quote
+  closed on the next line had merged two rows (one lead lost); now exit 3 naming the lines (or the row, the
+  column and how many lines it swallowed).
 """
 
 from pathlib import Path
@@ -19,7 +20,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.io import InputError, cut_short, iter_frames, read_frame, split_by_bare_cr, swallowed_rows
+from pipelines.io import (
+    InputError,
+    cut_short,
+    iter_frames,
+    read_frame,
+    split_by_bare_cr,
+    stray_quote_lines,
+    swallowed_rows,
+)
 from pipelines.spec import read_export
 
 LEADS_HEADER = "lead_id,account_id,email,job_title,lead_source,created_at"
@@ -104,23 +113,42 @@ def test_a_quoted_carriage_return_and_files_whose_lines_end_with_cr_are_read(tmp
     assert read_frame(path, "leads")["lead_id"].tolist() == ["L1", "L2"][:leads]
 
 
-def _leads_with_stray_quote(folder: Path) -> Path:
+def _leads_with_stray_quote(folder: Path, closing: str) -> Path:
     rows = [LEADS_ROW.replace("L1", f"L{i}") for i in range(1, 7)]
     rows[1] = rows[1].replace("ann@acme.com", '"ann@acme.com')  # opened, never closed...
-    rows[4] = rows[4].replace("CTO", '"CTO"')  # ...until a quoted value three lines below
+    rows[4] = rows[4].replace("CTO", closing)  # ...until a quote three lines below
     return _write(folder, "\n".join([LEADS_HEADER, *rows]) + "\n")
 
 
-def test_rows_a_stray_quote_swallows_are_refused_naming_the_row_and_column_not_lost(tmp_path):
-    path = _leads_with_stray_quote(tmp_path)
+def test_rows_a_stray_quote_swallows_are_refused_naming_its_lines_not_lost(tmp_path):
+    path = _leads_with_stray_quote(
+        tmp_path, '"CTO"'
+    )  # the next quote opens a value: text after the closing one
+    said = r"leads\.csv: a quote opened on line 3 is closed on line 6 with more text after it"
+    with pytest.raises(InputError, match=said):
+        read_frame(path, "leads")
+    with pytest.raises(InputError, match=said):
+        list(iter_frames(path, 2, "leads"))  # the streamed score reads the file in parts
+    export = _write(tmp_path, 'id,plan,seats,won\n1,"pro,5,yes\n2,free,1,no\n3,"x",2,no\n', "export.csv")
+    with pytest.raises(InputError, match="a quote opened on line 2 is closed on line 4"):
+        read_export(export)
+
+
+def test_rows_a_stray_quote_swallows_up_to_a_quote_ending_a_value_are_refused_naming_row_and_column(tmp_path):
+    path = _leads_with_stray_quote(tmp_path, 'CTO"')  # a value ending with a quote closes it as RFC 4180 does
     said = r"row 1's 'email' starts with a quote that is never closed \('ann@acme.com,CTO,.*, so 3 lines"
     with pytest.raises(InputError, match=said):
         read_frame(path, "leads")
     with pytest.raises(InputError, match="row 1's 'email'"):
-        list(iter_frames(path, 2, "leads"))  # the streamed score reads the file in parts
-    export = _write(tmp_path, 'id,plan,seats,won\n1,"pro,5,yes\n2,free,1,no\n3,"x",2,no\n', "export.csv")
-    with pytest.raises(InputError, match="row 0's 'plan' starts with a quote"):
-        read_export(export)
+        list(iter_frames(path, 2, "leads"))
+
+
+def test_a_quoted_note_over_lines_is_read_and_a_stray_quote_in_one_line_is_left_to_pandas(tmp_path):
+    note = 'L2,A1,bob@acme.com,"Head of Sales\nEMEA, DACH",referral,2026-03-02'
+    sloppy = 'L3,A1,cy@acme.com,"VP" ,referral,2026-03-02'  # a blank after the closing quote, one line
+    path = _write(tmp_path, "\n".join([LEADS_HEADER, LEADS_ROW, note, sloppy]) + "\n")
+    assert read_frame(path, "leads")["lead_id"].tolist() == ["L1", "L2", "L3"]
+    assert stray_quote_lines(path, "utf-8", ",") is None
 
 
 def test_a_quoted_note_over_several_lines_is_a_value_not_swallowed_rows():
