@@ -12,7 +12,11 @@ Classes:
 - a quote opened in a value and never closed (`"ann@acme.com,CTO,...`): the reader took every line up to the
   next quote as part of that value, so those leads vanished with exit 0 (read 901 of 906 leads), and a quote
   closed on the next line had merged two rows (one lead lost); now exit 3 naming the lines (or the row, the
-  column and how many lines it swallowed).
+  column and how many lines it swallowed);
+- an export with a line that repeats its header (two exports joined end to end): the line was skipped, but
+  the header's names had made its number columns text, so `train` logged its input example with the word
+  "example" in a number column, which its own scorer refused: a traceback and exit 1 once training had
+  finished; the columns now read as the file's other rows give them.
 """
 
 from pathlib import Path
@@ -30,6 +34,7 @@ from pipelines.io import (
     swallowed_rows,
 )
 from pipelines.spec import read_export
+from pipelines.tracking import example_export_rows
 
 LEADS_HEADER = "lead_id,account_id,email,job_title,lead_source,created_at"
 LEADS_ROW = "L1,A1,ann@acme.com,CTO,referral,2026-03-01"
@@ -158,3 +163,15 @@ def test_a_quoted_note_over_several_lines_is_a_value_not_swallowed_rows():
     assert swallowed_rows(frame, ",") is None
     frame.loc[0, "job_title"] = "Head of Sales\nL2,A1,bob@acme.com"
     assert swallowed_rows(frame, ",") == (0, "job_title", 1)
+
+
+def test_an_export_with_a_repeated_header_line_reads_its_number_columns_as_numbers(tmp_path):
+    rows = ["007,pro,3,1.5,yes", "008,free,,2,no", "009,pro,7,0.5,no"]
+    header = "id,plan,visits,views,won"
+    joined_text = "\n".join([header, *rows[:2], header, rows[2]])
+    joined = read_export(_write(tmp_path, joined_text, "joined.csv"), text_columns=("id",))
+    plain = read_export(_write(tmp_path, "\n".join([header, *rows]), "plain.csv"), text_columns=("id",))
+    assert joined.dtypes.to_dict() == plain.dtypes.to_dict()
+    assert joined["id"].tolist() == ["007", "008", "009"]  # an id column stays text as written
+    example = example_export_rows(joined, ["id", "plan", "visits", "views"], "id")
+    assert example.loc[0, ["visits", "views"]].tolist() == [5.0, 1.5]  # medians, never the word "example"
