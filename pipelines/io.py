@@ -735,7 +735,28 @@ def unreadable(path: Path, error: Exception) -> InputError:
         return InputError(
             f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
         )
+    unclosed = unclosed_quote(first)
+    if unclosed is not None:
+        return InputError(unclosed_quote_sentence(path, unclosed))
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def unclosed_quote(parser_error: str) -> int | None:
+    """The row (pandas' count, from 0 at the header) where a quote opens that nothing closes, from pandas'
+    "EOF inside string starting at row N"; None for another parser error."""
+    found = UNCLOSED_QUOTE.search(parser_error)
+    return int(found.group(1)) if found else None
+
+
+def unclosed_quote_sentence(path: object, row: int) -> str:
+    """The sentence for a quote that nothing closes: the rest of the file would be one value."""
+    return (
+        f'{path}: a quote opened in line {row + 1} is never closed (a stray " in a value), so every line after '
+        'it would read as one value; remove the quote or double it (""), or export the file again'
+    )
 
 
 def binary_columns(path: Path) -> list[str]:

@@ -47,6 +47,8 @@ from pipelines.io import (
     refuse_split_rows,
     refuse_swallowed_rows,
     say_header_rows,
+    unclosed_quote,
+    unclosed_quote_sentence,
     unreadable,
 )
 from pipelines.settings import ConfigError, PipelineConfig, load_config, load_source_spec, yaml_problem
@@ -176,6 +178,8 @@ def read_export(
             raise InputError(f"{path}: no header and no rows; export it again") from error
         except pd.errors.ParserError as error:
             parser_error = " ".join(str(error).split())
+            if unclosed_quote(parser_error) is not None:
+                raise InputError(unclosed_quote_sentence(path, unclosed_quote(parser_error) or 0)) from error
             if _looks_like(path, "delimiter") == f" (it looks like delimiter: {delimiter!r})":
                 raise InputError(
                     f"{path}: not readable as CSV ({parser_error}): that line has more fields than the header; "

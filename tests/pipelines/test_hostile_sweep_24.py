@@ -16,7 +16,10 @@ Classes:
 - an export with a line that repeats its header (two exports joined end to end): the line was skipped, but
   the header's names had made its number columns text, so `train` logged its input example with the word
   "example" in a number column, which its own scorer refused: a traceback and exit 1 once training had
-  finished; the columns now read as the file's other rows give them.
+  finished; the columns now read as the file's other rows give them;
+- a quote that nothing closes (pandas' "EOF inside string starting at row N") was said, for an export, as
+  "that line has more fields than the header; quote the values that hold ','", the opposite of the fix, and
+  for a CRM table in pandas' words; now one sentence naming the line of the quote and the fix.
 """
 
 from pathlib import Path
@@ -175,3 +178,14 @@ def test_an_export_with_a_repeated_header_line_reads_its_number_columns_as_numbe
     assert joined["id"].tolist() == ["007", "008", "009"]  # an id column stays text as written
     example = example_export_rows(joined, ["id", "plan", "visits", "views"], "id")
     assert example.loc[0, ["visits", "views"]].tolist() == [5.0, 1.5]  # medians, never the word "example"
+
+
+def test_a_quote_nothing_closes_is_said_with_its_line_and_the_fix_for_tables_and_exports(tmp_path):
+    leads = _write(tmp_path, "\n".join([LEADS_HEADER, LEADS_ROW, LEADS_ROW.replace("CTO", '"CTO')]) + "\n")
+    said = r"leads\.csv: a quote opened in line 3 is never closed \(a stray \" in a value\)"
+    with pytest.raises(InputError, match=said):
+        read_frame(leads, "leads")
+    export = _write(tmp_path, 'id,plan,seats,won\n1,pro,5,yes\n2,"free,1,no\n3,x,2,no\n', "export.csv")
+    with pytest.raises(InputError, match=r"export\.csv: a quote opened in line 3 is never closed") as caught:
+        read_export(export)
+    assert "more fields than the header" not in str(caught.value)
