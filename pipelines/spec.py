@@ -178,8 +178,9 @@ def read_export(
             raise InputError(f"{path}: no header and no rows; export it again") from error
         except pd.errors.ParserError as error:
             parser_error = " ".join(str(error).split())
-            if unclosed_quote(parser_error) is not None:
-                raise InputError(unclosed_quote_sentence(path, unclosed_quote(parser_error) or 0)) from error
+            unclosed = unclosed_quote(parser_error)
+            if unclosed is not None:
+                raise InputError(unclosed_quote_sentence(path, unclosed)) from error
             if _looks_like(path, "delimiter") == f" (it looks like delimiter: {delimiter!r})":
                 raise InputError(
                     f"{path}: not readable as CSV ({parser_error}): that line has more fields than the header; "
