@@ -102,9 +102,180 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
     if counts[delimiter] == 0:
         delimiter = ","
     found = CsvFormat(encoding, delimiter)
+    refuse_cut_short(path, encoding, delimiter)
+    refuse_split_rows(path, encoding, delimiter)
     if encoding not in ("utf-8", "utf-8-sig") or delimiter != ",":
         console.print(f"note: read {path} as {_describe(found)}")
     return found
+
+
+# How much of a file's end cut_short reads: its last line, unless that line is longer (then it is not judged).
+CUT_SHORT_TAIL = 1 << 16
+
+
+def cut_short(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
+    """(fields, the header's fields) when a CSV file stops in the middle of a row: it ends without a line break
+    and its last line holds two fields or more but fewer than the header (a copy or download that did not
+    finish: pandas fills the missing fields as gaps, so the last lead was scored on part of its row, and the
+    rows after the cut were lost, all without a word). A last line of one field (a report's footer line), a
+    summary line ("Total ...") and a cut inside a quoted value (which the CSV reader refuses) are not judged."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return None
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - CUT_SHORT_TAIL))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return None
+    lines = re.split(r"\r\n|\r|\n", tail.decode(encoding, errors="replace"))
+    if len(lines) < 2 or lines[-1].count('"') % 2:  # no whole line in sight, or inside a quoted value
+        return None
+    last = next(csv.reader([lines[-1]], delimiter=delimiter), [])
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), [])
+    if len(last) < 2 or len(last) >= len(header) or TOTAL_LINE.fullmatch(last[0].strip()):
+        return None
+    return len(last), len(header)
+
+
+def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
+    """InputError for a CSV file that stops in the middle of a row (cut_short)."""
+    found = cut_short(path, encoding, delimiter)
+    if found:
+        raise InputError(
+            f"{path}: the file stops in the middle of its last row ({found[0]} of the header's {found[1]} "
+            "fields, and no line break after it): it looks cut short, a copy or download that did not finish, "
+            "and any rows after the cut are missing; copy or export the file again"
+        )
+
+
+def _holds_bare_cr(path: Path, block: int = 1 << 20) -> bool:
+    """Whether a file ends its lines with LF (or CRLF) and also holds a CR that ends no line: read by blocks."""
+    bare, line_feeds, before = 0, 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            text = before + chunk
+            bare += text[:-1].count(b"\r") - text.count(b"\r\n")  # the last byte waits for the next block
+            line_feeds += chunk.count(b"\n")
+            before = text[-1:]
+    bare += before == b"\r"
+    return bare > 0 and line_feeds > 0
+
+
+def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, int, int] | None:
+    """(line, fields, the header's fields) of the first row that a carriage return inside an unquoted value
+    ends early, in a file whose lines end with LF: pandas takes a lone CR for a line's end, so the row was read
+    as two, its lead scored with the fields after the CR missing and the rest read as another row. None when
+    the file holds no lone CR (the usual case, found by a scan of its bytes) or no row is cut by one (a CR
+    inside a quoted value is text; a report's one-field footer line and a summary line are no rows)."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or not _holds_bare_cr(path):
+        return None
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = next(reader, [])
+        one_field = None  # a line of one field is a footer's, unless rows follow it (a CR in a first value)
+        for row in reader:
+            if len(row) == 1 and row[0].strip() and one_field is None:
+                one_field = reader.line_num
+            elif 2 <= len(row) < len(header) and not TOTAL_LINE.fullmatch(row[0].strip()):
+                return reader.line_num, len(row), len(header)
+            elif len(row) >= 2 and one_field is not None:
+                return one_field, 1, len(header)
+    return None
+
+
+def refuse_split_rows(path: Path, encoding: str, delimiter: str) -> None:
+    """InputError for a CSV file whose row a lone carriage return cuts in two (split_by_bare_cr)."""
+    found = split_by_bare_cr(path, encoding, delimiter)
+    if found:
+        line, fields, wanted = found
+        raise InputError(
+            f"{path}: line {line} ends after {fields} of the header's {wanted} fields at a carriage return inside "
+            "a value that is not quoted (a line break typed in a cell), so its row would be read as two; export "
+            "the file again with such values quoted, or remove the carriage returns"
+        )
+
+
+def values_with_line_breaks(frame: pd.DataFrame) -> dict[object, pd.Series]:
+    """The text values holding a line break, per column that has any (a CSV's only come from quoted values)."""
+    found = {}
+    for column, values in frame.items():
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        try:
+            breaks = (
+                values.str.contains("\n", regex=False, na=False)
+                | values.str.contains("\r", regex=False, na=False)
+            ).to_numpy(dtype=bool, na_value=False)
+        except AttributeError:  # an object column of no text at all (bytes, lists)
+            continue
+        if breaks.any():
+            found[column] = values[breaks]
+    return found
+
+
+def stray_quote_lines(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
+    """(first line, last line) of a quoted value that runs over lines and whose closing quote has more text
+    after it: a quote opened in a value and never closed, closed by the next quote the file holds (`"mgr,
+    finance"` a line below), so the rows between were read into that value. The file's first such value
+    (RFC 4180, which a quoted note over several lines keeps); a stray quote within one line is left to pandas."""
+    stat = path.stat()
+    return _stray_quote_lines(path.resolve(), stat.st_size, stat.st_mtime_ns, encoding, delimiter)
+
+
+@functools.lru_cache(maxsize=64)
+def _stray_quote_lines(
+    path: Path, size: int, mtime_ns: int, encoding: str, delimiter: str
+) -> tuple[int, int] | None:
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        while True:
+            start = reader.line_num
+            try:
+                if next(reader, None) is None:
+                    return None
+            except csv.Error:
+                if reader.line_num - start > 1:  # the value that broke the rule began on an earlier line
+                    return start + 1, reader.line_num
+
+
+def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object, int] | None:
+    """(row, column, lines) of the first value that holds whole rows of the file: a quote opened in a value and
+    never closed (`"ann@acme.com,CTO,...`) makes the reader take every line up to the next quote as part of
+    that value, so those rows vanished without a word. A line of the value with as many delimiters as the row
+    has (the header's fields less one, at least two) reads as a row; a quoted note over a few lines does not."""
+    least = max(2, frame.shape[1] - 1)
+    for column, text in values_with_line_breaks(frame).items():
+        for row, value in text.items():
+            below = re.split(r"\r\n|\r|\n", value)[1:]
+            if any(line.count(delimiter) >= least for line in below):
+                return row, column, len(below)
+    return None
+
+
+def refuse_swallowed_rows(
+    frame: pd.DataFrame, path: Path, delimiter: str, encoding: str | None = None
+) -> None:
+    """InputError for a CSV whose value holds whole rows of the file (swallowed_rows), or a quoted value over
+    lines whose closing quote has text after it (stray_quote_lines: read only when a value holds a line break)."""
+    if not values_with_line_breaks(frame):
+        return
+    quoted = stray_quote_lines(path, encoding or csv_format(path).encoding, delimiter)
+    if quoted:
+        raise InputError(
+            f"{path}: a quote opened on line {quoted[0]} is closed on line {quoted[1]} with more text after it (a "
+            f'stray " in a value), so the lines between read as one value, not as rows; remove the stray quote '
+            '(or double it, ""), or export the file again'
+        )
+    found = swallowed_rows(frame, delimiter)
+    if found:
+        row, column, lines = found
+        start = str(frame.at[row, column]).splitlines()[0][:40]
+        raise InputError(
+            f"{path}: row {row}'s {str(column)!r} starts with a quote that is never closed ({start!r}...), so "
+            f"{lines} line{'s' if lines != 1 else ''} below it read as part of that value, not as rows; remove "
+            'the stray " (or double it, ""), or export the file again'
+        )
 
 
 def _describe(found: CsvFormat) -> str:
@@ -564,7 +735,28 @@ def unreadable(path: Path, error: Exception) -> InputError:
         return InputError(
             f"{path}: not a readable Parquet file ({first}); export the table again, or give it as CSV"
         )
+    unclosed = unclosed_quote(first)
+    if unclosed is not None:
+        return InputError(unclosed_quote_sentence(path, unclosed))
     return InputError(f"{path}: cannot be read as CSV ({first}); fix the file or export the table again")
+
+
+UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def unclosed_quote(parser_error: str) -> int | None:
+    """The row (pandas' count, from 0 at the header) where a quote opens that nothing closes, from pandas'
+    "EOF inside string starting at row N"; None for another parser error."""
+    found = UNCLOSED_QUOTE.search(parser_error)
+    return int(found.group(1)) if found else None
+
+
+def unclosed_quote_sentence(path: object, row: int) -> str:
+    """The sentence for a quote that nothing closes: the rest of the file would be one value."""
+    return (
+        f'{path}: a quote opened in line {row + 1} is never closed (a stray " in a value), so every line after '
+        'it would read as one value; remove the quote or double it (""), or export the file again'
+    )
 
 
 def binary_columns(path: Path) -> list[str]:
@@ -644,6 +836,7 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
         else:
             frame = _read_csv(path, table, ids)
             refuse_short_header(frame, path, csv_format(path).delimiter)
+            refuse_swallowed_rows(frame, path, csv_format(path).delimiter)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -675,6 +868,8 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
             if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
                 refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
+            if csv_file:
+                refuse_swallowed_rows(batch, path, csv_format(path).delimiter)
             start += len(batch)
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)

@@ -39,11 +39,16 @@ from pipelines.io import (
     nested_sentence,
     readable_file,
     refuse_bytes_not_text,
+    refuse_cut_short,
     refuse_mixed_encodings,
     refuse_non_text_csv,
     refuse_reordered_header,
     refuse_short_header,
+    refuse_split_rows,
+    refuse_swallowed_rows,
     say_header_rows,
+    unclosed_quote,
+    unclosed_quote_sentence,
     unreadable,
 )
 from pipelines.settings import ConfigError, yaml_problem
@@ -151,6 +156,8 @@ def read_export(
         if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
             refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
+        refuse_cut_short(path, encoding, delimiter)
+        refuse_split_rows(path, encoding, delimiter)
         try:
             header = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, nrows=1, dtype="str")
             _refuse_repeated_columns(path, [c for c in header.iloc[0].tolist() if isinstance(c, str)])
@@ -171,6 +178,9 @@ def read_export(
             raise InputError(f"{path}: no header and no rows; export it again") from error
         except pd.errors.ParserError as error:
             parser_error = " ".join(str(error).split())
+            unclosed = unclosed_quote(parser_error)
+            if unclosed is not None:
+                raise InputError(unclosed_quote_sentence(path, unclosed)) from error
             if _looks_like(path, "delimiter") == f" (it looks like delimiter: {delimiter!r})":
                 raise InputError(
                     f"{path}: not readable as CSV ({parser_error}): that line has more fields than the header; "
@@ -181,12 +191,13 @@ def read_export(
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
         refuse_short_header(frame, path, delimiter)
+        refuse_swallowed_rows(frame, path, delimiter, encoding)
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "
                 f"set delimiter in the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             )
-        frame = without_blank_tail(frame, path)
+        frame = without_blank_tail(frame, path, text_columns)
     if frame.empty:
         raise InputError(f"{path}: the export has a header but no rows")
     return frame
@@ -201,18 +212,38 @@ def _naive_utc_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def without_blank_tail(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def numbers_as_read_without_them(frame: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The text columns whose every value is a number made numbers, as pandas reads them from a file without
+    the lines that repeat its header: a header's names in a number column made it text, so training took a
+    numeric intent column for text and logged its input example as the word "example", which its own scorer
+    refused (a traceback, exit 1, once training had finished). `text_columns` stay text (ids as written)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if column in text_columns or pd.api.types.is_numeric_dtype(values) or values.isna().all():
+            continue
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        try:
+            frame[column] = pd.to_numeric(values)
+        except (ValueError, TypeError):
+            continue
+    return frame
+
+
+def without_blank_tail(frame: pd.DataFrame, path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The export without its rows that hold no value at all (",,,," or " , ," lines, as spreadsheets write below the
     data or between blocks of it), said on the console with how many: they hold no lead, yet each was
     quarantined as "no id" and enough of them stopped a run over the quarantine limit. The rows kept keep
     their index, each row's position in the file, so a quarantine still names a row as the file numbers it
     (ExportSource maps its positions back through that index). Lines that repeat the header (two exports
-    joined end to end) hold no lead either: skipped and said."""
+    joined end to end) hold no lead either: skipped and said, and the columns they had made text read as the
+    file's other rows give them (numbers_as_read_without_them)."""
     refuse_reordered_header(frame, path)
     header = header_rows(frame)
     if header.any():
         say_header_rows(path, frame.index.to_numpy()[header])
-        frame = frame.loc[~header]
+        frame = numbers_as_read_without_them(frame.loc[~header], text_columns)
     footer = footer_rows(frame)
     if footer.any():
         lines = frame.loc[footer].iloc[:, 0].astype("str").str.strip().tolist()
