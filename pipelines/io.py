@@ -114,11 +114,12 @@ CUT_SHORT_TAIL = 1 << 16
 
 
 def cut_short(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
-    """(fields, the header's fields) when a CSV file stops in the middle of a row: it ends without a line break
-    and its last line holds two fields or more but fewer than the header (a copy or download that did not
-    finish: pandas fills the missing fields as gaps, so the last lead was scored on part of its row, and the
-    rows after the cut were lost, all without a word). A last line of one field (a report's footer line), a
-    summary line ("Total ...") and a cut inside a quoted value (which the CSV reader refuses) are not judged."""
+    """(fields, the row above's fields) when a CSV file stops in the middle of a row: it ends without a line
+    break and its last line holds two fields or more but fewer than the line above it (a copy or download that
+    did not finish: pandas fills the missing fields as gaps, so the last lead was scored on part of its row, and
+    the rows after the cut were lost, all without a word). Measured against the row above, not the header: a
+    header with a trailing delimiter has a field more than its rows. A last line of one field (a report's footer
+    line), a summary line ("Total leads, 2") and a cut inside a quoted value are not judged."""
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
         return None
     size = path.stat().st_size
@@ -128,14 +129,29 @@ def cut_short(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | No
     if not tail or tail.endswith((b"\n", b"\r")):
         return None
     lines = re.split(r"\r\n|\r|\n", tail.decode(encoding, errors="replace"))
-    if len(lines) < 2 or lines[-1].count('"') % 2:  # no whole line in sight, or inside a quoted value
+    whole = len(lines) >= 3 or (len(lines) == 2 and size <= CUT_SHORT_TAIL)  # the line above read whole
+    if not whole or lines[-1].count('"') % 2 or lines[-2].count('"') % 2:  # or inside a quoted value
         return None
-    last = next(csv.reader([lines[-1]], delimiter=delimiter), [])
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), [])
-    if len(last) < 2 or len(last) >= len(header) or TOTAL_LINE.fullmatch(last[0].strip()):
+    try:
+        with fields_of_any_size():
+            above, last = csv.reader(lines[-2:], delimiter=delimiter)
+    except (csv.Error, ValueError):  # not two plain lines: not judged
         return None
-    return len(last), len(header)
+    if len(last) < 2 or len(last) >= len(above) or TOTAL_LINE.match(last[0].strip()):
+        return None
+    return len(last), len(above)
+
+
+@contextmanager
+def fields_of_any_size() -> Iterator[None]:
+    """Python's csv reader stops at a field over 128 KB, which pandas reads (a long note): the scans here lift
+    that limit while they read, and put it back."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
@@ -143,8 +159,8 @@ def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
     found = cut_short(path, encoding, delimiter)
     if found:
         raise InputError(
-            f"{path}: the file stops in the middle of its last row ({found[0]} of the header's {found[1]} "
-            "fields, and no line break after it): it looks cut short, a copy or download that did not finish, "
+            f"{path}: the file stops in the middle of its last row ({found[0]} fields against {found[1]} in the "
+            "row above, and no line break after it): it looks cut short, a copy or download that did not finish, "
             "and any rows after the cut are missing; copy or export the file again"
         )
 
@@ -165,22 +181,36 @@ def _holds_bare_cr(path: Path, block: int = 1 << 20) -> bool:
 def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, int, int] | None:
     """(line, fields, the header's fields) of the first row that a carriage return inside an unquoted value
     ends early, in a file whose lines end with LF: pandas takes a lone CR for a line's end, so the row was read
-    as two, its lead scored with the fields after the CR missing and the rest read as another row. None when
-    the file holds no lone CR (the usual case, found by a scan of its bytes) or no row is cut by one (a CR
-    inside a quoted value is text; a report's one-field footer line and a summary line are no rows)."""
+    as two, its lead scored with the fields after the CR missing and the rest read as another row. Only a row
+    whose line ends with a lone CR is judged (a short row elsewhere is another matter, and a CR inside a quoted
+    value is text). None when the file holds no lone CR (the usual case, found by a scan of its bytes), or no
+    row is cut by one (a report's one-field footer line and a summary line are no rows)."""
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or not _holds_bare_cr(path):
         return None
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, [])
-        one_field = None  # a line of one field is a footer's, unless rows follow it (a CR in a first value)
-        for row in reader:
-            if len(row) == 1 and row[0].strip() and one_field is None:
-                one_field = reader.line_num
-            elif 2 <= len(row) < len(header) and not TOTAL_LINE.fullmatch(row[0].strip()):
-                return reader.line_num, len(row), len(header)
-            elif len(row) >= 2 and one_field is not None:
-                return one_field, 1, len(header)
+    last_line = [""]
+
+    def lines(handle: Any) -> Iterator[str]:
+        for line in handle:  # newline="": split at CR, LF and CRLF, endings kept
+            last_line[0] = line
+            yield line
+
+    with open(path, encoding=encoding, errors="replace", newline="") as handle, fields_of_any_size():
+        reader = csv.reader(lines(handle), delimiter=delimiter)
+        try:
+            header = next(reader, [])
+            one_field = (
+                None  # a line of one field is a footer's, unless rows follow it (a CR in a first value)
+            )
+            for row in reader:
+                at_cr = last_line[0].endswith("\r")
+                if len(row) == 1 and row[0].strip() and one_field is None and at_cr:
+                    one_field = reader.line_num
+                elif at_cr and 2 <= len(row) < len(header) and not TOTAL_LINE.match(row[0].strip()):
+                    return reader.line_num, len(row), len(header)
+                elif len(row) >= 2 and one_field is not None:
+                    return one_field, 1, len(header)
+        except csv.Error:  # a quote the reader cannot follow: left to the readers' own sentences
+            return None
     return None
 
 
@@ -196,29 +226,13 @@ def refuse_split_rows(path: Path, encoding: str, delimiter: str) -> None:
         )
 
 
-def values_with_line_breaks(frame: pd.DataFrame) -> dict[object, pd.Series]:
-    """The text values holding a line break, per column that has any (a CSV's only come from quoted values)."""
-    found = {}
-    for column, values in frame.items():
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
-            continue
-        try:
-            breaks = (
-                values.str.contains("\n", regex=False, na=False)
-                | values.str.contains("\r", regex=False, na=False)
-            ).to_numpy(dtype=bool, na_value=False)
-        except AttributeError:  # an object column of no text at all (bytes, lists)
-            continue
-        if breaks.any():
-            found[column] = values[breaks]
-    return found
-
-
 def stray_quote_lines(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | None:
     """(first line, last line) of a quoted value that runs over lines and whose closing quote has more text
     after it: a quote opened in a value and never closed, closed by the next quote the file holds (`"mgr,
     finance"` a line below), so the rows between were read into that value. The file's first such value
-    (RFC 4180, which a quoted note over several lines keeps); a stray quote within one line is left to pandas."""
+    (RFC 4180, which a quoted note over several lines keeps); a stray quote within one line is left to pandas,
+    as are blanks after a closing quote (pandas keeps them in the value) and a quote nothing closes (pandas
+    refuses that, unclosed_quote_sentence)."""
     stat = path.stat()
     return _stray_quote_lines(path.resolve(), stat.st_size, stat.st_mtime_ns, encoding, delimiter)
 
@@ -227,30 +241,31 @@ def stray_quote_lines(path: Path, encoding: str, delimiter: str) -> tuple[int, i
 def _stray_quote_lines(
     path: Path, size: int, mtime_ns: int, encoding: str, delimiter: str
 ) -> tuple[int, int] | None:
-    with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    last_line = [""]
+
+    def lines(handle: Any) -> Iterator[str]:
+        for line in handle:
+            last_line[0] = line
+            yield line
+
+    closed_then_blank = re.compile(rf'"[ \t]+(?:{re.escape(delimiter)}|[\r\n]*$)')
+    closed_then_text = re.compile(rf'"[^ \t\r\n"{re.escape(delimiter)}]')
+    with open(path, encoding=encoding, errors="replace", newline="") as handle, fields_of_any_size():
+        reader = csv.reader(lines(handle), delimiter=delimiter, strict=True)
         while True:
             start = reader.line_num
             try:
                 if next(reader, None) is None:
                     return None
-            except csv.Error:
+            except csv.Error as error:
+                if "end of data" in str(error):  # never closed: pandas says so
+                    return None
+                line = last_line[0]
+                if closed_then_blank.search(line) and not closed_then_text.search(line):
+                    return None  # blanks after a closing quote: read as pandas does, not judged further
                 if reader.line_num - start > 1:  # the value that broke the rule began on an earlier line
                     return start + 1, reader.line_num
-
-
-def swallowed_rows(frame: pd.DataFrame, delimiter: str) -> tuple[object, object, int] | None:
-    """(row, column, lines) of the first value that holds whole rows of the file: a quote opened in a value and
-    never closed (`"ann@acme.com,CTO,...`) makes the reader take every line up to the next quote as part of
-    that value, so those rows vanished without a word. A line of the value with as many delimiters as the row
-    has (the header's fields less one, at least two) reads as a row; a quoted note over a few lines does not."""
-    least = max(2, frame.shape[1] - 1)
-    for column, text in values_with_line_breaks(frame).items():
-        for row, value in text.items():
-            below = re.split(r"\r\n|\r|\n", value)[1:]
-            if any(line.count(delimiter) >= least for line in below):
-                return row, column, len(below)
-    return None
+                return None  # within one line: left to pandas
 
 
 def quotes_run_over_lines(path: Path, encoding: str) -> bool:
@@ -283,13 +298,11 @@ def _quotes_run_over_lines(path: Path, size: int, mtime_ns: int, block: int = 1 
     return False
 
 
-def refuse_swallowed_rows(
-    frame: pd.DataFrame, path: Path, delimiter: str, encoding: str | None = None
-) -> None:
-    """InputError for a CSV whose value holds whole rows of the file (swallowed_rows), or a quoted value over
-    lines whose closing quote has text after it (stray_quote_lines: read only when a value holds a line break)."""
+def refuse_stray_quotes(path: Path, delimiter: str, encoding: str | None = None) -> None:
+    """InputError for a CSV whose quoted value over lines is closed with more text after it (stray_quote_lines),
+    read only when a quote the file opens runs past a line's end (quotes_run_over_lines)."""
     encoding = encoding or csv_format(path).encoding
-    if not quotes_run_over_lines(path, encoding) or not values_with_line_breaks(frame):
+    if not quotes_run_over_lines(path, encoding):
         return
     quoted = stray_quote_lines(path, encoding, delimiter)
     if quoted:
@@ -297,15 +310,6 @@ def refuse_swallowed_rows(
             f"{path}: a quote opened on line {quoted[0]} is closed on line {quoted[1]} with more text after it (a "
             f'stray " in a value), so the lines between read as one value, not as rows; remove the stray quote '
             '(or double it, ""), or export the file again'
-        )
-    found = swallowed_rows(frame, delimiter)
-    if found:
-        row, column, lines = found
-        start = str(frame.at[row, column]).splitlines()[0][:40]
-        raise InputError(
-            f"{path}: row {row}'s {str(column)!r} starts with a quote that is never closed ({start!r}...), so "
-            f"{lines} line{'s' if lines != 1 else ''} below it read as part of that value, not as rows; remove "
-            'the stray " (or double it, ""), or export the file again'
         )
 
 
@@ -867,7 +871,7 @@ def read_frame(path: Path, table: str | None = None, ids: tuple[str, ...] = ()) 
         else:
             frame = _read_csv(path, table, ids)
             refuse_short_header(frame, path, csv_format(path).delimiter)
-            refuse_swallowed_rows(frame, path, csv_format(path).delimiter)
+            refuse_stray_quotes(path, csv_format(path).delimiter)
             frame = without_blank_rows(normalise_columns(frame, table, path), path) if table else frame
             # Timestamps all ISO 8601 are parsed; others stay text for the contract (features.dates).
             for column in DATETIME_COLUMNS:
@@ -900,7 +904,7 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
                 refuse_short_header(batch, path, csv_format(path).delimiter)
             batch.index = pd.RangeIndex(start, start + len(batch))
             if csv_file:
-                refuse_swallowed_rows(batch, path, csv_format(path).delimiter)
+                refuse_stray_quotes(path, csv_format(path).delimiter)
             start += len(batch)
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)

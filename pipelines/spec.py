@@ -45,7 +45,7 @@ from pipelines.io import (
     refuse_reordered_header,
     refuse_short_header,
     refuse_split_rows,
-    refuse_swallowed_rows,
+    refuse_stray_quotes,
     say_header_rows,
     unclosed_quote,
     unclosed_quote_sentence,
@@ -191,7 +191,7 @@ def read_export(
                 f"the source spec to the one the export uses{_looks_like(path, 'delimiter')}"
             ) from error
         refuse_short_header(frame, path, delimiter)
-        refuse_swallowed_rows(frame, path, delimiter, encoding)
+        refuse_stray_quotes(path, delimiter, encoding)
         if frame.shape[1] == 1 and any(d in str(frame.columns[0]) for d in DELIMITERS if d != delimiter):
             raise InputError(
                 f"{path}: one column only ({str(frame.columns[0])[:60]!r}...) with delimiter {delimiter!r}; "

@@ -24,7 +24,6 @@ Classes:
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipelines.io import (
@@ -34,7 +33,6 @@ from pipelines.io import (
     read_frame,
     split_by_bare_cr,
     stray_quote_lines,
-    swallowed_rows,
 )
 from pipelines.spec import read_export
 from pipelines.tracking import example_export_rows
@@ -53,14 +51,14 @@ def _write(folder: Path, text: str, name: str = "leads.csv") -> Path:
 def test_a_crm_table_cut_in_its_last_row_is_refused_naming_the_file_and_its_fields(tmp_path, ending):
     path = _write(tmp_path, ending.join([LEADS_HEADER, LEADS_ROW, "L2,A1,bob@acme.com,VP"]))
     with pytest.raises(
-        InputError, match=r"leads\.csv: the file stops in the middle of its last row \(4 of the"
+        InputError, match=r"leads\.csv: the file stops in the middle of its last row \(4 fields against 6 in"
     ):
         read_frame(path, "leads")
 
 
 def test_an_export_cut_in_its_last_row_is_refused_as_the_crm_table_is(tmp_path):
     path = _write(tmp_path, "id,plan,seats,visits,won\n1,pro,5,3,yes\n2,free,1", "export.csv")
-    with pytest.raises(InputError, match="3 of the header's 5 fields"):
+    with pytest.raises(InputError, match="3 fields against 5 in the row above"):
         read_export(path)
 
 
@@ -142,15 +140,6 @@ def test_rows_a_stray_quote_swallows_are_refused_naming_its_lines_not_lost(tmp_p
         read_export(export)
 
 
-def test_rows_a_stray_quote_swallows_up_to_a_quote_ending_a_value_are_refused_naming_row_and_column(tmp_path):
-    path = _leads_with_stray_quote(tmp_path, 'CTO"')  # a value ending with a quote closes it as RFC 4180 does
-    said = r"row 1's 'email' starts with a quote that is never closed \('ann@acme.com,CTO,.*, so 3 lines"
-    with pytest.raises(InputError, match=said):
-        read_frame(path, "leads")
-    with pytest.raises(InputError, match="row 1's 'email'"):
-        list(iter_frames(path, 2, "leads"))
-
-
 def test_a_quoted_note_over_lines_is_read_and_a_stray_quote_in_one_line_is_left_to_pandas(tmp_path):
     note = 'L2,A1,bob@acme.com,"Head of Sales\nEMEA, DACH",referral,2026-03-02'
     sloppy = 'L3,A1,cy@acme.com,"VP" ,referral,2026-03-02'  # a blank after the closing quote, one line
@@ -159,13 +148,41 @@ def test_a_quoted_note_over_lines_is_read_and_a_stray_quote_in_one_line_is_left_
     assert stray_quote_lines(path, "utf-8", ",") is None
 
 
-def test_a_quoted_note_over_several_lines_is_a_value_not_swallowed_rows():
-    frame = pd.DataFrame(
-        {"lead_id": ["L1", "L2"], "job_title": ["Head of Sales\nEMEA, DACH", "CTO"], "email": ["a@b.c", None]}
-    )
-    assert swallowed_rows(frame, ",") is None
-    frame.loc[0, "job_title"] = "Head of Sales\nL2,A1,bob@acme.com"
-    assert swallowed_rows(frame, ",") == (0, "job_title", 1)
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        (  # a narrow table's note over lines, full of commas (was refused as rows a quote swallowed)
+            "activities.csv",
+            'lead_id,occurred_at,activity_type,notes\nL1,2026-03-01,call,"Called re: pricing\nAgenda: budget, '
+            'timeline, decision makers, next steps"\nL2,2026-03-02,email,\n',
+        ),
+        (  # blanks after the closing quote of a value over lines (pandas keeps them)
+            "leads.csv",
+            LEADS_HEADER + '\nL1,A1,a@x.com,"VP\nSales" ,web,2026-01-01\nL2,A1,b@x.com,CTO,web,2026-01-02\n',
+        ),
+        (  # a note longer than the csv module's 128 KB field limit, and a quoted CR (was a traceback, exit 1)
+            "leads.csv",
+            LEADS_HEADER + f'\nL1,A1,a@x.com,"{"x" * 200_000}",web,2026-01-01\nL2,A1,b@x.com,"Mac\rnote",web,'
+            "2026-01-02\n",
+        ),
+        (  # a header with a trailing delimiter, and the last row without a line break: complete
+            "export.csv",
+            "id,plan,seats,won,\n1,pro,5,yes\n2,free,1,no",
+        ),
+        ("export.csv", "id,plan,seats,won\n1,pro,5,yes\n2,free,1,no\nTotal leads,2"),  # a summary line
+    ],
+    ids=["comma-heavy note", "blank after quote", "long note", "trailing delimiter", "total line"],
+)
+def test_legitimate_files_the_structure_checks_once_refused_are_read(tmp_path, name, text):
+    """False refusals of files pandas reads as meant (a reviewer's probes): a job that worked must not stop."""
+    path = _write(tmp_path, text, name)
+    read = read_export(path) if name == "export.csv" else read_frame(path, name.removesuffix(".csv"))
+    assert len(read) >= 2
+
+
+def test_a_short_row_elsewhere_is_not_blamed_on_a_quoted_carriage_return(tmp_path):
+    ragged = LEADS_HEADER + '\nL1,A1,a@x.com,"VP\rSales",web,2026-01-01\nL2,A1,b@x.com,CTO,web\n'
+    assert split_by_bare_cr(_write(tmp_path, ragged), "utf-8", ",") is None
 
 
 def test_an_export_with_a_repeated_header_line_reads_its_number_columns_as_numbers(tmp_path):
