@@ -178,6 +178,19 @@ def _holds_bare_cr(path: Path, block: int = 1 << 20) -> bool:
     return bare > 0 and line_feeds > 0
 
 
+class LinesRead:
+    """A text file's lines for csv.reader, with the last one read (opened with newline="": split at CR, LF and
+    CRLF, endings kept), so a check can tell where the reader's row ended and how."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.last = handle, ""
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self.last = line
+            yield line
+
+
 def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, int, int] | None:
     """(line, fields, the header's fields) of the first row that a carriage return inside an unquoted value
     ends early, in a file whose lines end with LF: pandas takes a lone CR for a line's end, so the row was read
@@ -187,22 +200,15 @@ def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, in
     row is cut by one (a report's one-field footer line and a summary line are no rows)."""
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or not _holds_bare_cr(path):
         return None
-    last_line = [""]
-
-    def lines(handle: Any) -> Iterator[str]:
-        for line in handle:  # newline="": split at CR, LF and CRLF, endings kept
-            last_line[0] = line
-            yield line
-
     with open(path, encoding=encoding, errors="replace", newline="") as handle, fields_of_any_size():
-        reader = csv.reader(lines(handle), delimiter=delimiter)
+        lines = LinesRead(handle)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, [])
-            one_field = (
-                None  # a line of one field is a footer's, unless rows follow it (a CR in a first value)
-            )
+            # A line of one field is a footer's, unless rows follow it (a CR in a first value).
+            one_field = None
             for row in reader:
-                at_cr = last_line[0].endswith("\r")
+                at_cr = lines.last.endswith("\r")
                 if len(row) == 1 and row[0].strip() and one_field is None and at_cr:
                     one_field = reader.line_num
                 elif at_cr and 2 <= len(row) < len(header) and not TOTAL_LINE.match(row[0].strip()):
@@ -241,17 +247,11 @@ def stray_quote_lines(path: Path, encoding: str, delimiter: str) -> tuple[int, i
 def _stray_quote_lines(
     path: Path, size: int, mtime_ns: int, encoding: str, delimiter: str
 ) -> tuple[int, int] | None:
-    last_line = [""]
-
-    def lines(handle: Any) -> Iterator[str]:
-        for line in handle:
-            last_line[0] = line
-            yield line
-
     closed_then_blank = re.compile(rf'"[ \t]+(?:{re.escape(delimiter)}|[\r\n]*$)')
     closed_then_text = re.compile(rf'"[^ \t\r\n"{re.escape(delimiter)}]')
     with open(path, encoding=encoding, errors="replace", newline="") as handle, fields_of_any_size():
-        reader = csv.reader(lines(handle), delimiter=delimiter, strict=True)
+        lines = LinesRead(handle)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         while True:
             start = reader.line_num
             try:
@@ -260,7 +260,7 @@ def _stray_quote_lines(
             except csv.Error as error:
                 if "end of data" in str(error):  # never closed: pandas says so
                     return None
-                line = last_line[0]
+                line = lines.last
                 if closed_then_blank.search(line) and not closed_then_text.search(line):
                     return None  # blanks after a closing quote: read as pandas does, not judged further
                 if reader.line_num - start > 1:  # the value that broke the rule began on an earlier line
