@@ -205,16 +205,16 @@ def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, in
         reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, [])
-            # A line of one field is a footer's, unless rows follow it (a CR in a first value).
-            one_field = None
+            cut = None  # (line, fields) of the row before, when a lone CR ended its line
             for row in reader:
                 at_cr = lines.last.endswith("\r")
-                if len(row) == 1 and row[0].strip() and one_field is None and at_cr:
-                    one_field = reader.line_num
-                elif at_cr and 2 <= len(row) < len(header) and not TOTAL_LINE.match(row[0].strip()):
+                short = 0 < len(row) < len(header) and not TOTAL_LINE.match(row[0].strip())
+                # The rest of a row a lone CR cut: short, or any row after a CR in a first value.
+                if cut is not None and (short or (cut[1] == 1 and len(row) >= 2)):
+                    return cut[0], cut[1], len(header)
+                if at_cr and short and len(row) >= 2:
                     return reader.line_num, len(row), len(header)
-                elif len(row) >= 2 and one_field is not None:
-                    return one_field, 1, len(header)
+                cut = (reader.line_num, len(row)) if at_cr else None
         except csv.Error:  # a quote the reader cannot follow: left to the readers' own sentences
             return None
     return None
@@ -225,8 +225,11 @@ def refuse_split_rows(path: Path, encoding: str, delimiter: str) -> None:
     found = split_by_bare_cr(path, encoding, delimiter)
     if found:
         line, fields, wanted = found
+        where = (
+            f"after {fields} of the header's {wanted} fields" if fields < wanted else "inside its last value"
+        )
         raise InputError(
-            f"{path}: line {line} ends after {fields} of the header's {wanted} fields at a carriage return inside "
+            f"{path}: line {line} ends {where} at a carriage return inside "
             "a value that is not quoted (a line break typed in a cell), so its row would be read as two; export "
             "the file again with such values quoted, or remove the carriage returns"
         )

@@ -180,6 +180,15 @@ def test_legitimate_files_the_structure_checks_once_refused_are_read(tmp_path, n
     assert len(read) >= 2
 
 
+def test_a_carriage_return_inside_a_rows_last_value_is_refused_too(tmp_path):
+    # The row before the CR has every field; the rest of its last value read as a row of one field (the
+    # mutation fuzzer's seed 4, case 7: 907 leads read from 906 rows, exit 0).
+    split = LEADS_ROW + "\r2026-03-01 12:00:00\n" + LEADS_ROW.replace("L1", "L2")
+    path = _write(tmp_path, LEADS_HEADER + "\n" + split + "\n")
+    with pytest.raises(InputError, match=r"line 2 ends inside its last value at a carriage return"):
+        read_frame(path, "leads")
+
+
 def test_a_short_row_elsewhere_is_not_blamed_on_a_quoted_carriage_return(tmp_path):
     ragged = LEADS_HEADER + '\nL1,A1,a@x.com,"VP\rSales",web,2026-01-01\nL2,A1,b@x.com,CTO,web\n'
     assert split_by_bare_cr(_write(tmp_path, ragged), "utf-8", ",") is None
