@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -109,6 +109,12 @@ def _csv_format(path: Path, size: int, mtime_ns: int) -> CsvFormat:
     return found
 
 
+def wide_encoding(encoding: str) -> bool:
+    """UTF-16 or UTF-32: a character spans several bytes, so a byte that looks like a quote or a line break may
+    be part of another character, and the byte-level checks here do not read such a file."""
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
 # How much of a file's end cut_short reads: its last line, unless that line is longer (then it is not judged).
 CUT_SHORT_TAIL = 1 << 16
 
@@ -120,7 +126,7 @@ def cut_short(path: Path, encoding: str, delimiter: str) -> tuple[int, int] | No
     the rows after the cut were lost, all without a word). Measured against the row above, not the header: a
     header with a trailing delimiter has a field more than its rows. A last line of one field (a report's footer
     line), a summary line ("Total leads, 2") and a cut inside a quoted value are not judged."""
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+    if wide_encoding(encoding):
         return None
     size = path.stat().st_size
     with open(path, "rb") as handle:
@@ -165,17 +171,44 @@ def refuse_cut_short(path: Path, encoding: str, delimiter: str) -> None:
         )
 
 
-def _holds_bare_cr(path: Path, block: int = 1 << 20) -> bool:
-    """Whether a file ends its lines with LF (or CRLF) and also holds a CR that ends no line: read by blocks."""
+class ByteScan(NamedTuple):
+    """What one read of a file's bytes tells the structure checks (byte_scan)."""
+
+    bare_cr: bool  # its lines end with LF (or CRLF) and it holds a CR that ends no line
+    quote_over_lines: bool  # a quote it opens stays open past a line's end (some value may hold a line break)
+
+
+def byte_scan(path: Path) -> ByteScan:
+    """ByteScan of a file, read by blocks once per file version (a streamed file is read several times)."""
+    stat = path.stat()
+    return _byte_scan(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _byte_scan(path: Path, size: int, mtime_ns: int, block: int = 1 << 20) -> ByteScan:
     bare, line_feeds, before = 0, 0, b""
+    inside, over = 0, False  # inside: 1 while a quote is open at the end of the bytes read so far
     with open(path, "rb") as handle:
         while chunk := handle.read(block):
             text = before + chunk
             bare += text[:-1].count(b"\r") - text.count(b"\r\n")  # the last byte waits for the next block
             line_feeds += chunk.count(b"\n")
             before = text[-1:]
+            if not over:
+                over, inside = _quote_open_at_a_break(chunk, inside)
     bare += before == b"\r"
-    return bare > 0 and line_feeds > 0
+    return ByteScan(bare_cr=bare > 0 and line_feeds > 0, quote_over_lines=over)
+
+
+def _quote_open_at_a_break(chunk: bytes, inside: int) -> tuple[bool, int]:
+    """Whether a line break in `chunk` falls after an odd number of double quotes (counting `inside`, 1 when a
+    quote was open before it), and whether one is open at its end."""
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    quotes, breaks = data == ord('"'), (data == ord("\n")) | (data == ord("\r"))
+    if not quotes.any():
+        return bool(inside and breaks.any()), inside
+    open_after = np.bitwise_xor.accumulate(quotes.view(np.uint8)) ^ inside
+    return bool(open_after[breaks].any()), int(open_after[-1])
 
 
 class LinesRead:
@@ -198,7 +231,7 @@ def split_by_bare_cr(path: Path, encoding: str, delimiter: str) -> tuple[int, in
     whose line ends with a lone CR is judged (a short row elsewhere is another matter, and a CR inside a quoted
     value is text). None when the file holds no lone CR (the usual case, found by a scan of its bytes), or no
     row is cut by one (a report's one-field footer line and a summary line are no rows)."""
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")) or not _holds_bare_cr(path):
+    if wide_encoding(encoding) or not byte_scan(path).bare_cr:
         return None
     with open(path, encoding=encoding, errors="replace", newline="") as handle, fields_of_any_size():
         lines = LinesRead(handle)
@@ -272,33 +305,10 @@ def _stray_quote_lines(
 
 
 def quotes_run_over_lines(path: Path, encoding: str) -> bool:
-    """Whether a quote the file opens runs past the end of its line (some line break falls after an odd number
-    of double quotes): only then can a value hold a line break. A scan of the bytes once per file version, so
-    that the usual file, every quoted value closed on its own line, skips the search of every text value (a
-    second per million rows and 30 text columns, in every chunk of a streamed file). UTF-16 and UTF-32 spread
-    a character over bytes: such a file is searched value by value."""
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        return True
-    stat = path.stat()
-    return _quotes_run_over_lines(path.resolve(), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _quotes_run_over_lines(path: Path, size: int, mtime_ns: int, block: int = 1 << 20) -> bool:
-    inside = 0  # 1 while a quote is open at the end of the bytes read so far
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            data = np.frombuffer(chunk, dtype=np.uint8)
-            quotes, breaks = data == ord('"'), (data == ord("\n")) | (data == ord("\r"))
-            if not quotes.any():
-                if inside and breaks.any():
-                    return True
-                continue
-            open_after = np.bitwise_xor.accumulate(quotes.view(np.uint8)) ^ inside
-            if open_after[breaks].any():
-                return True
-            inside = int(open_after[-1])
-    return False
+    """Whether a quote the file opens runs past the end of its line (ByteScan.quote_over_lines): only then can a
+    value hold a line break, so the usual file, every quoted value closed on its own line, skips the strict
+    parse of stray_quote_lines. A file in a wide encoding is parsed whatever its bytes say."""
+    return wide_encoding(encoding) or byte_scan(path).quote_over_lines
 
 
 def refuse_stray_quotes(path: Path, delimiter: str, encoding: str | None = None) -> None:
@@ -905,9 +915,8 @@ def iter_frames(path: Path, rows: int, table: str, say: bool = True) -> Iterator
         for batch in batches:  # each row's index: its row in the file, kept when blank rows are skipped
             if csv_file and start == 0:  # the first chunk: numbered from 0 unless the header is short
                 refuse_short_header(batch, path, csv_format(path).delimiter)
+                refuse_stray_quotes(path, csv_format(path).delimiter)  # the whole file's, once
             batch.index = pd.RangeIndex(start, start + len(batch))
-            if csv_file:
-                refuse_stray_quotes(path, csv_format(path).delimiter)
             start += len(batch)
             batch = normalise_columns(batch, table, path)
             refuse_foreign_header(batch, table, path)

@@ -50,6 +50,7 @@ from pipelines.io import (
     unclosed_quote,
     unclosed_quote_sentence,
     unreadable,
+    wide_encoding,
 )
 from pipelines.settings import ConfigError, yaml_problem
 
@@ -153,7 +154,7 @@ def read_export(
             raise InputError(f"{path}: the file is empty (0 bytes); export it again with its header and rows")
         refuse_non_text_csv(path, encoding)
         encoding = _utf16_by_its_mark(path, encoding)
-        if not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        if not wide_encoding(encoding):
             refuse_mixed_encodings(path)
         _refuse_utf8_read_as_single_byte(path, encoding)
         refuse_cut_short(path, encoding, delimiter)

@@ -221,11 +221,11 @@ def test_a_quote_nothing_closes_is_said_with_its_line_and_the_fix_for_tables_and
 def test_only_a_file_whose_quote_runs_past_a_line_is_searched_value_by_value(tmp_path, block):
     """The search of every text value for line breaks (a second per million rows and 30 text columns) runs only
     when some quote stays open past a line's end; quoted values closed on their own lines never hold one."""
-    from pipelines.io import _quotes_run_over_lines
+    from pipelines.io import _byte_scan
 
     def runs_over(text: str, name: str) -> bool:
         path = _write(tmp_path, text, name)
-        return _quotes_run_over_lines(path, path.stat().st_size, path.stat().st_mtime_ns, block)
+        return _byte_scan(path, path.stat().st_size, path.stat().st_mtime_ns, block).quote_over_lines
 
     assert not runs_over('id,title\n1,"Head of Sales, EMEA"\n2,"say ""hi"""\r\n3,CTO\n', "closed.csv")
     assert runs_over('id,title\n1,"Head of Sales\nEMEA"\n2,CTO\n', "note.csv")
