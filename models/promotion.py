@@ -65,6 +65,10 @@ class GateRules:
     first_model_rule: Literal["not_worse", "better"] = "not_worse"
     unit: str = "deals"  # what the test rows are, in the verdict's words: an export's are "leads"
 
+    def enough_to_decide(self, won: int, lost: int) -> bool:
+        """Whether a window holds the won and lost rows the gate needs to judge it (min_test_won, min_test_lost)."""
+        return won >= self.min_test_won and lost >= self.min_test_lost
+
 
 @dataclass(frozen=True)
 class ChampionRecord:
@@ -194,7 +198,7 @@ def decide_promotion(
     y = np.asarray(y, dtype=int)
     n_won, n_lost = int(y.sum()), int(len(y) - y.sum())
     compared: dict[str, float] = {"test_won": n_won, "test_lost": n_lost}
-    if n_won < rules.min_test_won or n_lost < rules.min_test_lost:
+    if not rules.enough_to_decide(n_won, n_lost):
         fix = "use a longer history or a larger model.split.test_fraction"
         if not n_won or not n_lost:  # a window of one outcome is more likely a feed than a small sample
             missing = "won" if not n_won else "lost"
@@ -398,7 +402,7 @@ def backtest_collapse(
     if champion is None:
         return None
     one_outcome = one_outcome_words(y, scores, champion, rules, scored_at)
-    if one_outcome or won < rules.min_test_won or len(y) - won < rules.min_test_lost:
+    if one_outcome or not rules.enough_to_decide(won, len(y) - won):
         return one_outcome
     interval = bootstrap_auc_interval(
         y, scores, rounds=rules.bootstrap_rounds, seed=rules.seed, level=rules.confidence
@@ -449,7 +453,7 @@ def _fair_rows_words(
     n_learned, n_fair = int((~fair).sum()), int(fair.sum())
     won, lost = int(y[fair].sum()), int(n_fair - y[fair].sum())
     learned = f"{who} was trained and tuned on deals{window}, {n_learned:,} of the {len(y):,} test deals"
-    if won >= rules.min_test_won and lost >= rules.min_test_lost:
+    if rules.enough_to_decide(won, lost):
         return (
             f"{learned}: measured on them it would look better than it is, so the two are compared on the "
             f"other {n_fair:,} ({won} won, {lost} lost)",

@@ -12,6 +12,7 @@ from features.contracts import ContractError
 from features.flat import ExportSpec
 from features.spec_check import SpecReport, check_spec
 from models.minimum_data import InsufficientDataError, check_minimum_data
+from pipelines.registry import gate_rules
 from pipelines.settings import PipelineConfig, load_config, load_source_spec
 from pipelines.sources import ExportSource
 from pipelines.spec import read_spec_export, too_recent_warning
@@ -59,9 +60,9 @@ def small_test_window_warning(rows: pd.DataFrame, spec: ExportSpec, cfg: Pipelin
     except InsufficientDataError as error:
         return [f"train would stop before training (exit 4): {error}"]
     won, lost = int(y[split.test].sum()), int(len(split.test) - y[split.test].sum())
-    need_won, need_lost = cfg.registry.min_test_won, cfg.registry.min_test_lost
-    if won >= need_won and lost >= need_lost:
+    if gate_rules(cfg).enough_to_decide(won, lost):
         return []
+    need_won, need_lost = cfg.registry.min_test_won, cfg.registry.min_test_lost
     fraction = cfg.model.split.test_fraction
     enough = max(need_won / max(int(y.sum()), 1), need_lost / max(int(len(y) - y.sum()), 1))
     fix = (

@@ -222,14 +222,15 @@ def check_labels_together(
     window the gate would judge (its minimums lowered) or a forced run is checked whatever its size: a leak
     promoted is worse than a small export refused. CRM tables are left alone: their features are leadscore's
     own, built as of each deal's creation."""
+    from pipelines.registry import gate_rules
+
     spec = getattr(data.source, "spec", None)
     if spec is None or cfg.model.leak_auc is None:
         return
     tested = evaluation.test_scores["won"].to_numpy(dtype=int)
     won, lost = int(tested.sum()), int(len(tested) - tested.sum())
     tiny = min(won, lost) < cfg.evaluate.min_test_rows_per_class  # 1 won and 1 lost rank right by chance
-    gate_refuses = won < cfg.registry.min_test_won or lost < cfg.registry.min_test_lost
-    if tiny and gate_refuses and not forced:
+    if tiny and not gate_rules(cfg).enough_to_decide(won, lost) and not forced:
         return  # no leak read from noise; the gate refuses to judge so small a window (exit 6)
     auc = float(evaluation.comparison.set_index("model").loc["model", "roc_auc"])
     found = labels_together(data.frame, data.y, spec, auc, cfg.model.leak_auc)
