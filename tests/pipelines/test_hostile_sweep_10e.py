@@ -15,26 +15,14 @@ import pytest
 
 from features.contracts import validate_tables
 from models.lead_input import LeadInputError, check_lead_rows, check_params, lead_rows_to_tables
-from tests.pipelines.exports import numbered_calls_spec
+from tests.pipelines.exports import numbered_calls_spec, one_account
 
 AS_OF = pd.Timestamp("2026-10-01")
 
 
 def _clock_word_tables(word: str) -> dict[str, pd.DataFrame]:
     """One account, two leads: one created at `word`, the other with an activity at `word`."""
-    accounts = pd.DataFrame(
-        {
-            "account_id": ["A1"],
-            "name": "Acme",
-            "domain": "acme.com",
-            "industry": "software",
-            "employee_count": 120.0,
-            "annual_revenue": 2.5e7,
-            "country": "US",
-            "tech_stack": "salesforce",
-            "created_at": "2025-01-01",
-        }
-    )
+    accounts = one_account("A1")
     leads = pd.DataFrame(
         {
             "lead_id": ["L1", "L2"],

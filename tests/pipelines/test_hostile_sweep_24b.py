@@ -34,6 +34,7 @@ from features.keys import without_leading_zeros
 from features.synthetic import GeneratorConfig, generate_history
 from pipelines.io import write_tables
 from pipelines.stream import OtherLength, child_parts
+from tests.pipelines.exports import one_account
 
 AS_OF = pd.Timestamp("2026-10-01")
 
@@ -44,19 +45,7 @@ AS_OF = pd.Timestamp("2026-10-01")
 def _tables_with_zeros(lead_ids: list[str], activity_ids: list[str], deals: list[tuple[str, str]]) -> dict:
     """One account '0042', leads of `lead_ids`, one activity per id of `activity_ids` and one deal per (lead_id,
     outcome) of `deals`."""
-    accounts = pd.DataFrame(
-        {
-            "account_id": ["0042"],
-            "name": "Acme",
-            "domain": "acme.com",
-            "industry": "software",
-            "employee_count": 120.0,
-            "annual_revenue": 2.5e7,
-            "country": "US",
-            "tech_stack": "salesforce",
-            "created_at": "2025-01-01",
-        }
-    )
+    accounts = one_account("0042")
     leads = pd.DataFrame(
         {
             "lead_id": lead_ids,
@@ -443,18 +432,24 @@ def _small_window_export(folder) -> tuple[str, str]:
             "Converted": np.where(rng.random(n) < p, "Won", "Lost"),
         }
     )
+    return _export_files(folder, frame, "small", {"Source": "categorical"}, ["Visits"])
+
+
+def _export_files(folder, frame: pd.DataFrame, name: str, fit: dict, intent: list) -> tuple[str, str]:
+    """`frame` written as the export NAME.csv (ids in 'Lead ID', outcomes Won / Lost in 'Converted') and its
+    spec NAME.yaml with the `fit` and `intent` columns: their paths."""
     spec = {
-        "name": "small",
+        "name": name,
         "id_column": "Lead ID",
         "label_column": "Converted",
         "positive_labels": ["Won"],
         "negative_labels": ["Lost"],
-        "fit_columns": {"Source": "categorical"},
-        "intent_columns": ["Visits"],
+        "fit_columns": fit,
+        "intent_columns": intent,
     }
-    frame.to_csv(folder / "e.csv", index=False)
-    (folder / "s.yaml").write_text(yaml.safe_dump(spec))
-    return str(folder / "e.csv"), str(folder / "s.yaml")
+    frame.to_csv(folder / f"{name}.csv", index=False)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    return str(folder / f"{name}.csv"), str(folder / f"{name}.yaml")
 
 
 def test_spec_check_warns_of_a_test_window_too_small_for_the_gate_naming_the_counts(tmp_path):
@@ -516,18 +511,7 @@ def _leaky_export(folder) -> tuple[str, str]:
     won = pages + emails >= 9
     frame = pd.DataFrame({"Lead ID": [f"L{i}" for i in range(1200)], "Pages": pages, "Emails": emails})
     frame["Converted"] = np.where(won, "Won", "Lost")
-    spec = {
-        "name": "leaky",
-        "id_column": "Lead ID",
-        "label_column": "Converted",
-        "positive_labels": ["Won"],
-        "negative_labels": ["Lost"],
-        "fit_columns": {"Pages": "numeric"},
-        "intent_columns": ["Emails"],
-    }
-    frame.to_csv(folder / "leak.csv", index=False)
-    (folder / "leak.yaml").write_text(yaml.safe_dump(spec))
-    return str(folder / "leak.csv"), str(folder / "leak.yaml")
+    return _export_files(folder, frame, "leaky", {"Pages": "numeric"}, ["Emails"])
 
 
 @pytest.mark.parametrize(
