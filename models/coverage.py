@@ -144,14 +144,13 @@ def unseen_levels_warning(
     for name in model.categorical:
         if name not in present or name in named:
             continue
-        codes = encoded[qualified, list(present).index(name)]
-        given = pd.Series(table[name][qualified], dtype=object)
-        text = given.astype(str).str.strip().where(given.notna(), "")
-        unseen = int((np.isnan(codes) & (text != "").to_numpy()).sum())
+        counts = unseen_counts(
+            np.asarray(table[name], dtype=object)[qualified], encoded[qualified, present.index(name)]
+        )
+        unseen = int(counts.sum())
         expected = max(3 / trained, new_level_rate(model, name, trained))
         if unseen and binom.sf(unseen - 1, rows, min(expected, 1.0)) <= CHANCE:
-            values = unseen_values(given.to_numpy(), codes).removeprefix("; values training never saw: ")
-            found.append(f"{name} {unseen / rows:.0%} of them ({values})")
+            found.append(f"{name} {unseen / rows:.0%} of them ({counts_words(counts)})")
     if not found:
         return None
     which = " that the ICP guardrail did not disqualify" if rows < len(encoded) else ""
@@ -253,17 +252,24 @@ def feed_tables(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp) -> dict
     return slim
 
 
-def unseen_values(values: np.ndarray, codes: np.ndarray, most: int = 3) -> str:
-    """'; values training never saw: 'seo' 412, 'ppc' 230': the text values of a categorical feature that its
-    encoder read as missing (codes NaN, the value given), most frequent first, `most` of them; empty when
-    there are none (the feature is blank, not spelled anew)."""
+def unseen_counts(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """How often each text value of a categorical feature occurs that its encoder read as missing (codes NaN,
+    the value given, blanks around it dropped), most frequent first; empty when the feature is blank."""
     given = pd.Series(values, dtype=object)
     unseen = given[np.isnan(codes) & given.notna().to_numpy()].astype(str).str.strip()
-    counts = unseen[unseen != ""].value_counts().head(most)
-    if counts.empty:
-        return ""
-    shown = ", ".join(f"{value[:40]!r} {n:,}" for value, n in counts.items())
-    return f"; values training never saw: {shown}"
+    return unseen[unseen != ""].value_counts()
+
+
+def counts_words(counts: pd.Series, most: int = 3) -> str:
+    """ "'seo' 412, 'ppc' 230": the first `most` values of unseen_counts with their counts."""
+    return ", ".join(f"{value[:40]!r} {n:,}" for value, n in counts.head(most).items())
+
+
+def unseen_values(values: np.ndarray, codes: np.ndarray, most: int = 3) -> str:
+    """'; values training never saw: 'seo' 412, 'ppc' 230' (unseen_counts); empty when there are none (the
+    feature is blank, not spelled anew)."""
+    counts = unseen_counts(values, codes)
+    return f"; values training never saw: {counts_words(counts, most)}" if len(counts) else ""
 
 
 def feed_gap_warnings(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, window: int) -> list[str]:
