@@ -607,19 +607,16 @@ def _unclear_deal_failures(
         open_then |= (coerced["closed_at"] > as_of).to_numpy()
     named = coerced["lead_id"].notna().to_numpy()
     lead_ids, deal_ids = leads.coerced["lead_id"], coerced["lead_id"]
-    likely = named & ~_isin(deal_ids, lead_ids.dropna()) & ~deals.future
+    known_ids = lead_ids.dropna()
+    likely = named & ~_isin(deal_ids, known_ids) & ~deals.future
     if likely.any():  # a deal naming its lead in another form fails "references" later: is it one of these?
         rows = np.flatnonzero(likely)
-        found = _other_id_length(deal_ids.iloc[rows], lead_ids.dropna()) | _other_zeros(
-            deal_ids.iloc[rows], lead_ids.dropna()
-        )
-        likely[rows[~found]] = False
+        likely[rows[~_other_form(deal_ids.iloc[rows], known_ids)]] = False
     unclear = (bad | likely) & ~open_then & named
     ids = deal_ids[unclear & ~likely]
     hit = _isin(lead_ids, ids)
     if (unclear & likely).any():  # the lead such a deal most likely names
-        other = deal_ids[unclear & likely]
-        hit |= _other_id_length(lead_ids, other) | _other_zeros(lead_ids, other)
+        hit |= _other_form(lead_ids, deal_ids[unclear & likely])
     hit &= ~leads.future
     return _failures(np.flatnonzero(hit), "lead_id", "deal quarantined"), np.flatnonzero(unclear)
 
@@ -921,6 +918,11 @@ def _reference_failures(child: _Checked, column: str, parent: _Checked, noun: st
         for length, zeros in zip(other_length, other_zeros, strict=True)
     ]
     return _failures(np.concatenate([quarantined, unknown]), column, check)
+
+
+def _other_form(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
+    """Which ids are a parent's id written another way: the other Salesforce length, or other leading zeros."""
+    return _other_id_length(ids, parent_ids) | _other_zeros(ids, parent_ids)
 
 
 def _other_zeros(ids: pd.Series, parent_ids: pd.Series) -> np.ndarray:
