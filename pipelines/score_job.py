@@ -90,10 +90,9 @@ def run_score_job(
             check_scorer_reads(scorer, source, model_uri or "the model")
             path = Path(output)
             chunk, conf = cfg.scoring.chunk_size, cfg.spark.session_conf()
-            limit = cfg.scoring.max_quarantine_share  # over it, the rules are counted for exit 5's sentence
             rise = cfg.scoring.missing_rise
             spark_result = score_folder_on_spark(
-                spark_master, scorer, where, as_of, path, chunk, reasons, cfg.input, conf, limit, rise
+                spark_master, scorer, where, as_of, path, chunk, reasons, cfg.input, conf, rise
             )
             if trend:  # Spark's parts are not joined with the last run: the columns stay empty
                 spark_result.trend = TrendReport(

@@ -1519,14 +1519,13 @@ def run_score_spark(
     chunk_size: int = 50_000,
     reasons: bool = True,
     date_formats: DateFormats | None = None,
-    max_quarantine_share: float | None = None,
     missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """Read the tables of `folder` (or Spark tables by name) with Spark, score them, and publish the scores
     (a folder of Parquet part files, best first), the quarantine CSV and the manifest together. Raises
-    NothingToScore (publishing nothing but the failed run's quarantine) when no lead can be scored. Over
-    `max_quarantine_share` (scoring.max_quarantine_share), the quarantine's rules are counted for the exit-5
-    sentence (SparkScoreResult.rule_counts)."""
+    NothingToScore (publishing nothing but the failed run's quarantine) when no lead can be scored. When any
+    row is quarantined, the quarantine's rules are counted (SparkScoreResult.rule_counts) for the console's
+    notes and the exit-5 sentence."""
     from pipelines.score import NothingToScore, nothing_to_score_reason
 
     problem = spark_output_problem(output)
@@ -1563,9 +1562,7 @@ def run_score_spark(
             quarantine_rows=quarantine_rows,
             warnings=saved.warnings(),
         )
-        limit = 1.0 if max_quarantine_share is None else max_quarantine_share
-        over = result.quarantined_share > limit or max(result.shares.values(), default=0.0) > limit
-        if result.count("scored") == 0 or over or quarantine_rows:  # the sentences name the causes
+        if result.count("scored") == 0 or quarantine_rows:  # the sentences name the causes
             result.cause_table = saved.causes()
         why = nothing_to_score_reason(result, where.describe("leads"))
         if why is not None:
@@ -1813,7 +1810,6 @@ def score_folder_on_spark(
     reasons: bool = True,
     date_formats: DateFormats | None = None,
     conf: dict[str, str] | None = None,
-    max_quarantine_share: float | None = None,
     missing_rise: float = 0.5,
 ) -> SparkScoreResult:
     """`leadscore score --engine spark`: run_score_spark on the active session (spark-submit, a notebook),
@@ -1828,6 +1824,5 @@ def score_folder_on_spark(
             chunk_size,
             reasons,
             date_formats,
-            max_quarantine_share,
             missing_rise,
         )
